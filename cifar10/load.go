@@ -1,0 +1,225 @@
+package cifar10
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// File names inside cifar-10-batches-bin.
+const (
+	TestFile = "test_batch.bin"
+	MetaFile = "batches.meta.txt"
+	// DirName is the directory the official archive extracts to.
+	DirName = "cifar-10-batches-bin"
+	// ArchiveName is the official binary archive's file name.
+	ArchiveName = "cifar-10-binary.tar.gz"
+)
+
+// TrainFile returns the name of the i-th training batch file, i in 1..5.
+func TrainFile(i int) string { return fmt.Sprintf("data_batch_%d.bin", i) }
+
+// Data holds the training and test images of one load.
+type Data struct {
+	Train, Test *Set
+	// Source is the directory or archive the data was read from.
+	Source string
+}
+
+// want is one file of a load: its name and how many records to take.
+type want struct {
+	name string
+	n    int
+}
+
+// plan lists the files a load of nTrain training and nTest test images
+// reads, in order: only the batch files that hold the requested records.
+func plan(nTrain, nTest int) ([]want, error) {
+	if nTrain < 0 || nTrain > TrainBatches*PerBatch {
+		return nil, fmt.Errorf("cifar10: %d training samples requested, want 0 to %d", nTrain, TrainBatches*PerBatch)
+	}
+	if nTest < 0 || nTest > PerBatch {
+		return nil, fmt.Errorf("cifar10: %d test samples requested, want 0 to %d", nTest, PerBatch)
+	}
+	var ws []want
+	for i := 1; nTrain > 0; i++ {
+		n := min(nTrain, PerBatch)
+		ws = append(ws, want{TrainFile(i), n})
+		nTrain -= n
+	}
+	if nTest > 0 {
+		ws = append(ws, want{TestFile, nTest})
+	}
+	return ws, nil
+}
+
+// Load reads the first nTrain training images (across data_batch_1.bin,
+// data_batch_2.bin, ... in order) and the first nTest test images from src,
+// which is a cifar-10-batches-bin directory or a cifar-10-binary.tar.gz
+// archive. Only the files holding the requested records are read, and of
+// them only the requested records; an archive is streamed, never extracted.
+func Load(src string, nTrain, nTest int) (*Data, error) {
+	ws, err := plan(nTrain, nTest)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return nil, fmt.Errorf("cifar10: data %s: %w", src, unwrapPath(err))
+	}
+	var sets map[string]*Set
+	if fi.IsDir() {
+		sets, err = loadDir(src, ws)
+	} else {
+		sets, err = loadArchive(src, ws)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &Data{Train: &Set{}, Test: &Set{}, Source: src}
+	for _, w := range ws {
+		dst := d.Train
+		if w.name == TestFile {
+			dst = d.Test
+		}
+		dst.Pixels = append(dst.Pixels, sets[w.name].Pixels...)
+		dst.Labels = append(dst.Labels, sets[w.name].Labels...)
+	}
+	return d, nil
+}
+
+// unwrapPath drops the *PathError wrapper so a message names the path once.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func loadDir(dir string, ws []want) (map[string]*Set, error) {
+	sets := make(map[string]*Set, len(ws))
+	for _, w := range ws {
+		name := filepath.Join(dir, w.name)
+		f, err := os.Open(name)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("cifar10: %s: missing: %s is not a complete %s directory (need %s for %d records)", name, dir, DirName, w.name, w.n)
+			}
+			return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
+		}
+		s, err := readFile(f, name, w.n)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		sets[w.name] = s
+	}
+	return sets, nil
+}
+
+// readFile checks the size of an opened batch file and reads its first n records.
+func readFile(f *os.File, name string, n int) (*Set, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("cifar10: %s: not a regular file", name)
+	}
+	if err := checkSize(name, fi.Size(), n); err != nil {
+		return nil, err
+	}
+	s := &Set{Pixels: make([]uint8, 0, n*Features), Labels: make([]uint8, 0, n)}
+	return s, s.readRecords(f, n, name)
+}
+
+// checkSize verifies that a batch of size bytes is whole records and holds at least n.
+func checkSize(name string, size int64, n int) error {
+	if size%RecordSize != 0 {
+		return fmt.Errorf("cifar10: %s: size %d bytes is not a multiple of the %d-byte record (truncated or not a CIFAR-10 batch)", name, size, RecordSize)
+	}
+	if have := size / RecordSize; have < int64(n) {
+		return fmt.Errorf("cifar10: %s: has %d records, want at least %d", name, have, n)
+	}
+	return nil
+}
+
+func loadArchive(name string, ws []want) (map[string]*Set, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
+	}
+	defer f.Close()
+	return readArchive(f, name, ws)
+}
+
+// readArchive streams a gzipped tar and reads the wanted batch files from
+// members named cifar-10-batches-bin/<file> (or <file> at the top level).
+// It stops as soon as every wanted file has been read.
+func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("cifar10: %s: not a gzip archive: %v", name, err)
+	}
+	defer zr.Close()
+	need := make(map[string]int, len(ws))
+	for _, w := range ws {
+		need[w.name] = w.n
+	}
+	sets := make(map[string]*Set, len(ws))
+	tr := tar.NewReader(zr)
+	for len(sets) < len(ws) {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cifar10: %s: corrupt archive: %v", name, err)
+		}
+		base, ok := memberBase(hdr.Name)
+		n, wanted := need[base]
+		if !ok || !wanted || sets[base] != nil {
+			continue
+		}
+		member := name + ":" + hdr.Name
+		if hdr.Typeflag != tar.TypeReg {
+			return nil, fmt.Errorf("cifar10: %s: not a regular file (tar type %q)", member, hdr.Typeflag)
+		}
+		if err := checkSize(member, hdr.Size, n); err != nil {
+			return nil, err
+		}
+		s := &Set{Pixels: make([]uint8, 0, n*Features), Labels: make([]uint8, 0, n)}
+		if err := s.readRecords(tr, n, member); err != nil {
+			return nil, fmt.Errorf("%w (corrupt archive?)", err)
+		}
+		sets[base] = s
+	}
+	for _, w := range ws {
+		if sets[w.name] == nil {
+			return nil, fmt.Errorf("cifar10: %s: archive has no member %s/%s (need %d records)", name, DirName, w.name, w.n)
+		}
+	}
+	return sets, nil
+}
+
+// memberBase returns the batch file name of an archive member that lies in
+// cifar-10-batches-bin/ or at the top level; anything else (absolute paths,
+// "..", other folders) is not a batch member.
+func memberBase(member string) (string, bool) {
+	clean := path.Clean(member)
+	if path.IsAbs(clean) || strings.HasPrefix(clean, "..") {
+		return "", false
+	}
+	dir, base := path.Split(clean)
+	if dir != "" && dir != DirName+"/" {
+		return "", false
+	}
+	return base, true
+}

@@ -1,0 +1,85 @@
+// Command cifarnet trains deep neural networks on CIFAR-10 on the CPU.
+//
+// cifarnet train runs the Keras exercise of ../shared/seed/exercise_2.txt
+// exactly as specified (4x256 ELU MLP, he_normal, Nadam, early stopping on
+// val_loss, 5000/1000 samples, seed 42) and prints Keras-style progress and
+// "Test accuracy: 0.xxxx". Run "cifarnet help" for the other commands.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// usageError marks an invalid flag or argument: exit status 2, as flag
+// parsing errors have.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cifarnet",
+		Short: "Train deep neural networks on CIFAR-10 on the CPU",
+		Long: `cifarnet trains multilayer perceptrons on CIFAR-10 in pure Go, with Keras 3's
+semantics (initializers, Nadam, validation split, early stopping) and
+bit-identical results for a given seed, whatever the number of threads.
+
+"cifarnet train" with no flags runs the exercise: 4 hidden layers of 256 ELU
+units, he_normal, Nadam(lr=0.001), EarlyStopping(val_loss, patience=5,
+restore_best_weights), 50 epochs of batch 128, validation_split=0.2, the first
+5000 training and 1000 test images, seed 42.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())}
+	})
+	root.AddCommand(newTrainCmd())
+	return root
+}
+
+func main() {
+	err := newRoot().Execute()
+	if err == nil {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "cifarnet: %v\n", err)
+	var u usageError
+	if errors.As(err, &u) || isCobraUsage(err) {
+		os.Exit(2)
+	}
+	var x exitError
+	if errors.As(err, &x) {
+		os.Exit(x.code)
+	}
+	os.Exit(1)
+}
+
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (x exitError) Error() string { return x.err.Error() }
+func (x exitError) Unwrap() error { return x.err }
+
+// isCobraUsage recognises cobra's own argument errors (unknown command,
+// wrong number of arguments), which it returns as plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

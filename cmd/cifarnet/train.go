@@ -1,0 +1,195 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/optim"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// trainFlags are the flags of "cifarnet train" beyond the Config.
+type trainFlags struct {
+	cfg       train.Config
+	data      string
+	out       string
+	quiet     bool
+	overwrite bool
+}
+
+// addConfigFlags registers a flag for every knob of the exercise, with the
+// exercise's values as defaults.
+func addConfigFlags(fs *pflag.FlagSet, c *train.Config) {
+	d := train.Exercise()
+	*c = d
+	fs.IntSliceVar(&c.Hidden, "hidden", d.Hidden, "units of each hidden layer, comma-separated")
+	fs.StringVar(&c.Activation, "activation", d.Activation, "hidden activation: "+strings.Join(nn.ActivationNames(), ", "))
+	fs.StringVar(&c.Init, "init", d.Init, "hidden kernel initializer: "+strings.Join(nn.InitializerNames(), ", ")+" (output layer: glorot_uniform)")
+	fs.StringVar(&c.Optimizer, "optimizer", d.Optimizer, "optimizer: "+strings.Join(optim.Names(), ", "))
+	fs.Float64Var(&c.LearningRate, "lr", d.LearningRate, "learning rate")
+	fs.IntVar(&c.Epochs, "epochs", d.Epochs, "maximum number of epochs")
+	fs.IntVar(&c.BatchSize, "batch-size", d.BatchSize, "training batch size (the last batch of an epoch may be smaller)")
+	fs.Float64Var(&c.ValidationSplit, "validation-split", d.ValidationSplit, "fraction of the training samples, taken from the end before shuffling, used for validation")
+	fs.IntVar(&c.Patience, "patience", d.Patience, "early stopping: epochs without val_loss improvement before stopping (-1: no early stopping)")
+	fs.Float64Var(&c.MinDelta, "min-delta", d.MinDelta, "early stopping: minimum val_loss decrease that counts as an improvement")
+	fs.BoolVar(&c.RestoreBest, "restore-best", d.RestoreBest, "early stopping: restore the weights of the best epoch at the end of training")
+	fs.BoolVar(&c.Shuffle, "shuffle", d.Shuffle, "reshuffle the training samples every epoch")
+	fs.IntVar(&c.TrainSamples, "train-samples", d.TrainSamples, "use the first N training images (1-50000)")
+	fs.IntVar(&c.TestSamples, "test-samples", d.TestSamples, "use the first N test images (1-10000)")
+	fs.Uint64Var(&c.Seed, "seed", d.Seed, "random seed for initialisation and shuffling")
+	fs.IntVar(&c.Threads, "threads", 0, "worker threads (0: all CPUs); results are identical for any value")
+}
+
+func addDataFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "data", "", "CIFAR-10 location: a cifar-10-batches-bin directory or cifar-10-binary.tar.gz (default: $"+cifar10.EnvVar+", then the user cache directory)")
+}
+
+func newTrainCmd() *cobra.Command {
+	var f trainFlags
+	cmd := &cobra.Command{
+		Use:   "train [flags]",
+		Short: "Train the exercise's network (or a variant) and evaluate it on the test set",
+		Long: `Train a multilayer perceptron on CIFAR-10 and evaluate it on the test set.
+
+With no flags this is the exercise, exactly as specified. Progress is printed
+as Keras prints it, and the last line is "Test accuracy: 0.xxxx". The run
+directory (--out) receives history.json, history.csv and metrics.json.`,
+		Example: `  cifarnet train --data ../shared/cifar-10-batches-bin
+  cifarnet train --seed 7 --hidden 512,256 --lr 0.0005 --out runs/seed7`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTrain(cmd.OutOrStdout(), f)
+		},
+	}
+	fs := cmd.Flags()
+	addConfigFlags(fs, &f.cfg)
+	addDataFlag(fs, &f.data)
+	fs.StringVar(&f.out, "out", "", "run directory for the outputs (default: a new runs/<timestamp> directory)")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the final test accuracy")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "allow --out to name a directory that already holds a run")
+	fs.SortFlags = false
+	return cmd
+}
+
+func runTrain(stdout io.Writer, f trainFlags) error {
+	if err := f.cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	if f.cfg.Threads < 0 {
+		return usagef("--threads %d: want 0 (all CPUs) or more", f.cfg.Threads)
+	}
+	src, err := cifar10.Locate(f.data)
+	if err != nil {
+		return err
+	}
+	dir, err := prepareRunDir(f.out, f.overwrite)
+	if err != nil {
+		return err
+	}
+	data, err := cifar10.Load(src, f.cfg.TrainSamples, f.cfg.TestSamples)
+	if err != nil {
+		return err
+	}
+	var progress *train.Progress
+	if !f.quiet {
+		progress = &train.Progress{W: stdout, Terminal: isTerminal(stdout)}
+	}
+	start := time.Now()
+	out, err := train.Experiment(f.cfg, data, progress)
+	if err != nil {
+		return err
+	}
+	env := environment(out, src, data, start)
+	if err := train.WriteRun(dir, out.History, train.MetricsOf(out, data.Test.Int32Labels(), env)); err != nil {
+		return err
+	}
+	if !f.quiet {
+		fmt.Fprintf(stdout, "Run saved in %s (best epoch %d of %d, val_loss %.4f)\n", dir, out.BestEpoch(), out.EpochsRun(), out.BestValLoss())
+	}
+	train.PrintTestAccuracy(stdout, out)
+	return nil
+}
+
+// prepareRunDir creates the run directory. An explicit directory that
+// already holds a run is refused unless overwrite is set; the default is a
+// new runs/<timestamp> directory that never collides with an existing one.
+func prepareRunDir(out string, overwrite bool) (string, error) {
+	if out == "" {
+		base := filepath.Join("runs", time.Now().Format("20060102-150405"))
+		out = base
+		for i := 2; ; i++ {
+			if _, err := os.Stat(out); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			out = fmt.Sprintf("%s-%d", base, i)
+		}
+	} else if _, err := os.Stat(filepath.Join(out, train.MetricsJSON)); err == nil && !overwrite {
+		return "", usagef("--out %s already holds a run (pass --overwrite to replace it)", out)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", fmt.Errorf("--out %s: cannot create the run directory: %w", out, unwrap(err))
+	}
+	// Fail now, not after training, if the directory is not writable.
+	probe, err := os.CreateTemp(out, ".probe*")
+	if err != nil {
+		return "", fmt.Errorf("--out %s: run directory is not writable: %w", out, unwrap(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return out, nil
+}
+
+func unwrap(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func environment(out *train.Outcome, src string, data *cifar10.Data, start time.Time) train.Env {
+	threads := out.Config.Threads
+	if threads == 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		abs = src
+	}
+	return train.Env{
+		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, CPU: cpuModel(),
+		Threads: threads, Kernel: out.Kernel, Data: abs, DataSHA256: data.Checksum(),
+		Start: start.UTC().Format(time.RFC3339),
+	}
+}
+
+// cpuModel returns the processor's name where the OS tells it.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}

@@ -1,0 +1,159 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refGemm is the textbook triple loop in float64, the independent reference.
+func refGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) []float64 {
+	out := make([]float64, m*n)
+	for i := range m {
+		for j := range n {
+			var s float64
+			for p := range k {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			if acc {
+				s += float64(c[i*ldc+j])
+			}
+			out[i*n+j] = s
+		}
+	}
+	return out
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+// gemmCase runs one shape through engine e and compares with refGemm.
+func gemmCase(t *testing.T, e *Engine, transA, transB bool, m, n, k int, acc bool) []float32 {
+	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(m*1000003+n*1009+k), 7))
+	// Leading dimensions a little larger than needed, to catch stride bugs.
+	lda, ldb, ldc := k+3, n+5, n+2
+	ar := m
+	if transA {
+		ar, lda = k, m+3
+	}
+	br := k
+	if transB {
+		br, ldb = n, k+5
+	}
+	a := randSlice(r, ar*lda)
+	b := randSlice(r, br*ldb)
+	c := randSlice(r, m*ldc)
+	want := refGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc)
+	e.Gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc)
+	tol := 1e-5 * math.Sqrt(float64(k)+1) * 4
+	for i := range m {
+		for j := range n {
+			got, w := float64(c[i*ldc+j]), want[i*n+j]
+			if math.Abs(got-w) > tol*(1+math.Abs(w)) {
+				t.Fatalf("%s tA=%v tB=%v %dx%dx%d acc=%v: C[%d,%d] = %g, want %g", e.Kernel(), transA, transB, m, n, k, acc, i, j, got, w)
+			}
+		}
+	}
+	return c
+}
+
+var gemmSizes = []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 97, 128, 129}
+
+func TestGemmAgainstReference(t *testing.T) {
+	for _, kr := range kernels() {
+		e := &Engine{pool: NewPool(2), kernel: kr}
+		defer e.Close()
+		r := rand.New(rand.NewPCG(1, 2))
+		for range 300 {
+			m := gemmSizes[r.IntN(len(gemmSizes))]
+			n := gemmSizes[r.IntN(len(gemmSizes))]
+			k := gemmSizes[r.IntN(len(gemmSizes))]
+			gemmCase(t, e, r.IntN(2) == 0, r.IntN(2) == 0, m, n, k, r.IntN(2) == 0)
+		}
+		// The exercise's own shapes, including the 10-wide output layer.
+		for _, s := range [][3]int{{128, 256, 3072}, {3072, 256, 128}, {128, 10, 256}, {256, 10, 128}, {128, 256, 10}, {32, 256, 3072}} {
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
+				gemmCase(t, e, tr[0], tr[1], s[0], s[1], s[2], false)
+			}
+		}
+	}
+}
+
+// TestGemmThreadsBitIdentical checks that the thread count never changes a bit.
+func TestGemmThreadsBitIdentical(t *testing.T) {
+	for _, kr := range kernels() {
+		var outs [][]float32
+		for _, threads := range []int{1, 2, 3} {
+			e := &Engine{pool: NewPool(threads), kernel: kr}
+			outs = append(outs, gemmCase(t, e, false, false, 131, 77, 300, true))
+			e.Close()
+		}
+		for i := 1; i < len(outs); i++ {
+			for j := range outs[0] {
+				if math.Float32bits(outs[0][j]) != math.Float32bits(outs[i][j]) {
+					t.Fatalf("%s: element %d differs between thread counts: %g vs %g", kr.name, j, outs[0][j], outs[i][j])
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkGemm(b *testing.B) {
+	shapes := []struct {
+		name    string
+		tA, tB  bool
+		m, n, k int
+	}{
+		{"fwd/128x256x3072", false, false, 128, 256, 3072},
+		{"dW/3072x256x128", true, false, 3072, 256, 128},
+		{"fwd/128x256x256", false, false, 128, 256, 256},
+		{"dX/128x256x256", false, true, 128, 256, 256},
+		{"fwd/128x10x256", false, false, 128, 10, 256},
+		{"dX/128x256x10", false, true, 128, 256, 10},
+		{"eval/1000x256x3072", false, false, 1000, 256, 3072},
+	}
+	for _, kr := range kernels() {
+		for _, threads := range []int{1, 2} {
+			e := &Engine{pool: NewPool(threads), kernel: kr}
+			for _, s := range shapes {
+				b.Run(fmt.Sprintf("%s/t%d/%s", kr.name, threads, s.name), func(b *testing.B) {
+					r := rand.New(rand.NewPCG(1, 1))
+					a := randSlice(r, s.m*s.k)
+					bb := randSlice(r, s.k*s.n)
+					c := make([]float32, s.m*s.n)
+					lda, ldb := s.k, s.n
+					if s.tA {
+						lda = s.m
+					}
+					if s.tB {
+						ldb = s.k
+					}
+					b.ResetTimer()
+					for b.Loop() {
+						e.Gemm(s.tA, s.tB, s.m, s.n, s.k, a, lda, bb, ldb, c, s.n, false)
+					}
+					b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+				})
+			}
+			e.Close()
+		}
+	}
+}

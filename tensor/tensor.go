@@ -1,0 +1,37 @@
+// Package tensor holds cifarnet's float32 compute kernels: a packed,
+// register-blocked matrix product (Gemm) and the elementwise passes of
+// training, run on a pool of persistent workers.
+//
+// An Engine owns the worker pool and the packing buffers, so a training run
+// allocates its scratch space once. Every kernel gives bit-identical results
+// for any number of threads: work is split so that each output element is
+// computed by one task in a fixed order.
+package tensor
+
+// Engine runs kernels on a worker pool with reusable scratch buffers.
+// An Engine is used by one goroutine at a time.
+type Engine struct {
+	pool   *Pool
+	kernel kernel
+	packA  []float32
+	packB  []float32
+}
+
+// NewEngine returns an engine with the given number of threads
+// (<= 0: GOMAXPROCS) using the fastest micro-kernel this CPU supports.
+func NewEngine(threads int) *Engine {
+	return &Engine{pool: NewPool(threads), kernel: bestKernel()}
+}
+
+// Threads returns the number of threads the engine computes with.
+func (e *Engine) Threads() int { return e.pool.Threads() }
+
+// Kernel names the Gemm micro-kernel in use ("generic", "avx512", ...).
+func (e *Engine) Kernel() string { return e.kernel.name }
+
+// Pool returns the engine's worker pool, for callers that run their own
+// parallel loops alongside the kernels.
+func (e *Engine) Pool() *Pool { return e.pool }
+
+// Close stops the engine's workers.
+func (e *Engine) Close() { e.pool.Close() }

@@ -1,0 +1,71 @@
+package train
+
+import (
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/tensor"
+)
+
+// Result is the outcome of Evaluate.
+type Result struct {
+	Loss     float64 // sample-weighted mean loss
+	Accuracy float64
+	// Predicted holds the arg-max class of every sample.
+	Predicted []int32
+}
+
+// StepFunc observes an evaluation's progress: step of steps done, with the
+// running metrics.
+type StepFunc func(step, steps int, running Logs)
+
+// Evaluate computes the loss and accuracy of m on x, y in batches of
+// batchSize, as Keras's model.evaluate, and the predicted class of every
+// sample. progress, if non-nil, is called after each batch.
+func Evaluate(e *tensor.Engine, m *nn.Model, x []float32, y []int32, batchSize int, progress StepFunc) Result {
+	var ev evaluator
+	return ev.evaluate(e, m, x, y, batchSize, progress)
+}
+
+// evaluator keeps the scratch of repeated evaluations (validation).
+type evaluator struct {
+	pred []int32
+}
+
+func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Model, x []float32, y []int32, batchSize int, progress StepFunc) Result {
+	features, classes := m.Arch.Inputs, m.Arch.Classes
+	n := len(y)
+	if cap(ev.pred) < n {
+		ev.pred = make([]int32, n)
+	}
+	pred := ev.pred[:n]
+	steps := (n + batchSize - 1) / batchSize
+	var lossSum float64
+	var correct int
+	for step := range steps {
+		lo, hi := step*batchSize, min(n, (step+1)*batchSize)
+		logits := m.Forward(e, x[lo*features:hi*features], hi-lo)
+		loss, ok := nn.SparseCategoricalCrossentropy(logits, y[lo:hi], classes, nil)
+		lossSum += float64(loss) * float64(hi-lo)
+		correct += ok
+		for i := range hi - lo {
+			pred[lo+i] = argmax(logits[i*classes : (i+1)*classes])
+		}
+		if progress != nil {
+			progress(step+1, steps, Logs{Loss: lossSum / float64(hi), Accuracy: float64(correct) / float64(hi)})
+		}
+	}
+	if n == 0 {
+		return Result{}
+	}
+	return Result{Loss: lossSum / float64(n), Accuracy: float64(correct) / float64(n), Predicted: pred}
+}
+
+// argmax returns the index of the largest value, the first on ties.
+func argmax(z []float32) int32 {
+	best, arg := z[0], 0
+	for j, v := range z[1:] {
+		if v > best {
+			best, arg = v, j+1
+		}
+	}
+	return int32(arg)
+}

@@ -1,0 +1,174 @@
+package train
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/optim"
+	"github.com/cifarnet/cifarnet/tensor"
+)
+
+// Config is everything that defines one training run of the exercise. Its
+// zero value is not useful: start from Exercise.
+type Config struct {
+	Hidden          []int   `json:"hidden"`
+	Activation      string  `json:"activation"`
+	Init            string  `json:"initializer"`
+	Optimizer       string  `json:"optimizer"`
+	LearningRate    float64 `json:"learning_rate"`
+	Epochs          int     `json:"epochs"`
+	BatchSize       int     `json:"batch_size"`
+	ValidationSplit float64 `json:"validation_split"`
+	// Patience is EarlyStopping's patience; < 0 disables early stopping.
+	Patience     int     `json:"patience"`
+	MinDelta     float64 `json:"min_delta"`
+	RestoreBest  bool    `json:"restore_best_weights"`
+	Shuffle      bool    `json:"shuffle"`
+	TrainSamples int     `json:"train_samples"`
+	TestSamples  int     `json:"test_samples"`
+	Seed         uint64  `json:"seed"`
+	// EvalBatchSize is the batch size of the final evaluation (Keras's
+	// evaluate default, 32).
+	EvalBatchSize int `json:"eval_batch_size"`
+	// Threads only changes speed, never a result.
+	Threads int `json:"threads"`
+}
+
+// Exercise returns the configuration of ../shared/seed/exercise_2.txt.
+func Exercise() Config {
+	return Config{
+		Hidden: []int{256, 256, 256, 256}, Activation: "elu", Init: "he_normal",
+		Optimizer: "nadam", LearningRate: 0.001, Epochs: 50, BatchSize: 128,
+		ValidationSplit: 0.2, Patience: 5, RestoreBest: true, Shuffle: true,
+		TrainSamples: 5000, TestSamples: 1000, Seed: 42, EvalBatchSize: 32,
+	}
+}
+
+// Architecture returns the network c trains on CIFAR-10.
+func (c Config) Architecture() nn.Architecture {
+	return nn.Architecture{Inputs: cifar10.Features, Hidden: c.Hidden, Activation: c.Activation, Init: c.Init, Classes: cifar10.NumClasses}
+}
+
+// Validate reports the first invalid setting, named as its flag is.
+func (c Config) Validate() error {
+	if err := c.Architecture().Validate(); err != nil {
+		return err
+	}
+	if _, err := optim.New(c.Optimizer, c.LearningRate); err != nil {
+		return err
+	}
+	switch {
+	case c.Epochs < 1:
+		return fmt.Errorf("--epochs %d: want at least 1", c.Epochs)
+	case c.BatchSize < 1:
+		return fmt.Errorf("--batch-size %d: want at least 1", c.BatchSize)
+	case c.EvalBatchSize < 1:
+		return fmt.Errorf("eval batch size %d: want at least 1", c.EvalBatchSize)
+	case !(c.ValidationSplit > 0 && c.ValidationSplit < 1):
+		return fmt.Errorf("--validation-split %g: want a fraction strictly between 0 and 1", c.ValidationSplit)
+	case c.MinDelta < 0:
+		return fmt.Errorf("--min-delta %g: want >= 0", c.MinDelta)
+	case c.TrainSamples < 1 || c.TrainSamples > cifar10.TrainBatches*cifar10.PerBatch:
+		return fmt.Errorf("--train-samples %d: want 1 to %d", c.TrainSamples, cifar10.TrainBatches*cifar10.PerBatch)
+	case c.TestSamples < 1 || c.TestSamples > cifar10.PerBatch:
+		return fmt.Errorf("--test-samples %d: want 1 to %d", c.TestSamples, cifar10.PerBatch)
+	case SplitAt(c.TrainSamples, c.ValidationSplit) < 1 || SplitAt(c.TrainSamples, c.ValidationSplit) == c.TrainSamples:
+		return fmt.Errorf("--validation-split %g of %d samples leaves an empty training or validation set", c.ValidationSplit, c.TrainSamples)
+	}
+	return nil
+}
+
+// Outcome is everything one Experiment produced.
+type Outcome struct {
+	Config  Config
+	Model   *nn.Model
+	History *History
+	// Early is the early-stopping callback's final state (nil if disabled).
+	Early        *EarlyStopping
+	Test         Result
+	TrainSeconds float64
+	Kernel       string // Gemm micro-kernel used
+}
+
+// EpochsRun returns the number of epochs trained.
+func (o *Outcome) EpochsRun() int { return len(o.History.Epochs) }
+
+// BestEpoch returns the 1-based epoch whose weights the model holds: the
+// best monitored epoch when best weights were restored, else the last.
+func (o *Outcome) BestEpoch() int {
+	if o.Early != nil && o.Config.RestoreBest {
+		return o.Early.BestEpoch + 1
+	}
+	return o.EpochsRun()
+}
+
+// BestValLoss returns the lowest validation loss of the run.
+func (o *Outcome) BestValLoss() float64 {
+	best := 0.0
+	for i, v := range o.History.Series("val_loss") {
+		if i == 0 || v < best {
+			best = v
+		}
+	}
+	return best
+}
+
+// Experiment trains the network of cfg on data and evaluates it on the test
+// set, as the exercise does. progress (nil for silence) receives Keras-style
+// output.
+func Experiment(cfg Config, data *cifar10.Data, progress *Progress) (*Outcome, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if data.Train.Len() < cfg.TrainSamples || data.Test.Len() < cfg.TestSamples {
+		return nil, fmt.Errorf("data has %d training and %d test samples, want %d and %d",
+			data.Train.Len(), data.Test.Len(), cfg.TrainSamples, cfg.TestSamples)
+	}
+	model, err := nn.New(cfg.Architecture(), cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return ExperimentFrom(cfg, data, model, progress)
+}
+
+// ExperimentFrom is Experiment starting from the given model's weights.
+func ExperimentFrom(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress) (*Outcome, error) {
+	opt, err := optim.New(cfg.Optimizer, cfg.LearningRate)
+	if err != nil {
+		return nil, err
+	}
+	e := tensor.NewEngine(cfg.Threads)
+	defer e.Close()
+
+	train := data.Train.Slice(0, cfg.TrainSamples)
+	test := data.Test.Slice(0, cfg.TestSamples)
+	out := &Outcome{Config: cfg, Model: model, Kernel: e.Kernel()}
+	opts := Options{Epochs: cfg.Epochs, BatchSize: cfg.BatchSize, ValidationSplit: cfg.ValidationSplit, Shuffle: cfg.Shuffle, Seed: cfg.Seed}
+	if cfg.Patience >= 0 {
+		out.Early = &EarlyStopping{Monitor: "val_loss", MinDelta: cfg.MinDelta, Patience: cfg.Patience, RestoreBestWeights: cfg.RestoreBest}
+		opts.Callbacks = append(opts.Callbacks, out.Early)
+	}
+	if progress != nil {
+		opts.Callbacks = append(opts.Callbacks, progress)
+	}
+	start := time.Now()
+	out.History, err = Fit(e, model, opt, train.Float32(), train.Int32Labels(), opts)
+	if err != nil {
+		return nil, err
+	}
+	out.TrainSeconds = time.Since(start).Seconds()
+	var step StepFunc
+	if progress != nil {
+		step = progress.EvalProgress()
+	}
+	out.Test = Evaluate(e, model, test.Float32(), test.Int32Labels(), cfg.EvalBatchSize, step)
+	return out, nil
+}
+
+// PrintTestAccuracy writes the exercise's last line.
+func PrintTestAccuracy(w io.Writer, o *Outcome) {
+	fmt.Fprintf(w, "Test accuracy: %.4f\n", o.Test.Accuracy)
+}

@@ -1,0 +1,128 @@
+package train
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
+)
+
+// Names of the files a run directory holds.
+const (
+	HistoryJSON = "history.json"
+	HistoryCSV  = "history.csv"
+	MetricsJSON = "metrics.json"
+)
+
+// Metrics is metrics.json: the run's results and everything needed to
+// reproduce it.
+type Metrics struct {
+	TestAccuracy float64 `json:"test_accuracy"`
+	TestLoss     float64 `json:"test_loss"`
+	EpochsRun    int     `json:"epochs_run"`
+	// BestEpoch is the 1-based epoch whose weights the model ends with.
+	BestEpoch    int     `json:"best_epoch"`
+	BestValLoss  float64 `json:"best_val_loss"`
+	StoppedEarly bool    `json:"stopped_early"`
+	Seed         uint64  `json:"seed"`
+	TrainSeconds float64 `json:"train_seconds"`
+	Config       Config  `json:"config"`
+	// TestPredictions holds the predicted class of every test sample, for
+	// the confusion matrix and per-class figures.
+	TestPredictions []int32 `json:"test_predictions,omitempty"`
+	TestLabels      []int32 `json:"test_labels,omitempty"`
+	Env             Env     `json:"env"`
+}
+
+// Env records where a run happened.
+type Env struct {
+	GoVersion  string `json:"go_version"`
+	OS         string `json:"os"`
+	Arch       string `json:"arch"`
+	CPU        string `json:"cpu"`
+	Threads    int    `json:"threads"`
+	Kernel     string `json:"kernel"`
+	Data       string `json:"data"`
+	DataSHA256 string `json:"data_sha256,omitempty"`
+	Start      string `json:"start"`
+}
+
+// MetricsOf summarises an outcome; env is filled by the caller.
+func MetricsOf(o *Outcome, testLabels []int32, env Env) Metrics {
+	return Metrics{
+		TestAccuracy: o.Test.Accuracy, TestLoss: o.Test.Loss,
+		EpochsRun: o.EpochsRun(), BestEpoch: o.BestEpoch(), BestValLoss: o.BestValLoss(),
+		StoppedEarly: o.Early != nil && o.Early.StoppedEpoch > 0,
+		Seed:         o.Config.Seed, TrainSeconds: o.TrainSeconds, Config: o.Config,
+		TestPredictions: o.Test.Predicted, TestLabels: testLabels, Env: env,
+	}
+}
+
+// WriteRun writes history.json, history.csv and metrics.json into dir,
+// each atomically.
+func WriteRun(dir string, h *History, m Metrics) error {
+	hj, err := json.MarshalIndent(h, "", "  ")
+	if err != nil {
+		return err
+	}
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{HistoryJSON, append(hj, '\n')},
+		{HistoryCSV, historyCSV(h)},
+		{MetricsJSON, append(mj, '\n')},
+	}
+	for _, f := range files {
+		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func historyCSV(h *History) []byte {
+	var b bytes.Buffer
+	b.WriteString("epoch,loss,accuracy,val_loss,val_accuracy,seconds\n")
+	f := func(v float64) string {
+		if math.IsNaN(v) {
+			return ""
+		}
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	for _, e := range h.Epochs {
+		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,%s\n", e.Epoch, f(e.Loss), f(e.Accuracy), f(e.ValLoss), f(e.ValAccuracy), f(e.Seconds))
+	}
+	return b.Bytes()
+}
+
+// ReadRun reads history.json and metrics.json back from a run directory.
+func ReadRun(dir string) (*History, *Metrics, error) {
+	var h History
+	var m Metrics
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{HistoryJSON, &h}, {MetricsJSON, &m}} {
+		b, err := os.ReadFile(filepath.Join(dir, f.name))
+		if err != nil {
+			return nil, nil, fmt.Errorf("run %s: %w", dir, err)
+		}
+		if err := json.Unmarshal(b, f.v); err != nil {
+			return nil, nil, fmt.Errorf("run %s: %s: %v", dir, f.name, err)
+		}
+	}
+	if len(h.Epochs) == 0 {
+		return nil, nil, fmt.Errorf("run %s: %s has no epochs", dir, HistoryJSON)
+	}
+	return &h, &m, nil
+}

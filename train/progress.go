@@ -1,0 +1,109 @@
+package train
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Progress prints Keras's verbose=1 output: "Epoch i/N", then one line per
+// epoch with steps, time, time per step and the metrics. On a terminal the
+// line is a live bar redrawn within the epoch; elsewhere (a pipe, a file, CI)
+// only the finished lines are written, with no control characters.
+type Progress struct {
+	NopCallback
+	W        io.Writer
+	Terminal bool
+
+	epochStart time.Time
+	lastDraw   time.Time
+}
+
+// barWidth is the width of Keras 3's progress bar.
+const barWidth = 20
+
+// Bar renders Keras 3's bar for done of total steps.
+func Bar(done, total int) string {
+	if total <= 0 {
+		return strings.Repeat("━", barWidth)
+	}
+	full := barWidth * done / total
+	if full >= barWidth {
+		return strings.Repeat("━", barWidth)
+	}
+	// Keras draws the remainder dim; a half-cap marks the head.
+	return strings.Repeat("━", full) + "╺" + strings.Repeat("━", barWidth-full-1)
+}
+
+// FormatStepTime formats the time per step as Keras does: s, ms or us.
+func FormatStepTime(perStep time.Duration) string {
+	s := perStep.Seconds()
+	switch {
+	case s >= 1 || s == 0:
+		return fmt.Sprintf("%.0fs/step", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.0fms/step", s*1e3)
+	default:
+		return fmt.Sprintf("%.0fus/step", s*1e6)
+	}
+}
+
+// StepLine is one progress line: "17/32 ━━━━╺━━━ 0s 5ms/step - accuracy: ... - loss: ...".
+func StepLine(step, steps int, elapsed time.Duration, logs Logs, withVal bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d/%d %s %.0fs %s - accuracy: %.4f - loss: %.4f",
+		step, steps, Bar(step, steps), elapsed.Seconds(), FormatStepTime(elapsed/time.Duration(max(step, 1))), logs.Accuracy, logs.Loss)
+	if withVal && logs.HasVal {
+		fmt.Fprintf(&b, " - val_accuracy: %.4f - val_loss: %.4f", logs.ValAccuracy, logs.ValLoss)
+	}
+	return b.String()
+}
+
+// OnEpochBegin implements Callback.
+func (p *Progress) OnEpochBegin(r *Run, epoch int) {
+	fmt.Fprintf(p.W, "Epoch %d/%d\n", epoch+1, r.Epochs)
+	p.epochStart = time.Now()
+	p.lastDraw = time.Time{}
+}
+
+// OnBatchEnd implements Callback.
+func (p *Progress) OnBatchEnd(r *Run, step int, logs Logs) {
+	if !p.Terminal || step+1 == r.Steps {
+		return
+	}
+	// Redraw at most 20 times a second, as Keras does.
+	if now := time.Now(); now.Sub(p.lastDraw) >= 50*time.Millisecond {
+		p.lastDraw = now
+		fmt.Fprintf(p.W, "\r%s\x1b[K", StepLine(step+1, r.Steps, now.Sub(p.epochStart), logs, false))
+	}
+}
+
+// OnEpochEnd implements Callback.
+func (p *Progress) OnEpochEnd(r *Run, epoch int, logs Logs) {
+	if p.Terminal {
+		fmt.Fprint(p.W, "\r\x1b[K")
+	}
+	fmt.Fprintln(p.W, StepLine(r.Steps, r.Steps, time.Since(p.epochStart), logs, true))
+}
+
+// EvalProgress returns a StepFunc printing Keras's evaluate output to the
+// same writer: a live bar on a terminal, the final line always.
+func (p *Progress) EvalProgress() StepFunc {
+	start := time.Now()
+	var last time.Time
+	return func(step, steps int, running Logs) {
+		now := time.Now()
+		if step == steps {
+			if p.Terminal {
+				fmt.Fprint(p.W, "\r\x1b[K")
+			}
+			fmt.Fprintln(p.W, StepLine(step, steps, now.Sub(start), running, false))
+			return
+		}
+		if p.Terminal && now.Sub(last) >= 50*time.Millisecond {
+			last = now
+			fmt.Fprintf(p.W, "\r%s\x1b[K", StepLine(step, steps, now.Sub(start), running, false))
+		}
+	}
+}

@@ -72,11 +72,7 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 	bs := o.BatchSize
 	steps := (split + bs - 1) / bs
 	r := &Run{Model: m, Optimizer: opt, Epochs: o.Epochs, Steps: steps, History: &History{}}
-	rng := rand.New(rand.NewPCG(o.Seed, streamShuffle))
-	order := make([]int, split)
-	for i := range order {
-		order[i] = i
-	}
+	samples := newSampler(split, o.Shuffle, o.Seed)
 	xb := make([]float32, bs*features)
 	yb := make([]int32, bs)
 	grad := make([]float32, bs*classes)
@@ -91,9 +87,7 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 		for _, c := range o.Callbacks {
 			c.OnEpochBegin(r, epoch)
 		}
-		if o.Shuffle {
-			rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		}
+		order := samples.epoch()
 		var lossSum float64
 		var correct, seen int
 		for step := range steps {
@@ -130,4 +124,28 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 		c.OnTrainEnd(r)
 	}
 	return r.History, nil
+}
+
+// sampler yields the order of the training samples for each epoch: 0..n-1,
+// reshuffled before every epoch when shuffling (Keras's shuffle=True).
+type sampler struct {
+	order   []int
+	shuffle bool
+	rng     *rand.Rand
+}
+
+func newSampler(n int, shuffle bool, seed uint64) *sampler {
+	s := &sampler{order: make([]int, n), shuffle: shuffle, rng: rand.New(rand.NewPCG(seed, streamShuffle))}
+	for i := range s.order {
+		s.order[i] = i
+	}
+	return s
+}
+
+// epoch returns the next epoch's order; the slice is reused.
+func (s *sampler) epoch() []int {
+	if s.shuffle {
+		s.rng.Shuffle(len(s.order), func(i, j int) { s.order[i], s.order[j] = s.order[j], s.order[i] })
+	}
+	return s.order
 }

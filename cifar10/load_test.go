@@ -1,0 +1,239 @@
+package cifar10
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// record builds one binary record whose red, green and blue planes hold
+// distinct recognisable values derived from (seed, plane, pixel).
+func record(label byte, seed int) []byte {
+	r := make([]byte, RecordSize)
+	r[0] = label
+	for c := range 3 {
+		for p := range 1024 {
+			r[1+c*1024+p] = byte(seed*7 + c*100 + p)
+		}
+	}
+	return r
+}
+
+func batch(n, seed int) []byte {
+	var b []byte
+	for i := range n {
+		b = append(b, record(byte((seed+i)%10), seed+i)...)
+	}
+	return b
+}
+
+// writeDir makes a cifar-10-batches-bin directory with files of the given
+// record counts.
+func writeDir(t *testing.T, counts map[string]int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), DirName)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, n := range counts {
+		if err := os.WriteFile(filepath.Join(dir, name), batch(n, len(name)*1000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+type member struct {
+	name string
+	typ  byte
+	data []byte
+}
+
+func writeArchive(t *testing.T, members []member) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, m := range members {
+		hdr := &tar.Header{Name: m.name, Typeflag: m.typ, Mode: 0o644, Size: int64(len(m.data))}
+		if m.typ == tar.TypeSymlink {
+			hdr.Linkname, hdr.Size = "/etc/passwd", 0
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if m.typ == tar.TypeReg {
+			tw.Write(m.data)
+		}
+	}
+	tw.Close()
+	zw.Close()
+	p := filepath.Join(t.TempDir(), ArchiveName)
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestChannelsLastLayout(t *testing.T) {
+	var s Set
+	if err := s.readRecords(bytes.NewReader(record(3, 1)), 1, "x"); err != nil {
+		t.Fatal(err)
+	}
+	// Pixel p, channel c comes from plane c at offset p: Keras's (32,32,3).
+	for p := range 1024 {
+		for c := range 3 {
+			if got, want := s.Pixels[p*3+c], byte(7+c*100+p); got != want {
+				t.Fatalf("pixel %d channel %d = %d, want %d", p, c, got, want)
+			}
+		}
+	}
+	f := s.Float32()
+	if f[0] != float32(s.Pixels[0])/255 || s.Labels[0] != 3 {
+		t.Fatalf("Float32 %v label %d", f[0], s.Labels[0])
+	}
+}
+
+func TestLoadDirAcrossBatches(t *testing.T) {
+	dir := writeDir(t, map[string]int{TrainFile(1): 10000, TrainFile(2): 20, TestFile: 5})
+	d, err := Load(dir, 10007, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Train.Len() != 10007 || d.Test.Len() != 3 {
+		t.Fatalf("got %d/%d samples", d.Train.Len(), d.Test.Len())
+	}
+	// Sample 10000 is the first of data_batch_2.
+	var s Set
+	b2 := batch(1, len(TrainFile(2))*1000)
+	s.readRecords(bytes.NewReader(b2), 1, "")
+	if !bytes.Equal(d.Train.Pixels[10000*Features:10001*Features], s.Pixels) || d.Train.Labels[10000] != s.Labels[0] {
+		t.Fatal("sample 10000 is not the first record of data_batch_2.bin")
+	}
+	// A load that needs only data_batch_1 must not touch data_batch_2.
+	os.Remove(filepath.Join(dir, TrainFile(2)))
+	if _, err := Load(dir, 100, 3); err != nil {
+		t.Fatalf("loading 100 samples needed only data_batch_1: %v", err)
+	}
+}
+
+func TestLoadArchiveEqualsDir(t *testing.T) {
+	counts := map[string]int{TrainFile(1): 30, TestFile: 12}
+	dir := writeDir(t, counts)
+	var members []member
+	// The test batch first and a foreign file: order and extras must not matter.
+	members = append(members, member{"README", tar.TypeReg, []byte("hello")})
+	for _, name := range []string{TestFile, TrainFile(1)} {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		members = append(members, member{DirName + "/" + name, tar.TypeReg, b})
+	}
+	arch := writeArchive(t, members)
+	a, err := Load(arch, 25, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(dir, 25, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Checksum() != b.Checksum() || a.Train.Len() != 25 || a.Test.Len() != 10 {
+		t.Fatal("archive and directory loads differ")
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	good := batch(4, 1)
+	badLabel := batch(4, 1)
+	badLabel[2*RecordSize] = 10
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T) string
+		nTrain  int
+		wantErr string
+	}{
+		{"missing path", func(t *testing.T) string { return filepath.Join(t.TempDir(), "nope") }, 1, "no such file"},
+		{"empty directory", func(t *testing.T) string { return t.TempDir() }, 1, "missing"},
+		{"truncated file", func(t *testing.T) string {
+			dir := writeDir(t, map[string]int{TestFile: 4})
+			os.WriteFile(filepath.Join(dir, TrainFile(1)), good[:len(good)-100], 0o644)
+			return dir
+		}, 1, "not a multiple of the 3073-byte record"},
+		{"too few records", func(t *testing.T) string { return writeDir(t, map[string]int{TrainFile(1): 3, TestFile: 4}) }, 4, "has 3 records, want at least 4"},
+		{"label out of range", func(t *testing.T) string {
+			dir := writeDir(t, map[string]int{TestFile: 4})
+			os.WriteFile(filepath.Join(dir, TrainFile(1)), badLabel, 0o644)
+			return dir
+		}, 4, "record 2: label 10 out of range"},
+		{"not gzip", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), ArchiveName)
+			os.WriteFile(p, []byte("this is not an archive"), 0o644)
+			return p
+		}, 1, "not a gzip archive"},
+		{"corrupt gzip body", func(t *testing.T) string {
+			p := writeArchive(t, []member{{DirName + "/" + TrainFile(1), tar.TypeReg, batch(50, 1)}})
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/2], 0o644)
+			return p
+		}, 40, "cifar10:"},
+		{"archive without the member", func(t *testing.T) string {
+			return writeArchive(t, []member{{DirName + "/" + TestFile, tar.TypeReg, good}})
+		}, 1, "archive has no member cifar-10-batches-bin/data_batch_1.bin"},
+		{"symlink member refused", func(t *testing.T) string {
+			return writeArchive(t, []member{{DirName + "/" + TrainFile(1), tar.TypeSymlink, nil}, {DirName + "/" + TestFile, tar.TypeReg, good}})
+		}, 1, "not a regular file"},
+		{"traversal member ignored", func(t *testing.T) string {
+			return writeArchive(t, []member{{"../" + TrainFile(1), tar.TypeReg, good}, {"/" + TrainFile(1), tar.TypeReg, good}, {DirName + "/" + TestFile, tar.TypeReg, good}})
+		}, 1, "archive has no member"},
+		{"too many samples", func(t *testing.T) string { return t.TempDir() }, 50001, "want 0 to 50000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.setup(t), tt.nTrain, 1)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+			if strings.Count(err.Error(), "\n") > 0 {
+				t.Fatalf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+// sharedData is the real data beside the checkout (see ../shared/README.md).
+func sharedData(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "shared", DirName)
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("real data not found at %s", dir)
+	}
+	return dir
+}
+
+// TestRealData checks the published facts of the official files.
+func TestRealData(t *testing.T) {
+	d, err := Load(sharedData(t), PerBatch, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.Train.Counts(), [NumClasses]int{1005, 974, 1032, 1016, 999, 937, 1030, 1001, 1025, 981}; got != want {
+		t.Errorf("data_batch_1 class counts %v, want %v", got, want)
+	}
+	if got, want := d.Train.Labels[:10], []uint8{6, 9, 9, 4, 1, 1, 2, 7, 8, 3}; !slices.Equal(got, want) {
+		t.Errorf("first training labels %v, want %v", got, want)
+	}
+	if got, want := d.Test.Labels[:10], []uint8{3, 8, 8, 0, 6, 6, 1, 6, 3, 1}; !slices.Equal(got, want) {
+		t.Errorf("first test labels %v, want %v", got, want)
+	}
+	if names := ReadClassNames(sharedData(t)); !slices.Equal(names, ClassNames[:]) {
+		t.Errorf("batches.meta.txt names %v", names)
+	}
+	// The shared test batch holds exactly 1000 records.
+	if _, err := Load(sharedData(t), 1, 1001); err == nil || !strings.Contains(err.Error(), "has 1000 records") {
+		t.Errorf("asking for 1001 test samples: %v", err)
+	}
+}

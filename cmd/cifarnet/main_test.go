@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var binary string
+
+// TestMain builds the command once; the tests run it as a user would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cifarnet-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "cifarnet")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func sharedData(t *testing.T) string {
+	t.Helper()
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "cifar-10-batches-bin"))
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("real data not found at %s", dir)
+	}
+	return dir
+}
+
+// run executes the binary and returns stdout, stderr and the exit status.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = t.TempDir()
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	var x *exec.ExitError
+	if errors.As(err, &x) {
+		code = x.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+func TestInvalidFlagsExit2(t *testing.T) {
+	data := sharedData(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--batch-size", "0"}, "--batch-size 0"},
+		{[]string{"train", "--validation-split", "1.5"}, "--validation-split 1.5"},
+		{[]string{"train", "--validation-split", "0"}, "--validation-split 0"},
+		{[]string{"train", "--train-samples", "60000"}, "--train-samples 60000"},
+		{[]string{"train", "--activation", "swish"}, `unknown activation "swish"`},
+		{[]string{"train", "--init", "zeros"}, `unknown initializer "zeros"`},
+		{[]string{"train", "--optimizer", "adagrad"}, `unknown optimizer "adagrad"`},
+		{[]string{"train", "--hidden", "256,x"}, "--hidden"},
+		{[]string{"train", "--epochs", "ten"}, "--epochs"},
+		{[]string{"train", "--no-such-flag"}, "unknown flag"},
+		{[]string{"train", "--threads", "-1"}, "--threads -1"},
+		{[]string{"frobnicate"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		_, stderr, code := run(t, append(tt.args, "--data", data)...)
+		if code != 2 {
+			t.Errorf("%v: exit status %d, want 2 (stderr %q)", tt.args, code, stderr)
+		}
+		if !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: stderr %q, want one line containing %q", tt.args, stderr, tt.want)
+		}
+		if strings.Contains(stderr, "goroutine") {
+			t.Errorf("%v: panic trace", tt.args)
+		}
+	}
+}
+
+func TestMissingDataIsAClearError(t *testing.T) {
+	_, stderr, code := run(t, "train", "--data", "/nonexistent/cifar")
+	if code != 1 || !strings.Contains(stderr, "/nonexistent/cifar") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	out, _, code := run(t, "train", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"--hidden", "--activation", "--init", "--optimizer", "--lr", "--epochs", "--batch-size",
+		"--validation-split", "--patience", "--restore-best", "--train-samples", "--test-samples", "--seed",
+		"--data", "--out", "--threads", "--quiet", "256,256,256,256", "he_normal", "nadam"} {
+		if !strings.Contains(out, f) {
+			t.Errorf("train --help lacks %s", f)
+		}
+	}
+}
+
+// TestTrainWritesRun trains a small variant end to end through the binary.
+func TestTrainWritesRun(t *testing.T) {
+	data := sharedData(t)
+	out := filepath.Join(t.TempDir(), "run")
+	stdout, stderr, code := run(t, "train", "--data", data, "--out", out, "--train-samples", "500", "--test-samples", "100",
+		"--epochs", "2", "--hidden", "32")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "Test accuracy: 0.") || len(last) != len("Test accuracy: 0.0000") {
+		t.Fatalf("last line %q", last)
+	}
+	if !strings.HasPrefix(lines[0], "Epoch 1/2") || !strings.Contains(lines[1], "4/4 ━") || !strings.Contains(lines[1], "val_loss: ") {
+		t.Fatalf("progress lines %q", lines[:2])
+	}
+	if strings.ContainsAny(stdout, "\r\x1b") {
+		t.Fatal("control characters in non-terminal output")
+	}
+	var m map[string]any
+	b, err := os.ReadFile(filepath.Join(out, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"test_accuracy", "test_loss", "epochs_run", "best_epoch", "best_val_loss", "seed", "train_seconds", "config"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("metrics.json lacks %s", k)
+		}
+	}
+	for _, f := range []string{"history.json", "history.csv"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	// A second run into the same directory is refused, and the first kept.
+	_, stderr, code = run(t, "train", "--data", data, "--out", out, "--epochs", "1")
+	if code != 2 || !strings.Contains(stderr, "--overwrite") {
+		t.Fatalf("rerun into %s: exit %d, %q", out, code, stderr)
+	}
+	if b2, _ := os.ReadFile(filepath.Join(out, "metrics.json")); string(b2) != string(b) {
+		t.Fatal("the refused run changed metrics.json")
+	}
+}

@@ -17,12 +17,14 @@ import (
 	"github.com/cifarnet/cifarnet/cifar10"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
+	"github.com/cifarnet/cifarnet/saving"
 	"github.com/cifarnet/cifarnet/train"
 )
 
 // trainFlags are the flags of "cifarnet train" beyond the Config.
 type trainFlags struct {
-	cfg       train.Config
+	cfg         train.Config
+	initWeights string
 	data      string
 	out       string
 	quiet     bool
@@ -76,6 +78,7 @@ directory (--out) receives history.json, history.csv and metrics.json.`,
 	fs := cmd.Flags()
 	addConfigFlags(fs, &f.cfg)
 	addDataFlag(fs, &f.data)
+	fs.StringVar(&f.initWeights, "init-weights", "", "start from the weights in this .safetensors file (Keras names and shapes) instead of the initializers")
 	fs.StringVar(&f.out, "out", "", "run directory for the outputs (default: a new runs/<timestamp> directory)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the final test accuracy")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "allow --out to name a directory that already holds a run")
@@ -106,8 +109,12 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if !f.quiet {
 		progress = &train.Progress{W: stdout, Terminal: isTerminal(stdout)}
 	}
+	model, err := initialModel(f.cfg, f.initWeights)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	out, err := train.Experiment(f.cfg, data, progress)
+	out, err := train.ExperimentFrom(f.cfg, data, model, progress)
 	if err != nil {
 		return err
 	}
@@ -115,11 +122,39 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if err := train.WriteRun(dir, out.History, train.MetricsOf(out, data.Test.Int32Labels(), env)); err != nil {
 		return err
 	}
+	if err := saving.Save(dir, out.Model, describe(out, src)); err != nil {
+		return err
+	}
 	if !f.quiet {
 		fmt.Fprintf(stdout, "Run saved in %s (best epoch %d of %d, val_loss %.4f)\n", dir, out.BestEpoch(), out.EpochsRun(), out.BestValLoss())
 	}
 	train.PrintTestAccuracy(stdout, out)
 	return nil
+}
+
+// initialModel builds the model to train: from the initializers and the
+// seed, or from a weights file.
+func initialModel(cfg train.Config, weights string) (*nn.Model, error) {
+	if weights == "" {
+		return nn.New(cfg.Architecture(), cfg.Seed)
+	}
+	m, err := nn.NewZero(cfg.Architecture())
+	if err != nil {
+		return nil, err
+	}
+	if err := saving.LoadWeights(weights, m); err != nil {
+		return nil, fmt.Errorf("--init-weights: %w", err)
+	}
+	return m, nil
+}
+
+// describe is the model.json of a finished run.
+func describe(out *train.Outcome, src string) saving.Config {
+	return saving.Describe(out.Model, []int{cifar10.Height, cifar10.Width, cifar10.Channels}, cifar10.ReadClassNames(src), map[string]string{
+		"seed":          fmt.Sprint(out.Config.Seed),
+		"test_accuracy": fmt.Sprintf("%.4f", out.Test.Accuracy),
+		"best_epoch":    fmt.Sprint(out.BestEpoch()),
+	})
 }
 
 // prepareRunDir creates the run directory. An explicit directory that

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	_ "image/jpeg" // decoders for predict
+	_ "image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/saving"
+	"github.com/cifarnet/cifarnet/tensor"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// EvaluationFile is what "cifarnet evaluate" writes beside the model.
+const EvaluationFile = "evaluation.json"
+
+func newEvaluateCmd() *cobra.Command {
+	var modelDir, data string
+	var samples, batch, threads int
+	cmd := &cobra.Command{
+		Use:   "evaluate --model RUN_DIR [flags]",
+		Short: "Evaluate a saved model on the test set",
+		Long: `Evaluate the model saved in a run directory on the first --test-samples test
+images: prints loss and accuracy as Keras's model.evaluate does, and writes
+evaluation.json (loss, accuracy, confusion matrix, per-class precision,
+recall and F1) into the run directory.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if modelDir == "" {
+				return usagef("--model is required: a run directory holding %s and %s", saving.ConfigFile, saving.WeightsFile)
+			}
+			if samples < 1 || samples > cifar10.PerBatch || batch < 1 || threads < 0 {
+				return usagef("--test-samples %d (1-%d), --batch-size %d (>= 1), --threads %d (>= 0): out of range", samples, cifar10.PerBatch, batch, threads)
+			}
+			return runEvaluate(cmd.OutOrStdout(), modelDir, data, samples, batch, threads)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&modelDir, "model", "", "run directory of the saved model (required)")
+	addDataFlag(fs, &data)
+	fs.IntVar(&samples, "test-samples", 1000, "evaluate on the first N test images (1-10000)")
+	fs.IntVar(&batch, "batch-size", 32, "evaluation batch size (Keras's default: 32)")
+	fs.IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")
+	return cmd
+}
+
+// Evaluation is evaluation.json.
+type Evaluation struct {
+	Loss      float64             `json:"loss"`
+	Accuracy  float64             `json:"accuracy"`
+	Samples   int                 `json:"samples"`
+	Data      string              `json:"data"`
+	Confusion [][]int             `json:"confusion_matrix"`
+	PerClass  []train.ClassScores `json:"per_class"`
+	Classes   []string            `json:"class_names"`
+}
+
+func runEvaluate(stdout io.Writer, modelDir, dataFlag string, samples, batch, threads int) error {
+	m, cfg, err := saving.Load(modelDir)
+	if err != nil {
+		return err
+	}
+	src, err := cifar10.Locate(dataFlag)
+	if err != nil {
+		return err
+	}
+	data, err := cifar10.Load(src, 0, samples)
+	if err != nil {
+		return err
+	}
+	e := tensor.NewEngine(threads)
+	defer e.Close()
+	p := &train.Progress{W: stdout, Terminal: isTerminal(stdout)}
+	labels := data.Test.Int32Labels()
+	res := train.Evaluate(e, m, data.Test.Float32(), labels, batch, p.EvalProgress())
+	conf := train.NewConfusion(labels, res.Predicted, m.Arch.Classes)
+	ev := Evaluation{Loss: res.Loss, Accuracy: res.Accuracy, Samples: samples, Data: src,
+		Confusion: conf.Counts, PerClass: conf.PerClass(), Classes: cfg.ClassNames}
+	js, _ := json.MarshalIndent(ev, "", "  ")
+	if err := atomicfile.WriteFile(filepath.Join(modelDir, EvaluationFile), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Test loss: %.4f\nTest accuracy: %.4f\n", res.Loss, res.Accuracy)
+	return nil
+}
+
+func newPredictCmd() *cobra.Command {
+	var modelDir string
+	var asJSON bool
+	var top int
+	cmd := &cobra.Command{
+		Use:   "predict --model RUN_DIR IMAGE...",
+		Short: "Classify PNG or JPEG images with a saved model",
+		Long: `Classify PNG or JPEG images of any size with the model saved in a run
+directory. Each image is composited over black, resized to 32x32 with a
+Catmull-Rom filter and scaled to [0,1] as in training; the top classes are
+printed with their probabilities, or as JSON with --json.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if modelDir == "" {
+				return usagef("--model is required: a run directory holding %s and %s", saving.ConfigFile, saving.WeightsFile)
+			}
+			if top < 1 {
+				return usagef("--top %d: want at least 1", top)
+			}
+			return runPredict(cmd.OutOrStdout(), modelDir, args, top, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&modelDir, "model", "", "run directory of the saved model (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	cmd.Flags().IntVar(&top, "top", 3, "number of classes to print per image")
+	return cmd
+}
+
+// Prediction is one image's result in predict's JSON output.
+type Prediction struct {
+	File string      `json:"file"`
+	Top  []ClassProb `json:"top"`
+}
+
+// ClassProb is one class with its probability.
+type ClassProb struct {
+	Class       string  `json:"class"`
+	Index       int     `json:"index"`
+	Probability float64 `json:"probability"`
+}
+
+func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJSON bool) error {
+	m, cfg, err := saving.Load(modelDir)
+	if err != nil {
+		return err
+	}
+	// Decode every image before printing anything, so a bad file fails
+	// the whole command cleanly.
+	x := make([]float32, 0, len(files)*cifar10.Features)
+	for _, name := range files {
+		img, err := decodeImage(name)
+		if err != nil {
+			return err
+		}
+		x = append(x, cifar10.FromImage(img)...)
+	}
+	e := tensor.NewEngine(0)
+	defer e.Close()
+	probs := make([]float32, len(files)*m.Arch.Classes)
+	m.Predict(e, x, len(files), probs)
+	preds := topClasses(probs, m, cfg.ClassNames, files, top)
+	if asJSON {
+		js, _ := json.MarshalIndent(preds, "", "  ")
+		fmt.Fprintln(stdout, string(js))
+		return nil
+	}
+	for _, p := range preds {
+		parts := make([]string, len(p.Top))
+		for i, c := range p.Top {
+			parts[i] = fmt.Sprintf("%s %.1f%%", c.Class, 100*c.Probability)
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", p.File, strings.Join(parts, ", "))
+	}
+	return nil
+}
+
+func topClasses(probs []float32, m *nn.Model, names []string, files []string, top int) []Prediction {
+	k := m.Arch.Classes
+	var out []Prediction
+	for i, f := range files {
+		row := probs[i*k : (i+1)*k]
+		idx := make([]int, k)
+		for j := range idx {
+			idx[j] = j
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
+		p := Prediction{File: f}
+		for _, j := range idx[:min(top, k)] {
+			name := fmt.Sprint(j)
+			if j < len(names) {
+				name = names[j]
+			}
+			p.Top = append(p.Top, ClassProb{name, j, float64(row[j])})
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func decodeImage(name string) (image.Image, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", name, unwrap(err))
+	}
+	defer f.Close()
+	img, format, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", name, err)
+	}
+	if format != "png" && format != "jpeg" {
+		return nil, fmt.Errorf("image %s: format %s, want PNG or JPEG", name, format)
+	}
+	if b := img.Bounds(); b.Empty() {
+		return nil, fmt.Errorf("image %s: empty image", name)
+	}
+	return img, nil
+}

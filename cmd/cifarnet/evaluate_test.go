@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// trainedRun trains a small model once for the tests of this file.
+func trainedRun(t *testing.T, extra ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "run")
+	args := append([]string{"train", "--data", sharedData(t), "--out", out, "--train-samples", "800", "--test-samples", "200", "--epochs", "2", "--hidden", "32", "-q"}, extra...)
+	if _, stderr, code := run(t, args...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	return out
+}
+
+func readMetrics(t *testing.T, dir string) train.Metrics {
+	t.Helper()
+	var m train.Metrics
+	b, err := os.ReadFile(filepath.Join(dir, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestEvaluateEqualsTheRunsOwnMetrics(t *testing.T) {
+	dir := trainedRun(t)
+	m := readMetrics(t, dir)
+	stdout, stderr, code := run(t, "evaluate", "--model", dir, "--data", sharedData(t), "--test-samples", "200")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var ev Evaluation
+	b, err := os.ReadFile(filepath.Join(dir, EvaluationFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(b, &ev)
+	if ev.Accuracy != m.TestAccuracy || ev.Loss != m.TestLoss {
+		t.Fatalf("evaluate: loss %v acc %v; the run: loss %v acc %v", ev.Loss, ev.Accuracy, m.TestLoss, m.TestAccuracy)
+	}
+	total := 0
+	for _, row := range ev.Confusion {
+		for _, v := range row {
+			total += v
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if want := fmt.Sprintf("Test accuracy: %.4f", m.TestAccuracy); total != 200 || lines[len(lines)-1] != want {
+		t.Fatalf("confusion total %d, stdout %q", total, stdout)
+	}
+	if _, stderr, code := run(t, "evaluate", "--data", sharedData(t)); code != 2 || !strings.Contains(stderr, "--model is required") {
+		t.Fatalf("no --model: exit %d %q", code, stderr)
+	}
+	if _, stderr, code := run(t, "evaluate", "--model", t.TempDir(), "--data", sharedData(t)); code != 1 || !strings.Contains(stderr, "model.json") {
+		t.Fatalf("empty model dir: exit %d %q", code, stderr)
+	}
+}
+
+func TestPredictImages(t *testing.T) {
+	dir := trainedRun(t)
+	m := readMetrics(t, dir)
+	data, err := cifar10.Load(sharedData(t), 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	// Test image 0 at its own size: predict must agree with the run.
+	native := filepath.Join(tmp, "test0.png")
+	writePNG(t, native, data.Test.Image(0))
+	// A large JPEG and a PNG with an alpha channel exercise the resize.
+	big := image.NewRGBA(image.Rect(0, 0, 300, 200))
+	for y := range 200 {
+		for x := range 300 {
+			big.Set(x, y, color.RGBA{uint8(x), uint8(y), 128, 255})
+		}
+	}
+	jpg := filepath.Join(tmp, "big.jpg")
+	f, _ := os.Create(jpg)
+	jpeg.Encode(f, big, nil)
+	f.Close()
+	alpha := image.NewNRGBA(image.Rect(0, 0, 17, 9))
+	alpha.Set(3, 3, color.NRGBA{255, 0, 0, 128})
+	alphaPNG := filepath.Join(tmp, "alpha.png")
+	writePNG(t, alphaPNG, alpha)
+
+	stdout, stderr, code := run(t, "predict", "--model", dir, "--json", native, jpg, alphaPNG)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var preds []Prediction
+	if err := json.Unmarshal([]byte(stdout), &preds); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if len(preds) != 3 || len(preds[0].Top) != 3 {
+		t.Fatalf("predictions %+v", preds)
+	}
+	if got, want := preds[0].Top[0].Index, int(m.TestPredictions[0]); got != want {
+		t.Errorf("test image 0: predict says class %d, the run's evaluation %d", got, want)
+	}
+	for _, p := range preds {
+		sum := 0.0
+		for i, c := range p.Top {
+			sum += c.Probability
+			if i > 0 && c.Probability > p.Top[i-1].Probability {
+				t.Errorf("%s: top classes not sorted", p.File)
+			}
+		}
+		if sum <= 0 || sum > 1+1e-6 || p.Top[0].Class != cifar10.ClassNames[p.Top[0].Index] {
+			t.Errorf("%s: %+v", p.File, p.Top)
+		}
+	}
+	text, _, code := run(t, "predict", "--model", dir, native)
+	if code != 0 || !strings.HasPrefix(text, native+": "+preds[0].Top[0].Class+" ") || strings.Count(text, "%") != 3 {
+		t.Errorf("text output %q", text)
+	}
+	notImage := filepath.Join(tmp, "notes.txt")
+	os.WriteFile(notImage, []byte("hello"), 0o644)
+	if _, stderr, code := run(t, "predict", "--model", dir, native, notImage); code != 1 || !strings.Contains(stderr, "notes.txt: not a PNG or JPEG") {
+		t.Errorf("text file: exit %d %q", code, stderr)
+	}
+}
+
+// TestInitWeightsReplay: two runs from the same saved weights with
+// --shuffle=false are identical whatever their seeds, since nothing random
+// is left.
+func TestInitWeightsReplay(t *testing.T) {
+	start := trainedRun(t)
+	weights := filepath.Join(start, "model.safetensors")
+	a := trainedRun(t, "--init-weights", weights, "--shuffle=false", "--seed", "1")
+	b := trainedRun(t, "--init-weights", weights, "--shuffle=false", "--seed", "2")
+	ma, mb := readMetrics(t, a), readMetrics(t, b)
+	if ma.TestLoss != mb.TestLoss || ma.BestValLoss != mb.BestValLoss {
+		t.Fatalf("replays differ: %v/%v vs %v/%v", ma.TestLoss, ma.BestValLoss, mb.TestLoss, mb.BestValLoss)
+	}
+	wa, _ := os.ReadFile(filepath.Join(a, "model.safetensors"))
+	wb, _ := os.ReadFile(filepath.Join(b, "model.safetensors"))
+	if !bytesEqualData(wa, wb) {
+		t.Fatal("replayed weights differ")
+	}
+	if _, stderr, code := run(t, "train", "--data", sharedData(t), "--init-weights", weights, "--hidden", "64", "--epochs", "1", "--out", filepath.Join(t.TempDir(), "x")); code == 0 || !strings.Contains(stderr, "dense/kernel has shape [3072 32], the model needs [3072 64]") {
+		t.Fatalf("wrong architecture: exit %d %q", code, stderr)
+	}
+}
+
+// bytesEqualData compares two safetensors files' data sections (their
+// metadata differ in the seed).
+func bytesEqualData(a, b []byte) bool {
+	tail := 4 * (3072*32 + 32 + 32*10 + 10)
+	return len(a) >= tail && len(b) >= tail && string(a[len(a)-tail:]) == string(b[len(b)-tail:])
+}
+
+func writePNG(t *testing.T, name string, img image.Image) {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}

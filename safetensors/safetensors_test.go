@@ -1,0 +1,131 @@
+package safetensors
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+// golden is a file written byte by byte from the specification: header
+// {"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1,1],"data_offsets":[8,12]}}
+// then 1.0, -2.5 and 0.25 as little-endian float32.
+func golden() []byte {
+	header := `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1,1],"data_offsets":[8,12]}}`
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, uint64(len(header)))
+	b.WriteString(header)
+	b.Write([]byte{0x00, 0x00, 0x80, 0x3f}) // 1.0
+	b.Write([]byte{0x00, 0x00, 0x20, 0xc0}) // -2.5
+	b.Write([]byte{0x00, 0x00, 0x80, 0x3e}) // 0.25
+	return b.Bytes()
+}
+
+func TestReadGolden(t *testing.T) {
+	g := golden()
+	f, err := Read(bytes.NewReader(g), int64(len(g)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := f.Get("a")
+	b, _ := f.Get("b")
+	if len(a.Data) != 2 || a.Data[0] != 1 || a.Data[1] != -2.5 || b.Data[0] != 0.25 || len(b.Shape) != 2 {
+		t.Fatalf("read %+v %+v", a, b)
+	}
+}
+
+func TestWriteReadRoundTrip(t *testing.T) {
+	ts := []Tensor{
+		{Name: "dense/kernel", Shape: []int{3, 2}, Data: []float32{1, 2, 3, 4, 5, float32(math.Inf(-1))}},
+		{Name: "dense/bias", Shape: []int{2}, Data: []float32{-0, 1e-38}},
+		{Name: "empty", Shape: []int{0, 4}, Data: nil},
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, ts, map[string]string{"seed": "42"}); err != nil {
+		t.Fatal(err)
+	}
+	n := binary.LittleEndian.Uint64(buf.Bytes())
+	if (8+n)%8 != 0 {
+		t.Errorf("data starts at %d, not 8-byte aligned", 8+n)
+	}
+	f, err := Read(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Metadata["seed"] != "42" {
+		t.Errorf("metadata %v", f.Metadata)
+	}
+	for _, want := range ts {
+		got, ok := f.Get(want.Name)
+		if !ok || len(got.Data) != len(want.Data) {
+			t.Fatalf("%s: %+v", want.Name, got)
+		}
+		for i := range want.Data {
+			if math.Float32bits(got.Data[i]) != math.Float32bits(want.Data[i]) {
+				t.Fatalf("%s[%d] = %v, want %v", want.Name, i, got.Data[i], want.Data[i])
+			}
+		}
+	}
+}
+
+func withHeader(header string, data int) []byte {
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, uint64(len(header)))
+	b.WriteString(header)
+	b.Write(make([]byte, data))
+	return b.Bytes()
+}
+
+func TestReadRejects(t *testing.T) {
+	huge := make([]byte, 8)
+	binary.LittleEndian.PutUint64(huge, 1<<62)
+	tests := []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"short", []byte{1, 2, 3}, "shorter than"},
+		{"header past the end", append(huge, '{', '}'), "exceeds the file"},
+		{"not json", withHeader("[1,2]", 0), "does not start with"},
+		{"bad json", withHeader("{\"a\":", 0), "header"},
+		{"unknown dtype", withHeader(`{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}`, 4), `dtype "F16"`},
+		{"shape/offset mismatch", withHeader(`{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, 8), "needs 12 bytes"},
+		{"offsets past data", withHeader(`{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`, 8), "outside the 8 data bytes"},
+		{"gap", withHeader(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8), "gap or overlap"},
+		{"overlap", withHeader(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, 8), "gap or overlap"},
+		{"trailing bytes", withHeader(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 8), "cover 4 of the 8"},
+		{"huge shape", withHeader(`{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}`, 8), "invalid shape"},
+		{"negative dim", withHeader(`{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}`, 4), "invalid shape"},
+		{"unknown field", withHeader(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}}`, 4), "unknown field"},
+		{"bad metadata", withHeader(`{"__metadata__":{"a":1}}`, 0), "__metadata__"},
+	}
+	for _, tt := range tests {
+		_, err := Read(bytes.NewReader(tt.file), int64(len(tt.file)))
+		if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want ErrFormat containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add(golden())
+	f.Add(withHeader(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4))
+	f.Add(withHeader(`{"__metadata__":{"k":"v"}}`, 0))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file, err := Read(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return
+		}
+		// Whatever parses must survive a round trip unchanged.
+		var buf bytes.Buffer
+		if err := Write(&buf, file.Tensors, file.Metadata); err != nil {
+			t.Fatalf("re-writing a file that parsed: %v", err)
+		}
+		again, err := Read(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil || len(again.Tensors) != len(file.Tensors) {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}

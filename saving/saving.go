@@ -1,0 +1,168 @@
+// Package saving stores a trained model in a run directory so that it
+// outlives the process and other tools can load it: model.safetensors holds
+// the weights under Keras's names and shapes (dense/kernel [in, out],
+// dense/bias [out], dense_1/..., float32 little-endian), and model.json the
+// architecture and the preprocessing a caller must apply to an image.
+package saving
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/safetensors"
+)
+
+// File names in a run directory.
+const (
+	WeightsFile = "model.safetensors"
+	ConfigFile  = "model.json"
+)
+
+// Format identifies model.json's layout.
+const Format = "cifarnet-mlp/1"
+
+// Layer describes one Dense layer in model.json.
+type Layer struct {
+	Name       string `json:"name"`
+	Units      int    `json:"units"`
+	Activation string `json:"activation"`
+	Kernel     string `json:"kernel"` // tensor names in model.safetensors
+	Bias       string `json:"bias"`
+}
+
+// Preprocessing tells how an image becomes the network's input.
+type Preprocessing struct {
+	InputShape []int   `json:"input_shape"` // [32, 32, 3], height x width x channels
+	Flatten    string  `json:"flatten"`     // "channels_last": pixel-major, RGB interleaved
+	Scale      float64 `json:"scale"`       // multiply uint8 pixels by this (1/255)
+}
+
+// Config is model.json.
+type Config struct {
+	Format        string          `json:"format"`
+	Architecture  nn.Architecture `json:"architecture"`
+	Layers        []Layer         `json:"layers"`
+	Output        string          `json:"output"` // "softmax" of the last layer's logits
+	Preprocessing Preprocessing   `json:"preprocessing"`
+	ClassNames    []string        `json:"class_names"`
+	// Run holds free-form facts about the training run (seed, accuracy, ...).
+	Run map[string]string `json:"run,omitempty"`
+}
+
+// Describe builds the Config of m.
+func Describe(m *nn.Model, inputShape []int, classNames []string, run map[string]string) Config {
+	c := Config{
+		Format: Format, Architecture: m.Arch, Output: "softmax", ClassNames: classNames, Run: run,
+		Preprocessing: Preprocessing{InputShape: inputShape, Flatten: "channels_last", Scale: 1.0 / 255},
+	}
+	for i, l := range m.Layers {
+		act := l.Act.Name
+		if i == len(m.Layers)-1 {
+			act = "softmax"
+		}
+		c.Layers = append(c.Layers, Layer{l.Name, l.Out, act, l.Name + "/kernel", l.Name + "/bias"})
+	}
+	return c
+}
+
+// Save writes model.safetensors and model.json into dir, atomically.
+func Save(dir string, m *nn.Model, c Config) error {
+	var buf bytes.Buffer
+	if err := WriteWeights(&buf, m, c.Run); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, WeightsFile), buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, ConfigFile), append(js, '\n'), 0o644)
+}
+
+// WriteWeights writes m's parameters as safetensors to buf.
+func WriteWeights(buf *bytes.Buffer, m *nn.Model, metadata map[string]string) error {
+	var ts []safetensors.Tensor
+	for _, p := range m.Params() {
+		ts = append(ts, safetensors.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value})
+	}
+	md := map[string]string{"format": "cifarnet", "framework": "cifarnet"}
+	for k, v := range metadata {
+		md[k] = v
+	}
+	return safetensors.Write(buf, ts, md)
+}
+
+// Load reads the model saved in dir.
+func Load(dir string) (*nn.Model, *Config, error) {
+	name := filepath.Join(dir, ConfigFile)
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, nil, fmt.Errorf("model %s: %v", name, err)
+	}
+	if c.Format != Format {
+		return nil, nil, fmt.Errorf("model %s: format %q, want %q", name, c.Format, Format)
+	}
+	m, err := nn.NewZero(c.Architecture)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model %s: %v", name, err)
+	}
+	if err := LoadWeights(filepath.Join(dir, WeightsFile), m); err != nil {
+		return nil, nil, err
+	}
+	return m, &c, nil
+}
+
+// LoadWeights fills m from a safetensors file holding a tensor of the right
+// shape for every parameter of m (extra tensors are an error too: they mean
+// the file belongs to another architecture).
+func LoadWeights(name string, m *nn.Model) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("weights %s: %w", name, unwrap(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("weights %s: %w", name, unwrap(err))
+	}
+	st, err := safetensors.Read(f, fi.Size())
+	if err != nil {
+		return fmt.Errorf("weights %s: %w", name, err)
+	}
+	ps := m.Params()
+	if len(st.Tensors) != len(ps) {
+		return fmt.Errorf("weights %s: %d tensors, the model has %d parameters", name, len(st.Tensors), len(ps))
+	}
+	for _, p := range ps {
+		t, ok := st.Get(p.Name)
+		if !ok {
+			return fmt.Errorf("weights %s: missing tensor %s", name, p.Name)
+		}
+		if fmt.Sprint(t.Shape) != fmt.Sprint(p.Shape) {
+			return fmt.Errorf("weights %s: tensor %s has shape %v, the model needs %v", name, p.Name, t.Shape, p.Shape)
+		}
+	}
+	for _, p := range ps {
+		t, _ := st.Get(p.Name)
+		copy(p.Value, t.Data)
+	}
+	return nil
+}
+
+func unwrap(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

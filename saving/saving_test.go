@@ -1,0 +1,75 @@
+package saving
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/safetensors"
+)
+
+var arch = nn.Architecture{Inputs: 12, Hidden: []int{5, 4}, Activation: "elu", Init: "he_normal", Classes: 3}
+
+func TestSaveLoadBitIdentical(t *testing.T) {
+	m, _ := nn.New(arch, 42)
+	m.Layers[0].Bias[1] = float32(math.Copysign(0, -1)) // signed zero survives too
+	dir := t.TempDir()
+	if err := Save(dir, m, Describe(m, []int{2, 2, 3}, []string{"a", "b", "c"}, map[string]string{"seed": "42"})); err != nil {
+		t.Fatal(err)
+	}
+	got, cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := m.Params()
+	for i, p := range got.Params() {
+		if p.Name != want[i].Name {
+			t.Fatalf("param %d is %s, want %s", i, p.Name, want[i].Name)
+		}
+		for j := range p.Value {
+			if math.Float32bits(p.Value[j]) != math.Float32bits(want[i].Value[j]) {
+				t.Fatalf("%s[%d] differs", p.Name, j)
+			}
+		}
+	}
+	if cfg.Layers[2].Activation != "softmax" || cfg.Layers[0].Kernel != "dense/kernel" || cfg.Preprocessing.Flatten != "channels_last" {
+		t.Fatalf("model.json %+v", cfg)
+	}
+	// The file is plain safetensors with Keras names and shapes.
+	b, _ := os.ReadFile(filepath.Join(dir, WeightsFile))
+	f, err := safetensors.Read(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, ok := f.Get("dense_1/kernel")
+	if !ok || len(k.Shape) != 2 || k.Shape[0] != 5 || k.Shape[1] != 4 {
+		t.Fatalf("dense_1/kernel: %v", k.Shape)
+	}
+}
+
+func TestLoadWeightsRejectsOtherArchitectures(t *testing.T) {
+	m, _ := nn.New(arch, 1)
+	dir := t.TempDir()
+	Save(dir, m, Describe(m, nil, nil, nil))
+	name := filepath.Join(dir, WeightsFile)
+	for _, other := range []nn.Architecture{
+		{Inputs: 12, Hidden: []int{5, 5}, Activation: "elu", Init: "he_normal", Classes: 3}, // shape
+		{Inputs: 12, Hidden: []int{5}, Activation: "elu", Init: "he_normal", Classes: 3},    // count
+	} {
+		o, _ := nn.NewZero(other)
+		if err := LoadWeights(name, o); err == nil {
+			t.Errorf("%v: loaded weights of %v", other.Hidden, arch.Hidden)
+		}
+	}
+	if err := LoadWeights(filepath.Join(dir, "nope.safetensors"), m); err == nil || !strings.Contains(err.Error(), "nope.safetensors") {
+		t.Errorf("missing file: %v", err)
+	}
+	os.WriteFile(name, []byte("garbage!garbage!"), 0o644)
+	if err := LoadWeights(name, m); err == nil || !strings.Contains(err.Error(), "not a valid safetensors file") {
+		t.Errorf("garbage file: %v", err)
+	}
+}

@@ -190,7 +190,9 @@ func Read(r io.Reader, size int64) (*File, error) {
 		}
 		spans = append(spans, span{name, shape, e.DataOffsets[0], e.DataOffsets[1]})
 	}
-	sort.Slice(spans, func(i, j int) bool { return spans[i].begin < spans[j].begin || spans[i].begin == spans[j].begin && spans[i].end < spans[j].end })
+	sort.Slice(spans, func(i, j int) bool {
+		return spans[i].begin < spans[j].begin || spans[i].begin == spans[j].begin && spans[i].end < spans[j].end
+	})
 	// The data must be covered exactly: no holes, no overlaps.
 	var at int64
 	for _, s := range spans {

@@ -25,10 +25,10 @@ import (
 type trainFlags struct {
 	cfg         train.Config
 	initWeights string
-	data      string
-	out       string
-	quiet     bool
-	overwrite bool
+	data        string
+	out         string
+	quiet       bool
+	overwrite   bool
 }
 
 // addConfigFlags registers a flag for every knob of the exercise, with the

@@ -7,7 +7,9 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -176,5 +178,38 @@ func writePNG(t *testing.T, name string, img image.Image) {
 	defer f.Close()
 	if err := png.Encode(f, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLoadModelRecipe runs docs/load_model.py, the recipe of docs/models.md,
+// on a freshly trained model: PyTorch (and Keras, where installed) must
+// reach the accuracy cifarnet measured, give or take one image whose two
+// top probabilities tie within float rounding.
+func TestLoadModelRecipe(t *testing.T) {
+	python := "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import numpy, torch").Run(); err != nil {
+		t.Skip("python3 with numpy and torch not installed (Debian: python3-torch)")
+	}
+	dir := trainedRun(t)
+	m := readMetrics(t, dir)
+	out, err := exec.Command(python, "../../docs/load_model.py", dir, sharedData(t), "200").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	found := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var fw string
+		var acc float64
+		var n int
+		if _, err := fmt.Sscanf(line, "%s accuracy %f on %d test images", &fw, &acc, &n); err != nil {
+			t.Fatalf("unexpected output line %q", line)
+		}
+		if math.Abs(acc-m.TestAccuracy) > 1.0/200+1e-9 {
+			t.Errorf("%s accuracy %.4f, cifarnet %.4f", fw, acc, m.TestAccuracy)
+		}
+		found++
+	}
+	if found == 0 {
+		t.Fatal("the recipe printed no accuracy")
 	}
 }

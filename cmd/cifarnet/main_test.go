@@ -141,7 +141,8 @@ func TestTrainWritesRun(t *testing.T) {
 			t.Errorf("metrics.json lacks %s", k)
 		}
 	}
-	for _, f := range []string{"history.json", "history.csv"} {
+	for _, f := range []string{"history.json", "history.csv", "model.safetensors", "model.json", "report.html",
+		"loss.png", "loss.svg", "accuracy.png", "confusion_counts.png", "confusion_normalized.svg", "per_class.png", "samples.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
@@ -153,5 +154,38 @@ func TestTrainWritesRun(t *testing.T) {
 	}
 	if b2, _ := os.ReadFile(filepath.Join(out, "metrics.json")); string(b2) != string(b) {
 		t.Fatal("the refused run changed metrics.json")
+	}
+}
+
+func TestReportCommand(t *testing.T) {
+	data := sharedData(t)
+	out := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := run(t, "train", "--data", data, "--out", out, "--train-samples", "300", "--test-samples", "50", "--epochs", "1", "--hidden", "16", "-q"); code != 0 {
+		t.Fatal(stderr)
+	}
+	html := filepath.Join(out, "report.html")
+	before, _ := os.ReadFile(html)
+	os.Remove(html)
+	os.Remove(filepath.Join(out, "loss.png"))
+	stdout, stderr, code := run(t, "report", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	after, err := os.ReadFile(html)
+	if err != nil || !strings.Contains(stdout, "report.html") {
+		t.Fatalf("report.html not regenerated: %v %q", err, stdout)
+	}
+	if _, err := os.Stat(filepath.Join(out, "loss.png")); err != nil {
+		t.Fatal("loss.png not regenerated")
+	}
+	// The same run gives the same report (the figures are deterministic).
+	if string(before) != string(after) {
+		t.Error("regenerated report.html differs from the one training wrote")
+	}
+	if _, stderr, code := run(t, "report", filepath.Join(out, "nope")); code != 1 || !strings.Contains(stderr, "not a run directory") {
+		t.Errorf("missing run dir: exit %d %q", code, stderr)
+	}
+	if _, stderr, code := run(t, "report"); code != 2 || !strings.Contains(stderr, "accepts 1 arg") {
+		t.Errorf("no argument: exit %d %q", code, stderr)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/cifarnet/cifarnet/cifar10"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
+	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/saving"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -101,13 +102,20 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if err != nil {
 		return err
 	}
+	terminal := isTerminal(stdout)
+	if terminal && !f.quiet {
+		fmt.Fprintf(stdout, "Loading CIFAR-10 from %s ...", src)
+	}
 	data, err := cifar10.Load(src, f.cfg.TrainSamples, f.cfg.TestSamples)
+	if terminal && !f.quiet {
+		fmt.Fprint(stdout, "\r\x1b[K")
+	}
 	if err != nil {
 		return err
 	}
 	var progress *train.Progress
 	if !f.quiet {
-		progress = &train.Progress{W: stdout, Terminal: isTerminal(stdout)}
+		progress = &train.Progress{W: stdout, Terminal: terminal}
 	}
 	model, err := initialModel(f.cfg, f.initWeights)
 	if err != nil {
@@ -125,11 +133,25 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if err := saving.Save(dir, out.Model, describe(out, src)); err != nil {
 		return err
 	}
+	if err := writeReport(dir, src, data.Test.Slice(0, f.cfg.TestSamples)); err != nil {
+		return err
+	}
 	if !f.quiet {
 		fmt.Fprintf(stdout, "Run saved in %s (best epoch %d of %d, val_loss %.4f)\n", dir, out.BestEpoch(), out.EpochsRun(), out.BestValLoss())
 	}
 	train.PrintTestAccuracy(stdout, out)
 	return nil
+}
+
+// writeReport draws the figures and report.html of a run from the files
+// just written, so that "cifarnet report" regenerates exactly the same.
+func writeReport(dir, src string, test *cifar10.Set) error {
+	h, m, err := train.ReadRun(dir)
+	if err != nil {
+		return err
+	}
+	_, err = report.Write(report.Run{Dir: dir, History: h, Metrics: m, Classes: cifar10.ReadClassNames(src), Test: test})
+	return err
 }
 
 // initialModel builds the model to train: from the initializers and the

@@ -1,0 +1,253 @@
+package report
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// HTMLFile is the report's file name in a run directory.
+const HTMLFile = "report.html"
+
+// Run is what a report is made from: a run directory's saved files, and
+// optionally the test images for the sample grid.
+type Run struct {
+	Dir     string
+	History *train.History
+	Metrics *train.Metrics
+	Classes []string
+	// Test holds the test images the run was evaluated on (nil: no grid).
+	Test *cifar10.Set
+}
+
+// Figure is one figure of a report, written as name.png and name.svg.
+type Figure struct {
+	Name    string
+	Title   string
+	Caption string
+	png     []byte
+}
+
+// maxGrid is the number of test images shown in the sample grid.
+const maxGrid = 40
+
+// Write draws every figure of r into r.Dir as PNG and SVG and writes
+// report.html; it returns the figures in report order.
+func Write(r Run) ([]Figure, error) {
+	figs, err := Figures(r)
+	if err != nil {
+		return nil, err
+	}
+	html, err := HTML(r, figs)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(r.Dir, HTMLFile), html, 0o644); err != nil {
+		return nil, err
+	}
+	return figs, nil
+}
+
+// drawing is anything that can be rendered at a size onto a canvas.
+type drawing struct {
+	w, h vg.Length
+	draw func(draw.Canvas)
+}
+
+func fromPlot(p *plot.Plot, w, h vg.Length) drawing { return drawing{w, h, p.Draw} }
+
+// Figures renders the figures of r and writes their PNG and SVG files.
+func Figures(r Run) ([]Figure, error) {
+	m, h := r.Metrics, r.History
+	if len(m.TestLabels) != len(m.TestPredictions) {
+		return nil, fmt.Errorf("report %s: %d test labels but %d predictions in %s", r.Dir, len(m.TestLabels), len(m.TestPredictions), train.MetricsJSON)
+	}
+	for _, v := range append(append([]int32(nil), m.TestLabels...), m.TestPredictions...) {
+		if v < 0 || int(v) >= len(r.Classes) {
+			return nil, fmt.Errorf("report %s: class %d in %s outside the %d classes", r.Dir, v, train.MetricsJSON, len(r.Classes))
+		}
+	}
+	conf := train.NewConfusion(m.TestLabels, m.TestPredictions, len(r.Classes))
+	stop := "training ran all its epochs"
+	if m.StoppedEarly {
+		stop = fmt.Sprintf("early stopping ended training after epoch %d", m.EpochsRun)
+	}
+	type spec struct {
+		fig  Figure
+		make func() (drawing, error)
+	}
+	specs := []spec{
+		{Figure{Name: "loss", Title: "Loss", Caption: fmt.Sprintf("Training and validation loss per epoch. The green line marks epoch %d, whose weights the model keeps (lowest val_loss %.4f); %s.", m.BestEpoch, m.BestValLoss, stop)},
+			func() (drawing, error) {
+				p, err := curve(h, m, "loss", "Loss")
+				return fromPlot(p, 7*vg.Inch, 4.2*vg.Inch), err
+			}},
+		{Figure{Name: "accuracy", Title: "Accuracy", Caption: "Training and validation accuracy per epoch, with the same marks. A widening gap between the two curves is overfitting."},
+			func() (drawing, error) {
+				p, err := curve(h, m, "accuracy", "Accuracy")
+				return fromPlot(p, 7*vg.Inch, 4.2*vg.Inch), err
+			}},
+		{Figure{Name: "confusion_counts", Title: "Confusion matrix (counts)", Caption: fmt.Sprintf("Test images by true class (rows) and predicted class (columns), %d in all; the diagonal is correct.", len(m.TestLabels))},
+			func() (drawing, error) {
+				vals, vmax := counts(conf)
+				p, err := confusionPlot(vals, r.Classes, "Confusion matrix: counts", func(v float64) string { return fmt.Sprintf("%.0f", v) }, vmax)
+				return fromPlot(p, 6.5*vg.Inch, 6*vg.Inch), err
+			}},
+		{Figure{Name: "confusion_normalized", Title: "Confusion matrix (row-normalised)", Caption: "Each row divided by its total: the diagonal is each class's recall, the rest where its images went."},
+			func() (drawing, error) {
+				p, err := confusionPlot(conf.RowNormalized(), r.Classes, "Confusion matrix: fraction of each true class", func(v float64) string { return fmt.Sprintf("%.2f", v) }, 1)
+				return fromPlot(p, 6.5*vg.Inch, 6*vg.Inch), err
+			}},
+		{Figure{Name: "per_class", Title: "Per-class precision, recall and F1", Caption: "Precision: of the images predicted as a class, the share that are. Recall: of a class's images, the share found. F1: their harmonic mean."},
+			func() (drawing, error) {
+				p, err := perClassPlot(conf.PerClass(), r.Classes)
+				return fromPlot(p, 7*vg.Inch, 4*vg.Inch), err
+			}},
+	}
+	if r.Test != nil && r.Test.Len() > 0 {
+		specs = append(specs, spec{Figure{Name: "samples", Title: "Test images and predictions", Caption: "The first test images with their true and predicted classes; misclassified ones are framed in red."},
+			func() (drawing, error) {
+				g := grid(r, min(maxGrid, r.Test.Len(), len(m.TestPredictions)))
+				w, h := g.size()
+				return drawing{w, h, g.draw}, nil
+			}})
+	}
+	var figs []Figure
+	for _, s := range specs {
+		d, err := s.make()
+		if err != nil {
+			return nil, fmt.Errorf("report: %s: %v", s.fig.Name, err)
+		}
+		fig := s.fig
+		if fig.png, err = render(d, filepath.Join(r.Dir, fig.Name)); err != nil {
+			return nil, err
+		}
+		figs = append(figs, fig)
+	}
+	return figs, nil
+}
+
+func counts(c train.Confusion) ([][]float64, float64) {
+	out := make([][]float64, len(c.Counts))
+	vmax := 1.0
+	for i, row := range c.Counts {
+		out[i] = make([]float64, len(row))
+		for j, v := range row {
+			out[i][j] = float64(v)
+			vmax = max(vmax, float64(v))
+		}
+	}
+	return out, vmax
+}
+
+func grid(r Run, n int) sampleGrid {
+	g := sampleGrid{cols: 8}
+	for i := range n {
+		g.images = append(g.images, upscale(r.Test.Image(i), 4))
+		y, p := r.Metrics.TestLabels[i], r.Metrics.TestPredictions[i]
+		g.truth = append(g.truth, r.Classes[y])
+		g.guessed = append(g.guessed, r.Classes[p])
+		g.wrong = append(g.wrong, y != p)
+	}
+	return g
+}
+
+// upscale enlarges img by an integer factor with nearest-neighbour
+// sampling, so the 32x32 images stay crisp when drawn large.
+func upscale(img *image.RGBA, f int) image.Image {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx()*f, b.Dy()*f))
+	for y := range out.Rect.Dy() {
+		for x := range out.Rect.Dx() {
+			out.Set(x, y, img.At(x/f, y/f))
+		}
+	}
+	return out
+}
+
+// render writes base.png (at 150 dpi) and base.svg, and returns the PNG.
+func render(d drawing, base string) ([]byte, error) {
+	png := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(d.w, d.h), vgimg.UseDPI(150))}
+	d.draw(draw.New(png))
+	svg := vgsvg.New(d.w, d.h)
+	d.draw(draw.New(svg))
+	var pngBuf bytes.Buffer
+	for _, f := range []struct {
+		ext string
+		w   io.WriterTo
+		buf *bytes.Buffer
+	}{{".png", png, &pngBuf}, {".svg", svg, nil}} {
+		var b bytes.Buffer
+		if _, err := f.w.WriteTo(&b); err != nil {
+			return nil, fmt.Errorf("report: %s%s: %v", base, f.ext, err)
+		}
+		if err := atomicfile.WriteFile(base+f.ext, b.Bytes(), 0o644); err != nil {
+			return nil, err
+		}
+		if f.buf != nil {
+			*f.buf = b
+		}
+	}
+	return pngBuf.Bytes(), nil
+}
+
+// dataURI embeds a PNG in the page.
+func dataURI(png []byte) string {
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
+}
+
+// Load reads a run directory's history and metrics, and the test images
+// from the data the run used (or dataOverride), for a report without
+// training. A run whose data cannot be found gets a report without the
+// image grid, and the returned warning says why.
+func Load(dir, dataOverride string) (Run, string, error) {
+	h, m, err := train.ReadRun(dir)
+	if err != nil {
+		return Run{}, "", err
+	}
+	r := Run{Dir: dir, History: h, Metrics: m, Classes: cifar10.ClassNames[:]}
+	src := m.Env.Data
+	if dataOverride != "" {
+		src = dataOverride
+	}
+	var warning string
+	if src == "" {
+		warning = "no data location recorded: the report has no image grid (pass --data)"
+	} else if _, err := os.Stat(src); err != nil {
+		warning = fmt.Sprintf("data %s not found: the report has no image grid (pass --data)", src)
+	} else if d, err := cifar10.Load(src, 0, len(m.TestLabels)); err != nil {
+		warning = fmt.Sprintf("%v: the report has no image grid", err)
+	} else if !sameLabels(d.Test.Labels, m.TestLabels) {
+		warning = fmt.Sprintf("data %s is not the data the run was evaluated on (test labels differ): the report has no image grid", src)
+	} else {
+		r.Test = d.Test
+		r.Classes = cifar10.ReadClassNames(src)
+	}
+	return r, warning, nil
+}
+
+func sameLabels(a []uint8, b []int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if int32(a[i]) != b[i] {
+			return false
+		}
+	}
+	return true
+}

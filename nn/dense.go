@@ -39,15 +39,15 @@ func NewDense(name string, in, out int, act Activation) *Dense {
 func (d *Dense) Forward(e *tensor.Engine, x []float32, batch int) []float32 {
 	d.x = x[:batch*d.In]
 	out := growTo(&d.out, batch*d.Out)
-	// out = x·Kernel, then + bias and the activation in one pass per row.
+	// out = x·Kernel, then + bias and the activation in one pass (ELU has a
+	// fused vector kernel).
 	e.Gemm(false, false, batch, d.Out, d.In, d.x, d.In, d.Kernel, d.Out, out, d.Out, false)
-	for i := range batch {
-		row := out[i*d.Out : (i+1)*d.Out]
-		for j, b := range d.Bias {
-			row[j] += b
-		}
-		d.Act.Forward(row)
+	if d.Act.Name == "elu" {
+		e.BiasELU(out, d.Bias, batch)
+		return out
 	}
+	tensor.BiasAdd(out, d.Bias, batch)
+	d.Act.Forward(out)
 	return out
 }
 
@@ -56,7 +56,11 @@ func (d *Dense) Forward(e *tensor.Engine, x []float32, batch int) []float32 {
 // needDX, else nil. The first layer needs no dx.
 func (d *Dense) Backward(e *tensor.Engine, g []float32, batch int, needDX bool) []float32 {
 	g = g[:batch*d.Out]
-	d.Act.Backward(g, d.out[:batch*d.Out])
+	if d.Act.Name == "elu" {
+		e.ELUBackward(g, d.out[:batch*d.Out])
+	} else {
+		d.Act.Backward(g, d.out[:batch*d.Out])
+	}
 	// dKernel = xᵀ·dz   (In x b)·(b x Out)
 	e.Gemm(true, false, d.In, d.Out, batch, d.x, d.In, g, d.Out, d.DKernel, d.Out, false)
 	// dBias = column sums of dz, rows added in order.

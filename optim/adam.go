@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/tensor"
 )
 
 // Adam is Keras 3's keras.optimizers.Adam (amsgrad off):
@@ -26,7 +27,7 @@ func NewAdam(lr float64) *Adam {
 }
 
 // Step implements Optimizer.
-func (o *Adam) Step(params []nn.Param) {
+func (o *Adam) Step(_ *tensor.Engine, params []nn.Param) {
 	m, v := slots(&o.m, params), slots(&o.v, params)
 	t := float64(o.iterations + 1)
 	b1Pow := float32(math.Pow(float64(o.Beta1), t))

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/tensor"
 )
 
 // Nadam is Keras 3's keras.optimizers.Nadam (Dozat 2015): Adam with
@@ -33,7 +34,7 @@ func NewNadam(lr float64) *Nadam {
 }
 
 // Step implements Optimizer.
-func (o *Nadam) Step(params []nn.Param) {
+func (o *Nadam) Step(e *tensor.Engine, params []nn.Param) {
 	m, v := slots(&o.m, params), slots(&o.v, params)
 	t := float64(o.iterations + 1)
 	b1, b2 := o.Beta1, o.Beta2
@@ -44,24 +45,17 @@ func (o *Nadam) Step(params []nn.Param) {
 	uProdT1 := uProdT * uT1
 	b2Pow := float32(math.Pow(float64(b2), t))
 
-	// The per-element expressions keep Keras's order of operations, so each
-	// float32 rounding happens where it happens in keras/src/optimizers/nadam.py.
-	d1, d2 := 1-uProdT1, 1-uProdT
-	oneMinusUT := 1 - uT
-	oneMinusB1, oneMinusB2 := 1-b1, 1-b2
-	vScale := 1 - b2Pow
-	lr, eps := o.LearningRate, o.Epsilon
+	// One fused pass per tensor, in Keras's order of float32 operations
+	// (tensor.NadamStep documents each scalar).
+	step := tensor.NadamStep{
+		OneMinusBeta1: 1 - b1, OneMinusBeta2: 1 - b2,
+		UNext: uT1, OneMinusUProdNext: 1 - uProdT1,
+		OneMinusU: 1 - uT, OneMinusUProd: 1 - uProdT,
+		OneMinusBeta2Pow: 1 - b2Pow,
+		LearningRate:     o.LearningRate, Epsilon: o.Epsilon,
+	}
 	for k, p := range params {
-		w, g, mk, vk := p.Value, p.Grad[:len(p.Value)], m[k][:len(p.Value)], v[k][:len(p.Value)]
-		for i := range w {
-			gi := g[i]
-			mi := mk[i] + (gi-mk[i])*oneMinusB1
-			vi := vk[i] + (gi*gi-vk[i])*oneMinusB2
-			mk[i], vk[i] = mi, vi
-			mHat := uT1*mi/d1 + oneMinusUT*gi/d2
-			vHat := vi / vScale
-			w[i] -= mHat * lr / (float32(math.Sqrt(float64(vHat))) + eps)
-		}
+		e.Nadam(p.Value, p.Grad, m[k], v[k], step)
 	}
 	o.iterations++
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/tensor"
 )
 
 // TestNadamThreeSteps applies three steps with known gradients and compares
@@ -20,6 +21,8 @@ func TestNadamThreeSteps(t *testing.T) {
 	g := make([]float32, 3)
 	params := []nn.Param{{Name: "w", Value: w, Grad: g}}
 	o := NewNadam(0.001)
+	e := tensor.NewEngine(1)
+	defer e.Close()
 
 	want := []float64{0.5, -1.25, 2}
 	m := make([]float64, 3)
@@ -28,7 +31,7 @@ func TestNadamThreeSteps(t *testing.T) {
 	prod := 1.0
 	for step, gs := range grads {
 		copy(g, gs)
-		o.Step(params)
+		o.Step(e, params)
 
 		tt := float64(step + 1)
 		prod *= u(tt)
@@ -56,7 +59,7 @@ func TestAdamFirstStep(t *testing.T) {
 	// Adam's first step is lr·g/(|g| + eps·...) ≈ lr·sign(g).
 	w := []float32{1, 1}
 	p := []nn.Param{{Value: w, Grad: []float32{0.5, -2}}}
-	NewAdam(0.01).Step(p)
+	NewAdam(0.01).Step(nil, p)
 	if math.Abs(float64(w[0])-0.99) > 1e-6 || math.Abs(float64(w[1])-1.01) > 1e-6 {
 		t.Fatalf("after one step w = %v, want [0.99 1.01]", w)
 	}

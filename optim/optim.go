@@ -7,12 +7,13 @@ import (
 	"sort"
 
 	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/tensor"
 )
 
 // Optimizer updates parameters from their gradients, one step at a time.
 type Optimizer interface {
 	// Step applies one update to every parameter from its Grad.
-	Step(params []nn.Param)
+	Step(e *tensor.Engine, params []nn.Param)
 	// Iterations returns the number of steps applied so far.
 	Iterations() int64
 	// Name is the Keras name of the optimizer.
@@ -62,7 +63,7 @@ type SGD struct {
 }
 
 // Step implements Optimizer.
-func (o *SGD) Step(params []nn.Param) {
+func (o *SGD) Step(_ *tensor.Engine, params []nn.Param) {
 	for _, p := range params {
 		g := p.Grad[:len(p.Value)]
 		for i := range p.Value {

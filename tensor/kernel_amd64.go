@@ -9,6 +9,7 @@ import "golang.org/x/sys/cpu"
 var (
 	avx512Kernel = kernel{name: "avx512", mr: 12, nr: 32, fn: kernelAVX512}
 	avx2Kernel   = kernel{name: "avx2", mr: 6, nr: 16, fn: kernelAVX2}
+	hasAVX512    = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 )
 
 func bestKernel() kernel { k := kernels(); return k[len(k)-1] }
@@ -19,8 +20,47 @@ func kernels() []kernel {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		ks = append(ks, avx2Kernel)
 	}
-	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ {
+	if hasAVX512 {
 		ks = append(ks, avx512Kernel)
 	}
 	return ks
+}
+
+func bestSIMD() simd {
+	if hasAVX512 {
+		return avx512SIMD
+	}
+	return genericSIMD
+}
+
+// simds lists every elementwise kernel set this CPU can run, best last.
+func simds() []simd {
+	if hasAVX512 {
+		return []simd{genericSIMD, avx512SIMD}
+	}
+	return []simd{genericSIMD}
+}
+
+var avx512SIMD = simd{
+	biasELU: func(x, bias []float32) {
+		n := len(bias) &^ 15
+		biasELUAVX512(x[:n], bias[:n])
+		if n < len(bias) { // the tail through a padded block: same arithmetic
+			var xt, bt [16]float32
+			copy(xt[:], x[n:len(bias)])
+			copy(bt[:], bias[n:])
+			biasELUAVX512(xt[:], bt[:])
+			copy(x[n:len(bias)], xt[:])
+		}
+	},
+	eluBackward: func(g, a []float32) {
+		n := len(g) &^ 15
+		eluBackwardAVX512(g[:n], a[:n])
+		eluBackwardGeneric(g[n:], a[n:])
+	},
+	nadam: func(w, g, m, v []float32, c *[9]float32) {
+		n := len(w) &^ 15
+		nadamAVX512(w[:n], g[:n], m[:n], v[:n], c)
+		nadamGeneric(w[n:], g[n:], m[n:], v[n:], c)
+	},
 }

@@ -267,3 +267,183 @@ kernelAVX2_write:
 	VMOVUPS Y11, 32(DX)
 	VZEROUPPER
 	RET
+
+// func biasELUAVX512(x []float32, bias []float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·biasELUAVX512(SB), NOSPLIT, $0-48
+	MOVQ         x_base+0(FP), AX
+	MOVQ         bias_base+24(FP), CX
+	MOVQ         x_len+8(FP), DX
+	SHRQ         $0x04, DX
+	VXORPS       Z0, Z0, Z0
+	VBROADCASTSS elu_one<>+0(SB), Z1
+	VBROADCASTSS elu_log2e<>+0(SB), Z2
+	VBROADCASTSS elu_ln2hi<>+0(SB), Z3
+	VBROADCASTSS elu_ln2lo<>+0(SB), Z4
+	VBROADCASTSS elu_lo<>+0(SB), Z5
+	VBROADCASTSS elu_c0<>+0(SB), Z6
+	VBROADCASTSS elu_c1<>+0(SB), Z7
+	VBROADCASTSS elu_c2<>+0(SB), Z8
+	VBROADCASTSS elu_c3<>+0(SB), Z9
+	VBROADCASTSS elu_c4<>+0(SB), Z10
+	VBROADCASTSS elu_c5<>+0(SB), Z11
+	VBROADCASTSS elu_c6<>+0(SB), Z12
+	TESTQ        DX, DX
+	JZ           elu_done
+
+elu_loop:
+	VMOVUPS      (AX), Z13
+	VADDPS       (CX), Z13, Z13
+	VMAXPS       Z0, Z13, Z14
+	VMINPS       Z0, Z13, Z13
+	VMAXPS       Z5, Z13, Z13
+	VMULPS       Z2, Z13, Z15
+	VRNDSCALEPS  $0x00, Z15, Z15
+	VMOVAPS      Z13, Z13
+	VFNMADD231PS Z3, Z15, Z13
+	VFNMADD231PS Z4, Z15, Z13
+	VMOVAPS      Z6, Z16
+	VFMADD213PS  Z7, Z13, Z16
+	VFMADD213PS  Z8, Z13, Z16
+	VFMADD213PS  Z9, Z13, Z16
+	VFMADD213PS  Z10, Z13, Z16
+	VFMADD213PS  Z11, Z13, Z16
+	VFMADD213PS  Z12, Z13, Z16
+	VMULPS       Z13, Z16, Z16
+	VSCALEFPS    Z15, Z1, Z13
+	VSUBPS       Z1, Z13, Z15
+	VFMADD231PS  Z13, Z16, Z15
+	VADDPS       Z15, Z14, Z15
+	VMOVUPS      Z15, (AX)
+	ADDQ         $0x40, AX
+	ADDQ         $0x40, CX
+	DECQ         DX
+	JNZ          elu_loop
+
+elu_done:
+	VZEROUPPER
+	RET
+
+DATA elu_one<>+0(SB)/4, $0x3f800000
+GLOBL elu_one<>(SB), RODATA|NOPTR, $4
+
+DATA elu_log2e<>+0(SB)/4, $0x3fb8aa3b
+GLOBL elu_log2e<>(SB), RODATA|NOPTR, $4
+
+DATA elu_ln2hi<>+0(SB)/4, $0x3f318000
+GLOBL elu_ln2hi<>(SB), RODATA|NOPTR, $4
+
+DATA elu_ln2lo<>+0(SB)/4, $0xb95e8083
+GLOBL elu_ln2lo<>(SB), RODATA|NOPTR, $4
+
+DATA elu_lo<>+0(SB)/4, $0xc2ae0000
+GLOBL elu_lo<>(SB), RODATA|NOPTR, $4
+
+DATA elu_c0<>+0(SB)/4, $0x39500d01
+GLOBL elu_c0<>(SB), RODATA|NOPTR, $4
+
+DATA elu_c1<>+0(SB)/4, $0x3ab60b61
+GLOBL elu_c1<>(SB), RODATA|NOPTR, $4
+
+DATA elu_c2<>+0(SB)/4, $0x3c088889
+GLOBL elu_c2<>(SB), RODATA|NOPTR, $4
+
+DATA elu_c3<>+0(SB)/4, $0x3d2aaaab
+GLOBL elu_c3<>(SB), RODATA|NOPTR, $4
+
+DATA elu_c4<>+0(SB)/4, $0x3e2aaaab
+GLOBL elu_c4<>(SB), RODATA|NOPTR, $4
+
+DATA elu_c5<>+0(SB)/4, $0x3f000000
+GLOBL elu_c5<>(SB), RODATA|NOPTR, $4
+
+DATA elu_c6<>+0(SB)/4, $0x3f800000
+GLOBL elu_c6<>(SB), RODATA|NOPTR, $4
+
+// func eluBackwardAVX512(g []float32, a []float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·eluBackwardAVX512(SB), NOSPLIT, $0-48
+	MOVQ         g_base+0(FP), AX
+	MOVQ         a_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	SHRQ         $0x04, DX
+	VXORPS       Z0, Z0, Z0
+	VBROADCASTSS eluback_one<>+0(SB), Z1
+	TESTQ        DX, DX
+	JZ           eluback_done
+
+eluback_loop:
+	VMINPS  (CX), Z0, Z2
+	VADDPS  Z1, Z2, Z2
+	VMULPS  (AX), Z2, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	DECQ    DX
+	JNZ     eluback_loop
+
+eluback_done:
+	VZEROUPPER
+	RET
+
+DATA eluback_one<>+0(SB)/4, $0x3f800000
+GLOBL eluback_one<>(SB), RODATA|NOPTR, $4
+
+// func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamAVX512(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	VBROADCASTSS 20(DI), Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 32(DI), Z8
+	TESTQ        SI, SI
+	JZ           nadam_done
+
+nadam_loop:
+	VMOVUPS (CX), Z9
+	VMOVUPS (DX), Z10
+	VMOVUPS (BX), Z11
+	VSUBPS  Z10, Z9, Z12
+	VMULPS  Z0, Z12, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VMULPS  Z9, Z9, Z12
+	VSUBPS  Z11, Z12, Z12
+	VMULPS  Z1, Z12, Z12
+	VADDPS  Z12, Z11, Z11
+	VMOVUPS Z11, (BX)
+	VMULPS  Z2, Z10, Z10
+	VDIVPS  Z3, Z10, Z10
+	VMULPS  Z4, Z9, Z9
+	VDIVPS  Z5, Z9, Z9
+	VADDPS  Z9, Z10, Z10
+	VDIVPS  Z6, Z11, Z12
+	VSQRTPS Z12, Z12
+	VADDPS  Z8, Z12, Z12
+	VMULPS  Z7, Z10, Z10
+	VDIVPS  Z12, Z10, Z10
+	VMOVUPS (AX), Z9
+	VSUBPS  Z10, Z9, Z9
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadam_loop
+
+nadam_done:
+	VZEROUPPER
+	RET

@@ -9,3 +9,12 @@ func kernelAVX512(k int, a []float32, b []float32, c []float32, ldc int, acc boo
 
 // kernelAVX2 computes the 6x16 tile c = a·b (c += a·b when acc) from packed panels a (k*6) and b (k*16); c rows are ldc apart.
 func kernelAVX2(k int, a []float32, b []float32, c []float32, ldc int, acc bool)
+
+// biasELUAVX512 sets x[i] = ELU(x[i] + bias[i]), alpha 1; len(x) = len(bias), a multiple of 16.
+func biasELUAVX512(x []float32, bias []float32)
+
+// eluBackwardAVX512 multiplies g by ELU'(z) given a = ELU(z); len(g) = len(a), a multiple of 16.
+func eluBackwardAVX512(g []float32, a []float32)
+
+// nadamAVX512 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
+func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float32)

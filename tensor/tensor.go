@@ -13,6 +13,7 @@ package tensor
 type Engine struct {
 	pool   *Pool
 	kernel kernel
+	simd   simd
 	packA  []float32
 	packB  []float32
 }
@@ -20,7 +21,7 @@ type Engine struct {
 // NewEngine returns an engine with the given number of threads
 // (<= 0: GOMAXPROCS) using the fastest micro-kernel this CPU supports.
 func NewEngine(threads int) *Engine {
-	return &Engine{pool: NewPool(threads), kernel: bestKernel()}
+	return &Engine{pool: NewPool(threads), kernel: bestKernel(), simd: bestSIMD()}
 }
 
 // Threads returns the number of threads the engine computes with.

@@ -100,7 +100,7 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 			logits := m.Forward(e, xb, b)
 			loss, ok := nn.SparseCategoricalCrossentropy(logits, yb[:b], classes, grad)
 			m.Backward(e, grad, b)
-			opt.Step(params)
+			opt.Step(e, params)
 			// Keras's epoch metrics are means weighted by batch size.
 			lossSum += float64(loss) * float64(b)
 			correct += ok

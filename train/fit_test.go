@@ -132,7 +132,7 @@ func TestFitEpochMetricsAreSampleWeighted(t *testing.T) {
 		}
 		loss, ok := nn.SparseCategoricalCrossentropy(m2.Forward(e, xb, len(idx)), yb, classes, grad)
 		m2.Backward(e, grad, len(idx))
-		opt.Step(m2.Params())
+		opt.Step(e, m2.Params())
 		sum += float64(loss) * float64(len(idx))
 		correct += ok
 	}

@@ -11,6 +11,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -21,6 +22,9 @@ func main() {
 	ConstraintExpr("amd64,!purego")
 	kernel("kernelAVX512", 12, 2, 16, func() VecVirtual { return ZMM() })
 	kernel("kernelAVX2", 6, 2, 8, func() VecVirtual { return YMM() })
+	biasELU()
+	eluBackward()
+	nadam()
 	Generate()
 }
 
@@ -91,6 +95,172 @@ func kernel(name string, mr, nv, lanes int, vec func() VecVirtual) {
 			ADDQ(ldc, row)
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// f32 broadcasts a float32 constant from the data section into a new zmm.
+// The constant is stored as its bit pattern: avo prints whole floats as
+// "$(1)", which the Go assembler would store as the integer 1.
+func f32(name string, v float32) VecVirtual {
+	z := ZMM()
+	VBROADCASTSS(ConstData(name, U32(math.Float32bits(v))), z)
+	return z
+}
+
+// biasELU emits x[i] = ELU(x[i] + bias[i]) for len(x) a multiple of 16,
+// with ELU(z) = max(z, 0) + expm1(min(z, 0)) and
+// expm1(z) = 2^n·expm1(r) + (2^n - 1), n = round(z/ln2), r = z - n·ln2,
+// expm1(r) by its degree-7 Taylor polynomial (|r| <= ln2/2: error < 2e-8
+// relative), so the result is accurate to a few ulp, also near zero.
+func biasELU() {
+	TEXT("biasELUAVX512", NOSPLIT, "func(x, bias []float32)")
+	Doc("biasELUAVX512 sets x[i] = ELU(x[i] + bias[i]), alpha 1; len(x) = len(bias), a multiple of 16.")
+	x := Load(Param("x").Base(), GP64())
+	b := Load(Param("bias").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	SHRQ(Imm(4), n)
+	zero := ZMM()
+	VXORPS(zero, zero, zero)
+	one := f32("elu_one", 1)
+	log2e := f32("elu_log2e", 1.44269504088896341)
+	ln2hi := f32("elu_ln2hi", 0.693359375)
+	ln2lo := f32("elu_ln2lo", -2.12194440e-4)
+	lo := f32("elu_lo", -87.0)
+	coef := []float32{1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1}
+	cs := make([]VecVirtual, len(coef))
+	for i, c := range coef {
+		cs[i] = f32(fmt.Sprintf("elu_c%d", i), c)
+	}
+	TESTQ(n, n)
+	JZ(LabelRef("elu_done"))
+	Label("elu_loop")
+	z := ZMM()
+	VMOVUPS(Mem{Base: x}, z)
+	VADDPS(Mem{Base: b}, z, z)
+	pos, neg := ZMM(), ZMM()
+	VMAXPS(zero, z, pos)
+	VMINPS(zero, z, neg)
+	VMAXPS(lo, neg, neg) // below -87 the result is -1 anyway; keeps 2^n finite
+	k := ZMM()
+	VMULPS(log2e, neg, k)
+	VRNDSCALEPS(Imm(0), k, k) // round to nearest
+	r := ZMM()
+	VMOVAPS(neg, r)
+	VFNMADD231PS(ln2hi, k, r) // r -= k*ln2hi
+	VFNMADD231PS(ln2lo, k, r) // r -= k*ln2lo
+	p := ZMM()
+	VMOVAPS(cs[0], p)
+	for _, c := range cs[1:] {
+		VFMADD213PS(c, r, p) // p = p*r + c
+	}
+	VMULPS(r, p, p) // expm1(r)
+	s := ZMM()
+	VSCALEFPS(k, one, s) // 2^n
+	t := ZMM()
+	VSUBPS(one, s, t)       // 2^n - 1
+	VFMADD231PS(s, p, t)    // t += 2^n * expm1(r)
+	VADDPS(t, pos, t)       // max(z,0) + expm1(min(z,0))
+	VMOVUPS(t, Mem{Base: x})
+	ADDQ(Imm(64), x)
+	ADDQ(Imm(64), b)
+	DECQ(n)
+	JNZ(LabelRef("elu_loop"))
+	Label("elu_done")
+	VZEROUPPER()
+	RET()
+}
+
+// eluBackward emits g[i] *= min(a[i], 0) + 1: ELU'(z) = 1 for z > 0 (a > 0)
+// and exp(z) = a + 1 otherwise; bit-identical to the Go loop.
+func eluBackward() {
+	TEXT("eluBackwardAVX512", NOSPLIT, "func(g, a []float32)")
+	Doc("eluBackwardAVX512 multiplies g by ELU'(z) given a = ELU(z); len(g) = len(a), a multiple of 16.")
+	g := Load(Param("g").Base(), GP64())
+	a := Load(Param("a").Base(), GP64())
+	n := Load(Param("g").Len(), GP64())
+	SHRQ(Imm(4), n)
+	zero := ZMM()
+	VXORPS(zero, zero, zero)
+	one := f32("eluback_one", 1)
+	TESTQ(n, n)
+	JZ(LabelRef("eluback_done"))
+	Label("eluback_loop")
+	d := ZMM()
+	VMINPS(Mem{Base: a}, zero, d)
+	VADDPS(one, d, d)
+	VMULPS(Mem{Base: g}, d, d)
+	VMOVUPS(d, Mem{Base: g})
+	ADDQ(Imm(64), g)
+	ADDQ(Imm(64), a)
+	DECQ(n)
+	JNZ(LabelRef("eluback_loop"))
+	Label("eluback_done")
+	VZEROUPPER()
+	RET()
+}
+
+// nadam emits one Keras 3 Nadam update over len(w) (a multiple of 16)
+// parameters, with the per-step scalars in c and Keras's order of
+// operations; every operation is correctly rounded, so the result is
+// bit-identical to the Go loop.
+func nadam() {
+	TEXT("nadamAVX512", NOSPLIT, "func(w, g, m, v []float32, c *[9]float32)")
+	Doc("nadamAVX512 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.")
+	w := Load(Param("w").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	m := Load(Param("m").Base(), GP64())
+	v := Load(Param("v").Base(), GP64())
+	n := Load(Param("w").Len(), GP64())
+	SHRQ(Imm(4), n)
+	cp := Load(Param("c"), GP64())
+	c := make([]VecVirtual, 9)
+	for i := range c {
+		c[i] = ZMM()
+		VBROADCASTSS(Mem{Base: cp, Disp: 4 * i}, c[i])
+	}
+	b1c, b2c, uT1, d1, omUT, d2, vScale, lr, eps := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
+	TESTQ(n, n)
+	JZ(LabelRef("nadam_done"))
+	Label("nadam_loop")
+	gi, mi, vi, t := ZMM(), ZMM(), ZMM(), ZMM()
+	VMOVUPS(Mem{Base: g}, gi)
+	VMOVUPS(Mem{Base: m}, mi)
+	VMOVUPS(Mem{Base: v}, vi)
+	// m += (g - m) * (1 - beta1)
+	VSUBPS(mi, gi, t)
+	VMULPS(b1c, t, t)
+	VADDPS(t, mi, mi)
+	VMOVUPS(mi, Mem{Base: m})
+	// v += (g*g - v) * (1 - beta2)
+	VMULPS(gi, gi, t)
+	VSUBPS(vi, t, t)
+	VMULPS(b2c, t, t)
+	VADDPS(t, vi, vi)
+	VMOVUPS(vi, Mem{Base: v})
+	// mHat = (u_t+1 * m) / d1 + ((1 - u_t) * g) / d2
+	mh, t2 := ZMM(), ZMM()
+	VMULPS(uT1, mi, mh)
+	VDIVPS(d1, mh, mh)
+	VMULPS(omUT, gi, t2)
+	VDIVPS(d2, t2, t2)
+	VADDPS(t2, mh, mh)
+	// w -= (mHat * lr) / (sqrt(v / vScale) + eps)
+	VDIVPS(vScale, vi, t)
+	VSQRTPS(t, t)
+	VADDPS(eps, t, t)
+	VMULPS(lr, mh, mh)
+	VDIVPS(t, mh, mh)
+	wi := ZMM()
+	VMOVUPS(Mem{Base: w}, wi)
+	VSUBPS(mh, wi, wi)
+	VMOVUPS(wi, Mem{Base: w})
+	for _, p := range []Register{w, g, m, v} {
+		ADDQ(Imm(64), p)
+	}
+	DECQ(n)
+	JNZ(LabelRef("nadam_loop"))
+	Label("nadam_done")
 	VZEROUPPER()
 	RET()
 }

@@ -1,0 +1,102 @@
+package tensor
+
+import "math"
+
+// The elementwise passes of training. Each has a portable Go body and, on
+// amd64 with AVX-512, an assembly twin (kernel_amd64.s): ELU backward and
+// Nadam use only correctly rounded operations in the same order, so both
+// paths give the same bits; the ELU forward's assembly uses its own expm1
+// (a few ulp from math.Expm1).
+
+// BiasELU sets each row of x (rows x len(bias)) to ELU(row + bias), alpha 1.
+func (e *Engine) BiasELU(x, bias []float32, rows int) {
+	cols := len(bias)
+	for i := range rows {
+		e.simd.biasELU(x[i*cols:(i+1)*cols], bias)
+	}
+}
+
+// BiasAdd adds bias to each row of x (rows x len(bias)).
+func BiasAdd(x, bias []float32, rows int) {
+	cols := len(bias)
+	for i := range rows {
+		row := x[i*cols : (i+1)*cols]
+		for j, b := range bias {
+			row[j] += b
+		}
+	}
+}
+
+// ELUBackward multiplies g by ELU'(z), given the activations a = ELU(z).
+func (e *Engine) ELUBackward(g, a []float32) { e.simd.eluBackward(g, a[:len(g)]) }
+
+// NadamStep holds the per-step scalars of one Keras 3 Nadam update.
+type NadamStep struct {
+	OneMinusBeta1, OneMinusBeta2 float32
+	UNext, OneMinusUProdNext     float32 // u_{t+1} and 1 - Π u up to t+1
+	OneMinusU, OneMinusUProd     float32 // 1 - u_t and 1 - Π u up to t
+	OneMinusBeta2Pow             float32 // 1 - beta2^t
+	LearningRate, Epsilon        float32
+}
+
+// nadamChunk is the unit of work of a parallel Nadam pass. Every element's
+// update is independent, so the split never affects a result.
+const nadamChunk = 1 << 14
+
+// Nadam applies one Nadam update to w, with gradient g and moments m, v
+// (all the same length), on the engine's workers.
+func (e *Engine) Nadam(w, g, m, v []float32, s NadamStep) {
+	n := len(w)
+	g, m, v = g[:n], m[:n], v[:n]
+	chunks := (n + nadamChunk - 1) / nadamChunk
+	c := [9]float32{s.OneMinusBeta1, s.OneMinusBeta2, s.UNext, s.OneMinusUProdNext, s.OneMinusU, s.OneMinusUProd, s.OneMinusBeta2Pow, s.LearningRate, s.Epsilon}
+	e.pool.For(chunks, func(t int) {
+		lo, hi := t*nadamChunk, min(n, (t+1)*nadamChunk)
+		e.simd.nadam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &c)
+	})
+}
+
+// simd is the set of elementwise kernels an engine uses.
+type simd struct {
+	biasELU     func(x, bias []float32)
+	eluBackward func(g, a []float32)
+	nadam       func(w, g, m, v []float32, c *[9]float32)
+}
+
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric}
+
+func biasELUGeneric(x, bias []float32) {
+	x = x[:len(bias)]
+	for i, b := range bias {
+		z := x[i] + b
+		if z <= 0 {
+			z = float32(math.Expm1(float64(z)))
+		}
+		x[i] = z
+	}
+}
+
+func eluBackwardGeneric(g, a []float32) {
+	a = a[:len(g)]
+	for i, v := range a {
+		if v <= 0 {
+			g[i] *= v + 1
+		}
+	}
+}
+
+// nadamGeneric is Keras 3's update_step in Keras's order of float32
+// operations; the explicit conversions forbid fused multiply-adds, so every
+// build gives the same bits as the assembly.
+func nadamGeneric(w, g, m, v []float32, c *[9]float32) {
+	b1c, b2c, uT1, d1, omUT, d2, vScale, lr, eps := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	for i := range w {
+		gi := g[i]
+		mi := m[i] + float32((gi-m[i])*b1c)
+		vi := v[i] + float32((float32(gi*gi)-v[i])*b2c)
+		m[i], v[i] = mi, vi
+		mHat := float32(float32(uT1*mi)/d1) + float32(float32(omUT*gi)/d2)
+		w[i] -= float32(mHat*lr) / (float32(math.Sqrt(float64(vi/vScale))) + eps)
+	}
+}

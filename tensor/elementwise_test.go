@@ -1,0 +1,119 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// elementwiseInputs are awkward values for ELU: both signs of zero, tiny
+// and huge magnitudes, the -87 clamp, and ordinary values.
+func elementwiseInputs(n int) []float32 {
+	r := rand.New(rand.NewPCG(9, 9))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, -1e-8, 1e-8, -0.3466, 0.3466, -1, 1, -5, -17, -25, -87, -88, -100, -1e30, 3e38, -3e38}
+	x := make([]float32, n)
+	for i := range x {
+		if i < len(special) {
+			x[i] = special[i]
+		} else {
+			x[i] = float32(r.NormFloat64() * 3)
+		}
+	}
+	return x
+}
+
+// ulps returns the distance between a and b in units in the last place.
+func ulps(a, b float32) int64 {
+	if a != a || b != b { // NaN: as far as can be
+		if a != a && b != b {
+			return 0
+		}
+		return math.MaxInt64
+	}
+	ia, ib := int64(math.Float32bits(a)), int64(math.Float32bits(b))
+	if ia < 0x80000000 != (ib < 0x80000000) {
+		return int64(math.Abs(float64(a-b)) / 1.4e-45)
+	}
+	d := ia - ib
+	if d < 0 {
+		d = -d
+	}
+	return d
+}
+
+func TestBiasELUAgainstGeneric(t *testing.T) {
+	for _, s := range simds() {
+		for _, n := range []int{0, 1, 15, 16, 17, 31, 33, 256, 1000} {
+			x := elementwiseInputs(n)
+			bias := make([]float32, n)
+			for i := range bias {
+				bias[i] = float32(i%7) * 0.01
+			}
+			want := append([]float32(nil), x...)
+			got := append([]float32(nil), x...)
+			biasELUGeneric(want, bias)
+			s.biasELU(got, bias)
+			for i := range got {
+				// The assembly's expm1 is within a few ulp of math.Expm1.
+				if d := ulps(got[i], want[i]); d > 4 {
+					t.Fatalf("n=%d: ELU(%g + %g) = %g, want %g (%d ulp)", n, x[i], bias[i], got[i], want[i], d)
+				}
+			}
+		}
+	}
+}
+
+func TestELUBackwardAndNadamBitIdentical(t *testing.T) {
+	for _, s := range simds() {
+		for _, n := range []int{0, 1, 16, 17, 100, 1025} {
+			a := elementwiseInputs(n)
+			for i := range a { // activations of ELU lie in (-1, inf)
+				a[i] = float32(math.Max(float64(a[i]), -0.999))
+			}
+			g1 := randSlice(rand.New(rand.NewPCG(1, uint64(n))), n)
+			g2 := append([]float32(nil), g1...)
+			eluBackwardGeneric(g1, a)
+			s.eluBackward(g2, a)
+			for i := range g1 {
+				if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) {
+					t.Fatalf("eluBackward n=%d [%d]: %g vs %g", n, i, g2[i], g1[i])
+				}
+			}
+
+			r := rand.New(rand.NewPCG(2, uint64(n)))
+			w1, g, m1, v1 := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n)
+			for i := range v1 {
+				v1[i] = float32(math.Abs(float64(v1[i])))
+			}
+			w2, m2, v2 := append([]float32(nil), w1...), append([]float32(nil), m1...), append([]float32(nil), v1...)
+			c := [9]float32{0.1, 0.001, 0.45, 0.6, 0.55, 0.7, 0.002, 0.001, 1e-7}
+			for range 3 {
+				nadamGeneric(w1, g, m1, v1, &c)
+				s.nadam(w2, g, m2, v2, &c)
+			}
+			for i := range w1 {
+				if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || m1[i] != m2[i] || v1[i] != v2[i] {
+					t.Fatalf("nadam n=%d [%d]: w %g vs %g", n, i, w2[i], w1[i])
+				}
+			}
+		}
+	}
+}
+
+func TestNadamThreadsBitIdentical(t *testing.T) {
+	const n = 3*nadamChunk + 77
+	var ws [][]float32
+	for _, threads := range []int{1, 2, 3} {
+		e := NewEngine(threads)
+		r := rand.New(rand.NewPCG(3, 3))
+		w, g, m, v := randSlice(r, n), randSlice(r, n), make([]float32, n), make([]float32, n)
+		e.Nadam(w, g, m, v, NadamStep{0.1, 0.001, 0.45, 0.6, 0.55, 0.7, 0.002, 0.001, 1e-7})
+		e.Close()
+		ws = append(ws, w)
+	}
+	for i := range ws[0] {
+		if ws[0][i] != ws[1][i] || ws[0][i] != ws[2][i] {
+			t.Fatalf("element %d differs across thread counts", i)
+		}
+	}
+}

@@ -6,7 +6,7 @@ import "github.com/cifarnet/cifarnet/tensor"
 //
 // Shapes, for a batch of b rows:
 //
-//	x      b x In      input of the last Forward (borrowed, not copied)
+//	x      b x In      input of the last Forward (borrowed, not copied), rows ldx apart
 //	Kernel In x Out    row-major, Keras's kernel layout
 //	Bias   Out
 //	out    b x Out     activations of the last Forward
@@ -21,6 +21,7 @@ type Dense struct {
 	DKernel, DBias []float32
 
 	x   []float32
+	ldx int
 	out []float32
 	dx  []float32
 }
@@ -34,14 +35,15 @@ func NewDense(name string, in, out int, act Activation) *Dense {
 	}
 }
 
-// Forward computes the layer's activations for batch rows of x and returns
-// them (b x Out); the slice is reused by the next call.
-func (d *Dense) Forward(e *tensor.Engine, x []float32, batch int) []float32 {
-	d.x = x[:batch*d.In]
+// Forward computes the layer's activations for batch rows of x, ldx floats
+// apart, and returns them (b x Out, contiguous); the slice is reused by the
+// next call.
+func (d *Dense) Forward(e *tensor.Engine, x []float32, ldx, batch int) []float32 {
+	d.x, d.ldx = x[:(batch-1)*ldx+d.In], ldx
 	out := growTo(&d.out, batch*d.Out)
 	// out = x·Kernel, then + bias and the activation in one pass (ELU has a
 	// fused vector kernel).
-	e.Gemm(false, false, batch, d.Out, d.In, d.x, d.In, d.Kernel, d.Out, out, d.Out, false)
+	e.Gemm(false, false, batch, d.Out, d.In, d.x, d.ldx, d.Kernel, d.Out, out, d.Out, false)
 	if d.Act.Name == "elu" {
 		e.BiasELU(out, d.Bias, batch)
 		return out
@@ -62,7 +64,7 @@ func (d *Dense) Backward(e *tensor.Engine, g []float32, batch int, needDX bool) 
 		d.Act.Backward(g, d.out[:batch*d.Out])
 	}
 	// dKernel = xᵀ·dz   (In x b)·(b x Out)
-	e.Gemm(true, false, d.In, d.Out, batch, d.x, d.In, g, d.Out, d.DKernel, d.Out, false)
+	e.Gemm(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false)
 	// dBias = column sums of dz, rows added in order.
 	clear(d.DBias)
 	for i := range batch {

@@ -100,8 +100,15 @@ func NewZero(arch Architecture) (*Model, error) {
 // Forward runs batch rows of x (batch x Inputs) through the network and
 // returns the logits (batch x Classes), valid until the next Forward.
 func (m *Model) Forward(e *tensor.Engine, x []float32, batch int) []float32 {
+	return m.ForwardStrided(e, x, m.Arch.Inputs, batch)
+}
+
+// ForwardStrided is Forward for inputs whose rows lie ldx floats apart
+// (see tensor.PaddedStride).
+func (m *Model) ForwardStrided(e *tensor.Engine, x []float32, ldx, batch int) []float32 {
 	for _, l := range m.Layers {
-		x = l.Forward(e, x, batch)
+		x = l.Forward(e, x, ldx, batch)
+		ldx = l.Out
 	}
 	return x
 }

@@ -25,6 +25,7 @@ type Nadam struct {
 	iterations int64
 	uProduct   float32
 	m, v       [][]float32
+	slots      []tensor.NadamSlots
 }
 
 // NewNadam returns Nadam with Keras's defaults: beta1 0.9, beta2 0.999,
@@ -54,9 +55,13 @@ func (o *Nadam) Step(e *tensor.Engine, params []nn.Param) {
 		OneMinusBeta2Pow: 1 - b2Pow,
 		LearningRate:     o.LearningRate, Epsilon: o.Epsilon,
 	}
-	for k, p := range params {
-		e.Nadam(p.Value, p.Grad, m[k], v[k], step)
+	if len(o.slots) != len(params) {
+		o.slots = make([]tensor.NadamSlots, len(params))
 	}
+	for k, p := range params {
+		o.slots[k] = tensor.NadamSlots{W: p.Value, G: p.Grad, M: m[k], V: v[k]}
+	}
+	e.Nadam(o.slots, step)
 	o.iterations++
 }
 

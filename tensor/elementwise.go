@@ -43,16 +43,29 @@ type NadamStep struct {
 // update is independent, so the split never affects a result.
 const nadamChunk = 1 << 14
 
-// Nadam applies one Nadam update to w, with gradient g and moments m, v
-// (all the same length), on the engine's workers.
-func (e *Engine) Nadam(w, g, m, v []float32, s NadamStep) {
-	n := len(w)
-	g, m, v = g[:n], m[:n], v[:n]
-	chunks := (n + nadamChunk - 1) / nadamChunk
+// NadamSlots is one parameter tensor with its gradient and Nadam moments,
+// all of the same length.
+type NadamSlots struct{ W, G, M, V []float32 }
+
+// Nadam applies one Nadam update to every tensor in one parallel pass (one
+// barrier per training step, whatever the number of tensors).
+func (e *Engine) Nadam(ts []NadamSlots, s NadamStep) {
 	c := [9]float32{s.OneMinusBeta1, s.OneMinusBeta2, s.UNext, s.OneMinusUProdNext, s.OneMinusU, s.OneMinusUProd, s.OneMinusBeta2Pow, s.LearningRate, s.Epsilon}
-	e.pool.For(chunks, func(t int) {
-		lo, hi := t*nadamChunk, min(n, (t+1)*nadamChunk)
-		e.simd.nadam(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], &c)
+	tasks := 0
+	for _, t := range ts {
+		tasks += (len(t.W) + nadamChunk - 1) / nadamChunk
+	}
+	e.pool.For(tasks, func(task int) {
+		for _, t := range ts {
+			chunks := (len(t.W) + nadamChunk - 1) / nadamChunk
+			if task >= chunks {
+				task -= chunks
+				continue
+			}
+			lo, hi := task*nadamChunk, min(len(t.W), (task+1)*nadamChunk)
+			e.simd.nadam(t.W[lo:hi], t.G[lo:hi], t.M[lo:hi], t.V[lo:hi], &c)
+			return
+		}
 	})
 }
 

@@ -107,12 +107,21 @@ func TestNadamThreadsBitIdentical(t *testing.T) {
 		e := NewEngine(threads)
 		r := rand.New(rand.NewPCG(3, 3))
 		w, g, m, v := randSlice(r, n), randSlice(r, n), make([]float32, n), make([]float32, n)
-		e.Nadam(w, g, m, v, NadamStep{0.1, 0.001, 0.45, 0.6, 0.55, 0.7, 0.002, 0.001, 1e-7})
+		// Split into uneven tensors, as a model's kernels and biases are.
+		var ts []NadamSlots
+		for _, cut := range [][2]int{{0, 10}, {10, nadamChunk + 3}, {nadamChunk + 3, n}} {
+			ts = append(ts, NadamSlots{w[cut[0]:cut[1]], g[cut[0]:cut[1]], m[cut[0]:cut[1]], v[cut[0]:cut[1]]})
+		}
+		e.Nadam(ts, NadamStep{0.1, 0.001, 0.45, 0.6, 0.55, 0.7, 0.002, 0.001, 1e-7})
 		e.Close()
 		ws = append(ws, w)
 	}
+	ref := make([]float32, n)
+	copy(ref, randSlice(rand.New(rand.NewPCG(3, 3)), n))
+	g := randSlice(rand.New(rand.NewPCG(3, 3)), 2*n)[n:]
+	nadamGeneric(ref, g, make([]float32, n), make([]float32, n), &[9]float32{0.1, 0.001, 0.45, 0.6, 0.55, 0.7, 0.002, 0.001, 1e-7})
 	for i := range ws[0] {
-		if ws[0][i] != ws[1][i] || ws[0][i] != ws[2][i] {
+		if ws[0][i] != ws[1][i] || ws[0][i] != ws[2][i] || ws[0][i] != ref[i] {
 			t.Fatalf("element %d differs across thread counts", i)
 		}
 	}

@@ -75,7 +75,7 @@ func gemmCase(t *testing.T, e *Engine, transA, transB bool, m, n, k int, acc boo
 	return c
 }
 
-var gemmSizes = []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 97, 128, 129}
+var gemmSizes = []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 97, 128, 129, 255, 256, 257, 513}
 
 func TestGemmAgainstReference(t *testing.T) {
 	for _, kr := range kernels() {

@@ -7,8 +7,8 @@ import "golang.org/x/sys/cpu"
 //go:generate sh -c "cd _asm && go run . -pkg tensor -out ../kernel_amd64.s -stubs ../kernel_stubs_amd64.go"
 
 var (
-	avx512Kernel = kernel{name: "avx512", mr: 12, nr: 32, fn: kernelAVX512}
-	avx2Kernel   = kernel{name: "avx2", mr: 6, nr: 16, fn: kernelAVX2}
+	avx512Kernel = kernel{name: "avx512", mr: 12, nr: 32, kmajor: kernelKMajorAVX512, rows: kernelRowsAVX512}
+	avx2Kernel   = kernel{name: "avx2", mr: 6, nr: 16, kmajor: kernelKMajorAVX2, rows: kernelRowsAVX2}
 	hasAVX512    = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 )
 

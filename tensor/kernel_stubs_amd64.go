@@ -4,11 +4,17 @@
 
 package tensor
 
-// kernelAVX512 computes the 12x32 tile c = a·b (c += a·b when acc) from packed panels a (k*12) and b (k*32); c rows are ldc apart.
-func kernelAVX512(k int, a []float32, b []float32, c []float32, ldc int, acc bool)
+// kernelKMajorAVX512 computes the 12x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
-// kernelAVX2 computes the 6x16 tile c = a·b (c += a·b when acc) from packed panels a (k*6) and b (k*16); c rows are ldc apart.
-func kernelAVX2(k int, a []float32, b []float32, c []float32, ldc int, acc bool)
+// kernelRowsAVX512 computes the 12x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajorAVX2 computes the 6x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRowsAVX2 computes the 6x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
 // biasELUAVX512 sets x[i] = ELU(x[i] + bias[i]), alpha 1; len(x) = len(bias), a multiple of 16.
 func biasELUAVX512(x []float32, bias []float32)

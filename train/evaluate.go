@@ -28,6 +28,7 @@ func Evaluate(e *tensor.Engine, m *nn.Model, x []float32, y []int32, batchSize i
 // evaluator keeps the scratch of repeated evaluations (validation).
 type evaluator struct {
 	pred []int32
+	xb   []float32 // a batch copied to a padded stride
 }
 
 func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Model, x []float32, y []int32, batchSize int, progress StepFunc) Result {
@@ -38,11 +39,22 @@ func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Model, x []float32, y []in
 	}
 	pred := ev.pred[:n]
 	steps := (n + batchSize - 1) / batchSize
+	ldx := tensor.PaddedStride(features)
+	if cap(ev.xb) < batchSize*ldx {
+		ev.xb = make([]float32, batchSize*ldx)
+	}
 	var lossSum float64
 	var correct int
 	for step := range steps {
 		lo, hi := step*batchSize, min(n, (step+1)*batchSize)
-		logits := m.Forward(e, x[lo*features:hi*features], hi-lo)
+		xb := x[lo*features : hi*features]
+		if ldx != features {
+			for i := range hi - lo {
+				copy(ev.xb[i*ldx:i*ldx+features], xb[i*features:(i+1)*features])
+			}
+			xb = ev.xb
+		}
+		logits := m.ForwardStrided(e, xb, ldx, hi-lo)
 		loss, ok := nn.SparseCategoricalCrossentropy(logits, y[lo:hi], classes, nil)
 		lossSum += float64(loss) * float64(hi-lo)
 		correct += ok

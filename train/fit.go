@@ -73,7 +73,9 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 	steps := (split + bs - 1) / bs
 	r := &Run{Model: m, Optimizer: opt, Epochs: o.Epochs, Steps: steps, History: &History{}}
 	samples := newSampler(split, o.Shuffle, o.Seed)
-	xb := make([]float32, bs*features)
+	// The batch buffer's rows are padded where that spares Gemm a copy.
+	ldx := tensor.PaddedStride(features)
+	xb := make([]float32, bs*ldx)
 	yb := make([]int32, bs)
 	grad := make([]float32, bs*classes)
 	params := m.Params()
@@ -93,11 +95,11 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 		for step := range steps {
 			idx := order[step*bs : min(split, (step+1)*bs)]
 			b := len(idx)
+			gather(e, xb, ldx, xt, features, idx)
 			for i, s := range idx {
-				copy(xb[i*features:(i+1)*features], xt[s*features:(s+1)*features])
 				yb[i] = yt[s]
 			}
-			logits := m.Forward(e, xb, b)
+			logits := m.ForwardStrided(e, xb, ldx, b)
 			loss, ok := nn.SparseCategoricalCrossentropy(logits, yb[:b], classes, grad)
 			m.Backward(e, grad, b)
 			opt.Step(e, params)
@@ -148,4 +150,16 @@ func (s *sampler) epoch() []int {
 		s.rng.Shuffle(len(s.order), func(i, j int) { s.order[i], s.order[j] = s.order[j], s.order[i] })
 	}
 	return s.order
+}
+
+// gather copies the rows idx of x (rows features long) into dst, rows ldx
+// apart, on the engine's workers.
+func gather(e *tensor.Engine, dst []float32, ldx int, x []float32, features int, idx []int) {
+	const rowsPerTask = 16
+	e.Pool().For((len(idx)+rowsPerTask-1)/rowsPerTask, func(t int) {
+		for i := t * rowsPerTask; i < min(len(idx), (t+1)*rowsPerTask); i++ {
+			s := idx[i]
+			copy(dst[i*ldx:i*ldx+features], x[s*features:(s+1)*features])
+		}
+	})
 }

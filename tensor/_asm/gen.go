@@ -20,8 +20,14 @@ import (
 
 func main() {
 	ConstraintExpr("amd64,!purego")
-	kernel("kernelAVX512", 12, 2, 16, func() VecVirtual { return ZMM() })
-	kernel("kernelAVX2", 6, 2, 8, func() VecVirtual { return YMM() })
+	for _, v := range []struct {
+		suffix string
+		mr, nv, lanes int
+		vec           func() VecVirtual
+	}{{"AVX512", 12, 2, 16, func() VecVirtual { return ZMM() }}, {"AVX2", 6, 2, 8, func() VecVirtual { return YMM() }}} {
+		kernel("kernelKMajor"+v.suffix, false, v.mr, v.nv, v.lanes, v.vec)
+		kernel("kernelRows"+v.suffix, true, v.mr, v.nv, v.lanes, v.vec)
+	}
 	biasELU()
 	eluBackward()
 	nadam()
@@ -29,24 +35,91 @@ func main() {
 }
 
 // kernel emits a micro-kernel of mr rows and nv vectors of lanes columns.
-func kernel(name string, mr, nv, lanes int, vec func() VecVirtual) {
-	TEXT(name, NOSPLIT, "func(k int, a, b, c []float32, ldc int, acc bool)")
-	Doc(fmt.Sprintf("%s computes the %dx%d tile c = a·b (c += a·b when acc) from packed panels a (k*%d) and b (k*%d); c rows are ldc apart.",
-		name, mr, nv*lanes, mr, nv*lanes))
+// B(p, j) is read at b[p*ldb + j]. A is either k-major, A(i, p) at
+// a[p*lda + i] (a packed panel with lda = mr, or a transposed matrix read in
+// place), or, with rows, row-major, A(i, p) at a[i*lda + p], read through
+// four row pointers and scaled-index addressing. With acc the tile starts
+// from C, so splitting k into blocks gives the same bits as one pass.
+func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
+	nr := nv * lanes
+	layout := "A(i,p) = a[p*lda+i]"
+	if rows {
+		layout = "A(i,p) = a[i*lda+p]"
+	}
+	TEXT(name, NOSPLIT, "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)")
+	Doc(fmt.Sprintf("%s computes the %dx%d tile c = A·B, or c += A·B when acc, with %s, B(p,j) = b[p*ldb+j], c's rows ldc apart.", name, mr, nr, layout))
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a").Base(), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(Imm(2), lda) // elements to bytes
 	b := Load(Param("b").Base(), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(Imm(2), ldb)
+	c := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(Imm(2), ldc)
+
+	var aAt func(i int) Mem
+	var bases []Register
+	if rows {
+		if mr%3 != 0 {
+			panic("rows kernel needs mr divisible by 3")
+		}
+		bases = []Register{a}
+		for i := 3; i < mr; i += 3 {
+			r := GP64()
+			MOVQ(bases[len(bases)-1], r)
+			ADDQ(lda, r)
+			ADDQ(lda, r)
+			ADDQ(lda, r)
+			bases = append(bases, r)
+		}
+		aAt = func(i int) Mem {
+			base := bases[i/3]
+			switch i % 3 {
+			case 0:
+				return Mem{Base: base}
+			case 1:
+				return Mem{Base: base, Index: lda, Scale: 1}
+			default:
+				return Mem{Base: base, Index: lda, Scale: 2}
+			}
+		}
+	} else {
+		aAt = func(i int) Mem { return Mem{Base: a, Disp: 4 * i} }
+	}
 
 	tile := make([][]VecVirtual, mr)
 	for i := range tile {
 		tile[i] = make([]VecVirtual, nv)
 		for j := range tile[i] {
 			tile[i][j] = vec()
+		}
+	}
+	row := GP64()
+	accFlag := Load(Param("acc"), GP8())
+	TESTB(accFlag, accFlag)
+	JZ(LabelRef(name + "_zero"))
+	Comment("acc: start from the tile of C")
+	MOVQ(c, row)
+	for i := range mr {
+		for j := range nv {
+			VMOVUPS(Mem{Base: row, Disp: 4 * lanes * j}, tile[i][j])
+		}
+		if i < mr-1 {
+			ADDQ(ldc, row)
+		}
+	}
+	JMP(LabelRef(name + "_start"))
+	Label(name + "_zero")
+	for i := range tile {
+		for j := range tile[i] {
 			VXORPS(tile[i][j], tile[i][j], tile[i][j])
 		}
 	}
+	Label(name + "_start")
 
-	Comment("for p := 0; p < k; p++: tile += a[p*MR:][:MR] ⊗ b[p*NR:][:NR]")
+	Comment("for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)")
 	TESTQ(k, k)
 	JZ(LabelRef(name + "_store"))
 	Label(name + "_loop")
@@ -57,35 +130,23 @@ func kernel(name string, mr, nv, lanes int, vec func() VecVirtual) {
 	}
 	for i := range mr {
 		ai := vec()
-		VBROADCASTSS(Mem{Base: a, Disp: 4 * i}, ai)
+		VBROADCASTSS(aAt(i), ai)
 		for j := range nv {
 			VFMADD231PS(bv[j], ai, tile[i][j])
 		}
 	}
-	ADDQ(Imm(uint64(4*mr)), a)
-	ADDQ(Imm(uint64(4*lanes*nv)), b)
+	if rows {
+		for _, r := range bases {
+			ADDQ(Imm(4), r)
+		}
+	} else {
+		ADDQ(lda, a)
+	}
+	ADDQ(ldb, b)
 	DECQ(k)
 	JNZ(LabelRef(name + "_loop"))
 
 	Label(name + "_store")
-	c := Load(Param("c").Base(), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(2), ldc) // elements to bytes
-	accFlag := Load(Param("acc"), GP8())
-	row := GP64()
-	TESTB(accFlag, accFlag)
-	JZ(LabelRef(name + "_write"))
-	Comment("acc: add the existing tile of C")
-	MOVQ(c, row)
-	for i := range mr {
-		for j := range nv {
-			VADDPS(Mem{Base: row, Disp: 4 * lanes * j}, tile[i][j], tile[i][j])
-		}
-		if i < mr-1 {
-			ADDQ(ldc, row)
-		}
-	}
-	Label(name + "_write")
 	MOVQ(c, row)
 	for i := range mr {
 		for j := range nv {

@@ -68,16 +68,30 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	aPanel := func(p int) []float32 { return pa[p*kr.mr*k : (p+1)*kr.mr*k] }
 	bPanel := func(p int) []float32 { return pb[p*kr.nr*k : (p+1)*kr.nr*k] }
 
+	// Tasks: with few row panels (a batch of 128), one task per column
+	// panel, which packs its own B panel if needed (one barrier per call);
+	// otherwise blocks of row panels against one column panel, B packed
+	// beforehand.
+	rowBlock := max(1, 64/kr.mr)
+	ownB := mp <= 2*rowBlock
+	if ownB {
+		rowBlock = mp
+	}
+	run := e.pool.For
+	if 2*m*n*k < 1<<21 { // under 2 MFLOP a barrier costs more than it saves
+		run = serial
+	}
+
 	const panelsPerTask = 4
 	ta, tb := 0, 0
 	if packAllA {
 		ta = (mp + panelsPerTask - 1) / panelsPerTask
 	}
-	if packAllB {
+	if packAllB && !ownB {
 		tb = (np + panelsPerTask - 1) / panelsPerTask
 	}
 	if ta+tb > 0 {
-		e.pool.For(ta+tb, func(t int) {
+		run(ta+tb, func(t int) {
 			if t < ta {
 				for p := t * panelsPerTask; p < min(mp, (t+1)*panelsPerTask); p++ {
 					packA(aPanel(p), transA, a, lda, p*kr.mr, min(kr.mr, m-p*kr.mr), kr.mr, k)
@@ -115,14 +129,16 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 		return b[p0*ldb+jp*kr.nr:], ldb
 	}
 
-	// Tiles: a block of row panels against one column panel per task, k in
-	// blocks of kc, each block of the B panel reused by every row panel.
-	rowBlock := max(1, 64/kr.mr)
+	// Tiles: k in blocks of kc, each block of the B panel reused by every
+	// row panel of the task.
 	rb := (mp + rowBlock - 1) / rowBlock
-	e.pool.For(rb*np, func(t int) {
+	run(rb*np, func(t int) {
 		jp, ib := t%np, t/np
 		j0 := jp * kr.nr
 		nn := min(kr.nr, n-j0)
+		if ownB && packAllB {
+			packB(bPanel(jp), transB, b, ldb, j0, nn, kr.nr, k)
+		}
 		ip0, ip1 := ib*rowBlock, min(mp, (ib+1)*rowBlock)
 		whole := ip1 // row panels [ip0, whole) give whole tiles
 		if nn < kr.nr {
@@ -222,6 +238,13 @@ func packB(dst []float32, trans bool, b []float32, ldb, j0, cols, nr, k int) {
 			d[j] = b[(j0+j)*ldb+p]
 		}
 		clear(d[cols:])
+	}
+}
+
+// serial runs fn(0), ..., fn(n-1) in the calling goroutine.
+func serial(n int, fn func(int)) {
+	for t := range n {
+		fn(t)
 	}
 }
 

@@ -1,0 +1,109 @@
+//go:build openblas
+
+// Command openblas times OpenBLAS's cblas_sgemm and cifarnet's Gemm side by
+// side, in one process, at the matrix products of the exercise, with one
+// and with two threads, and prints the ratio. It needs cgo and OpenBLAS
+// (Debian: libopenblas-dev), so it builds only with -tags openblas:
+//
+//	go run -tags openblas ./bench/openblas
+package main
+
+/*
+#cgo LDFLAGS: -lopenblas
+#include <cblas.h>
+void openblas_set_num_threads(int);
+*/
+import "C"
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"time"
+	"unsafe"
+
+	"github.com/cifarnet/cifarnet/tensor"
+)
+
+type shape struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+}
+
+// The products of one training step of the exercise (batch 128) and of
+// evaluation (1000 samples), as Dense computes them.
+var shapes = []shape{
+	{"fwd X·W1", false, false, 128, 256, 3072},
+	{"dW1 Xᵀ·dZ", true, false, 3072, 256, 128},
+	{"fwd H·W", false, false, 128, 256, 256},
+	{"dW Hᵀ·dZ", true, false, 256, 256, 128},
+	{"dX dZ·Wᵀ", false, true, 128, 256, 256},
+	{"fwd H·W5", false, false, 128, 10, 256},
+	{"dW5 Hᵀ·dZ", true, false, 256, 10, 128},
+	{"dX dZ·W5ᵀ", false, true, 128, 256, 10},
+	{"eval X·W1", false, false, 1000, 256, 3072},
+}
+
+func best(reps int, f func()) time.Duration {
+	f()
+	var ds []time.Duration
+	for range reps {
+		st := time.Now()
+		for range 10 {
+			f()
+		}
+		ds = append(ds, time.Since(st)/10)
+	}
+	return slices.Min(ds)
+}
+
+func main() {
+	fmt.Printf("%-12s %-16s %8s %10s %10s %7s\n", "threads", "product", "m x n x k", "OpenBLAS", "cifarnet", "ratio")
+	for _, threads := range []int{1, 2} {
+		C.openblas_set_num_threads(C.int(threads))
+		e := tensor.NewEngine(threads)
+		for _, s := range shapes {
+			r := rand.New(rand.NewPCG(1, 2))
+			ra, ca := s.m, tensor.PaddedStride(s.k) // the batch stride training uses
+			if s.transA {
+				ra, ca = s.k, s.m
+			}
+			rb, cb := s.k, s.n
+			if s.transB {
+				rb, cb = s.n, s.k
+			}
+			a, b := make([]float32, ra*ca), make([]float32, rb*cb)
+			for i := range a {
+				a[i] = float32(r.NormFloat64())
+			}
+			for i := range b {
+				b[i] = float32(r.NormFloat64())
+			}
+			c1, c2 := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+			ta, tb := C.enum_CBLAS_TRANSPOSE(C.CblasNoTrans), C.enum_CBLAS_TRANSPOSE(C.CblasNoTrans)
+			if s.transA {
+				ta = C.CblasTrans
+			}
+			if s.transB {
+				tb = C.CblasTrans
+			}
+			blas := best(15, func() {
+				C.cblas_sgemm(C.CblasRowMajor, ta, tb, C.blasint(s.m), C.blasint(s.n), C.blasint(s.k), 1,
+					(*C.float)(unsafe.Pointer(&a[0])), C.blasint(ca), (*C.float)(unsafe.Pointer(&b[0])), C.blasint(cb), 0,
+					(*C.float)(unsafe.Pointer(&c1[0])), C.blasint(s.n))
+			})
+			ours := best(15, func() { e.Gemm(s.transA, s.transB, s.m, s.n, s.k, a, ca, b, cb, c2, s.n, false) })
+			for i := range c1 {
+				if d := c1[i] - c2[i]; d > 1e-2 || d < -1e-2 {
+					fmt.Fprintf(os.Stderr, "%s: results differ at %d: %g vs %g\n", s.name, i, c1[i], c2[i])
+					os.Exit(1)
+				}
+			}
+			gf := func(d time.Duration) float64 { return 2 * float64(s.m*s.n*s.k) / d.Seconds() / 1e9 }
+			fmt.Printf("%-12d %-16s %4dx%dx%d %7.1f GF %7.1f GF %6.2fx\n", threads, s.name, s.m, s.n, s.k, gf(blas), gf(ours), gf(ours)/gf(blas))
+		}
+		e.Close()
+	}
+}

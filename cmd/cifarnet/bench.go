@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+func newBenchCmd() *cobra.Command {
+	var cfg train.Config
+	var data string
+	var synthetic int
+	cmd := &cobra.Command{
+		Use:   "bench [flags]",
+		Short: "Time training epochs of the exercise configuration",
+		Long: `Train the exercise's network for a fixed number of epochs (early stopping
+off) and print the time of every epoch, validation included, with the
+throughput in samples/s and GFLOPS (matrix products only). The first epoch
+is reported but left out of the median, being a warm-up.
+
+--synthetic N times epochs over N random images instead of the real data,
+e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.`,
+		Example: `  cifarnet bench --data ../shared/cifar-10-batches-bin
+  cifarnet bench --synthetic 50000 --epochs 3 --threads 1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBench(cmd.OutOrStdout(), cfg, data, synthetic)
+		},
+	}
+	fs := cmd.Flags()
+	addConfigFlags(fs, &cfg)
+	cfg.Epochs = 5
+	fs.Lookup("epochs").DefValue = "5"
+	fs.Set("epochs", "5")
+	addDataFlag(fs, &data)
+	fs.IntVar(&synthetic, "synthetic", 0, "time on N random training images (and 1000 test images) instead of the data")
+	hide(fs, "patience", "min-delta", "restore-best")
+	return cmd
+}
+
+func hide(fs *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		fs.MarkHidden(n)
+	}
+}
+
+func runBench(w io.Writer, cfg train.Config, dataFlag string, synthetic int) error {
+	cfg.Patience = -1
+	if synthetic > 0 {
+		cfg.TrainSamples, cfg.TestSamples = synthetic, min(cfg.TestSamples, 1000)
+	}
+	if err := cfg.Validate(); err != nil && synthetic == 0 {
+		return usageError{err}
+	}
+	if synthetic < 0 {
+		return usagef("--synthetic %d: want a positive number of images", synthetic)
+	}
+	var data *cifar10.Data
+	if synthetic > 0 {
+		data = train.SyntheticData(synthetic, cfg.TestSamples, cfg.Seed)
+	} else {
+		src, err := cifar10.Locate(dataFlag)
+		if err != nil {
+			return err
+		}
+		if data, err = cifar10.Load(src, cfg.TrainSamples, cfg.TestSamples); err != nil {
+			return err
+		}
+	}
+	threads := cfg.Threads
+	if threads == 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	nTrain := train.SplitAt(cfg.TrainSamples, cfg.ValidationSplit)
+	nVal := cfg.TrainSamples - nTrain
+	flops := train.EpochFLOPs(cfg.Architecture(), nTrain, nVal)
+	fmt.Fprintf(w, "cifarnet bench: %d training + %d validation samples, hidden %v, batch %d, %d threads, %s\n",
+		nTrain, nVal, cfg.Hidden, cfg.BatchSize, threads, cpuModel())
+	out, err := train.Experiment(cfg, data, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "kernel %s, %.2f GFLOP per epoch\n", out.Kernel, flops/1e9)
+	var secs []float64
+	for _, e := range out.History.Epochs {
+		d := time.Duration(e.Seconds * float64(time.Second))
+		fmt.Fprintf(w, "epoch %d: %8.1f ms  %8.0f samples/s  %6.1f GFLOPS\n", e.Epoch, ms(d), float64(nTrain)/e.Seconds, flops/e.Seconds/1e9)
+		if e.Epoch > 1 || len(out.History.Epochs) == 1 {
+			secs = append(secs, e.Seconds)
+		}
+	}
+	slices.Sort(secs)
+	med := secs[len(secs)/2]
+	fmt.Fprintf(w, "median %.1f ms/epoch, %.1f GFLOPS\n", med*1e3, flops/med/1e9)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

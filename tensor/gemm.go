@@ -73,7 +73,7 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	// otherwise blocks of row panels against one column panel, B packed
 	// beforehand.
 	rowBlock := max(1, 64/kr.mr)
-	ownB := mp <= 2*rowBlock
+	ownB := mp <= 16
 	if ownB {
 		rowBlock = mp
 	}

@@ -20,7 +20,16 @@ const (
 	DirName = "cifar-10-batches-bin"
 	// ArchiveName is the official binary archive's file name.
 	ArchiveName = "cifar-10-binary.tar.gz"
+
+	// PyDirName and PyArchiveName are the Python version's directory and
+	// archive, what Keras's cifar10.load_data downloads and caches.
+	PyDirName     = "cifar-10-batches-py"
+	PyArchiveName = "cifar-10-python.tar.gz"
 )
+
+// pyName is the Python version's name of a batch file: the binary name
+// without ".bin".
+func pyName(binName string) string { return strings.TrimSuffix(binName, ".bin") }
 
 // TrainFile returns the name of the i-th training batch file, i in 1..5.
 func TrainFile(i int) string { return fmt.Sprintf("data_batch_%d.bin", i) }
@@ -107,11 +116,19 @@ func loadDir(dir string, ws []want) (map[string]*Set, error) {
 	sets := make(map[string]*Set, len(ws))
 	for _, w := range ws {
 		name := filepath.Join(dir, w.name)
+		if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
+			if py := filepath.Join(dir, pyName(w.name)); fileExists(py) {
+				s, err := readPyFile(py, w.n)
+				if err != nil {
+					return nil, err
+				}
+				sets[w.name] = s
+				continue
+			}
+			return nil, fmt.Errorf("cifar10: %s: missing: %s is not a complete %s or %s directory (need %s for %d records)", name, dir, DirName, PyDirName, w.name, w.n)
+		}
 		f, err := os.Open(name)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("cifar10: %s: missing: %s is not a complete %s directory (need %s for %d records)", name, dir, DirName, w.name, w.n)
-			}
 			return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
 		}
 		s, err := readFile(f, name, w.n)
@@ -122,6 +139,31 @@ func loadDir(dir string, ws []want) (map[string]*Set, error) {
 		sets[w.name] = s
 	}
 	return sets, nil
+}
+
+func fileExists(name string) bool {
+	fi, err := os.Stat(name)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// readPyFile reads the first n records of a Python-version batch file.
+func readPyFile(name string, n int) (*Set, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
+	}
+	if fi.Size() > maxPickle {
+		return nil, fmt.Errorf("cifar10: %s: %w: %d bytes", name, errPickle, fi.Size())
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
+	}
+	v, err := unpickle(b)
+	if err != nil {
+		return nil, fmt.Errorf("cifar10: %s: %w", name, err)
+	}
+	return decodeBatch(v, n, name)
 }
 
 // readFile checks the size of an opened batch file and reads its first n records.
@@ -183,7 +225,10 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cifar10: %s: corrupt archive: %v", name, err)
 		}
-		base, ok := memberBase(hdr.Name)
+		base, py, ok := memberBase(hdr.Name)
+		if py {
+			base += ".bin"
+		}
 		n, wanted := need[base]
 		if !ok || !wanted || sets[base] != nil {
 			continue
@@ -192,34 +237,56 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 		if hdr.Typeflag != tar.TypeReg {
 			return nil, fmt.Errorf("cifar10: %s: not a regular file (tar type %q)", member, hdr.Typeflag)
 		}
-		if err := checkSize(member, hdr.Size, n); err != nil {
-			return nil, err
-		}
-		s := &Set{Pixels: make([]uint8, 0, n*Features), Labels: make([]uint8, 0, n)}
-		if err := s.readRecords(tr, n, member); err != nil {
-			return nil, fmt.Errorf("%w (corrupt archive?)", err)
+		var s *Set
+		if py {
+			if hdr.Size > maxPickle {
+				return nil, fmt.Errorf("cifar10: %s: %w: %d bytes", member, errPickle, hdr.Size)
+			}
+			b, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
+			if err != nil || int64(len(b)) != hdr.Size {
+				return nil, fmt.Errorf("cifar10: %s: corrupt archive: %v", member, err)
+			}
+			v, err := unpickle(b)
+			if err != nil {
+				return nil, fmt.Errorf("cifar10: %s: %w", member, err)
+			}
+			if s, err = decodeBatch(v, n, member); err != nil {
+				return nil, err
+			}
+		} else {
+			if err := checkSize(member, hdr.Size, n); err != nil {
+				return nil, err
+			}
+			s = &Set{Pixels: make([]uint8, 0, n*Features), Labels: make([]uint8, 0, n)}
+			if err := s.readRecords(tr, n, member); err != nil {
+				return nil, fmt.Errorf("%w (corrupt archive?)", err)
+			}
 		}
 		sets[base] = s
 	}
 	for _, w := range ws {
 		if sets[w.name] == nil {
-			return nil, fmt.Errorf("cifar10: %s: archive has no member %s/%s (need %d records)", name, DirName, w.name, w.n)
+			return nil, fmt.Errorf("cifar10: %s: archive has no member %s/%s or %s/%s (need %d records)", name, DirName, w.name, PyDirName, pyName(w.name), w.n)
 		}
 	}
 	return sets, nil
 }
 
 // memberBase returns the batch file name of an archive member that lies in
-// cifar-10-batches-bin/ or at the top level; anything else (absolute paths,
-// "..", other folders) is not a batch member.
-func memberBase(member string) (string, bool) {
+// cifar-10-batches-bin/ (py false) or cifar-10-batches-py/ (py true), or
+// at the top level; anything else (absolute paths, "..", other folders) is
+// not a batch member, and is neither read nor written anywhere.
+func memberBase(member string) (base string, py, ok bool) {
 	clean := path.Clean(member)
 	if path.IsAbs(clean) || strings.HasPrefix(clean, "..") {
-		return "", false
+		return "", false, false
 	}
 	dir, base := path.Split(clean)
-	if dir != "" && dir != DirName+"/" {
-		return "", false
+	switch dir {
+	case "", DirName + "/":
+		return base, false, true
+	case PyDirName + "/":
+		return base, true, true
 	}
-	return base, true
+	return "", false, false
 }

@@ -1,0 +1,147 @@
+package cifar10
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// payload is a stand-in archive: 300 KiB of deterministic bytes.
+func payload() ([]byte, string) {
+	b := make([]byte, 300<<10)
+	for i := range b {
+		b[i] = byte(i*31 + i/7)
+	}
+	sum := md5.Sum(b)
+	return b, hex.EncodeToString(sum[:])
+}
+
+func serve(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestDownloadSuccess(t *testing.T) {
+	data, sum := payload()
+	s := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "a.tar.gz", time.Time{}, bytes.NewReader(data))
+	})
+	dir := t.TempDir()
+	var last int64
+	d := &Downloader{URL: s.URL, MD5: sum, Progress: func(done, total int64) {
+		if total != int64(len(data)) || done < last {
+			t.Errorf("progress %d/%d after %d", done, total, last)
+		}
+		last = done
+	}}
+	dest, err := EnsureCached(context.Background(), d, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(dest)
+	if !bytes.Equal(got, data) || last != int64(len(data)) {
+		t.Fatalf("downloaded %d bytes, progress ended at %d", len(got), last)
+	}
+	if _, err := os.Stat(dest + ".part"); !os.IsNotExist(err) {
+		t.Error(".part file left behind")
+	}
+	// A verified file is not fetched again.
+	s.Close()
+	if _, err := EnsureCached(context.Background(), d, dir); err != nil {
+		t.Fatalf("second fetch of a cached file: %v", err)
+	}
+}
+
+func TestDownloadResumesAfterACut(t *testing.T) {
+	data, sum := payload()
+	var requests atomic.Int32
+	var sawRange atomic.Value
+	s := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) == 1 {
+			// Announce everything, send a third, drop the connection.
+			hj, _ := w.(http.Hijacker)
+			conn, buf, _ := hj.Hijack()
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: " + itoa(len(data)) + "\r\n\r\n")
+			buf.Write(data[:len(data)/3])
+			buf.Flush()
+			conn.Close()
+			return
+		}
+		sawRange.Store(r.Header.Get("Range"))
+		http.ServeContent(w, r, "a.tar.gz", time.Time{}, bytes.NewReader(data))
+	})
+	dir := t.TempDir()
+	d := &Downloader{URL: s.URL, MD5: sum}
+	if _, err := EnsureCached(context.Background(), d, dir); err == nil || !strings.Contains(err.Error(), "run again to resume") {
+		t.Fatalf("cut download: %v", err)
+	}
+	part, _ := os.ReadFile(filepath.Join(dir, ArchiveName+".part"))
+	if len(part) != len(data)/3 {
+		t.Fatalf("part file has %d bytes, want %d", len(part), len(data)/3)
+	}
+	dest, err := EnsureCached(context.Background(), d, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "bytes=" + itoa(len(data)/3) + "-"; sawRange.Load() != want {
+		t.Errorf("resume asked for %v, want %q", sawRange.Load(), want)
+	}
+	if got, _ := os.ReadFile(dest); !bytes.Equal(got, data) {
+		t.Fatal("resumed file differs")
+	}
+}
+
+func TestDownloadFailures(t *testing.T) {
+	data, sum := payload()
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		md5     string
+		want    string
+	}{
+		{"wrong checksum", func(w http.ResponseWriter, r *http.Request) {
+			http.ServeContent(w, r, "a", time.Time{}, bytes.NewReader(data))
+		}, strings.Repeat("0", 32), "the file is corrupt and was deleted"},
+		{"404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, sum, "HTTP 404"},
+		{"500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) }, sum, "HTTP 500"},
+		{"stall", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", itoa(len(data)))
+			w.Write(data[:1000])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // never sends the rest
+		}, sum, "stalled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := serve(t, tt.handler)
+			dir := t.TempDir()
+			d := &Downloader{URL: s.URL, MD5: tt.md5, Stall: 200 * time.Millisecond}
+			_, err := EnsureCached(context.Background(), d, dir)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, ArchiveName)); !os.IsNotExist(err) {
+				t.Error("a failed download left the archive in place")
+			}
+			if tt.name == "wrong checksum" {
+				if _, err := os.Stat(filepath.Join(dir, ArchiveName+".part")); !os.IsNotExist(err) {
+					t.Error("the corrupt download was kept")
+				}
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

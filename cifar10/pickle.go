@@ -1,0 +1,503 @@
+package cifar10
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// The Python version of CIFAR-10 (what Keras downloads and caches) stores
+// each batch as a pickled dict: b'data' a numpy uint8 array of shape
+// (n, 3072), planar RGB rows as in the binary format, and b'labels' a list of
+// ints. Unpickling in Python runs code; this reader runs none. It is a
+// small stack machine for the opcodes such a file uses (protocols 2-4,
+// written by Python 2's cPickle or Python 3), which builds plain values and
+// allows exactly three globals, the ones numpy's array pickling names, and
+// refuses anything else.
+
+// Values of the stack machine.
+type (
+	pyGlobal struct{ module, name string }
+	pyMark   struct{}
+	pyTuple  []any
+	pyList   struct{ items []any }
+	pyDict   struct{ items map[string]any }
+	pyCall   struct { // a REDUCE of an allowed global: an array or a dtype in the making
+		fn   pyGlobal
+		args pyTuple
+	}
+	pyArray struct {
+		shape []int64
+		dtype string
+		data  []byte
+	}
+	pyDtype struct{ str string }
+)
+
+var allowedGlobals = map[pyGlobal]bool{
+	{"numpy.core.multiarray", "_reconstruct"}:  true,
+	{"numpy._core.multiarray", "_reconstruct"}: true,
+	{"numpy", "ndarray"}:                        true,
+	{"numpy", "dtype"}:                          true,
+}
+
+// maxPickle bounds the input a batch may have (an official batch is 31 MB).
+const maxPickle = 256 << 20
+
+var errPickle = errors.New("not a CIFAR-10 Python batch")
+
+func pickleErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errPickle, fmt.Sprintf(format, args...))
+}
+
+// unpickle parses b and returns the top-level value.
+func unpickle(b []byte) (any, error) {
+	if len(b) > maxPickle {
+		return nil, pickleErr("%d bytes, more than a batch can have", len(b))
+	}
+	var stack []any
+	memo := map[int64]any{}
+	pos := 0
+	need := func(n int) ([]byte, error) {
+		if n < 0 || n > len(b)-pos {
+			return nil, pickleErr("truncated at byte %d", pos)
+		}
+		s := b[pos : pos+n]
+		pos += n
+		return s, nil
+	}
+	pop := func() (any, error) {
+		if len(stack) == 0 {
+			return nil, pickleErr("stack underflow at byte %d", pos)
+		}
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		return v, nil
+	}
+	popMark := func() ([]any, error) {
+		for i := len(stack) - 1; i >= 0; i-- {
+			if _, ok := stack[i].(pyMark); ok {
+				items := append([]any(nil), stack[i+1:]...)
+				stack = stack[:i]
+				return items, nil
+			}
+		}
+		return nil, pickleErr("no mark at byte %d", pos)
+	}
+	uint := func(n int) (uint64, error) {
+		s, err := need(n)
+		if err != nil {
+			return 0, err
+		}
+		var v uint64
+		for i := n - 1; i >= 0; i-- {
+			v = v<<8 | uint64(s[i])
+		}
+		return v, nil
+	}
+	bytesN := func(lenBytes int) ([]byte, error) {
+		n, err := uint(lenBytes)
+		if err != nil {
+			return nil, err
+		}
+		if n > uint64(len(b)) {
+			return nil, pickleErr("truncated: length %d at byte %d runs past the end", n, pos)
+		}
+		return need(int(n))
+	}
+	line := func() (string, error) {
+		for i := pos; i < len(b); i++ {
+			if b[i] == '\n' {
+				s := string(b[pos:i])
+				pos = i + 1
+				return s, nil
+			}
+		}
+		return "", pickleErr("unterminated line at byte %d", pos)
+	}
+	for {
+		op, err := need(1)
+		if err != nil {
+			return nil, err
+		}
+		switch op[0] {
+		case 0x80: // PROTO
+			if _, err := need(1); err != nil {
+				return nil, err
+			}
+		case 0x95: // FRAME
+			if _, err := need(8); err != nil {
+				return nil, err
+			}
+		case '.': // STOP
+			if len(stack) != 1 {
+				return nil, pickleErr("%d values left at STOP", len(stack))
+			}
+			return stack[0], nil
+		case '(':
+			stack = append(stack, pyMark{})
+		case '}':
+			stack = append(stack, &pyDict{items: map[string]any{}})
+		case ']':
+			stack = append(stack, &pyList{})
+		case ')':
+			stack = append(stack, pyTuple{})
+		case 't':
+			items, err := popMark()
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, pyTuple(items))
+		case 0x85, 0x86, 0x87: // TUPLE1..3
+			n := int(op[0] - 0x84)
+			if len(stack) < n {
+				return nil, pickleErr("stack underflow at byte %d", pos)
+			}
+			t := append(pyTuple(nil), stack[len(stack)-n:]...)
+			stack = append(stack[:len(stack)-n], t)
+		case 'J':
+			v, err := uint(4)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, int64(int32(v)))
+		case 'K':
+			v, err := uint(1)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, int64(v))
+		case 'M':
+			v, err := uint(2)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, int64(v))
+		case 0x8a: // LONG1
+			s, err := bytesN(1)
+			if err != nil {
+				return nil, err
+			}
+			if len(s) > 8 {
+				return nil, pickleErr("integer of %d bytes", len(s))
+			}
+			var v int64
+			for i := len(s) - 1; i >= 0; i-- {
+				v = v<<8 | int64(s[i])
+			}
+			if len(s) > 0 && len(s) < 8 && s[len(s)-1]&0x80 != 0 {
+				v -= 1 << (8 * len(s))
+			}
+			stack = append(stack, v)
+		case 'G':
+			v, err := need(8)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, math.Float64frombits(binary.BigEndian.Uint64(v)))
+		case 'N':
+			stack = append(stack, nil)
+		case 0x88, 0x89:
+			stack = append(stack, op[0] == 0x88)
+		case 'T', 'B': // BINSTRING, BINBYTES: 4-byte length
+			s, err := bytesN(4)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, s)
+		case 'U', 'C': // SHORT_BINSTRING, SHORT_BINBYTES
+			s, err := bytesN(1)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, s)
+		case 0x8e: // BINBYTES8
+			s, err := bytesN(8)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, s)
+		case 'X': // BINUNICODE
+			s, err := bytesN(4)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, string(s))
+		case 0x8c: // SHORT_BINUNICODE
+			s, err := bytesN(1)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, string(s))
+		case 0x8d: // BINUNICODE8
+			s, err := bytesN(8)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, string(s))
+		case 'c': // GLOBAL module\nname\n
+			mod, err := line()
+			if err != nil {
+				return nil, err
+			}
+			name, err := line()
+			if err != nil {
+				return nil, err
+			}
+			g := pyGlobal{mod, name}
+			if !allowedGlobals[g] {
+				return nil, pickleErr("refusing global %s.%s", mod, name)
+			}
+			stack = append(stack, g)
+		case 0x93: // STACK_GLOBAL
+			nameV, err := pop()
+			if err != nil {
+				return nil, err
+			}
+			modV, err := pop()
+			if err != nil {
+				return nil, err
+			}
+			mod, ok1 := modV.(string)
+			name, ok2 := nameV.(string)
+			g := pyGlobal{mod, name}
+			if !ok1 || !ok2 || !allowedGlobals[g] {
+				return nil, pickleErr("refusing global %v.%v", modV, nameV)
+			}
+			stack = append(stack, g)
+		case 'R': // REDUCE: only of allowed globals, recorded, not called
+			argsV, err := pop()
+			if err != nil {
+				return nil, err
+			}
+			fnV, err := pop()
+			if err != nil {
+				return nil, err
+			}
+			fn, ok := fnV.(pyGlobal)
+			args, ok2 := argsV.(pyTuple)
+			if !ok || !ok2 {
+				return nil, pickleErr("REDUCE of %T at byte %d", fnV, pos)
+			}
+			v, err := reduce(fn, args)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, v)
+		case 'b': // BUILD: set the state of an array or dtype
+			state, err := pop()
+			if err != nil {
+				return nil, err
+			}
+			if len(stack) == 0 {
+				return nil, pickleErr("stack underflow at byte %d", pos)
+			}
+			if err := build(stack[len(stack)-1], state); err != nil {
+				return nil, err
+			}
+		case 'q', 0x94, 'r': // BINPUT, MEMOIZE, LONG_BINPUT
+			var idx uint64
+			switch op[0] {
+			case 'q':
+				idx, err = uint(1)
+			case 'r':
+				idx, err = uint(4)
+			default:
+				idx = uint64(len(memo))
+			}
+			if err != nil {
+				return nil, err
+			}
+			if len(stack) == 0 {
+				return nil, pickleErr("stack underflow at byte %d", pos)
+			}
+			memo[int64(idx)] = stack[len(stack)-1]
+		case 'h', 'j': // BINGET, LONG_BINGET
+			n := 1
+			if op[0] == 'j' {
+				n = 4
+			}
+			idx, err := uint(n)
+			if err != nil {
+				return nil, err
+			}
+			v, ok := memo[int64(idx)]
+			if !ok {
+				return nil, pickleErr("memo %d unset at byte %d", idx, pos)
+			}
+			stack = append(stack, v)
+		case 'a', 'e': // APPEND, APPENDS
+			var items []any
+			if op[0] == 'a' {
+				v, err := pop()
+				if err != nil {
+					return nil, err
+				}
+				items = []any{v}
+			} else if items, err = popMark(); err != nil {
+				return nil, err
+			}
+			if len(stack) == 0 {
+				return nil, pickleErr("stack underflow at byte %d", pos)
+			}
+			l, ok := stack[len(stack)-1].(*pyList)
+			if !ok {
+				return nil, pickleErr("APPEND to %T", stack[len(stack)-1])
+			}
+			l.items = append(l.items, items...)
+		case 's', 'u': // SETITEM, SETITEMS
+			var items []any
+			if op[0] == 's' {
+				if len(stack) < 2 {
+					return nil, pickleErr("stack underflow at byte %d", pos)
+				}
+				items = append(items, stack[len(stack)-2:]...)
+				stack = stack[:len(stack)-2]
+			} else if items, err = popMark(); err != nil {
+				return nil, err
+			}
+			if len(stack) == 0 || len(items)%2 != 0 {
+				return nil, pickleErr("bad SETITEMS at byte %d", pos)
+			}
+			d, ok := stack[len(stack)-1].(*pyDict)
+			if !ok {
+				return nil, pickleErr("SETITEM on %T", stack[len(stack)-1])
+			}
+			for i := 0; i < len(items); i += 2 {
+				switch k := items[i].(type) {
+				case string:
+					d.items[k] = items[i+1]
+				case []byte:
+					d.items[string(k)] = items[i+1]
+				default:
+					return nil, pickleErr("dict key of type %T", k)
+				}
+			}
+		default:
+			return nil, pickleErr("unsupported opcode 0x%02x at byte %d", op[0], pos-1)
+		}
+	}
+}
+
+// reduce records a call of an allowed global: _reconstruct(ndarray, ...)
+// makes an empty array and dtype(str, ...) a dtype; BUILD fills them.
+func reduce(fn pyGlobal, args pyTuple) (any, error) {
+	switch fn.name {
+	case "_reconstruct":
+		if len(args) < 1 || args[0] != (pyGlobal{"numpy", "ndarray"}) {
+			return nil, pickleErr("_reconstruct of something other than ndarray")
+		}
+		return &pyArray{}, nil
+	case "dtype":
+		if len(args) < 1 {
+			return nil, pickleErr("dtype without arguments")
+		}
+		s, ok := asString(args[0])
+		if !ok {
+			return nil, pickleErr("dtype of %T", args[0])
+		}
+		return &pyDtype{s}, nil
+	}
+	return nil, pickleErr("call of %s.%s", fn.module, fn.name)
+}
+
+// build applies a BUILD state: an array's (version, shape, dtype,
+// fortran, data); a dtype's state is accepted and ignored (byte order and
+// flags do not matter for uint8).
+func build(target, state any) error {
+	switch t := target.(type) {
+	case *pyDtype:
+		return nil
+	case *pyArray:
+		st, ok := state.(pyTuple)
+		if !ok || len(st) != 5 {
+			return pickleErr("array state is not a 5-tuple")
+		}
+		shape, ok := st[1].(pyTuple)
+		if !ok {
+			return pickleErr("array shape of type %T", st[1])
+		}
+		for _, d := range shape {
+			v, ok := d.(int64)
+			if !ok || v < 0 {
+				return pickleErr("array dimension %v", d)
+			}
+			t.shape = append(t.shape, v)
+		}
+		dt, ok := st[2].(*pyDtype)
+		if !ok {
+			return pickleErr("array dtype of type %T", st[2])
+		}
+		t.dtype = dt.str
+		if fortran, _ := st[3].(bool); fortran {
+			return pickleErr("Fortran-ordered array")
+		}
+		data, ok := st[4].([]byte)
+		if !ok {
+			if s, isStr := st[4].(string); isStr { // Python 2 str read as text
+				data = []byte(s)
+			} else {
+				return pickleErr("array data of type %T", st[4])
+			}
+		}
+		t.data = data
+		return nil
+	}
+	return pickleErr("BUILD of %T", target)
+}
+
+func asString(v any) (string, bool) {
+	switch s := v.(type) {
+	case string:
+		return s, true
+	case []byte:
+		return string(s), true
+	}
+	return "", false
+}
+
+// decodeBatch checks the unpickled value is a CIFAR-10 batch and converts
+// its first n records (all when n < 0).
+func decodeBatch(v any, n int, name string) (*Set, error) {
+	d, ok := v.(*pyDict)
+	if !ok {
+		return nil, fmt.Errorf("cifar10: %s: %w: top level is %T, want a dict", name, errPickle, v)
+	}
+	arr, ok := d.items["data"].(*pyArray)
+	if !ok {
+		return nil, fmt.Errorf("cifar10: %s: %w: no numpy array under 'data'", name, errPickle)
+	}
+	labels, ok := d.items["labels"].(*pyList)
+	if !ok {
+		return nil, fmt.Errorf("cifar10: %s: %w: no list under 'labels'", name, errPickle)
+	}
+	if arr.dtype != "u1" || len(arr.shape) != 2 || arr.shape[1] != Features || int64(len(arr.data)) != arr.shape[0]*Features {
+		return nil, fmt.Errorf("cifar10: %s: %w: data is %s %v with %d bytes, want uint8 (n, %d)", name, errPickle, arr.dtype, arr.shape, len(arr.data), Features)
+	}
+	rows := int(arr.shape[0])
+	if len(labels.items) != rows {
+		return nil, fmt.Errorf("cifar10: %s: %w: %d labels for %d images", name, errPickle, len(labels.items), rows)
+	}
+	if n < 0 {
+		n = rows
+	}
+	if n > rows {
+		return nil, fmt.Errorf("cifar10: %s: has %d records, want at least %d", name, rows, n)
+	}
+	s := &Set{Pixels: make([]uint8, 0, n*Features), Labels: make([]uint8, 0, n)}
+	rec := make([]byte, RecordSize)
+	for i := range n {
+		l, ok := labels.items[i].(int64)
+		if !ok || l < 0 || l >= NumClasses {
+			return nil, fmt.Errorf("cifar10: %s: record %d: label %v out of range [0,%d)", name, i, labels.items[i], NumClasses)
+		}
+		rec[0] = byte(l)
+		copy(rec[1:], arr.data[i*Features:(i+1)*Features])
+		if err := s.readRecords(bytes.NewReader(rec), 1, name); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}

@@ -145,3 +145,37 @@ func TestDownloadFailures(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestFindSearchOrderAndDownload points the caches at temporary
+// directories: an empty machine downloads into cifarnet's cache, offline
+// refuses and names the places looked at, Keras's cache is used when present.
+func TestFindSearchOrderAndDownload(t *testing.T) {
+	home, cache := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CACHE_HOME", cache)
+	t.Setenv(EnvVar, "")
+	data, sum := payload()
+	s := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "a", time.Time{}, bytes.NewReader(data))
+	})
+	d := &Downloader{URL: s.URL, MD5: sum}
+	_, err := Find(context.Background(), "", true, d)
+	if err == nil || !strings.Contains(err.Error(), "offline") || !strings.Contains(err.Error(), filepath.Join(home, ".keras", "datasets", PyArchiveName)) {
+		t.Fatalf("offline on an empty machine: %v", err)
+	}
+	got, err := Find(context.Background(), "", false, d)
+	if err != nil || got != filepath.Join(cache, "cifarnet", ArchiveName) {
+		t.Fatalf("download: %q, %v", got, err)
+	}
+	// Keras's cache comes after cifarnet's: remove ours, add a Keras one.
+	os.Remove(got)
+	keras := filepath.Join(home, ".keras", "datasets", PyDirName)
+	os.MkdirAll(keras, 0o755)
+	if got, err := Find(context.Background(), "", true, d); err != nil || got != keras {
+		t.Fatalf("keras cache: %q, %v", got, err)
+	}
+	t.Setenv(EnvVar, "/nonexistent/cifar")
+	if _, err := Find(context.Background(), "", false, d); err == nil || !strings.Contains(err.Error(), "$CIFARNET_DATA=/nonexistent/cifar") {
+		t.Fatalf("a wrong $CIFARNET_DATA must not fall through to a download: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package cifar10
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,28 +21,60 @@ func CacheDir() (string, error) {
 	return filepath.Join(d, "cifarnet"), nil
 }
 
-// Locate returns the directory or archive to load from. An explicit path is
-// returned as it is (Load reports if it is unusable); otherwise $CIFARNET_DATA,
-// then the cache directory (an extracted cifar-10-batches-bin, then the
-// archive). The error lists every place that was looked at.
+// Candidates lists, in order, the places looked at for the data when none
+// is given: $CIFARNET_DATA, then cifarnet's cache (an extracted
+// cifar-10-batches-bin, then the archive), then Keras's cache
+// (~/.keras/datasets: cifar-10-batches-py, then cifar-10-python.tar.gz).
+func Candidates() []string {
+	var c []string
+	if env := os.Getenv(EnvVar); env != "" {
+		c = append(c, env)
+	}
+	if cache, err := CacheDir(); err == nil {
+		c = append(c, filepath.Join(cache, DirName), filepath.Join(cache, ArchiveName))
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		keras := filepath.Join(home, ".keras", "datasets")
+		c = append(c, filepath.Join(keras, PyDirName), filepath.Join(keras, PyArchiveName))
+	}
+	return c
+}
+
+// Locate returns the directory or archive to load from without touching
+// the network: the explicit path as it is (Load reports if it is
+// unusable), else the first of Candidates that exists. The error lists
+// every place looked at.
 func Locate(explicit string) (string, error) {
 	if explicit != "" {
 		return explicit, nil
 	}
-	if env := os.Getenv(EnvVar); env != "" {
-		return env, nil
-	}
-	var tried []string
-	if cache, err := CacheDir(); err == nil {
-		for _, p := range []string{filepath.Join(cache, DirName), filepath.Join(cache, ArchiveName)} {
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-			tried = append(tried, p)
+	cands := Candidates()
+	for i, p := range cands {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		} else if i == 0 && os.Getenv(EnvVar) == p {
+			return "", fmt.Errorf("cifar10: $%s=%s: %w", EnvVar, p, unwrapPath(err))
 		}
 	}
-	return "", fmt.Errorf("cifar10: no data found (looked at --data, $%s, %s): pass --data with a %s directory or %s",
-		EnvVar, strings.Join(tried, ", "), DirName, ArchiveName)
+	return "", fmt.Errorf("cifar10: no data found (looked at %s): pass --data with a %s directory or %s, or allow the download",
+		strings.Join(cands, ", "), DirName, ArchiveName)
+}
+
+// Find is Locate that, when nothing is found and offline is false,
+// downloads the official archive into cifarnet's cache with d.
+func Find(ctx context.Context, explicit string, offline bool, d *Downloader) (string, error) {
+	src, err := Locate(explicit)
+	if err == nil || offline || explicit != "" || os.Getenv(EnvVar) != "" {
+		if err != nil && offline {
+			return "", fmt.Errorf("%v (offline: no download)", err)
+		}
+		return src, err
+	}
+	cache, cerr := CacheDir()
+	if cerr != nil {
+		return "", cerr
+	}
+	return EnsureCached(ctx, d, cache)
 }
 
 // ReadClassNames reads batches.meta.txt from a data directory, falling back

@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/cifarnet/cifarnet/nn"
@@ -51,3 +52,20 @@ func (o *Adam) Iterations() int64 { return o.iterations }
 
 // Name implements Optimizer.
 func (o *Adam) Name() string { return "adam" }
+
+// State implements Optimizer.
+func (o *Adam) State() State {
+	return State{Iterations: o.iterations, M: o.m, V: o.v}
+}
+
+// Restore implements Optimizer.
+func (o *Adam) Restore(s State) error {
+	if len(s.M) != len(s.V) {
+		return fmt.Errorf("adam: %d first and %d second moments", len(s.M), len(s.V))
+	}
+	o.iterations = s.Iterations
+
+	restoreSlots(&o.m, s.M)
+	restoreSlots(&o.v, s.V)
+	return nil
+}

@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/cifarnet/cifarnet/nn"
@@ -70,3 +71,20 @@ func (o *Nadam) Iterations() int64 { return o.iterations }
 
 // Name implements Optimizer.
 func (o *Nadam) Name() string { return "nadam" }
+
+// State implements Optimizer.
+func (o *Nadam) State() State {
+	return State{Iterations: o.iterations, UProduct: o.uProduct, M: o.m, V: o.v}
+}
+
+// Restore implements Optimizer.
+func (o *Nadam) Restore(s State) error {
+	if len(s.M) != len(s.V) {
+		return fmt.Errorf("nadam: %d first and %d second moments", len(s.M), len(s.V))
+	}
+	o.iterations = s.Iterations
+	o.uProduct = s.UProduct
+	restoreSlots(&o.m, s.M)
+	restoreSlots(&o.v, s.V)
+	return nil
+}

@@ -18,6 +18,24 @@ type Optimizer interface {
 	Iterations() int64
 	// Name is the Keras name of the optimizer.
 	Name() string
+	// State returns the optimizer's variables, for a checkpoint; Restore
+	// sets them back.
+	State() State
+	Restore(State) error
+}
+
+// State is everything an optimizer carries from one step to the next.
+type State struct {
+	Iterations int64       `json:"iterations"`
+	UProduct   float32     `json:"u_product,omitempty"` // Nadam's running product of u_t
+	M, V       [][]float32 `json:"-"`                   // moments, one per parameter (in a checkpoint's tensors)
+}
+
+func restoreSlots(dst *[][]float32, src [][]float32) {
+	*dst = nil
+	for _, s := range src {
+		*dst = append(*dst, append([]float32(nil), s...))
+	}
 }
 
 // New returns the optimizer of the given Keras name with learning rate lr
@@ -78,3 +96,9 @@ func (o *SGD) Iterations() int64 { return o.iterations }
 
 // Name implements Optimizer.
 func (o *SGD) Name() string { return "sgd" }
+
+// State implements Optimizer.
+func (o *SGD) State() State { return State{Iterations: o.iterations} }
+
+// Restore implements Optimizer.
+func (o *SGD) Restore(s State) error { o.iterations = s.Iterations; return nil }

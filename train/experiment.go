@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -91,6 +92,8 @@ type Outcome struct {
 	Test         Result
 	TrainSeconds float64
 	Kernel       string // Gemm micro-kernel used
+	// Terminated is set when a NaN or infinite loss stopped training.
+	Terminated *NonFinite
 }
 
 // EpochsRun returns the number of epochs trained.
@@ -136,6 +139,28 @@ func Experiment(cfg Config, data *cifar10.Data, progress *Progress) (*Outcome, e
 
 // ExperimentFrom is Experiment starting from the given model's weights.
 func ExperimentFrom(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress) (*Outcome, error) {
+	return run(cfg, data, model, progress, nil, nil)
+}
+
+// Resume continues the experiment a checkpoint describes on the same data.
+func Resume(ck *Checkpoint, data *cifar10.Data, progress *Progress, interrupt func() bool) (*Outcome, error) {
+	model, err := nn.NewZero(ck.Config.Architecture())
+	if err != nil {
+		return nil, err
+	}
+	if err := model.SetWeights(ck.Weights); err != nil {
+		return nil, fmt.Errorf("resume: %v", err)
+	}
+	return run(ck.Config, data, model, progress, ck, interrupt)
+}
+
+// ExperimentInterruptible is ExperimentFrom that stops when interrupt
+// returns true, returning an *Interrupted whose checkpoint Resume continues.
+func ExperimentInterruptible(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress, interrupt func() bool) (*Outcome, error) {
+	return run(cfg, data, model, progress, nil, interrupt)
+}
+
+func run(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress, resume *Checkpoint, interrupt func() bool) (*Outcome, error) {
 	opt, err := optim.New(cfg.Optimizer, cfg.LearningRate)
 	if err != nil {
 		return nil, err
@@ -146,20 +171,45 @@ func ExperimentFrom(cfg Config, data *cifar10.Data, model *nn.Model, progress *P
 	train := data.Train.Slice(0, cfg.TrainSamples)
 	test := data.Test.Slice(0, cfg.TestSamples)
 	out := &Outcome{Config: cfg, Model: model, Kernel: e.Kernel()}
-	opts := Options{Epochs: cfg.Epochs, BatchSize: cfg.BatchSize, ValidationSplit: cfg.ValidationSplit, Shuffle: cfg.Shuffle, Seed: cfg.Seed}
+	opts := Options{Epochs: cfg.Epochs, BatchSize: cfg.BatchSize, ValidationSplit: cfg.ValidationSplit, Shuffle: cfg.Shuffle, Seed: cfg.Seed,
+		Interrupt: interrupt, Resume: resume}
 	if cfg.Patience >= 0 {
 		out.Early = &EarlyStopping{Monitor: "val_loss", MinDelta: cfg.MinDelta, Patience: cfg.Patience, RestoreBestWeights: cfg.RestoreBest}
+		if resume != nil && resume.Early != nil {
+			out.Early.Restore(resume.Early)
+		}
 		opts.Callbacks = append(opts.Callbacks, out.Early)
+	}
+	if resume != nil {
+		if err := opt.Restore(resume.Optimizer); err != nil {
+			return nil, fmt.Errorf("resume: %v", err)
+		}
 	}
 	if progress != nil {
 		opts.Callbacks = append(opts.Callbacks, progress)
 	}
+	var before float64
+	if resume != nil {
+		before = resume.TrainSeconds
+	}
 	start := time.Now()
 	out.History, err = Fit(e, model, opt, train.Float32(), train.Int32Labels(), opts)
-	if err != nil {
+	out.TrainSeconds = before + time.Since(start).Seconds()
+	var intr *Interrupted
+	var nonFinite *NonFinite
+	switch {
+	case errors.As(err, &intr):
+		ck := intr.Checkpoint
+		ck.Config, ck.TrainSeconds = cfg, out.TrainSeconds
+		if out.Early != nil {
+			ck.Early = out.Early.State()
+		}
+		return out, err
+	case errors.As(err, &nonFinite):
+		out.Terminated = nonFinite
+	case err != nil:
 		return nil, err
 	}
-	out.TrainSeconds = time.Since(start).Seconds()
 	var step StepFunc
 	if progress != nil {
 		step = progress.EvalProgress()

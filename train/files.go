@@ -29,6 +29,8 @@ type Metrics struct {
 	BestEpoch    int     `json:"best_epoch"`
 	BestValLoss  float64 `json:"best_val_loss"`
 	StoppedEarly bool    `json:"stopped_early"`
+	// Terminated says why training stopped abnormally (a NaN loss), if it did.
+	Terminated   string  `json:"terminated,omitempty"`
 	Seed         uint64  `json:"seed"`
 	TrainSeconds float64 `json:"train_seconds"`
 	Config       Config  `json:"config"`
@@ -54,40 +56,43 @@ type Env struct {
 
 // MetricsOf summarises an outcome; env is filled by the caller.
 func MetricsOf(o *Outcome, testLabels []int32, env Env) Metrics {
-	return Metrics{
+	m := Metrics{
 		TestAccuracy: o.Test.Accuracy, TestLoss: o.Test.Loss,
 		EpochsRun: o.EpochsRun(), BestEpoch: o.BestEpoch(), BestValLoss: o.BestValLoss(),
 		StoppedEarly: o.Early != nil && o.Early.StoppedEpoch > 0,
 		Seed:         o.Config.Seed, TrainSeconds: o.TrainSeconds, Config: o.Config,
 		TestPredictions: o.Test.Predicted, TestLabels: testLabels, Env: env,
 	}
+	if o.Terminated != nil {
+		m.Terminated = o.Terminated.Error()
+	}
+	return m
 }
 
 // WriteRun writes history.json, history.csv and metrics.json into dir,
 // each atomically.
 func WriteRun(dir string, h *History, m Metrics) error {
-	hj, err := json.MarshalIndent(h, "", "  ")
-	if err != nil {
+	if err := WriteHistory(dir, h); err != nil {
 		return err
 	}
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	files := []struct {
-		name string
-		data []byte
-	}{
-		{HistoryJSON, append(hj, '\n')},
-		{HistoryCSV, historyCSV(h)},
-		{MetricsJSON, append(mj, '\n')},
+	return atomicfile.WriteFile(filepath.Join(dir, MetricsJSON), append(mj, '\n'), 0o644)
+}
+
+// WriteHistory writes history.json and history.csv into dir, atomically
+// (also the partial history of an interrupted run).
+func WriteHistory(dir string, h *History) error {
+	hj, err := json.MarshalIndent(h, "", "  ")
+	if err != nil {
+		return err
 	}
-	for _, f := range files {
-		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
-			return err
-		}
+	if err := atomicfile.WriteFile(filepath.Join(dir, HistoryJSON), append(hj, '\n'), 0o644); err != nil {
+		return err
 	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, HistoryCSV), historyCSV(h), 0o644)
 }
 
 func historyCSV(h *History) []byte {

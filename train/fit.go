@@ -27,6 +27,33 @@ type Options struct {
 	// Seed drives the shuffling.
 	Seed      uint64
 	Callbacks []Callback
+	// Interrupt, if non-nil, is polled after every step: once it returns
+	// true, Fit stops and returns an *Interrupted holding a checkpoint.
+	Interrupt func() bool
+	// Resume continues the Fit a checkpoint describes (the model and the
+	// optimizer already hold its state; callbacks are not told
+	// OnTrainBegin). Its Config is not consulted.
+	Resume *Checkpoint
+}
+
+// Interrupted is returned by Fit when Options.Interrupt asked it to stop.
+type Interrupted struct {
+	Checkpoint *Checkpoint
+}
+
+func (i *Interrupted) Error() string {
+	return fmt.Sprintf("train: interrupted before epoch %d, step %d", i.Checkpoint.Epoch+1, i.Checkpoint.Step+1)
+}
+
+// NonFinite describes a training stopped by a NaN or infinite loss, as
+// Keras's TerminateOnNaN stops it; Fit records it in Run.Terminated.
+type NonFinite struct {
+	Epoch, Step int // 1-based
+	Loss        float32
+}
+
+func (n *NonFinite) Error() string {
+	return fmt.Sprintf("loss became %v at epoch %d, step %d: training stopped", n.Loss, n.Epoch, n.Step)
 }
 
 // Run is the state of one Fit that callbacks see and may change.
@@ -37,6 +64,8 @@ type Run struct {
 	Steps        int // steps per epoch
 	StopTraining bool
 	History      *History
+	// Terminated is set when a non-finite loss stopped training.
+	Terminated *NonFinite
 }
 
 // streamShuffle selects the PCG stream of the per-epoch shuffles.
@@ -81,18 +110,44 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 	params := m.Params()
 	var ev evaluator
 
-	for _, c := range o.Callbacks {
-		c.OnTrainBegin(r)
+	epoch0, step0 := 0, 0
+	var lossSum, carried float64
+	var correct, seen int
+	if c := o.Resume; c != nil {
+		if err := samples.restore(c.RNG, c.Order); err != nil {
+			return nil, err
+		}
+		epoch0, step0 = c.Epoch, c.Step
+		lossSum, correct, seen, carried = c.LossSum, c.Correct, c.Seen, c.EpochSeconds
+		r.History.Epochs = append(r.History.Epochs, c.History.Epochs...)
+	} else {
+		for _, c := range o.Callbacks {
+			c.OnTrainBegin(r)
+		}
 	}
-	for epoch := 0; epoch < o.Epochs && !r.StopTraining; epoch++ {
+	for epoch := epoch0; epoch < o.Epochs && !r.StopTraining; epoch++ {
 		start := time.Now()
+		// A resumed epoch keeps the order and sums of the checkpoint.
+		resumed := o.Resume != nil && epoch == epoch0
+		order := samples.order
+		first := 0
+		if resumed {
+			first = step0
+		} else {
+			lossSum, correct, seen, carried = 0, 0, 0, 0
+			order = samples.epoch()
+		}
 		for _, c := range o.Callbacks {
 			c.OnEpochBegin(r, epoch)
 		}
-		order := samples.epoch()
-		var lossSum float64
-		var correct, seen int
-		for step := range steps {
+		for step := first; step < steps; step++ {
+			if o.Interrupt != nil && o.Interrupt() {
+				ck, err := checkpoint(r, samples, epoch, step, lossSum, correct, seen, carried+time.Since(start).Seconds())
+				if err != nil {
+					return r.History, err
+				}
+				return r.History, &Interrupted{ck}
+			}
 			idx := order[step*bs : min(split, (step+1)*bs)]
 			b := len(idx)
 			gather(e, xb, ldx, xt, features, idx)
@@ -101,6 +156,13 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 			}
 			logits := m.ForwardStrided(e, xb, ldx, b)
 			loss, ok := nn.SparseCategoricalCrossentropy(logits, yb[:b], classes, grad)
+			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+				// Keras's TerminateOnNaN: stop now; OnTrainEnd still runs, so
+				// early stopping restores the best weights seen so far.
+				r.Terminated = &NonFinite{Epoch: epoch + 1, Step: step + 1, Loss: loss}
+				r.StopTraining = true
+				break
+			}
 			m.Backward(e, grad, b)
 			opt.Step(e, params)
 			// Keras's epoch metrics are means weighted by batch size.
@@ -112,12 +174,15 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 				c.OnBatchEnd(r, step, running)
 			}
 		}
+		if r.Terminated != nil {
+			break
+		}
 		logs := Logs{Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen), ValLoss: math.NaN(), ValAccuracy: math.NaN()}
 		if len(yv) > 0 {
 			res := ev.evaluate(e, m, xv, yv, bs, nil)
 			logs.ValLoss, logs.ValAccuracy, logs.HasVal = res.Loss, res.Accuracy, true
 		}
-		r.History.Epochs = append(r.History.Epochs, Epoch{Epoch: epoch + 1, Logs: logs, Seconds: time.Since(start).Seconds()})
+		r.History.Epochs = append(r.History.Epochs, Epoch{Epoch: epoch + 1, Logs: logs, Seconds: carried + time.Since(start).Seconds()})
 		for _, c := range o.Callbacks {
 			c.OnEpochEnd(r, epoch, logs)
 		}
@@ -125,7 +190,24 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 	for _, c := range o.Callbacks {
 		c.OnTrainEnd(r)
 	}
+	if r.Terminated != nil {
+		return r.History, r.Terminated
+	}
 	return r.History, nil
+}
+
+// checkpoint captures the state of a Fit before epoch, step.
+func checkpoint(r *Run, s *sampler, epoch, step int, lossSum float64, correct, seen int, secs float64) (*Checkpoint, error) {
+	rng, order, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	c := &Checkpoint{
+		Epoch: epoch, Step: step, LossSum: lossSum, Correct: correct, Seen: seen, EpochSeconds: secs,
+		History: &History{Epochs: append([]Epoch(nil), r.History.Epochs...)},
+		RNG:     rng, Order: order, Weights: r.Model.Weights(), Optimizer: r.Optimizer.State(),
+	}
+	return c, nil
 }
 
 // sampler yields the order of the training samples for each epoch: 0..n-1,
@@ -133,11 +215,13 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 type sampler struct {
 	order   []int
 	shuffle bool
+	pcg     *rand.PCG
 	rng     *rand.Rand
 }
 
 func newSampler(n int, shuffle bool, seed uint64) *sampler {
-	s := &sampler{order: make([]int, n), shuffle: shuffle, rng: rand.New(rand.NewPCG(seed, streamShuffle))}
+	pcg := rand.NewPCG(seed, streamShuffle)
+	s := &sampler{order: make([]int, n), shuffle: shuffle, pcg: pcg, rng: rand.New(pcg)}
 	for i := range s.order {
 		s.order[i] = i
 	}

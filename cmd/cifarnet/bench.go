@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"time"
@@ -16,7 +17,7 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	var cfg train.Config
-	var data string
+	var data dataFlags
 	var synthetic int
 	cmd := &cobra.Command{
 		Use:   "bench [flags]",
@@ -40,7 +41,7 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.`,
 	cfg.Epochs = 5
 	fs.Lookup("epochs").DefValue = "5"
 	fs.Set("epochs", "5")
-	addDataFlag(fs, &data)
+	addDataFlags(fs, &data)
 	fs.IntVar(&synthetic, "synthetic", 0, "time on N random training images (and 1000 test images) instead of the data")
 	hide(fs, "patience", "min-delta", "restore-best")
 	return cmd
@@ -52,7 +53,7 @@ func hide(fs *pflag.FlagSet, names ...string) {
 	}
 }
 
-func runBench(w io.Writer, cfg train.Config, dataFlag string, synthetic int) error {
+func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int) error {
 	cfg.Patience = -1
 	if synthetic > 0 {
 		cfg.TrainSamples, cfg.TestSamples = synthetic, min(cfg.TestSamples, 1000)
@@ -67,7 +68,7 @@ func runBench(w io.Writer, cfg train.Config, dataFlag string, synthetic int) err
 	if synthetic > 0 {
 		data = train.SyntheticData(synthetic, cfg.TestSamples, cfg.Seed)
 	} else {
-		src, err := cifar10.Locate(dataFlag)
+		src, err := dataFlag.find(os.Stderr)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,8 @@ import (
 const EvaluationFile = "evaluation.json"
 
 func newEvaluateCmd() *cobra.Command {
-	var modelDir, data string
+	var modelDir string
+	var data dataFlags
 	var samples, batch, threads int
 	cmd := &cobra.Command{
 		Use:   "evaluate --model RUN_DIR [flags]",
@@ -48,7 +49,7 @@ recall and F1) into the run directory.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&modelDir, "model", "", "run directory of the saved model (required)")
-	addDataFlag(fs, &data)
+	addDataFlags(fs, &data)
 	fs.IntVar(&samples, "test-samples", 1000, "evaluate on the first N test images (1-10000)")
 	fs.IntVar(&batch, "batch-size", 32, "evaluation batch size (Keras's default: 32)")
 	fs.IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")
@@ -66,12 +67,12 @@ type Evaluation struct {
 	Classes   []string            `json:"class_names"`
 }
 
-func runEvaluate(stdout io.Writer, modelDir, dataFlag string, samples, batch, threads int) error {
+func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples, batch, threads int) error {
 	m, cfg, err := saving.Load(modelDir)
 	if err != nil {
 		return err
 	}
-	src, err := cifar10.Locate(dataFlag)
+	src, err := dataFlag.find(os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ restore_best_weights), 50 epochs of batch 128, validation_split=0.2, the first
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newTrainCmd(), newEvaluateCmd(), newPredictCmd(), newReportCmd(), newBenchCmd())
+	root.AddCommand(newTrainCmd(), newEvaluateCmd(), newPredictCmd(), newReportCmd(), newBenchCmd(), newDownloadCmd())
 	return root
 }
 
@@ -51,7 +51,9 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintf(os.Stderr, "cifarnet: %v\n", err)
+	if !errors.Is(err, errQuiet) {
+		fmt.Fprintf(os.Stderr, "cifarnet: %v\n", err)
+	}
 	var u usageError
 	if errors.As(err, &u) || isCobraUsage(err) {
 		os.Exit(2)
@@ -62,6 +64,9 @@ func main() {
 	}
 	os.Exit(1)
 }
+
+// errQuiet marks an error whose message was already printed.
+var errQuiet = errors.New("(reported)")
 
 // exitError carries a specific exit status.
 type exitError struct {

@@ -25,7 +25,7 @@ from the data the run used, or from --data.`,
 			return runReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], data)
 		},
 	}
-	addDataFlag(cmd.Flags(), &data)
+	cmd.Flags().StringVar(&data, "data", "", "where the test images are, if not where the run read them")
 	return cmd
 }
 

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,7 +29,8 @@ import (
 type trainFlags struct {
 	cfg         train.Config
 	initWeights string
-	data        string
+	resume      string
+	data        dataFlags
 	out         string
 	quiet       bool
 	overwrite   bool
@@ -55,10 +59,6 @@ func addConfigFlags(fs *pflag.FlagSet, c *train.Config) {
 	fs.IntVar(&c.Threads, "threads", 0, "worker threads (0: all CPUs); results are identical for any value")
 }
 
-func addDataFlag(fs *pflag.FlagSet, p *string) {
-	fs.StringVar(p, "data", "", "CIFAR-10 location: a cifar-10-batches-bin directory or cifar-10-binary.tar.gz (default: $"+cifar10.EnvVar+", then the user cache directory)")
-}
-
 func newTrainCmd() *cobra.Command {
 	var f trainFlags
 	cmd := &cobra.Command{
@@ -78,8 +78,9 @@ directory (--out) receives history.json, history.csv and metrics.json.`,
 	}
 	fs := cmd.Flags()
 	addConfigFlags(fs, &f.cfg)
-	addDataFlag(fs, &f.data)
+	addDataFlags(fs, &f.data)
 	fs.StringVar(&f.initWeights, "init-weights", "", "start from the weights in this .safetensors file (Keras names and shapes) instead of the initializers")
+	fs.StringVar(&f.resume, "resume", "", "continue the interrupted run in this directory from its checkpoint (its configuration is used; the result is bit-identical to an uninterrupted run)")
 	fs.StringVar(&f.out, "out", "", "run directory for the outputs (default: a new runs/<timestamp> directory)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the final test accuracy")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "allow --out to name a directory that already holds a run")
@@ -88,13 +89,24 @@ directory (--out) receives history.json, history.csv and metrics.json.`,
 }
 
 func runTrain(stdout io.Writer, f trainFlags) error {
+	var ck *train.Checkpoint
+	if f.resume != "" {
+		var err error
+		if ck, err = train.LoadCheckpoint(f.resume); err != nil {
+			return err
+		}
+		threads := f.cfg.Threads
+		f.cfg = ck.Config
+		f.cfg.Threads = threads // speed only, never a result
+		f.out, f.overwrite = f.resume, true
+	}
 	if err := f.cfg.Validate(); err != nil {
 		return usageError{err}
 	}
 	if f.cfg.Threads < 0 {
 		return usagef("--threads %d: want 0 (all CPUs) or more", f.cfg.Threads)
 	}
-	src, err := cifar10.Locate(f.data)
+	src, err := f.data.find(os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -117,14 +129,42 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if !f.quiet {
 		progress = &train.Progress{W: stdout, Terminal: terminal}
 	}
-	model, err := initialModel(f.cfg, f.initWeights)
+	if ck != nil && ck.DataSHA256 != data.Checksum() {
+		return fmt.Errorf("--resume %s: the data at %s is not the data the run trained on (checksum differs)", f.resume, src)
+	}
+	// SIGINT or SIGTERM: finish the step, save a checkpoint, exit 130.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	interrupt := func() bool { return ctx.Err() != nil }
+	start := time.Now()
+	var out *train.Outcome
+	if ck != nil {
+		out, err = train.Resume(ck, data, progress, interrupt)
+	} else {
+		model, merr := initialModel(f.cfg, f.initWeights)
+		if merr != nil {
+			return merr
+		}
+		out, err = train.ExperimentInterruptible(f.cfg, data, model, progress, interrupt)
+	}
+	var intr *train.Interrupted
+	if errors.As(err, &intr) {
+		intr.Checkpoint.DataSHA256 = data.Checksum()
+		if err := intr.Checkpoint.Save(dir); err != nil {
+			return err
+		}
+		if err := train.WriteHistory(dir, out.History); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "\ncifarnet: interrupted before epoch %d, step %d: checkpoint and history saved in %s; continue with: cifarnet train --resume %s\n",
+			intr.Checkpoint.Epoch+1, intr.Checkpoint.Step+1, dir, dir)
+		return exitError{130, errQuiet}
+	}
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	out, err := train.ExperimentFrom(f.cfg, data, model, progress)
-	if err != nil {
-		return err
+	if out.Terminated != nil {
+		fmt.Fprintf(os.Stderr, "cifarnet: warning: %v; the model keeps epoch %d's weights (the best seen), and the run's files are written\n", out.Terminated, out.BestEpoch())
 	}
 	env := environment(out, src, data, start)
 	if err := train.WriteRun(dir, out.History, train.MetricsOf(out, data.Test.Int32Labels(), env)); err != nil {
@@ -139,6 +179,7 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if !f.quiet {
 		fmt.Fprintf(stdout, "Run saved in %s (best epoch %d of %d, val_loss %.4f)\n", dir, out.BestEpoch(), out.EpochsRun(), out.BestValLoss())
 	}
+	train.RemoveCheckpoint(dir)
 	train.PrintTestAccuracy(stdout, out)
 	return nil
 }
@@ -192,8 +233,12 @@ func prepareRunDir(out string, overwrite bool) (string, error) {
 			}
 			out = fmt.Sprintf("%s-%d", base, i)
 		}
-	} else if _, err := os.Stat(filepath.Join(out, train.MetricsJSON)); err == nil && !overwrite {
-		return "", usagef("--out %s already holds a run (pass --overwrite to replace it)", out)
+	} else if !overwrite {
+		for _, f := range []string{train.MetricsJSON, train.CheckpointJSON} {
+			if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+				return "", usagef("--out %s already holds a run (pass --overwrite to replace it, or --resume %s to continue it)", out, out)
+			}
+		}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", fmt.Errorf("--out %s: cannot create the run directory: %w", out, unwrap(err))

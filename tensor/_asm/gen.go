@@ -199,10 +199,12 @@ func biasELU() {
 	z := ZMM()
 	VMOVUPS(Mem{Base: x}, z)
 	VADDPS(Mem{Base: b}, z, z)
+	// x86 MAX/MIN return their second source when an input is NaN; with z
+	// there, NaN propagates (as math.Expm1 does), so a diverging run shows.
 	pos, neg := ZMM(), ZMM()
-	VMAXPS(zero, z, pos)
-	VMINPS(zero, z, neg)
-	VMAXPS(lo, neg, neg) // below -87 the result is -1 anyway; keeps 2^n finite
+	VMAXPS(z, zero, pos)
+	VMINPS(z, zero, neg)
+	VMAXPS(neg, lo, neg) // below -87 the result is -1 anyway; keeps 2^n finite
 	k := ZMM()
 	VMULPS(log2e, neg, k)
 	VRNDSCALEPS(Imm(0), k, k) // round to nearest

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSIGINTThenResume interrupts a training run with SIGINT once epoch 2
+// has begun, checks what it leaves, resumes it, and compares the final
+// model with an uninterrupted run's, byte for byte.
+func TestSIGINTThenResume(t *testing.T) {
+	data := sharedData(t)
+	args := []string{"train", "--data", data, "--train-samples", "2000", "--test-samples", "200", "--epochs", "6", "--patience", "-1", "--hidden", "64"}
+	full := filepath.Join(t.TempDir(), "full")
+	if _, stderr, code := run(t, append(args, "--out", full, "-q")...); code != 0 {
+		t.Fatal(stderr)
+	}
+
+	dir := filepath.Join(t.TempDir(), "cut")
+	cmd := exec.Command(binary, append(args, "--out", dir)...)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "Epoch 2/6") {
+			cmd.Process.Signal(os.Interrupt)
+			break
+		}
+	}
+	for sc.Scan() { // drain
+	}
+	err := cmd.Wait()
+	var x *exec.ExitError
+	if !errors.As(err, &x) || x.ExitCode() != 130 {
+		t.Fatalf("interrupted run: %v, stderr %q", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "checkpoint and history saved") || !strings.Contains(stderr.String(), "--resume "+dir) {
+		t.Fatalf("stderr %q", stderr.String())
+	}
+	for _, f := range []string{"checkpoint.json", "checkpoint.safetensors", "history.json", "history.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatalf("after the interrupt: %v", err)
+		}
+	}
+	if _, stderr, code := run(t, append(args, "--out", dir)...); code != 2 || !strings.Contains(stderr, "--resume") {
+		t.Fatalf("a new run into the interrupted directory: exit %d %q", code, stderr)
+	}
+	if _, stderr, code := run(t, "train", "--data", data, "--resume", dir, "-q"); code != 0 {
+		t.Fatalf("resume: exit %d %s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(full, "model.safetensors"))
+	b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+	if len(a) == 0 || string(a) != string(b) {
+		t.Fatal("the resumed run's model differs from the uninterrupted run's")
+	}
+	if ma, mb := readMetrics(t, full), readMetrics(t, dir); ma.TestLoss != mb.TestLoss || ma.EpochsRun != mb.EpochsRun {
+		t.Fatalf("metrics differ: %+v vs %+v", ma.TestLoss, mb.TestLoss)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checkpoint.json")); !os.IsNotExist(err) {
+		t.Error("the checkpoint was kept after the run finished")
+	}
+}

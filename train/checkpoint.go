@@ -1,0 +1,181 @@
+package train
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/optim"
+	"github.com/cifarnet/cifarnet/safetensors"
+)
+
+// Checkpoint files in a run directory: the scalars and small arrays as
+// JSON, every tensor (weights, optimizer moments, early stopping's best
+// weights) as safetensors.
+const (
+	CheckpointJSON    = "checkpoint.json"
+	CheckpointTensors = "checkpoint.safetensors"
+)
+
+// Checkpoint is the complete state of a Fit between two steps: resuming
+// from it gives the same bits as never having stopped.
+type Checkpoint struct {
+	Config Config `json:"config"`
+	// DataSHA256 identifies the samples the run trains on (Data.Checksum):
+	// a resume on other data is refused.
+	DataSHA256 string `json:"data_sha256"`
+	// Epoch (0-based) and Step are the next step to run.
+	Epoch int `json:"epoch"`
+	Step  int `json:"step"`
+	// The running sums of the epoch in progress.
+	LossSum      float64 `json:"loss_sum"`
+	Correct      int     `json:"correct"`
+	Seen         int     `json:"seen"`
+	EpochSeconds float64 `json:"epoch_seconds"`
+	TrainSeconds float64 `json:"train_seconds"`
+
+	History   *History    `json:"history"`
+	Optimizer optim.State `json:"optimizer"`
+	Early     *EarlyState `json:"early_stopping,omitempty"`
+	// The sampler: its PCG state and this epoch's order of the samples.
+	RNG   []byte `json:"rng"`
+	Order []int  `json:"order"`
+
+	Weights [][]float32 `json:"-"`
+}
+
+// EarlyState is EarlyStopping's state.
+type EarlyState struct {
+	Wait         int `json:"wait"`
+	StoppedEpoch int `json:"stopped_epoch"`
+	BestEpoch    int `json:"best_epoch"`
+	// Best is the best monitored value; null in JSON while still infinite
+	// (no epoch finished).
+	Best        *float64    `json:"best"`
+	BestWeights [][]float32 `json:"-"`
+}
+
+// State returns the callback's state for a checkpoint.
+func (es *EarlyStopping) State() *EarlyState {
+	s := &EarlyState{Wait: es.Wait, StoppedEpoch: es.StoppedEpoch, BestEpoch: es.BestEpoch, BestWeights: es.bestWeights}
+	if !math.IsInf(es.Best, 0) {
+		best := es.Best
+		s.Best = &best
+	}
+	return s
+}
+
+// Restore sets the state of an EarlyStopping that Fit will resume (Fit does
+// not call OnTrainBegin when resuming).
+func (es *EarlyStopping) Restore(s *EarlyState) {
+	es.OnTrainBegin(nil)
+	es.Wait, es.StoppedEpoch, es.BestEpoch, es.bestWeights = s.Wait, s.StoppedEpoch, s.BestEpoch, s.BestWeights
+	if s.Best != nil {
+		es.Best = *s.Best
+	}
+	if len(es.bestWeights) == 0 {
+		es.bestWeights = nil
+	}
+}
+
+// Save writes the checkpoint into dir, atomically.
+func (c *Checkpoint) Save(dir string) error {
+	var ts []safetensors.Tensor
+	add := func(prefix string, ws [][]float32) {
+		for i, w := range ws {
+			ts = append(ts, safetensors.Tensor{Name: prefix + "/" + strconv.Itoa(i), Shape: []int{len(w)}, Data: w})
+		}
+	}
+	add("weights", c.Weights)
+	add("optimizer_m", c.Optimizer.M)
+	add("optimizer_v", c.Optimizer.V)
+	if c.Early != nil {
+		add("best_weights", c.Early.BestWeights)
+	}
+	var buf bytes.Buffer
+	if err := safetensors.Write(&buf, ts, map[string]string{"format": "cifarnet-checkpoint"}); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, CheckpointTensors), buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(c, "", " ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, CheckpointJSON), js, 0o644)
+}
+
+// LoadCheckpoint reads the checkpoint in dir.
+func LoadCheckpoint(dir string) (*Checkpoint, error) {
+	name := filepath.Join(dir, CheckpointJSON)
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: no checkpoint: %w", dir, err)
+	}
+	c := &Checkpoint{}
+	if err := json.Unmarshal(b, c); err != nil {
+		return nil, fmt.Errorf("resume %s: %v", name, err)
+	}
+	tname := filepath.Join(dir, CheckpointTensors)
+	f, err := os.Open(tname)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", dir, err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	st, err := safetensors.Read(f, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", tname, err)
+	}
+	get := func(prefix string) [][]float32 {
+		var out [][]float32
+		for i := 0; ; i++ {
+			t, ok := st.Get(prefix + "/" + strconv.Itoa(i))
+			if !ok {
+				return out
+			}
+			out = append(out, t.Data)
+		}
+	}
+	c.Weights, c.Optimizer.M, c.Optimizer.V = get("weights"), get("optimizer_m"), get("optimizer_v")
+	if c.Early != nil {
+		c.Early.BestWeights = get("best_weights")
+	}
+	if c.History == nil {
+		c.History = &History{}
+	}
+	return c, nil
+}
+
+// samplerState captures a sampler for a checkpoint.
+func (s *sampler) state() ([]byte, []int, error) {
+	b, err := s.pcg.MarshalBinary()
+	return b, append([]int(nil), s.order...), err
+}
+
+// restore sets a sampler back to a checkpoint's state.
+func (s *sampler) restore(rng []byte, order []int) error {
+	if len(order) != len(s.order) {
+		return fmt.Errorf("train: checkpoint orders %d samples, the run has %d", len(order), len(s.order))
+	}
+	pcg := &rand.PCG{}
+	if err := pcg.UnmarshalBinary(rng); err != nil {
+		return fmt.Errorf("train: checkpoint random state: %v", err)
+	}
+	s.pcg, s.rng = pcg, rand.New(pcg)
+	copy(s.order, order)
+	return nil
+}
+
+// Remove deletes a run directory's checkpoint files (after the run finished).
+func RemoveCheckpoint(dir string) {
+	os.Remove(filepath.Join(dir, CheckpointJSON))
+	os.Remove(filepath.Join(dir, CheckpointTensors))
+}

@@ -1,0 +1,134 @@
+package train
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/optim"
+	"github.com/cifarnet/cifarnet/tensor"
+)
+
+func sameWeights(t *testing.T, a, b *nn.Model) {
+	t.Helper()
+	pa, pb := a.Params(), b.Params()
+	for i := range pa {
+		for j := range pa[i].Value {
+			if math.Float32bits(pa[i].Value[j]) != math.Float32bits(pb[i].Value[j]) {
+				t.Fatalf("%s[%d]: %g vs %g", pa[i].Name, j, pa[i].Value[j], pb[i].Value[j])
+			}
+		}
+	}
+}
+
+// TestInterruptResumeBitIdentical stops a run after a number of steps
+// (several times), saves the checkpoint to disk, resumes from the file, and
+// compares everything with a run that was never interrupted.
+func TestInterruptResumeBitIdentical(t *testing.T) {
+	data := realData(t, 600, 200)
+	cfg := smallConfig()
+	cfg.Epochs, cfg.Patience = 4, 1 // early stopping state matters too
+	want, err := Experiment(cfg, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 480 training samples in batches of 128: 4 steps an epoch. Stop at a
+	// step inside epoch 1, at the start of epoch 2 (step 0), and inside epoch 3.
+	for _, stops := range [][]int{{2}, {4}, {2, 5, 11}} {
+		model, _ := nn.New(cfg.Architecture(), cfg.Seed)
+		var out *Outcome
+		calls := 0
+		interrupt := func() bool {
+			calls++
+			for _, s := range stops {
+				if calls == s+1 {
+					return true
+				}
+			}
+			return false
+		}
+		out, err = ExperimentInterruptible(cfg, data, model, nil, interrupt)
+		for range stops {
+			var intr *Interrupted
+			if !errors.As(err, &intr) {
+				break
+			}
+			dir := t.TempDir()
+			if err := intr.Checkpoint.Save(dir); err != nil {
+				t.Fatal(err)
+			}
+			ck, err2 := LoadCheckpoint(dir)
+			if err2 != nil {
+				t.Fatal(err2)
+			}
+			out, err = Resume(ck, data, nil, interrupt)
+		}
+		if err != nil {
+			t.Fatalf("stops %v: %v", stops, err)
+		}
+		sameWeights(t, want.Model, out.Model)
+		if len(out.History.Epochs) != len(want.History.Epochs) {
+			t.Fatalf("stops %v: %d epochs, want %d", stops, len(out.History.Epochs), len(want.History.Epochs))
+		}
+		for i := range want.History.Epochs {
+			if out.History.Epochs[i].Logs != want.History.Epochs[i].Logs {
+				t.Fatalf("stops %v: epoch %d logs differ: %+v vs %+v", stops, i+1, out.History.Epochs[i].Logs, want.History.Epochs[i].Logs)
+			}
+		}
+		if out.Test.Loss != want.Test.Loss || out.BestEpoch() != want.BestEpoch() {
+			t.Fatalf("stops %v: test loss %v best %d, want %v %d", stops, out.Test.Loss, out.BestEpoch(), want.Test.Loss, want.BestEpoch())
+		}
+	}
+}
+
+// poison writes NaN into the training inputs after a given epoch.
+type poison struct {
+	NopCallback
+	x       []float32
+	after   int
+	weights [][][]float32 // the weights at each epoch's end
+	valLoss []float64
+}
+
+func (p *poison) OnEpochEnd(r *Run, epoch int, l Logs) {
+	p.weights = append(p.weights, r.Model.Weights())
+	p.valLoss = append(p.valLoss, l.ValLoss)
+	if epoch+1 == p.after {
+		for i := range p.x {
+			p.x[i] = float32(math.NaN())
+		}
+	}
+}
+
+func TestNaNStopsAndRestoresBest(t *testing.T) {
+	const n, features, classes = 200, 6, 3
+	x, y := tinyProblem(n, features, classes)
+	m, _ := nn.New(nn.Architecture{Inputs: features, Hidden: []int{8}, Activation: "elu", Init: "he_normal", Classes: classes}, 2)
+	e := tensor.NewEngine(1)
+	defer e.Close()
+	es := &EarlyStopping{Patience: 10, RestoreBestWeights: true}
+	p := &poison{x: x, after: 3}
+	h, err := Fit(e, m, optim.NewNadam(0.01), x, y, Options{Epochs: 10, BatchSize: 32, ValidationSplit: 0.2, Shuffle: true, Seed: 1, Callbacks: []Callback{p, es}})
+	var nf *NonFinite
+	if !errors.As(err, &nf) || nf.Epoch != 4 || nf.Step != 1 || !math.IsNaN(float64(nf.Loss)) {
+		t.Fatalf("error %v, want NaN at epoch 4, step 1", err)
+	}
+	if len(h.Epochs) != 3 {
+		t.Fatalf("history has %d epochs, want the 3 finished ones", len(h.Epochs))
+	}
+	best := 0
+	for i, v := range p.valLoss {
+		if v < p.valLoss[best] {
+			best = i
+		}
+	}
+	got := m.Weights()
+	for i := range got {
+		for j := range got[i] {
+			if got[i][j] != p.weights[best][i][j] {
+				t.Fatalf("weights are not those of the best epoch %d", best+1)
+			}
+		}
+	}
+}

@@ -39,8 +39,8 @@ type (
 var allowedGlobals = map[pyGlobal]bool{
 	{"numpy.core.multiarray", "_reconstruct"}:  true,
 	{"numpy._core.multiarray", "_reconstruct"}: true,
-	{"numpy", "ndarray"}:                        true,
-	{"numpy", "dtype"}:                          true,
+	{"numpy", "ndarray"}:                       true,
+	{"numpy", "dtype"}:                         true,
 }
 
 // maxPickle bounds the input a batch may have (an official batch is 31 MB).

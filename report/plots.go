@@ -90,7 +90,7 @@ func curve(h *train.History, m *train.Metrics, metric, title string) (*plot.Plot
 	if m.StoppedEarly {
 		mark(m.EpochsRun, colStop, true, fmt.Sprintf("early stop after epoch %d", m.EpochsRun))
 	}
-	p.X.Min, p.X.Max = 0.5, float64(len(h.Epochs))+0.5
+	p.X.Min, p.X.Max = 0.5, float64(max(len(h.Epochs), 1))+0.5
 	p.X.Tick.Marker = integerTicks{}
 	p.Y.Min, p.Y.Max = ymin, ymax
 	return p, nil

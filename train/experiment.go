@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/cifarnet/cifarnet/cifar10"
@@ -102,15 +103,16 @@ func (o *Outcome) EpochsRun() int { return len(o.History.Epochs) }
 // BestEpoch returns the 1-based epoch whose weights the model holds: the
 // best monitored epoch when best weights were restored, else the last.
 func (o *Outcome) BestEpoch() int {
-	if o.Early != nil && o.Config.RestoreBest {
+	if o.Early != nil && o.Config.RestoreBest && o.EpochsRun() > 0 {
 		return o.Early.BestEpoch + 1
 	}
 	return o.EpochsRun()
 }
 
-// BestValLoss returns the lowest validation loss of the run.
+// BestValLoss returns the lowest validation loss of the run (NaN before
+// any epoch finished).
 func (o *Outcome) BestValLoss() float64 {
-	best := 0.0
+	best := math.NaN()
 	for i, v := range o.History.Series("val_loss") {
 		if i == 0 || v < best {
 			best = v

@@ -126,8 +126,36 @@ func ReadRun(dir string) (*History, *Metrics, error) {
 			return nil, nil, fmt.Errorf("run %s: %s: %v", dir, f.name, err)
 		}
 	}
-	if len(h.Epochs) == 0 {
-		return nil, nil, fmt.Errorf("run %s: %s has no epochs", dir, HistoryJSON)
-	}
 	return &h, &m, nil
+}
+
+// metricsAlias has Metrics' fields without its methods.
+type metricsAlias Metrics
+
+// MarshalJSON writes non-finite figures (a run stopped by a NaN loss) as
+// null, which JSON can hold.
+func (m Metrics) MarshalJSON() ([]byte, error) {
+	type wire struct {
+		metricsAlias
+		TestAccuracy *float64 `json:"test_accuracy"`
+		TestLoss     *float64 `json:"test_loss"`
+		BestValLoss  *float64 `json:"best_val_loss"`
+	}
+	return json.Marshal(wire{metricsAlias(m), finite(m.TestAccuracy), finite(m.TestLoss), finite(m.BestValLoss)})
+}
+
+// UnmarshalJSON reads null figures as NaN.
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	var w struct {
+		metricsAlias
+		TestAccuracy *float64 `json:"test_accuracy"`
+		TestLoss     *float64 `json:"test_loss"`
+		BestValLoss  *float64 `json:"best_val_loss"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*m = Metrics(w.metricsAlias)
+	m.TestAccuracy, m.TestLoss, m.BestValLoss = orNaN(w.TestAccuracy), orNaN(w.TestLoss), orNaN(w.BestValLoss)
+	return nil
 }

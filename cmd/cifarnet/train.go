@@ -164,7 +164,13 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 		return err
 	}
 	if out.Terminated != nil {
-		fmt.Fprintf(os.Stderr, "cifarnet: warning: %v; the model keeps epoch %d's weights (the best seen), and the run's files are written\n", out.Terminated, out.BestEpoch())
+		kept := fmt.Sprintf("the model keeps epoch %d's weights", out.BestEpoch())
+		if out.EpochsRun() == 0 {
+			kept = "no epoch finished, so the model holds the weights reached before it"
+		} else if out.Early == nil || !f.cfg.RestoreBest {
+			kept = "the model holds the weights reached before it (no best weights kept: --restore-best=false)"
+		}
+		fmt.Fprintf(os.Stderr, "cifarnet: warning: %v; %s; the run's files are written\n", out.Terminated, kept)
 	}
 	env := environment(out, src, data, start)
 	if err := train.WriteRun(dir, out.History, train.MetricsOf(out, data.Test.Int32Labels(), env)); err != nil {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNaNRunStillWritesEverything diverges on purpose (learning rate 1e30).
+func TestNaNRunStillWritesEverything(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	_, stderr, code := run(t, "train", "--data", sharedData(t), "--out", out, "--train-samples", "1000", "--test-samples", "100",
+		"--epochs", "5", "--hidden", "32", "--lr", "1e30", "-q")
+	if code != 0 || !strings.Contains(stderr, "loss became") || !strings.Contains(stderr, "at epoch") || !strings.Contains(stderr, "step") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var m map[string]any
+	b, err := os.ReadFile(filepath.Join(out, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(b, &m)
+	if s, _ := m["terminated"].(string); !strings.Contains(s, "training stopped") {
+		t.Fatalf("metrics.json terminated = %v", m["terminated"])
+	}
+	for _, f := range []string{"history.json", "report.html", "model.safetensors"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// emptyMachine runs the binary with no data anywhere it looks.
+func emptyMachine(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir(), "CIFARNET_DATA=")
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if x, ok := err.(*exec.ExitError); ok {
+		code = x.ExitCode()
+	}
+	return out.String(), errOut.String(), code
+}
+
+func TestOfflineSaysWhereItLooked(t *testing.T) {
+	_, stderr, code := emptyMachine(t, "train", "--offline", "--epochs", "1")
+	if code != 1 || !strings.Contains(stderr, "offline") || !strings.Contains(stderr, ".keras/datasets/cifar-10-python.tar.gz") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestDownloadCommandRefusesABadFile(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("not the CIFAR-10 archive"))
+	}))
+	defer s.Close()
+	_, stderr, code := emptyMachine(t, "download", "--url", s.URL)
+	if code != 1 || !strings.Contains(stderr, "MD5") || !strings.Contains(stderr, "deleted") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestUnwritableOut(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	_, stderr, code := run(t, "train", "--data", sharedData(t), "--out", filepath.Join(file, "run"))
+	if code != 1 || !strings.Contains(stderr, "--out") || !strings.Contains(stderr, "not a directory") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}

@@ -225,6 +225,9 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cifar10: %s: corrupt archive: %v", name, err)
 		}
+		if err := checkMember(hdr); err != nil {
+			return nil, fmt.Errorf("cifar10: %s: %v", name, err)
+		}
 		base, py, ok := memberBase(hdr.Name)
 		if py {
 			base += ".bin"
@@ -270,6 +273,29 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 		}
 	}
 	return sets, nil
+}
+
+// maxMember bounds any archive member: the official batches are 30 MB.
+const maxMember = 256 << 20
+
+// checkMember refuses what no CIFAR-10 archive holds and a hostile one
+// might: absolute paths, "..", links, devices and other special files, and
+// oversized members. (Nothing is ever extracted; this is defence in depth
+// and a clear message.)
+func checkMember(hdr *tar.Header) error {
+	clean := path.Clean(hdr.Name)
+	if path.IsAbs(hdr.Name) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return fmt.Errorf("refusing archive member %q: path outside the archive", hdr.Name)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeDir, tar.TypeXGlobalHeader, tar.TypeXHeader:
+	default:
+		return fmt.Errorf("refusing archive member %q: not a regular file or directory (tar type %q)", hdr.Name, hdr.Typeflag)
+	}
+	if hdr.Size > maxMember {
+		return fmt.Errorf("refusing archive member %q: %d bytes, more than any CIFAR-10 file", hdr.Name, hdr.Size)
+	}
+	return nil
 }
 
 // memberBase returns the batch file name of an archive member that lies in

@@ -185,10 +185,19 @@ func TestLoadErrors(t *testing.T) {
 		}, 1, "archive has no member cifar-10-batches-bin/data_batch_1.bin"},
 		{"symlink member refused", func(t *testing.T) string {
 			return writeArchive(t, []member{{DirName + "/" + TrainFile(1), tar.TypeSymlink, nil}, {DirName + "/" + TestFile, tar.TypeReg, good}})
-		}, 1, "not a regular file"},
-		{"traversal member ignored", func(t *testing.T) string {
-			return writeArchive(t, []member{{"../" + TrainFile(1), tar.TypeReg, good}, {"/" + TrainFile(1), tar.TypeReg, good}, {DirName + "/" + TestFile, tar.TypeReg, good}})
-		}, 1, "archive has no member"},
+		}, 1, "not a regular file or directory"},
+		{"traversal member refused", func(t *testing.T) string {
+			return writeArchive(t, []member{{"../" + TrainFile(1), tar.TypeReg, good}, {DirName + "/" + TestFile, tar.TypeReg, good}})
+		}, 1, `refusing archive member "../data_batch_1.bin": path outside the archive`},
+		{"absolute member refused", func(t *testing.T) string {
+			return writeArchive(t, []member{{"/etc/" + TrainFile(1), tar.TypeReg, good}})
+		}, 1, "path outside the archive"},
+		{"link elsewhere refused", func(t *testing.T) string {
+			return writeArchive(t, []member{{"README", tar.TypeSymlink, nil}, {DirName + "/" + TrainFile(1), tar.TypeReg, good}})
+		}, 1, `refusing archive member "README": not a regular file`},
+		{"device refused", func(t *testing.T) string {
+			return writeArchive(t, []member{{"dev", tar.TypeChar, nil}})
+		}, 1, "not a regular file or directory"},
 		{"too many samples", func(t *testing.T) string { return t.TempDir() }, 50001, "want 0 to 50000"},
 	}
 	for _, tt := range tests {
@@ -235,5 +244,20 @@ func TestRealData(t *testing.T) {
 	// The shared test batch holds exactly 1000 records.
 	if _, err := Load(sharedData(t), 1, 1001); err == nil || !strings.Contains(err.Error(), "has 1000 records") {
 		t.Errorf("asking for 1001 test samples: %v", err)
+	}
+}
+
+func TestOversizedMemberRefused(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	// A header claiming 1 GiB: refused before a byte of it is read.
+	tw.WriteHeader(&tar.Header{Name: DirName + "/" + TrainFile(1), Typeflag: tar.TypeReg, Mode: 0o644, Size: 1 << 30})
+	zw.Close()
+	p := filepath.Join(t.TempDir(), ArchiveName)
+	os.WriteFile(p, buf.Bytes(), 0o644)
+	_, err := Load(p, 1, 0)
+	if err == nil || !strings.Contains(err.Error(), "more than any CIFAR-10 file") {
+		t.Fatalf("error %v", err)
 	}
 }

@@ -50,23 +50,57 @@ type NadamSlots struct{ W, G, M, V []float32 }
 // Nadam applies one Nadam update to every tensor in one parallel pass (one
 // barrier per training step, whatever the number of tensors).
 func (e *Engine) Nadam(ts []NadamSlots, s NadamStep) {
-	c := [9]float32{s.OneMinusBeta1, s.OneMinusBeta2, s.UNext, s.OneMinusUProdNext, s.OneMinusU, s.OneMinusUProd, s.OneMinusBeta2Pow, s.LearningRate, s.Epsilon}
+	e.nadam = nadamCall{ts: ts, c: [9]float32{s.OneMinusBeta1, s.OneMinusBeta2, s.UNext, s.OneMinusUProdNext, s.OneMinusU, s.OneMinusUProd, s.OneMinusBeta2Pow, s.LearningRate, s.Epsilon}}
 	tasks := 0
 	for _, t := range ts {
 		tasks += (len(t.W) + nadamChunk - 1) / nadamChunk
 	}
-	e.pool.For(tasks, func(task int) {
-		for _, t := range ts {
-			chunks := (len(t.W) + nadamChunk - 1) / nadamChunk
-			if task >= chunks {
-				task -= chunks
-				continue
-			}
-			lo, hi := task*nadamChunk, min(len(t.W), (task+1)*nadamChunk)
-			e.simd.nadam(t.W[lo:hi], t.G[lo:hi], t.M[lo:hi], t.V[lo:hi], &c)
-			return
+	e.pool.For(tasks, e.nadamTask)
+	e.nadam.ts = nil
+}
+
+type nadamCall struct {
+	ts []NadamSlots
+	c  [9]float32
+}
+
+func (e *Engine) nadamChunkTask(task int) {
+	for _, t := range e.nadam.ts {
+		chunks := (len(t.W) + nadamChunk - 1) / nadamChunk
+		if task >= chunks {
+			task -= chunks
+			continue
 		}
-	})
+		lo, hi := task*nadamChunk, min(len(t.W), (task+1)*nadamChunk)
+		e.simd.nadam(t.W[lo:hi], t.G[lo:hi], t.M[lo:hi], t.V[lo:hi], &e.nadam.c)
+		return
+	}
+}
+
+// Gather copies the rows idx of x (rows of width features, contiguous) into
+// dst, rows ldx apart, on the engine's workers: the batch of a training step.
+func (e *Engine) Gather(dst []float32, ldx int, x []float32, features int, idx []int) {
+	e.gather = gatherCall{dst, ldx, x, features, idx}
+	e.pool.For((len(idx)+gatherRows-1)/gatherRows, e.gatherTask)
+	e.gather = gatherCall{}
+}
+
+const gatherRows = 16
+
+type gatherCall struct {
+	dst      []float32
+	ldx      int
+	x        []float32
+	features int
+	idx      []int
+}
+
+func (e *Engine) gatherRows(t int) {
+	g := &e.gather
+	for i := t * gatherRows; i < min(len(g.idx), (t+1)*gatherRows); i++ {
+		s := g.idx[i]
+		copy(g.dst[i*g.ldx:i*g.ldx+g.features], g.x[s*g.features:(s+1)*g.features])
+	}
 }
 
 // simd is the set of elementwise kernels an engine uses.

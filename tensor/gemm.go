@@ -55,132 +55,163 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 		return
 	}
 	kr := e.kernel
-	mp := (m + kr.mr - 1) / kr.mr // row panels
-	np := (n + kr.nr - 1) / kr.nr // column panels
-	packAllA := transA || (lda*4)%4096 == 0
+	g := &e.gemm
+	*g = gemmCall{transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, acc: acc, kr: kr}
+	g.mp = (m + kr.mr - 1) / kr.mr // row panels
+	g.np = (n + kr.nr - 1) / kr.nr // column panels
+	g.packAllA = transA || (lda*4)%4096 == 0
 	// B is packed when transposed, when many row panels reuse each column
 	// panel (a packed panel spreads over every L1 set; rows ldb = 256 apart
 	// in place fall in 8 of 64: 150 vs 118 GFLOPS at 3072x256x128), or when
 	// a panel in place would span more than 512 KiB.
-	packAllB := transB || mp >= 16 || min(k, kc)*ldb*4 > 512<<10
-	pa := grow(&e.packA, mp*kr.mr*k)
-	pb := grow(&e.packB, np*kr.nr*k)
-	aPanel := func(p int) []float32 { return pa[p*kr.mr*k : (p+1)*kr.mr*k] }
-	bPanel := func(p int) []float32 { return pb[p*kr.nr*k : (p+1)*kr.nr*k] }
+	g.packAllB = transB || g.mp >= 16 || min(k, kc)*ldb*4 > 512<<10
+	g.pa = grow(&e.packA, g.mp*kr.mr*k)
+	g.pb = grow(&e.packB, g.np*kr.nr*k)
 
 	// Tasks: with few row panels (a batch of 128), one task per column
 	// panel, which packs its own B panel if needed (one barrier per call);
 	// otherwise blocks of row panels against one column panel, B packed
 	// beforehand.
-	rowBlock := max(1, 64/kr.mr)
-	ownB := mp <= 16
-	if ownB {
-		rowBlock = mp
+	g.rowBlock = max(1, 64/kr.mr)
+	g.ownB = g.mp <= 16
+	if g.ownB {
+		g.rowBlock = g.mp
 	}
 	run := e.pool.For
 	if 2*m*n*k < 1<<21 { // under 2 MFLOP a barrier costs more than it saves
 		run = serial
 	}
-
 	const panelsPerTask = 4
-	ta, tb := 0, 0
-	if packAllA {
-		ta = (mp + panelsPerTask - 1) / panelsPerTask
+	g.ta, g.tb = 0, 0
+	if g.packAllA {
+		g.ta = (g.mp + panelsPerTask - 1) / panelsPerTask
 	}
-	if packAllB && !ownB {
-		tb = (np + panelsPerTask - 1) / panelsPerTask
+	if g.packAllB && !g.ownB {
+		g.tb = (g.np + panelsPerTask - 1) / panelsPerTask
 	}
-	if ta+tb > 0 {
-		run(ta+tb, func(t int) {
-			if t < ta {
-				for p := t * panelsPerTask; p < min(mp, (t+1)*panelsPerTask); p++ {
-					packA(aPanel(p), transA, a, lda, p*kr.mr, min(kr.mr, m-p*kr.mr), kr.mr, k)
-				}
-				return
-			}
-			t -= ta
-			for p := t * panelsPerTask; p < min(np, (t+1)*panelsPerTask); p++ {
-				packB(bPanel(p), transB, b, ldb, p*kr.nr, min(kr.nr, n-p*kr.nr), kr.nr, k)
-			}
-		})
+	if g.ta+g.tb > 0 {
+		run(g.ta+g.tb, e.gemmPackTask)
 	}
 	// Ragged last panels of in-place operands: small, packed here.
-	edgeA, edgeB := !packAllA && m%kr.mr != 0, !packAllB && n%kr.nr != 0
-	if edgeA {
-		packA(aPanel(mp-1), transA, a, lda, (mp-1)*kr.mr, m-(mp-1)*kr.mr, kr.mr, k)
+	g.edgeA, g.edgeB = !g.packAllA && m%kr.mr != 0, !g.packAllB && n%kr.nr != 0
+	if g.edgeA {
+		packA(g.aPanel(g.mp-1), transA, a, lda, (g.mp-1)*kr.mr, m-(g.mp-1)*kr.mr, kr.mr, k)
 	}
-	if edgeB {
-		packB(bPanel(np-1), transB, b, ldb, (np-1)*kr.nr, n-(np-1)*kr.nr, kr.nr, k)
+	if g.edgeB {
+		packB(g.bPanel(g.np-1), transB, b, ldb, (g.np-1)*kr.nr, n-(g.np-1)*kr.nr, kr.nr, k)
 	}
+	g.rb = (g.mp + g.rowBlock - 1) / g.rowBlock
+	run(g.rb*g.np, e.gemmTileTask)
+	g.a, g.b, g.c = nil, nil, nil
+}
 
-	// A's row panel ip from k offset p0: the kernel, the data and its stride.
-	aAt := func(ip, p0 int) (func(int, []float32, int, []float32, int, []float32, int, bool), []float32, int) {
-		switch {
-		case packAllA || (edgeA && ip == mp-1):
-			return kr.kmajor, aPanel(ip)[p0*kr.mr:], kr.mr
-		default:
-			return kr.rows, a[ip*kr.mr*lda+p0:], lda
-		}
-	}
-	bAt := func(jp, p0 int) ([]float32, int) {
-		if packAllB || (edgeB && jp == np-1) {
-			return bPanel(jp)[p0*kr.nr:], kr.nr
-		}
-		return b[p0*ldb+jp*kr.nr:], ldb
-	}
+// gemmCall holds the operands and plan of the Gemm in flight. Its tasks
+// are methods bound once per Engine, so a call allocates nothing.
+type gemmCall struct {
+	transA, transB       bool
+	m, n, k              int
+	a, b, c              []float32
+	lda, ldb, ldc        int
+	acc                  bool
+	kr                   kernel
+	mp, np               int
+	packAllA, packAllB   bool
+	edgeA, edgeB, ownB   bool
+	rowBlock, rb, ta, tb int
+	pa, pb               []float32
+}
 
-	// Tiles: k in blocks of kc, each block of the B panel reused by every
-	// row panel of the task.
-	rb := (mp + rowBlock - 1) / rowBlock
-	run(rb*np, func(t int) {
-		jp, ib := t%np, t/np
-		j0 := jp * kr.nr
-		nn := min(kr.nr, n-j0)
-		if ownB && packAllB {
-			packB(bPanel(jp), transB, b, ldb, j0, nn, kr.nr, k)
+func (g *gemmCall) aPanel(p int) []float32 { return g.pa[p*g.kr.mr*g.k : (p+1)*g.kr.mr*g.k] }
+func (g *gemmCall) bPanel(p int) []float32 { return g.pb[p*g.kr.nr*g.k : (p+1)*g.kr.nr*g.k] }
+
+type kernelFunc = func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// aAt returns, for A's row panel ip from k offset p0, the kernel that reads
+// it, the data and its stride.
+func (g *gemmCall) aAt(ip, p0 int) (kernelFunc, []float32, int) {
+	if g.packAllA || (g.edgeA && ip == g.mp-1) {
+		return g.kr.kmajor, g.aPanel(ip)[p0*g.kr.mr:], g.kr.mr
+	}
+	return g.kr.rows, g.a[ip*g.kr.mr*g.lda+p0:], g.lda
+}
+
+// bAt returns B's column panel jp from k offset p0 and its row stride.
+func (g *gemmCall) bAt(jp, p0 int) ([]float32, int) {
+	if g.packAllB || (g.edgeB && jp == g.np-1) {
+		return g.bPanel(jp)[p0*g.kr.nr:], g.kr.nr
+	}
+	return g.b[p0*g.ldb+jp*g.kr.nr:], g.ldb
+}
+
+// gemmPack packs a few panels of a transposed (or aliasing) operand.
+func (e *Engine) gemmPack(t int) {
+	g := &e.gemm
+	const panelsPerTask = 4
+	if t < g.ta {
+		for p := t * panelsPerTask; p < min(g.mp, (t+1)*panelsPerTask); p++ {
+			packA(g.aPanel(p), g.transA, g.a, g.lda, p*g.kr.mr, min(g.kr.mr, g.m-p*g.kr.mr), g.kr.mr, g.k)
 		}
-		ip0, ip1 := ib*rowBlock, min(mp, (ib+1)*rowBlock)
-		whole := ip1 // row panels [ip0, whole) give whole tiles
-		if nn < kr.nr {
-			whole = ip0
-		} else if ip1 == mp && m%kr.mr != 0 {
-			whole = mp - 1
+		return
+	}
+	t -= g.ta
+	for p := t * panelsPerTask; p < min(g.np, (t+1)*panelsPerTask); p++ {
+		packB(g.bPanel(p), g.transB, g.b, g.ldb, p*g.kr.nr, min(g.kr.nr, g.n-p*g.kr.nr), g.kr.nr, g.k)
+	}
+}
+
+// gemmTile computes the tiles of one task: a block of row panels against
+// one column panel, k in blocks of kc, each block of the B panel reused by
+// every row panel of the task.
+func (e *Engine) gemmTile(t int) {
+	g := &e.gemm
+	kr := g.kr
+	jp, ib := t%g.np, t/g.np
+	j0 := jp * kr.nr
+	nn := min(kr.nr, g.n-j0)
+	if g.ownB && g.packAllB {
+		packB(g.bPanel(jp), g.transB, g.b, g.ldb, j0, nn, kr.nr, g.k)
+	}
+	ip0, ip1 := ib*g.rowBlock, min(g.mp, (ib+1)*g.rowBlock)
+	whole := ip1 // row panels [ip0, whole) give whole tiles
+	if nn < kr.nr {
+		whole = ip0
+	} else if ip1 == g.mp && g.m%kr.mr != 0 {
+		whole = g.mp - 1
+	}
+	for p0 := 0; p0 < g.k; p0 += kc {
+		kk := min(kc, g.k-p0)
+		bp, bs := g.bAt(jp, p0)
+		for ip := ip0; ip < whole; ip++ {
+			fn, ap, as := g.aAt(ip, p0)
+			fn(kk, ap, as, bp, bs, g.c[ip*kr.mr*g.ldc+j0:], g.ldc, g.acc || p0 > 0)
 		}
-		for p0 := 0; p0 < k; p0 += kc {
-			kk := min(kc, k-p0)
-			bp, bs := bAt(jp, p0)
-			for ip := ip0; ip < whole; ip++ {
-				fn, ap, as := aAt(ip, p0)
-				fn(kk, ap, as, bp, bs, c[ip*kr.mr*ldc+j0:], ldc, acc || p0 > 0)
-			}
-		}
-		if whole == ip1 {
-			return
-		}
-		// Edge tiles: accumulate in a whole tile aside, from C's values when
-		// acc, and store the valid part when k is done.
-		tp := tiles.Get().(*[maxTile]float32)
-		defer tiles.Put(tp)
-		tile := tp[:]
-		for ip := whole; ip < ip1; ip++ {
-			i0 := ip * kr.mr
-			mm := min(kr.mr, m-i0)
-			clear(tile[:])
-			if acc {
-				for i := range mm {
-					copy(tile[i*kr.nr:i*kr.nr+nn], c[(i0+i)*ldc+j0:])
-				}
-			}
-			for p0 := 0; p0 < k; p0 += kc {
-				fn, ap, as := aAt(ip, p0)
-				bp, bs := bAt(jp, p0)
-				fn(min(kc, k-p0), ap, as, bp, bs, tile, kr.nr, true)
-			}
+	}
+	if whole == ip1 {
+		return
+	}
+	// Edge tiles: accumulate in a whole tile aside, from C's values when
+	// acc, and store the valid part when k is done.
+	tp := tiles.Get().(*[maxTile]float32)
+	defer tiles.Put(tp)
+	tile := tp[:]
+	for ip := whole; ip < ip1; ip++ {
+		i0 := ip * kr.mr
+		mm := min(kr.mr, g.m-i0)
+		clear(tile)
+		if g.acc {
 			for i := range mm {
-				copy(c[(i0+i)*ldc+j0:(i0+i)*ldc+j0+nn], tile[i*kr.nr:i*kr.nr+nn])
+				copy(tile[i*kr.nr:i*kr.nr+nn], g.c[(i0+i)*g.ldc+j0:])
 			}
 		}
-	})
+		for p0 := 0; p0 < g.k; p0 += kc {
+			fn, ap, as := g.aAt(ip, p0)
+			bp, bs := g.bAt(jp, p0)
+			fn(min(kc, g.k-p0), ap, as, bp, bs, tile, kr.nr, true)
+		}
+		for i := range mm {
+			copy(g.c[(i0+i)*g.ldc+j0:(i0+i)*g.ldc+j0+nn], tile[i*kr.nr:i*kr.nr+nn])
+		}
+	}
 }
 
 // PaddedStride returns a row stride of at least n floats for a matrix that

@@ -79,7 +79,7 @@ var gemmSizes = []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 31,
 
 func TestGemmAgainstReference(t *testing.T) {
 	for _, kr := range kernels() {
-		e := &Engine{pool: NewPool(2), kernel: kr, simd: genericSIMD}
+		e := newEngine(2, kr, genericSIMD)
 		defer e.Close()
 		r := rand.New(rand.NewPCG(1, 2))
 		for range 300 {
@@ -102,7 +102,7 @@ func TestGemmThreadsBitIdentical(t *testing.T) {
 	for _, kr := range kernels() {
 		var outs [][]float32
 		for _, threads := range []int{1, 2, 3} {
-			e := &Engine{pool: NewPool(threads), kernel: kr, simd: genericSIMD}
+			e := newEngine(threads, kr, genericSIMD)
 			outs = append(outs, gemmCase(t, e, false, false, 131, 77, 300, true))
 			e.Close()
 		}
@@ -132,7 +132,7 @@ func BenchmarkGemm(b *testing.B) {
 	}
 	for _, kr := range kernels() {
 		for _, threads := range []int{1, 2} {
-			e := &Engine{pool: NewPool(threads), kernel: kr, simd: genericSIMD}
+			e := newEngine(threads, kr, genericSIMD)
 			for _, s := range shapes {
 				b.Run(fmt.Sprintf("%s/t%d/%s", kr.name, threads, s.name), func(b *testing.B) {
 					r := rand.New(rand.NewPCG(1, 1))

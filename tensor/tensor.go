@@ -16,12 +16,29 @@ type Engine struct {
 	simd   simd
 	packA  []float32
 	packB  []float32
+
+	// The call in flight of each parallel kernel, and its task function
+	// bound once, so that handing work to the pool allocates nothing.
+	gemm         gemmCall
+	gemmPackTask func(int)
+	gemmTileTask func(int)
+	nadam        nadamCall
+	nadamTask    func(int)
+	gather       gatherCall
+	gatherTask   func(int)
 }
 
 // NewEngine returns an engine with the given number of threads
 // (<= 0: GOMAXPROCS) using the fastest micro-kernel this CPU supports.
 func NewEngine(threads int) *Engine {
-	return &Engine{pool: NewPool(threads), kernel: bestKernel(), simd: bestSIMD()}
+	return newEngine(threads, bestKernel(), bestSIMD())
+}
+
+func newEngine(threads int, kr kernel, sd simd) *Engine {
+	e := &Engine{pool: NewPool(threads), kernel: kr, simd: sd}
+	e.gemmPackTask, e.gemmTileTask = e.gemmPack, e.gemmTile
+	e.nadamTask, e.gatherTask = e.nadamChunkTask, e.gatherRows
+	return e
 }
 
 // Threads returns the number of threads the engine computes with.

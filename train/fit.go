@@ -150,7 +150,7 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 			}
 			idx := order[step*bs : min(split, (step+1)*bs)]
 			b := len(idx)
-			gather(e, xb, ldx, xt, features, idx)
+			e.Gather(xb, ldx, xt, features, idx)
 			for i, s := range idx {
 				yb[i] = yt[s]
 			}
@@ -234,16 +234,4 @@ func (s *sampler) epoch() []int {
 		s.rng.Shuffle(len(s.order), func(i, j int) { s.order[i], s.order[j] = s.order[j], s.order[i] })
 	}
 	return s.order
-}
-
-// gather copies the rows idx of x (rows features long) into dst, rows ldx
-// apart, on the engine's workers.
-func gather(e *tensor.Engine, dst []float32, ldx int, x []float32, features int, idx []int) {
-	const rowsPerTask = 16
-	e.Pool().For((len(idx)+rowsPerTask-1)/rowsPerTask, func(t int) {
-		for i := t * rowsPerTask; i < min(len(idx), (t+1)*rowsPerTask); i++ {
-			s := idx[i]
-			copy(dst[i*ldx:i*ldx+features], x[s*features:(s+1)*features])
-		}
-	})
 }

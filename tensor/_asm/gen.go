@@ -21,7 +21,7 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	for _, v := range []struct {
-		suffix string
+		suffix        string
 		mr, nv, lanes int
 		vec           func() VecVirtual
 	}{{"AVX512", 12, 2, 16, func() VecVirtual { return ZMM() }}, {"AVX2", 6, 2, 8, func() VecVirtual { return YMM() }}} {
@@ -221,9 +221,9 @@ func biasELU() {
 	s := ZMM()
 	VSCALEFPS(k, one, s) // 2^n
 	t := ZMM()
-	VSUBPS(one, s, t)       // 2^n - 1
-	VFMADD231PS(s, p, t)    // t += 2^n * expm1(r)
-	VADDPS(t, pos, t)       // max(z,0) + expm1(min(z,0))
+	VSUBPS(one, s, t)    // 2^n - 1
+	VFMADD231PS(s, p, t) // t += 2^n * expm1(r)
+	VADDPS(t, pos, t)    // max(z,0) + expm1(min(z,0))
 	VMOVUPS(t, Mem{Base: x})
 	ADDQ(Imm(64), x)
 	ADDQ(Imm(64), b)

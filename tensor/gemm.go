@@ -24,6 +24,10 @@ type kernel struct {
 	name         string
 	mr, nr       int
 	kmajor, rows func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+	// narrow, if set, is a pair with fewer columns for products at most
+	// that wide (the 10-wide output layer), which would waste most of a
+	// full panel.
+	narrow *kernel
 }
 
 // kc is the k block: a block of a B panel (kc x NR floats, 32 KiB) stays in
@@ -55,11 +59,20 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 		return
 	}
 	kr := e.kernel
+	if kr.narrow != nil && n <= kr.narrow.nr {
+		kr = *kr.narrow
+	}
 	g := &e.gemm
 	*g = gemmCall{transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, acc: acc, kr: kr}
 	g.mp = (m + kr.mr - 1) / kr.mr // row panels
 	g.np = (n + kr.nr - 1) / kr.nr // column panels
-	g.packAllA = transA || (lda*4)%4096 == 0
+	// A is packed when transposed and reused by several column panels (the
+	// copy is contiguous and pays for itself: 158 vs 114 GFLOPS at
+	// 3072x256x128), or when its rows lie a multiple of 4 KiB apart, whose
+	// MR row streams would all map to the same L1 sets and evict each
+	// other (half the speed at 128x256x3072). With one column panel (the
+	// 10-wide output layer) a transposed A is read in place.
+	g.packAllA = (transA && g.np > 1) || (!transA && (lda*4)%4096 == 0)
 	// B is packed when transposed, when many row panels reuse each column
 	// panel (a packed panel spreads over every L1 set; rows ldb = 256 apart
 	// in place fall in 8 of 64: 150 vs 118 GFLOPS at 3072x256x128), or when
@@ -132,6 +145,9 @@ func (g *gemmCall) aAt(ip, p0 int) (kernelFunc, []float32, int) {
 	if g.packAllA || (g.edgeA && ip == g.mp-1) {
 		return g.kr.kmajor, g.aPanel(ip)[p0*g.kr.mr:], g.kr.mr
 	}
+	if g.transA { // A(i, p) = a[p*lda + i]: k-major in place
+		return g.kr.kmajor, g.a[p0*g.lda+ip*g.kr.mr:], g.lda
+	}
 	return g.kr.rows, g.a[ip*g.kr.mr*g.lda+p0:], g.lda
 }
 
@@ -197,7 +213,7 @@ func (e *Engine) gemmTile(t int) {
 	for ip := whole; ip < ip1; ip++ {
 		i0 := ip * kr.mr
 		mm := min(kr.mr, g.m-i0)
-		clear(tile)
+		clear(tile[:kr.mr*kr.nr])
 		if g.acc {
 			for i := range mm {
 				copy(tile[i*kr.nr:i*kr.nr+nn], g.c[(i0+i)*g.ldc+j0:])
@@ -236,6 +252,12 @@ var tiles = sync.Pool{New: func() any { return new([maxTile]float32) }}
 // mr rows, zero-padding the rows past the matrix.
 func packA(dst []float32, trans bool, a []float32, lda, i0, rows, mr, k int) {
 	if trans { // op(A)(i, p) = a[p*lda + i]: rows of a are contiguous in i
+		if rows == 12 && mr == 12 { // the AVX-512 panel: inline moves, not a memmove call each
+			for p := range k {
+				*(*[12]float32)(dst[p*12 : p*12+12]) = *(*[12]float32)(a[p*lda+i0 : p*lda+i0+12])
+			}
+			return
+		}
 		for p := range k {
 			d := dst[p*mr : p*mr+mr]
 			copy(d, a[p*lda+i0:p*lda+i0+rows])
@@ -256,6 +278,12 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, rows, mr, k int) {
 // of nr columns, zero-padding the columns past the matrix.
 func packB(dst []float32, trans bool, b []float32, ldb, j0, cols, nr, k int) {
 	if !trans { // op(B)(p, j) = b[p*ldb + j]: contiguous in j
+		if cols == 32 && nr == 32 {
+			for p := range k {
+				*(*[32]float32)(dst[p*32 : p*32+32]) = *(*[32]float32)(b[p*ldb+j0 : p*ldb+j0+32])
+			}
+			return
+		}
 		for p := range k {
 			d := dst[p*nr : p*nr+nr]
 			copy(d, b[p*ldb+j0:p*ldb+j0+cols])

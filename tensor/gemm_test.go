@@ -77,8 +77,21 @@ func gemmCase(t *testing.T, e *Engine, transA, transB bool, m, n, k int, acc boo
 
 var gemmSizes = []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 97, 128, 129, 255, 256, 257, 513}
 
+// allKernels lists every kernel, narrow ones as kernels of their own.
+func allKernels() []kernel {
+	var ks []kernel
+	for _, k := range kernels() {
+		ks = append(ks, k)
+		if k.narrow != nil {
+			n := *k.narrow
+			ks = append(ks, n)
+		}
+	}
+	return ks
+}
+
 func TestGemmAgainstReference(t *testing.T) {
-	for _, kr := range kernels() {
+	for _, kr := range allKernels() {
 		e := newEngine(2, kr, genericSIMD)
 		defer e.Close()
 		r := rand.New(rand.NewPCG(1, 2))
@@ -99,7 +112,7 @@ func TestGemmAgainstReference(t *testing.T) {
 
 // TestGemmThreadsBitIdentical checks that the thread count never changes a bit.
 func TestGemmThreadsBitIdentical(t *testing.T) {
-	for _, kr := range kernels() {
+	for _, kr := range allKernels() {
 		var outs [][]float32
 		for _, threads := range []int{1, 2, 3} {
 			e := newEngine(threads, kr, genericSIMD)

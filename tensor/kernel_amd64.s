@@ -361,6 +361,265 @@ kernelRowsAVX512_store:
 	VZEROUPPER
 	RET
 
+// func kernelKMajorNarrowAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelKMajorNarrowAVX512(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelKMajorNarrowAVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R9
+	VMOVUPS (R9), Z0
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z1
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z2
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z3
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z4
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z5
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z6
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z7
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z8
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z9
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z10
+	ADDQ    R8, R9
+	VMOVUPS (R9), Z11
+	JMP     kernelKMajorNarrowAVX512_start
+
+kernelKMajorNarrowAVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+kernelKMajorNarrowAVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelKMajorNarrowAVX512_store
+
+kernelKMajorNarrowAVX512_loop:
+	VMOVUPS      (BX), Z12
+	VBROADCASTSS (CX), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS 4(CX), Z13
+	VFMADD231PS  Z12, Z13, Z1
+	VBROADCASTSS 8(CX), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS 12(CX), Z13
+	VFMADD231PS  Z12, Z13, Z3
+	VBROADCASTSS 16(CX), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS 20(CX), Z13
+	VFMADD231PS  Z12, Z13, Z5
+	VBROADCASTSS 24(CX), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS 28(CX), Z13
+	VFMADD231PS  Z12, Z13, Z7
+	VBROADCASTSS 32(CX), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS 36(CX), Z13
+	VFMADD231PS  Z12, Z13, Z9
+	VBROADCASTSS 40(CX), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS 44(CX), Z13
+	VFMADD231PS  Z12, Z13, Z11
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelKMajorNarrowAVX512_loop
+
+kernelKMajorNarrowAVX512_store:
+	MOVQ    DI, R9
+	VMOVUPS Z0, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z2, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z3, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z4, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z5, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z6, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z7, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z8, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z9, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z10, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z11, (R9)
+	VZEROUPPER
+	RET
+
+// func kernelRowsNarrowAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsNarrowAVX512(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVQ  R9, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	MOVQ  R10, R11
+	ADDQ  DX, R11
+	ADDQ  DX, R11
+	ADDQ  DX, R11
+	MOVB  acc+104(FP), R12
+	TESTB R12, R12
+	JZ    kernelRowsNarrowAVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R12
+	VMOVUPS (R12), Z0
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z1
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z2
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z3
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z4
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z5
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z6
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z7
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z8
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z9
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z10
+	ADDQ    R8, R12
+	VMOVUPS (R12), Z11
+	JMP     kernelRowsNarrowAVX512_start
+
+kernelRowsNarrowAVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+kernelRowsNarrowAVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsNarrowAVX512_store
+
+kernelRowsNarrowAVX512_loop:
+	VMOVUPS      (BX), Z12
+	VBROADCASTSS (CX), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS (CX)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z1
+	VBROADCASTSS (CX)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS (R9), Z13
+	VFMADD231PS  Z12, Z13, Z3
+	VBROADCASTSS (R9)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS (R9)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z5
+	VBROADCASTSS (R10), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS (R10)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z7
+	VBROADCASTSS (R10)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS (R11), Z13
+	VFMADD231PS  Z12, Z13, Z9
+	VBROADCASTSS (R11)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS (R11)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z11
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsNarrowAVX512_loop
+
+kernelRowsNarrowAVX512_store:
+	MOVQ    DI, R12
+	VMOVUPS Z0, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z2, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z3, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z4, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z5, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z6, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z7, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z8, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z9, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z10, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z11, (R12)
+	VZEROUPPER
+	RET
+
 // func kernelKMajorAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 // Requires: AVX, FMA3
 TEXT ·kernelKMajorAVX2(SB), NOSPLIT, $0-105
@@ -573,6 +832,171 @@ kernelRowsAVX2_store:
 	ADDQ    R8, R10
 	VMOVUPS Y10, (R10)
 	VMOVUPS Y11, 32(R10)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorNarrowAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelKMajorNarrowAVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelKMajorNarrowAVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R9
+	VMOVUPS (R9), Y0
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y1
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y2
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y3
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y4
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y5
+	JMP     kernelKMajorNarrowAVX2_start
+
+kernelKMajorNarrowAVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+kernelKMajorNarrowAVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelKMajorNarrowAVX2_store
+
+kernelKMajorNarrowAVX2_loop:
+	VMOVUPS      (BX), Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 16(CX), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 20(CX), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelKMajorNarrowAVX2_loop
+
+kernelKMajorNarrowAVX2_store:
+	MOVQ    DI, R9
+	VMOVUPS Y0, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Y1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Y2, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Y3, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Y4, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Y5, (R9)
+	VZEROUPPER
+	RET
+
+// func kernelRowsNarrowAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelRowsNarrowAVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVB  acc+104(FP), R10
+	TESTB R10, R10
+	JZ    kernelRowsNarrowAVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R10
+	VMOVUPS (R10), Y0
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y2
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y4
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y5
+	JMP     kernelRowsNarrowAVX2_start
+
+kernelRowsNarrowAVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+kernelRowsNarrowAVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsNarrowAVX2_store
+
+kernelRowsNarrowAVX2_loop:
+	VMOVUPS      (BX), Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS (CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (R9), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS (R9)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS (R9)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsNarrowAVX2_loop
+
+kernelRowsNarrowAVX2_store:
+	MOVQ    DI, R10
+	VMOVUPS Y0, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Y1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Y2, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Y3, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Y4, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Y5, (R10)
 	VZEROUPPER
 	RET
 

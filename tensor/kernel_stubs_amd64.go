@@ -10,11 +10,23 @@ func kernelKMajorAVX512(k int, a []float32, lda int, b []float32, ldb int, c []f
 // kernelRowsAVX512 computes the 12x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
+// kernelKMajorNarrowAVX512 computes the 12x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorNarrowAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRowsNarrowAVX512 computes the 12x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsNarrowAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
 // kernelKMajorAVX2 computes the 6x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelKMajorAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
 // kernelRowsAVX2 computes the 6x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajorNarrowAVX2 computes the 6x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorNarrowAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRowsNarrowAVX2 computes the 6x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsNarrowAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
 // biasELUAVX512 sets x[i] = ELU(x[i] + bias[i]), alpha 1; len(x) = len(bias), a multiple of 16.
 func biasELUAVX512(x []float32, bias []float32)

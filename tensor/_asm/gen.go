@@ -27,6 +27,9 @@ func main() {
 	}{{"AVX512", 12, 2, 16, func() VecVirtual { return ZMM() }}, {"AVX2", 6, 2, 8, func() VecVirtual { return YMM() }}} {
 		kernel("kernelKMajor"+v.suffix, false, v.mr, v.nv, v.lanes, v.vec)
 		kernel("kernelRows"+v.suffix, true, v.mr, v.nv, v.lanes, v.vec)
+		// One vector of columns, for narrow products (the 10-wide output layer).
+		kernel("kernelKMajorNarrow"+v.suffix, false, v.mr, 1, v.lanes, v.vec)
+		kernel("kernelRowsNarrow"+v.suffix, true, v.mr, 1, v.lanes, v.vec)
 	}
 	biasELU()
 	eluBackward()

@@ -11,7 +11,7 @@ var (
 		narrow: &kernel{name: "avx512-narrow", mr: 12, nr: 16, kmajor: kernelKMajorNarrowAVX512, rows: kernelRowsNarrowAVX512}}
 	avx2Kernel = kernel{name: "avx2", mr: 6, nr: 16, kmajor: kernelKMajorAVX2, rows: kernelRowsAVX2,
 		narrow: &kernel{name: "avx2-narrow", mr: 6, nr: 8, kmajor: kernelKMajorNarrowAVX2, rows: kernelRowsNarrowAVX2}}
-	hasAVX512    = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 )
 
 func bestKernel() kernel { k := kernels(); return k[len(k)-1] }

@@ -80,7 +80,15 @@ func (e *Engine) nadamChunkTask(task int) {
 // Gather copies the rows idx of x (rows of width features, contiguous) into
 // dst, rows ldx apart, on the engine's workers: the batch of a training step.
 func (e *Engine) Gather(dst []float32, ldx int, x []float32, features int, idx []int) {
-	e.gather = gatherCall{dst, ldx, x, features, idx}
+	e.gather = gatherCall{dst: dst, ldx: ldx, x: x, features: features, idx: idx}
+	e.pool.For((len(idx)+gatherRows-1)/gatherRows, e.gatherTask)
+	e.gather = gatherCall{}
+}
+
+// GatherBytes is Gather from uint8 rows, each value converted as
+// float32(v) / div.
+func (e *Engine) GatherBytes(dst []float32, ldx int, x []uint8, features int, idx []int, div float32) {
+	e.gather = gatherCall{dst: dst, ldx: ldx, bytes: x, div: div, features: features, idx: idx}
 	e.pool.For((len(idx)+gatherRows-1)/gatherRows, e.gatherTask)
 	e.gather = gatherCall{}
 }
@@ -91,6 +99,8 @@ type gatherCall struct {
 	dst      []float32
 	ldx      int
 	x        []float32
+	bytes    []uint8
+	div      float32
 	features int
 	idx      []int
 }
@@ -99,7 +109,14 @@ func (e *Engine) gatherRows(t int) {
 	g := &e.gather
 	for i := t * gatherRows; i < min(len(g.idx), (t+1)*gatherRows); i++ {
 		s := g.idx[i]
-		copy(g.dst[i*g.ldx:i*g.ldx+g.features], g.x[s*g.features:(s+1)*g.features])
+		d := g.dst[i*g.ldx : i*g.ldx+g.features]
+		if g.bytes == nil {
+			copy(d, g.x[s*g.features:(s+1)*g.features])
+			continue
+		}
+		for j, v := range g.bytes[s*g.features : (s+1)*g.features] {
+			d[j] = float32(v) / g.div
+		}
 	}
 }
 

@@ -20,7 +20,7 @@ type StepFunc func(step, steps int, running Logs)
 // Evaluate computes the loss and accuracy of m on x, y in batches of
 // batchSize, as Keras's model.evaluate, and the predicted class of every
 // sample. progress, if non-nil, is called after each batch.
-func Evaluate(e *tensor.Engine, m *nn.Model, x []float32, y []int32, batchSize int, progress StepFunc) Result {
+func Evaluate(e *tensor.Engine, m *nn.Model, x Inputs, y []int32, batchSize int, progress StepFunc) Result {
 	var ev evaluator
 	return ev.evaluate(e, m, x, y, batchSize, progress)
 }
@@ -28,10 +28,11 @@ func Evaluate(e *tensor.Engine, m *nn.Model, x []float32, y []int32, batchSize i
 // evaluator keeps the scratch of repeated evaluations (validation).
 type evaluator struct {
 	pred []int32
-	xb   []float32 // a batch copied to a padded stride
+	xb   []float32 // a batch gathered at a padded stride
+	idx  []int
 }
 
-func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Model, x []float32, y []int32, batchSize int, progress StepFunc) Result {
+func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Model, x Inputs, y []int32, batchSize int, progress StepFunc) Result {
 	features, classes := m.Arch.Inputs, m.Arch.Classes
 	n := len(y)
 	if cap(ev.pred) < n {
@@ -42,19 +43,18 @@ func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Model, x []float32, y []in
 	ldx := tensor.PaddedStride(features)
 	if cap(ev.xb) < batchSize*ldx {
 		ev.xb = make([]float32, batchSize*ldx)
+		ev.idx = make([]int, batchSize)
 	}
 	var lossSum float64
 	var correct int
 	for step := range steps {
 		lo, hi := step*batchSize, min(n, (step+1)*batchSize)
-		xb := x[lo*features : hi*features]
-		if ldx != features {
-			for i := range hi - lo {
-				copy(ev.xb[i*ldx:i*ldx+features], xb[i*features:(i+1)*features])
-			}
-			xb = ev.xb
+		idx := ev.idx[:hi-lo]
+		for i := range idx {
+			idx[i] = lo + i
 		}
-		logits := m.ForwardStrided(e, xb, ldx, hi-lo)
+		x.Gather(e, ev.xb, ldx, idx)
+		logits := m.ForwardStrided(e, ev.xb, ldx, hi-lo)
 		loss, ok := nn.SparseCategoricalCrossentropy(logits, y[lo:hi], classes, nil)
 		lossSum += float64(loss) * float64(hi-lo)
 		correct += ok

@@ -195,7 +195,7 @@ func run(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress, re
 		before = resume.TrainSeconds
 	}
 	start := time.Now()
-	out.History, err = Fit(e, model, opt, train.Float32(), train.Int32Labels(), opts)
+	out.History, err = Fit(e, model, opt, PixelRows{train.Pixels, cifar10.Features}, train.Int32Labels(), opts)
 	out.TrainSeconds = before + time.Since(start).Seconds()
 	var intr *Interrupted
 	var nonFinite *NonFinite
@@ -216,7 +216,7 @@ func run(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress, re
 	if progress != nil {
 		step = progress.EvalProgress()
 	}
-	out.Test = Evaluate(e, model, test.Float32(), test.Int32Labels(), cfg.EvalBatchSize, step)
+	out.Test = Evaluate(e, model, PixelRows{test.Pixels, cifar10.Features}, test.Int32Labels(), cfg.EvalBatchSize, step)
 	return out, nil
 }
 

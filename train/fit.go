@@ -77,13 +77,13 @@ func SplitAt(n int, split float64) int {
 	return int(math.Floor(float64(n) * (1 - split)))
 }
 
-// Fit trains m on x (n x features) and labels y with opt, as Keras's
-// model.fit does, and returns the History.
-func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []int32, o Options) (*History, error) {
+// Fit trains m on x and labels y with opt, as Keras's model.fit does, and
+// returns the History.
+func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x Inputs, y []int32, o Options) (*History, error) {
 	features, classes := m.Arch.Inputs, m.Arch.Classes
 	n := len(y)
-	if len(x) != n*features {
-		return nil, fmt.Errorf("train: %d values of x for %d labels of %d features", len(x), n, features)
+	if x.Len() != n || x.Width() != features {
+		return nil, fmt.Errorf("train: %d inputs of %d values for %d labels of %d features", x.Len(), x.Width(), n, features)
 	}
 	if o.BatchSize <= 0 || o.Epochs < 0 {
 		return nil, fmt.Errorf("train: batch size %d and epochs %d must be positive", o.BatchSize, o.Epochs)
@@ -95,8 +95,8 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 	if split == 0 {
 		return nil, fmt.Errorf("train: validation split %g of %d samples leaves none to train on", o.ValidationSplit, n)
 	}
-	xt, yt := x[:split*features], y[:split]
-	xv, yv := x[split*features:], y[split:]
+	xt, yt := x.Slice(0, split), y[:split]
+	xv, yv := x.Slice(split, n), y[split:]
 
 	bs := o.BatchSize
 	steps := (split + bs - 1) / bs
@@ -150,7 +150,7 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x []float32, y []in
 			}
 			idx := order[step*bs : min(split, (step+1)*bs)]
 			b := len(idx)
-			e.Gather(xb, ldx, xt, features, idx)
+			xt.Gather(e, xb, ldx, idx)
 			for i, s := range idx {
 				yb[i] = yt[s]
 			}

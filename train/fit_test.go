@@ -86,12 +86,12 @@ func TestFitValidatesOnTheLastSamples(t *testing.T) {
 	e := tensor.NewEngine(1)
 	defer e.Close()
 	rec := &recorder{}
-	h, err := Fit(e, m, optim.NewNadam(0.01), x, y, Options{Epochs: 2, BatchSize: 16, ValidationSplit: 0.2, Shuffle: true, Seed: 1, Callbacks: []Callback{rec}})
+	h, err := Fit(e, m, optim.NewNadam(0.01), Float32Rows{x, features}, y, Options{Epochs: 2, BatchSize: 16, ValidationSplit: 0.2, Shuffle: true, Seed: 1, Callbacks: []Callback{rec}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	split := SplitAt(n, 0.2) // 82
-	want := Evaluate(e, m, x[split*features:], y[split:], 7, nil)
+	want := Evaluate(e, m, Float32Rows{x[split*features:], features}, y[split:], 7, nil)
 	got := h.Epochs[1]
 	if math.Abs(got.ValLoss-want.Loss) > 1e-6 || got.ValAccuracy != want.Accuracy {
 		t.Fatalf("val metrics %v / %v, want those of samples %d.. : %v / %v", got.ValLoss, got.ValAccuracy, split, want.Loss, want.Accuracy)
@@ -111,7 +111,7 @@ func TestFitEpochMetricsAreSampleWeighted(t *testing.T) {
 	e := tensor.NewEngine(1)
 	defer e.Close()
 	m1, _ := nn.New(arch, 9)
-	h, err := Fit(e, m1, optim.NewNadam(0.001), x, y, Options{Epochs: 1, BatchSize: bs, ValidationSplit: 0.2, Shuffle: true, Seed: 5})
+	h, err := Fit(e, m1, optim.NewNadam(0.001), Float32Rows{x, features}, y, Options{Epochs: 1, BatchSize: bs, ValidationSplit: 0.2, Shuffle: true, Seed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,5 +141,33 @@ func TestFitEpochMetricsAreSampleWeighted(t *testing.T) {
 	}
 	if want := float64(correct) / float64(split); h.Epochs[0].Accuracy != want {
 		t.Errorf("epoch accuracy %v, want %v", h.Epochs[0].Accuracy, want)
+	}
+}
+
+// TestPixelRowsMatchFloat32: gathering from uint8 pixels gives the bits of
+// Keras's x.astype('float32') / 255 (cifar10.Set.Float32).
+func TestPixelRowsMatchFloat32(t *testing.T) {
+	const w = 7
+	pix := make([]uint8, 5*w)
+	for i := range pix {
+		pix[i] = uint8(i * 53)
+	}
+	ref := make([]float32, len(pix))
+	for i, p := range pix {
+		ref[i] = float32(p) / 255
+	}
+	e := tensor.NewEngine(1)
+	defer e.Close()
+	idx := []int{4, 0, 2}
+	a, b := make([]float32, 3*9), make([]float32, 3*9)
+	PixelRows{pix, w}.Gather(e, a, 9, idx)
+	Float32Rows{ref, w}.Gather(e, b, 9, idx)
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("value %d: %g vs %g", i, a[i], b[i])
+		}
+	}
+	if s := (PixelRows{pix, w}).Slice(1, 3); s.Len() != 2 || s.Width() != w {
+		t.Fatalf("slice %d x %d", s.Len(), s.Width())
 	}
 }

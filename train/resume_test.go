@@ -109,7 +109,7 @@ func TestNaNStopsAndRestoresBest(t *testing.T) {
 	defer e.Close()
 	es := &EarlyStopping{Patience: 10, RestoreBestWeights: true}
 	p := &poison{x: x, after: 3}
-	h, err := Fit(e, m, optim.NewNadam(0.01), x, y, Options{Epochs: 10, BatchSize: 32, ValidationSplit: 0.2, Shuffle: true, Seed: 1, Callbacks: []Callback{p, es}})
+	h, err := Fit(e, m, optim.NewNadam(0.01), Float32Rows{x, features}, y, Options{Epochs: 10, BatchSize: 32, ValidationSplit: 0.2, Shuffle: true, Seed: 1, Callbacks: []Callback{p, es}})
 	var nf *NonFinite
 	if !errors.As(err, &nf) || nf.Epoch != 4 || nf.Step != 1 || !math.IsNaN(float64(nf.Loss)) {
 		t.Fatalf("error %v, want NaN at epoch 4, step 1", err)

@@ -84,7 +84,7 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	defer e.Close()
 	p := &train.Progress{W: stdout, Terminal: isTerminal(stdout)}
 	labels := data.Test.Int32Labels()
-	res := train.Evaluate(e, m, data.Test.Float32(), labels, batch, p.EvalProgress())
+	res := train.Evaluate(e, m, train.PixelRows{Pixels: data.Test.Pixels, W: cifar10.Features}, labels, batch, p.EvalProgress())
 	conf := train.NewConfusion(labels, res.Predicted, m.Arch.Classes)
 	ev := Evaluation{Loss: res.Loss, Accuracy: res.Accuracy, Samples: samples, Data: src,
 		Confusion: conf.Counts, PerClass: conf.PerClass(), Classes: cfg.ClassNames}

@@ -34,6 +34,19 @@ func pyName(binName string) string { return strings.TrimSuffix(binName, ".bin") 
 // TrainFile returns the name of the i-th training batch file, i in 1..5.
 func TrainFile(i int) string { return fmt.Sprintf("data_batch_%d.bin", i) }
 
+// ShortError reports data that holds fewer samples than were asked for:
+// a batch file that is missing or has too few records.
+type ShortError struct {
+	File      string // the file, or archive:member
+	Test      bool   // the test batch (else a training batch)
+	Have      int    // records it has (0: missing)
+	Want      int    // records the load needs from it
+	Available int    // samples of this kind in the data, counting earlier batches
+	msg       string
+}
+
+func (e *ShortError) Error() string { return e.msg }
+
 // Data holds the training and test images of one load.
 type Data struct {
 	Train, Test *Set
@@ -125,13 +138,13 @@ func loadDir(dir string, ws []want) (map[string]*Set, error) {
 				sets[w.name] = s
 				continue
 			}
-			return nil, fmt.Errorf("cifar10: %s: missing: %s is not a complete %s or %s directory (need %s for %d records)", name, dir, DirName, PyDirName, w.name, w.n)
+			return nil, short(name, w, 0, fmt.Sprintf("cifar10: %s: missing: %s is not a complete %s or %s directory (need %s for %d records)", name, dir, DirName, PyDirName, w.name, w.n))
 		}
 		f, err := os.Open(name)
 		if err != nil {
 			return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
 		}
-		s, err := readFile(f, name, w.n)
+		s, err := readFile(f, name, w)
 		f.Close()
 		if err != nil {
 			return nil, err
@@ -166,8 +179,9 @@ func readPyFile(name string, n int) (*Set, error) {
 	return decodeBatch(v, n, name)
 }
 
-// readFile checks the size of an opened batch file and reads its first n records.
-func readFile(f *os.File, name string, n int) (*Set, error) {
+// readFile checks the size of an opened batch file and reads its first w.n records.
+func readFile(f *os.File, name string, w want) (*Set, error) {
+	n := w.n
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
@@ -175,22 +189,33 @@ func readFile(f *os.File, name string, n int) (*Set, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("cifar10: %s: not a regular file", name)
 	}
-	if err := checkSize(name, fi.Size(), n); err != nil {
+	if err := checkSize(name, fi.Size(), w); err != nil {
 		return nil, err
 	}
 	s := &Set{Pixels: make([]uint8, 0, n*Features), Labels: make([]uint8, 0, n)}
 	return s, s.readRecords(f, n, name)
 }
 
-// checkSize verifies that a batch of size bytes is whole records and holds at least n.
-func checkSize(name string, size int64, n int) error {
+// checkSize verifies that a batch of size bytes is whole records and holds at least w.n.
+func checkSize(name string, size int64, w want) error {
 	if size%RecordSize != 0 {
 		return fmt.Errorf("cifar10: %s: size %d bytes is not a multiple of the %d-byte record (truncated or not a CIFAR-10 batch)", name, size, RecordSize)
 	}
-	if have := size / RecordSize; have < int64(n) {
-		return fmt.Errorf("cifar10: %s: has %d records, want at least %d", name, have, n)
+	if have := int(size / RecordSize); have < w.n {
+		return short(name, w, have, fmt.Sprintf("cifar10: %s: has %d records, want at least %d", name, have, w.n))
 	}
 	return nil
+}
+
+// short builds the ShortError of batch w, which has only have records.
+func short(name string, w want, have int, msg string) *ShortError {
+	e := &ShortError{File: name, Test: w.name == TestFile, Have: have, Want: w.n, Available: have, msg: msg}
+	if !e.Test {
+		var i int
+		fmt.Sscanf(w.name, "data_batch_%d.bin", &i)
+		e.Available += (i - 1) * PerBatch
+	}
+	return e
 }
 
 func loadArchive(name string, ws []want) (map[string]*Set, error) {
@@ -257,7 +282,7 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 				return nil, err
 			}
 		} else {
-			if err := checkSize(member, hdr.Size, n); err != nil {
+			if err := checkSize(member, hdr.Size, want{base, n}); err != nil {
 				return nil, err
 			}
 			s = &Set{Pixels: make([]uint8, 0, n*Features), Labels: make([]uint8, 0, n)}
@@ -269,7 +294,7 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 	}
 	for _, w := range ws {
 		if sets[w.name] == nil {
-			return nil, fmt.Errorf("cifar10: %s: archive has no member %s/%s or %s/%s (need %d records)", name, DirName, w.name, PyDirName, pyName(w.name), w.n)
+			return nil, short(name, w, 0, fmt.Sprintf("cifar10: %s: archive has no member %s/%s or %s/%s (need %d records)", name, DirName, w.name, PyDirName, pyName(w.name), w.n))
 		}
 	}
 	return sets, nil

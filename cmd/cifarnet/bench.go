@@ -73,7 +73,7 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int) 
 			return err
 		}
 		if data, err = cifar10.Load(src, cfg.TrainSamples, cfg.TestSamples); err != nil {
-			return err
+			return sampleFlagError(err, src, cfg.TrainSamples, cfg.TestSamples)
 		}
 	}
 	threads := cfg.Threads

@@ -78,7 +78,7 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	}
 	data, err := cifar10.Load(src, 0, samples)
 	if err != nil {
-		return err
+		return sampleFlagError(err, src, 0, samples)
 	}
 	e := tensor.NewEngine(threads)
 	defer e.Close()

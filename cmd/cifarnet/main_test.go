@@ -72,6 +72,9 @@ func TestInvalidFlagsExit2(t *testing.T) {
 		{[]string{"train", "--epochs", "ten"}, "--epochs"},
 		{[]string{"train", "--no-such-flag"}, "unknown flag"},
 		{[]string{"train", "--threads", "-1"}, "--threads -1"},
+		{[]string{"train", "--test-samples", "1001"}, "--test-samples 1001: the data at"},
+		{[]string{"train", "--train-samples", "20000"}, "has only 10000 training images"},
+		{[]string{"evaluate", "--model", ".", "--test-samples", "0"}, "--test-samples 0"},
 		{[]string{"frobnicate"}, "unknown command"},
 	}
 	for _, tt := range tests {

@@ -110,10 +110,6 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if err != nil {
 		return err
 	}
-	dir, err := prepareRunDir(f.out, f.overwrite)
-	if err != nil {
-		return err
-	}
 	terminal := isTerminal(stdout)
 	if terminal && !f.quiet {
 		fmt.Fprintf(stdout, "Loading CIFAR-10 from %s ...", src)
@@ -122,6 +118,12 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if terminal && !f.quiet {
 		fmt.Fprint(stdout, "\r\x1b[K")
 	}
+	if err != nil {
+		return sampleFlagError(err, src, f.cfg.TrainSamples, f.cfg.TestSamples)
+	}
+	// The run directory is made once the data is known good, before any
+	// training: an unwritable one fails now, not after the run.
+	dir, err := prepareRunDir(f.out, f.overwrite)
 	if err != nil {
 		return err
 	}
@@ -300,4 +302,18 @@ func cpuModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// sampleFlagError turns "the data has fewer samples than asked for" into a
+// usage error naming the flag; other load errors pass through.
+func sampleFlagError(err error, src string, trainSamples, testSamples int) error {
+	var short *cifar10.ShortError
+	if !errors.As(err, &short) {
+		return err
+	}
+	flag, asked, kind := "--train-samples", trainSamples, "training"
+	if short.Test {
+		flag, asked, kind = "--test-samples", testSamples, "test"
+	}
+	return usagef("%s %d: the data at %s has only %d %s images (%s)", flag, asked, src, short.Available, kind, short.File)
 }

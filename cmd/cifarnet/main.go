@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,6 +40,7 @@ restore_best_weights), 50 epochs of batch 128, validation_split=0.2, the first
 5000 training and 1000 test images, seed 42.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())}
@@ -87,4 +90,20 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// version is the module version "go install ...@version" built, or the VCS
+// revision of a source build.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
+			v = "devel " + s.Value
+		}
+	}
+	return v + " (" + runtime.Version() + ")"
 }

@@ -6,7 +6,6 @@ package nn
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 
 	"github.com/cifarnet/cifarnet/tensor"
 )
@@ -181,18 +180,4 @@ func (m *Model) CountParams() int {
 		n += len(p.Value)
 	}
 	return n
-}
-
-// Summary describes the layers as Keras's model.summary() does, briefly.
-func (m *Model) Summary() string {
-	var b strings.Builder
-	for _, l := range m.Layers {
-		act := l.Act.Name
-		if l == m.Layers[len(m.Layers)-1] {
-			act = "softmax"
-		}
-		fmt.Fprintf(&b, "%-8s Dense(%d, %s)  %d params\n", l.Name, l.Out, act, l.In*l.Out+l.Out)
-	}
-	fmt.Fprintf(&b, "total %d params", m.CountParams())
-	return b.String()
 }

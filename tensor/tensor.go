@@ -41,15 +41,8 @@ func newEngine(threads int, kr kernel, sd simd) *Engine {
 	return e
 }
 
-// Threads returns the number of threads the engine computes with.
-func (e *Engine) Threads() int { return e.pool.Threads() }
-
 // Kernel names the Gemm micro-kernel in use ("generic", "avx512", ...).
 func (e *Engine) Kernel() string { return e.kernel.name }
-
-// Pool returns the engine's worker pool, for callers that run their own
-// parallel loops alongside the kernels.
-func (e *Engine) Pool() *Pool { return e.pool }
 
 // Close stops the engine's workers.
 func (e *Engine) Close() { e.pool.Close() }

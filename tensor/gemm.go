@@ -28,7 +28,12 @@ type kernel struct {
 	// that wide (the 10-wide output layer), which would waste most of a
 	// full panel.
 	narrow *kernel
+	// kmajorMasked and rowsMasked, if set, load and store only the columns
+	// set in a mask, so a ragged column panel needs no scratch tile.
+	kmajorMasked, rowsMasked maskedFunc
 }
+
+type maskedFunc = func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
 
 // kc is the k block: a block of a B panel (kc x NR floats, 32 KiB) stays in
 // L1 while the row panels of a task stream past it, and the rows of an
@@ -139,6 +144,12 @@ func (g *gemmCall) bPanel(p int) []float32 { return g.pb[p*g.kr.nr*g.k : (p+1)*g
 
 type kernelFunc = func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
+// kmajorA reports whether A's row panel ip is read k-major (packed, or
+// transposed in place) rather than row by row.
+func (g *gemmCall) kmajorA(ip int) bool {
+	return g.packAllA || (g.edgeA && ip == g.mp-1) || g.transA
+}
+
 // aAt returns, for A's row panel ip from k offset p0, the kernel that reads
 // it, the data and its stride.
 func (g *gemmCall) aAt(ip, p0 int) (kernelFunc, []float32, int) {
@@ -188,18 +199,29 @@ func (e *Engine) gemmTile(t int) {
 		packB(g.bPanel(jp), g.transB, g.b, g.ldb, j0, nn, kr.nr, g.k)
 	}
 	ip0, ip1 := ib*g.rowBlock, min(g.mp, (ib+1)*g.rowBlock)
-	whole := ip1 // row panels [ip0, whole) give whole tiles
-	if nn < kr.nr {
+	// A ragged column panel is written through a column mask where the
+	// kernel has one, else through scratch tiles.
+	masked := nn < kr.nr && kr.rowsMasked != nil
+	whole := ip1 // row panels [ip0, whole) are written to C directly
+	if nn < kr.nr && !masked {
 		whole = ip0
 	} else if ip1 == g.mp && g.m%kr.mr != 0 {
 		whole = g.mp - 1
 	}
+	mask := uint64(1)<<nn - 1
 	for p0 := 0; p0 < g.k; p0 += kc {
 		kk := min(kc, g.k-p0)
 		bp, bs := g.bAt(jp, p0)
 		for ip := ip0; ip < whole; ip++ {
 			fn, ap, as := g.aAt(ip, p0)
-			fn(kk, ap, as, bp, bs, g.c[ip*kr.mr*g.ldc+j0:], g.ldc, g.acc || p0 > 0)
+			c, acc := g.c[ip*kr.mr*g.ldc+j0:], g.acc || p0 > 0
+			if !masked {
+				fn(kk, ap, as, bp, bs, c, g.ldc, acc)
+			} else if g.kmajorA(ip) {
+				kr.kmajorMasked(kk, ap, as, bp, bs, c, g.ldc, acc, mask)
+			} else {
+				kr.rowsMasked(kk, ap, as, bp, bs, c, g.ldc, acc, mask)
+			}
 		}
 	}
 	if whole == ip1 {

@@ -1000,6 +1000,269 @@ kernelRowsNarrowAVX2_store:
 	VZEROUPPER
 	RET
 
+// func kernelKMajorMaskedAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelKMajorMaskedAVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  mask+112(FP), R9
+	KMOVW R9, K1
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelKMajorMaskedAVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R9
+	VMOVUPS.Z (R9), K1, Z0
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z1
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z2
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z3
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z4
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z5
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z6
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z7
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z8
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z9
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z10
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z11
+	JMP       kernelKMajorMaskedAVX512_start
+
+kernelKMajorMaskedAVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+kernelKMajorMaskedAVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelKMajorMaskedAVX512_store
+
+kernelKMajorMaskedAVX512_loop:
+	VMOVUPS      (BX), Z12
+	VBROADCASTSS (CX), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS 4(CX), Z13
+	VFMADD231PS  Z12, Z13, Z1
+	VBROADCASTSS 8(CX), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS 12(CX), Z13
+	VFMADD231PS  Z12, Z13, Z3
+	VBROADCASTSS 16(CX), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS 20(CX), Z13
+	VFMADD231PS  Z12, Z13, Z5
+	VBROADCASTSS 24(CX), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS 28(CX), Z13
+	VFMADD231PS  Z12, Z13, Z7
+	VBROADCASTSS 32(CX), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS 36(CX), Z13
+	VFMADD231PS  Z12, Z13, Z9
+	VBROADCASTSS 40(CX), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS 44(CX), Z13
+	VFMADD231PS  Z12, Z13, Z11
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelKMajorMaskedAVX512_loop
+
+kernelKMajorMaskedAVX512_store:
+	MOVQ    DI, R9
+	VMOVUPS Z0, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z1, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z2, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z3, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z4, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z5, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z6, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z7, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z8, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z9, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z10, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z11, K1, (R9)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMaskedAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMaskedAVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVQ  R9, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	MOVQ  R10, R11
+	ADDQ  DX, R11
+	ADDQ  DX, R11
+	ADDQ  DX, R11
+	MOVQ  mask+112(FP), R12
+	KMOVW R12, K1
+	MOVB  acc+104(FP), R12
+	TESTB R12, R12
+	JZ    kernelRowsMaskedAVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R12
+	VMOVUPS.Z (R12), K1, Z0
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z1
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z2
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z3
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z4
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z5
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z6
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z7
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z8
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z9
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z10
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z11
+	JMP       kernelRowsMaskedAVX512_start
+
+kernelRowsMaskedAVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+
+kernelRowsMaskedAVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMaskedAVX512_store
+
+kernelRowsMaskedAVX512_loop:
+	VMOVUPS      (BX), Z12
+	VBROADCASTSS (CX), Z13
+	VFMADD231PS  Z12, Z13, Z0
+	VBROADCASTSS (CX)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z1
+	VBROADCASTSS (CX)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z2
+	VBROADCASTSS (R9), Z13
+	VFMADD231PS  Z12, Z13, Z3
+	VBROADCASTSS (R9)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z4
+	VBROADCASTSS (R9)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z5
+	VBROADCASTSS (R10), Z13
+	VFMADD231PS  Z12, Z13, Z6
+	VBROADCASTSS (R10)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z7
+	VBROADCASTSS (R10)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z8
+	VBROADCASTSS (R11), Z13
+	VFMADD231PS  Z12, Z13, Z9
+	VBROADCASTSS (R11)(DX*1), Z13
+	VFMADD231PS  Z12, Z13, Z10
+	VBROADCASTSS (R11)(DX*2), Z13
+	VFMADD231PS  Z12, Z13, Z11
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMaskedAVX512_loop
+
+kernelRowsMaskedAVX512_store:
+	MOVQ    DI, R12
+	VMOVUPS Z0, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z1, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z2, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z3, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z4, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z5, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z6, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z7, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z8, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z9, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z10, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z11, K1, (R12)
+	VZEROUPPER
+	RET
+
 // func biasELUAVX512(x []float32, bias []float32)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·biasELUAVX512(SB), NOSPLIT, $0-48

@@ -28,6 +28,12 @@ func kernelKMajorNarrowAVX2(k int, a []float32, lda int, b []float32, ldb int, c
 // kernelRowsNarrowAVX2 computes the 6x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsNarrowAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
+// kernelKMajorMaskedAVX512 computes the 12x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; only the columns whose bit is set in mask are loaded and stored, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorMaskedAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMaskedAVX512 computes the 12x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; only the columns whose bit is set in mask are loaded and stored, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMaskedAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
 // biasELUAVX512 sets x[i] = ELU(x[i] + bias[i]), alpha 1; len(x) = len(bias), a multiple of 16.
 func biasELUAVX512(x []float32, bias []float32)
 

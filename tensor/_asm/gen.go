@@ -31,11 +31,21 @@ func main() {
 		kernel("kernelKMajorNarrow"+v.suffix, false, v.mr, 1, v.lanes, v.vec)
 		kernel("kernelRowsNarrow"+v.suffix, true, v.mr, 1, v.lanes, v.vec)
 	}
+	// Narrow AVX-512 kernels that load and store C under a column mask, so a
+	// product narrower than 16 needs no scratch tile.
+	masked = true
+	kernel("kernelKMajorMaskedAVX512", false, 12, 1, 16, func() VecVirtual { return ZMM() })
+	kernel("kernelRowsMaskedAVX512", true, 12, 1, 16, func() VecVirtual { return ZMM() })
+	masked = false
 	biasELU()
 	eluBackward()
 	nadam()
 	Generate()
 }
+
+// masked makes kernel emit a variant taking a column mask (AVX-512, one
+// vector): C is loaded and stored only where the mask's bits are set.
+var masked bool
 
 // kernel emits a micro-kernel of mr rows and nv vectors of lanes columns.
 // B(p, j) is read at b[p*ldb + j]. A is either k-major, A(i, p) at
@@ -49,7 +59,12 @@ func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 	if rows {
 		layout = "A(i,p) = a[i*lda+p]"
 	}
-	TEXT(name, NOSPLIT, "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)")
+	sig := "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)"
+	if masked {
+		sig = "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)"
+		layout += "; only the columns whose bit is set in mask are loaded and stored"
+	}
+	TEXT(name, NOSPLIT, sig)
 	Doc(fmt.Sprintf("%s computes the %dx%d tile c = A·B, or c += A·B when acc, with %s, B(p,j) = b[p*ldb+j], c's rows ldc apart.", name, mr, nr, layout))
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a").Base(), GP64())
@@ -99,6 +114,27 @@ func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 			tile[i][j] = vec()
 		}
 	}
+	var kmask OpmaskVirtual
+	if masked {
+		kmask = K()
+		m := GP64()
+		Load(Param("mask"), m)
+		KMOVW(m.As32(), kmask)
+	}
+	load := func(m Mem, v VecVirtual) {
+		if masked {
+			VMOVUPS_Z(m, kmask, v)
+		} else {
+			VMOVUPS(m, v)
+		}
+	}
+	store := func(v VecVirtual, m Mem) {
+		if masked {
+			VMOVUPS(v, kmask, m)
+		} else {
+			VMOVUPS(v, m)
+		}
+	}
 	row := GP64()
 	accFlag := Load(Param("acc"), GP8())
 	TESTB(accFlag, accFlag)
@@ -107,7 +143,7 @@ func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 	MOVQ(c, row)
 	for i := range mr {
 		for j := range nv {
-			VMOVUPS(Mem{Base: row, Disp: 4 * lanes * j}, tile[i][j])
+			load(Mem{Base: row, Disp: 4 * lanes * j}, tile[i][j])
 		}
 		if i < mr-1 {
 			ADDQ(ldc, row)
@@ -153,7 +189,7 @@ func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 	MOVQ(c, row)
 	for i := range mr {
 		for j := range nv {
-			VMOVUPS(tile[i][j], Mem{Base: row, Disp: 4 * lanes * j})
+			store(tile[i][j], Mem{Base: row, Disp: 4 * lanes * j})
 		}
 		if i < mr-1 {
 			ADDQ(ldc, row)

@@ -36,6 +36,20 @@ func Bar(done, total int) string {
 	return strings.Repeat("━", full) + "╺" + strings.Repeat("━", barWidth-full-1)
 }
 
+// colorBar renders the bar for a terminal as Keras does there: the done
+// part green, the rest grey, the step counter bold.
+func colorBar(done, total int) string {
+	full := barWidth
+	if total > 0 {
+		full = min(barWidth, barWidth*done/total)
+	}
+	bar := ""
+	if full > 0 {
+		bar = "\x1b[32m" + strings.Repeat("━", full) + "\x1b[0m"
+	}
+	return bar + "\x1b[37m" + strings.Repeat("━", barWidth-full) + "\x1b[0m"
+}
+
 // FormatStepTime formats the time per step as Keras does: s, ms or us.
 func FormatStepTime(perStep time.Duration) string {
 	s := perStep.Seconds()
@@ -51,9 +65,18 @@ func FormatStepTime(perStep time.Duration) string {
 
 // StepLine is one progress line: "17/32 ━━━━╺━━━ 0s 5ms/step - accuracy: ... - loss: ...".
 func StepLine(step, steps int, elapsed time.Duration, logs Logs, withVal bool) string {
+	return stepLine(step, steps, elapsed, logs, withVal, false)
+}
+
+// stepLine is StepLine, with Keras's terminal colours when color.
+func stepLine(step, steps int, elapsed time.Duration, logs Logs, withVal, color bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d/%d %s %.0fs %s - accuracy: %.4f - loss: %.4f",
-		step, steps, Bar(step, steps), elapsed.Seconds(), FormatStepTime(elapsed/time.Duration(max(step, 1))), logs.Accuracy, logs.Loss)
+	counter, bar := fmt.Sprintf("%d/%d", step, steps), Bar(step, steps)
+	if color {
+		counter, bar = "\x1b[1m"+counter+"\x1b[0m", colorBar(step, steps)
+	}
+	fmt.Fprintf(&b, "%s %s %.0fs %s - accuracy: %.4f - loss: %.4f",
+		counter, bar, elapsed.Seconds(), FormatStepTime(elapsed/time.Duration(max(step, 1))), logs.Accuracy, logs.Loss)
 	if withVal && logs.HasVal {
 		fmt.Fprintf(&b, " - val_accuracy: %.4f - val_loss: %.4f", logs.ValAccuracy, logs.ValLoss)
 	}
@@ -75,7 +98,7 @@ func (p *Progress) OnBatchEnd(r *Run, step int, logs Logs) {
 	// Redraw at most 20 times a second, as Keras does.
 	if now := time.Now(); now.Sub(p.lastDraw) >= 50*time.Millisecond {
 		p.lastDraw = now
-		fmt.Fprintf(p.W, "\r%s\x1b[K", StepLine(step+1, r.Steps, now.Sub(p.epochStart), logs, false))
+		fmt.Fprintf(p.W, "\r%s\x1b[K", stepLine(step+1, r.Steps, now.Sub(p.epochStart), logs, false, true))
 	}
 }
 
@@ -84,7 +107,7 @@ func (p *Progress) OnEpochEnd(r *Run, epoch int, logs Logs) {
 	if p.Terminal {
 		fmt.Fprint(p.W, "\r\x1b[K")
 	}
-	fmt.Fprintln(p.W, StepLine(r.Steps, r.Steps, time.Since(p.epochStart), logs, true))
+	fmt.Fprintln(p.W, stepLine(r.Steps, r.Steps, time.Since(p.epochStart), logs, true, p.Terminal))
 }
 
 // EvalProgress returns a StepFunc printing Keras's evaluate output to the
@@ -98,12 +121,12 @@ func (p *Progress) EvalProgress() StepFunc {
 			if p.Terminal {
 				fmt.Fprint(p.W, "\r\x1b[K")
 			}
-			fmt.Fprintln(p.W, StepLine(step, steps, now.Sub(start), running, false))
+			fmt.Fprintln(p.W, stepLine(step, steps, now.Sub(start), running, false, p.Terminal))
 			return
 		}
 		if p.Terminal && now.Sub(last) >= 50*time.Millisecond {
 			last = now
-			fmt.Fprintf(p.W, "\r%s\x1b[K", StepLine(step, steps, now.Sub(start), running, false))
+			fmt.Fprintf(p.W, "\r%s\x1b[K", stepLine(step, steps, now.Sub(start), running, false, true))
 		}
 	}
 }

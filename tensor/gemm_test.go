@@ -101,6 +101,10 @@ func TestGemmAgainstReference(t *testing.T) {
 			k := gemmSizes[r.IntN(len(gemmSizes))]
 			gemmCase(t, e, r.IntN(2) == 0, r.IntN(2) == 0, m, n, k, r.IntN(2) == 0)
 		}
+		// The cols path with packed A panels (transposed A whose rows alias
+		// at 4 KiB), ragged and not.
+		gemmCase(t, e, true, false, 70, 10, 33, false)
+		gemmCaseLDA(t, e, 64, 10, 20, 1024)
 		// The exercise's own shapes, including the 10-wide output layer.
 		for _, s := range [][3]int{{128, 256, 3072}, {3072, 256, 128}, {128, 10, 256}, {256, 10, 128}, {128, 256, 10}, {32, 256, 3072}} {
 			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
@@ -167,6 +171,20 @@ func BenchmarkGemm(b *testing.B) {
 				})
 			}
 			e.Close()
+		}
+	}
+}
+
+// gemmCaseLDA runs a transposed-A product whose A rows are lda apart.
+func gemmCaseLDA(t *testing.T, e *Engine, m, n, k, lda int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(9, uint64(lda)))
+	a, b, c := randSlice(r, k*lda), randSlice(r, k*n), make([]float32, m*n)
+	want := refGemm(true, false, m, n, k, a, lda, b, n, c, n, false)
+	e.Gemm(true, false, m, n, k, a, lda, b, n, c, n, false)
+	for i := range want {
+		if d := float64(c[i]) - want[i]; d > 1e-3 || d < -1e-3 {
+			t.Fatalf("%s lda=%d: C[%d] = %g, want %g", e.Kernel(), lda, i, c[i], want[i])
 		}
 	}
 }

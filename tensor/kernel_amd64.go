@@ -9,7 +9,8 @@ import "golang.org/x/sys/cpu"
 var (
 	avx512Kernel = kernel{name: "avx512", mr: 12, nr: 32, kmajor: kernelKMajorAVX512, rows: kernelRowsAVX512,
 		narrow: &kernel{name: "avx512-narrow", mr: 12, nr: 16, kmajor: kernelKMajorNarrowAVX512, rows: kernelRowsNarrowAVX512,
-			kmajorMasked: kernelKMajorMaskedAVX512, rowsMasked: kernelRowsMaskedAVX512}}
+			kmajorMasked: kernelKMajorMaskedAVX512, rowsMasked: kernelRowsMaskedAVX512},
+		cols: kernelColsAVX512}
 	avx2Kernel = kernel{name: "avx2", mr: 6, nr: 16, kmajor: kernelKMajorAVX2, rows: kernelRowsAVX2,
 		narrow: &kernel{name: "avx2-narrow", mr: 6, nr: 8, kmajor: kernelKMajorNarrowAVX2, rows: kernelRowsNarrowAVX2}}
 	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ

@@ -34,6 +34,9 @@ func kernelKMajorMaskedAVX512(k int, a []float32, lda int, b []float32, ldb int,
 // kernelRowsMaskedAVX512 computes the 12x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; only the columns whose bit is set in mask are loaded and stored, B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsMaskedAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
 
+// kernelColsAVX512 computes the 32x12 tile t (column-major: t[j*32+i]) = A·B, or t += A·B when acc, with A(i,p) = a[p*lda+i] and B(p,j) = b[p*12+j].
+func kernelColsAVX512(k int, a []float32, lda int, b []float32, t []float32, acc bool)
+
 // biasELUAVX512 sets x[i] = ELU(x[i] + bias[i]), alpha 1; len(x) = len(bias), a multiple of 16.
 func biasELUAVX512(x []float32, bias []float32)
 

@@ -22,6 +22,8 @@ type Engine struct {
 	gemm         gemmCall
 	gemmPackTask func(int)
 	gemmTileTask func(int)
+	cols         colsCall
+	colsTask     func(int)
 	nadam        nadamCall
 	nadamTask    func(int)
 	gather       gatherCall
@@ -36,7 +38,7 @@ func NewEngine(threads int) *Engine {
 
 func newEngine(threads int, kr kernel, sd simd) *Engine {
 	e := &Engine{pool: NewPool(threads), kernel: kr, simd: sd}
-	e.gemmPackTask, e.gemmTileTask = e.gemmPack, e.gemmTile
+	e.gemmPackTask, e.gemmTileTask, e.colsTask = e.gemmPack, e.gemmTile, e.colsPanel
 	e.nadamTask, e.gatherTask = e.nadamChunkTask, e.gatherRows
 	return e
 }

@@ -37,6 +37,7 @@ func main() {
 	kernel("kernelKMajorMaskedAVX512", false, 12, 1, 16, func() VecVirtual { return ZMM() })
 	kernel("kernelRowsMaskedAVX512", true, 12, 1, 16, func() VecVirtual { return ZMM() })
 	masked = false
+	kernelCols()
 	biasELU()
 	eluBackward()
 	nadam()
@@ -363,6 +364,66 @@ func nadam() {
 	DECQ(n)
 	JNZ(LabelRef("nadam_loop"))
 	Label("nadam_done")
+	VZEROUPPER()
+	RET()
+}
+
+// kernelCols emits the kernel for narrow products, vectorised along m:
+// t[j*32 + i] (+)= sum_p A(i, p) B(p, j) for 32 rows i (two zmm) and 12
+// columns j, with A(i, p) at a[p*lda + i] (k-major: packed, or a transposed
+// A in place) and B(p, j) at b[p*12 + j] (a packed 12-wide panel). Every
+// lane does useful work for 10-12 columns, where a 16-wide row kernel
+// wastes most of its lanes; the Go side stores the column-major tile t
+// into C.
+func kernelCols() {
+	const rows, cols = 32, 12
+	TEXT("kernelColsAVX512", NOSPLIT, "func(k int, a []float32, lda int, b []float32, t []float32, acc bool)")
+	Doc("kernelColsAVX512 computes the 32x12 tile t (column-major: t[j*32+i]) = A·B, or t += A·B when acc, with A(i,p) = a[p*lda+i] and B(p,j) = b[p*12+j].")
+	k := Load(Param("k"), GP64())
+	a := Load(Param("a").Base(), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(Imm(2), lda)
+	b := Load(Param("b").Base(), GP64())
+	t := Load(Param("t").Base(), GP64())
+	acc := make([][2]VecVirtual, cols)
+	accFlag := Load(Param("acc"), GP8())
+	for j := range acc {
+		acc[j] = [2]VecVirtual{ZMM(), ZMM()}
+	}
+	TESTB(accFlag, accFlag)
+	JZ(LabelRef("cols_zero"))
+	for j := range acc {
+		VMOVUPS(Mem{Base: t, Disp: 4 * (j*rows + 0)}, acc[j][0])
+		VMOVUPS(Mem{Base: t, Disp: 4 * (j*rows + 16)}, acc[j][1])
+	}
+	JMP(LabelRef("cols_start"))
+	Label("cols_zero")
+	for j := range acc {
+		VXORPS(acc[j][0], acc[j][0], acc[j][0])
+		VXORPS(acc[j][1], acc[j][1], acc[j][1])
+	}
+	Label("cols_start")
+	TESTQ(k, k)
+	JZ(LabelRef("cols_store"))
+	Label("cols_loop")
+	a0, a1 := ZMM(), ZMM()
+	VMOVUPS(Mem{Base: a}, a0)
+	VMOVUPS(Mem{Base: a, Disp: 64}, a1)
+	for j := range acc {
+		bj := ZMM()
+		VBROADCASTSS(Mem{Base: b, Disp: 4 * j}, bj)
+		VFMADD231PS(a0, bj, acc[j][0])
+		VFMADD231PS(a1, bj, acc[j][1])
+	}
+	ADDQ(lda, a)
+	ADDQ(Imm(4*cols), b)
+	DECQ(k)
+	JNZ(LabelRef("cols_loop"))
+	Label("cols_store")
+	for j := range acc {
+		VMOVUPS(acc[j][0], Mem{Base: t, Disp: 4 * (j*rows + 0)})
+		VMOVUPS(acc[j][1], Mem{Base: t, Disp: 4 * (j*rows + 16)})
+	}
 	VZEROUPPER()
 	RET()
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/cifarnet/cifarnet/tensor"
 )
 
 // Activation is an elementwise function whose derivative can be computed
@@ -11,19 +13,33 @@ import (
 type Activation struct {
 	// Name is the Keras name ("elu", "relu", ...).
 	Name string
-	// Forward replaces each z with f(z).
-	Forward func(z []float32)
+	// Forward sets each row of x (rows x len(bias)) to f(row + bias).
+	Forward func(e *tensor.Engine, x, bias []float32, rows int)
 	// Backward multiplies each upstream gradient g by f'(z), given the
 	// outputs a = f(z).
-	Backward func(g, a []float32)
+	Backward func(e *tensor.Engine, g, a []float32)
 }
 
+// ELU has fused vector kernels in package tensor; the others are a bias
+// pass followed by their elementwise loop.
 var activations = map[string]Activation{
-	"elu":     {"elu", eluForward, eluBackward},
-	"relu":    {"relu", reluForward, reluBackward},
-	"tanh":    {"tanh", tanhForward, tanhBackward},
-	"sigmoid": {"sigmoid", sigmoidForward, sigmoidBackward},
-	"linear":  {"linear", func([]float32) {}, func(_, _ []float32) {}},
+	"elu":     {"elu", (*tensor.Engine).BiasELU, (*tensor.Engine).ELUBackward},
+	"relu":    elementwise("relu", reluForward, reluBackward),
+	"tanh":    elementwise("tanh", tanhForward, tanhBackward),
+	"sigmoid": elementwise("sigmoid", sigmoidForward, sigmoidBackward),
+	"linear":  elementwise("linear", func([]float32) {}, func(_, _ []float32) {}),
+}
+
+// elementwise makes an Activation of plain loops over the values.
+func elementwise(name string, f func(z []float32), df func(g, a []float32)) Activation {
+	return Activation{
+		Name: name,
+		Forward: func(_ *tensor.Engine, x, bias []float32, rows int) {
+			tensor.BiasAdd(x, bias, rows)
+			f(x[:rows*len(bias)])
+		},
+		Backward: func(_ *tensor.Engine, g, a []float32) { df(g, a) },
+	}
 }
 
 // ActivationNames lists the activations Lookup accepts.
@@ -43,25 +59,6 @@ func LookupActivation(name string) (Activation, error) {
 		return Activation{}, fmt.Errorf("unknown activation %q (want one of %v)", name, ActivationNames())
 	}
 	return a, nil
-}
-
-// ELU with alpha = 1 (Keras's default): z if z > 0, else exp(z) - 1.
-func eluForward(z []float32) {
-	for i, v := range z {
-		if v <= 0 {
-			z[i] = float32(math.Expm1(float64(v)))
-		}
-	}
-}
-
-// ELU'(z) = 1 for z > 0, else exp(z) = a + 1. a > 0 exactly when z > 0.
-func eluBackward(g, a []float32) {
-	a = a[:len(g)]
-	for i, v := range a {
-		if v <= 0 {
-			g[i] *= v + 1
-		}
-	}
 }
 
 func reluForward(z []float32) {

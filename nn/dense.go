@@ -41,15 +41,9 @@ func NewDense(name string, in, out int, act Activation) *Dense {
 func (d *Dense) Forward(e *tensor.Engine, x []float32, ldx, batch int) []float32 {
 	d.x, d.ldx = x[:(batch-1)*ldx+d.In], ldx
 	out := growTo(&d.out, batch*d.Out)
-	// out = x·Kernel, then + bias and the activation in one pass (ELU has a
-	// fused vector kernel).
+	// out = x·Kernel, then + bias and the activation.
 	e.Gemm(false, false, batch, d.Out, d.In, d.x, d.ldx, d.Kernel, d.Out, out, d.Out, false)
-	if d.Act.Name == "elu" {
-		e.BiasELU(out, d.Bias, batch)
-		return out
-	}
-	tensor.BiasAdd(out, d.Bias, batch)
-	d.Act.Forward(out)
+	d.Act.Forward(e, out, d.Bias, batch)
 	return out
 }
 
@@ -58,11 +52,7 @@ func (d *Dense) Forward(e *tensor.Engine, x []float32, ldx, batch int) []float32
 // needDX, else nil. The first layer needs no dx.
 func (d *Dense) Backward(e *tensor.Engine, g []float32, batch int, needDX bool) []float32 {
 	g = g[:batch*d.Out]
-	if d.Act.Name == "elu" {
-		e.ELUBackward(g, d.out[:batch*d.Out])
-	} else {
-		d.Act.Backward(g, d.out[:batch*d.Out])
-	}
+	d.Act.Backward(e, g, d.out[:batch*d.Out])
 	// dKernel = xᵀ·dz   (In x b)·(b x Out)
 	e.Gemm(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false)
 	// dBias = column sums of dz, rows added in order.

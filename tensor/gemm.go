@@ -110,7 +110,6 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 		run = serial
 	}
 	const panelsPerTask = 4
-	g.ta, g.tb = 0, 0
 	if g.packAllA {
 		g.ta = (g.mp + panelsPerTask - 1) / panelsPerTask
 	}
@@ -216,22 +215,24 @@ func (g *gemmCall) bPanel(p int) []float32 { return g.pb[p*g.kr.nr*g.k : (p+1)*g
 
 type kernelFunc = func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
-// kmajorA reports whether A's row panel ip is read k-major (packed, or
-// transposed in place) rather than row by row.
-func (g *gemmCall) kmajorA(ip int) bool {
-	return g.packAllA || (g.edgeA && ip == g.mp-1) || g.transA
-}
-
-// aAt returns, for A's row panel ip from k offset p0, the kernel that reads
-// it, the data and its stride.
-func (g *gemmCall) aAt(ip, p0 int) (kernelFunc, []float32, int) {
+// aAt returns A's row panel ip from k offset p0, its stride, and whether
+// it is read k-major (packed, or transposed in place) rather than row-major.
+func (g *gemmCall) aAt(ip, p0 int) (kmajor bool, a []float32, lda int) {
 	if g.packAllA || (g.edgeA && ip == g.mp-1) {
-		return g.kr.kmajor, g.aPanel(ip)[p0*g.kr.mr:], g.kr.mr
+		return true, g.aPanel(ip)[p0*g.kr.mr:], g.kr.mr
 	}
 	if g.transA { // A(i, p) = a[p*lda + i]: k-major in place
-		return g.kr.kmajor, g.a[p0*g.lda+ip*g.kr.mr:], g.lda
+		return true, g.a[p0*g.lda+ip*g.kr.mr:], g.lda
 	}
-	return g.kr.rows, g.a[ip*g.kr.mr*g.lda+p0:], g.lda
+	return false, g.a[ip*g.kr.mr*g.lda+p0:], g.lda
+}
+
+// kernelFor returns the kernel of kr that reads A as aAt says.
+func (kr *kernel) kernelFor(kmajor bool) kernelFunc {
+	if kmajor {
+		return kr.kmajor
+	}
+	return kr.rows
 }
 
 // bAt returns B's column panel jp from k offset p0 and its row stride.
@@ -280,19 +281,19 @@ func (e *Engine) gemmTile(t int) {
 	} else if ip1 == g.mp && g.m%kr.mr != 0 {
 		whole = g.mp - 1
 	}
-	mask := uint64(1)<<nn - 1
 	for p0 := 0; p0 < g.k; p0 += kc {
 		kk := min(kc, g.k-p0)
 		bp, bs := g.bAt(jp, p0)
 		for ip := ip0; ip < whole; ip++ {
-			fn, ap, as := g.aAt(ip, p0)
+			kmajor, ap, as := g.aAt(ip, p0)
 			c, acc := g.c[ip*kr.mr*g.ldc+j0:], g.acc || p0 > 0
-			if !masked {
-				fn(kk, ap, as, bp, bs, c, g.ldc, acc)
-			} else if g.kmajorA(ip) {
-				kr.kmajorMasked(kk, ap, as, bp, bs, c, g.ldc, acc, mask)
-			} else {
-				kr.rowsMasked(kk, ap, as, bp, bs, c, g.ldc, acc, mask)
+			switch {
+			case !masked:
+				kr.kernelFor(kmajor)(kk, ap, as, bp, bs, c, g.ldc, acc)
+			case kmajor:
+				kr.kmajorMasked(kk, ap, as, bp, bs, c, g.ldc, acc, uint64(1)<<nn-1)
+			default:
+				kr.rowsMasked(kk, ap, as, bp, bs, c, g.ldc, acc, uint64(1)<<nn-1)
 			}
 		}
 	}
@@ -314,9 +315,9 @@ func (e *Engine) gemmTile(t int) {
 			}
 		}
 		for p0 := 0; p0 < g.k; p0 += kc {
-			fn, ap, as := g.aAt(ip, p0)
+			kmajor, ap, as := g.aAt(ip, p0)
 			bp, bs := g.bAt(jp, p0)
-			fn(min(kc, g.k-p0), ap, as, bp, bs, tile, kr.nr, true)
+			kr.kernelFor(kmajor)(min(kc, g.k-p0), ap, as, bp, bs, tile, kr.nr, true)
 		}
 		for i := range mm {
 			copy(g.c[(i0+i)*g.ldc+j0:(i0+i)*g.ldc+j0+nn], tile[i*kr.nr:i*kr.nr+nn])

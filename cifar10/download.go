@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cifarnet/cifarnet/internal/oserr"
 )
 
 // The official binary archive (see ../shared/README.md).
@@ -207,7 +209,7 @@ func fileMD5(name string) (string, error) {
 // with d first if it is not there.
 func EnsureCached(ctx context.Context, d *Downloader, cacheDir string) (string, error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return "", fmt.Errorf("cache %s: %w", cacheDir, unwrapPath(err))
+		return "", fmt.Errorf("cache %s: %w", cacheDir, oserr.Bare(err))
 	}
 	dest := filepath.Join(cacheDir, ArchiveName)
 	if err := d.Fetch(ctx, dest); err != nil {

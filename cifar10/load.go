@@ -10,6 +10,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/cifarnet/cifarnet/internal/oserr"
 )
 
 // File names inside cifar-10-batches-bin.
@@ -93,7 +95,7 @@ func Load(src string, nTrain, nTest int) (*Data, error) {
 	}
 	fi, err := os.Stat(src)
 	if err != nil {
-		return nil, fmt.Errorf("cifar10: data %s: %w", src, unwrapPath(err))
+		return nil, fmt.Errorf("cifar10: data %s: %w", src, oserr.Bare(err))
 	}
 	var sets map[string]*Set
 	if fi.IsDir() {
@@ -116,15 +118,6 @@ func Load(src string, nTrain, nTest int) (*Data, error) {
 	return d, nil
 }
 
-// unwrapPath drops the *PathError wrapper so a message names the path once.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
 func loadDir(dir string, ws []want) (map[string]*Set, error) {
 	sets := make(map[string]*Set, len(ws))
 	for _, w := range ws {
@@ -142,7 +135,7 @@ func loadDir(dir string, ws []want) (map[string]*Set, error) {
 		}
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
+			return nil, fmt.Errorf("cifar10: %s: %w", name, oserr.Bare(err))
 		}
 		s, err := readFile(f, name, w)
 		f.Close()
@@ -163,14 +156,14 @@ func fileExists(name string) bool {
 func readPyFile(name string, n int) (*Set, error) {
 	fi, err := os.Stat(name)
 	if err != nil {
-		return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
+		return nil, fmt.Errorf("cifar10: %s: %w", name, oserr.Bare(err))
 	}
 	if fi.Size() > maxPickle {
 		return nil, fmt.Errorf("cifar10: %s: %w: %d bytes", name, errPickle, fi.Size())
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
+		return nil, fmt.Errorf("cifar10: %s: %w", name, oserr.Bare(err))
 	}
 	v, err := unpickle(b)
 	if err != nil {
@@ -184,7 +177,7 @@ func readFile(f *os.File, name string, w want) (*Set, error) {
 	n := w.n
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
+		return nil, fmt.Errorf("cifar10: %s: %w", name, oserr.Bare(err))
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("cifar10: %s: not a regular file", name)
@@ -221,7 +214,7 @@ func short(name string, w want, have int, msg string) *ShortError {
 func loadArchive(name string, ws []want) (map[string]*Set, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("cifar10: %s: %w", name, unwrapPath(err))
+		return nil, fmt.Errorf("cifar10: %s: %w", name, oserr.Bare(err))
 	}
 	defer f.Close()
 	return readArchive(f, name, ws)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cifarnet/cifarnet/internal/oserr"
 )
 
 // EnvVar names the environment variable that points at the data when no
@@ -53,7 +55,7 @@ func Locate(explicit string) (string, error) {
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		} else if i == 0 && os.Getenv(EnvVar) == p {
-			return "", fmt.Errorf("cifar10: $%s=%s: %w", EnvVar, p, unwrapPath(err))
+			return "", fmt.Errorf("cifar10: $%s=%s: %w", EnvVar, p, oserr.Bare(err))
 		}
 	}
 	return "", fmt.Errorf("cifar10: no data found (looked at %s): pass --data with a %s directory or %s, or allow the download",

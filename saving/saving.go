@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/safetensors"
 )
@@ -129,12 +130,12 @@ func Load(dir string) (*nn.Model, *Config, error) {
 func LoadWeights(name string, m *nn.Model) error {
 	f, err := os.Open(name)
 	if err != nil {
-		return fmt.Errorf("weights %s: %w", name, unwrap(err))
+		return fmt.Errorf("weights %s: %w", name, oserr.Bare(err))
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("weights %s: %w", name, unwrap(err))
+		return fmt.Errorf("weights %s: %w", name, oserr.Bare(err))
 	}
 	st, err := safetensors.Read(f, fi.Size())
 	if err != nil {
@@ -158,11 +159,4 @@ func LoadWeights(name string, m *nn.Model) error {
 		copy(p.Value, t.Data)
 	}
 	return nil
-}
-
-func unwrap(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }

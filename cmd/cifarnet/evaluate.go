@@ -16,6 +16,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/cifar10"
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/saving"
 	"github.com/cifarnet/cifarnet/tensor"
@@ -198,7 +199,7 @@ func topClasses(probs []float32, m *nn.Model, names []string, files []string, to
 func decodeImage(name string) (image.Image, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", name, unwrap(err))
+		return nil, fmt.Errorf("image %s: %w", name, oserr.Bare(err))
 	}
 	defer f.Close()
 	img, format, err := image.Decode(f)

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/report"
@@ -131,7 +132,8 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if !f.quiet {
 		progress = &train.Progress{W: stdout, Terminal: terminal}
 	}
-	if ck != nil && ck.DataSHA256 != data.Checksum() {
+	dataSum := data.Checksum()
+	if ck != nil && ck.DataSHA256 != dataSum {
 		return fmt.Errorf("--resume %s: the data at %s is not the data the run trained on (checksum differs)", f.resume, src)
 	}
 	// SIGINT or SIGTERM: finish the step, save a checkpoint, exit 130.
@@ -151,7 +153,7 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	}
 	var intr *train.Interrupted
 	if errors.As(err, &intr) {
-		intr.Checkpoint.DataSHA256 = data.Checksum()
+		intr.Checkpoint.DataSHA256 = dataSum
 		if err := intr.Checkpoint.Save(dir); err != nil {
 			return err
 		}
@@ -174,7 +176,7 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 		}
 		fmt.Fprintf(os.Stderr, "cifarnet: warning: %v; %s; the run's files are written\n", out.Terminated, kept)
 	}
-	env := environment(out, src, data, start)
+	env := environment(out, src, dataSum, start)
 	if err := train.WriteRun(dir, out.History, train.MetricsOf(out, data.Test.Int32Labels(), env)); err != nil {
 		return err
 	}
@@ -249,24 +251,16 @@ func prepareRunDir(out string, overwrite bool) (string, error) {
 		}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", fmt.Errorf("--out %s: cannot create the run directory: %w", out, unwrap(err))
+		return "", fmt.Errorf("--out %s: cannot create the run directory: %w", out, oserr.Bare(err))
 	}
 	// Fail now, not after training, if the directory is not writable.
 	probe, err := os.CreateTemp(out, ".probe*")
 	if err != nil {
-		return "", fmt.Errorf("--out %s: run directory is not writable: %w", out, unwrap(err))
+		return "", fmt.Errorf("--out %s: run directory is not writable: %w", out, oserr.Bare(err))
 	}
 	probe.Close()
 	os.Remove(probe.Name())
 	return out, nil
-}
-
-func unwrap(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 func isTerminal(w io.Writer) bool {
@@ -274,7 +268,7 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func environment(out *train.Outcome, src string, data *cifar10.Data, start time.Time) train.Env {
+func environment(out *train.Outcome, src, dataSum string, start time.Time) train.Env {
 	threads := out.Config.Threads
 	if threads == 0 {
 		threads = runtime.GOMAXPROCS(0)
@@ -285,7 +279,7 @@ func environment(out *train.Outcome, src string, data *cifar10.Data, start time.
 	}
 	return train.Env{
 		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, CPU: cpuModel(),
-		Threads: threads, Kernel: out.Kernel, Data: abs, DataSHA256: data.Checksum(),
+		Threads: threads, Kernel: out.Kernel, Data: abs, DataSHA256: dataSum,
 		Start: start.UTC().Format(time.RFC3339),
 	}
 }

@@ -63,14 +63,17 @@ func Locate(explicit string) (string, error) {
 }
 
 // Find is Locate that, when nothing is found and offline is false,
-// downloads the official archive into cifarnet's cache with d.
+// downloads the official archive into cifarnet's cache with d. A wrong
+// $CIFARNET_DATA is reported, not replaced by a download.
 func Find(ctx context.Context, explicit string, offline bool, d *Downloader) (string, error) {
 	src, err := Locate(explicit)
-	if err == nil || offline || explicit != "" || os.Getenv(EnvVar) != "" {
-		if err != nil && offline {
-			return "", fmt.Errorf("%v (offline: no download)", err)
-		}
-		return src, err
+	switch {
+	case err == nil:
+		return src, nil
+	case offline:
+		return "", fmt.Errorf("%v (offline: no download)", err)
+	case os.Getenv(EnvVar) != "":
+		return "", err
 	}
 	cache, cerr := CacheDir()
 	if cerr != nil {

@@ -136,12 +136,14 @@ func Experiment(cfg Config, data *cifar10.Data, progress *Progress) (*Outcome, e
 	if err != nil {
 		return nil, err
 	}
-	return ExperimentFrom(cfg, data, model, progress)
+	return ExperimentFrom(cfg, data, model, progress, nil)
 }
 
 // ExperimentFrom is Experiment starting from the given model's weights.
-func ExperimentFrom(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress) (*Outcome, error) {
-	return run(cfg, data, model, progress, nil, nil)
+// If interrupt is non-nil it is polled after every step; once it returns
+// true the run stops with an *Interrupted whose checkpoint Resume continues.
+func ExperimentFrom(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress, interrupt func() bool) (*Outcome, error) {
+	return run(cfg, data, model, progress, nil, interrupt)
 }
 
 // Resume continues the experiment a checkpoint describes on the same data.
@@ -154,12 +156,6 @@ func Resume(ck *Checkpoint, data *cifar10.Data, progress *Progress, interrupt fu
 		return nil, fmt.Errorf("resume: %v", err)
 	}
 	return run(ck.Config, data, model, progress, ck, interrupt)
-}
-
-// ExperimentInterruptible is ExperimentFrom that stops when interrupt
-// returns true, returning an *Interrupted whose checkpoint Resume continues.
-func ExperimentInterruptible(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress, interrupt func() bool) (*Outcome, error) {
-	return run(cfg, data, model, progress, nil, interrupt)
 }
 
 func run(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress, resume *Checkpoint, interrupt func() bool) (*Outcome, error) {

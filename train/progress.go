@@ -63,12 +63,8 @@ func FormatStepTime(perStep time.Duration) string {
 	}
 }
 
-// StepLine is one progress line: "17/32 ━━━━╺━━━ 0s 5ms/step - accuracy: ... - loss: ...".
-func StepLine(step, steps int, elapsed time.Duration, logs Logs, withVal bool) string {
-	return stepLine(step, steps, elapsed, logs, withVal, false)
-}
-
-// stepLine is StepLine, with Keras's terminal colours when color.
+// stepLine is one progress line, "17/32 ━━━━╺━━━ 0s 5ms/step - accuracy:
+// ... - loss: ...", with Keras's terminal colours when color.
 func stepLine(step, steps int, elapsed time.Duration, logs Logs, withVal, color bool) string {
 	var b strings.Builder
 	counter, bar := fmt.Sprintf("%d/%d", step, steps), Bar(step, steps)

@@ -48,7 +48,7 @@ func TestInterruptResumeBitIdentical(t *testing.T) {
 			}
 			return false
 		}
-		out, err = ExperimentInterruptible(cfg, data, model, nil, interrupt)
+		out, err = ExperimentFrom(cfg, data, model, nil, interrupt)
 		for range stops {
 			var intr *Interrupted
 			if !errors.As(err, &intr) {

@@ -149,7 +149,7 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 		if merr != nil {
 			return merr
 		}
-		out, err = train.ExperimentInterruptible(f.cfg, data, model, progress, interrupt)
+		out, err = train.ExperimentFrom(f.cfg, data, model, progress, interrupt)
 	}
 	var intr *train.Interrupted
 	if errors.As(err, &intr) {

@@ -31,7 +31,7 @@ is reported but left out of the median, being a warm-up.
 e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.`,
 		Example: `  cifarnet bench --data ../shared/cifar-10-batches-bin
   cifarnet bench --synthetic 50000 --epochs 3 --threads 1`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBench(cmd.OutOrStdout(), cfg, data, synthetic)
 		},

@@ -80,7 +80,7 @@ func newDownloadCmd() *cobra.Command {
 (os.UserCacheDir()/cifarnet) unless it is already there: the transfer
 resumes where an interrupted one stopped (HTTP Range), the size and MD5
 are verified, and only a verified file is moved into place.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cache, err := cifar10.CacheDir()
 			if err != nil {

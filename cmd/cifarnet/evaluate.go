@@ -37,7 +37,7 @@ func newEvaluateCmd() *cobra.Command {
 images: prints loss and accuracy as Keras's model.evaluate does, and writes
 evaluation.json (loss, accuracy, confusion matrix, per-class precision,
 recall and F1) into the run directory.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if modelDir == "" {
 				return usagef("--model is required: a run directory holding %s and %s", saving.ConfigFile, saving.WeightsFile)
@@ -108,7 +108,7 @@ func newPredictCmd() *cobra.Command {
 directory. Each image is composited over black, resized to 32x32 with a
 Catmull-Rom filter and scaled to [0,1] as in training; the top classes are
 printed with their probabilities, or as JSON with --json.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if modelDir == "" {
 				return usagef("--model is required: a run directory holding %s and %s", saving.ConfigFile, saving.WeightsFile)

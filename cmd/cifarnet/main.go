@@ -26,6 +26,16 @@ func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// usageArgs makes a cobra argument check report a usage error (exit 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := check(c, args); err != nil {
+			return usagef("%v (see '%s --help')", err, c.CommandPath())
+		}
+		return nil
+	}
+}
+
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "cifarnet",
@@ -55,10 +65,12 @@ func main() {
 		return
 	}
 	if !errors.Is(err, errQuiet) {
-		fmt.Fprintf(os.Stderr, "cifarnet: %v\n", err)
+		fmt.Fprintf(os.Stderr, "cifarnet: %s\n", oneLine(err.Error()))
 	}
 	var u usageError
-	if errors.As(err, &u) || isCobraUsage(err) {
+	// Cobra reports an unknown command as a plain error, before any hook of
+	// ours runs (flag and argument errors are usageErrors at their source).
+	if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command ") {
 		os.Exit(2)
 	}
 	var x exitError
@@ -80,18 +92,6 @@ type exitError struct {
 func (x exitError) Error() string { return x.err.Error() }
 func (x exitError) Unwrap() error { return x.err }
 
-// isCobraUsage recognises cobra's own argument errors (unknown command,
-// wrong number of arguments), which it returns as plain errors.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
-}
-
 // version is the module version "go install ...@version" built, or the VCS
 // revision of a source build.
 func version() string {
@@ -106,4 +106,14 @@ func version() string {
 		}
 	}
 	return v + " (" + runtime.Version() + ")"
+}
+
+// oneLine folds cobra's multi-line suggestion ("...\n\nDid you mean
+// this?\n\ttrain\n") into the error's one line.
+func oneLine(msg string) string {
+	const marker = "\n\nDid you mean this?\n"
+	if i := strings.Index(msg, marker); i >= 0 {
+		return msg[:i] + " (did you mean " + strings.Join(strings.Fields(msg[i+len(marker):]), " or ") + "?)"
+	}
+	return msg
 }

@@ -76,6 +76,8 @@ func TestInvalidFlagsExit2(t *testing.T) {
 		{[]string{"train", "--train-samples", "20000"}, "has only 10000 training images"},
 		{[]string{"evaluate", "--model", ".", "--test-samples", "0"}, "--test-samples 0"},
 		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"trian"}, `unknown command "trian" for "cifarnet" (did you mean train?)`},
+		{[]string{"report"}, "accepts 1 arg(s)"},
 	}
 	for _, tt := range tests {
 		_, stderr, code := run(t, append(tt.args, "--data", data)...)

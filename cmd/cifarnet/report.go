@@ -20,7 +20,7 @@ func newReportCmd() *cobra.Command {
 test images with predictions; PNG and SVG) and report.html of a finished run
 from its history.json and metrics.json. The test images for the grid are read
 from the data the run used, or from --data.`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], data)
 		},

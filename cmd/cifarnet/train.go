@@ -72,7 +72,7 @@ as Keras prints it, and the last line is "Test accuracy: 0.xxxx". The run
 directory (--out) receives history.json, history.csv and metrics.json.`,
 		Example: `  cifarnet train --data ../shared/cifar-10-batches-bin
   cifarnet train --seed 7 --hidden 512,256 --lr 0.0005 --out runs/seed7`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTrain(cmd.OutOrStdout(), f)
 		},

@@ -180,10 +180,11 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if err := train.WriteRun(dir, out.History, train.MetricsOf(out, data.Test.Int32Labels(), env)); err != nil {
 		return err
 	}
-	if err := saving.Save(dir, out.Model, describe(out, src)); err != nil {
+	classes := cifar10.ReadClassNames(src)
+	if err := saving.Save(dir, out.Model, describe(out, classes)); err != nil {
 		return err
 	}
-	if err := writeReport(dir, src, data.Test.Slice(0, f.cfg.TestSamples)); err != nil {
+	if err := writeReport(dir, classes, data.Test.Slice(0, f.cfg.TestSamples)); err != nil {
 		return err
 	}
 	if !f.quiet {
@@ -196,12 +197,12 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 
 // writeReport draws the figures and report.html of a run from the files
 // just written, so that "cifarnet report" regenerates exactly the same.
-func writeReport(dir, src string, test *cifar10.Set) error {
+func writeReport(dir string, classes []string, test *cifar10.Set) error {
 	h, m, err := train.ReadRun(dir)
 	if err != nil {
 		return err
 	}
-	_, err = report.Write(report.Run{Dir: dir, History: h, Metrics: m, Classes: cifar10.ReadClassNames(src), Test: test})
+	_, err = report.Write(report.Run{Dir: dir, History: h, Metrics: m, Classes: classes, Test: test})
 	return err
 }
 
@@ -222,8 +223,8 @@ func initialModel(cfg train.Config, weights string) (*nn.Model, error) {
 }
 
 // describe is the model.json of a finished run.
-func describe(out *train.Outcome, src string) saving.Config {
-	return saving.Describe(out.Model, []int{cifar10.Height, cifar10.Width, cifar10.Channels}, cifar10.ReadClassNames(src), map[string]string{
+func describe(out *train.Outcome, classes []string) saving.Config {
+	return saving.Describe(out.Model, []int{cifar10.Height, cifar10.Width, cifar10.Channels}, classes, map[string]string{
 		"seed":          fmt.Sprint(out.Config.Seed),
 		"test_accuracy": fmt.Sprintf("%.4f", out.Test.Accuracy),
 		"best_epoch":    fmt.Sprint(out.BestEpoch()),

@@ -86,8 +86,8 @@ func (e *Engine) Gather(dst []float32, ldx int, x []float32, features int, idx [
 }
 
 // GatherBytes is Gather from uint8 rows, each value converted as
-// float32(v) / div (through a table of the 256 quotients: the same bits,
-// without a division per value).
+// float32(v) / div: by vector division where there is one, else through a
+// table of the 256 quotients (the same bits, without a division per value).
 func (e *Engine) GatherBytes(dst []float32, ldx int, x []uint8, features int, idx []int, div float32) {
 	if e.gather.div != div || !e.gather.tableSet {
 		for v := range e.gather.table {
@@ -123,10 +123,7 @@ func (e *Engine) gatherRows(t int) {
 			copy(d, g.x[s*g.features:(s+1)*g.features])
 			continue
 		}
-		d = d[:g.features]
-		for j, v := range g.bytes[s*g.features : (s+1)*g.features] {
-			d[j] = g.table[v]
-		}
+		e.simd.bytesToFloat(d[:g.features], g.bytes[s*g.features:(s+1)*g.features], g.div, &g.table)
 	}
 }
 
@@ -135,9 +132,19 @@ type simd struct {
 	biasELU     func(x, bias []float32)
 	eluBackward func(g, a []float32)
 	nadam       func(w, g, m, v []float32, c *[9]float32)
+	// bytesToFloat sets dst[i] = float32(src[i]) / div; table holds the
+	// 256 quotients.
+	bytesToFloat func(dst []float32, src []uint8, div float32, table *[256]float32)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric}
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, bytesToFloatGeneric}
+
+func bytesToFloatGeneric(dst []float32, src []uint8, _ float32, table *[256]float32) {
+	dst = dst[:len(src)]
+	for j, v := range src {
+		dst[j] = table[v]
+	}
+}
 
 func biasELUGeneric(x, bias []float32) {
 	x = x[:len(bias)]

@@ -129,3 +129,38 @@ func TestNadamThreadsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestGatherBytes checks that every elementwise set converts every byte to
+// exactly float32(v)/div, for a division by 255 and by a value whose
+// quotients round differently, and that rows land in idx order at stride
+// ldx with the padding untouched.
+func TestGatherBytes(t *testing.T) {
+	const features, ldx = 259, 275 // a tail past the vector width, a padded stride
+	idx := []int{2, 0, 1, 2}
+	src := make([]uint8, 3*features)
+	for i := range src {
+		src[i] = uint8(i * 7)
+	}
+	for _, s := range simds() {
+		for _, div := range []float32{255, 3.3} {
+			e := newEngine(2, bestKernel(), s)
+			dst := make([]float32, len(idx)*ldx)
+			for i := range dst {
+				dst[i] = -1
+			}
+			e.GatherBytes(dst, ldx, src, features, idx, div)
+			e.Close()
+			for r, row := range idx {
+				for j := range ldx {
+					want := float32(-1)
+					if j < features {
+						want = float32(src[row*features+j]) / div
+					}
+					if got := dst[r*ldx+j]; math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("div %g: row %d (sample %d) [%d] = %g, want %g", div, r, row, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}

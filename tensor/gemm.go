@@ -26,13 +26,28 @@ type kernel struct {
 	// that wide (the 10-wide output layer), which would waste most of a
 	// full panel.
 	narrow *kernel
-	// kmajorMasked and rowsMasked, if set, load and store only the columns
-	// set in a mask, so a ragged column panel needs no scratch tile.
+	// kmajorMasked and rowsMasked, if set, read B and C and write C only
+	// in the columns set in a mask, so a ragged column panel is read in
+	// place and needs no scratch tile; rowsEdge[h-1], if set, is rowsMasked
+	// for h < mr rows, so a ragged last row panel is read in place too.
 	kmajorMasked, rowsMasked maskedFunc
+	rowsEdge                 []maskedFunc
 	// cols, if set, serves products at most colsN wide (the 10-wide output
-	// layer), vectorised along m instead of n: see gemmCols.
-	cols colsFunc
+	// layer), vectorised along m instead of n: see gemmCols. colsStore, if
+	// set, is cols storing straight into a row-major C.
+	cols      colsFunc
+	colsStore colsStoreFunc
+	// transpose16 and copyPanel, if set, are vector forms of the packing:
+	// dst[p*ldd+r] = src[r*lds+p] for 16 rows r, and dst[p*ldd+j] =
+	// src[p*lds+j] for the columns j set in mask (at most 32).
+	transpose16 func(dst []float32, ldd int, src []float32, lds int, k int)
+	copyPanel   func(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)
 }
+
+// colsStoreFunc computes the colsM x colsN tile C = A·B as colsFunc does and
+// stores its first rows rows and the columns set in mask into C, rows ldc
+// apart.
+type colsStoreFunc = func(k int, a []float32, lda int, b []float32, c []float32, ldc int, mask uint64, rows int)
 
 // colsFunc computes a colsM x colsN tile t, column-major (t[j*colsM+i]),
 // from A(i, p) = a[p*lda+i] and B(p, j) = b[p*colsN+j]; with acc t is added to.
@@ -81,18 +96,19 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	*g = gemmCall{transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, acc: acc, kr: kr}
 	g.mp = (m + kr.mr - 1) / kr.mr // row panels
 	g.np = (n + kr.nr - 1) / kr.nr // column panels
-	// A is packed when transposed and reused by several column panels (the
-	// copy is contiguous and pays for itself: 158 vs 114 GFLOPS at
-	// 3072x256x128), or when its rows lie a multiple of 4 KiB apart, whose
-	// MR row streams would all map to the same L1 sets and evict each
-	// other (half the speed at 128x256x3072). With one column panel (the
-	// 10-wide output layer) a transposed A is read in place.
-	g.packAllA = (transA && g.np > 1) || (!transA && (lda*4)%4096 == 0)
-	// B is packed when transposed, when many row panels reuse each column
-	// panel (a packed panel spreads over every L1 set; rows ldb = 256 apart
-	// in place fall in 8 of 64: 150 vs 118 GFLOPS at 3072x256x128), or when
-	// a panel in place would span more than 512 KiB.
-	g.packAllB = transB || g.mp >= 16 || min(k, kc)*ldb*4 > 512<<10
+	// A is packed only when its rows (or, transposed, its k-rows) lie a
+	// multiple of 4 KiB apart, whose MR streams would all map to the same L1
+	// sets and evict each other (half the speed at 128x256x3072). A
+	// transposed A is otherwise read in place by the k-major kernel: on Zen 5
+	// that beats a packed copy (dW1, 3072x256x128: 188 vs 175 GFLOPS on one
+	// thread, 334 vs 250 on two; dW, 256x256x128: 180 vs 172 and 230 vs 210).
+	g.packAllA = (lda*4)%4096 == 0
+	// B is packed when transposed, or when a panel in place would span more
+	// than 512 KiB. Column panels reused by many row panels are read in
+	// place as well: on Zen 5 that is as fast or faster (3072x256x128: 211
+	// vs 198 GFLOPS on one thread, 327 vs 304 on two; 256x256x128 on two:
+	// 289 vs 176-234; 1000x256x3072: 182-191 vs 171-174).
+	g.packAllB = transB || min(k, kc)*ldb*4 > 512<<10
 	g.pa = grow(&e.packA, g.mp*kr.mr*k)
 	g.pb = grow(&e.packB, g.np*kr.nr*k)
 
@@ -119,13 +135,18 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	if g.ta+g.tb > 0 {
 		run(g.ta+g.tb, e.gemmPackTask)
 	}
-	// Ragged last panels of in-place operands: small, packed here.
-	g.edgeA, g.edgeB = !g.packAllA && m%kr.mr != 0, !g.packAllB && n%kr.nr != 0
+	// Ragged last panels of in-place operands: small, packed here, unless
+	// the masked kernels read them in place: B always, row-major A where
+	// there is a kernel of the ragged height.
+	masked := n%kr.nr != 0 && kr.rowsMasked != nil
+	g.edgeRows = masked && m%kr.mr != 0 && !g.packAllA && !transA && kr.rowsEdge != nil
+	g.edgeA = !g.packAllA && m%kr.mr != 0 && !g.edgeRows
+	g.edgeB = !g.packAllB && n%kr.nr != 0 && !masked
 	if g.edgeA {
-		packA(g.aPanel(g.mp-1), transA, a, lda, (g.mp-1)*kr.mr, m-(g.mp-1)*kr.mr, kr.mr, k)
+		kr.packA(g.aPanel(g.mp-1), transA, a, lda, (g.mp-1)*kr.mr, m-(g.mp-1)*kr.mr, kr.mr, k)
 	}
 	if g.edgeB {
-		packB(g.bPanel(g.np-1), transB, b, ldb, (g.np-1)*kr.nr, n-(g.np-1)*kr.nr, kr.nr, k)
+		kr.packB(g.bPanel(g.np-1), transB, b, ldb, (g.np-1)*kr.nr, n-(g.np-1)*kr.nr, kr.nr, k)
 	}
 	g.rb = (g.mp + g.rowBlock - 1) / g.rowBlock
 	run(g.rb*g.np, e.gemmTileTask)
@@ -144,8 +165,11 @@ func (e *Engine) gemmCols(transA, transB bool, m, n, k int, a []float32, lda int
 	g := &e.cols
 	*g = colsCall{transA: transA, m: m, n: n, k: k, a: a, lda: lda, c: c, ldc: ldc, acc: acc, fn: e.kernel.cols}
 	g.inPlace = transA && (lda*4)%4096 != 0
+	if !acc {
+		g.store = e.kernel.colsStore
+	}
 	g.pb = grow(&e.packB, k*colsN)
-	packB(g.pb, transB, b, ldb, 0, n, colsN, k)
+	e.kernel.packB(g.pb, transB, b, ldb, 0, n, colsN, k)
 	mp := (m + colsM - 1) / colsM
 	g.pa = grow(&e.packA, mp*colsM*k)
 	if 2*m*n*k < 1<<21 {
@@ -162,6 +186,7 @@ type colsCall struct {
 	m, n, k, lda, ldc    int
 	a, c, pa, pb         []float32
 	fn                   colsFunc
+	store                colsStoreFunc
 }
 
 // colsPanel computes the rows [ip*colsM, ...) of C.
@@ -172,7 +197,12 @@ func (e *Engine) colsPanel(ip int) {
 	ap, as := g.a[i0:], g.lda
 	if !g.inPlace || mm < colsM {
 		ap, as = g.pa[ip*colsM*g.k:(ip+1)*colsM*g.k], colsM
-		packA(ap, g.transA, g.a, g.lda, i0, mm, colsM, g.k)
+		e.kernel.packA(ap, g.transA, g.a, g.lda, i0, mm, colsM, g.k)
+	}
+	if g.store != nil {
+		_ = g.c[(i0+mm-1)*g.ldc+g.n-1] // the kernel writes C unchecked
+		g.store(g.k, ap, as, g.pb, g.c[i0*g.ldc:], g.ldc, uint64(1)<<g.n-1, mm)
+		return
 	}
 	tp := tiles.Get().(*[maxTile]float32)
 	defer tiles.Put(tp)
@@ -206,6 +236,7 @@ type gemmCall struct {
 	mp, np               int
 	packAllA, packAllB   bool
 	edgeA, edgeB, ownB   bool
+	edgeRows             bool // the ragged last row panel through kr.rowsEdge
 	rowBlock, rb, ta, tb int
 	pa, pb               []float32
 }
@@ -249,13 +280,13 @@ func (e *Engine) gemmPack(t int) {
 	const panelsPerTask = 4
 	if t < g.ta {
 		for p := t * panelsPerTask; p < min(g.mp, (t+1)*panelsPerTask); p++ {
-			packA(g.aPanel(p), g.transA, g.a, g.lda, p*g.kr.mr, min(g.kr.mr, g.m-p*g.kr.mr), g.kr.mr, g.k)
+			g.kr.packA(g.aPanel(p), g.transA, g.a, g.lda, p*g.kr.mr, min(g.kr.mr, g.m-p*g.kr.mr), g.kr.mr, g.k)
 		}
 		return
 	}
 	t -= g.ta
 	for p := t * panelsPerTask; p < min(g.np, (t+1)*panelsPerTask); p++ {
-		packB(g.bPanel(p), g.transB, g.b, g.ldb, p*g.kr.nr, min(g.kr.nr, g.n-p*g.kr.nr), g.kr.nr, g.k)
+		g.kr.packB(g.bPanel(p), g.transB, g.b, g.ldb, p*g.kr.nr, min(g.kr.nr, g.n-p*g.kr.nr), g.kr.nr, g.k)
 	}
 }
 
@@ -269,7 +300,7 @@ func (e *Engine) gemmTile(t int) {
 	j0 := jp * kr.nr
 	nn := min(kr.nr, g.n-j0)
 	if g.ownB && g.packAllB {
-		packB(g.bPanel(jp), g.transB, g.b, g.ldb, j0, nn, kr.nr, g.k)
+		kr.packB(g.bPanel(jp), g.transB, g.b, g.ldb, j0, nn, kr.nr, g.k)
 	}
 	ip0, ip1 := ib*g.rowBlock, min(g.mp, (ib+1)*g.rowBlock)
 	// A ragged column panel is written through a column mask where the
@@ -278,7 +309,7 @@ func (e *Engine) gemmTile(t int) {
 	whole := ip1 // row panels [ip0, whole) are written to C directly
 	if nn < kr.nr && !masked {
 		whole = ip0
-	} else if ip1 == g.mp && g.m%kr.mr != 0 {
+	} else if ip1 == g.mp && g.m%kr.mr != 0 && !g.edgeRows {
 		whole = g.mp - 1
 	}
 	for p0 := 0; p0 < g.k; p0 += kc {
@@ -288,6 +319,11 @@ func (e *Engine) gemmTile(t int) {
 			kmajor, ap, as := g.aAt(ip, p0)
 			c, acc := g.c[ip*kr.mr*g.ldc+j0:], g.acc || p0 > 0
 			switch {
+			case ip == g.mp-1 && g.edgeRows:
+				mm := g.m - ip*kr.mr
+				// the kernels read and write unchecked
+				_, _ = ap[(mm-1)*as+kk-1], c[(mm-1)*g.ldc+nn-1]
+				kr.rowsEdge[mm-1](kk, ap, as, bp, bs, c, g.ldc, acc, uint64(1)<<nn-1)
 			case !masked:
 				kr.kernelFor(kmajor)(kk, ap, as, bp, bs, c, g.ldc, acc)
 			case kmajor:
@@ -345,12 +381,11 @@ var tiles = sync.Pool{New: func() any { return new([maxTile]float32) }}
 
 // packA writes rows [i0, i0+rows) of op(A) into dst as one k-major panel of
 // mr rows, zero-padding the rows past the matrix.
-func packA(dst []float32, trans bool, a []float32, lda, i0, rows, mr, k int) {
+func (kr *kernel) packA(dst []float32, trans bool, a []float32, lda, i0, rows, mr, k int) {
 	if trans { // op(A)(i, p) = a[p*lda + i]: rows of a are contiguous in i
-		if rows == 12 && mr == 12 { // the AVX-512 panel: inline moves, not a memmove call each
-			for p := range k {
-				*(*[12]float32)(dst[p*12 : p*12+12]) = *(*[12]float32)(a[p*lda+i0 : p*lda+i0+12])
-			}
+		if rows == mr && mr <= 32 && k > 0 && kr.copyPanel != nil {
+			_, _ = dst[k*mr-1], a[(k-1)*lda+i0+mr-1] // copyPanel is unchecked
+			kr.copyPanel(dst, mr, a[i0:], lda, k, uint64(1)<<mr-1)
 			return
 		}
 		for p := range k {
@@ -371,18 +406,26 @@ func packA(dst []float32, trans bool, a []float32, lda, i0, rows, mr, k int) {
 
 // packB writes columns [j0, j0+cols) of op(B) into dst as one k-major panel
 // of nr columns, zero-padding the columns past the matrix.
-func packB(dst []float32, trans bool, b []float32, ldb, j0, cols, nr, k int) {
+func (kr *kernel) packB(dst []float32, trans bool, b []float32, ldb, j0, cols, nr, k int) {
 	if !trans { // op(B)(p, j) = b[p*ldb + j]: contiguous in j
-		if cols == 32 && nr == 32 {
-			for p := range k {
-				*(*[32]float32)(dst[p*32 : p*32+32]) = *(*[32]float32)(b[p*ldb+j0 : p*ldb+j0+32])
-			}
+		if cols == nr && nr <= 32 && k > 0 && kr.copyPanel != nil {
+			_, _ = dst[k*nr-1], b[(k-1)*ldb+j0+nr-1] // copyPanel is unchecked
+			kr.copyPanel(dst, nr, b[j0:], ldb, k, uint64(1)<<nr-1)
 			return
 		}
 		for p := range k {
 			d := dst[p*nr : p*nr+nr]
 			copy(d, b[p*ldb+j0:p*ldb+j0+cols])
 			clear(d[cols:])
+		}
+		return
+	}
+	// op(B)(p, j) = b[j*ldb + p]: a transpose, 16 columns at a time where
+	// there is a vector one.
+	if cols == nr && nr%16 == 0 && k > 0 && kr.transpose16 != nil {
+		_, _ = dst[k*nr-1], b[(j0+nr-1)*ldb+k-1] // transpose16 is unchecked
+		for j := 0; j < nr; j += 16 {
+			kr.transpose16(dst[j:], nr, b[(j0+j)*ldb:], ldb, k)
 		}
 		return
 	}

@@ -143,9 +143,13 @@ func BenchmarkGemm(b *testing.B) {
 		{"dW/3072x256x128", true, false, 3072, 256, 128},
 		{"fwd/128x256x256", false, false, 128, 256, 256},
 		{"dX/128x256x256", false, true, 128, 256, 256},
+		{"dW/256x256x128", true, false, 256, 256, 128},
 		{"fwd/128x10x256", false, false, 128, 10, 256},
+		{"dW/256x10x128", true, false, 256, 10, 128},
 		{"dX/128x256x10", false, true, 128, 256, 10},
-		{"eval/1000x256x3072", false, false, 1000, 256, 3072},
+		{"val/104x256x3072", false, false, 104, 256, 3072},
+		{"eval/32x256x3072", false, false, 32, 256, 3072},
+		{"eval/32x10x256", false, false, 32, 10, 256},
 	}
 	for _, kr := range kernels() {
 		for _, threads := range []int{1, 2} {

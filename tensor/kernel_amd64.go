@@ -9,8 +9,13 @@ import "golang.org/x/sys/cpu"
 var (
 	avx512Kernel = kernel{name: "avx512", mr: 12, nr: 32, kmajor: kernelKMajorAVX512, rows: kernelRowsAVX512,
 		narrow: &kernel{name: "avx512-narrow", mr: 12, nr: 16, kmajor: kernelKMajorNarrowAVX512, rows: kernelRowsNarrowAVX512,
-			kmajorMasked: kernelKMajorMaskedAVX512, rowsMasked: kernelRowsMaskedAVX512},
-		cols: kernelColsAVX512}
+			kmajorMasked: kernelKMajorMaskedAVX512, rowsMasked: kernelRowsMaskedAVX512,
+			rowsEdge: []maskedFunc{kernelRowsMasked1AVX512, kernelRowsMasked2AVX512, kernelRowsMasked3AVX512,
+				kernelRowsMasked4AVX512, kernelRowsMasked5AVX512, kernelRowsMasked6AVX512, kernelRowsMasked7AVX512,
+				kernelRowsMasked8AVX512, kernelRowsMasked9AVX512, kernelRowsMasked10AVX512, kernelRowsMasked11AVX512},
+			transpose16: transposeAVX512, copyPanel: copyPanelAVX512},
+		cols: kernelColsAVX512, colsStore: kernelColsStoreAVX512,
+		transpose16: transposeAVX512, copyPanel: copyPanelAVX512}
 	avx2Kernel = kernel{name: "avx2", mr: 6, nr: 16, kmajor: kernelKMajorAVX2, rows: kernelRowsAVX2,
 		narrow: &kernel{name: "avx2-narrow", mr: 6, nr: 8, kmajor: kernelKMajorNarrowAVX2, rows: kernelRowsNarrowAVX2}}
 	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
@@ -66,5 +71,10 @@ var avx512SIMD = simd{
 		n := len(w) &^ 15
 		nadamAVX512(w[:n], g[:n], m[:n], v[:n], c)
 		nadamGeneric(w[n:], g[n:], m[n:], v[n:], c)
+	},
+	bytesToFloat: func(dst []float32, src []uint8, div float32, table *[256]float32) {
+		n := len(src) &^ 15
+		bytesToFloatAVX512(dst[:n], src[:n], div)
+		bytesToFloatGeneric(dst[n:], src[n:], div, table)
 	},
 }

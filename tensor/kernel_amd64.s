@@ -1066,7 +1066,7 @@ kernelKMajorMaskedAVX512_start:
 	JZ    kernelKMajorMaskedAVX512_store
 
 kernelKMajorMaskedAVX512_loop:
-	VMOVUPS      (BX), Z12
+	VMOVUPS.Z    (BX), K1, Z12
 	VBROADCASTSS (CX), Z13
 	VFMADD231PS  Z12, Z13, Z0
 	VBROADCASTSS 4(CX), Z13
@@ -1202,7 +1202,7 @@ kernelRowsMaskedAVX512_start:
 	JZ    kernelRowsMaskedAVX512_store
 
 kernelRowsMaskedAVX512_loop:
-	VMOVUPS      (BX), Z12
+	VMOVUPS.Z    (BX), K1, Z12
 	VBROADCASTSS (CX), Z13
 	VFMADD231PS  Z12, Z13, Z0
 	VBROADCASTSS (CX)(DX*1), Z13
@@ -1260,6 +1260,983 @@ kernelRowsMaskedAVX512_store:
 	VMOVUPS Z10, K1, (R12)
 	ADDQ    R8, R12
 	VMOVUPS Z11, K1, (R12)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked1AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked1AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), DX
+	MOVQ  ldb+64(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  c_base+72(FP), SI
+	MOVQ  ldc+96(FP), DI
+	SHLQ  $0x02, DI
+	MOVQ  mask+112(FP), DI
+	KMOVW DI, K1
+	MOVB  acc+104(FP), DI
+	TESTB DI, DI
+	JZ    kernelRowsMasked1AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      SI, DI
+	VMOVUPS.Z (DI), K1, Z0
+	JMP       kernelRowsMasked1AVX512_start
+
+kernelRowsMasked1AVX512_zero:
+	VXORPS Z0, Z0, Z0
+
+kernelRowsMasked1AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked1AVX512_store
+
+kernelRowsMasked1AVX512_loop:
+	VMOVUPS.Z    (DX), K1, Z1
+	VBROADCASTSS (CX), Z2
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x04, CX
+	ADDQ         BX, DX
+	DECQ         AX
+	JNZ          kernelRowsMasked1AVX512_loop
+
+kernelRowsMasked1AVX512_store:
+	MOVQ    SI, DI
+	VMOVUPS Z0, K1, (DI)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked2AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked2AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  mask+112(FP), R9
+	KMOVW R9, K1
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelRowsMasked2AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R9
+	VMOVUPS.Z (R9), K1, Z0
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z1
+	JMP       kernelRowsMasked2AVX512_start
+
+kernelRowsMasked2AVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+
+kernelRowsMasked2AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked2AVX512_store
+
+kernelRowsMasked2AVX512_loop:
+	VMOVUPS.Z    (BX), K1, Z2
+	VBROADCASTSS (CX), Z3
+	VFMADD231PS  Z2, Z3, Z0
+	VBROADCASTSS (CX)(DX*1), Z3
+	VFMADD231PS  Z2, Z3, Z1
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMasked2AVX512_loop
+
+kernelRowsMasked2AVX512_store:
+	MOVQ    DI, R9
+	VMOVUPS Z0, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z1, K1, (R9)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked3AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked3AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  mask+112(FP), R9
+	KMOVW R9, K1
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelRowsMasked3AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R9
+	VMOVUPS.Z (R9), K1, Z0
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z1
+	ADDQ      R8, R9
+	VMOVUPS.Z (R9), K1, Z2
+	JMP       kernelRowsMasked3AVX512_start
+
+kernelRowsMasked3AVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+
+kernelRowsMasked3AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked3AVX512_store
+
+kernelRowsMasked3AVX512_loop:
+	VMOVUPS.Z    (BX), K1, Z3
+	VBROADCASTSS (CX), Z4
+	VFMADD231PS  Z3, Z4, Z0
+	VBROADCASTSS (CX)(DX*1), Z4
+	VFMADD231PS  Z3, Z4, Z1
+	VBROADCASTSS (CX)(DX*2), Z4
+	VFMADD231PS  Z3, Z4, Z2
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMasked3AVX512_loop
+
+kernelRowsMasked3AVX512_store:
+	MOVQ    DI, R9
+	VMOVUPS Z0, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z1, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z2, K1, (R9)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked4AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked4AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVQ  mask+112(FP), R10
+	KMOVW R10, K1
+	MOVB  acc+104(FP), R10
+	TESTB R10, R10
+	JZ    kernelRowsMasked4AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R10
+	VMOVUPS.Z (R10), K1, Z0
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z1
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z2
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z3
+	JMP       kernelRowsMasked4AVX512_start
+
+kernelRowsMasked4AVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+kernelRowsMasked4AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked4AVX512_store
+
+kernelRowsMasked4AVX512_loop:
+	VMOVUPS.Z    (BX), K1, Z4
+	VBROADCASTSS (CX), Z5
+	VFMADD231PS  Z4, Z5, Z0
+	VBROADCASTSS (CX)(DX*1), Z5
+	VFMADD231PS  Z4, Z5, Z1
+	VBROADCASTSS (CX)(DX*2), Z5
+	VFMADD231PS  Z4, Z5, Z2
+	VBROADCASTSS (R9), Z5
+	VFMADD231PS  Z4, Z5, Z3
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMasked4AVX512_loop
+
+kernelRowsMasked4AVX512_store:
+	MOVQ    DI, R10
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z1, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z3, K1, (R10)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked5AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked5AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVQ  mask+112(FP), R10
+	KMOVW R10, K1
+	MOVB  acc+104(FP), R10
+	TESTB R10, R10
+	JZ    kernelRowsMasked5AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R10
+	VMOVUPS.Z (R10), K1, Z0
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z1
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z2
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z3
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z4
+	JMP       kernelRowsMasked5AVX512_start
+
+kernelRowsMasked5AVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+
+kernelRowsMasked5AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked5AVX512_store
+
+kernelRowsMasked5AVX512_loop:
+	VMOVUPS.Z    (BX), K1, Z5
+	VBROADCASTSS (CX), Z6
+	VFMADD231PS  Z5, Z6, Z0
+	VBROADCASTSS (CX)(DX*1), Z6
+	VFMADD231PS  Z5, Z6, Z1
+	VBROADCASTSS (CX)(DX*2), Z6
+	VFMADD231PS  Z5, Z6, Z2
+	VBROADCASTSS (R9), Z6
+	VFMADD231PS  Z5, Z6, Z3
+	VBROADCASTSS (R9)(DX*1), Z6
+	VFMADD231PS  Z5, Z6, Z4
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMasked5AVX512_loop
+
+kernelRowsMasked5AVX512_store:
+	MOVQ    DI, R10
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z1, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z3, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z4, K1, (R10)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked6AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked6AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVQ  mask+112(FP), R10
+	KMOVW R10, K1
+	MOVB  acc+104(FP), R10
+	TESTB R10, R10
+	JZ    kernelRowsMasked6AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R10
+	VMOVUPS.Z (R10), K1, Z0
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z1
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z2
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z3
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z4
+	ADDQ      R8, R10
+	VMOVUPS.Z (R10), K1, Z5
+	JMP       kernelRowsMasked6AVX512_start
+
+kernelRowsMasked6AVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+
+kernelRowsMasked6AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked6AVX512_store
+
+kernelRowsMasked6AVX512_loop:
+	VMOVUPS.Z    (BX), K1, Z6
+	VBROADCASTSS (CX), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS (CX)(DX*1), Z7
+	VFMADD231PS  Z6, Z7, Z1
+	VBROADCASTSS (CX)(DX*2), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS (R9), Z7
+	VFMADD231PS  Z6, Z7, Z3
+	VBROADCASTSS (R9)(DX*1), Z7
+	VFMADD231PS  Z6, Z7, Z4
+	VBROADCASTSS (R9)(DX*2), Z7
+	VFMADD231PS  Z6, Z7, Z5
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMasked6AVX512_loop
+
+kernelRowsMasked6AVX512_store:
+	MOVQ    DI, R10
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z1, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z3, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R8, R10
+	VMOVUPS Z5, K1, (R10)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked7AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked7AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVQ  R9, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	MOVQ  mask+112(FP), R11
+	KMOVW R11, K1
+	MOVB  acc+104(FP), R11
+	TESTB R11, R11
+	JZ    kernelRowsMasked7AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R11
+	VMOVUPS.Z (R11), K1, Z0
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z1
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z2
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z3
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z4
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z5
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z6
+	JMP       kernelRowsMasked7AVX512_start
+
+kernelRowsMasked7AVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+
+kernelRowsMasked7AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked7AVX512_store
+
+kernelRowsMasked7AVX512_loop:
+	VMOVUPS.Z    (BX), K1, Z7
+	VBROADCASTSS (CX), Z8
+	VFMADD231PS  Z7, Z8, Z0
+	VBROADCASTSS (CX)(DX*1), Z8
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS (CX)(DX*2), Z8
+	VFMADD231PS  Z7, Z8, Z2
+	VBROADCASTSS (R9), Z8
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS (R9)(DX*1), Z8
+	VFMADD231PS  Z7, Z8, Z4
+	VBROADCASTSS (R9)(DX*2), Z8
+	VFMADD231PS  Z7, Z8, Z5
+	VBROADCASTSS (R10), Z8
+	VFMADD231PS  Z7, Z8, Z6
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMasked7AVX512_loop
+
+kernelRowsMasked7AVX512_store:
+	MOVQ    DI, R11
+	VMOVUPS Z0, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z1, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z2, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z3, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z4, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z5, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z6, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked8AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked8AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVQ  R9, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	MOVQ  mask+112(FP), R11
+	KMOVW R11, K1
+	MOVB  acc+104(FP), R11
+	TESTB R11, R11
+	JZ    kernelRowsMasked8AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R11
+	VMOVUPS.Z (R11), K1, Z0
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z1
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z2
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z3
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z4
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z5
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z6
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z7
+	JMP       kernelRowsMasked8AVX512_start
+
+kernelRowsMasked8AVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+
+kernelRowsMasked8AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked8AVX512_store
+
+kernelRowsMasked8AVX512_loop:
+	VMOVUPS.Z    (BX), K1, Z8
+	VBROADCASTSS (CX), Z9
+	VFMADD231PS  Z8, Z9, Z0
+	VBROADCASTSS (CX)(DX*1), Z9
+	VFMADD231PS  Z8, Z9, Z1
+	VBROADCASTSS (CX)(DX*2), Z9
+	VFMADD231PS  Z8, Z9, Z2
+	VBROADCASTSS (R9), Z9
+	VFMADD231PS  Z8, Z9, Z3
+	VBROADCASTSS (R9)(DX*1), Z9
+	VFMADD231PS  Z8, Z9, Z4
+	VBROADCASTSS (R9)(DX*2), Z9
+	VFMADD231PS  Z8, Z9, Z5
+	VBROADCASTSS (R10), Z9
+	VFMADD231PS  Z8, Z9, Z6
+	VBROADCASTSS (R10)(DX*1), Z9
+	VFMADD231PS  Z8, Z9, Z7
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMasked8AVX512_loop
+
+kernelRowsMasked8AVX512_store:
+	MOVQ    DI, R11
+	VMOVUPS Z0, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z1, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z2, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z3, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z4, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z5, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z6, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z7, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked9AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked9AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVQ  R9, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	MOVQ  mask+112(FP), R11
+	KMOVW R11, K1
+	MOVB  acc+104(FP), R11
+	TESTB R11, R11
+	JZ    kernelRowsMasked9AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R11
+	VMOVUPS.Z (R11), K1, Z0
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z1
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z2
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z3
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z4
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z5
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z6
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z7
+	ADDQ      R8, R11
+	VMOVUPS.Z (R11), K1, Z8
+	JMP       kernelRowsMasked9AVX512_start
+
+kernelRowsMasked9AVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+
+kernelRowsMasked9AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked9AVX512_store
+
+kernelRowsMasked9AVX512_loop:
+	VMOVUPS.Z    (BX), K1, Z9
+	VBROADCASTSS (CX), Z10
+	VFMADD231PS  Z9, Z10, Z0
+	VBROADCASTSS (CX)(DX*1), Z10
+	VFMADD231PS  Z9, Z10, Z1
+	VBROADCASTSS (CX)(DX*2), Z10
+	VFMADD231PS  Z9, Z10, Z2
+	VBROADCASTSS (R9), Z10
+	VFMADD231PS  Z9, Z10, Z3
+	VBROADCASTSS (R9)(DX*1), Z10
+	VFMADD231PS  Z9, Z10, Z4
+	VBROADCASTSS (R9)(DX*2), Z10
+	VFMADD231PS  Z9, Z10, Z5
+	VBROADCASTSS (R10), Z10
+	VFMADD231PS  Z9, Z10, Z6
+	VBROADCASTSS (R10)(DX*1), Z10
+	VFMADD231PS  Z9, Z10, Z7
+	VBROADCASTSS (R10)(DX*2), Z10
+	VFMADD231PS  Z9, Z10, Z8
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMasked9AVX512_loop
+
+kernelRowsMasked9AVX512_store:
+	MOVQ    DI, R11
+	VMOVUPS Z0, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z1, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z2, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z3, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z4, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z5, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z6, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z7, K1, (R11)
+	ADDQ    R8, R11
+	VMOVUPS Z8, K1, (R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked10AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked10AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVQ  R9, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	MOVQ  R10, R11
+	ADDQ  DX, R11
+	ADDQ  DX, R11
+	ADDQ  DX, R11
+	MOVQ  mask+112(FP), R12
+	KMOVW R12, K1
+	MOVB  acc+104(FP), R12
+	TESTB R12, R12
+	JZ    kernelRowsMasked10AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R12
+	VMOVUPS.Z (R12), K1, Z0
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z1
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z2
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z3
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z4
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z5
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z6
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z7
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z8
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z9
+	JMP       kernelRowsMasked10AVX512_start
+
+kernelRowsMasked10AVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+
+kernelRowsMasked10AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked10AVX512_store
+
+kernelRowsMasked10AVX512_loop:
+	VMOVUPS.Z    (BX), K1, Z10
+	VBROADCASTSS (CX), Z11
+	VFMADD231PS  Z10, Z11, Z0
+	VBROADCASTSS (CX)(DX*1), Z11
+	VFMADD231PS  Z10, Z11, Z1
+	VBROADCASTSS (CX)(DX*2), Z11
+	VFMADD231PS  Z10, Z11, Z2
+	VBROADCASTSS (R9), Z11
+	VFMADD231PS  Z10, Z11, Z3
+	VBROADCASTSS (R9)(DX*1), Z11
+	VFMADD231PS  Z10, Z11, Z4
+	VBROADCASTSS (R9)(DX*2), Z11
+	VFMADD231PS  Z10, Z11, Z5
+	VBROADCASTSS (R10), Z11
+	VFMADD231PS  Z10, Z11, Z6
+	VBROADCASTSS (R10)(DX*1), Z11
+	VFMADD231PS  Z10, Z11, Z7
+	VBROADCASTSS (R10)(DX*2), Z11
+	VFMADD231PS  Z10, Z11, Z8
+	VBROADCASTSS (R11), Z11
+	VFMADD231PS  Z10, Z11, Z9
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMasked10AVX512_loop
+
+kernelRowsMasked10AVX512_store:
+	MOVQ    DI, R12
+	VMOVUPS Z0, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z1, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z2, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z3, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z4, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z5, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z6, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z7, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z8, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z9, K1, (R12)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked11AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelRowsMasked11AVX512(SB), NOSPLIT, $0-120
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVQ  R9, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	ADDQ  DX, R10
+	MOVQ  R10, R11
+	ADDQ  DX, R11
+	ADDQ  DX, R11
+	ADDQ  DX, R11
+	MOVQ  mask+112(FP), R12
+	KMOVW R12, K1
+	MOVB  acc+104(FP), R12
+	TESTB R12, R12
+	JZ    kernelRowsMasked11AVX512_zero
+
+	// acc: start from the tile of C
+	MOVQ      DI, R12
+	VMOVUPS.Z (R12), K1, Z0
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z1
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z2
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z3
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z4
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z5
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z6
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z7
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z8
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z9
+	ADDQ      R8, R12
+	VMOVUPS.Z (R12), K1, Z10
+	JMP       kernelRowsMasked11AVX512_start
+
+kernelRowsMasked11AVX512_zero:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+
+kernelRowsMasked11AVX512_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRowsMasked11AVX512_store
+
+kernelRowsMasked11AVX512_loop:
+	VMOVUPS.Z    (BX), K1, Z11
+	VBROADCASTSS (CX), Z12
+	VFMADD231PS  Z11, Z12, Z0
+	VBROADCASTSS (CX)(DX*1), Z12
+	VFMADD231PS  Z11, Z12, Z1
+	VBROADCASTSS (CX)(DX*2), Z12
+	VFMADD231PS  Z11, Z12, Z2
+	VBROADCASTSS (R9), Z12
+	VFMADD231PS  Z11, Z12, Z3
+	VBROADCASTSS (R9)(DX*1), Z12
+	VFMADD231PS  Z11, Z12, Z4
+	VBROADCASTSS (R9)(DX*2), Z12
+	VFMADD231PS  Z11, Z12, Z5
+	VBROADCASTSS (R10), Z12
+	VFMADD231PS  Z11, Z12, Z6
+	VBROADCASTSS (R10)(DX*1), Z12
+	VFMADD231PS  Z11, Z12, Z7
+	VBROADCASTSS (R10)(DX*2), Z12
+	VFMADD231PS  Z11, Z12, Z8
+	VBROADCASTSS (R11), Z12
+	VFMADD231PS  Z11, Z12, Z9
+	VBROADCASTSS (R11)(DX*1), Z12
+	VFMADD231PS  Z11, Z12, Z10
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRowsMasked11AVX512_loop
+
+kernelRowsMasked11AVX512_store:
+	MOVQ    DI, R12
+	VMOVUPS Z0, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z1, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z2, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z3, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z4, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z5, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z6, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z7, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z8, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z9, K1, (R12)
+	ADDQ    R8, R12
+	VMOVUPS Z10, K1, (R12)
 	VZEROUPPER
 	RET
 
@@ -1400,6 +2377,769 @@ cols_store:
 	VMOVUPS Z21, 1344(SI)
 	VMOVUPS Z22, 1408(SI)
 	VMOVUPS Z23, 1472(SI)
+	VZEROUPPER
+	RET
+
+// func kernelColsStoreAVX512(k int, a []float32, lda int, b []float32, c []float32, ldc int, mask uint64, rows int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·kernelColsStoreAVX512(SB), $2048-112
+	MOVQ   k+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   lda+32(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b_base+40(FP), BX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	TESTQ  AX, AX
+	JZ     colsst_store
+
+colsst_loop:
+	VMOVUPS      (CX), Z24
+	VMOVUPS      64(CX), Z25
+	VBROADCASTSS (BX), Z26
+	VFMADD231PS  Z24, Z26, Z0
+	VFMADD231PS  Z25, Z26, Z1
+	VBROADCASTSS 4(BX), Z26
+	VFMADD231PS  Z24, Z26, Z2
+	VFMADD231PS  Z25, Z26, Z3
+	VBROADCASTSS 8(BX), Z26
+	VFMADD231PS  Z24, Z26, Z4
+	VFMADD231PS  Z25, Z26, Z5
+	VBROADCASTSS 12(BX), Z26
+	VFMADD231PS  Z24, Z26, Z6
+	VFMADD231PS  Z25, Z26, Z7
+	VBROADCASTSS 16(BX), Z26
+	VFMADD231PS  Z24, Z26, Z8
+	VFMADD231PS  Z25, Z26, Z9
+	VBROADCASTSS 20(BX), Z26
+	VFMADD231PS  Z24, Z26, Z10
+	VFMADD231PS  Z25, Z26, Z11
+	VBROADCASTSS 24(BX), Z26
+	VFMADD231PS  Z24, Z26, Z12
+	VFMADD231PS  Z25, Z26, Z13
+	VBROADCASTSS 28(BX), Z26
+	VFMADD231PS  Z24, Z26, Z14
+	VFMADD231PS  Z25, Z26, Z15
+	VBROADCASTSS 32(BX), Z26
+	VFMADD231PS  Z24, Z26, Z16
+	VFMADD231PS  Z25, Z26, Z17
+	VBROADCASTSS 36(BX), Z26
+	VFMADD231PS  Z24, Z26, Z18
+	VFMADD231PS  Z25, Z26, Z19
+	VBROADCASTSS 40(BX), Z26
+	VFMADD231PS  Z24, Z26, Z20
+	VFMADD231PS  Z25, Z26, Z21
+	VBROADCASTSS 44(BX), Z26
+	VFMADD231PS  Z24, Z26, Z22
+	VFMADD231PS  Z25, Z26, Z23
+	ADDQ         DX, CX
+	ADDQ         $0x30, BX
+	DECQ         AX
+	JNZ          colsst_loop
+
+colsst_store:
+	VXORPS     Z24, Z24, Z24
+	VMOVUPS    Z0, (SP)
+	VMOVUPS    Z1, 64(SP)
+	VMOVUPS    Z2, 128(SP)
+	VMOVUPS    Z3, 192(SP)
+	VMOVUPS    Z4, 256(SP)
+	VMOVUPS    Z5, 320(SP)
+	VMOVUPS    Z6, 384(SP)
+	VMOVUPS    Z7, 448(SP)
+	VMOVUPS    Z8, 512(SP)
+	VMOVUPS    Z9, 576(SP)
+	VMOVUPS    Z10, 640(SP)
+	VMOVUPS    Z11, 704(SP)
+	VMOVUPS    Z12, 768(SP)
+	VMOVUPS    Z13, 832(SP)
+	VMOVUPS    Z14, 896(SP)
+	VMOVUPS    Z15, 960(SP)
+	VMOVUPS    Z16, 1024(SP)
+	VMOVUPS    Z17, 1088(SP)
+	VMOVUPS    Z18, 1152(SP)
+	VMOVUPS    Z19, 1216(SP)
+	VMOVUPS    Z20, 1280(SP)
+	VMOVUPS    Z21, 1344(SP)
+	VMOVUPS    Z22, 1408(SP)
+	VMOVUPS    Z23, 1472(SP)
+	VMOVUPS    Z24, 1536(SP)
+	VMOVUPS    Z24, 1600(SP)
+	VMOVUPS    Z24, 1664(SP)
+	VMOVUPS    Z24, 1728(SP)
+	VMOVUPS    Z24, 1792(SP)
+	VMOVUPS    Z24, 1856(SP)
+	VMOVUPS    Z24, 1920(SP)
+	VMOVUPS    Z24, 1984(SP)
+	MOVQ       c_base+64(FP), AX
+	MOVQ       ldc+88(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       rows+104(FP), DX
+	MOVQ       mask+96(FP), BX
+	KMOVW      BX, K1
+	VMOVUPS    (SP), Z0
+	VMOVUPS    128(SP), Z1
+	VMOVUPS    256(SP), Z2
+	VMOVUPS    384(SP), Z3
+	VMOVUPS    512(SP), Z4
+	VMOVUPS    640(SP), Z5
+	VMOVUPS    768(SP), Z6
+	VMOVUPS    896(SP), Z7
+	VMOVUPS    1024(SP), Z8
+	VMOVUPS    1152(SP), Z9
+	VMOVUPS    1280(SP), Z10
+	VMOVUPS    1408(SP), Z11
+	VMOVUPS    1536(SP), Z12
+	VMOVUPS    1664(SP), Z13
+	VMOVUPS    1792(SP), Z14
+	VMOVUPS    1920(SP), Z15
+	VUNPCKLPS  Z1, Z0, Z16
+	VUNPCKHPS  Z1, Z0, Z0
+	VUNPCKLPS  Z3, Z2, Z1
+	VUNPCKHPS  Z3, Z2, Z2
+	VUNPCKLPS  Z5, Z4, Z3
+	VUNPCKHPS  Z5, Z4, Z4
+	VUNPCKLPS  Z7, Z6, Z5
+	VUNPCKHPS  Z7, Z6, Z6
+	VUNPCKLPS  Z9, Z8, Z7
+	VUNPCKHPS  Z9, Z8, Z8
+	VUNPCKLPS  Z11, Z10, Z9
+	VUNPCKHPS  Z11, Z10, Z10
+	VUNPCKLPS  Z13, Z12, Z11
+	VUNPCKHPS  Z13, Z12, Z12
+	VUNPCKLPS  Z15, Z14, Z13
+	VUNPCKHPS  Z15, Z14, Z14
+	VUNPCKLPD  Z1, Z16, Z15
+	VUNPCKHPD  Z1, Z16, Z1
+	VUNPCKLPD  Z2, Z0, Z16
+	VUNPCKHPD  Z2, Z0, Z0
+	VUNPCKLPD  Z5, Z3, Z2
+	VUNPCKHPD  Z5, Z3, Z3
+	VUNPCKLPD  Z6, Z4, Z5
+	VUNPCKHPD  Z6, Z4, Z4
+	VUNPCKLPD  Z9, Z7, Z6
+	VUNPCKHPD  Z9, Z7, Z7
+	VUNPCKLPD  Z10, Z8, Z9
+	VUNPCKHPD  Z10, Z8, Z8
+	VUNPCKLPD  Z13, Z11, Z10
+	VUNPCKHPD  Z13, Z11, Z11
+	VUNPCKLPD  Z14, Z12, Z13
+	VUNPCKHPD  Z14, Z12, Z12
+	VSHUFF32X4 $0x88, Z2, Z15, Z14
+	VSHUFF32X4 $0xdd, Z2, Z15, Z2
+	VSHUFF32X4 $0x88, Z3, Z1, Z15
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VSHUFF32X4 $0x88, Z5, Z16, Z3
+	VSHUFF32X4 $0xdd, Z5, Z16, Z5
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VSHUFF32X4 $0x88, Z10, Z6, Z4
+	VSHUFF32X4 $0xdd, Z10, Z6, Z6
+	VSHUFF32X4 $0x88, Z11, Z7, Z10
+	VSHUFF32X4 $0xdd, Z11, Z7, Z7
+	VSHUFF32X4 $0x88, Z13, Z9, Z11
+	VSHUFF32X4 $0xdd, Z13, Z9, Z9
+	VSHUFF32X4 $0x88, Z12, Z8, Z13
+	VSHUFF32X4 $0xdd, Z12, Z8, Z8
+	VSHUFF32X4 $0x88, Z4, Z14, Z12
+	VSHUFF32X4 $0xdd, Z4, Z14, Z4
+	VSHUFF32X4 $0x88, Z10, Z15, Z14
+	VSHUFF32X4 $0xdd, Z10, Z15, Z10
+	VSHUFF32X4 $0x88, Z11, Z3, Z15
+	VSHUFF32X4 $0xdd, Z11, Z3, Z3
+	VSHUFF32X4 $0x88, Z13, Z16, Z11
+	VSHUFF32X4 $0xdd, Z13, Z16, Z13
+	VSHUFF32X4 $0x88, Z6, Z2, Z16
+	VSHUFF32X4 $0xdd, Z6, Z2, Z2
+	VSHUFF32X4 $0x88, Z7, Z1, Z6
+	VSHUFF32X4 $0xdd, Z7, Z1, Z1
+	VSHUFF32X4 $0x88, Z9, Z5, Z7
+	VSHUFF32X4 $0xdd, Z9, Z5, Z5
+	VSHUFF32X4 $0x88, Z8, Z0, Z9
+	VSHUFF32X4 $0xdd, Z8, Z0, Z0
+	CMPQ       DX, $0x00000000
+	JLE        colsst_done
+	VMOVUPS    Z12, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000001
+	JLE        colsst_done
+	VMOVUPS    Z14, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000002
+	JLE        colsst_done
+	VMOVUPS    Z15, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000003
+	JLE        colsst_done
+	VMOVUPS    Z11, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000004
+	JLE        colsst_done
+	VMOVUPS    Z16, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000005
+	JLE        colsst_done
+	VMOVUPS    Z6, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000006
+	JLE        colsst_done
+	VMOVUPS    Z7, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000007
+	JLE        colsst_done
+	VMOVUPS    Z9, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000008
+	JLE        colsst_done
+	VMOVUPS    Z4, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000009
+	JLE        colsst_done
+	VMOVUPS    Z10, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000000a
+	JLE        colsst_done
+	VMOVUPS    Z3, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000000b
+	JLE        colsst_done
+	VMOVUPS    Z13, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000000c
+	JLE        colsst_done
+	VMOVUPS    Z2, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000000d
+	JLE        colsst_done
+	VMOVUPS    Z1, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000000e
+	JLE        colsst_done
+	VMOVUPS    Z5, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000000f
+	JLE        colsst_done
+	VMOVUPS    Z0, K1, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    64(SP), Z0
+	VMOVUPS    192(SP), Z1
+	VMOVUPS    320(SP), Z2
+	VMOVUPS    448(SP), Z3
+	VMOVUPS    576(SP), Z4
+	VMOVUPS    704(SP), Z5
+	VMOVUPS    832(SP), Z6
+	VMOVUPS    960(SP), Z7
+	VMOVUPS    1088(SP), Z8
+	VMOVUPS    1216(SP), Z9
+	VMOVUPS    1344(SP), Z10
+	VMOVUPS    1472(SP), Z11
+	VMOVUPS    1600(SP), Z12
+	VMOVUPS    1728(SP), Z13
+	VMOVUPS    1856(SP), Z14
+	VMOVUPS    1984(SP), Z15
+	VUNPCKLPS  Z1, Z0, Z16
+	VUNPCKHPS  Z1, Z0, Z0
+	VUNPCKLPS  Z3, Z2, Z1
+	VUNPCKHPS  Z3, Z2, Z2
+	VUNPCKLPS  Z5, Z4, Z3
+	VUNPCKHPS  Z5, Z4, Z4
+	VUNPCKLPS  Z7, Z6, Z5
+	VUNPCKHPS  Z7, Z6, Z6
+	VUNPCKLPS  Z9, Z8, Z7
+	VUNPCKHPS  Z9, Z8, Z8
+	VUNPCKLPS  Z11, Z10, Z9
+	VUNPCKHPS  Z11, Z10, Z10
+	VUNPCKLPS  Z13, Z12, Z11
+	VUNPCKHPS  Z13, Z12, Z12
+	VUNPCKLPS  Z15, Z14, Z13
+	VUNPCKHPS  Z15, Z14, Z14
+	VUNPCKLPD  Z1, Z16, Z15
+	VUNPCKHPD  Z1, Z16, Z1
+	VUNPCKLPD  Z2, Z0, Z16
+	VUNPCKHPD  Z2, Z0, Z0
+	VUNPCKLPD  Z5, Z3, Z2
+	VUNPCKHPD  Z5, Z3, Z3
+	VUNPCKLPD  Z6, Z4, Z5
+	VUNPCKHPD  Z6, Z4, Z4
+	VUNPCKLPD  Z9, Z7, Z6
+	VUNPCKHPD  Z9, Z7, Z7
+	VUNPCKLPD  Z10, Z8, Z9
+	VUNPCKHPD  Z10, Z8, Z8
+	VUNPCKLPD  Z13, Z11, Z10
+	VUNPCKHPD  Z13, Z11, Z11
+	VUNPCKLPD  Z14, Z12, Z13
+	VUNPCKHPD  Z14, Z12, Z12
+	VSHUFF32X4 $0x88, Z2, Z15, Z14
+	VSHUFF32X4 $0xdd, Z2, Z15, Z2
+	VSHUFF32X4 $0x88, Z3, Z1, Z15
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VSHUFF32X4 $0x88, Z5, Z16, Z3
+	VSHUFF32X4 $0xdd, Z5, Z16, Z5
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VSHUFF32X4 $0x88, Z10, Z6, Z4
+	VSHUFF32X4 $0xdd, Z10, Z6, Z6
+	VSHUFF32X4 $0x88, Z11, Z7, Z10
+	VSHUFF32X4 $0xdd, Z11, Z7, Z7
+	VSHUFF32X4 $0x88, Z13, Z9, Z11
+	VSHUFF32X4 $0xdd, Z13, Z9, Z9
+	VSHUFF32X4 $0x88, Z12, Z8, Z13
+	VSHUFF32X4 $0xdd, Z12, Z8, Z8
+	VSHUFF32X4 $0x88, Z4, Z14, Z12
+	VSHUFF32X4 $0xdd, Z4, Z14, Z4
+	VSHUFF32X4 $0x88, Z10, Z15, Z14
+	VSHUFF32X4 $0xdd, Z10, Z15, Z10
+	VSHUFF32X4 $0x88, Z11, Z3, Z15
+	VSHUFF32X4 $0xdd, Z11, Z3, Z3
+	VSHUFF32X4 $0x88, Z13, Z16, Z11
+	VSHUFF32X4 $0xdd, Z13, Z16, Z13
+	VSHUFF32X4 $0x88, Z6, Z2, Z16
+	VSHUFF32X4 $0xdd, Z6, Z2, Z2
+	VSHUFF32X4 $0x88, Z7, Z1, Z6
+	VSHUFF32X4 $0xdd, Z7, Z1, Z1
+	VSHUFF32X4 $0x88, Z9, Z5, Z7
+	VSHUFF32X4 $0xdd, Z9, Z5, Z5
+	VSHUFF32X4 $0x88, Z8, Z0, Z9
+	VSHUFF32X4 $0xdd, Z8, Z0, Z0
+	CMPQ       DX, $0x00000010
+	JLE        colsst_done
+	VMOVUPS    Z12, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000011
+	JLE        colsst_done
+	VMOVUPS    Z14, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000012
+	JLE        colsst_done
+	VMOVUPS    Z15, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000013
+	JLE        colsst_done
+	VMOVUPS    Z11, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000014
+	JLE        colsst_done
+	VMOVUPS    Z16, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000015
+	JLE        colsst_done
+	VMOVUPS    Z6, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000016
+	JLE        colsst_done
+	VMOVUPS    Z7, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000017
+	JLE        colsst_done
+	VMOVUPS    Z9, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000018
+	JLE        colsst_done
+	VMOVUPS    Z4, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x00000019
+	JLE        colsst_done
+	VMOVUPS    Z10, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000001a
+	JLE        colsst_done
+	VMOVUPS    Z3, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000001b
+	JLE        colsst_done
+	VMOVUPS    Z13, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000001c
+	JLE        colsst_done
+	VMOVUPS    Z2, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000001d
+	JLE        colsst_done
+	VMOVUPS    Z1, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000001e
+	JLE        colsst_done
+	VMOVUPS    Z5, K1, (AX)
+	ADDQ       CX, AX
+	CMPQ       DX, $0x0000001f
+	JLE        colsst_done
+	VMOVUPS    Z0, K1, (AX)
+	ADDQ       CX, AX
+
+colsst_done:
+	VZEROUPPER
+	RET
+
+// func transposeAVX512(dst []float32, ldd int, src []float32, lds int, k int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·transposeAVX512(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ ldd+24(FP), CX
+	SHLQ $0x02, CX
+	MOVQ src_base+32(FP), DX
+	MOVQ lds+56(FP), BX
+	SHLQ $0x02, BX
+	MOVQ k+64(FP), SI
+	LEAQ (BX)(BX*2), DI
+	LEAQ (DX)(BX*4), R8
+	LEAQ (R8)(BX*4), R9
+	LEAQ (R9)(BX*4), R10
+	CMPQ SI, $0x00000010
+	JL   transpose_tail
+
+transpose_loop:
+	VMOVUPS    (DX), Z0
+	VMOVUPS    (DX)(BX*1), Z1
+	VMOVUPS    (DX)(BX*2), Z2
+	VMOVUPS    (DX)(DI*1), Z3
+	VMOVUPS    (R8), Z4
+	VMOVUPS    (R8)(BX*1), Z5
+	VMOVUPS    (R8)(BX*2), Z6
+	VMOVUPS    (R8)(DI*1), Z7
+	VMOVUPS    (R9), Z8
+	VMOVUPS    (R9)(BX*1), Z9
+	VMOVUPS    (R9)(BX*2), Z10
+	VMOVUPS    (R9)(DI*1), Z11
+	VMOVUPS    (R10), Z12
+	VMOVUPS    (R10)(BX*1), Z13
+	VMOVUPS    (R10)(BX*2), Z14
+	VMOVUPS    (R10)(DI*1), Z15
+	VUNPCKLPS  Z1, Z0, Z16
+	VUNPCKHPS  Z1, Z0, Z0
+	VUNPCKLPS  Z3, Z2, Z1
+	VUNPCKHPS  Z3, Z2, Z2
+	VUNPCKLPS  Z5, Z4, Z3
+	VUNPCKHPS  Z5, Z4, Z4
+	VUNPCKLPS  Z7, Z6, Z5
+	VUNPCKHPS  Z7, Z6, Z6
+	VUNPCKLPS  Z9, Z8, Z7
+	VUNPCKHPS  Z9, Z8, Z8
+	VUNPCKLPS  Z11, Z10, Z9
+	VUNPCKHPS  Z11, Z10, Z10
+	VUNPCKLPS  Z13, Z12, Z11
+	VUNPCKHPS  Z13, Z12, Z12
+	VUNPCKLPS  Z15, Z14, Z13
+	VUNPCKHPS  Z15, Z14, Z14
+	VUNPCKLPD  Z1, Z16, Z15
+	VUNPCKHPD  Z1, Z16, Z1
+	VUNPCKLPD  Z2, Z0, Z16
+	VUNPCKHPD  Z2, Z0, Z0
+	VUNPCKLPD  Z5, Z3, Z2
+	VUNPCKHPD  Z5, Z3, Z3
+	VUNPCKLPD  Z6, Z4, Z5
+	VUNPCKHPD  Z6, Z4, Z4
+	VUNPCKLPD  Z9, Z7, Z6
+	VUNPCKHPD  Z9, Z7, Z7
+	VUNPCKLPD  Z10, Z8, Z9
+	VUNPCKHPD  Z10, Z8, Z8
+	VUNPCKLPD  Z13, Z11, Z10
+	VUNPCKHPD  Z13, Z11, Z11
+	VUNPCKLPD  Z14, Z12, Z13
+	VUNPCKHPD  Z14, Z12, Z12
+	VSHUFF32X4 $0x88, Z2, Z15, Z14
+	VSHUFF32X4 $0xdd, Z2, Z15, Z2
+	VSHUFF32X4 $0x88, Z3, Z1, Z15
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VSHUFF32X4 $0x88, Z5, Z16, Z3
+	VSHUFF32X4 $0xdd, Z5, Z16, Z5
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VSHUFF32X4 $0x88, Z10, Z6, Z4
+	VSHUFF32X4 $0xdd, Z10, Z6, Z6
+	VSHUFF32X4 $0x88, Z11, Z7, Z10
+	VSHUFF32X4 $0xdd, Z11, Z7, Z7
+	VSHUFF32X4 $0x88, Z13, Z9, Z11
+	VSHUFF32X4 $0xdd, Z13, Z9, Z9
+	VSHUFF32X4 $0x88, Z12, Z8, Z13
+	VSHUFF32X4 $0xdd, Z12, Z8, Z8
+	VSHUFF32X4 $0x88, Z4, Z14, Z12
+	VSHUFF32X4 $0xdd, Z4, Z14, Z4
+	VSHUFF32X4 $0x88, Z10, Z15, Z14
+	VSHUFF32X4 $0xdd, Z10, Z15, Z10
+	VSHUFF32X4 $0x88, Z11, Z3, Z15
+	VSHUFF32X4 $0xdd, Z11, Z3, Z3
+	VSHUFF32X4 $0x88, Z13, Z16, Z11
+	VSHUFF32X4 $0xdd, Z13, Z16, Z13
+	VSHUFF32X4 $0x88, Z6, Z2, Z16
+	VSHUFF32X4 $0xdd, Z6, Z2, Z2
+	VSHUFF32X4 $0x88, Z7, Z1, Z6
+	VSHUFF32X4 $0xdd, Z7, Z1, Z1
+	VSHUFF32X4 $0x88, Z9, Z5, Z7
+	VSHUFF32X4 $0xdd, Z9, Z5, Z5
+	VSHUFF32X4 $0x88, Z8, Z0, Z9
+	VSHUFF32X4 $0xdd, Z8, Z0, Z0
+	VMOVUPS    Z12, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z14, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z15, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z11, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z16, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z6, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z7, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z9, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z4, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z10, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z3, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z13, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z2, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z1, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z5, (AX)
+	ADDQ       CX, AX
+	VMOVUPS    Z0, (AX)
+	ADDQ       CX, AX
+	ADDQ       $0x00000040, DX
+	ADDQ       $0x00000040, R8
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000040, R10
+	SUBQ       $0x00000010, SI
+	CMPQ       SI, $0x00000010
+	JGE        transpose_loop
+
+transpose_tail:
+	TESTQ      SI, SI
+	JZ         transpose_done
+	MOVQ       $0x00000001, R11
+	SHLXQ      SI, R11, R11
+	DECQ       R11
+	KMOVW      R11, K1
+	VMOVUPS.Z  (DX), K1, Z0
+	VMOVUPS.Z  (DX)(BX*1), K1, Z1
+	VMOVUPS.Z  (DX)(BX*2), K1, Z2
+	VMOVUPS.Z  (DX)(DI*1), K1, Z3
+	VMOVUPS.Z  (R8), K1, Z4
+	VMOVUPS.Z  (R8)(BX*1), K1, Z5
+	VMOVUPS.Z  (R8)(BX*2), K1, Z6
+	VMOVUPS.Z  (R8)(DI*1), K1, Z7
+	VMOVUPS.Z  (R9), K1, Z8
+	VMOVUPS.Z  (R9)(BX*1), K1, Z9
+	VMOVUPS.Z  (R9)(BX*2), K1, Z10
+	VMOVUPS.Z  (R9)(DI*1), K1, Z11
+	VMOVUPS.Z  (R10), K1, Z12
+	VMOVUPS.Z  (R10)(BX*1), K1, Z13
+	VMOVUPS.Z  (R10)(BX*2), K1, Z14
+	VMOVUPS.Z  (R10)(DI*1), K1, Z15
+	VUNPCKLPS  Z1, Z0, Z16
+	VUNPCKHPS  Z1, Z0, Z0
+	VUNPCKLPS  Z3, Z2, Z1
+	VUNPCKHPS  Z3, Z2, Z2
+	VUNPCKLPS  Z5, Z4, Z3
+	VUNPCKHPS  Z5, Z4, Z4
+	VUNPCKLPS  Z7, Z6, Z5
+	VUNPCKHPS  Z7, Z6, Z6
+	VUNPCKLPS  Z9, Z8, Z7
+	VUNPCKHPS  Z9, Z8, Z8
+	VUNPCKLPS  Z11, Z10, Z9
+	VUNPCKHPS  Z11, Z10, Z10
+	VUNPCKLPS  Z13, Z12, Z11
+	VUNPCKHPS  Z13, Z12, Z12
+	VUNPCKLPS  Z15, Z14, Z13
+	VUNPCKHPS  Z15, Z14, Z14
+	VUNPCKLPD  Z1, Z16, Z15
+	VUNPCKHPD  Z1, Z16, Z1
+	VUNPCKLPD  Z2, Z0, Z16
+	VUNPCKHPD  Z2, Z0, Z0
+	VUNPCKLPD  Z5, Z3, Z2
+	VUNPCKHPD  Z5, Z3, Z3
+	VUNPCKLPD  Z6, Z4, Z5
+	VUNPCKHPD  Z6, Z4, Z4
+	VUNPCKLPD  Z9, Z7, Z6
+	VUNPCKHPD  Z9, Z7, Z7
+	VUNPCKLPD  Z10, Z8, Z9
+	VUNPCKHPD  Z10, Z8, Z8
+	VUNPCKLPD  Z13, Z11, Z10
+	VUNPCKHPD  Z13, Z11, Z11
+	VUNPCKLPD  Z14, Z12, Z13
+	VUNPCKHPD  Z14, Z12, Z12
+	VSHUFF32X4 $0x88, Z2, Z15, Z14
+	VSHUFF32X4 $0xdd, Z2, Z15, Z2
+	VSHUFF32X4 $0x88, Z3, Z1, Z15
+	VSHUFF32X4 $0xdd, Z3, Z1, Z1
+	VSHUFF32X4 $0x88, Z5, Z16, Z3
+	VSHUFF32X4 $0xdd, Z5, Z16, Z5
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xdd, Z4, Z0, Z0
+	VSHUFF32X4 $0x88, Z10, Z6, Z4
+	VSHUFF32X4 $0xdd, Z10, Z6, Z6
+	VSHUFF32X4 $0x88, Z11, Z7, Z10
+	VSHUFF32X4 $0xdd, Z11, Z7, Z7
+	VSHUFF32X4 $0x88, Z13, Z9, Z11
+	VSHUFF32X4 $0xdd, Z13, Z9, Z9
+	VSHUFF32X4 $0x88, Z12, Z8, Z13
+	VSHUFF32X4 $0xdd, Z12, Z8, Z8
+	VSHUFF32X4 $0x88, Z4, Z14, Z12
+	VSHUFF32X4 $0xdd, Z4, Z14, Z4
+	VSHUFF32X4 $0x88, Z10, Z15, Z14
+	VSHUFF32X4 $0xdd, Z10, Z15, Z10
+	VSHUFF32X4 $0x88, Z11, Z3, Z15
+	VSHUFF32X4 $0xdd, Z11, Z3, Z3
+	VSHUFF32X4 $0x88, Z13, Z16, Z11
+	VSHUFF32X4 $0xdd, Z13, Z16, Z13
+	VSHUFF32X4 $0x88, Z6, Z2, Z16
+	VSHUFF32X4 $0xdd, Z6, Z2, Z2
+	VSHUFF32X4 $0x88, Z7, Z1, Z6
+	VSHUFF32X4 $0xdd, Z7, Z1, Z1
+	VSHUFF32X4 $0x88, Z9, Z5, Z7
+	VSHUFF32X4 $0xdd, Z9, Z5, Z5
+	VSHUFF32X4 $0x88, Z8, Z0, Z9
+	VSHUFF32X4 $0xdd, Z8, Z0, Z0
+	CMPQ       SI, $0x00000000
+	JLE        transpose_done
+	VMOVUPS    Z12, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x00000001
+	JLE        transpose_done
+	VMOVUPS    Z14, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x00000002
+	JLE        transpose_done
+	VMOVUPS    Z15, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x00000003
+	JLE        transpose_done
+	VMOVUPS    Z11, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x00000004
+	JLE        transpose_done
+	VMOVUPS    Z16, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x00000005
+	JLE        transpose_done
+	VMOVUPS    Z6, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x00000006
+	JLE        transpose_done
+	VMOVUPS    Z7, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x00000007
+	JLE        transpose_done
+	VMOVUPS    Z9, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x00000008
+	JLE        transpose_done
+	VMOVUPS    Z4, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x00000009
+	JLE        transpose_done
+	VMOVUPS    Z10, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x0000000a
+	JLE        transpose_done
+	VMOVUPS    Z3, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x0000000b
+	JLE        transpose_done
+	VMOVUPS    Z13, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x0000000c
+	JLE        transpose_done
+	VMOVUPS    Z2, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x0000000d
+	JLE        transpose_done
+	VMOVUPS    Z1, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x0000000e
+	JLE        transpose_done
+	VMOVUPS    Z5, (AX)
+	ADDQ       CX, AX
+	CMPQ       SI, $0x0000000f
+	JLE        transpose_done
+	VMOVUPS    Z0, (AX)
+	ADDQ       CX, AX
+
+transpose_done:
+	VZEROUPPER
+	RET
+
+// func copyPanelAVX512(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)
+// Requires: AVX, AVX512F
+TEXT ·copyPanelAVX512(SB), NOSPLIT, $0-80
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  ldd+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  src_base+32(FP), DX
+	MOVQ  lds+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  k+64(FP), SI
+	MOVQ  mask+72(FP), DI
+	KMOVW DI, K1
+	SHRQ  $0x10, DI
+	KMOVW DI, K2
+	TESTQ SI, SI
+	JZ    copy_done
+
+copy_loop:
+	VMOVUPS.Z (DX), K1, Z0
+	VMOVUPS.Z 64(DX), K2, Z1
+	VMOVUPS   Z0, K1, (AX)
+	VMOVUPS   Z1, K2, 64(AX)
+	ADDQ      BX, DX
+	ADDQ      CX, AX
+	DECQ      SI
+	JNZ       copy_loop
+
+copy_done:
+	VZEROUPPER
+	RET
+
+// func bytesToFloatAVX512(dst []float32, src []uint8, div float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·bytesToFloatAVX512(SB), NOSPLIT, $0-52
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	SHRQ         $0x04, DX
+	MOVSS        div+48(FP), X0
+	VBROADCASTSS X0, Z0
+	TESTQ        DX, DX
+	JZ           b2f_done
+
+b2f_loop:
+	VPMOVZXBD (CX), Z1
+	VCVTDQ2PS Z1, Z1
+	VDIVPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (AX)
+	ADDQ      $0x10, CX
+	ADDQ      $0x40, AX
+	DECQ      DX
+	JNZ       b2f_loop
+
+b2f_done:
 	VZEROUPPER
 	RET
 

@@ -28,14 +28,59 @@ func kernelKMajorNarrowAVX2(k int, a []float32, lda int, b []float32, ldb int, c
 // kernelRowsNarrowAVX2 computes the 6x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsNarrowAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
-// kernelKMajorMaskedAVX512 computes the 12x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; only the columns whose bit is set in mask are loaded and stored, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+// kernelKMajorMaskedAVX512 computes the 12x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelKMajorMaskedAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
 
-// kernelRowsMaskedAVX512 computes the 12x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; only the columns whose bit is set in mask are loaded and stored, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+// kernelRowsMaskedAVX512 computes the 12x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsMaskedAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked1AVX512 computes the 1x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked1AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked2AVX512 computes the 2x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked2AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked3AVX512 computes the 3x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked3AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked4AVX512 computes the 4x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked4AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked5AVX512 computes the 5x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked5AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked6AVX512 computes the 6x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked6AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked7AVX512 computes the 7x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked7AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked8AVX512 computes the 8x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked8AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked9AVX512 computes the 9x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked9AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked10AVX512 computes the 10x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked10AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked11AVX512 computes the 11x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked11AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
 
 // kernelColsAVX512 computes the 32x12 tile t (column-major: t[j*32+i]) = A·B, or t += A·B when acc, with A(i,p) = a[p*lda+i] and B(p,j) = b[p*12+j].
 func kernelColsAVX512(k int, a []float32, lda int, b []float32, t []float32, acc bool)
+
+// kernelColsStoreAVX512 computes the 32x12 tile C = A·B with A(i,p) = a[p*lda+i] and B(p,j) = b[p*12+j], storing rows i < rows and the columns set in mask of C (rows ldc apart).
+func kernelColsStoreAVX512(k int, a []float32, lda int, b []float32, c []float32, ldc int, mask uint64, rows int)
+
+// transposeAVX512 sets dst[p*ldd+r] = src[r*lds+p] for r < 16 and p < k.
+func transposeAVX512(dst []float32, ldd int, src []float32, lds int, k int)
+
+// copyPanelAVX512 sets dst[p*ldd+j] = src[p*lds+j] for p < k and the columns j < 32 set in mask.
+func copyPanelAVX512(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)
+
+// bytesToFloatAVX512 sets dst[i] = float32(src[i]) / div; len(dst) = len(src), a multiple of 16.
+func bytesToFloatAVX512(dst []float32, src []uint8, div float32)
 
 // biasELUAVX512 sets x[i] = ELU(x[i] + bias[i]), alpha 1; len(x) = len(bias), a multiple of 16.
 func biasELUAVX512(x []float32, bias []float32)

@@ -6,6 +6,15 @@
 // (Debian: libopenblas-dev), so it builds only with -tags openblas:
 //
 //	go run -tags openblas ./bench/openblas
+//
+// OpenBLAS picks its kernels by CPU model; a build older than the CPU
+// falls back to an older core's kernels (Debian's 0.3.21 runs AVX2 kernels
+// on Zen 5). Set OPENBLAS_CORETYPE (e.g. SkylakeX for its AVX-512 kernels)
+// to measure the best it has; bench/compare.sh does so on AVX-512 CPUs.
+//
+// Both libraries keep their worker threads spinning for a while after a
+// call, which would steal the cores from the other: the program pauses
+// between the two libraries' timings until the other's threads sleep.
 package main
 
 /*
@@ -33,7 +42,9 @@ type shape struct {
 }
 
 // The products of one training step of the exercise (batch 128) and of
-// evaluation (1000 samples), as Dense computes them.
+// evaluation, as Dense computes them: validation runs in batches of 128
+// (the last of 1000 samples has 104), the final evaluation in Keras's
+// batches of 32.
 var shapes = []shape{
 	{"fwd X·W1", false, false, 128, 256, 3072},
 	{"dW1 Xᵀ·dZ", true, false, 3072, 256, 128},
@@ -43,7 +54,12 @@ var shapes = []shape{
 	{"fwd H·W5", false, false, 128, 10, 256},
 	{"dW5 Hᵀ·dZ", true, false, 256, 10, 128},
 	{"dX dZ·W5ᵀ", false, true, 128, 256, 10},
-	{"eval X·W1", false, false, 1000, 256, 3072},
+	{"val X·W1", false, false, 104, 256, 3072},
+	{"val H·W", false, false, 104, 256, 256},
+	{"val H·W5", false, false, 104, 10, 256},
+	{"eval X·W1", false, false, 32, 256, 3072},
+	{"eval H·W", false, false, 32, 256, 256},
+	{"eval H·W5", false, false, 32, 10, 256},
 }
 
 func best(reps int, f func()) time.Duration {
@@ -59,7 +75,12 @@ func best(reps int, f func()) time.Duration {
 	return slices.Min(ds)
 }
 
+// settle gives the other library's spinning threads time to go to sleep
+// (OpenBLAS spins for about 2^28 cycles after a call).
+func settle() { time.Sleep(300 * time.Millisecond) }
+
 func main() {
+	fmt.Printf("OpenBLAS %s, core %s\n", C.GoString(C.openblas_get_config()), C.GoString(C.openblas_get_corename()))
 	fmt.Printf("%-12s %-16s %8s %10s %10s %7s\n", "threads", "product", "m x n x k", "OpenBLAS", "cifarnet", "ratio")
 	for _, threads := range []int{1, 2} {
 		C.openblas_set_num_threads(C.int(threads))
@@ -89,11 +110,13 @@ func main() {
 			if s.transB {
 				tb = C.CblasTrans
 			}
+			settle()
 			blas := best(15, func() {
 				C.cblas_sgemm(C.CblasRowMajor, ta, tb, C.blasint(s.m), C.blasint(s.n), C.blasint(s.k), 1,
 					(*C.float)(unsafe.Pointer(&a[0])), C.blasint(ca), (*C.float)(unsafe.Pointer(&b[0])), C.blasint(cb), 0,
 					(*C.float)(unsafe.Pointer(&c1[0])), C.blasint(s.n))
 			})
+			settle()
 			ours := best(15, func() { e.Gemm(s.transA, s.transB, s.m, s.n, s.k, a, ca, b, cb, c2, s.n, false) })
 			for i := range c1 {
 				if d := c1[i] - c2[i]; d > 1e-2 || d < -1e-2 {

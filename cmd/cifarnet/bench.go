@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -19,6 +20,7 @@ func newBenchCmd() *cobra.Command {
 	var cfg train.Config
 	var data dataFlags
 	var synthetic int
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "bench [flags]",
 		Short: "Time training epochs of the exercise configuration",
@@ -28,12 +30,13 @@ throughput in samples/s and GFLOPS (matrix products only). The first epoch
 is reported but left out of the median, being a warm-up.
 
 --synthetic N times epochs over N random images instead of the real data,
-e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.`,
+e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
+--cpuprofile FILE writes a CPU profile of the training for go tool pprof.`,
 		Example: `  cifarnet bench --data ../shared/cifar-10-batches-bin
   cifarnet bench --synthetic 50000 --epochs 3 --threads 1`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runBench(cmd.OutOrStdout(), cfg, data, synthetic)
+			return runBench(cmd.OutOrStdout(), cfg, data, synthetic, cpuProfile)
 		},
 	}
 	fs := cmd.Flags()
@@ -43,6 +46,7 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.`,
 	fs.Set("epochs", "5")
 	addDataFlags(fs, &data)
 	fs.IntVar(&synthetic, "synthetic", 0, "time on N random training images (and 1000 test images) instead of the data")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the training to `FILE` (go tool pprof)")
 	hide(fs, "patience", "min-delta", "restore-best")
 	return cmd
 }
@@ -53,7 +57,7 @@ func hide(fs *pflag.FlagSet, names ...string) {
 	}
 }
 
-func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int) error {
+func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, cpuProfile string) error {
 	cfg.Patience = -1
 	if synthetic > 0 {
 		cfg.TrainSamples, cfg.TestSamples = synthetic, min(cfg.TestSamples, 1000)
@@ -85,6 +89,17 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int) 
 	flops := train.EpochFLOPs(cfg.Architecture(), nTrain, nVal)
 	fmt.Fprintf(w, "cifarnet bench: %d training + %d validation samples, hidden %v, batch %d, %d threads, %s\n",
 		nTrain, nVal, cfg.Hidden, cfg.BatchSize, threads, cpuModel())
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile %s: %w", cpuProfile, err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	out, err := train.Experiment(cfg, data, nil)
 	if err != nil {
 		return err

@@ -31,13 +31,22 @@ func main() {
 		kernel("kernelKMajorNarrow"+v.suffix, false, v.mr, 1, v.lanes, v.vec)
 		kernel("kernelRowsNarrow"+v.suffix, true, v.mr, 1, v.lanes, v.vec)
 	}
-	// Narrow AVX-512 kernels that load and store C under a column mask, so a
-	// product narrower than 16 needs no scratch tile.
+	// Narrow AVX-512 kernels that load B and load and store C under a column
+	// mask, so a product narrower than 16 needs no packing and no scratch
+	// tile; the row-major ones in every height from 1 to 12, so a ragged
+	// last row panel is read in place too.
 	masked = true
 	kernel("kernelKMajorMaskedAVX512", false, 12, 1, 16, func() VecVirtual { return ZMM() })
 	kernel("kernelRowsMaskedAVX512", true, 12, 1, 16, func() VecVirtual { return ZMM() })
+	for h := 1; h < 12; h++ {
+		kernel(fmt.Sprintf("kernelRowsMasked%dAVX512", h), true, h, 1, 16, func() VecVirtual { return ZMM() })
+	}
 	masked = false
 	kernelCols()
+	kernelColsStore()
+	transpose()
+	copyPanel()
+	bytesToFloat()
 	biasELU()
 	eluBackward()
 	nadam()
@@ -63,7 +72,7 @@ func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 	sig := "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)"
 	if masked {
 		sig = "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)"
-		layout += "; only the columns whose bit is set in mask are loaded and stored"
+		layout += "; B and C are read, and C written, only in the columns whose bit is set in mask"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Doc(fmt.Sprintf("%s computes the %dx%d tile c = A·B, or c += A·B when acc, with %s, B(p,j) = b[p*ldb+j], c's rows ldc apart.", name, mr, nr, layout))
@@ -81,9 +90,6 @@ func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 	var aAt func(i int) Mem
 	var bases []Register
 	if rows {
-		if mr%3 != 0 {
-			panic("rows kernel needs mr divisible by 3")
-		}
 		bases = []Register{a}
 		for i := 3; i < mr; i += 3 {
 			r := GP64()
@@ -166,7 +172,7 @@ func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 	bv := make([]VecVirtual, nv)
 	for j := range bv {
 		bv[j] = vec()
-		VMOVUPS(Mem{Base: b, Disp: 4 * lanes * j}, bv[j])
+		load(Mem{Base: b, Disp: 4 * lanes * j}, bv[j])
 	}
 	for i := range mr {
 		ai := vec()
@@ -424,6 +430,274 @@ func kernelCols() {
 		VMOVUPS(acc[j][0], Mem{Base: t, Disp: 4 * (j*rows + 0)})
 		VMOVUPS(acc[j][1], Mem{Base: t, Disp: 4 * (j*rows + 16)})
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// transpose16 transposes the 16x16 block held in r (r[i] lane j is element
+// (i, j)) and returns the rows of its transpose: out[j] lane i = r[i] lane j.
+// Four rounds of shuffles, 64 instructions; the registers of each round die
+// as the next is built.
+func transpose16(r []VecVirtual) []VecVirtual {
+	t := make([]VecVirtual, 16)
+	// Round 1: interleave the 32-bit elements of row pairs.
+	for q := 0; q < 16; q += 2 {
+		t[q], t[q+1] = ZMM(), ZMM()
+		VUNPCKLPS(r[q+1], r[q], t[q])
+		VUNPCKHPS(r[q+1], r[q], t[q+1])
+	}
+	// Round 2: interleave 64-bit pairs of rows two apart.
+	u := make([]VecVirtual, 16)
+	for q := 0; q < 16; q += 4 {
+		u[q], u[q+1], u[q+2], u[q+3] = ZMM(), ZMM(), ZMM(), ZMM()
+		VUNPCKLPD(t[q+2], t[q], u[q])
+		VUNPCKHPD(t[q+2], t[q], u[q+1])
+		VUNPCKLPD(t[q+3], t[q+1], u[q+2])
+		VUNPCKHPD(t[q+3], t[q+1], u[q+3])
+	}
+	// Round 3: gather the even and odd 128-bit lanes of rows four apart.
+	v := make([]VecVirtual, 16)
+	for g := 0; g < 16; g += 8 {
+		for q := range 4 {
+			v[g+q], v[g+q+4] = ZMM(), ZMM()
+			VSHUFF32X4(Imm(0x88), u[g+q+4], u[g+q], v[g+q])
+			VSHUFF32X4(Imm(0xdd), u[g+q+4], u[g+q], v[g+q+4])
+		}
+	}
+	// Round 4: the same across the two halves.
+	out := make([]VecVirtual, 16)
+	for q := range 8 {
+		out[q], out[q+8] = ZMM(), ZMM()
+		VSHUFF32X4(Imm(0x88), v[q+8], v[q], out[q])
+		VSHUFF32X4(Imm(0xdd), v[q+8], v[q], out[q+8])
+	}
+	return out
+}
+
+// transpose emits the packing of a transposed operand: 16 rows of src,
+// lds apart, become 16 columns of dst, ldd apart, k elements long.
+func transpose() {
+	TEXT("transposeAVX512", NOSPLIT, "func(dst []float32, ldd int, src []float32, lds int, k int)")
+	Doc("transposeAVX512 sets dst[p*ldd+r] = src[r*lds+p] for r < 16 and p < k.")
+	dst := Load(Param("dst").Base(), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(Imm(2), ldd)
+	src := Load(Param("src").Base(), GP64())
+	lds := Load(Param("lds"), GP64())
+	SHLQ(Imm(2), lds)
+	k := Load(Param("k"), GP64())
+	lds3 := GP64()
+	LEAQ(Mem{Base: lds, Index: lds, Scale: 2}, lds3)
+	// Four row pointers, rows 4g .. 4g+3 at +0, +lds, +2lds, +3lds.
+	base := []Register{src}
+	for range 3 {
+		r := GP64()
+		LEAQ(Mem{Base: base[len(base)-1], Index: lds, Scale: 4}, r)
+		base = append(base, r)
+	}
+	rowAt := func(i int) Mem {
+		b := base[i/4]
+		switch i % 4 {
+		case 0:
+			return Mem{Base: b}
+		case 1:
+			return Mem{Base: b, Index: lds, Scale: 1}
+		case 2:
+			return Mem{Base: b, Index: lds, Scale: 2}
+		default:
+			return Mem{Base: b, Index: lds3, Scale: 1}
+		}
+	}
+	d := GP64()
+	block := func(tail bool) {
+		var km OpmaskVirtual
+		if tail {
+			// mask of the k%16 remaining columns
+			km = K()
+			one := GP64()
+			MOVQ(U32(1), one)
+			SHLXQ(k, one, one)
+			DECQ(one)
+			KMOVW(one.As32(), km)
+		}
+		r := make([]VecVirtual, 16)
+		for i := range r {
+			r[i] = ZMM()
+			if tail {
+				VMOVUPS_Z(rowAt(i), km, r[i])
+			} else {
+				VMOVUPS(rowAt(i), r[i])
+			}
+		}
+		out := transpose16(r)
+		MOVQ(dst, d)
+		for q := range out {
+			if tail {
+				CMPQ(k, U32(q))
+				JLE(LabelRef("transpose_done"))
+			}
+			VMOVUPS(out[q], Mem{Base: d})
+			ADDQ(ldd, d)
+		}
+	}
+	CMPQ(k, U32(16))
+	JL(LabelRef("transpose_tail"))
+	Label("transpose_loop")
+	block(false)
+	MOVQ(d, dst)
+	for _, b := range base {
+		ADDQ(U32(64), b)
+	}
+	SUBQ(U32(16), k)
+	CMPQ(k, U32(16))
+	JGE(LabelRef("transpose_loop"))
+	Label("transpose_tail")
+	TESTQ(k, k)
+	JZ(LabelRef("transpose_done"))
+	block(true)
+	Label("transpose_done")
+	VZEROUPPER()
+	RET()
+}
+
+// kernelColsStore emits kernelCols's product stored straight into a
+// row-major C: the column-major tile goes through the stack, each half of
+// 16 rows is transposed in registers, and the first rows rows are stored
+// under the column mask.
+func kernelColsStore() {
+	const rows, cols = 32, 12
+	TEXT("kernelColsStoreAVX512", 0, "func(k int, a []float32, lda int, b []float32, c []float32, ldc int, mask uint64, rows int)")
+	Doc("kernelColsStoreAVX512 computes the 32x12 tile C = A·B with A(i,p) = a[p*lda+i] and B(p,j) = b[p*12+j], storing rows i < rows and the columns set in mask of C (rows ldc apart).")
+	tile := AllocLocal(4 * rows * 16)
+	k := Load(Param("k"), GP64())
+	a := Load(Param("a").Base(), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(Imm(2), lda)
+	b := Load(Param("b").Base(), GP64())
+	acc := make([][2]VecVirtual, cols)
+	for j := range acc {
+		acc[j] = [2]VecVirtual{ZMM(), ZMM()}
+		VXORPS(acc[j][0], acc[j][0], acc[j][0])
+		VXORPS(acc[j][1], acc[j][1], acc[j][1])
+	}
+	TESTQ(k, k)
+	JZ(LabelRef("colsst_store"))
+	Label("colsst_loop")
+	a0, a1 := ZMM(), ZMM()
+	VMOVUPS(Mem{Base: a}, a0)
+	VMOVUPS(Mem{Base: a, Disp: 64}, a1)
+	for j := range acc {
+		bj := ZMM()
+		VBROADCASTSS(Mem{Base: b, Disp: 4 * j}, bj)
+		VFMADD231PS(a0, bj, acc[j][0])
+		VFMADD231PS(a1, bj, acc[j][1])
+	}
+	ADDQ(lda, a)
+	ADDQ(Imm(4*cols), b)
+	DECQ(k)
+	JNZ(LabelRef("colsst_loop"))
+	Label("colsst_store")
+	// The tile, column-major with 16 columns (the last four zero).
+	zero := ZMM()
+	VXORPS(zero, zero, zero)
+	for j := range 16 {
+		for h := range 2 {
+			v := zero
+			if j < cols {
+				v = acc[j][h]
+			}
+			VMOVUPS(v, tile.Offset(4*(j*rows+16*h)))
+		}
+	}
+	c := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(Imm(2), ldc)
+	n := Load(Param("rows"), GP64())
+	km := K()
+	m := GP64()
+	Load(Param("mask"), m)
+	KMOVW(m.As32(), km)
+	for h := range 2 {
+		r := make([]VecVirtual, 16)
+		for j := range r {
+			r[j] = ZMM()
+			VMOVUPS(tile.Offset(4*(j*rows+16*h)), r[j])
+		}
+		out := transpose16(r)
+		for i := range out {
+			CMPQ(n, U32(16*h+i))
+			JLE(LabelRef("colsst_done"))
+			VMOVUPS(out[i], km, Mem{Base: c})
+			ADDQ(ldc, c)
+		}
+	}
+	Label("colsst_done")
+	VZEROUPPER()
+	RET()
+}
+
+// copyPanel emits a copy of a panel up to 32 columns wide, rows apart by
+// different strides in source and destination: the packing of an operand
+// that needs no transpose.
+func copyPanel() {
+	TEXT("copyPanelAVX512", NOSPLIT, "func(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)")
+	Doc("copyPanelAVX512 sets dst[p*ldd+j] = src[p*lds+j] for p < k and the columns j < 32 set in mask.")
+	dst := Load(Param("dst").Base(), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(Imm(2), ldd)
+	src := Load(Param("src").Base(), GP64())
+	lds := Load(Param("lds"), GP64())
+	SHLQ(Imm(2), lds)
+	k := Load(Param("k"), GP64())
+	m := GP64()
+	Load(Param("mask"), m)
+	lo, hi := K(), K()
+	KMOVW(m.As32(), lo)
+	SHRQ(Imm(16), m)
+	KMOVW(m.As32(), hi)
+	TESTQ(k, k)
+	JZ(LabelRef("copy_done"))
+	Label("copy_loop")
+	x, y := ZMM(), ZMM()
+	VMOVUPS_Z(Mem{Base: src}, lo, x)
+	VMOVUPS_Z(Mem{Base: src, Disp: 64}, hi, y)
+	VMOVUPS(x, lo, Mem{Base: dst})
+	VMOVUPS(y, hi, Mem{Base: dst, Disp: 64})
+	ADDQ(lds, src)
+	ADDQ(ldd, dst)
+	DECQ(k)
+	JNZ(LabelRef("copy_loop"))
+	Label("copy_done")
+	VZEROUPPER()
+	RET()
+}
+
+// bytesToFloat emits dst[i] = float32(src[i]) / div: the pixels of a batch.
+// The division is IEEE's, so the bits are those of the Go expression.
+func bytesToFloat() {
+	TEXT("bytesToFloatAVX512", NOSPLIT, "func(dst []float32, src []uint8, div float32)")
+	Doc("bytesToFloatAVX512 sets dst[i] = float32(src[i]) / div; len(dst) = len(src), a multiple of 16.")
+	dst := Load(Param("dst").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	n := Load(Param("dst").Len(), GP64())
+	SHRQ(Imm(4), n)
+	d := XMM()
+	Load(Param("div"), d)
+	div := ZMM()
+	VBROADCASTSS(d, div)
+	TESTQ(n, n)
+	JZ(LabelRef("b2f_done"))
+	Label("b2f_loop")
+	x := ZMM()
+	VPMOVZXBD(Mem{Base: src}, x)
+	VCVTDQ2PS(x, x)
+	VDIVPS(div, x, x)
+	VMOVUPS(x, Mem{Base: dst})
+	ADDQ(Imm(16), src)
+	ADDQ(Imm(64), dst)
+	DECQ(n)
+	JNZ(LabelRef("b2f_loop"))
+	Label("b2f_done")
 	VZEROUPPER()
 	RET()
 }

@@ -106,7 +106,7 @@ func TestGemmAgainstReference(t *testing.T) {
 		gemmCase(t, e, true, false, 70, 10, 33, false)
 		gemmCaseLDA(t, e, 64, 10, 20, 1024)
 		// The exercise's own shapes, including the 10-wide output layer.
-		for _, s := range [][3]int{{128, 256, 3072}, {3072, 256, 128}, {128, 10, 256}, {256, 10, 128}, {128, 256, 10}, {32, 256, 3072}} {
+		for _, s := range [][3]int{{128, 256, 3072}, {3072, 256, 128}, {128, 10, 256}, {256, 10, 128}, {128, 256, 10}, {32, 256, 3072}, {104, 10, 256}, {32, 10, 256}} {
 			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
 				gemmCase(t, e, tr[0], tr[1], s[0], s[1], s[2], false)
 			}

@@ -7,10 +7,12 @@
 //
 //	go run -tags openblas ./bench/openblas
 //
-// OpenBLAS picks its kernels by CPU model; a build older than the CPU
-// falls back to an older core's kernels (Debian's 0.3.21 runs AVX2 kernels
-// on Zen 5). Set OPENBLAS_CORETYPE (e.g. SkylakeX for its AVX-512 kernels)
-// to measure the best it has; bench/compare.sh does so on AVX-512 CPUs.
+// OpenBLAS picks its kernels by CPU model, or as OPENBLAS_CORETYPE says;
+// the program prints the core it runs. Where an environment forces an older
+// core (this workplace sets Haswell on some CPUs), unset OPENBLAS_CORETYPE
+// and OPENBLAS_L2_SIZE for this command to measure OpenBLAS at its best, as
+// bench/compare.sh does (Debian's 0.3.21 then runs its Cooperlake AVX-512
+// kernels on Zen 5, about 1.7x its Haswell ones).
 //
 // Both libraries keep their worker threads spinning for a while after a
 // call, which would steal the cores from the other: the program pauses

@@ -1,6 +1,9 @@
 package tensor
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // The matrix product follows the GotoBLAS/BLIS plan, with register-blocked
 // micro-kernels that compute one MR x NR tile of C from a panel of MR rows
@@ -67,8 +70,20 @@ const kc = 256
 // is m x k and op(B) is k x n. With transA, A is stored k x m (row stride
 // lda) and op(A) = Aᵀ; likewise transB. All matrices are row-major. Which
 // operands are packed is decided per call, by rules measured on the
-// exercise's shapes (commented below).
+// exercise's shapes (commented below). Gemm panics if a dimension is
+// negative or a matrix does not fit its slice and stride, before any
+// kernel runs: the assembly kernels read and write unchecked.
 func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+	ra, ca, rb, cb := m, k, k, n
+	if transA {
+		ra, ca = k, m
+	}
+	if transB {
+		rb, cb = n, k
+	}
+	checkMatrix("a", ra, ca, a, lda)
+	checkMatrix("b", rb, cb, b, ldb)
+	checkMatrix("c", m, n, c, ldc)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -151,6 +166,18 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	g.rb = (g.mp + g.rowBlock - 1) / g.rowBlock
 	run(g.rb*g.np, e.gemmTileTask)
 	g.a, g.b, g.c = nil, nil, nil
+}
+
+// checkMatrix panics unless a rows x cols matrix with row stride ld fits s.
+func checkMatrix(name string, rows, cols int, s []float32, ld int) {
+	switch {
+	case rows < 0 || cols < 0:
+		panic(fmt.Sprintf("tensor: Gemm: %s is %dx%d: negative dimension", name, rows, cols))
+	case ld < max(cols, 1):
+		panic(fmt.Sprintf("tensor: Gemm: %s has %d columns but a row stride of %d", name, cols, ld))
+	case rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols:
+		panic(fmt.Sprintf("tensor: Gemm: %s is %dx%d with row stride %d, which needs %d elements; the slice has %d", name, rows, cols, ld, (rows-1)*ld+cols, len(s)))
+	}
 }
 
 // gemmCols computes a product at most colsN wide with the cols kernel: for

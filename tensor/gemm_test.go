@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -191,4 +192,37 @@ func gemmCaseLDA(t *testing.T, e *Engine, m, n, k, lda int) {
 			t.Fatalf("%s lda=%d: C[%d] = %g, want %g", e.Kernel(), lda, i, c[i], want[i])
 		}
 	}
+}
+
+// TestGemmChecksOperands checks that a matrix that does not fit its slice,
+// a stride shorter than a row and a negative dimension panic, naming the
+// operand, before any kernel reads or writes out of bounds.
+func TestGemmChecksOperands(t *testing.T) {
+	e := NewEngine(1)
+	defer e.Close()
+	full := func(n int) []float32 { return make([]float32, n) }
+	for _, c := range []struct {
+		name string
+		call func()
+		want string
+	}{
+		{"short a", func() { e.Gemm(false, false, 4, 3, 5, full(19), 5, full(15), 3, full(12), 3, false) }, "a is 4x5"},
+		{"short transposed a", func() { e.Gemm(true, false, 4, 3, 5, full(19), 4, full(15), 3, full(12), 3, false) }, "a is 5x4"},
+		{"short b", func() { e.Gemm(false, true, 4, 3, 5, full(20), 5, full(14), 5, full(12), 3, false) }, "b is 3x5"},
+		{"short c", func() { e.Gemm(false, false, 4, 3, 5, full(20), 5, full(15), 3, full(11), 3, false) }, "c is 4x3"},
+		{"stride", func() { e.Gemm(false, false, 4, 3, 5, full(20), 4, full(15), 3, full(12), 3, false) }, "row stride of 4"},
+		{"negative", func() { e.Gemm(false, false, -1, 3, 5, full(20), 5, full(15), 3, full(12), 3, false) }, "negative"},
+	} {
+		func() {
+			defer func() {
+				r := recover()
+				if msg, _ := r.(string); !strings.Contains(msg, c.want) {
+					t.Errorf("%s: panic %v, want one naming %q", c.name, r, c.want)
+				}
+			}()
+			c.call()
+		}()
+	}
+	// The exact fit passes.
+	e.Gemm(false, false, 4, 3, 5, full(20), 5, full(15), 3, full(12), 3, false)
 }

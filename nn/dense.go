@@ -56,12 +56,7 @@ func (d *Dense) Backward(e *tensor.Engine, g []float32, batch int, needDX bool) 
 	// dKernel = xᵀ·dz   (In x b)·(b x Out)
 	e.Gemm(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false)
 	// dBias = column sums of dz, rows added in order.
-	clear(d.DBias)
-	for i := range batch {
-		for j, v := range g[i*d.Out : (i+1)*d.Out] {
-			d.DBias[j] += v
-		}
-	}
+	e.ColumnSums(d.DBias, g, batch)
 	if !needDX {
 		return nil
 	}

@@ -1,6 +1,9 @@
 package tensor
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // The elementwise passes of training. Each has a portable Go body and, on
 // amd64 with AVX-512, an assembly twin (kernel_amd64.s): ELU backward and
@@ -135,9 +138,31 @@ type simd struct {
 	// bytesToFloat sets dst[i] = float32(src[i]) / div; table holds the
 	// 256 quotients.
 	bytesToFloat func(dst []float32, src []uint8, div float32, table *[256]float32)
+	// colSums sets dst[j] to the sum of g[i*len(dst)+j] over i < rows,
+	// added in order of i from zero.
+	colSums func(dst, g []float32, rows int)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, bytesToFloatGeneric}
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, bytesToFloatGeneric, colSumsGeneric}
+
+func colSumsGeneric(dst, g []float32, rows int) {
+	clear(dst)
+	n := len(dst)
+	for i := range rows {
+		for j, v := range g[i*n : (i+1)*n] {
+			dst[j] += v
+		}
+	}
+}
+
+// ColumnSums sets dst[j] to the sum of column j of g, a rows x len(dst)
+// matrix, rows added in order (the bias gradient of a batch).
+func (e *Engine) ColumnSums(dst, g []float32, rows int) {
+	if len(g) < rows*len(dst) {
+		panic(fmt.Sprintf("tensor: ColumnSums: %d rows of %d need %d elements; the slice has %d", rows, len(dst), rows*len(dst), len(g)))
+	}
+	e.simd.colSums(dst, g, rows)
+}
 
 func bytesToFloatGeneric(dst []float32, src []uint8, _ float32, table *[256]float32) {
 	dst = dst[:len(src)]

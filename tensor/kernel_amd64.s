@@ -3143,6 +3143,73 @@ b2f_done:
 	VZEROUPPER
 	RET
 
+// func colSums128AVX512(dst []float32, g []float32, ldg int, rows int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·colSums128AVX512(SB), NOSPLIT, $0-64
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   g_base+24(FP), CX
+	MOVQ   ldg+48(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   rows+56(FP), BX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	TESTQ  BX, BX
+	JZ     colSums128AVX512_store
+
+colSums128AVX512_loop:
+	VADDPS (CX), Z0, Z0
+	VADDPS 64(CX), Z1, Z1
+	VADDPS 128(CX), Z2, Z2
+	VADDPS 192(CX), Z3, Z3
+	VADDPS 256(CX), Z4, Z4
+	VADDPS 320(CX), Z5, Z5
+	VADDPS 384(CX), Z6, Z6
+	VADDPS 448(CX), Z7, Z7
+	ADDQ   DX, CX
+	DECQ   BX
+	JNZ    colSums128AVX512_loop
+
+colSums128AVX512_store:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VZEROUPPER
+	RET
+
+// func colSums16AVX512(dst []float32, g []float32, ldg int, rows int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·colSums16AVX512(SB), NOSPLIT, $0-64
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   g_base+24(FP), CX
+	MOVQ   ldg+48(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   rows+56(FP), BX
+	VXORPS Z0, Z0, Z0
+	TESTQ  BX, BX
+	JZ     colSums16AVX512_store
+
+colSums16AVX512_loop:
+	VADDPS (CX), Z0, Z0
+	ADDQ   DX, CX
+	DECQ   BX
+	JNZ    colSums16AVX512_loop
+
+colSums16AVX512_store:
+	VMOVUPS Z0, (AX)
+	VZEROUPPER
+	RET
+
 // func biasELUAVX512(x []float32, bias []float32)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·biasELUAVX512(SB), NOSPLIT, $0-48

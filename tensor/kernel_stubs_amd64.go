@@ -82,6 +82,12 @@ func copyPanelAVX512(dst []float32, ldd int, src []float32, lds int, k int, mask
 // bytesToFloatAVX512 sets dst[i] = float32(src[i]) / div; len(dst) = len(src), a multiple of 16.
 func bytesToFloatAVX512(dst []float32, src []uint8, div float32)
 
+// colSums128AVX512 sets dst[j] = the sum over i < rows of g[i*ldg+j], in order of i, for j < 128.
+func colSums128AVX512(dst []float32, g []float32, ldg int, rows int)
+
+// colSums16AVX512 sets dst[j] = the sum over i < rows of g[i*ldg+j], in order of i, for j < 16.
+func colSums16AVX512(dst []float32, g []float32, ldg int, rows int)
+
 // biasELUAVX512 sets x[i] = ELU(x[i] + bias[i]), alpha 1; len(x) = len(bias), a multiple of 16.
 func biasELUAVX512(x []float32, bias []float32)
 

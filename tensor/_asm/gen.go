@@ -47,6 +47,8 @@ func main() {
 	transpose()
 	copyPanel()
 	bytesToFloat()
+	colSums(8)
+	colSums(1)
 	biasELU()
 	eluBackward()
 	nadam()
@@ -698,6 +700,40 @@ func bytesToFloat() {
 	DECQ(n)
 	JNZ(LabelRef("b2f_loop"))
 	Label("b2f_done")
+	VZEROUPPER()
+	RET()
+}
+
+// colSums emits the column sums of nv*16 columns: dst[j] = sum of
+// g[i*ldg+j] over rows i, added in order from zero, so the bits are those
+// of the Go loop; nv accumulators make nv independent chains of additions.
+func colSums(nv int) {
+	name := fmt.Sprintf("colSums%dAVX512", 16*nv)
+	TEXT(name, NOSPLIT, "func(dst []float32, g []float32, ldg int, rows int)")
+	Doc(fmt.Sprintf("%s sets dst[j] = the sum over i < rows of g[i*ldg+j], in order of i, for j < %d.", name, 16*nv))
+	dst := Load(Param("dst").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	ldg := Load(Param("ldg"), GP64())
+	SHLQ(Imm(2), ldg)
+	rows := Load(Param("rows"), GP64())
+	acc := make([]VecVirtual, nv)
+	for j := range acc {
+		acc[j] = ZMM()
+		VXORPS(acc[j], acc[j], acc[j])
+	}
+	TESTQ(rows, rows)
+	JZ(LabelRef(name + "_store"))
+	Label(name + "_loop")
+	for j := range acc {
+		VADDPS(Mem{Base: g, Disp: 64 * j}, acc[j], acc[j])
+	}
+	ADDQ(ldg, g)
+	DECQ(rows)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_store")
+	for j := range acc {
+		VMOVUPS(acc[j], Mem{Base: dst, Disp: 64 * j})
+	}
 	VZEROUPPER()
 	RET()
 }

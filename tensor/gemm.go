@@ -29,12 +29,15 @@ type kernel struct {
 	// that wide (the 10-wide output layer), which would waste most of a
 	// full panel.
 	narrow *kernel
+	// kmajorEdge[h-1] and rowsEdge[h-1], if set, are the pair for h < mr
+	// rows, so a ragged last row panel is computed in place.
+	kmajorEdge, rowsEdge []kernelFunc
 	// kmajorMasked and rowsMasked, if set, read B and C and write C only
 	// in the columns set in a mask, so a ragged column panel is read in
-	// place and needs no scratch tile; rowsEdge[h-1], if set, is rowsMasked
-	// for h < mr rows, so a ragged last row panel is read in place too.
+	// place and needs no scratch tile; rowsMaskedEdge[h-1], if set, is
+	// rowsMasked for h < mr rows.
 	kmajorMasked, rowsMasked maskedFunc
-	rowsEdge                 []maskedFunc
+	rowsMaskedEdge           []maskedFunc
 	// cols, if set, serves products at most colsN wide (the 10-wide output
 	// layer), vectorised along m instead of n: see gemmCols. colsStore, if
 	// set, is cols storing straight into a row-major C.
@@ -151,10 +154,16 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 		run(g.ta+g.tb, e.gemmPackTask)
 	}
 	// Ragged last panels of in-place operands: small, packed here, unless
-	// the masked kernels read them in place: B always, row-major A where
-	// there is a kernel of the ragged height.
+	// kernels read them in place: B wherever a masked kernel serves the
+	// ragged column panel, A where kernels of the ragged height serve every
+	// column panel.
 	masked := n%kr.nr != 0 && kr.rowsMasked != nil
-	g.edgeRows = masked && m%kr.mr != 0 && !g.packAllA && !transA && kr.rowsEdge != nil
+	edgeKernels := kr.rowsEdge
+	if transA {
+		edgeKernels = kr.kmajorEdge
+	}
+	g.edgeRows = m%kr.mr != 0 && !g.packAllA && edgeKernels != nil &&
+		(n%kr.nr == 0 || masked && !transA && kr.rowsMaskedEdge != nil)
 	g.edgeA = !g.packAllA && m%kr.mr != 0 && !g.edgeRows
 	g.edgeB = !g.packAllB && n%kr.nr != 0 && !masked
 	if g.edgeA {
@@ -369,9 +378,18 @@ func (g *gemmCall) tileBlock(jp, ip0, ip1, p0 int) {
 		switch {
 		case ip == g.mp-1 && g.edgeRows:
 			mm := g.m - ip*kr.mr
-			// the kernels read and write unchecked
-			_, _ = ap[(mm-1)*as+kk-1], c[(mm-1)*g.ldc+nn-1]
-			kr.rowsEdge[mm-1](kk, ap, as, bp, bs, c, g.ldc, acc, uint64(1)<<nn-1)
+			_ = c[(mm-1)*g.ldc+nn-1] // the kernels read and write unchecked
+			switch {
+			case kmajor:
+				_ = ap[(kk-1)*as+mm-1]
+				kr.kmajorEdge[mm-1](kk, ap, as, bp, bs, c, g.ldc, acc)
+			case masked:
+				_ = ap[(mm-1)*as+kk-1]
+				kr.rowsMaskedEdge[mm-1](kk, ap, as, bp, bs, c, g.ldc, acc, uint64(1)<<nn-1)
+			default:
+				_ = ap[(mm-1)*as+kk-1]
+				kr.rowsEdge[mm-1](kk, ap, as, bp, bs, c, g.ldc, acc)
+			}
 		case !masked:
 			kr.kernelFor(kmajor)(kk, ap, as, bp, bs, c, g.ldc, acc)
 		case kmajor:

@@ -8,9 +8,15 @@ import "golang.org/x/sys/cpu"
 
 var (
 	avx512Kernel = kernel{name: "avx512", mr: 12, nr: 32, kmajor: kernelKMajorAVX512, rows: kernelRowsAVX512,
+		kmajorEdge: []kernelFunc{kernelKMajor1AVX512, kernelKMajor2AVX512, kernelKMajor3AVX512, kernelKMajor4AVX512,
+			kernelKMajor5AVX512, kernelKMajor6AVX512, kernelKMajor7AVX512, kernelKMajor8AVX512, kernelKMajor9AVX512,
+			kernelKMajor10AVX512, kernelKMajor11AVX512},
+		rowsEdge: []kernelFunc{kernelRows1AVX512, kernelRows2AVX512, kernelRows3AVX512, kernelRows4AVX512,
+			kernelRows5AVX512, kernelRows6AVX512, kernelRows7AVX512, kernelRows8AVX512, kernelRows9AVX512,
+			kernelRows10AVX512, kernelRows11AVX512},
 		narrow: &kernel{name: "avx512-narrow", mr: 12, nr: 16, kmajor: kernelKMajorNarrowAVX512, rows: kernelRowsNarrowAVX512,
 			kmajorMasked: kernelKMajorMaskedAVX512, rowsMasked: kernelRowsMaskedAVX512,
-			rowsEdge: []maskedFunc{kernelRowsMasked1AVX512, kernelRowsMasked2AVX512, kernelRowsMasked3AVX512,
+			rowsMaskedEdge: []maskedFunc{kernelRowsMasked1AVX512, kernelRowsMasked2AVX512, kernelRowsMasked3AVX512,
 				kernelRowsMasked4AVX512, kernelRowsMasked5AVX512, kernelRowsMasked6AVX512, kernelRowsMasked7AVX512,
 				kernelRowsMasked8AVX512, kernelRowsMasked9AVX512, kernelRowsMasked10AVX512, kernelRowsMasked11AVX512},
 			transpose16: transposeAVX512, copyPanel: copyPanelAVX512},

@@ -10,6 +10,72 @@ func kernelKMajorAVX512(k int, a []float32, lda int, b []float32, ldb int, c []f
 // kernelRowsAVX512 computes the 12x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
+// kernelKMajor1AVX512 computes the 1x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor1AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows1AVX512 computes the 1x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows1AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor2AVX512 computes the 2x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor2AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows2AVX512 computes the 2x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows2AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor3AVX512 computes the 3x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor3AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows3AVX512 computes the 3x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows3AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor4AVX512 computes the 4x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor4AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows4AVX512 computes the 4x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows4AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor5AVX512 computes the 5x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor5AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows5AVX512 computes the 5x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows5AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor6AVX512 computes the 6x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor6AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows6AVX512 computes the 6x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows6AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor7AVX512 computes the 7x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor7AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows7AVX512 computes the 7x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows7AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor8AVX512 computes the 8x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor8AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows8AVX512 computes the 8x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows8AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor9AVX512 computes the 9x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor9AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows9AVX512 computes the 9x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows9AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor10AVX512 computes the 10x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor10AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows10AVX512 computes the 10x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows10AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor11AVX512 computes the 11x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor11AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows11AVX512 computes the 11x32 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows11AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
 // kernelKMajorNarrowAVX512 computes the 12x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelKMajorNarrowAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 

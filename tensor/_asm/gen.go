@@ -27,6 +27,14 @@ func main() {
 	}{{"AVX512", 12, 2, 16, func() VecVirtual { return ZMM() }}, {"AVX2", 6, 2, 8, func() VecVirtual { return YMM() }}} {
 		kernel("kernelKMajor"+v.suffix, false, v.mr, v.nv, v.lanes, v.vec)
 		kernel("kernelRows"+v.suffix, true, v.mr, v.nv, v.lanes, v.vec)
+		if v.suffix == "AVX512" {
+			// Every smaller height, so a ragged last row panel is computed
+			// in place, without a packed copy or a scratch tile.
+			for h := 1; h < v.mr; h++ {
+				kernel(fmt.Sprintf("kernelKMajor%d%s", h, v.suffix), false, h, v.nv, v.lanes, v.vec)
+				kernel(fmt.Sprintf("kernelRows%d%s", h, v.suffix), true, h, v.nv, v.lanes, v.vec)
+			}
+		}
 		// One vector of columns, for narrow products (the 10-wide output layer).
 		kernel("kernelKMajorNarrow"+v.suffix, false, v.mr, 1, v.lanes, v.vec)
 		kernel("kernelRowsNarrow"+v.suffix, true, v.mr, 1, v.lanes, v.vec)

@@ -162,8 +162,9 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	if transA {
 		edgeKernels = kr.kmajorEdge
 	}
-	g.edgeRows = m%kr.mr != 0 && !g.packAllA && edgeKernels != nil &&
-		(n%kr.nr == 0 || masked && !transA && kr.rowsMaskedEdge != nil)
+	wholeServed := n < kr.nr || edgeKernels != nil                                // the whole column panels
+	raggedServed := n%kr.nr == 0 || masked && !transA && kr.rowsMaskedEdge != nil // the ragged one
+	g.edgeRows = m%kr.mr != 0 && !g.packAllA && wholeServed && raggedServed
 	g.edgeA = !g.packAllA && m%kr.mr != 0 && !g.edgeRows
 	g.edgeB = !g.packAllB && n%kr.nr != 0 && !masked
 	if g.edgeA {

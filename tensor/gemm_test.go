@@ -226,3 +226,39 @@ func TestGemmChecksOperands(t *testing.T) {
 	// The exact fit passes.
 	e.Gemm(false, false, 4, 3, 5, full(20), 5, full(15), 3, full(12), 3, false)
 }
+
+// TestGemmEdgeRowsInPlace checks the plan, not the numbers: with kernels of
+// every height, the ragged last row panel of each of the exercise's
+// products is computed in place, neither packed nor through scratch tiles
+// (a slower path that gives the same results, so only the plan shows it).
+func TestGemmEdgeRowsInPlace(t *testing.T) {
+	kr := bestKernel()
+	if kr.rowsEdge == nil || kr.narrow == nil || kr.narrow.rowsMaskedEdge == nil {
+		t.Skip("no edge kernels on this CPU or build")
+	}
+	e := newEngine(2, kr, genericSIMD)
+	defer e.Close()
+	for _, s := range []struct {
+		transA, transB bool
+		m, n, k        int
+	}{
+		{false, false, 128, 256, 3072}, {false, false, 104, 256, 3072}, {false, false, 32, 10, 256},
+		{false, false, 128, 10, 256}, {false, false, 104, 10, 256}, {false, true, 128, 256, 256},
+		{true, false, 256, 256, 128}, {false, false, 128, 256, 256},
+	} {
+		lda := s.k + 16
+		if s.transA {
+			lda = s.m
+		}
+		r := rand.New(rand.NewPCG(1, 1))
+		a, b, c := randSlice(r, (s.m+s.k)*lda), randSlice(r, s.k*s.n+s.n*s.k), make([]float32, s.m*s.n)
+		ldb := s.n
+		if s.transB {
+			ldb = s.k
+		}
+		e.Gemm(s.transA, s.transB, s.m, s.n, s.k, a, lda, b, ldb, c, s.n, false)
+		if g := &e.gemm; !g.edgeRows || g.edgeA {
+			t.Errorf("%+v: edgeRows %v, edgeA %v: the ragged row panel is not computed in place", s, g.edgeRows, g.edgeA)
+		}
+	}
+}

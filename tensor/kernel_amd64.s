@@ -89,7 +89,7 @@ kernelKMajorAVX512_zero:
 kernelKMajorAVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajorAVX512_store
+	JZ    kernelKMajorAVX512_done
 
 kernelKMajorAVX512_loop:
 	VMOVUPS      (BX), Z24
@@ -135,7 +135,7 @@ kernelKMajorAVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajorAVX512_loop
 
-kernelKMajorAVX512_store:
+kernelKMajorAVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -272,7 +272,7 @@ kernelRowsAVX512_zero:
 kernelRowsAVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsAVX512_store
+	JZ    kernelRowsAVX512_done
 
 kernelRowsAVX512_loop:
 	VMOVUPS      (BX), Z24
@@ -321,7 +321,7 @@ kernelRowsAVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsAVX512_loop
 
-kernelRowsAVX512_store:
+kernelRowsAVX512_done:
 	MOVQ    DI, R12
 	VMOVUPS Z0, (R12)
 	VMOVUPS Z1, 64(R12)
@@ -391,7 +391,7 @@ kernelKMajor1AVX512_zero:
 kernelKMajor1AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor1AVX512_store
+	JZ    kernelKMajor1AVX512_done
 
 kernelKMajor1AVX512_loop:
 	VMOVUPS      (BX), Z2
@@ -404,7 +404,7 @@ kernelKMajor1AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor1AVX512_loop
 
-kernelKMajor1AVX512_store:
+kernelKMajor1AVX512_done:
 	MOVQ    DI, R8
 	VMOVUPS Z0, (R8)
 	VMOVUPS Z1, 64(R8)
@@ -441,7 +441,7 @@ kernelRows1AVX512_zero:
 kernelRows1AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows1AVX512_store
+	JZ    kernelRows1AVX512_done
 
 kernelRows1AVX512_loop:
 	VMOVUPS      (DX), Z2
@@ -454,7 +454,7 @@ kernelRows1AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows1AVX512_loop
 
-kernelRows1AVX512_store:
+kernelRows1AVX512_done:
 	MOVQ    SI, DI
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
@@ -496,7 +496,7 @@ kernelKMajor2AVX512_zero:
 kernelKMajor2AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor2AVX512_store
+	JZ    kernelKMajor2AVX512_done
 
 kernelKMajor2AVX512_loop:
 	VMOVUPS      (BX), Z4
@@ -512,7 +512,7 @@ kernelKMajor2AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor2AVX512_loop
 
-kernelKMajor2AVX512_store:
+kernelKMajor2AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -557,7 +557,7 @@ kernelRows2AVX512_zero:
 kernelRows2AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows2AVX512_store
+	JZ    kernelRows2AVX512_done
 
 kernelRows2AVX512_loop:
 	VMOVUPS      (BX), Z4
@@ -573,7 +573,7 @@ kernelRows2AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows2AVX512_loop
 
-kernelRows2AVX512_store:
+kernelRows2AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -623,7 +623,7 @@ kernelKMajor3AVX512_zero:
 kernelKMajor3AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor3AVX512_store
+	JZ    kernelKMajor3AVX512_done
 
 kernelKMajor3AVX512_loop:
 	VMOVUPS      (BX), Z6
@@ -642,7 +642,7 @@ kernelKMajor3AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor3AVX512_loop
 
-kernelKMajor3AVX512_store:
+kernelKMajor3AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -695,7 +695,7 @@ kernelRows3AVX512_zero:
 kernelRows3AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows3AVX512_store
+	JZ    kernelRows3AVX512_done
 
 kernelRows3AVX512_loop:
 	VMOVUPS      (BX), Z6
@@ -714,7 +714,7 @@ kernelRows3AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows3AVX512_loop
 
-kernelRows3AVX512_store:
+kernelRows3AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -772,7 +772,7 @@ kernelKMajor4AVX512_zero:
 kernelKMajor4AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor4AVX512_store
+	JZ    kernelKMajor4AVX512_done
 
 kernelKMajor4AVX512_loop:
 	VMOVUPS      (BX), Z8
@@ -794,7 +794,7 @@ kernelKMajor4AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor4AVX512_loop
 
-kernelKMajor4AVX512_store:
+kernelKMajor4AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -859,7 +859,7 @@ kernelRows4AVX512_zero:
 kernelRows4AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows4AVX512_store
+	JZ    kernelRows4AVX512_done
 
 kernelRows4AVX512_loop:
 	VMOVUPS      (BX), Z8
@@ -882,7 +882,7 @@ kernelRows4AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows4AVX512_loop
 
-kernelRows4AVX512_store:
+kernelRows4AVX512_done:
 	MOVQ    DI, R10
 	VMOVUPS Z0, (R10)
 	VMOVUPS Z1, 64(R10)
@@ -948,7 +948,7 @@ kernelKMajor5AVX512_zero:
 kernelKMajor5AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor5AVX512_store
+	JZ    kernelKMajor5AVX512_done
 
 kernelKMajor5AVX512_loop:
 	VMOVUPS      (BX), Z10
@@ -973,7 +973,7 @@ kernelKMajor5AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor5AVX512_loop
 
-kernelKMajor5AVX512_store:
+kernelKMajor5AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -1046,7 +1046,7 @@ kernelRows5AVX512_zero:
 kernelRows5AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows5AVX512_store
+	JZ    kernelRows5AVX512_done
 
 kernelRows5AVX512_loop:
 	VMOVUPS      (BX), Z10
@@ -1072,7 +1072,7 @@ kernelRows5AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows5AVX512_loop
 
-kernelRows5AVX512_store:
+kernelRows5AVX512_done:
 	MOVQ    DI, R10
 	VMOVUPS Z0, (R10)
 	VMOVUPS Z1, 64(R10)
@@ -1146,7 +1146,7 @@ kernelKMajor6AVX512_zero:
 kernelKMajor6AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor6AVX512_store
+	JZ    kernelKMajor6AVX512_done
 
 kernelKMajor6AVX512_loop:
 	VMOVUPS      (BX), Z12
@@ -1174,7 +1174,7 @@ kernelKMajor6AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor6AVX512_loop
 
-kernelKMajor6AVX512_store:
+kernelKMajor6AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -1255,7 +1255,7 @@ kernelRows6AVX512_zero:
 kernelRows6AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows6AVX512_store
+	JZ    kernelRows6AVX512_done
 
 kernelRows6AVX512_loop:
 	VMOVUPS      (BX), Z12
@@ -1284,7 +1284,7 @@ kernelRows6AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows6AVX512_loop
 
-kernelRows6AVX512_store:
+kernelRows6AVX512_done:
 	MOVQ    DI, R10
 	VMOVUPS Z0, (R10)
 	VMOVUPS Z1, 64(R10)
@@ -1366,7 +1366,7 @@ kernelKMajor7AVX512_zero:
 kernelKMajor7AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor7AVX512_store
+	JZ    kernelKMajor7AVX512_done
 
 kernelKMajor7AVX512_loop:
 	VMOVUPS      (BX), Z14
@@ -1397,7 +1397,7 @@ kernelKMajor7AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor7AVX512_loop
 
-kernelKMajor7AVX512_store:
+kernelKMajor7AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -1490,7 +1490,7 @@ kernelRows7AVX512_zero:
 kernelRows7AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows7AVX512_store
+	JZ    kernelRows7AVX512_done
 
 kernelRows7AVX512_loop:
 	VMOVUPS      (BX), Z14
@@ -1523,7 +1523,7 @@ kernelRows7AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows7AVX512_loop
 
-kernelRows7AVX512_store:
+kernelRows7AVX512_done:
 	MOVQ    DI, R11
 	VMOVUPS Z0, (R11)
 	VMOVUPS Z1, 64(R11)
@@ -1613,7 +1613,7 @@ kernelKMajor8AVX512_zero:
 kernelKMajor8AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor8AVX512_store
+	JZ    kernelKMajor8AVX512_done
 
 kernelKMajor8AVX512_loop:
 	VMOVUPS      (BX), Z16
@@ -1647,7 +1647,7 @@ kernelKMajor8AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor8AVX512_loop
 
-kernelKMajor8AVX512_store:
+kernelKMajor8AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -1748,7 +1748,7 @@ kernelRows8AVX512_zero:
 kernelRows8AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows8AVX512_store
+	JZ    kernelRows8AVX512_done
 
 kernelRows8AVX512_loop:
 	VMOVUPS      (BX), Z16
@@ -1784,7 +1784,7 @@ kernelRows8AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows8AVX512_loop
 
-kernelRows8AVX512_store:
+kernelRows8AVX512_done:
 	MOVQ    DI, R11
 	VMOVUPS Z0, (R11)
 	VMOVUPS Z1, 64(R11)
@@ -1882,7 +1882,7 @@ kernelKMajor9AVX512_zero:
 kernelKMajor9AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor9AVX512_store
+	JZ    kernelKMajor9AVX512_done
 
 kernelKMajor9AVX512_loop:
 	VMOVUPS      (BX), Z18
@@ -1919,7 +1919,7 @@ kernelKMajor9AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor9AVX512_loop
 
-kernelKMajor9AVX512_store:
+kernelKMajor9AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -2028,7 +2028,7 @@ kernelRows9AVX512_zero:
 kernelRows9AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows9AVX512_store
+	JZ    kernelRows9AVX512_done
 
 kernelRows9AVX512_loop:
 	VMOVUPS      (BX), Z18
@@ -2067,7 +2067,7 @@ kernelRows9AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows9AVX512_loop
 
-kernelRows9AVX512_store:
+kernelRows9AVX512_done:
 	MOVQ    DI, R11
 	VMOVUPS Z0, (R11)
 	VMOVUPS Z1, 64(R11)
@@ -2173,7 +2173,7 @@ kernelKMajor10AVX512_zero:
 kernelKMajor10AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor10AVX512_store
+	JZ    kernelKMajor10AVX512_done
 
 kernelKMajor10AVX512_loop:
 	VMOVUPS      (BX), Z20
@@ -2213,7 +2213,7 @@ kernelKMajor10AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor10AVX512_loop
 
-kernelKMajor10AVX512_store:
+kernelKMajor10AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -2334,7 +2334,7 @@ kernelRows10AVX512_zero:
 kernelRows10AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows10AVX512_store
+	JZ    kernelRows10AVX512_done
 
 kernelRows10AVX512_loop:
 	VMOVUPS      (BX), Z20
@@ -2377,7 +2377,7 @@ kernelRows10AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows10AVX512_loop
 
-kernelRows10AVX512_store:
+kernelRows10AVX512_done:
 	MOVQ    DI, R12
 	VMOVUPS Z0, (R12)
 	VMOVUPS Z1, 64(R12)
@@ -2491,7 +2491,7 @@ kernelKMajor11AVX512_zero:
 kernelKMajor11AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajor11AVX512_store
+	JZ    kernelKMajor11AVX512_done
 
 kernelKMajor11AVX512_loop:
 	VMOVUPS      (BX), Z22
@@ -2534,7 +2534,7 @@ kernelKMajor11AVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajor11AVX512_loop
 
-kernelKMajor11AVX512_store:
+kernelKMajor11AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	VMOVUPS Z1, 64(R9)
@@ -2663,7 +2663,7 @@ kernelRows11AVX512_zero:
 kernelRows11AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRows11AVX512_store
+	JZ    kernelRows11AVX512_done
 
 kernelRows11AVX512_loop:
 	VMOVUPS      (BX), Z22
@@ -2709,7 +2709,7 @@ kernelRows11AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRows11AVX512_loop
 
-kernelRows11AVX512_store:
+kernelRows11AVX512_done:
 	MOVQ    DI, R12
 	VMOVUPS Z0, (R12)
 	VMOVUPS Z1, 64(R12)
@@ -2807,7 +2807,7 @@ kernelKMajorNarrowAVX512_zero:
 kernelKMajorNarrowAVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajorNarrowAVX512_store
+	JZ    kernelKMajorNarrowAVX512_done
 
 kernelKMajorNarrowAVX512_loop:
 	VMOVUPS      (BX), Z12
@@ -2840,7 +2840,7 @@ kernelKMajorNarrowAVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajorNarrowAVX512_loop
 
-kernelKMajorNarrowAVX512_store:
+kernelKMajorNarrowAVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, (R9)
 	ADDQ    R8, R9
@@ -2941,7 +2941,7 @@ kernelRowsNarrowAVX512_zero:
 kernelRowsNarrowAVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsNarrowAVX512_store
+	JZ    kernelRowsNarrowAVX512_done
 
 kernelRowsNarrowAVX512_loop:
 	VMOVUPS      (BX), Z12
@@ -2977,7 +2977,7 @@ kernelRowsNarrowAVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsNarrowAVX512_loop
 
-kernelRowsNarrowAVX512_store:
+kernelRowsNarrowAVX512_done:
 	MOVQ    DI, R12
 	VMOVUPS Z0, (R12)
 	ADDQ    R8, R12
@@ -3060,7 +3060,7 @@ kernelKMajorAVX2_zero:
 kernelKMajorAVX2_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajorAVX2_store
+	JZ    kernelKMajorAVX2_done
 
 kernelKMajorAVX2_loop:
 	VMOVUPS      (BX), Y12
@@ -3088,7 +3088,7 @@ kernelKMajorAVX2_loop:
 	DECQ         AX
 	JNZ          kernelKMajorAVX2_loop
 
-kernelKMajorAVX2_store:
+kernelKMajorAVX2_done:
 	MOVQ    DI, R9
 	VMOVUPS Y0, (R9)
 	VMOVUPS Y1, 32(R9)
@@ -3169,7 +3169,7 @@ kernelRowsAVX2_zero:
 kernelRowsAVX2_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsAVX2_store
+	JZ    kernelRowsAVX2_done
 
 kernelRowsAVX2_loop:
 	VMOVUPS      (BX), Y12
@@ -3198,7 +3198,7 @@ kernelRowsAVX2_loop:
 	DECQ         AX
 	JNZ          kernelRowsAVX2_loop
 
-kernelRowsAVX2_store:
+kernelRowsAVX2_done:
 	MOVQ    DI, R10
 	VMOVUPS Y0, (R10)
 	VMOVUPS Y1, 32(R10)
@@ -3263,7 +3263,7 @@ kernelKMajorNarrowAVX2_zero:
 kernelKMajorNarrowAVX2_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajorNarrowAVX2_store
+	JZ    kernelKMajorNarrowAVX2_done
 
 kernelKMajorNarrowAVX2_loop:
 	VMOVUPS      (BX), Y6
@@ -3284,7 +3284,7 @@ kernelKMajorNarrowAVX2_loop:
 	DECQ         AX
 	JNZ          kernelKMajorNarrowAVX2_loop
 
-kernelKMajorNarrowAVX2_store:
+kernelKMajorNarrowAVX2_done:
 	MOVQ    DI, R9
 	VMOVUPS Y0, (R9)
 	ADDQ    R8, R9
@@ -3347,7 +3347,7 @@ kernelRowsNarrowAVX2_zero:
 kernelRowsNarrowAVX2_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsNarrowAVX2_store
+	JZ    kernelRowsNarrowAVX2_done
 
 kernelRowsNarrowAVX2_loop:
 	VMOVUPS      (BX), Y6
@@ -3369,7 +3369,7 @@ kernelRowsNarrowAVX2_loop:
 	DECQ         AX
 	JNZ          kernelRowsNarrowAVX2_loop
 
-kernelRowsNarrowAVX2_store:
+kernelRowsNarrowAVX2_done:
 	MOVQ    DI, R10
 	VMOVUPS Y0, (R10)
 	ADDQ    R8, R10
@@ -3448,7 +3448,7 @@ kernelKMajorMaskedAVX512_zero:
 kernelKMajorMaskedAVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelKMajorMaskedAVX512_store
+	JZ    kernelKMajorMaskedAVX512_done
 
 kernelKMajorMaskedAVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z12
@@ -3481,7 +3481,7 @@ kernelKMajorMaskedAVX512_loop:
 	DECQ         AX
 	JNZ          kernelKMajorMaskedAVX512_loop
 
-kernelKMajorMaskedAVX512_store:
+kernelKMajorMaskedAVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, K1, (R9)
 	ADDQ    R8, R9
@@ -3584,7 +3584,7 @@ kernelRowsMaskedAVX512_zero:
 kernelRowsMaskedAVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMaskedAVX512_store
+	JZ    kernelRowsMaskedAVX512_done
 
 kernelRowsMaskedAVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z12
@@ -3620,7 +3620,7 @@ kernelRowsMaskedAVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMaskedAVX512_loop
 
-kernelRowsMaskedAVX512_store:
+kernelRowsMaskedAVX512_done:
 	MOVQ    DI, R12
 	VMOVUPS Z0, K1, (R12)
 	ADDQ    R8, R12
@@ -3678,7 +3678,7 @@ kernelRowsMasked1AVX512_zero:
 kernelRowsMasked1AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked1AVX512_store
+	JZ    kernelRowsMasked1AVX512_done
 
 kernelRowsMasked1AVX512_loop:
 	VMOVUPS.Z    (DX), K1, Z1
@@ -3689,7 +3689,7 @@ kernelRowsMasked1AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked1AVX512_loop
 
-kernelRowsMasked1AVX512_store:
+kernelRowsMasked1AVX512_done:
 	MOVQ    SI, DI
 	VMOVUPS Z0, K1, (DI)
 	VZEROUPPER
@@ -3728,7 +3728,7 @@ kernelRowsMasked2AVX512_zero:
 kernelRowsMasked2AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked2AVX512_store
+	JZ    kernelRowsMasked2AVX512_done
 
 kernelRowsMasked2AVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z2
@@ -3741,7 +3741,7 @@ kernelRowsMasked2AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked2AVX512_loop
 
-kernelRowsMasked2AVX512_store:
+kernelRowsMasked2AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, K1, (R9)
 	ADDQ    R8, R9
@@ -3785,7 +3785,7 @@ kernelRowsMasked3AVX512_zero:
 kernelRowsMasked3AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked3AVX512_store
+	JZ    kernelRowsMasked3AVX512_done
 
 kernelRowsMasked3AVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z3
@@ -3800,7 +3800,7 @@ kernelRowsMasked3AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked3AVX512_loop
 
-kernelRowsMasked3AVX512_store:
+kernelRowsMasked3AVX512_done:
 	MOVQ    DI, R9
 	VMOVUPS Z0, K1, (R9)
 	ADDQ    R8, R9
@@ -3853,7 +3853,7 @@ kernelRowsMasked4AVX512_zero:
 kernelRowsMasked4AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked4AVX512_store
+	JZ    kernelRowsMasked4AVX512_done
 
 kernelRowsMasked4AVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z4
@@ -3871,7 +3871,7 @@ kernelRowsMasked4AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked4AVX512_loop
 
-kernelRowsMasked4AVX512_store:
+kernelRowsMasked4AVX512_done:
 	MOVQ    DI, R10
 	VMOVUPS Z0, K1, (R10)
 	ADDQ    R8, R10
@@ -3929,7 +3929,7 @@ kernelRowsMasked5AVX512_zero:
 kernelRowsMasked5AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked5AVX512_store
+	JZ    kernelRowsMasked5AVX512_done
 
 kernelRowsMasked5AVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z5
@@ -3949,7 +3949,7 @@ kernelRowsMasked5AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked5AVX512_loop
 
-kernelRowsMasked5AVX512_store:
+kernelRowsMasked5AVX512_done:
 	MOVQ    DI, R10
 	VMOVUPS Z0, K1, (R10)
 	ADDQ    R8, R10
@@ -4012,7 +4012,7 @@ kernelRowsMasked6AVX512_zero:
 kernelRowsMasked6AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked6AVX512_store
+	JZ    kernelRowsMasked6AVX512_done
 
 kernelRowsMasked6AVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z6
@@ -4034,7 +4034,7 @@ kernelRowsMasked6AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked6AVX512_loop
 
-kernelRowsMasked6AVX512_store:
+kernelRowsMasked6AVX512_done:
 	MOVQ    DI, R10
 	VMOVUPS Z0, K1, (R10)
 	ADDQ    R8, R10
@@ -4106,7 +4106,7 @@ kernelRowsMasked7AVX512_zero:
 kernelRowsMasked7AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked7AVX512_store
+	JZ    kernelRowsMasked7AVX512_done
 
 kernelRowsMasked7AVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z7
@@ -4131,7 +4131,7 @@ kernelRowsMasked7AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked7AVX512_loop
 
-kernelRowsMasked7AVX512_store:
+kernelRowsMasked7AVX512_done:
 	MOVQ    DI, R11
 	VMOVUPS Z0, K1, (R11)
 	ADDQ    R8, R11
@@ -4208,7 +4208,7 @@ kernelRowsMasked8AVX512_zero:
 kernelRowsMasked8AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked8AVX512_store
+	JZ    kernelRowsMasked8AVX512_done
 
 kernelRowsMasked8AVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z8
@@ -4235,7 +4235,7 @@ kernelRowsMasked8AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked8AVX512_loop
 
-kernelRowsMasked8AVX512_store:
+kernelRowsMasked8AVX512_done:
 	MOVQ    DI, R11
 	VMOVUPS Z0, K1, (R11)
 	ADDQ    R8, R11
@@ -4317,7 +4317,7 @@ kernelRowsMasked9AVX512_zero:
 kernelRowsMasked9AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked9AVX512_store
+	JZ    kernelRowsMasked9AVX512_done
 
 kernelRowsMasked9AVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z9
@@ -4346,7 +4346,7 @@ kernelRowsMasked9AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked9AVX512_loop
 
-kernelRowsMasked9AVX512_store:
+kernelRowsMasked9AVX512_done:
 	MOVQ    DI, R11
 	VMOVUPS Z0, K1, (R11)
 	ADDQ    R8, R11
@@ -4437,7 +4437,7 @@ kernelRowsMasked10AVX512_zero:
 kernelRowsMasked10AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked10AVX512_store
+	JZ    kernelRowsMasked10AVX512_done
 
 kernelRowsMasked10AVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z10
@@ -4469,7 +4469,7 @@ kernelRowsMasked10AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked10AVX512_loop
 
-kernelRowsMasked10AVX512_store:
+kernelRowsMasked10AVX512_done:
 	MOVQ    DI, R12
 	VMOVUPS Z0, K1, (R12)
 	ADDQ    R8, R12
@@ -4565,7 +4565,7 @@ kernelRowsMasked11AVX512_zero:
 kernelRowsMasked11AVX512_start:
 	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
 	TESTQ AX, AX
-	JZ    kernelRowsMasked11AVX512_store
+	JZ    kernelRowsMasked11AVX512_done
 
 kernelRowsMasked11AVX512_loop:
 	VMOVUPS.Z    (BX), K1, Z11
@@ -4599,7 +4599,7 @@ kernelRowsMasked11AVX512_loop:
 	DECQ         AX
 	JNZ          kernelRowsMasked11AVX512_loop
 
-kernelRowsMasked11AVX512_store:
+kernelRowsMasked11AVX512_done:
 	MOVQ    DI, R12
 	VMOVUPS Z0, K1, (R12)
 	ADDQ    R8, R12
@@ -4691,7 +4691,7 @@ cols_zero:
 
 cols_start:
 	TESTQ AX, AX
-	JZ    cols_store
+	JZ    cols_done
 
 cols_loop:
 	VMOVUPS      (CX), Z24
@@ -4737,7 +4737,7 @@ cols_loop:
 	DECQ         AX
 	JNZ          cols_loop
 
-cols_store:
+cols_done:
 	VMOVUPS Z0, (SI)
 	VMOVUPS Z1, 64(SI)
 	VMOVUPS Z2, 128(SI)
@@ -4798,7 +4798,7 @@ TEXT ·kernelColsStoreAVX512(SB), $2048-112
 	VXORPS Z22, Z22, Z22
 	VXORPS Z23, Z23, Z23
 	TESTQ  AX, AX
-	JZ     colsst_store
+	JZ     colsst_done
 
 colsst_loop:
 	VMOVUPS      (CX), Z24
@@ -4844,7 +4844,7 @@ colsst_loop:
 	DECQ         AX
 	JNZ          colsst_loop
 
-colsst_store:
+colsst_done:
 	VXORPS     Z24, Z24, Z24
 	VMOVUPS    Z0, (SP)
 	VMOVUPS    Z1, 64(SP)
@@ -4965,67 +4965,67 @@ colsst_store:
 	VSHUFF32X4 $0x88, Z8, Z0, Z9
 	VSHUFF32X4 $0xdd, Z8, Z0, Z0
 	CMPQ       DX, $0x00000000
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z12, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000001
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z14, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000002
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z15, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000003
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z11, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000004
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z16, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000005
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z6, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000006
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z7, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000007
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z9, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000008
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z4, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000009
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z10, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000000a
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z3, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000000b
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z13, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000000c
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z2, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000000d
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z1, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000000e
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z5, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000000f
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z0, K1, (AX)
 	ADDQ       CX, AX
 	VMOVUPS    64(SP), Z0
@@ -5109,71 +5109,71 @@ colsst_store:
 	VSHUFF32X4 $0x88, Z8, Z0, Z9
 	VSHUFF32X4 $0xdd, Z8, Z0, Z0
 	CMPQ       DX, $0x00000010
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z12, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000011
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z14, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000012
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z15, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000013
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z11, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000014
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z16, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000015
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z6, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000016
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z7, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000017
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z9, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000018
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z4, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x00000019
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z10, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000001a
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z3, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000001b
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z13, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000001c
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z2, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000001d
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z1, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000001e
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z5, K1, (AX)
 	ADDQ       CX, AX
 	CMPQ       DX, $0x0000001f
-	JLE        colsst_done
+	JLE        colsst_end
 	VMOVUPS    Z0, K1, (AX)
 	ADDQ       CX, AX
 
-colsst_done:
+colsst_end:
 	VZEROUPPER
 	RET
 
@@ -5545,7 +5545,7 @@ TEXT ·colSums128AVX512(SB), NOSPLIT, $0-64
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	TESTQ  BX, BX
-	JZ     colSums128AVX512_store
+	JZ     colSums128AVX512_done
 
 colSums128AVX512_loop:
 	VADDPS (CX), Z0, Z0
@@ -5560,7 +5560,7 @@ colSums128AVX512_loop:
 	DECQ   BX
 	JNZ    colSums128AVX512_loop
 
-colSums128AVX512_store:
+colSums128AVX512_done:
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z1, 64(AX)
 	VMOVUPS Z2, 128(AX)
@@ -5582,7 +5582,7 @@ TEXT ·colSums16AVX512(SB), NOSPLIT, $0-64
 	MOVQ   rows+56(FP), BX
 	VXORPS Z0, Z0, Z0
 	TESTQ  BX, BX
-	JZ     colSums16AVX512_store
+	JZ     colSums16AVX512_done
 
 colSums16AVX512_loop:
 	VADDPS (CX), Z0, Z0
@@ -5590,7 +5590,7 @@ colSums16AVX512_loop:
 	DECQ   BX
 	JNZ    colSums16AVX512_loop
 
-colSums16AVX512_store:
+colSums16AVX512_done:
 	VMOVUPS Z0, (AX)
 	VZEROUPPER
 	RET

@@ -176,33 +176,28 @@ func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 	Label(name + "_start")
 
 	Comment("for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)")
-	TESTQ(k, k)
-	JZ(LabelRef(name + "_store"))
-	Label(name + "_loop")
-	bv := make([]VecVirtual, nv)
-	for j := range bv {
-		bv[j] = vec()
-		load(Mem{Base: b, Disp: 4 * lanes * j}, bv[j])
-	}
-	for i := range mr {
-		ai := vec()
-		VBROADCASTSS(aAt(i), ai)
-		for j := range nv {
-			VFMADD231PS(bv[j], ai, tile[i][j])
+	countdown(name, k, func() {
+		bv := make([]VecVirtual, nv)
+		for j := range bv {
+			bv[j] = vec()
+			load(Mem{Base: b, Disp: 4 * lanes * j}, bv[j])
 		}
-	}
-	if rows {
-		for _, r := range bases {
-			ADDQ(Imm(4), r)
+		for i := range mr {
+			ai := vec()
+			VBROADCASTSS(aAt(i), ai)
+			for j := range nv {
+				VFMADD231PS(bv[j], ai, tile[i][j])
+			}
 		}
-	} else {
-		ADDQ(lda, a)
-	}
-	ADDQ(ldb, b)
-	DECQ(k)
-	JNZ(LabelRef(name + "_loop"))
-
-	Label(name + "_store")
+		if rows {
+			for _, r := range bases {
+				ADDQ(Imm(4), r)
+			}
+		} else {
+			ADDQ(lda, a)
+		}
+		ADDQ(ldb, b)
+	})
 	MOVQ(c, row)
 	for i := range mr {
 		for j := range nv {
@@ -249,43 +244,39 @@ func biasELU() {
 	for i, c := range coef {
 		cs[i] = f32(fmt.Sprintf("elu_c%d", i), c)
 	}
-	TESTQ(n, n)
-	JZ(LabelRef("elu_done"))
-	Label("elu_loop")
-	z := ZMM()
-	VMOVUPS(Mem{Base: x}, z)
-	VADDPS(Mem{Base: b}, z, z)
-	// x86 MAX/MIN return their second source when an input is NaN; with z
-	// there, NaN propagates (as math.Expm1 does), so a diverging run shows.
-	pos, neg := ZMM(), ZMM()
-	VMAXPS(z, zero, pos)
-	VMINPS(z, zero, neg)
-	VMAXPS(neg, lo, neg) // below -87 the result is -1 anyway; keeps 2^n finite
-	k := ZMM()
-	VMULPS(log2e, neg, k)
-	VRNDSCALEPS(Imm(0), k, k) // round to nearest
-	r := ZMM()
-	VMOVAPS(neg, r)
-	VFNMADD231PS(ln2hi, k, r) // r -= k*ln2hi
-	VFNMADD231PS(ln2lo, k, r) // r -= k*ln2lo
-	p := ZMM()
-	VMOVAPS(cs[0], p)
-	for _, c := range cs[1:] {
-		VFMADD213PS(c, r, p) // p = p*r + c
-	}
-	VMULPS(r, p, p) // expm1(r)
-	s := ZMM()
-	VSCALEFPS(k, one, s) // 2^n
-	t := ZMM()
-	VSUBPS(one, s, t)    // 2^n - 1
-	VFMADD231PS(s, p, t) // t += 2^n * expm1(r)
-	VADDPS(t, pos, t)    // max(z,0) + expm1(min(z,0))
-	VMOVUPS(t, Mem{Base: x})
-	ADDQ(Imm(64), x)
-	ADDQ(Imm(64), b)
-	DECQ(n)
-	JNZ(LabelRef("elu_loop"))
-	Label("elu_done")
+	countdown("elu", n, func() {
+		z := ZMM()
+		VMOVUPS(Mem{Base: x}, z)
+		VADDPS(Mem{Base: b}, z, z)
+		// x86 MAX/MIN return their second source when an input is NaN; with z
+		// there, NaN propagates (as math.Expm1 does), so a diverging run shows.
+		pos, neg := ZMM(), ZMM()
+		VMAXPS(z, zero, pos)
+		VMINPS(z, zero, neg)
+		VMAXPS(neg, lo, neg) // below -87 the result is -1 anyway; keeps 2^n finite
+		k := ZMM()
+		VMULPS(log2e, neg, k)
+		VRNDSCALEPS(Imm(0), k, k) // round to nearest
+		r := ZMM()
+		VMOVAPS(neg, r)
+		VFNMADD231PS(ln2hi, k, r) // r -= k*ln2hi
+		VFNMADD231PS(ln2lo, k, r) // r -= k*ln2lo
+		p := ZMM()
+		VMOVAPS(cs[0], p)
+		for _, c := range cs[1:] {
+			VFMADD213PS(c, r, p) // p = p*r + c
+		}
+		VMULPS(r, p, p) // expm1(r)
+		s := ZMM()
+		VSCALEFPS(k, one, s) // 2^n
+		t := ZMM()
+		VSUBPS(one, s, t)    // 2^n - 1
+		VFMADD231PS(s, p, t) // t += 2^n * expm1(r)
+		VADDPS(t, pos, t)    // max(z,0) + expm1(min(z,0))
+		VMOVUPS(t, Mem{Base: x})
+		ADDQ(Imm(64), x)
+		ADDQ(Imm(64), b)
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -302,19 +293,15 @@ func eluBackward() {
 	zero := ZMM()
 	VXORPS(zero, zero, zero)
 	one := f32("eluback_one", 1)
-	TESTQ(n, n)
-	JZ(LabelRef("eluback_done"))
-	Label("eluback_loop")
-	d := ZMM()
-	VMINPS(Mem{Base: a}, zero, d)
-	VADDPS(one, d, d)
-	VMULPS(Mem{Base: g}, d, d)
-	VMOVUPS(d, Mem{Base: g})
-	ADDQ(Imm(64), g)
-	ADDQ(Imm(64), a)
-	DECQ(n)
-	JNZ(LabelRef("eluback_loop"))
-	Label("eluback_done")
+	countdown("eluback", n, func() {
+		d := ZMM()
+		VMINPS(Mem{Base: a}, zero, d)
+		VADDPS(one, d, d)
+		VMULPS(Mem{Base: g}, d, d)
+		VMOVUPS(d, Mem{Base: g})
+		ADDQ(Imm(64), g)
+		ADDQ(Imm(64), a)
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -339,47 +326,43 @@ func nadam() {
 		VBROADCASTSS(Mem{Base: cp, Disp: 4 * i}, c[i])
 	}
 	b1c, b2c, uT1, d1, omUT, d2, vScale, lr, eps := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
-	TESTQ(n, n)
-	JZ(LabelRef("nadam_done"))
-	Label("nadam_loop")
-	gi, mi, vi, t := ZMM(), ZMM(), ZMM(), ZMM()
-	VMOVUPS(Mem{Base: g}, gi)
-	VMOVUPS(Mem{Base: m}, mi)
-	VMOVUPS(Mem{Base: v}, vi)
-	// m += (g - m) * (1 - beta1)
-	VSUBPS(mi, gi, t)
-	VMULPS(b1c, t, t)
-	VADDPS(t, mi, mi)
-	VMOVUPS(mi, Mem{Base: m})
-	// v += (g*g - v) * (1 - beta2)
-	VMULPS(gi, gi, t)
-	VSUBPS(vi, t, t)
-	VMULPS(b2c, t, t)
-	VADDPS(t, vi, vi)
-	VMOVUPS(vi, Mem{Base: v})
-	// mHat = (u_t+1 * m) / d1 + ((1 - u_t) * g) / d2
-	mh, t2 := ZMM(), ZMM()
-	VMULPS(uT1, mi, mh)
-	VDIVPS(d1, mh, mh)
-	VMULPS(omUT, gi, t2)
-	VDIVPS(d2, t2, t2)
-	VADDPS(t2, mh, mh)
-	// w -= (mHat * lr) / (sqrt(v / vScale) + eps)
-	VDIVPS(vScale, vi, t)
-	VSQRTPS(t, t)
-	VADDPS(eps, t, t)
-	VMULPS(lr, mh, mh)
-	VDIVPS(t, mh, mh)
-	wi := ZMM()
-	VMOVUPS(Mem{Base: w}, wi)
-	VSUBPS(mh, wi, wi)
-	VMOVUPS(wi, Mem{Base: w})
-	for _, p := range []Register{w, g, m, v} {
-		ADDQ(Imm(64), p)
-	}
-	DECQ(n)
-	JNZ(LabelRef("nadam_loop"))
-	Label("nadam_done")
+	countdown("nadam", n, func() {
+		gi, mi, vi, t := ZMM(), ZMM(), ZMM(), ZMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		VMOVUPS(Mem{Base: m}, mi)
+		VMOVUPS(Mem{Base: v}, vi)
+		// m += (g - m) * (1 - beta1)
+		VSUBPS(mi, gi, t)
+		VMULPS(b1c, t, t)
+		VADDPS(t, mi, mi)
+		VMOVUPS(mi, Mem{Base: m})
+		// v += (g*g - v) * (1 - beta2)
+		VMULPS(gi, gi, t)
+		VSUBPS(vi, t, t)
+		VMULPS(b2c, t, t)
+		VADDPS(t, vi, vi)
+		VMOVUPS(vi, Mem{Base: v})
+		// mHat = (u_t+1 * m) / d1 + ((1 - u_t) * g) / d2
+		mh, t2 := ZMM(), ZMM()
+		VMULPS(uT1, mi, mh)
+		VDIVPS(d1, mh, mh)
+		VMULPS(omUT, gi, t2)
+		VDIVPS(d2, t2, t2)
+		VADDPS(t2, mh, mh)
+		// w -= (mHat * lr) / (sqrt(v / vScale) + eps)
+		VDIVPS(vScale, vi, t)
+		VSQRTPS(t, t)
+		VADDPS(eps, t, t)
+		VMULPS(lr, mh, mh)
+		VDIVPS(t, mh, mh)
+		wi := ZMM()
+		VMOVUPS(Mem{Base: w}, wi)
+		VSUBPS(mh, wi, wi)
+		VMOVUPS(wi, Mem{Base: w})
+		for _, p := range []Register{w, g, m, v} {
+			ADDQ(Imm(64), p)
+		}
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -419,23 +402,7 @@ func kernelCols() {
 		VXORPS(acc[j][1], acc[j][1], acc[j][1])
 	}
 	Label("cols_start")
-	TESTQ(k, k)
-	JZ(LabelRef("cols_store"))
-	Label("cols_loop")
-	a0, a1 := ZMM(), ZMM()
-	VMOVUPS(Mem{Base: a}, a0)
-	VMOVUPS(Mem{Base: a, Disp: 64}, a1)
-	for j := range acc {
-		bj := ZMM()
-		VBROADCASTSS(Mem{Base: b, Disp: 4 * j}, bj)
-		VFMADD231PS(a0, bj, acc[j][0])
-		VFMADD231PS(a1, bj, acc[j][1])
-	}
-	ADDQ(lda, a)
-	ADDQ(Imm(4*cols), b)
-	DECQ(k)
-	JNZ(LabelRef("cols_loop"))
-	Label("cols_store")
+	colsLoop("cols", k, a, lda, b, acc)
 	for j := range acc {
 		VMOVUPS(acc[j][0], Mem{Base: t, Disp: 4 * (j*rows + 0)})
 		VMOVUPS(acc[j][1], Mem{Base: t, Disp: 4 * (j*rows + 16)})
@@ -570,6 +537,25 @@ func transpose() {
 	RET()
 }
 
+// colsLoop emits the k loop of the cols kernels: per p, the 32 values of
+// A(:, p) in two registers, each of B(p, :)'s columns broadcast in turn,
+// two fused multiply-adds per column.
+func colsLoop(name string, k, a, lda, b Register, acc [][2]VecVirtual) {
+	countdown(name, k, func() {
+		a0, a1 := ZMM(), ZMM()
+		VMOVUPS(Mem{Base: a}, a0)
+		VMOVUPS(Mem{Base: a, Disp: 64}, a1)
+		for j := range acc {
+			bj := ZMM()
+			VBROADCASTSS(Mem{Base: b, Disp: 4 * j}, bj)
+			VFMADD231PS(a0, bj, acc[j][0])
+			VFMADD231PS(a1, bj, acc[j][1])
+		}
+		ADDQ(lda, a)
+		ADDQ(Imm(uint64(4*len(acc))), b)
+	})
+}
+
 // kernelColsStore emits kernelCols's product stored straight into a
 // row-major C: the column-major tile goes through the stack, each half of
 // 16 rows is transposed in registers, and the first rows rows are stored
@@ -590,23 +576,7 @@ func kernelColsStore() {
 		VXORPS(acc[j][0], acc[j][0], acc[j][0])
 		VXORPS(acc[j][1], acc[j][1], acc[j][1])
 	}
-	TESTQ(k, k)
-	JZ(LabelRef("colsst_store"))
-	Label("colsst_loop")
-	a0, a1 := ZMM(), ZMM()
-	VMOVUPS(Mem{Base: a}, a0)
-	VMOVUPS(Mem{Base: a, Disp: 64}, a1)
-	for j := range acc {
-		bj := ZMM()
-		VBROADCASTSS(Mem{Base: b, Disp: 4 * j}, bj)
-		VFMADD231PS(a0, bj, acc[j][0])
-		VFMADD231PS(a1, bj, acc[j][1])
-	}
-	ADDQ(lda, a)
-	ADDQ(Imm(4*cols), b)
-	DECQ(k)
-	JNZ(LabelRef("colsst_loop"))
-	Label("colsst_store")
+	colsLoop("colsst", k, a, lda, b, acc)
 	// The tile, column-major with 16 columns (the last four zero).
 	zero := ZMM()
 	VXORPS(zero, zero, zero)
@@ -636,12 +606,12 @@ func kernelColsStore() {
 		out := transpose16(r)
 		for i := range out {
 			CMPQ(n, U32(16*h+i))
-			JLE(LabelRef("colsst_done"))
+			JLE(LabelRef("colsst_end"))
 			VMOVUPS(out[i], km, Mem{Base: c})
 			ADDQ(ldc, c)
 		}
 	}
-	Label("colsst_done")
+	Label("colsst_end")
 	VZEROUPPER()
 	RET()
 }
@@ -665,19 +635,15 @@ func copyPanel() {
 	KMOVW(m.As32(), lo)
 	SHRQ(Imm(16), m)
 	KMOVW(m.As32(), hi)
-	TESTQ(k, k)
-	JZ(LabelRef("copy_done"))
-	Label("copy_loop")
-	x, y := ZMM(), ZMM()
-	VMOVUPS_Z(Mem{Base: src}, lo, x)
-	VMOVUPS_Z(Mem{Base: src, Disp: 64}, hi, y)
-	VMOVUPS(x, lo, Mem{Base: dst})
-	VMOVUPS(y, hi, Mem{Base: dst, Disp: 64})
-	ADDQ(lds, src)
-	ADDQ(ldd, dst)
-	DECQ(k)
-	JNZ(LabelRef("copy_loop"))
-	Label("copy_done")
+	countdown("copy", k, func() {
+		x, y := ZMM(), ZMM()
+		VMOVUPS_Z(Mem{Base: src}, lo, x)
+		VMOVUPS_Z(Mem{Base: src, Disp: 64}, hi, y)
+		VMOVUPS(x, lo, Mem{Base: dst})
+		VMOVUPS(y, hi, Mem{Base: dst, Disp: 64})
+		ADDQ(lds, src)
+		ADDQ(ldd, dst)
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -695,19 +661,15 @@ func bytesToFloat() {
 	Load(Param("div"), d)
 	div := ZMM()
 	VBROADCASTSS(d, div)
-	TESTQ(n, n)
-	JZ(LabelRef("b2f_done"))
-	Label("b2f_loop")
-	x := ZMM()
-	VPMOVZXBD(Mem{Base: src}, x)
-	VCVTDQ2PS(x, x)
-	VDIVPS(div, x, x)
-	VMOVUPS(x, Mem{Base: dst})
-	ADDQ(Imm(16), src)
-	ADDQ(Imm(64), dst)
-	DECQ(n)
-	JNZ(LabelRef("b2f_loop"))
-	Label("b2f_done")
+	countdown("b2f", n, func() {
+		x := ZMM()
+		VPMOVZXBD(Mem{Base: src}, x)
+		VCVTDQ2PS(x, x)
+		VDIVPS(div, x, x)
+		VMOVUPS(x, Mem{Base: dst})
+		ADDQ(Imm(16), src)
+		ADDQ(Imm(64), dst)
+	})
 	VZEROUPPER()
 	RET()
 }
@@ -729,19 +691,27 @@ func colSums(nv int) {
 		acc[j] = ZMM()
 		VXORPS(acc[j], acc[j], acc[j])
 	}
-	TESTQ(rows, rows)
-	JZ(LabelRef(name + "_store"))
-	Label(name + "_loop")
-	for j := range acc {
-		VADDPS(Mem{Base: g, Disp: 64 * j}, acc[j], acc[j])
-	}
-	ADDQ(ldg, g)
-	DECQ(rows)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_store")
+	countdown(name, rows, func() {
+		for j := range acc {
+			VADDPS(Mem{Base: g, Disp: 64 * j}, acc[j], acc[j])
+		}
+		ADDQ(ldg, g)
+	})
 	for j := range acc {
 		VMOVUPS(acc[j], Mem{Base: dst, Disp: 64 * j})
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// countdown emits body n times, n a register counted down to zero (not at
+// all when n is zero), between the labels name_loop and name_done.
+func countdown(name string, n Register, body func()) {
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	body()
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
 }

@@ -273,7 +273,7 @@ type gemmCall struct {
 	mp, np               int
 	packAllA, packAllB   bool
 	edgeA, edgeB, ownB   bool
-	edgeRows             bool // the ragged last row panel through kr.rowsEdge
+	edgeRows             bool // the ragged last row panel in place, by kernels of its height
 	rowBlock, rb, ta, tb int
 	pa, pb               []float32
 }

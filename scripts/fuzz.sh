@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every fuzzer of the project for a while (default 60s each):
+# Runs every fuzzer of the project for a while (default 60s each): the
+# readers of untrusted files, and Gemm with its unchecked assembly kernels.
 #   scripts/fuzz.sh [BUDGET]      e.g. scripts/fuzz.sh 10m, or scripts/fuzz.sh 20000x
 # BUDGET is a -fuzztime: a duration, or a number of executions (Nx), which
 # is what CI uses. The seed corpus is committed in */testdata/fuzz; a
@@ -14,7 +15,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-60s}
 status=0
-for target in "./cifar10 FuzzReadRecords" "./cifar10 FuzzReadArchive" "./cifar10 FuzzUnpickle" "./safetensors FuzzRead"; do
+for target in "./cifar10 FuzzReadRecords" "./cifar10 FuzzReadArchive" "./cifar10 FuzzUnpickle" "./safetensors FuzzRead" "./tensor FuzzGemm"; do
   set -- $target
   echo "== $2 ($1), -fuzztime $budget"
   out=$(go test -run '^$' -fuzz "^$2\$" -fuzztime "$budget" "$1" 2>&1)

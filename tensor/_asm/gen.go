@@ -6,7 +6,12 @@
 // it loads the NR values of B into NR/lanes vector registers, broadcasts each
 // of the MR values of A and issues one fused multiply-add per vector, keeping
 // the whole tile in registers (AVX-512: 12x32 in 24 of the 32 zmm registers;
-// AVX2: 6x16 in 12 of the 16 ymm registers).
+// AVX2: 6x16 in 12 of the 16 ymm registers). AVX-512 also has the same
+// kernels for every smaller height (a ragged last row panel), narrow and
+// column-masked ones for the 10-wide output layer, an m-vectorised one for
+// its weight gradient, the packing (16x16 register transposes, masked
+// copies), and the elementwise passes of training (bias+ELU, ELU backward,
+// Nadam, column sums, pixel conversion).
 package main
 
 import (

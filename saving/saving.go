@@ -6,9 +6,9 @@
 package saving
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -73,22 +73,17 @@ func Describe(m *nn.Model, inputShape []int, classNames []string, run map[string
 
 // Save writes model.safetensors and model.json into dir, atomically.
 func Save(dir string, m *nn.Model, c Config) error {
-	var buf bytes.Buffer
-	if err := WriteWeights(&buf, m, c.Run); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, WeightsFile), buf.Bytes(), 0o644); err != nil {
-		return err
-	}
-	js, err := json.MarshalIndent(c, "", "  ")
+	err := atomicfile.Write(filepath.Join(dir, WeightsFile), 0o644, func(f *os.File) error {
+		return WriteWeights(f, m, c.Run)
+	})
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(dir, ConfigFile), append(js, '\n'), 0o644)
+	return atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), c)
 }
 
-// WriteWeights writes m's parameters as safetensors to buf.
-func WriteWeights(buf *bytes.Buffer, m *nn.Model, metadata map[string]string) error {
+// WriteWeights writes m's parameters as safetensors to w.
+func WriteWeights(w io.Writer, m *nn.Model, metadata map[string]string) error {
 	var ts []safetensors.Tensor
 	for _, p := range m.Params() {
 		ts = append(ts, safetensors.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value})
@@ -97,7 +92,7 @@ func WriteWeights(buf *bytes.Buffer, m *nn.Model, metadata map[string]string) er
 	for k, v := range metadata {
 		md[k] = v
 	}
-	return safetensors.Write(buf, ts, md)
+	return safetensors.Write(w, ts, md)
 }
 
 // Load reads the model saved in dir.

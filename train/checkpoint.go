@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -98,18 +97,13 @@ func (c *Checkpoint) Save(dir string) error {
 	if c.Early != nil {
 		add("best_weights", c.Early.BestWeights)
 	}
-	var buf bytes.Buffer
-	if err := safetensors.Write(&buf, ts, map[string]string{"format": "cifarnet-checkpoint"}); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, CheckpointTensors), buf.Bytes(), 0o644); err != nil {
-		return err
-	}
-	js, err := json.MarshalIndent(c, "", " ")
+	err := atomicfile.Write(filepath.Join(dir, CheckpointTensors), 0o644, func(f *os.File) error {
+		return safetensors.Write(f, ts, map[string]string{"format": "cifarnet-checkpoint"})
+	})
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(dir, CheckpointJSON), js, 0o644)
+	return atomicfile.WriteJSON(filepath.Join(dir, CheckpointJSON), c)
 }
 
 // LoadCheckpoint reads the checkpoint in dir.

@@ -75,21 +75,13 @@ func WriteRun(dir string, h *History, m Metrics) error {
 	if err := WriteHistory(dir, h); err != nil {
 		return err
 	}
-	mj, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(dir, MetricsJSON), append(mj, '\n'), 0o644)
+	return atomicfile.WriteJSON(filepath.Join(dir, MetricsJSON), m)
 }
 
 // WriteHistory writes history.json and history.csv into dir, atomically
 // (also the partial history of an interrupted run).
 func WriteHistory(dir string, h *History) error {
-	hj, err := json.MarshalIndent(h, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, HistoryJSON), append(hj, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, HistoryJSON), h); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(filepath.Join(dir, HistoryCSV), historyCSV(h), 0o644)

@@ -89,8 +89,7 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	conf := train.NewConfusion(labels, res.Predicted, m.Arch.Classes)
 	ev := Evaluation{Loss: res.Loss, Accuracy: res.Accuracy, Samples: samples, Data: src,
 		Confusion: conf.Counts, PerClass: conf.PerClass(), Classes: cfg.ClassNames}
-	js, _ := json.MarshalIndent(ev, "", "  ")
-	if err := atomicfile.WriteFile(filepath.Join(modelDir, EvaluationFile), append(js, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(modelDir, EvaluationFile), ev); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Test loss: %.4f\nTest accuracy: %.4f\n", res.Loss, res.Accuracy)

@@ -4,6 +4,7 @@
 package atomicfile
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,16 @@ func WriteFile(name string, data []byte, perm os.FileMode) error {
 		_, err := f.Write(data)
 		return err
 	})
+}
+
+// WriteJSON writes v to name atomically as indented JSON ending in a
+// newline, readable by everyone (the run files cifarnet writes).
+func WriteJSON(name string, v any) error {
+	js, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return WriteFile(name, append(js, '\n'), 0o644)
 }
 
 // Write creates name atomically, letting fill write its content.

@@ -76,6 +76,15 @@ func unpickle(b []byte) (any, error) {
 		stack = stack[:len(stack)-1]
 		return v, nil
 	}
+	// pop2 pops the top two values: below, then top.
+	pop2 := func() (below, top any, err error) {
+		if len(stack) < 2 {
+			return nil, nil, pickleErr("stack underflow at byte %d", pos)
+		}
+		below, top = stack[len(stack)-2], stack[len(stack)-1]
+		stack = stack[:len(stack)-2]
+		return below, top, nil
+	}
 	popMark := func() ([]any, error) {
 		for i := len(stack) - 1; i >= 0; i-- {
 			if _, ok := stack[i].(pyMark); ok {
@@ -252,11 +261,7 @@ func unpickle(b []byte) (any, error) {
 			}
 			stack = append(stack, g)
 		case 0x93: // STACK_GLOBAL
-			nameV, err := pop()
-			if err != nil {
-				return nil, err
-			}
-			modV, err := pop()
+			modV, nameV, err := pop2()
 			if err != nil {
 				return nil, err
 			}
@@ -268,11 +273,7 @@ func unpickle(b []byte) (any, error) {
 			}
 			stack = append(stack, g)
 		case 'R': // REDUCE: only of allowed globals, recorded, not called
-			argsV, err := pop()
-			if err != nil {
-				return nil, err
-			}
-			fnV, err := pop()
+			fnV, argsV, err := pop2()
 			if err != nil {
 				return nil, err
 			}

@@ -5519,8 +5519,8 @@ b2f_loop:
 	VCVTDQ2PS Z1, Z1
 	VDIVPS    Z0, Z1, Z1
 	VMOVUPS   Z1, (AX)
-	ADDQ      $0x10, CX
 	ADDQ      $0x40, AX
+	ADDQ      $0x10, CX
 	DECQ      DX
 	JNZ       b2f_loop
 

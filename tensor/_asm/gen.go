@@ -233,10 +233,8 @@ func f32(name string, v float32) VecVirtual {
 func biasELU() {
 	TEXT("biasELUAVX512", NOSPLIT, "func(x, bias []float32)")
 	Doc("biasELUAVX512 sets x[i] = ELU(x[i] + bias[i]), alpha 1; len(x) = len(bias), a multiple of 16.")
-	x := Load(Param("x").Base(), GP64())
-	b := Load(Param("bias").Base(), GP64())
-	n := Load(Param("x").Len(), GP64())
-	SHRQ(Imm(4), n)
+	ptrs, n := stream("x", "bias")
+	x, b := ptrs[0], ptrs[1]
 	zero := ZMM()
 	VXORPS(zero, zero, zero)
 	one := f32("elu_one", 1)
@@ -249,7 +247,7 @@ func biasELU() {
 	for i, c := range coef {
 		cs[i] = f32(fmt.Sprintf("elu_c%d", i), c)
 	}
-	countdown("elu", n, func() {
+	streamLoop("elu", n, ptrs, []uint64{64, 64}, func() {
 		z := ZMM()
 		VMOVUPS(Mem{Base: x}, z)
 		VADDPS(Mem{Base: b}, z, z)
@@ -279,11 +277,7 @@ func biasELU() {
 		VFMADD231PS(s, p, t) // t += 2^n * expm1(r)
 		VADDPS(t, pos, t)    // max(z,0) + expm1(min(z,0))
 		VMOVUPS(t, Mem{Base: x})
-		ADDQ(Imm(64), x)
-		ADDQ(Imm(64), b)
 	})
-	VZEROUPPER()
-	RET()
 }
 
 // eluBackward emits g[i] *= min(a[i], 0) + 1: ELU'(z) = 1 for z > 0 (a > 0)
@@ -291,24 +285,18 @@ func biasELU() {
 func eluBackward() {
 	TEXT("eluBackwardAVX512", NOSPLIT, "func(g, a []float32)")
 	Doc("eluBackwardAVX512 multiplies g by ELU'(z) given a = ELU(z); len(g) = len(a), a multiple of 16.")
-	g := Load(Param("g").Base(), GP64())
-	a := Load(Param("a").Base(), GP64())
-	n := Load(Param("g").Len(), GP64())
-	SHRQ(Imm(4), n)
+	ptrs, n := stream("g", "a")
+	g, a := ptrs[0], ptrs[1]
 	zero := ZMM()
 	VXORPS(zero, zero, zero)
 	one := f32("eluback_one", 1)
-	countdown("eluback", n, func() {
+	streamLoop("eluback", n, ptrs, []uint64{64, 64}, func() {
 		d := ZMM()
 		VMINPS(Mem{Base: a}, zero, d)
 		VADDPS(one, d, d)
 		VMULPS(Mem{Base: g}, d, d)
 		VMOVUPS(d, Mem{Base: g})
-		ADDQ(Imm(64), g)
-		ADDQ(Imm(64), a)
 	})
-	VZEROUPPER()
-	RET()
 }
 
 // nadam emits one Keras 3 Nadam update over len(w) (a multiple of 16)
@@ -318,12 +306,8 @@ func eluBackward() {
 func nadam() {
 	TEXT("nadamAVX512", NOSPLIT, "func(w, g, m, v []float32, c *[9]float32)")
 	Doc("nadamAVX512 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.")
-	w := Load(Param("w").Base(), GP64())
-	g := Load(Param("g").Base(), GP64())
-	m := Load(Param("m").Base(), GP64())
-	v := Load(Param("v").Base(), GP64())
-	n := Load(Param("w").Len(), GP64())
-	SHRQ(Imm(4), n)
+	ptrs, n := stream("w", "g", "m", "v")
+	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
 	cp := Load(Param("c"), GP64())
 	c := make([]VecVirtual, 9)
 	for i := range c {
@@ -331,7 +315,7 @@ func nadam() {
 		VBROADCASTSS(Mem{Base: cp, Disp: 4 * i}, c[i])
 	}
 	b1c, b2c, uT1, d1, omUT, d2, vScale, lr, eps := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
-	countdown("nadam", n, func() {
+	streamLoop("nadam", n, ptrs, []uint64{64, 64, 64, 64}, func() {
 		gi, mi, vi, t := ZMM(), ZMM(), ZMM(), ZMM()
 		VMOVUPS(Mem{Base: g}, gi)
 		VMOVUPS(Mem{Base: m}, mi)
@@ -364,12 +348,7 @@ func nadam() {
 		VMOVUPS(Mem{Base: w}, wi)
 		VSUBPS(mh, wi, wi)
 		VMOVUPS(wi, Mem{Base: w})
-		for _, p := range []Register{w, g, m, v} {
-			ADDQ(Imm(64), p)
-		}
 	})
-	VZEROUPPER()
-	RET()
 }
 
 // kernelCols emits the kernel for narrow products, vectorised along m:
@@ -658,25 +637,19 @@ func copyPanel() {
 func bytesToFloat() {
 	TEXT("bytesToFloatAVX512", NOSPLIT, "func(dst []float32, src []uint8, div float32)")
 	Doc("bytesToFloatAVX512 sets dst[i] = float32(src[i]) / div; len(dst) = len(src), a multiple of 16.")
-	dst := Load(Param("dst").Base(), GP64())
-	src := Load(Param("src").Base(), GP64())
-	n := Load(Param("dst").Len(), GP64())
-	SHRQ(Imm(4), n)
+	ptrs, n := stream("dst", "src")
+	dst, src := ptrs[0], ptrs[1]
 	d := XMM()
 	Load(Param("div"), d)
 	div := ZMM()
 	VBROADCASTSS(d, div)
-	countdown("b2f", n, func() {
+	streamLoop("b2f", n, ptrs, []uint64{64, 16}, func() {
 		x := ZMM()
 		VPMOVZXBD(Mem{Base: src}, x)
 		VCVTDQ2PS(x, x)
 		VDIVPS(div, x, x)
 		VMOVUPS(x, Mem{Base: dst})
-		ADDQ(Imm(16), src)
-		ADDQ(Imm(64), dst)
 	})
-	VZEROUPPER()
-	RET()
 }
 
 // colSums emits the column sums of nv*16 columns: dst[j] = sum of
@@ -719,4 +692,28 @@ func countdown(name string, n Register, body func()) {
 	DECQ(n)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_done")
+}
+
+// stream loads the base pointers of the named slice parameters of an
+// elementwise pass and the number of 16-element blocks of the first.
+func stream(names ...string) (ptrs []Register, blocks Register) {
+	for _, nm := range names {
+		ptrs = append(ptrs, Load(Param(nm).Base(), GP64()))
+	}
+	blocks = Load(Param(names[0]).Len(), GP64())
+	SHRQ(Imm(4), blocks)
+	return ptrs, blocks
+}
+
+// streamLoop emits body once per block, each pointer then advanced by its
+// block's size in bytes, and ends the function.
+func streamLoop(name string, blocks Register, ptrs []Register, sizes []uint64, body func()) {
+	countdown(name, blocks, func() {
+		body()
+		for i, p := range ptrs {
+			ADDQ(Imm(sizes[i]), p)
+		}
+	})
+	VZEROUPPER()
+	RET()
 }

@@ -138,18 +138,17 @@ type simd struct {
 	// bytesToFloat sets dst[i] = float32(src[i]) / div; table holds the
 	// 256 quotients.
 	bytesToFloat func(dst []float32, src []uint8, div float32, table *[256]float32)
-	// colSums sets dst[j] to the sum of g[i*len(dst)+j] over i < rows,
-	// added in order of i from zero.
-	colSums func(dst, g []float32, rows int)
+	// colSums sets dst[j] to the sum of g[i*ldg+j] over i < rows, added
+	// in order of i from zero.
+	colSums func(dst, g []float32, ldg, rows int)
 }
 
 var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, bytesToFloatGeneric, colSumsGeneric}
 
-func colSumsGeneric(dst, g []float32, rows int) {
+func colSumsGeneric(dst, g []float32, ldg, rows int) {
 	clear(dst)
-	n := len(dst)
 	for i := range rows {
-		for j, v := range g[i*n : (i+1)*n] {
+		for j, v := range g[i*ldg : i*ldg+len(dst)] {
 			dst[j] += v
 		}
 	}
@@ -161,7 +160,7 @@ func (e *Engine) ColumnSums(dst, g []float32, rows int) {
 	if len(g) < rows*len(dst) {
 		panic(fmt.Sprintf("tensor: ColumnSums: %d rows of %d need %d elements; the slice has %d", rows, len(dst), rows*len(dst), len(g)))
 	}
-	e.simd.colSums(dst, g, rows)
+	e.simd.colSums(dst, g, len(dst), rows)
 }
 
 func bytesToFloatGeneric(dst []float32, src []uint8, _ float32, table *[256]float32) {

@@ -182,7 +182,7 @@ func TestColumnSums(t *testing.T) {
 				for i := range got {
 					got[i] = 99
 				}
-				colSumsGeneric(want, g, rows)
+				colSumsGeneric(want, g, cols, rows)
 				e.ColumnSums(got, g, rows)
 				for j := range want {
 					if math.Float32bits(got[j]) != math.Float32bits(want[j]) {

@@ -78,26 +78,20 @@ var avx512SIMD = simd{
 		nadamAVX512(w[:n], g[:n], m[:n], v[:n], c)
 		nadamGeneric(w[n:], g[n:], m[n:], v[n:], c)
 	},
-	colSums: func(dst, g []float32, rows int) {
+	colSums: func(dst, g []float32, ldg, rows int) {
 		n, j := len(dst), 0
 		if rows == 0 || n == 0 {
 			clear(dst)
 			return
 		}
-		_ = g[(rows-1)*n+n-1] // the kernels read unchecked
+		_ = g[(rows-1)*ldg+n-1] // the kernels read unchecked
 		for ; j+128 <= n; j += 128 {
-			colSums128AVX512(dst[j:j+128], g[j:], n, rows)
+			colSums128AVX512(dst[j:j+128], g[j:], ldg, rows)
 		}
 		for ; j+16 <= n; j += 16 {
-			colSums16AVX512(dst[j:j+16], g[j:], n, rows)
+			colSums16AVX512(dst[j:j+16], g[j:], ldg, rows)
 		}
-		for ; j < n; j++ { // the tail, the same additions one column at a time
-			var s float32
-			for i := range rows {
-				s += g[i*n+j]
-			}
-			dst[j] = s
-		}
+		colSumsGeneric(dst[j:], g[j:], ldg, rows) // the tail
 	},
 	bytesToFloat: func(dst []float32, src []uint8, div float32, table *[256]float32) {
 		n := len(src) &^ 15

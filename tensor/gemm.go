@@ -340,10 +340,11 @@ func (e *Engine) gemmTile(t int) {
 		j0 := jp * g.kr.nr
 		g.kr.packB(g.bPanel(jp), g.transB, g.b, g.ldb, j0, min(g.kr.nr, g.n-j0), g.kr.nr, g.k)
 	}
+	whole, masked := g.whole(jp, ip0, ip1)
 	for p0 := 0; p0 < g.k; p0 += kc {
-		g.tileBlock(jp, ip0, ip1, p0)
+		g.tileBlock(jp, ip0, whole, p0, masked)
 	}
-	g.edgeTiles(jp, ip0, ip1)
+	g.edgeTiles(jp, whole, ip1)
 }
 
 // whole returns the end of the row panels in [ip0, ip1) whose tiles against
@@ -365,12 +366,11 @@ func (g *gemmCall) whole(jp, ip0, ip1 int) (whole int, masked bool) {
 }
 
 // tileBlock computes k block p0 of the direct tiles of row panels [ip0,
-// ip1) against column panel jp.
-func (g *gemmCall) tileBlock(jp, ip0, ip1, p0 int) {
+// whole) against column panel jp, through the masked kernels if masked.
+func (g *gemmCall) tileBlock(jp, ip0, whole, p0 int, masked bool) {
 	kr := &g.kr
 	j0 := jp * kr.nr
 	nn := min(kr.nr, g.n-j0)
-	whole, masked := g.whole(jp, ip0, ip1)
 	kk := min(kc, g.k-p0)
 	bp, bs := g.bAt(jp, p0)
 	for ip := ip0; ip < whole; ip++ {
@@ -401,11 +401,10 @@ func (g *gemmCall) tileBlock(jp, ip0, ip1, p0 int) {
 	}
 }
 
-// edgeTiles computes the edge tiles of row panels [ip0, ip1) against column
-// panel jp: each accumulated in a whole tile aside, from C's values when
-// acc, the valid part stored when k is done.
-func (g *gemmCall) edgeTiles(jp, ip0, ip1 int) {
-	whole, _ := g.whole(jp, ip0, ip1)
+// edgeTiles computes the edge tiles of row panels [whole, ip1) against
+// column panel jp: each accumulated in a whole tile aside, from C's values
+// when acc, the valid part stored when k is done.
+func (g *gemmCall) edgeTiles(jp, whole, ip1 int) {
 	if whole == ip1 {
 		return
 	}

@@ -68,6 +68,16 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	if synthetic < 0 {
 		return usagef("--synthetic %d: want a positive number of images", synthetic)
 	}
+	// The profile's file is created first, so a bad path fails at once.
+	var prof *os.File
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		prof = f
+	}
 	var data *cifar10.Data
 	if synthetic > 0 {
 		data = train.SyntheticData(synthetic, cfg.TestSamples, cfg.Seed)
@@ -89,13 +99,8 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	flops := train.EpochFLOPs(cfg.Architecture(), nTrain, nVal)
 	fmt.Fprintf(w, "cifarnet bench: %d training + %d validation samples, hidden %v, batch %d, %d threads, %s\n",
 		nTrain, nVal, cfg.Hidden, cfg.BatchSize, threads, cpuModel())
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+	if prof != nil {
+		if err := pprof.StartCPUProfile(prof); err != nil {
 			return fmt.Errorf("--cpuprofile %s: %w", cpuProfile, err)
 		}
 		defer pprof.StopCPUProfile()

@@ -194,3 +194,22 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("no argument: exit %d %q", code, stderr)
 	}
 }
+
+// TestBenchCPUProfile checks that bench --cpuprofile writes a profile (a
+// gzip stream, as pprof writes it) and that an unwritable path fails with
+// one line naming the flag, before any data is looked for.
+func TestBenchCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	out, errOut, code := run(t, "bench", "--synthetic", "300", "--epochs", "1", "--cpuprofile", prof)
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile %s: %d bytes, %v; want a gzip stream", prof, len(b), err)
+	}
+	_, errOut, code = run(t, "bench", "--data", filepath.Join(t.TempDir(), "nowhere"), "--cpuprofile", filepath.Join(t.TempDir(), "no", "cpu.prof"))
+	if code != 1 || !strings.HasPrefix(errOut, "cifarnet: --cpuprofile: ") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q: want 1 and one line about --cpuprofile", code, errOut)
+	}
+}

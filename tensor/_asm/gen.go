@@ -96,11 +96,9 @@ func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 	lda := Load(Param("lda"), GP64())
 	SHLQ(Imm(2), lda) // elements to bytes
 	b := Load(Param("b").Base(), GP64())
-	ldb := Load(Param("ldb"), GP64())
-	SHLQ(Imm(2), ldb)
+	ldb := stride("ldb")
 	c := Load(Param("c").Base(), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(2), ldc)
+	ldc := stride("ldc")
 
 	var aAt func(i int) Mem
 	var bases []Register
@@ -364,8 +362,7 @@ func kernelCols() {
 	Doc("kernelColsAVX512 computes the 32x12 tile t (column-major: t[j*32+i]) = A·B, or t += A·B when acc, with A(i,p) = a[p*lda+i] and B(p,j) = b[p*12+j].")
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a").Base(), GP64())
-	lda := Load(Param("lda"), GP64())
-	SHLQ(Imm(2), lda)
+	lda := stride("lda")
 	b := Load(Param("b").Base(), GP64())
 	t := Load(Param("t").Base(), GP64())
 	acc := make([][2]VecVirtual, cols)
@@ -441,11 +438,9 @@ func transpose() {
 	TEXT("transposeAVX512", NOSPLIT, "func(dst []float32, ldd int, src []float32, lds int, k int)")
 	Doc("transposeAVX512 sets dst[p*ldd+r] = src[r*lds+p] for r < 16 and p < k.")
 	dst := Load(Param("dst").Base(), GP64())
-	ldd := Load(Param("ldd"), GP64())
-	SHLQ(Imm(2), ldd)
+	ldd := stride("ldd")
 	src := Load(Param("src").Base(), GP64())
-	lds := Load(Param("lds"), GP64())
-	SHLQ(Imm(2), lds)
+	lds := stride("lds")
 	k := Load(Param("k"), GP64())
 	lds3 := GP64()
 	LEAQ(Mem{Base: lds, Index: lds, Scale: 2}, lds3)
@@ -551,8 +546,7 @@ func kernelColsStore() {
 	tile := AllocLocal(4 * rows * 16)
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a").Base(), GP64())
-	lda := Load(Param("lda"), GP64())
-	SHLQ(Imm(2), lda)
+	lda := stride("lda")
 	b := Load(Param("b").Base(), GP64())
 	acc := make([][2]VecVirtual, cols)
 	for j := range acc {
@@ -574,8 +568,7 @@ func kernelColsStore() {
 		}
 	}
 	c := Load(Param("c").Base(), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(2), ldc)
+	ldc := stride("ldc")
 	n := Load(Param("rows"), GP64())
 	km := K()
 	m := GP64()
@@ -607,11 +600,9 @@ func copyPanel() {
 	TEXT("copyPanelAVX512", NOSPLIT, "func(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)")
 	Doc("copyPanelAVX512 sets dst[p*ldd+j] = src[p*lds+j] for p < k and the columns j < 32 set in mask.")
 	dst := Load(Param("dst").Base(), GP64())
-	ldd := Load(Param("ldd"), GP64())
-	SHLQ(Imm(2), ldd)
+	ldd := stride("ldd")
 	src := Load(Param("src").Base(), GP64())
-	lds := Load(Param("lds"), GP64())
-	SHLQ(Imm(2), lds)
+	lds := stride("lds")
 	k := Load(Param("k"), GP64())
 	m := GP64()
 	Load(Param("mask"), m)
@@ -661,8 +652,7 @@ func colSums(nv int) {
 	Doc(fmt.Sprintf("%s sets dst[j] = the sum over i < rows of g[i*ldg+j], in order of i, for j < %d.", name, 16*nv))
 	dst := Load(Param("dst").Base(), GP64())
 	g := Load(Param("g").Base(), GP64())
-	ldg := Load(Param("ldg"), GP64())
-	SHLQ(Imm(2), ldg)
+	ldg := stride("ldg")
 	rows := Load(Param("rows"), GP64())
 	acc := make([]VecVirtual, nv)
 	for j := range acc {
@@ -716,4 +706,11 @@ func streamLoop(name string, blocks Register, ptrs []Register, sizes []uint64, b
 	})
 	VZEROUPPER()
 	RET()
+}
+
+// stride loads the row stride parameter name, in floats, as bytes.
+func stride(name string) Register {
+	r := Load(Param(name), GP64())
+	SHLQ(Imm(2), r)
+	return r
 }

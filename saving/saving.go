@@ -55,24 +55,28 @@ type Config struct {
 	Run map[string]string `json:"run,omitempty"`
 }
 
-// Describe builds the Config of m.
-func Describe(m *nn.Model, inputShape []int, classNames []string, run map[string]string) Config {
+// Describe builds the Config of the model arch describes.
+func Describe(arch nn.Architecture, inputShape []int, classNames []string, run map[string]string) Config {
 	c := Config{
-		Format: Format, Architecture: m.Arch, Output: "softmax", ClassNames: classNames, Run: run,
+		Format: Format, Architecture: arch, Output: "softmax", ClassNames: classNames, Run: run,
 		Preprocessing: Preprocessing{InputShape: inputShape, Flatten: "channels_last", Scale: 1.0 / 255},
 	}
-	for i, l := range m.Layers {
-		act := l.Act.Name
-		if i == len(m.Layers)-1 {
+	units := append(append([]int(nil), arch.Hidden...), arch.Classes)
+	for i, u := range units {
+		act, name := arch.Activation, "dense"
+		if i == len(units)-1 {
 			act = "softmax"
 		}
-		c.Layers = append(c.Layers, Layer{l.Name, l.Out, act, l.Name + "/kernel", l.Name + "/bias"})
+		if i > 0 {
+			name = fmt.Sprintf("dense_%d", i)
+		}
+		c.Layers = append(c.Layers, Layer{name, u, act, name + "/kernel", name + "/bias"})
 	}
 	return c
 }
 
 // Save writes model.safetensors and model.json into dir, atomically.
-func Save(dir string, m *nn.Model, c Config) error {
+func Save(dir string, m *nn.Sequential, c Config) error {
 	err := atomicfile.Write(filepath.Join(dir, WeightsFile), 0o644, func(f *os.File) error {
 		return WriteWeights(f, m, c.Run)
 	})
@@ -82,10 +86,10 @@ func Save(dir string, m *nn.Model, c Config) error {
 	return atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), c)
 }
 
-// WriteWeights writes m's parameters as safetensors to w.
-func WriteWeights(w io.Writer, m *nn.Model, metadata map[string]string) error {
+// WriteWeights writes m's variables, trainable or not, as safetensors to w.
+func WriteWeights(w io.Writer, m *nn.Sequential, metadata map[string]string) error {
 	var ts []safetensors.Tensor
-	for _, p := range m.Params() {
+	for _, p := range m.Variables() {
 		ts = append(ts, safetensors.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value})
 	}
 	md := map[string]string{"format": "cifarnet", "framework": "cifarnet"}
@@ -96,7 +100,7 @@ func WriteWeights(w io.Writer, m *nn.Model, metadata map[string]string) error {
 }
 
 // Load reads the model saved in dir.
-func Load(dir string) (*nn.Model, *Config, error) {
+func Load(dir string) (*nn.Sequential, *Config, error) {
 	name := filepath.Join(dir, ConfigFile)
 	b, err := os.ReadFile(name)
 	if err != nil {
@@ -109,7 +113,7 @@ func Load(dir string) (*nn.Model, *Config, error) {
 	if c.Format != Format {
 		return nil, nil, fmt.Errorf("model %s: format %q, want %q", name, c.Format, Format)
 	}
-	m, err := nn.NewZero(c.Architecture)
+	m, err := nn.NewZero(c.Architecture, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("model %s: %v", name, err)
 	}
@@ -120,9 +124,9 @@ func Load(dir string) (*nn.Model, *Config, error) {
 }
 
 // LoadWeights fills m from a safetensors file holding a tensor of the right
-// shape for every parameter of m (extra tensors are an error too: they mean
-// the file belongs to another architecture).
-func LoadWeights(name string, m *nn.Model) error {
+// shape for every variable of m, trainable or not (extra tensors are an
+// error too: they mean the file belongs to another architecture).
+func LoadWeights(name string, m *nn.Sequential) error {
 	f, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("weights %s: %w", name, oserr.Bare(err))
@@ -136,9 +140,9 @@ func LoadWeights(name string, m *nn.Model) error {
 	if err != nil {
 		return fmt.Errorf("weights %s: %w", name, err)
 	}
-	ps := m.Params()
+	ps := m.Variables()
 	if len(st.Tensors) != len(ps) {
-		return fmt.Errorf("weights %s: %d tensors, the model has %d parameters", name, len(st.Tensors), len(ps))
+		return fmt.Errorf("weights %s: %d tensors, the model has %d variables", name, len(st.Tensors), len(ps))
 	}
 	for _, p := range ps {
 		t, ok := st.Get(p.Name)

@@ -16,9 +16,9 @@ var arch = nn.Architecture{Inputs: 12, Hidden: []int{5, 4}, Activation: "elu", I
 
 func TestSaveLoadBitIdentical(t *testing.T) {
 	m, _ := nn.New(arch, 42)
-	m.Layers[0].Bias[1] = float32(math.Copysign(0, -1)) // signed zero survives too
+	m.Layers[0].(*nn.Dense).Bias[1] = float32(math.Copysign(0, -1)) // signed zero survives too
 	dir := t.TempDir()
-	if err := Save(dir, m, Describe(m, []int{2, 2, 3}, []string{"a", "b", "c"}, map[string]string{"seed": "42"})); err != nil {
+	if err := Save(dir, m, Describe(arch, []int{2, 2, 3}, []string{"a", "b", "c"}, map[string]string{"seed": "42"})); err != nil {
 		t.Fatal(err)
 	}
 	got, cfg, err := Load(dir)
@@ -54,13 +54,13 @@ func TestSaveLoadBitIdentical(t *testing.T) {
 func TestLoadWeightsRejectsOtherArchitectures(t *testing.T) {
 	m, _ := nn.New(arch, 1)
 	dir := t.TempDir()
-	Save(dir, m, Describe(m, nil, nil, nil))
+	Save(dir, m, Describe(arch, nil, nil, nil))
 	name := filepath.Join(dir, WeightsFile)
 	for _, other := range []nn.Architecture{
 		{Inputs: 12, Hidden: []int{5, 5}, Activation: "elu", Init: "he_normal", Classes: 3}, // shape
 		{Inputs: 12, Hidden: []int{5}, Activation: "elu", Init: "he_normal", Classes: 3},    // count
 	} {
-		o, _ := nn.NewZero(other)
+		o, _ := nn.NewZero(other, 0)
 		if err := LoadWeights(name, o); err == nil {
 			t.Errorf("%v: loaded weights of %v", other.Hidden, arch.Hidden)
 		}

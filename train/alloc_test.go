@@ -28,7 +28,7 @@ func TestNoAllocationPerStep(t *testing.T) {
 	params := m.Params()
 	step := func() {
 		e.Gather(x, ldx, data, arch.Inputs, idx)
-		logits := m.ForwardStrided(e, x, ldx, 128)
+		logits := m.Forward(e, x, ldx, 128, true)
 		nn.SparseCategoricalCrossentropy(logits, y, arch.Classes, grad)
 		m.Backward(e, grad, 128)
 		opt.Step(e, params)

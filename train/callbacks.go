@@ -98,15 +98,11 @@ func (es *EarlyStopping) OnEpochEnd(r *Run, epoch int, logs Logs) {
 	}
 }
 
-// snapshot copies the model's weights into bestWeights, reusing its memory.
+// snapshot copies the model's variables (trainable or not) into
+// bestWeights, reusing its memory.
 func (es *EarlyStopping) snapshot(r *Run) {
-	ps := r.Model.Params()
-	if len(es.bestWeights) != len(ps) {
+	if r.Model.CopyWeights(es.bestWeights) != nil {
 		es.bestWeights = r.Model.Weights()
-		return
-	}
-	for i, p := range ps {
-		copy(es.bestWeights[i], p.Value)
 	}
 }
 

@@ -10,16 +10,16 @@ import (
 // scriptedRun feeds a val_loss sequence to an EarlyStopping, writing the
 // epoch number into the model's first weight so that the restored weights
 // tell which epoch they came from. It returns the epochs run.
-func scriptedRun(t *testing.T, es *EarlyStopping, valLoss []float64) (epochs int, m *nn.Model) {
+func scriptedRun(t *testing.T, es *EarlyStopping, valLoss []float64) (epochs int, m *nn.Sequential) {
 	t.Helper()
-	m, err := nn.NewZero(nn.Architecture{Inputs: 1, Activation: "linear", Init: "he_normal", Classes: 2})
+	m, err := nn.NewZero(nn.Architecture{Inputs: 1, Activation: "linear", Init: "he_normal", Classes: 2}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &Run{Model: m}
 	es.OnTrainBegin(r)
 	for epoch, v := range valLoss {
-		m.Layers[0].Kernel[0] = float32(epoch + 1)
+		m.Layers[0].(*nn.Dense).Kernel[0] = float32(epoch + 1)
 		es.OnEpochEnd(r, epoch, Logs{ValLoss: v, HasVal: true})
 		epochs++
 		if r.StopTraining {
@@ -61,7 +61,7 @@ func TestEarlyStopping(t *testing.T) {
 			if epochs != tt.wantEpochs {
 				t.Errorf("ran %d epochs, want %d", epochs, tt.wantEpochs)
 			}
-			if got := int(m.Layers[0].Kernel[0]); got != tt.wantBest {
+			if got := int(m.Layers[0].(*nn.Dense).Kernel[0]); got != tt.wantBest {
 				t.Errorf("model holds the weights of epoch %d, want %d", got, tt.wantBest)
 			}
 			if es.StoppedEpoch != tt.wantStopped {

@@ -45,6 +45,9 @@ type Checkpoint struct {
 	// The sampler: its PCG state and this epoch's order of the samples.
 	RNG   []byte `json:"rng"`
 	Order []int  `json:"order"`
+	// LayersRNG is the state of the random layers' stream (dropout masks,
+	// noise): nn.Sequential.RandomState.
+	LayersRNG []byte `json:"layers_rng,omitempty"`
 
 	Weights [][]float32 `json:"-"`
 }

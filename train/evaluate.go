@@ -20,7 +20,7 @@ type StepFunc func(step, steps int, running Logs)
 // Evaluate computes the loss and accuracy of m on x, y in batches of
 // batchSize, as Keras's model.evaluate, and the predicted class of every
 // sample. progress, if non-nil, is called after each batch.
-func Evaluate(e *tensor.Engine, m *nn.Model, x Inputs, y []int32, batchSize int, progress StepFunc) Result {
+func Evaluate(e *tensor.Engine, m *nn.Sequential, x Inputs, y []int32, batchSize int, progress StepFunc) Result {
 	var ev evaluator
 	return ev.evaluate(e, m, x, y, batchSize, progress)
 }
@@ -32,8 +32,8 @@ type evaluator struct {
 	idx  []int
 }
 
-func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Model, x Inputs, y []int32, batchSize int, progress StepFunc) Result {
-	features, classes := m.Arch.Inputs, m.Arch.Classes
+func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Sequential, x Inputs, y []int32, batchSize int, progress StepFunc) Result {
+	features, classes := m.Inputs(), m.Outputs()
 	n := len(y)
 	if cap(ev.pred) < n {
 		ev.pred = make([]int32, n)
@@ -54,7 +54,7 @@ func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Model, x Inputs, y []int32
 			idx[i] = lo + i
 		}
 		x.Gather(e, ev.xb, ldx, idx)
-		logits := m.ForwardStrided(e, ev.xb, ldx, hi-lo)
+		logits := m.Forward(e, ev.xb, ldx, hi-lo, false)
 		loss, ok := nn.SparseCategoricalCrossentropy(logits, y[lo:hi], classes, nil)
 		lossSum += float64(loss) * float64(hi-lo)
 		correct += ok

@@ -86,7 +86,7 @@ func (c Config) Validate() error {
 // Outcome is everything one Experiment produced.
 type Outcome struct {
 	Config  Config
-	Model   *nn.Model
+	Model   *nn.Sequential
 	History *History
 	// Early is the early-stopping callback's final state (nil if disabled).
 	Early        *EarlyStopping
@@ -142,23 +142,28 @@ func Experiment(cfg Config, data *cifar10.Data, progress *Progress) (*Outcome, e
 // ExperimentFrom is Experiment starting from the given model's weights.
 // If interrupt is non-nil it is polled after every step; once it returns
 // true the run stops with an *Interrupted whose checkpoint Resume continues.
-func ExperimentFrom(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress, interrupt func() bool) (*Outcome, error) {
+func ExperimentFrom(cfg Config, data *cifar10.Data, model *nn.Sequential, progress *Progress, interrupt func() bool) (*Outcome, error) {
 	return run(cfg, data, model, progress, nil, interrupt)
 }
 
 // Resume continues the experiment a checkpoint describes on the same data.
 func Resume(ck *Checkpoint, data *cifar10.Data, progress *Progress, interrupt func() bool) (*Outcome, error) {
-	model, err := nn.NewZero(ck.Config.Architecture())
+	model, err := nn.NewZero(ck.Config.Architecture(), ck.Config.Seed)
 	if err != nil {
 		return nil, err
 	}
 	if err := model.SetWeights(ck.Weights); err != nil {
 		return nil, fmt.Errorf("resume: %v", err)
 	}
+	if ck.LayersRNG != nil {
+		if err := model.SetRandomState(ck.LayersRNG); err != nil {
+			return nil, fmt.Errorf("resume: %v", err)
+		}
+	}
 	return run(ck.Config, data, model, progress, ck, interrupt)
 }
 
-func run(cfg Config, data *cifar10.Data, model *nn.Model, progress *Progress, resume *Checkpoint, interrupt func() bool) (*Outcome, error) {
+func run(cfg Config, data *cifar10.Data, model *nn.Sequential, progress *Progress, resume *Checkpoint, interrupt func() bool) (*Outcome, error) {
 	opt, err := optim.New(cfg.Optimizer, cfg.LearningRate)
 	if err != nil {
 		return nil, err

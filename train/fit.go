@@ -58,7 +58,7 @@ func (n *NonFinite) Error() string {
 
 // Run is the state of one Fit that callbacks see and may change.
 type Run struct {
-	Model        *nn.Model
+	Model        *nn.Sequential
 	Optimizer    optim.Optimizer
 	Epochs       int // epochs requested
 	Steps        int // steps per epoch
@@ -79,8 +79,8 @@ func SplitAt(n int, split float64) int {
 
 // Fit trains m on x and labels y with opt, as Keras's model.fit does, and
 // returns the History.
-func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x Inputs, y []int32, o Options) (*History, error) {
-	features, classes := m.Arch.Inputs, m.Arch.Classes
+func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []int32, o Options) (*History, error) {
+	features, classes := m.Inputs(), m.Outputs()
 	n := len(y)
 	if x.Len() != n || x.Width() != features {
 		return nil, fmt.Errorf("train: %d inputs of %d values for %d labels of %d features", x.Len(), x.Width(), n, features)
@@ -154,7 +154,7 @@ func Fit(e *tensor.Engine, m *nn.Model, opt optim.Optimizer, x Inputs, y []int32
 			for i, s := range idx {
 				yb[i] = yt[s]
 			}
-			logits := m.ForwardStrided(e, xb, ldx, b)
+			logits := m.Forward(e, xb, ldx, b, true)
 			loss, ok := nn.SparseCategoricalCrossentropy(logits, yb[:b], classes, grad)
 			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 				// Keras's TerminateOnNaN: stop now; OnTrainEnd still runs, so
@@ -202,10 +202,14 @@ func checkpoint(r *Run, s *sampler, epoch, step int, lossSum float64, correct, s
 	if err != nil {
 		return nil, err
 	}
+	layersRNG, err := r.Model.RandomState()
+	if err != nil {
+		return nil, err
+	}
 	c := &Checkpoint{
 		Epoch: epoch, Step: step, LossSum: lossSum, Correct: correct, Seen: seen, EpochSeconds: secs,
 		History: &History{Epochs: append([]Epoch(nil), r.History.Epochs...)},
-		RNG:     rng, Order: order, Weights: r.Model.Weights(), Optimizer: r.Optimizer.State(),
+		RNG:     rng, Order: order, LayersRNG: layersRNG, Weights: r.Model.Weights(), Optimizer: r.Optimizer.State(),
 	}
 	return c, nil
 }

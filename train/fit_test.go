@@ -130,7 +130,7 @@ func TestFitEpochMetricsAreSampleWeighted(t *testing.T) {
 			xb = append(xb, x[s*features:(s+1)*features]...)
 			yb = append(yb, y[s])
 		}
-		loss, ok := nn.SparseCategoricalCrossentropy(m2.Forward(e, xb, len(idx)), yb, classes, grad)
+		loss, ok := nn.SparseCategoricalCrossentropy(m2.Forward(e, xb, features, len(idx), true), yb, classes, grad)
 		m2.Backward(e, grad, len(idx))
 		opt.Step(e, m2.Params())
 		sum += float64(loss) * float64(len(idx))

@@ -10,7 +10,7 @@ import (
 	"github.com/cifarnet/cifarnet/tensor"
 )
 
-func sameWeights(t *testing.T, a, b *nn.Model) {
+func sameWeights(t *testing.T, a, b *nn.Sequential) {
 	t.Helper()
 	pa, pb := a.Params(), b.Params()
 	for i := range pa {

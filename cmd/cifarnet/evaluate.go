@@ -86,7 +86,7 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	p := &train.Progress{W: stdout, Terminal: isTerminal(stdout)}
 	labels := data.Test.Int32Labels()
 	res := train.Evaluate(e, m, train.PixelRows{Pixels: data.Test.Pixels, W: cifar10.Features}, labels, batch, p.EvalProgress())
-	conf := train.NewConfusion(labels, res.Predicted, m.Arch.Classes)
+	conf := train.NewConfusion(labels, res.Predicted, m.Outputs())
 	ev := Evaluation{Loss: res.Loss, Accuracy: res.Accuracy, Samples: samples, Data: src,
 		Confusion: conf.Counts, PerClass: conf.PerClass(), Classes: cfg.ClassNames}
 	if err := atomicfile.WriteJSON(filepath.Join(modelDir, EvaluationFile), ev); err != nil {
@@ -154,8 +154,8 @@ func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJS
 	}
 	e := tensor.NewEngine(0)
 	defer e.Close()
-	probs := make([]float32, len(files)*m.Arch.Classes)
-	m.Predict(e, x, len(files), probs)
+	probs := make([]float32, len(files)*m.Outputs())
+	m.Predict(e, x, m.Inputs(), len(files), probs)
 	preds := topClasses(probs, m, cfg.ClassNames, files, top)
 	if asJSON {
 		js, _ := json.MarshalIndent(preds, "", "  ")
@@ -172,8 +172,8 @@ func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJS
 	return nil
 }
 
-func topClasses(probs []float32, m *nn.Model, names []string, files []string, top int) []Prediction {
-	k := m.Arch.Classes
+func topClasses(probs []float32, m *nn.Sequential, names []string, files []string, top int) []Prediction {
+	k := m.Outputs()
 	var out []Prediction
 	for i, f := range files {
 		row := probs[i*k : (i+1)*k]

@@ -208,11 +208,11 @@ func writeReport(dir string, classes []string, test *cifar10.Set) error {
 
 // initialModel builds the model to train: from the initializers and the
 // seed, or from a weights file.
-func initialModel(cfg train.Config, weights string) (*nn.Model, error) {
+func initialModel(cfg train.Config, weights string) (*nn.Sequential, error) {
 	if weights == "" {
 		return nn.New(cfg.Architecture(), cfg.Seed)
 	}
-	m, err := nn.NewZero(cfg.Architecture())
+	m, err := nn.NewZero(cfg.Architecture(), cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +224,7 @@ func initialModel(cfg train.Config, weights string) (*nn.Model, error) {
 
 // describe is the model.json of a finished run.
 func describe(out *train.Outcome, classes []string) saving.Config {
-	return saving.Describe(out.Model, []int{cifar10.Height, cifar10.Width, cifar10.Channels}, classes, map[string]string{
+	return saving.Describe(out.Config.Architecture(), []int{cifar10.Height, cifar10.Width, cifar10.Channels}, classes, map[string]string{
 		"seed":          fmt.Sprint(out.Config.Seed),
 		"test_accuracy": fmt.Sprintf("%.4f", out.Test.Accuracy),
 		"best_epoch":    fmt.Sprint(out.BestEpoch()),

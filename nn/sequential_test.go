@@ -11,9 +11,9 @@ import (
 
 // lossAt returns the float64 loss of m on x, y, computed independently of
 // SparseCategoricalCrossentropy (plain log of the softmax in float64).
-func lossAt(e *tensor.Engine, m *Model, x []float32, y []int32) float64 {
-	logits := m.Forward(e, x, len(y))
-	c := m.Arch.Classes
+func lossAt(e *tensor.Engine, m *Sequential, x []float32, y []int32) float64 {
+	logits := m.Forward(e, x, m.Inputs(), len(y), true)
+	c := m.Outputs()
 	var sum float64
 	for i, yi := range y {
 		z := logits[i*c : (i+1)*c]
@@ -47,12 +47,13 @@ func TestGradientFiniteDifferences(t *testing.T) {
 			y := []int32{0, 3, 1, 2, 3}
 			// Non-zero biases so that every bias gradient path is exercised.
 			for _, l := range m.Layers {
+				l := l.(*Dense)
 				for j := range l.Bias {
 					l.Bias[j] = float32(r.NormFloat64() * 0.1)
 				}
 			}
 			grad := make([]float32, batch*arch.Classes)
-			_, _ = SparseCategoricalCrossentropy(m.Forward(e, x, batch), y, arch.Classes, grad)
+			_, _ = SparseCategoricalCrossentropy(m.Forward(e, x, arch.Inputs, batch, true), y, arch.Classes, grad)
 			m.Backward(e, grad, batch)
 			// central returns the central difference of the loss along p[i].
 			central := func(p Param, i int, h float32) float64 {
@@ -196,14 +197,14 @@ func TestNewIsDeterministicAndLayered(t *testing.T) {
 	}
 	// Biases start at zero; the output kernel is glorot_uniform-bounded.
 	for _, l := range a.Layers {
-		for _, v := range l.Bias {
+		for _, v := range l.(*Dense).Bias {
 			if v != 0 {
-				t.Fatalf("%s: non-zero initial bias", l.Name)
+				t.Fatalf("%s: non-zero initial bias", l.Name())
 			}
 		}
 	}
 	limit := math.Sqrt(6.0 / (256 + 10))
-	for _, v := range a.Layers[4].Kernel {
+	for _, v := range a.Layers[4].(*Dense).Kernel {
 		if math.Abs(float64(v)) > limit {
 			t.Fatalf("output kernel value %g beyond glorot limit %g", v, limit)
 		}

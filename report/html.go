@@ -20,32 +20,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cifarnet run: test accuracy {{f4 .M.TestAccuracy}}</title>
-<style>
-:root { --fg: #1d2230; --muted: #5b6273; --line: #dde1ea; --accent: #0072b2; --bg: #fff; --card: #f6f8fb; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
-main { max-width: 980px; margin: 0 auto; padding: 1.2rem; }
-h1 { font-size: 1.5rem; margin: .2rem 0 1rem; }
-h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; border-bottom: 1px solid var(--line); padding-bottom: .3rem; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: .7rem; }
-.card { background: var(--card); border-radius: 10px; padding: .7rem .9rem; }
-.card .v { font-size: 1.6rem; font-weight: 650; }
-.card .k { color: var(--muted); font-size: .85rem; }
-.card.main .v { color: var(--accent); font-size: 2rem; }
-figure { margin: 1rem 0 1.6rem; }
-figure img { width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
-figcaption { color: var(--muted); font-size: .92rem; margin-top: .3rem; }
-.two { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 1rem; }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-size: .92rem; font-variant-numeric: tabular-nums; width: 100%; }
-th, td { padding: .3rem .6rem; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; }
-tr.best td { background: #e6f5ef; font-weight: 600; }
-.kv td:first-child { color: var(--muted); }
-.kv td { text-align: left; white-space: normal; word-break: break-all; }
-footer { color: var(--muted); font-size: .85rem; margin: 2rem 0 1rem; }
-a { color: var(--accent); }
-</style>
+<style>{{.CSS}}</style>
 </head>
 <body>
 <main>
@@ -59,7 +34,7 @@ a { color: var(--accent); }
 </div>
 {{range .Figs}}{{if eq .Name "loss" "accuracy" "per_class" "samples"}}
 <h2>{{.Title}}</h2>
-<figure><img src="{{.URI}}" alt="{{.Title}}"><figcaption>{{.Caption}} (<a href="{{.Name}}.svg">SVG</a>, <a href="{{.Name}}.png">PNG</a>)</figcaption></figure>
+<figure><div class="fig"><img src="{{.URI}}" alt="{{.Title}}">{{.Overlay}}</div><figcaption>{{.Caption}} <span class="links">(<a href="{{.Name}}.svg">SVG</a>, <a href="{{.Name}}.png">PNG</a>)</span></figcaption></figure>
 {{if eq .Name "per_class"}}
 <div class="scroll"><table>
 <tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>
@@ -68,7 +43,7 @@ a { color: var(--accent); }
 {{end}}{{end}}{{if eq .Name "accuracy"}}
 <h2>Confusion matrix</h2>
 <div class="two">{{range $.Figs}}{{if eq .Name "confusion_counts" "confusion_normalized"}}
-<figure><img src="{{.URI}}" alt="{{.Title}}"><figcaption>{{.Caption}} (<a href="{{.Name}}.svg">SVG</a>)</figcaption></figure>{{end}}{{end}}
+<figure><div class="fig"><img src="{{.URI}}" alt="{{.Title}}">{{.Overlay}}</div><figcaption>{{.Caption}} <span class="links">(<a href="{{.Name}}.svg">SVG</a>)</span></figcaption></figure>{{end}}{{end}}
 </div>{{end}}{{end}}
 {{if .Warning}}<p><em>{{.Warning}}</em></p>{{end}}
 
@@ -103,7 +78,8 @@ type kv struct{ K, V string }
 
 type figView struct {
 	Figure
-	URI template.URL
+	URI     template.URL
+	Overlay template.HTML
 }
 
 type classRow struct {
@@ -122,7 +98,7 @@ func fmtMetric(v float64, format string) string {
 func HTML(r Run, figs []Figure) ([]byte, error) {
 	var fv []figView
 	for _, f := range figs {
-		fv = append(fv, figView{f, template.URL(dataURI(f.png))})
+		fv = append(fv, figView{f, template.URL(dataURI(f.png)), f.geom.overlay()})
 	}
 	conf := train.NewConfusion(r.Metrics.TestLabels, r.Metrics.TestPredictions, len(r.Classes))
 	var rows []classRow
@@ -131,7 +107,7 @@ func HTML(r Run, figs []Figure) ([]byte, error) {
 	}
 	env := r.Metrics.Env
 	data := map[string]any{
-		"M": r.Metrics, "H": r.History, "Figs": fv, "PerClass": rows,
+		"CSS": template.CSS(pageCSS), "M": r.Metrics, "H": r.History, "Figs": fv, "PerClass": rows,
 		"Config": configRows(r.Metrics.Config),
 		"Env": []kv{{"Go", env.GoVersion}, {"OS / arch", env.OS + " / " + env.Arch}, {"CPU", env.CPU},
 			{"threads", fmt.Sprint(env.Threads)}, {"Gemm kernel", env.Kernel}, {"seed", fmt.Sprint(r.Metrics.Seed)},

@@ -20,44 +20,33 @@ import (
 	"github.com/cifarnet/cifarnet/train"
 )
 
-// Colours shared by the figures (colour-blind safe: Okabe-Ito).
-var (
-	colTrain = color.RGBA{0, 114, 178, 255}   // blue
-	colVal   = color.RGBA{213, 94, 0, 255}    // vermillion
-	colBest  = color.RGBA{0, 158, 115, 255}   // green
-	colStop  = color.RGBA{120, 120, 120, 255} // grey
-	colF1    = color.RGBA{204, 121, 167, 255} // purple
-	colWrong = color.RGBA{213, 0, 0, 255}
-)
-
 // curve plots a training metric and its validation twin per epoch, with the
-// best (restored) epoch and the early-stopping epoch marked.
-func curve(h *train.History, m *train.Metrics, metric, title string) (*plot.Plot, error) {
+// epoch whose weights the model keeps and the early-stopping epoch marked,
+// labelled on the epoch axis and named in the legend above the data.
+func curve(h *train.History, m *train.Metrics, metric, title string) (*chart, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "epoch"
 	p.Y.Label.Text = metric
-	// The legend goes in headroom above the data (see yRange), where it
-	// never hides a point.
-	p.Legend.Top = true
-	p.Legend.Left = metric == "accuracy"
-	p.Legend.Padding = vg.Points(2)
 	p.Add(plotter.NewGrid())
+	ch := &chart{p: p, w: 7 * vg.Inch, h: 4.4 * vg.Inch}
 
-	series := func(name string) plotter.XYs {
-		var xy plotter.XYs
-		for i, v := range h.Series(name) {
-			if !math.IsNaN(v) {
-				xy = append(xy, plotter.XY{X: float64(i + 1), Y: v})
-			}
-		}
-		return xy
+	type series struct {
+		label string
+		xy    plotter.XYs
 	}
+	var all []series
 	for _, s := range []struct {
 		name, label string
 		col         color.Color
-	}{{metric, "training", colTrain}, {"val_" + metric, "validation", colVal}} {
-		xy := series(s.name)
+		glyph       draw.GlyphDrawer
+	}{{metric, "training", colTrain, draw.CircleGlyph{}}, {"val_" + metric, "validation", colVal, draw.BoxGlyph{}}} {
+		var xy plotter.XYs
+		for i, v := range h.Series(s.name) {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				xy = append(xy, plotter.XY{X: float64(i + 1), Y: v})
+			}
+		}
 		if len(xy) == 0 {
 			continue
 		}
@@ -66,14 +55,16 @@ func curve(h *train.History, m *train.Metrics, metric, title string) (*plot.Plot
 			return nil, err
 		}
 		line.Color, line.Width = s.col, vg.Points(2)
-		points.Color, points.Shape, points.Radius = s.col, draw.CircleGlyph{}, vg.Points(2.5)
+		points.Color, points.Shape, points.Radius = s.col, s.glyph, vg.Points(2.5)
 		p.Add(line, points)
-		p.Legend.Add(s.label, line, points)
+		ch.addLegend(s.label, line, points)
+		all = append(all, series{s.label, xy})
 	}
 
 	// Vertical marks: the epoch whose weights the model keeps, and where
 	// early stopping ended training.
 	ymin, ymax := yRange(h, metric)
+	var marked []int
 	mark := func(epoch int, col color.Color, dashed bool, label string) {
 		l, _ := plotter.NewLine(plotter.XYs{{X: float64(epoch), Y: ymin}, {X: float64(epoch), Y: ymax}})
 		l.Color, l.Width = col, vg.Points(1.5)
@@ -81,19 +72,38 @@ func curve(h *train.History, m *train.Metrics, metric, title string) (*plot.Plot
 			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 		}
 		p.Add(l)
-		p.Legend.Add(label, l)
+		ch.addLegend(label, l)
+		marked = append(marked, epoch)
 	}
-	if m.BestEpoch > 0 {
-		best := fmt.Sprintf("best epoch %d (val_loss %.4f)", m.BestEpoch, m.BestValLoss)
-		mark(m.BestEpoch, colBest, false, best)
+	if m.BestEpoch > 0 && m.BestEpoch <= len(h.Epochs) {
+		mark(m.BestEpoch, colBest, false, keptLabel(h, m))
 	}
-	if m.StoppedEarly {
-		mark(m.EpochsRun, colStop, true, fmt.Sprintf("early stop after epoch %d", m.EpochsRun))
+	if m.StoppedEarly && m.EpochsRun != m.BestEpoch {
+		mark(m.EpochsRun, colStop, true, fmt.Sprintf("epoch %d: early stopping ended training", m.EpochsRun))
 	}
 	p.X.Min, p.X.Max = 0.5, float64(max(len(h.Epochs), 1))+0.5
-	p.X.Tick.Marker = integerTicks{}
+	p.X.Tick.Marker = epochTicks{marked}
 	p.Y.Min, p.Y.Max = ymin, ymax
-	return p, nil
+	ch.hover = func(tx, ty func(float64) vg.Length) []canvasShape {
+		var out []canvasShape
+		for _, s := range all {
+			for _, pt := range s.xy {
+				out = append(out, canvasShape{X: tx(pt.X), Y: ty(pt.Y), R: 6, Group: s.label,
+					Title: fmt.Sprintf("epoch %d, %s %s: %.4f", int(pt.X), s.label, metric, pt.Y)})
+			}
+		}
+		return out
+	}
+	return ch, nil
+}
+
+// keptLabel names the marked epoch whose weights the model keeps.
+func keptLabel(h *train.History, m *train.Metrics) string {
+	e := h.Epochs[m.BestEpoch-1]
+	if e.ValLoss == m.BestValLoss {
+		return fmt.Sprintf("epoch %d: lowest val_loss %.4f, weights kept", m.BestEpoch, m.BestValLoss)
+	}
+	return fmt.Sprintf("epoch %d: weights kept", m.BestEpoch)
 }
 
 // yRange spans both series of a metric with a little margin.
@@ -101,7 +111,7 @@ func yRange(h *train.History, metric string) (float64, float64) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, name := range []string{metric, "val_" + metric} {
 		for _, v := range h.Series(name) {
-			if !math.IsNaN(v) {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
 				lo, hi = math.Min(lo, v), math.Max(hi, v)
 			}
 		}
@@ -109,32 +119,8 @@ func yRange(h *train.History, metric string) (float64, float64) {
 	if math.IsInf(lo, 0) {
 		return 0, 1
 	}
-	pad := math.Max((hi-lo)*0.08, 1e-3)
-	return lo - pad, hi + 0.45*(hi-lo) + pad // headroom for the legend
-}
-
-// integerTicks labels whole epochs only, about ten of them.
-type integerTicks struct{}
-
-func (integerTicks) Ticks(min, max float64) []plot.Tick {
-	lo, hi := int(math.Ceil(min)), int(math.Floor(max))
-	step := max1((hi - lo + 1) / 10)
-	var ts []plot.Tick
-	for v := lo; v <= hi; v++ {
-		t := plot.Tick{Value: float64(v)}
-		if (v-1)%step == 0 {
-			t.Label = fmt.Sprint(v)
-		}
-		ts = append(ts, t)
-	}
-	return ts
-}
-
-func max1(v int) int {
-	if v < 1 {
-		return 1
-	}
-	return v
+	pad := math.Max((hi-lo)*0.06, 1e-3)
+	return lo - pad, hi + pad
 }
 
 // matrix adapts a square matrix to plotter.GridXYZ with row 0 at the top.
@@ -160,7 +146,8 @@ func (n blues) Colors() []color.Color {
 
 // confusionPlot draws a confusion matrix as a heat map with every cell
 // labelled, true classes down the side and predicted along the bottom.
-func confusionPlot(values [][]float64, classes []string, title string, format func(float64) string, vmax float64) (*plot.Plot, error) {
+// hover names each cell: the true and predicted classes and the value.
+func confusionPlot(values [][]float64, classes []string, title string, format func(float64) string, vmax float64, hover func(r, c int) string) (*chart, error) {
 	n := len(values)
 	p := plot.New()
 	p.Title.Text = title
@@ -204,19 +191,39 @@ func confusionPlot(values [][]float64, classes []string, title string, format fu
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = -0.5, float64(n)-0.5, -0.5, float64(n)-0.5
-	return p, nil
+	ch := &chart{p: p, w: 6.5 * vg.Inch, h: 6 * vg.Inch}
+	ch.hover = func(tx, ty func(float64) vg.Length) []canvasShape {
+		var out []canvasShape
+		for r := range n {
+			for c := range n {
+				y := float64(n - 1 - r)
+				out = append(out, canvasShape{X: tx(float64(c) - 0.5), Y: ty(y - 0.5), X2: tx(float64(c) + 0.5), Y2: ty(y + 0.5),
+					Group: "cell", Title: hover(r, c)})
+			}
+		}
+		return out
+	}
+	return ch, nil
 }
 
 type text struct{ col color.Color }
 
 // perClassPlot draws precision, recall and F1 of every class as grouped bars.
-func perClassPlot(scores []train.ClassScores, classes []string) (*plot.Plot, error) {
+func perClassPlot(scores []train.ClassScores, classes []string) (*chart, error) {
 	p := plot.New()
 	p.Title.Text = "Per-class precision, recall and F1 (test set)"
 	p.Y.Label.Text = "score"
-	p.Y.Min, p.Y.Max = 0, 1.18 // headroom for the legend
+	p.Y.Min, p.Y.Max = 0, 1
 	p.Add(plotter.NewGrid())
+	ch := &chart{p: p, w: 7 * vg.Inch, h: 4.2 * vg.Inch}
 	w := vg.Points(9)
+	type bar struct {
+		class int
+		off   vg.Length
+		name  string
+		v     float64
+	}
+	var bars []bar
 	for i, s := range []struct {
 		name string
 		col  color.Color
@@ -229,21 +236,35 @@ func perClassPlot(scores []train.ClassScores, classes []string) (*plot.Plot, err
 		vals := make(plotter.Values, len(scores))
 		for k, c := range scores {
 			vals[k] = s.get(c)
+			bars = append(bars, bar{k, vg.Length(i-1) * w, s.name, vals[k]})
 		}
-		bars, err := plotter.NewBarChart(vals, w)
+		b, err := plotter.NewBarChart(vals, w)
 		if err != nil {
 			return nil, err
 		}
-		bars.Color, bars.LineStyle.Width = s.col, 0
-		bars.Offset = vg.Length(i-1) * w
-		p.Add(bars)
-		p.Legend.Add(s.name, bars)
+		b.Color, b.LineStyle.Width = s.col, 0
+		b.Offset = vg.Length(i-1) * w
+		p.Add(b)
+		ch.addLegend(s.name, b)
 	}
-	p.Legend.Top = true
 	p.NominalX(classes...)
+	p.X.Min, p.X.Max = -0.5, float64(len(classes))-0.5
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
-	return p, nil
+	ch.hover = func(tx, ty func(float64) vg.Length) []canvasShape {
+		var out []canvasShape
+		for _, b := range bars {
+			x := tx(float64(b.class)) + b.off
+			top := ty(b.v)
+			if top-ty(0) < 4 { // a bar too short to point at
+				top = ty(0) + 4
+			}
+			out = append(out, canvasShape{X: x - w/2, Y: ty(0), X2: x + w/2, Y2: top, Group: b.name,
+				Title: fmt.Sprintf("%s %s: %.4f", classes[b.class], b.name, b.v)})
+		}
+		return out
+	}
+	return ch, nil
 }
 
 // sampleGrid draws test images in a grid, each captioned "true → predicted",

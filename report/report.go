@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -40,6 +39,7 @@ type Figure struct {
 	Title   string
 	Caption string
 	png     []byte
+	geom    geometry // where its parts and hover targets are (charts only)
 }
 
 // maxGrid is the number of test images shown in the sample grid.
@@ -64,11 +64,17 @@ func Write(r Run) ([]Figure, error) {
 
 // drawing is anything that can be rendered at a size onto a canvas.
 type drawing struct {
-	w, h vg.Length
-	draw func(draw.Canvas)
+	w, h  vg.Length
+	draw  func(draw.Canvas)
+	chart *chart // nil for drawings that are not charts
 }
 
-func fromPlot(p *plot.Plot, w, h vg.Length) drawing { return drawing{w, h, p.Draw} }
+func fromChart(ch *chart, err error) (drawing, error) {
+	if err != nil {
+		return drawing{}, err
+	}
+	return drawing{ch.w, ch.h, ch.draw, ch}, nil
+}
 
 // Figures renders the figures of r and writes their PNG and SVG files.
 func Figures(r Run) ([]Figure, error) {
@@ -92,30 +98,28 @@ func Figures(r Run) ([]Figure, error) {
 	}
 	specs := []spec{
 		{Figure{Name: "loss", Title: "Loss", Caption: fmt.Sprintf("Training and validation loss per epoch. The green line marks epoch %d, whose weights the model keeps (lowest val_loss %.4f); %s.", m.BestEpoch, m.BestValLoss, stop)},
-			func() (drawing, error) {
-				p, err := curve(h, m, "loss", "Loss")
-				return fromPlot(p, 7*vg.Inch, 4.2*vg.Inch), err
-			}},
+			func() (drawing, error) { return fromChart(curve(h, m, "loss", "Loss")) }},
 		{Figure{Name: "accuracy", Title: "Accuracy", Caption: "Training and validation accuracy per epoch, with the same marks. A widening gap between the two curves is overfitting."},
-			func() (drawing, error) {
-				p, err := curve(h, m, "accuracy", "Accuracy")
-				return fromPlot(p, 7*vg.Inch, 4.2*vg.Inch), err
-			}},
+			func() (drawing, error) { return fromChart(curve(h, m, "accuracy", "Accuracy")) }},
 		{Figure{Name: "confusion_counts", Title: "Confusion matrix (counts)", Caption: fmt.Sprintf("Test images by true class (rows) and predicted class (columns), %d in all; the diagonal is correct.", len(m.TestLabels))},
 			func() (drawing, error) {
 				vals, vmax := counts(conf)
-				p, err := confusionPlot(vals, r.Classes, "Confusion matrix: counts", func(v float64) string { return fmt.Sprintf("%.0f", v) }, vmax)
-				return fromPlot(p, 6.5*vg.Inch, 6*vg.Inch), err
+				return fromChart(confusionPlot(vals, r.Classes, "Confusion matrix: counts", func(v float64) string { return fmt.Sprintf("%.0f", v) }, vmax,
+					func(i, j int) string {
+						return fmt.Sprintf("true %s, predicted %s: %d images", r.Classes[i], r.Classes[j], conf.Counts[i][j])
+					}))
 			}},
 		{Figure{Name: "confusion_normalized", Title: "Confusion matrix (row-normalised)", Caption: "Each row divided by its total: the diagonal is each class's recall, the rest where its images went."},
 			func() (drawing, error) {
-				p, err := confusionPlot(conf.RowNormalized(), r.Classes, "Confusion matrix: fraction of each true class", func(v float64) string { return fmt.Sprintf("%.2f", v) }, 1)
-				return fromPlot(p, 6.5*vg.Inch, 6*vg.Inch), err
+				norm := conf.RowNormalized()
+				return fromChart(confusionPlot(norm, r.Classes, "Confusion matrix: fraction of each true class", func(v float64) string { return fmt.Sprintf("%.2f", v) }, 1,
+					func(i, j int) string {
+						return fmt.Sprintf("true %s, predicted %s: %.1f%% of the %s images", r.Classes[i], r.Classes[j], 100*norm[i][j], r.Classes[i])
+					}))
 			}},
 		{Figure{Name: "per_class", Title: "Per-class precision, recall and F1", Caption: "Precision: of the images predicted as a class, the share that are. Recall: of a class's images, the share found. F1: their harmonic mean."},
 			func() (drawing, error) {
-				p, err := perClassPlot(conf.PerClass(), r.Classes)
-				return fromPlot(p, 7*vg.Inch, 4*vg.Inch), err
+				return fromChart(perClassPlot(conf.PerClass(), r.Classes))
 			}},
 	}
 	if r.Test != nil && r.Test.Len() > 0 {
@@ -123,7 +127,7 @@ func Figures(r Run) ([]Figure, error) {
 			func() (drawing, error) {
 				g := grid(r, min(maxGrid, r.Test.Len(), len(m.TestPredictions)))
 				w, h := g.size()
-				return drawing{w, h, g.draw}, nil
+				return drawing{w, h, g.draw, nil}, nil
 			}})
 	}
 	var figs []Figure
@@ -133,6 +137,9 @@ func Figures(r Run) ([]Figure, error) {
 			return nil, fmt.Errorf("report: %s: %v", s.fig.Name, err)
 		}
 		fig := s.fig
+		if d.chart != nil {
+			fig.geom = d.chart.geometry()
+		}
 		if fig.png, err = render(d, filepath.Join(r.Dir, fig.Name)); err != nil {
 			return nil, err
 		}

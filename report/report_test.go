@@ -90,7 +90,7 @@ func TestCurveMarksBestAndStop(t *testing.T) {
 	}
 	for _, name := range []string{"loss.svg", "accuracy.svg"} {
 		svg, _ := os.ReadFile(filepath.Join(r.Dir, name))
-		for _, s := range []string{"best epoch 4 (val_loss 0.8000)", "early stop after epoch 7", "training", "validation"} {
+		for _, s := range []string{"epoch 4: lowest val_loss 0.8000, weights kept", "epoch 7: early stopping ended training", "training", "validation"} {
 			if !bytes.Contains(svg, []byte(s)) {
 				t.Errorf("%s lacks %q", name, s)
 			}

@@ -1,0 +1,245 @@
+package stats
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Alpha is the significance level of the plain-words sentences: a
+// Holm-adjusted p-value below it is called a detectable difference.
+const Alpha = 0.05
+
+// Metric names what is compared and which way is better.
+type Metric struct {
+	// Name as a sentence uses it, e.g. "test accuracy".
+	Name           string `json:"name"`
+	HigherIsBetter bool   `json:"higher_is_better"`
+}
+
+// Sample is one configuration's values of a metric, a run each (NaN for a
+// run that has none: it diverged).
+type Sample struct {
+	Name   string
+	Values []float64
+}
+
+// Comparison is one configuration against the baseline.
+type Comparison struct {
+	Name     string `json:"name"`
+	Baseline string `json:"baseline"`
+	// N and BaselineN count the finite values compared; Missing and
+	// BaselineMissing the non-finite ones left out.
+	N               int     `json:"n"`
+	BaselineN       int     `json:"baseline_n"`
+	Missing         int     `json:"missing"`
+	BaselineMissing int     `json:"baseline_missing"`
+	Mean            float64 `json:"mean"`
+	BaselineMean    float64 `json:"baseline_mean"`
+	// Diff is Mean - BaselineMean, with its BCa bootstrap interval.
+	Diff     float64 `json:"diff"`
+	DiffLow  float64 `json:"diff_ci_low"`
+	DiffHigh float64 `json:"diff_ci_high"`
+	Welch    TTest   `json:"welch"`
+	// WelchHolm is Welch.P adjusted by Holm over the family of comparisons.
+	WelchHolm       float64 `json:"welch_p_holm"`
+	MannWhitney     UTest   `json:"mann_whitney"`
+	MannWhitneyHolm float64 `json:"mann_whitney_p_holm"`
+	// HedgesG is the effect size of Diff (see HedgesG).
+	HedgesG float64 `json:"hedges_g"`
+	// Improvement is the probability that a run of this configuration is
+	// better than a run of the baseline (rliable's probability of
+	// improvement; "better" follows Metric.HigherIsBetter), with its
+	// percentile bootstrap interval.
+	Improvement     float64 `json:"probability_of_improvement"`
+	ImprovementLow  float64 `json:"improvement_ci_low"`
+	ImprovementHigh float64 `json:"improvement_ci_high"`
+	// Sentence says the result in plain words.
+	Sentence string `json:"sentence"`
+}
+
+// Compare compares each of others with baseline on metric. Non-finite
+// values are left out and counted. Holm's correction is applied over the
+// comparisons, separately for Welch's and for the Mann-Whitney p-values
+// (each test is its own family of len(others) hypotheses).
+func Compare(metric Metric, baseline Sample, others []Sample, b Bootstrap) []Comparison {
+	base := Finite(baseline.Values)
+	out := make([]Comparison, len(others))
+	welch := make([]float64, len(others))
+	mwu := make([]float64, len(others))
+	for i, o := range others {
+		x := Finite(o.Values)
+		c := Comparison{
+			Name: o.Name, Baseline: baseline.Name,
+			N: len(x), BaselineN: len(base),
+			Missing: len(o.Values) - len(x), BaselineMissing: len(baseline.Values) - len(base),
+			Mean: Mean(x), BaselineMean: Mean(base),
+			Welch: Welch(x, base), MannWhitney: MannWhitneyU(x, base),
+			HedgesG: HedgesG(x, base),
+		}
+		c.Diff = c.Mean - c.BaselineMean
+		c.DiffLow, c.DiffHigh = b.DiffCI(x, base)
+		if metric.HigherIsBetter {
+			c.Improvement = ProbabilityOfImprovement(x, base)
+			c.ImprovementLow, c.ImprovementHigh = b.ImprovementCI(x, base)
+		} else {
+			nx, nb := negate(x), negate(base)
+			c.Improvement = ProbabilityOfImprovement(nx, nb)
+			c.ImprovementLow, c.ImprovementHigh = b.ImprovementCI(nx, nb)
+		}
+		if c.N < 2 || c.BaselineN < 2 {
+			// Too few runs for any test: keep them out of the family.
+			c.Welch.P, c.MannWhitney.P = math.NaN(), math.NaN()
+		}
+		welch[i], mwu[i] = c.Welch.P, c.MannWhitney.P
+		out[i] = c
+	}
+	wh, mh := Holm(welch), Holm(mwu)
+	family := 0
+	for _, p := range welch {
+		if !math.IsNaN(p) {
+			family++
+		}
+	}
+	for i := range out {
+		out[i].WelchHolm, out[i].MannWhitneyHolm = wh[i], mh[i]
+		out[i].Sentence = out[i].sentence(metric, family, b.Level)
+	}
+	return out
+}
+
+func negate(x []float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = -v
+	}
+	return out
+}
+
+// sentence says the comparison in plain words, honest about what n runs
+// can and cannot show.
+func (c Comparison) sentence(m Metric, family int, level float64) string {
+	var s strings.Builder
+	ns := runsOf(c.N, c.BaselineN)
+	switch {
+	case c.N < 2 || c.BaselineN < 2:
+		fmt.Fprintf(&s, "%s against %s: too few runs to compare (%s); at least 2 finished runs of each are needed.", c.Name, c.Baseline, ns)
+		return s.String() + c.missing()
+	case math.IsNaN(c.Welch.P):
+		// Both constant: the tests are undefined.
+		if c.Diff == 0 {
+			fmt.Fprintf(&s, "%s against %s: every run of both gave the same %s, %.4f; these runs show no difference at all (%s).", c.Name, c.Baseline, m.Name, c.Mean, ns)
+		} else {
+			fmt.Fprintf(&s, "%s against %s: every run of %s gave %s %.4f and every run of %s gave %.4f, a difference of %+.4f in each of %s; the tests are undefined without any spread.", c.Name, c.Baseline, c.Name, m.Name, c.Mean, c.Baseline, c.BaselineMean, c.Diff, ns)
+		}
+		return s.String() + c.missing()
+	}
+	pct := fmt.Sprintf("%.0f%%", level*100)
+	corrected := fmt.Sprintf("Holm-corrected over %d comparisons", family)
+	if family == 1 {
+		corrected = "one comparison, so no correction"
+	}
+	tests := fmt.Sprintf("Welch's t-test p = %s, Mann-Whitney U p = %s (%s)", P(c.WelchHolm), P(c.MannWhitneyHolm), corrected)
+	fmt.Fprintf(&s, "%s against %s: mean %s %.4f against %.4f, a difference of %+.4f (%s CI %+.4f to %+.4f). ",
+		c.Name, c.Baseline, m.Name, c.Mean, c.BaselineMean, c.Diff, pct, c.DiffLow, c.DiffHigh)
+	welchSig, mwuSig := c.WelchHolm < Alpha, c.MannWhitneyHolm < Alpha
+	better := (c.Diff > 0) == m.HigherIsBetter
+	word := "worse"
+	if better {
+		word = "better"
+	}
+	switch {
+	case welchSig && mwuSig:
+		fmt.Fprintf(&s, "%s is %s (%s), with a %s effect (Hedges' g = %.2f). ", c.Name, word, tests, effectWord(c.HedgesG), c.HedgesG)
+	case welchSig || mwuSig:
+		fmt.Fprintf(&s, "The tests disagree (%s): a tentative sign that %s is %s, not an established one. ", tests, c.Name, word)
+	default:
+		fmt.Fprintf(&s, "No detectable difference with %s (%s). This is not evidence that they are equal: differences from %+.4f to %+.4f fit these runs. ", ns, tests, c.DiffLow, c.DiffHigh)
+	}
+	if !math.IsNaN(c.ImprovementLow) {
+		fmt.Fprintf(&s, "A run of %s beats a run of %s with probability %.2f (%s CI %.2f to %.2f).", c.Name, c.Baseline, c.Improvement, pct, c.ImprovementLow, c.ImprovementHigh)
+	}
+	return strings.TrimSpace(s.String()) + c.missing()
+}
+
+func (c Comparison) missing() string {
+	var parts []string
+	if c.Missing > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %s", c.Missing, c.Name))
+	}
+	if c.BaselineMissing > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %s", c.BaselineMissing, c.Baseline))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" Left out: %s runs that diverged (no finite result), which makes that configuration look better than it is.", strings.Join(parts, " and "))
+}
+
+func runsOf(n, nb int) string {
+	if n == nb {
+		return fmt.Sprintf("n = %d runs each", n)
+	}
+	return fmt.Sprintf("n = %d and %d runs", n, nb)
+}
+
+// effectWord is Cohen's rule of thumb for a standardised difference.
+func effectWord(g float64) string {
+	switch a := math.Abs(g); {
+	case a < 0.2:
+		return "negligible"
+	case a < 0.5:
+		return "small"
+	case a < 0.8:
+		return "medium"
+	}
+	return "large"
+}
+
+// P formats a p-value for a sentence: two significant digits, "< 0.001"
+// below that, "n/a" when undefined.
+func P(p float64) string {
+	switch {
+	case math.IsNaN(p):
+		return "n/a"
+	case p < 0.001:
+		return "< 0.001"
+	}
+	return fmt.Sprintf("%.2g", p)
+}
+
+// Position is where one run falls among all the runs of its configuration.
+type Position struct {
+	Value float64 `json:"value"`
+	// Rank is 1 for the best run; tied runs share the better rank.
+	Rank int `json:"rank"`
+	N    int `json:"n"`
+	// Percentile is scipy.stats.percentileofscore(values, Value) (kind
+	// "rank"): the run's rank from the bottom as a percentage of N, tied
+	// runs given their average rank, on the metric's own scale (high is
+	// high, whichever way is better).
+	Percentile float64 `json:"percentile"`
+	Sentence   string  `json:"sentence"`
+}
+
+// Locate places v (the named run's value, e.g. seed 42's) among the
+// finite values of x, which include it. label names the run in the
+// sentence, e.g. "seed 42".
+func Locate(m Metric, x []float64, v float64, label string) Position {
+	f := Finite(x)
+	p := Position{Value: v, N: len(f), Percentile: PercentileOfScore(f, v), Rank: 1}
+	for _, a := range f {
+		if (m.HigherIsBetter && a > v) || (!m.HigherIsBetter && a < v) {
+			p.Rank++
+		}
+	}
+	if math.IsNaN(v) || len(f) == 0 {
+		p.Rank = 0
+		p.Sentence = fmt.Sprintf("%s has no %s (it diverged or is missing).", label, m.Name)
+		return p
+	}
+	lo, hi := Quantile(f, 0), Quantile(f, 1)
+	p.Sentence = fmt.Sprintf("%s's %s, %.4f, ranks %d of %d runs (percentile %.0f); the same configuration with other seeds gave %.4f to %.4f, so a single run says little about the configuration.",
+		label, m.Name, v, p.Rank, p.N, p.Percentile, lo, hi)
+	return p
+}

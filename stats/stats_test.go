@@ -1,0 +1,407 @@
+package stats
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// samples are the fixed inputs checked against scipy: small and large,
+// with and without ties, constant, of one value, and accuracy-like values
+// on a 1/1000 grid (a test set of 1000 images), where ties are common.
+func samples() map[string][]float64 {
+	r := rand.New(rand.NewPCG(7, 7))
+	acc := func(n int, mean float64) []float64 {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = math.Round((mean+0.03*r.NormFloat64())*1000) / 1000
+		}
+		return x
+	}
+	normal := func(n int, mean, sd float64) []float64 {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = mean + sd*r.NormFloat64()
+		}
+		return x
+	}
+	return map[string][]float64{
+		"one":       {0.36},
+		"two":       {0.31, 0.35},
+		"three":     {0.2, 0.5, 0.3},
+		"five":      {19, 22, 16, 29, 24},
+		"four":      {20, 11, 17, 12},
+		"const":     {0.35, 0.35, 0.35, 0.35},
+		"const2":    {0.4, 0.4, 0.4},
+		"ties":      {1, 2, 2, 3, 3, 3, 4, 5},
+		"acc30a":    acc(30, 0.36),
+		"acc30b":    acc(30, 0.38),
+		"acc30c":    acc(30, 0.361),
+		"acc10":     acc(10, 0.35),
+		"acc7":      normal(7, 0.35, 0.02),
+		"acc8":      normal(8, 0.37, 0.02),
+		"skew":      {0.1, 0.11, 0.12, 0.13, 0.5, 0.52, 0.9, 0.11, 0.115},
+		"big":       normal(200, 0, 1),
+		"exactbig":  normal(60, 0.5, 1),
+		"exactfive": normal(5, 0, 1),
+	}
+}
+
+type pair struct{ X, Y string }
+
+// pairs are the comparisons checked against scipy.
+var pairs = []pair{
+	{"five", "four"}, {"four", "five"}, {"three", "two"}, {"acc30a", "acc30b"}, {"acc30b", "acc30a"},
+	{"acc30a", "acc30c"}, {"acc10", "acc30a"}, {"acc7", "acc8"}, {"ties", "five"}, {"skew", "acc10"},
+	{"exactfive", "exactbig"}, {"exactbig", "exactfive"}, {"acc8", "exactbig"}, {"big", "acc30a"}, {"one", "five"},
+	{"five", "one"}, {"const", "acc30a"}, {"ties", "ties"}, {"const", "const"}, {"acc7", "acc7"},
+}
+
+func near(t *testing.T, what string, got, want, tol float64) {
+	t.Helper()
+	if math.IsNaN(want) != math.IsNaN(got) || !math.IsNaN(want) && math.Abs(got-want) > tol*math.Max(1, math.Abs(want)) {
+		t.Errorf("%s = %.17g, want %.17g (tolerance %g)", what, got, want, tol)
+	}
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+func TestDescribeAgainstNumpy(t *testing.T) {
+	s := samples()
+	var want map[string]struct {
+		Mean, SD, Median, Q1, Q3, Q10, Min, Max *float64
+	}
+	scipy(t, `
+out = {}
+for k, x in data.items():
+    x = np.array(x)
+    out[k] = dict(Mean=nn(np.mean(x)), SD=nn(np.std(x, ddof=1)) if len(x) > 1 else None,
+        Median=nn(np.median(x)), Q1=nn(np.quantile(x, 0.25)), Q3=nn(np.quantile(x, 0.75)),
+        Q10=nn(np.quantile(x, 0.1)), Min=nn(x.min()), Max=nn(x.max()))
+print(json.dumps(out))`, s, &want)
+	for k, x := range s {
+		w := want[k]
+		d := Describe(x, DefaultBootstrap)
+		near(t, k+" mean", d.Mean, orNaN(w.Mean), 1e-13)
+		near(t, k+" sd", d.SD, orNaN(w.SD), 1e-12)
+		near(t, k+" median", d.Median, orNaN(w.Median), 1e-13)
+		near(t, k+" q1", d.Q1, orNaN(w.Q1), 1e-13)
+		near(t, k+" q3", d.Q3, orNaN(w.Q3), 1e-13)
+		near(t, k+" q10", Quantile(x, 0.1), orNaN(w.Q10), 1e-13)
+		near(t, k+" min", d.Min, orNaN(w.Min), 0)
+		near(t, k+" max", d.Max, orNaN(w.Max), 0)
+		if d.N != len(x) || d.Missing != 0 {
+			t.Errorf("%s: n %d missing %d, want %d 0", k, d.N, d.Missing, len(x))
+		}
+	}
+}
+
+func TestTestsAgainstScipy(t *testing.T) {
+	s := samples()
+	type in struct{ X, Y []float64 }
+	var ins []in
+	for _, p := range pairs {
+		ins = append(ins, in{s[p.X], s[p.Y]})
+	}
+	var want []struct {
+		T, DF, P, U, UP, POI, Pct *float64
+		Method                    string
+	}
+	scipy(t, `
+import warnings
+warnings.simplefilter("ignore")
+from scipy.stats._mannwhitneyu import _mwu_choose_method
+out = []
+for d in data:
+    x, y = np.array(d["X"]), np.array(d["Y"])
+    r = dict(T=None, DF=None, P=None)
+    if len(x) > 1 and len(y) > 1:
+        w = stats.ttest_ind(x, y, equal_var=False)
+        r["T"], r["P"] = nn(w.statistic), nn(w.pvalue)
+        vx, vy = x.var(ddof=1)/len(x), y.var(ddof=1)/len(y)
+        r["DF"] = nn((vx+vy)**2/(vx**2/(len(x)-1) + vy**2/(len(y)-1))) if vx+vy > 0 else None
+    u = stats.mannwhitneyu(x, y)
+    r["U"], r["UP"] = nn(u.statistic), nn(u.pvalue)
+    r["Method"] = _mwu_choose_method(len(x), len(y), np.concatenate([x, y]), "auto")
+    # rliable's probability_of_improvement for one task
+    r["POI"] = 0.5 if np.array_equal(x, y) else float(stats.mannwhitneyu(x, y, alternative="greater").statistic / (len(x)*len(y)))
+    r["Pct"] = nn(stats.percentileofscore(x, y[0]))
+    out.append(r)
+print(json.dumps(out))`, ins, &want)
+	for i, p := range pairs {
+		name := p.X + " vs " + p.Y
+		x, y := ins[i].X, ins[i].Y
+		w := want[i]
+		tt := Welch(x, y)
+		near(t, name+" welch t", tt.T, orNaN(w.T), 1e-12)
+		near(t, name+" welch df", tt.DF, orNaN(w.DF), 1e-12)
+		near(t, name+" welch p", tt.P, orNaN(w.P), 1e-10)
+		u := MannWhitneyU(x, y)
+		near(t, name+" U", u.U, orNaN(w.U), 0)
+		near(t, name+" U p", u.P, orNaN(w.UP), 1e-12)
+		if u.Method != w.Method {
+			t.Errorf("%s: method %s, scipy chose %s", name, u.Method, w.Method)
+		}
+		near(t, name+" probability of improvement", ProbabilityOfImprovement(x, y), orNaN(w.POI), 1e-15)
+		near(t, name+" percentile of score", PercentileOfScore(x, y[0]), orNaN(w.Pct), 1e-12)
+	}
+}
+
+// TestBootstrapAgainstScipy checks the BCa interval twice. First its
+// computation, by giving scipy's own BCa routine (_bca_interval) our
+// bootstrap replicates: the quantile levels must agree closely (not to the
+// last bit: z0 counts the replicates equal to the estimate, and scipy's
+// mean sums in another order, which moves a tied replicate by an ulp) and
+// so must the interval. Then the whole, against scipy.stats.bootstrap's
+// interval from its own random resamples, which can differ only by Monte
+// Carlo error (checked on samples large enough for that error to be small).
+func TestBootstrapAgainstScipy(t *testing.T) {
+	s := samples()
+	b := DefaultBootstrap
+	cases := []struct {
+		X, Y       string
+		monteCarlo bool
+	}{
+		{"acc30a", "", true}, {"ties", "", true}, {"acc30a", "acc30b", true}, {"acc7", "acc8", true},
+		{"skew", "", false}, {"three", "", false}, {"skew", "two", false},
+	}
+	type in struct {
+		X, Y       []float64
+		Replicates []float64
+	}
+	type levels struct{ A1, A2, Lo, Hi float64 }
+	var ins []in
+	var got []levels
+	for _, c := range cases {
+		samples := [][]float64{s[c.X]}
+		stat := func(v [][]float64) float64 { return Mean(v[0]) }
+		if c.Y != "" {
+			samples = append(samples, s[c.Y])
+			stat = func(v [][]float64) float64 { return Mean(v[0]) - Mean(v[1]) }
+		}
+		reps := b.replicates(samples, stat)
+		a1, a2 := bcaLevels(samples, stat, stat(samples), reps, b.Level)
+		got = append(got, levels{a1, a2, Quantile(reps, a1), Quantile(reps, a2)})
+		ins = append(ins, in{X: s[c.X], Y: s[c.Y], Replicates: reps})
+	}
+	var want []struct{ A1, A2, Lo, Hi, ScipyLo, ScipyHi, SD float64 }
+	scipy(t, `
+from scipy.stats._resampling import _bca_interval, _percentile_along_axis
+out = []
+for d in data:
+    data_ = (np.array(d["X"]),) if d["Y"] is None else (np.array(d["X"]), np.array(d["Y"]))
+    if len(data_) == 1:
+        stat = lambda x, axis=-1: np.mean(x, axis=axis)
+    else:
+        stat = lambda x, y, axis=-1: np.mean(x, axis=axis) - np.mean(y, axis=axis)
+    reps = np.array(d["Replicates"])
+    a1, a2, _ = _bca_interval(data_, stat, axis=-1, alpha=0.025, theta_hat_b=reps, batch=None)
+    lo = float(_percentile_along_axis(reps, a1*100))
+    hi = float(_percentile_along_axis(reps, a2*100))
+    r = stats.bootstrap(data_, stat, n_resamples=20000, method="BCa", random_state=np.random.default_rng(5))
+    out.append(dict(A1=float(a1), A2=float(a2), Lo=lo, Hi=hi, ScipyLo=float(r.confidence_interval.low), ScipyHi=float(r.confidence_interval.high), SD=float(np.std(reps))))
+print(json.dumps(out))`, ins, &want)
+	for i, c := range cases {
+		name := c.X
+		var lo, hi float64
+		if c.Y == "" {
+			lo, hi = b.MeanCI(s[c.X])
+		} else {
+			name += " - " + c.Y
+			lo, hi = b.DiffCI(s[c.X], s[c.Y])
+		}
+		w, g := want[i], got[i]
+		if lo != g.Lo || hi != g.Hi {
+			t.Errorf("%s: interval [%g, %g], from its own levels [%g, %g]", name, lo, hi, g.Lo, g.Hi)
+		}
+		near(t, name+" BCa level low", g.A1, w.A1, 1e-3)
+		near(t, name+" BCa level high", g.A2, w.A2, 1e-3)
+		near(t, name+" BCa low", g.Lo, w.Lo, 0.01*w.SD)
+		near(t, name+" BCa high", g.Hi, w.Hi, 0.01*w.SD)
+		if !c.monteCarlo {
+			continue
+		}
+		// Monte Carlo error of an end of the interval, 10000 and 20000
+		// resamples: about 0.06 of the replicates' standard deviation
+		// (measured over scipy seeds); four times that.
+		tol := 0.25 * w.SD
+		if math.Abs(lo-w.ScipyLo) > tol || math.Abs(hi-w.ScipyHi) > tol {
+			t.Errorf("%s: BCa interval [%g, %g], scipy.stats.bootstrap [%g, %g] (more than %g apart)", name, lo, hi, w.ScipyLo, w.ScipyHi, tol)
+		}
+	}
+}
+
+func TestHolmHandWorked(t *testing.T) {
+	// p = 0.01, 0.04, 0.03, 0.005: sorted 0.005, 0.01, 0.03, 0.04 times
+	// 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04, made monotone: 0.02, 0.03,
+	// 0.06, 0.06.
+	got := Holm([]float64{0.01, 0.04, 0.03, 0.005})
+	want := []float64{0.03, 0.06, 0.06, 0.02}
+	for i := range want {
+		near(t, "holm", got[i], want[i], 1e-15)
+	}
+	// NaN is kept and not counted: m = 2; 0.3*2 = 0.6 and 0.8 capped... 0.8*1.
+	got = Holm([]float64{0.8, math.NaN(), 0.3})
+	near(t, "holm nan 0", got[0], 0.8, 1e-15)
+	near(t, "holm nan 1", got[1], math.NaN(), 0)
+	near(t, "holm nan 2", got[2], 0.6, 1e-15)
+	// Capped at 1.
+	got = Holm([]float64{0.6, 0.7})
+	near(t, "holm cap", got[0], 1, 0)
+	near(t, "holm cap", got[1], 1, 0)
+	if len(Holm(nil)) != 0 {
+		t.Error("Holm(nil) not empty")
+	}
+}
+
+func TestHedgesGHandWorked(t *testing.T) {
+	// x = 1,2,3 (mean 2, var 1); y = 3,4,5 (mean 4, var 1): pooled sd 1,
+	// d = -2, df = 4, J = Gamma(2) / (sqrt(2) Gamma(1.5)) = 1 / (sqrt(2)
+	// sqrt(pi)/2) = 0.7978845608.
+	g := HedgesG([]float64{1, 2, 3}, []float64{3, 4, 5})
+	near(t, "g", g, -2*2/math.Sqrt(2*math.Pi), 1e-14)
+	near(t, "g constant", HedgesG([]float64{1, 1}, []float64{2, 2}), math.NaN(), 0)
+	near(t, "g one run", HedgesG([]float64{1}, []float64{2, 3}), math.NaN(), 0)
+}
+
+func TestHandWorkedSmallCases(t *testing.T) {
+	// Mann-Whitney exact, the example of scipy's documentation: U = 17,
+	// p = 2 * 7/126 = 0.1111: by symmetry P(U >= 17) = P(U <= 3), and the
+	// arrangements of 5 and 4 values with U = 0, 1, 2, 3 number 1, 1, 2, 3
+	// (the partitions of U into at most 5 parts of at most 4) of C(9,4) =
+	// 126.
+	u := MannWhitneyU([]float64{19, 22, 16, 29, 24}, []float64{20, 11, 17, 12})
+	near(t, "U", u.U, 17, 0)
+	near(t, "U p", u.P, 2*7.0/126, 1e-15)
+	// Fully separated samples of 3 and 3: one of C(6,3) = 20 arrangements
+	// at each end, p = 2/20.
+	u = MannWhitneyU([]float64{4, 5, 6}, []float64{1, 2, 3})
+	near(t, "U separated", u.P, 0.1, 1e-15)
+	// Probability of improvement: x = {1, 3}, y = {2, 3}: pairs (1,2) loss,
+	// (1,3) loss, (3,2) win, (3,3) tie: (1 + 0.5) / 4.
+	near(t, "poi", ProbabilityOfImprovement([]float64{1, 3}, []float64{2, 3}), 0.375, 0)
+	// Quantile of 1,2,3,4 at 0.25: h = 0.75, 1 + 0.75 = 1.75.
+	near(t, "quantile", Quantile([]float64{4, 1, 3, 2}, 0.25), 1.75, 0)
+	// Welch with equal variances and sizes: x = 1,2,3 and 3,4,5: t =
+	// -2 / sqrt(1/3 + 1/3) = -sqrt(6), df = 4.
+	w := Welch([]float64{1, 2, 3}, []float64{3, 4, 5})
+	near(t, "welch t", w.T, -math.Sqrt(6), 1e-14)
+	near(t, "welch df", w.DF, 4, 1e-14)
+}
+
+func TestEdgeCases(t *testing.T) {
+	b := DefaultBootstrap
+	nan := math.NaN()
+	// One run: a mean but no spread and no interval.
+	d := Describe([]float64{0.4}, b)
+	if d.Mean != 0.4 || !math.IsNaN(d.SD) || !math.IsNaN(d.CILow) || d.Median != 0.4 || d.Min != 0.4 {
+		t.Errorf("one run: %+v", d)
+	}
+	// Identical runs: zero spread, a degenerate interval.
+	d = Describe([]float64{0.4, 0.4, 0.4}, b)
+	if d.SD != 0 || d.CILow != d.Mean || d.CIHigh != d.Mean || math.Abs(d.Mean-0.4) > 1e-15 {
+		t.Errorf("identical runs: %+v", d)
+	}
+	// A diverged run is left out and counted, never averaged.
+	d = Describe([]float64{0.3, nan, 0.5, math.Inf(1)}, b)
+	if d.N != 2 || d.Missing != 2 || d.Mean != 0.4 {
+		t.Errorf("diverged runs: %+v", d)
+	}
+	// All diverged: NaN figures.
+	d = Describe([]float64{nan, nan}, b)
+	if d.N != 0 || d.Missing != 2 || !math.IsNaN(d.Mean) || !math.IsNaN(d.Max) {
+		t.Errorf("all diverged: %+v", d)
+	}
+	// The low-level functions propagate a NaN, as scipy does by default.
+	if !math.IsNaN(Welch([]float64{1, nan, 2}, []float64{1, 2}).P) || !math.IsNaN(MannWhitneyU([]float64{nan}, []float64{1}).P) ||
+		!math.IsNaN(Quantile([]float64{1, nan}, 0.5)) || !math.IsNaN(ProbabilityOfImprovement([]float64{nan}, []float64{1})) {
+		t.Error("a NaN input did not give NaN")
+	}
+	// Constant samples: Welch is undefined (scipy: nan), Mann-Whitney gives
+	// p = 1 with all values tied.
+	if w := Welch([]float64{1, 1}, []float64{1, 1}); !math.IsNaN(w.P) {
+		t.Errorf("welch on constants: %+v", w)
+	}
+	if u := MannWhitneyU([]float64{1, 1}, []float64{1, 1}); u.P != 1 || u.U != 2 {
+		t.Errorf("mann-whitney on constants: %+v", u)
+	}
+	// The JSON of undefined figures is null, and it parses.
+	j, err := json.Marshal(Describe([]float64{0.4}, b))
+	if err != nil || !strings.Contains(string(j), `"sd":null`) || !json.Valid(j) {
+		t.Errorf("json %s: %v", j, err)
+	}
+}
+
+func TestBootstrapDeterministic(t *testing.T) {
+	x := samples()["acc30a"]
+	lo1, hi1 := DefaultBootstrap.MeanCI(x)
+	lo2, hi2 := DefaultBootstrap.MeanCI(x)
+	if lo1 != lo2 || hi1 != hi2 {
+		t.Errorf("same data, same seed: [%g, %g] then [%g, %g]", lo1, hi1, lo2, hi2)
+	}
+	if m := Mean(x); !(lo1 < m && m < hi1) {
+		t.Errorf("interval [%g, %g] does not hold the mean %g", lo1, hi1, m)
+	}
+	other := DefaultBootstrap
+	other.Seed++
+	if lo3, hi3 := other.MeanCI(x); lo3 == lo1 && hi3 == hi1 {
+		t.Errorf("another seed gave the same interval [%g, %g]", lo3, hi3)
+	}
+}
+
+func TestCompareSentences(t *testing.T) {
+	s := samples()
+	acc := Metric{Name: "test accuracy", HigherIsBetter: true}
+	base := Sample{"elu", s["acc30a"]}
+	cs := Compare(acc, base, []Sample{{"relu", s["acc30c"]}, {"selu", s["acc30b"]}, {"one", s["one"]}}, DefaultBootstrap)
+	same, better, one := cs[0], cs[1], cs[2]
+	for _, want := range []string{"No detectable difference with n = 30 runs each", "not evidence that they are equal", "Holm-corrected over 2 comparisons"} {
+		if !strings.Contains(same.Sentence, want) {
+			t.Errorf("relu sentence lacks %q: %s", want, same.Sentence)
+		}
+	}
+	if !(better.WelchHolm < Alpha) || !strings.Contains(better.Sentence, "selu is better") {
+		t.Errorf("selu (mean 0.38 against 0.36, n = 30): %s", better.Sentence)
+	}
+	if !strings.Contains(one.Sentence, "too few runs") || !math.IsNaN(one.WelchHolm) {
+		t.Errorf("one run: %s", one.Sentence)
+	}
+	// Holm over the family: the adjusted p is at least the raw one.
+	if better.WelchHolm < better.Welch.P || same.MannWhitneyHolm < same.MannWhitney.P {
+		t.Error("Holm-adjusted p below the raw p")
+	}
+	// For a loss lower is better: the same numbers read the other way.
+	loss := Compare(Metric{Name: "test loss"}, base, []Sample{{"selu", s["acc30b"]}}, DefaultBootstrap)[0]
+	if !strings.Contains(loss.Sentence, "selu is worse") || loss.Improvement > 0.5 {
+		t.Errorf("loss: %s", loss.Sentence)
+	}
+	// A diverged run is named.
+	div := Compare(acc, base, []Sample{{"lr=1", append([]float64{math.NaN()}, s["acc30b"]...)}}, DefaultBootstrap)[0]
+	if div.Missing != 1 || !strings.Contains(div.Sentence, "1 of lr=1 runs that diverged") {
+		t.Errorf("diverged: %+v", div)
+	}
+	if _, err := json.Marshal(cs); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestLocate(t *testing.T) {
+	x := []float64{0.30, 0.35, 0.37, 0.40, 0.33}
+	p := Locate(Metric{Name: "test accuracy", HigherIsBetter: true}, x, 0.37, "seed 42")
+	if p.Rank != 2 || p.N != 5 || p.Percentile != 80 {
+		t.Errorf("%+v", p)
+	}
+	if !strings.Contains(p.Sentence, "ranks 2 of 5") {
+		t.Error(p.Sentence)
+	}
+	if p := Locate(Metric{Name: "test loss"}, x, 0.37, "seed 42"); p.Rank != 4 {
+		t.Errorf("loss rank %d, want 4", p.Rank)
+	}
+}

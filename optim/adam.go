@@ -1,71 +1,99 @@
 package optim
 
 import (
-	"fmt"
 	"math"
 
-	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/tensor"
 )
 
-// Adam is Keras 3's keras.optimizers.Adam (amsgrad off):
+// Adam is keras.optimizers.Adam (keras/src/optimizers/adam.py) and, with
+// a weight decay, keras.optimizers.AdamW (keras/src/optimizers/adamw.py:
+// Adam whose base applies the decoupled decay w -= w·weight_decay·lr
+// before each step; default weight_decay 0.004). With t = iterations + 1:
 //
-//	alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
-//	m    += (g - m) * (1 - beta1)
-//	v    += (g² - v) * (1 - beta2)
-//	w    -= alpha m / (sqrt(v) + epsilon)
+//	alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
+//	m += (g - m) (1 - beta_1)
+//	v += (g² - v) (1 - beta_2)
+//	v̂  = max(v̂, v)                      (amsgrad; then v̂ replaces v below)
+//	w -= m alpha / (sqrt(v) + epsilon)
+//
+// Defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7,
+// amsgrad false. Note the epsilon is added to sqrt(v), not to sqrt(v̂): the
+// bias correction is folded into alpha.
 type Adam struct {
-	LearningRate, Beta1, Beta2, Epsilon float32
+	base
+	Beta1, Beta2, Epsilon float64
+	AMSGrad               bool
 
-	iterations int64
-	m, v       [][]float32
+	m, v, vHat int
+	task       func(k, lo, hi int)
+	// The step's float32 scalars.
+	alpha, oneMinusB1, oneMinusB2, eps float32
 }
 
-// NewAdam returns Adam with Keras's defaults: beta1 0.9, beta2 0.999,
-// epsilon 1e-7.
+// NewAdam returns Adam with learning rate lr and Keras's defaults.
 func NewAdam(lr float64) *Adam {
-	return &Adam{LearningRate: float32(lr), Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7}
+	o, err := Build("adam", Constant(lr), nil)
+	if err != nil {
+		panic(err)
+	}
+	return o.(*Adam)
 }
 
-// Step implements Optimizer.
-func (o *Adam) Step(_ *tensor.Engine, params []nn.Param) {
-	m, v := slots(&o.m, params), slots(&o.v, params)
-	t := float64(o.iterations + 1)
-	b1Pow := float32(math.Pow(float64(o.Beta1), t))
-	b2Pow := float32(math.Pow(float64(o.Beta2), t))
-	alpha := o.LearningRate * float32(math.Sqrt(float64(1-b2Pow))) / (1 - b1Pow)
-	oneMinusB1, oneMinusB2 := 1-o.Beta1, 1-o.Beta2
-	for k, p := range params {
-		w, g, mk, vk := p.Value, p.Grad[:len(p.Value)], m[k][:len(p.Value)], v[k][:len(p.Value)]
-		for i := range w {
-			gi := g[i]
-			mk[i] += (gi - mk[i]) * oneMinusB1
-			vk[i] += (gi*gi - vk[i]) * oneMinusB2
-			w[i] -= alpha * mk[i] / (float32(math.Sqrt(float64(vk[i]))) + o.Epsilon)
+func newAdam(r *argReader) rule { return readAdam(r, 0) }
+
+func newAdamW(r *argReader) rule { return readAdam(r, 0.004) }
+
+func readAdam(r *argReader, weightDecay float64) *Adam {
+	o := &Adam{}
+	o.weightDecay = weightDecay
+	o.Beta1 = r.float("beta_1", 0.9, 0, 1)
+	o.Beta2 = r.float("beta_2", 0.999, 0, 1)
+	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
+	o.AMSGrad = r.boolean("amsgrad", false)
+	o.m, o.v = o.addSlot("momentum", 0), o.addSlot("velocity", 0)
+	if o.AMSGrad {
+		o.vHat = o.addSlot("velocity_hat", 0)
+	}
+	o.momentum = &o.Beta1
+	o.task = o.chunk
+	o.update = o.step
+	return o
+}
+
+func (o *Adam) step(e *tensor.Engine, lr float32) {
+	t := float32(o.iterations + 1)
+	b1Pow := pow32(float32(o.Beta1), t)
+	b2Pow := pow32(float32(o.Beta2), t)
+	o.alpha = lr * sqrt32(1-b2Pow) / (1 - b1Pow)
+	o.oneMinusB1, o.oneMinusB2 = float32(1-o.Beta1), float32(1-o.Beta2)
+	o.eps = float32(o.Epsilon)
+	e.ForChunks(o.lens, o.task)
+}
+
+func (o *Adam) chunk(k, lo, hi int) {
+	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
+	m, v := o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi]
+	var vh []float32
+	if o.AMSGrad {
+		vh = o.slot(o.vHat, k)[lo:hi]
+	}
+	alpha, c1, c2, eps := o.alpha, o.oneMinusB1, o.oneMinusB2, o.eps
+	for i := range w {
+		gi := g[i]
+		m[i] += float32((gi - m[i]) * c1)
+		vi := v[i] + float32((float32(gi*gi)-v[i])*c2)
+		v[i] = vi
+		if vh != nil {
+			vi = max(vh[i], vi)
+			vh[i] = vi
 		}
+		w[i] -= float32(m[i]*alpha) / (sqrt32(vi) + eps)
 	}
-	o.iterations++
 }
 
-// Iterations implements Optimizer.
-func (o *Adam) Iterations() int64 { return o.iterations }
+// pow32 and sqrt32 are float32 power and square root (correctly rounded
+// from float64).
+func pow32(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y))) }
 
-// Name implements Optimizer.
-func (o *Adam) Name() string { return "adam" }
-
-// State implements Optimizer.
-func (o *Adam) State() State {
-	return State{Iterations: o.iterations, M: o.m, V: o.v}
-}
-
-// Restore implements Optimizer.
-func (o *Adam) Restore(s State) error {
-	if len(s.M) != len(s.V) {
-		return fmt.Errorf("adam: %d first and %d second moments", len(s.M), len(s.V))
-	}
-	o.iterations = s.Iterations
-
-	restoreSlots(&o.m, s.M)
-	restoreSlots(&o.v, s.V)
-	return nil
-}
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

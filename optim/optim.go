@@ -1,5 +1,14 @@
-// Package optim holds the optimizers, each a small Keras 3 update rule
-// applied to every parameter after each training step.
+// Package optim holds the optimizers of keras.optimizers and the learning
+// rate schedules of keras.optimizers.schedules, with Keras 3's formulas.
+//
+// Each optimizer is a small update rule (as Keras's update_step) that owns
+// its named slot variables (as add_variable_from_reference creates them),
+// on top of one base (base.go) that does what Keras's BaseOptimizer does
+// around it: the learning rate (a constant or a schedule of the iteration),
+// gradient clipping, decoupled weight decay, the moving average of the
+// weights, and the iteration count. The state of every optimizer is a
+// generic list of named tensors (State), which checkpoints write and
+// restore without knowing which optimizer made it.
 package optim
 
 import (
@@ -12,93 +21,124 @@ import (
 
 // Optimizer updates parameters from their gradients, one step at a time.
 type Optimizer interface {
-	// Step applies one update to every parameter from its Grad.
+	// Name is the Keras name of the optimizer, in lower case ("nadam").
+	Name() string
+	// Build creates the slot variables for params (Keras's build); Step
+	// builds on first use. Building again for the same params is a no-op.
+	Build(params []nn.Param)
+	// Step applies one update to every parameter from its Grad (which it
+	// may clip in place). e may be nil (then it runs on one thread).
 	Step(e *tensor.Engine, params []nn.Param)
 	// Iterations returns the number of steps applied so far.
 	Iterations() int64
-	// Name is the Keras name of the optimizer.
-	Name() string
-	// State returns the optimizer's variables, for a checkpoint; Restore
-	// sets them back.
+	// LearningRate is the rate the next step uses: the constant, or the
+	// schedule's value at Iterations.
+	LearningRate() float64
+	// SetLearningRate replaces a constant learning rate (as assigning
+	// optimizer.learning_rate does in Keras). It fails when a schedule
+	// drives the rate, as Keras's setter raises a TypeError then.
+	SetLearningRate(lr float64) error
+	// Scheduled reports whether a schedule drives the learning rate.
+	Scheduled() bool
+	// Finalize is Keras's finalize_variable_values, called once when
+	// training ends: with use_ema, the parameters take their moving
+	// averages.
+	Finalize(params []nn.Param)
+	// State returns the optimizer's variables for a checkpoint (sharing
+	// their memory); Restore builds the optimizer for params and sets them
+	// back, checking every name and length.
 	State() State
-	Restore(State) error
+	Restore(s State, params []nn.Param) error
 }
 
 // State is everything an optimizer carries from one step to the next.
 type State struct {
-	Iterations int64       `json:"iterations"`
-	UProduct   float32     `json:"u_product,omitempty"` // Nadam's running product of u_t
-	M, V       [][]float32 `json:"-"`                   // moments, one per parameter (in a checkpoint's tensors)
+	Iterations int64 `json:"iterations"`
+	// LearningRate is the constant rate as it stands (callbacks may have
+	// changed it); absent when a schedule drives the rate.
+	LearningRate *float64 `json:"learning_rate,omitempty"`
+	// Slots are the optimizer's variables other than the iteration count
+	// and the learning rate, in Keras's order; their values travel as the
+	// checkpoint's tensors.
+	Slots []Slot `json:"slots"`
 }
 
-func restoreSlots(dst *[][]float32, src [][]float32) {
-	*dst = nil
-	for _, s := range src {
-		*dst = append(*dst, append([]float32(nil), s...))
-	}
+// Slot is one named optimizer variable, e.g. "dense_kernel_momentum" (a
+// parameter's path with "_", then the slot's Keras name) or "u_product".
+type Slot struct {
+	Name string    `json:"name"`
+	Data []float32 `json:"-"`
 }
 
-// New returns the optimizer of the given Keras name with learning rate lr
-// and Keras's default hyper-parameters.
+// New returns the optimizer of the given Keras name with a constant
+// learning rate lr and Keras's default hyper-parameters.
 func New(name string, lr float64) (Optimizer, error) {
-	if !(lr > 0) {
-		return nil, fmt.Errorf("learning rate %g must be positive", lr)
-	}
-	switch name {
-	case "nadam":
-		return NewNadam(lr), nil
-	case "adam":
-		return NewAdam(lr), nil
-	case "sgd":
-		return &SGD{LearningRate: float32(lr)}, nil
-	}
-	return nil, fmt.Errorf("unknown optimizer %q (want one of %v)", name, Names())
+	return Build(name, Constant(lr), nil)
 }
 
-// Names lists the optimizers New accepts.
+// Build returns the optimizer of the given Keras name whose learning rate
+// is lr (a Constant or a schedule) and whose other arguments are args,
+// keyed by their Keras names ("momentum", "nesterov", "beta_1",
+// "weight_decay", "clipnorm", "use_ema", ...); a missing argument takes
+// Keras's default. Unknown arguments are refused, named.
+func Build(name string, lr Schedule, args Args) (Optimizer, error) {
+	if lr == nil {
+		return nil, fmt.Errorf("optimizer %s: no learning rate", name)
+	}
+	if err := lr.Validate(); err != nil {
+		return nil, err
+	}
+	mk, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown optimizer %q (want one of %v)", name, Names())
+	}
+	r := newArgReader(name, args)
+	o := mk(r)
+	b := o.core()
+	b.name, b.lr = name, lr
+	if c, ok := lr.(Constant); ok {
+		b.constant = float64(c)
+	}
+	b.readOptions(r)
+	if err := r.finish(); err != nil {
+		return nil, err
+	}
+	if m, ok := lr.(MomentumSchedule); ok && m.CyclesMomentum() {
+		if b.momentum == nil {
+			return nil, fmt.Errorf("optimizer %s: the schedule cycles the momentum, which %s does not have", name, name)
+		}
+		if name == "sgd" && *b.momentum == 0 {
+			return nil, fmt.Errorf("optimizer sgd: the schedule cycles the momentum: give sgd a momentum (e.g. --momentum 0.9) or turn the cycling off")
+		}
+	}
+	return o, nil
+}
+
+// rule is an optimizer: its update and, through base, everything else.
+type rule interface {
+	Optimizer
+	core() *base
+}
+
+// registry maps each Keras name to a constructor reading its arguments.
+var registry = map[string]func(r *argReader) rule{
+	"sgd":      newSGD,
+	"rmsprop":  newRMSprop,
+	"adagrad":  newAdagrad,
+	"adadelta": newAdadelta,
+	"adam":     newAdam,
+	"adamw":    newAdamW,
+	"adamax":   newAdamax,
+	"nadam":    newNadam,
+	"lion":     newLion,
+}
+
+// Names lists the optimizers Build accepts.
 func Names() []string {
-	n := []string{"nadam", "adam", "sgd"}
+	var n []string
+	for k := range registry {
+		n = append(n, k)
+	}
 	sort.Strings(n)
 	return n
 }
-
-// slots returns per-parameter state buffers shaped like params, allocating
-// them on first use.
-func slots(s *[][]float32, params []nn.Param) [][]float32 {
-	if len(*s) != len(params) {
-		*s = make([][]float32, len(params))
-		for i, p := range params {
-			(*s)[i] = make([]float32, len(p.Value))
-		}
-	}
-	return *s
-}
-
-// SGD is plain stochastic gradient descent: w -= lr * g.
-type SGD struct {
-	LearningRate float32
-	iterations   int64
-}
-
-// Step implements Optimizer.
-func (o *SGD) Step(_ *tensor.Engine, params []nn.Param) {
-	for _, p := range params {
-		g := p.Grad[:len(p.Value)]
-		for i := range p.Value {
-			p.Value[i] -= o.LearningRate * g[i]
-		}
-	}
-	o.iterations++
-}
-
-// Iterations implements Optimizer.
-func (o *SGD) Iterations() int64 { return o.iterations }
-
-// Name implements Optimizer.
-func (o *SGD) Name() string { return "sgd" }
-
-// State implements Optimizer.
-func (o *SGD) State() State { return State{Iterations: o.iterations} }
-
-// Restore implements Optimizer.
-func (o *SGD) Restore(s State) error { o.iterations = s.Iterations; return nil }

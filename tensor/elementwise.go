@@ -80,6 +80,43 @@ func (e *Engine) nadamChunkTask(task int) {
 	}
 }
 
+// ForChunks calls fn(k, lo, hi) for every chunk [lo, hi) of at most
+// ChunkSize elements of every tensor k, where lens[k] is tensor k's length,
+// spread over the engine's workers: one parallel pass over all the tensors
+// with one barrier. fn must touch only elements lo to hi-1 of tensor k, so
+// that no result depends on the number of threads. Neither the call nor
+// the pass allocates when fn is a function value made once.
+func (e *Engine) ForChunks(lens []int, fn func(k, lo, hi int)) {
+	tasks := 0
+	for _, n := range lens {
+		tasks += (n + ChunkSize - 1) / ChunkSize
+	}
+	e.chunks = chunksCall{lens: lens, fn: fn}
+	e.pool.For(tasks, e.chunksTask)
+	e.chunks = chunksCall{}
+}
+
+// ChunkSize is the most elements of one task of ForChunks (and of the
+// Nadam pass).
+const ChunkSize = nadamChunk
+
+type chunksCall struct {
+	lens []int
+	fn   func(k, lo, hi int)
+}
+
+func (e *Engine) chunkTask(task int) {
+	for k, n := range e.chunks.lens {
+		chunks := (n + ChunkSize - 1) / ChunkSize
+		if task >= chunks {
+			task -= chunks
+			continue
+		}
+		e.chunks.fn(k, task*ChunkSize, min(n, (task+1)*ChunkSize))
+		return
+	}
+}
+
 // Gather copies the rows idx of x (rows of width features, contiguous) into
 // dst, rows ldx apart, on the engine's workers: the batch of a training step.
 func (e *Engine) Gather(dst []float32, ldx int, x []float32, features int, idx []int) {

@@ -26,6 +26,8 @@ type Engine struct {
 	colsTask     func(int)
 	nadam        nadamCall
 	nadamTask    func(int)
+	chunks       chunksCall
+	chunksTask   func(int)
 	gather       gatherCall
 	gatherTask   func(int)
 }
@@ -39,7 +41,7 @@ func NewEngine(threads int) *Engine {
 func newEngine(threads int, kr kernel, sd simd) *Engine {
 	e := &Engine{pool: NewPool(threads), kernel: kr, simd: sd}
 	e.gemmPackTask, e.gemmTileTask, e.colsTask = e.gemmPack, e.gemmTile, e.colsPanel
-	e.nadamTask, e.gatherTask = e.nadamChunkTask, e.gatherRows
+	e.nadamTask, e.gatherTask, e.chunksTask = e.nadamChunkTask, e.gatherRows, e.chunkTask
 	return e
 }
 

@@ -15,8 +15,8 @@ import (
 )
 
 // Checkpoint files in a run directory: the scalars and small arrays as
-// JSON, every tensor (weights, optimizer moments, early stopping's best
-// weights) as safetensors.
+// JSON, every tensor (weights, the optimizer's variables by name, early
+// stopping's best weights) as safetensors.
 const (
 	CheckpointJSON    = "checkpoint.json"
 	CheckpointTensors = "checkpoint.safetensors"
@@ -95,8 +95,9 @@ func (c *Checkpoint) Save(dir string) error {
 		}
 	}
 	add("weights", c.Weights)
-	add("optimizer_m", c.Optimizer.M)
-	add("optimizer_v", c.Optimizer.V)
+	for _, sl := range c.Optimizer.Slots {
+		ts = append(ts, safetensors.Tensor{Name: "optimizer/" + sl.Name, Shape: []int{len(sl.Data)}, Data: sl.Data})
+	}
 	if c.Early != nil {
 		add("best_weights", c.Early.BestWeights)
 	}
@@ -141,7 +142,15 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 			out = append(out, t.Data)
 		}
 	}
-	c.Weights, c.Optimizer.M, c.Optimizer.V = get("weights"), get("optimizer_m"), get("optimizer_v")
+	c.Weights = get("weights")
+	for i := range c.Optimizer.Slots {
+		sl := &c.Optimizer.Slots[i]
+		t, ok := st.Get("optimizer/" + sl.Name)
+		if !ok {
+			return nil, fmt.Errorf("resume %s: no tensor optimizer/%s, which %s names", tname, sl.Name, name)
+		}
+		sl.Data = t.Data
+	}
 	if c.Early != nil {
 		c.Early.BestWeights = get("best_weights")
 	}

@@ -184,7 +184,7 @@ func run(cfg Config, data *cifar10.Data, model *nn.Sequential, progress *Progres
 		opts.Callbacks = append(opts.Callbacks, out.Early)
 	}
 	if resume != nil {
-		if err := opt.Restore(resume.Optimizer); err != nil {
+		if err := opt.Restore(resume.Optimizer, model.Params()); err != nil {
 			return nil, fmt.Errorf("resume: %v", err)
 		}
 	}

@@ -187,6 +187,11 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 			c.OnEpochEnd(r, epoch, logs)
 		}
 	}
+	if o.Epochs > 0 {
+		// Keras's fit ends with finalize_variable_values (use_ema: the
+		// weights take their moving averages), before on_train_end.
+		opt.Finalize(params)
+	}
 	for _, c := range o.Callbacks {
 		c.OnTrainEnd(r)
 	}

@@ -67,7 +67,7 @@ func TestInvalidFlagsExit2(t *testing.T) {
 		{[]string{"train", "--train-samples", "60000"}, "--train-samples 60000"},
 		{[]string{"train", "--activation", "swish"}, `unknown activation "swish"`},
 		{[]string{"train", "--init", "zeros"}, `unknown initializer "zeros"`},
-		{[]string{"train", "--optimizer", "adagrad"}, `unknown optimizer "adagrad"`},
+		{[]string{"train", "--optimizer", "adagrd"}, `unknown optimizer "adagrd"`},
 		{[]string{"train", "--hidden", "256,x"}, "--hidden"},
 		{[]string{"train", "--epochs", "ten"}, "--epochs"},
 		{[]string{"train", "--no-such-flag"}, "unknown flag"},

@@ -1,0 +1,47 @@
+package optim
+
+import "github.com/cifarnet/cifarnet/tensor"
+
+// Adagrad is keras.optimizers.Adagrad (keras/src/optimizers/adagrad.py):
+// with the accumulator a, starting at initial_accumulator_value,
+//
+//	a += g²
+//	w -= lr g / sqrt(a + epsilon)
+//
+// Defaults: learning_rate 0.001, initial_accumulator_value 0.1,
+// epsilon 1e-7.
+type Adagrad struct {
+	base
+	InitialAccumulatorValue, Epsilon float64
+
+	a       int
+	task    func(k, lo, hi int)
+	lr, eps float32
+}
+
+func newAdagrad(r *argReader) rule {
+	o := &Adagrad{}
+	o.InitialAccumulatorValue = r.float("initial_accumulator_value", 0.1, 0, 1e30)
+	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
+	o.a = o.addSlot("accumulator", float32(o.InitialAccumulatorValue))
+	o.task = o.chunk
+	o.update = o.step
+	return o
+}
+
+func (o *Adagrad) step(e *tensor.Engine, lr float32) {
+	o.lr, o.eps = lr, float32(o.Epsilon)
+	e.ForChunks(o.lens, o.task)
+}
+
+func (o *Adagrad) chunk(k, lo, hi int) {
+	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
+	a := o.slot(o.a, k)[lo:hi]
+	lr, eps := o.lr, o.eps
+	for i := range w {
+		gi := g[i]
+		ai := a[i] + float32(gi*gi)
+		a[i] = ai
+		w[i] -= float32(lr*gi) / sqrt32(ai+eps)
+	}
+}

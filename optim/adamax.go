@@ -1,0 +1,58 @@
+package optim
+
+import "github.com/cifarnet/cifarnet/tensor"
+
+// Adamax is keras.optimizers.Adamax (keras/src/optimizers/adamax.py): with
+// the moment m, the infinity norm u and t = iterations + 1,
+//
+//	m += (g - m) (1 - beta_1)
+//	u  = max(beta_2 u, |g|)
+//	w -= lr m / ((1 - beta_1^t) (u + epsilon))
+//
+// Defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.
+type Adamax struct {
+	base
+	Beta1, Beta2, Epsilon float64
+
+	m, u                  int
+	task                  func(k, lo, hi int)
+	lr, c1, b2, corr, eps float32
+}
+
+func newAdamax(r *argReader) rule {
+	o := &Adamax{}
+	o.Beta1 = r.float("beta_1", 0.9, 0, 1)
+	o.Beta2 = r.float("beta_2", 0.999, 0, 1)
+	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
+	o.m, o.u = o.addSlot("momentum", 0), o.addSlot("norm", 0)
+	o.momentum = &o.Beta1
+	o.task = o.chunk
+	o.update = o.step
+	return o
+}
+
+func (o *Adamax) step(e *tensor.Engine, lr float32) {
+	o.lr, o.c1, o.b2, o.eps = lr, float32(1-o.Beta1), float32(o.Beta2), float32(o.Epsilon)
+	o.corr = 1 - pow32(float32(o.Beta1), float32(o.iterations+1))
+	e.ForChunks(o.lens, o.task)
+}
+
+func (o *Adamax) chunk(k, lo, hi int) {
+	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
+	m, u := o.slot(o.m, k)[lo:hi], o.slot(o.u, k)[lo:hi]
+	lr, c1, b2, corr, eps := o.lr, o.c1, o.b2, o.corr, o.eps
+	for i := range w {
+		gi := g[i]
+		m[i] += float32((gi - m[i]) * c1)
+		ui := max(float32(b2*u[i]), abs32(gi))
+		u[i] = ui
+		w[i] -= float32(lr*m[i]) / float32(corr*(ui+eps))
+	}
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -1,0 +1,143 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Args are an optimizer's or a schedule's arguments by their Keras names,
+// as in its get_config: numbers (float64 or int), booleans, or nil for
+// Keras's None (the default). JSON gives exactly these types.
+type Args map[string]any
+
+// argReader reads Args, remembering which were used, so that an argument
+// the optimizer does not have is reported instead of ignored.
+type argReader struct {
+	owner string
+	args  Args
+	used  map[string]bool
+	err   error
+}
+
+func newArgReader(owner string, a Args) *argReader {
+	return &argReader{owner: owner, args: a, used: map[string]bool{}}
+}
+
+func (r *argReader) fail(format string, v ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf(r.owner+": "+format, v...)
+	}
+}
+
+// get returns the argument key, or nil when absent or None.
+func (r *argReader) get(key string) any {
+	r.used[key] = true
+	return r.args[key]
+}
+
+func (r *argReader) number(key string) (float64, bool) {
+	switch v := r.get(key).(type) {
+	case nil:
+		return 0, false
+	case float64:
+		return v, true
+	case float32:
+		return float64(v), true
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	default:
+		r.fail("%s = %v: want a number", key, v)
+		return 0, false
+	}
+}
+
+// float returns the number key (def when absent), checked to lie in
+// [lo, hi] and be finite.
+func (r *argReader) float(key string, def, lo, hi float64) float64 {
+	v, ok := r.number(key)
+	if !ok {
+		return def
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < lo || v > hi {
+		r.fail("%s = %g: want a number from %g to %g", key, v, lo, hi)
+		return def
+	}
+	return v
+}
+
+// positive returns the number key (def when absent), which must be > 0.
+func (r *argReader) positive(key string, def float64) float64 {
+	v, ok := r.number(key)
+	if !ok {
+		return def
+	}
+	if !(v > 0) || math.IsInf(v, 0) {
+		r.fail("%s = %g: want a positive number", key, v)
+		return def
+	}
+	return v
+}
+
+// integer returns the whole number key (def when absent) in [lo, hi].
+func (r *argReader) integer(key string, def, lo, hi int64) int64 {
+	v, ok := r.number(key)
+	if !ok {
+		return def
+	}
+	if v != math.Trunc(v) || v < float64(lo) || v > float64(hi) {
+		r.fail("%s = %g: want a whole number from %d to %d", key, v, lo, hi)
+		return def
+	}
+	return int64(v)
+}
+
+func (r *argReader) boolean(key string, def bool) bool {
+	switch v := r.get(key).(type) {
+	case nil:
+		return def
+	case bool:
+		return v
+	default:
+		r.fail("%s = %v: want true or false", key, v)
+		return def
+	}
+}
+
+func (r *argReader) str(key, def string) string {
+	switch v := r.get(key).(type) {
+	case nil:
+		return def
+	case string:
+		return v
+	default:
+		r.fail("%s = %v: want a string", key, v)
+		return def
+	}
+}
+
+// finish reports the first bad argument, or the arguments not read.
+func (r *argReader) finish() error {
+	if r.err != nil {
+		return r.err
+	}
+	var unknown []string
+	for k := range r.args {
+		if !r.used[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		var known []string
+		for k := range r.used {
+			known = append(known, k)
+		}
+		sort.Strings(known)
+		return fmt.Errorf("%s has no argument %s (it takes %s)", r.owner, strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,401 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/tensor"
+)
+
+// base is what Keras 3's BaseOptimizer (keras/src/optimizers/base_optimizer.py)
+// does around an optimizer's update_step. One Step is, in Keras's order:
+//
+//	lr = learning_rate(iterations)          (a constant, or the schedule's value)
+//	g  = clip(g)                            (clipnorm | global_clipnorm | clipvalue)
+//	w  = w - w * weight_decay * lr          (decoupled, for every optimizer)
+//	update_step(g, w, lr)                   (the optimizer's rule)
+//	average = m average + (1 - m) w         (use_ema; m = 0 on the first step,
+//	                                          else ema_momentum)
+//	w = average                             (every ema_overwrite_frequency steps)
+//	iterations += 1
+//
+// All arithmetic on the parameters is float32, as in Keras with float32
+// variables; every pass is split over the engine's workers by element, so
+// that no result depends on the number of threads.
+type base struct {
+	name     string
+	lr       Schedule
+	constant float64 // the rate while lr is a Constant; SetLearningRate changes it
+	// momentum points at the rule's momentum (SGD) or beta_1, which a
+	// MomentumSchedule sets before each step; nil if it has none.
+	momentum *float64
+
+	weightDecay, clipNorm, clipValue, globalClipNorm float64
+	useEMA                                           bool
+	emaMomentum                                      float64
+	emaOverwrite                                     int64
+
+	iterations int64
+
+	// The rule's per-parameter slots (Keras names and initial values) and
+	// scalar variables, declared by its constructor.
+	slotNames   []string
+	slotInit    []float32
+	scalarNames []string
+	scalarInit  []float32
+	// update runs the rule over every parameter with learning rate lr.
+	update func(e *tensor.Engine, lr float32)
+
+	// Built for the parameters of the first Step.
+	built   bool
+	lens    []int         // parameter lengths
+	offsets []int         // index of each parameter's first chunk
+	slots   [][][]float32 // [slot][parameter]
+	scalars [][]float32   // each one element
+	average [][]float32   // use_ema's moving averages
+	state   []Slot        // every variable, named, sharing memory
+	partial []float64     // per-chunk sums of squares (clipping)
+	serial  *tensor.Engine
+
+	// The step in flight, for the passes (bound once: no allocation).
+	params                           []nn.Param
+	lr32, decay, emaM, emaOneMinusM  float32
+	clipScale                        []float32
+	clipTask, normTask, valueTask    func(k, lo, hi int)
+	decayTask, emaTask, overrideTask func(k, lo, hi int)
+}
+
+func (b *base) core() *base { return b }
+
+// addSlot declares a per-parameter slot variable (Keras's
+// add_variable_from_reference) with its initial value, and returns its
+// index for slot.
+func (b *base) addSlot(name string, init float32) int {
+	b.slotNames = append(b.slotNames, name)
+	b.slotInit = append(b.slotInit, init)
+	return len(b.slotNames) - 1
+}
+
+// addScalar declares a scalar optimizer variable (Keras's add_variable).
+func (b *base) addScalar(name string, init float32) int {
+	b.scalarNames = append(b.scalarNames, name)
+	b.scalarInit = append(b.scalarInit, init)
+	return len(b.scalarNames) - 1
+}
+
+// slot returns slot i of parameter k.
+func (b *base) slot(i, k int) []float32 { return b.slots[i][k] }
+
+// readOptions reads the arguments every Keras optimizer takes.
+func (b *base) readOptions(r *argReader) {
+	b.weightDecay = r.float("weight_decay", b.weightDecay, 0, math.MaxFloat32)
+	b.clipNorm = r.float("clipnorm", 0, 0, math.MaxFloat32)
+	b.clipValue = r.float("clipvalue", 0, 0, math.MaxFloat32)
+	b.globalClipNorm = r.float("global_clipnorm", 0, 0, math.MaxFloat32)
+	set := 0
+	for _, v := range []float64{b.clipNorm, b.clipValue, b.globalClipNorm} {
+		if v > 0 {
+			set++
+		}
+	}
+	if set > 1 {
+		r.fail("only one of clipnorm, clipvalue and global_clipnorm can be set (got %g, %g, %g)", b.clipNorm, b.clipValue, b.globalClipNorm)
+	}
+	b.useEMA = r.boolean("use_ema", false)
+	b.emaMomentum = r.float("ema_momentum", 0.99, 0, 1)
+	b.emaOverwrite = r.integer("ema_overwrite_frequency", 0, 1, math.MaxInt32)
+	r.str("name", "")
+	if v, ok := r.number("loss_scale_factor"); ok && v != 1 {
+		r.fail("loss_scale_factor = %g: not supported (cifarnet trains in float32)", v)
+	}
+	if v, ok := r.number("gradient_accumulation_steps"); ok && v != 1 {
+		r.fail("gradient_accumulation_steps = %g: not supported", v)
+	}
+}
+
+// Name implements Optimizer.
+func (b *base) Name() string { return b.name }
+
+// Iterations implements Optimizer.
+func (b *base) Iterations() int64 { return b.iterations }
+
+// Scheduled implements Optimizer.
+func (b *base) Scheduled() bool {
+	_, c := b.lr.(Constant)
+	return !c
+}
+
+// LearningRate implements Optimizer.
+func (b *base) LearningRate() float64 {
+	if !b.Scheduled() {
+		return b.constant
+	}
+	return b.lr.At(b.iterations)
+}
+
+// SetLearningRate implements Optimizer.
+func (b *base) SetLearningRate(lr float64) error {
+	if b.Scheduled() {
+		return fmt.Errorf("%s: the learning rate follows a schedule and cannot be set (give a constant learning rate to change it during training)", b.name)
+	}
+	if !(lr >= 0) || math.IsInf(lr, 0) {
+		return fmt.Errorf("%s: learning rate %g: want a finite number >= 0", b.name, lr)
+	}
+	b.constant = lr
+	return nil
+}
+
+// Build implements Optimizer.
+func (b *base) Build(params []nn.Param) {
+	if b.built && len(params) == len(b.lens) {
+		return
+	}
+	b.built = true
+	b.lens, b.offsets, b.state = make([]int, len(params)), make([]int, len(params)), nil
+	chunks := 0
+	for k, p := range params {
+		b.lens[k], b.offsets[k] = len(p.Value), chunks
+		chunks += (len(p.Value) + tensor.ChunkSize - 1) / tensor.ChunkSize
+	}
+	b.partial = make([]float64, chunks)
+	b.clipScale = make([]float32, len(params))
+	prefix := make([]string, len(params))
+	for k, p := range params {
+		prefix[k] = strings.ReplaceAll(p.Name, "/", "_")
+		if p.Name == "" {
+			prefix[k] = "variable_" + strconv.Itoa(k)
+		}
+	}
+	perParam := func(name string, init float32) [][]float32 {
+		s := make([][]float32, len(params))
+		for k, p := range params {
+			s[k] = make([]float32, len(p.Value))
+			if init != 0 {
+				for i := range s[k] {
+					s[k][i] = init
+				}
+			}
+			b.state = append(b.state, Slot{Name: prefix[k] + "_" + name, Data: s[k]})
+		}
+		return s
+	}
+	b.average = nil
+	if b.useEMA { // Keras's base build adds the averages before the rule's slots
+		b.average = perParam("average", 0)
+	}
+	b.slots = make([][][]float32, len(b.slotNames))
+	for i, n := range b.slotNames {
+		b.slots[i] = perParam(n, b.slotInit[i])
+	}
+	b.scalars = make([][]float32, len(b.scalarNames))
+	for i, n := range b.scalarNames {
+		b.scalars[i] = []float32{b.scalarInit[i]}
+		b.state = append(b.state, Slot{Name: n, Data: b.scalars[i]})
+	}
+	b.clipTask, b.normTask, b.valueTask = b.clipChunk, b.normChunk, b.valueChunk
+	b.decayTask, b.emaTask, b.overrideTask = b.decayChunk, b.emaChunk, b.overrideChunk
+}
+
+// Step implements Optimizer.
+func (b *base) Step(e *tensor.Engine, params []nn.Param) {
+	if e == nil {
+		if b.serial == nil {
+			b.serial = tensor.NewEngine(1) // no worker goroutines to stop
+		}
+		e = b.serial
+	}
+	b.Build(params)
+	b.params = params
+	if m, ok := b.lr.(MomentumSchedule); ok && m.CyclesMomentum() && b.momentum != nil {
+		*b.momentum = m.Momentum(b.iterations)
+	}
+	b.lr32 = float32(b.LearningRate())
+	b.clip(e)
+	if b.weightDecay != 0 {
+		// Keras: variable - variable * wd * lr, wd and lr in float32.
+		b.decay = float32(b.weightDecay)
+		e.ForChunks(b.lens, b.decayTask)
+	}
+	b.update(e, b.lr32)
+	if b.useEMA {
+		b.emaM = 0
+		if b.iterations != 0 {
+			b.emaM = float32(b.emaMomentum)
+		}
+		b.emaOneMinusM = 1 - b.emaM
+		e.ForChunks(b.lens, b.emaTask)
+		if b.emaOverwrite > 0 && (b.iterations+1)%b.emaOverwrite == 0 {
+			e.ForChunks(b.lens, b.overrideTask)
+		}
+	}
+	b.iterations++
+	b.params = nil
+}
+
+// Finalize implements Optimizer.
+func (b *base) Finalize(params []nn.Param) {
+	if !b.useEMA || !b.built {
+		return
+	}
+	for k, p := range params {
+		copy(p.Value, b.average[k])
+	}
+}
+
+// clip clips the gradients in place as Keras's _clip_gradients does.
+func (b *base) clip(e *tensor.Engine) {
+	switch {
+	case b.clipNorm > 0:
+		// Each gradient g becomes g * clipnorm / max(‖g‖, clipnorm).
+		e.ForChunks(b.lens, b.normTask)
+		for k := range b.lens {
+			b.clipScale[k] = float32(math.Sqrt(b.sumSquares(k)))
+		}
+		e.ForChunks(b.lens, b.clipTask)
+	case b.globalClipNorm > 0:
+		// Every gradient times clip * min(1/‖all‖, 1/clip) (NaN if the
+		// norm is not finite, as in Keras's clip_by_global_norm).
+		e.ForChunks(b.lens, b.normTask)
+		var sum float64
+		for k := range b.lens {
+			sum += b.sumSquares(k)
+		}
+		norm := float32(math.Sqrt(sum))
+		c := float32(b.globalClipNorm)
+		scale := c*min(1/norm, 1/c) + (norm - norm)
+		for k := range b.clipScale {
+			b.clipScale[k] = scale
+		}
+		e.ForChunks(b.lens, b.clipTask)
+	case b.clipValue > 0:
+		e.ForChunks(b.lens, b.valueTask)
+	}
+}
+
+// sumSquares adds up parameter k's per-chunk sums of squares in order.
+func (b *base) sumSquares(k int) float64 {
+	var s float64
+	n := (b.lens[k] + tensor.ChunkSize - 1) / tensor.ChunkSize
+	for _, v := range b.partial[b.offsets[k] : b.offsets[k]+n] {
+		s += v
+	}
+	return s
+}
+
+func (b *base) normChunk(k, lo, hi int) {
+	var s float64
+	for _, g := range b.params[k].Grad[lo:hi] {
+		s += float64(g) * float64(g)
+	}
+	b.partial[b.offsets[k]+lo/tensor.ChunkSize] = s
+}
+
+func (b *base) clipChunk(k, lo, hi int) {
+	g := b.params[k].Grad[lo:hi]
+	if b.globalClipNorm > 0 {
+		s := b.clipScale[k]
+		for i := range g {
+			g[i] *= s
+		}
+		return
+	}
+	c, norm := float32(b.clipNorm), b.clipScale[k]
+	if norm == 0 { // Keras's two-tap where: a zero gradient stays zero
+		return
+	}
+	d := max(norm, c)
+	for i := range g {
+		g[i] = float32(g[i]*c) / d
+	}
+}
+
+func (b *base) valueChunk(k, lo, hi int) {
+	v := float32(b.clipValue)
+	g := b.params[k].Grad[lo:hi]
+	for i, x := range g {
+		if x > v {
+			g[i] = v
+		} else if x < -v {
+			g[i] = -v
+		}
+	}
+}
+
+func (b *base) decayChunk(k, lo, hi int) {
+	w := b.params[k].Value[lo:hi]
+	wd, lr := b.decay, b.lr32
+	for i, x := range w {
+		w[i] = x - float32(float32(x*wd)*lr)
+	}
+}
+
+func (b *base) emaChunk(k, lo, hi int) {
+	w, a := b.params[k].Value[lo:hi], b.average[k][lo:hi]
+	m, om := b.emaM, b.emaOneMinusM
+	for i := range w {
+		a[i] = float32(m*a[i]) + float32(om*w[i])
+	}
+}
+
+func (b *base) overrideChunk(k, lo, hi int) {
+	copy(b.params[k].Value[lo:hi], b.average[k][lo:hi])
+}
+
+// State implements Optimizer.
+func (b *base) State() State {
+	s := State{Iterations: b.iterations, Slots: b.state}
+	if !b.Scheduled() {
+		lr := b.constant
+		s.LearningRate = &lr
+	}
+	return s
+}
+
+// Restore implements Optimizer.
+func (b *base) Restore(s State, params []nn.Param) error {
+	if s.Iterations < 0 {
+		return fmt.Errorf("%s: iterations %d: want >= 0", b.name, s.Iterations)
+	}
+	b.built = false
+	b.Build(params)
+	got := map[string][]float32{}
+	for _, sl := range s.Slots {
+		if _, dup := got[sl.Name]; dup {
+			return fmt.Errorf("%s: the state names variable %q twice", b.name, sl.Name)
+		}
+		got[sl.Name] = sl.Data
+	}
+	for _, sl := range b.state {
+		d, ok := got[sl.Name]
+		if !ok {
+			return fmt.Errorf("%s: the state has no variable %q", b.name, sl.Name)
+		}
+		if len(d) != len(sl.Data) {
+			return fmt.Errorf("%s: variable %q has %d values, want %d", b.name, sl.Name, len(d), len(sl.Data))
+		}
+		delete(got, sl.Name)
+	}
+	for n := range got {
+		return fmt.Errorf("%s: the state has variable %q, which this optimizer does not have (another optimizer or other options?)", b.name, n)
+	}
+	if s.LearningRate != nil {
+		if b.Scheduled() {
+			return fmt.Errorf("%s: the state has a constant learning rate, but a schedule drives this optimizer's", b.name)
+		}
+		if err := b.SetLearningRate(*s.LearningRate); err != nil {
+			return err
+		}
+	}
+	for _, sl := range s.Slots {
+		for _, own := range b.state {
+			if own.Name == sl.Name {
+				copy(own.Data, sl.Data)
+			}
+		}
+	}
+	b.iterations = s.Iterations
+	return nil
+}

@@ -1,0 +1,82 @@
+package optim
+
+import "github.com/cifarnet/cifarnet/tensor"
+
+// RMSprop is keras.optimizers.RMSprop (keras/src/optimizers/rmsprop.py):
+// with the velocity v, the average gradient a (centered) and the momentum
+// buffer b,
+//
+//	v = rho v + (1 - rho) g²
+//	a = rho a + (1 - rho) g                  (centered)
+//	d = v - a² + epsilon  (centered),  else  v + epsilon
+//	inc = lr g / sqrt(d)
+//	b = momentum b + inc;  w -= b            (momentum > 0)
+//	w -= inc                                 (momentum 0)
+//
+// Note epsilon inside the square root. Defaults: learning_rate 0.001,
+// rho 0.9, momentum 0, epsilon 1e-7, centered false.
+type RMSprop struct {
+	base
+	Rho, Momentum, Epsilon float64
+	Centered               bool
+
+	v, b, a                int
+	task                   func(k, lo, hi int)
+	lr, rho, omr, mom, eps float32
+}
+
+func newRMSprop(r *argReader) rule {
+	o := &RMSprop{}
+	o.Rho = r.float("rho", 0.9, 0, 1)
+	o.Momentum = r.float("momentum", 0, 0, 1)
+	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
+	o.Centered = r.boolean("centered", false)
+	o.v = o.addSlot("velocity", 0)
+	if o.Momentum > 0 {
+		o.b = o.addSlot("momentum", 0)
+	}
+	if o.Centered {
+		o.a = o.addSlot("average_gradient", 0)
+	}
+	o.task = o.chunk
+	o.update = o.step
+	return o
+}
+
+func (o *RMSprop) step(e *tensor.Engine, lr float32) {
+	o.lr, o.rho, o.omr = lr, float32(o.Rho), float32(1-o.Rho)
+	o.mom, o.eps = float32(o.Momentum), float32(o.Epsilon)
+	e.ForChunks(o.lens, o.task)
+}
+
+func (o *RMSprop) chunk(k, lo, hi int) {
+	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
+	v := o.slot(o.v, k)[lo:hi]
+	var a, b []float32
+	if o.Centered {
+		a = o.slot(o.a, k)[lo:hi]
+	}
+	if o.Momentum > 0 {
+		b = o.slot(o.b, k)[lo:hi]
+	}
+	lr, rho, omr, mom, eps := o.lr, o.rho, o.omr, o.mom, o.eps
+	for i := range w {
+		gi := g[i]
+		vi := float32(rho*v[i]) + float32(omr*float32(gi*gi))
+		v[i] = vi
+		d := vi + eps
+		if a != nil {
+			ai := float32(rho*a[i]) + float32(omr*gi)
+			a[i] = ai
+			d = float32(vi-float32(ai*ai)) + eps
+		}
+		inc := float32(lr*gi) / sqrt32(d)
+		if b != nil {
+			bi := float32(mom*b[i]) + inc
+			b[i] = bi
+			w[i] -= bi
+		} else {
+			w[i] -= inc
+		}
+	}
+}

@@ -12,10 +12,10 @@
 package cifar10
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
+
+	"github.com/cifarnet/cifarnet/dataset"
 )
 
 // Image geometry and record size of the binary format.
@@ -39,56 +39,26 @@ var ClassNames = [NumClasses]string{
 	"dog", "frog", "horse", "ship", "truck",
 }
 
-// Set is a sequence of labelled images in file order.
-type Set struct {
-	// Pixels holds Len()*Features bytes, each image channels-last:
-	// pixel (y, x) colour c is Pixels[i*Features + (y*Width+x)*Channels + c].
-	Pixels []uint8
-	// Labels holds one class index in [0, NumClasses) per image.
-	Labels []uint8
-}
+// Set and Data are the shared dataset values; a CIFAR-10 Set holds 32x32x3
+// images.
+type (
+	Set  = dataset.Set
+	Data = dataset.Data
+)
 
-// Len returns the number of images in s.
-func (s *Set) Len() int { return len(s.Labels) }
+// Shape is a CIFAR-10 image's.
+var Shape = dataset.Shape{Height: Height, Width: Width, Channels: Channels}
 
-// Float32 returns the images as float32 pixels/255, one row of Features
-// values per image, in the channels-last order Keras flattens to.
-func (s *Set) Float32() []float32 {
-	out := make([]float32, len(s.Pixels))
-	for i, p := range s.Pixels {
-		// Keras: x.astype('float32') / 255.0, a float32 division.
-		out[i] = float32(p) / 255
-	}
-	return out
-}
-
-// Int32Labels returns the labels as int32 class indices.
-func (s *Set) Int32Labels() []int32 {
-	out := make([]int32, len(s.Labels))
-	for i, l := range s.Labels {
-		out[i] = int32(l)
-	}
-	return out
-}
-
-// Slice returns the images [from, to) of s, sharing its memory.
-func (s *Set) Slice(from, to int) *Set {
-	return &Set{Pixels: s.Pixels[from*Features : to*Features], Labels: s.Labels[from:to]}
-}
-
-// Counts returns how many images of each class s holds.
-func (s *Set) Counts() [NumClasses]int {
-	var c [NumClasses]int
-	for _, l := range s.Labels {
-		c[l]++
-	}
-	return c
+// Info describes CIFAR-10 with the given class names (ClassNames unless a
+// batches.meta.txt says otherwise).
+func Info(classes []string) dataset.Info {
+	return dataset.Info{Name: "cifar10", Shape: Shape, Classes: classes, TrainSize: TrainBatches * PerBatch, TestSize: PerBatch}
 }
 
 // readRecords reads n records from r and appends them to s, converting each
 // image from the file's planar layout to channels-last. name is used in
 // errors; first is the index of the first record within its file.
-func (s *Set) readRecords(r io.Reader, n int, name string) error {
+func readRecords(s *Set, r io.Reader, n int, name string) error {
 	buf := make([]byte, RecordSize)
 	for i := range n {
 		if _, err := io.ReadFull(r, buf); err != nil {
@@ -109,16 +79,4 @@ func (s *Set) readRecords(r io.Reader, n int, name string) error {
 		}
 	}
 	return nil
-}
-
-// Checksum returns the SHA-256 of the samples in d (training labels and
-// pixels, then test), in hex: it identifies the exact data a run used,
-// whatever file or archive it came from.
-func (d *Data) Checksum() string {
-	h := sha256.New()
-	for _, s := range []*Set{d.Train, d.Test} {
-		h.Write(s.Labels)
-		h.Write(s.Pixels)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }

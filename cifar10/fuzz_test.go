@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cifarnet/cifarnet/dataset"
 )
 
 // Seeds of the fuzzers, kept small (Go's fuzzing engine slows to a crawl
@@ -76,8 +78,8 @@ func FuzzReadRecords(f *testing.F) {
 		}
 		b := recordStream(labels, cut)
 		n := len(labels)
-		var s Set
-		err := s.readRecords(bytes.NewReader(b), n, "fuzz")
+		s := dataset.NewSet(Shape, 0)
+		err := readRecords(s, bytes.NewReader(b), n, "fuzz")
 		valid := len(b) == n*RecordSize
 		for _, l := range labels {
 			valid = valid && l < NumClasses

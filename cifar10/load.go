@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 )
 
@@ -38,23 +39,7 @@ func TrainFile(i int) string { return fmt.Sprintf("data_batch_%d.bin", i) }
 
 // ShortError reports data that holds fewer samples than were asked for:
 // a batch file that is missing or has too few records.
-type ShortError struct {
-	File      string // the file, or archive:member
-	Test      bool   // the test batch (else a training batch)
-	Have      int    // records it has (0: missing)
-	Want      int    // records the load needs from it
-	Available int    // samples of this kind in the data, counting earlier batches
-	msg       string
-}
-
-func (e *ShortError) Error() string { return e.msg }
-
-// Data holds the training and test images of one load.
-type Data struct {
-	Train, Test *Set
-	// Source is the directory or archive the data was read from.
-	Source string
-}
+type ShortError = dataset.ShortError
 
 // want is one file of a load: its name and how many records to take.
 type want struct {
@@ -106,14 +91,13 @@ func Load(src string, nTrain, nTest int) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Data{Train: &Set{}, Test: &Set{}, Source: src}
+	d := &Data{Info: Info(ReadClassNames(src)), Train: dataset.NewSet(Shape, nTrain), Test: dataset.NewSet(Shape, nTest), Source: src}
 	for _, w := range ws {
 		dst := d.Train
 		if w.name == TestFile {
 			dst = d.Test
 		}
-		dst.Pixels = append(dst.Pixels, sets[w.name].Pixels...)
-		dst.Labels = append(dst.Labels, sets[w.name].Labels...)
+		dst.Append(sets[w.name])
 	}
 	return d, nil
 }
@@ -185,8 +169,8 @@ func readFile(f *os.File, name string, w want) (*Set, error) {
 	if err := checkSize(name, fi.Size(), w); err != nil {
 		return nil, err
 	}
-	s := &Set{Pixels: make([]uint8, 0, n*Features), Labels: make([]uint8, 0, n)}
-	return s, s.readRecords(f, n, name)
+	s := dataset.NewSet(Shape, n)
+	return s, readRecords(s, f, n, name)
 }
 
 // checkSize verifies that a batch of size bytes is whole records and holds at least w.n.
@@ -202,7 +186,7 @@ func checkSize(name string, size int64, w want) error {
 
 // short builds the ShortError of batch w, which has only have records.
 func short(name string, w want, have int, msg string) *ShortError {
-	e := &ShortError{File: name, Test: w.name == TestFile, Have: have, Want: w.n, Available: have, msg: msg}
+	e := &ShortError{File: name, Test: w.name == TestFile, Have: have, Want: w.n, Available: have, Msg: msg}
 	if !e.Test {
 		var i int
 		fmt.Sscanf(w.name, "data_batch_%d.bin", &i)
@@ -278,8 +262,8 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 			if err := checkSize(member, hdr.Size, want{base, n}); err != nil {
 				return nil, err
 			}
-			s = &Set{Pixels: make([]uint8, 0, n*Features), Labels: make([]uint8, 0, n)}
-			if err := s.readRecords(tr, n, member); err != nil {
+			s = dataset.NewSet(Shape, n)
+			if err := readRecords(s, tr, n, member); err != nil {
 				return nil, fmt.Errorf("%w (corrupt archive?)", err)
 			}
 		}

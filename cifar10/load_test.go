@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cifarnet/cifarnet/dataset"
 )
 
 // record builds one binary record whose red, green and blue planes hold
@@ -81,8 +83,8 @@ func writeArchive(t *testing.T, members []member) string {
 }
 
 func TestChannelsLastLayout(t *testing.T) {
-	var s Set
-	if err := s.readRecords(bytes.NewReader(record(3, 1)), 1, "x"); err != nil {
+	s := dataset.NewSet(Shape, 0)
+	if err := readRecords(s, bytes.NewReader(record(3, 1)), 1, "x"); err != nil {
 		t.Fatal(err)
 	}
 	// Pixel p, channel c comes from plane c at offset p: Keras's (32,32,3).
@@ -109,9 +111,9 @@ func TestLoadDirAcrossBatches(t *testing.T) {
 		t.Fatalf("got %d/%d samples", d.Train.Len(), d.Test.Len())
 	}
 	// Sample 10000 is the first of data_batch_2.
-	var s Set
+	s := dataset.NewSet(Shape, 0)
 	b2 := batch(1, len(TrainFile(2))*1000)
-	s.readRecords(bytes.NewReader(b2), 1, "")
+	readRecords(s, bytes.NewReader(b2), 1, "")
 	if !bytes.Equal(d.Train.Pixels[10000*Features:10001*Features], s.Pixels) || d.Train.Labels[10000] != s.Labels[0] {
 		t.Fatal("sample 10000 is not the first record of data_batch_2.bin")
 	}
@@ -229,7 +231,7 @@ func TestRealData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := d.Train.Counts(), [NumClasses]int{1005, 974, 1032, 1016, 999, 937, 1030, 1001, 1025, 981}; got != want {
+	if got, want := d.Train.Counts(NumClasses), []int{1005, 974, 1032, 1016, 999, 937, 1030, 1001, 1025, 981}; !slices.Equal(got, want) {
 		t.Errorf("data_batch_1 class counts %v, want %v", got, want)
 	}
 	if got, want := d.Train.Labels[:10], []uint8{6, 9, 9, 4, 1, 1, 2, 7, 8, 3}; !slices.Equal(got, want) {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/cifarnet/cifarnet/dataset"
 )
 
 // The Python version of CIFAR-10 (what Keras downloads and caches) stores
@@ -487,7 +489,7 @@ func decodeBatch(v any, n int, name string) (*Set, error) {
 	if n > rows {
 		return nil, fmt.Errorf("cifar10: %s: has %d records, want at least %d", name, rows, n)
 	}
-	s := &Set{Pixels: make([]uint8, 0, n*Features), Labels: make([]uint8, 0, n)}
+	s := dataset.NewSet(Shape, n)
 	rec := make([]byte, RecordSize)
 	for i := range n {
 		l, ok := labels.items[i].(int64)
@@ -496,7 +498,7 @@ func decodeBatch(v any, n int, name string) (*Set, error) {
 		}
 		rec[0] = byte(l)
 		copy(rec[1:], arr.data[i*Features:(i+1)*Features])
-		if err := s.readRecords(bytes.NewReader(rec), 1, name); err != nil {
+		if err := readRecords(s, bytes.NewReader(rec), 1, name); err != nil {
 			return nil, err
 		}
 	}

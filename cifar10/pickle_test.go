@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cifarnet/cifarnet/dataset"
 )
 
 // py2Batch builds, opcode by opcode, a batch as Python 2's cPickle writes
@@ -70,8 +72,8 @@ func binaryOf(labels, data []byte) []byte {
 
 func TestPickleMatchesBinary(t *testing.T) {
 	labels, data := planar(5)
-	want := &Set{}
-	if err := want.readRecords(bytes.NewReader(binaryOf(labels, data)), 5, "bin"); err != nil {
+	want := dataset.NewSet(Shape, 0)
+	if err := readRecords(want, bytes.NewReader(binaryOf(labels, data)), 5, "bin"); err != nil {
 		t.Fatal(err)
 	}
 	for name, file := range map[string][]byte{"python 2 cPickle": py2Batch(labels, data)} {
@@ -99,8 +101,8 @@ func TestPickleMatchesBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := &Set{}
-	ref.readRecords(bytes.NewReader(bb), 3, "py3.bin")
+	ref := dataset.NewSet(Shape, 0)
+	readRecords(ref, bytes.NewReader(bb), 3, "py3.bin")
 	if !bytes.Equal(got.Pixels, ref.Pixels) || !bytes.Equal(got.Labels, ref.Labels) || got.Labels[1] != 8 {
 		t.Fatal("python 3 batch differs from its binary twin")
 	}

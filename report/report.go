@@ -14,7 +14,8 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -30,7 +31,7 @@ type Run struct {
 	Metrics *train.Metrics
 	Classes []string
 	// Test holds the test images the run was evaluated on (nil: no grid).
-	Test *cifar10.Set
+	Test *dataset.Set
 }
 
 // Figure is one figure of a report, written as name.png and name.svg.
@@ -175,7 +176,7 @@ func grid(r Run, n int) sampleGrid {
 
 // upscale enlarges img by an integer factor with nearest-neighbour
 // sampling, so the 32x32 images stay crisp when drawn large.
-func upscale(img *image.RGBA, f int) image.Image {
+func upscale(img image.Image, f int) image.Image {
 	b := img.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx()*f, b.Dy()*f))
 	for y := range out.Rect.Dy() {
@@ -226,7 +227,11 @@ func Load(dir, dataOverride string) (Run, string, error) {
 	if err != nil {
 		return Run{}, "", err
 	}
-	r := Run{Dir: dir, History: h, Metrics: m, Classes: cifar10.ClassNames[:]}
+	info, err := m.Config.Info()
+	if err != nil {
+		return Run{}, "", fmt.Errorf("run %s: %s: %v", dir, train.MetricsJSON, err)
+	}
+	r := Run{Dir: dir, History: h, Metrics: m, Classes: info.Classes}
 	src := m.Env.Data
 	if dataOverride != "" {
 		src = dataOverride
@@ -236,13 +241,13 @@ func Load(dir, dataOverride string) (Run, string, error) {
 		warning = "no data location recorded: the report has no image grid (pass --data)"
 	} else if _, err := os.Stat(src); err != nil {
 		warning = fmt.Sprintf("data %s not found: the report has no image grid (pass --data)", src)
-	} else if d, err := cifar10.Load(src, 0, len(m.TestLabels)); err != nil {
+	} else if d, err := datasets.Load(info, src, 0, len(m.TestLabels)); err != nil {
 		warning = fmt.Sprintf("%v: the report has no image grid", err)
 	} else if !sameLabels(d.Test.Labels, m.TestLabels) {
 		warning = fmt.Sprintf("data %s is not the data the run was evaluated on (test labels differ): the report has no image grid", src)
 	} else {
 		r.Test = d.Test
-		r.Classes = cifar10.ReadClassNames(src)
+		r.Classes = d.Classes
 	}
 	return r, warning, nil
 }

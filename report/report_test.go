@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -25,7 +25,7 @@ func syntheticRun(t *testing.T) Run {
 		h.Epochs = append(h.Epochs, train.Epoch{Epoch: i + 1, Seconds: 0.1, Logs: train.Logs{
 			Loss: 1.1 - 0.1*float64(i), Accuracy: 0.3 + 0.05*float64(i), ValLoss: v, ValAccuracy: 0.3 + 0.02*float64(i), HasVal: true}})
 	}
-	test := &cifar10.Set{Labels: []uint8{0, 1, 2, 0, 1, 2}, Pixels: make([]uint8, 6*cifar10.Features)}
+	test := &dataset.Set{Shape: dataset.Shape{Height: 32, Width: 32, Channels: 3}, Labels: []uint8{0, 1, 2, 0, 1, 2}, Pixels: make([]uint8, 6*32*32*3)}
 	for i := range test.Pixels {
 		test.Pixels[i] = uint8(i * 7)
 	}

@@ -51,6 +51,10 @@ type Config struct {
 	Output        string          `json:"output"` // "softmax" of the last layer's logits
 	Preprocessing Preprocessing   `json:"preprocessing"`
 	ClassNames    []string        `json:"class_names"`
+	// Dataset and LabelMode name the data set the model was trained on
+	// (empty in models saved before data sets had names: cifar10).
+	Dataset   string `json:"dataset,omitempty"`
+	LabelMode string `json:"label_mode,omitempty"`
 	// Run holds free-form facts about the training run (seed, accuracy, ...).
 	Run map[string]string `json:"run,omitempty"`
 }

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/nn"
 )
 
@@ -26,19 +26,20 @@ func EpochFLOPs(arch nn.Architecture, train, val int) float64 {
 	return float64(train)*(2*fwd+dx) + float64(val)*fwd
 }
 
-// SyntheticData returns n training and nTest test images of uniform random
-// pixels and labels, for timing epochs larger than the data at hand.
-func SyntheticData(n, nTest int, seed uint64) *cifar10.Data {
+// SyntheticData returns n training and nTest test images of the shape and
+// classes info describes, of uniform random pixels and labels, for timing
+// epochs larger than the data at hand.
+func SyntheticData(info dataset.Info, n, nTest int, seed uint64) *dataset.Data {
 	r := rand.New(rand.NewPCG(seed, 0x73796e74))
-	mk := func(n int) *cifar10.Set {
-		s := &cifar10.Set{Pixels: make([]uint8, n*cifar10.Features), Labels: make([]uint8, n)}
+	mk := func(n int) *dataset.Set {
+		s := &dataset.Set{Shape: info.Shape, Pixels: make([]uint8, n*info.Features()), Labels: make([]uint8, n)}
 		for i := range s.Pixels {
 			s.Pixels[i] = uint8(r.IntN(256))
 		}
 		for i := range s.Labels {
-			s.Labels[i] = uint8(r.IntN(cifar10.NumClasses))
+			s.Labels[i] = uint8(r.IntN(info.NumClasses()))
 		}
 		return s
 	}
-	return &cifar10.Data{Train: mk(n), Test: mk(nTest), Source: "synthetic"}
+	return &dataset.Data{Info: info, Train: mk(n), Test: mk(nTest), Source: "synthetic"}
 }

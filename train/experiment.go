@@ -7,7 +7,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/tensor"
@@ -37,6 +38,11 @@ type Config struct {
 	EvalBatchSize int `json:"eval_batch_size"`
 	// Threads only changes speed, never a result.
 	Threads int `json:"threads"`
+
+	// Dataset names the data set (see datasets.Names; empty: cifar10) and
+	// LabelMode CIFAR-100's labels (fine or coarse).
+	Dataset   string `json:"dataset"`
+	LabelMode string `json:"label_mode,omitempty"`
 }
 
 // Exercise returns the configuration of ../shared/seed/exercise_2.txt.
@@ -46,16 +52,26 @@ func Exercise() Config {
 		Optimizer: "nadam", LearningRate: 0.001, Epochs: 50, BatchSize: 128,
 		ValidationSplit: 0.2, Patience: 5, RestoreBest: true, Shuffle: true,
 		TrainSamples: 5000, TestSamples: 1000, Seed: 42, EvalBatchSize: 32,
+		Dataset: datasets.Default,
 	}
 }
 
-// Architecture returns the network c trains on CIFAR-10.
+// Info describes the data set c trains on.
+func (c Config) Info() (dataset.Info, error) { return datasets.Lookup(c.Dataset, c.LabelMode) }
+
+// Architecture returns the network c trains: one input per pixel value of
+// the data set's images, one output per class.
 func (c Config) Architecture() nn.Architecture {
-	return nn.Architecture{Inputs: cifar10.Features, Hidden: c.Hidden, Activation: c.Activation, Init: c.Init, Classes: cifar10.NumClasses}
+	info, _ := c.Info() // an unknown data set is Validate's to report
+	return nn.Architecture{Inputs: info.Features(), Hidden: c.Hidden, Activation: c.Activation, Init: c.Init, Classes: info.NumClasses()}
 }
 
 // Validate reports the first invalid setting, named as its flag is.
 func (c Config) Validate() error {
+	info, err := c.Info()
+	if err != nil {
+		return err
+	}
 	if err := c.Architecture().Validate(); err != nil {
 		return err
 	}
@@ -73,10 +89,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--validation-split %g: want a fraction strictly between 0 and 1", c.ValidationSplit)
 	case c.MinDelta < 0:
 		return fmt.Errorf("--min-delta %g: want >= 0", c.MinDelta)
-	case c.TrainSamples < 1 || c.TrainSamples > cifar10.TrainBatches*cifar10.PerBatch:
-		return fmt.Errorf("--train-samples %d: want 1 to %d", c.TrainSamples, cifar10.TrainBatches*cifar10.PerBatch)
-	case c.TestSamples < 1 || c.TestSamples > cifar10.PerBatch:
-		return fmt.Errorf("--test-samples %d: want 1 to %d", c.TestSamples, cifar10.PerBatch)
+	case c.TrainSamples < 1 || c.TrainSamples > info.TrainSize:
+		return fmt.Errorf("--train-samples %d: want 1 to %d (%s)", c.TrainSamples, info.TrainSize, info.Title())
+	case c.TestSamples < 1 || c.TestSamples > info.TestSize:
+		return fmt.Errorf("--test-samples %d: want 1 to %d (%s)", c.TestSamples, info.TestSize, info.Title())
 	case SplitAt(c.TrainSamples, c.ValidationSplit) < 1 || SplitAt(c.TrainSamples, c.ValidationSplit) == c.TrainSamples:
 		return fmt.Errorf("--validation-split %g of %d samples leaves an empty training or validation set", c.ValidationSplit, c.TrainSamples)
 	}
@@ -124,8 +140,11 @@ func (o *Outcome) BestValLoss() float64 {
 // Experiment trains the network of cfg on data and evaluates it on the test
 // set, as the exercise does. progress (nil for silence) receives Keras-style
 // output.
-func Experiment(cfg Config, data *cifar10.Data, progress *Progress) (*Outcome, error) {
+func Experiment(cfg Config, data *dataset.Data, progress *Progress) (*Outcome, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.matches(data); err != nil {
 		return nil, err
 	}
 	if data.Train.Len() < cfg.TrainSamples || data.Test.Len() < cfg.TestSamples {
@@ -142,12 +161,12 @@ func Experiment(cfg Config, data *cifar10.Data, progress *Progress) (*Outcome, e
 // ExperimentFrom is Experiment starting from the given model's weights.
 // If interrupt is non-nil it is polled after every step; once it returns
 // true the run stops with an *Interrupted whose checkpoint Resume continues.
-func ExperimentFrom(cfg Config, data *cifar10.Data, model *nn.Sequential, progress *Progress, interrupt func() bool) (*Outcome, error) {
+func ExperimentFrom(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progress, interrupt func() bool) (*Outcome, error) {
 	return run(cfg, data, model, progress, nil, interrupt)
 }
 
 // Resume continues the experiment a checkpoint describes on the same data.
-func Resume(ck *Checkpoint, data *cifar10.Data, progress *Progress, interrupt func() bool) (*Outcome, error) {
+func Resume(ck *Checkpoint, data *dataset.Data, progress *Progress, interrupt func() bool) (*Outcome, error) {
 	model, err := nn.NewZero(ck.Config.Architecture(), ck.Config.Seed)
 	if err != nil {
 		return nil, err
@@ -163,7 +182,22 @@ func Resume(ck *Checkpoint, data *cifar10.Data, progress *Progress, interrupt fu
 	return run(ck.Config, data, model, progress, ck, interrupt)
 }
 
-func run(cfg Config, data *cifar10.Data, model *nn.Sequential, progress *Progress, resume *Checkpoint, interrupt func() bool) (*Outcome, error) {
+// matches reports data that is not the data set cfg names.
+func (cfg Config) matches(data *dataset.Data) error {
+	info, err := cfg.Info()
+	if err != nil {
+		return err
+	}
+	if data.Name != info.Name || data.LabelMode != info.LabelMode || data.Shape != info.Shape || data.NumClasses() != info.NumClasses() {
+		return fmt.Errorf("the data is %s (%dx%dx%d, %d classes), the run is configured for %s", data.Title(), data.Height, data.Width, data.Channels, data.NumClasses(), info.Title())
+	}
+	return nil
+}
+
+func run(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progress, resume *Checkpoint, interrupt func() bool) (*Outcome, error) {
+	if err := cfg.matches(data); err != nil {
+		return nil, err
+	}
 	opt, err := optim.New(cfg.Optimizer, cfg.LearningRate)
 	if err != nil {
 		return nil, err
@@ -196,7 +230,7 @@ func run(cfg Config, data *cifar10.Data, model *nn.Sequential, progress *Progres
 		before = resume.TrainSeconds
 	}
 	start := time.Now()
-	out.History, err = Fit(e, model, opt, PixelRows{train.Pixels, cifar10.Features}, train.Int32Labels(), opts)
+	out.History, err = Fit(e, model, opt, PixelRows{train.Pixels, train.Features()}, train.Int32Labels(), opts)
 	out.TrainSeconds = before + time.Since(start).Seconds()
 	var intr *Interrupted
 	var nonFinite *NonFinite
@@ -217,7 +251,7 @@ func run(cfg Config, data *cifar10.Data, model *nn.Sequential, progress *Progres
 	if progress != nil {
 		step = progress.EvalProgress()
 	}
-	out.Test = Evaluate(e, model, PixelRows{test.Pixels, cifar10.Features}, test.Int32Labels(), cfg.EvalBatchSize, step)
+	out.Test = Evaluate(e, model, PixelRows{test.Pixels, test.Features()}, test.Int32Labels(), cfg.EvalBatchSize, step)
 	return out, nil
 }
 

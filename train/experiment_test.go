@@ -7,9 +7,10 @@ import (
 	"testing"
 
 	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/dataset"
 )
 
-func realData(t *testing.T, nTrain, nTest int) *cifar10.Data {
+func realData(t *testing.T, nTrain, nTest int) *dataset.Data {
 	t.Helper()
 	dir := filepath.Join("..", "..", "shared", cifar10.DirName)
 	if _, err := os.Stat(dir); err != nil {

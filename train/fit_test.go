@@ -145,7 +145,7 @@ func TestFitEpochMetricsAreSampleWeighted(t *testing.T) {
 }
 
 // TestPixelRowsMatchFloat32: gathering from uint8 pixels gives the bits of
-// Keras's x.astype('float32') / 255 (cifar10.Set.Float32).
+// Keras's x.astype('float32') / 255 (dataset.Set.Float32).
 func TestPixelRowsMatchFloat32(t *testing.T) {
 	const w = 7
 	pix := make([]uint8, 5*w)

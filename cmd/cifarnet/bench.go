@@ -12,7 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -78,15 +79,20 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 		defer f.Close()
 		prof = f
 	}
-	var data *cifar10.Data
+	info, err := cfg.Info()
+	if err != nil {
+		return usageError{err}
+	}
+	cfg.LabelMode = info.LabelMode
+	var data *dataset.Data
 	if synthetic > 0 {
-		data = train.SyntheticData(synthetic, cfg.TestSamples, cfg.Seed)
+		data = train.SyntheticData(info, synthetic, cfg.TestSamples, cfg.Seed)
 	} else {
-		src, err := dataFlag.find(os.Stderr)
+		src, err := dataFlag.find(info, os.Stderr)
 		if err != nil {
 			return err
 		}
-		if data, err = cifar10.Load(src, cfg.TrainSamples, cfg.TestSamples); err != nil {
+		if data, err = datasets.Load(info, src, cfg.TrainSamples, cfg.TestSamples); err != nil {
 			return sampleFlagError(err, src, cfg.TrainSamples, cfg.TestSamples)
 		}
 	}

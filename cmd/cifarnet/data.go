@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -11,6 +12,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/datasets"
 )
 
 // dataFlags locate the data: --data, --offline.
@@ -20,29 +23,26 @@ type dataFlags struct {
 }
 
 func addDataFlags(fs *pflag.FlagSet, d *dataFlags) {
-	fs.StringVar(&d.path, "data", "", "CIFAR-10 location: a cifar-10-batches-bin or cifar-10-batches-py directory, or their .tar.gz (default: $"+cifar10.EnvVar+", then cifarnet's cache, then Keras's ~/.keras/datasets, then a download into the cache)")
+	fs.StringVar(&d.path, "data", "", "where the data set's files are: for CIFAR-10 a cifar-10-batches-bin or cifar-10-batches-py directory, or their .tar.gz (default: $"+cifar10.EnvVar+", then cifarnet's cache, then Keras's ~/.keras/datasets, then a download into the cache)")
 	fs.BoolVar(&d.offline, "offline", false, "never download: fail, naming the places looked at, if the data is not found")
 }
 
-// find returns the data's location, downloading the official archive into
-// the cache when nothing is found (unless offline), with progress on w.
-func (d dataFlags) find(w io.Writer) (string, error) {
-	return cifar10.Find(context.Background(), d.path, d.offline, downloader(w))
-}
-
-func downloader(w io.Writer) *cifar10.Downloader {
-	return &cifar10.Downloader{URL: cifar10.ArchiveURL, MD5: cifar10.ArchiveMD5, Progress: downloadProgress(w)}
+// find returns the location of the data set info describes, downloading
+// the official files into the cache when nothing is found (unless
+// offline), with progress on w.
+func (d dataFlags) find(info dataset.Info, w io.Writer) (string, error) {
+	return datasets.Find(context.Background(), info, d.path, d.offline, downloadProgress(info.Title(), w))
 }
 
 // downloadProgress shows bytes, rate and ETA: a live bar on a terminal,
 // a plain line every 10% elsewhere.
-func downloadProgress(w io.Writer) func(done, total int64) {
+func downloadProgress(title string, w io.Writer) func(done, total int64) {
 	if isTerminal(w) {
 		var bar *progressbar.ProgressBar
 		return func(done, total int64) {
 			if bar == nil {
 				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
-					progressbar.OptionSetDescription("Downloading CIFAR-10"), progressbar.OptionSetPredictTime(true),
+					progressbar.OptionSetDescription("Downloading "+title), progressbar.OptionSetPredictTime(true),
 					progressbar.OptionShowTotalBytes(true), progressbar.OptionThrottle(100*time.Millisecond),
 					progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
 				bar.Set64(done)
@@ -55,7 +55,7 @@ func downloadProgress(w io.Writer) func(done, total int64) {
 	return func(done, total int64) {
 		if start.IsZero() {
 			start = time.Now()
-			fmt.Fprintf(w, "Downloading CIFAR-10 (%.1f MB)\n", float64(total)/1e6)
+			fmt.Fprintf(w, "Downloading %s (%.1f MB)\n", title, float64(total)/1e6)
 		}
 		if total <= 0 {
 			return
@@ -72,23 +72,22 @@ func downloadProgress(w io.Writer) func(done, total int64) {
 }
 
 func newDownloadCmd() *cobra.Command {
-	var url string
+	var url, name string
 	cmd := &cobra.Command{
 		Use:   "download",
-		Short: "Download the CIFAR-10 binary archive into the cache (resumable, verified)",
-		Long: `Download the official cifar-10-binary.tar.gz into cifarnet's cache
-(os.UserCacheDir()/cifarnet) unless it is already there: the transfer
-resumes where an interrupted one stopped (HTTP Range), the size and MD5
-are verified, and only a verified file is moved into place.`,
+		Short: "Download a data set's official files into the cache (resumable, verified)",
+		Long: `Download the official files of a data set (--dataset; CIFAR-10's
+cifar-10-binary.tar.gz by default) into cifarnet's cache
+(os.UserCacheDir()/cifarnet) unless they are already there: the transfer
+resumes where an interrupted one stopped (HTTP Range), the size and
+checksum are verified, and only a verified file is moved into place.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cache, err := cifar10.CacheDir()
+			info, err := datasets.Lookup(name, "")
 			if err != nil {
-				return err
+				return usageError{err}
 			}
-			d := downloader(cmd.ErrOrStderr())
-			d.URL = url
-			dest, err := cifar10.EnsureCached(context.Background(), d, cache)
+			dest, err := datasets.Download(context.Background(), info, url, downloadProgress(info.Title(), cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
@@ -96,6 +95,7 @@ are verified, and only a verified file is moved into place.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "url", cifar10.ArchiveURL, "where to download from (a mirror of the official archive; the MD5 is checked)")
+	cmd.Flags().StringVar(&name, "dataset", datasets.Default, "the data set: "+strings.Join(datasets.Names(), ", "))
+	cmd.Flags().StringVar(&url, "url", "", "where to download from instead of the official location (a mirror; the checksum is checked)")
 	return cmd
 }

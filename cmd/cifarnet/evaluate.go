@@ -14,7 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/nn"
@@ -34,16 +35,17 @@ func newEvaluateCmd() *cobra.Command {
 		Use:   "evaluate --model RUN_DIR [flags]",
 		Short: "Evaluate a saved model on the test set",
 		Long: `Evaluate the model saved in a run directory on the first --test-samples test
-images: prints loss and accuracy as Keras's model.evaluate does, and writes
-evaluation.json (loss, accuracy, confusion matrix, per-class precision,
-recall and F1) into the run directory.`,
+images of the data set it was trained on (model.json says which): prints loss
+and accuracy as Keras's model.evaluate does, and writes evaluation.json
+(loss, accuracy, confusion matrix, per-class precision, recall and F1) into
+the run directory.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if modelDir == "" {
 				return usagef("--model is required: a run directory holding %s and %s", saving.ConfigFile, saving.WeightsFile)
 			}
-			if samples < 1 || samples > cifar10.PerBatch || batch < 1 || threads < 0 {
-				return usagef("--test-samples %d (1-%d), --batch-size %d (>= 1), --threads %d (>= 0): out of range", samples, cifar10.PerBatch, batch, threads)
+			if samples < 1 || batch < 1 || threads < 0 {
+				return usagef("--test-samples %d (>= 1), --batch-size %d (>= 1), --threads %d (>= 0): out of range", samples, batch, threads)
 			}
 			return runEvaluate(cmd.OutOrStdout(), modelDir, data, samples, batch, threads)
 		},
@@ -62,6 +64,8 @@ type Evaluation struct {
 	Loss      float64             `json:"loss"`
 	Accuracy  float64             `json:"accuracy"`
 	Samples   int                 `json:"samples"`
+	Dataset   string              `json:"dataset"`
+	LabelMode string              `json:"label_mode,omitempty"`
 	Data      string              `json:"data"`
 	Confusion [][]int             `json:"confusion_matrix"`
 	PerClass  []train.ClassScores `json:"per_class"`
@@ -73,11 +77,18 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	if err != nil {
 		return err
 	}
-	src, err := dataFlag.find(os.Stderr)
+	info, err := modelData(modelDir, m, cfg)
 	if err != nil {
 		return err
 	}
-	data, err := cifar10.Load(src, 0, samples)
+	if samples > info.TestSize {
+		return usagef("--test-samples %d: want 1 to %d (%s has %d test images)", samples, info.TestSize, info.Title(), info.TestSize)
+	}
+	src, err := dataFlag.find(info, os.Stderr)
+	if err != nil {
+		return err
+	}
+	data, err := datasets.Load(info, src, 0, samples)
 	if err != nil {
 		return sampleFlagError(err, src, 0, samples)
 	}
@@ -85,9 +96,9 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	defer e.Close()
 	p := &train.Progress{W: stdout, Terminal: isTerminal(stdout)}
 	labels := data.Test.Int32Labels()
-	res := train.Evaluate(e, m, train.PixelRows{Pixels: data.Test.Pixels, W: cifar10.Features}, labels, batch, p.EvalProgress())
+	res := train.Evaluate(e, m, train.PixelRows{Pixels: data.Test.Pixels, W: data.Test.Features()}, labels, batch, p.EvalProgress())
 	conf := train.NewConfusion(labels, res.Predicted, m.Outputs())
-	ev := Evaluation{Loss: res.Loss, Accuracy: res.Accuracy, Samples: samples, Data: src,
+	ev := Evaluation{Loss: res.Loss, Accuracy: res.Accuracy, Samples: samples, Dataset: info.Name, LabelMode: info.LabelMode, Data: src,
 		Confusion: conf.Counts, PerClass: conf.PerClass(), Classes: cfg.ClassNames}
 	if err := atomicfile.WriteJSON(filepath.Join(modelDir, EvaluationFile), ev); err != nil {
 		return err
@@ -104,9 +115,11 @@ func newPredictCmd() *cobra.Command {
 		Use:   "predict --model RUN_DIR IMAGE...",
 		Short: "Classify PNG or JPEG images with a saved model",
 		Long: `Classify PNG or JPEG images of any size with the model saved in a run
-directory. Each image is composited over black, resized to 32x32 with a
-Catmull-Rom filter and scaled to [0,1] as in training; the top classes are
-printed with their probabilities, or as JSON with --json.`,
+directory, prepared as the model's data set was (model.json's
+preprocessing): composited over black, resized to the model's input size
+(32x32 for CIFAR, 28x28 for the MNIST family) with a Catmull-Rom filter,
+turned to gray for a grayscale model, and scaled to [0,1] as in training.
+The top classes are printed with their probabilities, or as JSON with --json.`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if modelDir == "" {
@@ -142,15 +155,19 @@ func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJS
 	if err != nil {
 		return err
 	}
+	shape, err := inputShape(modelDir, m, cfg)
+	if err != nil {
+		return err
+	}
 	// Decode every image before printing anything, so a bad file fails
 	// the whole command cleanly.
-	x := make([]float32, 0, len(files)*cifar10.Features)
+	x := make([]float32, 0, len(files)*shape.Features())
 	for _, name := range files {
 		img, err := decodeImage(name)
 		if err != nil {
 			return err
 		}
-		x = append(x, cifar10.FromImage(img)...)
+		x = append(x, dataset.FromImage(img, shape)...)
 	}
 	e := tensor.NewEngine(0)
 	defer e.Close()
@@ -170,6 +187,33 @@ func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJS
 		fmt.Fprintf(stdout, "%s: %s\n", p.File, strings.Join(parts, ", "))
 	}
 	return nil
+}
+
+// inputShape is the image shape model.json's preprocessing gives the
+// model's input, checked against the network.
+func inputShape(dir string, m *nn.Sequential, cfg *saving.Config) (dataset.Shape, error) {
+	d := cfg.Preprocessing.InputShape
+	if len(d) != 3 || d[0] < 1 || d[1] < 1 || (d[2] != 1 && d[2] != 3) {
+		return dataset.Shape{}, fmt.Errorf("model %s: %s: input_shape %v, want [height, width, 1 or 3]", dir, saving.ConfigFile, d)
+	}
+	s := dataset.Shape{Height: d[0], Width: d[1], Channels: d[2]}
+	if s.Features() != m.Inputs() {
+		return dataset.Shape{}, fmt.Errorf("model %s: %s: input_shape %v is %d values, the network takes %d", dir, saving.ConfigFile, d, s.Features(), m.Inputs())
+	}
+	return s, nil
+}
+
+// modelData is the data set a saved model was trained on, checked against
+// the network's inputs and outputs.
+func modelData(dir string, m *nn.Sequential, cfg *saving.Config) (dataset.Info, error) {
+	info, err := datasets.Lookup(cfg.Dataset, cfg.LabelMode)
+	if err != nil {
+		return info, fmt.Errorf("model %s: %s: %v", dir, saving.ConfigFile, err)
+	}
+	if info.Features() != m.Inputs() || info.NumClasses() != m.Outputs() {
+		return info, fmt.Errorf("model %s: the network takes %d inputs and gives %d classes, but %s has %d and %d", dir, m.Inputs(), m.Outputs(), info.Title(), info.Features(), info.NumClasses())
+	}
+	return info, nil
 }
 
 func topClasses(probs []float32, m *nn.Sequential, names []string, files []string, top int) []Prediction {

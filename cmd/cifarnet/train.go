@@ -17,7 +17,8 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
@@ -42,6 +43,8 @@ type trainFlags struct {
 func addConfigFlags(fs *pflag.FlagSet, c *train.Config) {
 	d := train.Exercise()
 	*c = d
+	fs.StringVar(&c.Dataset, "dataset", d.Dataset, "the data set: "+strings.Join(datasets.Names(), ", "))
+	fs.StringVar(&c.LabelMode, "label-mode", "", "cifar100's labels: fine (100 classes, the default) or coarse (20 superclasses)")
 	fs.IntSliceVar(&c.Hidden, "hidden", d.Hidden, "units of each hidden layer, comma-separated")
 	fs.StringVar(&c.Activation, "activation", d.Activation, "hidden activation: "+strings.Join(nn.ActivationNames(), ", "))
 	fs.StringVar(&c.Init, "init", d.Init, "hidden kernel initializer: "+strings.Join(nn.InitializerNames(), ", ")+" (output layer: glorot_uniform)")
@@ -54,7 +57,7 @@ func addConfigFlags(fs *pflag.FlagSet, c *train.Config) {
 	fs.Float64Var(&c.MinDelta, "min-delta", d.MinDelta, "early stopping: minimum val_loss decrease that counts as an improvement")
 	fs.BoolVar(&c.RestoreBest, "restore-best", d.RestoreBest, "early stopping: restore the weights of the best epoch at the end of training")
 	fs.BoolVar(&c.Shuffle, "shuffle", d.Shuffle, "reshuffle the training samples every epoch")
-	fs.IntVar(&c.TrainSamples, "train-samples", d.TrainSamples, "use the first N training images (1-50000)")
+	fs.IntVar(&c.TrainSamples, "train-samples", d.TrainSamples, "use the first N training images (1 to the data set's 50000 or 60000)")
 	fs.IntVar(&c.TestSamples, "test-samples", d.TestSamples, "use the first N test images (1-10000)")
 	fs.Uint64Var(&c.Seed, "seed", d.Seed, "random seed for initialisation and shuffling")
 	fs.IntVar(&c.Threads, "threads", 0, "worker threads (0: all CPUs); results are identical for any value")
@@ -107,15 +110,20 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if f.cfg.Threads < 0 {
 		return usagef("--threads %d: want 0 (all CPUs) or more", f.cfg.Threads)
 	}
-	src, err := f.data.find(os.Stderr)
+	info, err := f.cfg.Info()
+	if err != nil {
+		return usageError{err}
+	}
+	f.cfg.LabelMode = info.LabelMode
+	src, err := f.data.find(info, os.Stderr)
 	if err != nil {
 		return err
 	}
 	terminal := isTerminal(stdout)
 	if terminal && !f.quiet {
-		fmt.Fprintf(stdout, "Loading CIFAR-10 from %s ...", src)
+		fmt.Fprintf(stdout, "Loading %s from %s ...", info.Title(), src)
 	}
-	data, err := cifar10.Load(src, f.cfg.TrainSamples, f.cfg.TestSamples)
+	data, err := datasets.Load(info, src, f.cfg.TrainSamples, f.cfg.TestSamples)
 	if terminal && !f.quiet {
 		fmt.Fprint(stdout, "\r\x1b[K")
 	}
@@ -180,11 +188,10 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if err := train.WriteRun(dir, out.History, train.MetricsOf(out, data.Test.Int32Labels(), env)); err != nil {
 		return err
 	}
-	classes := cifar10.ReadClassNames(src)
-	if err := saving.Save(dir, out.Model, describe(out, classes)); err != nil {
+	if err := saving.Save(dir, out.Model, describe(out, data)); err != nil {
 		return err
 	}
-	if err := writeReport(dir, classes, data.Test.Slice(0, f.cfg.TestSamples)); err != nil {
+	if err := writeReport(dir, data.Classes, data.Test.Slice(0, f.cfg.TestSamples)); err != nil {
 		return err
 	}
 	if !f.quiet {
@@ -197,7 +204,7 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 
 // writeReport draws the figures and report.html of a run from the files
 // just written, so that "cifarnet report" regenerates exactly the same.
-func writeReport(dir string, classes []string, test *cifar10.Set) error {
+func writeReport(dir string, classes []string, test *dataset.Set) error {
 	h, m, err := train.ReadRun(dir)
 	if err != nil {
 		return err
@@ -222,13 +229,15 @@ func initialModel(cfg train.Config, weights string) (*nn.Sequential, error) {
 	return m, nil
 }
 
-// describe is the model.json of a finished run.
-func describe(out *train.Outcome, classes []string) saving.Config {
-	return saving.Describe(out.Config.Architecture(), []int{cifar10.Height, cifar10.Width, cifar10.Channels}, classes, map[string]string{
+// describe is the model.json of a finished run on data.
+func describe(out *train.Outcome, data *dataset.Data) saving.Config {
+	c := saving.Describe(out.Config.Architecture(), data.Dims(), data.Classes, map[string]string{
 		"seed":          fmt.Sprint(out.Config.Seed),
 		"test_accuracy": fmt.Sprintf("%.4f", out.Test.Accuracy),
 		"best_epoch":    fmt.Sprint(out.BestEpoch()),
 	})
+	c.Dataset, c.LabelMode = data.Name, data.LabelMode
+	return c
 }
 
 // prepareRunDir creates the run directory. An explicit directory that
@@ -302,7 +311,7 @@ func cpuModel() string {
 // sampleFlagError turns "the data has fewer samples than asked for" into a
 // usage error naming the flag; other load errors pass through.
 func sampleFlagError(err error, src string, trainSamples, testSamples int) error {
-	var short *cifar10.ShortError
+	var short *dataset.ShortError
 	if !errors.As(err, &short) {
 		return err
 	}

@@ -1,0 +1,341 @@
+package report
+
+// The experiment report: many runs of a few configurations, their
+// statistics (package stats), summary.csv, figures and report.html in the
+// experiment's directory. The run report (report.go) is one run's; this is
+// the comparison.
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path/filepath"
+	"strconv"
+
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/stats"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// Names of the files an experiment directory gets from WriteExperiment.
+const (
+	SummaryCSV = "summary.csv"
+)
+
+// Experiment is what the experiment report is made from: every run the
+// experiment asked for, finished or not.
+type Experiment struct {
+	// Dir is the experiment directory, where the outputs go.
+	Dir string
+	// Runs are all the runs of the experiment, in its order (configuration
+	// by configuration); a run whose directory has no metrics.json yet is
+	// reported as missing, never left out silently.
+	Runs []ExperimentRun
+	// Baseline is the configuration the others are compared with; "" means
+	// the first configuration.
+	Baseline string
+	// NamedSeed is the seed whose run is placed among the others of its
+	// configuration (the exercise's single run is seed 42).
+	NamedSeed uint64
+	// Bootstrap sets the confidence intervals; the zero value means
+	// stats.DefaultBootstrap.
+	Bootstrap stats.Bootstrap
+}
+
+// ExperimentRun is one run of an experiment.
+type ExperimentRun struct {
+	// Dir is the run's directory (metrics.json, history.json and its own
+	// report.html once it has finished).
+	Dir string
+	// Config labels the run's configuration, e.g. "activation=relu"; the
+	// runs of one configuration share it.
+	Config string
+	// Factors are the values of the settings the experiment varies, in the
+	// experiment's order (the same names for every run).
+	Factors []Factor
+	Seed    uint64
+
+	// History and Metrics are the run's saved files; WriteExperiment reads
+	// them from Dir when nil.
+	History *train.History
+	Metrics *train.Metrics
+}
+
+// Factor is one varied setting's value in a run, e.g. {"learning_rate",
+// "0.001"}.
+type Factor struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Metrics compared in an experiment.
+var (
+	accuracyMetric = stats.Metric{Name: "test accuracy", HigherIsBetter: true}
+	lossMetric     = stats.Metric{Name: "test loss"}
+)
+
+// ExperimentStats is the statistics of an experiment, as experiment.json
+// holds them.
+type ExperimentStats struct {
+	// Methods says how each figure is computed, in words.
+	Methods   []string        `json:"methods"`
+	Bootstrap stats.Bootstrap `json:"bootstrap"`
+	Baseline  string          `json:"baseline"`
+	// Configurations holds one summary per configuration, in the
+	// experiment's order.
+	Configurations []ConfigStats `json:"configurations"`
+	// Comparisons compares each other configuration's test accuracy with
+	// the baseline's (Holm's correction over all of them).
+	Comparisons []stats.Comparison `json:"comparisons"`
+	// Missing names every run without a result: not finished (no
+	// metrics.json) or unreadable.
+	Missing []MissingRun `json:"missing"`
+	// Diverged names every finished run without a finite test accuracy.
+	Diverged []MissingRun `json:"diverged"`
+}
+
+// ConfigStats summarises the runs of one configuration.
+type ConfigStats struct {
+	Config  string   `json:"config"`
+	Factors []Factor `json:"factors"`
+	// Runs is the number of runs asked for; Finished of them have a
+	// metrics.json.
+	Runs     int `json:"runs"`
+	Finished int `json:"finished"`
+	// The summaries leave out runs without a finite value (counted in
+	// their Missing).
+	TestAccuracy stats.Summary `json:"test_accuracy"`
+	TestLoss     stats.Summary `json:"test_loss"`
+	EpochsRun    stats.Summary `json:"epochs_run"`
+	// Named places the NamedSeed's run among the configuration's runs (nil
+	// when the configuration has no finished run of that seed).
+	Named *stats.Position `json:"named_seed,omitempty"`
+}
+
+// MissingRun names a run without a result and why.
+type MissingRun struct {
+	Config string `json:"config"`
+	Seed   uint64 `json:"seed"`
+	Dir    string `json:"dir"`
+	Reason string `json:"reason"`
+}
+
+// configGroup is one configuration's runs, in order.
+type configGroup struct {
+	name    string
+	factors []Factor
+	runs    []*ExperimentRun
+}
+
+// groups splits the runs by configuration, in order of first appearance.
+func (e *Experiment) groups() []*configGroup {
+	var out []*configGroup
+	by := map[string]*configGroup{}
+	for i := range e.Runs {
+		r := &e.Runs[i]
+		g := by[r.Config]
+		if g == nil {
+			g = &configGroup{name: r.Config, factors: r.Factors}
+			by[r.Config] = g
+			out = append(out, g)
+		}
+		g.runs = append(g.runs, r)
+	}
+	return out
+}
+
+// finished reports whether a run has its results.
+func (r *ExperimentRun) finished() bool { return r.Metrics != nil && r.History != nil }
+
+// load reads the saved files of every run that has them; a run without
+// metrics.json is missing (returned with its reason), any other read
+// error is an error.
+func (e *Experiment) load() ([]MissingRun, error) {
+	var missing []MissingRun
+	for i := range e.Runs {
+		r := &e.Runs[i]
+		if r.finished() {
+			continue
+		}
+		h, m, err := train.ReadRun(r.Dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			missing = append(missing, MissingRun{r.Config, r.Seed, r.Dir, "not finished: no " + train.MetricsJSON + " or " + train.HistoryJSON})
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("experiment %s: %v", e.Dir, err)
+		}
+		r.History, r.Metrics = h, m
+	}
+	return missing, nil
+}
+
+// methods describes the statistics in words, for experiment.json and the
+// page.
+func methods(b stats.Bootstrap) []string {
+	pct := fmt.Sprintf("%.0f%%", 100*b.Level)
+	return []string{
+		"n: the finished runs with a finite result; a diverged run (no finite test accuracy) is named and left out, never averaged.",
+		"Standard deviation: the sample standard deviation (n - 1 in the denominator).",
+		fmt.Sprintf("%s confidence interval of the mean: bias-corrected and accelerated (BCa) bootstrap, as scipy.stats.bootstrap computes it, from %d resamples drawn with seed %d (the same runs always give the same interval).", pct, b.Resamples, b.Seed),
+		"Median and quartiles: numpy's default linear interpolation; IQR = Q3 - Q1.",
+		fmt.Sprintf("Difference of means against the baseline: with its %s BCa bootstrap interval, the two configurations resampled independently.", pct),
+		"Welch's t-test (unequal variances, scipy.stats.ttest_ind with equal_var=False) and the Mann-Whitney U test (two-sided, scipy.stats.mannwhitneyu's defaults: exact for samples of at most 8 runs without ties, otherwise the normal approximation with tie and continuity corrections); each test's p-values are Holm-corrected over all the comparisons with the baseline.",
+		"A difference is called detectable when both corrected p-values are below 0.05; one below and one above is reported as tentative; neither below is \"no detectable difference\", which is not evidence that the configurations are equal.",
+		"Effect size: Hedges' g, the difference of means over the pooled standard deviation with the exact small-sample correction (|g| < 0.2 negligible, < 0.5 small, < 0.8 medium, else large).",
+		fmt.Sprintf("Probability of improvement (rliable): the chance that a random run of a configuration beats a random run of the baseline, ties counted half, with a %s percentile bootstrap interval (%d resamples).", pct, b.Resamples),
+		"Seed position: the named seed's rank among its configuration's runs (1 = best) and scipy.stats.percentileofscore's percentile.",
+	}
+}
+
+// Statistics loads the runs that have finished and computes the
+// experiment's statistics.
+func (e *Experiment) Statistics() (*ExperimentStats, error) {
+	if len(e.Runs) == 0 {
+		return nil, fmt.Errorf("experiment %s: no runs", e.Dir)
+	}
+	b := e.Bootstrap
+	if b.Resamples == 0 {
+		b = stats.DefaultBootstrap
+	}
+	missing, err := e.load()
+	if err != nil {
+		return nil, err
+	}
+	groups := e.groups()
+	st := &ExperimentStats{Methods: methods(b), Bootstrap: b, Missing: missing}
+	var samples []stats.Sample
+	baseIndex := 0
+	for i, g := range groups {
+		if g.name == e.Baseline {
+			baseIndex = i
+		}
+		var acc, loss, epochs []float64
+		cs := ConfigStats{Config: g.name, Factors: g.factors, Runs: len(g.runs)}
+		var named *ExperimentRun
+		for _, r := range g.runs {
+			if !r.finished() {
+				continue
+			}
+			cs.Finished++
+			m := r.Metrics
+			acc = append(acc, m.TestAccuracy)
+			loss = append(loss, m.TestLoss)
+			epochs = append(epochs, float64(m.EpochsRun))
+			if math.IsNaN(m.TestAccuracy) || math.IsInf(m.TestAccuracy, 0) {
+				reason := "no finite test accuracy"
+				if m.Terminated != "" {
+					reason += ": " + m.Terminated
+				}
+				st.Diverged = append(st.Diverged, MissingRun{r.Config, r.Seed, r.Dir, reason})
+			}
+			if r.Seed == e.NamedSeed {
+				named = r
+			}
+		}
+		cs.TestAccuracy = stats.Describe(acc, b)
+		cs.TestLoss = stats.Describe(loss, b)
+		cs.EpochsRun = stats.Describe(epochs, b)
+		if named != nil && len(g.runs) > 1 {
+			p := stats.Locate(accuracyMetric, acc, named.Metrics.TestAccuracy, fmt.Sprintf("Seed %d", e.NamedSeed))
+			cs.Named = &p
+		}
+		st.Configurations = append(st.Configurations, cs)
+		samples = append(samples, stats.Sample{Name: g.name, Values: acc})
+	}
+	if e.Baseline != "" && groups[baseIndex].name != e.Baseline {
+		return nil, fmt.Errorf("experiment %s: baseline %q is not one of its configurations", e.Dir, e.Baseline)
+	}
+	st.Baseline = groups[baseIndex].name
+	if len(samples) > 1 {
+		others := append(append([]stats.Sample(nil), samples[:baseIndex]...), samples[baseIndex+1:]...)
+		st.Comparisons = stats.Compare(accuracyMetric, samples[baseIndex], others, b)
+	}
+	return st, nil
+}
+
+// WriteExperiment computes the statistics of e and writes summary.csv,
+// the figures and report.html into e.Dir; it returns the statistics for
+// experiment.json.
+func WriteExperiment(e Experiment) (*ExperimentStats, error) {
+	st, err := e.Statistics()
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(e.Dir, SummaryCSV), summaryCSV(st), 0o644); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// summaryCSV is a row per configuration: its factors, its runs, the
+// summaries of test accuracy, test loss and epochs, and the comparison
+// with the baseline (empty for the baseline itself). An undefined figure
+// is an empty field.
+func summaryCSV(st *ExperimentStats) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	var factorNames []string
+	if len(st.Configurations) > 0 {
+		for _, f := range st.Configurations[0].Factors {
+			factorNames = append(factorNames, f.Name)
+		}
+	}
+	head := append([]string{"config"}, factorNames...)
+	head = append(head, "runs", "finished")
+	for _, m := range []string{"test_accuracy", "test_loss", "epochs_run"} {
+		for _, s := range []string{"n", "missing", "mean", "sd", "ci_low", "ci_high", "median", "q1", "q3", "iqr", "min", "max"} {
+			head = append(head, m+"_"+s)
+		}
+	}
+	head = append(head, "baseline", "diff", "diff_ci_low", "diff_ci_high", "welch_t", "welch_df", "welch_p", "welch_p_holm",
+		"mann_whitney_u", "mann_whitney_p", "mann_whitney_p_holm", "mann_whitney_method", "hedges_g",
+		"probability_of_improvement", "improvement_ci_low", "improvement_ci_high")
+	w.Write(head)
+	cmp := map[string]stats.Comparison{}
+	for _, c := range st.Comparisons {
+		cmp[c.Name] = c
+	}
+	for _, cs := range st.Configurations {
+		row := []string{cs.Config}
+		for _, f := range cs.Factors {
+			row = append(row, f.Value)
+		}
+		row = append(row, strconv.Itoa(cs.Runs), strconv.Itoa(cs.Finished))
+		for _, s := range []stats.Summary{cs.TestAccuracy, cs.TestLoss, cs.EpochsRun} {
+			row = append(row, strconv.Itoa(s.N), strconv.Itoa(s.Missing))
+			for _, v := range []float64{s.Mean, s.SD, s.CILow, s.CIHigh, s.Median, s.Q1, s.Q3, s.IQR(), s.Min, s.Max} {
+				row = append(row, csvFloat(v))
+			}
+		}
+		if c, ok := cmp[cs.Config]; ok {
+			row = append(row, c.Baseline)
+			for _, v := range []float64{c.Diff, c.DiffLow, c.DiffHigh, c.Welch.T, c.Welch.DF, c.Welch.P, c.WelchHolm, c.MannWhitney.U, c.MannWhitney.P, c.MannWhitneyHolm} {
+				row = append(row, csvFloat(v))
+			}
+			row = append(row, c.MannWhitney.Method)
+			for _, v := range []float64{c.HedgesG, c.Improvement, c.ImprovementLow, c.ImprovementHigh} {
+				row = append(row, csvFloat(v))
+			}
+		} else {
+			for range 16 {
+				row = append(row, "")
+			}
+		}
+		w.Write(row)
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// csvFloat writes v in the shortest form that reads back exactly; an
+// undefined figure is an empty field.
+func csvFloat(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}

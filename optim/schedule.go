@@ -39,14 +39,15 @@ func (c Constant) Validate() error {
 	return nil
 }
 
-// ExponentialDecay is keras.optimizers.schedules.ExponentialDecay:
-// initial_learning_rate · decay_rate^(step / decay_steps), the exponent
-// floored when Staircase.
+// ExponentialDecay is keras.optimizers.schedules.ExponentialDecay
+// (keras/src/optimizers/schedules/learning_rate_schedule.py):
+//
+//	initial_learning_rate · decay_rate^(step / decay_steps)
+//
+// with the exponent floored when Staircase.
 type ExponentialDecay struct {
-	InitialLearningRate float64
-	DecaySteps          float64
-	DecayRate           float64
-	Staircase           bool
+	InitialLearningRate, DecaySteps, DecayRate float64
+	Staircase                                  bool
 }
 
 // At implements Schedule.
@@ -60,8 +61,202 @@ func (s ExponentialDecay) At(step int64) float64 {
 
 // Validate implements Schedule.
 func (s ExponentialDecay) Validate() error {
-	if !(s.DecaySteps > 0) {
-		return fmt.Errorf("ExponentialDecay: decay_steps %g must be positive", s.DecaySteps)
+	return firstError(positive("ExponentialDecay", "initial_learning_rate", s.InitialLearningRate),
+		positive("ExponentialDecay", "decay_steps", s.DecaySteps), positive("ExponentialDecay", "decay_rate", s.DecayRate))
+}
+
+// PiecewiseConstantDecay is keras.optimizers.schedules.PiecewiseConstantDecay:
+// Values[0] while step <= Boundaries[0], Values[i] while
+// Boundaries[i-1] < step <= Boundaries[i], and the last value after the
+// last boundary.
+type PiecewiseConstantDecay struct {
+	Boundaries []float64
+	Values     []float64
+}
+
+// At implements Schedule.
+func (s PiecewiseConstantDecay) At(step int64) float64 {
+	x := float64(step)
+	for i, b := range s.Boundaries {
+		if x <= b {
+			return s.Values[i]
+		}
+	}
+	return s.Values[len(s.Values)-1]
+}
+
+// Validate implements Schedule.
+func (s PiecewiseConstantDecay) Validate() error {
+	if len(s.Boundaries) != len(s.Values)-1 || len(s.Values) == 0 {
+		return fmt.Errorf("PiecewiseConstantDecay: %d boundaries and %d values: want one value more than boundaries", len(s.Boundaries), len(s.Values))
+	}
+	for i, b := range s.Boundaries {
+		if i > 0 && !(b > s.Boundaries[i-1]) {
+			return fmt.Errorf("PiecewiseConstantDecay: boundaries %v: want them increasing", s.Boundaries)
+		}
+	}
+	for _, v := range s.Values {
+		if err := positive("PiecewiseConstantDecay", "values", v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PolynomialDecay is keras.optimizers.schedules.PolynomialDecay:
+//
+//	(initial - end) · (1 - step/decay_steps)^power + end
+//
+// with step clamped to decay_steps; with Cycle, decay_steps is instead
+// multiplied by ceil(step / decay_steps) (1 at step 0).
+type PolynomialDecay struct {
+	InitialLearningRate, DecaySteps, EndLearningRate, Power float64
+	Cycle                                                   bool
+}
+
+// At implements Schedule.
+func (s PolynomialDecay) At(step int64) float64 {
+	x, d := float64(step), s.DecaySteps
+	if s.Cycle {
+		if x != 0 {
+			d *= math.Ceil(x / s.DecaySteps)
+		}
+	} else {
+		x = min(x, d)
+	}
+	return (s.InitialLearningRate-s.EndLearningRate)*math.Pow(1-x/d, s.Power) + s.EndLearningRate
+}
+
+// Validate implements Schedule.
+func (s PolynomialDecay) Validate() error {
+	return firstError(positive("PolynomialDecay", "initial_learning_rate", s.InitialLearningRate),
+		positive("PolynomialDecay", "decay_steps", s.DecaySteps), nonNegative("PolynomialDecay", "end_learning_rate", s.EndLearningRate),
+		positive("PolynomialDecay", "power", s.Power))
+}
+
+// InverseTimeDecay is keras.optimizers.schedules.InverseTimeDecay:
+//
+//	initial_learning_rate / (1 + decay_rate · step / decay_steps)
+//
+// with step / decay_steps floored when Staircase.
+type InverseTimeDecay struct {
+	InitialLearningRate, DecaySteps, DecayRate float64
+	Staircase                                  bool
+}
+
+// At implements Schedule.
+func (s InverseTimeDecay) At(step int64) float64 {
+	p := float64(step) / s.DecaySteps
+	if s.Staircase {
+		p = math.Floor(p)
+	}
+	return s.InitialLearningRate / (1 + s.DecayRate*p)
+}
+
+// Validate implements Schedule.
+func (s InverseTimeDecay) Validate() error {
+	return firstError(positive("InverseTimeDecay", "initial_learning_rate", s.InitialLearningRate),
+		positive("InverseTimeDecay", "decay_steps", s.DecaySteps), nonNegative("InverseTimeDecay", "decay_rate", s.DecayRate))
+}
+
+// CosineDecay is keras.optimizers.schedules.CosineDecay (Loshchilov and
+// Hutter's SGDR without restarts), with an optional linear warmup: with a
+// WarmupTarget (> 0), the rate goes linearly from initial_learning_rate
+// to warmup_target over warmup_steps, then decays from warmup_target;
+// without, it decays from initial_learning_rate. The decay over
+// decay_steps (then constant) is
+//
+//	from · ((1 - alpha) · 0.5 (1 + cos(π · step/decay_steps)) + alpha)
+type CosineDecay struct {
+	InitialLearningRate, DecaySteps, Alpha float64
+	// WarmupTarget 0 is Keras's None: no warmup.
+	WarmupTarget float64
+	WarmupSteps  float64
+}
+
+// At implements Schedule.
+func (s CosineDecay) At(step int64) float64 {
+	x := float64(step)
+	decay := func(x, from float64) float64 {
+		c := 0.5 * (1 + math.Cos(math.Pi*x/s.DecaySteps))
+		return from * ((1-s.Alpha)*c + s.Alpha)
+	}
+	if s.WarmupTarget == 0 {
+		return decay(min(x, s.DecaySteps), s.InitialLearningRate)
+	}
+	x = min(x, s.DecaySteps+s.WarmupSteps)
+	if x < s.WarmupSteps {
+		return (s.WarmupTarget-s.InitialLearningRate)*(x/s.WarmupSteps) + s.InitialLearningRate
+	}
+	return decay(x-s.WarmupSteps, s.WarmupTarget)
+}
+
+// Validate implements Schedule.
+func (s CosineDecay) Validate() error {
+	err := firstError(positive("CosineDecay", "decay_steps", s.DecaySteps), nonNegative("CosineDecay", "warmup_steps", s.WarmupSteps),
+		nonNegative("CosineDecay", "initial_learning_rate", s.InitialLearningRate), nonNegative("CosineDecay", "warmup_target", s.WarmupTarget))
+	if err == nil && (s.Alpha < 0 || s.Alpha > 1) {
+		err = fmt.Errorf("CosineDecay: alpha %g: want a fraction from 0 to 1", s.Alpha)
+	}
+	if err == nil && s.WarmupTarget == 0 && s.InitialLearningRate == 0 {
+		err = fmt.Errorf("CosineDecay: initial_learning_rate 0 without a warmup_target: the rate would stay 0")
+	}
+	return err
+}
+
+// CosineDecayRestarts is keras.optimizers.schedules.CosineDecayRestarts
+// (SGDR): cosine decays over periods of first_decay_steps, each period
+// t_mul times longer than the last and starting m_mul times lower.
+type CosineDecayRestarts struct {
+	InitialLearningRate, FirstDecaySteps, TMul, MMul, Alpha float64
+}
+
+// At implements Schedule.
+func (s CosineDecayRestarts) At(step int64) float64 {
+	f := float64(step) / s.FirstDecaySteps
+	var restart float64
+	if s.TMul == 1 {
+		restart = math.Floor(f)
+		f -= restart
+	} else {
+		restart = math.Floor(math.Log(1-f*(1-s.TMul)) / math.Log(s.TMul))
+		sum := (1 - math.Pow(s.TMul, restart)) / (1 - s.TMul)
+		f = (f - sum) / math.Pow(s.TMul, restart)
+	}
+	c := 0.5 * math.Pow(s.MMul, restart) * (1 + math.Cos(math.Pi*f))
+	return s.InitialLearningRate * ((1-s.Alpha)*c + s.Alpha)
+}
+
+// Validate implements Schedule.
+func (s CosineDecayRestarts) Validate() error {
+	err := firstError(positive("CosineDecayRestarts", "initial_learning_rate", s.InitialLearningRate),
+		positive("CosineDecayRestarts", "first_decay_steps", s.FirstDecaySteps), positive("CosineDecayRestarts", "t_mul", s.TMul),
+		positive("CosineDecayRestarts", "m_mul", s.MMul))
+	if err == nil && (s.Alpha < 0 || s.Alpha > 1) {
+		err = fmt.Errorf("CosineDecayRestarts: alpha %g: want a fraction from 0 to 1", s.Alpha)
+	}
+	return err
+}
+
+func positive(owner, name string, v float64) error {
+	if !(v > 0) || math.IsInf(v, 0) {
+		return fmt.Errorf("%s: %s %g: want a positive number", owner, name, v)
+	}
+	return nil
+}
+
+func nonNegative(owner, name string, v float64) error {
+	if !(v >= 0) || math.IsInf(v, 0) {
+		return fmt.Errorf("%s: %s %g: want a finite number >= 0", owner, name, v)
+	}
+	return nil
+}
+
+func firstError(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
 	}
 	return nil
 }

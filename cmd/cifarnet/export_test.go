@@ -1,0 +1,160 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/onnx/onnxtest"
+	"github.com/cifarnet/cifarnet/saving"
+	"github.com/cifarnet/cifarnet/tensor"
+)
+
+// TestExportTheExercise trains the exercise's network (a few epochs),
+// exports it with both inputs through the command, and runs the files in
+// ONNX Runtime on the 1,000 test images: probabilities within 1e-5 of
+// cifarnet's and the same class for every image.
+func TestExportTheExercise(t *testing.T) {
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := run(t, "train", "--data", data, "--out", dir, "--epochs", "3", "-q"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	// The argument form, writing RUN_DIR/model.onnx, and the --model/--out form.
+	stdout, stderr, code := run(t, "export", dir)
+	if code != 0 || !strings.Contains(stdout, "output dense_4 [batch, 10]") {
+		t.Fatalf("export: exit %d: %s%s", code, stdout, stderr)
+	}
+	features := filepath.Join(t.TempDir(), "features.onnx")
+	if _, stderr, code := run(t, "export", "--format", "onnx", "--model", dir, "--input", "float32", "--out", features); code != 0 {
+		t.Fatalf("export --input float32: exit %d: %s", code, stderr)
+	}
+	pixels := filepath.Join(dir, ONNXFile)
+	onnxtest.Check(t, pixels, features)
+
+	m, _, err := saving.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := cifar10.Load(data, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := d.Test.Float32()
+	e := tensor.NewEngine(1)
+	defer e.Close()
+	want := make([]float32, 1000*cifar10.NumClasses)
+	m.Predict(e, x, cifar10.Features, 1000, want)
+
+	r := onnxtest.Run(t, pixels, "uint8", []int{1000, 32, 32, 3}, d.Test.Pixels)
+	diff := onnxtest.Compare(t, "uint8 input", r.Outputs[0], want, cifar10.NumClasses, 1e-5)
+	r = onnxtest.Run(t, features, "float32", []int{1000, cifar10.Features}, x)
+	diff = max(diff, onnxtest.Compare(t, "float32 input", r.Outputs[0], want, cifar10.NumClasses, 1e-5))
+	t.Logf("largest difference from cifarnet's probabilities: %.3g (onnxruntime-node %s)", diff, r.Version)
+
+	// docs/onnx/accuracy.js, the Node.js recipe of docs/onnx.md, must
+	// print cifarnet's accuracy on the same images, with either input.
+	correct := 0
+	for i, l := range d.Test.Labels {
+		p := want[i*cifar10.NumClasses : (i+1)*cifar10.NumClasses]
+		best := 0
+		for j := range p {
+			if p[j] > p[best] {
+				best = j
+			}
+		}
+		if best == int(l) {
+			correct++
+		}
+	}
+	wantLine := fmt.Sprintf("ONNX Runtime accuracy %.4f on 1000 test images", float64(correct)/1000)
+	for _, model := range []string{pixels, features} {
+		if got := onnxtest.Node(t, "../../docs/onnx/accuracy.js", model, data, "1000"); strings.TrimSpace(got) != wantLine {
+			t.Errorf("accuracy.js %s printed %q, want %q", model, got, wantLine)
+		}
+	}
+}
+
+// TestExportBadInput: a missing or empty run directory, a model whose
+// weights do not match its description, truncated weights, bad flags:
+// one line on stderr naming the problem, exit status 2.
+func TestExportBadInput(t *testing.T) {
+	good := trainedRun(t)
+	copyRun := func(t *testing.T) string {
+		dir := t.TempDir()
+		for _, f := range []string{saving.ConfigFile, saving.WeightsFile} {
+			b, err := os.ReadFile(filepath.Join(good, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	edit := func(t *testing.T, dir, file string, f func([]byte) []byte) {
+		name := filepath.Join(dir, file)
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, f(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	editJSON := func(t *testing.T, dir string, f func(map[string]any)) {
+		edit(t, dir, saving.ConfigFile, func(b []byte) []byte {
+			var c map[string]any
+			if err := json.Unmarshal(b, &c); err != nil {
+				t.Fatal(err)
+			}
+			f(c)
+			b, _ = json.Marshal(c)
+			return b
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		args func(t *testing.T) []string
+		want string
+	}{
+		{"no run directory", func(t *testing.T) []string { return nil }, "no run directory"},
+		{"missing directory", func(t *testing.T) []string { return []string{filepath.Join(t.TempDir(), "nope")} }, "not a directory"},
+		{"directory without a model", func(t *testing.T) []string { return []string{t.TempDir()} }, "model.json"},
+		{"weights of another architecture", func(t *testing.T) []string {
+			dir := copyRun(t)
+			editJSON(t, dir, func(c map[string]any) { c["architecture"].(map[string]any)["hidden"] = []int{33} })
+			return []string{dir}
+		}, "shape"},
+		{"input shape not matching the inputs", func(t *testing.T) []string {
+			dir := copyRun(t)
+			editJSON(t, dir, func(c map[string]any) { c["preprocessing"].(map[string]any)["input_shape"] = []int{31, 32, 3} })
+			return []string{dir}
+		}, "input_shape"},
+		{"truncated weights", func(t *testing.T) []string {
+			dir := copyRun(t)
+			edit(t, dir, saving.WeightsFile, func(b []byte) []byte { return b[:len(b)/2] })
+			return []string{dir}
+		}, saving.WeightsFile},
+		{"unknown format", func(t *testing.T) []string { return []string{"--format", "tflite", good} }, "--format"},
+		{"unknown input", func(t *testing.T) []string { return []string{"--input", "int8", good} }, "--input"},
+		{"two run directories", func(t *testing.T) []string { return []string{"--model", t.TempDir(), good} }, "twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args(t)
+			out := filepath.Join(t.TempDir(), "m.onnx")
+			_, stderr, code := run(t, append([]string{"export", "--out", out}, args...)...)
+			if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("export %v: exit %d, stderr %q: want exit 2 and one line naming %s", args, code, stderr, tc.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("export %v failed but wrote %s", args, out)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package cifar10
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -12,29 +13,60 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/cifarnet/cifarnet/internal/lockfile"
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/quote"
+	"github.com/cifarnet/cifarnet/internal/regular"
 )
 
 // The official binary archive (see ../shared/README.md).
 const (
-	ArchiveURL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
-	ArchiveMD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+	ArchiveURL  = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+	ArchiveMD5  = "c32a1d4ab5d03f1284b67883e8d87530"
+	ArchiveSize = 170052171
+)
+
+// Defaults of a Downloader's bounds.
+const (
+	DefaultStall    = 30 * time.Second
+	DefaultTimeout  = 2 * time.Hour
+	DefaultAttempts = 3
+	// DefaultMaxSize bounds a download whose size is not known.
+	DefaultMaxSize = 4 << 30
+	// MinStallBytes is the least a download must receive in each Stall
+	// window: a server trickling a byte now and then is given up on.
+	MinStallBytes = 1024
 )
 
 // Downloader fetches an archive into a cache directory the way Keras's
 // get_file does, and more carefully: the download goes to a ".part" file,
 // an interrupted one resumes with an HTTP Range request, the size is checked
-// against what the server announced and the MD5 against the known sum, and
-// only a verified file is renamed into place. A file that fails the checksum
-// is deleted.
+// against the known size and what the server announced, the MD5 against the
+// known sum, and only a verified file is renamed into place. A file that
+// fails the checksum is deleted. Everything is bounded: the number of
+// requests, the bytes accepted, the total time and the time without
+// progress. Two processes downloading into one cache take turns (a lock
+// file beside the archive); the second finds the first's verified file.
 type Downloader struct {
-	URL    string
-	MD5    string       // hex; empty skips the check
+	URL string
+	MD5 string // hex; empty skips the check
+	// Size is the archive's exact size in bytes (0: unknown, then at most
+	// DefaultMaxSize is accepted). A server announcing or sending more is
+	// refused.
+	Size   int64
 	Client *http.Client // nil: a client without overall timeout
-	// Stall aborts a download when no byte arrives for this long (0: 30 s).
+	// Stall aborts a download that receives fewer than MinStallBytes
+	// within this long (0: DefaultStall).
 	Stall time.Duration
+	// Timeout bounds the whole Fetch, waiting for another process's
+	// download included (0: DefaultTimeout).
+	Timeout time.Duration
+	// Attempts bounds the requests of one Fetch (0: DefaultAttempts): a
+	// stale partial file answered with 416 is restarted, not forever.
+	Attempts int
 	// Progress, if non-nil, is told the bytes done and the total (-1 if
 	// unknown) as the download proceeds.
 	Progress func(done, total int64)
@@ -43,25 +75,69 @@ type Downloader struct {
 // Fetch downloads d.URL to dest (a file path in an existing directory). A
 // complete, verified dest is left as it is.
 func (d *Downloader) Fetch(ctx context.Context, dest string) error {
-	if d.MD5 != "" {
-		if sum, err := fileMD5(dest); err == nil && sum == d.MD5 {
-			return nil
+	if d.verified(dest) {
+		return nil
+	}
+	timeout := cmp.Or(d.Timeout, DefaultTimeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w: gave up after %v", errTimeout, timeout))
+	defer cancel()
+	lock, err := lockfile.Wait(ctx, dest+".lock")
+	if err != nil {
+		return fmt.Errorf("download %s: waiting for another download into %s: %w", d.URL, filepath.Dir(dest), oserr.Bare(err))
+	}
+	defer lock.Unlock()
+	// Another process may have finished the file while this one waited.
+	if d.verified(dest) {
+		return nil
+	}
+	attempts := cmp.Or(d.Attempts, DefaultAttempts)
+	for i := 1; ; i++ {
+		restart, err := d.attempt(ctx, dest)
+		if !restart {
+			return err
+		}
+		if i >= attempts {
+			return fmt.Errorf("download %s: the server refused to resume or restart %d times (HTTP 416); giving up", d.URL, attempts)
 		}
 	}
+}
+
+// verified tells whether dest is already the complete, verified archive.
+func (d *Downloader) verified(dest string) bool {
+	if d.MD5 == "" {
+		return false
+	}
+	sum, err := fileMD5(dest)
+	return err == nil && sum == d.MD5
+}
+
+// limit is the most bytes the archive may have.
+func (d *Downloader) limit() int64 {
+	if d.Size > 0 {
+		return d.Size
+	}
+	return DefaultMaxSize
+}
+
+// attempt makes one request, continuing the ".part" file where it can.
+// restart reports a stale part that the server would not resume (416),
+// now deleted.
+func (d *Downloader) attempt(ctx context.Context, dest string) (restart bool, err error) {
 	part := dest + ".part"
 	var offset int64
 	if fi, err := os.Stat(part); err == nil {
 		offset = fi.Size()
+		if offset > d.limit() {
+			os.Remove(part)
+			offset = 0
+		}
 	}
-	stall := d.Stall
-	if stall <= 0 {
-		stall = 30 * time.Second
-	}
+	stall := cmp.Or(d.Stall, DefaultStall)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.URL, nil)
 	if err != nil {
-		return fmt.Errorf("download %s: %v", d.URL, err)
+		return false, fmt.Errorf("download %s: %v", d.URL, err)
 	}
 	if offset > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
@@ -72,7 +148,7 @@ func (d *Downloader) Fetch(ctx context.Context, dest string) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("download %s: %v", d.URL, err)
+		return false, fmt.Errorf("download %s: %v", d.URL, d.cause(ctx, err))
 	}
 	defer resp.Body.Close()
 
@@ -86,29 +162,39 @@ func (d *Downloader) Fetch(ctx context.Context, dest string) error {
 	case http.StatusPartialContent:
 		start, size, ok := parseContentRange(resp.Header.Get("Content-Range"))
 		if !ok || start != offset {
-			return fmt.Errorf("download %s: server resumed at %q, want byte %d", d.URL, resp.Header.Get("Content-Range"), offset)
+			return false, fmt.Errorf("download %s: server resumed at %s, want byte %d", d.URL, quote.Short(resp.Header.Get("Content-Range")), offset)
 		}
 		flags |= os.O_APPEND
 		total = size
 	case http.StatusRequestedRangeNotSatisfiable: // the part is stale: start over
 		os.Remove(part)
-		return d.Fetch(ctx, dest)
+		return true, nil
 	default:
-		return fmt.Errorf("download %s: HTTP %s", d.URL, resp.Status)
+		return false, fmt.Errorf("download %s: HTTP %s", d.URL, quote.Line(resp.Status, quote.Max))
+	}
+	if total > d.limit() || d.Size > 0 && total >= 0 && total != d.Size {
+		return false, fmt.Errorf("download %s: the server announces %d bytes, the archive has %s; refused", d.URL, total, d.sizeWords())
 	}
 	f, err := os.OpenFile(part, flags, 0o644)
 	if err != nil {
-		return fmt.Errorf("download: %w", err)
+		return false, fmt.Errorf("download: %w", err)
 	}
-	body := &stallReader{r: resp.Body, stall: stall, cancel: cancel}
+	watch := newWatchdog(stall, cancel)
+	defer watch.stop()
 	done := offset
 	buf := make([]byte, 256<<10)
 	for {
-		n, rerr := body.Read(buf)
+		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
+			watch.add(n)
+			if done+int64(n) > d.limit() {
+				f.Close()
+				os.Remove(part)
+				return false, fmt.Errorf("download %s: the server sent more than the %s; refused and deleted", d.URL, d.sizeWords())
+			}
 			if _, err := f.Write(buf[:n]); err != nil {
 				f.Close()
-				return fmt.Errorf("download: writing %s: %w", part, err)
+				return false, fmt.Errorf("download: writing %s: %w", part, oserr.Bare(err))
 			}
 			done += int64(n)
 			if d.Progress != nil {
@@ -120,52 +206,85 @@ func (d *Downloader) Fetch(ctx context.Context, dest string) error {
 		}
 		if rerr != nil {
 			f.Close()
-			if cause := context.Cause(ctx); errors.Is(cause, errStalled) {
-				rerr = cause
-			}
-			return fmt.Errorf("download %s: %v after %d bytes (run again to resume)", d.URL, rerr, done)
+			return false, fmt.Errorf("download %s: %v after %d bytes (run again to resume)", d.URL, d.cause(ctx, rerr), done)
 		}
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("download: %w", err)
+		return false, fmt.Errorf("download: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("download: %w", err)
+		return false, fmt.Errorf("download: %w", err)
 	}
 	if total >= 0 && done != total {
-		return fmt.Errorf("download %s: got %d bytes, the server announced %d (run again to resume)", d.URL, done, total)
+		return false, fmt.Errorf("download %s: got %d bytes, the server announced %d (run again to resume)", d.URL, done, total)
 	}
 	if d.MD5 != "" {
 		sum, err := fileMD5(part)
 		if err != nil {
-			return fmt.Errorf("download: %w", err)
+			return false, fmt.Errorf("download: %w", err)
 		}
 		if sum != d.MD5 {
 			os.Remove(part)
-			return fmt.Errorf("download %s: MD5 %s, want %s: the file is corrupt and was deleted", d.URL, sum, d.MD5)
+			return false, fmt.Errorf("download %s: MD5 %s, want %s: the file is corrupt and was deleted", d.URL, sum, d.MD5)
 		}
 	}
 	if err := os.Rename(part, dest); err != nil {
-		return fmt.Errorf("download: %w", err)
+		return false, fmt.Errorf("download: %w", err)
 	}
-	return nil
+	return false, nil
 }
 
-var errStalled = errors.New("stalled: no data received")
-
-// stallReader cancels the request when a read waits longer than stall.
-type stallReader struct {
-	r      io.Reader
-	stall  time.Duration
-	cancel context.CancelCauseFunc
+// sizeWords describes the size limit in an error.
+func (d *Downloader) sizeWords() string {
+	if d.Size > 0 {
+		return fmt.Sprintf("known size of %d bytes", d.Size)
+	}
+	return fmt.Sprintf("limit of %d bytes", int64(DefaultMaxSize))
 }
 
-func (s *stallReader) Read(p []byte) (int, error) {
-	t := time.AfterFunc(s.stall, func() { s.cancel(fmt.Errorf("%w for %v", errStalled, s.stall)) })
-	defer t.Stop()
-	return s.r.Read(p)
+// cause replaces a transport error by the reason the request was cancelled
+// (stalled, timed out), when it was.
+func (d *Downloader) cause(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); c != nil && (errors.Is(c, errStalled) || errors.Is(c, errTimeout)) {
+		return c
+	}
+	return err
 }
+
+var errTimeout = errors.New("timed out")
+
+var errStalled = errors.New("stalled: too little data received")
+
+// watchdog cancels a download that receives fewer than MinStallBytes in
+// a window of stall.
+type watchdog struct {
+	got  atomic.Int64
+	done chan struct{}
+}
+
+func newWatchdog(stall time.Duration, cancel context.CancelCauseFunc) *watchdog {
+	w := &watchdog{done: make(chan struct{})}
+	go func() {
+		t := time.NewTicker(stall)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-t.C:
+				if got := w.got.Swap(0); got < MinStallBytes {
+					cancel(fmt.Errorf("%w: %d bytes in %v", errStalled, got, stall))
+					return
+				}
+			}
+		}
+	}()
+	return w
+}
+
+func (w *watchdog) add(n int) { w.got.Add(int64(n)) }
+func (w *watchdog) stop()     { close(w.done) }
 
 // parseContentRange parses "bytes START-END/SIZE".
 func parseContentRange(v string) (start, size int64, ok bool) {
@@ -193,7 +312,7 @@ func parseContentRange(v string) (start, size int64, ok bool) {
 }
 
 func fileMD5(name string) (string, error) {
-	f, err := os.Open(name)
+	f, err := regular.Open(name)
 	if err != nil {
 		return "", err
 	}

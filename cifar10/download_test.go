@@ -179,3 +179,123 @@ func TestFindSearchOrderAndDownload(t *testing.T) {
 		t.Fatalf("a wrong $CIFARNET_DATA must not fall through to a download: %v", err)
 	}
 }
+
+// TestDownloadBounds: every way a server can keep a download going is cut
+// off, within bounds of requests, bytes and time.
+func TestDownloadBounds(t *testing.T) {
+	data, sum := payload()
+	size := int64(len(data))
+	tests := []struct {
+		name    string
+		handler func(http.ResponseWriter, *http.Request)
+		part    bool // a stale .part file is there before
+		d       Downloader
+		want    string
+	}{
+		{"416 forever", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+		}, true, Downloader{}, "HTTP 416"},
+		{"no length, endless body", func(w http.ResponseWriter, r *http.Request) {
+			chunk := make([]byte, 64<<10)
+			for r.Context().Err() == nil {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+			}
+		}, false, Downloader{Size: size}, "sent more than the known size"},
+		{"length beyond the known size", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", itoa(1<<40))
+			w.Write(data)
+		}, false, Downloader{Size: size}, "announces 1099511627776 bytes"},
+		{"trickle", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", itoa(len(data)))
+			for i := 0; r.Context().Err() == nil; i++ {
+				w.Write(data[i : i+1])
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}, false, Downloader{Stall: 200 * time.Millisecond}, "stalled"},
+		{"slow but steady past the total time", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", itoa(len(data)))
+			for i := 0; r.Context().Err() == nil; i += 2048 {
+				w.Write(data[i : i+2048])
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}, false, Downloader{Stall: 200 * time.Millisecond, Timeout: 500 * time.Millisecond}, "timed out"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var requests atomic.Int32
+			s := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				tt.handler(w, r)
+			})
+			dir := t.TempDir()
+			if tt.part {
+				os.WriteFile(filepath.Join(dir, ArchiveName+".part"), data[:1000], 0o644)
+			}
+			d := tt.d
+			d.URL, d.MD5 = s.URL, sum
+			start := time.Now()
+			_, err := EnsureCached(context.Background(), &d, dir)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+			if n := requests.Load(); n > DefaultAttempts {
+				t.Errorf("%d requests, want at most %d", n, DefaultAttempts)
+			}
+			if el := time.Since(start); el > 30*time.Second {
+				t.Errorf("took %v", el)
+			}
+			if fi, err := os.Stat(filepath.Join(dir, ArchiveName+".part")); err == nil && fi.Size() > size {
+				t.Errorf(".part holds %d bytes, more than the archive's %d", fi.Size(), size)
+			}
+			if _, err := os.Stat(filepath.Join(dir, ArchiveName)); !os.IsNotExist(err) {
+				t.Error("a failed download left the archive in place")
+			}
+		})
+	}
+}
+
+// TestConcurrentDownloadsIntoOneCache: two downloads of the same archive
+// into one cache both succeed, and the file is the archive.
+func TestConcurrentDownloadsIntoOneCache(t *testing.T) {
+	data, sum := payload()
+	var requests atomic.Int32
+	s := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Length", itoa(len(data)))
+		for i := 0; i < len(data); i += 32 << 10 {
+			w.Write(data[i:min(i+32<<10, len(data))])
+			w.(http.Flusher).Flush()
+			time.Sleep(5 * time.Millisecond) // long enough for the two to overlap
+		}
+	})
+	dir := t.TempDir()
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := EnsureCached(context.Background(), &Downloader{URL: s.URL, MD5: sum, Size: int64(len(data))}, dir)
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent download: %v", err)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, ArchiveName)); !bytes.Equal(got, data) {
+		t.Fatal("the cached archive differs")
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("%d requests, want 1 (the second waits and finds the first's file)", n)
+	}
+}

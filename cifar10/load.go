@@ -13,6 +13,9 @@ import (
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
+
+	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
 // File names inside cifar-10-batches-bin.
@@ -117,7 +120,7 @@ func loadDir(dir string, ws []want) (map[string]*Set, error) {
 			}
 			return nil, short(name, w, 0, fmt.Sprintf("cifar10: %s: missing: %s is not a complete %s or %s directory (need %s for %d records)", name, dir, DirName, PyDirName, w.name, w.n))
 		}
-		f, err := os.Open(name)
+		f, err := regular.Open(name)
 		if err != nil {
 			return nil, fmt.Errorf("cifar10: %s: %w", name, oserr.Bare(err))
 		}
@@ -138,14 +141,11 @@ func fileExists(name string) bool {
 
 // readPyFile reads the first n records of a Python-version batch file.
 func readPyFile(name string, n int) (*Set, error) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		return nil, fmt.Errorf("cifar10: %s: %w", name, oserr.Bare(err))
+	b, err := regular.ReadFile(name, maxPickle)
+	var tl *regular.TooLargeError
+	if errors.As(err, &tl) {
+		return nil, fmt.Errorf("cifar10: %s: %w: %d bytes", name, errPickle, tl.Size)
 	}
-	if fi.Size() > maxPickle {
-		return nil, fmt.Errorf("cifar10: %s: %w: %d bytes", name, errPickle, fi.Size())
-	}
-	b, err := os.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("cifar10: %s: %w", name, oserr.Bare(err))
 	}
@@ -196,7 +196,7 @@ func short(name string, w want, have int, msg string) *ShortError {
 }
 
 func loadArchive(name string, ws []want) (map[string]*Set, error) {
-	f, err := os.Open(name)
+	f, err := regular.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("cifar10: %s: %w", name, oserr.Bare(err))
 	}
@@ -206,7 +206,8 @@ func loadArchive(name string, ws []want) (map[string]*Set, error) {
 
 // readArchive streams a gzipped tar and reads the wanted batch files from
 // members named cifar-10-batches-bin/<file> (or <file> at the top level).
-// It stops as soon as every wanted file has been read.
+// It stops looking for members once every wanted file has been read, but
+// reads the gzip stream to its end to verify its CRC-32 and length.
 func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
@@ -238,7 +239,7 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 		if !ok || !wanted || sets[base] != nil {
 			continue
 		}
-		member := name + ":" + hdr.Name
+		member := name + ":" + quote.Line(hdr.Name, quote.Max)
 		if hdr.Typeflag != tar.TypeReg {
 			return nil, fmt.Errorf("cifar10: %s: not a regular file (tar type %q)", member, hdr.Typeflag)
 		}
@@ -269,6 +270,11 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 		}
 		sets[base] = s
 	}
+	// The gzip checksum is only checked at the end of the stream: read to
+	// it, so that data altered inside the archive is refused, not used.
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return nil, fmt.Errorf("cifar10: %s: corrupt archive (%v): the data read from it cannot be trusted", name, err)
+	}
 	for _, w := range ws {
 		if sets[w.name] == nil {
 			return nil, short(name, w, 0, fmt.Sprintf("cifar10: %s: archive has no member %s/%s or %s/%s (need %d records)", name, DirName, w.name, PyDirName, pyName(w.name), w.n))
@@ -287,15 +293,15 @@ const maxMember = 256 << 20
 func checkMember(hdr *tar.Header) error {
 	clean := path.Clean(hdr.Name)
 	if path.IsAbs(hdr.Name) || clean == ".." || strings.HasPrefix(clean, "../") {
-		return fmt.Errorf("refusing archive member %q: path outside the archive", hdr.Name)
+		return fmt.Errorf("refusing archive member %s: path outside the archive", quote.Short(hdr.Name))
 	}
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeDir, tar.TypeXGlobalHeader, tar.TypeXHeader:
 	default:
-		return fmt.Errorf("refusing archive member %q: not a regular file or directory (tar type %q)", hdr.Name, hdr.Typeflag)
+		return fmt.Errorf("refusing archive member %s: not a regular file or directory (tar type %q)", quote.Short(hdr.Name), hdr.Typeflag)
 	}
 	if hdr.Size > maxMember {
-		return fmt.Errorf("refusing archive member %q: %d bytes, more than any CIFAR-10 file", hdr.Name, hdr.Size)
+		return fmt.Errorf("refusing archive member %s: %d bytes, more than any CIFAR-10 file", quote.Short(hdr.Name), hdr.Size)
 	}
 	return nil
 }

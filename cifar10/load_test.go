@@ -4,11 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cifarnet/cifarnet/dataset"
 )
@@ -261,5 +264,76 @@ func TestOversizedMemberRefused(t *testing.T) {
 	_, err := Load(p, 1, 0)
 	if err == nil || !strings.Contains(err.Error(), "more than any CIFAR-10 file") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// TestArchiveCRCChecked: an archive whose deflate data was altered (stored
+// blocks, so the change goes straight into a pixel) is refused, even when
+// the altered member is the only one read and the archive has more after it.
+func TestArchiveCRCChecked(t *testing.T) {
+	first := batch(20, 1)
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.NoCompression)
+	tw := tar.NewWriter(zw)
+	for _, m := range []member{{DirName + "/" + TrainFile(1), tar.TypeReg, first}, {DirName + "/" + TestFile, tar.TypeReg, batch(5, 2)}} {
+		tw.WriteHeader(&tar.Header{Name: m.name, Typeflag: m.typ, Mode: 0o644, Size: int64(len(m.data))})
+		tw.Write(m.data)
+	}
+	tw.Close()
+	zw.Close()
+	good := buf.Bytes()
+	// The pixel byte 100 of record 3 sits after the gzip header (10 bytes),
+	// the stored block's 5-byte header and the tar header (512 bytes).
+	at := 10 + 5 + 512 + 3*RecordSize + 1 + 100
+	if good[at] != first[3*RecordSize+1+100] {
+		t.Fatalf("byte %d is not the pixel byte: the layout assumption is wrong", at)
+	}
+	bad := bytes.Clone(good)
+	bad[at] ^= 0xff
+	dir := t.TempDir()
+	goodName, badName := filepath.Join(dir, "good.tar.gz"), filepath.Join(dir, "bad.tar.gz")
+	os.WriteFile(goodName, good, 0o644)
+	os.WriteFile(badName, bad, 0o644)
+	if _, err := Load(goodName, 20, 0); err != nil {
+		t.Fatalf("intact archive: %v", err)
+	}
+	_, err := Load(badName, 20, 0)
+	if err == nil || !strings.Contains(err.Error(), "corrupt archive") {
+		t.Fatalf("altered archive: error %v, want a corrupt archive", err)
+	}
+}
+
+// TestSpecialFilesRefused: a FIFO as the data, as a batch file or as the
+// class names file is refused (or ignored for the names) without blocking.
+func TestSpecialFilesRefused(t *testing.T) {
+	dir := writeDir(t, map[string]int{TestFile: 5})
+	fifo := filepath.Join(dir, TrainFile(1))
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, MetaFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 3)
+	go func() {
+		_, err := Load(dir, 5, 5)
+		done <- err
+		_, err = Load(fifo, 5, 5)
+		done <- err
+		if names := ReadClassNames(dir); names[0] != ClassNames[0] {
+			done <- fmt.Errorf("class names %v", names)
+		} else {
+			done <- nil
+		}
+	}()
+	for i, want := range []string{"not a regular file", "not a regular file", ""} {
+		select {
+		case err := <-done:
+			if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+				t.Errorf("case %d: %v, want %q", i, err, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("case %d blocked on a FIFO", i)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
 )
 
 // EnvVar names the environment variable that points at the data when no
@@ -85,7 +86,7 @@ func Find(ctx context.Context, explicit string, offline bool, d *Downloader) (st
 // ReadClassNames reads batches.meta.txt from a data directory, falling back
 // to ClassNames when the file is absent (as inside an archive read).
 func ReadClassNames(dir string) []string {
-	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	b, err := regular.ReadFile(filepath.Join(dir, MetaFile), 1<<16)
 	names := ClassNames[:]
 	if err != nil {
 		return names

@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
 // The Python version of CIFAR-10 (what Keras downloads and caches) stores
@@ -51,7 +52,8 @@ const maxPickle = 256 << 20
 var errPickle = errors.New("not a CIFAR-10 Python batch")
 
 func pickleErr(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errPickle, fmt.Sprintf(format, args...))
+	// A crafted pickle's values can be megabytes: the message keeps a prefix.
+	return fmt.Errorf("%w: %s", errPickle, quote.Line(fmt.Sprintf(format, args...), 4*quote.Max))
 }
 
 // unpickle parses b and returns the top-level value.
@@ -259,7 +261,7 @@ func unpickle(b []byte) (any, error) {
 			}
 			g := pyGlobal{mod, name}
 			if !allowedGlobals[g] {
-				return nil, pickleErr("refusing global %s.%s", mod, name)
+				return nil, pickleErr("refusing global %s.%s", quote.Line(mod, quote.Max), quote.Line(name, quote.Max))
 			}
 			stack = append(stack, g)
 		case 0x93: // STACK_GLOBAL

@@ -51,7 +51,7 @@ func Load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, erro
 func Find(ctx context.Context, info dataset.Info, explicit string, offline bool, progress func(done, total int64)) (string, error) {
 	switch info.Name {
 	case "cifar10":
-		d := &cifar10.Downloader{URL: cifar10.ArchiveURL, MD5: cifar10.ArchiveMD5, Progress: progress}
+		d := &cifar10.Downloader{URL: cifar10.ArchiveURL, MD5: cifar10.ArchiveMD5, Size: cifar10.ArchiveSize, Progress: progress}
 		return cifar10.Find(ctx, explicit, offline, d)
 	}
 	return "", fmt.Errorf("data set %q: unknown", info.Name)
@@ -67,7 +67,7 @@ func Download(ctx context.Context, info dataset.Info, url string, progress func(
 		if err != nil {
 			return "", err
 		}
-		d := &cifar10.Downloader{URL: cifar10.ArchiveURL, MD5: cifar10.ArchiveMD5, Progress: progress}
+		d := &cifar10.Downloader{URL: cifar10.ArchiveURL, MD5: cifar10.ArchiveMD5, Size: cifar10.ArchiveSize, Progress: progress}
 		if url != "" {
 			d.URL = url
 		}

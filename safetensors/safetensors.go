@@ -22,6 +22,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
 // MaxHeader bounds the JSON header, as the reference implementation does.
@@ -121,7 +123,8 @@ func (f *File) Get(name string) (Tensor, bool) {
 var ErrFormat = errors.New("not a valid safetensors file")
 
 func formatErr(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrFormat, fmt.Sprintf(format, args...))
+	// Names and values come from the file: the message keeps a prefix.
+	return fmt.Errorf("%w: %s", ErrFormat, quote.Line(fmt.Sprintf(format, args...), 4*quote.Max))
 }
 
 // Read parses a whole safetensors file of the given size from r. Only F32
@@ -168,25 +171,25 @@ func Read(r io.Reader, size int64) (*File, error) {
 		dec := json.NewDecoder(bytes.NewReader(msg))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&e); err != nil {
-			return nil, formatErr("tensor %q: %v", name, err)
+			return nil, formatErr("tensor %s: %v", quote.Short(name), err)
 		}
 		if e.Dtype != "F32" {
-			return nil, formatErr("tensor %q: dtype %q, only F32 is supported", name, e.Dtype)
+			return nil, formatErr("tensor %s: dtype %s, only F32 is supported", quote.Short(name), quote.Short(e.Dtype))
 		}
 		if len(e.DataOffsets) != 2 || e.DataOffsets[0] < 0 || e.DataOffsets[1] < e.DataOffsets[0] || e.DataOffsets[1] > dataLen {
-			return nil, formatErr("tensor %q: data_offsets %v outside the %d data bytes", name, e.DataOffsets, dataLen)
+			return nil, formatErr("tensor %s: data_offsets %v outside the %d data bytes", quote.Short(name), e.DataOffsets, dataLen)
 		}
 		count := int64(1)
 		shape := make([]int, len(e.Shape))
 		for i, d := range e.Shape {
 			if d < 0 || (count > 0 && d > dataLen) {
-				return nil, formatErr("tensor %q: invalid shape %v", name, e.Shape)
+				return nil, formatErr("tensor %s: invalid shape %v", quote.Short(name), e.Shape)
 			}
 			count *= d
 			shape[i] = int(d)
 		}
 		if count*4 != e.DataOffsets[1]-e.DataOffsets[0] {
-			return nil, formatErr("tensor %q: shape %v needs %d bytes, data_offsets span %d", name, e.Shape, count*4, e.DataOffsets[1]-e.DataOffsets[0])
+			return nil, formatErr("tensor %s: shape %v needs %d bytes, data_offsets span %d", quote.Short(name), e.Shape, count*4, e.DataOffsets[1]-e.DataOffsets[0])
 		}
 		spans = append(spans, span{name, shape, e.DataOffsets[0], e.DataOffsets[1]})
 	}
@@ -197,7 +200,7 @@ func Read(r io.Reader, size int64) (*File, error) {
 	var at int64
 	for _, s := range spans {
 		if s.begin != at {
-			return nil, formatErr("tensor %q: data starts at %d, want %d (gap or overlap)", s.name, s.begin, at)
+			return nil, formatErr("tensor %s: data starts at %d, want %d (gap or overlap)", quote.Short(s.name), s.begin, at)
 		}
 		at = s.end
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -128,4 +129,24 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("round trip: %v", err)
 		}
 	})
+}
+
+// TestErrorsQuoteShortPrefixes: a file naming a tensor with a megabyte of
+// characters gets an error of a few hundred bytes.
+func TestErrorsQuoteShortPrefixes(t *testing.T) {
+	long := strings.Repeat("n", 1<<20)
+	for _, header := range []string{
+		`{"` + long + `":{"dtype":"F16","shape":[1],"data_offsets":[0,4]}}`,
+		`{"t":{"dtype":"` + long + `","shape":[1],"data_offsets":[0,4]}}`,
+		`{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"` + long + `":1}}`,
+	} {
+		var b bytes.Buffer
+		binary.Write(&b, binary.LittleEndian, uint64(len(header)))
+		b.WriteString(header)
+		b.Write(make([]byte, 4))
+		_, err := Read(bytes.NewReader(b.Bytes()), int64(b.Len()))
+		if err == nil || len(err.Error()) > 400 {
+			t.Errorf("error of %d bytes: %.100s", len(fmt.Sprint(err)), err)
+		}
+	}
 }

@@ -14,8 +14,11 @@ import (
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/safetensors"
+
+	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
 // File names in a run directory.
@@ -23,6 +26,9 @@ const (
 	WeightsFile = "model.safetensors"
 	ConfigFile  = "model.json"
 )
+
+// MaxConfigSize bounds model.json: a description of layers, not data.
+const MaxConfigSize = 1 << 20
 
 // Format identifies model.json's layout.
 const Format = "cifarnet-mlp/1"
@@ -106,16 +112,16 @@ func WriteWeights(w io.Writer, m *nn.Sequential, metadata map[string]string) err
 // Load reads the model saved in dir.
 func Load(dir string) (*nn.Sequential, *Config, error) {
 	name := filepath.Join(dir, ConfigFile)
-	b, err := os.ReadFile(name)
+	b, err := regular.ReadFile(name, MaxConfigSize)
 	if err != nil {
-		return nil, nil, fmt.Errorf("model %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("model %s: %w", name, oserr.Bare(err))
 	}
 	var c Config
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, nil, fmt.Errorf("model %s: %v", name, err)
+		return nil, nil, fmt.Errorf("model %s: %s", name, quote.Line(err.Error(), 4*quote.Max))
 	}
 	if c.Format != Format {
-		return nil, nil, fmt.Errorf("model %s: format %q, want %q", name, c.Format, Format)
+		return nil, nil, fmt.Errorf("model %s: format %s, want %q", name, quote.Short(c.Format), Format)
 	}
 	m, err := nn.NewZero(c.Architecture, 0)
 	if err != nil {
@@ -131,7 +137,7 @@ func Load(dir string) (*nn.Sequential, *Config, error) {
 // shape for every variable of m, trainable or not (extra tensors are an
 // error too: they mean the file belongs to another architecture).
 func LoadWeights(name string, m *nn.Sequential) error {
-	f, err := os.Open(name)
+	f, err := regular.Open(name)
 	if err != nil {
 		return fmt.Errorf("weights %s: %w", name, oserr.Bare(err))
 	}

@@ -10,8 +10,12 @@ import (
 	"strconv"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/safetensors"
+
+	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
 // Checkpoint files in a run directory: the scalars and small arrays as
@@ -113,18 +117,18 @@ func (c *Checkpoint) Save(dir string) error {
 // LoadCheckpoint reads the checkpoint in dir.
 func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	name := filepath.Join(dir, CheckpointJSON)
-	b, err := os.ReadFile(name)
+	b, err := regular.ReadFile(name, maxRunFile)
 	if err != nil {
-		return nil, fmt.Errorf("resume %s: no checkpoint: %w", dir, err)
+		return nil, fmt.Errorf("resume %s: no checkpoint: %w", dir, oserr.Bare(err))
 	}
 	c := &Checkpoint{}
 	if err := json.Unmarshal(b, c); err != nil {
-		return nil, fmt.Errorf("resume %s: %v", name, err)
+		return nil, fmt.Errorf("resume %s: %s", name, quote.Line(err.Error(), 4*quote.Max))
 	}
 	tname := filepath.Join(dir, CheckpointTensors)
-	f, err := os.Open(tname)
+	f, err := regular.Open(tname)
 	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", dir, err)
+		return nil, fmt.Errorf("resume %s: %w", tname, oserr.Bare(err))
 	}
 	defer f.Close()
 	fi, _ := f.Stat()

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
+
+	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
 // Names of the files a run directory holds.
@@ -18,6 +21,11 @@ const (
 	HistoryCSV  = "history.csv"
 	MetricsJSON = "metrics.json"
 )
+
+// maxRunFile bounds a run's JSON files when they are read back: the
+// largest, metrics.json of 10,000 test predictions or a checkpoint's
+// sample order of 50,000 indices, is a few megabytes.
+const maxRunFile = 64 << 20
 
 // Metrics is metrics.json: the run's results and everything needed to
 // reproduce it.
@@ -110,12 +118,12 @@ func ReadRun(dir string) (*History, *Metrics, error) {
 		name string
 		v    any
 	}{{HistoryJSON, &h}, {MetricsJSON, &m}} {
-		b, err := os.ReadFile(filepath.Join(dir, f.name))
+		b, err := regular.ReadFile(filepath.Join(dir, f.name), maxRunFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("run %s: %w", dir, err)
+			return nil, nil, fmt.Errorf("run %s: %s: %w", dir, f.name, oserr.Bare(err))
 		}
 		if err := json.Unmarshal(b, f.v); err != nil {
-			return nil, nil, fmt.Errorf("run %s: %s: %v", dir, f.name, err)
+			return nil, nil, fmt.Errorf("run %s: %s: %s", dir, f.name, quote.Line(err.Error(), 4*quote.Max))
 		}
 	}
 	return &h, &m, nil

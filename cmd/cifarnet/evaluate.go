@@ -18,6 +18,7 @@ import (
 	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/saving"
 	"github.com/cifarnet/cifarnet/tensor"
@@ -240,7 +241,7 @@ func topClasses(probs []float32, m *nn.Sequential, names []string, files []strin
 }
 
 func decodeImage(name string) (image.Image, error) {
-	f, err := os.Open(name)
+	f, err := regular.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", name, oserr.Bare(err))
 	}

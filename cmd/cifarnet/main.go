@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
 // usageError marks an invalid flag or argument: exit status 2, as flag
@@ -65,7 +67,7 @@ func main() {
 		return
 	}
 	if !errors.Is(err, errQuiet) {
-		fmt.Fprintf(os.Stderr, "cifarnet: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(os.Stderr, "cifarnet: %s\n", quote.Line(oneLine(err.Error()), maxMessage))
 	}
 	var u usageError
 	// Cobra reports an unknown command as a plain error, before any hook of
@@ -79,6 +81,10 @@ func main() {
 	}
 	os.Exit(1)
 }
+
+// maxMessage bounds the error line printed: whatever a message quotes
+// from an input, stderr gets one line of reasonable length.
+const maxMessage = 1000
 
 // errQuiet marks an error whose message was already printed.
 var errQuiet = errors.New("(reported)")

@@ -2,12 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var binary string
@@ -40,19 +40,7 @@ func sharedData(t *testing.T) string {
 // run executes the binary and returns stdout, stderr and the exit status.
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = t.TempDir()
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	var x *exec.ExitError
-	if errors.As(err, &x) {
-		code = x.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errOut.String(), code
+	return runLimited(t, 10*time.Minute, args...)
 }
 
 func TestInvalidFlagsExit2(t *testing.T) {

@@ -309,10 +309,13 @@ func cpuModel() string {
 }
 
 // sampleFlagError turns "the data has fewer samples than asked for" into a
-// usage error naming the flag; other load errors pass through.
+// usage error naming the flag; other load errors, and data that has none
+// of the samples asked for, pass through (exit 1, naming the file).
 func sampleFlagError(err error, src string, trainSamples, testSamples int) error {
 	var short *dataset.ShortError
-	if !errors.As(err, &short) {
+	if !errors.As(err, &short) || short.Available == 0 {
+		// No samples of the kind at all: the data is broken (a batch
+		// file missing or empty), not the flag.
 		return err
 	}
 	flag, asked, kind := "--train-samples", trainSamples, "training"

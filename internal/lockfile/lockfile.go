@@ -1,0 +1,58 @@
+// Package lockfile holds an exclusive advisory lock (flock) on a file, so
+// that one process at a time owns what the file guards: a run directory, a
+// download into a cache. The kernel releases the lock when the process
+// ends, however it ends, so a killed process never leaves a stale lock.
+package lockfile
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+)
+
+// ErrHeld is returned by TryLock when another holder has the lock.
+var ErrHeld = errors.New("locked by another process")
+
+// Lock is a held lock; Unlock releases it.
+type Lock struct{ f *os.File }
+
+// TryLock takes the lock on name (created if missing) or fails at once
+// with ErrHeld.
+func TryLock(name string) (*Lock, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := flock(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Lock{f}, nil
+}
+
+// Wait takes the lock on name, waiting while another holder has it, until
+// ctx ends.
+func Wait(ctx context.Context, name string) (*Lock, error) {
+	for {
+		l, err := TryLock(name)
+		if !errors.Is(err, ErrHeld) {
+			return l, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Unlock releases the lock.
+func (l *Lock) Unlock() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}

@@ -1,0 +1,66 @@
+package lockfile
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestExclusiveAndReleased(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "lock")
+	a, err := TryLock(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TryLock(name); !errors.Is(err, ErrHeld) {
+		t.Fatalf("second TryLock: %v, want ErrHeld", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := Wait(ctx, name); err == nil {
+		t.Fatal("Wait returned while the lock was held")
+	}
+	a.Unlock()
+	b, err := TryLock(name)
+	if err != nil {
+		t.Fatalf("after Unlock: %v", err)
+	}
+	b.Unlock()
+}
+
+// TestReleasedWhenTheHolderDies: a lock held by a killed process is free.
+func TestReleasedWhenTheHolderDies(t *testing.T) {
+	if os.Getenv("LOCKFILE_HOLD") != "" {
+		if _, err := TryLock(os.Getenv("LOCKFILE_HOLD")); err != nil {
+			os.Exit(3)
+		}
+		os.Stdout.Write([]byte("held\n"))
+		time.Sleep(time.Hour)
+	}
+	name := filepath.Join(t.TempDir(), "lock")
+	cmd := exec.Command(os.Args[0], "-test.run=TestReleasedWhenTheHolderDies")
+	cmd.Env = append(os.Environ(), "LOCKFILE_HOLD="+name)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	buf := make([]byte, 5)
+	if _, err := out.Read(buf); err != nil || string(buf) != "held\n" {
+		t.Fatalf("child: %q %v", buf, err)
+	}
+	if _, err := TryLock(name); !errors.Is(err, ErrHeld) {
+		t.Fatalf("lock of a live process: %v", err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	l, err := TryLock(name)
+	if err != nil {
+		t.Fatalf("lock of a killed process: %v", err)
+	}
+	l.Unlock()
+}

@@ -14,6 +14,8 @@ import (
 	"math"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/stats"
@@ -268,7 +270,90 @@ func WriteExperiment(e Experiment) (*ExperimentStats, error) {
 	if err := atomicfile.WriteFile(filepath.Join(e.Dir, SummaryCSV), summaryCSV(st), 0o644); err != nil {
 		return nil, err
 	}
+	figs, err := e.figures(st)
+	if err != nil {
+		return nil, err
+	}
+	html, err := experimentHTML(&e, st, figs)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(e.Dir, HTMLFile), html, 0o644); err != nil {
+		return nil, err
+	}
 	return st, nil
+}
+
+// figures draws the experiment's figures into e.Dir as PNG and SVG.
+func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
+	var configs []*expConfig
+	for i, g := range e.groups() {
+		cf := &expConfig{ConfigStats: st.Configurations[i], col: Palette[i%len(Palette)]}
+		for _, r := range g.runs {
+			if r.finished() {
+				cf.runs = append(cf.runs, r)
+			}
+		}
+		configs = append(configs, cf)
+	}
+	level := st.Bootstrap.Level
+	pct := fmt.Sprintf("%.0f%%", 100*level)
+	left := ""
+	if n := len(st.Missing) + len(st.Diverged); n > 0 {
+		left = fmt.Sprintf(" %d runs without a test accuracy (missing or diverged) are not drawn; they are named above.", n)
+	}
+	type spec struct {
+		fig  Figure
+		make func() (*chart, error)
+	}
+	specs := []spec{
+		{Figure{Name: "accuracy_box", Title: "Test accuracy of every run",
+			Caption: fmt.Sprintf("Each dot is one run (the ringed one is seed %d); the box spans the middle half of the runs (first to third quartile) with the median across it, the whiskers reach the lowest and highest run. Beside each box, the triangle is the mean and the bar its %s confidence interval: where the true mean of the configuration probably lies. Overlapping boxes mean single runs of the two configurations often swap order.%s", e.NamedSeed, pct, left)},
+			func() (*chart, error) { return accuracyBoxPlot(configs, e.NamedSeed, level) }},
+		{Figure{Name: "val_loss_curves", Title: "Validation loss per epoch",
+			Caption: "The mean validation loss of each configuration's runs, epoch by epoch, with a band of one standard deviation either side (the spread of single runs, not the uncertainty of the mean). A curve ends where early stopping has ended half of its runs: later means would describe only the runs still training."},
+			func() (*chart, error) {
+				return curvesPlot(configs, "val_loss", "Mean validation loss per configuration")
+			}},
+		{Figure{Name: "val_accuracy_curves", Title: "Validation accuracy per epoch",
+			Caption: "The same for validation accuracy: mean of the runs with one standard deviation either side, while at least half of the runs are training."},
+			func() (*chart, error) {
+				return curvesPlot(configs, "val_accuracy", "Mean validation accuracy per configuration")
+			}},
+	}
+	for _, f := range numericFactors(configs) {
+		specs = append(specs, spec{Figure{Name: "accuracy_vs_" + fileSafe(f), Title: "Test accuracy against " + f,
+			Caption: fmt.Sprintf("Every run's test accuracy (faint dots) and each configuration's mean with its %s confidence interval, against %s; a line joins the configurations that differ only in %s.", pct, f, f)},
+			func() (*chart, error) { return factorPlot(configs, f, level) }})
+	}
+	var figs []Figure
+	for _, s := range specs {
+		ch, err := s.make()
+		if err != nil {
+			return nil, fmt.Errorf("experiment report: %s: %v", s.fig.Name, err)
+		}
+		fig := s.fig
+		fig.geom = ch.geometry()
+		if fig.png, err = render(drawing{ch.w, ch.h, ch.draw, ch}, filepath.Join(e.Dir, fig.Name)); err != nil {
+			return nil, err
+		}
+		figs = append(figs, fig)
+	}
+	return figs, nil
+}
+
+// fileSafe keeps letters, digits, '-' and '_' of a factor's name for a file
+// name.
+func fileSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
 }
 
 // summaryCSV is a row per configuration: its factors, its runs, the

@@ -4,9 +4,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,5 +158,110 @@ func TestExperimentBadInput(t *testing.T) {
 	}
 	if _, err := WriteExperiment(e); err == nil || !strings.Contains(err.Error(), train.MetricsJSON) {
 		t.Errorf("corrupt metrics.json: %v", err)
+	}
+}
+
+func TestExperimentFigures(t *testing.T) {
+	e := syntheticExperiment(t)
+	st, err := WriteExperiment(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two factors, one of them numeric: box, two curves, one factor plot.
+	for _, name := range []string{"accuracy_box", "val_loss_curves", "val_accuracy_curves", "accuracy_vs_learning_rate"} {
+		for _, ext := range []string{".png", ".svg"} {
+			if fi, err := os.Stat(filepath.Join(e.Dir, name+ext)); err != nil || fi.Size() < 1000 {
+				t.Errorf("%s%s: %v", name, ext, err)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.Dir, "accuracy_vs_activation.png")); err == nil {
+		t.Error("a plot against the non-numeric factor activation")
+	}
+	page, err := os.ReadFile(filepath.Join(e.Dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(page)
+	for _, want := range []string{
+		st.Comparisons[0].Sentence[:40], // the sentences, HTML-escaped as needed
+		"lr=0.01 elu, seed 5: not finished", "lr=0.001 relu, seed 4: diverged",
+		"BCa", "Holm", "Hedges", "rliable",
+	} {
+		if !strings.Contains(html, template.HTMLEscapeString(want)) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	if !strings.Contains(html, `href="summary.csv"`) {
+		t.Error("report.html does not link summary.csv")
+	}
+	// The hover layer of the box plot holds every finished run with a
+	// finite accuracy: 24 runs, one missing, one diverged.
+	if n := strings.Count(html, `data-group="run"`); n != 22+22 {
+		// 22 in the box plot and 22 in the factor plot.
+		t.Errorf("%d run hover targets, want 44", n)
+	}
+}
+
+func TestExperimentRunLinks(t *testing.T) {
+	e := syntheticExperiment(t)
+	// Give one run its own report; the page links it relative to itself.
+	if err := os.WriteFile(filepath.Join(e.Runs[1].Dir, HTMLFile), []byte("<html></html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteExperiment(e); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := os.ReadFile(filepath.Join(e.Dir, HTMLFile))
+	if want := `href="runs/0.001-elu-1/report.html"`; !strings.Contains(string(page), want) {
+		t.Errorf("report.html lacks the link %s", want)
+	}
+}
+
+func TestMeanCurveStopsAtHalf(t *testing.T) {
+	// Runs of 5, 6 and 7 epochs: at least 2 of 3 must be training, so the
+	// curve has 6 epochs; epoch 6's mean is over the two longer runs.
+	e := syntheticExperiment(t)
+	if _, err := e.Statistics(); err != nil {
+		t.Fatal(err)
+	}
+	runs := []*ExperimentRun{&e.Runs[0], &e.Runs[1], &e.Runs[2]} // seeds 0, 1, 2: 5, 6, 7 epochs
+	b := meanCurve(runs, "val_loss")
+	if len(b.epochs) != 6 || b.n[5] != 2 || b.n[0] != 3 {
+		t.Fatalf("epochs %v, runs per epoch %v", b.epochs, b.n)
+	}
+	want := (e.Runs[1].History.Epochs[5].ValLoss + e.Runs[2].History.Epochs[5].ValLoss) / 2
+	if math.Abs(b.mean[5]-want) > 1e-15 {
+		t.Errorf("epoch 6 mean %v, want %v", b.mean[5], want)
+	}
+}
+
+// TestExperimentReportInChromium opens the experiment's report.html in
+// headless Chromium: every figure must decode (the page's own check) and
+// the comparison table must be there.
+func TestExperimentReportInChromium(t *testing.T) {
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CIFARNET_REQUIRE_BROWSER") != "" {
+			t.Fatal("chromium not installed (Debian package chromium)")
+		}
+		t.Skip("chromium not installed (Debian package chromium)")
+	}
+	e := syntheticExperiment(t)
+	if _, err := WriteExperiment(e); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+		"--dump-dom", "file://"+filepath.Join(e.Dir, HTMLFile)).Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	dom := string(out)
+	if want := "4 of 4 figures loaded"; !strings.Contains(dom, want) {
+		m := regexp.MustCompile(`id="figure-status">[^<]*`).FindString(dom)
+		t.Fatalf("page says %q, want %q", m, want)
+	}
+	if !strings.Contains(dom, `id="comparisons"`) || !strings.Contains(dom, `id="runs">23 / 24<`) {
+		t.Fatal("page lacks the comparisons table or the count of finished runs")
 	}
 }

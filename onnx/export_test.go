@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,6 +106,33 @@ func TestModelsInONNXRuntime(t *testing.T) {
 		d := onnxtest.Compare(t, c.name, r.Outputs[0], c.want, c.classes, 1e-5)
 		t.Logf("%s: largest difference %.3g (onnxruntime-node %s)", c.name, d, r.Version)
 	}
+}
+
+// TestOtherImageShapes: the input shape comes from the model's
+// description, here MNIST's 28x28x1 (random pixels, 5 classes).
+func TestOtherImageShapes(t *testing.T) {
+	const n = 200
+	arch := nn.Architecture{Inputs: 28 * 28, Hidden: []int{16}, Activation: "tanh", Init: "glorot_uniform", Classes: 5}
+	m, err := nn.New(arch, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pixels := make([]uint8, n*arch.Inputs)
+	r := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, len(pixels))
+	for i := range pixels {
+		pixels[i] = uint8(r.IntN(256))
+		x[i] = float32(pixels[i]) / 255
+	}
+	e := tensor.NewEngine(1)
+	defer e.Close()
+	want := make([]float32, n*arch.Classes)
+	m.Predict(e, x, arch.Inputs, n, want)
+	c := saving.Describe(arch, []int{28, 28, 1}, []string{"a", "b", "c", "d", "e"}, nil)
+	file, _ := writeModel(t, m, &c, Uint8)
+	onnxtest.Check(t, file)
+	res := onnxtest.Run(t, file, "uint8", []int{n, 28, 28, 1}, pixels)
+	onnxtest.Compare(t, "28x28x1", res.Outputs[0], want, arch.Classes, 1e-5)
 }
 
 // TestNamesFollowKeras: initializers carry the Keras weight names and

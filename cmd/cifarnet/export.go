@@ -41,7 +41,7 @@ the channels-last flattening happen inside the graph. --input float32 takes
 the features cifarnet feeds its first layer: float32 [batch, features], the
 image flattened channels-last and divided by 255.
 
-See docs/onnx.md for running the model from Python and Node.js.`,
+See docs/onnx.md for running the model from Python, Node.js and a web page.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {

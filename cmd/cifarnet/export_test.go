@@ -60,14 +60,7 @@ func TestExportTheExercise(t *testing.T) {
 	// print cifarnet's accuracy on the same images, with either input.
 	correct := 0
 	for i, l := range d.Test.Labels {
-		p := want[i*cifar10.NumClasses : (i+1)*cifar10.NumClasses]
-		best := 0
-		for j := range p {
-			if p[j] > p[best] {
-				best = j
-			}
-		}
-		if best == int(l) {
+		if onnxtest.Argmax(want[i*cifar10.NumClasses:(i+1)*cifar10.NumClasses]) == int(l) {
 			correct++
 		}
 	}

@@ -177,7 +177,7 @@ func Compare(t *testing.T, what string, got, want []float32, classes int, tol fl
 		}
 	}
 	for r := 0; r < len(got); r += classes {
-		if a, b := argmax(got[r:r+classes]), argmax(want[r:r+classes]); a != b {
+		if a, b := Argmax(got[r:r+classes]), Argmax(want[r:r+classes]); a != b {
 			t.Errorf("%s: row %d: ONNX Runtime predicts class %d, cifarnet %d", what, r/classes, a, b)
 		}
 	}
@@ -187,7 +187,8 @@ func Compare(t *testing.T, what string, got, want []float32, classes int, tol fl
 	return worst
 }
 
-func argmax(v []float32) int {
+// Argmax returns the index of the largest value of v (the first of equals).
+func Argmax(v []float32) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {
@@ -195,4 +196,41 @@ func argmax(v []float32) int {
 		}
 	}
 	return best
+}
+
+// WebDist returns the directory of onnxruntime-web's dist files (ort.min.js
+// and its WebAssembly), or skips (fails where required) without it.
+func WebDist(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(ortDir(), "node_modules", "onnxruntime-web", "dist")
+	if _, err := os.Stat(filepath.Join(dir, "ort.min.js")); err != nil {
+		missing(t, "onnxruntime-web not installed: run 'npm ci --ignore-scripts' in %s", ortDir())
+	}
+	return dir
+}
+
+// PackageVersion returns the version of an npm package pinned in
+// onnx/ort/package.json.
+func PackageVersion(t *testing.T, pkg string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(ortDir(), "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct{ Dependencies map[string]string }
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p.Dependencies[pkg]
+}
+
+// Chromium returns the path of headless Chromium, or skips (fails where
+// required) without it.
+func Chromium(t *testing.T) string {
+	t.Helper()
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		missing(t, "chromium not installed (Debian package chromium)")
+	}
+	return browser
 }

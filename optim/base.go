@@ -144,7 +144,7 @@ func (b *base) SetLearningRate(lr float64) error {
 	if !(lr >= 0) || math.IsInf(lr, 0) {
 		return fmt.Errorf("%s: learning rate %g: want a finite number >= 0", b.name, lr)
 	}
-	b.constant = lr
+	b.constant = float64(float32(lr)) // a float32 variable in Keras
 	return nil
 }
 

@@ -97,7 +97,7 @@ func Build(name string, lr Schedule, args Args) (Optimizer, error) {
 	b := o.core()
 	b.name, b.lr = name, lr
 	if c, ok := lr.(Constant); ok {
-		b.constant = float64(c)
+		b.constant = float64(float32(c)) // a float32 variable in Keras
 	}
 	b.readOptions(r)
 	if err := r.finish(); err != nil {

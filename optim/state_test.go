@@ -143,7 +143,7 @@ func TestRestoreRejectsForeignState(t *testing.T) {
 
 func TestSetLearningRate(t *testing.T) {
 	o, _ := Build("sgd", Constant(0.1), nil)
-	if err := o.SetLearningRate(0.05); err != nil || o.LearningRate() != 0.05 {
+	if err := o.SetLearningRate(0.05); err != nil || o.LearningRate() != float64(float32(0.05)) {
 		t.Fatalf("set: %v, rate %v", err, o.LearningRate())
 	}
 	w := []float32{1}

@@ -3,7 +3,6 @@ package train
 import (
 	"fmt"
 	"math"
-	"strings"
 )
 
 // Callback is notified at Keras's hook points of Fit. Embed NopCallback to
@@ -28,54 +27,68 @@ func (NopCallback) OnBatchEnd(*Run, int, Logs) {}
 func (NopCallback) OnEpochEnd(*Run, int, Logs) {}
 func (NopCallback) OnTrainEnd(*Run)            {}
 
-// EarlyStopping is keras.callbacks.EarlyStopping (Keras 3), with its exact
-// rules: an epoch improves when current - MinDelta beats the best so far
-// (strictly; ties do not improve); wait counts epochs since the last
-// improvement and training stops when wait >= Patience (never after the
-// first epoch). With RestoreBestWeights, the weights of the best epoch are
-// restored when training ends, whether it stopped early or not.
+// EarlyStopping is keras.callbacks.EarlyStopping (Keras 3,
+// keras/src/callbacks/early_stopping.py), with its exact rules: epochs
+// before StartFromEpoch are ignored; an epoch improves when the monitored
+// value beats the best so far by more than MinDelta (strictly; ties do not
+// improve; the first epoch seen always improves); wait counts epochs since
+// the last improvement, except that with a Baseline an improvement resets
+// wait only if it also beats the baseline; training stops when
+// wait >= Patience (never after the first epoch). With RestoreBestWeights,
+// the weights of the best epoch are restored when training ends, whether
+// it stopped early or not.
 type EarlyStopping struct {
 	NopCallback
-	Monitor            string  // "val_loss" (default), "loss", "val_accuracy", "accuracy"
+	Monitor            string  // a logged metric (MonitorNames); default "val_loss"
+	Mode               string  // "auto" (default), "min" or "max"
 	MinDelta           float64 // minimum change that counts as an improvement
 	Patience           int
+	Baseline           *float64 // nil: none (Keras's None)
 	RestoreBestWeights bool
+	StartFromEpoch     int
 
 	// State, readable after training.
 	Wait         int
 	StoppedEpoch int     // 0-based epoch at which training was stopped; 0 if it was not
 	BestEpoch    int     // 0-based epoch of the best monitored value
-	Best         float64 // best monitored value
+	Best         float64 // best monitored value (meaningful once HasBest)
+	HasBest      bool
 	bestWeights  [][]float32
-	maximize     bool
+	mon          monitor
+}
+
+// Validate reports a monitor, mode or option Keras would refuse.
+func (es *EarlyStopping) Validate() error {
+	if es.Monitor == "" {
+		es.Monitor = "val_loss"
+	}
+	m, err := newMonitor("early stopping", es.Monitor, es.Mode, es.MinDelta)
+	if err != nil {
+		return err
+	}
+	if es.StartFromEpoch < 0 {
+		return fmt.Errorf("early stopping: start_from_epoch %d: want >= 0", es.StartFromEpoch)
+	}
+	if es.Baseline != nil && (math.IsNaN(*es.Baseline) || math.IsInf(*es.Baseline, 0)) {
+		return fmt.Errorf("early stopping: baseline %g: want a finite number", *es.Baseline)
+	}
+	es.mon = m
+	return nil
 }
 
 // OnTrainBegin implements Callback.
 func (es *EarlyStopping) OnTrainBegin(*Run) {
-	if es.Monitor == "" {
-		es.Monitor = "val_loss"
+	if err := es.Validate(); err != nil {
+		panic(fmt.Sprintf("train: %v (Fit validates callbacks first)", err))
 	}
-	// Keras's "auto" mode: accuracies are maximised, losses minimised.
-	es.maximize = strings.HasSuffix(es.Monitor, "accuracy")
 	es.Wait, es.StoppedEpoch, es.BestEpoch, es.bestWeights = 0, 0, 0, nil
-	es.Best = math.Inf(1)
-	if es.maximize {
-		es.Best = math.Inf(-1)
-	}
-}
-
-func (es *EarlyStopping) improves(current, reference float64) bool {
-	d := math.Abs(es.MinDelta)
-	if es.maximize {
-		return current-d > reference
-	}
-	return current+d < reference
+	es.Best, es.HasBest = math.NaN(), false
 }
 
 // OnEpochEnd implements Callback.
 func (es *EarlyStopping) OnEpochEnd(r *Run, epoch int, logs Logs) {
 	current, ok := logs.Get(es.Monitor)
-	if !ok {
+	if !ok || epoch < es.StartFromEpoch {
 		return
 	}
 	if es.RestoreBestWeights && es.bestWeights == nil {
@@ -83,13 +96,19 @@ func (es *EarlyStopping) OnEpochEnd(r *Run, epoch int, logs Logs) {
 		es.BestEpoch = epoch
 	}
 	es.Wait++
-	if es.improves(current, es.Best) {
-		es.Best = current
+	var best *float64
+	if es.HasBest {
+		best = &es.Best
+	}
+	if es.mon.improves(current, best) {
+		es.Best, es.HasBest = current, true
 		es.BestEpoch = epoch
 		if es.RestoreBestWeights {
 			es.snapshot(r)
 		}
-		es.Wait = 0
+		if es.Baseline == nil || es.mon.improves(current, es.Baseline) {
+			es.Wait = 0
+		}
 		return
 	}
 	if es.Wait >= es.Patience && epoch > 0 {

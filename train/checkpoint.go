@@ -3,7 +3,6 @@ package train
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -43,9 +42,10 @@ type Checkpoint struct {
 	EpochSeconds float64 `json:"epoch_seconds"`
 	TrainSeconds float64 `json:"train_seconds"`
 
-	History   *History    `json:"history"`
-	Optimizer optim.State `json:"optimizer"`
-	Early     *EarlyState `json:"early_stopping,omitempty"`
+	History   *History       `json:"history"`
+	Optimizer optim.State    `json:"optimizer"`
+	Early     *EarlyState    `json:"early_stopping,omitempty"`
+	ReduceLR  *ReduceLRState `json:"reduce_lr_on_plateau,omitempty"`
 	// The sampler: its PCG state and this epoch's order of the samples.
 	RNG   []byte `json:"rng"`
 	Order []int  `json:"order"`
@@ -61,8 +61,8 @@ type EarlyState struct {
 	Wait         int `json:"wait"`
 	StoppedEpoch int `json:"stopped_epoch"`
 	BestEpoch    int `json:"best_epoch"`
-	// Best is the best monitored value; null in JSON while still infinite
-	// (no epoch finished).
+	// Best is the best monitored value; null in JSON while there is none
+	// (Keras's None: no epoch counted yet).
 	Best        *float64    `json:"best"`
 	BestWeights [][]float32 `json:"-"`
 }
@@ -70,7 +70,7 @@ type EarlyState struct {
 // State returns the callback's state for a checkpoint.
 func (es *EarlyStopping) State() *EarlyState {
 	s := &EarlyState{Wait: es.Wait, StoppedEpoch: es.StoppedEpoch, BestEpoch: es.BestEpoch, BestWeights: es.bestWeights}
-	if !math.IsInf(es.Best, 0) {
+	if es.HasBest {
 		best := es.Best
 		s.Best = &best
 	}
@@ -83,7 +83,7 @@ func (es *EarlyStopping) Restore(s *EarlyState) {
 	es.OnTrainBegin(nil)
 	es.Wait, es.StoppedEpoch, es.BestEpoch, es.bestWeights = s.Wait, s.StoppedEpoch, s.BestEpoch, s.BestWeights
 	if s.Best != nil {
-		es.Best = *s.Best
+		es.Best, es.HasBest = *s.Best, true
 	}
 	if len(es.bestWeights) == 0 {
 		es.bestWeights = nil

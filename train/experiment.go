@@ -43,6 +43,16 @@ type Config struct {
 	// LabelMode CIFAR-100's labels (fine or coarse).
 	Dataset   string `json:"dataset"`
 	LabelMode string `json:"label_mode,omitempty"`
+
+	// The optimizer's other Keras arguments, its schedule and the
+	// callbacks' options beyond the exercise's (optimizer_config.go).
+	OptimizerArgs  optim.Args            `json:"optimizer_args,omitempty"`
+	LRSchedule     *optim.ScheduleConfig `json:"lr_schedule,omitempty"`
+	Monitor        string                `json:"monitor,omitempty"`
+	Mode           string                `json:"mode,omitempty"`
+	Baseline       *float64              `json:"baseline,omitempty"`
+	StartFromEpoch int                   `json:"start_from_epoch,omitempty"`
+	ReduceLR       *ReduceLRConfig       `json:"reduce_lr_on_plateau,omitempty"`
 }
 
 // Exercise returns the configuration of ../shared/seed/exercise_2.txt.
@@ -75,9 +85,6 @@ func (c Config) Validate() error {
 	if err := c.Architecture().Validate(); err != nil {
 		return err
 	}
-	if _, err := optim.New(c.Optimizer, c.LearningRate); err != nil {
-		return err
-	}
 	switch {
 	case c.Epochs < 1:
 		return fmt.Errorf("--epochs %d: want at least 1", c.Epochs)
@@ -96,7 +103,7 @@ func (c Config) Validate() error {
 	case SplitAt(c.TrainSamples, c.ValidationSplit) < 1 || SplitAt(c.TrainSamples, c.ValidationSplit) == c.TrainSamples:
 		return fmt.Errorf("--validation-split %g of %d samples leaves an empty training or validation set", c.ValidationSplit, c.TrainSamples)
 	}
-	return nil
+	return c.validateTraining()
 }
 
 // Outcome is everything one Experiment produced.
@@ -106,6 +113,8 @@ type Outcome struct {
 	History *History
 	// Early is the early-stopping callback's final state (nil if disabled).
 	Early        *EarlyStopping
+	// ReduceLR is ReduceLROnPlateau's final state (nil if not used).
+	ReduceLR *ReduceLROnPlateau
 	Test         Result
 	TrainSeconds float64
 	Kernel       string // Gemm micro-kernel used
@@ -198,7 +207,7 @@ func run(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progres
 	if err := cfg.matches(data); err != nil {
 		return nil, err
 	}
-	opt, err := optim.New(cfg.Optimizer, cfg.LearningRate)
+	opt, err := cfg.NewOptimizer()
 	if err != nil {
 		return nil, err
 	}
@@ -211,11 +220,20 @@ func run(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progres
 	opts := Options{Epochs: cfg.Epochs, BatchSize: cfg.BatchSize, ValidationSplit: cfg.ValidationSplit, Shuffle: cfg.Shuffle, Seed: cfg.Seed,
 		Interrupt: interrupt, Resume: resume}
 	if cfg.Patience >= 0 {
-		out.Early = &EarlyStopping{Monitor: "val_loss", MinDelta: cfg.MinDelta, Patience: cfg.Patience, RestoreBestWeights: cfg.RestoreBest}
+		out.Early = cfg.earlyStopping()
 		if resume != nil && resume.Early != nil {
 			out.Early.Restore(resume.Early)
 		}
 		opts.Callbacks = append(opts.Callbacks, out.Early)
+	}
+	if cfg.ReduceLR != nil {
+		out.ReduceLR = cfg.ReduceLR.callback()
+		if resume != nil && resume.ReduceLR != nil {
+			if err := out.ReduceLR.Restore(resume.ReduceLR); err != nil {
+				return nil, fmt.Errorf("resume: %v", err)
+			}
+		}
+		opts.Callbacks = append(opts.Callbacks, out.ReduceLR)
 	}
 	if resume != nil {
 		if err := opt.Restore(resume.Optimizer, model.Params()); err != nil {
@@ -240,6 +258,9 @@ func run(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progres
 		ck.Config, ck.TrainSeconds = cfg, out.TrainSeconds
 		if out.Early != nil {
 			ck.Early = out.Early.State()
+		}
+		if out.ReduceLR != nil {
+			ck.ReduceLR = out.ReduceLR.State()
 		}
 		return out, err
 	case errors.As(err, &nonFinite):

@@ -97,7 +97,17 @@ func WriteHistory(dir string, h *History) error {
 
 func historyCSV(h *History) []byte {
 	var b bytes.Buffer
-	b.WriteString("epoch,loss,accuracy,val_loss,val_accuracy,seconds\n")
+	// learning_rate is a column only when logged (a schedule or a callback
+	// changed it).
+	withLR := false
+	for _, e := range h.Epochs {
+		withLR = withLR || e.HasLearningRate
+	}
+	if withLR {
+		b.WriteString("epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds\n")
+	} else {
+		b.WriteString("epoch,loss,accuracy,val_loss,val_accuracy,seconds\n")
+	}
 	f := func(v float64) string {
 		if math.IsNaN(v) {
 			return ""
@@ -105,7 +115,15 @@ func historyCSV(h *History) []byte {
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	}
 	for _, e := range h.Epochs {
-		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,%s\n", e.Epoch, f(e.Loss), f(e.Accuracy), f(e.ValLoss), f(e.ValAccuracy), f(e.Seconds))
+		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,", e.Epoch, f(e.Loss), f(e.Accuracy), f(e.ValLoss), f(e.ValAccuracy))
+		if withLR {
+			lr := math.NaN()
+			if e.HasLearningRate {
+				lr = e.LearningRate
+			}
+			fmt.Fprintf(&b, "%s,", f(lr))
+		}
+		fmt.Fprintf(&b, "%s\n", f(e.Seconds))
 	}
 	return b.Bytes()
 }

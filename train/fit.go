@@ -98,6 +98,22 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 	xt, yt := x.Slice(0, split), y[:split]
 	xv, yv := x.Slice(split, n), y[split:]
 
+	// The learning rate is logged each epoch when it may change.
+	logLR := opt.Scheduled()
+	for _, c := range o.Callbacks {
+		if v, ok := c.(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return nil, fmt.Errorf("train: %v", err)
+			}
+		}
+		if _, ok := c.(*ReduceLROnPlateau); ok {
+			if opt.Scheduled() {
+				return nil, fmt.Errorf("train: reduce_lr_on_plateau needs a constant learning rate, and a schedule drives this one")
+			}
+			logLR = true
+		}
+	}
+
 	bs := o.BatchSize
 	steps := (split + bs - 1) / bs
 	r := &Run{Model: m, Optimizer: opt, Epochs: o.Epochs, Steps: steps, History: &History{}}
@@ -181,6 +197,9 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 		if len(yv) > 0 {
 			res := ev.evaluate(e, m, xv, yv, bs, nil)
 			logs.ValLoss, logs.ValAccuracy, logs.HasVal = res.Loss, res.Accuracy, true
+		}
+		if logLR {
+			logs.LearningRate, logs.HasLearningRate = opt.LearningRate(), true
 		}
 		r.History.Epochs = append(r.History.Epochs, Epoch{Epoch: epoch + 1, Logs: logs, Seconds: carried + time.Since(start).Seconds()})
 		for _, c := range o.Callbacks {

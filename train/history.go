@@ -14,6 +14,12 @@ type Logs struct {
 	// HasVal is false when there is no validation data (then ValLoss and
 	// ValAccuracy are NaN and omitted from outputs).
 	HasVal bool `json:"-"`
+	// LearningRate is the optimizer's learning rate at the epoch's end,
+	// before any callback changed it, logged (HasLearningRate) as Keras's
+	// ReduceLROnPlateau logs it: when a schedule or a callback may change
+	// it.
+	LearningRate    float64 `json:"learning_rate"`
+	HasLearningRate bool    `json:"-"`
 }
 
 // Get returns the metric named as in Keras's logs dict.
@@ -27,6 +33,8 @@ func (l Logs) Get(name string) (float64, bool) {
 		return l.ValLoss, l.HasVal
 	case "val_accuracy":
 		return l.ValAccuracy, l.HasVal
+	case "learning_rate":
+		return l.LearningRate, l.HasLearningRate
 	}
 	return math.NaN(), false
 }
@@ -60,7 +68,9 @@ type epochJSON struct {
 	Accuracy    *float64 `json:"accuracy"`
 	ValLoss     *float64 `json:"val_loss"`
 	ValAccuracy *float64 `json:"val_accuracy"`
-	Seconds     float64  `json:"seconds"`
+	// LearningRate is absent when not logged.
+	LearningRate *float64 `json:"learning_rate,omitempty"`
+	Seconds      float64  `json:"seconds"`
 }
 
 func finite(v float64) *float64 {
@@ -79,7 +89,11 @@ func orNaN(p *float64) float64 {
 
 // MarshalJSON writes NaN metrics as null.
 func (e Epoch) MarshalJSON() ([]byte, error) {
-	return json.Marshal(epochJSON{e.Epoch, finite(e.Loss), finite(e.Accuracy), finite(e.ValLoss), finite(e.ValAccuracy), e.Seconds})
+	var lr *float64
+	if e.HasLearningRate {
+		lr = &e.LearningRate
+	}
+	return json.Marshal(epochJSON{e.Epoch, finite(e.Loss), finite(e.Accuracy), finite(e.ValLoss), finite(e.ValAccuracy), lr, e.Seconds})
 }
 
 // UnmarshalJSON reads null metrics as NaN.
@@ -92,5 +106,8 @@ func (e *Epoch) UnmarshalJSON(b []byte) error {
 		Loss: orNaN(j.Loss), Accuracy: orNaN(j.Accuracy), ValLoss: orNaN(j.ValLoss), ValAccuracy: orNaN(j.ValAccuracy),
 		HasVal: j.ValLoss != nil,
 	}}
+	if j.LearningRate != nil {
+		e.LearningRate, e.HasLearningRate = *j.LearningRate, true
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 )
@@ -75,6 +76,14 @@ func stepLine(step, steps int, elapsed time.Duration, logs Logs, withVal, color 
 		counter, bar, elapsed.Seconds(), FormatStepTime(elapsed/time.Duration(max(step, 1))), logs.Accuracy, logs.Loss)
 	if withVal && logs.HasVal {
 		fmt.Fprintf(&b, " - val_accuracy: %.4f - val_loss: %.4f", logs.ValAccuracy, logs.ValLoss)
+	}
+	if withVal && logs.HasLearningRate {
+		// Keras's progress bar: %.4f above 1e-3, else %.4e.
+		if math.Abs(logs.LearningRate) > 1e-3 {
+			fmt.Fprintf(&b, " - learning_rate: %.4f", logs.LearningRate)
+		} else {
+			fmt.Fprintf(&b, " - learning_rate: %.4e", logs.LearningRate)
+		}
 	}
 	return b.String()
 }

@@ -1,0 +1,96 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/cifarnet/cifarnet/optim"
+)
+
+// ReduceLRConfig are ReduceLROnPlateau's options, by Keras's names.
+type ReduceLRConfig struct {
+	Monitor  string  `json:"monitor"`
+	Factor   float64 `json:"factor"`
+	Patience int     `json:"patience"`
+	Mode     string  `json:"mode"`
+	MinDelta float64 `json:"min_delta"`
+	Cooldown int     `json:"cooldown"`
+	MinLR    float64 `json:"min_lr"`
+}
+
+// DefaultReduceLR returns Keras's defaults for ReduceLROnPlateau.
+func DefaultReduceLR() ReduceLRConfig {
+	d := NewReduceLROnPlateau()
+	return ReduceLRConfig{Monitor: d.Monitor, Factor: d.Factor, Patience: d.Patience, Mode: d.Mode, MinDelta: d.MinDelta, Cooldown: d.Cooldown, MinLR: d.MinLR}
+}
+
+func (r ReduceLRConfig) callback() *ReduceLROnPlateau {
+	return &ReduceLROnPlateau{Monitor: r.Monitor, Factor: r.Factor, Patience: r.Patience, Mode: r.Mode, MinDelta: r.MinDelta, Cooldown: r.Cooldown, MinLR: r.MinLR}
+}
+
+// StepsPerEpoch returns the number of training steps of one epoch.
+func (c Config) StepsPerEpoch() int {
+	if c.BatchSize < 1 {
+		return 0
+	}
+	return (SplitAt(c.TrainSamples, c.ValidationSplit) + c.BatchSize - 1) / c.BatchSize
+}
+
+// Schedule returns the learning rate: LRSchedule's when set (a OneCycle
+// without total_steps runs over epochs × steps per epoch, as PyTorch's
+// OneCycleLR with epochs and steps_per_epoch), else the constant
+// LearningRate.
+func (c Config) Schedule() (optim.Schedule, error) {
+	if c.LRSchedule == nil {
+		return optim.Constant(c.LearningRate), nil
+	}
+	sc := *c.LRSchedule
+	if sc.ClassName == "OneCycle" && sc.Config["total_steps"] == nil {
+		args := optim.Args{"total_steps": c.Epochs * c.StepsPerEpoch()}
+		for k, v := range sc.Config {
+			args[k] = v
+		}
+		sc.Config = args
+	}
+	s, err := sc.Schedule()
+	if err != nil {
+		return nil, fmt.Errorf("--lr-schedule: %v", err)
+	}
+	return s, nil
+}
+
+// NewOptimizer returns the optimizer c trains with.
+func (c Config) NewOptimizer() (optim.Optimizer, error) {
+	s, err := c.Schedule()
+	if err != nil {
+		return nil, err
+	}
+	return optim.Build(c.Optimizer, s, c.OptimizerArgs)
+}
+
+// earlyStopping returns the EarlyStopping c asks for (Patience >= 0).
+func (c Config) earlyStopping() *EarlyStopping {
+	return &EarlyStopping{Monitor: c.Monitor, Mode: c.Mode, MinDelta: c.MinDelta, Patience: c.Patience, Baseline: c.Baseline,
+		RestoreBestWeights: c.RestoreBest, StartFromEpoch: c.StartFromEpoch}
+}
+
+// validateTraining checks the optimizer, its schedule and the callbacks.
+func (c Config) validateTraining() error {
+	opt, err := c.NewOptimizer()
+	if err != nil {
+		return err
+	}
+	if c.Patience >= 0 {
+		if err := c.earlyStopping().Validate(); err != nil {
+			return err
+		}
+	}
+	if c.ReduceLR != nil {
+		if err := c.ReduceLR.callback().Validate(); err != nil {
+			return err
+		}
+		if opt.Scheduled() {
+			return fmt.Errorf("--reduce-lr-on-plateau needs a constant learning rate: it cannot be combined with --lr-schedule %s", c.LRSchedule.ClassName)
+		}
+	}
+	return nil
+}

@@ -112,9 +112,9 @@ type Outcome struct {
 	Model   *nn.Sequential
 	History *History
 	// Early is the early-stopping callback's final state (nil if disabled).
-	Early        *EarlyStopping
+	Early *EarlyStopping
 	// ReduceLR is ReduceLROnPlateau's final state (nil if not used).
-	ReduceLR *ReduceLROnPlateau
+	ReduceLR     *ReduceLROnPlateau
 	Test         Result
 	TrainSeconds float64
 	Kernel       string // Gemm micro-kernel used

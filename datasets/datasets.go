@@ -1,7 +1,7 @@
 // Package datasets names the data sets cifarnet trains on, those of
-// keras.datasets for image classification, and loads one by name. Each
-// lives in its own package (cifar10/, ...); this is the one place that
-// lists them.
+// keras.datasets for image classification, and finds and loads one by
+// name. Each lives in its own package (cifar10/, mnist/, ...); this is the
+// one place that lists them.
 package datasets
 
 import (
@@ -11,37 +11,73 @@ import (
 
 	"github.com/cifarnet/cifarnet/cifar10"
 	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/mnist"
 )
 
 // Default is the data set of the exercise.
 const Default = "cifar10"
 
+// entry is one data set: what it is, where it is looked for, how it is read.
+type entry struct {
+	info   dataset.Info
+	places dataset.Places
+	load   func(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, error)
+}
+
+func entries() []entry {
+	return []entry{
+		{cifar10.Info(cifar10.ClassNames[:]), dataset.Places{}, func(_ dataset.Info, src string, nTrain, nTest int) (*dataset.Data, error) {
+			return cifar10.Load(src, nTrain, nTest)
+		}},
+		{mnist.Info(), mnist.Places(), mnist.Load},
+		{mnist.FashionInfo(), mnist.FashionPlaces(), mnist.Load},
+	}
+}
+
 // Names lists the data sets --dataset accepts.
-func Names() []string { return []string{"cifar10"} }
+func Names() []string {
+	var n []string
+	for _, e := range entries() {
+		n = append(n, e.info.Name)
+	}
+	return n
+}
+
+func lookup(name string) (entry, error) {
+	if name == "" {
+		name = Default
+	}
+	for _, e := range entries() {
+		if e.info.Name == name {
+			return e, nil
+		}
+	}
+	return entry{}, fmt.Errorf("--dataset %q: want one of %s", name, strings.Join(Names(), ", "))
+}
 
 // Lookup returns the description of the named data set. An empty name is
 // CIFAR-10 (runs saved before data sets had names). labelMode is
 // CIFAR-100's "fine" (the default) or "coarse", and must be empty for the
 // others.
 func Lookup(name, labelMode string) (dataset.Info, error) {
-	switch name {
-	case "", "cifar10":
-		if labelMode != "" {
-			return dataset.Info{}, fmt.Errorf("--label-mode %s: only cifar100 has label modes", labelMode)
-		}
-		return cifar10.Info(cifar10.ClassNames[:]), nil
+	e, err := lookup(name)
+	if err != nil {
+		return dataset.Info{}, err
 	}
-	return dataset.Info{}, fmt.Errorf("--dataset %q: want one of %s", name, strings.Join(Names(), ", "))
+	if labelMode != "" {
+		return dataset.Info{}, fmt.Errorf("--label-mode %s: only cifar100 has label modes", labelMode)
+	}
+	return e.info, nil
 }
 
 // Load reads the first nTrain training and nTest test images of the data
-// set info describes from src (a directory or an archive: see Locations).
+// set info describes from src (a directory or a file: see Find).
 func Load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, error) {
-	switch info.Name {
-	case "cifar10":
-		return cifar10.Load(src, nTrain, nTest)
+	e, err := lookup(info.Name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("data set %q: unknown", info.Name)
+	return e.load(info, src, nTrain, nTest)
 }
 
 // Find returns where the data set's files are: explicit if given, else the
@@ -49,12 +85,15 @@ func Load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, erro
 // downloaded into cifarnet's cache, with progress told the bytes done and
 // the total.
 func Find(ctx context.Context, info dataset.Info, explicit string, offline bool, progress func(done, total int64)) (string, error) {
-	switch info.Name {
-	case "cifar10":
+	if info.Name == "cifar10" {
 		d := &cifar10.Downloader{URL: cifar10.ArchiveURL, MD5: cifar10.ArchiveMD5, Size: cifar10.ArchiveSize, Progress: progress}
 		return cifar10.Find(ctx, explicit, offline, d)
 	}
-	return "", fmt.Errorf("data set %q: unknown", info.Name)
+	e, err := lookup(info.Name)
+	if err != nil {
+		return "", err
+	}
+	return e.places.Locate(explicit)
 }
 
 // Download fetches the data set's official files into cifarnet's cache
@@ -73,5 +112,5 @@ func Download(ctx context.Context, info dataset.Info, url string, progress func(
 		}
 		return cifar10.EnsureCached(ctx, d, cache)
 	}
-	return "", fmt.Errorf("data set %q: unknown", info.Name)
+	return "", fmt.Errorf("%s: no download yet: pass --data", info.Title())
 }

@@ -68,13 +68,15 @@ func newTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train [flags]",
 		Short: "Train the exercise's network (or a variant) and evaluate it on the test set",
-		Long: `Train a multilayer perceptron on CIFAR-10 and evaluate it on the test set.
+		Long: `Train a multilayer perceptron on a data set (--dataset: CIFAR-10 unless
+told otherwise; MNIST, Fashion-MNIST) and evaluate it on the test set.
 
 With no flags this is the exercise, exactly as specified. Progress is printed
 as Keras prints it, and the last line is "Test accuracy: 0.xxxx". The run
 directory (--out) receives history.json, history.csv and metrics.json.`,
 		Example: `  cifarnet train --data ../shared/cifar-10-batches-bin
-  cifarnet train --seed 7 --hidden 512,256 --lr 0.0005 --out runs/seed7`,
+  cifarnet train --seed 7 --hidden 512,256 --lr 0.0005 --out runs/seed7
+  cifarnet train --dataset mnist --data ../shared/mnist --train-samples 60000 --test-samples 10000`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTrain(cmd.OutOrStdout(), f)

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/saving"
+)
+
+func sharedMNIST(t *testing.T) string {
+	t.Helper()
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "mnist"))
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("real MNIST not found at %s", dir)
+	}
+	return dir
+}
+
+// A run on MNIST records its data set in model.json and metrics.json;
+// evaluate and predict then use MNIST (28x28 gray) without being told.
+func TestMNISTRunEvaluatePredict(t *testing.T) {
+	data := sharedMNIST(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := run(t, "train", "--dataset", "mnist", "--data", data, "--out", dir, "--train-samples", "1000", "--test-samples", "200", "--epochs", "2", "--hidden", "32", "-q"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	m := readMetrics(t, dir)
+	if m.Config.Dataset != "mnist" {
+		t.Errorf("metrics.json config dataset %q, want mnist", m.Config.Dataset)
+	}
+	var mc saving.Config
+	b, _ := os.ReadFile(filepath.Join(dir, saving.ConfigFile))
+	json.Unmarshal(b, &mc)
+	if mc.Dataset != "mnist" || len(mc.Preprocessing.InputShape) != 3 || mc.Preprocessing.InputShape[0] != 28 || mc.Preprocessing.InputShape[2] != 1 || mc.ClassNames[3] != "3" {
+		t.Errorf("model.json: dataset %q, input shape %v, classes %v", mc.Dataset, mc.Preprocessing.InputShape, mc.ClassNames)
+	}
+	if m.TestAccuracy < 0.5 {
+		t.Errorf("test accuracy %.3f after 2 epochs on 800 digits, want well above chance", m.TestAccuracy)
+	}
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--data", data, "--test-samples", "200"); code != 0 {
+		t.Fatalf("evaluate: exit %d: %s", code, stderr)
+	}
+	var ev Evaluation
+	b, _ = os.ReadFile(filepath.Join(dir, EvaluationFile))
+	json.Unmarshal(b, &ev)
+	if ev.Dataset != "mnist" || ev.Accuracy != m.TestAccuracy {
+		t.Errorf("evaluation.json: dataset %q accuracy %v, the run's %v", ev.Dataset, ev.Accuracy, m.TestAccuracy)
+	}
+	// Evaluating the MNIST model on CIFAR-10 data is refused by the loader.
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--data", sharedData(t)); code == 0 || !strings.Contains(stderr, "mnist") {
+		t.Errorf("MNIST model on CIFAR-10 files: exit %d %q", code, stderr)
+	}
+	// A colour image of any size is made 28x28 gray.
+	img := image.NewRGBA(image.Rect(0, 0, 97, 61))
+	for y := range 61 {
+		for x := range 97 {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 200, 255})
+		}
+	}
+	name := filepath.Join(t.TempDir(), "photo.png")
+	f, _ := os.Create(name)
+	png.Encode(f, img)
+	f.Close()
+	stdout, stderr, code := run(t, "predict", "--model", dir, "--json", "--top", "10", name)
+	if code != 0 {
+		t.Fatalf("predict: exit %d: %s", code, stderr)
+	}
+	var preds []Prediction
+	if err := json.Unmarshal([]byte(stdout), &preds); err != nil || len(preds) != 1 || len(preds[0].Top) != 10 {
+		t.Fatalf("predict output %q: %v", stdout, err)
+	}
+	for _, c := range preds[0].Top {
+		if c.Class != mc.ClassNames[c.Index] {
+			t.Errorf("class %q at index %d", c.Class, c.Index)
+		}
+	}
+}

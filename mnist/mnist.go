@@ -1,0 +1,220 @@
+// Package mnist reads MNIST and Fashion-MNIST, two data sets of 28x28
+// grayscale images in ten classes (60,000 training and 10,000 test
+// images), in the IDX files they are published as (gzipped or not), or, for
+// MNIST, in the mnist.npz Keras downloads.
+//
+// Images are kept as Keras's load_data returns them, (N, 28, 28) uint8 rows
+// of pixels; flattened they are the 784 inputs of the network.
+package mnist
+
+import (
+	"archive/zip"
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
+)
+
+// Geometry and sizes of both data sets.
+const (
+	Height    = 28
+	Width     = 28
+	TrainSize = 60000
+	TestSize  = 10000
+)
+
+// Shape is an MNIST image's: 28x28, one gray channel.
+var Shape = dataset.Shape{Height: Height, Width: Width, Channels: 1}
+
+// ClassNames are MNIST's classes, the digits.
+var ClassNames = [10]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+
+// FashionClassNames are Fashion-MNIST's classes in label order (Keras's
+// fashion_mnist.load_data documentation, the Fashion-MNIST README).
+var FashionClassNames = [10]string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+
+// Info describes MNIST.
+func Info() dataset.Info {
+	return dataset.Info{Name: "mnist", Shape: Shape, Classes: ClassNames[:], TrainSize: TrainSize, TestSize: TestSize}
+}
+
+// FashionInfo describes Fashion-MNIST.
+func FashionInfo() dataset.Info {
+	return dataset.Info{Name: "fashion_mnist", Shape: Shape, Classes: FashionClassNames[:], TrainSize: TrainSize, TestSize: TestSize}
+}
+
+// The files of either data set, as published (each also read gzipped,
+// with ".gz" appended), and Keras's single-file MNIST.
+const (
+	TrainImages = "train-images-idx3-ubyte"
+	TrainLabels = "train-labels-idx1-ubyte"
+	TestImages  = "t10k-images-idx3-ubyte"
+	TestLabels  = "t10k-labels-idx1-ubyte"
+	NPZName     = "mnist.npz"
+)
+
+// maxNPZ bounds an .npz file before it is opened: Keras's mnist.npz is 11 MB.
+const maxNPZ = 256 << 20
+
+// part is one half of a load: its image and label files (or arrays) and
+// how many images to take.
+type part struct {
+	images, labels string
+	max, n         int
+	test           bool
+}
+
+func parts(nTrain, nTest int) []part {
+	return []part{
+		{TrainImages, TrainLabels, TrainSize, nTrain, false},
+		{TestImages, TestLabels, TestSize, nTest, true},
+	}
+}
+
+// Load reads the first nTrain training and nTest test images of the data
+// set info describes (Info or FashionInfo) from src: a directory holding the
+// four IDX files (each gzipped or not), or an .npz file as Keras's
+// mnist.npz.
+func Load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, error) {
+	if nTrain < 0 || nTrain > TrainSize || nTest < 0 || nTest > TestSize {
+		return nil, fmt.Errorf("mnist: %d training and %d test images requested, want 0 to %d and 0 to %d", nTrain, nTest, TrainSize, TestSize)
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return nil, fmt.Errorf("mnist: data %s: %w", src, oserr.Bare(err))
+	}
+	d := &dataset.Data{Info: info, Source: src}
+	sets := []**dataset.Set{&d.Train, &d.Test}
+	for i, p := range parts(nTrain, nTest) {
+		var s *dataset.Set
+		if fi.IsDir() {
+			s, err = loadIDX(src, p)
+		} else {
+			s, err = loadNPZ(src, p)
+		}
+		if err != nil {
+			return nil, err
+		}
+		*sets[i] = s
+	}
+	return d, nil
+}
+
+// set checks a part's labels and builds its Set; nImages and nLabels are
+// the counts the two files hold.
+func set(p part, imagesName, labelsName string, nImages, nLabels int, pixels, labels []byte) (*dataset.Set, error) {
+	if nImages != nLabels {
+		return nil, fmt.Errorf("mnist: %s holds %d images but %s %d labels", imagesName, nImages, labelsName, nLabels)
+	}
+	if p.n > nImages {
+		kind := "training"
+		if p.test {
+			kind = "test"
+		}
+		return nil, &dataset.ShortError{File: imagesName, Test: p.test, Have: nImages, Want: p.n, Available: nImages,
+			Msg: fmt.Sprintf("mnist: %s: has %d %s images, want at least %d", imagesName, nImages, kind, p.n)}
+	}
+	for i, l := range labels {
+		if l >= 10 {
+			return nil, fmt.Errorf("mnist: %s: label %d of image %d out of range [0,10)", labelsName, l, i)
+		}
+	}
+	return &dataset.Set{Shape: Shape, Pixels: pixels, Labels: labels}, nil
+}
+
+// loadIDX reads a part from the IDX files in dir.
+func loadIDX(dir string, p part) (*dataset.Set, error) {
+	imagesName, nImages, pixels, err := readIDXFile(dir, p.images, []int{Height, Width}, p.max, p.n)
+	if err != nil {
+		return nil, err
+	}
+	labelsName, nLabels, labels, err := readIDXFile(dir, p.labels, nil, p.max, p.n)
+	if err != nil {
+		return nil, err
+	}
+	return set(p, imagesName, labelsName, nImages, nLabels, pixels, labels)
+}
+
+// readIDXFile reads base or base.gz in dir (the uncompressed file when both
+// are there), gunzipping when the file starts as gzip does.
+func readIDXFile(dir, base string, itemDims []int, maxCount, n int) (string, int, []byte, error) {
+	name := filepath.Join(dir, base)
+	if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
+		if _, gzErr := os.Stat(name + ".gz"); gzErr == nil {
+			name += ".gz"
+		} else {
+			return name, 0, nil, fmt.Errorf("mnist: %s: missing: %s holds neither %s nor %s.gz", name, dir, base, base)
+		}
+	}
+	f, err := regular.Open(name)
+	if err != nil {
+		return name, 0, nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	var r io.Reader = br
+	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return name, 0, nil, fmt.Errorf("mnist: %s: corrupt gzip: %v", name, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	count, data, err := readIDX(r, name, itemDims, maxCount, n)
+	return name, count, data, err
+}
+
+// loadNPZ reads a part from an .npz file.
+func loadNPZ(name string, p part) (*dataset.Set, error) {
+	f, size, err := regular.OpenLimit(name, maxNPZ)
+	if err != nil {
+		return nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
+	}
+	defer f.Close()
+	var head [4]byte
+	if _, err := f.ReadAt(head[:], 0); err != nil || !isZip(head[:]) {
+		return nil, fmt.Errorf("mnist: %s: not an .npz (zip) file nor a directory of IDX files", name)
+	}
+	z, err := zip.NewReader(f, size)
+	if err != nil {
+		return nil, fmt.Errorf("mnist: %s: corrupt .npz: %v", name, err)
+	}
+	x, y := "x_train.npy", "y_train.npy"
+	if p.test {
+		x, y = "x_test.npy", "y_test.npy"
+	}
+	nImages, pixels, err := npzArray(z, name, x, []int{Height, Width}, p.max, p.n)
+	if err != nil {
+		return nil, err
+	}
+	nLabels, labels, err := npzArray(z, name, y, nil, p.max, p.n)
+	if err != nil {
+		return nil, err
+	}
+	return set(p, name+":"+x, name+":"+y, nImages, nLabels, pixels, labels)
+}
+
+// Places says where MNIST is looked for: $CIFARNET_MNIST, cifarnet's cache
+// (a directory mnist/ of the IDX files, or mnist.npz), Keras's cache
+// (~/.keras/datasets/mnist.npz).
+func Places() dataset.Places {
+	return dataset.Places{Title: "MNIST", EnvVar: "CIFARNET_MNIST", Cache: []string{"mnist", NPZName}, Keras: []string{NPZName},
+		Want: "a directory of the four IDX files (gzipped or not) or Keras's mnist.npz"}
+}
+
+// FashionPlaces says where Fashion-MNIST is looked for:
+// $CIFARNET_FASHION_MNIST, cifarnet's cache (fashion-mnist/), Keras's
+// cache (~/.keras/datasets/fashion-mnist/), each a directory of the IDX
+// files.
+func FashionPlaces() dataset.Places {
+	return dataset.Places{Title: "Fashion-MNIST", EnvVar: "CIFARNET_FASHION_MNIST", Cache: []string{"fashion-mnist"}, Keras: []string{"fashion-mnist"},
+		Want: "a directory of the four Fashion-MNIST IDX files (gzipped or not)"}
+}

@@ -32,19 +32,55 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
   <div class="card"><div class="v">{{.M.EpochsRun}}</div><div class="k">epochs run{{if .M.StoppedEarly}}, stopped early{{end}}</div></div>
   <div class="card"><div class="v">{{s1 .M.TrainSeconds}}</div><div class="k">training time</div></div>
 </div>
-{{range .Figs}}{{if eq .Name "loss" "accuracy" "per_class" "samples"}}
-<h2>{{.Title}}</h2>
-<figure><div class="fig"><img src="{{.URI}}" alt="{{.Title}}">{{.Overlay}}</div><figcaption>{{.Caption}} <span class="links">(<a href="{{.Name}}.svg">SVG</a>, <a href="{{.Name}}.png">PNG</a>)</span></figcaption></figure>
-{{if eq .Name "per_class"}}
+
+<h2>Reading of this run</h2>
+<div class="explain reading" id="reading">{{range .Reading}}<p data-topic="{{.Topic}}">{{.Text}}</p>{{end}}</div>
+
+{{with index .Fig "loss"}}<h2>Loss</h2>{{template "figure" .}}{{end}}
+<div class="explain">
+<p><b>Training loss</b> is the model's error (cross-entropy) on the training images, averaged over each epoch's batches while it learns from them. It should fall as training goes on: it shows how well the model fits the images it learns from.</p>
+<p><b>Validation loss</b> is the same error on the validation images, the {{pct .M.Config.ValidationSplit}} of the training images held out and never learned from. It shows how well the model does on images it has not seen. It should fall at first too; if it starts to rise while training loss keeps falling, the model is <b>overfitting</b>: it learns details of its training images that do not carry over to new ones. Validation loss is what early stopping watches.</p>
+</div>
+
+{{with index .Fig "accuracy"}}<h2>Accuracy</h2>{{template "figure" .}}{{end}}
+<div class="explain">
+<p><b>Accuracy</b> is the share of images whose most probable class is the right one (guessing at random gives {{pct .Chance}}). Loss also counts how sure the model was, so the two curves do not always move together: validation loss can rise while validation accuracy stays flat, because the model grows more confident in its mistakes.</p>
+<p><b>The gap between the curves</b> is how much better the model does on images it learned from than on new ones. Some gap is normal; a gap that keeps widening is overfitting.</p>
+</div>
+
+<h2>Early stopping</h2>
+<div class="explain" id="early-stopping">
+{{if lt .M.Config.Patience 0}}<p>Early stopping was off: training ran its {{.M.EpochsRun}} epochs and the model keeps the last one.</p>
+{{else}}<p><b>Early stopping</b> watches validation loss after every epoch. When it has not improved for {{.M.Config.Patience}} epochs in a row (the patience), training stops{{if .M.Config.RestoreBest}} and the weights of the best epoch are put back{{end}}.</p>
+{{if .M.StoppedEarly}}{{if .M.Config.RestoreBest}}<p>Here it stopped after epoch {{.M.EpochsRun}} and restored epoch {{.M.BestEpoch}}. The restored epoch is not the last because early stopping can only know an epoch was the best after seeing {{.M.Config.Patience}} worse ones; those later epochs fit the training images better but new images worse, so the model keeps epoch {{.M.BestEpoch}}. The test accuracy above is that epoch's.</p>
+{{else}}<p>Here it stopped after epoch {{.M.EpochsRun}}, but restoring was off, so the model keeps the last epoch, not the best one (epoch {{.BestValEpoch}}).</p>{{end}}
+{{else if .M.Terminated}}<p>Here training did not end normally: {{.M.Terminated}}.</p>
+{{else}}<p>Here it never stopped training: validation loss never went {{.M.Config.Patience}} epochs without improving, so all {{.M.EpochsRun}} epochs ran{{if .M.Config.RestoreBest}} and the model keeps epoch {{.M.BestEpoch}}, the best one{{end}}.</p>{{end}}{{end}}
+</div>
+
+<h2>Confusion matrix</h2>
+<div class="two">{{with index .Fig "confusion_counts"}}{{template "figure" .}}{{end}}{{with index .Fig "confusion_normalized"}}{{template "figure" .}}{{end}}</div>
+<div class="explain">
+<p>Each row is a true class and each column the class the model predicted; a cell counts the test images of the row's class that the model called the column's class. The <b>diagonal</b> holds the right answers. Dark cells off the diagonal show which classes the model mixes up, often classes that look alike (cat and dog, automobile and truck). The right-hand matrix divides each row by its total, so every row adds up to 1 and its diagonal cell is that class's recall.</p>
+</div>
+
+{{with index .Fig "per_class"}}<h2>Per-class precision, recall and F1</h2>{{template "figure" .}}{{end}}
+<div class="explain">
+<p><b>Precision</b> of a class: of the images the model called that class, the share that really are. <b>Recall</b>: of the images of that class, the share the model found. <b>F1</b> is their harmonic mean, high only when both are. A class with high recall but low precision is one the model names too often; low recall with high precision, one it rarely dares to name. Support is the number of test images of the class.</p>
+</div>
 <div class="scroll"><table>
 <tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>
-{{range $.PerClass}}<tr><td>{{.Name}}</td><td>{{f4 .Precision}}</td><td>{{f4 .Recall}}</td><td>{{f4 .F1}}</td><td>{{.Support}}</td></tr>
+{{range .PerClass}}<tr><td>{{.Name}}</td><td>{{f4 .Precision}}</td><td>{{f4 .Recall}}</td><td>{{f4 .F1}}</td><td>{{.Support}}</td></tr>
 {{end}}</table></div>
-{{end}}{{end}}{{if eq .Name "accuracy"}}
-<h2>Confusion matrix</h2>
-<div class="two">{{range $.Figs}}{{if eq .Name "confusion_counts" "confusion_normalized"}}
-<figure><div class="fig"><img src="{{.URI}}" alt="{{.Title}}">{{.Overlay}}</div><figcaption>{{.Caption}} <span class="links">(<a href="{{.Name}}.svg">SVG</a>)</span></figcaption></figure>{{end}}{{end}}
-</div>{{end}}{{end}}
+
+<h2>Calibration</h2>
+{{with index .Fig "calibration"}}{{template "figure" .}}{{end}}
+<div class="explain" id="calibration">
+<p>For every image the model gives each class a probability; its <b>confidence</b> is the probability of the class it predicts. The test images are put in {{.Bins}} equal-width bins by confidence (0 to 0.1, 0.1 to 0.2, ...). A <b>well-calibrated</b> model is right on about 70% of the images it is 70% sure about, so its bars reach the diagonal; bars below the diagonal mean it is surer than it should be (overconfident), above it less sure. The <b>expected calibration error</b> (ECE) averages each bin's distance between accuracy and mean confidence, weighted by its share of the images: 0 is perfect.</p>
+{{if .Calibration}}<p id="ece">{{.Calibration}}</p>{{else}}<p><em>This run did not record the confidence of its test predictions (runs made before cifarnet stored it), so there is no calibration figure.</em></p>{{end}}
+</div>
+
+{{with index .Fig "samples"}}<h2>Test images and predictions</h2>{{template "figure" .}}{{end}}
 {{if .Warning}}<p><em>{{.Warning}}</em></p>{{end}}
 
 <h2>History</h2>
@@ -60,7 +96,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 <h2>Environment</h2>
 <div class="scroll"><table class="kv">{{range .Env}}<tr><td>{{.K}}</td><td>{{.V}}</td></tr>{{end}}</table></div>
 
-<footer>Made by cifarnet. <span id="figure-status">{{len .Figs}} figures embedded</span>.</footer>
+<footer>Made by cifarnet. <span id="figure-status">{{len .Figs}} figures embedded</span>.<span id="layout-status" hidden></span></footer>
 </main>
 <script>
 // Reports whether every figure decoded, for the reader and for the tests.
@@ -68,11 +104,13 @@ window.addEventListener("load", function () {
   var imgs = document.images, ok = 0;
   for (var i = 0; i < imgs.length; i++) { if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; }
   document.getElementById("figure-status").textContent = ok + " of " + imgs.length + " figures loaded";
+  var d = document.documentElement;
+  document.getElementById("layout-status").textContent = "content " + d.scrollWidth + " px wide in a " + window.innerWidth + " px window";
 });
 </script>
 </body>
 </html>
-`))
+{{define "figure"}}<figure id="fig-{{.Name}}"><div class="fig"><img src="{{.URI}}" alt="{{.Title}}">{{.Overlay}}</div><figcaption>{{.Caption}} <span class="links">(<a href="{{.Name}}.svg">SVG</a>, <a href="{{.Name}}.png">PNG</a>)</span></figcaption></figure>{{end}}`))
 
 type kv struct{ K, V string }
 
@@ -97,8 +135,19 @@ func fmtMetric(v float64, format string) string {
 // HTML renders report.html for r with its figures embedded.
 func HTML(r Run, figs []Figure) ([]byte, error) {
 	var fv []figView
+	byName := map[string]*figView{} // pointers: a missing figure is nil, which "with" skips
 	for _, f := range figs {
-		fv = append(fv, figView{f, template.URL(dataURI(f.png)), f.geom.overlay()})
+		v := figView{f, template.URL(dataURI(f.png)), f.geom.overlay()}
+		fv = append(fv, v)
+		byName[f.Name] = &v
+	}
+	calibration := ""
+	if c, ok := calibrationOf(r.Metrics.TestLabels, r.Metrics.TestPredictions, r.Metrics.TestConfidence); ok {
+		calibration = c.Sentence()
+	}
+	bestVal := 0
+	if vl := r.History.Series("val_loss"); len(vl) > 0 {
+		bestVal = argmin(vl) + 1
 	}
 	conf := train.NewConfusion(r.Metrics.TestLabels, r.Metrics.TestPredictions, len(r.Classes))
 	var rows []classRow
@@ -107,7 +156,9 @@ func HTML(r Run, figs []Figure) ([]byte, error) {
 	}
 	env := r.Metrics.Env
 	data := map[string]any{
-		"CSS": template.CSS(pageCSS), "M": r.Metrics, "H": r.History, "Figs": fv, "PerClass": rows,
+		"CSS": template.CSS(pageCSS), "M": r.Metrics, "H": r.History, "Figs": fv, "Fig": byName, "PerClass": rows,
+		"Reading": ReadingOf(r), "Calibration": calibration, "Bins": CalibrationBins, "BestValEpoch": bestVal,
+		"Chance": 1 / float64(max(1, len(r.Classes))),
 		"Config": configRows(r.Metrics.Config),
 		"Env": []kv{{"Go", env.GoVersion}, {"OS / arch", env.OS + " / " + env.Arch}, {"CPU", env.CPU},
 			{"threads", fmt.Sprint(env.Threads)}, {"Gemm kernel", env.Kernel}, {"seed", fmt.Sprint(r.Metrics.Seed)},

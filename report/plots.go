@@ -268,7 +268,7 @@ func perClassPlot(scores []train.ClassScores, classes []string) (*chart, error) 
 }
 
 // sampleGrid draws test images in a grid, each captioned "true → predicted",
-// misclassified ones framed and captioned in red.
+// misclassified ones framed and captioned in vermilion.
 type sampleGrid struct {
 	images         []image.Image
 	truth, guessed []string
@@ -297,7 +297,7 @@ func (g sampleGrid) draw(c draw.Canvas) {
 		}
 	}
 	c.FillText(title, vg.Point{X: c.Min.X + 4, Y: c.Min.Y + h - 0.25*vg.Inch},
-		fmt.Sprintf("First %d test images: true → predicted (%d misclassified, in red)", len(g.images), wrong))
+		fmt.Sprintf("First %d test images: true → predicted (%d misclassified, framed)", len(g.images), wrong))
 	small := draw.TextStyle{Font: font.From(plot.DefaultFont, 8), Handler: plot.DefaultTextHandler, XAlign: draw.XCenter}
 	pad := vg.Points(5)
 	for i, img := range g.images {

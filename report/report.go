@@ -32,6 +32,9 @@ type Run struct {
 	Classes []string
 	// Test holds the test images the run was evaluated on (nil: no grid).
 	Test *dataset.Set
+	// Experiment places the run among the others of its experiment, for
+	// the reading (nil: not part of one).
+	Experiment *ExperimentPlace
 }
 
 // Figure is one figure of a report, written as name.png and name.svg.
@@ -123,8 +126,13 @@ func Figures(r Run) ([]Figure, error) {
 				return fromChart(perClassPlot(conf.PerClass(), r.Classes))
 			}},
 	}
+	if c, ok := calibrationOf(m.TestLabels, m.TestPredictions, m.TestConfidence); ok {
+		specs = append(specs, spec{Figure{Name: "calibration", Title: "Reliability diagram",
+			Caption: fmt.Sprintf("Accuracy of the test predictions in %d equal-width bins of confidence, against the diagonal of a perfectly calibrated model; ECE %.4f.", CalibrationBins, c.ECE)},
+			func() (drawing, error) { return fromChart(reliabilityPlot(c)) }})
+	}
 	if r.Test != nil && r.Test.Len() > 0 {
-		specs = append(specs, spec{Figure{Name: "samples", Title: "Test images and predictions", Caption: "The first test images with their true and predicted classes; misclassified ones are framed in red."},
+		specs = append(specs, spec{Figure{Name: "samples", Title: "Test images and predictions", Caption: "The first test images with their true and predicted classes; misclassified ones are framed and captioned in the palette's vermilion."},
 			func() (drawing, error) {
 				g := grid(r, min(maxGrid, r.Test.Len(), len(m.TestPredictions)))
 				w, h := g.size()

@@ -2,12 +2,15 @@ package report
 
 import (
 	"bytes"
+	"fmt"
+	"html"
 	"image/png"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,6 +35,7 @@ func syntheticRun(t *testing.T) Run {
 	m := &train.Metrics{
 		TestAccuracy: 4.0 / 6, TestLoss: 0.777, EpochsRun: 7, BestEpoch: 4, BestValLoss: 0.8, StoppedEarly: true, Seed: 42,
 		TestLabels: []int32{0, 1, 2, 0, 1, 2}, TestPredictions: []int32{0, 1, 2, 1, 1, 0}, Config: train.Exercise(),
+		TestConfidence: []float32{0.9, 0.8, 0.7, 0.6, 0.5, 0.95},
 	}
 	return Run{Dir: t.TempDir(), History: h, Metrics: m, Classes: []string{"cat", "dog", "ship"}, Test: test}
 }
@@ -42,7 +46,7 @@ func TestWriteSynthetic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"loss", "accuracy", "confusion_counts", "confusion_normalized", "per_class", "samples"}
+	want := []string{"loss", "accuracy", "confusion_counts", "confusion_normalized", "per_class", "calibration", "samples"}
 	if len(figs) != len(want) {
 		t.Fatalf("%d figures, want %d", len(figs), len(want))
 	}
@@ -122,10 +126,12 @@ func TestFiguresRejectsInconsistentMetrics(t *testing.T) {
 	}
 }
 
-// TestReportInChromium opens report.html in headless Chromium: every figure
-// must decode (the page's own check counts images with a natural size) and
-// the page must show the test accuracy. CI sets CIFARNET_REQUIRE_BROWSER=1
-// so that a missing browser fails rather than skips.
+// TestReportInChromium opens report.html in headless Chromium at 1280 and
+// 420 pixels wide: every figure must decode (the page's own check counts
+// images with a natural size), the page must not be wider than the window
+// (no horizontal scrolling), and the hover values must be in the page. CI
+// sets CIFARNET_REQUIRE_BROWSER=1 so that a missing browser fails rather
+// than skips.
 func TestReportInChromium(t *testing.T) {
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
@@ -139,17 +145,138 @@ func TestReportInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-		"--dump-dom", "file://"+filepath.Join(r.Dir, HTMLFile)).Output()
+	// Headless Chromium will not make a window narrower than 500 px, so
+	// the page is opened in iframes of the two widths, and a harness page
+	// copies out what each frame's own script reported.
+	harness := `<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f1280" src="report.html" style="width:1280px;height:900px;border:0"></iframe>
+<iframe id="f420" src="report.html" style="width:420px;height:900px;border:0"></iframe>
+<pre id="out"></pre>
+<script>
+var left = 2;
+function done(id) {
+  var d = document.getElementById(id).contentDocument;
+  var o = document.getElementById("out");
+  o.appendChild(document.createTextNode("=== " + id + "\n" + d.documentElement.outerHTML + "\n"));
+  if (--left == 0) o.appendChild(document.createTextNode("=== end\n"));
+}
+document.getElementById("f1280").addEventListener("load", function () { done("f1280"); });
+document.getElementById("f420").addEventListener("load", function () { done("f420"); });
+</script></body></html>`
+	if err := os.WriteFile(filepath.Join(r.Dir, "harness.html"), []byte(harness), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--virtual-time-budget=10000",
+		"--allow-file-access-from-files", "--window-size=1800,1000", "--dump-dom", "file://"+filepath.Join(r.Dir, "harness.html")).Output()
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
-	dom := string(out)
-	if want := "6 of 6 figures loaded"; len(figs) != 6 || !strings.Contains(dom, want) {
-		m := regexp.MustCompile(`id="figure-status">[^<]*`).FindString(dom)
-		t.Fatalf("page says %q, want %q", m, want)
+	frames := html.UnescapeString(string(out))
+	if !strings.Contains(frames, "=== end") {
+		t.Fatalf("the harness did not see both frames load: %.300s", frames)
 	}
-	if !strings.Contains(dom, `id="test-accuracy">0.6667<`) {
-		t.Fatal("page does not show the test accuracy")
+	for _, width := range []int{1280, 420} {
+		_, rest, _ := strings.Cut(frames, fmt.Sprintf("=== f%d\n", width))
+		dom, _, _ := strings.Cut(rest, "\n===")
+		if want := fmt.Sprintf("%d of %d figures loaded", len(figs), len(figs)); len(figs) != 7 || !strings.Contains(dom, want) {
+			m := regexp.MustCompile(`id="figure-status">[^<]*`).FindString(dom)
+			t.Fatalf("%d px: page says %q, want %q", width, m, want)
+		}
+		m := regexp.MustCompile(`content (\d+) px wide in a (\d+) px window`).FindStringSubmatch(dom)
+		if m == nil {
+			t.Fatalf("%d px: the page did not report its layout", width)
+		}
+		content, window := atoi(t, m[1]), atoi(t, m[2])
+		if window != width {
+			t.Errorf("window %d px wide, want %d", window, width)
+		}
+		if content > window {
+			t.Errorf("%d px window: content is %d px wide: the page scrolls sideways", width, content)
+		}
+		if !strings.Contains(dom, `id="test-accuracy">0.6667<`) {
+			t.Fatal("page does not show the test accuracy")
+		}
+		// Hover values: one titled target per point of each curve (7
+		// epochs, two series), per cell of each matrix, per bar.
+		for _, v := range []string{"<title>epoch 4, validation loss: 0.8000</title>", "<title>epoch 7, training accuracy: 0.6000</title>",
+			"<title>true ship, predicted cat: 1 images</title>", "<title>ship recall: 0.5000</title>", "<title>confidence 0.9 to 1.0: 1 images"} {
+			if !strings.Contains(dom, v) {
+				t.Errorf("%d px: hover value %q missing", width, v)
+			}
+		}
+		if n := strings.Count(dom, "<title>"); n < 2*2*7+2*9+9+1 {
+			t.Errorf("%d px: %d hover values, want at least %d", width, n, 2*2*7+2*9+9+1)
+		}
 	}
+}
+
+func atoi(t *testing.T, s string) int {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestLegendOutsideData checks the figures' geometry as the page draws it:
+// each legend box lies outside its data area, so it cannot cover a data
+// line or a mark, and every hover point lies in the data area, off the
+// legend, as does every segment between consecutive points of a series.
+func TestLegendOutsideData(t *testing.T) {
+	r := syntheticRun(t)
+	figs, err := Write(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, f := range figs {
+		g := f.geom
+		if g.Legend.W == 0 {
+			continue
+		}
+		checked++
+		if overlaps(g.Legend, g.Data) {
+			t.Errorf("%s: legend %+v overlaps the data area %+v", f.Name, g.Legend, g.Data)
+		}
+		last := map[string]shape{}
+		for _, s := range g.Shapes {
+			if s.R == 0 {
+				continue
+			}
+			if inside(g.Legend, s.X, s.Y) || !inside(g.Data, s.X, s.Y) {
+				t.Errorf("%s: point %q at (%.1f, %.1f) outside the data area or under the legend", f.Name, s.Title, s.X, s.Y)
+			}
+			if p, ok := last[s.Group]; ok && segmentHits(g.Legend, p.X, p.Y, s.X, s.Y) {
+				t.Errorf("%s: the %s line from %q to %q crosses the legend", f.Name, s.Group, p.Title, s.Title)
+			}
+			last[s.Group] = s
+		}
+	}
+	if checked < 4 { // loss, accuracy, per_class, calibration
+		t.Errorf("%d figures with a legend checked, want 4", checked)
+	}
+	// The check itself: a legend moved into the data area is caught.
+	g := figs[0].geom
+	g.Legend.Y = g.Data.Y + 10
+	if !overlaps(g.Legend, g.Data) {
+		t.Error("overlaps misses a legend inside the data area")
+	}
+}
+
+func inside(r rect, x, y float64) bool { return x >= r.X && x <= r.X+r.W && y >= r.Y && y <= r.Y+r.H }
+
+func overlaps(a, b rect) bool {
+	return a.X < b.X+b.W && b.X < a.X+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H
+}
+
+// segmentHits says whether the segment from (x0, y0) to (x1, y1) meets r,
+// by sampling it finely.
+func segmentHits(r rect, x0, y0, x1, y1 float64) bool {
+	for i := 0; i <= 200; i++ {
+		f := float64(i) / 200
+		if inside(r, x0+f*(x1-x0), y0+f*(y1-y0)) {
+			return true
+		}
+	}
+	return false
 }

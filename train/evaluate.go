@@ -1,6 +1,8 @@
 package train
 
 import (
+	"math"
+
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/tensor"
 )
@@ -11,6 +13,9 @@ type Result struct {
 	Accuracy float64
 	// Predicted holds the arg-max class of every sample.
 	Predicted []int32
+	// Confidence holds the softmax probability of every sample's predicted
+	// class (Evaluate only; validation does not compute it).
+	Confidence []float32
 }
 
 // StepFunc observes an evaluation's progress: step of steps done, with the
@@ -21,7 +26,7 @@ type StepFunc func(step, steps int, running Logs)
 // batchSize, as Keras's model.evaluate, and the predicted class of every
 // sample. progress, if non-nil, is called after each batch.
 func Evaluate(e *tensor.Engine, m *nn.Sequential, x Inputs, y []int32, batchSize int, progress StepFunc) Result {
-	var ev evaluator
+	ev := evaluator{confidence: true}
 	return ev.evaluate(e, m, x, y, batchSize, progress)
 }
 
@@ -30,6 +35,8 @@ type evaluator struct {
 	pred []int32
 	xb   []float32 // a batch gathered at a padded stride
 	idx  []int
+	// confidence asks for Result.Confidence.
+	confidence bool
 }
 
 func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Sequential, x Inputs, y []int32, batchSize int, progress StepFunc) Result {
@@ -39,6 +46,10 @@ func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Sequential, x Inputs, y []
 		ev.pred = make([]int32, n)
 	}
 	pred := ev.pred[:n]
+	var conf []float32
+	if ev.confidence {
+		conf = make([]float32, n)
+	}
 	steps := (n + batchSize - 1) / batchSize
 	ldx := tensor.PaddedStride(features)
 	if cap(ev.xb) < batchSize*ldx {
@@ -60,6 +71,9 @@ func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Sequential, x Inputs, y []
 		correct += ok
 		for i := range hi - lo {
 			pred[lo+i] = argmax(logits[i*classes : (i+1)*classes])
+			if conf != nil {
+				conf[lo+i] = maxSoftmax(logits[i*classes : (i+1)*classes])
+			}
 		}
 		if progress != nil {
 			progress(step+1, steps, Logs{Loss: lossSum / float64(hi), Accuracy: float64(correct) / float64(hi)})
@@ -68,7 +82,18 @@ func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Sequential, x Inputs, y []
 	if n == 0 {
 		return Result{}
 	}
-	return Result{Loss: lossSum / float64(n), Accuracy: float64(correct) / float64(n), Predicted: pred}
+	return Result{Loss: lossSum / float64(n), Accuracy: float64(correct) / float64(n), Predicted: pred, Confidence: conf}
+}
+
+// maxSoftmax is the largest softmax probability of logits z:
+// 1 / sum_j exp(z_j - max z), in float64.
+func maxSoftmax(z []float32) float32 {
+	best := z[argmax(z)]
+	var s float64
+	for _, v := range z {
+		s += math.Exp(float64(v - best))
+	}
+	return float32(1 / s)
 }
 
 // argmax returns the index of the largest value, the first on ties.

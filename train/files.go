@@ -46,7 +46,10 @@ type Metrics struct {
 	// the confusion matrix and per-class figures.
 	TestPredictions []int32 `json:"test_predictions,omitempty"`
 	TestLabels      []int32 `json:"test_labels,omitempty"`
-	Env             Env     `json:"env"`
+	// TestConfidence holds the softmax probability of every test
+	// prediction, for the calibration figure (absent in older runs).
+	TestConfidence []float32 `json:"test_confidence,omitempty"`
+	Env            Env       `json:"env"`
 }
 
 // Env records where a run happened.
@@ -69,7 +72,7 @@ func MetricsOf(o *Outcome, testLabels []int32, env Env) Metrics {
 		EpochsRun: o.EpochsRun(), BestEpoch: o.BestEpoch(), BestValLoss: o.BestValLoss(),
 		StoppedEarly: o.Early != nil && o.Early.StoppedEpoch > 0,
 		Seed:         o.Config.Seed, TrainSeconds: o.TrainSeconds, Config: o.Config,
-		TestPredictions: o.Test.Predicted, TestLabels: testLabels, Env: env,
+		TestPredictions: o.Test.Predicted, TestLabels: testLabels, TestConfidence: o.Test.Confidence, Env: env,
 	}
 	if o.Terminated != nil {
 		m.Terminated = o.Terminated.Error()

@@ -1,0 +1,301 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// ReadingInput is everything a run's reading rests on.
+type ReadingInput struct {
+	History   *train.History
+	Metrics   *train.Metrics
+	Confusion train.Confusion // of the test set, rows true, columns predicted
+	Classes   []string
+	// Experiment places the run among the other runs of its experiment;
+	// nil when the run is not part of one.
+	Experiment *ExperimentPlace
+}
+
+// ExperimentPlace is what the reading needs to place a run among the
+// others of its experiment: the runs' values of one metric (this run's
+// included, at index Self).
+type ExperimentPlace struct {
+	Name   string    // the experiment, as its report names it
+	Metric string    // e.g. "test accuracy"
+	Values []float64 // one per run
+	Self   int       // this run's index in Values
+	// LowerIsBetter is set for losses.
+	LowerIsBetter bool
+}
+
+// Sentence is one statement of a reading.
+type Sentence struct {
+	// Topic says what the sentence is about: "nonfinite", "lowest",
+	// "diverging", "overfitting", "improving", "underfitting", "gap",
+	// "stopping", "test", "confused" or "experiment".
+	Topic string
+	Text  string
+}
+
+// Reading is a short account of what a run's curves and scores show, each
+// sentence with the numbers it rests on.
+type Reading []Sentence
+
+// Rules of the reading, stated in its sentences.
+const (
+	// overfitRise: validation loss after its lowest epoch must average at
+	// least this much above the lowest (relative) to call it a rise.
+	overfitRise = 0.02
+	// divergeFactor: a final training loss this many times its lowest is
+	// a diverging run.
+	divergeFactor = 1.5
+	// underfitChance: a training accuracy under this many times chance,
+	// with validation accuracy within underfitGap of it, is underfitting.
+	underfitChance = 3.0
+	underfitGap    = 0.03
+	// confusedPairs is how many class pairs the reading names.
+	confusedPairs = 3
+)
+
+// Text is the reading as one paragraph.
+func (r Reading) Text() string {
+	var parts []string
+	for _, s := range r {
+		parts = append(parts, s.Text)
+	}
+	return strings.Join(parts, " ")
+}
+
+// Find returns the sentence on a topic ("" if there is none).
+func (r Reading) Find(topic string) string {
+	for _, s := range r {
+		if s.Topic == topic {
+			return s.Text
+		}
+	}
+	return ""
+}
+
+// Read computes the reading of a run from its history, metrics and test
+// confusion matrix.
+func Read(in ReadingInput) Reading {
+	var r Reading
+	say := func(topic, format string, args ...any) {
+		r = append(r, Sentence{topic, fmt.Sprintf(format, args...)})
+	}
+	h, m := in.History, in.Metrics
+	n := len(h.Epochs)
+	loss, vloss := h.Series("loss"), h.Series("val_loss")
+	acc, vacc := h.Series("accuracy"), h.Series("val_accuracy")
+	hasVal := n > 0 && h.Epochs[0].HasVal
+
+	if m.Terminated != "" || !allFinite(loss) {
+		what := m.Terminated
+		if what == "" {
+			what = "the training loss was not a finite number"
+		}
+		kept := fmt.Sprintf("the model keeps epoch %d's weights, the last good ones", m.BestEpoch)
+		if m.BestEpoch == 0 {
+			kept = "no epoch finished, so nothing in this run is worth keeping"
+		}
+		say("nonfinite", "Training broke down: %s. The weights grew until the arithmetic overflowed, which usually means the learning rate (%g) is too high for this network; %s.", what, m.Config.LearningRate, kept)
+	}
+	if n == 0 {
+		return r
+	}
+	finiteLoss, _ := finitePrefix(loss)
+
+	best := -1 // the epoch (0-based) of the lowest validation loss
+	if hasVal {
+		for i, v := range vloss {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) && (best < 0 || v < vloss[best]) {
+				best = i
+			}
+		}
+	}
+	if best >= 0 {
+		say("lowest", "Validation loss was lowest at epoch %d (%.4f), of %d epochs run.", best+1, vloss[best], n)
+	}
+
+	// Diverging: training loss ends far above its lowest.
+	diverging := false
+	if len(finiteLoss) >= 2 {
+		lo := argmin(finiteLoss)
+		last := len(finiteLoss) - 1
+		if finiteLoss[last] > divergeFactor*finiteLoss[lo] {
+			diverging = true
+			say("diverging", "The run diverged: training loss fell to %.4f at epoch %d and then rose to %.4f by epoch %d (over %.1f times its lowest), so training made the model worse even on its own training images; a smaller learning rate than %g should help.",
+				finiteLoss[lo], lo+1, finiteLoss[last], last+1, divergeFactor, m.Config.LearningRate)
+		}
+	}
+
+	if best >= 0 && !diverging && m.Terminated == "" {
+		after := vloss[best+1:]
+		switch {
+		case len(after) >= 2 && mean(after) >= (1+overfitRise)*vloss[best] && loss[n-1] < loss[best]:
+			say("overfitting", "From epoch %d on, validation loss rose (ending at %.4f at epoch %d; %.0f%% above its lowest on average over those %d epochs) while training loss kept falling (from %.4f at epoch %d to %.4f): the model began to overfit, learning details of its training images that do not carry over to new ones. (Rule: at least 2 epochs after the lowest validation loss, averaging %.0f%% or more above it, with training loss lower at the end.)",
+				best+2, vloss[n-1], n, 100*(mean(after)/vloss[best]-1), len(after), loss[best], best+1, loss[n-1], 100*overfitRise)
+		case best >= n-2 && !m.StoppedEarly:
+			say("improving", "Validation loss was still falling near the end (lowest at epoch %d of %d), so the run stopped at its epoch limit rather than at its best: more epochs would probably help.", best+1, n)
+		}
+	}
+
+	// The epoch the model keeps.
+	k := m.BestEpoch - 1
+	if k >= 0 && k < n && hasVal && !math.IsNaN(vacc[k]) {
+		gap := acc[k] - vacc[k]
+		chance := 1 / float64(max(1, len(in.Classes)))
+		if !diverging && acc[k] < underfitChance*chance && math.Abs(gap) < underfitGap {
+			say("underfitting", "The model underfits: at epoch %d it was right on only %.1f%% of its training images, under %.0f times chance (%.1f%% for %d classes), and about as often on validation (%.1f%%): it has not learned enough to overfit. More epochs, a larger learning rate or a larger network may help. (Rule: training accuracy under %.0f times chance with validation within %.0f points of it.)",
+				k+1, 100*acc[k], underfitChance, 100*chance, len(in.Classes), 100*vacc[k], underfitChance, 100*underfitGap)
+		}
+		say("gap", "At epoch %d, the one kept, training accuracy was %.1f%% and validation accuracy %.1f%%: a gap of %.1f points between images the model learned from and images it never saw.",
+			k+1, 100*acc[k], 100*vacc[k], 100*gap)
+	}
+
+	patience := m.Config.Patience
+	switch {
+	case m.StoppedEarly && m.Config.RestoreBest:
+		say("stopping", "Early stopping ended training after epoch %d, when validation loss had not improved for %d epochs (its patience), and restored the weights of epoch %d: the epochs after it were worse on validation, so the model keeps the best epoch, not the last.",
+			m.EpochsRun, patience, m.BestEpoch)
+	case m.StoppedEarly:
+		say("stopping", "Early stopping ended training after epoch %d, when validation loss had not improved for %d epochs, but best weights were not restored (--restore-best=false), so the model keeps the last epoch's weights.",
+			m.EpochsRun, patience)
+	case m.Terminated != "":
+	case patience < 0:
+		say("stopping", "Early stopping was off, so training ran all %d epochs and the model keeps the last one's weights.", n)
+	default:
+		say("stopping", "Training ran all %d epochs: validation loss never went %d epochs without improving, so early stopping did not stop it.", n, patience)
+	}
+
+	if k >= 0 && k < n && hasVal && !math.IsNaN(vacc[k]) && len(m.TestLabels) > 0 {
+		nTest := float64(len(m.TestLabels))
+		nVal := float64(m.Config.TrainSamples - train.SplitAt(m.Config.TrainSamples, m.Config.ValidationSplit))
+		t, v := m.TestAccuracy, vacc[k]
+		d := t - v
+		noise := 2 * math.Sqrt(t*(1-t)/nTest+v*(1-v)/math.Max(nVal, 1))
+		verdict := "within what chance alone gives"
+		if math.Abs(d) > noise {
+			verdict = "more than chance alone gives, so the test images are harder for this model than the validation ones"
+			if d > 0 {
+				verdict = "more than chance alone gives, so the test images are easier for this model than the validation ones"
+			}
+		}
+		dir := "above"
+		if d < 0 {
+			dir = "below"
+		}
+		say("test", "Test accuracy, %.1f%% on %d images, is %.1f points %s epoch %d's validation accuracy (%.1f%% on %d images), %s (two standard errors: ±%.1f points).",
+			100*t, len(m.TestLabels), 100*math.Abs(d), dir, k+1, 100*v, int(nVal), verdict, 100*noise)
+	}
+
+	if pairs := topConfused(in.Confusion, confusedPairs); len(pairs) > 0 {
+		var parts []string
+		for _, p := range pairs {
+			a, b := in.Classes[p.a], in.Classes[p.b]
+			parts = append(parts, fmt.Sprintf("%s and %s, %d test images (%d %s images predicted as %s, %d %s images as %s)",
+				a, b, p.ab+p.ba, p.ab, a, b, p.ba, b, a))
+		}
+		say("confused", "The classes most often confused with each other: %s.", strings.Join(parts, "; "))
+	}
+
+	if e := in.Experiment; e != nil && e.Self >= 0 && e.Self < len(e.Values) && len(e.Values) > 1 {
+		self := e.Values[e.Self]
+		rank := 1
+		for i, v := range e.Values {
+			if i != e.Self && ((!e.LowerIsBetter && v > self) || (e.LowerIsBetter && v < self)) {
+				rank++
+			}
+		}
+		sorted := append([]float64(nil), e.Values...)
+		sort.Float64s(sorted)
+		say("experiment", "Among the %d runs of experiment %s, this run's %s (%.4f) ranks %s of %d, best first (median %.4f, range %.4f to %.4f).",
+			len(e.Values), e.Name, e.Metric, self, ordinal(rank), len(e.Values), median(sorted), sorted[0], sorted[len(sorted)-1])
+	}
+	return r
+}
+
+// ReadingOf is the reading of a report's run.
+func ReadingOf(r Run) Reading {
+	return Read(ReadingInput{History: r.History, Metrics: r.Metrics, Classes: r.Classes,
+		Confusion: train.NewConfusion(r.Metrics.TestLabels, r.Metrics.TestPredictions, len(r.Classes)), Experiment: r.Experiment})
+}
+
+type pair struct{ a, b, ab, ba int }
+
+// topConfused returns up to k class pairs with the most test images
+// mistaken one for the other (both directions), most first; ties keep the
+// classes' order.
+func topConfused(c train.Confusion, k int) []pair {
+	var ps []pair
+	for a := range c.Counts {
+		for b := a + 1; b < len(c.Counts); b++ {
+			p := pair{a, b, c.Counts[a][b], c.Counts[b][a]}
+			if p.ab+p.ba > 0 {
+				ps = append(ps, p)
+			}
+		}
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].ab+ps[i].ba > ps[j].ab+ps[j].ba })
+	return ps[:min(k, len(ps))]
+}
+
+func allFinite(v []float64) bool {
+	_, ok := finitePrefix(v)
+	return ok
+}
+
+// finitePrefix returns v up to its first NaN or infinity, and whether v
+// is finite throughout.
+func finitePrefix(v []float64) ([]float64, bool) {
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return v[:i], false
+		}
+	}
+	return v, true
+}
+
+func argmin(v []float64) int {
+	k := 0
+	for i, x := range v {
+		if x < v[k] {
+			k = i
+		}
+	}
+	return k
+}
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
+}

@@ -1,0 +1,191 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// scripted is a made-up run: per-epoch training and validation loss and
+// accuracy, the epoch kept, whether early stopping stopped it.
+type scripted struct {
+	loss, acc, vloss, vacc []float64
+	kept                   int // 1-based
+	stopped                bool
+	patience               int
+	testAcc                float64
+	terminated             string
+}
+
+func (s scripted) input() ReadingInput {
+	h := &train.History{}
+	for i := range s.loss {
+		h.Epochs = append(h.Epochs, train.Epoch{Epoch: i + 1, Logs: train.Logs{Loss: s.loss[i], Accuracy: s.acc[i], ValLoss: s.vloss[i], ValAccuracy: s.vacc[i], HasVal: true}})
+	}
+	cfg := train.Exercise() // 5000 training samples, split 0.2: 1000 validation images
+	cfg.Patience = s.patience
+	labels := make([]int32, 1000)
+	m := &train.Metrics{TestAccuracy: s.testAcc, EpochsRun: len(s.loss), BestEpoch: s.kept, StoppedEarly: s.stopped,
+		Terminated: s.terminated, Config: cfg, TestLabels: labels, TestPredictions: labels}
+	classes := []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
+	conf := train.Confusion{Counts: make([][]int, 10)}
+	for i := range conf.Counts {
+		conf.Counts[i] = make([]int, 10)
+		conf.Counts[i][i] = 50
+	}
+	conf.Counts[3][5], conf.Counts[5][3] = 12, 9 // cat and dog: 21
+	conf.Counts[1][9], conf.Counts[9][1] = 4, 11 // automobile and truck: 15
+	conf.Counts[0][8], conf.Counts[8][0] = 7, 2  // airplane and ship: 9
+	conf.Counts[2][4] = 3                        // bird and deer: 3
+	return ReadingInput{History: h, Metrics: m, Confusion: conf, Classes: classes}
+}
+
+// wants checks that the sentence on a topic holds every fragment.
+func wants(t *testing.T, r Reading, topic string, fragments ...string) {
+	t.Helper()
+	s := r.Find(topic)
+	if s == "" {
+		t.Errorf("no %q sentence in: %s", topic, r.Text())
+		return
+	}
+	for _, f := range fragments {
+		if !strings.Contains(s, f) {
+			t.Errorf("%s sentence lacks %q: %s", topic, f, s)
+		}
+	}
+}
+
+func absent(t *testing.T, r Reading, topics ...string) {
+	t.Helper()
+	for _, topic := range topics {
+		if s := r.Find(topic); s != "" {
+			t.Errorf("unexpected %s sentence: %s", topic, s)
+		}
+	}
+}
+
+func TestReadingOverfitsFromKnownEpoch(t *testing.T) {
+	// Validation loss falls to its lowest at epoch 6 and rises from epoch 7
+	// while training loss keeps falling; patience 5 stops it after epoch 11.
+	s := scripted{
+		loss:  []float64{2.0, 1.8, 1.6, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7},
+		acc:   []float64{.2, .3, .35, .4, .5, .6, .65, .7, .75, .8, .85},
+		vloss: []float64{1.9, 1.7, 1.5, 1.3, 1.1, 1.0, 1.05, 1.1, 1.15, 1.2, 1.25},
+		vacc:  []float64{.2, .25, .3, .35, .4, .45, .44, .43, .43, .42, .41},
+		kept:  6, stopped: true, patience: 5, testAcc: .43,
+	}
+	r := Read(s.input())
+	wants(t, r, "lowest", "lowest at epoch 6 (1.0000), of 11 epochs")
+	// Mean of the 5 epochs after the lowest: 1.15, 15% above 1.0.
+	wants(t, r, "overfitting", "From epoch 7 on", "ending at 1.2500 at epoch 11", "15% above its lowest", "those 5 epochs",
+		"from 1.2000 at epoch 6 to 0.7000", "Rule:")
+	wants(t, r, "gap", "At epoch 6", "training accuracy was 60.0%", "validation accuracy 45.0%", "gap of 15.0 points")
+	wants(t, r, "stopping", "after epoch 11", "for 5 epochs", "weights of epoch 6", "not the last")
+	noise := 2 * math.Sqrt(.43*.57/1000+.45*.55/1000)
+	wants(t, r, "test", "43.0% on 1000 images", "2.0 points below epoch 6's validation accuracy (45.0% on 1000 images)",
+		"within what chance alone gives", fmt.Sprintf("±%.1f points", 100*noise))
+	wants(t, r, "confused", "cat and dog, 21 test images (12 cat images predicted as dog, 9 dog images as cat)",
+		"automobile and truck, 15 test images (4 automobile images predicted as truck, 11 truck images as automobile)",
+		"airplane and ship, 9 test images")
+	if strings.Contains(r.Find("confused"), "bird") {
+		t.Error("the fourth pair is named; want the top three")
+	}
+	if i, j := strings.Index(r.Find("confused"), "cat and dog"), strings.Index(r.Find("confused"), "automobile"); i > j {
+		t.Error("pairs not ordered by count")
+	}
+	absent(t, r, "underfitting", "diverging", "nonfinite", "improving", "experiment")
+}
+
+func TestReadingNeverStops(t *testing.T) {
+	// Validation loss falls to the last of 10 epochs: no early stop.
+	s := scripted{
+		loss:  []float64{2.2, 2.0, 1.9, 1.8, 1.7, 1.6, 1.55, 1.5, 1.45, 1.4},
+		acc:   []float64{.2, .25, .3, .33, .36, .4, .42, .44, .46, .48},
+		vloss: []float64{2.1, 2.0, 1.95, 1.9, 1.85, 1.8, 1.78, 1.76, 1.74, 1.72},
+		vacc:  []float64{.2, .24, .27, .3, .32, .34, .35, .36, .37, .38},
+		kept:  10, patience: 5, testAcc: .30,
+	}
+	r := Read(s.input())
+	wants(t, r, "lowest", "lowest at epoch 10 (1.7200), of 10 epochs")
+	wants(t, r, "improving", "lowest at epoch 10 of 10", "more epochs would probably help")
+	wants(t, r, "stopping", "ran all 10 epochs", "never went 5 epochs without improving")
+	// 30% against 38%: 8 points, more than two standard errors (about 4.2).
+	wants(t, r, "test", "8.0 points below epoch 10's validation accuracy (38.0%", "harder")
+	absent(t, r, "overfitting", "underfitting", "diverging", "nonfinite")
+
+	s.patience = -1
+	wants(t, Read(s.input()), "stopping", "Early stopping was off", "all 10 epochs")
+}
+
+func TestReadingUnderfits(t *testing.T) {
+	// A learning rate far too small: training and validation accuracy stay
+	// near chance (10%) and close together.
+	s := scripted{
+		loss:  []float64{2.31, 2.30, 2.29, 2.28, 2.27},
+		acc:   []float64{.11, .13, .15, .17, .19},
+		vloss: []float64{2.30, 2.29, 2.28, 2.27, 2.26},
+		vacc:  []float64{.11, .12, .15, .16, .18},
+		kept:  5, patience: 5, testAcc: .18,
+	}
+	r := Read(s.input())
+	wants(t, r, "underfitting", "at epoch 5", "only 19.0% of its training images", "under 3 times chance (10.0% for 10 classes)",
+		"on validation (18.0%)", "Rule:")
+	wants(t, r, "gap", "gap of 1.0 points")
+	absent(t, r, "overfitting", "diverging")
+
+	// The same accuracies with a wide gap are not underfitting.
+	s.acc[4] = .29
+	absent(t, Read(s.input()), "underfitting")
+}
+
+func TestReadingDiverges(t *testing.T) {
+	s := scripted{
+		loss:  []float64{2.0, 1.8, 1.9, 2.5, 3.2, 4.0},
+		acc:   []float64{.2, .25, .22, .15, .11, .1},
+		vloss: []float64{1.9, 1.85, 2.2, 2.9, 3.5, 4.4},
+		vacc:  []float64{.22, .24, .2, .12, .1, .1},
+		kept:  2, stopped: true, patience: 4, testAcc: .23,
+	}
+	in := s.input()
+	in.Metrics.Config.LearningRate = 0.5
+	r := Read(in)
+	wants(t, r, "diverging", "fell to 1.8000 at epoch 2", "rose to 4.0000 by epoch 6", "over 1.5 times its lowest", "smaller learning rate than 0.5")
+	wants(t, r, "stopping", "weights of epoch 2")
+	absent(t, r, "overfitting", "underfitting", "improving")
+}
+
+func TestReadingNonFinite(t *testing.T) {
+	s := scripted{
+		loss:  []float64{2.0, 1.8, 1.7},
+		acc:   []float64{.2, .25, .3},
+		vloss: []float64{1.9, 1.8, 1.75},
+		vacc:  []float64{.22, .26, .29},
+		kept:  3, patience: 5, testAcc: .28, terminated: "loss is NaN at epoch 4, step 7",
+	}
+	r := Read(s.input())
+	wants(t, r, "nonfinite", "loss is NaN at epoch 4, step 7", "learning rate (0.001)", "epoch 3's weights")
+	absent(t, r, "overfitting", "improving", "stopping")
+
+	// A NaN in the history itself, without a recorded termination.
+	s.terminated = ""
+	s.loss[2] = math.NaN()
+	wants(t, Read(s.input()), "nonfinite", "not a finite number")
+}
+
+func TestReadingExperimentPlace(t *testing.T) {
+	s := scripted{
+		loss: []float64{2, 1.5}, acc: []float64{.3, .4}, vloss: []float64{1.9, 1.8}, vacc: []float64{.3, .35},
+		kept: 2, patience: 5, testAcc: .40,
+	}
+	in := s.input()
+	if Read(in).Find("experiment") != "" {
+		t.Error("a run outside an experiment is placed in one")
+	}
+	in.Experiment = &ExperimentPlace{Name: "lr-sweep", Metric: "test accuracy", Values: []float64{.40, .38, .42, .39}, Self: 0}
+	wants(t, Read(in), "experiment", "4 runs of experiment lr-sweep", "test accuracy (0.4000) ranks 2nd of 4", "median 0.3950", "0.3800 to 0.4200")
+	in.Experiment.LowerIsBetter = true
+	wants(t, Read(in), "experiment", "ranks 3rd of 4")
+}

@@ -72,12 +72,23 @@ func MetricsOf(o *Outcome, testLabels []int32, env Env) Metrics {
 		EpochsRun: o.EpochsRun(), BestEpoch: o.BestEpoch(), BestValLoss: o.BestValLoss(),
 		StoppedEarly: o.Early != nil && o.Early.StoppedEpoch > 0,
 		Seed:         o.Config.Seed, TrainSeconds: o.TrainSeconds, Config: o.Config,
-		TestPredictions: o.Test.Predicted, TestLabels: testLabels, TestConfidence: o.Test.Confidence, Env: env,
+		TestPredictions: o.Test.Predicted, TestLabels: testLabels, TestConfidence: allFinite32(o.Test.Confidence), Env: env,
 	}
 	if o.Terminated != nil {
 		m.Terminated = o.Terminated.Error()
 	}
 	return m
+}
+
+// allFinite32 returns v, or nil if any value is NaN or infinite (a model
+// broken by a NaN loss has no calibration to show, and JSON cannot hold NaN).
+func allFinite32(v []float32) []float32 {
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil
+		}
+	}
+	return v
 }
 
 // WriteRun writes history.json, history.csv and metrics.json into dir,

@@ -208,7 +208,8 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 		return nil, err
 	}
 	groups := e.groups()
-	st := &ExperimentStats{Methods: methods(b), Bootstrap: b, Missing: missing}
+	// Empty lists, not null, in experiment.json.
+	st := &ExperimentStats{Methods: methods(b), Bootstrap: b, Missing: append([]MissingRun{}, missing...), Diverged: []MissingRun{}, Comparisons: []stats.Comparison{}}
 	var samples []stats.Sample
 	baseIndex := 0
 	for i, g := range groups {

@@ -33,7 +33,7 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
   <div class="card"><div class="v" id="runs">{{.Finished}} / {{.Total}}</div><div class="k">runs finished</div></div>
   <div class="card"><div class="v">{{len .S.Missing}}</div><div class="k">runs missing</div></div>
   <div class="card"><div class="v">{{len .S.Diverged}}</div><div class="k">runs diverged</div></div>
-  <div class="card"><div class="v">{{.S.Baseline}}</div><div class="k">baseline</div></div>
+  <div class="card"><div class="v name">{{.S.Baseline}}</div><div class="k">baseline: the others are compared with it</div></div>
 </div>
 {{if or .S.Missing .S.Diverged}}<div class="explain" id="missing"><p><strong>Not every run has a result.</strong> The statistics below use only the runs with a finite test accuracy; these are left out:</p><ul>
 {{range .S.Missing}}<li>{{.Config}}, seed {{.Seed}}: {{.Reason}} ({{.Dir}})</li>{{end}}
@@ -42,6 +42,7 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 
 <div class="explain reading">
 <p>Each configuration was trained several times with different seeds (the random initial weights and the shuffling). The spread of those runs is the noise of a single run: a difference between configurations smaller than that noise cannot be told apart from luck with this many runs.</p>
+<p>The {{.Pct}} confidence interval (CI) of a mean is the range where the configuration's mean over all possible seeds probably lies; more runs make it narrower. A p-value is the chance of a difference at least this large if the configurations were in fact the same; below 0.05 (after the correction for making several comparisons) the difference is called detectable.</p>
 </div>
 
 {{if .S.Comparisons}}<h2>Comparisons with {{.S.Baseline}}</h2>
@@ -156,4 +157,5 @@ const experimentCSS = `
 p.sentence { background: var(--card); border-radius: 6px; padding: .5rem .8rem; margin: .5rem 0; }
 #missing { border-left-color: #d55e00; }
 #missing ul { margin: .3rem 0; }
+.card .v.name { font-size: 1.1rem; overflow-wrap: anywhere; }
 `

@@ -139,7 +139,7 @@ func (c Comparison) sentence(m Metric, family int, level float64) string {
 	if family == 1 {
 		corrected = "one comparison, so no correction"
 	}
-	tests := fmt.Sprintf("Welch's t-test p = %s, Mann-Whitney U p = %s (%s)", P(c.WelchHolm), P(c.MannWhitneyHolm), corrected)
+	tests := fmt.Sprintf("Welch's t-test p = %s, Mann-Whitney U p = %s; %s", P(c.WelchHolm), P(c.MannWhitneyHolm), corrected)
 	fmt.Fprintf(&s, "%s against %s: mean %s %.4f against %.4f, a difference of %+.4f (%s CI %+.4f to %+.4f). ",
 		c.Name, c.Baseline, m.Name, c.Mean, c.BaselineMean, c.Diff, pct, c.DiffLow, c.DiffHigh)
 	welchSig, mwuSig := c.WelchHolm < Alpha, c.MannWhitneyHolm < Alpha
@@ -239,7 +239,7 @@ func Locate(m Metric, x []float64, v float64, label string) Position {
 		return p
 	}
 	lo, hi := Quantile(f, 0), Quantile(f, 1)
-	p.Sentence = fmt.Sprintf("%s's %s, %.4f, ranks %d of %d runs (percentile %.0f); the same configuration with other seeds gave %.4f to %.4f, so a single run says little about the configuration.",
+	p.Sentence = fmt.Sprintf("%s's %s, %.4f, ranks %d of %d runs (1 = best; percentile %.0f); the same configuration with other seeds gave %.4f to %.4f, so a single run says little about the configuration.",
 		label, m.Name, v, p.Rank, p.N, p.Percentile, lo, hi)
 	return p
 }

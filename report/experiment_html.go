@@ -29,11 +29,11 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 <main>
 <h1>CIFAR-10 experiment</h1>
 <div class="cards">
-  <div class="card main"><div class="v" id="configurations">{{len .S.Configurations}}</div><div class="k">configurations{{if .Factors}} ({{.Factors}} varied){{end}}</div></div>
+  <div class="card main"><div class="v" id="configurations">{{len .S.Configurations}}</div><div class="k">{{if .Several}}configurations{{if .Factors}} ({{.Factors}} varied){{end}}{{else}}configuration, several seeds{{end}}</div></div>
   <div class="card"><div class="v" id="runs">{{.Finished}} / {{.Total}}</div><div class="k">runs finished</div></div>
   <div class="card"><div class="v">{{len .S.Missing}}</div><div class="k">runs missing</div></div>
   <div class="card"><div class="v">{{len .S.Diverged}}</div><div class="k">runs diverged</div></div>
-  <div class="card"><div class="v name">{{.S.Baseline}}</div><div class="k">baseline: the others are compared with it</div></div>
+{{if .Several}}  <div class="card"><div class="v name">{{.S.Baseline}}</div><div class="k">baseline: the others are compared with it</div></div>{{end}}
 </div>
 {{if or .S.Missing .S.Diverged}}<div class="explain" id="missing"><p><strong>Not every run has a result.</strong> The statistics below use only the runs with a finite test accuracy; these are left out:</p><ul>
 {{range .S.Missing}}<li>{{.Config}}, seed {{.Seed}}: {{.Reason}} ({{.Dir}})</li>{{end}}
@@ -42,7 +42,7 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 
 <div class="explain reading">
 <p>Each configuration was trained several times with different seeds (the random initial weights and the shuffling). The spread of those runs is the noise of a single run: a difference between configurations smaller than that noise cannot be told apart from luck with this many runs.</p>
-<p>The {{.Pct}} confidence interval (CI) of a mean is the range where the configuration's mean over all possible seeds probably lies; more runs make it narrower. A p-value is the chance of a difference at least this large if the configurations were in fact the same; below 0.05 (after the correction for making several comparisons) the difference is called detectable.</p>
+<p>The {{.Pct}} confidence interval (CI) of a mean is the range where the configuration's mean over all possible seeds probably lies; more runs make it narrower.{{if .Several}} A p-value is the chance of a difference at least this large if the configurations were in fact the same; below 0.05 (after the correction for making several comparisons) the difference is called detectable.{{end}}</p>
 </div>
 
 {{if .S.Comparisons}}<h2>Comparisons with {{.S.Baseline}}</h2>
@@ -57,10 +57,10 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 
 <h2>Test accuracy per configuration</h2>
 <div class="scroll"><table id="summary">
-<tr><th>configuration</th><th>n</th><th>mean</th><th>SD</th><th>{{.Pct}} CI of the mean</th><th>median</th><th>IQR</th><th>min</th><th>max</th><th>test loss (mean)</th><th>epochs (mean)</th></tr>
-{{range .S.Configurations}}<tr{{if eq .Config $.S.Baseline}} class="best"{{end}}><td>{{.Config}}</td><td>{{.TestAccuracy.N}}{{if ne .TestAccuracy.N .Runs}} of {{.Runs}}{{end}}</td><td>{{f4 .TestAccuracy.Mean}}</td><td>{{f4 .TestAccuracy.SD}}</td><td>{{f4 .TestAccuracy.CILow}} to {{f4 .TestAccuracy.CIHigh}}</td><td>{{f4 .TestAccuracy.Median}}</td><td>{{f4 .TestAccuracy.IQR}}</td><td>{{f4 .TestAccuracy.Min}}</td><td>{{f4 .TestAccuracy.Max}}</td><td>{{f4 .TestLoss.Mean}}</td><td>{{f1 .EpochsRun.Mean}}</td></tr>
+<tr><th>configuration</th><th>n</th><th>mean</th><th>SD</th><th>{{.Pct}} CI of the mean</th><th>median</th><th>IQR</th><th>min</th><th>max</th><th>test loss (mean)</th><th>epochs (mean)</th><th>seed {{.NamedSeed}} (rank)</th></tr>
+{{range .S.Configurations}}<tr{{if and $.Several (eq .Config $.S.Baseline)}} class="best"{{end}}><td>{{.Config}}</td><td>{{.TestAccuracy.N}}{{if ne .TestAccuracy.N .Runs}} of {{.Runs}}{{end}}</td><td>{{f4 .TestAccuracy.Mean}}</td><td>{{f4 .TestAccuracy.SD}}</td><td>{{f4 .TestAccuracy.CILow}} to {{f4 .TestAccuracy.CIHigh}}</td><td>{{f4 .TestAccuracy.Median}}</td><td>{{f4 .TestAccuracy.IQR}}</td><td>{{f4 .TestAccuracy.Min}}</td><td>{{f4 .TestAccuracy.Max}}</td><td>{{f4 .TestLoss.Mean}}</td><td>{{f1 .EpochsRun.Mean}}</td><td>{{with .Named}}{{f4 .Value}} ({{.Rank}} of {{.N}}){{else}}–{{end}}</td></tr>
 {{end}}</table></div>
-<p style="color:var(--muted);font-size:.9rem">The highlighted row is the baseline. All figures are in <a href="summary.csv">summary.csv</a>.</p>
+<p style="color:var(--muted);font-size:.9rem">{{if .Several}}The highlighted row is the baseline. {{end}}All figures are in <a href="summary.csv">summary.csv</a>.</p>
 
 {{range .Figs}}
 <h2>{{.Title}}</h2>
@@ -130,20 +130,16 @@ func experimentHTML(e *Experiment, st *ExperimentStats, figs []Figure) ([]byte, 
 			factors = append(factors, f.Name)
 		}
 	}
+	// The named seed's place in a sentence for a single seed sweep; with
+	// several configurations the summary table has it.
 	var named []string
-	for _, cs := range st.Configurations {
-		if cs.Named != nil {
-			s := cs.Named.Sentence
-			if len(st.Configurations) > 1 {
-				s = cs.Config + ": " + s
-			}
-			named = append(named, s)
-		}
+	if len(st.Configurations) == 1 && st.Configurations[0].Named != nil {
+		named = append(named, st.Configurations[0].Named.Sentence)
 	}
 	data := map[string]any{
 		"CSS": template.CSS(pageCSS + experimentCSS), "S": st, "Figs": fv, "Runs": rows, "Named": named,
 		"Finished": finished, "Total": len(e.Runs), "Factors": strings.Join(factors, ", "),
-		"Pct": fmt.Sprintf("%.0f%%", 100*st.Bootstrap.Level),
+		"Pct": fmt.Sprintf("%.0f%%", 100*st.Bootstrap.Level), "Several": len(st.Configurations) > 1, "NamedSeed": e.NamedSeed,
 	}
 	var b bytes.Buffer
 	if err := experimentPage.Execute(&b, data); err != nil {

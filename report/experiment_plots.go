@@ -31,12 +31,48 @@ func withAlpha(c color.Color, a float64) color.Color {
 	return color.RGBA64{uint16(float64(r) * a), uint16(float64(g) * a), uint16(float64(b) * a), uint16(0xffff * a)}
 }
 
-// jitter spreads the dots of one box sideways so that equal values stay
-// visible: the k-th run goes to the k-th point of the golden-ratio
-// sequence in [-w, w] (deterministic, evenly spread for any count).
-func jitter(k int, w float64) float64 {
-	f := math.Mod(float64(k)*0.6180339887498949, 1)
-	return (2*f - 1) * w
+// swarm places the runs of one configuration as dots around x (canvas
+// coordinates), a beeswarm: each dot, in order of value, goes to the
+// nearest free place beside the centre line, so that runs with equal or
+// close values stay apart and visible. Runs without a finite value get no
+// place (their point is NaN).
+func swarm(runs []*ExperimentRun, x vg.Length, ty func(float64) vg.Length) []vg.Point {
+	const gap = vg.Length(6.8) // points between dot centres
+	order := make([]int, len(runs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmpFloat(runs[a].Metrics.TestAccuracy, runs[b].Metrics.TestAccuracy) })
+	pts := make([]vg.Point, len(runs))
+	var placed []vg.Point
+	for _, i := range order {
+		v := runs[i].Metrics.TestAccuracy
+		if !finite(v) {
+			pts[i] = vg.Point{X: vg.Length(math.NaN()), Y: vg.Length(math.NaN())}
+			continue
+		}
+		y := ty(v)
+		for k := 0; ; k++ {
+			off := gap * vg.Length((k+1)/2)
+			if k%2 == 1 {
+				off = -off
+			}
+			p := vg.Point{X: x + off, Y: y}
+			free := true
+			for _, q := range placed {
+				if dx, dy := p.X-q.X, p.Y-q.Y; dx*dx+dy*dy < gap*gap {
+					free = false
+					break
+				}
+			}
+			if free {
+				pts[i] = p
+				placed = append(placed, p)
+				break
+			}
+		}
+	}
+	return pts
 }
 
 // boxDots draws, for each configuration at x = 0, 1, ...: a box from the
@@ -49,10 +85,8 @@ type boxDots struct {
 }
 
 const (
-	boxHalf   = 0.16 // half the box's width, in configuration units
-	dotSpread = 0.13 // half the dots' spread
-	dotX      = -0.03
-	meanX     = 0.3 // where the mean and its interval are drawn
+	boxHalf = 0.16 // half the box's width, in configuration units
+	meanX   = 0.3  // where the mean and its interval are drawn
 )
 
 func (b boxDots) Plot(c draw.Canvas, p *plot.Plot) {
@@ -74,12 +108,11 @@ func (b boxDots) Plot(c draw.Canvas, p *plot.Plot) {
 			c.StrokeLine2(draw.LineStyle{Color: colBlack, Width: vg.Points(2.2)}, left, ty(s.Median), right, ty(s.Median))
 		}
 		// Every run.
-		for k, r := range cf.runs {
-			v := r.Metrics.TestAccuracy
-			if !finite(v) {
+		for k, pt := range swarm(cf.runs, tx(x), ty) {
+			r := cf.runs[k]
+			if !finite(r.Metrics.TestAccuracy) {
 				continue
 			}
-			pt := vg.Point{X: tx(x + dotX + jitter(k, dotSpread)), Y: ty(v)}
 			c.DrawGlyph(draw.GlyphStyle{Color: cf.col, Radius: vg.Points(3.2), Shape: draw.CircleGlyph{}}, pt)
 			if r.Seed == b.named {
 				c.DrawGlyph(draw.GlyphStyle{Color: colBlack, Radius: vg.Points(5.5), Shape: draw.RingGlyph{}}, pt)
@@ -138,7 +171,7 @@ func accuracyBoxPlot(configs []*expConfig, named uint64, level float64) (*chart,
 	p.Title.Text = "Test accuracy per configuration"
 	p.Y.Label.Text = "test accuracy"
 	p.Add(plotter.NewGrid())
-	w := vg.Length(max(7, min(11, 1.6*float64(len(configs))))) * vg.Inch
+	w := vg.Length(max(5.5, min(11, 2.5+1.6*float64(len(configs))))) * vg.Inch
 	ch := &chart{p: p, w: w, h: 4.6 * vg.Inch}
 	bd := boxDots{configs: configs, named: named}
 	p.Add(bd)
@@ -158,9 +191,10 @@ func accuracyBoxPlot(configs []*expConfig, named uint64, level float64) (*chart,
 				out = append(out, canvasShape{X: tx(x - boxHalf), Y: ty(s.Q1), X2: tx(x + boxHalf), Y2: ty(s.Q3), Group: "box",
 					Title: fmt.Sprintf("%s: median %.4f, quartiles %.4f to %.4f, runs %.4f to %.4f (n = %d)", cf.Config, s.Median, s.Q1, s.Q3, s.Min, s.Max, s.N)})
 			}
-			for k, r := range cf.runs {
+			for k, pt := range swarm(cf.runs, tx(x), ty) {
+				r := cf.runs[k]
 				if v := r.Metrics.TestAccuracy; finite(v) {
-					out = append(out, canvasShape{X: tx(x + dotX + jitter(k, dotSpread)), Y: ty(v), R: 4, Group: "run",
+					out = append(out, canvasShape{X: pt.X, Y: pt.Y, R: 4, Group: "run",
 						Title: fmt.Sprintf("%s, seed %d: test accuracy %.4f", cf.Config, r.Seed, v)})
 				}
 			}
@@ -350,11 +384,20 @@ func factorPlot(configs []*expConfig, factor string, level float64) (*chart, err
 	for _, cf := range configs {
 		lo, hi = math.Min(lo, value(cf)), math.Max(hi, value(cf))
 	}
+	// The series at one value are drawn side by side (dodged) by a small
+	// shift, and the axis is padded so that no dot sits on its edge.
 	logX := lo > 0 && hi/lo >= 10
+	var shift func(x float64, k int) float64
 	if logX {
 		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, factorTicks{log: true}
+		f := math.Pow(hi/lo, 0.015)
+		shift = func(x float64, k int) float64 { return x * math.Pow(f, float64(k)) }
+		p.X.Min, p.X.Max = lo/math.Pow(hi/lo, 0.08), hi*math.Pow(hi/lo, 0.08)
 	} else {
 		p.X.Tick.Marker = factorTicks{}
+		d := (hi - lo) * 0.015
+		shift = func(x float64, k int) float64 { return x + d*float64(k) }
+		p.X.Min, p.X.Max = lo-(hi-lo)*0.08, hi+(hi-lo)*0.08
 	}
 	var series []string
 	byOther := map[string][]*expConfig{}
@@ -372,12 +415,13 @@ func factorPlot(configs []*expConfig, factor string, level float64) (*chart, err
 	var dots []dot
 	for si, k := range series {
 		col := Palette[si%len(Palette)]
+		dodge := 2*si - (len(series) - 1) // in half steps, centred
 		cfs := byOther[k]
 		slices.SortStableFunc(cfs, func(a, b *expConfig) int { return cmpFloat(value(a), value(b)) })
 		var means plotter.XYs
 		var errs plotter.YErrors
 		for _, cf := range cfs {
-			x := value(cf)
+			x := shift(value(cf), dodge)
 			var xy plotter.XYs
 			for _, r := range cf.runs {
 				if v := r.Metrics.TestAccuracy; finite(v) {

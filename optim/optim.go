@@ -142,3 +142,12 @@ func Names() []string {
 	sort.Strings(n)
 	return n
 }
+
+// DefaultLearningRate is the learning_rate default of the Keras optimizer
+// name: 0.01 for SGD, 0.001 for the others.
+func DefaultLearningRate(name string) float64 {
+	if name == "sgd" {
+		return 0.01
+	}
+	return 0.001
+}

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/cifarnet/cifarnet/optim"
 )
@@ -35,22 +36,32 @@ func (c Config) StepsPerEpoch() int {
 	return (SplitAt(c.TrainSamples, c.ValidationSplit) + c.BatchSize - 1) / c.BatchSize
 }
 
-// Schedule returns the learning rate: LRSchedule's when set (a OneCycle
-// without total_steps runs over epochs × steps per epoch, as PyTorch's
-// OneCycleLR with epochs and steps_per_epoch), else the constant
-// LearningRate.
+// Schedule returns the learning rate: LRSchedule's when set, else the
+// constant LearningRate. A schedule without initial_learning_rate starts
+// from LearningRate; a OneCycle without max_lr peaks at LearningRate, and
+// without total_steps spans epochs × steps per epoch (PyTorch's OneCycleLR
+// with epochs and steps_per_epoch).
 func (c Config) Schedule() (optim.Schedule, error) {
 	if c.LRSchedule == nil {
 		return optim.Constant(c.LearningRate), nil
 	}
 	sc := *c.LRSchedule
-	if sc.ClassName == "OneCycle" && sc.Config["total_steps"] == nil {
-		args := optim.Args{"total_steps": c.Epochs * c.StepsPerEpoch()}
-		for k, v := range sc.Config {
-			args[k] = v
-		}
-		sc.Config = args
+	if sc.ClassName == "" {
+		return nil, fmt.Errorf("schedule arguments %v given without --lr-schedule", sortedKeys(sc.Config))
 	}
+	// Defaults from the run: the schedule starts from LearningRate, and
+	// 1cycle peaks at it and spans the whole run.
+	args := optim.Args{}
+	switch sc.ClassName {
+	case "OneCycle":
+		args["max_lr"], args["total_steps"] = c.LearningRate, c.Epochs*c.StepsPerEpoch()
+	case "ExponentialDecay", "PolynomialDecay", "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts":
+		args["initial_learning_rate"] = c.LearningRate
+	}
+	for k, v := range sc.Config {
+		args[k] = v
+	}
+	sc.Config = args
 	s, err := sc.Schedule()
 	if err != nil {
 		return nil, fmt.Errorf("--lr-schedule: %v", err)
@@ -93,4 +104,13 @@ func (c Config) validateTraining() error {
 		}
 	}
 	return nil
+}
+
+func sortedKeys(a optim.Args) []string {
+	var k []string
+	for n := range a {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return k
 }

@@ -48,7 +48,7 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
 	addDataFlags(fs, &data)
 	fs.IntVar(&synthetic, "synthetic", 0, "time on N random training images (and 1000 test images) instead of the data")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the training to `FILE` (go tool pprof)")
-	hide(fs, "patience", "min-delta", "restore-best")
+	hide(fs, "patience", "min-delta", "restore-best", "monitor", "mode", "baseline", "start-from-epoch")
 	return cmd
 }
 

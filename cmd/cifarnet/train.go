@@ -21,7 +21,6 @@ import (
 	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/nn"
-	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/saving"
 	"github.com/cifarnet/cifarnet/train"
@@ -48,14 +47,14 @@ func addConfigFlags(fs *pflag.FlagSet, c *train.Config) {
 	fs.IntSliceVar(&c.Hidden, "hidden", d.Hidden, "units of each hidden layer, comma-separated")
 	fs.StringVar(&c.Activation, "activation", d.Activation, "hidden activation: "+strings.Join(nn.ActivationNames(), ", "))
 	fs.StringVar(&c.Init, "init", d.Init, "hidden kernel initializer: "+strings.Join(nn.InitializerNames(), ", ")+" (output layer: glorot_uniform)")
-	fs.StringVar(&c.Optimizer, "optimizer", d.Optimizer, "optimizer: "+strings.Join(optim.Names(), ", "))
-	fs.Float64Var(&c.LearningRate, "lr", d.LearningRate, "learning rate")
+	addOptimizerFlags(fs, c)
 	fs.IntVar(&c.Epochs, "epochs", d.Epochs, "maximum number of epochs")
 	fs.IntVar(&c.BatchSize, "batch-size", d.BatchSize, "training batch size (the last batch of an epoch may be smaller)")
 	fs.Float64Var(&c.ValidationSplit, "validation-split", d.ValidationSplit, "fraction of the training samples, taken from the end before shuffling, used for validation")
-	fs.IntVar(&c.Patience, "patience", d.Patience, "early stopping: epochs without val_loss improvement before stopping (-1: no early stopping)")
-	fs.Float64Var(&c.MinDelta, "min-delta", d.MinDelta, "early stopping: minimum val_loss decrease that counts as an improvement")
+	fs.IntVar(&c.Patience, "patience", d.Patience, "early stopping: epochs without improvement of the monitored metric (--monitor, default val_loss) before stopping (-1: no early stopping)")
+	fs.Float64Var(&c.MinDelta, "min-delta", d.MinDelta, "early stopping: minimum change of the monitored metric that counts as an improvement")
 	fs.BoolVar(&c.RestoreBest, "restore-best", d.RestoreBest, "early stopping: restore the weights of the best epoch at the end of training")
+	addCallbackFlags(fs, c)
 	fs.BoolVar(&c.Shuffle, "shuffle", d.Shuffle, "reshuffle the training samples every epoch")
 	fs.IntVar(&c.TrainSamples, "train-samples", d.TrainSamples, "use the first N training images (1 to the data set's 50000 or 60000)")
 	fs.IntVar(&c.TestSamples, "test-samples", d.TestSamples, "use the first N test images (1-10000)")

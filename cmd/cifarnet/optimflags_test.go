@@ -1,0 +1,141 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cifarnet/cifarnet/optim"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+func parseConfig(t *testing.T, args ...string) train.Config {
+	t.Helper()
+	var c train.Config
+	fs := pflag.NewFlagSet("train", pflag.ContinueOnError)
+	addConfigFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return c
+}
+
+// TestOptimizerFlagsMakeTheConfig: each flag lands on its Keras argument,
+// only the flags given are passed, and --lr defaults to the optimizer's.
+func TestOptimizerFlagsMakeTheConfig(t *testing.T) {
+	c := parseConfig(t)
+	if c.OptimizerArgs != nil || c.LRSchedule != nil || c.ReduceLR != nil || c.LearningRate != 0.001 || c.Optimizer != "nadam" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if !reflect.DeepEqual(c, train.Exercise()) {
+		t.Fatalf("the default flags are not the exercise: %+v", c)
+	}
+	c = parseConfig(t, "--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--clipnorm", "1")
+	if c.LearningRate != 0.01 || !reflect.DeepEqual(c.OptimizerArgs, optim.Args{"momentum": 0.9, "nesterov": true, "clipnorm": 1.0}) {
+		t.Fatalf("sgd: lr %v args %v", c.LearningRate, c.OptimizerArgs)
+	}
+	c = parseConfig(t, "--lr", "0.2", "--optimizer", "sgd")
+	if c.LearningRate != 0.2 {
+		t.Fatalf("--lr before --optimizer lost: %v", c.LearningRate)
+	}
+	c = parseConfig(t, "--optimizer", "adamw", "--use-ema", "--ema-overwrite-frequency", "3", "--beta-1", "0.8", "--amsgrad=false")
+	if !reflect.DeepEqual(c.OptimizerArgs, optim.Args{"use_ema": true, "ema_overwrite_frequency": 3, "beta_1": 0.8, "amsgrad": false}) {
+		t.Fatalf("adamw: %v", c.OptimizerArgs)
+	}
+	c = parseConfig(t, "--lr-schedule", "onecycle", "--max-lr", "0.05", "--three-phase", "--anneal-strategy", "linear")
+	if c.LRSchedule.ClassName != "OneCycle" || !reflect.DeepEqual(c.LRSchedule.Config, optim.Args{"max_lr": 0.05, "three_phase": true, "anneal_strategy": "linear"}) {
+		t.Fatalf("onecycle: %+v", c.LRSchedule)
+	}
+	s, err := c.Schedule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 5000 samples, 4000 to train in batches of 128: 32 steps, 50 epochs.
+	if oc := s.(optim.OneCycle); oc.TotalSteps != 32*50 || oc.MaxLR != 0.05 || !oc.ThreePhase || oc.DivFactor != 25 {
+		t.Fatalf("onecycle schedule %+v", oc)
+	}
+	c = parseConfig(t, "--lr", "0.1", "--lr-schedule", "piecewise", "--boundaries", "100,200", "--values", "0.1,0.01,0.001")
+	if s, err := c.Schedule(); err != nil || s.At(150) != 0.01 {
+		t.Fatalf("piecewise: %v %v", s, err)
+	}
+	c = parseConfig(t, "--lr", "0.1", "--lr-schedule", "exponential", "--decay-steps", "10", "--decay-rate", "0.5", "--staircase")
+	if s, err := c.Schedule(); err != nil || s != (optim.ExponentialDecay{InitialLearningRate: 0.1, DecaySteps: 10, DecayRate: 0.5, Staircase: true}) {
+		t.Fatalf("exponential: %v %v", s, err)
+	}
+	c = parseConfig(t, "--reduce-lr-patience", "3", "--min-lr", "1e-5", "--monitor", "val_accuracy", "--baseline", "0.3", "--start-from-epoch", "2")
+	want := train.DefaultReduceLR()
+	want.Patience, want.MinLR = 3, 1e-5
+	if c.ReduceLR == nil || *c.ReduceLR != want || c.Monitor != "val_accuracy" || *c.Baseline != 0.3 || c.StartFromEpoch != 2 {
+		t.Fatalf("callbacks: %+v %+v", c.ReduceLR, c)
+	}
+	if c := parseConfig(t, "--reduce-lr-on-plateau"); c.ReduceLR == nil || *c.ReduceLR != train.DefaultReduceLR() {
+		t.Fatalf("--reduce-lr-on-plateau: %+v", c.ReduceLR)
+	}
+}
+
+func TestOptimizerFlagErrorsExit2(t *testing.T) {
+	data := sharedData(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--optimizer", "sgd", "--momentum", "1.5"}, "momentum = 1.5"},
+		{[]string{"--optimizer", "sgd", "--beta-1", "0.9"}, "sgd has no argument beta_1"},
+		{[]string{"--clipnorm", "1", "--clipvalue", "1"}, "only one of clipnorm, clipvalue and global_clipnorm"},
+		{[]string{"--lr-schedule", "warp"}, `unknown learning rate schedule "warp"`},
+		{[]string{"--decay-steps", "10"}, "without --lr-schedule"},
+		{[]string{"--lr-schedule", "exponential", "--decay-rate", "0.5"}, "decay_steps 0"},
+		{[]string{"--lr-schedule", "cosine", "--decay-steps", "10", "--cycle"}, "CosineDecay has no argument cycle"},
+		{[]string{"--lr-schedule", "onecycle", "--total-steps", "3"}, "phase without steps"},
+		{[]string{"--lr-schedule", "onecycle", "--max-lr", "0.1", "--optimizer", "sgd"}, "give sgd a momentum"},
+		{[]string{"--lr-schedule", "cosine", "--decay-steps", "100", "--reduce-lr-on-plateau"}, "needs a constant learning rate"},
+		{[]string{"--monitor", "val_acc"}, `monitor "val_acc"`},
+		{[]string{"--monitor", "learning_rate"}, "give mode min or max"},
+		{[]string{"--reduce-lr-factor", "2"}, "factor 2"},
+		{[]string{"--momentum", "x"}, "--momentum"},
+		{[]string{"--lr", "NaN"}, "--lr"},
+		{[]string{"--ema-overwrite-frequency", "99999999999"}, "--ema-overwrite-frequency"},
+	} {
+		_, stderr, code := run(t, append(append([]string{"train"}, tt.args...), "--data", data)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and one line containing %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}
+
+// TestOneCycleRunLogsTheRate trains a small run with 1cycle through the
+// binary: the history has a learning_rate column that rises then falls.
+func TestOneCycleRunLogsTheRate(t *testing.T) {
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	_, stderr, code := run(t, "train", "--data", data, "--out", dir, "-q", "--train-samples", "1000", "--test-samples", "100",
+		"--hidden", "32", "--epochs", "6", "--patience", "-1", "--optimizer", "sgd", "--momentum", "0.9", "--nesterov",
+		"--lr-schedule", "onecycle", "--max-lr", "0.05")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, train.HistoryCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if lines[0] != "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds" || len(lines) != 7 {
+		t.Fatalf("history.csv:\n%s", b)
+	}
+	h, _, err := train.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 800 samples in batches of 128: 7 steps an epoch, 42 in all; the rate
+	// at the end of epoch e is the schedule's at step 7e.
+	oc := optim.NewOneCycle(0.05, 42)
+	for i, e := range h.Epochs {
+		if !e.HasLearningRate || e.LearningRate != oc.At(int64(7*(i+1))) {
+			t.Fatalf("epoch %d: learning_rate %v (logged %v), want %v", i+1, e.LearningRate, e.HasLearningRate, oc.At(int64(7*(i+1))))
+		}
+	}
+}

@@ -242,23 +242,23 @@ func (b *builder) input(m *nn.Sequential, c *saving.Config, in Input) (string, e
 			dims = append(dims, dimValue(n))
 		}
 		b.g.Input = []*onnxpb.ValueInfoProto{tensorInfo(b.name(InputName), onnxpb.TensorProto_UINT8, dims...)}
-		x := b.node("Cast", "rescaling/cast", []string{InputName}, intAttr("to", int64(onnxpb.TensorProto_FLOAT)))
+		x := b.node("Cast", "preprocessing/cast", []string{InputName}, intAttr("to", int64(onnxpb.TensorProto_FLOAT)))
 		x = b.rescale(x, p.Scale)
 		// Flatten(axis=1) keeps the batch and lays each image out in
 		// memory order: height, width, channels, i.e. channels-last.
-		return b.node("Flatten", "flatten", []string{x}, intAttr("axis", 1)), nil
+		return b.node("Flatten", "preprocessing/flatten", []string{x}, intAttr("axis", 1)), nil
 	}
 	return "", fmt.Errorf("input %q: want one of %v", in, Inputs)
 }
 
-// rescale multiplies x by scale into "rescaling". cifarnet (like the Keras
+// rescale multiplies x by scale. cifarnet (like the Keras
 // exercise, x.astype('float32') / 255) divides by the reciprocal where it is
 // a whole number, so the graph does the same division and gets the same bits.
 func (b *builder) rescale(x string, scale float64) string {
 	if r := math.Round(1 / scale); math.Abs(1/scale-r) < 1e-9*r {
-		return b.node("Div", "rescaling", []string{x, b.scalar("rescaling/divisor", float32(r))})
+		return b.node("Div", "preprocessing/rescale", []string{x, b.scalar("preprocessing/divisor", float32(r))})
 	}
-	return b.node("Mul", "rescaling", []string{x, b.scalar("rescaling/scale", float32(scale))})
+	return b.node("Mul", "preprocessing/rescale", []string{x, b.scalar("preprocessing/scale", float32(scale))})
 }
 
 // layer exports one layer of the model, each kind by its own function,

@@ -173,7 +173,7 @@ func TestNamesFollowKeras(t *testing.T) {
 	for _, n := range back.GetGraph().GetNode() {
 		outs[n.GetOutput()[0]] = n.GetOpType()
 	}
-	for name, op := range map[string]string{"dense": "Relu", "dense_1": "Relu", "dense_2": "Softmax", "flatten": "Flatten", "rescaling": "Div"} {
+	for name, op := range map[string]string{"dense": "Relu", "dense_1": "Relu", "dense_2": "Softmax", "preprocessing/flatten": "Flatten", "preprocessing/rescale": "Div"} {
 		if outs[name] != op {
 			t.Errorf("tensor %s is made by %q, want %s", name, outs[name], op)
 		}

@@ -81,13 +81,19 @@ func Node(t *testing.T, script string, args ...string) string {
 	return stdout.String()
 }
 
-// Run runs the model file in ONNX Runtime for Node.js on one input tensor of
-// the given type ("uint8" or "float32"), dims and row-major data ([]uint8 or
-// []float32), and returns its outputs (float32 only).
+// Run runs the model file in ONNX Runtime for Node.js on one input tensor
+// of the given type ("uint8" or "float32"), dims and row-major data
+// ([]uint8 or []float32), and returns its outputs (float32 only).
 func Run(t *testing.T, model, typ string, dims []int, data any) Result {
 	t.Helper()
+	return RunAll(t, []string{model}, typ, dims, data)[0]
+}
+
+// RunAll is Run for several models on the same input, in one process.
+func RunAll(t *testing.T, models []string, typ string, dims []int, data any) []Result {
+	t.Helper()
 	tmp := t.TempDir()
-	in, out := filepath.Join(tmp, "in.bin"), filepath.Join(tmp, "out.bin")
+	in := filepath.Join(tmp, "in.bin")
 	var raw []byte
 	switch v := data.(type) {
 	case []uint8:
@@ -107,33 +113,40 @@ func Run(t *testing.T, model, typ string, dims []int, data any) Result {
 	for i, d := range dims {
 		ds[i] = fmt.Sprint(d)
 	}
-	stdout := Node(t, filepath.Join(ortDir(), "run.js"), model, in, typ, strings.Join(ds, ","), out)
-	var r Result
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		t.Fatalf("run.js printed %q: %v", stdout, err)
+	args := append([]string{in, typ, strings.Join(ds, ","), tmp}, models...)
+	lines := strings.Split(strings.TrimSpace(Node(t, filepath.Join(ortDir(), "run.js"), args...)), "\n")
+	if len(lines) != len(models) {
+		t.Fatalf("run.js printed %d lines for %d models", len(lines), len(models))
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, typ := range r.Types {
-		size := 1
-		for _, d := range r.Dims[i] {
-			size *= d
+	rs := make([]Result, len(models))
+	for k, line := range lines {
+		r := &rs[k]
+		if err := json.Unmarshal([]byte(line), r); err != nil {
+			t.Fatalf("run.js printed %q: %v", line, err)
 		}
-		if typ != "float32" || 4*size > len(b) {
-			t.Fatalf("output %s: %s %v, %d bytes left: want float32", r.OutputNames[i], typ, r.Dims[i], len(b))
+		b, err := os.ReadFile(filepath.Join(tmp, fmt.Sprintf("%d.bin", k)))
+		if err != nil {
+			t.Fatal(err)
 		}
-		o := make([]float32, size)
-		for j := range o {
-			o[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+		for i, typ := range r.Types {
+			size := 1
+			for _, d := range r.Dims[i] {
+				size *= d
+			}
+			if typ != "float32" || 4*size > len(b) {
+				t.Fatalf("%s: output %s: %s %v, %d bytes left: want float32", models[k], r.OutputNames[i], typ, r.Dims[i], len(b))
+			}
+			o := make([]float32, size)
+			for j := range o {
+				o[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+			}
+			r.Outputs, b = append(r.Outputs, o), b[4*size:]
 		}
-		r.Outputs, b = append(r.Outputs, o), b[4*size:]
+		if len(b) != 0 {
+			t.Fatalf("%s: %d bytes after the outputs", models[k], len(b))
+		}
 	}
-	if len(b) != 0 {
-		t.Fatalf("%d bytes after the outputs", len(b))
-	}
-	return r
+	return rs
 }
 
 // Check runs onnx.checker.check_model (with full_check: shape inference

@@ -8,36 +8,81 @@ import (
 )
 
 // Dense is keras.layers.Dense (keras/src/layers/core/dense.py):
-// out = activation(x·Kernel + Bias).
+// out = activation(x·Kernel + Bias), with Keras's use_bias, initializers,
+// regularizers (their penalty joins the loss) and constraints (applied
+// after each optimizer step).
 //
 // Shapes, for a batch of b rows:
 //
 //	x      b x In      input of the last Forward (borrowed, not copied), rows ldx apart
 //	Kernel In x Out    row-major, Keras's kernel layout
-//	Bias   Out
+//	Bias   Out         (empty without use_bias)
+//	z      b x Out     pre-activations, kept only for activations that need them
 //	out    b x Out     activations of the last Forward
 //	dx     b x In      gradient w.r.t. x from the last Backward
 type Dense struct {
+	configured
 	In, Out int
 	Act     Activation
 	// KernelInit draws the initial kernel (Keras's default glorot_uniform);
-	// the bias starts at zero.
-	KernelInit Initializer
-	Kernel     []float32
-	Bias       []float32
+	// BiasInit the bias (nil: zeros, Keras's default).
+	KernelInit, BiasInit Initializer
+	UseBias              bool
+	// Regularizers and constraints of the kernel and bias (nil: none).
+	KernelRegularizer, BiasRegularizer *Regularizer
+	KernelConstraint, BiasConstraint   *Constraint
+
+	Kernel []float32
+	Bias   []float32
 	// DKernel and DBias hold the gradients of the last Backward.
 	DKernel, DBias []float32
 
-	name string
-	x    []float32
-	ldx  int
-	out  []float32
-	dx   []float32
+	name  string
+	zeros []float32 // the bias of a layer without one
+	x     []float32
+	ldx   int
+	z     []float32
+	out   []float32
+	dx    []float32
 }
 
-// NewDense returns an unbuilt Dense layer of units outputs.
+// NewDense returns an unbuilt Dense layer of units outputs with a bias.
 func NewDense(name string, units int, act Activation, kernelInit Initializer) *Dense {
-	return &Dense{name: name, Out: units, Act: act, KernelInit: kernelInit}
+	return &Dense{name: name, Out: units, Act: act, KernelInit: kernelInit, UseBias: true}
+}
+
+func newDenseFromConfig(c *configReader) (Layer, error) {
+	d := &Dense{name: c.name}
+	d.Out = c.integer("units", 0, 1, 1<<24)
+	if d.Out == 0 && c.err == nil {
+		c.fail("units", "required")
+	}
+	d.Act = c.activationField("activation")
+	d.UseBias = c.boolean("use_bias", true)
+	d.KernelInit = c.initializerField("kernel_initializer", "GlorotUniform")
+	d.BiasInit = c.initializerField("bias_initializer", "Zeros")
+	d.KernelRegularizer = c.regularizerField("kernel_regularizer")
+	d.BiasRegularizer = c.regularizerField("bias_regularizer")
+	c.null("activity_regularizer", "an activity regularizer")
+	d.KernelConstraint = c.constraintField("kernel_constraint")
+	d.BiasConstraint = c.constraintField("bias_constraint")
+	c.null("lora_rank", "LoRA")
+	if v, ok := c.get("lora_alpha"); ok {
+		c.out["lora_alpha"] = v
+	}
+	c.null("quantization_config", "quantization")
+	return d, nil
+}
+
+// activationField reads an activation name (Keras serializes activations
+// as their names).
+func (c *configReader) activationField(field string) Activation {
+	name := c.str(field, "linear")
+	a, err := LookupActivation(name)
+	if err != nil {
+		c.fail(field, "%v", err)
+	}
+	return a
 }
 
 // Name implements Layer.
@@ -49,8 +94,12 @@ func (d *Dense) Build(in int) error {
 		return fmt.Errorf("%s: input width %d and units %d must be positive", d.name, in, d.Out)
 	}
 	d.In = in
-	d.Kernel, d.Bias = make([]float32, in*d.Out), make([]float32, d.Out)
-	d.DKernel, d.DBias = make([]float32, in*d.Out), make([]float32, d.Out)
+	d.Kernel, d.DKernel = make([]float32, in*d.Out), make([]float32, in*d.Out)
+	if d.UseBias {
+		d.Bias, d.DBias = make([]float32, d.Out), make([]float32, d.Out)
+	} else {
+		d.zeros = make([]float32, d.Out)
+	}
 	return nil
 }
 
@@ -61,6 +110,9 @@ func (d *Dense) initialize(r *rand.Rand) {
 	if d.KernelInit != nil {
 		d.KernelInit(r, d.Kernel, d.In, d.Out)
 	}
+	if d.BiasInit != nil && d.UseBias {
+		d.BiasInit(r, d.Bias, d.Out, d.Out)
+	}
 }
 
 // Forward implements Layer; the output is contiguous (b x Out).
@@ -69,7 +121,20 @@ func (d *Dense) Forward(e *tensor.Engine, x []float32, ldx, batch int, _ bool) (
 	out := growTo(&d.out, batch*d.Out)
 	// out = x·Kernel, then + bias and the activation.
 	e.Gemm(false, false, batch, d.Out, d.In, d.x, d.ldx, d.Kernel, d.Out, out, d.Out, false)
-	d.Act.Forward(e, out, d.Bias, batch)
+	bias := d.Bias
+	if !d.UseBias {
+		bias = d.zeros
+	}
+	if d.Act.NeedInput {
+		tensor.BiasAdd(out, bias, batch)
+		copy(growTo(&d.z, batch*d.Out), out)
+		bias = d.zeros
+		if bias == nil {
+			d.zeros = make([]float32, d.Out)
+			bias = d.zeros
+		}
+	}
+	d.Act.Forward(e, out, bias, batch)
 	return out, d.Out
 }
 
@@ -77,12 +142,19 @@ func (d *Dense) Forward(e *tensor.Engine, x []float32, ldx, batch int, _ bool) (
 // dLoss/dz; dLoss/dKernel and dLoss/dBias are stored; dLoss/dx (b x In) is
 // returned when needDX. The first layer needs no dx.
 func (d *Dense) Backward(e *tensor.Engine, g []float32, batch int, needDX bool) []float32 {
-	g = g[:batch*d.Out]
-	d.Act.Backward(e, g, d.out[:batch*d.Out])
+	n := batch * d.Out
+	g = g[:n]
+	var z []float32
+	if d.Act.NeedInput {
+		z = d.z[:n]
+	}
+	d.Act.Backward(e, g, d.out[:n], z, d.Out)
 	// dKernel = xᵀ·dz   (In x b)·(b x Out)
 	e.Gemm(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false)
-	// dBias = column sums of dz, rows added in order.
-	e.ColumnSums(d.DBias, g, batch)
+	if d.UseBias {
+		// dBias = column sums of dz, rows added in order.
+		e.ColumnSums(d.DBias, g, batch)
+	}
 	if !needDX {
 		return nil
 	}
@@ -94,14 +166,43 @@ func (d *Dense) Backward(e *tensor.Engine, g []float32, batch int, needDX bool) 
 
 // Params implements Layer: the kernel, then the bias.
 func (d *Dense) Params() []Param {
-	return []Param{
-		{d.name + "/kernel", []int{d.In, d.Out}, d.Kernel, d.DKernel},
-		{d.name + "/bias", []int{d.Out}, d.Bias, d.DBias},
+	ps := []Param{{d.name + "/kernel", []int{d.In, d.Out}, d.Kernel, d.DKernel}}
+	if d.UseBias {
+		ps = append(ps, Param{d.name + "/bias", []int{d.Out}, d.Bias, d.DBias})
 	}
+	return ps
 }
 
 // Variables implements Layer.
 func (d *Dense) Variables() []Variable { return paramVariables(d.Params()) }
+
+// regularization implements regularized.
+func (d *Dense) regularization(addGrad bool) float32 {
+	var l float32
+	if r := d.KernelRegularizer; r != nil {
+		l += r.Loss(d.Kernel)
+		if addGrad {
+			r.AddGradient(d.DKernel, d.Kernel)
+		}
+	}
+	if r := d.BiasRegularizer; r != nil && d.UseBias {
+		l += r.Loss(d.Bias)
+		if addGrad {
+			r.AddGradient(d.DBias, d.Bias)
+		}
+	}
+	return l
+}
+
+// constrain implements constrained.
+func (d *Dense) constrain() {
+	if k := d.KernelConstraint; k != nil {
+		k.Apply(d.Kernel, d.In, d.Out)
+	}
+	if k := d.BiasConstraint; k != nil && d.UseBias {
+		k.Apply(d.Bias, d.Out, 1)
+	}
+}
 
 // paramVariables lists trainable parameters as variables.
 func paramVariables(ps []Param) []Variable {

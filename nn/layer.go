@@ -69,6 +69,17 @@ type random interface {
 	useRand(r *rand.Rand)
 }
 
+// regularized layers add penalties on their weights to the loss (and, with
+// addGrad, their gradients to the weights' gradients).
+type regularized interface {
+	regularization(addGrad bool) float32
+}
+
+// constrained layers constrain their weights after each optimizer step.
+type constrained interface {
+	constrain()
+}
+
 func growTo(buf *[]float32, n int) []float32 {
 	if cap(*buf) < n {
 		*buf = make([]float32, n)

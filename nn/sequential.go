@@ -38,22 +38,21 @@ func (a Architecture) Validate() error {
 	return nil
 }
 
-// Layers returns the unbuilt layers of a: Dense hidden layers with the
-// hidden activation and initializer, then a Dense output layer with Keras's
-// default glorot_uniform kernel whose softmax is left to the loss.
-func (a Architecture) Layers() ([]Layer, error) {
+// Configs returns the Keras configs of a's layers: Dense hidden layers
+// with the hidden activation and initializer, then a Dense softmax output
+// layer with Keras's default glorot_uniform kernel.
+func (a Architecture) Configs() ([]LayerConfig, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	act, _ := LookupActivation(a.Activation)
-	init, _ := LookupInitializer(a.Init)
-	linear, _ := LookupActivation("linear")
-	outInit, _ := LookupInitializer("glorot_uniform")
-	var ls []Layer
-	for i, h := range a.Hidden {
-		ls = append(ls, NewDense(denseName(i), h, act, init))
+	dense := func(i, units int, act, init string) LayerConfig {
+		return LayerConfig{"Dense", map[string]any{"name": denseName(i), "units": units, "activation": act, "kernel_initializer": init}}
 	}
-	return append(ls, NewDense(denseName(len(a.Hidden)), a.Classes, linear, outInit)), nil
+	var cs []LayerConfig
+	for i, h := range a.Hidden {
+		cs = append(cs, dense(i, h, a.Activation, a.Init))
+	}
+	return append(cs, dense(len(a.Hidden), a.Classes, "softmax", "glorot_uniform")), nil
 }
 
 // denseName is Keras's automatic name of the i-th Dense layer of a model.
@@ -71,8 +70,11 @@ type Sequential struct {
 	Layers []Layer
 
 	inputs int
-	pcg    *rand.PCG // the layers' random stream (dropout masks, noise)
-	out    []float32 // logits, when the last layer leaves them strided
+	// softmax is the output activation folded into the loss (removed from
+	// the last layer): "softmax", or "" when the last layer emits logits.
+	softmax string
+	pcg     *rand.PCG // the layers' random stream (dropout masks, noise)
+	out     []float32 // logits, when the last layer leaves them strided
 }
 
 // Streams of the PCG generator derived from a model's seed, so that they
@@ -123,11 +125,67 @@ func New(arch Architecture, seed uint64) (*Sequential, error) {
 // NewZero builds the model of arch with all weights zero, to be filled by
 // SetWeights or a loader; seed seeds its random layers.
 func NewZero(arch Architecture, seed uint64) (*Sequential, error) {
-	ls, err := arch.Layers()
+	cs, err := arch.Configs()
 	if err != nil {
 		return nil, err
 	}
-	return NewSequential(arch.Inputs, seed, ls...)
+	return FromConfigs(arch.Inputs, seed, cs)
+}
+
+// FromConfigs builds (unbuilt, zero) layers from their Keras configs for
+// inputs of width inputs. The last layer's activation must be softmax: it
+// is folded into the loss, so that the model emits logits.
+func FromConfigs(inputs int, seed uint64, cs []LayerConfig) (*Sequential, error) {
+	if len(cs) == 0 {
+		return nil, fmt.Errorf("the model has no layers")
+	}
+	ls := make([]Layer, len(cs))
+	for i, c := range cs {
+		l, err := NewLayer(c)
+		if err != nil {
+			return nil, err
+		}
+		ls[i] = l
+	}
+	if err := foldSoftmax(ls[len(ls)-1]); err != nil {
+		return nil, err
+	}
+	m, err := NewSequential(inputs, seed, ls...)
+	if err != nil {
+		return nil, err
+	}
+	m.softmax = "softmax"
+	return m, nil
+}
+
+// foldSoftmax makes the last layer emit logits, its softmax left to the
+// loss (as Keras computes the cross-entropy of a softmax from its logits).
+func foldSoftmax(l Layer) error {
+	linear := activations["linear"]
+	switch l := l.(type) {
+	case *Dense:
+		if l.Act.Name == "softmax" {
+			l.Act = linear
+			return nil
+		}
+	case *ActivationLayer:
+		if l.Act.Name == "softmax" {
+			l.Act = linear
+			return nil
+		}
+	}
+	return fmt.Errorf("layer %q: the last layer's activation must be softmax (a classifier trained with cross-entropy)", l.Name())
+}
+
+// Configs returns the Keras configs of the layers (those made by NewLayer).
+func (m *Sequential) Configs() []LayerConfig {
+	var cs []LayerConfig
+	for _, l := range m.Layers {
+		if c, ok := ConfigOf(l); ok {
+			cs = append(cs, c)
+		}
+	}
+	return cs
 }
 
 // Initialize draws every layer's initial weights from seed, layer after
@@ -177,22 +235,121 @@ func (m *Sequential) Forward(e *tensor.Engine, x []float32, ldx, batch int, trai
 	for _, l := range m.Layers {
 		x, ldx = l.Forward(e, x, ldx, batch, training)
 	}
-	if c := m.Outputs(); ldx != c {
-		out := growTo(&m.out, batch*c)
-		for i := range batch {
-			copy(out[i*c:(i+1)*c], x[i*ldx:])
-		}
-		return out
+	return m.contiguous(x, ldx, batch)
+}
+
+// contiguous returns the logits x (rows ldx apart) with contiguous rows.
+func (m *Sequential) contiguous(x []float32, ldx, batch int) []float32 {
+	c := m.Outputs()
+	if ldx == c {
+		return x
 	}
-	return x
+	out := growTo(&m.out, batch*c)
+	for i := range batch {
+		copy(out[i*c:(i+1)*c], x[i*ldx:])
+	}
+	return out
+}
+
+// ForwardMC is Forward for Monte Carlo dropout: the random layers
+// (dropout, noise) act as in training, every other layer (Batch
+// Normalization) as at inference.
+func (m *Sequential) ForwardMC(e *tensor.Engine, x []float32, ldx, batch int) []float32 {
+	for _, l := range m.Layers {
+		_, isRandom := l.(random)
+		x, ldx = l.Forward(e, x, ldx, batch, isRandom)
+	}
+	return m.contiguous(x, ldx, batch)
+}
+
+// HasRandomLayers tells whether any layer draws random numbers in training
+// mode (for Monte Carlo dropout).
+func (m *Sequential) HasRandomLayers() bool {
+	for _, l := range m.Layers {
+		if _, ok := l.(random); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Backward back-propagates dLoss/dlogits (overwritten) through the network,
-// leaving every layer's parameter gradients in its Params.
+// leaving every layer's parameter gradients in its Params, the
+// regularizers' gradients included.
 func (m *Sequential) Backward(e *tensor.Engine, dlogits []float32, batch int) {
 	g := dlogits
 	for i := len(m.Layers) - 1; i >= 0; i-- {
 		g = m.Layers[i].Backward(e, g, batch, i > 0)
+	}
+	for _, l := range m.Layers {
+		if r, ok := l.(regularized); ok {
+			r.regularization(true)
+		}
+	}
+}
+
+// RegularizationLoss is the sum of the layers' regularization penalties at
+// the current weights, which Keras adds to the loss (0 without
+// regularizers).
+func (m *Sequential) RegularizationLoss() float32 {
+	var l float32
+	for _, layer := range m.Layers {
+		if r, ok := layer.(regularized); ok {
+			l += r.regularization(false)
+		}
+	}
+	return l
+}
+
+// ApplyConstraints applies the layers' weight constraints, as Keras does
+// after each optimizer step.
+func (m *Sequential) ApplyConstraints() {
+	for _, l := range m.Layers {
+		if c, ok := l.(constrained); ok {
+			c.constrain()
+		}
+	}
+}
+
+// NeedsAdapt tells whether a Normalization layer waits for Adapt.
+func (m *Sequential) NeedsAdapt() bool {
+	for _, l := range m.Layers {
+		if n, ok := l.(*Normalization); ok && !n.Adapted {
+			return true
+		}
+	}
+	return false
+}
+
+// Adapt computes the mean and variance of every Normalization layer not
+// yet adapted from n samples, as layer.adapt(x) does: the samples pass
+// through the layers before it (at inference) in batches that gather
+// fills (batch rows, ldx floats apart, from sample from on).
+func (m *Sequential) Adapt(e *tensor.Engine, n, batchSize int, gather func(dst []float32, ldx, from, to int)) {
+	ldx0 := tensor.PaddedStride(m.inputs)
+	xb := make([]float32, batchSize*ldx0)
+	for k, l := range m.Layers {
+		norm, ok := l.(*Normalization)
+		if !ok || norm.Adapted {
+			continue
+		}
+		w := norm.width
+		sum, sumSq := make([]float64, w), make([]float64, w)
+		for from := 0; from < n; from += batchSize {
+			to := min(n, from+batchSize)
+			gather(xb, ldx0, from, to)
+			x, ldx := xb, ldx0
+			for _, prev := range m.Layers[:k] {
+				x, ldx = prev.Forward(e, x, ldx, to-from, false)
+			}
+			for i := range to - from {
+				for j, v := range x[i*ldx : i*ldx+w] {
+					sum[j] += float64(v)
+					sumSq[j] += float64(v) * float64(v)
+				}
+			}
+		}
+		norm.adapt(sum, sumSq, n)
 	}
 }
 
@@ -255,6 +412,11 @@ func (m *Sequential) SetWeights(ws [][]float32) error {
 	for i, v := range vs {
 		copy(v.Value, ws[i])
 	}
+	for _, l := range m.Layers {
+		if n, ok := l.(*Normalization); ok {
+			n.Adapted = true
+		}
+	}
 	return nil
 }
 
@@ -268,6 +430,16 @@ func matchWeights(vs []Variable, ws [][]float32) error {
 		}
 	}
 	return nil
+}
+
+// CountVariables returns the number of scalars of every variable,
+// trainable or not.
+func (m *Sequential) CountVariables() int {
+	n := 0
+	for _, v := range m.Variables() {
+		n += len(v.Value)
+	}
+	return n
 }
 
 // CountParams returns the number of trainable scalars.

@@ -26,69 +26,6 @@ func lossAt(e *tensor.Engine, m *Sequential, x []float32, y []int32) float64 {
 	return sum / float64(len(y))
 }
 
-// TestGradientFiniteDifferences checks every parameter of a small network,
-// for every activation, against central differences of the loss.
-func TestGradientFiniteDifferences(t *testing.T) {
-	e := tensor.NewEngine(1)
-	defer e.Close()
-	for _, act := range ActivationNames() {
-		t.Run(act, func(t *testing.T) {
-			arch := Architecture{Inputs: 7, Hidden: []int{6, 5}, Activation: act, Init: "he_normal", Classes: 4}
-			m, err := New(arch, 11)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := rand.New(rand.NewPCG(5, 6))
-			const batch = 5
-			x := make([]float32, batch*arch.Inputs)
-			for i := range x {
-				x[i] = float32(r.NormFloat64())
-			}
-			y := []int32{0, 3, 1, 2, 3}
-			// Non-zero biases so that every bias gradient path is exercised.
-			for _, l := range m.Layers {
-				l := l.(*Dense)
-				for j := range l.Bias {
-					l.Bias[j] = float32(r.NormFloat64() * 0.1)
-				}
-			}
-			grad := make([]float32, batch*arch.Classes)
-			_, _ = SparseCategoricalCrossentropy(m.Forward(e, x, arch.Inputs, batch, true), y, arch.Classes, grad)
-			m.Backward(e, grad, batch)
-			// central returns the central difference of the loss along p[i].
-			central := func(p Param, i int, h float32) float64 {
-				old := p.Value[i]
-				p.Value[i] = old + h
-				up := lossAt(e, m, x, y)
-				p.Value[i] = old - h
-				down := lossAt(e, m, x, y)
-				p.Value[i] = old
-				return (up - down) / float64(2*h)
-			}
-			checked, kinks := 0, 0
-			for _, p := range m.Params() {
-				analytic := append([]float32(nil), p.Grad...)
-				for i := range p.Value {
-					n1, n2 := central(p, i, 1e-3), central(p, i, 5e-4)
-					if math.Abs(n1-n2) > 1e-3+1e-2*math.Abs(n1) {
-						// A kink (ReLU at 0) lies within h: the loss is not
-						// differentiable there, so finite differences say nothing.
-						kinks++
-						continue
-					}
-					checked++
-					if diff := math.Abs(n1 - float64(analytic[i])); diff > 2e-3+2e-2*math.Abs(n1) {
-						t.Errorf("%s[%d]: backprop %.6f, finite differences %.6f", p.Name, i, analytic[i], n1)
-					}
-				}
-			}
-			if kinks*10 > checked {
-				t.Errorf("%d of %d coordinates skipped as non-differentiable: the check checks too little", kinks, checked+kinks)
-			}
-		})
-	}
-}
-
 func TestSparseCategoricalCrossentropy(t *testing.T) {
 	// Row 0: logits (1, 2, 3), label 2: loss = log(e+e²+e³) - 3.
 	// Row 1: logits (0, 0, 0), label 0: loss = log 3; arg-max ties pick class 0.

@@ -46,6 +46,10 @@ type Dense struct {
 	dx    []float32
 }
 
+// maxKernel bounds a kernel's size (1 GiB of float32, twice with its
+// gradient) before it is allocated.
+const maxKernel = 1 << 28
+
 // NewDense returns an unbuilt Dense layer of units outputs with a bias.
 func NewDense(name string, units int, act Activation, kernelInit Initializer) *Dense {
 	return &Dense{name: name, Out: units, Act: act, KernelInit: kernelInit, UseBias: true}
@@ -92,6 +96,9 @@ func (d *Dense) Name() string { return d.name }
 func (d *Dense) Build(in int) error {
 	if in <= 0 || d.Out <= 0 {
 		return fmt.Errorf("%s: input width %d and units %d must be positive", d.name, in, d.Out)
+	}
+	if int64(in)*int64(d.Out) > maxKernel {
+		return fmt.Errorf("%s: a %d x %d kernel is too large (at most %d values)", d.name, in, d.Out, maxKernel)
 	}
 	d.In = in
 	d.Kernel, d.DKernel = make([]float32, in*d.Out), make([]float32, in*d.Out)

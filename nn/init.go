@@ -99,7 +99,7 @@ func InitializerNames() []string {
 // ("he_normal") or class ("HeNormal"), with its default config.
 func LookupInitializer(name string) (Initializer, error) {
 	c := &configReader{class: "initializer", name: name, in: map[string]any{}, out: map[string]any{}}
-	init, _, err := c.initializer(kerasObject{class: camel(name), config: map[string]any{}})
+	init, _, err := c.initializer("initializer", kerasObject{class: camel(name), config: map[string]any{}})
 	if err != nil {
 		return nil, fmt.Errorf("unknown initializer %q (want one of %v)", name, InitializerNames())
 	}
@@ -107,12 +107,12 @@ func LookupInitializer(name string) (Initializer, error) {
 }
 
 // initializer makes an initializer of o, returning its serialized config.
-func (c *configReader) initializer(o kerasObject) (Initializer, map[string]any, error) {
+func (c *configReader) initializer(field string, o kerasObject) (Initializer, map[string]any, error) {
 	mk, ok := initializerClasses[o.class]
 	if !ok {
-		return nil, nil, unsupported("initializer", o.class, InitializerNames())
+		return nil, nil, fmt.Errorf("layer %q (%s): %s: %v", c.name, c.class, field, unsupported("initializer", o.class, InitializerNames()))
 	}
-	s := c.sub("initializer", o)
+	s := c.sub(field, o)
 	init := mk(s)
 	if !deterministicInitializers[o.class] {
 		// A seeded initializer draws from its own stream: the same values at
@@ -145,10 +145,10 @@ func (c *configReader) initializerField(field, def string) Initializer {
 	if !ok {
 		o = kerasObject{class: def, config: map[string]any{}}
 	}
-	init, out, err := c.initializer(o)
+	init, out, err := c.initializer(field, o)
 	if err != nil {
 		if c.err == nil {
-			c.fail(field, "%v", err)
+			c.err = err
 		}
 		return nil
 	}

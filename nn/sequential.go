@@ -450,3 +450,68 @@ func (m *Sequential) CountParams() int {
 	}
 	return n
 }
+
+// ModelConfig describes a Sequential model as Keras's model.get_config()
+// does: its name, the shape of one input sample (InputLayer's batch_shape
+// without the batch) and its layers' configs.
+type ModelConfig struct {
+	Name       string        `json:"name"`
+	InputShape []int         `json:"input_shape"`
+	Layers     []LayerConfig `json:"layers"`
+}
+
+// Inputs is the number of values of one input sample.
+func (c ModelConfig) Inputs() int {
+	n := 1
+	for _, d := range c.InputShape {
+		n *= d
+	}
+	return n
+}
+
+// Validate reports the first problem of c: a bad input shape, an
+// unsupported layer or field, a layer that cannot be built for its input,
+// or a model that is not a softmax classifier.
+func (c ModelConfig) Validate() error {
+	_, err := c.Build(0)
+	return err
+}
+
+// Build makes the model c describes with zero weights (Initialize draws
+// them); seed seeds its random layers. A multi-dimensional input must be
+// flattened (Flatten) before any layer that acts on features.
+func (c ModelConfig) Build(seed uint64) (*Sequential, error) {
+	if len(c.InputShape) == 0 {
+		return nil, fmt.Errorf("the model has no input shape")
+	}
+	for _, d := range c.InputShape {
+		if d <= 0 || d > 1<<24 {
+			return nil, fmt.Errorf("input shape %v: want positive sizes up to %d", c.InputShape, 1<<24)
+		}
+	}
+	if c.Inputs() > 1<<26 {
+		return nil, fmt.Errorf("input shape %v: %d values per sample is too many", c.InputShape, c.Inputs())
+	}
+	if len(c.InputShape) > 1 {
+		for _, l := range c.Layers {
+			if l.ClassName == "Flatten" {
+				break
+			}
+			switch l.ClassName {
+			case "Dense", "BatchNormalization", "Normalization":
+				name, _ := l.Config["name"].(string)
+				return nil, fmt.Errorf("layer %q (%s): the input of shape %v must be flattened (a Flatten layer) before it", name, l.ClassName, c.InputShape)
+			}
+		}
+	}
+	return FromConfigs(c.Inputs(), seed, c.Layers)
+}
+
+// Config returns the ModelConfig of a's model.
+func (a Architecture) Config() (ModelConfig, error) {
+	cs, err := a.Configs()
+	if err != nil {
+		return ModelConfig{}, err
+	}
+	return ModelConfig{Name: "sequential", InputShape: []int{a.Inputs}, Layers: cs}, nil
+}

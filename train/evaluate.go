@@ -67,6 +67,7 @@ func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Sequential, x Inputs, y []
 		x.Gather(e, ev.xb, ldx, idx)
 		logits := m.Forward(e, ev.xb, ldx, hi-lo, false)
 		loss, ok := nn.SparseCategoricalCrossentropy(logits, y[lo:hi], classes, nil)
+		loss += m.RegularizationLoss() // as Keras's test_step adds it
 		lossSum += float64(loss) * float64(hi-lo)
 		correct += ok
 		for i := range hi - lo {

@@ -53,6 +53,9 @@ type Config struct {
 	Baseline       *float64              `json:"baseline,omitempty"`
 	StartFromEpoch int                   `json:"start_from_epoch,omitempty"`
 	ReduceLR       *ReduceLRConfig       `json:"reduce_lr_on_plateau,omitempty"`
+	// Model, when set, is the network as Keras describes it (--model,
+	// --layers); Hidden, Activation and Init are then unused.
+	Model *nn.ModelConfig `json:"model,omitempty"`
 }
 
 // Exercise returns the configuration of ../shared/seed/exercise_2.txt.
@@ -76,13 +79,51 @@ func (c Config) Architecture() nn.Architecture {
 	return nn.Architecture{Inputs: info.Features(), Hidden: c.Hidden, Activation: c.Activation, Init: c.Init, Classes: info.NumClasses()}
 }
 
+// ModelConfig returns the network c trains, as Keras describes it.
+func (c Config) ModelConfig() (nn.ModelConfig, error) {
+	if c.Model != nil {
+		return *c.Model, nil
+	}
+	return c.Architecture().Config()
+}
+
+// NewModel builds the network c trains with zero weights; its random
+// layers are seeded with c.Seed.
+func (c Config) NewModel() (*nn.Sequential, error) {
+	mc, err := c.ModelConfig()
+	if err != nil {
+		return nil, err
+	}
+	m, err := mc.Build(c.Seed)
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.Info()
+	if err != nil {
+		return nil, err
+	}
+	if m.Inputs() != info.Features() {
+		return nil, fmt.Errorf("the model takes %d values per sample (input shape %v), %s has %d (%dx%dx%d images)",
+			m.Inputs(), mc.InputShape, info.Title(), info.Features(), info.Height, info.Width, info.Channels)
+	}
+	if m.Outputs() != info.NumClasses() {
+		return nil, fmt.Errorf("the model's last layer has %d units, %s has %d classes", m.Outputs(), info.Title(), info.NumClasses())
+	}
+	return m, nil
+}
+
 // Validate reports the first invalid setting, named as its flag is.
 func (c Config) Validate() error {
 	info, err := c.Info()
 	if err != nil {
 		return err
 	}
-	if err := c.Architecture().Validate(); err != nil {
+	if c.Model == nil {
+		if err := c.Architecture().Validate(); err != nil {
+			return err
+		}
+	}
+	if _, err := c.NewModel(); err != nil {
 		return err
 	}
 	switch {
@@ -160,10 +201,11 @@ func Experiment(cfg Config, data *dataset.Data, progress *Progress) (*Outcome, e
 		return nil, fmt.Errorf("data has %d training and %d test samples, want %d and %d",
 			data.Train.Len(), data.Test.Len(), cfg.TrainSamples, cfg.TestSamples)
 	}
-	model, err := nn.New(cfg.Architecture(), cfg.Seed)
+	model, err := cfg.NewModel()
 	if err != nil {
 		return nil, err
 	}
+	model.Initialize(cfg.Seed)
 	return ExperimentFrom(cfg, data, model, progress, nil)
 }
 
@@ -176,7 +218,7 @@ func ExperimentFrom(cfg Config, data *dataset.Data, model *nn.Sequential, progre
 
 // Resume continues the experiment a checkpoint describes on the same data.
 func Resume(ck *Checkpoint, data *dataset.Data, progress *Progress, interrupt func() bool) (*Outcome, error) {
-	model, err := nn.NewZero(ck.Config.Architecture(), ck.Config.Seed)
+	model, err := ck.Config.NewModel()
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +288,9 @@ func run(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progres
 	var before float64
 	if resume != nil {
 		before = resume.TrainSeconds
+	}
+	if resume == nil && model.NeedsAdapt() {
+		adapt(e, model, PixelRows{train.Pixels, train.Features()}, SplitAt(cfg.TrainSamples, cfg.ValidationSplit), cfg.BatchSize)
 	}
 	start := time.Now()
 	out.History, err = Fit(e, model, opt, PixelRows{train.Pixels, train.Features()}, train.Int32Labels(), opts)

@@ -172,6 +172,8 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 			}
 			logits := m.Forward(e, xb, ldx, b, true)
 			loss, ok := nn.SparseCategoricalCrossentropy(logits, yb[:b], classes, grad)
+			// Keras adds the regularization penalties to the loss it logs.
+			loss += m.RegularizationLoss()
 			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 				// Keras's TerminateOnNaN: stop now; OnTrainEnd still runs, so
 				// early stopping restores the best weights seen so far.
@@ -181,6 +183,7 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 			}
 			m.Backward(e, grad, b)
 			opt.Step(e, params)
+			m.ApplyConstraints()
 			// Keras's epoch metrics are means weighted by batch size.
 			lossSum += float64(loss) * float64(b)
 			correct += ok

@@ -1,6 +1,9 @@
 package train
 
-import "github.com/cifarnet/cifarnet/tensor"
+import (
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/tensor"
+)
 
 // Inputs are the samples Fit and Evaluate read: Len rows of Width values.
 // Rows are copied into a batch buffer when needed, so a data set need not
@@ -43,4 +46,16 @@ func (p PixelRows) Slice(from, to int) Inputs {
 }
 func (p PixelRows) Gather(e *tensor.Engine, dst []float32, ldx int, idx []int) {
 	e.GatherBytes(dst, ldx, p.Pixels, p.W, idx, 255)
+}
+
+// adapt adapts the model's Normalization layers to the first n samples of
+// x (the training split), as layer.adapt(x_train) does before fit.
+func adapt(e *tensor.Engine, m *nn.Sequential, x Inputs, n, batchSize int) {
+	idx := make([]int, batchSize)
+	m.Adapt(e, n, batchSize, func(dst []float32, ldx, from, to int) {
+		for i := range to - from {
+			idx[i] = from + i
+		}
+		x.Gather(e, dst, ldx, idx[:to-from])
+	})
 }

@@ -217,12 +217,13 @@ func writeReport(dir string, classes []string, test *dataset.Set) error {
 // initialModel builds the model to train: from the initializers and the
 // seed, or from a weights file.
 func initialModel(cfg train.Config, weights string) (*nn.Sequential, error) {
-	if weights == "" {
-		return nn.New(cfg.Architecture(), cfg.Seed)
-	}
-	m, err := nn.NewZero(cfg.Architecture(), cfg.Seed)
+	m, err := cfg.NewModel()
 	if err != nil {
 		return nil, err
+	}
+	if weights == "" {
+		m.Initialize(cfg.Seed)
+		return m, nil
 	}
 	if err := saving.LoadWeights(weights, m); err != nil {
 		return nil, fmt.Errorf("--init-weights: %w", err)

@@ -1,0 +1,143 @@
+package saving
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/nn"
+)
+
+const exerciseModel = "../../shared/keras/exercise_model.json"
+
+// TestExerciseModelIsTheExercise: the exercise as Keras wrote it builds the
+// same layers and the same initial weights, bit for bit, as the
+// exercise's architecture.
+func TestExerciseModelIsTheExercise(t *testing.T) {
+	if _, err := os.Stat(exerciseModel); err != nil {
+		t.Skip("no shared Keras file:", err)
+	}
+	k, err := ReadKeras(exerciseModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Compile == nil || k.Compile.Loss != "sparse_categorical_crossentropy" || !reflect.DeepEqual(k.Compile.Metrics, []string{"accuracy"}) {
+		t.Fatalf("compile config %+v", k.Compile)
+	}
+	fromFile, err := k.Model.Build(42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFile.Initialize(42)
+	arch := nn.Architecture{Inputs: 3072, Hidden: []int{256, 256, 256, 256}, Activation: "elu", Init: "he_normal", Classes: 10}
+	want, _ := nn.New(arch, 42)
+	a, b := fromFile.Variables(), want.Variables()
+	if len(a) != len(b) {
+		t.Fatalf("%d variables, want %d", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || !reflect.DeepEqual(a[i].Shape, b[i].Shape) {
+			t.Fatalf("variable %d: %s %v, want %s %v", i, a[i].Name, a[i].Shape, b[i].Name, b[i].Shape)
+		}
+		for j := range a[i].Value {
+			if math.Float32bits(a[i].Value[j]) != math.Float32bits(b[i].Value[j]) {
+				t.Fatalf("%s[%d] = %v, want %v", a[i].Name, j, a[i].Value[j], b[i].Value[j])
+			}
+		}
+	}
+}
+
+// TestKerasRoundTrip: read, write, read gives the same model config, for
+// the exercise and a model using every layer class.
+func TestKerasRoundTrip(t *testing.T) {
+	src := `{"class_name": "Sequential", "config": {"name": "seq", "layers": [
+	 {"class_name": "InputLayer", "config": {"batch_shape": [null, 32, 32, 3], "name": "in"}},
+	 {"class_name": "Rescaling", "config": {"name": "rescaling", "scale": 0.00392156862745098}},
+	 {"class_name": "Flatten", "config": {"name": "flatten"}},
+	 {"class_name": "Normalization", "config": {"name": "normalization"}},
+	 {"class_name": "Dense", "config": {"name": "dense", "units": 8, "activation": "selu", "use_bias": false,
+	   "kernel_initializer": {"class_name": "LecunNormal", "config": {"seed": 3}},
+	   "kernel_regularizer": {"class_name": "L1L2", "config": {"l1": 0.001, "l2": 0.01}},
+	   "kernel_constraint": {"class_name": "MaxNorm", "config": {"max_value": 3, "axis": 0}}}},
+	 {"class_name": "AlphaDropout", "config": {"name": "alpha_dropout", "rate": 0.1}},
+	 {"class_name": "Dense", "config": {"name": "dense_1", "units": 8, "activation": "relu"}},
+	 {"class_name": "BatchNormalization", "config": {"name": "batch_normalization", "momentum": 0.9}},
+	 {"class_name": "Dropout", "config": {"name": "dropout", "rate": 0.2}},
+	 {"class_name": "GaussianNoise", "config": {"name": "gaussian_noise", "stddev": 0.1}},
+	 {"class_name": "GaussianDropout", "config": {"name": "gaussian_dropout", "rate": 0.1}},
+	 {"class_name": "Dense", "config": {"name": "dense_2", "units": 10}},
+	 {"class_name": "Activation", "config": {"name": "activation", "activation": "softmax"}}]},
+	 "compile_config": {"optimizer": "adam", "loss": "categorical_crossentropy", "metrics": ["accuracy"]}}`
+	for _, in := range []string{src, readOrSkip(t, exerciseModel)} {
+		k1, err := ParseKeras([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := KerasJSON(k1.Model, k1.Compile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k2, err := ParseKeras(b)
+		if err != nil {
+			t.Fatalf("%v in\n%s", err, b)
+		}
+		m1, _ := k1.Model.Build(1)
+		m2, _ := k2.Model.Build(1)
+		c1, _ := json.Marshal(m1.Configs())
+		c2, _ := json.Marshal(m2.Configs())
+		if string(c1) != string(c2) || !reflect.DeepEqual(k1.Model.InputShape, k2.Model.InputShape) || k1.Compile.Loss != k2.Compile.Loss {
+			t.Errorf("round trip changed the model:\n%s\n%s", c1, c2)
+		}
+	}
+}
+
+func readOrSkip(t *testing.T, name string) string {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Skip(err)
+	}
+	return string(b)
+}
+
+// TestKerasMalformed: each unsupported or broken file gets its own error,
+// naming the layer and the field.
+func TestKerasMalformed(t *testing.T) {
+	wrap := func(layers string) string {
+		return `{"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "in"}}, ` + layers + `]}}`
+	}
+	out := `{"class_name": "Dense", "config": {"name": "out", "units": 2, "activation": "softmax"}}`
+	for _, tt := range []struct{ in, want string }{
+		{`not json`, "not a Keras model JSON"},
+		{`{"class_name": "Functional", "config": {}}`, `"Functional": only Sequential`},
+		{wrap(`{"class_name": "Conv2D", "config": {"name": "conv"}}, ` + out), `"Conv2D" is not supported`},
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "bogus": 1}}, ` + out), `layer "d" (Dense): field "bogus" is not supported`},
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "activation": "swoosh"}}, ` + out), `layer "d" (Dense): activation`},
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": -3}}, ` + out), `layer "d" (Dense): units`},
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "kernel_initializer": {"class_name": "MyInit", "config": {}, "registered_name": "custom>MyInit"}}}, ` + out), `layer "d" (Dense): kernel_initializer: registered (custom)`},
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "kernel_regularizer": {"class_name": "OrthogonalRegularizer", "config": {}}}}, ` + out), `layer "d" (Dense): kernel_regularizer: regularizer "OrthogonalRegularizer"`},
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "kernel_initializer": {"class_name": "HeNormal", "config": {"seed": null, "x": 1}}}}, ` + out), `"kernel_initializer.HeNormal.x" is not supported`},
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "kernel_initializer": "identity_ish"}}, ` + out), `layer "d" (Dense): kernel_initializer: initializer "IdentityIsh" is not supported`},
+		{wrap(`{"class_name": "Dropout", "config": {"name": "dr", "rate": 0.5, "seed": 7}}, ` + out), `layer "dr" (Dropout): seed`},
+		{wrap(`{"class_name": "Dropout", "config": {"name": "dr", "rate": 1}}, ` + out), `layer "dr" (Dropout): rate`},
+		{wrap(`{"class_name": "BatchNormalization", "config": {"name": "bn", "trainable": false}}, ` + out), `layer "bn" (BatchNormalization): trainable`},
+		{wrap(`{"class_name": "Dense", "config": {"name": "out", "units": 2, "activation": "relu"}}`), `layer "out": the last layer's activation must be softmax`},
+		{`{"class_name": "Sequential", "config": {"layers": [` + out + `]}}`, "input size is unknown"},
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "kernel_constraint": {"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 1}}}}, ` + out), `layer "d" (Dense): kernel_constraint.MaxNorm.axis: only 0 is supported`},
+	} {
+		_, err := ParseKeras([]byte(tt.in))
+		if err == nil {
+			t.Errorf("%.80s: no error, want %q", tt.in, tt.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("error %q, want it to contain %q", err, tt.want)
+		}
+	}
+	k, err := ParseKeras([]byte(strings.TrimSuffix(wrap(out), "}") + `, "compile_config": {"loss": "mean_squared_error"}}`))
+	if err == nil || !strings.Contains(err.Error(), `loss "mean_squared_error" is not supported`) {
+		t.Errorf("mse loss: %v %v", k, err)
+	}
+}

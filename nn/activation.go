@@ -104,6 +104,10 @@ var activations = map[string]Activation{
 		}
 		return x/3 + 0.5
 	}),
+	"log_softmax": {Name: "log_softmax", Forward: func(_ *tensor.Engine, x, bias []float32, rows int) {
+		tensor.BiasAdd(x, bias, rows)
+		logSoftmax(x[:rows*len(bias)], len(bias))
+	}, Backward: logSoftmaxBackward},
 	"softmax": {Name: "softmax", Forward: func(_ *tensor.Engine, x, bias []float32, rows int) {
 		tensor.BiasAdd(x, bias, rows)
 		Softmax(x[:rows*len(bias)], len(bias))
@@ -176,6 +180,39 @@ func softmaxBackward(_ *tensor.Engine, g, a, _ []float32, width int) {
 		}
 		for j := range gr {
 			gr[j] = ar[j] * (gr[j] - dot)
+		}
+	}
+}
+
+// logSoftmax replaces each row of x with z - logsumexp(z).
+func logSoftmax(x []float32, width int) {
+	for r := 0; r+width <= len(x); r += width {
+		z := x[r : r+width]
+		best := z[0]
+		for _, v := range z[1:] {
+			best = max(best, v)
+		}
+		var s float64
+		for _, v := range z {
+			s += math.Exp(float64(v - best))
+		}
+		lse := best + float32(math.Log(s))
+		for j := range z {
+			z[j] -= lse
+		}
+	}
+}
+
+// logSoftmaxBackward: g_i <- g_i - softmax_i Σ_j g_j, softmax = e^a.
+func logSoftmaxBackward(_ *tensor.Engine, g, a, _ []float32, width int) {
+	for r := 0; r+width <= len(g); r += width {
+		gr, ar := g[r:r+width], a[r:r+width]
+		var sum float32
+		for _, v := range gr {
+			sum += v
+		}
+		for j := range gr {
+			gr[j] -= float32(math.Exp(float64(ar[j]))) * sum
 		}
 	}
 }

@@ -39,6 +39,7 @@ var activations = map[string]activationExporter{
 	"silu":       silu,
 	"swish":      silu,
 	"gelu":       gelu,
+	"gelu_tanh":  geluTanh,
 	"mish":       mish,
 }
 
@@ -64,6 +65,20 @@ func gelu(b *builder, x, out string) string {
 	d := b.node("Div", out+"/div", []string{x, b.scalar(out+"/sqrt2", float32(math.Sqrt2))})
 	e := b.node("Erf", out+"/erf", []string{d})
 	one := b.node("Add", out+"/add", []string{e, b.scalar(out+"/one", 1)})
+	xm := b.node("Mul", out+"/mul", []string{x, one})
+	return b.node("Mul", out, []string{xm, b.scalar(out+"/half", 0.5)})
+}
+
+// geluTanh is gelu(x, approximate=True):
+// 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x³))).
+func geluTanh(b *builder, x, out string) string {
+	x2 := b.node("Mul", out+"/x2", []string{x, x})
+	x3 := b.node("Mul", out+"/x3", []string{x2, x})
+	c3 := b.node("Mul", out+"/c3", []string{x3, b.scalar(out+"/k", 0.044715)})
+	in := b.node("Add", out+"/in", []string{x, c3})
+	sc := b.node("Mul", out+"/scaled", []string{in, b.scalar(out+"/c", float32(math.Sqrt(2/math.Pi)))})
+	t := b.node("Tanh", out+"/tanh", []string{sc})
+	one := b.node("Add", out+"/add", []string{t, b.scalar(out+"/one", 1)})
 	xm := b.node("Mul", out+"/mul", []string{x, one})
 	return b.node("Mul", out, []string{xm, b.scalar(out+"/half", 0.5)})
 }

@@ -296,6 +296,9 @@ var kerasActivations = map[string]func(x []float64) []float64{
 	"swish":       each(func(x float64) float64 { return x * sigmoid(x) }),
 	"gelu":        each(func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }),
 	"mish":        each(func(x float64) float64 { return x * math.Tanh(softplus(x)) }),
+	"gelu_tanh": each(func(x float64) float64 {
+		return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+	}),
 	// relu6(x + 3) / 6 and x * relu6(x + 3) / 6.
 	"hard_sigmoid": each(func(x float64) float64 { return min(max(x+3, 0), 6) / 6 }),
 	"hard_silu":    each(func(x float64) float64 { return x * min(max(x+3, 0), 6) / 6 }),

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cifarnet/cifarnet/dataset"
 )
 
 // payload is a stand-in archive: 300 KiB of deterministic bytes.
@@ -249,8 +251,8 @@ func TestDownloadBounds(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want %q", err, tt.want)
 			}
-			if n := requests.Load(); n > DefaultAttempts {
-				t.Errorf("%d requests, want at most %d", n, DefaultAttempts)
+			if n := requests.Load(); n > dataset.DefaultAttempts {
+				t.Errorf("%d requests, want at most %d", n, dataset.DefaultAttempts)
 			}
 			if el := time.Since(start); el > 30*time.Second {
 				t.Errorf("took %v", el)

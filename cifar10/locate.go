@@ -1,13 +1,13 @@
 package cifar10
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/internal/regular"
 )
 
@@ -15,72 +15,36 @@ import (
 // explicit location is given.
 const EnvVar = "CIFARNET_DATA"
 
-// CacheDir returns cifarnet's cache directory, os.UserCacheDir()/cifarnet.
-func CacheDir() (string, error) {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("cifar10: no user cache directory: %v", err)
+// Places says where CIFAR-10 is looked for when no location is given:
+// $CIFARNET_DATA, then cifarnet's cache (an extracted cifar-10-batches-bin,
+// then the archive), then Keras's cache (~/.keras/datasets:
+// cifar-10-batches-py, then cifar-10-python.tar.gz); and what is downloaded
+// when it is nowhere: the official binary archive, with d's settings (its
+// URL, checksum and size are the official ones when empty).
+func Places(d Downloader) dataset.Places {
+	d.URL = cmp.Or(d.URL, ArchiveURL)
+	if d.MD5 == "" && d.SHA256 == "" {
+		d.MD5 = ArchiveMD5
 	}
-	return filepath.Join(d, "cifarnet"), nil
+	if d.URL == ArchiveURL {
+		d.Size = cmp.Or(d.Size, ArchiveSize)
+	}
+	return dataset.Places{Title: "CIFAR-10", EnvVar: EnvVar,
+		Cache: []string{DirName, ArchiveName}, Keras: []string{PyDirName, PyArchiveName},
+		Want:  "a " + DirName + " or " + PyDirName + " directory or their .tar.gz",
+		Files: []dataset.Remote{{Name: ArchiveName, Downloader: d}}, Found: ArchiveName}
 }
 
-// Candidates lists, in order, the places looked at for the data when none
-// is given: $CIFARNET_DATA, then cifarnet's cache (an extracted
-// cifar-10-batches-bin, then the archive), then Keras's cache
-// (~/.keras/datasets: cifar-10-batches-py, then cifar-10-python.tar.gz).
-func Candidates() []string {
-	var c []string
-	if env := os.Getenv(EnvVar); env != "" {
-		c = append(c, env)
-	}
-	if cache, err := CacheDir(); err == nil {
-		c = append(c, filepath.Join(cache, DirName), filepath.Join(cache, ArchiveName))
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		keras := filepath.Join(home, ".keras", "datasets")
-		c = append(c, filepath.Join(keras, PyDirName), filepath.Join(keras, PyArchiveName))
-	}
-	return c
-}
-
-// Locate returns the directory or archive to load from without touching
-// the network: the explicit path as it is (Load reports if it is
-// unusable), else the first of Candidates that exists. The error lists
-// every place looked at.
-func Locate(explicit string) (string, error) {
-	if explicit != "" {
-		return explicit, nil
-	}
-	cands := Candidates()
-	for i, p := range cands {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		} else if i == 0 && os.Getenv(EnvVar) == p {
-			return "", fmt.Errorf("cifar10: $%s=%s: %w", EnvVar, p, oserr.Bare(err))
-		}
-	}
-	return "", fmt.Errorf("cifar10: no data found (looked at %s): pass --data with a %s directory or %s, or allow the download",
-		strings.Join(cands, ", "), DirName, ArchiveName)
-}
-
-// Find is Locate that, when nothing is found and offline is false,
-// downloads the official archive into cifarnet's cache with d. A wrong
-// $CIFARNET_DATA is reported, not replaced by a download.
+// Find returns the data's location: the explicit path, else the first of
+// the Places that exists, else (unless offline) the official archive
+// downloaded into cifarnet's cache with d. A wrong $CIFARNET_DATA is
+// reported, not replaced by a download.
 func Find(ctx context.Context, explicit string, offline bool, d *Downloader) (string, error) {
-	src, err := Locate(explicit)
-	switch {
-	case err == nil:
-		return src, nil
-	case offline:
-		return "", fmt.Errorf("%v (offline: no download)", err)
-	case os.Getenv(EnvVar) != "":
-		return "", err
+	src, err := Places(*d).Find(ctx, explicit, offline, nil)
+	if err != nil {
+		return "", fmt.Errorf("cifar10: %w", err)
 	}
-	cache, cerr := CacheDir()
-	if cerr != nil {
-		return "", cerr
-	}
-	return EnsureCached(ctx, d, cache)
+	return src, nil
 }
 
 // ReadClassNames reads batches.meta.txt from a data directory, falling back

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 
 // Places says where a data set's files are looked for when no location is
 // given, in this order: the environment variable, cifarnet's cache, Keras's
-// cache.
+// cache; and where they are downloaded from when they are nowhere.
 type Places struct {
 	// Title names the data set in messages.
 	Title string
@@ -23,6 +24,19 @@ type Places struct {
 	Keras []string
 	// Want says what --data should name, for the error when nothing is found.
 	Want string
+	// Files are the official files a download fetches into Dir, a
+	// directory inside cifarnet's cache ("": the cache itself); Found is
+	// what Find returns then, a path inside the cache.
+	Files []Remote
+	Dir   string
+	Found string
+}
+
+// Remote is one official file: its name in the cache and the Downloader
+// (address, checksum, size) that fetches it.
+type Remote struct {
+	Name string
+	Downloader
 }
 
 // CacheDir returns cifarnet's cache directory, os.UserCacheDir()/cifarnet.
@@ -75,5 +89,57 @@ func (p Places) Locate(explicit string) (string, error) {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("no %s data found (looked at %s): pass --data with %s, or allow the download", p.Title, strings.Join(cands, ", "), p.Want)
+	or := ""
+	if len(p.Files) > 0 {
+		or = ", or allow the download"
+	}
+	return "", fmt.Errorf("no %s data found (looked at %s): pass --data with %s%s", p.Title, strings.Join(cands, ", "), p.Want, or)
+}
+
+// Find is Locate that, when nothing is found and offline is false,
+// downloads the official files into cifarnet's cache (see Download). A
+// wrong environment variable is reported, not replaced by a download.
+func (p Places) Find(ctx context.Context, explicit string, offline bool, progress func(file string) func(done, total int64)) (string, error) {
+	src, err := p.Locate(explicit)
+	switch {
+	case err == nil:
+		return src, nil
+	case offline && len(p.Files) > 0:
+		return "", fmt.Errorf("%v (offline: no download)", err)
+	case offline, os.Getenv(p.EnvVar) != "", len(p.Files) == 0:
+		return "", err
+	}
+	return p.Download(ctx, "", progress)
+}
+
+// Download fetches every official file into cifarnet's cache unless it is
+// there and verified, and returns the path Found names. url, if not empty,
+// replaces the official address: the file's own for a data set of one
+// file, else a folder the file names are appended to. progress (nil: none)
+// gives each file's Progress.
+func (p Places) Download(ctx context.Context, url string, progress func(file string) func(done, total int64)) (string, error) {
+	if len(p.Files) == 0 {
+		return "", fmt.Errorf("%s: no download known: pass --data with %s", p.Title, p.Want)
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, p.Dir)
+	for _, f := range p.Files {
+		d := f.Downloader
+		switch {
+		case url != "" && len(p.Files) == 1:
+			d.URL = url
+		case url != "":
+			d.URL = strings.TrimSuffix(url, "/") + "/" + f.Name
+		}
+		if progress != nil && d.Progress == nil {
+			d.Progress = progress(f.Name)
+		}
+		if _, err := Get(ctx, &d, dir, f.Name); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(cache, p.Found), nil
 }

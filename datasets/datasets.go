@@ -26,7 +26,7 @@ type entry struct {
 
 func entries() []entry {
 	return []entry{
-		{cifar10.Info(cifar10.ClassNames[:]), dataset.Places{}, func(_ dataset.Info, src string, nTrain, nTest int) (*dataset.Data, error) {
+		{cifar10.Info(cifar10.ClassNames[:]), cifar10.Places(cifar10.Downloader{}), func(_ dataset.Info, src string, nTrain, nTest int) (*dataset.Data, error) {
 			return cifar10.Load(src, nTrain, nTest)
 		}},
 		{mnist.Info(), mnist.Places(), mnist.Load},
@@ -82,35 +82,27 @@ func Load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, erro
 
 // Find returns where the data set's files are: explicit if given, else the
 // first place it is found, else (unless offline) the official files
-// downloaded into cifarnet's cache, with progress told the bytes done and
-// the total.
-func Find(ctx context.Context, info dataset.Info, explicit string, offline bool, progress func(done, total int64)) (string, error) {
-	if info.Name == "cifar10" {
-		d := &cifar10.Downloader{URL: cifar10.ArchiveURL, MD5: cifar10.ArchiveMD5, Size: cifar10.ArchiveSize, Progress: progress}
-		return cifar10.Find(ctx, explicit, offline, d)
-	}
+// downloaded into cifarnet's cache, progress (nil: none) giving each file's
+// progress function.
+func Find(ctx context.Context, info dataset.Info, explicit string, offline bool, progress func(file string) func(done, total int64)) (string, error) {
 	e, err := lookup(info.Name)
 	if err != nil {
 		return "", err
 	}
-	return e.places.Locate(explicit)
+	src, err := e.places.Find(ctx, explicit, offline, progress)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", info.Name, err)
+	}
+	return src, nil
 }
 
 // Download fetches the data set's official files into cifarnet's cache
-// (from url instead of the official location if url is not empty) unless
-// they are there, and returns their path.
-func Download(ctx context.Context, info dataset.Info, url string, progress func(done, total int64)) (string, error) {
-	switch info.Name {
-	case "cifar10":
-		cache, err := cifar10.CacheDir()
-		if err != nil {
-			return "", err
-		}
-		d := &cifar10.Downloader{URL: cifar10.ArchiveURL, MD5: cifar10.ArchiveMD5, Size: cifar10.ArchiveSize, Progress: progress}
-		if url != "" {
-			d.URL = url
-		}
-		return cifar10.EnsureCached(ctx, d, cache)
+// (from url instead of the official location if url is not empty: see
+// dataset.Places.Download) unless they are there, and returns their path.
+func Download(ctx context.Context, info dataset.Info, url string, progress func(file string) func(done, total int64)) (string, error) {
+	e, err := lookup(info.Name)
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("%s: no download yet: pass --data", info.Title())
+	return e.places.Download(ctx, url, progress)
 }

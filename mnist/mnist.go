@@ -202,19 +202,48 @@ func loadNPZ(name string, p part) (*dataset.Set, error) {
 	return set(p, name+":"+x, name+":"+y, nImages, nLabels, pixels, labels)
 }
 
+// Where Keras downloads MNIST and Fashion-MNIST from, with the SHA-256
+// sums it checks (keras/src/datasets/mnist.py, fashion_mnist.py).
+const (
+	KerasOrigin = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+	NPZSHA256   = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+)
+
+// FashionSHA256 are the SHA-256 sums of Fashion-MNIST's four files, as
+// Keras checks them.
+var FashionSHA256 = map[string]string{
+	TrainLabels + ".gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+	TrainImages + ".gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+	TestLabels + ".gz":  "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+	TestImages + ".gz":  "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+}
+
+// maxDownload bounds each downloaded file (the largest, Fashion-MNIST's
+// training images, is 26 MB).
+const maxDownload = 64 << 20
+
 // Places says where MNIST is looked for: $CIFARNET_MNIST, cifarnet's cache
 // (a directory mnist/ of the IDX files, or mnist.npz), Keras's cache
-// (~/.keras/datasets/mnist.npz).
+// (~/.keras/datasets/mnist.npz); and that a download fetches Keras's
+// mnist.npz into cifarnet's cache.
 func Places() dataset.Places {
 	return dataset.Places{Title: "MNIST", EnvVar: "CIFARNET_MNIST", Cache: []string{"mnist", NPZName}, Keras: []string{NPZName},
-		Want: "a directory of the four IDX files (gzipped or not) or Keras's mnist.npz"}
+		Want:  "a directory of the four IDX files (gzipped or not) or Keras's mnist.npz",
+		Files: []dataset.Remote{{Name: NPZName, Downloader: dataset.Downloader{URL: KerasOrigin + NPZName, SHA256: NPZSHA256, MaxSize: maxDownload}}},
+		Found: NPZName}
 }
 
 // FashionPlaces says where Fashion-MNIST is looked for:
 // $CIFARNET_FASHION_MNIST, cifarnet's cache (fashion-mnist/), Keras's
 // cache (~/.keras/datasets/fashion-mnist/), each a directory of the IDX
-// files.
+// files; and that a download fetches the four gzipped files from Keras's
+// origin into cifarnet's cache/fashion-mnist.
 func FashionPlaces() dataset.Places {
-	return dataset.Places{Title: "Fashion-MNIST", EnvVar: "CIFARNET_FASHION_MNIST", Cache: []string{"fashion-mnist"}, Keras: []string{"fashion-mnist"},
-		Want: "a directory of the four Fashion-MNIST IDX files (gzipped or not)"}
+	p := dataset.Places{Title: "Fashion-MNIST", EnvVar: "CIFARNET_FASHION_MNIST", Cache: []string{"fashion-mnist"}, Keras: []string{"fashion-mnist"},
+		Want: "a directory of the four Fashion-MNIST IDX files (gzipped or not)", Dir: "fashion-mnist", Found: "fashion-mnist"}
+	for _, f := range []string{TrainLabels, TrainImages, TestLabels, TestImages} {
+		f += ".gz"
+		p.Files = append(p.Files, dataset.Remote{Name: f, Downloader: dataset.Downloader{URL: KerasOrigin + f, SHA256: FashionSHA256[f], MaxSize: maxDownload}})
+	}
+	return p
 }

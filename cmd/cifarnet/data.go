@@ -23,7 +23,7 @@ type dataFlags struct {
 }
 
 func addDataFlags(fs *pflag.FlagSet, d *dataFlags) {
-	fs.StringVar(&d.path, "data", "", "where the data set's files are: for cifar10 a cifar-10-batches-bin or cifar-10-batches-py directory or their .tar.gz; for mnist a directory of the four IDX files (gzipped or not) or Keras's mnist.npz; for fashion_mnist a directory of its four IDX files (default: $"+cifar10.EnvVar+" for cifar10, $CIFARNET_MNIST, $CIFARNET_FASHION_MNIST; then cifarnet's cache, then Keras's ~/.keras/datasets; then, for cifar10, a download into the cache)")
+	fs.StringVar(&d.path, "data", "", "where the data set's files are: for cifar10 a cifar-10-batches-bin or cifar-10-batches-py directory or their .tar.gz; for mnist a directory of the four IDX files (gzipped or not) or Keras's mnist.npz; for fashion_mnist a directory of its four IDX files (default: $"+cifar10.EnvVar+" for cifar10, $CIFARNET_MNIST, $CIFARNET_FASHION_MNIST; then cifarnet's cache, then Keras's ~/.keras/datasets; then a download into the cache)")
 	fs.BoolVar(&d.offline, "offline", false, "never download: fail, naming the places looked at, if the data is not found")
 }
 
@@ -31,12 +31,16 @@ func addDataFlags(fs *pflag.FlagSet, d *dataFlags) {
 // the official files into the cache when nothing is found (unless
 // offline), with progress on w.
 func (d dataFlags) find(info dataset.Info, w io.Writer) (string, error) {
-	return datasets.Find(context.Background(), info, d.path, d.offline, downloadProgress(info.Title(), w))
+	return datasets.Find(context.Background(), info, d.path, d.offline, downloadProgress(w))
 }
 
-// downloadProgress shows bytes, rate and ETA: a live bar on a terminal,
-// a plain line every 10% elsewhere.
-func downloadProgress(title string, w io.Writer) func(done, total int64) {
+// downloadProgress shows each file's bytes, rate and ETA: a live bar on a
+// terminal, a plain line every 10% elsewhere.
+func downloadProgress(w io.Writer) func(file string) func(done, total int64) {
+	return func(file string) func(done, total int64) { return fileProgress(file, w) }
+}
+
+func fileProgress(title string, w io.Writer) func(done, total int64) {
 	if isTerminal(w) {
 		var bar *progressbar.ProgressBar
 		return func(done, total int64) {
@@ -76,18 +80,20 @@ func newDownloadCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "download",
 		Short: "Download a data set's official files into the cache (resumable, verified)",
-		Long: `Download the official files of a data set (--dataset; CIFAR-10's
-cifar-10-binary.tar.gz by default) into cifarnet's cache
-(os.UserCacheDir()/cifarnet) unless they are already there: the transfer
-resumes where an interrupted one stopped (HTTP Range), the size and
-checksum are verified, and only a verified file is moved into place.`,
+		Long: `Download the official files of a data set (--dataset) into cifarnet's
+cache (os.UserCacheDir()/cifarnet) unless they are already there:
+  cifar10        cifar-10-binary.tar.gz from www.cs.toronto.edu (MD5 and size checked)
+  mnist          mnist.npz from Keras's storage.googleapis.com folder (SHA-256 as Keras checks it)
+  fashion_mnist  its four .gz files from the same folder, into fashion-mnist/ (SHA-256 as Keras)
+The transfer resumes where an interrupted one stopped (HTTP Range), the size
+and checksum are verified, and only a verified file is moved into place.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info, err := datasets.Lookup(name, "")
 			if err != nil {
 				return usageError{err}
 			}
-			dest, err := datasets.Download(context.Background(), info, url, downloadProgress(info.Title(), cmd.ErrOrStderr()))
+			dest, err := datasets.Download(context.Background(), info, url, downloadProgress(cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
@@ -96,6 +102,6 @@ checksum are verified, and only a verified file is moved into place.`,
 		},
 	}
 	cmd.Flags().StringVar(&name, "dataset", datasets.Default, "the data set: "+strings.Join(datasets.Names(), ", "))
-	cmd.Flags().StringVar(&url, "url", "", "where to download from instead of the official location (a mirror; the checksum is checked)")
+	cmd.Flags().StringVar(&url, "url", "", "where to download from instead of the official location: a mirror of the file (cifar10, cifar100, mnist's mnist.npz) or of the folder holding the files (fashion_mnist); the checksum is checked")
 	return cmd
 }

@@ -1,0 +1,66 @@
+package datasets
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLookup(t *testing.T) {
+	for _, n := range Names() {
+		info, err := Lookup(n, "")
+		if err != nil || info.Name != n || info.NumClasses() < 2 || info.Features() < 1 || info.TrainSize < 1 || info.TestSize < 1 {
+			t.Errorf("%s: %+v %v", n, info, err)
+		}
+	}
+	if info, err := Lookup("", ""); err != nil || info.Name != "cifar10" {
+		t.Errorf("empty name (runs saved before data sets had names): %+v %v", info, err)
+	}
+	if _, err := Lookup("imagenet", ""); err == nil || !strings.Contains(err.Error(), "mnist") {
+		t.Errorf("unknown: %v", err)
+	}
+	if _, err := Lookup("mnist", "coarse"); err == nil {
+		t.Error("a label mode for mnist accepted")
+	}
+	m, _ := Lookup("mnist", "")
+	if m.Shape.Height != 28 || m.Channels != 1 || m.Features() != 784 {
+		t.Errorf("mnist shape %+v", m.Shape)
+	}
+}
+
+// Every data set's download has a published checksum, so nothing is ever
+// used unverified.
+func TestEveryDownloadIsVerified(t *testing.T) {
+	for _, e := range entries() {
+		if len(e.places.Files) == 0 {
+			t.Errorf("%s: no download", e.info.Name)
+		}
+		for _, f := range e.places.Files {
+			if f.SHA256 == "" && f.MD5 == "" || !strings.HasPrefix(f.URL, "https://") {
+				t.Errorf("%s: %s: URL %q, no checksum or not https", e.info.Name, f.Name, f.URL)
+			}
+		}
+	}
+}
+
+// A mirror serving another file than Keras's mnist.npz is refused.
+func TestMNISTMirrorChecked(t *testing.T) {
+	h := t.TempDir()
+	t.Setenv("HOME", h)
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(h, "cache"))
+	t.Setenv("CIFARNET_MNIST", "")
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("PK\x03\x04 not mnist")) }))
+	defer s.Close()
+	info, _ := Lookup("mnist", "")
+	_, err := Download(context.Background(), info, s.URL+"/mnist.npz", nil)
+	if err == nil || !strings.Contains(err.Error(), "SHA-256") {
+		t.Fatalf("wrong file from a mirror: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(h, "cache", "cifarnet", "mnist.npz")); !os.IsNotExist(err) {
+		t.Fatal("the wrong file is in the cache")
+	}
+}

@@ -70,6 +70,26 @@ func (r Reading) Text() string {
 	return strings.Join(parts, " ")
 }
 
+// Wrap is the reading as one paragraph, broken into lines of at most
+// width characters (a longer word keeps its own line), for a terminal.
+func (r Reading) Wrap(width int) string {
+	var b strings.Builder
+	line := 0
+	for _, w := range strings.Fields(r.Text()) {
+		n := len([]rune(w))
+		if line > 0 && line+1+n > width {
+			b.WriteByte('\n')
+			line = 0
+		} else if line > 0 {
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(w)
+		line += n
+	}
+	return b.String()
+}
+
 // Find returns the sentence on a topic ("" if there is none).
 func (r Reading) Find(topic string) string {
 	for _, s := range r {

@@ -124,6 +124,16 @@ func TestTrainWritesRun(t *testing.T) {
 	if strings.ContainsAny(stdout, "\r\x1b") {
 		t.Fatal("control characters in non-terminal output")
 	}
+	// The reading comes before the last line, as a paragraph of lines of
+	// at most 100 characters.
+	if !strings.Contains(stdout, "Validation loss was lowest at epoch") || !strings.Contains(stdout, "Training ran all 2 epochs") {
+		t.Errorf("no reading in the output:\n%s", stdout)
+	}
+	for _, l := range lines {
+		if len([]rune(l)) > 100 && !strings.Contains(l, "━") {
+			t.Errorf("reading line of %d characters: %q", len([]rune(l)), l)
+		}
+	}
 	var m map[string]any
 	b, err := os.ReadFile(filepath.Join(out, "metrics.json"))
 	if err != nil {

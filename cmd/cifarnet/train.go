@@ -192,11 +192,13 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	if err := saving.Save(dir, out.Model, describe(out, data)); err != nil {
 		return err
 	}
-	if err := writeReport(dir, data.Classes, data.Test.Slice(0, f.cfg.TestSamples)); err != nil {
+	reading, err := writeReport(dir, data.Classes, data.Test.Slice(0, f.cfg.TestSamples))
+	if err != nil {
 		return err
 	}
 	if !f.quiet {
 		fmt.Fprintf(stdout, "Run saved in %s (best epoch %d of %d, val_loss %.4f)\n", dir, out.BestEpoch(), out.EpochsRun(), out.BestValLoss())
+		fmt.Fprintf(stdout, "\n%s\n\n", reading.Wrap(100))
 	}
 	train.RemoveCheckpoint(dir)
 	train.PrintTestAccuracy(stdout, out)
@@ -204,14 +206,18 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 }
 
 // writeReport draws the figures and report.html of a run from the files
-// just written, so that "cifarnet report" regenerates exactly the same.
-func writeReport(dir string, classes []string, test *dataset.Set) error {
+// just written, so that "cifarnet report" regenerates exactly the same, and
+// returns the run's reading, as the report states it.
+func writeReport(dir string, classes []string, test *dataset.Set) (report.Reading, error) {
 	h, m, err := train.ReadRun(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = report.Write(report.Run{Dir: dir, History: h, Metrics: m, Classes: classes, Test: test})
-	return err
+	r := report.Run{Dir: dir, History: h, Metrics: m, Classes: classes, Test: test}
+	if _, err := report.Write(r); err != nil {
+		return nil, err
+	}
+	return report.ReadingOf(r), nil
 }
 
 // initialModel builds the model to train: from the initializers and the

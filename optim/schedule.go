@@ -260,3 +260,31 @@ func firstError(errs ...error) error {
 	}
 	return nil
 }
+
+// ExponentialRange grows the rate exponentially from Start at step 0 to
+// End at step Steps-1 (and stays there): the sweep of a learning-rate range
+// test.
+type ExponentialRange struct {
+	Start, End float64
+	Steps      int64
+}
+
+// At implements Schedule.
+func (s ExponentialRange) At(step int64) float64 {
+	if s.Steps <= 1 {
+		return s.Start
+	}
+	f := float64(min(step, s.Steps-1)) / float64(s.Steps-1)
+	return s.Start * math.Pow(s.End/s.Start, f)
+}
+
+// Validate implements Schedule.
+func (s ExponentialRange) Validate() error {
+	if err := firstError(positive("range test", "start", s.Start), positive("range test", "end", s.End)); err != nil {
+		return err
+	}
+	if !(s.End > s.Start) || s.Steps < 2 {
+		return fmt.Errorf("range test: from %g to %g over %d steps: want end > start and at least 2 steps", s.Start, s.End, s.Steps)
+	}
+	return nil
+}

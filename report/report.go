@@ -126,6 +126,9 @@ func Figures(r Run) ([]Figure, error) {
 				return fromChart(perClassPlot(conf.PerClass(), r.Classes))
 			}},
 	}
+	if fig, mk, ok := learningRateFigure(h); ok { // learning_rate.go
+		specs = append(specs, spec{fig, mk})
+	}
 	if c, ok := calibrationOf(m.TestLabels, m.TestPredictions, m.TestConfidence); ok {
 		specs = append(specs, spec{Figure{Name: "calibration", Title: "Reliability diagram",
 			Caption: fmt.Sprintf("Accuracy of the test predictions in %d equal-width bins of confidence, against the diagonal of a perfectly calibrated model; ECE %.4f.", CalibrationBins, c.ECE)},

@@ -139,3 +139,21 @@ func TestOneCycleRunLogsTheRate(t *testing.T) {
 		}
 	}
 }
+
+func TestLRFindCommand(t *testing.T) {
+	data := sharedData(t)
+	_, stderr, code := run(t, "lr-find", "--data", data, "--start-lr", "1", "--end-lr", "0.1")
+	if code != 2 || !strings.Contains(stderr, "--start-lr 1 and --end-lr 0.1") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	dir := filepath.Join(t.TempDir(), "find")
+	stdout, stderr, code := run(t, "lr-find", "--data", data, "--out", dir, "--train-samples", "1000", "--hidden", "32", "--batch-size", "16", "--optimizer", "sgd")
+	if code != 0 || !strings.Contains(stdout, "Suggested learning rate: ") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	for _, f := range []string{"lr_find.csv", "lr_find.png", "lr_find.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}

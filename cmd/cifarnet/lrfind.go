@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cifarnet/cifarnet/datasets"
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/report"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+func newLRFindCmd() *cobra.Command {
+	var (
+		cfg        train.Config
+		data       dataFlags
+		start, end float64
+		out        string
+	)
+	cmd := &cobra.Command{
+		Use:   "lr-find [flags]",
+		Short: "Find a learning rate: train one epoch with an exponentially growing rate and plot the loss against it",
+		Long: `Run a learning-rate range test: train the network (the same flags as train)
+for one epoch while the learning rate grows exponentially from --start-lr to
+--end-lr, one value per step, and record each step's loss. The loss falls,
+flattens, then shoots up once the rate is too high; the sweep stops there.
+
+The run directory (--out) receives lr_find.csv (step, learning_rate, loss,
+smoothed_loss) and lr_find.png / lr_find.svg (the loss against the rate on
+a logarithmic axis). The suggested rate is a tenth of the rate at which the
+smoothed loss was lowest; for 1cycle, that lowest point's rate is a good
+--max-lr. --lr, --lr-schedule and --reduce-lr-on-plateau are ignored.`,
+		Example: `  cifarnet lr-find --data ../shared/cifar-10-batches-bin --optimizer sgd --momentum 0.9 --nesterov
+  cifarnet lr-find --start-lr 1e-6 --end-lr 1 --train-samples 50000 --out runs/lr-find`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLRFind(cmd.OutOrStdout(), cfg, data, start, end, out)
+		},
+	}
+	fs := cmd.Flags()
+	addConfigFlags(fs, &cfg)
+	addDataFlags(fs, &data)
+	fs.Float64Var(&start, "start-lr", 1e-7, "the rate of the first step")
+	fs.Float64Var(&end, "end-lr", 10, "the rate of the last step")
+	fs.StringVar(&out, "out", "", "directory for lr_find.csv and the plot (default: a new runs/<timestamp> directory)")
+	hide(fs, "epochs", "patience", "min-delta", "restore-best", "monitor", "mode", "baseline", "start-from-epoch", "lr")
+	fs.SortFlags = false
+	return cmd
+}
+
+func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64, out string) error {
+	if !(start > 0) || !(end > start) || math.IsInf(end, 0) {
+		return usagef("--start-lr %g and --end-lr %g: want 0 < start < end", start, end)
+	}
+	cfg.LRSchedule, cfg.ReduceLR = nil, nil
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	info, err := cfg.Info()
+	if err != nil {
+		return usageError{err}
+	}
+	cfg.LabelMode = info.LabelMode
+	src, err := data.find(info, os.Stderr)
+	if err != nil {
+		return err
+	}
+	d, err := datasets.Load(info, src, cfg.TrainSamples, cfg.TestSamples)
+	if err != nil {
+		return sampleFlagError(err, src, cfg.TrainSamples, cfg.TestSamples)
+	}
+	dir, err := prepareRunDir(out, true)
+	if err != nil {
+		return err
+	}
+	rt, err := train.LRFind(cfg, d, start, end)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, "lr_find.csv"), rt.CSV(), 0o644); err != nil {
+		return err
+	}
+	if err := report.WriteLRFind(dir, report.LRFind{Rates: rt.Rates, Losses: rt.Losses, Smoothed: rt.Smoothed, Suggested: rt.Suggested, Minimum: rt.Minimum}); err != nil {
+		return err
+	}
+	how := "the sweep reached --end-lr"
+	if rt.Diverged {
+		how = fmt.Sprintf("the loss diverged at %.3g, ending the sweep", rt.Rates[len(rt.Rates)-1])
+	}
+	fmt.Fprintf(w, "%s: %d steps of %s from %g; %s.\n", dir, len(rt.Rates), cfg.Optimizer, start, how)
+	fmt.Fprintf(w, "The smoothed loss was lowest at learning rate %.3g (a 1cycle --max-lr).\n", rt.Minimum)
+	fmt.Fprintf(w, "Suggested learning rate: %.3g\n", rt.Suggested)
+	return nil
+}

@@ -34,11 +34,22 @@ async function main() {
   const session = await ort.InferenceSession.create(model);
   const name = session.inputNames[0];
   // --input uint8 takes the pixels as they are; --input float32 takes them
-  // flattened and divided by 255.
-  const input = session.inputMetadata[0].type === 'uint8'
-    ? new ort.Tensor('uint8', pixels, [n, 32, 32, 3])
-    : new ort.Tensor('float32', Float32Array.from(pixels, (v) => v / 255), [n, 3072]);
-  const out = (await session.run({ [name]: input }))[session.outputNames[0]];
+  // flattened and divided by 255. (session.inputMetadata, which tells
+  // which, is new in onnxruntime-node 1.22: older versions try uint8.)
+  const meta = session.inputMetadata && session.inputMetadata[0];
+  const uint8 = new ort.Tensor('uint8', pixels, [n, 32, 32, 3]);
+  const float32 = () => new ort.Tensor('float32', Float32Array.from(pixels, (v) => v / 255), [n, 3072]);
+  let results;
+  if (meta) {
+    results = await session.run({ [name]: meta.type === 'uint8' ? uint8 : float32() });
+  } else {
+    try {
+      results = await session.run({ [name]: uint8 });
+    } catch (e) {
+      results = await session.run({ [name]: float32() });
+    }
+  }
+  const out = results[session.outputNames[0]];
   const classes = out.dims[1];
   let correct = 0;
   for (let i = 0; i < n; i++) {

@@ -25,7 +25,7 @@ async function main() {
     fs.writeFileSync(path.join(outDir, i + '.bin'),
       Buffer.concat(outs.map((o) => Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength))));
     console.log(JSON.stringify({
-      version: ort.env.versions.node,
+      version: ort.env.versions ? ort.env.versions.node : 'unknown',
       inputNames: session.inputNames,
       outputNames: session.outputNames,
       types: outs.map((o) => o.type),

@@ -160,7 +160,7 @@ func Read(in ReadingInput) Reading {
 			say("overfitting", "From epoch %d on, validation loss rose (ending at %.4f at epoch %d; %.0f%% above its lowest on average over those %d epochs) while training loss kept falling (from %.4f at epoch %d to %.4f): the model began to overfit, learning details of its training images that do not carry over to new ones. (Rule: at least 2 epochs after the lowest validation loss, averaging %.0f%% or more above it, with training loss lower at the end.)",
 				best+2, vloss[n-1], n, 100*(mean(after)/vloss[best]-1), len(after), loss[best], best+1, loss[n-1], 100*overfitRise)
 		case best >= n-2 && !m.StoppedEarly:
-			say("improving", "Validation loss was still falling near the end (lowest at epoch %d of %d), so the run stopped at its epoch limit rather than at its best: more epochs would probably help.", best+1, n)
+			say("improving", "Validation loss was still falling near the end (lowest at epoch %d of %d), so training ended at its epoch limit, not because it had passed its best: more epochs would probably help.", best+1, n)
 		}
 	}
 
@@ -173,8 +173,13 @@ func Read(in ReadingInput) Reading {
 			say("underfitting", "The model underfits: at epoch %d it was right on only %.1f%% of its training images, under %.0f times chance (%.1f%% for %d classes), and about as often on validation (%.1f%%): it has not learned enough to overfit. More epochs, a larger learning rate or a larger network may help. (Rule: training accuracy under %.0f times chance with validation within %.0f points of it.)",
 				k+1, 100*acc[k], underfitChance, 100*chance, len(in.Classes), 100*vacc[k], underfitChance, 100*underfitGap)
 		}
-		say("gap", "At epoch %d, the one kept, training accuracy was %.1f%% and validation accuracy %.1f%%: a gap of %.1f points between images the model learned from and images it never saw.",
-			k+1, 100*acc[k], 100*vacc[k], 100*gap)
+		if gap >= 0 {
+			say("gap", "At epoch %d, the one kept, training accuracy was %.1f%% and validation accuracy %.1f%%: a gap of %.1f points between images the model learned from and images it never saw.",
+				k+1, 100*acc[k], 100*vacc[k], 100*gap)
+		} else {
+			say("gap", "At epoch %d, the one kept, training accuracy was %.1f%% and validation accuracy %.1f%%: no gap, validation is %.1f points higher (training accuracy is averaged while the model still changes during the epoch).",
+				k+1, 100*acc[k], 100*vacc[k], -100*gap)
+		}
 	}
 
 	patience := m.Config.Patience

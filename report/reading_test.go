@@ -135,9 +135,11 @@ func TestReadingUnderfits(t *testing.T) {
 		"on validation (18.0%)", "Rule:")
 	wants(t, r, "gap", "gap of 1.0 points")
 	absent(t, r, "overfitting", "diverging")
+	s.vacc[4] = .21
+	wants(t, Read(s.input()), "gap", "no gap, validation is 2.0 points higher")
 
 	// The same accuracies with a wide gap are not underfitting.
-	s.acc[4] = .29
+	s.acc[4], s.vacc[4] = .29, .18
 	absent(t, Read(s.input()), "underfitting")
 }
 

@@ -123,7 +123,7 @@ func FuzzUnpickle(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := unpickle(b)
+		v, err := dataset.Unpickle(b)
 		if err != nil {
 			return
 		}

@@ -141,15 +141,15 @@ func fileExists(name string) bool {
 
 // readPyFile reads the first n records of a Python-version batch file.
 func readPyFile(name string, n int) (*Set, error) {
-	b, err := regular.ReadFile(name, maxPickle)
+	b, err := regular.ReadFile(name, dataset.MaxPickle)
 	var tl *regular.TooLargeError
 	if errors.As(err, &tl) {
-		return nil, fmt.Errorf("cifar10: %s: %w: %d bytes", name, errPickle, tl.Size)
+		return nil, fmt.Errorf("cifar10: %s: %w: %d bytes", name, dataset.ErrPickle, tl.Size)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cifar10: %s: %w", name, oserr.Bare(err))
 	}
-	v, err := unpickle(b)
+	v, err := dataset.Unpickle(b)
 	if err != nil {
 		return nil, fmt.Errorf("cifar10: %s: %w", name, err)
 	}
@@ -245,14 +245,14 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 		}
 		var s *Set
 		if py {
-			if hdr.Size > maxPickle {
-				return nil, fmt.Errorf("cifar10: %s: %w: %d bytes", member, errPickle, hdr.Size)
+			if hdr.Size > dataset.MaxPickle {
+				return nil, fmt.Errorf("cifar10: %s: %w: %d bytes", member, dataset.ErrPickle, hdr.Size)
 			}
 			b, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
 			if err != nil || int64(len(b)) != hdr.Size {
 				return nil, fmt.Errorf("cifar10: %s: corrupt archive: %v", member, err)
 			}
-			v, err := unpickle(b)
+			v, err := dataset.Unpickle(b)
 			if err != nil {
 				return nil, fmt.Errorf("cifar10: %s: %w", member, err)
 			}

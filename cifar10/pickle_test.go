@@ -78,7 +78,7 @@ func TestPickleMatchesBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, file := range map[string][]byte{"python 2 cPickle": py2Batch(labels, data)} {
-		v, err := unpickle(file)
+		v, err := dataset.Unpickle(file)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -94,7 +94,7 @@ func TestPickleMatchesBinary(t *testing.T) {
 	// with pickle.dumps(..., protocol=4)) against its binary twin.
 	pb, _ := os.ReadFile("testdata/py3_batch.pickle")
 	bb, _ := os.ReadFile("testdata/py3_batch.bin")
-	v, err := unpickle(pb)
+	v, err := dataset.Unpickle(pb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,11 +129,11 @@ func TestPickleRefusesEverythingElse(t *testing.T) {
 		{"wrong shape", py2Batch(labels, data[:Features]), "data is u1 [2 3072] with 3072 bytes"},
 	}
 	for _, tt := range tests {
-		v, err := unpickle(tt.file)
+		v, err := dataset.Unpickle(tt.file)
 		if err == nil {
 			_, err = decodeBatch(v, -1, tt.name)
 		}
-		if err == nil || !errors.Is(err, errPickle) && !strings.Contains(err.Error(), "out of range") || !strings.Contains(err.Error(), tt.want) {
+		if err == nil || !errors.Is(err, dataset.ErrPickle) && !strings.Contains(err.Error(), "out of range") || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
 		}
 	}
@@ -187,7 +187,7 @@ func TestPickleErrorsAreShort(t *testing.T) {
 		[]byte("\x80\x02c" + long + "\n" + "x\n."),
 		append([]byte("\x80\x04\x8c\x01a\x94"), append([]byte{0x8d}, append(le64(len(long)), append([]byte(long), 0x93, '.')...)...)...),
 	} {
-		_, err := unpickle(p)
+		_, err := dataset.Unpickle(p)
 		if err == nil || len(err.Error()) > 400 {
 			t.Errorf("error of %d bytes: %.100s", len(fmt.Sprint(err)), err)
 		}

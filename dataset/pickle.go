@@ -1,20 +1,20 @@
-package cifar10
+package dataset
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 
-	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
-// The Python version of CIFAR-10 (what Keras downloads and caches) stores
-// each batch as a pickled dict: b'data' a numpy uint8 array of shape
-// (n, 3072), planar RGB rows as in the binary format, and b'labels' a list of
-// ints. Unpickling in Python runs code; this reader runs none. It is a
+// The Python versions of CIFAR-10 and CIFAR-100 (what Keras downloads and
+// caches) store each batch as a pickled dict: b'data' a numpy uint8 array
+// of shape (n, 3072), planar RGB rows as in the binary format, and the
+// labels as lists of ints (CIFAR-10's b'labels', CIFAR-100's
+// b'fine_labels' and b'coarse_labels'); CIFAR-100's meta file holds the
+// label names. Unpickling in Python runs code; this reader runs none. It is a
 // small stack machine for the opcodes such a file uses (protocols 2-4,
 // written by Python 2's cPickle or Python 3), which builds plain values and
 // allows exactly three globals, the ones numpy's array pickling names, and
@@ -25,16 +25,16 @@ type (
 	pyGlobal struct{ module, name string }
 	pyMark   struct{}
 	pyTuple  []any
-	pyList   struct{ items []any }
-	pyDict   struct{ items map[string]any }
+	PyList   struct{ Items []any }
+	PyDict   struct{ Items map[string]any }
 	pyCall   struct { // a REDUCE of an allowed global: an array or a dtype in the making
 		fn   pyGlobal
 		args pyTuple
 	}
-	pyArray struct {
-		shape []int64
-		dtype string
-		data  []byte
+	PyArray struct {
+		Shape []int64
+		Dtype string // numpy's dtype string: "u1" for uint8
+		Data  []byte
 	}
 	pyDtype struct{ str string }
 )
@@ -46,19 +46,23 @@ var allowedGlobals = map[pyGlobal]bool{
 	{"numpy", "dtype"}:                         true,
 }
 
-// maxPickle bounds the input a batch may have (an official batch is 31 MB).
-const maxPickle = 256 << 20
+// MaxPickle bounds the input a batch may have (an official CIFAR-10 batch
+// is 31 MB, CIFAR-100's train file 155 MB).
+const MaxPickle = 256 << 20
 
-var errPickle = errors.New("not a CIFAR-10 Python batch")
+// ErrPickle is wrapped by every error of Unpickle.
+var ErrPickle = errors.New("not a CIFAR Python batch")
 
 func pickleErr(format string, args ...any) error {
 	// A crafted pickle's values can be megabytes: the message keeps a prefix.
-	return fmt.Errorf("%w: %s", errPickle, quote.Line(fmt.Sprintf(format, args...), 4*quote.Max))
+	return fmt.Errorf("%w: %s", ErrPickle, quote.Line(fmt.Sprintf(format, args...), 4*quote.Max))
 }
 
-// unpickle parses b and returns the top-level value.
-func unpickle(b []byte) (any, error) {
-	if len(b) > maxPickle {
+// Unpickle parses b and returns the top-level value. Dicts come back as
+// *PyDict (string or bytes keys, as strings), lists as *PyList, numpy
+// arrays as *PyArray, ints as int64, strings as string or []byte.
+func Unpickle(b []byte) (any, error) {
+	if len(b) > MaxPickle {
 		return nil, pickleErr("%d bytes, more than a batch can have", len(b))
 	}
 	var stack []any
@@ -152,9 +156,9 @@ func unpickle(b []byte) (any, error) {
 		case '(':
 			stack = append(stack, pyMark{})
 		case '}':
-			stack = append(stack, &pyDict{items: map[string]any{}})
+			stack = append(stack, &PyDict{Items: map[string]any{}})
 		case ']':
-			stack = append(stack, &pyList{})
+			stack = append(stack, &PyList{})
 		case ')':
 			stack = append(stack, pyTuple{})
 		case 't':
@@ -347,11 +351,11 @@ func unpickle(b []byte) (any, error) {
 			if len(stack) == 0 {
 				return nil, pickleErr("stack underflow at byte %d", pos)
 			}
-			l, ok := stack[len(stack)-1].(*pyList)
+			l, ok := stack[len(stack)-1].(*PyList)
 			if !ok {
 				return nil, pickleErr("APPEND to %T", stack[len(stack)-1])
 			}
-			l.items = append(l.items, items...)
+			l.Items = append(l.Items, items...)
 		case 's', 'u': // SETITEM, SETITEMS
 			var items []any
 			if op[0] == 's' {
@@ -366,16 +370,16 @@ func unpickle(b []byte) (any, error) {
 			if len(stack) == 0 || len(items)%2 != 0 {
 				return nil, pickleErr("bad SETITEMS at byte %d", pos)
 			}
-			d, ok := stack[len(stack)-1].(*pyDict)
+			d, ok := stack[len(stack)-1].(*PyDict)
 			if !ok {
 				return nil, pickleErr("SETITEM on %T", stack[len(stack)-1])
 			}
 			for i := 0; i < len(items); i += 2 {
 				switch k := items[i].(type) {
 				case string:
-					d.items[k] = items[i+1]
+					d.Items[k] = items[i+1]
 				case []byte:
-					d.items[string(k)] = items[i+1]
+					d.Items[string(k)] = items[i+1]
 				default:
 					return nil, pickleErr("dict key of type %T", k)
 				}
@@ -394,7 +398,7 @@ func reduce(fn pyGlobal, args pyTuple) (any, error) {
 		if len(args) < 1 || args[0] != (pyGlobal{"numpy", "ndarray"}) {
 			return nil, pickleErr("_reconstruct of something other than ndarray")
 		}
-		return &pyArray{}, nil
+		return &PyArray{}, nil
 	case "dtype":
 		if len(args) < 1 {
 			return nil, pickleErr("dtype without arguments")
@@ -415,7 +419,7 @@ func build(target, state any) error {
 	switch t := target.(type) {
 	case *pyDtype:
 		return nil
-	case *pyArray:
+	case *PyArray:
 		st, ok := state.(pyTuple)
 		if !ok || len(st) != 5 {
 			return pickleErr("array state is not a 5-tuple")
@@ -429,13 +433,13 @@ func build(target, state any) error {
 			if !ok || v < 0 {
 				return pickleErr("array dimension %v", d)
 			}
-			t.shape = append(t.shape, v)
+			t.Shape = append(t.Shape, v)
 		}
 		dt, ok := st[2].(*pyDtype)
 		if !ok {
 			return pickleErr("array dtype of type %T", st[2])
 		}
-		t.dtype = dt.str
+		t.Dtype = dt.str
 		if fortran, _ := st[3].(bool); fortran {
 			return pickleErr("Fortran-ordered array")
 		}
@@ -447,7 +451,7 @@ func build(target, state any) error {
 				return pickleErr("array data of type %T", st[4])
 			}
 		}
-		t.data = data
+		t.Data = data
 		return nil
 	}
 	return pickleErr("BUILD of %T", target)
@@ -461,48 +465,4 @@ func asString(v any) (string, bool) {
 		return string(s), true
 	}
 	return "", false
-}
-
-// decodeBatch checks the unpickled value is a CIFAR-10 batch and converts
-// its first n records (all when n < 0).
-func decodeBatch(v any, n int, name string) (*Set, error) {
-	d, ok := v.(*pyDict)
-	if !ok {
-		return nil, fmt.Errorf("cifar10: %s: %w: top level is %T, want a dict", name, errPickle, v)
-	}
-	arr, ok := d.items["data"].(*pyArray)
-	if !ok {
-		return nil, fmt.Errorf("cifar10: %s: %w: no numpy array under 'data'", name, errPickle)
-	}
-	labels, ok := d.items["labels"].(*pyList)
-	if !ok {
-		return nil, fmt.Errorf("cifar10: %s: %w: no list under 'labels'", name, errPickle)
-	}
-	if arr.dtype != "u1" || len(arr.shape) != 2 || arr.shape[1] != Features || int64(len(arr.data)) != arr.shape[0]*Features {
-		return nil, fmt.Errorf("cifar10: %s: %w: data is %s %v with %d bytes, want uint8 (n, %d)", name, errPickle, arr.dtype, arr.shape, len(arr.data), Features)
-	}
-	rows := int(arr.shape[0])
-	if len(labels.items) != rows {
-		return nil, fmt.Errorf("cifar10: %s: %w: %d labels for %d images", name, errPickle, len(labels.items), rows)
-	}
-	if n < 0 {
-		n = rows
-	}
-	if n > rows {
-		return nil, fmt.Errorf("cifar10: %s: has %d records, want at least %d", name, rows, n)
-	}
-	s := dataset.NewSet(Shape, n)
-	rec := make([]byte, RecordSize)
-	for i := range n {
-		l, ok := labels.items[i].(int64)
-		if !ok || l < 0 || l >= NumClasses {
-			return nil, fmt.Errorf("cifar10: %s: record %d: label %v out of range [0,%d)", name, i, labels.items[i], NumClasses)
-		}
-		rec[0] = byte(l)
-		copy(rec[1:], arr.data[i*Features:(i+1)*Features])
-		if err := readRecords(s, bytes.NewReader(rec), 1, name); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
 }

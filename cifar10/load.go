@@ -228,7 +228,7 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cifar10: %s: corrupt archive: %v", name, err)
 		}
-		if err := checkMember(hdr); err != nil {
+		if err := dataset.CheckMember(hdr, maxMember, "CIFAR-10"); err != nil {
 			return nil, fmt.Errorf("cifar10: %s: %v", name, err)
 		}
 		base, py, ok := memberBase(hdr.Name)
@@ -285,26 +285,6 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 
 // maxMember bounds any archive member: the official batches are 30 MB.
 const maxMember = 256 << 20
-
-// checkMember refuses what no CIFAR-10 archive holds and a hostile one
-// might: absolute paths, "..", links, devices and other special files, and
-// oversized members. (Nothing is ever extracted; this is defence in depth
-// and a clear message.)
-func checkMember(hdr *tar.Header) error {
-	clean := path.Clean(hdr.Name)
-	if path.IsAbs(hdr.Name) || clean == ".." || strings.HasPrefix(clean, "../") {
-		return fmt.Errorf("refusing archive member %s: path outside the archive", quote.Short(hdr.Name))
-	}
-	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeDir, tar.TypeXGlobalHeader, tar.TypeXHeader:
-	default:
-		return fmt.Errorf("refusing archive member %s: not a regular file or directory (tar type %q)", quote.Short(hdr.Name), hdr.Typeflag)
-	}
-	if hdr.Size > maxMember {
-		return fmt.Errorf("refusing archive member %s: %d bytes, more than any CIFAR-10 file", quote.Short(hdr.Name), hdr.Size)
-	}
-	return nil
-}
 
 // memberBase returns the batch file name of an archive member that lies in
 // cifar-10-batches-bin/ (py false) or cifar-10-batches-py/ (py true), or

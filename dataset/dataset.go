@@ -152,3 +152,16 @@ func (d *Data) Checksum() string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// AppendPlanar appends one image stored as planes, all of channel 0 row by
+// row, then all of channel 1, ... (the CIFAR files' layout), converting it
+// to channels-last, with its label.
+func (s *Set) AppendPlanar(label uint8, planes []byte) {
+	plane := s.Height * s.Width
+	for p := range plane {
+		for c := range s.Channels {
+			s.Pixels = append(s.Pixels, planes[c*plane+p])
+		}
+	}
+	s.Labels = append(s.Labels, label)
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/cifar100"
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/mnist"
 )
@@ -25,10 +26,12 @@ type entry struct {
 }
 
 func entries() []entry {
+	fine, _ := cifar100.Info(cifar100.Fine)
 	return []entry{
 		{cifar10.Info(cifar10.ClassNames[:]), cifar10.Places(cifar10.Downloader{}), func(_ dataset.Info, src string, nTrain, nTest int) (*dataset.Data, error) {
 			return cifar10.Load(src, nTrain, nTest)
 		}},
+		{fine, cifar100.Places(), cifar100.Load},
 		{mnist.Info(), mnist.Places(), mnist.Load},
 		{mnist.FashionInfo(), mnist.FashionPlaces(), mnist.Load},
 	}
@@ -63,6 +66,9 @@ func Lookup(name, labelMode string) (dataset.Info, error) {
 	e, err := lookup(name)
 	if err != nil {
 		return dataset.Info{}, err
+	}
+	if e.info.Name == "cifar100" {
+		return cifar100.Info(labelMode)
 	}
 	if labelMode != "" {
 		return dataset.Info{}, fmt.Errorf("--label-mode %s: only cifar100 has label modes", labelMode)

@@ -26,6 +26,12 @@ func TestLookup(t *testing.T) {
 	if _, err := Lookup("mnist", "coarse"); err == nil {
 		t.Error("a label mode for mnist accepted")
 	}
+	if c, err := Lookup("cifar100", "coarse"); err != nil || c.NumClasses() != 20 || c.LabelMode != "coarse" {
+		t.Errorf("cifar100 coarse: %+v %v", c, err)
+	}
+	if c, err := Lookup("cifar100", ""); err != nil || c.NumClasses() != 100 || c.LabelMode != "fine" {
+		t.Errorf("cifar100 (Keras's default, fine): %+v %v", c, err)
+	}
 	m, _ := Lookup("mnist", "")
 	if m.Shape.Height != 28 || m.Channels != 1 || m.Features() != 784 {
 		t.Errorf("mnist shape %+v", m.Shape)

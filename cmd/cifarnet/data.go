@@ -23,7 +23,7 @@ type dataFlags struct {
 }
 
 func addDataFlags(fs *pflag.FlagSet, d *dataFlags) {
-	fs.StringVar(&d.path, "data", "", "where the data set's files are: for cifar10 a cifar-10-batches-bin or cifar-10-batches-py directory or their .tar.gz; for mnist a directory of the four IDX files (gzipped or not) or Keras's mnist.npz; for fashion_mnist a directory of its four IDX files (default: $"+cifar10.EnvVar+" for cifar10, $CIFARNET_MNIST, $CIFARNET_FASHION_MNIST; then cifarnet's cache, then Keras's ~/.keras/datasets; then a download into the cache)")
+	fs.StringVar(&d.path, "data", "", "where the data set's files are: for cifar10 a cifar-10-batches-bin or cifar-10-batches-py directory or their .tar.gz; for cifar100 a cifar-100-binary or cifar-100-python directory or their .tar.gz; for mnist a directory of the four IDX files (gzipped or not) or Keras's mnist.npz; for fashion_mnist a directory of its four IDX files (default: $"+cifar10.EnvVar+" for cifar10, $CIFARNET_CIFAR100, $CIFARNET_MNIST, $CIFARNET_FASHION_MNIST; then cifarnet's cache, then Keras's ~/.keras/datasets; then a download into the cache)")
 	fs.BoolVar(&d.offline, "offline", false, "never download: fail, naming the places looked at, if the data is not found")
 }
 
@@ -83,6 +83,7 @@ func newDownloadCmd() *cobra.Command {
 		Long: `Download the official files of a data set (--dataset) into cifarnet's
 cache (os.UserCacheDir()/cifarnet) unless they are already there:
   cifar10        cifar-10-binary.tar.gz from www.cs.toronto.edu (MD5 and size checked)
+  cifar100       cifar-100-python.tar.gz from www.cs.toronto.edu (SHA-256 as Keras checks it)
   mnist          mnist.npz from Keras's storage.googleapis.com folder (SHA-256 as Keras checks it)
   fashion_mnist  its four .gz files from the same folder, into fashion-mnist/ (SHA-256 as Keras)
 The transfer resumes where an interrupted one stopped (HTTP Range), the size

@@ -68,7 +68,8 @@ func newTrainCmd() *cobra.Command {
 		Use:   "train [flags]",
 		Short: "Train the exercise's network (or a variant) and evaluate it on the test set",
 		Long: `Train a multilayer perceptron on a data set (--dataset: CIFAR-10 unless
-told otherwise; MNIST, Fashion-MNIST) and evaluate it on the test set.
+told otherwise; CIFAR-100 with --label-mode fine or coarse, MNIST,
+Fashion-MNIST) and evaluate it on the test set.
 
 With no flags this is the exercise, exactly as specified. Progress is printed
 as Keras prints it, and the last line is "Test accuracy: 0.xxxx". The run

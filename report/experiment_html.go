@@ -150,6 +150,8 @@ func experimentHTML(e *Experiment, st *ExperimentStats, figs []Figure) ([]byte, 
 
 // experimentCSS adds to pageCSS what only the experiment page has.
 const experimentCSS = `
+main { max-width: 1200px; }
+#summary, #comparisons { font-size: .86rem; }
 p.sentence { background: var(--card); border-radius: 6px; padding: .5rem .8rem; margin: .5rem 0; }
 #missing { border-left-color: #d55e00; }
 #missing ul { margin: .3rem 0; }

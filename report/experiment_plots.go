@@ -171,7 +171,7 @@ func accuracyBoxPlot(configs []*expConfig, named uint64, level float64) (*chart,
 	p.Title.Text = "Test accuracy per configuration"
 	p.Y.Label.Text = "test accuracy"
 	p.Add(plotter.NewGrid())
-	w := vg.Length(max(5.5, min(11, 2.5+1.6*float64(len(configs))))) * vg.Inch
+	w := vg.Length(max(7, min(11, 2.5+1.6*float64(len(configs))))) * vg.Inch
 	ch := &chart{p: p, w: w, h: 4.6 * vg.Inch}
 	bd := boxDots{configs: configs, named: named}
 	p.Add(bd)
@@ -181,7 +181,7 @@ func accuracyBoxPlot(configs []*expConfig, named uint64, level float64) (*chart,
 	runDot := glyphThumb{draw.GlyphStyle{Color: colGrey, Radius: vg.Points(3.2), Shape: draw.CircleGlyph{}}}
 	ch.addLegend("one run", runDot)
 	ch.addLegend(fmt.Sprintf("seed %d", named), runDot, glyphThumb{draw.GlyphStyle{Color: colBlack, Radius: vg.Points(5.5), Shape: draw.RingGlyph{}}})
-	ch.addLegend("box: quartiles and median; whiskers: lowest and highest run", lineThumb{draw.LineStyle{Color: colBlack, Width: vg.Points(2.2)}})
+	ch.addLegend("box: middle half and median; whiskers: extremes", lineThumb{draw.LineStyle{Color: colBlack, Width: vg.Points(2.2)}})
 	ch.addLegend(fmt.Sprintf("mean and its %.0f%% CI", 100*level), glyphThumb{draw.GlyphStyle{Color: colBlack, Radius: vg.Points(4), Shape: draw.PyramidGlyph{}}})
 	ch.hover = func(tx, ty func(float64) vg.Length) []canvasShape {
 		var out []canvasShape

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/cifarnet/cifarnet/cifar10"
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/onnx/onnxtest"
 	"github.com/cifarnet/cifarnet/saving"
 	"github.com/cifarnet/cifarnet/tensor"
@@ -17,7 +19,8 @@ import (
 // TestExportTheExercise trains the exercise's network (a few epochs),
 // exports it with both inputs through the command, and runs the files in
 // ONNX Runtime on the 1,000 test images: probabilities within 1e-5 of
-// cifarnet's and the same class for every image.
+// cifarnet's and the same class for every image. docs/onnx/accuracy.js,
+// the Node.js recipe of docs/onnx.md, must print cifarnet's accuracy.
 func TestExportTheExercise(t *testing.T) {
 	data := sharedData(t)
 	dir := filepath.Join(t.TempDir(), "run")
@@ -26,7 +29,7 @@ func TestExportTheExercise(t *testing.T) {
 	}
 	// The argument form, writing RUN_DIR/model.onnx, and the --model/--out form.
 	stdout, stderr, code := run(t, "export", dir)
-	if code != 0 || !strings.Contains(stdout, "output dense_4 [batch, 10]") {
+	if code != 0 || !strings.Contains(stdout, "input input_layer [batch, 32, 32, 3] uint8, output dense_4 [batch, 10]") {
 		t.Fatalf("export: exit %d: %s%s", code, stdout, stderr)
 	}
 	features := filepath.Join(t.TempDir(), "features.onnx")
@@ -34,30 +37,8 @@ func TestExportTheExercise(t *testing.T) {
 		t.Fatalf("export --input float32: exit %d: %s", code, stderr)
 	}
 	pixels := filepath.Join(dir, ONNXFile)
-	onnxtest.Check(t, pixels, features)
+	want, d := compareExport(t, dir, "cifar10", data, pixels, features)
 
-	m, _, err := saving.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := cifar10.Load(data, 0, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := d.Test.Float32()
-	e := tensor.NewEngine(1)
-	defer e.Close()
-	want := make([]float32, 1000*cifar10.NumClasses)
-	m.Predict(e, x, cifar10.Features, 1000, want)
-
-	r := onnxtest.Run(t, pixels, "uint8", []int{1000, 32, 32, 3}, d.Test.Pixels)
-	diff := onnxtest.Compare(t, "uint8 input", r.Outputs[0], want, cifar10.NumClasses, 1e-5)
-	r = onnxtest.Run(t, features, "float32", []int{1000, cifar10.Features}, x)
-	diff = max(diff, onnxtest.Compare(t, "float32 input", r.Outputs[0], want, cifar10.NumClasses, 1e-5))
-	t.Logf("largest difference from cifarnet's probabilities: %.3g (onnxruntime-node %s)", diff, r.Version)
-
-	// docs/onnx/accuracy.js, the Node.js recipe of docs/onnx.md, must
-	// print cifarnet's accuracy on the same images, with either input.
 	correct := 0
 	for i, l := range d.Test.Labels {
 		if onnxtest.Argmax(want[i*cifar10.NumClasses:(i+1)*cifar10.NumClasses]) == int(l) {
@@ -70,6 +51,63 @@ func TestExportTheExercise(t *testing.T) {
 			t.Errorf("accuracy.js %s printed %q, want %q", model, got, wantLine)
 		}
 	}
+}
+
+// TestExportMNIST: a model of MNIST's 28x28x1 images exports with that
+// input shape (from the model's description) and agrees with cifarnet on
+// MNIST's first 1,000 test images.
+func TestExportMNIST(t *testing.T) {
+	data := filepath.Join(filepath.Dir(sharedData(t)), "mnist")
+	if _, err := os.Stat(data); err != nil {
+		t.Skipf("MNIST not found at %s", data)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := run(t, "train", "--dataset", "mnist", "--data", data, "--out", dir, "--epochs", "1",
+		"--train-samples", "2000", "--hidden", "64", "-q"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	stdout, stderr, code := run(t, "export", dir)
+	if code != 0 || !strings.Contains(stdout, "input input_layer [batch, 28, 28, 1] uint8") {
+		t.Fatalf("export: exit %d: %s%s", code, stdout, stderr)
+	}
+	features := filepath.Join(t.TempDir(), "features.onnx")
+	if _, stderr, code := run(t, "export", "--input", "float32", "--out", features, dir); code != 0 {
+		t.Fatalf("export --input float32: exit %d: %s", code, stderr)
+	}
+	compareExport(t, dir, "mnist", data, filepath.Join(dir, ONNXFile), features)
+}
+
+// compareExport runs the model of run directory dir, exported with uint8
+// (pixels) and float32 (features) input, in ONNX Runtime on the first
+// 1,000 test images of the data set and compares the probabilities with
+// cifarnet's; it returns cifarnet's probabilities and the data.
+func compareExport(t *testing.T, dir, name, src, pixels, features string) ([]float32, *dataset.Data) {
+	t.Helper()
+	const n = 1000
+	onnxtest.Check(t, pixels, features)
+	m, _, err := saving.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := datasets.Lookup(name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := datasets.Load(info, src, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, k := d.Test.Float32(), info.NumClasses()
+	e := tensor.NewEngine(1)
+	defer e.Close()
+	want := make([]float32, n*k)
+	m.Predict(e, x, info.Features(), n, want)
+	r := onnxtest.Run(t, pixels, "uint8", []int{n, info.Height, info.Width, info.Channels}, d.Test.Pixels)
+	diff := onnxtest.Compare(t, name+", uint8 input", r.Outputs[0], want, k, 1e-5)
+	r = onnxtest.Run(t, features, "float32", []int{n, info.Features()}, x)
+	diff = max(diff, onnxtest.Compare(t, name+", float32 input", r.Outputs[0], want, k, 1e-5))
+	t.Logf("%s: largest difference from cifarnet's probabilities: %.3g (onnxruntime-node %s)", name, diff, r.Version)
+	return want, d
 }
 
 // TestExportBadInput: a missing or empty run directory, a model whose

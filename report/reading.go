@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -323,4 +324,32 @@ func ordinal(n int) string {
 		suffix = "rd"
 	}
 	return fmt.Sprintf("%d%s", n, suffix)
+}
+
+// Place is where run i of e falls among the experiment's finished runs by
+// test accuracy, for that run's reading (set it as Run.Experiment when the
+// run's report is written after the others have finished); nil when run i
+// has no finite test accuracy or is the only run that has one.
+func (e *Experiment) Place(i int) (*ExperimentPlace, error) {
+	if i < 0 || i >= len(e.Runs) {
+		return nil, fmt.Errorf("experiment %s: no run %d of %d", e.Dir, i, len(e.Runs))
+	}
+	if _, err := e.load(); err != nil {
+		return nil, err
+	}
+	p := &ExperimentPlace{Name: filepath.Base(e.Dir), Metric: "test accuracy", Self: -1}
+	for k := range e.Runs {
+		r := &e.Runs[k]
+		if !r.finished() || math.IsNaN(r.Metrics.TestAccuracy) || math.IsInf(r.Metrics.TestAccuracy, 0) {
+			continue
+		}
+		if k == i {
+			p.Self = len(p.Values)
+		}
+		p.Values = append(p.Values, r.Metrics.TestAccuracy)
+	}
+	if p.Self < 0 || len(p.Values) < 2 {
+		return nil, nil
+	}
+	return p, nil
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -190,4 +191,45 @@ func TestReadingExperimentPlace(t *testing.T) {
 	wants(t, Read(in), "experiment", "4 runs of experiment lr-sweep", "test accuracy (0.4000) ranks 2nd of 4", "median 0.3950", "0.3800 to 0.4200")
 	in.Experiment.LowerIsBetter = true
 	wants(t, Read(in), "experiment", "ranks 3rd of 4")
+}
+
+func TestExperimentPlace(t *testing.T) {
+	e := syntheticExperiment(t)
+	// Run 6 is "lr=0.01 elu" seed 0: accuracy 0.40 + 0 - 0.02 = 0.38.
+	i := 6
+	if e.Runs[i].Config != "lr=0.01 elu" || e.Runs[i].Seed != 0 {
+		t.Fatalf("run %d is %s seed %d", i, e.Runs[i].Config, e.Runs[i].Seed)
+	}
+	p, err := e.Place(i)
+	if err != nil || p == nil {
+		t.Fatalf("place: %v, %v", p, err)
+	}
+	// The finished finite runs, worked from the synthetic formula: 24 runs
+	// less the unfinished one and the diverged one.
+	better, n := 0, 0
+	for _, base := range []float64{0.35, 0.40, 0.34, 0.39} {
+		for seed := range 6 {
+			if (base == 0.40 && seed == 5) || (base == 0.34 && seed == 4) {
+				continue
+			}
+			n++
+			if base+0.01*float64((seed*7)%5)-0.02 > 0.38+1e-9 {
+				better++
+			}
+		}
+	}
+	if len(p.Values) != n || n != 22 || p.Values[p.Self] != 0.38 {
+		t.Fatalf("%d values, self %v; want %d and 0.38", len(p.Values), p.Values[p.Self], n)
+	}
+	in := scripted{loss: []float64{2, 1.5}, acc: []float64{.3, .4}, vloss: []float64{1.9, 1.8}, vacc: []float64{.3, .35}, kept: 2, patience: 5, testAcc: .38}.input()
+	in.Experiment = p
+	wants(t, Read(in), "experiment", fmt.Sprintf("22 runs of experiment %s", filepath.Base(e.Dir)), fmt.Sprintf("ranks %s of 22", ordinal(better+1)))
+	// The diverged run has no place.
+	for k, r := range e.Runs {
+		if r.Config == "lr=0.001 relu" && r.Seed == 4 {
+			if p, err := e.Place(k); p != nil || err != nil {
+				t.Errorf("diverged run placed: %+v, %v", p, err)
+			}
+		}
+	}
 }

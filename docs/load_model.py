@@ -40,32 +40,67 @@ def load_test_images(data_dir, n):
 
 
 def torch_model(cfg, w):
+    """The model of model.json (Keras's to_json) in PyTorch, for inference:
+    Dense, BatchNormalization, Activation, Rescaling, Normalization and
+    Flatten; the dropout and noise layers do nothing at inference."""
     import torch
 
+    acts = {"elu": torch.nn.ELU(), "relu": torch.nn.ReLU(), "tanh": torch.nn.Tanh(), "sigmoid": torch.nn.Sigmoid(),
+            "selu": torch.nn.SELU(), "gelu": torch.nn.GELU(), "silu": torch.nn.SiLU(), "swish": torch.nn.SiLU(),
+            "softmax": torch.nn.Softmax(dim=1), "linear": torch.nn.Identity()}
+
+    class Affine(torch.nn.Module):
+        def __init__(self, scale, offset):
+            super().__init__()
+            self.scale, self.offset = scale, offset
+
+        def forward(self, x):
+            return x * self.scale + self.offset
+
     layers = []
-    for layer in cfg["layers"]:
-        kernel, bias = w[layer["kernel"]], w[layer["bias"]]  # kernel is [in, out], as Keras's
-        lin = torch.nn.Linear(kernel.shape[0], kernel.shape[1])
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(kernel.T.copy()))  # PyTorch stores [out, in]
-            lin.bias.copy_(torch.from_numpy(bias.copy()))
-        layers.append(lin)
-        act = layer["activation"]
-        if act == "softmax":
-            layers.append(torch.nn.Softmax(dim=1))
-        elif act != "linear":
-            layers.append({"elu": torch.nn.ELU(), "relu": torch.nn.ReLU(), "tanh": torch.nn.Tanh(), "sigmoid": torch.nn.Sigmoid()}[act])
+    for layer in cfg["config"]["layers"]:
+        kind, c = layer["class_name"], layer["config"]
+        name = c["name"]
+        if kind == "Dense":
+            kernel = w[name + "/kernel"]  # [in, out], as Keras's
+            lin = torch.nn.Linear(kernel.shape[0], kernel.shape[1], bias=c.get("use_bias", True))
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(kernel.T.copy()))  # PyTorch stores [out, in]
+                if c.get("use_bias", True):
+                    lin.bias.copy_(torch.from_numpy(w[name + "/bias"].copy()))
+            layers += [lin, acts[c.get("activation", "linear")]]
+        elif kind == "Activation":
+            layers.append(acts[c["activation"]])
+        elif kind == "BatchNormalization":
+            n = w[name + "/moving_mean"].shape[0]
+            bn = torch.nn.BatchNorm1d(n, eps=c.get("epsilon", 1e-3), affine=False)
+            with torch.no_grad():
+                bn.running_mean.copy_(torch.from_numpy(w[name + "/moving_mean"].copy()))
+                bn.running_var.copy_(torch.from_numpy(w[name + "/moving_variance"].copy()))
+            layers.append(bn)
+            gamma = torch.from_numpy(w[name + "/gamma"].copy()) if c.get("scale", True) else 1.0
+            beta = torch.from_numpy(w[name + "/beta"].copy()) if c.get("center", True) else 0.0
+            layers.append(Affine(gamma, beta))
+        elif kind == "Rescaling":
+            layers.append(Affine(c["scale"], c.get("offset", 0.0)))
+        elif kind == "Normalization":
+            mean, var = torch.from_numpy(w[name + "/mean"].copy()), torch.from_numpy(w[name + "/variance"].copy())
+            layers.append(Affine(1 / torch.clamp(var.sqrt(), min=1e-7), -mean / torch.clamp(var.sqrt(), min=1e-7)))
+        elif kind in ("InputLayer", "Flatten", "Dropout", "AlphaDropout", "GaussianNoise", "GaussianDropout"):
+            pass
+        else:
+            raise ValueError(f"layer {name}: {kind} is not in this recipe")
     return torch.nn.Sequential(*layers).eval()
 
 
 def keras_model(cfg, w):
+    """Keras rebuilds the model from model.json itself; the weights go in
+    by their names."""
     import keras
 
-    model = keras.Sequential([keras.Input((cfg["architecture"]["inputs"],))] + [
-        keras.layers.Dense(layer["units"], activation=layer["activation"], name=layer["name"]) for layer in cfg["layers"]
-    ])
-    for layer in cfg["layers"]:
-        model.get_layer(layer["name"]).set_weights([w[layer["kernel"]], w[layer["bias"]]])
+    model = keras.models.model_from_json(json.dumps({k: v for k, v in cfg.items() if k != "cifarnet"}))
+    for layer in model.layers:
+        layer.set_weights([w[layer.name + "/" + v.name] for v in layer.weights])
     return model
 
 

@@ -7,6 +7,7 @@ package saving
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,10 +31,15 @@ const (
 // MaxConfigSize bounds model.json: a description of layers, not data.
 const MaxConfigSize = 1 << 20
 
-// Format identifies model.json's layout.
-const Format = "cifarnet-mlp/1"
+// Format identifies model.json's layout: Keras's model.to_json() with
+// cifarnet's facts in a "cifarnet" member. LegacyFormat is the layout
+// written before, still read.
+const (
+	Format       = "cifarnet-keras/1"
+	LegacyFormat = "cifarnet-mlp/1"
+)
 
-// Layer describes one Dense layer in model.json.
+// Layer describes one Dense layer in a legacy model.json.
 type Layer struct {
 	Name       string `json:"name"`
 	Units      int    `json:"units"`
@@ -49,12 +55,18 @@ type Preprocessing struct {
 	Scale      float64 `json:"scale"`       // multiply uint8 pixels by this (1/255)
 }
 
-// Config is model.json.
+// Config is model.json: the model as Keras describes it, and what cifarnet
+// adds (how an image becomes the input, the class names, the run).
 type Config struct {
-	Format        string          `json:"format"`
-	Architecture  nn.Architecture `json:"architecture"`
-	Layers        []Layer         `json:"layers"`
-	Output        string          `json:"output"` // "softmax" of the last layer's logits
+	Format string `json:"format"`
+	// Model is the network (model.get_config()); Compile its
+	// compile_config (nil when absent).
+	Model   nn.ModelConfig `json:"-"`
+	Compile *Compile       `json:"-"`
+	// Architecture and Layers are read from legacy files only.
+	Architecture  nn.Architecture `json:"architecture,omitempty"`
+	Layers        []Layer         `json:"layers,omitempty"`
+	Output        string          `json:"output,omitempty"` // "softmax" of the last layer's logits
 	Preprocessing Preprocessing   `json:"preprocessing"`
 	ClassNames    []string        `json:"class_names"`
 	// Dataset and LabelMode name the data set the model was trained on
@@ -67,22 +79,100 @@ type Config struct {
 
 // Describe builds the Config of the model arch describes.
 func Describe(arch nn.Architecture, inputShape []int, classNames []string, run map[string]string) Config {
-	c := Config{
-		Format: Format, Architecture: arch, Output: "softmax", ClassNames: classNames, Run: run,
+	mc, _ := arch.Config()
+	return DescribeModel(mc, inputShape, classNames, run)
+}
+
+// DescribeModel builds the Config of the model mc describes, trained on
+// images of inputShape (height, width, channels) scaled by 1/255.
+func DescribeModel(mc nn.ModelConfig, inputShape []int, classNames []string, run map[string]string) Config {
+	return Config{
+		Format: Format, Model: mc, Output: "softmax", ClassNames: classNames, Run: run,
 		Preprocessing: Preprocessing{InputShape: inputShape, Flatten: "channels_last", Scale: 1.0 / 255},
+		Compile:       &Compile{Loss: "sparse_categorical_crossentropy", Metrics: []string{"accuracy"}},
 	}
-	units := append(append([]int(nil), arch.Hidden...), arch.Classes)
-	for i, u := range units {
-		act, name := arch.Activation, "dense"
-		if i == len(units)-1 {
-			act = "softmax"
-		}
-		if i > 0 {
-			name = fmt.Sprintf("dense_%d", i)
-		}
-		c.Layers = append(c.Layers, Layer{name, u, act, name + "/kernel", name + "/bias"})
+}
+
+// cifarnetFacts is model.json's "cifarnet" member.
+type cifarnetFacts struct {
+	Format        string            `json:"format"`
+	Preprocessing Preprocessing     `json:"preprocessing"`
+	ClassNames    []string          `json:"class_names"`
+	Dataset       string            `json:"dataset,omitempty"`
+	LabelMode     string            `json:"label_mode,omitempty"`
+	Run           map[string]string `json:"run,omitempty"`
+}
+
+// MarshalJSON writes model.json: Keras's to_json of the model, which
+// keras.models.model_from_json reads, with a "cifarnet" member.
+func (c Config) MarshalJSON() ([]byte, error) {
+	b, err := KerasJSON(c.Model, c.Compile)
+	if err != nil {
+		return nil, err
 	}
-	return c
+	var top map[string]any
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, err
+	}
+	top["cifarnet"] = cifarnetFacts{Format: Format, Preprocessing: c.Preprocessing, ClassNames: c.ClassNames,
+		Dataset: c.Dataset, LabelMode: c.LabelMode, Run: c.Run}
+	return json.Marshal(top)
+}
+
+// UnmarshalJSON reads model.json in either layout.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	p, err := parseConfig(b)
+	if err != nil {
+		return err
+	}
+	*c = *p
+	return nil
+}
+
+// parseConfig reads model.json in either layout.
+func parseConfig(b []byte) (*Config, error) {
+	var probe struct {
+		ClassName string          `json:"class_name"`
+		Cifarnet  json.RawMessage `json:"cifarnet"`
+		Format    string          `json:"format"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, errors.New(quote.Line(err.Error(), 4*quote.Max))
+	}
+	if probe.ClassName == "" {
+		// The legacy layout: a multilayer perceptron.
+		type legacy Config // without Config's own UnmarshalJSON
+		var l legacy
+		if err := json.Unmarshal(b, &l); err != nil {
+			return nil, errors.New(quote.Line(err.Error(), 4*quote.Max))
+		}
+		c := Config(l)
+		if c.Format != LegacyFormat {
+			return nil, fmt.Errorf("format %s, want %q or a Keras model", quote.Short(c.Format), Format)
+		}
+		mc, err := c.Architecture.Config()
+		if err != nil {
+			return nil, err
+		}
+		c.Model = mc
+		return &c, nil
+	}
+	k, err := ParseKeras(b)
+	if err != nil {
+		return nil, err
+	}
+	var facts cifarnetFacts
+	if len(probe.Cifarnet) == 0 {
+		return nil, fmt.Errorf("a Keras model without cifarnet's facts (preprocessing, class names): not a run's model.json")
+	}
+	if err := json.Unmarshal(probe.Cifarnet, &facts); err != nil {
+		return nil, fmt.Errorf("cifarnet: %s", quote.Line(err.Error(), 4*quote.Max))
+	}
+	if facts.Format != Format {
+		return nil, fmt.Errorf("cifarnet.format %s, want %q", quote.Short(facts.Format), Format)
+	}
+	return &Config{Format: Format, Model: k.Model, Compile: k.Compile, Output: "softmax", Preprocessing: facts.Preprocessing,
+		ClassNames: facts.ClassNames, Dataset: facts.Dataset, LabelMode: facts.LabelMode, Run: facts.Run}, nil
 }
 
 // Save writes model.safetensors and model.json into dir, atomically.
@@ -116,21 +206,18 @@ func Load(dir string) (*nn.Sequential, *Config, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("model %s: %w", name, oserr.Bare(err))
 	}
-	var c Config
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, nil, fmt.Errorf("model %s: %s", name, quote.Line(err.Error(), 4*quote.Max))
+	c, err := parseConfig(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model %s: %v", name, err)
 	}
-	if c.Format != Format {
-		return nil, nil, fmt.Errorf("model %s: format %s, want %q", name, quote.Short(c.Format), Format)
-	}
-	m, err := nn.NewZero(c.Architecture, 0)
+	m, err := c.Model.Build(0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("model %s: %v", name, err)
 	}
 	if err := LoadWeights(filepath.Join(dir, WeightsFile), m); err != nil {
 		return nil, nil, err
 	}
-	return m, &c, nil
+	return m, c, nil
 }
 
 // LoadWeights fills m from a safetensors file holding a tensor of the right
@@ -163,9 +250,10 @@ func LoadWeights(name string, m *nn.Sequential) error {
 			return fmt.Errorf("weights %s: tensor %s has shape %v, the model needs %v", name, p.Name, t.Shape, p.Shape)
 		}
 	}
-	for _, p := range ps {
+	ws := make([][]float32, len(ps))
+	for i, p := range ps {
 		t, _ := st.Get(p.Name)
-		copy(p.Value, t.Data)
+		ws[i] = t.Data
 	}
-	return nil
+	return m.SetWeights(ws)
 }

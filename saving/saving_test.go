@@ -36,7 +36,7 @@ func TestSaveLoadBitIdentical(t *testing.T) {
 			}
 		}
 	}
-	if cfg.Layers[2].Activation != "softmax" || cfg.Layers[0].Kernel != "dense/kernel" || cfg.Preprocessing.Flatten != "channels_last" {
+	if cfg.Model.Layers[2].Config["activation"] != "softmax" || cfg.Model.Layers[0].Config["name"] != "dense" || cfg.Preprocessing.Flatten != "channels_last" || cfg.ClassNames[1] != "b" {
 		t.Fatalf("model.json %+v", cfg)
 	}
 	// The file is plain safetensors with Keras names and shapes.
@@ -71,5 +71,40 @@ func TestLoadWeightsRejectsOtherArchitectures(t *testing.T) {
 	os.WriteFile(name, []byte("garbage!garbage!"), 0o644)
 	if err := LoadWeights(name, m); err == nil || !strings.Contains(err.Error(), "not a valid safetensors file") {
 		t.Errorf("garbage file: %v", err)
+	}
+}
+
+// TestLoadLegacyModelJSON: a run saved before model.json became Keras's
+// format (cifarnet-mlp/1) still loads, to the same model.
+func TestLoadLegacyModelJSON(t *testing.T) {
+	m, _ := nn.New(arch, 7)
+	dir := t.TempDir()
+	if err := Save(dir, m, Describe(arch, []int{2, 2, 3}, []string{"a", "b", "c"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	legacy := `{"format": "cifarnet-mlp/1", "architecture": {"inputs": 12, "hidden": [5, 4], "activation": "elu", "initializer": "he_normal", "classes": 3},
+	 "layers": [{"name": "dense", "units": 5, "activation": "elu", "kernel": "dense/kernel", "bias": "dense/bias"}],
+	 "output": "softmax", "preprocessing": {"input_shape": [2, 2, 3], "flatten": "channels_last", "scale": 0.00392156862745098},
+	 "class_names": ["a", "b", "c"]}`
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(legacy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ClassNames[2] != "c" || cfg.Preprocessing.InputShape[2] != 3 || len(got.Layers) != 3 {
+		t.Fatalf("legacy model.json read as %+v", cfg)
+	}
+	for i, w := range got.Weights() {
+		for j, v := range w {
+			if v != m.Weights()[i][j] {
+				t.Fatalf("weight %d[%d] differs", i, j)
+			}
+		}
+	}
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`{"format": "cifarnet-mlp/9"}`), 0o644)
+	if _, _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "cifarnet-mlp/9") {
+		t.Errorf("unknown format: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/datasets"
@@ -32,6 +33,7 @@ func newEvaluateCmd() *cobra.Command {
 	var modelDir string
 	var data dataFlags
 	var samples, batch, threads int
+	var mc mcFlags
 	cmd := &cobra.Command{
 		Use:   "evaluate --model RUN_DIR [flags]",
 		Short: "Evaluate a saved model on the test set",
@@ -39,7 +41,12 @@ func newEvaluateCmd() *cobra.Command {
 images of the data set it was trained on (model.json says which): prints loss
 and accuracy as Keras's model.evaluate does, and writes evaluation.json
 (loss, accuracy, confusion matrix, per-class precision, recall and F1) into
-the run directory.`,
+the run directory.
+
+--mc-samples N adds Monte Carlo dropout: each image's probabilities are the
+mean of N stochastic passes with the dropout and noise layers active (Batch
+Normalization stays at inference), drawn from --mc-seed; evaluation.json
+then reports both the deterministic and the MC figures.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if modelDir == "" {
@@ -48,7 +55,10 @@ the run directory.`,
 			if samples < 1 || batch < 1 || threads < 0 {
 				return usagef("--test-samples %d (>= 1), --batch-size %d (>= 1), --threads %d (>= 0): out of range", samples, batch, threads)
 			}
-			return runEvaluate(cmd.OutOrStdout(), modelDir, data, samples, batch, threads)
+			if err := mc.check(); err != nil {
+				return err
+			}
+			return runEvaluate(cmd.OutOrStdout(), modelDir, data, samples, batch, threads, mc)
 		},
 	}
 	fs := cmd.Flags()
@@ -57,7 +67,46 @@ the run directory.`,
 	fs.IntVar(&samples, "test-samples", 1000, "evaluate on the first N test images (1-10000)")
 	fs.IntVar(&batch, "batch-size", 32, "evaluation batch size (Keras's default: 32)")
 	fs.IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")
+	addMCFlags(fs, &mc)
 	return cmd
+}
+
+// mcFlags are Monte Carlo dropout's flags.
+type mcFlags struct {
+	samples int
+	seed    uint64
+}
+
+func addMCFlags(fs *pflag.FlagSet, f *mcFlags) {
+	fs.IntVar(&f.samples, "mc-samples", 0, "Monte Carlo dropout: average the probabilities of N stochastic passes (dropout and noise layers active, Batch Normalization at inference); 0: off")
+	fs.Uint64Var(&f.seed, "mc-seed", 42, "Monte Carlo dropout: seed of the random layers' draws")
+}
+
+// maxMCSamples bounds --mc-samples (each is a full pass over the images).
+const maxMCSamples = 10000
+
+func (f mcFlags) check() error {
+	if f.samples < 0 || f.samples > maxMCSamples {
+		return usagef("--mc-samples %d: want 0 (off) to %d", f.samples, maxMCSamples)
+	}
+	return nil
+}
+
+// needsRandomLayers refuses MC dropout on a model without random layers,
+// where every pass would be the same.
+func (f mcFlags) needsRandomLayers(m *nn.Sequential) error {
+	if f.samples > 0 && !m.HasRandomLayers() {
+		return usagef("--mc-samples %d: the model has no dropout or noise layer, so every pass would be the deterministic one", f.samples)
+	}
+	return nil
+}
+
+// MCEvaluation is evaluation.json's Monte Carlo dropout part.
+type MCEvaluation struct {
+	Samples  int     `json:"samples"`
+	Seed     uint64  `json:"seed"`
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
 }
 
 // Evaluation is evaluation.json.
@@ -71,11 +120,16 @@ type Evaluation struct {
 	Confusion [][]int             `json:"confusion_matrix"`
 	PerClass  []train.ClassScores `json:"per_class"`
 	Classes   []string            `json:"class_names"`
+	// MCDropout holds the Monte Carlo dropout figures (--mc-samples).
+	MCDropout *MCEvaluation `json:"mc_dropout,omitempty"`
 }
 
-func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples, batch, threads int) error {
+func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples, batch, threads int, mc mcFlags) error {
 	m, cfg, err := saving.Load(modelDir)
 	if err != nil {
+		return err
+	}
+	if err := mc.needsRandomLayers(m); err != nil {
 		return err
 	}
 	info, err := modelData(modelDir, m, cfg)
@@ -101,10 +155,18 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	conf := train.NewConfusion(labels, res.Predicted, m.Outputs())
 	ev := Evaluation{Loss: res.Loss, Accuracy: res.Accuracy, Samples: samples, Dataset: info.Name, LabelMode: info.LabelMode, Data: src,
 		Confusion: conf.Counts, PerClass: conf.PerClass(), Classes: cfg.ClassNames}
+	if mc.samples > 0 {
+		r := train.EvaluateMC(e, m, train.PixelRows{Pixels: data.Test.Pixels, W: data.Test.Features()}, labels, batch, mc.samples, mc.seed)
+		ev.MCDropout = &MCEvaluation{Samples: mc.samples, Seed: mc.seed, Loss: r.Loss, Accuracy: r.Accuracy}
+	}
 	if err := atomicfile.WriteJSON(filepath.Join(modelDir, EvaluationFile), ev); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Test loss: %.4f\nTest accuracy: %.4f\n", res.Loss, res.Accuracy)
+	if ev.MCDropout != nil {
+		fmt.Fprintf(stdout, "MC dropout (%d samples) test loss: %.4f\nMC dropout (%d samples) test accuracy: %.4f\n",
+			mc.samples, ev.MCDropout.Loss, mc.samples, ev.MCDropout.Accuracy)
+	}
 	return nil
 }
 
@@ -112,6 +174,7 @@ func newPredictCmd() *cobra.Command {
 	var modelDir string
 	var asJSON bool
 	var top int
+	var mc mcFlags
 	cmd := &cobra.Command{
 		Use:   "predict --model RUN_DIR IMAGE...",
 		Short: "Classify PNG or JPEG images with a saved model",
@@ -120,7 +183,9 @@ directory, prepared as the model's data set was (model.json's
 preprocessing): composited over black, resized to the model's input size
 (32x32 for CIFAR, 28x28 for the MNIST family) with a Catmull-Rom filter,
 turned to gray for a grayscale model, and scaled to [0,1] as in training.
-The top classes are printed with their probabilities, or as JSON with --json.`,
+The top classes are printed with their probabilities, or as JSON with --json.
+With --mc-samples N the probabilities are Monte Carlo dropout's: the mean of
+N passes with the dropout and noise layers active, drawn from --mc-seed.`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if modelDir == "" {
@@ -129,12 +194,16 @@ The top classes are printed with their probabilities, or as JSON with --json.`,
 			if top < 1 {
 				return usagef("--top %d: want at least 1", top)
 			}
-			return runPredict(cmd.OutOrStdout(), modelDir, args, top, asJSON)
+			if err := mc.check(); err != nil {
+				return err
+			}
+			return runPredict(cmd.OutOrStdout(), modelDir, args, top, asJSON, mc)
 		},
 	}
 	cmd.Flags().StringVar(&modelDir, "model", "", "run directory of the saved model (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	cmd.Flags().IntVar(&top, "top", 3, "number of classes to print per image")
+	addMCFlags(cmd.Flags(), &mc)
 	return cmd
 }
 
@@ -151,9 +220,12 @@ type ClassProb struct {
 	Probability float64 `json:"probability"`
 }
 
-func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJSON bool) error {
+func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJSON bool, mc mcFlags) error {
 	m, cfg, err := saving.Load(modelDir)
 	if err != nil {
+		return err
+	}
+	if err := mc.needsRandomLayers(m); err != nil {
 		return err
 	}
 	shape, err := inputShape(modelDir, m, cfg)
@@ -173,7 +245,11 @@ func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJS
 	e := tensor.NewEngine(0)
 	defer e.Close()
 	probs := make([]float32, len(files)*m.Outputs())
-	m.Predict(e, x, m.Inputs(), len(files), probs)
+	if mc.samples > 0 {
+		predictMC(e, m, x, len(files), mc, probs)
+	} else {
+		m.Predict(e, x, m.Inputs(), len(files), probs)
+	}
 	preds := topClasses(probs, m, cfg.ClassNames, files, top)
 	if asJSON {
 		js, _ := json.MarshalIndent(preds, "", "  ")
@@ -257,4 +333,22 @@ func decodeImage(name string) (image.Image, error) {
 		return nil, fmt.Errorf("image %s: empty image", name)
 	}
 	return img, nil
+}
+
+// predictMC writes into probs the mean class probabilities of mc.samples
+// Monte Carlo dropout passes over the n rows of x.
+func predictMC(e *tensor.Engine, m *nn.Sequential, x []float32, n int, mc mcFlags, probs []float32) {
+	c := m.Outputs()
+	clear(probs)
+	m.SeedRandom(mc.seed)
+	for range mc.samples {
+		p := m.ForwardMC(e, x, m.Inputs(), n)[:n*c]
+		nn.Softmax(p, c)
+		for i, v := range p {
+			probs[i] += v
+		}
+	}
+	for i := range probs {
+		probs[i] /= float32(mc.samples)
+	}
 }

@@ -159,12 +159,17 @@ func TestExportBadInput(t *testing.T) {
 		{"directory without a model", func(t *testing.T) []string { return []string{t.TempDir()} }, "model.json"},
 		{"weights of another architecture", func(t *testing.T) []string {
 			dir := copyRun(t)
-			editJSON(t, dir, func(c map[string]any) { c["architecture"].(map[string]any)["hidden"] = []int{33} })
+			editJSON(t, dir, func(c map[string]any) {
+				// model.json is Keras's to_json: the first Dense after the InputLayer.
+				c["config"].(map[string]any)["layers"].([]any)[1].(map[string]any)["config"].(map[string]any)["units"] = 33
+			})
 			return []string{dir}
 		}, "shape"},
 		{"input shape not matching the inputs", func(t *testing.T) []string {
 			dir := copyRun(t)
-			editJSON(t, dir, func(c map[string]any) { c["preprocessing"].(map[string]any)["input_shape"] = []int{31, 32, 3} })
+			editJSON(t, dir, func(c map[string]any) {
+				c["cifarnet"].(map[string]any)["preprocessing"].(map[string]any)["input_shape"] = []int{31, 32, 3}
+			})
 			return []string{dir}
 		}, "input_shape"},
 		{"truncated weights", func(t *testing.T) []string {

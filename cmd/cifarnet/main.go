@@ -57,7 +57,7 @@ restore_best_weights), 50 epochs of batch 128, validation_split=0.2, the first
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newTrainCmd(), newEvaluateCmd(), newPredictCmd(), newExportCmd(), newReportCmd(), newBenchCmd(), newDownloadCmd(), newLRFindCmd())
+	root.AddCommand(newTrainCmd(), newSummaryCmd(), newEvaluateCmd(), newPredictCmd(), newExportCmd(), newReportCmd(), newBenchCmd(), newDownloadCmd(), newLRFindCmd())
 	return root
 }
 

@@ -35,6 +35,7 @@ type trainFlags struct {
 	out         string
 	quiet       bool
 	overwrite   bool
+	model       modelFlags
 }
 
 // addConfigFlags registers a flag for every knob of the exercise, with the
@@ -79,11 +80,17 @@ directory (--out) receives history.json, history.csv and metrics.json.`,
   cifarnet train --dataset mnist --data ../shared/mnist --train-samples 60000 --test-samples 10000`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.resume == "" {
+				if err := f.model.apply(cmd.Flags(), &f.cfg); err != nil {
+					return err
+				}
+			}
 			return runTrain(cmd.OutOrStdout(), f)
 		},
 	}
 	fs := cmd.Flags()
 	addConfigFlags(fs, &f.cfg)
+	addModelFlags(fs, &f.model)
 	addDataFlags(fs, &f.data)
 	fs.StringVar(&f.initWeights, "init-weights", "", "start from the weights in this .safetensors file (Keras names and shapes) instead of the initializers")
 	fs.StringVar(&f.resume, "resume", "", "continue the interrupted run in this directory from its checkpoint (its configuration is used; the result is bit-identical to an uninterrupted run)")
@@ -120,6 +127,11 @@ func runTrain(stdout io.Writer, f trainFlags) error {
 	src, err := f.data.find(info, os.Stderr)
 	if err != nil {
 		return err
+	}
+	if !f.quiet {
+		if err := printSummary(stdout, f.cfg); err != nil {
+			return err
+		}
 	}
 	terminal := isTerminal(stdout)
 	if terminal && !f.quiet {
@@ -240,7 +252,8 @@ func initialModel(cfg train.Config, weights string) (*nn.Sequential, error) {
 
 // describe is the model.json of a finished run on data.
 func describe(out *train.Outcome, data *dataset.Data) saving.Config {
-	c := saving.Describe(out.Config.Architecture(), data.Dims(), data.Classes, map[string]string{
+	mc, _ := out.Config.ModelConfig() // valid: the run was built from it
+	c := saving.DescribeModel(mc, data.Dims(), data.Classes, map[string]string{
 		"seed":          fmt.Sprint(out.Config.Seed),
 		"test_accuracy": fmt.Sprintf("%.4f", out.Test.Accuracy),
 		"best_epoch":    fmt.Sprint(out.BestEpoch()),

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/optim"
+	"github.com/cifarnet/cifarnet/saving"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// modelFlags choose the network beyond the exercise's --hidden,
+// --activation and --init: a Keras model file or the short form.
+type modelFlags struct {
+	file, layers string
+}
+
+func addModelFlags(fs *pflag.FlagSet, f *modelFlags) {
+	fs.StringVar(&f.file, "model", "", "train the Keras model in this JSON file (what model.to_json() writes: a Sequential of supported layers; its compile_config's optimizer is used unless --optimizer or --lr is given)")
+	fs.StringVar(&f.layers, "layers", "", "the hidden layers in a short form; a Dense softmax output layer is appended unless the list ends in a softmax. "+nn.ShortFormHelp)
+}
+
+// apply sets cfg.Model from --model or --layers; fs tells which flags were
+// given.
+func (f modelFlags) apply(fs *pflag.FlagSet, cfg *train.Config) error {
+	if f.file == "" && f.layers == "" {
+		return nil
+	}
+	if f.file != "" && f.layers != "" {
+		return usagef("--model and --layers both describe the network: give one")
+	}
+	flag := "--model"
+	if f.layers != "" {
+		flag = "--layers"
+	}
+	for _, name := range []string{"hidden", "activation", "init"} {
+		if fs.Changed(name) {
+			return usagef("--%s describes the exercise's network; with %s, describe the network there", name, flag)
+		}
+	}
+	info, err := cfg.Info()
+	if err != nil {
+		return usageError{err}
+	}
+	if f.layers != "" {
+		names := map[string]int{}
+		cs, err := nn.ParseLayers(f.layers, names)
+		if err != nil {
+			return usageError{err}
+		}
+		if !endsInSoftmax(cs) {
+			cs = append(cs, nn.LayerConfig{ClassName: "Dense", Config: map[string]any{
+				"name": nn.AutoName("Dense", names), "units": info.NumClasses(), "activation": "softmax"}})
+		}
+		cfg.Model = &nn.ModelConfig{Name: "sequential", InputShape: []int{info.Features()}, Layers: cs}
+		if err := cfg.Model.Validate(); err != nil {
+			return usagef("--layers: %v", err)
+		}
+		return nil
+	}
+	k, err := saving.ReadKeras(f.file)
+	if err != nil {
+		return usageError{err}
+	}
+	cfg.Model = &k.Model
+	if k.Compile != nil && k.Compile.Optimizer != nil && !fs.Changed("optimizer") && !fs.Changed("lr") {
+		if err := applyKerasOptimizer(cfg, k.Compile.Optimizer); err != nil {
+			return usagef("--model %s: compile_config: optimizer: %v", f.file, err)
+		}
+	}
+	return nil
+}
+
+func endsInSoftmax(cs []nn.LayerConfig) bool {
+	if len(cs) == 0 {
+		return false
+	}
+	act, _ := cs[len(cs)-1].Config["activation"].(string)
+	return act == "softmax"
+}
+
+// applyKerasOptimizer is the hook from a Keras file's compile_config to
+// the optimizer package: the serialized optimizer ({"class_name",
+// "config"} or a name) becomes the run's optimizer name, learning rate (a
+// number, or a serialized schedule) and its other Keras arguments, which
+// optim.Build checks by name. Arguments already set by flags win.
+func applyKerasOptimizer(cfg *train.Config, raw json.RawMessage) error {
+	var name string
+	if json.Unmarshal(raw, &name) == nil {
+		cfg.Optimizer = strings.ToLower(name)
+		cfg.LearningRate = optim.DefaultLearningRate(cfg.Optimizer)
+		return nil
+	}
+	var o struct {
+		ClassName      string         `json:"class_name"`
+		Config         map[string]any `json:"config"`
+		RegisteredName *string        `json:"registered_name"`
+	}
+	if err := json.Unmarshal(raw, &o); err != nil || o.ClassName == "" {
+		return fmt.Errorf("want a name or a Keras optimizer object")
+	}
+	if o.RegisteredName != nil && *o.RegisteredName != "" {
+		return fmt.Errorf("registered (custom) optimizer %q is not supported", *o.RegisteredName)
+	}
+	cfg.Optimizer = strings.ToLower(o.ClassName)
+	cfg.LearningRate = optim.DefaultLearningRate(cfg.Optimizer)
+	args := optim.Args{}
+	for k, v := range o.Config {
+		switch k {
+		case "name":
+		case "learning_rate":
+			switch lr := v.(type) {
+			case float64:
+				cfg.LearningRate = lr
+			case map[string]any:
+				if cfg.LRSchedule == nil {
+					b, _ := json.Marshal(lr)
+					var sc optim.ScheduleConfig
+					if err := json.Unmarshal(b, &sc); err != nil {
+						return fmt.Errorf("learning_rate: %v", err)
+					}
+					cfg.LRSchedule = &sc
+				}
+			default:
+				return fmt.Errorf("learning_rate: want a number or a schedule, got %v", v)
+			}
+		default:
+			args[k] = v
+		}
+	}
+	for k, v := range cfg.OptimizerArgs { // given by flags
+		args[k] = v
+	}
+	if len(args) > 0 {
+		cfg.OptimizerArgs = args
+	}
+	return nil
+}
+
+func newSummaryCmd() *cobra.Command {
+	var cfg train.Config
+	var mf modelFlags
+	cmd := &cobra.Command{
+		Use:   "summary [flags]",
+		Short: "Print the network's layers as Keras's model.summary() does",
+		Long: `Print the table Keras's model.summary() prints for the network that
+"cifarnet train" with the same flags would train: each layer with its type,
+output shape and number of weights, then the total, trainable and
+non-trainable parameter counts.`,
+		Example: `  cifarnet summary
+  cifarnet summary --layers "dense(256, elu, he_normal), batchnorm, dropout(0.2)"
+  cifarnet summary --model examples/batchnorm.json`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
+				return err
+			}
+			return printSummary(cmd.OutOrStdout(), cfg)
+		},
+	}
+	fs := cmd.Flags()
+	d := train.Exercise()
+	cfg = d
+	fs.StringVar(&cfg.Dataset, "dataset", d.Dataset, "the data set the network is for (its image size and classes)")
+	fs.StringVar(&cfg.LabelMode, "label-mode", "", "cifar100's labels: fine or coarse")
+	fs.IntSliceVar(&cfg.Hidden, "hidden", d.Hidden, "units of each hidden layer, comma-separated")
+	fs.StringVar(&cfg.Activation, "activation", d.Activation, "hidden activation: "+strings.Join(nn.ActivationNames(), ", "))
+	fs.StringVar(&cfg.Init, "init", d.Init, "hidden kernel initializer: "+strings.Join(nn.InitializerNames(), ", "))
+	addModelFlags(fs, &mf)
+	return cmd
+}
+
+// printSummary writes Keras's summary table of the network cfg trains.
+func printSummary(w io.Writer, cfg train.Config) error {
+	m, err := cfg.NewModel()
+	if err != nil {
+		return usageError{err}
+	}
+	mc, _ := cfg.ModelConfig()
+	fmt.Fprint(w, m.Summary(mc.Name))
+	return nil
+}

@@ -4,10 +4,11 @@
 # together). Needs Debian's libopenblas-dev for the OpenBLAS part and
 # python3-torch for the PyTorch part; each part is skipped when missing.
 #
-# usage: bench/compare.sh [DATA_DIR]
+# usage: bench/compare.sh [DATA_DIR [MNIST_DIR]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/cifar-10-batches-bin}
+mnist=${2:-../shared/mnist}
 tmp=$(mktemp -d)
 noenv="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"
 trap 'rm -rf "$tmp"' EXIT
@@ -59,3 +60,22 @@ done
 echo
 echo "== one epoch over 50,000 images (40,000 train + 10,000 validation; synthetic beyond the data at hand)"
 "$tmp/cifarnet" bench --synthetic 50000 --epochs 3 | tail -1
+
+echo
+echo "== MNIST: one full epoch (48,000 train + 12,000 validation, 784-256x4-10), median of 3 after a warm-up"
+echo "   two rounds, cifarnet and PyTorch alternating"
+if [ -d "$mnist" ]; then
+  for round in 1 2; do
+    for t in 1 2; do
+      ours=$("$tmp/cifarnet" bench --dataset mnist --data "$mnist" --train-samples 60000 --threads $t --epochs 4 | awk '/^median/ {print $2}')
+      line="round $round, $t thread(s): cifarnet $ours ms"
+      if $have_torch; then
+        torch_ms=$($noenv OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_epoch.py "$mnist" $t 4 60000 | awk '{print $4}')
+        line="$line, PyTorch $torch_ms ms -> cifarnet is $(awk -v a="$torch_ms" -v b="$ours" 'BEGIN {printf "%.2f", a/b}')x faster"
+      fi
+      echo "$line"
+    done
+  done
+else
+  echo "(skipped: no MNIST at $mnist)"
+fi

@@ -1,11 +1,14 @@
 """Time epochs of the exercise in PyTorch: the same 3072-256x4-10 ELU MLP,
-NAdam, batch 128, 4000 training + 1000 validation samples of CIFAR-10.
+NAdam, batch 128, 4000 training + 1000 validation samples of CIFAR-10; or,
+when DATA_DIR holds MNIST's IDX files, the 784-256x4-10 MLP on MNIST.
 
 usage: python3 bench/torch_epoch.py DATA_DIR THREADS [EPOCHS] [TRAIN_SAMPLES]
 
 Prints "torch epoch ms: <median>" (the first epoch, a warm-up, left out).
 TRAIN_SAMPLES above the data at hand are filled with random images.
 """
+import gzip
+import os
 import statistics
 import sys
 import time
@@ -19,18 +22,25 @@ n = int(sys.argv[4]) if len(sys.argv) > 4 else 5000
 torch.set_num_threads(threads)
 torch.manual_seed(42)
 
-raw = np.fromfile(f"{data_dir}/data_batch_1.bin", dtype=np.uint8).reshape(-1, 3073)[:n]
-x = raw[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).reshape(-1, 3072).astype(np.float32) / 255
-y = raw[:, 0].astype(np.int64)
+if os.path.exists(f"{data_dir}/train-images-idx3-ubyte.gz"):
+    with gzip.open(f"{data_dir}/train-images-idx3-ubyte.gz") as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:n].astype(np.float32) / 255
+    with gzip.open(f"{data_dir}/train-labels-idx1-ubyte.gz") as f:
+        y = np.frombuffer(f.read(), np.uint8, offset=8)[:n].astype(np.int64)
+else:
+    raw = np.fromfile(f"{data_dir}/data_batch_1.bin", dtype=np.uint8).reshape(-1, 3073)[:n]
+    x = raw[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).reshape(-1, 3072).astype(np.float32) / 255
+    y = raw[:, 0].astype(np.int64)
+features = x.shape[1]
 if n > len(x):
     rng = np.random.default_rng(0)
-    x = np.concatenate([x, rng.random((n - len(x), 3072), dtype=np.float32)])
+    x = np.concatenate([x, rng.random((n - len(x), features), dtype=np.float32)])
     y = np.concatenate([y, rng.integers(0, 10, n - len(y))])
 x, y = torch.from_numpy(x), torch.from_numpy(y)
 split = int(n * 0.8)
 xt, yt, xv, yv = x[:split], y[:split], x[split:], y[split:]
 
-layers, width = [], 3072
+layers, width = [], features
 for _ in range(4):
     lin = torch.nn.Linear(width, 256)
     torch.nn.init.kaiming_normal_(lin.weight)

@@ -24,7 +24,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 </head>
 <body>
 <main>
-<h1>CIFAR-10 training run</h1>
+<h1>{{.Dataset}} training run</h1>
 <div class="cards">
   <div class="card main"><div class="v" id="test-accuracy">{{f4 .M.TestAccuracy}}</div><div class="k">test accuracy ({{len .M.TestLabels}} images)</div></div>
   <div class="card"><div class="v">{{f4 .M.TestLoss}}</div><div class="k">test loss</div></div>
@@ -158,7 +158,7 @@ func HTML(r Run, figs []Figure) ([]byte, error) {
 	data := map[string]any{
 		"CSS": template.CSS(pageCSS), "M": r.Metrics, "H": r.History, "Figs": fv, "Fig": byName, "PerClass": rows,
 		"Reading": ReadingOf(r), "Calibration": calibration, "Bins": CalibrationBins, "BestValEpoch": bestVal,
-		"Chance": 1 / float64(max(1, len(r.Classes))),
+		"Chance": 1 / float64(max(1, len(r.Classes))), "Dataset": datasetTitle(r.Metrics.Config),
 		"Config": configRows(r.Metrics.Config),
 		"Env": []kv{{"Go", env.GoVersion}, {"OS / arch", env.OS + " / " + env.Arch}, {"CPU", env.CPU},
 			{"threads", fmt.Sprint(env.Threads)}, {"Gemm kernel", env.Kernel}, {"seed", fmt.Sprint(r.Metrics.Seed)},
@@ -172,6 +172,15 @@ func HTML(r Run, figs []Figure) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// datasetTitle names the run's data set for people ("CIFAR-10").
+func datasetTitle(c train.Config) string {
+	info, err := c.Info()
+	if err != nil {
+		return c.Dataset
+	}
+	return info.Title()
 }
 
 // configRows lists the configuration in its JSON spelling.

@@ -280,3 +280,18 @@ func segmentHits(r rect, x0, y0, x1, y1 float64) bool {
 	}
 	return false
 }
+
+// The page names the run's data set.
+func TestHTMLNamesTheDataset(t *testing.T) {
+	r := syntheticRun(t)
+	for ds, want := range map[string]string{"": "<h1>CIFAR-10 training run</h1>", "mnist": "<h1>MNIST training run</h1>"} {
+		r.Metrics.Config.Dataset = ds
+		b, err := HTML(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), want) {
+			t.Errorf("dataset %q: the page lacks %s", ds, want)
+		}
+	}
+}

@@ -62,6 +62,14 @@ var shapes = []shape{
 	{"eval X·W1", false, false, 32, 256, 3072},
 	{"eval H·W", false, false, 32, 256, 256},
 	{"eval H·W5", false, false, 32, 10, 256},
+	// MNIST's first layer (784 inputs; the other layers are as above): a
+	// training step, the last validation batch of 12,000 (96) and
+	// evaluation in batches of 32 (the last of 10,000 has 16).
+	{"mnist X·W1", false, false, 128, 256, 784},
+	{"mnist dW1", true, false, 784, 256, 128},
+	{"mnist val X·W1", false, false, 96, 256, 784},
+	{"mnist eval X·W1", false, false, 32, 256, 784},
+	{"mnist eval 16", false, false, 16, 256, 784},
 }
 
 func best(reps int, f func()) time.Duration {

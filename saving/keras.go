@@ -23,7 +23,8 @@ type KerasModel struct {
 // Compile is the part of compile_config cifarnet reads.
 type Compile struct {
 	// Optimizer is the serialized optimizer as Keras wrote it ({"class_name",
-	// "config"} or a name), handed as is to the optimizer package; nil
+	// "config"} or a name), handed as is to the optimizer package
+	// (optim.ParseKeras; train.Config.SetKerasOptimizer applies it); nil
 	// when absent.
 	Optimizer json.RawMessage
 	// Loss is "sparse_categorical_crossentropy" (integer labels) or

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -113,4 +114,21 @@ func sortedKeys(a optim.Args) []string {
 	}
 	sort.Strings(k)
 	return k
+}
+
+// SetKerasOptimizer sets c's optimizer, learning rate or schedule and
+// optimizer arguments from an optimizer as Keras serializes it in a model
+// file's compile_config (saving.Compile.Optimizer; see optim.ParseKeras).
+// It replaces those of c entirely: arguments Keras's config leaves out
+// take Keras's defaults.
+func (c *Config) SetKerasOptimizer(raw json.RawMessage) error {
+	k, err := optim.ParseKeras(raw)
+	if err != nil {
+		return fmt.Errorf("compile_config: %v", err)
+	}
+	c.Optimizer, c.LearningRate, c.LRSchedule, c.OptimizerArgs = k.Name, k.LearningRate, k.Schedule, k.Args
+	if len(c.OptimizerArgs) == 0 {
+		c.OptimizerArgs = nil
+	}
+	return nil
 }

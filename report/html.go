@@ -28,7 +28,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 <div class="cards">
   <div class="card main"><div class="v" id="test-accuracy">{{f4 .M.TestAccuracy}}</div><div class="k">test accuracy ({{len .M.TestLabels}} images)</div></div>
   <div class="card"><div class="v">{{f4 .M.TestLoss}}</div><div class="k">test loss</div></div>
-  <div class="card"><div class="v">{{.M.BestEpoch}}</div><div class="k">best epoch (val_loss {{f4 .M.BestValLoss}})</div></div>
+  <div class="card"><div class="v">{{.M.BestEpoch}}</div><div class="k">epoch kept{{if eq .M.BestEpoch .BestValEpoch}} (lowest val_loss {{f4 .M.BestValLoss}}){{else if .BestValEpoch}} (lowest val_loss was at epoch {{.BestValEpoch}}){{end}}</div></div>
   <div class="card"><div class="v">{{.M.EpochsRun}}</div><div class="k">epochs run{{if .M.StoppedEarly}}, stopped early{{end}}</div></div>
   <div class="card"><div class="v">{{s1 .M.TrainSeconds}}</div><div class="k">training time</div></div>
 </div>

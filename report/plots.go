@@ -83,6 +83,7 @@ func curve(h *train.History, m *train.Metrics, metric, title string) (*chart, er
 	}
 	p.X.Min, p.X.Max = 0.5, float64(max(len(h.Epochs), 1))+0.5
 	p.X.Tick.Marker = epochTicks{marked}
+	p.Y.Tick.Marker = niceTicks{6}
 	p.Y.Min, p.Y.Max = ymin, ymax
 	ch.hover = func(tx, ty func(float64) vg.Length) []canvasShape {
 		var out []canvasShape

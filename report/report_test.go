@@ -71,7 +71,7 @@ func TestWriteSynthetic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{`id="test-accuracy">0.6667<`, "best epoch (val_loss 0.8000)", "stopped early", "0.7770",
+	for _, s := range []string{`id="test-accuracy">0.6667<`, "epoch kept (lowest val_loss 0.8000)", "stopped early", "0.7770",
 		"<td>ship</td><td>1.0000</td><td>0.5000</td><td>0.6667</td><td>2</td>", // ship: predicted once, rightly (P=1); 1 of 2 found (R=1/2)
 		`class="best"><td>4</td>`, "data:image/png;base64,"} {
 		if !strings.Contains(string(html), s) {

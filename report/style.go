@@ -14,6 +14,7 @@ import (
 	"html/template"
 	"image/color"
 	"math"
+	"strconv"
 	"strings"
 
 	"codeberg.org/go-fonts/liberation/liberationsansregular"
@@ -359,4 +360,38 @@ func abs(v int) int {
 		return -v
 	}
 	return v
+}
+
+// niceTicks labels about n round values (steps of 1, 2, 2.5 or 5 times a
+// power of ten) with as many decimals as the step needs, and puts an
+// unlabelled tick halfway between them.
+type niceTicks struct{ n int }
+
+func (t niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		return plot.DefaultTicks{}.Ticks(lo, hi)
+	}
+	raw := (hi - lo) / float64(max(t.n, 2))
+	pow := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := pow
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*pow >= raw {
+			step = m * pow
+			break
+		}
+	}
+	decimals := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
+	if step/math.Pow(10, -float64(decimals)) != math.Trunc(step/math.Pow(10, -float64(decimals))) {
+		decimals++ // 2.5 x 10^-k needs one more
+	}
+	var ts []plot.Tick
+	for k := math.Ceil(lo / step * 2); k/2*step <= hi+1e-12; k++ {
+		v := k / 2 * step
+		tk := plot.Tick{Value: v}
+		if int(k)%2 == 0 {
+			tk.Label = strconv.FormatFloat(v, 'f', decimals, 64)
+		}
+		ts = append(ts, tk)
+	}
+	return ts
 }

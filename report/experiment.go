@@ -7,12 +7,14 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -132,7 +134,8 @@ type configGroup struct {
 	runs    []*ExperimentRun
 }
 
-// groups splits the runs by configuration, in order of first appearance.
+// groups splits the runs by configuration, in order of first appearance,
+// each configuration's runs in order of seed.
 func (e *Experiment) groups() []*configGroup {
 	var out []*configGroup
 	by := map[string]*configGroup{}
@@ -146,6 +149,11 @@ func (e *Experiment) groups() []*configGroup {
 		}
 		g.runs = append(g.runs, r)
 	}
+	// Within a configuration, by seed: the figures do not depend on the
+	// order the runs were listed in (shards collect them in any order).
+	for _, g := range out {
+		slices.SortStableFunc(g.runs, func(a, b *ExperimentRun) int { return cmp.Compare(a.Seed, b.Seed) })
+	}
 	return out
 }
 
@@ -153,10 +161,8 @@ func (e *Experiment) groups() []*configGroup {
 func (r *ExperimentRun) finished() bool { return r.Metrics != nil && r.History != nil }
 
 // load reads the saved files of every run that has them; a run without
-// metrics.json is missing (returned with its reason), any other read
-// error is an error.
-func (e *Experiment) load() ([]MissingRun, error) {
-	var missing []MissingRun
+// them is missing (it stays unfinished), any other read error is an error.
+func (e *Experiment) load() error {
 	for i := range e.Runs {
 		r := &e.Runs[i]
 		if r.finished() {
@@ -165,14 +171,13 @@ func (e *Experiment) load() ([]MissingRun, error) {
 		h, m, err := train.ReadRun(r.Dir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			missing = append(missing, MissingRun{r.Config, r.Seed, r.Dir, "not finished: no " + train.MetricsJSON + " or " + train.HistoryJSON})
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("experiment %s: %v", e.Dir, err)
+			return fmt.Errorf("experiment %s: %v", e.Dir, err)
 		}
 		r.History, r.Metrics = h, m
 	}
-	return missing, nil
+	return nil
 }
 
 // methods describes the statistics in words, for experiment.json and the
@@ -203,13 +208,12 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 	if b.Resamples == 0 {
 		b = stats.DefaultBootstrap
 	}
-	missing, err := e.load()
-	if err != nil {
+	if err := e.load(); err != nil {
 		return nil, err
 	}
 	groups := e.groups()
 	// Empty lists, not null, in experiment.json.
-	st := &ExperimentStats{Methods: methods(b), Bootstrap: b, Missing: append([]MissingRun{}, missing...), Diverged: []MissingRun{}, Comparisons: []stats.Comparison{}}
+	st := &ExperimentStats{Methods: methods(b), Bootstrap: b, Missing: []MissingRun{}, Diverged: []MissingRun{}, Comparisons: []stats.Comparison{}}
 	var samples []stats.Sample
 	baseIndex := 0
 	for i, g := range groups {
@@ -221,6 +225,7 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 		var named *ExperimentRun
 		for _, r := range g.runs {
 			if !r.finished() {
+				st.Missing = append(st.Missing, MissingRun{r.Config, r.Seed, r.Dir, "not finished: no " + train.MetricsJSON + " or " + train.HistoryJSON})
 				continue
 			}
 			cs.Finished++

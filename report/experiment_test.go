@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -263,5 +264,37 @@ func TestExperimentReportInChromium(t *testing.T) {
 	}
 	if !strings.Contains(dom, `id="comparisons"`) || !strings.Contains(dom, `id="runs">23 / 24<`) {
 		t.Fatal("page lacks the comparisons table or the count of finished runs")
+	}
+}
+
+// TestExperimentOrderDoesNotMatter: runs listed in another order (as
+// shards collect them) give the same summary.csv, statistics and figures.
+func TestExperimentOrderDoesNotMatter(t *testing.T) {
+	e := syntheticExperiment(t)
+	st1, err := WriteExperiment(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv1, _ := os.ReadFile(filepath.Join(e.Dir, SummaryCSV))
+	svg1, _ := os.ReadFile(filepath.Join(e.Dir, "accuracy_box.svg"))
+	// Reverse the runs within each configuration (keeping the order of
+	// the configurations, which is the experiment's), dropping the loaded
+	// files so they are read again.
+	for i := 0; i < len(e.Runs); i += 6 {
+		slices.Reverse(e.Runs[i : i+6])
+	}
+	for i := range e.Runs {
+		e.Runs[i].History, e.Runs[i].Metrics = nil, nil
+	}
+	st2, err := WriteExperiment(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv2, _ := os.ReadFile(filepath.Join(e.Dir, SummaryCSV))
+	svg2, _ := os.ReadFile(filepath.Join(e.Dir, "accuracy_box.svg"))
+	j1, _ := json.Marshal(st1)
+	j2, _ := json.Marshal(st2)
+	if string(csv1) != string(csv2) || string(j1) != string(j2) || string(svg1) != string(svg2) {
+		t.Error("the order of the runs changed the outputs")
 	}
 }

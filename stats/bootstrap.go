@@ -64,8 +64,10 @@ func (b Bootstrap) ImprovementCI(x, y []float64) (lo, hi float64) {
 
 // replicates draws b.Resamples bootstrap resamples of the samples (each
 // resampled independently, with replacement, to its own size) and returns
-// the statistic of each.
+// the statistic of each. The draws are by position in the sorted samples,
+// so an interval depends on the values, not on their order.
 func (b Bootstrap) replicates(samples [][]float64, statistic func([][]float64) float64) []float64 {
+	samples = sortedCopies(samples)
 	r := rand.New(rand.NewPCG(b.Seed, 0x5eed))
 	bufs := make([][]float64, len(samples))
 	for j, s := range samples {
@@ -88,6 +90,7 @@ func (b Bootstrap) replicates(samples [][]float64, statistic func([][]float64) f
 // computes it: z0 from the share of replicates below the estimate (ties
 // counted half), the acceleration from a jackknife over each sample.
 func (b Bootstrap) bca(samples [][]float64, statistic func([][]float64) float64) (lo, hi float64) {
+	samples = sortedCopies(samples)
 	theta := statistic(samples)
 	thetas := b.replicates(samples, statistic)
 	if !slices.ContainsFunc(thetas, func(v float64) bool { return v != theta }) {
@@ -142,4 +145,13 @@ func bcaLevels(samples [][]float64, statistic func([][]float64) float64, theta f
 	za := distuv.UnitNormal.Quantile((1 - level) / 2)
 	n1, n2 := z0+za, z0-za
 	return distuv.UnitNormal.CDF(z0 + n1/(1-a*n1)), distuv.UnitNormal.CDF(z0 + n2/(1-a*n2))
+}
+
+func sortedCopies(samples [][]float64) [][]float64 {
+	out := make([][]float64, len(samples))
+	for i, s := range samples {
+		out[i] = slices.Clone(s)
+		slices.Sort(out[i])
+	}
+	return out
 }

@@ -59,16 +59,16 @@ type Comparison struct {
 }
 
 // Compare compares each of others with baseline on metric. Non-finite
-// values are left out and counted. Holm's correction is applied over the
+// values are left out and counted; the order of the values does not matter. Holm's correction is applied over the
 // comparisons, separately for Welch's and for the Mann-Whitney p-values
 // (each test is its own family of len(others) hypotheses).
 func Compare(metric Metric, baseline Sample, others []Sample, b Bootstrap) []Comparison {
-	base := Finite(baseline.Values)
+	base := sortedFinite(baseline.Values)
 	out := make([]Comparison, len(others))
 	welch := make([]float64, len(others))
 	mwu := make([]float64, len(others))
 	for i, o := range others {
-		x := Finite(o.Values)
+		x := sortedFinite(o.Values)
 		c := Comparison{
 			Name: o.Name, Baseline: baseline.Name,
 			N: len(x), BaselineN: len(base),

@@ -36,7 +36,7 @@ func (s Summary) IQR() float64 { return s.Q3 - s.Q1 }
 // counted in Missing and otherwise ignored. With no finite value every
 // figure is NaN.
 func Describe(x []float64, b Bootstrap) Summary {
-	f := Finite(x)
+	f := sortedFinite(x)
 	s := Summary{N: len(f), Missing: len(x) - len(f)}
 	if len(f) == 0 {
 		nan := math.NaN()
@@ -59,6 +59,16 @@ func Finite(x []float64) []float64 {
 		}
 	}
 	return out
+}
+
+// sortedFinite returns the finite values of x sorted, in a new slice: the
+// summaries and comparisons work on it so that they depend on the values
+// only, never on the order the runs were listed in (a sum in another order
+// can differ in its last bit, and a bootstrap draws by position).
+func sortedFinite(x []float64) []float64 {
+	f := Finite(x)
+	slices.Sort(f)
+	return f
 }
 
 // hasNaN reports whether x holds a NaN.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -186,10 +187,15 @@ func TestBootstrapAgainstScipy(t *testing.T) {
 			samples = append(samples, s[c.Y])
 			stat = func(v [][]float64) float64 { return Mean(v[0]) - Mean(v[1]) }
 		}
+		samples = sortedCopies(samples) // as the intervals draw them
 		reps := b.replicates(samples, stat)
 		a1, a2 := bcaLevels(samples, stat, stat(samples), reps, b.Level)
 		got = append(got, levels{a1, a2, Quantile(reps, a1), Quantile(reps, a2)})
-		ins = append(ins, in{X: s[c.X], Y: s[c.Y], Replicates: reps})
+		in := in{X: samples[0], Replicates: reps}
+		if c.Y != "" {
+			in.Y = samples[1]
+		}
+		ins = append(ins, in)
 	}
 	var want []struct{ A1, A2, Lo, Hi, ScipyLo, ScipyHi, SD float64 }
 	scipy(t, `
@@ -439,5 +445,25 @@ func TestLocate(t *testing.T) {
 	}
 	if p := Locate(Metric{Name: "test loss"}, x, 0.37, "seed 42"); p.Rank != 4 {
 		t.Errorf("loss rank %d, want 4", p.Rank)
+	}
+}
+
+// TestOrderDoesNotMatter: the runs of an experiment can be listed in any
+// order (collected from shards, say); every figure must be the same.
+func TestOrderDoesNotMatter(t *testing.T) {
+	s := samples()
+	x, y := s["acc30a"], s["skew"]
+	rx, ry := slices.Clone(x), slices.Clone(y)
+	slices.Reverse(rx)
+	r := rand.New(rand.NewPCG(3, 3))
+	r.Shuffle(len(ry), func(i, j int) { ry[i], ry[j] = ry[j], ry[i] })
+	if a, b := Describe(x, DefaultBootstrap), Describe(rx, DefaultBootstrap); a != b {
+		t.Errorf("Describe depends on the order:\n%+v\n%+v", a, b)
+	}
+	acc := Metric{Name: "test accuracy", HigherIsBetter: true}
+	a := Compare(acc, Sample{"y", y}, []Sample{{"x", x}}, DefaultBootstrap)[0]
+	b := Compare(acc, Sample{"y", ry}, []Sample{{"x", rx}}, DefaultBootstrap)[0]
+	if a != b {
+		t.Errorf("Compare depends on the order:\n%+v\n%+v", a, b)
 	}
 }

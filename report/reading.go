@@ -334,7 +334,7 @@ func (e *Experiment) Place(i int) (*ExperimentPlace, error) {
 	if i < 0 || i >= len(e.Runs) {
 		return nil, fmt.Errorf("experiment %s: no run %d of %d", e.Dir, i, len(e.Runs))
 	}
-	if _, err := e.load(); err != nil {
+	if err := e.load(); err != nil {
 		return nil, err
 	}
 	p := &ExperimentPlace{Name: filepath.Base(e.Dir), Metric: "test accuracy", Self: -1}

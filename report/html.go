@@ -133,7 +133,7 @@ func fmtMetric(v float64, format string) string {
 }
 
 // HTML renders report.html for r with its figures embedded.
-func HTML(r Run, figs []Figure) ([]byte, error) {
+func HTML(r Input, figs []Figure) ([]byte, error) {
 	var fv []figView
 	byName := map[string]*figView{} // pointers: a missing figure is nil, which "with" skips
 	for _, f := range figs {

@@ -246,7 +246,7 @@ func Read(in ReadingInput) Reading {
 }
 
 // ReadingOf is the reading of a report's run.
-func ReadingOf(r Run) Reading {
+func ReadingOf(r Input) Reading {
 	return Read(ReadingInput{History: r.History, Metrics: r.Metrics, Classes: r.Classes,
 		Confusion: train.NewConfusion(r.Metrics.TestLabels, r.Metrics.TestPredictions, len(r.Classes)), Experiment: r.Experiment})
 }

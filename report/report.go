@@ -23,9 +23,9 @@ import (
 // HTMLFile is the report's file name in a run directory.
 const HTMLFile = "report.html"
 
-// Run is what a report is made from: a run directory's saved files, and
+// Input is what a run's report is made from: its run directory's saved files, and
 // optionally the test images for the sample grid.
-type Run struct {
+type Input struct {
 	Dir     string
 	History *train.History
 	Metrics *train.Metrics
@@ -51,7 +51,7 @@ const maxGrid = 40
 
 // Write draws every figure of r into r.Dir as PNG and SVG and writes
 // report.html; it returns the figures in report order.
-func Write(r Run) ([]Figure, error) {
+func Write(r Input) ([]Figure, error) {
 	figs, err := Figures(r)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func fromChart(ch *chart, err error) (drawing, error) {
 }
 
 // Figures renders the figures of r and writes their PNG and SVG files.
-func Figures(r Run) ([]Figure, error) {
+func Figures(r Input) ([]Figure, error) {
 	m, h := r.Metrics, r.History
 	if len(m.TestLabels) != len(m.TestPredictions) {
 		return nil, fmt.Errorf("report %s: %d test labels but %d predictions in %s", r.Dir, len(m.TestLabels), len(m.TestPredictions), train.MetricsJSON)
@@ -173,7 +173,7 @@ func counts(c train.Confusion) ([][]float64, float64) {
 	return out, vmax
 }
 
-func grid(r Run, n int) sampleGrid {
+func grid(r Input, n int) sampleGrid {
 	g := sampleGrid{cols: 8}
 	for i := range n {
 		g.images = append(g.images, upscale(r.Test.Image(i), 4))
@@ -233,16 +233,16 @@ func dataURI(png []byte) string {
 // from the data the run used (or dataOverride), for a report without
 // training. A run whose data cannot be found gets a report without the
 // image grid, and the returned warning says why.
-func Load(dir, dataOverride string) (Run, string, error) {
+func Load(dir, dataOverride string) (Input, string, error) {
 	h, m, err := train.ReadRun(dir)
 	if err != nil {
-		return Run{}, "", err
+		return Input{}, "", err
 	}
 	info, err := m.Config.Info()
 	if err != nil {
-		return Run{}, "", fmt.Errorf("run %s: %s: %v", dir, train.MetricsJSON, err)
+		return Input{}, "", fmt.Errorf("run %s: %s: %v", dir, train.MetricsJSON, err)
 	}
-	r := Run{Dir: dir, History: h, Metrics: m, Classes: info.Classes}
+	r := Input{Dir: dir, History: h, Metrics: m, Classes: info.Classes}
 	src := m.Env.Data
 	if dataOverride != "" {
 		src = dataOverride

@@ -20,7 +20,7 @@ import (
 
 // syntheticRun is a small made-up run: 7 epochs, best at 4, stopped early,
 // 3 classes, 6 test images of which 2 are wrong.
-func syntheticRun(t *testing.T) Run {
+func syntheticRun(t *testing.T) Input {
 	t.Helper()
 	h := &train.History{}
 	val := []float64{1.0, 0.9, 0.85, 0.8, 0.82, 0.9, 0.95}
@@ -37,7 +37,7 @@ func syntheticRun(t *testing.T) Run {
 		TestLabels: []int32{0, 1, 2, 0, 1, 2}, TestPredictions: []int32{0, 1, 2, 1, 1, 0}, Config: train.Exercise(),
 		TestConfidence: []float32{0.9, 0.8, 0.7, 0.6, 0.5, 0.95},
 	}
-	return Run{Dir: t.TempDir(), History: h, Metrics: m, Classes: []string{"cat", "dog", "ship"}, Test: test}
+	return Input{Dir: t.TempDir(), History: h, Metrics: m, Classes: []string{"cat", "dog", "ship"}, Test: test}
 }
 
 func TestWriteSynthetic(t *testing.T) {

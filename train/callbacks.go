@@ -8,24 +8,24 @@ import (
 // Callback is notified at Keras's hook points of Fit. Embed NopCallback to
 // implement only some hooks.
 type Callback interface {
-	OnTrainBegin(r *Run)
-	OnEpochBegin(r *Run, epoch int)
+	OnTrainBegin(r *FitState)
+	OnEpochBegin(r *FitState, epoch int)
 	// OnBatchEnd receives the running epoch metrics after each step.
-	OnBatchEnd(r *Run, step int, logs Logs)
+	OnBatchEnd(r *FitState, step int, logs Logs)
 	// OnEpochEnd receives the finished epoch's metrics; setting
 	// r.StopTraining ends Fit after this epoch.
-	OnEpochEnd(r *Run, epoch int, logs Logs)
-	OnTrainEnd(r *Run)
+	OnEpochEnd(r *FitState, epoch int, logs Logs)
+	OnTrainEnd(r *FitState)
 }
 
 // NopCallback implements every Callback hook as a no-op.
 type NopCallback struct{}
 
-func (NopCallback) OnTrainBegin(*Run)          {}
-func (NopCallback) OnEpochBegin(*Run, int)     {}
-func (NopCallback) OnBatchEnd(*Run, int, Logs) {}
-func (NopCallback) OnEpochEnd(*Run, int, Logs) {}
-func (NopCallback) OnTrainEnd(*Run)            {}
+func (NopCallback) OnTrainBegin(*FitState)          {}
+func (NopCallback) OnEpochBegin(*FitState, int)     {}
+func (NopCallback) OnBatchEnd(*FitState, int, Logs) {}
+func (NopCallback) OnEpochEnd(*FitState, int, Logs) {}
+func (NopCallback) OnTrainEnd(*FitState)            {}
 
 // EarlyStopping is keras.callbacks.EarlyStopping (Keras 3,
 // keras/src/callbacks/early_stopping.py), with its exact rules: epochs
@@ -77,7 +77,7 @@ func (es *EarlyStopping) Validate() error {
 }
 
 // OnTrainBegin implements Callback.
-func (es *EarlyStopping) OnTrainBegin(*Run) {
+func (es *EarlyStopping) OnTrainBegin(*FitState) {
 	if err := es.Validate(); err != nil {
 		panic(fmt.Sprintf("train: %v (Fit validates callbacks first)", err))
 	}
@@ -86,7 +86,7 @@ func (es *EarlyStopping) OnTrainBegin(*Run) {
 }
 
 // OnEpochEnd implements Callback.
-func (es *EarlyStopping) OnEpochEnd(r *Run, epoch int, logs Logs) {
+func (es *EarlyStopping) OnEpochEnd(r *FitState, epoch int, logs Logs) {
 	current, ok := logs.Get(es.Monitor)
 	if !ok || epoch < es.StartFromEpoch {
 		return
@@ -119,14 +119,14 @@ func (es *EarlyStopping) OnEpochEnd(r *Run, epoch int, logs Logs) {
 
 // snapshot copies the model's variables (trainable or not) into
 // bestWeights, reusing its memory.
-func (es *EarlyStopping) snapshot(r *Run) {
+func (es *EarlyStopping) snapshot(r *FitState) {
 	if r.Model.CopyWeights(es.bestWeights) != nil {
 		es.bestWeights = r.Model.Weights()
 	}
 }
 
 // OnTrainEnd implements Callback.
-func (es *EarlyStopping) OnTrainEnd(r *Run) {
+func (es *EarlyStopping) OnTrainEnd(r *FitState) {
 	if es.RestoreBestWeights && es.bestWeights != nil {
 		if err := r.Model.SetWeights(es.bestWeights); err != nil {
 			panic(fmt.Sprintf("train: restoring best weights: %v", err)) // shapes come from the same model

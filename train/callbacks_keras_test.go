@@ -12,7 +12,7 @@ import (
 // scripted runs a callback over a sequence of one logged metric and
 // returns the Run (its optimizer a constant-rate SGD at lr) and the rate
 // logged at each epoch's end.
-func scripted(t *testing.T, c Callback, metric string, values []float64, lr float64) (*Run, []float64) {
+func scripted(t *testing.T, c Callback, metric string, values []float64, lr float64) (*FitState, []float64) {
 	t.Helper()
 	opt, err := optim.New("sgd", lr)
 	if err != nil {
@@ -23,7 +23,7 @@ func scripted(t *testing.T, c Callback, metric string, values []float64, lr floa
 			t.Fatal(err)
 		}
 	}
-	r := &Run{Optimizer: opt, Epochs: len(values), History: &History{}}
+	r := &FitState{Optimizer: opt, Epochs: len(values), History: &History{}}
 	c.OnTrainBegin(r)
 	var rates []float64
 	for epoch, v := range values {

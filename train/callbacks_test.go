@@ -16,7 +16,7 @@ func scriptedRun(t *testing.T, es *EarlyStopping, valLoss []float64) (epochs int
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Run{Model: m}
+	r := &FitState{Model: m}
 	es.OnTrainBegin(r)
 	for epoch, v := range valLoss {
 		m.Layers[0].(*nn.Dense).Kernel[0] = float32(epoch + 1)

@@ -15,13 +15,13 @@ func ExampleSplitAt() {
 }
 
 // The exercise: load the data, train, evaluate.
-func ExampleExperiment() {
+func ExampleFitAndEvaluate() {
 	data, err := cifar10.Load("../shared/cifar-10-batches-bin", 5000, 1000)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	out, err := train.Experiment(train.Exercise(), data, &train.Progress{W: os.Stdout})
+	out, err := train.FitAndEvaluate(train.Exercise(), data, &train.Progress{W: os.Stdout})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,7 +1,7 @@
-// Package train runs Keras's training loop: Fit with a validation split,
+// Package train holds Keras's training loop: Fit with a validation split,
 // per-epoch shuffling, sample-weighted epoch metrics, a History and
 // callbacks (early stopping, progress); Evaluate on held-out data; and
-// Experiment, the whole exercise from data to test accuracy.
+// FitAndEvaluate, the whole exercise from data to test accuracy.
 package train
 
 import (
@@ -46,7 +46,7 @@ func (i *Interrupted) Error() string {
 }
 
 // NonFinite describes a training stopped by a NaN or infinite loss, as
-// Keras's TerminateOnNaN stops it; Fit records it in Run.Terminated.
+// Keras's TerminateOnNaN stops it; Fit records it in FitState.Terminated.
 type NonFinite struct {
 	Epoch, Step int // 1-based
 	Loss        float32
@@ -56,8 +56,8 @@ func (n *NonFinite) Error() string {
 	return fmt.Sprintf("loss became %v at epoch %d, step %d: training stopped", n.Loss, n.Epoch, n.Step)
 }
 
-// Run is the state of one Fit that callbacks see and may change.
-type Run struct {
+// FitState is the state of one Fit that callbacks see and may change.
+type FitState struct {
 	Model        *nn.Sequential
 	Optimizer    optim.Optimizer
 	Epochs       int // epochs requested
@@ -116,7 +116,7 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 
 	bs := o.BatchSize
 	steps := (split + bs - 1) / bs
-	r := &Run{Model: m, Optimizer: opt, Epochs: o.Epochs, Steps: steps, History: &History{}}
+	r := &FitState{Model: m, Optimizer: opt, Epochs: o.Epochs, Steps: steps, History: &History{}}
 	samples := newSampler(split, o.Shuffle, o.Seed)
 	// The batch buffer's rows are padded where that spares Gemm a copy.
 	ldx := tensor.PaddedStride(features)
@@ -224,7 +224,7 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 }
 
 // checkpoint captures the state of a Fit before epoch, step.
-func checkpoint(r *Run, s *sampler, epoch, step int, lossSum float64, correct, seen int, secs float64) (*Checkpoint, error) {
+func checkpoint(r *FitState, s *sampler, epoch, step int, lossSum float64, correct, seen int, secs float64) (*Checkpoint, error) {
 	rng, order, err := s.state()
 	if err != nil {
 		return nil, err

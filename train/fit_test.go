@@ -72,7 +72,7 @@ type recorder struct {
 	logs []Logs
 }
 
-func (r *recorder) OnEpochEnd(_ *Run, _ int, l Logs) { r.logs = append(r.logs, l) }
+func (r *recorder) OnEpochEnd(_ *FitState, _ int, l Logs) { r.logs = append(r.logs, l) }
 
 // TestFitValidatesOnTheLastSamples checks that val metrics are those of the
 // last 20% of the samples, in order, with the model at the end of the epoch.

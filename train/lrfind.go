@@ -100,7 +100,7 @@ type rangeRecorder struct {
 	beta    float64
 }
 
-func (c *rangeRecorder) OnBatchEnd(r *Run, step int, logs Logs) {
+func (c *rangeRecorder) OnBatchEnd(r *FitState, step int, logs Logs) {
 	seen := min((step+1)*c.bs, c.n)
 	sum := logs.Loss * float64(seen)
 	loss := (sum - c.prevSum) / float64(seen-step*c.bs)

@@ -89,14 +89,14 @@ func stepLine(step, steps int, elapsed time.Duration, logs Logs, withVal, color 
 }
 
 // OnEpochBegin implements Callback.
-func (p *Progress) OnEpochBegin(r *Run, epoch int) {
+func (p *Progress) OnEpochBegin(r *FitState, epoch int) {
 	fmt.Fprintf(p.W, "Epoch %d/%d\n", epoch+1, r.Epochs)
 	p.epochStart = time.Now()
 	p.lastDraw = time.Time{}
 }
 
 // OnBatchEnd implements Callback.
-func (p *Progress) OnBatchEnd(r *Run, step int, logs Logs) {
+func (p *Progress) OnBatchEnd(r *FitState, step int, logs Logs) {
 	if !p.Terminal || step+1 == r.Steps {
 		return
 	}
@@ -108,7 +108,7 @@ func (p *Progress) OnBatchEnd(r *Run, step int, logs Logs) {
 }
 
 // OnEpochEnd implements Callback.
-func (p *Progress) OnEpochEnd(r *Run, epoch int, logs Logs) {
+func (p *Progress) OnEpochEnd(r *FitState, epoch int, logs Logs) {
 	if p.Terminal {
 		fmt.Fprint(p.W, "\r\x1b[K")
 	}

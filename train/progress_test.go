@@ -29,7 +29,7 @@ func TestBarAndStepTime(t *testing.T) {
 func progressRun(terminal bool) string {
 	var b strings.Builder
 	p := &Progress{W: &b, Terminal: terminal}
-	r := &Run{Epochs: 50, Steps: 3}
+	r := &FitState{Epochs: 50, Steps: 3}
 	p.OnEpochBegin(r, 0)
 	for step := range 3 {
 		p.OnBatchEnd(r, step, Logs{Loss: 2, Accuracy: 0.25})

@@ -64,7 +64,7 @@ func (c *ReduceLROnPlateau) Validate() error {
 }
 
 // OnTrainBegin implements Callback.
-func (c *ReduceLROnPlateau) OnTrainBegin(r *Run) {
+func (c *ReduceLROnPlateau) OnTrainBegin(r *FitState) {
 	if err := c.Validate(); err != nil {
 		panic(fmt.Sprintf("train: %v (Fit validates callbacks first)", err))
 	}
@@ -72,7 +72,7 @@ func (c *ReduceLROnPlateau) OnTrainBegin(r *Run) {
 }
 
 // OnEpochEnd implements Callback.
-func (c *ReduceLROnPlateau) OnEpochEnd(r *Run, epoch int, logs Logs) {
+func (c *ReduceLROnPlateau) OnEpochEnd(r *FitState, epoch int, logs Logs) {
 	current, ok := logs.Get(c.Monitor)
 	if !ok {
 		return

@@ -37,7 +37,7 @@ func TestInterruptResumeOptimizersBitIdentical(t *testing.T) {
 		cfg := smallConfig()
 		cfg.Epochs, cfg.Patience, cfg.Threads = 4, 2, 1
 		c.edit(&cfg)
-		want, err := Experiment(cfg, data, nil)
+		want, err := FitAndEvaluate(cfg, data, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -53,7 +53,7 @@ func TestInterruptResumeOptimizersBitIdentical(t *testing.T) {
 			}
 			return false
 		}
-		out, err := ExperimentFrom(cfg, data, model, nil, interrupt)
+		out, err := FitAndEvaluateFrom(cfg, data, model, nil, interrupt)
 		resumed := 0
 		for {
 			var intr *Interrupted

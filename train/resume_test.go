@@ -29,7 +29,7 @@ func TestInterruptResumeBitIdentical(t *testing.T) {
 	data := realData(t, 600, 200)
 	cfg := smallConfig()
 	cfg.Epochs, cfg.Patience = 4, 1 // early stopping state matters too
-	want, err := Experiment(cfg, data, nil)
+	want, err := FitAndEvaluate(cfg, data, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestInterruptResumeBitIdentical(t *testing.T) {
 			}
 			return false
 		}
-		out, err = ExperimentFrom(cfg, data, model, nil, interrupt)
+		out, err = FitAndEvaluateFrom(cfg, data, model, nil, interrupt)
 		for range stops {
 			var intr *Interrupted
 			if !errors.As(err, &intr) {
@@ -91,7 +91,7 @@ type poison struct {
 	valLoss []float64
 }
 
-func (p *poison) OnEpochEnd(r *Run, epoch int, l Logs) {
+func (p *poison) OnEpochEnd(r *FitState, epoch int, l Logs) {
 	p.weights = append(p.weights, r.Model.Weights())
 	p.valLoss = append(p.valLoss, l.ValLoss)
 	if epoch+1 == p.after {

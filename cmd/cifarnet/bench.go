@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cifarnet/cifarnet/dataset"
-	"github.com/cifarnet/cifarnet/datasets"
+	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -64,7 +64,7 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 		cfg.TrainSamples, cfg.TestSamples = synthetic, min(cfg.TestSamples, 1000)
 	}
 	if err := cfg.Validate(); err != nil && synthetic == 0 {
-		return usageError{err}
+		return flagError(err)
 	}
 	if synthetic < 0 {
 		return usagef("--synthetic %d: want a positive number of images", synthetic)
@@ -92,8 +92,8 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 		if err != nil {
 			return err
 		}
-		if data, err = datasets.Load(info, src, cfg.TrainSamples, cfg.TestSamples); err != nil {
-			return sampleFlagError(err, src, cfg.TrainSamples, cfg.TestSamples)
+		if data, err = rundir.LoadData(info, src, cfg); err != nil {
+			return flagError(err)
 		}
 	}
 	threads := cfg.Threads
@@ -104,14 +104,14 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	nVal := cfg.TrainSamples - nTrain
 	flops := train.EpochFLOPs(cfg.Architecture(), nTrain, nVal)
 	fmt.Fprintf(w, "cifarnet bench: %d training + %d validation samples, hidden %v, batch %d, %d threads, %s\n",
-		nTrain, nVal, cfg.Hidden, cfg.BatchSize, threads, cpuModel())
+		nTrain, nVal, cfg.Hidden, cfg.BatchSize, threads, rundir.CPUModel())
 	if prof != nil {
 		if err := pprof.StartCPUProfile(prof); err != nil {
 			return fmt.Errorf("--cpuprofile %s: %w", cpuProfile, err)
 		}
 		defer pprof.StopCPUProfile()
 	}
-	out, err := train.Experiment(cfg, data, nil)
+	out, err := train.FitAndEvaluate(cfg, data, nil)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/saving"
 	"github.com/cifarnet/cifarnet/tensor"
 	"github.com/cifarnet/cifarnet/train"
@@ -143,9 +144,9 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	if err != nil {
 		return err
 	}
-	data, err := datasets.Load(info, src, 0, samples)
+	data, err := rundir.LoadData(info, src, train.Config{TestSamples: samples})
 	if err != nil {
-		return sampleFlagError(err, src, 0, samples)
+		return flagError(err)
 	}
 	e := tensor.NewEngine(threads)
 	defer e.Close()

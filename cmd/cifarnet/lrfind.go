@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/report"
+	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -59,7 +59,7 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	}
 	cfg.LRSchedule, cfg.ReduceLR = nil, nil
 	if err := cfg.Validate(); err != nil {
-		return usageError{err}
+		return flagError(err)
 	}
 	info, err := cfg.Info()
 	if err != nil {
@@ -70,13 +70,13 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	if err != nil {
 		return err
 	}
-	d, err := datasets.Load(info, src, cfg.TrainSamples, cfg.TestSamples)
+	d, err := rundir.LoadData(info, src, cfg)
 	if err != nil {
-		return sampleFlagError(err, src, cfg.TrainSamples, cfg.TestSamples)
+		return flagError(err)
 	}
-	dir, err := prepareRunDir(out, true)
+	dir, err := rundir.Prepare(out, true)
 	if err != nil {
-		return err
+		return fmt.Errorf("--out: %w", err)
 	}
 	rt, err := train.LRFind(cfg, d, start, end)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cifarnet/cifarnet/dataset"
@@ -112,42 +114,103 @@ func (c Config) NewModel() (*nn.Sequential, error) {
 	return m, nil
 }
 
-// Validate reports the first invalid setting, named as its flag is.
+// FieldError is an invalid setting of a Config: the field (named as in
+// the Config's JSON, e.g. "batch_size"), its value and what is expected.
+// Callers map the field to their own names (a flag, a spec key).
+type FieldError struct {
+	Field string
+	Value any
+	Want  string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s %v: %s", e.Field, e.Value, e.Want) }
+
+// Is makes every FieldError an ErrInvalid.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+// ErrInvalid is what every error of Validate is (errors.Is): a setting
+// that cannot be trained, as opposed to a failure while training.
+var ErrInvalid = errors.New("invalid configuration")
+
+// invalid marks an error of Validate that is not a FieldError.
+type invalid struct{ error }
+
+func (e invalid) Unwrap() error      { return e.error }
+func (invalid) Is(target error) bool { return target == ErrInvalid }
+
+func fieldErr(field string, value any, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Value: value, Want: fmt.Sprintf(format, args...)}
+}
+
+// Validate reports the first invalid setting: a *FieldError for the
+// settings of the network and the data, an error that is ErrInvalid for
+// the model file's, the optimizer's and the callbacks'.
 func (c Config) Validate() error {
 	info, err := c.Info()
 	if err != nil {
-		return err
+		if _, err := datasets.Lookup(c.Dataset, ""); err != nil {
+			return fieldErr("dataset", strconv.Quote(c.Dataset), "want one of %s", strings.Join(datasets.Names(), ", "))
+		}
+		// datasets says why, after its "--label-mode X: ".
+		_, why, _ := strings.Cut(err.Error(), ": ")
+		return fieldErr("label_mode", c.LabelMode, "%s", why)
 	}
 	if c.Model == nil {
+		for _, h := range c.Hidden {
+			if h <= 0 {
+				return fieldErr("hidden", intList(c.Hidden), "want positive layer sizes")
+			}
+		}
+		if _, err := nn.LookupActivation(c.Activation); err != nil {
+			return fieldErr("activation", c.Activation, "%v", err)
+		}
+		if _, err := nn.LookupInitializer(c.Init); err != nil {
+			return fieldErr("initializer", c.Init, "%v", err)
+		}
 		if err := c.Architecture().Validate(); err != nil {
-			return err
+			return fieldErr("hidden", intList(c.Hidden), "%v", err)
 		}
 	}
 	if _, err := c.NewModel(); err != nil {
-		return err
+		return invalid{err}
 	}
+	nTrain := SplitAt(c.TrainSamples, c.ValidationSplit)
 	switch {
 	case c.Epochs < 1:
-		return fmt.Errorf("--epochs %d: want at least 1", c.Epochs)
+		return fieldErr("epochs", c.Epochs, "want at least 1")
 	case c.BatchSize < 1:
-		return fmt.Errorf("--batch-size %d: want at least 1", c.BatchSize)
+		return fieldErr("batch_size", c.BatchSize, "want at least 1")
 	case c.EvalBatchSize < 1:
-		return fmt.Errorf("eval batch size %d: want at least 1", c.EvalBatchSize)
+		return fieldErr("eval_batch_size", c.EvalBatchSize, "want at least 1")
 	case !(c.ValidationSplit > 0 && c.ValidationSplit < 1):
-		return fmt.Errorf("--validation-split %g: want a fraction strictly between 0 and 1", c.ValidationSplit)
+		return fieldErr("validation_split", c.ValidationSplit, "want a fraction strictly between 0 and 1")
 	case c.MinDelta < 0:
-		return fmt.Errorf("--min-delta %g: want >= 0", c.MinDelta)
+		return fieldErr("min_delta", c.MinDelta, "want >= 0")
 	case c.TrainSamples < 1 || c.TrainSamples > info.TrainSize:
-		return fmt.Errorf("--train-samples %d: want 1 to %d (%s)", c.TrainSamples, info.TrainSize, info.Title())
+		return fieldErr("train_samples", c.TrainSamples, "want 1 to %d (%s)", info.TrainSize, info.Title())
 	case c.TestSamples < 1 || c.TestSamples > info.TestSize:
-		return fmt.Errorf("--test-samples %d: want 1 to %d (%s)", c.TestSamples, info.TestSize, info.Title())
-	case SplitAt(c.TrainSamples, c.ValidationSplit) < 1 || SplitAt(c.TrainSamples, c.ValidationSplit) == c.TrainSamples:
-		return fmt.Errorf("--validation-split %g of %d samples leaves an empty training or validation set", c.ValidationSplit, c.TrainSamples)
+		return fieldErr("test_samples", c.TestSamples, "want 1 to %d (%s)", info.TestSize, info.Title())
+	case nTrain < 1 || nTrain == c.TrainSamples:
+		return fieldErr("validation_split", c.ValidationSplit, "of %d samples leaves an empty training or validation set", c.TrainSamples)
+	case c.Threads < 0:
+		return fieldErr("threads", c.Threads, "want 0 (all CPUs) or more")
 	}
-	return c.validateTraining()
+	if err := c.validateTraining(); err != nil {
+		return invalid{err}
+	}
+	return nil
 }
 
-// Outcome is everything one Experiment produced.
+// intList prints sizes as a flag takes them: 256,256.
+func intList(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+// Outcome is everything one FitAndEvaluate produced.
 type Outcome struct {
 	Config  Config
 	Model   *nn.Sequential
@@ -187,10 +250,10 @@ func (o *Outcome) BestValLoss() float64 {
 	return best
 }
 
-// Experiment trains the network of cfg on data and evaluates it on the test
-// set, as the exercise does. progress (nil for silence) receives Keras-style
-// output.
-func Experiment(cfg Config, data *dataset.Data, progress *Progress) (*Outcome, error) {
+// FitAndEvaluate trains the network of cfg, initialised from its seed, on
+// data and evaluates it on the test set, as the exercise does. progress
+// (nil for silence) receives Keras-style output.
+func FitAndEvaluate(cfg Config, data *dataset.Data, progress *Progress) (*Outcome, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -206,17 +269,18 @@ func Experiment(cfg Config, data *dataset.Data, progress *Progress) (*Outcome, e
 		return nil, err
 	}
 	model.Initialize(cfg.Seed)
-	return ExperimentFrom(cfg, data, model, progress, nil)
+	return FitAndEvaluateFrom(cfg, data, model, progress, nil)
 }
 
-// ExperimentFrom is Experiment starting from the given model's weights.
-// If interrupt is non-nil it is polled after every step; once it returns
-// true the run stops with an *Interrupted whose checkpoint Resume continues.
-func ExperimentFrom(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progress, interrupt func() bool) (*Outcome, error) {
-	return run(cfg, data, model, progress, nil, interrupt)
+// FitAndEvaluateFrom is FitAndEvaluate starting from the given model's
+// weights. If interrupt is non-nil it is polled after every step; once it
+// returns true training stops with an *Interrupted whose checkpoint Resume
+// continues.
+func FitAndEvaluateFrom(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progress, interrupt func() bool) (*Outcome, error) {
+	return fitAndEvaluate(cfg, data, model, progress, nil, interrupt)
 }
 
-// Resume continues the experiment a checkpoint describes on the same data.
+// Resume continues the training a checkpoint describes on the same data.
 func Resume(ck *Checkpoint, data *dataset.Data, progress *Progress, interrupt func() bool) (*Outcome, error) {
 	model, err := ck.Config.NewModel()
 	if err != nil {
@@ -230,7 +294,7 @@ func Resume(ck *Checkpoint, data *dataset.Data, progress *Progress, interrupt fu
 			return nil, fmt.Errorf("resume: %v", err)
 		}
 	}
-	return run(ck.Config, data, model, progress, ck, interrupt)
+	return fitAndEvaluate(ck.Config, data, model, progress, ck, interrupt)
 }
 
 // matches reports data that is not the data set cfg names.
@@ -245,7 +309,7 @@ func (cfg Config) matches(data *dataset.Data) error {
 	return nil
 }
 
-func run(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progress, resume *Checkpoint, interrupt func() bool) (*Outcome, error) {
+func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progress, resume *Checkpoint, interrupt func() bool) (*Outcome, error) {
 	if err := cfg.matches(data); err != nil {
 		return nil, err
 	}

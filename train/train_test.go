@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 	for _, threads := range []int{1, 2, 1} {
 		c := smallConfig()
 		c.Threads = threads
-		o, err := Experiment(c, data, nil)
+		o, err := FitAndEvaluate(c, data, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +63,7 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 	// And another seed gives another model.
 	c := smallConfig()
 	c.Seed = 43
-	o, _ := Experiment(c, data, nil)
+	o, _ := FitAndEvaluate(c, data, nil)
 	if o.Model.Params()[0].Value[0] == runs[0].Model.Params()[0].Value[0] {
 		t.Fatal("seed 43 gave the same first weight as seed 42")
 	}
@@ -74,7 +75,7 @@ func TestExerciseLearns(t *testing.T) {
 	data := realData(t, 5000, 1000)
 	c := Exercise()
 	c.Epochs = 3
-	o, err := Experiment(c, data, nil)
+	o, err := FitAndEvaluate(c, data, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +107,8 @@ func TestConfigValidate(t *testing.T) {
 	for i, f := range bad {
 		c := Exercise()
 		f(&c)
-		if err := c.Validate(); err == nil {
-			t.Errorf("case %d: %+v accepted", i, c)
+		if err := c.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("case %d: %+v: %v, want an ErrInvalid", i, c, err)
 		}
 	}
 	if err := Exercise().Validate(); err != nil {

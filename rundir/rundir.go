@@ -1,0 +1,339 @@
+// Package rundir makes one run: the training of one configuration on its
+// data, from its seed or from a checkpoint, into a run directory that ends
+// up holding history.json, history.csv, metrics.json, model.safetensors,
+// model.json, the figures and report.html. "cifarnet train" and "cifarnet
+// experiment" both make their runs with Train; "cifarnet bench" loads its data
+// with LoadData.
+//
+// A run interrupted (Options.Interrupt) leaves a checkpoint and the partial
+// history in its directory and returns an *Interrupted; Train with Resume set
+// continues it, bit-identical to a run never interrupted.
+package rundir
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/datasets"
+	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/report"
+	"github.com/cifarnet/cifarnet/saving"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// Options is one run to make.
+type Options struct {
+	// Config is the configuration to train (ignored when resuming, but
+	// for Threads, which only changes speed).
+	Config train.Config
+	// Dir is the run directory; "" makes a new runs/<timestamp> one.
+	Dir string
+	// Overwrite allows Dir to hold a run already; it is replaced.
+	Overwrite bool
+	// Resume continues the checkpoint in Dir.
+	Resume bool
+	// InitWeights, if set, is a .safetensors file of starting weights
+	// (instead of the initializers).
+	InitWeights string
+	// Source is where the data is (a directory or an archive of the data
+	// set the Config names); it is recorded in metrics.json.
+	Source string
+	// Find, when Source is "", finds the data set (perhaps downloading it)
+	// once the configuration is known valid.
+	Find func(dataset.Info) (string, error)
+	// Data is the data already loaded from Source, shared read-only by
+	// concurrent runs; nil loads it. It may hold more samples than the
+	// run uses (the first ones are used).
+	Data *dataset.Data
+	// DataSHA256, if set, is the checksum of the samples the run uses
+	// (DataChecksum), to spare computing it again for every run.
+	DataSHA256 string
+	// Starting, if set, is called with the run's configuration once it is
+	// known valid and the data found, before the data is read (to print
+	// the model's summary); its error ends the run.
+	Starting func(train.Config) error
+	// Loading, if set, is called before the data is read and the function
+	// it returns after (a "Loading..." line on a terminal).
+	Loading func(info dataset.Info, source string) (done func())
+	// Progress receives Keras-style progress (nil: silence).
+	Progress *train.Progress
+	// Interrupt is polled after every training step; once it returns true
+	// the run saves a checkpoint and Train returns an *Interrupted.
+	Interrupt func() bool
+}
+
+// Result is a finished run.
+type Result struct {
+	Dir     string
+	Outcome *train.Outcome
+	Metrics train.Metrics
+	// Reading is what the run's report says of it, in sentences.
+	Reading report.Reading
+}
+
+// Interrupted is Train's error when Options.Interrupt stopped the run: the
+// checkpoint and the partial history are saved in Dir.
+type Interrupted struct {
+	Dir         string
+	Epoch, Step int // 1-based: where the run will continue
+}
+
+func (i *Interrupted) Error() string {
+	return fmt.Sprintf("interrupted before epoch %d, step %d: checkpoint and history saved in %s", i.Epoch, i.Step, i.Dir)
+}
+
+// DirError is a run directory that cannot be used.
+type DirError struct {
+	Dir string
+	Err error
+}
+
+func (e *DirError) Error() string { return fmt.Sprintf("run directory %s: %v", e.Dir, e.Err) }
+func (e *DirError) Unwrap() error { return e.Err }
+
+// ErrExists is the DirError's Err when the directory already holds a run
+// and overwriting was not asked for.
+var ErrExists = errors.New("already holds a run")
+
+// Train makes the run o describes. Invalid settings are *train.FieldErrors
+// (also the sample counts when the data has fewer); a Dir that cannot be
+// used is a *DirError.
+func Train(o Options) (*Result, error) {
+	cfg := o.Config
+	var ck *train.Checkpoint
+	if o.Resume {
+		var err error
+		if ck, err = train.LoadCheckpoint(o.Dir); err != nil {
+			return nil, err
+		}
+		threads := cfg.Threads
+		cfg = ck.Config
+		cfg.Threads = threads // speed only, never a result
+		o.Overwrite = true
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	info, _ := cfg.Info() // Validate checked it
+	cfg.LabelMode = info.LabelMode
+	if o.Source == "" && o.Find != nil {
+		var err error
+		if o.Source, err = o.Find(info); err != nil {
+			return nil, err
+		}
+	}
+	if o.Starting != nil {
+		if err := o.Starting(cfg); err != nil {
+			return nil, err
+		}
+	}
+	data := o.Data
+	if data == nil {
+		var done func()
+		if o.Loading != nil {
+			done = o.Loading(info, o.Source)
+		}
+		var err error
+		data, err = LoadData(info, o.Source, cfg)
+		if done != nil {
+			done()
+		}
+		if err != nil {
+			return nil, err
+		}
+	} else if data.Name != info.Name || data.Train.Len() < cfg.TrainSamples || data.Test.Len() < cfg.TestSamples {
+		return nil, fmt.Errorf("run: the data holds %d training and %d test images of %s, the run wants %d and %d of %s",
+			data.Train.Len(), data.Test.Len(), data.Name, cfg.TrainSamples, cfg.TestSamples, info.Name)
+	}
+	// The run directory is made once the data is known good, before any
+	// training: an unwritable one fails now, not after the run.
+	dir, err := Prepare(o.Dir, o.Overwrite)
+	if err != nil {
+		return nil, err
+	}
+	dataSum := o.DataSHA256
+	if dataSum == "" {
+		dataSum = DataChecksum(data, cfg)
+	}
+	if ck != nil && ck.DataSHA256 != dataSum {
+		return nil, fmt.Errorf("resume %s: the data at %s is not the data the run trained on (checksum differs)", dir, o.Source)
+	}
+	start := time.Now()
+	var out *train.Outcome
+	if ck != nil {
+		out, err = train.Resume(ck, data, o.Progress, o.Interrupt)
+	} else {
+		model, merr := initialModel(cfg, o.InitWeights)
+		if merr != nil {
+			return nil, merr
+		}
+		out, err = train.FitAndEvaluateFrom(cfg, data, model, o.Progress, o.Interrupt)
+	}
+	var intr *train.Interrupted
+	if errors.As(err, &intr) {
+		intr.Checkpoint.DataSHA256 = dataSum
+		if err := intr.Checkpoint.Save(dir); err != nil {
+			return nil, err
+		}
+		if err := train.WriteHistory(dir, out.History); err != nil {
+			return nil, err
+		}
+		return nil, &Interrupted{Dir: dir, Epoch: intr.Checkpoint.Epoch + 1, Step: intr.Checkpoint.Step + 1}
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := train.MetricsOf(out, data.Test.Slice(0, cfg.TestSamples).Int32Labels(), environment(out, o.Source, dataSum, start))
+	if err := train.WriteRun(dir, out.History, m); err != nil {
+		return nil, err
+	}
+	if err := saving.Save(dir, out.Model, describe(out, data)); err != nil {
+		return nil, err
+	}
+	reading, err := writeReport(dir, data.Classes, data.Test.Slice(0, cfg.TestSamples))
+	if err != nil {
+		return nil, err
+	}
+	train.RemoveCheckpoint(dir)
+	return &Result{Dir: dir, Outcome: out, Metrics: m, Reading: reading}, nil
+}
+
+// LoadData reads the samples cfg trains and tests on from source, which
+// holds the data set info describes. Fewer samples there than cfg asks
+// for is a *train.FieldError on train_samples or test_samples; data that
+// has none of a kind (a batch file missing or empty) is broken, not the
+// setting, and its error passes through.
+func LoadData(info dataset.Info, source string, cfg train.Config) (*dataset.Data, error) {
+	data, err := datasets.Load(info, source, cfg.TrainSamples, cfg.TestSamples)
+	var short *dataset.ShortError
+	if errors.As(err, &short) && short.Available > 0 {
+		f := &train.FieldError{Field: "train_samples", Value: cfg.TrainSamples,
+			Want: fmt.Sprintf("the data at %s has only %d training images (%s)", source, short.Available, short.File)}
+		if short.Test {
+			f.Field, f.Value, f.Want = "test_samples", cfg.TestSamples, fmt.Sprintf("the data at %s has only %d test images (%s)", source, short.Available, short.File)
+		}
+		return nil, f
+	}
+	return data, err
+}
+
+// DataChecksum identifies the samples a run of cfg uses: the first
+// cfg.TrainSamples and cfg.TestSamples of data.
+func DataChecksum(data *dataset.Data, cfg train.Config) string {
+	return (&dataset.Data{Train: data.Train.Slice(0, cfg.TrainSamples), Test: data.Test.Slice(0, cfg.TestSamples)}).Checksum()
+}
+
+// writeReport draws the figures and report.html of a run from the files
+// just written, so that "cifarnet report" regenerates exactly the same, and
+// returns the run's reading, as the report states it.
+func writeReport(dir string, classes []string, test *dataset.Set) (report.Reading, error) {
+	h, m, err := train.ReadRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := report.Input{Dir: dir, History: h, Metrics: m, Classes: classes, Test: test}
+	if _, err := report.Write(r); err != nil {
+		return nil, err
+	}
+	return report.ReadingOf(r), nil
+}
+
+// initialModel builds the model to train: from the initializers and the
+// seed, or from a weights file.
+func initialModel(cfg train.Config, weights string) (*nn.Sequential, error) {
+	m, err := cfg.NewModel()
+	if err != nil {
+		return nil, err
+	}
+	if weights == "" {
+		m.Initialize(cfg.Seed)
+		return m, nil
+	}
+	if err := saving.LoadWeights(weights, m); err != nil {
+		return nil, fmt.Errorf("initial weights: %w", err)
+	}
+	return m, nil
+}
+
+// describe is the model.json of a finished run on data.
+func describe(out *train.Outcome, data *dataset.Data) saving.Config {
+	mc, _ := out.Config.ModelConfig() // valid: the run was built from it
+	c := saving.DescribeModel(mc, data.Dims(), data.Classes, map[string]string{
+		"seed":          fmt.Sprint(out.Config.Seed),
+		"test_accuracy": fmt.Sprintf("%.4f", out.Test.Accuracy),
+		"best_epoch":    fmt.Sprint(out.BestEpoch()),
+	})
+	c.Dataset, c.LabelMode = data.Name, data.LabelMode
+	return c
+}
+
+// Prepare creates the run directory. An explicit directory that already
+// holds a run is refused (a *DirError with ErrExists) unless overwrite is
+// set; "" is a new runs/<timestamp> directory that never collides with an
+// existing one.
+func Prepare(dir string, overwrite bool) (string, error) {
+	if dir == "" {
+		base := filepath.Join("runs", time.Now().Format("20060102-150405"))
+		dir = base
+		for i := 2; ; i++ {
+			if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			dir = fmt.Sprintf("%s-%d", base, i)
+		}
+	} else if !overwrite {
+		for _, f := range []string{train.MetricsJSON, train.CheckpointJSON} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+				return "", &DirError{dir, ErrExists}
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", &DirError{dir, fmt.Errorf("cannot create it: %w", oserr.Bare(err))}
+	}
+	// Fail now, not after training, if the directory is not writable.
+	probe, err := os.CreateTemp(dir, ".probe*")
+	if err != nil {
+		return "", &DirError{dir, fmt.Errorf("not writable: %w", oserr.Bare(err))}
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return dir, nil
+}
+
+func environment(out *train.Outcome, src, dataSum string, start time.Time) train.Env {
+	threads := out.Config.Threads
+	if threads == 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		abs = src
+	}
+	return train.Env{
+		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, CPU: CPUModel(),
+		Threads: threads, Kernel: out.Kernel, Data: abs, DataSHA256: dataSum,
+		Start: start.UTC().Format(time.RFC3339),
+	}
+}
+
+// CPUModel returns the processor's name where the OS tells it.
+func CPUModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}

@@ -1,0 +1,101 @@
+package rundir
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/saving"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+func sharedData(t *testing.T) string {
+	t.Helper()
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "shared", "cifar-10-batches-bin"))
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("real data not found at %s", dir)
+	}
+	return dir
+}
+
+func small() train.Config {
+	c := train.Exercise()
+	c.TrainSamples, c.TestSamples, c.Epochs, c.Hidden, c.Patience = 400, 100, 3, []int{32}, 1
+	return c
+}
+
+// TestInterruptResume interrupts a run inside its second epoch, resumes it
+// from its directory, and wants the files of a run never interrupted.
+func TestInterruptResume(t *testing.T) {
+	src := sharedData(t)
+	cfg := small()
+	whole, err := Train(Options{Config: cfg, Dir: t.TempDir(), Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	steps := 0
+	_, err = Train(Options{Config: cfg, Dir: dir, Source: src, Interrupt: func() bool { steps++; return steps == 5 }})
+	var intr *Interrupted
+	if !errors.As(err, &intr) || intr.Dir != dir || intr.Epoch != 2 {
+		t.Fatalf("got %v, want an interruption in epoch 2", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, train.CheckpointJSON)); err != nil {
+		t.Fatalf("no checkpoint after the interruption: %v", err)
+	}
+	// A second run into the same directory is refused: it holds a run.
+	var de *DirError
+	if _, err := Train(Options{Config: cfg, Dir: dir, Source: src}); !errors.As(err, &de) || !errors.Is(err, ErrExists) {
+		t.Fatalf("second run into %s: %v, want ErrExists", dir, err)
+	}
+	resumed, err := Train(Options{Dir: dir, Resume: true, Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resumed.Metrics.TestAccuracy != whole.Metrics.TestAccuracy || resumed.Metrics.TestLoss != whole.Metrics.TestLoss ||
+		resumed.Metrics.EpochsRun != whole.Metrics.EpochsRun {
+		t.Fatalf("resumed %+v, whole %+v", resumed.Metrics, whole.Metrics)
+	}
+	a, _ := os.ReadFile(filepath.Join(whole.Dir, saving.WeightsFile))
+	b, _ := os.ReadFile(filepath.Join(dir, saving.WeightsFile))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("%s differs between the resumed and the whole run", saving.WeightsFile)
+	}
+	if _, err := os.Stat(filepath.Join(dir, train.CheckpointJSON)); !os.IsNotExist(err) {
+		t.Errorf("checkpoint left after the run finished: %v", err)
+	}
+	for _, f := range []string{train.MetricsJSON, train.HistoryJSON, "report.html", "model.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("finished run lacks %s", f)
+		}
+	}
+}
+
+// TestFieldErrors checks that invalid settings and too few samples come
+// back as field errors naming the Config field, before any directory is made.
+func TestFieldErrors(t *testing.T) {
+	src := sharedData(t)
+	for _, tt := range []struct {
+		field string
+		edit  func(*train.Config)
+	}{
+		{"batch_size", func(c *train.Config) { c.BatchSize = 0 }},
+		{"activation", func(c *train.Config) { c.Activation = "swish?" }},
+		{"threads", func(c *train.Config) { c.Threads = -2 }},
+		{"train_samples", func(c *train.Config) { c.TrainSamples = 20000 }}, // the shared data has 10000
+	} {
+		cfg := small()
+		tt.edit(&cfg)
+		dir := filepath.Join(t.TempDir(), "run")
+		_, err := Train(Options{Config: cfg, Dir: dir, Source: src})
+		var fe *train.FieldError
+		if !errors.As(err, &fe) || fe.Field != tt.field {
+			t.Errorf("%s: got %v, want a field error on it", tt.field, err)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("%s: the run directory was made", tt.field)
+		}
+	}
+}

@@ -15,7 +15,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-60s}
 status=0
-for target in "./cifar10 FuzzReadRecords" "./cifar10 FuzzReadArchive" "./cifar10 FuzzUnpickle" "./mnist FuzzReadIDX" "./mnist FuzzNPZ" "./safetensors FuzzRead" "./tensor FuzzGemm"; do
+for target in "./cifar10 FuzzReadRecords" "./cifar10 FuzzReadArchive" "./cifar10 FuzzUnpickle" "./mnist FuzzReadIDX" "./mnist FuzzNPZ" "./cifar100 FuzzRead" "./safetensors FuzzRead" "./tensor FuzzGemm"; do
   set -- $target
   echo "== $2 ($1), -fuzztime $budget"
   out=$(go test -run '^$' -fuzz "^$2\$" -fuzztime "$budget" "$1" 2>&1)

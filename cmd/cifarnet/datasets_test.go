@@ -81,3 +81,40 @@ func TestMNISTRunEvaluatePredict(t *testing.T) {
 		}
 	}
 }
+
+// CIFAR-100 from a directory written in the binary layout (coarse label,
+// fine label, 3072 planar bytes): --label-mode coarse trains 20 classes,
+// and model.json and evaluate keep the mode.
+func TestCIFAR100CoarseRun(t *testing.T) {
+	data := t.TempDir()
+	for name, n := range map[string]int{"train.bin": 40, "test.bin": 10} {
+		var b []byte
+		for i := range n {
+			b = append(b, byte(i%20), byte(i%100))
+			for j := range 3072 {
+				b = append(b, byte(i*13+j))
+			}
+		}
+		os.WriteFile(filepath.Join(data, name), b, 0o644)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := run(t, "train", "--dataset", "cifar100", "--label-mode", "coarse", "--data", data, "--out", dir,
+		"--train-samples", "40", "--test-samples", "10", "--epochs", "1", "--hidden", "8", "-q"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	var mc saving.Config
+	b, _ := os.ReadFile(filepath.Join(dir, saving.ConfigFile))
+	json.Unmarshal(b, &mc)
+	if mc.Dataset != "cifar100" || mc.LabelMode != "coarse" || len(mc.ClassNames) != 20 || mc.ClassNames[0] != "aquatic_mammals" {
+		t.Errorf("model.json: %q %q, %d classes", mc.Dataset, mc.LabelMode, len(mc.ClassNames))
+	}
+	if m := readMetrics(t, dir); m.Config.LabelMode != "coarse" {
+		t.Errorf("metrics.json label mode %q", m.Config.LabelMode)
+	}
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--data", data, "--test-samples", "10"); code != 0 {
+		t.Fatalf("evaluate: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "train", "--dataset", "cifar100", "--data", data, "--train-samples", "41", "--test-samples", "10", "--epochs", "1"); code != 2 || !strings.Contains(stderr, "--train-samples 41") {
+		t.Errorf("41 of 40 images: exit %d %q", code, stderr)
+	}
+}

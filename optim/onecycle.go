@@ -42,21 +42,22 @@ type phase struct {
 	endMom                   float64
 }
 
-func (s OneCycle) phases() []phase {
+// phases returns OneCycleLR's phases (in an array: no allocation per step).
+func (s OneCycle) phases() ([3]phase, int) {
 	initial := s.MaxLR / s.DivFactor
 	minLR := initial / s.FinalDivFactor
 	t := float64(s.TotalSteps)
 	if s.ThreePhase {
-		return []phase{
+		return [3]phase{
 			{s.PctStart*t - 1, initial, s.MaxLR, s.MaxMomentum, s.BaseMomentum},
 			{2*s.PctStart*t - 2, s.MaxLR, initial, s.BaseMomentum, s.MaxMomentum},
 			{t - 1, initial, minLR, s.MaxMomentum, s.MaxMomentum},
-		}
+		}, 3
 	}
-	return []phase{
+	return [3]phase{
 		{s.PctStart*t - 1, initial, s.MaxLR, s.MaxMomentum, s.BaseMomentum},
 		{t - 1, s.MaxLR, minLR, s.BaseMomentum, s.MaxMomentum},
-	}
+	}, 2
 }
 
 // at returns the rate and the momentum at step as OneCycleLR.get_lr does.
@@ -68,7 +69,8 @@ func (s OneCycle) at(step int64) (lr, mom float64) {
 		}
 		return b + (a-b)/2*(math.Cos(math.Pi*pct)+1)
 	}
-	ps := s.phases()
+	all, n := s.phases()
+	ps := all[:n]
 	start := 0.0
 	for i, p := range ps {
 		if x <= p.end || i == len(ps)-1 {
@@ -107,7 +109,8 @@ func (s OneCycle) Validate() error {
 	}
 	// A phase of zero length divides by zero in PyTorch too.
 	start := 0.0
-	for _, p := range s.phases() {
+	ps, n := s.phases()
+	for _, p := range ps[:n] {
 		if !(p.end > start) {
 			return fmt.Errorf("1cycle: pct_start %g of %d steps leaves a phase without steps: use more steps or another pct_start", s.PctStart, s.TotalSteps)
 		}

@@ -105,10 +105,10 @@ func Build(name string, lr Schedule, args Args) (Optimizer, error) {
 	}
 	if m, ok := lr.(MomentumSchedule); ok && m.CyclesMomentum() {
 		if b.momentum == nil {
-			return nil, fmt.Errorf("optimizer %s: the schedule cycles the momentum, which %s does not have", name, name)
+			return nil, fmt.Errorf("optimizer %s: the schedule cycles the momentum, which %s does not have (turn the cycling off: --cycle-momentum=false)", name, name)
 		}
-		if name == "sgd" && *b.momentum == 0 {
-			return nil, fmt.Errorf("optimizer sgd: the schedule cycles the momentum: give sgd a momentum (e.g. --momentum 0.9) or turn the cycling off")
+		if (name == "sgd" || name == "rmsprop") && *b.momentum == 0 {
+			return nil, fmt.Errorf("optimizer %s: the schedule cycles the momentum: give %s a momentum (e.g. --momentum 0.9) or turn the cycling off (--cycle-momentum=false)", name, name)
 		}
 	}
 	return o, nil

@@ -38,6 +38,7 @@ func newRMSprop(r *argReader) rule {
 	if o.Centered {
 		o.a = o.addSlot("average_gradient", 0)
 	}
+	o.momentum = &o.Momentum
 	o.task = o.chunk
 	o.update = o.step
 	return o

@@ -180,3 +180,39 @@ func TestBuildRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestNoAllocationPerStep: once built, no optimizer allocates in a step,
+// whatever its options, its schedule or the engine.
+func TestNoAllocationPerStep(t *testing.T) {
+	e := tensor.NewEngine(2)
+	defer e.Close()
+	for _, c := range everyOptimizer {
+		for _, lr := range []Schedule{Constant(0.01), NewOneCycle(0.01, 100), CosineDecay{InitialLearningRate: 0.01, DecaySteps: 50, WarmupTarget: 0.1, WarmupSteps: 5}} {
+			args := Args{}
+			for k, v := range c.args {
+				args[k] = v
+			}
+			if oc, ok := lr.(OneCycle); ok {
+				switch c.name {
+				case "sgd", "rmsprop":
+					if args["momentum"] == nil {
+						args["momentum"] = 0.5 // 1cycle cycles it
+					}
+				case "adagrad", "adadelta": // no momentum to cycle
+					oc.CycleMomentum = false
+					lr = oc
+				}
+			}
+			o, err := Build(c.name, lr, args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps := testParams(3)
+			fillGrads(ps, 1)
+			o.Step(e, ps)
+			if n := testing.AllocsPerRun(5, func() { o.Step(e, ps) }); n != 0 {
+				t.Errorf("%s %v with %T: %v allocations per step", c.name, c.args, lr, n)
+			}
+		}
+	}
+}

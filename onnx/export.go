@@ -77,14 +77,10 @@ func Export(m *nn.Sequential, c *saving.Config, in Input) (*onnxpb.ModelProto, e
 	}
 	last := len(m.Layers) - 1
 	for i, l := range m.Layers {
-		if d, ok := l.(*nn.Dense); ok && i == last && d.Act.Name == "linear" {
-			// The usual output layer: logits whose softmax Keras writes
-			// as the layer's activation, Dense(..., "softmax").
-			x, err = b.dense(d, "softmax", x)
-		} else if x, err = b.layer(l, x); err == nil && i == last {
-			// Another last layer: the softmax after it, as an
-			// Activation("softmax") layer would be.
-			x, err = b.activation(x, "softmax", "softmax")
+		if i < last {
+			x, err = b.layer(l, x)
+		} else {
+			x, err = b.output(l, x)
 		}
 		if err != nil {
 			return nil, err
@@ -262,28 +258,126 @@ func (b *builder) rescale(x string, scale float64) string {
 }
 
 // layer exports one layer of the model, each kind by its own function,
-// and returns its output tensor, named after the layer.
+// and returns its output tensor, named after the layer. Layers that are the
+// identity at inference (dropout, noise, Flatten of rows already flat) add
+// nothing.
 func (b *builder) layer(l nn.Layer, x string) (string, error) {
 	switch l := l.(type) {
 	case *nn.Dense:
 		return b.dense(l, l.Act.Name, x)
+	case *nn.ActivationLayer:
+		return b.activation(x, l.Act.Name, l.Name())
+	case *nn.BatchNormalization:
+		return b.batchNormalization(l, x)
+	case *nn.Normalization:
+		return b.normalization(l, x)
+	case *nn.Rescaling:
+		return b.rescaling(l, x)
+	case *nn.Flatten, *nn.Dropout, *nn.AlphaDropout, *nn.GaussianNoise, *nn.GaussianDropout:
+		return x, nil
 	}
 	return "", fmt.Errorf("layer %s (%T) has no ONNX export", l.Name(), l)
 }
 
-// dense exports keras.layers.Dense: Gemm(x, kernel, bias) then the
+// output exports the last layer and the softmax that cifarnet, like Keras's
+// loss, applies to its logits: folded back into the layer as Keras writes
+// it (Dense(..., activation="softmax"), Activation("softmax")) where the
+// layer's own activation is linear, else as a Softmax node of its own.
+func (b *builder) output(l nn.Layer, x string) (string, error) {
+	switch l := l.(type) {
+	case *nn.Dense:
+		if l.Act.Name == "linear" {
+			return b.dense(l, "softmax", x)
+		}
+	case *nn.ActivationLayer:
+		if l.Act.Name == "linear" {
+			return b.activation(x, "softmax", l.Name())
+		}
+	}
+	x, err := b.layer(l, x)
+	if err != nil {
+		return "", err
+	}
+	return b.activation(x, "softmax", "softmax")
+}
+
+// dense exports keras.layers.Dense: Gemm(x, kernel[, bias]) then the
 // activation act.
 func (b *builder) dense(l *nn.Dense, act string, x string) (string, error) {
 	name := l.Name()
-	if len(l.Kernel) != l.In*l.Out || len(l.Bias) != l.Out {
+	if len(l.Kernel) != l.In*l.Out || (len(l.Bias) != l.Out && (l.UseBias || len(l.Bias) != 0)) {
 		return "", fmt.Errorf("layer %s: kernel %d and bias %d values, want %dx%d and %d", name, len(l.Kernel), len(l.Bias), l.In, l.Out, l.Out)
 	}
-	k := b.floats(name+"/kernel", []int{l.In, l.Out}, l.Kernel)
-	bias := b.floats(name+"/bias", []int{l.Out}, l.Bias)
-	if act == "linear" {
-		return b.node("Gemm", name, []string{x, k, bias}), nil
+	in := []string{x, b.floats(name+"/kernel", []int{l.In, l.Out}, l.Kernel)}
+	if l.UseBias {
+		in = append(in, b.floats(name+"/bias", []int{l.Out}, l.Bias))
 	}
-	return b.activation(b.node("Gemm", name+"/gemm", []string{x, k, bias}), act, name)
+	if act == "linear" {
+		return b.node("Gemm", name, in), nil
+	}
+	return b.activation(b.node("Gemm", name+"/gemm", in), act, name)
+}
+
+// batchNormalization exports keras.layers.BatchNormalization in inference
+// form: ONNX's BatchNormalization with the moving statistics,
+// (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta
+// (gamma 1 without scale, beta 0 without center).
+func (b *builder) batchNormalization(l *nn.BatchNormalization, x string) (string, error) {
+	name, n := l.Name(), len(l.MovingMean)
+	if len(l.MovingVariance) != n || (l.Scale && len(l.Gamma) != n) || (l.Center && len(l.Beta) != n) {
+		return "", fmt.Errorf("layer %s: variables of different sizes", name)
+	}
+	gamma, beta := name+"/gamma", name+"/beta"
+	if l.Scale {
+		b.floats(gamma, []int{n}, l.Gamma)
+	} else {
+		gamma = b.floats(name+"/ones", []int{n}, filled(n, 1))
+	}
+	if l.Center {
+		b.floats(beta, []int{n}, l.Beta)
+	} else {
+		beta = b.floats(name+"/zeros", []int{n}, filled(n, 0))
+	}
+	mean := b.floats(name+"/moving_mean", []int{n}, l.MovingMean)
+	variance := b.floats(name+"/moving_variance", []int{n}, l.MovingVariance)
+	return b.node("BatchNormalization", name, []string{x, gamma, beta, mean, variance}, floatAttr("epsilon", l.Epsilon)), nil
+}
+
+// normalizationEpsilon is Keras's backend.epsilon(), the smallest divisor
+// keras.layers.Normalization uses.
+const normalizationEpsilon = 1e-7
+
+// normalization exports keras.layers.Normalization (keras/src/layers/
+// preprocessing/normalization.py): (x - mean) / max(sqrt(variance), 1e-7).
+func (b *builder) normalization(l *nn.Normalization, x string) (string, error) {
+	name, n := l.Name(), len(l.Mean)
+	if len(l.Variance) != n {
+		return "", fmt.Errorf("layer %s: mean of %d values, variance of %d", name, n, len(l.Variance))
+	}
+	mean := b.floats(name+"/mean", []int{n}, l.Mean)
+	variance := b.floats(name+"/variance", []int{n}, l.Variance)
+	sd := b.node("Sqrt", name+"/sqrt", []string{variance})
+	div := b.node("Max", name+"/divisor", []string{sd, b.scalar(name+"/epsilon", normalizationEpsilon)})
+	centred := b.node("Sub", name+"/sub", []string{x, mean})
+	return b.node("Div", name, []string{centred, div}), nil
+}
+
+// rescaling exports keras.layers.Rescaling: x * scale + offset.
+func (b *builder) rescaling(l *nn.Rescaling, x string) (string, error) {
+	name := l.Name()
+	if l.Offset == 0 {
+		return b.node("Mul", name, []string{x, b.scalar(name+"/scale", l.Scale)}), nil
+	}
+	y := b.node("Mul", name+"/mul", []string{x, b.scalar(name+"/scale", l.Scale)})
+	return b.node("Add", name, []string{y, b.scalar(name+"/offset", l.Offset)}), nil
+}
+
+func filled(n int, v float32) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
 }
 
 // activation applies the Keras activation act to x into the tensor out.

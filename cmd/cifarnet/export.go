@@ -27,8 +27,10 @@ as a standard ONNX model (opset 17, IR version 8: ONNX Runtime 1.14 and
 later), written to RUN_DIR/model.onnx or --out. The run directory is given as
 the argument or with --model.
 
-The graph is the network layer by layer (Dense as Gemm, each activation as its
-ONNX operator or the exact composition of operators) and ends in a softmax:
+The graph is the network layer by layer in inference form (Dense as Gemm,
+each activation as its ONNX operator or the exact composition of operators,
+BatchNormalization with its moving statistics, Normalization and Rescaling
+as arithmetic, dropout and noise layers removed) and ends in a softmax:
 its output, named after the last layer ("dense_4" for the exercise), holds
 the class probabilities [batch, classes]. Initializers are named after the
 Keras weights ("dense/kernel", "dense/bias", ...), the input "input_layer",

@@ -77,6 +77,27 @@ func TestExportMNIST(t *testing.T) {
 	compareExport(t, dir, "mnist", data, filepath.Join(dir, ONNXFile), features)
 }
 
+// TestExportTrainedLayers: a model of every layer kind (--layers), trained
+// so that Normalization is adapted and Batch Normalization has moving
+// statistics, exports and agrees with cifarnet in ONNX Runtime.
+func TestExportTrainedLayers(t *testing.T) {
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	layers := "flatten, rescaling(2, -1), normalization, dense(64, relu), batchnorm, dropout(0.2), " +
+		"dense(32, selu, lecun_normal), alpha_dropout(0.1), gaussian_noise(0.1), gaussian_dropout(0.1), activation(gelu)"
+	if _, stderr, code := run(t, "train", "--data", data, "--out", dir, "--epochs", "2", "--train-samples", "2000",
+		"--layers", layers, "-q"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	features := filepath.Join(t.TempDir(), "features.onnx")
+	for _, args := range [][]string{{dir}, {"--input", "float32", "--out", features, dir}} {
+		if _, stderr, code := run(t, append([]string{"export"}, args...)...); code != 0 {
+			t.Fatalf("export %v: exit %d: %s", args, code, stderr)
+		}
+	}
+	compareExport(t, dir, "cifar10", data, filepath.Join(dir, ONNXFile), features)
+}
+
 // compareExport runs the model of run directory dir, exported with uint8
 // (pixels) and float32 (features) input, in ONNX Runtime on the first
 // 1,000 test images of the data set and compares the probabilities with

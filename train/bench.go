@@ -2,26 +2,29 @@ package train
 
 import (
 	"math/rand/v2"
-	"slices"
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/nn"
 )
 
 // EpochFLOPs returns the floating-point operations of one epoch of Fit on
-// arch: per training sample a forward product (2·in·out per layer), the
-// kernel gradient (the same) and the input gradient of every layer but the
-// first; per validation sample a forward product. Elementwise work is not
-// counted.
-func EpochFLOPs(arch nn.Architecture, train, val int) float64 {
+// m: per training sample a forward product (2·in·out per Dense layer), the
+// kernel gradient (the same) and the input gradient of every Dense layer
+// but the first; per validation sample a forward product. Elementwise work
+// (activations, normalization, dropout) is not counted.
+func EpochFLOPs(m *nn.Sequential, train, val int) float64 {
 	var fwd, dx float64
-	in := arch.Inputs
-	for i, out := range append(slices.Clone(arch.Hidden), arch.Classes) {
-		fwd += 2 * float64(in*out)
-		if i > 0 {
-			dx += 2 * float64(in*out)
+	first := true
+	for _, l := range m.Layers {
+		d, ok := l.(*nn.Dense)
+		if !ok {
+			continue
 		}
-		in = out
+		fwd += 2 * float64(d.In*d.Out)
+		if !first {
+			dx += 2 * float64(d.In*d.Out)
+		}
+		first = false
 	}
 	return float64(train)*(2*fwd+dx) + float64(val)*fwd
 }

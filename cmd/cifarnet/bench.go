@@ -22,6 +22,7 @@ func newBenchCmd() *cobra.Command {
 	var data dataFlags
 	var synthetic int
 	var cpuProfile string
+	var mf modelFlags
 	cmd := &cobra.Command{
 		Use:   "bench [flags]",
 		Short: "Time training epochs of the exercise configuration",
@@ -37,6 +38,9 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
   cifarnet bench --synthetic 50000 --epochs 3 --threads 1`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
+				return err
+			}
 			return runBench(cmd.OutOrStdout(), cfg, data, synthetic, cpuProfile)
 		},
 	}
@@ -45,6 +49,7 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
 	cfg.Epochs = 5
 	fs.Lookup("epochs").DefValue = "5"
 	fs.Set("epochs", "5")
+	addModelFlags(fs, &mf)
 	addDataFlags(fs, &data)
 	fs.IntVar(&synthetic, "synthetic", 0, "time on N random training images (and 1000 test images) instead of the data")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the training to `FILE` (go tool pprof)")
@@ -102,9 +107,17 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	}
 	nTrain := train.SplitAt(cfg.TrainSamples, cfg.ValidationSplit)
 	nVal := cfg.TrainSamples - nTrain
-	flops := train.EpochFLOPs(cfg.Architecture(), nTrain, nVal)
-	fmt.Fprintf(w, "cifarnet bench: %d training + %d validation samples, hidden %v, batch %d, %d threads, %s\n",
-		nTrain, nVal, cfg.Hidden, cfg.BatchSize, threads, rundir.CPUModel())
+	model, err := cfg.NewModel()
+	if err != nil {
+		return usageError{err}
+	}
+	flops := train.EpochFLOPs(model, nTrain, nVal)
+	net := fmt.Sprintf("hidden %v", cfg.Hidden)
+	if cfg.Model != nil {
+		net = fmt.Sprintf("%d layers", len(model.Layers))
+	}
+	fmt.Fprintf(w, "cifarnet bench: %d training + %d validation samples, %s, batch %d, %d threads, %s\n",
+		nTrain, nVal, net, cfg.BatchSize, threads, rundir.CPUModel())
 	if prof != nil {
 		if err := pprof.StartCPUProfile(prof); err != nil {
 			return fmt.Errorf("--cpuprofile %s: %w", cpuProfile, err)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/tensor"
@@ -12,7 +13,7 @@ import (
 
 func sameWeights(t *testing.T, a, b *nn.Sequential) {
 	t.Helper()
-	pa, pb := a.Params(), b.Params()
+	pa, pb := a.Variables(), b.Variables() // moving statistics too
 	for i := range pa {
 		for j := range pa[i].Value {
 			if math.Float32bits(pa[i].Value[j]) != math.Float32bits(pb[i].Value[j]) {
@@ -27,8 +28,31 @@ func sameWeights(t *testing.T, a, b *nn.Sequential) {
 // compares everything with a run that was never interrupted.
 func TestInterruptResumeBitIdentical(t *testing.T) {
 	data := realData(t, 600, 200)
+	for _, layers := range []string{"", "normalization, dense(32, relu, kernel_regularizer=l2(0.001)), batchnorm, dropout(0.3), dense(16, selu, lecun_normal), alpha_dropout(0.1), gaussian_noise(0.1), gaussian_dropout(0.1)"} {
+		t.Run(map[bool]string{true: "exercise", false: "every layer"}[layers == ""], func(t *testing.T) {
+			testInterruptResume(t, data, layers)
+		})
+	}
+}
+
+// withLayers sets cfg's model to the short-form layers and a softmax output.
+func withLayers(t *testing.T, cfg *Config, layers string) {
+	t.Helper()
+	names := map[string]int{}
+	cs, err := nn.ParseLayers(layers, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs = append(cs, nn.LayerConfig{ClassName: "Dense", Config: map[string]any{"name": nn.AutoName("Dense", names), "units": 10, "activation": "softmax"}})
+	cfg.Model = &nn.ModelConfig{Name: "sequential", InputShape: []int{3072}, Layers: cs}
+}
+
+func testInterruptResume(t *testing.T, data *dataset.Data, layers string) {
 	cfg := smallConfig()
 	cfg.Epochs, cfg.Patience = 4, 1 // early stopping state matters too
+	if layers != "" {
+		withLayers(t, &cfg, layers)
+	}
 	want, err := FitAndEvaluate(cfg, data, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +60,8 @@ func TestInterruptResumeBitIdentical(t *testing.T) {
 	// 480 training samples in batches of 128: 4 steps an epoch. Stop at a
 	// step inside epoch 1, at the start of epoch 2 (step 0), and inside epoch 3.
 	for _, stops := range [][]int{{2}, {4}, {2, 5, 11}} {
-		model, _ := nn.New(cfg.Architecture(), cfg.Seed)
+		model, _ := cfg.NewModel()
+		model.Initialize(cfg.Seed)
 		var out *Outcome
 		calls := 0
 		interrupt := func() bool {

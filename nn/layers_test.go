@@ -281,13 +281,17 @@ func TestActivationsFormulas(t *testing.T) {
 		return math.Exp(x) - 1
 	}
 	want := map[string]func(float64) float64{
-		"elu":          elu,
-		"selu":         func(x float64) float64 { return 1.0507009873554805 * map[bool]float64{true: x, false: 1.6732632423543772 * (math.Exp(x) - 1)}[x > 0] },
-		"relu":         func(x float64) float64 { return math.Max(x, 0) },
-		"relu6":        func(x float64) float64 { return math.Min(math.Max(x, 0), 6) },
-		"leaky_relu":   func(x float64) float64 { return map[bool]float64{true: x, false: 0.2 * x}[x >= 0] },
-		"gelu":         func(x float64) float64 { return x / 2 * (1 + math.Erf(x/math.Sqrt(2))) },
-		"gelu_tanh":    func(x float64) float64 { return x / 2 * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*math.Pow(x, 3)))) },
+		"elu": elu,
+		"selu": func(x float64) float64 {
+			return 1.0507009873554805 * map[bool]float64{true: x, false: 1.6732632423543772 * (math.Exp(x) - 1)}[x > 0]
+		},
+		"relu":       func(x float64) float64 { return math.Max(x, 0) },
+		"relu6":      func(x float64) float64 { return math.Min(math.Max(x, 0), 6) },
+		"leaky_relu": func(x float64) float64 { return map[bool]float64{true: x, false: 0.2 * x}[x >= 0] },
+		"gelu":       func(x float64) float64 { return x / 2 * (1 + math.Erf(x/math.Sqrt(2))) },
+		"gelu_tanh": func(x float64) float64 {
+			return x / 2 * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*math.Pow(x, 3))))
+		},
 		"silu":         func(x float64) float64 { return x * sig(x) },
 		"swish":        func(x float64) float64 { return x * sig(x) },
 		"mish":         func(x float64) float64 { return x * math.Tanh(sp(x)) },

@@ -25,13 +25,7 @@ func stepModel(tb testing.TB, layers string) *nn.Sequential {
 	tb.Helper()
 	cfg := Exercise()
 	if layers != "" {
-		names := map[string]int{}
-		cs, err := nn.ParseLayers(layers, names)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		cs = append(cs, nn.LayerConfig{ClassName: "Dense", Config: map[string]any{"name": nn.AutoName("Dense", names), "units": 10, "activation": "softmax"}})
-		cfg.Model = &nn.ModelConfig{Name: "sequential", InputShape: []int{3072}, Layers: cs}
+		withLayers(tb, &cfg, layers)
 	}
 	m, err := cfg.NewModel()
 	if err != nil {

@@ -36,7 +36,7 @@ func TestInterruptResumeBitIdentical(t *testing.T) {
 }
 
 // withLayers sets cfg's model to the short-form layers and a softmax output.
-func withLayers(t *testing.T, cfg *Config, layers string) {
+func withLayers(t testing.TB, cfg *Config, layers string) {
 	t.Helper()
 	names := map[string]int{}
 	cs, err := nn.ParseLayers(layers, names)

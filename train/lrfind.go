@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/cifarnet/cifarnet/dataset"
-	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/tensor"
 )
@@ -52,10 +51,11 @@ func LRFind(cfg Config, data *dataset.Data, start, end float64) (*RangeTest, err
 	if err != nil {
 		return nil, err
 	}
-	model, err := nn.New(cfg.Architecture(), cfg.Seed)
+	model, err := cfg.NewModel()
 	if err != nil {
 		return nil, err
 	}
+	model.Initialize(cfg.Seed)
 	e := tensor.NewEngine(cfg.Threads)
 	defer e.Close()
 	rt := &RangeTest{}

@@ -21,6 +21,7 @@ func newLRFindCmd() *cobra.Command {
 		data       dataFlags
 		start, end float64
 		out        string
+		mf         modelFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "lr-find [flags]",
@@ -39,11 +40,15 @@ smoothed loss was lowest; for 1cycle, that lowest point's rate is a good
   cifarnet lr-find --start-lr 1e-6 --end-lr 1 --train-samples 50000 --out runs/lr-find`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
+				return err
+			}
 			return runLRFind(cmd.OutOrStdout(), cfg, data, start, end, out)
 		},
 	}
 	fs := cmd.Flags()
 	addConfigFlags(fs, &cfg)
+	addModelFlags(fs, &mf)
 	addDataFlags(fs, &data)
 	fs.Float64Var(&start, "start-lr", 1e-7, "the rate of the first step")
 	fs.Float64Var(&end, "end-lr", 10, "the rate of the last step")

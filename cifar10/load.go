@@ -1,8 +1,6 @@
 package cifar10
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -209,71 +207,51 @@ func loadArchive(name string, ws []want) (map[string]*Set, error) {
 // It stops looking for members once every wanted file has been read, but
 // reads the gzip stream to its end to verify its CRC-32 and length.
 func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		return nil, fmt.Errorf("cifar10: %s: not a gzip archive: %v", name, err)
-	}
-	defer zr.Close()
 	need := make(map[string]int, len(ws))
 	for _, w := range ws {
 		need[w.name] = w.n
 	}
 	sets := make(map[string]*Set, len(ws))
-	tr := tar.NewReader(zr)
-	for len(sets) < len(ws) {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("cifar10: %s: corrupt archive: %v", name, err)
-		}
-		if err := dataset.CheckMember(hdr, maxMember, "CIFAR-10"); err != nil {
-			return nil, fmt.Errorf("cifar10: %s: %v", name, err)
-		}
-		base, py, ok := memberBase(hdr.Name)
+	err := dataset.WalkTarGz(r, "cifar10: "+name, maxMember, "CIFAR-10", func(path string, body io.Reader, size int64) (bool, error) {
+		base, py, ok := memberBase(path)
 		if py {
 			base += ".bin"
 		}
 		n, wanted := need[base]
 		if !ok || !wanted || sets[base] != nil {
-			continue
+			return false, nil
 		}
-		member := name + ":" + quote.Line(hdr.Name, quote.Max)
-		if hdr.Typeflag != tar.TypeReg {
-			return nil, fmt.Errorf("cifar10: %s: not a regular file (tar type %q)", member, hdr.Typeflag)
-		}
+		member := name + ":" + quote.Line(path, quote.Max)
 		var s *Set
 		if py {
-			if hdr.Size > dataset.MaxPickle {
-				return nil, fmt.Errorf("cifar10: %s: %w: %d bytes", member, dataset.ErrPickle, hdr.Size)
+			if size > dataset.MaxPickle {
+				return false, fmt.Errorf("cifar10: %s: %w: %d bytes", member, dataset.ErrPickle, size)
 			}
-			b, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
-			if err != nil || int64(len(b)) != hdr.Size {
-				return nil, fmt.Errorf("cifar10: %s: corrupt archive: %v", member, err)
+			b, err := io.ReadAll(body)
+			if err != nil || int64(len(b)) != size {
+				return false, fmt.Errorf("cifar10: %s: corrupt archive: %v", member, err)
 			}
 			v, err := dataset.Unpickle(b)
 			if err != nil {
-				return nil, fmt.Errorf("cifar10: %s: %w", member, err)
+				return false, fmt.Errorf("cifar10: %s: %w", member, err)
 			}
 			if s, err = decodeBatch(v, n, member); err != nil {
-				return nil, err
+				return false, err
 			}
 		} else {
-			if err := checkSize(member, hdr.Size, want{base, n}); err != nil {
-				return nil, err
+			if err := checkSize(member, size, want{base, n}); err != nil {
+				return false, err
 			}
 			s = dataset.NewSet(Shape, n)
-			if err := readRecords(s, tr, n, member); err != nil {
-				return nil, fmt.Errorf("%w (corrupt archive?)", err)
+			if err := readRecords(s, body, n, member); err != nil {
+				return false, fmt.Errorf("%w (corrupt archive?)", err)
 			}
 		}
 		sets[base] = s
-	}
-	// The gzip checksum is only checked at the end of the stream: read to
-	// it, so that data altered inside the archive is refused, not used.
-	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return nil, fmt.Errorf("cifar10: %s: corrupt archive (%v): the data read from it cannot be trusted", name, err)
+		return len(sets) == len(ws), nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, w := range ws {
 		if sets[w.name] == nil {

@@ -119,17 +119,13 @@ func (l *loader) archive(name string) error {
 		return fmt.Errorf("cifar100: %s: %w", name, oserr.Bare(err))
 	}
 	defer f.Close()
-	err = dataset.WalkTarGz(f, name, maxMember, "CIFAR-100", func(member string, body io.Reader, size int64) (bool, error) {
+	return dataset.WalkTarGz(f, "cifar100: "+name, maxMember, "CIFAR-100", func(member string, body io.Reader, size int64) (bool, error) {
 		dir, base := path.Split(member)
 		if dir != "" && dir != BinDirName+"/" && dir != PyDirName+"/" {
 			return false, nil
 		}
 		return false, l.file(base, body, size, name+":"+member)
 	})
-	if err != nil {
-		return fmt.Errorf("cifar100: %w", err)
-	}
-	return nil
 }
 
 // file reads one file of either version, named by its base name; others

@@ -31,15 +31,17 @@ func CheckMember(hdr *tar.Header, max int64, title string) error {
 	return nil
 }
 
-// WalkTarGz streams the gzipped tar r (name is used in errors) and calls
+// WalkTarGz streams the gzipped tar r and calls
 // visit with the path and contents of each regular file in it, every
 // member first passing CheckMember, until visit says it is done. The gzip
 // stream is then read to its end, so that its CRC-32 and length are
-// verified before anything read from it is used.
-func WalkTarGz(r io.Reader, name string, maxMember int64, title string, visit func(member string, body io.Reader, size int64) (done bool, err error)) error {
+// verified before anything read from it is used. Its own errors start
+// with where (e.g. "cifar100: /path/x.tar.gz"); visit's are returned as
+// they are.
+func WalkTarGz(r io.Reader, where string, maxMember int64, title string, visit func(member string, body io.Reader, size int64) (done bool, err error)) error {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
-		return fmt.Errorf("%s: not a gzip archive: %v", name, err)
+		return fmt.Errorf("%s: not a gzip archive: %v", where, err)
 	}
 	defer zr.Close()
 	tr := tar.NewReader(zr)
@@ -49,10 +51,10 @@ func WalkTarGz(r io.Reader, name string, maxMember int64, title string, visit fu
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%s: corrupt archive: %v", name, err)
+			return fmt.Errorf("%s: corrupt archive: %v", where, err)
 		}
 		if err := CheckMember(hdr, maxMember, title); err != nil {
-			return fmt.Errorf("%s: %v", name, err)
+			return fmt.Errorf("%s: %v", where, err)
 		}
 		if hdr.Typeflag != tar.TypeReg {
 			continue
@@ -66,7 +68,7 @@ func WalkTarGz(r io.Reader, name string, maxMember int64, title string, visit fu
 		}
 	}
 	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return fmt.Errorf("%s: corrupt archive (%v): the data read from it cannot be trusted", name, err)
+		return fmt.Errorf("%s: corrupt archive (%v): the data read from it cannot be trusted", where, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
 // decodeBatch checks the unpickled value is a CIFAR-10 batch and converts
@@ -23,7 +24,7 @@ func decodeBatch(v any, n int, name string) (*Set, error) {
 		return nil, fmt.Errorf("cifar10: %s: %w: no list under 'labels'", name, dataset.ErrPickle)
 	}
 	if arr.Dtype != "u1" || len(arr.Shape) != 2 || arr.Shape[1] != Features || int64(len(arr.Data)) != arr.Shape[0]*Features {
-		return nil, fmt.Errorf("cifar10: %s: %w: data is %s %v with %d bytes, want uint8 (n, %d)", name, dataset.ErrPickle, arr.Dtype, arr.Shape, len(arr.Data), Features)
+		return nil, fmt.Errorf("cifar10: %s: %w: data is %s %s with %d bytes, want uint8 (n, %d)", name, dataset.ErrPickle, quote.Line(arr.Dtype, quote.Max), quote.Line(fmt.Sprint(arr.Shape), quote.Max), len(arr.Data), Features)
 	}
 	rows := int(arr.Shape[0])
 	if len(labels.Items) != rows {
@@ -40,7 +41,7 @@ func decodeBatch(v any, n int, name string) (*Set, error) {
 	for i := range n {
 		l, ok := labels.Items[i].(int64)
 		if !ok || l < 0 || l >= NumClasses {
-			return nil, fmt.Errorf("cifar10: %s: record %d: label %v out of range [0,%d)", name, i, labels.Items[i], NumClasses)
+			return nil, fmt.Errorf("cifar10: %s: record %d: label %s out of range [0,%d)", name, i, dataset.PyShort(labels.Items[i]), NumClasses)
 		}
 		rec[0] = byte(l)
 		copy(rec[1:], arr.Data[i*Features:(i+1)*Features])

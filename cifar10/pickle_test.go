@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,27 +176,4 @@ func writeDirBytes(t *testing.T, files map[string][]byte) string {
 		os.WriteFile(filepath.Join(dir, name), b, 0o644)
 	}
 	return dir
-}
-
-// TestPickleErrorsAreShort: a pickle naming a global of a megabyte gets an
-// error of a few hundred bytes.
-func TestPickleErrorsAreShort(t *testing.T) {
-	long := strings.Repeat("m", 1<<20)
-	for _, p := range [][]byte{
-		[]byte("\x80\x02c" + long + "\n" + "x\n."),
-		append([]byte("\x80\x04\x8c\x01a\x94"), append([]byte{0x8d}, append(le64(len(long)), append([]byte(long), 0x93, '.')...)...)...),
-	} {
-		_, err := dataset.Unpickle(p)
-		if err == nil || len(err.Error()) > 400 {
-			t.Errorf("error of %d bytes: %.100s", len(fmt.Sprint(err)), err)
-		}
-	}
-}
-
-func le64(n int) []byte {
-	b := make([]byte, 8)
-	for i := range b {
-		b[i] = byte(n >> (8 * i))
-	}
-	return b
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/internal/regular"
 )
 
@@ -246,7 +247,7 @@ func readPickle(r io.Reader, size int64, where, mode string, n, max int, test bo
 		return nil, fmt.Errorf("cifar100: %s: %w: no numpy array under 'data'", where, dataset.ErrPickle)
 	}
 	if arr.Dtype != "u1" || len(arr.Shape) != 2 || arr.Shape[1] != Features || int64(len(arr.Data)) != arr.Shape[0]*Features {
-		return nil, fmt.Errorf("cifar100: %s: %w: data is %s %v with %d bytes, want uint8 (n, %d)", where, dataset.ErrPickle, arr.Dtype, arr.Shape, len(arr.Data), Features)
+		return nil, fmt.Errorf("cifar100: %s: %w: data is %s %s with %d bytes, want uint8 (n, %d)", where, dataset.ErrPickle, quote.Line(arr.Dtype, quote.Max), quote.Line(fmt.Sprint(arr.Shape), quote.Max), len(arr.Data), Features)
 	}
 	rows := int(arr.Shape[0])
 	if rows > max {

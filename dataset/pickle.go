@@ -53,6 +53,15 @@ const MaxPickle = 256 << 20
 // ErrPickle is wrapped by every error of Unpickle.
 var ErrPickle = errors.New("not a CIFAR Python batch")
 
+// maxOps bounds the opcodes a batch may run, and with them the values it
+// makes (a few dozen bytes each, whatever the input): an official batch
+// runs about 30,000 (CIFAR-100's training batch about 210,000). Without
+// it a crafted pickle of two-byte opcodes makes gigabytes of values.
+const maxOps = 1 << 19
+
+// maxKey bounds a dict key (a batch's keys are words like b'labels').
+const maxKey = 64
+
 func pickleErr(format string, args ...any) error {
 	// A crafted pickle's values can be megabytes: the message keeps a prefix.
 	return fmt.Errorf("%w: %s", ErrPickle, quote.Line(fmt.Sprintf(format, args...), 4*quote.Max))
@@ -134,7 +143,10 @@ func Unpickle(b []byte) (any, error) {
 		}
 		return "", pickleErr("unterminated line at byte %d", pos)
 	}
-	for {
+	for ops := 0; ; ops++ {
+		if ops >= maxOps {
+			return nil, pickleErr("more than %d opcodes, more than a batch runs", maxOps)
+		}
 		op, err := need(1)
 		if err != nil {
 			return nil, err
@@ -277,7 +289,7 @@ func Unpickle(b []byte) (any, error) {
 			name, ok2 := nameV.(string)
 			g := pyGlobal{mod, name}
 			if !ok1 || !ok2 || !allowedGlobals[g] {
-				return nil, pickleErr("refusing global %v.%v", modV, nameV)
+				return nil, pickleErr("refusing global %s.%s", PyShort(modV), PyShort(nameV))
 			}
 			stack = append(stack, g)
 		case 'R': // REDUCE: only of allowed globals, recorded, not called
@@ -375,6 +387,9 @@ func Unpickle(b []byte) (any, error) {
 				return nil, pickleErr("SETITEM on %T", stack[len(stack)-1])
 			}
 			for i := 0; i < len(items); i += 2 {
+				if k, ok := asBytesLen(items[i]); ok && k > maxKey {
+					return nil, pickleErr("dict key of %d bytes", k)
+				}
 				switch k := items[i].(type) {
 				case string:
 					d.Items[k] = items[i+1]
@@ -431,7 +446,7 @@ func build(target, state any) error {
 		for _, d := range shape {
 			v, ok := d.(int64)
 			if !ok || v < 0 {
-				return pickleErr("array dimension %v", d)
+				return pickleErr("array dimension %s", PyShort(d))
 			}
 			t.Shape = append(t.Shape, v)
 		}
@@ -455,6 +470,31 @@ func build(target, state any) error {
 		return nil
 	}
 	return pickleErr("BUILD of %T", target)
+}
+
+// asBytesLen returns the length of a string or bytes value.
+func asBytesLen(v any) (int, bool) {
+	switch s := v.(type) {
+	case string:
+		return len(s), true
+	case []byte:
+		return len(s), true
+	}
+	return 0, false
+}
+
+// PyShort describes a value for an error: a number as it is, a string as a
+// short quote, anything else by its type.
+func PyShort(v any) string {
+	switch s := v.(type) {
+	case int64, float64, bool, nil:
+		return fmt.Sprint(s)
+	case string:
+		return quote.Short(s)
+	case []byte:
+		return quote.Short(string(s[:min(len(s), quote.Max+1)]))
+	}
+	return fmt.Sprintf("of type %T", v)
 }
 
 func asString(v any) (string, bool) {

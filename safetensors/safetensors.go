@@ -37,9 +37,50 @@ type Tensor struct {
 }
 
 type entry struct {
-	Dtype       string  `json:"dtype"`
-	Shape       []int64 `json:"shape"`
-	DataOffsets []int64 `json:"data_offsets"`
+	Dtype       string      `json:"dtype"`
+	Shape       shapeJSON   `json:"shape"`
+	DataOffsets offsetsJSON `json:"data_offsets"`
+}
+
+// decodeEntry decodes a tensor's entry, refusing fields the format does
+// not have (without json.Decoder, whose buffer would take several times
+// the entry's size).
+func decodeEntry(msg []byte, e *entry) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(msg, &fields); err != nil {
+		return err
+	}
+	for k := range fields {
+		if k != "dtype" && k != "shape" && k != "data_offsets" {
+			return fmt.Errorf("unknown field %s", quote.Short(k))
+		}
+	}
+	return json.Unmarshal(msg, e)
+}
+
+// shapeJSON is a shape that refuses more than MaxRank dimensions before
+// decoding them: a header's shape of millions of zeros is refused, not
+// held.
+type shapeJSON []int64
+
+func (s *shapeJSON) UnmarshalJSON(b []byte) error {
+	return smallInts(b, MaxRank, "dimensions", (*[]int64)(s))
+}
+
+// offsetsJSON is a tensor's data_offsets, two numbers.
+type offsetsJSON []int64
+
+func (o *offsetsJSON) UnmarshalJSON(b []byte) error {
+	return smallInts(b, 2, "data offsets", (*[]int64)(o))
+}
+
+// smallInts decodes a JSON array of at most max integers, counting its
+// elements before decoding them.
+func smallInts(b []byte, max int, what string, dst *[]int64) error {
+	if bytes.Count(b, []byte(",")) >= max {
+		return fmt.Errorf("more than %d %s", max, what)
+	}
+	return json.Unmarshal(b, dst)
 }
 
 // Write writes tensors, in the given order, and string metadata to w.
@@ -64,7 +105,7 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 			shape[i] = int64(d)
 		}
 		size := 4 * int64(len(t.Data))
-		header[t.Name] = entry{"F32", shape, []int64{off, off + size}}
+		header[t.Name] = entry{"F32", shapeJSON(shape), offsetsJSON{off, off + size}}
 		off += size
 	}
 	js, err := json.Marshal(header)
@@ -107,16 +148,55 @@ func elements(shape []int) int64 {
 type File struct {
 	Tensors  []Tensor // in order of their data offsets
 	Metadata map[string]string
+	index    map[string]int
 }
 
 // Get returns the tensor of the given name.
 func (f *File) Get(name string) (Tensor, bool) {
-	for _, t := range f.Tensors {
-		if t.Name == name {
-			return t, true
+	if f.index == nil {
+		f.index = make(map[string]int, len(f.Tensors))
+		for i, t := range f.Tensors {
+			f.index[t.Name] = i
 		}
 	}
-	return Tensor{}, false
+	i, ok := f.index[name]
+	if !ok {
+		return Tensor{}, false
+	}
+	return f.Tensors[i], true
+}
+
+// Limits of what a file may describe, far above any model cifarnet makes:
+// a crafted header of a few megabytes must not take gigabytes to hold.
+const (
+	MaxTensors = 1 << 14
+	MaxRank    = 8
+)
+
+// Spec describes one tensor of a header: its name, shape and where its
+// bytes lie, relative to the start of the data.
+type Spec struct {
+	Name       string
+	Shape      []int
+	Begin, End int64
+}
+
+// Header is a parsed and checked safetensors header: every tensor's bytes
+// lie within the file, and the tensors cover the data exactly.
+type Header struct {
+	Specs    []Spec // in order of their data offsets
+	Metadata map[string]string
+	DataLen  int64
+}
+
+// Spec returns the tensor of the given name.
+func (h *Header) Spec(name string) (Spec, bool) {
+	for _, s := range h.Specs {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Spec{}, false
 }
 
 // ErrFormat is wrapped by every error about a malformed file.
@@ -128,8 +208,56 @@ func formatErr(format string, args ...any) error {
 }
 
 // Read parses a whole safetensors file of the given size from r. Only F32
-// tensors are accepted.
+// tensors are accepted. It allocates what the file holds, once.
 func Read(r io.Reader, size int64) (*File, error) {
+	h, err := ReadHeader(r, size)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Metadata: h.Metadata}
+	for _, s := range h.Specs {
+		f.Tensors = append(f.Tensors, Tensor{Name: s.Name, Shape: slices.Clone(s.Shape), Data: make([]float32, (s.End-s.Begin)/4)})
+	}
+	dst := make([][]float32, len(f.Tensors))
+	for i := range f.Tensors {
+		dst[i] = f.Tensors[i].Data
+	}
+	if err := h.ReadData(r, dst); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// ReadData reads the data that follows h from r into dst, one slice per
+// tensor in the order of h.Specs, each of the tensor's length.
+func (h *Header) ReadData(r io.Reader, dst [][]float32) error {
+	if len(dst) != len(h.Specs) {
+		return fmt.Errorf("safetensors: %d destinations for %d tensors", len(dst), len(h.Specs))
+	}
+	buf := make([]byte, 64<<10)
+	for i, s := range h.Specs {
+		d := dst[i]
+		if int64(len(d))*4 != s.End-s.Begin {
+			return fmt.Errorf("safetensors: tensor %s: destination of %d values for %d bytes", quote.Short(s.Name), len(d), s.End-s.Begin)
+		}
+		for len(d) > 0 {
+			n := min(len(d), len(buf)/4)
+			if _, err := io.ReadFull(r, buf[:4*n]); err != nil {
+				return formatErr("reading the data of tensor %s: %v", quote.Short(s.Name), err)
+			}
+			for j := range n {
+				d[j] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:]))
+			}
+			d = d[n:]
+		}
+	}
+	return nil
+}
+
+// ReadHeader reads and checks the header of a safetensors file of the
+// given size from r, leaving r at the start of the data. Nothing it
+// allocates is larger than the header itself.
+func ReadHeader(r io.Reader, size int64) (*Header, error) {
 	if size < 8 {
 		return nil, formatErr("%d bytes, shorter than the 8-byte header length", size)
 	}
@@ -152,25 +280,20 @@ func Read(r io.Reader, size int64) (*File, error) {
 	if err := json.Unmarshal(hb, &raw); err != nil {
 		return nil, formatErr("header: %v", err)
 	}
-	f := &File{}
-	dataLen := size - 8 - int64(n)
-	type span struct {
-		name       string
-		shape      []int
-		begin, end int64
+	if len(raw) > MaxTensors+1 {
+		return nil, formatErr("%d tensors, more than the %d allowed", len(raw)-1, MaxTensors)
 	}
-	var spans []span
+	h := &Header{DataLen: size - 8 - int64(n)}
+	dataLen := h.DataLen
 	for name, msg := range raw {
 		if name == "__metadata__" {
-			if err := json.Unmarshal(msg, &f.Metadata); err != nil {
+			if err := json.Unmarshal(msg, &h.Metadata); err != nil {
 				return nil, formatErr("__metadata__ must map strings to strings: %v", err)
 			}
 			continue
 		}
 		var e entry
-		dec := json.NewDecoder(bytes.NewReader(msg))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&e); err != nil {
+		if err := decodeEntry(msg, &e); err != nil {
 			return nil, formatErr("tensor %s: %v", quote.Short(name), err)
 		}
 		if e.Dtype != "F32" {
@@ -179,10 +302,14 @@ func Read(r io.Reader, size int64) (*File, error) {
 		if len(e.DataOffsets) != 2 || e.DataOffsets[0] < 0 || e.DataOffsets[1] < e.DataOffsets[0] || e.DataOffsets[1] > dataLen {
 			return nil, formatErr("tensor %s: data_offsets %v outside the %d data bytes", quote.Short(name), e.DataOffsets, dataLen)
 		}
+		if len(e.Shape) > MaxRank {
+			return nil, formatErr("tensor %s: %d dimensions, more than the %d allowed", quote.Short(name), len(e.Shape), MaxRank)
+		}
 		count := int64(1)
 		shape := make([]int, len(e.Shape))
 		for i, d := range e.Shape {
-			if d < 0 || (count > 0 && d > dataLen) {
+			// count stays at most dataLen, so the product cannot overflow.
+			if d < 0 || d > 0 && count > dataLen/d {
 				return nil, formatErr("tensor %s: invalid shape %v", quote.Short(name), e.Shape)
 			}
 			count *= d
@@ -191,32 +318,22 @@ func Read(r io.Reader, size int64) (*File, error) {
 		if count*4 != e.DataOffsets[1]-e.DataOffsets[0] {
 			return nil, formatErr("tensor %s: shape %v needs %d bytes, data_offsets span %d", quote.Short(name), e.Shape, count*4, e.DataOffsets[1]-e.DataOffsets[0])
 		}
-		spans = append(spans, span{name, shape, e.DataOffsets[0], e.DataOffsets[1]})
+		h.Specs = append(h.Specs, Spec{name, shape, e.DataOffsets[0], e.DataOffsets[1]})
 	}
-	sort.Slice(spans, func(i, j int) bool {
-		return spans[i].begin < spans[j].begin || spans[i].begin == spans[j].begin && spans[i].end < spans[j].end
+	sort.Slice(h.Specs, func(i, j int) bool {
+		a, b := h.Specs[i], h.Specs[j]
+		return a.Begin < b.Begin || a.Begin == b.Begin && a.End < b.End
 	})
 	// The data must be covered exactly: no holes, no overlaps.
 	var at int64
-	for _, s := range spans {
-		if s.begin != at {
-			return nil, formatErr("tensor %s: data starts at %d, want %d (gap or overlap)", quote.Short(s.name), s.begin, at)
+	for _, s := range h.Specs {
+		if s.Begin != at {
+			return nil, formatErr("tensor %s: data starts at %d, want %d (gap or overlap)", quote.Short(s.Name), s.Begin, at)
 		}
-		at = s.end
+		at = s.End
 	}
 	if at != dataLen {
 		return nil, formatErr("tensors cover %d of the %d data bytes", at, dataLen)
 	}
-	data := make([]byte, dataLen)
-	if _, err := io.ReadFull(r, data); err != nil {
-		return nil, formatErr("reading the data: %v", err)
-	}
-	for _, s := range spans {
-		vals := make([]float32, (s.end-s.begin)/4)
-		for i := range vals {
-			vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[s.begin+4*int64(i):]))
-		}
-		f.Tensors = append(f.Tensors, Tensor{Name: s.name, Shape: slices.Clone(s.shape), Data: vals})
-	}
-	return f, nil
+	return h, nil
 }

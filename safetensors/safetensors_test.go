@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/cifarnet/cifarnet/internal/memtest"
 )
 
 // golden is a file written byte by byte from the specification: header
@@ -147,6 +149,39 @@ func TestErrorsQuoteShortPrefixes(t *testing.T) {
 		_, err := Read(bytes.NewReader(b.Bytes()), int64(b.Len()))
 		if err == nil || len(err.Error()) > 400 {
 			t.Errorf("error of %d bytes: %.100s", len(fmt.Sprint(err)), err)
+		}
+	}
+}
+
+// TestMemoryBoundedByInput: headers that describe many small things (a
+// shape or offsets of millions of numbers, thousands of empty tensors) are
+// refused within a few times the file's size; they used to take tens of
+// bytes for each byte of header.
+func TestMemoryBoundedByInput(t *testing.T) {
+	const n = 2 << 20
+	zeros := strings.Repeat("0,", n) + "0"
+	var many strings.Builder
+	many.WriteString("{")
+	for i := range 200000 {
+		fmt.Fprintf(&many, `"%d":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},`, i)
+	}
+	many.WriteString(`"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`)
+	for _, header := range []string{
+		`{"t":{"dtype":"F32","shape":[` + zeros + `],"data_offsets":[0,0]}}`,
+		`{"t":{"dtype":"F32","shape":[0],"data_offsets":[` + zeros + `]}}`,
+		many.String(),
+	} {
+		var b bytes.Buffer
+		binary.Write(&b, binary.LittleEndian, uint64(len(header)))
+		b.WriteString(header)
+		b.Write(make([]byte, 4))
+		var err error
+		got := memtest.Allocated(func() { _, err = Read(bytes.NewReader(b.Bytes()), int64(b.Len())) })
+		if err == nil {
+			t.Errorf("header of %d bytes accepted", len(header))
+		}
+		if got > 6*uint64(b.Len()) {
+			t.Errorf("allocated %d MB for a %d MB file (%.60s)", got>>20, b.Len()>>20, header)
 		}
 	}
 }

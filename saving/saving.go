@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/oserr"
@@ -199,12 +200,25 @@ func WriteWeights(w io.Writer, m *nn.Sequential, metadata map[string]string) err
 	return safetensors.Write(w, ts, md)
 }
 
-// Load reads the model saved in dir.
+// Load reads the model saved in dir. The sizes model.json states are
+// checked against the weights file before the model is built, so a
+// description asking for more than the weights hold is refused, not
+// allocated.
 func Load(dir string) (*nn.Sequential, *Config, error) {
 	name := filepath.Join(dir, ConfigFile)
 	b, err := regular.ReadFile(name, MaxConfigSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("model %s: %w", name, oserr.Bare(err))
+	}
+	wname := filepath.Join(dir, WeightsFile)
+	f, h, err := openWeights(wname)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	// Checked on the raw description: parsing it builds the model.
+	if need, held := minWeights(b), float64(h.DataLen/4); need > held {
+		return nil, nil, fmt.Errorf("model %s: its layers need at least %.0f weights, %s holds %.0f: the layer sizes disagree with the weights' shapes", name, need, WeightsFile, held)
 	}
 	c, err := parseConfig(b)
 	if err != nil {
@@ -214,46 +228,125 @@ func Load(dir string) (*nn.Sequential, *Config, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("model %s: %v", name, err)
 	}
-	if err := LoadWeights(filepath.Join(dir, WeightsFile), m); err != nil {
+	if err := fill(wname, f, h, m); err != nil {
 		return nil, nil, err
 	}
 	return m, c, nil
 }
 
-// LoadWeights fills m from a safetensors file holding a tensor of the right
-// shape for every variable of m, trainable or not (extra tensors are an
-// error too: they mean the file belongs to another architecture).
-func LoadWeights(name string, m *nn.Sequential) error {
+// minWeights is a lower bound of the weights a model.json needs, read
+// from its raw layers (Keras's or the legacy architecture) in float64
+// without building anything: each Dense layer needs an input width x units
+// kernel. It keeps a description of billions of units from being
+// allocated; a description it cannot read gives 0, and parsing reports it.
+func minWeights(b []byte) float64 {
+	var probe struct {
+		Config struct {
+			Layers []struct {
+				ClassName string         `json:"class_name"`
+				Config    map[string]any `json:"config"`
+			} `json:"layers"`
+		} `json:"config"`
+		Architecture *struct {
+			Inputs  float64   `json:"inputs"`
+			Hidden  []float64 `json:"hidden"`
+			Classes float64   `json:"classes"`
+		} `json:"architecture"`
+	}
+	if json.Unmarshal(b, &probe) != nil {
+		return 0
+	}
+	var widths []float64
+	if a := probe.Architecture; a != nil {
+		widths = append(append([]float64{a.Inputs}, a.Hidden...), a.Classes)
+	} else {
+		widths = []float64{1}
+		for _, l := range probe.Config.Layers {
+			switch l.ClassName {
+			case "InputLayer":
+				shape, _ := l.Config["batch_shape"].([]any)
+				if shape == nil {
+					shape, _ = l.Config["batch_input_shape"].([]any)
+				}
+				w := 1.0
+				for _, d := range shape {
+					if v, ok := d.(float64); ok && v > 0 {
+						w *= v
+					}
+				}
+				widths[0] = w
+			case "Dense":
+				if u, ok := l.Config["units"].(float64); ok && u >= 1 {
+					widths = append(widths, u)
+				}
+			}
+		}
+	}
+	var n float64
+	for i := 1; i < len(widths); i++ {
+		n += max(widths[i-1], 1) * widths[i]
+	}
+	return n
+}
+
+// openWeights opens a weights file and reads its header.
+func openWeights(name string) (*os.File, *safetensors.Header, error) {
 	f, err := regular.Open(name)
 	if err != nil {
-		return fmt.Errorf("weights %s: %w", name, oserr.Bare(err))
+		return nil, nil, fmt.Errorf("weights %s: %w", name, oserr.Bare(err))
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("weights %s: %w", name, oserr.Bare(err))
+		f.Close()
+		return nil, nil, fmt.Errorf("weights %s: %w", name, oserr.Bare(err))
 	}
-	st, err := safetensors.Read(f, fi.Size())
+	h, err := safetensors.ReadHeader(f, fi.Size())
 	if err != nil {
-		return fmt.Errorf("weights %s: %w", name, err)
+		f.Close()
+		return nil, nil, fmt.Errorf("weights %s: %w", name, err)
 	}
+	return f, h, nil
+}
+
+// LoadWeights fills m from a safetensors file holding a tensor of the right
+// shape for every variable of m, trainable or not (extra tensors are an
+// error too: they mean the file belongs to another architecture). The
+// names and shapes are checked before any data is read.
+func LoadWeights(name string, m *nn.Sequential) error {
+	f, h, err := openWeights(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return fill(name, f, h, m)
+}
+
+// fill reads the data of a weights file whose header h was read from f
+// into m's variables, after checking every name and shape.
+func fill(name string, f io.Reader, h *safetensors.Header, m *nn.Sequential) error {
 	ps := m.Variables()
-	if len(st.Tensors) != len(ps) {
-		return fmt.Errorf("weights %s: %d tensors, the model has %d variables", name, len(st.Tensors), len(ps))
+	if len(h.Specs) != len(ps) {
+		return fmt.Errorf("weights %s: %d tensors, the model has %d variables", name, len(h.Specs), len(ps))
 	}
-	for _, p := range ps {
-		t, ok := st.Get(p.Name)
+	ws := make([][]float32, len(ps))
+	byName := make(map[string]int, len(ps))
+	for i, p := range ps {
+		t, ok := h.Spec(p.Name)
 		if !ok {
 			return fmt.Errorf("weights %s: missing tensor %s", name, p.Name)
 		}
-		if fmt.Sprint(t.Shape) != fmt.Sprint(p.Shape) {
+		if !slices.Equal(t.Shape, p.Shape) {
 			return fmt.Errorf("weights %s: tensor %s has shape %v, the model needs %v", name, p.Name, t.Shape, p.Shape)
 		}
+		ws[i] = make([]float32, len(p.Value))
+		byName[p.Name] = i
 	}
-	ws := make([][]float32, len(ps))
-	for i, p := range ps {
-		t, _ := st.Get(p.Name)
-		ws[i] = t.Data
+	dst := make([][]float32, len(h.Specs))
+	for i, s := range h.Specs {
+		dst[i] = ws[byName[s.Name]]
+	}
+	if err := h.ReadData(f, dst); err != nil {
+		return fmt.Errorf("weights %s: %w", name, err)
 	}
 	return m.SetWeights(ws)
 }

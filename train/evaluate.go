@@ -50,6 +50,7 @@ func (ev *evaluator) evaluate(e *tensor.Engine, m *nn.Sequential, x Inputs, y []
 	if ev.confidence {
 		conf = make([]float32, n)
 	}
+	batchSize = max(min(batchSize, n), 1) // the buffers are never larger than the data
 	steps := (n + batchSize - 1) / batchSize
 	ldx := tensor.PaddedStride(features)
 	if cap(ev.xb) < batchSize*ldx {

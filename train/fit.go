@@ -114,7 +114,9 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 		}
 	}
 
-	bs := o.BatchSize
+	// A batch larger than the samples is all of them, as in Keras: the
+	// buffers are never larger than the data.
+	bs := min(o.BatchSize, split)
 	steps := (split + bs - 1) / bs
 	r := &FitState{Model: m, Optimizer: opt, Epochs: o.Epochs, Steps: steps, History: &History{}}
 	samples := newSampler(split, o.Shuffle, o.Seed)

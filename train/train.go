@@ -11,6 +11,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/datasets"
+	"github.com/cifarnet/cifarnet/internal/memlimit"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/tensor"
@@ -171,15 +172,36 @@ func (c Config) Validate() error {
 			return fieldErr("hidden", intList(c.Hidden), "%v", err)
 		}
 	}
+	if len(c.Hidden) > MaxLayers {
+		return fieldErr("hidden", fmt.Sprintf("(%d layers)", len(c.Hidden)), "want at most %d layers", MaxLayers)
+	}
+	for _, h := range c.Hidden {
+		if h > MaxUnits {
+			return fieldErr("hidden", intList(c.Hidden), "want at most %d units a layer", MaxUnits)
+		}
+	}
+	// The memory a run of the flags' network needs is estimated before
+	// the model is built, so that what cannot fit is refused, not tried.
+	if c.Model == nil {
+		if err := CheckMemory(c, memlimit.Available()); err != nil {
+			return err
+		}
+	}
 	if _, err := c.NewModel(); err != nil {
 		return invalid{err}
 	}
 	nTrain := SplitAt(c.TrainSamples, c.ValidationSplit)
 	switch {
-	case c.Epochs < 1:
-		return fieldErr("epochs", c.Epochs, "want at least 1")
-	case c.BatchSize < 1:
-		return fieldErr("batch_size", c.BatchSize, "want at least 1")
+	case math.IsNaN(c.LearningRate) || math.IsInf(c.LearningRate, 0) || c.LearningRate < 0:
+		return fieldErr("learning_rate", c.LearningRate, "want a finite number >= 0")
+	case math.IsNaN(c.MinDelta) || math.IsInf(c.MinDelta, 0):
+		return fieldErr("min_delta", c.MinDelta, "want a finite number >= 0")
+	case c.Epochs < 1 || c.Epochs > MaxEpochs:
+		return fieldErr("epochs", c.Epochs, "want 1 to %d", MaxEpochs)
+	case c.BatchSize < 1 || c.BatchSize > MaxBatchSize:
+		return fieldErr("batch_size", c.BatchSize, "want 1 to %d", MaxBatchSize)
+	case c.Patience < -1 || c.Patience > MaxEpochs:
+		return fieldErr("patience", c.Patience, "want -1 (no early stopping) to %d", MaxEpochs)
 	case c.EvalBatchSize < 1:
 		return fieldErr("eval_batch_size", c.EvalBatchSize, "want at least 1")
 	case !(c.ValidationSplit > 0 && c.ValidationSplit < 1):
@@ -192,8 +214,8 @@ func (c Config) Validate() error {
 		return fieldErr("test_samples", c.TestSamples, "want 1 to %d (%s)", info.TestSize, info.Title())
 	case nTrain < 1 || nTrain == c.TrainSamples:
 		return fieldErr("validation_split", c.ValidationSplit, "of %d samples leaves an empty training or validation set", c.TrainSamples)
-	case c.Threads < 0:
-		return fieldErr("threads", c.Threads, "want 0 (all CPUs) or more")
+	case c.Threads < 0 || c.Threads > MaxThreads:
+		return fieldErr("threads", c.Threads, "want 0 (all CPUs) to %d", MaxThreads)
 	}
 	if err := c.validateTraining(); err != nil {
 		return invalid{err}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/internal/memlimit"
 	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -63,6 +65,9 @@ func hide(fs *pflag.FlagSet, names ...string) {
 	}
 }
 
+// maxSynthetic bounds bench --synthetic: twenty times CIFAR-10's training set.
+const maxSynthetic = 1 << 20
+
 func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, cpuProfile string) error {
 	cfg.Patience = -1
 	if synthetic > 0 {
@@ -71,8 +76,24 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	if err := cfg.Validate(); err != nil && synthetic == 0 {
 		return flagError(err)
 	}
-	if synthetic < 0 {
-		return usagef("--synthetic %d: want a positive number of images", synthetic)
+	if synthetic < 0 || synthetic > maxSynthetic {
+		return usagef("--synthetic %d: want a positive number of images, at most %d", synthetic, maxSynthetic)
+	}
+	if synthetic > 0 {
+		// Validate refused the sample count (more than the data set has)
+		// but not the rest.
+		c := cfg
+		c.TrainSamples, c.TestSamples = 1000, 100
+		if err := c.Validate(); err != nil {
+			return flagError(err)
+		}
+	}
+	if err := train.CheckMemory(cfg, memlimit.Available()); err != nil {
+		var fe *train.FieldError
+		if synthetic > 0 && errors.As(err, &fe) {
+			return usagef("--synthetic %d: %s", synthetic, fe.Want)
+		}
+		return flagError(err)
 	}
 	// The profile's file is created first, so a bad path fails at once.
 	var prof *os.File

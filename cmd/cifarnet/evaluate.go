@@ -19,6 +19,7 @@ import (
 	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/rundir"
@@ -53,8 +54,13 @@ then reports both the deterministic and the MC figures.`,
 			if modelDir == "" {
 				return usagef("--model is required: a run directory holding %s and %s", saving.ConfigFile, saving.WeightsFile)
 			}
-			if samples < 1 || batch < 1 || threads < 0 {
-				return usagef("--test-samples %d (>= 1), --batch-size %d (>= 1), --threads %d (>= 0): out of range", samples, batch, threads)
+			switch {
+			case samples < 1:
+				return usagef("--test-samples %d: want at least 1", samples)
+			case batch < 1 || batch > train.MaxBatchSize:
+				return usagef("--batch-size %d: want 1 to %d", batch, train.MaxBatchSize)
+			case threads < 0 || threads > train.MaxThreads:
+				return usagef("--threads %d: want 0 (all CPUs) to %d", threads, train.MaxThreads)
 			}
 			if err := mc.check(); err != nil {
 				return err
@@ -317,21 +323,40 @@ func topClasses(probs []float32, m *nn.Sequential, names []string, files []strin
 	return out
 }
 
+// maxPixels bounds an image predict decodes (an 8K frame has 33 million
+// pixels): decoding and compositing take about 8 bytes a pixel, so a file
+// of a few bytes declaring 100000 x 100000 pixels must be refused from its
+// header, not decoded.
+const maxPixels = 1 << 25
+
 func decodeImage(name string) (image.Image, error) {
 	f, err := regular.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", name, oserr.Bare(err))
 	}
 	defer f.Close()
-	img, format, err := image.Decode(f)
+	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: not a PNG or JPEG image: %v", name, err)
+		return nil, fmt.Errorf("image %s: not a PNG or JPEG image: %s", name, quote.Line(err.Error(), 4*quote.Max))
 	}
 	if format != "png" && format != "jpeg" {
 		return nil, fmt.Errorf("image %s: format %s, want PNG or JPEG", name, format)
 	}
-	if b := img.Bounds(); b.Empty() {
-		return nil, fmt.Errorf("image %s: empty image", name)
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("image %s: empty image (%dx%d)", name, cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+		return nil, fmt.Errorf("image %s: %dx%d pixels, more than the %d predict accepts", name, cfg.Width, cfg.Height, maxPixels)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("image %s: %w", name, oserr.Bare(err))
+	}
+	img, format, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: not a valid %s image: %s", name, strings.ToUpper(format), quote.Line(err.Error(), 4*quote.Max))
+	}
+	if b := img.Bounds(); b.Empty() || b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return nil, fmt.Errorf("image %s: decoded %v, its header says %dx%d", name, b, cfg.Width, cfg.Height)
 	}
 	return img, nil
 }

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
+	binenc "encoding/binary"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +21,15 @@ import (
 // reports that as exit -1: for inputs that used to hang.
 func runLimited(t *testing.T, limit time.Duration, args ...string) (string, string, int) {
 	t.Helper()
+	return runProgram(t, limit, binary, args...)
+}
+
+// runProgram runs a program as runLimited runs the binary.
+func runProgram(t *testing.T, limit time.Duration, program string, args ...string) (string, string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Dir = t.TempDir()
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -120,4 +131,117 @@ func TestErrorLinesAreShort(t *testing.T) {
 			t.Errorf("exit %d, %d bytes of stderr: %.200s", code, len(stderr), stderr)
 		}
 	}
+}
+
+// TestNumericFlagsBounded: every float flag must be finite and every
+// numeric flag within bounds: one line, exit 2, before any work. These
+// used to train then lose the run (NaN, Inf), panic in makeslice, or start
+// a million workers.
+func TestNumericFlagsBounded(t *testing.T) {
+	data := sharedData(t)
+	const huge = "9223372036854775807"
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--min-delta", "NaN"}, "--min-delta NaN: want a finite number"},
+		{[]string{"train", "--min-delta", "Inf"}, "--min-delta +Inf: want a finite number"},
+		{[]string{"train", "--lr", "Inf"}, "finite"},
+		{[]string{"train", "--lr", "-Inf"}, "finite"},
+		{[]string{"train", "--validation-split", "NaN"}, "--validation-split NaN"},
+		{[]string{"bench", "--lr", "NaN"}, "finite"},
+		{[]string{"train", "--hidden", huge}, huge},
+		{[]string{"train", "--batch-size", huge}, "--batch-size " + huge + ": want 1 to"},
+		{[]string{"train", "--epochs", huge}, "--epochs " + huge},
+		{[]string{"train", "--patience", huge}, "--patience " + huge},
+		{[]string{"train", "--threads", "1000000"}, "--threads 1000000: want 0 (all CPUs) to"},
+		{[]string{"train", "--hidden", "1000000"}, "1000000"},
+		{[]string{"evaluate", "--model", ".", "--batch-size", "1000000000"}, "--batch-size 1000000000: want 1 to"},
+		{[]string{"evaluate", "--model", ".", "--threads", "1000000"}, "--threads 1000000"},
+		{[]string{"bench", "--synthetic", "100000000"}, "--synthetic 100000000"},
+		{[]string{"bench", "--hidden", huge, "--synthetic", "1000"}, huge},
+	}
+	for _, tt := range tests {
+		_, stderr, code := runLimited(t, 60*time.Second, append(tt.args, "--data", data)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q, want exit 2 and one line containing %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}
+
+// runUnderLimit runs the binary with its address space limited (ulimit
+// -v), as a machine with little memory would.
+func runUnderLimit(t *testing.T, kb int, args ...string) (string, string, int) {
+	t.Helper()
+	sh := fmt.Sprintf(`ulimit -v %d && exec "$0" "$@"`, kb)
+	return runProgram(t, 120*time.Second, "sh", append([]string{"-c", sh, binary}, args...)...)
+}
+
+// TestCraftedInputsUnderAMemoryLimit runs crafted inputs with 2 GB of
+// address space: each is refused from what it declares (or, for a batch
+// size, bounded by the data), never by running out of memory.
+func TestCraftedInputsUnderAMemoryLimit(t *testing.T) {
+	data := sharedData(t)
+	model := trainedRun(t)
+	tmp := t.TempDir()
+	// A PNG of 100000 x 100000 pixels in a few hundred bytes.
+	bomb := filepath.Join(tmp, "bomb.png")
+	os.WriteFile(bomb, pngBomb(t, 100000, 100000), 0o644)
+	// A model.json asking for 80000 units (a 1 GB kernel) beside small weights.
+	big := filepath.Join(tmp, "big")
+	os.Mkdir(big, 0o755)
+	js, _ := os.ReadFile(filepath.Join(model, "model.json"))
+	js = []byte(strings.Replace(string(js), `"units": 32`, `"units": 80000`, 1))
+	os.WriteFile(filepath.Join(big, "model.json"), js, 0o644)
+	w, _ := os.ReadFile(filepath.Join(model, "model.safetensors"))
+	os.WriteFile(filepath.Join(big, "model.safetensors"), w, 0o644)
+	const limit = 2 << 20 // kB: 2 GB
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"predict", "--model", model, bomb}, 1, "100000x100000 pixels, more than"},
+		{[]string{"predict", "--model", big, bomb}, 1, "need at least 246560000 weights"},
+		{[]string{"evaluate", "--model", big, "--data", data}, 1, "need at least 246560000 weights"},
+		{[]string{"evaluate", "--model", model, "--data", data, "--batch-size", "16000000", "--test-samples", "200"}, 0, "Test accuracy"},
+		{[]string{"bench", "--synthetic", "1000000", "--epochs", "1"}, 2, "--synthetic 1000000: the run needs about"},
+		{[]string{"train", "--data", data, "--hidden", "15000,15000"}, 2, "--hidden 15000,15000: the run needs about"},
+		{[]string{"train", "--data", data, "--batch-size", "16000000", "--epochs", "1", "--train-samples", "500", "--test-samples", "100", "--hidden", "8", "--out", filepath.Join(tmp, "r")}, 0, "Test accuracy"},
+	}
+	for _, tt := range tests {
+		stdout, stderr, code := runUnderLimit(t, limit, tt.args...)
+		if code != tt.code || !strings.Contains(stdout+stderr, tt.want) || strings.Contains(stderr, "goroutine") {
+			t.Errorf("%v: exit %d, stderr %.300q, want exit %d and %q", tt.args, code, stderr, tt.code, tt.want)
+		}
+	}
+}
+
+// pngBomb makes a valid PNG header declaring w x h pixels, followed by a
+// small compressed stream.
+func pngBomb(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binenc.Write(&b, binenc.BigEndian, uint32(len(data)))
+		c := crc32.NewIEEE()
+		c.Write([]byte(typ))
+		c.Write(data)
+		b.WriteString(typ)
+		b.Write(data)
+		binenc.Write(&b, binenc.BigEndian, c.Sum32())
+	}
+	ihdr := make([]byte, 13)
+	binenc.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binenc.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	chunk("IHDR", ihdr)
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(make([]byte, 1<<16))
+	zw.Close()
+	chunk("IDAT", z.Bytes())
+	chunk("IEND", nil)
+	return b.Bytes()
 }

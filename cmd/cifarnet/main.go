@@ -9,12 +9,15 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cifarnet/cifarnet/internal/quote"
 )
@@ -57,6 +60,9 @@ restore_best_weights), 50 epochs of batch 128, validation_split=0.2, the first
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())}
 	})
+	// Every float flag of every command must be finite: NaN and Inf pass
+	// many range checks, then fail far later (metrics.json cannot hold them).
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return finiteFlags(c.Flags()) }
 	root.AddCommand(newTrainCmd(), newSummaryCmd(), newEvaluateCmd(), newPredictCmd(), newExportCmd(), newReportCmd(), newBenchCmd(), newDownloadCmd(), newLRFindCmd())
 	return root
 }
@@ -85,6 +91,38 @@ func main() {
 // maxMessage bounds the error line printed: whatever a message quotes
 // from an input, stderr gets one line of reasonable length.
 const maxMessage = 1000
+
+// finiteFlags refuses a NaN or infinite value given to any float flag.
+func finiteFlags(fs *pflag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *pflag.Flag) {
+		if err != nil {
+			return
+		}
+		var vs []float64
+		switch f.Value.Type() {
+		case "float64", "float32":
+			v, perr := strconv.ParseFloat(f.Value.String(), 64)
+			if perr != nil {
+				return
+			}
+			vs = []float64{v}
+		case "float64Slice", "float32Slice":
+			for _, s := range strings.Split(strings.Trim(f.Value.String(), "[]"), ",") {
+				if v, perr := strconv.ParseFloat(strings.TrimSpace(s), 64); perr == nil {
+					vs = append(vs, v)
+				}
+			}
+		}
+		for _, v := range vs {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				err = usagef("--%s %s: want a finite number", f.Name, quote.Line(f.Value.String(), quote.Max))
+				return
+			}
+		}
+	})
+	return err
+}
 
 // errQuiet marks an error whose message was already printed.
 var errQuiet = errors.New("(reported)")

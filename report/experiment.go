@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -117,6 +118,35 @@ type ConfigStats struct {
 	// Named places the NamedSeed's run among the configuration's runs (nil
 	// when the configuration has no finished run of that seed).
 	Named *stats.Position `json:"named_seed,omitempty"`
+	// Results are the finished runs' own numbers, by seed, so that every
+	// figure above can be recomputed from this file alone
+	// (scripts/check_stats.py does, with scipy).
+	Results []RunResult `json:"results"`
+}
+
+// RunResult is one finished run's numbers; a figure it does not have (a
+// diverged run's test accuracy) is NaN, written as null.
+type RunResult struct {
+	Seed         uint64  `json:"seed"`
+	TestAccuracy float64 `json:"test_accuracy"`
+	TestLoss     float64 `json:"test_loss"`
+	EpochsRun    int     `json:"epochs_run"`
+}
+
+// MarshalJSON writes a non-finite figure as null.
+func (r RunResult) MarshalJSON() ([]byte, error) {
+	orNull := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		Seed         uint64   `json:"seed"`
+		TestAccuracy *float64 `json:"test_accuracy"`
+		TestLoss     *float64 `json:"test_loss"`
+		EpochsRun    int      `json:"epochs_run"`
+	}{r.Seed, orNull(r.TestAccuracy), orNull(r.TestLoss), r.EpochsRun})
 }
 
 // MissingRun names a run without a result and why.
@@ -221,7 +251,7 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 			baseIndex = i
 		}
 		var acc, loss, epochs []float64
-		cs := ConfigStats{Config: g.name, Factors: g.factors, Runs: len(g.runs)}
+		cs := ConfigStats{Config: g.name, Factors: g.factors, Runs: len(g.runs), Results: []RunResult{}}
 		var named *ExperimentRun
 		for _, r := range g.runs {
 			if !r.finished() {
@@ -230,6 +260,7 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 			}
 			cs.Finished++
 			m := r.Metrics
+			cs.Results = append(cs.Results, RunResult{r.Seed, m.TestAccuracy, m.TestLoss, m.EpochsRun})
 			acc = append(acc, m.TestAccuracy)
 			loss = append(loss, m.TestLoss)
 			epochs = append(epochs, float64(m.EpochsRun))

@@ -298,3 +298,44 @@ func TestExperimentOrderDoesNotMatter(t *testing.T) {
 		t.Error("the order of the runs changed the outputs")
 	}
 }
+
+// TestExperimentStatisticsAgainstScipy runs scripts/check_stats.py, which
+// recomputes every figure of the statistics from the runs' numbers in their
+// JSON with numpy and scipy, on the synthetic experiment (a missing and a
+// diverged run included). CI sets CIFARNET_REQUIRE_SCIPY=1 so that a
+// missing scipy fails rather than skips.
+func TestExperimentStatisticsAgainstScipy(t *testing.T) {
+	const python = "/usr/bin/python3" // Debian's, with python3-scipy
+	if err := exec.Command(python, "-c", "import scipy.stats").Run(); err != nil {
+		if os.Getenv("CIFARNET_REQUIRE_SCIPY") != "" {
+			t.Fatalf("CIFARNET_REQUIRE_SCIPY is set but %s cannot import scipy.stats: %v", python, err)
+		}
+		t.Skipf("no scipy (%v); set CIFARNET_REQUIRE_SCIPY=1 to fail instead", err)
+	}
+	e := syntheticExperiment(t)
+	st, err := WriteExperiment(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(map[string]any{"spec": "whatever the experiment writes", "statistics": st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(e.Dir, "experiment.json")
+	if err := os.WriteFile(file, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(python, "../scripts/check_stats.py", file).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "\n0 mismatches") {
+		t.Fatalf("check_stats.py: %v\n%s", err, out)
+	}
+	// It can fail: a figure off by a little is caught.
+	st.Comparisons[1].Welch.P += 1e-6
+	st.Configurations[2].TestAccuracy.Q3 += 1e-6
+	js, _ = json.Marshal(st)
+	os.WriteFile(file, js, 0o644)
+	out, err = exec.Command(python, "../scripts/check_stats.py", file).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "\n2 mismatches") {
+		t.Fatalf("check_stats.py missed two wrong figures: %v\n%s", err, out)
+	}
+}

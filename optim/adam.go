@@ -27,8 +27,10 @@ type Adam struct {
 
 	m, v, vHat int
 	task       func(k, lo, hi int)
-	// The step's float32 scalars.
+	// The step's float32 scalars, and the engine of the step in flight.
 	alpha, oneMinusB1, oneMinusB2, eps float32
+	kern                               tensor.AdamStep
+	e                                  *tensor.Engine
 }
 
 // NewAdam returns Adam with learning rate lr and Keras's defaults.
@@ -68,26 +70,29 @@ func (o *Adam) step(e *tensor.Engine, lr float32) {
 	o.alpha = lr * sqrt32(1-b2Pow) / (1 - b1Pow)
 	o.oneMinusB1, o.oneMinusB2 = float32(1-o.Beta1), float32(1-o.Beta2)
 	o.eps = float32(o.Epsilon)
+	o.kern = tensor.NewAdamStep(o.alpha, o.oneMinusB1, o.oneMinusB2, o.eps)
+	o.e = e
 	e.ForChunks(o.lens, o.task)
+	o.e = nil
 }
 
 func (o *Adam) chunk(k, lo, hi int) {
 	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
 	m, v := o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi]
-	var vh []float32
-	if o.AMSGrad {
-		vh = o.slot(o.vHat, k)[lo:hi]
-	}
 	alpha, c1, c2, eps := o.alpha, o.oneMinusB1, o.oneMinusB2, o.eps
+	if !o.AMSGrad {
+		// tensor's fused pass: the same operations as the loop below.
+		o.e.Adam(w, g, m, v, &o.kern)
+		return
+	}
+	vh := o.slot(o.vHat, k)[lo:hi]
 	for i := range w {
 		gi := g[i]
 		m[i] += float32((gi - m[i]) * c1)
 		vi := v[i] + float32((float32(gi*gi)-v[i])*c2)
 		v[i] = vi
-		if vh != nil {
-			vi = max(vh[i], vi)
-			vh[i] = vi
-		}
+		vi = max(vh[i], vi)
+		vh[i] = vi
 		w[i] -= float32(m[i]*alpha) / (sqrt32(vi) + eps)
 	}
 }

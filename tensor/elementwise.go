@@ -172,6 +172,9 @@ type simd struct {
 	biasELU     func(x, bias []float32)
 	eluBackward func(g, a []float32)
 	nadam       func(w, g, m, v []float32, c *[9]float32)
+	// adam is one Adam step (amsgrad off): c holds alpha, 1-beta1,
+	// 1-beta2, epsilon.
+	adam func(w, g, m, v []float32, c *[4]float32)
 	// bytesToFloat sets dst[i] = float32(src[i]) / div; table holds the
 	// 256 quotients.
 	bytesToFloat func(dst []float32, src []uint8, div float32, table *[256]float32)
@@ -180,7 +183,7 @@ type simd struct {
 	colSums func(dst, g []float32, ldg, rows int)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, bytesToFloatGeneric, colSumsGeneric}
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, bytesToFloatGeneric, colSumsGeneric}
 
 func colSumsGeneric(dst, g []float32, ldg, rows int) {
 	clear(dst)
@@ -240,5 +243,37 @@ func nadamGeneric(w, g, m, v []float32, c *[9]float32) {
 		m[i], v[i] = mi, vi
 		mHat := float32(float32(uT1*mi)/d1) + float32(float32(omUT*gi)/d2)
 		w[i] -= float32(mHat*lr) / (float32(math.Sqrt(float64(vi/vScale))) + eps)
+	}
+}
+
+// AdamStep holds the per-step scalars of one Keras 3 Adam update (amsgrad
+// off; optim.Adam computes them).
+type AdamStep struct{ c [4]float32 }
+
+// NewAdamStep returns the scalars of an Adam step.
+func NewAdamStep(alpha, oneMinusBeta1, oneMinusBeta2, epsilon float32) AdamStep {
+	return AdamStep{[4]float32{alpha, oneMinusBeta1, oneMinusBeta2, epsilon}}
+}
+
+// Adam applies one Adam update to w from g with the moments m and v, all
+// of the same length, on the calling goroutine (optim splits the work):
+//
+//	m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  w -= m alpha / (sqrt(v) + epsilon)
+//
+// in Keras's order of float32 operations; every kernel gives the bits of
+// the Go loop. s is a pointer so that the call allocates nothing.
+func (e *Engine) Adam(w, g, m, v []float32, s *AdamStep) {
+	e.simd.adam(w, g[:len(w)], m[:len(w)], v[:len(w)], &s.c)
+}
+
+func adamGeneric(w, g, m, v []float32, c *[4]float32) {
+	alpha, c1, c2, eps := c[0], c[1], c[2], c[3]
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	for i := range w {
+		gi := g[i]
+		m[i] += float32((gi - m[i]) * c1)
+		vi := v[i] + float32((float32(gi*gi)-v[i])*c2)
+		v[i] = vi
+		w[i] -= float32(m[i]*alpha) / (float32(math.Sqrt(float64(vi))) + eps)
 	}
 }

@@ -41,22 +41,42 @@ func kernels() []kernel {
 	return ks
 }
 
-func bestSIMD() simd {
-	if hasAVX512 {
-		return avx512SIMD
-	}
-	return genericSIMD
-}
+func bestSIMD() simd { s := simds(); return s[len(s)-1] }
 
 // simds lists every elementwise kernel set this CPU can run, best last.
 func simds() []simd {
-	if hasAVX512 {
-		return []simd{genericSIMD, avx512SIMD}
+	ss := []simd{genericSIMD}
+	if cpu.X86.HasAVX2 {
+		ss = append(ss, avx2SIMD)
 	}
-	return []simd{genericSIMD}
+	if hasAVX512 {
+		ss = append(ss, avx512SIMD)
+	}
+	return ss
+}
+
+// avx2SIMD is the Go set with Nadam and Adam in AVX2 (the same bits: every
+// operation correctly rounded, in the same order).
+var avx2SIMD = func() simd {
+	s := genericSIMD
+	s.nadam = func(w, g, m, v []float32, c *[9]float32) {
+		n := len(w) &^ 7
+		nadamAVX2(w[:n], g[:n], m[:n], v[:n], c)
+		nadamGeneric(w[n:], g[n:], m[n:], v[n:], c)
+	}
+	s.adam = adamAVX2Tail
+	return s
+}()
+
+// adamAVX2Tail is Adam in AVX2, the last len(w) mod 8 elements in Go.
+func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
+	n := len(w) &^ 7
+	adamAVX2(w[:n], g[:n], m[:n], v[:n], c)
+	adamGeneric(w[n:], g[n:], m[n:], v[n:], c)
 }
 
 var avx512SIMD = simd{
+	adam: adamAVX2Tail, // AVX-512 machines have AVX2
 	biasELU: func(x, bias []float32) {
 		n := len(bias) &^ 15
 		biasELUAVX512(x[:n], bias[:n])

@@ -5774,3 +5774,110 @@ nadam_loop:
 nadam_done:
 	VZEROUPPER
 	RET
+
+// func nadamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
+// Requires: AVX
+TEXT ·nadamAVX2(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	VBROADCASTSS 8(DI), Y2
+	VBROADCASTSS 12(DI), Y3
+	VBROADCASTSS 16(DI), Y4
+	VBROADCASTSS 20(DI), Y5
+	VBROADCASTSS 24(DI), Y6
+	VBROADCASTSS 28(DI), Y7
+	VBROADCASTSS 32(DI), Y8
+	TESTQ        SI, SI
+	JZ           nadamAVX2_done
+
+nadamAVX2_loop:
+	VMOVUPS (CX), Y9
+	VMOVUPS (DX), Y10
+	VMOVUPS (BX), Y11
+	VSUBPS  Y10, Y9, Y12
+	VMULPS  Y0, Y12, Y12
+	VADDPS  Y12, Y10, Y10
+	VMOVUPS Y10, (DX)
+	VMULPS  Y9, Y9, Y12
+	VSUBPS  Y11, Y12, Y12
+	VMULPS  Y1, Y12, Y12
+	VADDPS  Y12, Y11, Y11
+	VMOVUPS Y11, (BX)
+	VMULPS  Y2, Y10, Y10
+	VDIVPS  Y3, Y10, Y10
+	VMULPS  Y4, Y9, Y9
+	VDIVPS  Y5, Y9, Y9
+	VADDPS  Y9, Y10, Y10
+	VDIVPS  Y6, Y11, Y12
+	VSQRTPS Y12, Y12
+	VADDPS  Y8, Y12, Y12
+	VMULPS  Y7, Y10, Y10
+	VDIVPS  Y12, Y10, Y10
+	VMOVUPS (AX), Y9
+	VSUBPS  Y10, Y9, Y9
+	VMOVUPS Y9, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamAVX2_loop
+
+nadamAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamAVX2(w []float32, g []float32, m []float32, v []float32, c *[4]float32)
+// Requires: AVX
+TEXT ·adamAVX2(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	VBROADCASTSS 8(DI), Y2
+	VBROADCASTSS 12(DI), Y3
+	TESTQ        SI, SI
+	JZ           adamAVX2_done
+
+adamAVX2_loop:
+	VMOVUPS (CX), Y4
+	VMOVUPS (DX), Y5
+	VMOVUPS (BX), Y6
+	VSUBPS  Y5, Y4, Y7
+	VMULPS  Y1, Y7, Y7
+	VADDPS  Y7, Y5, Y5
+	VMOVUPS Y5, (DX)
+	VMULPS  Y4, Y4, Y7
+	VSUBPS  Y6, Y7, Y7
+	VMULPS  Y2, Y7, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (BX)
+	VSQRTPS Y6, Y6
+	VADDPS  Y3, Y6, Y6
+	VMULPS  Y0, Y5, Y5
+	VDIVPS  Y6, Y5, Y5
+	VMOVUPS (AX), Y4
+	VSUBPS  Y5, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     adamAVX2_loop
+
+adamAVX2_done:
+	VZEROUPPER
+	RET

@@ -162,3 +162,9 @@ func eluBackwardAVX512(g []float32, a []float32)
 
 // nadamAVX512 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
 func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
+
+// nadamAVX2 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
+func nadamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
+
+// adamAVX2 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.
+func adamAVX2(w []float32, g []float32, m []float32, v []float32, c *[4]float32)

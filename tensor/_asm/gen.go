@@ -11,7 +11,7 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, column sums, pixel conversion).
+// Nadam, column sums, pixel conversion); AVX2 also has Nadam and Adam.
 package main
 
 import (
@@ -64,7 +64,10 @@ func main() {
 	colSums(1)
 	biasELU()
 	eluBackward()
-	nadam()
+	nadam("AVX512", 4, func() VecVirtual { return ZMM() })
+	// AVX2 machines run the exercise's optimizer step with it too.
+	nadam("AVX2", 3, func() VecVirtual { return YMM() })
+	adam()
 	Generate()
 }
 
@@ -297,24 +300,30 @@ func eluBackward() {
 	})
 }
 
-// nadam emits one Keras 3 Nadam update over len(w) (a multiple of 16)
-// parameters, with the per-step scalars in c and Keras's order of
-// operations; every operation is correctly rounded, so the result is
-// bit-identical to the Go loop.
-func nadam() {
-	TEXT("nadamAVX512", NOSPLIT, "func(w, g, m, v []float32, c *[9]float32)")
-	Doc("nadamAVX512 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.")
-	ptrs, n := stream("w", "g", "m", "v")
+// nadam emits one Keras 3 Nadam update over len(w) (a multiple of the
+// vector's lanes, 2^shift) parameters, with the per-step scalars in c and
+// Keras's order of operations; every operation is correctly rounded, so
+// the result is bit-identical to the Go loop.
+func nadam(suffix string, shift int, vec func() VecVirtual) {
+	name := "nadam" + suffix
+	TEXT(name, NOSPLIT, "func(w, g, m, v []float32, c *[9]float32)")
+	Doc(name + " applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.")
+	ptrs, n := streamShift(shift, "w", "g", "m", "v")
 	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
 	cp := Load(Param("c"), GP64())
 	c := make([]VecVirtual, 9)
 	for i := range c {
-		c[i] = ZMM()
+		c[i] = vec()
 		VBROADCASTSS(Mem{Base: cp, Disp: 4 * i}, c[i])
 	}
 	b1c, b2c, uT1, d1, omUT, d2, vScale, lr, eps := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
-	streamLoop("nadam", n, ptrs, []uint64{64, 64, 64, 64}, func() {
-		gi, mi, vi, t := ZMM(), ZMM(), ZMM(), ZMM()
+	size := uint64(4 << shift)
+	loop := "nadam"
+	if suffix != "AVX512" {
+		loop = name
+	}
+	streamLoop(loop, n, ptrs, []uint64{size, size, size, size}, func() {
+		gi, mi, vi, t := vec(), vec(), vec(), vec()
 		VMOVUPS(Mem{Base: g}, gi)
 		VMOVUPS(Mem{Base: m}, mi)
 		VMOVUPS(Mem{Base: v}, vi)
@@ -330,7 +339,7 @@ func nadam() {
 		VADDPS(t, vi, vi)
 		VMOVUPS(vi, Mem{Base: v})
 		// mHat = (u_t+1 * m) / d1 + ((1 - u_t) * g) / d2
-		mh, t2 := ZMM(), ZMM()
+		mh, t2 := vec(), vec()
 		VMULPS(uT1, mi, mh)
 		VDIVPS(d1, mh, mh)
 		VMULPS(omUT, gi, t2)
@@ -342,10 +351,51 @@ func nadam() {
 		VADDPS(eps, t, t)
 		VMULPS(lr, mh, mh)
 		VDIVPS(t, mh, mh)
-		wi := ZMM()
+		wi := vec()
 		VMOVUPS(Mem{Base: w}, wi)
 		VSUBPS(mh, wi, wi)
 		VMOVUPS(wi, Mem{Base: w})
+	})
+}
+
+// adam emits one Keras 3 Adam update (amsgrad off) over len(w) (a
+// multiple of 8) parameters in AVX2, with c = alpha, 1-beta1, 1-beta2,
+// epsilon and Keras's order of operations, bit-identical to the Go loop:
+//
+//	m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  w -= m alpha / (sqrt(v) + epsilon)
+func adam() {
+	TEXT("adamAVX2", NOSPLIT, "func(w, g, m, v []float32, c *[4]float32)")
+	Doc("adamAVX2 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.")
+	ptrs, n := streamShift(3, "w", "g", "m", "v")
+	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
+	cp := Load(Param("c"), GP64())
+	c := make([]VecVirtual, 4)
+	for i := range c {
+		c[i] = YMM()
+		VBROADCASTSS(Mem{Base: cp, Disp: 4 * i}, c[i])
+	}
+	alpha, b1c, b2c, eps := c[0], c[1], c[2], c[3]
+	streamLoop("adamAVX2", n, ptrs, []uint64{32, 32, 32, 32}, func() {
+		gi, mi, vi, t := YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		VMOVUPS(Mem{Base: m}, mi)
+		VMOVUPS(Mem{Base: v}, vi)
+		VSUBPS(mi, gi, t)
+		VMULPS(b1c, t, t)
+		VADDPS(t, mi, mi)
+		VMOVUPS(mi, Mem{Base: m})
+		VMULPS(gi, gi, t)
+		VSUBPS(vi, t, t)
+		VMULPS(b2c, t, t)
+		VADDPS(t, vi, vi)
+		VMOVUPS(vi, Mem{Base: v})
+		VSQRTPS(vi, vi)
+		VADDPS(eps, vi, vi)
+		VMULPS(alpha, mi, mi)
+		VDIVPS(vi, mi, mi)
+		VMOVUPS(Mem{Base: w}, gi)
+		VSUBPS(mi, gi, gi)
+		VMOVUPS(gi, Mem{Base: w})
 	})
 }
 
@@ -687,11 +737,16 @@ func countdown(name string, n Register, body func()) {
 // stream loads the base pointers of the named slice parameters of an
 // elementwise pass and the number of 16-element blocks of the first.
 func stream(names ...string) (ptrs []Register, blocks Register) {
+	return streamShift(4, names...)
+}
+
+// streamShift is stream with blocks of 2^shift elements.
+func streamShift(shift int, names ...string) (ptrs []Register, blocks Register) {
 	for _, nm := range names {
 		ptrs = append(ptrs, Load(Param(nm).Base(), GP64()))
 	}
 	blocks = Load(Param(names[0]).Len(), GP64())
-	SHRQ(Imm(4), blocks)
+	SHRQ(Imm(uint64(shift)), blocks)
 	return ptrs, blocks
 }
 

@@ -274,6 +274,7 @@ type sampleGrid struct {
 	images         []image.Image
 	truth, guessed []string
 	wrong          []bool
+	confidence     []float32 // of each prediction (empty in older runs)
 	cols           int
 }
 
@@ -319,4 +320,24 @@ func (g sampleGrid) draw(c draw.Canvas) {
 		c.FillText(small, vg.Point{X: x0 + cell/2, Y: top - cell - 0.09*vg.Inch}, g.truth[i])
 		c.FillText(small, vg.Point{X: x0 + cell/2, Y: top - cell - 0.24*vg.Inch}, "→ "+g.guessed[i])
 	}
+}
+
+// geometry holds one hover target per image, saying its true and
+// predicted class and the model's confidence.
+func (g sampleGrid) geometry() geometry {
+	w, h := g.size()
+	geo := geometry{W: float64(w), H: float64(h), Data: rect{0, 0, float64(w), float64(h)}}
+	for i := range g.images {
+		col, row := i%g.cols, i/g.cols
+		top := 0.35*vg.Inch + vg.Length(row)*(cell+caption) // from the top
+		t := fmt.Sprintf("test image %d: a %s, predicted %s", i+1, g.truth[i], g.guessed[i])
+		if g.wrong[i] {
+			t += " (wrong)"
+		}
+		if i < len(g.confidence) {
+			t += fmt.Sprintf(", with probability %.2f", g.confidence[i])
+		}
+		geo.Shapes = append(geo.Shapes, shape{X: float64(vg.Length(col) * cell), Y: float64(top), W: float64(cell), H: float64(cell + caption), Group: "image", Title: t})
+	}
+	return geo
 }

@@ -100,6 +100,8 @@ func Figures(r Input) ([]Figure, error) {
 		fig  Figure
 		make func() (drawing, error)
 	}
+	// hover gives the hover targets of the figures that are not charts.
+	hover := map[string]func() geometry{}
 	specs := []spec{
 		{Figure{Name: "loss", Title: "Loss", Caption: fmt.Sprintf("Training and validation loss per epoch. The green line marks epoch %d, whose weights the model keeps (lowest val_loss %.4f); %s.", m.BestEpoch, m.BestValLoss, stop)},
 			func() (drawing, error) { return fromChart(curve(h, m, "loss", "Loss")) }},
@@ -135,12 +137,13 @@ func Figures(r Input) ([]Figure, error) {
 			func() (drawing, error) { return fromChart(reliabilityPlot(c)) }})
 	}
 	if r.Test != nil && r.Test.Len() > 0 {
+		g := grid(r, min(maxGrid, r.Test.Len(), len(m.TestPredictions)))
 		specs = append(specs, spec{Figure{Name: "samples", Title: "Test images and predictions", Caption: "The first test images with their true and predicted classes; misclassified ones are framed and captioned in the palette's vermilion."},
 			func() (drawing, error) {
-				g := grid(r, min(maxGrid, r.Test.Len(), len(m.TestPredictions)))
 				w, h := g.size()
 				return drawing{w, h, g.draw, nil}, nil
 			}})
+		hover["samples"] = g.geometry
 	}
 	var figs []Figure
 	for _, s := range specs {
@@ -151,6 +154,8 @@ func Figures(r Input) ([]Figure, error) {
 		fig := s.fig
 		if d.chart != nil {
 			fig.geom = d.chart.geometry()
+		} else if targets := hover[fig.Name]; targets != nil {
+			fig.geom = targets()
 		}
 		if fig.png, err = render(d, filepath.Join(r.Dir, fig.Name)); err != nil {
 			return nil, err
@@ -181,6 +186,9 @@ func grid(r Input, n int) sampleGrid {
 		g.truth = append(g.truth, r.Classes[y])
 		g.guessed = append(g.guessed, r.Classes[p])
 		g.wrong = append(g.wrong, y != p)
+		if len(r.Metrics.TestConfidence) > i {
+			g.confidence = append(g.confidence, r.Metrics.TestConfidence[i])
+		}
 	}
 	return g
 }

@@ -199,7 +199,7 @@ document.getElementById("f420").addEventListener("load", function () { done("f42
 		// Hover values: one titled target per point of each curve (7
 		// epochs, two series), per cell of each matrix, per bar.
 		for _, v := range []string{"<title>epoch 4, validation loss: 0.8000</title>", "<title>epoch 7, training accuracy: 0.6000</title>",
-			"<title>true ship, predicted cat: 1 images</title>", "<title>ship recall: 0.5000</title>", "<title>confidence 0.9 to 1.0: 1 images"} {
+			"<title>true ship, predicted cat: 1 images</title>", "<title>ship recall: 0.5000</title>", "<title>confidence 0.9 to 1.0: 1 images", "<title>test image 4: a cat, predicted dog (wrong), with probability 0.60</title>"} {
 			if !strings.Contains(dom, v) {
 				t.Errorf("%d px: hover value %q missing", width, v)
 			}

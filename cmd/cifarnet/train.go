@@ -68,8 +68,12 @@ told otherwise; CIFAR-100 with --label-mode fine or coarse, MNIST,
 Fashion-MNIST) and evaluate it on the test set.
 
 With no flags this is the exercise, exactly as specified. Progress is printed
-as Keras prints it, and the last line is "Test accuracy: 0.xxxx". The run
-directory (--out) receives history.json, history.csv and metrics.json.`,
+as Keras prints it, then a short reading of the run (where validation loss
+was lowest, overfitting, what early stopping kept, the test accuracy against
+the validation accuracy, the classes most confused; --quiet leaves it out),
+and the last line is "Test accuracy: 0.xxxx". The run directory (--out)
+receives history.json, history.csv, metrics.json, the model, the figures and
+report.html, where the same reading stands beside the figures.`,
 		Example: `  cifarnet train --data ../shared/cifar-10-batches-bin
   cifarnet train --seed 7 --hidden 512,256 --lr 0.0005 --out runs/seed7
   cifarnet train --dataset mnist --data ../shared/mnist --train-samples 60000 --test-samples 10000`,

@@ -67,6 +67,10 @@ See docs/onnx.md for running the model from Python, Node.js and a web page.`,
 			}
 			if out == "" {
 				out = filepath.Join(modelDir, ONNXFile)
+			} else if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+				return usagef("--out %s is a directory: want the name of the .onnx file to write", out)
+			} else if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
+				return usagef("--out %s: directory %s does not exist", out, filepath.Dir(out))
 			}
 			return runExport(cmd.OutOrStdout(), modelDir, out, in)
 		},

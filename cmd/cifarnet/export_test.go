@@ -201,6 +201,10 @@ func TestExportBadInput(t *testing.T) {
 		{"unknown format", func(t *testing.T) []string { return []string{"--format", "tflite", good} }, "--format"},
 		{"unknown input", func(t *testing.T) []string { return []string{"--input", "int8", good} }, "--input"},
 		{"two run directories", func(t *testing.T) []string { return []string{"--model", t.TempDir(), good} }, "twice"},
+		{"--out a directory", func(t *testing.T) []string { return []string{"--out", t.TempDir(), good} }, "is a directory"},
+		{"--out in no directory", func(t *testing.T) []string {
+			return []string{"--out", filepath.Join(t.TempDir(), "nope", "m.onnx"), good}
+		}, "does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args(t)
@@ -213,5 +217,17 @@ func TestExportBadInput(t *testing.T) {
 				t.Errorf("export %v failed but wrote %s", args, out)
 			}
 		})
+	}
+}
+
+func TestExportHelpDocumentsEveryFlag(t *testing.T) {
+	out, _, code := run(t, "export", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, f := range []string{"--model", "--format", "--input", "--out", "uint8", "float32", "RUN_DIR/model.onnx", "docs/onnx.md"} {
+		if !strings.Contains(out, f) {
+			t.Errorf("export --help lacks %s", f)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -139,5 +140,24 @@ func TestKerasMalformed(t *testing.T) {
 	k, err := ParseKeras([]byte(strings.TrimSuffix(wrap(out), "}") + `, "compile_config": {"loss": "mean_squared_error"}}`))
 	if err == nil || !strings.Contains(err.Error(), `loss "mean_squared_error" is not supported`) {
 		t.Errorf("mse loss: %v %v", k, err)
+	}
+}
+
+// TestExamples: every Keras file in examples/ reads and builds for CIFAR-10.
+func TestExamples(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.json")
+	if len(files) < 5 {
+		t.Fatalf("%d example files, want the 5 of the README", len(files))
+	}
+	for _, f := range files {
+		k, err := ReadKeras(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		m, err := k.Model.Build(1)
+		if err != nil || m.Inputs() != 3072 || m.Outputs() != 10 || k.Compile == nil || k.Compile.Optimizer == nil {
+			t.Errorf("%s: %v (inputs %d, outputs %d)", f, err, m.Inputs(), m.Outputs())
+		}
 	}
 }

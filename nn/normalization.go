@@ -288,9 +288,19 @@ type Normalization struct {
 
 func newNormalizationFromConfig(c *configReader) (Layer, error) {
 	l := &Normalization{elementwise: elementwise{name: c.name}}
-	if axis := c.integer("axis", -1, -1, 1); axis == 0 {
-		c.fail("axis", "want -1 (the features), got 0")
+	// Keras writes the axis as a list ([-1]); an integer is accepted too.
+	switch v, _ := c.get("axis"); v := v.(type) {
+	case nil:
+	case []any:
+		if len(v) != 1 || (v[0] != -1.0 && v[0] != 1.0) {
+			c.fail("axis", "want [-1] (the features), got %s", compact(v))
+		}
+	default:
+		if f, ok := toFloat(v); !ok || (f != -1 && f != 1) {
+			c.fail("axis", "want [-1] (the features), got %s", compact(v))
+		}
 	}
+	c.out["axis"] = []any{-1}
 	c.fixed("invert", false)
 	_, hasMean := c.get("mean")
 	_, hasVar := c.get("variance")

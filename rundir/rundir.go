@@ -21,7 +21,6 @@ import (
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/datasets"
-	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/saving"
@@ -116,7 +115,6 @@ func Train(o Options) (*Result, error) {
 		threads := cfg.Threads
 		cfg = ck.Config
 		cfg.Threads = threads // speed only, never a result
-		o.Overwrite = true
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -152,12 +150,15 @@ func Train(o Options) (*Result, error) {
 		return nil, fmt.Errorf("run: the data holds %d training and %d test images of %s, the run wants %d and %d of %s",
 			data.Train.Len(), data.Test.Len(), data.Name, cfg.TrainSamples, cfg.TestSamples, info.Name)
 	}
-	// The run directory is made once the data is known good, before any
-	// training: an unwritable one fails now, not after the run.
-	dir, err := Prepare(o.Dir, o.Overwrite)
+	// The run directory is taken once the data is known good, before any
+	// training: an unwritable or busy one fails now, not after the run. It
+	// belongs to this process until the run's files are written.
+	rd, err := Open(o.Dir, o.Overwrite, o.Resume)
 	if err != nil {
 		return nil, err
 	}
+	defer rd.Close()
+	dir := rd.Write
 	dataSum := o.DataSHA256
 	if dataSum == "" {
 		dataSum = DataChecksum(data, cfg)
@@ -185,7 +186,10 @@ func Train(o Options) (*Result, error) {
 		if err := train.WriteHistory(dir, out.History); err != nil {
 			return nil, err
 		}
-		return nil, &Interrupted{Dir: dir, Epoch: intr.Checkpoint.Epoch + 1, Step: intr.Checkpoint.Step + 1}
+		if err := rd.Commit(); err != nil {
+			return nil, err
+		}
+		return nil, &Interrupted{Dir: rd.Path, Epoch: intr.Checkpoint.Epoch + 1, Step: intr.Checkpoint.Step + 1}
 	}
 	if err != nil {
 		return nil, err
@@ -202,7 +206,10 @@ func Train(o Options) (*Result, error) {
 		return nil, err
 	}
 	train.RemoveCheckpoint(dir)
-	return &Result{Dir: dir, Outcome: out, Metrics: m, Reading: reading}, nil
+	if err := rd.Commit(); err != nil {
+		return nil, err
+	}
+	return &Result{Dir: rd.Path, Outcome: out, Metrics: m, Reading: reading}, nil
 }
 
 // LoadData reads the samples cfg trains and tests on from source, which
@@ -272,40 +279,6 @@ func describe(out *train.Outcome, data *dataset.Data) saving.Config {
 	})
 	c.Dataset, c.LabelMode = data.Name, data.LabelMode
 	return c
-}
-
-// Prepare creates the run directory. An explicit directory that already
-// holds a run is refused (a *DirError with ErrExists) unless overwrite is
-// set; "" is a new runs/<timestamp> directory that never collides with an
-// existing one.
-func Prepare(dir string, overwrite bool) (string, error) {
-	if dir == "" {
-		base := filepath.Join("runs", time.Now().Format("20060102-150405"))
-		dir = base
-		for i := 2; ; i++ {
-			if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-				break
-			}
-			dir = fmt.Sprintf("%s-%d", base, i)
-		}
-	} else if !overwrite {
-		for _, f := range []string{train.MetricsJSON, train.CheckpointJSON} {
-			if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-				return "", &DirError{dir, ErrExists}
-			}
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", &DirError{dir, fmt.Errorf("cannot create it: %w", oserr.Bare(err))}
-	}
-	// Fail now, not after training, if the directory is not writable.
-	probe, err := os.CreateTemp(dir, ".probe*")
-	if err != nil {
-		return "", &DirError{dir, fmt.Errorf("not writable: %w", oserr.Bare(err))}
-	}
-	probe.Close()
-	os.Remove(probe.Name())
-	return dir, nil
 }
 
 func environment(out *train.Outcome, src, dataSum string, start time.Time) train.Env {

@@ -15,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cifarnet/cifarnet/internal/lockfile"
+	"github.com/cifarnet/cifarnet/rundir"
 )
 
 // runLimited runs the binary like run, but kills it after limit, and
@@ -244,4 +247,66 @@ func pngBomb(t *testing.T, w, h int) []byte {
 	chunk("IDAT", z.Bytes())
 	chunk("IEND", nil)
 	return b.Bytes()
+}
+
+// TestRunDirectoryHasOneOwner: while one train writes to --out R, a second
+// train --out R (with or without --overwrite) fails at once naming the
+// other process, and the first run finishes whole. Two commands started
+// together used to both say "Run saved in R", one replacing the other.
+func TestRunDirectoryHasOneOwner(t *testing.T) {
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "R")
+	first := exec.Command(binary, "train", "--data", data, "--out", dir, "--epochs", "40", "--patience", "-1", "--seed", "7",
+		"--train-samples", "2000", "--test-samples", "100", "-q")
+	var firstErr strings.Builder
+	first.Stderr = &firstErr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { first.Process.Kill(); first.Wait() })
+	// Wait until the first holds the directory's lock.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		l, err := lockfile.TryLock(filepath.Join(dir, rundir.LockFile))
+		if errors.Is(err, lockfile.ErrHeld) {
+			break
+		}
+		if err == nil {
+			l.Unlock()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first train never took the run directory")
+		}
+		time.Sleep(20 * time.Millisecond) // polling, not timing: nothing is asserted about it
+	}
+	for _, extra := range [][]string{nil, {"--overwrite"}} {
+		_, stderr, code := run(t, append([]string{"train", "--data", data, "--out", dir, "--epochs", "1", "--seed", "8"}, extra...)...)
+		if code != 1 || !strings.Contains(stderr, "in use by another cifarnet process") {
+			t.Errorf("second train %v: exit %d, stderr %q", extra, code, stderr)
+		}
+	}
+	first.Process.Signal(os.Interrupt)
+	first.Wait()
+	// The first's interrupted run is whole: resumable, its own seed.
+	b, err := os.ReadFile(filepath.Join(dir, "checkpoint.json"))
+	if err != nil || !strings.Contains(string(b), `"seed": 7`) {
+		t.Fatalf("the first run's checkpoint: %v (stderr %q)", err, firstErr.String())
+	}
+}
+
+// TestUsersDirectoryKept: --out naming a directory of the user's files
+// (no run) is refused without --overwrite, and the files are untouched.
+func TestUsersDirectoryKept(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "report.html"), []byte("mine"), 0o644)
+	os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("mine"), 0o644)
+	_, stderr, code := run(t, "train", "--data", sharedData(t), "--out", dir, "--epochs", "1", "--train-samples", "500", "--test-samples", "100")
+	if code != 2 || !strings.Contains(stderr, "not a cifarnet run") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	for _, f := range []string{"report.html", "model.safetensors"} {
+		if b, _ := os.ReadFile(filepath.Join(dir, f)); string(b) != "mine" {
+			t.Errorf("%s changed", f)
+		}
+	}
 }

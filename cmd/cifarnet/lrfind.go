@@ -79,10 +79,12 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	if err != nil {
 		return flagError(err)
 	}
-	dir, err := rundir.Prepare(out, true)
+	rd, err := rundir.Open(out, true, false)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	defer rd.Close()
+	dir := rd.Write
 	rt, err := train.LRFind(cfg, d, start, end)
 	if err != nil {
 		return err
@@ -93,6 +95,10 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	if err := report.WriteLRFind(dir, report.LRFind{Rates: rt.Rates, Losses: rt.Losses, Smoothed: rt.Smoothed, Suggested: rt.Suggested, Minimum: rt.Minimum}); err != nil {
 		return err
 	}
+	if err := rd.Commit(); err != nil {
+		return err
+	}
+	dir = rd.Path
 	how := "the sweep reached --end-lr"
 	if rt.Diverged {
 		how = fmt.Sprintf("the loss diverged at %.3g, ending the sweep", rt.Rates[len(rt.Rates)-1])

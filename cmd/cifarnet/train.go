@@ -129,8 +129,11 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 	}
 	var de *rundir.DirError
 	if errors.As(err, &de) {
-		if errors.Is(de.Err, rundir.ErrExists) {
+		switch {
+		case errors.Is(de.Err, rundir.ErrExists):
 			return usagef("--out %s already holds a run (pass --overwrite to replace it, or --resume %s to continue it)", de.Dir, de.Dir)
+		case errors.Is(de.Err, rundir.ErrNotRun):
+			return usagef("--out %s %v: pass --overwrite to replace them, or choose a new or empty directory", de.Dir, de.Err)
 		}
 		return fmt.Errorf("--out %s: %w", de.Dir, de.Err)
 	}
@@ -142,7 +145,9 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		kept := fmt.Sprintf("the model keeps epoch %d's weights", out.BestEpoch())
 		if out.EpochsRun() == 0 {
 			kept = "no epoch finished, so the model holds the weights reached before it"
-		} else if out.Early == nil || !out.Config.RestoreBest {
+		} else if out.Early == nil {
+			kept = "the model holds the weights reached before it (no best weights kept: early stopping is off, --patience -1)"
+		} else if !out.Config.RestoreBest {
 			kept = "the model holds the weights reached before it (no best weights kept: --restore-best=false)"
 		}
 		fmt.Fprintf(os.Stderr, "cifarnet: warning: %v; %s; the run's files are written\n", out.Terminated, kept)

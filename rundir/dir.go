@@ -1,0 +1,198 @@
+package rundir
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cifarnet/cifarnet/internal/dirswap"
+	"github.com/cifarnet/cifarnet/internal/lockfile"
+	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// LockFile is the file inside a run directory whose lock (flock) the
+// process owning the run holds from start to end. The kernel releases it
+// when the process ends, however it ends.
+const LockFile = ".cifarnet.lock"
+
+// ErrBusy is the DirError's Err when another process owns the directory.
+var ErrBusy = errors.New("is in use by another cifarnet process (its lock is held)")
+
+// ErrNotRun is the DirError's Err when the directory holds files but no
+// run, and overwriting was not asked for.
+var ErrNotRun = errors.New("holds files that are not a cifarnet run")
+
+// Dir is a run directory owned by this process: no other cifarnet process
+// can use it until Close. A run replacing another (overwrite) is written
+// into a staging directory beside it, and Commit swaps it in whole, so
+// that a reader sees the old run or the new one, never a mix.
+type Dir struct {
+	Path  string // the run directory
+	Write string // where the run's files go: Path, or the staging directory
+	lock  *lockfile.Lock
+}
+
+// Open takes the run directory dir for this process, creating it. A
+// directory already holding a run (or files of the user's) is refused
+// unless overwrite is set; resume continues the run in place. "" is a new
+// runs/<timestamp> directory that never collides with another. Stale
+// temporaries of a process that was killed while saving are removed.
+func Open(dir string, overwrite, resume bool) (*Dir, error) {
+	if dir == "" {
+		return openNew()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, &DirError{dir, fmt.Errorf("cannot create it: %w", oserr.Bare(err))}
+	}
+	lock, err := lockfile.TryLock(filepath.Join(dir, LockFile))
+	if errors.Is(err, lockfile.ErrHeld) {
+		return nil, &DirError{dir, ErrBusy}
+	}
+	if err != nil {
+		return nil, &DirError{dir, fmt.Errorf("not writable: %w", oserr.Bare(err))}
+	}
+	d := &Dir{Path: dir, Write: dir, lock: lock}
+	d.cleanStale()
+	held, err := contents(dir)
+	if err != nil {
+		d.Close()
+		return nil, &DirError{dir, fmt.Errorf("cannot read it: %w", oserr.Bare(err))}
+	}
+	switch {
+	case resume || len(held) == 0:
+	case !overwrite && isRun(held):
+		d.Close()
+		return nil, &DirError{dir, ErrExists}
+	case !overwrite:
+		d.Close()
+		return nil, &DirError{dir, fmt.Errorf("%w (%s)", ErrNotRun, strings.Join(held[:min(len(held), 3)], ", "))}
+	default:
+		// Replace as a unit: write beside, swap in at Commit.
+		stage, err := os.MkdirTemp(filepath.Dir(dir), stagingPrefix(dir))
+		if err != nil {
+			d.Close()
+			return nil, &DirError{dir, fmt.Errorf("cannot create a directory beside it: %w", oserr.Bare(err))}
+		}
+		// The lock file's inode goes with the swap, so the lock still
+		// guards the path.
+		if err := os.Link(filepath.Join(dir, LockFile), filepath.Join(stage, LockFile)); err != nil {
+			os.RemoveAll(stage)
+			d.Close()
+			return nil, &DirError{dir, fmt.Errorf("cannot prepare the replacement: %w", oserr.Bare(err))}
+		}
+		d.Write = stage
+	}
+	if err := probe(d.Write); err != nil {
+		d.Close()
+		return nil, &DirError{dir, err}
+	}
+	return d, nil
+}
+
+// openNew makes a new runs/<timestamp>[-N] directory, exclusively.
+func openNew() (*Dir, error) {
+	base := filepath.Join("runs", time.Now().Format("20060102-150405"))
+	if err := os.MkdirAll("runs", 0o755); err != nil {
+		return nil, &DirError{"runs", fmt.Errorf("cannot create it: %w", oserr.Bare(err))}
+	}
+	dir := base
+	for i := 2; ; i++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, &DirError{dir, fmt.Errorf("cannot create it: %w", oserr.Bare(err))}
+		}
+		dir = fmt.Sprintf("%s-%d", base, i)
+	}
+	return Open(dir, false, false)
+}
+
+// Commit makes the files written into d.Write the run at d.Path: with a
+// staging directory, the two are exchanged in one step and the old run
+// removed.
+func (d *Dir) Commit() error {
+	if d.Write == d.Path {
+		return nil
+	}
+	if err := dirswap.Exchange(d.Write, d.Path); err != nil {
+		return &DirError{d.Path, fmt.Errorf("cannot replace the old run: %w", err)}
+	}
+	old := d.Write
+	d.Write = d.Path
+	os.RemoveAll(old)
+	return nil
+}
+
+// Close releases the directory, removing an uncommitted staging directory.
+func (d *Dir) Close() {
+	if d.Write != d.Path {
+		os.RemoveAll(d.Write)
+		d.Write = d.Path
+	}
+	d.lock.Unlock()
+}
+
+func stagingPrefix(dir string) string { return "." + filepath.Base(dir) + ".staging-" }
+
+// cleanStale removes what a killed process left: temporaries of an atomic
+// write inside the directory (".name.tmp*") and staging directories beside
+// it. Only the lock's holder makes them, so none is in use.
+func (d *Dir) cleanStale() {
+	if es, err := os.ReadDir(d.Path); err == nil {
+		for _, e := range es {
+			if n := e.Name(); strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp") && !e.IsDir() {
+				os.Remove(filepath.Join(d.Path, n))
+			}
+		}
+	}
+	parent := filepath.Dir(d.Path)
+	if es, err := os.ReadDir(parent); err == nil {
+		for _, e := range es {
+			if e.IsDir() && strings.HasPrefix(e.Name(), stagingPrefix(d.Path)) {
+				os.RemoveAll(filepath.Join(parent, e.Name()))
+			}
+		}
+	}
+}
+
+// contents lists the names in dir other than the lock file.
+func contents(dir string) ([]string, error) {
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range es {
+		if e.Name() != LockFile {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// isRun tells whether names include a run's own files.
+func isRun(names []string) bool {
+	for _, n := range names {
+		if n == train.MetricsJSON || n == train.CheckpointJSON {
+			return true
+		}
+	}
+	return false
+}
+
+// probe fails now, not after training, if dir is not writable.
+func probe(dir string) error {
+	f, err := os.CreateTemp(dir, ".probe*")
+	if err != nil {
+		return fmt.Errorf("not writable: %w", oserr.Bare(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}

@@ -1,0 +1,140 @@
+package rundir
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/train"
+)
+
+func write(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read(name string) string {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return string(b)
+}
+
+// TestOneOwner: a run directory belongs to one Open at a time (the lock is
+// per open file, so this holds within a process as between processes).
+func TestOneOwner(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	a, err := Open(dir, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, overwrite := range []bool{false, true} {
+		if _, err := Open(dir, overwrite, false); !errors.Is(err, ErrBusy) {
+			t.Fatalf("second Open (overwrite %v): %v, want ErrBusy", overwrite, err)
+		}
+	}
+	a.Close()
+	b, err := Open(dir, false, false)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	b.Close()
+}
+
+// TestOverwriteIsWhole: an overwrite writes beside the old run; until
+// Commit the directory holds the old run only, after it the new run only,
+// and an overwrite that fails leaves the old run as it was.
+func TestOverwriteIsWhole(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	os.Mkdir(dir, 0o755)
+	write(t, filepath.Join(dir, train.MetricsJSON), "old metrics")
+	write(t, filepath.Join(dir, "model.safetensors"), "old model")
+	if _, err := Open(dir, false, false); !errors.Is(err, ErrExists) {
+		t.Fatalf("Open of a run without overwrite: %v", err)
+	}
+	// A failed overwrite: files written, never committed.
+	d, err := Open(dir, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Write == d.Path {
+		t.Fatal("an overwrite writes into the old run's directory")
+	}
+	write(t, filepath.Join(d.Write, train.MetricsJSON), "new metrics")
+	if got := read(filepath.Join(dir, train.MetricsJSON)); got != "old metrics" {
+		t.Fatalf("during the overwrite the run holds %q", got)
+	}
+	d.Close()
+	if got := read(filepath.Join(dir, train.MetricsJSON)); got != "old metrics" || read(filepath.Join(dir, "model.safetensors")) != "old model" {
+		t.Fatalf("after a failed overwrite the run holds %q", got)
+	}
+	// A finished overwrite: the new run whole, nothing of the old.
+	d, err = Open(dir, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(d.Write, train.MetricsJSON), "new metrics")
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(filepath.Join(dir, train.MetricsJSON)); got != "new metrics" {
+		t.Fatalf("after the overwrite the run holds %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); !os.IsNotExist(err) {
+		t.Fatal("the old run's model survived the overwrite beside the new metrics")
+	}
+	// The lock still guards the path after the swap.
+	if _, err := Open(dir, true, false); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Open after the swap, lock held: %v", err)
+	}
+	d.Close()
+	if es, _ := os.ReadDir(filepath.Dir(dir)); len(es) != 1 {
+		t.Fatalf("%d entries beside the run, want only the run (no staging left)", len(es))
+	}
+}
+
+// TestUsersFilesNotOverwritten: a directory of the user's files that is
+// not a run is refused without overwrite, and left as it is.
+func TestUsersFilesNotOverwritten(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "report.html"), "mine")
+	write(t, filepath.Join(dir, "model.safetensors"), "mine too")
+	if _, err := Open(dir, false, false); !errors.Is(err, ErrNotRun) {
+		t.Fatalf("Open of a directory of other files: %v, want ErrNotRun", err)
+	}
+	if read(filepath.Join(dir, "report.html")) != "mine" || read(filepath.Join(dir, "model.safetensors")) != "mine too" {
+		t.Fatal("the user's files changed")
+	}
+}
+
+// TestStaleTemporariesCleaned: what a killed save left (a hidden
+// temporary inside, a staging directory beside) is removed on the next
+// start.
+func TestStaleTemporariesCleaned(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "run")
+	os.Mkdir(dir, 0o755)
+	write(t, filepath.Join(dir, train.CheckpointJSON), "{}")
+	tmp := filepath.Join(dir, ".checkpoint.safetensors.tmp123456")
+	write(t, tmp, "16 MB of a killed save")
+	stage := filepath.Join(root, ".run.staging-42")
+	os.Mkdir(stage, 0o755)
+	d, err := Open(dir, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Error("the stale temporary is still there")
+	}
+	if _, err := os.Stat(stage); !os.IsNotExist(err) {
+		t.Error("the stale staging directory is still there")
+	}
+	if read(filepath.Join(dir, train.CheckpointJSON)) != "{}" {
+		t.Error("the checkpoint was removed")
+	}
+}

@@ -221,7 +221,7 @@ func methods(b stats.Bootstrap) []string {
 		"Median and quartiles: numpy's default linear interpolation; IQR = Q3 - Q1.",
 		fmt.Sprintf("Difference of means against the baseline: with its %s BCa bootstrap interval, the two configurations resampled independently.", pct),
 		"Welch's t-test (unequal variances, scipy.stats.ttest_ind with equal_var=False) and the Mann-Whitney U test (two-sided, scipy.stats.mannwhitneyu's defaults: exact for samples of at most 8 runs without ties, otherwise the normal approximation with tie and continuity corrections); each test's p-values are Holm-corrected over all the comparisons with the baseline.",
-		"A difference is called detectable when both corrected p-values are below 0.05; one below and one above is reported as tentative; neither below is \"no detectable difference\", which is not evidence that the configurations are equal.",
+		"A difference is called detectable when both corrected p-values are below 0.05; one below and one above is reported as tentative; neither below is \"no detectable difference\", which is not evidence that the configurations are equal (and is called a hint when the uncorrected bootstrap interval of the difference leaves out zero).",
 		"Effect size: Hedges' g, the difference of means over the pooled standard deviation with the exact small-sample correction (|g| < 0.2 negligible, < 0.5 small, < 0.8 medium, else large).",
 		fmt.Sprintf("Probability of improvement (rliable): the chance that a random run of a configuration beats a random run of the baseline, ties counted half, with a %s percentile bootstrap interval (%d resamples).", pct, b.Resamples),
 		"Seed position: the named seed's rank among its configuration's runs (1 = best) and scipy.stats.percentileofscore's percentile.",

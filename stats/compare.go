@@ -153,6 +153,15 @@ func (c Comparison) sentence(m Metric, family int, level float64) string {
 		fmt.Fprintf(&s, "%s is %s (%s), with a %s effect (Hedges' g = %.2f). ", c.Name, word, tests, effectWord(c.HedgesG), c.HedgesG)
 	case welchSig || mwuSig:
 		fmt.Fprintf(&s, "The tests disagree (%s): a tentative sign that %s is %s, not an established one. ", tests, c.Name, word)
+	case c.DiffLow > 0 || c.DiffHigh < 0:
+		// The bootstrap interval leaves out zero but the tests do not
+		// reject: the interval is not corrected for the other comparisons,
+		// and bootstrap intervals from few runs tend to be too narrow.
+		why := "bootstrap intervals from few runs tend to be too narrow"
+		if family > 1 {
+			why = fmt.Sprintf("that interval is not corrected for the %d comparisons, and %s", family, why)
+		}
+		fmt.Fprintf(&s, "No detectable difference with %s (%s), although the interval of the difference leaves out zero: %s. A hint that %s is %s, not evidence; more runs would settle it. ", ns, tests, why, c.Name, word)
 	default:
 		fmt.Fprintf(&s, "No detectable difference with %s (%s). This is not evidence that they are equal: differences from %+.4f to %+.4f fit these runs. ", ns, tests, c.DiffLow, c.DiffHigh)
 	}

@@ -404,6 +404,27 @@ func TestCompareSentences(t *testing.T) {
 	if !strings.Contains(wild.Sentence, "The tests disagree") || !strings.Contains(wild.Sentence, "tentative") {
 		t.Errorf("disagreeing tests: %s", wild.Sentence)
 	}
+	// Five runs each (real ones: ELU and ReLU, lr 0.001 and 0.003, 4
+	// epochs, seeds 0-4), three comparisons: relu's interval leaves out
+	// zero, yet the corrected tests do not reject; the sentence must not
+	// call it "equal" nor a detected difference.
+	elu := Sample{"elu", []float64{0.3, 0.279, 0.313, 0.312, 0.268}}
+	five := Compare(acc, elu, []Sample{
+		{"elu3", []float64{0.268, 0.279, 0.312, 0.303, 0.299}},
+		{"relu", []float64{0.303, 0.321, 0.359, 0.348, 0.331}},
+		{"relu3", []float64{0.319, 0.314, 0.308, 0.314, 0.316}},
+	}, DefaultBootstrap)[1]
+	if !(five.DiffLow > 0) || five.WelchHolm < Alpha || five.MannWhitneyHolm < Alpha {
+		t.Fatalf("not the case meant: %+v", five)
+	}
+	for _, want := range []string{"No detectable difference with n = 5 runs each", "leaves out zero", "not corrected for the 3 comparisons", "A hint that relu is better, not evidence"} {
+		if !strings.Contains(five.Sentence, want) {
+			t.Errorf("sentence lacks %q: %s", want, five.Sentence)
+		}
+	}
+	if strings.Contains(five.Sentence, "not evidence that they are equal") {
+		t.Errorf("an interval without zero called consistent with equality: %s", five.Sentence)
+	}
 }
 
 // TestProbabilityOfImprovementQuadratic checks the sorted count against

@@ -15,9 +15,10 @@ type Adadelta struct {
 	base
 	Rho, Epsilon float64
 
-	gAcc, dAcc        int
-	task              func(k, lo, hi int)
-	lr, rho, omr, eps float32
+	gAcc, dAcc int
+	task       func(k, lo, hi int)
+	kern       tensor.StepScalars
+	e          *tensor.Engine
 }
 
 func newAdadelta(r *argReader) rule {
@@ -31,20 +32,12 @@ func newAdadelta(r *argReader) rule {
 }
 
 func (o *Adadelta) step(e *tensor.Engine, lr float32) {
-	o.lr, o.rho, o.omr, o.eps = lr, float32(o.Rho), float32(1-o.Rho), float32(o.Epsilon)
+	o.kern, o.e = tensor.NewStepScalars(float32(o.Rho), float32(1-o.Rho), lr, float32(o.Epsilon)), e
 	e.ForChunks(o.lens, o.task)
+	o.e = nil
 }
 
+// chunk is tensor's Adadelta pass over one chunk.
 func (o *Adadelta) chunk(k, lo, hi int) {
-	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
-	ga, da := o.slot(o.gAcc, k)[lo:hi], o.slot(o.dAcc, k)[lo:hi]
-	lr, rho, omr, eps := o.lr, o.rho, o.omr, o.eps
-	for i := range w {
-		gi := g[i]
-		gai := float32(rho*ga[i]) + float32(omr*float32(gi*gi))
-		ga[i] = gai
-		dw := -(float32(sqrt32(da[i]+eps)*gi) / sqrt32(gai+eps))
-		da[i] = float32(rho*da[i]) + float32(omr*float32(dw*dw))
-		w[i] += float32(lr * dw)
-	}
+	o.e.Adadelta(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.gAcc, k)[lo:hi], o.slot(o.dAcc, k)[lo:hi], &o.kern)
 }

@@ -14,9 +14,10 @@ type Adagrad struct {
 	base
 	InitialAccumulatorValue, Epsilon float64
 
-	a       int
-	task    func(k, lo, hi int)
-	lr, eps float32
+	a    int
+	task func(k, lo, hi int)
+	kern tensor.StepScalars
+	e    *tensor.Engine
 }
 
 func newAdagrad(r *argReader) rule {
@@ -30,18 +31,12 @@ func newAdagrad(r *argReader) rule {
 }
 
 func (o *Adagrad) step(e *tensor.Engine, lr float32) {
-	o.lr, o.eps = lr, float32(o.Epsilon)
+	o.kern, o.e = tensor.NewStepScalars(lr, float32(o.Epsilon)), e
 	e.ForChunks(o.lens, o.task)
+	o.e = nil
 }
 
+// chunk is tensor's Adagrad pass over one chunk.
 func (o *Adagrad) chunk(k, lo, hi int) {
-	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
-	a := o.slot(o.a, k)[lo:hi]
-	lr, eps := o.lr, o.eps
-	for i := range w {
-		gi := g[i]
-		ai := a[i] + float32(gi*gi)
-		a[i] = ai
-		w[i] -= float32(lr*gi) / sqrt32(ai+eps)
-	}
+	o.e.Adagrad(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.a, k)[lo:hi], &o.kern)
 }

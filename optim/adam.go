@@ -29,7 +29,7 @@ type Adam struct {
 	task       func(k, lo, hi int)
 	// The step's float32 scalars, and the engine of the step in flight.
 	alpha, oneMinusB1, oneMinusB2, eps float32
-	kern                               tensor.AdamStep
+	kern                               tensor.StepScalars
 	e                                  *tensor.Engine
 }
 
@@ -70,7 +70,7 @@ func (o *Adam) step(e *tensor.Engine, lr float32) {
 	o.alpha = lr * sqrt32(1-b2Pow) / (1 - b1Pow)
 	o.oneMinusB1, o.oneMinusB2 = float32(1-o.Beta1), float32(1-o.Beta2)
 	o.eps = float32(o.Epsilon)
-	o.kern = tensor.NewAdamStep(o.alpha, o.oneMinusB1, o.oneMinusB2, o.eps)
+	o.kern = tensor.NewStepScalars(o.alpha, o.oneMinusB1, o.oneMinusB2, o.eps)
 	o.e = e
 	e.ForChunks(o.lens, o.task)
 	o.e = nil

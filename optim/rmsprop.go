@@ -23,6 +23,8 @@ type RMSprop struct {
 	v, b, a                int
 	task                   func(k, lo, hi int)
 	lr, rho, omr, mom, eps float32
+	kern                   tensor.StepScalars
+	e                      *tensor.Engine
 }
 
 func newRMSprop(r *argReader) rule {
@@ -47,12 +49,18 @@ func newRMSprop(r *argReader) rule {
 func (o *RMSprop) step(e *tensor.Engine, lr float32) {
 	o.lr, o.rho, o.omr = lr, float32(o.Rho), float32(1-o.Rho)
 	o.mom, o.eps = float32(o.Momentum), float32(o.Epsilon)
+	o.kern, o.e = tensor.NewStepScalars(o.rho, o.omr, o.lr, o.eps), e
 	e.ForChunks(o.lens, o.task)
+	o.e = nil
 }
 
 func (o *RMSprop) chunk(k, lo, hi int) {
 	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
 	v := o.slot(o.v, k)[lo:hi]
+	if !o.Centered && o.Momentum == 0 { // Keras's default: tensor's pass
+		o.e.RMSprop(w, g, v, &o.kern)
+		return
+	}
 	var a, b []float32
 	if o.Centered {
 		a = o.slot(o.a, k)[lo:hi]

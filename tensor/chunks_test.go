@@ -35,25 +35,38 @@ func TestForChunksCoversEveryElementOnce(t *testing.T) {
 	}
 }
 
-// TestAdamKernelsBitIdentical: every Adam kernel this CPU runs gives the
-// Go loop's bits, tails included.
-func TestAdamKernelsBitIdentical(t *testing.T) {
-	for _, s := range simds() {
-		for _, n := range []int{0, 1, 7, 8, 9, 100, 1025} {
-			r := rand.New(rand.NewPCG(3, uint64(n)))
-			w1, g, m1, v1 := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n)
-			for i := range v1 {
-				v1[i] = float32(math.Abs(float64(v1[i])))
-			}
-			w2, m2, v2 := append([]float32(nil), w1...), append([]float32(nil), m1...), append([]float32(nil), v1...)
-			c := [4]float32{0.00031, 0.1, 0.001, 1e-7}
-			for range 3 {
-				adamGeneric(w1, g, m1, v1, &c)
-				s.adam(w2, g, m2, v2, &c)
-			}
-			for i := range w1 {
-				if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || m1[i] != m2[i] || v1[i] != v2[i] {
-					t.Fatalf("adam n=%d [%d]: w %g vs %g", n, i, w2[i], w1[i])
+// TestOptimizerKernelsBitIdentical: every optimizer pass this CPU runs
+// gives its Go twin's bits, tails included, over three steps.
+func TestOptimizerKernelsBitIdentical(t *testing.T) {
+	type pass struct {
+		name string
+		run  func(s simd, w, g, a, b []float32, c *[4]float32)
+		c    [4]float32
+	}
+	passes := []pass{
+		{"adam", func(s simd, w, g, a, b []float32, c *[4]float32) { s.adam(w, g, a, b, c) }, [4]float32{0.00031, 0.1, 0.001, 1e-7}},
+		{"rmsprop", func(s simd, w, g, a, _ []float32, c *[4]float32) { s.rmsprop(w, g, a, c) }, [4]float32{0.9, 0.1, 0.001, 1e-7}},
+		{"adagrad", func(s simd, w, g, a, _ []float32, c *[4]float32) { s.adagrad(w, g, a, c) }, [4]float32{0.001, 1e-7}},
+		{"adadelta", func(s simd, w, g, a, b []float32, c *[4]float32) { s.adadelta(w, g, a, b, c) }, [4]float32{0.95, 0.05, 0.001, 1e-7}},
+	}
+	for _, p := range passes {
+		for _, s := range simds() {
+			for _, n := range []int{0, 1, 7, 8, 9, 100, 1025} {
+				r := rand.New(rand.NewPCG(3, uint64(n)))
+				w1, g, a1, b1 := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n)
+				for i := range a1 { // second moments and accumulators are >= 0
+					a1[i], b1[i] = float32(math.Abs(float64(a1[i]))), float32(math.Abs(float64(b1[i])))
+				}
+				w2, a2, b2 := append([]float32(nil), w1...), append([]float32(nil), a1...), append([]float32(nil), b1...)
+				c := p.c
+				for range 3 {
+					p.run(genericSIMD, w1, g, a1, b1, &c)
+					p.run(s, w2, g, a2, b2, &c)
+				}
+				for i := range w1 {
+					if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || a1[i] != a2[i] || b1[i] != b2[i] {
+						t.Fatalf("%s n=%d [%d]: w %g vs %g", p.name, n, i, w2[i], w1[i])
+					}
 				}
 			}
 		}

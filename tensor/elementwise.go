@@ -172,9 +172,12 @@ type simd struct {
 	biasELU     func(x, bias []float32)
 	eluBackward func(g, a []float32)
 	nadam       func(w, g, m, v []float32, c *[9]float32)
-	// adam is one Adam step (amsgrad off): c holds alpha, 1-beta1,
-	// 1-beta2, epsilon.
-	adam func(w, g, m, v []float32, c *[4]float32)
+	// The optimizers' passes (Engine.Adam, RMSprop, Adagrad, Adadelta
+	// document c).
+	adam     func(w, g, m, v []float32, c *[4]float32)
+	rmsprop  func(w, g, v []float32, c *[4]float32)
+	adagrad  func(w, g, a []float32, c *[4]float32)
+	adadelta func(w, g, ga, da []float32, c *[4]float32)
 	// bytesToFloat sets dst[i] = float32(src[i]) / div; table holds the
 	// 256 quotients.
 	bytesToFloat func(dst []float32, src []uint8, div float32, table *[256]float32)
@@ -183,7 +186,7 @@ type simd struct {
 	colSums func(dst, g []float32, ldg, rows int)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, bytesToFloatGeneric, colSumsGeneric}
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, bytesToFloatGeneric, colSumsGeneric}
 
 func colSumsGeneric(dst, g []float32, ldg, rows int) {
 	clear(dst)
@@ -246,24 +249,51 @@ func nadamGeneric(w, g, m, v []float32, c *[9]float32) {
 	}
 }
 
-// AdamStep holds the per-step scalars of one Keras 3 Adam update (amsgrad
-// off; optim.Adam computes them).
-type AdamStep struct{ c [4]float32 }
+// StepScalars are the per-step scalars of one optimizer pass (optim's
+// rules compute them; each pass below says which, in order).
+type StepScalars struct{ c [4]float32 }
 
-// NewAdamStep returns the scalars of an Adam step.
-func NewAdamStep(alpha, oneMinusBeta1, oneMinusBeta2, epsilon float32) AdamStep {
-	return AdamStep{[4]float32{alpha, oneMinusBeta1, oneMinusBeta2, epsilon}}
+// NewStepScalars returns up to four scalars of a pass.
+func NewStepScalars(c ...float32) StepScalars {
+	var s StepScalars
+	copy(s.c[:], c)
+	return s
 }
 
-// Adam applies one Adam update to w from g with the moments m and v, all
-// of the same length, on the calling goroutine (optim splits the work):
+// The optimizers' passes: each updates its slices (all of w's length) on
+// the calling goroutine (optim splits the work over the engine), in Keras's
+// order of float32 operations, and every kernel gives the bits of its Go
+// twin. s is a pointer so that the call allocates nothing.
+
+// Adam is one Keras 3 Adam step (amsgrad off); s = alpha, 1-beta1,
+// 1-beta2, epsilon:
 //
 //	m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  w -= m alpha / (sqrt(v) + epsilon)
-//
-// in Keras's order of float32 operations; every kernel gives the bits of
-// the Go loop. s is a pointer so that the call allocates nothing.
-func (e *Engine) Adam(w, g, m, v []float32, s *AdamStep) {
+func (e *Engine) Adam(w, g, m, v []float32, s *StepScalars) {
 	e.simd.adam(w, g[:len(w)], m[:len(w)], v[:len(w)], &s.c)
+}
+
+// RMSprop is one Keras 3 RMSprop step, not centered, without momentum;
+// s = rho, 1-rho, lr, epsilon:
+//
+//	v = rho v + (1 - rho) g²;  w -= lr g / sqrt(v + epsilon)
+func (e *Engine) RMSprop(w, g, v []float32, s *StepScalars) {
+	e.simd.rmsprop(w, g[:len(w)], v[:len(w)], &s.c)
+}
+
+// Adagrad is one Keras 3 Adagrad step; s = lr, epsilon:
+//
+//	a += g²;  w -= lr g / sqrt(a + epsilon)
+func (e *Engine) Adagrad(w, g, a []float32, s *StepScalars) {
+	e.simd.adagrad(w, g[:len(w)], a[:len(w)], &s.c)
+}
+
+// Adadelta is one Keras 3 Adadelta step; s = rho, 1-rho, lr, epsilon:
+//
+//	G = rho G + (1 - rho) g²;  q = sqrt(D + epsilon) g / sqrt(G + epsilon)
+//	D = rho D + (1 - rho) q²;  w -= lr q          (Keras's delta is -q)
+func (e *Engine) Adadelta(w, g, ga, da []float32, s *StepScalars) {
+	e.simd.adadelta(w, g[:len(w)], ga[:len(w)], da[:len(w)], &s.c)
 }
 
 func adamGeneric(w, g, m, v []float32, c *[4]float32) {
@@ -275,5 +305,40 @@ func adamGeneric(w, g, m, v []float32, c *[4]float32) {
 		vi := v[i] + float32((float32(gi*gi)-v[i])*c2)
 		v[i] = vi
 		w[i] -= float32(m[i]*alpha) / (float32(math.Sqrt(float64(vi))) + eps)
+	}
+}
+
+func rmspropGeneric(w, g, v []float32, c *[4]float32) {
+	rho, omr, lr, eps := c[0], c[1], c[2], c[3]
+	g, v = g[:len(w)], v[:len(w)]
+	for i := range w {
+		gi := g[i]
+		vi := float32(rho*v[i]) + float32(omr*float32(gi*gi))
+		v[i] = vi
+		w[i] -= float32(lr*gi) / float32(math.Sqrt(float64(vi+eps)))
+	}
+}
+
+func adagradGeneric(w, g, a []float32, c *[4]float32) {
+	lr, eps := c[0], c[1]
+	g, a = g[:len(w)], a[:len(w)]
+	for i := range w {
+		gi := g[i]
+		ai := a[i] + float32(gi*gi)
+		a[i] = ai
+		w[i] -= float32(lr*gi) / float32(math.Sqrt(float64(ai+eps)))
+	}
+}
+
+func adadeltaGeneric(w, g, ga, da []float32, c *[4]float32) {
+	rho, omr, lr, eps := c[0], c[1], c[2], c[3]
+	g, ga, da = g[:len(w)], ga[:len(w)], da[:len(w)]
+	for i := range w {
+		gi := g[i]
+		gs := float32(rho*ga[i]) + float32(omr*float32(gi*gi))
+		ga[i] = gs
+		q := float32(float32(math.Sqrt(float64(da[i]+eps)))*gi) / float32(math.Sqrt(float64(gs+eps)))
+		da[i] = float32(rho*da[i]) + float32(omr*float32(q*q))
+		w[i] -= float32(lr * q)
 	}
 }

@@ -55,7 +55,7 @@ func simds() []simd {
 	return ss
 }
 
-// avx2SIMD is the Go set with Nadam and Adam in AVX2 (the same bits: every
+// avx2SIMD is the Go set with Nadam and the optimizers' passes in AVX2 (the same bits: every
 // operation correctly rounded, in the same order).
 var avx2SIMD = func() simd {
 	s := genericSIMD
@@ -65,8 +65,29 @@ var avx2SIMD = func() simd {
 		nadamGeneric(w[n:], g[n:], m[n:], v[n:], c)
 	}
 	s.adam = adamAVX2Tail
+	s.rmsprop = rmspropAVX2Tail
+	s.adagrad = adagradAVX2Tail
+	s.adadelta = adadeltaAVX2Tail
 	return s
 }()
+
+func rmspropAVX2Tail(w, g, v []float32, c *[4]float32) {
+	n := len(w) &^ 7
+	rmspropAVX2(w[:n], g[:n], v[:n], c)
+	rmspropGeneric(w[n:], g[n:], v[n:], c)
+}
+
+func adagradAVX2Tail(w, g, a []float32, c *[4]float32) {
+	n := len(w) &^ 7
+	adagradAVX2(w[:n], g[:n], a[:n], c)
+	adagradGeneric(w[n:], g[n:], a[n:], c)
+}
+
+func adadeltaAVX2Tail(w, g, ga, da []float32, c *[4]float32) {
+	n := len(w) &^ 7
+	adadeltaAVX2(w[:n], g[:n], ga[:n], da[:n], c)
+	adadeltaGeneric(w[n:], g[n:], ga[n:], da[n:], c)
+}
 
 // adamAVX2Tail is Adam in AVX2, the last len(w) mod 8 elements in Go.
 func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
@@ -76,7 +97,8 @@ func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
 }
 
 var avx512SIMD = simd{
-	adam: adamAVX2Tail, // AVX-512 machines have AVX2
+	// AVX-512 machines have AVX2.
+	adam: adamAVX2Tail, rmsprop: rmspropAVX2Tail, adagrad: adagradAVX2Tail, adadelta: adadeltaAVX2Tail,
 	biasELU: func(x, bias []float32) {
 		n := len(bias) &^ 15
 		biasELUAVX512(x[:n], bias[:n])

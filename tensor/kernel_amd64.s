@@ -5881,3 +5881,130 @@ adamAVX2_loop:
 adamAVX2_done:
 	VZEROUPPER
 	RET
+
+// func rmspropAVX2(w []float32, g []float32, v []float32, c *[4]float32)
+// Requires: AVX
+TEXT ·rmspropAVX2(SB), NOSPLIT, $0-80
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x03, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Y0
+	VBROADCASTSS 4(SI), Y1
+	VBROADCASTSS 8(SI), Y2
+	VBROADCASTSS 12(SI), Y3
+	TESTQ        BX, BX
+	JZ           rmspropAVX2_done
+
+rmspropAVX2_loop:
+	VMOVUPS (CX), Y4
+	VMULPS  (DX), Y0, Y5
+	VMULPS  Y4, Y4, Y6
+	VMULPS  Y1, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (DX)
+	VADDPS  Y3, Y5, Y5
+	VSQRTPS Y5, Y5
+	VMULPS  Y2, Y4, Y4
+	VDIVPS  Y5, Y4, Y4
+	VMOVUPS (AX), Y6
+	VSUBPS  Y4, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	DECQ    BX
+	JNZ     rmspropAVX2_loop
+
+rmspropAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adagradAVX2(w []float32, g []float32, a []float32, c *[4]float32)
+// Requires: AVX
+TEXT ·adagradAVX2(SB), NOSPLIT, $0-80
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         a_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x03, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Y0
+	VBROADCASTSS 4(SI), Y1
+	TESTQ        BX, BX
+	JZ           adagradAVX2_done
+
+adagradAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  Y2, Y2, Y3
+	VADDPS  (DX), Y3, Y3
+	VMOVUPS Y3, (DX)
+	VADDPS  Y1, Y3, Y3
+	VSQRTPS Y3, Y3
+	VMULPS  Y0, Y2, Y2
+	VDIVPS  Y3, Y2, Y2
+	VMOVUPS (AX), Y3
+	VSUBPS  Y2, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	DECQ    BX
+	JNZ     adagradAVX2_loop
+
+adagradAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adadeltaAVX2(w []float32, g []float32, ga []float32, da []float32, c *[4]float32)
+// Requires: AVX
+TEXT ·adadeltaAVX2(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         ga_base+48(FP), DX
+	MOVQ         da_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	VBROADCASTSS 8(DI), Y2
+	VBROADCASTSS 12(DI), Y3
+	TESTQ        SI, SI
+	JZ           adadeltaAVX2_done
+
+adadeltaAVX2_loop:
+	VMOVUPS (CX), Y4
+	VMULPS  (DX), Y0, Y5
+	VMULPS  Y4, Y4, Y7
+	VMULPS  Y1, Y7, Y7
+	VADDPS  Y7, Y5, Y5
+	VMOVUPS Y5, (DX)
+	VADDPS  Y3, Y5, Y5
+	VSQRTPS Y5, Y5
+	VMOVUPS (BX), Y6
+	VADDPS  Y3, Y6, Y7
+	VSQRTPS Y7, Y7
+	VMULPS  Y4, Y7, Y7
+	VDIVPS  Y5, Y7, Y7
+	VMULPS  Y0, Y6, Y6
+	VMULPS  Y7, Y7, Y5
+	VMULPS  Y1, Y5, Y5
+	VADDPS  Y5, Y6, Y6
+	VMOVUPS Y6, (BX)
+	VMULPS  Y2, Y7, Y7
+	VMOVUPS (AX), Y4
+	VSUBPS  Y7, Y4, Y4
+	VMOVUPS Y4, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     adadeltaAVX2_loop
+
+adadeltaAVX2_done:
+	VZEROUPPER
+	RET

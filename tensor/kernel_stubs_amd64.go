@@ -168,3 +168,12 @@ func nadamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32
 
 // adamAVX2 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.
 func adamAVX2(w []float32, g []float32, m []float32, v []float32, c *[4]float32)
+
+// rmspropAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon.
+func rmspropAVX2(w []float32, g []float32, v []float32, c *[4]float32)
+
+// adagradAVX2 applies one Adagrad step; c holds lr, epsilon.
+func adagradAVX2(w []float32, g []float32, a []float32, c *[4]float32)
+
+// adadeltaAVX2 applies one Adadelta step; c holds rho, 1-rho, lr, epsilon.
+func adadeltaAVX2(w []float32, g []float32, ga []float32, da []float32, c *[4]float32)

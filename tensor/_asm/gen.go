@@ -11,7 +11,7 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, column sums, pixel conversion); AVX2 also has Nadam and Adam.
+// Nadam, column sums, pixel conversion); AVX2 also has Nadam, Adam, RMSprop, Adagrad and Adadelta.
 package main
 
 import (
@@ -68,6 +68,9 @@ func main() {
 	// AVX2 machines run the exercise's optimizer step with it too.
 	nadam("AVX2", 3, func() VecVirtual { return YMM() })
 	adam()
+	rmsprop()
+	adagrad()
+	adadelta()
 	Generate()
 }
 
@@ -358,22 +361,31 @@ func nadam(suffix string, shift int, vec func() VecVirtual) {
 	})
 }
 
-// adam emits one Keras 3 Adam update (amsgrad off) over len(w) (a
-// multiple of 8) parameters in AVX2, with c = alpha, 1-beta1, 1-beta2,
-// epsilon and Keras's order of operations, bit-identical to the Go loop:
-//
-//	m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  w -= m alpha / (sqrt(v) + epsilon)
+// scalars broadcasts the n float32 values *c (the parameter "c") into n
+// vector registers.
+func scalars(n int, vec func() VecVirtual) []VecVirtual {
+	cp := Load(Param("c"), GP64())
+	c := make([]VecVirtual, n)
+	for i := range c {
+		c[i] = vec()
+		VBROADCASTSS(Mem{Base: cp, Disp: 4 * i}, c[i])
+	}
+	return c
+}
+
+// The optimizers' AVX2 passes over len(w) (a multiple of 8) parameters,
+// with Keras's order of operations: every operation is correctly rounded
+// and in the order of the Go twin (elementwise.go), so the bits are the
+// same.
+
+// adam: c = alpha, 1-beta1, 1-beta2, epsilon;
+// m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  w -= m alpha / (sqrt(v) + epsilon).
 func adam() {
 	TEXT("adamAVX2", NOSPLIT, "func(w, g, m, v []float32, c *[4]float32)")
 	Doc("adamAVX2 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.")
 	ptrs, n := streamShift(3, "w", "g", "m", "v")
 	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
-	cp := Load(Param("c"), GP64())
-	c := make([]VecVirtual, 4)
-	for i := range c {
-		c[i] = YMM()
-		VBROADCASTSS(Mem{Base: cp, Disp: 4 * i}, c[i])
-	}
+	c := scalars(4, func() VecVirtual { return YMM() })
 	alpha, b1c, b2c, eps := c[0], c[1], c[2], c[3]
 	streamLoop("adamAVX2", n, ptrs, []uint64{32, 32, 32, 32}, func() {
 		gi, mi, vi, t := YMM(), YMM(), YMM(), YMM()
@@ -395,6 +407,94 @@ func adam() {
 		VDIVPS(vi, mi, mi)
 		VMOVUPS(Mem{Base: w}, gi)
 		VSUBPS(mi, gi, gi)
+		VMOVUPS(gi, Mem{Base: w})
+	})
+}
+
+// rmsprop (not centered, no momentum): c = rho, 1-rho, lr, epsilon;
+// v = rho v + (1-rho) g²;  w -= lr g / sqrt(v + epsilon).
+func rmsprop() {
+	TEXT("rmspropAVX2", NOSPLIT, "func(w, g, v []float32, c *[4]float32)")
+	Doc("rmspropAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon.")
+	ptrs, n := streamShift(3, "w", "g", "v")
+	w, g, v := ptrs[0], ptrs[1], ptrs[2]
+	c := scalars(4, func() VecVirtual { return YMM() })
+	rho, omr, lr, eps := c[0], c[1], c[2], c[3]
+	streamLoop("rmspropAVX2", n, ptrs, []uint64{32, 32, 32}, func() {
+		gi, vi, t := YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		VMULPS(Mem{Base: v}, rho, vi)
+		VMULPS(gi, gi, t)
+		VMULPS(omr, t, t)
+		VADDPS(t, vi, vi)
+		VMOVUPS(vi, Mem{Base: v})
+		VADDPS(eps, vi, vi)
+		VSQRTPS(vi, vi)
+		VMULPS(lr, gi, gi)
+		VDIVPS(vi, gi, gi)
+		VMOVUPS(Mem{Base: w}, t)
+		VSUBPS(gi, t, t)
+		VMOVUPS(t, Mem{Base: w})
+	})
+}
+
+// adagrad: c = lr, epsilon; a += g²;  w -= lr g / sqrt(a + epsilon).
+func adagrad() {
+	TEXT("adagradAVX2", NOSPLIT, "func(w, g, a []float32, c *[4]float32)")
+	Doc("adagradAVX2 applies one Adagrad step; c holds lr, epsilon.")
+	ptrs, n := streamShift(3, "w", "g", "a")
+	w, g, a := ptrs[0], ptrs[1], ptrs[2]
+	c := scalars(2, func() VecVirtual { return YMM() })
+	lr, eps := c[0], c[1]
+	streamLoop("adagradAVX2", n, ptrs, []uint64{32, 32, 32}, func() {
+		gi, ai, t := YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		VMULPS(gi, gi, t)
+		VADDPS(Mem{Base: a}, t, ai)
+		VMOVUPS(ai, Mem{Base: a})
+		VADDPS(eps, ai, ai)
+		VSQRTPS(ai, ai)
+		VMULPS(lr, gi, gi)
+		VDIVPS(ai, gi, gi)
+		VMOVUPS(Mem{Base: w}, t)
+		VSUBPS(gi, t, t)
+		VMOVUPS(t, Mem{Base: w})
+	})
+}
+
+// adadelta: c = rho, 1-rho, lr, epsilon;
+// G = rho G + (1-rho) g²;  q = sqrt(D + eps) g / sqrt(G + eps);
+// D = rho D + (1-rho) q²;  w -= lr q   (Keras's dw is -q).
+func adadelta() {
+	TEXT("adadeltaAVX2", NOSPLIT, "func(w, g, ga, da []float32, c *[4]float32)")
+	Doc("adadeltaAVX2 applies one Adadelta step; c holds rho, 1-rho, lr, epsilon.")
+	ptrs, n := streamShift(3, "w", "g", "ga", "da")
+	w, g, ga, da := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
+	c := scalars(4, func() VecVirtual { return YMM() })
+	rho, omr, lr, eps := c[0], c[1], c[2], c[3]
+	streamLoop("adadeltaAVX2", n, ptrs, []uint64{32, 32, 32, 32}, func() {
+		gi, gs, ds, t := YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		VMULPS(Mem{Base: ga}, rho, gs)
+		VMULPS(gi, gi, t)
+		VMULPS(omr, t, t)
+		VADDPS(t, gs, gs)
+		VMOVUPS(gs, Mem{Base: ga})
+		VADDPS(eps, gs, gs)
+		VSQRTPS(gs, gs)
+		VMOVUPS(Mem{Base: da}, ds)
+		VADDPS(eps, ds, t)
+		VSQRTPS(t, t)
+		VMULPS(gi, t, t)
+		VDIVPS(gs, t, t) // q
+		VMULPS(rho, ds, ds)
+		VMULPS(t, t, gs)
+		VMULPS(omr, gs, gs)
+		VADDPS(gs, ds, ds)
+		VMOVUPS(ds, Mem{Base: da})
+		VMULPS(lr, t, t)
+		VMOVUPS(Mem{Base: w}, gi)
+		VSUBPS(t, gi, gi)
 		VMOVUPS(gi, Mem{Base: w})
 	})
 }

@@ -247,3 +247,24 @@ func Chromium(t *testing.T) string {
 	}
 	return browser
 }
+
+// PythonRecipe runs a Python script of docs/onnx with /usr/bin/python3,
+// its "import onnxruntime" answered by pyshim (onnxruntime-node doing the
+// computation: the Python package cannot be installed here), and returns
+// its standard output. It needs python3-onnx, python3-pil and numpy.
+func PythonRecipe(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	nodeRuntime(t)
+	if err := exec.Command(Python, "-c", "import onnx, numpy, PIL").Run(); err != nil {
+		missing(t, "%s cannot import onnx, numpy and PIL (Debian: python3-onnx, python3-numpy, python3-pil)", Python)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command(Python, append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(filepath.Dir(file), "pyshim"))
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("python3 %s %v: %v: %s", script, args, err, stderr.String())
+	}
+	return stdout.String()
+}

@@ -63,7 +63,7 @@ restore_best_weights), 50 epochs of batch 128, validation_split=0.2, the first
 	// Every float flag of every command must be finite: NaN and Inf pass
 	// many range checks, then fail far later (metrics.json cannot hold them).
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return finiteFlags(c.Flags()) }
-	root.AddCommand(newTrainCmd(), newSummaryCmd(), newEvaluateCmd(), newPredictCmd(), newExportCmd(), newReportCmd(), newBenchCmd(), newDownloadCmd(), newLRFindCmd())
+	root.AddCommand(newTrainCmd(), newSummaryCmd(), newEvaluateCmd(), newPredictCmd(), newExportCmd(), newReportCmd(), newBenchCmd(), newDownloadCmd(), newExperimentCmd(), newLRFindCmd())
 	return root
 }
 

@@ -1,0 +1,374 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/experiment"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// experimentFlags are the flags of "cifarnet experiment" and "experiment slurm".
+type experimentFlags struct {
+	cfg        train.Config // the base settings, as train's flags
+	model      modelFlags
+	spec       string
+	seeds      string
+	grid       []string
+	baseline   string
+	named      uint64
+	dir        string
+	data       dataFlags
+	parallel   int
+	shard      string
+	quiet      bool
+	fs         *pflag.FlagSet
+	runThreads int
+}
+
+func addExperimentFlags(fs *pflag.FlagSet, f *experimentFlags) {
+	f.fs = fs
+	addConfigFlags(fs, &f.cfg)
+	addModelFlags(fs, &f.model)
+	fs.StringVar(&f.spec, "spec", "", "read the experiment from this TOML file (seeds, baseline, [base] settings, [grid] lists; see 'cifarnet experiment --help')")
+	fs.StringVar(&f.seeds, "seeds", "", "seeds of every configuration: a range, a list or both, e.g. 0-29 or 0-9,42 (default 0-29)")
+	fs.StringArrayVar(&f.grid, "grid", nil, "a varied setting and its values, by train's flag name: activation=elu,relu,selu (repeat for more; every combination runs; ';' separates values that hold commas: hidden=256,256;512)")
+	fs.StringVar(&f.baseline, "baseline-config", "", "the configuration the others are compared with, by its label, e.g. activation=elu (default: the first)")
+	fs.Uint64Var(&f.named, "named-seed", experiment.DefaultNamedSeed, "the seed whose run is placed among its configuration's (the exercise's single run)")
+	fs.StringVar(&f.dir, "dir", "", "experiment directory (default: experiments/<hash of the spec>, so that the same command continues the same experiment)")
+	addDataFlags(fs, &f.data)
+}
+
+func newExperimentCmd() *cobra.Command {
+	var f experimentFlags
+	cmd := &cobra.Command{
+		Use:   "experiment [flags]",
+		Short: "Run many seeds of one or more configurations and compare them with statistics",
+		Long: `Run every configuration of a grid over train's settings, each with many
+seeds, and compare them: per configuration the mean test accuracy with its
+95% bootstrap confidence interval, median, quartiles, min, max; against the
+baseline the difference of means, Welch's t-test and the Mann-Whitney U test
+(Holm-corrected), Hedges' g and the probability of improvement, each said in
+a sentence.
+
+The base configuration is train's flags (--epochs 20, --model FILE.json, ...);
+what varies is --seeds and --grid SETTING=V1,V2 (any train flag), or a spec
+file (--spec) to keep under version control:
+
+  seeds = "0-29"
+  baseline = "activation=elu"
+  [base]
+  epochs = 50
+  [grid]
+  activation = ["elu", "relu", "selu"]
+
+Every (configuration, seed) runs once into DIR/runs/<hash of its
+configuration and seed>: running the same command again skips the finished
+runs and continues interrupted ones from their checkpoints (Ctrl-C saves
+them), and a larger grid or more seeds add only the new runs. The data is
+loaded once and shared; runs go in parallel, one per core. The directory
+receives experiment.json, runs.csv, summary.csv, the figures and report.html.
+
+--shard I/N runs the I-th of N disjoint slices of the runs (also taken from
+SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT in a Slurm job array, or
+JOB_COMPLETION_INDEX with --shard-count in a Kubernetes Indexed Job); then
+"cifarnet experiment collect DIR" aggregates. See "experiment slurm".`,
+		Example: `  cifarnet experiment --seeds 0-29 --dir experiments/seeds
+  cifarnet experiment --seeds 0-29 --grid activation=elu,relu,selu --dir experiments/activation
+  cifarnet experiment --spec activation.toml --dir experiments/activation
+  cifarnet experiment report experiments/activation`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return executeExperiment(cmd.OutOrStdout(), &f)
+		},
+	}
+	fs := cmd.Flags()
+	addExperimentFlags(fs, &f)
+	fs.IntVar(&f.parallel, "parallel", 0, "runs trained at once (default: one per CPU, the CPUs divided among them; see BENCHMARKS.md)")
+	fs.StringVar(&f.shard, "shard", "", "run only slice I of N (I/N, 0 <= I < N); default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/CIFARNET_SHARDS when set")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the experiment's directory and its report")
+	fs.SortFlags = false
+	cmd.AddCommand(newExperimentReportCmd("report", "Redraw an experiment's statistics, figures and report.html from its saved runs"),
+		newExperimentReportCmd("collect", "Aggregate what the shards of an experiment wrote (the same as report; names the missing runs)"),
+		newExperimentSlurmCmd())
+	return cmd
+}
+
+// settingsOf returns the train flags given on the command line as the
+// spec's base settings.
+func (f *experimentFlags) settingsOf() []experiment.Setting {
+	var out []experiment.Setting
+	skip := map[string]bool{"spec": true, "seeds": true, "grid": true, "baseline-config": true, "named-seed": true, "dir": true,
+		"data": true, "offline": true, "parallel": true, "shard": true, "quiet": true, "threads": true,
+		"shards": true, "submit": true, "time": true, "cpus-per-task": true, "mem": true, "partition": true, "script": true}
+	f.fs.Visit(func(fl *pflag.Flag) {
+		if skip[fl.Name] {
+			return
+		}
+		v := fl.Value.String()
+		if strings.HasSuffix(fl.Value.Type(), "Slice") {
+			v = strings.Trim(v, "[]")
+		}
+		out = append(out, experiment.Setting{Name: fl.Name, Value: v})
+	})
+	return out
+}
+
+// applySettings is experiment.Apply: a fresh set of train's flags, the
+// settings given to it in order.
+func applySettings(settings []experiment.Setting) (train.Config, error) {
+	fs := pflag.NewFlagSet("settings", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var cfg train.Config
+	var model modelFlags
+	addConfigFlags(fs, &cfg)
+	addModelFlags(fs, &model)
+	for _, s := range settings {
+		fl := fs.Lookup(s.Name)
+		if fl == nil || s.Name == "threads" {
+			return cfg, usagef("unknown setting %q (want a flag of 'cifarnet train', e.g. activation, lr, epochs, hidden)", s.Name)
+		}
+		if err := fs.Set(s.Name, s.Value); err != nil {
+			return cfg, usagef("%s=%s: %v", s.Name, s.Value, err)
+		}
+	}
+	if err := model.apply(fs, &cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// specOf builds the experiment's spec from the flags and the spec file.
+func (f *experimentFlags) specOf() (*experiment.Spec, error) {
+	s := &experiment.Spec{NamedSeed: f.named}
+	if f.spec != "" {
+		var err error
+		if s, err = experiment.ReadSpecFile(f.spec); err != nil {
+			return nil, usageError{err}
+		}
+		if f.fs.Changed("named-seed") {
+			s.NamedSeed = f.named
+		}
+	}
+	s.Base = append(s.Base, f.settingsOf()...)
+	for _, g := range f.grid {
+		a, err := experiment.ParseAxis(g)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		s.Grid = append(s.Grid, a)
+	}
+	if f.seeds != "" {
+		seeds, err := experiment.ParseSeeds(f.seeds)
+		if err != nil {
+			return nil, usagef("--%v", err)
+		}
+		s.Seeds = seeds
+	} else if len(s.Seeds) == 0 {
+		s.Seeds, _ = experiment.ParseSeeds("0-29")
+	}
+	if f.baseline != "" {
+		s.Baseline = f.baseline
+	}
+	if err := s.Check(); err != nil {
+		return nil, usageError{err}
+	}
+	return s, nil
+}
+
+// defaultDir names an experiment's directory by its spec, so that the same
+// command continues the same experiment.
+func defaultDir(s *experiment.Spec) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%v|%v|%v", s.Base, s.Grid, s.Seeds)
+	return filepath.Join("experiments", hex.EncodeToString(h.Sum(nil))[:8])
+}
+
+// prepare reads the spec (or the experiment directory's, when only --dir
+// is given), plans the runs and records the spec in the directory.
+func (f *experimentFlags) prepare() (string, *experiment.Spec, []experiment.Run, error) {
+	var s *experiment.Spec
+	var err error
+	onlyDir := f.dir != "" && f.spec == "" && f.seeds == "" && len(f.grid) == 0 && len(f.settingsOf()) == 0
+	if onlyDir {
+		if s, err = experiment.ReadSpec(f.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", nil, nil, usageError{err}
+		}
+	}
+	if s == nil {
+		if s, err = f.specOf(); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	dir := f.dir
+	if dir == "" {
+		dir = defaultDir(s)
+	}
+	runs, err := experiment.Plan(dir, s, applySettings)
+	if err != nil {
+		return "", nil, nil, expUsage(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, nil, fmt.Errorf("--dir %s: %w", dir, err)
+	}
+	if err := experiment.RecordSpec(dir, s); err != nil {
+		var se *experiment.SpecError
+		if errors.As(err, &se) {
+			return "", nil, nil, usageError{err}
+		}
+		return "", nil, nil, err
+	}
+	return dir, s, runs, nil
+}
+
+// expUsage makes an invalid setting a usage error naming its flag.
+func expUsage(err error) error {
+	var fe *train.FieldError
+	if errors.As(err, &fe) {
+		return usagef("%s", strings.Replace(err.Error(), fe.Field+" ", "--"+flagName(fe.Field)+" ", 1))
+	}
+	var u usageError
+	if errors.As(err, &u) || errors.Is(err, train.ErrInvalid) {
+		return usageError{err}
+	}
+	return usageError{err}
+}
+
+// shardOf reads --shard I/N or the scheduler's array index.
+func shardOf(flag string) (i, n int, err error) {
+	src := "--shard"
+	if flag == "" {
+		switch {
+		case os.Getenv("SLURM_ARRAY_TASK_ID") != "" && os.Getenv("SLURM_ARRAY_TASK_COUNT") != "":
+			flag = os.Getenv("SLURM_ARRAY_TASK_ID") + "/" + os.Getenv("SLURM_ARRAY_TASK_COUNT")
+			src = "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT"
+		case os.Getenv("JOB_COMPLETION_INDEX") != "" && os.Getenv("CIFARNET_SHARDS") != "":
+			flag = os.Getenv("JOB_COMPLETION_INDEX") + "/" + os.Getenv("CIFARNET_SHARDS")
+			src = "JOB_COMPLETION_INDEX/CIFARNET_SHARDS"
+		default:
+			return 0, 1, nil
+		}
+	}
+	a, b, ok := strings.Cut(flag, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || n > 100000 || i < 0 || i >= n {
+		return 0, 0, usagef("%s %s: want I/N with 0 <= I < N (e.g. 0/4)", src, flag)
+	}
+	return i, n, nil
+}
+
+func executeExperiment(stdout io.Writer, f *experimentFlags) error {
+	si, sn, err := shardOf(f.shard)
+	if err != nil {
+		return err
+	}
+	if f.parallel < 0 {
+		return usagef("--parallel %d: want 0 (one per CPU) or more", f.parallel)
+	}
+	if f.cfg.Threads < 0 {
+		return usagef("--threads %d: want 0 or more", f.cfg.Threads)
+	}
+	dir, s, runs, err := f.prepare()
+	if err != nil {
+		return err
+	}
+	mine := experiment.Shard(runs, si, sn)
+	if !f.quiet {
+		what := fmt.Sprintf("%d runs", len(runs))
+		if sn > 1 {
+			what = fmt.Sprintf("shard %d of %d: %d of its %d runs", si, sn, len(mine), len(runs))
+		}
+		fmt.Fprintf(stdout, "Experiment %s: %s (%d configurations x %d seeds)\n", dir, what, len(runs)/len(s.Seeds), len(s.Seeds))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o := experiment.Options{Parallel: f.parallel, Threads: f.cfg.Threads,
+		Find:      func(info dataset.Info) (string, error) { return f.data.find(info, os.Stderr) },
+		Interrupt: func() bool { return ctx.Err() != nil }}
+	if !f.quiet {
+		o.Progress, o.Terminal = stdout, isTerminal(stdout)
+	}
+	err = experiment.Execute(mine, o)
+	var intr *experiment.Interrupted
+	if errors.As(err, &intr) {
+		fmt.Fprintf(os.Stderr, "cifarnet: experiment %s: %v; run the same command again to continue\n", dir, intr)
+		return exitError{130, errQuiet}
+	}
+	if err != nil {
+		return expUsageIfInvalid(err)
+	}
+	if sn > 1 {
+		fmt.Fprintf(stdout, "Shard %d of %d done; when every shard is: cifarnet experiment collect %s\n", si, sn, dir)
+		return nil
+	}
+	return writeExperiment(stdout, dir, s, runs)
+}
+
+// expUsageIfInvalid makes an invalid setting found late a usage error.
+func expUsageIfInvalid(err error) error {
+	if errors.Is(err, train.ErrInvalid) {
+		return usageError{err}
+	}
+	return err
+}
+
+func writeExperiment(stdout io.Writer, dir string, s *experiment.Spec, runs []experiment.Run) error {
+	sum, err := experiment.Write(dir, s, runs)
+	if err != nil {
+		return err
+	}
+	st := sum.Statistics
+	for _, m := range st.Missing {
+		fmt.Fprintf(os.Stderr, "cifarnet: warning: missing run: %s seed %d (%s): %s\n", m.Config, m.Seed, m.Dir, m.Reason)
+	}
+	for _, c := range st.Configurations {
+		a := c.TestAccuracy
+		fmt.Fprintf(stdout, "%-30s n=%-3d test accuracy %.4f ± %.4f (95%% CI %.4f to %.4f)\n", c.Config, a.N, a.Mean, a.SD, a.CILow, a.CIHigh)
+	}
+	for _, c := range st.Comparisons {
+		fmt.Fprintln(stdout, c.Sentence)
+	}
+	fmt.Fprintf(stdout, "%s\n", filepath.Join(dir, "report.html"))
+	return nil
+}
+
+func newExperimentReportCmd(name, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   name + " DIR",
+		Short: short,
+		Long: short + `.
+
+Reads DIR/spec.json and every run's metrics.json and history.json, and
+writes experiment.json, runs.csv, summary.csv, the figures and report.html.
+A run that has not finished (a shard still running, failed or never
+submitted) is named as missing, never left out silently.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := args[0]
+			s, err := experiment.ReadSpec(dir)
+			if err != nil {
+				return usageError{err}
+			}
+			runs, err := experiment.Plan(dir, s, applySettings)
+			if err != nil {
+				return expUsage(err)
+			}
+			return writeExperiment(cmd.OutOrStdout(), dir, s, runs)
+		},
+	}
+}

@@ -1,0 +1,289 @@
+package experiment
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/rundir"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// Options is how to execute an experiment's runs.
+type Options struct {
+	// Parallel is the number of runs trained at once (0: DefaultParallel);
+	// the CPUs are divided among them.
+	Parallel int
+	// Threads per run (0: the CPUs divided by Parallel).
+	Threads int
+	// Find locates a data set (perhaps downloading it); Source, when set,
+	// is used instead.
+	Find   func(dataset.Info) (string, error)
+	Source string
+	// Progress receives a line per finished run and, on a terminal
+	// (Terminal), a live bar of runs done with the ETA.
+	Progress io.Writer
+	Terminal bool
+	// Interrupt is polled after every training step of every run; once it
+	// returns true the running runs save their checkpoints and Execute
+	// returns an *Interrupted.
+	Interrupt func() bool
+}
+
+// DefaultParallel is the number of runs trained at once by default:
+// measured on 2 cores (BENCHMARKS.md), one run per core beats two threads
+// per run, whose synchronisation costs more than it gains on these small
+// matrices.
+func DefaultParallel() int { return runtime.GOMAXPROCS(0) }
+
+// Interrupted is Execute's error when Options.Interrupt stopped it.
+type Interrupted struct{ Done, Left int }
+
+func (e *Interrupted) Error() string {
+	return fmt.Sprintf("interrupted with %d runs finished and %d to go; the running ones saved checkpoints", e.Done, e.Left)
+}
+
+// Status says whether a run has finished, was interrupted (a checkpoint)
+// or has not started.
+func Status(r Run) string {
+	if _, err := os.Stat(filepath.Join(r.Dir, train.MetricsJSON)); err == nil {
+		return "finished"
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, train.CheckpointJSON)); err == nil {
+		return "interrupted"
+	}
+	return "not started"
+}
+
+// Execute trains every run of runs that has not finished (continuing the
+// interrupted ones from their checkpoints), Parallel at a time, on data
+// loaded once per data set and shared read-only.
+func Execute(runs []Run, o Options) error {
+	var todo []Run
+	for _, r := range runs {
+		if Status(r) != "finished" {
+			todo = append(todo, r)
+		}
+	}
+	p := newProgress(o.Progress, o.Terminal, len(runs), len(runs)-len(todo))
+	if len(todo) == 0 {
+		p.finish()
+		return nil
+	}
+	data, err := loadAll(todo, o)
+	if err != nil {
+		return err
+	}
+	parallel := o.Parallel
+	if parallel <= 0 {
+		parallel = DefaultParallel()
+	}
+	parallel = min(parallel, len(todo))
+	threads := o.Threads
+	if threads <= 0 {
+		threads = max(1, runtime.GOMAXPROCS(0)/parallel)
+	}
+	jobs := make(chan Run)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		stopped  bool
+	)
+	interrupt := func() bool {
+		mu.Lock()
+		s := stopped
+		mu.Unlock()
+		return s || (o.Interrupt != nil && o.Interrupt())
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < parallel; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range jobs {
+				cfg := r.Config
+				cfg.Threads = threads
+				d := data[dataKey(cfg)]
+				opts := rundir.Options{Config: cfg, Dir: r.Dir, Overwrite: true, Source: d.source, Data: d.data,
+					DataSHA256: d.checksum(cfg), Interrupt: interrupt}
+				opts.Resume = Status(r) == "interrupted"
+				start := time.Now()
+				res, err := rundir.Train(opts)
+				var intr *rundir.Interrupted
+				switch {
+				case errors.As(err, &intr):
+					p.interrupted(r)
+				case err != nil:
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("run %s seed %d (%s): %w", r.Label, r.Seed, r.Dir, err)
+					}
+					stopped = true
+					mu.Unlock()
+				default:
+					p.done(r, res, time.Since(start))
+				}
+			}
+		}()
+	}
+	for _, r := range todo {
+		if interrupt() {
+			break
+		}
+		jobs <- r
+	}
+	close(jobs)
+	wg.Wait()
+	p.finish()
+	if firstErr != nil {
+		return firstErr
+	}
+	left := 0
+	for _, r := range runs {
+		if Status(r) != "finished" {
+			left++
+		}
+	}
+	if left > 0 {
+		return &Interrupted{Done: len(runs) - left, Left: left}
+	}
+	return nil
+}
+
+// loaded is one data set loaded for the runs.
+type loaded struct {
+	source string
+	data   *dataset.Data
+	mu     sync.Mutex
+	sums   map[[2]int]string
+}
+
+// checksum is rundir.DataChecksum, computed once per sample counts.
+func (l *loaded) checksum(cfg train.Config) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := [2]int{cfg.TrainSamples, cfg.TestSamples}
+	if s, ok := l.sums[k]; ok {
+		return s
+	}
+	s := rundir.DataChecksum(l.data, cfg)
+	l.sums[k] = s
+	return s
+}
+
+func dataKey(cfg train.Config) string { return cfg.Dataset + "/" + cfg.LabelMode }
+
+// loadAll loads each data set the runs use once, with as many samples as
+// the most demanding run uses.
+func loadAll(runs []Run, o Options) (map[string]*loaded, error) {
+	need := map[string]train.Config{}
+	for _, r := range runs {
+		k := dataKey(r.Config)
+		c, ok := need[k]
+		if !ok {
+			c = r.Config
+		}
+		c.TrainSamples = max(c.TrainSamples, r.Config.TrainSamples)
+		c.TestSamples = max(c.TestSamples, r.Config.TestSamples)
+		need[k] = c
+	}
+	out := map[string]*loaded{}
+	for k, cfg := range need {
+		info, err := cfg.Info()
+		if err != nil {
+			return nil, err
+		}
+		src := o.Source
+		if src == "" && o.Find != nil {
+			if src, err = o.Find(info); err != nil {
+				return nil, err
+			}
+		}
+		d, err := rundir.LoadData(info, src, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = &loaded{source: src, data: d, sums: map[[2]int]string{}}
+	}
+	return out, nil
+}
+
+// progress prints the experiment's progress: a line per finished run and,
+// on a terminal, a bar of runs done of the total with the ETA.
+type progress struct {
+	w        io.Writer
+	terminal bool
+	total    int
+	mu       sync.Mutex
+	finished int
+	start    time.Time
+	trained  int
+}
+
+func newProgress(w io.Writer, terminal bool, total, finished int) *progress {
+	p := &progress{w: w, terminal: terminal, total: total, finished: finished, start: time.Now()}
+	if w != nil && finished > 0 {
+		fmt.Fprintf(w, "%d of %d runs already finished\n", finished, total)
+	}
+	p.bar()
+	return p
+}
+
+func (p *progress) eta() string {
+	if p.trained == 0 {
+		return "ETA --"
+	}
+	per := time.Since(p.start) / time.Duration(p.trained)
+	return "ETA " + (per * time.Duration(p.total-p.finished)).Round(time.Second).String()
+}
+
+func (p *progress) bar() {
+	if p.w == nil || !p.terminal {
+		return
+	}
+	const width = 30
+	full := width * p.finished / max(p.total, 1)
+	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %d/%d runs  %s", strings.Repeat("=", full), strings.Repeat(" ", width-full), p.finished, p.total, p.eta())
+}
+
+func (p *progress) done(r Run, res *rundir.Result, took time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finished++
+	p.trained++
+	if p.w == nil {
+		return
+	}
+	if p.terminal {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	m := res.Metrics
+	fmt.Fprintf(p.w, "[%d/%d] %s seed %d: test accuracy %.4f, %d epochs, %.1fs  %s  (%s)\n",
+		p.finished, p.total, r.Label, r.Seed, m.TestAccuracy, m.EpochsRun, took.Seconds(), r.Dir, p.eta())
+	p.bar()
+}
+
+func (p *progress) interrupted(r Run) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.w == nil {
+		return
+	}
+	if p.terminal {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	fmt.Fprintf(p.w, "%s seed %d: interrupted, checkpoint saved in %s\n", r.Label, r.Seed, r.Dir)
+}
+
+func (p *progress) finish() {
+	if p.w != nil && p.terminal {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}

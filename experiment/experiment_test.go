@@ -1,0 +1,250 @@
+package experiment
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/train"
+)
+
+func TestParseSeeds(t *testing.T) {
+	for in, want := range map[string][]uint64{"0-3": {0, 1, 2, 3}, "7": {7}, "0-2,42": {0, 1, 2, 42}, " 5 , 9": {5, 9}} {
+		got, err := ParseSeeds(in)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%q: %v %v, want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "a", "3-1", "1,1", "0-", "0-1000000"} {
+		if _, err := ParseSeeds(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+// testApply knows a few settings, as the command line's flags would.
+func testApply(settings []Setting) (train.Config, error) {
+	c := train.Exercise()
+	for _, s := range settings {
+		var err error
+		switch s.Name {
+		case "activation":
+			c.Activation = s.Value
+		case "epochs":
+			c.Epochs, err = strconv.Atoi(s.Value)
+		case "train-samples":
+			c.TrainSamples, err = strconv.Atoi(s.Value)
+		case "test-samples":
+			c.TestSamples, err = strconv.Atoi(s.Value)
+		case "lr":
+			c.LearningRate, err = strconv.ParseFloat(s.Value, 64)
+		case "hidden":
+			var n int
+			n, err = strconv.Atoi(s.Value)
+			c.Hidden = []int{n}
+		default:
+			return c, fmt.Errorf("unknown setting %q", s.Name)
+		}
+		if err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func TestPlan(t *testing.T) {
+	s := &Spec{Base: []Setting{{"epochs", "2"}}, Seeds: []uint64{0, 1},
+		Grid: []Axis{{"activation", []string{"elu", "relu"}}, {"lr", []string{"0.001", "0.0003"}}}}
+	runs, err := Plan("d", s, testApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 8 {
+		t.Fatalf("%d runs, want 2x2 configurations x 2 seeds", len(runs))
+	}
+	// The first grid setting varies slowest, then the seeds fastest.
+	if runs[0].Label != "activation=elu lr=0.001" || runs[1].Seed != 1 || runs[2].Label != "activation=elu lr=0.0003" || runs[4].Label != "activation=relu lr=0.001" {
+		t.Errorf("order: %q %d %q %q", runs[0].Label, runs[1].Seed, runs[2].Label, runs[4].Label)
+	}
+	if runs[5].Config.Activation != "relu" || runs[5].Config.LearningRate != 0.001 || runs[5].Config.Epochs != 2 || runs[5].Config.Seed != 1 {
+		t.Errorf("run 5's configuration: %+v", runs[5].Config)
+	}
+	dirs := map[string]bool{}
+	for _, r := range runs {
+		dirs[r.Dir] = true
+	}
+	if len(dirs) != len(runs) {
+		t.Errorf("%d distinct directories for %d runs", len(dirs), len(runs))
+	}
+	// The same configuration and seed: the same directory, at any thread count.
+	again, _ := Plan("d", s, testApply)
+	c := runs[3].Config
+	c.Threads = 7
+	if again[3].Dir != runs[3].Dir || Hash(c) != Hash(runs[3].Config) {
+		t.Errorf("the directory of a run moved")
+	}
+	// Shards are disjoint and cover every run.
+	seen := map[int]int{}
+	for i := 0; i < 3; i++ {
+		for _, r := range Shard(runs, i, 3) {
+			seen[r.Index]++
+		}
+	}
+	for i := range runs {
+		if seen[i] != 1 {
+			t.Errorf("run %d in %d shards", i, seen[i])
+		}
+	}
+	for name, bad := range map[string]*Spec{
+		"unknown setting": {Seeds: []uint64{0}, Grid: []Axis{{"activaton", []string{"elu"}}}},
+		"empty grid":      {Seeds: []uint64{0}, Grid: []Axis{{"activation", nil}}},
+		"no seeds":        {Grid: []Axis{{"activation", []string{"elu"}}}},
+		"bad value":       {Seeds: []uint64{0}, Grid: []Axis{{"activation", []string{"swish?"}}}},
+		"bad baseline":    {Seeds: []uint64{0}, Grid: []Axis{{"activation", []string{"elu"}}}, Baseline: "activation=relu"},
+		"twice":           {Seeds: []uint64{0}, Base: []Setting{{"epochs", "1"}}, Grid: []Axis{{"epochs", []string{"2"}}}},
+	} {
+		if _, err := Plan("d", bad, testApply); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestReadSpecFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.toml")
+	os.WriteFile(good, []byte(`seeds = "0-4"
+baseline = "activation=elu"
+[base]
+epochs = 20
+lr = 3e-4
+hidden = [256, 128]
+[grid]
+activation = ["elu", "relu"]
+batch-size = [64, 128]
+`), 0o644)
+	s, err := ReadSpecFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBase := []Setting{{"epochs", "20"}, {"hidden", "256,128"}, {"lr", "0.0003"}}
+	if !slices.Equal(s.Base, wantBase) || len(s.Seeds) != 5 || s.Baseline != "activation=elu" || s.NamedSeed != 42 {
+		t.Errorf("spec %+v", s)
+	}
+	if len(s.Grid) != 2 || s.Grid[0].Name != "activation" || !slices.Equal(s.Grid[1].Values, []string{"64", "128"}) {
+		t.Errorf("grid %+v (want the file's order)", s.Grid)
+	}
+	for name, text := range map[string]string{
+		"typo":    "seeds = \"0-1\"\n[grd]\nactivation = [\"elu\"]\n",
+		"syntax":  "seeds = \"0-1\n",
+		"grid":    "[grid]\nactivation = \"elu\"\n",
+		"seeds":   "seeds = true\n",
+		"in base": "[base]\nactivation = [\"elu\", \"relu\"]\n",
+	} {
+		p := filepath.Join(dir, name+".toml")
+		os.WriteFile(p, []byte(text), 0o644)
+		if _, err := ReadSpecFile(p); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestRecordSpec(t *testing.T) {
+	dir := t.TempDir()
+	s := &Spec{Base: []Setting{{"epochs", "3"}}, Seeds: []uint64{0}}
+	if err := RecordSpec(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, SpecFile))
+	// Extending (more seeds) is the same experiment.
+	s.Seeds = []uint64{0, 1}
+	if err := RecordSpec(dir, s); err != nil {
+		t.Fatalf("extending: %v", err)
+	}
+	other := &Spec{Base: []Setting{{"epochs", "4"}}, Seeds: []uint64{0, 1}}
+	var se *SpecError
+	if err := RecordSpec(dir, other); !errors.As(err, &se) {
+		t.Fatalf("another base: %v, want a SpecError", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, SpecFile))
+	if string(after) == string(before) {
+		t.Errorf("the extension was not recorded")
+	}
+	if got, _ := ReadSpec(dir); len(got.Seeds) != 2 || got.Base[0].Value != "3" {
+		t.Errorf("spec.json overwritten by another experiment: %+v", got)
+	}
+}
+
+func sharedData(t *testing.T) string {
+	t.Helper()
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "shared", "cifar-10-batches-bin"))
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("real data not found at %s", dir)
+	}
+	return dir
+}
+
+// TestInterruptAndRerun interrupts an experiment in the middle of its
+// runs, reruns it, and wants the statistics of one never interrupted.
+func TestInterruptAndRerun(t *testing.T) {
+	src := sharedData(t)
+	s := &Spec{Base: []Setting{{"epochs", "3"}, {"train-samples", "500"}, {"test-samples", "100"}, {"hidden", "16"}},
+		Grid: []Axis{{"activation", []string{"elu", "relu"}}}, Seeds: []uint64{0, 1, 2}, NamedSeed: 1}
+	experimentOf := func(dir string, interrupt func() bool) (*Summary, error) {
+		runs, err := Plan(dir, s, testApply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := RecordSpec(dir, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := Execute(runs, Options{Source: src, Parallel: 2, Interrupt: interrupt}); err != nil {
+			return nil, err
+		}
+		return Write(dir, s, runs)
+	}
+	whole, err := experimentOf(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var mu = make(chan struct{}, 1)
+	steps := 0
+	_, err = experimentOf(dir, func() bool {
+		mu <- struct{}{}
+		steps++
+		stop := steps > 30 // inside the second pair of runs (4 steps an epoch, 12 a run)
+		<-mu
+		return stop
+	})
+	var intr *Interrupted
+	if !errors.As(err, &intr) || intr.Left == 0 || intr.Done == 0 {
+		t.Fatalf("got %v, want an interruption with runs done and runs left", err)
+	}
+	resumed, err := experimentOf(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(whole.Statistics)
+	b, _ := json.Marshal(resumed.Statistics)
+	if string(a) != string(b) {
+		t.Errorf("statistics differ after an interruption:\n%s\n%s", a, b)
+	}
+	if len(resumed.Statistics.Missing) != 0 || resumed.Statistics.Configurations[0].TestAccuracy.N != 3 {
+		t.Errorf("runs missing after the rerun: %+v", resumed.Statistics.Missing)
+	}
+	// A run directory removed is named missing, not dropped.
+	runs, _ := Plan(dir, s, testApply)
+	os.RemoveAll(runs[4].Dir)
+	partial, err := Write(dir, s, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(partial.Statistics.Missing) != 1 || partial.Statistics.Missing[0].Seed != 1 {
+		t.Errorf("missing runs %+v, want seed 1 of relu", partial.Statistics.Missing)
+	}
+}

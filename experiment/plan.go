@@ -1,0 +1,119 @@
+package experiment
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/cifarnet/cifarnet/report"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// Apply returns train's configuration with the given settings (by their
+// flag names) applied, in order, to its defaults: the command line's flags
+// are the one place settings are parsed.
+type Apply func(settings []Setting) (train.Config, error)
+
+// Run is one (configuration, seed) of an experiment.
+type Run struct {
+	// Label names the configuration: "activation=relu lr=0.001", or
+	// "base" when nothing varies.
+	Label   string
+	Factors []report.Factor
+	Seed    uint64
+	Config  train.Config
+	// Dir is the run directory: runs/<hash of Config> under the
+	// experiment directory.
+	Dir string
+	// Index is the run's place in the experiment (shards split by it).
+	Index int
+}
+
+// RunsDir is where the runs' directories are, in the experiment directory.
+const RunsDir = "runs"
+
+// Plan lists the runs of s in dir: configuration by configuration (the
+// first grid setting varying slowest), seed by seed.
+func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	if _, err := apply(s.Base); err != nil {
+		return nil, fmt.Errorf("base: %w", err)
+	}
+	var runs []Run
+	labels := map[string]bool{}
+	n := 1
+	for _, a := range s.Grid {
+		n *= len(a.Values)
+		if n*len(s.Seeds) > 1_000_000 {
+			return nil, fmt.Errorf("the grid and seeds make more than a million runs")
+		}
+	}
+	for c := 0; c < n; c++ {
+		var factors []report.Factor
+		var parts []string
+		k := c
+		for i := len(s.Grid) - 1; i >= 0; i-- {
+			a := s.Grid[i]
+			v := a.Values[k%len(a.Values)]
+			k /= len(a.Values)
+			factors = append([]report.Factor{{Name: a.Name, Value: v}}, factors...)
+		}
+		settings := append([]Setting(nil), s.Base...)
+		for _, f := range factors {
+			settings = append(settings, Setting{f.Name, f.Value})
+			parts = append(parts, f.Name+"="+f.Value)
+		}
+		cc, err := apply(settings)
+		if err != nil {
+			return nil, fmt.Errorf("grid %s: %w", strings.Join(parts, " "), err)
+		}
+		label := strings.Join(parts, " ")
+		if label == "" {
+			label = "base"
+		}
+		labels[label] = true
+		for _, seed := range s.Seeds {
+			rc := cc
+			rc.Seed = seed
+			if err := rc.Validate(); err != nil {
+				return nil, fmt.Errorf("%s seed %d: %w", label, seed, err)
+			}
+			runs = append(runs, Run{Label: label, Factors: factors, Seed: seed, Config: rc,
+				Dir: filepath.Join(dir, RunsDir, Hash(rc)), Index: len(runs)})
+		}
+	}
+	if s.Baseline != "" && !labels[s.Baseline] {
+		return nil, fmt.Errorf("baseline %q is not a configuration of the grid (%s)", s.Baseline, runs[0].Label)
+	}
+	return runs, nil
+}
+
+// Hash names a run: the SHA-256 of its configuration (seed included,
+// threads left out since they never change a result) as JSON, 16 hex
+// digits.
+func Hash(cfg train.Config) string {
+	cfg.Threads = 0
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		panic(err) // a Config always marshals
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8])
+}
+
+// Shard returns the runs of shard i of n: every n-th run from the i-th,
+// so that each shard gets a share of every configuration.
+func Shard(runs []Run, i, n int) []Run {
+	var out []Run
+	for _, r := range runs {
+		if r.Index%n == i {
+			out = append(out, r)
+		}
+	}
+	return out
+}

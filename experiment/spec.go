@@ -1,0 +1,361 @@
+// Package experiment makes many runs: every configuration of a grid over
+// train settings, each with many seeds, each run once into its own run
+// directory (named by a hash of its configuration and seed) under the
+// experiment directory, so that rerunning or extending an experiment skips
+// the finished runs and continues the interrupted ones; then the
+// statistics, summary.csv, runs.csv, experiment.json, the figures and
+// report.html (report.WriteExperiment). A run list can be split into
+// disjoint shards (a Slurm job array, a Kubernetes Indexed Job) that never
+// write the same file; Collect aggregates what they wrote.
+package experiment
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
+)
+
+// Spec is an experiment: a base configuration (train settings by their
+// flag names, e.g. "epochs" = "3"), the settings it varies and the seeds.
+// It is what a user keeps under version control (a TOML file) and what
+// spec.json in the experiment directory records.
+type Spec struct {
+	// Base holds the settings every run shares, beyond train's defaults.
+	Base []Setting `json:"base"`
+	// Grid holds the varied settings; every combination of their values
+	// is a configuration (the first setting varies slowest).
+	Grid []Axis `json:"grid"`
+	// Seeds are the seeds every configuration runs with.
+	Seeds []uint64 `json:"seeds"`
+	// Baseline is the configuration the others are compared with, by its
+	// label ("activation=elu"); "" is the first.
+	Baseline string `json:"baseline,omitempty"`
+	// NamedSeed is the seed whose run is placed among its configuration's
+	// (the exercise's single run: 42).
+	NamedSeed uint64 `json:"named_seed"`
+}
+
+// Setting is one train setting, by its flag name, and its value as the
+// flag takes it.
+type Setting struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Axis is a varied setting and its values.
+type Axis struct {
+	Name   string   `json:"name"`
+	Values []string `json:"values"`
+}
+
+// SpecFile is the spec's name in the experiment directory.
+const SpecFile = "spec.json"
+
+// DefaultNamedSeed is the exercise's seed.
+const DefaultNamedSeed = 42
+
+// ParseSeeds reads "0-29", "1,2,5" or "0-9,42" (at most maxSeeds seeds).
+func ParseSeeds(s string) ([]uint64, error) {
+	const maxSeeds = 100000
+	var seeds []uint64
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.ParseUint(strings.TrimSpace(lo), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("seeds %q: %q is not a seed or a range like 0-29", s, part)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(strings.TrimSpace(hi), 10, 64); err != nil || b < a {
+				return nil, fmt.Errorf("seeds %q: %q is not a range like 0-29", s, part)
+			}
+		}
+		if b-a >= maxSeeds || len(seeds)+int(b-a+1) > maxSeeds {
+			return nil, fmt.Errorf("seeds %q: more than %d seeds", s, maxSeeds)
+		}
+		for v := a; ; v++ {
+			if slices.Contains(seeds, v) {
+				return nil, fmt.Errorf("seeds %q: seed %d twice", s, v)
+			}
+			seeds = append(seeds, v)
+			if v == b {
+				break
+			}
+		}
+	}
+	return seeds, nil
+}
+
+// ParseAxis reads a grid flag: "activation=elu,relu,selu".
+func ParseAxis(s string) (Axis, error) {
+	name, values, ok := strings.Cut(s, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return Axis{}, fmt.Errorf("grid %q: want SETTING=VALUE,VALUE,... (e.g. activation=elu,relu)", s)
+	}
+	var a Axis
+	a.Name = name
+	// A value may itself hold commas (hidden=256,256): ";" separates
+	// values when present.
+	sep := ","
+	if strings.Contains(values, ";") {
+		sep = ";"
+	}
+	for _, v := range strings.Split(values, sep) {
+		if v = strings.TrimSpace(v); v != "" {
+			a.Values = append(a.Values, v)
+		}
+	}
+	return a, nil
+}
+
+// Check reports what is wrong with the spec's shape (settings are checked
+// by Plan, which applies them).
+func (s *Spec) Check() error {
+	if len(s.Seeds) == 0 {
+		return errors.New("no seeds (e.g. --seeds 0-29)")
+	}
+	seen := map[string]bool{}
+	for _, b := range s.Base {
+		seen[b.Name] = true
+	}
+	for _, a := range s.Grid {
+		if len(a.Values) == 0 {
+			return fmt.Errorf("grid %s: no values", a.Name)
+		}
+		if seen[a.Name] {
+			return fmt.Errorf("grid %s: the setting is given twice (in the base or the grid)", a.Name)
+		}
+		seen[a.Name] = true
+		for i, v := range a.Values {
+			if slices.Contains(a.Values[:i], v) {
+				return fmt.Errorf("grid %s: value %s twice", a.Name, v)
+			}
+		}
+		if a.Name == "seed" {
+			return errors.New("grid seed: seeds are given by --seeds (spec: seeds)")
+		}
+	}
+	for _, b := range s.Base {
+		if b.Name == "seed" {
+			return errors.New("base seed: seeds are given by --seeds (spec: seeds)")
+		}
+	}
+	return nil
+}
+
+// ReadSpecFile reads a spec from a TOML file:
+//
+//	seeds = "0-29"          # or [0, 1, 2]
+//	baseline = "activation=elu"
+//	named_seed = 42
+//	[base]                  # train settings by flag name
+//	epochs = 20
+//	train-samples = 5000
+//	[grid]                  # each combination is a configuration
+//	activation = ["elu", "relu", "selu"]
+//	lr = [1e-3, 3e-4]
+//
+// Unknown keys are errors, so that a typo does not silently run the
+// default instead.
+func ReadSpecFile(path string) (*Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("spec %s: %w", path, err)
+	}
+	if len(b) > 1<<20 {
+		return nil, fmt.Errorf("spec %s: %d bytes, more than a spec file holds (1 MiB)", path, len(b))
+	}
+	var raw map[string]any
+	md, err := toml.Decode(string(b), &raw)
+	if err != nil {
+		return nil, fmt.Errorf("spec %s: %s", path, strings.ReplaceAll(err.Error(), "\n", " "))
+	}
+	_ = md
+	s := &Spec{NamedSeed: DefaultNamedSeed}
+	for _, k := range sortedKeys(raw) {
+		v := raw[k]
+		switch k {
+		case "seeds":
+			switch x := v.(type) {
+			case string:
+				if s.Seeds, err = ParseSeeds(x); err != nil {
+					return nil, fmt.Errorf("spec %s: %v", path, err)
+				}
+			case []any:
+				var parts []string
+				for _, e := range x {
+					parts = append(parts, value(e))
+				}
+				if s.Seeds, err = ParseSeeds(strings.Join(parts, ",")); err != nil {
+					return nil, fmt.Errorf("spec %s: %v", path, err)
+				}
+			default:
+				return nil, fmt.Errorf("spec %s: seeds: want \"0-29\" or a list of seeds", path)
+			}
+		case "baseline":
+			x, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("spec %s: baseline: want a configuration's label, e.g. \"activation=elu\"", path)
+			}
+			s.Baseline = x
+		case "named_seed":
+			x, ok := v.(int64)
+			if !ok || x < 0 {
+				return nil, fmt.Errorf("spec %s: named_seed: want a seed", path)
+			}
+			s.NamedSeed = uint64(x)
+		case "base":
+			t, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("spec %s: base: want a table of train settings", path)
+			}
+			for _, name := range sortedKeys(t) {
+				if _, isList := t[name].([]any); isList && name != "hidden" {
+					return nil, fmt.Errorf("spec %s: base.%s: a list (put varied settings under [grid])", path, name)
+				}
+				s.Base = append(s.Base, Setting{name, value(t[name])})
+			}
+		case "grid":
+			t, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("spec %s: grid: want a table of settings and their lists of values", path)
+			}
+			for _, name := range tableOrder(md, t, "grid") {
+				list, ok := t[name].([]any)
+				if !ok {
+					return nil, fmt.Errorf("spec %s: grid.%s: want a list of values", path, name)
+				}
+				a := Axis{Name: name}
+				for _, e := range list {
+					a.Values = append(a.Values, value(e))
+				}
+				s.Grid = append(s.Grid, a)
+			}
+		default:
+			return nil, fmt.Errorf("spec %s: unknown key %q (want seeds, baseline, named_seed, [base], [grid])", path, k)
+		}
+	}
+	return s, nil
+}
+
+// tableOrder returns the keys of a table in the file's order.
+func tableOrder(md toml.MetaData, t map[string]any, table string) []string {
+	var keys []string
+	for _, k := range md.Keys() {
+		if len(k) == 2 && k[0] == table {
+			keys = append(keys, k[1])
+		}
+	}
+	if len(keys) != len(t) {
+		return sortedKeys(t)
+	}
+	return keys
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// value writes a TOML value as a flag takes it.
+func value(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		if math.Trunc(x) == x && math.Abs(x) < 1e15 {
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case []any: // hidden = [256, 256]
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = value(e)
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprint(v)
+}
+
+// RecordSpec records s in dir/spec.json, or checks that the one there is
+// the same experiment: the same base settings (the grid and the seeds may
+// grow). It never replaces a different spec.
+func RecordSpec(dir string, s *Spec) error {
+	path := filepath.Join(dir, SpecFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var old Spec
+		if err := json.Unmarshal(b, &old); err != nil {
+			return fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
+		}
+		if !slices.Equal(old.Base, s.Base) {
+			return &SpecError{Dir: dir, Old: old.Base, New: s.Base}
+		}
+		if bytes.Equal(b, mustJSON(s)) {
+			return nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("experiment %s: %w", dir, err)
+	}
+	return atomicfile.WriteFile(path, mustJSON(s), 0o644)
+}
+
+// SpecError is an experiment directory that holds another experiment.
+type SpecError struct {
+	Dir      string
+	Old, New []Setting
+}
+
+func (e *SpecError) Error() string {
+	return fmt.Sprintf("experiment %s holds another experiment (base settings %s, not %s); use another directory",
+		e.Dir, settingsString(e.Old), settingsString(e.New))
+}
+
+func settingsString(ss []Setting) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = s.Name + "=" + s.Value
+	}
+	return strings.Join(parts, " ")
+}
+
+// ReadSpec reads an experiment directory's spec.json.
+func ReadSpec(dir string) (*Spec, error) {
+	b, err := os.ReadFile(filepath.Join(dir, SpecFile))
+	if err != nil {
+		return nil, fmt.Errorf("experiment %s: no %s (not an experiment directory?): %w", dir, SpecFile, errors.Unwrap(err))
+	}
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
+	}
+	return &s, nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}

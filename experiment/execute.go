@@ -108,6 +108,9 @@ func Execute(runs []Run, o Options) error {
 		go func() {
 			defer wg.Done()
 			for r := range jobs {
+				if interrupt() {
+					continue // left for the next time
+				}
 				cfg := r.Config
 				cfg.Threads = threads
 				d := data[dataKey(cfg)]

@@ -82,9 +82,15 @@ type Result struct {
 type Interrupted struct {
 	Dir         string
 	Epoch, Step int // 1-based: where the run will continue
+	// NotStarted is set when the run stopped before its first step: no
+	// checkpoint is saved, and the run starts afresh.
+	NotStarted bool
 }
 
 func (i *Interrupted) Error() string {
+	if i.NotStarted {
+		return fmt.Sprintf("interrupted before the first step: nothing saved in %s", i.Dir)
+	}
 	return fmt.Sprintf("interrupted before epoch %d, step %d: checkpoint and history saved in %s", i.Epoch, i.Step, i.Dir)
 }
 
@@ -178,6 +184,11 @@ func Train(o Options) (*Result, error) {
 		out, err = train.FitAndEvaluateFrom(cfg, data, model, o.Progress, o.Interrupt)
 	}
 	var intr *train.Interrupted
+	if errors.As(err, &intr) && ck == nil && intr.Checkpoint.Epoch == 0 && intr.Checkpoint.Step == 0 {
+		// Stopped before its first step: nothing to keep; the run starts
+		// afresh next time.
+		return nil, &Interrupted{Dir: dir, Epoch: 1, Step: 1, NotStarted: true}
+	}
 	if errors.As(err, &intr) {
 		intr.Checkpoint.DataSHA256 = dataSum
 		if err := intr.Checkpoint.Save(dir); err != nil {

@@ -124,7 +124,11 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 	res, err := rundir.Train(o)
 	var intr *rundir.Interrupted
 	if errors.As(err, &intr) {
-		fmt.Fprintf(os.Stderr, "\ncifarnet: %v; continue with: cifarnet train --resume %s\n", intr, intr.Dir)
+		if intr.NotStarted {
+			fmt.Fprintf(os.Stderr, "\ncifarnet: %v\n", intr)
+		} else {
+			fmt.Fprintf(os.Stderr, "\ncifarnet: %v; continue with: cifarnet train --resume %s\n", intr, intr.Dir)
+		}
 		return exitError{130, errQuiet}
 	}
 	var de *rundir.DirError

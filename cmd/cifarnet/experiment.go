@@ -108,15 +108,13 @@ JOB_COMPLETION_INDEX with --shard-count in a Kubernetes Indexed Job); then
 	return cmd
 }
 
-// settingsOf returns the train flags given on the command line as the
-// spec's base settings.
+// settingsOf returns the train flags given on the command line (all but
+// --threads, which never changes a result) as the spec's base settings.
 func (f *experimentFlags) settingsOf() []experiment.Setting {
+	train := trainSettingFlags()
 	var out []experiment.Setting
-	skip := map[string]bool{"spec": true, "seeds": true, "grid": true, "baseline-config": true, "named-seed": true, "dir": true,
-		"data": true, "offline": true, "parallel": true, "shard": true, "quiet": true, "threads": true,
-		"shards": true, "submit": true, "time": true, "cpus-per-task": true, "mem": true, "partition": true, "script": true}
 	f.fs.Visit(func(fl *pflag.Flag) {
-		if skip[fl.Name] {
+		if !train[fl.Name] || fl.Name == "threads" {
 			return
 		}
 		v := fl.Value.String()
@@ -126,6 +124,18 @@ func (f *experimentFlags) settingsOf() []experiment.Setting {
 		out = append(out, experiment.Setting{Name: fl.Name, Value: v})
 	})
 	return out
+}
+
+// trainSettingFlags names the flags of train's settings.
+func trainSettingFlags() map[string]bool {
+	fs := pflag.NewFlagSet("settings", pflag.ContinueOnError)
+	var cfg train.Config
+	var model modelFlags
+	addConfigFlags(fs, &cfg)
+	addModelFlags(fs, &model)
+	names := map[string]bool{}
+	fs.VisitAll(func(fl *pflag.Flag) { names[fl.Name] = true })
+	return names
 }
 
 // applySettings is experiment.Apply: a fresh set of train's flags, the

@@ -1,12 +1,17 @@
 package report
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"math"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -25,12 +30,65 @@ type ReadingInput struct {
 // others of its experiment: the runs' values of one metric (this run's
 // included, at index Self).
 type ExperimentPlace struct {
-	Name   string    // the experiment, as its report names it
-	Metric string    // e.g. "test accuracy"
-	Values []float64 // one per run
-	Self   int       // this run's index in Values
+	Name   string    `json:"experiment"` // the experiment, as its report names it
+	Metric string    `json:"metric"`     // e.g. "test accuracy"
+	Values []float64 `json:"values"`     // one per run
+	Self   int       `json:"self"`       // this run's index in Values
 	// LowerIsBetter is set for losses.
-	LowerIsBetter bool
+	LowerIsBetter bool `json:"lower_is_better,omitempty"`
+}
+
+// PlaceFile is the file in a run directory that holds the run's place in
+// its experiment (written by PlaceRuns, read by Load, so that "cifarnet
+// report RUN_DIR" redraws the same reading).
+const PlaceFile = "experiment_place.json"
+
+// PlaceRuns writes, once an experiment's runs have finished, each finished
+// run's place among the others (PlaceFile) and redraws its report, whose
+// reading then says where the run falls. Runs without a finite test
+// accuracy are left as they are.
+func PlaceRuns(e Experiment) error {
+	for i := range e.Runs {
+		p, err := e.Place(i)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			continue
+		}
+		dir := e.Runs[i].Dir
+		if err := atomicfile.WriteJSON(filepath.Join(dir, PlaceFile), p); err != nil {
+			return err
+		}
+		r, _, err := Load(dir, "")
+		if err != nil {
+			return err
+		}
+		if _, err := Write(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readPlace reads a run directory's PlaceFile; nil if there is none.
+func readPlace(dir string) (*ExperimentPlace, error) {
+	name := filepath.Join(dir, PlaceFile)
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %v", dir, err)
+	}
+	var p ExperimentPlace
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("run %s: %s: %v", dir, PlaceFile, err)
+	}
+	if p.Self < 0 || p.Self >= len(p.Values) {
+		return nil, fmt.Errorf("run %s: %s: self %d outside its %d values", dir, PlaceFile, p.Self, len(p.Values))
+	}
+	return &p, nil
 }
 
 // Sentence is one statement of a reading.

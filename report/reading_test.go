@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -231,5 +232,38 @@ func TestExperimentPlace(t *testing.T) {
 				t.Errorf("diverged run placed: %+v, %v", p, err)
 			}
 		}
+	}
+}
+
+// TestPlaceRuns: after PlaceRuns a run's report says where it falls, and
+// Load + Write (what "cifarnet report" does) redraws it byte for byte.
+func TestPlaceRuns(t *testing.T) {
+	e := syntheticExperiment(t)
+	if err := PlaceRuns(e); err != nil {
+		t.Fatal(err)
+	}
+	dir := e.Runs[6].Dir // "lr=0.01 elu" seed 0, test accuracy 0.38
+	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("Among the 22 runs of experiment %s, this run&#39;s test accuracy (0.3800)", filepath.Base(e.Dir)); !strings.Contains(string(page), want) {
+		t.Errorf("report.html lacks %q", want)
+	}
+	r, _, err := Load(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(r); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(filepath.Join(dir, HTMLFile))
+	if string(again) != string(page) {
+		t.Error("report.html redrawn from the run directory differs")
+	}
+	// A damaged place file is an error naming it.
+	os.WriteFile(filepath.Join(dir, PlaceFile), []byte(`{"values": [0.4], "self": 3}`), 0o644)
+	if _, _, err := Load(dir, ""); err == nil || !strings.Contains(err.Error(), PlaceFile) {
+		t.Errorf("damaged %s: %v", PlaceFile, err)
 	}
 }

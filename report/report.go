@@ -251,6 +251,9 @@ func Load(dir, dataOverride string) (Input, string, error) {
 		return Input{}, "", fmt.Errorf("run %s: %s: %v", dir, train.MetricsJSON, err)
 	}
 	r := Input{Dir: dir, History: h, Metrics: m, Classes: info.Classes}
+	if r.Experiment, err = readPlace(dir); err != nil {
+		return Input{}, "", err
+	}
 	src := m.Env.Data
 	if dataOverride != "" {
 		src = dataOverride

@@ -2,17 +2,12 @@ package onnx
 
 import (
 	"fmt"
-	"image/png"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/cifar10"
-	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/onnx/onnxtest"
-	"github.com/cifarnet/cifarnet/tensor"
 )
 
 // TestPythonRecipe runs docs/onnx/predict.py on test images saved as 32x32
@@ -22,38 +17,16 @@ import (
 // probabilities, to the 4 decimals printed.
 func TestPythonRecipe(t *testing.T) {
 	const n = 4
-	set := testImages(t, n)
-	arch := nn.Architecture{Inputs: cifar10.Features, Hidden: []int{64, 32}, Activation: "elu", Init: "he_normal", Classes: cifar10.NumClasses}
-	m, err := nn.New(arch, 11)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make([]float32, n*arch.Classes)
-	e := tensor.NewEngine(1)
-	defer e.Close()
-	m.Predict(e, set.Float32(), arch.Inputs, n, want)
-	model, _ := writeModel(t, m, describe(arch), Uint8)
-	args := []string{model}
-	for i := range n {
-		name := filepath.Join(t.TempDir(), fmt.Sprintf("img%d.png", i))
-		f, err := os.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(f, set.Image(i)); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		args = append(args, name)
-	}
+	model, want, images := imageFixture(t, n, 11)
+	args := append([]string{model}, images...)
 	out := onnxtest.PythonRecipe(t, "../docs/onnx/predict.py", args...)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != n {
 		t.Fatalf("predict.py printed %q, want %d lines", out, n)
 	}
 	for i, line := range lines {
-		p := want[i*arch.Classes : (i+1)*arch.Classes]
-		order := make([]int, arch.Classes)
+		p := want[i*cifarArch.Classes : (i+1)*cifarArch.Classes]
+		order := make([]int, cifarArch.Classes)
 		for j := range order {
 			order[j] = j
 		}

@@ -94,9 +94,12 @@ func Load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, erro
 	sets := []**dataset.Set{&d.Train, &d.Test}
 	for i, p := range parts(nTrain, nTest) {
 		var s *dataset.Set
-		if fi.IsDir() {
+		switch {
+		case p.n == 0: // not asked for (evaluate reads no training images): not read
+			s = dataset.NewSet(Shape, 0)
+		case fi.IsDir():
 			s, err = loadIDX(src, p)
-		} else {
+		default:
 			s, err = loadNPZ(src, p)
 		}
 		if err != nil {

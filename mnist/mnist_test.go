@@ -149,6 +149,12 @@ func TestShortAndMissing(t *testing.T) {
 	if _, err := Load(Info(), dir, 1, 1); err == nil || !strings.Contains(err.Error(), "missing") || !strings.Contains(err.Error(), TestLabels) {
 		t.Fatalf("missing file: %v", err)
 	}
+	// Training files that are not needed are not read (here: not there).
+	dir2 := writeDir(t, []byte{5}, []byte{7, 2}, true)
+	os.Remove(filepath.Join(dir2, TrainImages+".gz"))
+	if d, err := Load(Info(), dir2, 0, 1); err != nil || d.Train.Len() != 0 || d.Test.Len() != 1 {
+		t.Fatalf("no training images: %v", err)
+	}
 	if _, err := Load(Info(), dir, TrainSize+1, 1); err == nil {
 		t.Fatal("more than 60000 training images accepted")
 	}

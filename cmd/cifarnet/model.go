@@ -86,57 +86,27 @@ func endsInSoftmax(cs []nn.LayerConfig) bool {
 }
 
 // applyKerasOptimizer is the hook from a Keras file's compile_config to
-// the optimizer package: the serialized optimizer ({"class_name",
-// "config"} or a name) becomes the run's optimizer name, learning rate (a
-// number, or a serialized schedule) and its other Keras arguments, which
-// optim.Build checks by name. Arguments already set by flags win.
+// the optimizer package: optim.ParseKeras reads the serialized optimizer
+// ({"class_name", "config"} or a name), whose learning rate is a number or
+// a serialized schedule, checking every argument by name; it becomes the
+// run's optimizer. Arguments and a schedule already set by flags win.
 func applyKerasOptimizer(cfg *train.Config, raw json.RawMessage) error {
-	var name string
-	if json.Unmarshal(raw, &name) == nil {
-		cfg.Optimizer = strings.ToLower(name)
-		cfg.LearningRate = optim.DefaultLearningRate(cfg.Optimizer)
-		return nil
+	k, err := optim.ParseKeras(raw)
+	if err != nil {
+		return err
 	}
-	var o struct {
-		ClassName      string         `json:"class_name"`
-		Config         map[string]any `json:"config"`
-		RegisteredName *string        `json:"registered_name"`
+	cfg.Optimizer, cfg.LearningRate = k.Name, k.LearningRate
+	if cfg.LRSchedule == nil {
+		cfg.LRSchedule = k.Schedule
 	}
-	if err := json.Unmarshal(raw, &o); err != nil || o.ClassName == "" {
-		return fmt.Errorf("want a name or a Keras optimizer object")
-	}
-	if o.RegisteredName != nil && *o.RegisteredName != "" {
-		return fmt.Errorf("registered (custom) optimizer %q is not supported", *o.RegisteredName)
-	}
-	cfg.Optimizer = strings.ToLower(o.ClassName)
-	cfg.LearningRate = optim.DefaultLearningRate(cfg.Optimizer)
 	args := optim.Args{}
-	for k, v := range o.Config {
-		switch k {
-		case "name":
-		case "learning_rate":
-			switch lr := v.(type) {
-			case float64:
-				cfg.LearningRate = lr
-			case map[string]any:
-				if cfg.LRSchedule == nil {
-					b, _ := json.Marshal(lr)
-					var sc optim.ScheduleConfig
-					if err := json.Unmarshal(b, &sc); err != nil {
-						return fmt.Errorf("learning_rate: %v", err)
-					}
-					cfg.LRSchedule = &sc
-				}
-			default:
-				return fmt.Errorf("learning_rate: want a number or a schedule, got %v", v)
-			}
-		default:
-			args[k] = v
-		}
+	for key, v := range k.Args {
+		args[key] = v
 	}
-	for k, v := range cfg.OptimizerArgs { // given by flags
-		args[k] = v
+	for key, v := range cfg.OptimizerArgs { // given by flags
+		args[key] = v
 	}
+	cfg.OptimizerArgs = nil
 	if len(args) > 0 {
 		cfg.OptimizerArgs = args
 	}

@@ -157,3 +157,26 @@ func TestLRFindCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestKerasCompileOptimizer: a model file's compile_config optimizer (its
+// learning_rate a serialized schedule) becomes the run's, flags winning.
+func TestKerasCompileOptimizer(t *testing.T) {
+	raw := `{"module": "keras.optimizers", "class_name": "SGD", "config": {"name": "SGD", "momentum": 0.9, "nesterov": false,
+		"learning_rate": {"module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
+		"config": {"initial_learning_rate": 0.1, "decay_steps": 100, "decay_rate": 0.5, "staircase": true}, "registered_name": null}},
+		"registered_name": null}`
+	c := parseConfig(t, "--nesterov")
+	if err := applyKerasOptimizer(&c, []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	if c.Optimizer != "sgd" || c.OptimizerArgs["momentum"] != 0.9 || c.OptimizerArgs["nesterov"] != true || c.LRSchedule.ClassName != "ExponentialDecay" {
+		t.Fatalf("%+v %+v", c, c.LRSchedule)
+	}
+	s, err := c.Schedule()
+	if err != nil || s.At(150) != 0.05 {
+		t.Fatalf("schedule %v %v", s, err)
+	}
+	if err := applyKerasOptimizer(&c, []byte(`{"class_name": "Ftrl", "config": {}}`)); err == nil || !strings.Contains(err.Error(), "Ftrl") {
+		t.Fatalf("Ftrl: %v", err)
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -246,5 +248,36 @@ func TestInterruptAndRerun(t *testing.T) {
 	}
 	if len(partial.Statistics.Missing) != 1 || partial.Statistics.Missing[0].Seed != 1 {
 		t.Errorf("missing runs %+v, want seed 1 of relu", partial.Statistics.Missing)
+	}
+}
+
+// TestPlaceRuns wants every finished run's own report to say where the run
+// falls among the others once the experiment's report is redrawn.
+func TestPlaceRuns(t *testing.T) {
+	src := sharedData(t)
+	s := &Spec{Base: []Setting{{"epochs", "1"}, {"train-samples", "300"}, {"test-samples", "50"}, {"hidden", "8"}},
+		Seeds: []uint64{0, 1, 2}, NamedSeed: 1}
+	dir := t.TempDir()
+	runs, err := Plan(dir, s, testApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Execute(runs, Options{Source: src, Parallel: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := PlaceRuns(dir, runs); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if _, err := os.Stat(filepath.Join(r.Dir, report.PlaceFile)); err != nil {
+			t.Errorf("run %s: no %s: %v", r.Dir, report.PlaceFile, err)
+		}
+		page, err := os.ReadFile(filepath.Join(r.Dir, report.HTMLFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(page), "Among the 3 runs of experiment") {
+			t.Errorf("run %s: the report does not place the run among the experiment's 3 runs", r.Dir)
+		}
 	}
 }

@@ -49,7 +49,7 @@ func Write(dir string, s *Spec, runs []Run) (*Summary, error) {
 	e := report.Experiment{Dir: dir, Baseline: s.Baseline, NamedSeed: s.NamedSeed}
 	sum := &Summary{Spec: s}
 	for _, r := range runs {
-		er := report.ExperimentRun{Dir: r.Dir, Config: r.Label, Factors: r.Factors, Seed: r.Seed}
+		er := reportRun(r)
 		rel, err := filepath.Rel(dir, r.Dir)
 		if err != nil {
 			rel = r.Dir
@@ -79,6 +79,23 @@ func Write(dir string, s *Spec, runs []Run) (*Summary, error) {
 		return nil, err
 	}
 	return sum, nil
+}
+
+// reportRun is the report's view of a run, before its files are read.
+func reportRun(r Run) report.ExperimentRun {
+	return report.ExperimentRun{Dir: r.Dir, Config: r.Label, Factors: r.Factors, Seed: r.Seed}
+}
+
+// PlaceRuns redraws the report of every finished run in dir so that its
+// reading says where the run falls among the experiment's others
+// (report.PlaceRuns). It redraws every figure of every run, so it is the
+// "experiment report" command's work, not each experiment's.
+func PlaceRuns(dir string, runs []Run) error {
+	e := report.Experiment{Dir: dir}
+	for _, r := range runs {
+		e.Runs = append(e.Runs, reportRun(r))
+	}
+	return report.PlaceRuns(e)
 }
 
 func finite(v float64) *float64 {

@@ -366,7 +366,9 @@ func newExperimentReportCmd(name, short string) *cobra.Command {
 Reads DIR/spec.json and every run's metrics.json and history.json, and
 writes experiment.json, runs.csv, summary.csv, the figures and report.html.
 A run that has not finished (a shard still running, failed or never
-submitted) is named as missing, never left out silently.`,
+submitted) is named as missing, never left out silently. Each finished
+run's own report is then redrawn, its reading saying where the run falls
+among the others.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
@@ -378,7 +380,11 @@ submitted) is named as missing, never left out silently.`,
 			if err != nil {
 				return expUsage(err)
 			}
-			return writeExperiment(cmd.OutOrStdout(), dir, s, runs)
+			if err := writeExperiment(cmd.OutOrStdout(), dir, s, runs); err != nil {
+				return err
+			}
+			// Every run's own report then says where it falls among the others.
+			return experiment.PlaceRuns(dir, runs)
 		},
 	}
 }

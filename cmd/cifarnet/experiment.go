@@ -299,11 +299,11 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	}
 	mine := experiment.Shard(runs, si, sn)
 	if !f.quiet {
-		what := fmt.Sprintf("%d runs", len(runs))
+		what := count(len(runs), "run")
 		if sn > 1 {
 			what = fmt.Sprintf("shard %d of %d: %d of its %d runs", si, sn, len(mine), len(runs))
 		}
-		fmt.Fprintf(stdout, "Experiment %s: %s (%d configurations x %d seeds)\n", dir, what, len(runs)/len(s.Seeds), len(s.Seeds))
+		fmt.Fprintf(stdout, "Experiment %s: %s (%s x %s)\n", dir, what, count(len(runs)/len(s.Seeds), "configuration"), count(len(s.Seeds), "seed"))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -387,4 +387,12 @@ among the others.`,
 			return experiment.PlaceRuns(dir, runs)
 		},
 	}
+}
+
+// count says n things, in the singular for one.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

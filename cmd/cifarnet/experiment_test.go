@@ -34,3 +34,14 @@ func TestExperimentBadInput(t *testing.T) {
 		t.Errorf("a bad experiment made its directory")
 	}
 }
+
+func TestCount(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{1, "1 seed"}, {0, "0 seeds"}, {30, "30 seeds"}} {
+		if got := count(c.n, "seed"); got != c.want {
+			t.Errorf("count(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}

@@ -43,7 +43,7 @@ func TestSIGINTThenResume(t *testing.T) {
 	if !errors.As(err, &x) || x.ExitCode() != 130 {
 		t.Fatalf("interrupted run: %v, stderr %q", err, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "checkpoint and history saved") || !strings.Contains(stderr.String(), "--resume "+dir) {
+	if !strings.Contains(stderr.String(), "checkpoint and history saved") || !strings.Contains(stderr.String(), "--resume "+dir+" --data "+data) {
 		t.Fatalf("stderr %q", stderr.String())
 	}
 	for _, f := range []string{"checkpoint.json", "checkpoint.safetensors", "history.json", "history.csv"} {
@@ -53,6 +53,10 @@ func TestSIGINTThenResume(t *testing.T) {
 	}
 	if _, stderr, code := run(t, append(args, "--out", dir)...); code != 2 || !strings.Contains(stderr, "--resume") {
 		t.Fatalf("a new run into the interrupted directory: exit %d %q", code, stderr)
+	}
+	// A setting given with --resume would be ignored: it is refused, naming it.
+	if _, stderr, code := run(t, "train", "--data", data, "--resume", dir, "--lr", "0.5", "-q"); code != 2 || !strings.Contains(stderr, "--lr") {
+		t.Fatalf("--resume with --lr: exit %d %q", code, stderr)
 	}
 	if _, stderr, code := run(t, "train", "--data", data, "--resume", dir, "-q"); code != 0 {
 		t.Fatalf("resume: exit %d %s", code, stderr)

@@ -83,6 +83,8 @@ report.html, where the same reading stands beside the figures.`,
 				if err := f.model.apply(cmd.Flags(), &f.cfg); err != nil {
 					return err
 				}
+			} else if err := resumeFlags(cmd.Flags()); err != nil {
+				return err
 			}
 			return executeTrain(cmd.OutOrStdout(), f)
 		},
@@ -98,6 +100,25 @@ report.html, where the same reading stands beside the figures.`,
 	fs.BoolVar(&f.overwrite, "overwrite", false, "allow --out to name a directory that already holds a run")
 	fs.SortFlags = false
 	return cmd
+}
+
+// resumeFlags refuses, with --resume, the flags that the run's own
+// configuration (in its checkpoint) replaces: they would be ignored
+// silently. Where the data is, how many threads and how much is printed
+// may change; a different data set is caught by the checkpoint's checksum.
+func resumeFlags(fs *pflag.FlagSet) error {
+	var bad []string
+	fs.Visit(func(fl *pflag.Flag) {
+		switch fl.Name {
+		case "resume", "data", "offline", "threads", "quiet":
+		default:
+			bad = append(bad, "--"+fl.Name)
+		}
+	})
+	if len(bad) > 0 {
+		return usagef("--resume continues the run with the configuration it started with: %s cannot be given with it (start a new run with --out to change it)", strings.Join(bad, ", "))
+	}
+	return nil
 }
 
 func executeTrain(stdout io.Writer, f trainFlags) error {
@@ -127,7 +148,11 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		if intr.NotStarted {
 			fmt.Fprintf(os.Stderr, "\ncifarnet: %v\n", intr)
 		} else {
-			fmt.Fprintf(os.Stderr, "\ncifarnet: %v; continue with: cifarnet train --resume %s\n", intr, intr.Dir)
+			again := "cifarnet train --resume " + shellQuote(intr.Dir)
+			if f.data.path != "" {
+				again += " --data " + shellQuote(f.data.path)
+			}
+			fmt.Fprintf(os.Stderr, "\ncifarnet: %v; continue with: %s\n", intr, again)
 		}
 		return exitError{130, errQuiet}
 	}

@@ -14,9 +14,10 @@ type Lion struct {
 	base
 	Beta1, Beta2 float64
 
-	m                  int
-	task               func(k, lo, hi int)
-	lr, b1, c1, b2, c2 float32
+	m    int
+	task func(k, lo, hi int)
+	kern tensor.StepScalars
+	e    *tensor.Engine
 }
 
 func newLion(r *argReader) rule {
@@ -34,26 +35,13 @@ func newLion(r *argReader) rule {
 }
 
 func (o *Lion) step(e *tensor.Engine, lr float32) {
-	o.lr, o.b1, o.b2 = lr, float32(o.Beta1), float32(o.Beta2)
-	o.c1, o.c2 = float32(1-o.Beta1), float32(1-o.Beta2)
+	o.kern = tensor.NewStepScalars(lr, float32(o.Beta1), float32(1-o.Beta1), float32(o.Beta2), float32(1-o.Beta2))
+	o.e = e
 	e.ForChunks(o.lens, o.task)
+	o.e = nil
 }
 
+// chunk is tensor's Lion pass over one chunk.
 func (o *Lion) chunk(k, lo, hi int) {
-	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
-	m := o.slot(o.m, k)[lo:hi]
-	lr, b1, c1, b2, c2 := o.lr, o.b1, o.c1, o.b2, o.c2
-	for i := range w {
-		gi := g[i]
-		c := float32(m[i]*b1) + float32(gi*c1)
-		switch {
-		case c > 0:
-			w[i] -= lr
-		case c < 0:
-			w[i] += lr
-		case c != c: // NaN: sign is NaN
-			w[i] = c
-		}
-		m[i] = float32(m[i]*b2) + float32(gi*c2)
-	}
+	o.e.Lion(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.m, k)[lo:hi], &o.kern)
 }

@@ -42,12 +42,16 @@ func TestOptimizerKernelsBitIdentical(t *testing.T) {
 		name string
 		run  func(s simd, w, g, a, b []float32, c *[4]float32)
 		c    [4]float32
+		odd  bool // also a zero and a NaN direction (Lion's sign)
 	}
 	passes := []pass{
-		{"adam", func(s simd, w, g, a, b []float32, c *[4]float32) { s.adam(w, g, a, b, c) }, [4]float32{0.00031, 0.1, 0.001, 1e-7}},
-		{"rmsprop", func(s simd, w, g, a, _ []float32, c *[4]float32) { s.rmsprop(w, g, a, c) }, [4]float32{0.9, 0.1, 0.001, 1e-7}},
-		{"adagrad", func(s simd, w, g, a, _ []float32, c *[4]float32) { s.adagrad(w, g, a, c) }, [4]float32{0.001, 1e-7}},
-		{"adadelta", func(s simd, w, g, a, b []float32, c *[4]float32) { s.adadelta(w, g, a, b, c) }, [4]float32{0.95, 0.05, 0.001, 1e-7}},
+		{"adam", func(s simd, w, g, a, b []float32, c *[4]float32) { s.adam(w, g, a, b, c) }, [4]float32{0.00031, 0.1, 0.001, 1e-7}, false},
+		{"rmsprop", func(s simd, w, g, a, _ []float32, c *[4]float32) { s.rmsprop(w, g, a, c) }, [4]float32{0.9, 0.1, 0.001, 1e-7}, false},
+		{"adagrad", func(s simd, w, g, a, _ []float32, c *[4]float32) { s.adagrad(w, g, a, c) }, [4]float32{0.001, 1e-7}, false},
+		{"adadelta", func(s simd, w, g, a, b []float32, c *[4]float32) { s.adadelta(w, g, a, b, c) }, [4]float32{0.95, 0.05, 0.001, 1e-7}, false},
+		{"lion", func(s simd, w, g, a, _ []float32, c *[4]float32) {
+			s.lion(w, g, a, &[8]float32{c[0], c[1], 1 - c[1], c[2], 1 - c[2]})
+		}, [4]float32{0.001, 0.9, 0.99}, true},
 	}
 	for _, p := range passes {
 		for _, s := range simds() {
@@ -57,6 +61,10 @@ func TestOptimizerKernelsBitIdentical(t *testing.T) {
 				for i := range a1 { // second moments and accumulators are >= 0
 					a1[i], b1[i] = float32(math.Abs(float64(a1[i]))), float32(math.Abs(float64(b1[i])))
 				}
+				if p.odd && n > 20 {
+					g[3], a1[3] = 0, 0
+					g[17] = float32(math.NaN())
+				}
 				w2, a2, b2 := append([]float32(nil), w1...), append([]float32(nil), a1...), append([]float32(nil), b1...)
 				c := p.c
 				for range 3 {
@@ -64,7 +72,7 @@ func TestOptimizerKernelsBitIdentical(t *testing.T) {
 					p.run(s, w2, g, a2, b2, &c)
 				}
 				for i := range w1 {
-					if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || a1[i] != a2[i] || b1[i] != b2[i] {
+					if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || math.Float32bits(a1[i]) != math.Float32bits(a2[i]) || b1[i] != b2[i] {
 						t.Fatalf("%s n=%d [%d]: w %g vs %g", p.name, n, i, w2[i], w1[i])
 					}
 				}

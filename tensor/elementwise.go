@@ -172,12 +172,13 @@ type simd struct {
 	biasELU     func(x, bias []float32)
 	eluBackward func(g, a []float32)
 	nadam       func(w, g, m, v []float32, c *[9]float32)
-	// The optimizers' passes (Engine.Adam, RMSprop, Adagrad, Adadelta
+	// The optimizers' passes (Engine.Adam, RMSprop, Adagrad, Adadelta, Lion
 	// document c).
 	adam     func(w, g, m, v []float32, c *[4]float32)
 	rmsprop  func(w, g, v []float32, c *[4]float32)
 	adagrad  func(w, g, a []float32, c *[4]float32)
 	adadelta func(w, g, ga, da []float32, c *[4]float32)
+	lion     func(w, g, m []float32, c *[8]float32)
 	// bytesToFloat sets dst[i] = float32(src[i]) / div; table holds the
 	// 256 quotients.
 	bytesToFloat func(dst []float32, src []uint8, div float32, table *[256]float32)
@@ -186,7 +187,7 @@ type simd struct {
 	colSums func(dst, g []float32, ldg, rows int)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, bytesToFloatGeneric, colSumsGeneric}
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, bytesToFloatGeneric, colSumsGeneric}
 
 func colSumsGeneric(dst, g []float32, ldg, rows int) {
 	clear(dst)
@@ -251,9 +252,9 @@ func nadamGeneric(w, g, m, v []float32, c *[9]float32) {
 
 // StepScalars are the per-step scalars of one optimizer pass (optim's
 // rules compute them; each pass below says which, in order).
-type StepScalars struct{ c [4]float32 }
+type StepScalars struct{ c [8]float32 }
 
-// NewStepScalars returns up to four scalars of a pass.
+// NewStepScalars returns up to eight scalars of a pass.
 func NewStepScalars(c ...float32) StepScalars {
 	var s StepScalars
 	copy(s.c[:], c)
@@ -270,7 +271,7 @@ func NewStepScalars(c ...float32) StepScalars {
 //
 //	m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  w -= m alpha / (sqrt(v) + epsilon)
 func (e *Engine) Adam(w, g, m, v []float32, s *StepScalars) {
-	e.simd.adam(w, g[:len(w)], m[:len(w)], v[:len(w)], &s.c)
+	e.simd.adam(w, g[:len(w)], m[:len(w)], v[:len(w)], s.four())
 }
 
 // RMSprop is one Keras 3 RMSprop step, not centered, without momentum;
@@ -278,14 +279,14 @@ func (e *Engine) Adam(w, g, m, v []float32, s *StepScalars) {
 //
 //	v = rho v + (1 - rho) g²;  w -= lr g / sqrt(v + epsilon)
 func (e *Engine) RMSprop(w, g, v []float32, s *StepScalars) {
-	e.simd.rmsprop(w, g[:len(w)], v[:len(w)], &s.c)
+	e.simd.rmsprop(w, g[:len(w)], v[:len(w)], s.four())
 }
 
 // Adagrad is one Keras 3 Adagrad step; s = lr, epsilon:
 //
 //	a += g²;  w -= lr g / sqrt(a + epsilon)
 func (e *Engine) Adagrad(w, g, a []float32, s *StepScalars) {
-	e.simd.adagrad(w, g[:len(w)], a[:len(w)], &s.c)
+	e.simd.adagrad(w, g[:len(w)], a[:len(w)], s.four())
 }
 
 // Adadelta is one Keras 3 Adadelta step; s = rho, 1-rho, lr, epsilon:
@@ -293,7 +294,19 @@ func (e *Engine) Adagrad(w, g, a []float32, s *StepScalars) {
 //	G = rho G + (1 - rho) g²;  q = sqrt(D + epsilon) g / sqrt(G + epsilon)
 //	D = rho D + (1 - rho) q²;  w -= lr q          (Keras's delta is -q)
 func (e *Engine) Adadelta(w, g, ga, da []float32, s *StepScalars) {
-	e.simd.adadelta(w, g[:len(w)], ga[:len(w)], da[:len(w)], &s.c)
+	e.simd.adadelta(w, g[:len(w)], ga[:len(w)], da[:len(w)], s.four())
+}
+
+// four is the first four scalars, for the passes that take four.
+func (s *StepScalars) four() *[4]float32 { return (*[4]float32)(s.c[:4]) }
+
+// Lion is one Keras 3 Lion step; s = lr, beta1, 1-beta1, beta2, 1-beta2:
+//
+//	c = beta1 m + (1 - beta1) g;  w -= lr sign(c);  m = beta2 m + (1 - beta2) g
+//
+// (a NaN c makes w NaN, as Keras's sign does).
+func (e *Engine) Lion(w, g, m []float32, s *StepScalars) {
+	e.simd.lion(w, g[:len(w)], m[:len(w)], &s.c)
 }
 
 func adamGeneric(w, g, m, v []float32, c *[4]float32) {
@@ -340,5 +353,23 @@ func adadeltaGeneric(w, g, ga, da []float32, c *[4]float32) {
 		q := float32(float32(math.Sqrt(float64(da[i]+eps)))*gi) / float32(math.Sqrt(float64(gs+eps)))
 		da[i] = float32(rho*da[i]) + float32(omr*float32(q*q))
 		w[i] -= float32(lr * q)
+	}
+}
+
+func lionGeneric(w, g, m []float32, c *[8]float32) {
+	lr, b1, c1, b2, c2 := c[0], c[1], c[2], c[3], c[4]
+	g, m = g[:len(w)], m[:len(w)]
+	for i := range w {
+		gi := g[i]
+		d := float32(m[i]*b1) + float32(gi*c1)
+		switch {
+		case d > 0:
+			w[i] -= lr
+		case d < 0:
+			w[i] += lr
+		case d != d: // NaN: sign is NaN
+			w[i] = d
+		}
+		m[i] = float32(m[i]*b2) + float32(gi*c2)
 	}
 }

@@ -68,6 +68,7 @@ var avx2SIMD = func() simd {
 	s.rmsprop = rmspropAVX2Tail
 	s.adagrad = adagradAVX2Tail
 	s.adadelta = adadeltaAVX2Tail
+	s.lion = lionAVX2Tail
 	return s
 }()
 
@@ -89,6 +90,12 @@ func adadeltaAVX2Tail(w, g, ga, da []float32, c *[4]float32) {
 	adadeltaGeneric(w[n:], g[n:], ga[n:], da[n:], c)
 }
 
+func lionAVX2Tail(w, g, m []float32, c *[8]float32) {
+	n := len(w) &^ 7
+	lionAVX2(w[:n], g[:n], m[:n], c)
+	lionGeneric(w[n:], g[n:], m[n:], c)
+}
+
 // adamAVX2Tail is Adam in AVX2, the last len(w) mod 8 elements in Go.
 func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
 	n := len(w) &^ 7
@@ -99,6 +106,7 @@ func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
 var avx512SIMD = simd{
 	// AVX-512 machines have AVX2.
 	adam: adamAVX2Tail, rmsprop: rmspropAVX2Tail, adagrad: adagradAVX2Tail, adadelta: adadeltaAVX2Tail,
+	lion: lionAVX2Tail,
 	biasELU: func(x, bias []float32) {
 		n := len(bias) &^ 15
 		biasELUAVX512(x[:n], bias[:n])

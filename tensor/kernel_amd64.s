@@ -6008,3 +6008,51 @@ adadeltaAVX2_loop:
 adadeltaAVX2_done:
 	VZEROUPPER
 	RET
+
+// func lionAVX2(w []float32, g []float32, m []float32, c *[8]float32)
+// Requires: AVX
+TEXT ·lionAVX2(SB), NOSPLIT, $0-80
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x03, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Y0
+	VBROADCASTSS 4(SI), Y1
+	VBROADCASTSS 8(SI), Y2
+	VBROADCASTSS 12(SI), Y3
+	VBROADCASTSS 16(SI), Y4
+	VXORPS       Y5, Y5, Y5
+	TESTQ        BX, BX
+	JZ           lionAVX2_done
+
+lionAVX2_loop:
+	VMOVUPS   (CX), Y6
+	VMOVUPS   (DX), Y7
+	VMULPS    Y1, Y7, Y8
+	VMULPS    Y2, Y6, Y9
+	VADDPS    Y9, Y8, Y8
+	VMULPS    Y3, Y7, Y7
+	VMULPS    Y4, Y6, Y6
+	VADDPS    Y6, Y7, Y7
+	VMOVUPS   Y7, (DX)
+	VMOVUPS   (AX), Y6
+	VSUBPS    Y0, Y6, Y9
+	VADDPS    Y0, Y6, Y7
+	VCMPPS    $0x1e, Y5, Y8, Y10
+	VBLENDVPS Y10, Y9, Y6, Y6
+	VCMPPS    $0x11, Y5, Y8, Y10
+	VBLENDVPS Y10, Y7, Y6, Y6
+	VCMPPS    $0x03, Y8, Y8, Y10
+	VBLENDVPS Y10, Y8, Y6, Y6
+	VMOVUPS   Y6, (AX)
+	ADDQ      $0x20, AX
+	ADDQ      $0x20, CX
+	ADDQ      $0x20, DX
+	DECQ      BX
+	JNZ       lionAVX2_loop
+
+lionAVX2_done:
+	VZEROUPPER
+	RET

@@ -177,3 +177,6 @@ func adagradAVX2(w []float32, g []float32, a []float32, c *[4]float32)
 
 // adadeltaAVX2 applies one Adadelta step; c holds rho, 1-rho, lr, epsilon.
 func adadeltaAVX2(w []float32, g []float32, ga []float32, da []float32, c *[4]float32)
+
+// lionAVX2 applies one Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2.
+func lionAVX2(w []float32, g []float32, m []float32, c *[8]float32)

@@ -11,7 +11,7 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, column sums, pixel conversion); AVX2 also has Nadam, Adam, RMSprop, Adagrad and Adadelta.
+// Nadam, column sums, pixel conversion); AVX2 also has Nadam, Adam, RMSprop, Adagrad, Adadelta and Lion.
 package main
 
 import (
@@ -71,6 +71,7 @@ func main() {
 	rmsprop()
 	adagrad()
 	adadelta()
+	lion()
 	Generate()
 }
 
@@ -496,6 +497,42 @@ func adadelta() {
 		VMOVUPS(Mem{Base: w}, gi)
 		VSUBPS(t, gi, gi)
 		VMOVUPS(gi, Mem{Base: w})
+	})
+}
+
+// lion: c = lr, beta1, 1-beta1, beta2, 1-beta2;
+// d = beta1 m + (1-beta1) g;  w = w - lr if d > 0, w + lr if d < 0, d if d
+// is NaN, else w;  m = beta2 m + (1-beta2) g.
+func lion() {
+	TEXT("lionAVX2", NOSPLIT, "func(w, g, m []float32, c *[8]float32)")
+	Doc("lionAVX2 applies one Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2.")
+	ptrs, n := streamShift(3, "w", "g", "m")
+	w, g, m := ptrs[0], ptrs[1], ptrs[2]
+	c := scalars(5, func() VecVirtual { return YMM() })
+	lr, b1, c1, b2, c2 := c[0], c[1], c[2], c[3], c[4]
+	zero := YMM()
+	VXORPS(zero, zero, zero)
+	streamLoop("lionAVX2", n, ptrs, []uint64{32, 32, 32}, func() {
+		gi, mi, d, t, wi, u, k := YMM(), YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		VMOVUPS(Mem{Base: m}, mi)
+		VMULPS(b1, mi, d)
+		VMULPS(c1, gi, t)
+		VADDPS(t, d, d)
+		VMULPS(b2, mi, mi)
+		VMULPS(c2, gi, gi)
+		VADDPS(gi, mi, mi)
+		VMOVUPS(mi, Mem{Base: m})
+		VMOVUPS(Mem{Base: w}, wi)
+		VSUBPS(lr, wi, t)            // w - lr
+		VADDPS(lr, wi, u)            // w + lr
+		VCMPPS(U8(0x1e), zero, d, k) // d > 0 (ordered)
+		VBLENDVPS(k, t, wi, wi)
+		VCMPPS(U8(0x11), zero, d, k) // d < 0 (ordered)
+		VBLENDVPS(k, u, wi, wi)
+		VCMPPS(U8(0x03), d, d, k) // d unordered: NaN
+		VBLENDVPS(k, d, wi, wi)
+		VMOVUPS(wi, Mem{Base: w})
 	})
 }
 

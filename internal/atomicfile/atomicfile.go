@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/cifarnet/cifarnet/internal/regular"
 )
 
 // WriteFile writes data to name atomically with permissions perm.
@@ -28,8 +30,14 @@ func WriteJSON(name string, v any) error {
 	return WriteFile(name, append(js, '\n'), 0o644)
 }
 
-// Write creates name atomically, letting fill write its content.
+// Write creates name atomically, letting fill write its content. An
+// existing name that is neither a regular file nor a symbolic link (a
+// device such as /dev/full, a named pipe, a directory) is refused: the
+// rename would replace it.
 func Write(name string, perm os.FileMode, fill func(*os.File) error) (err error) {
+	if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() && fi.Mode()&os.ModeSymlink == 0 {
+		return fmt.Errorf("write %s: %w (%s): refusing to replace it", name, regular.ErrNotRegular, regular.Kind(fi.Mode()))
+	}
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+
+	"github.com/cifarnet/cifarnet/internal/regular"
 )
 
 func TestWriteReplacesWholeOrNothing(t *testing.T) {
@@ -37,5 +40,21 @@ func TestWriteReplacesWholeOrNothing(t *testing.T) {
 	}
 	if err := WriteFile(filepath.Join(dir, "missing", "x"), nil, 0o644); err == nil {
 		t.Fatal("write into a missing directory succeeded")
+	}
+}
+
+// TestWriteRefusesSpecialFiles: renaming over a named pipe (or /dev/full)
+// would replace it with a regular file.
+func TestWriteRefusesSpecialFiles(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "model.onnx")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip(err)
+	}
+	err := WriteFile(fifo, []byte("x"), 0o644)
+	if !errors.Is(err, regular.ErrNotRegular) {
+		t.Fatalf("writing over a named pipe: %v", err)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the named pipe was replaced: %v %v", fi.Mode(), err)
 	}
 }

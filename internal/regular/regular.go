@@ -40,7 +40,7 @@ func Open(name string) (*os.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, &os.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, kind(fi.Mode()))}
+		return nil, &os.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, Kind(fi.Mode()))}
 	}
 	return f, nil
 }
@@ -99,7 +99,9 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 	}
 }
 
-func kind(m fs.FileMode) string {
+// Kind names what a file of mode m is when it is not a regular file
+// ("a named pipe", "a character device", ...).
+func Kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"

@@ -368,8 +368,14 @@ func (b *base) Restore(s State, params []nn.Param) error {
 		}
 		got[sl.Name] = sl.Data
 	}
+	// A state saved before the first step (an interrupt during the first
+	// batch) has no variables yet: the freshly built ones are that state.
+	fresh := s.Iterations == 0 && len(s.Slots) == 0
 	for _, sl := range b.state {
 		d, ok := got[sl.Name]
+		if !ok && fresh {
+			continue
+		}
 		if !ok {
 			return fmt.Errorf("%s: the state has no variable %q", b.name, sl.Name)
 		}

@@ -179,7 +179,7 @@ func contents(dir string) ([]string, error) {
 // isRun tells whether names include a run's own files.
 func isRun(names []string) bool {
 	for _, n := range names {
-		if n == train.MetricsJSON || n == train.CheckpointJSON {
+		if n == train.MetricsJSON || n == train.CheckpointFile || n == "checkpoint.json" {
 			return true
 		}
 	}

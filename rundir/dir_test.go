@@ -118,7 +118,7 @@ func TestStaleTemporariesCleaned(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "run")
 	os.Mkdir(dir, 0o755)
-	write(t, filepath.Join(dir, train.CheckpointJSON), "{}")
+	write(t, filepath.Join(dir, train.CheckpointFile), "{}")
 	tmp := filepath.Join(dir, ".checkpoint.safetensors.tmp123456")
 	write(t, tmp, "16 MB of a killed save")
 	stage := filepath.Join(root, ".run.staging-42")
@@ -134,7 +134,7 @@ func TestStaleTemporariesCleaned(t *testing.T) {
 	if _, err := os.Stat(stage); !os.IsNotExist(err) {
 		t.Error("the stale staging directory is still there")
 	}
-	if read(filepath.Join(dir, train.CheckpointJSON)) != "{}" {
+	if read(filepath.Join(dir, train.CheckpointFile)) != "{}" {
 		t.Error("the checkpoint was removed")
 	}
 }

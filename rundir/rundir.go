@@ -44,6 +44,9 @@ type Options struct {
 	// Source is where the data is (a directory or an archive of the data
 	// set the Config names); it is recorded in metrics.json.
 	Source string
+	// DataGiven says the caller names the data: a resume reads it from
+	// Source or Find rather than from where the checkpoint says it was.
+	DataGiven bool
 	// Find, when Source is "", finds the data set (perhaps downloading it)
 	// once the configuration is known valid.
 	Find func(dataset.Info) (string, error)
@@ -125,6 +128,10 @@ func Train(o Options) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if ck != nil && !o.DataGiven && o.Source == "" && ck.DataSource != "" && exists(ck.DataSource) {
+		// Where the run read its data (its checksum is still verified).
+		o.Source = ck.DataSource
+	}
 	info, _ := cfg.Info() // Validate checked it
 	cfg.LabelMode = info.LabelMode
 	if o.Source == "" && o.Find != nil {
@@ -191,6 +198,9 @@ func Train(o Options) (*Result, error) {
 	}
 	if errors.As(err, &intr) {
 		intr.Checkpoint.DataSHA256 = dataSum
+		if abs, err := filepath.Abs(o.Source); err == nil && o.Source != "" {
+			intr.Checkpoint.DataSource = abs
+		}
 		if err := intr.Checkpoint.Save(dir); err != nil {
 			return nil, err
 		}
@@ -320,4 +330,9 @@ func CPUModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+func exists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }

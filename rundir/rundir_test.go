@@ -42,7 +42,7 @@ func TestInterruptResume(t *testing.T) {
 	if !errors.As(err, &intr) || intr.Dir != dir || intr.Epoch != 2 {
 		t.Fatalf("got %v, want an interruption in epoch 2", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, train.CheckpointJSON)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, train.CheckpointFile)); err != nil {
 		t.Fatalf("no checkpoint after the interruption: %v", err)
 	}
 	// A second run into the same directory is refused: it holds a run.
@@ -63,7 +63,7 @@ func TestInterruptResume(t *testing.T) {
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Errorf("%s differs between the resumed and the whole run", saving.WeightsFile)
 	}
-	if _, err := os.Stat(filepath.Join(dir, train.CheckpointJSON)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, train.CheckpointFile)); !os.IsNotExist(err) {
 		t.Errorf("checkpoint left after the run finished: %v", err)
 	}
 	for _, f := range []string{train.MetricsJSON, train.HistoryJSON, "report.html", "model.json"} {

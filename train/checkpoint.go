@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -17,12 +18,20 @@ import (
 	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
-// Checkpoint files in a run directory: the scalars and small arrays as
-// JSON, every tensor (weights, the optimizer's variables by name, early
-// stopping's best weights) as safetensors.
+// CheckpointFile is a run directory's checkpoint: one safetensors file,
+// replaced atomically, holding every tensor (weights, the optimizer's
+// variables by name, early stopping's best weights) and, in its metadata
+// under checkpointKey, the scalars and small arrays as JSON. One file is
+// one unit: its parts cannot come from two moments or two runs.
+const CheckpointFile = "checkpoint.safetensors"
+
+// legacyCheckpointJSON is the second file of the two-file checkpoints of
+// earlier versions, refused with a clear message.
+const legacyCheckpointJSON = "checkpoint.json"
+
 const (
-	CheckpointJSON    = "checkpoint.json"
-	CheckpointTensors = "checkpoint.safetensors"
+	checkpointKey    = "cifarnet_checkpoint"
+	checkpointFormat = "cifarnet-checkpoint/2"
 )
 
 // Checkpoint is the complete state of a Fit between two steps: resuming
@@ -32,6 +41,9 @@ type Checkpoint struct {
 	// DataSHA256 identifies the samples the run trains on (Data.Checksum):
 	// a resume on other data is refused.
 	DataSHA256 string `json:"data_sha256"`
+	// DataSource is where the data was read from (an absolute path): a
+	// resume reads it from there unless told otherwise.
+	DataSource string `json:"data_source,omitempty"`
 	// Epoch (0-based) and Step are the next step to run.
 	Epoch int `json:"epoch"`
 	Step  int `json:"step"`
@@ -90,7 +102,7 @@ func (es *EarlyStopping) Restore(s *EarlyState) {
 	}
 }
 
-// Save writes the checkpoint into dir, atomically.
+// Save writes the checkpoint into dir, atomically, as one file.
 func (c *Checkpoint) Save(dir string) error {
 	var ts []safetensors.Tensor
 	add := func(prefix string, ws [][]float32) {
@@ -105,36 +117,43 @@ func (c *Checkpoint) Save(dir string) error {
 	if c.Early != nil {
 		add("best_weights", c.Early.BestWeights)
 	}
-	err := atomicfile.Write(filepath.Join(dir, CheckpointTensors), 0o644, func(f *os.File) error {
-		return safetensors.Write(f, ts, map[string]string{"format": "cifarnet-checkpoint"})
+	js, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	err = atomicfile.Write(filepath.Join(dir, CheckpointFile), 0o644, func(f *os.File) error {
+		return safetensors.Write(f, ts, map[string]string{"format": checkpointFormat, checkpointKey: string(js)})
 	})
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteJSON(filepath.Join(dir, CheckpointJSON), c)
+	os.Remove(filepath.Join(dir, legacyCheckpointJSON))
+	return nil
 }
 
-// LoadCheckpoint reads the checkpoint in dir.
+// LoadCheckpoint reads the checkpoint in dir and checks every field
+// against the run's configuration: a checkpoint that was edited or
+// damaged is refused with the field named, never resumed from.
 func LoadCheckpoint(dir string) (*Checkpoint, error) {
-	name := filepath.Join(dir, CheckpointJSON)
-	b, err := regular.ReadFile(name, maxRunFile)
+	name := filepath.Join(dir, CheckpointFile)
+	f, size, err := regular.OpenLimit(name, maxCheckpoint)
 	if err != nil {
+		if _, lerr := os.Stat(filepath.Join(dir, legacyCheckpointJSON)); lerr == nil {
+			return nil, fmt.Errorf("resume %s: the checkpoint is in the two-file format of an earlier version, which cannot be verified; train again", dir)
+		}
 		return nil, fmt.Errorf("resume %s: no checkpoint: %w", dir, oserr.Bare(err))
 	}
-	c := &Checkpoint{}
-	if err := json.Unmarshal(b, c); err != nil {
-		return nil, fmt.Errorf("resume %s: %s", name, quote.Line(err.Error(), 4*quote.Max))
-	}
-	tname := filepath.Join(dir, CheckpointTensors)
-	f, err := regular.Open(tname)
-	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", tname, oserr.Bare(err))
-	}
 	defer f.Close()
-	fi, _ := f.Stat()
-	st, err := safetensors.Read(f, fi.Size())
+	st, err := safetensors.Read(f, size)
 	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", tname, err)
+		return nil, fmt.Errorf("resume %s: %w", name, err)
+	}
+	if st.Metadata["format"] != checkpointFormat {
+		return nil, fmt.Errorf("resume %s: format %s, want %q", name, quote.Short(st.Metadata["format"]), checkpointFormat)
+	}
+	c := &Checkpoint{}
+	if err := json.Unmarshal([]byte(st.Metadata[checkpointKey]), c); err != nil {
+		return nil, fmt.Errorf("resume %s: %s", name, quote.Line(err.Error(), 4*quote.Max))
 	}
 	get := func(prefix string) [][]float32 {
 		var out [][]float32
@@ -151,7 +170,7 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		sl := &c.Optimizer.Slots[i]
 		t, ok := st.Get("optimizer/" + sl.Name)
 		if !ok {
-			return nil, fmt.Errorf("resume %s: no tensor optimizer/%s, which %s names", tname, sl.Name, name)
+			return nil, fmt.Errorf("resume %s: no tensor optimizer/%s, which the checkpoint names", name, quote.Short(sl.Name))
 		}
 		sl.Data = t.Data
 	}
@@ -161,7 +180,83 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if c.History == nil {
 		c.History = &History{}
 	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("resume %s: invalid checkpoint: %v", name, err)
+	}
 	return c, nil
+}
+
+// maxCheckpoint bounds a checkpoint file: a few copies of the largest
+// model Validate lets through.
+const maxCheckpoint = 64 << 30
+
+// validate checks every field of a loaded checkpoint against its
+// configuration, so that an edited one fails here, naming the field,
+// rather than panicking or silently changing the run.
+func (c *Checkpoint) validate() error {
+	if err := c.Config.Validate(); err != nil {
+		return fmt.Errorf("config: %v", err)
+	}
+	split := SplitAt(c.Config.TrainSamples, c.Config.ValidationSplit)
+	bs := min(c.Config.BatchSize, split)
+	steps := (split + bs - 1) / bs
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) && v >= 0 }
+	switch {
+	case c.DataSHA256 != "" && len(c.DataSHA256) != 64:
+		return fmt.Errorf("data_sha256 %s: want 64 hex digits", quote.Short(c.DataSHA256))
+	case c.Epoch < 0 || c.Epoch >= c.Config.Epochs:
+		return fmt.Errorf("epoch %d: want 0 to %d (the run has %d epochs)", c.Epoch, c.Config.Epochs-1, c.Config.Epochs)
+	case c.Step < 0 || c.Step >= steps:
+		return fmt.Errorf("step %d: want 0 to %d (%d steps an epoch)", c.Step, steps-1, steps)
+	case len(c.History.Epochs) != c.Epoch:
+		return fmt.Errorf("history holds %d epochs, the checkpoint is at epoch %d", len(c.History.Epochs), c.Epoch)
+	case c.Seen < 0 || c.Seen > split || c.Correct < 0 || c.Correct > c.Seen:
+		return fmt.Errorf("seen %d, correct %d: want 0 <= correct <= seen <= %d", c.Seen, c.Correct, split)
+	case !finite(c.LossSum) || !finite(c.EpochSeconds) || !finite(c.TrainSeconds):
+		return fmt.Errorf("loss_sum %g, epoch_seconds %g, train_seconds %g: want finite numbers >= 0", c.LossSum, c.EpochSeconds, c.TrainSeconds)
+	case len(c.Order) != split:
+		return fmt.Errorf("order of %d samples, the run trains on %d", len(c.Order), split)
+	}
+	seen := make([]bool, split)
+	for i, v := range c.Order {
+		if v < 0 || v >= split || seen[v] {
+			return fmt.Errorf("order[%d] = %d: want each of 0 to %d once", i, v, split-1)
+		}
+		seen[v] = true
+	}
+	if err := (&rand.PCG{}).UnmarshalBinary(c.RNG); err != nil {
+		return fmt.Errorf("rng: %v", err)
+	}
+	m, err := c.Config.NewModel()
+	if err != nil {
+		return fmt.Errorf("config: %v", err)
+	}
+	vars := m.Variables()
+	shapeOK := func(ws [][]float32) error {
+		if len(ws) != len(vars) {
+			return fmt.Errorf("%d tensors, the model has %d variables", len(ws), len(vars))
+		}
+		for i, v := range vars {
+			if len(ws[i]) != len(v.Value) {
+				return fmt.Errorf("tensor %d (%s) has %d values, want %d", i, v.Name, len(ws[i]), len(v.Value))
+			}
+		}
+		return nil
+	}
+	if err := shapeOK(c.Weights); err != nil {
+		return fmt.Errorf("weights: %v", err)
+	}
+	if e := c.Early; e != nil {
+		if len(e.BestWeights) > 0 {
+			if err := shapeOK(e.BestWeights); err != nil {
+				return fmt.Errorf("best_weights: %v", err)
+			}
+		}
+		if e.Wait < 0 || e.Wait > c.Epoch || e.BestEpoch < 0 || e.BestEpoch > max(c.Epoch-1, 0) || e.StoppedEpoch < 0 || e.StoppedEpoch > c.Epoch {
+			return fmt.Errorf("early_stopping wait %d, best_epoch %d, stopped_epoch %d: out of range at epoch %d", e.Wait, e.BestEpoch, e.StoppedEpoch, c.Epoch)
+		}
+	}
+	return nil
 }
 
 // samplerState captures a sampler for a checkpoint.
@@ -184,8 +279,9 @@ func (s *sampler) restore(rng []byte, order []int) error {
 	return nil
 }
 
-// Remove deletes a run directory's checkpoint files (after the run finished).
+// RemoveCheckpoint deletes a run directory's checkpoint (after the run
+// finished).
 func RemoveCheckpoint(dir string) {
-	os.Remove(filepath.Join(dir, CheckpointJSON))
-	os.Remove(filepath.Join(dir, CheckpointTensors))
+	os.Remove(filepath.Join(dir, CheckpointFile))
+	os.Remove(filepath.Join(dir, legacyCheckpointJSON))
 }

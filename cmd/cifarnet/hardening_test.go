@@ -264,21 +264,7 @@ func TestRunDirectoryHasOneOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { first.Process.Kill(); first.Wait() })
-	// Wait until the first holds the directory's lock.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		l, err := lockfile.TryLock(filepath.Join(dir, rundir.LockFile))
-		if errors.Is(err, lockfile.ErrHeld) {
-			break
-		}
-		if err == nil {
-			l.Unlock()
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first train never took the run directory")
-		}
-		time.Sleep(20 * time.Millisecond) // polling, not timing: nothing is asserted about it
-	}
+	waitForOwner(t, dir)
 	for _, extra := range [][]string{nil, {"--overwrite"}} {
 		_, stderr, code := run(t, append([]string{"train", "--data", data, "--out", dir, "--epochs", "1", "--seed", "8"}, extra...)...)
 		if code != 1 || !strings.Contains(stderr, "in use by another cifarnet process") {
@@ -288,8 +274,8 @@ func TestRunDirectoryHasOneOwner(t *testing.T) {
 	first.Process.Signal(os.Interrupt)
 	first.Wait()
 	// The first's interrupted run is whole: resumable, its own seed.
-	b, err := os.ReadFile(filepath.Join(dir, "checkpoint.json"))
-	if err != nil || !strings.Contains(string(b), `"seed": 7`) {
+	b, err := os.ReadFile(filepath.Join(dir, "checkpoint.safetensors"))
+	if err != nil || !strings.Contains(string(b), `\"seed\":7,`) {
 		t.Fatalf("the first run's checkpoint: %v (stderr %q)", err, firstErr.String())
 	}
 }
@@ -308,5 +294,56 @@ func TestUsersDirectoryKept(t *testing.T) {
 		if b, _ := os.ReadFile(filepath.Join(dir, f)); string(b) != "mine" {
 			t.Errorf("%s changed", f)
 		}
+	}
+}
+
+// waitForOwner waits until a process holds the run directory's lock.
+func waitForOwner(t *testing.T, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		l, err := lockfile.TryLock(filepath.Join(dir, rundir.LockFile))
+		if errors.Is(err, lockfile.ErrHeld) {
+			return
+		}
+		if err == nil {
+			l.Unlock()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the train never took the run directory")
+		}
+		time.Sleep(20 * time.Millisecond) // polling, not timing: nothing is asserted about it
+	}
+}
+
+// TestPrintedResumeCommandWorks: after "train --data D --out R" and an
+// interrupt, the printed "cifarnet train --resume R" finds D by itself (on
+// a machine where nothing else would find the data), and flags that would
+// change the run are refused with --resume, naming them.
+func TestPrintedResumeCommandWorks(t *testing.T) {
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "R")
+	first := exec.Command(binary, "train", "--data", data, "--out", dir, "--epochs", "3", "--train-samples", "1000", "--test-samples", "100", "--hidden", "16", "-q")
+	var stderr strings.Builder
+	first.Stderr = &stderr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { first.Process.Kill(); first.Wait() })
+	waitForOwner(t, dir)
+	first.Process.Signal(os.Interrupt)
+	first.Wait()
+	if !strings.Contains(stderr.String(), "continue with: cifarnet train --resume "+dir) {
+		t.Fatalf("interrupt: %q", stderr.String())
+	}
+	for _, bad := range [][]string{{"--epochs", "5"}, {"--lr", "0.1"}, {"--out", "elsewhere"}, {"--hidden", "8"}, {"--overwrite"}} {
+		_, errOut, code := emptyMachine(t, append([]string{"train", "--resume", dir}, bad...)...)
+		if code != 2 || !strings.Contains(errOut, bad[0]+" cannot be given with it") {
+			t.Errorf("--resume with %v: exit %d, stderr %q", bad, code, errOut)
+		}
+	}
+	out, errOut, code := emptyMachine(t, "train", "--resume", dir, "--threads", "1", "-q")
+	if code != 0 || !strings.Contains(out, "Test accuracy") {
+		t.Fatalf("the printed resume command: exit %d, stderr %q", code, errOut)
 	}
 }

@@ -127,6 +127,7 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		Find: func(info dataset.Info) (string, error) { return f.data.find(info, os.Stderr) }}
 	if f.resume != "" {
 		o.Dir, o.Resume = f.resume, true
+		o.DataGiven = f.data.path != ""
 	}
 	if !f.quiet {
 		o.Progress = &train.Progress{W: stdout, Terminal: terminal}

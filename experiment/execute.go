@@ -56,7 +56,7 @@ func Status(r Run) string {
 	if _, err := os.Stat(filepath.Join(r.Dir, train.MetricsJSON)); err == nil {
 		return "finished"
 	}
-	if _, err := os.Stat(filepath.Join(r.Dir, train.CheckpointJSON)); err == nil {
+	if _, err := os.Stat(filepath.Join(r.Dir, train.CheckpointFile)); err == nil {
 		return "interrupted"
 	}
 	return "not started"

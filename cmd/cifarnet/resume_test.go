@@ -69,7 +69,7 @@ func TestSIGINTThenResume(t *testing.T) {
 	if ma, mb := readMetrics(t, full), readMetrics(t, dir); ma.TestLoss != mb.TestLoss || ma.EpochsRun != mb.EpochsRun {
 		t.Fatalf("metrics differ: %+v vs %+v", ma.TestLoss, mb.TestLoss)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "checkpoint.json")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, "checkpoint.safetensors")); !os.IsNotExist(err) {
 		t.Error("the checkpoint was kept after the run finished")
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/zlib"
 	"context"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -273,10 +275,13 @@ func TestRunDirectoryHasOneOwner(t *testing.T) {
 	}
 	first.Process.Signal(os.Interrupt)
 	first.Wait()
-	// The first's interrupted run is whole: resumable, its own seed.
-	b, err := os.ReadFile(filepath.Join(dir, "checkpoint.safetensors"))
-	if err != nil || !strings.Contains(string(b), `\"seed\":7,`) {
-		t.Fatalf("the first run's checkpoint: %v (stderr %q)", err, firstErr.String())
+	// The second wrote nothing; the first's checkpoint, if the interrupt
+	// came after its first step, is its own.
+	if _, err := os.Stat(filepath.Join(dir, "metrics.json")); err == nil {
+		t.Fatal("a finished run's metrics.json appeared: the second train wrote into the first's directory")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "checkpoint.safetensors")); err == nil && !strings.Contains(string(b), `\"seed\":7,`) {
+		t.Fatalf("the checkpoint is not the first run's (stderr %q)", firstErr.String())
 	}
 }
 
@@ -323,15 +328,21 @@ func waitForOwner(t *testing.T, dir string) {
 func TestPrintedResumeCommandWorks(t *testing.T) {
 	data := sharedData(t)
 	dir := filepath.Join(t.TempDir(), "R")
-	first := exec.Command(binary, "train", "--data", data, "--out", dir, "--epochs", "3", "--train-samples", "1000", "--test-samples", "100", "--hidden", "16", "-q")
+	first := exec.Command(binary, "train", "--data", data, "--out", dir, "--epochs", "100", "--patience", "-1", "--train-samples", "500", "--test-samples", "100", "--hidden", "8")
 	var stderr strings.Builder
 	first.Stderr = &stderr
+	stdout, _ := first.StdoutPipe()
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { first.Process.Kill(); first.Wait() })
-	waitForOwner(t, dir)
+	// Interrupt once the first epoch has ended (an interrupt before the
+	// first step saves nothing).
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() && !strings.Contains(lines.Text(), "val_loss") {
+	}
 	first.Process.Signal(os.Interrupt)
+	go io.Copy(io.Discard, stdout)
 	first.Wait()
 	if !strings.Contains(stderr.String(), "continue with: cifarnet train --resume "+dir) {
 		t.Fatalf("interrupt: %q", stderr.String())

@@ -55,6 +55,10 @@ type Variable struct {
 	Shape     []int
 	Value     []float32
 	Trainable bool
+	// Optional variables may be missing from a weights file written before
+	// they were saved (Normalization's count): loading leaves them as
+	// they are.
+	Optional bool
 }
 
 // initializable layers draw their initial weights from the model's

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/tensor"
@@ -264,6 +265,35 @@ func TestNormalizationAdapt(t *testing.T) {
 	}
 	if m.NeedsAdapt() {
 		t.Error("adapted layer still asks for adapt")
+	}
+	// Keras's weights: mean, variance (n each) and the scalar count, all
+	// non-trainable; Keras 3's adapt never assigns count, so it stays at
+	// its zeros initializer.
+	vs := norm.Variables()
+	wantVars := []struct {
+		name  string
+		shape []int
+	}{{"norm/mean", []int{w}}, {"norm/variance", []int{w}}, {"norm/count", []int{}}}
+	if len(vs) != len(wantVars) {
+		t.Fatalf("%d variables, want %d (mean, variance, count)", len(vs), len(wantVars))
+	}
+	for i, want := range wantVars {
+		v := vs[i]
+		size := 1
+		for _, d := range want.shape {
+			size *= d
+		}
+		if v.Name != want.name || !slices.Equal(v.Shape, want.shape) || len(v.Value) != size || v.Trainable {
+			t.Errorf("variable %d: %s %v (%d values, trainable %v), want %s %v non-trainable", i, v.Name, v.Shape, len(v.Value), v.Trainable, want.name, want.shape)
+		}
+	}
+	if c := vs[2].Value[0]; c != 0 {
+		t.Errorf("count after adapt = %v, want 0 (Keras 3's adapt leaves it at zeros)", c)
+	}
+	// Given mean and variance are constants in Keras: no variables at all.
+	fixed := built(t, layer("Normalization", "fixed", "mean", 1.0, "variance", 4.0), w, 0)
+	if vs := fixed.Variables(); len(vs) != 0 {
+		t.Errorf("Normalization with given mean and variance has variables %v, want none", vs)
 	}
 }
 

@@ -277,6 +277,12 @@ func (l *BatchNormalization) constrain() {
 type Normalization struct {
 	elementwise
 	Mean, Variance []float32
+	// Count is Keras's non-trainable scalar "count" (shape (), initializer
+	// zeros), which Keras 3 keeps only so that older saved models load:
+	// its adapt never assigns it, so it stays 0 (stored as float32 here;
+	// Keras's dtype is "int"). Like mean and variance it exists only for
+	// an adapted layer, not for one given mean and variance.
+	Count []float32
 	// Adapted is set once Mean and Variance hold values (given, adapted
 	// or loaded).
 	Adapted bool
@@ -323,6 +329,7 @@ func (l *Normalization) Build(in int) error {
 		return err
 	}
 	l.Mean, l.Variance, l.div = make([]float32, in), make([]float32, in), make([]float32, in)
+	l.Count = make([]float32, 1)
 	for i := range in {
 		l.Mean[i], l.Variance[i] = float32(l.fixedMean), 1
 		if l.fixed {
@@ -333,8 +340,9 @@ func (l *Normalization) Build(in int) error {
 	return nil
 }
 
-// Variables implements Layer: mean and variance, non-trainable (a mean and
-// variance given in the config are constants, not variables, in Keras).
+// Variables implements Layer: mean, variance and count, non-trainable, in
+// Keras's order (a mean and variance given in the config are constants,
+// not variables, in Keras, and there is no count either).
 func (l *Normalization) Variables() []Variable {
 	if l.fixed {
 		return nil
@@ -342,6 +350,7 @@ func (l *Normalization) Variables() []Variable {
 	return []Variable{
 		{Name: l.name + "/mean", Shape: []int{l.width}, Value: l.Mean},
 		{Name: l.name + "/variance", Shape: []int{l.width}, Value: l.Variance},
+		{Name: l.name + "/count", Shape: []int{}, Value: l.Count, Optional: true},
 	}
 }
 

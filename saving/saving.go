@@ -310,7 +310,9 @@ func openWeights(name string) (*os.File, *safetensors.Header, error) {
 
 // LoadWeights fills m from a safetensors file holding a tensor of the right
 // shape for every variable of m, trainable or not (extra tensors are an
-// error too: they mean the file belongs to another architecture). The
+// error too: they mean the file belongs to another architecture), except
+// that an optional variable (Normalization's count, saved since it was
+// added) may be missing and keeps its value. The
 // names and shapes are checked before any data is read.
 func LoadWeights(name string, m *nn.Sequential) error {
 	f, h, err := openWeights(name)
@@ -325,13 +327,25 @@ func LoadWeights(name string, m *nn.Sequential) error {
 // into m's variables, after checking every name and shape.
 func fill(name string, f io.Reader, h *safetensors.Header, m *nn.Sequential) error {
 	ps := m.Variables()
-	if len(h.Specs) != len(ps) {
+	// An optional variable (Normalization's count) missing from a file
+	// written before it was saved keeps the model's value.
+	var missing int
+	for _, p := range ps {
+		if _, ok := h.Spec(p.Name); !ok && p.Optional {
+			missing++
+		}
+	}
+	if len(h.Specs) != len(ps)-missing {
 		return fmt.Errorf("weights %s: %d tensors, the model has %d variables", name, len(h.Specs), len(ps))
 	}
 	ws := make([][]float32, len(ps))
 	byName := make(map[string]int, len(ps))
 	for i, p := range ps {
 		t, ok := h.Spec(p.Name)
+		if !ok && p.Optional {
+			ws[i] = append([]float32(nil), p.Value...)
+			continue
+		}
 		if !ok {
 			return fmt.Errorf("weights %s: missing tensor %s", name, p.Name)
 		}

@@ -108,3 +108,64 @@ func TestLoadLegacyModelJSON(t *testing.T) {
 		t.Errorf("unknown format: %v", err)
 	}
 }
+
+// TestNormalizationCountSavedAndOptional: an adapted Normalization layer
+// saves Keras's normalization/count (a scalar, 0: Keras 3's adapt never
+// assigns it) after mean and variance; a weights file written before count
+// was saved (mean and variance only) still loads, leaving count at 0,
+// while a file missing mean is still refused.
+func TestNormalizationCountSavedAndOptional(t *testing.T) {
+	build := func() *nn.Sequential {
+		m, err := nn.FromConfigs(4, 1, []nn.LayerConfig{
+			{ClassName: "Normalization", Config: map[string]any{"name": "normalization"}},
+			{ClassName: "Dense", Config: map[string]any{"name": "dense", "units": 2.0, "activation": "softmax"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := build()
+	norm := m.Layers[0].(*nn.Normalization)
+	copy(norm.Mean, []float32{1, 2, 3, 4})
+	copy(norm.Variance, []float32{5, 6, 7, 8})
+	var buf bytes.Buffer
+	if err := WriteWeights(&buf, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Read(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := f.Get("normalization/count")
+	if !ok || len(c.Shape) != 0 || len(c.Data) != 1 || c.Data[0] != 0 {
+		t.Fatalf("normalization/count: found %v, shape %v, data %v; want a scalar 0", ok, c.Shape, c.Data)
+	}
+	dir := t.TempDir()
+	write := func(skip string) string {
+		var ts []safetensors.Tensor
+		for _, tt := range f.Tensors {
+			if tt.Name != skip {
+				ts = append(ts, tt)
+			}
+		}
+		name := filepath.Join(dir, strings.ReplaceAll(skip, "/", "_")+".safetensors")
+		var b bytes.Buffer
+		if err := safetensors.Write(&b, ts, nil); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(name, b.Bytes(), 0o644)
+		return name
+	}
+	old := build()
+	if err := LoadWeights(write("normalization/count"), old); err != nil {
+		t.Fatalf("weights without count: %v", err)
+	}
+	on := old.Layers[0].(*nn.Normalization)
+	if on.Mean[3] != 4 || on.Variance[0] != 5 || on.Count[0] != 0 || !on.Adapted {
+		t.Errorf("loaded mean %v variance %v count %v adapted %v", on.Mean, on.Variance, on.Count, on.Adapted)
+	}
+	if err := LoadWeights(write("normalization/mean"), build()); err == nil {
+		t.Error("weights without normalization/mean loaded")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,37 @@ func TestSummaryTable(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
 	}
+}
+
+// TestSummaryNormalizationCount: an adapted Normalization layer over n
+// features has Keras's weights mean (n), variance (n) and count (a
+// scalar), all non-trainable: model.summary() counts 2n+1.
+func TestSummaryNormalizationCount(t *testing.T) {
+	stdout, stderr, code := run(t, "summary", "--layers", "normalization, dense(16, relu)")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	const n = 32 * 32 * 3
+	norm := 2*n + 1
+	trainable := n*16 + 16 + 16*10 + 10
+	for _, want := range []string{
+		fmt.Sprintf("│ normalization (Normalization)   │ %-22s │ %13s │", fmt.Sprintf("(None, %d)", n), thousandsOf(norm)),
+		fmt.Sprintf(" Total params: %s (", thousandsOf(norm+trainable)),
+		fmt.Sprintf(" Trainable params: %s (", thousandsOf(trainable)),
+		fmt.Sprintf(" Non-trainable params: %s (", thousandsOf(norm)),
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// thousandsOf writes n with commas, as Keras's summary does (n < 10⁶).
+func thousandsOf(n int) string {
+	if n < 1000 {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("%d,%03d", n/1000, n%1000)
 }
 
 // TestBatchNormRunReloadsAndMCDropout: a model with Batch Normalization and

@@ -11,12 +11,19 @@ import (
 // paths give the same bits; the ELU forward's assembly uses its own expm1
 // (a few ulp from math.Expm1).
 
-// BiasELU sets each row of x (rows x len(bias)) to ELU(row + bias), alpha 1.
+// BiasELU sets each row of x (rows x len(bias)) to ELU(row + bias), alpha 1,
+// rows spread over the engine's workers (each element is computed alone,
+// so the split never changes a bit).
 func (e *Engine) BiasELU(x, bias []float32, rows int) {
 	cols := len(bias)
-	for i := range rows {
-		e.simd.biasELU(x[i*cols:(i+1)*cols], bias)
+	if cols == 0 || rows <= 0 {
+		return
 	}
+	_ = x[:rows*cols]
+	per := max(1, eluChunk/cols)
+	e.elu = eluCall{x: x, bias: bias, rows: rows, per: per}
+	e.pool.For((rows+per-1)/per, e.eluTask)
+	e.elu = eluCall{}
 }
 
 // BiasAdd adds bias to each row of x (rows x len(bias)).
@@ -30,8 +37,39 @@ func BiasAdd(x, bias []float32, rows int) {
 	}
 }
 
-// ELUBackward multiplies g by ELU'(z), given the activations a = ELU(z).
-func (e *Engine) ELUBackward(g, a []float32) { e.simd.eluBackward(g, a[:len(g)]) }
+// ELUBackward multiplies g by ELU'(z), given the activations a = ELU(z),
+// in chunks spread over the engine's workers.
+func (e *Engine) ELUBackward(g, a []float32) {
+	a = a[:len(g)]
+	e.elu = eluCall{g: g, a: a}
+	e.pool.For((len(g)+eluChunk-1)/eluChunk, e.eluTask)
+	e.elu = eluCall{}
+}
+
+// eluChunk is about the most elements of one task of the ELU passes: large
+// enough that handing a task to a worker costs little beside it.
+const eluChunk = 1 << 12
+
+// eluCall is the ELU pass in flight: the forward's x, bias, rows and rows
+// per task, or the backward's g and a.
+type eluCall struct {
+	x, bias   []float32
+	rows, per int
+	g, a      []float32
+}
+
+func (e *Engine) eluChunkTask(t int) {
+	c := &e.elu
+	if c.g != nil {
+		lo, hi := t*eluChunk, min(len(c.g), (t+1)*eluChunk)
+		e.simd.eluBackward(c.g[lo:hi], c.a[lo:hi])
+		return
+	}
+	cols := len(c.bias)
+	for i := t * c.per; i < min(c.rows, (t+1)*c.per); i++ {
+		e.simd.biasELU(c.x[i*cols:(i+1)*cols], c.bias)
+	}
+}
 
 // NadamStep holds the per-step scalars of one Keras 3 Nadam update.
 type NadamStep struct {

@@ -202,3 +202,50 @@ func TestColumnSums(t *testing.T) {
 		e.Close()
 	}
 }
+
+// TestParallelELUBitIdentical checks the ELU passes spread over 1 to 3
+// workers against the serial loop of the same kernel, bit for bit, on
+// shapes that leave partial tasks (rows not a multiple of a task's rows,
+// lengths not a multiple of eluChunk).
+func TestParallelELUBitIdentical(t *testing.T) {
+	shapes := [][2]int{{1, 1}, {3, 7}, {17, 257}, {129, 33}, {5, eluChunk + 3}, {1, 3 * eluChunk}, {200, 31}}
+	for threads := 1; threads <= 3; threads++ {
+		e := NewEngine(threads)
+		for _, sh := range shapes {
+			rows, cols := sh[0], sh[1]
+			x := elementwiseInputs(rows * cols)
+			bias := elementwiseInputs(cols + 5)[5:]
+			for i := range bias {
+				bias[i] *= 0.1
+			}
+			want := append([]float32(nil), x...)
+			for i := range rows {
+				e.simd.biasELU(want[i*cols:(i+1)*cols], bias)
+			}
+			got := append([]float32(nil), x...)
+			e.BiasELU(got, bias, rows)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("BiasELU %d threads %dx%d [%d]: %g, serial %g", threads, rows, cols, i, got[i], want[i])
+				}
+			}
+
+			a := want
+			for i := range a {
+				if a[i] != a[i] {
+					a[i] = 0.5
+				}
+			}
+			g1 := randSlice(rand.New(rand.NewPCG(3, uint64(rows*cols))), rows*cols)
+			g2 := append([]float32(nil), g1...)
+			e.simd.eluBackward(g1, a)
+			e.ELUBackward(g2, a)
+			for i := range g1 {
+				if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) {
+					t.Fatalf("ELUBackward %d threads n=%d [%d]: %g, serial %g", threads, rows*cols, i, g2[i], g1[i])
+				}
+			}
+		}
+		e.Close()
+	}
+}

@@ -30,6 +30,8 @@ type Engine struct {
 	chunksTask   func(int)
 	gather       gatherCall
 	gatherTask   func(int)
+	elu          eluCall
+	eluTask      func(int)
 }
 
 // NewEngine returns an engine with the given number of threads
@@ -41,7 +43,7 @@ func NewEngine(threads int) *Engine {
 func newEngine(threads int, kr kernel, sd simd) *Engine {
 	e := &Engine{pool: NewPool(threads), kernel: kr, simd: sd}
 	e.gemmPackTask, e.gemmTileTask, e.colsTask = e.gemmPack, e.gemmTile, e.colsPanel
-	e.nadamTask, e.gatherTask, e.chunksTask = e.nadamChunkTask, e.gatherRows, e.chunkTask
+	e.nadamTask, e.gatherTask, e.chunksTask, e.eluTask = e.nadamChunkTask, e.gatherRows, e.chunkTask, e.eluChunkTask
 	return e
 }
 

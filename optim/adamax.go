@@ -14,9 +14,10 @@ type Adamax struct {
 	base
 	Beta1, Beta2, Epsilon float64
 
-	m, u                  int
-	task                  func(k, lo, hi int)
-	lr, c1, b2, corr, eps float32
+	m, u int
+	task func(k, lo, hi int)
+	kern tensor.StepScalars
+	e    *tensor.Engine
 }
 
 func newAdamax(r *argReader) rule {
@@ -32,27 +33,14 @@ func newAdamax(r *argReader) rule {
 }
 
 func (o *Adamax) step(e *tensor.Engine, lr float32) {
-	o.lr, o.c1, o.b2, o.eps = lr, float32(1-o.Beta1), float32(o.Beta2), float32(o.Epsilon)
-	o.corr = 1 - pow32(float32(o.Beta1), float32(o.iterations+1))
+	corr := 1 - pow32(float32(o.Beta1), float32(o.iterations+1))
+	o.kern = tensor.NewStepScalars(lr, float32(1-o.Beta1), float32(o.Beta2), corr, float32(o.Epsilon))
+	o.e = e
 	e.ForChunks(o.lens, o.task)
+	o.e = nil
 }
 
+// chunk is tensor's Adamax pass over one chunk.
 func (o *Adamax) chunk(k, lo, hi int) {
-	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
-	m, u := o.slot(o.m, k)[lo:hi], o.slot(o.u, k)[lo:hi]
-	lr, c1, b2, corr, eps := o.lr, o.c1, o.b2, o.corr, o.eps
-	for i := range w {
-		gi := g[i]
-		m[i] += float32((gi - m[i]) * c1)
-		ui := max(float32(b2*u[i]), abs32(gi))
-		u[i] = ui
-		w[i] -= float32(lr*m[i]) / float32(corr*(ui+eps))
-	}
-}
-
-func abs32(x float32) float32 {
-	if x < 0 {
-		return -x
-	}
-	return x
+	o.e.Adamax(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.m, k)[lo:hi], o.slot(o.u, k)[lo:hi], &o.kern)
 }

@@ -52,6 +52,9 @@ func TestOptimizerKernelsBitIdentical(t *testing.T) {
 		{"lion", func(s simd, w, g, a, _ []float32, c *[4]float32) {
 			s.lion(w, g, a, &[8]float32{c[0], c[1], 1 - c[1], c[2], 1 - c[2]})
 		}, [4]float32{0.001, 0.9, 0.99}, true},
+		{"adamax", func(s simd, w, g, a, b []float32, c *[4]float32) {
+			s.adamax(w, g, a, b, &[8]float32{c[0], c[1], c[2], c[3], 1e-7})
+		}, [4]float32{0.001, 0.1, 0.999, 0.271}, true},
 	}
 	for _, p := range passes {
 		for _, s := range simds() {
@@ -72,8 +75,8 @@ func TestOptimizerKernelsBitIdentical(t *testing.T) {
 					p.run(s, w2, g, a2, b2, &c)
 				}
 				for i := range w1 {
-					if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || math.Float32bits(a1[i]) != math.Float32bits(a2[i]) || b1[i] != b2[i] {
-						t.Fatalf("%s n=%d [%d]: w %g vs %g", p.name, n, i, w2[i], w1[i])
+					if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || math.Float32bits(a1[i]) != math.Float32bits(a2[i]) || math.Float32bits(b1[i]) != math.Float32bits(b2[i]) {
+						t.Fatalf("%s n=%d [%d]: w %x vs %x, a %x vs %x, b %x vs %x", p.name, n, i, math.Float32bits(w2[i]), math.Float32bits(w1[i]), math.Float32bits(a2[i]), math.Float32bits(a1[i]), math.Float32bits(b2[i]), math.Float32bits(b1[i]))
 					}
 				}
 			}

@@ -210,13 +210,14 @@ type simd struct {
 	biasELU     func(x, bias []float32)
 	eluBackward func(g, a []float32)
 	nadam       func(w, g, m, v []float32, c *[9]float32)
-	// The optimizers' passes (Engine.Adam, RMSprop, Adagrad, Adadelta, Lion
+	// The optimizers' passes (Engine.Adam, RMSprop, Adagrad, Adadelta, Lion, Adamax
 	// document c).
 	adam     func(w, g, m, v []float32, c *[4]float32)
 	rmsprop  func(w, g, v []float32, c *[4]float32)
 	adagrad  func(w, g, a []float32, c *[4]float32)
 	adadelta func(w, g, ga, da []float32, c *[4]float32)
 	lion     func(w, g, m []float32, c *[8]float32)
+	adamax   func(w, g, m, u []float32, c *[8]float32)
 	// bytesToFloat sets dst[i] = float32(src[i]) / div; table holds the
 	// 256 quotients.
 	bytesToFloat func(dst []float32, src []uint8, div float32, table *[256]float32)
@@ -225,7 +226,7 @@ type simd struct {
 	colSums func(dst, g []float32, ldg, rows int)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, bytesToFloatGeneric, colSumsGeneric}
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, bytesToFloatGeneric, colSumsGeneric}
 
 func colSumsGeneric(dst, g []float32, ldg, rows int) {
 	clear(dst)
@@ -347,6 +348,14 @@ func (e *Engine) Lion(w, g, m []float32, s *StepScalars) {
 	e.simd.lion(w, g[:len(w)], m[:len(w)], &s.c)
 }
 
+// Adamax is one Keras 3 Adamax step; s = lr, 1-beta1, beta2,
+// 1-beta1^t, epsilon:
+//
+//	m += (g - m)(1 - beta1);  u = max(beta2 u, |g|);  w -= lr m / ((1 - beta1^t)(u + epsilon))
+func (e *Engine) Adamax(w, g, m, u []float32, s *StepScalars) {
+	e.simd.adamax(w, g[:len(w)], m[:len(w)], u[:len(w)], &s.c)
+}
+
 func adamGeneric(w, g, m, v []float32, c *[4]float32) {
 	alpha, c1, c2, eps := c[0], c[1], c[2], c[3]
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
@@ -409,5 +418,21 @@ func lionGeneric(w, g, m []float32, c *[8]float32) {
 			w[i] = d
 		}
 		m[i] = float32(m[i]*b2) + float32(gi*c2)
+	}
+}
+
+func adamaxGeneric(w, g, m, u []float32, c *[8]float32) {
+	lr, c1, b2, corr, eps := c[0], c[1], c[2], c[3], c[4]
+	g, m, u = g[:len(w)], m[:len(w)], u[:len(w)]
+	for i := range w {
+		gi := g[i]
+		m[i] += float32((gi - m[i]) * c1)
+		a := gi
+		if a < 0 {
+			a = -a
+		}
+		ui := max(float32(b2*u[i]), a)
+		u[i] = ui
+		w[i] -= float32(lr*m[i]) / float32(corr*(ui+eps))
 	}
 }

@@ -69,6 +69,7 @@ var avx2SIMD = func() simd {
 	s.adagrad = adagradAVX2Tail
 	s.adadelta = adadeltaAVX2Tail
 	s.lion = lionAVX2Tail
+	s.adamax = adamaxAVX2Tail
 	return s
 }()
 
@@ -96,6 +97,12 @@ func lionAVX2Tail(w, g, m []float32, c *[8]float32) {
 	lionGeneric(w[n:], g[n:], m[n:], c)
 }
 
+func adamaxAVX2Tail(w, g, m, u []float32, c *[8]float32) {
+	n := len(w) &^ 7
+	adamaxAVX2(w[:n], g[:n], m[:n], u[:n], c)
+	adamaxGeneric(w[n:], g[n:], m[n:], u[n:], c)
+}
+
 // adamAVX2Tail is Adam in AVX2, the last len(w) mod 8 elements in Go.
 func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
 	n := len(w) &^ 7
@@ -106,7 +113,7 @@ func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
 var avx512SIMD = simd{
 	// AVX-512 machines have AVX2.
 	adam: adamAVX2Tail, rmsprop: rmspropAVX2Tail, adagrad: adagradAVX2Tail, adadelta: adadeltaAVX2Tail,
-	lion: lionAVX2Tail,
+	lion: lionAVX2Tail, adamax: adamaxAVX2Tail,
 	biasELU: func(x, bias []float32) {
 		n := len(bias) &^ 15
 		biasELUAVX512(x[:n], bias[:n])

@@ -6056,3 +6056,58 @@ lionAVX2_loop:
 lionAVX2_done:
 	VZEROUPPER
 	RET
+
+// func adamaxAVX2(w []float32, g []float32, m []float32, u []float32, c *[8]float32)
+// Requires: AVX, AVX2
+TEXT ·adamaxAVX2(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         u_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	VBROADCASTSS 8(DI), Y2
+	VBROADCASTSS 12(DI), Y3
+	VBROADCASTSS 16(DI), Y4
+	VXORPS       Y5, Y5, Y5
+	VPCMPEQD     Y6, Y6, Y6
+	VPSLLD       $0x1f, Y6, Y6
+	TESTQ        SI, SI
+	JZ           adamaxAVX2_done
+
+adamaxAVX2_loop:
+	VMOVUPS   (CX), Y7
+	VMOVUPS   (DX), Y8
+	VSUBPS    Y8, Y7, Y9
+	VMULPS    Y1, Y9, Y9
+	VADDPS    Y9, Y8, Y8
+	VMOVUPS   Y8, (DX)
+	VXORPS    Y6, Y7, Y10
+	VCMPPS    $0x11, Y5, Y7, Y11
+	VBLENDVPS Y11, Y10, Y7, Y10
+	VMULPS    (BX), Y2, Y9
+	VMAXPS    Y9, Y10, Y9
+	VCMPPS    $0x03, Y10, Y9, Y11
+	VORPS     Y10, Y9, Y10
+	VBLENDVPS Y11, Y10, Y9, Y9
+	VMOVUPS   Y9, (BX)
+	VADDPS    Y4, Y9, Y9
+	VMULPS    Y3, Y9, Y9
+	VMULPS    Y0, Y8, Y8
+	VDIVPS    Y9, Y8, Y8
+	VMOVUPS   (AX), Y9
+	VSUBPS    Y8, Y9, Y9
+	VMOVUPS   Y9, (AX)
+	ADDQ      $0x20, AX
+	ADDQ      $0x20, CX
+	ADDQ      $0x20, DX
+	ADDQ      $0x20, BX
+	DECQ      SI
+	JNZ       adamaxAVX2_loop
+
+adamaxAVX2_done:
+	VZEROUPPER
+	RET

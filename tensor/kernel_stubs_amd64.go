@@ -180,3 +180,6 @@ func adadeltaAVX2(w []float32, g []float32, ga []float32, da []float32, c *[4]fl
 
 // lionAVX2 applies one Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2.
 func lionAVX2(w []float32, g []float32, m []float32, c *[8]float32)
+
+// adamaxAVX2 applies one Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.
+func adamaxAVX2(w []float32, g []float32, m []float32, u []float32, c *[8]float32)

@@ -11,7 +11,7 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, column sums, pixel conversion); AVX2 also has Nadam, Adam, RMSprop, Adagrad, Adadelta and Lion.
+// Nadam, column sums, pixel conversion); AVX2 also has Nadam, Adam, RMSprop, Adagrad, Adadelta, Lion and Adamax.
 package main
 
 import (
@@ -72,6 +72,7 @@ func main() {
 	adagrad()
 	adadelta()
 	lion()
+	adamax()
 	Generate()
 }
 
@@ -533,6 +534,48 @@ func lion() {
 		VCMPPS(U8(0x03), d, d, k) // d unordered: NaN
 		VBLENDVPS(k, d, wi, wi)
 		VMOVUPS(wi, Mem{Base: w})
+	})
+}
+
+// adamax: c = lr, 1-beta1, beta2, 1-beta1^t, epsilon;
+// m += (g - m)(1-beta1);  u = max(beta2 u, |g|);  w -= lr m / ((1-beta1^t)(u + epsilon)),
+// with Go's |g| (-g only where g < 0) and Go's max (where either is NaN,
+// the or of the two's bits, as the Go compiler's max gives on amd64).
+func adamax() {
+	TEXT("adamaxAVX2", NOSPLIT, "func(w, g, m, u []float32, c *[8]float32)")
+	Doc("adamaxAVX2 applies one Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.")
+	ptrs, n := streamShift(3, "w", "g", "m", "u")
+	w, g, m, u := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
+	c := scalars(5, func() VecVirtual { return YMM() })
+	lr, c1, b2, corr, eps := c[0], c[1], c[2], c[3], c[4]
+	zero, sign := YMM(), YMM()
+	VXORPS(zero, zero, zero)
+	VPCMPEQD(sign, sign, sign)
+	VPSLLD(U8(31), sign, sign)
+	streamLoop("adamaxAVX2", n, ptrs, []uint64{32, 32, 32, 32}, func() {
+		gi, mi, t, a, k := YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		VMOVUPS(Mem{Base: m}, mi)
+		VSUBPS(mi, gi, t)
+		VMULPS(c1, t, t)
+		VADDPS(t, mi, mi)
+		VMOVUPS(mi, Mem{Base: m})
+		VXORPS(sign, gi, a)
+		VCMPPS(U8(0x11), zero, gi, k) // g < 0 (ordered)
+		VBLENDVPS(k, a, gi, a)        // |g| as Go's
+		VMULPS(Mem{Base: u}, b2, t)
+		VMAXPS(t, a, t)           // a > t ? a : t
+		VCMPPS(U8(0x03), a, t, k) // either NaN
+		VORPS(a, t, a)            // Go's max: the two NaNs' bits or'ed
+		VBLENDVPS(k, a, t, t)
+		VMOVUPS(t, Mem{Base: u})
+		VADDPS(eps, t, t)
+		VMULPS(corr, t, t)
+		VMULPS(lr, mi, mi)
+		VDIVPS(t, mi, mi)
+		VMOVUPS(Mem{Base: w}, t)
+		VSUBPS(mi, t, t)
+		VMOVUPS(t, Mem{Base: w})
 	})
 }
 

@@ -6,9 +6,9 @@ import (
 )
 
 // The elementwise passes of training. Each has a portable Go body and, on
-// amd64 with AVX-512, an assembly twin (kernel_amd64.s): ELU backward and
-// Nadam use only correctly rounded operations in the same order, so both
-// paths give the same bits; the ELU forward's assembly uses its own expm1
+// amd64 with AVX-512, an assembly twin (kernel_amd64.s; ELU backward and
+// Nadam also in AVX2): ELU backward and Nadam use only correctly rounded
+// operations in the same order, so both paths give the same bits; the ELU forward's assembly uses its own expm1
 // (a few ulp from math.Expm1).
 
 // BiasELU sets each row of x (rows x len(bias)) to ELU(row + bias), alpha 1,

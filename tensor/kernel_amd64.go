@@ -55,7 +55,7 @@ func simds() []simd {
 	return ss
 }
 
-// avx2SIMD is the Go set with Nadam and the optimizers' passes in AVX2 (the same bits: every
+// avx2SIMD is the Go set with ELU backward, Nadam and the optimizers' passes in AVX2 (the same bits: every
 // operation correctly rounded, in the same order).
 var avx2SIMD = func() simd {
 	s := genericSIMD
@@ -63,6 +63,11 @@ var avx2SIMD = func() simd {
 		n := len(w) &^ 7
 		nadamAVX2(w[:n], g[:n], m[:n], v[:n], c)
 		nadamGeneric(w[n:], g[n:], m[n:], v[n:], c)
+	}
+	s.eluBackward = func(g, a []float32) {
+		n := len(g) &^ 7
+		eluBackwardAVX2(g[:n], a[:n])
+		eluBackwardGeneric(g[n:], a[n:len(g)])
 	}
 	s.adam = adamAVX2Tail
 	s.rmsprop = rmspropAVX2Tail

@@ -5716,6 +5716,36 @@ eluback_done:
 DATA eluback_one<>+0(SB)/4, $0x3f800000
 GLOBL eluback_one<>(SB), RODATA|NOPTR, $4
 
+// func eluBackwardAVX2(g []float32, a []float32)
+// Requires: AVX
+TEXT ·eluBackwardAVX2(SB), NOSPLIT, $0-48
+	MOVQ         g_base+0(FP), AX
+	MOVQ         a_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	SHRQ         $0x03, DX
+	VXORPS       Y0, Y0, Y0
+	VBROADCASTSS elubackavx2_one<>+0(SB), Y1
+	TESTQ        DX, DX
+	JZ           elubackavx2_done
+
+elubackavx2_loop:
+	VMOVUPS (CX), Y2
+	VMINPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMULPS  (AX), Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	DECQ    DX
+	JNZ     elubackavx2_loop
+
+elubackavx2_done:
+	VZEROUPPER
+	RET
+
+DATA elubackavx2_one<>+0(SB)/4, $0x3f800000
+GLOBL elubackavx2_one<>(SB), RODATA|NOPTR, $4
+
 // func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamAVX512(SB), NOSPLIT, $0-104

@@ -160,6 +160,9 @@ func biasELUAVX512(x []float32, bias []float32)
 // eluBackwardAVX512 multiplies g by ELU'(z) given a = ELU(z); len(g) = len(a), a multiple of 16.
 func eluBackwardAVX512(g []float32, a []float32)
 
+// eluBackwardAVX2 multiplies g by ELU'(z) given a = ELU(z); len(g) = len(a), a multiple of 8.
+func eluBackwardAVX2(g []float32, a []float32)
+
 // nadamAVX512 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
 func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 

@@ -64,6 +64,7 @@ func main() {
 	colSums(1)
 	biasELU()
 	eluBackward()
+	eluBackwardAVX2()
 	nadam("AVX512", 4, func() VecVirtual { return ZMM() })
 	// AVX2 machines run the exercise's optimizer step with it too.
 	nadam("AVX2", 3, func() VecVirtual { return YMM() })
@@ -299,6 +300,27 @@ func eluBackward() {
 	streamLoop("eluback", n, ptrs, []uint64{64, 64}, func() {
 		d := ZMM()
 		VMINPS(Mem{Base: a}, zero, d)
+		VADDPS(one, d, d)
+		VMULPS(Mem{Base: g}, d, d)
+		VMOVUPS(d, Mem{Base: g})
+	})
+}
+
+// eluBackwardAVX2 emits g[i] *= min(a[i], 0) + 1 in AVX2, 8 lanes; a is
+// MINPS's first source, so a NaN a gives 0 (g unchanged), as the Go loop's
+// a <= 0 test does: bit-identical to it for every a.
+func eluBackwardAVX2() {
+	TEXT("eluBackwardAVX2", NOSPLIT, "func(g, a []float32)")
+	Doc("eluBackwardAVX2 multiplies g by ELU'(z) given a = ELU(z); len(g) = len(a), a multiple of 8.")
+	ptrs, n := streamShift(3, "g", "a")
+	g, a := ptrs[0], ptrs[1]
+	zero, one := YMM(), YMM()
+	VXORPS(zero, zero, zero)
+	VBROADCASTSS(ConstData("elubackavx2_one", U32(math.Float32bits(1))), one)
+	streamLoop("elubackavx2", n, ptrs, []uint64{32, 32}, func() {
+		d := YMM()
+		VMOVUPS(Mem{Base: a}, d)
+		VMINPS(zero, d, d) // min(a, 0); a NaN gives the second source, 0
 		VADDPS(one, d, d)
 		VMULPS(Mem{Base: g}, d, d)
 		VMOVUPS(d, Mem{Base: g})

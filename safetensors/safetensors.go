@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -285,7 +286,9 @@ func ReadHeader(r io.Reader, size int64) (*Header, error) {
 	}
 	h := &Header{DataLen: size - 8 - int64(n)}
 	dataLen := h.DataLen
-	for name, msg := range raw {
+	// In name order, so that a broken file always gets the same error.
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
+		msg := raw[name]
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &h.Metadata); err != nil {
 				return nil, formatErr("__metadata__ must map strings to strings: %v", err)

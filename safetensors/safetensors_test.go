@@ -185,3 +185,24 @@ func TestMemoryBoundedByInput(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncatedErrorIsStable: a truncated file with several tensors gets
+// the same error every time (the first tensor by name), not one chosen by
+// map order.
+func TestTruncatedErrorIsStable(t *testing.T) {
+	var ts []Tensor
+	for _, n := range []string{"e", "d", "c", "b", "a"} {
+		ts = append(ts, Tensor{Name: n, Shape: []int{64}, Data: make([]float32, 64)})
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	cut := buf.Bytes()[:buf.Len()-5*64*4+8] // the header and 8 data bytes
+	for i := 0; i < 20; i++ {
+		_, err := Read(bytes.NewReader(cut), int64(len(cut)))
+		if err == nil || !strings.Contains(err.Error(), `tensor "a"`) {
+			t.Fatalf("try %d: %v, want the error of tensor \"a\"", i, err)
+		}
+	}
+}

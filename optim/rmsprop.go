@@ -23,7 +23,7 @@ type RMSprop struct {
 	v, b, a                int
 	task                   func(k, lo, hi int)
 	lr, rho, omr, mom, eps float32
-	kern                   tensor.StepScalars
+	kern, full             tensor.StepScalars
 	e                      *tensor.Engine
 }
 
@@ -50,6 +50,7 @@ func (o *RMSprop) step(e *tensor.Engine, lr float32) {
 	o.lr, o.rho, o.omr = lr, float32(o.Rho), float32(1-o.Rho)
 	o.mom, o.eps = float32(o.Momentum), float32(o.Epsilon)
 	o.kern, o.e = tensor.NewStepScalars(o.rho, o.omr, o.lr, o.eps), e
+	o.full = tensor.NewStepScalars(o.rho, o.omr, o.lr, o.eps, o.mom)
 	e.ForChunks(o.lens, o.task)
 	o.e = nil
 }
@@ -68,24 +69,5 @@ func (o *RMSprop) chunk(k, lo, hi int) {
 	if o.Momentum > 0 {
 		b = o.slot(o.b, k)[lo:hi]
 	}
-	lr, rho, omr, mom, eps := o.lr, o.rho, o.omr, o.mom, o.eps
-	for i := range w {
-		gi := g[i]
-		vi := float32(rho*v[i]) + float32(omr*float32(gi*gi))
-		v[i] = vi
-		d := vi + eps
-		if a != nil {
-			ai := float32(rho*a[i]) + float32(omr*gi)
-			a[i] = ai
-			d = float32(vi-float32(ai*ai)) + eps
-		}
-		inc := float32(lr*gi) / sqrt32(d)
-		if b != nil {
-			bi := float32(mom*b[i]) + inc
-			b[i] = bi
-			w[i] -= bi
-		} else {
-			w[i] -= inc
-		}
-	}
+	o.e.RMSpropFull(w, g, v, a, b, &o.full)
 }

@@ -83,3 +83,45 @@ func TestOptimizerKernelsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestRMSpropFullKernelsBitIdentical: RMSprop centered, with momentum and
+// both, in every kernel this CPU runs, gives its Go twin's bits, tails
+// included, over three steps.
+func TestRMSpropFullKernelsBitIdentical(t *testing.T) {
+	c := [8]float32{0.9, 0.1, 0.001, 1e-7, 0.9}
+	for _, form := range [][2]bool{{true, false}, {false, true}, {true, true}} {
+		for _, s := range simds() {
+			for _, n := range []int{0, 1, 7, 8, 9, 100, 1025} {
+				r := rand.New(rand.NewPCG(5, uint64(n)))
+				w1, g, v1, a1, b1 := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n)
+				for i := range v1 { // v >= a² keeps the root real
+					v1[i] = float32(math.Abs(float64(v1[i]))) + a1[i]*a1[i]
+				}
+				w2, v2 := append([]float32(nil), w1...), append([]float32(nil), v1...)
+				a2, b2 := append([]float32(nil), a1...), append([]float32(nil), b1...)
+				if !form[0] {
+					a1, a2 = nil, nil
+				}
+				if !form[1] {
+					b1, b2 = nil, nil
+				}
+				for range 3 {
+					genericSIMD.rmspropFull(w1, g, v1, a1, b1, &c)
+					s.rmspropFull(w2, g, v2, a2, b2, &c)
+				}
+				for i := range w1 {
+					same := math.Float32bits(w1[i]) == math.Float32bits(w2[i]) && v1[i] == v2[i]
+					if a1 != nil {
+						same = same && a1[i] == a2[i]
+					}
+					if b1 != nil {
+						same = same && b1[i] == b2[i]
+					}
+					if !same {
+						t.Fatalf("rmsprop %v n=%d [%d]: w %g vs %g", form, n, i, w2[i], w1[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -210,7 +210,7 @@ type simd struct {
 	biasELU     func(x, bias []float32)
 	eluBackward func(g, a []float32)
 	nadam       func(w, g, m, v []float32, c *[9]float32)
-	// The optimizers' passes (Engine.Adam, RMSprop, Adagrad, Adadelta, Lion, Adamax
+	// The optimizers' passes (Engine.Adam, RMSprop, RMSpropFull, Adagrad, Adadelta, Lion, Adamax
 	// document c).
 	adam     func(w, g, m, v []float32, c *[4]float32)
 	rmsprop  func(w, g, v []float32, c *[4]float32)
@@ -218,6 +218,8 @@ type simd struct {
 	adadelta func(w, g, ga, da []float32, c *[4]float32)
 	lion     func(w, g, m []float32, c *[8]float32)
 	adamax   func(w, g, m, u []float32, c *[8]float32)
+	// rmspropFull: a (centered) or b (momentum) may be nil.
+	rmspropFull func(w, g, v, a, b []float32, c *[8]float32)
 	// bytesToFloat sets dst[i] = float32(src[i]) / div; table holds the
 	// 256 quotients.
 	bytesToFloat func(dst []float32, src []uint8, div float32, table *[256]float32)
@@ -226,7 +228,7 @@ type simd struct {
 	colSums func(dst, g []float32, ldg, rows int)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, bytesToFloatGeneric, colSumsGeneric}
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, colSumsGeneric}
 
 func colSumsGeneric(dst, g []float32, ldg, rows int) {
 	clear(dst)
@@ -356,6 +358,23 @@ func (e *Engine) Adamax(w, g, m, u []float32, s *StepScalars) {
 	e.simd.adamax(w, g[:len(w)], m[:len(w)], u[:len(w)], &s.c)
 }
 
+// RMSpropFull is one Keras 3 RMSprop step, centered (a is the average
+// gradient) or with momentum (b), or both; a or b is nil when not used;
+// s = rho, 1-rho, lr, epsilon, momentum:
+//
+//	v = rho v + (1 - rho) g²;  d = v + epsilon
+//	centered: a = rho a + (1 - rho) g;  d = (v - a²) + epsilon
+//	inc = lr g / sqrt(d);  momentum: b = momentum b + inc, w -= b;  else w -= inc
+func (e *Engine) RMSpropFull(w, g, v, a, b []float32, s *StepScalars) {
+	if a != nil {
+		a = a[:len(w)]
+	}
+	if b != nil {
+		b = b[:len(w)]
+	}
+	e.simd.rmspropFull(w, g[:len(w)], v[:len(w)], a, b, &s.c)
+}
+
 func adamGeneric(w, g, m, v []float32, c *[4]float32) {
 	alpha, c1, c2, eps := c[0], c[1], c[2], c[3]
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
@@ -434,5 +453,29 @@ func adamaxGeneric(w, g, m, u []float32, c *[8]float32) {
 		ui := max(float32(b2*u[i]), a)
 		u[i] = ui
 		w[i] -= float32(lr*m[i]) / float32(corr*(ui+eps))
+	}
+}
+
+func rmspropFullGeneric(w, g, v, a, b []float32, c *[8]float32) {
+	rho, omr, lr, eps, mom := c[0], c[1], c[2], c[3], c[4]
+	g, v = g[:len(w)], v[:len(w)]
+	for i := range w {
+		gi := g[i]
+		vi := float32(rho*v[i]) + float32(omr*float32(gi*gi))
+		v[i] = vi
+		d := vi + eps
+		if a != nil {
+			ai := float32(rho*a[i]) + float32(omr*gi)
+			a[i] = ai
+			d = float32(vi-float32(ai*ai)) + eps
+		}
+		inc := float32(lr*gi) / float32(math.Sqrt(float64(d)))
+		if b != nil {
+			bi := float32(mom*b[i]) + inc
+			b[i] = bi
+			w[i] -= bi
+		} else {
+			w[i] -= inc
+		}
 	}
 }

@@ -75,6 +75,7 @@ var avx2SIMD = func() simd {
 	s.adadelta = adadeltaAVX2Tail
 	s.lion = lionAVX2Tail
 	s.adamax = adamaxAVX2Tail
+	s.rmspropFull = rmspropFullAVX2Tail
 	return s
 }()
 
@@ -108,6 +109,24 @@ func adamaxAVX2Tail(w, g, m, u []float32, c *[8]float32) {
 	adamaxGeneric(w[n:], g[n:], m[n:], u[n:], c)
 }
 
+func rmspropFullAVX2Tail(w, g, v, a, b []float32, c *[8]float32) {
+	n := len(w) &^ 7
+	switch {
+	case a != nil && b != nil:
+		rmspropCenteredMomentumAVX2(w[:n], g[:n], v[:n], a[:n], b[:n], c)
+		a, b = a[n:], b[n:]
+	case a != nil:
+		rmspropCenteredAVX2(w[:n], g[:n], v[:n], a[:n], c)
+		a = a[n:]
+	case b != nil:
+		rmspropMomentumAVX2(w[:n], g[:n], v[:n], b[:n], c)
+		b = b[n:]
+	default:
+		n = 0
+	}
+	rmspropFullGeneric(w[n:], g[n:], v[n:], a, b, c)
+}
+
 // adamAVX2Tail is Adam in AVX2, the last len(w) mod 8 elements in Go.
 func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
 	n := len(w) &^ 7
@@ -118,7 +137,7 @@ func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
 var avx512SIMD = simd{
 	// AVX-512 machines have AVX2.
 	adam: adamAVX2Tail, rmsprop: rmspropAVX2Tail, adagrad: adagradAVX2Tail, adadelta: adadeltaAVX2Tail,
-	lion: lionAVX2Tail, adamax: adamaxAVX2Tail,
+	lion: lionAVX2Tail, adamax: adamaxAVX2Tail, rmspropFull: rmspropFullAVX2Tail,
 	biasELU: func(x, bias []float32) {
 		n := len(bias) &^ 15
 		biasELUAVX512(x[:n], bias[:n])

@@ -6141,3 +6141,152 @@ adamaxAVX2_loop:
 adamaxAVX2_done:
 	VZEROUPPER
 	RET
+
+// func rmspropCenteredAVX2(w []float32, g []float32, v []float32, a []float32, c *[8]float32)
+// Requires: AVX
+TEXT ·rmspropCenteredAVX2(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         a_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	VBROADCASTSS 8(DI), Y2
+	VBROADCASTSS 12(DI), Y3
+	VBROADCASTSS 16(DI), Y4
+	TESTQ        SI, SI
+	JZ           rmspropCenteredAVX2_done
+
+rmspropCenteredAVX2_loop:
+	VMOVUPS (CX), Y4
+	VMULPS  (DX), Y0, Y5
+	VMULPS  Y4, Y4, Y6
+	VMULPS  Y1, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (DX)
+	VMULPS  (BX), Y0, Y7
+	VMULPS  Y1, Y4, Y6
+	VADDPS  Y6, Y7, Y7
+	VMOVUPS Y7, (BX)
+	VMULPS  Y7, Y7, Y6
+	VSUBPS  Y6, Y5, Y5
+	VADDPS  Y3, Y5, Y5
+	VSQRTPS Y5, Y5
+	VMULPS  Y2, Y4, Y4
+	VDIVPS  Y5, Y4, Y4
+	VMOVUPS (AX), Y6
+	VSUBPS  Y4, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     rmspropCenteredAVX2_loop
+
+rmspropCenteredAVX2_done:
+	VZEROUPPER
+	RET
+
+// func rmspropMomentumAVX2(w []float32, g []float32, v []float32, b []float32, c *[8]float32)
+// Requires: AVX
+TEXT ·rmspropMomentumAVX2(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         b_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	VBROADCASTSS 8(DI), Y2
+	VBROADCASTSS 12(DI), Y3
+	VBROADCASTSS 16(DI), Y4
+	TESTQ        SI, SI
+	JZ           rmspropMomentumAVX2_done
+
+rmspropMomentumAVX2_loop:
+	VMOVUPS (CX), Y5
+	VMULPS  (DX), Y0, Y6
+	VMULPS  Y5, Y5, Y7
+	VMULPS  Y1, Y7, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VADDPS  Y3, Y6, Y6
+	VSQRTPS Y6, Y6
+	VMULPS  Y2, Y5, Y5
+	VDIVPS  Y6, Y5, Y5
+	VMULPS  (BX), Y4, Y7
+	VADDPS  Y5, Y7, Y5
+	VMOVUPS Y5, (BX)
+	VMOVUPS (AX), Y7
+	VSUBPS  Y5, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     rmspropMomentumAVX2_loop
+
+rmspropMomentumAVX2_done:
+	VZEROUPPER
+	RET
+
+// func rmspropCenteredMomentumAVX2(w []float32, g []float32, v []float32, a []float32, b []float32, c *[8]float32)
+// Requires: AVX
+TEXT ·rmspropCenteredMomentumAVX2(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         a_base+72(FP), BX
+	MOVQ         b_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x03, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Y0
+	VBROADCASTSS 4(R8), Y1
+	VBROADCASTSS 8(R8), Y2
+	VBROADCASTSS 12(R8), Y3
+	VBROADCASTSS 16(R8), Y4
+	TESTQ        DI, DI
+	JZ           rmspropCenteredMomentumAVX2_done
+
+rmspropCenteredMomentumAVX2_loop:
+	VMOVUPS (CX), Y5
+	VMULPS  (DX), Y0, Y6
+	VMULPS  Y5, Y5, Y7
+	VMULPS  Y1, Y7, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS  (BX), Y0, Y8
+	VMULPS  Y1, Y5, Y7
+	VADDPS  Y7, Y8, Y8
+	VMOVUPS Y8, (BX)
+	VMULPS  Y8, Y8, Y7
+	VSUBPS  Y7, Y6, Y6
+	VADDPS  Y3, Y6, Y6
+	VSQRTPS Y6, Y6
+	VMULPS  Y2, Y5, Y5
+	VDIVPS  Y6, Y5, Y5
+	VMULPS  (SI), Y4, Y7
+	VADDPS  Y5, Y7, Y5
+	VMOVUPS Y5, (SI)
+	VMOVUPS (AX), Y7
+	VSUBPS  Y5, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     rmspropCenteredMomentumAVX2_loop
+
+rmspropCenteredMomentumAVX2_done:
+	VZEROUPPER
+	RET

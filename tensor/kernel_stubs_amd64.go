@@ -186,3 +186,12 @@ func lionAVX2(w []float32, g []float32, m []float32, c *[8]float32)
 
 // adamaxAVX2 applies one Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.
 func adamaxAVX2(w []float32, g []float32, m []float32, u []float32, c *[8]float32)
+
+// rmspropCenteredAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.
+func rmspropCenteredAVX2(w []float32, g []float32, v []float32, a []float32, c *[8]float32)
+
+// rmspropMomentumAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.
+func rmspropMomentumAVX2(w []float32, g []float32, v []float32, b []float32, c *[8]float32)
+
+// rmspropCenteredMomentumAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.
+func rmspropCenteredMomentumAVX2(w []float32, g []float32, v []float32, a []float32, b []float32, c *[8]float32)

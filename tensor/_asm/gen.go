@@ -11,7 +11,7 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, column sums, pixel conversion); AVX2 also has Nadam, Adam, RMSprop, Adagrad, Adadelta, Lion and Adamax.
+// Nadam, column sums, pixel conversion); AVX2 also has Nadam, Adam, RMSprop (every form), Adagrad, Adadelta, Lion and Adamax.
 package main
 
 import (
@@ -74,6 +74,9 @@ func main() {
 	adadelta()
 	lion()
 	adamax()
+	rmspropFull("rmspropCenteredAVX2", true, false)
+	rmspropFull("rmspropMomentumAVX2", false, true)
+	rmspropFull("rmspropCenteredMomentumAVX2", true, true)
 	Generate()
 }
 
@@ -597,6 +600,70 @@ func adamax() {
 		VDIVPS(t, mi, mi)
 		VMOVUPS(Mem{Base: w}, t)
 		VSUBPS(mi, t, t)
+		VMOVUPS(t, Mem{Base: w})
+	})
+}
+
+// rmspropFull (centered, or with momentum, or both): c = rho, 1-rho, lr,
+// epsilon, momentum;  v = rho v + (1-rho) g²;  d = v + epsilon;
+// centered: a = rho a + (1-rho) g, d = (v - a²) + epsilon;
+// inc = lr g / sqrt(d);  momentum: b = momentum b + inc, w -= b;  else w -= inc.
+func rmspropFull(name string, centered, momentum bool) {
+	names := []string{"w", "g", "v"}
+	sig := "func(w, g, v"
+	if centered {
+		names, sig = append(names, "a"), sig+", a"
+	}
+	if momentum {
+		names, sig = append(names, "b"), sig+", b"
+	}
+	TEXT(name, NOSPLIT, sig+" []float32, c *[8]float32)")
+	Doc(name + " applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.")
+	ptrs, n := streamShift(3, names...)
+	w, g, v := ptrs[0], ptrs[1], ptrs[2]
+	var a, b Register
+	if centered {
+		a = ptrs[3]
+	}
+	if momentum {
+		b = ptrs[len(ptrs)-1]
+	}
+	c := scalars(5, func() VecVirtual { return YMM() })
+	rho, omr, lr, eps, mom := c[0], c[1], c[2], c[3], c[4]
+	sizes := make([]uint64, len(ptrs))
+	for i := range sizes {
+		sizes[i] = 32
+	}
+	streamLoop(name, n, ptrs, sizes, func() {
+		gi, vi, t, d := YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		VMULPS(Mem{Base: v}, rho, vi)
+		VMULPS(gi, gi, t)
+		VMULPS(omr, t, t)
+		VADDPS(t, vi, vi)
+		VMOVUPS(vi, Mem{Base: v})
+		if centered {
+			ai := YMM()
+			VMULPS(Mem{Base: a}, rho, ai)
+			VMULPS(omr, gi, t)
+			VADDPS(t, ai, ai)
+			VMOVUPS(ai, Mem{Base: a})
+			VMULPS(ai, ai, t)
+			VSUBPS(t, vi, d)
+			VADDPS(eps, d, d)
+		} else {
+			VADDPS(eps, vi, d)
+		}
+		VSQRTPS(d, d)
+		VMULPS(lr, gi, gi)
+		VDIVPS(d, gi, gi) // inc
+		if momentum {
+			VMULPS(Mem{Base: b}, mom, t)
+			VADDPS(gi, t, gi)
+			VMOVUPS(gi, Mem{Base: b})
+		}
+		VMOVUPS(Mem{Base: w}, t)
+		VSUBPS(gi, t, t)
 		VMOVUPS(t, Mem{Base: w})
 	})
 }

@@ -166,15 +166,14 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 		r := train.EvaluateMC(e, m, train.PixelRows{Pixels: data.Test.Pixels, W: data.Test.Features()}, labels, batch, mc.samples, mc.seed)
 		ev.MCDropout = &MCEvaluation{Samples: mc.samples, Seed: mc.seed, Loss: r.Loss, Accuracy: r.Accuracy}
 	}
-	if err := atomicfile.WriteJSON(filepath.Join(modelDir, EvaluationFile), ev); err != nil {
-		return err
-	}
+	// The figures are printed first: a file that cannot be written (a
+	// read-only directory) does not lose what was computed.
 	fmt.Fprintf(stdout, "Test loss: %.4f\nTest accuracy: %.4f\n", res.Loss, res.Accuracy)
 	if ev.MCDropout != nil {
 		fmt.Fprintf(stdout, "MC dropout (%d samples) test loss: %.4f\nMC dropout (%d samples) test accuracy: %.4f\n",
 			mc.samples, ev.MCDropout.Loss, mc.samples, ev.MCDropout.Accuracy)
 	}
-	return nil
+	return atomicfile.WriteJSON(filepath.Join(modelDir, EvaluationFile), ev)
 }
 
 func newPredictCmd() *cobra.Command {

@@ -166,6 +166,18 @@ func configAxis(p *plot.Plot, configs []*expConfig, width vg.Length) {
 
 // accuracyBoxPlot is test accuracy per configuration: box, every run and
 // the mean with its interval.
+// ranSeed reports whether some configuration has a finished run of seed.
+func ranSeed(configs []*expConfig, seed uint64) bool {
+	for _, cf := range configs {
+		for _, r := range cf.runs {
+			if r.Seed == seed {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func accuracyBoxPlot(configs []*expConfig, named uint64, level float64) (*chart, error) {
 	p := plot.New()
 	p.Title.Text = "Test accuracy per configuration"
@@ -180,7 +192,9 @@ func accuracyBoxPlot(configs []*expConfig, named uint64, level float64) (*chart,
 	// names those).
 	runDot := glyphThumb{draw.GlyphStyle{Color: colGrey, Radius: vg.Points(3.2), Shape: draw.CircleGlyph{}}}
 	ch.addLegend("one run", runDot)
-	ch.addLegend(fmt.Sprintf("seed %d", named), runDot, glyphThumb{draw.GlyphStyle{Color: colBlack, Radius: vg.Points(5.5), Shape: draw.RingGlyph{}}})
+	if ranSeed(configs, named) {
+		ch.addLegend(fmt.Sprintf("seed %d", named), runDot, glyphThumb{draw.GlyphStyle{Color: colBlack, Radius: vg.Points(5.5), Shape: draw.RingGlyph{}}})
+	}
 	ch.addLegend("box: middle half and median; whiskers: extremes", lineThumb{draw.LineStyle{Color: colBlack, Width: vg.Points(2.2)}})
 	ch.addLegend(fmt.Sprintf("mean and its %.0f%% CI", 100*level), glyphThumb{draw.GlyphStyle{Color: colBlack, Radius: vg.Points(4), Shape: draw.PyramidGlyph{}}})
 	ch.hover = func(tx, ty func(float64) vg.Length) []canvasShape {

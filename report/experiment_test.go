@@ -339,3 +339,33 @@ func TestExperimentStatisticsAgainstScipy(t *testing.T) {
 		t.Fatalf("check_stats.py missed two wrong figures: %v\n%s", err, out)
 	}
 }
+
+// TestNamedSeedMarkedOnlyWhenRun wants the box plot's ringed run and its
+// legend entry only when the named seed is among the runs.
+func TestNamedSeedMarkedOnlyWhenRun(t *testing.T) {
+	for _, tt := range []struct {
+		named uint64
+		want  bool
+	}{{2, true}, {42, false}} {
+		e := syntheticExperiment(t)
+		e.NamedSeed = tt.named
+		if _, err := WriteExperiment(e); err != nil {
+			t.Fatal(err)
+		}
+		page, err := os.ReadFile(filepath.Join(e.Dir, HTMLFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svg, err := os.ReadFile(filepath.Join(e.Dir, "accuracy_box.svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		label := fmt.Sprintf("seed %d", tt.named)
+		if got := strings.Contains(string(page), "the ringed one is "+label); got != tt.want {
+			t.Errorf("named seed %d: caption names the ringed run: %v, want %v", tt.named, got, tt.want)
+		}
+		if got := strings.Contains(string(svg), ">"+label+"<"); got != tt.want {
+			t.Errorf("named seed %d: legend entry %q: %v, want %v", tt.named, label, got, tt.want)
+		}
+	}
+}

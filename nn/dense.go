@@ -185,18 +185,9 @@ func (d *Dense) Variables() []Variable { return paramVariables(d.Params()) }
 
 // regularization implements regularized.
 func (d *Dense) regularization(addGrad bool) float32 {
-	var l float32
-	if r := d.KernelRegularizer; r != nil {
-		l += r.Loss(d.Kernel)
-		if addGrad {
-			r.AddGradient(d.DKernel, d.Kernel)
-		}
-	}
-	if r := d.BiasRegularizer; r != nil && d.UseBias {
-		l += r.Loss(d.Bias)
-		if addGrad {
-			r.AddGradient(d.DBias, d.Bias)
-		}
+	l := d.KernelRegularizer.Penalize(d.Kernel, d.DKernel, addGrad)
+	if d.UseBias {
+		l += d.BiasRegularizer.Penalize(d.Bias, d.DBias, addGrad)
 	}
 	return l
 }

@@ -245,17 +245,11 @@ func (l *BatchNormalization) Variables() []Variable {
 
 func (l *BatchNormalization) regularization(addGrad bool) float32 {
 	var loss float32
-	if r := l.GammaRegularizer; r != nil && l.Scale {
-		loss += r.Loss(l.Gamma)
-		if addGrad {
-			r.AddGradient(l.DGamma, l.Gamma)
-		}
+	if l.Scale {
+		loss += l.GammaRegularizer.Penalize(l.Gamma, l.DGamma, addGrad)
 	}
-	if r := l.BetaRegularizer; r != nil && l.Center {
-		loss += r.Loss(l.Beta)
-		if addGrad {
-			r.AddGradient(l.DBeta, l.Beta)
-		}
+	if l.Center {
+		loss += l.BetaRegularizer.Penalize(l.Beta, l.DBeta, addGrad)
 	}
 	return loss
 }

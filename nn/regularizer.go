@@ -35,6 +35,19 @@ func (r *Regularizer) AddGradient(g, w []float32) {
 	}
 }
 
+// Penalize returns the penalty of w (0 for a nil regularizer) and, when
+// addGrad, adds its gradient to g: one regularized variable's share of
+// a layer's regularization.
+func (r *Regularizer) Penalize(w, g []float32, addGrad bool) float32 {
+	if r == nil {
+		return 0
+	}
+	if addGrad {
+		r.AddGradient(g, w)
+	}
+	return r.Loss(w)
+}
+
 // regularizerField reads a regularizer field: null, "l1", "l2", "l1_l2" or
 // a serialized L1, L2 or L1L2.
 func (c *configReader) regularizerField(field string) *Regularizer {

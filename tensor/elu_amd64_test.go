@@ -3,12 +3,28 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/cpu"
 )
+
+// avx2Lengths lists the lengths the AVX2 passes are checked on: every length
+// up to 70 (blocks of 8 and every tail) and a few long ones.
+func avx2Lengths() []int {
+	lens := []int{1000, 1023, 4096 + 5}
+	for n := range 71 {
+		lens = append(lens, n)
+	}
+	return lens
+}
 
 // TestELUBackwardAVX2BitIdentical checks the AVX2 ELU backward (with its Go
 // tail) against eluBackwardGeneric bit for bit on every length up to 70 and
@@ -17,11 +33,7 @@ func TestELUBackwardAVX2BitIdentical(t *testing.T) {
 	if !cpu.X86.HasAVX2 {
 		t.Skip("no AVX2")
 	}
-	lens := []int{1000, 1023, 4096 + 5}
-	for n := range 71 {
-		lens = append(lens, n)
-	}
-	for _, n := range lens {
+	for _, n := range avx2Lengths() {
 		a := elementwiseInputs(n)
 		for i := range a {
 			if a[i] < -1 { // ELU's activations lie in (-1, inf)
@@ -41,6 +53,164 @@ func TestELUBackwardAVX2BitIdentical(t *testing.T) {
 			if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) {
 				t.Fatalf("n=%d [%d] a=%g: AVX2 %g, Go %g", n, i, a[i], g2[i], g1[i])
 			}
+		}
+	}
+}
+
+// TestBiasELUAVX2BitIdentical checks the AVX2 bias+ELU (with its Go tail)
+// against biasELUGeneric, whose expm1 is math.Expm1, bit for bit: every
+// length up to 70 and a few long ones, with the awkward inputs and
+// nonzero biases (so the float32 addition is checked too).
+func TestBiasELUAVX2BitIdentical(t *testing.T) {
+	if !cpu.X86.HasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, n := range avx2Lengths() {
+		x := elementwiseInputs(n)
+		bias := make([]float32, n)
+		for i := range bias {
+			bias[i] = float32(r.NormFloat64() * 0.1)
+			if i%11 == 3 {
+				bias[i] = float32(math.Copysign(0, -1))
+			}
+		}
+		want := append([]float32(nil), x...)
+		got := append([]float32(nil), x...)
+		biasELUGeneric(want, bias)
+		avx2SIMD.biasELU(got, bias)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d [%d]: ELU(%g + %g) = %g (%#x) in AVX2, %g (%#x) in Go", n, i, x[i], bias[i],
+					got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			}
+		}
+	}
+}
+
+// TestBiasELUAVX2Exhaustive runs every float32 bit pattern with the sign bit
+// set (all negative numbers, -0, -Inf and the NaNs: everything that can
+// reach math.Expm1) through the AVX2 bias+ELU and biasELUGeneric with a
+// bias of -0 (x + -0 is x, -0 included) and compares the bits; the positive
+// patterns, which never reach expm1, every 4099th. In parallel chunks. All
+// 2^31 take about 35 s of CPU, so only with CIFARNET_EXHAUSTIVE=1 (CI sets it);
+// otherwise every 61st pattern.
+func TestBiasELUAVX2Exhaustive(t *testing.T) {
+	if !cpu.X86.HasAVX2 {
+		t.Skip("no AVX2")
+	}
+	const chunk = 1 << 16
+	step := uint64(61)
+	if os.Getenv("CIFARNET_EXHAUSTIVE") == "1" {
+		step = 1
+	}
+	type span struct{ from, step uint64 }
+	var spans []span
+	for lo := uint64(0x80000000); lo < 1<<32; lo += chunk * step {
+		spans = append(spans, span{lo, step})
+	}
+	for lo := uint64(0); lo < 0x80000000; lo += chunk * 4099 {
+		spans = append(spans, span{lo, 4099})
+	}
+	var (
+		mu   sync.Mutex
+		bad  []string
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bias := make([]float32, chunk)
+			for i := range bias {
+				bias[i] = float32(math.Copysign(0, -1))
+			}
+			want, got := make([]float32, chunk), make([]float32, chunk)
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= len(spans) {
+					return
+				}
+				s := spans[c]
+				n := 0
+				for ; n < chunk; n++ {
+					b := s.from + uint64(n)*s.step
+					if b >= 1<<32 || (s.from < 0x80000000) != (b < 0x80000000) {
+						break
+					}
+					want[n] = math.Float32frombits(uint32(b))
+				}
+				n &^= 7 // whole blocks: the AVX2 loop only
+				copy(got[:n], want[:n])
+				biasELUGeneric(want[:n], bias[:n])
+				biasELUAVX2(got[:n], bias[:n])
+				for i := range n {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						mu.Lock()
+						bad = append(bad, fmt.Sprintf("ELU(%#x) = %#x in AVX2, %#x in Go", s.from+uint64(i)*s.step,
+							math.Float32bits(got[i]), math.Float32bits(want[i])))
+						mu.Unlock()
+						break
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(bad) > 0 {
+		if len(bad) > 10 {
+			bad = bad[:10]
+		}
+		t.Fatalf("%d chunks differ, e.g.:\n%s", len(bad), strings.Join(bad, "\n"))
+	}
+}
+
+// TestExpm1AVX2Float64 checks the AVX2 expm1 that biasELUAVX2 uses against
+// math.Expm1 in float64, bit for bit, before the float32 rounding could hide
+// a one-ulp difference: random negative numbers of every exponent from
+// 2^-60 to 2^7, random bit patterns with the sign set, and every threshold
+// of math.Expm1's branches (|x| = 2^-54, ln2/2, 1.5 ln2, 56 ln2, and each
+// (k ± 1/2) ln2 where k changes) with their neighbours a few ulp either
+// side, -0, -Inf and the largest negative numbers.
+func TestExpm1AVX2Float64(t *testing.T) {
+	if !cpu.X86.HasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(6, 6))
+	var xs []float64
+	for range 1 << 18 {
+		xs = append(xs, -math.Ldexp(1+r.Float64(), r.IntN(68)-60))
+		xs = append(xs, math.Float64frombits(r.Uint64()|1<<63))
+	}
+	edges := []float64{0, 1.0 / (1 << 54), 3.46573590279972654709e-01, 1.03972077083991796413e+00,
+		3.88162421113569373274e+01, 7.09782712893383973096e+02, math.MaxFloat64, math.SmallestNonzeroFloat64}
+	for k := 1; k <= 57; k++ {
+		edges = append(edges, (float64(k)+0.5)*math.Ln2, (float64(k)-0.5)*math.Ln2)
+	}
+	for _, e := range edges {
+		x := -e
+		for range 6 {
+			x = math.Nextafter(x, 0)
+		}
+		for range 13 {
+			xs = append(xs, x)
+			x = math.Nextafter(x, math.Inf(-1))
+		}
+	}
+	xs = append(xs, math.Inf(-1), math.Copysign(0, -1))
+	for len(xs)%4 != 0 {
+		xs = append(xs, -1)
+	}
+	got := append([]float64(nil), xs...)
+	expm1NonPosAVX2(got)
+	for i, x := range xs {
+		if x != x || x > 0 {
+			continue // only x <= 0 is promised (NaN patterns come from the random bits)
+		}
+		if want := math.Expm1(x); math.Float64bits(got[i]) != math.Float64bits(want) {
+			t.Fatalf("expm1(%v = %#x) = %v (%#x) in AVX2, %v (%#x) in Go", x, math.Float64bits(x), got[i],
+				math.Float64bits(got[i]), want, math.Float64bits(want))
 		}
 	}
 }

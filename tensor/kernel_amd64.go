@@ -55,10 +55,16 @@ func simds() []simd {
 	return ss
 }
 
-// avx2SIMD is the Go set with ELU backward, Nadam and the optimizers' passes in AVX2 (the same bits: every
-// operation correctly rounded, in the same order).
+// avx2SIMD is the Go set with bias+ELU, ELU backward, Nadam and the optimizers' passes in AVX2 (the same bits:
+// every operation correctly rounded, in the same order; the ELU forward's expm1 is math.Expm1's float64
+// arithmetic vectorized).
 var avx2SIMD = func() simd {
 	s := genericSIMD
+	s.biasELU = func(x, bias []float32) {
+		n := len(bias) &^ 7
+		biasELUAVX2(x[:n], bias[:n])
+		biasELUGeneric(x[n:len(bias)], bias[n:])
+	}
 	s.nadam = func(w, g, m, v []float32, c *[9]float32) {
 		n := len(w) &^ 7
 		nadamAVX2(w[:n], g[:n], m[:n], v[:n], c)

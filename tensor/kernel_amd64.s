@@ -5746,6 +5746,356 @@ elubackavx2_done:
 DATA elubackavx2_one<>+0(SB)/4, $0x3f800000
 GLOBL elubackavx2_one<>(SB), RODATA|NOPTR, $4
 
+DATA expm1_absmask<>+0(SB)/8, $0x7fffffffffffffff
+DATA expm1_absmask<>+8(SB)/8, $0x7fffffffffffffff
+DATA expm1_absmask<>+16(SB)/8, $0x7fffffffffffffff
+DATA expm1_absmask<>+24(SB)/8, $0x7fffffffffffffff
+GLOBL expm1_absmask<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_ln2x56<>+0(SB)/8, $0x4043687a9f1af2b1
+DATA expm1_ln2x56<>+8(SB)/8, $0x4043687a9f1af2b1
+DATA expm1_ln2x56<>+16(SB)/8, $0x4043687a9f1af2b1
+DATA expm1_ln2x56<>+24(SB)/8, $0x4043687a9f1af2b1
+GLOBL expm1_ln2x56<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_ln2halfx3<>+0(SB)/8, $0x3ff0a2b23f3bab73
+DATA expm1_ln2halfx3<>+8(SB)/8, $0x3ff0a2b23f3bab73
+DATA expm1_ln2halfx3<>+16(SB)/8, $0x3ff0a2b23f3bab73
+DATA expm1_ln2halfx3<>+24(SB)/8, $0x3ff0a2b23f3bab73
+GLOBL expm1_ln2halfx3<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_ln2half<>+0(SB)/8, $0x3fd62e42fefa39ef
+DATA expm1_ln2half<>+8(SB)/8, $0x3fd62e42fefa39ef
+DATA expm1_ln2half<>+16(SB)/8, $0x3fd62e42fefa39ef
+DATA expm1_ln2half<>+24(SB)/8, $0x3fd62e42fefa39ef
+GLOBL expm1_ln2half<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_ln2hi<>+0(SB)/8, $0x3fe62e42fee00000
+DATA expm1_ln2hi<>+8(SB)/8, $0x3fe62e42fee00000
+DATA expm1_ln2hi<>+16(SB)/8, $0x3fe62e42fee00000
+DATA expm1_ln2hi<>+24(SB)/8, $0x3fe62e42fee00000
+GLOBL expm1_ln2hi<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_ln2lo<>+0(SB)/8, $0x3dea39ef35793c76
+DATA expm1_ln2lo<>+8(SB)/8, $0x3dea39ef35793c76
+DATA expm1_ln2lo<>+16(SB)/8, $0x3dea39ef35793c76
+DATA expm1_ln2lo<>+24(SB)/8, $0x3dea39ef35793c76
+GLOBL expm1_ln2lo<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_invln2<>+0(SB)/8, $0x3ff71547652b82fe
+DATA expm1_invln2<>+8(SB)/8, $0x3ff71547652b82fe
+DATA expm1_invln2<>+16(SB)/8, $0x3ff71547652b82fe
+DATA expm1_invln2<>+24(SB)/8, $0x3ff71547652b82fe
+GLOBL expm1_invln2<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_tiny<>+0(SB)/8, $0x3c90000000000000
+DATA expm1_tiny<>+8(SB)/8, $0x3c90000000000000
+DATA expm1_tiny<>+16(SB)/8, $0x3c90000000000000
+DATA expm1_tiny<>+24(SB)/8, $0x3c90000000000000
+GLOBL expm1_tiny<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_q1<>+0(SB)/8, $0xbfa11111111110f4
+DATA expm1_q1<>+8(SB)/8, $0xbfa11111111110f4
+DATA expm1_q1<>+16(SB)/8, $0xbfa11111111110f4
+DATA expm1_q1<>+24(SB)/8, $0xbfa11111111110f4
+GLOBL expm1_q1<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_q2<>+0(SB)/8, $0x3f5a01a019fe5585
+DATA expm1_q2<>+8(SB)/8, $0x3f5a01a019fe5585
+DATA expm1_q2<>+16(SB)/8, $0x3f5a01a019fe5585
+DATA expm1_q2<>+24(SB)/8, $0x3f5a01a019fe5585
+GLOBL expm1_q2<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_q3<>+0(SB)/8, $0xbf14ce199eaadbb7
+DATA expm1_q3<>+8(SB)/8, $0xbf14ce199eaadbb7
+DATA expm1_q3<>+16(SB)/8, $0xbf14ce199eaadbb7
+DATA expm1_q3<>+24(SB)/8, $0xbf14ce199eaadbb7
+GLOBL expm1_q3<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_q4<>+0(SB)/8, $0x3ed0cfca86e65239
+DATA expm1_q4<>+8(SB)/8, $0x3ed0cfca86e65239
+DATA expm1_q4<>+16(SB)/8, $0x3ed0cfca86e65239
+DATA expm1_q4<>+24(SB)/8, $0x3ed0cfca86e65239
+GLOBL expm1_q4<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_q5<>+0(SB)/8, $0xbe8afdb76e09c32d
+DATA expm1_q5<>+8(SB)/8, $0xbe8afdb76e09c32d
+DATA expm1_q5<>+16(SB)/8, $0xbe8afdb76e09c32d
+DATA expm1_q5<>+24(SB)/8, $0xbe8afdb76e09c32d
+GLOBL expm1_q5<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_half<>+0(SB)/8, $0x3fe0000000000000
+DATA expm1_half<>+8(SB)/8, $0x3fe0000000000000
+DATA expm1_half<>+16(SB)/8, $0x3fe0000000000000
+DATA expm1_half<>+24(SB)/8, $0x3fe0000000000000
+GLOBL expm1_half<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_one<>+0(SB)/8, $0x3ff0000000000000
+DATA expm1_one<>+8(SB)/8, $0x3ff0000000000000
+DATA expm1_one<>+16(SB)/8, $0x3ff0000000000000
+DATA expm1_one<>+24(SB)/8, $0x3ff0000000000000
+GLOBL expm1_one<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_three<>+0(SB)/8, $0x4008000000000000
+DATA expm1_three<>+8(SB)/8, $0x4008000000000000
+DATA expm1_three<>+16(SB)/8, $0x4008000000000000
+DATA expm1_three<>+24(SB)/8, $0x4008000000000000
+GLOBL expm1_three<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_six<>+0(SB)/8, $0x4018000000000000
+DATA expm1_six<>+8(SB)/8, $0x4018000000000000
+DATA expm1_six<>+16(SB)/8, $0x4018000000000000
+DATA expm1_six<>+24(SB)/8, $0x4018000000000000
+GLOBL expm1_six<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_minusone<>+0(SB)/8, $0xbff0000000000000
+DATA expm1_minusone<>+8(SB)/8, $0xbff0000000000000
+DATA expm1_minusone<>+16(SB)/8, $0xbff0000000000000
+DATA expm1_minusone<>+24(SB)/8, $0xbff0000000000000
+GLOBL expm1_minusone<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_magic<>+0(SB)/8, $0x4338000000000000
+DATA expm1_magic<>+8(SB)/8, $0x4338000000000000
+DATA expm1_magic<>+16(SB)/8, $0x4338000000000000
+DATA expm1_magic<>+24(SB)/8, $0x4338000000000000
+GLOBL expm1_magic<>(SB), RODATA|NOPTR, $32
+
+// func biasELUAVX2(x []float32, bias []float32)
+// Requires: AVX, AVX2
+TEXT ·biasELUAVX2(SB), NOSPLIT, $0-48
+	MOVQ   x_base+0(FP), AX
+	MOVQ   bias_base+24(FP), CX
+	MOVQ   x_len+8(FP), DX
+	SHRQ   $0x03, DX
+	VXORPS Y0, Y0, Y0
+	TESTQ  DX, DX
+	JZ     eluavx2_done
+
+eluavx2_loop:
+	VMOVUPS      (AX), Y1
+	VADDPS       (CX), Y1, Y1
+	VCVTPS2PD    X1, Y2
+	VEXTRACTF128 $0x01, Y1, X3
+	VCVTPS2PD    X3, Y3
+	VANDPD       expm1_absmask<>+0(SB), Y2, Y4
+	VMULPD       expm1_invln2<>+0(SB), Y2, Y5
+	VSUBPD       expm1_half<>+0(SB), Y5, Y5
+	VCVTTPD2DQY  Y5, X5
+	VCVTDQ2PD    X5, Y5
+	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y5, Y5
+	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, Y0, Y5, Y5
+	VMULPD       expm1_ln2hi<>+0(SB), Y5, Y7
+	VSUBPD       Y7, Y2, Y7
+	VMULPD       expm1_ln2lo<>+0(SB), Y5, Y6
+	VSUBPD       Y6, Y7, Y9
+	VSUBPD       Y9, Y7, Y8
+	VSUBPD       Y6, Y8, Y8
+	VMULPD       expm1_half<>+0(SB), Y9, Y6
+	VMULPD       Y6, Y9, Y10
+	VMULPD       expm1_q5<>+0(SB), Y10, Y7
+	VADDPD       expm1_q4<>+0(SB), Y7, Y7
+	VMULPD       Y10, Y7, Y7
+	VADDPD       expm1_q3<>+0(SB), Y7, Y7
+	VMULPD       Y10, Y7, Y7
+	VADDPD       expm1_q2<>+0(SB), Y7, Y7
+	VMULPD       Y10, Y7, Y7
+	VADDPD       expm1_q1<>+0(SB), Y7, Y7
+	VMULPD       Y10, Y7, Y7
+	VADDPD       expm1_one<>+0(SB), Y7, Y7
+	VMULPD       Y6, Y7, Y6
+	VMOVUPD      expm1_three<>+0(SB), Y11
+	VSUBPD       Y6, Y11, Y6
+	VSUBPD       Y6, Y7, Y11
+	VMULPD       Y6, Y9, Y7
+	VMOVUPD      expm1_six<>+0(SB), Y6
+	VSUBPD       Y7, Y6, Y7
+	VDIVPD       Y7, Y11, Y6
+	VMULPD       Y10, Y6, Y6
+	VMULPD       Y6, Y9, Y7
+	VSUBPD       Y10, Y7, Y7
+	VSUBPD       Y7, Y9, Y7
+	VSUBPD       Y8, Y6, Y6
+	VMULPD       Y9, Y6, Y6
+	VSUBPD       Y8, Y6, Y6
+	VSUBPD       Y10, Y6, Y6
+	VSUBPD       Y6, Y9, Y8
+	VMULPD       expm1_half<>+0(SB), Y8, Y8
+	VSUBPD       expm1_half<>+0(SB), Y8, Y8
+	VSUBPD       Y9, Y6, Y6
+	VMOVUPD      expm1_one<>+0(SB), Y9
+	VSUBPD       Y6, Y9, Y9
+	VADDPD       expm1_magic<>+0(SB), Y5, Y6
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       Y6, Y9, Y9
+	VSUBPD       expm1_one<>+0(SB), Y9, Y9
+	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y5, Y6
+	VBLENDVPD    Y6, Y8, Y9, Y9
+	VCMPPD       $0x00, Y0, Y5, Y6
+	VBLENDVPD    Y6, Y7, Y9, Y9
+	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, Y2, Y9, Y9
+	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y9, Y9
+	VANDPD       expm1_absmask<>+0(SB), Y3, Y4
+	VMULPD       expm1_invln2<>+0(SB), Y3, Y5
+	VSUBPD       expm1_half<>+0(SB), Y5, Y5
+	VCVTTPD2DQY  Y5, X2
+	VCVTDQ2PD    X2, Y5
+	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y5, Y5
+	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, Y0, Y5, Y5
+	VMULPD       expm1_ln2hi<>+0(SB), Y5, Y7
+	VSUBPD       Y7, Y3, Y7
+	VMULPD       expm1_ln2lo<>+0(SB), Y5, Y6
+	VSUBPD       Y6, Y7, Y10
+	VSUBPD       Y10, Y7, Y8
+	VSUBPD       Y6, Y8, Y8
+	VMULPD       expm1_half<>+0(SB), Y10, Y6
+	VMULPD       Y6, Y10, Y11
+	VMULPD       expm1_q5<>+0(SB), Y11, Y7
+	VADDPD       expm1_q4<>+0(SB), Y7, Y7
+	VMULPD       Y11, Y7, Y7
+	VADDPD       expm1_q3<>+0(SB), Y7, Y7
+	VMULPD       Y11, Y7, Y7
+	VADDPD       expm1_q2<>+0(SB), Y7, Y7
+	VMULPD       Y11, Y7, Y7
+	VADDPD       expm1_q1<>+0(SB), Y7, Y7
+	VMULPD       Y11, Y7, Y7
+	VADDPD       expm1_one<>+0(SB), Y7, Y7
+	VMULPD       Y6, Y7, Y6
+	VMOVUPD      expm1_three<>+0(SB), Y12
+	VSUBPD       Y6, Y12, Y6
+	VSUBPD       Y6, Y7, Y12
+	VMULPD       Y6, Y10, Y7
+	VMOVUPD      expm1_six<>+0(SB), Y6
+	VSUBPD       Y7, Y6, Y7
+	VDIVPD       Y7, Y12, Y6
+	VMULPD       Y11, Y6, Y6
+	VMULPD       Y6, Y10, Y7
+	VSUBPD       Y11, Y7, Y7
+	VSUBPD       Y7, Y10, Y7
+	VSUBPD       Y8, Y6, Y6
+	VMULPD       Y10, Y6, Y6
+	VSUBPD       Y8, Y6, Y6
+	VSUBPD       Y11, Y6, Y6
+	VSUBPD       Y6, Y10, Y8
+	VMULPD       expm1_half<>+0(SB), Y8, Y8
+	VSUBPD       expm1_half<>+0(SB), Y8, Y8
+	VSUBPD       Y10, Y6, Y6
+	VMOVUPD      expm1_one<>+0(SB), Y10
+	VSUBPD       Y6, Y10, Y10
+	VADDPD       expm1_magic<>+0(SB), Y5, Y6
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       Y6, Y10, Y10
+	VSUBPD       expm1_one<>+0(SB), Y10, Y10
+	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y5, Y6
+	VBLENDVPD    Y6, Y8, Y10, Y10
+	VCMPPD       $0x00, Y0, Y5, Y6
+	VBLENDVPD    Y6, Y7, Y10, Y10
+	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, Y3, Y10, Y10
+	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y10, Y10
+	VCVTPD2PSY   Y9, X2
+	VCVTPD2PSY   Y10, X3
+	VINSERTF128  $0x01, X3, Y2, Y2
+	VCMPPS       $0x12, Y0, Y1, Y3
+	VBLENDVPS    Y3, Y2, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         $0x20, AX
+	ADDQ         $0x20, CX
+	DECQ         DX
+	JNZ          eluavx2_loop
+
+eluavx2_done:
+	VZEROUPPER
+	RET
+
+// func expm1NonPosAVX2(x []float64)
+// Requires: AVX, AVX2
+TEXT ·expm1NonPosAVX2(SB), NOSPLIT, $0-24
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	SHRQ   $0x02, CX
+	VXORPS Y0, Y0, Y0
+	TESTQ  CX, CX
+	JZ     expm1avx2_done
+
+expm1avx2_loop:
+	VMOVUPD     (AX), Y1
+	VANDPD      expm1_absmask<>+0(SB), Y1, Y2
+	VMULPD      expm1_invln2<>+0(SB), Y1, Y3
+	VSUBPD      expm1_half<>+0(SB), Y3, Y3
+	VCVTTPD2DQY Y3, X3
+	VCVTDQ2PD   X3, Y3
+	VCMPPD      $0x11, expm1_ln2halfx3<>+0(SB), Y2, Y4
+	VBLENDVPD   Y4, expm1_minusone<>+0(SB), Y3, Y3
+	VCMPPD      $0x12, expm1_ln2half<>+0(SB), Y2, Y4
+	VBLENDVPD   Y4, Y0, Y3, Y3
+	VMULPD      expm1_ln2hi<>+0(SB), Y3, Y5
+	VSUBPD      Y5, Y1, Y5
+	VMULPD      expm1_ln2lo<>+0(SB), Y3, Y4
+	VSUBPD      Y4, Y5, Y7
+	VSUBPD      Y7, Y5, Y6
+	VSUBPD      Y4, Y6, Y6
+	VMULPD      expm1_half<>+0(SB), Y7, Y4
+	VMULPD      Y4, Y7, Y8
+	VMULPD      expm1_q5<>+0(SB), Y8, Y5
+	VADDPD      expm1_q4<>+0(SB), Y5, Y5
+	VMULPD      Y8, Y5, Y5
+	VADDPD      expm1_q3<>+0(SB), Y5, Y5
+	VMULPD      Y8, Y5, Y5
+	VADDPD      expm1_q2<>+0(SB), Y5, Y5
+	VMULPD      Y8, Y5, Y5
+	VADDPD      expm1_q1<>+0(SB), Y5, Y5
+	VMULPD      Y8, Y5, Y5
+	VADDPD      expm1_one<>+0(SB), Y5, Y5
+	VMULPD      Y4, Y5, Y4
+	VMOVUPD     expm1_three<>+0(SB), Y9
+	VSUBPD      Y4, Y9, Y4
+	VSUBPD      Y4, Y5, Y9
+	VMULPD      Y4, Y7, Y5
+	VMOVUPD     expm1_six<>+0(SB), Y4
+	VSUBPD      Y5, Y4, Y5
+	VDIVPD      Y5, Y9, Y4
+	VMULPD      Y8, Y4, Y4
+	VMULPD      Y4, Y7, Y5
+	VSUBPD      Y8, Y5, Y5
+	VSUBPD      Y5, Y7, Y5
+	VSUBPD      Y6, Y4, Y4
+	VMULPD      Y7, Y4, Y4
+	VSUBPD      Y6, Y4, Y4
+	VSUBPD      Y8, Y4, Y4
+	VSUBPD      Y4, Y7, Y6
+	VMULPD      expm1_half<>+0(SB), Y6, Y6
+	VSUBPD      expm1_half<>+0(SB), Y6, Y6
+	VSUBPD      Y7, Y4, Y4
+	VMOVUPD     expm1_one<>+0(SB), Y7
+	VSUBPD      Y4, Y7, Y7
+	VADDPD      expm1_magic<>+0(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VPADDQ      Y4, Y7, Y7
+	VSUBPD      expm1_one<>+0(SB), Y7, Y7
+	VCMPPD      $0x00, expm1_minusone<>+0(SB), Y3, Y4
+	VBLENDVPD   Y4, Y6, Y7, Y7
+	VCMPPD      $0x00, Y0, Y3, Y4
+	VBLENDVPD   Y4, Y5, Y7, Y7
+	VCMPPD      $0x11, expm1_tiny<>+0(SB), Y2, Y4
+	VBLENDVPD   Y4, Y1, Y7, Y7
+	VCMPPD      $0x1d, expm1_ln2x56<>+0(SB), Y2, Y4
+	VBLENDVPD   Y4, expm1_minusone<>+0(SB), Y7, Y7
+	VMOVUPD     Y7, (AX)
+	ADDQ        $0x20, AX
+	DECQ        CX
+	JNZ         expm1avx2_loop
+
+expm1avx2_done:
+	VZEROUPPER
+	RET
+
 // func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamAVX512(SB), NOSPLIT, $0-104

@@ -163,6 +163,12 @@ func eluBackwardAVX512(g []float32, a []float32)
 // eluBackwardAVX2 multiplies g by ELU'(z) given a = ELU(z); len(g) = len(a), a multiple of 8.
 func eluBackwardAVX2(g []float32, a []float32)
 
+// biasELUAVX2 sets x[i] = ELU(x[i] + bias[i]), alpha 1, bit-identical to biasELUGeneric (math.Expm1); len(x) = len(bias), a multiple of 8.
+func biasELUAVX2(x []float32, bias []float32)
+
+// expm1NonPosAVX2 sets x[i] = math.Expm1(x[i]) where x[i] <= 0 (elsewhere: anything); len(x) a multiple of 4. For the tests.
+func expm1NonPosAVX2(x []float64)
+
 // nadamAVX512 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
 func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 

@@ -11,7 +11,7 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, column sums, pixel conversion); AVX2 also has Nadam, Adam, RMSprop (every form), Adagrad, Adadelta, Lion and Adamax.
+// Nadam, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam, RMSprop (every form), Adagrad, Adadelta, Lion and Adamax.
 package main
 
 import (
@@ -65,6 +65,7 @@ func main() {
 	biasELU()
 	eluBackward()
 	eluBackwardAVX2()
+	biasELUAVX2()
 	nadam("AVX512", 4, func() VecVirtual { return ZMM() })
 	// AVX2 machines run the exercise's optimizer step with it too.
 	nadam("AVX2", 3, func() VecVirtual { return YMM() })
@@ -287,6 +288,184 @@ func biasELU() {
 		VFMADD231PS(s, p, t) // t += 2^n * expm1(r)
 		VADDPS(t, pos, t)    // max(z,0) + expm1(min(z,0))
 		VMOVUPS(t, Mem{Base: x})
+	})
+}
+
+// f64x4 declares a 32-byte read-only constant holding v in each of its four
+// float64 lanes (a ymm memory operand).
+func f64x4(name string, v float64) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := range 4 {
+		DATA(8*i, U64(math.Float64bits(v)))
+	}
+	return m
+}
+
+// biasELUAVX2 emits x[i] = ELU(x[i] + bias[i]), alpha 1, 8 lanes, with
+// expm1 computed as Go's math.Expm1 (expm1.go, FreeBSD's s_expm1.c) does
+// it in float64: the same correctly rounded operations in the same order,
+// no fused multiply-add, its branches done as blends. A float32 z <= 0 takes
+// one of math.Expm1's paths for x < 0: |x| >= 56 ln2 gives -1; |x| < 2^-54
+// gives x; |x| <= ln2/2 the k = 0 polynomial; else the reduction by k ln2
+// with k = -1 below 1.5 ln2 and trunc(x/ln2 - 0.5) above (x + ln2hi is
+// x - (-1)·ln2hi, so one reduction serves both), then its k = -1 or k <= -2
+// reconstruction (2^k applied by adding k<<52 to the bits). So the result
+// is the Go loop's, bit for bit, for every float32 (the tests go through
+// every negative one).
+func biasELUAVX2() {
+	const (
+		ln2X56    = 3.88162421113569373274e+01
+		ln2HalfX3 = 1.03972077083991796413e+00
+		ln2Half   = 3.46573590279972654709e-01
+		ln2Hi     = 6.93147180369123816490e-01
+		ln2Lo     = 1.90821492927058770002e-10
+		invLn2    = 1.44269504088896338700e+00
+		tiny      = 1.0 / (1 << 54)
+		q1        = -3.33333333333331316428e-02
+		q2        = 1.58730158725481460165e-03
+		q3        = -7.93650757867487942473e-05
+		q4        = 4.00821782732936239552e-06
+		q5        = -2.01099218183624371326e-07
+	)
+	absMask := GLOBL("expm1_absmask", RODATA|NOPTR)
+	for i := range 4 {
+		DATA(8*i, U64(1<<63-1))
+	}
+	c := map[string]Mem{}
+	for _, k := range []struct {
+		name string
+		v    float64
+	}{{"ln2x56", ln2X56}, {"ln2halfx3", ln2HalfX3}, {"ln2half", ln2Half}, {"ln2hi", ln2Hi}, {"ln2lo", ln2Lo},
+		{"invln2", invLn2}, {"tiny", tiny}, {"q1", q1}, {"q2", q2}, {"q3", q3}, {"q4", q4}, {"q5", q5},
+		{"half", 0.5}, {"one", 1}, {"three", 3}, {"six", 6}, {"minusone", -1}, {"magic", 3 << 51}} {
+		c[k.name] = f64x4("expm1_"+k.name, k.v)
+	}
+	// The predicates of VCMPPD/VCMPPS: ordered and quiet (false on NaN, as Go's comparisons).
+	const ltOQ, leOQ, eqOQ, geOQ = 0x11, 0x12, 0x00, 0x1d
+
+	var zero VecVirtual // the function's zero register
+
+	// expm1 returns math.Expm1 of the four float64 lanes of xd where they
+	// are <= 0 (other lanes: anything).
+	expm1 := func(xd VecVirtual) VecVirtual {
+		absx := YMM()
+		VANDPD(absMask, xd, absx)
+		// k as math.Expm1 chooses it, as a float64 t.
+		t := YMM()
+		VMULPD(c["invln2"], xd, t)
+		VSUBPD(c["half"], t, t) // InvLn2*x - 0.5
+		ki := XMM()
+		VCVTTPD2DQY(t, ki) // int(...) truncates
+		VCVTDQ2PD(ki, t)
+		m := YMM()
+		VCMPPD(Imm(ltOQ), c["ln2halfx3"], absx, m) // |x| < 1.5 ln2: k = -1
+		VBLENDVPD(m, c["minusone"], t, t)
+		VCMPPD(Imm(leOQ), c["ln2half"], absx, m) // |x| <= ln2/2: k = 0
+		VBLENDVPD(m, zero, t, t)
+		// hi = x - t*Ln2Hi, lo = t*Ln2Lo, x = hi - lo, c = (hi - x) - lo.
+		hi, lo, xr, cc := YMM(), YMM(), YMM(), YMM()
+		VMULPD(c["ln2hi"], t, hi)
+		VSUBPD(hi, xd, hi)
+		VMULPD(c["ln2lo"], t, lo)
+		VSUBPD(lo, hi, xr)
+		VSUBPD(xr, hi, cc)
+		VSUBPD(lo, cc, cc)
+		// hfx = 0.5*x, hxs = x*hfx, r1 = 1 + hxs*(Q1+hxs*(Q2+hxs*(Q3+hxs*(Q4+hxs*Q5)))).
+		hfx, hxs, r1 := YMM(), YMM(), YMM()
+		VMULPD(c["half"], xr, hfx)
+		VMULPD(hfx, xr, hxs)
+		VMULPD(c["q5"], hxs, r1)
+		for _, q := range []string{"q4", "q3", "q2", "q1"} {
+			VADDPD(c[q], r1, r1)
+			VMULPD(hxs, r1, r1)
+		}
+		VADDPD(c["one"], r1, r1)
+		// t = 3 - r1*hfx; e = hxs*((r1 - t) / (6.0 - x*t)).
+		tt, num, den := YMM(), YMM(), YMM()
+		VMULPD(hfx, r1, tt)
+		VMOVUPD(c["three"], num)
+		VSUBPD(tt, num, tt)
+		VSUBPD(tt, r1, num)
+		VMULPD(tt, xr, den)
+		VMOVUPD(c["six"], tt)
+		VSUBPD(den, tt, den)
+		e := YMM()
+		VDIVPD(den, num, e)
+		VMULPD(hxs, e, e)
+		// k == 0: x - (x*e - hxs).
+		f0 := YMM()
+		VMULPD(e, xr, f0)
+		VSUBPD(hxs, f0, f0)
+		VSUBPD(f0, xr, f0)
+		// e = (x*(e-c) - c) - hxs.
+		VSUBPD(cc, e, e)
+		VMULPD(xr, e, e)
+		VSUBPD(cc, e, e)
+		VSUBPD(hxs, e, e)
+		// k == -1: 0.5*(x-e) - 0.5.
+		fm1 := YMM()
+		VSUBPD(e, xr, fm1)
+		VMULPD(c["half"], fm1, fm1)
+		VSUBPD(c["half"], fm1, fm1)
+		// k <= -2: y = 1 - (e - x), k added to y's exponent, minus 1. t + 1.5·2^52
+		// holds the integer k in its low bits, so shifting those bits up by 52
+		// gives k<<52 (two's complement).
+		y := YMM()
+		VSUBPD(xr, e, e)
+		VMOVUPD(c["one"], y)
+		VSUBPD(e, y, y)
+		kb := YMM()
+		VADDPD(c["magic"], t, kb)
+		VPSLLQ(Imm(52), kb, kb)
+		VPADDQ(kb, y, y)
+		VSUBPD(c["one"], y, y)
+		// Choose the path: k, then tiny, then huge.
+		VCMPPD(Imm(eqOQ), c["minusone"], t, m)
+		VBLENDVPD(m, fm1, y, y)
+		VCMPPD(Imm(eqOQ), zero, t, m)
+		VBLENDVPD(m, f0, y, y)
+		VCMPPD(Imm(ltOQ), c["tiny"], absx, m) // |x| < 2^-54: x
+		VBLENDVPD(m, xd, y, y)
+		VCMPPD(Imm(geOQ), c["ln2x56"], absx, m) // |x| >= 56 ln2: -1
+		VBLENDVPD(m, c["minusone"], y, y)
+		return y
+	}
+
+	TEXT("biasELUAVX2", NOSPLIT, "func(x, bias []float32)")
+	Doc("biasELUAVX2 sets x[i] = ELU(x[i] + bias[i]), alpha 1, bit-identical to biasELUGeneric (math.Expm1); len(x) = len(bias), a multiple of 8.")
+	ptrs, n := streamShift(3, "x", "bias")
+	x, b := ptrs[0], ptrs[1]
+	zero = YMM()
+	VXORPS(zero, zero, zero)
+	streamLoop("eluavx2", n, ptrs, []uint64{32, 32}, func() {
+		z := YMM()
+		VMOVUPS(Mem{Base: x}, z)
+		VADDPS(Mem{Base: b}, z, z)
+		lo, hi := YMM(), YMM()
+		VCVTPS2PD(z.AsX(), lo)
+		VEXTRACTF128(Imm(1), z, hi.AsX())
+		VCVTPS2PD(hi.AsX(), hi)
+		rl, rh := expm1(lo), expm1(hi)
+		VCVTPD2PSY(rl, lo.AsX())
+		VCVTPD2PSY(rh, hi.AsX())
+		VINSERTF128(Imm(1), hi.AsX(), lo, lo)
+		m := YMM()
+		VCMPPS(Imm(leOQ), zero, z, m) // z <= 0 (NaN: false, z kept)
+		VBLENDVPS(m, lo, z, z)
+		VMOVUPS(z, Mem{Base: x})
+	})
+
+	// The float64 expm1 alone, for the tests: they compare it with
+	// math.Expm1 before float32 rounding can hide a difference.
+	TEXT("expm1NonPosAVX2", NOSPLIT, "func(x []float64)")
+	Doc("expm1NonPosAVX2 sets x[i] = math.Expm1(x[i]) where x[i] <= 0 (elsewhere: anything); len(x) a multiple of 4. For the tests.")
+	ptrs, n = streamShift(2, "x")
+	zero = YMM()
+	VXORPS(zero, zero, zero)
+	streamLoop("expm1avx2", n, ptrs, []uint64{32}, func() {
+		d := YMM()
+		VMOVUPD(Mem{Base: ptrs[0]}, d)
+		VMOVUPD(expm1(d), Mem{Base: ptrs[0]})
 	})
 }
 

@@ -3,11 +3,11 @@ package experiment
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
 
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -98,7 +98,7 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 // digits.
 func Hash(cfg train.Config) string {
 	cfg.Threads = 0
-	b, err := json.Marshal(cfg)
+	b, err := finitejson.Marshal(cfg)
 	if err != nil {
 		panic(err) // a Config always marshals
 	}

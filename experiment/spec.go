@@ -24,6 +24,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 )
 
 // Spec is an experiment: a base configuration (train settings by their
@@ -353,7 +354,7 @@ func ReadSpec(dir string) (*Spec, error) {
 }
 
 func mustJSON(v any) []byte {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := finitejson.MarshalIndent(v, "", "  ")
 	if err != nil {
 		panic(err)
 	}

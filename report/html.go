@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"math"
 
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -185,7 +186,7 @@ func datasetTitle(c train.Config) string {
 
 // configRows lists the configuration in its JSON spelling.
 func configRows(c train.Config) []kv {
-	b, _ := json.Marshal(c)
+	b, _ := finitejson.Marshal(c)
 	var m map[string]any
 	json.Unmarshal(b, &m)
 	order := []string{"hidden", "activation", "initializer", "optimizer", "learning_rate", "epochs", "batch_size",

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/nn"
 )
@@ -362,7 +363,7 @@ func KerasJSON(m nn.ModelConfig, c *Compile) ([]byte, error) {
 		}
 		top["compile_config"] = cc
 	}
-	return json.MarshalIndent(top, "", "  ")
+	return finitejson.MarshalIndent(top, "", "  ")
 }
 
 func intsAny(xs []int) []any {

@@ -15,6 +15,7 @@ import (
 	"slices"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/nn"
@@ -117,7 +118,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	}
 	top["cifarnet"] = cifarnetFacts{Format: Format, Preprocessing: c.Preprocessing, ClassNames: c.ClassNames,
 		Dataset: c.Dataset, LabelMode: c.LabelMode, Run: c.Run}
-	return json.Marshal(top)
+	return finitejson.Marshal(top)
 }
 
 // UnmarshalJSON reads model.json in either layout.

@@ -6,6 +6,8 @@ import (
 	"math"
 	"reflect"
 	"strings"
+
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 )
 
 // JSON cannot hold NaN or infinities, and an undefined figure (the
@@ -61,7 +63,7 @@ func marshalFinite(v any) ([]byte, error) {
 			b.WriteString("null")
 			continue
 		}
-		val, err := json.Marshal(fv.Interface())
+		val, err := finitejson.Marshal(fv.Interface())
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/optim"
@@ -117,7 +118,7 @@ func (c *Checkpoint) Save(dir string) error {
 	if c.Early != nil {
 		add("best_weights", c.Early.BestWeights)
 	}
-	js, err := json.Marshal(c)
+	js, err := finitejson.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}

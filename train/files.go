@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/internal/regular"
 
@@ -173,7 +174,7 @@ func (m Metrics) MarshalJSON() ([]byte, error) {
 		TestLoss     *float64 `json:"test_loss"`
 		BestValLoss  *float64 `json:"best_val_loss"`
 	}
-	return json.Marshal(wire{metricsAlias(m), finite(m.TestAccuracy), finite(m.TestLoss), finite(m.BestValLoss)})
+	return finitejson.Marshal(wire{metricsAlias(m), finite(m.TestAccuracy), finite(m.TestLoss), finite(m.BestValLoss)})
 }
 
 // UnmarshalJSON reads null figures as NaN.

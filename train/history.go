@@ -3,6 +3,8 @@ package train
 import (
 	"encoding/json"
 	"math"
+
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 )
 
 // Logs are the metrics of one epoch (or, during an epoch, its running means).
@@ -93,7 +95,7 @@ func (e Epoch) MarshalJSON() ([]byte, error) {
 	if e.HasLearningRate {
 		lr = &e.LearningRate
 	}
-	return json.Marshal(epochJSON{e.Epoch, finite(e.Loss), finite(e.Accuracy), finite(e.ValLoss), finite(e.ValAccuracy), lr, e.Seconds})
+	return finitejson.Marshal(epochJSON{e.Epoch, finite(e.Loss), finite(e.Accuracy), finite(e.ValLoss), finite(e.ValAccuracy), lr, e.Seconds})
 }
 
 // UnmarshalJSON reads null metrics as NaN.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	_ "image/jpeg" // decoders for predict
@@ -18,6 +17,7 @@ import (
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/internal/regular"
@@ -258,7 +258,11 @@ func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJS
 	}
 	preds := topClasses(probs, m, cfg.ClassNames, files, top)
 	if asJSON {
-		js, _ := json.MarshalIndent(preds, "", "  ")
+		// A NaN model's probabilities are null, not an empty answer.
+		js, err := finitejson.MarshalIndent(preds, "", "  ")
+		if err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, string(js))
 		return nil
 	}

@@ -33,6 +33,30 @@ func TestNaNRunStillWritesEverything(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	if h, err := os.ReadFile(filepath.Join(out, "history.json")); err != nil || !json.Valid(h) {
+		t.Errorf("history.json (err %v):\n%s", err, h)
+	}
+
+	// The model is NaN: evaluate prints NaN and writes it as null (it used
+	// to fail writing evaluation.json, exit 1); predict --json answers null
+	// probabilities (it used to print an empty line, exit 0).
+	stdout, stderr, code := run(t, "evaluate", "--model", out, "--data", sharedData(t), "--test-samples", "100")
+	if code != 0 || !strings.Contains(stdout, "Test loss: NaN") {
+		t.Fatalf("evaluate: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	var ev map[string]any
+	b, err = os.ReadFile(filepath.Join(out, "evaluation.json"))
+	if err != nil || json.Unmarshal(b, &ev) != nil {
+		t.Fatalf("evaluation.json: %v\n%s", err, b)
+	}
+	if loss, ok := ev["loss"]; !ok || loss != nil {
+		t.Errorf("evaluation.json loss = %v, want null", loss)
+	}
+	stdout, stderr, code = run(t, "predict", "--model", out, "--json", filepath.Join(out, "samples.png"))
+	var preds []map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &preds) != nil || len(preds) != 1 || !strings.Contains(stdout, `"probability": null`) {
+		t.Errorf("predict --json: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
 }
 
 // emptyMachine runs the binary with no data anywhere it looks.

@@ -4,11 +4,11 @@
 package atomicfile
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/internal/regular"
 )
 
@@ -21,9 +21,11 @@ func WriteFile(name string, data []byte, perm os.FileMode) error {
 }
 
 // WriteJSON writes v to name atomically as indented JSON ending in a
-// newline, readable by everyone (the run files cifarnet writes).
+// newline, readable by everyone (the run files cifarnet writes). A NaN or
+// infinite number is written as null: one undefined figure never makes a
+// file unwritable.
 func WriteJSON(name string, v any) error {
-	js, err := json.MarshalIndent(v, "", "  ")
+	js, err := finitejson.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}

@@ -215,22 +215,34 @@ func Train(o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := train.MetricsOf(out, data.Test.Slice(0, cfg.TestSamples).Int32Labels(), environment(out, o.Source, dataSum, start))
-	if err := train.WriteRun(dir, out.History, m); err != nil {
-		return nil, err
-	}
+	// The model first: it is what the run was for, and a file written
+	// after it that fails (a full disk) must not lose it.
 	if err := saving.Save(dir, out.Model, describe(out, data)); err != nil {
 		return nil, err
 	}
+	m := train.MetricsOf(out, data.Test.Slice(0, cfg.TestSamples).Int32Labels(), environment(out, o.Source, dataSum, start))
+	if err := train.WriteRun(dir, out.History, m); err != nil {
+		return nil, modelKept(rd, err)
+	}
 	reading, err := writeReport(dir, data.Classes, data.Test.Slice(0, cfg.TestSamples))
 	if err != nil {
-		return nil, err
+		return nil, modelKept(rd, err)
 	}
 	train.RemoveCheckpoint(dir)
 	if err := rd.Commit(); err != nil {
 		return nil, err
 	}
 	return &Result{Dir: rd.Path, Outcome: out, Metrics: m, Reading: reading}, nil
+}
+
+// modelKept says, with err, where the trained model stays when a file
+// written after it failed: in the run directory, or nowhere when the run
+// was replacing another (the old run stays whole instead).
+func modelKept(rd *Dir, err error) error {
+	if rd.Write != rd.Path {
+		return fmt.Errorf("%w (the run was not saved; %s still holds the old run)", err, rd.Path)
+	}
+	return fmt.Errorf("%w (the trained model is saved in %s)", err, rd.Path)
 }
 
 // LoadData reads the samples cfg trains and tests on from source, which

@@ -183,11 +183,43 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		fmt.Fprintf(os.Stderr, "cifarnet: warning: %v; %s; the run's files are written\n", out.Terminated, kept)
 	}
 	if !f.quiet {
-		fmt.Fprintf(stdout, "Run saved in %s (best epoch %d of %d, val_loss %.4f)\n", res.Dir, out.BestEpoch(), out.EpochsRun(), out.BestValLoss())
+		fmt.Fprintf(stdout, "Run saved in %s (%s)\n", res.Dir, keptSummary(out))
 		fmt.Fprintf(stdout, "\n%s\n\n", res.Reading.Wrap(100))
 	}
 	train.PrintTestAccuracy(stdout, out)
 	return nil
+}
+
+// keptSummary says which epoch's weights the saved model holds, with that
+// epoch's val_loss, and the lowest val_loss when another epoch had it: with
+// early stopping off (or --restore-best=false) the model keeps the last
+// epoch, whose val_loss is not the lowest ("best epoch 15, val_loss" of
+// epoch 13 misread both).
+func keptSummary(out *train.Outcome) string {
+	n, kept := out.EpochsRun(), out.BestEpoch()
+	if n == 0 {
+		return "no epoch finished"
+	}
+	label := "last epoch"
+	if out.Early != nil && out.Config.RestoreBest {
+		label = "best epoch"
+	}
+	s := fmt.Sprintf("%s %d of %d", label, kept, n)
+	vl := out.History.Series("val_loss")
+	if _, ok := out.History.Epochs[kept-1].Get("val_loss"); !ok {
+		return s
+	}
+	s += fmt.Sprintf(", val_loss %.4f", vl[kept-1])
+	low := 0
+	for i, v := range vl {
+		if v < vl[low] {
+			low = i
+		}
+	}
+	if vl[low] < vl[kept-1] {
+		s += fmt.Sprintf("; lowest val_loss %.4f at epoch %d", vl[low], low+1)
+	}
+	return s
 }
 
 // flagNames maps the Config fields whose flag is not their JSON name with

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// TestKeptSummary: the "Run saved in" line names the epoch whose weights
+// the model holds with that epoch's own val_loss, and the lowest val_loss
+// apart when another epoch had it (a 1cycle run with --patience -1 said
+// "best epoch 15 of 15, val_loss 1.6817", epoch 13's value).
+func TestKeptSummary(t *testing.T) {
+	hist := func(vl ...float64) *train.History {
+		h := &train.History{}
+		for i, v := range vl {
+			h.Epochs = append(h.Epochs, train.Epoch{Epoch: i + 1, Logs: train.Logs{ValLoss: v, HasVal: true}})
+		}
+		return h
+	}
+	restored := &train.EarlyStopping{BestEpoch: 1}
+	cases := []struct {
+		name string
+		out  train.Outcome
+		want string
+	}{
+		{"restored best", train.Outcome{Config: train.Config{RestoreBest: true}, Early: restored, History: hist(2.0, 1.5, 1.7)},
+			"best epoch 2 of 3, val_loss 1.5000"},
+		{"early stopping off", train.Outcome{Config: train.Config{RestoreBest: true}, History: hist(2.0, 1.5, 1.7)},
+			"last epoch 3 of 3, val_loss 1.7000; lowest val_loss 1.5000 at epoch 2"},
+		{"restore-best=false", train.Outcome{Early: restored, History: hist(2.0, 1.5, 1.7)},
+			"last epoch 3 of 3, val_loss 1.7000; lowest val_loss 1.5000 at epoch 2"},
+		{"last is lowest", train.Outcome{History: hist(2.0, 1.5, 1.4)}, "last epoch 3 of 3, val_loss 1.4000"},
+		{"no validation", train.Outcome{History: &train.History{Epochs: []train.Epoch{{Epoch: 1}}}}, "last epoch 1 of 1"},
+		{"no epoch", train.Outcome{History: &train.History{}}, "no epoch finished"},
+	}
+	for _, c := range cases {
+		if got := keptSummary(&c.out); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

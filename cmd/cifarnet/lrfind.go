@@ -6,8 +6,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/report"
@@ -35,11 +37,22 @@ The run directory (--out) receives lr_find.csv (step, learning_rate, loss,
 smoothed_loss) and lr_find.png / lr_find.svg (the loss against the rate on
 a logarithmic axis). The suggested rate is a tenth of the rate at which the
 smoothed loss was lowest; for 1cycle, that lowest point's rate is a good
---max-lr. --lr, --lr-schedule and --reduce-lr-on-plateau are ignored.`,
+--max-lr. The flags that set the rate during training (--lr, --lr-schedule
+and its options, --reduce-lr-on-plateau and its options) are refused: the
+sweep sets the rate itself.`,
 		Example: `  cifarnet lr-find --data ../shared/cifar-10-batches-bin --optimizer sgd --momentum 0.9 --nesterov
   cifarnet lr-find --start-lr 1e-6 --end-lr 1 --train-samples 50000 --out runs/lr-find`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var given []string
+			cmd.Flags().Visit(func(f *pflag.Flag) {
+				if rateFlags[f.Name] {
+					given = append(given, "--"+f.Name)
+				}
+			})
+			if len(given) > 0 {
+				return usagef("%s: lr-find sets the learning rate itself, from --start-lr to --end-lr", strings.Join(given, ", "))
+			}
 			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
 				return err
 			}
@@ -53,7 +66,10 @@ smoothed loss was lowest; for 1cycle, that lowest point's rate is a good
 	fs.Float64Var(&start, "start-lr", 1e-7, "the rate of the first step")
 	fs.Float64Var(&end, "end-lr", 10, "the rate of the last step")
 	fs.StringVar(&out, "out", "", "directory for lr_find.csv and the plot (default: a new runs/<timestamp> directory)")
-	hide(fs, "epochs", "patience", "min-delta", "restore-best", "monitor", "mode", "baseline", "start-from-epoch", "lr")
+	hide(fs, "epochs", "patience", "min-delta", "restore-best", "monitor", "mode", "baseline", "start-from-epoch")
+	for n := range rateFlags {
+		hide(fs, n)
+	}
 	fs.SortFlags = false
 	return cmd
 }

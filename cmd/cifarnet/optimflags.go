@@ -96,6 +96,11 @@ func scheduleFlagNames() string {
 	return strings.Join(n, ", ")
 }
 
+// rateFlags names the flags that set the learning rate over training (the
+// schedule's and ReduceLROnPlateau's, --lr and --lr-schedule), which
+// lr-find refuses: it sets the rate itself.
+var rateFlags = map[string]bool{"lr": true, "lr-schedule": true}
+
 // addOptimizerFlags registers the optimizer's, the schedule's and the
 // callbacks' flags on top of --optimizer and --lr.
 func addOptimizerFlags(fs *pflag.FlagSet, c *train.Config) {
@@ -137,6 +142,7 @@ func addOptimizerFlags(fs *pflag.FlagSet, c *train.Config) {
 	opt("ema-overwrite-frequency", "ema_overwrite_frequency", "int", "every N steps, overwrite the weights with their moving average")
 
 	sched := func(name, key, kind, usage string) {
+		rateFlags[name] = true
 		addArg(fs, name, kind, usage, func(v any) {
 			if c.LRSchedule == nil {
 				c.LRSchedule = &optim.ScheduleConfig{}
@@ -195,6 +201,10 @@ func addCallbackFlags(fs *pflag.FlagSet, c *train.Config) {
 		c.Baseline = &b
 	})
 	fs.IntVar(&c.StartFromEpoch, "start-from-epoch", 0, "early stopping: epochs to wait before watching for improvement")
+	for _, n := range []string{"reduce-lr-on-plateau", "reduce-lr-monitor", "reduce-lr-factor", "reduce-lr-patience",
+		"reduce-lr-mode", "reduce-lr-min-delta", "reduce-lr-cooldown", "min-lr"} {
+		rateFlags[n] = true
+	}
 	rl := func() *train.ReduceLRConfig {
 		if c.ReduceLR == nil {
 			d := train.DefaultReduceLR()

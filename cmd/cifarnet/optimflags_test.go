@@ -146,6 +146,17 @@ func TestLRFindCommand(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "--start-lr 1 and --end-lr 0.1") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
+	// The flags that set the rate during training are refused by name (they
+	// were silently ignored), before any data is read.
+	for _, args := range [][]string{{"--lr", "0.1"}, {"--lr-schedule", "onecycle", "--max-lr", "0.1"}, {"--reduce-lr-patience", "2"}} {
+		_, stderr, code = run(t, append([]string{"lr-find", "--data", "/nonexistent"}, args...)...)
+		if code != 2 || !strings.Contains(stderr, args[0]) || !strings.Contains(stderr, "lr-find sets the learning rate itself") {
+			t.Errorf("lr-find %v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	if out, _, _ := run(t, "lr-find", "--help"); strings.Contains(out, "--lr-schedule string") || strings.Contains(out, "--reduce-lr-factor") {
+		t.Errorf("lr-find --help lists the flags it refuses:\n%s", out)
+	}
 	dir := filepath.Join(t.TempDir(), "find")
 	stdout, stderr, code := run(t, "lr-find", "--data", data, "--out", dir, "--train-samples", "1000", "--hidden", "32", "--batch-size", "16", "--optimizer", "sgd")
 	if code != 0 || !strings.Contains(stdout, "Suggested learning rate: ") {

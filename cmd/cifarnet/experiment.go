@@ -51,6 +51,10 @@ func addExperimentFlags(fs *pflag.FlagSet, f *experimentFlags) {
 	fs.Uint64Var(&f.named, "named-seed", experiment.DefaultNamedSeed, "the seed whose run is placed among its configuration's (the exercise's single run)")
 	fs.StringVar(&f.dir, "dir", "", "experiment directory (default: experiments/<hash of the spec>, so that the same command continues the same experiment)")
 	addDataFlags(fs, &f.data)
+	// The seeds are --seeds (a --seed is refused, naming --seeds), and
+	// --threads is per run.
+	hide(fs, "seed")
+	fs.Lookup("threads").Usage = "worker threads of each run (0: the CPUs divided among the runs trained at once); results are identical for any value"
 }
 
 func newExperimentCmd() *cobra.Command {
@@ -85,7 +89,8 @@ receives experiment.json, runs.csv, summary.csv, the figures and report.html.
 
 --shard I/N runs the I-th of N disjoint slices of the runs (also taken from
 SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT in a Slurm job array, or
-JOB_COMPLETION_INDEX with --shard-count in a Kubernetes Indexed Job); then
+JOB_COMPLETION_INDEX with CIFARNET_SHARDS=N in a Kubernetes Indexed Job,
+see docs/kubernetes.md); then
 "cifarnet experiment collect DIR" aggregates. See "experiment slurm".`,
 		Example: `  cifarnet experiment --seeds 0-29 --dir experiments/seeds
   cifarnet experiment --seeds 0-29 --grid activation=elu,relu,selu --dir experiments/activation

@@ -1,4 +1,5 @@
-// Command cifarnet trains deep neural networks on CIFAR-10 on the CPU.
+// Command cifarnet trains deep neural networks on CIFAR-10 (and MNIST,
+// Fashion-MNIST, CIFAR-100) on the CPU.
 //
 // cifarnet train runs the Keras exercise of ../shared/seed/exercise_2.txt
 // exactly as specified (4x256 ELU MLP, he_normal, Nadam, early stopping on
@@ -44,9 +45,10 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "cifarnet",
-		Short: "Train deep neural networks on CIFAR-10 on the CPU",
-		Long: `cifarnet trains multilayer perceptrons on CIFAR-10 in pure Go, with Keras 3's
-semantics (initializers, Nadam, validation split, early stopping) and
+		Short: "Train deep neural networks on CIFAR-10 (and MNIST, Fashion-MNIST, CIFAR-100) on the CPU",
+		Long: `cifarnet trains multilayer perceptrons on CIFAR-10 (--dataset: also MNIST,
+Fashion-MNIST and CIFAR-100) in pure Go, with Keras 3's semantics (layers,
+initializers, optimizers, schedules, validation split, callbacks) and
 bit-identical results for a given seed, whatever the number of threads.
 
 "cifarnet train" with no flags runs the exercise: 4 hidden layers of 256 ELU

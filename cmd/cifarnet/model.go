@@ -138,11 +138,12 @@ non-trainable parameter counts.`,
 	d := train.Exercise()
 	cfg = d
 	fs.StringVar(&cfg.Dataset, "dataset", d.Dataset, "the data set the network is for (its image size and classes)")
-	fs.StringVar(&cfg.LabelMode, "label-mode", "", "cifar100's labels: fine or coarse")
+	fs.StringVar(&cfg.LabelMode, "label-mode", "", "cifar100's labels: fine (100 classes, the default) or coarse (20 superclasses)")
 	fs.IntSliceVar(&cfg.Hidden, "hidden", d.Hidden, "units of each hidden layer, comma-separated")
 	fs.StringVar(&cfg.Activation, "activation", d.Activation, "hidden activation: "+strings.Join(nn.ActivationNames(), ", "))
 	fs.StringVar(&cfg.Init, "init", d.Init, "hidden kernel initializer: "+strings.Join(nn.InitializerNames(), ", "))
 	addModelFlags(fs, &mf)
+	fs.Lookup("model").Usage = "the Keras model in this JSON file (what model.to_json() writes: a Sequential of supported layers)"
 	return cmd
 }
 

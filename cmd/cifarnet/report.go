@@ -16,9 +16,10 @@ func newReportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report RUN_DIR",
 		Short: "Regenerate a finished run's plots and report.html without training",
-		Long: `Redraw the figures (loss, accuracy, confusion matrices, per-class scores,
-test images with predictions; PNG and SVG) and report.html of a finished run
-from its history.json and metrics.json. The test images for the grid are read
+		Long: `Redraw the figures (loss, accuracy, the learning rate when it changed,
+confusion matrices, per-class scores, calibration, test images with
+predictions; PNG and SVG) and report.html of a finished run from its
+history.json and metrics.json. The test images for the grid are read
 from the data the run used, or from --data.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -16,9 +16,7 @@ type Adadelta struct {
 	Rho, Epsilon float64
 
 	gAcc, dAcc int
-	task       func(k, lo, hi int)
 	kern       tensor.StepScalars
-	e          *tensor.Engine
 }
 
 func newAdadelta(r *argReader) rule {
@@ -26,15 +24,12 @@ func newAdadelta(r *argReader) rule {
 	o.Rho = r.float("rho", 0.95, 0, 1)
 	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
 	o.gAcc, o.dAcc = o.addSlot("accumulated_grad", 0), o.addSlot("accumulated_delta_var", 0)
-	o.task = o.chunk
-	o.update = o.step
+	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o
 }
 
-func (o *Adadelta) step(e *tensor.Engine, lr float32) {
-	o.kern, o.e = tensor.NewStepScalars(float32(o.Rho), float32(1-o.Rho), lr, float32(o.Epsilon)), e
-	e.ForChunks(o.lens, o.task)
-	o.e = nil
+func (o *Adadelta) prepare(lr float32) {
+	o.kern = tensor.NewStepScalars(float32(o.Rho), float32(1-o.Rho), lr, float32(o.Epsilon))
 }
 
 // chunk is tensor's Adadelta pass over one chunk.

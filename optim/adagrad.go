@@ -15,9 +15,7 @@ type Adagrad struct {
 	InitialAccumulatorValue, Epsilon float64
 
 	a    int
-	task func(k, lo, hi int)
 	kern tensor.StepScalars
-	e    *tensor.Engine
 }
 
 func newAdagrad(r *argReader) rule {
@@ -25,15 +23,12 @@ func newAdagrad(r *argReader) rule {
 	o.InitialAccumulatorValue = r.float("initial_accumulator_value", 0.1, 0, 1e30)
 	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
 	o.a = o.addSlot("accumulator", float32(o.InitialAccumulatorValue))
-	o.task = o.chunk
-	o.update = o.step
+	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o
 }
 
-func (o *Adagrad) step(e *tensor.Engine, lr float32) {
-	o.kern, o.e = tensor.NewStepScalars(lr, float32(o.Epsilon)), e
-	e.ForChunks(o.lens, o.task)
-	o.e = nil
+func (o *Adagrad) prepare(lr float32) {
+	o.kern = tensor.NewStepScalars(lr, float32(o.Epsilon))
 }
 
 // chunk is tensor's Adagrad pass over one chunk.

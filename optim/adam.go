@@ -26,11 +26,9 @@ type Adam struct {
 	AMSGrad               bool
 
 	m, v, vHat int
-	task       func(k, lo, hi int)
-	// The step's float32 scalars, and the engine of the step in flight.
+	// The step's float32 scalars.
 	alpha, oneMinusB1, oneMinusB2, eps float32
 	kern                               tensor.StepScalars
-	e                                  *tensor.Engine
 }
 
 // NewAdam returns Adam with learning rate lr and Keras's defaults.
@@ -58,12 +56,11 @@ func readAdam(r *argReader, weightDecay float64) *Adam {
 		o.vHat = o.addSlot("velocity_hat", 0)
 	}
 	o.momentum = &o.Beta1
-	o.task = o.chunk
-	o.update = o.step
+	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o
 }
 
-func (o *Adam) step(e *tensor.Engine, lr float32) {
+func (o *Adam) prepare(lr float32) {
 	t := float32(o.iterations + 1)
 	b1Pow := pow32(float32(o.Beta1), t)
 	b2Pow := pow32(float32(o.Beta2), t)
@@ -71,9 +68,6 @@ func (o *Adam) step(e *tensor.Engine, lr float32) {
 	o.oneMinusB1, o.oneMinusB2 = float32(1-o.Beta1), float32(1-o.Beta2)
 	o.eps = float32(o.Epsilon)
 	o.kern = tensor.NewStepScalars(o.alpha, o.oneMinusB1, o.oneMinusB2, o.eps)
-	o.e = e
-	e.ForChunks(o.lens, o.task)
-	o.e = nil
 }
 
 func (o *Adam) chunk(k, lo, hi int) {

@@ -15,9 +15,7 @@ type Adamax struct {
 	Beta1, Beta2, Epsilon float64
 
 	m, u int
-	task func(k, lo, hi int)
 	kern tensor.StepScalars
-	e    *tensor.Engine
 }
 
 func newAdamax(r *argReader) rule {
@@ -27,17 +25,13 @@ func newAdamax(r *argReader) rule {
 	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
 	o.m, o.u = o.addSlot("momentum", 0), o.addSlot("norm", 0)
 	o.momentum = &o.Beta1
-	o.task = o.chunk
-	o.update = o.step
+	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o
 }
 
-func (o *Adamax) step(e *tensor.Engine, lr float32) {
+func (o *Adamax) prepare(lr float32) {
 	corr := 1 - pow32(float32(o.Beta1), float32(o.iterations+1))
 	o.kern = tensor.NewStepScalars(lr, float32(1-o.Beta1), float32(o.Beta2), corr, float32(o.Epsilon))
-	o.e = e
-	e.ForChunks(o.lens, o.task)
-	o.e = nil
 }
 
 // chunk is tensor's Adamax pass over one chunk.

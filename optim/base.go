@@ -23,8 +23,12 @@ import (
 //	iterations += 1
 //
 // All arithmetic on the parameters is float32, as in Keras with float32
-// variables; every pass is split over the engine's workers by element, so
-// that no result depends on the number of threads.
+// variables. Keras runs each stage over every variable before the next;
+// here all the stages run in one parallel pass, block by block
+// (optionsChunk), in tensor's vector passes, which gives the same bits
+// because an element's stages read only that element. The pass is split
+// over the engine's workers by element, and the norms are summed per chunk
+// in chunk order, so that no result depends on the number of threads.
 type base struct {
 	name     string
 	lr       Schedule
@@ -46,8 +50,11 @@ type base struct {
 	slotInit    []float32
 	scalarNames []string
 	scalarInit  []float32
-	// update runs the rule over every parameter with learning rate lr.
-	update func(e *tensor.Engine, lr float32)
+	// prepareStep sets the rule's scalars of the step for learning rate lr
+	// (once, before any element is updated); updateChunk applies the rule
+	// to elements lo to hi-1 of parameter k (Keras's update_step).
+	prepareStep func(lr float32)
+	updateChunk func(k, lo, hi int)
 
 	// Built for the parameters of the first Step.
 	built   bool
@@ -61,11 +68,12 @@ type base struct {
 	serial  *tensor.Engine
 
 	// The step in flight, for the passes (bound once: no allocation).
-	params                           []nn.Param
-	lr32, decay, emaM, emaOneMinusM  float32
-	clipScale                        []float32
-	clipTask, normTask, valueTask    func(k, lo, hi int)
-	decayTask, emaTask, overrideTask func(k, lo, hi int)
+	params                          []nn.Param
+	e                               *tensor.Engine
+	lr32, decay, emaM, emaOneMinusM float32
+	overwrite                       bool      // the average replaces the weights this step
+	clipScale                       []float32 // per parameter: its norm (clipnorm) or the scale (global_clipnorm)
+	normTask, optionsTask           func(k, lo, hi int)
 }
 
 func (b *base) core() *base { return b }
@@ -195,11 +203,12 @@ func (b *base) Build(params []nn.Param) {
 		b.scalars[i] = []float32{b.scalarInit[i]}
 		b.state = append(b.state, Slot{Name: n, Data: b.scalars[i]})
 	}
-	b.clipTask, b.normTask, b.valueTask = b.clipChunk, b.normChunk, b.valueChunk
-	b.decayTask, b.emaTask, b.overrideTask = b.decayChunk, b.emaChunk, b.overrideChunk
+	b.normTask, b.optionsTask = b.normChunk, b.optionsChunk
 }
 
-// Step implements Optimizer.
+// Step implements Optimizer. The whole step is one parallel pass over the
+// parameters (two with clipnorm or global_clipnorm, whose norms must be
+// known first).
 func (b *base) Step(e *tensor.Engine, params []nn.Param) {
 	if e == nil {
 		if b.serial == nil {
@@ -208,31 +217,20 @@ func (b *base) Step(e *tensor.Engine, params []nn.Param) {
 		e = b.serial
 	}
 	b.Build(params)
-	b.params = params
+	b.params, b.e = params, e
 	if m, ok := b.lr.(MomentumSchedule); ok && m.CyclesMomentum() && b.momentum != nil {
 		*b.momentum = m.Momentum(b.iterations)
 	}
 	b.lr32 = float32(b.LearningRate())
-	b.clip(e)
-	if b.weightDecay != 0 {
-		// Keras: variable - variable * wd * lr, wd and lr in float32.
-		b.decay = float32(b.weightDecay)
-		e.ForChunks(b.lens, b.decayTask)
-	}
-	b.update(e, b.lr32)
-	if b.useEMA {
-		b.emaM = 0
-		if b.iterations != 0 {
-			b.emaM = float32(b.emaMomentum)
-		}
-		b.emaOneMinusM = 1 - b.emaM
-		e.ForChunks(b.lens, b.emaTask)
-		if b.emaOverwrite > 0 && (b.iterations+1)%b.emaOverwrite == 0 {
-			e.ForChunks(b.lens, b.overrideTask)
-		}
+	b.prepareStep(b.lr32)
+	if b.clipNorm > 0 || b.globalClipNorm > 0 || b.clipValue > 0 || b.weightDecay != 0 || b.useEMA {
+		b.prepareOptions()
+		e.ForChunks(b.lens, b.optionsTask)
+	} else {
+		e.ForChunks(b.lens, b.updateChunk)
 	}
 	b.iterations++
-	b.params = nil
+	b.params, b.e = nil, nil
 }
 
 // Finalize implements Optimizer.
@@ -245,20 +243,22 @@ func (b *base) Finalize(params []nn.Param) {
 	}
 }
 
-// clip clips the gradients in place as Keras's _clip_gradients does.
-func (b *base) clip(e *tensor.Engine) {
+// prepareOptions sets the step's scalars of the options: the gradients'
+// norms (a pass summing their squares, per chunk, added in chunk order:
+// the same bits at any number of threads), the decay, the average's
+// momentum (0 on the first step, as Keras's) and whether the average
+// replaces the weights this step.
+func (b *base) prepareOptions() {
 	switch {
 	case b.clipNorm > 0:
-		// Each gradient g becomes g * clipnorm / max(‖g‖, clipnorm).
-		e.ForChunks(b.lens, b.normTask)
+		b.e.ForChunks(b.lens, b.normTask)
 		for k := range b.lens {
 			b.clipScale[k] = float32(math.Sqrt(b.sumSquares(k)))
 		}
-		e.ForChunks(b.lens, b.clipTask)
 	case b.globalClipNorm > 0:
 		// Every gradient times clip * min(1/‖all‖, 1/clip) (NaN if the
 		// norm is not finite, as in Keras's clip_by_global_norm).
-		e.ForChunks(b.lens, b.normTask)
+		b.e.ForChunks(b.lens, b.normTask)
 		var sum float64
 		for k := range b.lens {
 			sum += b.sumSquares(k)
@@ -269,10 +269,15 @@ func (b *base) clip(e *tensor.Engine) {
 		for k := range b.clipScale {
 			b.clipScale[k] = scale
 		}
-		e.ForChunks(b.lens, b.clipTask)
-	case b.clipValue > 0:
-		e.ForChunks(b.lens, b.valueTask)
 	}
+	// Keras: variable - variable * wd * lr, wd and lr in float32.
+	b.decay = float32(b.weightDecay)
+	b.emaM = 0
+	if b.iterations != 0 {
+		b.emaM = float32(b.emaMomentum)
+	}
+	b.emaOneMinusM = 1 - b.emaM
+	b.overwrite = b.useEMA && b.emaOverwrite > 0 && (b.iterations+1)%b.emaOverwrite == 0
 }
 
 // sumSquares adds up parameter k's per-chunk sums of squares in order.
@@ -286,62 +291,54 @@ func (b *base) sumSquares(k int) float64 {
 }
 
 func (b *base) normChunk(k, lo, hi int) {
-	var s float64
-	for _, g := range b.params[k].Grad[lo:hi] {
-		s += float64(g) * float64(g)
-	}
-	b.partial[b.offsets[k]+lo/tensor.ChunkSize] = s
+	b.partial[b.offsets[k]+lo/tensor.ChunkSize] = b.e.SumSquares(b.params[k].Grad[lo:hi])
 }
 
-func (b *base) clipChunk(k, lo, hi int) {
-	g := b.params[k].Grad[lo:hi]
-	if b.globalClipNorm > 0 {
-		s := b.clipScale[k]
-		for i := range g {
-			g[i] *= s
+// optionsBlock is how many elements optionsChunk takes through all the
+// stages at a time: few enough that the block's gradients, weights, slots
+// and averages stay in the core's first-level cache between the stages.
+const optionsBlock = 1024
+
+// optionsChunk steps elements lo to hi-1 of parameter k with the options,
+// in Keras 3's order (BaseOptimizer.apply): clip the gradient
+// (_clip_gradients), decay the weight (_apply_weight_decay), the rule's
+// update_step, the moving average (_update_model_variables_moving_average)
+// and, every ema_overwrite_frequency steps, the weight from the average
+// (_overwrite_model_variables_with_average_value). Keras runs each stage
+// over every variable before the next; since an element's stages read
+// only that element and the step's scalars, running them block by block
+// gives the same bits with one trip through memory.
+func (b *base) optionsChunk(k, lo, hi int) {
+	p, e := b.params[k], b.e
+	for s := lo; s < hi; s += optionsBlock {
+		t := min(hi, s+optionsBlock)
+		g, w := p.Grad[s:t], p.Value[s:t]
+		switch {
+		case b.clipNorm > 0:
+			// g * clipnorm / max(‖g‖, clipnorm); Keras's two-tap where
+			// leaves a zero gradient zero.
+			if norm := b.clipScale[k]; norm != 0 {
+				c := float32(b.clipNorm)
+				e.ClipByNorm(g, c, max(norm, c))
+			}
+		case b.globalClipNorm > 0:
+			e.Scale(g, b.clipScale[k])
+		case b.clipValue > 0:
+			v := float32(b.clipValue)
+			e.ClipByValue(g, -v, v)
 		}
-		return
-	}
-	c, norm := float32(b.clipNorm), b.clipScale[k]
-	if norm == 0 { // Keras's two-tap where: a zero gradient stays zero
-		return
-	}
-	d := max(norm, c)
-	for i := range g {
-		g[i] = float32(g[i]*c) / d
-	}
-}
-
-func (b *base) valueChunk(k, lo, hi int) {
-	v := float32(b.clipValue)
-	g := b.params[k].Grad[lo:hi]
-	for i, x := range g {
-		if x > v {
-			g[i] = v
-		} else if x < -v {
-			g[i] = -v
+		if b.weightDecay != 0 {
+			e.DecayWeights(w, b.decay, b.lr32)
+		}
+		b.updateChunk(k, s, t)
+		if b.useEMA {
+			a := b.average[k][s:t]
+			e.MovingAverage(a, w, b.emaM, b.emaOneMinusM)
+			if b.overwrite {
+				copy(w, a)
+			}
 		}
 	}
-}
-
-func (b *base) decayChunk(k, lo, hi int) {
-	w := b.params[k].Value[lo:hi]
-	wd, lr := b.decay, b.lr32
-	for i, x := range w {
-		w[i] = x - float32(float32(x*wd)*lr)
-	}
-}
-
-func (b *base) emaChunk(k, lo, hi int) {
-	w, a := b.params[k].Value[lo:hi], b.average[k][lo:hi]
-	m, om := b.emaM, b.emaOneMinusM
-	for i := range w {
-		a[i] = float32(m*a[i]) + float32(om*w[i])
-	}
-}
-
-func (b *base) overrideChunk(k, lo, hi int) {
-	copy(b.params[k].Value[lo:hi], b.average[k][lo:hi])
 }
 
 // State implements Optimizer.

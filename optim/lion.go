@@ -15,9 +15,7 @@ type Lion struct {
 	Beta1, Beta2 float64
 
 	m    int
-	task func(k, lo, hi int)
 	kern tensor.StepScalars
-	e    *tensor.Engine
 }
 
 func newLion(r *argReader) rule {
@@ -29,16 +27,12 @@ func newLion(r *argReader) rule {
 	}
 	o.m = o.addSlot("momentum", 0)
 	o.momentum = &o.Beta1
-	o.task = o.chunk
-	o.update = o.step
+	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o
 }
 
-func (o *Lion) step(e *tensor.Engine, lr float32) {
+func (o *Lion) prepare(lr float32) {
 	o.kern = tensor.NewStepScalars(lr, float32(o.Beta1), float32(1-o.Beta1), float32(o.Beta2), float32(1-o.Beta2))
-	o.e = e
-	e.ForChunks(o.lens, o.task)
-	o.e = nil
 }
 
 // chunk is tensor's Lion pass over one chunk.

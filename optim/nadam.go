@@ -27,7 +27,7 @@ type Nadam struct {
 	Beta1, Beta2, Epsilon float64
 
 	m, v, uProduct int
-	kern           []tensor.NadamSlots
+	kern           tensor.NadamScalars
 }
 
 // NewNadam returns Nadam with learning rate lr and Keras's defaults.
@@ -47,11 +47,11 @@ func newNadam(r *argReader) rule {
 	o.m, o.v = o.addSlot("momentum", 0), o.addSlot("velocity", 0)
 	o.uProduct = o.addScalar("u_product", 1)
 	o.momentum = &o.Beta1
-	o.update = o.step
+	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o
 }
 
-func (o *Nadam) step(e *tensor.Engine, lr float32) {
+func (o *Nadam) prepare(lr float32) {
 	t := float64(o.iterations + 1)
 	b1, b2 := float32(o.Beta1), float32(o.Beta2)
 	uT := b1 * (1 - 0.5*float32(math.Pow(0.96, t)))
@@ -60,18 +60,16 @@ func (o *Nadam) step(e *tensor.Engine, lr float32) {
 	uProdT := o.scalars[o.uProduct][0]
 	uProdT1 := uProdT * uT1
 	b2Pow := float32(math.Pow(float64(b2), t))
-	s := tensor.NadamStep{
+	o.kern = tensor.NadamStep{
 		OneMinusBeta1: 1 - b1, OneMinusBeta2: 1 - b2,
 		UNext: uT1, OneMinusUProdNext: 1 - uProdT1,
 		OneMinusU: 1 - uT, OneMinusUProd: 1 - uProdT,
 		OneMinusBeta2Pow: 1 - b2Pow,
 		LearningRate:     lr, Epsilon: float32(o.Epsilon),
-	}
-	if len(o.kern) != len(o.params) {
-		o.kern = make([]tensor.NadamSlots, len(o.params))
-	}
-	for k, p := range o.params {
-		o.kern[k] = tensor.NadamSlots{W: p.Value, G: p.Grad, M: o.slot(o.m, k), V: o.slot(o.v, k)}
-	}
-	e.Nadam(o.kern, s)
+	}.Scalars()
+}
+
+// chunk is tensor's Nadam pass over one chunk.
+func (o *Nadam) chunk(k, lo, hi int) {
+	o.e.NadamPass(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi], &o.kern)
 }

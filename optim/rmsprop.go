@@ -21,10 +21,8 @@ type RMSprop struct {
 	Centered               bool
 
 	v, b, a                int
-	task                   func(k, lo, hi int)
 	lr, rho, omr, mom, eps float32
 	kern, full             tensor.StepScalars
-	e                      *tensor.Engine
 }
 
 func newRMSprop(r *argReader) rule {
@@ -41,18 +39,15 @@ func newRMSprop(r *argReader) rule {
 		o.a = o.addSlot("average_gradient", 0)
 	}
 	o.momentum = &o.Momentum
-	o.task = o.chunk
-	o.update = o.step
+	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o
 }
 
-func (o *RMSprop) step(e *tensor.Engine, lr float32) {
+func (o *RMSprop) prepare(lr float32) {
 	o.lr, o.rho, o.omr = lr, float32(o.Rho), float32(1-o.Rho)
 	o.mom, o.eps = float32(o.Momentum), float32(o.Epsilon)
-	o.kern, o.e = tensor.NewStepScalars(o.rho, o.omr, o.lr, o.eps), e
+	o.kern = tensor.NewStepScalars(o.rho, o.omr, o.lr, o.eps)
 	o.full = tensor.NewStepScalars(o.rho, o.omr, o.lr, o.eps, o.mom)
-	e.ForChunks(o.lens, o.task)
-	o.e = nil
 }
 
 func (o *RMSprop) chunk(k, lo, hi int) {

@@ -1,7 +1,5 @@
 package optim
 
-import "github.com/cifarnet/cifarnet/tensor"
-
 // SGD is keras.optimizers.SGD (keras/src/optimizers/sgd.py): with
 // momentum 0, w -= g lr; else, with the velocity m,
 //
@@ -16,7 +14,6 @@ type SGD struct {
 	Nesterov bool
 
 	m        int
-	task     func(k, lo, hi int)
 	lr, mom  float32
 	hasSlots bool
 }
@@ -29,14 +26,12 @@ func newSGD(r *argReader) rule {
 		o.m, o.hasSlots = o.addSlot("momentum", 0), true
 	}
 	o.momentum = &o.Momentum
-	o.task = o.chunk
-	o.update = o.step
+	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o
 }
 
-func (o *SGD) step(e *tensor.Engine, lr float32) {
+func (o *SGD) prepare(lr float32) {
 	o.lr, o.mom = lr, float32(o.Momentum)
-	e.ForChunks(o.lens, o.task)
 }
 
 func (o *SGD) chunk(k, lo, hi int) {

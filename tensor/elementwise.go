@@ -86,6 +86,22 @@ type NadamStep struct {
 // update is independent, so the split never affects a result.
 const nadamChunk = 1 << 14
 
+// NadamScalars are a NadamStep's scalars in the order of the pass, made
+// once per step so that NadamPass allocates nothing.
+type NadamScalars struct{ c [9]float32 }
+
+// Scalars returns s in the form NadamPass takes.
+func (s NadamStep) Scalars() NadamScalars {
+	return NadamScalars{[9]float32{s.OneMinusBeta1, s.OneMinusBeta2, s.UNext, s.OneMinusUProdNext, s.OneMinusU, s.OneMinusUProd, s.OneMinusBeta2Pow, s.LearningRate, s.Epsilon}}
+}
+
+// NadamPass applies one Nadam update to w (g, m and v of its length) on
+// the calling goroutine: the per-element pass of Nadam, for a caller that
+// splits the work itself (optim, through ForChunks).
+func (e *Engine) NadamPass(w, g, m, v []float32, s *NadamScalars) {
+	e.simd.nadam(w, g[:len(w)], m[:len(w)], v[:len(w)], &s.c)
+}
+
 // NadamSlots is one parameter tensor with its gradient and Nadam moments,
 // all of the same length.
 type NadamSlots struct{ W, G, M, V []float32 }
@@ -93,7 +109,7 @@ type NadamSlots struct{ W, G, M, V []float32 }
 // Nadam applies one Nadam update to every tensor in one parallel pass (one
 // barrier per training step, whatever the number of tensors).
 func (e *Engine) Nadam(ts []NadamSlots, s NadamStep) {
-	e.nadam = nadamCall{ts: ts, c: [9]float32{s.OneMinusBeta1, s.OneMinusBeta2, s.UNext, s.OneMinusUProdNext, s.OneMinusU, s.OneMinusUProd, s.OneMinusBeta2Pow, s.LearningRate, s.Epsilon}}
+	e.nadam = nadamCall{ts: ts, c: s.Scalars().c}
 	tasks := 0
 	for _, t := range ts {
 		tasks += (len(t.W) + nadamChunk - 1) / nadamChunk
@@ -228,9 +244,18 @@ type simd struct {
 	// colSums sets dst[j] to the sum of g[i*ldg+j] over i < rows, added
 	// in order of i from zero.
 	colSums func(dst, g []float32, ldg, rows int)
+	// The base options' passes (Engine.SumSquares, Scale, ClipByNorm,
+	// ClipByValue, DecayWeights, MovingAverage document them).
+	sumSquares    func(x []float32) float64
+	scale         func(x []float32, s float32)
+	clipByNorm    func(x []float32, c, d float32)
+	clipByValue   func(x []float32, lo, hi float32)
+	decayWeights  func(w []float32, wd, lr float32)
+	movingAverage func(a, w []float32, m, om float32)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, colSumsGeneric}
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, colSumsGeneric,
+	sumSquaresGeneric, scaleGeneric, clipByNormGeneric, clipByValueGeneric, decayWeightsGeneric, movingAverageGeneric}
 
 func colSumsGeneric(dst, g []float32, ldg, rows int) {
 	clear(dst)
@@ -479,5 +504,107 @@ func rmspropFullGeneric(w, g, v, a, b []float32, c *[8]float32) {
 		} else {
 			w[i] -= inc
 		}
+	}
+}
+
+// The passes of the options every Keras optimizer takes (Keras 3's
+// BaseOptimizer, keras/src/optimizers/base_optimizer.py: _clip_gradients,
+// _apply_weight_decay, _update_model_variables_moving_average), on the
+// calling goroutine, each kernel giving its Go twin's bits. Where two NaN
+// operands meet (a NaN weight and a NaN average), which NaN's payload
+// survives is the hardware's choice, as in Go's own arithmetic.
+
+// SumSquares returns the sum of float64(x[i])² in a fixed order (16
+// lanes, then the last len(x) mod 16 in order; see sumSquaresGeneric): the
+// same bits on every machine and in every kernel; any NaN gives NaN.
+func (e *Engine) SumSquares(x []float32) float64 { return e.simd.sumSquares(x) }
+
+// Scale sets x[i] = x[i] * s (global_clipnorm's scale).
+func (e *Engine) Scale(x []float32, s float32) { e.simd.scale(x, s) }
+
+// ClipByNorm sets x[i] = (x[i] * c) / d (clipnorm's c / max(‖x‖, c)).
+func (e *Engine) ClipByNorm(x []float32, c, d float32) { e.simd.clipByNorm(x, c, d) }
+
+// ClipByValue sets x[i] to hi where it is above hi and to lo where it is
+// below lo (clipvalue); a NaN stays NaN and -0 stays -0.
+func (e *Engine) ClipByValue(x []float32, lo, hi float32) { e.simd.clipByValue(x, lo, hi) }
+
+// DecayWeights sets w[i] = w[i] - (w[i] * wd) * lr (decoupled weight
+// decay).
+func (e *Engine) DecayWeights(w []float32, wd, lr float32) { e.simd.decayWeights(w, wd, lr) }
+
+// MovingAverage sets a[i] = m * a[i] + om * w[i] (use_ema's average, om =
+// 1 - m).
+func (e *Engine) MovingAverage(a, w []float32, m, om float32) {
+	e.simd.movingAverage(a, w[:len(a)], m, om)
+}
+
+// sumSquaresGeneric adds float64(x)² (exact) in four accumulators of four
+// lanes over blocks of 16, element 16i + 4j + l into lane l of
+// accumulator j; combines them as (a0 + a1) + (a2 + a3), then the lanes
+// as (l0 + l2) + (l1 + l3); and adds the rest in order (sumSquaresTail),
+// the order of the AVX2 kernel.
+func sumSquaresGeneric(x []float32) float64 {
+	var a [4][4]float64
+	n := len(x) &^ 15
+	for i := 0; i < n; i += 16 {
+		for j := range a {
+			for l := range a[j] {
+				v := float64(x[i+4*j+l])
+				a[j][l] += v * v
+			}
+		}
+	}
+	var t [4]float64
+	for l := range t {
+		t[l] = (a[0][l] + a[1][l]) + (a[2][l] + a[3][l])
+	}
+	return sumSquaresTail((t[0]+t[2])+(t[1]+t[3]), x[n:])
+}
+
+// sumSquaresTail adds the squares of x to s in order; a NaN sum becomes
+// math.NaN(), so that no NaN payload depends on the order of additions.
+func sumSquaresTail(s float64, x []float32) float64 {
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	if s != s {
+		return math.NaN()
+	}
+	return s
+}
+
+func scaleGeneric(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+func clipByNormGeneric(x []float32, c, d float32) {
+	for i := range x {
+		x[i] = float32(x[i]*c) / d
+	}
+}
+
+func clipByValueGeneric(x []float32, lo, hi float32) {
+	for i, v := range x {
+		if v > hi {
+			x[i] = hi
+		} else if v < lo {
+			x[i] = lo
+		}
+	}
+}
+
+func decayWeightsGeneric(w []float32, wd, lr float32) {
+	for i, v := range w {
+		w[i] = v - float32(float32(v*wd)*lr)
+	}
+}
+
+func movingAverageGeneric(a, w []float32, m, om float32) {
+	w = w[:len(a)]
+	for i := range a {
+		a[i] = float32(m*a[i]) + float32(om*w[i])
 	}
 }

@@ -82,8 +82,48 @@ var avx2SIMD = func() simd {
 	s.lion = lionAVX2Tail
 	s.adamax = adamaxAVX2Tail
 	s.rmspropFull = rmspropFullAVX2Tail
+	s.sumSquares, s.scale, s.clipByNorm, s.clipByValue = sumSquaresAVX2Tail, scaleAVX2Tail, clipByNormAVX2Tail, clipByValueAVX2Tail
+	s.decayWeights, s.movingAverage = decayWeightsAVX2Tail, movingAverageAVX2Tail
 	return s
 }()
+
+// The base options' passes in AVX2, the last elements (len mod 8; mod 16
+// for the sum) in Go.
+
+func sumSquaresAVX2Tail(x []float32) float64 {
+	n := len(x) &^ 15
+	return sumSquaresTail(sumSquaresAVX2(x[:n]), x[n:])
+}
+
+func scaleAVX2Tail(x []float32, s float32) {
+	n := len(x) &^ 7
+	scaleAVX2(x[:n], s)
+	scaleGeneric(x[n:], s)
+}
+
+func clipByNormAVX2Tail(x []float32, c, d float32) {
+	n := len(x) &^ 7
+	clipByNormAVX2(x[:n], c, d)
+	clipByNormGeneric(x[n:], c, d)
+}
+
+func clipByValueAVX2Tail(x []float32, lo, hi float32) {
+	n := len(x) &^ 7
+	clipByValueAVX2(x[:n], lo, hi)
+	clipByValueGeneric(x[n:], lo, hi)
+}
+
+func decayWeightsAVX2Tail(w []float32, wd, lr float32) {
+	n := len(w) &^ 7
+	decayWeightsAVX2(w[:n], wd, lr)
+	decayWeightsGeneric(w[n:], wd, lr)
+}
+
+func movingAverageAVX2Tail(a, w []float32, m, om float32) {
+	n := len(a) &^ 7
+	movingAverageAVX2(a[:n], w[:n], m, om)
+	movingAverageGeneric(a[n:], w[n:], m, om)
+}
 
 func rmspropAVX2Tail(w, g, v []float32, c *[4]float32) {
 	n := len(w) &^ 7
@@ -144,6 +184,8 @@ var avx512SIMD = simd{
 	// AVX-512 machines have AVX2.
 	adam: adamAVX2Tail, rmsprop: rmspropAVX2Tail, adagrad: adagradAVX2Tail, adadelta: adadeltaAVX2Tail,
 	lion: lionAVX2Tail, adamax: adamaxAVX2Tail, rmspropFull: rmspropFullAVX2Tail,
+	sumSquares: sumSquaresAVX2Tail, scale: scaleAVX2Tail, clipByNorm: clipByNormAVX2Tail, clipByValue: clipByValueAVX2Tail,
+	decayWeights: decayWeightsAVX2Tail, movingAverage: movingAverageAVX2Tail,
 	biasELU: func(x, bias []float32) {
 		n := len(bias) &^ 15
 		biasELUAVX512(x[:n], bias[:n])

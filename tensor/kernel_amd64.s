@@ -6640,3 +6640,175 @@ rmspropCenteredMomentumAVX2_loop:
 rmspropCenteredMomentumAVX2_done:
 	VZEROUPPER
 	RET
+
+// func sumSquaresAVX2(x []float32) float64
+// Requires: AVX, SSE2
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	SHRQ   $0x04, CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	TESTQ  CX, CX
+	JZ     sumSquaresAVX2_done
+
+sumSquaresAVX2_loop:
+	VCVTPS2PD (AX), Y4
+	VMULPD    Y4, Y4, Y4
+	VADDPD    Y4, Y0, Y0
+	VCVTPS2PD 16(AX), Y4
+	VMULPD    Y4, Y4, Y4
+	VADDPD    Y4, Y1, Y1
+	VCVTPS2PD 32(AX), Y4
+	VMULPD    Y4, Y4, Y4
+	VADDPD    Y4, Y2, Y2
+	VCVTPS2PD 48(AX), Y4
+	VMULPD    Y4, Y4, Y4
+	VADDPD    Y4, Y3, Y3
+	ADDQ      $0x40, AX
+	DECQ      CX
+	JNZ       sumSquaresAVX2_loop
+
+sumSquaresAVX2_done:
+	VADDPD       Y1, Y0, Y0
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x []float32, s float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	SHRQ         $0x03, CX
+	MOVSS        s+24(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        CX, CX
+	JZ           scaleAVX2_done
+
+scaleAVX2_loop:
+	VMOVUPS (AX), Y1
+	VMULPS  Y0, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	DECQ    CX
+	JNZ     scaleAVX2_loop
+
+scaleAVX2_done:
+	VZEROUPPER
+	RET
+
+// func clipByNormAVX2(x []float32, c float32, d float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·clipByNormAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	SHRQ         $0x03, CX
+	MOVSS        c+24(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        d+28(FP), X1
+	VBROADCASTSS X1, Y1
+	TESTQ        CX, CX
+	JZ           clipByNormAVX2_done
+
+clipByNormAVX2_loop:
+	VMOVUPS (AX), Y2
+	VMULPS  Y0, Y2, Y2
+	VDIVPS  Y1, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x20, AX
+	DECQ    CX
+	JNZ     clipByNormAVX2_loop
+
+clipByNormAVX2_done:
+	VZEROUPPER
+	RET
+
+// func clipByValueAVX2(x []float32, lo float32, hi float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·clipByValueAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	SHRQ         $0x03, CX
+	MOVSS        lo+24(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        hi+28(FP), X1
+	VBROADCASTSS X1, Y1
+	TESTQ        CX, CX
+	JZ           clipByValueAVX2_done
+
+clipByValueAVX2_loop:
+	VMOVUPS (AX), Y2
+	VMINPS  Y2, Y1, Y2
+	VMAXPS  Y2, Y0, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x20, AX
+	DECQ    CX
+	JNZ     clipByValueAVX2_loop
+
+clipByValueAVX2_done:
+	VZEROUPPER
+	RET
+
+// func decayWeightsAVX2(w []float32, wd float32, lr float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·decayWeightsAVX2(SB), NOSPLIT, $0-32
+	MOVQ         w_base+0(FP), AX
+	MOVQ         w_len+8(FP), CX
+	SHRQ         $0x03, CX
+	MOVSS        wd+24(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        lr+28(FP), X1
+	VBROADCASTSS X1, Y1
+	TESTQ        CX, CX
+	JZ           decayWeightsAVX2_done
+
+decayWeightsAVX2_loop:
+	VMOVUPS (AX), Y2
+	VMULPS  Y0, Y2, Y3
+	VMULPS  Y1, Y3, Y3
+	VSUBPS  Y3, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x20, AX
+	DECQ    CX
+	JNZ     decayWeightsAVX2_loop
+
+decayWeightsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func movingAverageAVX2(a []float32, w []float32, m float32, om float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·movingAverageAVX2(SB), NOSPLIT, $0-56
+	MOVQ         a_base+0(FP), AX
+	MOVQ         w_base+24(FP), CX
+	MOVQ         a_len+8(FP), DX
+	SHRQ         $0x03, DX
+	MOVSS        m+48(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        om+52(FP), X1
+	VBROADCASTSS X1, Y1
+	TESTQ        DX, DX
+	JZ           movingAverageAVX2_done
+
+movingAverageAVX2_loop:
+	VMULPS  (AX), Y0, Y2
+	VMULPS  (CX), Y1, Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	DECQ    DX
+	JNZ     movingAverageAVX2_loop
+
+movingAverageAVX2_done:
+	VZEROUPPER
+	RET

@@ -201,3 +201,21 @@ func rmspropMomentumAVX2(w []float32, g []float32, v []float32, b []float32, c *
 
 // rmspropCenteredMomentumAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.
 func rmspropCenteredMomentumAVX2(w []float32, g []float32, v []float32, a []float32, b []float32, c *[8]float32)
+
+// sumSquaresAVX2 returns the sum of the squares of x in float64, in 16 lanes.
+func sumSquaresAVX2(x []float32) float64
+
+// scaleAVX2 multiplies x by s.
+func scaleAVX2(x []float32, s float32)
+
+// clipByNormAVX2 sets x to (x c) / d.
+func clipByNormAVX2(x []float32, c float32, d float32)
+
+// clipByValueAVX2 clips x to [lo, hi], NaN staying NaN.
+func clipByValueAVX2(x []float32, lo float32, hi float32)
+
+// decayWeightsAVX2 sets w to w - (w wd) lr.
+func decayWeightsAVX2(w []float32, wd float32, lr float32)
+
+// movingAverageAVX2 sets a to m a + om w.
+func movingAverageAVX2(a []float32, w []float32, m float32, om float32)

@@ -11,7 +11,8 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam, RMSprop (every form), Adagrad, Adadelta, Lion and Adamax.
+// Nadam, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam, RMSprop (every form), Adagrad, Adadelta, Lion and Adamax,
+// and the base options' passes (clipping, weight decay, the moving average).
 package main
 
 import (
@@ -78,6 +79,12 @@ func main() {
 	rmspropFull("rmspropCenteredAVX2", true, false)
 	rmspropFull("rmspropMomentumAVX2", false, true)
 	rmspropFull("rmspropCenteredMomentumAVX2", true, true)
+	sumSquares()
+	scale()
+	clipByNorm()
+	clipByValue()
+	decayWeights()
+	movingAverage()
 	Generate()
 }
 
@@ -844,6 +851,125 @@ func rmspropFull(name string, centered, momentum bool) {
 		VMOVUPS(Mem{Base: w}, t)
 		VSUBPS(gi, t, t)
 		VMOVUPS(t, Mem{Base: w})
+	})
+}
+
+// The passes of the options every optimizer takes (Keras 3's BaseOptimizer,
+// keras/src/optimizers/base_optimizer.py), in AVX2 over len(x) (a multiple
+// of 8; sumSquares: of 16) elements, each in the order of its Go twin
+// (elementwise.go), so the bits are the same.
+
+// sumSquares: the sum of float64(x)², element 16i + 4j + l added to lane l
+// of accumulator j, the four combined as (a0 + a1) + (a2 + a3), then its
+// lanes as (l0 + l2) + (l1 + l3). float64(x)² is exact, so the order of the
+// additions is the only choice.
+func sumSquares() {
+	TEXT("sumSquaresAVX2", NOSPLIT, "func(x []float32) float64")
+	Doc("sumSquaresAVX2 returns the sum of the squares of x in float64, in 16 lanes.")
+	ptrs, n := streamShift(4, "x")
+	x := ptrs[0]
+	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for _, a := range acc {
+		VXORPD(a, a, a)
+	}
+	countdown("sumSquaresAVX2", n, func() {
+		for j, a := range acc {
+			t := YMM()
+			VCVTPS2PD(Mem{Base: x, Disp: 16 * j}, t)
+			VMULPD(t, t, t)
+			VADDPD(t, a, a)
+		}
+		ADDQ(Imm(64), x)
+	})
+	VADDPD(acc[1], acc[0], acc[0])
+	VADDPD(acc[3], acc[2], acc[2])
+	VADDPD(acc[2], acc[0], acc[0])
+	hi, lo, h := XMM(), acc[0].AsX(), XMM()
+	VEXTRACTF128(Imm(1), acc[0], hi)
+	VADDPD(hi, lo, lo) // l0 + l2, l1 + l3
+	VUNPCKHPD(lo, lo, h)
+	VADDSD(h, lo, lo)
+	Store(lo, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// broadcast loads the float32 parameter name into every lane of a ymm.
+func broadcast(name string) VecVirtual {
+	x, y := XMM(), YMM()
+	Load(Param(name), x)
+	VBROADCASTSS(x, y)
+	return y
+}
+
+// inPlace emits name(sig): a pass loading 8 elements of the slice
+// parameter x at a time into t, applying op to t with the float32
+// parameters named in scalars broadcast, and storing t back.
+func inPlace(name, sig, doc, x string, scalars []string, op func(t VecVirtual, s []VecVirtual)) {
+	TEXT(name, NOSPLIT, sig)
+	Doc(doc)
+	ptrs, n := streamShift(3, x)
+	s := make([]VecVirtual, len(scalars))
+	for i, nm := range scalars {
+		s[i] = broadcast(nm)
+	}
+	streamLoop(name, n, ptrs, []uint64{32}, func() {
+		t := YMM()
+		VMOVUPS(Mem{Base: ptrs[0]}, t)
+		op(t, s)
+		VMOVUPS(t, Mem{Base: ptrs[0]})
+	})
+}
+
+// scale: x *= s (x the first operand, as in Go's x * s).
+func scale() {
+	inPlace("scaleAVX2", "func(x []float32, s float32)", "scaleAVX2 multiplies x by s.", "x", []string{"s"},
+		func(t VecVirtual, s []VecVirtual) { VMULPS(s[0], t, t) })
+}
+
+// clipByNorm: x = (x c) / d.
+func clipByNorm() {
+	inPlace("clipByNormAVX2", "func(x []float32, c, d float32)", "clipByNormAVX2 sets x to (x c) / d.", "x", []string{"c", "d"},
+		func(t VecVirtual, s []VecVirtual) {
+			VMULPS(s[0], t, t)
+			VDIVPS(s[1], t, t)
+		})
+}
+
+// clipByValue: x = hi if x > hi, lo if x < lo, else x (a NaN x stays).
+// MINPS and MAXPS return their second source where the comparison fails
+// or is unordered, and x is that source.
+func clipByValue() {
+	inPlace("clipByValueAVX2", "func(x []float32, lo, hi float32)", "clipByValueAVX2 clips x to [lo, hi], NaN staying NaN.", "x", []string{"lo", "hi"},
+		func(t VecVirtual, s []VecVirtual) {
+			VMINPS(t, s[1], t) // hi < x ? hi : x
+			VMAXPS(t, s[0], t) // lo > x ? lo : x
+		})
+}
+
+// decayWeights: w = w - (w wd) lr.
+func decayWeights() {
+	inPlace("decayWeightsAVX2", "func(w []float32, wd, lr float32)", "decayWeightsAVX2 sets w to w - (w wd) lr.", "w", []string{"wd", "lr"},
+		func(t VecVirtual, s []VecVirtual) {
+			u := YMM()
+			VMULPS(s[0], t, u)
+			VMULPS(s[1], u, u)
+			VSUBPS(u, t, t)
+		})
+}
+
+// movingAverage: a = m a + om w.
+func movingAverage() {
+	TEXT("movingAverageAVX2", NOSPLIT, "func(a, w []float32, m, om float32)")
+	Doc("movingAverageAVX2 sets a to m a + om w.")
+	ptrs, n := streamShift(3, "a", "w")
+	a, w, m, om := ptrs[0], ptrs[1], broadcast("m"), broadcast("om")
+	streamLoop("movingAverageAVX2", n, ptrs, []uint64{32, 32}, func() {
+		t, u := YMM(), YMM()
+		VMULPS(Mem{Base: a}, m, t)
+		VMULPS(Mem{Base: w}, om, u)
+		VADDPS(u, t, t)
+		VMOVUPS(t, Mem{Base: a})
 	})
 }
 

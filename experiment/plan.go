@@ -49,8 +49,8 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 	n := 1
 	for _, a := range s.Grid {
 		n *= len(a.Values)
-		if n*len(s.Seeds) > 1_000_000 {
-			return nil, fmt.Errorf("the grid and seeds make more than a million runs")
+		if n*len(s.Seeds) > MaxRuns {
+			return nil, fmt.Errorf("the grid and seeds make more than %d runs", MaxRuns)
 		}
 	}
 	for c := 0; c < n; c++ {
@@ -77,12 +77,16 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 			label = "base"
 		}
 		labels[label] = true
+		// The seed never makes a configuration invalid: it is validated
+		// once (Validate reads the memory available, too slow to repeat
+		// for each of thousands of seeds).
+		cc.Seed = s.Seeds[0]
+		if err := cc.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", label, err)
+		}
 		for _, seed := range s.Seeds {
 			rc := cc
 			rc.Seed = seed
-			if err := rc.Validate(); err != nil {
-				return nil, fmt.Errorf("%s seed %d: %w", label, seed, err)
-			}
 			runs = append(runs, Run{Label: label, Factors: factors, Seed: seed, Config: rc,
 				Dir: filepath.Join(dir, RunsDir, Hash(rc)), Index: len(runs)})
 		}

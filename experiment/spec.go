@@ -25,6 +25,9 @@ import (
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/finitejson"
+	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/quote"
+	"github.com/cifarnet/cifarnet/internal/regular"
 )
 
 // Spec is an experiment: a base configuration (train settings by their
@@ -66,10 +69,15 @@ const SpecFile = "spec.json"
 // DefaultNamedSeed is the exercise's seed.
 const DefaultNamedSeed = 42
 
-// ParseSeeds reads "0-29", "1,2,5" or "0-9,42" (at most maxSeeds seeds).
+// MaxRuns bounds an experiment's runs (configurations times seeds), and so
+// its seeds: far beyond what one can train, small enough that planning
+// them takes well under a second and a few tens of megabytes.
+const MaxRuns = 100000
+
+// ParseSeeds reads "0-29", "1,2,5" or "0-9,42" (at most MaxRuns seeds).
 func ParseSeeds(s string) ([]uint64, error) {
-	const maxSeeds = 100000
 	var seeds []uint64
+	seen := map[uint64]bool{}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		lo, hi, isRange := strings.Cut(part, "-")
@@ -83,13 +91,14 @@ func ParseSeeds(s string) ([]uint64, error) {
 				return nil, fmt.Errorf("seeds %q: %q is not a range like 0-29", s, part)
 			}
 		}
-		if b-a >= maxSeeds || len(seeds)+int(b-a+1) > maxSeeds {
-			return nil, fmt.Errorf("seeds %q: more than %d seeds", s, maxSeeds)
+		if b-a >= MaxRuns || len(seeds)+int(b-a+1) > MaxRuns {
+			return nil, fmt.Errorf("seeds %q: more than %d seeds", s, MaxRuns)
 		}
 		for v := a; ; v++ {
-			if slices.Contains(seeds, v) {
+			if seen[v] {
 				return nil, fmt.Errorf("seeds %q: seed %d twice", s, v)
 			}
+			seen[v] = true
 			seeds = append(seeds, v)
 			if v == b {
 				break
@@ -130,9 +139,23 @@ func (s *Spec) Check() error {
 	}
 	seen := map[string]bool{}
 	for _, b := range s.Base {
+		if err := checkSetting("base", b.Name, b.Value); err != nil {
+			return err
+		}
+		if seen[b.Name] {
+			return fmt.Errorf("base %s: the setting is given twice (in the spec file and as a flag?)", b.Name)
+		}
 		seen[b.Name] = true
 	}
 	for _, a := range s.Grid {
+		if err := checkSetting("grid", a.Name, ""); err != nil {
+			return err
+		}
+		for _, v := range a.Values {
+			if err := checkSetting("grid", a.Name, v); err != nil {
+				return err
+			}
+		}
 		if len(a.Values) == 0 {
 			return fmt.Errorf("grid %s: no values", a.Name)
 		}
@@ -140,10 +163,15 @@ func (s *Spec) Check() error {
 			return fmt.Errorf("grid %s: the setting is given twice (in the base or the grid)", a.Name)
 		}
 		seen[a.Name] = true
-		for i, v := range a.Values {
-			if slices.Contains(a.Values[:i], v) {
-				return fmt.Errorf("grid %s: value %s twice", a.Name, v)
+		if len(a.Values) > MaxRuns {
+			return fmt.Errorf("grid %s: %d values, more than an experiment's %d runs", a.Name, len(a.Values), MaxRuns)
+		}
+		values := map[string]bool{}
+		for _, v := range a.Values {
+			if values[v] {
+				return fmt.Errorf("grid %s: value %s twice", a.Name, quote.Short(v))
 			}
+			values[v] = true
 		}
 		if a.Name == "seed" {
 			return errors.New("grid seed: seeds are given by --seeds (spec: seeds)")
@@ -156,6 +184,41 @@ func (s *Spec) Check() error {
 	}
 	return nil
 }
+
+// maxValue bounds a setting's value (a --layers short form of a thousand
+// layers fits).
+const maxValue = 64 << 10
+
+// checkSetting refuses a setting's name that is not a flag's name, and a
+// value with a control character (a newline in a value would make a
+// one-line error two lines, and a NUL reaches no flag honestly) or longer
+// than maxValue: they are refused here, quoted short, before any flag
+// parser sees them.
+func checkSetting(where, name, value string) error {
+	if name == "" || len(name) > 64 || name[0] < 'a' || name[0] > 'z' || strings.IndexFunc(name, func(r rune) bool {
+		return !(r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'))
+	}) >= 0 {
+		return fmt.Errorf("%s setting %s: not a setting's name (a flag of 'cifarnet train', e.g. activation, lr, epochs)", where, quote.Short(name))
+	}
+	if len(value) > maxValue {
+		return fmt.Errorf("%s %s: a value of %d bytes, more than the %d a setting takes", where, name, len(value), maxValue)
+	}
+	if strings.IndexFunc(value, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return fmt.Errorf("%s %s: value %s holds a control character", where, name, quote.Short(value))
+	}
+	return nil
+}
+
+// Sizes the readers accept: a spec file is written by hand; spec.json
+// holds up to MaxRuns seeds, one a line.
+const (
+	maxSpecFile = 1 << 20
+	maxSpecJSON = 16 << 20
+	// maxNesting bounds the nesting of a spec file's arrays and inline
+	// tables: a spec needs two levels (hidden = [[256, 256], [512]]);
+	// the TOML parser recurses, and a megabyte of '[' took it gigabytes.
+	maxNesting = 8
+)
 
 // ReadSpecFile reads a spec from a TOML file:
 //
@@ -172,12 +235,12 @@ func (s *Spec) Check() error {
 // Unknown keys are errors, so that a typo does not silently run the
 // default instead.
 func ReadSpecFile(path string) (*Spec, error) {
-	b, err := os.ReadFile(path)
+	b, err := regular.ReadFile(path, maxSpecFile)
 	if err != nil {
-		return nil, fmt.Errorf("spec %s: %w", path, err)
+		return nil, fmt.Errorf("spec %s: %w", path, oserr.Bare(err))
 	}
-	if len(b) > 1<<20 {
-		return nil, fmt.Errorf("spec %s: %d bytes, more than a spec file holds (1 MiB)", path, len(b))
+	if err := checkNesting(b); err != nil {
+		return nil, fmt.Errorf("spec %s: %v", path, err)
 	}
 	var raw map[string]any
 	md, err := toml.Decode(string(b), &raw)
@@ -252,6 +315,46 @@ func ReadSpecFile(path string) (*Spec, error) {
 	return s, nil
 }
 
+// checkNesting refuses TOML whose arrays or inline tables nest more than
+// maxNesting deep, skipping strings and comments, before the recursive
+// parser sees it. Table headers ([grid], [[x]]) close on their line.
+func checkNesting(b []byte) error {
+	depth, line := 0, 1
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '\n':
+			line++
+		case '#':
+			for i < len(b) && b[i] != '\n' {
+				i++
+			}
+			i--
+		case '"', '\'':
+			delim := []byte{c}
+			if i+2 < len(b) && b[i+1] == c && b[i+2] == c {
+				delim = []byte{c, c, c}
+			}
+			i += len(delim)
+			for i < len(b) && !bytes.HasPrefix(b[i:], delim) {
+				if b[i] == '\\' && c == '"' {
+					i++
+				} else if b[i] == '\n' {
+					line++
+				}
+				i++
+			}
+			i += len(delim) - 1
+		case '[', '{':
+			if depth++; depth > maxNesting {
+				return fmt.Errorf("line %d: arrays or tables nested more than %d deep", line, maxNesting)
+			}
+		case ']', '}':
+			depth = max(depth-1, 0)
+		}
+	}
+	return nil
+}
+
 // tableOrder returns the keys of a table in the file's order.
 func tableOrder(md toml.MetaData, t map[string]any, table string) []string {
 	var keys []string
@@ -300,7 +403,7 @@ func value(v any) string {
 // grow). It never replaces a different spec.
 func RecordSpec(dir string, s *Spec) error {
 	path := filepath.Join(dir, SpecFile)
-	b, err := os.ReadFile(path)
+	b, err := regular.ReadFile(path, maxSpecJSON)
 	if err == nil {
 		var old Spec
 		if err := json.Unmarshal(b, &old); err != nil {
@@ -313,7 +416,7 @@ func RecordSpec(dir string, s *Spec) error {
 			return nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("experiment %s: %w", dir, err)
+		return fmt.Errorf("experiment %s: %s: %w", dir, SpecFile, oserr.Bare(err))
 	}
 	return atomicfile.WriteFile(path, mustJSON(s), 0o644)
 }
@@ -342,12 +445,18 @@ func settingsString(ss []Setting) string {
 
 // ReadSpec reads an experiment directory's spec.json.
 func ReadSpec(dir string) (*Spec, error) {
-	b, err := os.ReadFile(filepath.Join(dir, SpecFile))
-	if err != nil {
+	b, err := regular.ReadFile(filepath.Join(dir, SpecFile), maxSpecJSON)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("experiment %s: no %s (not an experiment directory?): %w", dir, SpecFile, errors.Unwrap(err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("experiment %s: %s: %w", dir, SpecFile, oserr.Bare(err))
 	}
 	var s Spec
 	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("experiment %s: %s: %s", dir, SpecFile, quote.Line(err.Error(), 4*quote.Max))
+	}
+	if err := s.Check(); err != nil {
 		return nil, fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
 	}
 	return &s, nil

@@ -7,12 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"text/template"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/quote"
+	"github.com/cifarnet/cifarnet/train"
 )
 
 // SlurmScript is the sbatch script's name in the experiment directory.
@@ -95,11 +98,20 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	if sf.shards < 1 || sf.shards > len(runs) {
 		return usagef("--shards %d: want 1 to %d (the experiment's runs)", sf.shards, len(runs))
 	}
-	if sf.cpus < 1 {
-		return usagef("--cpus-per-task %d: want at least 1", sf.cpus)
+	if sf.cpus < 1 || sf.cpus > train.MaxThreads {
+		return usagef("--cpus-per-task %d: want 1 to %d", sf.cpus, train.MaxThreads)
+	}
+	if err := sf.check(); err != nil {
+		return err
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
+		return err
+	}
+	// The directory goes into #SBATCH lines, which sbatch reads with its
+	// own quoting (a backslash escapes even inside quotes) and where '%'
+	// starts a file-name pattern: such paths are refused, not mangled.
+	if err := scriptPath("--dir", abs, `\%`); err != nil {
 		return err
 	}
 	bin := sf.binary
@@ -108,11 +120,23 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 			return fmt.Errorf("the path of cifarnet: %w (pass --binary)", err)
 		}
 	}
-	wd, _ := os.Getwd()
+	if err := scriptPath("--binary", bin, ""); err != nil {
+		return err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return fmt.Errorf("the working directory: %w", err)
+	}
+	if err := scriptPath("the working directory", wd, ""); err != nil {
+		return err
+	}
 	data := ""
 	if f.data.path != "" {
 		p, err := filepath.Abs(f.data.path)
 		if err != nil {
+			return err
+		}
+		if err := scriptPath("--data", p, ""); err != nil {
 			return err
 		}
 		data = " --data " + shellQuote(p)
@@ -152,6 +176,46 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	}
 	if sf.wait {
 		fmt.Fprintf(stdout, "every task has ended; collect with: cifarnet experiment collect %s\n", dir)
+	}
+	return nil
+}
+
+// Slurm's forms of the values that go into #SBATCH lines as they are
+// (sbatch's --mem, --time and --partition).
+var (
+	slurmMem       = regexp.MustCompile(`^[0-9]+[KMGT]?$`)
+	slurmTime      = regexp.MustCompile(`^([0-9]+-[0-9]+(:[0-9]+){0,2}|[0-9]+(:[0-9]+){0,2}|UNLIMITED|unlimited|INFINITE|infinite)$`)
+	slurmPartition = regexp.MustCompile(`^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$`)
+)
+
+// check refuses a resource value that is not in Slurm's form: written into
+// the script as it is, a newline or a quote in one would be a line of
+// shell of the user's (or an attacker's) making.
+func (sf slurmFlags) check() error {
+	for _, v := range []struct {
+		flag, value, want string
+		re                *regexp.Regexp
+	}{
+		{"--mem", sf.mem, "a size in megabytes, or with a suffix K, M, G or T (e.g. 2G)", slurmMem},
+		{"--time", sf.time, "minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (e.g. 01:00:00)", slurmTime},
+		{"--partition", sf.partition, "partition names (letters, digits, '_', '.', '-'), comma-separated", slurmPartition},
+	} {
+		if v.value == "" && v.flag == "--partition" {
+			continue
+		}
+		if !v.re.MatchString(v.value) {
+			return usagef("%s %s: want %s", v.flag, quote.Short(v.value), v.want)
+		}
+	}
+	return nil
+}
+
+// scriptPath refuses a path that the script could not carry as one word:
+// one with a control character (a newline would end a comment or a
+// command and start a line of the path's making), or with one of bad.
+func scriptPath(what, p, bad string) error {
+	if i := strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f || strings.ContainsRune(bad, r) }); i >= 0 {
+		return usagef("%s %s: holds %q, which a Slurm script cannot carry safely; use a path without it", what, quote.Short(p), p[i:i+1])
 	}
 	return nil
 }

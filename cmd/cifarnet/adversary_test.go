@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSlurmScriptRefusesHostileValues: every value written into the sbatch
+// script is either in Slurm's form or refused (exit 2, one line, no
+// script): a newline in --mem used to become a shell line of the script.
+func TestSlurmScriptRefusesHostileValues(t *testing.T) {
+	base := t.TempDir()
+	pwned := filepath.Join(base, "pwned")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"mem newline", []string{"--mem", "2G\ntouch " + pwned}, "--mem"},
+		{"mem empty", []string{"--mem", ""}, "--mem"},
+		{"mem unit", []string{"--mem", "2GB"}, "--mem"},
+		{"time shell", []string{"--time", "1:00:00;touch " + pwned}, "--time"},
+		{"time words", []string{"--time", "soon"}, "--time"},
+		{"partition space", []string{"--partition", "a b"}, "--partition"},
+		{"partition newline", []string{"--partition", "gpu\ntouch " + pwned}, "--partition"},
+		{"cpus huge", []string{"--cpus-per-task", "100000000"}, "--cpus-per-task"},
+		{"dir newline", []string{"--dir", filepath.Join(base, "a\ntouch "+pwned)}, "--dir"},
+		{"dir percent", []string{"--dir", filepath.Join(base, "a%j")}, "--dir"},
+		{"dir backslash", []string{"--dir", filepath.Join(base, `a\b`)}, "--dir"},
+		{"binary newline", []string{"--binary", "/bin/true\ntouch " + pwned}, "--binary"},
+		{"data newline", []string{"--data", filepath.Join(base, "d\ntouch "+pwned)}, "--data"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := []string{"experiment", "slurm", "--seeds", "0-3", "--shards", "2", "--dir", filepath.Join(base, c.name)}
+			_, stderr, code := runLimited(t, time.Minute, append(args, c.args...)...)
+			if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+				t.Errorf("exit %d, stderr %q; want exit 2 and one line naming %s", code, stderr, c.want)
+			}
+			matches, _ := filepath.Glob(filepath.Join(base, "*", SlurmScript))
+			if len(matches) > 0 {
+				t.Errorf("a script was written: %v", matches)
+			}
+		})
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Error("a refused value ran a command")
+	}
+}
+
+// TestSlurmScriptQuotesPaths: paths with spaces, quotes and shell
+// metacharacters reach the program as one argument each, both in the
+// script's shell lines (run here by bash, with a stand-in for cifarnet)
+// and in its #SBATCH --output line as sbatch parses it.
+func TestSlurmScriptQuotesPaths(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	base := t.TempDir()
+	pwned := filepath.Join(base, "pwned")
+	dir := filepath.Join(base, `exp 1 '"#$(touch `+pwned+`)`+"`touch "+pwned+"`;&|<>*?")
+	bindir := filepath.Join(base, "bin $x 'q'")
+	if err := os.MkdirAll(bindir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	argsFile := filepath.Join(base, "args")
+	fake := filepath.Join(bindir, "cifar net")
+	// The stand-in records its working directory and arguments, one a line.
+	if err := os.WriteFile(fake, []byte("#!/bin/bash\n{ pwd; printf '%s\\n' \"$@\"; } > \"$ARGS_FILE\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runLimited(t, time.Minute, "experiment", "slurm", "--seeds", "0-3", "--shards", "2",
+		"--dir", dir, "--binary", fake, "--partition", "gpu,cpu", "--time", "2-00:30:00", "--mem", "512M")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	script := filepath.Join(dir, SlurmScript)
+	b, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(), "ARGS_FILE="+argsFile)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bash %s: %v: %s", script, err, out)
+	}
+	got, err := os.ReadFile(argsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+	want := []string{"experiment", "--dir", dir, "--quiet"}
+	if len(lines) != len(want)+1 || !slices.Equal(lines[1:], want) {
+		t.Errorf("the script ran cifarnet with %q, want %q", lines[1:], want)
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Error("a path in the script ran a command")
+	}
+	var output []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "#SBATCH "); ok {
+			output = append(output, sbatchArguments(rest)...)
+		}
+	}
+	for _, w := range []string{"--output=" + dir + "/slurm/%A_%a.out", "--partition=gpu,cpu", "--time=2-00:30:00", "--mem=512M"} {
+		if !slices.Contains(output, w) {
+			t.Errorf("sbatch would read the #SBATCH lines as %q, without %q", output, w)
+		}
+	}
+}
+
+// sbatchArguments splits an #SBATCH line's rest as sbatch does (Slurm's
+// src/sbatch/opt.c, _get_argument): whitespace separates arguments,
+// single or double quotes group, a backslash escapes the next character
+// (inside quotes too), and an unquoted '#' ends the line.
+func sbatchArguments(line string) []string {
+	var args []string
+	var cur bytes.Buffer
+	in, have, escape := byte(0), false, false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case escape:
+			escape = false
+			cur.WriteByte(c)
+		case c == '\\':
+			escape, have = true, true
+		case in != 0 && c == in:
+			in = 0
+		case in != 0:
+			cur.WriteByte(c)
+		case c == '"' || c == '\'':
+			in, have = c, true
+		case c == '#':
+			i = len(line)
+		case c == ' ' || c == '\t':
+			if have {
+				args = append(args, cur.String())
+				cur.Reset()
+				have = false
+			}
+		default:
+			cur.WriteByte(c)
+			have = true
+		}
+	}
+	if have {
+		args = append(args, cur.String())
+	}
+	return args
+}
+
+// TestLargestExperimentPlans: an experiment of 100000 runs is planned (and
+// its Slurm script written) in seconds, and one of more is refused at
+// once; planning 100000 seeds used to take minutes (every seed compared
+// with every other, every run validated).
+func TestLargestExperimentPlans(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "exp")
+	_, stderr, code := runLimited(t, 2*time.Minute, "experiment", "slurm", "--seeds", "0-49999",
+		"--grid", "activation=elu,relu", "--shards", "4", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	_, stderr, code = runLimited(t, time.Minute, "experiment", "--seeds", "0-999999999", "--dir", dir+"2")
+	if code != 2 || !strings.Contains(stderr, "more than 100000 seeds") {
+		t.Errorf("a billion seeds: exit %d, %q", code, stderr)
+	}
+	_, stderr, code = runLimited(t, time.Minute, "experiment", "--seeds", "0-50000", "--grid", "activation=elu,relu", "--dir", dir+"3")
+	if code != 2 || !strings.Contains(stderr, "more than 100000 runs") {
+		t.Errorf("100002 runs: exit %d, %q", code, stderr)
+	}
+}

@@ -1,0 +1,133 @@
+package experiment
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestHostileSpecFiles: each crafted spec file is refused with one line
+// naming what is wrong, quickly and without blocking; a megabyte of
+// nested brackets used to take the TOML parser gigabytes and minutes, a
+// FIFO blocked forever, and a value's newline reached the error.
+func TestHostileSpecFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, text, want string
+	}{
+		{"deep arrays", "seeds = " + strings.Repeat("[", 300000) + strings.Repeat("]", 300000) + "\n", "nested more than"},
+		{"deep inline tables", "x = " + strings.Repeat("{a=", 100000) + "1" + strings.Repeat("}", 100000) + "\n", "nested more than"},
+		{"deep after a string", "seeds = \"0-1 [[[[[[[[[[[[\" # ]]]]]]]]]\n[grid]\nlr = " + strings.Repeat("[", 20) + "\n", "line 3: arrays or tables nested"},
+		{"too large", "seeds = \"0-1\"\n" + strings.Repeat("#", 2<<20) + "\n", "more than the 1048576"},
+		{"control character", "seeds = \"0-1\"\n[grid]\nactivation = [\"elu\\u0000\", \"relu\"]\n", `"elu\x00" holds a control character`},
+		{"newline in a value", "seeds = \"0-1\"\n[base]\nactivation = \"elu\\n--lr=5\"\n", "holds a control character"},
+		{"newline in a name", "seeds = \"0-1\"\n[grid]\n\"activation\\n\" = [\"elu\"]\n", `"activation\n": not a setting's name`},
+		{"odd name", "seeds = \"0-1\"\n[base]\n\"--lr\" = 3\n", "not a setting's name"},
+		{"too many values", "seeds = \"0\"\n[grid]\nlr = [" + strings.Repeat("1,", MaxRuns) + "1]\n", "more than an experiment's"},
+		{"huge value", "seeds = \"0\"\n[base]\nlayers = \"" + strings.Repeat("x", maxValue+1) + "\"\n", "more than the 65536"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".toml")
+			if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s, err := ReadSpecFile(path)
+			if err == nil {
+				err = s.Check()
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+			if len(err.Error()) > 400 || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error of %d bytes or lines: %.400q", len(err.Error()), err)
+			}
+		})
+	}
+	fifo := filepath.Join(dir, "fifo.toml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ReadSpecFile(fifo); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Errorf("FIFO: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("reading a FIFO as a spec file blocked")
+	}
+}
+
+// TestSettingGivenTwice: a base setting given twice (in the spec file and
+// as a flag) is refused, not silently resolved one way.
+func TestSettingGivenTwice(t *testing.T) {
+	s := &Spec{Seeds: []uint64{1}, Base: []Setting{{"epochs", "9223372036854775807"}, {"epochs", "1"}}}
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "base epochs: the setting is given twice") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestExperimentDirectorySpecJSON: a hostile spec.json (a FIFO, a
+// truncated file, a value with a newline) is an error naming it, never a
+// block or a two-line message.
+func TestExperimentDirectorySpecJSON(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, SpecFile)
+	os.WriteFile(path, []byte(`{"base": [{"name": "activation", "value": "elu\n--lr 5"}], "seeds": [1]}`), 0o644)
+	if _, err := ReadSpec(dir); err == nil || !strings.Contains(err.Error(), "control character") {
+		t.Errorf("a newline in spec.json: %v", err)
+	}
+	os.WriteFile(path, []byte(`{"base": [], "seeds": [1`), 0o644)
+	if _, err := ReadSpec(dir); err == nil || !strings.Contains(err.Error(), "spec.json") {
+		t.Errorf("truncated spec.json: %v", err)
+	}
+	os.Remove(path)
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	done := make(chan [2]error, 1)
+	go func() {
+		_, err1 := ReadSpec(dir)
+		done <- [2]error{err1, RecordSpec(dir, &Spec{Seeds: []uint64{1}})}
+	}()
+	select {
+	case errs := <-done:
+		for _, err := range errs {
+			if err == nil || !strings.Contains(err.Error(), "named pipe") {
+				t.Errorf("FIFO spec.json: %v", err)
+			}
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("a FIFO as spec.json blocked")
+	}
+}
+
+// TestManySeedsPlanned: the largest experiment allowed (MaxRuns runs) is
+// parsed and planned; one more seed is refused. Checking each seed
+// against all the others and validating every run (reading the memory
+// available each time) took minutes for 100000 seeds.
+func TestManySeedsPlanned(t *testing.T) {
+	seeds, err := ParseSeeds("0-99999")
+	if err != nil || len(seeds) != MaxRuns {
+		t.Fatalf("%d seeds, %v", len(seeds), err)
+	}
+	if _, err := ParseSeeds("0-99999,100000"); err == nil {
+		t.Error("more than MaxRuns seeds accepted")
+	}
+	if _, err := ParseSeeds("5-9,0-99994"); err == nil || !strings.Contains(err.Error(), "seed 5 twice") {
+		t.Errorf("a repeated seed: %v", err)
+	}
+	s := &Spec{Seeds: seeds[:MaxRuns/2], Grid: []Axis{{"activation", []string{"elu", "relu"}}}}
+	runs, err := Plan(t.TempDir(), s, testApply)
+	if err != nil || len(runs) != MaxRuns {
+		t.Fatalf("%d runs, %v", len(runs), err)
+	}
+	s.Grid[0].Values = append(s.Grid[0].Values, "selu")
+	if _, err := Plan(t.TempDir(), s, testApply); err == nil || !strings.Contains(err.Error(), "more than 100000 runs") {
+		t.Errorf("more than MaxRuns runs: %v", err)
+	}
+}

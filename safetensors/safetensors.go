@@ -118,21 +118,28 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	for len(js)%8 != 0 {
 		js = append(js, ' ')
 	}
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(js)))
-	buf := bytes.NewBuffer(make([]byte, 0, 8+len(js)+int(off)))
-	buf.Write(n[:])
-	buf.Write(js)
-	var b [4]byte
+	// The data goes out in chunks, never as one buffer of the whole file:
+	// a checkpoint is tens of megabytes and is written while training.
+	buf := make([]byte, 0, writeChunk)
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(js)))
+	buf = append(buf, js...)
 	for _, t := range tensors {
 		for _, v := range t.Data {
-			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-			buf.Write(b[:])
+			if len(buf)+4 > cap(buf) {
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 		}
 	}
-	_, err = w.Write(buf.Bytes())
+	_, err = w.Write(buf)
 	return err
 }
+
+// writeChunk is the size of Write's buffer.
+const writeChunk = 256 << 10
 
 func elements(shape []int) int64 {
 	n := int64(1)

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/rundir"
+	"github.com/cifarnet/cifarnet/saving"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -35,7 +37,18 @@ type Options struct {
 	// returns true the running runs save their checkpoints and Execute
 	// returns an *Interrupted.
 	Interrupt func() bool
+	// Backup is when each run saves its checkpoint as it trains (nil:
+	// never; "cifarnet experiment" uses DefaultBackup), so that a process
+	// killed without warning (SIGKILL, the out-of-memory killer, a node
+	// that fails) loses at most that much of each run it was training.
+	Backup *train.BackupFreq
 }
+
+// DefaultBackup is how often "cifarnet experiment" backs its runs up:
+// at the epoch ends that keep the backups under 2% of the training time.
+// At every epoch end they cost the exercise 3% (BENCHMARKS.md), a third
+// of the experiment's whole allowance for overhead.
+var DefaultBackup = train.BackupFreq{Auto: true}
 
 // DefaultParallel is the number of runs trained at once by default:
 // measured on 2 cores (BENCHMARKS.md), one run per core beats two threads
@@ -51,9 +64,17 @@ func (e *Interrupted) Error() string {
 }
 
 // Status says whether a run has finished, was interrupted (a checkpoint)
-// or has not started.
+// or has not started. A run has finished once its last file, report.html,
+// is written: a process killed while writing the files leaves a run that
+// is continued or trained again, never one counted with files missing.
 func Status(r Run) string {
-	if _, err := os.Stat(filepath.Join(r.Dir, train.MetricsJSON)); err == nil {
+	done := true
+	for _, f := range []string{train.MetricsJSON, saving.WeightsFile, report.HTMLFile} {
+		if _, err := os.Stat(filepath.Join(r.Dir, f)); err != nil {
+			done = false
+		}
+	}
+	if done {
 		return "finished"
 	}
 	if _, err := os.Stat(filepath.Join(r.Dir, train.CheckpointFile)); err == nil {
@@ -115,7 +136,7 @@ func Execute(runs []Run, o Options) error {
 				cfg.Threads = threads
 				d := data[dataKey(cfg)]
 				opts := rundir.Options{Config: cfg, Dir: r.Dir, Overwrite: true, Source: d.source, Data: d.data,
-					DataSHA256: d.checksum(cfg), Interrupt: interrupt}
+					DataSHA256: d.checksum(cfg), Interrupt: interrupt, Backup: o.Backup}
 				opts.Resume = Status(r) == "interrupted"
 				start := time.Now()
 				res, err := rundir.Train(opts)
@@ -268,8 +289,12 @@ func (p *progress) done(r Run, res *rundir.Result, took time.Duration) {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
 	m := res.Metrics
-	fmt.Fprintf(p.w, "[%d/%d] %s seed %d: test accuracy %.4f, %d epochs, %.1fs  %s  (%s)\n",
-		p.finished, p.total, r.Label, r.Seed, m.TestAccuracy, m.EpochsRun, took.Seconds(), r.Dir, p.eta())
+	from := ""
+	if res.ResumedEpoch > 0 {
+		from = fmt.Sprintf(" (continued from epoch %d, step %d)", res.ResumedEpoch, res.ResumedStep)
+	}
+	fmt.Fprintf(p.w, "[%d/%d] %s seed %d: test accuracy %.4f, %d epochs, %.1fs%s  %s  (%s)\n",
+		p.finished, p.total, r.Label, r.Seed, m.TestAccuracy, m.EpochsRun, took.Seconds(), from, r.Dir, p.eta())
 	p.bar()
 }
 

@@ -69,6 +69,10 @@ type Options struct {
 	// Interrupt is polled after every training step; once it returns true
 	// the run saves a checkpoint and Train returns an *Interrupted.
 	Interrupt func() bool
+	// Backup, if set, saves the run's checkpoint as it trains (Keras's
+	// BackupAndRestore), so that a process killed without warning loses
+	// only what it trained since: Train with Resume continues from it.
+	Backup *train.BackupFreq
 }
 
 // Result is a finished run.
@@ -78,6 +82,9 @@ type Result struct {
 	Metrics train.Metrics
 	// Reading is what the run's report says of it, in sentences.
 	Reading report.Reading
+	// ResumedEpoch and ResumedStep (1-based) are where a resumed run
+	// continued from its checkpoint; 0 for a run trained from its start.
+	ResumedEpoch, ResumedStep int
 }
 
 // Interrupted is Train's error when Options.Interrupt stopped the run: the
@@ -179,16 +186,28 @@ func Train(o Options) (*Result, error) {
 	if ck != nil && ck.DataSHA256 != dataSum {
 		return nil, fmt.Errorf("resume %s: the data at %s is not the data the run trained on (checksum differs)", dir, o.Source)
 	}
+	// save writes a checkpoint of this run into its directory.
+	save := func(c *train.Checkpoint) error {
+		c.DataSHA256 = dataSum
+		if abs, err := filepath.Abs(o.Source); err == nil && o.Source != "" {
+			c.DataSource = abs
+		}
+		return c.Save(dir)
+	}
+	ctl := train.Control{Progress: o.Progress, Interrupt: o.Interrupt}
+	if o.Backup != nil {
+		ctl.Backup = &train.Backup{Freq: *o.Backup, Save: save}
+	}
 	start := time.Now()
 	var out *train.Outcome
 	if ck != nil {
-		out, err = train.Resume(ck, data, o.Progress, o.Interrupt)
+		out, err = train.ResumeWith(ck, data, ctl)
 	} else {
 		model, merr := initialModel(cfg, o.InitWeights)
 		if merr != nil {
 			return nil, merr
 		}
-		out, err = train.FitAndEvaluateFrom(cfg, data, model, o.Progress, o.Interrupt)
+		out, err = train.FitAndEvaluateWith(cfg, data, model, ctl)
 	}
 	var intr *train.Interrupted
 	if errors.As(err, &intr) && ck == nil && intr.Checkpoint.Epoch == 0 && intr.Checkpoint.Step == 0 {
@@ -197,11 +216,7 @@ func Train(o Options) (*Result, error) {
 		return nil, &Interrupted{Dir: dir, Epoch: 1, Step: 1, NotStarted: true}
 	}
 	if errors.As(err, &intr) {
-		intr.Checkpoint.DataSHA256 = dataSum
-		if abs, err := filepath.Abs(o.Source); err == nil && o.Source != "" {
-			intr.Checkpoint.DataSource = abs
-		}
-		if err := intr.Checkpoint.Save(dir); err != nil {
+		if err := save(intr.Checkpoint); err != nil {
 			return nil, err
 		}
 		if err := train.WriteHistory(dir, out.History); err != nil {
@@ -232,7 +247,11 @@ func Train(o Options) (*Result, error) {
 	if err := rd.Commit(); err != nil {
 		return nil, err
 	}
-	return &Result{Dir: rd.Path, Outcome: out, Metrics: m, Reading: reading}, nil
+	res := &Result{Dir: rd.Path, Outcome: out, Metrics: m, Reading: reading}
+	if ck != nil {
+		res.ResumedEpoch, res.ResumedStep = ck.Epoch+1, ck.Step+1
+	}
+	return res, nil
 }
 
 // modelKept says, with err, where the trained model stays when a file

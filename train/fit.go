@@ -34,6 +34,8 @@ type Options struct {
 	// optimizer already hold its state; callbacks are not told
 	// OnTrainBegin). Its Config is not consulted.
 	Resume *Checkpoint
+	// Backup, if non-nil, saves checkpoints as training goes.
+	Backup *Backup
 }
 
 // Interrupted is returned by Fit when Options.Interrupt asked it to stop.
@@ -128,6 +130,10 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 	params := m.Params()
 	var ev evaluator
 
+	var clock *backupClock
+	if o.Backup != nil {
+		clock = newBackupClock(o.Backup.Freq)
+	}
 	epoch0, step0 := 0, 0
 	var lossSum, carried float64
 	var correct, seen int
@@ -166,6 +172,17 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 				}
 				return r.History, &Interrupted{ck}
 			}
+			if clock != nil && clock.due(step) {
+				began := time.Now()
+				ck, err := checkpoint(r, samples, epoch, step, lossSum, correct, seen, carried+time.Since(start).Seconds())
+				if err != nil {
+					return r.History, err
+				}
+				if err := o.Backup.Save(ck); err != nil {
+					return r.History, fmt.Errorf("train: backup: %w", err)
+				}
+				clock.saved(began)
+			}
 			idx := order[step*bs : min(split, (step+1)*bs)]
 			b := len(idx)
 			xt.Gather(e, xb, ldx, idx)
@@ -190,6 +207,9 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 			lossSum += float64(loss) * float64(b)
 			correct += ok
 			seen += b
+			if clock != nil {
+				clock.batches++
+			}
 			running := Logs{Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen)}
 			for _, c := range o.Callbacks {
 				c.OnBatchEnd(r, step, running)

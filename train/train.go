@@ -299,11 +299,36 @@ func FitAndEvaluate(cfg Config, data *dataset.Data, progress *Progress) (*Outcom
 // returns true training stops with an *Interrupted whose checkpoint Resume
 // continues.
 func FitAndEvaluateFrom(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progress, interrupt func() bool) (*Outcome, error) {
-	return fitAndEvaluate(cfg, data, model, progress, nil, interrupt)
+	return fitAndEvaluate(cfg, data, model, nil, Control{Progress: progress, Interrupt: interrupt})
+}
+
+// Control is what steers a training from outside: its progress output,
+// stopping it, and backing it up.
+type Control struct {
+	// Progress (nil for silence) receives Keras-style output.
+	Progress *Progress
+	// Interrupt, if non-nil, is polled after every step; once it returns
+	// true training stops with an *Interrupted whose checkpoint Resume
+	// continues.
+	Interrupt func() bool
+	// Backup, if non-nil, saves complete checkpoints as training goes
+	// (Save receives them with the configuration and the callbacks'
+	// states filled in).
+	Backup *Backup
+}
+
+// FitAndEvaluateWith is FitAndEvaluateFrom steered by c.
+func FitAndEvaluateWith(cfg Config, data *dataset.Data, model *nn.Sequential, c Control) (*Outcome, error) {
+	return fitAndEvaluate(cfg, data, model, nil, c)
 }
 
 // Resume continues the training a checkpoint describes on the same data.
 func Resume(ck *Checkpoint, data *dataset.Data, progress *Progress, interrupt func() bool) (*Outcome, error) {
+	return ResumeWith(ck, data, Control{Progress: progress, Interrupt: interrupt})
+}
+
+// ResumeWith is Resume steered by c.
+func ResumeWith(ck *Checkpoint, data *dataset.Data, c Control) (*Outcome, error) {
 	model, err := ck.Config.NewModel()
 	if err != nil {
 		return nil, err
@@ -316,7 +341,7 @@ func Resume(ck *Checkpoint, data *dataset.Data, progress *Progress, interrupt fu
 			return nil, fmt.Errorf("resume: %v", err)
 		}
 	}
-	return fitAndEvaluate(ck.Config, data, model, progress, ck, interrupt)
+	return fitAndEvaluate(ck.Config, data, model, ck, c)
 }
 
 // matches reports data that is not the data set cfg names.
@@ -331,7 +356,8 @@ func (cfg Config) matches(data *dataset.Data) error {
 	return nil
 }
 
-func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, progress *Progress, resume *Checkpoint, interrupt func() bool) (*Outcome, error) {
+func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, resume *Checkpoint, c Control) (*Outcome, error) {
+	progress := c.Progress
 	if err := cfg.matches(data); err != nil {
 		return nil, err
 	}
@@ -346,7 +372,7 @@ func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, progre
 	test := data.Test.Slice(0, cfg.TestSamples)
 	out := &Outcome{Config: cfg, Model: model, Kernel: e.Kernel()}
 	opts := Options{Epochs: cfg.Epochs, BatchSize: cfg.BatchSize, ValidationSplit: cfg.ValidationSplit, Shuffle: cfg.Shuffle, Seed: cfg.Seed,
-		Interrupt: interrupt, Resume: resume}
+		Interrupt: c.Interrupt, Resume: resume}
 	if cfg.Patience >= 0 {
 		out.Early = cfg.earlyStopping()
 		if resume != nil && resume.Early != nil {
@@ -378,21 +404,31 @@ func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, progre
 	if resume == nil && model.NeedsAdapt() {
 		adapt(e, model, PixelRows{train.Pixels, train.Features()}, SplitAt(cfg.TrainSamples, cfg.ValidationSplit), cfg.BatchSize)
 	}
-	start := time.Now()
-	out.History, err = Fit(e, model, opt, PixelRows{train.Pixels, train.Features()}, train.Int32Labels(), opts)
-	out.TrainSeconds = before + time.Since(start).Seconds()
-	var intr *Interrupted
-	var nonFinite *NonFinite
-	switch {
-	case errors.As(err, &intr):
-		ck := intr.Checkpoint
-		ck.Config, ck.TrainSeconds = cfg, out.TrainSeconds
+	var start time.Time
+	// complete adds to Fit's checkpoint what only this level knows.
+	complete := func(ck *Checkpoint) {
+		ck.Config, ck.TrainSeconds = cfg, before+time.Since(start).Seconds()
 		if out.Early != nil {
 			ck.Early = out.Early.State()
 		}
 		if out.ReduceLR != nil {
 			ck.ReduceLR = out.ReduceLR.State()
 		}
+	}
+	if b := c.Backup; b != nil {
+		opts.Backup = &Backup{Freq: b.Freq, Save: func(ck *Checkpoint) error {
+			complete(ck)
+			return b.Save(ck)
+		}}
+	}
+	start = time.Now()
+	out.History, err = Fit(e, model, opt, PixelRows{train.Pixels, train.Features()}, train.Int32Labels(), opts)
+	out.TrainSeconds = before + time.Since(start).Seconds()
+	var intr *Interrupted
+	var nonFinite *NonFinite
+	switch {
+	case errors.As(err, &intr):
+		complete(intr.Checkpoint)
 		return out, err
 	case errors.As(err, &nonFinite):
 		out.Terminated = nonFinite

@@ -36,6 +36,7 @@ type experimentFlags struct {
 	parallel   int
 	shard      string
 	quiet      bool
+	backup     backupFlag
 	fs         *pflag.FlagSet
 	runThreads int
 }
@@ -82,8 +83,11 @@ file (--spec) to keep under version control:
 
 Every (configuration, seed) runs once into DIR/runs/<hash of its
 configuration and seed>: running the same command again skips the finished
-runs and continues interrupted ones from their checkpoints (Ctrl-C saves
-them), and a larger grid or more seeds add only the new runs. The data is
+runs and continues interrupted ones from their checkpoints (Ctrl-C and
+SIGTERM save them; and each run backs its checkpoint up as it trains, so
+that a process killed outright, by SIGKILL, the out-of-memory killer or a
+failed node, loses only the last epochs: --backup-and-restore), and a
+larger grid or more seeds add only the new runs. The data is
 loaded once and shared; runs go in parallel, one per core. The directory
 receives experiment.json, runs.csv, summary.csv, the figures and report.html.
 
@@ -106,6 +110,8 @@ see docs/kubernetes.md); then
 	fs.IntVar(&f.parallel, "parallel", 0, "runs trained at once (default: one per CPU, the CPUs divided among them; see BENCHMARKS.md)")
 	fs.StringVar(&f.shard, "shard", "", "run only slice I of N (I/N, 0 <= I < N); default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/CIFARNET_SHARDS when set")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the experiment's directory and its report")
+	def := experiment.DefaultBackup
+	addBackupFlag(fs, &f.backup, &def, "running the same command again continues from it")
 	fs.SortFlags = false
 	cmd.AddCommand(newExperimentReportCmd("report", "Redraw an experiment's statistics, figures and report.html from its saved runs"),
 		newExperimentReportCmd("collect", "Aggregate what the shards of an experiment wrote (the same as report; names the missing runs)"),
@@ -159,6 +165,16 @@ func applySettings(settings []experiment.Setting) (train.Config, error) {
 		}
 		if err := fs.Set(s.Name, s.Value); err != nil {
 			return cfg, usagef("%s=%s: %v", s.Name, s.Value, err)
+		}
+	}
+	if model.file != "" || model.layers != "" {
+		// A Keras model file (or the short form) is the whole network, each
+		// layer with its own activation and initializer: the exercise's
+		// network settings have nothing to apply to.
+		for _, name := range []string{"hidden", "activation", "init"} {
+			if fs.Changed(name) {
+				return cfg, usagef("%s describes the exercise's network, which the model (--model or --layers) replaces: vary the network itself, e.g. --grid model=a.json,b.json", name)
+			}
 		}
 	}
 	if err := model.apply(fs, &cfg); err != nil {
@@ -314,7 +330,7 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	defer stop()
 	o := experiment.Options{Parallel: f.parallel, Threads: f.cfg.Threads,
 		Find:      func(info dataset.Info) (string, error) { return f.data.find(info, os.Stderr) },
-		Interrupt: func() bool { return ctx.Err() != nil }}
+		Interrupt: func() bool { return ctx.Err() != nil }, Backup: f.backup.freq}
 	if !f.quiet {
 		o.Progress, o.Terminal = stdout, isTerminal(stdout)
 	}

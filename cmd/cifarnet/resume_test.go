@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSIGINTThenResume interrupts a training run with SIGINT once epoch 2
@@ -71,5 +72,49 @@ func TestSIGINTThenResume(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "checkpoint.safetensors")); !os.IsNotExist(err) {
 		t.Error("the checkpoint was kept after the run finished")
+	}
+}
+
+// TestTrainBackupSIGKILLThenResume: with --backup-and-restore epoch, a
+// training killed outright (SIGKILL: nothing saved at the kill) leaves its
+// last epoch end's checkpoint, and --resume finishes it with the bits of a
+// run never killed.
+func TestTrainBackupSIGKILLThenResume(t *testing.T) {
+	data := sharedData(t)
+	args := []string{"train", "--data", data, "--train-samples", "2000", "--test-samples", "200", "--epochs", "8", "--patience", "3", "--hidden", "64", "-q"}
+	full := filepath.Join(t.TempDir(), "full")
+	if _, stderr, code := run(t, append(args, "--out", full)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	dir := filepath.Join(t.TempDir(), "killed")
+	cmd := exec.Command(binary, append(args, "--out", dir, "--backup-and-restore", "epoch")...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(dir, "checkpoint.safetensors")
+	for i := 0; i < 100000; i++ { // polls for the file, up to about 5 minutes
+		if _, err := os.Stat(ck); err == nil {
+			break
+		}
+		time.Sleep(3 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.Stat(ck); err != nil {
+		t.Fatalf("no backup before the kill: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "metrics.json")); err == nil {
+		t.Fatal("the run finished before the kill")
+	}
+	if _, stderr, code := run(t, "train", "--data", data, "--resume", dir, "-q"); code != 0 {
+		t.Fatalf("resume: exit %d %s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(full, "model.safetensors"))
+	b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors"))
+	if len(a) == 0 || string(a) != string(b) {
+		t.Fatal("the resumed run's model differs from the uninterrupted run's")
+	}
+	if ma, mb := readMetrics(t, full), readMetrics(t, dir); ma.TestLoss != mb.TestLoss || ma.EpochsRun != mb.EpochsRun {
+		t.Fatalf("metrics differ: %+v vs %+v", ma.TestLoss, mb.TestLoss)
 	}
 }

@@ -31,6 +31,7 @@ type trainFlags struct {
 	quiet       bool
 	overwrite   bool
 	model       modelFlags
+	backup      backupFlag
 }
 
 // addConfigFlags registers a flag for every knob of the exercise, with the
@@ -98,6 +99,7 @@ report.html, where the same reading stands beside the figures.`,
 	fs.StringVar(&f.out, "out", "", "run directory for the outputs (default: a new runs/<timestamp> directory)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the final test accuracy")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "allow --out to name a directory that already holds a run")
+	addBackupFlag(fs, &f.backup, nil, "continue with --resume DIR")
 	fs.SortFlags = false
 	return cmd
 }
@@ -110,7 +112,7 @@ func resumeFlags(fs *pflag.FlagSet) error {
 	var bad []string
 	fs.Visit(func(fl *pflag.Flag) {
 		switch fl.Name {
-		case "resume", "data", "offline", "threads", "quiet":
+		case "resume", "data", "offline", "threads", "quiet", "backup-and-restore":
 		default:
 			bad = append(bad, "--"+fl.Name)
 		}
@@ -124,7 +126,8 @@ func resumeFlags(fs *pflag.FlagSet) error {
 func executeTrain(stdout io.Writer, f trainFlags) error {
 	terminal := isTerminal(stdout)
 	o := rundir.Options{Config: f.cfg, Dir: f.out, Overwrite: f.overwrite, InitWeights: f.initWeights,
-		Find: func(info dataset.Info) (string, error) { return f.data.find(info, os.Stderr) }}
+		Find:   func(info dataset.Info) (string, error) { return f.data.find(info, os.Stderr) },
+		Backup: f.backup.freq}
 	if f.resume != "" {
 		o.Dir, o.Resume = f.resume, true
 		o.DataGiven = f.data.path != ""

@@ -22,7 +22,7 @@ type modelFlags struct {
 }
 
 func addModelFlags(fs *pflag.FlagSet, f *modelFlags) {
-	fs.StringVar(&f.file, "model", "", "train the Keras model in this JSON file (what model.to_json() writes: a Sequential of supported layers; its compile_config's optimizer is used unless --optimizer or --lr is given)")
+	fs.StringVar(&f.file, "model", "", "train the Keras model in this JSON file (what model.to_json() writes: a Sequential of supported layers; its compile_config's optimizer is used unless --optimizer is given; --lr and the optimizer's flags change that optimizer's arguments)")
 	fs.StringVar(&f.layers, "layers", "", "the hidden layers in a short form; a Dense softmax output layer is appended unless the list ends in a softmax. "+nn.ShortFormHelp)
 }
 
@@ -69,12 +69,36 @@ func (f modelFlags) apply(fs *pflag.FlagSet, cfg *train.Config) error {
 		return usageError{err}
 	}
 	cfg.Model = &k.Model
-	if k.Compile != nil && k.Compile.Optimizer != nil && !fs.Changed("optimizer") && !fs.Changed("lr") {
+	if k.Compile != nil && k.Compile.Optimizer != nil && !fs.Changed("optimizer") {
+		lr := cfg.LearningRate
 		if err := applyKerasOptimizer(cfg, k.Compile.Optimizer); err != nil {
 			return usagef("--model %s: compile_config: optimizer: %v", f.file, err)
 		}
+		if fs.Changed("lr") {
+			setLearningRate(cfg, lr)
+		}
 	}
 	return nil
+}
+
+// setLearningRate gives the optimizer a model file compiled the learning
+// rate of --lr, as setting a Keras optimizer's learning_rate does: its
+// constant rate, or a schedule's initial_learning_rate, the rest of the
+// optimizer (its class, its arguments, the schedule's shape) staying the
+// file's.
+func setLearningRate(cfg *train.Config, lr float64) {
+	cfg.LearningRate = lr
+	if sc := cfg.LRSchedule; sc != nil {
+		if _, ok := sc.Config["initial_learning_rate"]; ok {
+			c := *sc
+			c.Config = optim.Args{}
+			for k, v := range sc.Config {
+				c.Config[k] = v
+			}
+			c.Config["initial_learning_rate"] = lr
+			cfg.LRSchedule = &c
+		}
+	}
 }
 
 func endsInSoftmax(cs []nn.LayerConfig) bool {

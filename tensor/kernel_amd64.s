@@ -3220,6 +3220,736 @@ kernelRowsAVX2_done:
 	VZEROUPPER
 	RET
 
+// func kernelKMajor1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelKMajor1AVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVB  acc+104(FP), R8
+	TESTB R8, R8
+	JZ    kernelKMajor1AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R8
+	VMOVUPS (R8), Y0
+	VMOVUPS 32(R8), Y1
+	JMP     kernelKMajor1AVX2_start
+
+kernelKMajor1AVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+kernelKMajor1AVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelKMajor1AVX2_done
+
+kernelKMajor1AVX2_loop:
+	VMOVUPS      (BX), Y2
+	VMOVUPS      32(BX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelKMajor1AVX2_loop
+
+kernelKMajor1AVX2_done:
+	MOVQ    DI, R8
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	VZEROUPPER
+	RET
+
+// func kernelRows1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelRows1AVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), DX
+	MOVQ  ldb+64(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  c_base+72(FP), SI
+	MOVQ  ldc+96(FP), DI
+	SHLQ  $0x02, DI
+	MOVB  acc+104(FP), DI
+	TESTB DI, DI
+	JZ    kernelRows1AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    SI, DI
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	JMP     kernelRows1AVX2_start
+
+kernelRows1AVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+kernelRows1AVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRows1AVX2_done
+
+kernelRows1AVX2_loop:
+	VMOVUPS      (DX), Y2
+	VMOVUPS      32(DX), Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	ADDQ         $0x04, CX
+	ADDQ         BX, DX
+	DECQ         AX
+	JNZ          kernelRows1AVX2_loop
+
+kernelRows1AVX2_done:
+	MOVQ    SI, DI
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VZEROUPPER
+	RET
+
+// func kernelKMajor2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelKMajor2AVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelKMajor2AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	JMP     kernelKMajor2AVX2_start
+
+kernelKMajor2AVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+kernelKMajor2AVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelKMajor2AVX2_done
+
+kernelKMajor2AVX2_loop:
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelKMajor2AVX2_loop
+
+kernelKMajor2AVX2_done:
+	MOVQ    DI, R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	VZEROUPPER
+	RET
+
+// func kernelRows2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelRows2AVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelRows2AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	JMP     kernelRows2AVX2_start
+
+kernelRows2AVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+kernelRows2AVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRows2AVX2_done
+
+kernelRows2AVX2_loop:
+	VMOVUPS      (BX), Y4
+	VMOVUPS      32(BX), Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y4, Y6, Y0
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y4, Y6, Y2
+	VFMADD231PS  Y5, Y6, Y3
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRows2AVX2_loop
+
+kernelRows2AVX2_done:
+	MOVQ    DI, R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	VZEROUPPER
+	RET
+
+// func kernelKMajor3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelKMajor3AVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelKMajor3AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y4
+	VMOVUPS 32(R9), Y5
+	JMP     kernelKMajor3AVX2_start
+
+kernelKMajor3AVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+kernelKMajor3AVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelKMajor3AVX2_done
+
+kernelKMajor3AVX2_loop:
+	VMOVUPS      (BX), Y6
+	VMOVUPS      32(BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelKMajor3AVX2_loop
+
+kernelKMajor3AVX2_done:
+	MOVQ    DI, R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	VZEROUPPER
+	RET
+
+// func kernelRows3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelRows3AVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelRows3AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y4
+	VMOVUPS 32(R9), Y5
+	JMP     kernelRows3AVX2_start
+
+kernelRows3AVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+kernelRows3AVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRows3AVX2_done
+
+kernelRows3AVX2_loop:
+	VMOVUPS      (BX), Y6
+	VMOVUPS      32(BX), Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VFMADD231PS  Y7, Y8, Y5
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRows3AVX2_loop
+
+kernelRows3AVX2_done:
+	MOVQ    DI, R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	VZEROUPPER
+	RET
+
+// func kernelKMajor4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelKMajor4AVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelKMajor4AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y4
+	VMOVUPS 32(R9), Y5
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y6
+	VMOVUPS 32(R9), Y7
+	JMP     kernelKMajor4AVX2_start
+
+kernelKMajor4AVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+kernelKMajor4AVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelKMajor4AVX2_done
+
+kernelKMajor4AVX2_loop:
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(CX), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(CX), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(CX), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelKMajor4AVX2_loop
+
+kernelKMajor4AVX2_done:
+	MOVQ    DI, R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y6, (R9)
+	VMOVUPS Y7, 32(R9)
+	VZEROUPPER
+	RET
+
+// func kernelRows4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelRows4AVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVB  acc+104(FP), R10
+	TESTB R10, R10
+	JZ    kernelRows4AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R10
+	VMOVUPS (R10), Y0
+	VMOVUPS 32(R10), Y1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y2
+	VMOVUPS 32(R10), Y3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y4
+	VMOVUPS 32(R10), Y5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y6
+	VMOVUPS 32(R10), Y7
+	JMP     kernelRows4AVX2_start
+
+kernelRows4AVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+kernelRows4AVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRows4AVX2_done
+
+kernelRows4AVX2_loop:
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VBROADCASTSS (CX), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (CX)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (CX)(DX*2), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (R9), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRows4AVX2_loop
+
+kernelRows4AVX2_done:
+	MOVQ    DI, R10
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R8, R10
+	VMOVUPS Y2, (R10)
+	VMOVUPS Y3, 32(R10)
+	ADDQ    R8, R10
+	VMOVUPS Y4, (R10)
+	VMOVUPS Y5, 32(R10)
+	ADDQ    R8, R10
+	VMOVUPS Y6, (R10)
+	VMOVUPS Y7, 32(R10)
+	VZEROUPPER
+	RET
+
+// func kernelKMajor5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelKMajor5AVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVB  acc+104(FP), R9
+	TESTB R9, R9
+	JZ    kernelKMajor5AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R9
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y4
+	VMOVUPS 32(R9), Y5
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y6
+	VMOVUPS 32(R9), Y7
+	ADDQ    R8, R9
+	VMOVUPS (R9), Y8
+	VMOVUPS 32(R9), Y9
+	JMP     kernelKMajor5AVX2_start
+
+kernelKMajor5AVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+kernelKMajor5AVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelKMajor5AVX2_done
+
+kernelKMajor5AVX2_loop:
+	VMOVUPS      (BX), Y10
+	VMOVUPS      32(BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS 4(CX), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS 8(CX), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS 12(CX), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS 16(CX), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelKMajor5AVX2_loop
+
+kernelKMajor5AVX2_done:
+	MOVQ    DI, R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y6, (R9)
+	VMOVUPS Y7, 32(R9)
+	ADDQ    R8, R9
+	VMOVUPS Y8, (R9)
+	VMOVUPS Y9, 32(R9)
+	VZEROUPPER
+	RET
+
+// func kernelRows5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+// Requires: AVX, FMA3
+TEXT ·kernelRows5AVX2(SB), NOSPLIT, $0-105
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  CX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	ADDQ  DX, R9
+	MOVB  acc+104(FP), R10
+	TESTB R10, R10
+	JZ    kernelRows5AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ    DI, R10
+	VMOVUPS (R10), Y0
+	VMOVUPS 32(R10), Y1
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y2
+	VMOVUPS 32(R10), Y3
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y4
+	VMOVUPS 32(R10), Y5
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y6
+	VMOVUPS 32(R10), Y7
+	ADDQ    R8, R10
+	VMOVUPS (R10), Y8
+	VMOVUPS 32(R10), Y9
+	JMP     kernelRows5AVX2_start
+
+kernelRows5AVX2_zero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+kernelRows5AVX2_start:
+	// for p := 0; p < k; p++: tile += A(:, p) ⊗ B(p, :)
+	TESTQ AX, AX
+	JZ    kernelRows5AVX2_done
+
+kernelRows5AVX2_loop:
+	VMOVUPS      (BX), Y10
+	VMOVUPS      32(BX), Y11
+	VBROADCASTSS (CX), Y12
+	VFMADD231PS  Y10, Y12, Y0
+	VFMADD231PS  Y11, Y12, Y1
+	VBROADCASTSS (CX)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y2
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (CX)(DX*2), Y12
+	VFMADD231PS  Y10, Y12, Y4
+	VFMADD231PS  Y11, Y12, Y5
+	VBROADCASTSS (R9), Y12
+	VFMADD231PS  Y10, Y12, Y6
+	VFMADD231PS  Y11, Y12, Y7
+	VBROADCASTSS (R9)(DX*1), Y12
+	VFMADD231PS  Y10, Y12, Y8
+	VFMADD231PS  Y11, Y12, Y9
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R9
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          kernelRows5AVX2_loop
+
+kernelRows5AVX2_done:
+	MOVQ    DI, R10
+	VMOVUPS Y0, (R10)
+	VMOVUPS Y1, 32(R10)
+	ADDQ    R8, R10
+	VMOVUPS Y2, (R10)
+	VMOVUPS Y3, 32(R10)
+	ADDQ    R8, R10
+	VMOVUPS Y4, (R10)
+	VMOVUPS Y5, 32(R10)
+	ADDQ    R8, R10
+	VMOVUPS Y6, (R10)
+	VMOVUPS Y7, 32(R10)
+	ADDQ    R8, R10
+	VMOVUPS Y8, (R10)
+	VMOVUPS Y9, 32(R10)
+	VZEROUPPER
+	RET
+
 // func kernelKMajorNarrowAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 // Requires: AVX, FMA3
 TEXT ·kernelKMajorNarrowAVX2(SB), NOSPLIT, $0-105

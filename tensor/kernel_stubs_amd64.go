@@ -88,6 +88,36 @@ func kernelKMajorAVX2(k int, a []float32, lda int, b []float32, ldb int, c []flo
 // kernelRowsAVX2 computes the 6x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
+// kernelKMajor1AVX2 computes the 1x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows1AVX2 computes the 1x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor2AVX2 computes the 2x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows2AVX2 computes the 2x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor3AVX2 computes the 3x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows3AVX2 computes the 3x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor4AVX2 computes the 4x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows4AVX2 computes the 4x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelKMajor5AVX2 computes the 5x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajor5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
+// kernelRows5AVX2 computes the 5x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRows5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+
 // kernelKMajorNarrowAVX2 computes the 6x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelKMajorNarrowAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 

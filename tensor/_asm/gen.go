@@ -6,8 +6,8 @@
 // it loads the NR values of B into NR/lanes vector registers, broadcasts each
 // of the MR values of A and issues one fused multiply-add per vector, keeping
 // the whole tile in registers (AVX-512: 12x32 in 24 of the 32 zmm registers;
-// AVX2: 6x16 in 12 of the 16 ymm registers). AVX-512 also has the same
-// kernels for every smaller height (a ragged last row panel), narrow and
+// AVX2: 6x16 in 12 of the 16 ymm registers), and the same kernels for
+// every smaller height (a ragged last row panel). AVX-512 also has narrow and
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
@@ -33,7 +33,7 @@ func main() {
 	}{{"AVX512", 12, 2, 16, func() VecVirtual { return ZMM() }}, {"AVX2", 6, 2, 8, func() VecVirtual { return YMM() }}} {
 		kernel("kernelKMajor"+v.suffix, false, v.mr, v.nv, v.lanes, v.vec)
 		kernel("kernelRows"+v.suffix, true, v.mr, v.nv, v.lanes, v.vec)
-		if v.suffix == "AVX512" {
+		{
 			// Every smaller height, so a ragged last row panel is computed
 			// in place, without a packed copy or a scratch tile.
 			for h := 1; h < v.mr; h++ {

@@ -15,6 +15,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"f4":  func(v float64) string { return fmtMetric(v, "%.4f") },
 	"pct": func(v float64) string { return fmtMetric(100*v, "%.1f%%") },
 	"s1":  func(v float64) string { return fmt.Sprintf("%.2f s", v) },
+	"lr":  func(v float64) string { return fmtMetric(v, "%.4g") },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -86,10 +87,10 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 
 <h2>History</h2>
 <div class="scroll"><table>
-<tr><th>epoch</th><th>loss</th><th>accuracy</th><th>val_loss</th><th>val_accuracy</th><th>time</th></tr>
-{{range .H.Epochs}}<tr{{if eq .Epoch $.M.BestEpoch}} class="best"{{end}}><td>{{.Epoch}}</td><td>{{f4 .Loss}}</td><td>{{f4 .Accuracy}}</td><td>{{f4 .ValLoss}}</td><td>{{f4 .ValAccuracy}}</td><td>{{s1 .Seconds}}</td></tr>
+<tr><th>epoch</th><th>loss</th><th>accuracy</th><th>val_loss</th><th>val_accuracy</th>{{if .LRColumn}}<th>learning_rate</th>{{end}}<th>time</th></tr>
+{{range .H.Epochs}}<tr{{if eq .Epoch $.M.BestEpoch}} class="best"{{end}}><td>{{.Epoch}}</td><td>{{f4 .Loss}}</td><td>{{f4 .Accuracy}}</td><td>{{f4 .ValLoss}}</td><td>{{f4 .ValAccuracy}}</td>{{if $.LRColumn}}<td>{{if .HasLearningRate}}{{lr .LearningRate}}{{else}}–{{end}}</td>{{end}}<td>{{s1 .Seconds}}</td></tr>
 {{end}}</table></div>
-<p style="color:var(--muted);font-size:.9rem">The highlighted row is the epoch whose weights the model keeps.</p>
+<p style="color:var(--muted);font-size:.9rem">The highlighted row is the epoch whose weights the model keeps.{{if .LRColumn}} learning_rate is the rate at the end of the epoch, as Keras logs it (the rate the next step uses).{{end}}</p>
 
 <h2>Configuration</h2>
 <div class="scroll"><table class="kv">{{range .Config}}<tr><td>{{.K}}</td><td>{{.V}}</td></tr>{{end}}</table></div>
@@ -160,7 +161,7 @@ func HTML(r Input, figs []Figure) ([]byte, error) {
 		"CSS": template.CSS(pageCSS), "M": r.Metrics, "H": r.History, "Figs": fv, "Fig": byName, "PerClass": rows,
 		"Reading": ReadingOf(r), "Calibration": calibration, "Bins": CalibrationBins, "BestValEpoch": bestVal,
 		"Chance": 1 / float64(max(1, len(r.Classes))), "Dataset": datasetTitle(r.Metrics.Config),
-		"Config": configRows(r.Metrics.Config),
+		"Config": configRows(r.Metrics.Config), "LRColumn": learningRateChanges(r.History),
 		"Env": []kv{{"Go", env.GoVersion}, {"OS / arch", env.OS + " / " + env.Arch}, {"CPU", env.CPU},
 			{"threads", fmt.Sprint(env.Threads)}, {"Gemm kernel", env.Kernel}, {"seed", fmt.Sprint(r.Metrics.Seed)},
 			{"data", env.Data}, {"SHA-256 of the samples used", env.DataSHA256}, {"started", env.Start}, {"run directory", r.Dir}},

@@ -17,9 +17,10 @@ import (
 // schedule or ReduceLROnPlateau changed it), and the loss against the rate
 // of "cifarnet lr-find".
 
-// learningRateFigure is the report's learning-rate figure, when the history
-// logged a rate that is not constant.
-func learningRateFigure(h *train.History) (Figure, func() (drawing, error), bool) {
+// learningRateChanges reports whether the history logged a learning rate
+// that is not constant: then the report draws it and the history table
+// has its column.
+func learningRateChanges(h *train.History) bool {
 	var first float64
 	n, changes := 0, false
 	for _, e := range h.Epochs {
@@ -32,7 +33,13 @@ func learningRateFigure(h *train.History) (Figure, func() (drawing, error), bool
 		changes = changes || e.LearningRate != first
 		n++
 	}
-	if !changes {
+	return changes
+}
+
+// learningRateFigure is the report's learning-rate figure, when the history
+// logged a rate that is not constant.
+func learningRateFigure(h *train.History) (Figure, func() (drawing, error), bool) {
+	if !learningRateChanges(h) {
 		return Figure{}, nil, false
 	}
 	fig := Figure{Name: "learning_rate", Title: "Learning rate",

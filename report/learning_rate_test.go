@@ -3,6 +3,9 @@ package report
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/train"
@@ -61,5 +64,40 @@ func TestWriteLRFind(t *testing.T) {
 	}
 	if err := WriteLRFind(dir, LRFind{Rates: []float64{1e-3}, Losses: []float64{2}, Smoothed: []float64{2}}); err == nil {
 		t.Fatal("a one-point sweep drawn")
+	}
+}
+
+// The history table has a learning_rate column exactly when the rate
+// changed, each epoch's rate in it (a dash where an epoch logged none).
+func TestHistoryTableLearningRateColumn(t *testing.T) {
+	for _, c := range []struct {
+		rates []float64
+		cells []string // the column's cells; nil: no column
+	}{
+		{[]float64{-1, -1, -1, -1, -1, -1, -1}, nil},
+		{[]float64{0.001, 0.001, 0.001, 0.001, 0.001, 0.001, 0.001}, nil},
+		{[]float64{0.01, 0.005, 0.0025, 0.00125, 0.000625, 0.0003125, 1.25e-05}, []string{"0.01", "0.005", "0.0025", "0.00125", "0.000625", "0.0003125", "1.25e-05"}},
+		{[]float64{-1, 0.1, 0.1, 0.05, 0.05, 0, 0}, []string{"–", "0.1", "0.1", "0.05", "0.05", "0", "0"}},
+	} {
+		r := syntheticRun(t)
+		for i, e := range historyWithRates(c.rates...).Epochs {
+			r.History.Epochs[i].LearningRate, r.History.Epochs[i].HasLearningRate = e.LearningRate, e.HasLearningRate
+		}
+		b, err := HTML(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := string(b)
+		has := strings.Contains(page, "<th>learning_rate</th>")
+		if has != (c.cells != nil) {
+			t.Fatalf("rates %v: learning_rate column %v, want %v", c.rates, has, c.cells != nil)
+		}
+		for i, cell := range c.cells {
+			// the rate's cell sits between val_accuracy's and the time's
+			row := regexp.MustCompile(`<td>` + strconv.Itoa(i+1) + `</td>(<td>[^<]*</td>){4}<td>([^<]*)</td><td>[0-9.]+ s</td></tr>`).FindStringSubmatch(page)
+			if row == nil || row[2] != cell {
+				t.Fatalf("rates %v: epoch %d's row %q, want the rate %q", c.rates, i+1, row, cell)
+			}
+		}
 	}
 }

@@ -70,25 +70,15 @@ func (o *Adam) prepare(lr float32) {
 	o.kern = tensor.NewStepScalars(o.alpha, o.oneMinusB1, o.oneMinusB2, o.eps)
 }
 
+// chunk is tensor's Adam (or AMSGrad) pass over one chunk.
 func (o *Adam) chunk(k, lo, hi int) {
 	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
 	m, v := o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi]
-	alpha, c1, c2, eps := o.alpha, o.oneMinusB1, o.oneMinusB2, o.eps
-	if !o.AMSGrad {
-		// tensor's fused pass: the same operations as the loop below.
-		o.e.Adam(w, g, m, v, &o.kern)
+	if o.AMSGrad {
+		o.e.AdamAMSGrad(w, g, m, v, o.slot(o.vHat, k)[lo:hi], &o.kern)
 		return
 	}
-	vh := o.slot(o.vHat, k)[lo:hi]
-	for i := range w {
-		gi := g[i]
-		m[i] += float32((gi - m[i]) * c1)
-		vi := v[i] + float32((float32(gi*gi)-v[i])*c2)
-		v[i] = vi
-		vi = max(vh[i], vi)
-		vh[i] = vi
-		w[i] -= float32(m[i]*alpha) / (sqrt32(vi) + eps)
-	}
+	o.e.Adam(w, g, m, v, &o.kern)
 }
 
 // pow32 and sqrt32 are float32 power and square root (correctly rounded

@@ -1,5 +1,7 @@
 package optim
 
+import "github.com/cifarnet/cifarnet/tensor"
+
 // SGD is keras.optimizers.SGD (keras/src/optimizers/sgd.py): with
 // momentum 0, w -= g lr; else, with the velocity m,
 //
@@ -14,7 +16,7 @@ type SGD struct {
 	Nesterov bool
 
 	m        int
-	lr, mom  float32
+	kern     tensor.StepScalars
 	hasSlots bool
 }
 
@@ -31,26 +33,14 @@ func newSGD(r *argReader) rule {
 }
 
 func (o *SGD) prepare(lr float32) {
-	o.lr, o.mom = lr, float32(o.Momentum)
+	o.kern = tensor.NewStepScalars(lr, float32(o.Momentum))
 }
 
+// chunk is tensor's SGD pass over one chunk.
 func (o *SGD) chunk(k, lo, hi int) {
-	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
-	lr, mom := o.lr, o.mom
-	if !o.hasSlots {
-		for i := range w {
-			w[i] -= float32(g[i] * lr)
-		}
-		return
+	var m []float32
+	if o.hasSlots {
+		m = o.slot(o.m, k)[lo:hi]
 	}
-	m := o.slot(o.m, k)[lo:hi]
-	for i := range w {
-		mi := float32(m[i]*mom) - float32(g[i]*lr)
-		m[i] = mi
-		if o.Nesterov {
-			w[i] += float32(mi*mom) - float32(g[i]*lr)
-		} else {
-			w[i] += mi
-		}
-	}
+	o.e.SGD(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], m, o.Nesterov, &o.kern)
 }

@@ -230,7 +230,11 @@ type simd struct {
 	nadam       func(w, g, m, v []float32, c *[9]float32)
 	// The optimizers' passes (Engine.Adam, RMSprop, RMSpropFull, Adagrad, Adadelta, Lion, Adamax
 	// document c).
-	adam     func(w, g, m, v []float32, c *[4]float32)
+	adam func(w, g, m, v []float32, c *[4]float32)
+	// adamAMSGrad: Adam with v̂ = max(v̂, v).
+	adamAMSGrad func(w, g, m, v, vh []float32, c *[4]float32)
+	// sgd: m nil without momentum.
+	sgd      func(w, g, m []float32, nesterov bool, c *[8]float32)
 	rmsprop  func(w, g, v []float32, c *[4]float32)
 	adagrad  func(w, g, a []float32, c *[4]float32)
 	adadelta func(w, g, ga, da []float32, c *[4]float32)
@@ -254,7 +258,7 @@ type simd struct {
 	movingAverage func(a, w []float32, m, om float32)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, colSumsGeneric,
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, adamAMSGradGeneric, sgdGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, colSumsGeneric,
 	sumSquaresGeneric, scaleGeneric, clipByNormGeneric, clipByValueGeneric, decayWeightsGeneric, movingAverageGeneric}
 
 func colSumsGeneric(dst, g []float32, ldg, rows int) {
@@ -342,6 +346,27 @@ func (e *Engine) Adam(w, g, m, v []float32, s *StepScalars) {
 	e.simd.adam(w, g[:len(w)], m[:len(w)], v[:len(w)], s.four())
 }
 
+// AdamAMSGrad is one Keras 3 Adam step with amsgrad; s = alpha, 1-beta1,
+// 1-beta2, epsilon:
+//
+//	m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  v̂ = max(v̂, v);  w -= m alpha / (sqrt(v̂) + epsilon)
+func (e *Engine) AdamAMSGrad(w, g, m, v, vh []float32, s *StepScalars) {
+	e.simd.adamAMSGrad(w, g[:len(w)], m[:len(w)], v[:len(w)], vh[:len(w)], s.four())
+}
+
+// SGD is one Keras 3 SGD step; s = lr, momentum; m (the velocity) is nil
+// without momentum:
+//
+//	w -= g lr                                   (no momentum)
+//	m = m momentum - g lr;  w += m              (momentum)
+//	m = m momentum - g lr;  w += m momentum - g lr   (nesterov)
+func (e *Engine) SGD(w, g, m []float32, nesterov bool, s *StepScalars) {
+	if m != nil {
+		m = m[:len(w)]
+	}
+	e.simd.sgd(w, g[:len(w)], m, nesterov, &s.c)
+}
+
 // RMSprop is one Keras 3 RMSprop step, not centered, without momentum;
 // s = rho, 1-rho, lr, epsilon:
 //
@@ -411,6 +436,41 @@ func adamGeneric(w, g, m, v []float32, c *[4]float32) {
 		vi := v[i] + float32((float32(gi*gi)-v[i])*c2)
 		v[i] = vi
 		w[i] -= float32(m[i]*alpha) / (float32(math.Sqrt(float64(vi))) + eps)
+	}
+}
+
+func adamAMSGradGeneric(w, g, m, v, vh []float32, c *[4]float32) {
+	alpha, c1, c2, eps := c[0], c[1], c[2], c[3]
+	g, m, v, vh = g[:len(w)], m[:len(w)], v[:len(w)], vh[:len(w)]
+	for i := range w {
+		gi := g[i]
+		m[i] += float32((gi - m[i]) * c1)
+		vi := v[i] + float32((float32(gi*gi)-v[i])*c2)
+		v[i] = vi
+		vi = max(vh[i], vi)
+		vh[i] = vi
+		w[i] -= float32(m[i]*alpha) / (float32(math.Sqrt(float64(vi))) + eps)
+	}
+}
+
+func sgdGeneric(w, g, m []float32, nesterov bool, c *[8]float32) {
+	lr, mom := c[0], c[1]
+	g = g[:len(w)]
+	if m == nil {
+		for i := range w {
+			w[i] -= float32(g[i] * lr)
+		}
+		return
+	}
+	m = m[:len(w)]
+	for i := range w {
+		mi := float32(m[i]*mom) - float32(g[i]*lr)
+		m[i] = mi
+		if nesterov {
+			w[i] += float32(mi*mom) - float32(g[i]*lr)
+		} else {
+			w[i] += mi
+		}
 	}
 }
 

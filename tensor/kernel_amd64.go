@@ -77,7 +77,7 @@ var avx2SIMD = func() simd {
 		eluBackwardAVX2(g[:n], a[:n])
 		eluBackwardGeneric(g[n:], a[n:len(g)])
 	}
-	s.adam = adamAVX2Tail
+	s.adam, s.adamAMSGrad, s.sgd = adamAVX2Tail, adamAMSGradAVX2Tail, sgdAVX2Tail
 	s.rmsprop = rmspropAVX2Tail
 	s.adagrad = adagradAVX2Tail
 	s.adadelta = adadeltaAVX2Tail
@@ -175,6 +175,27 @@ func rmspropFullAVX2Tail(w, g, v, a, b []float32, c *[8]float32) {
 	rmspropFullGeneric(w[n:], g[n:], v[n:], a, b, c)
 }
 
+func adamAMSGradAVX2Tail(w, g, m, v, vh []float32, c *[4]float32) {
+	n := len(w) &^ 7
+	adamAMSGradAVX2(w[:n], g[:n], m[:n], v[:n], vh[:n], c)
+	adamAMSGradGeneric(w[n:], g[n:], m[n:], v[n:], vh[n:], c)
+}
+
+func sgdAVX2Tail(w, g, m []float32, nesterov bool, c *[8]float32) {
+	n := len(w) &^ 7
+	switch {
+	case m == nil:
+		sgdAVX2(w[:n], g[:n], c)
+	case nesterov:
+		sgdNesterovAVX2(w[:n], g[:n], m[:n], c)
+		m = m[n:]
+	default:
+		sgdMomentumAVX2(w[:n], g[:n], m[:n], c)
+		m = m[n:]
+	}
+	sgdGeneric(w[n:], g[n:], m, nesterov, c)
+}
+
 // adamAVX2Tail is Adam in AVX2, the last len(w) mod 8 elements in Go.
 func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
 	n := len(w) &^ 7
@@ -184,7 +205,7 @@ func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
 
 var avx512SIMD = simd{
 	// AVX-512 machines have AVX2.
-	adam: adamAVX2Tail, rmsprop: rmspropAVX2Tail, adagrad: adagradAVX2Tail, adadelta: adadeltaAVX2Tail,
+	adam: adamAVX2Tail, adamAMSGrad: adamAMSGradAVX2Tail, sgd: sgdAVX2Tail, rmsprop: rmspropAVX2Tail, adagrad: adagradAVX2Tail, adadelta: adadeltaAVX2Tail,
 	lion: lionAVX2Tail, adamax: adamaxAVX2Tail, rmspropFull: rmspropFullAVX2Tail,
 	sumSquares: sumSquaresAVX2Tail, scale: scaleAVX2Tail, clipByNorm: clipByNormAVX2Tail, clipByValue: clipByValueAVX2Tail,
 	decayWeights: decayWeightsAVX2Tail, movingAverage: movingAverageAVX2Tail,

@@ -6992,6 +6992,160 @@ adamAVX2_done:
 	VZEROUPPER
 	RET
 
+// func adamAMSGradAVX2(w []float32, g []float32, m []float32, v []float32, vh []float32, c *[4]float32)
+// Requires: AVX, AVX2
+TEXT ·adamAMSGradAVX2(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         vh_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x03, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Y0
+	VBROADCASTSS 4(R8), Y1
+	VBROADCASTSS 8(R8), Y2
+	VBROADCASTSS 12(R8), Y3
+	VPCMPEQD     Y4, Y4, Y4
+	VPSLLD       $0x1f, Y4, Y4
+	TESTQ        DI, DI
+	JZ           adamAMSGradAVX2_done
+
+adamAMSGradAVX2_loop:
+	VMOVUPS   (CX), Y5
+	VMOVUPS   (DX), Y6
+	VMOVUPS   (BX), Y7
+	VSUBPS    Y6, Y5, Y8
+	VMULPS    Y1, Y8, Y8
+	VADDPS    Y8, Y6, Y6
+	VMOVUPS   Y6, (DX)
+	VMULPS    Y5, Y5, Y8
+	VSUBPS    Y7, Y8, Y8
+	VMULPS    Y2, Y8, Y8
+	VADDPS    Y8, Y7, Y7
+	VMOVUPS   Y7, (BX)
+	VMOVUPS   (SI), Y5
+	VMAXPS    Y7, Y5, Y8
+	VCMPPS    $0x08, Y7, Y5, Y9
+	VXORPS    Y4, Y5, Y5
+	VXORPS    Y4, Y7, Y7
+	VORPS     Y7, Y5, Y5
+	VXORPS    Y4, Y5, Y5
+	VBLENDVPS Y9, Y5, Y8, Y8
+	VMOVUPS   Y8, (SI)
+	VSQRTPS   Y8, Y8
+	VADDPS    Y3, Y8, Y8
+	VMULPS    Y0, Y6, Y6
+	VDIVPS    Y8, Y6, Y6
+	VMOVUPS   (AX), Y5
+	VSUBPS    Y6, Y5, Y5
+	VMOVUPS   Y5, (AX)
+	ADDQ      $0x20, AX
+	ADDQ      $0x20, CX
+	ADDQ      $0x20, DX
+	ADDQ      $0x20, BX
+	ADDQ      $0x20, SI
+	DECQ      DI
+	JNZ       adamAMSGradAVX2_loop
+
+adamAMSGradAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sgdAVX2(w []float32, g []float32, c *[8]float32)
+// Requires: AVX
+TEXT ·sgdAVX2(SB), NOSPLIT, $0-56
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         w_len+8(FP), DX
+	SHRQ         $0x03, DX
+	MOVQ         c+48(FP), BX
+	VBROADCASTSS (BX), Y0
+	VBROADCASTSS 4(BX), Y1
+	TESTQ        DX, DX
+	JZ           sgdAVX2_done
+
+sgdAVX2_loop:
+	VMULPS  (CX), Y0, Y1
+	VMOVUPS (AX), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	DECQ    DX
+	JNZ     sgdAVX2_loop
+
+sgdAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sgdMomentumAVX2(w []float32, g []float32, m []float32, c *[8]float32)
+// Requires: AVX
+TEXT ·sgdMomentumAVX2(SB), NOSPLIT, $0-80
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x03, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Y0
+	VBROADCASTSS 4(SI), Y1
+	TESTQ        BX, BX
+	JZ           sgdMomentumAVX2_done
+
+sgdMomentumAVX2_loop:
+	VMULPS  (CX), Y0, Y2
+	VMOVUPS (AX), Y3
+	VMULPS  (DX), Y1, Y4
+	VSUBPS  Y2, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	DECQ    BX
+	JNZ     sgdMomentumAVX2_loop
+
+sgdMomentumAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sgdNesterovAVX2(w []float32, g []float32, m []float32, c *[8]float32)
+// Requires: AVX
+TEXT ·sgdNesterovAVX2(SB), NOSPLIT, $0-80
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x03, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Y0
+	VBROADCASTSS 4(SI), Y1
+	TESTQ        BX, BX
+	JZ           sgdNesterovAVX2_done
+
+sgdNesterovAVX2_loop:
+	VMULPS  (CX), Y0, Y2
+	VMOVUPS (AX), Y3
+	VMULPS  (DX), Y1, Y4
+	VSUBPS  Y2, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y1, Y4, Y4
+	VSUBPS  Y2, Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	DECQ    BX
+	JNZ     sgdNesterovAVX2_loop
+
+sgdNesterovAVX2_done:
+	VZEROUPPER
+	RET
+
 // func rmspropAVX2(w []float32, g []float32, v []float32, c *[4]float32)
 // Requires: AVX
 TEXT ·rmspropAVX2(SB), NOSPLIT, $0-80
@@ -7182,9 +7336,9 @@ TEXT ·adamaxAVX2(SB), NOSPLIT, $0-104
 	VBROADCASTSS 8(DI), Y2
 	VBROADCASTSS 12(DI), Y3
 	VBROADCASTSS 16(DI), Y4
-	VXORPS       Y5, Y5, Y5
 	VPCMPEQD     Y6, Y6, Y6
 	VPSLLD       $0x1f, Y6, Y6
+	VXORPS       Y5, Y5, Y5
 	TESTQ        SI, SI
 	JZ           adamaxAVX2_done
 
@@ -7196,21 +7350,24 @@ adamaxAVX2_loop:
 	VADDPS    Y9, Y8, Y8
 	VMOVUPS   Y8, (DX)
 	VXORPS    Y6, Y7, Y10
-	VCMPPS    $0x11, Y5, Y7, Y11
-	VBLENDVPS Y11, Y10, Y7, Y10
+	VCMPPS    $0x11, Y5, Y7, Y9
+	VBLENDVPS Y9, Y10, Y7, Y10
 	VMULPS    (BX), Y2, Y9
-	VMAXPS    Y9, Y10, Y9
-	VCMPPS    $0x03, Y10, Y9, Y11
-	VORPS     Y10, Y9, Y10
-	VBLENDVPS Y11, Y10, Y9, Y9
-	VMOVUPS   Y9, (BX)
-	VADDPS    Y4, Y9, Y9
-	VMULPS    Y3, Y9, Y9
+	VMAXPS    Y10, Y9, Y7
+	VCMPPS    $0x08, Y10, Y9, Y11
+	VXORPS    Y6, Y9, Y9
+	VXORPS    Y6, Y10, Y10
+	VORPS     Y10, Y9, Y9
+	VXORPS    Y6, Y9, Y9
+	VBLENDVPS Y11, Y9, Y7, Y7
+	VMOVUPS   Y7, (BX)
+	VADDPS    Y4, Y7, Y7
+	VMULPS    Y3, Y7, Y7
 	VMULPS    Y0, Y8, Y8
-	VDIVPS    Y9, Y8, Y8
-	VMOVUPS   (AX), Y9
-	VSUBPS    Y8, Y9, Y9
-	VMOVUPS   Y9, (AX)
+	VDIVPS    Y7, Y8, Y8
+	VMOVUPS   (AX), Y7
+	VSUBPS    Y8, Y7, Y7
+	VMOVUPS   Y7, (AX)
 	ADDQ      $0x20, AX
 	ADDQ      $0x20, CX
 	ADDQ      $0x20, DX

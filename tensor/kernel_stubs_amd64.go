@@ -208,6 +208,18 @@ func nadamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32
 // adamAVX2 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.
 func adamAVX2(w []float32, g []float32, m []float32, v []float32, c *[4]float32)
 
+// adamAMSGradAVX2 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.
+func adamAMSGradAVX2(w []float32, g []float32, m []float32, v []float32, vh []float32, c *[4]float32)
+
+// sgdAVX2 applies one SGD step; c holds lr, momentum.
+func sgdAVX2(w []float32, g []float32, c *[8]float32)
+
+// sgdMomentumAVX2 applies one SGD step; c holds lr, momentum.
+func sgdMomentumAVX2(w []float32, g []float32, m []float32, c *[8]float32)
+
+// sgdNesterovAVX2 applies one SGD step; c holds lr, momentum.
+func sgdNesterovAVX2(w []float32, g []float32, m []float32, c *[8]float32)
+
 // rmspropAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon.
 func rmspropAVX2(w []float32, g []float32, v []float32, c *[4]float32)
 

@@ -129,3 +129,61 @@ func TestSumSquares(t *testing.T) {
 		}
 	}
 }
+
+// nanValues puts NaNs of both signs (with payloads), ±0 and ±Inf into x
+// (when it is long enough), for the passes whose Go twin's comparisons or
+// max decide what a NaN or a zero becomes.
+func nanValues(x []float32) {
+	odd := []float32{math.Float32frombits(0x7fc01234), math.Float32frombits(0xffc00000), math.Float32frombits(0xffc00101),
+		float32(math.Copysign(0, -1)), 0, float32(math.Inf(1)), float32(math.Inf(-1))}
+	for i, v := range odd {
+		if j := 4 + 5*i; j < len(x) {
+			x[j] = v
+		}
+	}
+}
+
+// TestSGDAndAMSGradKernelsBitIdentical: SGD (plain, momentum, Nesterov),
+// Adam with AMSGrad and Adamax (whose kernels take Go's max) give their Go
+// twins' bits at every length, with NaNs of both signs, ±0 and ±Inf among
+// the gradients and the slots, over three steps.
+func TestSGDAndAMSGradKernelsBitIdentical(t *testing.T) {
+	type pass struct {
+		name string
+		run  func(s simd, w, g, a, b []float32)
+	}
+	sgdC := [8]float32{0.01, 0.9}
+	adamC := [4]float32{0.00031, 0.1, 0.001, 1e-7}
+	adamaxC := [8]float32{0.001, 0.1, 0.999, 0.271, 1e-7}
+	passes := []pass{
+		{"sgd", func(s simd, w, g, _, _ []float32) { s.sgd(w, g, nil, false, &sgdC) }},
+		{"sgd-momentum", func(s simd, w, g, a, _ []float32) { s.sgd(w, g, a, false, &sgdC) }},
+		{"sgd-nesterov", func(s simd, w, g, a, _ []float32) { s.sgd(w, g, a, true, &sgdC) }},
+		{"adam-amsgrad", func(s simd, w, g, a, b []float32) {
+			v := b[:len(b)/2]
+			s.adamAMSGrad(w[:len(v)], g, a, v, b[len(b)/2:], &adamC)
+		}},
+		{"adamax", func(s simd, w, g, a, b []float32) { s.adamax(w, g, a, b, &adamaxC) }},
+	}
+	for _, p := range passes {
+		for _, s := range simds() {
+			for _, n := range optionLengths {
+				r := rand.New(rand.NewPCG(17, uint64(n)))
+				w1, g, a1, b1 := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, 2*n)
+				for i := range b1 { // second moments and norms are >= 0
+					b1[i] = float32(math.Abs(float64(b1[i])))
+				}
+				nanValues(g)
+				nanValues(b1[n/2:])
+				w2, a2, b2 := append([]float32(nil), w1...), append([]float32(nil), a1...), append([]float32(nil), b1...)
+				for range 3 {
+					p.run(genericSIMD, w1, g, a1, b1)
+					p.run(s, w2, g, a2, b2)
+				}
+				sameBits(t, p.name+" w", n, w1, w2)
+				sameBits(t, p.name+" slot", n, a1, a2)
+				sameBits(t, p.name+" second slot", n, b1, b2)
+			}
+		}
+	}
+}

@@ -11,7 +11,7 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam, RMSprop (every form), Adagrad, Adadelta, Lion and Adamax,
+// Nadam, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam (and AMSGrad), SGD (every form), RMSprop (every form), Adagrad, Adadelta, Lion and Adamax,
 // and the base options' passes (clipping, weight decay, the moving average).
 package main
 
@@ -70,7 +70,11 @@ func main() {
 	nadam("AVX512", 4, func() VecVirtual { return ZMM() })
 	// AVX2 machines run the exercise's optimizer step with it too.
 	nadam("AVX2", 3, func() VecVirtual { return YMM() })
-	adam()
+	adam("adamAVX2", false)
+	adam("adamAMSGradAVX2", true)
+	sgd("sgdAVX2", false, false)
+	sgd("sgdMomentumAVX2", true, false)
+	sgd("sgdNesterovAVX2", true, true)
 	rmsprop()
 	adagrad()
 	adadelta()
@@ -592,15 +596,24 @@ func scalars(n int, vec func() VecVirtual) []VecVirtual {
 // same.
 
 // adam: c = alpha, 1-beta1, 1-beta2, epsilon;
-// m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  w -= m alpha / (sqrt(v) + epsilon).
-func adam() {
-	TEXT("adamAVX2", NOSPLIT, "func(w, g, m, v []float32, c *[4]float32)")
-	Doc("adamAVX2 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.")
-	ptrs, n := streamShift(3, "w", "g", "m", "v")
+// m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  w -= m alpha / (sqrt(v) + epsilon);
+// with amsgrad, v̂ = max(v̂, v) (Go's max) replaces v in the last step.
+func adam(name string, amsgrad bool) {
+	names, sig := []string{"w", "g", "m", "v"}, "func(w, g, m, v []float32, c *[4]float32)"
+	if amsgrad {
+		names, sig = append(names, "vh"), "func(w, g, m, v, vh []float32, c *[4]float32)"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Doc(name + " applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.")
+	ptrs, n := streamShift(3, names...)
 	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
 	c := scalars(4, func() VecVirtual { return YMM() })
 	alpha, b1c, b2c, eps := c[0], c[1], c[2], c[3]
-	streamLoop("adamAVX2", n, ptrs, []uint64{32, 32, 32, 32}, func() {
+	var sign VecVirtual
+	if amsgrad {
+		sign = signBit()
+	}
+	streamLoop(name, n, ptrs, blockSizes(len(ptrs)), func() {
 		gi, mi, vi, t := YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: g}, gi)
 		VMOVUPS(Mem{Base: m}, mi)
@@ -614,6 +627,12 @@ func adam() {
 		VMULPS(b2c, t, t)
 		VADDPS(t, vi, vi)
 		VMOVUPS(vi, Mem{Base: v})
+		if amsgrad {
+			vh := YMM()
+			VMOVUPS(Mem{Base: ptrs[4]}, vh)
+			vi = goMax(vh, vi, sign)
+			VMOVUPS(vi, Mem{Base: ptrs[4]})
+		}
 		VSQRTPS(vi, vi)
 		VADDPS(eps, vi, vi)
 		VMULPS(alpha, mi, mi)
@@ -621,6 +640,75 @@ func adam() {
 		VMOVUPS(Mem{Base: w}, gi)
 		VSUBPS(mi, gi, gi)
 		VMOVUPS(gi, Mem{Base: w})
+	})
+}
+
+// blockSizes is n blocks of 8 float32 (32 bytes), for streamLoop.
+func blockSizes(n int) []uint64 {
+	sizes := make([]uint64, n)
+	for i := range sizes {
+		sizes[i] = 32
+	}
+	return sizes
+}
+
+// signBit returns a ymm with only the sign bit of every lane set.
+func signBit() VecVirtual {
+	sign := YMM()
+	VPCMPEQD(sign, sign, sign)
+	VPSLLD(U8(31), sign, sign)
+	return sign
+}
+
+// goMax returns Go's max(x, y) for float32 on amd64 in every lane: the
+// larger where the two are ordered and differ; else (equal, or either one
+// NaN) the two's bits or'ed with their signs and'ed, i.e. -((-x) | (-y))
+// bitwise (max(+0, -0) = +0, a NaN's payload kept; found by probing
+// go1.26's max over NaNs of both signs, signalling ones, ±0 and ±Inf).
+func goMax(x, y, sign VecVirtual) VecVirtual {
+	r, k, a, b := YMM(), YMM(), YMM(), YMM()
+	VMAXPS(y, x, r)           // x > y ? x : y
+	VCMPPS(U8(0x08), y, x, k) // x == y or unordered
+	VXORPS(sign, x, a)
+	VXORPS(sign, y, b)
+	VORPS(b, a, a)
+	VXORPS(sign, a, a)
+	VBLENDVPS(k, a, r, r)
+	return r
+}
+
+// sgd: c = lr, momentum;  without momentum w -= g lr; with it
+// m = m momentum - g lr and w += m, or, nesterov, w += m momentum - g lr.
+func sgd(name string, momentum, nesterov bool) {
+	names, sig := []string{"w", "g"}, "func(w, g []float32, c *[8]float32)"
+	if momentum {
+		names, sig = append(names, "m"), "func(w, g, m []float32, c *[8]float32)"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Doc(name + " applies one SGD step; c holds lr, momentum.")
+	ptrs, n := streamShift(3, names...)
+	w, g := ptrs[0], ptrs[1]
+	c := scalars(2, func() VecVirtual { return YMM() })
+	lr, mom := c[0], c[1]
+	streamLoop(name, n, ptrs, blockSizes(len(ptrs)), func() {
+		gl, wi := YMM(), YMM()
+		VMULPS(Mem{Base: g}, lr, gl) // g lr
+		VMOVUPS(Mem{Base: w}, wi)
+		if !momentum {
+			VSUBPS(gl, wi, wi)
+			VMOVUPS(wi, Mem{Base: w})
+			return
+		}
+		mi := YMM()
+		VMULPS(Mem{Base: ptrs[2]}, mom, mi)
+		VSUBPS(gl, mi, mi)
+		VMOVUPS(mi, Mem{Base: ptrs[2]})
+		if nesterov {
+			VMULPS(mom, mi, mi)
+			VSUBPS(gl, mi, mi)
+		}
+		VADDPS(mi, wi, wi)
+		VMOVUPS(wi, Mem{Base: w})
 	})
 }
 
@@ -750,8 +838,7 @@ func lion() {
 
 // adamax: c = lr, 1-beta1, beta2, 1-beta1^t, epsilon;
 // m += (g - m)(1-beta1);  u = max(beta2 u, |g|);  w -= lr m / ((1-beta1^t)(u + epsilon)),
-// with Go's |g| (-g only where g < 0) and Go's max (where either is NaN,
-// the or of the two's bits, as the Go compiler's max gives on amd64).
+// with Go's |g| (-g only where g < 0) and Go's max (goMax).
 func adamax() {
 	TEXT("adamaxAVX2", NOSPLIT, "func(w, g, m, u []float32, c *[8]float32)")
 	Doc("adamaxAVX2 applies one Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.")
@@ -759,10 +846,8 @@ func adamax() {
 	w, g, m, u := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
 	c := scalars(5, func() VecVirtual { return YMM() })
 	lr, c1, b2, corr, eps := c[0], c[1], c[2], c[3], c[4]
-	zero, sign := YMM(), YMM()
+	zero, sign := YMM(), signBit()
 	VXORPS(zero, zero, zero)
-	VPCMPEQD(sign, sign, sign)
-	VPSLLD(U8(31), sign, sign)
 	streamLoop("adamaxAVX2", n, ptrs, []uint64{32, 32, 32, 32}, func() {
 		gi, mi, t, a, k := YMM(), YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: g}, gi)
@@ -775,10 +860,7 @@ func adamax() {
 		VCMPPS(U8(0x11), zero, gi, k) // g < 0 (ordered)
 		VBLENDVPS(k, a, gi, a)        // |g| as Go's
 		VMULPS(Mem{Base: u}, b2, t)
-		VMAXPS(t, a, t)           // a > t ? a : t
-		VCMPPS(U8(0x03), a, t, k) // either NaN
-		VORPS(a, t, a)            // Go's max: the two NaNs' bits or'ed
-		VBLENDVPS(k, a, t, t)
+		t = goMax(t, a, sign)
 		VMOVUPS(t, Mem{Base: u})
 		VADDPS(eps, t, t)
 		VMULPS(corr, t, t)

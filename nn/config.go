@@ -6,6 +6,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/cifarnet/cifarnet/internal/quote"
 )
 
 // LayerConfig is one layer as Keras serializes it (layer.get_config()
@@ -44,6 +46,10 @@ func LayerClasses() []string {
 // NewLayer makes an unbuilt layer from its Keras config. Missing fields
 // take Keras's defaults; a field cifarnet does not support, or a value it
 // cannot honour, is an error naming the layer and the field.
+// maxName bounds a layer's name, which every weight's name in the weights
+// file repeats.
+const maxName = 1024
+
 func NewLayer(lc LayerConfig) (Layer, error) {
 	b, ok := layerBuilders[lc.ClassName]
 	if !ok {
@@ -56,6 +62,12 @@ func NewLayer(lc LayerConfig) (Layer, error) {
 	c.name = c.str("name", "")
 	if c.name == "" {
 		return nil, fmt.Errorf("%s layer: config has no \"name\"", lc.ClassName)
+	}
+	// Keras refuses '/' in a name (keras/src/ops/operation.py); it
+	// separates a layer's name from its weight's in the weights file. A
+	// control character would reach the terminal through the summary.
+	if strings.IndexFunc(c.name, func(r rune) bool { return r == '/' || r < 0x20 || r == 0x7f }) >= 0 || len(c.name) > maxName {
+		return nil, fmt.Errorf("%s layer %s: a name without '/' or control characters, at most %d bytes, is wanted", lc.ClassName, quote.Short(c.name), maxName)
 	}
 	c.common()
 	l, err := b(c)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/tensor"
 )
 
@@ -140,11 +141,19 @@ func FromConfigs(inputs int, seed uint64, cs []LayerConfig) (*Sequential, error)
 		return nil, fmt.Errorf("the model has no layers")
 	}
 	ls := make([]Layer, len(cs))
+	names := make(map[string]bool, len(cs))
 	for i, c := range cs {
 		l, err := NewLayer(c)
 		if err != nil {
 			return nil, err
 		}
+		// The weights are saved by layer name ("dense/kernel"): two
+		// layers of one name would collide, found only when the trained
+		// model is saved. Keras refuses them too.
+		if names[l.Name()] {
+			return nil, fmt.Errorf("layer %s: two layers have this name; a model's layer names must be unique", quote.Short(l.Name()))
+		}
+		names[l.Name()] = true
 		ls[i] = l
 	}
 	if err := foldSoftmax(ls[len(ls)-1]); err != nil {

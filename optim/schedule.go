@@ -3,6 +3,7 @@ package optim
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 // Schedule is a learning rate as a function of the optimizer's iteration
@@ -77,22 +78,27 @@ type PiecewiseConstantDecay struct {
 // At implements Schedule.
 func (s PiecewiseConstantDecay) At(step int64) float64 {
 	x := float64(step)
-	for i, b := range s.Boundaries {
-		if x <= b {
-			return s.Values[i]
-		}
-	}
-	return s.Values[len(s.Values)-1]
+	// The first boundary not below the step; the boundaries increase.
+	i := sort.Search(len(s.Boundaries), func(i int) bool { return x <= s.Boundaries[i] })
+	return s.Values[i]
 }
+
+// MaxBoundaries bounds a piecewise schedule's boundaries: far more than
+// any schedule has, few enough that the checkpoint and metrics.json,
+// which record them, stay small.
+const MaxBoundaries = 10000
 
 // Validate implements Schedule.
 func (s PiecewiseConstantDecay) Validate() error {
 	if len(s.Boundaries) != len(s.Values)-1 || len(s.Values) == 0 {
 		return fmt.Errorf("PiecewiseConstantDecay: %d boundaries and %d values: want one value more than boundaries", len(s.Boundaries), len(s.Values))
 	}
+	if len(s.Boundaries) > MaxBoundaries {
+		return fmt.Errorf("PiecewiseConstantDecay: %d boundaries: at most %d are supported", len(s.Boundaries), MaxBoundaries)
+	}
 	for i, b := range s.Boundaries {
 		if i > 0 && !(b > s.Boundaries[i-1]) {
-			return fmt.Errorf("PiecewiseConstantDecay: boundaries %v: want them increasing", s.Boundaries)
+			return fmt.Errorf("PiecewiseConstantDecay: boundaries %g then %g (at %d): want them increasing", s.Boundaries[i-1], b, i)
 		}
 	}
 	for _, v := range s.Values {

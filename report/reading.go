@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -74,7 +74,7 @@ func PlaceRuns(e Experiment) error {
 // readPlace reads a run directory's PlaceFile; nil if there is none.
 func readPlace(dir string) (*ExperimentPlace, error) {
 	name := filepath.Join(dir, PlaceFile)
-	b, err := os.ReadFile(name)
+	b, err := regular.ReadFile(name, 16<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -3,12 +3,12 @@ package saving
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/nn"
 )
 
@@ -40,17 +40,14 @@ const maxKerasFile = 64 << 20
 
 // ReadKeras reads a Keras model file.
 func ReadKeras(name string) (*KerasModel, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", name, oserr.Bare(err))
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxKerasFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", name, oserr.Bare(err))
-	}
-	if len(b) > maxKerasFile {
+	// A FIFO or a device is refused without blocking on it.
+	b, err := regular.ReadFile(name, maxKerasFile)
+	var tooLarge *regular.TooLargeError
+	if errors.As(err, &tooLarge) {
 		return nil, fmt.Errorf("model %s: larger than %d MiB: not a Keras model file", name, maxKerasFile>>20)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, oserr.Bare(err))
 	}
 	k, err := ParseKeras(b)
 	if err != nil {

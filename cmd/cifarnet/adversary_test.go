@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,65 @@ func TestLargestExperimentPlans(t *testing.T) {
 	_, stderr, code = runLimited(t, time.Minute, "experiment", "--seeds", "0-50000", "--grid", "activation=elu,relu", "--dir", dir+"3")
 	if code != 2 || !strings.Contains(stderr, "more than 100000 runs") {
 		t.Errorf("100002 runs: exit %d, %q", code, stderr)
+	}
+}
+
+// TestModelFileSpecialFiles: a FIFO given as a Keras model file, or as a
+// run's experiment place file, is refused at once; both blocked forever.
+func TestModelFileSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := mkfifo(t, filepath.Join(dir, "model.json"))
+	for _, args := range [][]string{{"summary", "--model", fifo}, {"train", "--model", fifo, "--out", filepath.Join(dir, "r")}} {
+		_, stderr, code := runLimited(t, time.Minute, args...)
+		if code != 2 || !strings.Contains(stderr, "named pipe") {
+			t.Errorf("%v: exit %d, %q", args, code, stderr)
+		}
+	}
+}
+
+// TestHostileKerasModels: Keras model files crafted against the reader
+// are refused before training, in one line naming the layer or field:
+// duplicate layer names trained to the end and then failed to save the
+// model; a schedule of a million boundaries took seconds and hundreds of
+// megabytes per run.
+func TestHostileKerasModels(t *testing.T) {
+	dir := t.TempDir()
+	layer := func(name string, units int, act string) string {
+		return `{"class_name": "Dense", "config": {"name": "` + name + `", "units": ` + strconv.Itoa(units) + `, "activation": "` + act + `"}}`
+	}
+	model := func(layers, compile string) string {
+		s := `{"class_name": "Sequential", "config": {"name": "s", "layers": [` +
+			`{"class_name": "InputLayer", "config": {"batch_shape": [null, 3072], "name": "in"}}, ` + layers + `]}`
+		if compile != "" {
+			s += `, "compile_config": ` + compile
+		}
+		return s + "}"
+	}
+	piecewise := func(n int) string {
+		b := make([]string, n)
+		v := make([]string, n+1)
+		for i := range b {
+			b[i], v[i] = strconv.Itoa(i+1), "0.001"
+		}
+		v[n] = "0.001"
+		return `{"optimizer": {"class_name": "SGD", "config": {"learning_rate": {"class_name": "PiecewiseConstantDecay", "config": {"boundaries": [` +
+			strings.Join(b, ",") + `], "values": [` + strings.Join(v, ",") + `]}}}}}`
+	}
+	for _, c := range []struct{ name, text, want string }{
+		{"duplicate names", model(layer("d", 8, "relu")+", "+layer("d", 10, "softmax"), ""), `layer "d": two layers have this name`},
+		{"slash in a name", model(layer("d/kernel", 8, "relu")+", "+layer("e", 10, "softmax"), ""), "without '/'"},
+		{"escape in a name", model(layer(`d\u001b]0;x\u0007`, 8, "relu")+", "+layer("e", 10, "softmax"), ""), "control characters"},
+		{"million boundaries", model(layer("d", 10, "softmax"), piecewise(1000000)), "1000000 boundaries: at most 10000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".json")
+			os.WriteFile(path, []byte(c.text), 0o644)
+			for _, args := range [][]string{{"summary", "--model", path}, {"train", "--model", path, "--data", dir, "--out", path + ".run"}} {
+				_, stderr, code := runLimited(t, time.Minute, args...)
+				if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 || len(stderr) > 400 {
+					t.Errorf("%s: exit %d, stderr %.400q; want exit 2 and one short line containing %q", args[0], code, stderr, c.want)
+				}
+			}
+		})
 	}
 }

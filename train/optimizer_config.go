@@ -91,6 +91,14 @@ func (c Config) validateTraining() error {
 	if err != nil {
 		return err
 	}
+	// PyTorch's OneCycleLR raises when stepped past total_steps; refuse
+	// before training rather than run the rest at the final rate.
+	if s, err := c.Schedule(); err == nil {
+		if oc, ok := s.(optim.OneCycle); ok && oc.TotalSteps < int64(c.Epochs)*int64(c.StepsPerEpoch()) {
+			return fmt.Errorf("--total-steps %d is fewer than the run's %d epochs × %d steps: 1cycle (PyTorch's OneCycleLR) cannot step past its total (give --total-steps %d or more, or fewer --epochs)",
+				oc.TotalSteps, c.Epochs, c.StepsPerEpoch(), c.Epochs*c.StepsPerEpoch())
+		}
+	}
 	if c.Patience >= 0 {
 		if err := c.earlyStopping().Validate(); err != nil {
 			return err

@@ -78,6 +78,43 @@ var kerasRefJobs = []struct{ name, flags string }{
 	{"reduce_lr_min_lr", "--optimizer adam --epochs 4 --reduce-lr-patience 1 --reduce-lr-min-delta 10 --reduce-lr-factor 0.5 --min-lr 0.0003"},
 	{"reduce_lr_cooldown", "--optimizer sgd --lr 0.005 --epochs 5 --reduce-lr-patience 1 --reduce-lr-min-delta 10 --reduce-lr-factor 0.3 --reduce-lr-cooldown 2"},
 	{"reduce_lr_max", "--optimizer sgd --lr 0.005 --epochs 4 --reduce-lr-monitor val_accuracy --reduce-lr-patience 1 --reduce-lr-min-delta 0.5 --reduce-lr-factor 0.2"},
+	// Options together: weight decay at a scheduled rate, EMA with a
+	// schedule, 1cycle's beta_1 cycling for Lion and Adamax, another split.
+	{"sgd_wd_inverse_time", "--optimizer sgd --lr 0.01 --weight-decay 0.5 --lr-schedule inverse-time --decay-steps 3 --decay-rate 0.7"},
+	{"lion_wd", "--optimizer lion --lr 0.0003 --weight-decay 1"},
+	{"adam_ema_polynomial", "--optimizer adam --use-ema --ema-momentum 0.9 --lr-schedule polynomial --decay-steps 20 --power 3"},
+	{"onecycle_lion", "--optimizer lion --lr-schedule onecycle --max-lr 0.0005"},
+	{"onecycle_adamax", "--optimizer adamax --lr-schedule onecycle --max-lr 0.005 --three-phase"},
+	{"onecycle_adamw_clip", "--optimizer adamw --weight-decay 0.5 --global-clipnorm 0.05 --lr-schedule onecycle --max-lr 0.005 --anneal-strategy linear"},
+	{"validation_split", "--optimizer nadam --validation-split 0.33 --batch-size 50"},
+}
+
+// kerasRefModels are jobs whose optimizer comes from a Keras model file's
+// compile_config (`cifarnet train --model FILE.json`, as model.to_json()
+// writes it, the learning rate a serialized schedule); flags are the same
+// training in the reference's flags.
+var kerasRefModels = []struct{ name, optimizer, flags string }{
+	{"keras_sgd_exponential",
+		`{"module": "keras.optimizers", "class_name": "SGD", "config": {"name": "SGD", "learning_rate": {"module": "keras.optimizers.schedules", "class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.01, "decay_steps": 5, "decay_rate": 0.5, "staircase": true, "name": "ExponentialDecay"}, "registered_name": null}, "momentum": 0.9, "nesterov": true, "weight_decay": 0.1, "clipnorm": null, "global_clipnorm": null, "clipvalue": null, "use_ema": false, "ema_momentum": 0.99, "ema_overwrite_frequency": null, "loss_scale_factor": null, "gradient_accumulation_steps": null}, "registered_name": null}`,
+		"--optimizer sgd --momentum 0.9 --nesterov --weight-decay 0.1 --lr 0.01 --lr-schedule exponential --decay-steps 5 --decay-rate 0.5 --staircase"},
+	{"keras_adamw_cosine_ema",
+		`{"module": "keras.optimizers", "class_name": "AdamW", "config": {"name": "adamw", "learning_rate": {"module": "keras.optimizers.schedules", "class_name": "CosineDecay", "config": {"initial_learning_rate": 0.0001, "decay_steps": 14, "alpha": 0.1, "name": "CosineDecay", "warmup_target": 0.003, "warmup_steps": 6}, "registered_name": null}, "weight_decay": 0.05, "clipnorm": null, "global_clipnorm": 0.05, "clipvalue": null, "use_ema": true, "ema_momentum": 0.9, "ema_overwrite_frequency": 10, "loss_scale_factor": null, "gradient_accumulation_steps": null, "beta_1": 0.85, "beta_2": 0.99, "epsilon": 1e-07, "amsgrad": false}, "registered_name": null}`,
+		"--optimizer adamw --weight-decay 0.05 --global-clipnorm 0.05 --use-ema --ema-momentum 0.9 --ema-overwrite-frequency 10 --beta-1 0.85 --beta-2 0.99 --lr 0.0001 --lr-schedule cosine --decay-steps 14 --alpha 0.1 --warmup-target 0.003 --warmup-steps 6"},
+	{"keras_rmsprop_piecewise",
+		`{"module": "keras.optimizers", "class_name": "RMSprop", "config": {"name": "rmsprop", "learning_rate": {"module": "keras.optimizers.schedules", "class_name": "PiecewiseConstantDecay", "config": {"boundaries": [4, 12], "values": [0.0003, 0.0001, 0.00003], "name": "PiecewiseConstant"}, "registered_name": null}, "weight_decay": null, "clipnorm": 0.02, "global_clipnorm": null, "clipvalue": null, "use_ema": false, "ema_momentum": 0.99, "ema_overwrite_frequency": null, "loss_scale_factor": null, "gradient_accumulation_steps": null, "rho": 0.8, "momentum": 0.5, "epsilon": 1e-06, "centered": true}, "registered_name": null}`,
+		"--optimizer rmsprop --clipnorm 0.02 --rho 0.8 --momentum 0.5 --epsilon 1e-6 --centered --lr-schedule piecewise --boundaries 4,12 --values 0.0003,0.0001,0.00003"},
+}
+
+// kerasRefModel is a Keras 3 model file of the jobs' network (3072-16-16-10,
+// ELU, softmax) with the optimizer's JSON in its compile_config.
+func kerasRefModel(optimizer string) string {
+	dense := func(name string, units int, act string) string {
+		return fmt.Sprintf(`{"module": "keras.layers", "class_name": "Dense", "config": {"name": %q, "units": %d, "activation": %q, "use_bias": true}}`, name, units, act)
+	}
+	return `{"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "layers": [` +
+		`{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 3072], "dtype": "float32", "name": "input_layer"}}, ` +
+		dense("dense", 16, "elu") + ", " + dense("dense_1", 16, "elu") + ", " + dense("dense_2", 10, "softmax") + `]}, ` +
+		`"compile_config": {"optimizer": ` + optimizer + `, "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}}`
 }
 
 // kerasRefCommon is the model and data of every job: 3072-16-16-10 (ELU,
@@ -239,18 +276,20 @@ func TestKerasReference(t *testing.T) {
 	}
 	init := filepath.Join(dir, "init.safetensors")
 	writeKerasRefInit(t, init)
-	selected := kerasRefJobs
+	type job struct{ name, flags, model string }
+	var selected []job
+	for _, j := range kerasRefJobs {
+		selected = append(selected, job{j.name, j.flags, ""})
+	}
+	for _, j := range kerasRefModels {
+		selected = append(selected, job{j.name, j.flags, j.optimizer})
+	}
 	if pattern := os.Getenv("CIFARNET_KERASREF_JOBS"); pattern != "" {
 		re, err := regexp.Compile(pattern)
 		if err != nil {
 			t.Fatalf("CIFARNET_KERASREF_JOBS: %v", err)
 		}
-		selected = nil
-		for _, j := range kerasRefJobs {
-			if re.MatchString(j.name) {
-				selected = append(selected, j)
-			}
-		}
+		selected = slices.DeleteFunc(selected, func(j job) bool { return !re.MatchString(j.name) })
 	}
 
 	jobs := make([]kerasRefJob, len(selected))
@@ -260,6 +299,14 @@ func TestKerasReference(t *testing.T) {
 	for i, j := range selected {
 		args := append(strings.Fields(kerasRefCommon), strings.Fields(j.flags)...)
 		jobs[i] = kerasRefJob{j.name, args}
+		if j.model != "" {
+			// cifarnet reads the network and the optimizer from the file.
+			file := filepath.Join(dir, j.name+".json")
+			if err := os.WriteFile(file, []byte(kerasRefModel(j.model)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args = append(strings.Fields(strings.Replace(kerasRefCommon, "--hidden 16,16", "", 1)), "--model", file)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

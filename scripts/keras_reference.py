@@ -18,6 +18,9 @@ source, not from cifarnet's:
                                                every schedule, computed in
       float32 as Keras does (initial_learning_rate is a float32 tensor).
   keras/src/callbacks/reduce_lr_on_plateau.py  ReduceLROnPlateau.
+  keras/src/callbacks/early_stopping.py        EarlyStopping (cifarnet's
+      flags: --patience 5 and --restore-best by default, -1 turns it off);
+      fit stops after the epoch, finalizes the EMA, then restores.
   keras/src/trainers/data_adapters/array_slicing.py
                                                validation_split: the last
       floor(n * (1 - split)) .. n samples; batches in order, the last one
@@ -632,6 +635,52 @@ class ReduceLROnPlateau:
                     self.wait = 0
 
 
+class EarlyStopping:
+    """keras/src/callbacks/early_stopping.py (cifarnet's --patience -1: none)."""
+
+    def __init__(self, a):
+        self.monitor, self.patience = a.monitor, a.patience
+        self.baseline, self.restore = a.baseline, a.restore_best
+        self.start_from_epoch = a.start_from_epoch
+        name = self.monitor.removeprefix("val_")
+        if a.mode == "min" or (a.mode == "auto" and name == "loss"):
+            self.less = True
+        elif a.mode == "max" or (a.mode == "auto" and name == "accuracy"):
+            self.less = False
+        else:
+            raise ValueError(f"EarlyStopping: monitor {self.monitor} needs mode min or max")
+        self.min_delta = -abs(a.min_delta) if self.less else abs(a.min_delta)
+        self.best = math.inf if self.less else -math.inf
+        self.wait = 0
+        self.best_weights = None
+        self.stop = False
+
+    def improves(self, value, ref):
+        return value - self.min_delta < ref if self.less else value - self.min_delta > ref
+
+    def on_epoch_end(self, epoch, logs, variables):
+        current = logs[self.monitor]
+        if epoch < self.start_from_epoch:
+            return
+        if self.restore and self.best_weights is None:
+            self.best_weights = [v.copy() for v in variables]
+        self.wait += 1
+        if self.improves(current, self.best):
+            self.best = current
+            if self.restore:
+                self.best_weights = [v.copy() for v in variables]
+            if self.baseline is None or self.improves(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stop = True
+
+    def on_train_end(self, variables):
+        if self.restore and self.best_weights is not None:
+            for v, b in zip(variables, self.best_weights):
+                v[...] = b
+
+
 # ---------------------------------------------------------------- fit
 
 
@@ -643,6 +692,7 @@ def fit(a, x, y, weights, dt):
     steps = -(-split // a.batch_size)
     opt = Optimizer(a, model.vars, np.dtype(dt), steps)
     rlr = ReduceLROnPlateau(a) if a.reduce_lr_on_plateau else None
+    es = EarlyStopping(a) if a.patience >= 0 else None
     history = []
     clipped_total = 0
     for epoch in range(a.epochs):
@@ -662,8 +712,15 @@ def fit(a, x, y, weights, dt):
             logs["learning_rate"] = float(opt.learning_rate())
         if rlr is not None:
             rlr.on_epoch_end(logs, opt)
+        if es is not None:
+            es.on_epoch_end(epoch, logs, model.vars)
         history.append(logs)
+        if es is not None and es.stop:
+            break
+    # fit: the EMA weights into the model, then on_train_end's restoring.
     opt.finalize(model.vars)
+    if es is not None:
+        es.on_train_end(model.vars)
     out = {}
     for l, nm in enumerate(model.names):
         out[nm + "/kernel"] = model.vars[2 * l]
@@ -737,7 +794,16 @@ def parser():
     for k, default in REDUCE_LR_DEFAULTS.items():
         opt("--" + k.replace("_", "-"), type=type(default))
     # cifarnet flags that do not change the arithmetic of this reference
-    for ignored in ("--patience", "--test-samples", "--threads", "--seed", "--shuffle",
+    opt("--patience", type=int, default=5)
+    opt("--min-delta", type=float, default=0.0)
+    p.add_argument("--restore-best", nargs="?", const=True, default=True,
+                   type=lambda s: s.lower() in ("1", "true", "t"))
+    opt("--monitor", default="val_loss")
+    opt("--mode", default="auto")
+    opt("--baseline", type=float)
+    opt("--start-from-epoch", type=int, default=0)
+    p.add_argument("-q", action="store_true")
+    for ignored in ("--test-samples", "--threads", "--seed", "--shuffle",
                     "--quiet", "--overwrite", "--offline"):
         opt(ignored, nargs="?", const=True)
     opt("--loss-clip", type=lambda s: s.lower() in ("1", "true"), default=False,

@@ -87,6 +87,16 @@ var kerasRefJobs = []struct{ name, flags string }{
 	{"onecycle_adamax", "--optimizer adamax --lr-schedule onecycle --max-lr 0.005 --three-phase"},
 	{"onecycle_adamw_clip", "--optimizer adamw --weight-decay 0.5 --global-clipnorm 0.05 --lr-schedule onecycle --max-lr 0.005 --anneal-strategy linear"},
 	{"validation_split", "--optimizer nadam --validation-split 0.33 --batch-size 50"},
+	// EarlyStopping (cifarnet restores the best weights by default): a stop
+	// that restores epoch 1, the EMA finalized before the restoring, the
+	// baseline, start_from_epoch with an accuracy, mode max on a loss, no
+	// restoring.
+	{"early_stop", "--optimizer sgd --lr 0.01 --epochs 6 --patience 1 --min-delta 0.05"},
+	{"early_stop_ema", "--optimizer adam --use-ema --epochs 6 --patience 1 --min-delta 0.05"},
+	{"early_stop_baseline", "--optimizer sgd --lr 0.01 --epochs 4 --patience 1 --baseline 1.0"},
+	{"early_stop_start", "--optimizer sgd --lr 0.01 --epochs 4 --patience 0 --monitor val_accuracy --start-from-epoch 2"},
+	{"early_stop_max", "--optimizer sgd --lr 0.01 --epochs 5 --patience 1 --monitor loss --mode max"},
+	{"early_stop_no_restore", "--optimizer sgd --lr 0.01 --epochs 5 --patience 1 --min-delta 0.05 --restore-best=false"},
 }
 
 // kerasRefModels are jobs whose optimizer comes from a Keras model file's

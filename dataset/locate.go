@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,7 +86,7 @@ func (p Places) Locate(explicit string) (string, error) {
 	}
 	cands := p.Candidates()
 	for _, c := range cands {
-		if _, err := os.Stat(c); err == nil {
+		if _, err := os.Stat(c); err == nil && !onlyDownloadLeftovers(c) {
 			return c, nil
 		}
 	}
@@ -93,7 +94,29 @@ func (p Places) Locate(explicit string) (string, error) {
 	if len(p.Files) > 0 {
 		or = ", or allow the download"
 	}
-	return "", fmt.Errorf("no %s data found (looked at %s): pass --data with %s%s", p.Title, strings.Join(cands, ", "), p.Want, or)
+	return "", &NotFoundError{fmt.Sprintf("no %s data found (looked at %s)", p.Title, strings.Join(cands, ", ")), "pass --data with " + p.Want + or}
+}
+
+// NotFoundError is Locate's error when the data is nowhere: what was
+// looked at, then what to do.
+type NotFoundError struct{ Looked, Do string }
+
+func (e *NotFoundError) Error() string { return e.Looked + ": " + e.Do }
+
+// onlyDownloadLeftovers reports whether dir is a directory holding nothing
+// but what a failed download leaves (its lock and ".part" files): a cache
+// directory that a download created and never filled is not data.
+func onlyDownloadLeftovers(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		return false
+	}
+	for _, e := range entries {
+		if n := e.Name(); !strings.HasSuffix(n, ".lock") && !strings.HasSuffix(n, ".part") {
+			return false
+		}
+	}
+	return true
 }
 
 // Find is Locate that, when nothing is found and offline is false,
@@ -109,7 +132,17 @@ func (p Places) Find(ctx context.Context, explicit string, offline bool, progres
 	case offline, os.Getenv(p.EnvVar) != "", len(p.Files) == 0:
 		return "", err
 	}
-	return p.Download(ctx, "", progress)
+	src, derr := p.Download(ctx, "", progress)
+	if derr != nil {
+		// Say where it was looked for and what to do, not only why the
+		// download failed (no network is the common case).
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
+			return "", fmt.Errorf("%s, and the download failed: %w; pass --data with %s", nf.Looked, derr, p.Want)
+		}
+		return "", derr
+	}
+	return src, nil
 }
 
 // Download fetches every official file into cifarnet's cache unless it is

@@ -113,3 +113,34 @@ func TestDownloadChecksAndMirrors(t *testing.T) {
 		t.Fatalf("no files: %v", err)
 	}
 }
+
+// TestFailedDownloadSaysWhatToDo: when the data is nowhere and the download
+// fails (no network), the error names the places looked at and --data, not
+// only the network error; and the cache directory the failed download
+// created (holding only its lock) is not taken for the data afterwards
+// (offline, fashion_mnist said "…/fashion-mnist/train-images-idx3-ubyte:
+// missing" instead of "no data found").
+func TestFailedDownloadSaysWhatToDo(t *testing.T) {
+	cache, keras := home(t)
+	p, _, _ := twoFiles(t)
+	for i := range p.Files {
+		p.Files[i].URL += ".gone" // 404
+	}
+	_, err := p.Find(context.Background(), "", false, nil)
+	if err == nil || !strings.Contains(err.Error(), "no Two data found (looked at ") || !strings.Contains(err.Error(), filepath.Join(keras, "two-keras")) ||
+		!strings.Contains(err.Error(), "the download failed: ") || !strings.HasSuffix(err.Error(), "; pass --data with a directory of a.gz and b.gz") {
+		t.Fatalf("failed download: %v", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(cache, "two")); len(entries) == 0 {
+		t.Fatal("the failed download left nothing in the cache: this test no longer tests the leftovers")
+	}
+	_, err = p.Find(context.Background(), "", true, nil)
+	if err == nil || !strings.Contains(err.Error(), "no Two data found") || !strings.Contains(err.Error(), "offline") {
+		t.Fatalf("offline after a failed download: %v", err)
+	}
+	// A directory with data in it beside the leftovers is found.
+	os.WriteFile(filepath.Join(cache, "two", "a.gz"), []byte("a"), 0o644)
+	if got, err := p.Find(context.Background(), "", true, nil); err != nil || got != filepath.Join(cache, "two") {
+		t.Fatalf("cache with a file: %q %v", got, err)
+	}
+}

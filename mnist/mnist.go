@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/internal/oserr"
@@ -81,8 +82,26 @@ func parts(nTrain, nTest int) []part {
 // Load reads the first nTrain training and nTest test images of the data
 // set info describes (Info or FashionInfo) from src: a directory holding the
 // four IDX files (each gzipped or not), or an .npz file as Keras's
-// mnist.npz.
+// mnist.npz. Its errors start with the data set's name.
 func Load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, error) {
+	d, err := load(info, src, nTrain, nTest)
+	if err != nil && info.Name != "mnist" {
+		return nil, renamed{info.Name, err}
+	}
+	return d, err
+}
+
+// renamed is an error of the readers, which say "mnist: ", for another
+// data set of the family ("fashion_mnist: ").
+type renamed struct {
+	name string
+	err  error
+}
+
+func (r renamed) Error() string { return r.name + ": " + strings.TrimPrefix(r.err.Error(), "mnist: ") }
+func (r renamed) Unwrap() error { return r.err }
+
+func load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, error) {
 	if nTrain < 0 || nTrain > TrainSize || nTest < 0 || nTest > TestSize {
 		return nil, fmt.Errorf("mnist: %d training and %d test images requested, want 0 to %d and 0 to %d", nTrain, nTest, TrainSize, TestSize)
 	}

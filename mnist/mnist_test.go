@@ -303,3 +303,16 @@ func TestRealFashionLabels(t *testing.T) {
 		t.Errorf("info %+v", d.Info)
 	}
 }
+
+// TestFashionErrorsNameFashion: Fashion-MNIST's errors name it, not MNIST
+// (a directory without its image files said "mnist: …: missing").
+func TestFashionErrorsNameFashion(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(FashionInfo(), dir, 10, 10)
+	if err == nil || !strings.HasPrefix(err.Error(), "fashion_mnist: ") || strings.Count(err.Error(), "mnist: ") != 1 || !strings.Contains(err.Error(), TrainImages) {
+		t.Fatalf("Fashion-MNIST error: %v", err)
+	}
+	if _, err := Load(Info(), dir, 10, 10); err == nil || !strings.HasPrefix(err.Error(), "mnist: ") {
+		t.Fatalf("MNIST error: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -170,12 +171,31 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 		args = append(args, "--wait")
 	}
 	c := exec.Command("sbatch", append(args, script)...)
-	c.Stdout, c.Stderr = stdout, os.Stderr
-	if err := c.Run(); err != nil {
+	c.Stderr = os.Stderr
+	out, err := c.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := c.Start(); err != nil {
+		return fmt.Errorf("sbatch %s: %w", script, err)
+	}
+	// --parsable prints "jobid" or "jobid;cluster" at submission, before
+	// --wait waits: say it then, with how to follow the tasks (sbatch's
+	// bare number told a user nothing).
+	sc := bufio.NewScanner(io.LimitReader(out, 4096))
+	if sc.Scan() {
+		id, _, _ := strings.Cut(strings.TrimSpace(sc.Text()), ";")
+		id = quote.Line(id, 40)
+		fmt.Fprintf(stdout, "submitted job array %s: 'squeue -j %s' shows its tasks, their output is in %s\n", id, id, filepath.Join(dir, "slurm"))
+	}
+	io.Copy(io.Discard, out)
+	if err := c.Wait(); err != nil {
 		return fmt.Errorf("sbatch %s: %w", script, err)
 	}
 	if sf.wait {
 		fmt.Fprintf(stdout, "every task has ended; collect with: cifarnet experiment collect %s\n", dir)
+	} else {
+		fmt.Fprintf(stdout, "when every task has ended: cifarnet experiment collect %s\n", dir)
 	}
 	return nil
 }

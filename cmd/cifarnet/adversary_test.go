@@ -86,7 +86,7 @@ func TestSlurmScriptQuotesPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("bash", script)
-	cmd.Env = append(os.Environ(), "ARGS_FILE="+argsFile)
+	cmd.Env = append(os.Environ(), "ARGS_FILE="+argsFile, "SLURM_ARRAY_TASK_ID=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("bash %s: %v: %s", script, err, out)
 	}
@@ -95,7 +95,7 @@ func TestSlurmScriptQuotesPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
-	want := []string{"experiment", "--dir", dir, "--quiet"}
+	want := []string{"experiment", "--dir", dir, "--shard", "1/2", "--quiet"}
 	if len(lines) != len(want)+1 || !slices.Equal(lines[1:], want) {
 		t.Errorf("the script ran cifarnet with %q, want %q", lines[1:], want)
 	}

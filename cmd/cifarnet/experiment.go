@@ -298,7 +298,11 @@ func shardOf(flag string) (i, n int, err error) {
 	i, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)
 	if !ok || err1 != nil || err2 != nil || n < 1 || n > 100000 || i < 0 || i >= n {
-		return 0, 0, usagef("%s %s: want I/N with 0 <= I < N (e.g. 0/4)", src, flag)
+		hint := ""
+		if src == "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT" {
+			hint = "; a task resubmitted alone (sbatch --array=I) is in an array of one: give --shard I/N"
+		}
+		return 0, 0, usagef("%s %s: want I/N with 0 <= I < N (e.g. 0/4)%s", src, flag, hint)
 	}
 	return i, n, nil
 }

@@ -85,7 +85,9 @@ var sbatchTemplate = template.Must(template.New("sbatch").Parse(`#!/bin/bash
 #SBATCH --output={{.Dir}}/slurm/%A_%a.out
 set -euo pipefail
 cd {{.Workdir}}
-exec {{.Binary}} experiment --dir {{.Dir}}{{.Data}} --quiet
+# The shard count is written here, not read from SLURM_ARRAY_TASK_COUNT:
+# a task resubmitted alone (sbatch --array=I) is in an array of one.
+exec {{.Binary}} experiment --dir {{.Dir}}{{.Data}} --shard "${SLURM_ARRAY_TASK_ID}/{{.Shards}}" --quiet
 `))
 
 func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {

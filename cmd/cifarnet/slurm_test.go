@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,6 +45,36 @@ func TestSlurmSubmitSaysWhatNext(t *testing.T) {
 		}
 		if !strings.Contains(stdout, "submitted job array 4711: 'squeue -j 4711' shows its tasks") || !strings.Contains(stdout, next) || strings.Contains(stdout, "cluster") {
 			t.Errorf("wait %v: stdout %q", wait, stdout)
+		}
+	}
+}
+
+// TestSlurmTaskResubmittedAlone: the script's task runs its own shard of
+// the experiment's N even when resubmitted alone (sbatch --array=1 gives
+// SLURM_ARRAY_TASK_COUNT=1; the script read the count from it and failed
+// with "1/1: want I/N with 0 <= I < N", so README's rerun of a failed task
+// never worked).
+func TestSlurmTaskResubmittedAlone(t *testing.T) {
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "exp")
+	_, stderr, code := run(t, "experiment", "slurm", "--data", data, "--seeds", "0-1", "--epochs", "1", "--train-samples", "200",
+		"--test-samples", "50", "--hidden", "16", "--dir", dir, "--shards", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	finished := func() int {
+		m, _ := filepath.Glob(filepath.Join(dir, "runs", "*", "metrics.json"))
+		return len(m)
+	}
+	script := filepath.Join(dir, SlurmScript)
+	for i, env := range [][]string{{"SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_TASK_COUNT=1"}, {"SLURM_ARRAY_TASK_ID=0", "SLURM_ARRAY_TASK_COUNT=2"}} {
+		cmd := exec.Command("bash", script)
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("task %v: %v: %s", env, err, out)
+		}
+		if n := finished(); n != i+1 {
+			t.Fatalf("after task %v: %d runs finished, want %d (one per shard)", env, n, i+1)
 		}
 	}
 }

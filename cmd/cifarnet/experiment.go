@@ -19,6 +19,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/experiment"
+	"github.com/cifarnet/cifarnet/stats"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -362,6 +363,20 @@ func expUsageIfInvalid(err error) error {
 	return err
 }
 
+// accuracyLine says a configuration's test accuracy over its runs: the
+// mean, the standard deviation of the runs and the mean's interval, named
+// ("0.3627 ± 0.0296 (95% CI ...)" left the ± to be guessed), and no NaN
+// where there is no spread to measure.
+func accuracyLine(a stats.Summary) string {
+	switch a.N {
+	case 0:
+		return "n=0   no finished run"
+	case 1:
+		return fmt.Sprintf("n=1   test accuracy %.4f (one run: no spread, no interval)", a.Mean)
+	}
+	return fmt.Sprintf("n=%-3d test accuracy mean %.4f, sd %.4f, 95%% CI of the mean %.4f to %.4f", a.N, a.Mean, a.SD, a.CILow, a.CIHigh)
+}
+
 func writeExperiment(stdout io.Writer, dir string, s *experiment.Spec, runs []experiment.Run) error {
 	sum, err := experiment.Write(dir, s, runs)
 	if err != nil {
@@ -372,8 +387,7 @@ func writeExperiment(stdout io.Writer, dir string, s *experiment.Spec, runs []ex
 		fmt.Fprintf(os.Stderr, "cifarnet: warning: missing run: %s seed %d (%s): %s\n", m.Config, m.Seed, m.Dir, m.Reason)
 	}
 	for _, c := range st.Configurations {
-		a := c.TestAccuracy
-		fmt.Fprintf(stdout, "%-30s n=%-3d test accuracy %.4f ± %.4f (95%% CI %.4f to %.4f)\n", c.Config, a.N, a.Mean, a.SD, a.CILow, a.CIHigh)
+		fmt.Fprintf(stdout, "%-30s %s\n", c.Config, accuracyLine(c.TestAccuracy))
 	}
 	for _, c := range st.Comparisons {
 		fmt.Fprintln(stdout, c.Sentence)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"math"
 	"testing"
 
+	"github.com/cifarnet/cifarnet/stats"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -37,6 +39,26 @@ func TestKeptSummary(t *testing.T) {
 	for _, c := range cases {
 		if got := keptSummary(&c.out); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestAccuracyLine: an experiment's line per configuration names its
+// figures and prints no NaN for one run or none (it printed "0.2410 ± NaN
+// (95% CI NaN to NaN)").
+func TestAccuracyLine(t *testing.T) {
+	nan := math.NaN()
+	cases := []struct {
+		s    stats.Summary
+		want string
+	}{
+		{stats.Summary{N: 30, Mean: 0.3627, SD: 0.0296, CILow: 0.3511, CIHigh: 0.3722}, "n=30  test accuracy mean 0.3627, sd 0.0296, 95% CI of the mean 0.3511 to 0.3722"},
+		{stats.Summary{N: 1, Mean: 0.241, SD: nan, CILow: nan, CIHigh: nan}, "n=1   test accuracy 0.2410 (one run: no spread, no interval)"},
+		{stats.Summary{N: 0, Mean: nan, SD: nan, CILow: nan, CIHigh: nan}, "n=0   no finished run"},
+	}
+	for _, c := range cases {
+		if got := accuracyLine(c.s); got != c.want {
+			t.Errorf("n=%d: %q, want %q", c.s.N, got, c.want)
 		}
 	}
 }

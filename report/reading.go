@@ -281,8 +281,8 @@ func Read(in ReadingInput) Reading {
 		var parts []string
 		for _, p := range pairs {
 			a, b := in.Classes[p.a], in.Classes[p.b]
-			parts = append(parts, fmt.Sprintf("%s and %s, %d test images (%d %s images predicted as %s, %d %s images as %s)",
-				a, b, p.ab+p.ba, p.ab, a, b, p.ba, b, a))
+			parts = append(parts, fmt.Sprintf("%s and %s, %d test images (%s predicted as %s, %s as %s)",
+				a, b, p.ab+p.ba, imagesOf(p.ab, a), b, imagesOf(p.ba, b), a))
 		}
 		say("confused", "The classes most often confused with each other: %s.", strings.Join(parts, "; "))
 	}
@@ -410,4 +410,18 @@ func (e *Experiment) Place(i int) (*ExperimentPlace, error) {
 		return nil, nil
 	}
 	return p, nil
+}
+
+// imagesOf counts a class's images: "43 airplane images", "1 ship image",
+// and for a class named by a digit (MNIST) "23 images of 2", not "23 2
+// images".
+func imagesOf(n int, class string) string {
+	noun := "images"
+	if n == 1 {
+		noun = "image"
+	}
+	if class != "" && class[0] >= '0' && class[0] <= '9' {
+		return fmt.Sprintf("%d %s of %s", n, noun, class)
+	}
+	return fmt.Sprintf("%d %s %s", n, class, noun)
 }

@@ -267,3 +267,20 @@ func TestPlaceRuns(t *testing.T) {
 		t.Errorf("damaged %s: %v", PlaceFile, err)
 	}
 }
+
+// TestImagesOf: counts read as English for class names of words and of
+// digits (MNIST's reading said "23 2 images predicted as 8, 1 8 images as 2").
+func TestImagesOf(t *testing.T) {
+	for _, c := range []struct {
+		n     int
+		class string
+		want  string
+	}{
+		{43, "airplane", "43 airplane images"}, {1, "ship", "1 ship image"}, {23, "2", "23 images of 2"}, {1, "8", "1 image of 8"},
+		{0, "T-shirt/top", "0 T-shirt/top images"},
+	} {
+		if got := imagesOf(c.n, c.class); got != c.want {
+			t.Errorf("imagesOf(%d, %q) = %q, want %q", c.n, c.class, got, c.want)
+		}
+	}
+}

@@ -43,7 +43,9 @@ func newEvaluateCmd() *cobra.Command {
 images of the data set it was trained on (model.json says which): prints loss
 and accuracy as Keras's model.evaluate does, and writes evaluation.json
 (loss, accuracy, confusion matrix, per-class precision, recall and F1) into
-the run directory.
+the run directory. By default it takes the run's own test images: as many as
+the run was tested on, from where the run read them (metrics.json), so that
+it repeats the run's test accuracy.
 
 --mc-samples N adds Monte Carlo dropout: each image's probabilities are the
 mean of N stochastic passes with the dropout and noise layers active (Batch
@@ -55,7 +57,7 @@ then reports both the deterministic and the MC figures.`,
 				return usagef("--model is required: a run directory holding %s and %s", saving.ConfigFile, saving.WeightsFile)
 			}
 			switch {
-			case samples < 1:
+			case cmd.Flags().Changed("test-samples") && samples < 1:
 				return usagef("--test-samples %d: want at least 1", samples)
 			case batch < 1 || batch > train.MaxBatchSize:
 				return usagef("--batch-size %d: want 1 to %d", batch, train.MaxBatchSize)
@@ -65,13 +67,30 @@ then reports both the deterministic and the MC figures.`,
 			if err := mc.check(); err != nil {
 				return err
 			}
+			// The run's own test set unless told otherwise (the default
+			// was the exercise's 1000 images from the default places,
+			// whatever the run had used).
+			if !cmd.Flags().Changed("test-samples") {
+				samples = 1000
+			}
+			if _, m, err := train.ReadRun(modelDir); err == nil {
+				if !cmd.Flags().Changed("test-samples") && m.Config.TestSamples > 0 {
+					samples = m.Config.TestSamples
+				}
+				if data.path == "" && m.Env.Data != "" {
+					if _, err := os.Stat(m.Env.Data); err == nil {
+						data.path = m.Env.Data
+					}
+				}
+			}
 			return runEvaluate(cmd.OutOrStdout(), modelDir, data, samples, batch, threads, mc)
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&modelDir, "model", "", "run directory of the saved model (required)")
 	addDataFlags(fs, &data)
-	fs.IntVar(&samples, "test-samples", 1000, "evaluate on the first N test images (1-10000)")
+	fs.Lookup("data").Usage = "where the data set's files are (default: where the run read them, if they are still there; else as train looks for them)"
+	fs.IntVar(&samples, "test-samples", 0, "evaluate on the first N test images (1-10000; default: as many as the run was tested on, else 1000)")
 	fs.IntVar(&batch, "batch-size", 32, "evaluation batch size (Keras's default: 32)")
 	fs.IntVar(&threads, "threads", 0, "worker threads (0: all CPUs)")
 	addMCFlags(fs, &mc)

@@ -76,6 +76,42 @@ func TestEvaluateEqualsTheRunsOwnMetrics(t *testing.T) {
 	}
 }
 
+// TestEvaluateDefaultsToTheRunsTestSet: without --data and --test-samples,
+// evaluate takes the run's own test images (where it read them, as many as
+// it used) and repeats its test accuracy; it took the exercise's 1000 images
+// from the default places (a 10,000-image MNIST run was evaluated on 1000,
+// after a failed download when the data was not in a cache).
+func TestEvaluateDefaultsToTheRunsTestSet(t *testing.T) {
+	dir := trainedRun(t)
+	m := readMetrics(t, dir)
+	h := t.TempDir()
+	t.Setenv("HOME", h)
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(h, "cache"))
+	t.Setenv(cifar10.EnvVar, "")
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var ev Evaluation
+	b, err := os.ReadFile(filepath.Join(dir, EvaluationFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(b, &ev)
+	if ev.Samples != 200 || ev.Data != sharedData(t) || ev.Accuracy != m.TestAccuracy || ev.Loss != m.TestLoss {
+		t.Fatalf("evaluate: %d samples from %s, loss %v acc %v; the run: 200 from %s, loss %v acc %v",
+			ev.Samples, ev.Data, ev.Loss, ev.Accuracy, sharedData(t), m.TestLoss, m.TestAccuracy)
+	}
+	// Given, the flags win.
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline", "--data", sharedData(t), "--test-samples", "50"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, _ = os.ReadFile(filepath.Join(dir, EvaluationFile))
+	json.Unmarshal(b, &ev)
+	if ev.Samples != 50 {
+		t.Fatalf("--test-samples 50: evaluated %d", ev.Samples)
+	}
+}
+
 func TestPredictImages(t *testing.T) {
 	dir := trainedRun(t)
 	m := readMetrics(t, dir)

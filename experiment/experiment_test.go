@@ -281,3 +281,31 @@ func TestPlaceRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusWantsEveryFile: a run killed while writing its files (metrics
+// written, the report not yet) has not finished; with a checkpoint it is
+// continued, without one trained again.
+func TestStatusWantsEveryFile(t *testing.T) {
+	r := Run{Dir: t.TempDir()}
+	write := func(name string) {
+		if err := os.WriteFile(filepath.Join(r.Dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := Status(r); s != "not started" {
+		t.Fatalf("empty: %s", s)
+	}
+	write(train.MetricsJSON)
+	write("model.safetensors")
+	if s := Status(r); s != "not started" {
+		t.Errorf("metrics and model but no report: %s, want not started", s)
+	}
+	write(train.CheckpointFile)
+	if s := Status(r); s != "interrupted" {
+		t.Errorf("with a checkpoint: %s, want interrupted", s)
+	}
+	write(report.HTMLFile)
+	if s := Status(r); s != "finished" {
+		t.Errorf("every file: %s, want finished", s)
+	}
+}

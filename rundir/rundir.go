@@ -57,9 +57,10 @@ type Options struct {
 	// DataSHA256, if set, is the checksum of the samples the run uses
 	// (DataChecksum), to spare computing it again for every run.
 	DataSHA256 string
-	// Starting, if set, is called with the run's configuration once it is
-	// known valid and the data found, before the data is read (to print
-	// the model's summary); its error ends the run.
+	// Starting, if set, is called with the run's configuration once the
+	// configuration, the data, the run directory and the initial weights
+	// are known good, just before training (to print the model's
+	// summary); its error ends the run.
 	Starting func(train.Config) error
 	// Loading, if set, is called before the data is read and the function
 	// it returns after (a "Loading..." line on a terminal).
@@ -141,14 +142,18 @@ func Train(o Options) (*Result, error) {
 	}
 	info, _ := cfg.Info() // Validate checked it
 	cfg.LabelMode = info.LabelMode
-	if o.Source == "" && o.Find != nil {
+	// The starting weights are read before the data is looked for (perhaps
+	// downloaded): a wrong --init-weights fails at once.
+	var model *nn.Sequential
+	if ck == nil {
 		var err error
-		if o.Source, err = o.Find(info); err != nil {
+		if model, err = initialModel(cfg, o.InitWeights); err != nil {
 			return nil, err
 		}
 	}
-	if o.Starting != nil {
-		if err := o.Starting(cfg); err != nil {
+	if o.Source == "" && o.Find != nil {
+		var err error
+		if o.Source, err = o.Find(info); err != nil {
 			return nil, err
 		}
 	}
@@ -198,15 +203,19 @@ func Train(o Options) (*Result, error) {
 	if o.Backup != nil {
 		ctl.Backup = &train.Backup{Freq: *o.Backup, Save: save}
 	}
+	// Everything that can be wrong with the data, the directory or the
+	// weights is known by now: only a run that will train prints its
+	// summary.
+	if o.Starting != nil {
+		if err := o.Starting(cfg); err != nil {
+			return nil, err
+		}
+	}
 	start := time.Now()
 	var out *train.Outcome
 	if ck != nil {
 		out, err = train.ResumeWith(ck, data, ctl)
 	} else {
-		model, merr := initialModel(cfg, o.InitWeights)
-		if merr != nil {
-			return nil, merr
-		}
 		out, err = train.FitAndEvaluateWith(cfg, data, model, ctl)
 	}
 	var intr *train.Interrupted

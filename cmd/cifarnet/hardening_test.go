@@ -358,3 +358,32 @@ func TestPrintedResumeCommandWorks(t *testing.T) {
 		t.Fatalf("the printed resume command: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestErrorsComeBeforeTheSummary: a run that cannot start (no data, broken
+// data, a run directory already holding a run, missing starting weights)
+// prints its one-line error and nothing else: the model's summary used to
+// come first, then the error.
+func TestErrorsComeBeforeTheSummary(t *testing.T) {
+	tmp := t.TempDir()
+	empty := filepath.Join(tmp, "empty")
+	os.Mkdir(empty, 0o755)
+	held := filepath.Join(tmp, "held")
+	os.Mkdir(held, 0o755)
+	os.WriteFile(filepath.Join(held, "metrics.json"), []byte("{}"), 0o644)
+	small := []string{"--epochs", "1", "--train-samples", "500", "--test-samples", "100"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data", filepath.Join(tmp, "nonexistent")}, "no such file"},
+		{[]string{"--data", empty}, "data_batch_1.bin"},
+		{[]string{"--data", sharedData(t), "--out", held}, "already holds a run"},
+		{[]string{"--data", sharedData(t), "--init-weights", filepath.Join(tmp, "none.safetensors")}, "none.safetensors"},
+		{[]string{"--init-weights", filepath.Join(tmp, "none.safetensors")}, "none.safetensors"}, // before looking for data
+	} {
+		stdout, stderr, code := emptyMachine(t, append(append([]string{"train"}, tc.args...), small...)...)
+		if code == 0 || stdout != "" || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q (want only an error about %q)", tc.args, code, stdout, stderr, tc.want)
+		}
+	}
+}

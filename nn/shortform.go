@@ -62,18 +62,18 @@ func ParseLayers(s string, names map[string]int) ([]LayerConfig, error) {
 		}
 		form, ok := shortForms[name]
 		if !ok {
-			return nil, fmt.Errorf("layers: %q is not a layer (want one of %s)", name, strings.Join(sortedKeys(shortForms), ", "))
+			return nil, fmt.Errorf("%q is not a layer (want one of %s)", name, strings.Join(sortedKeys(shortForms), ", "))
 		}
 		cfg := map[string]any{"name": AutoName(form.class, names)}
 		if len(args) > len(form.positional) {
-			return nil, fmt.Errorf("layers: %s takes at most %d positional arguments, got %d", name, len(form.positional), len(args))
+			return nil, fmt.Errorf("%s takes at most %d positional arguments, got %d", name, len(form.positional), len(args))
 		}
 		for i, a := range args {
 			cfg[form.positional[i]] = a
 		}
 		for k, v := range kw {
 			if _, dup := cfg[k]; dup {
-				return nil, fmt.Errorf("layers: %s: %s given twice", name, k)
+				return nil, fmt.Errorf("%s: %s given twice", name, k)
 			}
 			cfg[k] = v
 		}
@@ -123,7 +123,7 @@ func (p *shortParser) eat(c byte) bool {
 }
 
 func (p *shortParser) errorf(format string, args ...any) error {
-	return fmt.Errorf("layers: at character %d of %q: %s", p.pos+1, p.s, fmt.Sprintf(format, args...))
+	return fmt.Errorf("at character %d of %q: %s", p.pos+1, p.s, fmt.Sprintf(format, args...))
 }
 
 // word reads a name or a number.
@@ -206,10 +206,10 @@ func (p *shortParser) value() (any, error) {
 		}
 		fields, ok := objectForms[name]
 		if !ok {
-			return nil, fmt.Errorf("layers: %s(...) is not a Keras regularizer, constraint or initializer with arguments", name)
+			return nil, fmt.Errorf("%s(...) is not a Keras regularizer, constraint or initializer with arguments", name)
 		}
 		if len(args) > len(fields) {
-			return nil, fmt.Errorf("layers: %s takes at most %d positional arguments, got %d", name, len(fields), len(args))
+			return nil, fmt.Errorf("%s takes at most %d positional arguments, got %d", name, len(fields), len(args))
 		}
 		cfg := map[string]any{}
 		for i, a := range args {

@@ -57,6 +57,8 @@ func TestInvalidFlagsExit2(t *testing.T) {
 		{[]string{"train", "--init", "zeroes"}, `unknown initializer "zeroes"`},
 		{[]string{"train", "--optimizer", "adagrd"}, `unknown optimizer "adagrd"`},
 		{[]string{"train", "--hidden", "256,x"}, "--hidden"},
+		{[]string{"train", "--layers", "dense(256, elu"}, "--layers: at character 15 of"},
+		{[]string{"train", "--layers", "foo(3)"}, `--layers: "foo" is not a layer`},
 		{[]string{"train", "--epochs", "ten"}, "--epochs"},
 		{[]string{"train", "--no-such-flag"}, "unknown flag"},
 		{[]string{"train", "--threads", "-1"}, "--threads -1"},

@@ -52,7 +52,7 @@ func (f modelFlags) apply(fs *pflag.FlagSet, cfg *train.Config) error {
 		names := map[string]int{}
 		cs, err := nn.ParseLayers(f.layers, names)
 		if err != nil {
-			return usageError{err}
+			return usagef("--layers: %v", err)
 		}
 		if !endsInSoftmax(cs) {
 			cs = append(cs, nn.LayerConfig{ClassName: "Dense", Config: map[string]any{

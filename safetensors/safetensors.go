@@ -262,6 +262,23 @@ func (h *Header) ReadData(r io.Reader, dst [][]float32) error {
 	return nil
 }
 
+// describedData is the end of the furthest well-formed data_offsets of
+// the header's tensors: the data length the header describes, whatever
+// else is wrong with it.
+func describedData(raw map[string]json.RawMessage) int64 {
+	var end int64
+	for name, msg := range raw {
+		var e entry
+		if name == "__metadata__" || decodeEntry(msg, &e) != nil || len(e.DataOffsets) != 2 {
+			continue
+		}
+		if b, f := e.DataOffsets[0], e.DataOffsets[1]; b >= 0 && f >= b {
+			end = max(end, f)
+		}
+	}
+	return end
+}
+
 // ReadHeader reads and checks the header of a safetensors file of the
 // given size from r, leaving r at the start of the data. Nothing it
 // allocates is larger than the header itself.
@@ -274,8 +291,11 @@ func ReadHeader(r io.Reader, size int64) (*Header, error) {
 		return nil, formatErr("reading the header length: %v", err)
 	}
 	n := binary.LittleEndian.Uint64(nb[:])
-	if n > MaxHeader || n > uint64(size-8) {
-		return nil, formatErr("header length %d exceeds the file (%d bytes) or the %d-byte limit", n, size, MaxHeader)
+	if n > MaxHeader {
+		return nil, formatErr("header length %d exceeds the %d-byte limit", n, MaxHeader)
+	}
+	if n > uint64(size-8) {
+		return nil, formatErr("truncated: the header alone is %d bytes, the file has %d after its 8-byte length", n, size-8)
 	}
 	hb := make([]byte, n)
 	if _, err := io.ReadFull(r, hb); err != nil {
@@ -293,6 +313,10 @@ func ReadHeader(r io.Reader, size int64) (*Header, error) {
 	}
 	h := &Header{DataLen: size - 8 - int64(n)}
 	dataLen := h.DataLen
+	if want := describedData(raw); want > dataLen {
+		return nil, formatErr("truncated: the header describes %d data bytes, the file has %d (%d bytes in all, want %d)",
+			want, dataLen, size, size-dataLen+want)
+	}
 	// In name order, so that a broken file always gets the same error.
 	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		msg := raw[name]

@@ -513,6 +513,11 @@ func (c ModelConfig) Build(seed uint64) (*Sequential, error) {
 			}
 		}
 	}
+	// Counted before anything is allocated: each kernel is bounded, but
+	// not how many there are.
+	if err := c.Size().checkBuild(); err != nil {
+		return nil, err
+	}
 	return FromConfigs(c.Inputs(), seed, c.Layers)
 }
 

@@ -180,12 +180,10 @@ func (c Config) Validate() error {
 			return fieldErr("hidden", intList(c.Hidden), "want at most %d units a layer", MaxUnits)
 		}
 	}
-	// The memory a run of the flags' network needs is estimated before
-	// the model is built, so that what cannot fit is refused, not tried.
-	if c.Model == nil {
-		if err := CheckMemory(c, memlimit.Available()); err != nil {
-			return err
-		}
+	// The memory a run needs is estimated before the model is built, so
+	// that what cannot fit is refused, not tried.
+	if err := CheckMemory(c, memlimit.Available()); err != nil {
+		return err
 	}
 	if _, err := c.NewModel(); err != nil {
 		return invalid{err}

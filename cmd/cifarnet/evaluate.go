@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // decoders for predict
@@ -18,6 +19,7 @@ import (
 	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/finitejson"
+	"github.com/cifarnet/cifarnet/internal/memlimit"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/internal/regular"
@@ -165,6 +167,11 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	if samples > info.TestSize {
 		return usagef("--test-samples %d: want 1 to %d (%s has %d test images)", samples, info.TestSize, info.Title(), info.TestSize)
 	}
+	// The batch's activations are counted from the model before any data
+	// is read or allocated.
+	if err := train.CheckEvaluation(m, batch, samples, memlimit.Available()); err != nil {
+		return flagError(err)
+	}
 	src, err := dataFlag.find(info, os.Stderr)
 	if err != nil {
 		return err
@@ -256,6 +263,12 @@ func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJS
 	shape, err := inputShape(modelDir, m, cfg)
 	if err != nil {
 		return err
+	}
+	// All the images go through the model at once: their activations are
+	// counted first.
+	var fe *train.FieldError
+	if err := train.CheckEvaluation(m, len(files), len(files), memlimit.Available()); errors.As(err, &fe) {
+		return usagef("%d images: %s; give fewer at a time", len(files), fe.Want)
 	}
 	// Decode every image before printing anything, so a bad file fails
 	// the whole command cleanly.

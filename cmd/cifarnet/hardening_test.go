@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -384,6 +385,68 @@ func TestErrorsComeBeforeTheSummary(t *testing.T) {
 		stdout, stderr, code := emptyMachine(t, append(append([]string{"train"}, tc.args...), small...)...)
 		if code == 0 || stdout != "" || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q (want only an error about %q)", tc.args, code, stdout, stderr, tc.want)
+		}
+	}
+}
+
+// kerasDenseModel writes a Keras model file (what model.to_json() writes)
+// of Dense layers of the given units on CIFAR-10's 3072 inputs, the last a
+// softmax.
+func kerasDenseModel(t *testing.T, name string, units ...int) string {
+	t.Helper()
+	layers := []string{`{"module": "keras.layers", "class_name": "InputLayer", "registered_name": null, "config": {"batch_shape": [null, 3072], "dtype": "float32", "sparse": false, "ragged": false, "name": "input_layer"}}`}
+	for i, u := range units {
+		act := "relu"
+		if i == len(units)-1 {
+			act = "softmax"
+		}
+		layers = append(layers, fmt.Sprintf(`{"module": "keras.layers", "class_name": "Dense", "registered_name": null, "config": {"name": "dense_%d", "units": %d, "activation": %q}}`, i, u, act))
+	}
+	js := `{"module": "keras", "class_name": "Sequential", "registered_name": null, "config": {"name": "sequential", "trainable": true, "layers": [` + strings.Join(layers, ", ") + `]}}`
+	if err := os.WriteFile(name, []byte(js), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// TestDescribedModelsUnderAMemoryLimit: a Keras model file or a --layers
+// short form is counted from its layers before anything is built, with 2 GB
+// of address space: 40 kernels of 2^28 values (each one allowed) are
+// refused by every command that reads the file (summary and train used to
+// die out of memory building it); a model that can be built but not
+// trained is refused naming --model and the estimate; an evaluation batch
+// whose activations cannot fit is refused naming --batch-size, before the
+// data is read.
+func TestDescribedModelsUnderAMemoryLimit(t *testing.T) {
+	data := sharedData(t)
+	tmp := t.TempDir()
+	many := kerasDenseModel(t, filepath.Join(tmp, "many.json"), append(slices.Repeat([]int{16384}, 40), 10)...)
+	mid := kerasDenseModel(t, filepath.Join(tmp, "mid.json"), 5000, 10)
+	small := []string{"--data", data, "--epochs", "1", "--train-samples", "500", "--test-samples", "100"}
+	// A model whose weights are few but whose activations are wide: a
+	// one-unit bottleneck, then 20000 units.
+	wide := filepath.Join(tmp, "wide")
+	if _, stderr, code := run(t, append([]string{"train", "--layers", "dense(1), dense(20000)", "--out", wide, "-q"}, small...)...); code != 0 {
+		t.Fatalf("train the wide model: exit %d: %s", code, stderr)
+	}
+	const limit = 2 << 20 // kB: 2 GB
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"summary", "--model", many}, 2, "weights need about 168.3 GB of memory to build"},
+		{append([]string{"train", "--model", many}, small...), 2, "weights need about 168.3 GB of memory to build"},
+		{append([]string{"lr-find", "--model", many}, small...), 2, "weights need about 168.3 GB of memory to build"},
+		{append([]string{"train", "--model", mid, "--out", filepath.Join(tmp, "r")}, small...), 2, "--model " + mid + ": the run needs about"},
+		{append([]string{"train", "--layers", "dense(5000)", "--out", filepath.Join(tmp, "r")}, small...), 2, `--layers "dense(5000)": the run needs about`},
+		{[]string{"evaluate", "--model", wide, "--data", data, "--batch-size", "10000", "--test-samples", "10000"}, 2, "--batch-size 10000: batches of 10000 samples of this model (23083 activations each) need about 2.8 GB"},
+		{[]string{"evaluate", "--model", wide, "--data", data, "--test-samples", "1000"}, 0, "Test accuracy"},
+	}
+	for _, tt := range tests {
+		stdout, stderr, code := runUnderLimit(t, limit, tt.args...)
+		if code != tt.code || !strings.Contains(stdout+stderr, tt.want) || strings.Contains(stderr, "goroutine") {
+			t.Errorf("%v: exit %d, stderr %.300q, want exit %d and %q", tt.args, code, stderr, tt.code, tt.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/saving"
@@ -99,6 +101,21 @@ func setLearningRate(cfg *train.Config, lr float64) {
 			cfg.LRSchedule = &c
 		}
 	}
+}
+
+// flagError is flagError naming the flag and the file (or short form)
+// that described the model, when the model itself is refused (its memory).
+func (f modelFlags) flagError(err error) error {
+	var fe *train.FieldError
+	if errors.As(err, &fe) && fe.Field == "model" {
+		switch {
+		case f.file != "":
+			return usagef("--model %s: %s", f.file, fe.Want)
+		case f.layers != "":
+			return usagef("--layers %s: %s", quote.Short(f.layers), fe.Want)
+		}
+	}
+	return flagError(err)
 }
 
 func endsInSoftmax(cs []nn.LayerConfig) bool {

@@ -171,7 +171,7 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		return fmt.Errorf("--out %s: %w", de.Dir, de.Err)
 	}
 	if err != nil {
-		return flagError(err)
+		return f.model.flagError(err)
 	}
 	out := res.Outcome
 	if out.Terminated != nil {
@@ -242,6 +242,9 @@ func flagName(field string) string {
 // a usage error; other errors pass through.
 func flagError(err error) error {
 	var fe *train.FieldError
+	if errors.As(err, &fe) && fe.Field == "model" {
+		return usagef("the model %v: %s", fe.Value, fe.Want) // see modelFlags.flagError
+	}
 	if errors.As(err, &fe) {
 		return usagef("--%s %v: %s", flagName(fe.Field), fe.Value, fe.Want)
 	}

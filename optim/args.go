@@ -25,6 +25,23 @@ func newArgReader(owner string, a Args) *argReader {
 	return &argReader{owner: owner, args: a, used: map[string]bool{}}
 }
 
+// ArgError is an argument of an optimizer, a learning-rate schedule or a
+// callback, by its Keras name, that is out of its range: Owner's Key has
+// Value; Want says what it should be. The command line names the flag
+// that gave it, where one did.
+type ArgError struct {
+	Owner, Key, Value, Want string
+}
+
+func (e *ArgError) Error() string { return fmt.Sprintf("%s: %s = %s: %s", e.Owner, e.Key, e.Value, e.Want) }
+
+// bad records that argument key has the value v, not what want says.
+func (r *argReader) bad(key string, v any, want string, args ...any) {
+	if r.err == nil {
+		r.err = &ArgError{Owner: r.owner, Key: key, Value: fmt.Sprint(v), Want: fmt.Sprintf(want, args...)}
+	}
+}
+
 func (r *argReader) fail(format string, v ...any) {
 	if r.err == nil {
 		r.err = fmt.Errorf(r.owner+": "+format, v...)
@@ -50,7 +67,7 @@ func (r *argReader) number(key string) (float64, bool) {
 	case int64:
 		return float64(v), true
 	default:
-		r.fail("%s = %v: want a number", key, v)
+		r.bad(key, v, "want a number")
 		return 0, false
 	}
 }
@@ -63,7 +80,7 @@ func (r *argReader) float(key string, def, lo, hi float64) float64 {
 		return def
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < lo || v > hi {
-		r.fail("%s = %g: want a number from %g to %g", key, v, lo, hi)
+		r.bad(key, v, "want a number from %g to %g", lo, hi)
 		return def
 	}
 	return v
@@ -76,7 +93,7 @@ func (r *argReader) positive(key string, def float64) float64 {
 		return def
 	}
 	if !(v > 0) || math.IsInf(v, 0) {
-		r.fail("%s = %g: want a positive number", key, v)
+		r.bad(key, v, "want a positive number")
 		return def
 	}
 	return v
@@ -89,7 +106,7 @@ func (r *argReader) integer(key string, def, lo, hi int64) int64 {
 		return def
 	}
 	if v != math.Trunc(v) || v < float64(lo) || v > float64(hi) {
-		r.fail("%s = %g: want a whole number from %d to %d", key, v, lo, hi)
+		r.bad(key, v, "want a whole number from %d to %d", lo, hi)
 		return def
 	}
 	return int64(v)
@@ -102,7 +119,7 @@ func (r *argReader) boolean(key string, def bool) bool {
 	case bool:
 		return v
 	default:
-		r.fail("%s = %v: want true or false", key, v)
+		r.bad(key, v, "want true or false")
 		return def
 	}
 }
@@ -114,7 +131,7 @@ func (r *argReader) str(key, def string) string {
 	case string:
 		return v
 	default:
-		r.fail("%s = %v: want a string", key, v)
+		r.bad(key, v, "want a string")
 		return def
 	}
 }

@@ -23,7 +23,7 @@ func newLion(r *argReader) rule {
 	o.Beta1 = r.float("beta_1", 0.9, 0, 1)
 	o.Beta2 = r.float("beta_2", 0.99, 0, 1)
 	if o.Beta1 == 0 {
-		r.fail("beta_1 = 0: want (0, 1]; otherwise the optimizer degenerates to SignSGD")
+		r.bad("beta_1", 0, "want (0, 1]; otherwise the optimizer degenerates to SignSGD")
 	}
 	o.m = o.addSlot("momentum", 0)
 	o.momentum = &o.Beta1

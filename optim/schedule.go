@@ -202,7 +202,7 @@ func (s CosineDecay) Validate() error {
 	err := firstError(positive("CosineDecay", "decay_steps", s.DecaySteps), nonNegative("CosineDecay", "warmup_steps", s.WarmupSteps),
 		nonNegative("CosineDecay", "initial_learning_rate", s.InitialLearningRate), nonNegative("CosineDecay", "warmup_target", s.WarmupTarget))
 	if err == nil && (s.Alpha < 0 || s.Alpha > 1) {
-		err = fmt.Errorf("CosineDecay: alpha %g: want a fraction from 0 to 1", s.Alpha)
+		err = &ArgError{Owner: "CosineDecay", Key: "alpha", Value: fmt.Sprint(s.Alpha), Want: "want a fraction from 0 to 1"}
 	}
 	if err == nil && s.WarmupTarget == 0 && s.InitialLearningRate == 0 {
 		err = fmt.Errorf("CosineDecay: initial_learning_rate 0 without a warmup_target: the rate would stay 0")
@@ -239,21 +239,21 @@ func (s CosineDecayRestarts) Validate() error {
 		positive("CosineDecayRestarts", "first_decay_steps", s.FirstDecaySteps), positive("CosineDecayRestarts", "t_mul", s.TMul),
 		positive("CosineDecayRestarts", "m_mul", s.MMul))
 	if err == nil && (s.Alpha < 0 || s.Alpha > 1) {
-		err = fmt.Errorf("CosineDecayRestarts: alpha %g: want a fraction from 0 to 1", s.Alpha)
+		err = &ArgError{Owner: "CosineDecayRestarts", Key: "alpha", Value: fmt.Sprint(s.Alpha), Want: "want a fraction from 0 to 1"}
 	}
 	return err
 }
 
 func positive(owner, name string, v float64) error {
 	if !(v > 0) || math.IsInf(v, 0) {
-		return fmt.Errorf("%s: %s %g: want a positive number", owner, name, v)
+		return &ArgError{Owner: owner, Key: name, Value: fmt.Sprint(v), Want: "want a positive number"}
 	}
 	return nil
 }
 
 func nonNegative(owner, name string, v float64) error {
 	if !(v >= 0) || math.IsInf(v, 0) {
-		return fmt.Errorf("%s: %s %g: want a finite number >= 0", owner, name, v)
+		return &ArgError{Owner: owner, Key: name, Value: fmt.Sprint(v), Want: "want a finite number >= 0"}
 	}
 	return nil
 }

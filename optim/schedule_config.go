@@ -115,7 +115,7 @@ func (r *argReader) numbers(key string) []float64 {
 			out = append(out, f)
 		}
 	default:
-		r.fail("%s = %v: want a list of numbers", key, v)
+		r.bad(key, v, "want a list of numbers")
 	}
 	return out
 }

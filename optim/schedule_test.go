@@ -59,7 +59,7 @@ func TestScheduleConfigs(t *testing.T) {
 		t.Fatalf("got %#v", s)
 	}
 	for _, bad := range []struct{ js, want string }{
-		{`{"class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 0, "decay_rate": 0.9}}`, "decay_steps 0"},
+		{`{"class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 0, "decay_rate": 0.9}}`, "decay_steps = 0"},
 		{`{"class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.9, "cycle": true}}`, "no argument cycle"},
 		{`{"class_name": "PiecewiseConstantDecay", "config": {"boundaries": [10, 20], "values": [1, 0.5]}}`, "one value more"},
 		{`{"class_name": "PiecewiseConstantDecay", "config": {"boundaries": [10, "x"], "values": [1, 0.5, 0.1]}}`, "not a number"},

@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+
+	"github.com/cifarnet/cifarnet/optim"
 )
 
 // Callback is notified at Keras's hook points of Fit. Embed NopCallback to
@@ -67,10 +69,10 @@ func (es *EarlyStopping) Validate() error {
 		return err
 	}
 	if es.StartFromEpoch < 0 {
-		return fmt.Errorf("early stopping: start_from_epoch %d: want >= 0", es.StartFromEpoch)
+		return &optim.ArgError{Owner: "early stopping", Key: "start_from_epoch", Value: fmt.Sprint(es.StartFromEpoch), Want: "want >= 0"}
 	}
 	if es.Baseline != nil && (math.IsNaN(*es.Baseline) || math.IsInf(*es.Baseline, 0)) {
-		return fmt.Errorf("early stopping: baseline %g: want a finite number", *es.Baseline)
+		return &optim.ArgError{Owner: "early stopping", Key: "baseline", Value: fmt.Sprint(*es.Baseline), Want: "want a finite number"}
 	}
 	es.mon = m
 	return nil

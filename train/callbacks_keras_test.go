@@ -100,11 +100,11 @@ func TestReduceLROnPlateauOptions(t *testing.T) {
 		c    *ReduceLROnPlateau
 		want string
 	}{
-		{&ReduceLROnPlateau{Factor: 1}, "factor 1"},
+		{&ReduceLROnPlateau{Factor: 1}, "factor = 1"},
 		{&ReduceLROnPlateau{Factor: 0.5, Monitor: "learning_rate"}, "give mode min or max"},
-		{&ReduceLROnPlateau{Factor: 0.5, Monitor: "val_acc"}, `monitor "val_acc"`},
-		{&ReduceLROnPlateau{Factor: 0.5, Mode: "up"}, `mode "up"`},
-		{&ReduceLROnPlateau{Factor: 0.5, MinLR: -1}, "min_lr -1"},
+		{&ReduceLROnPlateau{Factor: 0.5, Monitor: "val_acc"}, `monitor = "val_acc"`},
+		{&ReduceLROnPlateau{Factor: 0.5, Mode: "up"}, `mode = "up"`},
+		{&ReduceLROnPlateau{Factor: 0.5, MinLR: -1}, "min_lr = -1"},
 	} {
 		if err := bad.c.Validate(); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%+v: error %v, want %q", bad.c, err, bad.want)

@@ -3,7 +3,10 @@ package train
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
+
+	"github.com/cifarnet/cifarnet/optim"
 )
 
 // monitor is what Keras 3's MonitorCallback (keras/src/callbacks/
@@ -26,10 +29,10 @@ func newMonitor(owner, metric, mode string, minDelta float64) (monitor, error) {
 		known = known || m == metric
 	}
 	if !known {
-		return monitor{}, fmt.Errorf("%s: monitor %q: want one of %s", owner, metric, strings.Join(MonitorNames, ", "))
+		return monitor{}, &optim.ArgError{Owner: owner, Key: "monitor", Value: strconv.Quote(metric), Want: "want one of " + strings.Join(MonitorNames, ", ")}
 	}
 	if math.IsNaN(minDelta) || math.IsInf(minDelta, 0) {
-		return monitor{}, fmt.Errorf("%s: min_delta %g: want a finite number", owner, minDelta)
+		return monitor{}, &optim.ArgError{Owner: owner, Key: "min_delta", Value: fmt.Sprint(minDelta), Want: "want a finite number"}
 	}
 	m := monitor{minDelta: math.Abs(minDelta)}
 	switch mode {
@@ -45,7 +48,7 @@ func newMonitor(owner, metric, mode string, minDelta float64) (monitor, error) {
 			return monitor{}, fmt.Errorf("%s: cannot tell whether %s should be maximized or minimized: give mode min or max", owner, metric)
 		}
 	default:
-		return monitor{}, fmt.Errorf("%s: mode %q: want auto, min or max", owner, mode)
+		return monitor{}, &optim.ArgError{Owner: owner, Key: "mode", Value: strconv.Quote(mode), Want: "want auto, min or max"}
 	}
 	return m, nil
 }

@@ -65,7 +65,7 @@ func (c Config) Schedule() (optim.Schedule, error) {
 	sc.Config = args
 	s, err := sc.Schedule()
 	if err != nil {
-		return nil, fmt.Errorf("--lr-schedule: %v", err)
+		return nil, fmt.Errorf("--lr-schedule: %w", err)
 	}
 	return s, nil
 }

@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+
+	"github.com/cifarnet/cifarnet/optim"
 )
 
 // ReduceLROnPlateau is keras.callbacks.ReduceLROnPlateau (Keras 3,
@@ -51,13 +53,13 @@ func (c *ReduceLROnPlateau) Validate() error {
 	}
 	switch {
 	case !(c.Factor > 0 && c.Factor < 1):
-		return fmt.Errorf("reduce_lr_on_plateau: factor %g: want a number between 0 and 1 (exclusive)", c.Factor)
+		return &optim.ArgError{Owner: "reduce_lr_on_plateau", Key: "factor", Value: fmt.Sprint(c.Factor), Want: "want a number between 0 and 1 (exclusive)"}
 	case c.Patience < 0:
-		return fmt.Errorf("reduce_lr_on_plateau: patience %d: want >= 0", c.Patience)
+		return &optim.ArgError{Owner: "reduce_lr_on_plateau", Key: "patience", Value: fmt.Sprint(c.Patience), Want: "want >= 0"}
 	case c.Cooldown < 0:
-		return fmt.Errorf("reduce_lr_on_plateau: cooldown %d: want >= 0", c.Cooldown)
+		return &optim.ArgError{Owner: "reduce_lr_on_plateau", Key: "cooldown", Value: fmt.Sprint(c.Cooldown), Want: "want >= 0"}
 	case !(c.MinLR >= 0) || math.IsInf(c.MinLR, 0):
-		return fmt.Errorf("reduce_lr_on_plateau: min_lr %g: want a finite number >= 0", c.MinLR)
+		return &optim.ArgError{Owner: "reduce_lr_on_plateau", Key: "min_lr", Value: fmt.Sprint(c.MinLR), Want: "want a finite number >= 0"}
 	}
 	c.mon = m
 	return nil

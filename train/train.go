@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -214,6 +215,9 @@ func (c Config) Validate() error {
 		return fieldErr("validation_split", c.ValidationSplit, "of %d samples leaves an empty training or validation set", c.TrainSamples)
 	case c.Threads < 0 || c.Threads > MaxThreads:
 		return fieldErr("threads", c.Threads, "want 0 (all CPUs) to %d", MaxThreads)
+	}
+	if !slices.Contains(optim.Names(), c.Optimizer) {
+		return fieldErr("optimizer", strconv.Quote(c.Optimizer), "want one of %s", strings.Join(optim.Names(), ", "))
 	}
 	if err := c.validateTraining(); err != nil {
 		return invalid{err}

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cifarnet/cifarnet/internal/quote"
+	"github.com/cifarnet/cifarnet/optim"
 )
 
 // usageError marks an invalid flag or argument: exit status 2, as flag
@@ -70,10 +71,11 @@ restore_best_weights), 50 epochs of batch 128, validation_split=0.2, the first
 }
 
 func main() {
-	err := newRoot().Execute()
+	cmd, err := newRoot().ExecuteC()
 	if err == nil {
 		return
 	}
+	err = argFlag(cmd, err)
 	if !errors.Is(err, errQuiet) {
 		fmt.Fprintf(os.Stderr, "cifarnet: %s\n", quote.Line(oneLine(err.Error()), maxMessage))
 	}
@@ -88,6 +90,28 @@ func main() {
 		os.Exit(x.code)
 	}
 	os.Exit(1)
+}
+
+// argFlag names the flag that gave an optimizer's, a schedule's or a
+// callback's argument Keras would refuse ("nadam: clipnorm = -1: ..."
+// becomes "--clipnorm -1: ... (nadam's clipnorm)"), as every other flag's
+// error does; an argument from a model file or a grid keeps its Keras name.
+func argFlag(cmd *cobra.Command, err error) error {
+	var ae *optim.ArgError
+	if cmd == nil || !errors.As(err, &ae) {
+		return err
+	}
+	name := strings.ReplaceAll(ae.Key, "_", "-")
+	switch {
+	case ae.Key == "learning_rate" || ae.Key == "initial_learning_rate":
+		name = "lr"
+	case ae.Owner == "reduce_lr_on_plateau" && ae.Key != "min_lr":
+		name = "reduce-lr-" + name
+	}
+	if f := cmd.Flags().Lookup(name); f == nil || !f.Changed {
+		return err
+	}
+	return usagef("--%s %s: %s (%s's %s)", name, ae.Value, ae.Want, ae.Owner, ae.Key)
 }
 
 // maxMessage bounds the error line printed: whatever a message quotes

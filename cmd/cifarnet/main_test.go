@@ -55,7 +55,15 @@ func TestInvalidFlagsExit2(t *testing.T) {
 		{[]string{"train", "--train-samples", "60000"}, "--train-samples 60000"},
 		{[]string{"train", "--activation", "swoosh"}, `unknown activation "swoosh"`},
 		{[]string{"train", "--init", "zeroes"}, `unknown initializer "zeroes"`},
-		{[]string{"train", "--optimizer", "adagrd"}, `unknown optimizer "adagrd"`},
+		{[]string{"train", "--optimizer", "adagrd"}, `--optimizer "adagrd": want one of adadelta,`},
+		// An optimizer's, a schedule's or a callback's argument is named by
+		// its flag, like every other flag.
+		{[]string{"train", "--clipnorm", "-1"}, "--clipnorm -1: want a number from 0 to"},
+		{[]string{"train", "--optimizer", "sgd", "--momentum", "1.5"}, "--momentum 1.5: want a number from 0 to 1 (sgd's momentum)"},
+		{[]string{"train", "--lr-schedule", "exponential", "--decay-steps", "-1"}, "--decay-steps -1: want"},
+		{[]string{"train", "--monitor", "val_acc"}, `--monitor "val_acc": want one of`},
+		{[]string{"train", "--reduce-lr-factor", "2"}, "--reduce-lr-factor 2: want a number between 0 and 1"},
+		{[]string{"train", "--min-lr", "-1"}, "--min-lr -1: want a finite number"},
 		{[]string{"train", "--hidden", "256,x"}, "--hidden"},
 		{[]string{"train", "--layers", "dense(256, elu"}, "--layers: at character 15 of"},
 		{[]string{"train", "--layers", "foo(3)"}, `--layers: "foo" is not a layer`},

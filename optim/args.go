@@ -33,7 +33,9 @@ type ArgError struct {
 	Owner, Key, Value, Want string
 }
 
-func (e *ArgError) Error() string { return fmt.Sprintf("%s: %s = %s: %s", e.Owner, e.Key, e.Value, e.Want) }
+func (e *ArgError) Error() string {
+	return fmt.Sprintf("%s: %s = %s: %s", e.Owner, e.Key, e.Value, e.Want)
+}
 
 // bad records that argument key has the value v, not what want says.
 func (r *argReader) bad(key string, v any, want string, args ...any) {

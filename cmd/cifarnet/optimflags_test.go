@@ -83,12 +83,12 @@ func TestOptimizerFlagErrorsExit2(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--optimizer", "sgd", "--momentum", "1.5"}, "momentum = 1.5"},
+		{[]string{"--optimizer", "sgd", "--momentum", "1.5"}, "--momentum 1.5: want a number from 0 to 1"},
 		{[]string{"--optimizer", "sgd", "--beta-1", "0.9"}, "sgd has no argument beta_1"},
 		{[]string{"--clipnorm", "1", "--clipvalue", "1"}, "only one of clipnorm, clipvalue and global_clipnorm"},
 		{[]string{"--lr-schedule", "warp"}, `unknown learning rate schedule "warp"`},
 		{[]string{"--decay-steps", "10"}, "without --lr-schedule"},
-		{[]string{"--lr-schedule", "exponential", "--decay-rate", "0.5"}, "decay_steps 0"},
+		{[]string{"--lr-schedule", "exponential", "--decay-rate", "0.5"}, "decay_steps = 0: want a positive number"},
 		{[]string{"--lr-schedule", "cosine", "--decay-steps", "10", "--cycle"}, "CosineDecay has no argument cycle"},
 		{[]string{"--lr-schedule", "onecycle", "--total-steps", "3"}, "phase without steps"},
 		{[]string{"--lr-schedule", "onecycle", "--max-lr", "0.1", "--optimizer", "sgd"}, "give sgd a momentum"},

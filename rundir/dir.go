@@ -26,6 +26,28 @@ var ErrBusy = errors.New("is in use by another cifarnet process (its lock is hel
 // run, and overwriting was not asked for.
 var ErrNotRun = errors.New("holds files that are not a cifarnet run")
 
+// ErrHoldsData is the DirError's Err when the directory is, or holds, the
+// data the run reads: replacing it would delete the data.
+var ErrHoldsData = errors.New("is or holds the data the run reads")
+
+// Holds tells whether path p is dir or lies inside it (symbolic links
+// resolved where they can be).
+func Holds(dir, p string) bool {
+	d, err1 := filepath.Abs(dir)
+	q, err2 := filepath.Abs(p)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	if r, err := filepath.EvalSymlinks(d); err == nil {
+		d = r
+	}
+	if r, err := filepath.EvalSymlinks(q); err == nil {
+		q = r
+	}
+	rel, err := filepath.Rel(d, q)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
 // Dir is a run directory owned by this process: no other cifarnet process
 // can use it until Close. A run replacing another (overwrite) is written
 // into a staging directory beside it, and Commit swaps it in whole, so

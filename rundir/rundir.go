@@ -157,6 +157,9 @@ func Train(o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	if o.Dir != "" && o.Source != "" && Holds(o.Dir, o.Source) {
+		return nil, &DirError{o.Dir, fmt.Errorf("%w (%s)", ErrHoldsData, o.Source)}
+	}
 	data := o.Data
 	if data == nil {
 		var done func()

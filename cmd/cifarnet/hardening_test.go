@@ -450,3 +450,53 @@ func TestDescribedModelsUnderAMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestOutNeverReplacesTheData: --out naming the data's directory, or one
+// above it, is refused by train --overwrite and by lr-find (which replaces
+// its --out as a unit: it replaced the shared CIFAR-10 directory with its
+// plot once); lr-find refuses a directory of the user's files, and
+// replaces only its own.
+func TestOutNeverReplacesTheData(t *testing.T) {
+	shared := sharedData(t)
+	tmp := t.TempDir()
+	data := filepath.Join(tmp, "cifar")
+	os.Mkdir(data, 0o755)
+	for _, f := range []string{"data_batch_1.bin", "test_batch.bin", "batches.meta.txt"} {
+		if err := os.Symlink(filepath.Join(shared, f), filepath.Join(data, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	user := filepath.Join(tmp, "mine")
+	os.Mkdir(user, 0o755)
+	os.WriteFile(filepath.Join(user, "notes.txt"), []byte("mine"), 0o644)
+	small := []string{"--data", data, "--train-samples", "500", "--test-samples", "100", "--hidden", "8"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lr-find", "--out", data}, "is or holds the data"},
+		{[]string{"train", "--out", data, "--overwrite", "--epochs", "1"}, "is or holds the data"},
+		{[]string{"train", "--out", tmp, "--overwrite", "--epochs", "1"}, "is or holds the data"},
+		{[]string{"lr-find", "--out", user}, "holds files that are not lr-find's (notes.txt)"},
+	} {
+		_, stderr, code := run(t, append(tc.args, small...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q, want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	for _, f := range []string{"data_batch_1.bin", "test_batch.bin", "batches.meta.txt"} {
+		if _, err := os.Lstat(filepath.Join(data, f)); err != nil {
+			t.Errorf("the data lost %s", f)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(user, "notes.txt")); string(b) != "mine" {
+		t.Error("the user's file changed")
+	}
+	// An earlier lr-find's directory is replaced.
+	out := filepath.Join(tmp, "lr")
+	for i := range 2 {
+		if _, stderr, code := run(t, append([]string{"lr-find", "--out", out}, small...)...); code != 0 {
+			t.Fatalf("lr-find %d: exit %d: %s", i, code, stderr)
+		}
+	}
+}

@@ -74,6 +74,9 @@ sweep sets the rate itself.`,
 	return cmd
 }
 
+// lrFindFiles are what lr-find writes into --out.
+var lrFindFiles = map[string]bool{"lr_find.csv": true, "lr_find.png": true, "lr_find.svg": true}
+
 func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64, out string) error {
 	if !(start > 0) || !(end > start) || math.IsInf(end, 0) {
 		return usagef("--start-lr %g and --end-lr %g: want 0 < start < end", start, end)
@@ -94,6 +97,22 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	d, err := rundir.LoadData(info, src, cfg)
 	if err != nil {
 		return flagError(err)
+	}
+	// --out is replaced as a unit: only an earlier lr-find's files may be
+	// there (it used to replace any directory, the data's too).
+	if out != "" && rundir.Holds(out, src) {
+		return usagef("--out %s %v (%s): choose another directory", out, rundir.ErrHoldsData, src)
+	}
+	if es, err := os.ReadDir(out); err == nil && out != "" {
+		var other []string
+		for _, e := range es {
+			if !lrFindFiles[e.Name()] && e.Name() != rundir.LockFile {
+				other = append(other, e.Name())
+			}
+		}
+		if len(other) > 0 {
+			return usagef("--out %s holds files that are not lr-find's (%s): choose a new or empty directory", out, strings.Join(other[:min(len(other), 3)], ", "))
+		}
 	}
 	rd, err := rundir.Open(out, true, false)
 	if err != nil {

@@ -165,6 +165,8 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		switch {
 		case errors.Is(de.Err, rundir.ErrExists):
 			return usagef("--out %s already holds a run (pass --overwrite to replace it, or --resume %s to continue it)", de.Dir, de.Dir)
+		case errors.Is(de.Err, rundir.ErrHoldsData):
+			return usagef("--out %s %v: a run there would replace it; choose another directory", de.Dir, de.Err)
 		case errors.Is(de.Err, rundir.ErrNotRun):
 			return usagef("--out %s %v: pass --overwrite to replace them, or choose a new or empty directory", de.Dir, de.Err)
 		}

@@ -156,6 +156,14 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if err := json.Unmarshal([]byte(st.Metadata[checkpointKey]), c); err != nil {
 		return nil, fmt.Errorf("resume %s: %s", name, quote.Line(err.Error(), 4*quote.Max))
 	}
+	// A number missing or null would be read as 0 without a word.
+	var raw map[string]json.RawMessage
+	json.Unmarshal([]byte(st.Metadata[checkpointKey]), &raw)
+	for _, k := range []string{"epoch", "step", "loss_sum", "correct", "seen", "epoch_seconds", "train_seconds"} {
+		if v, ok := raw[k]; !ok || string(v) == "null" {
+			return nil, fmt.Errorf("resume %s: invalid checkpoint: %s is missing or null", name, k)
+		}
+	}
 	get := func(prefix string) [][]float32 {
 		var out [][]float32
 		for i := 0; ; i++ {
@@ -217,6 +225,13 @@ func (c *Checkpoint) validate() error {
 		return fmt.Errorf("loss_sum %g, epoch_seconds %g, train_seconds %g: want finite numbers >= 0", c.LossSum, c.EpochSeconds, c.TrainSeconds)
 	case len(c.Order) != split:
 		return fmt.Errorf("order of %d samples, the run trains on %d", len(c.Order), split)
+	}
+	fraction := func(v float64) bool { return v >= 0 && v <= 1 }
+	for i, e := range c.History.Epochs {
+		if e.Epoch != i+1 || !e.HasVal || !finite(e.Loss) || !finite(e.ValLoss) || !fraction(e.Accuracy) || !fraction(e.ValAccuracy) ||
+			!finite(e.Seconds) || e.HasLearningRate && !finite(e.LearningRate) {
+			return fmt.Errorf("history epoch %d (entry %d): want epoch %d, finite losses >= 0, accuracies from 0 to 1, seconds >= 0", e.Epoch, i+1, i+1)
+		}
 	}
 	seen := make([]bool, split)
 	for i, v := range c.Order {

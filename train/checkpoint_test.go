@@ -2,6 +2,7 @@ package train
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,6 +79,12 @@ func TestCheckpointFieldsValidated(t *testing.T) {
 		{"random state", func(c *Checkpoint) { c.RNG = []byte("x") }, "rng:"},
 		{"early stopping", func(c *Checkpoint) { c.Early.BestEpoch = 99 }, "early_stopping"},
 		{"data checksum", func(c *Checkpoint) { c.DataSHA256 = "abc" }, "data_sha256"},
+		// A NaN is written as null, which would read back as 0.
+		{"loss sum NaN", func(c *Checkpoint) { c.LossSum = math.NaN() }, "loss_sum is missing or null"},
+		{"history loss NaN", func(c *Checkpoint) { c.History.Epochs[0].Loss = math.NaN() }, "history epoch 1"},
+		{"history val_loss negative", func(c *Checkpoint) { c.History.Epochs[0].ValLoss = -1e300 }, "history epoch 1"},
+		{"history accuracy past 1", func(c *Checkpoint) { c.History.Epochs[0].Accuracy = 7 }, "history epoch 1"},
+		{"history epoch renumbered", func(c *Checkpoint) { c.History.Epochs[0].Epoch = 77 }, "history epoch 77 (entry 1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -388,6 +388,10 @@ func writeExperiment(stdout io.Writer, dir string, s *experiment.Spec, runs []ex
 	}
 	for _, c := range st.Configurations {
 		fmt.Fprintf(stdout, "%-30s %s\n", c.Config, accuracyLine(c.TestAccuracy))
+		// Where the exercise's own run falls, when it was run.
+		if p := c.Named; p != nil && p.Rank > 0 {
+			fmt.Fprintf(stdout, "%-30s seed %d: test accuracy %.4f, ranks %d of %d runs (1 = best)\n", "", s.NamedSeed, p.Value, p.Rank, p.N)
+		}
 	}
 	for _, c := range st.Comparisons {
 		fmt.Fprintln(stdout, c.Sentence)

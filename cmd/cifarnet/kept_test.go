@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/stats"
@@ -59,6 +61,24 @@ func TestAccuracyLine(t *testing.T) {
 	for _, c := range cases {
 		if got := accuracyLine(c.s); got != c.want {
 			t.Errorf("n=%d: %q, want %q", c.s.N, got, c.want)
+		}
+	}
+}
+
+// TestExperimentSaysWhereSeed42Falls: the experiment's summary says where
+// the named seed's run ranks when it was run (only the report said it),
+// and nothing about it when it was not.
+func TestExperimentSaysWhereSeed42Falls(t *testing.T) {
+	data := sharedData(t)
+	for _, seeds := range []string{"0,42", "0-1"} {
+		stdout, stderr, code := run(t, "experiment", "--data", data, "--dir", filepath.Join(t.TempDir(), "exp"), "--seeds", seeds,
+			"--train-samples", "200", "--test-samples", "50", "--epochs", "1", "--hidden", "16")
+		if code != 0 {
+			t.Fatalf("seeds %s: exit %d: %s", seeds, code, stderr)
+		}
+		said := strings.Contains(stdout, "seed 42: test accuracy 0.") && strings.Contains(stdout, " of 2 runs (1 = best)")
+		if said != (seeds == "0,42") {
+			t.Errorf("seeds %s: stdout %q", seeds, stdout)
 		}
 	}
 }

@@ -50,6 +50,7 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
 	addConfigFlags(fs, &cfg)
 	cfg.Epochs = 5
 	fs.Lookup("epochs").DefValue = "5"
+	fs.Lookup("epochs").Usage = "epochs to time (early stopping is off)"
 	fs.Set("epochs", "5")
 	addModelFlags(fs, &mf)
 	addDataFlags(fs, &data)

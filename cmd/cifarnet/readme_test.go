@@ -226,3 +226,39 @@ func TestDocCommandExtraction(t *testing.T) {
 		t.Errorf("shellWords: %q", w)
 	}
 }
+
+// TestDocumentedSpecsPlan: every TOML experiment spec README.md shows is
+// accepted whole (settings, grid, seeds, baseline) by the real command:
+// "experiment slurm" plans it and writes its script without training.
+func TestDocumentedSpecsPlan(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []string
+	var cur *strings.Builder
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case cur == nil && l == "```toml":
+			cur = &strings.Builder{}
+		case cur != nil && strings.HasPrefix(l, "```"):
+			specs = append(specs, cur.String())
+			cur = nil
+		case cur != nil:
+			cur.WriteString(l + "\n")
+		}
+	}
+	if len(specs) == 0 {
+		t.Fatal("no TOML spec found in README.md")
+	}
+	for i, s := range specs {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "spec.toml")
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, stderr, code := run(t, "experiment", "slurm", "--spec", file, "--dir", filepath.Join(dir, "exp"), "--shards", "1"); code != 0 {
+			t.Errorf("README's spec %d: exit %d: %s\n%s", i+1, code, stderr, s)
+		}
+	}
+}

@@ -342,7 +342,12 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	err = experiment.Execute(mine, o)
 	var intr *experiment.Interrupted
 	if errors.As(err, &intr) {
-		fmt.Fprintf(os.Stderr, "cifarnet: experiment %s: %v; run the same command again to continue\n", dir, intr)
+		again := "run the same command again to continue"
+		if id, err := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_ID")); err == nil && id >= 0 && filepath.IsAbs(dir) {
+			// A cancelled or timed-out array task is rerun by resubmitting its index.
+			again = fmt.Sprintf("continue with: sbatch --array=%d %s", id, filepath.Join(dir, SlurmScript))
+		}
+		fmt.Fprintf(os.Stderr, "cifarnet: experiment %s: %v; %s\n", dir, intr, again)
 		return exitError{130, errQuiet}
 	}
 	if err != nil {

@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestSlurmSubmitSaysWhatNext: --submit passes the script to sbatch
@@ -76,5 +78,35 @@ func TestSlurmTaskResubmittedAlone(t *testing.T) {
 		if n := finished(); n != i+1 {
 			t.Fatalf("after task %v: %d runs finished, want %d (one per shard)", env, n, i+1)
 		}
+	}
+}
+
+// TestSlurmTaskInterruptedSaysResubmit: an experiment interrupted inside a
+// Slurm array task (scancel, a time limit: SIGTERM) says how to continue
+// it there, by resubmitting its index, not "run the same command again".
+func TestSlurmTaskInterruptedSaysResubmit(t *testing.T) {
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "exp")
+	cmd := exec.Command(binary, "experiment", "--data", data, "--dir", dir, "--seeds", "0", "--epochs", "50", "--patience", "-1",
+		"--train-samples", "2000", "--test-samples", "100", "--shard", "0/1")
+	cmd.Env = append(os.Environ(), "SLURM_ARRAY_TASK_ID=3")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Signal once the run has started (its directory is locked).
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if locks, _ := filepath.Glob(filepath.Join(dir, "runs", "*", ".cifarnet.lock")); len(locks) > 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	want := "continue with: sbatch --array=3 " + filepath.Join(dir, SlurmScript)
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(stderr.String(), want) {
+		t.Fatalf("exit %d, stderr %q, want %q", code, stderr.String(), want)
 	}
 }

@@ -18,6 +18,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -547,16 +548,9 @@ func nadam(suffix string, shift int, vec func() VecVirtual) {
 		VMOVUPS(Mem{Base: g}, gi)
 		VMOVUPS(Mem{Base: m}, mi)
 		VMOVUPS(Mem{Base: v}, vi)
-		// m += (g - m) * (1 - beta1)
-		VSUBPS(mi, gi, t)
-		VMULPS(b1c, t, t)
-		VADDPS(t, mi, mi)
+		firstMoment(mi, gi, b1c, t) // m += (g - m) * (1 - beta1)
 		VMOVUPS(mi, Mem{Base: m})
-		// v += (g*g - v) * (1 - beta2)
-		VMULPS(gi, gi, t)
-		VSUBPS(vi, t, t)
-		VMULPS(b2c, t, t)
-		VADDPS(t, vi, vi)
+		secondMoment(vi, gi, b2c, t) // v += (g*g - v) * (1 - beta2)
 		VMOVUPS(vi, Mem{Base: v})
 		// mHat = (u_t+1 * m) / d1 + ((1 - u_t) * g) / d2
 		mh, t2 := vec(), vec()
@@ -571,10 +565,7 @@ func nadam(suffix string, shift int, vec func() VecVirtual) {
 		VADDPS(eps, t, t)
 		VMULPS(lr, mh, mh)
 		VDIVPS(t, mh, mh)
-		wi := vec()
-		VMOVUPS(Mem{Base: w}, wi)
-		VSUBPS(mh, wi, wi)
-		VMOVUPS(wi, Mem{Base: w})
+		subtractFrom(w, mh, vec())
 	})
 }
 
@@ -590,6 +581,60 @@ func scalars(n int, vec func() VecVirtual) []VecVirtual {
 	return c
 }
 
+// optimizerPass begins name(names []float32, c *[carr]float32), the AVX2
+// pass of an optimizer over the slices named (8 elements an iteration):
+// it loads their pointers and broadcasts the first ns scalars of *c, and
+// returns them and loop, which emits the iteration body (after whatever
+// setup the caller emits first) and ends the function.
+func optimizerPass(name, doc string, names []string, carr, ns int) (p []Register, c []VecVirtual, loop func(body func())) {
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(%s []float32, c *[%d]float32)", strings.Join(names, ", "), carr))
+	Doc(name + " applies one " + doc)
+	p, n := streamShift(3, names...)
+	c = scalars(ns, func() VecVirtual { return YMM() })
+	return p, c, func(body func()) { streamLoop(name, n, p, blockSizes(len(p)), body) }
+}
+
+// firstMoment emits m += (g - m) c1 (t a temporary).
+func firstMoment(m, g, c1, t VecVirtual) {
+	VSUBPS(m, g, t)
+	VMULPS(c1, t, t)
+	VADDPS(t, m, m)
+}
+
+// secondMoment emits v += (g² - v) c2 (t a temporary).
+func secondMoment(v, g, c2, t VecVirtual) {
+	VMULPS(g, g, t)
+	VSUBPS(v, t, t)
+	VMULPS(c2, t, t)
+	VADDPS(t, v, v)
+}
+
+// decayedSquares emits v = rho *src + (1 - rho) g² (t a temporary): the
+// running average of the squared gradient of RMSprop and Adadelta.
+func decayedSquares(src Op, v, g, rho, omr, t VecVirtual) {
+	VMULPS(src, rho, v)
+	VMULPS(g, g, t)
+	VMULPS(omr, t, t)
+	VADDPS(t, v, v)
+}
+
+// subtractFrom emits *w -= x through the temporary t.
+func subtractFrom(w Register, x, t VecVirtual) {
+	VMOVUPS(Mem{Base: w}, t)
+	VSUBPS(x, t, t)
+	VMOVUPS(t, Mem{Base: w})
+}
+
+// stepOverRoot emits *w -= lr g / sqrt(x + eps), overwriting x and g (t a
+// temporary): the last step of RMSprop and Adagrad.
+func stepOverRoot(w Register, g, x, lr, eps, t VecVirtual) {
+	VADDPS(eps, x, x)
+	VSQRTPS(x, x)
+	VMULPS(lr, g, g)
+	VDIVPS(x, g, g)
+	subtractFrom(w, g, t)
+}
+
 // The optimizers' AVX2 passes over len(w) (a multiple of 8) parameters,
 // with Keras's order of operations: every operation is correctly rounded
 // and in the order of the Go twin (elementwise.go), so the bits are the
@@ -599,33 +644,25 @@ func scalars(n int, vec func() VecVirtual) []VecVirtual {
 // m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  w -= m alpha / (sqrt(v) + epsilon);
 // with amsgrad, v̂ = max(v̂, v) (Go's max) replaces v in the last step.
 func adam(name string, amsgrad bool) {
-	names, sig := []string{"w", "g", "m", "v"}, "func(w, g, m, v []float32, c *[4]float32)"
+	names := []string{"w", "g", "m", "v"}
 	if amsgrad {
-		names, sig = append(names, "vh"), "func(w, g, m, v, vh []float32, c *[4]float32)"
+		names = append(names, "vh")
 	}
-	TEXT(name, NOSPLIT, sig)
-	Doc(name + " applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.")
-	ptrs, n := streamShift(3, names...)
+	ptrs, c, loop := optimizerPass(name, "Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.", names, 4, 4)
 	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
-	c := scalars(4, func() VecVirtual { return YMM() })
 	alpha, b1c, b2c, eps := c[0], c[1], c[2], c[3]
 	var sign VecVirtual
 	if amsgrad {
 		sign = signBit()
 	}
-	streamLoop(name, n, ptrs, blockSizes(len(ptrs)), func() {
+	loop(func() {
 		gi, mi, vi, t := YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: g}, gi)
 		VMOVUPS(Mem{Base: m}, mi)
 		VMOVUPS(Mem{Base: v}, vi)
-		VSUBPS(mi, gi, t)
-		VMULPS(b1c, t, t)
-		VADDPS(t, mi, mi)
+		firstMoment(mi, gi, b1c, t)
 		VMOVUPS(mi, Mem{Base: m})
-		VMULPS(gi, gi, t)
-		VSUBPS(vi, t, t)
-		VMULPS(b2c, t, t)
-		VADDPS(t, vi, vi)
+		secondMoment(vi, gi, b2c, t)
 		VMOVUPS(vi, Mem{Base: v})
 		if amsgrad {
 			vh := YMM()
@@ -637,9 +674,7 @@ func adam(name string, amsgrad bool) {
 		VADDPS(eps, vi, vi)
 		VMULPS(alpha, mi, mi)
 		VDIVPS(vi, mi, mi)
-		VMOVUPS(Mem{Base: w}, gi)
-		VSUBPS(mi, gi, gi)
-		VMOVUPS(gi, Mem{Base: w})
+		subtractFrom(w, mi, gi)
 	})
 }
 
@@ -680,17 +715,14 @@ func goMax(x, y, sign VecVirtual) VecVirtual {
 // sgd: c = lr, momentum;  without momentum w -= g lr; with it
 // m = m momentum - g lr and w += m, or, nesterov, w += m momentum - g lr.
 func sgd(name string, momentum, nesterov bool) {
-	names, sig := []string{"w", "g"}, "func(w, g []float32, c *[8]float32)"
+	names := []string{"w", "g"}
 	if momentum {
-		names, sig = append(names, "m"), "func(w, g, m []float32, c *[8]float32)"
+		names = append(names, "m")
 	}
-	TEXT(name, NOSPLIT, sig)
-	Doc(name + " applies one SGD step; c holds lr, momentum.")
-	ptrs, n := streamShift(3, names...)
+	ptrs, c, loop := optimizerPass(name, "SGD step; c holds lr, momentum.", names, 8, 2)
 	w, g := ptrs[0], ptrs[1]
-	c := scalars(2, func() VecVirtual { return YMM() })
 	lr, mom := c[0], c[1]
-	streamLoop(name, n, ptrs, blockSizes(len(ptrs)), func() {
+	loop(func() {
 		gl, wi := YMM(), YMM()
 		VMULPS(Mem{Base: g}, lr, gl) // g lr
 		VMOVUPS(Mem{Base: w}, wi)
@@ -715,51 +747,30 @@ func sgd(name string, momentum, nesterov bool) {
 // rmsprop (not centered, no momentum): c = rho, 1-rho, lr, epsilon;
 // v = rho v + (1-rho) g²;  w -= lr g / sqrt(v + epsilon).
 func rmsprop() {
-	TEXT("rmspropAVX2", NOSPLIT, "func(w, g, v []float32, c *[4]float32)")
-	Doc("rmspropAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon.")
-	ptrs, n := streamShift(3, "w", "g", "v")
+	ptrs, c, loop := optimizerPass("rmspropAVX2", "RMSprop step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "v"}, 4, 4)
 	w, g, v := ptrs[0], ptrs[1], ptrs[2]
-	c := scalars(4, func() VecVirtual { return YMM() })
 	rho, omr, lr, eps := c[0], c[1], c[2], c[3]
-	streamLoop("rmspropAVX2", n, ptrs, []uint64{32, 32, 32}, func() {
+	loop(func() {
 		gi, vi, t := YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: g}, gi)
-		VMULPS(Mem{Base: v}, rho, vi)
-		VMULPS(gi, gi, t)
-		VMULPS(omr, t, t)
-		VADDPS(t, vi, vi)
+		decayedSquares(Mem{Base: v}, vi, gi, rho, omr, t)
 		VMOVUPS(vi, Mem{Base: v})
-		VADDPS(eps, vi, vi)
-		VSQRTPS(vi, vi)
-		VMULPS(lr, gi, gi)
-		VDIVPS(vi, gi, gi)
-		VMOVUPS(Mem{Base: w}, t)
-		VSUBPS(gi, t, t)
-		VMOVUPS(t, Mem{Base: w})
+		stepOverRoot(w, gi, vi, lr, eps, t)
 	})
 }
 
 // adagrad: c = lr, epsilon; a += g²;  w -= lr g / sqrt(a + epsilon).
 func adagrad() {
-	TEXT("adagradAVX2", NOSPLIT, "func(w, g, a []float32, c *[4]float32)")
-	Doc("adagradAVX2 applies one Adagrad step; c holds lr, epsilon.")
-	ptrs, n := streamShift(3, "w", "g", "a")
+	ptrs, c, loop := optimizerPass("adagradAVX2", "Adagrad step; c holds lr, epsilon.", []string{"w", "g", "a"}, 4, 2)
 	w, g, a := ptrs[0], ptrs[1], ptrs[2]
-	c := scalars(2, func() VecVirtual { return YMM() })
 	lr, eps := c[0], c[1]
-	streamLoop("adagradAVX2", n, ptrs, []uint64{32, 32, 32}, func() {
+	loop(func() {
 		gi, ai, t := YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: g}, gi)
 		VMULPS(gi, gi, t)
 		VADDPS(Mem{Base: a}, t, ai)
 		VMOVUPS(ai, Mem{Base: a})
-		VADDPS(eps, ai, ai)
-		VSQRTPS(ai, ai)
-		VMULPS(lr, gi, gi)
-		VDIVPS(ai, gi, gi)
-		VMOVUPS(Mem{Base: w}, t)
-		VSUBPS(gi, t, t)
-		VMOVUPS(t, Mem{Base: w})
+		stepOverRoot(w, gi, ai, lr, eps, t)
 	})
 }
 
@@ -767,19 +778,13 @@ func adagrad() {
 // G = rho G + (1-rho) g²;  q = sqrt(D + eps) g / sqrt(G + eps);
 // D = rho D + (1-rho) q²;  w -= lr q   (Keras's dw is -q).
 func adadelta() {
-	TEXT("adadeltaAVX2", NOSPLIT, "func(w, g, ga, da []float32, c *[4]float32)")
-	Doc("adadeltaAVX2 applies one Adadelta step; c holds rho, 1-rho, lr, epsilon.")
-	ptrs, n := streamShift(3, "w", "g", "ga", "da")
+	ptrs, c, loop := optimizerPass("adadeltaAVX2", "Adadelta step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "ga", "da"}, 4, 4)
 	w, g, ga, da := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
-	c := scalars(4, func() VecVirtual { return YMM() })
 	rho, omr, lr, eps := c[0], c[1], c[2], c[3]
-	streamLoop("adadeltaAVX2", n, ptrs, []uint64{32, 32, 32, 32}, func() {
+	loop(func() {
 		gi, gs, ds, t := YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: g}, gi)
-		VMULPS(Mem{Base: ga}, rho, gs)
-		VMULPS(gi, gi, t)
-		VMULPS(omr, t, t)
-		VADDPS(t, gs, gs)
+		decayedSquares(Mem{Base: ga}, gs, gi, rho, omr, t)
 		VMOVUPS(gs, Mem{Base: ga})
 		VADDPS(eps, gs, gs)
 		VSQRTPS(gs, gs)
@@ -794,9 +799,7 @@ func adadelta() {
 		VADDPS(gs, ds, ds)
 		VMOVUPS(ds, Mem{Base: da})
 		VMULPS(lr, t, t)
-		VMOVUPS(Mem{Base: w}, gi)
-		VSUBPS(t, gi, gi)
-		VMOVUPS(gi, Mem{Base: w})
+		subtractFrom(w, t, gi)
 	})
 }
 
@@ -804,15 +807,12 @@ func adadelta() {
 // d = beta1 m + (1-beta1) g;  w = w - lr if d > 0, w + lr if d < 0, d if d
 // is NaN, else w;  m = beta2 m + (1-beta2) g.
 func lion() {
-	TEXT("lionAVX2", NOSPLIT, "func(w, g, m []float32, c *[8]float32)")
-	Doc("lionAVX2 applies one Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2.")
-	ptrs, n := streamShift(3, "w", "g", "m")
+	ptrs, c, loop := optimizerPass("lionAVX2", "Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2.", []string{"w", "g", "m"}, 8, 5)
 	w, g, m := ptrs[0], ptrs[1], ptrs[2]
-	c := scalars(5, func() VecVirtual { return YMM() })
 	lr, b1, c1, b2, c2 := c[0], c[1], c[2], c[3], c[4]
 	zero := YMM()
 	VXORPS(zero, zero, zero)
-	streamLoop("lionAVX2", n, ptrs, []uint64{32, 32, 32}, func() {
+	loop(func() {
 		gi, mi, d, t, wi, u, k := YMM(), YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: g}, gi)
 		VMOVUPS(Mem{Base: m}, mi)
@@ -840,21 +840,16 @@ func lion() {
 // m += (g - m)(1-beta1);  u = max(beta2 u, |g|);  w -= lr m / ((1-beta1^t)(u + epsilon)),
 // with Go's |g| (-g only where g < 0) and Go's max (goMax).
 func adamax() {
-	TEXT("adamaxAVX2", NOSPLIT, "func(w, g, m, u []float32, c *[8]float32)")
-	Doc("adamaxAVX2 applies one Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.")
-	ptrs, n := streamShift(3, "w", "g", "m", "u")
+	ptrs, c, loop := optimizerPass("adamaxAVX2", "Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.", []string{"w", "g", "m", "u"}, 8, 5)
 	w, g, m, u := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
-	c := scalars(5, func() VecVirtual { return YMM() })
 	lr, c1, b2, corr, eps := c[0], c[1], c[2], c[3], c[4]
 	zero, sign := YMM(), signBit()
 	VXORPS(zero, zero, zero)
-	streamLoop("adamaxAVX2", n, ptrs, []uint64{32, 32, 32, 32}, func() {
+	loop(func() {
 		gi, mi, t, a, k := YMM(), YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: g}, gi)
 		VMOVUPS(Mem{Base: m}, mi)
-		VSUBPS(mi, gi, t)
-		VMULPS(c1, t, t)
-		VADDPS(t, mi, mi)
+		firstMoment(mi, gi, c1, t)
 		VMOVUPS(mi, Mem{Base: m})
 		VXORPS(sign, gi, a)
 		VCMPPS(U8(0x11), zero, gi, k) // g < 0 (ordered)
@@ -866,9 +861,7 @@ func adamax() {
 		VMULPS(corr, t, t)
 		VMULPS(lr, mi, mi)
 		VDIVPS(t, mi, mi)
-		VMOVUPS(Mem{Base: w}, t)
-		VSUBPS(mi, t, t)
-		VMOVUPS(t, Mem{Base: w})
+		subtractFrom(w, mi, t)
 	})
 }
 
@@ -878,16 +871,13 @@ func adamax() {
 // inc = lr g / sqrt(d);  momentum: b = momentum b + inc, w -= b;  else w -= inc.
 func rmspropFull(name string, centered, momentum bool) {
 	names := []string{"w", "g", "v"}
-	sig := "func(w, g, v"
 	if centered {
-		names, sig = append(names, "a"), sig+", a"
+		names = append(names, "a")
 	}
 	if momentum {
-		names, sig = append(names, "b"), sig+", b"
+		names = append(names, "b")
 	}
-	TEXT(name, NOSPLIT, sig+" []float32, c *[8]float32)")
-	Doc(name + " applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.")
-	ptrs, n := streamShift(3, names...)
+	ptrs, c, loop := optimizerPass(name, "RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.", names, 8, 5)
 	w, g, v := ptrs[0], ptrs[1], ptrs[2]
 	var a, b Register
 	if centered {
@@ -896,19 +886,11 @@ func rmspropFull(name string, centered, momentum bool) {
 	if momentum {
 		b = ptrs[len(ptrs)-1]
 	}
-	c := scalars(5, func() VecVirtual { return YMM() })
 	rho, omr, lr, eps, mom := c[0], c[1], c[2], c[3], c[4]
-	sizes := make([]uint64, len(ptrs))
-	for i := range sizes {
-		sizes[i] = 32
-	}
-	streamLoop(name, n, ptrs, sizes, func() {
+	loop(func() {
 		gi, vi, t, d := YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: g}, gi)
-		VMULPS(Mem{Base: v}, rho, vi)
-		VMULPS(gi, gi, t)
-		VMULPS(omr, t, t)
-		VADDPS(t, vi, vi)
+		decayedSquares(Mem{Base: v}, vi, gi, rho, omr, t)
 		VMOVUPS(vi, Mem{Base: v})
 		if centered {
 			ai := YMM()
@@ -930,9 +912,7 @@ func rmspropFull(name string, centered, momentum bool) {
 			VADDPS(gi, t, gi)
 			VMOVUPS(gi, Mem{Base: b})
 		}
-		VMOVUPS(Mem{Base: w}, t)
-		VSUBPS(gi, t, t)
-		VMOVUPS(t, Mem{Base: w})
+		subtractFrom(w, gi, t)
 	})
 }
 

@@ -45,7 +45,12 @@ func BenchmarkStep(b *testing.B) {
 		{"adadelta", "adadelta", nil},
 		{"adamax", "adamax", nil},
 		{"lion", "lion", nil},
+		{"adam-amsgrad", "adam", Args{"amsgrad": true}},
 		{"adam-clipnorm-ema", "adam", Args{"clipnorm": 1.0, "use_ema": true}},
+		{"adamw-clipnorm-ema", "adamw", Args{"clipnorm": 1.0, "use_ema": true}},
+		{"adam-global-clipnorm", "adam", Args{"global_clipnorm": 1.0}},
+		{"adam-clipvalue", "adam", Args{"clipvalue": 0.5}},
+		{"nadam-all-options", "nadam", Args{"clipnorm": 1.0, "weight_decay": 0.004, "use_ema": true, "ema_overwrite_frequency": 10}},
 	} {
 		b.Run(c.label, func(b *testing.B) {
 			o, err := Build(c.name, Constant(1e-6), c.args)

@@ -176,10 +176,12 @@ func TestNumericFlagsBounded(t *testing.T) {
 }
 
 // runUnderLimit runs the binary with its address space limited (ulimit
-// -v), as a machine with little memory would.
+// -v), as a machine with little memory would. GOMAXPROCS is fixed: the
+// address space the Go runtime maps at start grows with it (2.3 GB with
+// 16), and the limits here are for what the program allocates.
 func runUnderLimit(t *testing.T, kb int, args ...string) (string, string, int) {
 	t.Helper()
-	sh := fmt.Sprintf(`ulimit -v %d && exec "$0" "$@"`, kb)
+	sh := fmt.Sprintf(`ulimit -v %d && GOMAXPROCS=2 exec "$0" "$@"`, kb)
 	return runProgram(t, 120*time.Second, "sh", append([]string{"-c", sh, binary}, args...)...)
 }
 

@@ -93,7 +93,42 @@ func scheduleFlagNames() string {
 		n = append(n, k+" ("+v+")")
 	}
 	sort.Strings(n)
-	return strings.Join(n, ", ")
+	return strings.Join(n, ", ") + "; constant: none, the rate stays --lr (the default; for an experiment's --grid lr-schedule=constant,onecycle)"
+}
+
+// scheduleValue is --lr-schedule: one of scheduleNames, a Keras schedule
+// class name, or constant (no schedule: Keras's float learning_rate).
+type scheduleValue struct {
+	c    *train.Config
+	text string
+}
+
+func (s *scheduleValue) String() string { return s.text }
+func (s *scheduleValue) Type() string   { return "string" }
+
+func (s *scheduleValue) Set(name string) error {
+	c := s.c
+	switch {
+	case name == "":
+		return fmt.Errorf("want a schedule name")
+	case name == "constant":
+		if c.LRSchedule != nil && len(c.LRSchedule.Config) > 0 {
+			c.LRSchedule.ClassName = "" // its arguments are refused: given without a schedule
+		} else {
+			c.LRSchedule = nil
+		}
+	default:
+		class, ok := scheduleNames[name]
+		if !ok {
+			class = name // a Keras class name; Validate refuses unknown ones
+		}
+		if c.LRSchedule == nil {
+			c.LRSchedule = &optim.ScheduleConfig{}
+		}
+		c.LRSchedule.ClassName = class
+	}
+	s.text = name
+	return nil
 }
 
 // rateFlags names the flags that set the learning rate over training (the
@@ -153,17 +188,7 @@ func addOptimizerFlags(fs *pflag.FlagSet, c *train.Config) {
 			c.LRSchedule.Config[key] = v
 		})
 	}
-	fs.Var(&argValue{kind: "string", set: func(v any) {
-		name := v.(string)
-		class, ok := scheduleNames[name]
-		if !ok {
-			class = name // a Keras class name; Validate refuses unknown ones
-		}
-		if c.LRSchedule == nil {
-			c.LRSchedule = &optim.ScheduleConfig{}
-		}
-		c.LRSchedule.ClassName = class
-	}}, "lr-schedule", "learning-rate schedule of the optimizer's steps (keras.optimizers.schedules; onecycle is PyTorch's OneCycleLR): "+scheduleFlagNames())
+	fs.Var(&scheduleValue{c: c}, "lr-schedule", "learning-rate schedule of the optimizer's steps (keras.optimizers.schedules; onecycle is PyTorch's OneCycleLR): "+scheduleFlagNames())
 	sched("decay-steps", "decay_steps", "float", "schedule: steps of one decay period (exponential, polynomial, inverse-time, cosine)")
 	sched("decay-rate", "decay_rate", "float", "schedule: decay rate (exponential, inverse-time)")
 	sched("staircase", "staircase", "bool", "schedule: decay in steps of decay-steps (exponential, inverse-time)")

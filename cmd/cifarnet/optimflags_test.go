@@ -75,6 +75,13 @@ func TestOptimizerFlagsMakeTheConfig(t *testing.T) {
 	if c := parseConfig(t, "--reduce-lr-on-plateau"); c.ReduceLR == nil || *c.ReduceLR != train.DefaultReduceLR() {
 		t.Fatalf("--reduce-lr-on-plateau: %+v", c.ReduceLR)
 	}
+	// constant is no schedule (an experiment's grid compares it with one);
+	// the last --lr-schedule wins.
+	for _, args := range [][]string{{"--lr-schedule", "constant"}, {"--lr-schedule", "onecycle", "--lr-schedule", "constant"}} {
+		if c := parseConfig(t, args...); !reflect.DeepEqual(c, train.Exercise()) {
+			t.Fatalf("%v: %+v", args, c.LRSchedule)
+		}
+	}
 }
 
 func TestOptimizerFlagErrorsExit2(t *testing.T) {
@@ -87,6 +94,9 @@ func TestOptimizerFlagErrorsExit2(t *testing.T) {
 		{[]string{"--optimizer", "sgd", "--beta-1", "0.9"}, "sgd has no argument beta_1"},
 		{[]string{"--clipnorm", "1", "--clipvalue", "1"}, "only one of clipnorm, clipvalue and global_clipnorm"},
 		{[]string{"--lr-schedule", "warp"}, `unknown learning rate schedule "warp"`},
+		{[]string{"--lr-schedule", ""}, `invalid argument "" for "--lr-schedule" flag: want a schedule name`},
+		{[]string{"--lr-schedule", "constant", "--max-lr", "0.1"}, "schedule arguments [max_lr] given without --lr-schedule"},
+		{[]string{"--max-lr", "0.1", "--lr-schedule", "constant"}, "schedule arguments [max_lr] given without --lr-schedule"},
 		{[]string{"--decay-steps", "10"}, "without --lr-schedule"},
 		{[]string{"--lr-schedule", "exponential", "--decay-rate", "0.5"}, "decay_steps = 0: want a positive number"},
 		{[]string{"--lr-schedule", "cosine", "--decay-steps", "10", "--cycle"}, "CosineDecay has no argument cycle"},

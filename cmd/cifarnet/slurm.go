@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cifarnet/cifarnet/experiment"
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/train"
@@ -48,7 +49,8 @@ never write the same file.
 
 A failed or killed task is rerun by resubmitting its index
 (sbatch --array=I DIR/experiment.sbatch): its finished runs are kept, its
-interrupted ones continue from their checkpoints. When all are done:
+interrupted ones continue from their checkpoints (a task killed outright,
+from its runs' last backups: --backup-and-restore). When all are done:
 cifarnet experiment collect DIR.`,
 		Example: `  cifarnet experiment slurm --seeds 0-29 --grid activation=elu,relu,selu --dir /shared/exp/act --shards 9 --submit
   cifarnet experiment collect /shared/exp/act`,
@@ -67,6 +69,8 @@ cifarnet experiment collect DIR.`,
 	fs.StringVar(&sf.binary, "binary", "", "the cifarnet the tasks run (default: this one's absolute path)")
 	fs.BoolVar(&sf.submit, "submit", false, "submit the script with sbatch")
 	fs.BoolVar(&sf.wait, "wait", false, "with --submit: wait until every task has ended (sbatch --wait)")
+	def := experiment.DefaultBackup
+	addBackupFlag(fs, &f.backup, &def, "a killed task's runs continue from it when the task is resubmitted")
 	return cmd
 }
 
@@ -146,6 +150,9 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	}
 	if f.data.offline {
 		data += " --offline"
+	}
+	if f.fs.Changed("backup-and-restore") {
+		data += " --backup-and-restore " + shellQuote(f.backup.String())
 	}
 	if err := os.MkdirAll(filepath.Join(abs, "slurm"), 0o755); err != nil {
 		return err

@@ -110,3 +110,26 @@ func TestSlurmTaskInterruptedSaysResubmit(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q, want %q", code, stderr.String(), want)
 	}
 }
+
+// TestSlurmScriptCarriesBackups: --backup-and-restore given to "experiment
+// slurm" reaches every task's command line; not given, the tasks take the
+// experiment's default.
+func TestSlurmScriptCarriesBackups(t *testing.T) {
+	for _, c := range []struct {
+		extra []string
+		want  string
+	}{{nil, ""}, {[]string{"--backup-and-restore", "epoch"}, " --backup-and-restore epoch "}} {
+		dir := filepath.Join(t.TempDir(), "exp")
+		args := append([]string{"experiment", "slurm", "--seeds", "0-1", "--dir", dir, "--shards", "2"}, c.extra...)
+		if _, stderr, code := run(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.extra, code, stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, SlurmScript))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(b), "--backup-and-restore"); got != (c.want != "") || (c.want != "" && !strings.Contains(string(b), c.want)) {
+			t.Errorf("%v: the script's command:\n%s", c.extra, b)
+		}
+	}
+}

@@ -3,10 +3,13 @@ package experiment
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cifarnet/cifarnet/train"
 )
 
 // TestHostileSpecFiles: each crafted spec file is refused with one line
@@ -129,5 +132,69 @@ func TestManySeedsPlanned(t *testing.T) {
 	s.Grid[0].Values = append(s.Grid[0].Values, "selu")
 	if _, err := Plan(t.TempDir(), s, testApply); err == nil || !strings.Contains(err.Error(), "more than 100000 runs") {
 		t.Errorf("more than MaxRuns runs: %v", err)
+	}
+}
+
+// TestDamagedRunsNamedMissing: a finished run whose files are damaged (a
+// truncated or edited metrics.json, another run's, a FIFO, a directory
+// where history.json should be) is named missing with its reason, and
+// the other runs' statistics are still written; one damaged run used to
+// fail the whole experiment and its report (exit 1, nothing written), or
+// was averaged in with an accuracy of 1e308.
+func TestDamagedRunsNamedMissing(t *testing.T) {
+	src := sharedData(t)
+	s := &Spec{Base: []Setting{{"epochs", "1"}, {"train-samples", "300"}, {"test-samples", "50"}, {"hidden", "8"}},
+		Seeds: []uint64{0, 1, 2, 3, 4, 5, 6}, NamedSeed: 1}
+	dir := t.TempDir()
+	runs, err := Plan(dir, s, testApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Execute(runs, Options{Source: src, Parallel: 2}); err != nil {
+		t.Fatal(err)
+	}
+	metrics := func(i int) string { return filepath.Join(runs[i].Dir, train.MetricsJSON) }
+	edit := func(i int, from, to string) {
+		b, err := os.ReadFile(metrics(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(from)
+		if !re.Match(b) {
+			t.Fatalf("no %s in %s", from, metrics(i))
+		}
+		os.WriteFile(metrics(i), re.ReplaceAll(b, []byte(to)), 0o644)
+	}
+	b, _ := os.ReadFile(metrics(0))
+	os.WriteFile(metrics(0), b[:len(b)/2], 0o644)
+	edit(1, `"test_accuracy": [0-9.e-]+`, `"test_accuracy": 1e308`)
+	edit(2, `"best_epoch": [0-9]+`, `"best_epoch": 99`)
+	other, _ := os.ReadFile(metrics(6))
+	os.WriteFile(metrics(3), other, 0o644)
+	os.Remove(metrics(4))
+	if err := syscall.Mkfifo(metrics(4), 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	os.Remove(filepath.Join(runs[5].Dir, train.HistoryJSON))
+	os.Mkdir(filepath.Join(runs[5].Dir, train.HistoryJSON), 0o755)
+	sum, err := Write(dir, s, runs)
+	if err != nil {
+		t.Fatalf("one damaged run failed the experiment: %v", err)
+	}
+	want := map[uint64]string{0: "unexpected end of JSON", 1: "test_accuracy 1e+308", 2: "best_epoch 99", 3: "of seed 6, not 3", 4: "named pipe", 5: "a directory"}
+	st := sum.Statistics
+	if len(st.Missing) != len(want) {
+		t.Errorf("missing %+v, want seeds 0-5", st.Missing)
+	}
+	for _, m := range st.Missing {
+		if !strings.Contains(m.Reason, want[m.Seed]) || len(m.Reason) > 400 {
+			t.Errorf("seed %d: reason %q, want one containing %q", m.Seed, m.Reason, want[m.Seed])
+		}
+	}
+	if c := st.Configurations[0]; c.TestAccuracy.N != 1 || c.TestAccuracy.Mean > 1 {
+		t.Errorf("statistics of %d runs, mean %g; want the one sound run", c.TestAccuracy.N, c.TestAccuracy.Mean)
+	}
+	if err := PlaceRuns(dir, runs); err != nil {
+		t.Errorf("placing the runs: %v", err)
 	}
 }

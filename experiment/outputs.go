@@ -57,8 +57,16 @@ func Write(dir string, s *Spec, runs []Run) (*Summary, error) {
 		rs := RunSummary{Config: r.Label, Factors: r.Factors, Seed: r.Seed, Dir: rel, Status: Status(r)}
 		if rs.Status == "finished" {
 			h, m, err := train.ReadRun(r.Dir)
+			if err == nil && m.Seed != r.Seed {
+				err = fmt.Errorf("run %s: %s is of seed %d, not %d", r.Dir, train.MetricsJSON, m.Seed, r.Seed)
+			}
 			if err != nil {
-				return nil, err
+				// Named missing with the reason; the other runs' statistics
+				// are still written.
+				er.Problem, rs.Status = report.RunProblem(err), "unreadable"
+				e.Runs = append(e.Runs, er)
+				sum.Runs = append(sum.Runs, rs)
+				continue
 			}
 			er.History, er.Metrics = h, m
 			rs.TestAccuracy, rs.TestLoss = finite(m.TestAccuracy), finite(m.TestLoss)

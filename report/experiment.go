@@ -21,6 +21,7 @@ import (
 	"unicode"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/stats"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -67,6 +68,10 @@ type ExperimentRun struct {
 	// them from Dir when nil.
 	History *train.History
 	Metrics *train.Metrics
+	// Problem says why the run's saved files cannot be used (unreadable,
+	// edited, another run's), when they cannot: the run is then named
+	// missing with this reason, and the others are still summarised.
+	Problem string
 }
 
 // Factor is one varied setting's value in a run, e.g. {"learning_rate",
@@ -191,11 +196,13 @@ func (e *Experiment) groups() []*configGroup {
 func (r *ExperimentRun) finished() bool { return r.Metrics != nil && r.History != nil }
 
 // load reads the saved files of every run that has them; a run without
-// them is missing (it stays unfinished), any other read error is an error.
+// them is missing (it stays unfinished), and one whose files cannot be
+// used is missing with its Problem: one damaged run does not hide the
+// others' statistics.
 func (e *Experiment) load() error {
 	for i := range e.Runs {
 		r := &e.Runs[i]
-		if r.finished() {
+		if r.finished() || r.Problem != "" {
 			continue
 		}
 		h, m, err := train.ReadRun(r.Dir)
@@ -203,11 +210,17 @@ func (e *Experiment) load() error {
 		case errors.Is(err, fs.ErrNotExist):
 			continue
 		case err != nil:
-			return fmt.Errorf("experiment %s: %v", e.Dir, err)
+			r.Problem = RunProblem(err)
+			continue
 		}
 		r.History, r.Metrics = h, m
 	}
 	return nil
+}
+
+// RunProblem words why a run's files cannot be used, briefly.
+func RunProblem(err error) string {
+	return quote.Line("its files cannot be used (remove its directory to run it again): "+err.Error(), 300)
 }
 
 // methods describes the statistics in words, for experiment.json and the
@@ -255,7 +268,11 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 		var named *ExperimentRun
 		for _, r := range g.runs {
 			if !r.finished() {
-				st.Missing = append(st.Missing, MissingRun{r.Config, r.Seed, r.Dir, "not finished: no " + train.MetricsJSON + " or " + train.HistoryJSON})
+				reason := "not finished: no " + train.MetricsJSON + " or " + train.HistoryJSON
+				if r.Problem != "" {
+					reason = r.Problem
+				}
+				st.Missing = append(st.Missing, MissingRun{r.Config, r.Seed, r.Dir, reason})
 				continue
 			}
 			cs.Finished++

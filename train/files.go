@@ -159,7 +159,37 @@ func ReadRun(dir string) (*History, *Metrics, error) {
 			return nil, nil, fmt.Errorf("run %s: %s: %s", dir, f.name, quote.Line(err.Error(), 4*quote.Max))
 		}
 	}
+	if err := m.check(); err != nil {
+		return nil, nil, fmt.Errorf("run %s: %s: %v", dir, MetricsJSON, err)
+	}
 	return &h, &m, nil
+}
+
+// check refuses figures no run can have (an edited or foreign file): an
+// accuracy outside [0, 1], a negative loss or time, an epoch count past
+// MaxEpochs, a best epoch past the epochs run. A figure JSON could not
+// hold (NaN) is null, read as NaN, and allowed.
+func (m *Metrics) check() error {
+	for _, f := range []struct {
+		name      string
+		v, lo, hi float64
+	}{
+		{"test_accuracy", m.TestAccuracy, 0, 1},
+		{"test_loss", m.TestLoss, 0, math.MaxFloat64},
+		{"best_val_loss", m.BestValLoss, 0, math.MaxFloat64},
+		{"train_seconds", m.TrainSeconds, 0, math.MaxFloat64},
+	} {
+		if !math.IsNaN(f.v) && !(f.v >= f.lo && f.v <= f.hi) {
+			return fmt.Errorf("%s %g: want a number from %g to %g", f.name, f.v, f.lo, f.hi)
+		}
+	}
+	if m.EpochsRun < 0 || m.EpochsRun > MaxEpochs {
+		return fmt.Errorf("epochs_run %d: want 0 to %d", m.EpochsRun, MaxEpochs)
+	}
+	if m.BestEpoch < 0 || m.BestEpoch > m.EpochsRun {
+		return fmt.Errorf("best_epoch %d: want 0 to epochs_run (%d)", m.BestEpoch, m.EpochsRun)
+	}
+	return nil
 }
 
 // metricsAlias has Metrics' fields without its methods.

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cifarnet/cifarnet/internal/lockfile"
+	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -196,5 +199,36 @@ func TestDamagedRunsNamedMissing(t *testing.T) {
 	}
 	if err := PlaceRuns(dir, runs); err != nil {
 		t.Errorf("placing the runs: %v", err)
+	}
+}
+
+// TestRunOfAnotherProcessLeftToIt: a run whose directory another process
+// holds (a second experiment on the same directory) is left to it, and
+// every other run is trained; the second process used to stop at the
+// first such run with an error, leaving the rest untrained.
+func TestRunOfAnotherProcessLeftToIt(t *testing.T) {
+	src := sharedData(t)
+	s := &Spec{Base: []Setting{{"epochs", "1"}, {"train-samples", "300"}, {"test-samples", "50"}, {"hidden", "8"}},
+		Seeds: []uint64{0, 1, 2, 3}, NamedSeed: 1}
+	dir := t.TempDir()
+	runs, err := Plan(dir, s, testApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(runs[1].Dir, 0o755)
+	lock, err := lockfile.TryLock(filepath.Join(runs[1].Dir, rundir.LockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Execute(runs, Options{Source: src, Parallel: 1})
+	var busy *Busy
+	if !errors.As(err, &busy) || busy.Busy != 1 || busy.Done != 3 {
+		t.Fatalf("got %v, want 3 runs done and 1 left to the other process", err)
+	}
+	lock.Unlock()
+	for i, r := range runs {
+		if got, want := Status(r), map[bool]string{true: "not started", false: "finished"}[i == 1]; got != want {
+			t.Errorf("run %d: %s, want %s", i, got, want)
+		}
 	}
 }

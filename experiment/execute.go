@@ -116,6 +116,7 @@ func Execute(runs []Run, o Options) error {
 		mu       sync.Mutex
 		firstErr error
 		stopped  bool
+		busy     int
 	)
 	interrupt := func() bool {
 		mu.Lock()
@@ -144,6 +145,13 @@ func Execute(runs []Run, o Options) error {
 				switch {
 				case errors.As(err, &intr):
 					p.interrupted(r)
+				case errors.Is(err, rundir.ErrBusy):
+					// Another process (a second experiment on this
+					// directory) is training it: left to that process.
+					mu.Lock()
+					busy++
+					mu.Unlock()
+					p.busy(r)
 				case err != nil:
 					mu.Lock()
 					if firstErr == nil {
@@ -175,10 +183,22 @@ func Execute(runs []Run, o Options) error {
 			left++
 		}
 	}
+	if left > 0 && busy > 0 && (o.Interrupt == nil || !o.Interrupt()) {
+		return &Busy{Done: len(runs) - left, Busy: busy}
+	}
 	if left > 0 {
 		return &Interrupted{Done: len(runs) - left, Left: left}
 	}
 	return nil
+}
+
+// Busy is Execute's error when runs were left to another process that was
+// training them (a second experiment on the same directory): every other
+// run is finished.
+type Busy struct{ Done, Busy int }
+
+func (e *Busy) Error() string {
+	return fmt.Sprintf("%d runs finished; %d were being trained by another cifarnet process, left to it", e.Done, e.Busy)
 }
 
 // loaded is one data set loaded for the runs.
@@ -299,6 +319,15 @@ func (p *progress) done(r Run, res *rundir.Result, took time.Duration) {
 }
 
 func (p *progress) interrupted(r Run) {
+	p.line("%s seed %d: interrupted, checkpoint saved in %s\n", r.Label, r.Seed, r.Dir)
+}
+
+func (p *progress) busy(r Run) {
+	p.line("%s seed %d: being trained by another cifarnet process, left to it (%s)\n", r.Label, r.Seed, r.Dir)
+}
+
+// line prints a line about a run that did not finish here, above the bar.
+func (p *progress) line(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.w == nil {
@@ -307,7 +336,7 @@ func (p *progress) interrupted(r Run) {
 	if p.terminal {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
-	fmt.Fprintf(p.w, "%s seed %d: interrupted, checkpoint saved in %s\n", r.Label, r.Seed, r.Dir)
+	fmt.Fprintf(p.w, format, args...)
 }
 
 func (p *progress) finish() {

@@ -157,8 +157,14 @@ func TestExperimentBadInput(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(e.Runs[0].Dir, train.MetricsJSON), []byte("{"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WriteExperiment(e); err == nil || !strings.Contains(err.Error(), train.MetricsJSON) {
-		t.Errorf("corrupt metrics.json: %v", err)
+	// A damaged run is named missing with its reason, beside the one
+	// never run; the others are still summarised.
+	st, err := WriteExperiment(e)
+	if err != nil {
+		t.Fatalf("corrupt metrics.json failed the experiment: %v", err)
+	}
+	if len(st.Missing) != 2 || st.Missing[0].Dir != e.Runs[0].Dir || !strings.Contains(st.Missing[0].Reason, train.MetricsJSON) {
+		t.Errorf("corrupt metrics.json: missing %+v", st.Missing)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/finitejson"
@@ -232,7 +233,45 @@ func Load(dir string) (*nn.Sequential, *Config, error) {
 	if err := fill(wname, f, h, m); err != nil {
 		return nil, nil, err
 	}
+	if err := c.check(m); err != nil {
+		return nil, nil, fmt.Errorf("model %s: %v", name, err)
+	}
 	return m, c, nil
+}
+
+// maxClassName bounds a class name (CIFAR-100's longest is 13 bytes).
+const maxClassName = 256
+
+// check refuses what model.json states about images and classes that its
+// network contradicts or that no run writes, so that predict, evaluate
+// and export all read the same sound facts: an input shape of [height,
+// width, 1 or 3] whose product is the network's inputs, channels-last
+// flattening, a finite positive scale of at most 1, and a class name for
+// each output, without control characters (a name is printed as it is).
+func (c *Config) check(m *nn.Sequential) error {
+	p := c.Preprocessing
+	d := p.InputShape
+	if len(d) != 3 || d[0] < 1 || d[1] < 1 || d[0] > 1<<14 || d[1] > 1<<14 || (d[2] != 1 && d[2] != 3) {
+		return fmt.Errorf("preprocessing.input_shape %v: want [height, width, 1 or 3]", d)
+	}
+	if d[0]*d[1]*d[2] != m.Inputs() {
+		return fmt.Errorf("preprocessing.input_shape %v is %d values, the network takes %d", d, d[0]*d[1]*d[2], m.Inputs())
+	}
+	if p.Flatten != "channels_last" {
+		return fmt.Errorf("preprocessing.flatten %s: only \"channels_last\" is supported", quote.Short(p.Flatten))
+	}
+	if !(p.Scale > 0 && p.Scale <= 1) {
+		return fmt.Errorf("preprocessing.scale %g: want a number in (0, 1] (1/255 for 8-bit pixels)", p.Scale)
+	}
+	if len(c.ClassNames) != m.Outputs() {
+		return fmt.Errorf("class_names has %d names, the network has %d outputs", len(c.ClassNames), m.Outputs())
+	}
+	for i, n := range c.ClassNames {
+		if len(n) > maxClassName || strings.IndexFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			return fmt.Errorf("class_names[%d] %s: want a name of at most %d bytes without control characters", i, quote.Short(n), maxClassName)
+		}
+	}
+	return nil
 }
 
 // minWeights is a lower bound of the weights a model.json needs, read

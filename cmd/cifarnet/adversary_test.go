@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -234,5 +235,93 @@ func TestHostileKerasModels(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPredictUsesTheDataSetsShape: a model.json whose input shape has the
+// network's size but not its data set's layout (96x32 gray for CIFAR-10's
+// 32x32 RGB) is refused by predict and export, which used to feed the
+// network images prepared in a layout it never saw.
+func TestPredictUsesTheDataSetsShape(t *testing.T) {
+	data := sharedData(t)
+	dir := t.TempDir()
+	rd := filepath.Join(dir, "run")
+	if _, stderr, code := run(t, "train", "--data", data, "--epochs", "1", "--train-samples", "100", "--test-samples", "20",
+		"--hidden", "8", "--out", rd, "-q"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	name := filepath.Join(rd, "model.json")
+	b, _ := os.ReadFile(name)
+	shape := regexp.MustCompile(`"input_shape": \[\s*32,\s*32,\s*3\s*\]`)
+	if !shape.Match(b) {
+		t.Fatalf("no input_shape [32, 32, 3] in %s", name)
+	}
+	os.WriteFile(name, shape.ReplaceAll(b, []byte(`"input_shape": [96, 32, 1]`)), 0o644)
+	img := filepath.Join(rd, "samples.png")
+	for _, args := range [][]string{{"predict", "--model", rd, img}, {"export", rd, "--out", filepath.Join(dir, "m.onnx")}} {
+		_, stderr, code := run(t, args...)
+		if code == 0 || !strings.Contains(stderr, "input_shape [96 32 1], but CIFAR-10's images are 32x32x3") {
+			t.Errorf("%s: exit %d, %q", args[0], code, stderr)
+		}
+	}
+}
+
+// linkedData is a fresh directory of symbolic links to the shared data's
+// files: a test that hands it to a command that might delete it risks
+// only the links, never the shared data.
+func linkedData(t *testing.T) string {
+	t.Helper()
+	shared := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	os.Mkdir(dir, 0o755)
+	es, _ := os.ReadDir(shared)
+	for _, e := range es {
+		if err := os.Symlink(filepath.Join(shared, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestOutNeverReplacesOthersFiles: lr-find --out used to replace whatever
+// directory it named, files of the user's and the data set itself
+// ("lr-find --data D --out D" deleted D's batches); train --overwrite
+// --out D did the same at the end of its run. Both are refused, exit 2,
+// and every file stays; lr-find still replaces its own earlier output.
+// (The fix landed separately in 1de9488; this is the adversary's test of
+// the class, on a directory of links so that a failure never touches the
+// shared data.)
+func TestOutNeverReplacesOthersFiles(t *testing.T) {
+	data := linkedData(t)
+	base := filepath.Dir(data)
+	user := filepath.Join(base, "user")
+	os.Mkdir(user, 0o755)
+	os.WriteFile(filepath.Join(user, "mine.txt"), []byte("mine"), 0o644)
+	lr := []string{"lr-find", "--data", data, "--train-samples", "200", "--hidden", "8"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{append(lr, "--out", data), "is or holds the data"},
+		{append(lr, "--out", base), "is or holds the data"},
+		{append(lr, "--out", user), "(mine.txt)"},
+		{[]string{"train", "--data", data, "--out", data, "--overwrite", "--epochs", "1", "--train-samples", "200", "--hidden", "8"}, "is or holds the data"},
+		{[]string{"train", "--data", data, "--out", base, "--overwrite", "--epochs", "1", "--train-samples", "200", "--hidden", "8"}, "is or holds the data"},
+	} {
+		_, stderr, code := runLimited(t, 2*time.Minute, c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s --out %s: exit %d, %q; want exit 2 and %q", c.args[0], c.args[len(c.args)-1], code, stderr, c.want)
+		}
+	}
+	for _, f := range []string{filepath.Join(data, "data_batch_1.bin"), filepath.Join(data, "test_batch.bin"), filepath.Join(user, "mine.txt")} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("%s was lost: %v", f, err)
+		}
+	}
+	out := filepath.Join(base, "lr")
+	for i := 0; i < 2; i++ { // the second replaces the first's files
+		if _, stderr, code := runLimited(t, 2*time.Minute, append(lr, "--out", out)...); code != 0 {
+			t.Fatalf("lr-find into its own directory (%d): exit %d: %s", i, code, stderr)
+		}
 	}
 }

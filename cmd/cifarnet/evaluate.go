@@ -319,6 +319,14 @@ func inputShape(dir string, m *nn.Sequential, cfg *saving.Config) (dataset.Shape
 	if s.Features() != m.Inputs() {
 		return dataset.Shape{}, fmt.Errorf("model %s: %s: input_shape %v is %d values, the network takes %d", dir, saving.ConfigFile, d, s.Features(), m.Inputs())
 	}
+	// The images are prepared as the model's data set's were: a shape
+	// of the same size but another layout (96x32 gray for 32x32 RGB)
+	// would feed the network what it never saw.
+	if info, err := modelData(dir, m, cfg); err != nil {
+		return dataset.Shape{}, err
+	} else if info.Shape != s {
+		return dataset.Shape{}, fmt.Errorf("model %s: %s: input_shape %v, but %s's images are %dx%dx%d", dir, saving.ConfigFile, d, info.Title(), info.Shape.Height, info.Shape.Width, info.Shape.Channels)
+	}
 	return s, nil
 }
 

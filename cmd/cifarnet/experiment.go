@@ -340,6 +340,11 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 		o.Progress, o.Terminal = stdout, isTerminal(stdout)
 	}
 	err = experiment.Execute(mine, o)
+	var busy *experiment.Busy
+	if errors.As(err, &busy) {
+		fmt.Fprintf(os.Stderr, "cifarnet: experiment %s: %v; once it has finished: cifarnet experiment report %s\n", dir, busy, dir)
+		return exitError{1, errQuiet}
+	}
 	var intr *experiment.Interrupted
 	if errors.As(err, &intr) {
 		again := "run the same command again to continue"

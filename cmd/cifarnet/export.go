@@ -93,6 +93,10 @@ func runExport(stdout io.Writer, modelDir, out string, in onnx.Input) error {
 	if err != nil {
 		return usageError{err}
 	}
+	// The graph's preprocessing is the model's data set's, as predict's.
+	if _, err := inputShape(modelDir, m, cfg); err != nil {
+		return usageError{err}
+	}
 	ver := version()
 	mp, err := onnx.Export(m, cfg, in)
 	if err != nil {

@@ -102,3 +102,25 @@ func TestUnwritableOut(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestNaNStopSaysWhatTheModelHolds: a loss that becomes infinite after some
+// epochs (a learning rate multiplied by 1e20 at each epoch's end) stops the
+// run; the warning says which weights the model holds: with --patience -1
+// that no best weights were kept because early stopping is off (it used to
+// blame --restore-best=false, which was true), else the best epoch's.
+func TestNaNStopSaysWhatTheModelHolds(t *testing.T) {
+	args := []string{"train", "--data", sharedData(t), "--train-samples", "500", "--test-samples", "100", "--hidden", "16", "--epochs", "6",
+		"--lr-schedule", "exponential", "--decay-steps", "13", "--decay-rate", "1e20", "--staircase", "-q"}
+	for _, tc := range []struct {
+		extra []string
+		want  string
+	}{
+		{[]string{"--patience", "-1"}, "no best weights kept: early stopping is off, --patience -1"},
+		{nil, "the model keeps epoch"},
+	} {
+		_, stderr, code := run(t, append(append(args, "--out", filepath.Join(t.TempDir(), "r")), tc.extra...)...)
+		if code != 0 || !strings.Contains(stderr, "training stopped") || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "--restore-best=false") {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.extra, code, stderr, tc.want)
+		}
+	}
+}

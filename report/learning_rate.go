@@ -43,7 +43,7 @@ func learningRateFigure(h *train.History) (Figure, func() (drawing, error), bool
 		return Figure{}, nil, false
 	}
 	fig := Figure{Name: "learning_rate", Title: "Learning rate",
-		Caption: "The optimizer's learning rate at the end of each epoch, as the schedule or ReduceLROnPlateau set it (the rate the next step uses), on a logarithmic axis when it spans more than a factor of ten."}
+		Caption: "The optimizer's learning rate at the end of each epoch, as the schedule or ReduceLROnPlateau set it (the rate the next step uses), on a logarithmic axis when it only falls (or only rises) over more than a factor of ten."}
 	return fig, func() (drawing, error) { return fromChart(learningRatePlot(h)) }, true
 }
 
@@ -81,15 +81,25 @@ func learningRatePlot(h *train.History) (*chart, error) {
 	return ch, nil
 }
 
-// logAxis puts an axis on a logarithmic scale when all its values are
-// positive and span more than a factor of ten.
+// logAxis puts an axis on a logarithmic scale when its values are all
+// positive, only fall or only rise (a decay, ReduceLROnPlateau's steps), and
+// span more than a factor of ten. A rate that rises and falls (1cycle, a
+// warmup) keeps a linear axis, where its shape is the familiar one. The log
+// axis reaches a little past the values, so that a rate of 0.01 stored in
+// float32 (0.00999…) still has its tick labelled.
 func logAxis(p *plot.Plot, a *plot.Axis, xy plotter.XYs, v func(plotter.XY) float64) {
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, pt := range xy {
+	rises, falls := false, false
+	for i, pt := range xy {
 		lo, hi = min(lo, v(pt)), max(hi, v(pt))
+		if i > 0 {
+			rises = rises || v(pt) > v(xy[i-1])
+			falls = falls || v(pt) < v(xy[i-1])
+		}
 	}
-	if lo > 0 && hi > 10*lo {
-		a.Scale, a.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: 1}
+	if lo > 0 && hi > 10*lo && !(rises && falls) {
+		a.Scale, a.Tick.Marker = plot.LogScale{}, factorTicks{log: true}
+		a.Min, a.Max = lo/1.25, hi*1.25
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cifarnet/cifarnet/train"
+	"gonum.org/v1/plot"
 )
 
 func historyWithRates(rates ...float64) *train.History {
@@ -98,6 +99,44 @@ func TestHistoryTableLearningRateColumn(t *testing.T) {
 			if row == nil || row[2] != cell {
 				t.Fatalf("rates %v: epoch %d's row %q, want the rate %q", c.rates, i+1, row, cell)
 			}
+		}
+	}
+}
+
+// A rate that only falls over more than a factor of ten gets a log axis whose
+// labelled ticks include the largest rate, even as float32 stores 0.01; a rate
+// that rises and falls (1cycle) keeps a linear axis.
+func TestLearningRateAxis(t *testing.T) {
+	f32 := func(v float64) float64 { return float64(float32(v)) }
+	for _, c := range []struct {
+		name  string
+		rates []float64
+		log   bool
+	}{
+		{"exponential decay", []float64{f32(0.01), f32(0.001), f32(0.0001)}, true},
+		{"ReduceLROnPlateau", []float64{f32(0.01), f32(0.01), f32(0.001), f32(0.0001)}, true},
+		{"small decay", []float64{f32(0.01), f32(0.005)}, false},
+		{"1cycle", []float64{f32(0.0004), f32(0.01), f32(0.005), f32(4e-8)}, false},
+		{"warmup then decay", []float64{f32(0.001), f32(0.01), f32(0.0001)}, false},
+	} {
+		ch, err := learningRatePlot(historyWithRates(c.rates...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, isLog := ch.p.Y.Scale.(plot.LogScale)
+		if isLog != c.log {
+			t.Errorf("%s: log axis %v, want %v", c.name, isLog, c.log)
+			continue
+		}
+		if !isLog {
+			continue
+		}
+		labelled := false
+		for _, tk := range ch.p.Y.Tick.Marker.Ticks(ch.p.Y.Min, ch.p.Y.Max) {
+			labelled = labelled || tk.Label == "0.01" && tk.Value >= ch.p.Y.Min && tk.Value <= ch.p.Y.Max
+		}
+		if !labelled {
+			t.Errorf("%s: no tick labelled 0.01 on the axis [%g, %g]", c.name, ch.p.Y.Min, ch.p.Y.Max)
 		}
 	}
 }

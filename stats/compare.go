@@ -139,7 +139,7 @@ func (c Comparison) sentence(m Metric, family int, level float64) string {
 	if family == 1 {
 		corrected = "one comparison, so no correction"
 	}
-	tests := fmt.Sprintf("Welch's t-test p = %s, Mann-Whitney U p = %s; %s", P(c.WelchHolm), P(c.MannWhitneyHolm), corrected)
+	tests := fmt.Sprintf("Welch's t-test %s, Mann-Whitney U %s; %s", pIs(c.WelchHolm), pIs(c.MannWhitneyHolm), corrected)
 	fmt.Fprintf(&s, "%s against %s: mean %s %.4f against %.4f, a difference of %+.4f (%s CI %+.4f to %+.4f). ",
 		c.Name, c.Baseline, m.Name, c.Mean, c.BaselineMean, c.Diff, pct, c.DiffLow, c.DiffHigh)
 	welchSig, mwuSig := c.WelchHolm < Alpha, c.MannWhitneyHolm < Alpha
@@ -215,6 +215,16 @@ func P(p float64) string {
 		return "< 0.001"
 	}
 	return fmt.Sprintf("%.2g", p)
+}
+
+// pIs says a p-value in a sentence: "p = 0.24", "p < 0.001" (not "p = <
+// 0.001").
+func pIs(p float64) string {
+	s := P(p)
+	if strings.HasPrefix(s, "<") {
+		return "p " + s
+	}
+	return "p = " + s
 }
 
 // Position is where one run falls among all the runs of its configuration.

@@ -488,3 +488,12 @@ func TestOrderDoesNotMatter(t *testing.T) {
 		t.Errorf("Compare depends on the order:\n%+v\n%+v", a, b)
 	}
 }
+
+// TestPIs: a p-value reads as English in a sentence ("p = < 0.001" did not).
+func TestPIs(t *testing.T) {
+	for p, want := range map[float64]string{0.24: "p = 0.24", 0.0004: "p < 0.001", math.NaN(): "p = n/a"} {
+		if got := pIs(p); got != want {
+			t.Errorf("pIs(%v) = %q, want %q", p, got, want)
+		}
+	}
+}

@@ -117,9 +117,9 @@ func load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, erro
 		case p.n == 0: // not asked for (evaluate reads no training images): not read
 			s = dataset.NewSet(Shape, 0)
 		case fi.IsDir():
-			s, err = loadIDX(src, p)
+			s, err = loadIDX(info.Name, src, p)
 		default:
-			s, err = loadNPZ(src, p)
+			s, err = loadNPZ(info.Name, src, p)
 		}
 		if err != nil {
 			return nil, err
@@ -152,12 +152,12 @@ func set(p part, imagesName, labelsName string, nImages, nLabels int, pixels, la
 }
 
 // loadIDX reads a part from the IDX files in dir.
-func loadIDX(dir string, p part) (*dataset.Set, error) {
-	imagesName, nImages, pixels, err := readIDXFile(dir, p.images, []int{Height, Width}, p.max, p.n)
+func loadIDX(setName, dir string, p part) (*dataset.Set, error) {
+	imagesName, nImages, pixels, err := readIDXFile(setName, dir, p.images, []int{Height, Width}, p.max, p.n)
 	if err != nil {
 		return nil, err
 	}
-	labelsName, nLabels, labels, err := readIDXFile(dir, p.labels, nil, p.max, p.n)
+	labelsName, nLabels, labels, err := readIDXFile(setName, dir, p.labels, nil, p.max, p.n)
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +165,10 @@ func loadIDX(dir string, p part) (*dataset.Set, error) {
 }
 
 // readIDXFile reads base or base.gz in dir (the uncompressed file when both
-// are there), gunzipping when the file starts as gzip does.
-func readIDXFile(dir, base string, itemDims []int, maxCount, n int) (string, int, []byte, error) {
+// are there), gunzipping when the file starts as gzip does, and refuses
+// it when it is an official file of another data set or name
+// (checkOfficial).
+func readIDXFile(setName, dir, base string, itemDims []int, maxCount, n int) (string, int, []byte, error) {
 	name := filepath.Join(dir, base)
 	if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
 		if _, gzErr := os.Stat(name + ".gz"); gzErr == nil {
@@ -180,7 +182,8 @@ func readIDXFile(dir, base string, itemDims []int, maxCount, n int) (string, int
 		return name, 0, nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
+	hr, sum := hashing(f)
+	br := bufio.NewReaderSize(hr, 1<<16)
 	var r io.Reader = br
 	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -191,16 +194,35 @@ func readIDXFile(dir, base string, itemDims []int, maxCount, n int) (string, int
 		r = zr
 	}
 	count, data, err := readIDX(r, name, itemDims, maxCount, n)
-	return name, count, data, err
+	if err != nil {
+		return name, count, data, err
+	}
+	// What gzip left unread (nothing, unless the file is odd) joins the sum.
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return name, 0, nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
+	}
+	if err := checkOfficial(setName, name, sum.Sum(nil)); err != nil {
+		return name, 0, nil, err
+	}
+	return name, count, data, nil
 }
 
 // loadNPZ reads a part from an .npz file.
-func loadNPZ(name string, p part) (*dataset.Set, error) {
+func loadNPZ(setName, name string, p part) (*dataset.Set, error) {
 	f, size, err := regular.OpenLimit(name, maxNPZ)
 	if err != nil {
 		return nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
 	}
 	defer f.Close()
+	if setName != "mnist" { // Keras's mnist.npz read as another set
+		sum, err := fileSum(f)
+		if err != nil {
+			return nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
+		}
+		if err := checkOfficial(setName, name, sum); err != nil {
+			return nil, err
+		}
+	}
 	var head [4]byte
 	if _, err := f.ReadAt(head[:], 0); err != nil || !isZip(head[:]) {
 		return nil, fmt.Errorf("mnist: %s: not an .npz (zip) file nor a directory of IDX files", name)

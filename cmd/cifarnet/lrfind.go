@@ -63,8 +63,8 @@ sweep sets the rate itself.`,
 	addConfigFlags(fs, &cfg)
 	addModelFlags(fs, &mf)
 	addDataFlags(fs, &data)
-	fs.Float64Var(&start, "start-lr", 1e-7, "the rate of the first step")
-	fs.Float64Var(&end, "end-lr", 10, "the rate of the last step")
+	fs.Float64Var(&start, "start-lr", 1e-7, "the rate of the first step (at least 1e-12)")
+	fs.Float64Var(&end, "end-lr", 10, "the rate of the last step (at most 1e6)")
 	fs.StringVar(&out, "out", "", "directory for lr_find.csv and the plot (default: a new runs/<timestamp> directory)")
 	hide(fs, "epochs", "patience", "min-delta", "restore-best", "monitor", "mode", "baseline", "start-from-epoch")
 	for n := range rateFlags {
@@ -74,12 +74,25 @@ sweep sets the rate itself.`,
 	return cmd
 }
 
+// The sweep's bounds. The rates are float32 in training: 1e-300 became 0
+// and 1e300 infinity, which the plot could not draw ("plotter: infinite
+// data point", exit 1, after the sweep). Below 1e-12 a step moves no
+// float32 weight of a useful size; above 1e6 every optimizer has long
+// diverged.
+const (
+	minSweepLR = 1e-12
+	maxSweepLR = 1e6
+)
+
 // lrFindFiles are what lr-find writes into --out.
 var lrFindFiles = map[string]bool{"lr_find.csv": true, "lr_find.png": true, "lr_find.svg": true}
 
 func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64, out string) error {
 	if !(start > 0) || !(end > start) || math.IsInf(end, 0) {
 		return usagef("--start-lr %g and --end-lr %g: want 0 < start < end", start, end)
+	}
+	if start < minSweepLR || end > maxSweepLR {
+		return usagef("--start-lr %g and --end-lr %g: want rates from %g to %g", start, end, minSweepLR, maxSweepLR)
 	}
 	cfg.LRSchedule, cfg.ReduceLR = nil, nil
 	if err := cfg.Validate(); err != nil {

@@ -202,3 +202,21 @@ func TestKerasCompileOptimizer(t *testing.T) {
 		t.Fatalf("Ftrl: %v", err)
 	}
 }
+
+// TestLRFindRatesBounded: rates float32 cannot hold are a usage error
+// before any data is read (1e-300 to 1e300 swept, then failed with exit 1,
+// "plotter: infinite data point"); the bounds themselves sweep and plot.
+func TestLRFindRatesBounded(t *testing.T) {
+	for _, r := range [][2]string{{"1e-300", "1e300"}, {"1e-300", "1"}, {"1e-6", "1e300"}, {"1e-13", "1"}, {"1e-6", "2e6"}} {
+		_, stderr, code := run(t, "lr-find", "--data", "/nonexistent", "--start-lr", r[0], "--end-lr", r[1])
+		if code != 2 || !strings.Contains(stderr, "want rates from 1e-12 to 1e+06") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("lr-find %v: exit %d, stderr %q, want exit 2 and one line naming the bounds", r, code, stderr)
+		}
+	}
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "find")
+	_, stderr, code := run(t, "lr-find", "--data", data, "--out", dir, "--train-samples", "200", "--hidden", "16", "--batch-size", "16", "--start-lr", "1e-12", "--end-lr", "1e6")
+	if code != 0 {
+		t.Fatalf("lr-find from 1e-12 to 1e6: exit %d, stderr %q", code, stderr)
+	}
+}

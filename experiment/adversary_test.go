@@ -232,3 +232,28 @@ func TestRunOfAnotherProcessLeftToIt(t *testing.T) {
 		}
 	}
 }
+
+// TestFitParallel: the largest runs are counted together; an explicit
+// count that does not fit is refused, the default is lowered to what fits.
+func TestFitParallel(t *testing.T) {
+	cfg := train.Exercise()
+	cfg.Hidden = []int{4096, 4096}
+	big := train.EstimateMemory(cfg)
+	one := big.Weights + big.Activations
+	small := train.Exercise()
+	sm := train.EstimateMemory(small)
+	todo := []Run{{Config: small}, {Config: cfg}, {Config: cfg}, {Config: small}}
+	avail := int64(2*one + (sm.Weights+sm.Activations)/2) // the two large runs, not a third
+	if _, err := fitParallel(todo, 3, true, avail); err == nil {
+		t.Errorf("3 runs (two of %.0f bytes) in %d bytes: accepted", one, avail)
+	}
+	if n, err := fitParallel(todo, 4, false, avail); err != nil || n != 2 {
+		t.Errorf("default of 4 in %d bytes: %d, %v, want 2", avail, n, err)
+	}
+	if n, err := fitParallel(todo, 2, true, avail); err != nil || n != 2 {
+		t.Errorf("2 runs in %d bytes: %d, %v", avail, n, err)
+	}
+	if n, err := fitParallel(todo[1:2], 1, true, 1); err != nil || n != 1 {
+		t.Errorf("one run too large: %d, %v, want it left to the run's own check", n, err)
+	}
+}

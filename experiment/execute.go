@@ -1,17 +1,20 @@
 package experiment
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/internal/memlimit"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/saving"
@@ -107,6 +110,9 @@ func Execute(runs []Run, o Options) error {
 		parallel = DefaultParallel()
 	}
 	parallel = min(parallel, len(todo))
+	if parallel, err = fitParallel(todo, parallel, o.Parallel > 0, memlimit.Available()); err != nil {
+		return err
+	}
 	threads := o.Threads
 	if threads <= 0 {
 		threads = max(1, runtime.GOMAXPROCS(0)/parallel)
@@ -343,4 +349,54 @@ func (p *progress) finish() {
 	if p.w != nil && p.terminal {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
+}
+
+// ParallelMemory is the error of a --parallel whose runs, trained at once,
+// need more memory than there is.
+type ParallelMemory struct {
+	Parallel   int
+	Need, Have float64 // bytes
+}
+
+func (e *ParallelMemory) Error() string {
+	return fmt.Sprintf("%d runs at once need about %s of memory (the largest runs' weights and activations), more than the %s available: lower it",
+		e.Parallel, memlimit.Words(e.Need), memlimit.Words(e.Have))
+}
+
+// fitParallel checks that parallel runs of todo fit in available bytes
+// together, counting the largest ones' weights and activations (the data
+// is loaded once and shared, and is already taken). Each run checks only
+// its own estimate when it starts, so N runs started together could need
+// N times what one did. An explicit count that does not fit is refused;
+// the default (one per CPU) is lowered to what fits. A single run too
+// large is left to that run's own check, which names its setting.
+func fitParallel(todo []Run, parallel int, explicit bool, available int64) (int, error) {
+	need := make([]float64, len(todo))
+	for i, r := range todo {
+		m := train.EstimateMemory(r.Config)
+		need[i] = m.Weights + m.Activations
+	}
+	slices.SortFunc(need, func(a, b float64) int { return cmp.Compare(b, a) })
+	var sum float64
+	for k := 0; k < parallel; k++ {
+		sum += need[k]
+		if sum > float64(available) {
+			if k == 0 {
+				return 1, nil // the run's own check names its setting
+			}
+			if explicit {
+				return 0, &ParallelMemory{Parallel: parallel, Need: sumLargest(need, parallel), Have: float64(available)}
+			}
+			return k, nil
+		}
+	}
+	return parallel, nil
+}
+
+func sumLargest(need []float64, n int) float64 {
+	var s float64
+	for _, v := range need[:n] {
+		s += v
+	}
+	return s
 }

@@ -345,6 +345,10 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 		fmt.Fprintf(os.Stderr, "cifarnet: experiment %s: %v; once it has finished: cifarnet experiment report %s\n", dir, busy, dir)
 		return exitError{1, errQuiet}
 	}
+	var pm *experiment.ParallelMemory
+	if errors.As(err, &pm) {
+		return usagef("--parallel %d: %v", f.parallel, pm)
+	}
 	var intr *experiment.Interrupted
 	if errors.As(err, &intr) {
 		again := "run the same command again to continue"

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestExperimentBadInput wants a one-line error and exit status 2 for each
@@ -43,5 +44,22 @@ func TestCount(t *testing.T) {
 		if got := count(c.n, "seed"); got != c.want {
 			t.Errorf("count(%d) = %q, want %q", c.n, got, c.want)
 		}
+	}
+}
+
+// TestParallelMemoryCounted: --parallel N counts N runs' memory at once
+// (each run checked only its own estimate, so two runs of 0.95 GB each
+// started together under a 1.5 GiB limit); one at a time still trains.
+func TestParallelMemoryCounted(t *testing.T) {
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "exp")
+	args := []string{"GOMEMLIMIT=1500MiB", binary, "experiment", "--seeds", "0-1", "--hidden", "4096,4096", "--epochs", "1",
+		"--train-samples", "100", "--test-samples", "100", "--data", data, "--dir", dir, "--quiet"}
+	_, stderr, code := runProgram(t, 120*time.Second, "env", append(args, "--parallel", "2")...)
+	if code != 2 || !strings.Contains(stderr, "--parallel 2: 2 runs at once need about") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("--parallel 2: exit %d, stderr %q, want exit 2 and one line naming --parallel", code, stderr)
+	}
+	if _, stderr, code = runProgram(t, 120*time.Second, "env", append(args, "--parallel", "1")...); code != 0 {
+		t.Fatalf("--parallel 1: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -62,14 +62,7 @@ func TestSIGINTThenResume(t *testing.T) {
 	if _, stderr, code := run(t, "train", "--data", data, "--resume", dir, "-q"); code != 0 {
 		t.Fatalf("resume: exit %d %s", code, stderr)
 	}
-	a, _ := os.ReadFile(filepath.Join(full, "model.safetensors"))
-	b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors"))
-	if len(a) == 0 || string(a) != string(b) {
-		t.Fatal("the resumed run's model differs from the uninterrupted run's")
-	}
-	if ma, mb := readMetrics(t, full), readMetrics(t, dir); ma.TestLoss != mb.TestLoss || ma.EpochsRun != mb.EpochsRun {
-		t.Fatalf("metrics differ: %+v vs %+v", ma.TestLoss, mb.TestLoss)
-	}
+	sameRun(t, full, dir)
 	if _, err := os.Stat(filepath.Join(dir, "checkpoint.safetensors")); !os.IsNotExist(err) {
 		t.Error("the checkpoint was kept after the run finished")
 	}
@@ -109,6 +102,13 @@ func TestTrainBackupSIGKILLThenResume(t *testing.T) {
 	if _, stderr, code := run(t, "train", "--data", data, "--resume", dir, "-q"); code != 0 {
 		t.Fatalf("resume: exit %d %s", code, stderr)
 	}
+	sameRun(t, full, dir)
+}
+
+// sameRun fails the test unless the resumed run in dir has the model bytes,
+// test loss and epochs of the uninterrupted run in full.
+func sameRun(t *testing.T, full, dir string) {
+	t.Helper()
 	a, _ := os.ReadFile(filepath.Join(full, "model.safetensors"))
 	b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors"))
 	if len(a) == 0 || string(a) != string(b) {

@@ -22,9 +22,17 @@ func TestParseSeeds(t *testing.T) {
 			t.Errorf("%q: %v %v, want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "a", "3-1", "1,1", "0-", "0-1000000"} {
-		if _, err := ParseSeeds(in); err == nil {
-			t.Errorf("%q accepted", in)
+	for in, want := range map[string]string{
+		"":          `seeds "": no seeds`,
+		"a":         `"a" is not a seed or a range like 0-29`,
+		"3-1":       "the range 3-1 is reversed (did you mean 1-3?)",
+		"0-2,9-7":   "the range 9-7 is reversed (did you mean 7-9?)",
+		"1,1":       "seed 1 twice",
+		"0-":        `"0-" is not a range like 0-29`,
+		"0-1000000": "more than 100000 seeds",
+	} {
+		if _, err := ParseSeeds(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one saying %q", in, err, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/finitejson"
+	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -68,13 +69,14 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 			settings = append(settings, Setting{f.Name, f.Value})
 			parts = append(parts, f.Name+"="+f.Value)
 		}
+		label := strings.Join(parts, " ")
+		where := "grid " + label
+		if label == "" {
+			label, where = "base", "base"
+		}
 		cc, err := apply(settings)
 		if err != nil {
-			return nil, fmt.Errorf("grid %s: %w", strings.Join(parts, " "), err)
-		}
-		label := strings.Join(parts, " ")
-		if label == "" {
-			label = "base"
+			return nil, &ConfigError{Where: where, Settings: settings[len(s.Base):], Err: err}
 		}
 		labels[label] = true
 		// The seed never makes a configuration invalid: it is validated
@@ -82,7 +84,7 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 		// for each of thousands of seeds).
 		cc.Seed = s.Seeds[0]
 		if err := cc.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w", label, err)
+			return nil, &ConfigError{Where: where, Settings: settings[len(s.Base):], Err: err}
 		}
 		for _, seed := range s.Seeds {
 			rc := cc
@@ -92,9 +94,37 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 		}
 	}
 	if s.Baseline != "" && !labels[s.Baseline] {
-		return nil, fmt.Errorf("baseline %q is not a configuration of the grid (%s)", s.Baseline, runs[0].Label)
+		return nil, fmt.Errorf("baseline %s is not one of the configurations (%s)", quote.Short(s.Baseline), labelList(runs))
 	}
 	return runs, nil
+}
+
+// ConfigError is a configuration of an experiment that cannot be trained:
+// Where names it ("base", "grid activation=relu lr=0.01"), Settings are
+// what it sets beyond the base (so that the command line can leave out a
+// setting the error would otherwise name twice), Err says what is wrong.
+type ConfigError struct {
+	Where    string
+	Settings []Setting
+	Err      error
+}
+
+func (e *ConfigError) Error() string { return e.Where + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// labelList names the configurations of runs, the first few of a long
+// list: "activation=elu, activation=relu".
+func labelList(runs []Run) string {
+	var labels []string
+	for _, r := range runs {
+		if len(labels) == 0 || labels[len(labels)-1] != r.Label {
+			labels = append(labels, r.Label)
+		}
+	}
+	if len(labels) > 6 {
+		return strings.Join(labels[:5], ", ") + fmt.Sprintf(", ... %d in all", len(labels))
+	}
+	return strings.Join(labels, ", ")
 }
 
 // Hash names a run: the SHA-256 of its configuration (seed included,

@@ -78,6 +78,9 @@ const MaxRuns = 100000
 func ParseSeeds(s string) ([]uint64, error) {
 	var seeds []uint64
 	seen := map[uint64]bool{}
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("seeds %q: no seeds (want a range, a list or both, e.g. 0-29 or 0-9,42)", s)
+	}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		lo, hi, isRange := strings.Cut(part, "-")
@@ -87,8 +90,11 @@ func ParseSeeds(s string) ([]uint64, error) {
 		}
 		b := a
 		if isRange {
-			if b, err = strconv.ParseUint(strings.TrimSpace(hi), 10, 64); err != nil || b < a {
+			if b, err = strconv.ParseUint(strings.TrimSpace(hi), 10, 64); err != nil {
 				return nil, fmt.Errorf("seeds %q: %q is not a range like 0-29", s, part)
+			}
+			if b < a {
+				return nil, fmt.Errorf("seeds %q: the range %s is reversed (did you mean %d-%d?)", s, part, b, a)
 			}
 		}
 		if b-a >= MaxRuns || len(seeds)+int(b-a+1) > MaxRuns {

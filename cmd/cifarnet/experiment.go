@@ -164,8 +164,9 @@ func applySettings(settings []experiment.Setting) (train.Config, error) {
 		if fl == nil || s.Name == "threads" {
 			return cfg, usagef("unknown setting %q (want a flag of 'cifarnet train', e.g. activation, lr, epochs, hidden)", s.Name)
 		}
+		// pflag's error names the flag and the value already.
 		if err := fs.Set(s.Name, s.Value); err != nil {
-			return cfg, usagef("%s=%s: %v", s.Name, s.Value, err)
+			return cfg, usageError{err}
 		}
 	}
 	if model.file != "" || model.layers != "" {
@@ -204,7 +205,7 @@ func (f *experimentFlags) specOf() (*experiment.Spec, error) {
 		}
 		s.Grid = append(s.Grid, a)
 	}
-	if f.seeds != "" {
+	if f.fs.Changed("seeds") {
 		seeds, err := experiment.ParseSeeds(f.seeds)
 		if err != nil {
 			return nil, usagef("--%v", err)
@@ -231,11 +232,12 @@ func defaultDir(s *experiment.Spec) string {
 }
 
 // prepare reads the spec (or the experiment directory's, when only --dir
-// is given), plans the runs and records the spec in the directory.
-func (f *experimentFlags) prepare() (string, *experiment.Spec, []experiment.Run, error) {
+// is given), plans the runs, calls check (when not nil) and records the
+// spec in the directory: nothing is written before check has passed.
+func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) error) (string, *experiment.Spec, []experiment.Run, error) {
 	var s *experiment.Spec
 	var err error
-	onlyDir := f.dir != "" && f.spec == "" && f.seeds == "" && len(f.grid) == 0 && len(f.settingsOf()) == 0
+	onlyDir := f.dir != "" && f.spec == "" && !f.fs.Changed("seeds") && len(f.grid) == 0 && len(f.settingsOf()) == 0
 	if onlyDir {
 		if s, err = experiment.ReadSpec(f.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return "", nil, nil, usageError{err}
@@ -254,6 +256,11 @@ func (f *experimentFlags) prepare() (string, *experiment.Spec, []experiment.Run,
 	if err != nil {
 		return "", nil, nil, expUsage(err)
 	}
+	if check != nil {
+		if err := check(dir, runs); err != nil {
+			return "", nil, nil, err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, nil, fmt.Errorf("--dir %s: %w", dir, err)
 	}
@@ -267,17 +274,31 @@ func (f *experimentFlags) prepare() (string, *experiment.Spec, []experiment.Run,
 	return dir, s, runs, nil
 }
 
-// expUsage makes an invalid setting a usage error naming its flag.
+// expUsage makes an invalid configuration a usage error naming its flag:
+// "grid batch-size=0: want 1 to ..." where the configuration sets the
+// flag itself (not "grid batch-size=0: --batch-size 0: ..."), and "base:
+// --batch-size 0: ..." where it comes from elsewhere.
 func expUsage(err error) error {
 	var fe *train.FieldError
-	if errors.As(err, &fe) {
-		return usagef("%s", strings.Replace(err.Error(), fe.Field+" ", "--"+flagName(fe.Field)+" ", 1))
-	}
-	var u usageError
-	if errors.As(err, &u) || errors.Is(err, train.ErrInvalid) {
+	var ce *experiment.ConfigError
+	if !errors.As(err, &fe) {
+		if errors.As(err, &ce) && len(ce.Settings) == 1 {
+			// "grid model=a.json: model a.json: no such file" names the
+			// setting twice: the second goes.
+			n, v, msg := ce.Settings[0].Name, ce.Settings[0].Value, ce.Err.Error()
+			for _, p := range []string{"--" + n + " " + v + ": ", "--" + n + ": ", n + " " + v + ": ", n + "=" + v + ": "} {
+				if strings.HasPrefix(msg, p) {
+					return usagef("%s: %s", ce.Where, msg[len(p):])
+				}
+			}
+		}
 		return usageError{err}
 	}
-	return usageError{err}
+	flag := flagName(fe.Field)
+	if errors.As(err, &ce) && len(ce.Settings) == 1 && ce.Settings[0].Name == flag {
+		return usagef("%s: %s", ce.Where, fe.Want)
+	}
+	return usagef("%s", strings.Replace(err.Error(), fe.Field+" ", "--"+flag+" ", 1))
 }
 
 // shardOf reads --shard I/N or the scheduler's array index.
@@ -319,7 +340,7 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	if f.cfg.Threads < 0 {
 		return usagef("--threads %d: want 0 or more", f.cfg.Threads)
 	}
-	dir, s, runs, err := f.prepare()
+	dir, s, runs, err := f.prepare(nil)
 	if err != nil {
 		return err
 	}

@@ -98,55 +98,61 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	if f.dir == "" {
 		return usagef("--dir is required: the experiment directory, on a file system every node sees")
 	}
-	dir, _, runs, err := f.prepare()
-	if err != nil {
-		return err
+	if !f.fs.Changed("shards") {
+		return usagef("--shards is required: the number of array tasks (at most the experiment's runs)")
 	}
-	if sf.shards < 1 || sf.shards > len(runs) {
-		return usagef("--shards %d: want 1 to %d (the experiment's runs)", sf.shards, len(runs))
-	}
-	if sf.cpus < 1 || sf.cpus > train.MaxThreads {
-		return usagef("--cpus-per-task %d: want 1 to %d", sf.cpus, train.MaxThreads)
-	}
-	if err := sf.check(); err != nil {
-		return err
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	// The directory goes into #SBATCH lines, which sbatch reads with its
-	// own quoting (a backslash escapes even inside quotes) and where '%'
-	// starts a file-name pattern: such paths are refused, not mangled.
-	if err := scriptPath("--dir", abs, `\%`); err != nil {
-		return err
-	}
-	bin := sf.binary
-	if bin == "" {
-		if bin, err = os.Executable(); err != nil {
-			return fmt.Errorf("the path of cifarnet: %w (pass --binary)", err)
+	// Everything the flags can get wrong is checked before the experiment
+	// directory is made or its spec recorded.
+	var abs, bin, wd, data string
+	dir, _, runs, err := f.prepare(func(dir string, runs []experiment.Run) error {
+		if sf.shards < 1 || sf.shards > len(runs) {
+			return usagef("--shards %d: want 1 to %d (the experiment's runs)", sf.shards, len(runs))
 		}
-	}
-	if err := scriptPath("--binary", bin, ""); err != nil {
-		return err
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return fmt.Errorf("the working directory: %w", err)
-	}
-	if err := scriptPath("the working directory", wd, ""); err != nil {
-		return err
-	}
-	data := ""
-	if f.data.path != "" {
-		p, err := filepath.Abs(f.data.path)
-		if err != nil {
+		if sf.cpus < 1 || sf.cpus > train.MaxThreads {
+			return usagef("--cpus-per-task %d: want 1 to %d", sf.cpus, train.MaxThreads)
+		}
+		if err := sf.check(); err != nil {
 			return err
 		}
-		if err := scriptPath("--data", p, ""); err != nil {
+		var err error
+		if abs, err = filepath.Abs(dir); err != nil {
 			return err
 		}
-		data = " --data " + shellQuote(p)
+		// The directory goes into #SBATCH lines, which sbatch reads with its
+		// own quoting (a backslash escapes even inside quotes) and where '%'
+		// starts a file-name pattern: such paths are refused, not mangled.
+		if err := scriptPath("--dir", abs, `\%`); err != nil {
+			return err
+		}
+		bin = sf.binary
+		if bin == "" {
+			if bin, err = os.Executable(); err != nil {
+				return fmt.Errorf("the path of cifarnet: %w (pass --binary)", err)
+			}
+		}
+		if err := scriptPath("--binary", bin, ""); err != nil {
+			return err
+		}
+		if wd, err = os.Getwd(); err != nil {
+			return fmt.Errorf("the working directory: %w", err)
+		}
+		if err := scriptPath("the working directory", wd, ""); err != nil {
+			return err
+		}
+		if f.data.path != "" {
+			p, err := filepath.Abs(f.data.path)
+			if err != nil {
+				return err
+			}
+			if err := scriptPath("--data", p, ""); err != nil {
+				return err
+			}
+			data = " --data " + shellQuote(p)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if f.data.offline {
 		data += " --offline"

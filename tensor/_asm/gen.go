@@ -32,14 +32,18 @@ func main() {
 		mr, nv, lanes int
 		vec           func() VecVirtual
 	}{{"AVX512", 12, 2, 16, func() VecVirtual { return ZMM() }}, {"AVX2", 6, 2, 8, func() VecVirtual { return YMM() }}} {
-		kernel("kernelKMajor"+v.suffix, false, v.mr, v.nv, v.lanes, v.vec)
-		kernel("kernelRows"+v.suffix, true, v.mr, v.nv, v.lanes, v.vec)
+		emit := kernel
+		if v.suffix == "AVX2" {
+			emit = kernelUnrolled
+		}
+		emit("kernelKMajor"+v.suffix, false, v.mr, v.nv, v.lanes, v.vec)
+		emit("kernelRows"+v.suffix, true, v.mr, v.nv, v.lanes, v.vec)
 		{
 			// Every smaller height, so a ragged last row panel is computed
 			// in place, without a packed copy or a scratch tile.
 			for h := 1; h < v.mr; h++ {
-				kernel(fmt.Sprintf("kernelKMajor%d%s", h, v.suffix), false, h, v.nv, v.lanes, v.vec)
-				kernel(fmt.Sprintf("kernelRows%d%s", h, v.suffix), true, h, v.nv, v.lanes, v.vec)
+				emit(fmt.Sprintf("kernelKMajor%d%s", h, v.suffix), false, h, v.nv, v.lanes, v.vec)
+				emit(fmt.Sprintf("kernelRows%d%s", h, v.suffix), true, h, v.nv, v.lanes, v.vec)
 			}
 		}
 		// One vector of columns, for narrow products (the 10-wide output layer).
@@ -230,6 +234,195 @@ func kernel(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 	for i := range mr {
 		for j := range nv {
 			store(tile[i][j], Mem{Base: row, Disp: 4 * lanes * j})
+		}
+		if i < mr-1 {
+			ADDQ(ldc, row)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// unroll is the number of k steps per iteration of kernelUnrolled's loop.
+const unroll = 4
+
+// kernelUnrolled emits the same micro-kernel as kernel (same operands, the
+// same fused multiply-add chain per element of C, k in order), for AVX2:
+// the k loop runs unroll steps per iteration, addressing the steps by
+// displacement and scaled index rather than by pointer updates, the rest
+// (k mod unroll) one step at a time; and C's tile is prefetched for writing
+// while the products run, so its store does not wait for the line.
+func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
+	nr := nv * lanes
+	layout := "A(i,p) = a[p*lda+i]"
+	if rows {
+		layout = "A(i,p) = a[i*lda+p]"
+	}
+	TEXT(name, NOSPLIT, "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)")
+	Doc(fmt.Sprintf("%s computes the %dx%d tile c = A·B, or c += A·B when acc, with %s, B(p,j) = b[p*ldb+j], c's rows ldc apart.", name, mr, nr, layout))
+	k := Load(Param("k"), GP64())
+	a := Load(Param("a").Base(), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(Imm(2), lda) // elements to bytes
+	b := Load(Param("b").Base(), GP64())
+	ldb := stride("ldb")
+	c := Load(Param("c").Base(), GP64())
+	ldc := stride("ldc")
+
+	// B(p+u, :) for u < 4 at b, b+ldb, b2, b2+ldb, with b2 = b + 2 ldb.
+	b2 := GP64()
+	LEAQ(Mem{Base: b, Index: ldb, Scale: 2}, b2)
+	bAt := func(u, j int) Mem {
+		base := b
+		if u >= 2 {
+			base = b2
+		}
+		m := Mem{Base: base, Disp: 4 * lanes * j}
+		if u%2 == 1 {
+			m.Index, m.Scale = ldb, 1
+		}
+		return m
+	}
+	// A(i, p+u): row-major, rows i at bases[i/3] + (i%3) lda, step u at
+	// displacement 4u; k-major, A(i, p+u) at a + 4i, a + lda + 4i, a2 + 4i,
+	// a2 + lda + 4i, with a2 = a + 2 lda.
+	var aAt func(i, u int) Mem
+	var bases []Register
+	if rows {
+		bases = []Register{a}
+		for i := 3; i < mr; i += 3 {
+			r := GP64()
+			LEAQ(Mem{Base: bases[len(bases)-1], Index: lda, Scale: 2}, r)
+			ADDQ(lda, r)
+			bases = append(bases, r)
+		}
+		aAt = func(i, u int) Mem {
+			m := Mem{Base: bases[i/3], Disp: 4 * u}
+			if i%3 > 0 {
+				m.Index, m.Scale = lda, uint8(i%3)
+			}
+			return m
+		}
+	} else {
+		a2 := GP64()
+		LEAQ(Mem{Base: a, Index: lda, Scale: 2}, a2)
+		bases = []Register{a, a2}
+		aAt = func(i, u int) Mem {
+			m := Mem{Base: bases[u/2], Disp: 4 * i}
+			if u%2 == 1 {
+				m.Index, m.Scale = lda, 1
+			}
+			return m
+		}
+	}
+
+	tile := make([][]VecVirtual, mr)
+	for i := range tile {
+		tile[i] = make([]VecVirtual, nv)
+		for j := range tile[i] {
+			tile[i][j] = vec()
+		}
+	}
+	row := GP64()
+	accFlag := Load(Param("acc"), GP8())
+	TESTB(accFlag, accFlag)
+	JZ(LabelRef(name + "_zero"))
+	Comment("acc: start from the tile of C")
+	MOVQ(c, row)
+	for i := range mr {
+		for j := range nv {
+			VMOVUPS(Mem{Base: row, Disp: 4 * lanes * j}, tile[i][j])
+		}
+		if i < mr-1 {
+			ADDQ(ldc, row)
+		}
+	}
+	JMP(LabelRef(name + "_start"))
+	Label(name + "_zero")
+	Comment("prefetch C's tile for the store at the end")
+	MOVQ(c, row)
+	for i := range mr {
+		for j := 0; j < 4*nr; j += 64 {
+			PREFETCHT0(Mem{Base: row, Disp: j})
+		}
+		if nr*4%64 != 0 {
+			PREFETCHT0(Mem{Base: row, Disp: 4*nr - 1})
+		}
+		if i < mr-1 {
+			ADDQ(ldc, row)
+		}
+	}
+	for i := range tile {
+		for j := range tile[i] {
+			VXORPS(tile[i][j], tile[i][j], tile[i][j])
+		}
+	}
+	Label(name + "_start")
+
+	step := func(u int) {
+		bv := make([]VecVirtual, nv)
+		for j := range bv {
+			bv[j] = vec()
+			VMOVUPS(bAt(u, j), bv[j])
+		}
+		for i := range mr {
+			ai := vec()
+			VBROADCASTSS(aAt(i, u), ai)
+			for j := range nv {
+				VFMADD231PS(bv[j], ai, tile[i][j])
+			}
+		}
+	}
+	// The pointers advance by one step (lda, ldb) or by unroll steps
+	// (lda4, ldb4).
+	ldb4 := GP64()
+	MOVQ(ldb, ldb4)
+	SHLQ(Imm(2), ldb4)
+	var lda4 Register
+	if !rows {
+		lda4 = GP64()
+		MOVQ(lda, lda4)
+		SHLQ(Imm(2), lda4)
+	}
+	advance := func(steps int) {
+		for _, r := range bases {
+			switch {
+			case rows:
+				ADDQ(Imm(uint64(4*steps)), r)
+			case steps == 1:
+				ADDQ(lda, r)
+			default:
+				ADDQ(lda4, r)
+			}
+		}
+		for _, r := range []Register{b, b2} {
+			if steps == 1 {
+				ADDQ(ldb, r)
+			} else {
+				ADDQ(ldb4, r)
+			}
+		}
+	}
+	Comment(fmt.Sprintf("for p := 0; p+%d <= k; p += %d: tile += A(:, p:p+%d) · B(p:p+%d, :)", unroll, unroll, unroll, unroll))
+	n := GP64()
+	MOVQ(k, n)
+	SHRQ(Imm(2), n)
+	countdown(name+"_by4", n, func() {
+		for u := range unroll {
+			step(u)
+		}
+		advance(unroll)
+	})
+	Comment("the last k mod 4 steps")
+	ANDQ(Imm(unroll-1), k)
+	countdown(name, k, func() {
+		step(0)
+		advance(1)
+	})
+	MOVQ(c, row)
+	for i := range mr {
+		for j := range nv {
+			VMOVUPS(tile[i][j], Mem{Base: row, Disp: 4 * lanes * j})
 		}
 		if i < mr-1 {
 			ADDQ(ldc, row)

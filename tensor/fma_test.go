@@ -1,0 +1,136 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// fma32 returns a·b + c rounded once to float32, as VFMADD231PS computes
+// it. The product of two float32 is exact in float64; the sum's rounding
+// error t is recovered exactly (TwoSum), and decides the one case where
+// rounding the float64 sum to float32 would round twice: a sum exactly
+// halfway between two float32.
+func fma32(a, b, c float32) float32 {
+	p := float64(a) * float64(b)
+	s := p + float64(c)
+	bv := s - p
+	t := (p - (s - bv)) + (float64(c) - bv)
+	r := float32(s)
+	if t == 0 || float64(r) == s || math.IsInf(s, 0) {
+		return r
+	}
+	o := math.Nextafter32(r, float32(math.Copysign(math.Inf(1), s-float64(r))))
+	if s != (float64(r)+float64(o))/2 {
+		return r
+	}
+	if (t > 0) == (o > r) {
+		return o
+	}
+	return r
+}
+
+// refGemmFMA is the product as the FMA kernels must compute it: every
+// element of C one chain of float32 fused multiply-adds over p = 0..k-1 in
+// order, from C when acc, else from zero.
+func refGemmFMA(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) []float32 {
+	out := make([]float32, m*n)
+	for i := range m {
+		for j := range n {
+			var s float32
+			if acc {
+				s = c[i*ldc+j]
+			}
+			for p := range k {
+				ai, bi := i*lda+p, p*ldb+j
+				if transA {
+					ai = p*lda + i
+				}
+				if transB {
+					bi = j*ldb + p
+				}
+				s = fma32(a[ai], b[bi], s)
+			}
+			out[i*n+j] = s
+		}
+	}
+	return out
+}
+
+func TestFMA32(t *testing.T) {
+	for _, c := range []struct{ a, b, c, want float32 }{
+		{2, 3, 4, 10},
+		{1, 1, 0x1p-24, 1},                     // exactly halfway, ties to even
+		{1 + 0x1p-23, 1, 0x1p-24, 1 + 0x1p-22}, // halfway, to even upwards
+		// 1·(1+2^-23) + 2^-24 + 2^-60 is just above halfway: rounding the
+		// float64 sum (which drops 2^-60) to float32 would tie to even.
+		{1 + 0x1p-23, 1 + 0x1p-36, 0x1p-24, 1 + 0x1p-22},
+	} {
+		if got := fma32(c.a, c.b, c.c); got != c.want {
+			t.Errorf("fma32(%g, %g, %g) = %g, want %g", c.a, c.b, c.c, got, c.want)
+		}
+	}
+	// Against math.FMA where float64 rounding is exact in float32: small
+	// integers.
+	r := rand.New(rand.NewPCG(5, 5))
+	for range 10000 {
+		a, b, c := float32(r.IntN(4096)-2048), float32(r.IntN(4096)-2048), float32(r.IntN(1<<20)-1<<19)
+		if got, want := fma32(a, b, c), float32(math.FMA(float64(a), float64(b), float64(c))); got != want {
+			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", a, b, c, got, want)
+		}
+	}
+}
+
+// TestGemmFMAChain checks the FMA kernels (AVX2, AVX-512) bit for bit
+// against refGemmFMA: ragged shapes in every edge height and width,
+// operands in place and packed (rows 4 KiB apart), k across the k block,
+// with and without acc, one and two threads.
+func TestGemmFMAChain(t *testing.T) {
+	for _, kr := range allKernels() {
+		if kr.name == "generic" {
+			continue // plain multiply and add
+		}
+		for _, threads := range []int{1, 2} {
+			e := newEngine(threads, kr, genericSIMD)
+			r := rand.New(rand.NewPCG(11, uint64(threads)))
+			shapes := [][3]int{{128, 256, 100}, {104, 256, 40}, {32, 10, 300}, {13, 33, 257}, {1, 1, 1}, {7, 16, 9}, {96, 48, 784}, {16, 40, 513}}
+			for h := 1; h <= kr.mr+1; h++ {
+				shapes = append(shapes, [3]int{h, 2*kr.nr + 3, 37}, [3]int{kr.mr + h, kr.nr, 5}, [3]int{h, 8, 260})
+			}
+			for range 40 {
+				shapes = append(shapes, [3]int{1 + r.IntN(70), 1 + r.IntN(70), 1 + r.IntN(300)})
+			}
+			for _, s := range shapes {
+				m, n, k := s[0], s[1], s[2]
+				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+					for _, ld := range []string{"tight", "aliasing"} {
+						acc := r.IntN(2) == 0
+						ar, ac, br, bc := m, k, k, n
+						if tr[0] {
+							ar, ac = k, m
+						}
+						if tr[1] {
+							br, bc = n, k
+						}
+						lda, ldb, ldc := ac+1, bc+3, n+2
+						if ld == "aliasing" { // rows a multiple of 4 KiB apart: packed
+							lda, ldb = (ac+1023)/1024*1024, (bc+1023)/1024*1024
+						}
+						a, b, c := randSlice(r, ar*lda), randSlice(r, br*ldb), randSlice(r, m*ldc)
+						want := refGemmFMA(tr[0], tr[1], m, n, k, a, lda, b, ldb, c, ldc, acc)
+						e.Gemm(tr[0], tr[1], m, n, k, a, lda, b, ldb, c, ldc, acc)
+						for i := range m {
+							for j := range n {
+								if got, w := c[i*ldc+j], want[i*n+j]; math.Float32bits(got) != math.Float32bits(w) {
+									t.Fatalf("%s threads=%d %dx%dx%d trans=%v %s acc=%v: C[%d,%d] = %g, want %g",
+										kr.name, threads, m, n, k, tr, ld, acc, i, j, got, w)
+								}
+							}
+						}
+					}
+				}
+			}
+			e.Close()
+		}
+	}
+}

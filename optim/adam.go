@@ -57,7 +57,18 @@ func readAdam(r *argReader, weightDecay float64) *Adam {
 	}
 	o.momentum = &o.Beta1
 	o.prepareStep, o.updateChunk = o.prepare, o.chunk
+	if !o.AMSGrad {
+		o.setOptions, o.fusedChunk = o.setWith, o.chunkWith
+	}
 	return o
+}
+
+func (o *Adam) setWith(k int, opts tensor.Options) { o.fused[k].SetAdam(&o.kern, opts) }
+
+// chunkWith is tensor's Adam pass with the base options over one chunk.
+func (o *Adam) chunkWith(k, lo, hi int) {
+	p := o.params[k]
+	o.e.AdamWithOptions(p.Value[lo:hi], p.Grad[lo:hi], o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi], o.averageChunk(k, lo, hi), &o.fused[k])
 }
 
 func (o *Adam) prepare(lr float32) {

@@ -25,8 +25,9 @@ import (
 // All arithmetic on the parameters is float32, as in Keras with float32
 // variables. Keras runs each stage over every variable before the next;
 // here all the stages run in one parallel pass, block by block
-// (optionsChunk), in tensor's vector passes, which gives the same bits
-// because an element's stages read only that element. The pass is split
+// (optionsChunk), in tensor's vector passes, or for Nadam and Adam inside
+// the rule's own pass (tensor.Engine.NadamWithOptions), which gives the
+// same bits because an element's stages read only that element. The pass is split
 // over the engine's workers by element, and the norms are summed per chunk
 // in chunk order, so that no result depends on the number of threads.
 type base struct {
@@ -55,6 +56,12 @@ type base struct {
 	// to elements lo to hi-1 of parameter k (Keras's update_step).
 	prepareStep func(lr float32)
 	updateChunk func(k, lo, hi int)
+	// A rule with a pass that runs the options fused in (Nadam, Adam)
+	// sets setOptions, which sets fused[k] to its scalars and parameter
+	// k's options o of the step (after prepareStep), and fusedChunk, which
+	// runs that pass over elements lo to hi-1 of parameter k.
+	setOptions func(k int, o tensor.Options)
+	fusedChunk func(k, lo, hi int)
 
 	// Built for the parameters of the first Step.
 	built   bool
@@ -65,6 +72,7 @@ type base struct {
 	average [][]float32   // use_ema's moving averages
 	state   []Slot        // every variable, named, sharing memory
 	partial []float64     // per-chunk sums of squares (clipping)
+	fused   []tensor.WithOptions
 	serial  *tensor.Engine
 
 	// The step in flight, for the passes (bound once: no allocation).
@@ -92,6 +100,15 @@ func (b *base) addScalar(name string, init float32) int {
 	b.scalarNames = append(b.scalarNames, name)
 	b.scalarInit = append(b.scalarInit, init)
 	return len(b.scalarNames) - 1
+}
+
+// averageChunk returns elements lo to hi-1 of parameter k's moving
+// average, nil without use_ema.
+func (b *base) averageChunk(k, lo, hi int) []float32 {
+	if !b.useEMA {
+		return nil
+	}
+	return b.average[k][lo:hi]
 }
 
 // slot returns slot i of parameter k.
@@ -169,6 +186,7 @@ func (b *base) Build(params []nn.Param) {
 		chunks += (len(p.Value) + tensor.ChunkSize - 1) / tensor.ChunkSize
 	}
 	b.partial = make([]float64, chunks)
+	b.fused = make([]tensor.WithOptions, len(params))
 	b.clipScale = make([]float32, len(params))
 	prefix := make([]string, len(params))
 	for k, p := range params {
@@ -278,6 +296,36 @@ func (b *base) prepareOptions() {
 	}
 	b.emaOneMinusM = 1 - b.emaM
 	b.overwrite = b.useEMA && b.emaOverwrite > 0 && (b.iterations+1)%b.emaOverwrite == 0
+	if b.setOptions != nil {
+		for k := range b.lens {
+			b.setOptions(k, b.options(k))
+		}
+	}
+}
+
+// options returns parameter k's options of the step, as optionsChunk's
+// stages apply them.
+func (b *base) options(k int) tensor.Options {
+	var o tensor.Options
+	switch {
+	case b.clipNorm > 0:
+		if norm := b.clipScale[k]; norm != 0 {
+			c := float32(b.clipNorm)
+			o.Clip, o.C, o.D = tensor.ClipNorm, c, max(norm, c)
+		}
+	case b.globalClipNorm > 0:
+		o.Clip, o.C = tensor.ClipScale, b.clipScale[k]
+	case b.clipValue > 0:
+		v := float32(b.clipValue)
+		o.Clip, o.C, o.D = tensor.ClipValue, -v, v
+	}
+	if b.weightDecay != 0 {
+		o.Decay, o.WD, o.LR = true, b.decay, b.lr32
+	}
+	if b.useEMA {
+		o.EMA, o.M, o.OM = true, b.emaM, b.emaOneMinusM
+	}
+	return o
 }
 
 // sumSquares adds up parameter k's per-chunk sums of squares in order.
@@ -310,6 +358,13 @@ const optionsBlock = 1024
 // gives the same bits with one trip through memory.
 func (b *base) optionsChunk(k, lo, hi int) {
 	p, e := b.params[k], b.e
+	if b.fusedChunk != nil { // every stage in the rule's pass
+		b.fusedChunk(k, lo, hi)
+		if b.overwrite {
+			copy(p.Value[lo:hi], b.average[k][lo:hi])
+		}
+		return
+	}
 	for s := lo; s < hi; s += optionsBlock {
 		t := min(hi, s+optionsBlock)
 		g, w := p.Grad[s:t], p.Value[s:t]

@@ -48,6 +48,7 @@ func newNadam(r *argReader) rule {
 	o.uProduct = o.addScalar("u_product", 1)
 	o.momentum = &o.Beta1
 	o.prepareStep, o.updateChunk = o.prepare, o.chunk
+	o.setOptions, o.fusedChunk = o.setWith, o.chunkWith
 	return o
 }
 
@@ -72,4 +73,12 @@ func (o *Nadam) prepare(lr float32) {
 // chunk is tensor's Nadam pass over one chunk.
 func (o *Nadam) chunk(k, lo, hi int) {
 	o.e.NadamPass(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi], &o.kern)
+}
+
+func (o *Nadam) setWith(k int, opts tensor.Options) { o.fused[k].SetNadam(&o.kern, opts) }
+
+// chunkWith is tensor's Nadam pass with the base options over one chunk.
+func (o *Nadam) chunkWith(k, lo, hi int) {
+	p := o.params[k]
+	o.e.NadamWithOptions(p.Value[lo:hi], p.Grad[lo:hi], o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi], o.averageChunk(k, lo, hi), &o.fused[k])
 }

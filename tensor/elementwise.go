@@ -256,10 +256,14 @@ type simd struct {
 	clipByValue   func(x []float32, lo, hi float32)
 	decayWeights  func(w []float32, wd, lr float32)
 	movingAverage func(a, w []float32, m, om float32)
+	// The rules with the options fused in (Engine.NadamWithOptions,
+	// AdamWithOptions); a is nil without the average.
+	nadamWithOptions, adamWithOptions func(w, g, m, v, a []float32, s *WithOptions)
 }
 
 var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, adamAMSGradGeneric, sgdGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, colSumsGeneric,
-	sumSquaresGeneric, scaleGeneric, clipByNormGeneric, clipByValueGeneric, decayWeightsGeneric, movingAverageGeneric}
+	sumSquaresGeneric, scaleGeneric, clipByNormGeneric, clipByValueGeneric, decayWeightsGeneric, movingAverageGeneric,
+	nadamWithOptionsGeneric, adamWithOptionsGeneric}
 
 func colSumsGeneric(dst, g []float32, ldg, rows int) {
 	clear(dst)

@@ -86,8 +86,55 @@ var avx2SIMD = func() simd {
 	s.rmspropFull = rmspropFullAVX2Tail
 	s.sumSquares, s.scale, s.clipByNorm, s.clipByValue = sumSquaresAVX2Tail, scaleAVX2Tail, clipByNormAVX2Tail, clipByValueAVX2Tail
 	s.decayWeights, s.movingAverage = decayWeightsAVX2Tail, movingAverageAVX2Tail
+	s.nadamWithOptions, s.adamWithOptions = nadamWithOptionsAVX2Tail, adamWithOptionsAVX2Tail
 	return s
 }()
+
+// nadamWithAVX2 and adamWithAVX2 are the fused passes by Options.mode
+// (clip << 2 | decay << 1 | average); mode 0, no option, is the rule's own
+// pass.
+var nadamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
+	nil, nadamWithEMAAVX2, nadamWithDecayAVX2, nadamWithDecayEMAAVX2,
+	nadamWithClipNormAVX2, nadamWithClipNormEMAAVX2, nadamWithClipNormDecayAVX2, nadamWithClipNormDecayEMAAVX2,
+	nadamWithClipScaleAVX2, nadamWithClipScaleEMAAVX2, nadamWithClipScaleDecayAVX2, nadamWithClipScaleDecayEMAAVX2,
+	nadamWithClipValueAVX2, nadamWithClipValueEMAAVX2, nadamWithClipValueDecayAVX2, nadamWithClipValueDecayEMAAVX2,
+}
+
+var adamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
+	nil, adamWithEMAAVX2, adamWithDecayAVX2, adamWithDecayEMAAVX2,
+	adamWithClipNormAVX2, adamWithClipNormEMAAVX2, adamWithClipNormDecayAVX2, adamWithClipNormDecayEMAAVX2,
+	adamWithClipScaleAVX2, adamWithClipScaleEMAAVX2, adamWithClipScaleDecayAVX2, adamWithClipScaleDecayEMAAVX2,
+	adamWithClipValueAVX2, adamWithClipValueEMAAVX2, adamWithClipValueDecayAVX2, adamWithClipValueDecayEMAAVX2,
+}
+
+// nadamWithOptionsAVX2Tail and adamWithOptionsAVX2Tail are the fused
+// passes in AVX2, the last len(w) mod 8 elements in Go.
+var (
+	nadamWithOptionsAVX2Tail = withOptionsAVX2Tail(&nadamWithAVX2,
+		func(w, g, m, v []float32, s *WithOptions) { nadamAVX2(w, g, m, v, &s.c) }, nadamWithOptionsGeneric)
+	adamWithOptionsAVX2Tail = withOptionsAVX2Tail(&adamWithAVX2,
+		func(w, g, m, v []float32, s *WithOptions) { adamAVX2(w, g, m, v, (*[4]float32)(s.c[:4])) }, adamWithOptionsGeneric)
+)
+
+// withOptionsAVX2Tail returns the pass running passes[mode] (plain, the
+// rule's own pass, without options) over the first len(w) &^ 7 elements
+// and the Go twin over the rest.
+func withOptionsAVX2Tail(passes *[16]func(w, g, m, v, a []float32, c *[16][8]float32),
+	plain func(w, g, m, v []float32, s *WithOptions), twin func(w, g, m, v, a []float32, s *WithOptions)) func(w, g, m, v, a []float32, s *WithOptions) {
+	return func(w, g, m, v, a []float32, s *WithOptions) {
+		n := len(w) &^ 7
+		var at []float32
+		if a != nil {
+			a, at = a[:n], a[n:]
+		}
+		if k := s.o.mode(); k == 0 {
+			plain(w[:n], g[:n], m[:n], v[:n], s)
+		} else {
+			passes[k](w[:n], g[:n], m[:n], v[:n], a, &s.t)
+		}
+		twin(w[n:], g[n:], m[n:], v[n:], at, s)
+	}
+}
 
 // The base options' passes in AVX2, the last elements (len mod 8; mod 16
 // for the sum) in Go.
@@ -209,6 +256,7 @@ var avx512SIMD = simd{
 	lion: lionAVX2Tail, adamax: adamaxAVX2Tail, rmspropFull: rmspropFullAVX2Tail,
 	sumSquares: sumSquaresAVX2Tail, scale: scaleAVX2Tail, clipByNorm: clipByNormAVX2Tail, clipByValue: clipByValueAVX2Tail,
 	decayWeights: decayWeightsAVX2Tail, movingAverage: movingAverageAVX2Tail,
+	nadamWithOptions: nadamWithOptionsAVX2Tail, adamWithOptions: adamWithOptionsAVX2Tail,
 	biasELU: func(x, bias []float32) {
 		n := len(bias) &^ 15
 		biasELUAVX512(x[:n], bias[:n])

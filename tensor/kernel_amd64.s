@@ -8662,3 +8662,1669 @@ movingAverageAVX2_loop:
 movingAverageAVX2_done:
 	VZEROUPPER
 	RET
+
+// func nadamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamWithEMAAVX2_done
+
+nadamWithEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VDIVPS  96(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VDIVPS  160(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamWithEMAAVX2_loop
+
+nadamWithEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    nadamWithDecayAVX2_done
+
+nadamWithDecayAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS (AX), Y1
+	VMULPS  352(DI), Y1, Y4
+	VMULPS  384(DI), Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VMULPS  64(DI), Y2, Y2
+	VDIVPS  96(DI), Y2, Y2
+	VMULPS  128(DI), Y0, Y0
+	VDIVPS  160(DI), Y0, Y0
+	VADDPS  Y0, Y2, Y2
+	VDIVPS  192(DI), Y3, Y4
+	VSQRTPS Y4, Y4
+	VADDPS  256(DI), Y4, Y4
+	VMULPS  224(DI), Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamWithDecayAVX2_loop
+
+nadamWithDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamWithDecayEMAAVX2_done
+
+nadamWithDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMOVUPS (AX), Y3
+	VMULPS  352(R8), Y3, Y6
+	VMULPS  384(R8), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VDIVPS  96(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VDIVPS  160(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamWithDecayEMAAVX2_loop
+
+nadamWithDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipNormAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    nadamWithClipNormAVX2_done
+
+nadamWithClipNormAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VDIVPS  320(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VMULPS  64(DI), Y2, Y2
+	VDIVPS  96(DI), Y2, Y2
+	VMULPS  128(DI), Y0, Y0
+	VDIVPS  160(DI), Y0, Y0
+	VADDPS  Y0, Y2, Y2
+	VDIVPS  192(DI), Y3, Y4
+	VSQRTPS Y4, Y4
+	VADDPS  256(DI), Y4, Y4
+	VMULPS  224(DI), Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamWithClipNormAVX2_loop
+
+nadamWithClipNormAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipNormEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamWithClipNormEMAAVX2_done
+
+nadamWithClipNormEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VDIVPS  320(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VDIVPS  96(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VDIVPS  160(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamWithClipNormEMAAVX2_loop
+
+nadamWithClipNormEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipNormDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    nadamWithClipNormDecayAVX2_done
+
+nadamWithClipNormDecayAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VDIVPS  320(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMULPS  352(DI), Y1, Y4
+	VMULPS  384(DI), Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VMULPS  64(DI), Y2, Y2
+	VDIVPS  96(DI), Y2, Y2
+	VMULPS  128(DI), Y0, Y0
+	VDIVPS  160(DI), Y0, Y0
+	VADDPS  Y0, Y2, Y2
+	VDIVPS  192(DI), Y3, Y4
+	VSQRTPS Y4, Y4
+	VADDPS  256(DI), Y4, Y4
+	VMULPS  224(DI), Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamWithClipNormDecayAVX2_loop
+
+nadamWithClipNormDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipNormDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamWithClipNormDecayEMAAVX2_done
+
+nadamWithClipNormDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VDIVPS  320(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMULPS  352(R8), Y3, Y6
+	VMULPS  384(R8), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VDIVPS  96(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VDIVPS  160(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamWithClipNormDecayEMAAVX2_loop
+
+nadamWithClipNormDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipScaleAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    nadamWithClipScaleAVX2_done
+
+nadamWithClipScaleAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VMULPS  64(DI), Y2, Y2
+	VDIVPS  96(DI), Y2, Y2
+	VMULPS  128(DI), Y0, Y0
+	VDIVPS  160(DI), Y0, Y0
+	VADDPS  Y0, Y2, Y2
+	VDIVPS  192(DI), Y3, Y4
+	VSQRTPS Y4, Y4
+	VADDPS  256(DI), Y4, Y4
+	VMULPS  224(DI), Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamWithClipScaleAVX2_loop
+
+nadamWithClipScaleAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipScaleEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamWithClipScaleEMAAVX2_done
+
+nadamWithClipScaleEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VDIVPS  96(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VDIVPS  160(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamWithClipScaleEMAAVX2_loop
+
+nadamWithClipScaleEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipScaleDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    nadamWithClipScaleDecayAVX2_done
+
+nadamWithClipScaleDecayAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMULPS  352(DI), Y1, Y4
+	VMULPS  384(DI), Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VMULPS  64(DI), Y2, Y2
+	VDIVPS  96(DI), Y2, Y2
+	VMULPS  128(DI), Y0, Y0
+	VDIVPS  160(DI), Y0, Y0
+	VADDPS  Y0, Y2, Y2
+	VDIVPS  192(DI), Y3, Y4
+	VSQRTPS Y4, Y4
+	VADDPS  256(DI), Y4, Y4
+	VMULPS  224(DI), Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamWithClipScaleDecayAVX2_loop
+
+nadamWithClipScaleDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipScaleDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamWithClipScaleDecayEMAAVX2_done
+
+nadamWithClipScaleDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMULPS  352(R8), Y3, Y6
+	VMULPS  384(R8), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VDIVPS  96(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VDIVPS  160(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamWithClipScaleDecayEMAAVX2_loop
+
+nadamWithClipScaleDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipValueAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    w_len+8(FP), SI
+	SHRQ    $0x03, SI
+	MOVQ    c+120(FP), DI
+	VMOVUPS 288(DI), Y0
+	VMOVUPS 320(DI), Y1
+	TESTQ   SI, SI
+	JZ      nadamWithClipValueAVX2_done
+
+nadamWithClipValueAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMINPS  Y2, Y1, Y2
+	VMAXPS  Y2, Y0, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (DI), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(DI), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(DI), Y4, Y4
+	VDIVPS  96(DI), Y4, Y4
+	VMULPS  128(DI), Y2, Y2
+	VDIVPS  160(DI), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(DI), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(DI), Y6, Y6
+	VMULPS  224(DI), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamWithClipValueAVX2_loop
+
+nadamWithClipValueAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipValueEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 288(R8), Y0
+	VMOVUPS 320(R8), Y1
+	VMOVUPS 416(R8), Y2
+	VMOVUPS 448(R8), Y3
+	TESTQ   DI, DI
+	JZ      nadamWithClipValueEMAAVX2_done
+
+nadamWithClipValueEMAAVX2_loop:
+	VMOVUPS (CX), Y4
+	VMINPS  Y4, Y1, Y4
+	VMAXPS  Y4, Y0, Y4
+	VMOVUPS Y4, (CX)
+	VMOVUPS (AX), Y5
+	VMOVUPS (DX), Y6
+	VMOVUPS (BX), Y7
+	VSUBPS  Y6, Y4, Y8
+	VMULPS  (R8), Y8, Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS  Y4, Y4, Y8
+	VSUBPS  Y7, Y8, Y8
+	VMULPS  32(R8), Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (BX)
+	VMULPS  64(R8), Y6, Y6
+	VDIVPS  96(R8), Y6, Y6
+	VMULPS  128(R8), Y4, Y4
+	VDIVPS  160(R8), Y4, Y4
+	VADDPS  Y4, Y6, Y6
+	VDIVPS  192(R8), Y7, Y8
+	VSQRTPS Y8, Y8
+	VADDPS  256(R8), Y8, Y8
+	VMULPS  224(R8), Y6, Y6
+	VDIVPS  Y8, Y6, Y6
+	VSUBPS  Y6, Y5, Y5
+	VMULPS  (SI), Y2, Y8
+	VMULPS  Y5, Y3, Y4
+	VADDPS  Y4, Y8, Y8
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y5, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamWithClipValueEMAAVX2_loop
+
+nadamWithClipValueEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipValueDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    w_len+8(FP), SI
+	SHRQ    $0x03, SI
+	MOVQ    c+120(FP), DI
+	VMOVUPS 288(DI), Y0
+	VMOVUPS 320(DI), Y1
+	TESTQ   SI, SI
+	JZ      nadamWithClipValueDecayAVX2_done
+
+nadamWithClipValueDecayAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMINPS  Y2, Y1, Y2
+	VMAXPS  Y2, Y0, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMULPS  352(DI), Y3, Y6
+	VMULPS  384(DI), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (DI), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(DI), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(DI), Y4, Y4
+	VDIVPS  96(DI), Y4, Y4
+	VMULPS  128(DI), Y2, Y2
+	VDIVPS  160(DI), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(DI), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(DI), Y6, Y6
+	VMULPS  224(DI), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamWithClipValueDecayAVX2_loop
+
+nadamWithClipValueDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamWithClipValueDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 288(R8), Y0
+	VMOVUPS 320(R8), Y1
+	VMOVUPS 416(R8), Y2
+	VMOVUPS 448(R8), Y3
+	TESTQ   DI, DI
+	JZ      nadamWithClipValueDecayEMAAVX2_done
+
+nadamWithClipValueDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y4
+	VMINPS  Y4, Y1, Y4
+	VMAXPS  Y4, Y0, Y4
+	VMOVUPS Y4, (CX)
+	VMOVUPS (AX), Y5
+	VMULPS  352(R8), Y5, Y8
+	VMULPS  384(R8), Y8, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMOVUPS (DX), Y6
+	VMOVUPS (BX), Y7
+	VSUBPS  Y6, Y4, Y8
+	VMULPS  (R8), Y8, Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS  Y4, Y4, Y8
+	VSUBPS  Y7, Y8, Y8
+	VMULPS  32(R8), Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (BX)
+	VMULPS  64(R8), Y6, Y6
+	VDIVPS  96(R8), Y6, Y6
+	VMULPS  128(R8), Y4, Y4
+	VDIVPS  160(R8), Y4, Y4
+	VADDPS  Y4, Y6, Y6
+	VDIVPS  192(R8), Y7, Y8
+	VSQRTPS Y8, Y8
+	VADDPS  256(R8), Y8, Y8
+	VMULPS  224(R8), Y6, Y6
+	VDIVPS  Y8, Y6, Y6
+	VSUBPS  Y6, Y5, Y5
+	VMULPS  (SI), Y2, Y8
+	VMULPS  Y5, Y3, Y4
+	VADDPS  Y4, Y8, Y8
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y5, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamWithClipValueDecayEMAAVX2_loop
+
+nadamWithClipValueDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      adamWithEMAAVX2_done
+
+adamWithEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  64(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VSQRTPS Y5, Y5
+	VADDPS  96(R8), Y5, Y5
+	VMULPS  (R8), Y4, Y4
+	VDIVPS  Y5, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     adamWithEMAAVX2_loop
+
+adamWithEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    adamWithDecayAVX2_done
+
+adamWithDecayAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS (AX), Y1
+	VMULPS  352(DI), Y1, Y4
+	VMULPS  384(DI), Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  64(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VSQRTPS Y3, Y3
+	VADDPS  96(DI), Y3, Y3
+	VMULPS  (DI), Y2, Y2
+	VDIVPS  Y3, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     adamWithDecayAVX2_loop
+
+adamWithDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      adamWithDecayEMAAVX2_done
+
+adamWithDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMOVUPS (AX), Y3
+	VMULPS  352(R8), Y3, Y6
+	VMULPS  384(R8), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  64(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VSQRTPS Y5, Y5
+	VADDPS  96(R8), Y5, Y5
+	VMULPS  (R8), Y4, Y4
+	VDIVPS  Y5, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     adamWithDecayEMAAVX2_loop
+
+adamWithDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipNormAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    adamWithClipNormAVX2_done
+
+adamWithClipNormAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VDIVPS  320(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  64(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VSQRTPS Y3, Y3
+	VADDPS  96(DI), Y3, Y3
+	VMULPS  (DI), Y2, Y2
+	VDIVPS  Y3, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     adamWithClipNormAVX2_loop
+
+adamWithClipNormAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipNormEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      adamWithClipNormEMAAVX2_done
+
+adamWithClipNormEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VDIVPS  320(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  64(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VSQRTPS Y5, Y5
+	VADDPS  96(R8), Y5, Y5
+	VMULPS  (R8), Y4, Y4
+	VDIVPS  Y5, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     adamWithClipNormEMAAVX2_loop
+
+adamWithClipNormEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipNormDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    adamWithClipNormDecayAVX2_done
+
+adamWithClipNormDecayAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VDIVPS  320(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMULPS  352(DI), Y1, Y4
+	VMULPS  384(DI), Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  64(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VSQRTPS Y3, Y3
+	VADDPS  96(DI), Y3, Y3
+	VMULPS  (DI), Y2, Y2
+	VDIVPS  Y3, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     adamWithClipNormDecayAVX2_loop
+
+adamWithClipNormDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipNormDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      adamWithClipNormDecayEMAAVX2_done
+
+adamWithClipNormDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VDIVPS  320(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMULPS  352(R8), Y3, Y6
+	VMULPS  384(R8), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  64(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VSQRTPS Y5, Y5
+	VADDPS  96(R8), Y5, Y5
+	VMULPS  (R8), Y4, Y4
+	VDIVPS  Y5, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     adamWithClipNormDecayEMAAVX2_loop
+
+adamWithClipNormDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipScaleAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    adamWithClipScaleAVX2_done
+
+adamWithClipScaleAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  64(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VSQRTPS Y3, Y3
+	VADDPS  96(DI), Y3, Y3
+	VMULPS  (DI), Y2, Y2
+	VDIVPS  Y3, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     adamWithClipScaleAVX2_loop
+
+adamWithClipScaleAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipScaleEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      adamWithClipScaleEMAAVX2_done
+
+adamWithClipScaleEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  64(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VSQRTPS Y5, Y5
+	VADDPS  96(R8), Y5, Y5
+	VMULPS  (R8), Y4, Y4
+	VDIVPS  Y5, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     adamWithClipScaleEMAAVX2_loop
+
+adamWithClipScaleEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipScaleDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    adamWithClipScaleDecayAVX2_done
+
+adamWithClipScaleDecayAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMULPS  352(DI), Y1, Y4
+	VMULPS  384(DI), Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  64(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VSQRTPS Y3, Y3
+	VADDPS  96(DI), Y3, Y3
+	VMULPS  (DI), Y2, Y2
+	VDIVPS  Y3, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     adamWithClipScaleDecayAVX2_loop
+
+adamWithClipScaleDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipScaleDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      adamWithClipScaleDecayEMAAVX2_done
+
+adamWithClipScaleDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMULPS  352(R8), Y3, Y6
+	VMULPS  384(R8), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  64(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VSQRTPS Y5, Y5
+	VADDPS  96(R8), Y5, Y5
+	VMULPS  (R8), Y4, Y4
+	VDIVPS  Y5, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     adamWithClipScaleDecayEMAAVX2_loop
+
+adamWithClipScaleDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipValueAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    w_len+8(FP), SI
+	SHRQ    $0x03, SI
+	MOVQ    c+120(FP), DI
+	VMOVUPS 288(DI), Y0
+	VMOVUPS 320(DI), Y1
+	TESTQ   SI, SI
+	JZ      adamWithClipValueAVX2_done
+
+adamWithClipValueAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMINPS  Y2, Y1, Y2
+	VMAXPS  Y2, Y0, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  32(DI), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  64(DI), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VSQRTPS Y5, Y5
+	VADDPS  96(DI), Y5, Y5
+	VMULPS  (DI), Y4, Y4
+	VDIVPS  Y5, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     adamWithClipValueAVX2_loop
+
+adamWithClipValueAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipValueEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 288(R8), Y0
+	VMOVUPS 320(R8), Y1
+	VMOVUPS 416(R8), Y2
+	VMOVUPS 448(R8), Y3
+	TESTQ   DI, DI
+	JZ      adamWithClipValueEMAAVX2_done
+
+adamWithClipValueEMAAVX2_loop:
+	VMOVUPS (CX), Y4
+	VMINPS  Y4, Y1, Y4
+	VMAXPS  Y4, Y0, Y4
+	VMOVUPS Y4, (CX)
+	VMOVUPS (AX), Y5
+	VMOVUPS (DX), Y6
+	VMOVUPS (BX), Y7
+	VSUBPS  Y6, Y4, Y8
+	VMULPS  32(R8), Y8, Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS  Y4, Y4, Y8
+	VSUBPS  Y7, Y8, Y8
+	VMULPS  64(R8), Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (BX)
+	VSQRTPS Y7, Y7
+	VADDPS  96(R8), Y7, Y7
+	VMULPS  (R8), Y6, Y6
+	VDIVPS  Y7, Y6, Y6
+	VSUBPS  Y6, Y5, Y5
+	VMULPS  (SI), Y2, Y8
+	VMULPS  Y5, Y3, Y4
+	VADDPS  Y4, Y8, Y8
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y5, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     adamWithClipValueEMAAVX2_loop
+
+adamWithClipValueEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipValueDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    w_len+8(FP), SI
+	SHRQ    $0x03, SI
+	MOVQ    c+120(FP), DI
+	VMOVUPS 288(DI), Y0
+	VMOVUPS 320(DI), Y1
+	TESTQ   SI, SI
+	JZ      adamWithClipValueDecayAVX2_done
+
+adamWithClipValueDecayAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMINPS  Y2, Y1, Y2
+	VMAXPS  Y2, Y0, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMULPS  352(DI), Y3, Y6
+	VMULPS  384(DI), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  32(DI), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  64(DI), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VSQRTPS Y5, Y5
+	VADDPS  96(DI), Y5, Y5
+	VMULPS  (DI), Y4, Y4
+	VDIVPS  Y5, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     adamWithClipValueDecayAVX2_loop
+
+adamWithClipValueDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·adamWithClipValueDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 288(R8), Y0
+	VMOVUPS 320(R8), Y1
+	VMOVUPS 416(R8), Y2
+	VMOVUPS 448(R8), Y3
+	TESTQ   DI, DI
+	JZ      adamWithClipValueDecayEMAAVX2_done
+
+adamWithClipValueDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y4
+	VMINPS  Y4, Y1, Y4
+	VMAXPS  Y4, Y0, Y4
+	VMOVUPS Y4, (CX)
+	VMOVUPS (AX), Y5
+	VMULPS  352(R8), Y5, Y8
+	VMULPS  384(R8), Y8, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMOVUPS (DX), Y6
+	VMOVUPS (BX), Y7
+	VSUBPS  Y6, Y4, Y8
+	VMULPS  32(R8), Y8, Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS  Y4, Y4, Y8
+	VSUBPS  Y7, Y8, Y8
+	VMULPS  64(R8), Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (BX)
+	VSQRTPS Y7, Y7
+	VADDPS  96(R8), Y7, Y7
+	VMULPS  (R8), Y6, Y6
+	VDIVPS  Y7, Y6, Y6
+	VSUBPS  Y6, Y5, Y5
+	VMULPS  (SI), Y2, Y8
+	VMULPS  Y5, Y3, Y4
+	VADDPS  Y4, Y8, Y8
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y5, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     adamWithClipValueDecayEMAAVX2_loop
+
+adamWithClipValueDecayEMAAVX2_done:
+	VZEROUPPER
+	RET

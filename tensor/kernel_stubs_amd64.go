@@ -261,3 +261,93 @@ func decayWeightsAVX2(w []float32, wd float32, lr float32)
 
 // movingAverageAVX2 sets a to m a + om w.
 func movingAverageAVX2(a []float32, w []float32, m float32, om float32)
+
+// nadamWithEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithDecayAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithDecayEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipNormAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipNormEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipNormDecayAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipNormDecayEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipScaleAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipScaleEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipScaleDecayAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipScaleDecayEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipValueAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipValueEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipValueDecayAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipValueDecayEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithDecayAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithDecayEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipNormAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipNormEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipNormDecayAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipNormDecayEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipScaleAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipScaleEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipScaleDecayAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipScaleDecayEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipValueAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipValueEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipValueDecayAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipValueDecayEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)

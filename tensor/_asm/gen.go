@@ -12,7 +12,7 @@
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
 // Nadam, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam (and AMSGrad), SGD (every form), RMSprop (every form), Adagrad, Adadelta, Lion and Adamax,
-// and the base options' passes (clipping, weight decay, the moving average).
+// and the base options' passes (clipping, weight decay, the moving average), also fused into Nadam's and Adam's.
 package main
 
 import (
@@ -94,6 +94,17 @@ func main() {
 	clipByValue()
 	decayWeights()
 	movingAverage()
+	for _, rule := range []string{"nadam", "adam"} {
+		for clip := range 4 {
+			for _, decay := range []bool{false, true} {
+				for _, ema := range []bool{false, true} {
+					if clip != 0 || decay || ema {
+						withOptions(rule, clip, decay, ema)
+					}
+				}
+			}
+		}
+	}
 	Generate()
 }
 
@@ -788,14 +799,14 @@ func optimizerPass(name, doc string, names []string, carr, ns int) (p []Register
 }
 
 // firstMoment emits m += (g - m) c1 (t a temporary).
-func firstMoment(m, g, c1, t VecVirtual) {
+func firstMoment(m, g VecVirtual, c1 Op, t VecVirtual) {
 	VSUBPS(m, g, t)
 	VMULPS(c1, t, t)
 	VADDPS(t, m, m)
 }
 
 // secondMoment emits v += (g² - v) c2 (t a temporary).
-func secondMoment(v, g, c2, t VecVirtual) {
+func secondMoment(v, g VecVirtual, c2 Op, t VecVirtual) {
 	VMULPS(g, g, t)
 	VSUBPS(v, t, t)
 	VMULPS(c2, t, t)
@@ -1225,6 +1236,115 @@ func movingAverage() {
 		VMULPS(Mem{Base: w}, om, u)
 		VADDPS(u, t, t)
 		VMOVUPS(t, Mem{Base: a})
+	})
+}
+
+// clipNames are the clip modes of withOptions, in the order of tensor's
+// ClipNone, ClipNorm, ClipScale and ClipValue.
+var clipNames = []string{"", "ClipNorm", "ClipScale", "ClipValue"}
+
+// withOptions emits the AVX2 pass of rule (nadam or adam) with base
+// options fused in: per 8 elements, in Keras's order, the gradient clipped
+// (clip: 1 norm, g = (g c) / d; 2 scale, g = g s; 3 value, g = min(max(g,
+// lo), hi) as clipByValue) and stored back, the weight decayed (w = w - (w
+// wd) lr), the rule's update, and the moving average a = m a + om w (ema).
+// Each stage is its own pass's operations with the same operands in the
+// same places (a NaN's payload included), so the result is the passes' one
+// after the other, bit for bit, in one trip through memory. The scalars
+// are rows of eight copies in c (constant memory operands): the rule's
+// (nadam's nine or adam's four) from row 0, then from row 9 the clip's
+// c (or s, or lo) and d (or hi), wd, lr, m and om.
+func withOptions(rule string, clip int, decay, ema bool) {
+	name := rule + "With" + clipNames[clip]
+	if decay {
+		name += "Decay"
+	}
+	if ema {
+		name += "EMA"
+	}
+	name += "AVX2"
+	TEXT(name, NOSPLIT, "func(w, g, m, v, a []float32, c *[16][8]float32)")
+	Doc(name + " applies one " + rule + " step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.")
+	names := []string{"w", "g", "m", "v"}
+	if ema {
+		names = append(names, "a")
+	}
+	ptrs, n := streamShift(3, names...)
+	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
+	cp := Load(Param("c"), GP64())
+	row := func(i int) Mem { return Mem{Base: cp, Disp: 32 * i} }
+	var lo, hi, em, om VecVirtual
+	if clip == 3 {
+		lo, hi = YMM(), YMM()
+		VMOVUPS(row(9), lo)
+		VMOVUPS(row(10), hi)
+	}
+	if ema {
+		em, om = YMM(), YMM()
+		VMOVUPS(row(13), em)
+		VMOVUPS(row(14), om)
+	}
+	streamLoop(name, n, ptrs, blockSizes(len(ptrs)), func() {
+		gi, wi, mi, vi, t := YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		switch clip { // as clipByNorm, scale, clipByValue
+		case 1:
+			VMULPS(row(9), gi, gi)
+			VDIVPS(row(10), gi, gi)
+		case 2:
+			VMULPS(row(9), gi, gi)
+		case 3:
+			VMINPS(gi, hi, gi)
+			VMAXPS(gi, lo, gi)
+		}
+		if clip != 0 {
+			VMOVUPS(gi, Mem{Base: g})
+		}
+		VMOVUPS(Mem{Base: w}, wi)
+		if decay { // as decayWeights
+			VMULPS(row(11), wi, t)
+			VMULPS(row(12), t, t)
+			VSUBPS(t, wi, wi)
+		}
+		VMOVUPS(Mem{Base: m}, mi)
+		VMOVUPS(Mem{Base: v}, vi)
+		switch rule {
+		case "nadam": // as nadam
+			firstMoment(mi, gi, row(0), t)
+			VMOVUPS(mi, Mem{Base: m})
+			secondMoment(vi, gi, row(1), t)
+			VMOVUPS(vi, Mem{Base: v})
+			mh := YMM()
+			VMULPS(row(2), mi, mh)
+			VDIVPS(row(3), mh, mh)
+			VMULPS(row(4), gi, gi)
+			VDIVPS(row(5), gi, gi)
+			VADDPS(gi, mh, mh)
+			VDIVPS(row(6), vi, t)
+			VSQRTPS(t, t)
+			VADDPS(row(8), t, t)
+			VMULPS(row(7), mh, mh)
+			VDIVPS(t, mh, mh)
+			VSUBPS(mh, wi, wi)
+		case "adam": // as adam
+			firstMoment(mi, gi, row(1), t)
+			VMOVUPS(mi, Mem{Base: m})
+			secondMoment(vi, gi, row(2), t)
+			VMOVUPS(vi, Mem{Base: v})
+			VSQRTPS(vi, vi)
+			VADDPS(row(3), vi, vi)
+			VMULPS(row(0), mi, mi)
+			VDIVPS(vi, mi, mi)
+			VSUBPS(mi, wi, wi)
+		}
+		if ema { // as movingAverage
+			u := YMM()
+			VMULPS(Mem{Base: ptrs[4]}, em, t)
+			VMULPS(wi, om, u)
+			VADDPS(u, t, t)
+			VMOVUPS(t, Mem{Base: ptrs[4]})
+		}
+		VMOVUPS(wi, Mem{Base: w})
 	})
 }
 

@@ -23,11 +23,45 @@ var (
 		cols: kernelColsAVX512, colsStore: kernelColsStoreAVX512,
 		transpose16: transposeAVX512, copyPanel: copyPanelAVX512}
 	avx2Kernel = kernel{name: "avx2", mr: 6, nr: 16, kmajor: kernelKMajorAVX2, rows: kernelRowsAVX2,
-		kmajorEdge: []kernelFunc{kernelKMajor1AVX2, kernelKMajor2AVX2, kernelKMajor3AVX2, kernelKMajor4AVX2, kernelKMajor5AVX2},
-		rowsEdge:   []kernelFunc{kernelRows1AVX2, kernelRows2AVX2, kernelRows3AVX2, kernelRows4AVX2, kernelRows5AVX2},
-		narrow:     &kernel{name: "avx2-narrow", mr: 6, nr: 8, kmajor: kernelKMajorNarrowAVX2, rows: kernelRowsNarrowAVX2}}
+		kmajorEdge:  []kernelFunc{kernelKMajor1AVX2, kernelKMajor2AVX2, kernelKMajor3AVX2, kernelKMajor4AVX2, kernelKMajor5AVX2},
+		rowsEdge:    []kernelFunc{kernelRows1AVX2, kernelRows2AVX2, kernelRows3AVX2, kernelRows4AVX2, kernelRows5AVX2},
+		narrow:      &kernel{name: "avx2-narrow", mr: 6, nr: 8, kmajor: kernelKMajorNarrowAVX2, rows: kernelRowsNarrowAVX2},
+		transpose16: transpose16AVX2, copyPanel: copyPanelAVX2}
 	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 )
+
+// transpose16AVX2 is the AVX2 kernel's transpose16: two 8-row
+// transposes, the last k mod 8 columns in Go.
+func transpose16AVX2(dst []float32, ldd int, src []float32, lds int, k int) {
+	k8 := k &^ 7
+	if k8 > 0 {
+		transposeAVX2(dst, ldd, src, lds, k8)
+		transposeAVX2(dst[8:], ldd, src[8*lds:], lds, k8)
+	}
+	for p := k8; p < k; p++ {
+		d := dst[p*ldd : p*ldd+16]
+		for r := range d {
+			d[r] = src[r*lds+p]
+		}
+	}
+}
+
+// copyPanelAVX2 is the AVX2 kernel's copyPanel: 16 columns in AVX2,
+// other masks in Go.
+func copyPanelAVX2(dst []float32, ldd int, src []float32, lds int, k int, mask uint64) {
+	if mask == 1<<16-1 {
+		copy16AVX2(dst, ldd, src, lds, k)
+		return
+	}
+	for p := range k {
+		d, s := dst[p*ldd:], src[p*lds:]
+		for m, j := mask, 0; m != 0; m, j = m>>1, j+1 {
+			if m&1 != 0 {
+				d[j] = s[j]
+			}
+		}
+	}
+}
 
 func bestKernel() kernel { k := kernels(); return k[len(k)-1] }
 

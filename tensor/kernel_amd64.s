@@ -6318,6 +6318,104 @@ kernelRowsMasked11AVX512_done:
 	VZEROUPPER
 	RET
 
+// func transposeAVX2(dst []float32, ldd int, src []float32, lds int, k int)
+// Requires: AVX
+TEXT ·transposeAVX2(SB), NOSPLIT, $0-72
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  ldd+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  src_base+32(FP), DX
+	MOVQ  lds+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  k+64(FP), SI
+	SHRQ  $0x03, SI
+	LEAQ  (BX)(BX*2), DI
+	LEAQ  (DX)(BX*4), R8
+	TESTQ SI, SI
+	JZ    transposeAVX2_done
+
+transposeAVX2_loop:
+	VMOVUPS    (DX), Y0
+	VMOVUPS    (DX)(BX*1), Y1
+	VMOVUPS    (DX)(BX*2), Y2
+	VMOVUPS    (DX)(DI*1), Y3
+	VMOVUPS    (R8), Y4
+	VMOVUPS    (R8)(BX*1), Y5
+	VMOVUPS    (R8)(BX*2), Y6
+	VMOVUPS    (R8)(DI*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VMOVUPS    Y6, (AX)
+	VMOVUPS    Y2, (AX)(CX*4)
+	ADDQ       CX, AX
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y1, (AX)(CX*4)
+	ADDQ       CX, AX
+	VPERM2F128 $0x20, Y5, Y8, Y1
+	VPERM2F128 $0x31, Y5, Y8, Y2
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y2, (AX)(CX*4)
+	ADDQ       CX, AX
+	VPERM2F128 $0x20, Y4, Y0, Y1
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VMOVUPS    Y1, (AX)
+	VMOVUPS    Y0, (AX)(CX*4)
+	ADDQ       CX, AX
+	LEAQ       (AX)(CX*4), AX
+	ADDQ       $0x20, DX
+	ADDQ       $0x20, R8
+	DECQ       SI
+	JNZ        transposeAVX2_loop
+
+transposeAVX2_done:
+	VZEROUPPER
+	RET
+
+// func copy16AVX2(dst []float32, ldd int, src []float32, lds int, k int)
+// Requires: AVX
+TEXT ·copy16AVX2(SB), NOSPLIT, $0-72
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  ldd+24(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  src_base+32(FP), DX
+	MOVQ  lds+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  k+64(FP), SI
+	TESTQ SI, SI
+	JZ    copy16AVX2_done
+
+copy16AVX2_loop:
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	ADDQ    BX, DX
+	ADDQ    CX, AX
+	DECQ    SI
+	JNZ     copy16AVX2_loop
+
+copy16AVX2_done:
+	VZEROUPPER
+	RET
+
 // func kernelColsAVX512(k int, a []float32, lda int, b []float32, t []float32, acc bool)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·kernelColsAVX512(SB), NOSPLIT, $0-89

@@ -163,6 +163,12 @@ func kernelRowsMasked10AVX512(k int, a []float32, lda int, b []float32, ldb int,
 // kernelRowsMasked11AVX512 computes the 11x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsMasked11AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
 
+// transposeAVX2 sets dst[p*ldd+r] = src[r*lds+p] for r < 8 and p < k, k a multiple of 8.
+func transposeAVX2(dst []float32, ldd int, src []float32, lds int, k int)
+
+// copy16AVX2 sets dst[p*ldd+j] = src[p*lds+j] for p < k and j < 16.
+func copy16AVX2(dst []float32, ldd int, src []float32, lds int, k int)
+
 // kernelColsAVX512 computes the 32x12 tile t (column-major: t[j*32+i]) = A·B, or t += A·B when acc, with A(i,p) = a[p*lda+i] and B(p,j) = b[p*12+j].
 func kernelColsAVX512(k int, a []float32, lda int, b []float32, t []float32, acc bool)
 

@@ -16,7 +16,7 @@ func TestPackers(t *testing.T) {
 		plain := kernel{name: "scalar"}
 		for _, k := range []int{0, 1, 3, 4, 15, 16, 17, 31, 32, 33, 128, 257} {
 			for _, trans := range []bool{false, true} {
-				for _, w := range []int{1, 10, 12, 16, 32} {
+				for _, w := range []int{1, 6, 8, 10, 12, 16, 32} {
 					if w > 32 {
 						continue
 					}

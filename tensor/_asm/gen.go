@@ -61,6 +61,8 @@ func main() {
 		kernel(fmt.Sprintf("kernelRowsMasked%dAVX512", h), true, h, 1, 16, func() VecVirtual { return ZMM() })
 	}
 	masked = false
+	transposeAVX2()
+	copy16AVX2()
 	kernelCols()
 	kernelColsStore()
 	transpose()
@@ -1511,6 +1513,97 @@ func transpose() {
 	JZ(LabelRef("transpose_done"))
 	block(true)
 	Label("transpose_done")
+	VZEROUPPER()
+	RET()
+}
+
+// transposeAVX2 emits the AVX2 packing of a transposed operand: 8 rows of
+// src, lds apart, become 8 columns of dst, ldd apart, k (a multiple of 8)
+// elements long, an 8x8 block at a time (three rounds of shuffles).
+func transposeAVX2() {
+	TEXT("transposeAVX2", NOSPLIT, "func(dst []float32, ldd int, src []float32, lds int, k int)")
+	Doc("transposeAVX2 sets dst[p*ldd+r] = src[r*lds+p] for r < 8 and p < k, k a multiple of 8.")
+	dst := Load(Param("dst").Base(), GP64())
+	ldd := stride("ldd")
+	src := Load(Param("src").Base(), GP64())
+	lds := stride("lds")
+	k := Load(Param("k"), GP64())
+	SHRQ(Imm(3), k)
+	lds3 := GP64()
+	LEAQ(Mem{Base: lds, Index: lds, Scale: 2}, lds3)
+	src4 := GP64()
+	LEAQ(Mem{Base: src, Index: lds, Scale: 4}, src4)
+	rowAt := func(i int) Mem {
+		b := []Register{src, src4}[i/4]
+		switch i % 4 {
+		case 0:
+			return Mem{Base: b}
+		case 1:
+			return Mem{Base: b, Index: lds, Scale: 1}
+		case 2:
+			return Mem{Base: b, Index: lds, Scale: 2}
+		default:
+			return Mem{Base: b, Index: lds3, Scale: 1}
+		}
+	}
+	countdown("transposeAVX2", k, func() {
+		r := make([]VecVirtual, 8)
+		for i := range r {
+			r[i] = YMM()
+			VMOVUPS(rowAt(i), r[i])
+		}
+		// Round 1: interleave the elements of row pairs.
+		t := make([]VecVirtual, 8)
+		for q := 0; q < 8; q += 2 {
+			t[q], t[q+1] = YMM(), YMM()
+			VUNPCKLPS(r[q+1], r[q], t[q])
+			VUNPCKHPS(r[q+1], r[q], t[q+1])
+		}
+		// Round 2: columns of four rows in each 128-bit lane.
+		u := make([]VecVirtual, 8)
+		for g := 0; g < 8; g += 4 {
+			for h := range 2 {
+				u[g+2*h], u[g+2*h+1] = YMM(), YMM()
+				VSHUFPS(Imm(0x44), t[g+h+2], t[g+h], u[g+2*h])
+				VSHUFPS(Imm(0xee), t[g+h+2], t[g+h], u[g+2*h+1])
+			}
+		}
+		// Round 3: the lanes of rows 0-3 and 4-7 together.
+		for q := range 4 {
+			lo, hi := YMM(), YMM()
+			VPERM2F128(Imm(0x20), u[q+4], u[q], lo)
+			VPERM2F128(Imm(0x31), u[q+4], u[q], hi)
+			VMOVUPS(lo, Mem{Base: dst})
+			VMOVUPS(hi, Mem{Base: dst, Index: ldd, Scale: 4})
+			ADDQ(ldd, dst)
+		}
+		LEAQ(Mem{Base: dst, Index: ldd, Scale: 4}, dst)
+		ADDQ(Imm(32), src)
+		ADDQ(Imm(32), src4)
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// copy16AVX2 emits the AVX2 packing of a 16-column panel that needs no
+// transpose.
+func copy16AVX2() {
+	TEXT("copy16AVX2", NOSPLIT, "func(dst []float32, ldd int, src []float32, lds int, k int)")
+	Doc("copy16AVX2 sets dst[p*ldd+j] = src[p*lds+j] for p < k and j < 16.")
+	dst := Load(Param("dst").Base(), GP64())
+	ldd := stride("ldd")
+	src := Load(Param("src").Base(), GP64())
+	lds := stride("lds")
+	k := Load(Param("k"), GP64())
+	countdown("copy16AVX2", k, func() {
+		x, y := YMM(), YMM()
+		VMOVUPS(Mem{Base: src}, x)
+		VMOVUPS(Mem{Base: src, Disp: 32}, y)
+		VMOVUPS(x, Mem{Base: dst})
+		VMOVUPS(y, Mem{Base: dst, Disp: 32})
+		ADDQ(lds, src)
+		ADDQ(ldd, dst)
+	})
 	VZEROUPPER()
 	RET()
 }

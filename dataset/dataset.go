@@ -11,6 +11,8 @@ package dataset
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"strings"
 )
 
 // Shape is the geometry of one image: Height x Width pixels of Channels
@@ -139,6 +141,26 @@ type Data struct {
 	Train, Test *Set
 	// Source is the directory or file the data was read from.
 	Source string
+	// NotOfficial names the files read whose SHA-256 is none of the
+	// official files' (the MNIST family compares them): a user's own data
+	// in the format, or an official file changed. A run on them is not
+	// comparable with published results. Empty when every file read is
+	// official, or the data set's files are not compared (CIFAR).
+	NotOfficial []string
+}
+
+// NotOfficialWarning is the warning a run on d prints, on one line, when
+// d.NotOfficial names files; "" otherwise.
+func (d *Data) NotOfficialWarning() string {
+	if len(d.NotOfficial) == 0 {
+		return ""
+	}
+	what := "is not the official " + d.Title() + " file"
+	if len(d.NotOfficial) > 1 {
+		what = "are not the official " + d.Title() + " files"
+	}
+	return fmt.Sprintf("%s: %s %s (SHA-256 not the published one): results are not comparable with published ones",
+		d.Name, strings.Join(d.NotOfficial, ", "), what)
 }
 
 // Checksum returns the SHA-256 of the samples in d (training labels and

@@ -45,6 +45,9 @@ type Options struct {
 	// killed without warning (SIGKILL, the out-of-memory killer, a node
 	// that fails) loses at most that much of each run it was training.
 	Backup *train.BackupFreq
+	// Warn, if set, receives a one-line warning about data loaded (files
+	// that are not the official ones), once per data set.
+	Warn func(string)
 }
 
 // DefaultBackup is how often "cifarnet experiment" backs its runs up:
@@ -259,6 +262,9 @@ func loadAll(runs []Run, o Options) (map[string]*loaded, error) {
 		d, err := rundir.LoadData(info, src, cfg)
 		if err != nil {
 			return nil, err
+		}
+		if w := d.NotOfficialWarning(); w != "" && o.Warn != nil {
+			o.Warn(w)
 		}
 		out[k] = &loaded{source: src, data: d, sums: map[[2]int]string{}}
 	}

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cifarnet/cifarnet/dataset"
@@ -113,18 +114,24 @@ func load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, erro
 	sets := []**dataset.Set{&d.Train, &d.Test}
 	for i, p := range parts(nTrain, nTest) {
 		var s *dataset.Set
+		var notOfficial []string
 		switch {
 		case p.n == 0: // not asked for (evaluate reads no training images): not read
 			s = dataset.NewSet(Shape, 0)
 		case fi.IsDir():
-			s, err = loadIDX(info.Name, src, p)
+			s, notOfficial, err = loadIDX(info.Name, src, p)
 		default:
-			s, err = loadNPZ(info.Name, src, p)
+			s, notOfficial, err = loadNPZ(info.Name, src, p)
 		}
 		if err != nil {
 			return nil, err
 		}
 		*sets[i] = s
+		for _, f := range notOfficial {
+			if !slices.Contains(d.NotOfficial, f) { // the .npz, read for each part
+				d.NotOfficial = append(d.NotOfficial, f)
+			}
+		}
 	}
 	return d, nil
 }
@@ -151,85 +158,116 @@ func set(p part, imagesName, labelsName string, nImages, nLabels int, pixels, la
 	return &dataset.Set{Shape: Shape, Pixels: pixels, Labels: labels}, nil
 }
 
-// loadIDX reads a part from the IDX files in dir.
-func loadIDX(setName, dir string, p part) (*dataset.Set, error) {
-	imagesName, nImages, pixels, err := readIDXFile(setName, dir, p.images, []int{Height, Width}, p.max, p.n)
+// loadIDX reads a part from the IDX files in dir, and names those of them
+// that are not the official files.
+func loadIDX(setName, dir string, p part) (*dataset.Set, []string, error) {
+	imagesName, nImages, pixels, imagesOfficial, err := readIDXFile(setName, dir, p.images, []int{Height, Width}, p.max, p.n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	labelsName, nLabels, labels, err := readIDXFile(setName, dir, p.labels, nil, p.max, p.n)
+	labelsName, nLabels, labels, labelsOfficial, err := readIDXFile(setName, dir, p.labels, nil, p.max, p.n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return set(p, imagesName, labelsName, nImages, nLabels, pixels, labels)
+	var notOfficial []string
+	if !imagesOfficial {
+		notOfficial = append(notOfficial, imagesName)
+	}
+	if !labelsOfficial {
+		notOfficial = append(notOfficial, labelsName)
+	}
+	s, err := set(p, imagesName, labelsName, nImages, nLabels, pixels, labels)
+	return s, notOfficial, err
 }
 
 // readIDXFile reads base or base.gz in dir (the uncompressed file when both
 // are there), gunzipping when the file starts as gzip does, and refuses
 // it when it is an official file of another data set or name
-// (checkOfficial).
-func readIDXFile(setName, dir, base string, itemDims []int, maxCount, n int) (string, int, []byte, error) {
+// (checkOfficial). official is false for a file of no official sum.
+func readIDXFile(setName, dir, base string, itemDims []int, maxCount, n int) (name string, count int, data []byte, official bool, err error) {
+	name, count, data, gzipped, sum, err := readIDX1(dir, base, itemDims, maxCount, n)
+	if err != nil {
+		return name, count, data, false, err
+	}
+	if official, err = checkOfficial(setName, name, sum); err != nil {
+		return name, 0, nil, false, err
+	}
+	return name, count, data, official || unlisted(setName, base, gzipped), nil
+}
+
+// readIDX1 reads base or base.gz in dir; it returns the file's SHA-256 and
+// whether it was gzipped.
+func readIDX1(dir, base string, itemDims []int, maxCount, n int) (string, int, []byte, bool, []byte, error) {
 	name := filepath.Join(dir, base)
 	if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
 		if _, gzErr := os.Stat(name + ".gz"); gzErr == nil {
 			name += ".gz"
 		} else {
-			return name, 0, nil, fmt.Errorf("mnist: %s: missing: %s holds neither %s nor %s.gz", name, dir, base, base)
+			return name, 0, nil, false, nil, fmt.Errorf("mnist: %s: missing: %s holds neither %s nor %s.gz", name, dir, base, base)
 		}
 	}
 	f, err := regular.Open(name)
 	if err != nil {
-		return name, 0, nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
+		return name, 0, nil, false, nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
 	}
 	defer f.Close()
 	hr, sum := hashing(f)
 	br := bufio.NewReaderSize(hr, 1<<16)
 	var r io.Reader = br
-	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+	head, _ := br.Peek(2)
+	gzipped := len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b
+	if gzipped {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return name, 0, nil, fmt.Errorf("mnist: %s: corrupt gzip: %v", name, err)
+			return name, 0, nil, false, nil, fmt.Errorf("mnist: %s: corrupt gzip: %v", name, err)
 		}
 		defer zr.Close()
 		r = zr
 	}
 	count, data, err := readIDX(r, name, itemDims, maxCount, n)
 	if err != nil {
-		return name, count, data, err
+		return name, count, data, false, nil, err
 	}
 	// What gzip left unread (nothing, unless the file is odd) joins the sum.
 	if _, err := io.Copy(io.Discard, br); err != nil {
-		return name, 0, nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
+		return name, 0, nil, false, nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
 	}
-	if err := checkOfficial(setName, name, sum.Sum(nil)); err != nil {
-		return name, 0, nil, err
-	}
-	return name, count, data, nil
+	return name, count, data, gzipped, sum.Sum(nil), nil
 }
 
-// loadNPZ reads a part from an .npz file.
-func loadNPZ(setName, name string, p part) (*dataset.Set, error) {
+// loadNPZ reads a part from an .npz file, and names it when it is not
+// the official file.
+func loadNPZ(setName, name string, p part) (*dataset.Set, []string, error) {
+	s, official, err := loadNPZ1(setName, name, p)
+	if err != nil || official {
+		return s, nil, err
+	}
+	return s, []string{name}, nil
+}
+
+func loadNPZ1(setName, name string, p part) (*dataset.Set, bool, error) {
 	f, size, err := regular.OpenLimit(name, maxNPZ)
 	if err != nil {
-		return nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
+		return nil, false, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
 	}
 	defer f.Close()
-	if setName != "mnist" { // Keras's mnist.npz read as another set
-		sum, err := fileSum(f)
-		if err != nil {
-			return nil, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
-		}
-		if err := checkOfficial(setName, name, sum); err != nil {
-			return nil, err
-		}
+	// Keras's mnist.npz read as another set is refused; a file of another
+	// sum is a user's own.
+	sum, err := fileSum(f)
+	if err != nil {
+		return nil, false, fmt.Errorf("mnist: %s: %w", name, oserr.Bare(err))
+	}
+	official, err := checkOfficial(setName, name, sum)
+	if err != nil {
+		return nil, false, err
 	}
 	var head [4]byte
 	if _, err := f.ReadAt(head[:], 0); err != nil || !isZip(head[:]) {
-		return nil, fmt.Errorf("mnist: %s: not an .npz (zip) file nor a directory of IDX files", name)
+		return nil, false, fmt.Errorf("mnist: %s: not an .npz (zip) file nor a directory of IDX files", name)
 	}
 	z, err := zip.NewReader(f, size)
 	if err != nil {
-		return nil, fmt.Errorf("mnist: %s: corrupt .npz: %v", name, err)
+		return nil, false, fmt.Errorf("mnist: %s: corrupt .npz: %v", name, err)
 	}
 	x, y := "x_train.npy", "y_train.npy"
 	if p.test {
@@ -237,13 +275,14 @@ func loadNPZ(setName, name string, p part) (*dataset.Set, error) {
 	}
 	nImages, pixels, err := npzArray(z, name, x, []int{Height, Width}, p.max, p.n)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	nLabels, labels, err := npzArray(z, name, y, nil, p.max, p.n)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return set(p, name+":"+x, name+":"+y, nImages, nLabels, pixels, labels)
+	s, err := set(p, name+":"+x, name+":"+y, nImages, nLabels, pixels, labels)
+	return s, official, err
 }
 
 // Where Keras downloads MNIST and Fashion-MNIST from, with the SHA-256

@@ -16,8 +16,10 @@ import (
 // torchvision downloads (its MD5 list, torchvision/datasets/mnist.py, names
 // the same files), Fashion-MNIST's are Keras's (FashionSHA256); the sums of
 // the gunzipped files were computed from those files. Fashion-MNIST's
-// gunzipped image files are not listed: their labels are read beside them.
-var official = map[string]officialFile{
+// gunzipped image files are not listed (they could not be fetched here to
+// compute them): such a file is neither refused nor called unofficial
+// (unlisted), and the labels read beside it are checked.
+var officialSums = map[string]officialFile{
 	// MNIST
 	"440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609": {"mnist", TrainImages + ".gz"},
 	"3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c": {"mnist", TrainLabels + ".gz"},
@@ -44,20 +46,27 @@ type officialFile struct{ set, file string }
 // another data set, or of another of the set's files, than the one it is
 // read as: MNIST's digits given as Fashion-MNIST would otherwise train
 // with exit 0, every digit labelled as a garment. A file of the right
-// official sum, or of none (a user's own file in the format), is read.
-func checkOfficial(setName, name string, sum []byte) error {
-	o, ok := official[hex.EncodeToString(sum)]
+// official sum is read, and so is one of none (a user's own file in the
+// format), with official false.
+func checkOfficial(setName, name string, sum []byte) (official bool, err error) {
+	o, ok := officialSums[hex.EncodeToString(sum)]
 	if !ok {
-		return nil
+		return false, nil
 	}
 	base := strings.TrimSuffix(filepath.Base(name), ".gz")
 	if o.set == setName && strings.TrimSuffix(o.file, ".gz") == base {
-		return nil
+		return true, nil
 	}
 	if o.set != setName {
-		return fmt.Errorf("mnist: %s: is %s's official %s (sha256 %.12s...), not %s's: --data names the other data set's files", name, o.set, o.file, hex.EncodeToString(sum), setName)
+		return false, fmt.Errorf("mnist: %s: is %s's official %s (sha256 %.12s...), not %s's: --data names the other data set's files", name, o.set, o.file, hex.EncodeToString(sum), setName)
 	}
-	return fmt.Errorf("mnist: %s: is %s's official %s (sha256 %.12s...), not its %s: the files are misnamed", name, o.set, o.file, hex.EncodeToString(sum), base)
+	return false, fmt.Errorf("mnist: %s: is %s's official %s (sha256 %.12s...), not its %s: the files are misnamed", name, o.set, o.file, hex.EncodeToString(sum), base)
+}
+
+// unlisted says that the official sum of a gunzipped file named base of
+// the set is not known: Fashion-MNIST's gunzipped image files.
+func unlisted(setName, base string, gzipped bool) bool {
+	return setName == "fashion_mnist" && !gzipped && (base == TrainImages || base == TestImages)
 }
 
 // hashing returns a reader of f that feeds the SHA-256 sum h.

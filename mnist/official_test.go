@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -43,7 +44,7 @@ func TestOtherSetsFilesRefused(t *testing.T) {
 		out.Close()
 		g.Close()
 		// The gunzipped sums in the table are those of these files.
-		if o := official[hex.EncodeToString(h.Sum(nil))]; o != (officialFile{"mnist", f}) {
+		if o := officialSums[hex.EncodeToString(h.Sum(nil))]; o != (officialFile{"mnist", f}) {
 			t.Errorf("gunzipped %s: the table says %+v", f, o)
 		}
 	}
@@ -84,9 +85,87 @@ func TestCheckOfficial(t *testing.T) {
 		{"fashion_mnist", "d/" + TrainLabels, strings.Repeat("ab", 32), ""},
 	}
 	for _, tt := range tests {
-		err := checkOfficial(tt.set, tt.name, sum(tt.sum))
+		_, err := checkOfficial(tt.set, tt.name, sum(tt.sum))
 		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("%s as %s: %v, want %q", tt.name, tt.set, err, tt.want)
 		}
+	}
+}
+
+// TestNotOfficialNamed: Load names every file it read whose sum is not an
+// official file's (a user's own data), and no official file: the real
+// MNIST files, and official label files beside a user's images.
+func TestNotOfficialNamed(t *testing.T) {
+	real := sharedMNIST(t)
+	if d, err := Load(Info(), real, 100, 100); err != nil || len(d.NotOfficial) != 0 || d.NotOfficialWarning() != "" {
+		t.Fatalf("the official files: %v, named %v", err, d.NotOfficial)
+	}
+	own := writeDir(t, []byte{5, 0, 4}, []byte{7, 2}, true)
+	d, err := Load(Info(), own, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range []string{TrainImages, TrainLabels, TestImages, TestLabels} {
+		want = append(want, filepath.Join(own, f+".gz"))
+	}
+	if !slices.Equal(d.NotOfficial, want) {
+		t.Errorf("a user's files: named %v, want %v", d.NotOfficial, want)
+	}
+	w := d.NotOfficialWarning()
+	if !strings.Contains(w, want[0]) || !strings.Contains(w, "are not the official MNIST files") || !strings.Contains(w, "not comparable with published") || strings.Contains(w, "\n") {
+		t.Errorf("warning %q", w)
+	}
+	// Not asked for, not read: evaluate reads no training files.
+	if d, err := Load(Info(), own, 0, 2); err != nil || !slices.Equal(d.NotOfficial, want[2:]) {
+		t.Errorf("test images only: %v, named %v, want %v", err, d.NotOfficial, want[2:])
+	}
+	// The official test files beside a user's training files.
+	mixed := t.TempDir()
+	for _, f := range []string{TrainImages, TrainLabels} {
+		b, _ := os.ReadFile(filepath.Join(own, f+".gz"))
+		os.WriteFile(filepath.Join(mixed, f+".gz"), b, 0o644)
+	}
+	for _, f := range []string{TestImages, TestLabels} {
+		b, _ := os.ReadFile(filepath.Join(real, f+".gz"))
+		os.WriteFile(filepath.Join(mixed, f+".gz"), b, 0o644)
+	}
+	if d, err := Load(Info(), mixed, 3, 10); err != nil || !slices.Equal(d.NotOfficial, []string{filepath.Join(mixed, TrainImages+".gz"), filepath.Join(mixed, TrainLabels+".gz")}) {
+		t.Errorf("official test files beside a user's: %v, named %v", err, d.NotOfficial)
+	}
+	// A user's .npz is named once, though read for both parts.
+	npz := filepath.Join("testdata", "tiny.npz")
+	if d, err := Load(Info(), npz, 3, 2); err != nil || !slices.Equal(d.NotOfficial, []string{npz}) || !strings.Contains(d.NotOfficialWarning(), npz+" is not the official MNIST file") {
+		t.Errorf("a user's .npz: %v, named %v, warning %q", err, d.NotOfficial, d.NotOfficialWarning())
+	}
+}
+
+// TestFashionNotOfficial: Fashion-MNIST's genuine label files are
+// official; a user's gzipped image file is named; a gunzipped image file,
+// whose official sum is not known, is not.
+func TestFashionNotOfficial(t *testing.T) {
+	src := filepath.Join("..", "..", "shared", "fashion-mnist-labels")
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("Fashion-MNIST labels not found at %s", src)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{TrainLabels + ".gz", TestLabels + ".gz"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, TrainImages+".gz"), gz(idxFile([]uint32{TrainSize, 28, 28}, make([]byte, TrainSize*784))), 0o644)
+	os.WriteFile(filepath.Join(dir, TestImages), idxFile([]uint32{TestSize, 28, 28}, make([]byte, TestSize*784)), 0o644)
+	d, err := Load(FashionInfo(), dir, 10, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(dir, TrainImages+".gz")}; !slices.Equal(d.NotOfficial, want) {
+		t.Errorf("named %v, want %v", d.NotOfficial, want)
+	}
+	if w := d.NotOfficialWarning(); !strings.HasPrefix(w, "fashion_mnist: ") || !strings.Contains(w, "is not the official Fashion-MNIST file") {
+		t.Errorf("warning %q", w)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/train"
@@ -27,6 +28,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 <body>
 <main>
 <h1>{{.Dataset}} training run</h1>
+{{with .NotOfficial}}<p id="data-not-official"><em>{{.}}</em></p>{{end}}
 <div class="cards">
   <div class="card main"><div class="v" id="test-accuracy">{{f4 .M.TestAccuracy}}</div><div class="k">test accuracy ({{len .M.TestLabels}} images)</div></div>
   <div class="card"><div class="v">{{f4 .M.TestLoss}}</div><div class="k">test loss</div></div>
@@ -165,6 +167,11 @@ func HTML(r Input, figs []Figure) ([]byte, error) {
 		"Env": []kv{{"Go", env.GoVersion}, {"OS / arch", env.OS + " / " + env.Arch}, {"CPU", env.CPU},
 			{"threads", fmt.Sprint(env.Threads)}, {"Gemm kernel", env.Kernel}, {"seed", fmt.Sprint(r.Metrics.Seed)},
 			{"data", env.Data}, {"SHA-256 of the samples used", env.DataSHA256}, {"started", env.Start}, {"run directory", r.Dir}},
+	}
+	if len(env.DataNotOfficial) > 0 {
+		data["NotOfficial"] = fmt.Sprintf("Not the official data: %s (SHA-256 not the published one). These results are not comparable with published %s results.",
+			strings.Join(env.DataNotOfficial, ", "), datasetTitle(r.Metrics.Config))
+		data["Env"] = append(data["Env"].([]kv), kv{"data files not official", strings.Join(env.DataNotOfficial, ", ")})
 	}
 	if r.Test == nil {
 		data["Warning"] = "The test images were not available, so the report has no image grid."

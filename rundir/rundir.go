@@ -65,6 +65,9 @@ type Options struct {
 	// Loading, if set, is called before the data is read and the function
 	// it returns after (a "Loading..." line on a terminal).
 	Loading func(info dataset.Info, source string) (done func())
+	// Warn, if set, receives a one-line warning about the data Train
+	// loads (files that are not the official ones).
+	Warn func(string)
 	// Progress receives Keras-style progress (nil: silence).
 	Progress *train.Progress
 	// Interrupt is polled after every training step; once it returns true
@@ -174,6 +177,9 @@ func Train(o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		if w := data.NotOfficialWarning(); w != "" && o.Warn != nil {
+			o.Warn(w)
+		}
 	} else if data.Name != info.Name || data.Train.Len() < cfg.TrainSamples || data.Test.Len() < cfg.TestSamples {
 		return nil, fmt.Errorf("run: the data holds %d training and %d test images of %s, the run wants %d and %d of %s",
 			data.Train.Len(), data.Test.Len(), data.Name, cfg.TrainSamples, cfg.TestSamples, info.Name)
@@ -247,7 +253,7 @@ func Train(o Options) (*Result, error) {
 	if err := saving.Save(dir, out.Model, describe(out, data)); err != nil {
 		return nil, err
 	}
-	m := train.MetricsOf(out, data.Test.Slice(0, cfg.TestSamples).Int32Labels(), environment(out, o.Source, dataSum, start))
+	m := train.MetricsOf(out, data.Test.Slice(0, cfg.TestSamples).Int32Labels(), environment(out, o.Source, data, dataSum, start))
 	if err := train.WriteRun(dir, out.History, m); err != nil {
 		return nil, modelKept(rd, err)
 	}
@@ -341,11 +347,20 @@ func describe(out *train.Outcome, data *dataset.Data) saving.Config {
 		"test_accuracy": fmt.Sprintf("%.4f", out.Test.Accuracy),
 		"best_epoch":    fmt.Sprint(out.BestEpoch()),
 	})
-	c.Dataset, c.LabelMode = data.Name, data.LabelMode
+	c.Dataset, c.LabelMode, c.DataNotOfficial = data.Name, data.LabelMode, baseNames(data.NotOfficial)
 	return c
 }
 
-func environment(out *train.Outcome, src, dataSum string, start time.Time) train.Env {
+// baseNames returns the base names of paths (nil for none).
+func baseNames(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		out = append(out, filepath.Base(p))
+	}
+	return out
+}
+
+func environment(out *train.Outcome, src string, data *dataset.Data, dataSum string, start time.Time) train.Env {
 	threads := out.Config.Threads
 	if threads == 0 {
 		threads = runtime.GOMAXPROCS(0)
@@ -356,7 +371,7 @@ func environment(out *train.Outcome, src, dataSum string, start time.Time) train
 	}
 	return train.Env{
 		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, CPU: CPUModel(),
-		Threads: threads, Kernel: out.Kernel, Data: abs, DataSHA256: dataSum,
+		Threads: threads, Kernel: out.Kernel, Data: abs, DataSHA256: dataSum, DataNotOfficial: baseNames(data.NotOfficial),
 		Start: start.UTC().Format(time.RFC3339),
 	}
 }

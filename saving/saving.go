@@ -76,6 +76,9 @@ type Config struct {
 	// (empty in models saved before data sets had names: cifar10).
 	Dataset   string `json:"dataset,omitempty"`
 	LabelMode string `json:"label_mode,omitempty"`
+	// DataNotOfficial names the data files the model was trained on that
+	// are not the official ones (their SHA-256 differs): a user's own.
+	DataNotOfficial []string `json:"data_not_official,omitempty"`
 	// Run holds free-form facts about the training run (seed, accuracy, ...).
 	Run map[string]string `json:"run,omitempty"`
 }
@@ -98,12 +101,13 @@ func DescribeModel(mc nn.ModelConfig, inputShape []int, classNames []string, run
 
 // cifarnetFacts is model.json's "cifarnet" member.
 type cifarnetFacts struct {
-	Format        string            `json:"format"`
-	Preprocessing Preprocessing     `json:"preprocessing"`
-	ClassNames    []string          `json:"class_names"`
-	Dataset       string            `json:"dataset,omitempty"`
-	LabelMode     string            `json:"label_mode,omitempty"`
-	Run           map[string]string `json:"run,omitempty"`
+	Format          string            `json:"format"`
+	Preprocessing   Preprocessing     `json:"preprocessing"`
+	ClassNames      []string          `json:"class_names"`
+	Dataset         string            `json:"dataset,omitempty"`
+	LabelMode       string            `json:"label_mode,omitempty"`
+	DataNotOfficial []string          `json:"data_not_official,omitempty"`
+	Run             map[string]string `json:"run,omitempty"`
 }
 
 // MarshalJSON writes model.json: Keras's to_json of the model, which
@@ -118,7 +122,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	top["cifarnet"] = cifarnetFacts{Format: Format, Preprocessing: c.Preprocessing, ClassNames: c.ClassNames,
-		Dataset: c.Dataset, LabelMode: c.LabelMode, Run: c.Run}
+		Dataset: c.Dataset, LabelMode: c.LabelMode, DataNotOfficial: c.DataNotOfficial, Run: c.Run}
 	return finitejson.Marshal(top)
 }
 
@@ -175,7 +179,7 @@ func parseConfig(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("cifarnet.format %s, want %q", quote.Short(facts.Format), Format)
 	}
 	return &Config{Format: Format, Model: k.Model, Compile: k.Compile, Output: "softmax", Preprocessing: facts.Preprocessing,
-		ClassNames: facts.ClassNames, Dataset: facts.Dataset, LabelMode: facts.LabelMode, Run: facts.Run}, nil
+		ClassNames: facts.ClassNames, Dataset: facts.Dataset, LabelMode: facts.LabelMode, DataNotOfficial: facts.DataNotOfficial, Run: facts.Run}, nil
 }
 
 // Save writes model.safetensors and model.json into dir, atomically.

@@ -63,7 +63,11 @@ type Env struct {
 	Kernel     string `json:"kernel"`
 	Data       string `json:"data"`
 	DataSHA256 string `json:"data_sha256,omitempty"`
-	Start      string `json:"start"`
+	// DataNotOfficial names the data files (base names) whose SHA-256 is
+	// not the official files': the run is not comparable with published
+	// results (dataset.Data.NotOfficial).
+	DataNotOfficial []string `json:"data_not_official,omitempty"`
+	Start           string   `json:"start"`
 }
 
 // MetricsOf summarises an outcome; env is filled by the caller.

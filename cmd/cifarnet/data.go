@@ -23,7 +23,7 @@ type dataFlags struct {
 }
 
 func addDataFlags(fs *pflag.FlagSet, d *dataFlags) {
-	fs.StringVar(&d.path, "data", "", "where the data set's files are: for cifar10 a cifar-10-batches-bin or cifar-10-batches-py directory or their .tar.gz; for cifar100 a cifar-100-binary or cifar-100-python directory or their .tar.gz; for mnist a directory of the four IDX files (gzipped or not) or Keras's mnist.npz; for fashion_mnist a directory of its four IDX files (default: $"+cifar10.EnvVar+" for cifar10, $CIFARNET_CIFAR100, $CIFARNET_MNIST, $CIFARNET_FASHION_MNIST; then cifarnet's cache, then Keras's ~/.keras/datasets; then a download into the cache)")
+	fs.StringVar(&d.path, "data", "", "where the data set's files are: for cifar10 a cifar-10-batches-bin or cifar-10-batches-py directory or their .tar.gz; for cifar100 a cifar-100-binary or cifar-100-python directory or their .tar.gz; for mnist a directory of the four IDX files (gzipped or not) or Keras's mnist.npz; for fashion_mnist a directory of its four IDX files (default: $"+cifar10.EnvVar+" for cifar10, $CIFARNET_CIFAR100, $CIFARNET_MNIST, $CIFARNET_FASHION_MNIST; then cifarnet's cache, then Keras's ~/.keras/datasets; then a download into the cache); the MNIST family's files are compared with the official SHA-256 sums: another set's are refused, a user's own read with a warning")
 	fs.BoolVar(&d.offline, "offline", false, "never download: fail, naming the places looked at, if the data is not found")
 }
 

@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,10 +28,18 @@ func sharedMNIST(t *testing.T) string {
 func TestMNISTRunEvaluatePredict(t *testing.T) {
 	data := sharedMNIST(t)
 	dir := filepath.Join(t.TempDir(), "run")
-	if _, stderr, code := run(t, "train", "--dataset", "mnist", "--data", data, "--out", dir, "--train-samples", "1000", "--test-samples", "200", "--epochs", "2", "--hidden", "32", "-q"); code != 0 {
+	_, stderr, code := run(t, "train", "--dataset", "mnist", "--data", data, "--out", dir, "--train-samples", "1000", "--test-samples", "200", "--epochs", "2", "--hidden", "32", "-q")
+	if code != 0 {
 		t.Fatalf("train: exit %d: %s", code, stderr)
 	}
+	// The official files: no warning, nothing recorded.
+	if stderr != "" {
+		t.Errorf("train on the official files: stderr %q, want nothing", stderr)
+	}
 	m := readMetrics(t, dir)
+	if m.Env.DataNotOfficial != nil {
+		t.Errorf("metrics.json: data_not_official %v for the official files", m.Env.DataNotOfficial)
+	}
 	if m.Config.Dataset != "mnist" {
 		t.Errorf("metrics.json config dataset %q, want mnist", m.Config.Dataset)
 	}
@@ -43,8 +52,8 @@ func TestMNISTRunEvaluatePredict(t *testing.T) {
 	if m.TestAccuracy < 0.5 {
 		t.Errorf("test accuracy %.3f after 2 epochs on 800 digits, want well above chance", m.TestAccuracy)
 	}
-	if _, stderr, code := run(t, "evaluate", "--model", dir, "--data", data, "--test-samples", "200"); code != 0 {
-		t.Fatalf("evaluate: exit %d: %s", code, stderr)
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--data", data, "--test-samples", "200"); code != 0 || stderr != "" {
+		t.Fatalf("evaluate: exit %d: stderr %q", code, stderr)
 	}
 	var ev Evaluation
 	b, _ = os.ReadFile(filepath.Join(dir, EvaluationFile))
@@ -116,5 +125,64 @@ func TestCIFAR100CoarseRun(t *testing.T) {
 	}
 	if _, stderr, code := run(t, "train", "--dataset", "cifar100", "--data", data, "--train-samples", "41", "--test-samples", "10", "--epochs", "1"); code != 2 || !strings.Contains(stderr, "--train-samples 41") {
 		t.Errorf("41 of 40 images: exit %d %q", code, stderr)
+	}
+}
+
+// TestNotOfficialMNISTWarned: files in the MNIST layout that are not the
+// official ones (a user's own) train, with one warning line naming them,
+// and the run records it in metrics.json, model.json, its report and
+// evaluation.json.
+func TestNotOfficialMNISTWarned(t *testing.T) {
+	data := t.TempDir()
+	write := func(name string, header []byte, n, size int) {
+		b := append([]byte(nil), header...)
+		for i := range n * size {
+			b = append(b, byte(i*7%251))
+		}
+		if size == 1 { // labels
+			b = b[:len(header)]
+			for i := range n {
+				b = append(b, byte(i%10))
+			}
+		}
+		if err := os.WriteFile(filepath.Join(data, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("train-images-idx3-ubyte", idxHeader(0x803, 100, 28, 28), 100, 784)
+	write("train-labels-idx1-ubyte", idxHeader(0x801, 100), 100, 1)
+	write("t10k-images-idx3-ubyte", idxHeader(0x803, 20, 28, 28), 20, 784)
+	write("t10k-labels-idx1-ubyte", idxHeader(0x801, 20), 20, 1)
+	dir := filepath.Join(t.TempDir(), "run")
+	_, stderr, code := run(t, "train", "--dataset", "mnist", "--data", data, "--out", dir, "--train-samples", "100", "--test-samples", "20", "--epochs", "1", "--hidden", "8", "-q")
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	line := strings.TrimSpace(stderr)
+	if strings.Count(line, "\n") != 0 || !strings.HasPrefix(line, "cifarnet: warning: mnist: "+filepath.Join(data, "train-images-idx3-ubyte")) ||
+		!strings.Contains(line, "are not the official MNIST files") || !strings.Contains(line, "not comparable with published") {
+		t.Errorf("train: stderr %q, want one warning line naming the files", stderr)
+	}
+	want := []string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
+	if m := readMetrics(t, dir); !slices.Equal(m.Env.DataNotOfficial, want) {
+		t.Errorf("metrics.json: data_not_official %v, want %v", m.Env.DataNotOfficial, want)
+	}
+	var mc saving.Config
+	b, _ := os.ReadFile(filepath.Join(dir, saving.ConfigFile))
+	if err := json.Unmarshal(b, &mc); err != nil || !slices.Equal(mc.DataNotOfficial, want) {
+		t.Errorf("model.json: %v, data_not_official %v, want %v", err, mc.DataNotOfficial, want)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if !strings.Contains(string(html), `id="data-not-official"`) || !strings.Contains(string(html), "not comparable with published MNIST results") {
+		t.Errorf("report.html does not say the data is not the official files")
+	}
+	_, stderr, code = run(t, "evaluate", "--model", dir, "--data", data)
+	if code != 0 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "cifarnet: warning: mnist: "+filepath.Join(data, "t10k-images-idx3-ubyte")) {
+		t.Errorf("evaluate: exit %d, stderr %q, want one warning naming the test files", code, stderr)
+	}
+	var ev Evaluation
+	b, _ = os.ReadFile(filepath.Join(dir, EvaluationFile))
+	if json.Unmarshal(b, &ev); len(ev.DataNotOfficial) != 2 {
+		t.Errorf("evaluation.json: data_not_official %v, want the two test files", ev.DataNotOfficial)
 	}
 }

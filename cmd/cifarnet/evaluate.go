@@ -139,15 +139,17 @@ type MCEvaluation struct {
 
 // Evaluation is evaluation.json.
 type Evaluation struct {
-	Loss      float64             `json:"loss"`
-	Accuracy  float64             `json:"accuracy"`
-	Samples   int                 `json:"samples"`
-	Dataset   string              `json:"dataset"`
-	LabelMode string              `json:"label_mode,omitempty"`
-	Data      string              `json:"data"`
-	Confusion [][]int             `json:"confusion_matrix"`
-	PerClass  []train.ClassScores `json:"per_class"`
-	Classes   []string            `json:"class_names"`
+	Loss      float64 `json:"loss"`
+	Accuracy  float64 `json:"accuracy"`
+	Samples   int     `json:"samples"`
+	Dataset   string  `json:"dataset"`
+	LabelMode string  `json:"label_mode,omitempty"`
+	Data      string  `json:"data"`
+	// DataNotOfficial names the files read that are not the official ones.
+	DataNotOfficial []string            `json:"data_not_official,omitempty"`
+	Confusion       [][]int             `json:"confusion_matrix"`
+	PerClass        []train.ClassScores `json:"per_class"`
+	Classes         []string            `json:"class_names"`
 	// MCDropout holds the Monte Carlo dropout figures (--mc-samples).
 	MCDropout *MCEvaluation `json:"mc_dropout,omitempty"`
 }
@@ -180,13 +182,16 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	if err != nil {
 		return flagError(err)
 	}
+	if w := data.NotOfficialWarning(); w != "" {
+		warn(w)
+	}
 	e := tensor.NewEngine(threads)
 	defer e.Close()
 	p := &train.Progress{W: stdout, Terminal: isTerminal(stdout)}
 	labels := data.Test.Int32Labels()
 	res := train.Evaluate(e, m, train.PixelRows{Pixels: data.Test.Pixels, W: data.Test.Features()}, labels, batch, p.EvalProgress())
 	conf := train.NewConfusion(labels, res.Predicted, m.Outputs())
-	ev := Evaluation{Loss: res.Loss, Accuracy: res.Accuracy, Samples: samples, Dataset: info.Name, LabelMode: info.LabelMode, Data: src,
+	ev := Evaluation{Loss: res.Loss, Accuracy: res.Accuracy, Samples: samples, Dataset: info.Name, LabelMode: info.LabelMode, Data: src, DataNotOfficial: data.NotOfficial,
 		Confusion: conf.Counts, PerClass: conf.PerClass(), Classes: cfg.ClassNames}
 	if mc.samples > 0 {
 		r := train.EvaluateMC(e, m, train.PixelRows{Pixels: data.Test.Pixels, W: data.Test.Features()}, labels, batch, mc.samples, mc.seed)

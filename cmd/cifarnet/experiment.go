@@ -356,7 +356,7 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	defer stop()
 	o := experiment.Options{Parallel: f.parallel, Threads: f.cfg.Threads,
 		Find:      func(info dataset.Info) (string, error) { return f.data.find(info, os.Stderr) },
-		Interrupt: func() bool { return ctx.Err() != nil }, Backup: f.backup.freq}
+		Interrupt: func() bool { return ctx.Err() != nil }, Backup: f.backup.freq, Warn: warn}
 	if !f.quiet {
 		o.Progress, o.Terminal = stdout, isTerminal(stdout)
 	}

@@ -111,6 +111,9 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	if err != nil {
 		return flagError(err)
 	}
+	if w := d.NotOfficialWarning(); w != "" {
+		warn(w)
+	}
 	// --out is replaced as a unit: only an earlier lr-find's files may be
 	// there (it used to replace any directory, the data's too).
 	if out != "" && rundir.Holds(out, src) {

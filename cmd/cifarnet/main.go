@@ -33,6 +33,9 @@ func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// warn prints a one-line warning on stderr.
+func warn(msg string) { fmt.Fprintf(os.Stderr, "cifarnet: warning: %s\n", msg) }
+
 // usageArgs makes a cobra argument check report a usage error (exit 2).
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {

@@ -127,7 +127,7 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 	terminal := isTerminal(stdout)
 	o := rundir.Options{Config: f.cfg, Dir: f.out, Overwrite: f.overwrite, InitWeights: f.initWeights,
 		Find:   func(info dataset.Info) (string, error) { return f.data.find(info, os.Stderr) },
-		Backup: f.backup.freq}
+		Backup: f.backup.freq, Warn: warn}
 	if f.resume != "" {
 		o.Dir, o.Resume = f.resume, true
 		o.DataGiven = f.data.path != ""

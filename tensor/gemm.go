@@ -38,6 +38,15 @@ type kernel struct {
 	// rowsMasked for h < mr rows.
 	kmajorMasked, rowsMasked maskedFunc
 	rowsMaskedEdge           []maskedFunc
+	// kmajorMaskedEdge[h-1], if set, is kmajorMasked for h < mr rows.
+	// maskedMin, if set, is the narrowest ragged column panel the masked
+	// kernels serve (they read and write the columns below it whole).
+	// maskedEdgeTiles, if set, makes the edge tiles of a ragged column
+	// panel (computed aside) go through the masked kernels too, so B's
+	// last panel is never read past its columns.
+	kmajorMaskedEdge []maskedFunc
+	maskedMin        int
+	maskedEdgeTiles  bool
 	// cols, if set, serves products at most colsN wide (the 10-wide output
 	// layer), vectorised along m instead of n: see gemmCols. colsStore, if
 	// set, is cols storing straight into a row-major C.
@@ -157,13 +166,15 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	// kernels read them in place: B wherever a masked kernel serves the
 	// ragged column panel, A where kernels of the ragged height serve every
 	// column panel.
-	masked := n%kr.nr != 0 && kr.rowsMasked != nil
-	edgeKernels := kr.rowsEdge
+	masked := n%kr.nr != 0 && kr.rowsMasked != nil && n%kr.nr >= kr.maskedMin
+	edgeKernels, maskedEdge := kr.rowsEdge, kr.rowsMaskedEdge
 	if transA {
-		edgeKernels = kr.kmajorEdge
+		edgeKernels, maskedEdge = kr.kmajorEdge, kr.kmajorMaskedEdge
 	}
-	wholeServed := n < kr.nr || edgeKernels != nil                                // the whole column panels
-	raggedServed := n%kr.nr == 0 || masked && !transA && kr.rowsMaskedEdge != nil // the ragged one
+	// A masked kernel of the ragged row panel's height serves the ragged
+	// column panel; AVX-512 has none k-major.
+	wholeServed := n < kr.nr || edgeKernels != nil                                                         // the whole column panels
+	raggedServed := n%kr.nr == 0 || masked && (!transA || kr.kmajorMaskedEdge != nil) && maskedEdge != nil // the ragged one
 	g.edgeRows = m%kr.mr != 0 && !g.packAllA && wholeServed && raggedServed
 	g.edgeA = !g.packAllA && m%kr.mr != 0 && !g.edgeRows
 	g.edgeB = !g.packAllB && n%kr.nr != 0 && !masked
@@ -355,7 +366,7 @@ func (e *Engine) gemmTile(t int) {
 func (g *gemmCall) whole(jp, ip0, ip1 int) (whole int, masked bool) {
 	kr := &g.kr
 	nn := min(kr.nr, g.n-jp*kr.nr)
-	masked = nn < kr.nr && kr.rowsMasked != nil
+	masked = nn < kr.nr && kr.rowsMasked != nil && nn >= kr.maskedMin
 	switch {
 	case nn < kr.nr && !masked:
 		return ip0, false
@@ -381,6 +392,9 @@ func (g *gemmCall) tileBlock(jp, ip0, whole, p0 int, masked bool) {
 			mm := g.m - ip*kr.mr
 			_ = c[(mm-1)*g.ldc+nn-1] // the kernels read and write unchecked
 			switch {
+			case kmajor && masked:
+				_ = ap[(kk-1)*as+mm-1]
+				kr.kmajorMaskedEdge[mm-1](kk, ap, as, bp, bs, c, g.ldc, acc, uint64(1)<<nn-1)
 			case kmajor:
 				_ = ap[(kk-1)*as+mm-1]
 				kr.kmajorEdge[mm-1](kk, ap, as, bp, bs, c, g.ldc, acc)
@@ -414,6 +428,7 @@ func (g *gemmCall) edgeTiles(jp, whole, ip1 int) {
 	tp := tiles.Get().(*[maxTile]float32)
 	defer tiles.Put(tp)
 	tile := tp[:]
+	masked := nn < kr.nr && kr.maskedEdgeTiles && nn >= kr.maskedMin
 	for ip := whole; ip < ip1; ip++ {
 		i0 := ip * kr.mr
 		mm := min(kr.mr, g.m-i0)
@@ -426,7 +441,14 @@ func (g *gemmCall) edgeTiles(jp, whole, ip1 int) {
 		for p0 := 0; p0 < g.k; p0 += kc {
 			kmajor, ap, as := g.aAt(ip, p0)
 			bp, bs := g.bAt(jp, p0)
-			kr.kernelFor(kmajor)(min(kc, g.k-p0), ap, as, bp, bs, tile, kr.nr, true)
+			switch {
+			case masked && kmajor:
+				kr.kmajorMasked(min(kc, g.k-p0), ap, as, bp, bs, tile, kr.nr, true, uint64(1)<<nn-1)
+			case masked:
+				kr.rowsMasked(min(kc, g.k-p0), ap, as, bp, bs, tile, kr.nr, true, uint64(1)<<nn-1)
+			default:
+				kr.kernelFor(kmajor)(min(kc, g.k-p0), ap, as, bp, bs, tile, kr.nr, true)
+			}
 		}
 		for i := range mm {
 			copy(g.c[(i0+i)*g.ldc+j0:(i0+i)*g.ldc+j0+nn], tile[i*kr.nr:i*kr.nr+nn])

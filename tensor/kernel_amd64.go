@@ -23,9 +23,21 @@ var (
 		cols: kernelColsAVX512, colsStore: kernelColsStoreAVX512,
 		transpose16: transposeAVX512, copyPanel: copyPanelAVX512}
 	avx2Kernel = kernel{name: "avx2", mr: 6, nr: 16, kmajor: kernelKMajorAVX2, rows: kernelRowsAVX2,
-		kmajorEdge:  []kernelFunc{kernelKMajor1AVX2, kernelKMajor2AVX2, kernelKMajor3AVX2, kernelKMajor4AVX2, kernelKMajor5AVX2},
-		rowsEdge:    []kernelFunc{kernelRows1AVX2, kernelRows2AVX2, kernelRows3AVX2, kernelRows4AVX2, kernelRows5AVX2},
-		narrow:      &kernel{name: "avx2-narrow", mr: 6, nr: 8, kmajor: kernelKMajorNarrowAVX2, rows: kernelRowsNarrowAVX2},
+		kmajorEdge:   []kernelFunc{kernelKMajor1AVX2, kernelKMajor2AVX2, kernelKMajor3AVX2, kernelKMajor4AVX2, kernelKMajor5AVX2},
+		rowsEdge:     []kernelFunc{kernelRows1AVX2, kernelRows2AVX2, kernelRows3AVX2, kernelRows4AVX2, kernelRows5AVX2},
+		kmajorMasked: kernelKMajorMaskedAVX2, rowsMasked: kernelRowsMaskedAVX2,
+		kmajorMaskedEdge: []maskedFunc{kernelKMajorMasked1AVX2, kernelKMajorMasked2AVX2, kernelKMajorMasked3AVX2,
+			kernelKMajorMasked4AVX2, kernelKMajorMasked5AVX2},
+		rowsMaskedEdge: []maskedFunc{kernelRowsMasked1AVX2, kernelRowsMasked2AVX2, kernelRowsMasked3AVX2,
+			kernelRowsMasked4AVX2, kernelRowsMasked5AVX2},
+		maskedMin: 9, maskedEdgeTiles: true,
+		narrow: &kernel{name: "avx2-narrow", mr: 6, nr: 8, kmajor: kernelKMajorNarrowAVX2, rows: kernelRowsNarrowAVX2,
+			kmajorMasked: kernelKMajorNarrowMaskedAVX2, rowsMasked: kernelRowsNarrowMaskedAVX2,
+			kmajorMaskedEdge: []maskedFunc{kernelKMajorNarrowMasked1AVX2, kernelKMajorNarrowMasked2AVX2, kernelKMajorNarrowMasked3AVX2,
+				kernelKMajorNarrowMasked4AVX2, kernelKMajorNarrowMasked5AVX2},
+			rowsMaskedEdge: []maskedFunc{kernelRowsNarrowMasked1AVX2, kernelRowsNarrowMasked2AVX2, kernelRowsNarrowMasked3AVX2,
+				kernelRowsNarrowMasked4AVX2, kernelRowsNarrowMasked5AVX2},
+			maskedEdgeTiles: true},
 		transpose16: transpose16AVX2, copyPanel: copyPanelAVX2}
 	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 )

@@ -4,6 +4,16 @@
 
 #include "textflag.h"
 
+DATA lanebits<>+0(SB)/4, $0x00000001
+DATA lanebits<>+4(SB)/4, $0x00000002
+DATA lanebits<>+8(SB)/4, $0x00000004
+DATA lanebits<>+12(SB)/4, $0x00000008
+DATA lanebits<>+16(SB)/4, $0x00000010
+DATA lanebits<>+20(SB)/4, $0x00000020
+DATA lanebits<>+24(SB)/4, $0x00000040
+DATA lanebits<>+28(SB)/4, $0x00000080
+GLOBL lanebits<>(SB), RODATA|NOPTR, $32
+
 // func kernelKMajorAVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·kernelKMajorAVX512(SB), NOSPLIT, $0-105
@@ -6315,6 +6325,3612 @@ kernelRowsMasked11AVX512_done:
 	VMOVUPS Z9, K1, (R12)
 	ADDQ    R8, R12
 	VMOVUPS Z10, K1, (R12)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorMaskedAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorMaskedAVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelKMajorMaskedAVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMOVUPS    (R11), Y1
+	VMASKMOVPS 32(R11), Y0, Y2
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y3
+	VMASKMOVPS 32(R11), Y0, Y4
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y5
+	VMASKMOVPS 32(R11), Y0, Y6
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y7
+	VMASKMOVPS 32(R11), Y0, Y8
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y9
+	VMASKMOVPS 32(R11), Y0, Y10
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y11
+	VMASKMOVPS 32(R11), Y0, Y12
+	JMP        kernelKMajorMaskedAVX2_start
+
+kernelKMajorMaskedAVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	VXORPS     Y12, Y12, Y12
+
+kernelKMajorMaskedAVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+	MOVQ DX, R12
+	SHLQ $0x02, R12
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R13
+	SHRQ  $0x02, R13
+	TESTQ R13, R13
+	JZ    kernelKMajorMaskedAVX2_by4_done
+
+kernelKMajorMaskedAVX2_by4_loop:
+	VMOVUPS      (BX), Y13
+	VMASKMOVPS   32(BX), Y0, Y14
+	VBROADCASTSS (CX), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 4(CX), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS 8(CX), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS 12(CX), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 16(CX), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS 20(CX), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	VMOVUPS      (BX)(SI*1), Y13
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y14
+	VBROADCASTSS (CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS 8(CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS 12(CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 16(CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS 20(CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	VMOVUPS      (R9), Y13
+	VMASKMOVPS   32(R9), Y0, Y14
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 16(R10), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS 20(R10), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	VMOVUPS      (R9)(SI*1), Y13
+	VMASKMOVPS   32(R9)(SI*1), Y0, Y14
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 4(R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS 8(R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS 12(R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 16(R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS 20(R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	ADDQ         R12, CX
+	ADDQ         R12, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R13
+	JNZ          kernelKMajorMaskedAVX2_by4_loop
+
+kernelKMajorMaskedAVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorMaskedAVX2_done
+
+kernelKMajorMaskedAVX2_loop:
+	VMOVUPS      (BX), Y13
+	VMASKMOVPS   32(BX), Y0, Y14
+	VBROADCASTSS (CX), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 4(CX), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS 8(CX), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS 12(CX), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 16(CX), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS 20(CX), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	ADDQ         DX, CX
+	ADDQ         DX, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelKMajorMaskedAVX2_loop
+
+kernelKMajorMaskedAVX2_done:
+	MOVQ       DI, R11
+	VMOVUPS    Y1, (R11)
+	VMASKMOVPS Y2, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y3, (R11)
+	VMASKMOVPS Y4, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y5, (R11)
+	VMASKMOVPS Y6, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y7, (R11)
+	VMASKMOVPS Y8, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y9, (R11)
+	VMASKMOVPS Y10, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y11, (R11)
+	VMASKMOVPS Y12, Y0, 32(R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMaskedAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsMaskedAVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	ADDQ         DX, R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelRowsMaskedAVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMOVUPS    (R11), Y1
+	VMASKMOVPS 32(R11), Y0, Y2
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y3
+	VMASKMOVPS 32(R11), Y0, Y4
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y5
+	VMASKMOVPS 32(R11), Y0, Y6
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y7
+	VMASKMOVPS 32(R11), Y0, Y8
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y9
+	VMASKMOVPS 32(R11), Y0, Y10
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y11
+	VMASKMOVPS 32(R11), Y0, Y12
+	JMP        kernelRowsMaskedAVX2_start
+
+kernelRowsMaskedAVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	VXORPS     Y12, Y12, Y12
+
+kernelRowsMaskedAVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R12
+	SHRQ  $0x02, R12
+	TESTQ R12, R12
+	JZ    kernelRowsMaskedAVX2_by4_done
+
+kernelRowsMaskedAVX2_by4_loop:
+	VMOVUPS      (BX), Y13
+	VMASKMOVPS   32(BX), Y0, Y14
+	VBROADCASTSS (CX), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS (CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS (CX)(DX*2), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS (R10)(DX*2), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	VMOVUPS      (BX)(SI*1), Y13
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y14
+	VBROADCASTSS 4(CX), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 4(CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS 4(CX)(DX*2), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 4(R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS 4(R10)(DX*2), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	VMOVUPS      (R9), Y13
+	VMASKMOVPS   32(R9), Y0, Y14
+	VBROADCASTSS 8(CX), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS 8(CX)(DX*2), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 8(R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS 8(R10)(DX*2), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	VMOVUPS      (R9)(SI*1), Y13
+	VMASKMOVPS   32(R9)(SI*1), Y0, Y14
+	VBROADCASTSS 12(CX), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS 12(CX)(DX*2), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS 12(R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS 12(R10)(DX*2), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	ADDQ         $0x10, CX
+	ADDQ         $0x10, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R12
+	JNZ          kernelRowsMaskedAVX2_by4_loop
+
+kernelRowsMaskedAVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsMaskedAVX2_done
+
+kernelRowsMaskedAVX2_loop:
+	VMOVUPS      (BX), Y13
+	VMASKMOVPS   32(BX), Y0, Y14
+	VBROADCASTSS (CX), Y15
+	VFMADD231PS  Y13, Y15, Y1
+	VFMADD231PS  Y14, Y15, Y2
+	VBROADCASTSS (CX)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y3
+	VFMADD231PS  Y14, Y15, Y4
+	VBROADCASTSS (CX)(DX*2), Y15
+	VFMADD231PS  Y13, Y15, Y5
+	VFMADD231PS  Y14, Y15, Y6
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y13, Y15, Y7
+	VFMADD231PS  Y14, Y15, Y8
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y13, Y15, Y9
+	VFMADD231PS  Y14, Y15, Y10
+	VBROADCASTSS (R10)(DX*2), Y15
+	VFMADD231PS  Y13, Y15, Y11
+	VFMADD231PS  Y14, Y15, Y12
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelRowsMaskedAVX2_loop
+
+kernelRowsMaskedAVX2_done:
+	MOVQ       DI, R11
+	VMOVUPS    Y1, (R11)
+	VMASKMOVPS Y2, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y3, (R11)
+	VMASKMOVPS Y4, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y5, (R11)
+	VMASKMOVPS Y6, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y7, (R11)
+	VMASKMOVPS Y8, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y9, (R11)
+	VMASKMOVPS Y10, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y11, (R11)
+	VMASKMOVPS Y12, Y0, 32(R11)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorNarrowMaskedAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorNarrowMaskedAVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelKMajorNarrowMaskedAVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMASKMOVPS (R11), Y0, Y1
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y2
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y3
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y4
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y5
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y6
+	JMP        kernelKMajorNarrowMaskedAVX2_start
+
+kernelKMajorNarrowMaskedAVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+
+kernelKMajorNarrowMaskedAVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+	MOVQ DX, R12
+	SHLQ $0x02, R12
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R13
+	SHRQ  $0x02, R13
+	TESTQ R13, R13
+	JZ    kernelKMajorNarrowMaskedAVX2_by4_done
+
+kernelKMajorNarrowMaskedAVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 12(CX), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 16(CX), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 20(CX), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMASKMOVPS   (BX)(SI*1), Y0, Y7
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 12(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 16(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 20(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMASKMOVPS   (R9), Y0, Y7
+	VBROADCASTSS (R10), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(R10), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 8(R10), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 12(R10), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 16(R10), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 20(R10), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMASKMOVPS   (R9)(SI*1), Y0, Y7
+	VBROADCASTSS (R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 8(R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 12(R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 16(R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 20(R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         R12, CX
+	ADDQ         R12, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R13
+	JNZ          kernelKMajorNarrowMaskedAVX2_by4_loop
+
+kernelKMajorNarrowMaskedAVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorNarrowMaskedAVX2_done
+
+kernelKMajorNarrowMaskedAVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 12(CX), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 16(CX), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 20(CX), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         DX, CX
+	ADDQ         DX, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelKMajorNarrowMaskedAVX2_loop
+
+kernelKMajorNarrowMaskedAVX2_done:
+	MOVQ       DI, R11
+	VMASKMOVPS Y1, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y2, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y3, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y4, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y5, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y6, Y0, (R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsNarrowMaskedAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsNarrowMaskedAVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	ADDQ         DX, R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelRowsNarrowMaskedAVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMASKMOVPS (R11), Y0, Y1
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y2
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y3
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y4
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y5
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y6
+	JMP        kernelRowsNarrowMaskedAVX2_start
+
+kernelRowsNarrowMaskedAVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+
+kernelRowsNarrowMaskedAVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R12
+	SHRQ  $0x02, R12
+	TESTQ R12, R12
+	JZ    kernelRowsNarrowMaskedAVX2_by4_done
+
+kernelRowsNarrowMaskedAVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (R10), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS (R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS (R10)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMASKMOVPS   (BX)(SI*1), Y0, Y7
+	VBROADCASTSS 4(CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 4(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 4(R10), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 4(R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 4(R10)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMASKMOVPS   (R9), Y0, Y7
+	VBROADCASTSS 8(CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 8(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 8(R10), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 8(R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 8(R10)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMASKMOVPS   (R9)(SI*1), Y0, Y7
+	VBROADCASTSS 12(CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS 12(CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS 12(R10), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS 12(R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS 12(R10)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         $0x10, CX
+	ADDQ         $0x10, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R12
+	JNZ          kernelRowsNarrowMaskedAVX2_by4_loop
+
+kernelRowsNarrowMaskedAVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsNarrowMaskedAVX2_done
+
+kernelRowsNarrowMaskedAVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y7
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y2
+	VBROADCASTSS (CX)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (R10), Y8
+	VFMADD231PS  Y7, Y8, Y4
+	VBROADCASTSS (R10)(DX*1), Y8
+	VFMADD231PS  Y7, Y8, Y5
+	VBROADCASTSS (R10)(DX*2), Y8
+	VFMADD231PS  Y7, Y8, Y6
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelRowsNarrowMaskedAVX2_loop
+
+kernelRowsNarrowMaskedAVX2_done:
+	MOVQ       DI, R11
+	VMASKMOVPS Y1, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y2, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y3, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y4, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y5, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y6, Y0, (R11)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorMasked1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorMasked1AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R8
+	LEAQ         (CX)(DX*2), R9
+	MOVB         acc+104(FP), R10
+	TESTB        R10, R10
+	JZ           kernelKMajorMasked1AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R10
+	VMOVUPS    (R10), Y1
+	VMASKMOVPS 32(R10), Y0, Y2
+	JMP        kernelKMajorMasked1AVX2_start
+
+kernelKMajorMasked1AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R10
+	PREFETCHT0 (R10)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+
+kernelKMajorMasked1AVX2_start:
+	MOVQ SI, R10
+	SHLQ $0x02, R10
+	MOVQ DX, R11
+	SHLQ $0x02, R11
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R12
+	SHRQ  $0x02, R12
+	TESTQ R12, R12
+	JZ    kernelKMajorMasked1AVX2_by4_done
+
+kernelKMajorMasked1AVX2_by4_loop:
+	VMOVUPS      (BX), Y3
+	VMASKMOVPS   32(BX), Y0, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	VMOVUPS      (BX)(SI*1), Y3
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y4
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	VMOVUPS      (R8), Y3
+	VMASKMOVPS   32(R8), Y0, Y4
+	VBROADCASTSS (R9), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	VMOVUPS      (R8)(SI*1), Y3
+	VMASKMOVPS   32(R8)(SI*1), Y0, Y4
+	VBROADCASTSS (R9)(DX*1), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	ADDQ         R11, CX
+	ADDQ         R11, R9
+	ADDQ         R10, BX
+	ADDQ         R10, R8
+	DECQ         R12
+	JNZ          kernelKMajorMasked1AVX2_by4_loop
+
+kernelKMajorMasked1AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorMasked1AVX2_done
+
+kernelKMajorMasked1AVX2_loop:
+	VMOVUPS      (BX), Y3
+	VMASKMOVPS   32(BX), Y0, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	ADDQ         DX, CX
+	ADDQ         DX, R9
+	ADDQ         SI, BX
+	ADDQ         SI, R8
+	DECQ         AX
+	JNZ          kernelKMajorMasked1AVX2_loop
+
+kernelKMajorMasked1AVX2_done:
+	MOVQ       DI, R10
+	VMOVUPS    Y1, (R10)
+	VMASKMOVPS Y2, Y0, 32(R10)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsMasked1AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), DX
+	MOVQ         ldb+64(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         c_base+72(FP), SI
+	MOVQ         ldc+96(FP), DI
+	SHLQ         $0x02, DI
+	LEAQ         (DX)(BX*2), DI
+	MOVB         acc+104(FP), R8
+	TESTB        R8, R8
+	JZ           kernelRowsMasked1AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       SI, R8
+	VMOVUPS    (R8), Y1
+	VMASKMOVPS 32(R8), Y0, Y2
+	JMP        kernelRowsMasked1AVX2_start
+
+kernelRowsMasked1AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       SI, R8
+	PREFETCHT0 (R8)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+
+kernelRowsMasked1AVX2_start:
+	MOVQ BX, R8
+	SHLQ $0x02, R8
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R9
+	SHRQ  $0x02, R9
+	TESTQ R9, R9
+	JZ    kernelRowsMasked1AVX2_by4_done
+
+kernelRowsMasked1AVX2_by4_loop:
+	VMOVUPS      (DX), Y3
+	VMASKMOVPS   32(DX), Y0, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	VMOVUPS      (DX)(BX*1), Y3
+	VMASKMOVPS   32(DX)(BX*1), Y0, Y4
+	VBROADCASTSS 4(CX), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	VMOVUPS      (DI), Y3
+	VMASKMOVPS   32(DI), Y0, Y4
+	VBROADCASTSS 8(CX), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	VMOVUPS      (DI)(BX*1), Y3
+	VMASKMOVPS   32(DI)(BX*1), Y0, Y4
+	VBROADCASTSS 12(CX), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	ADDQ         $0x10, CX
+	ADDQ         R8, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          kernelRowsMasked1AVX2_by4_loop
+
+kernelRowsMasked1AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsMasked1AVX2_done
+
+kernelRowsMasked1AVX2_loop:
+	VMOVUPS      (DX), Y3
+	VMASKMOVPS   32(DX), Y0, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y3, Y5, Y1
+	VFMADD231PS  Y4, Y5, Y2
+	ADDQ         $0x04, CX
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	DECQ         AX
+	JNZ          kernelRowsMasked1AVX2_loop
+
+kernelRowsMasked1AVX2_done:
+	MOVQ       SI, R8
+	VMOVUPS    Y1, (R8)
+	VMASKMOVPS Y2, Y0, 32(R8)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorNarrowMasked1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorNarrowMasked1AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R8
+	LEAQ         (CX)(DX*2), R9
+	MOVB         acc+104(FP), R10
+	TESTB        R10, R10
+	JZ           kernelKMajorNarrowMasked1AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R10
+	VMASKMOVPS (R10), Y0, Y1
+	JMP        kernelKMajorNarrowMasked1AVX2_start
+
+kernelKMajorNarrowMasked1AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 31(R10)
+	VXORPS     Y1, Y1, Y1
+
+kernelKMajorNarrowMasked1AVX2_start:
+	MOVQ SI, R10
+	SHLQ $0x02, R10
+	MOVQ DX, R11
+	SHLQ $0x02, R11
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R12
+	SHRQ  $0x02, R12
+	TESTQ R12, R12
+	JZ    kernelKMajorNarrowMasked1AVX2_by4_done
+
+kernelKMajorNarrowMasked1AVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMASKMOVPS   (BX)(SI*1), Y0, Y2
+	VBROADCASTSS (CX)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMASKMOVPS   (R8), Y0, Y2
+	VBROADCASTSS (R9), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMASKMOVPS   (R8)(SI*1), Y0, Y2
+	VBROADCASTSS (R9)(DX*1), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         R11, CX
+	ADDQ         R11, R9
+	ADDQ         R10, BX
+	ADDQ         R10, R8
+	DECQ         R12
+	JNZ          kernelKMajorNarrowMasked1AVX2_by4_loop
+
+kernelKMajorNarrowMasked1AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorNarrowMasked1AVX2_done
+
+kernelKMajorNarrowMasked1AVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         DX, CX
+	ADDQ         DX, R9
+	ADDQ         SI, BX
+	ADDQ         SI, R8
+	DECQ         AX
+	JNZ          kernelKMajorNarrowMasked1AVX2_loop
+
+kernelKMajorNarrowMasked1AVX2_done:
+	MOVQ       DI, R10
+	VMASKMOVPS Y1, Y0, (R10)
+	VZEROUPPER
+	RET
+
+// func kernelRowsNarrowMasked1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsNarrowMasked1AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), DX
+	MOVQ         ldb+64(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         c_base+72(FP), SI
+	MOVQ         ldc+96(FP), DI
+	SHLQ         $0x02, DI
+	LEAQ         (DX)(BX*2), DI
+	MOVB         acc+104(FP), R8
+	TESTB        R8, R8
+	JZ           kernelRowsNarrowMasked1AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       SI, R8
+	VMASKMOVPS (R8), Y0, Y1
+	JMP        kernelRowsNarrowMasked1AVX2_start
+
+kernelRowsNarrowMasked1AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 31(R8)
+	VXORPS     Y1, Y1, Y1
+
+kernelRowsNarrowMasked1AVX2_start:
+	MOVQ BX, R8
+	SHLQ $0x02, R8
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R9
+	SHRQ  $0x02, R9
+	TESTQ R9, R9
+	JZ    kernelRowsNarrowMasked1AVX2_by4_done
+
+kernelRowsNarrowMasked1AVX2_by4_loop:
+	VMASKMOVPS   (DX), Y0, Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMASKMOVPS   (DX)(BX*1), Y0, Y2
+	VBROADCASTSS 4(CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMASKMOVPS   (DI), Y0, Y2
+	VBROADCASTSS 8(CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	VMASKMOVPS   (DI)(BX*1), Y0, Y2
+	VBROADCASTSS 12(CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         $0x10, CX
+	ADDQ         R8, DX
+	ADDQ         R8, DI
+	DECQ         R9
+	JNZ          kernelRowsNarrowMasked1AVX2_by4_loop
+
+kernelRowsNarrowMasked1AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsNarrowMasked1AVX2_done
+
+kernelRowsNarrowMasked1AVX2_loop:
+	VMASKMOVPS   (DX), Y0, Y2
+	VBROADCASTSS (CX), Y3
+	VFMADD231PS  Y2, Y3, Y1
+	ADDQ         $0x04, CX
+	ADDQ         BX, DX
+	ADDQ         BX, DI
+	DECQ         AX
+	JNZ          kernelRowsNarrowMasked1AVX2_loop
+
+kernelRowsNarrowMasked1AVX2_done:
+	MOVQ       SI, R8
+	VMASKMOVPS Y1, Y0, (R8)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorMasked2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorMasked2AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelKMajorMasked2AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMOVUPS    (R11), Y1
+	VMASKMOVPS 32(R11), Y0, Y2
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y3
+	VMASKMOVPS 32(R11), Y0, Y4
+	JMP        kernelKMajorMasked2AVX2_start
+
+kernelKMajorMasked2AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+
+kernelKMajorMasked2AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+	MOVQ DX, R12
+	SHLQ $0x02, R12
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R13
+	SHRQ  $0x02, R13
+	TESTQ R13, R13
+	JZ    kernelKMajorMasked2AVX2_by4_done
+
+kernelKMajorMasked2AVX2_by4_loop:
+	VMOVUPS      (BX), Y5
+	VMASKMOVPS   32(BX), Y0, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	VMOVUPS      (BX)(SI*1), Y5
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y6
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 4(CX)(DX*1), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	VMOVUPS      (R9), Y5
+	VMASKMOVPS   32(R9), Y0, Y6
+	VBROADCASTSS (R10), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 4(R10), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	VMOVUPS      (R9)(SI*1), Y5
+	VMASKMOVPS   32(R9)(SI*1), Y0, Y6
+	VBROADCASTSS (R10)(DX*1), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 4(R10)(DX*1), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	ADDQ         R12, CX
+	ADDQ         R12, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R13
+	JNZ          kernelKMajorMasked2AVX2_by4_loop
+
+kernelKMajorMasked2AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorMasked2AVX2_done
+
+kernelKMajorMasked2AVX2_loop:
+	VMOVUPS      (BX), Y5
+	VMASKMOVPS   32(BX), Y0, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	ADDQ         DX, CX
+	ADDQ         DX, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelKMajorMasked2AVX2_loop
+
+kernelKMajorMasked2AVX2_done:
+	MOVQ       DI, R11
+	VMOVUPS    Y1, (R11)
+	VMASKMOVPS Y2, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y3, (R11)
+	VMASKMOVPS Y4, Y0, 32(R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsMasked2AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	MOVB         acc+104(FP), R10
+	TESTB        R10, R10
+	JZ           kernelRowsMasked2AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R10
+	VMOVUPS    (R10), Y1
+	VMASKMOVPS 32(R10), Y0, Y2
+	ADDQ       R8, R10
+	VMOVUPS    (R10), Y3
+	VMASKMOVPS 32(R10), Y0, Y4
+	JMP        kernelRowsMasked2AVX2_start
+
+kernelRowsMasked2AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R10
+	PREFETCHT0 (R10)
+	ADDQ       R8, R10
+	PREFETCHT0 (R10)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+
+kernelRowsMasked2AVX2_start:
+	MOVQ SI, R10
+	SHLQ $0x02, R10
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R11
+	SHRQ  $0x02, R11
+	TESTQ R11, R11
+	JZ    kernelRowsMasked2AVX2_by4_done
+
+kernelRowsMasked2AVX2_by4_loop:
+	VMOVUPS      (BX), Y5
+	VMASKMOVPS   32(BX), Y0, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	VMOVUPS      (BX)(SI*1), Y5
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y6
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 4(CX)(DX*1), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	VMOVUPS      (R9), Y5
+	VMASKMOVPS   32(R9), Y0, Y6
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	VMOVUPS      (R9)(SI*1), Y5
+	VMASKMOVPS   32(R9)(SI*1), Y0, Y6
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	ADDQ         $0x10, CX
+	ADDQ         R10, BX
+	ADDQ         R10, R9
+	DECQ         R11
+	JNZ          kernelRowsMasked2AVX2_by4_loop
+
+kernelRowsMasked2AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsMasked2AVX2_done
+
+kernelRowsMasked2AVX2_loop:
+	VMOVUPS      (BX), Y5
+	VMASKMOVPS   32(BX), Y0, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y5, Y7, Y1
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y5, Y7, Y3
+	VFMADD231PS  Y6, Y7, Y4
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelRowsMasked2AVX2_loop
+
+kernelRowsMasked2AVX2_done:
+	MOVQ       DI, R10
+	VMOVUPS    Y1, (R10)
+	VMASKMOVPS Y2, Y0, 32(R10)
+	ADDQ       R8, R10
+	VMOVUPS    Y3, (R10)
+	VMASKMOVPS Y4, Y0, 32(R10)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorNarrowMasked2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorNarrowMasked2AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelKMajorNarrowMasked2AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMASKMOVPS (R11), Y0, Y1
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y2
+	JMP        kernelKMajorNarrowMasked2AVX2_start
+
+kernelKMajorNarrowMasked2AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+
+kernelKMajorNarrowMasked2AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+	MOVQ DX, R12
+	SHLQ $0x02, R12
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R13
+	SHRQ  $0x02, R13
+	TESTQ R13, R13
+	JZ    kernelKMajorNarrowMasked2AVX2_by4_done
+
+kernelKMajorNarrowMasked2AVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 4(CX), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMASKMOVPS   (BX)(SI*1), Y0, Y3
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMASKMOVPS   (R9), Y0, Y3
+	VBROADCASTSS (R10), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 4(R10), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMASKMOVPS   (R9)(SI*1), Y0, Y3
+	VBROADCASTSS (R10)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 4(R10)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         R12, CX
+	ADDQ         R12, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R13
+	JNZ          kernelKMajorNarrowMasked2AVX2_by4_loop
+
+kernelKMajorNarrowMasked2AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorNarrowMasked2AVX2_done
+
+kernelKMajorNarrowMasked2AVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 4(CX), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         DX, CX
+	ADDQ         DX, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelKMajorNarrowMasked2AVX2_loop
+
+kernelKMajorNarrowMasked2AVX2_done:
+	MOVQ       DI, R11
+	VMASKMOVPS Y1, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y2, Y0, (R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsNarrowMasked2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsNarrowMasked2AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	MOVB         acc+104(FP), R10
+	TESTB        R10, R10
+	JZ           kernelRowsNarrowMasked2AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R10
+	VMASKMOVPS (R10), Y0, Y1
+	ADDQ       R8, R10
+	VMASKMOVPS (R10), Y0, Y2
+	JMP        kernelRowsNarrowMasked2AVX2_start
+
+kernelRowsNarrowMasked2AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 31(R10)
+	ADDQ       R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 31(R10)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+
+kernelRowsNarrowMasked2AVX2_start:
+	MOVQ SI, R10
+	SHLQ $0x02, R10
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R11
+	SHRQ  $0x02, R11
+	TESTQ R11, R11
+	JZ    kernelRowsNarrowMasked2AVX2_by4_done
+
+kernelRowsNarrowMasked2AVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMASKMOVPS   (BX)(SI*1), Y0, Y3
+	VBROADCASTSS 4(CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMASKMOVPS   (R9), Y0, Y3
+	VBROADCASTSS 8(CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	VMASKMOVPS   (R9)(SI*1), Y0, Y3
+	VBROADCASTSS 12(CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS 12(CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         $0x10, CX
+	ADDQ         R10, BX
+	ADDQ         R10, R9
+	DECQ         R11
+	JNZ          kernelRowsNarrowMasked2AVX2_by4_loop
+
+kernelRowsNarrowMasked2AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsNarrowMasked2AVX2_done
+
+kernelRowsNarrowMasked2AVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y3
+	VBROADCASTSS (CX), Y4
+	VFMADD231PS  Y3, Y4, Y1
+	VBROADCASTSS (CX)(DX*1), Y4
+	VFMADD231PS  Y3, Y4, Y2
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelRowsNarrowMasked2AVX2_loop
+
+kernelRowsNarrowMasked2AVX2_done:
+	MOVQ       DI, R10
+	VMASKMOVPS Y1, Y0, (R10)
+	ADDQ       R8, R10
+	VMASKMOVPS Y2, Y0, (R10)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorMasked3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorMasked3AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelKMajorMasked3AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMOVUPS    (R11), Y1
+	VMASKMOVPS 32(R11), Y0, Y2
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y3
+	VMASKMOVPS 32(R11), Y0, Y4
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y5
+	VMASKMOVPS 32(R11), Y0, Y6
+	JMP        kernelKMajorMasked3AVX2_start
+
+kernelKMajorMasked3AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+
+kernelKMajorMasked3AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+	MOVQ DX, R12
+	SHLQ $0x02, R12
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R13
+	SHRQ  $0x02, R13
+	TESTQ R13, R13
+	JZ    kernelKMajorMasked3AVX2_by4_done
+
+kernelKMajorMasked3AVX2_by4_loop:
+	VMOVUPS      (BX), Y7
+	VMASKMOVPS   32(BX), Y0, Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 4(CX), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 8(CX), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	VMOVUPS      (BX)(SI*1), Y7
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y8
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 4(CX)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 8(CX)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	VMOVUPS      (R9), Y7
+	VMASKMOVPS   32(R9), Y0, Y8
+	VBROADCASTSS (R10), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 4(R10), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 8(R10), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	VMOVUPS      (R9)(SI*1), Y7
+	VMASKMOVPS   32(R9)(SI*1), Y0, Y8
+	VBROADCASTSS (R10)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 4(R10)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 8(R10)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	ADDQ         R12, CX
+	ADDQ         R12, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R13
+	JNZ          kernelKMajorMasked3AVX2_by4_loop
+
+kernelKMajorMasked3AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorMasked3AVX2_done
+
+kernelKMajorMasked3AVX2_loop:
+	VMOVUPS      (BX), Y7
+	VMASKMOVPS   32(BX), Y0, Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 4(CX), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 8(CX), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	ADDQ         DX, CX
+	ADDQ         DX, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelKMajorMasked3AVX2_loop
+
+kernelKMajorMasked3AVX2_done:
+	MOVQ       DI, R11
+	VMOVUPS    Y1, (R11)
+	VMASKMOVPS Y2, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y3, (R11)
+	VMASKMOVPS Y4, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y5, (R11)
+	VMASKMOVPS Y6, Y0, 32(R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsMasked3AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	MOVB         acc+104(FP), R10
+	TESTB        R10, R10
+	JZ           kernelRowsMasked3AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R10
+	VMOVUPS    (R10), Y1
+	VMASKMOVPS 32(R10), Y0, Y2
+	ADDQ       R8, R10
+	VMOVUPS    (R10), Y3
+	VMASKMOVPS 32(R10), Y0, Y4
+	ADDQ       R8, R10
+	VMOVUPS    (R10), Y5
+	VMASKMOVPS 32(R10), Y0, Y6
+	JMP        kernelRowsMasked3AVX2_start
+
+kernelRowsMasked3AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R10
+	PREFETCHT0 (R10)
+	ADDQ       R8, R10
+	PREFETCHT0 (R10)
+	ADDQ       R8, R10
+	PREFETCHT0 (R10)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+
+kernelRowsMasked3AVX2_start:
+	MOVQ SI, R10
+	SHLQ $0x02, R10
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R11
+	SHRQ  $0x02, R11
+	TESTQ R11, R11
+	JZ    kernelRowsMasked3AVX2_by4_done
+
+kernelRowsMasked3AVX2_by4_loop:
+	VMOVUPS      (BX), Y7
+	VMASKMOVPS   32(BX), Y0, Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS (CX)(DX*2), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	VMOVUPS      (BX)(SI*1), Y7
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y8
+	VBROADCASTSS 4(CX), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 4(CX)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 4(CX)(DX*2), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	VMOVUPS      (R9), Y7
+	VMASKMOVPS   32(R9), Y0, Y8
+	VBROADCASTSS 8(CX), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 8(CX)(DX*2), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	VMOVUPS      (R9)(SI*1), Y7
+	VMASKMOVPS   32(R9)(SI*1), Y0, Y8
+	VBROADCASTSS 12(CX), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS 12(CX)(DX*2), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	ADDQ         $0x10, CX
+	ADDQ         R10, BX
+	ADDQ         R10, R9
+	DECQ         R11
+	JNZ          kernelRowsMasked3AVX2_by4_loop
+
+kernelRowsMasked3AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsMasked3AVX2_done
+
+kernelRowsMasked3AVX2_loop:
+	VMOVUPS      (BX), Y7
+	VMASKMOVPS   32(BX), Y0, Y8
+	VBROADCASTSS (CX), Y9
+	VFMADD231PS  Y7, Y9, Y1
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS (CX)(DX*1), Y9
+	VFMADD231PS  Y7, Y9, Y3
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS (CX)(DX*2), Y9
+	VFMADD231PS  Y7, Y9, Y5
+	VFMADD231PS  Y8, Y9, Y6
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelRowsMasked3AVX2_loop
+
+kernelRowsMasked3AVX2_done:
+	MOVQ       DI, R10
+	VMOVUPS    Y1, (R10)
+	VMASKMOVPS Y2, Y0, 32(R10)
+	ADDQ       R8, R10
+	VMOVUPS    Y3, (R10)
+	VMASKMOVPS Y4, Y0, 32(R10)
+	ADDQ       R8, R10
+	VMOVUPS    Y5, (R10)
+	VMASKMOVPS Y6, Y0, 32(R10)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorNarrowMasked3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorNarrowMasked3AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelKMajorNarrowMasked3AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMASKMOVPS (R11), Y0, Y1
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y2
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y3
+	JMP        kernelKMajorNarrowMasked3AVX2_start
+
+kernelKMajorNarrowMasked3AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+
+kernelKMajorNarrowMasked3AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+	MOVQ DX, R12
+	SHLQ $0x02, R12
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R13
+	SHRQ  $0x02, R13
+	TESTQ R13, R13
+	JZ    kernelKMajorNarrowMasked3AVX2_by4_done
+
+kernelKMajorNarrowMasked3AVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 4(CX), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 8(CX), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMASKMOVPS   (BX)(SI*1), Y0, Y4
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMASKMOVPS   (R9), Y0, Y4
+	VBROADCASTSS (R10), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 4(R10), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 8(R10), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMASKMOVPS   (R9)(SI*1), Y0, Y4
+	VBROADCASTSS (R10)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 4(R10)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 8(R10)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         R12, CX
+	ADDQ         R12, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R13
+	JNZ          kernelKMajorNarrowMasked3AVX2_by4_loop
+
+kernelKMajorNarrowMasked3AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorNarrowMasked3AVX2_done
+
+kernelKMajorNarrowMasked3AVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 4(CX), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 8(CX), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         DX, CX
+	ADDQ         DX, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelKMajorNarrowMasked3AVX2_loop
+
+kernelKMajorNarrowMasked3AVX2_done:
+	MOVQ       DI, R11
+	VMASKMOVPS Y1, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y2, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y3, Y0, (R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsNarrowMasked3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsNarrowMasked3AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	MOVB         acc+104(FP), R10
+	TESTB        R10, R10
+	JZ           kernelRowsNarrowMasked3AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R10
+	VMASKMOVPS (R10), Y0, Y1
+	ADDQ       R8, R10
+	VMASKMOVPS (R10), Y0, Y2
+	ADDQ       R8, R10
+	VMASKMOVPS (R10), Y0, Y3
+	JMP        kernelRowsNarrowMasked3AVX2_start
+
+kernelRowsNarrowMasked3AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 31(R10)
+	ADDQ       R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 31(R10)
+	ADDQ       R8, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 31(R10)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+
+kernelRowsNarrowMasked3AVX2_start:
+	MOVQ SI, R10
+	SHLQ $0x02, R10
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R11
+	SHRQ  $0x02, R11
+	TESTQ R11, R11
+	JZ    kernelRowsNarrowMasked3AVX2_by4_done
+
+kernelRowsNarrowMasked3AVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMASKMOVPS   (BX)(SI*1), Y0, Y4
+	VBROADCASTSS 4(CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 4(CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMASKMOVPS   (R9), Y0, Y4
+	VBROADCASTSS 8(CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 8(CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMASKMOVPS   (R9)(SI*1), Y0, Y4
+	VBROADCASTSS 12(CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS 12(CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x10, CX
+	ADDQ         R10, BX
+	ADDQ         R10, R9
+	DECQ         R11
+	JNZ          kernelRowsNarrowMasked3AVX2_by4_loop
+
+kernelRowsNarrowMasked3AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsNarrowMasked3AVX2_done
+
+kernelRowsNarrowMasked3AVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y4
+	VBROADCASTSS (CX), Y5
+	VFMADD231PS  Y4, Y5, Y1
+	VBROADCASTSS (CX)(DX*1), Y5
+	VFMADD231PS  Y4, Y5, Y2
+	VBROADCASTSS (CX)(DX*2), Y5
+	VFMADD231PS  Y4, Y5, Y3
+	ADDQ         $0x04, CX
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelRowsNarrowMasked3AVX2_loop
+
+kernelRowsNarrowMasked3AVX2_done:
+	MOVQ       DI, R10
+	VMASKMOVPS Y1, Y0, (R10)
+	ADDQ       R8, R10
+	VMASKMOVPS Y2, Y0, (R10)
+	ADDQ       R8, R10
+	VMASKMOVPS Y3, Y0, (R10)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorMasked4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorMasked4AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelKMajorMasked4AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMOVUPS    (R11), Y1
+	VMASKMOVPS 32(R11), Y0, Y2
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y3
+	VMASKMOVPS 32(R11), Y0, Y4
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y5
+	VMASKMOVPS 32(R11), Y0, Y6
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y7
+	VMASKMOVPS 32(R11), Y0, Y8
+	JMP        kernelKMajorMasked4AVX2_start
+
+kernelKMajorMasked4AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+
+kernelKMajorMasked4AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+	MOVQ DX, R12
+	SHLQ $0x02, R12
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R13
+	SHRQ  $0x02, R13
+	TESTQ R13, R13
+	JZ    kernelKMajorMasked4AVX2_by4_done
+
+kernelKMajorMasked4AVX2_by4_loop:
+	VMOVUPS      (BX), Y9
+	VMASKMOVPS   32(BX), Y0, Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 4(CX), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 8(CX), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 12(CX), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	VMOVUPS      (BX)(SI*1), Y9
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y10
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 4(CX)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 8(CX)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 12(CX)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	VMOVUPS      (R9), Y9
+	VMASKMOVPS   32(R9), Y0, Y10
+	VBROADCASTSS (R10), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 4(R10), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 8(R10), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 12(R10), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	VMOVUPS      (R9)(SI*1), Y9
+	VMASKMOVPS   32(R9)(SI*1), Y0, Y10
+	VBROADCASTSS (R10)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 4(R10)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 8(R10)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 12(R10)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	ADDQ         R12, CX
+	ADDQ         R12, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R13
+	JNZ          kernelKMajorMasked4AVX2_by4_loop
+
+kernelKMajorMasked4AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorMasked4AVX2_done
+
+kernelKMajorMasked4AVX2_loop:
+	VMOVUPS      (BX), Y9
+	VMASKMOVPS   32(BX), Y0, Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 4(CX), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 8(CX), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 12(CX), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	ADDQ         DX, CX
+	ADDQ         DX, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelKMajorMasked4AVX2_loop
+
+kernelKMajorMasked4AVX2_done:
+	MOVQ       DI, R11
+	VMOVUPS    Y1, (R11)
+	VMASKMOVPS Y2, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y3, (R11)
+	VMASKMOVPS Y4, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y5, (R11)
+	VMASKMOVPS Y6, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y7, (R11)
+	VMASKMOVPS Y8, Y0, 32(R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsMasked4AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	ADDQ         DX, R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelRowsMasked4AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMOVUPS    (R11), Y1
+	VMASKMOVPS 32(R11), Y0, Y2
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y3
+	VMASKMOVPS 32(R11), Y0, Y4
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y5
+	VMASKMOVPS 32(R11), Y0, Y6
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y7
+	VMASKMOVPS 32(R11), Y0, Y8
+	JMP        kernelRowsMasked4AVX2_start
+
+kernelRowsMasked4AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+
+kernelRowsMasked4AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R12
+	SHRQ  $0x02, R12
+	TESTQ R12, R12
+	JZ    kernelRowsMasked4AVX2_by4_done
+
+kernelRowsMasked4AVX2_by4_loop:
+	VMOVUPS      (BX), Y9
+	VMASKMOVPS   32(BX), Y0, Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS (CX)(DX*2), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS (R10), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	VMOVUPS      (BX)(SI*1), Y9
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y10
+	VBROADCASTSS 4(CX), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 4(CX)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 4(CX)(DX*2), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 4(R10), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	VMOVUPS      (R9), Y9
+	VMASKMOVPS   32(R9), Y0, Y10
+	VBROADCASTSS 8(CX), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 8(CX)(DX*2), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 8(R10), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	VMOVUPS      (R9)(SI*1), Y9
+	VMASKMOVPS   32(R9)(SI*1), Y0, Y10
+	VBROADCASTSS 12(CX), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS 12(CX)(DX*2), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS 12(R10), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	ADDQ         $0x10, CX
+	ADDQ         $0x10, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R12
+	JNZ          kernelRowsMasked4AVX2_by4_loop
+
+kernelRowsMasked4AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsMasked4AVX2_done
+
+kernelRowsMasked4AVX2_loop:
+	VMOVUPS      (BX), Y9
+	VMASKMOVPS   32(BX), Y0, Y10
+	VBROADCASTSS (CX), Y11
+	VFMADD231PS  Y9, Y11, Y1
+	VFMADD231PS  Y10, Y11, Y2
+	VBROADCASTSS (CX)(DX*1), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VFMADD231PS  Y10, Y11, Y4
+	VBROADCASTSS (CX)(DX*2), Y11
+	VFMADD231PS  Y9, Y11, Y5
+	VFMADD231PS  Y10, Y11, Y6
+	VBROADCASTSS (R10), Y11
+	VFMADD231PS  Y9, Y11, Y7
+	VFMADD231PS  Y10, Y11, Y8
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelRowsMasked4AVX2_loop
+
+kernelRowsMasked4AVX2_done:
+	MOVQ       DI, R11
+	VMOVUPS    Y1, (R11)
+	VMASKMOVPS Y2, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y3, (R11)
+	VMASKMOVPS Y4, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y5, (R11)
+	VMASKMOVPS Y6, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y7, (R11)
+	VMASKMOVPS Y8, Y0, 32(R11)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorNarrowMasked4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorNarrowMasked4AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelKMajorNarrowMasked4AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMASKMOVPS (R11), Y0, Y1
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y2
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y3
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y4
+	JMP        kernelKMajorNarrowMasked4AVX2_start
+
+kernelKMajorNarrowMasked4AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+
+kernelKMajorNarrowMasked4AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+	MOVQ DX, R12
+	SHLQ $0x02, R12
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R13
+	SHRQ  $0x02, R13
+	TESTQ R13, R13
+	JZ    kernelKMajorNarrowMasked4AVX2_by4_done
+
+kernelKMajorNarrowMasked4AVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 8(CX), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 12(CX), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMASKMOVPS   (BX)(SI*1), Y0, Y5
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 12(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMASKMOVPS   (R9), Y0, Y5
+	VBROADCASTSS (R10), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(R10), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 8(R10), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 12(R10), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMASKMOVPS   (R9)(SI*1), Y0, Y5
+	VBROADCASTSS (R10)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(R10)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 8(R10)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 12(R10)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         R12, CX
+	ADDQ         R12, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R13
+	JNZ          kernelKMajorNarrowMasked4AVX2_by4_loop
+
+kernelKMajorNarrowMasked4AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorNarrowMasked4AVX2_done
+
+kernelKMajorNarrowMasked4AVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 8(CX), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 12(CX), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         DX, CX
+	ADDQ         DX, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelKMajorNarrowMasked4AVX2_loop
+
+kernelKMajorNarrowMasked4AVX2_done:
+	MOVQ       DI, R11
+	VMASKMOVPS Y1, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y2, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y3, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y4, Y0, (R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsNarrowMasked4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsNarrowMasked4AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	ADDQ         DX, R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelRowsNarrowMasked4AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMASKMOVPS (R11), Y0, Y1
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y2
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y3
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y4
+	JMP        kernelRowsNarrowMasked4AVX2_start
+
+kernelRowsNarrowMasked4AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+
+kernelRowsNarrowMasked4AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R12
+	SHRQ  $0x02, R12
+	TESTQ R12, R12
+	JZ    kernelRowsNarrowMasked4AVX2_by4_done
+
+kernelRowsNarrowMasked4AVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS (CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS (R10), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMASKMOVPS   (BX)(SI*1), Y0, Y5
+	VBROADCASTSS 4(CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 4(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 4(R10), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMASKMOVPS   (R9), Y0, Y5
+	VBROADCASTSS 8(CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 8(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 8(R10), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMASKMOVPS   (R9)(SI*1), Y0, Y5
+	VBROADCASTSS 12(CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS 12(CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS 12(R10), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         $0x10, CX
+	ADDQ         $0x10, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R12
+	JNZ          kernelRowsNarrowMasked4AVX2_by4_loop
+
+kernelRowsNarrowMasked4AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsNarrowMasked4AVX2_done
+
+kernelRowsNarrowMasked4AVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y5
+	VBROADCASTSS (CX), Y6
+	VFMADD231PS  Y5, Y6, Y1
+	VBROADCASTSS (CX)(DX*1), Y6
+	VFMADD231PS  Y5, Y6, Y2
+	VBROADCASTSS (CX)(DX*2), Y6
+	VFMADD231PS  Y5, Y6, Y3
+	VBROADCASTSS (R10), Y6
+	VFMADD231PS  Y5, Y6, Y4
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelRowsNarrowMasked4AVX2_loop
+
+kernelRowsNarrowMasked4AVX2_done:
+	MOVQ       DI, R11
+	VMASKMOVPS Y1, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y2, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y3, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y4, Y0, (R11)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorMasked5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorMasked5AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelKMajorMasked5AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMOVUPS    (R11), Y1
+	VMASKMOVPS 32(R11), Y0, Y2
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y3
+	VMASKMOVPS 32(R11), Y0, Y4
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y5
+	VMASKMOVPS 32(R11), Y0, Y6
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y7
+	VMASKMOVPS 32(R11), Y0, Y8
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y9
+	VMASKMOVPS 32(R11), Y0, Y10
+	JMP        kernelKMajorMasked5AVX2_start
+
+kernelKMajorMasked5AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+
+kernelKMajorMasked5AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+	MOVQ DX, R12
+	SHLQ $0x02, R12
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R13
+	SHRQ  $0x02, R13
+	TESTQ R13, R13
+	JZ    kernelKMajorMasked5AVX2_by4_done
+
+kernelKMajorMasked5AVX2_by4_loop:
+	VMOVUPS      (BX), Y11
+	VMASKMOVPS   32(BX), Y0, Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 8(CX), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 12(CX), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 16(CX), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	VMOVUPS      (BX)(SI*1), Y11
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y12
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 4(CX)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 8(CX)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 12(CX)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 16(CX)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	VMOVUPS      (R9), Y11
+	VMASKMOVPS   32(R9), Y0, Y12
+	VBROADCASTSS (R10), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 4(R10), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 8(R10), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 12(R10), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 16(R10), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	VMOVUPS      (R9)(SI*1), Y11
+	VMASKMOVPS   32(R9)(SI*1), Y0, Y12
+	VBROADCASTSS (R10)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 4(R10)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 8(R10)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 12(R10)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 16(R10)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	ADDQ         R12, CX
+	ADDQ         R12, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R13
+	JNZ          kernelKMajorMasked5AVX2_by4_loop
+
+kernelKMajorMasked5AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorMasked5AVX2_done
+
+kernelKMajorMasked5AVX2_loop:
+	VMOVUPS      (BX), Y11
+	VMASKMOVPS   32(BX), Y0, Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 8(CX), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 12(CX), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 16(CX), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	ADDQ         DX, CX
+	ADDQ         DX, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelKMajorMasked5AVX2_loop
+
+kernelKMajorMasked5AVX2_done:
+	MOVQ       DI, R11
+	VMOVUPS    Y1, (R11)
+	VMASKMOVPS Y2, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y3, (R11)
+	VMASKMOVPS Y4, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y5, (R11)
+	VMASKMOVPS Y6, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y7, (R11)
+	VMASKMOVPS Y8, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y9, (R11)
+	VMASKMOVPS Y10, Y0, 32(R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsMasked5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsMasked5AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x08, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	ADDQ         DX, R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelRowsMasked5AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMOVUPS    (R11), Y1
+	VMASKMOVPS 32(R11), Y0, Y2
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y3
+	VMASKMOVPS 32(R11), Y0, Y4
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y5
+	VMASKMOVPS 32(R11), Y0, Y6
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y7
+	VMASKMOVPS 32(R11), Y0, Y8
+	ADDQ       R8, R11
+	VMOVUPS    (R11), Y9
+	VMASKMOVPS 32(R11), Y0, Y10
+	JMP        kernelRowsMasked5AVX2_start
+
+kernelRowsMasked5AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+
+kernelRowsMasked5AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R12
+	SHRQ  $0x02, R12
+	TESTQ R12, R12
+	JZ    kernelRowsMasked5AVX2_by4_done
+
+kernelRowsMasked5AVX2_by4_loop:
+	VMOVUPS      (BX), Y11
+	VMASKMOVPS   32(BX), Y0, Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS (CX)(DX*2), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS (R10), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS (R10)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	VMOVUPS      (BX)(SI*1), Y11
+	VMASKMOVPS   32(BX)(SI*1), Y0, Y12
+	VBROADCASTSS 4(CX), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 4(CX)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 4(CX)(DX*2), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 4(R10), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 4(R10)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	VMOVUPS      (R9), Y11
+	VMASKMOVPS   32(R9), Y0, Y12
+	VBROADCASTSS 8(CX), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 8(CX)(DX*2), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 8(R10), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 8(R10)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	VMOVUPS      (R9)(SI*1), Y11
+	VMASKMOVPS   32(R9)(SI*1), Y0, Y12
+	VBROADCASTSS 12(CX), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS 12(CX)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS 12(CX)(DX*2), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS 12(R10), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS 12(R10)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	ADDQ         $0x10, CX
+	ADDQ         $0x10, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R12
+	JNZ          kernelRowsMasked5AVX2_by4_loop
+
+kernelRowsMasked5AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsMasked5AVX2_done
+
+kernelRowsMasked5AVX2_loop:
+	VMOVUPS      (BX), Y11
+	VMASKMOVPS   32(BX), Y0, Y12
+	VBROADCASTSS (CX), Y13
+	VFMADD231PS  Y11, Y13, Y1
+	VFMADD231PS  Y12, Y13, Y2
+	VBROADCASTSS (CX)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y3
+	VFMADD231PS  Y12, Y13, Y4
+	VBROADCASTSS (CX)(DX*2), Y13
+	VFMADD231PS  Y11, Y13, Y5
+	VFMADD231PS  Y12, Y13, Y6
+	VBROADCASTSS (R10), Y13
+	VFMADD231PS  Y11, Y13, Y7
+	VFMADD231PS  Y12, Y13, Y8
+	VBROADCASTSS (R10)(DX*1), Y13
+	VFMADD231PS  Y11, Y13, Y9
+	VFMADD231PS  Y12, Y13, Y10
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelRowsMasked5AVX2_loop
+
+kernelRowsMasked5AVX2_done:
+	MOVQ       DI, R11
+	VMOVUPS    Y1, (R11)
+	VMASKMOVPS Y2, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y3, (R11)
+	VMASKMOVPS Y4, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y5, (R11)
+	VMASKMOVPS Y6, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y7, (R11)
+	VMASKMOVPS Y8, Y0, 32(R11)
+	ADDQ       R8, R11
+	VMOVUPS    Y9, (R11)
+	VMASKMOVPS Y10, Y0, 32(R11)
+	VZEROUPPER
+	RET
+
+// func kernelKMajorNarrowMasked5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelKMajorNarrowMasked5AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelKMajorNarrowMasked5AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMASKMOVPS (R11), Y0, Y1
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y2
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y3
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y4
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y5
+	JMP        kernelKMajorNarrowMasked5AVX2_start
+
+kernelKMajorNarrowMasked5AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+
+kernelKMajorNarrowMasked5AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+	MOVQ DX, R12
+	SHLQ $0x02, R12
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R13
+	SHRQ  $0x02, R13
+	TESTQ R13, R13
+	JZ    kernelKMajorNarrowMasked5AVX2_by4_done
+
+kernelKMajorNarrowMasked5AVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 16(CX), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMASKMOVPS   (BX)(SI*1), Y0, Y6
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 8(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 12(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 16(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMASKMOVPS   (R9), Y0, Y6
+	VBROADCASTSS (R10), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 4(R10), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 8(R10), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 12(R10), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 16(R10), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMASKMOVPS   (R9)(SI*1), Y0, Y6
+	VBROADCASTSS (R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 4(R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 8(R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 12(R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 16(R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         R12, CX
+	ADDQ         R12, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R13
+	JNZ          kernelKMajorNarrowMasked5AVX2_by4_loop
+
+kernelKMajorNarrowMasked5AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelKMajorNarrowMasked5AVX2_done
+
+kernelKMajorNarrowMasked5AVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 16(CX), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         DX, CX
+	ADDQ         DX, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelKMajorNarrowMasked5AVX2_loop
+
+kernelKMajorNarrowMasked5AVX2_done:
+	MOVQ       DI, R11
+	VMASKMOVPS Y1, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y2, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y3, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y4, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y5, Y0, (R11)
+	VZEROUPPER
+	RET
+
+// func kernelRowsNarrowMasked5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·kernelRowsNarrowMasked5AVX2(SB), NOSPLIT, $0-120
+	MOVQ         mask+112(FP), AX
+	SHRQ         $0x00, AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         k+0(FP), AX
+	MOVQ         a_base+8(FP), CX
+	MOVQ         lda+32(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         b_base+40(FP), BX
+	MOVQ         ldb+64(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         c_base+72(FP), DI
+	MOVQ         ldc+96(FP), R8
+	SHLQ         $0x02, R8
+	LEAQ         (BX)(SI*2), R9
+	LEAQ         (CX)(DX*2), R10
+	ADDQ         DX, R10
+	MOVB         acc+104(FP), R11
+	TESTB        R11, R11
+	JZ           kernelRowsNarrowMasked5AVX2_zero
+
+	// acc: start from the tile of C
+	MOVQ       DI, R11
+	VMASKMOVPS (R11), Y0, Y1
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y2
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y3
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y4
+	ADDQ       R8, R11
+	VMASKMOVPS (R11), Y0, Y5
+	JMP        kernelRowsNarrowMasked5AVX2_start
+
+kernelRowsNarrowMasked5AVX2_zero:
+	// prefetch C's tile for the store at the end
+	MOVQ       DI, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	ADDQ       R8, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 31(R11)
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+
+kernelRowsNarrowMasked5AVX2_start:
+	MOVQ SI, R11
+	SHLQ $0x02, R11
+
+	// for p := 0; p+4 <= k; p += 4: tile += A(:, p:p+4) · B(p:p+4, :)
+	MOVQ  AX, R12
+	SHRQ  $0x02, R12
+	TESTQ R12, R12
+	JZ    kernelRowsNarrowMasked5AVX2_by4_done
+
+kernelRowsNarrowMasked5AVX2_by4_loop:
+	VMASKMOVPS   (BX), Y0, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS (R10), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS (R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMASKMOVPS   (BX)(SI*1), Y0, Y6
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 4(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 4(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 4(R10), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 4(R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMASKMOVPS   (R9), Y0, Y6
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 8(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 8(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 8(R10), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 8(R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMASKMOVPS   (R9)(SI*1), Y0, Y6
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS 12(CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS 12(CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS 12(R10), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS 12(R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         $0x10, CX
+	ADDQ         $0x10, R10
+	ADDQ         R11, BX
+	ADDQ         R11, R9
+	DECQ         R12
+	JNZ          kernelRowsNarrowMasked5AVX2_by4_loop
+
+kernelRowsNarrowMasked5AVX2_by4_done:
+	// the last k mod 4 steps
+	ANDQ  $0x03, AX
+	TESTQ AX, AX
+	JZ    kernelRowsNarrowMasked5AVX2_done
+
+kernelRowsNarrowMasked5AVX2_loop:
+	VMASKMOVPS   (BX), Y0, Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y6, Y7, Y1
+	VBROADCASTSS (CX)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (CX)(DX*2), Y7
+	VFMADD231PS  Y6, Y7, Y3
+	VBROADCASTSS (R10), Y7
+	VFMADD231PS  Y6, Y7, Y4
+	VBROADCASTSS (R10)(DX*1), Y7
+	VFMADD231PS  Y6, Y7, Y5
+	ADDQ         $0x04, CX
+	ADDQ         $0x04, R10
+	ADDQ         SI, BX
+	ADDQ         SI, R9
+	DECQ         AX
+	JNZ          kernelRowsNarrowMasked5AVX2_loop
+
+kernelRowsNarrowMasked5AVX2_done:
+	MOVQ       DI, R11
+	VMASKMOVPS Y1, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y2, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y3, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y4, Y0, (R11)
+	ADDQ       R8, R11
+	VMASKMOVPS Y5, Y0, (R11)
 	VZEROUPPER
 	RET
 

@@ -163,6 +163,78 @@ func kernelRowsMasked10AVX512(k int, a []float32, lda int, b []float32, ldb int,
 // kernelRowsMasked11AVX512 computes the 11x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsMasked11AVX512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
 
+// kernelKMajorMaskedAVX2 computes the 6x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorMaskedAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMaskedAVX2 computes the 6x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMaskedAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorNarrowMaskedAVX2 computes the 6x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorNarrowMaskedAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsNarrowMaskedAVX2 computes the 6x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsNarrowMaskedAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorMasked1AVX2 computes the 1x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorMasked1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked1AVX2 computes the 1x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorNarrowMasked1AVX2 computes the 1x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorNarrowMasked1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsNarrowMasked1AVX2 computes the 1x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsNarrowMasked1AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorMasked2AVX2 computes the 2x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorMasked2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked2AVX2 computes the 2x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorNarrowMasked2AVX2 computes the 2x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorNarrowMasked2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsNarrowMasked2AVX2 computes the 2x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsNarrowMasked2AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorMasked3AVX2 computes the 3x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorMasked3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked3AVX2 computes the 3x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorNarrowMasked3AVX2 computes the 3x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorNarrowMasked3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsNarrowMasked3AVX2 computes the 3x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsNarrowMasked3AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorMasked4AVX2 computes the 4x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorMasked4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked4AVX2 computes the 4x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorNarrowMasked4AVX2 computes the 4x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorNarrowMasked4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsNarrowMasked4AVX2 computes the 4x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsNarrowMasked4AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorMasked5AVX2 computes the 5x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorMasked5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsMasked5AVX2 computes the 5x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 8 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsMasked5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelKMajorNarrowMasked5AVX2 computes the 5x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelKMajorNarrowMasked5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
+// kernelRowsNarrowMasked5AVX2 computes the 5x8 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p]; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first 0 set, B(p,j) = b[p*ldb+j], c's rows ldc apart.
+func kernelRowsNarrowMasked5AVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)
+
 // transposeAVX2 sets dst[p*ldd+r] = src[r*lds+p] for r < 8 and p < k, k a multiple of 8.
 func transposeAVX2(dst []float32, ldd int, src []float32, lds int, k int)
 

@@ -61,6 +61,22 @@ func main() {
 		kernel(fmt.Sprintf("kernelRowsMasked%dAVX512", h), true, h, 1, 16, func() VecVirtual { return ZMM() })
 	}
 	masked = false
+	// AVX2 kernels that load B and load and store C's last vector of
+	// columns under a mask, in every height, k-major and row-major: a
+	// ragged column panel (the 10-wide output layer) read in place.
+	maskLast = true
+	for _, h := range []int{6, 1, 2, 3, 4, 5} {
+		suffix := ""
+		if h < 6 {
+			suffix = fmt.Sprint(h)
+		}
+		for _, nv := range []int{2, 1} {
+			narrow := map[int]string{1: "Narrow", 2: ""}[nv]
+			kernelUnrolled(fmt.Sprintf("kernelKMajor%sMasked%sAVX2", narrow, suffix), false, h, nv, 8, func() VecVirtual { return YMM() })
+			kernelUnrolled(fmt.Sprintf("kernelRows%sMasked%sAVX2", narrow, suffix), true, h, nv, 8, func() VecVirtual { return YMM() })
+		}
+	}
+	maskLast = false
 	transposeAVX2()
 	copy16AVX2()
 	kernelCols()
@@ -271,8 +287,41 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 	if rows {
 		layout = "A(i,p) = a[i*lda+p]"
 	}
-	TEXT(name, NOSPLIT, "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)")
+	sig := "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)"
+	if maskLast {
+		sig = "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)"
+		layout += fmt.Sprintf("; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first %d set", nr-lanes)
+	}
+	TEXT(name, NOSPLIT, sig)
 	Doc(fmt.Sprintf("%s computes the %dx%d tile c = A·B, or c += A·B when acc, with %s, B(p,j) = b[p*ldb+j], c's rows ldc apart.", name, mr, nr, layout))
+	// With maskLast, the last vector of columns is loaded and stored under
+	// a vector mask (VMASKMOVPS; a sixteenth register is all AVX2 has
+	// left for one), built from the mask's bits for its columns.
+	var vmask VecVirtual
+	if maskLast {
+		vmask = vec()
+		m := GP64()
+		Load(Param("mask"), m)
+		SHRQ(Imm(uint64(nr-lanes)), m)
+		MOVQ(m, vmask.AsX())
+		VPBROADCASTD(vmask.AsX(), vmask)
+		VPAND(laneBits, vmask, vmask)
+		VPCMPEQD(laneBits, vmask, vmask)
+	}
+	load := func(m Mem, j int, v VecVirtual) {
+		if maskLast && j == nv-1 {
+			VMASKMOVPS(m, vmask, v)
+		} else {
+			VMOVUPS(m, v)
+		}
+	}
+	store := func(v VecVirtual, j int, m Mem) {
+		if maskLast && j == nv-1 {
+			VMASKMOVPS(v, vmask, m)
+		} else {
+			VMOVUPS(v, m)
+		}
+	}
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a").Base(), GP64())
 	lda := Load(Param("lda"), GP64())
@@ -344,7 +393,7 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 	MOVQ(c, row)
 	for i := range mr {
 		for j := range nv {
-			VMOVUPS(Mem{Base: row, Disp: 4 * lanes * j}, tile[i][j])
+			load(Mem{Base: row, Disp: 4 * lanes * j}, j, tile[i][j])
 		}
 		if i < mr-1 {
 			ADDQ(ldc, row)
@@ -376,7 +425,7 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 		bv := make([]VecVirtual, nv)
 		for j := range bv {
 			bv[j] = vec()
-			VMOVUPS(bAt(u, j), bv[j])
+			load(bAt(u, j), j, bv[j])
 		}
 		for i := range mr {
 			ai := vec()
@@ -435,7 +484,7 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 	MOVQ(c, row)
 	for i := range mr {
 		for j := range nv {
-			VMOVUPS(tile[i][j], Mem{Base: row, Disp: 4 * lanes * j})
+			store(tile[i][j], j, Mem{Base: row, Disp: 4 * lanes * j})
 		}
 		if i < mr-1 {
 			ADDQ(ldc, row)
@@ -444,6 +493,20 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 	VZEROUPPER()
 	RET()
 }
+
+// maskLast makes kernelUnrolled emit a variant taking a column mask whose
+// last vector of columns is loaded and stored under it.
+var maskLast bool
+
+// laneBits holds 1 << i in lane i of eight: a lane's bit of a column mask,
+// for building vector masks.
+var laneBits = func() Mem {
+	m := GLOBL("lanebits", RODATA|NOPTR)
+	for i := range 8 {
+		DATA(4*i, U32(1<<i))
+	}
+	return m
+}()
 
 // f32 broadcasts a float32 constant from the data section into a new zmm.
 // The constant is stored as its bit pattern: avo prints whole floats as

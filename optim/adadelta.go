@@ -24,6 +24,7 @@ func newAdadelta(r *argReader) rule {
 	o.Rho = r.float("rho", 0.95, 0, 1)
 	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
 	o.gAcc, o.dAcc = o.addSlot("accumulated_grad", 0), o.addSlot("accumulated_delta_var", 0)
+	o.fuse(tensor.RuleAdadelta, &o.kern, o.gAcc, o.dAcc)
 	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o
 }

@@ -23,6 +23,7 @@ func newAdagrad(r *argReader) rule {
 	o.InitialAccumulatorValue = r.float("initial_accumulator_value", 0.1, 0, 1e30)
 	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
 	o.a = o.addSlot("accumulator", float32(o.InitialAccumulatorValue))
+	o.fuse(tensor.RuleAdagrad, &o.kern, o.a)
 	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o
 }

@@ -57,7 +57,9 @@ func readAdam(r *argReader, weightDecay float64) *Adam {
 	}
 	o.momentum = &o.Beta1
 	o.prepareStep, o.updateChunk = o.prepare, o.chunk
-	if !o.AMSGrad {
+	if o.AMSGrad {
+		o.fuse(tensor.RuleAdamAMSGrad, &o.kern, o.m, o.v, o.vHat)
+	} else {
 		o.setOptions, o.fusedChunk = o.setWith, o.chunkWith
 	}
 	return o

@@ -24,6 +24,7 @@ func newAdamax(r *argReader) rule {
 	o.Beta2 = r.float("beta_2", 0.999, 0, 1)
 	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
 	o.m, o.u = o.addSlot("momentum", 0), o.addSlot("norm", 0)
+	o.fuse(tensor.RuleAdamax, &o.kern, o.m, o.u)
 	o.momentum = &o.Beta1
 	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o

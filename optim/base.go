@@ -24,10 +24,9 @@ import (
 //
 // All arithmetic on the parameters is float32, as in Keras with float32
 // variables. Keras runs each stage over every variable before the next;
-// here all the stages run in one parallel pass, block by block
-// (optionsChunk), in tensor's vector passes, or for Nadam and Adam inside
-// the rule's own pass (tensor.Engine.NadamWithOptions), which gives the
-// same bits because an element's stages read only that element. The pass is split
+// here all the stages run in one parallel pass, inside the rule's own
+// vector pass (optionsChunk), which gives the same bits because an
+// element's stages read only that element. The pass is split
 // over the engine's workers by element, and the norms are summed per chunk
 // in chunk order, so that no result depends on the number of threads.
 type base struct {
@@ -56,12 +55,16 @@ type base struct {
 	// to elements lo to hi-1 of parameter k (Keras's update_step).
 	prepareStep func(lr float32)
 	updateChunk func(k, lo, hi int)
-	// A rule with a pass that runs the options fused in (Nadam, Adam)
-	// sets setOptions, which sets fused[k] to its scalars and parameter
-	// k's options o of the step (after prepareStep), and fusedChunk, which
-	// runs that pass over elements lo to hi-1 of parameter k.
+	// Every rule sets setOptions, which sets fused[k] to its scalars and
+	// parameter k's options o of the step (after prepareStep), and
+	// fusedChunk, which runs its pass with the options over elements lo to
+	// hi-1 of parameter k (Nadam and Adam directly, the others by fuse).
 	setOptions func(k int, o tensor.Options)
 	fusedChunk func(k, lo, hi int)
+	// A rule that fuses its pass through tensor's RuleWithOptions (fuse).
+	rule      tensor.Rule
+	ruleKern  *tensor.StepScalars
+	ruleSlots []int
 
 	// Built for the parameters of the first Step.
 	built   bool
@@ -100,6 +103,26 @@ func (b *base) addScalar(name string, init float32) int {
 	b.scalarNames = append(b.scalarNames, name)
 	b.scalarInit = append(b.scalarInit, init)
 	return len(b.scalarNames) - 1
+}
+
+// fuse makes the options run inside the rule's pass r (tensor's
+// RuleWithOptions) with the step's scalars *kern and the slots of the
+// indices given, in the pass's order.
+func (b *base) fuse(r tensor.Rule, kern *tensor.StepScalars, slots ...int) {
+	b.rule, b.ruleKern, b.ruleSlots = r, kern, slots
+	b.setOptions, b.fusedChunk = b.setRuleOptions, b.ruleChunk
+}
+
+func (b *base) setRuleOptions(k int, o tensor.Options) { b.fused[k].SetOptions(o) }
+
+// ruleChunk is the rule's pass with the options over one chunk.
+func (b *base) ruleChunk(k, lo, hi int) {
+	var x [3][]float32
+	for i, s := range b.ruleSlots {
+		x[i] = b.slots[s][k][lo:hi]
+	}
+	p := b.params[k]
+	b.e.RuleWithOptions(b.rule, p.Value[lo:hi], p.Grad[lo:hi], x, b.averageChunk(k, lo, hi), b.ruleKern, &b.fused[k])
 }
 
 // averageChunk returns elements lo to hi-1 of parameter k's moving
@@ -296,15 +319,15 @@ func (b *base) prepareOptions() {
 	}
 	b.emaOneMinusM = 1 - b.emaM
 	b.overwrite = b.useEMA && b.emaOverwrite > 0 && (b.iterations+1)%b.emaOverwrite == 0
-	if b.setOptions != nil {
-		for k := range b.lens {
-			b.setOptions(k, b.options(k))
-		}
+	for k := range b.lens {
+		b.setOptions(k, b.options(k))
 	}
 }
 
-// options returns parameter k's options of the step, as optionsChunk's
-// stages apply them.
+// options returns parameter k's options of the step: the clip (clipnorm's
+// g c / max(‖g‖, c), none where the norm is 0 as Keras's two-tap where
+// leaves a zero gradient; global_clipnorm's scale; clipvalue's bounds),
+// the decay and the average.
 func (b *base) options(k int) tensor.Options {
 	var o tensor.Options
 	switch {
@@ -342,11 +365,6 @@ func (b *base) normChunk(k, lo, hi int) {
 	b.partial[b.offsets[k]+lo/tensor.ChunkSize] = b.e.SumSquares(b.params[k].Grad[lo:hi])
 }
 
-// optionsBlock is how many elements optionsChunk takes through all the
-// stages at a time: few enough that the block's gradients, weights, slots
-// and averages stay in the core's first-level cache between the stages.
-const optionsBlock = 1024
-
 // optionsChunk steps elements lo to hi-1 of parameter k with the options,
 // in Keras 3's order (BaseOptimizer.apply): clip the gradient
 // (_clip_gradients), decay the weight (_apply_weight_decay), the rule's
@@ -354,45 +372,14 @@ const optionsBlock = 1024
 // and, every ema_overwrite_frequency steps, the weight from the average
 // (_overwrite_model_variables_with_average_value). Keras runs each stage
 // over every variable before the next; since an element's stages read
-// only that element and the step's scalars, running them block by block
-// gives the same bits with one trip through memory.
+// only that element and the step's scalars, the rule's pass runs them all
+// per element (tensor's NadamWithOptions, AdamWithOptions and
+// RuleWithOptions, set up by options and the rule's setOptions), the same
+// bits in one trip through memory.
 func (b *base) optionsChunk(k, lo, hi int) {
-	p, e := b.params[k], b.e
-	if b.fusedChunk != nil { // every stage in the rule's pass
-		b.fusedChunk(k, lo, hi)
-		if b.overwrite {
-			copy(p.Value[lo:hi], b.average[k][lo:hi])
-		}
-		return
-	}
-	for s := lo; s < hi; s += optionsBlock {
-		t := min(hi, s+optionsBlock)
-		g, w := p.Grad[s:t], p.Value[s:t]
-		switch {
-		case b.clipNorm > 0:
-			// g * clipnorm / max(‖g‖, clipnorm); Keras's two-tap where
-			// leaves a zero gradient zero.
-			if norm := b.clipScale[k]; norm != 0 {
-				c := float32(b.clipNorm)
-				e.ClipByNorm(g, c, max(norm, c))
-			}
-		case b.globalClipNorm > 0:
-			e.Scale(g, b.clipScale[k])
-		case b.clipValue > 0:
-			v := float32(b.clipValue)
-			e.ClipByValue(g, -v, v)
-		}
-		if b.weightDecay != 0 {
-			e.DecayWeights(w, b.decay, b.lr32)
-		}
-		b.updateChunk(k, s, t)
-		if b.useEMA {
-			a := b.average[k][s:t]
-			e.MovingAverage(a, w, b.emaM, b.emaOneMinusM)
-			if b.overwrite {
-				copy(w, a)
-			}
-		}
+	b.fusedChunk(k, lo, hi)
+	if b.overwrite {
+		copy(b.params[k].Value[lo:hi], b.average[k][lo:hi])
 	}
 }
 

@@ -51,6 +51,10 @@ func BenchmarkStep(b *testing.B) {
 		{"adam-global-clipnorm", "adam", Args{"global_clipnorm": 1.0}},
 		{"adam-clipvalue", "adam", Args{"clipvalue": 0.5}},
 		{"nadam-all-options", "nadam", Args{"clipnorm": 1.0, "weight_decay": 0.004, "use_ema": true, "ema_overwrite_frequency": 10}},
+		{"sgd-nesterov-all-options", "sgd", Args{"momentum": 0.9, "nesterov": true, "clipnorm": 1.0, "weight_decay": 0.004, "use_ema": true}},
+		{"rmsprop-all-options", "rmsprop", Args{"clipnorm": 1.0, "weight_decay": 0.004, "use_ema": true}},
+		{"adamax-all-options", "adamax", Args{"clipnorm": 1.0, "weight_decay": 0.004, "use_ema": true}},
+		{"lion-all-options", "lion", Args{"clipnorm": 1.0, "weight_decay": 0.004, "use_ema": true}},
 	} {
 		b.Run(c.label, func(b *testing.B) {
 			o, err := Build(c.name, Constant(1e-6), c.args)

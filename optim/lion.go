@@ -26,6 +26,7 @@ func newLion(r *argReader) rule {
 		r.bad("beta_1", 0, "want (0, 1]; otherwise the optimizer degenerates to SignSGD")
 	}
 	o.m = o.addSlot("momentum", 0)
+	o.fuse(tensor.RuleLion, &o.kern, o.m)
 	o.momentum = &o.Beta1
 	o.prepareStep, o.updateChunk = o.prepare, o.chunk
 	return o

@@ -40,6 +40,16 @@ func newRMSprop(r *argReader) rule {
 	}
 	o.momentum = &o.Momentum
 	o.prepareStep, o.updateChunk = o.prepare, o.chunk
+	switch {
+	case o.Centered && o.Momentum > 0:
+		o.fuse(tensor.RuleRMSpropCenteredMomentum, &o.full, o.v, o.a, o.b)
+	case o.Centered:
+		o.fuse(tensor.RuleRMSpropCentered, &o.full, o.v, o.a)
+	case o.Momentum > 0:
+		o.fuse(tensor.RuleRMSpropMomentum, &o.full, o.v, o.b)
+	default:
+		o.fuse(tensor.RuleRMSprop, &o.kern, o.v)
+	}
 	return o
 }
 

@@ -29,6 +29,14 @@ func newSGD(r *argReader) rule {
 	}
 	o.momentum = &o.Momentum
 	o.prepareStep, o.updateChunk = o.prepare, o.chunk
+	switch {
+	case !o.hasSlots:
+		o.fuse(tensor.RuleSGD, &o.kern)
+	case o.Nesterov:
+		o.fuse(tensor.RuleSGDNesterov, &o.kern, o.m)
+	default:
+		o.fuse(tensor.RuleSGDMomentum, &o.kern, o.m)
+	}
 	return o
 }
 

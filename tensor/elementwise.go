@@ -259,11 +259,12 @@ type simd struct {
 	// The rules with the options fused in (Engine.NadamWithOptions,
 	// AdamWithOptions); a is nil without the average.
 	nadamWithOptions, adamWithOptions func(w, g, m, v, a []float32, s *WithOptions)
+	ruleWithOptions                   func(r Rule, w, g []float32, slots [3][]float32, a []float32, c *StepScalars, s *WithOptions)
 }
 
 var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, adamAMSGradGeneric, sgdGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, colSumsGeneric,
 	sumSquaresGeneric, scaleGeneric, clipByNormGeneric, clipByValueGeneric, decayWeightsGeneric, movingAverageGeneric,
-	nadamWithOptionsGeneric, adamWithOptionsGeneric}
+	nadamWithOptionsGeneric, adamWithOptionsGeneric, ruleWithOptionsGeneric}
 
 func colSumsGeneric(dst, g []float32, ldg, rows int) {
 	clear(dst)

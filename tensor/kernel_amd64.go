@@ -133,6 +133,7 @@ var avx2SIMD = func() simd {
 	s.sumSquares, s.scale, s.clipByNorm, s.clipByValue = sumSquaresAVX2Tail, scaleAVX2Tail, clipByNormAVX2Tail, clipByValueAVX2Tail
 	s.decayWeights, s.movingAverage = decayWeightsAVX2Tail, movingAverageAVX2Tail
 	s.nadamWithOptions, s.adamWithOptions = nadamWithOptionsAVX2Tail, adamWithOptionsAVX2Tail
+	s.ruleWithOptions = ruleWithOptionsAVX2Tail
 	return s
 }()
 
@@ -180,6 +181,47 @@ func withOptionsAVX2Tail(passes *[16]func(w, g, m, v, a []float32, c *[16][8]flo
 		}
 		twin(w[n:], g[n:], m[n:], v[n:], at, s)
 	}
+}
+
+// ruleWithOptionsAVX2Tail is RuleWithOptions's pass in AVX2, the last
+// len(w) mod 8 elements in Go.
+func ruleWithOptionsAVX2Tail(r Rule, w, g []float32, slots [3][]float32, a []float32, c *StepScalars, s *WithOptions) {
+	n := len(w) &^ 7
+	var at []float32
+	if a != nil {
+		a, at = a[:n], a[n:]
+	}
+	x, o, mode := cutSlots(slots, 0, n), (*[6][8]float32)(s.t[9:15]), s.o.mode()
+	w0, g0 := w[:n], g[:n]
+	switch r {
+	case RuleSGD:
+		sgdWithOptionsAVX2(w0, g0, a, &c.c, o, mode)
+	case RuleSGDMomentum:
+		sgdMomentumWithOptionsAVX2(w0, g0, x[0], a, &c.c, o, mode)
+	case RuleSGDNesterov:
+		sgdNesterovWithOptionsAVX2(w0, g0, x[0], a, &c.c, o, mode)
+	case RuleRMSprop:
+		rmspropWithOptionsAVX2(w0, g0, x[0], a, c.four(), o, mode)
+	case RuleRMSpropCentered:
+		rmspropCenteredWithOptionsAVX2(w0, g0, x[0], x[1], a, &c.c, o, mode)
+	case RuleRMSpropMomentum:
+		rmspropMomentumWithOptionsAVX2(w0, g0, x[0], x[1], a, &c.c, o, mode)
+	case RuleRMSpropCenteredMomentum:
+		rmspropCenteredMomentumWithOptionsAVX2(w0, g0, x[0], x[1], x[2], a, &c.c, o, mode)
+	case RuleAdagrad:
+		adagradWithOptionsAVX2(w0, g0, x[0], a, c.four(), o, mode)
+	case RuleAdadelta:
+		adadeltaWithOptionsAVX2(w0, g0, x[0], x[1], a, c.four(), o, mode)
+	case RuleLion:
+		lionWithOptionsAVX2(w0, g0, x[0], a, &c.c, o, mode)
+	case RuleAdamax:
+		adamaxWithOptionsAVX2(w0, g0, x[0], x[1], a, &c.c, o, mode)
+	case RuleAdamAMSGrad:
+		adamAMSGradWithOptionsAVX2(w0, g0, x[0], x[1], x[2], a, c.four(), o, mode)
+	default:
+		panic("tensor: unknown rule")
+	}
+	ruleWithOptionsGeneric(r, w[n:], g[n:], cutSlots(slots, n, len(w)), at, c, s)
 }
 
 // The base options' passes in AVX2, the last elements (len mod 8; mod 16
@@ -303,6 +345,7 @@ var avx512SIMD = simd{
 	sumSquares: sumSquaresAVX2Tail, scale: scaleAVX2Tail, clipByNorm: clipByNormAVX2Tail, clipByValue: clipByValueAVX2Tail,
 	decayWeights: decayWeightsAVX2Tail, movingAverage: movingAverageAVX2Tail,
 	nadamWithOptions: nadamWithOptionsAVX2Tail, adamWithOptions: adamWithOptionsAVX2Tail,
+	ruleWithOptions: ruleWithOptionsAVX2Tail,
 	biasELU: func(x, bias []float32) {
 		n := len(bias) &^ 15
 		biasELUAVX512(x[:n], bias[:n])

@@ -11640,24 +11640,24 @@ TEXT ·adamAVX2(SB), NOSPLIT, $0-104
 
 adamAVX2_loop:
 	VMOVUPS (CX), Y4
-	VMOVUPS (DX), Y5
-	VMOVUPS (BX), Y6
-	VSUBPS  Y5, Y4, Y7
-	VMULPS  Y1, Y7, Y7
-	VADDPS  Y7, Y5, Y5
-	VMOVUPS Y5, (DX)
-	VMULPS  Y4, Y4, Y7
-	VSUBPS  Y6, Y7, Y7
-	VMULPS  Y2, Y7, Y7
-	VADDPS  Y7, Y6, Y6
-	VMOVUPS Y6, (BX)
-	VSQRTPS Y6, Y6
-	VADDPS  Y3, Y6, Y6
-	VMULPS  Y0, Y5, Y5
-	VDIVPS  Y6, Y5, Y5
-	VMOVUPS (AX), Y4
-	VSUBPS  Y5, Y4, Y4
-	VMOVUPS Y4, (AX)
+	VMOVUPS (AX), Y5
+	VMOVUPS (DX), Y6
+	VMOVUPS (BX), Y7
+	VSUBPS  Y6, Y4, Y8
+	VMULPS  Y1, Y8, Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS  Y4, Y4, Y8
+	VSUBPS  Y7, Y8, Y8
+	VMULPS  Y2, Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (BX)
+	VSQRTPS Y7, Y7
+	VADDPS  Y3, Y7, Y7
+	VMULPS  Y0, Y6, Y6
+	VDIVPS  Y7, Y6, Y6
+	VSUBPS  Y6, Y5, Y5
+	VMOVUPS Y5, (AX)
 	ADDQ    $0x20, AX
 	ADDQ    $0x20, CX
 	ADDQ    $0x20, DX
@@ -11691,33 +11691,33 @@ TEXT ·adamAMSGradAVX2(SB), NOSPLIT, $0-128
 
 adamAMSGradAVX2_loop:
 	VMOVUPS   (CX), Y5
-	VMOVUPS   (DX), Y6
-	VMOVUPS   (BX), Y7
-	VSUBPS    Y6, Y5, Y8
-	VMULPS    Y1, Y8, Y8
-	VADDPS    Y8, Y6, Y6
-	VMOVUPS   Y6, (DX)
-	VMULPS    Y5, Y5, Y8
-	VSUBPS    Y7, Y8, Y8
-	VMULPS    Y2, Y8, Y8
-	VADDPS    Y8, Y7, Y7
-	VMOVUPS   Y7, (BX)
+	VMOVUPS   (AX), Y6
+	VMOVUPS   (DX), Y7
+	VMOVUPS   (BX), Y8
+	VSUBPS    Y7, Y5, Y9
+	VMULPS    Y1, Y9, Y9
+	VADDPS    Y9, Y7, Y7
+	VMOVUPS   Y7, (DX)
+	VMULPS    Y5, Y5, Y9
+	VSUBPS    Y8, Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VADDPS    Y9, Y8, Y8
+	VMOVUPS   Y8, (BX)
 	VMOVUPS   (SI), Y5
-	VMAXPS    Y7, Y5, Y8
-	VCMPPS    $0x08, Y7, Y5, Y9
+	VMAXPS    Y8, Y5, Y9
+	VCMPPS    $0x08, Y8, Y5, Y10
 	VXORPS    Y4, Y5, Y5
-	VXORPS    Y4, Y7, Y7
-	VORPS     Y7, Y5, Y5
+	VXORPS    Y4, Y8, Y8
+	VORPS     Y8, Y5, Y5
 	VXORPS    Y4, Y5, Y5
-	VBLENDVPS Y9, Y5, Y8, Y8
-	VMOVUPS   Y8, (SI)
-	VSQRTPS   Y8, Y8
-	VADDPS    Y3, Y8, Y8
-	VMULPS    Y0, Y6, Y6
-	VDIVPS    Y8, Y6, Y6
-	VMOVUPS   (AX), Y5
-	VSUBPS    Y6, Y5, Y5
-	VMOVUPS   Y5, (AX)
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMOVUPS   Y9, (SI)
+	VSQRTPS   Y9, Y9
+	VADDPS    Y3, Y9, Y9
+	VMULPS    Y0, Y7, Y7
+	VDIVPS    Y9, Y7, Y7
+	VSUBPS    Y7, Y6, Y6
+	VMOVUPS   Y6, (AX)
 	ADDQ      $0x20, AX
 	ADDQ      $0x20, CX
 	ADDQ      $0x20, DX
@@ -11744,8 +11744,9 @@ TEXT ·sgdAVX2(SB), NOSPLIT, $0-56
 	JZ           sgdAVX2_done
 
 sgdAVX2_loop:
-	VMULPS  (CX), Y0, Y1
+	VMOVUPS (CX), Y1
 	VMOVUPS (AX), Y2
+	VMULPS  Y1, Y0, Y1
 	VSUBPS  Y1, Y2, Y2
 	VMOVUPS Y2, (AX)
 	ADDQ    $0x20, AX
@@ -11772,8 +11773,9 @@ TEXT ·sgdMomentumAVX2(SB), NOSPLIT, $0-80
 	JZ           sgdMomentumAVX2_done
 
 sgdMomentumAVX2_loop:
-	VMULPS  (CX), Y0, Y2
+	VMOVUPS (CX), Y2
 	VMOVUPS (AX), Y3
+	VMULPS  Y2, Y0, Y2
 	VMULPS  (DX), Y1, Y4
 	VSUBPS  Y2, Y4, Y4
 	VMOVUPS Y4, (DX)
@@ -11804,8 +11806,9 @@ TEXT ·sgdNesterovAVX2(SB), NOSPLIT, $0-80
 	JZ           sgdNesterovAVX2_done
 
 sgdNesterovAVX2_loop:
-	VMULPS  (CX), Y0, Y2
+	VMOVUPS (CX), Y2
 	VMOVUPS (AX), Y3
+	VMULPS  Y2, Y0, Y2
 	VMULPS  (DX), Y1, Y4
 	VSUBPS  Y2, Y4, Y4
 	VMOVUPS Y4, (DX)
@@ -11841,18 +11844,18 @@ TEXT ·rmspropAVX2(SB), NOSPLIT, $0-80
 
 rmspropAVX2_loop:
 	VMOVUPS (CX), Y4
-	VMULPS  (DX), Y0, Y5
-	VMULPS  Y4, Y4, Y6
-	VMULPS  Y1, Y6, Y6
-	VADDPS  Y6, Y5, Y5
-	VMOVUPS Y5, (DX)
-	VADDPS  Y3, Y5, Y5
-	VSQRTPS Y5, Y5
+	VMOVUPS (AX), Y5
+	VMULPS  (DX), Y0, Y6
+	VMULPS  Y4, Y4, Y7
+	VMULPS  Y1, Y7, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VADDPS  Y3, Y6, Y6
+	VSQRTPS Y6, Y6
 	VMULPS  Y2, Y4, Y4
-	VDIVPS  Y5, Y4, Y4
-	VMOVUPS (AX), Y6
-	VSUBPS  Y4, Y6, Y6
-	VMOVUPS Y6, (AX)
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y5, Y5
+	VMOVUPS Y5, (AX)
 	ADDQ    $0x20, AX
 	ADDQ    $0x20, CX
 	ADDQ    $0x20, DX
@@ -11879,14 +11882,14 @@ TEXT ·adagradAVX2(SB), NOSPLIT, $0-80
 
 adagradAVX2_loop:
 	VMOVUPS (CX), Y2
-	VMULPS  Y2, Y2, Y3
-	VADDPS  (DX), Y3, Y3
-	VMOVUPS Y3, (DX)
-	VADDPS  Y1, Y3, Y3
-	VSQRTPS Y3, Y3
-	VMULPS  Y0, Y2, Y2
-	VDIVPS  Y3, Y2, Y2
 	VMOVUPS (AX), Y3
+	VMULPS  Y2, Y2, Y4
+	VADDPS  (DX), Y4, Y4
+	VMOVUPS Y4, (DX)
+	VADDPS  Y1, Y4, Y4
+	VSQRTPS Y4, Y4
+	VMULPS  Y0, Y2, Y2
+	VDIVPS  Y4, Y2, Y2
 	VSUBPS  Y2, Y3, Y3
 	VMOVUPS Y3, (AX)
 	ADDQ    $0x20, AX
@@ -11918,27 +11921,27 @@ TEXT ·adadeltaAVX2(SB), NOSPLIT, $0-104
 
 adadeltaAVX2_loop:
 	VMOVUPS (CX), Y4
-	VMULPS  (DX), Y0, Y5
-	VMULPS  Y4, Y4, Y7
-	VMULPS  Y1, Y7, Y7
-	VADDPS  Y7, Y5, Y5
-	VMOVUPS Y5, (DX)
-	VADDPS  Y3, Y5, Y5
-	VSQRTPS Y5, Y5
-	VMOVUPS (BX), Y6
-	VADDPS  Y3, Y6, Y7
-	VSQRTPS Y7, Y7
-	VMULPS  Y4, Y7, Y7
-	VDIVPS  Y5, Y7, Y7
-	VMULPS  Y0, Y6, Y6
-	VMULPS  Y7, Y7, Y5
-	VMULPS  Y1, Y5, Y5
-	VADDPS  Y5, Y6, Y6
-	VMOVUPS Y6, (BX)
-	VMULPS  Y2, Y7, Y7
-	VMOVUPS (AX), Y4
-	VSUBPS  Y7, Y4, Y4
-	VMOVUPS Y4, (AX)
+	VMOVUPS (AX), Y5
+	VMULPS  (DX), Y0, Y6
+	VMULPS  Y4, Y4, Y8
+	VMULPS  Y1, Y8, Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VADDPS  Y3, Y6, Y6
+	VSQRTPS Y6, Y6
+	VMOVUPS (BX), Y7
+	VADDPS  Y3, Y7, Y8
+	VSQRTPS Y8, Y8
+	VMULPS  Y4, Y8, Y8
+	VDIVPS  Y6, Y8, Y8
+	VMULPS  Y0, Y7, Y7
+	VMULPS  Y8, Y8, Y6
+	VMULPS  Y1, Y6, Y6
+	VADDPS  Y6, Y7, Y7
+	VMOVUPS Y7, (BX)
+	VMULPS  Y2, Y8, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMOVUPS Y5, (AX)
 	ADDQ    $0x20, AX
 	ADDQ    $0x20, CX
 	ADDQ    $0x20, DX
@@ -11970,24 +11973,24 @@ TEXT ·lionAVX2(SB), NOSPLIT, $0-80
 
 lionAVX2_loop:
 	VMOVUPS   (CX), Y6
-	VMOVUPS   (DX), Y7
-	VMULPS    Y1, Y7, Y8
-	VMULPS    Y2, Y6, Y9
-	VADDPS    Y9, Y8, Y8
-	VMULPS    Y3, Y7, Y7
+	VMOVUPS   (AX), Y7
+	VMOVUPS   (DX), Y8
+	VMULPS    Y1, Y8, Y9
+	VMULPS    Y2, Y6, Y10
+	VADDPS    Y10, Y9, Y9
+	VMULPS    Y3, Y8, Y8
 	VMULPS    Y4, Y6, Y6
-	VADDPS    Y6, Y7, Y7
-	VMOVUPS   Y7, (DX)
-	VMOVUPS   (AX), Y6
-	VSUBPS    Y0, Y6, Y9
-	VADDPS    Y0, Y6, Y7
-	VCMPPS    $0x1e, Y5, Y8, Y10
-	VBLENDVPS Y10, Y9, Y6, Y6
-	VCMPPS    $0x11, Y5, Y8, Y10
-	VBLENDVPS Y10, Y7, Y6, Y6
-	VCMPPS    $0x03, Y8, Y8, Y10
-	VBLENDVPS Y10, Y8, Y6, Y6
-	VMOVUPS   Y6, (AX)
+	VADDPS    Y6, Y8, Y8
+	VMOVUPS   Y8, (DX)
+	VSUBPS    Y0, Y7, Y10
+	VADDPS    Y0, Y7, Y6
+	VCMPPS    $0x1e, Y5, Y9, Y8
+	VBLENDVPS Y8, Y10, Y7, Y7
+	VCMPPS    $0x11, Y5, Y9, Y8
+	VBLENDVPS Y8, Y6, Y7, Y7
+	VCMPPS    $0x03, Y9, Y9, Y8
+	VBLENDVPS Y8, Y9, Y7, Y7
+	VMOVUPS   Y7, (AX)
 	ADDQ      $0x20, AX
 	ADDQ      $0x20, CX
 	ADDQ      $0x20, DX
@@ -12021,30 +12024,30 @@ TEXT ·adamaxAVX2(SB), NOSPLIT, $0-104
 
 adamaxAVX2_loop:
 	VMOVUPS   (CX), Y7
-	VMOVUPS   (DX), Y8
-	VSUBPS    Y8, Y7, Y9
-	VMULPS    Y1, Y9, Y9
-	VADDPS    Y9, Y8, Y8
-	VMOVUPS   Y8, (DX)
-	VXORPS    Y6, Y7, Y10
-	VCMPPS    $0x11, Y5, Y7, Y9
-	VBLENDVPS Y9, Y10, Y7, Y10
-	VMULPS    (BX), Y2, Y9
-	VMAXPS    Y10, Y9, Y7
-	VCMPPS    $0x08, Y10, Y9, Y11
-	VXORPS    Y6, Y9, Y9
+	VMOVUPS   (AX), Y8
+	VMOVUPS   (DX), Y9
+	VSUBPS    Y9, Y7, Y10
+	VMULPS    Y1, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMOVUPS   Y9, (DX)
+	VXORPS    Y6, Y7, Y11
+	VCMPPS    $0x11, Y5, Y7, Y10
+	VBLENDVPS Y10, Y11, Y7, Y11
+	VMULPS    (BX), Y2, Y10
+	VMAXPS    Y11, Y10, Y7
+	VCMPPS    $0x08, Y11, Y10, Y12
 	VXORPS    Y6, Y10, Y10
-	VORPS     Y10, Y9, Y9
-	VXORPS    Y6, Y9, Y9
-	VBLENDVPS Y11, Y9, Y7, Y7
+	VXORPS    Y6, Y11, Y11
+	VORPS     Y11, Y10, Y10
+	VXORPS    Y6, Y10, Y10
+	VBLENDVPS Y12, Y10, Y7, Y7
 	VMOVUPS   Y7, (BX)
 	VADDPS    Y4, Y7, Y7
 	VMULPS    Y3, Y7, Y7
-	VMULPS    Y0, Y8, Y8
-	VDIVPS    Y7, Y8, Y8
-	VMOVUPS   (AX), Y7
-	VSUBPS    Y8, Y7, Y7
-	VMOVUPS   Y7, (AX)
+	VMULPS    Y0, Y9, Y9
+	VDIVPS    Y7, Y9, Y9
+	VSUBPS    Y9, Y8, Y8
+	VMOVUPS   Y8, (AX)
 	ADDQ      $0x20, AX
 	ADDQ      $0x20, CX
 	ADDQ      $0x20, DX
@@ -12076,24 +12079,24 @@ TEXT ·rmspropCenteredAVX2(SB), NOSPLIT, $0-104
 
 rmspropCenteredAVX2_loop:
 	VMOVUPS (CX), Y4
-	VMULPS  (DX), Y0, Y5
-	VMULPS  Y4, Y4, Y6
-	VMULPS  Y1, Y6, Y6
-	VADDPS  Y6, Y5, Y5
-	VMOVUPS Y5, (DX)
-	VMULPS  (BX), Y0, Y7
-	VMULPS  Y1, Y4, Y6
-	VADDPS  Y6, Y7, Y7
-	VMOVUPS Y7, (BX)
-	VMULPS  Y7, Y7, Y6
-	VSUBPS  Y6, Y5, Y5
-	VADDPS  Y3, Y5, Y5
-	VSQRTPS Y5, Y5
+	VMOVUPS (AX), Y5
+	VMULPS  (DX), Y0, Y6
+	VMULPS  Y4, Y4, Y7
+	VMULPS  Y1, Y7, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS  (BX), Y0, Y8
+	VMULPS  Y1, Y4, Y7
+	VADDPS  Y7, Y8, Y8
+	VMOVUPS Y8, (BX)
+	VMULPS  Y8, Y8, Y7
+	VSUBPS  Y7, Y6, Y6
+	VADDPS  Y3, Y6, Y6
+	VSQRTPS Y6, Y6
 	VMULPS  Y2, Y4, Y4
-	VDIVPS  Y5, Y4, Y4
-	VMOVUPS (AX), Y6
-	VSUBPS  Y4, Y6, Y6
-	VMOVUPS Y6, (AX)
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y5, Y5
+	VMOVUPS Y5, (AX)
 	ADDQ    $0x20, AX
 	ADDQ    $0x20, CX
 	ADDQ    $0x20, DX
@@ -12125,21 +12128,21 @@ TEXT ·rmspropMomentumAVX2(SB), NOSPLIT, $0-104
 
 rmspropMomentumAVX2_loop:
 	VMOVUPS (CX), Y5
-	VMULPS  (DX), Y0, Y6
-	VMULPS  Y5, Y5, Y7
-	VMULPS  Y1, Y7, Y7
-	VADDPS  Y7, Y6, Y6
-	VMOVUPS Y6, (DX)
-	VADDPS  Y3, Y6, Y6
-	VSQRTPS Y6, Y6
+	VMOVUPS (AX), Y6
+	VMULPS  (DX), Y0, Y7
+	VMULPS  Y5, Y5, Y8
+	VMULPS  Y1, Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (DX)
+	VADDPS  Y3, Y7, Y7
+	VSQRTPS Y7, Y7
 	VMULPS  Y2, Y5, Y5
-	VDIVPS  Y6, Y5, Y5
-	VMULPS  (BX), Y4, Y7
-	VADDPS  Y5, Y7, Y5
+	VDIVPS  Y7, Y5, Y5
+	VMULPS  (BX), Y4, Y8
+	VADDPS  Y5, Y8, Y5
 	VMOVUPS Y5, (BX)
-	VMOVUPS (AX), Y7
-	VSUBPS  Y5, Y7, Y7
-	VMOVUPS Y7, (AX)
+	VSUBPS  Y5, Y6, Y6
+	VMOVUPS Y6, (AX)
 	ADDQ    $0x20, AX
 	ADDQ    $0x20, CX
 	ADDQ    $0x20, DX
@@ -12172,27 +12175,27 @@ TEXT ·rmspropCenteredMomentumAVX2(SB), NOSPLIT, $0-128
 
 rmspropCenteredMomentumAVX2_loop:
 	VMOVUPS (CX), Y5
-	VMULPS  (DX), Y0, Y6
-	VMULPS  Y5, Y5, Y7
-	VMULPS  Y1, Y7, Y7
-	VADDPS  Y7, Y6, Y6
-	VMOVUPS Y6, (DX)
-	VMULPS  (BX), Y0, Y8
-	VMULPS  Y1, Y5, Y7
-	VADDPS  Y7, Y8, Y8
-	VMOVUPS Y8, (BX)
-	VMULPS  Y8, Y8, Y7
-	VSUBPS  Y7, Y6, Y6
-	VADDPS  Y3, Y6, Y6
-	VSQRTPS Y6, Y6
+	VMOVUPS (AX), Y6
+	VMULPS  (DX), Y0, Y7
+	VMULPS  Y5, Y5, Y8
+	VMULPS  Y1, Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (DX)
+	VMULPS  (BX), Y0, Y9
+	VMULPS  Y1, Y5, Y8
+	VADDPS  Y8, Y9, Y9
+	VMOVUPS Y9, (BX)
+	VMULPS  Y9, Y9, Y8
+	VSUBPS  Y8, Y7, Y7
+	VADDPS  Y3, Y7, Y7
+	VSQRTPS Y7, Y7
 	VMULPS  Y2, Y5, Y5
-	VDIVPS  Y6, Y5, Y5
-	VMULPS  (SI), Y4, Y7
-	VADDPS  Y5, Y7, Y5
+	VDIVPS  Y7, Y5, Y5
+	VMULPS  (SI), Y4, Y8
+	VADDPS  Y5, Y8, Y5
 	VMOVUPS Y5, (SI)
-	VMOVUPS (AX), Y7
-	VSUBPS  Y5, Y7, Y7
-	VMOVUPS Y7, (AX)
+	VSUBPS  Y5, Y6, Y6
+	VMOVUPS Y6, (AX)
 	ADDQ    $0x20, AX
 	ADDQ    $0x20, CX
 	ADDQ    $0x20, DX
@@ -12202,6 +12205,1085 @@ rmspropCenteredMomentumAVX2_loop:
 	JNZ     rmspropCenteredMomentumAVX2_loop
 
 rmspropCenteredMomentumAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamAMSGradWithOptionsAVX2(w []float32, g []float32, m []float32, v []float32, vh []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX2
+TEXT ·adamAMSGradWithOptionsAVX2(SB), NOSPLIT, $0-168
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         vh_base+96(FP), SI
+	MOVQ         avg_base+120(FP), DI
+	MOVQ         w_len+8(FP), R8
+	SHRQ         $0x03, R8
+	MOVQ         c+144(FP), R9
+	VBROADCASTSS (R9), Y0
+	VBROADCASTSS 4(R9), Y1
+	VBROADCASTSS 8(R9), Y2
+	VBROADCASTSS 12(R9), Y3
+	MOVQ         o+152(FP), R9
+	MOVQ         mode+160(FP), R10
+	VPCMPEQD     Y4, Y4, Y4
+	VPSLLD       $0x1f, Y4, Y4
+	TESTQ        R8, R8
+	JZ           adamAMSGradWithOptionsAVX2_done
+
+adamAMSGradWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y5
+	TESTQ   $0x0000000c, R10
+	JZ      adamAMSGradWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R10
+	JNZ     adamAMSGradWithOptionsAVX2_clipnotnorm
+	VMULPS  (R9), Y5, Y5
+	VDIVPS  32(R9), Y5, Y5
+	JMP     adamAMSGradWithOptionsAVX2_clipstore
+
+adamAMSGradWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R10
+	JNZ    adamAMSGradWithOptionsAVX2_clipvalue
+	VMULPS (R9), Y5, Y5
+	JMP    adamAMSGradWithOptionsAVX2_clipstore
+
+adamAMSGradWithOptionsAVX2_clipvalue:
+	VMOVUPS (R9), Y6
+	VMOVUPS 32(R9), Y7
+	VMINPS  Y5, Y7, Y5
+	VMAXPS  Y5, Y6, Y5
+
+adamAMSGradWithOptionsAVX2_clipstore:
+	VMOVUPS Y5, (CX)
+
+adamAMSGradWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y6
+	TESTQ   $0x00000002, R10
+	JZ      adamAMSGradWithOptionsAVX2_decayed
+	VMULPS  64(R9), Y6, Y7
+	VMULPS  96(R9), Y7, Y7
+	VSUBPS  Y7, Y6, Y6
+
+adamAMSGradWithOptionsAVX2_decayed:
+	VMOVUPS   (DX), Y7
+	VMOVUPS   (BX), Y8
+	VSUBPS    Y7, Y5, Y9
+	VMULPS    Y1, Y9, Y9
+	VADDPS    Y9, Y7, Y7
+	VMOVUPS   Y7, (DX)
+	VMULPS    Y5, Y5, Y9
+	VSUBPS    Y8, Y9, Y9
+	VMULPS    Y2, Y9, Y9
+	VADDPS    Y9, Y8, Y8
+	VMOVUPS   Y8, (BX)
+	VMOVUPS   (SI), Y5
+	VMAXPS    Y8, Y5, Y9
+	VCMPPS    $0x08, Y8, Y5, Y10
+	VXORPS    Y4, Y5, Y5
+	VXORPS    Y4, Y8, Y8
+	VORPS     Y8, Y5, Y5
+	VXORPS    Y4, Y5, Y5
+	VBLENDVPS Y10, Y5, Y9, Y9
+	VMOVUPS   Y9, (SI)
+	VSQRTPS   Y9, Y9
+	VADDPS    Y3, Y9, Y9
+	VMULPS    Y0, Y7, Y7
+	VDIVPS    Y9, Y7, Y7
+	VSUBPS    Y7, Y6, Y6
+	TESTQ     $0x00000001, R10
+	JZ        adamAMSGradWithOptionsAVX2_averaged
+	VMOVUPS   128(R9), Y5
+	VMOVUPS   160(R9), Y7
+	VMULPS    (DI), Y5, Y5
+	VMULPS    Y6, Y7, Y7
+	VADDPS    Y7, Y5, Y5
+	VMOVUPS   Y5, (DI)
+
+adamAMSGradWithOptionsAVX2_averaged:
+	VMOVUPS Y6, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	DECQ    R8
+	JNZ     adamAMSGradWithOptionsAVX2_loop
+
+adamAMSGradWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sgdWithOptionsAVX2(w []float32, g []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX
+TEXT ·sgdWithOptionsAVX2(SB), NOSPLIT, $0-96
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         avg_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x03, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Y0
+	VBROADCASTSS 4(SI), Y1
+	MOVQ         o+80(FP), SI
+	MOVQ         mode+88(FP), DI
+	TESTQ        BX, BX
+	JZ           sgdWithOptionsAVX2_done
+
+sgdWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y1
+	TESTQ   $0x0000000c, DI
+	JZ      sgdWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, DI
+	JNZ     sgdWithOptionsAVX2_clipnotnorm
+	VMULPS  (SI), Y1, Y1
+	VDIVPS  32(SI), Y1, Y1
+	JMP     sgdWithOptionsAVX2_clipstore
+
+sgdWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, DI
+	JNZ    sgdWithOptionsAVX2_clipvalue
+	VMULPS (SI), Y1, Y1
+	JMP    sgdWithOptionsAVX2_clipstore
+
+sgdWithOptionsAVX2_clipvalue:
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	VMINPS  Y1, Y3, Y1
+	VMAXPS  Y1, Y2, Y1
+
+sgdWithOptionsAVX2_clipstore:
+	VMOVUPS Y1, (CX)
+
+sgdWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y2
+	TESTQ   $0x00000002, DI
+	JZ      sgdWithOptionsAVX2_decayed
+	VMULPS  64(SI), Y2, Y3
+	VMULPS  96(SI), Y3, Y3
+	VSUBPS  Y3, Y2, Y2
+
+sgdWithOptionsAVX2_decayed:
+	VMULPS  Y1, Y0, Y1
+	VSUBPS  Y1, Y2, Y2
+	TESTQ   $0x00000001, DI
+	JZ      sgdWithOptionsAVX2_averaged
+	VMOVUPS 128(SI), Y1
+	VMOVUPS 160(SI), Y3
+	VMULPS  (DX), Y1, Y1
+	VMULPS  Y2, Y3, Y3
+	VADDPS  Y3, Y1, Y1
+	VMOVUPS Y1, (DX)
+
+sgdWithOptionsAVX2_averaged:
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	DECQ    BX
+	JNZ     sgdWithOptionsAVX2_loop
+
+sgdWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sgdMomentumWithOptionsAVX2(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX
+TEXT ·sgdMomentumWithOptionsAVX2(SB), NOSPLIT, $0-120
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         avg_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	MOVQ         o+104(FP), DI
+	MOVQ         mode+112(FP), R8
+	TESTQ        SI, SI
+	JZ           sgdMomentumWithOptionsAVX2_done
+
+sgdMomentumWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y2
+	TESTQ   $0x0000000c, R8
+	JZ      sgdMomentumWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R8
+	JNZ     sgdMomentumWithOptionsAVX2_clipnotnorm
+	VMULPS  (DI), Y2, Y2
+	VDIVPS  32(DI), Y2, Y2
+	JMP     sgdMomentumWithOptionsAVX2_clipstore
+
+sgdMomentumWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R8
+	JNZ    sgdMomentumWithOptionsAVX2_clipvalue
+	VMULPS (DI), Y2, Y2
+	JMP    sgdMomentumWithOptionsAVX2_clipstore
+
+sgdMomentumWithOptionsAVX2_clipvalue:
+	VMOVUPS (DI), Y3
+	VMOVUPS 32(DI), Y4
+	VMINPS  Y2, Y4, Y2
+	VMAXPS  Y2, Y3, Y2
+
+sgdMomentumWithOptionsAVX2_clipstore:
+	VMOVUPS Y2, (CX)
+
+sgdMomentumWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y3
+	TESTQ   $0x00000002, R8
+	JZ      sgdMomentumWithOptionsAVX2_decayed
+	VMULPS  64(DI), Y3, Y4
+	VMULPS  96(DI), Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+
+sgdMomentumWithOptionsAVX2_decayed:
+	VMULPS  Y2, Y0, Y2
+	VMULPS  (DX), Y1, Y4
+	VSUBPS  Y2, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VADDPS  Y4, Y3, Y3
+	TESTQ   $0x00000001, R8
+	JZ      sgdMomentumWithOptionsAVX2_averaged
+	VMOVUPS 128(DI), Y2
+	VMOVUPS 160(DI), Y4
+	VMULPS  (BX), Y2, Y2
+	VMULPS  Y3, Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (BX)
+
+sgdMomentumWithOptionsAVX2_averaged:
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     sgdMomentumWithOptionsAVX2_loop
+
+sgdMomentumWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sgdNesterovWithOptionsAVX2(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX
+TEXT ·sgdNesterovWithOptionsAVX2(SB), NOSPLIT, $0-120
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         avg_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	MOVQ         o+104(FP), DI
+	MOVQ         mode+112(FP), R8
+	TESTQ        SI, SI
+	JZ           sgdNesterovWithOptionsAVX2_done
+
+sgdNesterovWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y2
+	TESTQ   $0x0000000c, R8
+	JZ      sgdNesterovWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R8
+	JNZ     sgdNesterovWithOptionsAVX2_clipnotnorm
+	VMULPS  (DI), Y2, Y2
+	VDIVPS  32(DI), Y2, Y2
+	JMP     sgdNesterovWithOptionsAVX2_clipstore
+
+sgdNesterovWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R8
+	JNZ    sgdNesterovWithOptionsAVX2_clipvalue
+	VMULPS (DI), Y2, Y2
+	JMP    sgdNesterovWithOptionsAVX2_clipstore
+
+sgdNesterovWithOptionsAVX2_clipvalue:
+	VMOVUPS (DI), Y3
+	VMOVUPS 32(DI), Y4
+	VMINPS  Y2, Y4, Y2
+	VMAXPS  Y2, Y3, Y2
+
+sgdNesterovWithOptionsAVX2_clipstore:
+	VMOVUPS Y2, (CX)
+
+sgdNesterovWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y3
+	TESTQ   $0x00000002, R8
+	JZ      sgdNesterovWithOptionsAVX2_decayed
+	VMULPS  64(DI), Y3, Y4
+	VMULPS  96(DI), Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+
+sgdNesterovWithOptionsAVX2_decayed:
+	VMULPS  Y2, Y0, Y2
+	VMULPS  (DX), Y1, Y4
+	VSUBPS  Y2, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y1, Y4, Y4
+	VSUBPS  Y2, Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	TESTQ   $0x00000001, R8
+	JZ      sgdNesterovWithOptionsAVX2_averaged
+	VMOVUPS 128(DI), Y2
+	VMOVUPS 160(DI), Y4
+	VMULPS  (BX), Y2, Y2
+	VMULPS  Y3, Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (BX)
+
+sgdNesterovWithOptionsAVX2_averaged:
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     sgdNesterovWithOptionsAVX2_loop
+
+sgdNesterovWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func rmspropWithOptionsAVX2(w []float32, g []float32, v []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+// Requires: AVX
+TEXT ·rmspropWithOptionsAVX2(SB), NOSPLIT, $0-120
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         avg_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	VBROADCASTSS 8(DI), Y2
+	VBROADCASTSS 12(DI), Y3
+	MOVQ         o+104(FP), DI
+	MOVQ         mode+112(FP), R8
+	TESTQ        SI, SI
+	JZ           rmspropWithOptionsAVX2_done
+
+rmspropWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y4
+	TESTQ   $0x0000000c, R8
+	JZ      rmspropWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R8
+	JNZ     rmspropWithOptionsAVX2_clipnotnorm
+	VMULPS  (DI), Y4, Y4
+	VDIVPS  32(DI), Y4, Y4
+	JMP     rmspropWithOptionsAVX2_clipstore
+
+rmspropWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R8
+	JNZ    rmspropWithOptionsAVX2_clipvalue
+	VMULPS (DI), Y4, Y4
+	JMP    rmspropWithOptionsAVX2_clipstore
+
+rmspropWithOptionsAVX2_clipvalue:
+	VMOVUPS (DI), Y5
+	VMOVUPS 32(DI), Y6
+	VMINPS  Y4, Y6, Y4
+	VMAXPS  Y4, Y5, Y4
+
+rmspropWithOptionsAVX2_clipstore:
+	VMOVUPS Y4, (CX)
+
+rmspropWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y5
+	TESTQ   $0x00000002, R8
+	JZ      rmspropWithOptionsAVX2_decayed
+	VMULPS  64(DI), Y5, Y6
+	VMULPS  96(DI), Y6, Y6
+	VSUBPS  Y6, Y5, Y5
+
+rmspropWithOptionsAVX2_decayed:
+	VMULPS  (DX), Y0, Y6
+	VMULPS  Y4, Y4, Y7
+	VMULPS  Y1, Y7, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VADDPS  Y3, Y6, Y6
+	VSQRTPS Y6, Y6
+	VMULPS  Y2, Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y5, Y5
+	TESTQ   $0x00000001, R8
+	JZ      rmspropWithOptionsAVX2_averaged
+	VMOVUPS 128(DI), Y4
+	VMOVUPS 160(DI), Y6
+	VMULPS  (BX), Y4, Y4
+	VMULPS  Y5, Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (BX)
+
+rmspropWithOptionsAVX2_averaged:
+	VMOVUPS Y5, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     rmspropWithOptionsAVX2_loop
+
+rmspropWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adagradWithOptionsAVX2(w []float32, g []float32, a []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+// Requires: AVX
+TEXT ·adagradWithOptionsAVX2(SB), NOSPLIT, $0-120
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         a_base+48(FP), DX
+	MOVQ         avg_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	MOVQ         o+104(FP), DI
+	MOVQ         mode+112(FP), R8
+	TESTQ        SI, SI
+	JZ           adagradWithOptionsAVX2_done
+
+adagradWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y2
+	TESTQ   $0x0000000c, R8
+	JZ      adagradWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R8
+	JNZ     adagradWithOptionsAVX2_clipnotnorm
+	VMULPS  (DI), Y2, Y2
+	VDIVPS  32(DI), Y2, Y2
+	JMP     adagradWithOptionsAVX2_clipstore
+
+adagradWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R8
+	JNZ    adagradWithOptionsAVX2_clipvalue
+	VMULPS (DI), Y2, Y2
+	JMP    adagradWithOptionsAVX2_clipstore
+
+adagradWithOptionsAVX2_clipvalue:
+	VMOVUPS (DI), Y3
+	VMOVUPS 32(DI), Y4
+	VMINPS  Y2, Y4, Y2
+	VMAXPS  Y2, Y3, Y2
+
+adagradWithOptionsAVX2_clipstore:
+	VMOVUPS Y2, (CX)
+
+adagradWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y3
+	TESTQ   $0x00000002, R8
+	JZ      adagradWithOptionsAVX2_decayed
+	VMULPS  64(DI), Y3, Y4
+	VMULPS  96(DI), Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+
+adagradWithOptionsAVX2_decayed:
+	VMULPS  Y2, Y2, Y4
+	VADDPS  (DX), Y4, Y4
+	VMOVUPS Y4, (DX)
+	VADDPS  Y1, Y4, Y4
+	VSQRTPS Y4, Y4
+	VMULPS  Y0, Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y3, Y3
+	TESTQ   $0x00000001, R8
+	JZ      adagradWithOptionsAVX2_averaged
+	VMOVUPS 128(DI), Y2
+	VMOVUPS 160(DI), Y4
+	VMULPS  (BX), Y2, Y2
+	VMULPS  Y3, Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (BX)
+
+adagradWithOptionsAVX2_averaged:
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     adagradWithOptionsAVX2_loop
+
+adagradWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adadeltaWithOptionsAVX2(w []float32, g []float32, ga []float32, da []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+// Requires: AVX
+TEXT ·adadeltaWithOptionsAVX2(SB), NOSPLIT, $0-144
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         ga_base+48(FP), DX
+	MOVQ         da_base+72(FP), BX
+	MOVQ         avg_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x03, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Y0
+	VBROADCASTSS 4(R8), Y1
+	VBROADCASTSS 8(R8), Y2
+	VBROADCASTSS 12(R8), Y3
+	MOVQ         o+128(FP), R8
+	MOVQ         mode+136(FP), R9
+	TESTQ        DI, DI
+	JZ           adadeltaWithOptionsAVX2_done
+
+adadeltaWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y4
+	TESTQ   $0x0000000c, R9
+	JZ      adadeltaWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R9
+	JNZ     adadeltaWithOptionsAVX2_clipnotnorm
+	VMULPS  (R8), Y4, Y4
+	VDIVPS  32(R8), Y4, Y4
+	JMP     adadeltaWithOptionsAVX2_clipstore
+
+adadeltaWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R9
+	JNZ    adadeltaWithOptionsAVX2_clipvalue
+	VMULPS (R8), Y4, Y4
+	JMP    adadeltaWithOptionsAVX2_clipstore
+
+adadeltaWithOptionsAVX2_clipvalue:
+	VMOVUPS (R8), Y5
+	VMOVUPS 32(R8), Y6
+	VMINPS  Y4, Y6, Y4
+	VMAXPS  Y4, Y5, Y4
+
+adadeltaWithOptionsAVX2_clipstore:
+	VMOVUPS Y4, (CX)
+
+adadeltaWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y5
+	TESTQ   $0x00000002, R9
+	JZ      adadeltaWithOptionsAVX2_decayed
+	VMULPS  64(R8), Y5, Y6
+	VMULPS  96(R8), Y6, Y6
+	VSUBPS  Y6, Y5, Y5
+
+adadeltaWithOptionsAVX2_decayed:
+	VMULPS  (DX), Y0, Y6
+	VMULPS  Y4, Y4, Y8
+	VMULPS  Y1, Y8, Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VADDPS  Y3, Y6, Y6
+	VSQRTPS Y6, Y6
+	VMOVUPS (BX), Y7
+	VADDPS  Y3, Y7, Y8
+	VSQRTPS Y8, Y8
+	VMULPS  Y4, Y8, Y8
+	VDIVPS  Y6, Y8, Y8
+	VMULPS  Y0, Y7, Y7
+	VMULPS  Y8, Y8, Y6
+	VMULPS  Y1, Y6, Y6
+	VADDPS  Y6, Y7, Y7
+	VMOVUPS Y7, (BX)
+	VMULPS  Y2, Y8, Y8
+	VSUBPS  Y8, Y5, Y5
+	TESTQ   $0x00000001, R9
+	JZ      adadeltaWithOptionsAVX2_averaged
+	VMOVUPS 128(R8), Y4
+	VMOVUPS 160(R8), Y6
+	VMULPS  (SI), Y4, Y4
+	VMULPS  Y5, Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (SI)
+
+adadeltaWithOptionsAVX2_averaged:
+	VMOVUPS Y5, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     adadeltaWithOptionsAVX2_loop
+
+adadeltaWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func lionWithOptionsAVX2(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX
+TEXT ·lionWithOptionsAVX2(SB), NOSPLIT, $0-120
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         avg_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	VBROADCASTSS 8(DI), Y2
+	VBROADCASTSS 12(DI), Y3
+	VBROADCASTSS 16(DI), Y4
+	MOVQ         o+104(FP), DI
+	MOVQ         mode+112(FP), R8
+	VXORPS       Y5, Y5, Y5
+	TESTQ        SI, SI
+	JZ           lionWithOptionsAVX2_done
+
+lionWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y6
+	TESTQ   $0x0000000c, R8
+	JZ      lionWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R8
+	JNZ     lionWithOptionsAVX2_clipnotnorm
+	VMULPS  (DI), Y6, Y6
+	VDIVPS  32(DI), Y6, Y6
+	JMP     lionWithOptionsAVX2_clipstore
+
+lionWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R8
+	JNZ    lionWithOptionsAVX2_clipvalue
+	VMULPS (DI), Y6, Y6
+	JMP    lionWithOptionsAVX2_clipstore
+
+lionWithOptionsAVX2_clipvalue:
+	VMOVUPS (DI), Y7
+	VMOVUPS 32(DI), Y8
+	VMINPS  Y6, Y8, Y6
+	VMAXPS  Y6, Y7, Y6
+
+lionWithOptionsAVX2_clipstore:
+	VMOVUPS Y6, (CX)
+
+lionWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y7
+	TESTQ   $0x00000002, R8
+	JZ      lionWithOptionsAVX2_decayed
+	VMULPS  64(DI), Y7, Y8
+	VMULPS  96(DI), Y8, Y8
+	VSUBPS  Y8, Y7, Y7
+
+lionWithOptionsAVX2_decayed:
+	VMOVUPS   (DX), Y8
+	VMULPS    Y1, Y8, Y9
+	VMULPS    Y2, Y6, Y10
+	VADDPS    Y10, Y9, Y9
+	VMULPS    Y3, Y8, Y8
+	VMULPS    Y4, Y6, Y6
+	VADDPS    Y6, Y8, Y8
+	VMOVUPS   Y8, (DX)
+	VSUBPS    Y0, Y7, Y10
+	VADDPS    Y0, Y7, Y6
+	VCMPPS    $0x1e, Y5, Y9, Y8
+	VBLENDVPS Y8, Y10, Y7, Y7
+	VCMPPS    $0x11, Y5, Y9, Y8
+	VBLENDVPS Y8, Y6, Y7, Y7
+	VCMPPS    $0x03, Y9, Y9, Y8
+	VBLENDVPS Y8, Y9, Y7, Y7
+	TESTQ     $0x00000001, R8
+	JZ        lionWithOptionsAVX2_averaged
+	VMOVUPS   128(DI), Y6
+	VMOVUPS   160(DI), Y8
+	VMULPS    (BX), Y6, Y6
+	VMULPS    Y7, Y8, Y8
+	VADDPS    Y8, Y6, Y6
+	VMOVUPS   Y6, (BX)
+
+lionWithOptionsAVX2_averaged:
+	VMOVUPS Y7, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     lionWithOptionsAVX2_loop
+
+lionWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamaxWithOptionsAVX2(w []float32, g []float32, m []float32, u []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX2
+TEXT ·adamaxWithOptionsAVX2(SB), NOSPLIT, $0-144
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         u_base+72(FP), BX
+	MOVQ         avg_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x03, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Y0
+	VBROADCASTSS 4(R8), Y1
+	VBROADCASTSS 8(R8), Y2
+	VBROADCASTSS 12(R8), Y3
+	VBROADCASTSS 16(R8), Y4
+	MOVQ         o+128(FP), R8
+	MOVQ         mode+136(FP), R9
+	VPCMPEQD     Y6, Y6, Y6
+	VPSLLD       $0x1f, Y6, Y6
+	VXORPS       Y5, Y5, Y5
+	TESTQ        DI, DI
+	JZ           adamaxWithOptionsAVX2_done
+
+adamaxWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y7
+	TESTQ   $0x0000000c, R9
+	JZ      adamaxWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R9
+	JNZ     adamaxWithOptionsAVX2_clipnotnorm
+	VMULPS  (R8), Y7, Y7
+	VDIVPS  32(R8), Y7, Y7
+	JMP     adamaxWithOptionsAVX2_clipstore
+
+adamaxWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R9
+	JNZ    adamaxWithOptionsAVX2_clipvalue
+	VMULPS (R8), Y7, Y7
+	JMP    adamaxWithOptionsAVX2_clipstore
+
+adamaxWithOptionsAVX2_clipvalue:
+	VMOVUPS (R8), Y8
+	VMOVUPS 32(R8), Y9
+	VMINPS  Y7, Y9, Y7
+	VMAXPS  Y7, Y8, Y7
+
+adamaxWithOptionsAVX2_clipstore:
+	VMOVUPS Y7, (CX)
+
+adamaxWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y8
+	TESTQ   $0x00000002, R9
+	JZ      adamaxWithOptionsAVX2_decayed
+	VMULPS  64(R8), Y8, Y9
+	VMULPS  96(R8), Y9, Y9
+	VSUBPS  Y9, Y8, Y8
+
+adamaxWithOptionsAVX2_decayed:
+	VMOVUPS   (DX), Y9
+	VSUBPS    Y9, Y7, Y10
+	VMULPS    Y1, Y10, Y10
+	VADDPS    Y10, Y9, Y9
+	VMOVUPS   Y9, (DX)
+	VXORPS    Y6, Y7, Y11
+	VCMPPS    $0x11, Y5, Y7, Y10
+	VBLENDVPS Y10, Y11, Y7, Y11
+	VMULPS    (BX), Y2, Y10
+	VMAXPS    Y11, Y10, Y7
+	VCMPPS    $0x08, Y11, Y10, Y12
+	VXORPS    Y6, Y10, Y10
+	VXORPS    Y6, Y11, Y11
+	VORPS     Y11, Y10, Y10
+	VXORPS    Y6, Y10, Y10
+	VBLENDVPS Y12, Y10, Y7, Y7
+	VMOVUPS   Y7, (BX)
+	VADDPS    Y4, Y7, Y7
+	VMULPS    Y3, Y7, Y7
+	VMULPS    Y0, Y9, Y9
+	VDIVPS    Y7, Y9, Y9
+	VSUBPS    Y9, Y8, Y8
+	TESTQ     $0x00000001, R9
+	JZ        adamaxWithOptionsAVX2_averaged
+	VMOVUPS   128(R8), Y7
+	VMOVUPS   160(R8), Y9
+	VMULPS    (SI), Y7, Y7
+	VMULPS    Y8, Y9, Y9
+	VADDPS    Y9, Y7, Y7
+	VMOVUPS   Y7, (SI)
+
+adamaxWithOptionsAVX2_averaged:
+	VMOVUPS Y8, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     adamaxWithOptionsAVX2_loop
+
+adamaxWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func rmspropCenteredWithOptionsAVX2(w []float32, g []float32, v []float32, a []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX
+TEXT ·rmspropCenteredWithOptionsAVX2(SB), NOSPLIT, $0-144
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         a_base+72(FP), BX
+	MOVQ         avg_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x03, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Y0
+	VBROADCASTSS 4(R8), Y1
+	VBROADCASTSS 8(R8), Y2
+	VBROADCASTSS 12(R8), Y3
+	VBROADCASTSS 16(R8), Y4
+	MOVQ         o+128(FP), R8
+	MOVQ         mode+136(FP), R9
+	TESTQ        DI, DI
+	JZ           rmspropCenteredWithOptionsAVX2_done
+
+rmspropCenteredWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y4
+	TESTQ   $0x0000000c, R9
+	JZ      rmspropCenteredWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R9
+	JNZ     rmspropCenteredWithOptionsAVX2_clipnotnorm
+	VMULPS  (R8), Y4, Y4
+	VDIVPS  32(R8), Y4, Y4
+	JMP     rmspropCenteredWithOptionsAVX2_clipstore
+
+rmspropCenteredWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R9
+	JNZ    rmspropCenteredWithOptionsAVX2_clipvalue
+	VMULPS (R8), Y4, Y4
+	JMP    rmspropCenteredWithOptionsAVX2_clipstore
+
+rmspropCenteredWithOptionsAVX2_clipvalue:
+	VMOVUPS (R8), Y5
+	VMOVUPS 32(R8), Y6
+	VMINPS  Y4, Y6, Y4
+	VMAXPS  Y4, Y5, Y4
+
+rmspropCenteredWithOptionsAVX2_clipstore:
+	VMOVUPS Y4, (CX)
+
+rmspropCenteredWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y5
+	TESTQ   $0x00000002, R9
+	JZ      rmspropCenteredWithOptionsAVX2_decayed
+	VMULPS  64(R8), Y5, Y6
+	VMULPS  96(R8), Y6, Y6
+	VSUBPS  Y6, Y5, Y5
+
+rmspropCenteredWithOptionsAVX2_decayed:
+	VMULPS  (DX), Y0, Y6
+	VMULPS  Y4, Y4, Y7
+	VMULPS  Y1, Y7, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS  (BX), Y0, Y8
+	VMULPS  Y1, Y4, Y7
+	VADDPS  Y7, Y8, Y8
+	VMOVUPS Y8, (BX)
+	VMULPS  Y8, Y8, Y7
+	VSUBPS  Y7, Y6, Y6
+	VADDPS  Y3, Y6, Y6
+	VSQRTPS Y6, Y6
+	VMULPS  Y2, Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y5, Y5
+	TESTQ   $0x00000001, R9
+	JZ      rmspropCenteredWithOptionsAVX2_averaged
+	VMOVUPS 128(R8), Y4
+	VMOVUPS 160(R8), Y6
+	VMULPS  (SI), Y4, Y4
+	VMULPS  Y5, Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (SI)
+
+rmspropCenteredWithOptionsAVX2_averaged:
+	VMOVUPS Y5, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     rmspropCenteredWithOptionsAVX2_loop
+
+rmspropCenteredWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func rmspropMomentumWithOptionsAVX2(w []float32, g []float32, v []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX
+TEXT ·rmspropMomentumWithOptionsAVX2(SB), NOSPLIT, $0-144
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         b_base+72(FP), BX
+	MOVQ         avg_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x03, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Y0
+	VBROADCASTSS 4(R8), Y1
+	VBROADCASTSS 8(R8), Y2
+	VBROADCASTSS 12(R8), Y3
+	VBROADCASTSS 16(R8), Y4
+	MOVQ         o+128(FP), R8
+	MOVQ         mode+136(FP), R9
+	TESTQ        DI, DI
+	JZ           rmspropMomentumWithOptionsAVX2_done
+
+rmspropMomentumWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y5
+	TESTQ   $0x0000000c, R9
+	JZ      rmspropMomentumWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R9
+	JNZ     rmspropMomentumWithOptionsAVX2_clipnotnorm
+	VMULPS  (R8), Y5, Y5
+	VDIVPS  32(R8), Y5, Y5
+	JMP     rmspropMomentumWithOptionsAVX2_clipstore
+
+rmspropMomentumWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R9
+	JNZ    rmspropMomentumWithOptionsAVX2_clipvalue
+	VMULPS (R8), Y5, Y5
+	JMP    rmspropMomentumWithOptionsAVX2_clipstore
+
+rmspropMomentumWithOptionsAVX2_clipvalue:
+	VMOVUPS (R8), Y6
+	VMOVUPS 32(R8), Y7
+	VMINPS  Y5, Y7, Y5
+	VMAXPS  Y5, Y6, Y5
+
+rmspropMomentumWithOptionsAVX2_clipstore:
+	VMOVUPS Y5, (CX)
+
+rmspropMomentumWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y6
+	TESTQ   $0x00000002, R9
+	JZ      rmspropMomentumWithOptionsAVX2_decayed
+	VMULPS  64(R8), Y6, Y7
+	VMULPS  96(R8), Y7, Y7
+	VSUBPS  Y7, Y6, Y6
+
+rmspropMomentumWithOptionsAVX2_decayed:
+	VMULPS  (DX), Y0, Y7
+	VMULPS  Y5, Y5, Y8
+	VMULPS  Y1, Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (DX)
+	VADDPS  Y3, Y7, Y7
+	VSQRTPS Y7, Y7
+	VMULPS  Y2, Y5, Y5
+	VDIVPS  Y7, Y5, Y5
+	VMULPS  (BX), Y4, Y8
+	VADDPS  Y5, Y8, Y5
+	VMOVUPS Y5, (BX)
+	VSUBPS  Y5, Y6, Y6
+	TESTQ   $0x00000001, R9
+	JZ      rmspropMomentumWithOptionsAVX2_averaged
+	VMOVUPS 128(R8), Y5
+	VMOVUPS 160(R8), Y7
+	VMULPS  (SI), Y5, Y5
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y7, Y5, Y5
+	VMOVUPS Y5, (SI)
+
+rmspropMomentumWithOptionsAVX2_averaged:
+	VMOVUPS Y6, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     rmspropMomentumWithOptionsAVX2_loop
+
+rmspropMomentumWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func rmspropCenteredMomentumWithOptionsAVX2(w []float32, g []float32, v []float32, a []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX
+TEXT ·rmspropCenteredMomentumWithOptionsAVX2(SB), NOSPLIT, $0-168
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         a_base+72(FP), BX
+	MOVQ         b_base+96(FP), SI
+	MOVQ         avg_base+120(FP), DI
+	MOVQ         w_len+8(FP), R8
+	SHRQ         $0x03, R8
+	MOVQ         c+144(FP), R9
+	VBROADCASTSS (R9), Y0
+	VBROADCASTSS 4(R9), Y1
+	VBROADCASTSS 8(R9), Y2
+	VBROADCASTSS 12(R9), Y3
+	VBROADCASTSS 16(R9), Y4
+	MOVQ         o+152(FP), R9
+	MOVQ         mode+160(FP), R10
+	TESTQ        R8, R8
+	JZ           rmspropCenteredMomentumWithOptionsAVX2_done
+
+rmspropCenteredMomentumWithOptionsAVX2_loop:
+	VMOVUPS (CX), Y5
+	TESTQ   $0x0000000c, R10
+	JZ      rmspropCenteredMomentumWithOptionsAVX2_clipped
+	TESTQ   $0x00000008, R10
+	JNZ     rmspropCenteredMomentumWithOptionsAVX2_clipnotnorm
+	VMULPS  (R9), Y5, Y5
+	VDIVPS  32(R9), Y5, Y5
+	JMP     rmspropCenteredMomentumWithOptionsAVX2_clipstore
+
+rmspropCenteredMomentumWithOptionsAVX2_clipnotnorm:
+	TESTQ  $0x00000004, R10
+	JNZ    rmspropCenteredMomentumWithOptionsAVX2_clipvalue
+	VMULPS (R9), Y5, Y5
+	JMP    rmspropCenteredMomentumWithOptionsAVX2_clipstore
+
+rmspropCenteredMomentumWithOptionsAVX2_clipvalue:
+	VMOVUPS (R9), Y6
+	VMOVUPS 32(R9), Y7
+	VMINPS  Y5, Y7, Y5
+	VMAXPS  Y5, Y6, Y5
+
+rmspropCenteredMomentumWithOptionsAVX2_clipstore:
+	VMOVUPS Y5, (CX)
+
+rmspropCenteredMomentumWithOptionsAVX2_clipped:
+	VMOVUPS (AX), Y6
+	TESTQ   $0x00000002, R10
+	JZ      rmspropCenteredMomentumWithOptionsAVX2_decayed
+	VMULPS  64(R9), Y6, Y7
+	VMULPS  96(R9), Y7, Y7
+	VSUBPS  Y7, Y6, Y6
+
+rmspropCenteredMomentumWithOptionsAVX2_decayed:
+	VMULPS  (DX), Y0, Y7
+	VMULPS  Y5, Y5, Y8
+	VMULPS  Y1, Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (DX)
+	VMULPS  (BX), Y0, Y9
+	VMULPS  Y1, Y5, Y8
+	VADDPS  Y8, Y9, Y9
+	VMOVUPS Y9, (BX)
+	VMULPS  Y9, Y9, Y8
+	VSUBPS  Y8, Y7, Y7
+	VADDPS  Y3, Y7, Y7
+	VSQRTPS Y7, Y7
+	VMULPS  Y2, Y5, Y5
+	VDIVPS  Y7, Y5, Y5
+	VMULPS  (SI), Y4, Y8
+	VADDPS  Y5, Y8, Y5
+	VMOVUPS Y5, (SI)
+	VSUBPS  Y5, Y6, Y6
+	TESTQ   $0x00000001, R10
+	JZ      rmspropCenteredMomentumWithOptionsAVX2_averaged
+	VMOVUPS 128(R9), Y5
+	VMOVUPS 160(R9), Y7
+	VMULPS  (DI), Y5, Y5
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y7, Y5, Y5
+	VMOVUPS Y5, (DI)
+
+rmspropCenteredMomentumWithOptionsAVX2_averaged:
+	VMOVUPS Y6, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	DECQ    R8
+	JNZ     rmspropCenteredMomentumWithOptionsAVX2_loop
+
+rmspropCenteredMomentumWithOptionsAVX2_done:
 	VZEROUPPER
 	RET
 

@@ -322,6 +322,42 @@ func rmspropMomentumAVX2(w []float32, g []float32, v []float32, b []float32, c *
 // rmspropCenteredMomentumAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.
 func rmspropCenteredMomentumAVX2(w []float32, g []float32, v []float32, a []float32, b []float32, c *[8]float32)
 
+// adamAMSGradWithOptionsAVX2 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func adamAMSGradWithOptionsAVX2(w []float32, g []float32, m []float32, v []float32, vh []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+
+// sgdWithOptionsAVX2 applies one SGD step; c holds lr, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func sgdWithOptionsAVX2(w []float32, g []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// sgdMomentumWithOptionsAVX2 applies one SGD step; c holds lr, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func sgdMomentumWithOptionsAVX2(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// sgdNesterovWithOptionsAVX2 applies one SGD step; c holds lr, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func sgdNesterovWithOptionsAVX2(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// rmspropWithOptionsAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func rmspropWithOptionsAVX2(w []float32, g []float32, v []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+
+// adagradWithOptionsAVX2 applies one Adagrad step; c holds lr, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func adagradWithOptionsAVX2(w []float32, g []float32, a []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+
+// adadeltaWithOptionsAVX2 applies one Adadelta step; c holds rho, 1-rho, lr, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func adadeltaWithOptionsAVX2(w []float32, g []float32, ga []float32, da []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+
+// lionWithOptionsAVX2 applies one Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func lionWithOptionsAVX2(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// adamaxWithOptionsAVX2 applies one Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func adamaxWithOptionsAVX2(w []float32, g []float32, m []float32, u []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// rmspropCenteredWithOptionsAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func rmspropCenteredWithOptionsAVX2(w []float32, g []float32, v []float32, a []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// rmspropMomentumWithOptionsAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func rmspropMomentumWithOptionsAVX2(w []float32, g []float32, v []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// rmspropCenteredMomentumWithOptionsAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func rmspropCenteredMomentumWithOptionsAVX2(w []float32, g []float32, v []float32, a []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
 // sumSquaresAVX2 returns the sum of the squares of x in float64, in 16 lanes.
 func sumSquaresAVX2(x []float32) float64
 

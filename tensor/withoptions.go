@@ -1,11 +1,10 @@
 package tensor
 
-// The rules' passes with the base options fused in: Nadam and Adam (AdamW
-// is Adam with the weight decay) are the optimizers people run with
-// clipnorm, weight decay and an average, and their passes are bound by the
-// divider, so the options' loads, stores and arithmetic fit beside them in
-// one trip through memory (optim's other rules run the options as
-// separate passes over blocks).
+// The rules' passes with the base options fused in, so that a step with
+// options is one trip through memory: Nadam and Adam (AdamW is Adam with
+// the weight decay) in a pass made for each combination of options
+// (NadamWithOptions, AdamWithOptions), every other rule in one pass that
+// tests the options' bits as it goes (RuleWithOptions).
 
 // The clip modes of Options.Clip.
 const (
@@ -48,6 +47,9 @@ type WithOptions struct {
 	c [9]float32     // the rule's scalars (Adam's are the first four)
 	t [16][8]float32 // c, then C, D, WD, LR, M, OM, eight copies each
 }
+
+// SetOptions sets s to the options o, for RuleWithOptions.
+func (s *WithOptions) SetOptions(o Options) { s.set(nil, o) }
 
 // SetNadam sets s to Nadam's scalars n and the options o.
 func (s *WithOptions) SetNadam(n *NadamScalars, o Options) { s.set(n.c[:], o) }
@@ -129,4 +131,86 @@ func averageGeneric(a, w []float32, o *Options) {
 	if o.EMA {
 		movingAverageGeneric(a, w, o.M, o.OM)
 	}
+}
+
+// Rule names an optimizer's pass for RuleWithOptions; its slots are those
+// of the pass's Engine method, in order.
+type Rule int
+
+// The rules of RuleWithOptions.
+const (
+	RuleSGD                     Rule = iota // SGD without momentum: no slot
+	RuleSGDMomentum                         // SGD with momentum: m
+	RuleSGDNesterov                         // SGD with Nesterov momentum: m
+	RuleRMSprop                             // RMSprop: v
+	RuleRMSpropCentered                     // RMSpropFull, centered: v, a
+	RuleRMSpropMomentum                     // RMSpropFull with momentum: v, b
+	RuleRMSpropCenteredMomentum             // RMSpropFull, both: v, a, b
+	RuleAdagrad                             // Adagrad: a
+	RuleAdadelta                            // Adadelta: ga, da
+	RuleLion                                // Lion: m
+	RuleAdamax                              // Adamax: m, u
+	RuleAdamAMSGrad                         // AdamAMSGrad: m, v, vh
+)
+
+// RuleWithOptions applies to w (g, the slots and, with Options.EMA, a of
+// its length) s's options and rule r's pass with the scalars c as that
+// pass's Engine method and the option passes would one after the other,
+// bit for bit, on the calling goroutine; the clipped gradient is stored in
+// g. Unused slots are nil.
+func (e *Engine) RuleWithOptions(r Rule, w, g []float32, slots [3][]float32, a []float32, c *StepScalars, s *WithOptions) {
+	n := len(w)
+	for i := range slots {
+		if slots[i] != nil {
+			slots[i] = slots[i][:n]
+		}
+	}
+	if s.o.EMA {
+		a = a[:n]
+	}
+	e.simd.ruleWithOptions(r, w, g[:n], slots, a, c, s)
+}
+
+// ruleWithOptionsGeneric is the Go twin: the option passes' and the
+// rule's twins, stage after stage.
+func ruleWithOptionsGeneric(r Rule, w, g []float32, slots [3][]float32, a []float32, c *StepScalars, s *WithOptions) {
+	clipAndDecayGeneric(w, g, &s.o)
+	ruleGeneric(r, w, g, slots, c)
+	averageGeneric(a, w, &s.o)
+}
+
+// ruleGeneric is rule r's Go twin.
+func ruleGeneric(r Rule, w, g []float32, x [3][]float32, c *StepScalars) {
+	switch r {
+	case RuleSGD, RuleSGDMomentum, RuleSGDNesterov:
+		sgdGeneric(w, g, x[0], r == RuleSGDNesterov, &c.c)
+	case RuleRMSprop:
+		rmspropGeneric(w, g, x[0], c.four())
+	case RuleRMSpropCentered, RuleRMSpropCenteredMomentum:
+		rmspropFullGeneric(w, g, x[0], x[1], x[2], &c.c)
+	case RuleRMSpropMomentum:
+		rmspropFullGeneric(w, g, x[0], nil, x[1], &c.c)
+	case RuleAdagrad:
+		adagradGeneric(w, g, x[0], c.four())
+	case RuleAdadelta:
+		adadeltaGeneric(w, g, x[0], x[1], c.four())
+	case RuleLion:
+		lionGeneric(w, g, x[0], &c.c)
+	case RuleAdamax:
+		adamaxGeneric(w, g, x[0], x[1], &c.c)
+	case RuleAdamAMSGrad:
+		adamAMSGradGeneric(w, g, x[0], x[1], x[2], c.four())
+	default:
+		panic("tensor: unknown rule")
+	}
+}
+
+// cutSlots returns elements lo to hi-1 of each slot (nil staying nil).
+func cutSlots(x [3][]float32, lo, hi int) [3][]float32 {
+	for i := range x {
+		if x[i] != nil {
+			x[i] = x[i][lo:hi]
+		}
+	}
+	return x
 }

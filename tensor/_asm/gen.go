@@ -93,19 +93,25 @@ func main() {
 	nadam("AVX512", 4, func() VecVirtual { return ZMM() })
 	// AVX2 machines run the exercise's optimizer step with it too.
 	nadam("AVX2", 3, func() VecVirtual { return YMM() })
-	adam("adamAVX2", false)
-	adam("adamAMSGradAVX2", true)
-	sgd("sgdAVX2", false, false)
-	sgd("sgdMomentumAVX2", true, false)
-	sgd("sgdNesterovAVX2", true, true)
-	rmsprop()
-	adagrad()
-	adadelta()
-	lion()
-	adamax()
-	rmspropFull("rmspropCenteredAVX2", true, false)
-	rmspropFull("rmspropMomentumAVX2", false, true)
-	rmspropFull("rmspropCenteredMomentumAVX2", true, true)
+	// Each rule's pass, and (but Adam's, which withOptions fuses below)
+	// the same with the base options run around it.
+	for _, options := range []bool{false, true} {
+		if !options {
+			adam("adamAVX2", false, false)
+		}
+		adam("adamAMSGradAVX2", true, options)
+		sgd("sgdAVX2", false, false, options)
+		sgd("sgdMomentumAVX2", true, false, options)
+		sgd("sgdNesterovAVX2", true, true, options)
+		rmsprop(options)
+		adagrad(options)
+		adadelta(options)
+		lion(options)
+		adamax(options)
+		rmspropFull("rmspropCenteredAVX2", true, false, options)
+		rmspropFull("rmspropMomentumAVX2", false, true, options)
+		rmspropFull("rmspropCenteredMomentumAVX2", true, true, options)
+	}
 	sumSquares()
 	scale()
 	clipByNorm()
@@ -850,17 +856,118 @@ func scalars(n int, vec func() VecVirtual) []VecVirtual {
 	return c
 }
 
-// optimizerPass begins name(names []float32, c *[carr]float32), the AVX2
-// pass of an optimizer over the slices named (8 elements an iteration):
-// it loads their pointers and broadcasts the first ns scalars of *c, and
-// returns them and loop, which emits the iteration body (after whatever
-// setup the caller emits first) and ends the function.
-func optimizerPass(name, doc string, names []string, carr, ns int) (p []Register, c []VecVirtual, loop func(body func())) {
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(%s []float32, c *[%d]float32)", strings.Join(names, ", "), carr))
+// rulePass emits name(names []float32, c *[carr]float32), the AVX2 pass
+// of an optimizer over the slices named (w and g first; 8 elements an
+// iteration): after setup (the caller's constants), per iteration it loads
+// g and w into registers, runs body (the rule's update, given the slices'
+// pointers, the first ns scalars of *c broadcast, g and w: it leaves the
+// new weight in w and may overwrite g) and stores w. With options it emits
+// the same rule with the base options around it, as withOptions does but
+// chosen at run time: nameWithOptions (before the AVX2 suffix) takes also
+// avg []float32 (the average), o *[6][8]float32 (rows of eight copies of
+// C, D, WD, LR, M and OM, tensor's Options) and mode (Options.mode: clip
+// << 2 | decay << 1 | average), whose bits are tested per iteration.
+func rulePass(name, doc string, names []string, carr, ns int, options bool, setup func(), body func(p []Register, c []VecVirtual, g, w VecVirtual)) {
+	all, sig := names, fmt.Sprintf("func(%s []float32, c *[%d]float32)", strings.Join(names, ", "), carr)
+	if options {
+		name = strings.TrimSuffix(name, "AVX2") + "WithOptionsAVX2"
+		all = append(append([]string(nil), names...), "avg")
+		sig = fmt.Sprintf("func(%s []float32, c *[%d]float32, o *[6][8]float32, mode int)", strings.Join(all, ", "), carr)
+		doc += " The base options run around it as mode says (see rulePass in _asm/gen.go)."
+	}
+	TEXT(name, NOSPLIT, sig)
 	Doc(name + " applies one " + doc)
-	p, n := streamShift(3, names...)
-	c = scalars(ns, func() VecVirtual { return YMM() })
-	return p, c, func(body func()) { streamLoop(name, n, p, blockSizes(len(p)), body) }
+	p, n := streamShift(3, all...)
+	c := scalars(ns, func() VecVirtual { return YMM() })
+	var o optionStages
+	if options {
+		o = optionStages{name: name, o: Load(Param("o"), GP64()), mode: Load(Param("mode"), GP64())}
+	}
+	if setup != nil {
+		setup()
+	}
+	w, g := p[0], p[1]
+	streamLoop(name, n, p, blockSizes(len(p)), func() {
+		gi, wi := YMM(), YMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		if options {
+			o.clip(gi, g)
+		}
+		VMOVUPS(Mem{Base: w}, wi)
+		if options {
+			o.decay(wi)
+		}
+		body(p, c, gi, wi)
+		if options {
+			o.average(p[len(p)-1], wi)
+		}
+		VMOVUPS(wi, Mem{Base: w})
+	})
+}
+
+// optionStages emits the base options' stages of a rulePass with options,
+// each the operations of its own pass (clipByNorm, scale, clipByValue,
+// decayWeights, movingAverage) with the same operands in the same places,
+// run where the mode register's bits say.
+type optionStages struct {
+	name    string
+	o, mode Register
+}
+
+func (s optionStages) row(i int) Mem { return Mem{Base: s.o, Disp: 32 * i} }
+
+// clip clips g (in the register gi) and stores it at *g: mode's clip bits
+// 1 (norm), 2 (scale), 3 (value).
+func (s optionStages) clip(gi VecVirtual, g Register) {
+	done, store, notNorm, value := s.name+"_clipped", s.name+"_clipstore", s.name+"_clipnotnorm", s.name+"_clipvalue"
+	TESTQ(U32(12), s.mode)
+	JZ(LabelRef(done))
+	TESTQ(U32(8), s.mode)
+	JNZ(LabelRef(notNorm))
+	VMULPS(s.row(0), gi, gi)
+	VDIVPS(s.row(1), gi, gi)
+	JMP(LabelRef(store))
+	Label(notNorm)
+	TESTQ(U32(4), s.mode)
+	JNZ(LabelRef(value))
+	VMULPS(s.row(0), gi, gi)
+	JMP(LabelRef(store))
+	Label(value)
+	lo, hi := YMM(), YMM()
+	VMOVUPS(s.row(0), lo)
+	VMOVUPS(s.row(1), hi)
+	VMINPS(gi, hi, gi)
+	VMAXPS(gi, lo, gi)
+	Label(store)
+	VMOVUPS(gi, Mem{Base: g})
+	Label(done)
+}
+
+// decay sets wi = wi - (wi WD) LR when mode's bit 1 is set.
+func (s optionStages) decay(wi VecVirtual) {
+	done := s.name + "_decayed"
+	TESTQ(U32(2), s.mode)
+	JZ(LabelRef(done))
+	t := YMM()
+	VMULPS(s.row(2), wi, t)
+	VMULPS(s.row(3), t, t)
+	VSUBPS(t, wi, wi)
+	Label(done)
+}
+
+// average sets *avg = M *avg + OM wi when mode's bit 0 is set.
+func (s optionStages) average(avg Register, wi VecVirtual) {
+	done := s.name + "_averaged"
+	TESTQ(U32(1), s.mode)
+	JZ(LabelRef(done))
+	m, om, t, u := YMM(), YMM(), YMM(), YMM()
+	VMOVUPS(s.row(4), m)
+	VMOVUPS(s.row(5), om)
+	VMULPS(Mem{Base: avg}, m, t)
+	VMULPS(wi, om, u)
+	VADDPS(u, t, t)
+	VMOVUPS(t, Mem{Base: avg})
+	Label(done)
 }
 
 // firstMoment emits m += (g - m) c1 (t a temporary).
@@ -894,14 +1001,14 @@ func subtractFrom(w Register, x, t VecVirtual) {
 	VMOVUPS(t, Mem{Base: w})
 }
 
-// stepOverRoot emits *w -= lr g / sqrt(x + eps), overwriting x and g (t a
-// temporary): the last step of RMSprop and Adagrad.
-func stepOverRoot(w Register, g, x, lr, eps, t VecVirtual) {
+// stepOverRoot emits w -= lr g / sqrt(x + eps), overwriting x and g: the
+// last step of RMSprop and Adagrad.
+func stepOverRoot(w, g, x, lr, eps VecVirtual) {
 	VADDPS(eps, x, x)
 	VSQRTPS(x, x)
 	VMULPS(lr, g, g)
 	VDIVPS(x, g, g)
-	subtractFrom(w, g, t)
+	VSUBPS(g, w, w)
 }
 
 // The optimizers' AVX2 passes over len(w) (a multiple of 8) parameters,
@@ -912,21 +1019,21 @@ func stepOverRoot(w Register, g, x, lr, eps, t VecVirtual) {
 // adam: c = alpha, 1-beta1, 1-beta2, epsilon;
 // m += (g - m)(1 - beta1);  v += (g² - v)(1 - beta2);  w -= m alpha / (sqrt(v) + epsilon);
 // with amsgrad, v̂ = max(v̂, v) (Go's max) replaces v in the last step.
-func adam(name string, amsgrad bool) {
+func adam(name string, amsgrad, options bool) {
 	names := []string{"w", "g", "m", "v"}
 	if amsgrad {
 		names = append(names, "vh")
 	}
-	ptrs, c, loop := optimizerPass(name, "Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.", names, 4, 4)
-	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
-	alpha, b1c, b2c, eps := c[0], c[1], c[2], c[3]
 	var sign VecVirtual
-	if amsgrad {
-		sign = signBit()
+	setup := func() {
+		if amsgrad {
+			sign = signBit()
+		}
 	}
-	loop(func() {
-		gi, mi, vi, t := YMM(), YMM(), YMM(), YMM()
-		VMOVUPS(Mem{Base: g}, gi)
+	rulePass(name, "Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.", names, 4, 4, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+		m, v := p[2], p[3]
+		alpha, b1c, b2c, eps := c[0], c[1], c[2], c[3]
+		mi, vi, t := YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: m}, mi)
 		VMOVUPS(Mem{Base: v}, vi)
 		firstMoment(mi, gi, b1c, t)
@@ -935,15 +1042,15 @@ func adam(name string, amsgrad bool) {
 		VMOVUPS(vi, Mem{Base: v})
 		if amsgrad {
 			vh := YMM()
-			VMOVUPS(Mem{Base: ptrs[4]}, vh)
+			VMOVUPS(Mem{Base: p[4]}, vh)
 			vi = goMax(vh, vi, sign)
-			VMOVUPS(vi, Mem{Base: ptrs[4]})
+			VMOVUPS(vi, Mem{Base: p[4]})
 		}
 		VSQRTPS(vi, vi)
 		VADDPS(eps, vi, vi)
 		VMULPS(alpha, mi, mi)
 		VDIVPS(vi, mi, mi)
-		subtractFrom(w, mi, gi)
+		VSUBPS(mi, wi, wi)
 	})
 }
 
@@ -983,76 +1090,63 @@ func goMax(x, y, sign VecVirtual) VecVirtual {
 
 // sgd: c = lr, momentum;  without momentum w -= g lr; with it
 // m = m momentum - g lr and w += m, or, nesterov, w += m momentum - g lr.
-func sgd(name string, momentum, nesterov bool) {
+func sgd(name string, momentum, nesterov, options bool) {
 	names := []string{"w", "g"}
 	if momentum {
 		names = append(names, "m")
 	}
-	ptrs, c, loop := optimizerPass(name, "SGD step; c holds lr, momentum.", names, 8, 2)
-	w, g := ptrs[0], ptrs[1]
-	lr, mom := c[0], c[1]
-	loop(func() {
-		gl, wi := YMM(), YMM()
-		VMULPS(Mem{Base: g}, lr, gl) // g lr
-		VMOVUPS(Mem{Base: w}, wi)
+	rulePass(name, "SGD step; c holds lr, momentum.", names, 8, 2, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+		lr, mom := c[0], c[1]
+		gl := YMM()
+		VMULPS(gi, lr, gl) // g lr
 		if !momentum {
 			VSUBPS(gl, wi, wi)
-			VMOVUPS(wi, Mem{Base: w})
 			return
 		}
 		mi := YMM()
-		VMULPS(Mem{Base: ptrs[2]}, mom, mi)
+		VMULPS(Mem{Base: p[2]}, mom, mi)
 		VSUBPS(gl, mi, mi)
-		VMOVUPS(mi, Mem{Base: ptrs[2]})
+		VMOVUPS(mi, Mem{Base: p[2]})
 		if nesterov {
 			VMULPS(mom, mi, mi)
 			VSUBPS(gl, mi, mi)
 		}
 		VADDPS(mi, wi, wi)
-		VMOVUPS(wi, Mem{Base: w})
 	})
 }
 
 // rmsprop (not centered, no momentum): c = rho, 1-rho, lr, epsilon;
 // v = rho v + (1-rho) g²;  w -= lr g / sqrt(v + epsilon).
-func rmsprop() {
-	ptrs, c, loop := optimizerPass("rmspropAVX2", "RMSprop step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "v"}, 4, 4)
-	w, g, v := ptrs[0], ptrs[1], ptrs[2]
-	rho, omr, lr, eps := c[0], c[1], c[2], c[3]
-	loop(func() {
-		gi, vi, t := YMM(), YMM(), YMM()
-		VMOVUPS(Mem{Base: g}, gi)
-		decayedSquares(Mem{Base: v}, vi, gi, rho, omr, t)
-		VMOVUPS(vi, Mem{Base: v})
-		stepOverRoot(w, gi, vi, lr, eps, t)
+func rmsprop(options bool) {
+	rulePass("rmspropAVX2", "RMSprop step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "v"}, 4, 4, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+		rho, omr, lr, eps := c[0], c[1], c[2], c[3]
+		vi, t := YMM(), YMM()
+		decayedSquares(Mem{Base: p[2]}, vi, gi, rho, omr, t)
+		VMOVUPS(vi, Mem{Base: p[2]})
+		stepOverRoot(wi, gi, vi, lr, eps)
 	})
 }
 
 // adagrad: c = lr, epsilon; a += g²;  w -= lr g / sqrt(a + epsilon).
-func adagrad() {
-	ptrs, c, loop := optimizerPass("adagradAVX2", "Adagrad step; c holds lr, epsilon.", []string{"w", "g", "a"}, 4, 2)
-	w, g, a := ptrs[0], ptrs[1], ptrs[2]
-	lr, eps := c[0], c[1]
-	loop(func() {
-		gi, ai, t := YMM(), YMM(), YMM()
-		VMOVUPS(Mem{Base: g}, gi)
+func adagrad(options bool) {
+	rulePass("adagradAVX2", "Adagrad step; c holds lr, epsilon.", []string{"w", "g", "a"}, 4, 2, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+		lr, eps := c[0], c[1]
+		ai, t := YMM(), YMM()
 		VMULPS(gi, gi, t)
-		VADDPS(Mem{Base: a}, t, ai)
-		VMOVUPS(ai, Mem{Base: a})
-		stepOverRoot(w, gi, ai, lr, eps, t)
+		VADDPS(Mem{Base: p[2]}, t, ai)
+		VMOVUPS(ai, Mem{Base: p[2]})
+		stepOverRoot(wi, gi, ai, lr, eps)
 	})
 }
 
 // adadelta: c = rho, 1-rho, lr, epsilon;
 // G = rho G + (1-rho) g²;  q = sqrt(D + eps) g / sqrt(G + eps);
 // D = rho D + (1-rho) q²;  w -= lr q   (Keras's dw is -q).
-func adadelta() {
-	ptrs, c, loop := optimizerPass("adadeltaAVX2", "Adadelta step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "ga", "da"}, 4, 4)
-	w, g, ga, da := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
-	rho, omr, lr, eps := c[0], c[1], c[2], c[3]
-	loop(func() {
-		gi, gs, ds, t := YMM(), YMM(), YMM(), YMM()
-		VMOVUPS(Mem{Base: g}, gi)
+func adadelta(options bool) {
+	rulePass("adadeltaAVX2", "Adadelta step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "ga", "da"}, 4, 4, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+		ga, da := p[2], p[3]
+		rho, omr, lr, eps := c[0], c[1], c[2], c[3]
+		gs, ds, t := YMM(), YMM(), YMM()
 		decayedSquares(Mem{Base: ga}, gs, gi, rho, omr, t)
 		VMOVUPS(gs, Mem{Base: ga})
 		VADDPS(eps, gs, gs)
@@ -1068,22 +1162,23 @@ func adadelta() {
 		VADDPS(gs, ds, ds)
 		VMOVUPS(ds, Mem{Base: da})
 		VMULPS(lr, t, t)
-		subtractFrom(w, t, gi)
+		VSUBPS(t, wi, wi)
 	})
 }
 
 // lion: c = lr, beta1, 1-beta1, beta2, 1-beta2;
 // d = beta1 m + (1-beta1) g;  w = w - lr if d > 0, w + lr if d < 0, d if d
 // is NaN, else w;  m = beta2 m + (1-beta2) g.
-func lion() {
-	ptrs, c, loop := optimizerPass("lionAVX2", "Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2.", []string{"w", "g", "m"}, 8, 5)
-	w, g, m := ptrs[0], ptrs[1], ptrs[2]
-	lr, b1, c1, b2, c2 := c[0], c[1], c[2], c[3], c[4]
-	zero := YMM()
-	VXORPS(zero, zero, zero)
-	loop(func() {
-		gi, mi, d, t, wi, u, k := YMM(), YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
-		VMOVUPS(Mem{Base: g}, gi)
+func lion(options bool) {
+	var zero VecVirtual
+	setup := func() {
+		zero = YMM()
+		VXORPS(zero, zero, zero)
+	}
+	rulePass("lionAVX2", "Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2.", []string{"w", "g", "m"}, 8, 5, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+		m := p[2]
+		lr, b1, c1, b2, c2 := c[0], c[1], c[2], c[3], c[4]
+		mi, d, t, u, k := YMM(), YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: m}, mi)
 		VMULPS(b1, mi, d)
 		VMULPS(c1, gi, t)
@@ -1092,7 +1187,6 @@ func lion() {
 		VMULPS(c2, gi, gi)
 		VADDPS(gi, mi, mi)
 		VMOVUPS(mi, Mem{Base: m})
-		VMOVUPS(Mem{Base: w}, wi)
 		VSUBPS(lr, wi, t)            // w - lr
 		VADDPS(lr, wi, u)            // w + lr
 		VCMPPS(U8(0x1e), zero, d, k) // d > 0 (ordered)
@@ -1101,22 +1195,22 @@ func lion() {
 		VBLENDVPS(k, u, wi, wi)
 		VCMPPS(U8(0x03), d, d, k) // d unordered: NaN
 		VBLENDVPS(k, d, wi, wi)
-		VMOVUPS(wi, Mem{Base: w})
 	})
 }
 
 // adamax: c = lr, 1-beta1, beta2, 1-beta1^t, epsilon;
 // m += (g - m)(1-beta1);  u = max(beta2 u, |g|);  w -= lr m / ((1-beta1^t)(u + epsilon)),
 // with Go's |g| (-g only where g < 0) and Go's max (goMax).
-func adamax() {
-	ptrs, c, loop := optimizerPass("adamaxAVX2", "Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.", []string{"w", "g", "m", "u"}, 8, 5)
-	w, g, m, u := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
-	lr, c1, b2, corr, eps := c[0], c[1], c[2], c[3], c[4]
-	zero, sign := YMM(), signBit()
-	VXORPS(zero, zero, zero)
-	loop(func() {
-		gi, mi, t, a, k := YMM(), YMM(), YMM(), YMM(), YMM()
-		VMOVUPS(Mem{Base: g}, gi)
+func adamax(options bool) {
+	var zero, sign VecVirtual
+	setup := func() {
+		zero, sign = YMM(), signBit()
+		VXORPS(zero, zero, zero)
+	}
+	rulePass("adamaxAVX2", "Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.", []string{"w", "g", "m", "u"}, 8, 5, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+		m, u := p[2], p[3]
+		lr, c1, b2, corr, eps := c[0], c[1], c[2], c[3], c[4]
+		mi, t, a, k := YMM(), YMM(), YMM(), YMM()
 		VMOVUPS(Mem{Base: m}, mi)
 		firstMoment(mi, gi, c1, t)
 		VMOVUPS(mi, Mem{Base: m})
@@ -1130,7 +1224,7 @@ func adamax() {
 		VMULPS(corr, t, t)
 		VMULPS(lr, mi, mi)
 		VDIVPS(t, mi, mi)
-		subtractFrom(w, mi, t)
+		VSUBPS(mi, wi, wi)
 	})
 }
 
@@ -1138,7 +1232,7 @@ func adamax() {
 // epsilon, momentum;  v = rho v + (1-rho) g²;  d = v + epsilon;
 // centered: a = rho a + (1-rho) g, d = (v - a²) + epsilon;
 // inc = lr g / sqrt(d);  momentum: b = momentum b + inc, w -= b;  else w -= inc.
-func rmspropFull(name string, centered, momentum bool) {
+func rmspropFull(name string, centered, momentum, options bool) {
 	names := []string{"w", "g", "v"}
 	if centered {
 		names = append(names, "a")
@@ -1146,23 +1240,14 @@ func rmspropFull(name string, centered, momentum bool) {
 	if momentum {
 		names = append(names, "b")
 	}
-	ptrs, c, loop := optimizerPass(name, "RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.", names, 8, 5)
-	w, g, v := ptrs[0], ptrs[1], ptrs[2]
-	var a, b Register
-	if centered {
-		a = ptrs[3]
-	}
-	if momentum {
-		b = ptrs[len(ptrs)-1]
-	}
-	rho, omr, lr, eps, mom := c[0], c[1], c[2], c[3], c[4]
-	loop(func() {
-		gi, vi, t, d := YMM(), YMM(), YMM(), YMM()
-		VMOVUPS(Mem{Base: g}, gi)
+	rulePass(name, "RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.", names, 8, 5, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+		v := p[2]
+		rho, omr, lr, eps, mom := c[0], c[1], c[2], c[3], c[4]
+		vi, t, d := YMM(), YMM(), YMM()
 		decayedSquares(Mem{Base: v}, vi, gi, rho, omr, t)
 		VMOVUPS(vi, Mem{Base: v})
 		if centered {
-			ai := YMM()
+			a, ai := p[3], YMM()
 			VMULPS(Mem{Base: a}, rho, ai)
 			VMULPS(omr, gi, t)
 			VADDPS(t, ai, ai)
@@ -1177,11 +1262,12 @@ func rmspropFull(name string, centered, momentum bool) {
 		VMULPS(lr, gi, gi)
 		VDIVPS(d, gi, gi) // inc
 		if momentum {
+			b := p[len(names)-1]
 			VMULPS(Mem{Base: b}, mom, t)
 			VADDPS(gi, t, gi)
 			VMOVUPS(gi, Mem{Base: b})
 		}
-		subtractFrom(w, gi, t)
+		VSUBPS(gi, wi, wi)
 	})
 }
 

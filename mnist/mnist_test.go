@@ -268,9 +268,11 @@ func TestRealMNIST(t *testing.T) {
 	}
 }
 
-// The genuine Fashion-MNIST label files with image files written in the
-// official layout: the published class balance (6000 and 1000 of each).
-func TestRealFashionLabels(t *testing.T) {
+// fashionLabelsDir is a directory of the genuine Fashion-MNIST label files
+// (gzipped) and image files written in the official layout, of black
+// images: the training images gzipped, the test images not.
+func fashionLabelsDir(t *testing.T) string {
+	t.Helper()
 	src := filepath.Join("..", "..", "shared", "fashion-mnist-labels")
 	if _, err := os.Stat(src); err != nil {
 		t.Skipf("Fashion-MNIST labels not found at %s", src)
@@ -285,7 +287,13 @@ func TestRealFashionLabels(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, TrainImages+".gz"), gz(idxFile([]uint32{TrainSize, 28, 28}, make([]byte, TrainSize*784))), 0o644)
 	os.WriteFile(filepath.Join(dir, TestImages), idxFile([]uint32{TestSize, 28, 28}, make([]byte, TestSize*784)), 0o644)
-	d, err := Load(FashionInfo(), dir, TrainSize, TestSize)
+	return dir
+}
+
+// The genuine Fashion-MNIST label files with image files written in the
+// official layout: the published class balance (6000 and 1000 of each).
+func TestRealFashionLabels(t *testing.T) {
+	d, err := Load(FashionInfo(), fashionLabelsDir(t), TrainSize, TestSize)
 	if err != nil {
 		t.Fatal(err)
 	}

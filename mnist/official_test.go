@@ -144,20 +144,7 @@ func TestNotOfficialNamed(t *testing.T) {
 // official; a user's gzipped image file is named; a gunzipped image file,
 // whose official sum is not known, is not.
 func TestFashionNotOfficial(t *testing.T) {
-	src := filepath.Join("..", "..", "shared", "fashion-mnist-labels")
-	if _, err := os.Stat(src); err != nil {
-		t.Skipf("Fashion-MNIST labels not found at %s", src)
-	}
-	dir := t.TempDir()
-	for _, f := range []string{TrainLabels + ".gz", TestLabels + ".gz"} {
-		b, err := os.ReadFile(filepath.Join(src, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(dir, f), b, 0o644)
-	}
-	os.WriteFile(filepath.Join(dir, TrainImages+".gz"), gz(idxFile([]uint32{TrainSize, 28, 28}, make([]byte, TrainSize*784))), 0o644)
-	os.WriteFile(filepath.Join(dir, TestImages), idxFile([]uint32{TestSize, 28, 28}, make([]byte, TestSize*784)), 0o644)
+	dir := fashionLabelsDir(t)
 	d, err := Load(FashionInfo(), dir, 10, 10)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/finitejson"
@@ -36,8 +37,12 @@ type Run struct {
 // RunsDir is where the runs' directories are, in the experiment directory.
 const RunsDir = "runs"
 
-// Plan lists the runs of s in dir: configuration by configuration (the
-// first grid setting varying slowest), seed by seed.
+// Plan lists the runs of s in dir: named configuration by named
+// configuration (when there are any), then grid combination by
+// combination (the first grid setting varying slowest), then seed by
+// seed. Two configurations that come out the same once applied (lr=0.001
+// and lr=1e-3, or a named configuration that changes nothing another does
+// not) are refused: they would share their runs.
 func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
@@ -45,8 +50,10 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 	if _, err := apply(s.Base); err != nil {
 		return nil, fmt.Errorf("base: %w", err)
 	}
-	var runs []Run
-	labels := map[string]bool{}
+	configs := s.Configs
+	if len(configs) == 0 {
+		configs = []NamedConfig{{}} // the base, unnamed
+	}
 	n := 1
 	for _, a := range s.Grid {
 		n *= len(a.Values)
@@ -54,49 +61,91 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 			return nil, fmt.Errorf("the grid and seeds make more than %d runs", MaxRuns)
 		}
 	}
-	for c := 0; c < n; c++ {
-		var factors []report.Factor
-		var parts []string
-		k := c
-		for i := len(s.Grid) - 1; i >= 0; i-- {
-			a := s.Grid[i]
-			v := a.Values[k%len(a.Values)]
-			k /= len(a.Values)
-			factors = append([]report.Factor{{Name: a.Name, Value: v}}, factors...)
-		}
-		settings := append([]Setting(nil), s.Base...)
-		for _, f := range factors {
-			settings = append(settings, Setting{f.Name, f.Value})
-			parts = append(parts, f.Name+"="+f.Value)
-		}
-		label := strings.Join(parts, " ")
-		where := "grid " + label
-		if label == "" {
-			label, where = "base", "base"
-		}
-		cc, err := apply(settings)
-		if err != nil {
-			return nil, &ConfigError{Where: where, Settings: settings[len(s.Base):], Err: err}
-		}
-		labels[label] = true
-		// The seed never makes a configuration invalid: it is validated
-		// once (Validate reads the memory available, too slow to repeat
-		// for each of thousands of seeds).
-		cc.Seed = s.Seeds[0]
-		if err := cc.Validate(); err != nil {
-			return nil, &ConfigError{Where: where, Settings: settings[len(s.Base):], Err: err}
-		}
-		for _, seed := range s.Seeds {
-			rc := cc
-			rc.Seed = seed
-			runs = append(runs, Run{Label: label, Factors: factors, Seed: seed, Config: rc,
-				Dir: filepath.Join(dir, RunsDir, Hash(rc)), Index: len(runs)})
+	if len(configs)*n*len(s.Seeds) > MaxRuns {
+		return nil, fmt.Errorf("%d named configurations, the grid and seeds make more than %d runs", len(configs), MaxRuns)
+	}
+	var runs []Run
+	labels := map[string]bool{}
+	same := map[string]string{} // a configuration's hash (seed left out): its label
+	for _, nc := range configs {
+		base := override(s.Base, nc.Settings)
+		for c := 0; c < n; c++ {
+			var factors []report.Factor
+			var parts []string
+			if nc.Name != "" {
+				factors = append(factors, report.Factor{Name: NameFactor, Value: nc.Name})
+				parts = append(parts, nc.Name)
+			}
+			var grid []report.Factor
+			k := c
+			for i := len(s.Grid) - 1; i >= 0; i-- {
+				a := s.Grid[i]
+				v := a.Values[k%len(a.Values)]
+				k /= len(a.Values)
+				grid = append([]report.Factor{{Name: a.Name, Value: v}}, grid...)
+			}
+			settings := append([]Setting(nil), base...)
+			own := append([]Setting(nil), nc.Settings...)
+			for _, f := range grid {
+				settings = append(settings, Setting{f.Name, f.Value})
+				own = append(own, Setting{f.Name, f.Value})
+				parts = append(parts, f.Name+"="+f.Value)
+			}
+			factors = append(factors, grid...)
+			label := strings.Join(parts, " ")
+			where := "grid " + label
+			switch {
+			case nc.Name != "":
+				where = "config " + label
+			case label == "":
+				label, where = "base", "base"
+			}
+			cc, err := apply(settings)
+			if err != nil {
+				return nil, &ConfigError{Where: where, Settings: own, Err: err}
+			}
+			labels[label] = true
+			// The seed never makes a configuration invalid: it is validated
+			// once (Validate reads the memory available, too slow to repeat
+			// for each of thousands of seeds).
+			cc.Seed = s.Seeds[0]
+			if err := cc.Validate(); err != nil {
+				return nil, &ConfigError{Where: where, Settings: own, Err: err}
+			}
+			id := cc
+			id.Seed = 0
+			h := Hash(id)
+			if other, ok := same[h]; ok {
+				return nil, fmt.Errorf("%s: the same configuration as %s once its settings are applied (they would share their runs): give each configuration once", where, other)
+			}
+			same[h] = label
+			for _, seed := range s.Seeds {
+				rc := cc
+				rc.Seed = seed
+				runs = append(runs, Run{Label: label, Factors: factors, Seed: seed, Config: rc,
+					Dir: filepath.Join(dir, RunsDir, Hash(rc)), Index: len(runs)})
+			}
 		}
 	}
 	if s.Baseline != "" && !labels[s.Baseline] {
 		return nil, fmt.Errorf("baseline %s is not one of the configurations (%s)", quote.Short(s.Baseline), labelList(runs))
 	}
 	return runs, nil
+}
+
+// override returns base with each of settings replacing the base's value
+// of the same setting, in its place, or added after.
+func override(base, settings []Setting) []Setting {
+	out := append([]Setting(nil), base...)
+	for _, st := range settings {
+		i := slices.IndexFunc(out, func(b Setting) bool { return b.Name == st.Name })
+		if i >= 0 {
+			out[i] = st
+		} else {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // ConfigError is a configuration of an experiment that cannot be trained:

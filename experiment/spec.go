@@ -37,13 +37,20 @@ import (
 type Spec struct {
 	// Base holds the settings every run shares, beyond train's defaults.
 	Base []Setting `json:"base"`
+	// Configs are named configurations, each the base with its own
+	// settings (which replace the base's value of a setting both give),
+	// when the configurations compared are not a grid (elu with
+	// he_normal, selu with lecun_normal and standardized inputs, ...).
+	// Each is crossed with the grid; none means the base alone.
+	Configs []NamedConfig `json:"configs,omitempty"`
 	// Grid holds the varied settings; every combination of their values
 	// is a configuration (the first setting varies slowest).
 	Grid []Axis `json:"grid"`
 	// Seeds are the seeds every configuration runs with.
 	Seeds []uint64 `json:"seeds"`
 	// Baseline is the configuration the others are compared with, by its
-	// label ("activation=elu"); "" is the first.
+	// label ("activation=elu", a named configuration's name, or its name
+	// and the grid's values: "selu lr=0.001"); "" is the first.
 	Baseline string `json:"baseline,omitempty"`
 	// NamedSeed is the seed whose run is placed among its configuration's
 	// (the exercise's single run: 42).
@@ -55,6 +62,56 @@ type Spec struct {
 type Setting struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+// NamedConfig is a configuration given by name: the base with Settings.
+type NamedConfig struct {
+	Name     string    `json:"name"`
+	Settings []Setting `json:"settings"`
+}
+
+// NameFactor is the factor that names a run's named configuration in the
+// report, summary.csv and runs.csv.
+const NameFactor = "name"
+
+// maxName bounds a configuration's name.
+const maxName = 64
+
+// checkName refuses a configuration's name that is empty, long, or holds
+// anything but letters, digits and . _ + - (a label joins a name and the
+// grid's setting=value pairs with spaces).
+func checkName(name string) error {
+	if name == "" {
+		return errors.New("config: a configuration without a name (give each a name, e.g. name = \"selu\")")
+	}
+	if len(name) > maxName || strings.IndexFunc(name, func(r rune) bool {
+		return !(r == '.' || r == '_' || r == '+' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
+	}) >= 0 {
+		return fmt.Errorf("config %s: a name of 1 to %d letters, digits, '.', '_', '+' or '-' (e.g. selu, bn+dropout)", quote.Short(name), maxName)
+	}
+	return nil
+}
+
+// ParseConfig reads a --config flag: "selu: activation=selu;
+// init=lecun_normal" (';' separates the settings, so that a value may hold
+// commas: hidden=512,256), or a name alone for the base as it is.
+func ParseConfig(s string) (NamedConfig, error) {
+	name, rest, _ := strings.Cut(s, ":")
+	c := NamedConfig{Name: strings.TrimSpace(name), Settings: []Setting{}}
+	if c.Name == "" {
+		return c, fmt.Errorf("config %s: want NAME or NAME: SETTING=VALUE; SETTING=VALUE (e.g. \"selu: activation=selu; init=lecun_normal\")", quote.Short(s))
+	}
+	for _, part := range strings.Split(rest, ";") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if k = strings.TrimSpace(k); !ok || k == "" {
+			return c, fmt.Errorf("config %s: %s is not SETTING=VALUE (settings are separated by ';', e.g. \"selu: activation=selu; init=lecun_normal\")", c.Name, quote.Short(part))
+		}
+		c.Settings = append(c.Settings, Setting{k, strings.TrimSpace(v)})
+	}
+	return c, nil
 }
 
 // Axis is a varied setting and its values.
@@ -188,6 +245,51 @@ func (s *Spec) Check() error {
 			return errors.New("base seed: seeds are given by --seeds (spec: seeds)")
 		}
 	}
+	return s.checkConfigs()
+}
+
+// checkConfigs checks the named configurations' shape: names, settings,
+// and no setting the grid varies.
+func (s *Spec) checkConfigs() error {
+	if s.Configs == nil {
+		return nil
+	}
+	if len(s.Configs) == 0 {
+		return errors.New("config: an empty list of configurations (give one [[config]] table, or --config, for each; or none for the base alone)")
+	}
+	if len(s.Configs) > MaxRuns {
+		return fmt.Errorf("config: %d configurations, more than an experiment's %d runs", len(s.Configs), MaxRuns)
+	}
+	grid := map[string]bool{}
+	for _, a := range s.Grid {
+		grid[a.Name] = true
+	}
+	names := map[string]bool{}
+	for _, c := range s.Configs {
+		if err := checkName(c.Name); err != nil {
+			return err
+		}
+		if names[c.Name] {
+			return fmt.Errorf("config %s: the name is given twice (each configuration needs its own)", c.Name)
+		}
+		names[c.Name] = true
+		where := "config " + c.Name
+		set := map[string]bool{}
+		for _, st := range c.Settings {
+			if err := checkSetting(where, st.Name, st.Value); err != nil {
+				return err
+			}
+			switch {
+			case set[st.Name]:
+				return fmt.Errorf("%s: %s is given twice", where, st.Name)
+			case st.Name == "seed":
+				return fmt.Errorf("%s: seed: seeds are given by --seeds (spec: seeds), the same for every configuration", where)
+			case grid[st.Name]:
+				return fmt.Errorf("%s: sets %s, which the grid varies (each configuration is crossed with the grid): take %s out of one of them", where, st.Name, st.Name)
+			}
+			set[st.Name] = true
+		}
+	}
 	return nil
 }
 
@@ -237,6 +339,9 @@ const (
 //	[grid]                  # each combination is a configuration
 //	activation = ["elu", "relu", "selu"]
 //	lr = [1e-3, 3e-4]
+//	[[config]]              # named configurations, each crossed with the grid
+//	name = "bn"
+//	layers = "dense(256, elu, he_normal), batchnorm"
 //
 // Unknown keys are errors, so that a typo does not silently run the
 // default instead.
@@ -298,6 +403,10 @@ func ReadSpecFile(path string) (*Spec, error) {
 				}
 				s.Base = append(s.Base, Setting{name, value(t[name])})
 			}
+		case "config":
+			if s.Configs, err = readConfigs(v); err != nil {
+				return nil, fmt.Errorf("spec %s: %v", path, err)
+			}
 		case "grid":
 			t, ok := v.(map[string]any)
 			if !ok {
@@ -315,10 +424,48 @@ func ReadSpecFile(path string) (*Spec, error) {
 				s.Grid = append(s.Grid, a)
 			}
 		default:
-			return nil, fmt.Errorf("spec %s: unknown key %q (want seeds, baseline, named_seed, [base], [grid])", path, k)
+			return nil, fmt.Errorf("spec %s: unknown key %q (want seeds, baseline, named_seed, [base], [grid], [[config]])", path, k)
 		}
 	}
 	return s, nil
+}
+
+// readConfigs reads the [[config]] tables: each a name and settings.
+func readConfigs(v any) ([]NamedConfig, error) {
+	var tables []map[string]any
+	switch x := v.(type) {
+	case []map[string]any:
+		tables = x
+	case []any: // config = [] or [{...}, ...]
+		for _, e := range x {
+			t, ok := e.(map[string]any)
+			if !ok {
+				return nil, errors.New("config: want [[config]] tables, each with a name and its settings")
+			}
+			tables = append(tables, t)
+		}
+	default:
+		return nil, errors.New("config: want [[config]] tables, each with a name and its settings")
+	}
+	configs := []NamedConfig{}
+	for i, t := range tables {
+		name, ok := t["name"].(string)
+		if !ok {
+			return nil, fmt.Errorf("config %d: want name = \"...\" (a string) in each [[config]]", i+1)
+		}
+		c := NamedConfig{Name: name, Settings: []Setting{}}
+		for _, k := range sortedKeys(t) {
+			if k == "name" {
+				continue
+			}
+			if _, isList := t[k].([]any); isList && k != "hidden" {
+				return nil, fmt.Errorf("config %s: %s: a list (a configuration gives one value; put varied settings under [grid])", quote.Short(name), k)
+			}
+			c.Settings = append(c.Settings, Setting{k, value(t[k])})
+		}
+		configs = append(configs, c)
+	}
+	return configs, nil
 }
 
 // checkNesting refuses TOML whose arrays or inline tables nest more than

@@ -30,6 +30,7 @@ type experimentFlags struct {
 	spec       string
 	seeds      string
 	grid       []string
+	configs    []string
 	baseline   string
 	named      uint64
 	dir        string
@@ -49,7 +50,8 @@ func addExperimentFlags(fs *pflag.FlagSet, f *experimentFlags) {
 	fs.StringVar(&f.spec, "spec", "", "read the experiment from this TOML file (seeds, baseline, [base] settings, [grid] lists; see 'cifarnet experiment --help')")
 	fs.StringVar(&f.seeds, "seeds", "", "seeds of every configuration: a range, a list or both, e.g. 0-29 or 0-9,42 (default 0-29)")
 	fs.StringArrayVar(&f.grid, "grid", nil, "a varied setting and its values, by train's flag name: activation=elu,relu,selu (repeat for more; every combination runs; ';' separates values that hold commas: hidden=256,256;512)")
-	fs.StringVar(&f.baseline, "baseline-config", "", "the configuration the others are compared with, by its label, e.g. activation=elu (default: the first)")
+	fs.StringArrayVar(&f.configs, "config", nil, "a named configuration: the base with its own settings, \"NAME: SETTING=VALUE; SETTING=VALUE\" (e.g. \"selu: activation=selu; init=lecun_normal\"; NAME alone is the base as it is); repeat for each; each is crossed with --grid")
+	fs.StringVar(&f.baseline, "baseline-config", "", "the configuration the others are compared with, by its label: a --config's name, or the grid's values, e.g. activation=elu (default: the first)")
 	fs.Uint64Var(&f.named, "named-seed", experiment.DefaultNamedSeed, "the seed whose run is placed among its configuration's (the exercise's single run)")
 	fs.StringVar(&f.dir, "dir", "", "experiment directory (default: experiments/<hash of the spec>, so that the same command continues the same experiment)")
 	addDataFlags(fs, &f.data)
@@ -64,9 +66,10 @@ func newExperimentCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "experiment [flags]",
 		Short: "Run many seeds of one or more configurations and compare them with statistics",
-		Long: `Run every configuration of a grid over train's settings, each with many
-seeds, and compare them: per configuration the mean test accuracy with its
-95% bootstrap confidence interval, median, quartiles, min, max; against the
+		Long: `Run every configuration of a grid over train's settings, or a list of
+named configurations, each with many seeds, and compare them: per
+configuration the mean test accuracy with its 95% bootstrap confidence
+interval, median, quartiles, min, max; against the
 baseline the difference of means, Welch's t-test and the Mann-Whitney U test
 (Holm-corrected), Hedges' g and the probability of improvement, each said in
 a sentence.
@@ -81,6 +84,25 @@ file (--spec) to keep under version control:
   epochs = 50
   [grid]
   activation = ["elu", "relu", "selu"]
+
+Configurations that are not a grid are listed by name, each the base with
+its own settings (replacing the base's), all over the same seeds:
+
+  seeds = "0-29"
+  baseline = "elu"          # the default: the first
+  [[config]]
+  name = "elu"              # the base (the exercise) as it is
+  [[config]]
+  name = "selu"
+  activation = "selu"
+  init = "lecun_normal"
+  [[config]]
+  name = "bn"
+  layers = "dense(256, elu, he_normal), batchnorm, dense(256, elu, he_normal), batchnorm"
+
+or --config "selu: activation=selu; init=lecun_normal" (repeat it). With a
+grid as well, each named configuration is crossed with it ("selu lr=0.001").
+The names appear in summary.csv, runs.csv (column name) and the report.
 
 Every (configuration, seed) runs once into DIR/runs/<hash of its
 configuration and seed>: running the same command again skips the finished
@@ -99,6 +121,7 @@ see docs/kubernetes.md); then
 "cifarnet experiment collect DIR" aggregates. See "experiment slurm".`,
 		Example: `  cifarnet experiment --seeds 0-29 --dir experiments/seeds
   cifarnet experiment --seeds 0-29 --grid activation=elu,relu,selu --dir experiments/activation
+  cifarnet experiment --seeds 0-29 --config elu --config "selu: activation=selu; init=lecun_normal" --dir experiments/selu
   cifarnet experiment --spec activation.toml --dir experiments/activation
   cifarnet experiment report experiments/activation`,
 		Args: usageArgs(cobra.NoArgs),
@@ -205,6 +228,13 @@ func (f *experimentFlags) specOf() (*experiment.Spec, error) {
 		}
 		s.Grid = append(s.Grid, a)
 	}
+	for _, c := range f.configs {
+		nc, err := experiment.ParseConfig(c)
+		if err != nil {
+			return nil, usagef("--%v", err)
+		}
+		s.Configs = append(s.Configs, nc)
+	}
 	if f.fs.Changed("seeds") {
 		seeds, err := experiment.ParseSeeds(f.seeds)
 		if err != nil {
@@ -228,6 +258,9 @@ func (f *experimentFlags) specOf() (*experiment.Spec, error) {
 func defaultDir(s *experiment.Spec) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%v|%v|%v", s.Base, s.Grid, s.Seeds)
+	if len(s.Configs) > 0 { // experiments without them keep their directory
+		fmt.Fprintf(h, "|%v", s.Configs)
+	}
 	return filepath.Join("experiments", hex.EncodeToString(h.Sum(nil))[:8])
 }
 
@@ -237,7 +270,7 @@ func defaultDir(s *experiment.Spec) string {
 func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) error) (string, *experiment.Spec, []experiment.Run, error) {
 	var s *experiment.Spec
 	var err error
-	onlyDir := f.dir != "" && f.spec == "" && !f.fs.Changed("seeds") && len(f.grid) == 0 && len(f.settingsOf()) == 0
+	onlyDir := f.dir != "" && f.spec == "" && !f.fs.Changed("seeds") && len(f.grid) == 0 && len(f.configs) == 0 && len(f.settingsOf()) == 0
 	if onlyDir {
 		if s, err = experiment.ReadSpec(f.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return "", nil, nil, usageError{err}
@@ -282,7 +315,7 @@ func expUsage(err error) error {
 	var fe *train.FieldError
 	var ce *experiment.ConfigError
 	if !errors.As(err, &fe) {
-		if errors.As(err, &ce) && len(ce.Settings) == 1 {
+		if errors.As(err, &ce) && len(ce.Settings) == 1 && saysSetting(ce) {
 			// "grid model=a.json: model a.json: no such file" names the
 			// setting twice: the second goes.
 			n, v, msg := ce.Settings[0].Name, ce.Settings[0].Value, ce.Err.Error()
@@ -295,10 +328,16 @@ func expUsage(err error) error {
 		return usageError{err}
 	}
 	flag := flagName(fe.Field)
-	if errors.As(err, &ce) && len(ce.Settings) == 1 && ce.Settings[0].Name == flag {
+	if errors.As(err, &ce) && len(ce.Settings) == 1 && ce.Settings[0].Name == flag && saysSetting(ce) {
 		return usagef("%s: %s", ce.Where, fe.Want)
 	}
 	return usagef("%s", strings.Replace(err.Error(), fe.Field+" ", "--"+flag+" ", 1))
+}
+
+// saysSetting says that a configuration's name says its one setting
+// ("grid lr=abc", not "config fast").
+func saysSetting(ce *experiment.ConfigError) bool {
+	return strings.HasSuffix(ce.Where, " "+ce.Settings[0].Name+"="+ce.Settings[0].Value)
 }
 
 // shardOf reads --shard I/N or the scheduler's array index.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cifarnet/cifarnet/experiment"
 )
 
 // TestExperimentBadInput wants, for each bad experiment, exit status 2,
@@ -24,6 +27,7 @@ func TestExperimentBadInput(t *testing.T) {
 	baseLR := spec("base.toml", "seeds = \"0-1\"\n[base]\nlr = \"abc\"\n")
 	gridLR := spec("grid.toml", "seeds = \"0-1\"\n[grid]\nlr = [0.001, \"abc\"]\n")
 	reversed := spec("reversed.toml", "seeds = \"9-2\"\n")
+	emptyConfigs := spec("configs.toml", "seeds = \"0-1\"\nconfig = []\n")
 	exp := filepath.Join(dir, "exp")
 	for _, tt := range []struct {
 		args []string
@@ -55,6 +59,22 @@ func TestExperimentBadInput(t *testing.T) {
 		{[]string{"--seeds", "0-100000"}, `--seeds "0-100000": more than 100000 seeds`},
 		{[]string{"--grid", "model=" + filepath.Join(dir, "none.json")}, "grid model=" + filepath.Join(dir, "none.json") + ": no such file"},
 		{[]string{"--grid", "layers=dense(1);dense(x)"}, `grid layers=dense(x): layer "dense" (Dense): units: want a whole number`},
+		{[]string{"--config", "a", "--config", "a: activation=relu"}, "config a: the name is given twice"},
+		{[]string{"--config", "a: activaton=relu"}, `config a: unknown setting "activaton"`},
+		{[]string{"--config", "a: activation=nope"}, `config a: --activation nope: unknown activation "nope"`},
+		{[]string{"--config", "a: lr=abc"}, `config a: invalid argument "abc" for "--lr" flag`},
+		{[]string{"--config", "a", "--config", "elu: activation=elu"}, "config elu: the same configuration as a once its settings are applied"},
+		{[]string{"--config", "a: lr=0.1", "--grid", "lr=0.01,0.001"}, "config a: sets lr, which the grid varies"},
+		{[]string{"--config", ""}, `--config "": want NAME or NAME: SETTING=VALUE`},
+		{[]string{"--config", "a: activation"}, `--config a: "activation" is not SETTING=VALUE`},
+		{[]string{"--config", "a b: epochs=2"}, `config "a b": a name of 1 to 64 letters`},
+		{[]string{"--config", "a: seed=3"}, "config a: seed: seeds are given by --seeds"},
+		{[]string{"--config", "a: batch-size=0"}, "config a: --batch-size 0: want 1 to"},
+		{[]string{"--config", "a: model=" + filepath.Join(dir, "none.json")}, "config a: model " + filepath.Join(dir, "none.json") + ": no such file"},
+		{[]string{"--config", "a", "--config", "b: epochs=3", "--baseline-config", "c"}, `baseline "c" is not one of the configurations (a, b)`},
+		{[]string{"--spec", emptyConfigs}, "config: an empty list"},
+		{[]string{"--seeds", "0-99999", "--config", "a", "--config", "b: epochs=3"}, "make more than 100000 runs"},
+		{[]string{"--grid", "lr=0.001,1e-3"}, "grid lr=1e-3: the same configuration as lr=0.001"},
 		{[]string{"slurm", "--seeds", "0-1"}, "--shards is required"},
 		{[]string{"slurm", "--seeds", "0-1", "--shards", "3"}, "--shards 3: want 1 to 2 (the experiment's runs)"},
 		{[]string{"slurm", "--seeds", "0-1", "--shards", "2", "--cpus-per-task", "0"}, "--cpus-per-task 0: want 1 to"},
@@ -135,5 +155,98 @@ func TestParallelMemoryCounted(t *testing.T) {
 	}
 	if _, stderr, code = runProgram(t, 120*time.Second, "env", append(args, "--parallel", "1")...); code != 0 {
 		t.Fatalf("--parallel 1: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestExperimentNamedConfigs: named configurations from the command line
+// and from a spec file, the first the baseline unless one is named; their
+// names in summary.csv, runs.csv, experiment.json and the report; a named
+// configuration that is a grid's configuration finds the grid's runs
+// finished.
+func TestExperimentNamedConfigs(t *testing.T) {
+	data := sharedData(t)
+	tmp := t.TempDir()
+	small := []string{"--data", data, "--seeds", "0-1", "--epochs", "1", "--train-samples", "200", "--test-samples", "50", "--hidden", "8"}
+	// A grid first: its runs are then a named experiment's.
+	grid := filepath.Join(tmp, "grid")
+	if _, stderr, code := run(t, append([]string{"experiment", "--dir", grid, "--grid", "activation=elu,relu", "-q"}, small...)...); code != 0 {
+		t.Fatalf("grid: exit %d: %s", code, stderr)
+	}
+	stdout, stderr, code := run(t, append([]string{"experiment", "--dir", grid, "--config", "exercise", "--config", "relu: activation=relu"}, small...)...)
+	if code != 0 || !strings.Contains(stdout, "4 of 4 runs already finished") {
+		t.Fatalf("the grid's runs as named configurations: exit %d, stdout %q, stderr %q; want every run found finished", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "relu against exercise:") {
+		t.Errorf("stdout %q: want relu compared with exercise, the first", stdout)
+	}
+	// A spec file: three named configurations, the baseline named.
+	toml := filepath.Join(tmp, "named.toml")
+	os.WriteFile(toml, []byte(`seeds = "0-1"
+baseline = "relu"
+[base]
+epochs = 1
+train-samples = 200
+test-samples = 50
+hidden = 8
+[[config]]
+name = "exercise"
+[[config]]
+name = "relu"
+activation = "relu"
+[[config]]
+name = "selu"
+activation = "selu"
+init = "lecun_normal"
+`), 0o644)
+	dir := filepath.Join(tmp, "named")
+	if stdout, stderr, code = run(t, "experiment", "--spec", toml, "--data", data, "--dir", dir); code != 0 {
+		t.Fatalf("spec: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"exercise against relu:", "selu against relu:"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout %q: want %q", stdout, want)
+		}
+	}
+	summary, _ := os.ReadFile(filepath.Join(dir, "summary.csv"))
+	lines := strings.Split(string(summary), "\n")
+	if !strings.HasPrefix(lines[0], "config,name,runs,") || !strings.HasPrefix(lines[1], "exercise,exercise,2,2,") ||
+		!strings.HasPrefix(lines[2], "relu,relu,2,2,") || !strings.HasPrefix(lines[3], "selu,selu,2,2,") {
+		t.Errorf("summary.csv:\n%s", summary)
+	}
+	if !strings.Contains(lines[3], ",relu,") || strings.Contains(lines[2], ",relu,-") {
+		t.Errorf("summary.csv: selu's row should be compared with relu, relu's not with itself:\n%s", summary)
+	}
+	runsCSV, _ := os.ReadFile(filepath.Join(dir, "runs.csv"))
+	if !strings.HasPrefix(string(runsCSV), "config,name,seed,") || !strings.Contains(string(runsCSV), "\nselu,selu,1,finished,") {
+		t.Errorf("runs.csv:\n%s", runsCSV)
+	}
+	var sum struct {
+		Spec       experiment.Spec `json:"spec"`
+		Statistics struct {
+			Baseline string `json:"baseline"`
+		} `json:"statistics"`
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "experiment.json"))
+	if err := json.Unmarshal(b, &sum); err != nil || sum.Statistics.Baseline != "relu" || len(sum.Spec.Configs) != 3 || sum.Spec.Configs[2].Name != "selu" {
+		t.Errorf("experiment.json: %v, baseline %q, configs %+v", err, sum.Statistics.Baseline, sum.Spec.Configs)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if !strings.Contains(string(html), "Comparisons with relu") || !strings.Contains(string(html), "<td>selu</td>") {
+		t.Errorf("report.html does not compare the named configurations with relu")
+	}
+	// The exercise and relu runs are the grid's (the same configurations).
+	for _, cfg := range []string{"exercise", "relu"} {
+		for _, line := range strings.Split(string(runsCSV), "\n") {
+			if strings.HasPrefix(line, cfg+",") {
+				d := line[strings.LastIndex(line, ",")+1:]
+				if _, err := os.Stat(filepath.Join(grid, d, "model.safetensors")); err != nil {
+					t.Errorf("%s: run %s is not one of the grid's", cfg, d)
+				}
+			}
+		}
+	}
+	// "experiment report" redraws it from spec.json alone.
+	if stdout, stderr, code = run(t, "experiment", "report", dir); code != 0 || !strings.Contains(stdout, "selu against relu:") {
+		t.Errorf("experiment report: exit %d, %q %q", code, stdout, stderr)
 	}
 }

@@ -38,6 +38,23 @@ type kernel struct {
 	// rowsMasked for h < mr rows.
 	kmajorMasked, rowsMasked maskedFunc
 	rowsMaskedEdge           []maskedFunc
+	// packBRows, if set, has B packed whenever op(A) has at least that
+	// many rows: a panel read in place, rows ldb apart, would not stay in
+	// a small L1 (AVX2 on Zen 3: 32 KiB, 8 ways, so rows 1 KiB apart
+	// share 4 of its 64 sets), and a product of that many rows repays the
+	// copy.
+	packBRows int
+	// ownBRows, if set, has each task own a column panel and all the row
+	// panels when op(A) has at most that many rows (packing its B panel
+	// itself), rather than when it has at most 16 row panels.
+	ownBRows int
+	// kOuter, if set, is the least k at which a task computes its block of
+	// row panels against a group of kOuterPanels column panels with k
+	// blocks outermost, so the block of A's rows stays in L2 while the
+	// group's B blocks pass (AVX2 on Zen 3: a block of 60 rows of k =
+	// 3072 is 720 KiB, past the 512 KiB L2, and was read again from L3 for
+	// every column panel).
+	kOuter, kOuterPanels int
 	// kmajorMaskedEdge[h-1], if set, is kmajorMasked for h < mr rows.
 	// maskedMin, if set, is the narrowest ragged column panel the masked
 	// kernels serve (they read and write the columns below it whole).
@@ -135,7 +152,7 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	// place as well: on Zen 5 that is as fast or faster (3072x256x128: 211
 	// vs 198 GFLOPS on one thread, 327 vs 304 on two; 256x256x128 on two:
 	// 289 vs 176-234; 1000x256x3072: 182-191 vs 171-174).
-	g.packAllB = transB || min(k, kc)*ldb*4 > 512<<10
+	g.packAllB = transB || min(k, kc)*ldb*4 > 512<<10 || kr.packBRows > 0 && m >= kr.packBRows && n >= kr.nr && (kr.kOuter == 0 || k < kr.kOuter)
 	g.pa = grow(&e.packA, g.mp*kr.mr*k)
 	g.pb = grow(&e.packB, g.np*kr.nr*k)
 
@@ -145,6 +162,9 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	// beforehand.
 	g.rowBlock = max(1, 64/kr.mr)
 	g.ownB = g.mp <= 16
+	if kr.ownBRows > 0 {
+		g.ownB = m <= kr.ownBRows
+	}
 	if g.ownB {
 		g.rowBlock = g.mp
 	}
@@ -185,7 +205,12 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 		kr.packB(g.bPanel(g.np-1), transB, b, ldb, (g.np-1)*kr.nr, n-(g.np-1)*kr.nr, kr.nr, k)
 	}
 	g.rb = (g.mp + g.rowBlock - 1) / g.rowBlock
-	run(g.rb*g.np, e.gemmTileTask)
+	g.colGroup = 1
+	if kr.kOuter > 0 && k >= kr.kOuter && !g.ownB {
+		g.colGroup = kr.kOuterPanels
+	}
+	g.ng = (g.np + g.colGroup - 1) / g.colGroup
+	run(g.rb*g.ng, e.gemmTileTask)
 	g.a, g.b, g.c = nil, nil, nil
 }
 
@@ -286,6 +311,7 @@ type gemmCall struct {
 	edgeA, edgeB, ownB   bool
 	edgeRows             bool // the ragged last row panel in place, by kernels of its height
 	rowBlock, rb, ta, tb int
+	colGroup, ng         int // column panels per task, and tasks per row block
 	pa, pb               []float32
 }
 
@@ -340,13 +366,29 @@ func (e *Engine) gemmPack(t int) {
 
 // gemmTile computes the tiles of one task: a block of row panels against
 // one column panel, k in blocks of kc, each block of the B panel reused by
-// every row panel of the task. (Tasks of several column panels, k blocks
-// outermost so a block of A's rows is reused across them, measured no
-// faster: 390-425 GFLOPS either way at the exercise's products.)
+// every row panel of the task; or, with kernels that ask for it at large k
+// (kOuter), against a group of column panels, k blocks outermost, so a
+// block of A's rows is reused across them. (On Zen 5 the latter measured
+// no faster: 390-425 GFLOPS either way at the exercise's products.)
 func (e *Engine) gemmTile(t int) {
 	g := &e.gemm
-	jp, ib := t%g.np, t/g.np
+	jg, ib := t%g.ng, t/g.ng
 	ip0, ip1 := ib*g.rowBlock, min(g.mp, (ib+1)*g.rowBlock)
+	if g.colGroup > 1 {
+		jp0, jp1 := jg*g.colGroup, min(g.np, (jg+1)*g.colGroup)
+		for p0 := 0; p0 < g.k; p0 += kc {
+			for jp := jp0; jp < jp1; jp++ {
+				whole, masked := g.whole(jp, ip0, ip1)
+				g.tileBlock(jp, ip0, whole, p0, masked)
+			}
+		}
+		for jp := jp0; jp < jp1; jp++ {
+			whole, _ := g.whole(jp, ip0, ip1)
+			g.edgeTiles(jp, whole, ip1)
+		}
+		return
+	}
+	jp := jg
 	if g.ownB && g.packAllB {
 		j0 := jp * g.kr.nr
 		g.kr.packB(g.bPanel(jp), g.transB, g.b, g.ldb, j0, min(g.kr.nr, g.n-j0), g.kr.nr, g.k)

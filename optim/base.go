@@ -335,6 +335,12 @@ func (b *base) options(k int) tensor.Options {
 		if norm := b.clipScale[k]; norm != 0 {
 			c := float32(b.clipNorm)
 			o.Clip, o.C, o.D = tensor.ClipNorm, c, max(norm, c)
+			if o.C == 1 && o.D == 1 {
+				// (g·1)/1 is g·1 for every float32, NaNs quieted alike
+				// (both round exactly, or return the quieted NaN): the
+				// same bits without a division.
+				o.Clip, o.D = tensor.ClipScale, 0
+			}
 		}
 	case b.globalClipNorm > 0:
 		o.Clip, o.C = tensor.ClipScale, b.clipScale[k]

@@ -187,3 +187,24 @@ func TestSGDAndAMSGradKernelsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestClipByNormOneIsScaleByOne: (x·1)/1 and x·1 are the same float32 for
+// every x in every kernel and the Go twin (each rounds exactly, and a NaN
+// comes out quieted with its payload either way), which optim uses to clip
+// with clipnorm 1 without a division when the norm is at most 1. Checked
+// here on a sweep of bit patterns (every exponent, both signs, signalling
+// and quiet NaNs, subnormals); the session that added it also ran all 2^32.
+func TestClipByNormOneIsScaleByOne(t *testing.T) {
+	var x []float32
+	for b := uint64(0); b < 1<<32; b += 65521 { // a prime stride: every exponent and many significands
+		x = append(x, math.Float32frombits(uint32(b)))
+	}
+	x = append(x, math.Float32frombits(0x7f800001), math.Float32frombits(0xff800001), math.Float32frombits(0x7fa00000), // signalling NaNs
+		math.Float32frombits(1), math.Float32frombits(0x807fffff), math.MaxFloat32, -math.MaxFloat32)
+	for _, s := range append(simds(), genericSIMD) {
+		a, b := append([]float32(nil), x...), append([]float32(nil), x...)
+		s.clipByNorm(a, 1, 1)
+		s.scale(b, 1)
+		sameBits(t, "clipByNorm(1, 1) against scale(1)", len(x), b, a)
+	}
+}

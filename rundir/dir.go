@@ -50,8 +50,11 @@ func Holds(dir, p string) bool {
 
 // Dir is a run directory owned by this process: no other cifarnet process
 // can use it until Close. A run replacing another (overwrite) is written
-// into a staging directory beside it, and Commit swaps it in whole, so
-// that a reader sees the old run or the new one, never a mix.
+// into a staging directory beside it (Staging), and Commit swaps it in
+// whole, so that a reader sees the old run or the new one, never a mix.
+// Until then the old run stays: a replacing run that is interrupted or
+// killed leaves its checkpoint (its backups) in the staging directory,
+// kept until the replacing run, continued from it, completes.
 type Dir struct {
 	Path  string // the run directory
 	Write string // where the run's files go: Path, or the staging directory
@@ -64,9 +67,26 @@ type Dir struct {
 // runs/<timestamp> directory that never collides with another. Stale
 // temporaries of a process that was killed while saving are removed.
 func Open(dir string, overwrite, resume bool) (*Dir, error) {
+	return open(dir, overwrite, resume, false)
+}
+
+// OpenStaged takes dir to continue the replacing run whose checkpoint is
+// in its staging directory (Staging): the run's files go on being written
+// there, and Commit swaps them in.
+func OpenStaged(dir string) (*Dir, error) {
+	return open(dir, true, false, true)
+}
+
+// Staging is the staging directory of a run replacing the one in dir.
+func Staging(dir string) string {
+	return filepath.Join(filepath.Dir(filepath.Clean(dir)), stagingPrefix(dir)+"run")
+}
+
+func open(dir string, overwrite, resume, staged bool) (*Dir, error) {
 	if dir == "" {
 		return openNew()
 	}
+	dir = filepath.Clean(dir) // "runs/x/": the staging directory goes beside x, not in it
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, &DirError{dir, fmt.Errorf("cannot create it: %w", oserr.Bare(err))}
 	}
@@ -85,6 +105,11 @@ func Open(dir string, overwrite, resume bool) (*Dir, error) {
 		return nil, &DirError{dir, fmt.Errorf("cannot read it: %w", oserr.Bare(err))}
 	}
 	switch {
+	case staged:
+		if err := d.stage(true); err != nil {
+			d.Close()
+			return nil, err
+		}
 	case resume || len(held) == 0:
 	case !overwrite && isRun(held):
 		d.Close()
@@ -94,25 +119,43 @@ func Open(dir string, overwrite, resume bool) (*Dir, error) {
 		return nil, &DirError{dir, fmt.Errorf("%w (%s)", ErrNotRun, strings.Join(held[:min(len(held), 3)], ", "))}
 	default:
 		// Replace as a unit: write beside, swap in at Commit.
-		stage, err := os.MkdirTemp(filepath.Dir(dir), stagingPrefix(dir))
-		if err != nil {
+		if err := d.stage(false); err != nil {
 			d.Close()
-			return nil, &DirError{dir, fmt.Errorf("cannot create a directory beside it: %w", oserr.Bare(err))}
+			return nil, err
 		}
-		// The lock file's inode goes with the swap, so the lock still
-		// guards the path.
-		if err := os.Link(filepath.Join(dir, LockFile), filepath.Join(stage, LockFile)); err != nil {
-			os.RemoveAll(stage)
-			d.Close()
-			return nil, &DirError{dir, fmt.Errorf("cannot prepare the replacement: %w", oserr.Bare(err))}
-		}
-		d.Write = stage
 	}
 	if err := probe(d.Write); err != nil {
 		d.Close()
 		return nil, &DirError{dir, err}
 	}
 	return d, nil
+}
+
+// stage makes d write into the staging directory: the one there when
+// keep (a replacing run continued), else a new one (what an earlier
+// replacing run left there is not continued, and goes).
+func (d *Dir) stage(keep bool) error {
+	stage := Staging(d.Path)
+	if !keep {
+		if err := os.RemoveAll(stage); err != nil {
+			return &DirError{d.Path, fmt.Errorf("cannot remove the staging directory beside it: %w", oserr.Bare(err))}
+		}
+		if err := os.Mkdir(stage, 0o755); err != nil {
+			return &DirError{d.Path, fmt.Errorf("cannot create a directory beside it: %w", oserr.Bare(err))}
+		}
+	}
+	// The lock file's inode goes with the swap, so the lock still guards
+	// the path.
+	removeTemps(stage)
+	os.Remove(filepath.Join(stage, LockFile))
+	if err := os.Link(filepath.Join(d.Path, LockFile), filepath.Join(stage, LockFile)); err != nil {
+		if !keep {
+			os.RemoveAll(stage)
+		}
+		return &DirError{d.Path, fmt.Errorf("cannot prepare the replacement: %w", oserr.Bare(err))}
+	}
+	d.Write = stage
+	return nil
 }
 
 // openNew makes a new runs/<timestamp>[-N] directory, exclusively.
@@ -151,33 +194,50 @@ func (d *Dir) Commit() error {
 	return nil
 }
 
-// Close releases the directory, removing an uncommitted staging directory.
+// Close releases the directory, removing an uncommitted staging directory
+// unless it holds a checkpoint to continue from.
 func (d *Dir) Close() {
 	if d.Write != d.Path {
-		os.RemoveAll(d.Write)
+		if !hasCheckpoint(d.Write) {
+			os.RemoveAll(d.Write)
+		}
 		d.Write = d.Path
 	}
 	d.lock.Unlock()
+}
+
+// hasCheckpoint tells whether dir holds a run's checkpoint.
+func hasCheckpoint(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, train.CheckpointFile))
+	return err == nil
 }
 
 func stagingPrefix(dir string) string { return "." + filepath.Base(dir) + ".staging-" }
 
 // cleanStale removes what a killed process left: temporaries of an atomic
 // write inside the directory (".name.tmp*") and staging directories beside
-// it. Only the lock's holder makes them, so none is in use.
+// it, but the one holding a replacing run's checkpoint, to continue from
+// (Staging). Only the lock's holder makes them, so none is in use.
 func (d *Dir) cleanStale() {
-	if es, err := os.ReadDir(d.Path); err == nil {
-		for _, e := range es {
-			if n := e.Name(); strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp") && !e.IsDir() {
-				os.Remove(filepath.Join(d.Path, n))
-			}
-		}
-	}
+	removeTemps(d.Path)
 	parent := filepath.Dir(d.Path)
 	if es, err := os.ReadDir(parent); err == nil {
 		for _, e := range es {
-			if e.IsDir() && strings.HasPrefix(e.Name(), stagingPrefix(d.Path)) {
-				os.RemoveAll(filepath.Join(parent, e.Name()))
+			p := filepath.Join(parent, e.Name())
+			if e.IsDir() && strings.HasPrefix(e.Name(), stagingPrefix(d.Path)) && !(p == Staging(d.Path) && hasCheckpoint(p)) {
+				os.RemoveAll(p)
+			}
+		}
+	}
+}
+
+// removeTemps removes the temporaries of atomic writes (".name.tmp*") in
+// dir.
+func removeTemps(dir string) {
+	if es, err := os.ReadDir(dir); err == nil {
+		for _, e := range es {
+			if n := e.Name(); strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp") && !e.IsDir() {
+				os.Remove(filepath.Join(dir, n))
 			}
 		}
 	}

@@ -138,3 +138,78 @@ func TestStaleTemporariesCleaned(t *testing.T) {
 		t.Error("the checkpoint was removed")
 	}
 }
+
+// TestStagedCheckpointKept: a replacing run's staging directory is beside
+// the run (also for "dir/"), kept by Close and by the next Open while it
+// holds a checkpoint, continued by OpenStaged, and removed otherwise.
+func TestStagedCheckpointKept(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	os.MkdirAll(dir, 0o755)
+	write(t, filepath.Join(dir, train.MetricsJSON), "old")
+	d, err := Open(dir+"/", true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Write != Staging(dir) || filepath.Dir(d.Write) != filepath.Dir(dir) {
+		t.Fatalf("staging %s, want %s beside the run", d.Write, Staging(dir))
+	}
+	write(t, filepath.Join(d.Write, train.CheckpointFile), "backup")
+	write(t, filepath.Join(d.Write, ".history.json.tmp123"), "half")
+	d.Close() // a run interrupted (or a failed one): the backup stays
+	if read(filepath.Join(Staging(dir), train.CheckpointFile)) != "backup" || read(filepath.Join(dir, train.MetricsJSON)) != "old" {
+		t.Fatal("Close lost the backup or touched the old run")
+	}
+	// Any later use of the directory keeps it.
+	d, err = Open(dir, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if read(filepath.Join(Staging(dir), train.CheckpointFile)) != "backup" {
+		t.Fatal("Open removed the staged backup")
+	}
+	// Continued: written on there (its temporaries gone), then swapped in.
+	d, err = OpenStaged(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Write != Staging(dir) || read(filepath.Join(d.Write, train.CheckpointFile)) != "backup" {
+		t.Fatalf("OpenStaged writes into %s", d.Write)
+	}
+	if _, err := os.Stat(filepath.Join(d.Write, ".history.json.tmp123")); !os.IsNotExist(err) {
+		t.Error("a killed write's temporary is kept in the staging directory")
+	}
+	os.Remove(filepath.Join(d.Write, train.CheckpointFile))
+	write(t, filepath.Join(d.Write, train.MetricsJSON), "new")
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if read(filepath.Join(dir, train.MetricsJSON)) != "new" {
+		t.Fatal("the continued run was not swapped in")
+	}
+	if _, err := os.Stat(Staging(dir)); !os.IsNotExist(err) {
+		t.Fatal("the staging directory is left after the commit")
+	}
+	// A staging directory without a checkpoint is a killed save's: removed.
+	os.Mkdir(Staging(dir), 0o755)
+	d, err = Open(dir, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if _, err := os.Stat(Staging(dir)); !os.IsNotExist(err) {
+		t.Fatal("an empty staging directory was kept")
+	}
+	// A new replacing run does not continue an old staged checkpoint.
+	os.Mkdir(Staging(dir), 0o755)
+	write(t, filepath.Join(Staging(dir), train.CheckpointFile), "other")
+	d, err = Open(dir, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(d.Write, train.CheckpointFile)); !os.IsNotExist(err) {
+		t.Error("a new replacing run starts in the old staged checkpoint's directory")
+	}
+	d.Close()
+}

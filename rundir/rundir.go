@@ -11,6 +11,7 @@
 package rundir
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/datasets"
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/saving"
@@ -94,7 +96,11 @@ type Result struct {
 // Interrupted is Train's error when Options.Interrupt stopped the run: the
 // checkpoint and the partial history are saved in Dir.
 type Interrupted struct {
-	Dir         string
+	Dir string
+	// Staging, for a run replacing another (overwrite), is where its
+	// checkpoint and history are: the old run stays in Dir until the run,
+	// continued (the same command again, or --resume Dir), completes.
+	Staging     string
 	Epoch, Step int // 1-based: where the run will continue
 	// NotStarted is set when the run stopped before its first step: no
 	// checkpoint is saved, and the run starts afresh.
@@ -105,7 +111,20 @@ func (i *Interrupted) Error() string {
 	if i.NotStarted {
 		return fmt.Sprintf("interrupted before the first step: nothing saved in %s", i.Dir)
 	}
+	if i.Staging != "" {
+		return fmt.Sprintf("interrupted before epoch %d, step %d: checkpoint and history saved in %s; %s keeps the old run until this one completes",
+			i.Epoch, i.Step, i.Staging, i.Dir)
+	}
 	return fmt.Sprintf("interrupted before epoch %d, step %d: checkpoint and history saved in %s", i.Epoch, i.Step, i.Dir)
+}
+
+// sameConfig tells whether a checkpoint's configuration is cfg's, the
+// threads aside (they never change a result).
+func sameConfig(a, b train.Config) bool {
+	a.Threads, b.Threads = 0, 0
+	ja, err1 := finitejson.Marshal(a)
+	jb, err2 := finitejson.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
 }
 
 // DirError is a run directory that cannot be used.
@@ -127,9 +146,19 @@ var ErrExists = errors.New("already holds a run")
 func Train(o Options) (*Result, error) {
 	cfg := o.Config
 	var ck *train.Checkpoint
+	// staged: the run continues from the checkpoint a replacing run
+	// (--overwrite) left in the staging directory beside o.Dir, the old
+	// run staying in o.Dir until this one completes.
+	staged := false
 	if o.Resume {
 		var err error
-		if ck, err = train.LoadCheckpoint(o.Dir); err != nil {
+		if o.Dir != "" && !hasCheckpoint(o.Dir) && hasCheckpoint(Staging(o.Dir)) {
+			staged = true
+			ck, err = train.LoadCheckpoint(Staging(o.Dir))
+		} else {
+			ck, err = train.LoadCheckpoint(o.Dir)
+		}
+		if err != nil {
 			return nil, err
 		}
 		threads := cfg.Threads
@@ -145,6 +174,24 @@ func Train(o Options) (*Result, error) {
 	}
 	info, _ := cfg.Info() // Validate checked it
 	cfg.LabelMode = info.LabelMode
+	// Run again, a replacing run (--overwrite) continues the checkpoint of
+	// the same configuration that its interrupted or killed self left
+	// beside the directory (or in it, when there was no old run to keep),
+	// as Keras's BackupAndRestore continues when fit is called again; the
+	// data is checked below.
+	continued := false
+	if !o.Resume && o.Overwrite && o.Dir != "" {
+		for _, where := range []string{Staging(o.Dir), o.Dir} {
+			if !hasCheckpoint(where) {
+				continue
+			}
+			if c, err := train.LoadCheckpoint(where); err == nil && sameConfig(c.Config, cfg) {
+				ck, staged, continued = c, where != o.Dir, true
+				cfg.Threads = o.Config.Threads
+				break
+			}
+		}
+	}
 	// The starting weights are read before the data is looked for (perhaps
 	// downloaded): a wrong --init-weights fails at once.
 	var model *nn.Sequential
@@ -184,19 +231,34 @@ func Train(o Options) (*Result, error) {
 		return nil, fmt.Errorf("run: the data holds %d training and %d test images of %s, the run wants %d and %d of %s",
 			data.Train.Len(), data.Test.Len(), data.Name, cfg.TrainSamples, cfg.TestSamples, info.Name)
 	}
+	dataSum := o.DataSHA256
+	if dataSum == "" {
+		dataSum = DataChecksum(data, cfg)
+	}
+	if continued && ck.DataSHA256 != dataSum {
+		// Another data set under the same settings: not the run that was
+		// interrupted; this one starts afresh.
+		ck, staged, continued = nil, false, false
+		var err error
+		if model, err = initialModel(cfg, o.InitWeights); err != nil {
+			return nil, err
+		}
+	}
 	// The run directory is taken once the data is known good, before any
 	// training: an unwritable or busy one fails now, not after the run. It
 	// belongs to this process until the run's files are written.
-	rd, err := Open(o.Dir, o.Overwrite, o.Resume)
+	var rd *Dir
+	var err error
+	if staged {
+		rd, err = OpenStaged(o.Dir)
+	} else {
+		rd, err = Open(o.Dir, o.Overwrite && !continued, o.Resume || continued)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
 	dir := rd.Write
-	dataSum := o.DataSHA256
-	if dataSum == "" {
-		dataSum = DataChecksum(data, cfg)
-	}
 	if ck != nil && ck.DataSHA256 != dataSum {
 		return nil, fmt.Errorf("resume %s: the data at %s is not the data the run trained on (checksum differs)", dir, o.Source)
 	}
@@ -223,6 +285,7 @@ func Train(o Options) (*Result, error) {
 	start := time.Now()
 	var out *train.Outcome
 	if ck != nil {
+		ck.Config.Threads = cfg.Threads // speed only, never a result
 		out, err = train.ResumeWith(ck, data, ctl)
 	} else {
 		out, err = train.FitAndEvaluateWith(cfg, data, model, ctl)
@@ -239,6 +302,11 @@ func Train(o Options) (*Result, error) {
 		}
 		if err := train.WriteHistory(dir, out.History); err != nil {
 			return nil, err
+		}
+		if rd.Write != rd.Path {
+			// A replacing run: the old run stays until this one
+			// completes; the checkpoint waits beside it (Close keeps it).
+			return nil, &Interrupted{Dir: rd.Path, Staging: rd.Write, Epoch: intr.Checkpoint.Epoch + 1, Step: intr.Checkpoint.Step + 1}
 		}
 		if err := rd.Commit(); err != nil {
 			return nil, err

@@ -23,29 +23,9 @@ func TestSIGINTThenResume(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "cut")
-	cmd := exec.Command(binary, append(args, "--out", dir)...)
-	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "Epoch 2/6") {
-			cmd.Process.Signal(os.Interrupt)
-			break
-		}
-	}
-	for sc.Scan() { // drain
-	}
-	err := cmd.Wait()
-	var x *exec.ExitError
-	if !errors.As(err, &x) || x.ExitCode() != 130 {
-		t.Fatalf("interrupted run: %v, stderr %q", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "checkpoint and history saved") || !strings.Contains(stderr.String(), "--resume "+dir+" --data "+data) {
-		t.Fatalf("stderr %q", stderr.String())
+	stderr := interruptAtEpoch2(t, append(args, "--out", dir)...)
+	if !strings.Contains(stderr, "checkpoint and history saved") || !strings.Contains(stderr, "--resume "+dir+" --data "+data) {
+		t.Fatalf("stderr %q", stderr)
 	}
 	for _, f := range []string{"checkpoint.safetensors", "history.json", "history.csv"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
@@ -66,6 +46,35 @@ func TestSIGINTThenResume(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "checkpoint.safetensors")); !os.IsNotExist(err) {
 		t.Error("the checkpoint was kept after the run finished")
 	}
+}
+
+// interruptAtEpoch2 runs cifarnet with args (a train of 6 epochs), sends
+// it SIGINT once epoch 2 has begun, checks that it exits with status 130,
+// and returns its stderr.
+func interruptAtEpoch2(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "Epoch 2/6") {
+			cmd.Process.Signal(os.Interrupt)
+			break
+		}
+	}
+	for sc.Scan() { // drain
+	}
+	err := cmd.Wait()
+	var x *exec.ExitError
+	if !errors.As(err, &x) || x.ExitCode() != 130 {
+		t.Fatalf("interrupted run: %v, stderr %q", err, stderr.String())
+	}
+	return stderr.String()
 }
 
 // TestTrainBackupSIGKILLThenResume: with --backup-and-restore epoch, a
@@ -116,5 +125,140 @@ func sameRun(t *testing.T, full, dir string) {
 	}
 	if ma, mb := readMetrics(t, full), readMetrics(t, dir); ma.TestLoss != mb.TestLoss || ma.EpochsRun != mb.EpochsRun {
 		t.Fatalf("metrics differ: %+v vs %+v", ma.TestLoss, mb.TestLoss)
+	}
+}
+
+// oldRun makes a finished run in dir (of other settings than args') and
+// returns its files' contents, to check later that nothing of it changed.
+func oldRun(t *testing.T, data, dir string) map[string]string {
+	t.Helper()
+	if _, stderr, code := run(t, "train", "--data", data, "--train-samples", "500", "--test-samples", "100", "--epochs", "1", "--hidden", "8", "--out", dir, "-q"); code != 0 {
+		t.Fatal(stderr)
+	}
+	return dirFiles(t, dir)
+}
+
+// dirFiles maps each file of dir (its lock file aside) to its content.
+func dirFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, e := range es {
+		if e.Name() == ".cifarnet.lock" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = string(b)
+	}
+	return files
+}
+
+// sameFiles fails the test unless dir holds exactly the files of old.
+func sameFiles(t *testing.T, dir string, old map[string]string) {
+	t.Helper()
+	now := dirFiles(t, dir)
+	if len(now) != len(old) {
+		t.Fatalf("%s holds %d files, the old run %d", dir, len(now), len(old))
+	}
+	for name, b := range old {
+		if now[name] != b {
+			t.Fatalf("%s: %s changed", dir, name)
+		}
+	}
+}
+
+// TestTrainOverwriteBackupSIGKILLThenRerun: "train --overwrite
+// --backup-and-restore epoch" replacing an old run, SIGKILLed after its
+// first backup, leaves the old run whole and the backup beside it; the
+// same command again continues from the backup (not from the start) and
+// gives the model bytes and metrics of an uninterrupted run; then the
+// backup is gone.
+func TestTrainOverwriteBackupSIGKILLThenRerun(t *testing.T) {
+	data := sharedData(t)
+	args := []string{"train", "--data", data, "--train-samples", "2000", "--test-samples", "200", "--epochs", "8", "--patience", "3", "--hidden", "64"}
+	full := filepath.Join(t.TempDir(), "full")
+	if _, stderr, code := run(t, append(args, "--out", full, "-q")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	dir := filepath.Join(t.TempDir(), "old")
+	old := oldRun(t, data, dir)
+	again := append(args, "--out", dir, "--overwrite", "--backup-and-restore", "epoch")
+	cmd := exec.Command(binary, append(again, "-q")...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	staging := filepath.Join(filepath.Dir(dir), ".old.staging-run")
+	ck := filepath.Join(staging, "checkpoint.safetensors")
+	for i := 0; i < 100000; i++ { // polls for the file, up to about 5 minutes
+		if _, err := os.Stat(ck); err == nil {
+			break
+		}
+		time.Sleep(3 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	err := cmd.Wait()
+	var x *exec.ExitError
+	if !errors.As(err, &x) || x.ProcessState.String() != "signal: killed" {
+		t.Fatalf("the run was not killed: %v", err)
+	}
+	if _, err := os.Stat(ck); err != nil {
+		t.Fatalf("no backup beside the old run after the kill: %v", err)
+	}
+	sameFiles(t, dir, old)
+	// Without --overwrite the old run is not replaced: refused, both kept.
+	if _, stderr, code := run(t, append(args, "--out", dir, "-q")...); code != 2 {
+		t.Fatalf("a new run into the old run's directory: exit %d %q", code, stderr)
+	}
+	sameFiles(t, dir, old)
+	if _, err := os.Stat(ck); err != nil {
+		t.Fatalf("the backup went: %v", err)
+	}
+	stdout, stderr, code := run(t, again...)
+	if code != 0 {
+		t.Fatalf("the same command again: exit %d %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "Continued from the checkpoint at epoch ") {
+		t.Errorf("the same command again started afresh (stdout %q)", stdout)
+	}
+	sameRun(t, full, dir)
+	if _, err := os.Stat(staging); !os.IsNotExist(err) {
+		t.Errorf("the staging directory is left after the run completed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checkpoint.safetensors")); !os.IsNotExist(err) {
+		t.Errorf("the checkpoint was kept after the run finished")
+	}
+}
+
+// TestTrainOverwriteSIGINTKeepsOldRun: an --overwrite run interrupted
+// (SIGINT) keeps the old run whole and its checkpoint beside it; --resume
+// DIR continues it, and the result replaces the old run only then.
+func TestTrainOverwriteSIGINTKeepsOldRun(t *testing.T) {
+	data := sharedData(t)
+	args := []string{"train", "--data", data, "--train-samples", "2000", "--test-samples", "200", "--epochs", "6", "--patience", "-1", "--hidden", "64"}
+	full := filepath.Join(t.TempDir(), "full")
+	if _, stderr, code := run(t, append(args, "--out", full, "-q")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	dir := filepath.Join(t.TempDir(), "old")
+	old := oldRun(t, data, dir)
+	stderr := interruptAtEpoch2(t, append(args, "--out", dir, "--overwrite")...)
+	staging := filepath.Join(filepath.Dir(dir), ".old.staging-run")
+	if !strings.Contains(stderr, "saved in "+staging) || !strings.Contains(stderr, dir+" keeps the old run") ||
+		!strings.Contains(stderr, "the same command again, or cifarnet train --resume "+dir) {
+		t.Fatalf("stderr %q", stderr)
+	}
+	sameFiles(t, dir, old)
+	if _, stderr, code := run(t, "train", "--data", data, "--resume", dir, "-q"); code != 0 {
+		t.Fatalf("resume: exit %d %s", code, stderr)
+	}
+	sameRun(t, full, dir)
+	if _, err := os.Stat(staging); !os.IsNotExist(err) {
+		t.Errorf("the staging directory is left after the run completed: %v", err)
 	}
 }

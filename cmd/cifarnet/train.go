@@ -98,8 +98,8 @@ report.html, where the same reading stands beside the figures.`,
 	fs.StringVar(&f.resume, "resume", "", "continue the interrupted run in this directory from its checkpoint (its configuration is used; the result is bit-identical to an uninterrupted run)")
 	fs.StringVar(&f.out, "out", "", "run directory for the outputs (default: a new runs/<timestamp> directory)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the final test accuracy")
-	fs.BoolVar(&f.overwrite, "overwrite", false, "allow --out to name a directory that already holds a run")
-	addBackupFlag(fs, &f.backup, nil, "continue with --resume DIR")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "allow --out to name a directory that already holds a run: the new run is written beside it and replaces it whole when it completes; interrupted or killed (with --backup-and-restore), the old run stays and the same command again continues the new one")
+	addBackupFlag(fs, &f.backup, nil, "continue with --resume DIR (with --overwrite: the same command again)")
 	fs.SortFlags = false
 	return cmd
 }
@@ -156,6 +156,9 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 			if f.data.path != "" {
 				again += " --data " + shellQuote(f.data.path)
 			}
+			if intr.Staging != "" {
+				again = "the same command again, or " + again
+			}
 			fmt.Fprintf(os.Stderr, "\ncifarnet: %v; continue with: %s\n", intr, again)
 		}
 		return exitError{130, errQuiet}
@@ -188,6 +191,9 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		fmt.Fprintf(os.Stderr, "cifarnet: warning: %v; %s; the run's files are written\n", out.Terminated, kept)
 	}
 	if !f.quiet {
+		if res.ResumedEpoch > 0 {
+			fmt.Fprintf(stdout, "Continued from the checkpoint at epoch %d, step %d\n", res.ResumedEpoch, res.ResumedStep)
+		}
 		fmt.Fprintf(stdout, "Run saved in %s (%s)\n", res.Dir, keptSummary(out))
 		fmt.Fprintf(stdout, "\n%s\n\n", res.Reading.Wrap(100))
 	}

@@ -44,10 +44,6 @@ type kernel struct {
 	// share 4 of its 64 sets), and a product of that many rows repays the
 	// copy.
 	packBRows int
-	// ownBRows, if set, has each task own a column panel and all the row
-	// panels when op(A) has at most that many rows (packing its B panel
-	// itself), rather than when it has at most 16 row panels.
-	ownBRows int
 	// kOuter, if set, is the least k at which a task computes its block of
 	// row panels against a group of kOuterPanels column panels with k
 	// blocks outermost, so the block of A's rows stays in L2 while the
@@ -162,9 +158,6 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	// beforehand.
 	g.rowBlock = max(1, 64/kr.mr)
 	g.ownB = g.mp <= 16
-	if kr.ownBRows > 0 {
-		g.ownB = m <= kr.ownBRows
-	}
 	if g.ownB {
 		g.rowBlock = g.mp
 	}

@@ -46,7 +46,10 @@ type RunSummary struct {
 // experiment.json, runs.csv and (report.WriteExperiment) summary.csv, the
 // figures and report.html. A run without results is named as missing.
 func Write(dir string, s *Spec, runs []Run) (*Summary, error) {
-	e := report.Experiment{Dir: dir, Baseline: s.Baseline, NamedSeed: s.NamedSeed}
+	e := report.Experiment{Dir: dir, Baseline: s.Baseline, NamedSeed: s.NamedSeed, Base: settingsWords(s.Base)}
+	for _, c := range s.Configs {
+		e.Named = append(e.Named, report.NamedSettings{Name: c.Name, Settings: settingsWords(c.Settings)})
+	}
 	sum := &Summary{Spec: s}
 	for _, r := range runs {
 		er := reportRun(r)

@@ -585,15 +585,20 @@ func (e *SpecError) Error() string {
 		e.Dir, settingsString(e.Old), settingsString(e.New))
 }
 
-func settingsString(ss []Setting) string {
-	if len(ss) == 0 {
-		return "none"
-	}
+// settingsWords says settings as "epochs=20 activation=selu" ("" for none).
+func settingsWords(ss []Setting) string {
 	parts := make([]string, len(ss))
 	for i, s := range ss {
 		parts[i] = s.Name + "=" + s.Value
 	}
 	return strings.Join(parts, " ")
+}
+
+func settingsString(ss []Setting) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	return settingsWords(ss)
 }
 
 // ReadSpec reads an experiment directory's spec.json.

@@ -49,6 +49,16 @@ type Experiment struct {
 	// Bootstrap sets the confidence intervals; the zero value means
 	// stats.DefaultBootstrap.
 	Bootstrap stats.Bootstrap
+	// Named lists the named configurations and what each sets beyond
+	// the base (Base), for the page; empty when the experiment has none.
+	Named []NamedSettings
+	Base  string
+}
+
+// NamedSettings is a named configuration and its settings in words:
+// "activation=selu init=lecun_normal".
+type NamedSettings struct {
+	Name, Settings string
 }
 
 // ExperimentRun is one run of an experiment.

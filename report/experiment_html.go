@@ -22,14 +22,14 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>cifarnet experiment: {{len .S.Configurations}} configurations, {{.Finished}} of {{.Total}} runs</title>
+<title>cifarnet {{.Dataset}} experiment: {{len .S.Configurations}} configurations, {{.Finished}} of {{.Total}} runs</title>
 <style>{{.CSS}}</style>
 </head>
 <body>
 <main>
-<h1>CIFAR-10 experiment</h1>
+<h1>{{.Dataset}} experiment</h1>
 <div class="cards">
-  <div class="card main"><div class="v" id="configurations">{{len .S.Configurations}}</div><div class="k">{{if .Several}}configurations{{if .Factors}} ({{.Factors}} varied){{end}}{{else}}configuration, several seeds{{end}}</div></div>
+  <div class="card main"><div class="v" id="configurations">{{len .S.Configurations}}</div><div class="k">{{if .Several}}configurations{{if .Factors}} ({{.Factors}}){{end}}{{else}}configuration, several seeds{{end}}</div></div>
   <div class="card"><div class="v" id="runs">{{.Finished}} / {{.Total}}</div><div class="k">runs finished</div></div>
   <div class="card"><div class="v">{{len .S.Missing}}</div><div class="k">runs missing</div></div>
   <div class="card"><div class="v">{{len .S.Diverged}}</div><div class="k">runs diverged</div></div>
@@ -61,7 +61,14 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 {{range .S.Configurations}}<tr{{if and $.Several (eq .Config $.S.Baseline)}} class="best"{{end}}><td>{{.Config}}</td><td>{{.TestAccuracy.N}}{{if ne .TestAccuracy.N .Runs}} of {{.Runs}}{{end}}</td><td>{{f4 .TestAccuracy.Mean}}</td><td>{{f4 .TestAccuracy.SD}}</td><td>{{f4 .TestAccuracy.CILow}} to {{f4 .TestAccuracy.CIHigh}}</td><td>{{f4 .TestAccuracy.Median}}</td><td>{{f4 .TestAccuracy.IQR}}</td><td>{{f4 .TestAccuracy.Min}}</td><td>{{f4 .TestAccuracy.Max}}</td><td>{{f4 .TestLoss.Mean}}</td><td>{{f1 .EpochsRun.Mean}}</td><td>{{with .Named}}{{f4 .Value}} ({{.Rank}} of {{.N}}){{else}}–{{end}}</td></tr>
 {{end}}</table></div>
 <p style="color:var(--muted);font-size:.9rem">{{if .Several}}The highlighted row is the baseline. {{end}}All figures are in <a href="summary.csv">summary.csv</a>.</p>
-
+{{if .E.Named}}
+<h2>Named configurations</h2>
+<div class="scroll"><table id="named-configs">
+<tr><th>name</th><th>its settings (beyond the base)</th></tr>
+{{range .E.Named}}<tr><td>{{.Name}}</td><td>{{or .Settings "none: the base itself"}}</td></tr>
+{{end}}</table></div>
+<p style="color:var(--muted);font-size:.9rem">The base: {{or .E.Base "the exercise, train's defaults"}}.</p>
+{{end}}
 {{range .Figs}}
 <h2>{{.Title}}</h2>
 <figure><div class="fig"><img src="{{.URI}}" alt="{{.Title}}">{{.Overlay}}</div><figcaption>{{.Caption}} <span class="links">(<a href="{{.Name}}.svg">SVG</a>, <a href="{{.Name}}.png">PNG</a>)</span></figcaption></figure>
@@ -89,6 +96,25 @@ window.addEventListener("load", function () {
 </body>
 </html>
 `))
+
+// experimentDataset names the data set of the experiment's finished runs
+// for people ("MNIST"); "Mixed data sets" when they differ.
+func experimentDataset(e *Experiment) string {
+	name := ""
+	for i := range e.Runs {
+		if r := &e.Runs[i]; r.finished() {
+			t := datasetTitle(r.Metrics.Config)
+			if name != "" && t != name {
+				return "Mixed data sets"
+			}
+			name = t
+		}
+	}
+	if name == "" {
+		return "cifarnet"
+	}
+	return name
+}
 
 // runRow is one run in the page's table of runs.
 type runRow struct {
@@ -130,6 +156,14 @@ func experimentHTML(e *Experiment, st *ExperimentStats, figs []Figure) ([]byte, 
 			factors = append(factors, f.Name)
 		}
 	}
+	if len(e.Named) > 0 && len(factors) > 0 { // "name" is the first factor
+		factors[0] = "named"
+		if len(factors) > 1 {
+			factors = []string{"named; " + strings.Join(factors[1:], ", ") + " varied"}
+		}
+	} else if len(factors) > 0 {
+		factors = []string{strings.Join(factors, ", ") + " varied"}
+	}
 	// The named seed's place in a sentence for a single seed sweep; with
 	// several configurations the summary table has it.
 	var named []string
@@ -138,7 +172,7 @@ func experimentHTML(e *Experiment, st *ExperimentStats, figs []Figure) ([]byte, 
 	}
 	data := map[string]any{
 		"CSS": template.CSS(pageCSS + experimentCSS), "S": st, "Figs": fv, "Runs": rows, "Named": named,
-		"Finished": finished, "Total": len(e.Runs), "Factors": strings.Join(factors, ", "),
+		"Finished": finished, "Total": len(e.Runs), "Factors": strings.Join(factors, ", "), "E": e, "Dataset": experimentDataset(e),
 		"Pct": fmt.Sprintf("%.0f%%", 100*st.Bootstrap.Level), "Several": len(st.Configurations) > 1, "NamedSeed": e.NamedSeed,
 	}
 	var b bytes.Buffer

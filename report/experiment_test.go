@@ -375,3 +375,43 @@ func TestNamedSeedMarkedOnlyWhenRun(t *testing.T) {
 		}
 	}
 }
+
+// TestExperimentPageNamesDataAndConfigs: the page's title names the runs'
+// data set (it said CIFAR-10 for an MNIST experiment), and lists the named
+// configurations with their settings.
+func TestExperimentPageNamesDataAndConfigs(t *testing.T) {
+	run := func(dataset string) ExperimentRun {
+		c := train.Exercise()
+		c.Dataset = dataset
+		return ExperimentRun{Metrics: &train.Metrics{Config: c}, History: &train.History{}}
+	}
+	for _, tt := range []struct {
+		runs []ExperimentRun
+		want string
+	}{
+		{[]ExperimentRun{run("mnist"), run("mnist"), {}}, "MNIST"},
+		{[]ExperimentRun{run(""), run("cifar10")}, "CIFAR-10"},
+		{[]ExperimentRun{run("mnist"), run("fashion_mnist")}, "Mixed data sets"},
+	} {
+		if got := experimentDataset(&Experiment{Runs: tt.runs}); got != tt.want {
+			t.Errorf("%s: %q", tt.want, got)
+		}
+	}
+	e := syntheticExperiment(t)
+	e.Named = []NamedSettings{{"lr=0.001 elu", ""}, {"selu", "activation=selu init=lecun_normal"}}
+	e.Base = "epochs=20"
+	if _, err := WriteExperiment(e); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(e.Dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, want := range []string{"<h1>CIFAR-10 experiment</h1>", `id="named-configs"`, "<td>selu</td><td>activation=selu init=lecun_normal</td>",
+		"<td>none: the base itself</td>", "The base: epochs=20.", "(named; activation varied)"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+}

@@ -234,6 +234,12 @@ init = "lecun_normal"
 	if !strings.Contains(string(html), "Comparisons with relu") || !strings.Contains(string(html), "<td>selu</td>") {
 		t.Errorf("report.html does not compare the named configurations with relu")
 	}
+	for _, want := range []string{"<h1>CIFAR-10 experiment</h1>", `<div class="k">configurations (named)`, "<td>selu</td><td>activation=selu init=lecun_normal</td>",
+		"The base: epochs=1 hidden=8 test-samples=50 train-samples=200."} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
 	// The exercise and relu runs are the grid's (the same configurations).
 	for _, cfg := range []string{"exercise", "relu"} {
 		for _, line := range strings.Split(string(runsCSV), "\n") {

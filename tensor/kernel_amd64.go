@@ -59,11 +59,15 @@ func transpose16AVX2(dst []float32, ldd int, src []float32, lds int, k int) {
 	}
 }
 
-// copyPanelAVX2 is the AVX2 kernel's copyPanel: 16 columns in AVX2,
-// other masks in Go.
+// copyPanelAVX2 is the AVX2 kernel's copyPanel: 16 columns, or at most 8
+// under a mask, in AVX2; other masks in Go.
 func copyPanelAVX2(dst []float32, ldd int, src []float32, lds int, k int, mask uint64) {
-	if mask == 1<<16-1 {
+	switch {
+	case mask == 1<<16-1:
 		copy16AVX2(dst, ldd, src, lds, k)
+		return
+	case mask < 1<<8:
+		copy8AVX2(dst, ldd, src, lds, k, mask)
 		return
 	}
 	for p := range k {

@@ -10032,6 +10032,36 @@ copy16AVX2_done:
 	VZEROUPPER
 	RET
 
+// func copy8AVX2(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)
+// Requires: AVX, AVX2, SSE2
+TEXT ·copy8AVX2(SB), NOSPLIT, $0-80
+	MOVQ         mask+72(FP), AX
+	MOVQ         AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        lanebits<>+0(SB), Y0, Y0
+	VPCMPEQD     lanebits<>+0(SB), Y0, Y0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         ldd+24(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         src_base+32(FP), DX
+	MOVQ         lds+56(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         k+64(FP), SI
+	TESTQ        SI, SI
+	JZ           copy8AVX2_done
+
+copy8AVX2_loop:
+	VMASKMOVPS (DX), Y0, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       SI
+	JNZ        copy8AVX2_loop
+
+copy8AVX2_done:
+	VZEROUPPER
+	RET
+
 // func kernelColsAVX512(k int, a []float32, lda int, b []float32, t []float32, acc bool)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·kernelColsAVX512(SB), NOSPLIT, $0-89

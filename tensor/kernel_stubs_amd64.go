@@ -241,6 +241,9 @@ func transposeAVX2(dst []float32, ldd int, src []float32, lds int, k int)
 // copy16AVX2 sets dst[p*ldd+j] = src[p*lds+j] for p < k and j < 16.
 func copy16AVX2(dst []float32, ldd int, src []float32, lds int, k int)
 
+// copy8AVX2 sets dst[p*ldd+j] = src[p*lds+j] for p < k and the columns j < 8 set in mask.
+func copy8AVX2(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)
+
 // kernelColsAVX512 computes the 32x12 tile t (column-major: t[j*32+i]) = A·B, or t += A·B when acc, with A(i,p) = a[p*lda+i] and B(p,j) = b[p*12+j].
 func kernelColsAVX512(k int, a []float32, lda int, b []float32, t []float32, acc bool)
 

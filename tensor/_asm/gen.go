@@ -79,6 +79,7 @@ func main() {
 	maskLast = false
 	transposeAVX2()
 	copy16AVX2()
+	copy8AVX2()
 	kernelCols()
 	kernelColsStore()
 	transpose()
@@ -1662,6 +1663,34 @@ func transpose() {
 	JZ(LabelRef("transpose_done"))
 	block(true)
 	Label("transpose_done")
+	VZEROUPPER()
+	RET()
+}
+
+// copy8AVX2 emits the AVX2 packing of a panel at most 8 columns wide
+// that needs no transpose (a k-major panel of A's 6 rows), under a mask.
+func copy8AVX2() {
+	TEXT("copy8AVX2", NOSPLIT, "func(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)")
+	Doc("copy8AVX2 sets dst[p*ldd+j] = src[p*lds+j] for p < k and the columns j < 8 set in mask.")
+	vmask := YMM()
+	m := GP64()
+	Load(Param("mask"), m)
+	MOVQ(m, vmask.AsX())
+	VPBROADCASTD(vmask.AsX(), vmask)
+	VPAND(laneBits, vmask, vmask)
+	VPCMPEQD(laneBits, vmask, vmask)
+	dst := Load(Param("dst").Base(), GP64())
+	ldd := stride("ldd")
+	src := Load(Param("src").Base(), GP64())
+	lds := stride("lds")
+	k := Load(Param("k"), GP64())
+	countdown("copy8AVX2", k, func() {
+		x := YMM()
+		VMASKMOVPS(Mem{Base: src}, vmask, x)
+		VMASKMOVPS(x, vmask, Mem{Base: dst})
+		ADDQ(lds, src)
+		ADDQ(ldd, dst)
+	})
 	VZEROUPPER()
 	RET()
 }

@@ -69,6 +69,11 @@ type kernel struct {
 	// dst[p*ldd+r] = src[r*lds+p] for 16 rows r, and dst[p*ldd+j] =
 	// src[p*lds+j] for the columns j set in mask (at most 32).
 	transpose16 func(dst []float32, ldd int, src []float32, lds int, k int)
+	// packPanelsT, if set, packs panels whole panels of a transposed A at
+	// once, dst[q*mr*k+p*mr+i] = src[p*lds+q*mr+i], reading each row of
+	// src once (a transposed A whose rows alias at 4 KiB: panel by panel,
+	// each line of A is fetched again for each panel it spans).
+	packPanelsT func(dst []float32, src []float32, lds int, k int, panels int)
 	copyPanel   func(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)
 }
 
@@ -166,8 +171,12 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 		run = serial
 	}
 	const panelsPerTask = 4
+	g.aPerTask = panelsPerTask
+	if transA && kr.packPanelsT != nil {
+		g.aPerTask = 16
+	}
 	if g.packAllA {
-		g.ta = (g.mp + panelsPerTask - 1) / panelsPerTask
+		g.ta = (g.mp + g.aPerTask - 1) / g.aPerTask
 	}
 	if g.packAllB && !g.ownB {
 		g.tb = (g.np + panelsPerTask - 1) / panelsPerTask
@@ -304,6 +313,7 @@ type gemmCall struct {
 	edgeA, edgeB, ownB   bool
 	edgeRows             bool // the ragged last row panel in place, by kernels of its height
 	rowBlock, rb, ta, tb int
+	aPerTask             int // A panels packed per task
 	colGroup, ng         int // column panels per task, and tasks per row block
 	pa, pb               []float32
 }
@@ -346,8 +356,15 @@ func (e *Engine) gemmPack(t int) {
 	g := &e.gemm
 	const panelsPerTask = 4
 	if t < g.ta {
-		for p := t * panelsPerTask; p < min(g.mp, (t+1)*panelsPerTask); p++ {
-			g.kr.packA(g.aPanel(p), g.transA, g.a, g.lda, p*g.kr.mr, min(g.kr.mr, g.m-p*g.kr.mr), g.kr.mr, g.k)
+		mr := g.kr.mr
+		p0, p1 := t*g.aPerTask, min(g.mp, (t+1)*g.aPerTask)
+		if full := min(p1, g.m/mr); g.transA && g.kr.packPanelsT != nil && full > p0 {
+			_, _ = g.pa[full*mr*g.k-1], g.a[(g.k-1)*g.lda+full*mr-1] // packPanelsT is unchecked
+			g.kr.packPanelsT(g.pa[p0*mr*g.k:], g.a[p0*mr:], g.lda, g.k, full-p0)
+			p0 = full
+		}
+		for p := p0; p < p1; p++ {
+			g.kr.packA(g.aPanel(p), g.transA, g.a, g.lda, p*mr, min(mr, g.m-p*mr), mr, g.k)
 		}
 		return
 	}

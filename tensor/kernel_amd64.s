@@ -10062,6 +10062,46 @@ copy8AVX2_done:
 	VZEROUPPER
 	RET
 
+// func packPanels6AVX2(dst []float32, src []float32, lds int, k int, panels int)
+// Requires: AVX
+TEXT ·packPanels6AVX2(SB), NOSPLIT, $0-72
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  lds+48(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  k+56(FP), BX
+	MOVQ  panels+64(FP), SI
+	LEAQ  (BX)(BX*2), DI
+	SHLQ  $0x03, DI
+	TESTQ BX, BX
+	JZ    packPanels6AVX2_rows_done
+
+packPanels6AVX2_rows_loop:
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+	MOVQ  SI, R10
+	TESTQ R10, R10
+	JZ    packPanels6AVX2_panels_done
+
+packPanels6AVX2_panels_loop:
+	VMOVUPS (R8), X0
+	VMOVSD  16(R8), X1
+	VMOVUPS X0, (R9)
+	VMOVSD  X1, 16(R9)
+	ADDQ    $0x18, R8
+	ADDQ    DI, R9
+	DECQ    R10
+	JNZ     packPanels6AVX2_panels_loop
+
+packPanels6AVX2_panels_done:
+	ADDQ DX, CX
+	ADDQ $0x18, AX
+	DECQ BX
+	JNZ  packPanels6AVX2_rows_loop
+
+packPanels6AVX2_rows_done:
+	RET
+
 // func kernelColsAVX512(k int, a []float32, lda int, b []float32, t []float32, acc bool)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·kernelColsAVX512(SB), NOSPLIT, $0-89

@@ -244,6 +244,9 @@ func copy16AVX2(dst []float32, ldd int, src []float32, lds int, k int)
 // copy8AVX2 sets dst[p*ldd+j] = src[p*lds+j] for p < k and the columns j < 8 set in mask.
 func copy8AVX2(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)
 
+// packPanels6AVX2 sets dst[q*6*k+p*6+i] = src[p*lds+q*6+i] for q < panels, p < k and i < 6.
+func packPanels6AVX2(dst []float32, src []float32, lds int, k int, panels int)
+
 // kernelColsAVX512 computes the 32x12 tile t (column-major: t[j*32+i]) = A·B, or t += A·B when acc, with A(i,p) = a[p*lda+i] and B(p,j) = b[p*12+j].
 func kernelColsAVX512(k int, a []float32, lda int, b []float32, t []float32, acc bool)
 

@@ -80,6 +80,7 @@ func main() {
 	transposeAVX2()
 	copy16AVX2()
 	copy8AVX2()
+	packPanels6AVX2()
 	kernelCols()
 	kernelColsStore()
 	transpose()
@@ -1692,6 +1693,41 @@ func copy8AVX2() {
 		ADDQ(ldd, dst)
 	})
 	VZEROUPPER()
+	RET()
+}
+
+// packPanels6AVX2 emits the AVX2 packing of a transposed A into several
+// k-major panels of 6 rows at once, walking each row of src once: per
+// row p, 6 floats (a 16-byte and an 8-byte move, never past them) into
+// each panel, the panels 6k floats apart.
+func packPanels6AVX2() {
+	TEXT("packPanels6AVX2", NOSPLIT, "func(dst []float32, src []float32, lds int, k int, panels int)")
+	Doc("packPanels6AVX2 sets dst[q*6*k+p*6+i] = src[p*lds+q*6+i] for q < panels, p < k and i < 6.")
+	dst := Load(Param("dst").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	lds := stride("lds")
+	k := Load(Param("k"), GP64())
+	panels := Load(Param("panels"), GP64())
+	pstride := GP64() // a panel's size in bytes, 24k
+	LEAQ(Mem{Base: k, Index: k, Scale: 2}, pstride)
+	SHLQ(Imm(3), pstride)
+	countdown("packPanels6AVX2_rows", k, func() {
+		s, d, q := GP64(), GP64(), GP64()
+		MOVQ(src, s)
+		MOVQ(dst, d)
+		MOVQ(panels, q)
+		countdown("packPanels6AVX2_panels", q, func() {
+			x, y := XMM(), XMM()
+			VMOVUPS(Mem{Base: s}, x)
+			VMOVSD(Mem{Base: s, Disp: 16}, y)
+			VMOVUPS(x, Mem{Base: d})
+			VMOVSD(y, Mem{Base: d, Disp: 16})
+			ADDQ(Imm(24), s)
+			ADDQ(pstride, d)
+		})
+		ADDQ(lds, src)
+		ADDQ(Imm(24), dst)
+	})
 	RET()
 }
 

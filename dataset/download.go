@@ -337,6 +337,9 @@ func fileSum(algo, name string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// FileSHA256 is the SHA-256 of the regular file name's content, in hex.
+func FileSHA256(name string) (string, error) { return fileSum("SHA-256", name) }
+
 // Get returns the path of the file name in dir, downloading it with d
 // first if it is not there (dir is created if need be).
 func Get(ctx context.Context, d *Downloader, dir, name string) (string, error) {

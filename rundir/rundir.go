@@ -174,18 +174,29 @@ func Train(o Options) (*Result, error) {
 	}
 	info, _ := cfg.Info() // Validate checked it
 	cfg.LabelMode = info.LabelMode
+	// The starting weights are part of what the run is: a checkpoint
+	// records their file's SHA-256 (the content, not the name), and is
+	// continued only from the same ones. A file that cannot be read
+	// continues nothing; initialModel says what is wrong with it.
+	initSum, initErr := "", error(nil)
+	switch {
+	case ck != nil:
+		initSum = ck.InitWeightsSHA256
+	case o.InitWeights != "":
+		initSum, initErr = dataset.FileSHA256(o.InitWeights)
+	}
 	// Run again, a replacing run (--overwrite) continues the checkpoint of
-	// the same configuration that its interrupted or killed self left
-	// beside the directory (or in it, when there was no old run to keep),
-	// as Keras's BackupAndRestore continues when fit is called again; the
-	// data is checked below.
+	// the same configuration and starting weights that its interrupted or
+	// killed self left beside the directory (or in it, when there was no
+	// old run to keep), as Keras's BackupAndRestore continues when fit is
+	// called again; the data is checked below.
 	continued := false
-	if !o.Resume && o.Overwrite && o.Dir != "" {
+	if !o.Resume && o.Overwrite && o.Dir != "" && initErr == nil {
 		for _, where := range []string{Staging(o.Dir), o.Dir} {
 			if !hasCheckpoint(where) {
 				continue
 			}
-			if c, err := train.LoadCheckpoint(where); err == nil && sameConfig(c.Config, cfg) {
+			if c, err := train.LoadCheckpoint(where); err == nil && sameConfig(c.Config, cfg) && c.InitWeightsSHA256 == initSum {
 				ck, staged, continued = c, where != o.Dir, true
 				cfg.Threads = o.Config.Threads
 				break
@@ -264,7 +275,7 @@ func Train(o Options) (*Result, error) {
 	}
 	// save writes a checkpoint of this run into its directory.
 	save := func(c *train.Checkpoint) error {
-		c.DataSHA256 = dataSum
+		c.DataSHA256, c.InitWeightsSHA256 = dataSum, initSum
 		if abs, err := filepath.Abs(o.Source); err == nil && o.Source != "" {
 			c.DataSource = abs
 		}

@@ -99,3 +99,67 @@ func TestFieldErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestOverwriteContinuesOnlyFromTheSameInitWeights: a replacing run
+// started again continues its checkpoint only when it starts from the same
+// weights, by content: the same --init-weights path holding other weights,
+// or no --init-weights, starts afresh (and ends as a fresh run from them).
+func TestOverwriteContinuesOnlyFromTheSameInitWeights(t *testing.T) {
+	src := sharedData(t)
+	cfg := small()
+	whole := func(c train.Config, initWeights string) string {
+		t.Helper()
+		r, err := Train(Options{Config: c, Dir: t.TempDir(), Source: src, InitWeights: initWeights})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return read(filepath.Join(r.Dir, saving.WeightsFile))
+	}
+	one := cfg
+	one.Epochs = 1
+	one.Seed = 1
+	a := whole(one, "")
+	one.Seed = 2
+	b := whole(one, "")
+	init := filepath.Join(t.TempDir(), "init.safetensors")
+	write(t, init, b)
+	fromB, plain := whole(cfg, init), whole(cfg, "")
+	if a == b || fromB == plain {
+		t.Fatal("the weights to start from are not different")
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	interrupted := func(initWeights string) {
+		t.Helper()
+		steps := 0
+		_, err := Train(Options{Config: cfg, Dir: dir, Overwrite: true, Source: src, InitWeights: initWeights,
+			Interrupt: func() bool { steps++; return steps == 5 }})
+		var intr *Interrupted
+		if !errors.As(err, &intr) || intr.Epoch != 2 {
+			t.Fatalf("got %v, want an interruption in epoch 2", err)
+		}
+	}
+	again := func(initWeights string, continued bool, want string) {
+		t.Helper()
+		r, err := Train(Options{Config: cfg, Dir: dir, Overwrite: true, Source: src, InitWeights: initWeights})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.ResumedEpoch > 0; got != continued {
+			t.Fatalf("init weights %q: continued %v, want %v", initWeights, got, continued)
+		}
+		if read(filepath.Join(dir, saving.WeightsFile)) != want {
+			t.Fatalf("init weights %q: the model is not the run's from its starting weights", initWeights)
+		}
+	}
+	// Started from a's weights, run again with b's in the same file.
+	write(t, init, a)
+	interrupted(init)
+	write(t, init, b)
+	again(init, false, fromB)
+	// Started from b's, run again from the initializers.
+	interrupted(init)
+	again("", false, plain)
+	// The same weights again: continued.
+	interrupted(init)
+	again(init, true, fromB)
+}

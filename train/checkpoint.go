@@ -45,6 +45,10 @@ type Checkpoint struct {
 	// DataSource is where the data was read from (an absolute path): a
 	// resume reads it from there unless told otherwise.
 	DataSource string `json:"data_source,omitempty"`
+	// InitWeightsSHA256 is the SHA-256 of the file of starting weights the
+	// run began from (--init-weights), "" for the initializers: a run
+	// started again continues this checkpoint only from the same weights.
+	InitWeightsSHA256 string `json:"init_weights_sha256,omitempty"`
 	// Epoch (0-based) and Step are the next step to run.
 	Epoch int `json:"epoch"`
 	Step  int `json:"step"`
@@ -213,6 +217,8 @@ func (c *Checkpoint) validate() error {
 	switch {
 	case c.DataSHA256 != "" && len(c.DataSHA256) != 64:
 		return fmt.Errorf("data_sha256 %s: want 64 hex digits", quote.Short(c.DataSHA256))
+	case c.InitWeightsSHA256 != "" && len(c.InitWeightsSHA256) != 64:
+		return fmt.Errorf("init_weights_sha256 %s: want 64 hex digits", quote.Short(c.InitWeightsSHA256))
 	case c.Epoch < 0 || c.Epoch >= c.Config.Epochs:
 		return fmt.Errorf("epoch %d: want 0 to %d (the run has %d epochs)", c.Epoch, c.Config.Epochs-1, c.Config.Epochs)
 	case c.Step < 0 || c.Step >= steps:

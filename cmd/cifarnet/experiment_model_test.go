@@ -192,3 +192,48 @@ func TestModelFileLearningRate(t *testing.T) {
 		}
 	}
 }
+
+// TestExperimentModelFileChanged: an experiment's runs are named by the
+// hash of their configuration, which holds the model file's content (not
+// its name): the same command after the file changed trains new runs of
+// the new model, never counting the old model's runs as its own.
+func TestExperimentModelFileChanged(t *testing.T) {
+	data := sharedData(t)
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "exp")
+	model := smallModelFile(t, dir, "m.json", 16, "Adam")
+	args := []string{"experiment", "--data", data, "--dir", exp, "--model", model, "--seeds", "0",
+		"--epochs", "1", "--train-samples", "300", "--test-samples", "100"}
+	runDir := func() string {
+		t.Helper()
+		var e struct {
+			Runs []struct{ Dir, Status string }
+		}
+		b, err := os.ReadFile(filepath.Join(exp, "experiment.json"))
+		if err != nil || json.Unmarshal(b, &e) != nil || len(e.Runs) != 1 || e.Runs[0].Status != "finished" {
+			t.Fatalf("experiment.json: %v, %+v", err, e.Runs)
+		}
+		return e.Runs[0].Dir
+	}
+	if _, stderr, code := run(t, args...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	first := runDir()
+	smallModelFile(t, dir, "m.json", 24, "Adam")
+	stdout, stderr, code := run(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, "already finished") {
+		t.Errorf("the run of the old model counted as the new one's: %s", stdout)
+	}
+	second := runDir()
+	if second == first {
+		t.Fatalf("the changed model's run is in the old one's directory %s", first)
+	}
+	for d, units := range map[string]float64{first: 16, second: 24} {
+		if m := readMetrics(t, filepath.Join(exp, d)); m.Config.Model == nil || m.Config.Model.Layers[0].Config["units"] != units {
+			t.Errorf("run %s: model %+v, want %v units", d, m.Config.Model, units)
+		}
+	}
+}

@@ -74,7 +74,11 @@ type kernel struct {
 	// src once (a transposed A whose rows alias at 4 KiB: panel by panel,
 	// each line of A is fetched again for each panel it spans).
 	packPanelsT func(dst []float32, src []float32, lds int, k int, panels int)
-	copyPanel   func(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)
+	// transposeRows, if set, packs the kernel's mr rows of a row-major A
+	// into a k-major panel, dst[p*mr+r] = src[r*lds+p], for k a multiple
+	// of 8.
+	transposeRows func(dst []float32, src []float32, lds int, k int)
+	copyPanel     func(dst []float32, ldd int, src []float32, lds int, k int, mask uint64)
 }
 
 // colsStoreFunc computes the colsM x colsN tile C = A·B as colsFunc does and
@@ -542,7 +546,13 @@ func (kr *kernel) packA(dst []float32, trans bool, a []float32, lda, i0, rows, m
 		}
 		return
 	}
-	for p := range k {
+	k8 := 0
+	if rows == mr && mr == kr.mr && k >= 8 && kr.transposeRows != nil {
+		k8 = k &^ 7
+		_, _ = dst[k8*mr-1], a[(i0+mr-1)*lda+k8-1] // transposeRows is unchecked
+		kr.transposeRows(dst, a[i0*lda:], lda, k8)
+	}
+	for p := k8; p < k; p++ {
 		d := dst[p*mr : p*mr+mr]
 		for i := range rows {
 			d[i] = a[(i0+i)*lda+p]

@@ -39,7 +39,8 @@ var (
 			rowsMaskedEdge: []maskedFunc{kernelRowsNarrowMasked1AVX2, kernelRowsNarrowMasked2AVX2, kernelRowsNarrowMasked3AVX2,
 				kernelRowsNarrowMasked4AVX2, kernelRowsNarrowMasked5AVX2},
 			maskedEdgeTiles: true},
-		transpose16: transpose16AVX2, copyPanel: copyPanelAVX2, packPanelsT: packPanels6AVX2}
+		transpose16: transpose16AVX2, copyPanel: copyPanelAVX2, packPanelsT: packPanels6AVX2,
+		transposeRows: transpose6AVX2}
 	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 )
 

@@ -10102,6 +10102,87 @@ packPanels6AVX2_panels_done:
 packPanels6AVX2_rows_done:
 	RET
 
+// func transpose6AVX2(dst []float32, src []float32, lds int, k int)
+// Requires: AVX
+TEXT ·transpose6AVX2(SB), NOSPLIT, $0-64
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  src_base+24(FP), CX
+	MOVQ  lds+48(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  k+56(FP), BX
+	SHRQ  $0x03, BX
+	LEAQ  (CX)(DX*2), SI
+	ADDQ  DX, SI
+	TESTQ BX, BX
+	JZ    transpose6AVX2_done
+
+transpose6AVX2_loop:
+	VMOVUPS      (CX), Y0
+	VMOVUPS      (CX)(DX*1), Y1
+	VMOVUPS      (CX)(DX*2), Y2
+	VMOVUPS      (SI), Y3
+	VMOVUPS      (SI)(DX*1), Y4
+	VMOVUPS      (SI)(DX*2), Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y7, Y6
+	VEXTRACTF128 $0x01, Y6, X9
+	VMOVUPS      X6, (AX)
+	VMOVSD       X9, 16(AX)
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VEXTRACTF128 $0x01, Y2, X6
+	VMOVUPS      X2, 96(AX)
+	VMOVSD       X6, 112(AX)
+	VPERM2F128   $0x20, Y3, Y1, Y2
+	VEXTRACTF128 $0x01, Y2, X6
+	VMOVUPS      X2, 24(AX)
+	VMOVSD       X6, 40(AX)
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMOVUPS      X1, 120(AX)
+	VMOVSD       X2, 136(AX)
+	VPERM2F128   $0x20, Y5, Y8, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMOVUPS      X1, 48(AX)
+	VMOVSD       X2, 64(AX)
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMOVUPS      X1, 144(AX)
+	VMOVSD       X2, 160(AX)
+	VPERM2F128   $0x20, Y4, Y0, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMOVUPS      X1, 72(AX)
+	VMOVSD       X2, 88(AX)
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMOVUPS      X0, 168(AX)
+	VMOVSD       X1, 184(AX)
+	ADDQ         $0xc0, AX
+	ADDQ         $0x20, CX
+	ADDQ         $0x20, SI
+	DECQ         BX
+	JNZ          transpose6AVX2_loop
+
+transpose6AVX2_done:
+	VZEROUPPER
+	RET
+
 // func kernelColsAVX512(k int, a []float32, lda int, b []float32, t []float32, acc bool)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·kernelColsAVX512(SB), NOSPLIT, $0-89

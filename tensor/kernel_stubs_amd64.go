@@ -247,6 +247,9 @@ func copy8AVX2(dst []float32, ldd int, src []float32, lds int, k int, mask uint6
 // packPanels6AVX2 sets dst[q*6*k+p*6+i] = src[p*lds+q*6+i] for q < panels, p < k and i < 6.
 func packPanels6AVX2(dst []float32, src []float32, lds int, k int, panels int)
 
+// transpose6AVX2 sets dst[p*6+r] = src[r*lds+p] for r < 6 and p < k, k a multiple of 8.
+func transpose6AVX2(dst []float32, src []float32, lds int, k int)
+
 // kernelColsAVX512 computes the 32x12 tile t (column-major: t[j*32+i]) = A·B, or t += A·B when acc, with A(i,p) = a[p*lda+i] and B(p,j) = b[p*12+j].
 func kernelColsAVX512(k int, a []float32, lda int, b []float32, t []float32, acc bool)
 

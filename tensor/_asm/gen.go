@@ -81,6 +81,7 @@ func main() {
 	copy16AVX2()
 	copy8AVX2()
 	packPanels6AVX2()
+	transpose6AVX2()
 	kernelCols()
 	kernelColsStore()
 	transpose()
@@ -1728,6 +1729,71 @@ func packPanels6AVX2() {
 		ADDQ(lds, src)
 		ADDQ(Imm(24), dst)
 	})
+	RET()
+}
+
+// transpose6AVX2 emits the AVX2 packing of 6 rows of a row-major A into
+// one k-major panel: the 8x8 transpose of transposeAVX2 with two zero
+// rows, each column's 6 floats stored by a 16-byte and an 8-byte move (a
+// whole vector would write into the next panel, another task's).
+func transpose6AVX2() {
+	TEXT("transpose6AVX2", NOSPLIT, "func(dst []float32, src []float32, lds int, k int)")
+	Doc("transpose6AVX2 sets dst[p*6+r] = src[r*lds+p] for r < 6 and p < k, k a multiple of 8.")
+	dst := Load(Param("dst").Base(), GP64())
+	src := Load(Param("src").Base(), GP64())
+	lds := stride("lds")
+	k := Load(Param("k"), GP64())
+	SHRQ(Imm(3), k)
+	src3 := GP64()
+	LEAQ(Mem{Base: src, Index: lds, Scale: 2}, src3)
+	ADDQ(lds, src3)
+	rowAt := func(i int) Mem {
+		m := Mem{Base: []Register{src, src3}[i/3]}
+		if i%3 > 0 {
+			m.Index, m.Scale = lds, uint8(i%3)
+		}
+		return m
+	}
+	countdown("transpose6AVX2", k, func() {
+		r := make([]VecVirtual, 8)
+		for i := range r {
+			r[i] = YMM()
+			if i < 6 {
+				VMOVUPS(rowAt(i), r[i])
+			} else {
+				VXORPS(r[i], r[i], r[i])
+			}
+		}
+		t := make([]VecVirtual, 8)
+		for q := 0; q < 8; q += 2 {
+			t[q], t[q+1] = YMM(), YMM()
+			VUNPCKLPS(r[q+1], r[q], t[q])
+			VUNPCKHPS(r[q+1], r[q], t[q+1])
+		}
+		u := make([]VecVirtual, 8)
+		for g := 0; g < 8; g += 4 {
+			for h := range 2 {
+				u[g+2*h], u[g+2*h+1] = YMM(), YMM()
+				VSHUFPS(Imm(0x44), t[g+h+2], t[g+h], u[g+2*h])
+				VSHUFPS(Imm(0xee), t[g+h+2], t[g+h], u[g+2*h+1])
+			}
+		}
+		for q := range 4 {
+			for half, imm := range []uint64{0x20, 0x31} {
+				col := YMM()
+				VPERM2F128(Imm(imm), u[q+4], u[q], col)
+				at := 24 * (q + 4*half)
+				hi := XMM()
+				VEXTRACTF128(Imm(1), col, hi)
+				VMOVUPS(col.AsX(), Mem{Base: dst, Disp: at})
+				VMOVSD(hi, Mem{Base: dst, Disp: at + 16})
+			}
+		}
+		ADDQ(Imm(8*24), dst)
+		ADDQ(Imm(32), src)
+		ADDQ(Imm(32), src3)
+	})
+	VZEROUPPER()
 	RET()
 }
 

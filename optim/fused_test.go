@@ -61,11 +61,11 @@ func stagedStep(b *base, e *tensor.Engine, ps []nn.Param) {
 }
 
 // TestOptionsInOnePassGiveKerasOrderBits: every optimizer with every base
-// option, stepped in one pass block by block (Step), gives the bits of
-// the stage-by-stage order of Keras (stagedStep): the weights, the clipped
-// gradients, the slots and the averages, over steps that include the first
-// average, overwrites and an all-zero gradient (clipnorm leaves it zero),
-// at 1 and 3 threads.
+// option, stepped in one pass (Step: the options inside the rule's pass),
+// gives the bits of the stage-by-stage order of Keras (stagedStep): the
+// weights, the clipped gradients, the slots and the averages, over steps
+// that include the first average, overwrites and an all-zero gradient
+// (clipnorm leaves it zero), at 1 and 3 threads.
 func TestOptionsInOnePassGiveKerasOrderBits(t *testing.T) {
 	rules := []struct {
 		name string

@@ -100,7 +100,7 @@ func bestSIMD() simd { s := simds(); return s[len(s)-1] }
 // simds lists every elementwise kernel set this CPU can run, best last.
 func simds() []simd {
 	ss := []simd{genericSIMD}
-	if cpu.X86.HasAVX2 {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA { // the squares' sum uses FMA
 		ss = append(ss, avx2SIMD)
 	}
 	if hasAVX512 {

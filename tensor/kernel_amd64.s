@@ -13439,7 +13439,7 @@ rmspropCenteredMomentumWithOptionsAVX2_done:
 	RET
 
 // func sumSquaresAVX2(x []float32) float64
-// Requires: AVX, SSE2
+// Requires: AVX, FMA3, SSE2
 TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-32
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
@@ -13452,21 +13452,17 @@ TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-32
 	JZ     sumSquaresAVX2_done
 
 sumSquaresAVX2_loop:
-	VCVTPS2PD (AX), Y4
-	VMULPD    Y4, Y4, Y4
-	VADDPD    Y4, Y0, Y0
-	VCVTPS2PD 16(AX), Y4
-	VMULPD    Y4, Y4, Y4
-	VADDPD    Y4, Y1, Y1
-	VCVTPS2PD 32(AX), Y4
-	VMULPD    Y4, Y4, Y4
-	VADDPD    Y4, Y2, Y2
-	VCVTPS2PD 48(AX), Y4
-	VMULPD    Y4, Y4, Y4
-	VADDPD    Y4, Y3, Y3
-	ADDQ      $0x40, AX
-	DECQ      CX
-	JNZ       sumSquaresAVX2_loop
+	VCVTPS2PD   (AX), Y4
+	VFMADD231PD Y4, Y4, Y0
+	VCVTPS2PD   16(AX), Y4
+	VFMADD231PD Y4, Y4, Y1
+	VCVTPS2PD   32(AX), Y4
+	VFMADD231PD Y4, Y4, Y2
+	VCVTPS2PD   48(AX), Y4
+	VFMADD231PD Y4, Y4, Y3
+	ADDQ        $0x40, AX
+	DECQ        CX
+	JNZ         sumSquaresAVX2_loop
 
 sumSquaresAVX2_done:
 	VADDPD       Y1, Y0, Y0

@@ -1282,7 +1282,8 @@ func rmspropFull(name string, centered, momentum, options bool) {
 // sumSquares: the sum of float64(x)², element 16i + 4j + l added to lane l
 // of accumulator j, the four combined as (a0 + a1) + (a2 + a3), then its
 // lanes as (l0 + l2) + (l1 + l3). float64(x)² is exact, so the order of the
-// additions is the only choice.
+// additions is the only choice, and an FMA (a + x·x rounded once) adds it
+// with the bits of a product and a sum.
 func sumSquares() {
 	TEXT("sumSquaresAVX2", NOSPLIT, "func(x []float32) float64")
 	Doc("sumSquaresAVX2 returns the sum of the squares of x in float64, in 16 lanes.")
@@ -1296,8 +1297,7 @@ func sumSquares() {
 		for j, a := range acc {
 			t := YMM()
 			VCVTPS2PD(Mem{Base: x, Disp: 16 * j}, t)
-			VMULPD(t, t, t)
-			VADDPD(t, a, a)
+			VFMADD231PD(t, t, a) // a + t², t² exact: a + RN(t²)
 		}
 		ADDQ(Imm(64), x)
 	})

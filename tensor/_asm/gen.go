@@ -6,8 +6,11 @@
 // it loads the NR values of B into NR/lanes vector registers, broadcasts each
 // of the MR values of A and issues one fused multiply-add per vector, keeping
 // the whole tile in registers (AVX-512: 12x32 in 24 of the 32 zmm registers;
-// AVX2: 6x16 in 12 of the 16 ymm registers), and the same kernels for
-// every smaller height (a ragged last row panel). AVX-512 also has narrow and
+// AVX2: 6x16 in 12 of the 16 ymm registers, k unrolled four times), and the
+// same kernels for every smaller height (a ragged last row panel). AVX2
+// also has kernels whose last vector of columns is read and written under
+// a mask (a ragged column panel in place) and its packing (8x8 register
+// transposes, copies, the k-major panels of a transposed A). AVX-512 also has narrow and
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/finitejson"
+	"github.com/cifarnet/cifarnet/internal/memlimit"
 	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/train"
@@ -64,6 +65,9 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 	if len(configs)*n*len(s.Seeds) > MaxRuns {
 		return nil, fmt.Errorf("%d named configurations, the grid and seeds make more than %d runs", len(configs), MaxRuns)
 	}
+	// The memory available, read once: reading it costs more than the
+	// rest of a configuration's validation.
+	avail := memlimit.Available()
 	var runs []Run
 	labels := map[string]bool{}
 	same := map[string]string{} // a configuration's hash (seed left out): its label
@@ -106,10 +110,9 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 			}
 			labels[label] = true
 			// The seed never makes a configuration invalid: it is validated
-			// once (Validate reads the memory available, too slow to repeat
-			// for each of thousands of seeds).
+			// once, not for each of thousands of seeds.
 			cc.Seed = s.Seeds[0]
-			if err := cc.Validate(); err != nil {
+			if err := cc.ValidateWithin(avail); err != nil {
 				return nil, &ConfigError{Where: where, Settings: own, Err: err}
 			}
 			id := cc

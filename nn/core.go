@@ -18,11 +18,18 @@ type elementwise struct {
 func (l *elementwise) Name() string { return l.name }
 
 func (l *elementwise) Build(in int) error {
-	if in <= 0 {
-		return fmt.Errorf("%s: input width %d must be positive", l.name, in)
+	if _, err := l.outputWidth(in); err != nil {
+		return err
 	}
 	l.width = in
 	return nil
+}
+
+func (l *elementwise) outputWidth(in int) (int, error) {
+	if in <= 0 {
+		return 0, fmt.Errorf("%s: input width %d must be positive", l.name, in)
+	}
+	return in, nil
 }
 
 func (l *elementwise) OutputWidth() int      { return l.width }

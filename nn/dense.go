@@ -94,11 +94,8 @@ func (d *Dense) Name() string { return d.name }
 
 // Build implements Layer: zero weights for inputs of width in.
 func (d *Dense) Build(in int) error {
-	if in <= 0 || d.Out <= 0 {
-		return fmt.Errorf("%s: input width %d and units %d must be positive", d.name, in, d.Out)
-	}
-	if int64(in)*int64(d.Out) > maxKernel {
-		return fmt.Errorf("%s: a %d x %d kernel is too large (at most %d values)", d.name, in, d.Out, maxKernel)
+	if _, err := d.outputWidth(in); err != nil {
+		return err
 	}
 	d.In = in
 	d.Kernel, d.DKernel = make([]float32, in*d.Out), make([]float32, in*d.Out)
@@ -108,6 +105,16 @@ func (d *Dense) Build(in int) error {
 		d.zeros = make([]float32, d.Out)
 	}
 	return nil
+}
+
+func (d *Dense) outputWidth(in int) (int, error) {
+	if in <= 0 || d.Out <= 0 {
+		return 0, fmt.Errorf("%s: input width %d and units %d must be positive", d.name, in, d.Out)
+	}
+	if int64(in)*int64(d.Out) > maxKernel {
+		return 0, fmt.Errorf("%s: a %d x %d kernel is too large (at most %d values)", d.name, in, d.Out, maxKernel)
+	}
+	return d.Out, nil
 }
 
 // OutputWidth implements Layer.

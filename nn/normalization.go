@@ -74,8 +74,8 @@ func (l *BatchNormalization) Name() string { return l.name }
 
 // Build implements Layer.
 func (l *BatchNormalization) Build(in int) error {
-	if in <= 0 {
-		return fmt.Errorf("%s: input width %d must be positive", l.name, in)
+	if _, err := l.outputWidth(in); err != nil {
+		return err
 	}
 	l.width = in
 	mk := func() []float32 { return make([]float32, in) }
@@ -95,6 +95,13 @@ func (l *BatchNormalization) Build(in int) error {
 		}
 	}
 	return nil
+}
+
+func (l *BatchNormalization) outputWidth(in int) (int, error) {
+	if in <= 0 {
+		return 0, fmt.Errorf("%s: input width %d must be positive", l.name, in)
+	}
+	return in, nil
 }
 
 func (l *BatchNormalization) initialize(r *rand.Rand) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/cifarnet/cifarnet/internal/memlimit"
 	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/tensor"
 )
@@ -90,25 +91,50 @@ const (
 // layers' stream. It fails when a layer cannot be built or the model
 // emits fewer than 2 values per sample.
 func NewSequential(inputs int, seed uint64, layers ...Layer) (*Sequential, error) {
-	if inputs <= 0 {
-		return nil, fmt.Errorf("input width %d must be positive", inputs)
-	}
-	if len(layers) == 0 {
-		return nil, fmt.Errorf("a Sequential model needs at least one layer")
+	if _, err := connect(inputs, layers, true); err != nil {
+		return nil, err
 	}
 	m := &Sequential{Layers: layers, inputs: inputs}
+	m.SeedRandom(seed)
+	return m, nil
+}
+
+// widther is a layer that tells its output width for inputs of width in,
+// refusing them as its Build would, without building anything.
+type widther interface {
+	outputWidth(in int) (int, error)
+}
+
+// connect checks that layers chain from inputs of width inputs to a
+// classifier's outputs, and returns their number, building each layer (its
+// weights allocated) when build is set; else the widths are only checked,
+// with Build's errors.
+func connect(inputs int, layers []Layer, build bool) (int, error) {
+	if inputs <= 0 {
+		return 0, fmt.Errorf("input width %d must be positive", inputs)
+	}
+	if len(layers) == 0 {
+		return 0, fmt.Errorf("a Sequential model needs at least one layer")
+	}
 	in := inputs
 	for _, l := range layers {
+		if w, ok := l.(widther); ok && !build {
+			out, err := w.outputWidth(in)
+			if err != nil {
+				return 0, err
+			}
+			in = out
+			continue
+		}
 		if err := l.Build(in); err != nil {
-			return nil, err
+			return 0, err
 		}
 		in = l.OutputWidth()
 	}
 	if in < 2 {
-		return nil, fmt.Errorf("the model emits %d value(s) per sample: a softmax classifier needs at least 2", in)
+		return 0, fmt.Errorf("the model emits %d value(s) per sample: a softmax classifier needs at least 2", in)
 	}
-	m.SeedRandom(seed)
-	return m, nil
+	return in, nil
 }
 
 // New builds the model of arch with its weights initialised from seed:
@@ -137,6 +163,21 @@ func NewZero(arch Architecture, seed uint64) (*Sequential, error) {
 // inputs of width inputs. The last layer's activation must be softmax: it
 // is folded into the loss, so that the model emits logits.
 func FromConfigs(inputs int, seed uint64, cs []LayerConfig) (*Sequential, error) {
+	ls, err := layersOf(cs)
+	if err != nil {
+		return nil, err
+	}
+	m, err := NewSequential(inputs, seed, ls...)
+	if err != nil {
+		return nil, err
+	}
+	m.softmax = "softmax"
+	return m, nil
+}
+
+// layersOf makes the (unbuilt) layers of cs, the last one's softmax folded
+// into the loss.
+func layersOf(cs []LayerConfig) ([]Layer, error) {
 	if len(cs) == 0 {
 		return nil, fmt.Errorf("the model has no layers")
 	}
@@ -159,12 +200,7 @@ func FromConfigs(inputs int, seed uint64, cs []LayerConfig) (*Sequential, error)
 	if err := foldSoftmax(ls[len(ls)-1]); err != nil {
 		return nil, err
 	}
-	m, err := NewSequential(inputs, seed, ls...)
-	if err != nil {
-		return nil, err
-	}
-	m.softmax = "softmax"
-	return m, nil
+	return ls, nil
 }
 
 // foldSoftmax makes the last layer emit logits, its softmax left to the
@@ -478,28 +514,52 @@ func (c ModelConfig) Inputs() int {
 	return n
 }
 
-// Validate reports the first problem of c: a bad input shape, an
-// unsupported layer or field, a layer that cannot be built for its input,
-// or a model that is not a softmax classifier.
+// Validate reports the first problem of c, as Build would: a bad input
+// shape, an unsupported layer or field, a layer that cannot be built for
+// its input, or a model that is not a softmax classifier. Nothing is
+// built: the layers' widths are checked, no weights allocated.
 func (c ModelConfig) Validate() error {
-	_, err := c.Build(0)
+	_, err := c.Check(memlimit.Available())
 	return err
+}
+
+// Check is Validate for a process that may still allocate available bytes
+// (memlimit.Available, read once by a caller that checks more than the
+// model); it returns the number of values the model emits per sample.
+func (c ModelConfig) Check(available int64) (outputs int, err error) {
+	if err := c.check(available); err != nil {
+		return 0, err
+	}
+	ls, err := layersOf(c.Layers)
+	if err != nil {
+		return 0, err
+	}
+	return connect(c.Inputs(), ls, false)
 }
 
 // Build makes the model c describes with zero weights (Initialize draws
 // them); seed seeds its random layers. A multi-dimensional input must be
 // flattened (Flatten) before any layer that acts on features.
 func (c ModelConfig) Build(seed uint64) (*Sequential, error) {
+	if err := c.check(memlimit.Available()); err != nil {
+		return nil, err
+	}
+	return FromConfigs(c.Inputs(), seed, c.Layers)
+}
+
+// check reports the problems of c's input shape and size (against
+// available bytes), before any layer is made.
+func (c ModelConfig) check(available int64) error {
 	if len(c.InputShape) == 0 {
-		return nil, fmt.Errorf("the model has no input shape")
+		return fmt.Errorf("the model has no input shape")
 	}
 	for _, d := range c.InputShape {
 		if d <= 0 || d > 1<<24 {
-			return nil, fmt.Errorf("input shape %v: want positive sizes up to %d", c.InputShape, 1<<24)
+			return fmt.Errorf("input shape %v: want positive sizes up to %d", c.InputShape, 1<<24)
 		}
 	}
 	if c.Inputs() > 1<<26 {
-		return nil, fmt.Errorf("input shape %v: %d values per sample is too many", c.InputShape, c.Inputs())
+		return fmt.Errorf("input shape %v: %d values per sample is too many", c.InputShape, c.Inputs())
 	}
 	if len(c.InputShape) > 1 {
 		for _, l := range c.Layers {
@@ -509,16 +569,13 @@ func (c ModelConfig) Build(seed uint64) (*Sequential, error) {
 			switch l.ClassName {
 			case "Dense", "BatchNormalization", "Normalization":
 				name, _ := l.Config["name"].(string)
-				return nil, fmt.Errorf("layer %q (%s): the input of shape %v must be flattened (a Flatten layer) before it", name, l.ClassName, c.InputShape)
+				return fmt.Errorf("layer %q (%s): the input of shape %v must be flattened (a Flatten layer) before it", name, l.ClassName, c.InputShape)
 			}
 		}
 	}
 	// Counted before anything is allocated: each kernel is bounded, but
 	// not how many there are.
-	if err := c.Size().checkBuild(); err != nil {
-		return nil, err
-	}
-	return FromConfigs(c.Inputs(), seed, c.Layers)
+	return c.Size().checkBuild(available)
 }
 
 // Config returns the ModelConfig of a's model.

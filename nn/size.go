@@ -52,14 +52,14 @@ func (c ModelConfig) Size() Size {
 }
 
 // BuildBytes is the memory building a model of size s may take: every
-// variable's values and its gradient, twice over, since a model built to
-// be checked (Validate) may not be collected before the next is built.
+// variable's values and its gradient, twice over, since a model built may
+// not be collected before the next is (a run's model and its restored
+// best, a model loaded to replace another).
 func (s Size) BuildBytes() float64 { return 2 * 2 * 4 * s.Variables }
 
-// checkBuild refuses to build a model that cannot fit in the memory this
-// process may still use.
-func (s Size) checkBuild() error {
-	avail := memlimit.Available()
+// checkBuild refuses to build a model that cannot fit in the avail bytes
+// this process may still use.
+func (s Size) checkBuild(avail int64) error {
 	if need := s.BuildBytes(); need > float64(avail) {
 		return fmt.Errorf("the model's %.0f weights need about %s of memory to build (values and gradients, and room for a second model), more than the %s available",
 			s.Variables, memlimit.Words(need), memlimit.Words(float64(avail)))

@@ -102,18 +102,27 @@ func (c Config) NewModel() (*nn.Sequential, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, err := c.Info()
-	if err != nil {
+	if err := c.fits(mc, m.Outputs()); err != nil {
 		return nil, err
 	}
-	if m.Inputs() != info.Features() {
-		return nil, fmt.Errorf("the model takes %d values per sample (input shape %v), %s has %d (%dx%dx%d images)",
-			m.Inputs(), mc.InputShape, info.Title(), info.Features(), info.Height, info.Width, info.Channels)
-	}
-	if m.Outputs() != info.NumClasses() {
-		return nil, fmt.Errorf("the model's last layer has %d units, %s has %d classes", m.Outputs(), info.Title(), info.NumClasses())
-	}
 	return m, nil
+}
+
+// fits refuses a model (mc, emitting outputs values per sample) whose
+// input or output does not match c's data set.
+func (c Config) fits(mc nn.ModelConfig, outputs int) error {
+	info, err := c.Info()
+	if err != nil {
+		return err
+	}
+	if mc.Inputs() != info.Features() {
+		return fmt.Errorf("the model takes %d values per sample (input shape %v), %s has %d (%dx%dx%d images)",
+			mc.Inputs(), mc.InputShape, info.Title(), info.Features(), info.Height, info.Width, info.Channels)
+	}
+	if outputs != info.NumClasses() {
+		return fmt.Errorf("the model's last layer has %d units, %s has %d classes", outputs, info.Title(), info.NumClasses())
+	}
+	return nil
 }
 
 // FieldError is an invalid setting of a Config: the field (named as in
@@ -146,8 +155,14 @@ func fieldErr(field string, value any, format string, args ...any) *FieldError {
 
 // Validate reports the first invalid setting: a *FieldError for the
 // settings of the network and the data, an error that is ErrInvalid for
-// the model file's, the optimizer's and the callbacks'.
-func (c Config) Validate() error {
+// the model file's, the optimizer's and the callbacks'. The memory the run
+// would need is checked against what this process may still allocate.
+func (c Config) Validate() error { return c.ValidateWithin(memlimit.Available()) }
+
+// ValidateWithin is Validate for a process that may still allocate
+// available bytes (memlimit.Available, read once by a caller that
+// validates many configurations).
+func (c Config) ValidateWithin(available int64) error {
 	info, err := c.Info()
 	if err != nil {
 		if _, err := datasets.Lookup(c.Dataset, ""); err != nil {
@@ -183,10 +198,20 @@ func (c Config) Validate() error {
 	}
 	// The memory a run needs is estimated before the model is built, so
 	// that what cannot fit is refused, not tried.
-	if err := CheckMemory(c, memlimit.Available()); err != nil {
+	if err := CheckMemory(c, available); err != nil {
 		return err
 	}
-	if _, err := c.NewModel(); err != nil {
+	// Checked as building it would check it, nothing allocated: an
+	// experiment validates thousands of configurations.
+	mc, err := c.ModelConfig()
+	if err != nil {
+		return invalid{err}
+	}
+	outputs, err := mc.Check(available)
+	if err == nil {
+		err = c.fits(mc, outputs)
+	}
+	if err != nil {
 		return invalid{err}
 	}
 	nTrain := SplitAt(c.TrainSamples, c.ValidationSplit)

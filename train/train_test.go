@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/cifar10"
@@ -133,5 +134,24 @@ func TestWriteReadRun(t *testing.T) {
 	csv, _ := os.ReadFile(filepath.Join(dir, HistoryCSV))
 	if want := "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,2,0.25,1.9,0.3,0.1\n2,1.5,0.4,,,0.1\n"; string(csv) != want {
 		t.Fatalf("history.csv:\n%s\nwant\n%s", csv, want)
+	}
+}
+
+// TestValidateAllocatesNoWeights: a configuration is validated without
+// building its model (an experiment validates thousands): a network of
+// 10.5 million weights (84 MB with their gradients) allocates a few
+// kilobytes to validate.
+func TestValidateAllocatesNoWeights(t *testing.T) {
+	c := Exercise()
+	c.Hidden = []int{2048, 2048}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := c.Validate()
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Errorf("Validate allocated %d bytes", got)
 	}
 }

@@ -147,7 +147,9 @@ func Execute(runs []Run, o Options) error {
 				d := data[dataKey(cfg)]
 				opts := rundir.Options{Config: cfg, Dir: r.Dir, Overwrite: true, Source: d.source, Data: d.data,
 					DataSHA256: d.checksum(cfg), Interrupt: interrupt, Backup: o.Backup}
-				opts.Resume = Status(r) == "interrupted"
+				if Status(r) == "interrupted" {
+					opts.Resume, opts.Planned = true, &r.Config
+				}
 				start := time.Now()
 				res, err := rundir.Train(opts)
 				var intr *rundir.Interrupted

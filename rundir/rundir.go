@@ -40,6 +40,11 @@ type Options struct {
 	Overwrite bool
 	// Resume continues the checkpoint in Dir.
 	Resume bool
+	// Planned, when resuming, is the configuration the checkpoint must be
+	// of (threads aside): an experiment's run directory is named by its
+	// configuration's hash, and a checkpoint of another one found there
+	// is refused, never continued as this run.
+	Planned *train.Config
 	// InitWeights, if set, is a .safetensors file of starting weights
 	// (instead of the initializers).
 	InitWeights string
@@ -160,6 +165,15 @@ func Train(o Options) (*Result, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if o.Planned != nil {
+			want := *o.Planned
+			if info, err := want.Info(); err == nil {
+				want.LabelMode = info.LabelMode // as a checkpoint records it
+			}
+			if !sameConfig(ck.Config, want) {
+				return nil, fmt.Errorf("resume %s: the checkpoint is of another configuration than this run's (the directory was copied, or its files replaced): move it away to train the run afresh", o.Dir)
+			}
 		}
 		threads := cfg.Threads
 		cfg = ck.Config

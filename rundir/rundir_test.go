@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/saving"
@@ -162,4 +163,34 @@ func TestOverwriteContinuesOnlyFromTheSameInitWeights(t *testing.T) {
 	// The same weights again: continued.
 	interrupted(init)
 	again(init, true, fromB)
+}
+
+// TestResumePlanned: resuming with the configuration planned for the
+// directory continues a checkpoint of that configuration (the threads
+// aside) and refuses one of another, the directory left as it was.
+func TestResumePlanned(t *testing.T) {
+	src := sharedData(t)
+	cfg := small()
+	dir := t.TempDir()
+	steps := 0
+	_, err := Train(Options{Config: cfg, Dir: dir, Source: src, Interrupt: func() bool { steps++; return steps == 5 }})
+	var intr *Interrupted
+	if !errors.As(err, &intr) {
+		t.Fatalf("got %v, want an interruption", err)
+	}
+	ck := read(filepath.Join(dir, train.CheckpointFile))
+	other := cfg
+	other.LearningRate *= 2
+	if _, err := Train(Options{Dir: dir, Resume: true, Source: src, Planned: &other}); err == nil || !strings.Contains(err.Error(), "the checkpoint is of another configuration") {
+		t.Fatalf("resumed with another configuration planned: %v", err)
+	}
+	if read(filepath.Join(dir, train.CheckpointFile)) != ck {
+		t.Fatal("the refused resume changed the checkpoint")
+	}
+	same := cfg
+	same.Threads = 1
+	r, err := Train(Options{Dir: dir, Resume: true, Source: src, Planned: &same})
+	if err != nil || r.ResumedEpoch == 0 {
+		t.Fatalf("resumed with its own configuration planned: %v", err)
+	}
 }

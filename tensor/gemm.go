@@ -42,7 +42,8 @@ type kernel struct {
 	// many rows: a panel read in place, rows ldb apart, would not stay in
 	// a small L1 (AVX2 on Zen 3: 32 KiB, 8 ways, so rows 1 KiB apart
 	// share 4 of its 64 sets), and a product of that many rows repays the
-	// copy.
+	// copy. One thread only: with two, the packing phase and its barrier
+	// cost more than they save (BENCHMARKS.md, the night's quiet section).
 	packBRows int
 	// kOuter, if set, is the least k at which a task computes its block of
 	// row panels against a group of kOuterPanels column panels with k
@@ -157,7 +158,7 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	// place as well: on Zen 5 that is as fast or faster (3072x256x128: 211
 	// vs 198 GFLOPS on one thread, 327 vs 304 on two; 256x256x128 on two:
 	// 289 vs 176-234; 1000x256x3072: 182-191 vs 171-174).
-	g.packAllB = transB || min(k, kc)*ldb*4 > 512<<10 || kr.packBRows > 0 && m >= kr.packBRows && n >= kr.nr && (kr.kOuter == 0 || k < kr.kOuter)
+	g.packAllB = transB || min(k, kc)*ldb*4 > 512<<10 || kr.packBRows > 0 && len(e.pool.workers) == 0 && m >= kr.packBRows && n >= kr.nr && (kr.kOuter == 0 || k < kr.kOuter)
 	g.pa = grow(&e.packA, g.mp*kr.mr*k)
 	g.pb = grow(&e.packB, g.np*kr.nr*k)
 

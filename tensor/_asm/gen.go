@@ -1735,6 +1735,36 @@ func packPanels6AVX2() {
 	RET()
 }
 
+// transpose8 transposes the 8x8 block held in r (r[i] lane j is element
+// (i, j)) and returns the columns: out[j] lane i = r[i] lane j. Three rounds
+// of shuffles.
+func transpose8(r []VecVirtual) []VecVirtual {
+	// Round 1: interleave the elements of row pairs.
+	t := make([]VecVirtual, 8)
+	for q := 0; q < 8; q += 2 {
+		t[q], t[q+1] = YMM(), YMM()
+		VUNPCKLPS(r[q+1], r[q], t[q])
+		VUNPCKHPS(r[q+1], r[q], t[q+1])
+	}
+	// Round 2: columns of four rows in each 128-bit lane.
+	u := make([]VecVirtual, 8)
+	for g := 0; g < 8; g += 4 {
+		for h := range 2 {
+			u[g+2*h], u[g+2*h+1] = YMM(), YMM()
+			VSHUFPS(Imm(0x44), t[g+h+2], t[g+h], u[g+2*h])
+			VSHUFPS(Imm(0xee), t[g+h+2], t[g+h], u[g+2*h+1])
+		}
+	}
+	// Round 3: the lanes of rows 0-3 and 4-7 together.
+	out := make([]VecVirtual, 8)
+	for q := range 4 {
+		out[q], out[q+4] = YMM(), YMM()
+		VPERM2F128(Imm(0x20), u[q+4], u[q], out[q])
+		VPERM2F128(Imm(0x31), u[q+4], u[q], out[q+4])
+	}
+	return out
+}
+
 // transpose6AVX2 emits the AVX2 packing of 6 rows of a row-major A into
 // one k-major panel: the 8x8 transpose of transposeAVX2 with two zero
 // rows, each column's 6 floats stored by a 16-byte and an 8-byte move (a
@@ -1767,30 +1797,12 @@ func transpose6AVX2() {
 				VXORPS(r[i], r[i], r[i])
 			}
 		}
-		t := make([]VecVirtual, 8)
-		for q := 0; q < 8; q += 2 {
-			t[q], t[q+1] = YMM(), YMM()
-			VUNPCKLPS(r[q+1], r[q], t[q])
-			VUNPCKHPS(r[q+1], r[q], t[q+1])
-		}
-		u := make([]VecVirtual, 8)
-		for g := 0; g < 8; g += 4 {
-			for h := range 2 {
-				u[g+2*h], u[g+2*h+1] = YMM(), YMM()
-				VSHUFPS(Imm(0x44), t[g+h+2], t[g+h], u[g+2*h])
-				VSHUFPS(Imm(0xee), t[g+h+2], t[g+h], u[g+2*h+1])
-			}
-		}
-		for q := range 4 {
-			for half, imm := range []uint64{0x20, 0x31} {
-				col := YMM()
-				VPERM2F128(Imm(imm), u[q+4], u[q], col)
-				at := 24 * (q + 4*half)
-				hi := XMM()
-				VEXTRACTF128(Imm(1), col, hi)
-				VMOVUPS(col.AsX(), Mem{Base: dst, Disp: at})
-				VMOVSD(hi, Mem{Base: dst, Disp: at + 16})
-			}
+		for j, col := range transpose8(r) {
+			// Column j holds rows 0-5 (and two zeros): 24 bytes.
+			hi := XMM()
+			VEXTRACTF128(Imm(1), col, hi)
+			VMOVUPS(col.AsX(), Mem{Base: dst, Disp: 24 * j})
+			VMOVSD(hi, Mem{Base: dst, Disp: 24*j + 16})
 		}
 		ADDQ(Imm(8*24), dst)
 		ADDQ(Imm(32), src)
@@ -1835,29 +1847,10 @@ func transposeAVX2() {
 			r[i] = YMM()
 			VMOVUPS(rowAt(i), r[i])
 		}
-		// Round 1: interleave the elements of row pairs.
-		t := make([]VecVirtual, 8)
-		for q := 0; q < 8; q += 2 {
-			t[q], t[q+1] = YMM(), YMM()
-			VUNPCKLPS(r[q+1], r[q], t[q])
-			VUNPCKHPS(r[q+1], r[q], t[q+1])
-		}
-		// Round 2: columns of four rows in each 128-bit lane.
-		u := make([]VecVirtual, 8)
-		for g := 0; g < 8; g += 4 {
-			for h := range 2 {
-				u[g+2*h], u[g+2*h+1] = YMM(), YMM()
-				VSHUFPS(Imm(0x44), t[g+h+2], t[g+h], u[g+2*h])
-				VSHUFPS(Imm(0xee), t[g+h+2], t[g+h], u[g+2*h+1])
-			}
-		}
-		// Round 3: the lanes of rows 0-3 and 4-7 together.
+		cols := transpose8(r)
 		for q := range 4 {
-			lo, hi := YMM(), YMM()
-			VPERM2F128(Imm(0x20), u[q+4], u[q], lo)
-			VPERM2F128(Imm(0x31), u[q+4], u[q], hi)
-			VMOVUPS(lo, Mem{Base: dst})
-			VMOVUPS(hi, Mem{Base: dst, Index: ldd, Scale: 4})
+			VMOVUPS(cols[q], Mem{Base: dst})
+			VMOVUPS(cols[q+4], Mem{Base: dst, Index: ldd, Scale: 4})
 			ADDQ(ldd, dst)
 		}
 		LEAQ(Mem{Base: dst, Index: ldd, Scale: 4}, dst)

@@ -55,10 +55,7 @@ func TestMNISTRunEvaluatePredict(t *testing.T) {
 	if _, stderr, code := run(t, "evaluate", "--model", dir, "--data", data, "--test-samples", "200"); code != 0 || stderr != "" {
 		t.Fatalf("evaluate: exit %d: stderr %q", code, stderr)
 	}
-	var ev Evaluation
-	b, _ = os.ReadFile(filepath.Join(dir, EvaluationFile))
-	json.Unmarshal(b, &ev)
-	if ev.Dataset != "mnist" || ev.Accuracy != m.TestAccuracy {
+	if ev := readEvaluation(t, dir); ev.Dataset != "mnist" || ev.Accuracy != m.TestAccuracy {
 		t.Errorf("evaluation.json: dataset %q accuracy %v, the run's %v", ev.Dataset, ev.Accuracy, m.TestAccuracy)
 	}
 	// Evaluating the MNIST model on CIFAR-10 data is refused by the loader.
@@ -180,9 +177,7 @@ func TestNotOfficialMNISTWarned(t *testing.T) {
 	if code != 0 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "cifarnet: warning: mnist: "+filepath.Join(data, "t10k-images-idx3-ubyte")) {
 		t.Errorf("evaluate: exit %d, stderr %q, want one warning naming the test files", code, stderr)
 	}
-	var ev Evaluation
-	b, _ = os.ReadFile(filepath.Join(dir, EvaluationFile))
-	if json.Unmarshal(b, &ev); len(ev.DataNotOfficial) != 2 {
+	if ev := readEvaluation(t, dir); len(ev.DataNotOfficial) != 2 {
 		t.Errorf("evaluation.json: data_not_official %v, want the two test files", ev.DataNotOfficial)
 	}
 }

@@ -42,6 +42,20 @@ func readMetrics(t *testing.T, dir string) train.Metrics {
 	return m
 }
 
+// readEvaluation reads the evaluation.json that evaluate wrote in dir.
+func readEvaluation(t *testing.T, dir string) Evaluation {
+	t.Helper()
+	var ev Evaluation
+	b, err := os.ReadFile(filepath.Join(dir, EvaluationFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
 func TestEvaluateEqualsTheRunsOwnMetrics(t *testing.T) {
 	dir := trainedRun(t)
 	m := readMetrics(t, dir)
@@ -49,12 +63,7 @@ func TestEvaluateEqualsTheRunsOwnMetrics(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var ev Evaluation
-	b, err := os.ReadFile(filepath.Join(dir, EvaluationFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.Unmarshal(b, &ev)
+	ev := readEvaluation(t, dir)
 	if ev.Accuracy != m.TestAccuracy || ev.Loss != m.TestLoss {
 		t.Fatalf("evaluate: loss %v acc %v; the run: loss %v acc %v", ev.Loss, ev.Accuracy, m.TestLoss, m.TestAccuracy)
 	}
@@ -91,12 +100,7 @@ func TestEvaluateDefaultsToTheRunsTestSet(t *testing.T) {
 	if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var ev Evaluation
-	b, err := os.ReadFile(filepath.Join(dir, EvaluationFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.Unmarshal(b, &ev)
+	ev := readEvaluation(t, dir)
 	if ev.Samples != 200 || ev.Data != sharedData(t) || ev.Accuracy != m.TestAccuracy || ev.Loss != m.TestLoss {
 		t.Fatalf("evaluate: %d samples from %s, loss %v acc %v; the run: 200 from %s, loss %v acc %v",
 			ev.Samples, ev.Data, ev.Loss, ev.Accuracy, sharedData(t), m.TestLoss, m.TestAccuracy)
@@ -105,9 +109,7 @@ func TestEvaluateDefaultsToTheRunsTestSet(t *testing.T) {
 	if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline", "--data", sharedData(t), "--test-samples", "50"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	b, _ = os.ReadFile(filepath.Join(dir, EvaluationFile))
-	json.Unmarshal(b, &ev)
-	if ev.Samples != 50 {
+	if ev := readEvaluation(t, dir); ev.Samples != 50 {
 		t.Fatalf("--test-samples 50: evaluated %d", ev.Samples)
 	}
 }

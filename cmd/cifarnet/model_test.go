@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -142,12 +141,7 @@ func TestBatchNormRunReloadsAndMCDropout(t *testing.T) {
 		if _, stderr, code := run(t, append([]string{"evaluate", "--model", dir, "--data", data, "--test-samples", "200"}, args...)...); code != 0 {
 			t.Fatalf("evaluate %v: exit %d: %s", args, code, stderr)
 		}
-		var ev Evaluation
-		b, _ := os.ReadFile(filepath.Join(dir, EvaluationFile))
-		if err := json.Unmarshal(b, &ev); err != nil {
-			t.Fatal(err)
-		}
-		return ev
+		return readEvaluation(t, dir)
 	}
 	ev := evaluate()
 	if ev.Accuracy != m.TestAccuracy || ev.MCDropout != nil {

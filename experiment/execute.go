@@ -18,6 +18,7 @@ import (
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/saving"
+	"github.com/cifarnet/cifarnet/tensor"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -117,8 +118,12 @@ func Execute(runs []Run, o Options) error {
 		return err
 	}
 	threads := o.Threads
+	cpus := &cpuShare{}
 	if threads <= 0 {
 		threads = max(1, runtime.GOMAXPROCS(0)/parallel)
+		// Threads chosen here, not by the user: once no run is left to
+		// start, the CPUs of the finished runs go to the running ones.
+		cpus.total = threads * parallel
 	}
 	jobs := make(chan Run)
 	var (
@@ -150,8 +155,10 @@ func Execute(runs []Run, o Options) error {
 				if Status(r) == "interrupted" {
 					opts.Resume, opts.Planned = true, &r.Config
 				}
+				opts.Threads = cpus.start(threads)
 				start := time.Now()
 				res, err := rundir.Train(opts)
+				cpus.end(opts.Threads)
 				var intr *rundir.Interrupted
 				switch {
 				case errors.As(err, &intr):
@@ -183,6 +190,7 @@ func Execute(runs []Run, o Options) error {
 		jobs <- r
 	}
 	close(jobs)
+	cpus.allStarted()
 	wg.Wait()
 	p.finish()
 	if firstErr != nil {
@@ -201,6 +209,62 @@ func Execute(runs []Run, o Options) error {
 		return &Interrupted{Done: len(runs) - left, Left: left}
 	}
 	return nil
+}
+
+// cpuShare hands the CPUs of an experiment's finished runs to its running
+// ones once no run is left to start: without it the last runs would train
+// on one thread each while the other CPUs idle. A run's threads change
+// between its training steps (train.Control.Threads), never its results.
+type cpuShare struct {
+	total   int // the CPUs the runs share; 0: threads fixed by the user
+	mu      sync.Mutex
+	started bool // every run has been started
+	running []*tensor.Threads
+}
+
+// start registers a run that starts on threads threads.
+func (c *cpuShare) start(threads int) *tensor.Threads {
+	t := &tensor.Threads{}
+	t.Set(threads)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.running = append(c.running, t)
+	c.spread()
+	return t
+}
+
+// end unregisters a run that has returned.
+func (c *cpuShare) end(t *tensor.Threads) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.running = slices.DeleteFunc(c.running, func(u *tensor.Threads) bool { return u == t })
+	c.spread()
+}
+
+// allStarted says that no run is left to start.
+func (c *cpuShare) allStarted() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.started = true
+	c.spread()
+}
+
+// spread divides the CPUs among the running runs, the first ones taking
+// the remainder; a run never loses threads.
+func (c *cpuShare) spread() {
+	if c.total == 0 || !c.started || len(c.running) == 0 {
+		return
+	}
+	k := len(c.running)
+	for i, t := range c.running {
+		n := c.total / k
+		if i < c.total%k {
+			n++
+		}
+		if n > t.Get() {
+			t.Set(n)
+		}
+	}
 }
 
 // Busy is Execute's error when runs were left to another process that was

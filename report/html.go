@@ -165,7 +165,7 @@ func HTML(r Input, figs []Figure) ([]byte, error) {
 		"Chance": 1 / float64(max(1, len(r.Classes))), "Dataset": datasetTitle(r.Metrics.Config),
 		"Config": configRows(r.Metrics.Config), "LRColumn": learningRateChanges(r.History),
 		"Env": []kv{{"Go", env.GoVersion}, {"OS / arch", env.OS + " / " + env.Arch}, {"CPU", env.CPU},
-			{"threads", fmt.Sprint(env.Threads)}, {"Gemm kernel", env.Kernel}, {"seed", fmt.Sprint(r.Metrics.Seed)},
+			{"threads", threadsText(env)}, {"Gemm kernel", env.Kernel}, {"seed", fmt.Sprint(r.Metrics.Seed)},
 			{"data", env.Data}, {"SHA-256 of the samples used", env.DataSHA256}, {"started", env.Start}, {"run directory", r.Dir}},
 	}
 	if len(env.DataNotOfficial) > 0 {
@@ -207,4 +207,13 @@ func configRows(c train.Config) []kv {
 		}
 	}
 	return out
+}
+
+// threadsText is the threads a run trained on: "1, then 2" when an
+// experiment gave it more once others had finished.
+func threadsText(env train.Env) string {
+	if env.ThreadsAtEnd > env.Threads {
+		return fmt.Sprintf("%d, then %d", env.Threads, env.ThreadsAtEnd)
+	}
+	return fmt.Sprint(env.Threads)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/saving"
+	"github.com/cifarnet/cifarnet/tensor"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -84,6 +85,9 @@ type Options struct {
 	// BackupAndRestore), so that a process killed without warning loses
 	// only what it trained since: Train with Resume continues from it.
 	Backup *train.BackupFreq
+	// Threads, if set, changes the number of threads the run trains on
+	// once set (train.Control.Threads).
+	Threads *tensor.Threads
 }
 
 // Result is a finished run.
@@ -295,7 +299,7 @@ func Train(o Options) (*Result, error) {
 		}
 		return c.Save(dir)
 	}
-	ctl := train.Control{Progress: o.Progress, Interrupt: o.Interrupt}
+	ctl := train.Control{Progress: o.Progress, Interrupt: o.Interrupt, Threads: o.Threads}
 	if o.Backup != nil {
 		ctl.Backup = &train.Backup{Freq: *o.Backup, Save: save}
 	}
@@ -462,9 +466,13 @@ func environment(out *train.Outcome, src string, data *dataset.Data, dataSum str
 	if err != nil {
 		abs = src
 	}
+	atEnd := 0
+	if out.ThreadsAtEnd > threads {
+		atEnd = out.ThreadsAtEnd
+	}
 	return train.Env{
 		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, CPU: CPUModel(),
-		Threads: threads, Kernel: out.Kernel, Data: abs, DataSHA256: dataSum, DataNotOfficial: baseNames(data.NotOfficial),
+		Threads: threads, ThreadsAtEnd: atEnd, Kernel: out.Kernel, Data: abs, DataSHA256: dataSum, DataNotOfficial: baseNames(data.NotOfficial),
 		Start: start.UTC().Format(time.RFC3339),
 	}
 }

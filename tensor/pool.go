@@ -17,10 +17,12 @@ import (
 // that finishes a loop spins for a while (spinFor) on the loop counter
 // before it parks, and a parked worker is woken through its channel.
 //
-// A Pool is used by one goroutine at a time.
+// A Pool is used by one goroutine at a time. The number of threads it runs
+// a loop on may change between loops (Follow): results do not.
 type Pool struct {
 	threads int
-	workers []*worker
+	workers []*worker     // the helpers running loops: threads-1 of them
+	follow  *Threads      // the thread count wanted, applied before a loop (nil: fixed)
 	gen     atomic.Uint64 // incremented for each loop handed to the workers
 	pending atomic.Int32  // helpers that have not finished the current loop
 	closed  atomic.Bool
@@ -34,7 +36,20 @@ type Pool struct {
 type worker struct {
 	wake     chan struct{}
 	sleeping atomic.Bool
+	quit     bool // set before the loop after which the worker exits
 }
+
+// Threads is a thread count that one goroutine sets while others' pools
+// follow it (Pool.Follow): an experiment hands the CPUs of runs that have
+// finished to the runs still training. The zero value wants no change.
+type Threads struct{ n atomic.Int32 }
+
+// Set asks for n threads (n >= 1) from the next loop of every pool that
+// follows t.
+func (t *Threads) Set(n int) { t.n.Store(int32(max(1, n))) }
+
+// Get returns the count last Set (0 if none).
+func (t *Threads) Get() int { return int(t.n.Load()) }
 
 // spinFor is how long an idle worker waits for the next loop before it parks.
 const spinFor = 200 * time.Microsecond
@@ -57,6 +72,32 @@ func NewPool(threads int) *Pool {
 // Threads returns the number of goroutines that run a loop.
 func (p *Pool) Threads() int { return p.threads }
 
+// Follow makes the pool run each loop on t's count of threads, applied
+// before the loop: helpers are started, or told to exit after an empty
+// loop, so that none is left spinning on a CPU that another run uses.
+// Follow is called by the pool's goroutine; t may be set by any.
+func (p *Pool) Follow(t *Threads) { p.follow = t }
+
+// resize runs the loops that follow on n threads (the caller's goroutine
+// counts as one). Between loops every helper waits in await, so those
+// beyond n-1 are told to quit and run one empty loop to see it.
+func (p *Pool) resize(n int) {
+	if n < p.threads {
+		for _, w := range p.workers[n-1:] {
+			w.quit = true
+		}
+		p.loop(0, nil)
+		clear(p.workers[n-1:])
+		p.workers = p.workers[:n-1]
+	}
+	for len(p.workers) < n-1 {
+		w := &worker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, w)
+		go p.run(w, p.gen.Load()) // the next loop is the generation after this one
+	}
+	p.threads = n
+}
+
 // Close stops the workers. The pool must not be used afterwards.
 func (p *Pool) Close() {
 	p.closed.Store(true)
@@ -75,7 +116,11 @@ func (p *Pool) run(w *worker, seen uint64) {
 			return
 		}
 		p.drain()
+		quit := w.quit
 		p.pending.Add(-1)
+		if quit {
+			return
+		}
 	}
 }
 
@@ -119,9 +164,20 @@ func (p *Pool) drain() {
 // For runs fn(0), ..., fn(n-1), spread over the workers, and returns when
 // all have finished.
 func (p *Pool) For(n int, fn func(task int)) {
+	if p.follow != nil {
+		if want := p.follow.Get(); want > 0 && want != p.threads {
+			p.resize(want)
+		}
+	}
 	if n <= 0 {
 		return
 	}
+	p.loop(n, fn)
+}
+
+// loop is For on the current threads; n = 0 is an empty loop that every
+// helper still takes part in.
+func (p *Pool) loop(n int, fn func(task int)) {
 	if len(p.workers) == 0 || n == 1 {
 		for t := range n {
 			fn(t)

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,5 +25,55 @@ func TestPoolRunsEveryTaskOnce(t *testing.T) {
 			}
 		}
 		p.Close()
+	}
+}
+
+// TestPoolFollowsThreads changes a pool's threads between loops and wants
+// each loop to run on exactly that many goroutines at once: n tasks that
+// each wait until n have started finish only on n threads. Helpers let go
+// must exit (not spin on a CPU another run uses).
+func TestPoolFollowsThreads(t *testing.T) {
+	base := runtime.NumGoroutine()
+	p := NewPool(1)
+	defer p.Close()
+	var want Threads
+	p.Follow(&want)
+	for _, n := range []int{3, 1, 2, 4, 2, 1} {
+		want.Set(n)
+		var started atomic.Int32
+		var timedOut atomic.Bool
+		p.For(n, func(int) {
+			started.Add(1)
+			deadline := time.Now().Add(10 * time.Second)
+			for started.Load() < int32(n) {
+				if time.Now().After(deadline) {
+					timedOut.Store(true)
+					return
+				}
+				runtime.Gosched()
+			}
+		})
+		if timedOut.Load() {
+			t.Fatalf("threads set to %d: the %d tasks never ran at once", n, n)
+		}
+		if p.Threads() != n {
+			t.Fatalf("threads set to %d: the pool says %d", n, p.Threads())
+		}
+		// And every task of a larger loop runs once.
+		counts := make([]atomic.Int32, 100)
+		p.For(len(counts), func(i int) { counts[i].Add(1) })
+		for i := range counts {
+			if c := counts[i].Load(); c != 1 {
+				t.Fatalf("threads %d: task %d ran %d times", n, i, c)
+			}
+		}
+	}
+	// On one thread again: the helpers have gone.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if g := runtime.NumGoroutine(); g > base {
+		t.Errorf("%d goroutines on one thread, %d before the pool: helpers let go are still running", g, base)
 	}
 }

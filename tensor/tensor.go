@@ -50,5 +50,12 @@ func newEngine(threads int, kr kernel, sd simd) *Engine {
 // Kernel names the Gemm micro-kernel in use ("generic", "avx512", ...).
 func (e *Engine) Kernel() string { return e.kernel.name }
 
+// Threads returns the number of threads the engine's loops run on.
+func (e *Engine) Threads() int { return e.pool.Threads() }
+
+// Follow makes the engine's loops run on t's count of threads from the
+// next loop on, whenever t changes (Pool.Follow); results do not change.
+func (e *Engine) Follow(t *Threads) { e.pool.Follow(t) }
+
 // Close stops the engine's workers.
 func (e *Engine) Close() { e.pool.Close() }

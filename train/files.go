@@ -55,14 +55,18 @@ type Metrics struct {
 
 // Env records where a run happened.
 type Env struct {
-	GoVersion  string `json:"go_version"`
-	OS         string `json:"os"`
-	Arch       string `json:"arch"`
-	CPU        string `json:"cpu"`
-	Threads    int    `json:"threads"`
-	Kernel     string `json:"kernel"`
-	Data       string `json:"data"`
-	DataSHA256 string `json:"data_sha256,omitempty"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	CPU       string `json:"cpu"`
+	Threads   int    `json:"threads"`
+	// ThreadsAtEnd, when set, is the larger number of threads the run
+	// ended on: an experiment gives its last runs the CPUs of the runs
+	// that have finished (never a result, only its speed).
+	ThreadsAtEnd int    `json:"threads_at_end,omitempty"`
+	Kernel       string `json:"kernel"`
+	Data         string `json:"data"`
+	DataSHA256   string `json:"data_sha256,omitempty"`
 	// DataNotOfficial names the data files (base names) whose SHA-256 is
 	// not the official files': the run is not comparable with published
 	// results (dataset.Data.NotOfficial).

@@ -271,6 +271,9 @@ type Outcome struct {
 	Test         Result
 	TrainSeconds float64
 	Kernel       string // Gemm micro-kernel used
+	// ThreadsAtEnd is the number of threads training ended on: more than
+	// Config.Threads when Control.Threads gave it more on the way.
+	ThreadsAtEnd int
 	// Terminated is set when a NaN or infinite loss stopped training.
 	Terminated *NonFinite
 }
@@ -342,6 +345,11 @@ type Control struct {
 	// (Save receives them with the configuration and the callbacks'
 	// states filled in).
 	Backup *Backup
+	// Threads, if non-nil, changes the number of threads the training
+	// runs on once set (Config.Threads is the number it starts with):
+	// an experiment gives a run the CPUs of runs that have finished.
+	// Speed only, never a result.
+	Threads *tensor.Threads
 }
 
 // FitAndEvaluateWith is FitAndEvaluateFrom steered by c.
@@ -394,6 +402,9 @@ func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, resume
 	}
 	e := tensor.NewEngine(cfg.Threads)
 	defer e.Close()
+	if c.Threads != nil {
+		e.Follow(c.Threads)
+	}
 
 	train := data.Train.Slice(0, cfg.TrainSamples)
 	test := data.Test.Slice(0, cfg.TestSamples)
@@ -467,6 +478,7 @@ func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, resume
 		step = progress.EvalProgress()
 	}
 	out.Test = Evaluate(e, model, PixelRows{test.Pixels, test.Features()}, test.Int32Labels(), cfg.EvalBatchSize, step)
+	out.ThreadsAtEnd = e.Threads()
 	return out, nil
 }
 

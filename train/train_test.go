@@ -10,6 +10,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/cifar10"
 	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/tensor"
 )
 
 func realData(t *testing.T, nTrain, nTest int) *dataset.Data {
@@ -46,6 +47,31 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 		}
 		runs = append(runs, o)
 	}
+	// And a run whose threads change between steps, as an experiment's
+	// last runs are given the CPUs of those that finished.
+	c := smallConfig()
+	c.Threads = 1
+	var threads tensor.Threads
+	step, most, base := 0, 0, runtime.NumGoroutine()
+	changing := func() bool {
+		most = max(most, runtime.NumGoroutine()-base)
+		threads.Set([]int{1, 3, 2, 3, 1}[step/3%5])
+		step++
+		return false
+	}
+	model, err := c.NewModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	model.Initialize(c.Seed)
+	o, err := FitAndEvaluateWith(c, data, model, Control{Interrupt: changing, Threads: &threads})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if most < 2 || o.ThreadsAtEnd < 2 {
+		t.Fatalf("threads set to 3 during training, but at most %d helper goroutines ran and it ended on %d threads", most, o.ThreadsAtEnd)
+	}
+	runs = append(runs, o)
 	for r := 1; r < len(runs); r++ {
 		a, b := runs[0].Model.Params(), runs[r].Model.Params()
 		for i := range a {
@@ -62,9 +88,9 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 		}
 	}
 	// And another seed gives another model.
-	c := smallConfig()
+	c = smallConfig()
 	c.Seed = 43
-	o, _ := FitAndEvaluate(c, data, nil)
+	o, _ = FitAndEvaluate(c, data, nil)
 	if o.Model.Params()[0].Value[0] == runs[0].Model.Params()[0].Value[0] {
 		t.Fatal("seed 43 gave the same first weight as seed 42")
 	}

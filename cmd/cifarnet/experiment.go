@@ -58,7 +58,7 @@ func addExperimentFlags(fs *pflag.FlagSet, f *experimentFlags) {
 	// The seeds are --seeds (a --seed is refused, naming --seeds), and
 	// --threads is per run.
 	hide(fs, "seed")
-	fs.Lookup("threads").Usage = "worker threads of each run (0: the CPUs divided among the runs trained at once); results are identical for any value"
+	fs.Lookup("threads").Usage = "worker threads of each run (0: the CPUs divided among the runs trained at once, the last runs taking those freed); results are identical for any value"
 }
 
 func newExperimentCmd() *cobra.Command {
@@ -131,7 +131,7 @@ see docs/kubernetes.md); then
 	}
 	fs := cmd.Flags()
 	addExperimentFlags(fs, &f)
-	fs.IntVar(&f.parallel, "parallel", 0, "runs trained at once (default: one per CPU, the CPUs divided among them; see BENCHMARKS.md)")
+	fs.IntVar(&f.parallel, "parallel", 0, "runs trained at once (default: one per CPU, the CPUs divided among them, and the CPUs of finished runs given to the last ones running; see BENCHMARKS.md)")
 	fs.StringVar(&f.shard, "shard", "", "run only slice I of N (I/N, 0 <= I < N); default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/CIFARNET_SHARDS when set")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the experiment's directory and its report")
 	def := experiment.DefaultBackup

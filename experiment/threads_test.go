@@ -1,0 +1,104 @@
+package experiment
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/report"
+	"github.com/cifarnet/cifarnet/rundir"
+	"github.com/cifarnet/cifarnet/saving"
+	"github.com/cifarnet/cifarnet/tensor"
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// TestCPUShare follows the CPUs of an experiment on 4 CPUs, 2 runs at a
+// time of 2 threads: nothing moves while runs are left to start; then the
+// CPUs of each run that returns go to those still running.
+func TestCPUShare(t *testing.T) {
+	c := &cpuShare{total: 4}
+	a, b := c.start(2), c.start(2)
+	c.end(a)
+	d := c.start(2) // took a's place
+	if b.Get() != 2 || d.Get() != 2 {
+		t.Fatalf("runs left to start, yet threads %d and %d, want 2 and 2", b.Get(), d.Get())
+	}
+	c.allStarted()
+	if b.Get() != 2 || d.Get() != 2 {
+		t.Fatalf("every run started, two running on 4 CPUs: threads %d and %d, want 2 and 2", b.Get(), d.Get())
+	}
+	c.end(b)
+	if d.Get() != 4 {
+		t.Fatalf("the last run running has %d threads, want the 4 CPUs", d.Get())
+	}
+	// Three runs on 4 CPUs after one of four returned: the first takes
+	// the remainder.
+	g := &cpuShare{total: 4}
+	r := []*tensor.Threads{g.start(1), g.start(1), g.start(1), g.start(1)}
+	g.allStarted()
+	g.end(r[1])
+	if r[0].Get() != 2 || r[2].Get() != 1 || r[3].Get() != 1 {
+		t.Fatalf("threads %d, %d, %d, want 2, 1, 1", r[0].Get(), r[2].Get(), r[3].Get())
+	}
+	// Threads fixed by the user (total 0) never change.
+	f := &cpuShare{}
+	x, y := f.start(1), f.start(1)
+	f.allStarted()
+	f.end(x)
+	if y.Get() != 1 {
+		t.Fatalf("threads fixed at 1, yet the last run got %d", y.Get())
+	}
+}
+
+// TestLastRunGetsTheCPUs runs a long run beside two short ones, 2 at a
+// time on 2 CPUs: once the short ones have returned, the long one trains
+// on both CPUs, and its model is byte-identical to the run trained alone.
+func TestLastRunGetsTheCPUs(t *testing.T) {
+	src := sharedData(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	s := &Spec{Base: []Setting{{"test-samples", "100"}},
+		Grid: []Axis{{"epochs", []string{"1", "12"}}}, Seeds: []uint64{0, 1}, NamedSeed: 0}
+	runs, err := Plan(t.TempDir(), s, testApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short0, short1, long := runs[0], runs[1], runs[2] // epochs 1 seeds 0 and 1, epochs 12 seed 0
+	if err := Execute([]Run{short0, long, short1}, Options{Source: src, Parallel: 2}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []Run{short0, long, short1} {
+		_, m, err := train.ReadRun(r.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if r.Dir == long.Dir {
+			want = 2
+		}
+		if m.Env.Threads != 1 || m.Env.ThreadsAtEnd != want {
+			t.Errorf("%s seed %d: threads %d, then %d; want 1, then %d", r.Label, r.Seed, m.Env.Threads, m.Env.ThreadsAtEnd, want)
+		}
+	}
+	if page, err := os.ReadFile(filepath.Join(long.Dir, report.HTMLFile)); err != nil || !bytes.Contains(page, []byte("<td>1, then 2</td>")) {
+		t.Errorf("the long run's report does not say it trained on 1, then 2 threads (%v)", err)
+	}
+	alone := filepath.Join(t.TempDir(), "alone")
+	cfg := long.Config
+	cfg.Threads = 1
+	if _, err := rundir.Train(rundir.Options{Config: cfg, Dir: alone, Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := os.ReadFile(filepath.Join(long.Dir, saving.WeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(alone, saving.WeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("the long run's model differs from the same run trained alone on one thread")
+	}
+}

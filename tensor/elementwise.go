@@ -182,14 +182,12 @@ func (e *Engine) Gather(dst []float32, ldx int, x []float32, features int, idx [
 }
 
 // GatherBytes is Gather from uint8 rows, each value converted as
-// float32(v) / div: by vector division where there is one, else through a
-// table of the 256 quotients (the same bits, without a division per value).
+// float32(v) / div: by vector division or a reciprocal's product corrected
+// by its remainder where there is a vector kernel, else through a table of
+// the 256 quotients (the same bits, without a division per value).
 func (e *Engine) GatherBytes(dst []float32, ldx int, x []uint8, features int, idx []int, div float32) {
-	if e.gather.div != div || !e.gather.tableSet {
-		for v := range e.gather.table {
-			e.gather.table[v] = float32(v) / div
-		}
-		e.gather.div, e.gather.tableSet = div, true
+	if e.gather.scale.div != div || !e.gather.scale.set {
+		e.gather.scale.setDivisor(div, e.simd.bytesToFloat)
 	}
 	e.gather.dst, e.gather.ldx, e.gather.x, e.gather.bytes, e.gather.features, e.gather.idx = dst, ldx, nil, x, features, idx
 	e.pool.For((len(idx)+gatherRows-1)/gatherRows, e.gatherTask)
@@ -205,9 +203,50 @@ type gatherCall struct {
 	bytes    []uint8
 	features int
 	idx      []int
-	div      float32
-	tableSet bool
-	table    [256]float32
+	scale    byteScale
+}
+
+// byteScale is the conversion float32(v) / div of a byte v, in the forms
+// the kernels take.
+type byteScale struct {
+	div float32
+	set bool
+	// c is div and 1/div rounded, for a kernel that multiplies by the
+	// reciprocal and corrects the product by its remainder (x - q div,
+	// exact in a fused multiply-add): the quotient's bits for nearly
+	// every x and div, so such a kernel is used only where recip is set.
+	c [2]float32
+	// recip: the corrected product gave the table's bits for all 256
+	// values (checked when div was set); else a kernel divides.
+	recip bool
+	table [256]float32
+	check [256]float32
+}
+
+// everyByte holds the 256 byte values in order.
+var everyByte = func() (b [256]uint8) {
+	for v := range b {
+		b[v] = uint8(v)
+	}
+	return b
+}()
+
+// setDivisor sets s for div: the table of the 256 quotients, then recip
+// if convert, the engine's conversion, gives every one of them bit for
+// bit through the reciprocal.
+func (s *byteScale) setDivisor(div float32, convert func(dst []float32, src []uint8, s *byteScale)) {
+	for v := range s.table {
+		s.table[v] = float32(v) / div
+	}
+	s.div, s.set, s.c = div, true, [2]float32{div, 1 / div}
+	s.recip = true
+	convert(s.check[:], everyByte[:], s)
+	for v, q := range s.check {
+		if math.Float32bits(q) != math.Float32bits(s.table[v]) {
+			s.recip = false
+			break
+		}
+	}
 }
 
 func (e *Engine) gatherRows(t int) {
@@ -219,7 +258,7 @@ func (e *Engine) gatherRows(t int) {
 			copy(d, g.x[s*g.features:(s+1)*g.features])
 			continue
 		}
-		e.simd.bytesToFloat(d[:g.features], g.bytes[s*g.features:(s+1)*g.features], g.div, &g.table)
+		e.simd.bytesToFloat(d[:g.features], g.bytes[s*g.features:(s+1)*g.features], &g.scale)
 	}
 }
 
@@ -242,9 +281,9 @@ type simd struct {
 	adamax   func(w, g, m, u []float32, c *[8]float32)
 	// rmspropFull: a (centered) or b (momentum) may be nil.
 	rmspropFull func(w, g, v, a, b []float32, c *[8]float32)
-	// bytesToFloat sets dst[i] = float32(src[i]) / div; table holds the
-	// 256 quotients.
-	bytesToFloat func(dst []float32, src []uint8, div float32, table *[256]float32)
+	// bytesToFloat sets dst[i] = float32(src[i]) / s.div (s.table holds
+	// the 256 quotients).
+	bytesToFloat func(dst []float32, src []uint8, s *byteScale)
 	// colSums sets dst[j] to the sum of g[i*ldg+j] over i < rows, added
 	// in order of i from zero.
 	colSums func(dst, g []float32, ldg, rows int)
@@ -284,10 +323,10 @@ func (e *Engine) ColumnSums(dst, g []float32, rows int) {
 	e.simd.colSums(dst, g, len(dst), rows)
 }
 
-func bytesToFloatGeneric(dst []float32, src []uint8, _ float32, table *[256]float32) {
+func bytesToFloatGeneric(dst []float32, src []uint8, s *byteScale) {
 	dst = dst[:len(src)]
 	for j, v := range src {
-		dst[j] = table[v]
+		dst[j] = s.table[v]
 	}
 }
 

@@ -165,6 +165,39 @@ func TestGatherBytes(t *testing.T) {
 	}
 }
 
+// byteDivisors are the divisors the byte conversion is checked with: the
+// pixels' 255, quotients that round differently, scales at the ends of the
+// float32 range (where 1/div is subnormal or infinite), zero, a negative
+// one, infinity and NaN.
+var byteDivisors = []float32{255, 3.3, 1, 7, 0.1, 128, 254.99998, 1e38, 3e38, 1e-38, 1e-39, 1e-45, 0, -255,
+	float32(math.Inf(1)), float32(math.NaN())}
+
+// TestBytesToFloatEveryValue checks that every elementwise set converts
+// each of the 256 byte values to exactly float32(v)/div (worked here, not
+// through the engine's table) for every divisor of byteDivisors, the
+// values in every position of a vector block and in the tail.
+func TestBytesToFloatEveryValue(t *testing.T) {
+	src := make([]uint8, 3*256+13)
+	for i := range src {
+		src[i] = uint8(i*7 + i/256)
+	}
+	for _, sd := range simds() {
+		for _, div := range byteDivisors {
+			var s byteScale
+			s.setDivisor(div, sd.bytesToFloat)
+			for _, lo := range []int{0, 1, 9} {
+				dst := make([]float32, len(src)-lo)
+				sd.bytesToFloat(dst, src[lo:], &s)
+				for i, v := range src[lo:] {
+					if want := float32(v) / div; math.Float32bits(dst[i]) != math.Float32bits(want) {
+						t.Fatalf("div %g: value %d converted to %g (%#x), want %g (%#x)", div, v, dst[i], math.Float32bits(dst[i]), want, math.Float32bits(want))
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestColumnSums checks every elementwise set's column sums bit for bit
 // against the Go loop (rows added in order), at widths around the vector
 // blocks, with negative zeros, and that a short slice panics.

@@ -140,6 +140,7 @@ var avx2SIMD = func() simd {
 	s.decayWeights, s.movingAverage = decayWeightsAVX2Tail, movingAverageAVX2Tail
 	s.nadamWithOptions, s.adamWithOptions = nadamWithOptionsAVX2Tail, adamWithOptionsAVX2Tail
 	s.ruleWithOptions = ruleWithOptionsAVX2Tail
+	s.bytesToFloat = bytesToFloatAVX2Tail
 	return s
 }()
 
@@ -232,6 +233,19 @@ func ruleWithOptionsAVX2Tail(r Rule, w, g []float32, slots [3][]float32, a []flo
 
 // The base options' passes in AVX2, the last elements (len mod 8; mod 16
 // for the sum) in Go.
+
+// bytesToFloatAVX2Tail converts by the reciprocal's corrected product
+// where s.recip says it gives the quotients' bits, else by division; the
+// last len(src) mod 16 values through the table.
+func bytesToFloatAVX2Tail(dst []float32, src []uint8, s *byteScale) {
+	n := len(src) &^ 15
+	if s.recip {
+		bytesToFloatFMAAVX2(dst[:n], src[:n], &s.c)
+	} else {
+		bytesToFloatAVX2(dst[:n], src[:n], s.div)
+	}
+	bytesToFloatGeneric(dst[n:], src[n:], s)
+}
 
 func sumSquaresAVX2Tail(x []float32) float64 {
 	n := len(x) &^ 15
@@ -388,9 +402,9 @@ var avx512SIMD = simd{
 		}
 		colSumsGeneric(dst[j:], g[j:], ldg, rows) // the tail
 	},
-	bytesToFloat: func(dst []float32, src []uint8, div float32, table *[256]float32) {
+	bytesToFloat: func(dst []float32, src []uint8, s *byteScale) {
 		n := len(src) &^ 15
-		bytesToFloatAVX512(dst[:n], src[:n], div)
-		bytesToFloatGeneric(dst[n:], src[n:], div, table)
+		bytesToFloatAVX512(dst[:n], src[:n], s.div)
+		bytesToFloatGeneric(dst[n:], src[n:], s)
 	},
 }

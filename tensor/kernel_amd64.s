@@ -13606,6 +13606,71 @@ movingAverageAVX2_done:
 	VZEROUPPER
 	RET
 
+// func bytesToFloatAVX2(dst []float32, src []uint8, div float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·bytesToFloatAVX2(SB), NOSPLIT, $0-52
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	SHRQ         $0x04, DX
+	MOVSS        div+48(FP), X0
+	VBROADCASTSS X0, Y0
+	TESTQ        DX, DX
+	JZ           bytestofloatavx2_done
+
+bytestofloatavx2_loop:
+	VPMOVZXBD (CX), Y1
+	VCVTDQ2PS Y1, Y1
+	VDIVPS    Y0, Y1, Y1
+	VMOVUPS   Y1, (AX)
+	VPMOVZXBD 8(CX), Y1
+	VCVTDQ2PS Y1, Y1
+	VDIVPS    Y0, Y1, Y1
+	VMOVUPS   Y1, 32(AX)
+	ADDQ      $0x40, AX
+	ADDQ      $0x10, CX
+	DECQ      DX
+	JNZ       bytestofloatavx2_loop
+
+bytestofloatavx2_done:
+	VZEROUPPER
+	RET
+
+// func bytesToFloatFMAAVX2(dst []float32, src []uint8, c *[2]float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·bytesToFloatFMAAVX2(SB), NOSPLIT, $0-56
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	SHRQ         $0x04, DX
+	MOVQ         c+48(FP), BX
+	VBROADCASTSS (BX), Y0
+	VBROADCASTSS 4(BX), Y1
+	TESTQ        DX, DX
+	JZ           bytestofloatfmaavx2_done
+
+bytestofloatfmaavx2_loop:
+	VPMOVZXBD    (CX), Y2
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y1, Y2, Y3
+	VFNMADD231PS Y0, Y3, Y2
+	VFMADD231PS  Y2, Y1, Y3
+	VMOVUPS      Y3, (AX)
+	VPMOVZXBD    8(CX), Y2
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y1, Y2, Y3
+	VFNMADD231PS Y0, Y3, Y2
+	VFMADD231PS  Y2, Y1, Y3
+	VMOVUPS      Y3, 32(AX)
+	ADDQ         $0x40, AX
+	ADDQ         $0x10, CX
+	DECQ         DX
+	JNZ          bytestofloatfmaavx2_loop
+
+bytestofloatfmaavx2_done:
+	VZEROUPPER
+	RET
+
 // func nadamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
 // Requires: AVX
 TEXT ·nadamWithEMAAVX2(SB), NOSPLIT, $0-128

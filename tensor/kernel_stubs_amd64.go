@@ -385,6 +385,12 @@ func decayWeightsAVX2(w []float32, wd float32, lr float32)
 // movingAverageAVX2 sets a to m a + om w.
 func movingAverageAVX2(a []float32, w []float32, m float32, om float32)
 
+// bytesToFloatAVX2 sets dst[i] = float32(src[i]) / div; len(dst) = len(src), a multiple of 16.
+func bytesToFloatAVX2(dst []float32, src []uint8, div float32)
+
+// bytesToFloatFMAAVX2 sets dst[i] to float32(src[i]) / c[0] through the reciprocal c[1] and one correction; len(dst) = len(src), a multiple of 16.
+func bytesToFloatFMAAVX2(dst []float32, src []uint8, c *[2]float32)
+
 // nadamWithEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
 func nadamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
 

@@ -14,7 +14,7 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam (and AMSGrad), SGD (every form), RMSprop (every form), Adagrad, Adadelta, Lion and Adamax,
+// Nadam, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam (and AMSGrad), SGD (every form), RMSprop (every form), Adagrad, Adadelta, Lion and Adamax, the pixel conversion,
 // and the base options' passes (clipping, weight decay, the moving average), also fused into Nadam's and Adam's.
 package main
 
@@ -124,6 +124,8 @@ func main() {
 	clipByValue()
 	decayWeights()
 	movingAverage()
+	bytesToFloatAVX2(false)
+	bytesToFloatAVX2(true)
 	for _, rule := range []string{"nadam", "adam"} {
 		for clip := range 4 {
 			for _, decay := range []bool{false, true} {
@@ -2008,6 +2010,52 @@ func bytesToFloat() {
 		VCVTDQ2PS(x, x)
 		VDIVPS(div, x, x)
 		VMOVUPS(x, Mem{Base: dst})
+	})
+}
+
+// bytesToFloatAVX2 emits dst[i] = float32(src[i]) / div in AVX2, 16 values
+// an iteration. Without recip (bytesToFloatAVX2) by IEEE's division, so the
+// bits are those of the Go expression (and of tensor's table of the 256
+// quotients); with it (bytesToFloatFMAAVX2) as q + (x - q div) r with x =
+// float32(src[i]), r = c[1] (1/div rounded), q = x r and both fused
+// multiply-adds rounding once: the product corrected by its exact
+// remainder, which is the quotient for nearly every x and div (tensor uses
+// it only where it gives the table's bits for all 256 values).
+func bytesToFloatAVX2(recip bool) {
+	name, sig, doc := "bytesToFloatAVX2", "func(dst []float32, src []uint8, div float32)", "sets dst[i] = float32(src[i]) / div"
+	if recip {
+		name, sig, doc = "bytesToFloatFMAAVX2", "func(dst []float32, src []uint8, c *[2]float32)", "sets dst[i] to float32(src[i]) / c[0] through the reciprocal c[1] and one correction"
+	}
+	TEXT(name, NOSPLIT, sig)
+	Doc(name + " " + doc + "; len(dst) = len(src), a multiple of 16.")
+	ptrs, n := stream("dst", "src")
+	dst, src := ptrs[0], ptrs[1]
+	var div, r VecVirtual
+	if recip {
+		c := scalars(2, func() VecVirtual { return YMM() })
+		div, r = c[0], c[1]
+	} else {
+		d := XMM()
+		Load(Param("div"), d)
+		div = YMM()
+		VBROADCASTSS(d, div)
+	}
+	streamLoop(strings.ToLower(name), n, ptrs, []uint64{64, 16}, func() {
+		for i := range 2 {
+			x := YMM()
+			VPMOVZXBD(Mem{Base: src, Disp: 8 * i}, x)
+			VCVTDQ2PS(x, x)
+			if !recip {
+				VDIVPS(div, x, x)
+				VMOVUPS(x, Mem{Base: dst, Disp: 32 * i})
+				continue
+			}
+			q := YMM()
+			VMULPS(r, x, q)
+			VFNMADD231PS(div, q, x) // x - q div
+			VFMADD231PS(x, r, q)
+			VMOVUPS(q, Mem{Base: dst, Disp: 32 * i})
+		}
 	})
 }
 

@@ -1,0 +1,53 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import (
+	"math"
+	"testing"
+
+	"golang.org/x/sys/cpu"
+)
+
+// TestBytesToFloatAVX2Paths checks both AVX2 conversions on the 256 byte
+// values against float32(v)/div: the division's always, and the
+// reciprocal's corrected product exactly where setDivisor accepts it; that
+// it accepts it for 255 (the pixels' divisor) and for every divisor in
+// [1, 2) of a stride through its 2^23 (the correction is exact for 8-bit
+// numerators away from the range's ends), and that it falls back to the
+// division for a zero or subnormal divisor (the quotients overflow, or the
+// reciprocal).
+func TestBytesToFloatAVX2Paths(t *testing.T) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		t.Skip("no AVX2")
+	}
+	divs := append([]float32(nil), byteDivisors...)
+	for bits := uint32(0x3f800000); bits < 0x40000000; bits += 997 {
+		divs = append(divs, math.Float32frombits(bits))
+	}
+	dst := make([]float32, 256)
+	for _, div := range divs {
+		var s byteScale
+		s.setDivisor(div, bytesToFloatAVX2Tail)
+		bytesToFloatAVX2(dst, everyByte[:], div)
+		for v, q := range dst {
+			if want := float32(v) / div; math.Float32bits(q) != math.Float32bits(want) {
+				t.Fatalf("division by %g: value %d gives %g, want %g", div, v, q, want)
+			}
+		}
+		bytesToFloatFMAAVX2(dst, everyByte[:], &s.c)
+		exact := true
+		for v, q := range dst {
+			exact = exact && math.Float32bits(q) == math.Float32bits(float32(v)/div)
+		}
+		if exact != s.recip {
+			t.Fatalf("div %g: the corrected product is exact for every value: %v, but setDivisor says %v", div, exact, s.recip)
+		}
+		if finite := div >= 1 && div < 2 || div == 255; finite && !s.recip {
+			t.Errorf("div %g: the reciprocal's corrected product is not exact", div)
+		}
+		if tiny := div == 0 || math.Abs(float64(div)) < 0x1p-126; tiny && s.recip {
+			t.Errorf("div %g: the quotients or the reciprocal overflow, yet setDivisor accepts the corrected product", div)
+		}
+	}
+}

@@ -406,7 +406,7 @@ func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
 		}
 		fig := s.fig
 		fig.geom = ch.geometry()
-		if fig.png, err = render(drawing{ch.w, ch.h, ch.draw, ch}, filepath.Join(e.Dir, fig.Name)); err != nil {
+		if fig.png, err = render(drawing{w: ch.w, h: ch.h, draw: ch.draw, chart: ch}, filepath.Join(e.Dir, fig.Name)); err != nil {
 			return nil, err
 		}
 		figs = append(figs, fig)

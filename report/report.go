@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -73,13 +71,16 @@ type drawing struct {
 	w, h  vg.Length
 	draw  func(draw.Canvas)
 	chart *chart // nil for drawings that are not charts
+	// pixelated: the drawing's images are small, to be shown with crisp
+	// pixels when enlarged (drawPixels).
+	pixelated bool
 }
 
 func fromChart(ch *chart, err error) (drawing, error) {
 	if err != nil {
 		return drawing{}, err
 	}
-	return drawing{ch.w, ch.h, ch.draw, ch}, nil
+	return drawing{w: ch.w, h: ch.h, draw: ch.draw, chart: ch}, nil
 }
 
 // Figures renders the figures of r and writes their PNG and SVG files.
@@ -143,7 +144,7 @@ func Figures(r Input) ([]Figure, error) {
 		specs = append(specs, spec{Figure{Name: "samples", Title: "Test images and predictions", Caption: "The first test images with their true and predicted classes; misclassified ones are framed and captioned in the palette's vermilion."},
 			func() (drawing, error) {
 				w, h := g.size()
-				return drawing{w, h, g.draw, nil}, nil
+				return drawing{w: w, h: h, draw: g.draw, pixelated: true}, nil
 			}})
 		hover["samples"] = g.geometry
 	}
@@ -183,7 +184,7 @@ func counts(c train.Confusion) ([][]float64, float64) {
 func grid(r Input, n int) sampleGrid {
 	g := sampleGrid{cols: 8}
 	for i := range n {
-		g.images = append(g.images, upscale(r.Test.Image(i), 4))
+		g.images = append(g.images, r.Test.Image(i))
 		y, p := r.Metrics.TestLabels[i], r.Metrics.TestPredictions[i]
 		g.truth = append(g.truth, r.Classes[y])
 		g.guessed = append(g.guessed, r.Classes[p])
@@ -193,26 +194,6 @@ func grid(r Input, n int) sampleGrid {
 		}
 	}
 	return g
-}
-
-// upscale enlarges img by an integer factor with nearest-neighbour
-// sampling, so the 32x32 images stay crisp when drawn large.
-func upscale(img image.Image, f int) image.Image {
-	b := img.Bounds()
-	out := image.NewRGBA(image.Rect(0, 0, b.Dx()*f, b.Dy()*f))
-	for y := range b.Dy() {
-		for x := range b.Dx() {
-			// Once per source pixel, as out.Set would convert it.
-			c := color.RGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.RGBA)
-			for dy := range f {
-				row := out.Pix[out.PixOffset(x*f, y*f+dy):]
-				for dx := range f {
-					row[4*dx], row[4*dx+1], row[4*dx+2], row[4*dx+3] = c.R, c.G, c.B, c.A
-				}
-			}
-		}
-	}
-	return out
 }
 
 // render writes base.png (at 150 dpi) and base.svg, and returns the PNG.
@@ -231,7 +212,11 @@ func render(d drawing, base string) ([]byte, error) {
 		if _, err := f.w.WriteTo(&b); err != nil {
 			return nil, fmt.Errorf("report: %s%s: %v", base, f.ext, err)
 		}
-		if err := atomicfile.WriteFile(base+f.ext, b.Bytes(), 0o644); err != nil {
+		out := b.Bytes()
+		if f.ext == ".svg" && d.pixelated {
+			out = pixelatedSVG(out)
+		}
+		if err := atomicfile.WriteFile(base+f.ext, out, 0o644); err != nil {
 			return nil, err
 		}
 		if f.buf != nil {
@@ -241,14 +226,22 @@ func render(d drawing, base string) ([]byte, error) {
 	return pngBuf.Bytes(), nil
 }
 
-// fastPNG writes an image as PNG with zlib's fastest compression: an
-// experiment draws every run's figures, and the default compression took
-// most of a report's time for files 8% smaller (BENCHMARKS.md).
+// pixelatedSVG marks every image of an SVG from vgsvg to be enlarged with
+// crisp pixels (CSS image-rendering), as the PNG draws them, so that the
+// SVG can hold the 32x32 images themselves.
+func pixelatedSVG(svg []byte) []byte {
+	return bytes.ReplaceAll(svg, []byte("<image "), []byte(`<image style="image-rendering:pixelated" `))
+}
+
+// fastPNG writes an image as PNG with zlib's fastest compression
+// (encodePNG): an experiment draws every run's figures, and the default
+// compression took most of a report's time for files 8% smaller
+// (BENCHMARKS.md).
 type fastPNG struct{ img image.Image }
 
 func (p fastPNG) WriteTo(w io.Writer) (int64, error) {
 	var b bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&b, p.img); err != nil {
+	if err := encodePNG(&b, p.img); err != nil {
 		return 0, err
 	}
 	return b.WriteTo(w)

@@ -2,8 +2,11 @@ package report
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"html"
+	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -67,6 +70,25 @@ func TestWriteSynthetic(t *testing.T) {
 			t.Errorf("%s.svg: %v", f.Name, err)
 		}
 	}
+	// samples.svg holds each test image itself, shown with crisp pixels.
+	svg, _ := os.ReadFile(filepath.Join(r.Dir, "samples.svg"))
+	images := regexp.MustCompile(`<image style="image-rendering:pixelated" [^>]*xlink:href="data:image/[a-z]+;base64,([^"]+)"`).FindAllSubmatch(svg, -1)
+	if len(images) != 6 || bytes.Count(svg, []byte("<image ")) != 6 {
+		t.Errorf("samples.svg has %d pixelated images of %d, want 6", len(images), bytes.Count(svg, []byte("<image ")))
+	}
+	for i, m := range images {
+		b, err := base64.StdEncoding.DecodeString(string(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil || img.Bounds().Dx() != 32 || img.Bounds().Dy() != 32 {
+			t.Fatalf("image %d of samples.svg: %v, %v, want the 32x32 test image", i, err, img.Bounds())
+		}
+		if want := r.Test.Image(i); !sameImage(img, want) {
+			t.Errorf("image %d of samples.svg is not test image %d", i, i)
+		}
+	}
 	html, err := os.ReadFile(filepath.Join(r.Dir, HTMLFile))
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +107,22 @@ func TestWriteSynthetic(t *testing.T) {
 	if regexp.MustCompile(`(src|href)="https?:`).Match(html) {
 		t.Error("report.html references the network")
 	}
+}
+
+// sameImage reports images of the same size and colours.
+func sameImage(a, b image.Image) bool {
+	if a.Bounds().Size() != b.Bounds().Size() {
+		return false
+	}
+	for y := range a.Bounds().Dy() {
+		for x := range a.Bounds().Dx() {
+			p, q := color.RGBAModel.Convert(a.At(a.Bounds().Min.X+x, a.Bounds().Min.Y+y)), color.RGBAModel.Convert(b.At(b.Bounds().Min.X+x, b.Bounds().Min.Y+y))
+			if p != q {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func TestCurveMarksBestAndStop(t *testing.T) {

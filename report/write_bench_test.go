@@ -8,6 +8,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
 	"github.com/cifarnet/cifarnet/cifar10"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -50,23 +54,52 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
-// TestUpscale wants every pixel of the enlarged image to be its source
-// pixel's, as image.At and Set give it.
-func TestUpscale(t *testing.T) {
-	src := image.NewNRGBA(image.Rect(2, 3, 5, 5)) // an offset origin, non-premultiplied
+// TestDrawPixels wants drawPixels's blocks where vgimg's own DrawImage
+// puts the image, in its colours: at the centre of each source pixel's
+// block, vgimg's bilinear drawing of the image enlarged 8 times is that
+// pixel's colour. The canvas is drawn at the report's 150 dpi, a frame
+// around the image, an offset origin in the source.
+func TestDrawPixels(t *testing.T) {
+	src := image.NewRGBA(image.Rect(3, 5, 35, 37))
+	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range src.Pix {
-		src.Pix[i] = uint8(37 * i)
+		src.Pix[i] = uint8(rng.IntN(256))
+		if i%4 == 3 {
+			src.Pix[i] = 255
+		}
 	}
-	out := upscale(src, 3)
-	if out.Bounds() != image.Rect(0, 0, 9, 6) {
-		t.Fatalf("bounds %v", out.Bounds())
+	big := image.NewRGBA(image.Rect(0, 0, 32*8, 32*8))
+	for y := range 32 * 8 {
+		for x := range 32 * 8 {
+			big.Set(x, y, src.At(3+x/8, 5+y/8))
+		}
 	}
-	for y := range 6 {
-		for x := range 9 {
-			want := color.RGBAModel.Convert(src.At(2+x/3, 3+y/3))
-			if got := out.At(x, y); got != want {
-				t.Fatalf("(%d, %d): %v, want %v", x, y, got, want)
+	r := vg.Rectangle{Min: vg.Point{X: 13, Y: 21}, Max: vg.Point{X: 13 + 74, Y: 21 + 74}}
+	paint := func(f func(draw.Canvas)) *image.RGBA {
+		c := vgimg.NewWith(vgimg.UseWH(120, 130), vgimg.UseDPI(150))
+		f(draw.New(c))
+		return c.Image().(*image.RGBA)
+	}
+	want := paint(func(c draw.Canvas) { c.DrawImage(r, big) })
+	got := paint(func(c draw.Canvas) { drawPixels(c, r, src) })
+	dpi, h := 150.0, float64(want.Rect.Dy())
+	x0, y0 := r.Min.X.Dots(dpi), h-r.Max.Y.Dots(dpi)
+	side := r.Max.X.Dots(dpi) - x0
+	for sy := range 32 {
+		for sx := range 32 {
+			x, y := int(x0+(float64(sx)+0.5)*side/32), int(y0+(float64(sy)+0.5)*side/32)
+			w, g := want.RGBAAt(x, y), got.RGBAAt(x, y)
+			if d := max(diff(w.R, g.R), diff(w.G, g.G), diff(w.B, g.B)); d > 2 {
+				t.Fatalf("source pixel (%d, %d) at (%d, %d): drawn %v, vgimg draws %v", sx, sy, x, y, g, w)
 			}
 		}
 	}
+	// Outside the image, both left the canvas white.
+	for _, p := range []image.Point{{int(x0) - 2, int(y0) + 5}, {int(x0 + side + 2), int(y0) + 5}, {int(x0) + 5, int(y0) - 2}, {int(x0) + 5, int(y0 + side + 2)}} {
+		if got.RGBAAt(p.X, p.Y) != (color.RGBA{255, 255, 255, 255}) || want.RGBAAt(p.X, p.Y) != (color.RGBA{255, 255, 255, 255}) {
+			t.Errorf("outside the image at %v: drawn %v, vgimg draws %v", p, got.RGBAAt(p.X, p.Y), want.RGBAAt(p.X, p.Y))
+		}
+	}
 }
+
+func diff(a, b uint8) int { return max(int(a)-int(b), int(b)-int(a)) }

@@ -52,6 +52,12 @@ type kernel struct {
 	// 3072 is 720 KiB, past the 512 KiB L2, and was read again from L3 for
 	// every column panel).
 	kOuter, kOuterPanels int
+	// kOuterRows, if set, is the height of a task's block of op(A) at k >=
+	// kOuter on one thread (all of a batch of 128 on AVX2): each block of
+	// B, read in place from memory, then serves every row panel before
+	// the next, rather than being read again for each block of 60 rows,
+	// and the block's k-slice of A (128 x 256 floats) stays in L2.
+	kOuterRows int
 	// kmajorMaskedEdge[h-1], if set, is kmajorMasked for h < mr rows.
 	// maskedMin, if set, is the narrowest ragged column panel the masked
 	// kernels serve (they read and write the columns below it whole).
@@ -211,11 +217,14 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	if g.edgeB {
 		kr.packB(g.bPanel(g.np-1), transB, b, ldb, (g.np-1)*kr.nr, n-(g.np-1)*kr.nr, kr.nr, k)
 	}
-	g.rb = (g.mp + g.rowBlock - 1) / g.rowBlock
 	g.colGroup = 1
 	if kr.kOuter > 0 && k >= kr.kOuter && !g.ownB {
 		g.colGroup = kr.kOuterPanels
+		if kr.kOuterRows > 0 && len(e.pool.workers) == 0 {
+			g.rowBlock = min(g.mp, (kr.kOuterRows+kr.mr-1)/kr.mr)
+		}
 	}
+	g.rb = (g.mp + g.rowBlock - 1) / g.rowBlock
 	g.ng = (g.np + g.colGroup - 1) / g.colGroup
 	run(g.rb*g.ng, e.gemmTileTask)
 	g.a, g.b, g.c = nil, nil, nil

@@ -31,7 +31,7 @@ var (
 		rowsMaskedEdge: []maskedFunc{kernelRowsMasked1AVX2, kernelRowsMasked2AVX2, kernelRowsMasked3AVX2,
 			kernelRowsMasked4AVX2, kernelRowsMasked5AVX2},
 		maskedMin: 9, maskedEdgeTiles: true,
-		packBRows: 96, kOuter: 1024, kOuterPanels: 8,
+		packBRows: 96, kOuter: 1024, kOuterPanels: 8, kOuterRows: 128,
 		narrow: &kernel{name: "avx2-narrow", mr: 6, nr: 8, kmajor: kernelKMajorNarrowAVX2, rows: kernelRowsNarrowAVX2,
 			kmajorMasked: kernelKMajorNarrowMaskedAVX2, rowsMasked: kernelRowsNarrowMaskedAVX2,
 			kmajorMaskedEdge: []maskedFunc{kernelKMajorNarrowMasked1AVX2, kernelKMajorNarrowMasked2AVX2, kernelKMajorNarrowMasked3AVX2,

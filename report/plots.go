@@ -291,7 +291,9 @@ func (g sampleGrid) size() (vg.Length, vg.Length) {
 
 func (g sampleGrid) draw(c draw.Canvas) {
 	_, h := g.size()
-	c.FillPolygon(color.White, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
+	if !onWhite(c) {
+		c.FillPolygon(color.White, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
+	}
 	title := draw.TextStyle{Color: color.Black, Font: font.From(plot.DefaultFont, 12), Handler: plot.DefaultTextHandler, XAlign: draw.XLeft}
 	wrong := 0
 	for _, w := range g.wrong {

@@ -23,6 +23,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 func init() {
@@ -256,10 +257,31 @@ func (ch *chart) draw(c draw.Canvas) {
 		}
 		c.FillText(lts, vg.Point{X: p.X + legendThumb + 4, Y: p.Y - l.rowH + descent + 1}, e.label)
 	}
-	title := ch.p.Title.Text
+	title, background := ch.p.Title.Text, ch.p.BackgroundColor
 	ch.p.Title.Text = ""
+	if onWhite(c) && white(background) {
+		ch.p.BackgroundColor = nil // painting it would change no pixel
+	}
 	ch.p.Draw(l.plotC)
-	ch.p.Title.Text = title
+	ch.p.Title.Text, ch.p.BackgroundColor = title, background
+}
+
+// white reports opaque white.
+func white(c color.Color) bool {
+	if c == nil {
+		return false
+	}
+	r, g, b, a := c.RGBA()
+	return r == 0xffff && g == 0xffff && b == 0xffff && a == 0xffff
+}
+
+// onWhite reports a raster canvas, which vgimg starts opaque white: a
+// white background filled on it changes no pixel but costs a pass of the
+// rasterizer over the whole figure. A vector canvas starts transparent,
+// so it gets the background drawn.
+func onWhite(c draw.Canvas) bool {
+	_, ok := c.Canvas.(*vgimg.Canvas)
+	return ok
 }
 
 // geometry records where the legend, the data area and the hover targets

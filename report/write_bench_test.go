@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"math/rand/v2"
@@ -103,3 +104,42 @@ func TestDrawPixels(t *testing.T) {
 }
 
 func diff(a, b uint8) int { return max(int(a)-int(b), int(b)-int(a)) }
+
+// TestBackgroundSkippedChangesNoPixel draws every chart of a report on a
+// raster canvas as render does (the plot's white background not painted:
+// the canvas starts white) and through a wrapper that hides the canvas's
+// type (background painted), and wants the same pixels.
+func TestBackgroundSkippedChangesNoPixel(t *testing.T) {
+	r := syntheticRun(t)
+	conf := train.NewConfusion(r.Metrics.TestLabels, r.Metrics.TestPredictions, len(r.Classes))
+	vals, vmax := counts(conf)
+	charts := map[string]func() (*chart, error){
+		"loss": func() (*chart, error) { return curve(r.History, r.Metrics, "loss", "Loss") },
+		"confusion": func() (*chart, error) {
+			return confusionPlot(vals, r.Classes, "counts", func(float64) string { return "" }, vmax, nil)
+		},
+		"per_class": func() (*chart, error) { return perClassPlot(conf.PerClass(), r.Classes) },
+	}
+	for name, mk := range charts {
+		paint := func(wrap bool) []byte {
+			ch, err := mk()
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := vgimg.NewWith(vgimg.UseWH(ch.w, ch.h), vgimg.UseDPI(150))
+			var c vg.CanvasSizer = img
+			if wrap {
+				c = hidden{img}
+			}
+			ch.draw(draw.New(c))
+			return img.Image().(*image.RGBA).Pix
+		}
+		skipped, painted := paint(false), paint(true)
+		if !bytes.Equal(skipped, painted) {
+			t.Errorf("%s: the pixels differ without the background", name)
+		}
+	}
+}
+
+// hidden is a canvas whose type is not *vgimg.Canvas.
+type hidden struct{ *vgimg.Canvas }

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -300,5 +301,34 @@ func BenchmarkBiasELU(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkGatherBytes times the exercise's batch gather (128 random rows
+// of 3072 pixels out of 5000, converted by /255) with each elementwise set
+// (the Go set converts through the table), on one and two threads.
+func BenchmarkGatherBytes(b *testing.B) {
+	const features, samples, batch = 3072, 5000, 128
+	r := rand.New(rand.NewPCG(4, 5))
+	x := make([]uint8, samples*features)
+	for i := range x {
+		x[i] = uint8(r.Uint32())
+	}
+	idx := make([]int, batch)
+	dst := make([]float32, batch*features)
+	for i, s := range simds() {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/%d", []string{"go", "avx2", "avx512"}[i], threads), func(b *testing.B) {
+				e := newEngine(threads, bestKernel(), s)
+				defer e.Close()
+				b.SetBytes(features * batch)
+				for b.Loop() {
+					for j := range idx {
+						idx[j] = r.IntN(samples)
+					}
+					e.GatherBytes(dst, features, x, features, idx, 255)
+				}
+			})
+		}
 	}
 }

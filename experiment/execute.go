@@ -123,7 +123,7 @@ func Execute(runs []Run, o Options) error {
 		threads = max(1, runtime.GOMAXPROCS(0)/parallel)
 		// Threads chosen here, not by the user: once no run is left to
 		// start, the CPUs of the finished runs go to the running ones.
-		cpus.total = threads * parallel
+		cpus.total = runtime.GOMAXPROCS(0)
 	}
 	jobs := make(chan Run)
 	var (

@@ -42,6 +42,19 @@ func TestCPUShare(t *testing.T) {
 	if r[0].Get() != 2 || r[2].Get() != 1 || r[3].Get() != 1 {
 		t.Fatalf("threads %d, %d, %d, want 2, 1, 1", r[0].Get(), r[2].Get(), r[3].Get())
 	}
+	// More runs at once than CPUs (--parallel 3 on 2): none gets more
+	// than one thread until one run is left.
+	o := &cpuShare{total: 2}
+	u := []*tensor.Threads{o.start(1), o.start(1), o.start(1)}
+	o.allStarted()
+	o.end(u[0])
+	if u[1].Get() != 1 || u[2].Get() != 1 {
+		t.Fatalf("2 runs left on 2 CPUs: threads %d and %d, want 1 and 1", u[1].Get(), u[2].Get())
+	}
+	o.end(u[1])
+	if u[2].Get() != 2 {
+		t.Fatalf("the last run on 2 CPUs has %d threads, want 2", u[2].Get())
+	}
 	// Threads fixed by the user (total 0) never change.
 	f := &cpuShare{}
 	x, y := f.start(1), f.start(1)

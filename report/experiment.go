@@ -398,18 +398,23 @@ func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
 			Caption: fmt.Sprintf("Every run's test accuracy (faint dots) and each configuration's mean with its %s confidence interval, against %s; a line joins the configurations that differ only in %s.", pct, f, f)},
 			func() (*chart, error) { return factorPlot(configs, f, level) }})
 	}
-	var figs []Figure
-	for _, s := range specs {
+	figs := make([]Figure, len(specs))
+	err := each(len(specs), func(i int) error {
+		s := specs[i]
 		ch, err := s.make()
 		if err != nil {
-			return nil, fmt.Errorf("experiment report: %s: %v", s.fig.Name, err)
+			return fmt.Errorf("experiment report: %s: %v", s.fig.Name, err)
 		}
 		fig := s.fig
 		fig.geom = ch.geometry()
 		if fig.png, err = render(drawing{w: ch.w, h: ch.h, draw: ch.draw, chart: ch}, filepath.Join(e.Dir, fig.Name)); err != nil {
-			return nil, err
+			return err
 		}
-		figs = append(figs, fig)
+		figs[i] = fig
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return figs, nil
 }

@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -148,11 +151,12 @@ func Figures(r Input) ([]Figure, error) {
 			}})
 		hover["samples"] = g.geometry
 	}
-	var figs []Figure
-	for _, s := range specs {
+	figs := make([]Figure, len(specs))
+	err := each(len(specs), func(i int) error {
+		s := specs[i]
 		d, err := s.make()
 		if err != nil {
-			return nil, fmt.Errorf("report: %s: %v", s.fig.Name, err)
+			return fmt.Errorf("report: %s: %v", s.fig.Name, err)
 		}
 		fig := s.fig
 		if d.chart != nil {
@@ -161,11 +165,41 @@ func Figures(r Input) ([]Figure, error) {
 			fig.geom = targets()
 		}
 		if fig.png, err = render(d, filepath.Join(r.Dir, fig.Name)); err != nil {
-			return nil, err
+			return err
 		}
-		figs = append(figs, fig)
+		figs[i] = fig
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return figs, nil
+}
+
+// each runs f(0), ..., f(n-1) on up to GOMAXPROCS goroutines (a report's
+// figures are independent: the last run of an experiment, or a lone train
+// run, draws them on every CPU) and returns the error of the lowest i
+// that failed.
+func each(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				errs[i] = f(i)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func counts(c train.Confusion) ([][]float64, float64) {

@@ -2,11 +2,13 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"gonum.org/v1/plot/vg"
@@ -143,3 +145,30 @@ func TestBackgroundSkippedChangesNoPixel(t *testing.T) {
 
 // hidden is a canvas whose type is not *vgimg.Canvas.
 type hidden struct{ *vgimg.Canvas }
+
+// TestEach wants every index run once and the error of the lowest index
+// that failed, whatever order the goroutines finish in.
+func TestEach(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 100} {
+		var ran [100]atomic.Int32
+		err := each(n, func(i int) error {
+			ran[i].Add(1)
+			if i%5 == 3 {
+				return fmt.Errorf("figure %d", i)
+			}
+			return nil
+		})
+		for i := range n {
+			if c := ran[i].Load(); c != 1 {
+				t.Fatalf("n %d: index %d ran %d times", n, i, c)
+			}
+		}
+		want := ""
+		if n > 3 {
+			want = "figure 3"
+		}
+		if got := fmt.Sprint(err); (err == nil) != (want == "") || err != nil && got != want {
+			t.Errorf("n %d: error %v, want %q", n, err, want)
+		}
+	}
+}

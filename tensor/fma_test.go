@@ -84,7 +84,8 @@ func TestFMA32(t *testing.T) {
 // TestGemmFMAChain checks the FMA kernels (AVX2, AVX-512) bit for bit
 // against refGemmFMA: ragged shapes in every edge height and width,
 // operands in place and packed (rows 4 KiB apart, or B for 96 rows and
-// more), k across the k block and past kOuter,
+// more), k across the k block and past kOuter (on one thread, in one block
+// of rows and in two: 140 rows is past kOuterRows),
 // with and without acc, one and two threads.
 func TestGemmFMAChain(t *testing.T) {
 	for _, kr := range allKernels() {
@@ -94,7 +95,7 @@ func TestGemmFMAChain(t *testing.T) {
 		for _, threads := range []int{1, 2} {
 			e := newEngine(threads, kr, genericSIMD)
 			r := rand.New(rand.NewPCG(11, uint64(threads)))
-			shapes := [][3]int{{128, 256, 100}, {104, 256, 40}, {32, 10, 300}, {13, 33, 257}, {1, 1, 1}, {7, 16, 9}, {96, 48, 784}, {16, 40, 513}, {100, 40, 1030}}
+			shapes := [][3]int{{128, 256, 100}, {104, 256, 40}, {32, 10, 300}, {13, 33, 257}, {1, 1, 1}, {7, 16, 9}, {96, 48, 784}, {16, 40, 513}, {100, 40, 1030}, {140, 40, 1030}}
 			for h := 1; h <= kr.mr+1; h++ {
 				shapes = append(shapes, [3]int{h, 2*kr.nr + 3, 37}, [3]int{kr.mr + h, kr.nr, 5}, [3]int{h, 8, 260})
 			}

@@ -53,10 +53,12 @@ type kernel struct {
 	// every column panel).
 	kOuter, kOuterPanels int
 	// kOuterRows, if set, is the height of a task's block of op(A) at k >=
-	// kOuter on one thread (all of a batch of 128 on AVX2): each block of
-	// B, read in place from memory, then serves every row panel before
-	// the next, rather than being read again for each block of 60 rows,
-	// and the block's k-slice of A (128 x 256 floats) stays in L2.
+	// kOuter on one thread (all of a batch of 128 on AVX2), against all
+	// the column panels: each block of B, read in place from memory, then
+	// serves every row panel before the next, rather than being read
+	// again for each block of 60 rows, and the block's k-slice of A (128
+	// x 256 floats) stays in L2 while every column panel passes, rather
+	// than being read again for each group of kOuterPanels.
 	kOuterRows int
 	// kmajorMaskedEdge[h-1], if set, is kmajorMasked for h < mr rows.
 	// maskedMin, if set, is the narrowest ragged column panel the masked
@@ -222,6 +224,7 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 		g.colGroup = kr.kOuterPanels
 		if kr.kOuterRows > 0 && len(e.pool.workers) == 0 {
 			g.rowBlock = min(g.mp, (kr.kOuterRows+kr.mr-1)/kr.mr)
+			g.colGroup = g.np
 		}
 	}
 	g.rb = (g.mp + g.rowBlock - 1) / g.rowBlock

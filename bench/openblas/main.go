@@ -20,6 +20,10 @@
 // bench/compare.sh does (Debian's 0.3.21 then runs its Cooperlake AVX-512
 // kernels on Zen 5, about 1.7x its Haswell ones).
 //
+// The one-thread pass runs with the calling goroutine locked to its thread
+// (for the thread's CPU time); the two-thread pass unlocks it, as training
+// runs, since a locked caller slows the Go pool's hand-offs.
+//
 // Both libraries keep their worker threads spinning for a while after a
 // call, which would steal the cores from the other: the program pauses
 // between the two libraries' timings until the other's threads sleep.
@@ -127,6 +131,13 @@ func main() {
 	fmt.Printf("%-8s %-16s %12s %10s %10s %7s   %s\n", "threads", "product", "m x n x k", "OpenBLAS", "cifarnet", "ratio",
 		"by thread CPU time (1 thread): OpenBLAS cifarnet ratio")
 	for _, threads := range []int{1, 2} {
+		if threads > 1 {
+			// Training never locks its goroutine to a thread; with two
+			// threads (timed by the clock) a locked caller makes the Go
+			// scheduler hand its P over whenever the pool's wait yields,
+			// which cost cifarnet's two-thread products 5-30% here.
+			runtime.UnlockOSThread()
+		}
 		C.openblas_set_num_threads(C.int(threads))
 		e := tensor.NewEngine(threads)
 		for _, s := range shapes {

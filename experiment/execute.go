@@ -145,6 +145,7 @@ func Execute(runs []Run, o Options) error {
 			defer wg.Done()
 			for r := range jobs {
 				if interrupt() {
+					cpus.skip()
 					continue // left for the next time
 				}
 				cfg := r.Config
@@ -187,10 +188,11 @@ func Execute(runs []Run, o Options) error {
 		if interrupt() {
 			break
 		}
+		cpus.handOut()
 		jobs <- r
 	}
 	close(jobs)
-	cpus.allStarted()
+	cpus.allSent()
 	wg.Wait()
 	p.finish()
 	if firstErr != nil {
@@ -215,22 +217,46 @@ func Execute(runs []Run, o Options) error {
 // ones once no run is left to start: without it the last runs would train
 // on one thread each while the other CPUs idle. A run's threads change
 // between its training steps (train.Control.Threads), never its results.
+//
+// A run is handed out (handOut, before it is sent to a worker) and then
+// either started (start) or skipped (skip). The CPUs move only once every
+// run handed out is registered: a run received by a worker but not yet
+// started would otherwise start on its threads after the others had
+// taken all the CPUs.
 type cpuShare struct {
 	total   int // the CPUs the runs share; 0: threads fixed by the user
 	mu      sync.Mutex
-	started bool // every run has been started
+	sent    bool // no run is left to hand out (allSent)
+	waiting int  // runs handed out, neither started nor skipped
 	running []*tensor.Threads
 }
 
-// start registers a run that starts on threads threads.
+// handOut counts a run about to be sent to a worker, which will start or
+// skip it.
+func (c *cpuShare) handOut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waiting++
+}
+
+// start registers a run handed out that starts on threads threads.
 func (c *cpuShare) start(threads int) *tensor.Threads {
 	t := &tensor.Threads{}
 	t.Set(threads)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.waiting--
 	c.running = append(c.running, t)
 	c.spread()
 	return t
+}
+
+// skip counts off a run handed out that is not started (interrupted).
+func (c *cpuShare) skip() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waiting--
+	c.spread()
 }
 
 // end unregisters a run that has returned.
@@ -241,18 +267,20 @@ func (c *cpuShare) end(t *tensor.Threads) {
 	c.spread()
 }
 
-// allStarted says that no run is left to start.
-func (c *cpuShare) allStarted() {
+// allSent says that no run is left to hand out; those handed out
+// may still be on their way to start.
+func (c *cpuShare) allSent() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.started = true
+	c.sent = true
 	c.spread()
 }
 
 // spread divides the CPUs among the running runs, the first ones taking
-// the remainder; a run never loses threads.
+// the remainder, once every run is registered (none left to hand out or
+// to start); a run never loses threads.
 func (c *cpuShare) spread() {
-	if c.total == 0 || !c.started || len(c.running) == 0 {
+	if c.total == 0 || !c.sent || c.waiting > 0 || len(c.running) == 0 {
 		return
 	}
 	k := len(c.running)

@@ -18,14 +18,15 @@ import (
 // time of 2 threads: nothing moves while runs are left to start; then the
 // CPUs of each run that returns go to those still running.
 func TestCPUShare(t *testing.T) {
+	run := func(c *cpuShare, threads int) *tensor.Threads { c.handOut(); return c.start(threads) }
 	c := &cpuShare{total: 4}
-	a, b := c.start(2), c.start(2)
+	a, b := run(c, 2), run(c, 2)
 	c.end(a)
-	d := c.start(2) // took a's place
+	d := run(c, 2) // took a's place
 	if b.Get() != 2 || d.Get() != 2 {
 		t.Fatalf("runs left to start, yet threads %d and %d, want 2 and 2", b.Get(), d.Get())
 	}
-	c.allStarted()
+	c.allSent()
 	if b.Get() != 2 || d.Get() != 2 {
 		t.Fatalf("every run started, two running on 4 CPUs: threads %d and %d, want 2 and 2", b.Get(), d.Get())
 	}
@@ -36,8 +37,8 @@ func TestCPUShare(t *testing.T) {
 	// Three runs on 4 CPUs after one of four returned: the first takes
 	// the remainder.
 	g := &cpuShare{total: 4}
-	r := []*tensor.Threads{g.start(1), g.start(1), g.start(1), g.start(1)}
-	g.allStarted()
+	r := []*tensor.Threads{run(g, 1), run(g, 1), run(g, 1), run(g, 1)}
+	g.allSent()
 	g.end(r[1])
 	if r[0].Get() != 2 || r[2].Get() != 1 || r[3].Get() != 1 {
 		t.Fatalf("threads %d, %d, %d, want 2, 1, 1", r[0].Get(), r[2].Get(), r[3].Get())
@@ -45,8 +46,8 @@ func TestCPUShare(t *testing.T) {
 	// More runs at once than CPUs (--parallel 3 on 2): none gets more
 	// than one thread until one run is left.
 	o := &cpuShare{total: 2}
-	u := []*tensor.Threads{o.start(1), o.start(1), o.start(1)}
-	o.allStarted()
+	u := []*tensor.Threads{run(o, 1), run(o, 1), run(o, 1)}
+	o.allSent()
 	o.end(u[0])
 	if u[1].Get() != 1 || u[2].Get() != 1 {
 		t.Fatalf("2 runs left on 2 CPUs: threads %d and %d, want 1 and 1", u[1].Get(), u[2].Get())
@@ -57,17 +58,48 @@ func TestCPUShare(t *testing.T) {
 	}
 	// Threads fixed by the user (total 0) never change.
 	f := &cpuShare{}
-	x, y := f.start(1), f.start(1)
-	f.allStarted()
+	x, y := run(f, 1), run(f, 1)
+	f.allSent()
 	f.end(x)
 	if y.Get() != 1 {
 		t.Fatalf("threads fixed at 1, yet the last run got %d", y.Get())
+	}
+	// The last run handed out, received by its worker but not yet
+	// started when allSent comes: nothing moves until it registers, then
+	// the CPUs are divided among both (the sequence oversubscribed them).
+	m := &cpuShare{total: 2}
+	ma, mb := run(m, 1), run(m, 1)
+	m.end(ma)
+	m.handOut()
+	m.allSent()
+	if mb.Get() != 1 {
+		t.Fatalf("a run handed out but not started, yet the running one took %d threads, want 1", mb.Get())
+	}
+	md := m.start(1)
+	if mb.Get() != 1 || md.Get() != 1 {
+		t.Fatalf("2 runs on 2 CPUs: threads %d and %d, want 1 and 1", mb.Get(), md.Get())
+	}
+	m.end(md)
+	if mb.Get() != 2 {
+		t.Fatalf("the last run on 2 CPUs has %d threads, want 2", mb.Get())
+	}
+	// A run handed out and then skipped (interrupted) counts off.
+	k := &cpuShare{total: 2}
+	ka := run(k, 1)
+	k.handOut()
+	k.allSent()
+	k.skip()
+	if ka.Get() != 2 {
+		t.Fatalf("the only run left after a skip has %d threads, want 2", ka.Get())
 	}
 }
 
 // TestLastRunGetsTheCPUs runs a long run beside two short ones, 2 at a
 // time on 2 CPUs: once the short ones have returned, the long one trains
 // on both CPUs, and its model is byte-identical to the run trained alone.
+// It depends on timing with a wide margin (the 12-epoch run takes about
+// ten times as long as a short run with its report), and cannot see a
+// run registered after the CPUs were divided: TestCPUShare covers that.
 func TestLastRunGetsTheCPUs(t *testing.T) {
 	src := sharedData(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))

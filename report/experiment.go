@@ -399,7 +399,7 @@ func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
 			func() (*chart, error) { return factorPlot(configs, f, level) }})
 	}
 	figs := make([]Figure, len(specs))
-	err := each(len(specs), func(i int) error {
+	err := each(len(specs), 0, func(i int) error {
 		s := specs[i]
 		ch, err := s.make()
 		if err != nil {

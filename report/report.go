@@ -38,6 +38,10 @@ type Input struct {
 	// Experiment places the run among the others of its experiment, for
 	// the reading (nil: not part of one).
 	Experiment *ExperimentPlace
+	// Threads is the most goroutines that draw the figures at once (0:
+	// GOMAXPROCS): a run of an experiment draws on its own share of the
+	// CPUs while the other runs train on theirs.
+	Threads int
 }
 
 // Figure is one figure of a report, written as name.png and name.svg.
@@ -152,7 +156,7 @@ func Figures(r Input) ([]Figure, error) {
 		hover["samples"] = g.geometry
 	}
 	figs := make([]Figure, len(specs))
-	err := each(len(specs), func(i int) error {
+	err := each(len(specs), r.Threads, func(i int) error {
 		s := specs[i]
 		d, err := s.make()
 		if err != nil {
@@ -176,15 +180,18 @@ func Figures(r Input) ([]Figure, error) {
 	return figs, nil
 }
 
-// each runs f(0), ..., f(n-1) on up to GOMAXPROCS goroutines (a report's
-// figures are independent: the last run of an experiment, or a lone train
-// run, draws them on every CPU) and returns the error of the lowest i
-// that failed.
-func each(n int, f func(i int) error) error {
+// each runs f(0), ..., f(n-1) on up to limit goroutines (0: GOMAXPROCS;
+// a report's figures are independent: a lone train run draws them on
+// every CPU, a run of an experiment on its share) and returns the error
+// of the lowest i that failed.
+func each(n, limit int, f func(i int) error) error {
+	if limit <= 0 {
+		limit = runtime.GOMAXPROCS(0)
+	}
 	errs := make([]error, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(n, runtime.GOMAXPROCS(0)) {
+	for range min(n, limit) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

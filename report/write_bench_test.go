@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -148,10 +149,43 @@ type hidden struct{ *vgimg.Canvas }
 
 // TestEach wants every index run once and the error of the lowest index
 // that failed, whatever order the goroutines finish in.
+// TestEachLimit checks that each keeps to its limit of goroutines: every
+// call waits (yielding) until limit calls are inside at once, which shows
+// that limit goroutines run, and none may see more inside, which a
+// GOMAXPROCS of 8 and the yields make likely were the limit ignored.
+func TestEachLimit(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
+	for _, limit := range []int{1, 2, 3} {
+		var inside, most, arrived atomic.Int32
+		err := each(40, limit, func(i int) error {
+			n := inside.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			// The first limit calls wait for each other.
+			if arrived.Add(1) <= int32(limit) {
+				for arrived.Load() < int32(limit) {
+					runtime.Gosched()
+				}
+			}
+			for range 20 {
+				runtime.Gosched()
+			}
+			inside.Add(-1)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := most.Load(); m != int32(limit) {
+			t.Errorf("limit %d: %d calls at once", limit, m)
+		}
+	}
+}
+
 func TestEach(t *testing.T) {
 	for _, n := range []int{0, 1, 7, 100} {
 		var ran [100]atomic.Int32
-		err := each(n, func(i int) error {
+		err := each(n, 0, func(i int) error {
 			ran[i].Add(1)
 			if i%5 == 3 {
 				return fmt.Errorf("figure %d", i)

@@ -354,7 +354,11 @@ func Train(o Options) (*Result, error) {
 	if err := train.WriteRun(dir, out.History, m); err != nil {
 		return nil, modelKept(rd, err)
 	}
-	reading, err := writeReport(dir, data.Classes, data.Test.Slice(0, cfg.TestSamples))
+	threads := out.ThreadsAtEnd
+	if o.Threads != nil && o.Threads.Get() > 0 {
+		threads = o.Threads.Get() // the CPUs the run holds now
+	}
+	reading, err := writeReport(dir, data.Classes, data.Test.Slice(0, cfg.TestSamples), threads)
 	if err != nil {
 		return nil, modelKept(rd, err)
 	}
@@ -406,13 +410,15 @@ func DataChecksum(data *dataset.Data, cfg train.Config) string {
 
 // writeReport draws the figures and report.html of a run from the files
 // just written, so that "cifarnet report" regenerates exactly the same, and
-// returns the run's reading, as the report states it.
-func writeReport(dir string, classes []string, test *dataset.Set) (report.Reading, error) {
+// returns the run's reading, as the report states it. The figures are
+// drawn on the run's threads, so that a run of an experiment keeps to its
+// share of the CPUs.
+func writeReport(dir string, classes []string, test *dataset.Set, threads int) (report.Reading, error) {
 	h, m, err := train.ReadRun(dir)
 	if err != nil {
 		return nil, err
 	}
-	r := report.Input{Dir: dir, History: h, Metrics: m, Classes: classes, Test: test}
+	r := report.Input{Dir: dir, History: h, Metrics: m, Classes: classes, Test: test, Threads: threads}
 	if _, err := report.Write(r); err != nil {
 		return nil, err
 	}

@@ -117,6 +117,7 @@ const kc = 256
 // negative or a matrix does not fit its slice and stride, before any
 // kernel runs: the assembly kernels read and write unchecked.
 func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+	e.pool.apply() // the plans below read the helpers of the loops they run on
 	ra, ca, rb, cb := m, k, k, n
 	if transA {
 		ra, ca = k, m

@@ -117,17 +117,21 @@ func TestGemmAgainstReference(t *testing.T) {
 
 // TestGemmThreadsBitIdentical checks that the thread count never changes a bit.
 func TestGemmThreadsBitIdentical(t *testing.T) {
-	for _, kr := range allKernels() {
-		var outs [][]float32
-		for _, threads := range []int{1, 2, 3} {
-			e := newEngine(threads, kr, genericSIMD)
-			outs = append(outs, gemmCase(t, e, false, false, 131, 77, 300, true))
-			e.Close()
-		}
-		for i := 1; i < len(outs); i++ {
-			for j := range outs[0] {
-				if math.Float32bits(outs[0][j]) != math.Float32bits(outs[i][j]) {
-					t.Fatalf("%s: element %d differs between thread counts: %g vs %g", kr.name, j, outs[0][j], outs[i][j])
+	// k = 1100 is past kOuter, where one thread plans otherwise
+	// (kOuterRows) than several.
+	for _, s := range [][3]int{{131, 77, 300}, {140, 40, 1100}} {
+		for _, kr := range allKernels() {
+			var outs [][]float32
+			for _, threads := range []int{1, 2, 3} {
+				e := newEngine(threads, kr, genericSIMD)
+				outs = append(outs, gemmCase(t, e, false, false, s[0], s[1], s[2], true))
+				e.Close()
+			}
+			for i := 1; i < len(outs); i++ {
+				for j := range outs[0] {
+					if math.Float32bits(outs[0][j]) != math.Float32bits(outs[i][j]) {
+						t.Fatalf("%s %dx%dx%d: element %d differs between thread counts: %g vs %g", kr.name, s[0], s[1], s[2], j, outs[0][j], outs[i][j])
+					}
 				}
 			}
 		}

@@ -18,7 +18,10 @@ import (
 // before it parks, and a parked worker is woken through its channel.
 //
 // A Pool is used by one goroutine at a time. The number of threads it runs
-// a loop on may change between loops (Follow): results do not.
+// a loop on may change between loops (Follow): results do not. The count
+// followed takes effect in apply, which For calls first: code that plans
+// a loop by the thread count (Threads, the helpers) calls apply before
+// reading it, or plans for the count of the loop before.
 type Pool struct {
 	threads int
 	workers []*worker     // the helpers running loops: threads-1 of them
@@ -161,14 +164,20 @@ func (p *Pool) drain() {
 	}
 }
 
-// For runs fn(0), ..., fn(n-1), spread over the workers, and returns when
-// all have finished.
-func (p *Pool) For(n int, fn func(task int)) {
+// apply runs the loops that follow on the thread count followed (Follow),
+// if it has changed; For calls it first.
+func (p *Pool) apply() {
 	if p.follow != nil {
 		if want := p.follow.Get(); want > 0 && want != p.threads {
 			p.resize(want)
 		}
 	}
+}
+
+// For runs fn(0), ..., fn(n-1), spread over the workers, and returns when
+// all have finished.
+func (p *Pool) For(n int, fn func(task int)) {
+	p.apply()
 	if n <= 0 {
 		return
 	}

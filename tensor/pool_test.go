@@ -59,6 +59,13 @@ func TestPoolFollowsThreads(t *testing.T) {
 		if p.Threads() != n {
 			t.Fatalf("threads set to %d: the pool says %d", n, p.Threads())
 		}
+		// apply takes a new count before any loop, as Gemm's plans need.
+		want.Set(n%3 + 1)
+		p.apply()
+		if p.Threads() != n%3+1 || len(p.workers) != n%3 {
+			t.Fatalf("threads set to %d and applied: the pool says %d, with %d helpers", n%3+1, p.Threads(), len(p.workers))
+		}
+		want.Set(n)
 		// And every task of a larger loop runs once.
 		counts := make([]atomic.Int32, 100)
 		p.For(len(counts), func(i int) { counts[i].Add(1) })

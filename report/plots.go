@@ -330,6 +330,9 @@ func (g sampleGrid) draw(c draw.Canvas) {
 // neighbour): no interpolation to pay for on 40 images, and a PNG with far
 // fewer colours to encode. A vector canvas gets the image itself, which
 // render marks to be shown pixelated rather than smoothed (pixelatedSVG).
+// The raster copy ignores the canvas's transform (Push, Translate,
+// Scale): it is right only on a top-level canvas, where the grid is
+// drawn.
 func drawPixels(c draw.Canvas, r vg.Rectangle, img image.Image) {
 	raster, ok := c.Canvas.(*vgimg.Canvas)
 	if !ok {

@@ -14,8 +14,8 @@ import (
 // opaque *image.RGBA (every figure vgimg draws) is written as 8-bit RGB
 // rows, each filtered by None, Sub or Up, whichever has the smallest sum
 // of absolute values over every fifth byte; image/png tries all five
-// filters on every byte, which took a third of a report's time for files
-// under 5% smaller (BENCHMARKS.md). Any other image goes to image/png.
+// filters on every byte, which cost much of a report's time for files
+// hardly smaller (BENCHMARKS.md). Any other image goes to image/png.
 func encodePNG(w io.Writer, img image.Image) error {
 	m, ok := img.(*image.RGBA)
 	if !ok || !opaque(m) || m.Rect.Empty() {

@@ -268,10 +268,12 @@ func render(d drawing, base string) ([]byte, error) {
 }
 
 // pixelatedSVG marks every image of an SVG from vgsvg to be enlarged with
-// crisp pixels (CSS image-rendering), as the PNG draws them, so that the
-// SVG can hold the 32x32 images themselves.
+// crisp pixels, as the PNG draws them, so that the SVG can hold the 32x32
+// images themselves: CSS image-rendering for browsers, and SVG's
+// presentation attribute for renderers that ignore CSS (librsvg, older
+// Inkscape).
 func pixelatedSVG(svg []byte) []byte {
-	return bytes.ReplaceAll(svg, []byte("<image "), []byte(`<image style="image-rendering:pixelated" `))
+	return bytes.ReplaceAll(svg, []byte("<image "), []byte(`<image style="image-rendering:pixelated" image-rendering="optimizeSpeed" `))
 }
 
 // fastPNG writes an image as PNG with zlib's fastest compression

@@ -72,7 +72,7 @@ func TestWriteSynthetic(t *testing.T) {
 	}
 	// samples.svg holds each test image itself, shown with crisp pixels.
 	svg, _ := os.ReadFile(filepath.Join(r.Dir, "samples.svg"))
-	images := regexp.MustCompile(`<image style="image-rendering:pixelated" [^>]*xlink:href="data:image/[a-z]+;base64,([^"]+)"`).FindAllSubmatch(svg, -1)
+	images := regexp.MustCompile(`<image style="image-rendering:pixelated" image-rendering="optimizeSpeed" [^>]*xlink:href="data:image/[a-z]+;base64,([^"]+)"`).FindAllSubmatch(svg, -1)
 	if len(images) != 6 || bytes.Count(svg, []byte("<image ")) != 6 {
 		t.Errorf("samples.svg has %d pixelated images of %d, want 6", len(images), bytes.Count(svg, []byte("<image ")))
 	}

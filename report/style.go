@@ -275,10 +275,11 @@ func white(c color.Color) bool {
 	return r == 0xffff && g == 0xffff && b == 0xffff && a == 0xffff
 }
 
-// onWhite reports a raster canvas, which vgimg starts opaque white: a
-// white background filled on it changes no pixel but costs a pass of the
-// rasterizer over the whole figure. A vector canvas starts transparent,
-// so it gets the background drawn.
+// onWhite reports a raster canvas, which render's vgimg.NewWith(UseWH,
+// UseDPI) starts opaque white (one made with UseBackgroundColor need not
+// be): a white background filled on it changes no pixel but costs a pass
+// of the rasterizer over the whole figure. A vector canvas starts
+// transparent, so it gets the background drawn.
 func onWhite(c draw.Canvas) bool {
 	_, ok := c.Canvas.(*vgimg.Canvas)
 	return ok

@@ -216,8 +216,11 @@ type byteScale struct {
 	// exact in a fused multiply-add): the quotient's bits for nearly
 	// every x and div, so such a kernel is used only where recip is set.
 	c [2]float32
-	// recip: the corrected product gave the table's bits for all 256
-	// values (checked when div was set); else a kernel divides.
+	// recip: convert, run with recip set, gave the table's bits for all
+	// 256 values (checked when div was set). For a kernel that uses the
+	// reciprocal (AVX2's) that means its corrected product is exact, else
+	// the kernel divides; kernels without one (the table, AVX-512's
+	// division) ignore recip, which comes out true for them.
 	recip bool
 	table [256]float32
 	check [256]float32

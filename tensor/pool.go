@@ -47,9 +47,12 @@ type worker struct {
 // finished to the runs still training. The zero value wants no change.
 type Threads struct{ n atomic.Int32 }
 
-// Set asks for n threads (n >= 1) from the next loop of every pool that
-// follows t.
-func (t *Threads) Set(n int) { t.n.Store(int32(max(1, n))) }
+// Set asks for n threads from the next loop of every pool that follows t;
+// n is clamped to [1, maxThreads].
+func (t *Threads) Set(n int) { t.n.Store(int32(min(max(1, n), maxThreads))) }
+
+// maxThreads bounds a thread count set (far above any CPU count).
+const maxThreads = 1 << 16
 
 // Get returns the count last Set (0 if none).
 func (t *Threads) Get() int { return int(t.n.Load()) }

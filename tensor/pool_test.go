@@ -84,3 +84,14 @@ func TestPoolFollowsThreads(t *testing.T) {
 		t.Errorf("%d goroutines on one thread, %d before the pool: helpers let go are still running", g, base)
 	}
 }
+
+// TestThreadsSetClamps wants counts beyond an int32 clamped, not wrapped
+// to a negative count that For would read as no change.
+func TestThreadsSetClamps(t *testing.T) {
+	var th Threads
+	for n, want := range map[int]int{-5: 1, 0: 1, 7: 7, 1 << 40: maxThreads, 1<<31 + 3: maxThreads} {
+		if th.Set(n); th.Get() != want {
+			t.Errorf("Set(%d): Get %d, want %d", n, th.Get(), want)
+		}
+	}
+}

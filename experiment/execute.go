@@ -156,10 +156,10 @@ func Execute(runs []Run, o Options) error {
 				if Status(r) == "interrupted" {
 					opts.Resume, opts.Planned = true, &r.Config
 				}
-				opts.Threads = cpus.start(threads)
+				opts.ThreadTarget = cpus.start(threads)
 				start := time.Now()
 				res, err := rundir.Train(opts)
-				cpus.end(opts.Threads)
+				cpus.end(opts.ThreadTarget)
 				var intr *rundir.Interrupted
 				switch {
 				case errors.As(err, &intr):
@@ -216,7 +216,7 @@ func Execute(runs []Run, o Options) error {
 // cpuShare hands the CPUs of an experiment's finished runs to its running
 // ones once no run is left to start: without it the last runs would train
 // on one thread each while the other CPUs idle. A run's threads change
-// between its training steps (train.Control.Threads), never its results.
+// between its training steps (train.Control.ThreadTarget), never its results.
 //
 // A run is handed out (handOut, before it is sent to a worker) and then
 // either started (start) or skipped (skip). The CPUs move only once every
@@ -228,7 +228,7 @@ type cpuShare struct {
 	mu      sync.Mutex
 	sent    bool // no run is left to hand out (allSent)
 	waiting int  // runs handed out, neither started nor skipped
-	running []*tensor.Threads
+	running []*tensor.ThreadTarget
 }
 
 // handOut counts a run about to be sent to a worker, which will start or
@@ -240,8 +240,8 @@ func (c *cpuShare) handOut() {
 }
 
 // start registers a run handed out that starts on threads threads.
-func (c *cpuShare) start(threads int) *tensor.Threads {
-	t := &tensor.Threads{}
+func (c *cpuShare) start(threads int) *tensor.ThreadTarget {
+	t := &tensor.ThreadTarget{}
 	t.Set(threads)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -260,10 +260,10 @@ func (c *cpuShare) skip() {
 }
 
 // end unregisters a run that has returned.
-func (c *cpuShare) end(t *tensor.Threads) {
+func (c *cpuShare) end(t *tensor.ThreadTarget) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.running = slices.DeleteFunc(c.running, func(u *tensor.Threads) bool { return u == t })
+	c.running = slices.DeleteFunc(c.running, func(u *tensor.ThreadTarget) bool { return u == t })
 	c.spread()
 }
 

@@ -18,7 +18,7 @@ import (
 // time of 2 threads: nothing moves while runs are left to start; then the
 // CPUs of each run that returns go to those still running.
 func TestCPUShare(t *testing.T) {
-	run := func(c *cpuShare, threads int) *tensor.Threads { c.handOut(); return c.start(threads) }
+	run := func(c *cpuShare, threads int) *tensor.ThreadTarget { c.handOut(); return c.start(threads) }
 	c := &cpuShare{total: 4}
 	a, b := run(c, 2), run(c, 2)
 	c.end(a)
@@ -37,7 +37,7 @@ func TestCPUShare(t *testing.T) {
 	// Three runs on 4 CPUs after one of four returned: the first takes
 	// the remainder.
 	g := &cpuShare{total: 4}
-	r := []*tensor.Threads{run(g, 1), run(g, 1), run(g, 1), run(g, 1)}
+	r := []*tensor.ThreadTarget{run(g, 1), run(g, 1), run(g, 1), run(g, 1)}
 	g.allSent()
 	g.end(r[1])
 	if r[0].Get() != 2 || r[2].Get() != 1 || r[3].Get() != 1 {
@@ -46,7 +46,7 @@ func TestCPUShare(t *testing.T) {
 	// More runs at once than CPUs (--parallel 3 on 2): none gets more
 	// than one thread until one run is left.
 	o := &cpuShare{total: 2}
-	u := []*tensor.Threads{run(o, 1), run(o, 1), run(o, 1)}
+	u := []*tensor.ThreadTarget{run(o, 1), run(o, 1), run(o, 1)}
 	o.allSent()
 	o.end(u[0])
 	if u[1].Get() != 1 || u[2].Get() != 1 {
@@ -122,8 +122,8 @@ func TestLastRunGetsTheCPUs(t *testing.T) {
 		if r.Dir == long.Dir {
 			want = 2
 		}
-		if m.Env.Threads != 1 || m.Env.ThreadsAtEnd != want {
-			t.Errorf("%s seed %d: threads %d, then %d; want 1, then %d", r.Label, r.Seed, m.Env.Threads, m.Env.ThreadsAtEnd, want)
+		if m.Env.Threads != 1 || m.Env.ThreadsRaisedTo != want {
+			t.Errorf("%s seed %d: threads %d, raised to %d; want 1, raised to %d", r.Label, r.Seed, m.Env.Threads, m.Env.ThreadsRaisedTo, want)
 		}
 	}
 	if page, err := os.ReadFile(filepath.Join(long.Dir, report.HTMLFile)); err != nil || !bytes.Contains(page, []byte("<td>1, then 2</td>")) {

@@ -212,8 +212,8 @@ func configRows(c train.Config) []kv {
 // threadsText is the threads a run trained on: "1, then 2" when an
 // experiment gave it more once others had finished.
 func threadsText(env train.Env) string {
-	if env.ThreadsAtEnd > env.Threads {
-		return fmt.Sprintf("%d, then %d", env.Threads, env.ThreadsAtEnd)
+	if env.ThreadsRaisedTo > env.Threads {
+		return fmt.Sprintf("%d, then %d", env.Threads, env.ThreadsRaisedTo)
 	}
 	return fmt.Sprint(env.Threads)
 }

@@ -85,9 +85,9 @@ type Options struct {
 	// BackupAndRestore), so that a process killed without warning loses
 	// only what it trained since: Train with Resume continues from it.
 	Backup *train.BackupFreq
-	// Threads, if set, changes the number of threads the run trains on
-	// once set (train.Control.Threads).
-	Threads *tensor.Threads
+	// ThreadTarget, if set, changes the number of threads the run trains on
+	// once set (train.Control.ThreadTarget).
+	ThreadTarget *tensor.ThreadTarget
 }
 
 // Result is a finished run.
@@ -299,7 +299,7 @@ func Train(o Options) (*Result, error) {
 		}
 		return c.Save(dir)
 	}
-	ctl := train.Control{Progress: o.Progress, Interrupt: o.Interrupt, Threads: o.Threads}
+	ctl := train.Control{Progress: o.Progress, Interrupt: o.Interrupt, ThreadTarget: o.ThreadTarget}
 	if o.Backup != nil {
 		ctl.Backup = &train.Backup{Freq: *o.Backup, Save: save}
 	}
@@ -355,8 +355,8 @@ func Train(o Options) (*Result, error) {
 		return nil, modelKept(rd, err)
 	}
 	threads := out.ThreadsAtEnd
-	if o.Threads != nil && o.Threads.Get() > 0 {
-		threads = o.Threads.Get() // the CPUs the run holds now
+	if o.ThreadTarget != nil && o.ThreadTarget.Get() > 0 {
+		threads = o.ThreadTarget.Get() // the CPUs the run holds now
 	}
 	reading, err := writeReport(dir, data.Classes, data.Test.Slice(0, cfg.TestSamples), threads)
 	if err != nil {
@@ -472,13 +472,13 @@ func environment(out *train.Outcome, src string, data *dataset.Data, dataSum str
 	if err != nil {
 		abs = src
 	}
-	atEnd := 0
+	raised := 0
 	if out.ThreadsAtEnd > threads {
-		atEnd = out.ThreadsAtEnd
+		raised = out.ThreadsAtEnd
 	}
 	return train.Env{
 		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, CPU: CPUModel(),
-		Threads: threads, ThreadsAtEnd: atEnd, Kernel: out.Kernel, Data: abs, DataSHA256: dataSum, DataNotOfficial: baseNames(data.NotOfficial),
+		Threads: threads, ThreadsRaisedTo: raised, Kernel: out.Kernel, Data: abs, DataSHA256: dataSum, DataNotOfficial: baseNames(data.NotOfficial),
 		Start: start.UTC().Format(time.RFC3339),
 	}
 }

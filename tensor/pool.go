@@ -25,7 +25,7 @@ import (
 type Pool struct {
 	threads int
 	workers []*worker     // the helpers running loops: threads-1 of them
-	follow  *Threads      // the thread count wanted, applied before a loop (nil: fixed)
+	follow  *ThreadTarget // the thread count wanted, applied before a loop (nil: fixed)
 	gen     atomic.Uint64 // incremented for each loop handed to the workers
 	pending atomic.Int32  // helpers that have not finished the current loop
 	closed  atomic.Bool
@@ -42,20 +42,20 @@ type worker struct {
 	quit     bool // set before the loop after which the worker exits
 }
 
-// Threads is a thread count that one goroutine sets while others' pools
+// ThreadTarget is a thread count that one goroutine sets while others' pools
 // follow it (Pool.Follow): an experiment hands the CPUs of runs that have
 // finished to the runs still training. The zero value wants no change.
-type Threads struct{ n atomic.Int32 }
+type ThreadTarget struct{ n atomic.Int32 }
 
 // Set asks for n threads from the next loop of every pool that follows t;
 // n is clamped to [1, maxThreads].
-func (t *Threads) Set(n int) { t.n.Store(int32(min(max(1, n), maxThreads))) }
+func (t *ThreadTarget) Set(n int) { t.n.Store(int32(min(max(1, n), maxThreads))) }
 
 // maxThreads bounds a thread count set (far above any CPU count).
 const maxThreads = 1 << 16
 
 // Get returns the count last Set (0 if none).
-func (t *Threads) Get() int { return int(t.n.Load()) }
+func (t *ThreadTarget) Get() int { return int(t.n.Load()) }
 
 // spinFor is how long an idle worker waits for the next loop before it parks.
 const spinFor = 200 * time.Microsecond
@@ -82,7 +82,7 @@ func (p *Pool) Threads() int { return p.threads }
 // before the loop: helpers are started, or told to exit after an empty
 // loop, so that none is left spinning on a CPU that another run uses.
 // Follow is called by the pool's goroutine; t may be set by any.
-func (p *Pool) Follow(t *Threads) { p.follow = t }
+func (p *Pool) Follow(t *ThreadTarget) { p.follow = t }
 
 // resize runs the loops that follow on n threads (the caller's goroutine
 // counts as one). Between loops every helper waits in await, so those

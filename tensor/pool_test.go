@@ -36,7 +36,7 @@ func TestPoolFollowsThreads(t *testing.T) {
 	base := runtime.NumGoroutine()
 	p := NewPool(1)
 	defer p.Close()
-	var want Threads
+	var want ThreadTarget
 	p.Follow(&want)
 	for _, n := range []int{3, 1, 2, 4, 2, 1} {
 		want.Set(n)
@@ -88,7 +88,7 @@ func TestPoolFollowsThreads(t *testing.T) {
 // TestThreadsSetClamps wants counts beyond an int32 clamped, not wrapped
 // to a negative count that For would read as no change.
 func TestThreadsSetClamps(t *testing.T) {
-	var th Threads
+	var th ThreadTarget
 	for n, want := range map[int]int{-5: 1, 0: 1, 7: 7, 1 << 40: maxThreads, 1<<31 + 3: maxThreads} {
 		if th.Set(n); th.Get() != want {
 			t.Errorf("Set(%d): Get %d, want %d", n, th.Get(), want)

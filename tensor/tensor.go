@@ -55,7 +55,7 @@ func (e *Engine) Threads() int { return e.pool.Threads() }
 
 // Follow makes the engine's loops run on t's count of threads from the
 // next loop on, whenever t changes (Pool.Follow); results do not change.
-func (e *Engine) Follow(t *Threads) { e.pool.Follow(t) }
+func (e *Engine) Follow(t *ThreadTarget) { e.pool.Follow(t) }
 
 // Close stops the engine's workers.
 func (e *Engine) Close() { e.pool.Close() }

@@ -60,13 +60,14 @@ type Env struct {
 	Arch      string `json:"arch"`
 	CPU       string `json:"cpu"`
 	Threads   int    `json:"threads"`
-	// ThreadsAtEnd, when set, is the larger number of threads the run
-	// ended on: an experiment gives its last runs the CPUs of the runs
-	// that have finished (never a result, only its speed).
-	ThreadsAtEnd int    `json:"threads_at_end,omitempty"`
-	Kernel       string `json:"kernel"`
-	Data         string `json:"data"`
-	DataSHA256   string `json:"data_sha256,omitempty"`
+	// ThreadsRaisedTo is the number of threads the run ended on when
+	// larger than Threads (else 0, left out): an experiment gives its last
+	// runs the CPUs of the runs that have finished (never a result, only
+	// its speed). Outcome.ThreadsAtEnd is the count in every case.
+	ThreadsRaisedTo int    `json:"threads_raised_to,omitempty"`
+	Kernel          string `json:"kernel"`
+	Data            string `json:"data"`
+	DataSHA256      string `json:"data_sha256,omitempty"`
 	// DataNotOfficial names the data files (base names) whose SHA-256 is
 	// not the official files': the run is not comparable with published
 	// results (dataset.Data.NotOfficial).

@@ -272,7 +272,7 @@ type Outcome struct {
 	TrainSeconds float64
 	Kernel       string // Gemm micro-kernel used
 	// ThreadsAtEnd is the number of threads training ended on: more than
-	// Config.Threads when Control.Threads gave it more on the way.
+	// Config.Threads when Control.ThreadTarget gave it more on the way.
 	ThreadsAtEnd int
 	// Terminated is set when a NaN or infinite loss stopped training.
 	Terminated *NonFinite
@@ -345,11 +345,11 @@ type Control struct {
 	// (Save receives them with the configuration and the callbacks'
 	// states filled in).
 	Backup *Backup
-	// Threads, if non-nil, changes the number of threads the training
+	// ThreadTarget, if non-nil, changes the number of threads the training
 	// runs on once set (Config.Threads is the number it starts with):
 	// an experiment gives a run the CPUs of runs that have finished.
 	// Speed only, never a result.
-	Threads *tensor.Threads
+	ThreadTarget *tensor.ThreadTarget
 }
 
 // FitAndEvaluateWith is FitAndEvaluateFrom steered by c.
@@ -402,8 +402,8 @@ func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, resume
 	}
 	e := tensor.NewEngine(cfg.Threads)
 	defer e.Close()
-	if c.Threads != nil {
-		e.Follow(c.Threads)
+	if c.ThreadTarget != nil {
+		e.Follow(c.ThreadTarget)
 	}
 
 	train := data.Train.Slice(0, cfg.TrainSamples)

@@ -51,7 +51,7 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 	// last runs are given the CPUs of those that finished.
 	c := smallConfig()
 	c.Threads = 1
-	var threads tensor.Threads
+	var threads tensor.ThreadTarget
 	step, most, base := 0, 0, runtime.NumGoroutine()
 	changing := func() bool {
 		most = max(most, runtime.NumGoroutine()-base)
@@ -64,7 +64,7 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 		t.Fatal(err)
 	}
 	model.Initialize(c.Seed)
-	o, err := FitAndEvaluateWith(c, data, model, Control{Interrupt: changing, Threads: &threads})
+	o, err := FitAndEvaluateWith(c, data, model, Control{Interrupt: changing, ThreadTarget: &threads})
 	if err != nil {
 		t.Fatal(err)
 	}

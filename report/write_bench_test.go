@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -147,12 +148,12 @@ func TestBackgroundSkippedChangesNoPixel(t *testing.T) {
 // hidden is a canvas whose type is not *vgimg.Canvas.
 type hidden struct{ *vgimg.Canvas }
 
-// TestEach wants every index run once and the error of the lowest index
-// that failed, whatever order the goroutines finish in.
 // TestEachLimit checks that each keeps to its limit of goroutines: every
 // call waits (yielding) until limit calls are inside at once, which shows
 // that limit goroutines run, and none may see more inside, which a
-// GOMAXPROCS of 8 and the yields make likely were the limit ignored.
+// GOMAXPROCS of 8 and the yields make likely were the limit ignored. Fewer
+// goroutines than limit would leave the first calls waiting: they give up
+// after a deadline, and the test fails.
 func TestEachLimit(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
 	for _, limit := range []int{1, 2, 3} {
@@ -163,7 +164,11 @@ func TestEachLimit(t *testing.T) {
 			}
 			// The first limit calls wait for each other.
 			if arrived.Add(1) <= int32(limit) {
-				for arrived.Load() < int32(limit) {
+				for deadline := time.Now().Add(10 * time.Second); arrived.Load() < int32(limit); {
+					if time.Now().After(deadline) {
+						inside.Add(-1)
+						return fmt.Errorf("call %d: %d of the first %d calls arrived in 10 s: fewer goroutines than the limit", i, arrived.Load(), limit)
+					}
 					runtime.Gosched()
 				}
 			}
@@ -182,6 +187,8 @@ func TestEachLimit(t *testing.T) {
 	}
 }
 
+// TestEach wants every index run once and the error of the lowest index
+// that failed, whatever order the goroutines finish in.
 func TestEach(t *testing.T) {
 	for _, n := range []int{0, 1, 7, 100} {
 		var ran [100]atomic.Int32

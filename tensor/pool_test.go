@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"math"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -89,7 +90,12 @@ func TestPoolFollowsThreads(t *testing.T) {
 // to a negative count that For would read as no change.
 func TestThreadsSetClamps(t *testing.T) {
 	var th ThreadTarget
-	for n, want := range map[int]int{-5: 1, 0: 1, 7: 7, 1 << 40: maxThreads, 1<<31 + 3: maxThreads} {
+	cases := map[int]int{-5: 1, 0: 1, 7: 7, maxThreads + 1: maxThreads, math.MaxInt: maxThreads}
+	if big := int64(math.MaxInt); big > math.MaxInt32 { // 64-bit int: past an int32 too
+		cases[int(big>>23)] = maxThreads
+		cases[int(big>>32)+3] = maxThreads
+	}
+	for n, want := range cases {
 		if th.Set(n); th.Get() != want {
 			t.Errorf("Set(%d): Get %d, want %d", n, th.Get(), want)
 		}

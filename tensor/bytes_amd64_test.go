@@ -29,7 +29,7 @@ func TestBytesToFloatAVX2Paths(t *testing.T) {
 	dst := make([]float32, 256)
 	for _, div := range divs {
 		var s byteScale
-		s.setDivisor(div, bytesToFloatAVX2Tail)
+		s.setDivisor(div, bytesToFloatFMAAVX2)
 		bytesToFloatAVX2(dst, everyByte[:], div)
 		for v, q := range dst {
 			if want := float32(v) / div; math.Float32bits(q) != math.Float32bits(want) {

@@ -187,7 +187,7 @@ func (e *Engine) Gather(dst []float32, ldx int, x []float32, features int, idx [
 // the 256 quotients (the same bits, without a division per value).
 func (e *Engine) GatherBytes(dst []float32, ldx int, x []uint8, features int, idx []int, div float32) {
 	if e.gather.scale.div != div || !e.gather.scale.set {
-		e.gather.scale.setDivisor(div, e.simd.bytesToFloat)
+		e.gather.scale.setDivisor(div, e.simd.bytesToFloatRecip)
 	}
 	e.gather.dst, e.gather.ldx, e.gather.x, e.gather.bytes, e.gather.features, e.gather.idx = dst, ldx, nil, x, features, idx
 	e.pool.For((len(idx)+gatherRows-1)/gatherRows, e.gatherTask)
@@ -216,14 +216,11 @@ type byteScale struct {
 	// exact in a fused multiply-add): the quotient's bits for nearly
 	// every x and div, so such a kernel is used only where recip is set.
 	c [2]float32
-	// recip: convert, run with recip set, gave the table's bits for all
-	// 256 values (checked when div was set). For a kernel that uses the
-	// reciprocal (AVX2's) that means its corrected product is exact, else
-	// the kernel divides; kernels without one (the table, AVX-512's
-	// division) ignore recip, which comes out true for them.
+	// recip: the engine's reciprocal kernel (simd.bytesToFloatRecip) gave
+	// the table's bits for all 256 values (checked when div was set);
+	// false where the engine has none.
 	recip bool
 	table [256]float32
-	check [256]float32
 }
 
 // everyByte holds the 256 byte values in order.
@@ -235,16 +232,19 @@ var everyByte = func() (b [256]uint8) {
 }()
 
 // setDivisor sets s for div: the table of the 256 quotients, then recip
-// if convert, the engine's conversion, gives every one of them bit for
-// bit through the reciprocal.
-func (s *byteScale) setDivisor(div float32, convert func(dst []float32, src []uint8, s *byteScale)) {
+// if recipKernel (nil: none) gives every one of them bit for bit.
+func (s *byteScale) setDivisor(div float32, recipKernel func(dst []float32, src []uint8, c *[2]float32)) {
 	for v := range s.table {
 		s.table[v] = float32(v) / div
 	}
-	s.div, s.set, s.c = div, true, [2]float32{div, 1 / div}
+	s.div, s.set, s.c, s.recip = div, true, [2]float32{div, 1 / div}, false
+	if recipKernel == nil {
+		return
+	}
+	var got [256]float32
+	recipKernel(got[:], everyByte[:], &s.c)
 	s.recip = true
-	convert(s.check[:], everyByte[:], s)
-	for v, q := range s.check {
+	for v, q := range got {
 		if math.Float32bits(q) != math.Float32bits(s.table[v]) {
 			s.recip = false
 			break
@@ -287,6 +287,11 @@ type simd struct {
 	// bytesToFloat sets dst[i] = float32(src[i]) / s.div (s.table holds
 	// the 256 quotients).
 	bytesToFloat func(dst []float32, src []uint8, s *byteScale)
+	// bytesToFloatRecip, where a set has one (nil elsewhere), converts
+	// len(src) (a multiple of 16) values by the reciprocal c[1]'s product
+	// corrected by its remainder; bytesToFloat uses it where s.recip says
+	// it gives the quotients' bits.
+	bytesToFloatRecip func(dst []float32, src []uint8, c *[2]float32)
 	// colSums sets dst[j] to the sum of g[i*ldg+j] over i < rows, added
 	// in order of i from zero.
 	colSums func(dst, g []float32, ldg, rows int)
@@ -304,7 +309,7 @@ type simd struct {
 	ruleWithOptions                   func(r Rule, w, g []float32, slots [3][]float32, a []float32, c *StepScalars, s *WithOptions)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, adamAMSGradGeneric, sgdGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, colSumsGeneric,
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, adamAMSGradGeneric, sgdGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, nil, colSumsGeneric,
 	sumSquaresGeneric, scaleGeneric, clipByNormGeneric, clipByValueGeneric, decayWeightsGeneric, movingAverageGeneric,
 	nadamWithOptionsGeneric, adamWithOptionsGeneric, ruleWithOptionsGeneric}
 

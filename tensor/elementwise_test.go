@@ -185,7 +185,7 @@ func TestBytesToFloatEveryValue(t *testing.T) {
 	for _, sd := range simds() {
 		for _, div := range byteDivisors {
 			var s byteScale
-			s.setDivisor(div, sd.bytesToFloat)
+			s.setDivisor(div, sd.bytesToFloatRecip)
 			for _, lo := range []int{0, 1, 9} {
 				dst := make([]float32, len(src)-lo)
 				sd.bytesToFloat(dst, src[lo:], &s)

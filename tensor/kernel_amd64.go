@@ -140,7 +140,7 @@ var avx2SIMD = func() simd {
 	s.decayWeights, s.movingAverage = decayWeightsAVX2Tail, movingAverageAVX2Tail
 	s.nadamWithOptions, s.adamWithOptions = nadamWithOptionsAVX2Tail, adamWithOptionsAVX2Tail
 	s.ruleWithOptions = ruleWithOptionsAVX2Tail
-	s.bytesToFloat = bytesToFloatAVX2Tail
+	s.bytesToFloat, s.bytesToFloatRecip = bytesToFloatAVX2Tail, bytesToFloatFMAAVX2
 	return s
 }()
 

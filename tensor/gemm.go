@@ -117,6 +117,31 @@ const kc = 256
 // negative or a matrix does not fit its slice and stride, before any
 // kernel runs: the assembly kernels read and write unchecked.
 func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+	e.gemmThen(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc, nil)
+}
+
+// An Epilogue is work on rows of a product's C that GemmThen runs as soon
+// as they are complete, on the thread that computed them, while they are
+// still in its caches (train's optimizer step on a layer's kernel, from
+// its gradient).
+type Epilogue interface {
+	// Done is called once for each of a set of disjoint blocks of rows
+	// [i0, i1) that cover C's m rows, concurrently for different blocks.
+	Done(i0, i1 int)
+}
+
+// GemmThen is Gemm (the same bits) followed by then.Done on every block of
+// C's rows, each called as soon as its rows are complete, on the thread
+// that computed them.
+func (e *Engine) GemmThen(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, then Epilogue) {
+	if then == nil {
+		panic("tensor: GemmThen without an epilogue")
+	}
+	e.gemmThen(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc, then)
+}
+
+// gemmThen is Gemm, then then.Done on blocks of C's rows if then is set.
+func (e *Engine) gemmThen(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, then Epilogue) {
 	e.pool.apply() // the plans below read the helpers of the loops they run on
 	ra, ca, rb, cb := m, k, k, n
 	if transA {
@@ -128,15 +153,13 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	checkMatrix("a", ra, ca, a, lda)
 	checkMatrix("b", rb, cb, b, ldb)
 	checkMatrix("c", m, n, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 {
-		if !acc {
+	if m == 0 || n == 0 || k == 0 {
+		if !acc && k == 0 {
 			for i := range m {
 				clear(c[i*ldc : i*ldc+n])
 			}
 		}
+		doneWhole(then, m)
 		return
 	}
 	kr := e.kernel
@@ -146,6 +169,7 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	// through cols, 0.74x through the masked narrow kernel).
 	if kr.cols != nil && n <= colsN && transA {
 		e.gemmCols(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc)
+		doneWhole(then, m) // a narrow C: small
 		return
 	}
 	if kr.narrow != nil && n <= kr.narrow.nr {
@@ -176,13 +200,19 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	// otherwise blocks of row panels against one column panel, B packed
 	// beforehand.
 	g.rowBlock = max(1, 64/kr.mr)
-	g.ownB = g.mp <= 16
+	g.ownB = g.mp <= 16 && then == nil
 	if g.ownB {
 		g.rowBlock = g.mp
 	}
 	run := e.pool.For
 	if 2*m*n*k < 1<<21 { // under 2 MFLOP a barrier costs more than it saves
 		run = serial
+	}
+	if then != nil {
+		// Tasks are blocks of row panels against every column panel, at
+		// least four per thread, so that each block's epilogue follows its
+		// rows while they are in the caches.
+		g.rowBlock = max(1, min(g.rowBlock, (g.mp+4*e.pool.threads-1)/(4*e.pool.threads)))
 	}
 	const panelsPerTask = 4
 	g.aPerTask = panelsPerTask
@@ -219,6 +249,13 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 	}
 	if g.edgeB {
 		kr.packB(g.bPanel(g.np-1), transB, b, ldb, (g.np-1)*kr.nr, n-(g.np-1)*kr.nr, kr.nr, k)
+	}
+	if then != nil {
+		g.then, g.colGroup, g.ng = then, g.np, 1
+		g.rb = (g.mp + g.rowBlock - 1) / g.rowBlock
+		run(g.rb, e.gemmThenTask)
+		g.a, g.b, g.c, g.then = nil, nil, nil, nil
+		return
 	}
 	g.colGroup = 1
 	if kr.kOuter > 0 && k >= kr.kOuter && !g.ownB {
@@ -334,6 +371,7 @@ type gemmCall struct {
 	aPerTask             int // A panels packed per task
 	colGroup, ng         int // column panels per task, and tasks per row block
 	pa, pb               []float32
+	then                 Epilogue // GemmThen's
 }
 
 func (g *gemmCall) aPanel(p int) []float32 { return g.pa[p*g.kr.mr*g.k : (p+1)*g.kr.mr*g.k] }
@@ -403,17 +441,7 @@ func (e *Engine) gemmTile(t int) {
 	jg, ib := t%g.ng, t/g.ng
 	ip0, ip1 := ib*g.rowBlock, min(g.mp, (ib+1)*g.rowBlock)
 	if g.colGroup > 1 {
-		jp0, jp1 := jg*g.colGroup, min(g.np, (jg+1)*g.colGroup)
-		for p0 := 0; p0 < g.k; p0 += kc {
-			for jp := jp0; jp < jp1; jp++ {
-				whole, masked := g.whole(jp, ip0, ip1)
-				g.tileBlock(jp, ip0, whole, p0, masked)
-			}
-		}
-		for jp := jp0; jp < jp1; jp++ {
-			whole, _ := g.whole(jp, ip0, ip1)
-			g.edgeTiles(jp, whole, ip1)
-		}
+		g.group(ip0, ip1, jg*g.colGroup, min(g.np, (jg+1)*g.colGroup))
 		return
 	}
 	jp := jg
@@ -426,6 +454,37 @@ func (e *Engine) gemmTile(t int) {
 		g.tileBlock(jp, ip0, whole, p0, masked)
 	}
 	g.edgeTiles(jp, whole, ip1)
+}
+
+// group computes the tiles of row panels [ip0, ip1) against column panels
+// [jp0, jp1), k blocks outermost.
+func (g *gemmCall) group(ip0, ip1, jp0, jp1 int) {
+	for p0 := 0; p0 < g.k; p0 += kc {
+		for jp := jp0; jp < jp1; jp++ {
+			whole, masked := g.whole(jp, ip0, ip1)
+			g.tileBlock(jp, ip0, whole, p0, masked)
+		}
+	}
+	for jp := jp0; jp < jp1; jp++ {
+		whole, _ := g.whole(jp, ip0, ip1)
+		g.edgeTiles(jp, whole, ip1)
+	}
+}
+
+// doneWhole runs the epilogue then, if any, on all of C's m rows at once.
+func doneWhole(then Epilogue, m int) {
+	if then != nil && m > 0 {
+		then.Done(0, m)
+	}
+}
+
+// gemmThen1 computes block t of row panels against every column panel,
+// then runs the epilogue on the block's rows.
+func (e *Engine) gemmThen1(t int) {
+	g := &e.gemm
+	ip0, ip1 := t*g.rowBlock, min(g.mp, (t+1)*g.rowBlock)
+	g.group(ip0, ip1, 0, g.np)
+	g.then.Done(ip0*g.kr.mr, min(g.m, ip1*g.kr.mr))
 }
 
 // whole returns the end of the row panels in [ip0, ip1) whose tiles against

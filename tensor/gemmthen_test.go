@@ -1,0 +1,92 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+// rowsSeen is an Epilogue that records, for each block Done is called on,
+// C's rows as they stand then, and which rows it was called on.
+type rowsSeen struct {
+	mu     sync.Mutex
+	c      []float32
+	n, ldc int
+	calls  []int       // per row: Done calls that covered it
+	early  [][]float32 // per row: the row at its Done call
+}
+
+func (r *rowsSeen) Done(i0, i1 int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := i0; i < i1; i++ {
+		r.calls[i]++
+		r.early[i] = append([]float32(nil), r.c[i*r.ldc:i*r.ldc+r.n]...)
+	}
+}
+
+// TestGemmThen: GemmThen gives Gemm's bits, and calls Done once for every
+// row of C, after the row is final (what Done sees is the final row), for
+// every kernel at 1 and 3 threads, in shapes that take each plan: the
+// exercise's dW products, ragged rows and columns, the narrow cols path,
+// products small enough to run serially, k past one k block, acc, and the
+// empty cases.
+func TestGemmThen(t *testing.T) {
+	shapes := [][3]int{{3072, 256, 128}, {256, 256, 128}, {256, 10, 128}, {257, 33, 300}, {131, 77, 64}, {7, 5, 3}, {64, 16, 1}, {100, 20, 0}, {9, 0, 4}, {0, 8, 8}}
+	for _, kr := range allKernels() {
+		for _, threads := range []int{1, 3} {
+			e := newEngine(threads, kr, genericSIMD)
+			for _, s := range shapes {
+				for _, tr := range [][2]bool{{true, false}, {false, false}, {false, true}} {
+					for _, acc := range []bool{false, true} {
+						m, n, k := s[0], s[1], s[2]
+						what := fmt.Sprintf("%s, %d threads, tA=%v tB=%v %dx%dx%d acc=%v", kr.name, threads, tr[0], tr[1], m, n, k, acc)
+						want, got, seen := gemmThenCase(e, tr[0], tr[1], m, n, k, acc)
+						for i := range want {
+							if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+								t.Fatalf("%s: C[%d] = %v, Gemm gives %v", what, i, got[i], want[i])
+							}
+						}
+						for i := range m {
+							if seen.calls[i] != 1 {
+								t.Fatalf("%s: Done covered row %d %d times, want once", what, i, seen.calls[i])
+							}
+							for j, v := range seen.early[i] {
+								if math.Float32bits(v) != math.Float32bits(got[i*seen.ldc+j]) {
+									t.Fatalf("%s: Done saw C[%d,%d] = %v before it was final (%v)", what, i, j, v, got[i*seen.ldc+j])
+								}
+							}
+						}
+					}
+				}
+			}
+			e.Close()
+		}
+	}
+}
+
+// gemmThenCase runs one product through Gemm and through GemmThen with a
+// recording epilogue, on the same random operands, and returns both Cs.
+func gemmThenCase(e *Engine, transA, transB bool, m, n, k int, acc bool) (want, got []float32, seen *rowsSeen) {
+	r := rand.New(rand.NewPCG(uint64(m*1000003+n*1009+k), 7))
+	// Leading dimensions a little larger than needed, to catch stride bugs.
+	lda, ldb, ldc := k+3, n+5, n+2
+	ar := m
+	if transA {
+		ar, lda = k, m+3
+	}
+	br := k
+	if transB {
+		br, ldb = n, k+5
+	}
+	a := randSlice(r, ar*lda)
+	b := randSlice(r, br*ldb)
+	want = randSlice(r, m*ldc)
+	got = append([]float32(nil), want...)
+	e.Gemm(transA, transB, m, n, k, a, lda, b, ldb, want, ldc, acc)
+	seen = &rowsSeen{c: got, n: n, ldc: ldc, calls: make([]int, m), early: make([][]float32, m)}
+	e.GemmThen(transA, transB, m, n, k, a, lda, b, ldb, got, ldc, acc, seen)
+	return want, got, seen
+}

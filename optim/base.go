@@ -85,6 +85,8 @@ type base struct {
 	overwrite                       bool      // the average replaces the weights this step
 	clipScale                       []float32 // per parameter: its norm (clipnorm) or the scale (global_clipnorm)
 	normTask, optionsTask           func(k, lo, hi int)
+	withOptions                     bool                // any base option is on: the pass is optionsTask
+	task                            func(k, lo, hi int) // the step's pass: updateChunk or optionsTask
 }
 
 func (b *base) core() *base { return b }
@@ -251,6 +253,35 @@ func (b *base) Build(params []nn.Param) {
 // parameters (two with clipnorm or global_clipnorm, whose norms must be
 // known first).
 func (b *base) Step(e *tensor.Engine, params []nn.Param) {
+	b.begin(e, params)
+	b.squareGradients()
+	b.prepareOptions()
+	b.e.ForChunks(b.lens, b.task)
+	b.End()
+}
+
+// squareGradients sums the squares of the gradients per chunk (a pass of its
+// own) if clipnorm or global_clipnorm needs their norms.
+func (b *base) squareGradients() {
+	if b.clipNorm > 0 || b.globalClipNorm > 0 {
+		b.e.ForChunks(b.lens, b.normTask)
+	}
+}
+
+// Begin implements Optimizer: everything of Step before its pass, unless
+// clipnorm or global_clipnorm needs every gradient's norm first.
+func (b *base) Begin(e *tensor.Engine, params []nn.Param) bool {
+	if b.clipNorm > 0 || b.globalClipNorm > 0 {
+		return false
+	}
+	b.begin(e, params)
+	b.prepareOptions()
+	return true
+}
+
+// begin sets up a step: the parameters and engine, the momentum a
+// schedule cycles, the learning rate, the rule's scalars and the pass.
+func (b *base) begin(e *tensor.Engine, params []nn.Param) {
 	if e == nil {
 		if b.serial == nil {
 			b.serial = tensor.NewEngine(1) // no worker goroutines to stop
@@ -264,12 +295,18 @@ func (b *base) Step(e *tensor.Engine, params []nn.Param) {
 	}
 	b.lr32 = float32(b.LearningRate())
 	b.prepareStep(b.lr32)
-	if b.clipNorm > 0 || b.globalClipNorm > 0 || b.clipValue > 0 || b.weightDecay != 0 || b.useEMA {
-		b.prepareOptions()
-		e.ForChunks(b.lens, b.optionsTask)
-	} else {
-		e.ForChunks(b.lens, b.updateChunk)
+	b.withOptions = b.clipNorm > 0 || b.globalClipNorm > 0 || b.clipValue > 0 || b.weightDecay != 0 || b.useEMA
+	b.task = b.updateChunk
+	if b.withOptions {
+		b.task = b.optionsTask
 	}
+}
+
+// Update implements Optimizer.
+func (b *base) Update(k, lo, hi int) { b.task(k, lo, hi) }
+
+// End implements Optimizer.
+func (b *base) End() {
 	b.iterations++
 	b.params, b.e = nil, nil
 }
@@ -284,22 +321,24 @@ func (b *base) Finalize(params []nn.Param) {
 	}
 }
 
-// prepareOptions sets the step's scalars of the options: the gradients'
-// norms (a pass summing their squares, per chunk, added in chunk order:
-// the same bits at any number of threads), the decay, the average's
+// prepareOptions sets the step's scalars of the options, if any: the
+// gradients' norms (from the squares Step's first pass summed per chunk,
+// added in chunk order: the same bits at any number of threads), the
+// decay, the average's
 // momentum (0 on the first step, as Keras's) and whether the average
 // replaces the weights this step.
 func (b *base) prepareOptions() {
+	if !b.withOptions {
+		return
+	}
 	switch {
 	case b.clipNorm > 0:
-		b.e.ForChunks(b.lens, b.normTask)
 		for k := range b.lens {
 			b.clipScale[k] = float32(math.Sqrt(b.sumSquares(k)))
 		}
 	case b.globalClipNorm > 0:
 		// Every gradient times clip * min(1/‖all‖, 1/clip) (NaN if the
 		// norm is not finite, as in Keras's clip_by_global_norm).
-		b.e.ForChunks(b.lens, b.normTask)
 		var sum float64
 		for k := range b.lens {
 			sum += b.sumSquares(k)

@@ -15,10 +15,8 @@ import (
 // parameter, then every moving average and the overwrite. It shares only
 // the step's scalars (the norms included) and the rule with Step.
 func stagedStep(b *base, e *tensor.Engine, ps []nn.Param) {
-	b.Build(ps)
-	b.params, b.e = ps, e
-	b.lr32 = float32(b.LearningRate())
-	b.prepareStep(b.lr32)
+	b.begin(e, ps)
+	b.squareGradients()
 	b.prepareOptions()
 	for k, p := range ps {
 		for i, g := range p.Grad {

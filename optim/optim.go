@@ -29,6 +29,20 @@ type Optimizer interface {
 	// Step applies one update to every parameter from its Grad (which it
 	// may clip in place). e may be nil (then it runs on one thread).
 	Step(e *tensor.Engine, params []nn.Param)
+	// Begin, Update and End are Step a part at a time, for a caller that
+	// updates each parameter as soon as its gradient is complete (train's
+	// Fit, inside the backward pass, while the gradient is in the caches):
+	// Begin(e, params), then Update over every element of every parameter
+	// exactly once, then End give Step's bits. Begin returns false, and
+	// changes nothing, when the step needs every gradient first (clipnorm,
+	// global_clipnorm): then call Step.
+	Begin(e *tensor.Engine, params []nn.Param) bool
+	// Update applies the step begun to elements lo to hi-1 of parameter k,
+	// on the calling goroutine; calls on disjoint elements may run at the
+	// same time, from e's threads.
+	Update(k, lo, hi int)
+	// End ends the step begun.
+	End()
 	// Iterations returns the number of steps applied so far.
 	Iterations() int64
 	// LearningRate is the rate the next step uses: the constant, or the

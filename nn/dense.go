@@ -44,6 +44,7 @@ type Dense struct {
 	z     []float32
 	out   []float32
 	dx    []float32
+	rows  kernelRows // backwardUpdate's epilogue
 }
 
 // maxKernel bounds a kernel's size (1 GiB of float32, twice with its
@@ -176,6 +177,55 @@ func (d *Dense) Backward(e *tensor.Engine, g []float32, batch int, needDX bool) 
 	dx := growTo(&d.dx, batch*d.In)
 	e.Gemm(false, true, batch, d.In, d.Out, g, d.Out, d.Kernel, d.Out, dx, d.In, false)
 	return dx
+}
+
+// backwardUpdate is Backward, then u's step on the layer's parameters,
+// which are parameters k (the kernel) and k+1 (the bias) of u: dx first,
+// from the kernel before its step, then the kernel's gradient block by
+// block of rows, each block's regularizer gradient added and the block
+// stepped on the thread that computed it.
+func (d *Dense) backwardUpdate(e *tensor.Engine, g []float32, batch int, needDX bool, u Updater, k int) []float32 {
+	n := batch * d.Out
+	g = g[:n]
+	var z []float32
+	if d.Act.NeedInput {
+		z = d.z[:n]
+	}
+	d.Act.Backward(e, g, d.out[:n], z, d.Out)
+	var dx []float32
+	if needDX {
+		dx = growTo(&d.dx, batch*d.In)
+		e.Gemm(false, true, batch, d.In, d.Out, g, d.Out, d.Kernel, d.Out, dx, d.In, false)
+	}
+	d.rows = kernelRows{d: d, u: u, k: k}
+	e.GemmThen(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false, &d.rows)
+	d.rows.u = nil
+	if d.UseBias {
+		e.ColumnSums(d.DBias, g, batch)
+		if r := d.BiasRegularizer; r != nil {
+			r.AddGradient(d.DBias, d.Bias)
+		}
+		u.Update(k+1, 0, d.Out)
+	}
+	return dx
+}
+
+// kernelRows is the epilogue of a Dense layer's kernel gradient in
+// backwardUpdate: rows i0 to i1-1 of the kernel are stepped by u, as
+// parameter k.
+type kernelRows struct {
+	d *Dense
+	u Updater
+	k int
+}
+
+// Done implements tensor.Epilogue.
+func (r *kernelRows) Done(i0, i1 int) {
+	lo, hi := i0*r.d.Out, i1*r.d.Out
+	if reg := r.d.KernelRegularizer; reg != nil {
+		reg.AddGradient(r.d.DKernel[lo:hi], r.d.Kernel[lo:hi])
+	}
+	r.u.Update(r.k, lo, hi)
 }
 
 // Params implements Layer: the kernel, then the bias.

@@ -36,11 +36,15 @@ func stepModel(tb testing.TB, layers string) *nn.Sequential {
 }
 
 // trainingStep returns one training step of m on a fixed batch of 128
-// (gather, forward, loss with regularization, backward, Nadam,
+// (gather, forward, loss with regularization, backward with Nadam's step,
 // constraints), as Fit runs it.
 func trainingStep(m *nn.Sequential, e *tensor.Engine) func() {
+	return trainingStepWith(m, e, optim.NewNadam(0.001))
+}
+
+// trainingStepWith is trainingStep with the optimizer opt.
+func trainingStepWith(m *nn.Sequential, e *tensor.Engine, opt optim.Optimizer) func() {
 	inputs, classes := m.Inputs(), m.Outputs()
-	opt := optim.NewNadam(0.001)
 	ldx := tensor.PaddedStride(inputs)
 	data := make([]float32, 300*inputs)
 	for i := range data {
@@ -60,8 +64,7 @@ func trainingStep(m *nn.Sequential, e *tensor.Engine) func() {
 		logits := m.Forward(e, x, ldx, 128, true)
 		loss, _ := nn.SparseCategoricalCrossentropy(logits, y, classes, grad)
 		_ = loss + m.RegularizationLoss()
-		m.Backward(e, grad, 128)
-		opt.Step(e, params)
+		backwardStep(e, m, opt, params, grad, 128)
 		m.ApplyConstraints()
 	}
 }

@@ -200,8 +200,7 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 				r.StopTraining = true
 				break
 			}
-			m.Backward(e, grad, b)
-			opt.Step(e, params)
+			backwardStep(e, m, opt, params, grad, b)
 			m.ApplyConstraints()
 			// Keras's epoch metrics are means weighted by batch size.
 			lossSum += float64(loss) * float64(b)
@@ -243,6 +242,21 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 		return r.History, r.Terminated
 	}
 	return r.History, nil
+}
+
+// backwardStep back-propagates the loss's gradient grad through m and
+// applies opt's step to params. The step goes inside the backward pass,
+// each layer's kernel stepped block by block as its gradient comes out of
+// the product, still in the caches (the same bits as stepping after it),
+// unless the step needs every gradient first (clipnorm, global_clipnorm).
+func backwardStep(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, params []nn.Param, grad []float32, batch int) {
+	if opt.Begin(e, params) {
+		m.BackwardUpdate(e, grad, batch, opt)
+		opt.End()
+		return
+	}
+	m.Backward(e, grad, batch)
+	opt.Step(e, params)
 }
 
 // checkpoint captures the state of a Fit before epoch, step.

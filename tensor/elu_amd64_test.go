@@ -76,17 +76,37 @@ func TestBiasELUAVX2BitIdentical(t *testing.T) {
 			}
 		}
 		want := append([]float32(nil), x...)
-		got := append([]float32(nil), x...)
 		biasELUGeneric(want, bias)
+		for _, k := range biasELUKernels {
+			got := append([]float32(nil), x...)
+			m := n &^ 7
+			k.fn(got[:m], bias[:m])
+			biasELUGeneric(got[m:], bias[m:])
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s n=%d [%d]: ELU(%g + %g) = %g (%#x) in AVX2, %g (%#x) in Go", k.name, n, i, x[i], bias[i],
+						got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+				}
+			}
+		}
+		got := append([]float32(nil), x...)
 		avx2SIMD.biasELU(got, bias)
 		for i := range got {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("n=%d [%d]: ELU(%g + %g) = %g (%#x) in AVX2, %g (%#x) in Go", n, i, x[i], bias[i],
-					got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+				t.Fatalf("avx2SIMD n=%d [%d]: ELU(%g + %g) = %g, %g in Go", n, i, x[i], bias[i], got[i], want[i])
 			}
 		}
 	}
 }
+
+// biasELUKernels are the AVX2 bias+ELU loops: the one in use, whose blocks
+// take the fast expm1 where its float32 rounding is certain, and its twin
+// whose blocks with a negative lane all take the exact expm1 (the fast
+// one's fallback).
+var biasELUKernels = []struct {
+	name string
+	fn   func(x, bias []float32)
+}{{"biasELUAVX2", biasELUAVX2}, {"biasELUExactAVX2", biasELUExactAVX2}}
 
 // TestBiasELUAVX2Exhaustive runs every float32 bit pattern with the sign bit
 // set (all negative numbers, -0, -Inf and the NaNs: everything that can
@@ -126,7 +146,7 @@ func TestBiasELUAVX2Exhaustive(t *testing.T) {
 			for i := range bias {
 				bias[i] = float32(math.Copysign(0, -1))
 			}
-			want, got := make([]float32, chunk), make([]float32, chunk)
+			want, got, exact := make([]float32, chunk), make([]float32, chunk), make([]float32, chunk)
 			for {
 				c := int(next.Add(1) - 1)
 				if c >= len(spans) {
@@ -143,15 +163,23 @@ func TestBiasELUAVX2Exhaustive(t *testing.T) {
 				}
 				n &^= 7 // whole blocks: the AVX2 loop only
 				copy(got[:n], want[:n])
+				copy(exact[:n], want[:n])
 				biasELUGeneric(want[:n], bias[:n])
 				biasELUAVX2(got[:n], bias[:n])
-				for i := range n {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						mu.Lock()
-						bad = append(bad, fmt.Sprintf("ELU(%#x) = %#x in AVX2, %#x in Go", s.from+uint64(i)*s.step,
-							math.Float32bits(got[i]), math.Float32bits(want[i])))
-						mu.Unlock()
-						break
+				kernels := [][]float32{got}
+				if c%61 == 0 { // the fallback's loop alone: sampled (it is the old loop, checked in float64 below)
+					biasELUExactAVX2(exact[:n], bias[:n])
+					kernels = append(kernels, exact)
+				}
+				for j, out := range kernels {
+					for i := range n {
+						if math.Float32bits(out[i]) != math.Float32bits(want[i]) {
+							mu.Lock()
+							bad = append(bad, fmt.Sprintf("%s: ELU(%#x) = %#x in AVX2, %#x in Go", biasELUKernels[j].name,
+								s.from+uint64(i)*s.step, math.Float32bits(out[i]), math.Float32bits(want[i])))
+							mu.Unlock()
+							break
+						}
 					}
 				}
 			}
@@ -164,6 +192,51 @@ func TestBiasELUAVX2Exhaustive(t *testing.T) {
 		}
 		t.Fatalf("%d chunks differ, e.g.:\n%s", len(bad), strings.Join(bad, "\n"))
 	}
+}
+
+// TestExpm1FastAVX2Error checks the bound that biasELUAVX2's fast expm1 is
+// trusted to (2^-49 relative; its rounding check allows 2^-40, less math.Expm1's
+// own error): against math.Expm1 in float64, on random numbers of every
+// exponent from 2^-60 to 2^5 in [-40, 0], around every k ln2/2 (where the
+// reduction changes k) and at 0, -40 and the smallest magnitudes.
+func TestExpm1FastAVX2Error(t *testing.T) {
+	if !cpu.X86.HasAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	xs := []float64{-40, -math.SmallestNonzeroFloat64, -0x1p-149, -0x1p-126}
+	for range 1 << 18 {
+		xs = append(xs, max(-40, -math.Ldexp(1+r.Float64(), r.IntN(66)-60)))
+		xs = append(xs, -40*r.Float64())
+	}
+	for k := 1; k <= 116; k++ {
+		x := -float64(k) * math.Ln2 / 2
+		for range 5 {
+			x = math.Nextafter(x, 0)
+		}
+		for range 11 {
+			if x >= -40 {
+				xs = append(xs, x)
+			}
+			x = math.Nextafter(x, math.Inf(-1))
+		}
+	}
+	for len(xs)%4 != 0 {
+		xs = append(xs, -1)
+	}
+	got := append([]float64(nil), xs...)
+	expm1FastAVX2(got)
+	worst := 0.0
+	for i, x := range xs {
+		want := math.Expm1(x)
+		if err := math.Abs(got[i]-want) / math.Abs(want); err > worst {
+			worst = err
+		}
+		if math.Abs(got[i]-want) > 0x1p-49*math.Abs(want) {
+			t.Fatalf("fast expm1(%v) = %v, math.Expm1 %v: relative error %.3g, over 2^-49", x, got[i], want, math.Abs(got[i]-want)/math.Abs(want))
+		}
+	}
+	t.Logf("largest relative error %.3g (2^%.1f)", worst, math.Log2(worst))
 }
 
 // TestExpm1AVX2Float64 checks the AVX2 expm1 that biasELUAVX2 uses against

@@ -11418,8 +11418,92 @@ DATA expm1_magic<>+16(SB)/8, $0x4338000000000000
 DATA expm1_magic<>+24(SB)/8, $0x4338000000000000
 GLOBL expm1_magic<>(SB), RODATA|NOPTR, $32
 
+DATA expm1_fast_ln2hi<>+0(SB)/8, $0x3fe62e42fefa39ef
+DATA expm1_fast_ln2hi<>+8(SB)/8, $0x3fe62e42fefa39ef
+DATA expm1_fast_ln2hi<>+16(SB)/8, $0x3fe62e42fefa39ef
+DATA expm1_fast_ln2hi<>+24(SB)/8, $0x3fe62e42fefa39ef
+GLOBL expm1_fast_ln2hi<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_ln2lo<>+0(SB)/8, $0x3c7abc9e3b39803f
+DATA expm1_fast_ln2lo<>+8(SB)/8, $0x3c7abc9e3b39803f
+DATA expm1_fast_ln2lo<>+16(SB)/8, $0x3c7abc9e3b39803f
+DATA expm1_fast_ln2lo<>+24(SB)/8, $0x3c7abc9e3b39803f
+GLOBL expm1_fast_ln2lo<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_min<>+0(SB)/8, $0xc044000000000000
+DATA expm1_fast_min<>+8(SB)/8, $0xc044000000000000
+DATA expm1_fast_min<>+16(SB)/8, $0xc044000000000000
+DATA expm1_fast_min<>+24(SB)/8, $0xc044000000000000
+GLOBL expm1_fast_min<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c2<>+0(SB)/8, $0x3fe0000000000000
+DATA expm1_fast_c2<>+8(SB)/8, $0x3fe0000000000000
+DATA expm1_fast_c2<>+16(SB)/8, $0x3fe0000000000000
+DATA expm1_fast_c2<>+24(SB)/8, $0x3fe0000000000000
+GLOBL expm1_fast_c2<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c3<>+0(SB)/8, $0x3fc5555555555555
+DATA expm1_fast_c3<>+8(SB)/8, $0x3fc5555555555555
+DATA expm1_fast_c3<>+16(SB)/8, $0x3fc5555555555555
+DATA expm1_fast_c3<>+24(SB)/8, $0x3fc5555555555555
+GLOBL expm1_fast_c3<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c4<>+0(SB)/8, $0x3fa5555555555555
+DATA expm1_fast_c4<>+8(SB)/8, $0x3fa5555555555555
+DATA expm1_fast_c4<>+16(SB)/8, $0x3fa5555555555555
+DATA expm1_fast_c4<>+24(SB)/8, $0x3fa5555555555555
+GLOBL expm1_fast_c4<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c5<>+0(SB)/8, $0x3f81111111111111
+DATA expm1_fast_c5<>+8(SB)/8, $0x3f81111111111111
+DATA expm1_fast_c5<>+16(SB)/8, $0x3f81111111111111
+DATA expm1_fast_c5<>+24(SB)/8, $0x3f81111111111111
+GLOBL expm1_fast_c5<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c6<>+0(SB)/8, $0x3f56c16c16c16c17
+DATA expm1_fast_c6<>+8(SB)/8, $0x3f56c16c16c16c17
+DATA expm1_fast_c6<>+16(SB)/8, $0x3f56c16c16c16c17
+DATA expm1_fast_c6<>+24(SB)/8, $0x3f56c16c16c16c17
+GLOBL expm1_fast_c6<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c7<>+0(SB)/8, $0x3f2a01a01a01a01a
+DATA expm1_fast_c7<>+8(SB)/8, $0x3f2a01a01a01a01a
+DATA expm1_fast_c7<>+16(SB)/8, $0x3f2a01a01a01a01a
+DATA expm1_fast_c7<>+24(SB)/8, $0x3f2a01a01a01a01a
+GLOBL expm1_fast_c7<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c8<>+0(SB)/8, $0x3efa01a01a01a01a
+DATA expm1_fast_c8<>+8(SB)/8, $0x3efa01a01a01a01a
+DATA expm1_fast_c8<>+16(SB)/8, $0x3efa01a01a01a01a
+DATA expm1_fast_c8<>+24(SB)/8, $0x3efa01a01a01a01a
+GLOBL expm1_fast_c8<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c9<>+0(SB)/8, $0x3ec71de3a556c734
+DATA expm1_fast_c9<>+8(SB)/8, $0x3ec71de3a556c734
+DATA expm1_fast_c9<>+16(SB)/8, $0x3ec71de3a556c734
+DATA expm1_fast_c9<>+24(SB)/8, $0x3ec71de3a556c734
+GLOBL expm1_fast_c9<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c10<>+0(SB)/8, $0x3e927e4fb7789f5c
+DATA expm1_fast_c10<>+8(SB)/8, $0x3e927e4fb7789f5c
+DATA expm1_fast_c10<>+16(SB)/8, $0x3e927e4fb7789f5c
+DATA expm1_fast_c10<>+24(SB)/8, $0x3e927e4fb7789f5c
+GLOBL expm1_fast_c10<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c11<>+0(SB)/8, $0x3e5ae64567f544e4
+DATA expm1_fast_c11<>+8(SB)/8, $0x3e5ae64567f544e4
+DATA expm1_fast_c11<>+16(SB)/8, $0x3e5ae64567f544e4
+DATA expm1_fast_c11<>+24(SB)/8, $0x3e5ae64567f544e4
+GLOBL expm1_fast_c11<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_fast_c12<>+0(SB)/8, $0x3e21eed8eff8d898
+DATA expm1_fast_c12<>+8(SB)/8, $0x3e21eed8eff8d898
+DATA expm1_fast_c12<>+16(SB)/8, $0x3e21eed8eff8d898
+DATA expm1_fast_c12<>+24(SB)/8, $0x3e21eed8eff8d898
+GLOBL expm1_fast_c12<>(SB), RODATA|NOPTR, $32
+
 // func biasELUAVX2(x []float32, bias []float32)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, FMA3
 TEXT ·biasELUAVX2(SB), NOSPLIT, $0-48
 	MOVQ   x_base+0(FP), AX
 	MOVQ   bias_base+24(FP), CX
@@ -11432,14 +11516,161 @@ TEXT ·biasELUAVX2(SB), NOSPLIT, $0-48
 eluavx2_loop:
 	VMOVUPS      (AX), Y1
 	VADDPS       (CX), Y1, Y1
-	VCVTPS2PD    X1, Y2
-	VEXTRACTF128 $0x01, Y1, X3
-	VCVTPS2PD    X3, Y3
+	VCMPPS       $0x11, Y0, Y1, Y2
+	VBLENDVPS    Y2, Y1, Y0, Y2
+	VCVTPS2PD    X2, Y4
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VMAXPD       expm1_fast_min<>+0(SB), Y4, Y4
+	VMAXPD       expm1_fast_min<>+0(SB), Y2, Y2
+	VMULPD       expm1_invln2<>+0(SB), Y4, Y5
+	VROUNDPD     $0x08, Y5, Y5
+	VMOVAPD      Y4, Y4
+	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y5, Y4
+	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y5, Y4
+	VMULPD       Y4, Y4, Y6
+	VMOVUPD      expm1_fast_c3<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c2<>+0(SB), Y4, Y8
+	VMOVUPD      expm1_fast_c5<>+0(SB), Y7
+	VFMADD213PD  expm1_fast_c4<>+0(SB), Y4, Y7
+	VFMADD231PD  Y7, Y6, Y8
+	VMOVUPD      expm1_fast_c7<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c6<>+0(SB), Y4, Y9
+	VMOVUPD      expm1_fast_c9<>+0(SB), Y7
+	VFMADD213PD  expm1_fast_c8<>+0(SB), Y4, Y7
+	VFMADD231PD  Y7, Y6, Y9
+	VMULPD       Y6, Y6, Y7
+	VFMADD231PD  Y9, Y7, Y8
+	VMOVUPD      expm1_fast_c11<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c10<>+0(SB), Y4, Y9
+	VFMADD231PD  expm1_fast_c12<>+0(SB), Y6, Y9
+	VMULPD       Y7, Y7, Y7
+	VFMADD231PD  Y9, Y7, Y8
+	VFMADD213PD  Y4, Y6, Y8
+	VADDPD       expm1_magic<>+0(SB), Y5, Y4
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       expm1_one<>+0(SB), Y4, Y4
+	VSUBPD       expm1_one<>+0(SB), Y4, Y5
+	VFMADD231PD  Y8, Y4, Y5
+	VPAND        eluavx2_low29<>+0(SB), Y5, Y4
+	VPXOR        eluavx2_mid<>+0(SB), Y4, Y4
+	VPADDQ       eluavx2_tol<>+0(SB), Y4, Y4
+	VPAND        eluavx2_low29<>+0(SB), Y4, Y4
+	VPCMPGTQ     eluavx2_twotol<>+0(SB), Y4, Y4
+	VCVTPD2PSY   Y5, X3
+	VMULPD       expm1_invln2<>+0(SB), Y2, Y5
+	VROUNDPD     $0x08, Y5, Y5
+	VMOVAPD      Y2, Y2
+	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y5, Y2
+	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y5, Y2
+	VMULPD       Y2, Y2, Y6
+	VMOVUPD      expm1_fast_c3<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c2<>+0(SB), Y2, Y8
+	VMOVUPD      expm1_fast_c5<>+0(SB), Y7
+	VFMADD213PD  expm1_fast_c4<>+0(SB), Y2, Y7
+	VFMADD231PD  Y7, Y6, Y8
+	VMOVUPD      expm1_fast_c7<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c6<>+0(SB), Y2, Y9
+	VMOVUPD      expm1_fast_c9<>+0(SB), Y7
+	VFMADD213PD  expm1_fast_c8<>+0(SB), Y2, Y7
+	VFMADD231PD  Y7, Y6, Y9
+	VMULPD       Y6, Y6, Y7
+	VFMADD231PD  Y9, Y7, Y8
+	VMOVUPD      expm1_fast_c11<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c10<>+0(SB), Y2, Y9
+	VFMADD231PD  expm1_fast_c12<>+0(SB), Y6, Y9
+	VMULPD       Y7, Y7, Y7
+	VFMADD231PD  Y9, Y7, Y8
+	VFMADD213PD  Y2, Y6, Y8
+	VADDPD       expm1_magic<>+0(SB), Y5, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       expm1_one<>+0(SB), Y2, Y2
+	VSUBPD       expm1_one<>+0(SB), Y2, Y5
+	VFMADD231PD  Y8, Y2, Y5
+	VPAND        eluavx2_low29<>+0(SB), Y5, Y2
+	VPXOR        eluavx2_mid<>+0(SB), Y2, Y2
+	VPADDQ       eluavx2_tol<>+0(SB), Y2, Y2
+	VPAND        eluavx2_low29<>+0(SB), Y2, Y2
+	VPCMPGTQ     eluavx2_twotol<>+0(SB), Y2, Y2
+	VPAND        Y2, Y4, Y4
+	VCVTPD2PSY   Y5, X2
+	VINSERTF128  $0x01, X2, Y3, Y3
+	VMOVMSKPD    Y4, BX
+	CMPL         BX, $0x0f
+	JE           eluavx2_rounded
+	VCMPPS       $0x11, Y0, Y1, Y2
+	VBLENDVPS    Y2, Y1, Y0, Y2
+	VCVTPS2PD    X2, Y4
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VMAXPD       expm1_fast_min<>+0(SB), Y4, Y4
+	VMAXPD       expm1_fast_min<>+0(SB), Y2, Y2
+	VANDPD       expm1_absmask<>+0(SB), Y4, Y5
+	VMULPD       expm1_invln2<>+0(SB), Y4, Y6
+	VSUBPD       expm1_half<>+0(SB), Y6, Y6
+	VCVTTPD2DQY  Y6, X3
+	VCVTDQ2PD    X3, Y6
+	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, expm1_minusone<>+0(SB), Y6, Y6
+	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, Y0, Y6, Y6
+	VMULPD       expm1_ln2hi<>+0(SB), Y6, Y8
+	VSUBPD       Y8, Y4, Y8
+	VMULPD       expm1_ln2lo<>+0(SB), Y6, Y7
+	VSUBPD       Y7, Y8, Y10
+	VSUBPD       Y10, Y8, Y9
+	VSUBPD       Y7, Y9, Y9
+	VMULPD       expm1_half<>+0(SB), Y10, Y7
+	VMULPD       Y7, Y10, Y11
+	VMULPD       expm1_q5<>+0(SB), Y11, Y8
+	VADDPD       expm1_q4<>+0(SB), Y8, Y8
+	VMULPD       Y11, Y8, Y8
+	VADDPD       expm1_q3<>+0(SB), Y8, Y8
+	VMULPD       Y11, Y8, Y8
+	VADDPD       expm1_q2<>+0(SB), Y8, Y8
+	VMULPD       Y11, Y8, Y8
+	VADDPD       expm1_q1<>+0(SB), Y8, Y8
+	VMULPD       Y11, Y8, Y8
+	VADDPD       expm1_one<>+0(SB), Y8, Y8
+	VMULPD       Y7, Y8, Y7
+	VMOVUPD      expm1_three<>+0(SB), Y12
+	VSUBPD       Y7, Y12, Y7
+	VSUBPD       Y7, Y8, Y12
+	VMULPD       Y7, Y10, Y8
+	VMOVUPD      expm1_six<>+0(SB), Y7
+	VSUBPD       Y8, Y7, Y8
+	VDIVPD       Y8, Y12, Y7
+	VMULPD       Y11, Y7, Y7
+	VMULPD       Y7, Y10, Y8
+	VSUBPD       Y11, Y8, Y8
+	VSUBPD       Y8, Y10, Y8
+	VSUBPD       Y9, Y7, Y7
+	VMULPD       Y10, Y7, Y7
+	VSUBPD       Y9, Y7, Y7
+	VSUBPD       Y11, Y7, Y7
+	VSUBPD       Y7, Y10, Y9
+	VMULPD       expm1_half<>+0(SB), Y9, Y9
+	VSUBPD       expm1_half<>+0(SB), Y9, Y9
+	VSUBPD       Y10, Y7, Y7
+	VMOVUPD      expm1_one<>+0(SB), Y10
+	VSUBPD       Y7, Y10, Y10
+	VADDPD       expm1_magic<>+0(SB), Y6, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       Y7, Y10, Y10
+	VSUBPD       expm1_one<>+0(SB), Y10, Y10
+	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y6, Y7
+	VBLENDVPD    Y7, Y9, Y10, Y10
+	VCMPPD       $0x00, Y0, Y6, Y7
+	VBLENDVPD    Y7, Y8, Y10, Y10
+	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, Y4, Y10, Y10
+	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, expm1_minusone<>+0(SB), Y10, Y10
 	VANDPD       expm1_absmask<>+0(SB), Y2, Y4
 	VMULPD       expm1_invln2<>+0(SB), Y2, Y5
 	VSUBPD       expm1_half<>+0(SB), Y5, Y5
-	VCVTTPD2DQY  Y5, X5
-	VCVTDQ2PD    X5, Y5
+	VCVTTPD2DQY  Y5, X3
+	VCVTDQ2PD    X3, Y5
 	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y5, Y5
 	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y4, Y6
@@ -11451,33 +11682,33 @@ eluavx2_loop:
 	VSUBPD       Y9, Y7, Y8
 	VSUBPD       Y6, Y8, Y8
 	VMULPD       expm1_half<>+0(SB), Y9, Y6
-	VMULPD       Y6, Y9, Y10
-	VMULPD       expm1_q5<>+0(SB), Y10, Y7
+	VMULPD       Y6, Y9, Y11
+	VMULPD       expm1_q5<>+0(SB), Y11, Y7
 	VADDPD       expm1_q4<>+0(SB), Y7, Y7
-	VMULPD       Y10, Y7, Y7
+	VMULPD       Y11, Y7, Y7
 	VADDPD       expm1_q3<>+0(SB), Y7, Y7
-	VMULPD       Y10, Y7, Y7
+	VMULPD       Y11, Y7, Y7
 	VADDPD       expm1_q2<>+0(SB), Y7, Y7
-	VMULPD       Y10, Y7, Y7
+	VMULPD       Y11, Y7, Y7
 	VADDPD       expm1_q1<>+0(SB), Y7, Y7
-	VMULPD       Y10, Y7, Y7
+	VMULPD       Y11, Y7, Y7
 	VADDPD       expm1_one<>+0(SB), Y7, Y7
 	VMULPD       Y6, Y7, Y6
-	VMOVUPD      expm1_three<>+0(SB), Y11
-	VSUBPD       Y6, Y11, Y6
-	VSUBPD       Y6, Y7, Y11
+	VMOVUPD      expm1_three<>+0(SB), Y12
+	VSUBPD       Y6, Y12, Y6
+	VSUBPD       Y6, Y7, Y12
 	VMULPD       Y6, Y9, Y7
 	VMOVUPD      expm1_six<>+0(SB), Y6
 	VSUBPD       Y7, Y6, Y7
-	VDIVPD       Y7, Y11, Y6
-	VMULPD       Y10, Y6, Y6
+	VDIVPD       Y7, Y12, Y6
+	VMULPD       Y11, Y6, Y6
 	VMULPD       Y6, Y9, Y7
-	VSUBPD       Y10, Y7, Y7
+	VSUBPD       Y11, Y7, Y7
 	VSUBPD       Y7, Y9, Y7
 	VSUBPD       Y8, Y6, Y6
 	VMULPD       Y9, Y6, Y6
 	VSUBPD       Y8, Y6, Y6
-	VSUBPD       Y10, Y6, Y6
+	VSUBPD       Y11, Y6, Y6
 	VSUBPD       Y6, Y9, Y8
 	VMULPD       expm1_half<>+0(SB), Y8, Y8
 	VSUBPD       expm1_half<>+0(SB), Y8, Y8
@@ -11496,23 +11727,228 @@ eluavx2_loop:
 	VBLENDVPD    Y6, Y2, Y9, Y9
 	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y9, Y9
-	VANDPD       expm1_absmask<>+0(SB), Y3, Y4
-	VMULPD       expm1_invln2<>+0(SB), Y3, Y5
+	VCVTPD2PSY   Y10, X3
+	VCVTPD2PSY   Y9, X2
+	VINSERTF128  $0x01, X2, Y3, Y3
+
+eluavx2_rounded:
+	VCMPPS    $0x11, Y0, Y1, Y2
+	VBLENDVPS Y2, Y3, Y1, Y1
+	VMOVUPS   Y1, (AX)
+	ADDQ      $0x20, AX
+	ADDQ      $0x20, CX
+	DECQ      DX
+	JNZ       eluavx2_loop
+
+eluavx2_done:
+	VZEROUPPER
+	RET
+
+DATA eluavx2_low29<>+0(SB)/8, $0x000000001fffffff
+DATA eluavx2_low29<>+8(SB)/8, $0x000000001fffffff
+DATA eluavx2_low29<>+16(SB)/8, $0x000000001fffffff
+DATA eluavx2_low29<>+24(SB)/8, $0x000000001fffffff
+GLOBL eluavx2_low29<>(SB), RODATA|NOPTR, $32
+
+DATA eluavx2_mid<>+0(SB)/8, $0x0000000010000000
+DATA eluavx2_mid<>+8(SB)/8, $0x0000000010000000
+DATA eluavx2_mid<>+16(SB)/8, $0x0000000010000000
+DATA eluavx2_mid<>+24(SB)/8, $0x0000000010000000
+GLOBL eluavx2_mid<>(SB), RODATA|NOPTR, $32
+
+DATA eluavx2_tol<>+0(SB)/8, $0x0000000000001000
+DATA eluavx2_tol<>+8(SB)/8, $0x0000000000001000
+DATA eluavx2_tol<>+16(SB)/8, $0x0000000000001000
+DATA eluavx2_tol<>+24(SB)/8, $0x0000000000001000
+GLOBL eluavx2_tol<>(SB), RODATA|NOPTR, $32
+
+DATA eluavx2_twotol<>+0(SB)/8, $0x0000000000002000
+DATA eluavx2_twotol<>+8(SB)/8, $0x0000000000002000
+DATA eluavx2_twotol<>+16(SB)/8, $0x0000000000002000
+DATA eluavx2_twotol<>+24(SB)/8, $0x0000000000002000
+GLOBL eluavx2_twotol<>(SB), RODATA|NOPTR, $32
+
+// func biasELUExactAVX2(x []float32, bias []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·biasELUExactAVX2(SB), NOSPLIT, $0-48
+	MOVQ   x_base+0(FP), AX
+	MOVQ   bias_base+24(FP), CX
+	MOVQ   x_len+8(FP), DX
+	SHRQ   $0x03, DX
+	VXORPS Y0, Y0, Y0
+	TESTQ  DX, DX
+	JZ     eluexactavx2_done
+
+eluexactavx2_loop:
+	VMOVUPS      (AX), Y1
+	VADDPS       (CX), Y1, Y1
+	VCMPPS       $0x11, Y0, Y1, Y2
+	VBLENDVPS    Y2, Y1, Y0, Y2
+	VCVTPS2PD    X2, Y4
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VMAXPD       expm1_fast_min<>+0(SB), Y4, Y4
+	VMAXPD       expm1_fast_min<>+0(SB), Y2, Y2
+	VMULPD       expm1_invln2<>+0(SB), Y4, Y5
+	VROUNDPD     $0x08, Y5, Y5
+	VMOVAPD      Y4, Y4
+	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y5, Y4
+	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y5, Y4
+	VMULPD       Y4, Y4, Y6
+	VMOVUPD      expm1_fast_c3<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c2<>+0(SB), Y4, Y8
+	VMOVUPD      expm1_fast_c5<>+0(SB), Y7
+	VFMADD213PD  expm1_fast_c4<>+0(SB), Y4, Y7
+	VFMADD231PD  Y7, Y6, Y8
+	VMOVUPD      expm1_fast_c7<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c6<>+0(SB), Y4, Y9
+	VMOVUPD      expm1_fast_c9<>+0(SB), Y7
+	VFMADD213PD  expm1_fast_c8<>+0(SB), Y4, Y7
+	VFMADD231PD  Y7, Y6, Y9
+	VMULPD       Y6, Y6, Y7
+	VFMADD231PD  Y9, Y7, Y8
+	VMOVUPD      expm1_fast_c11<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c10<>+0(SB), Y4, Y9
+	VFMADD231PD  expm1_fast_c12<>+0(SB), Y6, Y9
+	VMULPD       Y7, Y7, Y7
+	VFMADD231PD  Y9, Y7, Y8
+	VFMADD213PD  Y4, Y6, Y8
+	VADDPD       expm1_magic<>+0(SB), Y5, Y4
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       expm1_one<>+0(SB), Y4, Y4
+	VSUBPD       expm1_one<>+0(SB), Y4, Y5
+	VFMADD231PD  Y8, Y4, Y5
+	VPAND        eluexactavx2_low29<>+0(SB), Y5, Y4
+	VPXOR        eluexactavx2_mid<>+0(SB), Y4, Y4
+	VPADDQ       eluexactavx2_tol<>+0(SB), Y4, Y4
+	VPAND        eluexactavx2_low29<>+0(SB), Y4, Y4
+	VPCMPGTQ     eluexactavx2_twotol<>+0(SB), Y4, Y4
+	VCVTPD2PSY   Y5, X3
+	VMULPD       expm1_invln2<>+0(SB), Y2, Y5
+	VROUNDPD     $0x08, Y5, Y5
+	VMOVAPD      Y2, Y2
+	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y5, Y2
+	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y5, Y2
+	VMULPD       Y2, Y2, Y6
+	VMOVUPD      expm1_fast_c3<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c2<>+0(SB), Y2, Y8
+	VMOVUPD      expm1_fast_c5<>+0(SB), Y7
+	VFMADD213PD  expm1_fast_c4<>+0(SB), Y2, Y7
+	VFMADD231PD  Y7, Y6, Y8
+	VMOVUPD      expm1_fast_c7<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c6<>+0(SB), Y2, Y9
+	VMOVUPD      expm1_fast_c9<>+0(SB), Y7
+	VFMADD213PD  expm1_fast_c8<>+0(SB), Y2, Y7
+	VFMADD231PD  Y7, Y6, Y9
+	VMULPD       Y6, Y6, Y7
+	VFMADD231PD  Y9, Y7, Y8
+	VMOVUPD      expm1_fast_c11<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c10<>+0(SB), Y2, Y9
+	VFMADD231PD  expm1_fast_c12<>+0(SB), Y6, Y9
+	VMULPD       Y7, Y7, Y7
+	VFMADD231PD  Y9, Y7, Y8
+	VFMADD213PD  Y2, Y6, Y8
+	VADDPD       expm1_magic<>+0(SB), Y5, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       expm1_one<>+0(SB), Y2, Y2
+	VSUBPD       expm1_one<>+0(SB), Y2, Y5
+	VFMADD231PD  Y8, Y2, Y5
+	VPAND        eluexactavx2_low29<>+0(SB), Y5, Y2
+	VPXOR        eluexactavx2_mid<>+0(SB), Y2, Y2
+	VPADDQ       eluexactavx2_tol<>+0(SB), Y2, Y2
+	VPAND        eluexactavx2_low29<>+0(SB), Y2, Y2
+	VPCMPGTQ     eluexactavx2_twotol<>+0(SB), Y2, Y2
+	VPAND        Y2, Y4, Y4
+	VCVTPD2PSY   Y5, X2
+	VINSERTF128  $0x01, X2, Y3, Y3
+	VMOVMSKPD    Y4, BX
+	CMPL         BX, $0x0f
+	JE           eluexactavx2_rounded
+	VCMPPS       $0x11, Y0, Y1, Y2
+	VBLENDVPS    Y2, Y1, Y0, Y2
+	VCVTPS2PD    X2, Y4
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VMAXPD       expm1_fast_min<>+0(SB), Y4, Y4
+	VMAXPD       expm1_fast_min<>+0(SB), Y2, Y2
+	VANDPD       expm1_absmask<>+0(SB), Y4, Y5
+	VMULPD       expm1_invln2<>+0(SB), Y4, Y6
+	VSUBPD       expm1_half<>+0(SB), Y6, Y6
+	VCVTTPD2DQY  Y6, X3
+	VCVTDQ2PD    X3, Y6
+	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, expm1_minusone<>+0(SB), Y6, Y6
+	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, Y0, Y6, Y6
+	VMULPD       expm1_ln2hi<>+0(SB), Y6, Y8
+	VSUBPD       Y8, Y4, Y8
+	VMULPD       expm1_ln2lo<>+0(SB), Y6, Y7
+	VSUBPD       Y7, Y8, Y10
+	VSUBPD       Y10, Y8, Y9
+	VSUBPD       Y7, Y9, Y9
+	VMULPD       expm1_half<>+0(SB), Y10, Y7
+	VMULPD       Y7, Y10, Y11
+	VMULPD       expm1_q5<>+0(SB), Y11, Y8
+	VADDPD       expm1_q4<>+0(SB), Y8, Y8
+	VMULPD       Y11, Y8, Y8
+	VADDPD       expm1_q3<>+0(SB), Y8, Y8
+	VMULPD       Y11, Y8, Y8
+	VADDPD       expm1_q2<>+0(SB), Y8, Y8
+	VMULPD       Y11, Y8, Y8
+	VADDPD       expm1_q1<>+0(SB), Y8, Y8
+	VMULPD       Y11, Y8, Y8
+	VADDPD       expm1_one<>+0(SB), Y8, Y8
+	VMULPD       Y7, Y8, Y7
+	VMOVUPD      expm1_three<>+0(SB), Y12
+	VSUBPD       Y7, Y12, Y7
+	VSUBPD       Y7, Y8, Y12
+	VMULPD       Y7, Y10, Y8
+	VMOVUPD      expm1_six<>+0(SB), Y7
+	VSUBPD       Y8, Y7, Y8
+	VDIVPD       Y8, Y12, Y7
+	VMULPD       Y11, Y7, Y7
+	VMULPD       Y7, Y10, Y8
+	VSUBPD       Y11, Y8, Y8
+	VSUBPD       Y8, Y10, Y8
+	VSUBPD       Y9, Y7, Y7
+	VMULPD       Y10, Y7, Y7
+	VSUBPD       Y9, Y7, Y7
+	VSUBPD       Y11, Y7, Y7
+	VSUBPD       Y7, Y10, Y9
+	VMULPD       expm1_half<>+0(SB), Y9, Y9
+	VSUBPD       expm1_half<>+0(SB), Y9, Y9
+	VSUBPD       Y10, Y7, Y7
+	VMOVUPD      expm1_one<>+0(SB), Y10
+	VSUBPD       Y7, Y10, Y10
+	VADDPD       expm1_magic<>+0(SB), Y6, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       Y7, Y10, Y10
+	VSUBPD       expm1_one<>+0(SB), Y10, Y10
+	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y6, Y7
+	VBLENDVPD    Y7, Y9, Y10, Y10
+	VCMPPD       $0x00, Y0, Y6, Y7
+	VBLENDVPD    Y7, Y8, Y10, Y10
+	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, Y4, Y10, Y10
+	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, expm1_minusone<>+0(SB), Y10, Y10
+	VANDPD       expm1_absmask<>+0(SB), Y2, Y4
+	VMULPD       expm1_invln2<>+0(SB), Y2, Y5
 	VSUBPD       expm1_half<>+0(SB), Y5, Y5
-	VCVTTPD2DQY  Y5, X2
-	VCVTDQ2PD    X2, Y5
+	VCVTTPD2DQY  Y5, X3
+	VCVTDQ2PD    X3, Y5
 	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y5, Y5
 	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, Y0, Y5, Y5
 	VMULPD       expm1_ln2hi<>+0(SB), Y5, Y7
-	VSUBPD       Y7, Y3, Y7
+	VSUBPD       Y7, Y2, Y7
 	VMULPD       expm1_ln2lo<>+0(SB), Y5, Y6
-	VSUBPD       Y6, Y7, Y10
-	VSUBPD       Y10, Y7, Y8
+	VSUBPD       Y6, Y7, Y9
+	VSUBPD       Y9, Y7, Y8
 	VSUBPD       Y6, Y8, Y8
-	VMULPD       expm1_half<>+0(SB), Y10, Y6
-	VMULPD       Y6, Y10, Y11
+	VMULPD       expm1_half<>+0(SB), Y9, Y6
+	VMULPD       Y6, Y9, Y11
 	VMULPD       expm1_q5<>+0(SB), Y11, Y7
 	VADDPD       expm1_q4<>+0(SB), Y7, Y7
 	VMULPD       Y11, Y7, Y7
@@ -11527,48 +11963,123 @@ eluavx2_loop:
 	VMOVUPD      expm1_three<>+0(SB), Y12
 	VSUBPD       Y6, Y12, Y6
 	VSUBPD       Y6, Y7, Y12
-	VMULPD       Y6, Y10, Y7
+	VMULPD       Y6, Y9, Y7
 	VMOVUPD      expm1_six<>+0(SB), Y6
 	VSUBPD       Y7, Y6, Y7
 	VDIVPD       Y7, Y12, Y6
 	VMULPD       Y11, Y6, Y6
-	VMULPD       Y6, Y10, Y7
+	VMULPD       Y6, Y9, Y7
 	VSUBPD       Y11, Y7, Y7
-	VSUBPD       Y7, Y10, Y7
+	VSUBPD       Y7, Y9, Y7
 	VSUBPD       Y8, Y6, Y6
-	VMULPD       Y10, Y6, Y6
+	VMULPD       Y9, Y6, Y6
 	VSUBPD       Y8, Y6, Y6
 	VSUBPD       Y11, Y6, Y6
-	VSUBPD       Y6, Y10, Y8
+	VSUBPD       Y6, Y9, Y8
 	VMULPD       expm1_half<>+0(SB), Y8, Y8
 	VSUBPD       expm1_half<>+0(SB), Y8, Y8
-	VSUBPD       Y10, Y6, Y6
-	VMOVUPD      expm1_one<>+0(SB), Y10
-	VSUBPD       Y6, Y10, Y10
+	VSUBPD       Y9, Y6, Y6
+	VMOVUPD      expm1_one<>+0(SB), Y9
+	VSUBPD       Y6, Y9, Y9
 	VADDPD       expm1_magic<>+0(SB), Y5, Y6
 	VPSLLQ       $0x34, Y6, Y6
-	VPADDQ       Y6, Y10, Y10
-	VSUBPD       expm1_one<>+0(SB), Y10, Y10
+	VPADDQ       Y6, Y9, Y9
+	VSUBPD       expm1_one<>+0(SB), Y9, Y9
 	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y5, Y6
-	VBLENDVPD    Y6, Y8, Y10, Y10
+	VBLENDVPD    Y6, Y8, Y9, Y9
 	VCMPPD       $0x00, Y0, Y5, Y6
-	VBLENDVPD    Y6, Y7, Y10, Y10
+	VBLENDVPD    Y6, Y7, Y9, Y9
 	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, Y3, Y10, Y10
+	VBLENDVPD    Y6, Y2, Y9, Y9
 	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y10, Y10
-	VCVTPD2PSY   Y9, X2
+	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y9, Y9
 	VCVTPD2PSY   Y10, X3
-	VINSERTF128  $0x01, X3, Y2, Y2
-	VCMPPS       $0x12, Y0, Y1, Y3
-	VBLENDVPS    Y3, Y2, Y1, Y1
-	VMOVUPS      Y1, (AX)
-	ADDQ         $0x20, AX
-	ADDQ         $0x20, CX
-	DECQ         DX
-	JNZ          eluavx2_loop
+	VCVTPD2PSY   Y9, X2
+	VINSERTF128  $0x01, X2, Y3, Y3
 
-eluavx2_done:
+eluexactavx2_rounded:
+	VCMPPS    $0x11, Y0, Y1, Y2
+	VBLENDVPS Y2, Y3, Y1, Y1
+	VMOVUPS   Y1, (AX)
+	ADDQ      $0x20, AX
+	ADDQ      $0x20, CX
+	DECQ      DX
+	JNZ       eluexactavx2_loop
+
+eluexactavx2_done:
+	VZEROUPPER
+	RET
+
+DATA eluexactavx2_low29<>+0(SB)/8, $0x000000001fffffff
+DATA eluexactavx2_low29<>+8(SB)/8, $0x000000001fffffff
+DATA eluexactavx2_low29<>+16(SB)/8, $0x000000001fffffff
+DATA eluexactavx2_low29<>+24(SB)/8, $0x000000001fffffff
+GLOBL eluexactavx2_low29<>(SB), RODATA|NOPTR, $32
+
+DATA eluexactavx2_mid<>+0(SB)/8, $0x0000000010000000
+DATA eluexactavx2_mid<>+8(SB)/8, $0x0000000010000000
+DATA eluexactavx2_mid<>+16(SB)/8, $0x0000000010000000
+DATA eluexactavx2_mid<>+24(SB)/8, $0x0000000010000000
+GLOBL eluexactavx2_mid<>(SB), RODATA|NOPTR, $32
+
+DATA eluexactavx2_tol<>+0(SB)/8, $0x0000000010000000
+DATA eluexactavx2_tol<>+8(SB)/8, $0x0000000010000000
+DATA eluexactavx2_tol<>+16(SB)/8, $0x0000000010000000
+DATA eluexactavx2_tol<>+24(SB)/8, $0x0000000010000000
+GLOBL eluexactavx2_tol<>(SB), RODATA|NOPTR, $32
+
+DATA eluexactavx2_twotol<>+0(SB)/8, $0x0000000020000000
+DATA eluexactavx2_twotol<>+8(SB)/8, $0x0000000020000000
+DATA eluexactavx2_twotol<>+16(SB)/8, $0x0000000020000000
+DATA eluexactavx2_twotol<>+24(SB)/8, $0x0000000020000000
+GLOBL eluexactavx2_twotol<>(SB), RODATA|NOPTR, $32
+
+// func expm1FastAVX2(x []float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·expm1FastAVX2(SB), NOSPLIT, $0-24
+	MOVQ  x_base+0(FP), AX
+	MOVQ  x_len+8(FP), CX
+	SHRQ  $0x02, CX
+	TESTQ CX, CX
+	JZ    expm1fastavx2_done
+
+expm1fastavx2_loop:
+	VMOVUPD      (AX), Y0
+	VMULPD       expm1_invln2<>+0(SB), Y0, Y1
+	VROUNDPD     $0x08, Y1, Y1
+	VMOVAPD      Y0, Y0
+	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y1, Y0
+	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y1, Y0
+	VMULPD       Y0, Y0, Y2
+	VMOVUPD      expm1_fast_c3<>+0(SB), Y4
+	VFMADD213PD  expm1_fast_c2<>+0(SB), Y0, Y4
+	VMOVUPD      expm1_fast_c5<>+0(SB), Y3
+	VFMADD213PD  expm1_fast_c4<>+0(SB), Y0, Y3
+	VFMADD231PD  Y3, Y2, Y4
+	VMOVUPD      expm1_fast_c7<>+0(SB), Y5
+	VFMADD213PD  expm1_fast_c6<>+0(SB), Y0, Y5
+	VMOVUPD      expm1_fast_c9<>+0(SB), Y3
+	VFMADD213PD  expm1_fast_c8<>+0(SB), Y0, Y3
+	VFMADD231PD  Y3, Y2, Y5
+	VMULPD       Y2, Y2, Y3
+	VFMADD231PD  Y5, Y3, Y4
+	VMOVUPD      expm1_fast_c11<>+0(SB), Y5
+	VFMADD213PD  expm1_fast_c10<>+0(SB), Y0, Y5
+	VFMADD231PD  expm1_fast_c12<>+0(SB), Y2, Y5
+	VMULPD       Y3, Y3, Y3
+	VFMADD231PD  Y5, Y3, Y4
+	VFMADD213PD  Y0, Y2, Y4
+	VADDPD       expm1_magic<>+0(SB), Y1, Y0
+	VPSLLQ       $0x34, Y0, Y0
+	VPADDQ       expm1_one<>+0(SB), Y0, Y0
+	VSUBPD       expm1_one<>+0(SB), Y0, Y1
+	VFMADD231PD  Y4, Y0, Y1
+	VMOVUPD      Y1, (AX)
+	ADDQ         $0x20, AX
+	DECQ         CX
+	JNZ          expm1fastavx2_loop
+
+expm1fastavx2_done:
 	VZEROUPPER
 	RET
 

@@ -283,6 +283,12 @@ func eluBackwardAVX2(g []float32, a []float32)
 // biasELUAVX2 sets x[i] = ELU(x[i] + bias[i]), alpha 1, bit-identical to biasELUGeneric (math.Expm1); len(x) = len(bias), a multiple of 8.
 func biasELUAVX2(x []float32, bias []float32)
 
+// biasELUExactAVX2 is biasELUAVX2 with every block computed by the exact expm1. For the tests.
+func biasELUExactAVX2(x []float32, bias []float32)
+
+// expm1FastAVX2 sets x[i] = expm1(x[i]) to within 2^-49 relative where -40 <= x[i] <= 0; len(x) a multiple of 4. For the tests.
+func expm1FastAVX2(x []float64)
+
 // expm1NonPosAVX2 sets x[i] = math.Expm1(x[i]) where x[i] <= 0 (elsewhere: anything); len(x) a multiple of 4. For the tests.
 func expm1NonPosAVX2(x []float64)
 

@@ -632,8 +632,14 @@ func biasELUAVX2() {
 		v    float64
 	}{{"ln2x56", ln2X56}, {"ln2halfx3", ln2HalfX3}, {"ln2half", ln2Half}, {"ln2hi", ln2Hi}, {"ln2lo", ln2Lo},
 		{"invln2", invLn2}, {"tiny", tiny}, {"q1", q1}, {"q2", q2}, {"q3", q3}, {"q4", q4}, {"q5", q5},
-		{"half", 0.5}, {"one", 1}, {"three", 3}, {"six", 6}, {"minusone", -1}, {"magic", 3 << 51}} {
+		{"half", 0.5}, {"one", 1}, {"three", 3}, {"six", 6}, {"minusone", -1}, {"magic", 3 << 51},
+		{"fast_ln2hi", math.Ln2}, {"fast_ln2lo", 2.319046813846299558e-17}, {"fast_min", -40}} {
 		c[k.name] = f64x4("expm1_"+k.name, k.v)
+	}
+	fact := 1.0 // the Taylor coefficients 1/j! of fast
+	for j := 2; j <= 12; j++ {
+		fact *= float64(j)
+		c[fmt.Sprintf("fast_c%d", j)] = f64x4(fmt.Sprintf("expm1_fast_c%d", j), 1/fact)
 	}
 	// The predicates of VCMPPD/VCMPPS: ordered and quiet (false on NaN, as Go's comparisons).
 	const ltOQ, leOQ, eqOQ, geOQ = 0x11, 0x12, 0x00, 0x1d
@@ -726,28 +732,155 @@ func biasELUAVX2() {
 		return y
 	}
 
+	// fast returns expm1 of the four float64 lanes of xd, all in [-40, 0],
+	// to within 2^-49 of its value (relative): k = round(x/ln2), r = x -
+	// k ln2 (ln2 in two parts, by FMAs), expm1(r) = r + r²·Q(r) with Q the
+	// Taylor polynomial of (expm1(r) - r)/r² of degree 10 (|r| <= ln2/2:
+	// the rest is under 2^-50 relative), then 2^k·expm1(r) + (2^k - 1) by an
+	// FMA. x = -0 gives +0: callers keep z where z = 0.
+	fast := func(xd VecVirtual) VecVirtual {
+		k := YMM()
+		VMULPD(c["invln2"], xd, k)
+		VROUNDPD(Imm(8), k, k) // nearest, no exceptions
+		r := YMM()
+		VMOVAPD(xd, r)
+		VFNMADD231PD(c["fast_ln2hi"], k, r) // r = x - k ln2hi
+		VFNMADD231PD(c["fast_ln2lo"], k, r) // r -= k ln2lo
+		// Q(r) = Σ r^j/(j+2)!, j = 0..10, by Estrin's scheme (a short
+		// chain of dependent operations, so that more blocks are in
+		// flight), in an order that keeps few registers live.
+		pair := func(j int) VecVirtual { // 1/j! + r/(j+1)!
+			p := YMM()
+			VMOVUPD(c[fmt.Sprintf("fast_c%d", j+1)], p)
+			VFMADD213PD(c[fmt.Sprintf("fast_c%d", j)], r, p)
+			return p
+		}
+		r2, r4 := YMM(), YMM()
+		VMULPD(r, r, r2)
+		q0 := pair(2)
+		VFMADD231PD(pair(4), r2, q0) // terms 0-3
+		q1 := pair(6)
+		VFMADD231PD(pair(8), r2, q1) // terms 4-7
+		VMULPD(r2, r2, r4)
+		VFMADD231PD(q1, r4, q0) // terms 0-7
+		q2 := pair(10)
+		VFMADD231PD(c["fast_c12"], r2, q2) // terms 8-10
+		VMULPD(r4, r4, r4)                 // r^8
+		VFMADD231PD(q2, r4, q0)            // Q(r)
+		q := q0
+		VFMADD213PD(r, r2, q) // q = r² Q(r) + r = expm1(r)
+		// s = 2^k: k + 1.5·2^52 holds the integer k in its low bits;
+		// shifted up by 52 and added to 1.0's bits, it is 2^k's exponent.
+		s := YMM()
+		VADDPD(c["magic"], k, s)
+		VPSLLQ(Imm(52), s, s)
+		VPADDQ(c["one"], s, s)
+		y := YMM()
+		VSUBPD(c["one"], s, y)
+		VFMADD231PD(q, s, y) // y = s·expm1(r) + (s - 1)
+		return y
+	}
+
+	// eluBody emits the loop of x[i] = ELU(x[i] + bias[i]): fast on the
+	// lanes z < 0 (others: 0), then a check that the float32 rounding of
+	// each lane's result y is certain: that y does not lie within 2^tolLog2
+	// float64 ulps of a float32 rounding midpoint (its low 29 mantissa
+	// bits within 2^tolLog2 of 2^28). Those ulps are far more than fast's
+	// error (2^-49 relative: about 16 ulps) plus math.Expm1's (under 1),
+	// so where the check holds, y, math.Expm1's value and the exact value
+	// all round to the same float32. Where it fails for some lane, the
+	// block is computed again by expm1, which is math.Expm1 bit for bit.
+	// So every block gives float32(math.Expm1(z)), the Go loop's result.
+	eluBody := func(name string, tolLog2 int) {
+		ptrs, n := streamShift(3, "x", "bias")
+		x, b := ptrs[0], ptrs[1]
+		zero = YMM()
+		VXORPS(zero, zero, zero)
+		u64x4 := func(suffix string, v uint64) Mem {
+			m := GLOBL(name+"_"+suffix, RODATA|NOPTR)
+			for i := range 4 {
+				DATA(8*i, U64(v))
+			}
+			return m
+		}
+		low29, mid, tol, twoTol := u64x4("low29", 1<<29-1), u64x4("mid", 1<<28), u64x4("tol", 1<<tolLog2), u64x4("twotol", 2<<tolLog2)
+		// The lanes z < 0 as float64 (others 0), at least -40 (at -40 or
+		// below, every path gives -1): lo then hi.
+		halves := func(z VecVirtual) (lo, hi VecVirtual) {
+			neg, zn := YMM(), YMM()
+			VCMPPS(Imm(ltOQ), zero, z, neg) // z < 0 (NaN, ±0: false, z kept)
+			VBLENDVPS(neg, z, zero, zn)
+			lo, hi = YMM(), YMM()
+			VCVTPS2PD(zn.AsX(), lo)
+			VEXTRACTF128(Imm(1), zn, hi.AsX())
+			VCVTPS2PD(hi.AsX(), hi)
+			VMAXPD(c["fast_min"], lo, lo)
+			VMAXPD(c["fast_min"], hi, hi)
+			return lo, hi
+		}
+		streamLoop(name, n, ptrs, []uint64{32, 32}, func() {
+			z := YMM()
+			VMOVUPS(Mem{Base: x}, z)
+			VADDPS(Mem{Base: b}, z, z)
+			lo, hi := halves(z)
+			res, certain := YMM(), YMM()
+			for i, half := range []VecVirtual{lo, hi} {
+				y := fast(half)
+				// w = ((low 29 bits) xor 2^28) + tol, mod 2^29: at most
+				// 2 tol exactly where the low bits are within tol of 2^28.
+				w := YMM()
+				VPAND(low29, y, w)
+				VPXOR(mid, w, w)
+				VPADDQ(tol, w, w)
+				VPAND(low29, w, w)
+				if i == 0 {
+					VPCMPGTQ(twoTol, w, certain)
+					VCVTPD2PSY(y, res.AsX())
+					continue
+				}
+				VPCMPGTQ(twoTol, w, w)
+				VPAND(w, certain, certain)
+				t := XMM()
+				VCVTPD2PSY(y, t)
+				VINSERTF128(Imm(1), t, res, res)
+			}
+			all := GP32()
+			VMOVMSKPD(certain, all)
+			CMPL(all, U8(0xf))
+			JE(LabelRef(name + "_rounded"))
+			// Some lane's rounding is in doubt: the block by expm1.
+			lo, hi = halves(z)
+			rl, rh := expm1(lo), expm1(hi)
+			VCVTPD2PSY(rl, res.AsX())
+			t := XMM()
+			VCVTPD2PSY(rh, t)
+			VINSERTF128(Imm(1), t, res, res)
+			Label(name + "_rounded")
+			neg := YMM()
+			VCMPPS(Imm(ltOQ), zero, z, neg)
+			VBLENDVPS(neg, res, z, z)
+			VMOVUPS(z, Mem{Base: x})
+		})
+	}
+
 	TEXT("biasELUAVX2", NOSPLIT, "func(x, bias []float32)")
 	Doc("biasELUAVX2 sets x[i] = ELU(x[i] + bias[i]), alpha 1, bit-identical to biasELUGeneric (math.Expm1); len(x) = len(bias), a multiple of 8.")
-	ptrs, n := streamShift(3, "x", "bias")
-	x, b := ptrs[0], ptrs[1]
-	zero = YMM()
-	VXORPS(zero, zero, zero)
-	streamLoop("eluavx2", n, ptrs, []uint64{32, 32}, func() {
-		z := YMM()
-		VMOVUPS(Mem{Base: x}, z)
-		VADDPS(Mem{Base: b}, z, z)
-		lo, hi := YMM(), YMM()
-		VCVTPS2PD(z.AsX(), lo)
-		VEXTRACTF128(Imm(1), z, hi.AsX())
-		VCVTPS2PD(hi.AsX(), hi)
-		rl, rh := expm1(lo), expm1(hi)
-		VCVTPD2PSY(rl, lo.AsX())
-		VCVTPD2PSY(rh, hi.AsX())
-		VINSERTF128(Imm(1), hi.AsX(), lo, lo)
-		m := YMM()
-		VCMPPS(Imm(leOQ), zero, z, m) // z <= 0 (NaN: false, z kept)
-		VBLENDVPS(m, lo, z, z)
-		VMOVUPS(z, Mem{Base: x})
+	eluBody("eluavx2", 12)
+
+	// The same with a tolerance so wide that every block takes expm1, for
+	// the tests of that path.
+	TEXT("biasELUExactAVX2", NOSPLIT, "func(x, bias []float32)")
+	Doc("biasELUExactAVX2 is biasELUAVX2 with every block computed by the exact expm1. For the tests.")
+	eluBody("eluexactavx2", 28)
+
+	// The fast float64 expm1 alone, for the tests of its error bound.
+	TEXT("expm1FastAVX2", NOSPLIT, "func(x []float64)")
+	Doc("expm1FastAVX2 sets x[i] = expm1(x[i]) to within 2^-49 relative where -40 <= x[i] <= 0; len(x) a multiple of 4. For the tests.")
+	ptrs, n := streamShift(2, "x")
+	streamLoop("expm1fastavx2", n, ptrs, []uint64{32}, func() {
+		d := YMM()
+		VMOVUPD(Mem{Base: ptrs[0]}, d)
+		VMOVUPD(fast(d), Mem{Base: ptrs[0]})
 	})
 
 	// The float64 expm1 alone, for the tests: they compare it with

@@ -44,7 +44,7 @@ type Dense struct {
 	z     []float32
 	out   []float32
 	dx    []float32
-	rows  kernelRows // backwardUpdate's epilogue
+	rows  kernelRows // backward's epilogue with an Updater
 }
 
 // maxKernel bounds a kernel's size (1 GiB of float32, twice with its
@@ -157,34 +157,16 @@ func (d *Dense) Forward(e *tensor.Engine, x []float32, ldx, batch int, _ bool) (
 // dLoss/dz; dLoss/dKernel and dLoss/dBias are stored; dLoss/dx (b x In) is
 // returned when needDX. The first layer needs no dx.
 func (d *Dense) Backward(e *tensor.Engine, g []float32, batch int, needDX bool) []float32 {
-	n := batch * d.Out
-	g = g[:n]
-	var z []float32
-	if d.Act.NeedInput {
-		z = d.z[:n]
-	}
-	d.Act.Backward(e, g, d.out[:n], z, d.Out)
-	// dKernel = xᵀ·dz   (In x b)·(b x Out)
-	e.Gemm(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false)
-	if d.UseBias {
-		// dBias = column sums of dz, rows added in order.
-		e.ColumnSums(d.DBias, g, batch)
-	}
-	if !needDX {
-		return nil
-	}
-	// dx = dz·Kernelᵀ   (b x Out)·(Out x In)
-	dx := growTo(&d.dx, batch*d.In)
-	e.Gemm(false, true, batch, d.In, d.Out, g, d.Out, d.Kernel, d.Out, dx, d.In, false)
-	return dx
+	return d.backward(e, g, batch, needDX, nil, 0)
 }
 
-// backwardUpdate is Backward, then u's step on the layer's parameters,
-// which are parameters k (the kernel) and k+1 (the bias) of u: dx first,
-// from the kernel before its step, then the kernel's gradient block by
-// block of rows, each block's regularizer gradient added and the block
-// stepped on the thread that computed it.
-func (d *Dense) backwardUpdate(e *tensor.Engine, g []float32, batch int, needDX bool, u Updater, k int) []float32 {
+// backward is Backward, followed, if u is not nil, by u's step on the
+// layer's parameters (its parameters k, the kernel, and k+1, the bias)
+// with their regularizers' gradients added first: dx is computed first,
+// from the kernel before its step, then the kernel's gradient, block by
+// block of rows, each block stepped on the thread that computed it while
+// it is in the caches.
+func (d *Dense) backward(e *tensor.Engine, g []float32, batch int, needDX bool, u Updater, k int) []float32 {
 	n := batch * d.Out
 	g = g[:n]
 	var z []float32
@@ -194,25 +176,34 @@ func (d *Dense) backwardUpdate(e *tensor.Engine, g []float32, batch int, needDX 
 	d.Act.Backward(e, g, d.out[:n], z, d.Out)
 	var dx []float32
 	if needDX {
+		// dx = dz·Kernelᵀ   (b x Out)·(Out x In)
 		dx = growTo(&d.dx, batch*d.In)
 		e.Gemm(false, true, batch, d.In, d.Out, g, d.Out, d.Kernel, d.Out, dx, d.In, false)
 	}
-	d.rows = kernelRows{d: d, u: u, k: k}
-	e.GemmThen(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false, &d.rows)
-	d.rows.u = nil
+	// dKernel = xᵀ·dz   (In x b)·(b x Out)
+	if u == nil {
+		e.Gemm(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false)
+	} else {
+		d.rows = kernelRows{d: d, u: u, k: k}
+		e.GemmThen(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false, &d.rows)
+		d.rows.u = nil
+	}
 	if d.UseBias {
+		// dBias = column sums of dz, rows added in order.
 		e.ColumnSums(d.DBias, g, batch)
-		if r := d.BiasRegularizer; r != nil {
-			r.AddGradient(d.DBias, d.Bias)
+		if u != nil {
+			if r := d.BiasRegularizer; r != nil {
+				r.AddGradient(d.DBias, d.Bias)
+			}
+			u.Update(k+1, 0, d.Out)
 		}
-		u.Update(k+1, 0, d.Out)
 	}
 	return dx
 }
 
 // kernelRows is the epilogue of a Dense layer's kernel gradient in
-// backwardUpdate: rows i0 to i1-1 of the kernel are stepped by u, as
-// parameter k.
+// backward with an Updater: rows i0 to i1-1 of the kernel get their
+// regularizer's gradient and are stepped by u, as parameter k.
 type kernelRows struct {
 	d *Dense
 	u Updater

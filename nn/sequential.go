@@ -6,6 +6,8 @@ package nn
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 
 	"github.com/cifarnet/cifarnet/internal/memlimit"
 	"github.com/cifarnet/cifarnet/internal/quote"
@@ -77,9 +79,10 @@ type Sequential struct {
 	softmax string
 	pcg     *rand.PCG // the layers' random stream (dropout masks, noise)
 	out     []float32 // logits, when the last layer leaves them strided
-	// firstParam[i] indexes layer i's first parameter in Params and
-	// paramLens[i] lists the lengths of its parameters (BackwardUpdate's,
-	// set on its first call).
+	// For the layers indexed (BackwardUpdate's, set by indexParams):
+	// firstParam[i] indexes layer i's first parameter in Params, and
+	// paramLens[i] lists the lengths of its parameters.
+	indexed    []Layer
 	firstParam []int
 	paramLens  [][]int
 }
@@ -340,37 +343,29 @@ func (m *Sequential) Backward(e *tensor.Engine, dlogits []float32, batch int) {
 
 // An Updater applies an optimizer's step (optim.Optimizer's Update) to
 // parameters during a backward pass, as soon as their gradients are
-// complete; k indexes Params.
+// complete; k indexes the model's Params.
 type Updater interface {
-	// Update steps elements lo to hi-1 of parameter k; calls on disjoint
-	// elements may run at the same time, from the engine's threads.
+	// Update steps elements lo to hi-1 of parameter k. Calls on disjoint
+	// elements may run at the same time, on the engine's threads, inside
+	// one of its loops: Update must not use the engine's products, passes
+	// or pool.
 	Update(k, lo, hi int)
 }
 
 // BackwardUpdate is Backward followed by the step u on every element of
-// every parameter, with each parameter stepped as soon as its gradient
-// (the regularizers' included) is complete and nothing left to compute
-// reads it: a Dense layer's kernel block by block as its gradient's rows
-// come out of the product, in the caches. The results are Backward's and
-// the step's, bit for bit, since the step of an element reads only that
-// element.
+// every parameter (u's parameter k is Params()[k]), with each parameter
+// stepped as soon as its gradient (the regularizers' included) is
+// complete and nothing left to compute reads it: a Dense layer's kernel
+// block by block as its gradient's rows come out of the product, in the
+// caches. The results are Backward's and the step's, bit for bit, since
+// the step of an element reads only that element.
 func (m *Sequential) BackwardUpdate(e *tensor.Engine, dlogits []float32, batch int, u Updater) {
-	if len(m.paramLens) != len(m.Layers) {
-		m.firstParam, m.paramLens = make([]int, len(m.Layers)), make([][]int, len(m.Layers))
-		k := 0
-		for i, l := range m.Layers {
-			m.firstParam[i] = k
-			for _, p := range l.Params() {
-				m.paramLens[i] = append(m.paramLens[i], len(p.Value))
-				k++
-			}
-		}
-	}
+	m.indexParams()
 	g := dlogits
 	for i := len(m.Layers) - 1; i >= 0; i-- {
 		l, k := m.Layers[i], m.firstParam[i]
 		if d, ok := l.(*Dense); ok {
-			g = d.backwardUpdate(e, g, batch, i > 0, u, k)
+			g = d.backward(e, g, batch, i > 0, u, k)
 			continue
 		}
 		g = l.Backward(e, g, batch, i > 0)
@@ -379,6 +374,27 @@ func (m *Sequential) BackwardUpdate(e *tensor.Engine, dlogits []float32, batch i
 		}
 		for j, n := range m.paramLens[i] {
 			u.Update(k+j, 0, n)
+		}
+	}
+}
+
+// indexParams sets firstParam and paramLens for the layers in Layers,
+// unless they are the layers indexed last (compared without allocating;
+// a layer of a type that cannot be compared is indexed again each time).
+func (m *Sequential) indexParams() {
+	if slices.EqualFunc(m.indexed, m.Layers, func(a, b Layer) bool {
+		return reflect.TypeOf(a).Comparable() && a == b
+	}) {
+		return
+	}
+	m.indexed = slices.Clone(m.Layers)
+	m.firstParam, m.paramLens = make([]int, len(m.Layers)), make([][]int, len(m.Layers))
+	k := 0
+	for i, l := range m.Layers {
+		m.firstParam[i] = k
+		for _, p := range l.Params() {
+			m.paramLens[i] = append(m.paramLens[i], len(p.Value))
+			k++
 		}
 	}
 }

@@ -260,10 +260,14 @@ func (b *base) Step(e *tensor.Engine, params []nn.Param) {
 	b.End()
 }
 
-// squareGradients sums the squares of the gradients per chunk (a pass of its
-// own) if clipnorm or global_clipnorm needs their norms.
+// needsNorms tells whether the step needs the gradients' norms before it
+// can update any element (clipnorm, global_clipnorm).
+func (b *base) needsNorms() bool { return b.clipNorm > 0 || b.globalClipNorm > 0 }
+
+// squareGradients sums the squares of the gradients per chunk (a pass of
+// its own) if the step needs their norms.
 func (b *base) squareGradients() {
-	if b.clipNorm > 0 || b.globalClipNorm > 0 {
+	if b.needsNorms() {
 		b.e.ForChunks(b.lens, b.normTask)
 	}
 }
@@ -271,7 +275,7 @@ func (b *base) squareGradients() {
 // Begin implements Optimizer: everything of Step before its pass, unless
 // clipnorm or global_clipnorm needs every gradient's norm first.
 func (b *base) Begin(e *tensor.Engine, params []nn.Param) bool {
-	if b.clipNorm > 0 || b.globalClipNorm > 0 {
+	if b.needsNorms() {
 		return false
 	}
 	b.begin(e, params)
@@ -295,7 +299,7 @@ func (b *base) begin(e *tensor.Engine, params []nn.Param) {
 	}
 	b.lr32 = float32(b.LearningRate())
 	b.prepareStep(b.lr32)
-	b.withOptions = b.clipNorm > 0 || b.globalClipNorm > 0 || b.clipValue > 0 || b.weightDecay != 0 || b.useEMA
+	b.withOptions = b.needsNorms() || b.clipValue > 0 || b.weightDecay != 0 || b.useEMA
 	b.task = b.updateChunk
 	if b.withOptions {
 		b.task = b.optionsTask
@@ -322,11 +326,10 @@ func (b *base) Finalize(params []nn.Param) {
 }
 
 // prepareOptions sets the step's scalars of the options, if any: the
-// gradients' norms (from the squares Step's first pass summed per chunk,
+// gradients' norms (from the squares squareGradients summed per chunk,
 // added in chunk order: the same bits at any number of threads), the
-// decay, the average's
-// momentum (0 on the first step, as Keras's) and whether the average
-// replaces the weights this step.
+// decay, the average's momentum (0 on the first step, as Keras's) and
+// whether the average replaces the weights this step.
 func (b *base) prepareOptions() {
 	if !b.withOptions {
 		return

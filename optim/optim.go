@@ -37,11 +37,13 @@ type Optimizer interface {
 	// changes nothing, when the step needs every gradient first (clipnorm,
 	// global_clipnorm): then call Step.
 	Begin(e *tensor.Engine, params []nn.Param) bool
-	// Update applies the step begun to elements lo to hi-1 of parameter k,
-	// on the calling goroutine; calls on disjoint elements may run at the
-	// same time, from e's threads.
+	// Update applies the step begun (by a Begin that returned true) to
+	// elements lo to hi-1 of parameter k, on the calling goroutine. Calls
+	// on disjoint elements may run at the same time, on e's threads inside
+	// one of its loops: Update runs no loop of its own on e.
 	Update(k, lo, hi int)
-	// End ends the step begun.
+	// End counts the step begun (Iterations grows by one) and lets go of
+	// its parameters; call it once Update has covered every element.
 	End()
 	// Iterations returns the number of steps applied so far.
 	Iterations() int64

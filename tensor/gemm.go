@@ -121,18 +121,20 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 }
 
 // An Epilogue is work on rows of a product's C that GemmThen runs as soon
-// as they are complete, on the thread that computed them, while they are
-// still in its caches (train's optimizer step on a layer's kernel, from
-// its gradient).
+// as they are complete, while they are still in the caches (e.g. an
+// update of the rows just computed).
 type Epilogue interface {
 	// Done is called once for each of a set of disjoint blocks of rows
-	// [i0, i1) that cover C's m rows, concurrently for different blocks.
+	// [i0, i1) that cover C's m rows, concurrently for different blocks,
+	// inside one of the engine's loops: Done must not use the engine (its
+	// products, passes or pool).
 	Done(i0, i1 int)
 }
 
 // GemmThen is Gemm (the same bits) followed by then.Done on every block of
 // C's rows, each called as soon as its rows are complete, on the thread
-// that computed them.
+// that computed them; a narrow or empty product's Done covers all of C,
+// once it is complete. It panics if then is nil.
 func (e *Engine) GemmThen(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, then Epilogue) {
 	if then == nil {
 		panic("tensor: GemmThen without an epilogue")
@@ -212,7 +214,8 @@ func (e *Engine) gemmThen(transA, transB bool, m, n, k int, a []float32, lda int
 		// Tasks are blocks of row panels against every column panel, at
 		// least four per thread, so that each block's epilogue follows its
 		// rows while they are in the caches.
-		g.rowBlock = max(1, min(g.rowBlock, (g.mp+4*e.pool.threads-1)/(4*e.pool.threads)))
+		threads := e.pool.Threads()
+		g.rowBlock = max(1, min(g.rowBlock, (g.mp+4*threads-1)/(4*threads)))
 	}
 	const panelsPerTask = 4
 	g.aPerTask = panelsPerTask
@@ -478,9 +481,9 @@ func doneWhole(then Epilogue, m int) {
 	}
 }
 
-// gemmThen1 computes block t of row panels against every column panel,
-// then runs the epilogue on the block's rows.
-func (e *Engine) gemmThen1(t int) {
+// gemmThenBlock computes block t of row panels against every column
+// panel, then runs the epilogue on the block's rows.
+func (e *Engine) gemmThenBlock(t int) {
 	g := &e.gemm
 	ip0, ip1 := t*g.rowBlock, min(g.mp, (t+1)*g.rowBlock)
 	g.group(ip0, ip1, 0, g.np)

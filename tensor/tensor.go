@@ -43,7 +43,7 @@ func NewEngine(threads int) *Engine {
 
 func newEngine(threads int, kr kernel, sd simd) *Engine {
 	e := &Engine{pool: NewPool(threads), kernel: kr, simd: sd}
-	e.gemmPackTask, e.gemmTileTask, e.gemmThenTask, e.colsTask = e.gemmPack, e.gemmTile, e.gemmThen1, e.colsPanel
+	e.gemmPackTask, e.gemmTileTask, e.gemmThenTask, e.colsTask = e.gemmPack, e.gemmTile, e.gemmThenBlock, e.colsPanel
 	e.nadamTask, e.gatherTask, e.chunksTask, e.eluTask = e.nadamChunkTask, e.gatherRows, e.chunkTask, e.eluChunkTask
 	return e
 }

@@ -58,6 +58,28 @@ func stagedStep(b *base, e *tensor.Engine, ps []nn.Param) {
 	b.params, b.e = nil, nil
 }
 
+// everyRule lists every optimizer's rule, with the arguments that give
+// each of its variants.
+var everyRule = []struct {
+	name string
+	args Args
+}{
+	{"sgd", nil}, {"sgd", Args{"momentum": 0.9, "nesterov": true}}, {"rmsprop", nil},
+	{"rmsprop", Args{"momentum": 0.5, "centered": true}}, {"adagrad", nil}, {"adadelta", nil}, {"adam", nil},
+	{"adam", Args{"amsgrad": true}}, {"adamw", nil}, {"adamax", nil}, {"nadam", nil}, {"lion", nil},
+}
+
+// withArgs returns the arguments of a and b together (b's where both set one).
+func withArgs(a, b Args) Args {
+	args := Args{}
+	for _, from := range []Args{a, b} {
+		for k, v := range from {
+			args[k] = v
+		}
+	}
+	return args
+}
+
 // TestOptionsInOnePassGiveKerasOrderBits: every optimizer with every base
 // option, stepped in one pass (Step: the options inside the rule's pass),
 // gives the bits of the stage-by-stage order of Keras (stagedStep): the
@@ -65,14 +87,6 @@ func stagedStep(b *base, e *tensor.Engine, ps []nn.Param) {
 // that include the first average, overwrites and an all-zero gradient
 // (clipnorm leaves it zero), at 1 and 3 threads.
 func TestOptionsInOnePassGiveKerasOrderBits(t *testing.T) {
-	rules := []struct {
-		name string
-		args Args
-	}{
-		{"sgd", nil}, {"sgd", Args{"momentum": 0.9, "nesterov": true}}, {"rmsprop", nil},
-		{"rmsprop", Args{"momentum": 0.5, "centered": true}}, {"adagrad", nil}, {"adadelta", nil}, {"adam", nil},
-		{"adam", Args{"amsgrad": true}}, {"adamw", nil}, {"adamax", nil}, {"nadam", nil}, {"lion", nil},
-	}
 	options := []Args{
 		{"clipnorm": 0.5}, {"global_clipnorm": 0.7}, {"clipvalue": 0.05}, {"weight_decay": 0.1},
 		{"use_ema": true, "ema_overwrite_frequency": 2},
@@ -81,14 +95,9 @@ func TestOptionsInOnePassGiveKerasOrderBits(t *testing.T) {
 	}
 	for _, threads := range []int{1, 3} {
 		e := tensor.NewEngine(threads)
-		for _, r := range rules {
+		for _, r := range everyRule {
 			for _, opt := range options {
-				args := Args{}
-				for _, a := range []Args{r.args, opt} {
-					for k, v := range a {
-						args[k] = v
-					}
-				}
+				args := withArgs(r.args, opt)
 				fused, err := Build(r.name, Constant(0.01), args)
 				if err != nil {
 					t.Fatal(err)

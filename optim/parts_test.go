@@ -18,14 +18,6 @@ import (
 // global_clipnorm (whose norms need every gradient) and changes nothing
 // then.
 func TestStepInPartsGivesStepBits(t *testing.T) {
-	rules := []struct {
-		name string
-		args Args
-	}{
-		{"sgd", nil}, {"sgd", Args{"momentum": 0.9, "nesterov": true}}, {"rmsprop", nil},
-		{"rmsprop", Args{"momentum": 0.5, "centered": true}}, {"adagrad", nil}, {"adadelta", nil}, {"adam", nil},
-		{"adam", Args{"amsgrad": true}}, {"adamw", nil}, {"adamax", nil}, {"nadam", nil}, {"lion", nil},
-	}
 	options := []Args{
 		nil, {"clipvalue": 0.05}, {"weight_decay": 0.1}, {"use_ema": true, "ema_overwrite_frequency": 2},
 		{"clipvalue": 0.5, "weight_decay": 0.004, "use_ema": true, "ema_momentum": 0.9, "ema_overwrite_frequency": 3},
@@ -34,14 +26,9 @@ func TestStepInPartsGivesStepBits(t *testing.T) {
 	e := tensor.NewEngine(2)
 	defer e.Close()
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, r := range rules {
+	for _, r := range everyRule {
 		for _, opt := range options {
-			args := Args{}
-			for _, a := range []Args{r.args, opt} {
-				for k, v := range a {
-					args[k] = v
-				}
-			}
+			args := withArgs(r.args, opt)
 			whole, err := Build(r.name, Constant(0.01), args)
 			if err != nil {
 				t.Fatal(err)

@@ -48,20 +48,7 @@ func randSlice(r *rand.Rand, n int) []float32 {
 // gemmCase runs one shape through engine e and compares with refGemm.
 func gemmCase(t *testing.T, e *Engine, transA, transB bool, m, n, k int, acc bool) []float32 {
 	t.Helper()
-	r := rand.New(rand.NewPCG(uint64(m*1000003+n*1009+k), 7))
-	// Leading dimensions a little larger than needed, to catch stride bugs.
-	lda, ldb, ldc := k+3, n+5, n+2
-	ar := m
-	if transA {
-		ar, lda = k, m+3
-	}
-	br := k
-	if transB {
-		br, ldb = n, k+5
-	}
-	a := randSlice(r, ar*lda)
-	b := randSlice(r, br*ldb)
-	c := randSlice(r, m*ldc)
+	a, lda, b, ldb, c, ldc := gemmOperands(transA, transB, m, n, k)
 	want := refGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc)
 	e.Gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc)
 	tol := 1e-5 * math.Sqrt(float64(k)+1) * 4
@@ -74,6 +61,23 @@ func gemmCase(t *testing.T, e *Engine, transA, transB bool, m, n, k int, acc boo
 		}
 	}
 	return c
+}
+
+// gemmOperands returns random operands of an m x n x k product, seeded by
+// the shape, with leading dimensions a little larger than needed, to catch
+// stride bugs.
+func gemmOperands(transA, transB bool, m, n, k int) (a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	r := rand.New(rand.NewPCG(uint64(m*1000003+n*1009+k), 7))
+	lda, ldb, ldc = k+3, n+5, n+2
+	ar := m
+	if transA {
+		ar, lda = k, m+3
+	}
+	br := k
+	if transB {
+		br, ldb = n, k+5
+	}
+	return randSlice(r, ar*lda), lda, randSlice(r, br*ldb), ldb, randSlice(r, m*ldc), ldc
 }
 
 var gemmSizes = []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 97, 128, 129, 255, 256, 257, 513}

@@ -3,7 +3,6 @@ package tensor
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"sync"
 	"testing"
 )
@@ -16,11 +15,15 @@ type rowsSeen struct {
 	n, ldc int
 	calls  []int       // per row: Done calls that covered it
 	early  [][]float32 // per row: the row at its Done call
+	blocks int         // Done calls
+	widest int         // the most rows of one call
 }
 
 func (r *rowsSeen) Done(i0, i1 int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.blocks++
+	r.widest = max(r.widest, i1-i0)
 	for i := i0; i < i1; i++ {
 		r.calls[i]++
 		r.early[i] = append([]float32(nil), r.c[i*r.ldc:i*r.ldc+r.n]...)
@@ -59,6 +62,11 @@ func TestGemmThen(t *testing.T) {
 								}
 							}
 						}
+						// A wide product goes in blocks of at most 64 rows
+						// (a few row panels each), several per thread.
+						if m >= 256 && n > colsN && k > 0 && (seen.blocks < 2*threads || seen.widest > 64) {
+							t.Fatalf("%s: %d blocks of up to %d rows, want at least %d of at most 64", what, seen.blocks, seen.widest, 2*threads)
+						}
 					}
 				}
 			}
@@ -70,20 +78,7 @@ func TestGemmThen(t *testing.T) {
 // gemmThenCase runs one product through Gemm and through GemmThen with a
 // recording epilogue, on the same random operands, and returns both Cs.
 func gemmThenCase(e *Engine, transA, transB bool, m, n, k int, acc bool) (want, got []float32, seen *rowsSeen) {
-	r := rand.New(rand.NewPCG(uint64(m*1000003+n*1009+k), 7))
-	// Leading dimensions a little larger than needed, to catch stride bugs.
-	lda, ldb, ldc := k+3, n+5, n+2
-	ar := m
-	if transA {
-		ar, lda = k, m+3
-	}
-	br := k
-	if transB {
-		br, ldb = n, k+5
-	}
-	a := randSlice(r, ar*lda)
-	b := randSlice(r, br*ldb)
-	want = randSlice(r, m*ldc)
+	a, lda, b, ldb, want, ldc := gemmOperands(transA, transB, m, n, k)
 	got = append([]float32(nil), want...)
 	e.Gemm(transA, transB, m, n, k, a, lda, b, ldb, want, ldc, acc)
 	seen = &rowsSeen{c: got, n: n, ldc: ldc, calls: make([]int, m), early: make([][]float32, m)}

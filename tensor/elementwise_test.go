@@ -206,7 +206,7 @@ func TestColumnSums(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, s := range simds() {
 		e := newEngine(1, bestKernel(), s)
-		for _, cols := range []int{0, 1, 10, 15, 16, 17, 127, 128, 129, 256, 300} {
+		for _, cols := range []int{0, 1, 8, 9, 10, 15, 16, 17, 63, 64, 65, 127, 128, 129, 256, 300} {
 			for _, rows := range []int{0, 1, 5, 128} {
 				g := randSlice(r, rows*cols)
 				for i := 0; i < len(g); i += 7 {

@@ -141,8 +141,29 @@ var avx2SIMD = func() simd {
 	s.nadamWithOptions, s.adamWithOptions = nadamWithOptionsAVX2Tail, adamWithOptionsAVX2Tail
 	s.ruleWithOptions = ruleWithOptionsAVX2Tail
 	s.bytesToFloat, s.bytesToFloatRecip = bytesToFloatAVX2Tail, bytesToFloatFMAAVX2
+	s.colSums = colSumsBy(colSums64AVX2, 64, colSums8AVX2, 8)
 	return s
 }()
+
+// colSumsBy returns a colSums that sums blocks of w columns with wide, then
+// blocks of v columns with narrow, then the rest in Go.
+func colSumsBy(wide func(dst, g []float32, ldg, rows int), w int, narrow func(dst, g []float32, ldg, rows int), v int) func(dst, g []float32, ldg, rows int) {
+	return func(dst, g []float32, ldg, rows int) {
+		n, j := len(dst), 0
+		if rows == 0 || n == 0 {
+			clear(dst)
+			return
+		}
+		_ = g[(rows-1)*ldg+n-1] // the kernels read unchecked
+		for ; j+w <= n; j += w {
+			wide(dst[j:j+w], g[j:], ldg, rows)
+		}
+		for ; j+v <= n; j += v {
+			narrow(dst[j:j+v], g[j:], ldg, rows)
+		}
+		colSumsGeneric(dst[j:], g[j:], ldg, rows) // the tail
+	}
+}
 
 // nadamWithAVX2 and adamWithAVX2 are the fused passes by Options.mode
 // (clip << 2 | decay << 1 | average); mode 0, no option, is the rule's own
@@ -387,21 +408,7 @@ var avx512SIMD = simd{
 		nadamAVX512(w[:n], g[:n], m[:n], v[:n], c)
 		nadamGeneric(w[n:], g[n:], m[n:], v[n:], c)
 	},
-	colSums: func(dst, g []float32, ldg, rows int) {
-		n, j := len(dst), 0
-		if rows == 0 || n == 0 {
-			clear(dst)
-			return
-		}
-		_ = g[(rows-1)*ldg+n-1] // the kernels read unchecked
-		for ; j+128 <= n; j += 128 {
-			colSums128AVX512(dst[j:j+128], g[j:], ldg, rows)
-		}
-		for ; j+16 <= n; j += 16 {
-			colSums16AVX512(dst[j:j+16], g[j:], ldg, rows)
-		}
-		colSumsGeneric(dst[j:], g[j:], ldg, rows) // the tail
-	},
+	colSums: colSumsBy(colSums128AVX512, 128, colSums16AVX512, 16),
 	bytesToFloat: func(dst []float32, src []uint8, s *byteScale) {
 		n := len(src) &^ 15
 		bytesToFloatAVX512(dst[:n], src[:n], s.div)

@@ -12165,6 +12165,73 @@ expm1avx2_done:
 	VZEROUPPER
 	RET
 
+// func colSums64AVX2(dst []float32, g []float32, ldg int, rows int)
+// Requires: AVX
+TEXT ·colSums64AVX2(SB), NOSPLIT, $0-64
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   g_base+24(FP), CX
+	MOVQ   ldg+48(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   rows+56(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  BX, BX
+	JZ     colSums64AVX2_done
+
+colSums64AVX2_loop:
+	VADDPS (CX), Y0, Y0
+	VADDPS 32(CX), Y1, Y1
+	VADDPS 64(CX), Y2, Y2
+	VADDPS 96(CX), Y3, Y3
+	VADDPS 128(CX), Y4, Y4
+	VADDPS 160(CX), Y5, Y5
+	VADDPS 192(CX), Y6, Y6
+	VADDPS 224(CX), Y7, Y7
+	ADDQ   DX, CX
+	DECQ   BX
+	JNZ    colSums64AVX2_loop
+
+colSums64AVX2_done:
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VMOVUPS Y6, 192(AX)
+	VMOVUPS Y7, 224(AX)
+	VZEROUPPER
+	RET
+
+// func colSums8AVX2(dst []float32, g []float32, ldg int, rows int)
+// Requires: AVX
+TEXT ·colSums8AVX2(SB), NOSPLIT, $0-64
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   g_base+24(FP), CX
+	MOVQ   ldg+48(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   rows+56(FP), BX
+	VXORPS Y0, Y0, Y0
+	TESTQ  BX, BX
+	JZ     colSums8AVX2_done
+
+colSums8AVX2_loop:
+	VADDPS (CX), Y0, Y0
+	ADDQ   DX, CX
+	DECQ   BX
+	JNZ    colSums8AVX2_loop
+
+colSums8AVX2_done:
+	VMOVUPS Y0, (AX)
+	VZEROUPPER
+	RET
+
 // func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamAVX512(SB), NOSPLIT, $0-104

@@ -292,6 +292,12 @@ func expm1FastAVX2(x []float64)
 // expm1NonPosAVX2 sets x[i] = math.Expm1(x[i]) where x[i] <= 0 (elsewhere: anything); len(x) a multiple of 4. For the tests.
 func expm1NonPosAVX2(x []float64)
 
+// colSums64AVX2 sets dst[j] = the sum over i < rows of g[i*ldg+j], in order of i, for j < 64.
+func colSums64AVX2(dst []float32, g []float32, ldg int, rows int)
+
+// colSums8AVX2 sets dst[j] = the sum over i < rows of g[i*ldg+j], in order of i, for j < 8.
+func colSums8AVX2(dst []float32, g []float32, ldg int, rows int)
+
 // nadamAVX512 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
 func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 

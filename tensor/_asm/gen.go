@@ -96,6 +96,8 @@ func main() {
 	eluBackward()
 	eluBackwardAVX2()
 	biasELUAVX2()
+	colSumsOf(8, 8, "AVX2", func() VecVirtual { return YMM() })
+	colSumsOf(1, 8, "AVX2", func() VecVirtual { return YMM() })
 	nadam("AVX512", 4, func() VecVirtual { return ZMM() })
 	// AVX2 machines run the exercise's optimizer step with it too.
 	nadam("AVX2", 3, func() VecVirtual { return YMM() })
@@ -2195,27 +2197,31 @@ func bytesToFloatAVX2(recip bool) {
 // colSums emits the column sums of nv*16 columns: dst[j] = sum of
 // g[i*ldg+j] over rows i, added in order from zero, so the bits are those
 // of the Go loop; nv accumulators make nv independent chains of additions.
-func colSums(nv int) {
-	name := fmt.Sprintf("colSums%dAVX512", 16*nv)
+func colSums(nv int) { colSumsOf(nv, 16, "AVX512", func() VecVirtual { return ZMM() }) }
+
+// colSumsOf emits colSums<width><suffix>: nv vectors of lanes columns
+// each, summed over the rows in order (the Go loop's additions).
+func colSumsOf(nv, lanes int, suffix string, vec func() VecVirtual) {
+	name := fmt.Sprintf("colSums%d%s", lanes*nv, suffix)
 	TEXT(name, NOSPLIT, "func(dst []float32, g []float32, ldg int, rows int)")
-	Doc(fmt.Sprintf("%s sets dst[j] = the sum over i < rows of g[i*ldg+j], in order of i, for j < %d.", name, 16*nv))
+	Doc(fmt.Sprintf("%s sets dst[j] = the sum over i < rows of g[i*ldg+j], in order of i, for j < %d.", name, lanes*nv))
 	dst := Load(Param("dst").Base(), GP64())
 	g := Load(Param("g").Base(), GP64())
 	ldg := stride("ldg")
 	rows := Load(Param("rows"), GP64())
 	acc := make([]VecVirtual, nv)
 	for j := range acc {
-		acc[j] = ZMM()
+		acc[j] = vec()
 		VXORPS(acc[j], acc[j], acc[j])
 	}
 	countdown(name, rows, func() {
 		for j := range acc {
-			VADDPS(Mem{Base: g, Disp: 64 * j}, acc[j], acc[j])
+			VADDPS(Mem{Base: g, Disp: 4 * lanes * j}, acc[j], acc[j])
 		}
 		ADDQ(ldg, g)
 	})
 	for j := range acc {
-		VMOVUPS(acc[j], Mem{Base: dst, Disp: 64 * j})
+		VMOVUPS(acc[j], Mem{Base: dst, Disp: 4 * lanes * j})
 	}
 	VZEROUPPER()
 	RET()

@@ -6,12 +6,13 @@ import (
 )
 
 // The elementwise passes of training. Each has a portable Go body and, on
-// amd64 with AVX-512, an assembly twin (kernel_amd64.s; bias+ELU, ELU
-// backward and Nadam also in AVX2): ELU backward and Nadam use only correctly
-// rounded operations in the same order, so both paths give the same bits; so
-// does the AVX2 ELU forward, whose expm1 is math.Expm1's float64 arithmetic
-// vectorized; the AVX-512 ELU forward uses its own expm1 (a few ulp from
-// math.Expm1).
+// amd64 with AVX-512, an assembly twin (kernel_amd64.s; most also in AVX2):
+// ELU backward, Nadam and the others use only correctly rounded operations
+// in the same order, so both paths give the same bits; so does the AVX2 ELU
+// forward, whose expm1 gives math.Expm1's float32 rounding for every input
+// (a fast polynomial where that rounding is certain, math.Expm1's float64
+// arithmetic vectorized elsewhere); the AVX-512 ELU forward uses its own
+// expm1 (a few ulp from math.Expm1).
 
 // BiasELU sets each row of x (rows x len(bias)) to ELU(row + bias), alpha 1,
 // rows spread over the engine's workers (each element is computed alone,

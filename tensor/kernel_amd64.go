@@ -109,9 +109,10 @@ func simds() []simd {
 	return ss
 }
 
-// avx2SIMD is the Go set with bias+ELU, ELU backward, Nadam and the optimizers' passes in AVX2 (the same bits:
-// every operation correctly rounded, in the same order; the ELU forward's expm1 is math.Expm1's float64
-// arithmetic vectorized).
+// avx2SIMD is the Go set with bias+ELU, ELU backward, Nadam, the optimizers' passes, the pixel conversion and
+// the column sums in AVX2, each with the Go loop's bits: every operation correctly rounded, in the same order;
+// the ELU forward's expm1 a fast FMA polynomial where its float32 rounding is certain, else math.Expm1's
+// float64 arithmetic vectorized (see biasELUAVX2 in _asm/gen.go).
 var avx2SIMD = func() simd {
 	s := genericSIMD
 	s.biasELU = func(x, bias []float32) {
@@ -145,9 +146,13 @@ var avx2SIMD = func() simd {
 	return s
 }()
 
+// colSumsFunc sets dst[j] to the sum of g[i*ldg+j] over i < rows, rows
+// added in order.
+type colSumsFunc = func(dst, g []float32, ldg, rows int)
+
 // colSumsBy returns a colSums that sums blocks of w columns with wide, then
 // blocks of v columns with narrow, then the rest in Go.
-func colSumsBy(wide func(dst, g []float32, ldg, rows int), w int, narrow func(dst, g []float32, ldg, rows int), v int) func(dst, g []float32, ldg, rows int) {
+func colSumsBy(wide colSumsFunc, w int, narrow colSumsFunc, v int) colSumsFunc {
 	return func(dst, g []float32, ldg, rows int) {
 		n, j := len(dst), 0
 		if rows == 0 || n == 0 {

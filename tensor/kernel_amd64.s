@@ -11502,6 +11502,28 @@ DATA expm1_fast_c12<>+16(SB)/8, $0x3e21eed8eff8d898
 DATA expm1_fast_c12<>+24(SB)/8, $0x3e21eed8eff8d898
 GLOBL expm1_fast_c12<>(SB), RODATA|NOPTR, $32
 
+DATA expm1_low29<>+0(SB)/8, $0x000000001fffffff
+DATA expm1_low29<>+8(SB)/8, $0x000000001fffffff
+DATA expm1_low29<>+16(SB)/8, $0x000000001fffffff
+DATA expm1_low29<>+24(SB)/8, $0x000000001fffffff
+GLOBL expm1_low29<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_mid<>+0(SB)/8, $0x0000000010000000
+DATA expm1_mid<>+8(SB)/8, $0x0000000010000000
+DATA expm1_mid<>+16(SB)/8, $0x0000000010000000
+DATA expm1_mid<>+24(SB)/8, $0x0000000010000000
+GLOBL expm1_mid<>(SB), RODATA|NOPTR, $32
+
+DATA expm1_doubt<>+0(SB)/4, $0x7fc00000
+DATA expm1_doubt<>+4(SB)/4, $0x7fc00000
+DATA expm1_doubt<>+8(SB)/4, $0x7fc00000
+DATA expm1_doubt<>+12(SB)/4, $0x7fc00000
+DATA expm1_doubt<>+16(SB)/4, $0x7fc00000
+DATA expm1_doubt<>+20(SB)/4, $0x7fc00000
+DATA expm1_doubt<>+24(SB)/4, $0x7fc00000
+DATA expm1_doubt<>+28(SB)/4, $0x7fc00000
+GLOBL expm1_doubt<>(SB), RODATA|NOPTR, $32
+
 // func biasELUAVX2(x []float32, bias []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·biasELUAVX2(SB), NOSPLIT, $0-48
@@ -11518,218 +11540,219 @@ eluavx2_loop:
 	VADDPS       (CX), Y1, Y1
 	VCMPPS       $0x11, Y0, Y1, Y2
 	VBLENDVPS    Y2, Y1, Y0, Y2
-	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X2, Y5
 	VEXTRACTF128 $0x01, Y2, X2
 	VCVTPS2PD    X2, Y2
-	VMAXPD       expm1_fast_min<>+0(SB), Y4, Y4
+	VMAXPD       expm1_fast_min<>+0(SB), Y5, Y5
 	VMAXPD       expm1_fast_min<>+0(SB), Y2, Y2
-	VMULPD       expm1_invln2<>+0(SB), Y4, Y5
-	VROUNDPD     $0x08, Y5, Y5
-	VMOVAPD      Y4, Y4
-	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y5, Y4
-	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y5, Y4
-	VMULPD       Y4, Y4, Y6
-	VMOVUPD      expm1_fast_c3<>+0(SB), Y8
-	VFMADD213PD  expm1_fast_c2<>+0(SB), Y4, Y8
-	VMOVUPD      expm1_fast_c5<>+0(SB), Y7
-	VFMADD213PD  expm1_fast_c4<>+0(SB), Y4, Y7
-	VFMADD231PD  Y7, Y6, Y8
-	VMOVUPD      expm1_fast_c7<>+0(SB), Y9
-	VFMADD213PD  expm1_fast_c6<>+0(SB), Y4, Y9
-	VMOVUPD      expm1_fast_c9<>+0(SB), Y7
-	VFMADD213PD  expm1_fast_c8<>+0(SB), Y4, Y7
-	VFMADD231PD  Y7, Y6, Y9
-	VMULPD       Y6, Y6, Y7
-	VFMADD231PD  Y9, Y7, Y8
-	VMOVUPD      expm1_fast_c11<>+0(SB), Y9
-	VFMADD213PD  expm1_fast_c10<>+0(SB), Y4, Y9
-	VFMADD231PD  expm1_fast_c12<>+0(SB), Y6, Y9
-	VMULPD       Y7, Y7, Y7
-	VFMADD231PD  Y9, Y7, Y8
-	VFMADD213PD  Y4, Y6, Y8
-	VADDPD       expm1_magic<>+0(SB), Y5, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPADDQ       expm1_one<>+0(SB), Y4, Y4
-	VSUBPD       expm1_one<>+0(SB), Y4, Y5
-	VFMADD231PD  Y8, Y4, Y5
-	VPAND        eluavx2_low29<>+0(SB), Y5, Y4
-	VPXOR        eluavx2_mid<>+0(SB), Y4, Y4
-	VPADDQ       eluavx2_tol<>+0(SB), Y4, Y4
-	VPAND        eluavx2_low29<>+0(SB), Y4, Y4
-	VPCMPGTQ     eluavx2_twotol<>+0(SB), Y4, Y4
-	VCVTPD2PSY   Y5, X3
+	VMULPD       expm1_invln2<>+0(SB), Y5, Y6
+	VROUNDPD     $0x08, Y6, Y6
+	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y6, Y5
+	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y6, Y5
+	VMULPD       Y5, Y5, Y7
+	VMOVUPD      expm1_fast_c3<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c2<>+0(SB), Y5, Y9
+	VMOVUPD      expm1_fast_c5<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c4<>+0(SB), Y5, Y8
+	VFMADD231PD  Y8, Y7, Y9
+	VMOVUPD      expm1_fast_c7<>+0(SB), Y10
+	VFMADD213PD  expm1_fast_c6<>+0(SB), Y5, Y10
+	VMOVUPD      expm1_fast_c9<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c8<>+0(SB), Y5, Y8
+	VFMADD231PD  Y8, Y7, Y10
+	VMULPD       Y7, Y7, Y8
+	VFMADD231PD  Y10, Y8, Y9
+	VMOVUPD      expm1_fast_c11<>+0(SB), Y10
+	VFMADD213PD  expm1_fast_c10<>+0(SB), Y5, Y10
+	VFMADD231PD  expm1_fast_c12<>+0(SB), Y7, Y10
+	VMULPD       Y8, Y8, Y8
+	VFMADD231PD  Y10, Y8, Y9
+	VFMADD213PD  Y5, Y7, Y9
+	VADDPD       expm1_magic<>+0(SB), Y6, Y5
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       expm1_one<>+0(SB), Y5, Y5
+	VSUBPD       expm1_one<>+0(SB), Y5, Y6
+	VFMADD231PD  Y9, Y5, Y6
 	VMULPD       expm1_invln2<>+0(SB), Y2, Y5
 	VROUNDPD     $0x08, Y5, Y5
-	VMOVAPD      Y2, Y2
 	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y5, Y2
 	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y5, Y2
-	VMULPD       Y2, Y2, Y6
-	VMOVUPD      expm1_fast_c3<>+0(SB), Y8
-	VFMADD213PD  expm1_fast_c2<>+0(SB), Y2, Y8
-	VMOVUPD      expm1_fast_c5<>+0(SB), Y7
-	VFMADD213PD  expm1_fast_c4<>+0(SB), Y2, Y7
-	VFMADD231PD  Y7, Y6, Y8
-	VMOVUPD      expm1_fast_c7<>+0(SB), Y9
-	VFMADD213PD  expm1_fast_c6<>+0(SB), Y2, Y9
-	VMOVUPD      expm1_fast_c9<>+0(SB), Y7
-	VFMADD213PD  expm1_fast_c8<>+0(SB), Y2, Y7
-	VFMADD231PD  Y7, Y6, Y9
-	VMULPD       Y6, Y6, Y7
-	VFMADD231PD  Y9, Y7, Y8
-	VMOVUPD      expm1_fast_c11<>+0(SB), Y9
-	VFMADD213PD  expm1_fast_c10<>+0(SB), Y2, Y9
-	VFMADD231PD  expm1_fast_c12<>+0(SB), Y6, Y9
-	VMULPD       Y7, Y7, Y7
-	VFMADD231PD  Y9, Y7, Y8
-	VFMADD213PD  Y2, Y6, Y8
+	VMULPD       Y2, Y2, Y7
+	VMOVUPD      expm1_fast_c3<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c2<>+0(SB), Y2, Y9
+	VMOVUPD      expm1_fast_c5<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c4<>+0(SB), Y2, Y8
+	VFMADD231PD  Y8, Y7, Y9
+	VMOVUPD      expm1_fast_c7<>+0(SB), Y10
+	VFMADD213PD  expm1_fast_c6<>+0(SB), Y2, Y10
+	VMOVUPD      expm1_fast_c9<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c8<>+0(SB), Y2, Y8
+	VFMADD231PD  Y8, Y7, Y10
+	VMULPD       Y7, Y7, Y8
+	VFMADD231PD  Y10, Y8, Y9
+	VMOVUPD      expm1_fast_c11<>+0(SB), Y10
+	VFMADD213PD  expm1_fast_c10<>+0(SB), Y2, Y10
+	VFMADD231PD  expm1_fast_c12<>+0(SB), Y7, Y10
+	VMULPD       Y8, Y8, Y8
+	VFMADD231PD  Y10, Y8, Y9
+	VFMADD213PD  Y2, Y7, Y9
 	VADDPD       expm1_magic<>+0(SB), Y5, Y2
 	VPSLLQ       $0x34, Y2, Y2
 	VPADDQ       expm1_one<>+0(SB), Y2, Y2
 	VSUBPD       expm1_one<>+0(SB), Y2, Y5
-	VFMADD231PD  Y8, Y2, Y5
-	VPAND        eluavx2_low29<>+0(SB), Y5, Y2
-	VPXOR        eluavx2_mid<>+0(SB), Y2, Y2
+	VFMADD231PD  Y9, Y2, Y5
+	VPAND        expm1_low29<>+0(SB), Y6, Y2
+	VPXOR        expm1_mid<>+0(SB), Y2, Y2
 	VPADDQ       eluavx2_tol<>+0(SB), Y2, Y2
-	VPAND        eluavx2_low29<>+0(SB), Y2, Y2
+	VPAND        expm1_low29<>+0(SB), Y2, Y2
 	VPCMPGTQ     eluavx2_twotol<>+0(SB), Y2, Y2
-	VPAND        Y2, Y4, Y4
-	VCVTPD2PSY   Y5, X2
-	VINSERTF128  $0x01, X2, Y3, Y3
-	VMOVMSKPD    Y4, BX
+	VPAND        expm1_low29<>+0(SB), Y5, Y7
+	VPXOR        expm1_mid<>+0(SB), Y7, Y7
+	VPADDQ       eluavx2_tol<>+0(SB), Y7, Y7
+	VPAND        expm1_low29<>+0(SB), Y7, Y7
+	VPCMPGTQ     eluavx2_twotol<>+0(SB), Y7, Y7
+	VCVTPD2PSY   Y6, X3
+	VCVTPD2PSY   Y5, X4
+	VINSERTF128  $0x01, X4, Y3, Y3
+	VPAND        Y2, Y7, Y5
+	VMOVMSKPD    Y5, BX
 	CMPL         BX, $0x0f
 	JE           eluavx2_rounded
-	VCMPPS       $0x11, Y0, Y1, Y2
-	VBLENDVPS    Y2, Y1, Y0, Y2
-	VCVTPS2PD    X2, Y4
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VMAXPD       expm1_fast_min<>+0(SB), Y4, Y4
-	VMAXPD       expm1_fast_min<>+0(SB), Y2, Y2
-	VANDPD       expm1_absmask<>+0(SB), Y4, Y5
-	VMULPD       expm1_invln2<>+0(SB), Y4, Y6
-	VSUBPD       expm1_half<>+0(SB), Y6, Y6
-	VCVTTPD2DQY  Y6, X3
-	VCVTDQ2PD    X3, Y6
-	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y5, Y7
-	VBLENDVPD    Y7, expm1_minusone<>+0(SB), Y6, Y6
-	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y5, Y7
-	VBLENDVPD    Y7, Y0, Y6, Y6
-	VMULPD       expm1_ln2hi<>+0(SB), Y6, Y8
-	VSUBPD       Y8, Y4, Y8
-	VMULPD       expm1_ln2lo<>+0(SB), Y6, Y7
-	VSUBPD       Y7, Y8, Y10
-	VSUBPD       Y10, Y8, Y9
-	VSUBPD       Y7, Y9, Y9
-	VMULPD       expm1_half<>+0(SB), Y10, Y7
-	VMULPD       Y7, Y10, Y11
-	VMULPD       expm1_q5<>+0(SB), Y11, Y8
-	VADDPD       expm1_q4<>+0(SB), Y8, Y8
-	VMULPD       Y11, Y8, Y8
-	VADDPD       expm1_q3<>+0(SB), Y8, Y8
-	VMULPD       Y11, Y8, Y8
-	VADDPD       expm1_q2<>+0(SB), Y8, Y8
-	VMULPD       Y11, Y8, Y8
-	VADDPD       expm1_q1<>+0(SB), Y8, Y8
-	VMULPD       Y11, Y8, Y8
-	VADDPD       expm1_one<>+0(SB), Y8, Y8
-	VMULPD       Y7, Y8, Y7
-	VMOVUPD      expm1_three<>+0(SB), Y12
-	VSUBPD       Y7, Y12, Y7
-	VSUBPD       Y7, Y8, Y12
-	VMULPD       Y7, Y10, Y8
-	VMOVUPD      expm1_six<>+0(SB), Y7
-	VSUBPD       Y8, Y7, Y8
-	VDIVPD       Y8, Y12, Y7
-	VMULPD       Y11, Y7, Y7
-	VMULPD       Y7, Y10, Y8
-	VSUBPD       Y11, Y8, Y8
-	VSUBPD       Y8, Y10, Y8
-	VSUBPD       Y9, Y7, Y7
-	VMULPD       Y10, Y7, Y7
-	VSUBPD       Y9, Y7, Y7
-	VSUBPD       Y11, Y7, Y7
-	VSUBPD       Y7, Y10, Y9
-	VMULPD       expm1_half<>+0(SB), Y9, Y9
+	VCMPPS       $0x11, Y0, Y1, Y5
+	VBLENDVPS    Y5, Y1, Y0, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VMAXPD       expm1_fast_min<>+0(SB), Y6, Y6
+	VMAXPD       expm1_fast_min<>+0(SB), Y5, Y5
+	VANDPD       expm1_absmask<>+0(SB), Y6, Y8
+	VMULPD       expm1_invln2<>+0(SB), Y6, Y9
 	VSUBPD       expm1_half<>+0(SB), Y9, Y9
-	VSUBPD       Y10, Y7, Y7
-	VMOVUPD      expm1_one<>+0(SB), Y10
-	VSUBPD       Y7, Y10, Y10
-	VADDPD       expm1_magic<>+0(SB), Y6, Y7
-	VPSLLQ       $0x34, Y7, Y7
-	VPADDQ       Y7, Y10, Y10
-	VSUBPD       expm1_one<>+0(SB), Y10, Y10
-	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y6, Y7
-	VBLENDVPD    Y7, Y9, Y10, Y10
-	VCMPPD       $0x00, Y0, Y6, Y7
-	VBLENDVPD    Y7, Y8, Y10, Y10
-	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y5, Y7
-	VBLENDVPD    Y7, Y4, Y10, Y10
-	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y5, Y7
-	VBLENDVPD    Y7, expm1_minusone<>+0(SB), Y10, Y10
-	VANDPD       expm1_absmask<>+0(SB), Y2, Y4
-	VMULPD       expm1_invln2<>+0(SB), Y2, Y5
-	VSUBPD       expm1_half<>+0(SB), Y5, Y5
-	VCVTTPD2DQY  Y5, X3
-	VCVTDQ2PD    X3, Y5
-	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y5, Y5
-	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, Y0, Y5, Y5
-	VMULPD       expm1_ln2hi<>+0(SB), Y5, Y7
-	VSUBPD       Y7, Y2, Y7
-	VMULPD       expm1_ln2lo<>+0(SB), Y5, Y6
-	VSUBPD       Y6, Y7, Y9
-	VSUBPD       Y9, Y7, Y8
-	VSUBPD       Y6, Y8, Y8
-	VMULPD       expm1_half<>+0(SB), Y9, Y6
-	VMULPD       Y6, Y9, Y11
-	VMULPD       expm1_q5<>+0(SB), Y11, Y7
-	VADDPD       expm1_q4<>+0(SB), Y7, Y7
-	VMULPD       Y11, Y7, Y7
-	VADDPD       expm1_q3<>+0(SB), Y7, Y7
-	VMULPD       Y11, Y7, Y7
-	VADDPD       expm1_q2<>+0(SB), Y7, Y7
-	VMULPD       Y11, Y7, Y7
-	VADDPD       expm1_q1<>+0(SB), Y7, Y7
-	VMULPD       Y11, Y7, Y7
-	VADDPD       expm1_one<>+0(SB), Y7, Y7
-	VMULPD       Y6, Y7, Y6
-	VMOVUPD      expm1_three<>+0(SB), Y12
-	VSUBPD       Y6, Y12, Y6
-	VSUBPD       Y6, Y7, Y12
-	VMULPD       Y6, Y9, Y7
-	VMOVUPD      expm1_six<>+0(SB), Y6
-	VSUBPD       Y7, Y6, Y7
-	VDIVPD       Y7, Y12, Y6
-	VMULPD       Y11, Y6, Y6
-	VMULPD       Y6, Y9, Y7
-	VSUBPD       Y11, Y7, Y7
-	VSUBPD       Y7, Y9, Y7
-	VSUBPD       Y8, Y6, Y6
-	VMULPD       Y9, Y6, Y6
-	VSUBPD       Y8, Y6, Y6
-	VSUBPD       Y11, Y6, Y6
-	VSUBPD       Y6, Y9, Y8
-	VMULPD       expm1_half<>+0(SB), Y8, Y8
+	VCVTTPD2DQY  Y9, X4
+	VCVTDQ2PD    X4, Y9
+	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y8, Y10
+	VBLENDVPD    Y10, expm1_minusone<>+0(SB), Y9, Y9
+	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y8, Y10
+	VBLENDVPD    Y10, Y0, Y9, Y9
+	VMULPD       expm1_ln2hi<>+0(SB), Y9, Y11
+	VSUBPD       Y11, Y6, Y11
+	VMULPD       expm1_ln2lo<>+0(SB), Y9, Y10
+	VSUBPD       Y10, Y11, Y13
+	VSUBPD       Y13, Y11, Y12
+	VSUBPD       Y10, Y12, Y12
+	VMULPD       expm1_half<>+0(SB), Y13, Y10
+	VMULPD       Y10, Y13, Y14
+	VMULPD       expm1_q5<>+0(SB), Y14, Y11
+	VADDPD       expm1_q4<>+0(SB), Y11, Y11
+	VMULPD       Y14, Y11, Y11
+	VADDPD       expm1_q3<>+0(SB), Y11, Y11
+	VMULPD       Y14, Y11, Y11
+	VADDPD       expm1_q2<>+0(SB), Y11, Y11
+	VMULPD       Y14, Y11, Y11
+	VADDPD       expm1_q1<>+0(SB), Y11, Y11
+	VMULPD       Y14, Y11, Y11
+	VADDPD       expm1_one<>+0(SB), Y11, Y11
+	VMULPD       Y10, Y11, Y10
+	VMOVUPD      expm1_three<>+0(SB), Y15
+	VSUBPD       Y10, Y15, Y10
+	VSUBPD       Y10, Y11, Y15
+	VMULPD       Y10, Y13, Y11
+	VMOVUPD      expm1_six<>+0(SB), Y10
+	VSUBPD       Y11, Y10, Y11
+	VDIVPD       Y11, Y15, Y10
+	VMULPD       Y14, Y10, Y10
+	VMULPD       Y10, Y13, Y11
+	VSUBPD       Y14, Y11, Y11
+	VSUBPD       Y11, Y13, Y11
+	VSUBPD       Y12, Y10, Y10
+	VMULPD       Y13, Y10, Y10
+	VSUBPD       Y12, Y10, Y10
+	VSUBPD       Y14, Y10, Y10
+	VSUBPD       Y10, Y13, Y12
+	VMULPD       expm1_half<>+0(SB), Y12, Y12
+	VSUBPD       expm1_half<>+0(SB), Y12, Y12
+	VSUBPD       Y13, Y10, Y10
+	VMOVUPD      expm1_one<>+0(SB), Y13
+	VSUBPD       Y10, Y13, Y13
+	VADDPD       expm1_magic<>+0(SB), Y9, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPADDQ       Y10, Y13, Y13
+	VSUBPD       expm1_one<>+0(SB), Y13, Y13
+	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y9, Y10
+	VBLENDVPD    Y10, Y12, Y13, Y13
+	VCMPPD       $0x00, Y0, Y9, Y10
+	VBLENDVPD    Y10, Y11, Y13, Y13
+	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y8, Y10
+	VBLENDVPD    Y10, Y6, Y13, Y13
+	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y8, Y10
+	VBLENDVPD    Y10, expm1_minusone<>+0(SB), Y13, Y13
+	VANDPD       expm1_absmask<>+0(SB), Y5, Y6
+	VMULPD       expm1_invln2<>+0(SB), Y5, Y8
 	VSUBPD       expm1_half<>+0(SB), Y8, Y8
-	VSUBPD       Y9, Y6, Y6
-	VMOVUPD      expm1_one<>+0(SB), Y9
-	VSUBPD       Y6, Y9, Y9
-	VADDPD       expm1_magic<>+0(SB), Y5, Y6
-	VPSLLQ       $0x34, Y6, Y6
-	VPADDQ       Y6, Y9, Y9
-	VSUBPD       expm1_one<>+0(SB), Y9, Y9
-	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y5, Y6
-	VBLENDVPD    Y6, Y8, Y9, Y9
-	VCMPPD       $0x00, Y0, Y5, Y6
-	VBLENDVPD    Y6, Y7, Y9, Y9
-	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, Y2, Y9, Y9
-	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y9, Y9
-	VCVTPD2PSY   Y10, X3
-	VCVTPD2PSY   Y9, X2
-	VINSERTF128  $0x01, X2, Y3, Y3
+	VCVTTPD2DQY  Y8, X4
+	VCVTDQ2PD    X4, Y8
+	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, expm1_minusone<>+0(SB), Y8, Y8
+	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, Y0, Y8, Y8
+	VMULPD       expm1_ln2hi<>+0(SB), Y8, Y10
+	VSUBPD       Y10, Y5, Y10
+	VMULPD       expm1_ln2lo<>+0(SB), Y8, Y9
+	VSUBPD       Y9, Y10, Y12
+	VSUBPD       Y12, Y10, Y11
+	VSUBPD       Y9, Y11, Y11
+	VMULPD       expm1_half<>+0(SB), Y12, Y9
+	VMULPD       Y9, Y12, Y14
+	VMULPD       expm1_q5<>+0(SB), Y14, Y10
+	VADDPD       expm1_q4<>+0(SB), Y10, Y10
+	VMULPD       Y14, Y10, Y10
+	VADDPD       expm1_q3<>+0(SB), Y10, Y10
+	VMULPD       Y14, Y10, Y10
+	VADDPD       expm1_q2<>+0(SB), Y10, Y10
+	VMULPD       Y14, Y10, Y10
+	VADDPD       expm1_q1<>+0(SB), Y10, Y10
+	VMULPD       Y14, Y10, Y10
+	VADDPD       expm1_one<>+0(SB), Y10, Y10
+	VMULPD       Y9, Y10, Y9
+	VMOVUPD      expm1_three<>+0(SB), Y15
+	VSUBPD       Y9, Y15, Y9
+	VSUBPD       Y9, Y10, Y15
+	VMULPD       Y9, Y12, Y10
+	VMOVUPD      expm1_six<>+0(SB), Y9
+	VSUBPD       Y10, Y9, Y10
+	VDIVPD       Y10, Y15, Y9
+	VMULPD       Y14, Y9, Y9
+	VMULPD       Y9, Y12, Y10
+	VSUBPD       Y14, Y10, Y10
+	VSUBPD       Y10, Y12, Y10
+	VSUBPD       Y11, Y9, Y9
+	VMULPD       Y12, Y9, Y9
+	VSUBPD       Y11, Y9, Y9
+	VSUBPD       Y14, Y9, Y9
+	VSUBPD       Y9, Y12, Y11
+	VMULPD       expm1_half<>+0(SB), Y11, Y11
+	VSUBPD       expm1_half<>+0(SB), Y11, Y11
+	VSUBPD       Y12, Y9, Y9
+	VMOVUPD      expm1_one<>+0(SB), Y12
+	VSUBPD       Y9, Y12, Y12
+	VADDPD       expm1_magic<>+0(SB), Y8, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VPADDQ       Y9, Y12, Y12
+	VSUBPD       expm1_one<>+0(SB), Y12, Y12
+	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y8, Y9
+	VBLENDVPD    Y9, Y11, Y12, Y12
+	VCMPPD       $0x00, Y0, Y8, Y9
+	VBLENDVPD    Y9, Y10, Y12, Y12
+	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, Y5, Y12, Y12
+	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, expm1_minusone<>+0(SB), Y12, Y12
+	VCVTPD2PSY   Y13, X4
+	VCVTPD2PSY   Y12, X5
+	VINSERTF128  $0x01, X5, Y4, Y4
+	VSHUFPS      $0x88, Y7, Y2, Y2
+	VPERMPD      $0xd8, Y2, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y3
 
 eluavx2_rounded:
 	VCMPPS    $0x11, Y0, Y1, Y2
@@ -11744,18 +11767,6 @@ eluavx2_done:
 	VZEROUPPER
 	RET
 
-DATA eluavx2_low29<>+0(SB)/8, $0x000000001fffffff
-DATA eluavx2_low29<>+8(SB)/8, $0x000000001fffffff
-DATA eluavx2_low29<>+16(SB)/8, $0x000000001fffffff
-DATA eluavx2_low29<>+24(SB)/8, $0x000000001fffffff
-GLOBL eluavx2_low29<>(SB), RODATA|NOPTR, $32
-
-DATA eluavx2_mid<>+0(SB)/8, $0x0000000010000000
-DATA eluavx2_mid<>+8(SB)/8, $0x0000000010000000
-DATA eluavx2_mid<>+16(SB)/8, $0x0000000010000000
-DATA eluavx2_mid<>+24(SB)/8, $0x0000000010000000
-GLOBL eluavx2_mid<>(SB), RODATA|NOPTR, $32
-
 DATA eluavx2_tol<>+0(SB)/8, $0x0000000000001000
 DATA eluavx2_tol<>+8(SB)/8, $0x0000000000001000
 DATA eluavx2_tol<>+16(SB)/8, $0x0000000000001000
@@ -11768,18 +11779,18 @@ DATA eluavx2_twotol<>+16(SB)/8, $0x0000000000002000
 DATA eluavx2_twotol<>+24(SB)/8, $0x0000000000002000
 GLOBL eluavx2_twotol<>(SB), RODATA|NOPTR, $32
 
-// func biasELUExactAVX2(x []float32, bias []float32)
+// func biasELUDoubtAVX2(x []float32, bias []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·biasELUExactAVX2(SB), NOSPLIT, $0-48
+TEXT ·biasELUDoubtAVX2(SB), NOSPLIT, $0-48
 	MOVQ   x_base+0(FP), AX
 	MOVQ   bias_base+24(FP), CX
 	MOVQ   x_len+8(FP), DX
 	SHRQ   $0x03, DX
 	VXORPS Y0, Y0, Y0
 	TESTQ  DX, DX
-	JZ     eluexactavx2_done
+	JZ     eludoubtavx2_done
 
-eluexactavx2_loop:
+eludoubtavx2_loop:
 	VMOVUPS      (AX), Y1
 	VADDPS       (CX), Y1, Y1
 	VCMPPS       $0x11, Y0, Y1, Y2
@@ -11791,7 +11802,6 @@ eluexactavx2_loop:
 	VMAXPD       expm1_fast_min<>+0(SB), Y2, Y2
 	VMULPD       expm1_invln2<>+0(SB), Y4, Y5
 	VROUNDPD     $0x08, Y5, Y5
-	VMOVAPD      Y4, Y4
 	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y5, Y4
 	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y5, Y4
 	VMULPD       Y4, Y4, Y6
@@ -11818,17 +11828,10 @@ eluexactavx2_loop:
 	VPADDQ       expm1_one<>+0(SB), Y4, Y4
 	VSUBPD       expm1_one<>+0(SB), Y4, Y5
 	VFMADD231PD  Y8, Y4, Y5
-	VPAND        eluexactavx2_low29<>+0(SB), Y5, Y4
-	VPXOR        eluexactavx2_mid<>+0(SB), Y4, Y4
-	VPADDQ       eluexactavx2_tol<>+0(SB), Y4, Y4
-	VPAND        eluexactavx2_low29<>+0(SB), Y4, Y4
-	VPCMPGTQ     eluexactavx2_twotol<>+0(SB), Y4, Y4
-	VCVTPD2PSY   Y5, X3
-	VMULPD       expm1_invln2<>+0(SB), Y2, Y5
-	VROUNDPD     $0x08, Y5, Y5
-	VMOVAPD      Y2, Y2
-	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y5, Y2
-	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y5, Y2
+	VMULPD       expm1_invln2<>+0(SB), Y2, Y4
+	VROUNDPD     $0x08, Y4, Y4
+	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y4, Y2
 	VMULPD       Y2, Y2, Y6
 	VMOVUPD      expm1_fast_c3<>+0(SB), Y8
 	VFMADD213PD  expm1_fast_c2<>+0(SB), Y2, Y8
@@ -11848,191 +11851,312 @@ eluexactavx2_loop:
 	VMULPD       Y7, Y7, Y7
 	VFMADD231PD  Y9, Y7, Y8
 	VFMADD213PD  Y2, Y6, Y8
-	VADDPD       expm1_magic<>+0(SB), Y5, Y2
+	VADDPD       expm1_magic<>+0(SB), Y4, Y2
 	VPSLLQ       $0x34, Y2, Y2
 	VPADDQ       expm1_one<>+0(SB), Y2, Y2
-	VSUBPD       expm1_one<>+0(SB), Y2, Y5
-	VFMADD231PD  Y8, Y2, Y5
-	VPAND        eluexactavx2_low29<>+0(SB), Y5, Y2
-	VPXOR        eluexactavx2_mid<>+0(SB), Y2, Y2
-	VPADDQ       eluexactavx2_tol<>+0(SB), Y2, Y2
-	VPAND        eluexactavx2_low29<>+0(SB), Y2, Y2
-	VPCMPGTQ     eluexactavx2_twotol<>+0(SB), Y2, Y2
-	VPAND        Y2, Y4, Y4
-	VCVTPD2PSY   Y5, X2
-	VINSERTF128  $0x01, X2, Y3, Y3
+	VSUBPD       expm1_one<>+0(SB), Y2, Y4
+	VFMADD231PD  Y8, Y2, Y4
+	VPAND        expm1_low29<>+0(SB), Y5, Y2
+	VPXOR        expm1_mid<>+0(SB), Y2, Y2
+	VPADDQ       eludoubtavx2_tol<>+0(SB), Y2, Y2
+	VPAND        expm1_low29<>+0(SB), Y2, Y2
+	VPCMPGTQ     eludoubtavx2_twotol<>+0(SB), Y2, Y2
+	VPAND        expm1_low29<>+0(SB), Y4, Y6
+	VPXOR        expm1_mid<>+0(SB), Y6, Y6
+	VPADDQ       eludoubtavx2_tol<>+0(SB), Y6, Y6
+	VPAND        expm1_low29<>+0(SB), Y6, Y6
+	VPCMPGTQ     eludoubtavx2_twotol<>+0(SB), Y6, Y6
+	VCVTPD2PSY   Y5, X3
+	VCVTPD2PSY   Y4, X4
+	VINSERTF128  $0x01, X4, Y3, Y3
+	VPAND        Y2, Y6, Y4
 	VMOVMSKPD    Y4, BX
 	CMPL         BX, $0x0f
-	JE           eluexactavx2_rounded
-	VCMPPS       $0x11, Y0, Y1, Y2
-	VBLENDVPS    Y2, Y1, Y0, Y2
-	VCVTPS2PD    X2, Y4
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y2
-	VMAXPD       expm1_fast_min<>+0(SB), Y4, Y4
-	VMAXPD       expm1_fast_min<>+0(SB), Y2, Y2
-	VANDPD       expm1_absmask<>+0(SB), Y4, Y5
-	VMULPD       expm1_invln2<>+0(SB), Y4, Y6
-	VSUBPD       expm1_half<>+0(SB), Y6, Y6
-	VCVTTPD2DQY  Y6, X3
-	VCVTDQ2PD    X3, Y6
-	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y5, Y7
-	VBLENDVPD    Y7, expm1_minusone<>+0(SB), Y6, Y6
-	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y5, Y7
-	VBLENDVPD    Y7, Y0, Y6, Y6
-	VMULPD       expm1_ln2hi<>+0(SB), Y6, Y8
-	VSUBPD       Y8, Y4, Y8
-	VMULPD       expm1_ln2lo<>+0(SB), Y6, Y7
-	VSUBPD       Y7, Y8, Y10
-	VSUBPD       Y10, Y8, Y9
-	VSUBPD       Y7, Y9, Y9
-	VMULPD       expm1_half<>+0(SB), Y10, Y7
-	VMULPD       Y7, Y10, Y11
-	VMULPD       expm1_q5<>+0(SB), Y11, Y8
-	VADDPD       expm1_q4<>+0(SB), Y8, Y8
-	VMULPD       Y11, Y8, Y8
-	VADDPD       expm1_q3<>+0(SB), Y8, Y8
-	VMULPD       Y11, Y8, Y8
-	VADDPD       expm1_q2<>+0(SB), Y8, Y8
-	VMULPD       Y11, Y8, Y8
-	VADDPD       expm1_q1<>+0(SB), Y8, Y8
-	VMULPD       Y11, Y8, Y8
-	VADDPD       expm1_one<>+0(SB), Y8, Y8
-	VMULPD       Y7, Y8, Y7
-	VMOVUPD      expm1_three<>+0(SB), Y12
-	VSUBPD       Y7, Y12, Y7
-	VSUBPD       Y7, Y8, Y12
-	VMULPD       Y7, Y10, Y8
-	VMOVUPD      expm1_six<>+0(SB), Y7
-	VSUBPD       Y8, Y7, Y8
-	VDIVPD       Y8, Y12, Y7
-	VMULPD       Y11, Y7, Y7
-	VMULPD       Y7, Y10, Y8
-	VSUBPD       Y11, Y8, Y8
-	VSUBPD       Y8, Y10, Y8
-	VSUBPD       Y9, Y7, Y7
-	VMULPD       Y10, Y7, Y7
-	VSUBPD       Y9, Y7, Y7
-	VSUBPD       Y11, Y7, Y7
-	VSUBPD       Y7, Y10, Y9
-	VMULPD       expm1_half<>+0(SB), Y9, Y9
-	VSUBPD       expm1_half<>+0(SB), Y9, Y9
-	VSUBPD       Y10, Y7, Y7
-	VMOVUPD      expm1_one<>+0(SB), Y10
-	VSUBPD       Y7, Y10, Y10
-	VADDPD       expm1_magic<>+0(SB), Y6, Y7
-	VPSLLQ       $0x34, Y7, Y7
-	VPADDQ       Y7, Y10, Y10
-	VSUBPD       expm1_one<>+0(SB), Y10, Y10
-	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y6, Y7
-	VBLENDVPD    Y7, Y9, Y10, Y10
-	VCMPPD       $0x00, Y0, Y6, Y7
-	VBLENDVPD    Y7, Y8, Y10, Y10
-	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y5, Y7
-	VBLENDVPD    Y7, Y4, Y10, Y10
-	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y5, Y7
-	VBLENDVPD    Y7, expm1_minusone<>+0(SB), Y10, Y10
-	VANDPD       expm1_absmask<>+0(SB), Y2, Y4
-	VMULPD       expm1_invln2<>+0(SB), Y2, Y5
-	VSUBPD       expm1_half<>+0(SB), Y5, Y5
-	VCVTTPD2DQY  Y5, X3
-	VCVTDQ2PD    X3, Y5
-	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y5, Y5
-	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, Y0, Y5, Y5
-	VMULPD       expm1_ln2hi<>+0(SB), Y5, Y7
-	VSUBPD       Y7, Y2, Y7
-	VMULPD       expm1_ln2lo<>+0(SB), Y5, Y6
-	VSUBPD       Y6, Y7, Y9
-	VSUBPD       Y9, Y7, Y8
-	VSUBPD       Y6, Y8, Y8
-	VMULPD       expm1_half<>+0(SB), Y9, Y6
-	VMULPD       Y6, Y9, Y11
-	VMULPD       expm1_q5<>+0(SB), Y11, Y7
-	VADDPD       expm1_q4<>+0(SB), Y7, Y7
-	VMULPD       Y11, Y7, Y7
-	VADDPD       expm1_q3<>+0(SB), Y7, Y7
-	VMULPD       Y11, Y7, Y7
-	VADDPD       expm1_q2<>+0(SB), Y7, Y7
-	VMULPD       Y11, Y7, Y7
-	VADDPD       expm1_q1<>+0(SB), Y7, Y7
-	VMULPD       Y11, Y7, Y7
-	VADDPD       expm1_one<>+0(SB), Y7, Y7
-	VMULPD       Y6, Y7, Y6
-	VMOVUPD      expm1_three<>+0(SB), Y12
-	VSUBPD       Y6, Y12, Y6
-	VSUBPD       Y6, Y7, Y12
-	VMULPD       Y6, Y9, Y7
-	VMOVUPD      expm1_six<>+0(SB), Y6
-	VSUBPD       Y7, Y6, Y7
-	VDIVPD       Y7, Y12, Y6
-	VMULPD       Y11, Y6, Y6
-	VMULPD       Y6, Y9, Y7
-	VSUBPD       Y11, Y7, Y7
-	VSUBPD       Y7, Y9, Y7
-	VSUBPD       Y8, Y6, Y6
-	VMULPD       Y9, Y6, Y6
-	VSUBPD       Y8, Y6, Y6
-	VSUBPD       Y11, Y6, Y6
-	VSUBPD       Y6, Y9, Y8
-	VMULPD       expm1_half<>+0(SB), Y8, Y8
-	VSUBPD       expm1_half<>+0(SB), Y8, Y8
-	VSUBPD       Y9, Y6, Y6
-	VMOVUPD      expm1_one<>+0(SB), Y9
-	VSUBPD       Y6, Y9, Y9
-	VADDPD       expm1_magic<>+0(SB), Y5, Y6
-	VPSLLQ       $0x34, Y6, Y6
-	VPADDQ       Y6, Y9, Y9
-	VSUBPD       expm1_one<>+0(SB), Y9, Y9
-	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y5, Y6
-	VBLENDVPD    Y6, Y8, Y9, Y9
-	VCMPPD       $0x00, Y0, Y5, Y6
-	VBLENDVPD    Y6, Y7, Y9, Y9
-	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, Y2, Y9, Y9
-	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, expm1_minusone<>+0(SB), Y9, Y9
-	VCVTPD2PSY   Y10, X3
-	VCVTPD2PSY   Y9, X2
-	VINSERTF128  $0x01, X2, Y3, Y3
+	JE           eludoubtavx2_rounded
+	VMOVUPS      expm1_doubt<>+0(SB), Y4
+	VSHUFPS      $0x88, Y6, Y2, Y2
+	VPERMPD      $0xd8, Y2, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y3
 
-eluexactavx2_rounded:
+eludoubtavx2_rounded:
 	VCMPPS    $0x11, Y0, Y1, Y2
 	VBLENDVPS Y2, Y3, Y1, Y1
 	VMOVUPS   Y1, (AX)
 	ADDQ      $0x20, AX
 	ADDQ      $0x20, CX
 	DECQ      DX
-	JNZ       eluexactavx2_loop
+	JNZ       eludoubtavx2_loop
 
-eluexactavx2_done:
+eludoubtavx2_done:
 	VZEROUPPER
 	RET
 
-DATA eluexactavx2_low29<>+0(SB)/8, $0x000000001fffffff
-DATA eluexactavx2_low29<>+8(SB)/8, $0x000000001fffffff
-DATA eluexactavx2_low29<>+16(SB)/8, $0x000000001fffffff
-DATA eluexactavx2_low29<>+24(SB)/8, $0x000000001fffffff
-GLOBL eluexactavx2_low29<>(SB), RODATA|NOPTR, $32
+DATA eludoubtavx2_tol<>+0(SB)/8, $0x0000000000001000
+DATA eludoubtavx2_tol<>+8(SB)/8, $0x0000000000001000
+DATA eludoubtavx2_tol<>+16(SB)/8, $0x0000000000001000
+DATA eludoubtavx2_tol<>+24(SB)/8, $0x0000000000001000
+GLOBL eludoubtavx2_tol<>(SB), RODATA|NOPTR, $32
 
-DATA eluexactavx2_mid<>+0(SB)/8, $0x0000000010000000
-DATA eluexactavx2_mid<>+8(SB)/8, $0x0000000010000000
-DATA eluexactavx2_mid<>+16(SB)/8, $0x0000000010000000
-DATA eluexactavx2_mid<>+24(SB)/8, $0x0000000010000000
-GLOBL eluexactavx2_mid<>(SB), RODATA|NOPTR, $32
+DATA eludoubtavx2_twotol<>+0(SB)/8, $0x0000000000002000
+DATA eludoubtavx2_twotol<>+8(SB)/8, $0x0000000000002000
+DATA eludoubtavx2_twotol<>+16(SB)/8, $0x0000000000002000
+DATA eludoubtavx2_twotol<>+24(SB)/8, $0x0000000000002000
+GLOBL eludoubtavx2_twotol<>(SB), RODATA|NOPTR, $32
 
-DATA eluexactavx2_tol<>+0(SB)/8, $0x0000000010000000
-DATA eluexactavx2_tol<>+8(SB)/8, $0x0000000010000000
-DATA eluexactavx2_tol<>+16(SB)/8, $0x0000000010000000
-DATA eluexactavx2_tol<>+24(SB)/8, $0x0000000010000000
-GLOBL eluexactavx2_tol<>(SB), RODATA|NOPTR, $32
+// func biasELUEmulatedAVX2(x []float32, bias []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·biasELUEmulatedAVX2(SB), NOSPLIT, $0-48
+	MOVQ   x_base+0(FP), AX
+	MOVQ   bias_base+24(FP), CX
+	MOVQ   x_len+8(FP), DX
+	SHRQ   $0x03, DX
+	VXORPS Y0, Y0, Y0
+	TESTQ  DX, DX
+	JZ     eluemulatedavx2_done
 
-DATA eluexactavx2_twotol<>+0(SB)/8, $0x0000000020000000
-DATA eluexactavx2_twotol<>+8(SB)/8, $0x0000000020000000
-DATA eluexactavx2_twotol<>+16(SB)/8, $0x0000000020000000
-DATA eluexactavx2_twotol<>+24(SB)/8, $0x0000000020000000
-GLOBL eluexactavx2_twotol<>(SB), RODATA|NOPTR, $32
+eluemulatedavx2_loop:
+	VMOVUPS      (AX), Y1
+	VADDPS       (CX), Y1, Y1
+	VCMPPS       $0x11, Y0, Y1, Y2
+	VBLENDVPS    Y2, Y1, Y0, Y2
+	VCVTPS2PD    X2, Y5
+	VEXTRACTF128 $0x01, Y2, X2
+	VCVTPS2PD    X2, Y2
+	VMAXPD       expm1_fast_min<>+0(SB), Y5, Y5
+	VMAXPD       expm1_fast_min<>+0(SB), Y2, Y2
+	VMULPD       expm1_invln2<>+0(SB), Y5, Y6
+	VROUNDPD     $0x08, Y6, Y6
+	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y6, Y5
+	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y6, Y5
+	VMULPD       Y5, Y5, Y7
+	VMOVUPD      expm1_fast_c3<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c2<>+0(SB), Y5, Y9
+	VMOVUPD      expm1_fast_c5<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c4<>+0(SB), Y5, Y8
+	VFMADD231PD  Y8, Y7, Y9
+	VMOVUPD      expm1_fast_c7<>+0(SB), Y10
+	VFMADD213PD  expm1_fast_c6<>+0(SB), Y5, Y10
+	VMOVUPD      expm1_fast_c9<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c8<>+0(SB), Y5, Y8
+	VFMADD231PD  Y8, Y7, Y10
+	VMULPD       Y7, Y7, Y8
+	VFMADD231PD  Y10, Y8, Y9
+	VMOVUPD      expm1_fast_c11<>+0(SB), Y10
+	VFMADD213PD  expm1_fast_c10<>+0(SB), Y5, Y10
+	VFMADD231PD  expm1_fast_c12<>+0(SB), Y7, Y10
+	VMULPD       Y8, Y8, Y8
+	VFMADD231PD  Y10, Y8, Y9
+	VFMADD213PD  Y5, Y7, Y9
+	VADDPD       expm1_magic<>+0(SB), Y6, Y5
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       expm1_one<>+0(SB), Y5, Y5
+	VSUBPD       expm1_one<>+0(SB), Y5, Y6
+	VFMADD231PD  Y9, Y5, Y6
+	VMULPD       expm1_invln2<>+0(SB), Y2, Y5
+	VROUNDPD     $0x08, Y5, Y5
+	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y5, Y2
+	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y5, Y2
+	VMULPD       Y2, Y2, Y7
+	VMOVUPD      expm1_fast_c3<>+0(SB), Y9
+	VFMADD213PD  expm1_fast_c2<>+0(SB), Y2, Y9
+	VMOVUPD      expm1_fast_c5<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c4<>+0(SB), Y2, Y8
+	VFMADD231PD  Y8, Y7, Y9
+	VMOVUPD      expm1_fast_c7<>+0(SB), Y10
+	VFMADD213PD  expm1_fast_c6<>+0(SB), Y2, Y10
+	VMOVUPD      expm1_fast_c9<>+0(SB), Y8
+	VFMADD213PD  expm1_fast_c8<>+0(SB), Y2, Y8
+	VFMADD231PD  Y8, Y7, Y10
+	VMULPD       Y7, Y7, Y8
+	VFMADD231PD  Y10, Y8, Y9
+	VMOVUPD      expm1_fast_c11<>+0(SB), Y10
+	VFMADD213PD  expm1_fast_c10<>+0(SB), Y2, Y10
+	VFMADD231PD  expm1_fast_c12<>+0(SB), Y7, Y10
+	VMULPD       Y8, Y8, Y8
+	VFMADD231PD  Y10, Y8, Y9
+	VFMADD213PD  Y2, Y7, Y9
+	VADDPD       expm1_magic<>+0(SB), Y5, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       expm1_one<>+0(SB), Y2, Y2
+	VSUBPD       expm1_one<>+0(SB), Y2, Y5
+	VFMADD231PD  Y9, Y2, Y5
+	VPAND        expm1_low29<>+0(SB), Y6, Y2
+	VPXOR        expm1_mid<>+0(SB), Y2, Y2
+	VPADDQ       eluemulatedavx2_tol<>+0(SB), Y2, Y2
+	VPAND        expm1_low29<>+0(SB), Y2, Y2
+	VPCMPGTQ     eluemulatedavx2_twotol<>+0(SB), Y2, Y2
+	VPAND        expm1_low29<>+0(SB), Y5, Y7
+	VPXOR        expm1_mid<>+0(SB), Y7, Y7
+	VPADDQ       eluemulatedavx2_tol<>+0(SB), Y7, Y7
+	VPAND        expm1_low29<>+0(SB), Y7, Y7
+	VPCMPGTQ     eluemulatedavx2_twotol<>+0(SB), Y7, Y7
+	VCVTPD2PSY   Y6, X3
+	VCVTPD2PSY   Y5, X4
+	VINSERTF128  $0x01, X4, Y3, Y3
+	VPAND        Y2, Y7, Y5
+	VMOVMSKPD    Y5, BX
+	CMPL         BX, $0x0f
+	JE           eluemulatedavx2_rounded
+	VCMPPS       $0x11, Y0, Y1, Y5
+	VBLENDVPS    Y5, Y1, Y0, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VMAXPD       expm1_fast_min<>+0(SB), Y6, Y6
+	VMAXPD       expm1_fast_min<>+0(SB), Y5, Y5
+	VANDPD       expm1_absmask<>+0(SB), Y6, Y8
+	VMULPD       expm1_invln2<>+0(SB), Y6, Y9
+	VSUBPD       expm1_half<>+0(SB), Y9, Y9
+	VCVTTPD2DQY  Y9, X4
+	VCVTDQ2PD    X4, Y9
+	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y8, Y10
+	VBLENDVPD    Y10, expm1_minusone<>+0(SB), Y9, Y9
+	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y8, Y10
+	VBLENDVPD    Y10, Y0, Y9, Y9
+	VMULPD       expm1_ln2hi<>+0(SB), Y9, Y11
+	VSUBPD       Y11, Y6, Y11
+	VMULPD       expm1_ln2lo<>+0(SB), Y9, Y10
+	VSUBPD       Y10, Y11, Y13
+	VSUBPD       Y13, Y11, Y12
+	VSUBPD       Y10, Y12, Y12
+	VMULPD       expm1_half<>+0(SB), Y13, Y10
+	VMULPD       Y10, Y13, Y14
+	VMULPD       expm1_q5<>+0(SB), Y14, Y11
+	VADDPD       expm1_q4<>+0(SB), Y11, Y11
+	VMULPD       Y14, Y11, Y11
+	VADDPD       expm1_q3<>+0(SB), Y11, Y11
+	VMULPD       Y14, Y11, Y11
+	VADDPD       expm1_q2<>+0(SB), Y11, Y11
+	VMULPD       Y14, Y11, Y11
+	VADDPD       expm1_q1<>+0(SB), Y11, Y11
+	VMULPD       Y14, Y11, Y11
+	VADDPD       expm1_one<>+0(SB), Y11, Y11
+	VMULPD       Y10, Y11, Y10
+	VMOVUPD      expm1_three<>+0(SB), Y15
+	VSUBPD       Y10, Y15, Y10
+	VSUBPD       Y10, Y11, Y15
+	VMULPD       Y10, Y13, Y11
+	VMOVUPD      expm1_six<>+0(SB), Y10
+	VSUBPD       Y11, Y10, Y11
+	VDIVPD       Y11, Y15, Y10
+	VMULPD       Y14, Y10, Y10
+	VMULPD       Y10, Y13, Y11
+	VSUBPD       Y14, Y11, Y11
+	VSUBPD       Y11, Y13, Y11
+	VSUBPD       Y12, Y10, Y10
+	VMULPD       Y13, Y10, Y10
+	VSUBPD       Y12, Y10, Y10
+	VSUBPD       Y14, Y10, Y10
+	VSUBPD       Y10, Y13, Y12
+	VMULPD       expm1_half<>+0(SB), Y12, Y12
+	VSUBPD       expm1_half<>+0(SB), Y12, Y12
+	VSUBPD       Y13, Y10, Y10
+	VMOVUPD      expm1_one<>+0(SB), Y13
+	VSUBPD       Y10, Y13, Y13
+	VADDPD       expm1_magic<>+0(SB), Y9, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPADDQ       Y10, Y13, Y13
+	VSUBPD       expm1_one<>+0(SB), Y13, Y13
+	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y9, Y10
+	VBLENDVPD    Y10, Y12, Y13, Y13
+	VCMPPD       $0x00, Y0, Y9, Y10
+	VBLENDVPD    Y10, Y11, Y13, Y13
+	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y8, Y10
+	VBLENDVPD    Y10, Y6, Y13, Y13
+	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y8, Y10
+	VBLENDVPD    Y10, expm1_minusone<>+0(SB), Y13, Y13
+	VANDPD       expm1_absmask<>+0(SB), Y5, Y6
+	VMULPD       expm1_invln2<>+0(SB), Y5, Y8
+	VSUBPD       expm1_half<>+0(SB), Y8, Y8
+	VCVTTPD2DQY  Y8, X4
+	VCVTDQ2PD    X4, Y8
+	VCMPPD       $0x11, expm1_ln2halfx3<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, expm1_minusone<>+0(SB), Y8, Y8
+	VCMPPD       $0x12, expm1_ln2half<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, Y0, Y8, Y8
+	VMULPD       expm1_ln2hi<>+0(SB), Y8, Y10
+	VSUBPD       Y10, Y5, Y10
+	VMULPD       expm1_ln2lo<>+0(SB), Y8, Y9
+	VSUBPD       Y9, Y10, Y12
+	VSUBPD       Y12, Y10, Y11
+	VSUBPD       Y9, Y11, Y11
+	VMULPD       expm1_half<>+0(SB), Y12, Y9
+	VMULPD       Y9, Y12, Y14
+	VMULPD       expm1_q5<>+0(SB), Y14, Y10
+	VADDPD       expm1_q4<>+0(SB), Y10, Y10
+	VMULPD       Y14, Y10, Y10
+	VADDPD       expm1_q3<>+0(SB), Y10, Y10
+	VMULPD       Y14, Y10, Y10
+	VADDPD       expm1_q2<>+0(SB), Y10, Y10
+	VMULPD       Y14, Y10, Y10
+	VADDPD       expm1_q1<>+0(SB), Y10, Y10
+	VMULPD       Y14, Y10, Y10
+	VADDPD       expm1_one<>+0(SB), Y10, Y10
+	VMULPD       Y9, Y10, Y9
+	VMOVUPD      expm1_three<>+0(SB), Y15
+	VSUBPD       Y9, Y15, Y9
+	VSUBPD       Y9, Y10, Y15
+	VMULPD       Y9, Y12, Y10
+	VMOVUPD      expm1_six<>+0(SB), Y9
+	VSUBPD       Y10, Y9, Y10
+	VDIVPD       Y10, Y15, Y9
+	VMULPD       Y14, Y9, Y9
+	VMULPD       Y9, Y12, Y10
+	VSUBPD       Y14, Y10, Y10
+	VSUBPD       Y10, Y12, Y10
+	VSUBPD       Y11, Y9, Y9
+	VMULPD       Y12, Y9, Y9
+	VSUBPD       Y11, Y9, Y9
+	VSUBPD       Y14, Y9, Y9
+	VSUBPD       Y9, Y12, Y11
+	VMULPD       expm1_half<>+0(SB), Y11, Y11
+	VSUBPD       expm1_half<>+0(SB), Y11, Y11
+	VSUBPD       Y12, Y9, Y9
+	VMOVUPD      expm1_one<>+0(SB), Y12
+	VSUBPD       Y9, Y12, Y12
+	VADDPD       expm1_magic<>+0(SB), Y8, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VPADDQ       Y9, Y12, Y12
+	VSUBPD       expm1_one<>+0(SB), Y12, Y12
+	VCMPPD       $0x00, expm1_minusone<>+0(SB), Y8, Y9
+	VBLENDVPD    Y9, Y11, Y12, Y12
+	VCMPPD       $0x00, Y0, Y8, Y9
+	VBLENDVPD    Y9, Y10, Y12, Y12
+	VCMPPD       $0x11, expm1_tiny<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, Y5, Y12, Y12
+	VCMPPD       $0x1d, expm1_ln2x56<>+0(SB), Y6, Y9
+	VBLENDVPD    Y9, expm1_minusone<>+0(SB), Y12, Y12
+	VCVTPD2PSY   Y13, X4
+	VCVTPD2PSY   Y12, X5
+	VINSERTF128  $0x01, X5, Y4, Y4
+	VSHUFPS      $0x88, Y7, Y2, Y2
+	VPERMPD      $0xd8, Y2, Y2
+	VBLENDVPS    Y2, Y3, Y4, Y3
+
+eluemulatedavx2_rounded:
+	VCMPPS    $0x11, Y0, Y1, Y2
+	VBLENDVPS Y2, Y3, Y1, Y1
+	VMOVUPS   Y1, (AX)
+	ADDQ      $0x20, AX
+	ADDQ      $0x20, CX
+	DECQ      DX
+	JNZ       eluemulatedavx2_loop
+
+eluemulatedavx2_done:
+	VZEROUPPER
+	RET
+
+DATA eluemulatedavx2_tol<>+0(SB)/8, $0x0000000010000000
+DATA eluemulatedavx2_tol<>+8(SB)/8, $0x0000000010000000
+DATA eluemulatedavx2_tol<>+16(SB)/8, $0x0000000010000000
+DATA eluemulatedavx2_tol<>+24(SB)/8, $0x0000000010000000
+GLOBL eluemulatedavx2_tol<>(SB), RODATA|NOPTR, $32
+
+DATA eluemulatedavx2_twotol<>+0(SB)/8, $0x0000000020000000
+DATA eluemulatedavx2_twotol<>+8(SB)/8, $0x0000000020000000
+DATA eluemulatedavx2_twotol<>+16(SB)/8, $0x0000000020000000
+DATA eluemulatedavx2_twotol<>+24(SB)/8, $0x0000000020000000
+GLOBL eluemulatedavx2_twotol<>(SB), RODATA|NOPTR, $32
 
 // func expm1FastAVX2(x []float64)
 // Requires: AVX, AVX2, FMA3
@@ -12047,7 +12171,6 @@ expm1fastavx2_loop:
 	VMOVUPD      (AX), Y0
 	VMULPD       expm1_invln2<>+0(SB), Y0, Y1
 	VROUNDPD     $0x08, Y1, Y1
-	VMOVAPD      Y0, Y0
 	VFNMADD231PD expm1_fast_ln2hi<>+0(SB), Y1, Y0
 	VFNMADD231PD expm1_fast_ln2lo<>+0(SB), Y1, Y0
 	VMULPD       Y0, Y0, Y2

@@ -283,8 +283,11 @@ func eluBackwardAVX2(g []float32, a []float32)
 // biasELUAVX2 sets x[i] = ELU(x[i] + bias[i]), alpha 1, bit-identical to biasELUGeneric (math.Expm1); len(x) = len(bias), a multiple of 8.
 func biasELUAVX2(x []float32, bias []float32)
 
-// biasELUExactAVX2 is biasELUAVX2 with every block computed by the exact expm1. For the tests.
-func biasELUExactAVX2(x []float32, bias []float32)
+// biasELUDoubtAVX2 is biasELUAVX2 with NaN in the lanes z < 0 whose rounding is in doubt. For the tests.
+func biasELUDoubtAVX2(x []float32, bias []float32)
+
+// biasELUEmulatedAVX2 is biasELUAVX2 with every lane's expm1 computed as math.Expm1 computes it. For the tests.
+func biasELUEmulatedAVX2(x []float32, bias []float32)
 
 // expm1FastAVX2 sets x[i] = expm1(x[i]) to within 2^-49 relative where -40 <= x[i] <= 0; len(x) a multiple of 4. For the tests.
 func expm1FastAVX2(x []float64)

@@ -90,14 +90,14 @@ func main() {
 	transpose()
 	copyPanel()
 	bytesToFloat()
-	colSums(8)
-	colSums(1)
+	colSums(8, 16, "AVX512", func() VecVirtual { return ZMM() })
+	colSums(1, 16, "AVX512", func() VecVirtual { return ZMM() })
 	biasELU()
 	eluBackward()
 	eluBackwardAVX2()
 	biasELUAVX2()
-	colSumsOf(8, 8, "AVX2", func() VecVirtual { return YMM() })
-	colSumsOf(1, 8, "AVX2", func() VecVirtual { return YMM() })
+	colSums(8, 8, "AVX2", func() VecVirtual { return YMM() })
+	colSums(1, 8, "AVX2", func() VecVirtual { return YMM() })
 	nadam("AVX512", 4, func() VecVirtual { return ZMM() })
 	// AVX2 machines run the exercise's optimizer step with it too.
 	nadam("AVX2", 3, func() VecVirtual { return YMM() })
@@ -590,25 +590,31 @@ func biasELU() {
 
 // f64x4 declares a 32-byte read-only constant holding v in each of its four
 // float64 lanes (a ymm memory operand).
-func f64x4(name string, v float64) Mem {
+func f64x4(name string, v float64) Mem { return u64x4(name, math.Float64bits(v)) }
+
+// u64x4 emits four copies of v as read-only data named name.
+func u64x4(name string, v uint64) Mem {
 	m := GLOBL(name, RODATA|NOPTR)
 	for i := range 4 {
-		DATA(8*i, U64(math.Float64bits(v)))
+		DATA(8*i, U64(v))
 	}
 	return m
 }
 
-// biasELUAVX2 emits x[i] = ELU(x[i] + bias[i]), alpha 1, 8 lanes, with
-// expm1 computed as Go's math.Expm1 (expm1.go, FreeBSD's s_expm1.c) does
-// it in float64: the same correctly rounded operations in the same order,
-// no fused multiply-add, its branches done as blends. A float32 z <= 0 takes
-// one of math.Expm1's paths for x < 0: |x| >= 56 ln2 gives -1; |x| < 2^-54
-// gives x; |x| <= ln2/2 the k = 0 polynomial; else the reduction by k ln2
-// with k = -1 below 1.5 ln2 and trunc(x/ln2 - 0.5) above (x + ln2hi is
-// x - (-1)·ln2hi, so one reduction serves both), then its k = -1 or k <= -2
-// reconstruction (2^k applied by adding k<<52 to the bits). So the result
-// is the Go loop's, bit for bit, for every float32 (the tests go through
-// every negative one).
+// biasELUAVX2 emits x[i] = ELU(x[i] + bias[i]), alpha 1, 8 lanes, giving
+// the Go loop's float32(math.Expm1(z)) for every z < 0. Each lane takes a
+// fast float64 expm1 (FMAs, 2^-49 relative) whose float32 rounding is
+// checked to be certain; a lane where it is not takes expm1 computed as
+// Go's math.Expm1 (expm1.go, FreeBSD's s_expm1.c) does it in float64: the
+// same correctly rounded operations in the same order, no fused
+// multiply-add, its branches done as blends. A float32 z <= 0 takes one of
+// math.Expm1's paths for x < 0: |x| >= 56 ln2 gives -1; |x| < 2^-54 gives
+// x; |x| <= ln2/2 the k = 0 polynomial; else the reduction by k ln2 with
+// k = -1 below 1.5 ln2 and trunc(x/ln2 - 0.5) above (x + ln2hi is x -
+// (-1)·ln2hi, so one reduction serves both), then its k = -1 or k <= -2
+// reconstruction (2^k applied by adding k<<52 to the bits). Each lane's
+// result depends on that lane alone, and the tests go through every
+// negative float32.
 func biasELUAVX2() {
 	const (
 		ln2X56    = 3.88162421113569373274e+01
@@ -624,10 +630,7 @@ func biasELUAVX2() {
 		q4        = 4.00821782732936239552e-06
 		q5        = -2.01099218183624371326e-07
 	)
-	absMask := GLOBL("expm1_absmask", RODATA|NOPTR)
-	for i := range 4 {
-		DATA(8*i, U64(1<<63-1))
-	}
+	absMask := u64x4("expm1_absmask", 1<<63-1)
 	c := map[string]Mem{}
 	for _, k := range []struct {
 		name string
@@ -739,13 +742,12 @@ func biasELUAVX2() {
 	// k ln2 (ln2 in two parts, by FMAs), expm1(r) = r + r²·Q(r) with Q the
 	// Taylor polynomial of (expm1(r) - r)/r² of degree 10 (|r| <= ln2/2:
 	// the rest is under 2^-50 relative), then 2^k·expm1(r) + (2^k - 1) by an
-	// FMA. x = -0 gives +0: callers keep z where z = 0.
+	// FMA. x = -0 gives +0: callers keep z where z = 0. xd is overwritten.
 	fast := func(xd VecVirtual) VecVirtual {
 		k := YMM()
 		VMULPD(c["invln2"], xd, k)
 		VROUNDPD(Imm(8), k, k) // nearest, no exceptions
-		r := YMM()
-		VMOVAPD(xd, r)
+		r := xd
 		VFNMADD231PD(c["fast_ln2hi"], k, r) // r = x - k ln2hi
 		VFNMADD231PD(c["fast_ln2lo"], k, r) // r -= k ln2lo
 		// Q(r) = Σ r^j/(j+2)!, j = 0..10, by Estrin's scheme (a short
@@ -759,18 +761,17 @@ func biasELUAVX2() {
 		}
 		r2, r4 := YMM(), YMM()
 		VMULPD(r, r, r2)
-		q0 := pair(2)
-		VFMADD231PD(pair(4), r2, q0) // terms 0-3
-		q1 := pair(6)
-		VFMADD231PD(pair(8), r2, q1) // terms 4-7
+		q := pair(2)
+		VFMADD231PD(pair(4), r2, q) // terms 0-3
+		from4 := pair(6)
+		VFMADD231PD(pair(8), r2, from4) // terms 4-7
 		VMULPD(r2, r2, r4)
-		VFMADD231PD(q1, r4, q0) // terms 0-7
-		q2 := pair(10)
-		VFMADD231PD(c["fast_c12"], r2, q2) // terms 8-10
-		VMULPD(r4, r4, r4)                 // r^8
-		VFMADD231PD(q2, r4, q0)            // Q(r)
-		q := q0
-		VFMADD213PD(r, r2, q) // q = r² Q(r) + r = expm1(r)
+		VFMADD231PD(from4, r4, q) // terms 0-7
+		from8 := pair(10)
+		VFMADD231PD(c["fast_c12"], r2, from8) // terms 8-10
+		VMULPD(r4, r4, r4)                    // r^8
+		VFMADD231PD(from8, r4, q)             // Q(r)
+		VFMADD213PD(r, r2, q)                 // q = r² Q(r) + r = expm1(r)
 		// s = 2^k: k + 1.5·2^52 holds the integer k in its low bits;
 		// shifted up by 52 and added to 1.0's bits, it is 2^k's exponent.
 		s := YMM()
@@ -788,24 +789,25 @@ func biasELUAVX2() {
 	// each lane's result y is certain: that y does not lie within 2^tolLog2
 	// float64 ulps of a float32 rounding midpoint (its low 29 mantissa
 	// bits within 2^tolLog2 of 2^28). Those ulps are far more than fast's
-	// error (2^-49 relative: about 16 ulps) plus math.Expm1's (under 1),
-	// so where the check holds, y, math.Expm1's value and the exact value
-	// all round to the same float32. Where it fails for some lane, the
-	// block is computed again by expm1, which is math.Expm1 bit for bit.
-	// So every block gives float32(math.Expm1(z)), the Go loop's result.
-	eluBody := func(name string, tolLog2 int) {
+	// error (2^-49 relative: about 16 ulps) plus math.Expm1's (under 1), so
+	// where the check holds, y, math.Expm1's value and expm1's true value
+	// all round to the same float32. (Near a power of two y lies next to a
+	// float32, not a midpoint; a float32-subnormal result is z itself, with
+	// low bits 0.) The lanes where it fails take expm1, math.Expm1 bit for
+	// bit, computed for the block when one of its lanes needs it; with
+	// doubt, they take NaN instead (a test's marker of the lanes in doubt).
+	// So every lane gives float32(math.Expm1(z)), the Go loop's result.
+	low29, mid := u64x4("expm1_low29", 1<<29-1), u64x4("expm1_mid", 1<<28)
+	doubtful := GLOBL("expm1_doubt", RODATA|NOPTR)
+	for i := range 8 {
+		DATA(4*i, U32(0x7fc00000))
+	}
+	eluBody := func(name string, tolLog2 int, doubt bool) {
 		ptrs, n := streamShift(3, "x", "bias")
 		x, b := ptrs[0], ptrs[1]
 		zero = YMM()
 		VXORPS(zero, zero, zero)
-		u64x4 := func(suffix string, v uint64) Mem {
-			m := GLOBL(name+"_"+suffix, RODATA|NOPTR)
-			for i := range 4 {
-				DATA(8*i, U64(v))
-			}
-			return m
-		}
-		low29, mid, tol, twoTol := u64x4("low29", 1<<29-1), u64x4("mid", 1<<28), u64x4("tol", 1<<tolLog2), u64x4("twotol", 2<<tolLog2)
+		tol, twoTol := u64x4(name+"_tol", 1<<tolLog2), u64x4(name+"_twotol", 2<<tolLog2)
 		// The lanes z < 0 as float64 (others 0), at least -40 (at -40 or
 		// below, every path gives -1): lo then hi.
 		halves := func(z VecVirtual) (lo, hi VecVirtual) {
@@ -820,43 +822,50 @@ func biasELUAVX2() {
 			VMAXPD(c["fast_min"], hi, hi)
 			return lo, hi
 		}
+		// narrow rounds the float64 halves lo and hi to the float32s of dst.
+		narrow := func(lo, hi, dst VecVirtual) {
+			VCVTPD2PSY(lo, dst.AsX())
+			t := XMM()
+			VCVTPD2PSY(hi, t)
+			VINSERTF128(Imm(1), t, dst, dst)
+		}
 		streamLoop(name, n, ptrs, []uint64{32, 32}, func() {
 			z := YMM()
 			VMOVUPS(Mem{Base: x}, z)
 			VADDPS(Mem{Base: b}, z, z)
 			lo, hi := halves(z)
-			res, certain := YMM(), YMM()
-			for i, half := range []VecVirtual{lo, hi} {
-				y := fast(half)
-				// w = ((low 29 bits) xor 2^28) + tol, mod 2^29: at most
-				// 2 tol exactly where the low bits are within tol of 2^28.
-				w := YMM()
-				VPAND(low29, y, w)
-				VPXOR(mid, w, w)
-				VPADDQ(tol, w, w)
-				VPAND(low29, w, w)
-				if i == 0 {
-					VPCMPGTQ(twoTol, w, certain)
-					VCVTPD2PSY(y, res.AsX())
-					continue
-				}
-				VPCMPGTQ(twoTol, w, w)
-				VPAND(w, certain, certain)
-				t := XMM()
-				VCVTPD2PSY(y, t)
-				VINSERTF128(Imm(1), t, res, res)
+			yl, yh := fast(lo), fast(hi)
+			// certain: w = ((low 29 bits) xor 2^28) + tol, mod 2^29, is
+			// above 2 tol exactly where the low bits are not within tol
+			// of 2^28.
+			certain := [2]VecVirtual{YMM(), YMM()}
+			for i, y := range []VecVirtual{yl, yh} {
+				VPAND(low29, y, certain[i])
+				VPXOR(mid, certain[i], certain[i])
+				VPADDQ(tol, certain[i], certain[i])
+				VPAND(low29, certain[i], certain[i])
+				VPCMPGTQ(twoTol, certain[i], certain[i])
 			}
-			all := GP32()
-			VMOVMSKPD(certain, all)
+			res := YMM()
+			narrow(yl, yh, res)
+			all, both := GP32(), YMM()
+			VPAND(certain[0], certain[1], both)
+			VMOVMSKPD(both, all)
 			CMPL(all, U8(0xf))
 			JE(LabelRef(name + "_rounded"))
-			// Some lane's rounding is in doubt: the block by expm1.
-			lo, hi = halves(z)
-			rl, rh := expm1(lo), expm1(hi)
-			VCVTPD2PSY(rl, res.AsX())
-			t := XMM()
-			VCVTPD2PSY(rh, t)
-			VINSERTF128(Imm(1), t, res, res)
+			// Some lane is in doubt: expm1 (or the marker) for those.
+			other := YMM()
+			if doubt {
+				VMOVUPS(doubtful, other)
+			} else {
+				lo, hi = halves(z)
+				narrow(expm1(lo), expm1(hi), other)
+			}
+			// The halves' 64-bit masks as one of 32-bit lanes, in order.
+			mask := YMM()
+			VSHUFPS(Imm(0x88), certain[1], certain[0], mask) // lo 0 1, hi 0 1 | lo 2 3, hi 2 3
+			VPERMPD(Imm(0xd8), mask, mask)                   // lo 0-3, hi 0-3
+			VBLENDVPS(mask, res, other, res)
 			Label(name + "_rounded")
 			neg := YMM()
 			VCMPPS(Imm(ltOQ), zero, z, neg)
@@ -867,13 +876,16 @@ func biasELUAVX2() {
 
 	TEXT("biasELUAVX2", NOSPLIT, "func(x, bias []float32)")
 	Doc("biasELUAVX2 sets x[i] = ELU(x[i] + bias[i]), alpha 1, bit-identical to biasELUGeneric (math.Expm1); len(x) = len(bias), a multiple of 8.")
-	eluBody("eluavx2", 12)
+	eluBody("eluavx2", 12, false)
 
-	// The same with a tolerance so wide that every block takes expm1, for
-	// the tests of that path.
-	TEXT("biasELUExactAVX2", NOSPLIT, "func(x, bias []float32)")
-	Doc("biasELUExactAVX2 is biasELUAVX2 with every block computed by the exact expm1. For the tests.")
-	eluBody("eluexactavx2", 28)
+	// For the tests: the same with the lanes in doubt marked, and with a
+	// tolerance so wide that every lane takes the emulated expm1.
+	TEXT("biasELUDoubtAVX2", NOSPLIT, "func(x, bias []float32)")
+	Doc("biasELUDoubtAVX2 is biasELUAVX2 with NaN in the lanes z < 0 whose rounding is in doubt. For the tests.")
+	eluBody("eludoubtavx2", 12, true)
+	TEXT("biasELUEmulatedAVX2", NOSPLIT, "func(x, bias []float32)")
+	Doc("biasELUEmulatedAVX2 is biasELUAVX2 with every lane's expm1 computed as math.Expm1 computes it. For the tests.")
+	eluBody("eluemulatedavx2", 28, false)
 
 	// The fast float64 expm1 alone, for the tests of its error bound.
 	TEXT("expm1FastAVX2", NOSPLIT, "func(x []float64)")
@@ -2197,11 +2209,9 @@ func bytesToFloatAVX2(recip bool) {
 // colSums emits the column sums of nv*16 columns: dst[j] = sum of
 // g[i*ldg+j] over rows i, added in order from zero, so the bits are those
 // of the Go loop; nv accumulators make nv independent chains of additions.
-func colSums(nv int) { colSumsOf(nv, 16, "AVX512", func() VecVirtual { return ZMM() }) }
-
-// colSumsOf emits colSums<width><suffix>: nv vectors of lanes columns
-// each, summed over the rows in order (the Go loop's additions).
-func colSumsOf(nv, lanes int, suffix string, vec func() VecVirtual) {
+// colSums emits colSums<width><suffix>: nv vectors of lanes columns each,
+// summed over the rows in order (the Go loop's additions).
+func colSums(nv, lanes int, suffix string, vec func() VecVirtual) {
 	name := fmt.Sprintf("colSums%d%s", lanes*nv, suffix)
 	TEXT(name, NOSPLIT, "func(dst []float32, g []float32, ldg int, rows int)")
 	Doc(fmt.Sprintf("%s sets dst[j] = the sum over i < rows of g[i*ldg+j], in order of i, for j < %d.", name, lanes*nv))

@@ -85,8 +85,7 @@ type base struct {
 	overwrite                       bool      // the average replaces the weights this step
 	clipScale                       []float32 // per parameter: its norm (clipnorm) or the scale (global_clipnorm)
 	normTask, optionsTask           func(k, lo, hi int)
-	withOptions                     bool                // any base option is on: the pass is optionsTask
-	task                            func(k, lo, hi int) // the step's pass: updateChunk or optionsTask
+	task                            func(k, lo, hi int) // the step's pass: optionsTask with options, else updateChunk
 }
 
 func (b *base) core() *base { return b }
@@ -247,6 +246,10 @@ func (b *base) Build(params []nn.Param) {
 		b.state = append(b.state, Slot{Name: n, Data: b.scalars[i]})
 	}
 	b.normTask, b.optionsTask = b.normChunk, b.optionsChunk
+	b.task = b.updateChunk
+	if b.hasOptions() {
+		b.task = b.optionsTask
+	}
 }
 
 // Step implements Optimizer. The whole step is one parallel pass over the
@@ -258,6 +261,12 @@ func (b *base) Step(e *tensor.Engine, params []nn.Param) {
 	b.prepareOptions()
 	b.e.ForChunks(b.lens, b.task)
 	b.End()
+}
+
+// hasOptions tells whether any base option is on, so that the step runs
+// them inside the rule's pass (optionsTask).
+func (b *base) hasOptions() bool {
+	return b.needsNorms() || b.clipValue > 0 || b.weightDecay != 0 || b.useEMA
 }
 
 // needsNorms tells whether the step needs the gradients' norms before it
@@ -284,7 +293,7 @@ func (b *base) Begin(e *tensor.Engine, params []nn.Param) bool {
 }
 
 // begin sets up a step: the parameters and engine, the momentum a
-// schedule cycles, the learning rate, the rule's scalars and the pass.
+// schedule cycles, the learning rate and the rule's scalars.
 func (b *base) begin(e *tensor.Engine, params []nn.Param) {
 	if e == nil {
 		if b.serial == nil {
@@ -299,11 +308,6 @@ func (b *base) begin(e *tensor.Engine, params []nn.Param) {
 	}
 	b.lr32 = float32(b.LearningRate())
 	b.prepareStep(b.lr32)
-	b.withOptions = b.needsNorms() || b.clipValue > 0 || b.weightDecay != 0 || b.useEMA
-	b.task = b.updateChunk
-	if b.withOptions {
-		b.task = b.optionsTask
-	}
 }
 
 // Update implements Optimizer.
@@ -331,7 +335,7 @@ func (b *base) Finalize(params []nn.Param) {
 // decay, the average's momentum (0 on the first step, as Keras's) and
 // whether the average replaces the weights this step.
 func (b *base) prepareOptions() {
-	if !b.withOptions {
+	if !b.hasOptions() {
 		return
 	}
 	switch {

@@ -122,6 +122,21 @@ func TestGradientFiniteDifferences(t *testing.T) {
 					rl.regularization(true)
 				}
 			}
+			// Sequential.Backward gives the same parameter gradients.
+			var manual [][]float32
+			for _, p := range m.Params() {
+				manual = append(manual, append([]float32(nil), p.Grad...))
+			}
+			m.SetRandomState(state)
+			SparseCategoricalCrossentropy(m.Forward(e, x, inputs, batch, true), y, classes, grad)
+			m.Backward(e, grad, batch)
+			for k, p := range m.Params() {
+				for i, v := range p.Grad {
+					if math.Float32bits(v) != math.Float32bits(manual[k][i]) {
+						t.Fatalf("%s[%d]: Sequential.Backward gives %v, the layers' Backward and regularizers %v", p.Name, i, v, manual[k][i])
+					}
+				}
+			}
 			targets := []Param{{Name: "input", Value: x, Grad: dx}}
 			targets = append(targets, m.Params()...)
 			checked, kinks := 0, 0

@@ -330,15 +330,7 @@ func (m *Sequential) HasRandomLayers() bool {
 // leaving every layer's parameter gradients in its Params, the
 // regularizers' gradients included.
 func (m *Sequential) Backward(e *tensor.Engine, dlogits []float32, batch int) {
-	g := dlogits
-	for i := len(m.Layers) - 1; i >= 0; i-- {
-		g = m.Layers[i].Backward(e, g, batch, i > 0)
-	}
-	for _, l := range m.Layers {
-		if r, ok := l.(regularized); ok {
-			r.regularization(true)
-		}
-	}
+	m.backward(e, dlogits, batch, nil)
 }
 
 // An Updater applies an optimizer's step (optim.Optimizer's Update) to
@@ -361,19 +353,28 @@ type Updater interface {
 // the step of an element reads only that element.
 func (m *Sequential) BackwardUpdate(e *tensor.Engine, dlogits []float32, batch int, u Updater) {
 	m.indexParams()
+	m.backward(e, dlogits, batch, u)
+}
+
+// backward is Backward, each layer's regularizers' gradients added right
+// after its own (they read only its weights), and, if u is not nil,
+// BackwardUpdate (indexParams done).
+func (m *Sequential) backward(e *tensor.Engine, dlogits []float32, batch int, u Updater) {
 	g := dlogits
 	for i := len(m.Layers) - 1; i >= 0; i-- {
-		l, k := m.Layers[i], m.firstParam[i]
-		if d, ok := l.(*Dense); ok {
-			g = d.backward(e, g, batch, i > 0, u, k)
+		l := m.Layers[i]
+		if d, ok := l.(*Dense); ok && u != nil {
+			g = d.backward(e, g, batch, i > 0, u, m.firstParam[i])
 			continue
 		}
 		g = l.Backward(e, g, batch, i > 0)
 		if r, ok := l.(regularized); ok {
 			r.regularization(true)
 		}
-		for j, n := range m.paramLens[i] {
-			u.Update(k+j, 0, n)
+		if u != nil {
+			for j, n := range m.paramLens[i] {
+				u.Update(m.firstParam[i]+j, 0, n)
+			}
 		}
 	}
 }

@@ -3,12 +3,12 @@ package train
 import (
 	"fmt"
 	"math"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
+	"github.com/cifarnet/cifarnet/stats"
 	"github.com/cifarnet/cifarnet/tensor"
 )
 
@@ -162,17 +162,10 @@ func benchmarkStepInsideBackward(b *testing.B, threads int) {
 					times[i][n] = float64(time.Since(start).Nanoseconds())
 				}
 			}
-			inside, after := median(times[0]), median(times[1])
+			inside, after := stats.Quantile(times[0], 0.5), stats.Quantile(times[1], 0.5)
 			b.ReportMetric(inside, "ns/inside")
 			b.ReportMetric(after, "ns/after")
 			b.ReportMetric(inside/after, "inside/after")
 		})
 	}
-}
-
-// median returns the median of xs (reordering them).
-func median(xs []float64) float64 {
-	slices.Sort(xs)
-	n := len(xs)
-	return (xs[(n-1)/2] + xs[n/2]) / 2
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"git.sr.ht/~sbinet/gg"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -239,7 +240,8 @@ func grid(r Input, n int) sampleGrid {
 
 // render writes base.png (at 150 dpi) and base.svg, and returns the PNG.
 func render(d drawing, base string) ([]byte, error) {
-	img := vgimg.NewWith(vgimg.UseWH(d.w, d.h), vgimg.UseDPI(150))
+	img, raster := newRaster(d.w, d.h)
+	defer rasters.put(raster)
 	d.draw(draw.New(img))
 	svg := vgsvg.New(d.w, d.h)
 	d.draw(draw.New(svg))
@@ -265,6 +267,54 @@ func render(d drawing, base string) ([]byte, error) {
 		}
 	}
 	return pngBuf.Bytes(), nil
+}
+
+// rasterDPI is the resolution of the PNG figures.
+const rasterDPI = 150
+
+// newRaster returns a raster canvas of w x h at rasterDPI, white, drawing
+// into the image it returns (from rasters). vgimg.NewWith(UseWH) would
+// allocate an image and gg would copy it into another, for every figure
+// of every run's report: a fifth of a report's time (BENCHMARKS.md).
+func newRaster(w, h vg.Length) (*vgimg.Canvas, *image.RGBA) {
+	px := func(l vg.Length) int { return int(l/vg.Inch*rasterDPI + 0.5) } // as NewWith rounds
+	img := rasters.get(px(w), px(h))
+	ctx := gg.NewContextForRGBA(img)
+	ctx.SetLineCapButt() // as NewWith sets up its own context
+	ctx.InvertY()
+	return vgimg.NewWith(vgimg.UseImageWithContext(img, ctx), vgimg.UseDPI(rasterDPI)), img
+}
+
+// rasters keeps the figures' images for the next figure of their size
+// (the reports of an experiment's runs are drawn at the same time).
+var rasters = rasterPool{free: map[image.Point][]*image.RGBA{}}
+
+type rasterPool struct {
+	mu   sync.Mutex
+	free map[image.Point][]*image.RGBA
+}
+
+// get returns an image of w x h pixels, its contents undefined.
+func (p *rasterPool) get(w, h int) *image.RGBA {
+	size := image.Pt(w, h)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l := p.free[size]; len(l) > 0 {
+		img := l[len(l)-1]
+		p.free[size] = l[:len(l)-1]
+		return img
+	}
+	return image.NewRGBA(image.Rectangle{Max: size})
+}
+
+// put keeps img for get, up to a few images of each size.
+func (p *rasterPool) put(img *image.RGBA) {
+	size := img.Rect.Size()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free[size]) < 4 {
+		p.free[size] = append(p.free[size], img)
+	}
 }
 
 // pixelatedSVG marks every image of an SVG from vgsvg to be enlarged with

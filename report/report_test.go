@@ -17,6 +17,9 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -331,5 +334,49 @@ func TestHTMLNamesTheDataset(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("dataset %q: the page lacks %s", ds, want)
 		}
+	}
+}
+
+// TestRenderReusesRasters checks that a figure drawn into an image kept
+// from an earlier figure of the same size gives the PNG of a fresh image:
+// the canvas starts white, whatever the image held.
+func TestRenderReusesRasters(t *testing.T) {
+	dir := t.TempDir()
+	fig := func(c color.Color) drawing {
+		return drawing{w: 2 * vg.Inch, h: vg.Inch, draw: func(dc draw.Canvas) {
+			var p vg.Path
+			p.Move(vg.Point{X: dc.Min.X + vg.Length(0.2)*vg.Inch, Y: dc.Min.Y + vg.Length(0.2)*vg.Inch})
+			p.Line(vg.Point{X: dc.Max.X, Y: dc.Min.Y + vg.Length(0.5)*vg.Inch})
+			p.Line(vg.Point{X: dc.Min.X + vg.Inch, Y: dc.Max.Y})
+			p.Close()
+			dc.SetColor(c)
+			dc.Fill(p)
+		}}
+	}
+	saved := rasters.free
+	defer func() { rasters.free = saved }()
+	rasters.free = map[image.Point][]*image.RGBA{}
+	fresh, err := render(fig(color.RGBA{B: 255, A: 255}), filepath.Join(dir, "fresh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rasters.free = map[image.Point][]*image.RGBA{}
+	if _, err := render(fig(color.RGBA{R: 255, A: 255}), filepath.Join(dir, "red")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rasters.free[image.Pt(300, 150)]); n != 1 {
+		t.Fatalf("%d images of 300x150 kept after a render, want 1", n)
+	}
+	// Darken the kept image wholly, as a figure drawn edge to edge would.
+	kept := rasters.free[image.Pt(300, 150)][0]
+	for i := range kept.Pix {
+		kept.Pix[i] = 0x40
+	}
+	again, err := render(fig(color.RGBA{B: 255, A: 255}), filepath.Join(dir, "again"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, fresh) {
+		t.Errorf("the figure drawn into a kept image differs from the one drawn into a new image")
 	}
 }

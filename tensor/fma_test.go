@@ -2,7 +2,9 @@ package tensor
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -11,17 +13,28 @@ import (
 // error t is recovered exactly (TwoSum), and decides the one case where
 // rounding the float64 sum to float32 would round twice: a sum exactly
 // halfway between two float32.
+//
+// s, the exact sum rounded to float64 (math.FMA), rounds to the float32 of
+// the exact sum unless it is itself halfway between two float32: no such
+// halfway value (a float64) lies strictly between the exact sum and its
+// nearest float64. Only then is t needed.
 func fma32(a, b, c float32) float32 {
-	p := float64(a) * float64(b)
-	s := p + float64(c)
-	bv := s - p
-	t := (p - (s - bv)) + (float64(c) - bv)
+	s := math.FMA(float64(a), float64(b), float64(c))
 	r := float32(s)
-	if t == 0 || float64(r) == s || math.IsInf(s, 0) {
+	if math.Float64bits(s)&(1<<29-1) != 1<<28 && (s >= 0x1p-126 || s <= -0x1p-126) {
+		return r // not halfway: a float32-normal s halfway has 1 and 28 zeros past float32's bits
+	}
+	if float64(r) == s || math.IsInf(s, 0) || math.IsNaN(s) {
 		return r
 	}
 	o := math.Nextafter32(r, float32(math.Copysign(math.Inf(1), s-float64(r))))
 	if s != (float64(r)+float64(o))/2 {
+		return r
+	}
+	p := float64(a) * float64(b)
+	bv := s - p
+	t := (p - (s - bv)) + (float64(c) - bv)
+	if t == 0 {
 		return r
 	}
 	if (t > 0) == (o > r) {
@@ -65,9 +78,50 @@ func TestFMA32(t *testing.T) {
 		// 1·(1+2^-23) + 2^-24 + 2^-60 is just above halfway: rounding the
 		// float64 sum (which drops 2^-60) to float32 would tie to even.
 		{1 + 0x1p-23, 1 + 0x1p-36, 0x1p-24, 1 + 0x1p-22},
+		// 1774001 · 38737 = 2^36 + 1: a·b = 2^-24 + 2^-60 and a·b + 1 is
+		// just above halfway between 1 and 1+2^-23, but the float64 sum
+		// drops 2^-60 and would tie to even, down to 1.
+		{1774001 * 0x1p-30, 38737 * 0x1p-30, 1, 1 + 0x1p-23},
+		{-1774001 * 0x1p-30, 38737 * 0x1p-30, -1, -1 - 0x1p-23},
+		{1774001 * 0x1p-30, -38737 * 0x1p-30, 1 + 0x1p-22, 1 + 0x1p-23}, // just below halfway, down
 	} {
 		if got := fma32(c.a, c.b, c.c); got != c.want {
 			t.Errorf("fma32(%g, %g, %g) = %g, want %g", c.a, c.b, c.c, got, c.want)
+		}
+	}
+	// Against the exact sum rounded once (big.Float), for random operands
+	// and for sums made to fall on, or next to, a halfway point between
+	// two float32 (c cancels a·b's high part, leaving a tail near half an
+	// ulp of the result).
+	exact := func(a, b, c float32) float32 {
+		f := new(big.Float).SetPrec(256).SetFloat64(float64(a))
+		f.Mul(f, new(big.Float).SetFloat64(float64(b)))
+		f.Add(f, new(big.Float).SetFloat64(float64(c)))
+		r, _ := f.Float32()
+		return r
+	}
+	rb := rand.New(rand.NewPCG(6, 6))
+	for i := range 300000 {
+		a := float32(rb.NormFloat64() * math.Exp2(float64(rb.IntN(30)-15)))
+		b := float32(rb.NormFloat64() * math.Exp2(float64(rb.IntN(30)-15)))
+		var c float32
+		switch i % 3 {
+		case 0:
+			c = float32(rb.NormFloat64() * math.Exp2(float64(rb.IntN(60)-30)))
+		case 1: // a·b's float32 part removed: the sum is the tail alone
+			c = -float32(float64(a) * float64(b))
+		default: // a halfway point of a larger value, plus a·b
+			big := float32(1+rb.Float64()) * float32(math.Exp2(float64(rb.IntN(20))))
+			c = big
+			a = float32(math.Exp2(float64(rb.IntN(8)-30))) * float32(1+rb.IntN(8))
+			b = 1 + float32(rb.IntN(4))/4
+		}
+		want := exact(a, b, c)
+		if want == 0 {
+			continue // big.Float has no signed zero sums to compare
+		}
+		if got := fma32(a, b, c); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", a, b, c, got, want)
 		}
 	}
 	// Against math.FMA where float64 rounding is exact in float32: small
@@ -89,7 +143,7 @@ func TestFMA32(t *testing.T) {
 // with and without acc, one and two threads.
 func TestGemmFMAChain(t *testing.T) {
 	for _, kr := range allKernels() {
-		if kr.name == "generic" {
+		if kr.name == "generic" || strings.HasPrefix(kr.name, avx512Twin.name) {
 			continue // plain multiply and add
 		}
 		for _, threads := range []int{1, 2} {

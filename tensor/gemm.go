@@ -246,7 +246,11 @@ func (e *Engine) gemmThen(transA, transB bool, m, n, k int, a []float32, lda int
 	raggedServed := n%kr.nr == 0 || masked && (!transA || kr.kmajorMaskedEdge != nil) && maskedEdge != nil // the ragged one
 	g.edgeRows = m%kr.mr != 0 && !g.packAllA && wholeServed && raggedServed
 	g.edgeA = !g.packAllA && m%kr.mr != 0 && !g.edgeRows
-	g.edgeB = !g.packAllB && n%kr.nr != 0 && !masked
+	// The ragged column panel is packed unless every tile on it reads B
+	// through the masked kernels: the edge tiles of a ragged last row
+	// panel (computed aside) take the full-width kernel, which reads the
+	// panel's nr columns, unless the kernel has maskedEdgeTiles.
+	g.edgeB = !g.packAllB && n%kr.nr != 0 && (!masked || !kr.maskedEdgeTiles && m%kr.mr != 0 && !g.edgeRows)
 	if g.edgeA {
 		kr.packA(g.aPanel(g.mp-1), transA, a, lda, (g.mp-1)*kr.mr, m-(g.mp-1)*kr.mr, kr.mr, k)
 	}

@@ -27,8 +27,12 @@ func fma32(a, b, c float32) float32 {
 	if float64(r) == s || math.IsInf(s, 0) || math.IsNaN(s) {
 		return r
 	}
-	o := math.Nextafter32(r, float32(math.Copysign(math.Inf(1), s-float64(r))))
-	if s != (float64(r)+float64(o))/2 {
+	rf := float64(r)
+	if math.IsInf(rf, 0) { // s on the overflow threshold: the tie is between MaxFloat32 and 2^128
+		rf = math.Copysign(0x1p128, s)
+	}
+	o := math.Nextafter32(r, float32(math.Copysign(math.Inf(1), s-rf)))
+	if s != (rf+float64(o))/2 {
 		return r
 	}
 	p := float64(a) * float64(b)
@@ -84,6 +88,12 @@ func TestFMA32(t *testing.T) {
 		{1774001 * 0x1p-30, 38737 * 0x1p-30, 1, 1 + 0x1p-23},
 		{-1774001 * 0x1p-30, 38737 * 0x1p-30, -1, -1 - 0x1p-23},
 		{1774001 * 0x1p-30, -38737 * 0x1p-30, 1 + 0x1p-22, 1 + 0x1p-23}, // just below halfway, down
+		// The same tail past the tie between MaxFloat32 and 2^128 (the
+		// overflow threshold, 2^128 - 2^103 = 1082401·31·2^103), and past a
+		// tie between two subnormals.
+		{1082401 * 0x1p80, 31 * 0x1p23, -0x1p-149, math.MaxFloat32},
+		{-1082401 * 0x1p80, 31 * 0x1p23, 0x1p-149, -math.MaxFloat32},
+		{1774001 * 0x1p-93, 38737 * 0x1p-93, 0x1p-127, 0x1p-127 + 0x1p-149},
 	} {
 		if got := fma32(c.a, c.b, c.c); got != c.want {
 			t.Errorf("fma32(%g, %g, %g) = %g, want %g", c.a, c.b, c.c, got, c.want)
@@ -118,7 +128,7 @@ func TestFMA32(t *testing.T) {
 		}
 		want := exact(a, b, c)
 		if want == 0 {
-			continue // big.Float has no signed zero sums to compare
+			continue // zero sums are skipped: x + (-x) is +0 in big.Float, whatever the FMA's sign
 		}
 		if got := fma32(a, b, c); math.Float32bits(got) != math.Float32bits(want) {
 			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", a, b, c, got, want)

@@ -9,9 +9,10 @@ import (
 // kernel_amd64.go: 12x32 tiles, edge kernels of every height, the 12x16
 // narrow pair with its column-masked kernels, the 32x12 cols kernel, the
 // vector packing) with every micro-kernel written in Go, each element a
-// chain of float32 multiply-adds over k in order, as genericKernel's (not
-// fused: the twin is for the plan, and TestGemmFMAChain checks the
-// assembly's arithmetic where it runs). Gemm's plan for AVX-512 machines (which panels are packed,
+// chain of float32 multiplies and adds over k in order (the explicit
+// conversions keep the compiler from fusing them: the twin is for the
+// plan, and TestGemmFMAChain checks the assembly's arithmetic where it
+// runs). Gemm's plan for AVX-512 machines (which panels are packed,
 // which tiles go through which kernel, where GemmThen's blocks end) then
 // runs in the tests of every machine, not only where the assembly can run.
 // TestAVX512TwinPlan keeps it in step with avx512Kernel on amd64.
@@ -70,7 +71,7 @@ func twinTile(rows, nr int, mask uint64, kmajor bool, k int, a []float32, lda in
 			for i := range rows {
 				ai, ti := a[i*rs+p*cs], t[i*nr:i*nr+nr]
 				for j, bj := range bp {
-					ti[j] += ai * bj
+					ti[j] += float32(ai * bj)
 				}
 			}
 			continue
@@ -79,7 +80,7 @@ func twinTile(rows, nr int, mask uint64, kmajor bool, k int, a []float32, lda in
 			ai := a[i*rs+p*cs]
 			for j := range nr {
 				if mask>>j&1 != 0 {
-					t[i*nr+j] += ai * b[p*ldb+j]
+					t[i*nr+j] += float32(ai * b[p*ldb+j])
 				}
 			}
 		}
@@ -103,7 +104,7 @@ func twinCols(k int, a []float32, lda int, b []float32, t []float32, acc bool) {
 		for j := range colsN {
 			bj := b[p*colsN+j]
 			for i := range colsM {
-				t[j*colsM+i] += a[p*lda+i] * bj
+				t[j*colsM+i] += float32(a[p*lda+i] * bj)
 			}
 		}
 	}
@@ -131,8 +132,11 @@ func twinTranspose16(dst []float32, ldd int, src []float32, lds int, k int) {
 }
 
 func twinCopyPanel(dst []float32, ldd int, src []float32, lds int, k int, mask uint64) {
+	if mask>>32 != 0 {
+		panic("tensor: copyPanel of more than 32 columns") // as the contract says; the assembly would skip them
+	}
 	for p := range k {
-		for j := range 64 {
+		for j := range 32 {
 			if mask>>j&1 != 0 {
 				dst[p*ldd+j] = src[p*lds+j]
 			}
@@ -141,12 +145,13 @@ func twinCopyPanel(dst []float32, ldd int, src []float32, lds int, k int, mask u
 }
 
 // TestGemmTightOperands runs products whose operands are exactly as long
-// as their shapes and strides say (rows exactly as wide as the matrix), so
-// that a kernel written in Go (genericKernel, avx512Twin) reading past a
-// matrix panics where an assembly kernel would read past it unseen. It
-// once caught AVX-512's plan reading three floats past B: a transposed A
-// of ragged rows times a B 13 to 15 wide, whose edge tiles took the
-// full-width narrow kernel on B in place.
+// as their shapes and strides say (B's and C's rows exactly as wide as the
+// matrix; A's too, or 1024 floats apart so that Gemm packs it), so that a
+// kernel written in Go (genericKernel, avx512Twin) reading past a matrix
+// panics where an assembly kernel would read past it unseen. It once
+// caught AVX-512's plan reading up to 15 floats past B: a ragged last row
+// panel read packed (A transposed, or rows 4 KiB apart) times a B 1 to 15
+// wide, whose edge tiles took the full-width narrow kernel on B in place.
 func TestGemmTightOperands(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
 	for _, kr := range allKernels() {
@@ -154,20 +159,29 @@ func TestGemmTightOperands(t *testing.T) {
 		for _, m := range []int{1, 5, 13, 25, 260} {
 			for n := 1; n <= 35; n++ {
 				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
-					k := 1 + r.IntN(40)
-					ar, ac, br, bc := m, k, k, n
-					if tr[0] {
-						ar, ac = k, m
-					}
-					if tr[1] {
-						br, bc = n, k
-					}
-					a, b, c := randSlice(r, ar*ac), randSlice(r, br*bc), make([]float32, m*n)
-					e.Gemm(tr[0], tr[1], m, n, k, a, ac, b, bc, c, n, false)
-					want := refGemm(tr[0], tr[1], m, n, k, a, ac, b, bc, c, n, false)
-					for i := range want {
-						if d := float64(c[i]) - want[i]; d > 1e-3 || d < -1e-3 {
-							t.Fatalf("%s tA=%v tB=%v %dx%dx%d: C[%d] = %g, want %g", kr.name, tr[0], tr[1], m, n, k, i, c[i], want[i])
+					for _, aliasing := range []bool{false, true} {
+						if aliasing && m > 25 {
+							continue
+						}
+						k := 1 + r.IntN(40)
+						ar, ac, br, bc := m, k, k, n
+						if tr[0] {
+							ar, ac = k, m
+						}
+						if tr[1] {
+							br, bc = n, k
+						}
+						lda := ac
+						if aliasing {
+							lda = 1024
+						}
+						a, b, c := randSlice(r, (ar-1)*lda+ac), randSlice(r, br*bc), make([]float32, m*n)
+						e.Gemm(tr[0], tr[1], m, n, k, a, lda, b, bc, c, n, false)
+						want := refGemm(tr[0], tr[1], m, n, k, a, lda, b, bc, c, n, false)
+						for i := range want {
+							if d := float64(c[i]) - want[i]; d > 1e-3 || d < -1e-3 {
+								t.Fatalf("%s tA=%v tB=%v %dx%dx%d lda %d: C[%d] = %g, want %g", kr.name, tr[0], tr[1], m, n, k, lda, i, c[i], want[i])
+							}
 						}
 					}
 				}

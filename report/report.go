@@ -273,47 +273,62 @@ func render(d drawing, base string) ([]byte, error) {
 const rasterDPI = 150
 
 // newRaster returns a raster canvas of w x h at rasterDPI, white, drawing
-// into the image it returns (from rasters). vgimg.NewWith(UseWH) would
-// allocate an image and gg would copy it into another, for every figure
-// of every run's report: a fifth of a report's time (BENCHMARKS.md).
+// into an image from rasters, which it also returns for rasters.put.
+// vgimg.NewWith(UseWH) would allocate an image and gg would copy it into
+// another, for every figure of every run's report: a fifth of a report's
+// time (BENCHMARKS.md).
 func newRaster(w, h vg.Length) (*vgimg.Canvas, *image.RGBA) {
 	px := func(l vg.Length) int { return int(l/vg.Inch*rasterDPI + 0.5) } // as NewWith rounds
-	img := rasters.get(px(w), px(h))
+	img := rasters.get(image.Pt(px(w), px(h)))
+	return rasterOn(img), img
+}
+
+// rasterOn returns a raster canvas at rasterDPI drawing into img, which
+// it first paints white, whatever img held.
+func rasterOn(img *image.RGBA) *vgimg.Canvas {
 	ctx := gg.NewContextForRGBA(img)
 	ctx.SetLineCapButt() // as NewWith sets up its own context
 	ctx.InvertY()
-	return vgimg.NewWith(vgimg.UseImageWithContext(img, ctx), vgimg.UseDPI(rasterDPI)), img
+	return vgimg.NewWith(vgimg.UseImageWithContext(img, ctx), vgimg.UseDPI(rasterDPI))
 }
 
-// rasters keeps the figures' images for the next figure of their size
-// (the reports of an experiment's runs are drawn at the same time).
+// rasters keeps figures' images for the next figure of their size (the
+// reports of an experiment's runs are drawn at the same time), up to
+// rasterBytes in all: a bounded cache, which a sync.Pool would not be here
+// (a report allocates enough for the collector to empty the pool between
+// its figures).
 var rasters = rasterPool{free: map[image.Point][]*image.RGBA{}}
 
+// rasterBytes bounds the images rasters keeps: about ten figures.
+const rasterBytes = 32 << 20
+
 type rasterPool struct {
-	mu   sync.Mutex
-	free map[image.Point][]*image.RGBA
+	mu    sync.Mutex
+	free  map[image.Point][]*image.RGBA
+	bytes int // of the images in free
 }
 
-// get returns an image of w x h pixels, its contents undefined.
-func (p *rasterPool) get(w, h int) *image.RGBA {
-	size := image.Pt(w, h)
+// get returns an image of the size, its contents undefined.
+func (p *rasterPool) get(size image.Point) *image.RGBA {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if l := p.free[size]; len(l) > 0 {
 		img := l[len(l)-1]
 		p.free[size] = l[:len(l)-1]
+		p.bytes -= len(img.Pix)
 		return img
 	}
 	return image.NewRGBA(image.Rectangle{Max: size})
 }
 
-// put keeps img for get, up to a few images of each size.
+// put keeps img for get, unless that would keep more than rasterBytes.
 func (p *rasterPool) put(img *image.RGBA) {
-	size := img.Rect.Size()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.free[size]) < 4 {
+	if p.bytes+len(img.Pix) <= rasterBytes {
+		size := img.Rect.Size()
 		p.free[size] = append(p.free[size], img)
+		p.bytes += len(img.Pix)
 	}
 }
 

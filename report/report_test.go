@@ -338,45 +338,63 @@ func TestHTMLNamesTheDataset(t *testing.T) {
 }
 
 // TestRenderReusesRasters checks that a figure drawn into an image kept
-// from an earlier figure of the same size gives the PNG of a fresh image:
-// the canvas starts white, whatever the image held.
+// from an earlier figure (rasterOn, as render draws into rasters' images)
+// has the pixels of the figure drawn into a new image: the canvas starts
+// white, whatever the image held; and that render gives the same PNG.
 func TestRenderReusesRasters(t *testing.T) {
-	dir := t.TempDir()
-	fig := func(c color.Color) drawing {
-		return drawing{w: 2 * vg.Inch, h: vg.Inch, draw: func(dc draw.Canvas) {
-			var p vg.Path
-			p.Move(vg.Point{X: dc.Min.X + vg.Length(0.2)*vg.Inch, Y: dc.Min.Y + vg.Length(0.2)*vg.Inch})
-			p.Line(vg.Point{X: dc.Max.X, Y: dc.Min.Y + vg.Length(0.5)*vg.Inch})
-			p.Line(vg.Point{X: dc.Min.X + vg.Inch, Y: dc.Max.Y})
-			p.Close()
-			dc.SetColor(c)
-			dc.Fill(p)
-		}}
+	fig := func(dc draw.Canvas) {
+		var p vg.Path
+		p.Move(vg.Point{X: dc.Min.X + vg.Length(0.2)*vg.Inch, Y: dc.Min.Y + vg.Length(0.2)*vg.Inch})
+		p.Line(vg.Point{X: dc.Max.X, Y: dc.Min.Y + vg.Length(0.5)*vg.Inch})
+		p.Line(vg.Point{X: dc.Min.X + vg.Inch, Y: dc.Max.Y})
+		p.Close()
+		dc.SetColor(color.RGBA{B: 255, A: 255})
+		dc.Fill(p)
 	}
-	saved := rasters.free
-	defer func() { rasters.free = saved }()
-	rasters.free = map[image.Point][]*image.RGBA{}
-	fresh, err := render(fig(color.RGBA{B: 255, A: 255}), filepath.Join(dir, "fresh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rasters.free = map[image.Point][]*image.RGBA{}
-	if _, err := render(fig(color.RGBA{R: 255, A: 255}), filepath.Join(dir, "red")); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(rasters.free[image.Pt(300, 150)]); n != 1 {
-		t.Fatalf("%d images of 300x150 kept after a render, want 1", n)
-	}
-	// Darken the kept image wholly, as a figure drawn edge to edge would.
-	kept := rasters.free[image.Pt(300, 150)][0]
-	for i := range kept.Pix {
+	size := image.Rect(0, 0, 300, 150)
+	fresh, kept := image.NewRGBA(size), image.NewRGBA(size)
+	for i := range kept.Pix { // as an earlier figure drawn edge to edge leaves it
 		kept.Pix[i] = 0x40
 	}
-	again, err := render(fig(color.RGBA{B: 255, A: 255}), filepath.Join(dir, "again"))
+	fig(draw.New(rasterOn(fresh)))
+	fig(draw.New(rasterOn(kept)))
+	if !bytes.Equal(kept.Pix, fresh.Pix) {
+		t.Fatal("the figure drawn into a kept image differs from the one drawn into a new image")
+	}
+	dir := t.TempDir()
+	png, err := render(drawing{w: 2 * vg.Inch, h: vg.Inch, draw: fig}, filepath.Join(dir, "fig"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(again, fresh) {
-		t.Errorf("the figure drawn into a kept image differs from the one drawn into a new image")
+	var want bytes.Buffer
+	if err := encodePNG(&want, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(png, want.Bytes()) {
+		t.Error("render's PNG differs from the figure drawn into a new image")
+	}
+}
+
+// TestRasterPoolBounded checks that rasters' pool keeps images for get up
+// to rasterBytes and drops the rest.
+func TestRasterPoolBounded(t *testing.T) {
+	p := rasterPool{free: map[image.Point][]*image.RGBA{}}
+	size := image.Pt(1000, 1000) // 4 MB each
+	var imgs []*image.RGBA
+	for range 20 {
+		imgs = append(imgs, p.get(size))
+	}
+	for _, img := range imgs {
+		p.put(img)
+	}
+	keep := rasterBytes / (4 * 1000 * 1000)
+	if n := len(p.free[size]); n != keep || p.bytes != keep*4*1000*1000 {
+		t.Fatalf("kept %d images (%d bytes), want %d (at most %d bytes)", n, p.bytes, keep, rasterBytes)
+	}
+	if got := p.get(size); got != imgs[keep-1] {
+		t.Error("get made a new image while the pool held some")
+	}
+	if p.bytes != (keep-1)*4*1000*1000 {
+		t.Errorf("%d bytes kept after a get, want %d", p.bytes, (keep-1)*4*1000*1000)
 	}
 }

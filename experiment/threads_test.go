@@ -101,6 +101,11 @@ func TestCPUShare(t *testing.T) {
 // ten times as long as a short run with its report), and cannot see a
 // run registered after the CPUs were divided: TestCPUShare covers that.
 func TestLastRunGetsTheCPUs(t *testing.T) {
+	if raceDetector {
+		// The margin is gone: the short runs' reports, pure Go, slow down
+		// several times more than the long run's training.
+		t.Skip("depends on the runs' relative times, which the race detector changes")
+	}
 	src := sharedData(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	s := &Spec{Base: []Setting{{"test-samples", "100"}},

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/cifarnet/cifarnet/internal/race"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/saving"
@@ -101,7 +102,7 @@ func TestCPUShare(t *testing.T) {
 // ten times as long as a short run with its report), and cannot see a
 // run registered after the CPUs were divided: TestCPUShare covers that.
 func TestLastRunGetsTheCPUs(t *testing.T) {
-	if raceDetector {
+	if race.Enabled {
 		// The margin is gone: the short runs' reports, pure Go, slow down
 		// several times more than the long run's training.
 		t.Skip("depends on the runs' relative times, which the race detector changes")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/cifarnet/cifarnet/internal/race"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/tensor"
@@ -72,7 +73,7 @@ func trainingStepWith(m *nn.Sequential, e *tensor.Engine, opt optim.Optimizer) f
 // TestNoAllocationPerStep: a training step of the exercise's network and of
 // the variants with every kind of layer allocates nothing once warm.
 func TestNoAllocationPerStep(t *testing.T) {
-	if raceDetector {
+	if race.Enabled {
 		t.Skip("the race detector makes sync.Pool (Gemm's edge tiles) drop items at random")
 	}
 	e := tensor.NewEngine(2)

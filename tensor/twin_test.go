@@ -154,39 +154,47 @@ func twinCopyPanel(dst []float32, ldd int, src []float32, lds int, k int, mask u
 // wide, whose edge tiles took the full-width narrow kernel on B in place.
 func TestGemmTightOperands(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
+	inPlace := func(x []float32) []float32 { return x }
 	for _, kr := range allKernels() {
 		e := newEngine(1, kr, genericSIMD)
 		for _, m := range []int{1, 5, 13, 25, 260} {
 			for n := 1; n <= 35; n++ {
 				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
-					for _, aliasing := range []bool{false, true} {
-						if aliasing && m > 25 {
-							continue
-						}
-						k := 1 + r.IntN(40)
-						ar, ac, br, bc := m, k, k, n
-						if tr[0] {
-							ar, ac = k, m
-						}
-						if tr[1] {
-							br, bc = n, k
-						}
-						lda := ac
-						if aliasing {
-							lda = 1024
-						}
-						a, b, c := randSlice(r, (ar-1)*lda+ac), randSlice(r, br*bc), make([]float32, m*n)
-						e.Gemm(tr[0], tr[1], m, n, k, a, lda, b, bc, c, n, false)
-						want := refGemm(tr[0], tr[1], m, n, k, a, lda, b, bc, c, n, false)
-						for i := range want {
-							if d := float64(c[i]) - want[i]; d > 1e-3 || d < -1e-3 {
-								t.Fatalf("%s tA=%v tB=%v %dx%dx%d lda %d: C[%d] = %g, want %g", kr.name, tr[0], tr[1], m, n, k, lda, i, c[i], want[i])
-							}
-						}
+					tightGemmCase(t, e, inPlace, r, tr[0], tr[1], m, n, 1+r.IntN(40), false)
+					if m <= 25 {
+						tightGemmCase(t, e, inPlace, r, tr[0], tr[1], m, n, 1+r.IntN(40), true)
 					}
 				}
 			}
 		}
 		e.Close()
+	}
+}
+
+// tightGemmCase runs op(A)·op(B) through e with operands exactly as long
+// as their shapes and strides say, A's rows 1024 floats apart if aliasing
+// (so that Gemm packs it), each placed by place (kept, or copied next to a
+// guard page), and compares C with refGemm.
+func tightGemmCase(t *testing.T, e *Engine, place func([]float32) []float32, r *rand.Rand, transA, transB bool, m, n, k int, aliasing bool) {
+	t.Helper()
+	ar, ac, br, bc := m, k, k, n
+	if transA {
+		ar, ac = k, m
+	}
+	if transB {
+		br, bc = n, k
+	}
+	lda := ac
+	if aliasing {
+		lda = max(ac, 1024)
+	}
+	a, b := randSlice(r, (ar-1)*lda+ac), randSlice(r, br*bc)
+	want := refGemm(transA, transB, m, n, k, a, lda, b, bc, nil, n, false)
+	c := place(make([]float32, m*n))
+	e.Gemm(transA, transB, m, n, k, place(a), lda, place(b), bc, c, n, false)
+	for i := range want {
+		if d := float64(c[i]) - want[i]; d > 1e-3 || d < -1e-3 {
+			t.Fatalf("%s tA=%v tB=%v %dx%dx%d lda %d: C[%d] = %g, want %g", e.Kernel(), transA, transB, m, n, k, lda, i, c[i], want[i])
+		}
 	}
 }

@@ -18,9 +18,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/cifarnet/cifarnet/internal/lockfile"
-	"github.com/cifarnet/cifarnet/rundir"
 )
 
 // runLimited runs the binary like run, but kills it after limit, and
@@ -261,15 +258,17 @@ func pngBomb(t *testing.T, w, h int) []byte {
 func TestRunDirectoryHasOneOwner(t *testing.T) {
 	data := sharedData(t)
 	dir := filepath.Join(t.TempDir(), "R")
-	first := exec.Command(binary, "train", "--data", data, "--out", dir, "--epochs", "40", "--patience", "-1", "--seed", "7",
-		"--train-samples", "2000", "--test-samples", "100", "-q")
+	first := exec.Command(binary, "train", "--data", data, "--out", dir, "--epochs", "1000", "--patience", "-1", "--seed", "7",
+		"--train-samples", "2000", "--test-samples", "100")
 	var firstErr strings.Builder
 	first.Stderr = &firstErr
+	stdout, _ := first.StdoutPipe()
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { first.Process.Kill(); first.Wait() })
-	waitForOwner(t, dir)
+	waitForEpoch(t, first, stdout, &firstErr)
+	go io.Copy(io.Discard, stdout)
 	for _, extra := range [][]string{nil, {"--overwrite"}} {
 		_, stderr, code := run(t, append([]string{"train", "--data", data, "--out", dir, "--epochs", "1", "--seed", "8"}, extra...)...)
 		if code != 1 || !strings.Contains(stderr, "in use by another cifarnet process") {
@@ -278,13 +277,13 @@ func TestRunDirectoryHasOneOwner(t *testing.T) {
 	}
 	first.Process.Signal(os.Interrupt)
 	first.Wait()
-	// The second wrote nothing; the first's checkpoint, if the interrupt
-	// came after its first step, is its own.
+	// The second wrote nothing; the checkpoint the interrupt left is the
+	// first's.
 	if _, err := os.Stat(filepath.Join(dir, "metrics.json")); err == nil {
 		t.Fatal("a finished run's metrics.json appeared: the second train wrote into the first's directory")
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "checkpoint.safetensors")); err == nil && !strings.Contains(string(b), `\"seed\":7,`) {
-		t.Fatalf("the checkpoint is not the first run's (stderr %q)", firstErr.String())
+	if b, err := os.ReadFile(filepath.Join(dir, "checkpoint.safetensors")); err != nil || !strings.Contains(string(b), `\"seed\":7,`) {
+		t.Fatalf("the checkpoint is missing or not the first run's (%v; stderr %q)", err, firstErr.String())
 	}
 }
 
@@ -305,23 +304,20 @@ func TestUsersDirectoryKept(t *testing.T) {
 	}
 }
 
-// waitForOwner waits until a process holds the run directory's lock.
-func waitForOwner(t *testing.T, dir string) {
+// waitForEpoch waits until a train prints its first epoch's line: by then
+// it holds its run directory. (Polling the lock instead took it, for an
+// instant, and a train starting in that instant was refused its own
+// directory.)
+func waitForEpoch(t *testing.T, train *exec.Cmd, stdout io.Reader, stderr *strings.Builder) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		l, err := lockfile.TryLock(filepath.Join(dir, rundir.LockFile))
-		if errors.Is(err, lockfile.ErrHeld) {
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if strings.Contains(lines.Text(), "val_loss") {
 			return
 		}
-		if err == nil {
-			l.Unlock()
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the train never took the run directory")
-		}
-		time.Sleep(20 * time.Millisecond) // polling, not timing: nothing is asserted about it
 	}
+	train.Wait()
+	t.Fatalf("the train ended before its first epoch did: %q", stderr.String())
 }
 
 // TestPrintedResumeCommandWorks: after "train --data D --out R" and an

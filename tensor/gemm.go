@@ -25,6 +25,12 @@ type kernel struct {
 	name         string
 	mr, nr       int
 	kmajor, rows func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
+	// kmajorPanels and rowsPanels, if set, compute the tiles of a run of
+	// row panels (as many as panels, at least one) against one column
+	// panel in one call, panel i's A at a[i*astep:] and its C mr rows
+	// below the one before: a call from Go costs about as much as a
+	// small tile's arithmetic.
+	kmajorPanels, rowsPanels panelsFunc
 	// narrow, if set, is a pair with fewer columns for products at most
 	// that wide (the 10-wide output layer), which would waste most of a
 	// full panel.
@@ -386,6 +392,8 @@ func (g *gemmCall) bPanel(p int) []float32 { return g.pb[p*g.kr.nr*g.k : (p+1)*g
 
 type kernelFunc = func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
+type panelsFunc = func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, panels, astep int)
+
 // aAt returns A's row panel ip from k offset p0, its stride, and whether
 // it is read k-major (packed, or transposed in place) rather than row-major.
 func (g *gemmCall) aAt(ip, p0 int) (kmajor bool, a []float32, lda int) {
@@ -523,6 +531,23 @@ func (g *gemmCall) tileBlock(jp, ip0, whole, p0 int, masked bool) {
 	for ip := ip0; ip < whole; ip++ {
 		kmajor, ap, as := g.aAt(ip, p0)
 		c, acc := g.c[ip*kr.mr*g.ldc+j0:], g.acc || p0 > 0
+		if run, step, ap := g.panelRun(ip, whole, p0, masked); run > 1 {
+			// The kernels read and write unchecked: the last panel's last
+			// elements of A and C.
+			if kmajor {
+				_ = ap[(run-1)*step+(kk-1)*as+kr.mr-1]
+			} else {
+				_ = ap[(run-1)*step+(kr.mr-1)*as+kk-1]
+			}
+			_ = c[(run*kr.mr-1)*g.ldc+kr.nr-1]
+			f := kr.rowsPanels
+			if kmajor {
+				f = kr.kmajorPanels
+			}
+			f(kk, ap, as, bp, bs, c, g.ldc, acc, run, step)
+			ip += run - 1
+			continue
+		}
 		switch {
 		case ip == g.mp-1 && g.edgeRows:
 			mm := g.m - ip*kr.mr
@@ -549,6 +574,30 @@ func (g *gemmCall) tileBlock(jp, ip0, whole, p0 int, masked bool) {
 			kr.rowsMasked(kk, ap, as, bp, bs, c, g.ldc, acc, uint64(1)<<nn-1)
 		}
 	}
+}
+
+// panelRun returns how many row panels from ip on (before whole) the
+// kernel's panel loop computes in one call, the distance in floats between
+// their A panels, and A from panel ip's k offset p0 to its end (aAt's
+// panel, not cut at its last element); run 0 where the kernel has no panel
+// loop, or for a masked column panel. The last row panel, when ragged or
+// packed apart from the rest, is left to the tile-by-tile path.
+func (g *gemmCall) panelRun(ip, whole, p0 int, masked bool) (run, step int, a []float32) {
+	kr := &g.kr
+	if masked || kr.rowsPanels == nil {
+		return 0, 0, nil
+	}
+	end := whole
+	if end == g.mp && (g.edgeRows || g.edgeA) {
+		end--
+	}
+	switch {
+	case g.packAllA:
+		return end - ip, kr.mr * g.k, g.pa[ip*kr.mr*g.k+p0*kr.mr:]
+	case g.transA:
+		return end - ip, kr.mr, g.a[p0*g.lda+ip*kr.mr:]
+	}
+	return end - ip, kr.mr * g.lda, g.a[ip*kr.mr*g.lda+p0:]
 }
 
 // edgeTiles computes the edge tiles of row panels [whole, ip1) against

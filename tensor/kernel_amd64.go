@@ -23,6 +23,7 @@ var (
 		cols: kernelColsAVX512, colsStore: kernelColsStoreAVX512,
 		transpose16: transposeAVX512, copyPanel: copyPanelAVX512}
 	avx2Kernel = kernel{name: "avx2", mr: 6, nr: 16, kmajor: kernelKMajorAVX2, rows: kernelRowsAVX2,
+		kmajorPanels: kernelKMajorPanelsAVX2, rowsPanels: kernelRowsPanelsAVX2,
 		kmajorEdge:   []kernelFunc{kernelKMajor1AVX2, kernelKMajor2AVX2, kernelKMajor3AVX2, kernelKMajor4AVX2, kernelKMajor5AVX2},
 		rowsEdge:     []kernelFunc{kernelRows1AVX2, kernelRows2AVX2, kernelRows3AVX2, kernelRows4AVX2, kernelRows5AVX2},
 		kmajorMasked: kernelKMajorMaskedAVX2, rowsMasked: kernelRowsMaskedAVX2,

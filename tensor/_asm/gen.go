@@ -41,6 +41,13 @@ func main() {
 		}
 		emit("kernelKMajor"+v.suffix, false, v.mr, v.nv, v.lanes, v.vec)
 		emit("kernelRows"+v.suffix, true, v.mr, v.nv, v.lanes, v.vec)
+		if v.suffix == "AVX2" {
+			// The same over a run of row panels in one call.
+			panelLoop = true
+			emit("kernelKMajorPanels"+v.suffix, false, v.mr, v.nv, v.lanes, v.vec)
+			emit("kernelRowsPanels"+v.suffix, true, v.mr, v.nv, v.lanes, v.vec)
+			panelLoop = false
+		}
 		{
 			// Every smaller height, so a ragged last row panel is computed
 			// in place, without a packed copy or a scratch tile.
@@ -308,8 +315,15 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 		sig = "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, mask uint64)"
 		layout += fmt.Sprintf("; B and C are read, and C written, only in the columns whose bit is set in mask, which must have the first %d set", nr-lanes)
 	}
+	if panelLoop {
+		sig = "func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, panels int, astep int)"
+	}
 	TEXT(name, NOSPLIT, sig)
-	Doc(fmt.Sprintf("%s computes the %dx%d tile c = A·B, or c += A·B when acc, with %s, B(p,j) = b[p*ldb+j], c's rows ldc apart.", name, mr, nr, layout))
+	if panelLoop {
+		Doc(fmt.Sprintf("%s computes panels (at least 1) tiles %dx%d as kernel%s does, tile i with A at a[i*astep:] and c at c[i*%d*ldc:].", name, mr, nr, strings.Replace(strings.TrimPrefix(name, "kernel"), "Panels", "", 1), mr))
+	} else {
+		Doc(fmt.Sprintf("%s computes the %dx%d tile c = A·B, or c += A·B when acc, with %s, B(p,j) = b[p*ldb+j], c's rows ldc apart.", name, mr, nr, layout))
+	}
 	// With maskLast, the last vector of columns is loaded and stored under
 	// a vector mask (VMASKMOVPS; a sixteenth register is all AVX2 has
 	// left for one), built from the mask's bits for its columns.
@@ -346,6 +360,16 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 	ldb := stride("ldb")
 	c := Load(Param("c").Base(), GP64())
 	ldc := stride("ldc")
+	// With panelLoop, a0 is the current panel's A and everything below
+	// runs once per panel, k and b loaded again for the next.
+	var a0, panels Register
+	if panelLoop {
+		panels = Load(Param("panels"), GP64())
+		a0 = a
+		Label(name + "_panel")
+		a = GP64()
+		MOVQ(a0, a)
+	}
 
 	// B(p+u, :) for u < 4 at b, b+ldb, b2, b2+ldb, with b2 = b + 2 ldb.
 	b2 := GP64()
@@ -452,15 +476,25 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 		}
 	}
 	// The pointers advance by one step (lda, ldb) or by unroll steps
-	// (lda4, ldb4).
-	ldb4 := GP64()
-	MOVQ(ldb, ldb4)
-	SHLQ(Imm(2), ldb4)
-	var lda4 Register
-	if !rows {
-		lda4 = GP64()
-		MOVQ(lda, lda4)
-		SHLQ(Imm(2), lda4)
+	// (lda4, ldb4; with panelLoop, short of registers, 4·lda and 4·ldb
+	// by LEAQ).
+	var ldb4, lda4 Register
+	if !panelLoop {
+		ldb4 = GP64()
+		MOVQ(ldb, ldb4)
+		SHLQ(Imm(2), ldb4)
+		if !rows {
+			lda4 = GP64()
+			MOVQ(lda, lda4)
+			SHLQ(Imm(2), lda4)
+		}
+	}
+	add4 := func(stride, step, r Register) {
+		if panelLoop {
+			LEAQ(Mem{Base: r, Index: stride, Scale: 4}, r)
+		} else {
+			ADDQ(step, r)
+		}
 	}
 	advance := func(steps int) {
 		for _, r := range bases {
@@ -470,14 +504,14 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 			case steps == 1:
 				ADDQ(lda, r)
 			default:
-				ADDQ(lda4, r)
+				add4(lda, lda4, r)
 			}
 		}
 		for _, r := range []Register{b, b2} {
 			if steps == 1 {
 				ADDQ(ldb, r)
 			} else {
-				ADDQ(ldb4, r)
+				add4(ldb, ldb4, r)
 			}
 		}
 	}
@@ -506,9 +540,25 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 			ADDQ(ldc, row)
 		}
 	}
+	if panelLoop {
+		Comment("the next panel: A astep floats on, C mr rows down, B and k from the start")
+		ADDQ(ldc, row)
+		MOVQ(row, c)
+		t := Load(Param("astep"), GP64())
+		LEAQ(Mem{Base: a0, Index: t, Scale: 4}, a0)
+		Load(Param("b").Base(), b)
+		Load(Param("k"), k)
+		DECQ(panels)
+		JNZ(LabelRef(name + "_panel"))
+	}
 	VZEROUPPER()
 	RET()
 }
+
+// panelLoop makes kernelUnrolled emit a variant that computes a run of
+// row panels' tiles in one call (each tile as the plain kernel does),
+// which saves a call from Go per tile.
+var panelLoop bool
 
 // maskLast makes kernelUnrolled emit a variant taking a column mask whose
 // last vector of columns is loaded and stored under it.

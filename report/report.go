@@ -289,6 +289,7 @@ func rasterOn(img *image.RGBA) *vgimg.Canvas {
 	ctx := gg.NewContextForRGBA(img)
 	ctx.SetLineCapButt() // as NewWith sets up its own context
 	ctx.InvertY()
+	ctx.SetInterpolator(glyphInterp{}) // draw.BiLinear's pixels, faster for text
 	return vgimg.NewWith(vgimg.UseImageWithContext(img, ctx), vgimg.UseDPI(rasterDPI))
 }
 

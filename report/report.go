@@ -16,7 +16,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/datasets"
@@ -243,7 +242,7 @@ func render(d drawing, base string) ([]byte, error) {
 	img, raster := newRaster(d.w, d.h)
 	defer rasters.put(raster)
 	d.draw(draw.New(img))
-	svg := vgsvg.New(d.w, d.h)
+	svg := newSVG(d.w, d.h)
 	d.draw(draw.New(svg))
 	var pngBuf bytes.Buffer
 	for _, f := range []struct {

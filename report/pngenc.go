@@ -35,13 +35,11 @@ func encodePNG(w io.Writer, img image.Image) error {
 		return err
 	}
 	n := 3 * width
-	cur, prev := make([]byte, n), make([]byte, n) // prev starts as the zero row above the image
+	// cur and prev have 2 bytes to spare for rgbRow's wide stores.
+	cur, prev := make([]byte, n, n+2), make([]byte, n, n+2) // prev starts as the zero row above the image
 	row := make([]byte, 1+n)
 	for y := range height {
-		pix := m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y+y):][:4*width]
-		for i, j := 0, 0; i < len(pix); i, j = i+4, j+3 {
-			cur[j], cur[j+1], cur[j+2] = pix[i], pix[i+1], pix[i+2]
-		}
+		rgbRow(cur, m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y+y):][:4*width])
 		filterRow(row, cur, prev)
 		if _, err := zw.Write(row); err != nil {
 			return err
@@ -92,13 +90,42 @@ func filterRow(row, cur, prev []byte) {
 		copy(out, cur)
 	case filterSub:
 		copy(out[:min(3, n)], cur)
-		for i := 3; i < n; i++ {
-			out[i] = cur[i] - cur[i-3]
-		}
+		subRows(out[min(3, n):], cur[min(3, n):], cur)
 	case filterUp:
-		for i := range n {
-			out[i] = cur[i] - prev[i]
-		}
+		subRows(out, cur, prev[:n])
+	}
+}
+
+// subRows sets out[i] = a[i] - b[i] (mod 256) for every byte of a, eight
+// bytes at a time; b is at least as long as a.
+func subRows(out, a, b []byte) {
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		binary.LittleEndian.PutUint64(out[i:], subBytes(binary.LittleEndian.Uint64(a[i:]), binary.LittleEndian.Uint64(b[i:])))
+	}
+	for ; i < len(a); i++ {
+		out[i] = a[i] - b[i]
+	}
+}
+
+// subBytes subtracts each byte of b from the same byte of a, mod 256, no
+// borrow crossing between bytes (Hacker's Delight, 2-18).
+func subBytes(a, b uint64) uint64 {
+	const h = 0x8080808080808080
+	return ((a | h) - (b &^ h)) ^ ((a ^ ^b) & h)
+}
+
+// rgbRow copies the red, green and blue bytes of the RGBA pixels pix into
+// cur, which has 2 bytes to spare past 3*len(pix)/4: two pixels are
+// stored as 8 bytes at a time, the last 2 overwritten by the next store.
+func rgbRow(cur, pix []byte) {
+	i, j := 0, 0
+	for ; i+8 <= len(pix); i, j = i+8, j+6 {
+		v := binary.LittleEndian.Uint64(pix[i:])
+		binary.LittleEndian.PutUint64(cur[j:j+8], v&0xffffff|v>>8&0xffffff000000)
+	}
+	for ; i < len(pix); i, j = i+4, j+3 {
+		cur[j], cur[j+1], cur[j+2] = pix[i], pix[i+1], pix[i+2]
 	}
 }
 
@@ -113,13 +140,17 @@ func absByte(b byte) int {
 
 // opaque reports every pixel of m fully opaque (PNG's RGB then holds it).
 func opaque(m *image.RGBA) bool {
+	const alphas = 0xff000000ff000000 // of two pixels
 	w := m.Rect.Dx()
 	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
 		pix := m.Pix[m.PixOffset(m.Rect.Min.X, y):][:4*w]
-		for i := 3; i < len(pix); i += 4 {
-			if pix[i] != 0xff {
-				return false
-			}
+		all := uint64(alphas) // the AND of the row's pairs of pixels, eight bytes at a time
+		i := 0
+		for ; i+8 <= len(pix); i += 8 {
+			all &= binary.LittleEndian.Uint64(pix[i:])
+		}
+		if all&alphas != alphas || i < len(pix) && pix[i+3] != 0xff {
+			return false
 		}
 	}
 	return true

@@ -116,3 +116,59 @@ func inflate(t *testing.T, z []byte) []byte {
 	}
 	return b
 }
+
+// TestFilterRowBytewise wants filterRow's and rgbRow's wide loops to give
+// the bytes of plain byte-at-a-time loops, on rows of every length up to
+// a few words, for each filter.
+func TestFilterRowBytewise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	seen := map[byte]bool{}
+	for width := range 40 {
+		n := 3 * width
+		for k := range 30 {
+			pix := make([]byte, 4*width)
+			for i := range pix {
+				pix[i] = uint8(rng.IntN(256))
+			}
+			cur, prev := make([]byte, n, n+2), make([]byte, n)
+			rgbRow(cur, pix)
+			for p := range width {
+				if cur[3*p] != pix[4*p] || cur[3*p+1] != pix[4*p+1] || cur[3*p+2] != pix[4*p+2] {
+					t.Fatalf("width %d: rgbRow's pixel %d is %v, want %v", width, p, cur[3*p:3*p+3], pix[4*p:4*p+3])
+				}
+			}
+			for i := range prev {
+				prev[i] = uint8(rng.IntN(256))
+				if k%3 == 1 { // a row like the one above: Up
+					prev[i] = cur[i] + uint8(rng.IntN(3))
+				}
+				if k%3 == 2 && i >= 3 { // a smooth row: Sub
+					cur[i] = cur[i-3] + uint8(rng.IntN(3))
+				}
+			}
+			row := make([]byte, 1+n)
+			filterRow(row, cur, prev)
+			seen[row[0]] = true
+			want := make([]byte, n)
+			for i := range n {
+				switch row[0] {
+				case filterNone:
+					want[i] = cur[i]
+				case filterSub:
+					want[i] = cur[i]
+					if i >= 3 {
+						want[i] -= cur[i-3]
+					}
+				case filterUp:
+					want[i] = cur[i] - prev[i]
+				}
+			}
+			if !bytes.Equal(row[1:], want) {
+				t.Fatalf("width %d, filter %d: %v, want %v", width, row[0], row[1:], want)
+			}
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("filters chosen: %v, want None, Sub and Up", seen)
+	}
+}

@@ -131,8 +131,8 @@ type runRow struct {
 // embedded.
 func experimentHTML(e *Experiment, st *ExperimentStats, figs []Figure) ([]byte, error) {
 	var fv []figView
-	for _, f := range figs {
-		fv = append(fv, figView{f, template.URL(dataURI(f.png)), f.geom.overlay()})
+	for i, f := range figs {
+		fv = append(fv, figView{f, template.URL(figureURI(i)), f.geom.overlay()})
 	}
 	var rows []runRow
 	finished := 0
@@ -179,7 +179,7 @@ func experimentHTML(e *Experiment, st *ExperimentStats, figs []Figure) ([]byte, 
 	if err := experimentPage.Execute(&b, data); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	return embedFigures(b.Bytes(), figs), nil
 }
 
 // experimentCSS adds to pageCSS what only the experiment page has.

@@ -140,8 +140,8 @@ func fmtMetric(v float64, format string) string {
 func HTML(r Input, figs []Figure) ([]byte, error) {
 	var fv []figView
 	byName := map[string]*figView{} // pointers: a missing figure is nil, which "with" skips
-	for _, f := range figs {
-		v := figView{f, template.URL(dataURI(f.png)), f.geom.overlay()}
+	for i, f := range figs {
+		v := figView{f, template.URL(figureURI(i)), f.geom.overlay()}
 		fv = append(fv, v)
 		byName[f.Name] = &v
 	}
@@ -180,7 +180,32 @@ func HTML(r Input, figs []Figure) ([]byte, error) {
 	if err := page.Execute(&b, data); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	return embedFigures(b.Bytes(), figs), nil
+}
+
+// figureURI is the placeholder of figure i's data URI that the page is
+// executed with: html/template would run the megabytes of base64 through
+// its URL normaliser and attribute escaper byte by byte, for every run's
+// report, and embedFigures puts in what they would write.
+func figureURI(i int) string { return fmt.Sprintf("cifarnet-figure-%d.png", i) }
+
+// embedFigures replaces the placeholders of figs' data URIs in page by the
+// URIs as html/template writes them in a src attribute: the normaliser
+// leaves "data:image/png;base64," and base64 as they are, and the
+// attribute escaper writes '+' as "&#43;" and nothing else of them
+// differently (TestEmbedFiguresAsTemplate).
+func embedFigures(page []byte, figs []Figure) []byte {
+	pairs := make([]string, 0, 2*len(figs))
+	size := len(page)
+	for i, f := range figs {
+		uri := strings.ReplaceAll(dataURI(f.png), "+", "&#43;")
+		pairs = append(pairs, figureURI(i), uri)
+		size += len(uri)
+	}
+	var b bytes.Buffer
+	b.Grow(size)
+	strings.NewReplacer(pairs...).WriteString(&b, string(page))
+	return b.Bytes()
 }
 
 // datasetTitle names the run's data set for people ("CIFAR-10").

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html"
+	"html/template"
 	"image"
 	"image/color"
 	"image/png"
@@ -396,5 +397,44 @@ func TestRasterPoolBounded(t *testing.T) {
 	}
 	if p.bytes != (keep-1)*4*1000*1000 {
 		t.Errorf("%d bytes kept after a get, want %d", p.bytes, (keep-1)*4*1000*1000)
+	}
+}
+
+// TestEmbedFiguresAsTemplate wants a page whose figures embedFigures put
+// in the same as one html/template executed with the data URIs
+// themselves: a figure's PNG (whose base64 holds '+' and '/'), shown
+// twice, and others beside it.
+func TestEmbedFiguresAsTemplate(t *testing.T) {
+	var figs []Figure
+	for i := range 12 {
+		img := image.NewRGBA(image.Rect(0, 0, 20+i, 9))
+		for j := range img.Pix {
+			img.Pix[j] = uint8(j*j*(i+3) + j/7)
+		}
+		var b bytes.Buffer
+		if err := encodePNG(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		figs = append(figs, Figure{Name: fmt.Sprint("fig", i), png: b.Bytes()})
+	}
+	page := template.Must(template.New("").Parse(`{{range .}}<p><img src="{{.URI}}" alt="{{.Name}}"></p>{{end}}<img src="{{(index . 1).URI}}">`))
+	run := func(uri func(i int, f Figure) string) []byte {
+		var views []figView
+		for i, f := range figs {
+			views = append(views, figView{Figure: f, URI: template.URL(uri(i, f))})
+		}
+		var b bytes.Buffer
+		if err := page.Execute(&b, views); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	want := run(func(_ int, f Figure) string { return dataURI(f.png) })
+	got := embedFigures(run(func(i int, _ Figure) string { return figureURI(i) }), figs)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("embedFigures wrote\n%.300s\nhtml/template writes\n%.300s", got, want)
+	}
+	if !bytes.Contains(want, []byte("&#43;")) {
+		t.Error("no '+' in the figures' base64: the test shows nothing of its escaping")
 	}
 }

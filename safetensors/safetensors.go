@@ -23,6 +23,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/cifarnet/cifarnet/internal/quote"
 )
@@ -124,19 +125,39 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(js)))
 	buf = append(buf, js...)
 	for _, t := range tensors {
-		for _, v := range t.Data {
+		for data := t.Data; len(data) > 0; {
 			if len(buf)+4 > cap(buf) {
 				if _, err := w.Write(buf); err != nil {
 					return err
 				}
 				buf = buf[:0]
 			}
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			n := min(len(data), (cap(buf)-len(buf))/4)
+			buf = appendLittleEndian(buf, data[:n])
+			data = data[n:]
 		}
 	}
 	_, err = w.Write(buf)
 	return err
 }
+
+// appendLittleEndian appends the values' little-endian bytes to buf, which
+// has room for them: one copy of their memory on a little-endian machine
+// (a checkpoint is millions of values, written while training), one value
+// at a time elsewhere.
+func appendLittleEndian(buf []byte, data []float32) []byte {
+	if littleEndian {
+		return append(buf, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), 4*len(data))...)
+	}
+	for _, v := range data {
+		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+	}
+	return buf
+}
+
+// littleEndian reports whether this machine stores a float32's bytes in
+// the file's order.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // writeChunk is the size of Write's buffer.
 const writeChunk = 256 << 10

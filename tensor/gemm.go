@@ -584,7 +584,7 @@ func (g *gemmCall) tileBlock(jp, ip0, whole, p0 int, masked bool) {
 // packed apart from the rest, is left to the tile-by-tile path.
 func (g *gemmCall) panelRun(ip, whole, p0 int, masked bool) (run, step int, a []float32) {
 	kr := &g.kr
-	if masked || kr.rowsPanels == nil {
+	if masked || kr.rowsPanels == nil || kr.kmajorPanels == nil {
 		return 0, 0, nil
 	}
 	end := whole

@@ -186,12 +186,14 @@ func elementwiseInBounds(t *testing.T, g guard, s simd, n int, where string) {
 }
 
 // gemmInBounds runs Gemm with every operand guarded, in the shapes whose
-// panels and tiles end ragged, A's rows also 1024 floats apart (packed).
+// panels and tiles end ragged, and whole ones (so the last tile of AVX2's
+// loop over row panels ends at the guard, one k block and several), A's
+// rows also 1024 floats apart (packed).
 func gemmInBounds(t *testing.T, g guard, kr kernel) {
 	e := newEngine(1, kr, genericSIMD)
 	defer e.Close()
 	r := rand.New(rand.NewPCG(9, 9))
-	for _, sh := range [][3]int{{5, 13, 7}, {13, 14, 9}, {25, 33, 17}, {7, 10, 300}, {260, 15, 37}, {128, 10, 256}, {33, 256, 20}} {
+	for _, sh := range [][3]int{{5, 13, 7}, {13, 14, 9}, {25, 33, 17}, {7, 10, 300}, {260, 15, 37}, {128, 10, 256}, {33, 256, 20}, {36, 32, 20}, {12, 16, 300}} {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
 			m, n, k := sh[0], sh[1], sh[2]
 			tightGemmCase(t, e, g.f32, r, tr[0], tr[1], m, n, k, false)

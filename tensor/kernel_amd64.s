@@ -3463,17 +3463,19 @@ kernelRowsAVX2_done:
 // func kernelKMajorPanelsAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, panels int, astep int)
 // Requires: AVX, FMA3, MMX+
 TEXT ·kernelKMajorPanelsAVX2(SB), NOSPLIT, $0-128
-	MOVQ k+0(FP), AX
-	MOVQ a_base+8(FP), CX
-	MOVQ lda+32(FP), DX
-	SHLQ $0x02, DX
-	MOVQ b_base+40(FP), BX
-	MOVQ ldb+64(FP), SI
-	SHLQ $0x02, SI
-	MOVQ c_base+72(FP), DI
-	MOVQ ldc+96(FP), R8
-	SHLQ $0x02, R8
-	MOVQ panels+112(FP), R9
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  panels+112(FP), R9
+	TESTQ R9, R9
+	JZ    kernelKMajorPanelsAVX2_none
 
 kernelKMajorPanelsAVX2_panel:
 	MOVQ  CX, R10
@@ -3689,23 +3691,27 @@ kernelKMajorPanelsAVX2_done:
 	MOVQ k+0(FP), AX
 	DECQ R9
 	JNZ  kernelKMajorPanelsAVX2_panel
+
+kernelKMajorPanelsAVX2_none:
 	VZEROUPPER
 	RET
 
 // func kernelRowsPanelsAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, panels int, astep int)
 // Requires: AVX, FMA3, MMX+
 TEXT ·kernelRowsPanelsAVX2(SB), NOSPLIT, $0-128
-	MOVQ k+0(FP), AX
-	MOVQ a_base+8(FP), CX
-	MOVQ lda+32(FP), DX
-	SHLQ $0x02, DX
-	MOVQ b_base+40(FP), BX
-	MOVQ ldb+64(FP), SI
-	SHLQ $0x02, SI
-	MOVQ c_base+72(FP), DI
-	MOVQ ldc+96(FP), R8
-	SHLQ $0x02, R8
-	MOVQ panels+112(FP), R9
+	MOVQ  k+0(FP), AX
+	MOVQ  a_base+8(FP), CX
+	MOVQ  lda+32(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  b_base+40(FP), BX
+	MOVQ  ldb+64(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  c_base+72(FP), DI
+	MOVQ  ldc+96(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  panels+112(FP), R9
+	TESTQ R9, R9
+	JZ    kernelRowsPanelsAVX2_none
 
 kernelRowsPanelsAVX2_panel:
 	MOVQ  CX, R10
@@ -3922,6 +3928,8 @@ kernelRowsPanelsAVX2_done:
 	MOVQ k+0(FP), AX
 	DECQ R9
 	JNZ  kernelRowsPanelsAVX2_panel
+
+kernelRowsPanelsAVX2_none:
 	VZEROUPPER
 	RET
 

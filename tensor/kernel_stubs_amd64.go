@@ -88,10 +88,10 @@ func kernelKMajorAVX2(k int, a []float32, lda int, b []float32, ldb int, c []flo
 // kernelRowsAVX2 computes the 6x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[i*lda+p], B(p,j) = b[p*ldb+j], c's rows ldc apart.
 func kernelRowsAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool)
 
-// kernelKMajorPanelsAVX2 computes panels (at least 1) tiles 6x16 as kernelKMajorAVX2 does, tile i with A at a[i*astep:] and c at c[i*6*ldc:].
+// kernelKMajorPanelsAVX2 computes panels tiles 6x16 as kernelKMajorAVX2 does, tile i with A at a[i*astep:] and c at c[i*6*ldc:].
 func kernelKMajorPanelsAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, panels int, astep int)
 
-// kernelRowsPanelsAVX2 computes panels (at least 1) tiles 6x16 as kernelRowsAVX2 does, tile i with A at a[i*astep:] and c at c[i*6*ldc:].
+// kernelRowsPanelsAVX2 computes panels tiles 6x16 as kernelRowsAVX2 does, tile i with A at a[i*astep:] and c at c[i*6*ldc:].
 func kernelRowsPanelsAVX2(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, panels int, astep int)
 
 // kernelKMajor1AVX2 computes the 1x16 tile c = A·B, or c += A·B when acc, with A(i,p) = a[p*lda+i], B(p,j) = b[p*ldb+j], c's rows ldc apart.

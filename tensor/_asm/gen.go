@@ -320,7 +320,7 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 	}
 	TEXT(name, NOSPLIT, sig)
 	if panelLoop {
-		Doc(fmt.Sprintf("%s computes panels (at least 1) tiles %dx%d as kernel%s does, tile i with A at a[i*astep:] and c at c[i*%d*ldc:].", name, mr, nr, strings.Replace(strings.TrimPrefix(name, "kernel"), "Panels", "", 1), mr))
+		Doc(fmt.Sprintf("%s computes panels tiles %dx%d as kernel%s does, tile i with A at a[i*astep:] and c at c[i*%d*ldc:].", name, mr, nr, strings.Replace(strings.TrimPrefix(name, "kernel"), "Panels", "", 1), mr))
 	} else {
 		Doc(fmt.Sprintf("%s computes the %dx%d tile c = A·B, or c += A·B when acc, with %s, B(p,j) = b[p*ldb+j], c's rows ldc apart.", name, mr, nr, layout))
 	}
@@ -365,6 +365,8 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 	var a0, panels Register
 	if panelLoop {
 		panels = Load(Param("panels"), GP64())
+		TESTQ(panels, panels)
+		JZ(LabelRef(name + "_none"))
 		a0 = a
 		Label(name + "_panel")
 		a = GP64()
@@ -550,6 +552,7 @@ func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVir
 		Load(Param("k"), k)
 		DECQ(panels)
 		JNZ(LabelRef(name + "_panel"))
+		Label(name + "_none")
 	}
 	VZEROUPPER()
 	RET()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/finitejson"
@@ -187,7 +189,12 @@ func HTML(r Input, figs []Figure) ([]byte, error) {
 // executed with: html/template would run the megabytes of base64 through
 // its URL normaliser and attribute escaper byte by byte, for every run's
 // report, and embedFigures puts in what they would write.
-func figureURI(i int) string { return fmt.Sprintf("cifarnet-figure-%d.png", i) }
+func figureURI(i int) string { return fmt.Sprintf("cifarnet-figure-%s-%d.png", placeholderNonce, i) }
+
+// placeholderNonce is in every placeholder (figureURI, svgMarker), drawn
+// afresh by each process, so that no text of the user's on a page (a
+// directory's name, a label) can be taken for one and replaced.
+var placeholderNonce = strconv.FormatUint(rand.Uint64(), 36)
 
 // embedFigures replaces the placeholders of figs' data URIs in page by the
 // URIs as html/template writes them in a src attribute: the normaliser

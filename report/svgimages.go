@@ -31,8 +31,10 @@ type svgImages struct {
 func newSVG(w, h vg.Length) *svgImages { return &svgImages{Canvas: vgsvg.New(w, h)} }
 
 // svgMarker is the placeholder of the i-th image: private-use characters
-// around it, which no label holds.
-func svgMarker(i int) string { return fmt.Sprintf("\uE000cifarnet image %d\uE000", i) }
+// around it, and the process's nonce in it, which no label holds.
+func svgMarker(i int) string {
+	return fmt.Sprintf("\uE000cifarnet image %s %d\uE000", placeholderNonce, i)
+}
 
 // markerFace is the font of the placeholders' text elements, which
 // WriteTo removes whole.

@@ -268,7 +268,8 @@ func TestRunDirectoryHasOneOwner(t *testing.T) {
 	}
 	t.Cleanup(func() { first.Process.Kill(); first.Wait() })
 	waitForEpoch(t, first, stdout, &firstErr)
-	go io.Copy(io.Discard, stdout)
+	drained := make(chan struct{})
+	go func() { io.Copy(io.Discard, stdout); close(drained) }()
 	for _, extra := range [][]string{nil, {"--overwrite"}} {
 		_, stderr, code := run(t, append([]string{"train", "--data", data, "--out", dir, "--epochs", "1", "--seed", "8"}, extra...)...)
 		if code != 1 || !strings.Contains(stderr, "in use by another cifarnet process") {
@@ -276,6 +277,7 @@ func TestRunDirectoryHasOneOwner(t *testing.T) {
 		}
 	}
 	first.Process.Signal(os.Interrupt)
+	<-drained // its stdout read to the end before Wait closes it
 	first.Wait()
 	// The second wrote nothing; the checkpoint the interrupt left is the
 	// first's.
@@ -310,6 +312,9 @@ func TestUsersDirectoryKept(t *testing.T) {
 // directory.)
 func waitForEpoch(t *testing.T, train *exec.Cmd, stdout io.Reader, stderr *strings.Builder) {
 	t.Helper()
+	// A train stuck before its first epoch is killed, which ends stdout.
+	stuck := time.AfterFunc(2*time.Minute, func() { train.Process.Kill() })
+	defer stuck.Stop()
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
 		if strings.Contains(lines.Text(), "val_loss") {

@@ -394,16 +394,19 @@ type kernelFunc = func(k int, a []float32, lda int, b []float32, ldb int, c []fl
 
 type panelsFunc = func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, panels, astep int)
 
-// aAt returns A's row panel ip from k offset p0, its stride, and whether
-// it is read k-major (packed, or transposed in place) rather than row-major.
-func (g *gemmCall) aAt(ip, p0 int) (kmajor bool, a []float32, lda int) {
+// aAt returns A's row panel ip from k offset p0 (and the panels after it,
+// up to ip+panels-1, for a kernel's loop over panels), its stride, the
+// distance in floats from one panel to the next, and whether it is read
+// k-major (packed, or transposed in place) rather than row-major.
+func (g *gemmCall) aAt(ip, p0, panels int) (kmajor bool, a []float32, lda, step int) {
+	mr := g.kr.mr
 	if g.packAllA || (g.edgeA && ip == g.mp-1) {
-		return true, g.aPanel(ip)[p0*g.kr.mr:], g.kr.mr
+		return true, g.pa[ip*mr*g.k+p0*mr : (ip+panels)*mr*g.k], mr, mr * g.k
 	}
 	if g.transA { // A(i, p) = a[p*lda + i]: k-major in place
-		return true, g.a[p0*g.lda+ip*g.kr.mr:], g.lda
+		return true, g.a[p0*g.lda+ip*mr:], g.lda, mr
 	}
-	return false, g.a[ip*g.kr.mr*g.lda+p0:], g.lda
+	return false, g.a[ip*mr*g.lda+p0:], g.lda, mr * g.lda
 }
 
 // kernelFor returns the kernel of kr that reads A as aAt says.
@@ -529,9 +532,10 @@ func (g *gemmCall) tileBlock(jp, ip0, whole, p0 int, masked bool) {
 	kk := min(kc, g.k-p0)
 	bp, bs := g.bAt(jp, p0)
 	for ip := ip0; ip < whole; ip++ {
-		kmajor, ap, as := g.aAt(ip, p0)
+		run := g.panelRun(ip, whole, masked)
+		kmajor, ap, as, step := g.aAt(ip, p0, max(run, 1))
 		c, acc := g.c[ip*kr.mr*g.ldc+j0:], g.acc || p0 > 0
-		if run, step, ap := g.panelRun(ip, whole, p0, masked); run > 1 {
+		if run > 1 {
 			// The kernels read and write unchecked: the last panel's last
 			// elements of A and C.
 			if kmajor {
@@ -577,27 +581,19 @@ func (g *gemmCall) tileBlock(jp, ip0, whole, p0 int, masked bool) {
 }
 
 // panelRun returns how many row panels from ip on (before whole) the
-// kernel's panel loop computes in one call, the distance in floats between
-// their A panels, and A from panel ip's k offset p0 to its end (aAt's
-// panel, not cut at its last element); run 0 where the kernel has no panel
-// loop, or for a masked column panel. The last row panel, when ragged or
-// packed apart from the rest, is left to the tile-by-tile path.
-func (g *gemmCall) panelRun(ip, whole, p0 int, masked bool) (run, step int, a []float32) {
+// kernel's panel loop computes in one call; 0 where the kernel has no
+// panel loop, or for a masked column panel. The last row panel, when
+// ragged or packed apart from the rest, is left to the tile-by-tile path.
+func (g *gemmCall) panelRun(ip, whole int, masked bool) int {
 	kr := &g.kr
 	if masked || kr.rowsPanels == nil || kr.kmajorPanels == nil {
-		return 0, 0, nil
+		return 0
 	}
 	end := whole
 	if end == g.mp && (g.edgeRows || g.edgeA) {
 		end--
 	}
-	switch {
-	case g.packAllA:
-		return end - ip, kr.mr * g.k, g.pa[ip*kr.mr*g.k+p0*kr.mr:]
-	case g.transA:
-		return end - ip, kr.mr, g.a[p0*g.lda+ip*kr.mr:]
-	}
-	return end - ip, kr.mr * g.lda, g.a[ip*kr.mr*g.lda+p0:]
+	return end - ip
 }
 
 // edgeTiles computes the edge tiles of row panels [whole, ip1) against
@@ -624,7 +620,7 @@ func (g *gemmCall) edgeTiles(jp, whole, ip1 int) {
 			}
 		}
 		for p0 := 0; p0 < g.k; p0 += kc {
-			kmajor, ap, as := g.aAt(ip, p0)
+			kmajor, ap, as, _ := g.aAt(ip, p0, 1)
 			bp, bs := g.bAt(jp, p0)
 			switch {
 			case masked && kmajor:

@@ -123,7 +123,7 @@ var avx2SIMD = func() simd {
 	}
 	s.nadam = func(w, g, m, v []float32, c *[9]float32) {
 		n := len(w) &^ 7
-		nadamAVX2(w[:n], g[:n], m[:n], v[:n], c)
+		nadamAVX2For(c)(w[:n], g[:n], m[:n], v[:n], c)
 		nadamGeneric(w[n:], g[n:], m[n:], v[n:], c)
 	}
 	s.eluBackward = func(g, a []float32) {
@@ -146,6 +146,16 @@ var avx2SIMD = func() simd {
 	s.colSums = colSumsBy(colSums64AVX2, 64, colSums8AVX2, 8)
 	return s
 }()
+
+// nadamAVX2For returns Nadam's AVX2 pass for the scalars c: without the
+// divisions by 1-Πu_t+1 and 1-Πu_t where both are 1, as they are after
+// Nadam's first tens of steps (the same bits: see nadam in _asm/gen.go).
+func nadamAVX2For(c *[9]float32) func(w, g, m, v []float32, c *[9]float32) {
+	if c[3] == 1 && c[5] == 1 {
+		return nadamUnitAVX2
+	}
+	return nadamAVX2
+}
 
 // colSumsFunc sets dst[j] to the sum of g[i*ldg+j] over i < rows, rows
 // added in order.
@@ -192,7 +202,7 @@ var adamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
 // passes in AVX2, the last len(w) mod 8 elements in Go.
 var (
 	nadamWithOptionsAVX2Tail = withOptionsAVX2Tail(&nadamWithAVX2,
-		func(w, g, m, v []float32, s *WithOptions) { nadamAVX2(w, g, m, v, &s.c) }, nadamWithOptionsGeneric)
+		func(w, g, m, v []float32, s *WithOptions) { nadamAVX2For(&s.c)(w, g, m, v, &s.c) }, nadamWithOptionsGeneric)
 	adamWithOptionsAVX2Tail = withOptionsAVX2Tail(&adamWithAVX2,
 		func(w, g, m, v []float32, s *WithOptions) { adamAVX2(w, g, m, v, (*[4]float32)(s.c[:4])) }, adamWithOptionsGeneric)
 )

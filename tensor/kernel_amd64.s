@@ -12946,6 +12946,61 @@ nadamAVX2_done:
 	VZEROUPPER
 	RET
 
+// func nadamUnitAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
+// Requires: AVX
+TEXT ·nadamUnitAVX2(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x03, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Y0
+	VBROADCASTSS 4(DI), Y1
+	VBROADCASTSS 8(DI), Y2
+	VBROADCASTSS 16(DI), Y3
+	VBROADCASTSS 24(DI), Y4
+	VBROADCASTSS 28(DI), Y5
+	VBROADCASTSS 32(DI), Y6
+	TESTQ        SI, SI
+	JZ           nadamUnitAVX2_done
+
+nadamUnitAVX2_loop:
+	VMOVUPS (CX), Y7
+	VMOVUPS (DX), Y8
+	VMOVUPS (BX), Y9
+	VSUBPS  Y8, Y7, Y10
+	VMULPS  Y0, Y10, Y10
+	VADDPS  Y10, Y8, Y8
+	VMOVUPS Y8, (DX)
+	VMULPS  Y7, Y7, Y10
+	VSUBPS  Y9, Y10, Y10
+	VMULPS  Y1, Y10, Y10
+	VADDPS  Y10, Y9, Y9
+	VMOVUPS Y9, (BX)
+	VMULPS  Y2, Y8, Y8
+	VMULPS  Y3, Y7, Y7
+	VADDPS  Y7, Y8, Y8
+	VDIVPS  Y4, Y9, Y10
+	VSQRTPS Y10, Y10
+	VADDPS  Y6, Y10, Y10
+	VMULPS  Y5, Y8, Y8
+	VDIVPS  Y10, Y8, Y8
+	VMOVUPS (AX), Y7
+	VSUBPS  Y8, Y7, Y7
+	VMOVUPS Y7, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamUnitAVX2_loop
+
+nadamUnitAVX2_done:
+	VZEROUPPER
+	RET
+
 // func adamAVX2(w []float32, g []float32, m []float32, v []float32, c *[4]float32)
 // Requires: AVX
 TEXT ·adamAVX2(SB), NOSPLIT, $0-104

@@ -313,6 +313,9 @@ func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float
 // nadamAVX2 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
 func nadamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 
+// nadamUnitAVX2 applies one Nadam step where 1-Πu_t+1 = 1-Πu_t = 1; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
+func nadamUnitAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
+
 // adamAVX2 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.
 func adamAVX2(w []float32, g []float32, m []float32, v []float32, c *[4]float32)
 

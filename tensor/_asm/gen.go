@@ -105,9 +105,11 @@ func main() {
 	biasELUAVX2()
 	colSums(8, 8, "AVX2", func() VecVirtual { return YMM() })
 	colSums(1, 8, "AVX2", func() VecVirtual { return YMM() })
-	nadam("AVX512", 4, func() VecVirtual { return ZMM() })
-	// AVX2 machines run the exercise's optimizer step with it too.
-	nadam("AVX2", 3, func() VecVirtual { return YMM() })
+	nadam("AVX512", 4, func() VecVirtual { return ZMM() }, false)
+	// AVX2 machines run the exercise's optimizer step with it too, and
+	// its form for 1-Πu_t+1 = 1-Πu_t = 1 (see nadam).
+	nadam("AVX2", 3, func() VecVirtual { return YMM() }, false)
+	nadam("AVX2", 3, func() VecVirtual { return YMM() }, true)
 	// Each rule's pass, and (but Adam's, which withOptions fuses below)
 	// the same with the base options run around it.
 	for _, options := range []bool{false, true} {
@@ -1008,15 +1010,33 @@ func eluBackwardAVX2() {
 // vector's lanes, 2^shift) parameters, with the per-step scalars in c and
 // Keras's order of operations; every operation is correctly rounded, so
 // the result is bit-identical to the Go loop.
-func nadam(suffix string, shift int, vec func() VecVirtual) {
+//
+// With unit it emits nadamUnit, the same pass for divisors 1-Πu_t+1 and
+// 1-Πu_t that are exactly 1 (Πu_t falls below 2^-25 within tens of steps,
+// the 49th with Keras's defaults, after which both round to 1): it leaves
+// out the two divisions by them, each the identity then (the dividends
+// are products, so never a signaling NaN), and keeps every other
+// operation. Those two of its five divider operations are most of what
+// the pass waits on.
+func nadam(suffix string, shift int, vec func() VecVirtual, unit bool) {
 	name := "nadam" + suffix
+	if unit {
+		name = "nadamUnit" + suffix
+	}
 	TEXT(name, NOSPLIT, "func(w, g, m, v []float32, c *[9]float32)")
-	Doc(name + " applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.")
+	where := ""
+	if unit {
+		where = " where 1-Πu_t+1 = 1-Πu_t = 1"
+	}
+	Doc(name + " applies one Nadam step" + where + "; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.")
 	ptrs, n := streamShift(shift, "w", "g", "m", "v")
 	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
 	cp := Load(Param("c"), GP64())
 	c := make([]VecVirtual, 9)
 	for i := range c {
+		if unit && (i == 3 || i == 5) {
+			continue // the divisors, unused
+		}
 		c[i] = vec()
 		VBROADCASTSS(Mem{Base: cp, Disp: 4 * i}, c[i])
 	}
@@ -1025,6 +1045,11 @@ func nadam(suffix string, shift int, vec func() VecVirtual) {
 	loop := "nadam"
 	if suffix != "AVX512" {
 		loop = name
+	}
+	div := func(d, x VecVirtual) {
+		if !unit {
+			VDIVPS(d, x, x)
+		}
 	}
 	streamLoop(loop, n, ptrs, []uint64{size, size, size, size}, func() {
 		gi, mi, vi, t := vec(), vec(), vec(), vec()
@@ -1038,9 +1063,9 @@ func nadam(suffix string, shift int, vec func() VecVirtual) {
 		// mHat = (u_t+1 * m) / d1 + ((1 - u_t) * g) / d2
 		mh, t2 := vec(), vec()
 		VMULPS(uT1, mi, mh)
-		VDIVPS(d1, mh, mh)
+		div(d1, mh)
 		VMULPS(omUT, gi, t2)
-		VDIVPS(d2, t2, t2)
+		div(d2, t2)
 		VADDPS(t2, mh, mh)
 		// w -= (mHat * lr) / (sqrt(v / vScale) + eps)
 		VDIVPS(vScale, vi, t)

@@ -17,6 +17,8 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 	"f1":  func(v float64) string { return fmtMetric(v, "%.1f") },
 	"sf4": func(v float64) string { return fmtMetric(v, "%+.4f") },
 	"p":   stats.P,
+	// few: an interval from too few runs to take at its word.
+	"few": func(n int) bool { return n >= 2 && n < stats.FewRuns },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -58,16 +60,15 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 <h2>Test accuracy per configuration</h2>
 <div class="scroll"><table id="summary">
 <tr><th>configuration</th><th>n</th><th>mean</th><th>SD</th><th>{{.Pct}} CI of the mean</th><th>median</th><th>IQR</th><th>min</th><th>max</th><th>test loss (mean)</th><th>epochs (mean)</th><th>seed {{.NamedSeed}} (rank)</th></tr>
-{{range .S.Configurations}}<tr{{if and $.Several (eq .Config $.S.Baseline)}} class="best"{{end}}><td>{{.Config}}</td><td>{{.TestAccuracy.N}}{{if ne .TestAccuracy.N .Runs}} of {{.Runs}}{{end}}</td><td>{{f4 .TestAccuracy.Mean}}</td><td>{{f4 .TestAccuracy.SD}}</td><td>{{f4 .TestAccuracy.CILow}} to {{f4 .TestAccuracy.CIHigh}}</td><td>{{f4 .TestAccuracy.Median}}</td><td>{{f4 .TestAccuracy.IQR}}</td><td>{{f4 .TestAccuracy.Min}}</td><td>{{f4 .TestAccuracy.Max}}</td><td>{{f4 .TestLoss.Mean}}</td><td>{{f1 .EpochsRun.Mean}}</td><td>{{with .Named}}{{f4 .Value}} ({{.Rank}} of {{.N}}){{else}}–{{end}}</td></tr>
+{{range .S.Configurations}}<tr{{if and $.Several (eq .Config $.S.Baseline)}} class="best"{{end}}><td>{{.Config}}</td><td>{{.TestAccuracy.N}}{{if ne .TestAccuracy.N .Runs}} of {{.Runs}}{{end}}</td><td>{{f4 .TestAccuracy.Mean}}</td><td>{{f4 .TestAccuracy.SD}}</td><td>{{f4 .TestAccuracy.CILow}} to {{f4 .TestAccuracy.CIHigh}}{{if few .TestAccuracy.N}}*{{end}}</td><td>{{f4 .TestAccuracy.Median}}</td><td>{{f4 .TestAccuracy.IQR}}</td><td>{{f4 .TestAccuracy.Min}}</td><td>{{f4 .TestAccuracy.Max}}</td><td>{{f4 .TestLoss.Mean}}</td><td>{{f1 .EpochsRun.Mean}}</td><td>{{with .Named}}{{f4 .Value}} ({{.Rank}} of {{.N}}){{else}}–{{end}}</td></tr>
 {{end}}</table></div>
-<p style="color:var(--muted);font-size:.9rem">{{if .Several}}The highlighted row is the baseline. {{end}}All figures are in <a href="summary.csv">summary.csv</a>.</p>
+<p style="color:var(--muted);font-size:.9rem">{{if .Several}}The highlighted row is the baseline. {{end}}{{if .Few}}* From fewer than {{.FewRuns}} runs a bootstrap interval is too narrow: it can hardly reach beyond the runs' own range (from 2 runs it is about their minimum to maximum), so the uncertainty is larger than it shows. {{end}}All figures are in <a href="summary.csv">summary.csv</a>. The base settings of every run: {{or .E.Base "the exercise, train's defaults"}}.</p>
 {{if .E.Named}}
 <h2>Named configurations</h2>
 <div class="scroll"><table id="named-configs">
 <tr><th>name</th><th>its settings (beyond the base)</th></tr>
 {{range .E.Named}}<tr><td>{{.Name}}</td><td>{{or .Settings "none: the base itself"}}</td></tr>
 {{end}}</table></div>
-<p style="color:var(--muted);font-size:.9rem">The base: {{or .E.Base "the exercise, train's defaults"}}.</p>
 {{end}}
 {{range .Figs}}
 <h2>{{.Title}}</h2>
@@ -164,6 +165,10 @@ func experimentHTML(e *Experiment, st *ExperimentStats, figs []Figure) ([]byte, 
 	} else if len(factors) > 0 {
 		factors = []string{strings.Join(factors, ", ") + " varied"}
 	}
+	few := false
+	for _, c := range st.Configurations {
+		few = few || c.TestAccuracy.N >= 2 && c.TestAccuracy.N < stats.FewRuns
+	}
 	// The named seed's place in a sentence for a single seed sweep; with
 	// several configurations the summary table has it.
 	var named []string
@@ -174,6 +179,7 @@ func experimentHTML(e *Experiment, st *ExperimentStats, figs []Figure) ([]byte, 
 		"CSS": template.CSS(pageCSS + experimentCSS), "S": st, "Figs": fv, "Runs": rows, "Named": named,
 		"Finished": finished, "Total": len(e.Runs), "Factors": strings.Join(factors, ", "), "E": e, "Dataset": experimentDataset(e),
 		"Pct": fmt.Sprintf("%.0f%%", 100*st.Bootstrap.Level), "Several": len(st.Configurations) > 1, "NamedSeed": e.NamedSeed,
+		"Few": few, "FewRuns": stats.FewRuns,
 	}
 	var b bytes.Buffer
 	if err := experimentPage.Execute(&b, data); err != nil {

@@ -409,9 +409,14 @@ func TestExperimentPageNamesDataAndConfigs(t *testing.T) {
 	}
 	page := string(b)
 	for _, want := range []string{"<h1>CIFAR-10 experiment</h1>", `id="named-configs"`, "<td>selu</td><td>activation=selu init=lecun_normal</td>",
-		"<td>none: the base itself</td>", "The base: epochs=20.", "(named; activation varied)"} {
+		"<td>none: the base itself</td>", "The base settings of every run: epochs=20.", "(named; activation varied)",
+		// 6 runs a configuration: every interval marked, and why.
+		"* From fewer than 10 runs a bootstrap interval is too narrow"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report.html lacks %q", want)
 		}
+	}
+	if got, want := strings.Count(page, "*</td>"), strings.Count(page, "<tr class=\"best\">")+strings.Count(page, "<tr><td>"); got == 0 || got > want {
+		t.Errorf("%d intervals marked as from too few runs", got)
 	}
 }

@@ -10,6 +10,26 @@ import (
 // Holm-adjusted p-value below it is called a detectable difference.
 const Alpha = 0.05
 
+// FewRuns is the number of runs below which a bootstrap interval is too
+// narrow to take at its word: resampled from so few values, the mean
+// cannot stray far outside their own range (from 2 runs, the 95%
+// interval of the mean is about their minimum to maximum, where
+// Student's t would give a dozen times that width). The sentences and
+// summaries say so below it.
+const FewRuns = 10
+
+// MinMannWhitneyP is the smallest two-sided p-value the exact Mann-Whitney
+// U test can give for samples of n and m values: 2 / C(n+m, n), the two
+// most extreme orderings of all.
+func MinMannWhitneyP(n, m int) float64 {
+	// C(n+m, n) as a product of ratios, in float64 (exact enough here).
+	c := 1.0
+	for i := 1; i <= n; i++ {
+		c = c * float64(m+i) / float64(i)
+	}
+	return math.Min(1, 2/c)
+}
+
 // Metric names what is compared and which way is better.
 type Metric struct {
 	// Name as a sentence uses it, e.g. "test accuracy".
@@ -101,9 +121,24 @@ func Compare(metric Metric, baseline Sample, others []Sample, b Bootstrap) []Com
 			family++
 		}
 	}
+	// The least corrected Mann-Whitney p-value the runs' numbers allow,
+	// whatever the results: Holm's adjusted p is at least the family's
+	// size times the least p of any comparison, and an exact test's p at
+	// least MinMannWhitneyP (known only when every test is exact).
+	floor := math.Inf(1)
+	for _, c := range out {
+		if math.IsNaN(c.MannWhitney.P) {
+			continue
+		}
+		if c.MannWhitney.Method != "exact" {
+			floor = math.NaN()
+			break
+		}
+		floor = min(floor, MinMannWhitneyP(c.N, c.BaselineN))
+	}
 	for i := range out {
 		out[i].WelchHolm, out[i].MannWhitneyHolm = wh[i], mh[i]
-		out[i].Sentence = out[i].sentence(metric, family, b.Level)
+		out[i].Sentence = out[i].sentence(metric, family, b.Level, math.Min(1, floor*float64(family)))
 	}
 	return out
 }
@@ -118,7 +153,9 @@ func negate(x []float64) []float64 {
 
 // sentence says the comparison in plain words, honest about what n runs
 // can and cannot show.
-func (c Comparison) sentence(m Metric, family int, level float64) string {
+// mwuFloor is the least corrected Mann-Whitney p-value the family's run
+// counts allow (NaN where unknown).
+func (c Comparison) sentence(m Metric, family int, level, mwuFloor float64) string {
 	var s strings.Builder
 	ns := runsOf(c.N, c.BaselineN)
 	switch {
@@ -161,9 +198,17 @@ func (c Comparison) sentence(m Metric, family int, level float64) string {
 		if family > 1 {
 			why = fmt.Sprintf("that interval is not corrected for the %d comparisons, and %s", family, why)
 		}
-		fmt.Fprintf(&s, "No detectable difference with %s (%s), although the interval of the difference leaves out zero: %s. A hint that %s is %s, not evidence; more runs would settle it. ", ns, tests, why, c.Name, word)
+		fmt.Fprintf(&s, "No detectable difference with %s (%s), although the interval of the difference leaves out zero: %s. A hint that %s is %s, not evidence; more runs might settle it. ", ns, tests, why, c.Name, word)
 	default:
-		fmt.Fprintf(&s, "No detectable difference with %s (%s). This is not evidence that they are equal: differences from %+.4f to %+.4f fit these runs. ", ns, tests, c.DiffLow, c.DiffHigh)
+		fmt.Fprintf(&s, "No detectable difference with %s (%s). This is not evidence that they are equal: differences from %+.4f to %+.4f fit these runs", ns, tests, c.DiffLow, c.DiffHigh)
+		if min(c.N, c.BaselineN) < FewRuns {
+			s.WriteString(", and from so few runs that bootstrap interval is too narrow: larger differences fit them too")
+		}
+		s.WriteString(". ")
+	}
+	// Say when the run counts alone keep every difference undetectable.
+	if mwuFloor >= Alpha {
+		fmt.Fprintf(&s, "With %s the Mann-Whitney test cannot reach p < %g whatever the results (its corrected p-value is at least %.2g), so no difference can be called detectable here: that takes more runs. ", ns, Alpha, mwuFloor)
 	}
 	if !math.IsNaN(c.ImprovementLow) {
 		fmt.Fprintf(&s, "A run of %s beats a run of %s with probability %.2f (%s CI %.2f to %.2f).", c.Name, c.Baseline, c.Improvement, pct, c.ImprovementLow, c.ImprovementHigh)

@@ -427,6 +427,60 @@ func TestCompareSentences(t *testing.T) {
 	}
 }
 
+// TestFewRunsSentences checks what the sentences say of run counts too
+// small to settle anything: the exact Mann-Whitney floor (3 runs each
+// cannot go below p = 0.1; 4 each can, alone, but not corrected over 2
+// comparisons), and the caveat on a bootstrap interval from under FewRuns
+// runs, absent from 12 runs each.
+func TestFewRunsSentences(t *testing.T) {
+	for _, c := range []struct {
+		n, m int
+		want float64
+	}{{1, 1, 1}, {3, 3, 0.1}, {4, 4, 2.0 / 70}, {2, 5, 2.0 / 21}, {8, 8, 2.0 / 12870}} {
+		if got := MinMannWhitneyP(c.n, c.m); math.Abs(got-c.want) > 1e-15 {
+			t.Errorf("MinMannWhitneyP(%d, %d) = %g, want %g", c.n, c.m, got, c.want)
+		}
+	}
+	acc := Metric{Name: "test accuracy", HigherIsBetter: true}
+	// Three runs each, as far apart as runs can be: the exact test's p is
+	// its least, 0.1, and the sentence says nothing could be detected.
+	apart := Compare(acc, Sample{"elu", []float64{0.30, 0.31, 0.32}}, []Sample{{"relu", []float64{0.40, 0.41, 0.42}}}, DefaultBootstrap)[0]
+	if apart.MannWhitney.Method != "exact" || math.Abs(apart.MannWhitney.P-0.1) > 1e-12 {
+		t.Fatalf("not the case meant: %+v", apart.MannWhitney)
+	}
+	if !strings.Contains(apart.Sentence, "cannot reach p < 0.05 whatever the results (its corrected p-value is at least 0.1)") {
+		t.Errorf("3 runs each: %s", apart.Sentence)
+	}
+	// Four runs each: one comparison can reach it, two cannot.
+	four := func(others ...Sample) []Comparison {
+		return Compare(acc, Sample{"elu", []float64{0.30, 0.31, 0.32, 0.33}}, others, DefaultBootstrap)
+	}
+	relu := Sample{"relu", []float64{0.29, 0.315, 0.325, 0.34}}
+	if s := four(relu)[0].Sentence; strings.Contains(s, "cannot reach") {
+		t.Errorf("4 runs each, one comparison: %s", s)
+	}
+	if s := four(relu, Sample{"selu", []float64{0.28, 0.305, 0.335, 0.35}})[0].Sentence; !strings.Contains(s, "at least 0.057") {
+		t.Errorf("4 runs each, two comparisons: %s", s)
+	}
+	// No detectable difference: from few runs the interval is said to be
+	// too narrow, from 12 it is not.
+	if s := four(relu)[0].Sentence; !strings.Contains(s, "fit these runs, and from so few runs that bootstrap interval is too narrow") {
+		t.Errorf("4 runs each, overlapping: %s", s)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	x, y := make([]float64, 12), make([]float64, 12)
+	for i := range x {
+		x[i], y[i] = 0.35+0.03*r.NormFloat64(), 0.35+0.03*r.NormFloat64()
+	}
+	many := Compare(acc, Sample{"elu", x}, []Sample{{"relu", y}}, DefaultBootstrap)[0]
+	if many.WelchHolm < Alpha || many.MannWhitneyHolm < Alpha || !(many.DiffLow < 0 && many.DiffHigh > 0) {
+		t.Fatalf("not the case meant: %+v", many)
+	}
+	if strings.Contains(many.Sentence, "too narrow") || strings.Contains(many.Sentence, "cannot reach") {
+		t.Errorf("12 runs each: %s", many.Sentence)
+	}
+}
+
 // TestProbabilityOfImprovementQuadratic checks the sorted count against
 // the definition, pair by pair, on samples with many ties.
 func TestProbabilityOfImprovementQuadratic(t *testing.T) {

@@ -448,7 +448,11 @@ func accuracyLine(a stats.Summary) string {
 	case 1:
 		return fmt.Sprintf("n=1   test accuracy %.4f (one run: no spread, no interval)", a.Mean)
 	}
-	return fmt.Sprintf("n=%-3d test accuracy mean %.4f, sd %.4f, 95%% CI of the mean %.4f to %.4f", a.N, a.Mean, a.SD, a.CILow, a.CIHigh)
+	line := fmt.Sprintf("n=%-3d test accuracy mean %.4f, sd %.4f, 95%% CI of the mean %.4f to %.4f", a.N, a.Mean, a.SD, a.CILow, a.CIHigh)
+	if a.N < stats.FewRuns {
+		line += " (too few runs: the real uncertainty is wider)"
+	}
+	return line
 }
 
 func writeExperiment(stdout io.Writer, dir string, s *experiment.Spec, runs []experiment.Run) error {

@@ -98,7 +98,8 @@ func TestExperimentDirectorySpecJSON(t *testing.T) {
 	done := make(chan [2]error, 1)
 	go func() {
 		_, err1 := ReadSpec(dir)
-		done <- [2]error{err1, RecordSpec(dir, &Spec{Seeds: []uint64{1}})}
+		_, err2 := RecordSpec(dir, &Spec{Seeds: []uint64{1}}, testApply)
+		done <- [2]error{err1, err2}
 	}()
 	select {
 	case errs := <-done:

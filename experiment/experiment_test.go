@@ -165,27 +165,60 @@ batch-size = [64, 128]
 
 func TestRecordSpec(t *testing.T) {
 	dir := t.TempDir()
-	s := &Spec{Base: []Setting{{"epochs", "3"}}, Seeds: []uint64{0}}
-	if err := RecordSpec(dir, s); err != nil {
-		t.Fatal(err)
+	s := &Spec{Base: []Setting{{"epochs", "3"}, {"lr", "0.001"}}, Seeds: []uint64{0, 1},
+		Grid: []Axis{{"activation", []string{"elu", "relu", "selu"}}}}
+	if created, err := RecordSpec(dir, s, testApply); err != nil || !created {
+		t.Fatalf("first record: created %v, %v", created, err)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, SpecFile))
-	// Extending (more seeds) is the same experiment.
-	s.Seeds = []uint64{0, 1}
-	if err := RecordSpec(dir, s); err != nil {
-		t.Fatalf("extending: %v", err)
+	// The same base in another order and spelling is the same experiment.
+	same := *s
+	same.Base = []Setting{{"lr", "1e-3"}, {"epochs", "3"}}
+	if created, err := RecordSpec(dir, &same, testApply); err != nil || created {
+		t.Fatalf("the same base reordered: created %v, %v", created, err)
 	}
-	other := &Spec{Base: []Setting{{"epochs", "4"}}, Seeds: []uint64{0, 1}}
-	var se *SpecError
-	if err := RecordSpec(dir, other); !errors.As(err, &se) {
-		t.Fatalf("another base: %v, want a SpecError", err)
+	// Extending (more seeds, another grid value) is the same experiment.
+	s.Seeds = []uint64{0, 1, 2}
+	s.Grid = []Axis{{"activation", []string{"elu", "relu", "selu", "gelu"}}}
+	if _, err := RecordSpec(dir, s, testApply); err != nil {
+		t.Fatalf("extending: %v", err)
 	}
 	after, _ := os.ReadFile(filepath.Join(dir, SpecFile))
 	if string(after) == string(before) {
 		t.Errorf("the extension was not recorded")
 	}
-	if got, _ := ReadSpec(dir); len(got.Seeds) != 2 || got.Base[0].Value != "3" {
-		t.Errorf("spec.json overwritten by another experiment: %+v", got)
+	// Refused, spec.json untouched: another base, another grid, a grid or
+	// seeds that leave runs out.
+	for _, c := range []struct {
+		name string
+		spec Spec
+		want string
+	}{
+		{"another base", Spec{Base: []Setting{{"epochs", "4"}, {"lr", "0.001"}}, Seeds: s.Seeds, Grid: s.Grid}, "its base settings: epochs=3 lr=0.001; this command's: epochs=4 lr=0.001"},
+		{"another grid", Spec{Base: s.Base, Seeds: s.Seeds, Grid: []Axis{{"hidden", []string{"16", "32"}}}}, "leaves out 12 of its 12 runs: configuration activation=elu, configuration activation=relu, configuration activation=selu, 1 more"},
+		{"a narrower grid", Spec{Base: s.Base, Seeds: s.Seeds, Grid: []Axis{{"activation", []string{"elu", "relu"}}}}, "leaves out 6 of its 12 runs: configuration activation=selu, configuration activation=gelu"},
+		{"fewer seeds", Spec{Base: s.Base, Seeds: []uint64{0}, Grid: s.Grid}, "leaves out 8 of its 12 runs: seeds 1, 2 of activation=elu"},
+	} {
+		var se *SpecError
+		_, err := RecordSpec(dir, &c.spec, testApply)
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want a SpecError saying %q", c.name, err, c.want)
+		}
+		if now, _ := os.ReadFile(filepath.Join(dir, SpecFile)); string(now) != string(after) {
+			t.Errorf("%s: spec.json overwritten", c.name)
+		}
+	}
+}
+
+// TestParseAxisEmptyValue refuses an empty value in a grid flag.
+func TestParseAxisEmptyValue(t *testing.T) {
+	for _, bad := range []string{"activation=elu,,relu", "activation=elu,", "hidden=256,256;;512"} {
+		if a, err := ParseAxis(bad); err == nil {
+			t.Errorf("%q: accepted as %v", bad, a.Values)
+		}
+	}
+	if a, err := ParseAxis("activation= elu , relu"); err != nil || len(a.Values) != 2 {
+		t.Errorf("spaces around values: %v, %v", a, err)
 	}
 }
 
@@ -209,7 +242,7 @@ func TestInterruptAndRerun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := RecordSpec(dir, s); err != nil {
+		if _, err := RecordSpec(dir, s, testApply); err != nil {
 			t.Fatal(err)
 		}
 		if err := Execute(runs, Options{Source: src, Parallel: 2, Interrupt: interrupt}); err != nil {

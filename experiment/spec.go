@@ -186,10 +186,14 @@ func ParseAxis(s string) (Axis, error) {
 	if strings.Contains(values, ";") {
 		sep = ";"
 	}
+	if strings.TrimSpace(values) == "" {
+		return a, nil // no values: Check names the setting
+	}
 	for _, v := range strings.Split(values, sep) {
-		if v = strings.TrimSpace(v); v != "" {
-			a.Values = append(a.Values, v)
+		if v = strings.TrimSpace(v); v == "" {
+			return Axis{}, fmt.Errorf("grid %q: an empty value (two %q in a row, or one at an end): want SETTING=VALUE,VALUE,...", s, sep)
 		}
+		a.Values = append(a.Values, v)
 	}
 	return a, nil
 }
@@ -552,36 +556,120 @@ func value(v any) string {
 }
 
 // RecordSpec records s in dir/spec.json, or checks that the one there is
-// the same experiment: the same base settings (the grid and the seeds may
-// grow). It never replaces a different spec.
-func RecordSpec(dir string, s *Spec) error {
+// the same experiment: the same base settings once applied by apply (in
+// any order, 0.001 or 1e-3), and every run it plans still planned by s,
+// so that the grid and the seeds may grow but a rerun never drops runs
+// from the experiment's statistics or replaces it by another. created
+// tells whether this call made spec.json.
+func RecordSpec(dir string, s *Spec, apply Apply) (created bool, err error) {
 	path := filepath.Join(dir, SpecFile)
 	b, err := regular.ReadFile(path, maxSpecJSON)
 	if err == nil {
 		var old Spec
 		if err := json.Unmarshal(b, &old); err != nil {
-			return fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
+			return false, fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
 		}
-		if !slices.Equal(old.Base, s.Base) {
-			return &SpecError{Dir: dir, Old: old.Base, New: s.Base}
+		if err := sameExperiment(dir, &old, s, apply); err != nil {
+			return false, err
 		}
 		if bytes.Equal(b, mustJSON(s)) {
-			return nil
+			return false, nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("experiment %s: %s: %w", dir, SpecFile, oserr.Bare(err))
+		return false, fmt.Errorf("experiment %s: %s: %w", dir, SpecFile, oserr.Bare(err))
 	}
-	return atomicfile.WriteFile(path, mustJSON(s), 0o644)
+	return err != nil, atomicfile.WriteFile(path, mustJSON(s), 0o644)
+}
+
+// sameExperiment checks that s continues old, the experiment recorded in
+// dir (see RecordSpec).
+func sameExperiment(dir string, old, s *Spec, apply Apply) error {
+	oc, err1 := apply(old.Base)
+	nc, err2 := apply(s.Base)
+	if err1 != nil || err2 != nil || Hash(oc) != Hash(nc) {
+		return &SpecError{Dir: dir, Old: old.Base, New: s.Base}
+	}
+	oldRuns, err := Plan(dir, old, apply)
+	if err != nil {
+		return &SpecError{Dir: dir, Old: old.Base, New: s.Base, Left: "its recorded runs, which this version cannot plan (" + err.Error() + ")"}
+	}
+	newRuns, err := Plan(dir, s, apply)
+	if err != nil {
+		return err
+	}
+	planned := map[string]bool{}
+	for _, r := range newRuns {
+		planned[r.Dir] = true
+	}
+	// The runs left out, by configuration, in the recorded order.
+	var labels []string
+	left := map[string][]uint64{}
+	total := map[string]int{}
+	n := 0
+	for _, r := range oldRuns {
+		total[r.Label]++
+		if planned[r.Dir] {
+			continue
+		}
+		if left[r.Label] == nil {
+			labels = append(labels, r.Label)
+		}
+		left[r.Label] = append(left[r.Label], r.Seed)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	var parts []string
+	for i, l := range labels {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("%d more", len(labels)-3))
+			break
+		}
+		if len(left[l]) == total[l] {
+			parts = append(parts, "configuration "+l)
+		} else {
+			parts = append(parts, fmt.Sprintf("seed%s %s of %s", plural(len(left[l])), seedList(left[l]), l))
+		}
+	}
+	return &SpecError{Dir: dir, Old: old.Base, New: s.Base, Left: fmt.Sprintf("%d of its %d runs: %s", n, len(oldRuns), strings.Join(parts, ", "))}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// seedList says seeds as "3, 4, 7" (at most five, then "...").
+func seedList(seeds []uint64) string {
+	var parts []string
+	for i, s := range seeds {
+		if i == 5 {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, strconv.FormatUint(s, 10))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SpecError is an experiment directory that holds another experiment.
 type SpecError struct {
 	Dir      string
 	Old, New []Setting
+	// Left, if set, says which of the recorded experiment's runs the new
+	// one leaves out (the base settings are the same).
+	Left string
 }
 
 func (e *SpecError) Error() string {
-	return fmt.Sprintf("experiment %s holds another experiment (base settings %s, not %s); use another directory",
+	if e.Left != "" {
+		return fmt.Sprintf("experiment %s holds another experiment: this one leaves out %s; a rerun may add seeds and grid values but must keep every run there, so give them all or use another directory",
+			e.Dir, e.Left)
+	}
+	return fmt.Sprintf("experiment %s holds another experiment (its base settings: %s; this command's: %s); use another directory",
 		e.Dir, settingsString(e.Old), settingsString(e.New))
 }
 

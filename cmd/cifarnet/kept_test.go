@@ -55,6 +55,7 @@ func TestAccuracyLine(t *testing.T) {
 		want string
 	}{
 		{stats.Summary{N: 30, Mean: 0.3627, SD: 0.0296, CILow: 0.3511, CIHigh: 0.3722}, "n=30  test accuracy mean 0.3627, sd 0.0296, 95% CI of the mean 0.3511 to 0.3722"},
+		{stats.Summary{N: 3, Mean: 0.3, SD: 0.02, CILow: 0.28, CIHigh: 0.32}, "n=3   test accuracy mean 0.3000, sd 0.0200, 95% CI of the mean 0.2800 to 0.3200 (too few runs: the real uncertainty is wider)"},
 		{stats.Summary{N: 1, Mean: 0.241, SD: nan, CILow: nan, CIHigh: nan}, "n=1   test accuracy 0.2410 (one run: no spread, no interval)"},
 		{stats.Summary{N: 0, Mean: nan, SD: nan, CILow: nan, CIHigh: nan}, "n=0   no finished run"},
 	}

@@ -54,7 +54,12 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 <p><b>The gap between the curves</b> is how much better the model does on images it learned from than on new ones. Some gap is normal; a gap that keeps widening is overfitting.</p>
 </div>
 
-<h2>Early stopping</h2>
+{{with index .Fig "learning_rate"}}<h2>Learning rate</h2>{{template "figure" .}}
+<div class="explain" id="learning-rate">
+<p><b>The learning rate</b> is the size of the optimizer's steps. Here the schedule or ReduceLROnPlateau changed it as training went on; the figure shows it per epoch as Keras logs it: the rate at the end of the epoch, the one the next step uses.</p>
+</div>
+
+{{end}}<h2>Early stopping</h2>
 <div class="explain" id="early-stopping">
 {{if lt .M.Config.Patience 0}}<p>Early stopping was off: training ran its {{.M.EpochsRun}} epochs and the model keeps the last one.</p>
 {{else}}<p><b>Early stopping</b> watches validation loss after every epoch. When it has not improved for {{.M.Config.Patience}} epochs in a row (the patience), training stops{{if .M.Config.RestoreBest}} and the weights of the best epoch are put back{{end}}.</p>

@@ -140,3 +140,44 @@ func TestLearningRateAxis(t *testing.T) {
 		}
 	}
 }
+
+// The page shows the learning-rate figure, with its heading and note, when
+// the rate changed, and its footer counts the images it shows; a run whose
+// rate is constant has neither, and the same count of images as figures.
+func TestReportPageShowsLearningRateFigure(t *testing.T) {
+	for _, c := range []struct {
+		rates []float64
+		want  bool
+	}{
+		{[]float64{0.0004, 0.01, 0.008, 0.005, 0.002, 0.0005, 4e-8}, true}, // 1cycle
+		{[]float64{0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01}, false},       // constant
+	} {
+		r := syntheticRun(t)
+		for i, e := range historyWithRates(c.rates...).Epochs {
+			r.History.Epochs[i].LearningRate, r.History.Epochs[i].HasLearningRate = e.LearningRate, e.HasLearningRate
+		}
+		figs, err := Write(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(r.Dir, HTMLFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := string(b)
+		for _, s := range []string{`<figure id="fig-learning_rate">`, "<h2>Learning rate</h2>", `id="learning-rate"`} {
+			if has := strings.Contains(page, s); has != c.want {
+				t.Errorf("rates %v: page has %q: %v, want %v", c.rates, s, has, c.want)
+			}
+		}
+		_, statErr := os.Stat(filepath.Join(r.Dir, "learning_rate.png"))
+		if (statErr == nil) != c.want {
+			t.Errorf("rates %v: learning_rate.png written: %v, want %v", c.rates, statErr == nil, c.want)
+		}
+		imgs := strings.Count(page, "<img ")
+		footer := regexp.MustCompile(`id="figure-status">(\d+) figures embedded<`).FindStringSubmatch(page)
+		if footer == nil || footer[1] != strconv.Itoa(imgs) || imgs != len(figs) {
+			t.Errorf("rates %v: %d <img> in the page for %d figures, footer %q", c.rates, imgs, len(figs), footer)
+		}
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -113,7 +115,7 @@ func Figures(r Input) ([]Figure, error) {
 	// hover gives the hover targets of the figures that are not charts.
 	hover := map[string]func() geometry{}
 	specs := []spec{
-		{Figure{Name: "loss", Title: "Loss", Caption: fmt.Sprintf("Training and validation loss per epoch. The green line marks epoch %d, whose weights the model keeps (lowest val_loss %.4f); %s.", m.BestEpoch, m.BestValLoss, stop)},
+		{Figure{Name: "loss", Title: "Loss", Caption: lossCaption(h, m, stop)},
 			func() (drawing, error) { return fromChart(curve(h, m, "loss", "Loss")) }},
 		{Figure{Name: "accuracy", Title: "Accuracy", Caption: "Training and validation accuracy per epoch, with the same marks. A widening gap between the two curves is overfitting."},
 			func() (drawing, error) { return fromChart(curve(h, m, "accuracy", "Accuracy")) }},
@@ -178,6 +180,42 @@ func Figures(r Input) ([]Figure, error) {
 		return nil, err
 	}
 	return figs, nil
+}
+
+// lossCaption is the Loss figure's caption: the epoch its green line marks
+// (the one whose weights the model keeps) with that epoch's own val_loss,
+// and, when another epoch's val_loss was lower (the model keeps the last
+// epoch's weights without early stopping's restore), where val_loss was
+// lowest. stop says how training ended.
+func lossCaption(h *train.History, m *train.Metrics, stop string) string {
+	const base = "Training and validation loss per epoch."
+	if m.BestEpoch < 1 || m.BestEpoch > len(h.Epochs) { // no green line (curve)
+		return fmt.Sprintf("%s %s%s.", base, strings.ToUpper(stop[:1]), stop[1:])
+	}
+	valLoss := func(e train.Epoch) (float64, bool) {
+		v, ok := e.Get("val_loss")
+		return v, ok && !math.IsNaN(v) && !math.IsInf(v, 0)
+	}
+	lowest, lowestVal := 0, 0.0 // 1-based epoch of the lowest val_loss (0: none)
+	for _, e := range h.Epochs {
+		if v, ok := valLoss(e); ok && (lowest == 0 || v < lowestVal) {
+			lowest, lowestVal = e.Epoch, v
+		}
+	}
+	which := ""
+	if m.BestEpoch == len(h.Epochs) {
+		which = "the last, "
+	}
+	kept, ok := valLoss(h.Epochs[m.BestEpoch-1])
+	switch {
+	case !ok || lowest == 0:
+		return fmt.Sprintf("%s The green line marks epoch %d, %swhose weights the model keeps; %s.", base, m.BestEpoch, which, stop)
+	case kept == lowestVal:
+		return fmt.Sprintf("%s The green line marks epoch %d, whose weights the model keeps (lowest val_loss %.4f); %s.", base, m.BestEpoch, kept, stop)
+	default:
+		return fmt.Sprintf("%s The green line marks epoch %d, %swhose weights the model keeps (val_loss %.4f); val_loss was lowest at epoch %d (%.4f); %s.",
+			base, m.BestEpoch, which, kept, lowest, lowestVal, stop)
+	}
 }
 
 // each runs f(0), ..., f(n-1) on up to limit goroutines (0: GOMAXPROCS;

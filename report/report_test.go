@@ -441,3 +441,47 @@ func TestEmbedFiguresAsTemplate(t *testing.T) {
 		t.Error("no '+' in the figures' base64: the test shows nothing of its escaping")
 	}
 }
+
+// The Loss figure's caption names the epoch its green line marks with that
+// epoch's own val_loss, and where val_loss was lowest when that is another
+// epoch (a run without early stopping's restore keeps the last epoch).
+func TestLossCaption(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		edit   func(r Input)
+		want   string
+		reject string
+	}{
+		{"restored best", func(r Input) {},
+			"The green line marks epoch 4, whose weights the model keeps (lowest val_loss 0.8000); early stopping ended training after epoch 7.", ""},
+		{"no early stopping, last not lowest", func(r Input) {
+			r.Metrics.StoppedEarly, r.Metrics.BestEpoch = false, 7
+		}, "The green line marks epoch 7, the last, whose weights the model keeps (val_loss 0.9500); val_loss was lowest at epoch 4 (0.8000); training ran all its epochs.",
+			"epoch 7, whose weights the model keeps (lowest"},
+		{"no restore, stopped early", func(r Input) {
+			r.Metrics.BestEpoch = 7
+		}, "The green line marks epoch 7, the last, whose weights the model keeps (val_loss 0.9500); val_loss was lowest at epoch 4 (0.8000); early stopping ended training after epoch 7.", ""},
+		{"no early stopping, last lowest", func(r Input) {
+			r.Metrics.StoppedEarly, r.Metrics.BestEpoch = false, 7
+			r.History.Epochs[6].ValLoss, r.Metrics.BestValLoss = 0.7, 0.7
+		}, "The green line marks epoch 7, whose weights the model keeps (lowest val_loss 0.7000); training ran all its epochs.", ""},
+		{"no validation", func(r Input) {
+			r.Metrics.StoppedEarly, r.Metrics.BestEpoch, r.Metrics.BestValLoss = false, 7, math.NaN()
+			for i := range r.History.Epochs {
+				r.History.Epochs[i].ValLoss, r.History.Epochs[i].ValAccuracy, r.History.Epochs[i].HasVal = math.NaN(), math.NaN(), false
+			}
+		}, "The green line marks epoch 7, the last, whose weights the model keeps; training ran all its epochs.", "NaN"},
+	} {
+		r := syntheticRun(t)
+		r.Test = nil
+		c.edit(r)
+		figs, err := Figures(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := figs[0].Caption
+		if figs[0].Name != "loss" || !strings.HasSuffix(got, " "+c.want) || c.reject != "" && strings.Contains(got, c.reject) {
+			t.Errorf("%s: loss caption %q, want it to end %q", c.name, got, c.want)
+		}
+	}
+}

@@ -419,8 +419,12 @@ func (p *progress) done(r Run, res *rundir.Result, took time.Duration) {
 	if res.ResumedEpoch > 0 {
 		from = fmt.Sprintf(" (continued from epoch %d, step %d)", res.ResumedEpoch, res.ResumedStep)
 	}
-	fmt.Fprintf(p.w, "[%d/%d] %s seed %d: test accuracy %.4f, %d epochs, %.1fs%s  %s  (%s)\n",
-		p.finished, p.total, r.Label, r.Seed, m.TestAccuracy, m.EpochsRun, took.Seconds(), from, r.Dir, p.eta())
+	epochs := "epochs"
+	if m.EpochsRun == 1 {
+		epochs = "epoch"
+	}
+	fmt.Fprintf(p.w, "[%d/%d] %s seed %d: test accuracy %.4f, %d %s, %.1fs%s  %s  (%s)\n",
+		p.finished, p.total, r.Label, r.Seed, m.TestAccuracy, m.EpochsRun, epochs, took.Seconds(), from, r.Dir, p.eta())
 	p.bar()
 }
 

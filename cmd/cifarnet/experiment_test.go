@@ -235,7 +235,7 @@ init = "lecun_normal"
 		t.Errorf("report.html does not compare the named configurations with relu")
 	}
 	for _, want := range []string{"<h1>CIFAR-10 experiment</h1>", `<div class="k">configurations (named)`, "<td>selu</td><td>activation=selu init=lecun_normal</td>",
-		"The base: epochs=1 hidden=8 test-samples=50 train-samples=200."} {
+		"The base settings of every run: epochs=1 hidden=8 test-samples=50 train-samples=200."} {
 		if !strings.Contains(string(html), want) {
 			t.Errorf("report.html lacks %q", want)
 		}

@@ -191,6 +191,15 @@ var nadamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
 	nadamWithClipValueAVX2, nadamWithClipValueEMAAVX2, nadamWithClipValueDecayAVX2, nadamWithClipValueDecayEMAAVX2,
 }
 
+// nadamUnitWithAVX2 are nadamWithAVX2's passes for 1-Πu_t+1 = 1-Πu_t = 1,
+// without the divisions by them (see nadamAVX2For).
+var nadamUnitWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
+	nil, nadamUnitWithEMAAVX2, nadamUnitWithDecayAVX2, nadamUnitWithDecayEMAAVX2,
+	nadamUnitWithClipNormAVX2, nadamUnitWithClipNormEMAAVX2, nadamUnitWithClipNormDecayAVX2, nadamUnitWithClipNormDecayEMAAVX2,
+	nadamUnitWithClipScaleAVX2, nadamUnitWithClipScaleEMAAVX2, nadamUnitWithClipScaleDecayAVX2, nadamUnitWithClipScaleDecayEMAAVX2,
+	nadamUnitWithClipValueAVX2, nadamUnitWithClipValueEMAAVX2, nadamUnitWithClipValueDecayAVX2, nadamUnitWithClipValueDecayEMAAVX2,
+}
+
 var adamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
 	nil, adamWithEMAAVX2, adamWithDecayAVX2, adamWithDecayEMAAVX2,
 	adamWithClipNormAVX2, adamWithClipNormEMAAVX2, adamWithClipNormDecayAVX2, adamWithClipNormDecayEMAAVX2,
@@ -201,8 +210,18 @@ var adamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
 // nadamWithOptionsAVX2Tail and adamWithOptionsAVX2Tail are the fused
 // passes in AVX2, the last len(w) mod 8 elements in Go.
 var (
-	nadamWithOptionsAVX2Tail = withOptionsAVX2Tail(&nadamWithAVX2,
-		func(w, g, m, v []float32, s *WithOptions) { nadamAVX2For(&s.c)(w, g, m, v, &s.c) }, nadamWithOptionsGeneric)
+	nadamWithOptionsAVX2Tail = func() func(w, g, m, v, a []float32, s *WithOptions) {
+		plain := func(w, g, m, v []float32, s *WithOptions) { nadamAVX2For(&s.c)(w, g, m, v, &s.c) }
+		divisors := withOptionsAVX2Tail(&nadamWithAVX2, plain, nadamWithOptionsGeneric)
+		unit := withOptionsAVX2Tail(&nadamUnitWithAVX2, plain, nadamWithOptionsGeneric)
+		return func(w, g, m, v, a []float32, s *WithOptions) {
+			if s.c[3] == 1 && s.c[5] == 1 {
+				unit(w, g, m, v, a, s)
+			} else {
+				divisors(w, g, m, v, a, s)
+			}
+		}
+	}()
 	adamWithOptionsAVX2Tail = withOptionsAVX2Tail(&adamWithAVX2,
 		func(w, g, m, v []float32, s *WithOptions) { adamAVX2(w, g, m, v, (*[4]float32)(s.c[:4])) }, adamWithOptionsGeneric)
 )

@@ -15778,6 +15778,854 @@ nadamWithClipValueDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
+// func nadamUnitWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamUnitWithEMAAVX2_done
+
+nadamUnitWithEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamUnitWithEMAAVX2_loop
+
+nadamUnitWithEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    nadamUnitWithDecayAVX2_done
+
+nadamUnitWithDecayAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS (AX), Y1
+	VMULPS  352(DI), Y1, Y4
+	VMULPS  384(DI), Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VMULPS  64(DI), Y2, Y2
+	VMULPS  128(DI), Y0, Y0
+	VADDPS  Y0, Y2, Y2
+	VDIVPS  192(DI), Y3, Y4
+	VSQRTPS Y4, Y4
+	VADDPS  256(DI), Y4, Y4
+	VMULPS  224(DI), Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamUnitWithDecayAVX2_loop
+
+nadamUnitWithDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamUnitWithDecayEMAAVX2_done
+
+nadamUnitWithDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMOVUPS (AX), Y3
+	VMULPS  352(R8), Y3, Y6
+	VMULPS  384(R8), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamUnitWithDecayEMAAVX2_loop
+
+nadamUnitWithDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipNormAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    nadamUnitWithClipNormAVX2_done
+
+nadamUnitWithClipNormAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VDIVPS  320(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VMULPS  64(DI), Y2, Y2
+	VMULPS  128(DI), Y0, Y0
+	VADDPS  Y0, Y2, Y2
+	VDIVPS  192(DI), Y3, Y4
+	VSQRTPS Y4, Y4
+	VADDPS  256(DI), Y4, Y4
+	VMULPS  224(DI), Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipNormAVX2_loop
+
+nadamUnitWithClipNormAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipNormEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamUnitWithClipNormEMAAVX2_done
+
+nadamUnitWithClipNormEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VDIVPS  320(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipNormEMAAVX2_loop
+
+nadamUnitWithClipNormEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipNormDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    nadamUnitWithClipNormDecayAVX2_done
+
+nadamUnitWithClipNormDecayAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VDIVPS  320(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMULPS  352(DI), Y1, Y4
+	VMULPS  384(DI), Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VMULPS  64(DI), Y2, Y2
+	VMULPS  128(DI), Y0, Y0
+	VADDPS  Y0, Y2, Y2
+	VDIVPS  192(DI), Y3, Y4
+	VSQRTPS Y4, Y4
+	VADDPS  256(DI), Y4, Y4
+	VMULPS  224(DI), Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipNormDecayAVX2_loop
+
+nadamUnitWithClipNormDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipNormDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamUnitWithClipNormDecayEMAAVX2_done
+
+nadamUnitWithClipNormDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VDIVPS  320(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMULPS  352(R8), Y3, Y6
+	VMULPS  384(R8), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipNormDecayEMAAVX2_loop
+
+nadamUnitWithClipNormDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipScaleAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    nadamUnitWithClipScaleAVX2_done
+
+nadamUnitWithClipScaleAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VMULPS  64(DI), Y2, Y2
+	VMULPS  128(DI), Y0, Y0
+	VADDPS  Y0, Y2, Y2
+	VDIVPS  192(DI), Y3, Y4
+	VSQRTPS Y4, Y4
+	VADDPS  256(DI), Y4, Y4
+	VMULPS  224(DI), Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipScaleAVX2_loop
+
+nadamUnitWithClipScaleAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipScaleEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamUnitWithClipScaleEMAAVX2_done
+
+nadamUnitWithClipScaleEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipScaleEMAAVX2_loop
+
+nadamUnitWithClipScaleEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipScaleDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ  w_base+0(FP), AX
+	MOVQ  g_base+24(FP), CX
+	MOVQ  m_base+48(FP), DX
+	MOVQ  v_base+72(FP), BX
+	MOVQ  w_len+8(FP), SI
+	SHRQ  $0x03, SI
+	MOVQ  c+120(FP), DI
+	TESTQ SI, SI
+	JZ    nadamUnitWithClipScaleDecayAVX2_done
+
+nadamUnitWithClipScaleDecayAVX2_loop:
+	VMOVUPS (CX), Y0
+	VMULPS  288(DI), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS (AX), Y1
+	VMULPS  352(DI), Y1, Y4
+	VMULPS  384(DI), Y4, Y4
+	VSUBPS  Y4, Y1, Y1
+	VMOVUPS (DX), Y2
+	VMOVUPS (BX), Y3
+	VSUBPS  Y2, Y0, Y4
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4
+	VSUBPS  Y3, Y4, Y4
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y3, (BX)
+	VMULPS  64(DI), Y2, Y2
+	VMULPS  128(DI), Y0, Y0
+	VADDPS  Y0, Y2, Y2
+	VDIVPS  192(DI), Y3, Y4
+	VSQRTPS Y4, Y4
+	VADDPS  256(DI), Y4, Y4
+	VMULPS  224(DI), Y2, Y2
+	VDIVPS  Y4, Y2, Y2
+	VSUBPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipScaleDecayAVX2_loop
+
+nadamUnitWithClipScaleDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipScaleDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 416(R8), Y0
+	VMOVUPS 448(R8), Y1
+	TESTQ   DI, DI
+	JZ      nadamUnitWithClipScaleDecayEMAAVX2_done
+
+nadamUnitWithClipScaleDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMULPS  288(R8), Y2, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMULPS  352(R8), Y3, Y6
+	VMULPS  384(R8), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (R8), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(R8), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(R8), Y4, Y4
+	VMULPS  128(R8), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(R8), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(R8), Y6, Y6
+	VMULPS  224(R8), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMULPS  (SI), Y0, Y6
+	VMULPS  Y3, Y1, Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (SI)
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipScaleDecayEMAAVX2_loop
+
+nadamUnitWithClipScaleDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipValueAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    w_len+8(FP), SI
+	SHRQ    $0x03, SI
+	MOVQ    c+120(FP), DI
+	VMOVUPS 288(DI), Y0
+	VMOVUPS 320(DI), Y1
+	TESTQ   SI, SI
+	JZ      nadamUnitWithClipValueAVX2_done
+
+nadamUnitWithClipValueAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMINPS  Y2, Y1, Y2
+	VMAXPS  Y2, Y0, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (DI), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(DI), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(DI), Y4, Y4
+	VMULPS  128(DI), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(DI), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(DI), Y6, Y6
+	VMULPS  224(DI), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipValueAVX2_loop
+
+nadamUnitWithClipValueAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipValueEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 288(R8), Y0
+	VMOVUPS 320(R8), Y1
+	VMOVUPS 416(R8), Y2
+	VMOVUPS 448(R8), Y3
+	TESTQ   DI, DI
+	JZ      nadamUnitWithClipValueEMAAVX2_done
+
+nadamUnitWithClipValueEMAAVX2_loop:
+	VMOVUPS (CX), Y4
+	VMINPS  Y4, Y1, Y4
+	VMAXPS  Y4, Y0, Y4
+	VMOVUPS Y4, (CX)
+	VMOVUPS (AX), Y5
+	VMOVUPS (DX), Y6
+	VMOVUPS (BX), Y7
+	VSUBPS  Y6, Y4, Y8
+	VMULPS  (R8), Y8, Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS  Y4, Y4, Y8
+	VSUBPS  Y7, Y8, Y8
+	VMULPS  32(R8), Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (BX)
+	VMULPS  64(R8), Y6, Y6
+	VMULPS  128(R8), Y4, Y4
+	VADDPS  Y4, Y6, Y6
+	VDIVPS  192(R8), Y7, Y8
+	VSQRTPS Y8, Y8
+	VADDPS  256(R8), Y8, Y8
+	VMULPS  224(R8), Y6, Y6
+	VDIVPS  Y8, Y6, Y6
+	VSUBPS  Y6, Y5, Y5
+	VMULPS  (SI), Y2, Y8
+	VMULPS  Y5, Y3, Y4
+	VADDPS  Y4, Y8, Y8
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y5, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipValueEMAAVX2_loop
+
+nadamUnitWithClipValueEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipValueDecayAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    w_len+8(FP), SI
+	SHRQ    $0x03, SI
+	MOVQ    c+120(FP), DI
+	VMOVUPS 288(DI), Y0
+	VMOVUPS 320(DI), Y1
+	TESTQ   SI, SI
+	JZ      nadamUnitWithClipValueDecayAVX2_done
+
+nadamUnitWithClipValueDecayAVX2_loop:
+	VMOVUPS (CX), Y2
+	VMINPS  Y2, Y1, Y2
+	VMAXPS  Y2, Y0, Y2
+	VMOVUPS Y2, (CX)
+	VMOVUPS (AX), Y3
+	VMULPS  352(DI), Y3, Y6
+	VMULPS  384(DI), Y6, Y6
+	VSUBPS  Y6, Y3, Y3
+	VMOVUPS (DX), Y4
+	VMOVUPS (BX), Y5
+	VSUBPS  Y4, Y2, Y6
+	VMULPS  (DI), Y6, Y6
+	VADDPS  Y6, Y4, Y4
+	VMOVUPS Y4, (DX)
+	VMULPS  Y2, Y2, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  32(DI), Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (BX)
+	VMULPS  64(DI), Y4, Y4
+	VMULPS  128(DI), Y2, Y2
+	VADDPS  Y2, Y4, Y4
+	VDIVPS  192(DI), Y5, Y6
+	VSQRTPS Y6, Y6
+	VADDPS  256(DI), Y6, Y6
+	VMULPS  224(DI), Y4, Y4
+	VDIVPS  Y6, Y4, Y4
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipValueDecayAVX2_loop
+
+nadamUnitWithClipValueDecayAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX
+TEXT ·nadamUnitWithClipValueDecayEMAAVX2(SB), NOSPLIT, $0-128
+	MOVQ    w_base+0(FP), AX
+	MOVQ    g_base+24(FP), CX
+	MOVQ    m_base+48(FP), DX
+	MOVQ    v_base+72(FP), BX
+	MOVQ    a_base+96(FP), SI
+	MOVQ    w_len+8(FP), DI
+	SHRQ    $0x03, DI
+	MOVQ    c+120(FP), R8
+	VMOVUPS 288(R8), Y0
+	VMOVUPS 320(R8), Y1
+	VMOVUPS 416(R8), Y2
+	VMOVUPS 448(R8), Y3
+	TESTQ   DI, DI
+	JZ      nadamUnitWithClipValueDecayEMAAVX2_done
+
+nadamUnitWithClipValueDecayEMAAVX2_loop:
+	VMOVUPS (CX), Y4
+	VMINPS  Y4, Y1, Y4
+	VMAXPS  Y4, Y0, Y4
+	VMOVUPS Y4, (CX)
+	VMOVUPS (AX), Y5
+	VMULPS  352(R8), Y5, Y8
+	VMULPS  384(R8), Y8, Y8
+	VSUBPS  Y8, Y5, Y5
+	VMOVUPS (DX), Y6
+	VMOVUPS (BX), Y7
+	VSUBPS  Y6, Y4, Y8
+	VMULPS  (R8), Y8, Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (DX)
+	VMULPS  Y4, Y4, Y8
+	VSUBPS  Y7, Y8, Y8
+	VMULPS  32(R8), Y8, Y8
+	VADDPS  Y8, Y7, Y7
+	VMOVUPS Y7, (BX)
+	VMULPS  64(R8), Y6, Y6
+	VMULPS  128(R8), Y4, Y4
+	VADDPS  Y4, Y6, Y6
+	VDIVPS  192(R8), Y7, Y8
+	VSQRTPS Y8, Y8
+	VADDPS  256(R8), Y8, Y8
+	VMULPS  224(R8), Y6, Y6
+	VDIVPS  Y8, Y6, Y6
+	VSUBPS  Y6, Y5, Y5
+	VMULPS  (SI), Y2, Y8
+	VMULPS  Y5, Y3, Y4
+	VADDPS  Y4, Y8, Y8
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y5, (AX)
+	ADDQ    $0x20, AX
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, DX
+	ADDQ    $0x20, BX
+	ADDQ    $0x20, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipValueDecayEMAAVX2_loop
+
+nadamUnitWithClipValueDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
 // func adamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
 // Requires: AVX
 TEXT ·adamWithEMAAVX2(SB), NOSPLIT, $0-128

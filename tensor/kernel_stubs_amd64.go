@@ -460,6 +460,51 @@ func nadamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []floa
 // nadamWithClipValueDecayEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
 func nadamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
 
+// nadamUnitWithEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithDecayAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithDecayEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipNormAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipNormEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipNormDecayAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipNormDecayEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipScaleAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipScaleEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipScaleDecayAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipScaleDecayEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipValueAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipValueEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipValueDecayAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipValueDecayEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
 // adamWithEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
 func adamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
 

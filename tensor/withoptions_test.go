@@ -20,6 +20,9 @@ type withOptionsRule struct {
 
 func withOptionsRules() []withOptionsRule {
 	nadamC := nadamScalarsOf(0.1, 0.001, 0.45, 0.6, 0.55, 0.7, 0.002, 0.001, 1e-7)
+	// Nadam after its first tens of steps: both divisors 1 (its AVX2
+	// passes without those divisions).
+	nadamUnitC := nadamScalarsOf(0.1, 0.001, 0.45, 1, 0.55, 1, 0.002, 0.001, 1e-7)
 	adamC := NewStepScalars(0.00031, 0.1, 0.001, 1e-7)
 	rules := []withOptionsRule{
 		{"nadam", 2, func(s *WithOptions, o Options) { s.SetNadam(&nadamC, o) },
@@ -27,6 +30,11 @@ func withOptionsRules() []withOptionsRule {
 				s.nadamWithOptions(w, g, x[0], x[1], a, ws)
 			},
 			func(s simd, w, g []float32, x [3][]float32) { s.nadam(w, g, x[0], x[1], &nadamC.c) }},
+		{"nadam-unit", 2, func(s *WithOptions, o Options) { s.SetNadam(&nadamUnitC, o) },
+			func(s simd, w, g []float32, x [3][]float32, a []float32, ws *WithOptions) {
+				s.nadamWithOptions(w, g, x[0], x[1], a, ws)
+			},
+			func(s simd, w, g []float32, x [3][]float32) { s.nadam(w, g, x[0], x[1], &nadamUnitC.c) }},
 		{"adam", 2, func(s *WithOptions, o Options) { s.SetAdam(&adamC, o) },
 			func(s simd, w, g []float32, x [3][]float32, a []float32, ws *WithOptions) {
 				s.adamWithOptions(w, g, x[0], x[1], a, ws)

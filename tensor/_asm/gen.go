@@ -137,7 +137,7 @@ func main() {
 	movingAverage()
 	bytesToFloatAVX2(false)
 	bytesToFloatAVX2(true)
-	for _, rule := range []string{"nadam", "adam"} {
+	for _, rule := range []string{"nadam", "nadamUnit", "adam"} {
 		for clip := range 4 {
 			for _, decay := range []bool{false, true} {
 				for _, ema := range []bool{false, true} {
@@ -1627,7 +1627,7 @@ func movingAverage() {
 // ClipNone, ClipNorm, ClipScale and ClipValue.
 var clipNames = []string{"", "ClipNorm", "ClipScale", "ClipValue"}
 
-// withOptions emits the AVX2 pass of rule (nadam or adam) with base
+// withOptions emits the AVX2 pass of rule (nadam, nadamUnit or adam) with base
 // options fused in: per 8 elements, in Keras's order, the gradient clipped
 // (clip: 1 norm, g = (g c) / d; 2 scale, g = g s; 3 value, g = min(max(g,
 // lo), hi) as clipByValue) and stored back, the weight decayed (w = w - (w
@@ -1693,16 +1693,20 @@ func withOptions(rule string, clip int, decay, ema bool) {
 		VMOVUPS(Mem{Base: m}, mi)
 		VMOVUPS(Mem{Base: v}, vi)
 		switch rule {
-		case "nadam": // as nadam
+		case "nadam", "nadamUnit": // as nadam (nadamUnit: 1-Πu_t+1 = 1-Πu_t = 1, see nadam)
 			firstMoment(mi, gi, row(0), t)
 			VMOVUPS(mi, Mem{Base: m})
 			secondMoment(vi, gi, row(1), t)
 			VMOVUPS(vi, Mem{Base: v})
 			mh := YMM()
 			VMULPS(row(2), mi, mh)
-			VDIVPS(row(3), mh, mh)
+			if rule == "nadam" {
+				VDIVPS(row(3), mh, mh)
+			}
 			VMULPS(row(4), gi, gi)
-			VDIVPS(row(5), gi, gi)
+			if rule == "nadam" {
+				VDIVPS(row(5), gi, gi)
+			}
 			VADDPS(gi, mh, mh)
 			VDIVPS(row(6), vi, t)
 			VSQRTPS(t, t)

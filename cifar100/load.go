@@ -85,6 +85,16 @@ func (l *loader) dir(dir string) error {
 	files := []string{"train", "test", "meta"}
 	if _, err := os.Stat(filepath.Join(dir, "test.bin")); err == nil {
 		files = []string{"train.bin", "test.bin", l.info.LabelMode + "_label_names.txt"}
+	} else if !exists(filepath.Join(dir, "test")) && !exists(filepath.Join(dir, "train")) && !exists(filepath.Join(dir, "train.bin")) {
+		// Neither layout: say what is wanted, and what the directory
+		// looks like when it is another set.
+		what := ""
+		if _, err := os.Stat(filepath.Join(dir, "data_batch_1.bin")); err == nil {
+			what = " (it looks like CIFAR-10's cifar-10-batches-bin: give --dataset cifar10)"
+		} else if _, err := os.Stat(filepath.Join(dir, "data_batch_1")); err == nil {
+			what = " (it looks like CIFAR-10's cifar-10-batches-py: give --dataset cifar10)"
+		}
+		return fmt.Errorf("cifar100: %s is not a %s directory (train.bin, test.bin) nor a %s one (train, test, meta)%s", dir, BinDirName, PyDirName, what)
 	}
 	for _, base := range files {
 		name := filepath.Join(dir, base)
@@ -110,6 +120,12 @@ func (l *loader) dir(dir string) error {
 		}
 	}
 	return nil
+}
+
+// exists tells whether name exists.
+func exists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // archive streams a .tar.gz, reading the members that lie in

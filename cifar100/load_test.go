@@ -222,3 +222,23 @@ func TestBrokenFiles(t *testing.T) {
 		t.Error("label mode medium accepted")
 	}
 }
+
+// TestNotADataDirectory: a directory of neither layout is refused saying
+// what is wanted, and naming CIFAR-10 when it holds CIFAR-10's batches.
+func TestNotADataDirectory(t *testing.T) {
+	empty := t.TempDir()
+	c10 := t.TempDir()
+	if err := os.WriteFile(filepath.Join(c10, "data_batch_1.bin"), []byte{0}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]string{
+		empty: "is not a cifar-100-binary directory (train.bin, test.bin) nor a cifar-100-python one (train, test, meta)",
+		c10:   "looks like CIFAR-10's cifar-10-batches-bin: give --dataset cifar10",
+	} {
+		info, _ := Info(Fine)
+		_, err := Load(info, dir, 10, 10)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want it to say %q", dir, err, want)
+		}
+	}
+}

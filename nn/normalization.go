@@ -296,8 +296,13 @@ type Normalization struct {
 func newNormalizationFromConfig(c *configReader) (Layer, error) {
 	l := &Normalization{elementwise: elementwise{name: c.name}}
 	// Keras writes the axis as a list ([-1]); an integer is accepted too.
-	switch v, _ := c.get("axis"); v := v.(type) {
+	raw, given := c.in["axis"]
+	v, _ := c.get("axis")
+	switch v := v.(type) {
 	case nil:
+		if given && raw == nil { // Keras's axis=None: one mean and variance over every feature
+			c.fail("axis", "want [-1] (a mean and variance per feature), got null (one over all features, which cifarnet does not do)")
+		}
 	case []any:
 		if len(v) != 1 || (v[0] != -1.0 && v[0] != 1.0) {
 			c.fail("axis", "want [-1] (the features), got %s", compact(v))

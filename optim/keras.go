@@ -23,6 +23,17 @@ var kerasClasses = map[string]string{
 	"AdamW": "adamw", "Adamax": "adamax", "Nadam": "nadam", "Lion": "lion",
 }
 
+// KerasClassName is Keras's class name of the optimizer Build calls name
+// ("SGD" for "sgd"); "" for none.
+func KerasClassName(name string) string {
+	for class, n := range kerasClasses {
+		if n == name {
+			return class
+		}
+	}
+	return ""
+}
+
 // ParseKeras reads an optimizer as Keras 3 serializes it: a name ("adam",
 // Keras's defaults) or {"module": "keras.optimizers", "class_name": "Adam",
 // "config": {"learning_rate": ..., "beta_1": ..., ...}}, where

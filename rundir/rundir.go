@@ -451,6 +451,11 @@ func describe(out *train.Outcome, data *dataset.Data) saving.Config {
 		"best_epoch":    fmt.Sprint(out.BestEpoch()),
 	})
 	c.Dataset, c.LabelMode, c.DataNotOfficial = data.Name, data.LabelMode, baseNames(data.NotOfficial)
+	// The optimizer too, as Keras's to_json writes it, so that the file
+	// trains the same way again (valid: the run was built from it).
+	if opt, err := out.Config.KerasOptimizer(); err == nil {
+		c.Compile.Optimizer = opt
+	}
 	return c
 }
 

@@ -72,6 +72,16 @@ func TestInterruptResume(t *testing.T) {
 			t.Errorf("finished run lacks %s", f)
 		}
 	}
+	// model.json's compile_config holds the optimizer, as Keras's to_json
+	// writes it, and it reads back to the run's.
+	k, err := saving.ReadKeras(filepath.Join(dir, "model.json"))
+	if err != nil || k.Compile == nil || k.Compile.Optimizer == nil {
+		t.Fatalf("model.json: %v, compile_config %+v: no optimizer", err, k)
+	}
+	back := train.Exercise()
+	if err := back.SetKerasOptimizer(k.Compile.Optimizer); err != nil || back.Optimizer != cfg.Optimizer || back.LearningRate != cfg.LearningRate {
+		t.Errorf("model.json's optimizer %s reads back as %s lr %g (%v), want %s lr %g", k.Compile.Optimizer, back.Optimizer, back.LearningRate, err, cfg.Optimizer, cfg.LearningRate)
+	}
 }
 
 // TestFieldErrors checks that invalid settings and too few samples come

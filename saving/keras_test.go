@@ -127,6 +127,9 @@ func TestKerasMalformed(t *testing.T) {
 		{wrap(`{"class_name": "Dense", "config": {"name": "out", "units": 2, "activation": "relu"}}`), `layer "out": the last layer's activation must be softmax`},
 		{`{"class_name": "Sequential", "config": {"layers": [` + out + `]}}`, "input size is unknown"},
 		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "kernel_constraint": {"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 1}}}}, ` + out), `layer "d" (Dense): kernel_constraint.MaxNorm.axis: only 0 is supported`},
+		// Keras's axis=None normalizes by one mean and variance over all
+		// the features: not cifarnet's per-feature statistics.
+		{wrap(`{"class_name": "Normalization", "config": {"name": "nz", "axis": null}}, ` + out), `layer "nz" (Normalization): axis: want [-1] (a mean and variance per feature), got null`},
 	} {
 		_, err := ParseKeras([]byte(tt.in))
 		if err == nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/optim"
 )
 
@@ -46,10 +47,21 @@ func (c Config) Schedule() (optim.Schedule, error) {
 	if c.LRSchedule == nil {
 		return optim.Constant(c.LearningRate), nil
 	}
-	sc := *c.LRSchedule
-	if sc.ClassName == "" {
-		return nil, fmt.Errorf("schedule arguments %v given without --lr-schedule", sortedKeys(sc.Config))
+	if c.LRSchedule.ClassName == "" {
+		return nil, fmt.Errorf("schedule arguments %v given without --lr-schedule", sortedKeys(c.LRSchedule.Config))
 	}
+	sc := c.runSchedule()
+	s, err := sc.Schedule()
+	if err != nil {
+		return nil, fmt.Errorf("--lr-schedule: %w", err)
+	}
+	return s, nil
+}
+
+// runSchedule is LRSchedule (set, with a class) with the arguments it
+// takes from the run where it leaves them out (see Schedule).
+func (c Config) runSchedule() optim.ScheduleConfig {
+	sc := *c.LRSchedule
 	// Defaults from the run: the schedule starts from LearningRate, and
 	// 1cycle peaks at it and spans the whole run.
 	args := optim.Args{}
@@ -63,11 +75,28 @@ func (c Config) Schedule() (optim.Schedule, error) {
 		args[k] = v
 	}
 	sc.Config = args
-	s, err := sc.Schedule()
-	if err != nil {
-		return nil, fmt.Errorf("--lr-schedule: %w", err)
+	return sc
+}
+
+// KerasOptimizer is c's optimizer as Keras 3 serializes it in a model
+// file's compile_config (keras.optimizers.serialize: its class, its
+// arguments, the learning rate or the schedule with every argument the
+// run gave it), which SetKerasOptimizer reads back to the same training.
+func (c Config) KerasOptimizer() (json.RawMessage, error) {
+	class := optim.KerasClassName(c.Optimizer)
+	if class == "" {
+		return nil, fmt.Errorf("optimizer %q has no Keras class", c.Optimizer)
 	}
-	return s, nil
+	cfg := map[string]any{"name": c.Optimizer}
+	for k, v := range c.OptimizerArgs {
+		cfg[k] = v
+	}
+	cfg["learning_rate"] = c.LearningRate
+	if c.LRSchedule != nil && c.LRSchedule.ClassName != "" {
+		sc := c.runSchedule()
+		cfg["learning_rate"] = map[string]any{"module": "keras.optimizers.schedules", "class_name": sc.ClassName, "config": sc.Config, "registered_name": nil}
+	}
+	return finitejson.Marshal(map[string]any{"module": "keras.optimizers", "class_name": class, "config": cfg, "registered_name": nil})
 }
 
 // NewOptimizer returns the optimizer c trains with.

@@ -2,6 +2,8 @@ package train
 
 import (
 	"encoding/json"
+	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/optim"
@@ -35,5 +37,57 @@ func TestSetKerasOptimizer(t *testing.T) {
 	}
 	if err := c.SetKerasOptimizer(json.RawMessage(`{"class_name": "SGD", "config": {"rho": 0.9}}`)); err == nil {
 		t.Fatal("an SGD with rho accepted")
+	}
+}
+
+// TestKerasOptimizerRoundTrip: the optimizer a run writes into its
+// model.json (KerasOptimizer) reads back (SetKerasOptimizer) to the same
+// optimizer and learning rate, schedules included, so that training from
+// a run's model.json trains as the run did.
+func TestKerasOptimizerRoundTrip(t *testing.T) {
+	for _, c := range []Config{
+		Exercise(),
+		func() Config {
+			c := Exercise()
+			c.Optimizer, c.LearningRate, c.OptimizerArgs = "sgd", 0.01, optim.Args{"momentum": 0.9, "nesterov": true}
+			return c
+		}(),
+		func() Config {
+			c := Exercise()
+			c.Optimizer, c.OptimizerArgs = "adamw", optim.Args{"clipnorm": 1.0, "use_ema": true, "ema_overwrite_frequency": 10}
+			return c
+		}(),
+		func() Config {
+			c := Exercise()
+			c.Optimizer, c.OptimizerArgs = "sgd", optim.Args{"momentum": 0.9}
+			c.LRSchedule = &optim.ScheduleConfig{ClassName: "OneCycle", Config: optim.Args{"max_lr": 0.05}}
+			return c
+		}(),
+		func() Config {
+			c := Exercise()
+			c.LRSchedule = &optim.ScheduleConfig{ClassName: "ExponentialDecay", Config: optim.Args{"decay_steps": 100, "decay_rate": 0.9, "staircase": true}}
+			return c
+		}(),
+	} {
+		raw, err := c.KerasOptimizer()
+		if err != nil {
+			t.Fatalf("%s: %v", c.Optimizer, err)
+		}
+		back := Exercise()
+		if err := back.SetKerasOptimizer(raw); err != nil {
+			t.Fatalf("%s: %s does not read back: %v", c.Optimizer, raw, err)
+		}
+		// The same schedule (or rate), the same arguments (the file it
+		// would write again is the same), the same optimizer built.
+		s1, err1 := c.Schedule()
+		s2, err2 := back.Schedule()
+		again, err3 := back.KerasOptimizer()
+		_, err4 := back.NewOptimizer()
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if !reflect.DeepEqual(s1, s2) || back.Optimizer != c.Optimizer || string(again) != string(raw) || len(back.OptimizerArgs) != len(c.OptimizerArgs)+1 {
+			t.Errorf("%s reads back as another optimizer: %s, schedule %#v against %#v", raw, again, s2, s1)
+		}
 	}
 }

@@ -3,11 +3,16 @@ and check it on the CIFAR-10 test batch.
 
 usage: python3 docs/load_model.py RUN_DIR DATA_DIR N
 
-Prints one line per framework: "<framework> accuracy A on N test images",
-which the Go test TestLoadModelRecipe compares with the run's metrics.json.
+RUN_DIR is a cifarnet run directory (model.json, model.safetensors) of a
+CIFAR-10 model, DATA_DIR the directory of test_batch.bin, N how many of the
+first test images to check (1 to 10000). Prints one line per framework:
+"<framework> accuracy A on N test images", which the Go test
+TestLoadModelRecipe compares with the run's metrics.json. With missing or
+wrong arguments it prints the usage on stderr and exits with status 2.
 Needs numpy; PyTorch and Keras are each used when importable.
 """
 import json
+import os
 import struct
 import sys
 
@@ -45,9 +50,41 @@ def torch_model(cfg, w):
     Flatten; the dropout and noise layers do nothing at inference."""
     import torch
 
-    acts = {"elu": torch.nn.ELU(), "relu": torch.nn.ReLU(), "tanh": torch.nn.Tanh(), "sigmoid": torch.nn.Sigmoid(),
-            "selu": torch.nn.SELU(), "gelu": torch.nn.GELU(), "silu": torch.nn.SiLU(), "swish": torch.nn.SiLU(),
-            "softmax": torch.nn.Softmax(dim=1), "linear": torch.nn.Identity()}
+    class Fn(torch.nn.Module):
+        """An elementwise function with no PyTorch module of its own."""
+
+        def __init__(self, f):
+            super().__init__()
+            self.f = f
+
+        def forward(self, x):
+            return self.f(x)
+
+    # Every activation cifarnet accepts (nn/activation.go), by its Keras 3
+    # name, with Keras 3's formula: hard_sigmoid is relu6(x + 3) / 6 (PyTorch's
+    # Hardsigmoid), hard_silu x·hard_sigmoid(x) (Hardswish), leaky_relu's
+    # negative_slope 0.2, gelu the exact (erf) one and gelu_tanh
+    # gelu(approximate=True); softmax and log_softmax act on each row.
+    acts = {
+        "elu": torch.nn.ELU(), "selu": torch.nn.SELU(), "relu": torch.nn.ReLU(), "relu6": torch.nn.ReLU6(),
+        "leaky_relu": torch.nn.LeakyReLU(0.2), "tanh": torch.nn.Tanh(), "sigmoid": torch.nn.Sigmoid(),
+        "hard_sigmoid": torch.nn.Hardsigmoid(), "softplus": torch.nn.Softplus(), "softsign": torch.nn.Softsign(),
+        "exponential": Fn(torch.exp), "linear": torch.nn.Identity(),
+        "gelu": torch.nn.GELU(), "gelu_tanh": torch.nn.GELU(approximate="tanh"),
+        "silu": torch.nn.SiLU(), "swish": torch.nn.SiLU(), "mish": torch.nn.Mish(),
+        "hard_silu": torch.nn.Hardswish(), "hard_swish": torch.nn.Hardswish(),
+        "softmax": torch.nn.Softmax(dim=1), "log_softmax": torch.nn.LogSoftmax(dim=1),
+    }
+
+    def act(layer, name):
+        if name is None:
+            return acts["linear"]
+        if name not in acts:
+            raise ValueError(f"layer {layer}: activation {name!r} is not in this recipe")
+        return acts[name]
+
+    def f32(v):
+        return torch.from_numpy(np.array(v, dtype=np.float32))
 
     class Affine(torch.nn.Module):
         def __init__(self, scale, offset):
@@ -56,6 +93,16 @@ def torch_model(cfg, w):
 
         def forward(self, x):
             return x * self.scale + self.offset
+
+    class Normalize(torch.nn.Module):
+        """keras.layers.Normalization: (x - mean) / max(sqrt(variance), 1e-7)."""
+
+        def __init__(self, mean, variance):
+            super().__init__()
+            self.mean, self.div = mean, torch.clamp(variance.sqrt(), min=1e-7)
+
+        def forward(self, x):
+            return (x - self.mean) / self.div
 
     layers = []
     for layer in cfg["config"]["layers"]:
@@ -68,24 +115,31 @@ def torch_model(cfg, w):
                 lin.weight.copy_(torch.from_numpy(kernel.T.copy()))  # PyTorch stores [out, in]
                 if c.get("use_bias", True):
                     lin.bias.copy_(torch.from_numpy(w[name + "/bias"].copy()))
-            layers += [lin, acts[c.get("activation", "linear")]]
+            layers += [lin, act(name, c.get("activation", "linear"))]
         elif kind == "Activation":
-            layers.append(acts[c["activation"]])
+            layers.append(act(name, c["activation"]))
         elif kind == "BatchNormalization":
-            n = w[name + "/moving_mean"].shape[0]
-            bn = torch.nn.BatchNorm1d(n, eps=c.get("epsilon", 1e-3), affine=False)
-            with torch.no_grad():
-                bn.running_mean.copy_(torch.from_numpy(w[name + "/moving_mean"].copy()))
-                bn.running_var.copy_(torch.from_numpy(w[name + "/moving_variance"].copy()))
-            layers.append(bn)
-            gamma = torch.from_numpy(w[name + "/gamma"].copy()) if c.get("scale", True) else 1.0
-            beta = torch.from_numpy(w[name + "/beta"].copy()) if c.get("center", True) else 0.0
-            layers.append(Affine(gamma, beta))
+            # As Keras (and cifarnet) compute it at inference:
+            # x·s + (beta - mean·s) with s = gamma / sqrt(moving_variance + epsilon).
+            mean, var = w[name + "/moving_mean"], w[name + "/moving_variance"]
+            s = np.float32(1) / np.sqrt(var + np.float32(c.get("epsilon", 1e-3)))
+            if c.get("scale", True):
+                s = s * w[name + "/gamma"]
+            shift = -mean * s
+            if c.get("center", True):
+                shift = shift + w[name + "/beta"]
+            layers.append(Affine(f32(s), f32(shift)))
         elif kind == "Rescaling":
-            layers.append(Affine(c["scale"], c.get("offset", 0.0)))
+            layers.append(Affine(f32(c["scale"]), f32(c.get("offset", 0.0))))
         elif kind == "Normalization":
-            mean, var = torch.from_numpy(w[name + "/mean"].copy()), torch.from_numpy(w[name + "/variance"].copy())
-            layers.append(Affine(1 / torch.clamp(var.sqrt(), min=1e-7), -mean / torch.clamp(var.sqrt(), min=1e-7)))
+            # A mean and variance given in the config (numbers, broadcast
+            # over the features, or lists) are constants there and not in
+            # the weights; an adapted layer's are in the weights.
+            if c.get("mean") is not None:
+                mean, var = c["mean"], c["variance"]
+            else:
+                mean, var = w[name + "/mean"], w[name + "/variance"]
+            layers.append(Normalize(f32(mean), f32(var)))
         elif kind in ("InputLayer", "Flatten", "Dropout", "AlphaDropout", "GaussianNoise", "GaussianDropout"):
             pass
         else:
@@ -98,14 +152,45 @@ def keras_model(cfg, w):
     by their names."""
     import keras
 
-    model = keras.models.model_from_json(json.dumps({k: v for k, v in cfg.items() if k != "cifarnet"}))
+    # Keras has no name for gelu(approximate=True), cifarnet's gelu_tanh:
+    # those layers are built as gelu and then given the approximate one.
+    cfg = json.loads(json.dumps({k: v for k, v in cfg.items() if k != "cifarnet"}))
+    tanh_gelu = set()
+    for layer in cfg["config"]["layers"]:
+        if layer["config"].get("activation") == "gelu_tanh":
+            layer["config"]["activation"] = "gelu"
+            tanh_gelu.add(layer["config"]["name"])
+    model = keras.models.model_from_json(json.dumps(cfg))
     for layer in model.layers:
+        if layer.name in tanh_gelu:
+            layer.activation = lambda x: keras.activations.gelu(x, approximate=True)
         layer.set_weights([w[layer.name + "/" + v.name] for v in layer.weights])
     return model
 
 
+USAGE = "usage: python3 docs/load_model.py RUN_DIR DATA_DIR N (N: how many CIFAR-10 test images, 1 to 10000)"
+
+
+def usage(problem=None):
+    if problem:
+        print(f"load_model.py: {problem}", file=sys.stderr)
+    print(USAGE, file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
-    run_dir, data_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if len(sys.argv) != 4:
+        usage()
+    run_dir, data_dir, n = sys.argv[1:]
+    try:
+        n = int(n)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 10000:
+        usage(f"N must be a whole number from 1 to 10000, got {sys.argv[3]!r}")
+    for path in (f"{run_dir}/model.json", f"{run_dir}/model.safetensors", f"{data_dir}/test_batch.bin"):
+        if not os.path.isfile(path):
+            usage(f"{path}: no such file")
     cfg = json.load(open(f"{run_dir}/model.json"))
     w = load_safetensors(f"{run_dir}/model.safetensors")
     x, y = load_test_images(data_dir, n)

@@ -277,6 +277,9 @@ func Train(o Options) (*Result, error) {
 	// training: an unwritable or busy one fails now, not after the run. It
 	// belongs to this process until the run's files are written.
 	var rd *Dir
+	if err := checkDisk(o.Dir, cfg, o.Backup != nil); err != nil {
+		return nil, err
+	}
 	var err error
 	if staged {
 		rd, err = OpenStaged(o.Dir)

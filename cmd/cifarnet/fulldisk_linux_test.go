@@ -116,6 +116,10 @@ func checkFailedCleanly(t *testing.T, what, disk string, before map[string]strin
 // loses or mixes nothing that was there: the old run stays whole, and a
 // new run's model, once written, is whole and usable.
 func TestFullDisk(t *testing.T) {
+	// Past the check that refuses a run its disk cannot hold
+	// (TestTrainRefusedOnASmallDisk), to fill the disk in the middle of
+	// the writes.
+	t.Setenv("CIFARNET_DISK_CHECK", "off")
 	data := sharedData(t)
 	disk := smallDisk(t, 16<<20)
 	small := []string{"--data", data, "--train-samples", "500", "--test-samples", "100", "--hidden", "16", "-q"}
@@ -217,5 +221,21 @@ func TestFullDisk(t *testing.T) {
 	if _, stderr, code := run(t, "experiment", "--dir", filepath.Join(disk, "E"), "--seeds", "0-1", "--epochs", "1", "--data", data,
 		"--train-samples", "500", "--test-samples", "100", "--hidden", "16", "-q"); code != 0 {
 		t.Errorf("the experiment, continued on an emptied disk: exit %d: %s", code, stderr)
+	}
+}
+
+// TestTrainRefusedOnASmallDisk: a run whose files a disk cannot hold is
+// refused before it trains, in one line saying so, and leaves nothing.
+func TestTrainRefusedOnASmallDisk(t *testing.T) {
+	data := sharedData(t)
+	disk := smallDisk(t, 1<<20)
+	before := snapshot(t, disk)
+	_, stderr, code := run(t, "train", "--data", data, "--train-samples", "500", "--test-samples", "100", "--epochs", "50", "--out", filepath.Join(disk, "run"), "-q")
+	checkFailedCleanly(t, "train on a 1 MB disk", disk, before, stderr, code)
+	if !strings.Contains(stderr, "they need about") {
+		t.Errorf("stderr %q: want it to say how much the run needs", stderr)
+	}
+	if ents, _ := os.ReadDir(disk); len(ents) != 0 {
+		t.Errorf("left on the disk: %v", ents)
 	}
 }

@@ -366,6 +366,9 @@ func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
 	left := ""
 	if n := len(st.Missing) + len(st.Diverged); n > 0 {
 		left = fmt.Sprintf(" %d runs without a test accuracy (missing or diverged) are not drawn; they are named above.", n)
+		if n == 1 {
+			left = " 1 run without a test accuracy (missing or diverged) is not drawn; it is named above."
+		}
 	}
 	overlap := ""
 	if len(configs) > 1 {

@@ -19,12 +19,14 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 	"p":   stats.P,
 	// few: an interval from too few runs to take at its word.
 	"few": func(n int) bool { return n >= 2 && n < stats.FewRuns },
+	// count says n things, in the singular for one.
+	"count": count,
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>cifarnet {{.Dataset}} experiment: {{len .S.Configurations}} configurations, {{.Finished}} of {{.Total}} runs</title>
+<title>cifarnet {{.Dataset}} experiment: {{count (len .S.Configurations) "configuration"}}, {{.Finished}} of {{count .Total "run"}}</title>
 <style>{{.CSS}}</style>
 </head>
 <body>

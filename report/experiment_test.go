@@ -420,3 +420,32 @@ func TestExperimentPageNamesDataAndConfigs(t *testing.T) {
 		t.Errorf("%d intervals marked as from too few runs", got)
 	}
 }
+
+// TestExperimentSingularCounts: an experiment of one configuration with
+// one run missing says "1 configuration" and "1 run ... is not drawn",
+// not "1 configurations" and "1 runs ... are".
+func TestExperimentSingularCounts(t *testing.T) {
+	e := syntheticExperiment(t)
+	var runs []ExperimentRun
+	for _, r := range e.Runs {
+		if r.Config == "lr=0.01 elu" { // seed 5 never finished
+			runs = append(runs, r)
+		}
+	}
+	e.Runs = runs
+	if _, err := WriteExperiment(e); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(e.Dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"experiment: 1 configuration, 5 of 6 runs</title>", "1 run without a test accuracy (missing or diverged) is not drawn; it is named above."} {
+		if !strings.Contains(string(page), s) {
+			t.Errorf("the experiment's page lacks %q", s)
+		}
+	}
+	if m := regexp.MustCompile(`(^|[^0-9.])1 (run|configuration)s\b`).Find(page); m != nil {
+		t.Errorf("the experiment's page says %q", m)
+	}
+}

@@ -19,6 +19,8 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct": func(v float64) string { return fmtMetric(100*v, "%.1f%%") },
 	"s1":  func(v float64) string { return fmt.Sprintf("%.2f s", v) },
 	"lr":  func(v float64) string { return fmtMetric(v, "%.4g") },
+	// count says n things, in the singular for one.
+	"count": count,
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -32,10 +34,10 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 <h1>{{.Dataset}} training run</h1>
 {{with .NotOfficial}}<p id="data-not-official"><em>{{.}}</em></p>{{end}}
 <div class="cards">
-  <div class="card main"><div class="v" id="test-accuracy">{{f4 .M.TestAccuracy}}</div><div class="k">test accuracy ({{len .M.TestLabels}} images)</div></div>
+  <div class="card main"><div class="v" id="test-accuracy">{{f4 .M.TestAccuracy}}</div><div class="k">test accuracy ({{count (len .M.TestLabels) "image"}})</div></div>
   <div class="card"><div class="v">{{f4 .M.TestLoss}}</div><div class="k">test loss</div></div>
   <div class="card"><div class="v">{{.M.BestEpoch}}</div><div class="k">epoch kept{{if eq .M.BestEpoch .BestValEpoch}} (lowest val_loss {{f4 .M.BestValLoss}}){{else if .BestValEpoch}} (lowest val_loss was at epoch {{.BestValEpoch}}){{end}}</div></div>
-  <div class="card"><div class="v">{{.M.EpochsRun}}</div><div class="k">epochs run{{if .M.StoppedEarly}}, stopped early{{end}}</div></div>
+  <div class="card"><div class="v">{{.M.EpochsRun}}</div><div class="k">{{if eq .M.EpochsRun 1}}epoch{{else}}epochs{{end}} run{{if .M.StoppedEarly}}, stopped early{{end}}</div></div>
   <div class="card"><div class="v">{{s1 .M.TrainSeconds}}</div><div class="k">training time</div></div>
 </div>
 
@@ -61,18 +63,18 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 
 {{end}}<h2>Early stopping</h2>
 <div class="explain" id="early-stopping">
-{{if lt .M.Config.Patience 0}}<p>Early stopping was off: training ran its {{.M.EpochsRun}} epochs and the model keeps the last one.</p>
-{{else}}<p><b>Early stopping</b> watches validation loss after every epoch. When it has not improved for {{.M.Config.Patience}} epochs in a row (the patience), training stops{{if .M.Config.RestoreBest}} and the weights of the best epoch are put back{{end}}.</p>
-{{if .M.StoppedEarly}}{{if .M.Config.RestoreBest}}<p>Here it stopped after epoch {{.M.EpochsRun}} and restored epoch {{.M.BestEpoch}}. The restored epoch is not the last because early stopping can only know an epoch was the best after seeing {{.M.Config.Patience}} worse ones; those later epochs fit the training images better but new images worse, so the model keeps epoch {{.M.BestEpoch}}. The test accuracy above is that epoch's.</p>
+{{if lt .M.Config.Patience 0}}<p>Early stopping was off: training ran its {{count .M.EpochsRun "epoch"}} and the model keeps the last one.</p>
+{{else}}<p><b>Early stopping</b> watches validation loss after every epoch. When it has not improved for {{count .M.Config.Patience "epoch"}} in a row (the patience), training stops{{if .M.Config.RestoreBest}} and the weights of the best epoch are put back{{end}}.</p>
+{{if .M.StoppedEarly}}{{if .M.Config.RestoreBest}}<p>Here it stopped after epoch {{.M.EpochsRun}} and restored epoch {{.M.BestEpoch}}. The restored epoch is not the last because early stopping can only know an epoch was the best after seeing {{if eq .M.Config.Patience 1}}a worse one{{else}}{{.M.Config.Patience}} worse ones{{end}}; those later epochs fit the training images better but new images worse, so the model keeps epoch {{.M.BestEpoch}}. The test accuracy above is that epoch's.</p>
 {{else}}<p>Here it stopped after epoch {{.M.EpochsRun}}, but restoring was off, so the model keeps the last epoch, not the best one (epoch {{.BestValEpoch}}).</p>{{end}}
 {{else if .M.Terminated}}<p>Here training did not end normally: {{.M.Terminated}}.</p>
-{{else}}<p>Here it never stopped training: validation loss never went {{.M.Config.Patience}} epochs without improving, so all {{.M.EpochsRun}} epochs ran{{if .M.Config.RestoreBest}} and the model keeps epoch {{.M.BestEpoch}}, the best one{{end}}.</p>{{end}}{{end}}
+{{else}}<p>Here it never stopped training: validation loss never went {{count .M.Config.Patience "epoch"}} without improving, so {{if eq .M.EpochsRun 1}}its only epoch ran{{else}}all {{.M.EpochsRun}} epochs ran{{end}}{{if .M.Config.RestoreBest}} and the model keeps epoch {{.M.BestEpoch}}, the best one{{end}}.</p>{{end}}{{end}}
 </div>
 
 <h2>Confusion matrix</h2>
 <div class="two">{{with index .Fig "confusion_counts"}}{{template "figure" .}}{{end}}{{with index .Fig "confusion_normalized"}}{{template "figure" .}}{{end}}</div>
 <div class="explain">
-<p>Each row is a true class and each column the class the model predicted; a cell counts the test images of the row's class that the model called the column's class. The <b>diagonal</b> holds the right answers. Dark cells off the diagonal show which classes the model mixes up, often classes that look alike (cat and dog, automobile and truck). The right-hand matrix divides each row by its total, so every row adds up to 1 and its diagonal cell is that class's recall.</p>
+<p>Each row is a true class and each column the class the model predicted; a cell counts the test images of the row's class that the model called the column's class. The <b>diagonal</b> holds the right answers. Dark cells off the diagonal show which classes the model mixes up, often classes that look alike{{with .Confused}} (in this run most often {{.}}){{end}}. The right-hand matrix divides each row by its total, so every row adds up to 1 and its diagonal cell is that class's recall.</p>
 </div>
 
 {{with index .Fig "per_class"}}<h2>Per-class precision, recall and F1</h2>{{template "figure" .}}{{end}}
@@ -170,7 +172,7 @@ func HTML(r Input, figs []Figure) ([]byte, error) {
 		"CSS": template.CSS(pageCSS), "M": r.Metrics, "H": r.History, "Figs": fv, "Fig": byName, "PerClass": rows,
 		"Reading": ReadingOf(r), "Calibration": calibration, "Bins": CalibrationBins, "BestValEpoch": bestVal,
 		"Chance": 1 / float64(max(1, len(r.Classes))), "Dataset": datasetTitle(r.Metrics.Config),
-		"Config": configRows(r.Metrics.Config), "LRColumn": learningRateChanges(r.History),
+		"Config": configRows(r.Metrics.Config), "LRColumn": learningRateChanges(r.History), "Confused": confusedExamples(conf, r.Classes),
 		"Env": []kv{{"Go", env.GoVersion}, {"OS / arch", env.OS + " / " + env.Arch}, {"CPU", env.CPU},
 			{"threads", threadsText(env)}, {"Gemm kernel", env.Kernel}, {"seed", fmt.Sprint(r.Metrics.Seed)},
 			{"data", env.Data}, {"SHA-256 of the samples used", env.DataSHA256}, {"started", env.Start}, {"run directory", r.Dir}},
@@ -234,7 +236,7 @@ func configRows(c train.Config) []kv {
 	b, _ := finitejson.Marshal(c)
 	var m map[string]any
 	json.Unmarshal(b, &m)
-	order := []string{"hidden", "activation", "initializer", "optimizer", "learning_rate", "epochs", "batch_size",
+	order := []string{"dataset", "label_mode", "hidden", "activation", "initializer", "optimizer", "learning_rate", "epochs", "batch_size",
 		"validation_split", "patience", "min_delta", "restore_best_weights", "shuffle", "train_samples", "test_samples", "seed", "eval_batch_size", "threads"}
 	var out []kv
 	for _, k := range order {
@@ -244,6 +246,18 @@ func configRows(c train.Config) []kv {
 		}
 	}
 	return out
+}
+
+// confusedExamples names the run's own most confused pairs of classes for
+// the confusion matrix's explanation ("cat and dog, then automobile and truck"
+// for a CIFAR-10 run, "4 and 9, then 3 and 5" for MNIST's), up to two; "" when
+// the model confused no two classes.
+func confusedExamples(c train.Confusion, classes []string) string {
+	var parts []string
+	for _, p := range topConfused(c, 2) {
+		parts = append(parts, classes[p.a]+" and "+classes[p.b])
+	}
+	return strings.Join(parts, ", then ")
 }
 
 // threadsText is the threads a run trained on: "1, then 2" when an

@@ -146,9 +146,41 @@ func (n blues) Colors() []color.Color {
 	return cs
 }
 
+// manyClasses is the most classes whose figures name every class on their
+// axes and write its value in every cell of a confusion matrix; with more
+// (CIFAR-100's 100) the numbers would run together and the names overlap,
+// so the cells carry no numbers (the page's hover layer gives each) and the
+// axes name only some classes (classTicks).
+const manyClasses = 20
+
+// classTicks are the ticks naming classes on an axis, class i at pos(i):
+// every class, or with more than manyClasses every k-th class from the
+// first (at most manyClasses named), in a smaller font (set by
+// classTickFont).
+func classTicks(classes []string, pos func(i int) float64) []plot.Tick {
+	k := (len(classes) + manyClasses - 1) / manyClasses // 1 up to manyClasses
+	var ticks []plot.Tick
+	for i, name := range classes {
+		if i%k == 0 {
+			ticks = append(ticks, plot.Tick{Value: pos(i), Label: name})
+		}
+	}
+	return ticks
+}
+
+// classTickFont is the size of the class names on an axis whose ticks
+// classTicks thinned (it leaves gonum's default, 10 points, for fewer
+// classes).
+func classTickFont(a *plot.Axis, classes int) {
+	if classes > manyClasses {
+		a.Tick.Label.Font.Size = vg.Points(8)
+	}
+}
+
 // confusionPlot draws a confusion matrix as a heat map with every cell
-// labelled, true classes down the side and predicted along the bottom.
-// hover names each cell: the true and predicted classes and the value.
+// labelled (up to manyClasses classes), true classes down the side and
+// predicted along the bottom. hover names each cell: the true and
+// predicted classes and the value.
 func confusionPlot(values [][]float64, classes []string, title string, format func(float64) string, vmax float64, hover func(r, c int) string) (*chart, error) {
 	n := len(values)
 	p := plot.New()
@@ -158,38 +190,15 @@ func confusionPlot(values [][]float64, classes []string, title string, format fu
 	hm := plotter.NewHeatMap(matrix(values), blues(256))
 	hm.Min, hm.Max = 0, vmax
 	p.Add(hm)
-
-	var xys plotter.XYs
-	var labels []string
-	var styles []text
-	for r := range n {
-		for c := range n {
-			v := values[r][c]
-			xys = append(xys, plotter.XY{X: float64(c), Y: float64(n - 1 - r)})
-			labels = append(labels, format(v))
-			col := color.Color(color.Black)
-			if v > 0.55*vmax {
-				col = color.White
-			}
-			styles = append(styles, text{col})
+	if n <= manyClasses {
+		if err := cellLabels(p, values, format, vmax); err != nil {
+			return nil, err
 		}
 	}
-	lab, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
-	if err != nil {
-		return nil, err
-	}
-	for i := range lab.TextStyle {
-		lab.TextStyle[i].Color = styles[i].col
-		lab.TextStyle[i].XAlign, lab.TextStyle[i].YAlign = draw.XCenter, draw.YCenter
-		lab.TextStyle[i].Font.Size = vg.Points(9)
-	}
-	p.Add(lab)
-	var xt, yt []plot.Tick
-	for i, name := range classes {
-		xt = append(xt, plot.Tick{Value: float64(i), Label: name})
-		yt = append(yt, plot.Tick{Value: float64(n - 1 - i), Label: name})
-	}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.ConstantTicks(xt), plot.ConstantTicks(yt)
+	p.X.Tick.Marker = plot.ConstantTicks(classTicks(classes, func(i int) float64 { return float64(i) }))
+	p.Y.Tick.Marker = plot.ConstantTicks(classTicks(classes, func(i int) float64 { return float64(n - 1 - i) }))
+	classTickFont(&p.X, n)
+	classTickFont(&p.Y, n)
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = -0.5, float64(n)-0.5, -0.5, float64(n)-0.5
@@ -208,9 +217,43 @@ func confusionPlot(values [][]float64, classes []string, title string, format fu
 	return ch, nil
 }
 
+// cellLabels writes each cell's value in a confusion matrix, in white on
+// the darker cells.
+func cellLabels(p *plot.Plot, values [][]float64, format func(float64) string, vmax float64) error {
+	n := len(values)
+	var xys plotter.XYs
+	var labels []string
+	var styles []text
+	for r := range n {
+		for c := range n {
+			v := values[r][c]
+			xys = append(xys, plotter.XY{X: float64(c), Y: float64(n - 1 - r)})
+			labels = append(labels, format(v))
+			col := color.Color(color.Black)
+			if v > 0.55*vmax {
+				col = color.White
+			}
+			styles = append(styles, text{col})
+		}
+	}
+	lab, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
+	if err != nil {
+		return err
+	}
+	for i := range lab.TextStyle {
+		lab.TextStyle[i].Color = styles[i].col
+		lab.TextStyle[i].XAlign, lab.TextStyle[i].YAlign = draw.XCenter, draw.YCenter
+		lab.TextStyle[i].Font.Size = vg.Points(9)
+	}
+	p.Add(lab)
+	return nil
+}
+
 type text struct{ col color.Color }
 
-// perClassPlot draws precision, recall and F1 of every class as grouped bars.
+// perClassPlot draws precision, recall and F1 of every class as grouped
+// bars, 9 points wide, narrower where the classes are too many for that
+// (more than manyClasses), whose names it then thins as classTicks does.
 func perClassPlot(scores []train.ClassScores, classes []string) (*chart, error) {
 	p := plot.New()
 	p.Title.Text = "Per-class precision, recall and F1 (test set)"
@@ -220,12 +263,13 @@ func perClassPlot(scores []train.ClassScores, classes []string) (*chart, error) 
 	ch := &chart{p: p, w: 7 * vg.Inch, h: 4.2 * vg.Inch}
 	w := vg.Points(9)
 	type bar struct {
-		class int
-		off   vg.Length
-		name  string
-		v     float64
+		class  int
+		series int // 0, 1, 2: drawn (series-1)*w right of the class
+		name   string
+		v      float64
 	}
 	var bars []bar
+	var charts []*plotter.BarChart
 	for i, s := range []struct {
 		name string
 		col  color.Color
@@ -238,7 +282,7 @@ func perClassPlot(scores []train.ClassScores, classes []string) (*chart, error) 
 		vals := make(plotter.Values, len(scores))
 		for k, c := range scores {
 			vals[k] = s.get(c)
-			bars = append(bars, bar{k, vg.Length(i-1) * w, s.name, vals[k]})
+			bars = append(bars, bar{k, i, s.name, vals[k]})
 		}
 		b, err := plotter.NewBarChart(vals, w)
 		if err != nil {
@@ -248,15 +292,28 @@ func perClassPlot(scores []train.ClassScores, classes []string) (*chart, error) 
 		b.Offset = vg.Length(i-1) * w
 		p.Add(b)
 		ch.addLegend(s.name, b)
+		charts = append(charts, b)
 	}
 	p.NominalX(classes...)
 	p.X.Min, p.X.Max = -0.5, float64(len(classes))-0.5
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
+	if n := len(classes); n > manyClasses {
+		p.X.Tick.Marker = plot.ConstantTicks(classTicks(classes, func(i int) float64 { return float64(i) }))
+		classTickFont(&p.X, n)
+		// Each class's three bars fill at most 80% of its share of the
+		// data area, which the bars' widths do not change.
+		if fit := vg.Length(ch.geometry().Data.W) / vg.Length(n) * 0.8 / 3; fit < w {
+			w = fit
+			for i, b := range charts {
+				b.Width, b.Offset = w, vg.Length(i-1)*w
+			}
+		}
+	}
 	ch.hover = func(tx, ty func(float64) vg.Length) []canvasShape {
 		var out []canvasShape
 		for _, b := range bars {
-			x := tx(float64(b.class)) + b.off
+			x := tx(float64(b.class)) + vg.Length(b.series-1)*w
 			top := ty(b.v)
 			if top-ty(0) < 4 { // a bar too short to point at
 				top = ty(0) + 4
@@ -302,7 +359,7 @@ func (g sampleGrid) draw(c draw.Canvas) {
 		}
 	}
 	c.FillText(title, vg.Point{X: c.Min.X + 4, Y: c.Min.Y + h - 0.25*vg.Inch},
-		fmt.Sprintf("First %d test images: true → predicted (%d misclassified, framed)", len(g.images), wrong))
+		fmt.Sprintf("First %s: true → predicted (%d misclassified, framed)", count(len(g.images), "test image"), wrong))
 	small := draw.TextStyle{Font: font.From(plot.DefaultFont, 8), Handler: plot.DefaultTextHandler, XAlign: draw.XCenter}
 	pad := vg.Points(5)
 	for i, img := range g.images {

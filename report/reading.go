@@ -94,8 +94,8 @@ func readPlace(dir string) (*ExperimentPlace, error) {
 // Sentence is one statement of a reading.
 type Sentence struct {
 	// Topic says what the sentence is about: "nonfinite", "lowest",
-	// "diverging", "overfitting", "improving", "underfitting", "gap",
-	// "stopping", "test", "confused" or "experiment".
+	// "diverging", "overfitting", "improving", "trend", "underfitting",
+	// "gap", "stopping", "test", "confused" or "experiment".
 	Topic string
 	Text  string
 }
@@ -196,8 +196,11 @@ func Read(in ReadingInput) Reading {
 			}
 		}
 	}
-	if best >= 0 {
-		say("lowest", "Validation loss was lowest at epoch %d (%.4f), of %d epochs run.", best+1, vloss[best], n)
+	switch {
+	case best >= 0 && n == 1:
+		say("lowest", "Validation loss was %.4f after the only epoch run.", vloss[best])
+	case best >= 0:
+		say("lowest", "Validation loss was lowest at epoch %d (%.4f), of %s run.", best+1, vloss[best], count(n, "epoch"))
 	}
 
 	// Diverging: training loss ends far above its lowest.
@@ -218,8 +221,14 @@ func Read(in ReadingInput) Reading {
 		case len(after) >= 2 && mean(after) >= (1+overfitRise)*vloss[best] && loss[n-1] < loss[best]:
 			say("overfitting", "From epoch %d on, validation loss rose (ending at %.4f at epoch %d; %.0f%% above its lowest on average over those %d epochs) while training loss kept falling (from %.4f at epoch %d to %.4f): the model began to overfit, learning details of its training images that do not carry over to new ones. (Rule: at least 2 epochs after the lowest validation loss, averaging %.0f%% or more above it, with training loss lower at the end.)",
 				best+2, vloss[n-1], n, 100*(mean(after)/vloss[best]-1), len(after), loss[best], best+1, loss[n-1], 100*overfitRise)
-		case best >= n-2 && !m.StoppedEarly:
+		case m.StoppedEarly:
+		case n == 1:
+			say("trend", "One epoch tells nothing about the trend: whether validation loss would have kept falling with more epochs, or begun to rise, cannot be read from this run.")
+		case best == n-1:
 			say("improving", "Validation loss was still falling near the end (lowest at epoch %d of %d), so training ended at its epoch limit, not because it had passed its best: more epochs would probably help.", best+1, n)
+		case best == n-2:
+			say("trend", "Validation loss was lowest at epoch %d (%.4f) and %s; one epoch after the lowest is too few to tell whether it would keep rising (the overfitting rule needs at least 2), so this run cannot say whether more epochs would help.",
+				best+1, vloss[best], lastChange(vloss[best], vloss[n-1], n))
 		}
 	}
 
@@ -244,16 +253,20 @@ func Read(in ReadingInput) Reading {
 	patience := m.Config.Patience
 	switch {
 	case m.StoppedEarly && m.Config.RestoreBest:
-		say("stopping", "Early stopping ended training after epoch %d, when validation loss had not improved for %d epochs (its patience), and restored the weights of epoch %d: the epochs after it were worse on validation, so the model keeps the best epoch, not the last.",
-			m.EpochsRun, patience, m.BestEpoch)
+		say("stopping", "Early stopping ended training after epoch %d, when validation loss had not improved for %s (its patience), and restored the weights of epoch %d: the epochs after it were worse on validation, so the model keeps the best epoch, not the last.",
+			m.EpochsRun, count(patience, "epoch"), m.BestEpoch)
 	case m.StoppedEarly:
-		say("stopping", "Early stopping ended training after epoch %d, when validation loss had not improved for %d epochs, but best weights were not restored (--restore-best=false), so the model keeps the last epoch's weights.",
-			m.EpochsRun, patience)
+		say("stopping", "Early stopping ended training after epoch %d, when validation loss had not improved for %s, but best weights were not restored (--restore-best=false), so the model keeps the last epoch's weights.",
+			m.EpochsRun, count(patience, "epoch"))
 	case m.Terminated != "":
+	case patience < 0 && n == 1:
+		say("stopping", "Early stopping was off, so training ran its only epoch and the model keeps that epoch's weights.")
 	case patience < 0:
 		say("stopping", "Early stopping was off, so training ran all %d epochs and the model keeps the last one's weights.", n)
+	case n == 1:
+		say("stopping", "Training ran its only epoch: validation loss never went %s without improving, so early stopping did not stop it.", count(patience, "epoch"))
 	default:
-		say("stopping", "Training ran all %d epochs: validation loss never went %d epochs without improving, so early stopping did not stop it.", n, patience)
+		say("stopping", "Training ran all %d epochs: validation loss never went %s without improving, so early stopping did not stop it.", n, count(patience, "epoch"))
 	}
 
 	if k >= 0 && k < n && hasVal && !math.IsNaN(vacc[k]) && len(m.TestLabels) > 0 {
@@ -273,16 +286,16 @@ func Read(in ReadingInput) Reading {
 		if d < 0 {
 			dir = "below"
 		}
-		say("test", "Test accuracy, %.1f%% on %d images, is %.1f points %s epoch %d's validation accuracy (%.1f%% on %d images), %s (two standard errors: ±%.1f points).",
-			100*t, len(m.TestLabels), 100*math.Abs(d), dir, k+1, 100*v, int(nVal), verdict, 100*noise)
+		say("test", "Test accuracy, %.1f%% on %s, is %.1f points %s epoch %d's validation accuracy (%.1f%% on %s), %s (two standard errors: ±%.1f points).",
+			100*t, count(len(m.TestLabels), "image"), 100*math.Abs(d), dir, k+1, 100*v, count(int(nVal), "image"), verdict, 100*noise)
 	}
 
 	if pairs := topConfused(in.Confusion, confusedPairs); len(pairs) > 0 {
 		var parts []string
 		for _, p := range pairs {
 			a, b := in.Classes[p.a], in.Classes[p.b]
-			parts = append(parts, fmt.Sprintf("%s and %s, %d test images (%s predicted as %s, %s as %s)",
-				a, b, p.ab+p.ba, imagesOf(p.ab, a), b, imagesOf(p.ba, b), a))
+			parts = append(parts, fmt.Sprintf("%s and %s, %s (%s predicted as %s, %s as %s)",
+				a, b, count(p.ab+p.ba, "test image"), imagesOf(p.ab, a), b, imagesOf(p.ba, b), a))
 		}
 		say("confused", "The classes most often confused with each other: %s.", strings.Join(parts, "; "))
 	}
@@ -424,4 +437,28 @@ func imagesOf(n int, class string) string {
 		return fmt.Sprintf("%d %s of %s", n, noun, class)
 	}
 	return fmt.Sprintf("%d %s %s", n, class, noun)
+}
+
+// count says n things, in the singular for one: "1 epoch", "3 epochs",
+// "0 test images".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
+// lastChange says how validation loss moved from its lowest, lo, to
+// last, its value at the last of n epochs: "rose after it, to 0.3217 at
+// epoch 4 (10.4% above its lowest)".
+func lastChange(lo, last float64, n int) string {
+	switch {
+	case math.IsNaN(last) || math.IsInf(last, 0):
+		return fmt.Sprintf("was not a finite number at epoch %d", n)
+	case last == lo:
+		return fmt.Sprintf("was no lower at epoch %d (%.4f)", n, last)
+	case lo <= 0:
+		return fmt.Sprintf("rose after it, to %.4f at epoch %d", last, n)
+	}
+	return fmt.Sprintf("rose after it, to %.4f at epoch %d (%.1f%% above its lowest)", last, n, 100*(last/lo-1))
 }

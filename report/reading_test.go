@@ -284,3 +284,95 @@ func TestImagesOf(t *testing.T) {
 		}
 	}
 }
+
+// TestReadingRoseAfterLowest: validation loss lowest at the last epoch but
+// one and higher at the last (the reviewer's run: 0.2913 at epoch 3, 0.3217
+// at epoch 4) is not "still falling", and no more epochs are promised;
+// lowest at the last epoch still is.
+func TestReadingRoseAfterLowest(t *testing.T) {
+	s := scripted{
+		loss:  []float64{0.9, 0.5, 0.3, 0.2},
+		acc:   []float64{.7, .8, .9, .93},
+		vloss: []float64{0.6, 0.35, 0.2913, 0.3217},
+		vacc:  []float64{.8, .88, .9, .9},
+		kept:  4, patience: 5, testAcc: .9,
+	}
+	r := Read(s.input())
+	wants(t, r, "trend", "lowest at epoch 3 (0.2913)", "rose after it, to 0.3217 at epoch 4 (10.4% above its lowest)",
+		"too few to tell whether it would keep rising", "cannot say whether more epochs would help")
+	absent(t, r, "improving", "overfitting")
+	for _, bad := range []string{"still falling", "would probably help"} {
+		if strings.Contains(r.Text(), bad) {
+			t.Errorf("reading says %q: %s", bad, r.Text())
+		}
+	}
+
+	// The same run with the last epoch lowest is still falling.
+	s.vloss[3] = 0.28
+	r = Read(s.input())
+	wants(t, r, "improving", "still falling", "lowest at epoch 4 of 4", "more epochs would probably help")
+	absent(t, r, "trend")
+
+	// A tie at the last epoch is no rise.
+	s.vloss[3] = 0.2913
+	wants(t, Read(s.input()), "trend", "lowest at epoch 3 (0.2913) and was no lower at epoch 4 (0.2913)")
+}
+
+// TestReadingOneEpoch: a single epoch says nothing about the trend, and
+// its counts are singular.
+func TestReadingOneEpoch(t *testing.T) {
+	s := scripted{
+		loss: []float64{0.9}, acc: []float64{.7}, vloss: []float64{0.6}, vacc: []float64{.8},
+		kept: 1, patience: 1, testAcc: .79,
+	}
+	in := s.input()
+	in.Metrics.TestLabels, in.Metrics.TestPredictions = []int32{3}, []int32{3}
+	r := Read(in)
+	wants(t, r, "lowest", "Validation loss was 0.6000 after the only epoch run.")
+	wants(t, r, "trend", "One epoch tells nothing about the trend")
+	wants(t, r, "stopping", "Training ran its only epoch", "never went 1 epoch without improving")
+	wants(t, r, "test", "on 1 image,")
+	absent(t, r, "improving")
+	for _, bad := range []string{"still falling", "would probably help", "1 epochs", "1 images"} {
+		if strings.Contains(r.Text(), bad) {
+			t.Errorf("reading says %q: %s", bad, r.Text())
+		}
+	}
+	in.Metrics.Config.Patience = -1
+	wants(t, Read(in), "stopping", "Early stopping was off, so training ran its only epoch")
+}
+
+// TestReadingSingularCounts: counts of one read in the singular (the
+// reading said "1 test images" and "not improved for 1 epochs").
+func TestReadingSingularCounts(t *testing.T) {
+	s := scripted{
+		loss:  []float64{2.0, 1.8, 1.6},
+		acc:   []float64{.2, .3, .35},
+		vloss: []float64{1.9, 1.7, 1.75},
+		vacc:  []float64{.2, .25, .24},
+		kept:  2, stopped: true, patience: 1, testAcc: .25,
+	}
+	in := s.input()
+	in.Metrics.Config.RestoreBest = true
+	for i := range in.Confusion.Counts {
+		for j := range in.Confusion.Counts[i] {
+			if i != j {
+				in.Confusion.Counts[i][j] = 0
+			}
+		}
+	}
+	in.Confusion.Counts[3][5] = 1 // cat and dog: 1
+	r := Read(in)
+	wants(t, r, "stopping", "had not improved for 1 epoch (its patience)")
+	wants(t, r, "confused", "cat and dog, 1 test image (1 cat image predicted as dog, 0 dog images as cat)")
+	in.Metrics.Config.RestoreBest = false
+	wants(t, Read(in), "stopping", "had not improved for 1 epoch, but")
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{0, "0 epochs"}, {1, "1 epoch"}, {2, "2 epochs"}} {
+		if got := count(c.n, "epoch"); got != c.want {
+			t.Errorf("count(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}

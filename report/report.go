@@ -114,20 +114,27 @@ func Figures(r Input) ([]Figure, error) {
 	}
 	// hover gives the hover targets of the figures that are not charts.
 	hover := map[string]func() geometry{}
+	// With many classes the figures name only every k-th (classTicks).
+	manyMatrix, manyBars := "", ""
+	if n := len(r.Classes); n > manyClasses {
+		k := ordinal((n + manyClasses - 1) / manyClasses)
+		manyMatrix = fmt.Sprintf(" With %d classes the cells carry no numbers and the axes name every %s class from the first; point at a cell for its classes and value.", n, k)
+		manyBars = fmt.Sprintf(" With %d classes the axis names every %s class from the first; point at a bar for its class and value.", n, k)
+	}
 	specs := []spec{
 		{Figure{Name: "loss", Title: "Loss", Caption: lossCaption(h, m, stop)},
 			func() (drawing, error) { return fromChart(curve(h, m, "loss", "Loss")) }},
 		{Figure{Name: "accuracy", Title: "Accuracy", Caption: "Training and validation accuracy per epoch, with the same marks. A widening gap between the two curves is overfitting."},
 			func() (drawing, error) { return fromChart(curve(h, m, "accuracy", "Accuracy")) }},
-		{Figure{Name: "confusion_counts", Title: "Confusion matrix (counts)", Caption: fmt.Sprintf("Test images by true class (rows) and predicted class (columns), %d in all; the diagonal is correct.", len(m.TestLabels))},
+		{Figure{Name: "confusion_counts", Title: "Confusion matrix (counts)", Caption: fmt.Sprintf("Test images by true class (rows) and predicted class (columns), %d in all; the diagonal is correct.%s", len(m.TestLabels), manyMatrix)},
 			func() (drawing, error) {
 				vals, vmax := counts(conf)
 				return fromChart(confusionPlot(vals, r.Classes, "Confusion matrix: counts", func(v float64) string { return fmt.Sprintf("%.0f", v) }, vmax,
 					func(i, j int) string {
-						return fmt.Sprintf("true %s, predicted %s: %d images", r.Classes[i], r.Classes[j], conf.Counts[i][j])
+						return fmt.Sprintf("true %s, predicted %s: %s", r.Classes[i], r.Classes[j], count(conf.Counts[i][j], "image"))
 					}))
 			}},
-		{Figure{Name: "confusion_normalized", Title: "Confusion matrix (row-normalised)", Caption: "Each row divided by its total: the diagonal is each class's recall, the rest where its images went."},
+		{Figure{Name: "confusion_normalized", Title: "Confusion matrix (row-normalised)", Caption: "Each row divided by its total: the diagonal is each class's recall, the rest where its images went." + manyMatrix},
 			func() (drawing, error) {
 				norm := conf.RowNormalized()
 				return fromChart(confusionPlot(norm, r.Classes, "Confusion matrix: fraction of each true class", func(v float64) string { return fmt.Sprintf("%.2f", v) }, 1,
@@ -135,7 +142,7 @@ func Figures(r Input) ([]Figure, error) {
 						return fmt.Sprintf("true %s, predicted %s: %.1f%% of the %s images", r.Classes[i], r.Classes[j], 100*norm[i][j], r.Classes[i])
 					}))
 			}},
-		{Figure{Name: "per_class", Title: "Per-class precision, recall and F1", Caption: "Precision: of the images predicted as a class, the share that are. Recall: of a class's images, the share found. F1: their harmonic mean."},
+		{Figure{Name: "per_class", Title: "Per-class precision, recall and F1", Caption: "Precision: of the images predicted as a class, the share that are. Recall: of a class's images, the share found. F1: their harmonic mean." + manyBars},
 			func() (drawing, error) {
 				return fromChart(perClassPlot(conf.PerClass(), r.Classes))
 			}},

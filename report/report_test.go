@@ -241,7 +241,7 @@ document.getElementById("f420").addEventListener("load", function () { done("f42
 		// Hover values: one titled target per point of each curve (7
 		// epochs, two series), per cell of each matrix, per bar.
 		for _, v := range []string{"<title>epoch 4, validation loss: 0.8000</title>", "<title>epoch 7, training accuracy: 0.6000</title>",
-			"<title>true ship, predicted cat: 1 images</title>", "<title>ship recall: 0.5000</title>", "<title>confidence 0.9 to 1.0: 1 images", "<title>test image 4: a cat, predicted dog (wrong), with probability 0.60</title>"} {
+			"<title>true ship, predicted cat: 1 image</title>", "<title>ship recall: 0.5000</title>", "<title>confidence 0.9 to 1.0: 1 image,", "<title>test image 4: a cat, predicted dog (wrong), with probability 0.60</title>"} {
 			if !strings.Contains(dom, v) {
 				t.Errorf("%d px: hover value %q missing", width, v)
 			}
@@ -482,6 +482,202 @@ func TestLossCaption(t *testing.T) {
 		got := figs[0].Caption
 		if figs[0].Name != "loss" || !strings.HasSuffix(got, " "+c.want) || c.reject != "" && strings.Contains(got, c.reject) {
 			t.Errorf("%s: loss caption %q, want it to end %q", c.name, got, c.want)
+		}
+	}
+}
+
+// classRun is syntheticRun with n classes named c0, c1, ... and 5 test
+// images of each, the last of each class predicted as the next class.
+func classRun(t *testing.T, n int) Input {
+	t.Helper()
+	r := syntheticRun(t)
+	r.Test = nil
+	m := *r.Metrics
+	m.TestLabels, m.TestPredictions, m.TestConfidence = nil, nil, nil
+	r.Classes = nil
+	for c := range n {
+		r.Classes = append(r.Classes, fmt.Sprintf("c%d", c))
+		for k := range 5 {
+			m.TestLabels = append(m.TestLabels, int32(c))
+			p := c
+			if k == 4 {
+				p = (c + 1) % n
+			}
+			m.TestPredictions = append(m.TestPredictions, int32(p))
+		}
+	}
+	r.Metrics = &m
+	return r
+}
+
+// svgTexts returns the text elements of an SVG file: their font sizes
+// (px) and texts.
+func svgTexts(t *testing.T, name string) (sizes, texts []string) {
+	t.Helper()
+	svg, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`font-size:([0-9.]+)px[^">]*">([^<]*)</text>`).FindAllStringSubmatch(string(svg), -1) {
+		sizes, texts = append(sizes, m[1]), append(texts, m[2])
+	}
+	return sizes, texts
+}
+
+// TestManyClassesFigures: with 100 classes (CIFAR-100) the confusion
+// matrices write no number in their cells and name at most 20 classes on
+// each axis, and the per-class bars are narrow enough not to run into the
+// next class's, with at most 20 classes named; with 10 classes every cell
+// has its number and every class its name.
+func TestManyClassesFigures(t *testing.T) {
+	for _, n := range []int{10, 100} {
+		r := classRun(t, n)
+		figs, err := Write(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"confusion_counts", "confusion_normalized"} {
+			sizes, texts := svgTexts(t, filepath.Join(r.Dir, name+".svg"))
+			cells, classes := 0, 0
+			for i, s := range sizes {
+				switch {
+				case s == "9":
+					cells++
+				case regexp.MustCompile(`^c[0-9]+$`).MatchString(texts[i]):
+					classes++
+				}
+			}
+			wantCells, wantClasses := n*n, 2*n
+			if n > manyClasses {
+				wantCells, wantClasses = 0, 2*manyClasses
+			}
+			if cells != wantCells || classes != wantClasses {
+				t.Errorf("%d classes: %s.svg has %d cell labels and %d class names, want %d and %d", n, name, cells, classes, wantCells, wantClasses)
+			}
+		}
+		_, texts := svgTexts(t, filepath.Join(r.Dir, "per_class.svg"))
+		classes := 0
+		for _, s := range texts {
+			if regexp.MustCompile(`^c[0-9]+$`).MatchString(s) {
+				classes++
+			}
+		}
+		if want := min(n, manyClasses); classes != want {
+			t.Errorf("%d classes: per_class.svg names %d classes, want %d", n, classes, want)
+		}
+		for _, f := range figs {
+			if strings.HasPrefix(f.Name, "confusion") || f.Name == "per_class" {
+				if got, want := strings.Contains(f.Caption, "every 5th class"), n == 100; got != want {
+					t.Errorf("%d classes: %s caption %q", n, f.Name, f.Caption)
+				}
+			}
+		}
+		// The hover targets are the bars: class by class, precision,
+		// recall and F1 side by side, each group clear of the next.
+		var geo geometry
+		for _, f := range figs {
+			if f.Name == "per_class" {
+				geo = f.geom
+			}
+		}
+		right := map[int]float64{} // class: right edge of its last bar
+		left := map[int]float64{}  // class: left edge of its first bar
+		for _, s := range geo.Shapes {
+			var c int
+			fmt.Sscanf(s.Title, "c%d", &c)
+			if l, ok := left[c]; !ok || s.X < l {
+				left[c] = s.X
+			}
+			right[c] = max(right[c], s.X+s.W)
+		}
+		if len(left) != n {
+			t.Fatalf("%d classes: bars of %d classes", n, len(left))
+		}
+		for c := range n - 1 {
+			if right[c] > left[c+1] {
+				t.Errorf("%d classes: the bars of class %d reach %.2f, past the first bar of class %d at %.2f", n, c, right[c], c+1, left[c+1])
+				break
+			}
+		}
+	}
+}
+
+// TestSingularCountsInReport: a run of one epoch with patience 1 and one
+// test image says "1 epoch", "1 image", "1 test image" on its page and in
+// its figures, never "1 epochs" or "1 images".
+func TestSingularCountsInReport(t *testing.T) {
+	r := syntheticRun(t)
+	r.History.Epochs = r.History.Epochs[:1]
+	m := r.Metrics
+	m.EpochsRun, m.BestEpoch, m.BestValLoss, m.StoppedEarly = 1, 1, r.History.Epochs[0].ValLoss, false
+	m.Config.Patience = 1
+	m.TestLabels, m.TestPredictions, m.TestConfidence = m.TestLabels[:1], m.TestPredictions[:1], m.TestConfidence[:1]
+	if _, err := Write(r); err != nil {
+		t.Fatal(err)
+	}
+	plural := regexp.MustCompile(`(^|[^0-9.])1 (epoch|image|test image|run|configuration)s\b`)
+	files, _ := filepath.Glob(filepath.Join(r.Dir, "*.svg"))
+	files = append(files, filepath.Join(r.Dir, HTMLFile))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := plural.Find(b); m != nil {
+			t.Errorf("%s says %q", filepath.Base(name), m)
+		}
+	}
+	page, _ := os.ReadFile(filepath.Join(r.Dir, HTMLFile))
+	for _, s := range []string{"test accuracy (1 image)", "has not improved for 1 epoch in a row", "so its only epoch ran"} {
+		if !strings.Contains(string(page), s) {
+			t.Errorf("report.html lacks %q", s)
+		}
+	}
+	svg, _ := os.ReadFile(filepath.Join(r.Dir, "samples.svg"))
+	if !bytes.Contains(svg, []byte("First 1 test image:")) {
+		t.Error(`samples.svg lacks "First 1 test image:"`)
+	}
+}
+
+// TestConfusionExplanationExamples: the confusion matrix's explanation
+// names the run's own most confused classes, not CIFAR-10's on an MNIST
+// run.
+func TestConfusionExplanationExamples(t *testing.T) {
+	r := syntheticRun(t) // cat as dog once, ship as cat once
+	r.Classes = []string{"3", "5", "8"}
+	r.Metrics.Config.Dataset = "mnist"
+	page, err := HTML(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "often classes that look alike (in this run most often 3 and 5, then 3 and 8)."; !strings.Contains(string(page), want) {
+		t.Errorf("report.html lacks %q", want)
+	}
+	for _, s := range []string{"cat and dog", "automobile"} {
+		if strings.Contains(string(page), s) {
+			t.Errorf("an MNIST run's report.html names %q", s)
+		}
+	}
+	// A model that confused no two classes gets no examples.
+	copy(r.Metrics.TestPredictions, r.Metrics.TestLabels)
+	page, _ = HTML(r, nil)
+	if want := "often classes that look alike. "; !strings.Contains(string(page), want) {
+		t.Errorf("report.html lacks %q", want)
+	}
+}
+
+// TestConfigurationShowsDataset: the Configuration table shows the data
+// set and the label mode from metrics.json's config.
+func TestConfigurationShowsDataset(t *testing.T) {
+	r := syntheticRun(t)
+	r.Metrics.Config.Dataset, r.Metrics.Config.LabelMode = "cifar100", "coarse"
+	page, err := HTML(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"<tr><td>dataset</td><td>&#34;cifar100&#34;</td></tr>", "<tr><td>label_mode</td><td>&#34;coarse&#34;</td></tr>"} {
+		if !strings.Contains(string(page), s) {
+			t.Errorf("report.html lacks %q", s)
 		}
 	}
 }

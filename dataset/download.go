@@ -157,7 +157,7 @@ func (d *Downloader) attempt(ctx context.Context, dest string) (restart bool, er
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return false, fmt.Errorf("download %s: %v", d.URL, d.cause(ctx, err))
+		return false, fmt.Errorf("download %s: %w", d.URL, d.cause(ctx, err))
 	}
 	defer resp.Body.Close()
 

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -95,6 +97,12 @@ and checksum are verified, and only a verified file is moved into place.`,
 				return usageError{err}
 			}
 			dest, err := datasets.Download(context.Background(), info, url, downloadProgress(cmd.ErrOrStderr()))
+			var dns *net.DNSError
+			var op *net.OpError
+			if errors.As(err, &dns) || errors.As(err, &op) {
+				// No network: say what to do without it.
+				return fmt.Errorf("%w; without a network, copy the files here by other means and give them to train with --data (or --url a reachable mirror)", err)
+			}
 			if err != nil {
 				return err
 			}

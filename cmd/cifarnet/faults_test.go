@@ -94,6 +94,18 @@ func TestDownloadCommandRefusesABadFile(t *testing.T) {
 	}
 }
 
+// TestDownloadWithoutNetworkSaysWhatToDo: a download that cannot connect
+// (a closed port stands for no network) says how to go on without one.
+func TestDownloadWithoutNetworkSaysWhatToDo(t *testing.T) {
+	s := httptest.NewServer(http.NotFoundHandler())
+	url := s.URL
+	s.Close() // nothing listens there now
+	_, stderr, code := emptyMachine(t, "download", "--url", url)
+	if code != 1 || !strings.Contains(stderr, "without a network") || !strings.Contains(stderr, "--data") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
 func TestUnwritableOut(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "a-file")
 	os.WriteFile(file, []byte("x"), 0o644)

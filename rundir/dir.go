@@ -3,6 +3,7 @@ package rundir
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,10 @@ const LockFile = ".cifarnet.lock"
 
 // ErrBusy is the DirError's Err when another process owns the directory.
 var ErrBusy = errors.New("is in use by another cifarnet process (its lock is held)")
+
+// ErrFinished is the DirError's Err when a run is to be resumed from a
+// directory holding a finished run (its checkpoint removed).
+var ErrFinished = errors.New("holds a finished run: nothing to resume")
 
 // ErrNotRun is the DirError's Err when the directory holds files but no
 // run, and overwriting was not asked for.
@@ -67,14 +72,14 @@ type Dir struct {
 // runs/<timestamp> directory that never collides with another. Stale
 // temporaries of a process that was killed while saving are removed.
 func Open(dir string, overwrite, resume bool) (*Dir, error) {
-	return open(dir, overwrite, resume, false)
+	return open(dir, overwrite, resume, false, nil)
 }
 
 // OpenStaged takes dir to continue the replacing run whose checkpoint is
 // in its staging directory (Staging): the run's files go on being written
 // there, and Commit swaps them in.
 func OpenStaged(dir string) (*Dir, error) {
-	return open(dir, true, false, true)
+	return open(dir, true, false, true, nil)
 }
 
 // Staging is the staging directory of a run replacing the one in dir.
@@ -82,7 +87,9 @@ func Staging(dir string) string {
 	return filepath.Join(filepath.Dir(filepath.Clean(dir)), stagingPrefix(dir)+"run")
 }
 
-func open(dir string, overwrite, resume, staged bool) (*Dir, error) {
+// open takes dir; locked, if not nil, is dir's lock, already taken
+// (lockToResume), which the Dir then owns.
+func open(dir string, overwrite, resume, staged bool, locked *lockfile.Lock) (*Dir, error) {
 	if dir == "" {
 		return openNew()
 	}
@@ -90,12 +97,16 @@ func open(dir string, overwrite, resume, staged bool) (*Dir, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, &DirError{dir, fmt.Errorf("cannot create it: %w", oserr.Bare(err))}
 	}
-	lock, err := lockfile.TryLock(filepath.Join(dir, LockFile))
-	if errors.Is(err, lockfile.ErrHeld) {
-		return nil, &DirError{dir, ErrBusy}
-	}
-	if err != nil {
-		return nil, &DirError{dir, fmt.Errorf("not writable: %w", oserr.Bare(err))}
+	lock := locked
+	if lock == nil {
+		var err error
+		lock, err = lockfile.TryLock(filepath.Join(dir, LockFile))
+		if errors.Is(err, lockfile.ErrHeld) {
+			return nil, &DirError{dir, ErrBusy}
+		}
+		if err != nil {
+			return nil, &DirError{dir, fmt.Errorf("not writable: %w", oserr.Bare(err))}
+		}
 	}
 	d := &Dir{Path: dir, Write: dir, lock: lock}
 	d.cleanStale()
@@ -204,6 +215,47 @@ func (d *Dir) Close() {
 		d.Write = d.Path
 	}
 	d.lock.Unlock()
+}
+
+// lockToResume checks that dir, a run directory to resume, exists and is
+// not in use by another process, and takes its lock: before its checkpoint
+// is read, a run another process is training (no checkpoint yet, or a
+// backup of it) is refused as such, not as "no checkpoint". It returns
+// nil, and no error, when dir has no lock file (no cifarnet process ever
+// used it: nothing is created in it yet) or its lock file cannot be
+// opened (what is wrong is said later).
+func lockToResume(dir string) (*lockfile.Lock, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("resume %s: no such directory", dir)
+	case err != nil:
+		return nil, fmt.Errorf("resume %s: %w", dir, oserr.Bare(err))
+	case !fi.IsDir():
+		return nil, fmt.Errorf("resume %s: not a directory", dir)
+	}
+	name := filepath.Join(dir, LockFile)
+	if _, err := os.Stat(name); err != nil {
+		return nil, nil
+	}
+	lock, err := lockfile.TryLock(name)
+	if errors.Is(err, lockfile.ErrHeld) {
+		return nil, &DirError{filepath.Clean(dir), ErrBusy}
+	}
+	if err != nil {
+		return nil, nil
+	}
+	return lock, nil
+}
+
+// finished tells whether dir holds a finished run (its metrics.json is
+// written once the run completed).
+func finished(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, train.MetricsJSON))
+	return err == nil
 }
 
 // hasCheckpoint tells whether dir holds a run's checkpoint.

@@ -23,6 +23,7 @@ import (
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/internal/finitejson"
+	"github.com/cifarnet/cifarnet/internal/lockfile"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/saving"
@@ -70,6 +71,11 @@ type Options struct {
 	// are known good, just before training (to print the model's
 	// summary); its error ends the run.
 	Starting func(train.Config) error
+	// Continuing, if set, is called when the run continues a checkpoint
+	// (Resume, or a replacing run run again), with where it continues:
+	// epoch and step 1-based, of steps steps an epoch; just after
+	// Starting, before any training.
+	Continuing func(epoch, step, steps int)
 	// Loading, if set, is called before the data is read and the function
 	// it returns after (a "Loading..." line on a terminal).
 	Loading func(info dataset.Info, source string) (done func())
@@ -111,6 +117,8 @@ type Interrupted struct {
 	// continued (the same command again, or --resume Dir), completes.
 	Staging     string
 	Epoch, Step int // 1-based: where the run will continue
+	// Steps is the number of steps of an epoch.
+	Steps int
 	// NotStarted is set when the run stopped before its first step: no
 	// checkpoint is saved, and the run starts afresh.
 	NotStarted bool
@@ -120,11 +128,12 @@ func (i *Interrupted) Error() string {
 	if i.NotStarted {
 		return fmt.Sprintf("interrupted before the first step: nothing saved in %s", i.Dir)
 	}
+	at := train.StoppedAt(i.Epoch-1, i.Step-1, i.Steps)
 	if i.Staging != "" {
-		return fmt.Sprintf("interrupted before epoch %d, step %d: checkpoint and history saved in %s; %s keeps the old run until this one completes",
-			i.Epoch, i.Step, i.Staging, i.Dir)
+		return fmt.Sprintf("interrupted %s: checkpoint and history saved in %s; %s keeps the old run until this one completes",
+			at, i.Staging, i.Dir)
 	}
-	return fmt.Sprintf("interrupted before epoch %d, step %d: checkpoint and history saved in %s", i.Epoch, i.Step, i.Dir)
+	return fmt.Sprintf("interrupted %s: checkpoint and history saved in %s", at, i.Dir)
 }
 
 // sameConfig tells whether a checkpoint's configuration is cfg's, the
@@ -159,11 +168,21 @@ func Train(o Options) (*Result, error) {
 	// (--overwrite) left in the staging directory beside o.Dir, the old
 	// run staying in o.Dir until this one completes.
 	staged := false
+	// held: the run directory's lock, taken before its checkpoint is read
+	// when resuming, so that a directory another process is training says
+	// so, and no other process starts on it meanwhile.
+	var held *lockfile.Lock
 	if o.Resume {
 		var err error
+		if held, err = lockToResume(o.Dir); err != nil {
+			return nil, err
+		}
+		defer held.Unlock()
 		if o.Dir != "" && !hasCheckpoint(o.Dir) && hasCheckpoint(Staging(o.Dir)) {
 			staged = true
 			ck, err = train.LoadCheckpoint(Staging(o.Dir))
+		} else if o.Dir != "" && !hasCheckpoint(o.Dir) && finished(o.Dir) {
+			return nil, &DirError{o.Dir, ErrFinished}
 		} else {
 			ck, err = train.LoadCheckpoint(o.Dir)
 		}
@@ -282,9 +301,9 @@ func Train(o Options) (*Result, error) {
 	}
 	var err error
 	if staged {
-		rd, err = OpenStaged(o.Dir)
+		rd, err = open(o.Dir, true, false, true, held)
 	} else {
-		rd, err = Open(o.Dir, o.Overwrite && !continued, o.Resume || continued)
+		rd, err = open(o.Dir, o.Overwrite && !continued, o.Resume || continued, false, held)
 	}
 	if err != nil {
 		return nil, err
@@ -314,6 +333,9 @@ func Train(o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	if ck != nil && o.Continuing != nil {
+		o.Continuing(ck.Epoch+1, ck.Step+1, cfg.StepsPerEpoch())
+	}
 	start := time.Now()
 	var out *train.Outcome
 	if ck != nil {
@@ -338,12 +360,12 @@ func Train(o Options) (*Result, error) {
 		if rd.Write != rd.Path {
 			// A replacing run: the old run stays until this one
 			// completes; the checkpoint waits beside it (Close keeps it).
-			return nil, &Interrupted{Dir: rd.Path, Staging: rd.Write, Epoch: intr.Checkpoint.Epoch + 1, Step: intr.Checkpoint.Step + 1}
+			return nil, &Interrupted{Dir: rd.Path, Staging: rd.Write, Epoch: intr.Checkpoint.Epoch + 1, Step: intr.Checkpoint.Step + 1, Steps: intr.Steps}
 		}
 		if err := rd.Commit(); err != nil {
 			return nil, err
 		}
-		return nil, &Interrupted{Dir: rd.Path, Epoch: intr.Checkpoint.Epoch + 1, Step: intr.Checkpoint.Step + 1}
+		return nil, &Interrupted{Dir: rd.Path, Epoch: intr.Checkpoint.Epoch + 1, Step: intr.Checkpoint.Step + 1, Steps: intr.Steps}
 	}
 	if err != nil {
 		return nil, err

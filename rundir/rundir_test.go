@@ -3,6 +3,7 @@ package rundir
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,17 +44,36 @@ func TestInterruptResume(t *testing.T) {
 	if !errors.As(err, &intr) || intr.Dir != dir || intr.Epoch != 2 {
 		t.Fatalf("got %v, want an interruption in epoch 2", err)
 	}
+	// It ran intr.Step-1 steps of epoch 2: "interrupted before epoch 2,
+	// step 2" read as 2 steps done.
+	if want := fmt.Sprintf("interrupted in epoch 2 after step %d of %d: ", intr.Step-1, cfg.StepsPerEpoch()); intr.Step < 2 || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("error %q, want it to start %q", err, want)
+	}
 	if _, err := os.Stat(filepath.Join(dir, train.CheckpointFile)); err != nil {
 		t.Fatalf("no checkpoint after the interruption: %v", err)
 	}
+	// Another process training the directory: refused as such, before
+	// its checkpoint is read.
+	other, err := Open(dir, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Train(Options{Dir: dir, Resume: true, Source: src}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("resume of a directory in use: %v, want ErrBusy", err)
+	}
+	other.Close()
 	// A second run into the same directory is refused: it holds a run.
 	var de *DirError
 	if _, err := Train(Options{Config: cfg, Dir: dir, Source: src}); !errors.As(err, &de) || !errors.Is(err, ErrExists) {
 		t.Fatalf("second run into %s: %v, want ErrExists", dir, err)
 	}
-	resumed, err := Train(Options{Dir: dir, Resume: true, Source: src})
+	var from [3]int
+	resumed, err := Train(Options{Dir: dir, Resume: true, Source: src, Continuing: func(e, s, n int) { from = [3]int{e, s, n} }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := [3]int{2, intr.Step, cfg.StepsPerEpoch()}; from != want {
+		t.Errorf("Continuing told epoch, step, steps %v, want %v", from, want)
 	}
 	if resumed.Metrics.TestAccuracy != whole.Metrics.TestAccuracy || resumed.Metrics.TestLoss != whole.Metrics.TestLoss ||
 		resumed.Metrics.EpochsRun != whole.Metrics.EpochsRun {
@@ -81,6 +101,28 @@ func TestInterruptResume(t *testing.T) {
 	back := train.Exercise()
 	if err := back.SetKerasOptimizer(k.Compile.Optimizer); err != nil || back.Optimizer != cfg.Optimizer || back.LearningRate != cfg.LearningRate {
 		t.Errorf("model.json's optimizer %s reads back as %s lr %g (%v), want %s lr %g", k.Compile.Optimizer, back.Optimizer, back.LearningRate, err, cfg.Optimizer, cfg.LearningRate)
+	}
+	// Each resume that cannot be says why (all were "no checkpoint: no
+	// such file or directory").
+	if _, err := Train(Options{Dir: dir, Resume: true, Source: src}); !errors.Is(err, ErrFinished) {
+		t.Errorf("resume of a finished run: %v, want ErrFinished", err)
+	}
+	missing := filepath.Join(t.TempDir(), "none")
+	if _, err := Train(Options{Dir: missing, Resume: true, Source: src}); err == nil || err.Error() != "resume "+missing+": no such directory" {
+		t.Errorf("resume of a missing directory: %v", err)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("the resume made the missing directory: %v", err)
+	}
+	// A run another process trains, with no checkpoint yet.
+	busy := t.TempDir()
+	d, err := Open(busy, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := Train(Options{Dir: busy, Resume: true, Source: src}); !errors.Is(err, ErrBusy) {
+		t.Errorf("resume of a directory in use, no checkpoint in it: %v, want ErrBusy", err)
 	}
 }
 

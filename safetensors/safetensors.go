@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"maps"
 	"math"
@@ -154,6 +155,33 @@ func appendLittleEndian(buf []byte, data []float32) []byte {
 	}
 	return buf
 }
+
+// Checksum returns the CRC-32C (Castagnoli) of the tensors' data exactly
+// as Write writes it: each tensor's little-endian bytes, in the given
+// order, which is also the order Read returns them in. On a little-endian
+// machine the values' memory is hashed in place, with no copy (a
+// checkpoint is millions of values, checksummed while training).
+func Checksum(tensors []Tensor) uint32 {
+	var crc uint32
+	var buf []byte
+	for _, t := range tensors {
+		if littleEndian {
+			crc = crc32.Update(crc, castagnoli, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(t.Data))), 4*len(t.Data)))
+			continue
+		}
+		if buf == nil {
+			buf = make([]byte, 0, writeChunk)
+		}
+		for data := t.Data; len(data) > 0; {
+			n := min(len(data), cap(buf)/4)
+			crc = crc32.Update(crc, castagnoli, appendLittleEndian(buf[:0], data[:n]))
+			data = data[n:]
+		}
+	}
+	return crc
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // littleEndian reports whether this machine stores a float32's bytes in
 // the file's order.

@@ -33,6 +33,20 @@ const legacyCheckpointJSON = "checkpoint.json"
 const (
 	checkpointKey    = "cifarnet_checkpoint"
 	checkpointFormat = "cifarnet-checkpoint/2"
+	// checksumKey is the metadata key of the CRC-32C of the tensor data
+	// (safetensors.Checksum: the bytes after the header, in file order),
+	// 8 hex digits. The JSON is checked field by field, the tensors
+	// against this: a damaged checkpoint is refused either way.
+	//
+	// It was added within format 2, as the optional JSON fields were
+	// (init_weights_sha256, layers_rng): a checkpoint without it, written
+	// by an earlier version, is still read, its tensors unverified, and
+	// an earlier version reads a new checkpoint (ignoring the key). The
+	// format is bumped only when a reader could misread a file; the
+	// checksum guards against damage, not edits (whoever can edit the
+	// tensors can drop or recompute it), so a missing key is no reason to
+	// refuse the checkpoints of runs interrupted before an upgrade.
+	checksumKey = "tensor_data_crc32c"
 )
 
 // Checkpoint is the complete state of a Fit between two steps: resuming
@@ -127,7 +141,8 @@ func (c *Checkpoint) Save(dir string) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	err = atomicfile.Write(filepath.Join(dir, CheckpointFile), 0o644, func(f *os.File) error {
-		return safetensors.Write(f, ts, map[string]string{"format": checkpointFormat, checkpointKey: string(js)})
+		return safetensors.Write(f, ts, map[string]string{"format": checkpointFormat, checkpointKey: string(js),
+			checksumKey: fmt.Sprintf("%08x", safetensors.Checksum(ts))})
 	})
 	if err != nil {
 		return err
@@ -155,6 +170,12 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	}
 	if st.Metadata["format"] != checkpointFormat {
 		return nil, fmt.Errorf("resume %s: format %s, want %q", name, quote.Short(st.Metadata["format"]), checkpointFormat)
+	}
+	if want, ok := st.Metadata[checksumKey]; ok { // absent: an earlier version's checkpoint
+		if got := fmt.Sprintf("%08x", safetensors.Checksum(st.Tensors)); got != want {
+			return nil, fmt.Errorf("resume %s: the tensor data is damaged (CRC-32C %s, the checkpoint's %s records %s)",
+				name, got, checksumKey, quote.Short(want))
+		}
 	}
 	c := &Checkpoint{}
 	if err := json.Unmarshal([]byte(st.Metadata[checkpointKey]), c); err != nil {

@@ -1,12 +1,16 @@
 package train
 
 import (
+	"bytes"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cifarnet/cifarnet/safetensors"
 )
 
 // interruptedCheckpoint trains a small run to a step inside epoch 2 and
@@ -105,5 +109,89 @@ func TestCheckpointFieldsValidated(t *testing.T) {
 				t.Fatalf("error %v, want one naming %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestCheckpointDataDamaged: a checkpoint whose tensor bytes were damaged
+// (one byte flipped, a run of 0xff) is refused, naming the file; the JSON
+// was checked field by field, but the tensors were resumed silently (a
+// different model, or a NaN loss). A checkpoint of an earlier version,
+// without the checksum, is still read.
+func TestCheckpointDataDamaged(t *testing.T) {
+	dir := t.TempDir()
+	interruptedCheckpoint(t, dir)
+	name := filepath.Join(dir, CheckpointFile)
+	good, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := safetensors.Read(bytes.NewReader(good), int64(len(good)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Metadata[checksumKey]) != 8 {
+		t.Fatalf("%s = %q, want 8 hex digits", checksumKey, st.Metadata[checksumKey])
+	}
+	headerEnd := len(good) - 4*countValues(st.Tensors)
+	damages := map[string]func(b []byte){
+		"first data byte": func(b []byte) { b[headerEnd] ^= 1 },
+		"one bit inside":  func(b []byte) { b[(headerEnd+len(b))/2] ^= 0x10 },
+		"last byte":       func(b []byte) { b[len(b)-1] ^= 0x80 },
+		"16 bytes 0xff": func(b []byte) {
+			for i := range 16 {
+				b[(headerEnd+len(b))/3+i] = 0xff
+			}
+		},
+	}
+	for what, damage := range damages {
+		b := bytes.Clone(good)
+		damage(b)
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadCheckpoint(dir)
+		if err == nil || !strings.Contains(err.Error(), "tensor data is damaged") || !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want one line naming %s and the damaged tensor data", what, err, name)
+		}
+	}
+	// A checksum that is not the data's, whatever it reads, is refused too.
+	for _, sum := range []string{"00000000", "xyz", ""} {
+		rewrite(t, name, st, func(md map[string]string) { md[checksumKey] = sum })
+		if _, err := LoadCheckpoint(dir); err == nil || !strings.Contains(err.Error(), "tensor data is damaged") {
+			t.Errorf("checksum %q: error %v", sum, err)
+		}
+	}
+	// An earlier version's checkpoint has no checksum: read as before.
+	rewrite(t, name, st, func(md map[string]string) { delete(md, checksumKey) })
+	if _, err := LoadCheckpoint(dir); err != nil {
+		t.Fatalf("a checkpoint without a checksum: %v", err)
+	}
+	if err := os.WriteFile(name, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCheckpoint(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countValues(ts []safetensors.Tensor) int {
+	n := 0
+	for _, t := range ts {
+		n += len(t.Data)
+	}
+	return n
+}
+
+// rewrite writes st's tensors into name with its metadata edited.
+func rewrite(t *testing.T, name string, st *safetensors.File, edit func(map[string]string)) {
+	t.Helper()
+	md := maps.Clone(st.Metadata)
+	edit(md)
+	var b bytes.Buffer
+	if err := safetensors.Write(&b, st.Tensors, md); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -41,10 +41,27 @@ type Options struct {
 // Interrupted is returned by Fit when Options.Interrupt asked it to stop.
 type Interrupted struct {
 	Checkpoint *Checkpoint
+	// Steps is the number of steps of an epoch.
+	Steps int
 }
 
 func (i *Interrupted) Error() string {
-	return fmt.Sprintf("train: interrupted before epoch %d, step %d", i.Checkpoint.Epoch+1, i.Checkpoint.Step+1)
+	return "train: interrupted " + StoppedAt(i.Checkpoint.Epoch, i.Checkpoint.Step, i.Steps)
+}
+
+// StoppedAt says where a run stopped that will continue with step (0-based)
+// of epoch (0-based), of steps steps an epoch (0: unknown): "in epoch 2
+// after step 51 of 94", or "at the start of epoch 2" when no step of it
+// ran. (The 1-based position of the next step, "before epoch 2, step 52",
+// read as 52 steps done.)
+func StoppedAt(epoch, step, steps int) string {
+	if step == 0 {
+		return fmt.Sprintf("at the start of epoch %d", epoch+1)
+	}
+	if steps <= 0 {
+		return fmt.Sprintf("in epoch %d after step %d", epoch+1, step)
+	}
+	return fmt.Sprintf("in epoch %d after step %d of %d", epoch+1, step, steps)
 }
 
 // NonFinite describes a training stopped by a NaN or infinite loss, as
@@ -170,7 +187,7 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 				if err != nil {
 					return r.History, err
 				}
-				return r.History, &Interrupted{ck}
+				return r.History, &Interrupted{Checkpoint: ck, Steps: steps}
 			}
 			if clock != nil && clock.due(step) {
 				began := time.Now()

@@ -276,6 +276,11 @@ func TestRunDirectoryHasOneOwner(t *testing.T) {
 			t.Errorf("second train %v: exit %d, stderr %q", extra, code, stderr)
 		}
 	}
+	// So does --resume, which said "no checkpoint: no such file or
+	// directory" (the first run has none yet).
+	if _, stderr, code := run(t, "train", "--resume", dir, "-q"); code != 1 || !strings.Contains(stderr, "--resume "+dir+": is in use by another cifarnet process") {
+		t.Errorf("--resume: exit %d, stderr %q", code, stderr)
+	}
 	first.Process.Signal(os.Interrupt)
 	<-drained // its stdout read to the end before Wait closes it
 	first.Wait()

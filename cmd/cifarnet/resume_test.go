@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +31,21 @@ func TestSIGINTThenResume(t *testing.T) {
 	if !strings.Contains(stderr, "checkpoint and history saved") || !strings.Contains(stderr, "--resume "+dir+" --data "+data) {
 		t.Fatalf("stderr %q", stderr)
 	}
+	// Where it stopped, read right: "interrupted before epoch 2, step 52"
+	// was read as 52 steps of epoch 2 done (2000 samples, 1600 to train
+	// on, batches of 128: 13 steps an epoch).
+	at := regexp.MustCompile(`interrupted (?:in epoch (\d+) after step (\d+) of 13|at the start of epoch (\d+)): checkpoint`).FindStringSubmatch(stderr)
+	if at == nil {
+		t.Fatalf("stderr %q, want where the run stopped", stderr)
+	}
+	epoch, step := at[1], 1
+	if epoch == "" {
+		epoch = at[3]
+	} else {
+		done, _ := strconv.Atoi(at[2])
+		step = done + 1
+	}
+	continuing := fmt.Sprintf("Continuing from epoch %s, step %d of 13\n", epoch, step)
 	for _, f := range []string{"checkpoint.safetensors", "history.json", "history.csv"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Fatalf("after the interrupt: %v", err)
@@ -39,12 +58,52 @@ func TestSIGINTThenResume(t *testing.T) {
 	if _, stderr, code := run(t, "train", "--data", data, "--resume", dir, "--lr", "0.5", "-q"); code != 2 || !strings.Contains(stderr, "--lr") {
 		t.Fatalf("--resume with --lr: exit %d %q", code, stderr)
 	}
-	if _, stderr, code := run(t, "train", "--data", data, "--resume", dir, "-q"); code != 0 {
+	stdout, stderr, code := run(t, "train", "--data", data, "--resume", dir)
+	if code != 0 {
 		t.Fatalf("resume: exit %d %s", code, stderr)
+	}
+	if i := strings.Index(stdout, continuing); i < 0 || i > strings.Index(stdout, "Epoch "+epoch+"/6") {
+		t.Errorf("resume's stdout %q, want %q before the training", stdout, continuing)
 	}
 	sameRun(t, full, dir)
 	if _, err := os.Stat(filepath.Join(dir, "checkpoint.safetensors")); !os.IsNotExist(err) {
 		t.Error("the checkpoint was kept after the run finished")
+	}
+	// Resumes that cannot be say why (all said "no checkpoint: no such
+	// file or directory").
+	if _, stderr, code := run(t, "train", "--resume", dir, "-q"); code != 2 || !strings.Contains(stderr, dir+" holds a finished run: nothing to resume") {
+		t.Errorf("--resume of a finished run: exit %d %q", code, stderr)
+	}
+	missing := filepath.Join(t.TempDir(), "none")
+	if _, stderr, code := run(t, "train", "--resume", missing, "-q"); code != 1 || !strings.Contains(stderr, missing+": no such directory") {
+		t.Errorf("--resume of a missing directory: exit %d %q", code, stderr)
+	}
+}
+
+// TestResumeDamagedCheckpoint: a checkpoint whose tensor data was damaged
+// (one byte at 1,000,000 flipped, or 16 bytes of 0xff there) is refused,
+// naming the file; it was resumed silently, to another model or a NaN
+// loss.
+func TestResumeDamagedCheckpoint(t *testing.T) {
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "cut")
+	interruptAtEpoch2(t, "train", "--data", data, "--train-samples", "2000", "--test-samples", "200", "--epochs", "6", "--patience", "-1", "--out", dir)
+	name := filepath.Join(dir, "checkpoint.safetensors")
+	good, err := os.ReadFile(name)
+	if err != nil || len(good) < 1_000_016 {
+		t.Fatalf("checkpoint of %d bytes: %v", len(good), err)
+	}
+	for _, damage := range []func(b []byte){
+		func(b []byte) { b[1_000_000] ^= 0x01 },
+		func(b []byte) { copy(b[1_000_000:], bytes.Repeat([]byte{0xff}, 16)) },
+	} {
+		b := bytes.Clone(good)
+		damage(b)
+		os.WriteFile(name, b, 0o644)
+		_, stderr, code := run(t, "train", "--resume", dir, "-q")
+		if code != 1 || !strings.Contains(stderr, name+": the tensor data is damaged") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("resume from a damaged checkpoint: exit %d %q", code, stderr)
+		}
 	}
 }
 
@@ -223,7 +282,7 @@ func TestTrainOverwriteBackupSIGKILLThenRerun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("the same command again: exit %d %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "Continued from the checkpoint at epoch ") {
+	if !strings.Contains(stdout, "Continuing from epoch ") {
 		t.Errorf("the same command again started afresh (stdout %q)", stdout)
 	}
 	sameRun(t, full, dir)

@@ -135,6 +135,9 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 	if !f.quiet {
 		o.Progress = &train.Progress{W: stdout, Terminal: terminal}
 		o.Starting = func(cfg train.Config) error { return printSummary(stdout, cfg) }
+		o.Continuing = func(epoch, step, steps int) {
+			fmt.Fprintf(stdout, "Continuing from epoch %d, step %d of %d\n", epoch, step, steps)
+		}
 		if terminal {
 			o.Loading = func(info dataset.Info, src string) func() {
 				fmt.Fprintf(stdout, "Loading %s from %s ...", info.Title(), src)
@@ -165,7 +168,13 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 	}
 	var de *rundir.DirError
 	if errors.As(err, &de) {
+		flag := "--out"
+		if f.resume != "" {
+			flag = "--resume"
+		}
 		switch {
+		case errors.Is(de.Err, rundir.ErrFinished):
+			return usagef("--resume %s %v (its model and metrics are there; start a new run with --out)", de.Dir, de.Err)
 		case errors.Is(de.Err, rundir.ErrExists):
 			return usagef("--out %s already holds a run (pass --overwrite to replace it, or --resume %s to continue it)", de.Dir, de.Dir)
 		case errors.Is(de.Err, rundir.ErrHoldsData):
@@ -173,7 +182,7 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		case errors.Is(de.Err, rundir.ErrNotRun):
 			return usagef("--out %s %v: pass --overwrite to replace them, or choose a new or empty directory", de.Dir, de.Err)
 		}
-		return fmt.Errorf("--out %s: %w", de.Dir, de.Err)
+		return fmt.Errorf("%s %s: %w", flag, de.Dir, de.Err)
 	}
 	if err != nil {
 		return f.model.flagError(err)
@@ -191,9 +200,6 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		fmt.Fprintf(os.Stderr, "cifarnet: warning: %v; %s; the run's files are written\n", out.Terminated, kept)
 	}
 	if !f.quiet {
-		if res.ResumedEpoch > 0 {
-			fmt.Fprintf(stdout, "Continued from the checkpoint at epoch %d, step %d\n", res.ResumedEpoch, res.ResumedStep)
-		}
 		fmt.Fprintf(stdout, "Run saved in %s (%s)\n", res.Dir, keptSummary(out))
 		fmt.Fprintf(stdout, "\n%s\n\n", res.Reading.Wrap(100))
 	}

@@ -155,11 +155,9 @@ type Evaluation struct {
 }
 
 func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples, batch, threads int, mc mcFlags) error {
-	// A model that cannot be read is bad input like a bad flag, as for
-	// export: exit status 2.
 	m, cfg, err := saving.Load(modelDir)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	if err := mc.needsRandomLayers(m); err != nil {
 		return err
@@ -262,7 +260,7 @@ type ClassProb struct {
 func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJSON bool, mc mcFlags) error {
 	m, cfg, err := saving.Load(modelDir)
 	if err != nil {
-		return usageError{err} // as evaluate's
+		return err
 	}
 	if err := mc.needsRandomLayers(m); err != nil {
 		return err

@@ -164,6 +164,10 @@ func Execute(runs []Run, o Options) error {
 				switch {
 				case errors.As(err, &intr):
 					p.interrupted(r)
+				case errors.Is(err, rundir.ErrFinished):
+					// Another process finished it between its status
+					// and this resume: nothing left to do.
+					p.busy(r)
 				case errors.Is(err, rundir.ErrBusy):
 					// Another process (a second experiment on this
 					// directory) is training it: left to that process.

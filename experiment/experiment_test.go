@@ -187,6 +187,33 @@ func TestRecordSpec(t *testing.T) {
 	if string(after) == string(before) {
 		t.Errorf("the extension was not recorded")
 	}
+	// Until a run begins, any spec replaces it (a command that failed, or
+	// a typo, leaves nothing to keep).
+	if _, err := RecordSpec(dir, &Spec{Base: []Setting{{"epochs", "9"}}, Seeds: []uint64{5}}, testApply); err != nil {
+		t.Fatalf("replacing an experiment that never began: %v", err)
+	}
+	if _, err := RecordSpec(dir, s, testApply); err != nil {
+		t.Fatal(err)
+	}
+	// Every run of seeds 0 and 1 begins; seed 2's never do.
+	runs, err := Plan(dir, s, testApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.Seed < 2 {
+			if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Seeds that never began may go.
+	two := *s
+	two.Seeds = []uint64{0, 1}
+	if _, err := RecordSpec(dir, &two, testApply); err != nil {
+		t.Fatalf("leaving out seeds that never began: %v", err)
+	}
+	after, _ = os.ReadFile(filepath.Join(dir, SpecFile))
 	// Refused, spec.json untouched: another base, another grid, a grid or
 	// seeds that leave runs out.
 	for _, c := range []struct {
@@ -195,9 +222,9 @@ func TestRecordSpec(t *testing.T) {
 		want string
 	}{
 		{"another base", Spec{Base: []Setting{{"epochs", "4"}, {"lr", "0.001"}}, Seeds: s.Seeds, Grid: s.Grid}, "its base settings: epochs=3 lr=0.001; this command's: epochs=4 lr=0.001"},
-		{"another grid", Spec{Base: s.Base, Seeds: s.Seeds, Grid: []Axis{{"hidden", []string{"16", "32"}}}}, "leaves out 12 of its 12 runs: configuration activation=elu, configuration activation=relu, configuration activation=selu, 1 more"},
-		{"a narrower grid", Spec{Base: s.Base, Seeds: s.Seeds, Grid: []Axis{{"activation", []string{"elu", "relu"}}}}, "leaves out 6 of its 12 runs: configuration activation=selu, configuration activation=gelu"},
-		{"fewer seeds", Spec{Base: s.Base, Seeds: []uint64{0}, Grid: s.Grid}, "leaves out 8 of its 12 runs: seeds 1, 2 of activation=elu"},
+		{"another grid", Spec{Base: s.Base, Seeds: s.Seeds, Grid: []Axis{{"hidden", []string{"16", "32"}}}}, "leaves out 8 of its 8 runs: configuration activation=elu, configuration activation=relu, configuration activation=selu, 1 more"},
+		{"a narrower grid", Spec{Base: s.Base, Seeds: s.Seeds, Grid: []Axis{{"activation", []string{"elu", "relu"}}}}, "leaves out 4 of its 8 runs: configuration activation=selu, configuration activation=gelu"},
+		{"fewer seeds", Spec{Base: s.Base, Seeds: []uint64{0}, Grid: s.Grid}, "leaves out 4 of its 8 runs: seed 1 of activation=elu"},
 	} {
 		var se *SpecError
 		_, err := RecordSpec(dir, &c.spec, testApply)

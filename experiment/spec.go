@@ -584,6 +584,11 @@ func RecordSpec(dir string, s *Spec, apply Apply) (created bool, err error) {
 // sameExperiment checks that s continues old, the experiment recorded in
 // dir (see RecordSpec).
 func sameExperiment(dir string, old, s *Spec, apply Apply) error {
+	// An experiment none of whose runs began (its command failed before,
+	// or was stopped) holds nothing to keep: the new spec replaces it.
+	if ents, err := os.ReadDir(filepath.Join(dir, RunsDir)); errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0 {
+		return nil
+	}
 	oc, err1 := apply(old.Base)
 	nc, err2 := apply(s.Base)
 	if err1 != nil || err2 != nil || Hash(oc) != Hash(nc) {
@@ -610,6 +615,9 @@ func sameExperiment(dir string, old, s *Spec, apply Apply) error {
 		total[r.Label]++
 		if planned[r.Dir] {
 			continue
+		}
+		if _, err := os.Lstat(r.Dir); errors.Is(err, os.ErrNotExist) {
+			continue // never began: nothing of it to keep
 		}
 		if left[r.Label] == nil {
 			labels = append(labels, r.Label)

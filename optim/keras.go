@@ -34,6 +34,13 @@ func KerasClassName(name string) string {
 	return ""
 }
 
+// KerasSchedule tells whether class is one of keras.optimizers.schedules
+// (OneCycle, PyTorch's, is not).
+func KerasSchedule(class string) bool {
+	_, ok := scheduleReaders[class]
+	return ok && class != "OneCycle"
+}
+
 // ParseKeras reads an optimizer as Keras 3 serializes it: a name ("adam",
 // Keras's defaults) or {"module": "keras.optimizers", "class_name": "Adam",
 // "config": {"learning_rate": ..., "beta_1": ..., ...}}, where

@@ -51,8 +51,18 @@ func checkDisk(dir string, cfg train.Config, backup bool) error {
 	need := weights + reportBytes
 	what := fmt.Sprintf("the model %s and its report about %s", mb(weights), mb(reportBytes))
 	if backup {
-		need += 4 * weights
-		what += fmt.Sprintf(", its checkpoint up to %s", mb(4*weights))
+		// A checkpoint holds the weights, the optimizer's slots (up to
+		// four: AMSGrad's three and the moving average) and the best
+		// weights; a backup writes the new one beside the old before the
+		// rename.
+		ckpt := 2 * 6 * weights
+		need += ckpt
+		what += fmt.Sprintf(", its checkpoints up to %s", mb(ckpt))
+	}
+	// A checkpoint already there (a resume) is replaced or removed: its
+	// space counts as free.
+	if fi, err := os.Stat(filepath.Join(dir, train.CheckpointFile)); err == nil && fi.Mode().IsRegular() {
+		free += fi.Size()
 	}
 	if float64(free) >= need {
 		return nil

@@ -9,5 +9,11 @@ func freeBytes(dir string) (int64, bool) {
 	if unix.Statfs(dir, &st) != nil {
 		return 0, false
 	}
-	return int64(st.Bavail) * st.Bsize, true
+	// f_bavail counts blocks of f_frsize (POSIX); the field types differ
+	// between architectures.
+	size := int64(st.Frsize)
+	if size <= 0 {
+		size = int64(st.Bsize)
+	}
+	return int64(st.Bavail) * size, true
 }

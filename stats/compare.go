@@ -208,7 +208,7 @@ func (c Comparison) sentence(m Metric, family int, level, mwuFloor float64) stri
 	}
 	// Say when the run counts alone keep every difference undetectable.
 	if mwuFloor >= Alpha {
-		fmt.Fprintf(&s, "With %s the Mann-Whitney test cannot reach p < %g whatever the results (its corrected p-value is at least %.2g), so no difference can be called detectable here: that takes more runs. ", ns, Alpha, mwuFloor)
+		fmt.Fprintf(&s, "With %s and no tied results the exact Mann-Whitney test cannot reach p < %g however the runs fall (its corrected p-value is at least %.2g), so no difference can be called detectable here: that takes more runs. ", ns, Alpha, mwuFloor)
 	}
 	if !math.IsNaN(c.ImprovementLow) {
 		fmt.Fprintf(&s, "A run of %s beats a run of %s with probability %.2f (%s CI %.2f to %.2f).", c.Name, c.Baseline, c.Improvement, pct, c.ImprovementLow, c.ImprovementHigh)

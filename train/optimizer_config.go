@@ -82,6 +82,8 @@ func (c Config) runSchedule() optim.ScheduleConfig {
 // file's compile_config (keras.optimizers.serialize: its class, its
 // arguments, the learning rate or the schedule with every argument the
 // run gave it), which SetKerasOptimizer reads back to the same training.
+// A schedule Keras does not have (1cycle) is an error: Keras could not
+// load the file.
 func (c Config) KerasOptimizer() (json.RawMessage, error) {
 	class := optim.KerasClassName(c.Optimizer)
 	if class == "" {
@@ -94,6 +96,11 @@ func (c Config) KerasOptimizer() (json.RawMessage, error) {
 	cfg["learning_rate"] = c.LearningRate
 	if c.LRSchedule != nil && c.LRSchedule.ClassName != "" {
 		sc := c.runSchedule()
+		if !optim.KerasSchedule(sc.ClassName) {
+			// Keras has no such class (1cycle): a file that names it
+			// would not load in Keras.
+			return nil, fmt.Errorf("schedule %s is not one of Keras's", sc.ClassName)
+		}
 		cfg["learning_rate"] = map[string]any{"module": "keras.optimizers.schedules", "class_name": sc.ClassName, "config": sc.Config, "registered_name": nil}
 	}
 	return finitejson.Marshal(map[string]any{"module": "keras.optimizers", "class_name": class, "config": cfg, "registered_name": nil})

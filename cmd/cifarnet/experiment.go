@@ -41,26 +41,6 @@ type experimentFlags struct {
 	backup     backupFlag
 	fs         *pflag.FlagSet
 	runThreads int
-	made       made // what prepare created
-}
-
-// made is what an experiment command created in its directory before
-// running anything: undone when it fails before its first run, so that a
-// corrected command is not refused as another experiment.
-type made struct{ spec, dir bool }
-
-// undo removes the spec (and the directory, when prepare made it and it is
-// empty) of an experiment that failed before any run began.
-func (m made) undo(dir string) {
-	if !m.spec {
-		return
-	}
-	if _, err := os.Stat(filepath.Join(dir, experiment.RunsDir)); !errors.Is(err, os.ErrNotExist) {
-		return // a run began (or cannot tell): the experiment stays
-	}
-	if os.Remove(filepath.Join(dir, experiment.SpecFile)) == nil && m.dir {
-		os.Remove(dir) // only if empty
-	}
 }
 
 func addExperimentFlags(fs *pflag.FlagSet, f *experimentFlags) {
@@ -318,11 +298,10 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 			return "", nil, nil, err
 		}
 	}
-	_, statErr := os.Stat(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, nil, fmt.Errorf("--dir %s: %w", dir, err)
 	}
-	created, err := experiment.RecordSpec(dir, s, applySettings)
+	_, err = experiment.RecordSpec(dir, s, applySettings)
 	if err != nil {
 		var se *experiment.SpecError
 		if errors.As(err, &se) {
@@ -330,7 +309,6 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 		}
 		return "", nil, nil, err
 	}
-	f.made = made{spec: created, dir: errors.Is(statErr, os.ErrNotExist)}
 	return dir, s, runs, nil
 }
 
@@ -429,9 +407,6 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	err = experiment.Execute(mine, o)
 	var busy *experiment.Busy
 	var intr *experiment.Interrupted
-	if err != nil && !errors.As(err, &busy) && !errors.As(err, &intr) {
-		f.made.undo(dir) // e.g. no data: the corrected command starts afresh
-	}
 	if errors.As(err, &busy) {
 		fmt.Fprintf(os.Stderr, "cifarnet: experiment %s: %v; once it has finished: cifarnet experiment report %s\n", dir, busy, dir)
 		return exitError{1, errQuiet}

@@ -2,7 +2,6 @@ package rundir
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/cifarnet/cifarnet/internal/tmpfs"
 )
 
 // TestRefusedWhenTheDiskCannotHoldTheRun: on a disk too small for the
@@ -19,22 +18,7 @@ import (
 // nothing behind; where they fit, the check lets the run through.
 func TestRefusedWhenTheDiskCannotHoldTheRun(t *testing.T) {
 	src := sharedData(t)
-	skip := t.Skipf
-	if os.Getenv("CIFARNET_REQUIRE_MOUNT") != "" {
-		skip = t.Fatalf
-	}
-	if os.Geteuid() != 0 {
-		skip("a small disk needs a tmpfs mount, which needs root")
-	}
-	disk := t.TempDir()
-	if err := unix.Mount("tmpfs", disk, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("size=%d,mode=0755", 2<<20)); err != nil {
-		skip("mount a tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if unix.Unmount(disk, 0) != nil {
-			unix.Unmount(disk, unix.MNT_DETACH)
-		}
-	})
+	disk := tmpfs.Mount(t, 2<<20)
 	cfg := small()
 	cfg.Epochs = 50 // refused before any of it
 	start := time.Now()

@@ -11,32 +11,14 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cifarnet/cifarnet/internal/tmpfs"
 )
 
-// smallDisk mounts a tmpfs of size bytes in a temporary directory and
-// unmounts it when the test ends. It needs root (CI runs as root); it
-// skips elsewhere, unless $CIFARNET_REQUIRE_MOUNT is set (CI sets it),
-// where it fails.
+// smallDisk mounts a tmpfs of size bytes (see tmpfs.Mount).
 func smallDisk(t *testing.T, size int64) string {
 	t.Helper()
-	skip := t.Skipf
-	if os.Getenv("CIFARNET_REQUIRE_MOUNT") != "" {
-		skip = t.Fatalf
-	}
-	if os.Geteuid() != 0 {
-		skip("a full disk needs a tmpfs mount, which needs root")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, fmt.Sprintf("size=%d,mode=0755", size)); err != nil {
-		skip("mount a tmpfs: %v", err)
-	}
-	// Registered after TempDir's cleanup, so it runs before it.
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			unix.Unmount(dir, unix.MNT_DETACH)
-		}
-	})
-	return dir
+	return tmpfs.Mount(t, size)
 }
 
 // leaveFree fills the disk at dir so that only about free bytes stay

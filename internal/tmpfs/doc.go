@@ -1,0 +1,2 @@
+// Package tmpfs mounts small disks for the tests that fill one (Linux).
+package tmpfs

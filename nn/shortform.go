@@ -7,12 +7,16 @@ import (
 	"strings"
 )
 
-// shortForms maps each name of the short form (ParseLayers) to its Keras
-// class and the config fields its positional arguments fill, in order.
-var shortForms = map[string]struct {
+// shortForm is a layer of the short form: its Keras class and the config
+// fields its positional arguments fill, in order.
+type shortForm struct {
 	class      string
 	positional []string
-}{
+}
+
+// shortForms maps each name of the short form (ParseLayers) to its Keras
+// class and the config fields its positional arguments fill, in order.
+var shortForms = map[string]shortForm{
 	"dense":               {"Dense", []string{"units", "activation", "kernel_initializer"}},
 	"batchnorm":           {"BatchNormalization", nil},
 	"batch_normalization": {"BatchNormalization", nil},
@@ -41,7 +45,8 @@ parentheses (positional as in Keras, or name=value): dense(units, activation,
 kernel_initializer), batchnorm (batch_normalization), dropout(rate),
 alpha_dropout(rate), gaussian_noise(stddev), gaussian_dropout(rate),
 activation(name), normalization, rescaling(scale, offset), flatten; e.g.
-"dense(256, elu, he_normal), batchnorm, dropout(0.2)" or
+"dense(256, elu, he_normal), batchnorm, dropout(0.2)" (or as Python writes
+it: "Dense(256, activation='elu'), BatchNormalization()") or
 "dense(100, selu, lecun_normal, kernel_regularizer=l2(0.01))"`
 
 // ParseLayers reads the short form of a layer list, e.g.
@@ -61,6 +66,10 @@ func ParseLayers(s string, names map[string]int) ([]LayerConfig, error) {
 			return nil, err
 		}
 		form, ok := shortForms[name]
+		if !ok {
+			// Keras's class names too: BatchNormalization, AlphaDropout.
+			form, ok = shortFormsByClass[strings.ReplaceAll(name, "_", "")]
+		}
 		if !ok {
 			return nil, fmt.Errorf("%q is not a layer (want one of %s)", name, strings.Join(sortedKeys(shortForms), ", "))
 		}
@@ -87,6 +96,18 @@ func ParseLayers(s string, names map[string]int) ([]LayerConfig, error) {
 		}
 	}
 }
+
+// shortFormsByClass finds a short form by its name without underscores,
+// which is also its Keras class name in lower case (batchnormalization,
+// alphadropout).
+var shortFormsByClass = func() map[string]shortForm {
+	m := map[string]shortForm{}
+	for k, f := range shortForms {
+		m[strings.ReplaceAll(k, "_", "")] = f
+		m[strings.ToLower(f.class)] = f
+	}
+	return m
+}()
 
 // AutoName is Keras's automatic layer name: the class in snake_case, then
 // _1, _2, ... for the later ones.
@@ -153,6 +174,9 @@ func (p *shortParser) call() (name string, args []any, kw map[string]any, err er
 		start := p.pos
 		w := p.word()
 		if p.eat('=') {
+			if _, dup := kw[w]; dup {
+				return "", nil, nil, p.errorf("%s given twice", w)
+			}
 			v, err := p.value()
 			if err != nil {
 				return "", nil, nil, err
@@ -181,6 +205,18 @@ func (p *shortParser) call() (name string, args []any, kw map[string]any, err er
 // value reads a number, true/false, a name, or a Keras object call such as
 // l2(0.01).
 func (p *shortParser) value() (any, error) {
+	p.space()
+	// A quoted string, as Python writes it: 'elu' or "elu".
+	if p.pos < len(p.s) && (p.s[p.pos] == '\'' || p.s[p.pos] == '"') {
+		q := p.s[p.pos]
+		end := strings.IndexByte(p.s[p.pos+1:], q)
+		if end < 0 {
+			return nil, p.errorf("a quote that is not closed")
+		}
+		v := p.s[p.pos+1 : p.pos+1+end]
+		p.pos += end + 2
+		return v, nil
+	}
 	start := p.pos
 	w := p.word()
 	if w == "" {

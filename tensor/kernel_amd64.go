@@ -151,11 +151,15 @@ var avx2SIMD = func() simd {
 // divisions by 1-Πu_t+1 and 1-Πu_t where both are 1, as they are after
 // Nadam's first tens of steps (the same bits: see nadam in _asm/gen.go).
 func nadamAVX2For(c *[9]float32) func(w, g, m, v []float32, c *[9]float32) {
-	if c[3] == 1 && c[5] == 1 {
+	if nadamDivisorsOne(c) {
 		return nadamUnitAVX2
 	}
 	return nadamAVX2
 }
+
+// nadamDivisorsOne tells whether Nadam's scalars c have 1-Πu_t+1 = 1-Πu_t
+// = 1, where its passes without those divisions give the same bits.
+func nadamDivisorsOne(c *[9]float32) bool { return c[3] == 1 && c[5] == 1 }
 
 // colSumsFunc sets dst[j] to the sum of g[i*ldg+j] over i < rows, rows
 // added in order.
@@ -215,7 +219,7 @@ var (
 		divisors := withOptionsAVX2Tail(&nadamWithAVX2, plain, nadamWithOptionsGeneric)
 		unit := withOptionsAVX2Tail(&nadamUnitWithAVX2, plain, nadamWithOptionsGeneric)
 		return func(w, g, m, v, a []float32, s *WithOptions) {
-			if s.c[3] == 1 && s.c[5] == 1 {
+			if nadamDivisorsOne(&s.c) {
 				unit(w, g, m, v, a, s)
 			} else {
 				divisors(w, g, m, v, a, s)

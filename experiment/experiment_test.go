@@ -163,24 +163,37 @@ batch-size = [64, 128]
 	}
 }
 
+// record records s in dir with its planned runs.
+func record(t *testing.T, dir string, s *Spec) error {
+	t.Helper()
+	runs, err := Plan(dir, s, testApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return RecordSpec(dir, s, runs, testApply)
+}
+
 func TestRecordSpec(t *testing.T) {
 	dir := t.TempDir()
 	s := &Spec{Base: []Setting{{"epochs", "3"}, {"lr", "0.001"}}, Seeds: []uint64{0, 1},
 		Grid: []Axis{{"activation", []string{"elu", "relu", "selu"}}}}
-	if created, err := RecordSpec(dir, s, testApply); err != nil || !created {
-		t.Fatalf("first record: created %v, %v", created, err)
+	if err := record(t, dir, s); err != nil {
+		t.Fatalf("first record: %v", err)
 	}
-	before, _ := os.ReadFile(filepath.Join(dir, SpecFile))
+	before, err := os.ReadFile(filepath.Join(dir, SpecFile))
+	if err != nil {
+		t.Fatalf("first record: no %s: %v", SpecFile, err)
+	}
 	// The same base in another order and spelling is the same experiment.
 	same := *s
 	same.Base = []Setting{{"lr", "1e-3"}, {"epochs", "3"}}
-	if created, err := RecordSpec(dir, &same, testApply); err != nil || created {
-		t.Fatalf("the same base reordered: created %v, %v", created, err)
+	if err := record(t, dir, &same); err != nil {
+		t.Fatalf("the same base reordered: %v", err)
 	}
 	// Extending (more seeds, another grid value) is the same experiment.
 	s.Seeds = []uint64{0, 1, 2}
 	s.Grid = []Axis{{"activation", []string{"elu", "relu", "selu", "gelu"}}}
-	if _, err := RecordSpec(dir, s, testApply); err != nil {
+	if err := record(t, dir, s); err != nil {
 		t.Fatalf("extending: %v", err)
 	}
 	after, _ := os.ReadFile(filepath.Join(dir, SpecFile))
@@ -189,10 +202,10 @@ func TestRecordSpec(t *testing.T) {
 	}
 	// Until a run begins, any spec replaces it (a command that failed, or
 	// a typo, leaves nothing to keep).
-	if _, err := RecordSpec(dir, &Spec{Base: []Setting{{"epochs", "9"}}, Seeds: []uint64{5}}, testApply); err != nil {
+	if err := record(t, dir, &Spec{Base: []Setting{{"epochs", "9"}}, Seeds: []uint64{5}}); err != nil {
 		t.Fatalf("replacing an experiment that never began: %v", err)
 	}
-	if _, err := RecordSpec(dir, s, testApply); err != nil {
+	if err := record(t, dir, s); err != nil {
 		t.Fatal(err)
 	}
 	// Every run of seeds 0 and 1 begins; seed 2's never do.
@@ -210,7 +223,7 @@ func TestRecordSpec(t *testing.T) {
 	// Seeds that never began may go.
 	two := *s
 	two.Seeds = []uint64{0, 1}
-	if _, err := RecordSpec(dir, &two, testApply); err != nil {
+	if err := record(t, dir, &two); err != nil {
 		t.Fatalf("leaving out seeds that never began: %v", err)
 	}
 	after, _ = os.ReadFile(filepath.Join(dir, SpecFile))
@@ -227,7 +240,7 @@ func TestRecordSpec(t *testing.T) {
 		{"fewer seeds", Spec{Base: s.Base, Seeds: []uint64{0}, Grid: s.Grid}, "leaves out 4 of its 8 runs: seed 1 of activation=elu"},
 	} {
 		var se *SpecError
-		_, err := RecordSpec(dir, &c.spec, testApply)
+		err := record(t, dir, &c.spec)
 		if !errors.As(err, &se) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want a SpecError saying %q", c.name, err, c.want)
 		}
@@ -269,7 +282,7 @@ func TestInterruptAndRerun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := RecordSpec(dir, s, testApply); err != nil {
+		if err := record(t, dir, s); err != nil {
 			t.Fatal(err)
 		}
 		if err := Execute(runs, Options{Source: src, Parallel: 2, Interrupt: interrupt}); err != nil {

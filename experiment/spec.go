@@ -557,33 +557,34 @@ func value(v any) string {
 
 // RecordSpec records s in dir/spec.json, or checks that the one there is
 // the same experiment: the same base settings once applied by apply (in
-// any order, 0.001 or 1e-3), and every run it plans still planned by s,
-// so that the grid and the seeds may grow but a rerun never drops runs
-// from the experiment's statistics or replaces it by another. created
-// tells whether this call made spec.json.
-func RecordSpec(dir string, s *Spec, apply Apply) (created bool, err error) {
+// any order, 0.001 or 1e-3), and every run of it that began (has its
+// directory) still among runs, s's runs as Plan gives them, so that the
+// grid and the seeds may grow but a rerun never drops runs from the
+// experiment's statistics or replaces it by another. An experiment none
+// of whose runs began is replaced.
+func RecordSpec(dir string, s *Spec, runs []Run, apply Apply) error {
 	path := filepath.Join(dir, SpecFile)
 	b, err := regular.ReadFile(path, maxSpecJSON)
 	if err == nil {
 		var old Spec
 		if err := json.Unmarshal(b, &old); err != nil {
-			return false, fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
+			return fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
 		}
-		if err := sameExperiment(dir, &old, s, apply); err != nil {
-			return false, err
+		if err := sameExperiment(dir, &old, s, runs, apply); err != nil {
+			return err
 		}
 		if bytes.Equal(b, mustJSON(s)) {
-			return false, nil
+			return nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return false, fmt.Errorf("experiment %s: %s: %w", dir, SpecFile, oserr.Bare(err))
+		return fmt.Errorf("experiment %s: %s: %w", dir, SpecFile, oserr.Bare(err))
 	}
-	return err != nil, atomicfile.WriteFile(path, mustJSON(s), 0o644)
+	return atomicfile.WriteFile(path, mustJSON(s), 0o644)
 }
 
 // sameExperiment checks that s continues old, the experiment recorded in
 // dir (see RecordSpec).
-func sameExperiment(dir string, old, s *Spec, apply Apply) error {
+func sameExperiment(dir string, old, s *Spec, newRuns []Run, apply Apply) error {
 	// An experiment none of whose runs began (its command failed before,
 	// or was stopped) holds nothing to keep: the new spec replaces it.
 	if ents, err := os.ReadDir(filepath.Join(dir, RunsDir)); errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0 {
@@ -597,10 +598,6 @@ func sameExperiment(dir string, old, s *Spec, apply Apply) error {
 	oldRuns, err := Plan(dir, old, apply)
 	if err != nil {
 		return &SpecError{Dir: dir, Old: old.Base, New: s.Base, Left: "its recorded runs, which this version cannot plan (" + err.Error() + ")"}
-	}
-	newRuns, err := Plan(dir, s, apply)
-	if err != nil {
-		return err
 	}
 	planned := map[string]bool{}
 	for _, r := range newRuns {

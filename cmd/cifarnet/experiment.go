@@ -301,7 +301,7 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, nil, fmt.Errorf("--dir %s: %w", dir, err)
 	}
-	_, err = experiment.RecordSpec(dir, s, applySettings)
+	err = experiment.RecordSpec(dir, s, runs, applySettings)
 	if err != nil {
 		var se *experiment.SpecError
 		if errors.As(err, &se) {

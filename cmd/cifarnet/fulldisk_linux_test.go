@@ -15,12 +15,6 @@ import (
 	"github.com/cifarnet/cifarnet/internal/tmpfs"
 )
 
-// smallDisk mounts a tmpfs of size bytes (see tmpfs.Mount).
-func smallDisk(t *testing.T, size int64) string {
-	t.Helper()
-	return tmpfs.Mount(t, size)
-}
-
 // leaveFree fills the disk at dir so that only about free bytes stay
 // available, and returns a function that empties it again.
 func leaveFree(t *testing.T, dir string, free int64) func() {
@@ -103,7 +97,7 @@ func TestFullDisk(t *testing.T) {
 	// the writes.
 	t.Setenv("CIFARNET_DISK_CHECK", "off")
 	data := sharedData(t)
-	disk := smallDisk(t, 16<<20)
+	disk := tmpfs.Mount(t, 16<<20)
 	small := []string{"--data", data, "--train-samples", "500", "--test-samples", "100", "--hidden", "16", "-q"}
 	run1 := filepath.Join(disk, "R")
 	if _, stderr, code := run(t, append([]string{"train", "--out", run1, "--epochs", "2"}, small...)...); code != 0 {
@@ -210,7 +204,7 @@ func TestFullDisk(t *testing.T) {
 // refused before it trains, in one line saying so, and leaves nothing.
 func TestTrainRefusedOnASmallDisk(t *testing.T) {
 	data := sharedData(t)
-	disk := smallDisk(t, 1<<20)
+	disk := tmpfs.Mount(t, 1<<20)
 	before := snapshot(t, disk)
 	_, stderr, code := run(t, "train", "--data", data, "--train-samples", "500", "--test-samples", "100", "--epochs", "50", "--out", filepath.Join(disk, "run"), "-q")
 	checkFailedCleanly(t, "train on a 1 MB disk", disk, before, stderr, code)

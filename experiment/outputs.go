@@ -33,7 +33,10 @@ type RunSummary struct {
 	Factors []report.Factor `json:"factors"`
 	Seed    uint64          `json:"seed"`
 	Dir     string          `json:"dir"` // relative to the experiment directory
-	Status  string          `json:"status"`
+	// Status is "finished", "diverged" (finished, its training stopped by
+	// a non-finite loss or its results not finite: report.Diverged),
+	// "unreadable", "interrupted" or "not started".
+	Status string `json:"status"`
 	// The results of a finished run (null otherwise, or when not finite).
 	TestAccuracy *float64 `json:"test_accuracy"`
 	TestLoss     *float64 `json:"test_loss"`
@@ -73,6 +76,11 @@ func Write(dir string, s *Spec, runs []Run) (*Summary, error) {
 			}
 			er.History, er.Metrics = h, m
 			rs.TestAccuracy, rs.TestLoss = finite(m.TestAccuracy), finite(m.TestLoss)
+			if _, diverged := report.Diverged(*m); diverged {
+				// Its figures are those of NaN weights: none, as in the
+				// statistics.
+				rs.Status, rs.TestAccuracy, rs.TestLoss = "diverged", nil, nil
+			}
 			rs.EpochsRun, rs.BestEpoch, rs.TrainSeconds = m.EpochsRun, m.BestEpoch, m.TrainSeconds
 		}
 		e.Runs = append(e.Runs, er)
@@ -141,7 +149,7 @@ func runsCSV(s *Summary) []byte {
 			row = append(row, f.Value)
 		}
 		row = append(row, strconv.FormatUint(r.Seed, 10), r.Status, num(r.TestAccuracy), num(r.TestLoss))
-		if r.Status == "finished" {
+		if r.Status == "finished" || r.Status == "diverged" {
 			row = append(row, strconv.Itoa(r.EpochsRun), strconv.Itoa(r.BestEpoch), fmt.Sprintf("%.3f", r.TrainSeconds))
 		} else {
 			row = append(row, "", "", "")

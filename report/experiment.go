@@ -205,6 +205,15 @@ func (e *Experiment) groups() []*configGroup {
 // finished reports whether a run has its results.
 func (r *ExperimentRun) finished() bool { return r.Metrics != nil && r.History != nil }
 
+// testAccuracy is a finished run's test accuracy, NaN if it diverged
+// (see Diverged).
+func (r *ExperimentRun) testAccuracy() float64 {
+	if _, ok := Diverged(*r.Metrics); ok {
+		return math.NaN()
+	}
+	return r.Metrics.TestAccuracy
+}
+
 // load reads the saved files of every run that has them; a run without
 // them is missing (it stays unfinished), and one whose files cannot be
 // used is missing with its Problem: one damaged run does not hide the
@@ -238,7 +247,7 @@ func RunProblem(err error) string {
 func methods(b stats.Bootstrap) []string {
 	pct := fmt.Sprintf("%.0f%%", 100*b.Level)
 	return []string{
-		"n: the finished runs with a finite result; a diverged run (no finite test accuracy) is named and left out, never averaged.",
+		"n: the finished runs with a finite result; a diverged run (training stopped by a non-finite loss, or no finite test accuracy or loss) is named and left out, never averaged.",
 		"Standard deviation: the sample standard deviation (n - 1 in the denominator).",
 		fmt.Sprintf("%s confidence interval of the mean: bias-corrected and accelerated (BCa) bootstrap, as scipy.stats.bootstrap computes it, from %d resamples drawn with seed %d (the same runs always give the same interval).", pct, b.Resamples, b.Seed),
 		"Median and quartiles: numpy's default linear interpolation; IQR = Q3 - Q1.",
@@ -287,18 +296,17 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 				continue
 			}
 			cs.Finished++
-			m := r.Metrics
+			m := *r.Metrics
+			if reason, ok := Diverged(m); ok {
+				// Its figures are those of NaN weights (the accuracy of
+				// whichever class argmax picks from NaN): left out.
+				m.TestAccuracy, m.TestLoss = math.NaN(), math.NaN()
+				st.Diverged = append(st.Diverged, MissingRun{r.Config, r.Seed, r.Dir, reason})
+			}
 			cs.Results = append(cs.Results, RunResult{r.Seed, m.TestAccuracy, m.TestLoss, m.EpochsRun})
 			acc = append(acc, m.TestAccuracy)
 			loss = append(loss, m.TestLoss)
 			epochs = append(epochs, float64(m.EpochsRun))
-			if math.IsNaN(m.TestAccuracy) || math.IsInf(m.TestAccuracy, 0) {
-				reason := "no finite test accuracy"
-				if m.Terminated != "" {
-					reason += ": " + m.Terminated
-				}
-				st.Diverged = append(st.Diverged, MissingRun{r.Config, r.Seed, r.Dir, reason})
-			}
 			if r.Seed == e.NamedSeed {
 				named = r
 			}
@@ -306,8 +314,8 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 		cs.TestAccuracy = stats.Describe(acc, b)
 		cs.TestLoss = stats.Describe(loss, b)
 		cs.EpochsRun = stats.Describe(epochs, b)
-		if named != nil && len(g.runs) > 1 {
-			p := stats.Locate(accuracyMetric, acc, named.Metrics.TestAccuracy, fmt.Sprintf("Seed %d", e.NamedSeed))
+		if named != nil && len(stats.Finite(acc)) > 1 {
+			p := stats.Locate(accuracyMetric, acc, named.testAccuracy(), fmt.Sprintf("Seed %d", e.NamedSeed))
 			cs.Named = &p
 		}
 		st.Configurations = append(st.Configurations, cs)
@@ -322,6 +330,22 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 		st.Comparisons = stats.Compare(accuracyMetric, samples[baseIndex], others, b)
 	}
 	return st, nil
+}
+
+// Diverged tells whether a finished run diverged, and why: training was
+// stopped by a non-finite loss (Keras's TerminateOnNaN, after which the
+// weights are not finite and its test accuracy is that of whichever
+// class argmax picks), or its test accuracy or loss is not finite.
+func Diverged(m train.Metrics) (string, bool) {
+	switch {
+	case m.Terminated != "":
+		return m.Terminated, true
+	case !finite(m.TestAccuracy):
+		return "no finite test accuracy", true
+	case !finite(m.TestLoss):
+		return "no finite test loss", true
+	}
+	return "", false
 }
 
 // WriteExperiment computes the statistics of e and writes summary.csv,

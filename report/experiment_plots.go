@@ -42,11 +42,11 @@ func swarm(runs []*ExperimentRun, x vg.Length, ty func(float64) vg.Length) []vg.
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmpFloat(runs[a].Metrics.TestAccuracy, runs[b].Metrics.TestAccuracy) })
+	slices.SortStableFunc(order, func(a, b int) int { return cmpFloat(runs[a].testAccuracy(), runs[b].testAccuracy()) })
 	pts := make([]vg.Point, len(runs))
 	var placed []vg.Point
 	for _, i := range order {
-		v := runs[i].Metrics.TestAccuracy
+		v := runs[i].testAccuracy()
 		if !finite(v) {
 			pts[i] = vg.Point{X: vg.Length(math.NaN()), Y: vg.Length(math.NaN())}
 			continue
@@ -110,7 +110,7 @@ func (b boxDots) Plot(c draw.Canvas, p *plot.Plot) {
 		// Every run.
 		for k, pt := range swarm(cf.runs, tx(x), ty) {
 			r := cf.runs[k]
-			if !finite(r.Metrics.TestAccuracy) {
+			if !finite(r.testAccuracy()) {
 				continue
 			}
 			c.DrawGlyph(draw.GlyphStyle{Color: cf.col, Radius: vg.Points(3.2), Shape: draw.CircleGlyph{}}, pt)
@@ -207,7 +207,7 @@ func accuracyBoxPlot(configs []*expConfig, named uint64, level float64) (*chart,
 			}
 			for k, pt := range swarm(cf.runs, tx(x), ty) {
 				r := cf.runs[k]
-				if v := r.Metrics.TestAccuracy; finite(v) {
+				if v := r.testAccuracy(); finite(v) {
 					out = append(out, canvasShape{X: pt.X, Y: pt.Y, R: 4, Group: "run",
 						Title: fmt.Sprintf("%s, seed %d: test accuracy %.4f", cf.Config, r.Seed, v)})
 				}
@@ -438,7 +438,7 @@ func factorPlot(configs []*expConfig, factor string, level float64) (*chart, err
 			x := shift(value(cf), dodge)
 			var xy plotter.XYs
 			for _, r := range cf.runs {
-				if v := r.Metrics.TestAccuracy; finite(v) {
+				if v := r.testAccuracy(); finite(v) {
 					xy = append(xy, plotter.XY{X: x, Y: v})
 					dots = append(dots, dot{x, v, "run", fmt.Sprintf("%s, seed %d: test accuracy %.4f", cf.Config, r.Seed, v)})
 				}

@@ -411,13 +411,13 @@ func (e *Experiment) Place(i int) (*ExperimentPlace, error) {
 	p := &ExperimentPlace{Name: filepath.Base(e.Dir), Metric: "test accuracy", Self: -1}
 	for k := range e.Runs {
 		r := &e.Runs[k]
-		if !r.finished() || math.IsNaN(r.Metrics.TestAccuracy) || math.IsInf(r.Metrics.TestAccuracy, 0) {
+		if !r.finished() || !finite(r.testAccuracy()) {
 			continue
 		}
 		if k == i {
 			p.Self = len(p.Values)
 		}
-		p.Values = append(p.Values, r.Metrics.TestAccuracy)
+		p.Values = append(p.Values, r.testAccuracy())
 	}
 	if p.Self < 0 || len(p.Values) < 2 {
 		return nil, nil

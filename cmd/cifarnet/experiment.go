@@ -447,15 +447,24 @@ func expUsageIfInvalid(err error) error {
 // ("0.3627 ± 0.0296 (95% CI ...)" left the ± to be guessed), and no NaN
 // where there is no spread to measure.
 func accuracyLine(a stats.Summary) string {
-	switch a.N {
-	case 0:
+	diverged := ""
+	if a.Missing > 0 {
+		diverged = fmt.Sprintf("; %d diverged, left out", a.Missing)
+	}
+	switch {
+	case a.N == 0 && a.Missing > 0:
+		return fmt.Sprintf("n=0   every finished run diverged (%d)", a.Missing)
+	case a.N == 0:
 		return "n=0   no finished run"
-	case 1:
-		return fmt.Sprintf("n=1   test accuracy %.4f (one run: no spread, no interval)", a.Mean)
+	case a.N == 1:
+		return fmt.Sprintf("n=1   test accuracy %.4f (one run: no spread, no interval%s)", a.Mean, diverged)
 	}
 	line := fmt.Sprintf("n=%-3d test accuracy mean %.4f, sd %.4f, 95%% CI of the mean %.4f to %.4f", a.N, a.Mean, a.SD, a.CILow, a.CIHigh)
 	if a.N < stats.FewRuns {
 		line += " (too few runs: the real uncertainty is wider)"
+	}
+	if diverged != "" {
+		line += " (" + diverged[2:] + ")"
 	}
 	return line
 }

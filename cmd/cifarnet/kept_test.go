@@ -58,6 +58,9 @@ func TestAccuracyLine(t *testing.T) {
 		{stats.Summary{N: 3, Mean: 0.3, SD: 0.02, CILow: 0.28, CIHigh: 0.32}, "n=3   test accuracy mean 0.3000, sd 0.0200, 95% CI of the mean 0.2800 to 0.3200 (too few runs: the real uncertainty is wider)"},
 		{stats.Summary{N: 1, Mean: 0.241, SD: nan, CILow: nan, CIHigh: nan}, "n=1   test accuracy 0.2410 (one run: no spread, no interval)"},
 		{stats.Summary{N: 0, Mean: nan, SD: nan, CILow: nan, CIHigh: nan}, "n=0   no finished run"},
+		// Diverged runs are counted, not hidden.
+		{stats.Summary{N: 0, Missing: 3, Mean: nan, SD: nan, CILow: nan, CIHigh: nan}, "n=0   every finished run diverged (3)"},
+		{stats.Summary{N: 12, Missing: 1, Mean: 0.3627, SD: 0.0296, CILow: 0.3511, CIHigh: 0.3722}, "n=12  test accuracy mean 0.3627, sd 0.0296, 95% CI of the mean 0.3511 to 0.3722 (1 diverged, left out)"},
 	}
 	for _, c := range cases {
 		if got := accuracyLine(c.s); got != c.want {

@@ -87,11 +87,15 @@ def summary(name, s, x, boot):
 
 
 def holm(ps):
+    """Holm over the family: the comparisons with at least 2 runs on each
+    side (None marks the others); a test undefined within it (NaN) counts as
+    not rejected."""
+    family = sum(p is not None for p in ps)
     idx = [i for i, p in enumerate(ps) if p is not None and math.isfinite(p)]
     out = [math.nan] * len(ps)
     running = 0.0
     for j, i in enumerate(sorted(idx, key=lambda i: ps[i])):
-        running = max(running, min(1.0, (len(idx) - j) * ps[i]))
+        running = max(running, min(1.0, (family - j) * ps[i]))
         out[i] = running
     return out
 
@@ -132,7 +136,7 @@ def main():
         u = stats.mannwhitneyu(x, y)
         check(f"{name}: Mann-Whitney U", c["mann_whitney"]["u"], u.statistic, 0)
         check(f"{name}: Mann-Whitney p", c["mann_whitney"]["p"], u.pvalue, 1e-9)
-        welch_p.append(None if math.isnan(t.pvalue) else t.pvalue)
+        welch_p.append(t.pvalue)  # NaN for two constant samples: in the family, not rejected
         mwu_p.append(u.pvalue)
         df = len(x) + len(y) - 2
         pooled = math.sqrt(((len(x) - 1) * np.var(x, ddof=1) + (len(y) - 1) * np.var(y, ddof=1)) / df)

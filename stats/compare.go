@@ -3,6 +3,7 @@ package stats
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -79,9 +80,12 @@ type Comparison struct {
 }
 
 // Compare compares each of others with baseline on metric. Non-finite
-// values are left out and counted; the order of the values does not matter. Holm's correction is applied over the
-// comparisons, separately for Welch's and for the Mann-Whitney p-values
-// (each test is its own family of len(others) hypotheses).
+// values are left out and counted; the order of the values does not
+// matter. Holm's correction is applied over the comparisons, separately
+// for Welch's and for the Mann-Whitney p-values, each over the same family:
+// the comparisons with at least 2 finite values on each side (a test
+// undefined there, Welch's for two constant samples, counts as not
+// rejected).
 func Compare(metric Metric, baseline Sample, others []Sample, b Bootstrap) []Comparison {
 	base := sortedFinite(baseline.Values)
 	out := make([]Comparison, len(others))
@@ -114,13 +118,13 @@ func Compare(metric Metric, baseline Sample, others []Sample, b Bootstrap) []Com
 		welch[i], mwu[i] = c.Welch.P, c.MannWhitney.P
 		out[i] = c
 	}
-	wh, mh := Holm(welch), Holm(mwu)
 	family := 0
-	for _, p := range welch {
-		if !math.IsNaN(p) {
+	for _, c := range out {
+		if c.N >= 2 && c.BaselineN >= 2 {
 			family++
 		}
 	}
+	wh, mh := holm(welch, family), holm(mwu, family)
 	// The least corrected Mann-Whitney p-value the runs' numbers allow,
 	// whatever the results: Holm's adjusted p is at least the family's
 	// size times the least p of any comparison, and an exact test's p at
@@ -162,19 +166,21 @@ func (c Comparison) sentence(m Metric, family int, level, mwuFloor float64) stri
 	case c.N < 2 || c.BaselineN < 2:
 		fmt.Fprintf(&s, "%s against %s: too few runs to compare (%s); at least 2 finished runs of each are needed.", c.Name, c.Baseline, ns)
 		return s.String() + c.missing()
-	case math.IsNaN(c.Welch.P):
-		// Both constant: the tests are undefined.
-		if c.Diff == 0 {
-			fmt.Fprintf(&s, "%s against %s: every run of both gave the same %s, %.4f; these runs show no difference at all (%s).", c.Name, c.Baseline, m.Name, c.Mean, ns)
-		} else {
-			fmt.Fprintf(&s, "%s against %s: every run of %s gave %s %.4f and every run of %s gave %.4f, a difference of %+.4f in each of %s; the tests are undefined without any spread.", c.Name, c.Baseline, c.Name, m.Name, c.Mean, c.Baseline, c.BaselineMean, c.Diff, ns)
-		}
-		return s.String() + c.missing()
 	}
 	pct := fmt.Sprintf("%.0f%%", level*100)
 	corrected := fmt.Sprintf("Holm-corrected over %d comparisons", family)
 	if family == 1 {
 		corrected = "one comparison, so no correction"
+	}
+	if math.IsNaN(c.Welch.P) {
+		// Both constant: Welch's test is undefined; the ranks still say
+		// how the two sets of runs are ordered.
+		if c.Diff == 0 {
+			fmt.Fprintf(&s, "%s against %s: every run of both gave the same %s, %.4f; these runs show no difference at all (%s).", c.Name, c.Baseline, m.Name, c.Mean, ns)
+		} else {
+			fmt.Fprintf(&s, "%s against %s: every run of %s gave %s %.4f and every run of %s gave %.4f, a difference of %+.4f in each of %s; Welch's t-test is undefined without any spread (Mann-Whitney U %s; %s).", c.Name, c.Baseline, c.Name, m.Name, c.Mean, c.Baseline, c.BaselineMean, c.Diff, ns, pIs(c.MannWhitneyHolm), corrected)
+		}
+		return s.String() + c.missing()
 	}
 	tests := fmt.Sprintf("Welch's t-test %s, Mann-Whitney U %s; %s", pIs(c.WelchHolm), pIs(c.MannWhitneyHolm), corrected)
 	fmt.Fprintf(&s, "%s against %s: mean %s %.4f against %.4f, a difference of %+.4f (%s CI %+.4f to %+.4f). ",
@@ -185,7 +191,12 @@ func (c Comparison) sentence(m Metric, family int, level, mwuFloor float64) stri
 	if better {
 		word = "better"
 	}
+	zeroIn := c.DiffLow <= 0 && c.DiffHigh >= 0
 	switch {
+	case welchSig && mwuSig && zeroIn:
+		// The tests reject, but the interval of the difference holds
+		// zero (runs far from the rest can do this): not established.
+		fmt.Fprintf(&s, "Both tests find a difference (%s), but the interval of the difference includes zero: a tentative sign that %s is %s, not an established one. ", tests, c.Name, word)
 	case welchSig && mwuSig:
 		fmt.Fprintf(&s, "%s is %s (%s), with a %s effect (Hedges' g = %.2f). ", c.Name, word, tests, effectWord(c.HedgesG), c.HedgesG)
 	case welchSig || mwuSig:
@@ -302,7 +313,16 @@ func Locate(m Metric, x []float64, v float64, label string) Position {
 		p.Sentence = fmt.Sprintf("%s has no %s (it diverged or is missing).", label, m.Name)
 		return p
 	}
-	lo, hi := Quantile(f, 0), Quantile(f, 1)
+	// The others: every value but one copy of v.
+	others := slices.Clone(f)
+	if i := slices.Index(others, v); i >= 0 {
+		others = slices.Delete(others, i, i+1)
+	}
+	if len(others) == 0 {
+		p.Sentence = fmt.Sprintf("%s's %s, %.4f, is the configuration's only finished run: nothing to place it among.", label, m.Name, v)
+		return p
+	}
+	lo, hi := slices.Min(others), slices.Max(others)
 	p.Sentence = fmt.Sprintf("%s's %s, %.4f, ranks %d of %d runs (1 = best; percentile %.0f); the same configuration with other seeds gave %.4f to %.4f, so a single run says little about the configuration.",
 		label, m.Name, v, p.Rank, p.N, p.Percentile, lo, hi)
 	return p

@@ -551,3 +551,63 @@ func TestPIs(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewedSentences: cases a review found the sentences wrong on.
+func TestReviewedSentences(t *testing.T) {
+	acc := Metric{Name: "test accuracy", HigherIsBetter: true}
+	// Both tests reject, but two runs far below the rest keep zero in the
+	// bootstrap interval: not "x is better".
+	x := []float64{0.2784199129428597, 0.34677704821279903, 0.3679, 0.3631, 0.3646, 0.3765, 0.3655, 0.3827, 0.3798, 0.3658, 0.3682, 0.3674, 0.368}
+	y := []float64{0.3533, 0.3537, 0.3474, 0.32305115918910815, 0.3468, 0.3332, 0.3578, 0.3447, 0.3647, 0.3406, 0.356, 0.3053985730660102, 0.3399, 0.3399, 0.27495838085527097, 0.3688, 0.3589, 0.3526}
+	c := Compare(acc, Sample{"base", y}, []Sample{{"x", x}}, DefaultBootstrap)[0]
+	if !(c.WelchHolm < Alpha && c.MannWhitneyHolm < Alpha && c.DiffLow <= 0) {
+		t.Fatalf("not the case meant: %+v", c)
+	}
+	if strings.Contains(c.Sentence, "x is better (") || !strings.Contains(c.Sentence, "includes zero") || !strings.Contains(c.Sentence, "tentative") {
+		t.Errorf("tests reject, interval holds zero: %s", c.Sentence)
+	}
+
+	// Both tests are corrected over the same family, the one the sentence
+	// names, although Welch's test is undefined for "same" (constant, as
+	// the baseline): scipy's p-values 0.03796 (Welch) and 0.03498
+	// (Mann-Whitney) for "up", each times 2.
+	base := Sample{"base", []float64{0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3}}
+	cs := Compare(acc, base, []Sample{
+		{"same", []float64{0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3}},
+		{"up", []float64{0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.31, 0.311, 0.312, 0.313}},
+	}, DefaultBootstrap)
+	up := cs[1]
+	near(t, "Welch Holm", up.WelchHolm, 2*0.03795631612800477, 1e-9)
+	near(t, "Mann-Whitney Holm", up.MannWhitneyHolm, 2*0.03498309640812092, 1e-9)
+	if !strings.Contains(up.Sentence, "Holm-corrected over 2 comparisons") {
+		t.Errorf("family named: %s", up.Sentence)
+	}
+	// Two constant configurations: Welch undefined, Mann-Whitney's p
+	// (scipy 0.01312) said, not "the tests are undefined".
+	k := Compare(acc, Sample{"base", []float64{0.3, 0.3, 0.3, 0.3}}, []Sample{{"k", []float64{0.31, 0.31, 0.31, 0.31}}}, DefaultBootstrap)[0]
+	near(t, "constant Mann-Whitney", k.MannWhitneyHolm, 0.013123806784370716, 1e-9)
+	if !strings.Contains(k.Sentence, "Welch's t-test is undefined") || !strings.Contains(k.Sentence, "Mann-Whitney U p = 0.013") {
+		t.Errorf("two constant configurations: %s", k.Sentence)
+	}
+
+	// The normal approximation's far tail (scipy: 7.066e-18 for 1..50
+	// against 51..100, 3.0786e-14 for 1..39 against 40..78).
+	seq := func(a, b int) []float64 {
+		var v []float64
+		for i := a; i <= b; i++ {
+			v = append(v, float64(i))
+		}
+		return v
+	}
+	near(t, "tail 50", MannWhitneyU(seq(1, 50), seq(51, 100)).P/7.066071930388932e-18, 1, 1e-9)
+	near(t, "tail 39", MannWhitneyU(seq(1, 39), seq(40, 78)).P/3.078637555679825e-14, 1, 1e-9)
+
+	// Seed 42's sentence ranges over the other seeds only.
+	p := Locate(acc, []float64{0.07, 0.09, 0.13, 0.15}, 0.15, "seed 42")
+	if !strings.Contains(p.Sentence, "other seeds gave 0.0700 to 0.1300") {
+		t.Errorf("range of the others: %s", p.Sentence)
+	}
+	if p := Locate(acc, []float64{0.12}, 0.12, "seed 42"); !strings.Contains(p.Sentence, "only finished run") {
+		t.Errorf("alone: %s", p.Sentence)
+	}
+}

@@ -21,8 +21,9 @@ type TTest struct {
 // sqrt(vx/nx + vy/ny) with the sample variances (ddof = 1), the
 // Welch-Satterthwaite degrees of freedom, and p = 2 P(T > |t|). Every
 // field is NaN when either sample has fewer than two values or holds a NaN,
-// and when both samples are constant (the test is undefined; scipy also
-// gives NaN).
+// and when both samples are constant (the test is undefined; scipy gives
+// NaN when their values are equal, and a meaningless huge t when rounding
+// leaves a variance of 1e-33 or so).
 func Welch(x, y []float64) TTest {
 	nan := TTest{math.NaN(), math.NaN(), math.NaN()}
 	if len(x) < 2 || len(y) < 2 || hasNaN(x, y) {
@@ -81,7 +82,9 @@ func MannWhitneyU(x, y []float64) UTest {
 	n := float64(n1 + n2)
 	s := math.Sqrt(float64(n1*n2) / 12 * ((n + 1) - ties/(n*(n-1))))
 	z := (u - float64(n1*n2)/2 - 0.5) / s
-	p := 2 * distuv.UnitNormal.Survival(z)
+	// 2 P(Z > z) as erfc, exact in the far tail, where 1 - CDF (gonum's
+	// Survival) reaches 0 from z of about 8.3.
+	p := math.Erfc(z / math.Sqrt2)
 	return UTest{U: u1, P: min(p, 1), Method: "asymptotic"}
 }
 
@@ -147,7 +150,13 @@ func Ranks(x []float64) (ranks []float64, ties float64) {
 // step-down method: sorted ascending, the i-th smallest (from 0) becomes
 // max over j <= i of min(1, (m - j) p_(j)), m the number of p-values. NaN
 // p-values (an undefined test) are left NaN and not counted in m.
-func Holm(p []float64) []float64 {
+func Holm(p []float64) []float64 { return holm(p, 0) }
+
+// holm is Holm with a family of at least m hypotheses: an undefined test
+// (NaN) among m counts as one that cannot be rejected, so that two tests
+// run over the same comparisons are corrected over the same number even
+// where one of them is undefined.
+func holm(p []float64, m int) []float64 {
 	out := make([]float64, len(p))
 	var idx []int
 	for i, v := range p {
@@ -157,7 +166,7 @@ func Holm(p []float64) []float64 {
 		}
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] < p[idx[b]] })
-	m := len(idx)
+	m = max(m, len(idx))
 	running := 0.0
 	for j, i := range idx {
 		running = max(running, min(1, float64(m-j)*p[i]))

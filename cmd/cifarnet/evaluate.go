@@ -248,6 +248,9 @@ N passes with the dropout and noise layers active, drawn from --mc-seed.`,
 type Prediction struct {
 	File string      `json:"file"`
 	Top  []ClassProb `json:"top"`
+	// MCSamples is the number of Monte Carlo dropout passes averaged
+	// (--mc-samples); absent for the deterministic prediction.
+	MCSamples int `json:"mc_samples,omitempty"`
 }
 
 // ClassProb is one class with its probability.
@@ -294,6 +297,9 @@ func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJS
 		m.Predict(e, x, m.Inputs(), len(files), probs)
 	}
 	preds := topClasses(probs, m, cfg.ClassNames, files, top)
+	for i := range preds {
+		preds[i].MCSamples = mc.samples
+	}
 	if asJSON {
 		// A NaN model's probabilities are null, not an empty answer.
 		js, err := finitejson.MarshalIndent(preds, "", "  ")

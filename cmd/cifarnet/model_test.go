@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -155,6 +156,17 @@ func TestBatchNormRunReloadsAndMCDropout(t *testing.T) {
 	}
 	if mc1.MCDropout.Loss == mc3.MCDropout.Loss || mc1.MCDropout.Loss == mc1.Loss {
 		t.Errorf("MC dropout loss %v with seed 3, %v with seed 4, deterministic %v: the passes are not stochastic", mc1.MCDropout.Loss, mc3.MCDropout.Loss, mc1.Loss)
+	}
+	// predict's JSON says how many passes each MC answer averaged.
+	for _, mc := range []string{"0", "8"} {
+		stdout, stderr, code := run(t, "predict", "--model", dir, "--json", "--mc-samples", mc, filepath.Join(dir, "samples.png"))
+		var preds []Prediction
+		if code != 0 || json.Unmarshal([]byte(stdout), &preds) != nil || len(preds) != 1 {
+			t.Fatalf("predict --mc-samples %s: exit %d: %s%s", mc, code, stdout, stderr)
+		}
+		if want := map[string]int{"0": 0, "8": 8}[mc]; preds[0].MCSamples != want || strings.Contains(stdout, "mc_samples") != (want > 0) {
+			t.Errorf("predict --mc-samples %s: mc_samples %d in %s", mc, preds[0].MCSamples, stdout)
+		}
 	}
 	plain := trainedRun(t)
 	if _, stderr, code := run(t, "evaluate", "--model", plain, "--data", data, "--mc-samples", "4"); code != 2 || !strings.Contains(stderr, "no dropout") {

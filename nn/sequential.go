@@ -567,9 +567,13 @@ func (m *Sequential) CountParams() int {
 // does: its name, the shape of one input sample (InputLayer's batch_shape
 // without the batch) and its layers' configs.
 type ModelConfig struct {
-	Name       string        `json:"name"`
-	InputShape []int         `json:"input_shape"`
-	Layers     []LayerConfig `json:"layers"`
+	Name       string `json:"name"`
+	InputShape []int  `json:"input_shape"`
+	// InputName is the name of the model file's InputLayer when it is
+	// not Keras's default "input_layer", so that the model file written
+	// back keeps it.
+	InputName string        `json:"input_name,omitempty"`
+	Layers    []LayerConfig `json:"layers"`
 }
 
 // Inputs is the number of values of one input sample.

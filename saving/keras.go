@@ -122,6 +122,9 @@ func ParseKeras(b []byte) (*KerasModel, error) {
 				return nil, err
 			}
 			k.Model.InputShape = shape
+			if name != DefaultInputName {
+				k.Model.InputName = name
+			}
 			continue
 		}
 		k.Model.Layers = append(k.Model.Layers, nn.LayerConfig{ClassName: o.ClassName, Config: lc})
@@ -334,15 +337,22 @@ func short(b []byte) string {
 	return string(b)
 }
 
+// DefaultInputName is the name Keras gives a model's InputLayer.
+const DefaultInputName = "input_layer"
+
 // KerasJSON writes the model file Keras's model.to_json() writes for m
 // (with compile_config when c is non-nil), which
 // keras.models.model_from_json reads back.
 func KerasJSON(m nn.ModelConfig, c *Compile) ([]byte, error) {
 	dtype := map[string]any{"module": "keras", "class_name": "DTypePolicy", "config": map[string]any{"name": "float32"}, "registered_name": nil}
 	batchShape := append([]any{nil}, intsAny(m.InputShape)...)
+	inputName := m.InputName
+	if inputName == "" {
+		inputName = DefaultInputName
+	}
 	layers := []any{map[string]any{
 		"module": "keras.layers", "class_name": "InputLayer", "registered_name": nil,
-		"config": map[string]any{"batch_shape": batchShape, "dtype": "float32", "sparse": false, "ragged": false, "name": "input_layer"},
+		"config": map[string]any{"batch_shape": batchShape, "dtype": "float32", "sparse": false, "ragged": false, "name": inputName},
 	}}
 	for _, l := range m.Layers {
 		layers = append(layers, map[string]any{"module": "keras.layers", "class_name": l.ClassName, "config": l.Config, "registered_name": nil})

@@ -72,7 +72,7 @@ func TestKerasRoundTrip(t *testing.T) {
 	 {"class_name": "Dense", "config": {"name": "dense_2", "units": 10}},
 	 {"class_name": "Activation", "config": {"name": "activation", "activation": "softmax"}}]},
 	 "compile_config": {"optimizer": "adam", "loss": "categorical_crossentropy", "metrics": ["accuracy"]}}`
-	for _, in := range []string{src, readOrSkip(t, exerciseModel)} {
+	for i, in := range []string{src, readOrSkip(t, exerciseModel)} {
 		k1, err := ParseKeras([]byte(in))
 		if err != nil {
 			t.Fatal(err)
@@ -80,6 +80,24 @@ func TestKerasRoundTrip(t *testing.T) {
 		b, err := KerasJSON(k1.Model, k1.Compile)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The InputLayer keeps its name ("in"; Keras's default in the
+		// exercise's file).
+		var written struct {
+			Config struct {
+				Layers []struct {
+					ClassName string `json:"class_name"`
+					Config    struct {
+						Name string `json:"name"`
+					} `json:"config"`
+				} `json:"layers"`
+			} `json:"config"`
+		}
+		if err := json.Unmarshal(b, &written); err != nil || len(written.Config.Layers) == 0 {
+			t.Fatalf("%v in\n%s", err, b)
+		}
+		if l, want := written.Config.Layers[0], []string{"in", "input_layer"}[i]; l.ClassName != "InputLayer" || l.Config.Name != want {
+			t.Errorf("first layer written: %s %q, want InputLayer %q", l.ClassName, l.Config.Name, want)
 		}
 		k2, err := ParseKeras(b)
 		if err != nil {

@@ -505,6 +505,9 @@ func cmpFloat(a, b float64) int {
 type factorTicks struct{ log bool }
 
 func (t factorTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(hi-lo, 0) || (t.log && !(lo > 0)) {
+		return endTicks(lo, hi) // gonum's tickers panic on these
+	}
 	var ts []plot.Tick
 	if t.log {
 		ts = plot.LogTicks{Prec: -1}.Ticks(lo, hi)

@@ -121,7 +121,10 @@ func yRange(h *train.History, metric string) (float64, float64) {
 	if math.IsInf(lo, 0) {
 		return 0, 1
 	}
-	pad := math.Max((hi-lo)*0.06, 1e-3)
+	// At least a millionth of the values' size: a pad of 1e-3 is lost to
+	// rounding on a diverging run's loss of 1e23, which left an empty
+	// range.
+	pad := math.Max((hi-lo)*0.06, math.Max(1e-3, 1e-6*math.Max(math.Abs(lo), math.Abs(hi))))
 	return lo - pad, hi + pad
 }
 

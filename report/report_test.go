@@ -681,3 +681,28 @@ func TestConfigurationShowsDataset(t *testing.T) {
 		}
 	}
 }
+
+// TestDivergingRunDraws: a run whose loss grew huge but finite (4.6e23,
+// a learning rate decayed by 1e30 a step) while its validation loss was
+// NaN drew an empty y range, and gonum's ticker panicked; the report is
+// written instead.
+func TestDivergingRunDraws(t *testing.T) {
+	r := syntheticRun(t)
+	r.History.Epochs = r.History.Epochs[:1]
+	r.History.Epochs[0].Logs.Loss, r.History.Epochs[0].Logs.ValLoss = 4.631821100752444e+23, math.NaN()
+	r.Metrics.EpochsRun, r.Metrics.BestEpoch, r.Metrics.StoppedEarly = 1, 1, false
+	if _, err := Write(r); err != nil {
+		t.Fatal(err)
+	}
+	if lo, hi := yRange(r.History, "loss"); !(hi > lo) || lo > 4.631821100752444e+23 || hi < 4.631821100752444e+23 {
+		t.Errorf("y range [%v, %v]", lo, hi)
+	}
+	for _, c := range [][2]float64{{4.6e23, 4.6e23}, {math.NaN(), math.NaN()}, {1, math.Inf(1)}, {1e30, 1e30 + 1e14}, {2, 1}} {
+		ts := (niceTicks{6}).Ticks(c[0], c[1])
+		if len(ts) > 2 {
+			t.Errorf("[%v, %v]: %d ticks", c[0], c[1], len(ts))
+		}
+		(factorTicks{}).Ticks(c[0], c[1])
+		(factorTicks{log: true}).Ticks(c[0], c[1])
+	}
+}

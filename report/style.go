@@ -378,6 +378,18 @@ func (t epochTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
+// endTicks labels the ends of a range that cannot be divided: its finite
+// ends, or nothing.
+func endTicks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for _, v := range []float64{lo, hi} {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) && (len(ts) == 0 || ts[0].Value != v) {
+			ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 4, 64)})
+		}
+	}
+	return ts
+}
+
 func abs(v int) int {
 	if v < 0 {
 		return -v
@@ -391,8 +403,10 @@ func abs(v int) int {
 type niceTicks struct{ n int }
 
 func (t niceTicks) Ticks(lo, hi float64) []plot.Tick {
-	if !(hi > lo) || math.IsInf(hi-lo, 0) {
-		return plot.DefaultTicks{}.Ticks(lo, hi)
+	if !(hi > lo) || math.IsInf(hi-lo, 0) || hi-lo < 1e-12*max(math.Abs(lo), math.Abs(hi)) {
+		// No range to divide (gonum's DefaultTicks panics on it), or too
+		// narrow for its size to step through: its ends.
+		return endTicks(lo, hi)
 	}
 	raw := (hi - lo) / float64(max(t.n, 2))
 	pow := math.Pow(10, math.Floor(math.Log10(raw)))

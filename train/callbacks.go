@@ -127,6 +127,10 @@ func (es *EarlyStopping) snapshot(r *FitState) {
 	}
 }
 
+// Restores tells whether OnTrainEnd restores (or restored) the best
+// epoch's weights: with RestoreBestWeights, once an epoch was watched.
+func (es *EarlyStopping) Restores() bool { return es.RestoreBestWeights && es.bestWeights != nil }
+
 // OnTrainEnd implements Callback.
 func (es *EarlyStopping) OnTrainEnd(r *FitState) {
 	if es.RestoreBestWeights && es.bestWeights != nil {

@@ -1,10 +1,12 @@
 package train
 
 import (
+	"errors"
 	"math"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/optim"
 )
 
 // scriptedRun feeds a val_loss sequence to an EarlyStopping, writing the
@@ -76,5 +78,54 @@ func TestEarlyStoppingSeedBest(t *testing.T) {
 	scriptedRun(t, &es, seedValLoss)
 	if es.BestEpoch != 9 || es.Best != 1.8229 {
 		t.Errorf("best = %v at epoch %d (0-based), want 1.8229 at 9", es.Best, es.BestEpoch)
+	}
+}
+
+// TestEarlyStoppingThatWatchedNothing: with start_from_epoch beyond the
+// run, early stopping watches no epoch and restores nothing (Keras's
+// best_weights stays None): the model keeps the last epoch's weights, and
+// the outcome says so (it said epoch 1).
+func TestEarlyStoppingThatWatchedNothing(t *testing.T) {
+	es := &EarlyStopping{Patience: 2, RestoreBestWeights: true, StartFromEpoch: 5}
+	es.OnTrainBegin(nil)
+	h := &History{}
+	for epoch := range 3 {
+		es.OnEpochEnd(nil, epoch, Logs{Loss: 1, ValLoss: 1, HasVal: true})
+		h.Epochs = append(h.Epochs, Epoch{Epoch: epoch + 1})
+	}
+	o := &Outcome{Config: Config{RestoreBest: true}, Early: es, History: h}
+	if es.Restores() || o.BestEpoch() != 3 {
+		t.Errorf("restores %v, best epoch %d, want the last (3)", es.Restores(), o.BestEpoch())
+	}
+	// From epoch 2 on it watches, and keeps the best.
+	es = &EarlyStopping{Patience: 5, RestoreBestWeights: true, StartFromEpoch: 1}
+	es.OnTrainBegin(nil)
+	m, err := nn.NewZero(nn.Architecture{Inputs: 1, Activation: "linear", Init: "he_normal", Classes: 2}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &FitState{Model: m}
+	for epoch, v := range []float64{0.5, 0.9, 0.7, 0.8} {
+		es.OnEpochEnd(r, epoch, Logs{ValLoss: v, HasVal: true})
+	}
+	o.Early = es
+	h.Epochs = append(h.Epochs, Epoch{Epoch: 4})
+	if !es.Restores() || o.BestEpoch() != 3 {
+		t.Errorf("restores %v, best epoch %d, want 3", es.Restores(), o.BestEpoch())
+	}
+}
+
+// TestMonitorNeverLogged: early stopping on learning_rate, which a
+// constant rate never logs, is refused; with a schedule it is not.
+func TestMonitorNeverLogged(t *testing.T) {
+	c := Exercise()
+	c.Monitor, c.Mode = "learning_rate", "min"
+	var fe *FieldError
+	if err := c.Validate(); !errors.As(err, &fe) || fe.Field != "monitor" {
+		t.Errorf("constant rate: %v", err)
+	}
+	c.LRSchedule = &optim.ScheduleConfig{ClassName: "ExponentialDecay", Config: optim.Args{"decay_steps": 100, "decay_rate": 0.9}}
+	if err := c.Validate(); err != nil {
+		t.Errorf("with a schedule: %v", err)
 	}
 }

@@ -136,8 +136,14 @@ func (c Config) validateTraining() error {
 		}
 	}
 	if c.Patience >= 0 {
-		if err := c.earlyStopping().Validate(); err != nil {
+		es := c.earlyStopping()
+		if err := es.Validate(); err != nil {
 			return err
+		}
+		if es.Monitor == "learning_rate" && !opt.Scheduled() && c.ReduceLR == nil {
+			// Keras warns "metric not available" every epoch and never
+			// stops or restores.
+			return fieldErr("monitor", es.Monitor, "a constant learning rate is never logged (only a schedule or ReduceLROnPlateau logs it), so early stopping would watch no epoch")
 		}
 	}
 	if c.ReduceLR != nil {

@@ -282,9 +282,11 @@ type Outcome struct {
 func (o *Outcome) EpochsRun() int { return len(o.History.Epochs) }
 
 // BestEpoch returns the 1-based epoch whose weights the model holds: the
-// best monitored epoch when best weights were restored, else the last.
+// best monitored epoch when best weights were restored, else the last
+// (also when early stopping watched no epoch: before start_from_epoch,
+// Keras keeps the last weights).
 func (o *Outcome) BestEpoch() int {
-	if o.Early != nil && o.Config.RestoreBest && o.EpochsRun() > 0 {
+	if o.Early != nil && o.Config.RestoreBest && o.Early.Restores() && o.EpochsRun() > 0 {
 		return o.Early.BestEpoch + 1
 	}
 	return o.EpochsRun()

@@ -22,7 +22,8 @@ func TestKeptSummary(t *testing.T) {
 		}
 		return h
 	}
-	restored := &train.EarlyStopping{BestEpoch: 1}
+	restored := &train.EarlyStopping{RestoreBestWeights: true}
+	restored.Restore(&train.EarlyState{BestEpoch: 1, BestWeights: [][]float32{{0}}})
 	cases := []struct {
 		name string
 		out  train.Outcome

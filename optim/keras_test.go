@@ -3,6 +3,7 @@ package optim
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/nn"
@@ -347,5 +348,32 @@ func TestClipNormPerTensorAndGlobal(t *testing.T) {
 				t.Fatalf("%s: steps %v, want %v", c.key, got, want)
 			}
 		}
+	}
+}
+
+// TestLionFloat32Betas: Keras's Lion casts beta_1 and beta_2 to the
+// variable's dtype and subtracts them from 1.0 there (lion.py:
+// ops.multiply(gradient, (1.0 - beta_2))), so 1 - beta is float32
+// arithmetic: 1 - float32(0.99) = 0.00999999, not float32(0.01).
+func TestLionFloat32Betas(t *testing.T) {
+	o, err := Build("lion", Constant(1e-3), Args{"beta_2": 0.99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := []nn.Param{{Name: "dense/kernel", Shape: []int{2}, Value: []float32{0, 0}, Grad: []float32{1, -3}}}
+	o.Step(nil, p)
+	one := float32(1)
+	want := []float32{(one - float32(0.99)) * 1, (one - float32(0.99)) * -3}
+	if want[0] == float32(0.01) {
+		t.Fatal("the case does not tell the two apart")
+	}
+	var got []float32
+	for _, s := range o.State().Slots {
+		if strings.HasSuffix(s.Name, "momentum") {
+			got = s.Data
+		}
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("momentum %v, want %v", got, want)
 	}
 }

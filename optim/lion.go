@@ -32,8 +32,12 @@ func newLion(r *argReader) rule {
 	return o
 }
 
+// prepare sets the step's scalars. Keras casts beta_1 and beta_2 to the
+// variable's dtype before taking 1.0 - beta, so that difference is
+// float32 arithmetic (1 - 0.99 is 0.00999999, not float32(0.01)).
 func (o *Lion) prepare(lr float32) {
-	o.kern = tensor.NewStepScalars(lr, float32(o.Beta1), float32(1-o.Beta1), float32(o.Beta2), float32(1-o.Beta2))
+	b1, b2 := float32(o.Beta1), float32(o.Beta2)
+	o.kern = tensor.NewStepScalars(lr, b1, 1-b1, b2, 1-b2)
 }
 
 // chunk is tensor's Lion pass over one chunk.

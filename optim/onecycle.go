@@ -107,14 +107,14 @@ func (s OneCycle) Validate() error {
 		positive("1cycle", "final_div_factor", s.FinalDivFactor)); err != nil {
 		return err
 	}
-	// A phase of zero length divides by zero in PyTorch too.
-	start := 0.0
-	ps, n := s.phases()
-	for _, p := range ps[:n] {
-		if !(p.end > start) {
-			return fmt.Errorf("1cycle: pct_start %g of %d steps leaves a phase without steps: use more steps or another pct_start", s.PctStart, s.TotalSteps)
-		}
-		start = p.end
+	// PyTorch divides by the length of the phase a step falls in: a first
+	// phase ending at step 0 (pct_start·total_steps = 1) divides by zero
+	// at step 0, which PyTorch raises. A shorter one (pct_start 0, say) is
+	// never the phase of any step and is skipped, as in PyTorch; a later
+	// phase of no length is never chosen either (a step past the one
+	// before it is past it too).
+	if ps, _ := s.phases(); ps[0].end == 0 {
+		return fmt.Errorf("1cycle: pct_start %g of %d steps gives the first phase no steps (PyTorch divides by zero): use more steps or another pct_start", s.PctStart, s.TotalSteps)
 	}
 	return nil
 }

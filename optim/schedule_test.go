@@ -65,7 +65,7 @@ func TestScheduleConfigs(t *testing.T) {
 		{`{"class_name": "PiecewiseConstantDecay", "config": {"boundaries": [10, "x"], "values": [1, 0.5, 0.1]}}`, "not a number"},
 		{`{"class_name": "WarmupThenDecay", "config": {}}`, "unknown learning rate schedule"},
 		{`{"class_name": "OneCycle", "config": {"max_lr": 0.1, "total_steps": 100, "anneal_strategy": "exp"}}`, "anneal_strategy"},
-		{`{"class_name": "OneCycle", "config": {"max_lr": 0.1, "total_steps": 2}}`, "phase without steps"},
+		{`{"class_name": "OneCycle", "config": {"max_lr": 0.1, "total_steps": 10, "pct_start": 0.1}}`, "first phase no steps"},
 	} {
 		var c ScheduleConfig
 		if err := json.Unmarshal([]byte(bad.js), &c); err != nil {
@@ -101,6 +101,11 @@ func TestOneCycleAgainstPyTorch(t *testing.T) {
 		{MaxLR: 1, TotalSteps: 37, PctStart: 0.25, AnnealStrategy: "linear", CycleMomentum: true, BaseMomentum: 0.8, MaxMomentum: 0.9, DivFactor: 10, FinalDivFactor: 100},
 		{MaxLR: 0.01, TotalSteps: 50, PctStart: 0.3, AnnealStrategy: "cos", CycleMomentum: true, BaseMomentum: 0.85, MaxMomentum: 0.95, DivFactor: 25, FinalDivFactor: 1e4, ThreePhase: true},
 		{MaxLR: 0.5, TotalSteps: 23, PctStart: 0.4, AnnealStrategy: "linear", CycleMomentum: false, DivFactor: 5, FinalDivFactor: 1e3, ThreePhase: true},
+		// First phases shorter than a step, which PyTorch skips.
+		{MaxLR: 0.1, TotalSteps: 10, PctStart: 0, AnnealStrategy: "cos", CycleMomentum: true, BaseMomentum: 0.85, MaxMomentum: 0.95, DivFactor: 25, FinalDivFactor: 1e4},
+		{MaxLR: 0.1, TotalSteps: 10, PctStart: 0.05, AnnealStrategy: "linear", CycleMomentum: true, BaseMomentum: 0.85, MaxMomentum: 0.95, DivFactor: 25, FinalDivFactor: 1e4},
+		{MaxLR: 0.1, TotalSteps: 2, PctStart: 0.3, AnnealStrategy: "cos", CycleMomentum: true, BaseMomentum: 0.85, MaxMomentum: 0.95, DivFactor: 25, FinalDivFactor: 1e4},
+		{MaxLR: 0.1, TotalSteps: 10, PctStart: 0, AnnealStrategy: "cos", CycleMomentum: true, BaseMomentum: 0.85, MaxMomentum: 0.95, DivFactor: 25, FinalDivFactor: 1e4, ThreePhase: true},
 	}
 	const script = `
 import json, sys, torch
@@ -111,7 +116,7 @@ for c in json.load(sys.stdin):
         o = torch.optim.Adam(p, lr=0.1)
     else:
         o = torch.optim.SGD(p, lr=0.1, momentum=0.9)
-    s = torch.optim.lr_scheduler.OneCycleLR(o, max_lr=c["max_lr"], total_steps=c["total_steps"], pct_start=c["pct_start"],
+    s = torch.optim.lr_scheduler.OneCycleLR(o, max_lr=c["max_lr"], total_steps=c["total_steps"], pct_start=float(c["pct_start"]),
         anneal_strategy=c["anneal"], cycle_momentum=c["cycle"], base_momentum=c["base"], max_momentum=c["max"],
         div_factor=c["div"], final_div_factor=c["final"], three_phase=c["three"])
     lrs, moms = [], []
@@ -146,6 +151,9 @@ json.dump(out, sys.stdout)
 	cmd.Stdin = strings.NewReader(string(b))
 	outb, err := cmd.Output()
 	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("torch: %v: %s", err, ee.Stderr)
+		}
 		t.Fatalf("torch: %v", err)
 	}
 	var outs []struct{ LR, Momentum []float64 }

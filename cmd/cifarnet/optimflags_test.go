@@ -100,7 +100,7 @@ func TestOptimizerFlagErrorsExit2(t *testing.T) {
 		{[]string{"--decay-steps", "10"}, "without --lr-schedule"},
 		{[]string{"--lr-schedule", "exponential", "--decay-rate", "0.5"}, "decay_steps = 0: want a positive number"},
 		{[]string{"--lr-schedule", "cosine", "--decay-steps", "10", "--cycle"}, "CosineDecay has no argument cycle"},
-		{[]string{"--lr-schedule", "onecycle", "--total-steps", "3"}, "phase without steps"},
+		{[]string{"--lr-schedule", "onecycle", "--total-steps", "2", "--pct-start", "0.5"}, "first phase no steps"},
 		{[]string{"--lr-schedule", "onecycle", "--max-lr", "0.1", "--optimizer", "sgd"}, "give sgd a momentum"},
 		{[]string{"--lr-schedule", "onecycle", "--momentum", "0.9", "--optimizer", "sgd", "--epochs", "3", "--total-steps", "95"}, "--total-steps 95 is fewer than the run's 3 epochs × 32 steps"},
 		{[]string{"--lr-schedule", "cosine", "--decay-steps", "100", "--reduce-lr-on-plateau"}, "needs a constant learning rate"},

@@ -332,20 +332,26 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 	return st, nil
 }
 
-// Diverged tells whether a finished run diverged, and why: training was
-// stopped by a non-finite loss (Keras's TerminateOnNaN, after which the
-// weights are not finite and its test accuracy is that of whichever
-// class argmax picks), or its test accuracy or loss is not finite.
+// Diverged tells whether a finished run diverged, and why: its test loss
+// or accuracy is not finite. A model with non-finite weights has a NaN
+// loss, while its accuracy is that of whichever class argmax picks from
+// NaN (a tenth on CIFAR-10), so the loss tells. A run whose training a
+// non-finite loss stopped (Keras's TerminateOnNaN) but whose early
+// stopping restored finite best weights has a real result, and counts.
 func Diverged(m train.Metrics) (string, bool) {
+	why := ""
 	switch {
-	case m.Terminated != "":
-		return m.Terminated, true
 	case !finite(m.TestAccuracy):
-		return "no finite test accuracy", true
+		why = "no finite test accuracy"
 	case !finite(m.TestLoss):
-		return "no finite test loss", true
+		why = "no finite test loss"
+	default:
+		return "", false
 	}
-	return "", false
+	if m.Terminated != "" {
+		why += ": " + m.Terminated
+	}
+	return why, true
 }
 
 // WriteExperiment computes the statistics of e and writes summary.csv,

@@ -451,3 +451,25 @@ func TestExperimentSingularCounts(t *testing.T) {
 		t.Errorf("the experiment's page says %q", m)
 	}
 }
+
+// TestDiverged: a run is diverged when its test results are not finite
+// (NaN weights score a tenth on CIFAR-10, with a NaN loss); one whose
+// training a NaN loss stopped but whose early stopping restored finite
+// weights has a real result.
+func TestDiverged(t *testing.T) {
+	for _, c := range []struct {
+		m    train.Metrics
+		want bool
+	}{
+		{train.Metrics{TestAccuracy: 0.1, TestLoss: math.NaN(), Terminated: "loss became NaN at epoch 1, step 2"}, true},
+		{train.Metrics{TestAccuracy: 0.38, TestLoss: 1.8, Terminated: "loss became NaN at epoch 9, step 5"}, false},
+		{train.Metrics{TestAccuracy: math.NaN(), TestLoss: 1.8}, true},
+		{train.Metrics{TestAccuracy: 0.38, TestLoss: math.Inf(1)}, true},
+		{train.Metrics{TestAccuracy: 0.38, TestLoss: 1.8}, false},
+	} {
+		why, got := Diverged(c.m)
+		if got != c.want || (got && c.m.Terminated != "" && !strings.Contains(why, c.m.Terminated)) {
+			t.Errorf("%+v: diverged %v (%q), want %v", c.m, got, why, c.want)
+		}
+	}
+}

@@ -212,7 +212,10 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 			loss += m.RegularizationLoss()
 			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 				// Keras's TerminateOnNaN: stop now; OnTrainEnd still runs, so
-				// early stopping restores the best weights seen so far.
+				// early stopping restores the best weights seen so far. Keras
+				// checks after the step (on_batch_end), applies it and logs
+				// the epoch; here the step is not applied nor the epoch
+				// logged (README, "Interruptions and faults").
 				r.Terminated = &NonFinite{Epoch: epoch + 1, Step: step + 1, Loss: loss}
 				r.StopTraining = true
 				break

@@ -237,3 +237,60 @@ func TestExperimentModelFileChanged(t *testing.T) {
 		}
 	}
 }
+
+// scheduledModelFile writes a small model file whose SGD's learning_rate
+// is the schedule (class and config) given.
+func scheduledModelFile(t *testing.T, dir, name, class string, config map[string]any) string {
+	t.Helper()
+	path := smallModelFile(t, dir, name, 8, "SGD")
+	b, _ := os.ReadFile(path)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	m["compile_config"].(map[string]any)["optimizer"] = map[string]any{"module": "keras.optimizers", "class_name": "SGD",
+		"config": map[string]any{"name": "SGD", "learning_rate": map[string]any{"module": "keras.optimizers.schedules",
+			"class_name": class, "config": config}}}
+	b, _ = json.Marshal(m)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestModelFileScheduleFlags: --lr-schedule constant replaces a model
+// file's schedule (it was ignored: the run decayed, an experiment's
+// lr-schedule=constant was mislabelled) with the schedule's initial rate,
+// or --lr's; --lr with a piecewise schedule (whose rates are its values),
+// from the file or from --lr-schedule, is refused instead of ignored.
+func TestModelFileScheduleFlags(t *testing.T) {
+	dir := t.TempDir()
+	exp := scheduledModelFile(t, dir, "exp.json", "ExponentialDecay", map[string]any{"initial_learning_rate": 0.1, "decay_steps": 32, "decay_rate": 0.5})
+	pw := scheduledModelFile(t, dir, "pw.json", "PiecewiseConstantDecay", map[string]any{"boundaries": []any{10}, "values": []any{0.2, 0.02}})
+	for _, c := range []struct {
+		settings []experiment.Setting
+		want     float64
+	}{
+		{[]experiment.Setting{{Name: "model", Value: exp}, {Name: "lr-schedule", Value: "constant"}}, 0.1},
+		{[]experiment.Setting{{Name: "lr-schedule", Value: "constant"}, {Name: "model", Value: exp}, {Name: "lr", Value: "0.03"}}, 0.03},
+		{[]experiment.Setting{{Name: "model", Value: pw}, {Name: "lr-schedule", Value: "constant"}}, 0.2},
+	} {
+		cfg, err := applySettings(c.settings)
+		if err != nil {
+			t.Fatalf("%v: %v", c.settings, err)
+		}
+		if cfg.LRSchedule != nil || cfg.LearningRate != c.want {
+			t.Errorf("%v: schedule %+v, rate %g, want the constant rate %g", c.settings, cfg.LRSchedule, cfg.LearningRate, c.want)
+		}
+	}
+	for _, settings := range [][]experiment.Setting{
+		{{Name: "model", Value: pw}, {Name: "lr", Value: "0.01"}},
+		{{Name: "lr-schedule", Value: "piecewise"}, {Name: "boundaries", Value: "2"}, {Name: "values", Value: "0.001,0.0005"}, {Name: "lr", Value: "0.1"}},
+	} {
+		if _, err := applySettings(settings); err == nil || !strings.Contains(err.Error(), "--lr") || !strings.Contains(err.Error(), "not --lr") {
+			t.Errorf("%v: %v, want --lr refused", settings, err)
+		}
+	}
+	_, stderr, code := run(t, "train", "--data", "/nonexistent", "--lr-schedule", "piecewise", "--boundaries", "2", "--values", "0.001,0.0005", "--lr", "0.1")
+	if code != 2 || !strings.Contains(stderr, "--lr 0.1: --lr-schedule piecewise takes its rates from --values") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("train --lr-schedule piecewise --lr: exit %d, stderr %q", code, stderr)
+	}
+}

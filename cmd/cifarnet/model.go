@@ -29,8 +29,16 @@ func addModelFlags(fs *pflag.FlagSet, f *modelFlags) {
 }
 
 // apply sets cfg.Model from --model or --layers; fs tells which flags were
-// given.
+// given. It then refuses the rate flags that the resulting optimizer would
+// ignore (see rateFlagsUsed).
 func (f modelFlags) apply(fs *pflag.FlagSet, cfg *train.Config) error {
+	if err := f.applyModel(fs, cfg); err != nil {
+		return err
+	}
+	return rateFlagsUsed(fs, cfg, f.file)
+}
+
+func (f modelFlags) applyModel(fs *pflag.FlagSet, cfg *train.Config) error {
 	if f.file == "" && f.layers == "" {
 		return nil
 	}
@@ -76,9 +84,48 @@ func (f modelFlags) apply(fs *pflag.FlagSet, cfg *train.Config) error {
 		if err := applyKerasOptimizer(cfg, k.Compile.Optimizer); err != nil {
 			return usagef("--model %s: compile_config: optimizer: %v", f.file, err)
 		}
+		if constantGiven(fs) && cfg.LRSchedule != nil && cfg.LRSchedule.ClassName != "" {
+			// --lr-schedule constant replaces the file's schedule, as
+			// every flag wins over the file: the rate stays the
+			// schedule's initial one (or --lr's).
+			if err := startRate(cfg); err != nil {
+				return usagef("--model %s: compile_config: optimizer: learning_rate: %v", f.file, err)
+			}
+		}
 		if fs.Changed("lr") {
 			setLearningRate(cfg, lr)
 		}
+	}
+	return nil
+}
+
+// constantGiven tells whether --lr-schedule constant was given.
+func constantGiven(fs *pflag.FlagSet) bool {
+	fl := fs.Lookup("lr-schedule")
+	return fl != nil && fl.Changed && fl.Value.String() == "constant"
+}
+
+// startRate replaces cfg's schedule with the constant rate it starts
+// from (its rate at step 0: a decay's initial_learning_rate, a piecewise
+// schedule's first value).
+func startRate(cfg *train.Config) error {
+	s, err := cfg.Schedule()
+	if err != nil {
+		return err
+	}
+	cfg.LearningRate, cfg.LRSchedule = s.At(0), nil
+	return nil
+}
+
+// rateFlagsUsed refuses the rate flags the optimizer would ignore,
+// silently otherwise: --lr with a piecewise schedule (given by
+// --lr-schedule or by the model file), whose rates are its values.
+func rateFlagsUsed(fs *pflag.FlagSet, cfg *train.Config, file string) error {
+	if fs.Changed("lr") && cfg.LRSchedule != nil && cfg.LRSchedule.ClassName == "PiecewiseConstantDecay" {
+		if fs.Changed("lr-schedule") {
+			return usagef("--lr %s: --lr-schedule %s takes its rates from --values, not --lr: leave --lr out", fs.Lookup("lr").Value, fs.Lookup("lr-schedule").Value)
+		}
+		return usagef("--lr %s: the --model %s optimizer's PiecewiseConstantDecay takes its rates from its values, not --lr: leave --lr out (or give --lr-schedule)", fs.Lookup("lr").Value, file)
 	}
 	return nil
 }

@@ -88,6 +88,14 @@ func (r *argReader) float(key string, def, lo, hi float64) float64 {
 	return v
 }
 
+// value returns the number key (def when absent), which the caller checks.
+func (r *argReader) value(key string, def float64) float64 {
+	if v, ok := r.number(key); ok {
+		return v
+	}
+	return def
+}
+
 // positive returns the number key (def when absent), which must be > 0.
 func (r *argReader) positive(key string, def float64) float64 {
 	v, ok := r.number(key)
@@ -95,7 +103,7 @@ func (r *argReader) positive(key string, def float64) float64 {
 		return def
 	}
 	if !(v > 0) || math.IsInf(v, 0) {
-		r.bad(key, v, "want a positive number")
+		r.bad(key, v, "want a number > 0")
 		return def
 	}
 	return v

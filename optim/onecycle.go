@@ -95,7 +95,7 @@ func (s OneCycle) Momentum(step int64) float64 { _, m := s.at(step); return m }
 func (s OneCycle) Validate() error {
 	switch {
 	case s.TotalSteps < 1:
-		return fmt.Errorf("1cycle: total_steps %d: want a positive number", s.TotalSteps)
+		return fmt.Errorf("1cycle: total_steps %d: want a number > 0", s.TotalSteps)
 	case !(s.PctStart >= 0 && s.PctStart <= 1):
 		return fmt.Errorf("1cycle: pct_start %g: want a fraction from 0 to 1", s.PctStart)
 	case s.AnnealStrategy != "cos" && s.AnnealStrategy != "linear":
@@ -103,7 +103,7 @@ func (s OneCycle) Validate() error {
 	case s.CycleMomentum && !(s.BaseMomentum >= 0 && s.BaseMomentum <= s.MaxMomentum && s.MaxMomentum <= 1):
 		return fmt.Errorf("1cycle: base_momentum %g and max_momentum %g: want 0 <= base <= max <= 1", s.BaseMomentum, s.MaxMomentum)
 	}
-	if err := firstError(positive("1cycle", "max_lr", s.MaxLR), positive("1cycle", "div_factor", s.DivFactor),
+	if err := firstError(rate("1cycle", "max_lr", s.MaxLR), positive("1cycle", "div_factor", s.DivFactor),
 		positive("1cycle", "final_div_factor", s.FinalDivFactor)); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 )
 
 // Schedule is a learning rate as a function of the optimizer's iteration
@@ -34,8 +35,39 @@ func (c Constant) At(int64) float64 { return float64(c) }
 
 // Validate implements Schedule.
 func (c Constant) Validate() error {
-	if !(c > 0) || math.IsInf(float64(c), 0) {
-		return fmt.Errorf("learning rate %g must be positive", float64(c))
+	if !ValidRate(float64(c)) {
+		return fmt.Errorf("learning_rate %g: %s", float64(c), RateWant)
+	}
+	return nil
+}
+
+// MinRate and MaxRate bound a learning rate: the optimizer steps with it
+// in float32, where a smaller positive rate is 0 or a denormal (1e-50
+// trained at rate 0) and a larger one infinite.
+const (
+	MinRate = 0x1p-126 // float32's smallest normal number
+	MaxRate = math.MaxFloat32
+)
+
+// RateWant says what a learning rate must be.
+const RateWant = "want a number > 0, from 1.1754944e-38 to 3.4028235e+38 (the optimizer steps in float32)"
+
+// ValidRate tells whether v is a learning rate float32 holds: from
+// MinRate to MaxRate.
+func ValidRate(v float64) bool { return v >= MinRate && v <= MaxRate }
+
+// rate checks a schedule's learning rate (ValidRate).
+func rate(owner, name string, v float64) error {
+	if !ValidRate(v) {
+		return &ArgError{Owner: owner, Key: name, Value: fmt.Sprint(v), Want: RateWant}
+	}
+	return nil
+}
+
+// rateOrZero checks a schedule's learning rate that may also be 0.
+func rateOrZero(owner, name string, v float64) error {
+	if v != 0 && !ValidRate(v) {
+		return &ArgError{Owner: owner, Key: name, Value: fmt.Sprint(v), Want: "want 0 or " + strings.TrimPrefix(RateWant, "want ")}
 	}
 	return nil
 }
@@ -62,7 +94,7 @@ func (s ExponentialDecay) At(step int64) float64 {
 
 // Validate implements Schedule.
 func (s ExponentialDecay) Validate() error {
-	return firstError(positive("ExponentialDecay", "initial_learning_rate", s.InitialLearningRate),
+	return firstError(rate("ExponentialDecay", "initial_learning_rate", s.InitialLearningRate),
 		positive("ExponentialDecay", "decay_steps", s.DecaySteps), positive("ExponentialDecay", "decay_rate", s.DecayRate))
 }
 
@@ -102,7 +134,7 @@ func (s PiecewiseConstantDecay) Validate() error {
 		}
 	}
 	for _, v := range s.Values {
-		if err := positive("PiecewiseConstantDecay", "values", v); err != nil {
+		if err := rate("PiecewiseConstantDecay", "values", v); err != nil {
 			return err
 		}
 	}
@@ -135,8 +167,8 @@ func (s PolynomialDecay) At(step int64) float64 {
 
 // Validate implements Schedule.
 func (s PolynomialDecay) Validate() error {
-	return firstError(positive("PolynomialDecay", "initial_learning_rate", s.InitialLearningRate),
-		positive("PolynomialDecay", "decay_steps", s.DecaySteps), nonNegative("PolynomialDecay", "end_learning_rate", s.EndLearningRate),
+	return firstError(rate("PolynomialDecay", "initial_learning_rate", s.InitialLearningRate),
+		positive("PolynomialDecay", "decay_steps", s.DecaySteps), rateOrZero("PolynomialDecay", "end_learning_rate", s.EndLearningRate),
 		positive("PolynomialDecay", "power", s.Power))
 }
 
@@ -161,7 +193,7 @@ func (s InverseTimeDecay) At(step int64) float64 {
 
 // Validate implements Schedule.
 func (s InverseTimeDecay) Validate() error {
-	return firstError(positive("InverseTimeDecay", "initial_learning_rate", s.InitialLearningRate),
+	return firstError(rate("InverseTimeDecay", "initial_learning_rate", s.InitialLearningRate),
 		positive("InverseTimeDecay", "decay_steps", s.DecaySteps), nonNegative("InverseTimeDecay", "decay_rate", s.DecayRate))
 }
 
@@ -200,7 +232,7 @@ func (s CosineDecay) At(step int64) float64 {
 // Validate implements Schedule.
 func (s CosineDecay) Validate() error {
 	err := firstError(positive("CosineDecay", "decay_steps", s.DecaySteps), nonNegative("CosineDecay", "warmup_steps", s.WarmupSteps),
-		nonNegative("CosineDecay", "initial_learning_rate", s.InitialLearningRate), nonNegative("CosineDecay", "warmup_target", s.WarmupTarget))
+		rateOrZero("CosineDecay", "initial_learning_rate", s.InitialLearningRate), rateOrZero("CosineDecay", "warmup_target", s.WarmupTarget))
 	if err == nil && (s.Alpha < 0 || s.Alpha > 1) {
 		err = &ArgError{Owner: "CosineDecay", Key: "alpha", Value: fmt.Sprint(s.Alpha), Want: "want a fraction from 0 to 1"}
 	}
@@ -235,7 +267,7 @@ func (s CosineDecayRestarts) At(step int64) float64 {
 
 // Validate implements Schedule.
 func (s CosineDecayRestarts) Validate() error {
-	err := firstError(positive("CosineDecayRestarts", "initial_learning_rate", s.InitialLearningRate),
+	err := firstError(rate("CosineDecayRestarts", "initial_learning_rate", s.InitialLearningRate),
 		positive("CosineDecayRestarts", "first_decay_steps", s.FirstDecaySteps), positive("CosineDecayRestarts", "t_mul", s.TMul),
 		positive("CosineDecayRestarts", "m_mul", s.MMul))
 	if err == nil && (s.Alpha < 0 || s.Alpha > 1) {
@@ -246,7 +278,7 @@ func (s CosineDecayRestarts) Validate() error {
 
 func positive(owner, name string, v float64) error {
 	if !(v > 0) || math.IsInf(v, 0) {
-		return &ArgError{Owner: owner, Key: name, Value: fmt.Sprint(v), Want: "want a positive number"}
+		return &ArgError{Owner: owner, Key: name, Value: fmt.Sprint(v), Want: "want a number > 0"}
 	}
 	return nil
 }

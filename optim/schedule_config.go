@@ -24,36 +24,36 @@ type ScheduleConfig struct {
 // scheduleReaders builds each schedule class from its Keras arguments.
 var scheduleReaders = map[string]func(r *argReader) Schedule{
 	"ExponentialDecay": func(r *argReader) Schedule {
-		return ExponentialDecay{InitialLearningRate: r.float("initial_learning_rate", 0, 0, math.MaxFloat32),
-			DecaySteps: r.float("decay_steps", 0, 0, math.MaxFloat64), DecayRate: r.float("decay_rate", 0, 0, math.MaxFloat32),
+		return ExponentialDecay{InitialLearningRate: r.value("initial_learning_rate", 0),
+			DecaySteps: r.positive("decay_steps", 0), DecayRate: r.float("decay_rate", 0, 0, math.MaxFloat32),
 			Staircase: r.boolean("staircase", false)}
 	},
 	"PiecewiseConstantDecay": func(r *argReader) Schedule {
 		return PiecewiseConstantDecay{Boundaries: r.numbers("boundaries"), Values: r.numbers("values")}
 	},
 	"PolynomialDecay": func(r *argReader) Schedule {
-		return PolynomialDecay{InitialLearningRate: r.float("initial_learning_rate", 0, 0, math.MaxFloat32),
-			DecaySteps: r.float("decay_steps", 0, 0, math.MaxFloat64), EndLearningRate: r.float("end_learning_rate", 0.0001, 0, math.MaxFloat32),
+		return PolynomialDecay{InitialLearningRate: r.value("initial_learning_rate", 0),
+			DecaySteps: r.positive("decay_steps", 0), EndLearningRate: r.value("end_learning_rate", 0.0001),
 			Power: r.float("power", 1, 0, 1e6), Cycle: r.boolean("cycle", false)}
 	},
 	"InverseTimeDecay": func(r *argReader) Schedule {
-		return InverseTimeDecay{InitialLearningRate: r.float("initial_learning_rate", 0, 0, math.MaxFloat32),
-			DecaySteps: r.float("decay_steps", 0, 0, math.MaxFloat64), DecayRate: r.float("decay_rate", 0, 0, math.MaxFloat32),
+		return InverseTimeDecay{InitialLearningRate: r.value("initial_learning_rate", 0),
+			DecaySteps: r.positive("decay_steps", 0), DecayRate: r.float("decay_rate", 0, 0, math.MaxFloat32),
 			Staircase: r.boolean("staircase", false)}
 	},
 	"CosineDecay": func(r *argReader) Schedule {
-		return CosineDecay{InitialLearningRate: r.float("initial_learning_rate", 0, 0, math.MaxFloat32),
-			DecaySteps: r.float("decay_steps", 0, 0, math.MaxFloat64), Alpha: r.float("alpha", 0, 0, 1),
-			WarmupTarget: r.float("warmup_target", 0, 0, math.MaxFloat32), WarmupSteps: r.float("warmup_steps", 0, 0, math.MaxFloat64)}
+		return CosineDecay{InitialLearningRate: r.value("initial_learning_rate", 0),
+			DecaySteps: r.positive("decay_steps", 0), Alpha: r.float("alpha", 0, 0, 1),
+			WarmupTarget: r.value("warmup_target", 0), WarmupSteps: r.float("warmup_steps", 0, 0, math.MaxFloat64)}
 	},
 	"CosineDecayRestarts": func(r *argReader) Schedule {
-		return CosineDecayRestarts{InitialLearningRate: r.float("initial_learning_rate", 0, 0, math.MaxFloat32),
-			FirstDecaySteps: r.float("first_decay_steps", 0, 0, math.MaxFloat64), TMul: r.float("t_mul", 2, 0, 1e6),
+		return CosineDecayRestarts{InitialLearningRate: r.value("initial_learning_rate", 0),
+			FirstDecaySteps: r.positive("first_decay_steps", 0), TMul: r.float("t_mul", 2, 0, 1e6),
 			MMul: r.float("m_mul", 1, 0, 1e6), Alpha: r.float("alpha", 0, 0, 1)}
 	},
 	"OneCycle": func(r *argReader) Schedule {
 		d := NewOneCycle(0, 0)
-		return OneCycle{MaxLR: r.float("max_lr", 0, 0, math.MaxFloat32), TotalSteps: r.integer("total_steps", 0, 1, math.MaxInt32),
+		return OneCycle{MaxLR: r.value("max_lr", 0), TotalSteps: r.integer("total_steps", 0, 1, math.MaxInt32),
 			PctStart: r.float("pct_start", d.PctStart, 0, 1), AnnealStrategy: r.str("anneal_strategy", d.AnnealStrategy),
 			CycleMomentum: r.boolean("cycle_momentum", d.CycleMomentum), BaseMomentum: r.float("base_momentum", d.BaseMomentum, 0, 1),
 			MaxMomentum: r.float("max_momentum", d.MaxMomentum, 0, 1), DivFactor: r.float("div_factor", d.DivFactor, 0, math.MaxFloat32),

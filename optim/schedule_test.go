@@ -2,6 +2,7 @@ package optim
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -175,5 +176,31 @@ json.dump(out, sys.stdout)
 				}
 			}
 		}
+	}
+}
+
+// TestRatesFloat32Holds: a learning rate float32 makes 0 (or a denormal,
+// or infinite) is refused, as a constant, a schedule's rate or a model
+// file's; the bounds themselves are taken. 1e-50 trained at rate 0.
+func TestRatesFloat32Holds(t *testing.T) {
+	for _, v := range []float64{1e-50, 1e-40, 0, -1, 1e39} {
+		for _, s := range []Schedule{Constant(v), ExponentialDecay{v, 10, 0.5, false}, PiecewiseConstantDecay{[]float64{1}, []float64{0.1, v}},
+			CosineDecayRestarts{v, 10, 2, 1, 0}, NewOneCycle(v, 10)} {
+			if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "want a number > 0, from 1.1754944e-38") {
+				t.Errorf("%T with rate %g: %v", s, v, err)
+			}
+		}
+		raw := fmt.Sprintf(`{"class_name": "Adam", "config": {"learning_rate": %g}}`, v)
+		if _, err := ParseKeras(json.RawMessage(raw)); err == nil {
+			t.Errorf("%s: accepted", raw)
+		}
+	}
+	for _, v := range []float64{MinRate, MaxRate} {
+		if err := Constant(v).Validate(); err != nil {
+			t.Errorf("%g: %v", v, err)
+		}
+	}
+	if err := (CosineDecay{InitialLearningRate: 1e-50, DecaySteps: 10, WarmupTarget: 0.1, WarmupSteps: 2}).Validate(); err == nil {
+		t.Errorf("CosineDecay from 1e-50 accepted")
 	}
 }

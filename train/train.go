@@ -216,8 +216,11 @@ func (c Config) ValidateWithin(available int64) error {
 	}
 	nTrain := SplitAt(c.TrainSamples, c.ValidationSplit)
 	switch {
-	case math.IsNaN(c.LearningRate) || math.IsInf(c.LearningRate, 0) || c.LearningRate < 0:
-		return fieldErr("learning_rate", c.LearningRate, "want a finite number >= 0")
+	case c.LRSchedule == nil && !optim.ValidRate(c.LearningRate),
+		// A schedule's initial rate may be 0 (CosineDecay's, warming up):
+		// the schedule checks it.
+		c.LRSchedule != nil && c.LearningRate != 0 && !optim.ValidRate(c.LearningRate):
+		return fieldErr("learning_rate", c.LearningRate, "%s", optim.RateWant)
 	case math.IsNaN(c.MinDelta) || math.IsInf(c.MinDelta, 0):
 		return fieldErr("min_delta", c.MinDelta, "want a finite number >= 0")
 	case c.Epochs < 1 || c.Epochs > MaxEpochs:

@@ -98,7 +98,7 @@ func TestOptimizerFlagErrorsExit2(t *testing.T) {
 		{[]string{"--lr-schedule", "constant", "--max-lr", "0.1"}, "schedule arguments [max_lr] given without --lr-schedule"},
 		{[]string{"--max-lr", "0.1", "--lr-schedule", "constant"}, "schedule arguments [max_lr] given without --lr-schedule"},
 		{[]string{"--decay-steps", "10"}, "without --lr-schedule"},
-		{[]string{"--lr-schedule", "exponential", "--decay-rate", "0.5"}, "decay_steps = 0: want a positive number"},
+		{[]string{"--lr-schedule", "exponential", "--decay-rate", "0.5"}, "decay_steps = 0: want a number > 0"},
 		{[]string{"--lr-schedule", "cosine", "--decay-steps", "10", "--cycle"}, "CosineDecay has no argument cycle"},
 		{[]string{"--lr-schedule", "onecycle", "--total-steps", "2", "--pct-start", "0.5"}, "first phase no steps"},
 		{[]string{"--lr-schedule", "onecycle", "--max-lr", "0.1", "--optimizer", "sgd"}, "give sgd a momentum"},
@@ -109,6 +109,15 @@ func TestOptimizerFlagErrorsExit2(t *testing.T) {
 		{[]string{"--reduce-lr-factor", "2"}, "factor 2"},
 		{[]string{"--momentum", "x"}, "--momentum"},
 		{[]string{"--lr", "NaN"}, "--lr"},
+		// Rates float32 makes 0 trained at 0; each message names its flag
+		// and says > 0.
+		{[]string{"--lr", "0"}, "--lr 0: want a number > 0, from 1.1754944e-38 to 3.4028235e+38"},
+		{[]string{"--lr", "-1"}, "--lr -1: want a number > 0, from"},
+		{[]string{"--lr", "1e-50"}, "--lr 1e-50: want a number > 0, from"},
+		{[]string{"--lr", "1e39"}, "--lr 1e+39: want a number > 0, from"},
+		{[]string{"--lr-schedule", "onecycle", "--max-lr", "1e-50"}, "--max-lr 1e-50: want a number > 0, from"},
+		{[]string{"--lr-schedule", "exponential", "--decay-rate", "0.5", "--lr", "1e-50"}, "--lr 1e-50: want a number > 0, from"},
+		{[]string{"--lr-schedule", "exponential", "--decay-rate", "0.5", "--decay-steps", "-1"}, "--decay-steps -1: want a number > 0 (ExponentialDecay's decay_steps)"},
 		{[]string{"--ema-overwrite-frequency", "99999999999"}, "--ema-overwrite-frequency"},
 	} {
 		_, stderr, code := run(t, append(append([]string{"train"}, tt.args...), "--data", data)...)

@@ -39,7 +39,8 @@ a logarithmic axis). The suggested rate is a tenth of the rate at which the
 smoothed loss was lowest; for 1cycle, that lowest point's rate is a good
 --max-lr. The flags that set the rate during training (--lr, --lr-schedule
 and its options, --reduce-lr-on-plateau and its options) are refused: the
-sweep sets the rate itself.`,
+sweep sets the rate itself. So are --epochs and early stopping's flags
+(--patience, --monitor, ...): the sweep is one epoch.`,
 		Example: `  cifarnet lr-find --data ../shared/cifar-10-batches-bin --optimizer sgd --momentum 0.9 --nesterov
   cifarnet lr-find --start-lr 1e-6 --end-lr 1 --train-samples 50000 --out runs/lr-find`,
 		Args: usageArgs(cobra.NoArgs),
@@ -52,6 +53,14 @@ sweep sets the rate itself.`,
 			})
 			if len(given) > 0 {
 				return usagef("%s: lr-find sets the learning rate itself, from --start-lr to --end-lr", strings.Join(given, ", "))
+			}
+			for _, n := range earlyStoppingFlags {
+				if cmd.Flags().Changed(n) {
+					given = append(given, "--"+n)
+				}
+			}
+			if len(given) > 0 {
+				return usagef("%s: lr-find runs one epoch, without early stopping: leave %s out", strings.Join(given, ", "), map[bool]string{true: "it", false: "them"}[len(given) == 1])
 			}
 			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
 				return err
@@ -66,13 +75,17 @@ sweep sets the rate itself.`,
 	fs.Float64Var(&start, "start-lr", 1e-7, "the rate of the first step (at least 1e-12)")
 	fs.Float64Var(&end, "end-lr", 10, "the rate of the last step (at most 1e6)")
 	fs.StringVar(&out, "out", "", "directory for lr_find.csv and the plot (default: a new runs/<timestamp> directory)")
-	hide(fs, "epochs", "patience", "min-delta", "restore-best", "monitor", "mode", "baseline", "start-from-epoch")
+	hide(fs, earlyStoppingFlags...)
 	for n := range rateFlags {
 		hide(fs, n)
 	}
 	fs.SortFlags = false
 	return cmd
 }
+
+// earlyStoppingFlags are train's flags that lr-find, one epoch without
+// early stopping, refuses.
+var earlyStoppingFlags = []string{"epochs", "patience", "min-delta", "restore-best", "monitor", "mode", "baseline", "start-from-epoch"}
 
 // The sweep's bounds. The rates are float32 in training: 1e-300 became 0
 // and 1e300 infinity, which the plot could not draw ("plotter: infinite

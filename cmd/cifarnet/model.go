@@ -29,13 +29,13 @@ func addModelFlags(fs *pflag.FlagSet, f *modelFlags) {
 }
 
 // apply sets cfg.Model from --model or --layers; fs tells which flags were
-// given. It then refuses the rate flags that the resulting optimizer would
-// ignore (see rateFlagsUsed).
+// given. It then refuses the flags that the run would
+// ignore (see ignoredFlags).
 func (f modelFlags) apply(fs *pflag.FlagSet, cfg *train.Config) error {
 	if err := f.applyModel(fs, cfg); err != nil {
 		return err
 	}
-	return rateFlagsUsed(fs, cfg, f.file)
+	return ignoredFlags(fs, cfg, f.file)
 }
 
 func (f modelFlags) applyModel(fs *pflag.FlagSet, cfg *train.Config) error {
@@ -117,10 +117,28 @@ func startRate(cfg *train.Config) error {
 	return nil
 }
 
-// rateFlagsUsed refuses the rate flags the optimizer would ignore,
-// silently otherwise: --lr with a piecewise schedule (given by
-// --lr-schedule or by the model file), whose rates are its values.
-func rateFlagsUsed(fs *pflag.FlagSet, cfg *train.Config, file string) error {
+// ignoredFlags refuses the flags the run would ignore, silently
+// otherwise: --lr with a piecewise schedule (given by --lr-schedule or by
+// the model file), whose rates are its values; the moving average's
+// options without --use-ema; ReduceLROnPlateau's options with
+// --reduce-lr-on-plateau=false.
+func ignoredFlags(fs *pflag.FlagSet, cfg *train.Config, file string) error {
+	for _, name := range []string{"ema-momentum", "ema-overwrite-frequency"} {
+		if fs.Changed(name) && cfg.OptimizerArgs["use_ema"] != true {
+			return usagef("--%s %s: the moving average of the weights is off: give --use-ema too, or leave --%s out", name, fs.Lookup(name).Value, name)
+		}
+	}
+	if fl := fs.Lookup("reduce-lr-on-plateau"); fl != nil && fl.Changed && fl.Value.String() == "false" {
+		var given []string
+		fs.Visit(func(f *pflag.Flag) {
+			if f.Name != fl.Name && (strings.HasPrefix(f.Name, "reduce-lr-") || f.Name == "min-lr") {
+				given = append(given, "--"+f.Name)
+			}
+		})
+		if len(given) > 0 {
+			return usagef("%s: --reduce-lr-on-plateau=false turns ReduceLROnPlateau off: leave them out, or leave --reduce-lr-on-plateau=false out", strings.Join(given, ", "))
+		}
+	}
 	if fs.Changed("lr") && cfg.LRSchedule != nil && cfg.LRSchedule.ClassName == "PiecewiseConstantDecay" {
 		if fs.Changed("lr-schedule") {
 			return usagef("--lr %s: --lr-schedule %s takes its rates from --values, not --lr: leave --lr out", fs.Lookup("lr").Value, fs.Lookup("lr-schedule").Value)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/cifarnet/cifarnet/experiment"
 	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -227,5 +228,37 @@ func TestLRFindRatesBounded(t *testing.T) {
 	_, stderr, code := run(t, "lr-find", "--data", data, "--out", dir, "--train-samples", "200", "--hidden", "16", "--batch-size", "16", "--start-lr", "1e-12", "--end-lr", "1e6")
 	if code != 0 {
 		t.Fatalf("lr-find from 1e-12 to 1e6: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestIgnoredOptionsRefused: options that would do nothing were accepted
+// silently (the moving average's without --use-ema; ReduceLROnPlateau's
+// with --reduce-lr-on-plateau=false, which they turned back on; lr-find's
+// hidden early-stopping flags): each is refused by name, exit 2, before
+// any data is read.
+func TestIgnoredOptionsRefused(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--ema-momentum", "0.9"}, "--ema-momentum 0.9: the moving average of the weights is off: give --use-ema"},
+		{[]string{"train", "--optimizer", "adamw", "--use-ema=false", "--ema-overwrite-frequency", "3"}, "--ema-overwrite-frequency 3: the moving average"},
+		{[]string{"train", "--reduce-lr-on-plateau=false", "--reduce-lr-patience", "2", "--min-lr", "1e-4"}, "--reduce-lr-patience, --min-lr: --reduce-lr-on-plateau=false turns ReduceLROnPlateau off"},
+		{[]string{"train", "--reduce-lr-factor", "0.5", "--reduce-lr-on-plateau=false"}, "--reduce-lr-factor: --reduce-lr-on-plateau=false"},
+		{[]string{"lr-find", "--epochs", "3"}, "--epochs: lr-find runs one epoch, without early stopping"},
+		{[]string{"lr-find", "--patience", "2", "--monitor", "loss", "--restore-best=false"}, "--patience, --restore-best, --monitor: lr-find runs one epoch"},
+		{[]string{"lr-find", "--mode", "min"}, "--mode: lr-find"},
+		{[]string{"lr-find", "--min-delta", "0.1"}, "--min-delta: lr-find"},
+		{[]string{"lr-find", "--baseline", "0.1"}, "--baseline: lr-find"},
+		{[]string{"lr-find", "--start-from-epoch", "1"}, "--start-from-epoch: lr-find"},
+	} {
+		_, stderr, code := run(t, append(tt.args, "--data", "/nonexistent")...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and one line containing %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	// With --use-ema (or a model file's use_ema) the options are taken.
+	if _, err := applySettings([]experiment.Setting{{Name: "use-ema", Value: "true"}, {Name: "ema-momentum", Value: "0.9"}}); err != nil {
+		t.Error(err)
 	}
 }

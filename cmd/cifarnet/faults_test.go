@@ -106,11 +106,13 @@ func TestDownloadWithoutNetworkSaysWhatToDo(t *testing.T) {
 	}
 }
 
+// TestUnwritableOut: a file in --out's path is a usage error (exit 2, as
+// --out's other problems are), naming --out.
 func TestUnwritableOut(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "a-file")
 	os.WriteFile(file, []byte("x"), 0o644)
 	_, stderr, code := run(t, "train", "--data", sharedData(t), "--out", filepath.Join(file, "run"))
-	if code != 1 || !strings.Contains(stderr, "--out") || !strings.Contains(stderr, "not a directory") {
+	if code != 2 || !strings.Contains(stderr, "--out") || !strings.Contains(stderr, "not a directory") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }

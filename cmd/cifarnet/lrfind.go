@@ -111,6 +111,10 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	if err := cfg.Validate(); err != nil {
 		return flagError(err)
 	}
+	if steps := cfg.StepsPerEpoch(); steps < 2 {
+		return usagef("--train-samples %d with --validation-split %g and --batch-size %d give %d training step an epoch: lr-find needs at least 2 (more --train-samples or a smaller --batch-size)",
+			cfg.TrainSamples, cfg.ValidationSplit, cfg.BatchSize, steps)
+	}
 	info, err := cfg.Info()
 	if err != nil {
 		return usageError{err}
@@ -145,7 +149,7 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	}
 	rd, err := rundir.Open(out, true, false)
 	if err != nil {
-		return fmt.Errorf("--out: %w", err)
+		return outError(err)
 	}
 	defer rd.Close()
 	dir := rd.Write

@@ -262,3 +262,34 @@ func TestIgnoredOptionsRefused(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestUsageErrorsExit2: an lr-find epoch of fewer than 2 steps, and an
+// --out where a file stands, are usage errors (exit 2) naming the flags;
+// they exited 1 ("want end > start and at least 2 steps", "cannot create
+// it: not a directory").
+func TestUsageErrorsExit2(t *testing.T) {
+	data := sharedData(t)
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	small := []string{"--train-samples", "200", "--test-samples", "100", "--hidden", "8", "--epochs", "1"}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lr-find", "--train-samples", "10"}, "--train-samples 10 with --validation-split 0.2 and --batch-size 128 give 1 training step an epoch: lr-find needs at least 2"},
+		{[]string{"lr-find", "--batch-size", "4000"}, "--batch-size 4000 give 1 training step"},
+		{append([]string{"train", "-q", "--out", file}, small...), "--out " + file + ": not a directory (a file is there"},
+		{append([]string{"train", "-q", "--out", filepath.Join(file, "run")}, small...), "--out " + filepath.Join(file, "run") + ": not a directory (a file is there"},
+		{[]string{"lr-find", "--out", file, "--train-samples", "200", "--hidden", "8"}, "--out " + file + ": not a directory (a file is there"},
+	} {
+		_, stderr, code := run(t, append(tt.args, "--data", data)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and one line containing %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	if b, _ := os.ReadFile(file); string(b) != "mine" {
+		t.Errorf("the file at --out was changed: %q", b)
+	}
+}

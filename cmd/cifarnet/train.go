@@ -181,6 +181,8 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 			return usagef("--out %s %v: a run there would replace it; choose another directory", de.Dir, de.Err)
 		case errors.Is(de.Err, rundir.ErrNotRun):
 			return usagef("--out %s %v: pass --overwrite to replace them, or choose a new or empty directory", de.Dir, de.Err)
+		case errors.Is(de.Err, syscall.ENOTDIR) && f.resume == "":
+			return outError(err)
 		}
 		return fmt.Errorf("%s %s: %w", flag, de.Dir, de.Err)
 	}
@@ -205,6 +207,21 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 	}
 	train.PrintTestAccuracy(stdout, out)
 	return nil
+}
+
+// outError is the error of a --out that cannot be a run directory: a
+// usage error when a file stands where the directory (or one above it)
+// would be, as --out's other problems are; others (permissions, a full
+// disk) pass through, naming --out.
+func outError(err error) error {
+	var de *rundir.DirError
+	if errors.As(err, &de) && errors.Is(de.Err, syscall.ENOTDIR) {
+		return usagef("--out %s: not a directory (a file is there, or in its path): choose a directory", de.Dir)
+	}
+	if errors.As(err, &de) {
+		return fmt.Errorf("--out %s: %w", de.Dir, de.Err)
+	}
+	return fmt.Errorf("--out: %w", err)
 }
 
 // keptSummary says which epoch's weights the saved model holds, with that

@@ -50,6 +50,30 @@ func (r *argReader) fail(format string, v ...any) {
 	}
 }
 
+// MissingError is a required argument absent, or null (Keras's None).
+type MissingError struct {
+	Owner, Key string
+	Null       bool
+}
+
+func (e *MissingError) Error() string {
+	if e.Null {
+		return fmt.Sprintf("%s: %s is null: it has no default, give a value", e.Owner, e.Key)
+	}
+	return fmt.Sprintf("%s: %s is missing: it has no default, give it", e.Owner, e.Key)
+}
+
+// needed records the first of keys absent or null: arguments without a
+// default, which would otherwise read as 0 ("decay_steps = 0").
+func (r *argReader) needed(keys ...string) {
+	for _, k := range keys {
+		v, ok := r.args[k]
+		if r.err == nil && (!ok || v == nil) {
+			r.err = &MissingError{Owner: r.owner, Key: k, Null: ok}
+		}
+	}
+}
+
 // get returns the argument key, or nil when absent or None.
 func (r *argReader) get(key string) any {
 	r.used[key] = true

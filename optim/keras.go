@@ -2,6 +2,7 @@ package optim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -94,17 +95,35 @@ func ParseKeras(raw json.RawMessage) (*KerasOptimizer, error) {
 			continue
 		}
 		var lr float64
-		if json.Unmarshal(v, &lr) == nil {
+		err := json.Unmarshal(v, &lr)
+		if err == nil {
 			k.LearningRate = lr
 			continue
 		}
+		if n := outOfRange(err); n != "" {
+			return nil, fmt.Errorf("optimizer %s: learning_rate: %s", o.ClassName, n)
+		}
 		var s ScheduleConfig
-		if err := json.Unmarshal(v, &s); err != nil || s.ClassName == "" {
+		err = json.Unmarshal(v, &s)
+		if n := outOfRange(err); n != "" {
+			return nil, fmt.Errorf("optimizer %s: learning_rate: %s config: %s", o.ClassName, s.ClassName, n)
+		}
+		if err != nil || s.ClassName == "" {
 			return nil, fmt.Errorf("optimizer %s: learning_rate: want a number or a serialized schedule", o.ClassName)
 		}
 		k.Schedule = &s
 	}
 	return k, k.check()
+}
+
+// outOfRange says which number of a JSON decoding error float64 cannot
+// hold (1e400); "" for other errors.
+func outOfRange(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && strings.HasPrefix(te.Value, "number ") {
+		return te.Value + " is out of range (want a finite number of at most 1.8e308)"
+	}
+	return ""
 }
 
 // check builds the optimizer once, so that a bad argument fails here.

@@ -49,6 +49,18 @@ func TestParseKeras(t *testing.T) {
 		{`{"class_name": "SGD", "config": {"beta_1": 0.9}}`, "sgd has no argument beta_1"},
 		{`{"class_name": "Adam", "config": {"learning_rate": {"class_name": "Warmup", "config": {}}}}`, "unknown learning rate schedule"},
 		{`{"class_name": "Adam", "config": {"learning_rate": "fast"}}`, "want a number or a serialized schedule"},
+		// A field left out or null is said to be (it read as "= 0"), and a
+		// number float64 cannot hold is out of range (it read as "want a
+		// number or a serialized schedule").
+		{`{"class_name": "Adam", "config": {"learning_rate": {"class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.1, "decay_rate": 0.5}}}}`,
+			"ExponentialDecay: decay_steps is missing"},
+		{`{"class_name": "Adam", "config": {"learning_rate": {"class_name": "ExponentialDecay", "config": {"initial_learning_rate": null, "decay_steps": 3, "decay_rate": 0.5}}}}`,
+			"ExponentialDecay: initial_learning_rate is null"},
+		{`{"class_name": "Adam", "config": {"learning_rate": {"class_name": "ExponentialDecay"}}}`, "ExponentialDecay: initial_learning_rate is missing"},
+		{`{"class_name": "Adam", "config": {"learning_rate": {"class_name": "PiecewiseConstantDecay", "config": {"values": [0.1]}}}}`, "boundaries is missing"},
+		{`{"class_name": "Adam", "config": {"learning_rate": {"class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 1e400, "decay_rate": 0.5}}}}`,
+			"learning_rate: ExponentialDecay config: number 1e400 is out of range"},
+		{`{"class_name": "Adam", "config": {"learning_rate": 1e400}}`, "learning_rate: number 1e400 is out of range"},
 		{`{"class_name": "Adam", "module": "my.optimizers", "config": {}}`, "not keras.optimizers"},
 		{`{"class_name": "Adam", "config": {"gradient_accumulation_steps": 4}}`, "not supported"},
 		{`[1, 2]`, "want a name or a Keras optimizer object"},

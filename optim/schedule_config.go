@@ -61,6 +61,19 @@ var scheduleReaders = map[string]func(r *argReader) Schedule{
 	},
 }
 
+// scheduleRequired names each class's arguments without a default (the
+// run gives a schedule from flags its initial_learning_rate, and 1cycle's
+// max_lr and total_steps, when they are left out).
+var scheduleRequired = map[string][]string{
+	"ExponentialDecay":       {"initial_learning_rate", "decay_steps", "decay_rate"},
+	"PiecewiseConstantDecay": {"boundaries", "values"},
+	"PolynomialDecay":        {"initial_learning_rate", "decay_steps"},
+	"InverseTimeDecay":       {"initial_learning_rate", "decay_steps", "decay_rate"},
+	"CosineDecay":            {"initial_learning_rate", "decay_steps"},
+	"CosineDecayRestarts":    {"initial_learning_rate", "first_decay_steps"},
+	"OneCycle":               {"max_lr", "total_steps"},
+}
+
 // ScheduleNames lists the class names a ScheduleConfig may have.
 func ScheduleNames() []string {
 	var n []string
@@ -84,6 +97,7 @@ func (c ScheduleConfig) Schedule() (Schedule, error) {
 	r := newArgReader(c.ClassName, c.Config)
 	r.str("name", "")
 	s := read(r)
+	r.needed(scheduleRequired[c.ClassName]...) // after the values given are checked
 	if err := r.finish(); err != nil {
 		return nil, err
 	}

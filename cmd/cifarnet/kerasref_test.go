@@ -58,7 +58,7 @@ var kerasRefJobs = []struct{ name, flags string }{
 	{"lion_ema", "--optimizer lion --lr 0.0003 --use-ema"},
 	{"exponential", "--optimizer sgd --lr 0.01 --lr-schedule exponential --decay-steps 5 --decay-rate 0.5"},
 	{"exponential_staircase", "--optimizer sgd --lr 0.01 --lr-schedule exponential --decay-steps 5 --decay-rate 0.5 --staircase"},
-	{"piecewise", "--optimizer sgd --lr 0.01 --lr-schedule piecewise --boundaries 5,13 --values 0.01,0.003,0.001"},
+	{"piecewise", "--optimizer sgd --lr-schedule piecewise --boundaries 5,13 --values 0.01,0.003,0.001"},
 	{"polynomial", "--optimizer adam --lr 0.001 --lr-schedule polynomial --decay-steps 15 --end-learning-rate 0.0002 --power 2"},
 	{"polynomial_cycle", "--optimizer adam --lr 0.001 --lr-schedule polynomial --decay-steps 7 --cycle --power 0.5"},
 	{"inverse_time", "--optimizer sgd --lr 0.01 --lr-schedule inverse-time --decay-steps 3 --decay-rate 0.7"},

@@ -100,6 +100,16 @@ func main() {
 // becomes "--clipnorm -1: ... (nadam's clipnorm)"), as every other flag's
 // error does; an argument from a model file or a grid keeps its Keras name.
 func argFlag(cmd *cobra.Command, err error) error {
+	var me *optim.MissingError
+	if cmd != nil && errors.As(err, &me) {
+		// A schedule from --lr-schedule (not from a model file) lacks an
+		// argument: name its flag.
+		sf, f := cmd.Flags().Lookup("lr-schedule"), cmd.Flags().Lookup(strings.ReplaceAll(me.Key, "_", "-"))
+		if sf != nil && sf.Changed && f != nil && !f.Changed {
+			return usagef("--lr-schedule %s needs --%s (%s's %s has no default)", sf.Value, f.Name, me.Owner, me.Key)
+		}
+		return err
+	}
 	var ae *optim.ArgError
 	if cmd == nil || !errors.As(err, &ae) {
 		return err

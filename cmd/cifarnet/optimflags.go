@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,7 +121,15 @@ func (s *scheduleValue) Set(name string) error {
 	default:
 		class, ok := scheduleNames[name]
 		if !ok {
-			class = name // a Keras class name; Validate refuses unknown ones
+			class = name // a Keras class name
+			if !slices.Contains(optim.ScheduleNames(), class) {
+				var names []string
+				for n := range scheduleNames {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				return fmt.Errorf("unknown schedule (want constant, %s, or a Keras class name such as ExponentialDecay)", strings.Join(names, ", "))
+			}
 		}
 		if c.LRSchedule == nil {
 			c.LRSchedule = &optim.ScheduleConfig{}

@@ -119,7 +119,7 @@ func startRate(cfg *train.Config) error {
 
 // ignoredFlags refuses the flags the run would ignore, silently
 // otherwise: --lr with a piecewise schedule (given by --lr-schedule or by
-// the model file), whose rates are its values; the moving average's
+// the model file), whose rates are its values, or with 1cycle's --max-lr; the moving average's
 // options without --use-ema; ReduceLROnPlateau's options with
 // --reduce-lr-on-plateau=false.
 func ignoredFlags(fs *pflag.FlagSet, cfg *train.Config, file string) error {
@@ -138,6 +138,9 @@ func ignoredFlags(fs *pflag.FlagSet, cfg *train.Config, file string) error {
 		if len(given) > 0 {
 			return usagef("%s: --reduce-lr-on-plateau=false turns ReduceLROnPlateau off: leave them out, or leave --reduce-lr-on-plateau=false out", strings.Join(given, ", "))
 		}
+	}
+	if fs.Changed("lr") && fs.Changed("max-lr") && cfg.LRSchedule != nil && cfg.LRSchedule.ClassName == "OneCycle" {
+		return usagef("--lr %s: --lr-schedule onecycle peaks at --max-lr %s (--lr is only its default): leave --lr out", fs.Lookup("lr").Value, fs.Lookup("max-lr").Value)
 	}
 	if fs.Changed("lr") && cfg.LRSchedule != nil && cfg.LRSchedule.ClassName == "PiecewiseConstantDecay" {
 		if fs.Changed("lr-schedule") {

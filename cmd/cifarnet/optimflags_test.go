@@ -246,6 +246,7 @@ func TestIgnoredOptionsRefused(t *testing.T) {
 		{[]string{"train", "--optimizer", "adamw", "--use-ema=false", "--ema-overwrite-frequency", "3"}, "--ema-overwrite-frequency 3: the moving average"},
 		{[]string{"train", "--reduce-lr-on-plateau=false", "--reduce-lr-patience", "2", "--min-lr", "1e-4"}, "--reduce-lr-patience, --min-lr: --reduce-lr-on-plateau=false turns ReduceLROnPlateau off"},
 		{[]string{"train", "--reduce-lr-factor", "0.5", "--reduce-lr-on-plateau=false"}, "--reduce-lr-factor: --reduce-lr-on-plateau=false"},
+		{[]string{"train", "--optimizer", "sgd", "--momentum", "0.9", "--lr-schedule", "onecycle", "--max-lr", "0.01", "--lr", "0.5"}, "--lr 0.5: --lr-schedule onecycle peaks at --max-lr 0.01"},
 		{[]string{"lr-find", "--epochs", "3"}, "--epochs: lr-find runs one epoch, without early stopping"},
 		{[]string{"lr-find", "--patience", "2", "--monitor", "loss", "--restore-best=false"}, "--patience, --restore-best, --monitor: lr-find runs one epoch"},
 		{[]string{"lr-find", "--mode", "min"}, "--mode: lr-find"},

@@ -71,6 +71,10 @@ See docs/onnx.md for running the model from Python, Node.js and a web page.`,
 				return usagef("--out %s is a directory: want the name of the .onnx file to write", out)
 			} else if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
 				return usagef("--out %s: directory %s does not exist", out, filepath.Dir(out))
+			} else if _, err := os.Lstat(out); err == nil && !strings.EqualFold(filepath.Ext(out), ".onnx") {
+				// Replacing an earlier export is expected; replacing a run's
+				// model.json or anything else a typo named is not.
+				return usagef("--out %s exists and is not an .onnx file: export replaces only an earlier export; remove it or choose another name", out)
 			}
 			return runExport(cmd.OutOrStdout(), modelDir, out, in)
 		},
@@ -79,7 +83,7 @@ See docs/onnx.md for running the model from Python, Node.js and a web page.`,
 	fs.StringVar(&modelDir, "model", "", "run directory of the saved model (or give it as the argument)")
 	fs.StringVar(&format, "format", "onnx", "output format: onnx")
 	fs.StringVar(&input, "input", string(onnx.Uint8), "model input: uint8 (raw images [batch, height, width, channels]) or float32 (features [batch, features])")
-	fs.StringVar(&out, "out", "", "output file (default RUN_DIR/"+ONNXFile+"; replaced if it exists)")
+	fs.StringVar(&out, "out", "", "output file (default RUN_DIR/"+ONNXFile+"; an existing .onnx file is replaced, any other existing file refused)")
 	return cmd
 }
 

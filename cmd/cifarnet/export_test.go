@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -205,6 +206,10 @@ func TestExportBadInput(t *testing.T) {
 		{"--out in no directory", func(t *testing.T) []string {
 			return []string{"--out", filepath.Join(t.TempDir(), "nope", "m.onnx"), good}
 		}, "does not exist"},
+		{"--out the run's own model.json", func(t *testing.T) []string {
+			dir := copyRun(t)
+			return []string{"--out", filepath.Join(dir, saving.ConfigFile), dir}
+		}, "is not an .onnx file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args(t)
@@ -217,6 +222,20 @@ func TestExportBadInput(t *testing.T) {
 				t.Errorf("export %v failed but wrote %s", args, out)
 			}
 		})
+	}
+	// The run's model.json survives an --out naming it; an earlier export
+	// is replaced.
+	dir := copyRun(t)
+	before, _ := os.ReadFile(filepath.Join(dir, saving.ConfigFile))
+	run(t, "export", "--out", filepath.Join(dir, saving.ConfigFile), dir)
+	if after, _ := os.ReadFile(filepath.Join(dir, saving.ConfigFile)); !bytes.Equal(before, after) {
+		t.Error("export --out RUN/model.json replaced the run's model.json")
+	}
+	onnxFile := filepath.Join(dir, "m.onnx")
+	for i := range 2 {
+		if _, stderr, code := run(t, "export", "--out", onnxFile, dir); code != 0 {
+			t.Errorf("export %d to %s: exit %d: %s", i+1, onnxFile, code, stderr)
+		}
 	}
 }
 

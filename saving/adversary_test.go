@@ -28,6 +28,8 @@ func TestModelFactsChecked(t *testing.T) {
 		{"class name long", func(f, p map[string]any) { f["class_names"] = []string{"a", strings.Repeat("b", 300), "c"} }, "at most 256 bytes"},
 		{"scale huge", func(f, p map[string]any) { p["scale"] = 1e308 }, "preprocessing.scale 1e+308"},
 		{"scale zero", func(f, p map[string]any) { p["scale"] = 0 }, "preprocessing.scale 0"},
+		// evaluate and predict scale by 1/255 whatever the file says.
+		{"scale 1", func(f, p map[string]any) { p["scale"] = 1 }, "preprocessing.scale 1: only 1/255"},
 		{"channels first", func(f, p map[string]any) { p["flatten"] = "channels_first" }, `flatten "channels_first"`},
 		{"shape of another size", func(f, p map[string]any) { p["input_shape"] = []int{2, 3, 3} }, "is 18 values, the network takes 12"},
 		{"shape of four dims", func(f, p map[string]any) { p["input_shape"] = []int{2, 2, 3, 1} }, "want [height, width, 1 or 3]"},

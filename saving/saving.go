@@ -250,7 +250,7 @@ const maxClassName = 256
 // network contradicts or that no run writes, so that predict, evaluate
 // and export all read the same sound facts: an input shape of [height,
 // width, 1 or 3] whose product is the network's inputs, channels-last
-// flattening, a finite positive scale of at most 1, and a class name for
+// flattening, the scale 1/255 every run uses, and a class name for
 // each output, without control characters (a name is printed as it is).
 func (c *Config) check(m *nn.Sequential) error {
 	p := c.Preprocessing
@@ -264,8 +264,10 @@ func (c *Config) check(m *nn.Sequential) error {
 	if p.Flatten != "channels_last" {
 		return fmt.Errorf("preprocessing.flatten %s: only \"channels_last\" is supported", quote.Short(p.Flatten))
 	}
-	if !(p.Scale > 0 && p.Scale <= 1) {
-		return fmt.Errorf("preprocessing.scale %g: want a number in (0, 1] (1/255 for 8-bit pixels)", p.Scale)
+	if p.Scale != 1.0/255 {
+		// Every run scales 8-bit pixels by 1/255, and so do evaluate and
+		// predict; export alone would follow another value.
+		return fmt.Errorf("preprocessing.scale %g: only 1/255 (%g) is supported: cifarnet's runs, evaluate and predict scale 8-bit pixels by it", p.Scale, 1.0/255)
 	}
 	if len(c.ClassNames) != m.Outputs() {
 		return fmt.Errorf("class_names has %d names, the network has %d outputs", len(c.ClassNames), m.Outputs())

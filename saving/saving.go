@@ -31,8 +31,11 @@ const (
 	ConfigFile  = "model.json"
 )
 
-// MaxConfigSize bounds model.json: a description of layers, not data.
-const MaxConfigSize = 1 << 20
+// MaxConfigSize bounds model.json: the bound of any Keras model file
+// train --model reads, so that every model a run trains can be read
+// back from the model.json it writes (1 MiB refused a run of about 1000
+// Dense layers that train had taken).
+const MaxConfigSize = maxKerasFile
 
 // Format identifies model.json's layout: Keras's model.to_json() with
 // cifarnet's facts in a "cifarnet" member. LegacyFormat is the layout

@@ -2,6 +2,7 @@ package saving
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -167,5 +168,31 @@ func TestNormalizationCountSavedAndOptional(t *testing.T) {
 	}
 	if err := LoadWeights(write("normalization/mean"), build()); err == nil {
 		t.Error("weights without normalization/mean loaded")
+	}
+}
+
+// TestManyLayersReadBack: a model of 5000 small Dense layers, well inside what
+// train --model takes, writes a model.json of more than 1 MiB; the run's
+// own file must load back (it was refused as larger than model.json can
+// be).
+func TestManyLayersReadBack(t *testing.T) {
+	mc := nn.ModelConfig{Name: "deep", InputShape: []int{12}}
+	for i := range 5000 {
+		mc.Layers = append(mc.Layers, nn.LayerConfig{ClassName: "Dense", Config: map[string]any{"name": fmt.Sprintf("dense_%d", i), "units": 4.0, "activation": "relu"}})
+	}
+	mc.Layers = append(mc.Layers, nn.LayerConfig{ClassName: "Dense", Config: map[string]any{"name": "out", "units": 3.0, "activation": "softmax"}})
+	m, err := mc.Build(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := Save(dir, m, DescribeModel(mc, []int{2, 2, 3}, []string{"a", "b", "c"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, ConfigFile)); err != nil || fi.Size() <= 1<<20 {
+		t.Fatalf("model.json: %v, want over 1 MiB for the case: %v", fi.Size(), err)
+	}
+	if _, _, err := Load(dir); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -152,7 +152,10 @@ func Execute(runs []Run, o Options) error {
 				cfg.Threads = threads
 				d := data[dataKey(cfg)]
 				opts := rundir.Options{Config: cfg, Dir: r.Dir, Overwrite: true, Source: d.source, Data: d.data,
-					DataSHA256: d.checksum(cfg), Interrupt: interrupt, Backup: o.Backup}
+					DataSHA256: d.checksum(cfg), Interrupt: interrupt, Backup: o.Backup,
+					// A second experiment on this directory may have
+					// finished the run since the list was made.
+					Done: func(string) bool { return Status(r) == "finished" }}
 				if Status(r) == "interrupted" {
 					opts.Resume, opts.Planned = true, &r.Config
 				}
@@ -165,9 +168,9 @@ func Execute(runs []Run, o Options) error {
 				case errors.As(err, &intr):
 					p.interrupted(r)
 				case errors.Is(err, rundir.ErrFinished):
-					// Another process finished it between its status
-					// and this resume: nothing left to do.
-					p.busy(r)
+					// Another process finished it since the list of runs
+					// to train was made: nothing left to do.
+					p.elsewhere(r)
 				case errors.Is(err, rundir.ErrBusy):
 					// Another process (a second experiment on this
 					// directory) is training it: left to that process.
@@ -434,6 +437,14 @@ func (p *progress) done(r Run, res *rundir.Result, took time.Duration) {
 
 func (p *progress) interrupted(r Run) {
 	p.line("%s seed %d: interrupted, checkpoint saved in %s\n", r.Label, r.Seed, r.Dir)
+}
+
+// elsewhere counts a run another process finished since the list was made.
+func (p *progress) elsewhere(r Run) {
+	p.mu.Lock()
+	p.finished++
+	p.mu.Unlock()
+	p.line("%s seed %d: finished meanwhile by another cifarnet process (%s)\n", r.Label, r.Seed, r.Dir)
 }
 
 func (p *progress) busy(r Run) {

@@ -40,6 +40,10 @@ type Options struct {
 	Dir string
 	// Overwrite allows Dir to hold a run already; it is replaced.
 	Overwrite bool
+	// Done, if set, is asked once Dir's lock is held whether Dir holds a
+	// run that needs no training (another process may have finished it
+	// since the caller looked); Train then returns ErrFinished.
+	Done func(dir string) bool
 	// Resume continues the checkpoint in Dir.
 	Resume bool
 	// Planned, when resuming, is the configuration the checkpoint must be
@@ -309,6 +313,9 @@ func Train(o Options) (*Result, error) {
 		return nil, err
 	}
 	defer rd.Close()
+	if o.Done != nil && o.Done(o.Dir) {
+		return nil, &DirError{o.Dir, ErrFinished}
+	}
 	dir := rd.Write
 	if ck != nil && ck.DataSHA256 != dataSum {
 		return nil, fmt.Errorf("resume %s: the data at %s is not the data the run trained on (checksum differs)", dir, o.Source)

@@ -246,3 +246,32 @@ func TestResumePlanned(t *testing.T) {
 		t.Fatalf("resumed with its own configuration planned: %v", err)
 	}
 }
+
+// TestDoneKeepsAFinishedRun: a replacing run (Overwrite) whose Done says,
+// once the directory's lock is held, that the run needs no training
+// returns ErrFinished and leaves the run's files as they were (a second
+// experiment on one directory retrained, and replaced, runs the first had
+// finished since it listed them).
+func TestDoneKeepsAFinishedRun(t *testing.T) {
+	src := sharedData(t)
+	cfg := small()
+	dir := t.TempDir()
+	if _, err := Train(Options{Config: cfg, Dir: dir, Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	before := read(filepath.Join(dir, train.MetricsJSON))
+	asked := ""
+	_, err := Train(Options{Config: cfg, Dir: dir, Source: src, Overwrite: true, Done: func(d string) bool { asked = d; return true }})
+	if !errors.Is(err, ErrFinished) || asked != dir {
+		t.Fatalf("got %v (asked about %q), want ErrFinished for %s", err, asked, dir)
+	}
+	if read(filepath.Join(dir, train.MetricsJSON)) != before {
+		t.Error("the finished run's metrics.json was replaced")
+	}
+	ents, _ := os.ReadDir(filepath.Dir(dir))
+	for _, e := range ents {
+		if strings.Contains(e.Name(), "staging") {
+			t.Errorf("staging directory left: %s", e.Name())
+		}
+	}
+}

@@ -48,6 +48,7 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
+	apply = s.withFiles(apply)
 	if _, err := apply(s.Base); err != nil {
 		return nil, fmt.Errorf("base: %w", err)
 	}

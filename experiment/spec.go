@@ -55,6 +55,11 @@ type Spec struct {
 	// NamedSeed is the seed whose run is placed among its configuration's
 	// (the exercise's single run: 42).
 	NamedSeed uint64 `json:"named_seed"`
+	// Workdir is the directory the experiment began in, which relative
+	// file paths in its settings are relative to, and Files the SHA-256
+	// of each file a setting names, by the path as given (see Pin).
+	Workdir string            `json:"workdir,omitempty"`
+	Files   map[string]string `json:"files,omitempty"`
 }
 
 // Setting is one train setting, by its flag name, and its value as the
@@ -576,6 +581,13 @@ func RecordSpec(dir string, s *Spec, runs []Run, apply Apply) error {
 		if bytes.Equal(b, mustJSON(s)) {
 			return nil
 		}
+		// The same experiment run from another directory, its files of the
+		// content recorded: the record stands.
+		same := *s
+		same.Workdir = old.Workdir
+		if old.Workdir != "" && bytes.Equal(b, mustJSON(&same)) {
+			return nil
+		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("experiment %s: %s: %w", dir, SpecFile, oserr.Bare(err))
 	}
@@ -590,12 +602,19 @@ func sameExperiment(dir string, old, s *Spec, newRuns []Run, apply Apply) error 
 	if ents, err := os.ReadDir(filepath.Join(dir, RunsDir)); errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0 {
 		return nil
 	}
-	oc, err1 := apply(old.Base)
-	nc, err2 := apply(s.Base)
+	oc, err1 := old.withFiles(apply)(old.Base)
+	var changed *FileChangedError
+	if errors.As(err1, &changed) {
+		return &SpecError{Dir: dir, Changed: changed}
+	}
+	nc, err2 := s.withFiles(apply)(s.Base)
 	if err1 != nil || err2 != nil || Hash(oc) != Hash(nc) {
 		return &SpecError{Dir: dir, Old: old.Base, New: s.Base}
 	}
 	oldRuns, err := Plan(dir, old, apply)
+	if errors.As(err, &changed) {
+		return &SpecError{Dir: dir, Changed: changed}
+	}
 	if err != nil {
 		return &SpecError{Dir: dir, Old: old.Base, New: s.Base, Left: "its recorded runs, which this version cannot plan (" + err.Error() + ")"}
 	}
@@ -667,9 +686,15 @@ type SpecError struct {
 	// Left, if set, says which of the recorded experiment's runs the new
 	// one leaves out (the base settings are the same).
 	Left string
+	// Changed, if set, is a file of the recorded experiment's settings
+	// that is no longer what it was.
+	Changed *FileChangedError
 }
 
 func (e *SpecError) Error() string {
+	if e.Changed != nil {
+		return fmt.Sprintf("experiment %s: %v", e.Dir, e.Changed)
+	}
 	if e.Left != "" {
 		return fmt.Sprintf("experiment %s holds another experiment: this one leaves out %s; a rerun may add seeds and grid values but must keep every run there, so give them all or use another directory",
 			e.Dir, e.Left)

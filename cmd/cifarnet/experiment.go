@@ -250,6 +250,10 @@ func (f *experimentFlags) specOf() (*experiment.Spec, error) {
 	if err := s.Check(); err != nil {
 		return nil, usageError{err}
 	}
+	// Relative file paths (--model) stay those of this directory, and
+	// the files' content is recorded: report, collect and Slurm tasks read
+	// the same files from anywhere, and refuse one that changed.
+	s.Pin(".")
 	return s, nil
 }
 

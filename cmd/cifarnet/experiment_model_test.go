@@ -195,8 +195,10 @@ func TestModelFileLearningRate(t *testing.T) {
 
 // TestExperimentModelFileChanged: an experiment's runs are named by the
 // hash of their configuration, which holds the model file's content (not
-// its name): the same command after the file changed trains new runs of
-// the new model, never counting the old model's runs as its own.
+// its name): the same command after the file changed is refused in the
+// experiment's directory (its recorded runs are of the old model, which
+// it would have left orphaned), and trains the new model's own runs in
+// another, never counting the old model's runs as its own.
 func TestExperimentModelFileChanged(t *testing.T) {
 	data := sharedData(t)
 	dir := t.TempDir()
@@ -220,6 +222,16 @@ func TestExperimentModelFileChanged(t *testing.T) {
 	}
 	first := runDir()
 	smallModelFile(t, dir, "m.json", 24, "Adam")
+	if _, stderr, code := run(t, args...); code != 2 || !strings.Contains(stderr, "changed since the experiment began") {
+		t.Fatalf("the same directory after the model changed: exit %d: %s", code, stderr)
+	}
+	if runDir() != first {
+		t.Fatal("the refused command changed experiment.json")
+	}
+	second := filepath.Join(dir, "exp2")
+	os.Rename(exp, second)
+	os.MkdirAll(exp, 0o755)
+	os.Rename(filepath.Join(second, "runs"), filepath.Join(exp, "runs")) // the old run beside: not counted
 	stdout, stderr, code := run(t, args...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -227,11 +239,11 @@ func TestExperimentModelFileChanged(t *testing.T) {
 	if strings.Contains(stdout, "already finished") {
 		t.Errorf("the run of the old model counted as the new one's: %s", stdout)
 	}
-	second := runDir()
-	if second == first {
+	secondRun := runDir()
+	if secondRun == first {
 		t.Fatalf("the changed model's run is in the old one's directory %s", first)
 	}
-	for d, units := range map[string]float64{first: 16, second: 24} {
+	for d, units := range map[string]float64{first: 16, secondRun: 24} {
 		if m := readMetrics(t, filepath.Join(exp, d)); m.Config.Model == nil || m.Config.Model.Layers[0].Config["units"] != units {
 			t.Errorf("run %s: model %+v, want %v units", d, m.Config.Model, units)
 		}

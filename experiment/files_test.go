@@ -1,0 +1,97 @@
+package experiment
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/train"
+)
+
+// fileApply is testApply with a "model" setting: a file read where the
+// value says (relative to the current directory, as the command line's),
+// whose length is the hidden width.
+func fileApply(settings []Setting) (train.Config, error) {
+	var rest []Setting
+	width := 0
+	for _, s := range settings {
+		if s.Name != "model" {
+			rest = append(rest, s)
+			continue
+		}
+		b, err := os.ReadFile(s.Value)
+		if err != nil {
+			return train.Config{}, err
+		}
+		width = len(b)
+	}
+	c, err := testApply(rest)
+	if width > 0 {
+		c.Hidden = []int{width}
+	}
+	return c, err
+}
+
+// TestPinnedFiles: a spec pinned in one directory reads its relative
+// model paths from there wherever it is planned later (experiment report
+// from elsewhere failed with "no such file"), and a model file changed
+// since is refused, by Plan and by a rerun into the same directory,
+// instead of planning other runs and reporting the recorded ones missing.
+func TestPinnedFiles(t *testing.T) {
+	work, dir := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "m.json"), []byte("1234"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &Spec{Base: []Setting{{"epochs", "1"}}, Grid: []Axis{{"model", []string{"m.json"}}, {"lr", []string{"0.001", "0.01"}}}, Seeds: []uint64{0}}
+	s.Pin(work)
+	if s.Workdir != work || len(s.Files) != 1 || s.Files["m.json"] == "" {
+		t.Fatalf("pinned %q %v", s.Workdir, s.Files)
+	}
+	runs, err := Plan(dir, s, fileApply) // this process's directory is not work
+	if err != nil || len(runs) != 2 || runs[0].Config.Hidden[0] != 4 {
+		t.Fatalf("planned from elsewhere: %v %v", runs, err)
+	}
+	if err := RecordSpec(dir, s, runs, fileApply); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(runs[0].Dir, 0o755); err != nil { // a run began
+		t.Fatal(err)
+	}
+	rec, err := ReadSpec(dir)
+	if err != nil || rec.Workdir != work {
+		t.Fatalf("recorded spec: %+v %v", rec, err)
+	}
+	// The same experiment from another directory holding the same file:
+	// the record stands (a command that fails changes nothing).
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "m.json"), []byte("1234"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := &Spec{Base: s.Base, Grid: s.Grid, Seeds: s.Seeds}
+	elsewhere.Pin(other)
+	if err := RecordSpec(dir, elsewhere, runs, fileApply); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := ReadSpec(dir); err != nil || rec.Workdir != work {
+		t.Errorf("rerun from elsewhere rewrote the spec: %+v %v", rec, err)
+	}
+
+	if err := os.WriteFile(filepath.Join(work, "m.json"), []byte("123456"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var changed *FileChangedError
+	if _, err := Plan(dir, rec, fileApply); !errors.As(err, &changed) || changed.Path != "m.json" {
+		t.Errorf("planned with the file changed: %v", err)
+	}
+	again := &Spec{Base: s.Base, Grid: s.Grid, Seeds: s.Seeds}
+	again.Pin(work)
+	newRuns, err := Plan(dir, again, fileApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *SpecError
+	if err := RecordSpec(dir, again, newRuns, fileApply); !errors.As(err, &se) || se.Changed == nil {
+		t.Errorf("rerun with the file changed: %v", err)
+	}
+}

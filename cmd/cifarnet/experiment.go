@@ -423,7 +423,7 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 		again := "run the same command again to continue"
 		if id, err := strconv.Atoi(os.Getenv("SLURM_ARRAY_TASK_ID")); err == nil && id >= 0 && filepath.IsAbs(dir) {
 			// A cancelled or timed-out array task is rerun by resubmitting its index.
-			again = fmt.Sprintf("continue with: sbatch --array=%d %s", id, filepath.Join(dir, SlurmScript))
+			again = fmt.Sprintf("continue with: sbatch --array=%d %s", id, shellQuote(filepath.Join(dir, SlurmScript)))
 		}
 		fmt.Fprintf(os.Stderr, "cifarnet: experiment %s: %v; %s\n", dir, intr, again)
 		return exitError{130, errQuiet}
@@ -432,7 +432,7 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 		return expUsageIfInvalid(err)
 	}
 	if sn > 1 {
-		fmt.Fprintf(stdout, "Shard %d of %d done; when every shard is: cifarnet experiment collect %s\n", si, sn, dir)
+		fmt.Fprintf(stdout, "Shard %d of %d done; when every shard is: cifarnet experiment collect %s\n", si, sn, shellQuote(dir))
 		return nil
 	}
 	return writeExperiment(stdout, dir, s, runs)

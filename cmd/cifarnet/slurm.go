@@ -168,7 +168,7 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	err = sbatchTemplate.Execute(&b, map[string]any{
 		"Dir": shellQuote(abs), "Shards": sf.shards, "Last": sf.shards - 1, "CPUs": sf.cpus, "Mem": sf.mem,
 		"Time": sf.time, "Partition": sf.partition, "Workdir": shellQuote(wd), "Binary": shellQuote(bin),
-		"Data": data, "Script": script,
+		"Data": data, "Script": shellQuote(script),
 	})
 	if err != nil {
 		return err
@@ -178,7 +178,7 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	}
 	fmt.Fprintf(stdout, "%s: %d runs in %d array tasks\n", script, len(runs), sf.shards)
 	if !sf.submit {
-		fmt.Fprintf(stdout, "submit with: sbatch %s\nthen: cifarnet experiment collect %s\n", script, dir)
+		fmt.Fprintf(stdout, "submit with: sbatch %s\nthen: cifarnet experiment collect %s\n", shellQuote(script), shellQuote(dir))
 		return nil
 	}
 	args := []string{"--parsable"}
@@ -208,9 +208,9 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 		return fmt.Errorf("sbatch %s: %w", script, err)
 	}
 	if sf.wait {
-		fmt.Fprintf(stdout, "every task has ended; collect with: cifarnet experiment collect %s\n", dir)
+		fmt.Fprintf(stdout, "every task has ended; collect with: cifarnet experiment collect %s\n", shellQuote(dir))
 	} else {
-		fmt.Fprintf(stdout, "when every task has ended: cifarnet experiment collect %s\n", dir)
+		fmt.Fprintf(stdout, "when every task has ended: cifarnet experiment collect %s\n", shellQuote(dir))
 	}
 	return nil
 }

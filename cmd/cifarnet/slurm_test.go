@@ -133,3 +133,26 @@ func TestSlurmScriptCarriesBackups(t *testing.T) {
 		}
 	}
 }
+
+// TestSlurmHintsQuoted: the commands experiment slurm prints to copy are
+// quoted for the shell: with a space in the directory, the unquoted
+// "submit with: sbatch /tmp/a b/experiment.sbatch" failed when pasted.
+func TestSlurmHintsQuoted(t *testing.T) {
+	data := sharedData(t)
+	dir := filepath.Join(t.TempDir(), "my exp")
+	stdout, stderr, code := run(t, "experiment", "slurm", "--data", data, "--seeds", "0", "--epochs", "1", "--train-samples", "200",
+		"--test-samples", "50", "--hidden", "16", "--dir", dir, "--shards", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	abs, _ := filepath.Abs(dir)
+	for _, want := range []string{"submit with: sbatch " + shellQuote(filepath.Join(abs, SlurmScript)), "then: cifarnet experiment collect " + shellQuote(dir)} {
+		if !strings.Contains(stdout, want) || !strings.Contains(want, "'") {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, SlurmScript))
+	if !strings.Contains(string(b), "# Rerun a failed task: sbatch --array=I "+shellQuote(filepath.Join(abs, SlurmScript))) {
+		t.Errorf("script's rerun comment unquoted:\n%s", b)
+	}
+}

@@ -353,6 +353,15 @@ func saysSetting(ce *experiment.ConfigError) bool {
 func shardOf(flag string) (i, n int, err error) {
 	src := "--shard"
 	if flag == "" {
+		// One of a pair set without the other (or set empty) would run
+		// every run in every task: refused, as a garbled value is.
+		for _, p := range [][2]string{{"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT"}, {"JOB_COMPLETION_INDEX", "CIFARNET_SHARDS"}} {
+			a, aSet := os.LookupEnv(p[0])
+			b, bSet := os.LookupEnv(p[1])
+			if (aSet || bSet) && (a == "" || b == "") {
+				return 0, 0, usagef("%s=%q and %s=%q: a sharded task needs both (or give --shard I/N)", p[0], a, p[1], b)
+			}
+		}
 		switch {
 		case os.Getenv("SLURM_ARRAY_TASK_ID") != "" && os.Getenv("SLURM_ARRAY_TASK_COUNT") != "":
 			flag = os.Getenv("SLURM_ARRAY_TASK_ID") + "/" + os.Getenv("SLURM_ARRAY_TASK_COUNT")
@@ -372,9 +381,20 @@ func shardOf(flag string) (i, n int, err error) {
 		if src == "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT" {
 			hint = "; a task resubmitted alone (sbatch --array=I) is in an array of one: give --shard I/N"
 		}
-		return 0, 0, usagef("%s %s: want I/N with 0 <= I < N (e.g. 0/4)%s", src, flag, hint)
+		return 0, 0, usagef("%s %s: want I/N with 0 <= I < N <= 100000 (e.g. 0/4)%s", src, flag, hint)
 	}
 	return i, n, nil
+}
+
+// checkExecution checks the flags of how the runs execute.
+func (f *experimentFlags) checkExecution() error {
+	if f.parallel < 0 {
+		return usagef("--parallel %d: want 0 (one per CPU) or more", f.parallel)
+	}
+	if f.cfg.Threads < 0 {
+		return usagef("--threads %d: want 0 or more", f.cfg.Threads)
+	}
+	return nil
 }
 
 func executeExperiment(stdout io.Writer, f *experimentFlags) error {
@@ -382,11 +402,8 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.parallel < 0 {
-		return usagef("--parallel %d: want 0 (one per CPU) or more", f.parallel)
-	}
-	if f.cfg.Threads < 0 {
-		return usagef("--threads %d: want 0 or more", f.cfg.Threads)
+	if err := f.checkExecution(); err != nil {
+		return err
 	}
 	dir, s, runs, err := f.prepare(nil)
 	if err != nil {

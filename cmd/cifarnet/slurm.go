@@ -101,6 +101,12 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	if !f.fs.Changed("shards") {
 		return usagef("--shards is required: the number of array tasks (at most the experiment's runs)")
 	}
+	if err := f.checkExecution(); err != nil {
+		return err
+	}
+	if sf.wait && !sf.submit {
+		return usagef("--wait waits for the tasks --submit submits: give --submit too, or leave --wait out")
+	}
 	// Everything the flags can get wrong is checked before the experiment
 	// directory is made or its spec recorded.
 	var abs, bin, wd, data string
@@ -156,6 +162,11 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	}
 	if f.data.offline {
 		data += " --offline"
+	}
+	// --threads goes on to each task (it changes no result, so the spec
+	// does not hold it).
+	if f.fs.Changed("threads") {
+		data += fmt.Sprintf(" --threads %d", f.cfg.Threads)
 	}
 	if f.fs.Changed("backup-and-restore") {
 		data += " --backup-and-restore " + shellQuote(f.backup.String())

@@ -156,3 +156,36 @@ func TestSlurmHintsQuoted(t *testing.T) {
 		t.Errorf("script's rerun comment unquoted:\n%s", b)
 	}
 }
+
+// TestHalfShardEnvironmentRefused: one of a scheduler's pair of shard
+// variables without the other (a Kubernetes Job without CIFARNET_SHARDS)
+// ran every run in every task; it is refused, as are --wait without
+// --submit and a shard count past the limit, each saying what it wants.
+func TestHalfShardEnvironmentRefused(t *testing.T) {
+	data := sharedData(t)
+	small := []string{"--data", data, "--seeds", "0", "--epochs", "1", "--train-samples", "200", "--test-samples", "50", "--hidden", "16"}
+	for _, c := range []struct {
+		env  [][2]string
+		args []string
+		want string
+	}{
+		{[][2]string{{"JOB_COMPLETION_INDEX", "1"}}, nil, `JOB_COMPLETION_INDEX="1" and CIFARNET_SHARDS=""`},
+		{[][2]string{{"SLURM_ARRAY_TASK_ID", "1"}, {"SLURM_ARRAY_TASK_COUNT", ""}}, nil, "a sharded task needs both"},
+		{nil, []string{"--shard", "0/100001"}, "0 <= I < N <= 100000"},
+		{nil, []string{"slurm", "--shards", "1", "--wait"}, "--wait waits for the tasks --submit submits"},
+		{nil, []string{"slurm", "--shards", "1", "--threads", "-1"}, "--threads -1"},
+	} {
+		for _, e := range c.env {
+			t.Setenv(e[0], e[1])
+		}
+		args := append([]string{"experiment"}, c.args...)
+		args = append(args, append(small, "--dir", filepath.Join(t.TempDir(), "exp"))...)
+		_, stderr, code := run(t, args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v %v: exit %d, stderr %q, want 2 and %q", c.env, c.args, code, stderr, c.want)
+		}
+		for _, e := range c.env {
+			os.Unsetenv(e[0])
+		}
+	}
+}

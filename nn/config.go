@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -84,6 +85,46 @@ func NewLayer(lc LayerConfig) (Layer, error) {
 	return l, nil
 }
 
+// newerKeras lists, per class, the config fields that only newer Keras
+// versions take, which Keras writes null (or, lora_alpha, not at all)
+// when unused: Dense's lora_rank (Keras 3.0.3+), lora_alpha (3.12+) and
+// quantization_config (3.13+; get_config in keras/src/layers/core/
+// dense.py). Older Keras refuses them ("Unrecognized keyword arguments").
+var newerKeras = map[string][]string{"Dense": {"lora_rank", "lora_alpha", "quantization_config"}}
+
+// Portable returns lc without the fields of newerKeras that are null, and
+// without lora_alpha when lora_rank is (Keras ignores it then): the
+// config every Keras 3 reads, meaning what lc means to the newest.
+func Portable(lc LayerConfig) LayerConfig {
+	fields := newerKeras[lc.ClassName]
+	drop := func(k string) bool {
+		v, ok := lc.Config[k]
+		if !ok {
+			return false
+		}
+		if k == "lora_alpha" {
+			return lc.Config["lora_rank"] == nil
+		}
+		return v == nil
+	}
+	n := 0
+	for _, k := range fields {
+		if drop(k) {
+			n++
+		}
+	}
+	if n == 0 {
+		return lc
+	}
+	out := make(map[string]any, len(lc.Config)-n)
+	for k, v := range lc.Config {
+		if !slices.Contains(fields, k) || !drop(k) {
+			out[k] = v
+		}
+	}
+	return LayerConfig{lc.ClassName, out}
+}
+
 // configured layers remember the Keras config they were made from, with
 // every default filled in: Config writes it back.
 type configured struct{ cfg LayerConfig }
@@ -113,7 +154,9 @@ func ConfigOf(l Layer) (LayerConfig, bool) {
 type configReader struct {
 	class, name string
 	in, out     map[string]any
-	err         error
+	// seen lists the fields read but not written back (see optional).
+	seen map[string]bool
+	err  error
 	// prefix names the object a sub-reader reads ("kernel_initializer.HeNormal").
 	prefix string
 }
@@ -156,7 +199,7 @@ func (c *configReader) common() {
 func (c *configReader) unknown() error {
 	var extra []string
 	for k := range c.in {
-		if _, ok := c.out[k]; !ok {
+		if _, ok := c.out[k]; !ok && !c.seen[k] {
 			extra = append(extra, k)
 		}
 	}
@@ -246,6 +289,25 @@ func (c *configReader) null(field, what string) {
 		c.fail(field, "%s is not supported (want null), got %s", what, compact(v))
 	}
 	c.out[field] = nil
+}
+
+// optional is null for a field only newer Keras versions have, such as
+// Dense's lora_rank (Keras 3.0.3) and quantization_config (Keras 3.13):
+// it is read the same way, but, being null, not written back, as older
+// Keras refuses the unknown keyword ("Unrecognized keyword arguments")
+// and newer Keras takes its absence for null.
+func (c *configReader) optional(field, what string) {
+	c.null(field, what)
+	delete(c.out, field)
+	c.skip(field)
+}
+
+// skip marks a field as read without writing it back.
+func (c *configReader) skip(field string) {
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
+	c.seen[field] = true
 }
 
 // fixed reads a field cifarnet supports only with Keras's default value.

@@ -355,6 +355,9 @@ func KerasJSON(m nn.ModelConfig, c *Compile) ([]byte, error) {
 		"config": map[string]any{"batch_shape": batchShape, "dtype": "float32", "sparse": false, "ragged": false, "name": inputName},
 	}}
 	for _, l := range m.Layers {
+		// Fields only newer Keras takes, unused, are left out so that
+		// every Keras 3 reads the file.
+		l = nn.Portable(l)
 		layers = append(layers, map[string]any{"module": "keras.layers", "class_name": l.ClassName, "config": l.Config, "registered_name": nil})
 	}
 	top := map[string]any{

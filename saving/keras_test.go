@@ -176,9 +176,65 @@ func TestExamples(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 			continue
 		}
+		// They load in every Keras 3 (TestKerasDenseLoadsInEveryKeras3).
+		for _, l := range k.Model.Layers {
+			for key := range l.Config {
+				if l.ClassName == "Dense" && !keras30Dense[key] {
+					t.Errorf("%s: layer %v: %q, which Keras 3.0's Dense refuses", f, l.Config["name"], key)
+				}
+			}
+		}
 		m, err := k.Model.Build(1)
 		if err != nil || m.Inputs() != 3072 || m.Outputs() != 10 || k.Compile == nil || k.Compile.Optimizer == nil {
 			t.Errorf("%s: %v (inputs %d, outputs %d)", f, err, m.Inputs(), m.Outputs())
 		}
+	}
+}
+
+// keras30Dense lists the config keys Keras 3.0.0's Dense takes (its
+// __init__ in keras/layers/core/dense.py, and the base Layer's name,
+// trainable and dtype): a file with any other loads only in a newer Keras.
+var keras30Dense = map[string]bool{"name": true, "trainable": true, "dtype": true, "units": true, "activation": true,
+	"use_bias": true, "kernel_initializer": true, "bias_initializer": true, "kernel_regularizer": true,
+	"bias_regularizer": true, "activity_regularizer": true, "kernel_constraint": true, "bias_constraint": true}
+
+// TestKerasDenseLoadsInEveryKeras3: lora_rank, lora_alpha and
+// quantization_config, null (or lora_alpha without lora_rank), are read
+// but not written back: Keras before 3.13 refuses quantization_config,
+// before 3.12 lora_alpha, before 3.0.3 lora_rank.
+func TestKerasDenseLoadsInEveryKeras3(t *testing.T) {
+	in := `{"class_name": "Sequential", "config": {"name": "seq", "layers": [
+	 {"class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "in"}},
+	 {"class_name": "Dense", "config": {"name": "d", "units": 3, "lora_rank": null, "lora_alpha": null, "quantization_config": null}},
+	 {"class_name": "Dense", "config": {"name": "d2", "units": 3, "lora_alpha": 4}},
+	 {"class_name": "Dense", "config": {"name": "out", "units": 2, "activation": "softmax"}}]}}`
+	k, err := ParseKeras([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := KerasJSON(k.Model, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written struct {
+		Config struct {
+			Layers []struct {
+				ClassName string         `json:"class_name"`
+				Config    map[string]any `json:"config"`
+			} `json:"layers"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(b, &written); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range written.Config.Layers[1:] {
+		for key := range l.Config {
+			if !keras30Dense[key] {
+				t.Errorf("layer %v: %q written, which Keras 3.0's Dense refuses", l.Config["name"], key)
+			}
+		}
+	}
+	if _, err := ParseKeras(b); err != nil {
+		t.Fatalf("%v in\n%s", err, b)
 	}
 }

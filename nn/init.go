@@ -77,6 +77,23 @@ var initializerClasses = map[string]func(c *configReader) Initializer{
 	},
 }
 
+// initializerAliases maps each name Keras 3 reads an initializer by, as a
+// plain name or a class_name, to its class, as ALL_OBJECTS_DICT in
+// keras/src/initializers/__init__.py does: the class names, their
+// snake_case forms, and the aliases normal, uniform, one, zero and
+// OrthogonalInitializer (Orthogonal's class name before Keras 3.7, which
+// Keras 3.0-3.6 files serialize; orthogonal_initializer its snake_case).
+var initializerAliases = func() map[string]string {
+	m := map[string]string{
+		"normal": "RandomNormal", "uniform": "RandomUniform", "one": "Ones", "zero": "Zeros",
+		"OrthogonalInitializer": "Orthogonal", "orthogonal_initializer": "Orthogonal",
+	}
+	for class := range initializerClasses {
+		m[class], m[snake(class)] = class, class
+	}
+	return m
+}()
+
 // randomInitializers take a seed (Keras's RandomInitializer).
 var deterministicInitializers = map[string]bool{"Zeros": true, "Ones": true, "Constant": true}
 
@@ -99,7 +116,7 @@ func InitializerNames() []string {
 // ("he_normal") or class ("HeNormal"), with its default config.
 func LookupInitializer(name string) (Initializer, error) {
 	c := &configReader{class: "initializer", name: name, in: map[string]any{}, out: map[string]any{}}
-	init, _, err := c.initializer("initializer", kerasObject{class: camel(name), config: map[string]any{}})
+	init, _, err := c.initializer("initializer", kerasObject{class: camel(name), config: map[string]any{}, name: name})
 	if err != nil {
 		return nil, fmt.Errorf("unknown initializer %q (want one of %v)", name, InitializerNames())
 	}
@@ -108,6 +125,9 @@ func LookupInitializer(name string) (Initializer, error) {
 
 // initializer makes an initializer of o, returning its serialized config.
 func (c *configReader) initializer(field string, o kerasObject) (Initializer, map[string]any, error) {
+	if class, ok := initializerAliases[o.name]; ok {
+		o.class = class
+	}
 	mk, ok := initializerClasses[o.class]
 	if !ok {
 		return nil, nil, fmt.Errorf("layer %q (%s): %s: %v", c.name, c.class, field, unsupported("initializer", o.class, InitializerNames()))

@@ -488,3 +488,38 @@ func TestRegularizersAndConstraints(t *testing.T) {
 		}
 	}
 }
+
+// TestInitializerAliases: every name Keras 3 reads an initializer by
+// (ALL_OBJECTS_DICT in keras/src/initializers/__init__.py), as a plain
+// name or a class_name, gives the same weights as the class it names;
+// OrthogonalInitializer is Orthogonal's class name in Keras 3.0-3.6 files.
+func TestInitializerAliases(t *testing.T) {
+	weights := func(init any) []float32 {
+		t.Helper()
+		m, err := FromConfigs(6, 1, []LayerConfig{
+			{"Dense", map[string]any{"name": "d", "units": 5, "kernel_initializer": init}},
+			{"Dense", map[string]any{"name": "out", "units": 2, "activation": "softmax"}},
+		})
+		if err != nil {
+			t.Fatalf("%v: %v", init, err)
+		}
+		m.Initialize(3)
+		var w []float32
+		for _, v := range m.Variables() {
+			w = append(w, v.Value...)
+		}
+		return w
+	}
+	for alias, class := range map[string]string{
+		"normal": "RandomNormal", "uniform": "RandomUniform", "one": "Ones", "zero": "Zeros",
+		"OrthogonalInitializer": "Orthogonal", "orthogonal_initializer": "Orthogonal",
+		"random_normal": "RandomNormal", "he_normal": "HeNormal", "Zeros": "Zeros",
+	} {
+		want := weights(map[string]any{"class_name": class, "config": map[string]any{}})
+		for _, init := range []any{alias, map[string]any{"class_name": alias, "config": map[string]any{}}} {
+			if got := weights(init); !slices.Equal(got, want) {
+				t.Errorf("%v: weights differ from %s's", init, class)
+			}
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 type kerasObject struct {
 	class  string // CamelCase class name
 	config map[string]any
+	// name is the class_name or the plain name as given ("he_normal").
+	name string
 }
 
 // object reads a Keras object field; ok is false when it is absent or null.
@@ -22,7 +24,7 @@ func (c *configReader) object(field string) (o kerasObject, ok bool) {
 	}
 	switch x := v.(type) {
 	case string:
-		return kerasObject{class: camel(x), config: map[string]any{}}, true
+		return kerasObject{class: camel(x), config: map[string]any{}, name: x}, true
 	case map[string]any:
 		if r, ok := x["registered_name"]; ok && r != nil {
 			c.fail(field, "registered (custom) object %s is not supported", compact(r))
@@ -37,7 +39,7 @@ func (c *configReader) object(field string) (o kerasObject, ok bool) {
 		if cfg == nil {
 			cfg = map[string]any{}
 		}
-		return kerasObject{class: cls, config: cfg}, true
+		return kerasObject{class: cls, config: cfg, name: cls}, true
 	}
 	c.fail(field, "want a name or a Keras object, got %s", compact(v))
 	return kerasObject{}, false

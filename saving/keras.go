@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/cifarnet/cifarnet/internal/finitejson"
 	"github.com/cifarnet/cifarnet/internal/oserr"
@@ -70,6 +71,9 @@ type kerasObject struct {
 // layers. Anything cifarnet cannot honour is an error naming the layer and
 // the field.
 func ParseKeras(b []byte) (*KerasModel, error) {
+	if err := checkUTF8(b); err != nil {
+		return nil, err
+	}
 	var top kerasObject
 	if err := strictJSON(b, &top); err != nil {
 		return nil, fmt.Errorf("not a Keras model JSON: %v", err)
@@ -310,6 +314,24 @@ func snakeMetric(class string) string {
 		return "accuracy"
 	}
 	return class
+}
+
+// checkUTF8 refuses a file that is not UTF-8, which Go's JSON decoder
+// would read with U+FFFD in place of each bad byte (renaming a layer and
+// its weights' keys) and Python's json, hence Keras, refuses.
+func checkUTF8(b []byte) error {
+	if utf8.Valid(b) {
+		return nil
+	}
+	off := 0
+	for off < len(b) {
+		r, n := utf8.DecodeRune(b[off:])
+		if r == utf8.RuneError && n == 1 {
+			break
+		}
+		off += n
+	}
+	return fmt.Errorf("invalid UTF-8 at byte offset %d: not a JSON file (Keras reads UTF-8 only)", off)
 }
 
 // strictJSON decodes b into v, refusing trailing data.

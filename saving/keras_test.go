@@ -1,11 +1,13 @@
 package saving
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -236,5 +238,36 @@ func TestKerasDenseLoadsInEveryKeras3(t *testing.T) {
 	}
 	if _, err := ParseKeras(b); err != nil {
 		t.Fatalf("%v in\n%s", err, b)
+	}
+}
+
+// TestKerasInvalidUTF8: a model file with bytes that are not UTF-8 (here a
+// layer name with FF FE) is refused, naming the file and the offset of
+// the first bad byte, as Python's json, hence Keras, refuses it; Go's
+// decoder would read U+FFFD instead, renaming the layer and its weights.
+func TestKerasInvalidUTF8(t *testing.T) {
+	good := `{"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "in"}}, {"class_name": "Dense", "config": {"name": "out", "units": 2, "activation": "softmax"}}]}}`
+	bad := strings.Replace(good, `"name": "out"`, "\"name\": \"o\xff\xfeut\"", 1)
+	off := strings.Index(bad, "\xff")
+	dir := t.TempDir()
+	name := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(name, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadKeras(name)
+	if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "invalid UTF-8 at byte offset "+strconv.Itoa(off)) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("ReadKeras: %v", err)
+	}
+	// A run's model.json too.
+	m, _ := nn.New(arch, 1)
+	if err := Save(dir, m, Describe(arch, nil, nil, nil)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, ConfigFile)
+	b, _ := os.ReadFile(cfg)
+	b = bytes.Replace(b, []byte(`"dense"`), []byte("\"dense\xff\""), 1)
+	os.WriteFile(cfg, b, 0o644)
+	if _, _, err := Load(dir); err == nil || !strings.Contains(err.Error(), cfg) || !strings.Contains(err.Error(), "invalid UTF-8 at byte offset "+strconv.Itoa(bytes.IndexByte(b, 0xff))) {
+		t.Errorf("Load: %v", err)
 	}
 }

@@ -141,6 +141,9 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 
 // parseConfig reads model.json in either layout.
 func parseConfig(b []byte) (*Config, error) {
+	if err := checkUTF8(b); err != nil {
+		return nil, err
+	}
 	var probe struct {
 		ClassName string          `json:"class_name"`
 		Cifarnet  json.RawMessage `json:"cifarnet"`

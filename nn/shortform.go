@@ -52,7 +52,8 @@ it: "Dense(256, activation='elu'), BatchNormalization()") or
 // ParseLayers reads the short form of a layer list, e.g.
 // "dense(256, elu), batchnorm, dropout(0.2)", into Keras configs named as
 // Keras names layers automatically (dense, dense_1, batch_normalization,
-// ...). names counts the names already taken per class and is updated.
+// ...) unless name= names them. names counts the automatic names already
+// given per class, and the names taken, and is updated.
 func ParseLayers(s string, names map[string]int) ([]LayerConfig, error) {
 	p := &shortParser{s: s}
 	var cs []LayerConfig
@@ -73,7 +74,7 @@ func ParseLayers(s string, names map[string]int) ([]LayerConfig, error) {
 		if !ok {
 			return nil, fmt.Errorf("%q is not a layer (want one of %s)", name, strings.Join(sortedKeys(shortForms), ", "))
 		}
-		cfg := map[string]any{"name": AutoName(form.class, names)}
+		cfg := map[string]any{}
 		if len(args) > len(form.positional) {
 			return nil, fmt.Errorf("%s takes at most %d positional arguments, got %d", name, len(form.positional), len(args))
 		}
@@ -86,6 +87,21 @@ func ParseLayers(s string, names map[string]int) ([]LayerConfig, error) {
 			}
 			cfg[k] = v
 		}
+		// name= names the layer, as in Keras, where only a layer without
+		// one gets an automatic name (keras/src/ops/operation.py); the
+		// automatic names skip those given.
+		if v, given := cfg["name"]; given {
+			n, isStr := v.(string)
+			if !isStr {
+				return nil, fmt.Errorf("%s: name: want a string, got %v", name, v)
+			}
+			if names[takenKey+n] > 0 {
+				return nil, fmt.Errorf("%s: name %q: a layer already has this name; a model's layer names must be unique", name, n)
+			}
+		} else {
+			cfg["name"] = AutoName(form.class, names)
+		}
+		names[takenKey+cfg["name"].(string)]++
 		cs = append(cs, LayerConfig{form.class, cfg})
 		p.space()
 		if p.done() {
@@ -110,16 +126,27 @@ var shortFormsByClass = func() map[string]shortForm {
 }()
 
 // AutoName is Keras's automatic layer name: the class in snake_case, then
-// _1, _2, ... for the later ones.
+// _1, _2, ... for the later ones, skipping the names taken in names.
 func AutoName(class string, names map[string]int) string {
 	base := snake(class)
-	n := names[base]
-	names[base] = n + 1
-	if n == 0 {
-		return base
+	for {
+		n := names[base]
+		names[base] = n + 1
+		name := base
+		if n > 0 {
+			name = fmt.Sprintf("%s_%d", base, n)
+		}
+		if names[takenKey+name] == 0 {
+			names[takenKey+name]++
+			return name
+		}
 	}
-	return fmt.Sprintf("%s_%d", base, n)
 }
+
+// takenKey prefixes, in the names map of ParseLayers and AutoName, each
+// layer name taken (a name with a NUL byte is no layer's: NewLayer refuses
+// control characters).
+const takenKey = "\x00"
 
 type shortParser struct {
 	s   string

@@ -32,3 +32,34 @@ func TestParseLayersKerasSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestParseLayersName: name= names a layer (it was refused as "given
+// twice", the automatic name being filled in first); a layer without one
+// gets an automatic name that no layer has; a name two layers would have
+// is refused, as Keras refuses it, and so is name= given twice.
+func TestParseLayersName(t *testing.T) {
+	names := map[string]int{}
+	cs, err := ParseLayers("dense(100, name='foo'), dense(50, name='dense_1'), dense(20), dense(10)", names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []any
+	for _, c := range cs {
+		got = append(got, c.Config["name"])
+	}
+	if want := []any{"foo", "dense_1", "dense", "dense_2"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("names %v, want %v", got, want)
+	}
+	if n := AutoName("Dense", names); n != "dense_3" {
+		t.Errorf("the next automatic name is %q, want dense_3", n)
+	}
+	for in, want := range map[string]string{
+		"dense(10, name='a'), dense(5, name='a')": `name "a": a layer already has this name`,
+		"dense(10), dense(5, name='dense')":       `name "dense": a layer already has this name`,
+		"dense(10, name='a', name='b')":           "name given twice",
+	} {
+		if _, err := ParseLayers(in, map[string]int{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error saying %q", in, err, want)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/cifarnet/cifarnet/internal/finitejson"
@@ -109,11 +111,14 @@ func ParseKeras(b []byte) (*KerasModel, error) {
 		if err := strictJSON(raw, &o); err != nil {
 			return nil, fmt.Errorf("layer %d: %v", i, err)
 		}
-		var lc map[string]any
-		if err := json.Unmarshal(o.Config, &lc); err != nil || lc == nil {
+		lc, err := decodeConfig(o.Config)
+		if lc == nil {
 			return nil, fmt.Errorf("layer %d (%s): config is not a JSON object", i, o.ClassName)
 		}
 		name, _ := lc["name"].(string)
+		if err != nil {
+			return nil, fmt.Errorf("layer %q (%s): %v", name, o.ClassName, err)
+		}
 		if o.RegisteredName != nil && *o.RegisteredName != "" {
 			return nil, fmt.Errorf("layer %q: registered (custom) layer %q is not supported", name, *o.RegisteredName)
 		}
@@ -332,6 +337,68 @@ func checkUTF8(b []byte) error {
 		off += n
 	}
 	return fmt.Errorf("invalid UTF-8 at byte offset %d: not a JSON file (Keras reads UTF-8 only)", off)
+}
+
+// decodeConfig decodes a JSON object as json.Unmarshal does into a
+// map[string]any, but a number float64 cannot hold (1e400), which
+// json.Unmarshal reports without saying where, is an error naming its
+// field ("units", "kernel_initializer.config.stddev", "batch_shape[1]"),
+// with the object decoded. It returns nil for what is not a JSON object.
+func decodeConfig(raw json.RawMessage) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var m map[string]any
+	if d.Decode(&m) != nil || m == nil {
+		return nil, nil
+	}
+	v, err := numbersToFloat(m, "")
+	return v.(map[string]any), err
+}
+
+// numbersToFloat turns the json.Numbers in v into float64s, as
+// json.Unmarshal gives them (strconv.ParseFloat), naming by its path the
+// first, in key order, that is out of range.
+func numbersToFloat(v any, path string) (any, error) {
+	var first error
+	keep := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
+	switch x := v.(type) {
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: number %s is out of range (want a finite number of at most 1.8e308)", path, x)
+		}
+		return f, nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			y, err := numbersToFloat(x[k], p)
+			if err != nil {
+				keep(err)
+			}
+			x[k] = y
+		}
+	case []any:
+		for i := range x {
+			y, err := numbersToFloat(x[i], fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				keep(err)
+			}
+			x[i] = y
+		}
+	}
+	return v, first
 }
 
 // strictJSON decodes b into v, refusing trailing data.

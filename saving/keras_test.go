@@ -150,6 +150,11 @@ func TestKerasMalformed(t *testing.T) {
 		// Keras's axis=None normalizes by one mean and variance over all
 		// the features: not cifarnet's per-feature statistics.
 		{wrap(`{"class_name": "Normalization", "config": {"name": "nz", "axis": null}}, ` + out), `layer "nz" (Normalization): axis: want [-1] (a mean and variance per feature), got null`},
+		// A number float64 cannot hold is named, not "config is not a
+		// JSON object".
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 1e400}}, ` + out), `layer "d" (Dense): units: number 1e400 is out of range`},
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "kernel_initializer": {"class_name": "RandomNormal", "config": {"stddev": -2e999}}}}, ` + out), `layer "d" (Dense): kernel_initializer.config.stddev: number -2e999 is out of range`},
+		{`{"class_name": "Sequential", "config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": [null, 1e400], "name": "in"}}, ` + out + `]}}`, `layer "in" (InputLayer): batch_shape[1]: number 1e400 is out of range`},
 	} {
 		_, err := ParseKeras([]byte(tt.in))
 		if err == nil {

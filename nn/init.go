@@ -161,9 +161,31 @@ func (c *configReader) initializer(field string, o kerasObject) (Initializer, ma
 
 // initializerField reads an initializer field with Keras's default class.
 func (c *configReader) initializerField(field, def string) Initializer {
+	return c.initializerOf(field, def, 2)
+}
+
+// vectorInitializerField is initializerField for a 1-D weight (a bias,
+// a normalization's gamma and beta): Orthogonal, which needs a matrix,
+// is refused, as Keras's Orthogonal.__call__ refuses a shape of fewer
+// than two dimensions (keras/src/initializers/random_initializers.py).
+func (c *configReader) vectorInitializerField(field, def string) Initializer {
+	return c.initializerOf(field, def, 1)
+}
+
+func (c *configReader) initializerOf(field, def string, dims int) Initializer {
 	o, ok := c.object(field)
 	if !ok {
 		o = kerasObject{class: def, config: map[string]any{}}
+	}
+	class := o.class
+	if a, ok := initializerAliases[o.name]; ok {
+		class = a
+	}
+	if dims < 2 && class == "Orthogonal" {
+		if c.err == nil {
+			c.err = fmt.Errorf("layer %q (%s): %s: Orthogonal initializes a matrix of at least 2 dimensions, and this weight is a vector (Keras refuses it too)", c.name, c.class, field)
+		}
+		return nil
 	}
 	init, out, err := c.initializer(field, o)
 	if err != nil {

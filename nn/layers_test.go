@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/tensor"
@@ -521,5 +522,35 @@ func TestInitializerAliases(t *testing.T) {
 				t.Errorf("%v: weights differ from %s's", init, class)
 			}
 		}
+	}
+}
+
+// TestOrthogonalNeedsAMatrix: Orthogonal on a vector (a bias, a batch
+// normalization's gamma) indexed past the weight and panicked; it is
+// refused when the model is read, naming the field, as Keras refuses a
+// shape of fewer than two dimensions. On a kernel it stays.
+func TestOrthogonalNeedsAMatrix(t *testing.T) {
+	for _, c := range []struct{ layers, want string }{
+		{"dense(16, bias_initializer='orthogonal')", "bias_initializer: Orthogonal initializes a matrix"},
+		{"dense(16), batchnorm(gamma_initializer='Orthogonal')", "gamma_initializer: Orthogonal"},
+		{"dense(16), batchnorm(beta_initializer='OrthogonalInitializer')", "beta_initializer: Orthogonal"},
+		{"dense(16), batchnorm(moving_variance_initializer='orthogonal')", "moving_variance_initializer: Orthogonal"},
+	} {
+		cs, err := ParseLayers(c.layers, map[string]int{})
+		if err == nil {
+			mc := ModelConfig{Name: "m", InputShape: []int{8}, Layers: append(cs, LayerConfig{ClassName: "Dense", Config: map[string]any{"name": "out", "units": 3.0, "activation": "softmax"}})}
+			_, err = mc.Build(1)
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error containing %q", c.layers, err, c.want)
+		}
+	}
+	cs, err := ParseLayers("dense(16, kernel_initializer='orthogonal')", map[string]int{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := ModelConfig{Name: "m", InputShape: []int{8}, Layers: append(cs, LayerConfig{ClassName: "Dense", Config: map[string]any{"name": "out", "units": 3.0, "activation": "softmax"}})}
+	if _, err := mc.Build(1); err != nil {
+		t.Errorf("orthogonal kernel: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -470,6 +471,15 @@ func initialModel(cfg train.Config, weights string) (*nn.Sequential, error) {
 	}
 	if err := saving.LoadWeights(weights, m); err != nil {
 		return nil, fmt.Errorf("initial weights: %w", err)
+	}
+	// Training from a NaN or an infinity would only stop at its first
+	// loss: say which tensor holds it instead.
+	for _, v := range m.Variables() {
+		for i, x := range v.Value {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, &train.FieldError{Field: "init_weights", Value: weights, Want: fmt.Sprintf("%s[%d] is %v: want finite starting weights", v.Name, i, x)}
+			}
+		}
 	}
 	return m, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,5 +274,32 @@ func TestDoneKeepsAFinishedRun(t *testing.T) {
 		if strings.Contains(e.Name(), "staging") {
 			t.Errorf("staging directory left: %s", e.Name())
 		}
+	}
+}
+
+// TestInitWeightsMustBeFinite: starting weights holding a NaN trained
+// until the first loss stopped the run; they are refused, naming the
+// tensor.
+func TestInitWeightsMustBeFinite(t *testing.T) {
+	src := sharedData(t)
+	cfg := small()
+	dir := t.TempDir()
+	if _, err := Train(Options{Config: cfg, Dir: dir, Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	m, c, err := saving.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := m.Variables()[1]
+	v.Value[3] = float32(math.Inf(-1))
+	bad := t.TempDir()
+	if err := saving.Save(bad, m, *c); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Train(Options{Config: cfg, Dir: t.TempDir(), Source: src, InitWeights: filepath.Join(bad, saving.WeightsFile)})
+	var fe *train.FieldError
+	if !errors.As(err, &fe) || fe.Field != "init_weights" || !strings.Contains(fe.Want, v.Name+"[3] is -Inf") {
+		t.Errorf("got %v, want init_weights naming %s[3]", err, v.Name)
 	}
 }

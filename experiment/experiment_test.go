@@ -161,6 +161,12 @@ batch-size = [64, 128]
 			t.Errorf("%s: accepted", name)
 		}
 	}
+	// A YAML spec is told that spec files are TOML.
+	yaml := filepath.Join(dir, "spec.yaml")
+	os.WriteFile(yaml, []byte("seeds: 0-3\ngrid:\n  activation: [elu, relu]\n"), 0o644)
+	if _, err := ReadSpecFile(yaml); err == nil || !strings.Contains(err.Error(), "spec files are TOML, not YAML") {
+		t.Errorf("YAML spec: %v", err)
+	}
 }
 
 // record records s in dir with its planned runs.

@@ -365,7 +365,13 @@ func ReadSpecFile(path string) (*Spec, error) {
 	var raw map[string]any
 	md, err := toml.Decode(string(b), &raw)
 	if err != nil {
-		return nil, fmt.Errorf("spec %s: %s", path, strings.ReplaceAll(err.Error(), "\n", " "))
+		what := ""
+		if ext := strings.ToLower(filepath.Ext(path)); ext == ".yaml" || ext == ".yml" || ext == ".json" {
+			// The parser's "expected '=' but got ':'" alone does not say
+			// which language it expected.
+			what = "spec files are TOML, not " + strings.ToUpper(ext[1:]) + ": "
+		}
+		return nil, fmt.Errorf("spec %s: %s%s", path, what, strings.ReplaceAll(err.Error(), "\n", " "))
 	}
 	_ = md
 	s := &Spec{NamedSeed: DefaultNamedSeed}

@@ -65,7 +65,7 @@ func newDenseFromConfig(c *configReader) (Layer, error) {
 	d.Act = c.activationField("activation")
 	d.UseBias = c.boolean("use_bias", true)
 	d.KernelInit = c.initializerField("kernel_initializer", "GlorotUniform")
-	d.BiasInit = c.vectorInitializerField("bias_initializer", "Zeros")
+	d.BiasInit = c.vectorInitializerField("bias_initializer", "Zeros", d.UseBias)
 	d.KernelRegularizer = c.regularizerField("kernel_regularizer")
 	d.BiasRegularizer = c.regularizerField("bias_regularizer")
 	c.null("activity_regularizer", "an activity regularizer")

@@ -166,9 +166,14 @@ func (c *configReader) initializerField(field, def string) Initializer {
 
 // vectorInitializerField is initializerField for a 1-D weight (a bias,
 // a normalization's gamma and beta): Orthogonal, which needs a matrix,
-// is refused, as Keras's Orthogonal.__call__ refuses a shape of fewer
-// than two dimensions (keras/src/initializers/random_initializers.py).
-func (c *configReader) vectorInitializerField(field, def string) Initializer {
+// is refused where the weight is built, as Keras's Orthogonal.__call__
+// refuses a shape of fewer than two dimensions
+// (keras/src/initializers/random_initializers.py); Keras never calls the
+// initializer of a weight it does not build (use_bias=False).
+func (c *configReader) vectorInitializerField(field, def string, built bool) Initializer {
+	if !built {
+		return c.initializerOf(field, def, 2)
+	}
 	return c.initializerOf(field, def, 1)
 }
 

@@ -545,7 +545,8 @@ func TestOrthogonalNeedsAMatrix(t *testing.T) {
 			t.Errorf("%s: %v, want an error containing %q", c.layers, err, c.want)
 		}
 	}
-	cs, err := ParseLayers("dense(16, kernel_initializer='orthogonal')", map[string]int{})
+	// A vector never built is never initialized, as in Keras.
+	cs, err := ParseLayers("dense(16, kernel_initializer='orthogonal', use_bias=False, bias_initializer='orthogonal'), batchnorm(center=False, beta_initializer='orthogonal')", map[string]int{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -93,5 +94,20 @@ func TestPinnedFiles(t *testing.T) {
 	var se *SpecError
 	if err := RecordSpec(dir, again, newRuns, fileApply); !errors.As(err, &se) || se.Changed == nil {
 		t.Errorf("rerun with the file changed: %v", err)
+	}
+}
+
+// TestInputNameNotInTheHash: the name of a model file's InputLayer, kept
+// for the model.json a run writes, changes no result and so no run's
+// directory (files written as input_layer_1 by Keras were all reported
+// missing).
+func TestInputNameNotInTheHash(t *testing.T) {
+	mc := nn.ModelConfig{Name: "m", InputShape: []int{8}, Layers: []nn.LayerConfig{{ClassName: "Dense", Config: map[string]any{"name": "out", "units": 3.0, "activation": "softmax"}}}}
+	named := mc
+	named.InputName = "input_layer_1"
+	a, b := train.Exercise(), train.Exercise()
+	a.Model, b.Model = &mc, &named
+	if Hash(a) != Hash(b) {
+		t.Error("the InputLayer's name changed the configuration's hash")
 	}
 }

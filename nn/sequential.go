@@ -571,8 +571,10 @@ type ModelConfig struct {
 	InputShape []int  `json:"input_shape"`
 	// InputName is the name of the model file's InputLayer when it is
 	// not Keras's default "input_layer", so that the model file written
-	// back keeps it.
-	InputName string        `json:"input_name,omitempty"`
+	// back keeps it. It names nothing a run computes, so it is no part of
+	// a configuration's identity (an experiment run's hash, a checkpoint's
+	// configuration): never marshalled with it, it is lost on --resume.
+	InputName string        `json:"-"`
 	Layers    []LayerConfig `json:"layers"`
 }
 

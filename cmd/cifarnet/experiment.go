@@ -202,7 +202,10 @@ func applySettings(settings []experiment.Setting) (train.Config, error) {
 			}
 		}
 	}
-	if err := model.apply(fs, &cfg); err != nil {
+	// Not ignoredFlags: a base setting can be one the grid makes useful
+	// (--ema-momentum with use-ema=true,false), and a recorded spec must
+	// stay readable.
+	if err := model.applyModel(fs, &cfg); err != nil {
 		return cfg, err
 	}
 	return cfg, nil

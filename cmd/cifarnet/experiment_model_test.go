@@ -293,16 +293,28 @@ func TestModelFileScheduleFlags(t *testing.T) {
 			t.Errorf("%v: schedule %+v, rate %g, want the constant rate %g", c.settings, cfg.LRSchedule, cfg.LearningRate, c.want)
 		}
 	}
-	for _, settings := range [][]experiment.Setting{
-		{{Name: "model", Value: pw}, {Name: "lr", Value: "0.01"}},
-		{{Name: "lr-schedule", Value: "piecewise"}, {Name: "boundaries", Value: "2"}, {Name: "values", Value: "0.001,0.0005"}, {Name: "lr", Value: "0.1"}},
-	} {
-		if _, err := applySettings(settings); err == nil || !strings.Contains(err.Error(), "--lr") || !strings.Contains(err.Error(), "not --lr") {
-			t.Errorf("%v: %v, want --lr refused", settings, err)
-		}
+	if _, stderr, code := run(t, "train", "--data", "/nonexistent", "--model", pw, "--lr", "0.01"); code != 2 || !strings.Contains(stderr, "not --lr") {
+		t.Errorf("train --model piecewise --lr: exit %d, stderr %q", code, stderr)
 	}
 	_, stderr, code := run(t, "train", "--data", "/nonexistent", "--lr-schedule", "piecewise", "--boundaries", "2", "--values", "0.001,0.0005", "--lr", "0.1")
 	if code != 2 || !strings.Contains(stderr, "--lr 0.1: --lr-schedule piecewise takes its rates from --values") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 		t.Errorf("train --lr-schedule piecewise --lr: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestExperimentBaseWithGridOptions: an experiment's base may hold an
+// option only some of its configurations use (--ema-momentum beside
+// --grid use-ema=true,false, as the previous version recorded): train's
+// refusal of ignored options does not apply to experiment settings, whose
+// base is checked alone and whose recorded specs must stay readable.
+func TestExperimentBaseWithGridOptions(t *testing.T) {
+	s := &experiment.Spec{Base: []experiment.Setting{{Name: "ema-momentum", Value: "0.95"}},
+		Grid: []experiment.Axis{{Name: "use-ema", Values: []string{"true", "false"}}}, Seeds: []uint64{0}}
+	runs, err := experiment.Plan(t.TempDir(), s, applySettings)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("planned %d runs: %v", len(runs), err)
+	}
+	if runs[0].Config.OptimizerArgs["ema_momentum"] != 0.95 {
+		t.Errorf("use-ema=true run: %v", runs[0].Config.OptimizerArgs)
 	}
 }

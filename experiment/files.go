@@ -97,7 +97,11 @@ func (s *Spec) withFiles(apply Apply) Apply {
 					return train.Config{}, &FileChangedError{Setting: st.Name, Path: st.Value, Was: want, Now: now}
 				}
 			}
-			out[i].Value = p
+			if here, err := filepath.Abs(st.Value); err != nil || here != p {
+				// Only where the current directory would read another
+				// file: errors then name the one given, as typed.
+				out[i].Value = p
+			}
 		}
 		return apply(out)
 	}

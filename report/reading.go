@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
@@ -236,17 +237,21 @@ func Read(in ReadingInput) Reading {
 	k := m.BestEpoch - 1
 	if k >= 0 && k < n && hasVal && !math.IsNaN(vacc[k]) {
 		gap := acc[k] - vacc[k]
+		// The gap the sentence prints is that of the percentages it
+		// prints, so that the page adds up (50.0% and 40.3% make 9.7
+		// points, not the 9.6 of the unrounded values).
+		shown := pct1(acc[k]) - pct1(vacc[k])
 		chance := 1 / float64(max(1, len(in.Classes)))
 		if !diverging && acc[k] < underfitChance*chance && math.Abs(gap) < underfitGap {
 			say("underfitting", "The model underfits: at epoch %d it was right on only %.1f%% of its training images, under %.0f times chance (%.1f%% for %d classes), and about as often on validation (%.1f%%): it has not learned enough to overfit. More epochs, a larger learning rate or a larger network may help. (Rule: training accuracy under %.0f times chance with validation within %.0f points of it.)",
 				k+1, 100*acc[k], underfitChance, 100*chance, len(in.Classes), 100*vacc[k], underfitChance, 100*underfitGap)
 		}
-		if gap >= 0 {
+		if shown >= 0 {
 			say("gap", "At epoch %d, the one kept, training accuracy was %.1f%% and validation accuracy %.1f%%: a gap of %.1f points between images the model learned from and images it never saw.",
-				k+1, 100*acc[k], 100*vacc[k], 100*gap)
+				k+1, 100*acc[k], 100*vacc[k], shown)
 		} else {
 			say("gap", "At epoch %d, the one kept, training accuracy was %.1f%% and validation accuracy %.1f%%: no gap, validation is %.1f points higher (training accuracy is averaged while the model still changes during the epoch).",
-				k+1, 100*acc[k], 100*vacc[k], -100*gap)
+				k+1, 100*acc[k], 100*vacc[k], -shown)
 		}
 	}
 
@@ -461,4 +466,11 @@ func lastChange(lo, last float64, n int) string {
 		return fmt.Sprintf("rose after it, to %.4f at epoch %d", last, n)
 	}
 	return fmt.Sprintf("rose after it, to %.4f at epoch %d (%.1f%% above its lowest)", last, n, 100*(last/lo-1))
+}
+
+// pct1 is a fraction as the percentage a sentence prints with one
+// decimal.
+func pct1(v float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(100*v, 'f', 1, 64), 64)
+	return r
 }

@@ -376,3 +376,14 @@ func TestReadingSingularCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestReadingGapAddsUp: the gap printed is that of the two percentages
+// printed (50.0% and 40.3%: 9.7 points; the unrounded 0.4995 - 0.403 gave
+// 9.6).
+func TestReadingGapAddsUp(t *testing.T) {
+	r := Read(scripted{
+		loss: []float64{2, 1.5}, acc: []float64{0.3, 0.4995}, vloss: []float64{2.1, 1.7}, vacc: []float64{0.3, 0.403},
+		kept: 2, patience: 5, testAcc: 0.4,
+	}.input())
+	wants(t, r, "gap", "training accuracy was 50.0% and validation accuracy 40.3%: a gap of 9.7 points")
+}

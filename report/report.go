@@ -105,7 +105,10 @@ func Figures(r Input) ([]Figure, error) {
 	}
 	conf := train.NewConfusion(m.TestLabels, m.TestPredictions, len(r.Classes))
 	stop := "training ran all its epochs"
-	if m.StoppedEarly {
+	switch {
+	case m.Terminated != "":
+		stop = m.Terminated // "loss became NaN at epoch 1, step 4: training stopped"
+	case m.StoppedEarly:
 		stop = fmt.Sprintf("early stopping ended training after epoch %d", m.EpochsRun)
 	}
 	type spec struct {

@@ -471,6 +471,10 @@ func TestLossCaption(t *testing.T) {
 				r.History.Epochs[i].ValLoss, r.History.Epochs[i].ValAccuracy, r.History.Epochs[i].HasVal = math.NaN(), math.NaN(), false
 			}
 		}, "The green line marks epoch 7, the last, whose weights the model keeps; training ran all its epochs.", "NaN"},
+		// A NaN loss stopped it: not "ran all its epochs".
+		{"terminated", func(r Input) {
+			r.Metrics.StoppedEarly, r.Metrics.BestEpoch, r.Metrics.Terminated = false, 7, "loss became NaN at epoch 8, step 4: training stopped"
+		}, "loss became NaN at epoch 8, step 4: training stopped.", "ran all its epochs"},
 	} {
 		r := syntheticRun(t)
 		r.Test = nil

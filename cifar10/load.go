@@ -176,8 +176,12 @@ func checkSize(name string, size int64, w want) error {
 	if size%RecordSize != 0 {
 		return fmt.Errorf("cifar10: %s: size %d bytes is not a multiple of the %d-byte record (truncated or not a CIFAR-10 batch)", name, size, RecordSize)
 	}
-	if have := int(size / RecordSize); have < w.n {
-		return short(name, w, have, fmt.Sprintf("cifar10: %s: has %d records, want at least %d", name, have, w.n))
+	if have := size / RecordSize; have > PerBatch {
+		// Two batches joined, or not a CIFAR-10 batch: its records past
+		// the 10,000th would be silently ignored (as CIFAR-100's are refused).
+		return fmt.Errorf("cifar10: %s: %d records, more than the %d of an official batch file", name, have, PerBatch)
+	} else if int(have) < w.n {
+		return short(name, w, int(have), fmt.Sprintf("cifar10: %s: has %d records, want at least %d", name, have, w.n))
 	}
 	return nil
 }

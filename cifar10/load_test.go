@@ -169,6 +169,12 @@ func TestLoadErrors(t *testing.T) {
 			return dir
 		}, 1, "not a multiple of the 3073-byte record"},
 		{"too few records", func(t *testing.T) string { return writeDir(t, map[string]int{TrainFile(1): 3, TestFile: 4}) }, 4, "has 3 records, want at least 4"},
+		{"more records than a batch", func(t *testing.T) string {
+			dir := writeDir(t, map[string]int{TestFile: 4})
+			os.WriteFile(filepath.Join(dir, TrainFile(1)), nil, 0o644)
+			os.Truncate(filepath.Join(dir, TrainFile(1)), (PerBatch+1)*RecordSize) // sparse: two batches joined, say
+			return dir
+		}, 1, "10001 records, more than the 10000 of an official batch file"},
 		{"label out of range", func(t *testing.T) string {
 			dir := writeDir(t, map[string]int{TestFile: 4})
 			os.WriteFile(filepath.Join(dir, TrainFile(1)), badLabel, 0o644)

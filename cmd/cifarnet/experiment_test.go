@@ -54,7 +54,7 @@ func TestExperimentBadInput(t *testing.T) {
 		{[]string{"--seeds", "5-1"}, `--seeds "5-1": the range 5-1 is reversed (did you mean 1-5?)`},
 		{[]string{"--seeds", "5-x"}, `--seeds "5-x": "5-x" is not a range like 0-29`},
 		{[]string{"--seeds", "x"}, `--seeds "x": "x" is not a seed or a range like 0-29`},
-		{[]string{"--seeds", ""}, `--seeds "": no seeds`},
+		{[]string{"--seeds", ""}, "--seeds given empty"},
 		{[]string{"--seeds", "1,1"}, `--seeds "1,1": seed 1 twice`},
 		{[]string{"--seeds", "0-100000"}, `--seeds "0-100000": more than 100000 seeds`},
 		{[]string{"--grid", "model=" + filepath.Join(dir, "none.json")}, "grid model=" + filepath.Join(dir, "none.json") + ": no such file"},

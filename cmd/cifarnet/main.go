@@ -131,7 +131,8 @@ func argFlag(cmd *cobra.Command, err error) error {
 // from an input, stderr gets one line of reasonable length.
 const maxMessage = 1000
 
-// finiteFlags refuses a NaN or infinite value given to any float flag.
+// finiteFlags refuses a NaN or infinite value given to any float flag,
+// and an empty value given to a string flag.
 func finiteFlags(fs *pflag.FlagSet) error {
 	var err error
 	fs.Visit(func(f *pflag.Flag) {
@@ -140,6 +141,12 @@ func finiteFlags(fs *pflag.FlagSet) error {
 		}
 		var vs []float64
 		switch f.Value.Type() {
+		case "string":
+			// "--dataset ''" read as not given (CIFAR-10), "--data ''" as a
+			// search of the cache: an empty value is always a slip.
+			if f.Value.String() == "" {
+				err = usagef("--%s given empty: want a value (leave the flag out for its default)", f.Name)
+			}
 		case "float64", "float32":
 			v, perr := strconv.ParseFloat(f.Value.String(), 64)
 			if perr != nil {

@@ -68,6 +68,9 @@ func TestInvalidFlagsExit2(t *testing.T) {
 		{[]string{"train", "--layers", "dense(256, elu"}, "--layers: at character 15 of"},
 		{[]string{"train", "--layers", "foo(3)"}, `--layers: "foo" is not a layer`},
 		{[]string{"train", "--epochs", "ten"}, "--epochs"},
+		// An empty string read as the flag not given.
+		{[]string{"train", "--dataset", ""}, "--dataset given empty"},
+		{[]string{"train", "--out", ""}, "--out given empty"},
 		{[]string{"train", "--no-such-flag"}, "unknown flag"},
 		{[]string{"train", "--threads", "-1"}, "--threads -1"},
 		{[]string{"train", "--test-samples", "1001"}, "--test-samples 1001: the data at"},

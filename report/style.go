@@ -424,6 +424,9 @@ func (t niceTicks) Ticks(lo, hi float64) []plot.Tick {
 	var ts []plot.Tick
 	for k := math.Ceil(lo / step * 2); k/2*step <= hi+1e-12; k++ {
 		v := k / 2 * step
+		if math.Abs(v) < step*1e-9 {
+			v = 0 // not "-0.0" from a zero rounded just below it
+		}
 		tk := plot.Tick{Value: v}
 		if int(k)%2 == 0 {
 			tk.Label = strconv.FormatFloat(v, 'f', decimals, 64)

@@ -36,6 +36,8 @@ func TestNiceTicks(t *testing.T) {
 		{0.0, 1.2, []string{"0.0", "0.2", "0.4", "0.6", "0.8", "1.0", "1.2"}},
 		{0.0, 1.4, []string{"0.00", "0.25", "0.50", "0.75", "1.00", "1.25"}},
 		{10, 130, []string{"20", "40", "60", "80", "100", "120"}},
+		// k/2 * step just below zero printed "-0.0".
+		{-0.0700000001, 0.7, []string{"0.0", "0.2", "0.4", "0.6"}},
 	} {
 		var got []string
 		for _, tk := range (niceTicks{6}).Ticks(c.lo, c.hi) {

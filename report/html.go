@@ -90,7 +90,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 {{with index .Fig "calibration"}}{{template "figure" .}}{{end}}
 <div class="explain" id="calibration">
 <p>For every image the model gives each class a probability; its <b>confidence</b> is the probability of the class it predicts. The test images are put in {{.Bins}} equal-width bins by confidence (0 to 0.1, 0.1 to 0.2, ...). A <b>well-calibrated</b> model is right on about 70% of the images it is 70% sure about, so its bars reach the diagonal; bars below the diagonal mean it is surer than it should be (overconfident), above it less sure. The <b>expected calibration error</b> (ECE) averages each bin's distance between accuracy and mean confidence, weighted by its share of the images: 0 is perfect.</p>
-{{if .Calibration}}<p id="ece">{{.Calibration}}</p>{{else}}<p><em>This run did not record the confidence of its test predictions (runs made before cifarnet stored it), so there is no calibration figure.</em></p>{{end}}
+{{if .Calibration}}<p id="ece">{{.Calibration}}</p>{{else}}<p><em>{{.NoCalibration}}</em></p>{{end}}
 </div>
 
 {{with index .Fig "samples"}}<h2>Test images and predictions</h2>{{template "figure" .}}{{end}}
@@ -155,6 +155,11 @@ func HTML(r Input, figs []Figure) ([]byte, error) {
 		byName[f.Name] = &v
 	}
 	calibration := ""
+	// Why there is no calibration figure, when there is none.
+	noCalibration := "This run did not record the confidence of its test predictions (runs made before cifarnet stored it), so there is no calibration figure."
+	if r.Metrics.Terminated != "" || !finite(r.Metrics.TestLoss) {
+		noCalibration = "The model's outputs are not finite (its training diverged), so its predictions have no confidence to calibrate and there is no calibration figure."
+	}
 	if c, ok := calibrationOf(r.Metrics.TestLabels, r.Metrics.TestPredictions, r.Metrics.TestConfidence); ok {
 		calibration = c.Sentence()
 	}
@@ -170,7 +175,7 @@ func HTML(r Input, figs []Figure) ([]byte, error) {
 	env := r.Metrics.Env
 	data := map[string]any{
 		"CSS": template.CSS(pageCSS), "M": r.Metrics, "H": r.History, "Figs": fv, "Fig": byName, "PerClass": rows,
-		"Reading": ReadingOf(r), "Calibration": calibration, "Bins": CalibrationBins, "BestValEpoch": bestVal,
+		"Reading": ReadingOf(r), "Calibration": calibration, "NoCalibration": noCalibration, "Bins": CalibrationBins, "BestValEpoch": bestVal,
 		"Chance": 1 / float64(max(1, len(r.Classes))), "Dataset": datasetTitle(r.Metrics.Config),
 		"Config": configRows(r.Metrics.Config), "LRColumn": learningRateChanges(r.History), "Confused": confusedExamples(conf, r.Classes),
 		"Env": []kv{{"Go", env.GoVersion}, {"OS / arch", env.OS + " / " + env.Arch}, {"CPU", env.CPU},

@@ -710,3 +710,17 @@ func TestDivergingRunDraws(t *testing.T) {
 		(factorTicks{log: true}).Ticks(c[0], c[1])
 	}
 }
+
+// TestDivergedRunCalibration: a run whose NaN weights give no confidence
+// says so, not that it was made "before cifarnet stored it".
+func TestDivergedRunCalibration(t *testing.T) {
+	r := syntheticRun(t)
+	r.Metrics.TestConfidence, r.Metrics.TestLoss, r.Metrics.Terminated = nil, math.NaN(), "loss became NaN at epoch 7, step 3: training stopped"
+	if _, err := Write(r); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(r.Dir, HTMLFile))
+	if !strings.Contains(string(b), "outputs are not finite") || strings.Contains(string(b), "runs made before") {
+		t.Error("the calibration section of a diverged run gives the wrong reason")
+	}
+}

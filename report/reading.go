@@ -95,8 +95,9 @@ func readPlace(dir string) (*ExperimentPlace, error) {
 // Sentence is one statement of a reading.
 type Sentence struct {
 	// Topic says what the sentence is about: "nonfinite", "lowest",
-	// "diverging", "overfitting", "improving", "trend", "underfitting",
-	// "gap", "stopping", "test", "confused" or "experiment".
+	// "validation", "diverging", "overfitting", "improving", "trend",
+	// "underfitting", "gap", "stopping", "test", "confused" or
+	// "experiment".
 	Topic string
 	Text  string
 }
@@ -113,6 +114,9 @@ const (
 	// divergeFactor: a final training loss this many times its lowest is
 	// a diverging run.
 	divergeFactor = 1.5
+	// smallValidation: below this many validation images the reading says
+	// its statements about validation are rough.
+	smallValidation = 100
 	// underfitChance: a training accuracy under this many times chance,
 	// with validation accuracy within underfitGap of it, is underfitting.
 	underfitChance = 3.0
@@ -188,6 +192,11 @@ func Read(in ReadingInput) Reading {
 		return r
 	}
 	finiteLoss, _ := finitePrefix(loss)
+	nVal := m.Config.TrainSamples - train.SplitAt(m.Config.TrainSamples, m.Config.ValidationSplit)
+	if hasVal && nVal < smallValidation {
+		say("validation", "The validation set holds only %s: its loss and accuracy move a lot from one epoch to the next by chance alone, so what follows about them (the lowest epoch, overfitting, the test against validation) is rough; a --validation-split that holds out a few hundred images or more says more.",
+			count(nVal, "image"))
+	}
 
 	best := -1 // the epoch (0-based) of the lowest validation loss
 	if hasVal {
@@ -276,12 +285,17 @@ func Read(in ReadingInput) Reading {
 
 	if k >= 0 && k < n && hasVal && !math.IsNaN(vacc[k]) && len(m.TestLabels) > 0 {
 		nTest := float64(len(m.TestLabels))
-		nVal := float64(m.Config.TrainSamples - train.SplitAt(m.Config.TrainSamples, m.Config.ValidationSplit))
+		nVal := float64(nVal)
 		t, v := m.TestAccuracy, vacc[k]
 		d := t - v
 		noise := 2 * math.Sqrt(t*(1-t)/nTest+v*(1-v)/math.Max(nVal, 1))
 		verdict := "within what chance alone gives"
-		if math.Abs(d) > noise {
+		switch {
+		case nVal < smallValidation:
+			// The normal approximation does not hold, and the epoch was
+			// chosen on these few images, which flatters them.
+			verdict = "too few validation images to tell a difference from chance"
+		case math.Abs(d) > noise:
 			verdict = "more than chance alone gives, so the test images are harder for this model than the validation ones"
 			if d > 0 {
 				verdict = "more than chance alone gives, so the test images are easier for this model than the validation ones"
@@ -291,8 +305,12 @@ func Read(in ReadingInput) Reading {
 		if d < 0 {
 			dir = "below"
 		}
-		say("test", "Test accuracy, %.1f%% on %s, is %.1f points %s epoch %d's validation accuracy (%.1f%% on %s), %s (two standard errors: ±%.1f points).",
-			100*t, count(len(m.TestLabels), "image"), 100*math.Abs(d), dir, k+1, 100*v, count(int(nVal), "image"), verdict, 100*noise)
+		band := fmt.Sprintf(" (two standard errors: ±%.1f points)", 100*noise)
+		if nVal < smallValidation {
+			band = ""
+		}
+		say("test", "Test accuracy, %.1f%% on %s, is %.1f points %s epoch %d's validation accuracy (%.1f%% on %s), %s%s.",
+			100*t, count(len(m.TestLabels), "image"), 100*math.Abs(d), dir, k+1, 100*v, count(int(nVal), "image"), verdict, band)
 	}
 
 	if pairs := topConfused(in.Confusion, confusedPairs); len(pairs) > 0 {

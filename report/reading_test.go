@@ -387,3 +387,25 @@ func TestReadingGapAddsUp(t *testing.T) {
 	}.input())
 	wants(t, r, "gap", "training accuracy was 50.0% and validation accuracy 40.3%: a gap of 9.7 points")
 }
+
+// TestReadingSmallValidation: with 10 validation images the reading says
+// its validation statements are rough, and does not call a test-versus-
+// validation difference more than chance (it did, from a ±29.7 band of a
+// normal approximation that does not hold there).
+func TestReadingSmallValidation(t *testing.T) {
+	in := scripted{
+		loss: []float64{2, 1.5, 1.2}, acc: []float64{0.3, 0.4, 0.5}, vloss: []float64{2.1, 1.2, 1.6}, vacc: []float64{0.3, 0.7, 0.4},
+		kept: 2, patience: 5, testAcc: 0.3,
+	}.input()
+	in.Metrics.Config.TrainSamples, in.Metrics.Config.ValidationSplit = 2000, 0.005
+	r := Read(in)
+	wants(t, r, "validation", "only 10 images")
+	wants(t, r, "test", "too few validation images to tell")
+	if strings.Contains(r.Find("test"), "harder") || strings.Contains(r.Find("test"), "±") {
+		t.Errorf("test sentence: %s", r.Find("test"))
+	}
+	// 1000 validation images: no caveat.
+	if s := Read(scripted{loss: []float64{2, 1.5}, acc: []float64{0.3, 0.4}, vloss: []float64{2.1, 1.7}, vacc: []float64{0.3, 0.4}, kept: 2, patience: 5, testAcc: 0.4}.input()).Find("validation"); s != "" {
+		t.Errorf("caveat with 1000 validation images: %s", s)
+	}
+}

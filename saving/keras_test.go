@@ -85,21 +85,8 @@ func TestKerasRoundTrip(t *testing.T) {
 		}
 		// The InputLayer keeps its name ("in"; Keras's default in the
 		// exercise's file).
-		var written struct {
-			Config struct {
-				Layers []struct {
-					ClassName string `json:"class_name"`
-					Config    struct {
-						Name string `json:"name"`
-					} `json:"config"`
-				} `json:"layers"`
-			} `json:"config"`
-		}
-		if err := json.Unmarshal(b, &written); err != nil || len(written.Config.Layers) == 0 {
-			t.Fatalf("%v in\n%s", err, b)
-		}
-		if l, want := written.Config.Layers[0], []string{"in", "input_layer"}[i]; l.ClassName != "InputLayer" || l.Config.Name != want {
-			t.Errorf("first layer written: %s %q, want InputLayer %q", l.ClassName, l.Config.Name, want)
+		if l, want := writtenLayers(t, b)[0], []string{"in", "input_layer"}[i]; l.ClassName != "InputLayer" || l.Config["name"] != want {
+			t.Errorf("first layer written: %s %q, want InputLayer %q", l.ClassName, l.Config["name"], want)
 		}
 		k2, err := ParseKeras(b)
 		if err != nil {
@@ -113,6 +100,26 @@ func TestKerasRoundTrip(t *testing.T) {
 			t.Errorf("round trip changed the model:\n%s\n%s", c1, c2)
 		}
 	}
+}
+
+// writtenLayer is one layer of a model file KerasJSON wrote.
+type writtenLayer struct {
+	ClassName string         `json:"class_name"`
+	Config    map[string]any `json:"config"`
+}
+
+// writtenLayers reads the layers of a model file KerasJSON wrote.
+func writtenLayers(t *testing.T, b []byte) []writtenLayer {
+	t.Helper()
+	var written struct {
+		Config struct {
+			Layers []writtenLayer `json:"layers"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(b, &written); err != nil || len(written.Config.Layers) == 0 {
+		t.Fatalf("%v in\n%s", err, b)
+	}
+	return written.Config.Layers
 }
 
 func readOrSkip(t *testing.T, name string) string {
@@ -223,18 +230,7 @@ func TestKerasDenseLoadsInEveryKeras3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var written struct {
-		Config struct {
-			Layers []struct {
-				ClassName string         `json:"class_name"`
-				Config    map[string]any `json:"config"`
-			} `json:"layers"`
-		} `json:"config"`
-	}
-	if err := json.Unmarshal(b, &written); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range written.Config.Layers[1:] {
+	for _, l := range writtenLayers(t, b)[1:] {
 		for key := range l.Config {
 			if !keras30Dense[key] {
 				t.Errorf("layer %v: %q written, which Keras 3.0's Dense refuses", l.Config["name"], key)

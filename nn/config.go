@@ -154,9 +154,7 @@ func ConfigOf(l Layer) (LayerConfig, bool) {
 type configReader struct {
 	class, name string
 	in, out     map[string]any
-	// seen lists the fields read but not written back (see optional).
-	seen map[string]bool
-	err  error
+	err         error
 	// prefix names the object a sub-reader reads ("kernel_initializer.HeNormal").
 	prefix string
 }
@@ -199,7 +197,7 @@ func (c *configReader) common() {
 func (c *configReader) unknown() error {
 	var extra []string
 	for k := range c.in {
-		if _, ok := c.out[k]; !ok && !c.seen[k] {
+		if _, ok := c.out[k]; !ok {
 			extra = append(extra, k)
 		}
 	}
@@ -289,25 +287,6 @@ func (c *configReader) null(field, what string) {
 		c.fail(field, "%s is not supported (want null), got %s", what, compact(v))
 	}
 	c.out[field] = nil
-}
-
-// optional is null for a field only newer Keras versions have, such as
-// Dense's lora_rank (Keras 3.0.3) and quantization_config (Keras 3.13):
-// it is read the same way, but, being null, not written back, as older
-// Keras refuses the unknown keyword ("Unrecognized keyword arguments")
-// and newer Keras takes its absence for null.
-func (c *configReader) optional(field, what string) {
-	c.null(field, what)
-	delete(c.out, field)
-	c.skip(field)
-}
-
-// skip marks a field as read without writing it back.
-func (c *configReader) skip(field string) {
-	if c.seen == nil {
-		c.seen = map[string]bool{}
-	}
-	c.seen[field] = true
 }
 
 // fixed reads a field cifarnet supports only with Keras's default value.

@@ -73,13 +73,13 @@ func newDenseFromConfig(c *configReader) (Layer, error) {
 	d.BiasConstraint = c.constraintField("bias_constraint")
 	// Keras writes lora_rank and lora_alpha only for a LoRA layer, and
 	// quantization_config (Keras 3.13+) always, null when not quantized
-	// (get_config in keras/src/layers/core/dense.py); Keras 3.0-3.12's
-	// Dense refuses a quantization_config keyword, 3.0-3.11's lora_alpha
-	// and 3.0.0-3.0.2's lora_rank, so none is written back. lora_alpha
-	// means nothing without lora_rank (Keras ignores it then too).
-	c.optional("lora_rank", "LoRA")
-	c.skip("lora_alpha")
-	c.optional("quantization_config", "quantization")
+	// (get_config in keras/src/layers/core/dense.py). Read here as they
+	// are; model files leave out those older Keras refuses (Portable).
+	c.null("lora_rank", "LoRA")
+	if v, ok := c.in["lora_alpha"]; ok { // means nothing without lora_rank
+		c.out["lora_alpha"] = v
+	}
+	c.null("quantization_config", "quantization")
 	return d, nil
 }
 

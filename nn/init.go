@@ -123,11 +123,18 @@ func LookupInitializer(name string) (Initializer, error) {
 	return init, nil
 }
 
+// initializerClass is the class of initializer o, through any name Keras
+// reads it by (initializerAliases).
+func initializerClass(o kerasObject) string {
+	if class, ok := initializerAliases[o.name]; ok {
+		return class
+	}
+	return o.class
+}
+
 // initializer makes an initializer of o, returning its serialized config.
 func (c *configReader) initializer(field string, o kerasObject) (Initializer, map[string]any, error) {
-	if class, ok := initializerAliases[o.name]; ok {
-		o.class = class
-	}
+	o.class = initializerClass(o)
 	mk, ok := initializerClasses[o.class]
 	if !ok {
 		return nil, nil, fmt.Errorf("layer %q (%s): %s: %v", c.name, c.class, field, unsupported("initializer", o.class, InitializerNames()))
@@ -182,11 +189,7 @@ func (c *configReader) initializerOf(field, def string, dims int) Initializer {
 	if !ok {
 		o = kerasObject{class: def, config: map[string]any{}}
 	}
-	class := o.class
-	if a, ok := initializerAliases[o.name]; ok {
-		class = a
-	}
-	if dims < 2 && class == "Orthogonal" {
+	if dims < 2 && initializerClass(o) == "Orthogonal" {
 		if c.err == nil {
 			c.err = fmt.Errorf("layer %q (%s): %s: Orthogonal initializes a matrix of at least 2 dimensions, and this weight is a vector (Keras refuses it too)", c.name, c.class, field)
 		}

@@ -41,7 +41,7 @@ func (s *Spec) Pin(workdir string) {
 		if !fileSettings[st.Name] || st.Value == "" {
 			return
 		}
-		if sum, err := dataset.FileSHA256(s.path(st.Value)); err == nil {
+		if sum := s.sum(s.path(st.Value)); sum != "" {
 			if s.Files == nil {
 				s.Files = map[string]string{}
 			}
@@ -63,6 +63,20 @@ func (s *Spec) Pin(workdir string) {
 	}
 }
 
+// sum is the SHA-256 of file p ("" if it cannot be read), read once per
+// spec: a command plans and checks a spec several times.
+func (s *Spec) sum(p string) string {
+	if v, ok := s.sums[p]; ok {
+		return v
+	}
+	v, _ := dataset.FileSHA256(p)
+	if s.sums == nil {
+		s.sums = map[string]string{}
+	}
+	s.sums[p] = v
+	return v
+}
+
 // path is a setting's file path resolved against the spec's Workdir (an
 // experiment recorded before there was one: as given, against the
 // current directory).
@@ -79,7 +93,6 @@ func (s *Spec) withFiles(apply Apply) Apply {
 	if s.Workdir == "" && len(s.Files) == 0 {
 		return apply
 	}
-	sums := map[string]string{} // read once per path
 	return func(settings []Setting) (train.Config, error) {
 		out := append([]Setting(nil), settings...)
 		for i, st := range out {
@@ -88,12 +101,7 @@ func (s *Spec) withFiles(apply Apply) Apply {
 			}
 			p := s.path(st.Value)
 			if want, ok := s.Files[st.Value]; ok {
-				now, seen := sums[p]
-				if !seen {
-					now, _ = dataset.FileSHA256(p) // unreadable: its setting says why
-					sums[p] = now
-				}
-				if now != "" && now != want {
+				if now := s.sum(p); now != "" && now != want { // unreadable: its setting says why
 					return train.Config{}, &FileChangedError{Setting: st.Name, Path: st.Value, Was: want, Now: now}
 				}
 			}

@@ -60,6 +60,8 @@ type Spec struct {
 	// of each file a setting names, by the path as given (see Pin).
 	Workdir string            `json:"workdir,omitempty"`
 	Files   map[string]string `json:"files,omitempty"`
+
+	sums map[string]string // the files' SHA-256 as this process read them, by path
 }
 
 // Setting is one train setting, by its flag name, and its value as the

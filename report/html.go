@@ -157,7 +157,7 @@ func HTML(r Input, figs []Figure) ([]byte, error) {
 	calibration := ""
 	// Why there is no calibration figure, when there is none.
 	noCalibration := "This run did not record the confidence of its test predictions (runs made before cifarnet stored it), so there is no calibration figure."
-	if r.Metrics.Terminated != "" || !finite(r.Metrics.TestLoss) {
+	if _, diverged := Diverged(*r.Metrics); diverged {
 		noCalibration = "The model's outputs are not finite (its training diverged), so its predictions have no confidence to calibrate and there is no calibration figure."
 	}
 	if c, ok := calibrationOf(r.Metrics.TestLabels, r.Metrics.TestPredictions, r.Metrics.TestConfidence); ok {

@@ -163,7 +163,7 @@ func reliabilityPlot(c Calibration) (*chart, error) {
 				top = ty(0) + 4
 			}
 			out = append(out, canvasShape{X: tx(b.Lo), Y: ty(0), X2: tx(b.Hi), Y2: top, Group: "bin",
-				Title: fmt.Sprintf("confidence %.1f to %.1f: %s, right on %.1f%%, mean confidence %.1f%%", b.Lo, b.Hi, count(b.Count, "image"), 100*b.Accuracy, 100*b.Confidence)})
+				Title: fmt.Sprintf("confidence %.1f to %.1f: %s, right on %.1f%%, mean confidence %.1f%%", b.Lo, b.Hi, Count(b.Count, "image"), 100*b.Accuracy, 100*b.Confidence)})
 		}
 		return out
 	}

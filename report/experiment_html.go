@@ -20,7 +20,7 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 	// few: an interval from too few runs to take at its word.
 	"few": func(n int) bool { return n >= 2 && n < stats.FewRuns },
 	// count says n things, in the singular for one.
-	"count": count,
+	"count": Count,
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>

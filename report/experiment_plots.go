@@ -324,7 +324,7 @@ func curvesPlot(configs []*expConfig, metric, title string) (*chart, error) {
 		for _, d := range all {
 			for i, e := range d.band.epochs {
 				out = append(out, canvasShape{X: tx(e), Y: ty(d.band.mean[i]), R: 5, Group: d.cf.Config,
-					Title: fmt.Sprintf("%s, epoch %d: mean %s %.4f, ± one SD %.4f to %.4f (%s)", d.cf.Config, int(e), metric, d.band.mean[i], d.band.lo[i], d.band.hi[i], count(d.band.n[i], "run"))})
+					Title: fmt.Sprintf("%s, epoch %d: mean %s %.4f, ± one SD %.4f to %.4f (%s)", d.cf.Config, int(e), metric, d.band.mean[i], d.band.lo[i], d.band.hi[i], Count(d.band.n[i], "run"))})
 			}
 		}
 		return out

@@ -20,7 +20,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"s1":  func(v float64) string { return fmt.Sprintf("%.2f s", v) },
 	"lr":  func(v float64) string { return fmtMetric(v, "%.4g") },
 	// count says n things, in the singular for one.
-	"count": count,
+	"count": Count,
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>

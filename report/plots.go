@@ -362,7 +362,7 @@ func (g sampleGrid) draw(c draw.Canvas) {
 		}
 	}
 	c.FillText(title, vg.Point{X: c.Min.X + 4, Y: c.Min.Y + h - 0.25*vg.Inch},
-		fmt.Sprintf("First %s: true → predicted (%d misclassified, framed)", count(len(g.images), "test image"), wrong))
+		fmt.Sprintf("First %s: true → predicted (%d misclassified, framed)", Count(len(g.images), "test image"), wrong))
 	small := draw.TextStyle{Font: font.From(plot.DefaultFont, 8), Handler: plot.DefaultTextHandler, XAlign: draw.XCenter}
 	pad := vg.Points(5)
 	for i, img := range g.images {

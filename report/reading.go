@@ -195,7 +195,7 @@ func Read(in ReadingInput) Reading {
 	nVal := m.Config.TrainSamples - train.SplitAt(m.Config.TrainSamples, m.Config.ValidationSplit)
 	if hasVal && nVal < smallValidation {
 		say("validation", "The validation set holds only %s: its loss and accuracy move a lot from one epoch to the next by chance alone, so what follows about them (the lowest epoch, overfitting, the test against validation) is rough; a --validation-split that holds out a few hundred images or more says more.",
-			count(nVal, "image"))
+			Count(nVal, "image"))
 	}
 
 	best := -1 // the epoch (0-based) of the lowest validation loss
@@ -210,7 +210,7 @@ func Read(in ReadingInput) Reading {
 	case best >= 0 && n == 1:
 		say("lowest", "Validation loss was %.4f after the only epoch run.", vloss[best])
 	case best >= 0:
-		say("lowest", "Validation loss was lowest at epoch %d (%.4f), of %s run.", best+1, vloss[best], count(n, "epoch"))
+		say("lowest", "Validation loss was lowest at epoch %d (%.4f), of %s run.", best+1, vloss[best], Count(n, "epoch"))
 	}
 
 	// Diverging: training loss ends far above its lowest.
@@ -268,19 +268,19 @@ func Read(in ReadingInput) Reading {
 	switch {
 	case m.StoppedEarly && m.Config.RestoreBest:
 		say("stopping", "Early stopping ended training after epoch %d, when validation loss had not improved for %s (its patience), and restored the weights of epoch %d: the epochs after it were worse on validation, so the model keeps the best epoch, not the last.",
-			m.EpochsRun, count(patience, "epoch"), m.BestEpoch)
+			m.EpochsRun, Count(patience, "epoch"), m.BestEpoch)
 	case m.StoppedEarly:
 		say("stopping", "Early stopping ended training after epoch %d, when validation loss had not improved for %s, but best weights were not restored (--restore-best=false), so the model keeps the last epoch's weights.",
-			m.EpochsRun, count(patience, "epoch"))
+			m.EpochsRun, Count(patience, "epoch"))
 	case m.Terminated != "":
 	case patience < 0 && n == 1:
 		say("stopping", "Early stopping was off, so training ran its only epoch and the model keeps that epoch's weights.")
 	case patience < 0:
 		say("stopping", "Early stopping was off, so training ran all %d epochs and the model keeps the last one's weights.", n)
 	case n == 1:
-		say("stopping", "Training ran its only epoch: validation loss never went %s without improving, so early stopping did not stop it.", count(patience, "epoch"))
+		say("stopping", "Training ran its only epoch: validation loss never went %s without improving, so early stopping did not stop it.", Count(patience, "epoch"))
 	default:
-		say("stopping", "Training ran all %d epochs: validation loss never went %s without improving, so early stopping did not stop it.", n, count(patience, "epoch"))
+		say("stopping", "Training ran all %d epochs: validation loss never went %s without improving, so early stopping did not stop it.", n, Count(patience, "epoch"))
 	}
 
 	if k >= 0 && k < n && hasVal && !math.IsNaN(vacc[k]) && len(m.TestLabels) > 0 {
@@ -310,7 +310,7 @@ func Read(in ReadingInput) Reading {
 			band = ""
 		}
 		say("test", "Test accuracy, %.1f%% on %s, is %.1f points %s epoch %d's validation accuracy (%.1f%% on %s), %s%s.",
-			100*t, count(len(m.TestLabels), "image"), 100*math.Abs(d), dir, k+1, 100*v, count(int(nVal), "image"), verdict, band)
+			100*t, Count(len(m.TestLabels), "image"), 100*math.Abs(d), dir, k+1, 100*v, Count(int(nVal), "image"), verdict, band)
 	}
 
 	if pairs := topConfused(in.Confusion, confusedPairs); len(pairs) > 0 {
@@ -318,7 +318,7 @@ func Read(in ReadingInput) Reading {
 		for _, p := range pairs {
 			a, b := in.Classes[p.a], in.Classes[p.b]
 			parts = append(parts, fmt.Sprintf("%s and %s, %s (%s predicted as %s, %s as %s)",
-				a, b, count(p.ab+p.ba, "test image"), imagesOf(p.ab, a), b, imagesOf(p.ba, b), a))
+				a, b, Count(p.ab+p.ba, "test image"), imagesOf(p.ab, a), b, imagesOf(p.ba, b), a))
 		}
 		say("confused", "The classes most often confused with each other: %s.", strings.Join(parts, "; "))
 	}
@@ -462,9 +462,9 @@ func imagesOf(n int, class string) string {
 	return fmt.Sprintf("%d %s %s", n, class, noun)
 }
 
-// count says n things, in the singular for one: "1 epoch", "3 epochs",
+// Count says n things, in the singular for one: "1 epoch", "3 epochs",
 // "0 test images".
-func count(n int, thing string) string {
+func Count(n int, thing string) string {
 	if n == 1 {
 		return "1 " + thing
 	}

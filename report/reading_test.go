@@ -371,8 +371,8 @@ func TestReadingSingularCounts(t *testing.T) {
 		n    int
 		want string
 	}{{0, "0 epochs"}, {1, "1 epoch"}, {2, "2 epochs"}} {
-		if got := count(c.n, "epoch"); got != c.want {
-			t.Errorf("count(%d) = %q, want %q", c.n, got, c.want)
+		if got := Count(c.n, "epoch"); got != c.want {
+			t.Errorf("Count(%d) = %q, want %q", c.n, got, c.want)
 		}
 	}
 }

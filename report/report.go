@@ -134,7 +134,7 @@ func Figures(r Input) ([]Figure, error) {
 				vals, vmax := counts(conf)
 				return fromChart(confusionPlot(vals, r.Classes, "Confusion matrix: counts", func(v float64) string { return fmt.Sprintf("%.0f", v) }, vmax,
 					func(i, j int) string {
-						return fmt.Sprintf("true %s, predicted %s: %s", r.Classes[i], r.Classes[j], count(conf.Counts[i][j], "image"))
+						return fmt.Sprintf("true %s, predicted %s: %s", r.Classes[i], r.Classes[j], Count(conf.Counts[i][j], "image"))
 					}))
 			}},
 		{Figure{Name: "confusion_normalized", Title: "Confusion matrix (row-normalised)", Caption: "Each row divided by its total: the diagonal is each class's recall, the rest where its images went." + manyMatrix},

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/experiment"
+	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/stats"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -414,11 +415,11 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	}
 	mine := experiment.Shard(runs, si, sn)
 	if !f.quiet {
-		what := count(len(runs), "run")
+		what := report.Count(len(runs), "run")
 		if sn > 1 {
 			what = fmt.Sprintf("shard %d of %d: %d of its %d runs", si, sn, len(mine), len(runs))
 		}
-		fmt.Fprintf(stdout, "Experiment %s: %s (%s x %s)\n", dir, what, count(len(runs)/len(s.Seeds), "configuration"), count(len(s.Seeds), "seed"))
+		fmt.Fprintf(stdout, "Experiment %s: %s (%s x %s)\n", dir, what, report.Count(len(runs)/len(s.Seeds), "configuration"), report.Count(len(s.Seeds), "seed"))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -546,12 +547,4 @@ among the others.`,
 			return experiment.PlaceRuns(dir, runs)
 		},
 	}
-}
-
-// count says n things, in the singular for one.
-func count(n int, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cifarnet/cifarnet/experiment"
+	"github.com/cifarnet/cifarnet/report"
 )
 
 // TestExperimentBadInput wants, for each bad experiment, exit status 2,
@@ -135,7 +136,7 @@ func TestCount(t *testing.T) {
 		n    int
 		want string
 	}{{1, "1 seed"}, {0, "0 seeds"}, {30, "30 seeds"}} {
-		if got := count(c.n, "seed"); got != c.want {
+		if got := report.Count(c.n, "seed"); got != c.want {
 			t.Errorf("count(%d) = %q, want %q", c.n, got, c.want)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 // countUpdates is an Updater that counts the elements stepped per parameter.
 type countUpdates map[int]int
 
-func (c countUpdates) Update(k, lo, hi int) { c[k] += hi - lo }
+func (c countUpdates) Update(k, lo, hi int, _ []float32) { c[k] += hi - lo }
 
 // TestBackwardUpdateFollowsLayers: BackwardUpdate steps every element of
 // every parameter once, by its index in Params, also after Layers is
@@ -37,7 +37,18 @@ func TestBackwardUpdateFollowsLayers(t *testing.T) {
 		}
 		m.Forward(e, x, 5, 2, true)
 		c := countUpdates{}
+		for _, l := range m.Layers {
+			clear(l.(*Dense).DKernel)
+			l.(*Dense).DKernel[0] = 7
+		}
 		m.BackwardUpdate(e, make([]float32, 2*3), 2, c)
+		// The kernels' gradients went from scratch blocks to the step,
+		// never stored.
+		for _, l := range m.Layers {
+			if d := l.(*Dense); d.DKernel[0] != 7 {
+				t.Errorf("biases %v: %s's kernel gradient was stored (%v)", bias, d.Name(), d.DKernel[:2])
+			}
+		}
 		ps := m.Params()
 		for k, p := range ps {
 			if c[k] != len(p.Value) {

@@ -168,8 +168,9 @@ func (d *Dense) Backward(e *tensor.Engine, g []float32, batch int, needDX bool) 
 // layer's parameters (its parameters k, the kernel, and k+1, the bias)
 // with their regularizers' gradients added first: dx is computed first,
 // from the kernel before its step, then the kernel's gradient, block by
-// block of rows, each block stepped on the thread that computed it while
-// it is in the caches.
+// block of rows into a scratch block (GemmBlocks), each block stepped on
+// the thread that computed it while it is in the caches; DKernel is not
+// written, which spares the memory its bytes would cross twice a step.
 func (d *Dense) backward(e *tensor.Engine, g []float32, batch int, needDX bool, u Updater, k int) []float32 {
 	n := batch * d.Out
 	g = g[:n]
@@ -189,7 +190,7 @@ func (d *Dense) backward(e *tensor.Engine, g []float32, batch int, needDX bool, 
 		e.Gemm(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false)
 	} else {
 		d.rows = kernelRows{d: d, u: u, k: k}
-		e.GemmThen(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.DKernel, d.Out, false, &d.rows)
+		e.GemmBlocks(true, false, d.In, d.Out, batch, d.x, d.ldx, g, d.Out, d.Out, &d.rows)
 		d.rows.u = nil
 	}
 	if d.UseBias {
@@ -199,7 +200,7 @@ func (d *Dense) backward(e *tensor.Engine, g []float32, batch int, needDX bool, 
 			if r := d.BiasRegularizer; r != nil {
 				r.AddGradient(d.DBias, d.Bias)
 			}
-			u.Update(k+1, 0, d.Out)
+			u.Update(k+1, 0, d.Out, d.DBias)
 		}
 	}
 	return dx
@@ -214,13 +215,14 @@ type kernelRows struct {
 	k int
 }
 
-// Done implements tensor.Epilogue.
-func (r *kernelRows) Done(i0, i1 int) {
+// Done implements tensor.Epilogue: c holds the rows' gradient.
+func (r *kernelRows) Done(i0, i1 int, c []float32) {
 	lo, hi := i0*r.d.Out, i1*r.d.Out
+	grad := c[:hi-lo]
 	if reg := r.d.KernelRegularizer; reg != nil {
-		reg.AddGradient(r.d.DKernel[lo:hi], r.d.Kernel[lo:hi])
+		reg.AddGradient(grad, r.d.Kernel[lo:hi])
 	}
-	r.u.Update(r.k, lo, hi)
+	r.u.Update(r.k, lo, hi, grad)
 }
 
 // Params implements Layer: the kernel, then the bias.

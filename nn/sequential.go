@@ -337,11 +337,12 @@ func (m *Sequential) Backward(e *tensor.Engine, dlogits []float32, batch int) {
 // parameters during a backward pass, as soon as their gradients are
 // complete; k indexes the model's Params.
 type Updater interface {
-	// Update steps elements lo to hi-1 of parameter k. Calls on disjoint
-	// elements may run at the same time, on the engine's threads, inside
-	// one of its loops: Update must not use the engine's products, passes
-	// or pool.
-	Update(k, lo, hi int)
+	// Update steps elements lo to hi-1 of parameter k, whose gradient is
+	// grad (hi-lo values, which the step may overwrite: clipping), or, if
+	// grad is nil, the parameter's Grad[lo:hi]. Calls on disjoint elements
+	// may run at the same time, on the engine's threads, inside one of its
+	// loops: Update must not use the engine's products, passes or pool.
+	Update(k, lo, hi int, grad []float32)
 }
 
 // BackwardUpdate is Backward followed by the step u on every element of
@@ -349,8 +350,9 @@ type Updater interface {
 // stepped as soon as its gradient (the regularizers' included) is
 // complete and nothing left to compute reads it: a Dense layer's kernel
 // block by block as its gradient's rows come out of the product, in the
-// caches. The results are Backward's and the step's, bit for bit, since
-// the step of an element reads only that element.
+// caches, never stored (its Grad is left as it was). The weights and the
+// step's state are Backward's and the step's, bit for bit, since the step
+// of an element reads only that element.
 func (m *Sequential) BackwardUpdate(e *tensor.Engine, dlogits []float32, batch int, u Updater) {
 	m.indexParams()
 	m.backward(e, dlogits, batch, u)
@@ -373,7 +375,7 @@ func (m *Sequential) backward(e *tensor.Engine, dlogits []float32, batch int, u 
 		}
 		if u != nil {
 			for j, n := range m.paramLens[i] {
-				u.Update(m.firstParam[i]+j, 0, n)
+				u.Update(m.firstParam[i]+j, 0, n, nil)
 			}
 		}
 	}

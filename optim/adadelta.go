@@ -34,6 +34,6 @@ func (o *Adadelta) prepare(lr float32) {
 }
 
 // chunk is tensor's Adadelta pass over one chunk.
-func (o *Adadelta) chunk(k, lo, hi int) {
-	o.e.Adadelta(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.gAcc, k)[lo:hi], o.slot(o.dAcc, k)[lo:hi], &o.kern)
+func (o *Adadelta) chunk(k, lo, hi int, g []float32) {
+	o.e.Adadelta(o.params[k].Value[lo:hi], g, o.slot(o.gAcc, k)[lo:hi], o.slot(o.dAcc, k)[lo:hi], &o.kern)
 }

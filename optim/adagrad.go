@@ -33,6 +33,6 @@ func (o *Adagrad) prepare(lr float32) {
 }
 
 // chunk is tensor's Adagrad pass over one chunk.
-func (o *Adagrad) chunk(k, lo, hi int) {
-	o.e.Adagrad(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.a, k)[lo:hi], &o.kern)
+func (o *Adagrad) chunk(k, lo, hi int, g []float32) {
+	o.e.Adagrad(o.params[k].Value[lo:hi], g, o.slot(o.a, k)[lo:hi], &o.kern)
 }

@@ -68,9 +68,8 @@ func readAdam(r *argReader, weightDecay float64) *Adam {
 func (o *Adam) setWith(k int, opts tensor.Options) { o.fused[k].SetAdam(&o.kern, opts) }
 
 // chunkWith is tensor's Adam pass with the base options over one chunk.
-func (o *Adam) chunkWith(k, lo, hi int) {
-	p := o.params[k]
-	o.e.AdamWithOptions(p.Value[lo:hi], p.Grad[lo:hi], o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi], o.averageChunk(k, lo, hi), &o.fused[k])
+func (o *Adam) chunkWith(k, lo, hi int, g []float32) {
+	o.e.AdamWithOptions(o.params[k].Value[lo:hi], g, o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi], o.averageChunk(k, lo, hi), &o.fused[k])
 }
 
 func (o *Adam) prepare(lr float32) {
@@ -84,8 +83,8 @@ func (o *Adam) prepare(lr float32) {
 }
 
 // chunk is tensor's Adam (or AMSGrad) pass over one chunk.
-func (o *Adam) chunk(k, lo, hi int) {
-	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
+func (o *Adam) chunk(k, lo, hi int, g []float32) {
+	w := o.params[k].Value[lo:hi]
 	m, v := o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi]
 	if o.AMSGrad {
 		o.e.AdamAMSGrad(w, g, m, v, o.slot(o.vHat, k)[lo:hi], &o.kern)

@@ -36,6 +36,6 @@ func (o *Adamax) prepare(lr float32) {
 }
 
 // chunk is tensor's Adamax pass over one chunk.
-func (o *Adamax) chunk(k, lo, hi int) {
-	o.e.Adamax(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.m, k)[lo:hi], o.slot(o.u, k)[lo:hi], &o.kern)
+func (o *Adamax) chunk(k, lo, hi int, g []float32) {
+	o.e.Adamax(o.params[k].Value[lo:hi], g, o.slot(o.m, k)[lo:hi], o.slot(o.u, k)[lo:hi], &o.kern)
 }

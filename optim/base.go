@@ -54,13 +54,13 @@ type base struct {
 	// (once, before any element is updated); updateChunk applies the rule
 	// to elements lo to hi-1 of parameter k (Keras's update_step).
 	prepareStep func(lr float32)
-	updateChunk func(k, lo, hi int)
+	updateChunk func(k, lo, hi int, g []float32)
 	// Every rule sets setOptions, which sets fused[k] to its scalars and
 	// parameter k's options o of the step (after prepareStep), and
 	// fusedChunk, which runs its pass with the options over elements lo to
 	// hi-1 of parameter k (Nadam and Adam directly, the others by fuse).
 	setOptions func(k int, o tensor.Options)
-	fusedChunk func(k, lo, hi int)
+	fusedChunk func(k, lo, hi int, g []float32)
 	// A rule that fuses its pass through tensor's RuleWithOptions (fuse).
 	rule      tensor.Rule
 	ruleKern  *tensor.StepScalars
@@ -84,8 +84,9 @@ type base struct {
 	lr32, decay, emaM, emaOneMinusM float32
 	overwrite                       bool      // the average replaces the weights this step
 	clipScale                       []float32 // per parameter: its norm (clipnorm) or the scale (global_clipnorm)
-	normTask, optionsTask           func(k, lo, hi int)
-	task                            func(k, lo, hi int) // the step's pass: optionsTask with options, else updateChunk
+	normTask, stepTask              func(k, lo, hi int)
+	optionsTask                     func(k, lo, hi int, g []float32)
+	task                            func(k, lo, hi int, g []float32) // the step's pass: optionsTask with options, else updateChunk
 }
 
 func (b *base) core() *base { return b }
@@ -117,13 +118,12 @@ func (b *base) fuse(r tensor.Rule, kern *tensor.StepScalars, slots ...int) {
 func (b *base) setRuleOptions(k int, o tensor.Options) { b.fused[k].SetOptions(o) }
 
 // ruleChunk is the rule's pass with the options over one chunk.
-func (b *base) ruleChunk(k, lo, hi int) {
+func (b *base) ruleChunk(k, lo, hi int, g []float32) {
 	var x [3][]float32
 	for i, s := range b.ruleSlots {
 		x[i] = b.slots[s][k][lo:hi]
 	}
-	p := b.params[k]
-	b.e.RuleWithOptions(b.rule, p.Value[lo:hi], p.Grad[lo:hi], x, b.averageChunk(k, lo, hi), b.ruleKern, &b.fused[k])
+	b.e.RuleWithOptions(b.rule, b.params[k].Value[lo:hi], g, x, b.averageChunk(k, lo, hi), b.ruleKern, &b.fused[k])
 }
 
 // averageChunk returns elements lo to hi-1 of parameter k's moving
@@ -245,7 +245,7 @@ func (b *base) Build(params []nn.Param) {
 		b.scalars[i] = []float32{b.scalarInit[i]}
 		b.state = append(b.state, Slot{Name: n, Data: b.scalars[i]})
 	}
-	b.normTask, b.optionsTask = b.normChunk, b.optionsChunk
+	b.normTask, b.optionsTask, b.stepTask = b.normChunk, b.optionsChunk, b.stepChunk
 	b.task = b.updateChunk
 	if b.hasOptions() {
 		b.task = b.optionsTask
@@ -259,7 +259,7 @@ func (b *base) Step(e *tensor.Engine, params []nn.Param) {
 	b.begin(e, params)
 	b.squareGradients()
 	b.prepareOptions()
-	b.e.ForChunks(b.lens, b.task)
+	b.e.ForChunks(b.lens, b.stepTask)
 	b.End()
 }
 
@@ -311,7 +311,15 @@ func (b *base) begin(e *tensor.Engine, params []nn.Param) {
 }
 
 // Update implements Optimizer.
-func (b *base) Update(k, lo, hi int) { b.task(k, lo, hi) }
+func (b *base) Update(k, lo, hi int, grad []float32) {
+	if grad == nil {
+		grad = b.params[k].Grad[lo:hi]
+	}
+	b.task(k, lo, hi, grad[:hi-lo])
+}
+
+// stepChunk is Step's pass over one chunk, on the parameter's gradient.
+func (b *base) stepChunk(k, lo, hi int) { b.task(k, lo, hi, b.params[k].Grad[lo:hi]) }
 
 // End implements Optimizer.
 func (b *base) End() {
@@ -428,8 +436,8 @@ func (b *base) normChunk(k, lo, hi int) {
 // per element (tensor's NadamWithOptions, AdamWithOptions and
 // RuleWithOptions, set up by options and the rule's setOptions), the same
 // bits in one trip through memory.
-func (b *base) optionsChunk(k, lo, hi int) {
-	b.fusedChunk(k, lo, hi)
+func (b *base) optionsChunk(k, lo, hi int, g []float32) {
+	b.fusedChunk(k, lo, hi, g)
 	if b.overwrite {
 		copy(b.params[k].Value[lo:hi], b.average[k][lo:hi])
 	}

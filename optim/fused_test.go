@@ -42,7 +42,7 @@ func stagedStep(b *base, e *tensor.Engine, ps []nn.Param) {
 		}
 	}
 	for k, p := range ps {
-		b.updateChunk(k, 0, len(p.Value))
+		b.updateChunk(k, 0, len(p.Value), p.Grad)
 	}
 	if b.useEMA {
 		for k, p := range ps {

@@ -41,6 +41,6 @@ func (o *Lion) prepare(lr float32) {
 }
 
 // chunk is tensor's Lion pass over one chunk.
-func (o *Lion) chunk(k, lo, hi int) {
-	o.e.Lion(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.m, k)[lo:hi], &o.kern)
+func (o *Lion) chunk(k, lo, hi int, g []float32) {
+	o.e.Lion(o.params[k].Value[lo:hi], g, o.slot(o.m, k)[lo:hi], &o.kern)
 }

@@ -78,14 +78,13 @@ func (o *Nadam) prepare(lr float32) {
 }
 
 // chunk is tensor's Nadam pass over one chunk.
-func (o *Nadam) chunk(k, lo, hi int) {
-	o.e.NadamPass(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi], &o.kern)
+func (o *Nadam) chunk(k, lo, hi int, g []float32) {
+	o.e.NadamPass(o.params[k].Value[lo:hi], g, o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi], &o.kern)
 }
 
 func (o *Nadam) setWith(k int, opts tensor.Options) { o.fused[k].SetNadam(&o.kern, opts) }
 
 // chunkWith is tensor's Nadam pass with the base options over one chunk.
-func (o *Nadam) chunkWith(k, lo, hi int) {
-	p := o.params[k]
-	o.e.NadamWithOptions(p.Value[lo:hi], p.Grad[lo:hi], o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi], o.averageChunk(k, lo, hi), &o.fused[k])
+func (o *Nadam) chunkWith(k, lo, hi int, g []float32) {
+	o.e.NadamWithOptions(o.params[k].Value[lo:hi], g, o.slot(o.m, k)[lo:hi], o.slot(o.v, k)[lo:hi], o.averageChunk(k, lo, hi), &o.fused[k])
 }

@@ -38,10 +38,12 @@ type Optimizer interface {
 	// global_clipnorm): then call Step.
 	Begin(e *tensor.Engine, params []nn.Param) bool
 	// Update applies the step begun (by a Begin that returned true) to
-	// elements lo to hi-1 of parameter k, on the calling goroutine. Calls
-	// on disjoint elements may run at the same time, on e's threads inside
-	// one of its loops: Update runs no loop of its own on e.
-	Update(k, lo, hi int)
+	// elements lo to hi-1 of parameter k, on the calling goroutine, with
+	// their gradient grad (hi-lo values, which clipping overwrites), or,
+	// if grad is nil, the parameter's Grad[lo:hi]. Calls on disjoint
+	// elements may run at the same time, on e's threads inside one of its
+	// loops: Update runs no loop of its own on e.
+	Update(k, lo, hi int, grad []float32)
 	// End counts the step begun (Iterations grows by one) and lets go of
 	// its parameters; call it once Update has covered every element.
 	End()

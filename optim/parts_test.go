@@ -2,6 +2,7 @@ package optim
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -56,7 +57,7 @@ func TestStepInPartsGivesStepBits(t *testing.T) {
 					if needsNorms {
 						t.Fatalf("%s: Begin took a step that needs every gradient's norm", what)
 					}
-					stepInParts(parts, p2, rng)
+					stepInParts(t, parts, p2, rng)
 					parts.End()
 				}
 				sameBits(t, what+": weights", p1, p2)
@@ -73,14 +74,28 @@ func TestStepInPartsGivesStepBits(t *testing.T) {
 }
 
 // stepInParts updates every element of ps once through o.Update, in ranges
-// of random sizes taken in a random order, three goroutines at a time.
-func stepInParts(o Optimizer, ps []nn.Param, rng *rand.Rand) {
-	type span struct{ k, lo, hi int }
+// of random sizes taken in a random order, three goroutines at a time;
+// every other range's gradient is handed over as a copy (as a backward
+// pass hands over a block it never stored), which the step must use in
+// place of the parameter's Grad, leaving that untouched.
+func stepInParts(t *testing.T, o Optimizer, ps []nn.Param, rng *rand.Rand) {
+	type span struct {
+		k, lo, hi int
+		grad      []float32 // a copy, or nil for the parameter's Grad
+	}
 	var spans []span
 	for k, p := range ps {
 		for lo := 0; lo < len(p.Value); {
 			hi := min(len(p.Value), lo+1+rng.IntN(3000))
-			spans = append(spans, span{k, lo, hi})
+			s := span{k: k, lo: lo, hi: hi}
+			if len(spans)%2 == 1 {
+				s.grad = append([]float32(nil), p.Grad[lo:hi]...)
+				// What the parameter's Grad holds there must not be read.
+				for i := lo; i < hi; i++ {
+					p.Grad[i] = float32(math.NaN())
+				}
+			}
+			spans = append(spans, s)
 			lo = hi
 		}
 	}
@@ -91,9 +106,20 @@ func stepInParts(o Optimizer, ps []nn.Param, rng *rand.Rand) {
 		go func() {
 			defer wg.Done()
 			for i := g; i < len(spans); i += 3 {
-				o.Update(spans[i].k, spans[i].lo, spans[i].hi)
+				s := spans[i]
+				o.Update(s.k, s.lo, s.hi, s.grad)
 			}
 		}()
 	}
 	wg.Wait()
+	for _, s := range spans {
+		if s.grad == nil {
+			continue
+		}
+		for i, v := range ps[s.k].Grad[s.lo:s.hi] {
+			if !math.IsNaN(float64(v)) {
+				t.Fatalf("parameter %d: Update with a gradient given wrote %v into its Grad[%d]", s.k, v, s.lo+i)
+			}
+		}
+	}
 }

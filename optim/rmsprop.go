@@ -60,8 +60,8 @@ func (o *RMSprop) prepare(lr float32) {
 	o.full = tensor.NewStepScalars(o.rho, o.omr, o.lr, o.eps, o.mom)
 }
 
-func (o *RMSprop) chunk(k, lo, hi int) {
-	w, g := o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi]
+func (o *RMSprop) chunk(k, lo, hi int, g []float32) {
+	w := o.params[k].Value[lo:hi]
 	v := o.slot(o.v, k)[lo:hi]
 	if !o.Centered && o.Momentum == 0 { // Keras's default: tensor's pass
 		o.e.RMSprop(w, g, v, &o.kern)

@@ -45,10 +45,10 @@ func (o *SGD) prepare(lr float32) {
 }
 
 // chunk is tensor's SGD pass over one chunk.
-func (o *SGD) chunk(k, lo, hi int) {
+func (o *SGD) chunk(k, lo, hi int, g []float32) {
 	var m []float32
 	if o.hasSlots {
 		m = o.slot(o.m, k)[lo:hi]
 	}
-	o.e.SGD(o.params[k].Value[lo:hi], o.params[k].Grad[lo:hi], m, o.Nesterov, &o.kern)
+	o.e.SGD(o.params[k].Value[lo:hi], g, m, o.Nesterov, &o.kern)
 }

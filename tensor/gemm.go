@@ -132,9 +132,12 @@ func (e *Engine) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b 
 type Epilogue interface {
 	// Done is called once for each of a set of disjoint blocks of rows
 	// [i0, i1) that cover C's m rows, concurrently for different blocks,
-	// inside one of the engine's loops: Done must not use the engine (its
-	// products, passes or pool).
-	Done(i0, i1 int)
+	// inside one of the engine's loops, with c holding the block: row i0
+	// at c[0], the rows ldc apart: C's own rows (GemmThen), or a scratch
+	// block that Done may overwrite, valid only during the call
+	// (GemmBlocks). Done must not use the engine (its products, passes
+	// or pool).
+	Done(i0, i1 int, c []float32)
 }
 
 // GemmThen is Gemm (the same bits) followed by then.Done on every block of
@@ -148,7 +151,22 @@ func (e *Engine) GemmThen(transA, transB bool, m, n, k int, a []float32, lda int
 	e.gemmThen(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc, then)
 }
 
-// gemmThen is Gemm, then then.Done on blocks of C's rows if then is set.
+// GemmBlocks is GemmThen without C: each block of the product (Gemm's
+// bits) is computed into a scratch block, rows ldc apart, and handed to
+// then.Done, which may overwrite it; nothing is stored, so the product's
+// bytes never go to memory. It panics if then is nil or ldc < n.
+func (e *Engine) GemmBlocks(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, ldc int, then Epilogue) {
+	if then == nil {
+		panic("tensor: GemmBlocks without an epilogue")
+	}
+	if ldc < max(n, 1) {
+		panic(fmt.Sprintf("tensor: GemmBlocks: %d columns with a row stride of %d", n, ldc))
+	}
+	e.gemmThen(transA, transB, m, n, k, a, lda, b, ldb, nil, ldc, false, then)
+}
+
+// gemmThen is Gemm, then then.Done on blocks of C's rows if then is set;
+// with then set and c nil, GemmBlocks.
 func (e *Engine) gemmThen(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool, then Epilogue) {
 	e.pool.apply() // the plans below read the helpers of the loops they run on
 	ra, ca, rb, cb := m, k, k, n
@@ -160,14 +178,29 @@ func (e *Engine) gemmThen(transA, transB bool, m, n, k int, a []float32, lda int
 	}
 	checkMatrix("a", ra, ca, a, lda)
 	checkMatrix("b", rb, cb, b, ldb)
-	checkMatrix("c", m, n, c, ldc)
+	// Without C (GemmBlocks), a plan below that computes the product at
+	// once computes it into one scratch block.
+	scratch := then != nil && c == nil
+	if !scratch {
+		checkMatrix("c", m, n, c, ldc)
+	}
+	whole := func() []float32 { // all of C, for a plan that computes it at once
+		if scratch {
+			c = e.blocks.get(max(m*ldc, 1))
+		}
+		return c
+	}
 	if m == 0 || n == 0 || k == 0 {
+		c = whole()
 		if !acc && k == 0 {
 			for i := range m {
 				clear(c[i*ldc : i*ldc+n])
 			}
 		}
-		doneWhole(then, m)
+		doneWhole(then, m, c)
+		if scratch {
+			e.blocks.put(c)
+		}
 		return
 	}
 	kr := e.kernel
@@ -176,8 +209,12 @@ func (e *Engine) gemmThen(transA, transB bool, m, n, k int, a []float32, lda int
 	// than the kernel saves (measured at 128x10x256: 0.30x of OpenBLAS
 	// through cols, 0.74x through the masked narrow kernel).
 	if kr.cols != nil && n <= colsN && transA {
+		c = whole() // a narrow C: small
 		e.gemmCols(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc)
-		doneWhole(then, m) // a narrow C: small
+		doneWhole(then, m, c)
+		if scratch {
+			e.blocks.put(c)
+		}
 		return
 	}
 	if kr.narrow != nil && n <= kr.narrow.nr {
@@ -459,7 +496,7 @@ func (e *Engine) gemmTile(t int) {
 	jg, ib := t%g.ng, t/g.ng
 	ip0, ip1 := ib*g.rowBlock, min(g.mp, (ib+1)*g.rowBlock)
 	if g.colGroup > 1 {
-		g.group(ip0, ip1, jg*g.colGroup, min(g.np, (jg+1)*g.colGroup))
+		g.group(ip0, ip1, jg*g.colGroup, min(g.np, (jg+1)*g.colGroup), g.c, 0)
 		return
 	}
 	jp := jg
@@ -469,30 +506,61 @@ func (e *Engine) gemmTile(t int) {
 	}
 	whole, masked := g.whole(jp, ip0, ip1)
 	for p0 := 0; p0 < g.k; p0 += kc {
-		g.tileBlock(jp, ip0, whole, p0, masked)
+		g.tileBlock(jp, ip0, whole, p0, masked, g.c, 0)
 	}
-	g.edgeTiles(jp, whole, ip1)
+	g.edgeTiles(jp, whole, ip1, g.c, 0)
 }
 
 // group computes the tiles of row panels [ip0, ip1) against column panels
-// [jp0, jp1), k blocks outermost.
-func (g *gemmCall) group(ip0, ip1, jp0, jp1 int) {
+// [jp0, jp1), k blocks outermost, into c, whose first row is C's row row0
+// (C itself, or a scratch block of GemmThen's).
+func (g *gemmCall) group(ip0, ip1, jp0, jp1 int, c []float32, row0 int) {
 	for p0 := 0; p0 < g.k; p0 += kc {
 		for jp := jp0; jp < jp1; jp++ {
 			whole, masked := g.whole(jp, ip0, ip1)
-			g.tileBlock(jp, ip0, whole, p0, masked)
+			g.tileBlock(jp, ip0, whole, p0, masked, c, row0)
 		}
 	}
 	for jp := jp0; jp < jp1; jp++ {
 		whole, _ := g.whole(jp, ip0, ip1)
-		g.edgeTiles(jp, whole, ip1)
+		g.edgeTiles(jp, whole, ip1, c, row0)
 	}
 }
 
+// scratchBlocks hands out the blocks GemmThen computes a product into
+// when it stores no C: one per block in flight, each handed back after its
+// epilogue, so that the few in use are reused (and stay in the caches)
+// and, once they have grown to the largest block, nothing is allocated.
+type scratchBlocks struct {
+	mu   sync.Mutex
+	free [][]float32
+}
+
+// get returns a block of n floats.
+func (s *scratchBlocks) get(n int) []float32 {
+	s.mu.Lock()
+	var b []float32
+	if k := len(s.free); k > 0 {
+		b, s.free = s.free[k-1], s.free[:k-1]
+	}
+	s.mu.Unlock()
+	if cap(b) < n {
+		b = make([]float32, n)
+	}
+	return b[:n]
+}
+
+// put hands back a block from get.
+func (s *scratchBlocks) put(b []float32) {
+	s.mu.Lock()
+	s.free = append(s.free, b)
+	s.mu.Unlock()
+}
+
 // doneWhole runs the epilogue then, if any, on all of C's m rows at once.
-func doneWhole(then Epilogue, m int) {
+func doneWhole(then Epilogue, m int, c []float32) {
 	if then != nil && m > 0 {
-		then.Done(0, m)
+		then.Done(0, m, c)
 	}
 }
 
@@ -501,8 +569,18 @@ func doneWhole(then Epilogue, m int) {
 func (e *Engine) gemmThenBlock(t int) {
 	g := &e.gemm
 	ip0, ip1 := t*g.rowBlock, min(g.mp, (t+1)*g.rowBlock)
-	g.group(ip0, ip1, 0, g.np)
-	g.then.Done(ip0*g.kr.mr, min(g.m, ip1*g.kr.mr))
+	i0, i1 := ip0*g.kr.mr, min(g.m, ip1*g.kr.mr)
+	if g.c != nil {
+		g.group(ip0, ip1, 0, g.np, g.c, 0)
+		g.then.Done(i0, i1, g.c[i0*g.ldc:])
+		return
+	}
+	// No C: the block is computed into a scratch block of its own,
+	// whole row panels of it (the kernels write all mr rows of a tile).
+	c := e.blocks.get((ip1 - ip0) * g.kr.mr * g.ldc)
+	g.group(ip0, ip1, 0, g.np, c, i0)
+	g.then.Done(i0, i1, c)
+	e.blocks.put(c)
 }
 
 // whole returns the end of the row panels in [ip0, ip1) whose tiles against
@@ -525,7 +603,7 @@ func (g *gemmCall) whole(jp, ip0, ip1 int) (whole int, masked bool) {
 
 // tileBlock computes k block p0 of the direct tiles of row panels [ip0,
 // whole) against column panel jp, through the masked kernels if masked.
-func (g *gemmCall) tileBlock(jp, ip0, whole, p0 int, masked bool) {
+func (g *gemmCall) tileBlock(jp, ip0, whole, p0 int, masked bool, cm []float32, row0 int) {
 	kr := &g.kr
 	j0 := jp * kr.nr
 	nn := min(kr.nr, g.n-j0)
@@ -534,7 +612,7 @@ func (g *gemmCall) tileBlock(jp, ip0, whole, p0 int, masked bool) {
 	for ip := ip0; ip < whole; ip++ {
 		run := g.panelRun(ip, whole, masked)
 		kmajor, ap, as, step := g.aAt(ip, p0, max(run, 1))
-		c, acc := g.c[ip*kr.mr*g.ldc+j0:], g.acc || p0 > 0
+		c, acc := cm[(ip*kr.mr-row0)*g.ldc+j0:], g.acc || p0 > 0
 		if run > 1 {
 			// The kernels read and write unchecked: the last panel's last
 			// elements of A and C.
@@ -599,7 +677,7 @@ func (g *gemmCall) panelRun(ip, whole int, masked bool) int {
 // edgeTiles computes the edge tiles of row panels [whole, ip1) against
 // column panel jp: each accumulated in a whole tile aside, from C's values
 // when acc, the valid part stored when k is done.
-func (g *gemmCall) edgeTiles(jp, whole, ip1 int) {
+func (g *gemmCall) edgeTiles(jp, whole, ip1 int, c []float32, row0 int) {
 	if whole == ip1 {
 		return
 	}
@@ -616,7 +694,7 @@ func (g *gemmCall) edgeTiles(jp, whole, ip1 int) {
 		clear(tile[:kr.mr*kr.nr])
 		if g.acc {
 			for i := range mm {
-				copy(tile[i*kr.nr:i*kr.nr+nn], g.c[(i0+i)*g.ldc+j0:])
+				copy(tile[i*kr.nr:i*kr.nr+nn], c[(i0+i-row0)*g.ldc+j0:])
 			}
 		}
 		for p0 := 0; p0 < g.k; p0 += kc {
@@ -632,7 +710,7 @@ func (g *gemmCall) edgeTiles(jp, whole, ip1 int) {
 			}
 		}
 		for i := range mm {
-			copy(g.c[(i0+i)*g.ldc+j0:(i0+i)*g.ldc+j0+nn], tile[i*kr.nr:i*kr.nr+nn])
+			copy(c[(i0+i-row0)*g.ldc+j0:(i0+i-row0)*g.ldc+j0+nn], tile[i*kr.nr:i*kr.nr+nn])
 		}
 	}
 }

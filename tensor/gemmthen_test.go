@@ -17,16 +17,21 @@ type rowsSeen struct {
 	early  [][]float32 // per row: the row at its Done call
 	blocks int         // Done calls
 	widest int         // the most rows of one call
+	// Done calls given other rows than C's own (c set: GemmThen was given C).
+	elsewhere int
 }
 
-func (r *rowsSeen) Done(i0, i1 int) {
+func (r *rowsSeen) Done(i0, i1 int, c []float32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.blocks++
 	r.widest = max(r.widest, i1-i0)
+	if r.c != nil && r.n > 0 && &c[0] != &r.c[i0*r.ldc] {
+		r.elsewhere++
+	}
 	for i := i0; i < i1; i++ {
 		r.calls[i]++
-		r.early[i] = append([]float32(nil), r.c[i*r.ldc:i*r.ldc+r.n]...)
+		r.early[i] = append([]float32(nil), c[(i-i0)*r.ldc:(i-i0)*r.ldc+r.n]...)
 	}
 }
 
@@ -52,6 +57,9 @@ func TestGemmThen(t *testing.T) {
 								t.Fatalf("%s: C[%d] = %v, Gemm gives %v", what, i, got[i], want[i])
 							}
 						}
+						if seen.elsewhere > 0 {
+							t.Fatalf("%s: Done was given other rows than C's %d times", what, seen.elsewhere)
+						}
 						for i := range m {
 							if seen.calls[i] != 1 {
 								t.Fatalf("%s: Done covered row %d %d times, want once", what, i, seen.calls[i])
@@ -59,6 +67,21 @@ func TestGemmThen(t *testing.T) {
 							for j, v := range seen.early[i] {
 								if math.Float32bits(v) != math.Float32bits(got[i*seen.ldc+j]) {
 									t.Fatalf("%s: Done saw C[%d,%d] = %v before it was final (%v)", what, i, j, v, got[i*seen.ldc+j])
+								}
+							}
+						}
+						// GemmBlocks: Done sees the rows Gemm gives (acc
+						// false) in its scratch blocks.
+						if !acc {
+							scratch := gemmThenScratch(e, tr[0], tr[1], m, n, k)
+							for i := range m {
+								if scratch.calls[i] != 1 {
+									t.Fatalf("%s, no C: Done covered row %d %d times, want once", what, i, scratch.calls[i])
+								}
+								for j, v := range scratch.early[i] {
+									if math.Float32bits(v) != math.Float32bits(want[i*seen.ldc+j]) {
+										t.Fatalf("%s, no C: Done saw C[%d,%d] = %v, Gemm gives %v", what, i, j, v, want[i*seen.ldc+j])
+									}
 								}
 							}
 						}
@@ -84,4 +107,13 @@ func gemmThenCase(e *Engine, transA, transB bool, m, n, k int, acc bool) (want, 
 	seen = &rowsSeen{c: got, n: n, ldc: ldc, calls: make([]int, m), early: make([][]float32, m)}
 	e.GemmThen(transA, transB, m, n, k, a, lda, b, ldb, got, ldc, acc, seen)
 	return want, got, seen
+}
+
+// gemmThenScratch runs one product through GemmBlocks, on gemmOperands'
+// operands, and returns what the epilogue saw.
+func gemmThenScratch(e *Engine, transA, transB bool, m, n, k int) *rowsSeen {
+	a, lda, b, ldb, _, ldc := gemmOperands(transA, transB, m, n, k)
+	seen := &rowsSeen{n: n, ldc: ldc, calls: make([]int, m), early: make([][]float32, m)}
+	e.GemmBlocks(transA, transB, m, n, k, a, lda, b, ldb, ldc, seen)
+	return seen
 }

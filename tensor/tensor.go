@@ -33,6 +33,8 @@ type Engine struct {
 	gatherTask   func(int)
 	elu          eluCall
 	eluTask      func(int)
+	// GemmThen's scratch blocks, when it stores no C.
+	blocks scratchBlocks
 }
 
 // NewEngine returns an engine with the given number of threads

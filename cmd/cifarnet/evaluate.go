@@ -7,6 +7,7 @@ import (
 	_ "image/jpeg" // decoders for predict
 	_ "image/png"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -75,7 +76,9 @@ then reports both the deterministic and the MC figures.`,
 			if !cmd.Flags().Changed("test-samples") {
 				samples = 1000
 			}
-			if _, m, err := train.ReadRun(modelDir); err == nil {
+			_, m, err := train.ReadRun(modelDir)
+			switch {
+			case err == nil:
 				if !cmd.Flags().Changed("test-samples") && m.Config.TestSamples > 0 {
 					samples = m.Config.TestSamples
 				}
@@ -84,6 +87,11 @@ then reports both the deterministic and the MC figures.`,
 						data.path = m.Env.Data
 					}
 				}
+			case !errors.Is(err, fs.ErrNotExist) && (data.path == "" || !cmd.Flags().Changed("test-samples")):
+				// A damaged record cannot say where the run's test set
+				// was: rather than guess (and fail later on the data),
+				// ask for what it would have said.
+				return fmt.Errorf("%v: give --data and --test-samples to evaluate without it", err)
 			}
 			return runEvaluate(cmd.OutOrStdout(), modelDir, data, samples, batch, threads, mc)
 		},

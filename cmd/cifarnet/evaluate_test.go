@@ -112,6 +112,18 @@ func TestEvaluateDefaultsToTheRunsTestSet(t *testing.T) {
 	if ev := readEvaluation(t, dir); ev.Samples != 50 {
 		t.Fatalf("--test-samples 50: evaluated %d", ev.Samples)
 	}
+	// A damaged metrics.json cannot say where the test set was: named,
+	// unless both flags say it instead (it was read as absent, and the
+	// data then sought in the default places).
+	if err := os.WriteFile(filepath.Join(dir, train.MetricsJSON), []byte(`{"test_accuracy": 0.`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline"); code != 1 || !strings.Contains(stderr, "metrics.json") || !strings.Contains(stderr, "give --data and --test-samples") {
+		t.Fatalf("damaged metrics.json: exit %d %q", code, stderr)
+	}
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline", "--data", sharedData(t), "--test-samples", "50"); code != 0 {
+		t.Fatalf("damaged metrics.json, both flags: exit %d %s", code, stderr)
+	}
 }
 
 func TestPredictImages(t *testing.T) {

@@ -209,7 +209,13 @@ func (c *configReader) unknown() error {
 	if c.prefix != "" {
 		field = c.prefix + "." + field
 	}
-	return fmt.Errorf("layer %q (%s): field %q is not supported", c.name, c.class, field)
+	hint := ""
+	if field == "batch_input_shape" {
+		// tf.keras 2's way of giving a Sequential its input, which Keras
+		// 3's model_from_json refuses too (keras/src/layers/layer.py).
+		hint = " (tf.keras 2's input shape on a layer, which Keras 3 refuses too: give the model an InputLayer with batch_shape first)"
+	}
+	return fmt.Errorf("layer %q (%s): field %q is not supported%s", c.name, c.class, field, hint)
 }
 
 func (c *configReader) get(field string) (any, bool) {

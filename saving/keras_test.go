@@ -142,6 +142,8 @@ func TestKerasMalformed(t *testing.T) {
 		{`{"class_name": "Functional", "config": {}}`, `"Functional": only Sequential`},
 		{wrap(`{"class_name": "Conv2D", "config": {"name": "conv"}}, ` + out), `"Conv2D" is not supported`},
 		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "bogus": 1}}, ` + out), `layer "d" (Dense): field "bogus" is not supported`},
+		// tf.keras 2 put the input shape on the first layer; Keras 3 refuses it too.
+		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "batch_input_shape": [null, 3072]}}, ` + out), `field "batch_input_shape" is not supported (tf.keras 2`},
 		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "activation": "swoosh"}}, ` + out), `layer "d" (Dense): activation`},
 		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": -3}}, ` + out), `layer "d" (Dense): units`},
 		{wrap(`{"class_name": "Dense", "config": {"name": "d", "units": 3, "kernel_initializer": {"class_name": "MyInit", "config": {}, "registered_name": "custom>MyInit"}}}, ` + out), `layer "d" (Dense): kernel_initializer: registered (custom)`},

@@ -89,12 +89,26 @@ func NewLayer(lc LayerConfig) (Layer, error) {
 // versions take, which Keras writes null (or, lora_alpha, not at all)
 // when unused: Dense's lora_rank (Keras 3.0.3+), lora_alpha (3.12+) and
 // quantization_config (3.13+; get_config in keras/src/layers/core/
-// dense.py). Older Keras refuses them ("Unrecognized keyword arguments").
-var newerKeras = map[string][]string{"Dense": {"lora_rank", "lora_alpha", "quantization_config"}}
+// dense.py); BatchNormalization's renorm (false), renorm_clipping (null)
+// and renorm_momentum (unused without renorm; 3.14+, keras/src/layers/
+// normalization/batch_normalization.py). Older Keras refuses them
+// ("Unrecognized keyword arguments").
+var newerKeras = map[string][]string{
+	"Dense":              {"lora_rank", "lora_alpha", "quantization_config"},
+	"BatchNormalization": {"renorm", "renorm_clipping", "renorm_momentum"},
+}
 
-// Portable returns lc without the fields of newerKeras that are null, and
-// without lora_alpha when lora_rank is (Keras ignores it then): the
-// config every Keras 3 reads, meaning what lc means to the newest.
+// newerInitializerFields are the fields Keras 3.15+ writes null in every
+// VarianceScaling initializer's config (HeNormal, GlorotUniform, ...;
+// keras/src/initializers/random_initializers.py), which older Keras
+// refuses.
+var newerInitializerFields = []string{"input_axes", "output_axes"}
+
+// Portable returns lc without the fields of newerKeras at their unused
+// values (null; lora_alpha without lora_rank; renorm false and its two
+// fields with it), and its initializers without newerInitializerFields
+// that are null: the config every Keras 3 reads, meaning what lc means
+// to the newest.
 func Portable(lc LayerConfig) LayerConfig {
 	fields := newerKeras[lc.ClassName]
 	drop := func(k string) bool {
@@ -102,27 +116,68 @@ func Portable(lc LayerConfig) LayerConfig {
 		if !ok {
 			return false
 		}
-		if k == "lora_alpha" {
+		switch k {
+		case "lora_alpha":
 			return lc.Config["lora_rank"] == nil
+		case "renorm":
+			return v == false
+		case "renorm_momentum":
+			r, ok := lc.Config["renorm"]
+			return !ok || r == false
 		}
 		return v == nil
 	}
+	out := make(map[string]any, len(lc.Config))
+	changed := false
+	for k, v := range lc.Config {
+		if slices.Contains(fields, k) && drop(k) {
+			changed = true
+			continue
+		}
+		if p, ok := portableInitializer(v); ok {
+			v, changed = p, true
+		}
+		out[k] = v
+	}
+	if !changed {
+		return lc
+	}
+	return LayerConfig{lc.ClassName, out}
+}
+
+// portableInitializer returns v, a serialized Keras object, without the
+// null newerInitializerFields of its config, and whether it had any.
+func portableInitializer(v any) (any, bool) {
+	o, ok := v.(map[string]any)
+	if !ok {
+		return v, false
+	}
+	cfg, ok := o["config"].(map[string]any)
+	if !ok {
+		return v, false
+	}
 	n := 0
-	for _, k := range fields {
-		if drop(k) {
+	for _, f := range newerInitializerFields {
+		if x, ok := cfg[f]; ok && x == nil {
 			n++
 		}
 	}
 	if n == 0 {
-		return lc
+		return v, false
 	}
-	out := make(map[string]any, len(lc.Config)-n)
-	for k, v := range lc.Config {
-		if !slices.Contains(fields, k) || !drop(k) {
-			out[k] = v
+	c2 := make(map[string]any, len(cfg)-n)
+	for k, x := range cfg {
+		if x == nil && slices.Contains(newerInitializerFields, k) {
+			continue
 		}
+		c2[k] = x
 	}
-	return LayerConfig{lc.ClassName, out}
+	o2 := make(map[string]any, len(o))
+	for k, x := range o {
+		o2[k] = x
+	}
+	o2["config"] = c2
+	return o2, true
 }
 
 // configured layers remember the Keras config they were made from, with
@@ -157,6 +212,23 @@ type configReader struct {
 	err         error
 	// prefix names the object a sub-reader reads ("kernel_initializer.HeNormal").
 	prefix string
+	// unused holds the fields read (newerDefault) but left out of out.
+	unused map[string]bool
+}
+
+// newerDefault reads a field that only newer Keras versions write, which
+// cifarnet supports at the value that means what older versions do (ok
+// tells whether v is it), leaving it out of the config written back (so
+// that older Keras, which refuses the field, reads it; and so that a
+// configuration's identity does not depend on the version that wrote it).
+func (c *configReader) newerDefault(field, want string, ok func(v any) bool) {
+	if v, given := c.get(field); given && !ok(v) {
+		c.fail(field, "only %s is supported, got %s", want, compact(v))
+	}
+	if c.unused == nil {
+		c.unused = map[string]bool{}
+	}
+	c.unused[field] = true
 }
 
 func (c *configReader) fail(field, format string, args ...any) {
@@ -197,7 +269,7 @@ func (c *configReader) common() {
 func (c *configReader) unknown() error {
 	var extra []string
 	for k := range c.in {
-		if _, ok := c.out[k]; !ok {
+		if _, ok := c.out[k]; !ok && !c.unused[k] {
 			extra = append(extra, k)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 )
 
 // An Initializer fills a kernel of shape fanIn x fanOut (a vector: fanIn =
@@ -29,7 +30,8 @@ var initializerClasses = map[string]func(c *configReader) Initializer{
 	"VarianceScaling": func(c *configReader) Initializer {
 		scale := c.float("scale", 1, math.SmallestNonzeroFloat64, math.MaxFloat64)
 		mode := c.str("mode", "fan_in")
-		dist := c.str("distribution", "truncated_normal")
+		dist := strings.ToLower(c.str("distribution", "truncated_normal")) // as Keras reads it
+		vsAxes(c)
 		if dist == "normal" {
 			dist = "truncated_normal"
 		}
@@ -98,7 +100,19 @@ var initializerAliases = func() map[string]string {
 var deterministicInitializers = map[string]bool{"Zeros": true, "Ones": true, "Constant": true}
 
 func fixedVS(scale float64, mode, dist string) func(*configReader) Initializer {
-	return func(*configReader) Initializer { return varianceScaling(scale, mode, dist) }
+	return func(c *configReader) Initializer {
+		vsAxes(c)
+		return varianceScaling(scale, mode, dist)
+	}
+}
+
+// vsAxes reads VarianceScaling's input_axes and output_axes (Keras 3.15+,
+// written null by its every subclass: HeNormal, GlorotUniform, ...), which
+// only null (the fans of the kernel's two axes) is supported at.
+func vsAxes(c *configReader) {
+	for _, f := range []string{"input_axes", "output_axes"} {
+		c.newerDefault(f, "null (the fans of the weight's own axes)", func(v any) bool { return v == nil })
+	}
 }
 
 // InitializerNames lists the initializer names LookupInitializer accepts

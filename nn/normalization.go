@@ -66,6 +66,11 @@ func newBatchNormalizationFromConfig(c *configReader) (Layer, error) {
 	l.BetaConstraint = c.constraintField("beta_constraint")
 	l.GammaConstraint = c.constraintField("gamma_constraint")
 	c.fixed("synchronized", false)
+	// Batch renormalization (Keras 3.14+ writes its fields: renorm false,
+	// renorm_clipping null, renorm_momentum unused then) is not supported.
+	c.newerDefault("renorm", "false", func(v any) bool { return v == false })
+	c.newerDefault("renorm_clipping", "null", func(v any) bool { return v == nil })
+	c.newerDefault("renorm_momentum", "a number (unused without renorm)", func(v any) bool { _, ok := toFloat(v); return ok })
 	return l, nil
 }
 

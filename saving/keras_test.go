@@ -274,3 +274,75 @@ func TestKerasInvalidUTF8(t *testing.T) {
 		t.Errorf("Load: %v", err)
 	}
 }
+
+// TestKerasNewerFields: the fields Keras 3.14 (BatchNormalization's
+// renorm, renorm_clipping, renorm_momentum) and 3.15 (every
+// VarianceScaling initializer's input_axes and output_axes) write at their
+// defaults are read, and the model is the one without them: the same
+// model.json written back (without them, for older Keras), hence the same
+// configuration. Other values are refused, naming the field.
+func TestKerasNewerFields(t *testing.T) {
+	vs := map[string]bool{"HeNormal": true, "HeUniform": true, "GlorotNormal": true, "GlorotUniform": true,
+		"LecunNormal": true, "LecunUniform": true, "VarianceScaling": true}
+	var add func(v any, renorm, axes any)
+	add = func(v any, renorm, axes any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if cfg, ok := v["config"].(map[string]any); ok {
+				switch class, _ := v["class_name"].(string); {
+				case vs[class]:
+					cfg["input_axes"], cfg["output_axes"] = axes, nil
+				case class == "BatchNormalization":
+					cfg["renorm"], cfg["renorm_clipping"], cfg["renorm_momentum"] = renorm, nil, 0.99
+				}
+			}
+			for _, x := range v {
+				add(x, renorm, axes)
+			}
+		case []any:
+			for _, x := range v {
+				add(x, renorm, axes)
+			}
+		}
+	}
+	for _, f := range []string{exerciseModel, "../examples/batchnorm.json"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written := func(renorm, axes any) ([]byte, error) {
+			var v any
+			if err := json.Unmarshal(b, &v); err != nil {
+				t.Fatal(err)
+			}
+			if renorm != nil {
+				add(v, renorm, axes)
+			}
+			nb, _ := json.Marshal(v)
+			k, err := ParseKeras(nb)
+			if err != nil {
+				return nil, err
+			}
+			return KerasJSON(k.Model, nil)
+		}
+		want, err := written(nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		got, err := written(false, nil)
+		if err != nil {
+			t.Fatalf("%s with Keras 3.15's fields: %v", f, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s with Keras 3.15's fields: the model written back differs:\n%s\nwant\n%s", f, got, want)
+		}
+		if _, err := written(false, []any{0.0}); err == nil || !strings.Contains(err.Error(), "input_axes: only null") {
+			t.Errorf("%s: input_axes [0]: %v, want refused", f, err)
+		}
+		if f != exerciseModel {
+			if _, err := written(true, nil); err == nil || !strings.Contains(err.Error(), "renorm: only false") {
+				t.Errorf("%s: renorm true: %v, want refused", f, err)
+			}
+		}
+	}
+}

@@ -167,7 +167,7 @@ type GaussianNoise struct {
 
 func newGaussianNoiseFromConfig(c *configReader) (Layer, error) {
 	l := &GaussianNoise{noise: noise{elementwise: elementwise{name: c.name}}}
-	l.Stddev = float32(c.float("stddev", 0, 0, math.MaxFloat32))
+	l.Stddev = float32(c.float("stddev", 0, 0, 1)) // Keras refuses others (gaussian_noise.py)
 	if _, ok := c.in["stddev"]; !ok && c.err == nil {
 		c.fail("stddev", "required")
 	}

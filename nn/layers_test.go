@@ -555,3 +555,37 @@ func TestOrthogonalNeedsAMatrix(t *testing.T) {
 		t.Errorf("orthogonal kernel: %v", err)
 	}
 }
+
+// TestKerasNamesAndRanges: what keras.regularizers.get and the noise
+// layers' constructors accept: "l1l2" (L1L2's snake_case name, in
+// ALL_OBJECTS_DICT of keras/src/regularizers/__init__.py) is L1L2, as its
+// function's name l1_l2 is here; a VarianceScaling distribution is read
+// in any case (lowered, random_initializers.py); GaussianNoise's stddev
+// outside [0, 1] is refused (gaussian_noise.py).
+func TestKerasNamesAndRanges(t *testing.T) {
+	build := func(layers ...LayerConfig) (*Sequential, error) {
+		return FromConfigs(6, 1, append(layers, LayerConfig{"Dense", map[string]any{"name": "out", "units": 2, "activation": "softmax"}}))
+	}
+	for _, name := range []string{"l1l2", "l1_l2", "L1L2"} {
+		m, err := build(LayerConfig{"Dense", map[string]any{"name": "d", "units": 3, "kernel_regularizer": name}})
+		if err != nil {
+			t.Fatalf("regularizer %q: %v", name, err)
+		}
+		if r := m.Layers[0].(*Dense).KernelRegularizer; r == nil || r.L1 != 0 || r.L2 != 0 {
+			t.Errorf("regularizer %q: %+v, want L1L2 (0, 0)", name, r)
+		}
+	}
+	if _, err := build(LayerConfig{"Dense", map[string]any{"name": "d", "units": 3, "kernel_initializer": map[string]any{
+		"class_name": "VarianceScaling", "config": map[string]any{"distribution": "Uniform"}}}}); err != nil {
+		t.Errorf("distribution Uniform: %v", err)
+	}
+	for _, sd := range []float64{-0.1, 1.5} {
+		_, err := build(LayerConfig{"GaussianNoise", map[string]any{"name": "g", "stddev": sd}})
+		if err == nil || !strings.Contains(err.Error(), "stddev") {
+			t.Errorf("GaussianNoise stddev %v: %v, want refused", sd, err)
+		}
+	}
+	if _, err := build(LayerConfig{"GaussianNoise", map[string]any{"name": "g", "stddev": 1.0}}); err != nil {
+		t.Errorf("GaussianNoise stddev 1: %v", err)
+	}
+}

@@ -48,13 +48,17 @@ func (r *Regularizer) Penalize(w, g []float32, addGrad bool) float32 {
 	return r.Loss(w)
 }
 
-// regularizerField reads a regularizer field: null, "l1", "l2", "l1_l2" or
-// a serialized L1, L2 or L1L2.
+// regularizerField reads a regularizer field: null, "l1", "l2", "l1l2"
+// (Keras's names; also "l1_l2", its function's), or a serialized L1, L2 or
+// L1L2.
 func (c *configReader) regularizerField(field string) *Regularizer {
 	o, ok := c.object(field)
 	if !ok {
 		c.out[field] = nil
 		return nil
+	}
+	if o.class == "L1l2" || o.class == "L1L2" { // "l1l2", Keras's snake_case name; "l1_l2", its function's
+		o.class = "L1L2"
 	}
 	s := c.sub(field, o)
 	r := &Regularizer{}
@@ -67,7 +71,7 @@ func (c *configReader) regularizerField(field string) *Regularizer {
 		r.L1 = float32(s.float("l1", 0, 0, math.MaxFloat32))
 		r.L2 = float32(s.float("l2", 0, 0, math.MaxFloat32))
 	default:
-		c.fail(field, "%v", unsupported("regularizer", o.class, []string{"l1", "l2", "l1_l2"}))
+		c.fail(field, "%v", unsupported("regularizer", o.class, []string{"l1", "l2", "l1l2 (or l1_l2)"}))
 		return nil
 	}
 	c.done(s)

@@ -41,8 +41,9 @@ var objectForms = map[string][]string{
 
 // ShortFormHelp describes the short form for --help.
 const ShortFormHelp = `layers as Keras names them, comma-separated, each with its arguments in
-parentheses (positional as in Keras, or name=value): dense(units, activation,
-kernel_initializer), batchnorm (batch_normalization), dropout(rate),
+parentheses (positional as in Keras, except dense's third, which is
+kernel_initializer where Keras's is use_bias; or name=value): dense(units,
+activation, kernel_initializer), batchnorm (batch_normalization), dropout(rate),
 alpha_dropout(rate), gaussian_noise(stddev), gaussian_dropout(rate),
 activation(name), normalization, rescaling(scale, offset), flatten; e.g.
 "dense(256, elu, he_normal), batchnorm, dropout(0.2)" (or as Python writes
@@ -79,6 +80,10 @@ func ParseLayers(s string, names map[string]int) ([]LayerConfig, error) {
 			return nil, fmt.Errorf("%s takes at most %d positional arguments, got %d", name, len(form.positional), len(args))
 		}
 		for i, a := range args {
+			if _, isBool := a.(bool); isBool && form.class == "Dense" && i == 2 {
+				// Python's Dense(8, 'relu', True): Keras's third is use_bias.
+				return nil, fmt.Errorf("%s: the third positional argument is kernel_initializer here (Keras's is use_bias), got %v: write use_bias=%v", name, a, a)
+			}
 			cfg[form.positional[i]] = a
 		}
 		for k, v := range kw {

@@ -26,6 +26,7 @@ func TestParseLayersKerasSpellings(t *testing.T) {
 		"dense(units=256, units=3)": "units given twice",
 		"dense(256, 'elu)":          "a quote that is not closed",
 		"Conv2D(3)":                 `"conv2d" is not a layer`,
+		"Dense(8, 'relu', True)":    "kernel_initializer here (Keras's is use_bias), got true: write use_bias=true",
 	} {
 		if _, err := ParseLayers(in, map[string]int{}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want an error saying %q", in, err, want)

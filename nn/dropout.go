@@ -38,7 +38,7 @@ func (c *configReader) seedField() {
 }
 
 // rateField reads a dropout rate in [0, 1).
-func (c *configReader) rateField() float32 {
+func (c *configReader) rateField() float64 {
 	rate := c.float("rate", 0, 0, 1)
 	if _, ok := c.in["rate"]; !ok && c.err == nil {
 		c.fail("rate", "required")
@@ -46,7 +46,7 @@ func (c *configReader) rateField() float32 {
 	if rate >= 1 && c.err == nil {
 		c.fail("rate", "want a value below 1 (rate 1 drops every unit), got %g", rate)
 	}
-	return float32(rate)
+	return rate
 }
 
 // keepMask sets mult[i] to scale where a uniform draw u in [0, 1) (24
@@ -88,11 +88,15 @@ func multiply(out, x []float32, ldx int, mult []float32, batch, w int) []float32
 type Dropout struct {
 	noise
 	Rate float32
+	// scale is 1/(1-rate) from the rate as given, as Keras's TensorFlow
+	// and PyTorch backends compute it (in double, then cast).
+	scale float32
 }
 
 func newDropoutFromConfig(c *configReader) (Layer, error) {
 	l := &Dropout{noise: noise{elementwise: elementwise{name: c.name}}}
-	l.Rate = c.rateField()
+	rate := c.rateField()
+	l.Rate, l.scale = float32(rate), float32(1/(1-rate))
 	c.null("noise_shape", "noise_shape")
 	c.seedField()
 	return l, nil
@@ -106,7 +110,7 @@ func (l *Dropout) Forward(_ *tensor.Engine, x []float32, ldx, batch int, trainin
 	}
 	w := l.width
 	mult, out := growTo(&l.mult, batch*w), growTo(&l.out, batch*w)
-	keepMask(l.r, mult, l.Rate, 1/(1-l.Rate))
+	keepMask(l.r, mult, l.Rate, l.scale)
 	return multiply(out, x, ldx, mult, batch, w), w
 }
 
@@ -124,11 +128,11 @@ type AlphaDropout struct {
 
 func newAlphaDropoutFromConfig(c *configReader) (Layer, error) {
 	l := &AlphaDropout{noise: noise{elementwise: elementwise{name: c.name}}}
-	l.Rate = c.rateField()
+	rate := c.rateField() // a and b from the rate as given, as Keras's Python computes them
+	l.Rate = float32(rate)
 	c.null("noise_shape", "noise_shape")
 	c.seedField()
 	alphaP := -seluAlpha * seluScale
-	rate := float64(l.Rate)
 	a := math.Pow((1-rate)*(1+rate*alphaP*alphaP), -0.5)
 	l.a, l.b = float32(a), float32(-a*alphaP*rate)
 	return l, nil
@@ -199,11 +203,13 @@ func (l *GaussianNoise) Forward(_ *tensor.Engine, x []float32, ldx, batch int, t
 type GaussianDropout struct {
 	noise
 	Rate float32
+	sd   float64 // sqrt(rate/(1-rate)), from the rate as given (Keras's Python)
 }
 
 func newGaussianDropoutFromConfig(c *configReader) (Layer, error) {
 	l := &GaussianDropout{noise: noise{elementwise: elementwise{name: c.name}}}
-	l.Rate = c.rateField()
+	rate := c.rateField()
+	l.Rate, l.sd = float32(rate), math.Sqrt(rate/(1-rate))
 	c.seedField()
 	return l, nil
 }
@@ -216,9 +222,8 @@ func (l *GaussianDropout) Forward(_ *tensor.Engine, x []float32, ldx, batch int,
 	}
 	w := l.width
 	mult, out := growTo(&l.mult, batch*w), growTo(&l.out, batch*w)
-	sd := math.Sqrt(float64(l.Rate) / (1 - float64(l.Rate)))
 	for i := range mult {
-		mult[i] = float32(1 + sd*l.r.NormFloat64())
+		mult[i] = float32(1 + l.sd*l.r.NormFloat64())
 	}
 	return multiply(out, x, ldx, mult, batch, w), w
 }

@@ -589,3 +589,48 @@ func TestKerasNamesAndRanges(t *testing.T) {
 		t.Errorf("GaussianNoise stddev 1: %v", err)
 	}
 }
+
+// TestConstantsFromTheGivenRates: Keras computes BatchNormalization's
+// 1.0 - momentum, Dropout's 1/(1-rate) (its TensorFlow and PyTorch
+// backends), AlphaDropout's a and b and GaussianDropout's standard
+// deviation in Python's double from the value given, each then cast to
+// float32; here they were computed from the float32-rounded value, off by
+// an ulp for momentum 0.99, dropout 0.15, alpha dropout 0.2.
+func TestConstantsFromTheGivenRates(t *testing.T) {
+	m, err := FromConfigs(3, 1, []LayerConfig{
+		layer("BatchNormalization", "bn", "momentum", 0.99),
+		layer("Dropout", "d", "rate", 0.15),
+		layer("AlphaDropout", "a", "rate", 0.2),
+		layer("GaussianDropout", "g", "rate", 0.3),
+		{"Dense", map[string]any{"name": "out", "units": 2, "activation": "softmax"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Python's double arithmetic (variables: Go folds constants exactly).
+	mom, dr, ar, gr := 0.99, 0.15, 0.2, 0.3
+	bn := m.Layers[0].(*BatchNormalization)
+	if want := float32(1 - mom); bn.oneMinusMomentum != want || want == 1-float32(0.99) {
+		t.Errorf("BatchNormalization: 1 - momentum %v, want %v (not %v)", bn.oneMinusMomentum, want, 1-float32(0.99))
+	}
+	if d := m.Layers[1].(*Dropout); d.scale != float32(1/(1-dr)) || d.scale == 1/(1-float32(dr)) {
+		t.Errorf("Dropout: scale %v, want %v", d.scale, float32(1/(1-dr)))
+	}
+	alphaP := -seluAlpha * seluScale
+	a := math.Pow((1-ar)*(1+ar*alphaP*alphaP), -0.5)
+	if l := m.Layers[2].(*AlphaDropout); l.a != float32(a) || l.b != float32(-a*alphaP*ar) {
+		t.Errorf("AlphaDropout: a %v b %v, want %v %v", l.a, l.b, float32(a), float32(-a*alphaP*ar))
+	}
+	if g := m.Layers[3].(*GaussianDropout); g.sd != math.Sqrt(gr/(1-gr)) {
+		t.Errorf("GaussianDropout: sd %v, want %v", g.sd, math.Sqrt(gr/(1-gr)))
+	}
+	// The moving mean takes them: from 0, one batch of mean 1.
+	e := tensor.NewEngine(1)
+	defer e.Close()
+	m.Initialize(1)
+	x := []float32{1, 1, 1, 1, 1, 1}
+	m.Forward(e, x, 3, 2, true)
+	if got, want := bn.MovingMean[0], float32(1-mom); got != want {
+		t.Errorf("moving mean %v, want %v", got, want)
+	}
+}

@@ -25,7 +25,9 @@ import (
 type BatchNormalization struct {
 	configured
 	Momentum, Epsilon float32
-	Center, Scale     bool
+	// oneMinusMomentum is 1 - momentum from the momentum as given.
+	oneMinusMomentum float32
+	Center, Scale    bool
 	// Initializers of the four variables (Keras: zeros, ones, zeros, ones).
 	BetaInit, GammaInit, MovingMeanInit, MovingVarianceInit Initializer
 	BetaRegularizer, GammaRegularizer                       *Regularizer
@@ -53,7 +55,10 @@ func newBatchNormalizationFromConfig(c *configReader) (Layer, error) {
 	if axis := c.integer("axis", -1, -1, 1); axis == 0 {
 		c.fail("axis", "want -1 (the features; 1 is the same for flat rows), got 0")
 	}
-	l.Momentum = float32(c.float("momentum", 0.99, 0, 1))
+	m := c.float("momentum", 0.99, 0, 1)
+	// Keras multiplies by the momentum and by 1.0 - momentum computed in
+	// Python's double (batch_normalization.py), each cast to float32.
+	l.Momentum, l.oneMinusMomentum = float32(m), float32(1-m)
 	l.Epsilon = float32(c.float("epsilon", 1e-3, math.SmallestNonzeroFloat32, math.MaxFloat32))
 	l.Center = c.boolean("center", true)
 	l.Scale = c.boolean("scale", true)
@@ -152,11 +157,11 @@ func (l *BatchNormalization) Forward(_ *tensor.Engine, x []float32, ldx, batch i
 				variance[j] += d * d
 			}
 		}
-		m := l.Momentum
+		m, om := l.Momentum, l.oneMinusMomentum
 		for j := range variance {
 			variance[j] /= fb
-			l.MovingMean[j] = l.MovingMean[j]*m + mean[j]*(1-m)
-			l.MovingVariance[j] = l.MovingVariance[j]*m + variance[j]*(1-m)
+			l.MovingMean[j] = l.MovingMean[j]*m + mean[j]*om
+			l.MovingVariance[j] = l.MovingVariance[j]*m + variance[j]*om
 			inv[j] = 1 / float32(math.Sqrt(float64(variance[j]+l.Epsilon)))
 		}
 	} else {

@@ -186,13 +186,26 @@ func (c Comparison) sentence(m Metric, family int, level, mwuFloor float64) stri
 	fmt.Fprintf(&s, "%s against %s: mean %s %.4f against %.4f, a difference of %+.4f (%s CI %+.4f to %+.4f). ",
 		c.Name, c.Baseline, m.Name, c.Mean, c.BaselineMean, c.Diff, pct, c.DiffLow, c.DiffHigh)
 	welchSig, mwuSig := c.WelchHolm < Alpha, c.MannWhitneyHolm < Alpha
-	better := (c.Diff > 0) == m.HigherIsBetter
+	// Each test has its own direction: Welch's the difference of means,
+	// Mann-Whitney's the ranks (the probability of improvement). A few
+	// runs far from the rest (collapsed to chance, say) can turn the
+	// mean against most runs; then the direction said is the significant
+	// test's, and where the other points the opposite way no winner is
+	// named.
+	meanDir, rankDir := c.meanDirection(m), c.rankDirection()
+	dir := meanDir
+	if mwuSig && !welchSig {
+		dir = rankDir
+	}
 	word := "worse"
-	if better {
+	if dir > 0 {
 		word = "better"
 	}
+	opposite := meanDir*rankDir < 0
 	zeroIn := c.DiffLow <= 0 && c.DiffHigh >= 0
 	switch {
+	case (welchSig || mwuSig) && opposite:
+		c.opposite(&s, m, welchSig, mwuSig, tests)
 	case welchSig && mwuSig && zeroIn:
 		// The tests reject, but the interval of the difference holds
 		// zero (runs far from the rest can do this): not established.
@@ -225,6 +238,50 @@ func (c Comparison) sentence(m Metric, family int, level, mwuFloor float64) stri
 		fmt.Fprintf(&s, "A run of %s beats a run of %s with probability %.2f (%s CI %.2f to %.2f).", c.Name, c.Baseline, c.Improvement, pct, c.ImprovementLow, c.ImprovementHigh)
 	}
 	return strings.TrimSpace(s.String()) + c.missing()
+}
+
+// meanDirection is +1 where the difference of means favours c's
+// configuration, -1 where it favours the baseline, 0 for none.
+func (c Comparison) meanDirection(m Metric) int {
+	switch {
+	case c.Diff == 0 || math.IsNaN(c.Diff):
+		return 0
+	case (c.Diff > 0) == m.HigherIsBetter:
+		return 1
+	}
+	return -1
+}
+
+// rankDirection is the same from the ranks: +1 where a run of c's
+// configuration beats a run of the baseline more often than not (the
+// side Mann-Whitney's U points to).
+func (c Comparison) rankDirection() int {
+	switch {
+	case c.Improvement > 0.5:
+		return 1
+	case c.Improvement < 0.5:
+		return -1
+	}
+	return 0
+}
+
+// opposite says a difference one test or both find while the mean and
+// the ranks point opposite ways: which way each points, and no winner.
+func (c Comparison) opposite(s *strings.Builder, m Metric, welchSig, mwuSig bool, tests string) {
+	mean, ranks := "worse", "better"
+	if c.meanDirection(m) > 0 {
+		mean, ranks = "better", "worse"
+	}
+	side := fmt.Sprintf("by the difference of means %s is %s, by the ranks it is %s", c.Name, mean, ranks)
+	switch {
+	case welchSig && mwuSig:
+		fmt.Fprintf(s, "Both tests find a difference (%s), but they point opposite ways: %s. ", tests, side)
+	case mwuSig:
+		fmt.Fprintf(s, "The tests disagree (%s), and point opposite ways: %s. Only Mann-Whitney's, which follows the ranks, finds a difference: a tentative sign that most runs of %s are %s, although its mean is %s. ", tests, side, c.Name, ranks, mean)
+	default:
+		fmt.Fprintf(s, "The tests disagree (%s), and point opposite ways: %s. Only Welch's, which follows the means, finds a difference: a tentative sign that the mean of %s is %s, although most of its runs are %s. ", tests, side, c.Name, mean, ranks)
+	}
+	s.WriteString("A few runs far from the rest (collapsed to chance, say) can do this: no configuration can be called the better one. ")
 }
 
 func (c Comparison) missing() string {

@@ -611,3 +611,54 @@ func TestReviewedSentences(t *testing.T) {
 		t.Errorf("alone: %s", p.Sentence)
 	}
 }
+
+// TestDirectionOfTheSignificantTest: when only Mann-Whitney's test finds
+// a difference, the direction said is the ranks', not the mean's, and
+// where the two point opposite ways the sentence says so and names no
+// winner. Fabricated: ten relu runs 0.07 below their elu runs and two
+// relu runs far above (0.95) lift relu's mean above elu's while most
+// relu runs are worse; the other way round, two runs collapsed to
+// chance (0.10) pull down the mean of a configuration whose runs are
+// mostly better.
+func TestDirectionOfTheSignificantTest(t *testing.T) {
+	acc := Metric{Name: "test accuracy", HigherIsBetter: true}
+	var elu, down, up []float64
+	for i := range 12 {
+		elu = append(elu, 0.30+0.01*float64(i))
+	}
+	for i := range 10 {
+		down = append(down, elu[i]-0.07)
+	}
+	down = append(down, 0.95, 0.95)
+	tight := make([]float64, 12)
+	for i := range 12 {
+		tight[i] = 0.35 + 0.001*float64(i)
+		if i < 10 {
+			up = append(up, tight[i]+0.015)
+		}
+	}
+	up = append(up, 0.10, 0.10)
+	for _, c := range []struct {
+		name       string
+		base, x    []float64
+		mean, rank string
+	}{{"outliers", elu, down, "better", "worse"}, {"collapsed", tight, up, "worse", "better"}} {
+		r := Compare(acc, Sample{"elu", c.base}, []Sample{{"relu", c.x}}, DefaultBootstrap)[0]
+		if !(r.MannWhitneyHolm < Alpha && r.WelchHolm >= Alpha) || (r.Diff > 0) != (c.mean == "better") || (r.Improvement > 0.5) != (c.rank == "better") {
+			t.Fatalf("%s: not the case meant: %+v", c.name, r)
+		}
+		for _, want := range []string{
+			"point opposite ways: by the difference of means relu is " + c.mean + ", by the ranks it is " + c.rank,
+			"a tentative sign that most runs of relu are " + c.rank,
+			"no configuration can be called the better one",
+		} {
+			if !strings.Contains(r.Sentence, want) {
+				t.Errorf("%s: sentence lacks %q: %s", c.name, want, r.Sentence)
+			}
+		}
+		if strings.Contains(r.Sentence, "relu is "+c.mean+",") && !strings.Contains(r.Sentence, "means relu is "+c.mean) || strings.Contains(r.Sentence, "sign that relu is") {
+			t.Errorf("%s: a winner named: %s", c.name, r.Sentence)
+		}
+		t.Log(r.Sentence)
+	}
+}

@@ -430,8 +430,15 @@ func (p *progress) done(r Run, res *rundir.Result, took time.Duration) {
 	if m.EpochsRun == 1 {
 		epochs = "epoch"
 	}
-	fmt.Fprintf(p.w, "[%d/%d] %s seed %d: test accuracy %.4f, %d %s, %.1fs%s  %s  (%s)\n",
-		p.finished, p.total, r.Label, r.Seed, m.TestAccuracy, m.EpochsRun, epochs, took.Seconds(), from, r.Dir, p.eta())
+	// A diverged run's accuracy is that of NaN weights (whichever class
+	// argmax picks), not a result: say what runs.csv and the statistics
+	// say of it.
+	result := fmt.Sprintf("test accuracy %.4f", m.TestAccuracy)
+	if why, ok := report.Diverged(m); ok {
+		result = "diverged (" + why + ")"
+	}
+	fmt.Fprintf(p.w, "[%d/%d] %s seed %d: %s, %d %s, %.1fs%s  %s  (%s)\n",
+		p.finished, p.total, r.Label, r.Seed, result, m.EpochsRun, epochs, took.Seconds(), from, r.Dir, p.eta())
 	p.bar()
 }
 

@@ -284,18 +284,33 @@ func (c Comparison) opposite(s *strings.Builder, m Metric, welchSig, mwuSig bool
 	s.WriteString("A few runs far from the rest (collapsed to chance, say) can do this: no configuration can be called the better one. ")
 }
 
+// missing names the diverged runs left out. Leaving out some of a
+// configuration's runs flatters it; leaving out all of them leaves no
+// statistics at all, and says so instead.
 func (c Comparison) missing() string {
-	var parts []string
-	if c.Missing > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %s", c.Missing, c.Name))
+	var s strings.Builder
+	var some []string
+	for _, side := range []struct {
+		name       string
+		n, missing int
+	}{{c.Name, c.N, c.Missing}, {c.Baseline, c.BaselineN, c.BaselineMissing}} {
+		switch {
+		case side.missing == 0:
+		case side.n > 0:
+			some = append(some, fmt.Sprintf("%d of %s", side.missing, side.name))
+		case side.missing == 1:
+			fmt.Fprintf(&s, " The one run of %s diverged (no finite result), so it has no statistics.", side.name)
+		default:
+			fmt.Fprintf(&s, " All %d runs of %s diverged (no finite result), so it has no statistics.", side.missing, side.name)
+		}
 	}
-	if c.BaselineMissing > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %s", c.BaselineMissing, c.Baseline))
+	switch len(some) {
+	case 1:
+		fmt.Fprintf(&s, " Left out: %s runs that diverged (no finite result), which makes that configuration look better than it is.", some[0])
+	case 2:
+		fmt.Fprintf(&s, " Left out: %s runs that diverged (no finite result), which makes each configuration look better than it is.", strings.Join(some, " and "))
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" Left out: %s runs that diverged (no finite result), which makes that configuration look better than it is.", strings.Join(parts, " and "))
+	return s.String()
 }
 
 func runsOf(n, nb int) string {

@@ -662,3 +662,25 @@ func TestDirectionOfTheSignificantTest(t *testing.T) {
 		t.Log(r.Sentence)
 	}
 }
+
+// TestEveryRunDiverged: a configuration none of whose runs is left has no
+// statistics, and the sentence says that, not that leaving its runs out
+// makes it look better than it is (there is nothing left to look at).
+func TestEveryRunDiverged(t *testing.T) {
+	acc := Metric{Name: "test accuracy", HigherIsBetter: true}
+	nan := math.NaN()
+	base := Sample{"lr=0.01", []float64{0.244, 0.241, 0.254}}
+	all := Compare(acc, base, []Sample{{"lr=1000", []float64{nan, nan, nan}}}, DefaultBootstrap)[0]
+	if !strings.Contains(all.Sentence, "All 3 runs of lr=1000 diverged (no finite result), so it has no statistics.") || strings.Contains(all.Sentence, "look better") {
+		t.Errorf("every run diverged: %s", all.Sentence)
+	}
+	one := Compare(acc, Sample{"lr=1000", []float64{nan}}, []Sample{base}, DefaultBootstrap)[0]
+	if !strings.Contains(one.Sentence, "The one run of lr=1000 diverged") || strings.Contains(one.Sentence, "look better") {
+		t.Errorf("the baseline's one run diverged: %s", one.Sentence)
+	}
+	// Some left: those flatter it.
+	some := Compare(acc, base, []Sample{{"lr=1", []float64{nan, 0.2, 0.21}}}, DefaultBootstrap)[0]
+	if !strings.Contains(some.Sentence, "Left out: 1 of lr=1 runs that diverged (no finite result), which makes that configuration look better than it is.") || strings.Contains(some.Sentence, "no statistics") {
+		t.Errorf("some diverged: %s", some.Sentence)
+	}
+}

@@ -125,26 +125,42 @@ func Compare(metric Metric, baseline Sample, others []Sample, b Bootstrap) []Com
 		}
 	}
 	wh, mh := holm(welch, family), holm(mwu, family)
-	// The least corrected Mann-Whitney p-value the runs' numbers allow,
-	// whatever the results: Holm's adjusted p is at least the family's
-	// size times the least p of any comparison, and an exact test's p at
-	// least MinMannWhitneyP (known only when every test is exact).
-	floor := math.Inf(1)
-	for _, c := range out {
-		if math.IsNaN(c.MannWhitney.P) {
-			continue
+	// The least corrected Mann-Whitney p-value each comparison's run
+	// counts (and ties) allow, whatever the results: Holm's adjusted
+	// p-values only grow with each raw one, so the least are those of
+	// every comparison's least p-value, corrected together over the
+	// same family.
+	least := make([]float64, len(others))
+	tied := make([]bool, len(others))
+	for i, o := range others {
+		least[i] = math.NaN()
+		if !math.IsNaN(out[i].MannWhitney.P) {
+			least[i], tied[i] = leastMannWhitneyP(sortedFinite(o.Values), base)
 		}
-		if c.MannWhitney.Method != "exact" {
-			floor = math.NaN()
-			break
-		}
-		floor = min(floor, MinMannWhitneyP(c.N, c.BaselineN))
 	}
+	floor := holm(least, family)
 	for i := range out {
 		out[i].WelchHolm, out[i].MannWhitneyHolm = wh[i], mh[i]
-		out[i].Sentence = out[i].sentence(metric, family, b.Level, math.Min(1, floor*float64(family)))
+		out[i].Sentence = out[i].sentence(metric, family, b.Level, floor[i], tied[i])
 	}
 	return out
+}
+
+// leastMannWhitneyP is the least p-value MannWhitneyU can give for x and
+// y's values however they fall between the two samples: that of the most
+// extreme split of the pooled values, the len(x) lowest or highest
+// against the rest. Without ties and with at most 8 on a side it is the
+// exact test's 2 / C(n+m, n) (MinMannWhitneyP); with ties, the normal
+// approximation's with these ties, which can be far from small. tied
+// reports ties among the pooled values.
+func leastMannWhitneyP(x, y []float64) (p float64, tied bool) {
+	pool := append(slices.Clone(x), y...)
+	slices.Sort(pool)
+	n := len(x)
+	low := MannWhitneyU(pool[:n], pool[n:]).P
+	high := MannWhitneyU(pool[len(pool)-n:], pool[:len(pool)-n]).P
+	_, ties := Ranks(pool)
+	return math.Min(low, high), ties > 0
 }
 
 func negate(x []float64) []float64 {
@@ -157,9 +173,9 @@ func negate(x []float64) []float64 {
 
 // sentence says the comparison in plain words, honest about what n runs
 // can and cannot show.
-// mwuFloor is the least corrected Mann-Whitney p-value the family's run
-// counts allow (NaN where unknown).
-func (c Comparison) sentence(m Metric, family int, level, mwuFloor float64) string {
+// mwuFloor is the least corrected Mann-Whitney p-value its run counts
+// and ties allow (see leastMannWhitneyP), tied whether there are ties.
+func (c Comparison) sentence(m Metric, family int, level, mwuFloor float64, tied bool) string {
 	var s strings.Builder
 	ns := runsOf(c.N, c.BaselineN)
 	switch {
@@ -230,9 +246,21 @@ func (c Comparison) sentence(m Metric, family int, level, mwuFloor float64) stri
 		}
 		s.WriteString(". ")
 	}
-	// Say when the run counts alone keep every difference undetectable.
+	// Say when the run counts alone (and ties) keep the difference
+	// undetectable, whatever the results.
 	if mwuFloor >= Alpha {
-		fmt.Fprintf(&s, "With %s and no tied results the exact Mann-Whitney test cannot reach p < %g however the runs fall (its corrected p-value is at least %.2g), so no difference can be called detectable here: that takes more runs. ", ns, Alpha, mwuFloor)
+		lead := fmt.Sprintf("With %s the Mann-Whitney test", ns)
+		switch {
+		case tied:
+			lead = fmt.Sprintf("With %s and the ties among these results the Mann-Whitney test", ns)
+		case c.MannWhitney.Method == "exact":
+			lead = fmt.Sprintf("With %s and no tied results the exact Mann-Whitney test", ns)
+		}
+		least := "its corrected p-value"
+		if family == 1 {
+			least = "its p-value"
+		}
+		fmt.Fprintf(&s, "%s cannot reach p < %g however the runs fall (%s is at least %.2g), so no difference can be called detectable here: that takes more runs. ", lead, Alpha, least, mwuFloor)
 	}
 	if !math.IsNaN(c.ImprovementLow) {
 		fmt.Fprintf(&s, "A run of %s beats a run of %s with probability %.2f (%s CI %.2f to %.2f).", c.Name, c.Baseline, c.Improvement, pct, c.ImprovementLow, c.ImprovementHigh)

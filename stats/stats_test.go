@@ -448,7 +448,7 @@ func TestFewRunsSentences(t *testing.T) {
 	if apart.MannWhitney.Method != "exact" || math.Abs(apart.MannWhitney.P-0.1) > 1e-12 {
 		t.Fatalf("not the case meant: %+v", apart.MannWhitney)
 	}
-	if !strings.Contains(apart.Sentence, "no tied results the exact Mann-Whitney test cannot reach p < 0.05 however the runs fall (its corrected p-value is at least 0.1)") {
+	if !strings.Contains(apart.Sentence, "no tied results the exact Mann-Whitney test cannot reach p < 0.05 however the runs fall (its p-value is at least 0.1)") {
 		t.Errorf("3 runs each: %s", apart.Sentence)
 	}
 	// Four runs each: one comparison can reach it, two cannot.
@@ -682,5 +682,96 @@ func TestEveryRunDiverged(t *testing.T) {
 	some := Compare(acc, base, []Sample{{"lr=1", []float64{nan, 0.2, 0.21}}}, DefaultBootstrap)[0]
 	if !strings.Contains(some.Sentence, "Left out: 1 of lr=1 runs that diverged (no finite result), which makes that configuration look better than it is.") || strings.Contains(some.Sentence, "no statistics") {
 		t.Errorf("some diverged: %s", some.Sentence)
+	}
+}
+
+// TestMannWhitneyFloorPerComparison: whether the sentence says that no
+// difference could be detected follows each comparison's own least
+// corrected Mann-Whitney p-value, even where another comparison of the
+// family has ties (test accuracies on 1000 images tie often) and so the
+// normal approximation. A single comparison's p-value is not called
+// corrected.
+func TestMannWhitneyFloorPerComparison(t *testing.T) {
+	acc := Metric{Name: "test accuracy", HigherIsBetter: true}
+	// 3 configurations of 3 seeds (real accuracies, 1 epoch): relu ties
+	// with elu at 0.175, selu does not (exact test, least p 0.1). Over 2
+	// comparisons, selu's least corrected p is 2 x 0.1 = 0.2, and relu's
+	// (normal approximation with its tie, 0.12) is that too.
+	elu := Sample{"elu", []float64{0.246, 0.143, 0.175}}
+	cs := Compare(acc, elu, []Sample{
+		{"relu", []float64{0.266, 0.171, 0.175}},
+		{"selu", []float64{0.212, 0.141, 0.145}},
+	}, DefaultBootstrap)
+	relu, selu := cs[0], cs[1]
+	if relu.MannWhitney.Method != "asymptotic" || selu.MannWhitney.Method != "exact" {
+		t.Fatalf("not the case meant: %+v %+v", relu.MannWhitney, selu.MannWhitney)
+	}
+	for _, c := range []struct {
+		c    Comparison
+		want string
+	}{
+		{selu, "With n = 3 runs each and no tied results the exact Mann-Whitney test cannot reach p < 0.05 however the runs fall (its corrected p-value is at least 0.2)"},
+		{relu, "With n = 3 runs each and the ties among these results the Mann-Whitney test cannot reach p < 0.05 however the runs fall (its corrected p-value is at least 0.2)"},
+	} {
+		if !strings.Contains(c.c.Sentence, c.want) {
+			t.Errorf("%s: sentence lacks %q: %s", c.c.Name, c.want, c.c.Sentence)
+		}
+	}
+	// The least corrected p is reached: relu's runs all above elu's.
+	far := Compare(acc, elu, []Sample{
+		{"relu", []float64{0.266, 0.271, 0.275}},
+		{"selu", []float64{0.212, 0.141, 0.145}},
+	}, DefaultBootstrap)
+	if !strings.Contains(far[1].Sentence, "(its corrected p-value is at least 0.2)") || math.Abs(far[0].MannWhitneyHolm-0.2) > 1e-12 {
+		t.Errorf("3 runs each, no ties: %.3g, %s", far[0].MannWhitneyHolm, far[1].Sentence)
+	}
+
+	// 4 runs each, 2 comparisons, one with a tie (relu at 0.31): the exact
+	// test's least p, 2/70, is 0.057 corrected, and the tied comparison's
+	// (normal approximation, 0.029) is too.
+	four := Compare(acc, Sample{"elu", []float64{0.30, 0.31, 0.32, 0.33}}, []Sample{
+		{"relu", []float64{0.29, 0.31, 0.325, 0.34}},
+		{"selu", []float64{0.28, 0.305, 0.335, 0.35}},
+	}, DefaultBootstrap)
+	if four[0].MannWhitney.Method != "asymptotic" || four[1].MannWhitney.Method != "exact" {
+		t.Fatalf("not the case meant: %+v %+v", four[0].MannWhitney, four[1].MannWhitney)
+	}
+	for _, c := range four {
+		if !strings.Contains(c.Sentence, "cannot reach p < 0.05 however the runs fall (its corrected p-value is at least 0.057)") {
+			t.Errorf("4 runs each over 2 comparisons, %s: %s", c.Name, c.Sentence)
+		}
+	}
+
+	// Without ties the least p is the exact test's, 2 / C(n+m, n).
+	for _, c := range [][2]int{{2, 2}, {3, 3}, {4, 4}, {2, 5}, {8, 8}} {
+		var x, y []float64
+		for i := range c[0] {
+			x = append(x, float64(2*i))
+		}
+		for i := range c[1] {
+			y = append(y, float64(2*i+1))
+		}
+		if p, tied := leastMannWhitneyP(x, y); tied || math.Abs(p-MinMannWhitneyP(c[0], c[1])) > 1e-15 {
+			t.Errorf("least p for %d and %d runs: %g (tied %v), want %g", c[0], c[1], p, tied, MinMannWhitneyP(c[0], c[1]))
+		}
+	}
+
+	// Neither exact nor tied (9 runs each), in a family large enough to
+	// keep the normal approximation's least p above 0.05 corrected: the
+	// sentence reads as English.
+	var x9, y9 []float64
+	for i := range 9 {
+		x9, y9 = append(x9, 0.3+0.01*float64(i)), append(y9, 0.305+0.01*float64(i))
+	}
+	c9 := Compare(acc, Sample{"elu", x9}, []Sample{{"relu", y9}}, DefaultBootstrap)[0]
+	if s := c9.sentence(acc, 200, 0.95, 0.08, false); !strings.Contains(s, "With n = 9 runs each the Mann-Whitney test cannot reach p < 0.05 however the runs fall (its corrected p-value is at least 0.08)") {
+		t.Errorf("9 runs each, 200 comparisons: %s", s)
+	}
+
+	// One comparison: no correction, and the p-value is not called
+	// corrected.
+	one := Compare(acc, Sample{"elu", []float64{0.30, 0.31}}, []Sample{{"relu", []float64{0.32, 0.29}}}, DefaultBootstrap)[0]
+	if !strings.Contains(one.Sentence, "one comparison, so no correction") || !strings.Contains(one.Sentence, "(its p-value is at least 0.33)") || strings.Contains(one.Sentence, "corrected p-value") {
+		t.Errorf("one comparison: %s", one.Sentence)
 	}
 }

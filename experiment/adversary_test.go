@@ -98,7 +98,7 @@ func TestExperimentDirectorySpecJSON(t *testing.T) {
 	done := make(chan [2]error, 1)
 	go func() {
 		_, err1 := ReadSpec(dir)
-		err2 := RecordSpec(dir, &Spec{Seeds: []uint64{1}}, nil, testApply)
+		err2 := recordOnce(dir, &Spec{Seeds: []uint64{1}}, nil, testApply)
 		done <- [2]error{err1, err2}
 	}()
 	select {

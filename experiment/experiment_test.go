@@ -169,6 +169,13 @@ batch-size = [64, 128]
 	}
 }
 
+// recordOnce is RecordSpec by a command that then ends.
+func recordOnce(dir string, s *Spec, runs []Run, apply Apply) error {
+	u, err := RecordSpec(dir, s, runs, apply)
+	u.Release()
+	return err
+}
+
 // record records s in dir with its planned runs.
 func record(t *testing.T, dir string, s *Spec) error {
 	t.Helper()
@@ -176,7 +183,7 @@ func record(t *testing.T, dir string, s *Spec) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return RecordSpec(dir, s, runs, testApply)
+	return recordOnce(dir, s, runs, testApply)
 }
 
 func TestRecordSpec(t *testing.T) {

@@ -53,7 +53,7 @@ func TestPinnedFiles(t *testing.T) {
 	if err != nil || len(runs) != 2 || runs[0].Config.Hidden[0] != 4 {
 		t.Fatalf("planned from elsewhere: %v %v", runs, err)
 	}
-	if err := RecordSpec(dir, s, runs, fileApply); err != nil {
+	if err := recordOnce(dir, s, runs, fileApply); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(runs[0].Dir, 0o755); err != nil { // a run began
@@ -71,7 +71,7 @@ func TestPinnedFiles(t *testing.T) {
 	}
 	elsewhere := &Spec{Base: s.Base, Grid: s.Grid, Seeds: s.Seeds}
 	elsewhere.Pin(other)
-	if err := RecordSpec(dir, elsewhere, runs, fileApply); err != nil {
+	if err := recordOnce(dir, elsewhere, runs, fileApply); err != nil {
 		t.Fatal(err)
 	}
 	if rec, err := ReadSpec(dir); err != nil || rec.Workdir != work {
@@ -92,7 +92,7 @@ func TestPinnedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	var se *SpecError
-	if err := RecordSpec(dir, again, newRuns, fileApply); !errors.As(err, &se) || se.Changed == nil {
+	if err := recordOnce(dir, again, newRuns, fileApply); !errors.As(err, &se) || se.Changed == nil {
 		t.Errorf("rerun with the file changed: %v", err)
 	}
 }

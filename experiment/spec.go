@@ -25,6 +25,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/finitejson"
+	"github.com/cifarnet/cifarnet/internal/lockfile"
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/internal/regular"
@@ -574,24 +575,54 @@ func value(v any) string {
 // directory) still among runs, s's runs as Plan gives them, so that the
 // grid and the seeds may grow but a rerun never drops runs from the
 // experiment's statistics or replaces it by another. An experiment none
-// of whose runs began is replaced.
-func RecordSpec(dir string, s *Spec, runs []Run, apply Apply) error {
+// of whose runs began, and that no other command is using, is replaced.
+//
+// The check and the record are one step across processes (LockFile), and
+// the returned Use, held until the command ends, tells a later command
+// that this one is using the experiment: two commands started together
+// on a new directory never both record theirs.
+func RecordSpec(dir string, s *Spec, runs []Run, apply Apply) (*Use, error) {
+	lock, err := lockfile.Block(filepath.Join(dir, LockFile))
+	if err != nil {
+		return nil, fmt.Errorf("experiment %s: %w", dir, oserr.Bare(err))
+	}
+	defer lock.Unlock()
+	u, live, err := use(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := recordSpec(dir, s, runs, apply, live); err != nil {
+		u.Release()
+		return nil, err
+	}
+	return u, nil
+}
+
+// recordSpec is RecordSpec once the spec is locked; live says that
+// another command is using the experiment recorded.
+func recordSpec(dir string, s *Spec, runs []Run, apply Apply, live bool) error {
 	path := filepath.Join(dir, SpecFile)
+	rec := *s
 	b, err := regular.ReadFile(path, maxSpecJSON)
 	if err == nil {
 		var old Spec
 		if err := json.Unmarshal(b, &old); err != nil {
 			return fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
 		}
-		if err := sameExperiment(dir, &old, s, runs, apply); err != nil {
-			return err
+		// An experiment none of whose runs began (its command failed
+		// before, or was stopped) and that no command is using holds
+		// nothing to keep: the new spec replaces it.
+		if ents, err := os.ReadDir(filepath.Join(dir, RunsDir)); live || !(errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0) {
+			if err := sameExperiment(dir, &old, s, runs, apply, live); err != nil {
+				return err
+			}
 		}
-		if bytes.Equal(b, mustJSON(s)) {
+		if bytes.Equal(b, mustJSON(&rec)) {
 			return nil
 		}
 		// The same experiment run from another directory, its files of the
 		// content recorded: the record stands.
-		same := *s
+		same := rec
 		same.Workdir = old.Workdir
 		if old.Workdir != "" && bytes.Equal(b, mustJSON(&same)) {
 			return nil
@@ -599,17 +630,13 @@ func RecordSpec(dir string, s *Spec, runs []Run, apply Apply) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("experiment %s: %s: %w", dir, SpecFile, oserr.Bare(err))
 	}
-	return atomicfile.WriteFile(path, mustJSON(s), 0o644)
+	return atomicfile.WriteFile(path, mustJSON(&rec), 0o644)
 }
 
 // sameExperiment checks that s continues old, the experiment recorded in
-// dir (see RecordSpec).
-func sameExperiment(dir string, old, s *Spec, newRuns []Run, apply Apply) error {
-	// An experiment none of whose runs began (its command failed before,
-	// or was stopped) holds nothing to keep: the new spec replaces it.
-	if ents, err := os.ReadDir(filepath.Join(dir, RunsDir)); errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0 {
-		return nil
-	}
+// dir (see RecordSpec); while another command is using it (live), every
+// run of old counts as begun.
+func sameExperiment(dir string, old, s *Spec, newRuns []Run, apply Apply, live bool) error {
 	oc, err1 := old.withFiles(apply)(old.Base)
 	var changed *FileChangedError
 	if errors.As(err1, &changed) {
@@ -640,7 +667,7 @@ func sameExperiment(dir string, old, s *Spec, newRuns []Run, apply Apply) error 
 		if planned[r.Dir] {
 			continue
 		}
-		if _, err := os.Lstat(r.Dir); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Lstat(r.Dir); errors.Is(err, os.ErrNotExist) && !live {
 			continue // never began: nothing of it to keep
 		}
 		if left[r.Label] == nil {

@@ -42,6 +42,9 @@ type experimentFlags struct {
 	backup     backupFlag
 	fs         *pflag.FlagSet
 	runThreads int
+	// use holds the experiment directory from prepare until the command
+	// ends (see experiment.RecordSpec).
+	use *experiment.Use
 }
 
 func addExperimentFlags(fs *pflag.FlagSet, f *experimentFlags) {
@@ -309,7 +312,7 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, nil, fmt.Errorf("--dir %s: %w", dir, err)
 	}
-	err = experiment.RecordSpec(dir, s, runs, applySettings)
+	f.use, err = experiment.RecordSpec(dir, s, runs, applySettings)
 	if err != nil {
 		var se *experiment.SpecError
 		if errors.As(err, &se) {
@@ -413,6 +416,7 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	if err != nil {
 		return err
 	}
+	defer f.use.Release()
 	mine := experiment.Shard(runs, si, sn)
 	if !f.quiet {
 		what := report.Count(len(runs), "run")

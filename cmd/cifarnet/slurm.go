@@ -160,6 +160,7 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	if err != nil {
 		return err
 	}
+	defer f.use.Release()
 	if f.data.offline {
 		data += " --offline"
 	}

@@ -9,9 +9,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func flock(f *os.File) error {
+// Kinds of lock, as flock(2) takes them.
+const (
+	exclusive = unix.LOCK_EX
+	shared    = unix.LOCK_SH
+)
+
+func flock(f *os.File, how int, wait bool) error {
+	if !wait {
+		how |= unix.LOCK_NB
+	}
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(int(f.Fd()), how)
 		switch {
 		case err == nil:
 			return nil

@@ -19,12 +19,23 @@ type Lock struct{ f *os.File }
 
 // TryLock takes the lock on name (created if missing) or fails at once
 // with ErrHeld.
-func TryLock(name string) (*Lock, error) {
+func TryLock(name string) (*Lock, error) { return take(name, exclusive, false) }
+
+// TryShared takes a shared lock on name (created if missing), which any
+// number of holders may have at once, or fails at once with ErrHeld while
+// an exclusive one is held.
+func TryShared(name string) (*Lock, error) { return take(name, shared, false) }
+
+// Block takes the lock on name, waiting (without polling) while another
+// holder has it: for locks held for a moment.
+func Block(name string) (*Lock, error) { return take(name, exclusive, true) }
+
+func take(name string, how int, wait bool) (*Lock, error) {
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	if err := flock(f); err != nil {
+	if err := flock(f, how, wait); err != nil {
 		f.Close()
 		return nil, err
 	}

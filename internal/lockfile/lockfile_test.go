@@ -64,3 +64,39 @@ func TestReleasedWhenTheHolderDies(t *testing.T) {
 	}
 	l.Unlock()
 }
+
+// TestShared: shared locks are held together and keep out an exclusive
+// one, which keeps them out in turn; Block waits for the holder.
+func TestShared(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "lock")
+	a, err := TryShared(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := TryShared(name)
+	if err != nil {
+		t.Fatalf("a second shared lock: %v", err)
+	}
+	if _, err := TryLock(name); !errors.Is(err, ErrHeld) {
+		t.Fatalf("exclusive while shared: %v, want ErrHeld", err)
+	}
+	a.Unlock()
+	b.Unlock()
+	x, err := TryLock(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TryShared(name); !errors.Is(err, ErrHeld) {
+		t.Fatalf("shared while exclusive: %v, want ErrHeld", err)
+	}
+	got := make(chan error)
+	go func() {
+		l, err := Block(name)
+		l.Unlock()
+		got <- err
+	}()
+	x.Unlock()
+	if err := <-got; err != nil {
+		t.Fatalf("Block: %v", err)
+	}
+}

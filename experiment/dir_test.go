@@ -1,0 +1,102 @@
+package experiment
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// TestRecordSpecRace: two commands of other settings started together on
+// one new directory: exactly one records its experiment, the other is
+// refused as a rerun on it would be, and spec.json is the first's. Both
+// hold their use of the directory to the end, as commands training runs
+// do; the race is run 50 times to make every interleaving likely.
+func TestRecordSpecRace(t *testing.T) {
+	specs := [2]*Spec{
+		{Base: []Setting{{"epochs", "1"}}, Seeds: []uint64{0, 1}, Grid: []Axis{{"activation", []string{"elu", "relu"}}}},
+		{Base: []Setting{{"epochs", "2"}}, Seeds: []uint64{0, 1}, Grid: []Axis{{"activation", []string{"elu", "relu"}}}},
+	}
+	var plans [2][]Run
+	for round := range 50 {
+		dir := filepath.Join(t.TempDir(), "exp")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range specs {
+			var err error
+			if plans[i], err = Plan(dir, s, testApply); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var (
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+			uses  [2]*Use
+			errs  [2]error
+		)
+		for i := range specs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				uses[i], errs[i] = RecordSpec(dir, specs[i], plans[i], testApply)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for _, u := range uses {
+			u.Release()
+		}
+		won := -1
+		var se *SpecError
+		switch {
+		case errs[0] == nil && errors.As(errs[1], &se):
+			won = 0
+		case errs[1] == nil && errors.As(errs[0], &se):
+			won = 1
+		default:
+			t.Fatalf("round %d: %v and %v, want one accepted and the other refused", round, errs[0], errs[1])
+		}
+		if rec, err := ReadSpec(dir); err != nil || rec.Base[0] != specs[won].Base[0] {
+			t.Fatalf("round %d: spec.json %+v %v, want the accepted one's", round, rec, err)
+		}
+	}
+}
+
+// TestRecordSpecReplacedOnlyWhenUnused: an experiment none of whose runs
+// began is replaced by another only once no command is using it.
+func TestRecordSpecReplacedOnlyWhenUnused(t *testing.T) {
+	dir := t.TempDir()
+	a := &Spec{Base: []Setting{{"epochs", "1"}}, Seeds: []uint64{0, 1}}
+	b := &Spec{Base: []Setting{{"epochs", "2"}}, Seeds: []uint64{0, 1}}
+	ua, err := RecordSpec(dir, a, nil, testApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *SpecError
+	if _, err := RecordSpec(dir, b, nil, testApply); !errors.As(err, &se) {
+		t.Fatalf("another experiment while the first is used: %v, want a SpecError", err)
+	}
+	// Its extension is the same experiment, but must keep every run it
+	// may begin.
+	more := *a
+	more.Seeds = []uint64{0, 1, 2}
+	runs, _ := Plan(dir, &more, testApply)
+	if u, err := RecordSpec(dir, &more, runs, testApply); err != nil {
+		t.Errorf("extended while used: %v", err)
+	} else {
+		u.Release()
+	}
+	fewer := *a
+	fewer.Seeds = []uint64{0}
+	runs, _ = Plan(dir, &fewer, testApply)
+	if _, err := RecordSpec(dir, &fewer, runs, testApply); !errors.As(err, &se) {
+		t.Errorf("seeds left out while used: %v, want a SpecError", err)
+	}
+	ua.Release()
+	if err := recordOnce(dir, b, nil, testApply); err != nil {
+		t.Errorf("another experiment once the first ended, none of its runs begun: %v", err)
+	}
+}

@@ -3,7 +3,9 @@ package experiment
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/lockfile"
 	"github.com/cifarnet/cifarnet/internal/oserr"
@@ -49,4 +51,38 @@ func use(dir string) (u *Use, live bool, err error) {
 		return nil, false, fmt.Errorf("experiment %s: %w", dir, oserr.Bare(err))
 	}
 	return &Use{l}, live, nil
+}
+
+// NotExperimentError is a directory given as an experiment's that holds
+// files and no spec.json (a run's directory, files of the user's):
+// recording an experiment there would overwrite them.
+type NotExperimentError struct{ Dir string }
+
+func (e *NotExperimentError) Error() string {
+	return fmt.Sprintf("experiment %s: not an experiment directory: it holds files and no %s; use a new or empty directory", e.Dir, SpecFile)
+}
+
+// checkExperimentDir refuses a directory that holds files and no
+// spec.json; the locks and a temporary of spec.json left by a command
+// killed before it recorded the spec are not files of anyone's. A
+// spec.json listed is one (or one the reading names), however it came
+// there since: another command may be recording it.
+func checkExperimentDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("experiment %s: %w", dir, oserr.Bare(err))
+	}
+	other := false
+	for _, e := range ents {
+		switch n := e.Name(); {
+		case n == SpecFile:
+			return nil
+		case n != LockFile && n != UseFile && !strings.HasPrefix(n, "."+SpecFile+".tmp"):
+			other = true
+		}
+	}
+	if other {
+		return &NotExperimentError{Dir: dir}
+	}
+	return nil
 }

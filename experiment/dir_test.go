@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -98,5 +99,35 @@ func TestRecordSpecReplacedOnlyWhenUnused(t *testing.T) {
 	ua.Release()
 	if err := recordOnce(dir, b, nil, testApply); err != nil {
 		t.Errorf("another experiment once the first ended, none of its runs begun: %v", err)
+	}
+}
+
+// TestNotAnExperimentDirectory: a directory holding files and no
+// spec.json (a run's, the user's) is refused and left as it was; an
+// empty one, or one holding only what a killed command left, is used.
+func TestNotAnExperimentDirectory(t *testing.T) {
+	s := &Spec{Seeds: []uint64{0}}
+	dir := t.TempDir()
+	mine := filepath.Join(dir, "report.html")
+	os.WriteFile(mine, []byte("mine"), 0o644)
+	var ne *NotExperimentError
+	err := recordOnce(dir, s, nil, testApply)
+	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "not an experiment directory: it holds files and no spec.json") {
+		t.Fatalf("a directory of other files: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("the refused directory holds %d entries, want its one file", len(ents))
+	}
+	if b, _ := os.ReadFile(mine); string(b) != "mine" {
+		t.Errorf("report.html overwritten: %q", b)
+	}
+	left := t.TempDir()
+	for _, n := range []string{LockFile, UseFile, "." + SpecFile + ".tmp123"} {
+		os.WriteFile(filepath.Join(left, n), nil, 0o644)
+	}
+	for _, d := range []string{t.TempDir(), left} {
+		if err := recordOnce(d, s, nil, testApply); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
 	}
 }

@@ -576,12 +576,18 @@ func value(v any) string {
 // grid and the seeds may grow but a rerun never drops runs from the
 // experiment's statistics or replaces it by another. An experiment none
 // of whose runs began, and that no other command is using, is replaced.
+// A directory holding files and no spec.json is refused: it is not an
+// experiment's.
 //
 // The check and the record are one step across processes (LockFile), and
 // the returned Use, held until the command ends, tells a later command
 // that this one is using the experiment: two commands started together
 // on a new directory never both record theirs.
 func RecordSpec(dir string, s *Spec, runs []Run, apply Apply) (*Use, error) {
+	// Before anything is created in a directory that is not an experiment's.
+	if err := checkExperimentDir(dir); err != nil {
+		return nil, err
+	}
 	lock, err := lockfile.Block(filepath.Join(dir, LockFile))
 	if err != nil {
 		return nil, fmt.Errorf("experiment %s: %w", dir, oserr.Bare(err))

@@ -315,7 +315,8 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 	f.use, err = experiment.RecordSpec(dir, s, runs, applySettings)
 	if err != nil {
 		var se *experiment.SpecError
-		if errors.As(err, &se) {
+		var ne *experiment.NotExperimentError
+		if errors.As(err, &se) || errors.As(err, &ne) {
 			return "", nil, nil, usageError{err}
 		}
 		return "", nil, nil, err

@@ -230,8 +230,14 @@ func TestExperimentModelFileChanged(t *testing.T) {
 	}
 	second := filepath.Join(dir, "exp2")
 	os.Rename(exp, second)
-	os.MkdirAll(exp, 0o755)
-	os.Rename(filepath.Join(second, "runs"), filepath.Join(exp, "runs")) // the old run beside: not counted
+	// The new experiment recorded (its command then failing: no data),
+	// the old run beside: not counted.
+	noData := append([]string(nil), args...)
+	noData[2] = filepath.Join(dir, "none")
+	if _, stderr, code := run(t, noData...); code == 0 {
+		t.Fatalf("no data: exit 0: %s", stderr)
+	}
+	os.Rename(filepath.Join(second, "runs"), filepath.Join(exp, "runs"))
 	stdout, stderr, code := run(t, args...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -257,3 +257,35 @@ init = "lecun_normal"
 		t.Errorf("experiment report: exit %d, %q %q", code, stdout, stderr)
 	}
 }
+
+// TestExperimentNotAnExperimentDir: --dir naming a run's directory, or
+// one holding files of the user's, is refused (exit 2, one line) and left
+// as it was; an empty directory is used.
+func TestExperimentNotAnExperimentDir(t *testing.T) {
+	data := sharedData(t)
+	tmp := t.TempDir()
+	small := []string{"--data", data, "--epochs", "1", "--train-samples", "200", "--test-samples", "50", "--hidden", "8", "-q"}
+	base := filepath.Join(tmp, "base")
+	if _, stderr, code := run(t, append([]string{"train", "--out", base}, small...)...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	mine := filepath.Join(tmp, "mine")
+	os.Mkdir(mine, 0o755)
+	os.WriteFile(filepath.Join(mine, "report.html"), []byte("mine"), 0o644)
+	for _, dir := range []string{base, mine} {
+		before, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+		_, stderr, code := run(t, append([]string{"experiment", "--seeds", "0-1", "--dir", dir}, small...)...)
+		line := strings.TrimSpace(stderr)
+		if code != 2 || !strings.Contains(line, "experiment "+dir+": not an experiment directory: it holds files and no spec.json") || strings.Contains(line, "\n") {
+			t.Errorf("--dir %s: exit %d, stderr %q; want 2 and one line saying it is not an experiment directory", dir, code, stderr)
+		}
+		if after, _ := os.ReadFile(filepath.Join(dir, "report.html")); string(after) != string(before) {
+			t.Errorf("--dir %s: its report.html was overwritten", dir)
+		}
+	}
+	empty := filepath.Join(tmp, "empty")
+	os.Mkdir(empty, 0o755)
+	if _, stderr, code := run(t, append([]string{"experiment", "--seeds", "0", "--dir", empty}, small...)...); code != 0 {
+		t.Errorf("an empty --dir: exit %d: %s", code, stderr)
+	}
+}

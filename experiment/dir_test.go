@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/cifarnet/cifarnet/dataset"
 )
 
 // TestRecordSpecRace: two commands of other settings started together on
@@ -129,5 +131,78 @@ func TestNotAnExperimentDirectory(t *testing.T) {
 		if err := recordOnce(d, s, nil, testApply); err != nil {
 			t.Errorf("%s: %v", d, err)
 		}
+	}
+}
+
+// loadedData is a data set of n training and n test images of one byte,
+// the i-th of value i (+1 where changed).
+func loadedData(n int, changed bool) *loaded {
+	set := func() *dataset.Set {
+		s := &dataset.Set{Shape: dataset.Shape{Height: 1, Width: 1, Channels: 1}}
+		for i := range n {
+			s.Pixels = append(s.Pixels, uint8(i))
+			s.Labels = append(s.Labels, 0)
+		}
+		if changed {
+			s.Pixels[0]++
+		}
+		return s
+	}
+	return &loaded{source: "data", data: &dataset.Data{Train: set(), Test: set()}, sums: map[[2]int]string{}}
+}
+
+// TestRecordData: the data's SHA-256 is recorded by the first command to
+// train runs, once however many shards start together, and other data
+// are refused later, naming both; a spec.json without it gets it.
+func TestRecordData(t *testing.T) {
+	dir := t.TempDir()
+	s := &Spec{Base: []Setting{{"train-samples", "8"}, {"test-samples", "4"}}, Seeds: []uint64{0, 1, 2, 3}}
+	runs, err := Plan(dir, s, testApply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := recordOnce(dir, s, runs, testApply); err != nil {
+		t.Fatal(err)
+	}
+	key := dataKey(runs[0].Config)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = recordData(dir, map[string]*loaded{key: loadedData(10, false)}, Shard(runs, i, 4))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("shard %d: %v", i, err)
+		}
+	}
+	rec, err := ReadSpec(dir)
+	if err != nil || len(rec.Data) != 1 || rec.Data[0].TrainSamples != 8 || rec.Data[0].SHA256 != loadedData(10, false).sum(8, 4) {
+		t.Fatalf("recorded %+v %v, want the one SHA-256 of the runs' data", rec.Data, err)
+	}
+	// A rerun (its spec recorded again) keeps it once a run began.
+	if err := os.MkdirAll(runs[0].Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := recordOnce(dir, s, runs, testApply); err != nil {
+		t.Fatal(err)
+	}
+	var dc *DataChangedError
+	err = recordData(dir, map[string]*loaded{key: loadedData(10, true)}, runs)
+	if !errors.As(err, &dc) || !strings.Contains(err.Error(), "the data at data are not those its runs were trained on (SHA-256 "+rec.Data[0].SHA256[:12]+"… then, "+loadedData(10, true).sum(8, 4)[:12]+"… now)") {
+		t.Fatalf("other data: %v, want a DataChangedError naming both", err)
+	}
+	// A spec.json of an earlier version: recorded now.
+	rec.Data = nil
+	os.WriteFile(filepath.Join(dir, SpecFile), mustJSON(rec), 0o644)
+	if err := recordData(dir, map[string]*loaded{key: loadedData(10, false)}, runs); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := ReadSpec(dir); err != nil || len(rec.Data) != 1 {
+		t.Errorf("an old spec.json: %+v %v, want the data recorded", rec, err)
 	}
 }

@@ -46,6 +46,10 @@ type Options struct {
 	// killed without warning (SIGKILL, the out-of-memory killer, a node
 	// that fails) loses at most that much of each run it was training.
 	Backup *train.BackupFreq
+	// Dir, if set, is the experiment directory, whose spec.json records
+	// the SHA-256 of the data the runs train on the first time and
+	// refuses other data later.
+	Dir string
 	// Warn, if set, receives a one-line warning about data loaded (files
 	// that are not the official ones), once per data set.
 	Warn func(string)
@@ -108,6 +112,11 @@ func Execute(runs []Run, o Options) error {
 	data, err := loadAll(todo, o)
 	if err != nil {
 		return err
+	}
+	if o.Dir != "" {
+		if err := recordData(o.Dir, data, todo); err != nil {
+			return err
+		}
 	}
 	parallel := o.Parallel
 	if parallel <= 0 {
@@ -320,14 +329,17 @@ type loaded struct {
 }
 
 // checksum is rundir.DataChecksum, computed once per sample counts.
-func (l *loaded) checksum(cfg train.Config) string {
+func (l *loaded) checksum(cfg train.Config) string { return l.sum(cfg.TrainSamples, cfg.TestSamples) }
+
+// sum is the checksum of the first nTrain training and nTest test images.
+func (l *loaded) sum(nTrain, nTest int) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := [2]int{cfg.TrainSamples, cfg.TestSamples}
+	k := [2]int{nTrain, nTest}
 	if s, ok := l.sums[k]; ok {
 		return s
 	}
-	s := rundir.DataChecksum(l.data, cfg)
+	s := rundir.DataChecksum(l.data, train.Config{TrainSamples: nTrain, TestSamples: nTest})
 	l.sums[k] = s
 	return s
 }

@@ -1,10 +1,16 @@
 package experiment
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
+	"github.com/cifarnet/cifarnet/internal/lockfile"
+	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -113,4 +119,73 @@ func (s *Spec) withFiles(apply Apply) Apply {
 		}
 		return apply(out)
 	}
+}
+
+// DataSum is the SHA-256 of the data runs of an experiment train on, as
+// their metrics.json has it (rundir.DataChecksum: the first TrainSamples
+// training and TestSamples test images of the data set).
+type DataSum struct {
+	Data         string `json:"data"`
+	Labels       string `json:"labels,omitempty"`
+	TrainSamples int    `json:"train_samples"`
+	TestSamples  int    `json:"test_samples"`
+	SHA256       string `json:"sha256"`
+}
+
+// DataChangedError is data loaded to train an experiment's runs that are
+// not the data its recorded runs were trained on: its statistics would
+// pool runs of two data sets.
+type DataChangedError struct {
+	Dir, Source string
+	Was, Now    string // SHA-256, hex
+}
+
+func (e *DataChangedError) Error() string {
+	return fmt.Sprintf("experiment %s: the data at %s are not those its runs were trained on (SHA-256 %.12s… then, %.12s… now): give the experiment's data with --data, or use another --dir",
+		e.Dir, e.Source, e.Was, e.Now)
+}
+
+// recordData checks the data loaded for runs (todo) against the SHA-256
+// recorded in dir's spec.json, each that they cover, and records those
+// of the runs not yet recorded, in one step across processes (LockFile):
+// shards started together record them once and agree. A spec.json of an
+// earlier version, without them, gets them now.
+func recordData(dir string, data map[string]*loaded, todo []Run) error {
+	lock, err := lockfile.Block(filepath.Join(dir, LockFile))
+	if err != nil {
+		return fmt.Errorf("experiment %s: %w", dir, oserr.Bare(err))
+	}
+	defer lock.Unlock()
+	path := filepath.Join(dir, SpecFile)
+	b, err := regular.ReadFile(path, maxSpecJSON)
+	if err != nil {
+		return fmt.Errorf("experiment %s: %s: %w", dir, SpecFile, oserr.Bare(err))
+	}
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
+	}
+	for _, d := range s.Data {
+		l := data[d.Data+"/"+d.Labels]
+		if l == nil || d.TrainSamples > l.data.Train.Len() || d.TestSamples > l.data.Test.Len() {
+			continue // not loaded by this command: its runs do not use them
+		}
+		if now := l.sum(d.TrainSamples, d.TestSamples); now != d.SHA256 {
+			return &DataChangedError{Dir: dir, Source: l.source, Was: d.SHA256, Now: now}
+		}
+	}
+	n := len(s.Data)
+	for _, r := range todo {
+		c := r.Config
+		if !slices.ContainsFunc(s.Data, func(d DataSum) bool {
+			return d.Data == c.Dataset && d.Labels == c.LabelMode && d.TrainSamples == c.TrainSamples && d.TestSamples == c.TestSamples
+		}) {
+			s.Data = append(s.Data, DataSum{Data: c.Dataset, Labels: c.LabelMode, TrainSamples: c.TrainSamples, TestSamples: c.TestSamples,
+				SHA256: data[dataKey(c)].checksum(c)})
+		}
+	}
+	if len(s.Data) == n {
+		return nil
+	}
+	return atomicfile.WriteFile(path, mustJSON(&s), 0o644)
 }

@@ -61,6 +61,10 @@ type Spec struct {
 	// of each file a setting names, by the path as given (see Pin).
 	Workdir string            `json:"workdir,omitempty"`
 	Files   map[string]string `json:"files,omitempty"`
+	// Data are the SHA-256 of the data the runs were trained on, as each
+	// run's metrics.json has it, recorded by the first command to train
+	// them (see recordData); an experiment recorded before has none.
+	Data []DataSum `json:"data_sha256,omitempty"`
 
 	sums map[string]string // the files' SHA-256 as this process read them, by path
 }
@@ -609,6 +613,7 @@ func RecordSpec(dir string, s *Spec, runs []Run, apply Apply) (*Use, error) {
 func recordSpec(dir string, s *Spec, runs []Run, apply Apply, live bool) error {
 	path := filepath.Join(dir, SpecFile)
 	rec := *s
+	rec.Data = nil
 	b, err := regular.ReadFile(path, maxSpecJSON)
 	if err == nil {
 		var old Spec
@@ -622,6 +627,7 @@ func recordSpec(dir string, s *Spec, runs []Run, apply Apply, live bool) error {
 			if err := sameExperiment(dir, &old, s, runs, apply, live); err != nil {
 				return err
 			}
+			rec.Data = old.Data // the data its runs were trained on
 		}
 		if bytes.Equal(b, mustJSON(&rec)) {
 			return nil

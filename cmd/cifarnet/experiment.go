@@ -430,7 +430,7 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	defer stop()
 	o := experiment.Options{Parallel: f.parallel, Threads: f.cfg.Threads,
 		Find:      func(info dataset.Info) (string, error) { return f.data.find(info, os.Stderr) },
-		Interrupt: func() bool { return ctx.Err() != nil }, Backup: f.backup.freq, Warn: warn}
+		Interrupt: func() bool { return ctx.Err() != nil }, Backup: f.backup.freq, Warn: warn, Dir: dir}
 	if !f.quiet {
 		o.Progress, o.Terminal = stdout, isTerminal(stdout)
 	}
@@ -444,6 +444,10 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	var pm *experiment.ParallelMemory
 	if errors.As(err, &pm) {
 		return usagef("--parallel %d: %v", f.parallel, pm)
+	}
+	var dc *experiment.DataChangedError
+	if errors.As(err, &dc) {
+		return usageError{err}
 	}
 	if errors.As(err, &intr) {
 		again := "run the same command again to continue"

@@ -289,3 +289,59 @@ func TestExperimentNotAnExperimentDir(t *testing.T) {
 		t.Errorf("an empty --dir: exit %d: %s", code, stderr)
 	}
 }
+
+// TestExperimentOtherData: extending an experiment with other data (one
+// byte changed) is refused, exit 2, one line naming both SHA-256 and the
+// data; an experiment recorded without the data's SHA-256 (an earlier
+// version) is extended and records it.
+func TestExperimentOtherData(t *testing.T) {
+	data := sharedData(t)
+	tmp := t.TempDir()
+	// The first 200 training and 50 test images, one byte of an image changed.
+	other := filepath.Join(tmp, "other")
+	os.Mkdir(other, 0o755)
+	for name, n := range map[string]int{"data_batch_1.bin": 200, "test_batch.bin": 50, "batches.meta.txt": -1} {
+		b, err := os.ReadFile(filepath.Join(data, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			b = b[:n*3073]
+		}
+		if name == "data_batch_1.bin" {
+			b[100] ^= 1
+		}
+		os.WriteFile(filepath.Join(other, name), b, 0o644)
+	}
+	dir := filepath.Join(tmp, "exp")
+	small := []string{"--epochs", "1", "--train-samples", "200", "--test-samples", "50", "--hidden", "8", "--dir", dir, "-q"}
+	if _, stderr, code := run(t, append([]string{"experiment", "--data", data, "--seeds", "0-1"}, small...)...); code != 0 {
+		t.Fatalf("first: exit %d: %s", code, stderr)
+	}
+	s, err := experiment.ReadSpec(dir)
+	if err != nil || len(s.Data) != 1 {
+		t.Fatalf("spec.json: %+v %v, want the data's SHA-256", s, err)
+	}
+	was := s.Data[0].SHA256
+	_, stderr, code := run(t, append([]string{"experiment", "--data", other, "--seeds", "0-2"}, small...)...)
+	line := strings.TrimSpace(stderr)
+	if code != 2 || !strings.Contains(line, "the data at "+other+" are not those its runs were trained on (SHA-256 "+was[:12]+"… then, ") || strings.Contains(line, "\n") {
+		t.Fatalf("other data: exit %d, stderr %q; want 2 and one line naming both", code, stderr)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, experiment.RunsDir)); len(ents) != 2 {
+		t.Errorf("other data: %d runs, want the first 2 only", len(ents))
+	}
+	// An experiment of an earlier version: its spec.json has no data.
+	b, _ := os.ReadFile(filepath.Join(dir, experiment.SpecFile))
+	var old map[string]any
+	json.Unmarshal(b, &old)
+	delete(old, "data_sha256")
+	b, _ = json.Marshal(old)
+	os.WriteFile(filepath.Join(dir, experiment.SpecFile), b, 0o644)
+	if _, stderr, code := run(t, append([]string{"experiment", "--data", data, "--seeds", "0-2"}, small...)...); code != 0 {
+		t.Fatalf("an earlier version's experiment extended: exit %d: %s", code, stderr)
+	}
+	if s, err := experiment.ReadSpec(dir); err != nil || len(s.Data) != 1 || s.Data[0].SHA256 != was {
+		t.Errorf("an earlier version's experiment: recorded %+v %v, want the data's SHA-256", s, err)
+	}
+}

@@ -67,7 +67,7 @@ then reports both the deterministic and the MC figures.`,
 			case threads < 0 || threads > train.MaxThreads:
 				return usagef("--threads %d: want 0 (all CPUs) to %d", threads, train.MaxThreads)
 			}
-			if err := mc.check(); err != nil {
+			if err := mc.check(cmd.Flags()); err != nil {
 				return err
 			}
 			// The run's own test set unless told otherwise (the default
@@ -121,9 +121,12 @@ func addMCFlags(fs *pflag.FlagSet, f *mcFlags) {
 // maxMCSamples bounds --mc-samples (each is a full pass over the images).
 const maxMCSamples = 10000
 
-func (f mcFlags) check() error {
-	if f.samples < 0 || f.samples > maxMCSamples {
+func (f mcFlags) check(fs *pflag.FlagSet) error {
+	switch {
+	case f.samples < 0 || f.samples > maxMCSamples:
 		return usagef("--mc-samples %d: want 0 (off) to %d", f.samples, maxMCSamples)
+	case f.samples == 0 && fs.Changed("mc-seed"):
+		return usagef("--mc-seed %d: Monte Carlo dropout is off: give --mc-samples too, or leave --mc-seed out", f.seed)
 	}
 	return nil
 }
@@ -239,7 +242,7 @@ N passes with the dropout and noise layers active, drawn from --mc-seed.`,
 			if top < 1 {
 				return usagef("--top %d: want at least 1", top)
 			}
-			if err := mc.check(); err != nil {
+			if err := mc.check(cmd.Flags()); err != nil {
 				return err
 			}
 			return runPredict(cmd.OutOrStdout(), modelDir, args, top, asJSON, mc)

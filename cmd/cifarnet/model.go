@@ -128,6 +128,17 @@ func ignoredFlags(fs *pflag.FlagSet, cfg *train.Config, file string) error {
 			return usagef("--%s %s: the moving average of the weights is off: give --use-ema too, or leave --%s out", name, fs.Lookup(name).Value, name)
 		}
 	}
+	if cfg.Patience < 0 {
+		var given []string
+		for _, name := range []string{"monitor", "mode", "min-delta", "baseline", "start-from-epoch", "restore-best"} {
+			if fs.Changed(name) {
+				given = append(given, "--"+name)
+			}
+		}
+		if len(given) > 0 {
+			return usagef("%s: --patience %d turns early stopping off: leave them out, or give a --patience of 0 or more", strings.Join(given, ", "), cfg.Patience)
+		}
+	}
 	if fl := fs.Lookup("reduce-lr-on-plateau"); fl != nil && fl.Changed && fl.Value.String() == "false" {
 		var given []string
 		fs.Visit(func(f *pflag.Flag) {

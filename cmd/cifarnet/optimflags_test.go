@@ -235,8 +235,9 @@ func TestLRFindRatesBounded(t *testing.T) {
 // TestIgnoredOptionsRefused: options that would do nothing were accepted
 // silently (the moving average's without --use-ema; ReduceLROnPlateau's
 // with --reduce-lr-on-plateau=false, which they turned back on; lr-find's
-// hidden early-stopping flags): each is refused by name, exit 2, before
-// any data is read.
+// hidden early-stopping flags; early stopping's with --patience -1, which
+// turns it off; --mc-seed without --mc-samples): each is refused by name,
+// exit 2, before any data is read.
 func TestIgnoredOptionsRefused(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
@@ -253,6 +254,10 @@ func TestIgnoredOptionsRefused(t *testing.T) {
 		{[]string{"lr-find", "--min-delta", "0.1"}, "--min-delta: lr-find"},
 		{[]string{"lr-find", "--baseline", "0.1"}, "--baseline: lr-find"},
 		{[]string{"lr-find", "--start-from-epoch", "1"}, "--start-from-epoch: lr-find"},
+		{[]string{"train", "--patience", "-1", "--monitor", "accuracy", "--min-delta", "0.1"}, "--monitor, --min-delta: --patience -1 turns early stopping off"},
+		{[]string{"train", "--patience", "-1", "--start-from-epoch", "3"}, "--start-from-epoch: --patience -1"},
+		{[]string{"train", "--restore-best=false", "--patience", "-1"}, "--restore-best: --patience -1"},
+		{[]string{"evaluate", "--model", "/nonexistent", "--mc-seed", "3"}, "--mc-seed 3: Monte Carlo dropout is off: give --mc-samples"},
 	} {
 		_, stderr, code := run(t, append(tt.args, "--data", "/nonexistent")...)
 		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {

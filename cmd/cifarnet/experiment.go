@@ -52,11 +52,11 @@ func addExperimentFlags(fs *pflag.FlagSet, f *experimentFlags) {
 	addConfigFlags(fs, &f.cfg)
 	addModelFlags(fs, &f.model)
 	fs.StringVar(&f.spec, "spec", "", "read the experiment from this TOML file (seeds, baseline, [base] settings, [grid] lists; see 'cifarnet experiment --help')")
-	fs.StringVar(&f.seeds, "seeds", "", "seeds of every configuration: a range, a list or both, e.g. 0-29 or 0-9,42 (default 0-29)")
+	fs.StringVar(&f.seeds, "seeds", "", "seeds of every configuration: a range, a list or both, e.g. 0-29 or 0-9,42 (default 0-29; given with --spec, replaces the file's seeds, e.g. to extend them)")
 	fs.StringArrayVar(&f.grid, "grid", nil, "a varied setting and its values, by train's flag name: activation=elu,relu,selu (repeat for more; every combination runs; ';' separates values that hold commas: hidden=256,256;512)")
 	fs.StringArrayVar(&f.configs, "config", nil, "a named configuration: the base with its own settings, \"NAME: SETTING=VALUE; SETTING=VALUE\" (e.g. \"selu: activation=selu; init=lecun_normal\"; NAME alone is the base as it is); repeat for each; each is crossed with --grid")
-	fs.StringVar(&f.baseline, "baseline-config", "", "the configuration the others are compared with, by its label: a --config's name, or the grid's values, e.g. activation=elu (default: the first)")
-	fs.Uint64Var(&f.named, "named-seed", experiment.DefaultNamedSeed, "the seed whose run is placed among its configuration's (the exercise's single run)")
+	fs.StringVar(&f.baseline, "baseline-config", "", "the configuration the others are compared with, by its label: a --config's name, or the grid's values, e.g. activation=elu (default: the first; given with --spec, replaces the file's)")
+	fs.Uint64Var(&f.named, "named-seed", experiment.DefaultNamedSeed, "the seed whose run is placed among its configuration's (the exercise's single run; given with --spec, replaces the file's)")
 	fs.StringVar(&f.dir, "dir", "", "experiment directory (default: experiments/<hash of the spec>, so that the same command continues the same experiment)")
 	addDataFlags(fs, &f.data)
 	// The seeds are --seeds (a --seed is refused, naming --seeds), and
@@ -177,6 +177,19 @@ func trainSettingFlags() map[string]bool {
 	return names
 }
 
+// runFlags are train's flags of where and how a run goes rather than of
+// what it is, with what an experiment does instead.
+var runFlags = map[string]string{
+	"threads":            "give the experiment's own --threads (and --parallel)",
+	"out":                "the experiment names each run's directory under its --dir",
+	"resume":             "the experiment continues its interrupted runs itself",
+	"overwrite":          "the experiment never replaces a finished run",
+	"quiet":              "give the experiment's own --quiet",
+	"backup-and-restore": "the experiment's runs always keep a checkpoint to continue from",
+	"data":               "every run of an experiment reads the experiment's own --data",
+	"offline":            "give the experiment's own --offline",
+}
+
 // applySettings is experiment.Apply: a fresh set of train's flags, the
 // settings given to it in order.
 func applySettings(settings []experiment.Setting) (train.Config, error) {
@@ -188,7 +201,11 @@ func applySettings(settings []experiment.Setting) (train.Config, error) {
 	addModelFlags(fs, &model)
 	for _, s := range settings {
 		fl := fs.Lookup(s.Name)
-		if fl == nil || s.Name == "threads" {
+		switch {
+		case runFlags[s.Name] != "":
+			// train's flags of where and how a run goes, not of what it is.
+			return cfg, usagef("setting %q: not a setting of a run: %s", s.Name, runFlags[s.Name])
+		case fl == nil:
 			return cfg, usagef("unknown setting %q (want a flag of 'cifarnet train', e.g. activation, lr, epochs, hidden)", s.Name)
 		}
 		// pflag's error names the flag and the value already.

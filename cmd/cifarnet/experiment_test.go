@@ -43,6 +43,8 @@ func TestExperimentBadInput(t *testing.T) {
 		{[]string{"--grid", "batch-size=0,1"}, "grid batch-size=0: want 1 to"},
 		{[]string{"--grid", "activation=elu,relu", "--grid", "batch-size=0"}, "grid activation=elu batch-size=0: --batch-size 0: want 1 to"},
 		{[]string{"--grid", "seed=1,2"}, "grid seed: seeds are given by --seeds"},
+		{[]string{"--grid", "threads=1,2"}, `grid threads=1: setting "threads": not a setting of a run: give the experiment's own --threads`},
+		{[]string{"--config", "a: data=x"}, `config a: setting "data": not a setting of a run: every run of an experiment reads the experiment's own --data`},
 		{[]string{"--grid", "=1"}, `grid "=1": want SETTING=VALUE`},
 		{[]string{"--epochs", "0"}, "base: --epochs 0: want 1 to"},
 		{[]string{"--baseline-config", "activation=relu"}, `baseline "activation=relu" is not one of the configurations (base)`},

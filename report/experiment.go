@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -205,6 +206,21 @@ func (e *Experiment) groups() []*configGroup {
 // finished reports whether a run has its results.
 func (r *ExperimentRun) finished() bool { return r.Metrics != nil && r.History != nil }
 
+// absentOf names the files of names not in dir ("a and b"), or all of
+// them if none is absent (then they could not be read).
+func absentOf(dir string, names ...string) string {
+	var absent []string
+	for _, n := range names {
+		if _, err := os.Lstat(filepath.Join(dir, n)); errors.Is(err, fs.ErrNotExist) {
+			absent = append(absent, n)
+		}
+	}
+	if len(absent) == 0 {
+		absent = names
+	}
+	return strings.Join(absent, " or ")
+}
+
 // testAccuracy is a finished run's test accuracy, NaN if it diverged
 // (see Diverged).
 func (r *ExperimentRun) testAccuracy() float64 {
@@ -289,6 +305,9 @@ func (e *Experiment) Statistics() (*ExperimentStats, error) {
 		for _, r := range g.runs {
 			if !r.finished() {
 				reason := "not finished: no " + train.MetricsJSON + " or " + train.HistoryJSON
+				if r.Dir != "" {
+					reason = "not finished: no " + absentOf(r.Dir, train.MetricsJSON, train.HistoryJSON)
+				}
 				if r.Problem != "" {
 					reason = r.Problem
 				}

@@ -168,6 +168,19 @@ func TestExperimentBadInput(t *testing.T) {
 	if len(st.Missing) != 2 || st.Missing[0].Dir != e.Runs[0].Dir || !strings.Contains(st.Missing[0].Reason, train.MetricsJSON) {
 		t.Errorf("corrupt metrics.json: missing %+v", st.Missing)
 	}
+	// An interrupted run (its history so far, no metrics.json) is named
+	// by the file it lacks, not said to lack its history too.
+	e = syntheticExperiment(t)
+	if err := os.Remove(filepath.Join(e.Runs[0].Dir, train.MetricsJSON)); err != nil {
+		t.Fatal(err)
+	}
+	st, err = WriteExperiment(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "not finished: no " + train.MetricsJSON; len(st.Missing) == 0 || st.Missing[0].Reason != want {
+		t.Errorf("interrupted run: missing %+v, want the reason %q", st.Missing, want)
+	}
 }
 
 func TestExperimentFigures(t *testing.T) {

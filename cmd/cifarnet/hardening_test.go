@@ -379,6 +379,9 @@ func TestErrorsComeBeforeTheSummary(t *testing.T) {
 	held := filepath.Join(tmp, "held")
 	os.Mkdir(held, 0o755)
 	os.WriteFile(filepath.Join(held, "metrics.json"), []byte("{}"), 0o644)
+	interrupted := filepath.Join(tmp, "interrupted")
+	os.Mkdir(interrupted, 0o755)
+	os.WriteFile(filepath.Join(interrupted, "checkpoint.safetensors"), []byte("x"), 0o644)
 	small := []string{"--epochs", "1", "--train-samples", "500", "--test-samples", "100"}
 	for _, tc := range []struct {
 		args []string
@@ -386,7 +389,8 @@ func TestErrorsComeBeforeTheSummary(t *testing.T) {
 	}{
 		{[]string{"--data", filepath.Join(tmp, "nonexistent")}, "no such file"},
 		{[]string{"--data", empty}, "data_batch_1.bin"},
-		{[]string{"--data", sharedData(t), "--out", held}, "already holds a run"},
+		{[]string{"--data", sharedData(t), "--out", held}, "already holds a finished run (pass --overwrite to replace it, or choose another directory)"}, // not --resume: nothing to continue
+		{[]string{"--data", sharedData(t), "--out", interrupted}, "already holds a run (pass --overwrite to replace it, or --resume " + interrupted + " to continue it)"},
 		{[]string{"--data", sharedData(t), "--init-weights", filepath.Join(tmp, "none.safetensors")}, "none.safetensors"},
 		{[]string{"--init-weights", filepath.Join(tmp, "none.safetensors")}, "none.safetensors"}, // before looking for data
 	} {

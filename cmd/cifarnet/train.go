@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -176,6 +177,10 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		case errors.Is(de.Err, rundir.ErrFinished):
 			return usagef("--resume %s %v (its model and metrics are there; start a new run with --out)", de.Dir, de.Err)
 		case errors.Is(de.Err, rundir.ErrExists):
+			if _, err := os.Stat(filepath.Join(de.Dir, train.MetricsJSON)); err == nil {
+				// Finished: nothing to continue.
+				return usagef("--out %s already holds a finished run (pass --overwrite to replace it, or choose another directory)", de.Dir)
+			}
 			return usagef("--out %s already holds a run (pass --overwrite to replace it, or --resume %s to continue it)", de.Dir, de.Dir)
 		case errors.Is(de.Err, rundir.ErrHoldsData):
 			return usagef("--out %s %v: a run there would replace it; choose another directory", de.Dir, de.Err)

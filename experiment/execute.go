@@ -71,7 +71,7 @@ func DefaultParallel() int { return runtime.GOMAXPROCS(0) }
 type Interrupted struct{ Done, Left int }
 
 func (e *Interrupted) Error() string {
-	return fmt.Sprintf("interrupted with %d runs finished and %d to go; the running ones saved checkpoints", e.Done, e.Left)
+	return fmt.Sprintf("interrupted with %s finished and %d to go; the running ones saved checkpoints", report.Count(e.Done, "run"), e.Left)
 }
 
 // Status says whether a run has finished, was interrupted (a checkpoint)
@@ -221,7 +221,9 @@ func Execute(runs []Run, o Options) error {
 		}
 	}
 	if left > 0 && busy > 0 && (o.Interrupt == nil || !o.Interrupt()) {
-		return &Busy{Done: len(runs) - left, Busy: busy}
+		// The runs left are those the other process is still training
+		// (it may have finished some of those it had when met).
+		return &Busy{Done: len(runs) - left, Busy: left}
 	}
 	if left > 0 {
 		return &Interrupted{Done: len(runs) - left, Left: left}
@@ -317,7 +319,7 @@ func (c *cpuShare) spread() {
 type Busy struct{ Done, Busy int }
 
 func (e *Busy) Error() string {
-	return fmt.Sprintf("%d runs finished; %d were being trained by another cifarnet process, left to it", e.Done, e.Busy)
+	return fmt.Sprintf("%s finished; %s being trained by another cifarnet process, left to it", report.Count(e.Done, "run"), report.Count(e.Busy, "run"))
 }
 
 // loaded is one data set loaded for the runs.

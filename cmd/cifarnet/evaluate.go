@@ -25,6 +25,7 @@ import (
 	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/saving"
 	"github.com/cifarnet/cifarnet/tensor"
@@ -212,8 +213,9 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 	// read-only directory) does not lose what was computed.
 	fmt.Fprintf(stdout, "Test loss: %.4f\nTest accuracy: %.4f\n", res.Loss, res.Accuracy)
 	if ev.MCDropout != nil {
-		fmt.Fprintf(stdout, "MC dropout (%d samples) test loss: %.4f\nMC dropout (%d samples) test accuracy: %.4f\n",
-			mc.samples, ev.MCDropout.Loss, mc.samples, ev.MCDropout.Accuracy)
+		n := report.Count(mc.samples, "sample")
+		fmt.Fprintf(stdout, "MC dropout (%s) test loss: %.4f\nMC dropout (%s) test accuracy: %.4f\n",
+			n, ev.MCDropout.Loss, n, ev.MCDropout.Accuracy)
 	}
 	return atomicfile.WriteJSON(filepath.Join(modelDir, EvaluationFile), ev)
 }

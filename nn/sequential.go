@@ -580,6 +580,20 @@ type ModelConfig struct {
 	Layers    []LayerConfig `json:"layers"`
 }
 
+// NoiseLayers names the model's layers that draw random numbers while
+// training (dropout and noise layers), which are off at evaluation.
+func (c ModelConfig) NoiseLayers() []string {
+	var names []string
+	for _, l := range c.Layers {
+		switch l.ClassName {
+		case "Dropout", "AlphaDropout", "GaussianNoise", "GaussianDropout":
+			n, _ := l.Config["name"].(string)
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 // Inputs is the number of values of one input sample.
 func (c ModelConfig) Inputs() int {
 	n := 1

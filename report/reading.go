@@ -259,8 +259,13 @@ func Read(in ReadingInput) Reading {
 			say("gap", "At epoch %d, the one kept, training accuracy was %.1f%% and validation accuracy %.1f%%: a gap of %.1f points between images the model learned from and images it never saw.",
 				k+1, 100*acc[k], 100*vacc[k], shown)
 		} else {
-			say("gap", "At epoch %d, the one kept, training accuracy was %.1f%% and validation accuracy %.1f%%: no gap, validation is %.1f points higher (training accuracy is averaged while the model still changes during the epoch).",
-				k+1, 100*acc[k], 100*vacc[k], -shown)
+			why := "training accuracy is averaged while the model still changes during the epoch"
+			if mc := m.Config.Model; mc != nil && len(mc.NoiseLayers()) > 0 {
+				// Keras's FAQ gives this first: the noise hurts training.
+				why = "the dropout and noise layers are active in training and off at evaluation, and training accuracy is averaged while the model still changes during the epoch"
+			}
+			say("gap", "At epoch %d, the one kept, training accuracy was %.1f%% and validation accuracy %.1f%%: no gap, validation is %.1f points higher (%s).",
+				k+1, 100*acc[k], 100*vacc[k], -shown, why)
 		}
 	}
 

@@ -137,7 +137,7 @@ see docs/kubernetes.md); then
 	addExperimentFlags(fs, &f)
 	fs.IntVar(&f.parallel, "parallel", 0, "runs trained at once (default: one per CPU, the CPUs divided among them, and the CPUs of finished runs given to the last ones running; see BENCHMARKS.md)")
 	fs.StringVar(&f.shard, "shard", "", "run only slice I of N (I/N, 0 <= I < N); default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/CIFARNET_SHARDS when set")
-	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the experiment's directory and its report")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only the results: a line per configuration, the comparisons and the report's path (no header, progress or line per run)")
 	def := experiment.DefaultBackup
 	addBackupFlag(fs, &f.backup, &def, "running the same command again continues from it")
 	fs.SortFlags = false

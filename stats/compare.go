@@ -342,7 +342,10 @@ func (c Comparison) missing() string {
 }
 
 func runsOf(n, nb int) string {
-	if n == nb {
+	switch {
+	case n == 1 && nb == 1:
+		return "n = 1 run each"
+	case n == nb:
 		return fmt.Sprintf("n = %d runs each", n)
 	}
 	return fmt.Sprintf("n = %d and %d runs", n, nb)

@@ -442,6 +442,9 @@ func TestFewRunsSentences(t *testing.T) {
 		}
 	}
 	acc := Metric{Name: "test accuracy", HigherIsBetter: true}
+	if s := Compare(acc, Sample{"elu", []float64{0.3}}, []Sample{{"relu", []float64{0.4}}}, DefaultBootstrap)[0].Sentence; !strings.Contains(s, "too few runs to compare (n = 1 run each)") {
+		t.Errorf("1 run each: %s", s)
+	}
 	// Three runs each, as far apart as runs can be: the exact test's p is
 	// its least, 0.1, and the sentence says nothing could be detected.
 	apart := Compare(acc, Sample{"elu", []float64{0.30, 0.31, 0.32}}, []Sample{{"relu", []float64{0.40, 0.41, 0.42}}}, DefaultBootstrap)[0]

@@ -54,7 +54,7 @@ func addExperimentFlags(fs *pflag.FlagSet, f *experimentFlags) {
 	fs.StringVar(&f.spec, "spec", "", "read the experiment from this TOML file (seeds, baseline, [base] settings, [grid] lists; see 'cifarnet experiment --help')")
 	fs.StringVar(&f.seeds, "seeds", "", "seeds of every configuration: a range, a list or both, e.g. 0-29 or 0-9,42 (default 0-29; given with --spec, replaces the file's seeds, e.g. to extend them)")
 	fs.StringArrayVar(&f.grid, "grid", nil, "a varied setting and its values, by train's flag name: activation=elu,relu,selu (repeat for more; every combination runs; ';' separates values that hold commas: hidden=256,256;512)")
-	fs.StringArrayVar(&f.configs, "config", nil, "a named configuration: the base with its own settings, \"NAME: SETTING=VALUE; SETTING=VALUE\" (e.g. \"selu: activation=selu; init=lecun_normal\"; NAME alone is the base as it is); repeat for each; each is crossed with --grid")
+	fs.StringArrayVar(&f.configs, "config", nil, "a named configuration: the base with its own settings, \"NAME: SETTING=VALUE; SETTING=VALUE\" (e.g. \"relu: activation=relu; init=he_normal\"; NAME alone is the base as it is); repeat for each; each is crossed with --grid")
 	fs.StringVar(&f.baseline, "baseline-config", "", "the configuration the others are compared with, by its label: a --config's name, or the grid's values, e.g. activation=elu (default: the first; given with --spec, replaces the file's)")
 	fs.Uint64Var(&f.named, "named-seed", experiment.DefaultNamedSeed, "the seed whose run is placed among its configuration's (the exercise's single run; given with --spec, replaces the file's)")
 	fs.StringVar(&f.dir, "dir", "", "experiment directory (default: experiments/<hash of the spec>, so that the same command continues the same experiment)")
@@ -97,15 +97,14 @@ its own settings (replacing the base's), all over the same seeds:
   [[config]]
   name = "elu"              # the base (the exercise) as it is
   [[config]]
-  name = "selu"
-  activation = "selu"
-  init = "lecun_normal"
+  name = "selu"             # self-normalizing: lecun_normal, standardized inputs
+  layers = "normalization, dense(256, selu, lecun_normal), dense(256, selu, lecun_normal), dense(256, selu, lecun_normal), dense(256, selu, lecun_normal)"
   [[config]]
   name = "bn"
   layers = "dense(256, elu, he_normal), batchnorm, dense(256, elu, he_normal), batchnorm"
 
-or --config "selu: activation=selu; init=lecun_normal" (repeat it). With a
-grid as well, each named configuration is crossed with it ("selu lr=0.001").
+or --config "relu: activation=relu; init=he_normal" (repeat it). With a
+grid as well, each named configuration is crossed with it ("relu lr=0.001").
 The names appear in summary.csv, runs.csv (column name) and the report.
 
 Every (configuration, seed) runs once into DIR/runs/<hash of its
@@ -125,7 +124,7 @@ see docs/kubernetes.md); then
 "cifarnet experiment collect DIR" aggregates. See "experiment slurm".`,
 		Example: `  cifarnet experiment --seeds 0-29 --dir experiments/seeds
   cifarnet experiment --seeds 0-29 --grid activation=elu,relu,selu --dir experiments/activation
-  cifarnet experiment --seeds 0-29 --config elu --config "selu: activation=selu; init=lecun_normal" --dir experiments/selu
+  cifarnet experiment --seeds 0-29 --config elu --config "selu: layers=normalization, dense(256, selu, lecun_normal), dense(256, selu, lecun_normal), dense(256, selu, lecun_normal), dense(256, selu, lecun_normal)" --dir experiments/selu
   cifarnet experiment --spec activation.toml --dir experiments/activation
   cifarnet experiment report experiments/activation`,
 		Args: usageArgs(cobra.NoArgs),

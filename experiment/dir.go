@@ -9,6 +9,9 @@ import (
 
 	"github.com/cifarnet/cifarnet/internal/lockfile"
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/report"
+	"github.com/cifarnet/cifarnet/saving"
+	"github.com/cifarnet/cifarnet/train"
 )
 
 // LockFile, in an experiment directory, is locked (flock) while a command
@@ -54,35 +57,61 @@ func use(dir string) (u *Use, live bool, err error) {
 }
 
 // NotExperimentError is a directory given as an experiment's that holds
-// files and no spec.json (a run's directory, files of the user's):
-// recording an experiment there would overwrite them.
-type NotExperimentError struct{ Dir string }
+// no spec.json but a file an experiment writes (report.html, runs.csv,
+// its figures, runs/) or a run's (a run directory): recording an
+// experiment there would overwrite them, or mix its runs with another's.
+type NotExperimentError struct{ Dir, File string }
 
 func (e *NotExperimentError) Error() string {
-	return fmt.Sprintf("experiment %s: not an experiment directory: it holds files and no %s; use a new or empty directory", e.Dir, SpecFile)
+	return fmt.Sprintf("experiment %s: not an experiment directory: it holds %s and no %s, which an experiment would overwrite; use a new directory, or one without them", e.Dir, e.File, SpecFile)
 }
 
-// checkExperimentDir refuses a directory that holds files and no
-// spec.json; the locks and a temporary of spec.json left by a command
-// killed before it recorded the spec are not files of anyone's. A
-// spec.json listed is one (or one the reading names), however it came
-// there since: another command may be recording it.
+// experimentWrites are the names an experiment writes in its directory,
+// and a run's own files (a run directory): beside them, without a
+// spec.json, a directory is someone else's.
+var experimentWrites = map[string]bool{
+	RunsDir: true, ExperimentJSON: true, RunsCSV: true, report.SummaryCSV: true, "report.html": true,
+	train.MetricsJSON: true, train.HistoryJSON: true, train.CheckpointFile: true, saving.ConfigFile: true, saving.WeightsFile: true,
+}
+
+// checkExperimentDir refuses a directory that holds no spec.json but
+// what an experiment writes or a run's files (experimentWrites, and the
+// experiment's figures); anything else (a spec file kept beside the
+// results, a README, dotfiles) is left alone. A spec.json listed is one
+// (or one the reading names), however it came there since: another
+// command may be recording it.
 func checkExperimentDir(dir string) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("experiment %s: %w", dir, oserr.Bare(err))
 	}
-	other := false
+	found := ""
 	for _, e := range ents {
-		switch n := e.Name(); {
-		case n == SpecFile:
+		n := e.Name()
+		if n == SpecFile {
 			return nil
-		case n != LockFile && n != UseFile && !strings.HasPrefix(n, "."+SpecFile+".tmp"):
-			other = true
+		}
+		if found == "" && (experimentWrites[n] || isExperimentFigure(n)) {
+			found = n
 		}
 	}
-	if other {
-		return &NotExperimentError{Dir: dir}
+	if found != "" {
+		return &NotExperimentError{Dir: dir, File: found}
 	}
 	return nil
+}
+
+// isExperimentFigure tells whether name is one of the figures an
+// experiment's report writes (report.WriteExperiment).
+func isExperimentFigure(name string) bool {
+	ext := filepath.Ext(name)
+	if ext != ".png" && ext != ".svg" {
+		return false
+	}
+	base := strings.TrimSuffix(name, ext)
+	switch {
+	case base == "accuracy_box", base == "val_loss_curves", base == "val_accuracy_curves", strings.HasPrefix(base, "accuracy_vs_"):
+		return true
+	}
+	return false
 }

@@ -104,9 +104,10 @@ func TestRecordSpecReplacedOnlyWhenUnused(t *testing.T) {
 	}
 }
 
-// TestNotAnExperimentDirectory: a directory holding files and no
-// spec.json (a run's, the user's) is refused and left as it was; an
-// empty one, or one holding only what a killed command left, is used.
+// TestNotAnExperimentDirectory: a directory holding no spec.json but
+// files an experiment writes or a run's is refused and left as it was; an
+// empty one, one holding what a killed command left, or other files (a
+// spec file kept beside the results) is used.
 func TestNotAnExperimentDirectory(t *testing.T) {
 	s := &Spec{Seeds: []uint64{0}}
 	dir := t.TempDir()
@@ -114,7 +115,7 @@ func TestNotAnExperimentDirectory(t *testing.T) {
 	os.WriteFile(mine, []byte("mine"), 0o644)
 	var ne *NotExperimentError
 	err := recordOnce(dir, s, nil, testApply)
-	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "not an experiment directory: it holds files and no spec.json") {
+	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "not an experiment directory: it holds report.html and no spec.json") {
 		t.Fatalf("a directory of other files: %v", err)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
@@ -123,8 +124,18 @@ func TestNotAnExperimentDirectory(t *testing.T) {
 	if b, _ := os.ReadFile(mine); string(b) != "mine" {
 		t.Errorf("report.html overwritten: %q", b)
 	}
+	for _, n := range []string{"metrics.json", "runs", "accuracy_box.svg", "accuracy_vs_lr.png"} {
+		d := t.TempDir()
+		os.WriteFile(filepath.Join(d, n), nil, 0o644)
+		if err := recordOnce(d, s, nil, testApply); !errors.As(err, &ne) || ne.File != n {
+			t.Errorf("a directory holding %s: %v", n, err)
+		}
+	}
+	// What a killed command left, and files an experiment never writes (a
+	// spec file kept beside the results, a README, dotfiles), are no
+	// reason to refuse it.
 	left := t.TempDir()
-	for _, n := range []string{LockFile, UseFile, "." + SpecFile + ".tmp123"} {
+	for _, n := range []string{LockFile, UseFile, "." + SpecFile + ".tmp123", "act.toml", "README.md", ".gitkeep", "notes.png"} {
 		os.WriteFile(filepath.Join(left, n), nil, 0o644)
 	}
 	for _, d := range []string{t.TempDir(), left} {

@@ -278,7 +278,7 @@ func TestExperimentNotAnExperimentDir(t *testing.T) {
 		before, _ := os.ReadFile(filepath.Join(dir, "report.html"))
 		_, stderr, code := run(t, append([]string{"experiment", "--seeds", "0-1", "--dir", dir}, small...)...)
 		line := strings.TrimSpace(stderr)
-		if code != 2 || !strings.Contains(line, "experiment "+dir+": not an experiment directory: it holds files and no spec.json") || strings.Contains(line, "\n") {
+		if code != 2 || !strings.Contains(line, "experiment "+dir+": not an experiment directory: it holds ") || strings.Contains(line, "\n") {
 			t.Errorf("--dir %s: exit %d, stderr %q; want 2 and one line saying it is not an experiment directory", dir, code, stderr)
 		}
 		if after, _ := os.ReadFile(filepath.Join(dir, "report.html")); string(after) != string(before) {
@@ -289,6 +289,14 @@ func TestExperimentNotAnExperimentDir(t *testing.T) {
 	os.Mkdir(empty, 0o755)
 	if _, stderr, code := run(t, append([]string{"experiment", "--seeds", "0", "--dir", empty}, small...)...); code != 0 {
 		t.Errorf("an empty --dir: exit %d: %s", code, stderr)
+	}
+	// A spec file kept in the directory it describes is the user's way.
+	kept := filepath.Join(tmp, "kept")
+	os.Mkdir(kept, 0o755)
+	spec := filepath.Join(kept, "act.toml")
+	os.WriteFile(spec, []byte("seeds = \"0\"\n[grid]\nactivation = [\"elu\", \"relu\"]\n"), 0o644)
+	if _, stderr, code := run(t, append([]string{"experiment", "--spec", spec, "--dir", kept}, small...)...); code != 0 {
+		t.Errorf("--dir holding its --spec file: exit %d: %s", code, stderr)
 	}
 }
 

@@ -182,7 +182,7 @@ func TestRecordData(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = recordData(dir, map[string]*loaded{key: loadedData(10, false)}, Shard(runs, i, 4))
+			errs[i] = recordData(dir, map[string]*loaded{key: loadedData(10, false)}, runs, Shard(runs, i, 4))
 		}()
 	}
 	wg.Wait()
@@ -203,14 +203,14 @@ func TestRecordData(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dc *DataChangedError
-	err = recordData(dir, map[string]*loaded{key: loadedData(10, true)}, runs)
+	err = recordData(dir, map[string]*loaded{key: loadedData(10, true)}, runs, runs)
 	if !errors.As(err, &dc) || !strings.Contains(err.Error(), "the data at data are not those its runs were trained on (SHA-256 "+rec.Data[0].SHA256[:12]+"… then, "+loadedData(10, true).sum(8, 4)[:12]+"… now)") {
 		t.Fatalf("other data: %v, want a DataChangedError naming both", err)
 	}
 	// A spec.json of an earlier version: recorded now.
 	rec.Data = nil
 	os.WriteFile(filepath.Join(dir, SpecFile), mustJSON(rec), 0o644)
-	if err := recordData(dir, map[string]*loaded{key: loadedData(10, false)}, runs); err != nil {
+	if err := recordData(dir, map[string]*loaded{key: loadedData(10, false)}, runs, runs); err != nil {
 		t.Fatal(err)
 	}
 	if rec, err := ReadSpec(dir); err != nil || len(rec.Data) != 1 {

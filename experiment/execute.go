@@ -114,7 +114,7 @@ func Execute(runs []Run, o Options) error {
 		return err
 	}
 	if o.Dir != "" {
-		if err := recordData(o.Dir, data, todo); err != nil {
+		if err := recordData(o.Dir, data, runs, todo); err != nil {
 			return err
 		}
 	}

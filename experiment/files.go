@@ -149,8 +149,9 @@ func (e *DataChangedError) Error() string {
 // recorded in dir's spec.json, each that they cover, and records those
 // of the runs not yet recorded, in one step across processes (LockFile):
 // shards started together record them once and agree. A spec.json of an
-// earlier version, without them, gets them now.
-func recordData(dir string, data map[string]*loaded, todo []Run) error {
+// earlier version, without them, takes them from the finished runs'
+// metrics.json (of runs) first: the data those runs were trained on.
+func recordData(dir string, data map[string]*loaded, runs, todo []Run) error {
 	lock, err := lockfile.Block(filepath.Join(dir, LockFile))
 	if err != nil {
 		return fmt.Errorf("experiment %s: %w", dir, oserr.Bare(err))
@@ -165,6 +166,21 @@ func recordData(dir string, data map[string]*loaded, todo []Run) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
 	}
+	n := len(s.Data)
+	has := func(c train.Config) bool {
+		return slices.ContainsFunc(s.Data, func(d DataSum) bool {
+			return d.Data == c.Dataset && d.Labels == c.LabelMode && d.TrainSamples == c.TrainSamples && d.TestSamples == c.TestSamples
+		})
+	}
+	for _, r := range runs {
+		if has(r.Config) || Status(r) != "finished" {
+			continue
+		}
+		if m, err := train.ReadMetrics(r.Dir); err == nil && len(m.Env.DataSHA256) == 64 {
+			c := r.Config
+			s.Data = append(s.Data, DataSum{Data: c.Dataset, Labels: c.LabelMode, TrainSamples: c.TrainSamples, TestSamples: c.TestSamples, SHA256: m.Env.DataSHA256})
+		}
+	}
 	for _, d := range s.Data {
 		l := data[d.Data+"/"+d.Labels]
 		if l == nil || d.TrainSamples > l.data.Train.Len() || d.TestSamples > l.data.Test.Len() {
@@ -174,12 +190,9 @@ func recordData(dir string, data map[string]*loaded, todo []Run) error {
 			return &DataChangedError{Dir: dir, Source: l.source, Was: d.SHA256, Now: now}
 		}
 	}
-	n := len(s.Data)
 	for _, r := range todo {
 		c := r.Config
-		if !slices.ContainsFunc(s.Data, func(d DataSum) bool {
-			return d.Data == c.Dataset && d.Labels == c.LabelMode && d.TrainSamples == c.TrainSamples && d.TestSamples == c.TestSamples
-		}) {
+		if !has(c) {
 			s.Data = append(s.Data, DataSum{Data: c.Dataset, Labels: c.LabelMode, TrainSamples: c.TrainSamples, TestSamples: c.TestSamples,
 				SHA256: data[dataKey(c)].checksum(c)})
 		}

@@ -155,23 +155,39 @@ func historyCSV(h *History) []byte {
 // ReadRun reads history.json and metrics.json back from a run directory.
 func ReadRun(dir string) (*History, *Metrics, error) {
 	var h History
+	if err := readRunFile(dir, HistoryJSON, &h); err != nil {
+		return nil, nil, err
+	}
+	m, err := ReadMetrics(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &h, m, nil
+}
+
+// ReadMetrics reads a finished run's metrics.json alone (what evaluate
+// and an experiment's checks need of it), as ReadRun does.
+func ReadMetrics(dir string) (*Metrics, error) {
 	var m Metrics
-	for _, f := range []struct {
-		name string
-		v    any
-	}{{HistoryJSON, &h}, {MetricsJSON, &m}} {
-		b, err := regular.ReadFile(filepath.Join(dir, f.name), maxRunFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("run %s: %s: %w", dir, f.name, oserr.Bare(err))
-		}
-		if err := json.Unmarshal(b, f.v); err != nil {
-			return nil, nil, fmt.Errorf("run %s: %s: %s", dir, f.name, quote.Line(err.Error(), 4*quote.Max))
-		}
+	if err := readRunFile(dir, MetricsJSON, &m); err != nil {
+		return nil, err
 	}
 	if err := m.check(); err != nil {
-		return nil, nil, fmt.Errorf("run %s: %s: %v", dir, MetricsJSON, err)
+		return nil, fmt.Errorf("run %s: %s: %v", dir, MetricsJSON, err)
 	}
-	return &h, &m, nil
+	return &m, nil
+}
+
+// readRunFile decodes the run file name of dir into v.
+func readRunFile(dir, name string, v any) error {
+	b, err := regular.ReadFile(filepath.Join(dir, name), maxRunFile)
+	if err != nil {
+		return fmt.Errorf("run %s: %s: %w", dir, name, oserr.Bare(err))
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("run %s: %s: %s", dir, name, quote.Line(err.Error(), 4*quote.Max))
+	}
+	return nil
 }
 
 // check refuses figures no run can have (an edited or foreign file): an

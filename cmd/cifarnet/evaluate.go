@@ -77,7 +77,7 @@ then reports both the deterministic and the MC figures.`,
 			if !cmd.Flags().Changed("test-samples") {
 				samples = 1000
 			}
-			_, m, err := train.ReadRun(modelDir)
+			m, err := train.ReadMetrics(modelDir) // history.json is not needed
 			switch {
 			case err == nil:
 				if !cmd.Flags().Changed("test-samples") && m.Config.TestSamples > 0 {

@@ -112,6 +112,13 @@ func TestEvaluateDefaultsToTheRunsTestSet(t *testing.T) {
 	if ev := readEvaluation(t, dir); ev.Samples != 50 {
 		t.Fatalf("--test-samples 50: evaluated %d", ev.Samples)
 	}
+	// A damaged history.json is not evaluate's business.
+	if err := os.WriteFile(filepath.Join(dir, train.HistoryJSON), []byte(`{bad`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline"); code != 0 {
+		t.Fatalf("damaged history.json: exit %d: %s", code, stderr)
+	}
 	// A damaged metrics.json cannot say where the test set was: named,
 	// unless both flags say it instead (it was read as absent, and the
 	// data then sought in the default places).

@@ -348,6 +348,11 @@ func TestExperimentOtherData(t *testing.T) {
 	delete(old, "data_sha256")
 	b, _ = json.Marshal(old)
 	os.WriteFile(filepath.Join(dir, experiment.SpecFile), b, 0o644)
+	// Its runs' metrics.json say what they were trained on: other data
+	// are refused (they were recorded as the experiment's data).
+	if _, stderr, code := run(t, append([]string{"experiment", "--data", other, "--seeds", "0-2"}, small...)...); code != 2 || !strings.Contains(stderr, was[:12]+"… then") {
+		t.Fatalf("other data on an earlier version's experiment: exit %d, stderr %q; want 2 naming the runs' data", code, stderr)
+	}
 	if _, stderr, code := run(t, append([]string{"experiment", "--data", data, "--seeds", "0-2"}, small...)...); code != 0 {
 		t.Fatalf("an earlier version's experiment extended: exit %d: %s", code, stderr)
 	}

@@ -87,7 +87,7 @@ func multiply(out, x []float32, ldx int, mult []float32, batch, w int) []float32
 // inference the input passes through.
 type Dropout struct {
 	noise
-	Rate float32
+	Rate float32 // as read; the step uses scale, set with it from the config
 	// scale is 1/(1-rate) from the rate as given, as Keras's TensorFlow
 	// and PyTorch backends compute it (in double, then cast).
 	scale float32
@@ -121,7 +121,7 @@ func (l *Dropout) Forward(_ *tensor.Engine, x []float32, ldx, batch int, trainin
 // b = -a·alpha_p·rate.
 type AlphaDropout struct {
 	noise
-	Rate float32
+	Rate float32 // as read; the layer uses a and b, set with it from the config
 	a, b float32
 	off  []float32 // a·alpha_p·(1-kept) + b, per value
 }
@@ -171,7 +171,9 @@ type GaussianNoise struct {
 
 func newGaussianNoiseFromConfig(c *configReader) (Layer, error) {
 	l := &GaussianNoise{noise: noise{elementwise: elementwise{name: c.name}}}
-	l.Stddev = float32(c.float("stddev", 0, 0, 1)) // Keras refuses others (gaussian_noise.py)
+	// Keras refuses a stddev above 1 (gaussian_noise.py); cifarnet trains
+	// it, and runs trained with one before stay readable.
+	l.Stddev = float32(c.float("stddev", 0, 0, math.MaxFloat32))
 	if _, ok := c.in["stddev"]; !ok && c.err == nil {
 		c.fail("stddev", "required")
 	}
@@ -202,7 +204,7 @@ func (l *GaussianNoise) Forward(_ *tensor.Engine, x []float32, ldx, batch int, t
 // x·N(1, rate/(1-rate)).
 type GaussianDropout struct {
 	noise
-	Rate float32
+	Rate float32 // as read; the noise uses sd, set with it from the config
 	sd   float64 // sqrt(rate/(1-rate)), from the rate as given (Keras's Python)
 }
 

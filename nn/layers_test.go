@@ -560,8 +560,7 @@ func TestOrthogonalNeedsAMatrix(t *testing.T) {
 // layers' constructors accept: "l1l2" (L1L2's snake_case name, in
 // ALL_OBJECTS_DICT of keras/src/regularizers/__init__.py) is L1L2, as its
 // function's name l1_l2 is here; a VarianceScaling distribution is read
-// in any case (lowered, random_initializers.py); GaussianNoise's stddev
-// outside [0, 1] is refused (gaussian_noise.py).
+// in any case (lowered, random_initializers.py).
 func TestKerasNamesAndRanges(t *testing.T) {
 	build := func(layers ...LayerConfig) (*Sequential, error) {
 		return FromConfigs(6, 1, append(layers, LayerConfig{"Dense", map[string]any{"name": "out", "units": 2, "activation": "softmax"}}))
@@ -578,15 +577,6 @@ func TestKerasNamesAndRanges(t *testing.T) {
 	if _, err := build(LayerConfig{"Dense", map[string]any{"name": "d", "units": 3, "kernel_initializer": map[string]any{
 		"class_name": "VarianceScaling", "config": map[string]any{"distribution": "Uniform"}}}}); err != nil {
 		t.Errorf("distribution Uniform: %v", err)
-	}
-	for _, sd := range []float64{-0.1, 1.5} {
-		_, err := build(LayerConfig{"GaussianNoise", map[string]any{"name": "g", "stddev": sd}})
-		if err == nil || !strings.Contains(err.Error(), "stddev") {
-			t.Errorf("GaussianNoise stddev %v: %v, want refused", sd, err)
-		}
-	}
-	if _, err := build(LayerConfig{"GaussianNoise", map[string]any{"name": "g", "stddev": 1.0}}); err != nil {
-		t.Errorf("GaussianNoise stddev 1: %v", err)
 	}
 }
 
@@ -632,5 +622,29 @@ func TestConstantsFromTheGivenRates(t *testing.T) {
 	m.Forward(e, x, 3, 2, true)
 	if got, want := bn.MovingMean[0], float32(1-mom); got != want {
 		t.Errorf("moving mean %v, want %v", got, want)
+	}
+}
+
+// TestRandomClasses: the layer classes ModelConfig.NoiseLayers names are
+// those whose layers draw random numbers while training (HasRandomLayers,
+// Monte Carlo dropout), for every class a model can hold.
+func TestRandomClasses(t *testing.T) {
+	required := map[string]map[string]any{
+		"Dense": {"units": 2}, "Activation": {"activation": "relu"}, "Dropout": {"rate": 0.1},
+		"AlphaDropout": {"rate": 0.1}, "GaussianNoise": {"stddev": 0.1}, "GaussianDropout": {"rate": 0.1},
+		"Rescaling": {"scale": 0.5},
+	}
+	for _, class := range LayerClasses() {
+		cfg := map[string]any{"name": "l"}
+		for k, v := range required[class] {
+			cfg[k] = v
+		}
+		l, err := NewLayer(LayerConfig{class, cfg})
+		if err != nil {
+			t.Fatalf("%s: %v", class, err)
+		}
+		if _, isRandom := l.(random); isRandom != randomClasses[class] {
+			t.Errorf("%s: draws random numbers %v, randomClasses says %v", class, isRandom, randomClasses[class])
+		}
 	}
 }

@@ -24,10 +24,11 @@ import (
 // MovingVariance n.
 type BatchNormalization struct {
 	configured
+	// Momentum is as read; the update also uses oneMinusMomentum, 1 -
+	// momentum from the momentum as given, set with it from the config.
 	Momentum, Epsilon float32
-	// oneMinusMomentum is 1 - momentum from the momentum as given.
-	oneMinusMomentum float32
-	Center, Scale    bool
+	oneMinusMomentum  float32
+	Center, Scale     bool
 	// Initializers of the four variables (Keras: zeros, ones, zeros, ones).
 	BetaInit, GammaInit, MovingMeanInit, MovingVarianceInit Initializer
 	BetaRegularizer, GammaRegularizer                       *Regularizer

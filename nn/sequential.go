@@ -580,13 +580,17 @@ type ModelConfig struct {
 	Layers    []LayerConfig `json:"layers"`
 }
 
+// randomClasses are the layer classes that draw random numbers while
+// training (their layers are random; TestRandomClasses keeps the two
+// in step).
+var randomClasses = map[string]bool{"Dropout": true, "AlphaDropout": true, "GaussianNoise": true, "GaussianDropout": true}
+
 // NoiseLayers names the model's layers that draw random numbers while
 // training (dropout and noise layers), which are off at evaluation.
 func (c ModelConfig) NoiseLayers() []string {
 	var names []string
 	for _, l := range c.Layers {
-		switch l.ClassName {
-		case "Dropout", "AlphaDropout", "GaussianNoise", "GaussianDropout":
+		if randomClasses[l.ClassName] {
 			n, _ := l.Config["name"].(string)
 			names = append(names, n)
 		}

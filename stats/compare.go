@@ -328,6 +328,8 @@ func (c Comparison) missing() string {
 			some = append(some, fmt.Sprintf("%d of %s", side.missing, side.name))
 		case side.missing == 1:
 			fmt.Fprintf(&s, " The one run of %s diverged (no finite result), so it has no statistics.", side.name)
+		case side.missing == 2:
+			fmt.Fprintf(&s, " Both runs of %s diverged (no finite result), so it has no statistics.", side.name)
 		default:
 			fmt.Fprintf(&s, " All %d runs of %s diverged (no finite result), so it has no statistics.", side.missing, side.name)
 		}

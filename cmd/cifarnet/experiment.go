@@ -184,7 +184,7 @@ var runFlags = map[string]string{
 	"resume":             "the experiment continues its interrupted runs itself",
 	"overwrite":          "the experiment never replaces a finished run",
 	"quiet":              "give the experiment's own --quiet",
-	"backup-and-restore": "the experiment's runs always keep a checkpoint to continue from",
+	"backup-and-restore": "give the experiment's own --backup-and-restore",
 	"data":               "every run of an experiment reads the experiment's own --data",
 	"offline":            "give the experiment's own --offline",
 }

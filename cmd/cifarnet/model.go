@@ -130,8 +130,8 @@ func ignoredFlags(fs *pflag.FlagSet, cfg *train.Config, file string) error {
 	}
 	if cfg.Patience < 0 {
 		var given []string
-		for _, name := range []string{"monitor", "mode", "min-delta", "baseline", "start-from-epoch", "restore-best"} {
-			if fs.Changed(name) {
+		for _, name := range earlyStoppingFlags {
+			if name != "epochs" && name != "patience" && fs.Changed(name) {
 				given = append(given, "--"+name)
 			}
 		}

@@ -254,7 +254,7 @@ func TestIgnoredOptionsRefused(t *testing.T) {
 		{[]string{"lr-find", "--min-delta", "0.1"}, "--min-delta: lr-find"},
 		{[]string{"lr-find", "--baseline", "0.1"}, "--baseline: lr-find"},
 		{[]string{"lr-find", "--start-from-epoch", "1"}, "--start-from-epoch: lr-find"},
-		{[]string{"train", "--patience", "-1", "--monitor", "accuracy", "--min-delta", "0.1"}, "--monitor, --min-delta: --patience -1 turns early stopping off"},
+		{[]string{"train", "--patience", "-1", "--monitor", "accuracy", "--min-delta", "0.1"}, "--min-delta, --monitor: --patience -1 turns early stopping off"},
 		{[]string{"train", "--patience", "-1", "--start-from-epoch", "3"}, "--start-from-epoch: --patience -1"},
 		{[]string{"train", "--restore-best=false", "--patience", "-1"}, "--restore-best: --patience -1"},
 		{[]string{"evaluate", "--model", "/nonexistent", "--mc-seed", "3"}, "--mc-seed 3: Monte Carlo dropout is off: give --mc-samples"},

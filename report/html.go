@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/finitejson"
+	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -236,21 +237,63 @@ func datasetTitle(c train.Config) string {
 	return info.Title()
 }
 
-// configRows lists the configuration in its JSON spelling.
+// configRows lists the configuration in its JSON spelling: the network
+// (the exercise's hidden, activation and initializer, or the model's
+// layers when it was described by --model or --layers, which the
+// exercise's fields do not describe), the optimizer with its arguments
+// and schedule, and the rest.
 func configRows(c train.Config) []kv {
 	b, _ := finitejson.Marshal(c)
 	var m map[string]any
 	json.Unmarshal(b, &m)
-	order := []string{"dataset", "label_mode", "hidden", "activation", "initializer", "optimizer", "learning_rate", "epochs", "batch_size",
-		"validation_split", "patience", "min_delta", "restore_best_weights", "shuffle", "train_samples", "test_samples", "seed", "eval_batch_size", "threads"}
+	network := []string{"hidden", "activation", "initializer"}
+	if c.Model != nil {
+		network = []string{"model"}
+		m["model"] = layersText(*c.Model)
+	}
+	order := append(append([]string{"dataset", "label_mode"}, network...), "optimizer", "learning_rate", "optimizer_args", "lr_schedule",
+		"reduce_lr_on_plateau", "epochs", "batch_size", "validation_split", "patience", "monitor", "mode", "min_delta", "baseline",
+		"start_from_epoch", "restore_best_weights", "shuffle", "train_samples", "test_samples", "seed", "eval_batch_size", "threads")
 	var out []kv
 	for _, k := range order {
 		if v, ok := m[k]; ok {
 			js, _ := json.Marshal(v)
+			if s, isStr := v.(string); isStr && k == "model" {
+				js = []byte(s)
+			}
 			out = append(out, kv{k, string(js)})
 		}
 	}
 	return out
+}
+
+// layersText names a model's layers with their main arguments, as the
+// short form writes them: "Dense(128, selu, LecunNormal),
+// BatchNormalization, Dropout(0.2), Dense(10, softmax, GlorotUniform)".
+func layersText(mc nn.ModelConfig) string {
+	parts := make([]string, len(mc.Layers))
+	for i, l := range mc.Layers {
+		var args []string
+		for _, k := range []string{"units", "activation", "kernel_initializer", "rate", "stddev", "scale"} {
+			switch v := l.Config[k].(type) {
+			case nil:
+			case string:
+				args = append(args, v)
+			case map[string]any: // a serialized Keras object
+				if cls, ok := v["class_name"].(string); ok {
+					args = append(args, cls)
+				}
+			default:
+				js, _ := json.Marshal(v)
+				args = append(args, string(js))
+			}
+		}
+		parts[i] = l.ClassName
+		if len(args) > 0 {
+			parts[i] += "(" + strings.Join(args, ", ") + ")"
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // confusedExamples names the run's own most confused pairs of classes for

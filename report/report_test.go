@@ -22,6 +22,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -722,5 +724,42 @@ func TestDivergedRunCalibration(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(r.Dir, HTMLFile))
 	if !strings.Contains(string(b), "outputs are not finite") || strings.Contains(string(b), "runs made before") {
 		t.Error("the calibration section of a diverged run gives the wrong reason")
+	}
+}
+
+// TestConfigRowsNameTheNetworkTrained: a run of a model described by
+// --layers or --model showed the exercise's hidden, activation and
+// initializer (defaults it did not use) and neither its layers nor the
+// optimizer's arguments and schedule; it shows them now, the exercise's
+// own fields where it is the exercise.
+func TestConfigRowsNameTheNetworkTrained(t *testing.T) {
+	rows := func(c train.Config) map[string]string {
+		m := map[string]string{}
+		for _, r := range configRows(c) {
+			m[r.K] = r.V
+		}
+		return m
+	}
+	ex := rows(train.Exercise())
+	if ex["hidden"] != "[256,256,256,256]" || ex["activation"] != `"elu"` || ex["model"] != "" {
+		t.Errorf("the exercise: %v", ex)
+	}
+	c := train.Exercise()
+	layers, err := nn.ParseLayers("dense(32, selu, lecun_normal), dropout(0.2), dense(10, softmax)", map[string]int{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Model = &nn.ModelConfig{InputShape: []int{3072}, Layers: layers}
+	c.Optimizer, c.OptimizerArgs = "sgd", optim.Args{"momentum": 0.9, "nesterov": true}
+	c.LRSchedule = &optim.ScheduleConfig{ClassName: "OneCycle", Config: optim.Args{"max_lr": 0.01}}
+	got := rows(c)
+	if want := "Dense(32, selu, lecun_normal), Dropout(0.2), Dense(10, softmax)"; got["model"] != want {
+		t.Errorf("model: %q, want %q", got["model"], want)
+	}
+	if _, ok := got["hidden"]; ok {
+		t.Errorf("hidden shown for a model of its own: %v", got)
+	}
+	if got["optimizer_args"] != `{"momentum":0.9,"nesterov":true}` || !strings.Contains(got["lr_schedule"], `"OneCycle"`) {
+		t.Errorf("optimizer arguments and schedule: %q, %q", got["optimizer_args"], got["lr_schedule"])
 	}
 }

@@ -35,8 +35,11 @@ flattens, then shoots up once the rate is too high; the sweep stops there.
 
 The run directory (--out) receives lr_find.csv (step, learning_rate, loss,
 smoothed_loss) and lr_find.png / lr_find.svg (the loss against the rate on
-a logarithmic axis). The suggested rate is a tenth of the rate at which the
-smoothed loss was lowest; for 1cycle, that lowest point's rate is a good
+a logarithmic axis). smoothed_loss is fastai's bias-corrected exponential
+moving average of the losses, with momentum 1 - 10/N for an epoch of N
+steps (0.5 to 0.98), counted on the whole epoch even where the sweep stops
+early. The suggested rate is a tenth of the rate at which the smoothed loss
+was lowest; for 1cycle, that lowest point's rate is a good
 --max-lr. The flags that set the rate during training (--lr, --lr-schedule
 and its options, --reduce-lr-on-plateau and its options) are refused: the
 sweep sets the rate itself. So are --epochs and early stopping's flags
@@ -81,6 +84,16 @@ sweep sets the rate itself. So are --epochs and early stopping's flags
 	}
 	fs.SortFlags = false
 	return cmd
+}
+
+// minSweepSteps is the fewest steps of a range test below which lr-find
+// says its sweep is too coarse (each step then multiplies the rate by more
+// than about 2 over the default range).
+const minSweepSteps = 20
+
+// finer says how to get more steps into the sweep.
+func finer(steps int, start, end float64) string {
+	return fmt.Sprintf("%d steps from %g to %g: more --train-samples or a smaller --batch-size give more", steps, start, end)
 }
 
 // earlyStoppingFlags are train's flags that lr-find, one epoch without
@@ -174,5 +187,13 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	fmt.Fprintf(w, "%s: %d steps of %s from %g; %s.\n", dir, len(rt.Rates), cfg.Optimizer, start, how)
 	fmt.Fprintf(w, "The smoothed loss was lowest at learning rate %.3g (a 1cycle --max-lr).\n", rt.Minimum)
 	fmt.Fprintf(w, "Suggested learning rate: %.3g\n", rt.Suggested)
+	// Where the sweep cannot show the loss falling, the suggestion means
+	// little: say why.
+	switch steps := cfg.StepsPerEpoch(); {
+	case rt.Minimum == rt.Rates[0]:
+		fmt.Fprintf(w, "Note: the lowest point is the first rate tried, so the loss never fell before it rose: start lower (--start-lr) or sweep more finely (%s).\n", finer(steps, start, end))
+	case steps < minSweepSteps:
+		fmt.Fprintf(w, "Note: a sweep of %d steps multiplies the rate by %.3g a step, too coarse to place the lowest point well (%s).\n", steps, math.Pow(end/start, 1/float64(steps-1)), finer(steps, start, end))
+	}
 	return nil
 }

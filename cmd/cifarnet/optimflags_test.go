@@ -189,6 +189,13 @@ func TestLRFindCommand(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// A sweep of 7 steps (1000 samples, batch 128) cannot place the lowest
+	// point: its suggestion comes with a note saying so and how to refine
+	// it (it came alone, a rate at the sweep's edge).
+	stdout, stderr, code = run(t, "lr-find", "--data", data, "--out", filepath.Join(t.TempDir(), "coarse"), "--train-samples", "1000", "--hidden", "8")
+	if code != 0 || !strings.Contains(stdout, "Note: ") || !strings.Contains(stdout, "7 steps from 1e-07 to 10: more --train-samples or a smaller --batch-size give more") {
+		t.Errorf("a 7-step sweep: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
 }
 
 // TestKerasCompileOptimizer: a model file's compile_config optimizer (its

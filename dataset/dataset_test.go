@@ -55,6 +55,21 @@ func TestFromImage(t *testing.T) {
 	}
 }
 
+// TestFromImageGrayIsPILs: the gray of a color is PIL's convert("L")
+// bit for bit (values from Pillow 9.4 on these colors); Go's
+// color.GrayModel, used before, gives 190, 148, 102, 208 and 1 for them.
+func TestFromImageGrayIsPILs(t *testing.T) {
+	for _, c := range []struct{ r, g, b, l uint8 }{{199, 221, 1, 189}, {195, 110, 216, 147}, {240, 22, 157, 103}, {180, 235, 137, 207}, {1, 2, 3, 2}, {255, 255, 255, 255}} {
+		src := image.NewRGBA(image.Rect(0, 0, 28, 28))
+		for i := 0; i < len(src.Pix); i += 4 {
+			src.Pix[i], src.Pix[i+1], src.Pix[i+2], src.Pix[i+3] = c.r, c.g, c.b, 255
+		}
+		if got := FromImage(src, Shape{Height: 28, Width: 28, Channels: 1})[0]; got != float32(c.l)/255 {
+			t.Errorf("(%d, %d, %d): gray %v*255, PIL's is %d", c.r, c.g, c.b, got*255, c.l)
+		}
+	}
+}
+
 func TestChecksumCoversEverySample(t *testing.T) {
 	mk := func() *Data {
 		sh := Shape{Height: 1, Width: 1, Channels: 1}

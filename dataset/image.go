@@ -29,9 +29,10 @@ func (s *Set) Image(i int) image.Image {
 // over black where transparent, resized to Width x Height with a Catmull-Rom
 // filter (which widens with the scale, so large photos are averaged rather
 // than aliased), converted to gray when s has one channel (ITU-R 601 luma,
-// 0.299 R + 0.587 G + 0.114 B, as PIL's convert("L") and Go's color.GrayModel
-// compute it), and flattened channels-last as pixels/255. s has 1 or 3
-// channels.
+// 0.299 R + 0.587 G + 0.114 B, in PIL's convert("L") integer arithmetic,
+// which Go's color.GrayModel, working on 16-bit values, misses by one level
+// for about a sixth of colors), and flattened channels-last as pixels/255.
+// s has 1 or 3 channels.
 func FromImage(src image.Image, s Shape) []float32 {
 	opaque := image.NewRGBA(src.Bounds())
 	draw.Draw(opaque, opaque.Bounds(), image.NewUniform(color.Black), image.Point{}, draw.Src)
@@ -42,8 +43,7 @@ func FromImage(src image.Image, s Shape) []float32 {
 	for p := range s.Width * s.Height {
 		rgb := small.Pix[4*p : 4*p+3]
 		if s.Channels == 1 {
-			y := color.GrayModel.Convert(color.RGBA{rgb[0], rgb[1], rgb[2], 255}).(color.Gray).Y
-			out[p] = float32(y) / 255
+			out[p] = float32(pilLuma(rgb[0], rgb[1], rgb[2])) / 255
 			continue
 		}
 		for c := range 3 {
@@ -51,4 +51,10 @@ func FromImage(src image.Image, s Shape) []float32 {
 		}
 	}
 	return out
+}
+
+// pilLuma is PIL's RGB to L conversion (Convert.c's L24: the weights
+// 0.299, 0.587, 0.114 in 16-bit fixed point, rounded).
+func pilLuma(r, g, b uint8) uint8 {
+	return uint8((19595*uint32(r) + 38470*uint32(g) + 7471*uint32(b) + 0x8000) >> 16)
 }

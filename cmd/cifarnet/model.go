@@ -139,6 +139,17 @@ func ignoredFlags(fs *pflag.FlagSet, cfg *train.Config, file string) error {
 			return usagef("%s: --patience %d turns early stopping off: leave them out, or give a --patience of 0 or more", strings.Join(given, ", "), cfg.Patience)
 		}
 	}
+	if fl := fs.Lookup("cycle-momentum"); fl != nil && fl.Changed && fl.Value.String() == "false" {
+		var given []string
+		for _, name := range []string{"base-momentum", "max-momentum"} {
+			if fs.Changed(name) {
+				given = append(given, "--"+name)
+			}
+		}
+		if len(given) > 0 {
+			return usagef("%s: --cycle-momentum=false keeps the momentum the optimizer has: leave them out, or leave --cycle-momentum=false out", strings.Join(given, ", "))
+		}
+	}
 	if fl := fs.Lookup("reduce-lr-on-plateau"); fl != nil && fl.Changed && fl.Value.String() == "false" {
 		var given []string
 		fs.Visit(func(f *pflag.Flag) {

@@ -264,6 +264,7 @@ func TestIgnoredOptionsRefused(t *testing.T) {
 		{[]string{"train", "--patience", "-1", "--monitor", "accuracy", "--min-delta", "0.1"}, "--min-delta, --monitor: --patience -1 turns early stopping off"},
 		{[]string{"train", "--patience", "-1", "--start-from-epoch", "3"}, "--start-from-epoch: --patience -1"},
 		{[]string{"train", "--restore-best=false", "--patience", "-1"}, "--restore-best: --patience -1"},
+		{[]string{"train", "--optimizer", "sgd", "--momentum", "0.9", "--lr-schedule", "onecycle", "--cycle-momentum=false", "--max-momentum", "0.9"}, "--max-momentum: --cycle-momentum=false keeps the momentum"},
 		{[]string{"evaluate", "--model", "/nonexistent", "--mc-seed", "3"}, "--mc-seed 3: Monte Carlo dropout is off: give --mc-samples"},
 	} {
 		_, stderr, code := run(t, append(tt.args, "--data", "/nonexistent")...)

@@ -71,10 +71,12 @@ See docs/onnx.md for running the model from Python, Node.js and a web page.`,
 				return usagef("--out %s is a directory: want the name of the .onnx file to write", out)
 			} else if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
 				return usagef("--out %s: directory %s does not exist", out, filepath.Dir(out))
-			} else if _, err := os.Lstat(out); err == nil && !strings.EqualFold(filepath.Ext(out), ".onnx") {
-				// Replacing an earlier export is expected; replacing a run's
-				// model.json or anything else a typo named is not.
-				return usagef("--out %s exists and is not an .onnx file: export replaces only an earlier export; remove it or choose another name", out)
+			} else if !strings.EqualFold(filepath.Ext(out), ".onnx") {
+				// An export is a .onnx file: then replacing an earlier one is
+				// expected, and a run's model.json, or anything else a typo
+				// named, is never replaced (an export to x.txt was written,
+				// then refused the second time as "not an .onnx file").
+				return usagef("--out %s: want a file name ending in .onnx", out)
 			}
 			return runExport(cmd.OutOrStdout(), modelDir, out, in)
 		},
@@ -83,7 +85,7 @@ See docs/onnx.md for running the model from Python, Node.js and a web page.`,
 	fs.StringVar(&modelDir, "model", "", "run directory of the saved model (or give it as the argument)")
 	fs.StringVar(&format, "format", "onnx", "output format: onnx")
 	fs.StringVar(&input, "input", string(onnx.Uint8), "model input: uint8 (raw images [batch, height, width, channels]) or float32 (features [batch, features])")
-	fs.StringVar(&out, "out", "", "output file (default RUN_DIR/"+ONNXFile+"; an existing .onnx file is replaced, any other existing file refused)")
+	fs.StringVar(&out, "out", "", "output file, a name ending in .onnx (default RUN_DIR/"+ONNXFile+"; an existing one is replaced)")
 	return cmd
 }
 

@@ -209,7 +209,10 @@ func TestExportBadInput(t *testing.T) {
 		{"--out the run's own model.json", func(t *testing.T) []string {
 			dir := copyRun(t)
 			return []string{"--out", filepath.Join(dir, saving.ConfigFile), dir}
-		}, "is not an .onnx file"},
+		}, "want a file name ending in .onnx"},
+		{"--out a new file not .onnx", func(t *testing.T) []string {
+			return []string{"--out", filepath.Join(t.TempDir(), "x.txt"), good}
+		}, "want a file name ending in .onnx"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args(t)

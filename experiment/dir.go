@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/internal/lockfile"
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/saving"
 	"github.com/cifarnet/cifarnet/train"
@@ -63,6 +65,9 @@ func use(dir string) (u *Use, live bool, err error) {
 type NotExperimentError struct{ Dir, File string }
 
 func (e *NotExperimentError) Error() string {
+	if e.File == SpecFile {
+		return fmt.Sprintf("experiment %s: not an experiment directory: its %s is not an experiment's (it has no seeds); use a new directory, or one without it", e.Dir, SpecFile)
+	}
 	return fmt.Sprintf("experiment %s: not an experiment directory: it holds %s and no %s, which an experiment would overwrite; use a new directory, or one without them", e.Dir, e.File, SpecFile)
 }
 
@@ -71,6 +76,7 @@ func (e *NotExperimentError) Error() string {
 // spec.json, a directory is someone else's.
 var experimentWrites = map[string]bool{
 	RunsDir: true, ExperimentJSON: true, RunsCSV: true, report.SummaryCSV: true, "report.html": true,
+	"experiment.sbatch": true, "slurm": true, // experiment slurm's script and its tasks' output
 	train.MetricsJSON: true, train.HistoryJSON: true, train.CheckpointFile: true, saving.ConfigFile: true, saving.WeightsFile: true,
 }
 
@@ -89,6 +95,14 @@ func checkExperimentDir(dir string) error {
 	for _, e := range ents {
 		n := e.Name()
 		if n == SpecFile {
+			// An experiment's, or a file of that name of someone else's
+			// (its runs and report would go beside it).
+			switch ok, err := isSpec(filepath.Join(dir, n)); {
+			case err != nil:
+				return fmt.Errorf("experiment %s: %s: %w", dir, SpecFile, oserr.Bare(err))
+			case !ok:
+				return &NotExperimentError{Dir: dir, File: SpecFile}
+			}
 			return nil
 		}
 		if found == "" && (experimentWrites[n] || isExperimentFigure(n)) {
@@ -99,6 +113,20 @@ func checkExperimentDir(dir string) error {
 		return &NotExperimentError{Dir: dir, File: found}
 	}
 	return nil
+}
+
+// isSpec tells whether the file at path is an experiment's spec.json: one
+// with seeds (Check would refuse the others).
+func isSpec(path string) (bool, error) {
+	b, err := regular.ReadFile(path, maxSpecJSON)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil // replaced since: another command's, being recorded
+	}
+	if err != nil {
+		return false, err
+	}
+	var s Spec
+	return json.Unmarshal(b, &s) == nil && len(s.Seeds) > 0, nil
 }
 
 // isExperimentFigure tells whether name is one of the figures an

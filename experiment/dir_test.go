@@ -124,7 +124,17 @@ func TestNotAnExperimentDirectory(t *testing.T) {
 	if b, _ := os.ReadFile(mine); string(b) != "mine" {
 		t.Errorf("report.html overwritten: %q", b)
 	}
-	for _, n := range []string{"metrics.json", "runs", "accuracy_box.svg", "accuracy_vs_lr.png"} {
+	// A spec.json of someone else's (no seeds) is no experiment's.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, SpecFile), []byte(`{"name": "my project"}`), 0o644)
+	os.WriteFile(filepath.Join(other, "report.html"), []byte("mine"), 0o644)
+	if err := recordOnce(other, s, nil, testApply); !errors.As(err, &ne) || ne.File != SpecFile || !strings.Contains(err.Error(), "its spec.json is not an experiment's") {
+		t.Errorf("a spec.json of someone else's: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(other, "report.html")); string(b) != "mine" {
+		t.Errorf("report.html beside another spec.json overwritten: %q", b)
+	}
+	for _, n := range []string{"metrics.json", "runs", "accuracy_box.svg", "accuracy_vs_lr.png", "experiment.sbatch", "slurm"} {
 		d := t.TempDir()
 		os.WriteFile(filepath.Join(d, n), nil, 0o644)
 		if err := recordOnce(d, s, nil, testApply); !errors.As(err, &ne) || ne.File != n {
@@ -215,5 +225,24 @@ func TestRecordData(t *testing.T) {
 	}
 	if rec, err := ReadSpec(dir); err != nil || len(rec.Data) != 1 {
 		t.Errorf("an old spec.json: %+v %v, want the data recorded", rec, err)
+	}
+	// An edited entry is refused, naming it (a negative count panicked
+	// slicing the data).
+	rec, err = ReadSpec(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := rec.Data[0]
+	for _, bad := range []DataSum{{Data: good.Data, TrainSamples: -200, TestSamples: 4, SHA256: good.SHA256},
+		{Data: good.Data, TrainSamples: 8, TestSamples: 0, SHA256: good.SHA256},
+		{Data: good.Data, TrainSamples: 8, TestSamples: 4, SHA256: strings.ToUpper(good.SHA256)}} {
+		rec.Data = []DataSum{bad}
+		os.WriteFile(filepath.Join(dir, SpecFile), mustJSON(rec), 0o644)
+		if err := recordData(dir, map[string]*loaded{key: loadedData(10, false)}, runs, runs); err == nil || !strings.Contains(err.Error(), "spec.json: data_sha256[0]: ") {
+			t.Errorf("spec.json recording %+v: %v, want it refused by name", bad, err)
+		}
+		if _, err := ReadSpec(dir); err == nil || !strings.Contains(err.Error(), "data_sha256[0]") {
+			t.Errorf("ReadSpec of %+v: %v", bad, err)
+		}
 	}
 }

@@ -166,6 +166,9 @@ func recordData(dir string, data map[string]*loaded, runs, todo []Run) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
 	}
+	if err := s.checkData(); err != nil {
+		return fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
+	}
 	n := len(s.Data)
 	has := func(c train.Config) bool {
 		return slices.ContainsFunc(s.Data, func(d DataSum) bool {

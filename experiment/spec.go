@@ -216,6 +216,9 @@ func (s *Spec) Check() error {
 	if len(s.Seeds) == 0 {
 		return errors.New("no seeds (e.g. --seeds 0-29)")
 	}
+	if err := s.checkData(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, b := range s.Base {
 		if err := checkSetting("base", b.Name, b.Value); err != nil {
@@ -783,6 +786,43 @@ func ReadSpec(dir string) (*Spec, error) {
 		return nil, fmt.Errorf("experiment %s: %s: %v", dir, SpecFile, err)
 	}
 	return &s, nil
+}
+
+// checkData refuses recorded data no run can have trained on (an edited
+// spec.json): a sample count below 1 or past a data set's, a SHA-256 that
+// is not 64 lowercase hex digits, no data set named.
+func (s *Spec) checkData() error {
+	for i, d := range s.Data {
+		bad := ""
+		switch {
+		case d.Data == "":
+			bad = "no data set named"
+		case d.TrainSamples < 1 || d.TrainSamples > maxSamples || d.TestSamples < 1 || d.TestSamples > maxSamples:
+			bad = fmt.Sprintf("train_samples %d, test_samples %d: want 1 to %d", d.TrainSamples, d.TestSamples, maxSamples)
+		case !isSHA256(d.SHA256):
+			bad = fmt.Sprintf("sha256 %s: want 64 lowercase hex digits", quote.Short(d.SHA256))
+		}
+		if bad != "" {
+			return fmt.Errorf("data_sha256[%d]: %s", i, bad)
+		}
+	}
+	return nil
+}
+
+// maxSamples bounds a recorded sample count: more than any data set holds.
+const maxSamples = 1 << 30
+
+// isSHA256 tells whether s is a SHA-256 as hex.EncodeToString writes it.
+func isSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func mustJSON(v any) []byte {

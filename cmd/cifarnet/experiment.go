@@ -20,6 +20,7 @@ import (
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/experiment"
 	"github.com/cifarnet/cifarnet/report"
+	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/stats"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -324,6 +325,11 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 		if err := check(dir, runs); err != nil {
 			return "", nil, nil, err
 		}
+	}
+	// An experiment writes into its directory as train writes into --out:
+	// never into the data it reads.
+	if f.data.path != "" && rundir.Holds(dir, f.data.path) {
+		return "", nil, nil, usagef("--dir %s %v (%s): choose another directory", dir, rundir.ErrHoldsData, f.data.path)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, nil, fmt.Errorf("--dir %s: %w", dir, err)

@@ -290,6 +290,25 @@ func TestExperimentNotAnExperimentDir(t *testing.T) {
 	if _, stderr, code := run(t, append([]string{"experiment", "--seeds", "0", "--dir", empty}, small...)...); code != 0 {
 		t.Errorf("an empty --dir: exit %d: %s", code, stderr)
 	}
+	// train --out an experiment's directory, --overwrite or not, is refused
+	// and leaves it as it was (--overwrite replaced it, a running one too).
+	for _, extra := range [][]string{nil, {"--overwrite"}} {
+		args := append([]string{"train", "--data", data, "--epochs", "1", "--train-samples", "200", "--test-samples", "50", "--hidden", "8", "-q", "--out", empty}, extra...)
+		if _, stderr, code := run(t, args...); code != 2 || !strings.Contains(stderr, "is an experiment's directory (it holds spec.json)") {
+			t.Errorf("train --out an experiment %v: exit %d, stderr %q", extra, code, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(empty, experiment.SpecFile)); err != nil {
+			t.Errorf("train --out an experiment %v: %v", extra, err)
+		}
+	}
+	// The data's own directory, as train's --out, is refused.
+	linked := linkedData(t)
+	if _, stderr, code := run(t, "experiment", "--data", linked, "--seeds", "0", "--epochs", "1", "--train-samples", "200", "--test-samples", "50", "--hidden", "8", "-q", "--dir", linked); code != 2 || !strings.Contains(stderr, "is or holds the data the run reads") {
+		t.Errorf("--dir the data's directory: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(linked, experiment.SpecFile)); err == nil {
+		t.Error("--dir the data's directory: spec.json written into it")
+	}
 	// A spec file kept in the directory it describes is the user's way.
 	kept := filepath.Join(tmp, "kept")
 	os.Mkdir(kept, 0o755)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/datasets"
+	"github.com/cifarnet/cifarnet/experiment"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/train"
@@ -125,6 +126,14 @@ func resumeFlags(fs *pflag.FlagSet) error {
 }
 
 func executeTrain(stdout io.Writer, f trainFlags) error {
+	// An experiment's directory is never a run's, even with --overwrite:
+	// the run would replace the experiment (a running one's too, whose
+	// lock is on its spec, not on the directory).
+	if f.out != "" {
+		if _, err := os.Lstat(filepath.Join(f.out, experiment.SpecFile)); err == nil {
+			return usagef("--out %s is an experiment's directory (it holds %s): a run there would replace the experiment; choose another directory", f.out, experiment.SpecFile)
+		}
+	}
 	terminal := isTerminal(stdout)
 	o := rundir.Options{Config: f.cfg, Dir: f.out, Overwrite: f.overwrite, InitWeights: f.initWeights,
 		Find:   func(info dataset.Info) (string, error) { return f.data.find(info, os.Stderr) },

@@ -48,7 +48,13 @@ const PlaceFile = "experiment_place.json"
 // run's place among the others (PlaceFile) and redraws its report, whose
 // reading then says where the run falls. Runs without a finite test
 // accuracy are left as they are.
+//
+// A run whose own files cannot be read back for its report (damaged since
+// it finished) is left as it is and named in the returned *UnplacedError,
+// after every other run is placed: one damaged run must not keep the
+// others from theirs.
 func PlaceRuns(e Experiment) error {
+	var bad []string
 	for i := range e.Runs {
 		p, err := e.Place(i)
 		if err != nil {
@@ -62,14 +68,32 @@ func PlaceRuns(e Experiment) error {
 			return err
 		}
 		r, _, err := Load(dir, "")
+		if err == nil {
+			err = r.check()
+		}
 		if err != nil {
-			return err
+			bad = append(bad, err.Error())
+			continue
 		}
 		if _, err := Write(r); err != nil {
 			return err
 		}
 	}
+	if len(bad) > 0 {
+		return &UnplacedError{Problems: bad}
+	}
 	return nil
+}
+
+// UnplacedError names the runs PlaceRuns left as they were, each with why.
+type UnplacedError struct{ Problems []string }
+
+func (e *UnplacedError) Error() string {
+	what := fmt.Sprintf("%d runs' reports", len(e.Problems))
+	if len(e.Problems) == 1 {
+		what = "1 run's report"
+	}
+	return fmt.Sprintf("%s not redrawn (%s)", what, strings.Join(e.Problems, "; "))
 }
 
 // readPlace reads a run directory's PlaceFile; nil if there is none.

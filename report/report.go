@@ -92,16 +92,26 @@ func fromChart(ch *chart, err error) (drawing, error) {
 	return drawing{w: ch.w, h: ch.h, draw: ch.draw, chart: ch}, nil
 }
 
-// Figures renders the figures of r and writes their PNG and SVG files.
-func Figures(r Input) ([]Figure, error) {
-	m, h := r.Metrics, r.History
+// check refuses a run's test results no run can have (edited since): as
+// many predictions as labels, each a class of the data set.
+func (r Input) check() error {
+	m := r.Metrics
 	if len(m.TestLabels) != len(m.TestPredictions) {
-		return nil, fmt.Errorf("report %s: %d test labels but %d predictions in %s", r.Dir, len(m.TestLabels), len(m.TestPredictions), train.MetricsJSON)
+		return fmt.Errorf("report %s: %d test labels but %d predictions in %s", r.Dir, len(m.TestLabels), len(m.TestPredictions), train.MetricsJSON)
 	}
 	for _, v := range append(append([]int32(nil), m.TestLabels...), m.TestPredictions...) {
 		if v < 0 || int(v) >= len(r.Classes) {
-			return nil, fmt.Errorf("report %s: class %d in %s outside the %d classes", r.Dir, v, train.MetricsJSON, len(r.Classes))
+			return fmt.Errorf("report %s: class %d in %s outside the %d classes", r.Dir, v, train.MetricsJSON, len(r.Classes))
 		}
+	}
+	return nil
+}
+
+// Figures renders the figures of r and writes their PNG and SVG files.
+func Figures(r Input) ([]Figure, error) {
+	m, h := r.Metrics, r.History
+	if err := r.check(); err != nil {
+		return nil, err
 	}
 	conf := train.NewConfusion(m.TestLabels, m.TestPredictions, len(r.Classes))
 	stop := "training ran all its epochs"

@@ -421,8 +421,8 @@ func (f *experimentFlags) checkExecution() error {
 	if f.parallel < 0 {
 		return usagef("--parallel %d: want 0 (one per CPU) or more", f.parallel)
 	}
-	if f.cfg.Threads < 0 {
-		return usagef("--threads %d: want 0 or more", f.cfg.Threads)
+	if f.cfg.Threads < 0 || f.cfg.Threads > train.MaxThreads {
+		return usagef("--threads %d: want 0 (the CPUs divided among the runs) to %d", f.cfg.Threads, train.MaxThreads)
 	}
 	return nil
 }
@@ -574,8 +574,17 @@ among the others.`,
 			if err := writeExperiment(cmd.OutOrStdout(), dir, s, runs); err != nil {
 				return err
 			}
-			// Every run's own report then says where it falls among the others.
-			return experiment.PlaceRuns(dir, runs)
+			// Every run's own report then says where it falls among the others;
+			// a run damaged since it finished keeps its report, with a warning.
+			var up *report.UnplacedError
+			if err := experiment.PlaceRuns(dir, runs); errors.As(err, &up) {
+				for _, p := range up.Problems {
+					warn("run's report not redrawn: " + p)
+				}
+			} else if err != nil {
+				return err
+			}
+			return nil
 		},
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/experiment"
 	"github.com/cifarnet/cifarnet/report"
+	"github.com/cifarnet/cifarnet/train"
 )
 
 // TestExperimentBadInput wants, for each bad experiment, exit status 2,
@@ -54,6 +55,7 @@ func TestExperimentBadInput(t *testing.T) {
 		{[]string{"--spec", gridLR}, `grid lr=abc: invalid argument "abc" for "--lr" flag`},
 		{[]string{"--spec", reversed}, `seeds "9-2": the range 9-2 is reversed (did you mean 2-9?)`},
 		{[]string{"--shard", "2/2"}, "--shard 2/2"},
+		{[]string{"--threads", "1000000000"}, "--threads 1000000000: want 0 (the CPUs divided among the runs) to"},
 		{[]string{"--seeds", "5-1"}, `--seeds "5-1": the range 5-1 is reversed (did you mean 1-5?)`},
 		{[]string{"--seeds", "5-x"}, `--seeds "5-x": "5-x" is not a range like 0-29`},
 		{[]string{"--seeds", "x"}, `--seeds "x": "x" is not a seed or a range like 0-29`},
@@ -377,5 +379,45 @@ func TestExperimentOtherData(t *testing.T) {
 	}
 	if s, err := experiment.ReadSpec(dir); err != nil || len(s.Data) != 1 || s.Data[0].SHA256 != was {
 		t.Errorf("an earlier version's experiment: recorded %+v %v, want the data's SHA-256", s, err)
+	}
+}
+
+// TestExperimentReportPastADamagedRun: a run whose metrics.json was damaged
+// after it finished in a way the statistics do not read (a predicted
+// class out of range) kept "experiment report" from placing every other
+// run (exit 1); it is named in a warning, the others are placed.
+func TestExperimentReportPastADamagedRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "exp")
+	if _, stderr, code := run(t, "experiment", "--data", sharedData(t), "--seeds", "0-2", "--epochs", "1", "--train-samples", "200", "--test-samples", "50", "--hidden", "8", "-q", "--dir", dir); code != 0 {
+		t.Fatalf("experiment: exit %d: %s", code, stderr)
+	}
+	runs, _ := filepath.Glob(filepath.Join(dir, experiment.RunsDir, "*"))
+	if len(runs) != 3 {
+		t.Fatalf("%d runs, want 3", len(runs))
+	}
+	path := filepath.Join(runs[0], train.MetricsJSON)
+	b, _ := os.ReadFile(path)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	preds, _ := m["test_predictions"].([]any)
+	if len(preds) == 0 {
+		t.Fatalf("no test_predictions in %s", path)
+	}
+	preds[0] = 99
+	b, _ = json.Marshal(m)
+	os.WriteFile(path, b, 0o644)
+	for _, r := range runs[1:] {
+		os.Remove(filepath.Join(r, report.PlaceFile))
+	}
+	_, stderr, code := run(t, "experiment", "report", dir)
+	if code != 0 || !strings.Contains(stderr, "warning: run's report not redrawn: ") || !strings.Contains(stderr, runs[0]) {
+		t.Errorf("experiment report: exit %d, stderr %q; want 0 and a warning naming %s", code, stderr, runs[0])
+	}
+	for _, r := range runs[1:] {
+		if _, err := os.Stat(filepath.Join(r, report.PlaceFile)); err != nil {
+			t.Errorf("run %s not placed: %v", r, err)
+		}
 	}
 }

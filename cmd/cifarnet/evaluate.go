@@ -78,10 +78,14 @@ then reports both the deterministic and the MC figures.`,
 				samples = 1000
 			}
 			m, err := train.ReadMetrics(modelDir) // history.json is not needed
+			from := "--test-samples"
 			switch {
 			case err == nil:
-				if !cmd.Flags().Changed("test-samples") && m.Config.TestSamples > 0 {
-					samples = m.Config.TestSamples
+				if !cmd.Flags().Changed("test-samples") {
+					if m.Config.TestSamples < 1 {
+						return fmt.Errorf("run %s: %s: test_samples %d: want 1 or more: give --test-samples", modelDir, train.MetricsJSON, m.Config.TestSamples)
+					}
+					samples, from = m.Config.TestSamples, fmt.Sprintf("%s's test_samples", train.MetricsJSON)
 				}
 				if data.path == "" && m.Env.Data != "" {
 					if _, err := os.Stat(m.Env.Data); err == nil {
@@ -94,7 +98,7 @@ then reports both the deterministic and the MC figures.`,
 				// ask for what it would have said.
 				return fmt.Errorf("%v: give --data and --test-samples to evaluate without it", err)
 			}
-			return runEvaluate(cmd.OutOrStdout(), modelDir, data, samples, batch, threads, mc)
+			return runEvaluate(cmd.OutOrStdout(), modelDir, data, samples, from, batch, threads, mc)
 		},
 	}
 	fs := cmd.Flags()
@@ -166,7 +170,8 @@ type Evaluation struct {
 	MCDropout *MCEvaluation `json:"mc_dropout,omitempty"`
 }
 
-func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples, batch, threads int, mc mcFlags) error {
+// from names where samples came from (the flag, or the run's metrics.json).
+func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples int, from string, batch, threads int, mc mcFlags) error {
 	m, cfg, err := saving.Load(modelDir)
 	if err != nil {
 		return err
@@ -179,7 +184,7 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples,
 		return err
 	}
 	if samples > info.TestSize {
-		return usagef("--test-samples %d: want 1 to %d (%s has %d test images)", samples, info.TestSize, info.Title(), info.TestSize)
+		return usagef("%s %d: want 1 to %d (%s has %d test images)", from, samples, info.TestSize, info.Title(), info.TestSize)
 	}
 	// The batch's activations are counted from the model before any data
 	// is read or allocated.

@@ -119,6 +119,23 @@ func TestEvaluateDefaultsToTheRunsTestSet(t *testing.T) {
 	if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline"); code != 0 {
 		t.Fatalf("damaged history.json: exit %d: %s", code, stderr)
 	}
+	// A test_samples no run has is named as metrics.json's, not as a flag
+	// not given (0 evaluated 1000 images, 10^12 blamed --test-samples).
+	mb, _ := os.ReadFile(filepath.Join(dir, train.MetricsJSON))
+	for _, tc := range []struct {
+		n    string
+		code int
+		want string
+	}{{"0", 1, "metrics.json: test_samples 0: want 1 or more"}, {"1000000000000", 2, "metrics.json's test_samples 1000000000000: want 1 to"}} {
+		var mm map[string]any
+		json.Unmarshal(mb, &mm)
+		mm["config"].(map[string]any)["test_samples"] = json.Number(tc.n)
+		b, _ := json.Marshal(mm)
+		os.WriteFile(filepath.Join(dir, train.MetricsJSON), b, 0o644)
+		if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline"); code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("metrics.json test_samples %s: exit %d, stderr %q; want %d and %q", tc.n, code, stderr, tc.code, tc.want)
+		}
+	}
 	// A damaged metrics.json cannot say where the test set was: named,
 	// unless both flags say it instead (it was read as absent, and the
 	// data then sought in the default places).

@@ -79,8 +79,10 @@ then reports both the deterministic and the MC figures.`,
 			}
 			m, err := train.ReadMetrics(modelDir) // history.json is not needed
 			from := "--test-samples"
+			var run *train.Metrics // the run's record, to check the data against
 			switch {
 			case err == nil:
+				run = m
 				if !cmd.Flags().Changed("test-samples") {
 					if m.Config.TestSamples < 1 {
 						return fmt.Errorf("run %s: %s: test_samples %d: want 1 or more: give --test-samples", modelDir, train.MetricsJSON, m.Config.TestSamples)
@@ -98,7 +100,7 @@ then reports both the deterministic and the MC figures.`,
 				// ask for what it would have said.
 				return fmt.Errorf("%v: give --data and --test-samples to evaluate without it", err)
 			}
-			return runEvaluate(cmd.OutOrStdout(), modelDir, data, samples, from, batch, threads, mc)
+			return runEvaluate(cmd.OutOrStdout(), modelDir, data, samples, from, batch, threads, mc, run)
 		},
 	}
 	fs := cmd.Flags()
@@ -170,8 +172,10 @@ type Evaluation struct {
 	MCDropout *MCEvaluation `json:"mc_dropout,omitempty"`
 }
 
-// from names where samples came from (the flag, or the run's metrics.json).
-func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples int, from string, batch, threads int, mc mcFlags) error {
+// from names where samples came from (the flag, or the run's metrics.json);
+// run, if not nil, is the run's record, whose data_sha256 the data are
+// checked against when its test set is evaluated.
+func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples int, from string, batch, threads int, mc mcFlags, run *train.Metrics) error {
 	m, cfg, err := saving.Load(modelDir)
 	if err != nil {
 		return err
@@ -195,9 +199,23 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples 
 	if err != nil {
 		return err
 	}
+	// The run's own test set is checked against the SHA-256 it recorded
+	// (of its training and test samples, so those are read too): other
+	// data give another accuracy, which evaluate must not pass off as the
+	// run's repeated.
 	data, err := rundir.LoadData(info, src, train.Config{TestSamples: samples})
 	if err != nil {
 		return flagError(err)
+	}
+	if run != nil && len(run.Env.DataSHA256) == 64 && samples == run.Config.TestSamples && run.Config.TrainSamples > 0 {
+		c := train.Config{TrainSamples: run.Config.TrainSamples, TestSamples: samples}
+		switch all, err := rundir.LoadData(info, src, c); {
+		case err != nil:
+			warn(fmt.Sprintf("the data at %s cannot be checked against those run %s recorded: %v", src, modelDir, err))
+		case rundir.DataChecksum(all, c) != run.Env.DataSHA256:
+			warn(fmt.Sprintf("the data at %s are not those run %s was trained and tested on (SHA-256 %.12s… then, %.12s… now): this is not its test accuracy repeated",
+				src, modelDir, run.Env.DataSHA256, rundir.DataChecksum(all, c)))
+		}
 	}
 	if w := data.NotOfficialWarning(); w != "" {
 		warn(w)

@@ -112,6 +112,26 @@ func TestEvaluateDefaultsToTheRunsTestSet(t *testing.T) {
 	if ev := readEvaluation(t, dir); ev.Samples != 50 {
 		t.Fatalf("--test-samples 50: evaluated %d", ev.Samples)
 	}
+	// The run's test set from other data (one test pixel changed) is said
+	// not to be the run's; from its own data nothing is said.
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline"); code != 0 || strings.Contains(stderr, "not those run") {
+		t.Errorf("the run's own data: exit %d, stderr %q", code, stderr)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	os.Mkdir(other, 0o755)
+	for _, name := range []string{"data_batch_1.bin", "test_batch.bin", "batches.meta.txt"} {
+		b, err := os.ReadFile(filepath.Join(sharedData(t), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "test_batch.bin" {
+			b[100] ^= 1
+		}
+		os.WriteFile(filepath.Join(other, name), b, 0o644)
+	}
+	if _, stderr, code := run(t, "evaluate", "--model", dir, "--offline", "--data", other); code != 0 || !strings.Contains(stderr, "warning: the data at "+other+" are not those run "+dir+" was trained and tested on (SHA-256 ") {
+		t.Errorf("other data: exit %d, stderr %q; want a warning naming both", code, stderr)
+	}
 	// A damaged history.json is not evaluate's business.
 	if err := os.WriteFile(filepath.Join(dir, train.HistoryJSON), []byte(`{bad`), 0o644); err != nil {
 		t.Fatal(err)

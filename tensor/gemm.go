@@ -184,37 +184,29 @@ func (e *Engine) gemmThen(transA, transB bool, m, n, k int, a []float32, lda int
 	if !scratch {
 		checkMatrix("c", m, n, c, ldc)
 	}
-	whole := func() []float32 { // all of C, for a plan that computes it at once
-		if scratch {
-			c = e.blocks.get(max(m*ldc, 1))
-		}
-		return c
+	// The cols kernel wants A k-major, as a transposed A already is; a
+	// non-transposed A would need a strided transposing copy that costs more
+	// than the kernel saves (measured at 128x10x256: 0.30x of OpenBLAS
+	// through cols, 0.74x through the masked narrow kernel).
+	cols := e.kernel.cols != nil && n <= colsN && transA
+	if scratch && (m == 0 || n == 0 || k == 0 || cols) {
+		// A plan below computes all of C at once (small, or empty).
+		c = e.blocks.get(max(m*ldc, 1))
+		defer e.blocks.put(c)
 	}
 	if m == 0 || n == 0 || k == 0 {
-		c = whole()
 		if !acc && k == 0 {
 			for i := range m {
 				clear(c[i*ldc : i*ldc+n])
 			}
 		}
 		doneWhole(then, m, c)
-		if scratch {
-			e.blocks.put(c)
-		}
 		return
 	}
 	kr := e.kernel
-	// The cols kernel wants A k-major, as a transposed A already is; a
-	// non-transposed A would need a strided transposing copy that costs more
-	// than the kernel saves (measured at 128x10x256: 0.30x of OpenBLAS
-	// through cols, 0.74x through the masked narrow kernel).
-	if kr.cols != nil && n <= colsN && transA {
-		c = whole() // a narrow C: small
+	if cols {
 		e.gemmCols(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc)
-		doneWhole(then, m, c)
-		if scratch {
-			e.blocks.put(c)
-		}
+		doneWhole(then, m, c) // a narrow C: small
 		return
 	}
 	if kr.narrow != nil && n <= kr.narrow.nr {

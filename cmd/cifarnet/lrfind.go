@@ -96,9 +96,13 @@ func finer(steps int, start, end float64) string {
 	return fmt.Sprintf("%d steps from %g to %g: more --train-samples or a smaller --batch-size give more", steps, start, end)
 }
 
+// earlyStoppingOptions are early stopping's flags beside --patience,
+// which do nothing without it (--patience -1).
+var earlyStoppingOptions = []string{"min-delta", "restore-best", "monitor", "mode", "baseline", "start-from-epoch"}
+
 // earlyStoppingFlags are train's flags that lr-find, one epoch without
 // early stopping, refuses.
-var earlyStoppingFlags = []string{"epochs", "patience", "min-delta", "restore-best", "monitor", "mode", "baseline", "start-from-epoch"}
+var earlyStoppingFlags = append([]string{"epochs", "patience"}, earlyStoppingOptions...)
 
 // The sweep's bounds. The rates are float32 in training: 1e-300 became 0
 // and 1e300 infinity, which the plot could not draw ("plotter: infinite

@@ -128,27 +128,11 @@ func ignoredFlags(fs *pflag.FlagSet, cfg *train.Config, file string) error {
 			return usagef("--%s %s: the moving average of the weights is off: give --use-ema too, or leave --%s out", name, fs.Lookup(name).Value, name)
 		}
 	}
-	if cfg.Patience < 0 {
-		var given []string
-		for _, name := range earlyStoppingFlags {
-			if name != "epochs" && name != "patience" && fs.Changed(name) {
-				given = append(given, "--"+name)
-			}
-		}
-		if len(given) > 0 {
-			return usagef("%s: --patience %d turns early stopping off: leave them out, or give a --patience of 0 or more", strings.Join(given, ", "), cfg.Patience)
-		}
+	if given := changedFlags(fs, earlyStoppingOptions...); cfg.Patience < 0 && len(given) > 0 {
+		return usagef("%s: --patience %d turns early stopping off: leave them out, or give a --patience of 0 or more", given, cfg.Patience)
 	}
-	if fl := fs.Lookup("cycle-momentum"); fl != nil && fl.Changed && fl.Value.String() == "false" {
-		var given []string
-		for _, name := range []string{"base-momentum", "max-momentum"} {
-			if fs.Changed(name) {
-				given = append(given, "--"+name)
-			}
-		}
-		if len(given) > 0 {
-			return usagef("%s: --cycle-momentum=false keeps the momentum the optimizer has: leave them out, or leave --cycle-momentum=false out", strings.Join(given, ", "))
-		}
+	if given := changedFlags(fs, "base-momentum", "max-momentum"); len(given) > 0 && fs.Changed("cycle-momentum") && fs.Lookup("cycle-momentum").Value.String() == "false" {
+		return usagef("%s: --cycle-momentum=false keeps the momentum the optimizer has: leave them out, or leave --cycle-momentum=false out", given)
 	}
 	if fl := fs.Lookup("reduce-lr-on-plateau"); fl != nil && fl.Changed && fl.Value.String() == "false" {
 		var given []string
@@ -171,6 +155,18 @@ func ignoredFlags(fs *pflag.FlagSet, cfg *train.Config, file string) error {
 		return usagef("--lr %s: the --model %s optimizer's PiecewiseConstantDecay takes its rates from its values, not --lr: leave --lr out (or give --lr-schedule)", fs.Lookup("lr").Value, file)
 	}
 	return nil
+}
+
+// changedFlags lists those of names that were given, as "--a, --b" ("" if
+// none).
+func changedFlags(fs *pflag.FlagSet, names ...string) string {
+	var given []string
+	for _, name := range names {
+		if fs.Changed(name) {
+			given = append(given, "--"+name)
+		}
+	}
+	return strings.Join(given, ", ")
 }
 
 // setLearningRate gives the optimizer a model file compiled the learning

@@ -246,21 +246,20 @@ func configRows(c train.Config) []kv {
 	b, _ := finitejson.Marshal(c)
 	var m map[string]any
 	json.Unmarshal(b, &m)
-	network := []string{"hidden", "activation", "initializer"}
-	if c.Model != nil {
-		network = []string{"model"}
-		m["model"] = layersText(*c.Model)
-	}
-	order := append(append([]string{"dataset", "label_mode"}, network...), "optimizer", "learning_rate", "optimizer_args", "lr_schedule",
-		"reduce_lr_on_plateau", "epochs", "batch_size", "validation_split", "patience", "monitor", "mode", "min_delta", "baseline",
-		"start_from_epoch", "restore_best_weights", "shuffle", "train_samples", "test_samples", "seed", "eval_batch_size", "threads")
+	order := []string{"dataset", "label_mode", "hidden", "activation", "initializer", "model", "optimizer", "learning_rate", "optimizer_args",
+		"lr_schedule", "reduce_lr_on_plateau", "epochs", "batch_size", "validation_split", "patience", "monitor", "mode", "min_delta",
+		"baseline", "start_from_epoch", "restore_best_weights", "shuffle", "train_samples", "test_samples", "seed", "eval_batch_size", "threads"}
 	var out []kv
 	for _, k := range order {
-		if v, ok := m[k]; ok {
+		v, ok := m[k]
+		switch {
+		case !ok:
+		case k == "model":
+			out = append(out, kv{k, layersText(*c.Model)})
+		case c.Model != nil && (k == "hidden" || k == "activation" || k == "initializer"):
+			// The exercise's network, which a model of its own replaces.
+		default:
 			js, _ := json.Marshal(v)
-			if s, isStr := v.(string); isStr && k == "model" {
-				js = []byte(s)
-			}
 			out = append(out, kv{k, string(js)})
 		}
 	}

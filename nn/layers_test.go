@@ -625,7 +625,7 @@ func TestConstantsFromTheGivenRates(t *testing.T) {
 	}
 }
 
-// TestRandomClasses: the layer classes ModelConfig.NoiseLayers names are
+// TestRandomClasses: the layer classes ModelConfig.HasNoiseLayers looks for are
 // those whose layers draw random numbers while training (HasRandomLayers,
 // Monte Carlo dropout), for every class a model can hold.
 func TestRandomClasses(t *testing.T) {

@@ -585,17 +585,11 @@ type ModelConfig struct {
 // in step).
 var randomClasses = map[string]bool{"Dropout": true, "AlphaDropout": true, "GaussianNoise": true, "GaussianDropout": true}
 
-// NoiseLayers names the model's layers that draw random numbers while
-// training (dropout and noise layers), which are off at evaluation.
-func (c ModelConfig) NoiseLayers() []string {
-	var names []string
-	for _, l := range c.Layers {
-		if randomClasses[l.ClassName] {
-			n, _ := l.Config["name"].(string)
-			names = append(names, n)
-		}
-	}
-	return names
+// HasNoiseLayers tells whether the model has layers that draw random
+// numbers while training (dropout and noise layers), off at evaluation:
+// Sequential.HasRandomLayers of the model described.
+func (c ModelConfig) HasNoiseLayers() bool {
+	return slices.ContainsFunc(c.Layers, func(l LayerConfig) bool { return randomClasses[l.ClassName] })
 }
 
 // Inputs is the number of values of one input sample.

@@ -64,17 +64,18 @@ func PlaceRuns(e Experiment) error {
 			continue
 		}
 		dir := e.Runs[i].Dir
-		if err := atomicfile.WriteJSON(filepath.Join(dir, PlaceFile), p); err != nil {
-			return err
-		}
 		r, _, err := Load(dir, "")
 		if err == nil {
 			err = r.check()
 		}
 		if err != nil {
-			bad = append(bad, err.Error())
+			bad = append(bad, err.Error()) // its files left as they are
 			continue
 		}
+		if err := atomicfile.WriteJSON(filepath.Join(dir, PlaceFile), p); err != nil {
+			return err
+		}
+		r.Experiment = p
 		if _, err := Write(r); err != nil {
 			return err
 		}
@@ -284,7 +285,7 @@ func Read(in ReadingInput) Reading {
 				k+1, 100*acc[k], 100*vacc[k], shown)
 		} else {
 			why := "training accuracy is averaged while the model still changes during the epoch"
-			if mc := m.Config.Model; mc != nil && len(mc.NoiseLayers()) > 0 {
+			if mc := m.Config.Model; mc != nil && mc.HasNoiseLayers() {
 				// Keras's FAQ gives this first: the noise hurts training.
 				why = "the dropout and noise layers are active in training and off at evaluation, and training accuracy is averaged while the model still changes during the epoch"
 			}

@@ -71,12 +71,19 @@ func (e *NotExperimentError) Error() string {
 	return fmt.Sprintf("experiment %s: not an experiment directory: it holds %s and no %s, which an experiment would overwrite; use a new directory, or one without them", e.Dir, e.File, SpecFile)
 }
 
+// SlurmScript and SlurmDir are what "cifarnet experiment slurm" writes in
+// the experiment directory: the sbatch script and its tasks' output.
+const (
+	SlurmScript = "experiment.sbatch"
+	SlurmDir    = "slurm"
+)
+
 // experimentWrites are the names an experiment writes in its directory,
 // and a run's own files (a run directory): beside them, without a
 // spec.json, a directory is someone else's.
 var experimentWrites = map[string]bool{
 	RunsDir: true, ExperimentJSON: true, RunsCSV: true, report.SummaryCSV: true, "report.html": true,
-	"experiment.sbatch": true, "slurm": true, // experiment slurm's script and its tasks' output
+	SlurmScript: true, SlurmDir: true,
 	train.MetricsJSON: true, train.HistoryJSON: true, train.CheckpointFile: true, saving.ConfigFile: true, saving.WeightsFile: true,
 }
 

@@ -21,7 +21,7 @@ import (
 )
 
 // SlurmScript is the sbatch script's name in the experiment directory.
-const SlurmScript = "experiment.sbatch"
+const SlurmScript = experiment.SlurmScript
 
 type slurmFlags struct {
 	shards    int
@@ -172,7 +172,7 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	if f.fs.Changed("backup-and-restore") {
 		data += " --backup-and-restore " + shellQuote(f.backup.String())
 	}
-	if err := os.MkdirAll(filepath.Join(abs, "slurm"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(abs, experiment.SlurmDir), 0o755); err != nil {
 		return err
 	}
 	script := filepath.Join(abs, SlurmScript)
@@ -213,7 +213,7 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	if sc.Scan() {
 		id, _, _ := strings.Cut(strings.TrimSpace(sc.Text()), ";")
 		id = quote.Line(id, 40)
-		fmt.Fprintf(stdout, "submitted job array %s: 'squeue -j %s' shows its tasks, their output is in %s\n", id, id, filepath.Join(dir, "slurm"))
+		fmt.Fprintf(stdout, "submitted job array %s: 'squeue -j %s' shows its tasks, their output is in %s\n", id, id, filepath.Join(dir, experiment.SlurmDir))
 	}
 	io.Copy(io.Discard, out)
 	if err := c.Wait(); err != nil {

@@ -208,13 +208,14 @@ func runEvaluate(stdout io.Writer, modelDir string, dataFlag dataFlags, samples 
 		return flagError(err)
 	}
 	if run != nil && len(run.Env.DataSHA256) == 64 && samples == run.Config.TestSamples && run.Config.TrainSamples > 0 {
+		// Its training samples alone are read besides the test set.
 		c := train.Config{TrainSamples: run.Config.TrainSamples, TestSamples: samples}
-		switch all, err := rundir.LoadData(info, src, c); {
-		case err != nil:
+		tr, err := rundir.LoadData(info, src, train.Config{TrainSamples: c.TrainSamples})
+		if err != nil {
 			warn(fmt.Sprintf("the data at %s cannot be checked against those run %s recorded: %v", src, modelDir, err))
-		case rundir.DataChecksum(all, c) != run.Env.DataSHA256:
+		} else if now := rundir.DataChecksum(&dataset.Data{Train: tr.Train, Test: data.Test}, c); now != run.Env.DataSHA256 {
 			warn(fmt.Sprintf("the data at %s are not those run %s was trained and tested on (SHA-256 %.12s… then, %.12s… now): this is not its test accuracy repeated",
-				src, modelDir, run.Env.DataSHA256, rundir.DataChecksum(all, c)))
+				src, modelDir, run.Env.DataSHA256, now))
 		}
 	}
 	if w := data.NotOfficialWarning(); w != "" {

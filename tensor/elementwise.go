@@ -87,13 +87,35 @@ type NadamStep struct {
 // update is independent, so the split never affects a result.
 const nadamChunk = 1 << 14
 
-// NadamScalars are a NadamStep's scalars in the order of the pass, made
-// once per step so that NadamPass allocates nothing.
-type NadamScalars struct{ c [9]float32 }
+// NadamScalars are a NadamStep's scalars in the order of the pass, then
+// the reciprocals of its three divisors (see reciprocal), made once per
+// step so that NadamPass allocates nothing.
+type NadamScalars struct{ c [12]float32 }
 
 // Scalars returns s in the form NadamPass takes.
 func (s NadamStep) Scalars() NadamScalars {
-	return NadamScalars{[9]float32{s.OneMinusBeta1, s.OneMinusBeta2, s.UNext, s.OneMinusUProdNext, s.OneMinusU, s.OneMinusUProd, s.OneMinusBeta2Pow, s.LearningRate, s.Epsilon}}
+	return nadamScalars([9]float32{s.OneMinusBeta1, s.OneMinusBeta2, s.UNext, s.OneMinusUProdNext, s.OneMinusU, s.OneMinusUProd, s.OneMinusBeta2Pow, s.LearningRate, s.Epsilon})
+}
+
+// nadamScalars returns the pass's nine scalars c with the reciprocals of
+// its divisors 1-Πu_t+1, 1-Πu_t and 1-beta2^t.
+func nadamScalars(c [9]float32) NadamScalars {
+	var s NadamScalars
+	copy(s.c[:], c[:])
+	s.c[9], s.c[10], s.c[11] = reciprocal(c[3]), reciprocal(c[5]), reciprocal(c[6])
+	return s
+}
+
+// reciprocal returns 1/d correctly rounded to float32 for d in [2^-30,
+// 2^30], which the AVX-512 Nadam pass divides by through it, and 0 for
+// any other d (the pass then divides). Rounding the float64 quotient
+// again gives the float32 one: 1/d is never within float64's rounding
+// error of a float32 midpoint without being one, and it is never one.
+func reciprocal(d float32) float32 {
+	if !(d >= 0x1p-30 && d <= 0x1p30) {
+		return 0
+	}
+	return float32(1 / float64(d))
 }
 
 // NadamPass applies one Nadam update to w (g, m and v of its length) on
@@ -121,7 +143,7 @@ func (e *Engine) Nadam(ts []NadamSlots, s NadamStep) {
 
 type nadamCall struct {
 	ts []NadamSlots
-	c  [9]float32
+	c  [12]float32
 }
 
 func (e *Engine) nadamChunkTask(task int) {
@@ -270,7 +292,7 @@ func (e *Engine) gatherRows(t int) {
 type simd struct {
 	biasELU     func(x, bias []float32)
 	eluBackward func(g, a []float32)
-	nadam       func(w, g, m, v []float32, c *[9]float32)
+	nadam       func(w, g, m, v []float32, c *[12]float32) // NadamScalars' c
 	// The optimizers' passes (Engine.Adam, RMSprop, RMSpropFull, Adagrad, Adadelta, Lion, Adamax
 	// document c).
 	adam func(w, g, m, v []float32, c *[4]float32)
@@ -310,7 +332,7 @@ type simd struct {
 	ruleWithOptions                   func(r Rule, w, g []float32, slots [3][]float32, a []float32, c *StepScalars, s *WithOptions)
 }
 
-var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, nadamGeneric, adamGeneric, adamAMSGradGeneric, sgdGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, nil, colSumsGeneric,
+var genericSIMD = simd{biasELUGeneric, eluBackwardGeneric, func(w, g, m, v []float32, c *[12]float32) { nadamGeneric(w, g, m, v, (*[9]float32)(c[:9])) }, adamGeneric, adamAMSGradGeneric, sgdGeneric, rmspropGeneric, adagradGeneric, adadeltaGeneric, lionGeneric, adamaxGeneric, rmspropFullGeneric, bytesToFloatGeneric, nil, colSumsGeneric,
 	sumSquaresGeneric, scaleGeneric, clipByNormGeneric, clipByValueGeneric, decayWeightsGeneric, movingAverageGeneric,
 	nadamWithOptionsGeneric, adamWithOptionsGeneric, ruleWithOptionsGeneric}
 

@@ -93,7 +93,8 @@ func TestELUBackwardAndNadamBitIdentical(t *testing.T) {
 			c := [9]float32{0.1, 0.001, 0.45, 0.6, 0.55, 0.7, 0.002, 0.001, 1e-7}
 			for range 3 {
 				nadamGeneric(w1, g, m1, v1, &c)
-				s.nadam(w2, g, m2, v2, &c)
+				sc := nadamScalarsOf(c[:]...)
+				s.nadam(w2, g, m2, v2, &sc.c)
 			}
 			for i := range w1 {
 				if math.Float32bits(w1[i]) != math.Float32bits(w2[i]) || m1[i] != m2[i] || v1[i] != v2[i] {

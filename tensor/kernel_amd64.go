@@ -121,7 +121,8 @@ var avx2SIMD = func() simd {
 		biasELUAVX2(x[:n], bias[:n])
 		biasELUGeneric(x[n:len(bias)], bias[n:])
 	}
-	s.nadam = func(w, g, m, v []float32, c *[9]float32) {
+	s.nadam = func(w, g, m, v []float32, c12 *[12]float32) {
+		c := (*[9]float32)(c12[:9])
 		n := len(w) &^ 7
 		nadamAVX2For(c)(w[:n], g[:n], m[:n], v[:n], c)
 		nadamGeneric(w[n:], g[n:], m[n:], v[n:], c)
@@ -442,9 +443,17 @@ var avx512SIMD = simd{
 		eluBackwardAVX512(g[:n], a[:n])
 		eluBackwardGeneric(g[n:], a[n:])
 	},
-	nadam: func(w, g, m, v []float32, c *[9]float32) {
+	nadam: func(w, g, m, v []float32, c12 *[12]float32) {
+		c := (*[9]float32)(c12[:9])
 		n := len(w) &^ 15
-		nadamAVX512(w[:n], g[:n], m[:n], v[:n], c)
+		switch {
+		case c12[9] == 0 || c12[10] == 0 || c12[11] == 0: // a divisor out of the reciprocals' range
+			nadamAVX512(w[:n], g[:n], m[:n], v[:n], c)
+		case nadamDivisorsOne(c):
+			nadamRecipUnitAVX512(w[:n], g[:n], m[:n], v[:n], c12)
+		default:
+			nadamRecipAVX512(w[:n], g[:n], m[:n], v[:n], c12)
+		}
 		nadamGeneric(w[n:], g[n:], m[n:], v[n:], c)
 	},
 	colSums: colSumsBy(colSums128AVX512, 128, colSums16AVX512, 16),

@@ -12887,6 +12887,249 @@ nadam_done:
 	VZEROUPPER
 	RET
 
+// func nadamRecipAVX512(w []float32, g []float32, m []float32, v []float32, c *[12]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamRecipAVX512(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	VBROADCASTSS 20(DI), Z5
+	VBROADCASTSS 24(DI), Z6
+	VBROADCASTSS 28(DI), Z7
+	VBROADCASTSS 32(DI), Z8
+	VBROADCASTSS 36(DI), Z9
+	VBROADCASTSS 40(DI), Z10
+	VBROADCASTSS 44(DI), Z11
+	VPBROADCASTD nadamRecipAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD nadamRecipAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD nadamRecipAVX512_span<>+0(SB), Z14
+	TESTQ        SI, SI
+	JZ           nadamRecipAVX512_done
+
+nadamRecipAVX512_loop:
+	VMOVUPS      (CX), Z15
+	VMOVUPS      (DX), Z16
+	VMOVUPS      (BX), Z17
+	VSUBPS       Z16, Z15, Z18
+	VMULPS       Z0, Z18, Z18
+	VADDPS       Z18, Z16, Z16
+	VMOVUPS      Z16, (DX)
+	VMULPS       Z15, Z15, Z18
+	VSUBPS       Z17, Z18, Z18
+	VMULPS       Z1, Z18, Z18
+	VADDPS       Z18, Z17, Z17
+	VMOVUPS      Z17, (BX)
+	VMULPS       Z2, Z16, Z16
+	VMULPS       Z4, Z15, Z15
+	VMULPS       Z9, Z16, Z18
+	VMOVAPS      Z16, Z19
+	VFMSUB231PS  Z3, Z18, Z19
+	VFNMADD231PS Z9, Z19, Z18
+	VPANDD       Z12, Z16, Z19
+	VPSUBD       Z13, Z19, Z19
+	VPCMPUD      $0x02, Z14, Z19, K1
+	VPTESTNMD    Z12, Z16, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamRecipAVX512_d1
+	VDIVPS       Z3, Z16, Z18
+
+nadamRecipAVX512_d1:
+	VMULPS       Z10, Z15, Z16
+	VMOVAPS      Z15, Z19
+	VFMSUB231PS  Z5, Z16, Z19
+	VFNMADD231PS Z10, Z19, Z16
+	VPANDD       Z12, Z15, Z19
+	VPSUBD       Z13, Z19, Z19
+	VPCMPUD      $0x02, Z14, Z19, K1
+	VPTESTNMD    Z12, Z15, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamRecipAVX512_d2
+	VDIVPS       Z5, Z15, Z16
+
+nadamRecipAVX512_d2:
+	VADDPS       Z16, Z18, Z18
+	VMULPS       Z11, Z17, Z15
+	VMOVAPS      Z17, Z16
+	VFMSUB231PS  Z6, Z15, Z16
+	VFNMADD231PS Z11, Z16, Z15
+	VPANDD       Z12, Z17, Z16
+	VPSUBD       Z13, Z16, Z16
+	VPCMPUD      $0x02, Z14, Z16, K1
+	VPTESTNMD    Z12, Z17, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamRecipAVX512_vs
+	VDIVPS       Z6, Z17, Z15
+
+nadamRecipAVX512_vs:
+	VSQRTPS Z15, Z15
+	VADDPS  Z8, Z15, Z15
+	VMULPS  Z7, Z18, Z18
+	VDIVPS  Z15, Z18, Z18
+	VMOVUPS (AX), Z15
+	VSUBPS  Z18, Z15, Z15
+	VMOVUPS Z15, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamRecipAVX512_loop
+
+nadamRecipAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA nadamRecipAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamRecipAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamRecipAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamRecipAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamRecipAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamRecipAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamRecipUnitAVX512(w []float32, g []float32, m []float32, v []float32, c *[12]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamRecipUnitAVX512(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 16(DI), Z3
+	VBROADCASTSS 24(DI), Z4
+	VBROADCASTSS 28(DI), Z5
+	VBROADCASTSS 32(DI), Z6
+	VBROADCASTSS 44(DI), Z7
+	VPBROADCASTD nadamRecipUnitAVX512_abs<>+0(SB), Z8
+	VPBROADCASTD nadamRecipUnitAVX512_lo<>+0(SB), Z9
+	VPBROADCASTD nadamRecipUnitAVX512_span<>+0(SB), Z10
+	TESTQ        SI, SI
+	JZ           nadamRecipUnitAVX512_done
+
+nadamRecipUnitAVX512_loop:
+	VMOVUPS      (CX), Z11
+	VMOVUPS      (DX), Z12
+	VMOVUPS      (BX), Z13
+	VSUBPS       Z12, Z11, Z14
+	VMULPS       Z0, Z14, Z14
+	VADDPS       Z14, Z12, Z12
+	VMOVUPS      Z12, (DX)
+	VMULPS       Z11, Z11, Z14
+	VSUBPS       Z13, Z14, Z14
+	VMULPS       Z1, Z14, Z14
+	VADDPS       Z14, Z13, Z13
+	VMOVUPS      Z13, (BX)
+	VMULPS       Z2, Z12, Z12
+	VMULPS       Z3, Z11, Z11
+	VADDPS       Z11, Z12, Z12
+	VMULPS       Z7, Z13, Z11
+	VMOVAPS      Z13, Z14
+	VFMSUB231PS  Z4, Z11, Z14
+	VFNMADD231PS Z7, Z14, Z11
+	VPANDD       Z8, Z13, Z14
+	VPSUBD       Z9, Z14, Z14
+	VPCMPUD      $0x02, Z10, Z14, K1
+	VPTESTNMD    Z8, Z13, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamRecipUnitAVX512_vs
+	VDIVPS       Z4, Z13, Z11
+
+nadamRecipUnitAVX512_vs:
+	VSQRTPS Z11, Z11
+	VADDPS  Z6, Z11, Z11
+	VMULPS  Z5, Z12, Z12
+	VDIVPS  Z11, Z12, Z12
+	VMOVUPS (AX), Z11
+	VSUBPS  Z12, Z11, Z11
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamRecipUnitAVX512_loop
+
+nadamRecipUnitAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA nadamRecipUnitAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamRecipUnitAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamRecipUnitAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamRecipUnitAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamRecipUnitAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamRecipUnitAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func divScalarAVX512(x []float32, c *[2]float32)
+// Requires: AVX, AVX512F
+TEXT ·divScalarAVX512(SB), NOSPLIT, $0-32
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	SHRQ         $0x04, CX
+	MOVQ         c+24(FP), DX
+	VBROADCASTSS (DX), Z0
+	VBROADCASTSS 4(DX), Z1
+	VPBROADCASTD divScalarAVX512_abs<>+0(SB), Z2
+	VPBROADCASTD divScalarAVX512_lo<>+0(SB), Z3
+	VPBROADCASTD divScalarAVX512_span<>+0(SB), Z4
+	TESTQ        CX, CX
+	JZ           divScalarAVX512_done
+
+divScalarAVX512_loop:
+	VMOVUPS      (AX), Z5
+	VMULPS       Z1, Z5, Z6
+	VMOVAPS      Z5, Z7
+	VFMSUB231PS  Z0, Z6, Z7
+	VFNMADD231PS Z1, Z7, Z6
+	VPANDD       Z2, Z5, Z7
+	VPSUBD       Z3, Z7, Z7
+	VPCMPUD      $0x02, Z4, Z7, K1
+	VPTESTNMD    Z2, Z5, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          divScalarAVX512_q
+	VDIVPS       Z0, Z5, Z6
+
+divScalarAVX512_q:
+	VMOVUPS Z6, (AX)
+	ADDQ    $0x40, AX
+	DECQ    CX
+	JNZ     divScalarAVX512_loop
+
+divScalarAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA divScalarAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL divScalarAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA divScalarAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL divScalarAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA divScalarAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL divScalarAVX512_span<>(SB), RODATA|NOPTR, $4
+
 // func nadamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 // Requires: AVX
 TEXT ·nadamAVX2(SB), NOSPLIT, $0-104

@@ -310,6 +310,15 @@ func colSums8AVX2(dst []float32, g []float32, ldg int, rows int)
 // nadamAVX512 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
 func nadamAVX512(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 
+// nadamRecipAVX512 is nadamAVX512 (nadamUnitAVX2's arithmetic with unit) dividing by the scalar divisors through their reciprocals RN(1/d) in c[9], c[10], c[11]; each d in [2^-30, 2^30].
+func nadamRecipAVX512(w []float32, g []float32, m []float32, v []float32, c *[12]float32)
+
+// nadamRecipUnitAVX512 is nadamAVX512 (nadamUnitAVX2's arithmetic with unit) dividing by the scalar divisors through their reciprocals RN(1/d) in c[9], c[10], c[11]; each d in [2^-30, 2^30].
+func nadamRecipUnitAVX512(w []float32, g []float32, m []float32, v []float32, c *[12]float32)
+
+// divScalarAVX512 sets x[i] = x[i]/c[0], correctly rounded, through c[1] = RN(1/c[0]), c[0] in [2^-30, 2^30]; len(x) a multiple of 16.
+func divScalarAVX512(x []float32, c *[2]float32)
+
 // nadamAVX2 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
 func nadamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 

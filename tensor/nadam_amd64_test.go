@@ -70,7 +70,8 @@ func TestNadamUnitAVX2(t *testing.T) {
 			}
 			w2, m2, v2 := append([]float32(nil), w1...), append([]float32(nil), m1...), append([]float32(nil), v1...)
 			nadamGeneric(w1, g, m1, v1, &c)
-			avx2SIMD.nadam(w2, g, m2, v2, &c)
+			sc := nadamScalarsOf(c[:]...)
+			avx2SIMD.nadam(w2, g, m2, v2, &sc.c)
 			sameBits(t, fmt.Sprintf("nadam with divisors %g, %g: w", c[3], c[5]), n, w1, w2)
 		}
 	}

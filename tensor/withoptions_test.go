@@ -112,11 +112,7 @@ func TestWithOptionsBitIdentical(t *testing.T) {
 }
 
 // nadamScalarsOf returns Nadam's nine scalars in NadamPass's form.
-func nadamScalarsOf(c ...float32) NadamScalars {
-	var s NadamScalars
-	copy(s.c[:], c)
-	return s
-}
+func nadamScalarsOf(c ...float32) NadamScalars { return nadamScalars([9]float32(c)) }
 
 // checkWithOptions runs three steps (the average's first, m = 0, then
 // m = 0.99) of rule r's fused pass in s, of its Go twin, and of s's option

@@ -14,7 +14,7 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam (and AMSGrad), SGD (every form), RMSprop (every form), Adagrad, Adadelta, Lion and Adamax, the pixel conversion,
+// Nadam, also dividing by its scalar divisors through their reciprocals, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam (and AMSGrad), SGD (every form), RMSprop (every form), Adagrad, Adadelta, Lion and Adamax, the pixel conversion,
 // and the base options' passes (clipping, weight decay, the moving average), also fused into Nadam's and Adam's.
 package main
 
@@ -106,6 +106,11 @@ func main() {
 	colSums(8, 8, "AVX2", func() VecVirtual { return YMM() })
 	colSums(1, 8, "AVX2", func() VecVirtual { return YMM() })
 	nadam("AVX512", 4, func() VecVirtual { return ZMM() }, false)
+	// Its passes dividing by the scalar divisors through their
+	// reciprocals (see nadamRecip), with them and for 1-Πu_t+1 = 1-Πu_t = 1.
+	nadamRecip(false)
+	nadamRecip(true)
+	divScalar()
 	// AVX2 machines run the exercise's optimizer step with it too, and
 	// its form for 1-Πu_t+1 = 1-Πu_t = 1 (see nadam).
 	nadam("AVX2", 3, func() VecVirtual { return YMM() }, false)
@@ -1075,6 +1080,129 @@ func nadam(suffix string, shift int, vec func() VecVirtual, unit bool) {
 		VDIVPS(t, mh, mh)
 		subtractFrom(w, mh, vec())
 	})
+}
+
+// nadamRecip emits Nadam's AVX-512 pass that divides by the step's scalar
+// divisors (1-Πu_t+1, 1-Πu_t and 1-beta2^t) through their reciprocals
+// c[9], c[10] and c[11], made in Go (see divideScalar); with unit,
+// nadamRecipUnitAVX512 for 1-Πu_t+1 = 1-Πu_t = 1, without those two
+// divisions (see nadam). Everything else is nadamAVX512's arithmetic in
+// its order. The divider, the pass's bottleneck, is left with the square
+// root and the last division, whose divisor differs per element.
+func nadamRecip(unit bool) {
+	name := "nadamRecipAVX512"
+	if unit {
+		name = "nadamRecipUnitAVX512"
+	}
+	TEXT(name, NOSPLIT, "func(w, g, m, v []float32, c *[12]float32)")
+	Doc(name + " is nadamAVX512 (nadamUnitAVX2's arithmetic with unit) dividing by the scalar divisors through their reciprocals RN(1/d) in c[9], c[10], c[11]; each d in [2^-30, 2^30].")
+	ptrs, n := streamShift(4, "w", "g", "m", "v")
+	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
+	cp := Load(Param("c"), GP64())
+	c := make([]VecVirtual, 12)
+	for i := range c {
+		if unit && (i == 3 || i == 5 || i == 9 || i == 10) {
+			continue // the divisors 1, unused
+		}
+		c[i] = ZMM()
+		VBROADCASTSS(Mem{Base: cp, Disp: 4 * i}, c[i])
+	}
+	b1c, b2c, uT1, d1, omUT, d2, vScale, lr, eps := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
+	r1, r2, rv := c[9], c[10], c[11]
+	k := newDivConsts(name)
+	streamLoop(name, n, ptrs, []uint64{64, 64, 64, 64}, func() {
+		gi, mi, vi, t := ZMM(), ZMM(), ZMM(), ZMM()
+		VMOVUPS(Mem{Base: g}, gi)
+		VMOVUPS(Mem{Base: m}, mi)
+		VMOVUPS(Mem{Base: v}, vi)
+		firstMoment(mi, gi, b1c, t) // m += (g - m) * (1 - beta1)
+		VMOVUPS(mi, Mem{Base: m})
+		secondMoment(vi, gi, b2c, t) // v += (g*g - v) * (1 - beta2)
+		VMOVUPS(vi, Mem{Base: v})
+		// mHat = (u_t+1 * m) / d1 + ((1 - u_t) * g) / d2
+		mh, t2 := ZMM(), ZMM()
+		VMULPS(uT1, mi, mh)
+		VMULPS(omUT, gi, t2)
+		if !unit {
+			mh = k.divideScalar(name+"_d1", mh, d1, r1)
+			t2 = k.divideScalar(name+"_d2", t2, d2, r2)
+		}
+		VADDPS(t2, mh, mh)
+		// w -= (mHat * lr) / (sqrt(v / vScale) + eps)
+		t = k.divideScalar(name+"_vs", vi, vScale, rv)
+		VSQRTPS(t, t)
+		VADDPS(eps, t, t)
+		VMULPS(lr, mh, mh)
+		VDIVPS(t, mh, mh)
+		subtractFrom(w, mh, ZMM())
+	})
+}
+
+// divScalar emits divScalarAVX512(x []float32, c *[2]float32), x[i] =
+// x[i]/c[0] through divideScalar with c[1] = RN(1/c[0]): the division
+// alone, for the test that checks it against Go's over every significand.
+func divScalar() {
+	TEXT("divScalarAVX512", NOSPLIT, "func(x []float32, c *[2]float32)")
+	Doc("divScalarAVX512 sets x[i] = x[i]/c[0], correctly rounded, through c[1] = RN(1/c[0]), c[0] in [2^-30, 2^30]; len(x) a multiple of 16.")
+	ptrs, n := stream("x")
+	x := ptrs[0]
+	c := scalars(2, func() VecVirtual { return ZMM() })
+	k := newDivConsts("divScalarAVX512")
+	streamLoop("divScalarAVX512", n, ptrs, []uint64{64}, func() {
+		xi := ZMM()
+		VMOVUPS(Mem{Base: x}, xi)
+		q := k.divideScalar("divScalarAVX512_q", xi, c[0], c[1])
+		VMOVUPS(q, Mem{Base: x})
+	})
+}
+
+// divConsts are the integer constants divideScalar's check compares with,
+// in registers for a whole pass.
+type divConsts struct{ abs, lo, span VecVirtual }
+
+// Dividends x with x = ±0 or 2^-60 <= |x| < 2^61 are divided through the
+// reciprocal (see divideScalar): with a divisor in [2^-30, 2^30], neither
+// the quotient nor the residual then leaves float32's normal range.
+const (
+	divLo = (127 - 60) << 23
+	divHi = (127+61)<<23 - 1
+)
+
+func newDivConsts(name string) divConsts {
+	k := divConsts{ZMM(), ZMM(), ZMM()}
+	VPBROADCASTD(ConstData(name+"_abs", U32(0x7fffffff)), k.abs)
+	VPBROADCASTD(ConstData(name+"_lo", U32(divLo)), k.lo)
+	VPBROADCASTD(ConstData(name+"_span", U32(divHi-divLo)), k.span)
+	return k
+}
+
+// divideScalar emits x/d, correctly rounded, into a new register from the
+// broadcast divisor d and its reciprocal y = RN(1/d) (made in Go, with d in
+// [2^-30, 2^30]), without the divider: q = RN(x·y), r = q·d - x (exact
+// by the FMA), q' = RN(q - r·y). Markstein's theorem (Muller et al.,
+// Handbook of Floating-Point Arithmetic, on division with an FMA: y
+// within 2^-24 relative of 1/d, q within an ulp of x/d) makes q' the correctly
+// rounded x/d as long as nothing underflows or overflows, which holds for
+// the dividends the check passes (see divLo); a vector with any other lane
+// (tiny, huge, infinite or NaN) is divided by VDIVPS instead. With x = ±0,
+// q = ±0, r = +0 and q' = -(+0) + q keeps q's sign, as the division's.
+func (k divConsts) divideScalar(label string, x, d, y VecVirtual) VecVirtual {
+	q, r, t := ZMM(), ZMM(), ZMM()
+	VMULPS(y, x, q)
+	VMOVAPS(x, r)
+	VFMSUB231PS(d, q, r)  // r = q·d - x
+	VFNMADD231PS(y, r, q) // q -= r·y
+	ok, zero := K(), K()
+	VPANDD(k.abs, x, t)
+	VPSUBD(k.lo, t, t)
+	VPCMPUD(Imm(2), k.span, t, ok) // |x| - lo <= span, unsigned
+	VPTESTNMD(k.abs, x, zero)      // x = ±0
+	KORW(zero, ok, ok)
+	KORTESTW(ok, ok) // CF: every lane passed
+	JCS(LabelRef(label))
+	VDIVPS(d, x, q)
+	Label(label)
+	return q
 }
 
 // scalars broadcasts the n float32 values *c (the parameter "c") into n

@@ -4,6 +4,10 @@ package lockfile
 
 import "os"
 
+const noFollow = 0
+
+func isLink(error) bool { return false }
+
 const (
 	exclusive = 2
 	shared    = 1

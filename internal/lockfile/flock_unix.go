@@ -9,6 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// noFollow makes the open fail on a symbolic link, with ELOOP (isLink).
+const noFollow = unix.O_NOFOLLOW
+
+func isLink(err error) bool { return errors.Is(err, unix.ELOOP) }
+
 // Kinds of lock, as flock(2) takes them.
 const (
 	exclusive = unix.LOCK_EX

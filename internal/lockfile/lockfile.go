@@ -7,7 +7,9 @@ package lockfile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -31,15 +33,50 @@ func TryShared(name string) (*Lock, error) { return take(name, shared, false) }
 func Block(name string) (*Lock, error) { return take(name, exclusive, true) }
 
 func take(name string, how int, wait bool) (*Lock, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := flock(f, how, wait); err != nil {
+	for range 100 {
+		// Never through a symbolic link: a lock file is the guarded
+		// directory's own.
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|noFollow, 0o644)
+		if err != nil {
+			if isLink(err) {
+				return nil, notRegular(name)
+			}
+			return nil, err
+		}
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			f.Close()
+			if err != nil {
+				return nil, err
+			}
+			return nil, notRegular(name)
+		}
+		if err := flock(f, how, wait); err != nil {
+			f.Close()
+			return nil, err
+		}
+		// The lock holds only while name is still the file locked: one
+		// removed or replaced between the open and the lock (another
+		// holder's rename, a cleanup) is opened again.
+		if same(f, name) {
+			return &Lock{f}, nil
+		}
 		f.Close()
-		return nil, err
 	}
-	return &Lock{f}, nil
+	return nil, fmt.Errorf("lock file %s keeps being replaced", filepath.Base(name))
+}
+
+// same tells whether name is the file f has open.
+func same(f *os.File, name string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(name)
+	return err == nil && os.SameFile(a, b)
+}
+
+func notRegular(name string) error {
+	return fmt.Errorf("lock file %s is not a regular file (a symbolic link?): remove it", filepath.Base(name))
 }
 
 // Wait takes the lock on name, waiting while another holder has it, until

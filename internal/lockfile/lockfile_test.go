@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,5 +99,33 @@ func TestShared(t *testing.T) {
 	x.Unlock()
 	if err := <-got; err != nil {
 		t.Fatalf("Block: %v", err)
+	}
+}
+
+// TestNotThroughALink: a lock file that is a symbolic link (dangling or
+// not) or a directory is refused with a one-line error naming it, and the
+// link's target is not created.
+func TestNotThroughALink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "elsewhere")
+	for _, make := range []func(name string) error{
+		func(name string) error { return os.Symlink(target, name) },
+		func(name string) error { return os.Mkdir(name, 0o755) },
+	} {
+		name := filepath.Join(t.TempDir(), "lock")
+		if err := make(name); err != nil {
+			t.Fatal(err)
+		}
+		l, err := TryLock(name)
+		if err == nil {
+			l.Unlock()
+			t.Fatalf("TryLock(%s) succeeded", name)
+		}
+		if _, statErr := os.Stat(target); statErr == nil {
+			t.Fatal("the link's target was created")
+		}
+		if !strings.Contains(err.Error(), "lock") && !strings.Contains(err.Error(), "directory") {
+			t.Errorf("error %q does not name the lock file", err)
+		}
 	}
 }

@@ -497,6 +497,7 @@ func describe(out *train.Outcome, data *dataset.Data) saving.Config {
 	// trains the same way again (valid: the run was built from it).
 	if opt, err := out.Config.KerasOptimizer(); err == nil {
 		c.Compile.Optimizer = opt
+		c.LRSchedule, _ = out.Config.ScheduleBeyondKeras()
 	}
 	return c
 }

@@ -67,6 +67,7 @@ type kerasObject struct {
 	RegisteredName *string         `json:"registered_name"`
 	BuildConfig    json.RawMessage `json:"build_config,omitempty"`
 	CompileConfig  json.RawMessage `json:"compile_config,omitempty"`
+	Cifarnet       json.RawMessage `json:"cifarnet,omitempty"` // a run's model.json: cifarnetFacts
 }
 
 // ParseKeras reads the JSON of model.to_json(): a Sequential of supported
@@ -159,7 +160,35 @@ func ParseKeras(b []byte) (*KerasModel, error) {
 		}
 		k.Compile = c
 	}
+	if err := scheduleBeyondKeras(k, top.Cifarnet); err != nil {
+		return nil, err
+	}
 	return k, nil
+}
+
+// scheduleBeyondKeras puts the learning-rate schedule a run's model.json
+// keeps in its cifarnet member (Config.LRSchedule: 1cycle, which Keras
+// has not) in place of the constant rate of compile_config's optimizer,
+// so that the file trains the same way again.
+func scheduleBeyondKeras(k *KerasModel, cifarnet json.RawMessage) error {
+	var facts struct {
+		LRSchedule json.RawMessage `json:"lr_schedule"`
+	}
+	if len(cifarnet) == 0 || json.Unmarshal(cifarnet, &facts) != nil || len(facts.LRSchedule) == 0 || string(facts.LRSchedule) == "null" {
+		return nil
+	}
+	if k.Compile == nil || k.Compile.Optimizer == nil {
+		return fmt.Errorf("cifarnet: lr_schedule: the file has no optimizer in compile_config for it")
+	}
+	var opt map[string]json.RawMessage
+	var cfg map[string]json.RawMessage
+	if json.Unmarshal(k.Compile.Optimizer, &opt) != nil || json.Unmarshal(opt["config"], &cfg) != nil || cfg == nil {
+		return fmt.Errorf("cifarnet: lr_schedule: compile_config's optimizer is not an object with a config for it")
+	}
+	cfg["learning_rate"] = facts.LRSchedule
+	opt["config"] = mustJSON(cfg)
+	k.Compile.Optimizer = mustJSON(opt)
+	return nil
 }
 
 // inputShape reads InputLayer's batch_shape (or Keras 2's

@@ -3,6 +3,7 @@ package saving
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -344,5 +345,36 @@ func TestKerasNewerFields(t *testing.T) {
 				t.Errorf("%s: renorm true: %v, want refused", f, err)
 			}
 		}
+	}
+}
+
+// TestScheduleBeyondKeras: a run's model.json keeps a schedule Keras has
+// not (1cycle) in its cifarnet member; reading the file puts it in place
+// of compile_config's constant rate, and refuses it without an optimizer
+// to put it in.
+func TestScheduleBeyondKeras(t *testing.T) {
+	model := `{"module": "keras", "class_name": "Sequential", "registered_name": null, "config": {"name": "s", "layers": [
+		{"module": "keras.layers", "class_name": "InputLayer", "registered_name": null, "config": {"batch_shape": [null, 8], "name": "input_layer"}},
+		{"module": "keras.layers", "class_name": "Dense", "registered_name": null, "config": {"name": "d", "units": 2, "activation": "softmax"}}]}%s,
+		"cifarnet": {"lr_schedule": {"module": "keras.optimizers.schedules", "class_name": "OneCycle", "config": {"max_lr": 0.05, "total_steps": 10}}}}`
+	compile := `, "compile_config": {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"],
+		"optimizer": {"module": "keras.optimizers", "class_name": "SGD", "config": {"learning_rate": 0.05, "momentum": 0.9}, "registered_name": null}}`
+	k, err := ParseKeras([]byte(fmt.Sprintf(model, compile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opt struct {
+		Config struct {
+			LearningRate struct {
+				ClassName string `json:"class_name"`
+			} `json:"learning_rate"`
+			Momentum float64 `json:"momentum"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(k.Compile.Optimizer, &opt); err != nil || opt.Config.LearningRate.ClassName != "OneCycle" || opt.Config.Momentum != 0.9 {
+		t.Errorf("optimizer read as %s (%v): want SGD's with the OneCycle as its learning_rate", k.Compile.Optimizer, err)
+	}
+	if _, err := ParseKeras([]byte(fmt.Sprintf(model, ""))); err == nil || !strings.Contains(err.Error(), "lr_schedule") {
+		t.Errorf("lr_schedule without an optimizer: %v, want an error naming it", err)
 	}
 }

@@ -84,6 +84,11 @@ type Config struct {
 	DataNotOfficial []string `json:"data_not_official,omitempty"`
 	// Run holds free-form facts about the training run (seed, accuracy, ...).
 	Run map[string]string `json:"run,omitempty"`
+	// LRSchedule is the optimizer's learning-rate schedule where Keras has
+	// no such schedule (1cycle), serialized as Keras's are: the file's
+	// compile_config has the constant rate instead, and cifarnet reads this
+	// in its place (ParseKeras).
+	LRSchedule json.RawMessage `json:"-"`
 }
 
 // Describe builds the Config of the model arch describes.
@@ -111,6 +116,7 @@ type cifarnetFacts struct {
 	LabelMode       string            `json:"label_mode,omitempty"`
 	DataNotOfficial []string          `json:"data_not_official,omitempty"`
 	Run             map[string]string `json:"run,omitempty"`
+	LRSchedule      json.RawMessage   `json:"lr_schedule,omitempty"`
 }
 
 // MarshalJSON writes model.json: Keras's to_json of the model, which
@@ -125,7 +131,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	top["cifarnet"] = cifarnetFacts{Format: Format, Preprocessing: c.Preprocessing, ClassNames: c.ClassNames,
-		Dataset: c.Dataset, LabelMode: c.LabelMode, DataNotOfficial: c.DataNotOfficial, Run: c.Run}
+		Dataset: c.Dataset, LabelMode: c.LabelMode, DataNotOfficial: c.DataNotOfficial, Run: c.Run, LRSchedule: c.LRSchedule}
 	return finitejson.Marshal(top)
 }
 
@@ -185,7 +191,8 @@ func parseConfig(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("cifarnet.format %s, want %q", quote.Short(facts.Format), Format)
 	}
 	return &Config{Format: Format, Model: k.Model, Compile: k.Compile, Output: "softmax", Preprocessing: facts.Preprocessing,
-		ClassNames: facts.ClassNames, Dataset: facts.Dataset, LabelMode: facts.LabelMode, DataNotOfficial: facts.DataNotOfficial, Run: facts.Run}, nil
+		ClassNames: facts.ClassNames, Dataset: facts.Dataset, LabelMode: facts.LabelMode, DataNotOfficial: facts.DataNotOfficial, Run: facts.Run,
+		LRSchedule: facts.LRSchedule}, nil
 }
 
 // Save writes model.safetensors and model.json into dir, atomically.

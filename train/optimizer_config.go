@@ -82,8 +82,9 @@ func (c Config) runSchedule() optim.ScheduleConfig {
 // file's compile_config (keras.optimizers.serialize: its class, its
 // arguments, the learning rate or the schedule with every argument the
 // run gave it), which SetKerasOptimizer reads back to the same training.
-// A schedule Keras does not have (1cycle) is an error: Keras could not
-// load the file.
+// With a schedule Keras does not have (1cycle), whose class would keep
+// Keras from loading the file, the learning rate is the constant
+// LearningRate (1cycle's peak) and ScheduleBeyondKeras holds the schedule.
 func (c Config) KerasOptimizer() (json.RawMessage, error) {
 	class := optim.KerasClassName(c.Optimizer)
 	if class == "" {
@@ -95,15 +96,31 @@ func (c Config) KerasOptimizer() (json.RawMessage, error) {
 	}
 	cfg["learning_rate"] = c.LearningRate
 	if c.LRSchedule != nil && c.LRSchedule.ClassName != "" {
-		sc := c.runSchedule()
-		if !optim.KerasSchedule(sc.ClassName) {
-			// Keras has no such class (1cycle): a file that names it
-			// would not load in Keras.
-			return nil, fmt.Errorf("schedule %s is not one of Keras's", sc.ClassName)
+		if sc := c.runSchedule(); optim.KerasSchedule(sc.ClassName) {
+			cfg["learning_rate"] = serializedSchedule(sc)
 		}
-		cfg["learning_rate"] = map[string]any{"module": "keras.optimizers.schedules", "class_name": sc.ClassName, "config": sc.Config, "registered_name": nil}
 	}
 	return finitejson.Marshal(map[string]any{"module": "keras.optimizers", "class_name": class, "config": cfg, "registered_name": nil})
+}
+
+// ScheduleBeyondKeras is c's schedule serialized as a Keras schedule, for
+// one Keras does not have (1cycle), which a run's model.json keeps beside
+// Keras's members, in its cifarnet member: cifarnet reads it back as the
+// optimizer's learning_rate (saving.ParseKeras). Nil for the others.
+func (c Config) ScheduleBeyondKeras() (json.RawMessage, error) {
+	if c.LRSchedule == nil || c.LRSchedule.ClassName == "" {
+		return nil, nil
+	}
+	sc := c.runSchedule()
+	if optim.KerasSchedule(sc.ClassName) {
+		return nil, nil
+	}
+	return finitejson.Marshal(serializedSchedule(sc))
+}
+
+// serializedSchedule is sc as keras.optimizers.schedules.serialize writes it.
+func serializedSchedule(sc optim.ScheduleConfig) map[string]any {
+	return map[string]any{"module": "keras.optimizers.schedules", "class_name": sc.ClassName, "config": sc.Config, "registered_name": nil}
 }
 
 // NewOptimizer returns the optimizer c trains with.

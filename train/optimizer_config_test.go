@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/optim"
@@ -40,15 +41,39 @@ func TestSetKerasOptimizer(t *testing.T) {
 	}
 }
 
-// TestKerasOptimizerOneCycle: a 1cycle run's optimizer has no Keras form
-// (Keras has no OneCycle schedule): KerasOptimizer says so rather than
-// write a file Keras cannot load.
+// TestKerasOptimizerOneCycle: a 1cycle run's optimizer is written with its
+// peak as a constant rate (Keras has no OneCycle schedule, and a file
+// naming one would not load in Keras), and the schedule beside it
+// (ScheduleBeyondKeras), which read back as the optimizer's learning_rate
+// gives the run's schedule; a Keras schedule has nothing beside it.
 func TestKerasOptimizerOneCycle(t *testing.T) {
 	c := Exercise()
 	c.Optimizer, c.OptimizerArgs = "sgd", optim.Args{"momentum": 0.9}
-	c.LRSchedule = &optim.ScheduleConfig{ClassName: "OneCycle", Config: optim.Args{"max_lr": 0.05}}
-	if raw, err := c.KerasOptimizer(); err == nil {
-		t.Errorf("1cycle: %s, want an error", raw)
+	c.LRSchedule = &optim.ScheduleConfig{ClassName: "OneCycle", Config: optim.Args{"max_lr": 0.05, "pct_start": 0.25}}
+	raw, err := c.KerasOptimizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "OneCycle") || !strings.Contains(string(raw), `"learning_rate":0.001`) {
+		t.Errorf("1cycle's compile_config optimizer %s: want the constant rate and no OneCycle", raw)
+	}
+	beyond, err := c.ScheduleBeyondKeras()
+	if err != nil || !strings.Contains(string(beyond), `"class_name":"OneCycle"`) {
+		t.Fatalf("ScheduleBeyondKeras = %s, %v: want the OneCycle", beyond, err)
+	}
+	back := Exercise()
+	spliced := strings.Replace(string(raw), `"learning_rate":0.001`, `"learning_rate":`+string(beyond), 1)
+	if err := back.SetKerasOptimizer(json.RawMessage(spliced)); err != nil {
+		t.Fatalf("%s does not read back: %v", spliced, err)
+	}
+	s1, err1 := c.Schedule()
+	s2, err2 := back.Schedule()
+	if err := errors.Join(err1, err2); err != nil || !reflect.DeepEqual(s1, s2) {
+		t.Errorf("1cycle reads back as %#v, want %#v (%v)", s2, s1, err)
+	}
+	c.LRSchedule = &optim.ScheduleConfig{ClassName: "ExponentialDecay", Config: optim.Args{"decay_steps": 100, "decay_rate": 0.9}}
+	if beyond, err := c.ScheduleBeyondKeras(); beyond != nil || err != nil {
+		t.Errorf("ExponentialDecay: ScheduleBeyondKeras = %s, %v, want nothing", beyond, err)
 	}
 }
 

@@ -165,13 +165,19 @@ func WriteLRFind(dir string, r LRFind) error {
 	ch.addLegend("loss of each step", s)
 	ch.addLegend("smoothed loss", l)
 	if r.Suggested > 0 {
-		m, _ := plotter.NewLine(plotter.XYs{{X: r.Suggested, Y: p.Y.Min}, {X: r.Suggested, Y: p.Y.Max}})
+		m, err := plotter.NewLine(plotter.XYs{{X: r.Suggested, Y: p.Y.Min}, {X: r.Suggested, Y: p.Y.Max}})
+		if err != nil {
+			return err
+		}
 		m.Color, m.Width = colBest, vg.Points(1.5)
 		p.Add(m)
 		ch.addLegend(fmt.Sprintf("suggested rate %.3g", r.Suggested), m)
 	}
 	if r.Minimum > 0 {
-		m, _ := plotter.NewLine(plotter.XYs{{X: r.Minimum, Y: p.Y.Min}, {X: r.Minimum, Y: p.Y.Max}})
+		m, err := plotter.NewLine(plotter.XYs{{X: r.Minimum, Y: p.Y.Min}, {X: r.Minimum, Y: p.Y.Max}})
+		if err != nil {
+			return err
+		}
 		m.Color, m.Width, m.Dashes = colStop, vg.Points(1.5), []vg.Length{vg.Points(5), vg.Points(3)}
 		p.Add(m)
 		ch.addLegend(fmt.Sprintf("lowest smoothed loss at %.3g", r.Minimum), m)

@@ -44,7 +44,7 @@ func curve(h *train.History, m *train.Metrics, metric, title string) (*chart, er
 	}{{metric, "training", colTrain, draw.CircleGlyph{}}, {"val_" + metric, "validation", colVal, draw.BoxGlyph{}}} {
 		var xy plotter.XYs
 		for i, v := range h.Series(s.name) {
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			if plottable(v) {
 				xy = append(xy, plotter.XY{X: float64(i + 1), Y: v})
 			}
 		}
@@ -67,7 +67,10 @@ func curve(h *train.History, m *train.Metrics, metric, title string) (*chart, er
 	ymin, ymax := yRange(h, metric)
 	var marked []int
 	mark := func(epoch int, col color.Color, dashed bool, label string) {
-		l, _ := plotter.NewLine(plotter.XYs{{X: float64(epoch), Y: ymin}, {X: float64(epoch), Y: ymax}})
+		l, err := plotter.NewLine(plotter.XYs{{X: float64(epoch), Y: ymin}, {X: float64(epoch), Y: ymax}})
+		if err != nil {
+			return
+		}
 		l.Color, l.Width = col, vg.Points(1.5)
 		if dashed {
 			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
@@ -109,11 +112,16 @@ func keptLabel(h *train.History, m *train.Metrics) string {
 }
 
 // yRange spans both series of a metric with a little margin.
+// plottable tells whether a figure can place v: a number, at most 1e300
+// in size, so that a range and its padding stay finite (a history.json
+// may hold 1e308). Beyond it, as NaN and infinities, a value is left out.
+func plottable(v float64) bool { return math.Abs(v) <= 1e300 }
+
 func yRange(h *train.History, metric string) (float64, float64) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, name := range []string{metric, "val_" + metric} {
 		for _, v := range h.Series(name) {
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			if plottable(v) {
 				lo, hi = math.Min(lo, v), math.Max(hi, v)
 			}
 		}

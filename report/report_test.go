@@ -713,6 +713,26 @@ func TestDivergingRunDraws(t *testing.T) {
 	}
 }
 
+// TestExtremeHistoryDraws: losses at the ends of float64's range
+// (±1e308, 1.7e308), which a history.json may hold, made the y range and
+// its padding infinite, and a mark's line nil (a panic); they are left
+// out of the figures as infinities are, and the report is written.
+func TestExtremeHistoryDraws(t *testing.T) {
+	for _, losses := range [][2]float64{{1e308, -1e308}, {1.7e308, 1.7e308}, {-1.7e308, 1}} {
+		r := syntheticRun(t)
+		r.History.Epochs = r.History.Epochs[:2]
+		r.History.Epochs[0].Logs.Loss, r.History.Epochs[1].Logs.Loss = losses[0], losses[1]
+		r.History.Epochs[0].Logs.ValLoss = losses[1]
+		r.Metrics.EpochsRun, r.Metrics.BestEpoch, r.Metrics.StoppedEarly = 2, 1, false
+		if _, err := Write(r); err != nil {
+			t.Fatalf("losses %v: %v", losses, err)
+		}
+		if lo, hi := yRange(r.History, "loss"); math.IsInf(hi-lo, 0) || !(hi > lo) {
+			t.Errorf("losses %v: y range [%v, %v]", losses, lo, hi)
+		}
+	}
+}
+
 // TestDivergedRunCalibration: a run whose NaN weights give no confidence
 // says so, not that it was made "before cifarnet stored it".
 func TestDivergedRunCalibration(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 const (
 	MaxUnits     = 1 << 20 // units of one hidden layer
 	MaxLayers    = 1 << 10 // hidden layers
-	MaxEpochs    = 1 << 20
+	MaxEpochs    = 100_000 // their history fits history.json and a checkpoint (TestMaxEpochsFit)
 	MaxBatchSize = 1 << 24
 	MaxThreads   = 1 << 10
 )

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -14,7 +16,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cifarnet/cifarnet/dataset"
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/memlimit"
+	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -96,15 +101,11 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 		}
 		return flagError(err)
 	}
-	// The profile's file is created first, so a bad path fails at once.
-	var prof *os.File
+	// The profile's file is checked first, so a bad path fails at once.
 	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
+		if err := checkProfileTarget(cpuProfile); err != nil {
+			return err
 		}
-		defer f.Close()
-		prof = f
 	}
 	info, err := cfg.Info()
 	if err != nil {
@@ -140,13 +141,7 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	}
 	fmt.Fprintf(w, "cifarnet bench: %d training + %d validation samples, %s, batch %d, %d threads, %s\n",
 		nTrain, nVal, net, cfg.BatchSize, threads, rundir.CPUModel())
-	if prof != nil {
-		if err := pprof.StartCPUProfile(prof); err != nil {
-			return fmt.Errorf("--cpuprofile %s: %w", cpuProfile, err)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	out, err := train.FitAndEvaluate(cfg, data, nil)
+	out, err := profiled(cpuProfile, func() (*train.Outcome, error) { return train.FitAndEvaluate(cfg, data, nil) })
 	if err != nil {
 		return err
 	}
@@ -163,6 +158,62 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	med := secs[len(secs)/2]
 	fmt.Fprintf(w, "median %.1f ms/epoch, %.1f GFLOPS\n", med*1e3, flops/med/1e9)
 	return nil
+}
+
+// checkProfileTarget refuses a --cpuprofile naming a file that is not a
+// CPU profile (gzip, pprof's format) nor empty, which the profile would
+// replace (a run's model, say), and a directory it cannot write in.
+func checkProfileTarget(name string) error {
+	fi, err := os.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("--cpuprofile: %s: %v", name, oserr.Bare(err))
+	case !fi.Mode().IsRegular():
+		return usagef("--cpuprofile %s: not a regular file (%s): give a file name", name, regular.Kind(fi.Mode()))
+	default:
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %s: %v", name, oserr.Bare(err))
+		}
+		var magic [2]byte
+		n, _ := io.ReadFull(f, magic[:])
+		f.Close()
+		if n > 0 && magic != [2]byte{0x1f, 0x8b} {
+			return usagef("--cpuprofile %s: the file exists and is not a CPU profile, which would replace it: give another name", name)
+		}
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), ".cpuprofile.tmp*")
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: %s: %v", name, oserr.Bare(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// profiled runs fit, with a CPU profile written to name when it is not
+// empty: atomically, so that a profile is replaced only by a whole one.
+func profiled(name string, fit func() (*train.Outcome, error)) (*train.Outcome, error) {
+	if name == "" {
+		return fit()
+	}
+	var out *train.Outcome
+	var fitErr error
+	err := atomicfile.Write(name, 0o644, func(f *os.File) error {
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		out, fitErr = fit()
+		pprof.StopCPUProfile()
+		return fitErr
+	})
+	if fitErr != nil {
+		return nil, fitErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return out, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -233,4 +233,13 @@ func TestBenchCPUProfile(t *testing.T) {
 	if code != 1 || !strings.HasPrefix(errOut, "cifarnet: --cpuprofile: ") || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q: want 1 and one line about --cpuprofile", code, errOut)
 	}
+	// A file that is not a profile (a run's model) is never replaced.
+	model := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := os.WriteFile(model, []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = run(t, "bench", "--synthetic", "300", "--epochs", "1", "--cpuprofile", model)
+	if b, _ := os.ReadFile(model); code != 2 || string(b) != "weights" || !strings.Contains(errOut, "not a CPU profile") {
+		t.Errorf("--cpuprofile naming a model: exit %d, stderr %q, file %q: want 2, refused, untouched", code, errOut, b)
+	}
 }

@@ -87,6 +87,11 @@ func TestExperimentDirectorySpecJSON(t *testing.T) {
 	if _, err := ReadSpec(dir); err == nil || !strings.Contains(err.Error(), "control character") {
 		t.Errorf("a newline in spec.json: %v", err)
 	}
+	// A seed twice counted one run's numbers twice in the statistics.
+	os.WriteFile(path, []byte(`{"base": [], "seeds": [0, 0, 0]}`), 0o644)
+	if _, err := ReadSpec(dir); err == nil || !strings.Contains(err.Error(), "seed 0 twice") {
+		t.Errorf("a seed thrice in spec.json: %v", err)
+	}
 	os.WriteFile(path, []byte(`{"base": [], "seeds": [1`), 0o644)
 	if _, err := ReadSpec(dir); err == nil || !strings.Contains(err.Error(), "spec.json") {
 		t.Errorf("truncated spec.json: %v", err)

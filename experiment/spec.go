@@ -216,6 +216,18 @@ func (s *Spec) Check() error {
 	if len(s.Seeds) == 0 {
 		return errors.New("no seeds (e.g. --seeds 0-29)")
 	}
+	// As ParseSeeds checks them: a spec.json's seeds too (a seed twice
+	// would count one run's numbers twice in the statistics).
+	if len(s.Seeds) > MaxRuns {
+		return fmt.Errorf("seeds: more than %d", MaxRuns)
+	}
+	seeds := map[uint64]bool{}
+	for _, v := range s.Seeds {
+		if seeds[v] {
+			return fmt.Errorf("seeds: seed %d twice", v)
+		}
+		seeds[v] = true
+	}
 	if err := s.checkData(); err != nil {
 		return err
 	}

@@ -433,7 +433,7 @@ func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
 	}
 	specs := []spec{
 		{Figure{Name: "accuracy_box", Title: "Test accuracy of every run",
-			Caption: fmt.Sprintf("Each dot is one run%s; the box spans the middle half of the runs (first to third quartile) with the median across it, the whiskers reach the lowest and highest run. Beside each box, the triangle is the mean and the bar its %s confidence interval: where the true mean of the configuration probably lies.%s%s", ringed, pct, overlap, left)},
+			Caption: fmt.Sprintf("Each dot is one run%s; the box spans the middle half of the runs (first to third quartile) with the median across it, the whiskers reach the lowest and highest run. Beside each box, the triangle is the mean and the bar its %s confidence interval, a range made to hold the configuration's mean over all seeds in %s of experiments.%s%s", ringed, pct, pct, overlap, left)},
 			func() (*chart, error) { return accuracyBoxPlot(configs, e.NamedSeed, level) }},
 		{Figure{Name: "val_loss_curves", Title: "Validation loss per epoch",
 			Caption: "The mean validation loss of each configuration's runs, epoch by epoch, with a band of one standard deviation either side (the spread of single runs, not the uncertainty of the mean). A curve ends where early stopping has ended half of its runs: later means would describe only the runs still training."},

@@ -46,7 +46,7 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 
 <div class="explain reading">
 <p>Each configuration was trained several times with different seeds (the random initial weights and the shuffling). The spread of those runs is the noise of a single run: a difference between configurations smaller than that noise cannot be told apart from luck with this many runs.</p>
-<p>The {{.Pct}} confidence interval (CI) of a mean is the range where the configuration's mean over all possible seeds probably lies; more runs make it narrower.{{if .Several}} A p-value is the chance of a difference at least this large if the configurations were in fact the same; below 0.05 (after the correction for making several comparisons) the difference is called detectable.{{end}}</p>
+<p>The {{.Pct}} confidence interval (CI) of a mean is a range computed from the runs (by the bootstrap) so that, over many experiments like this one, {{.Pct}} of such ranges hold the configuration's true mean, its mean over all possible seeds; more runs make it narrower.{{if .Several}} A p-value is the chance of a difference at least this large if the configurations were in fact the same; below 0.05 (after the correction for making several comparisons) the difference is called detectable.{{end}}</p>
 </div>
 
 {{if .S.Comparisons}}<h2>Comparisons with {{.S.Baseline}}</h2>

@@ -260,10 +260,28 @@ func (c Comparison) sentence(m Metric, family int, level, mwuFloor float64, tied
 		if family == 1 {
 			least = "its p-value"
 		}
-		fmt.Fprintf(&s, "%s cannot reach p < %g however the runs fall (%s is at least %.2g), so no difference can be called detectable here: that takes more runs. ", lead, Alpha, least, mwuFloor)
+		floor := fmt.Sprintf("is at least %.2g", mwuFloor)
+		if mwuFloor >= 1 { // Holm's correction stops at 1
+			floor = "is 1"
+		}
+		fmt.Fprintf(&s, "%s cannot reach p < %g however the runs fall (%s %s), so no difference can be called detectable here: that takes more runs. ", lead, Alpha, least, floor)
 	}
 	if !math.IsNaN(c.ImprovementLow) {
-		fmt.Fprintf(&s, "A run of %s beats a run of %s with probability %.2f (%s CI %.2f to %.2f).", c.Name, c.Baseline, c.Improvement, pct, c.ImprovementLow, c.ImprovementHigh)
+		fmt.Fprintf(&s, "A run of %s beats a run of %s with probability %.2f", c.Name, c.Baseline, c.Improvement)
+		switch {
+		case c.ImprovementLow == c.ImprovementHigh && (c.Improvement == 0 || c.Improvement == 1):
+			// Every resample gives the same: the interval cannot reach
+			// beyond the runs, which is not certainty.
+			who := "every run of " + c.Name + " beat every run of " + c.Baseline
+			if c.Improvement == 0 {
+				who = "no run of " + c.Name + " beat a run of " + c.Baseline
+			}
+			fmt.Fprintf(&s, " in these runs (%s; the bootstrap's %s CI, %.2f to %.2f, cannot reach beyond them and overstates the certainty).", who, pct, c.ImprovementLow, c.ImprovementHigh)
+		case min(c.N, c.BaselineN) < FewRuns:
+			fmt.Fprintf(&s, " (%s CI %.2f to %.2f, from so few runs that the interval is too narrow).", pct, c.ImprovementLow, c.ImprovementHigh)
+		default:
+			fmt.Fprintf(&s, " (%s CI %.2f to %.2f).", pct, c.ImprovementLow, c.ImprovementHigh)
+		}
 	}
 	return strings.TrimSpace(s.String()) + c.missing()
 }

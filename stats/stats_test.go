@@ -778,3 +778,29 @@ func TestMannWhitneyFloorPerComparison(t *testing.T) {
 		t.Errorf("one comparison: %s", one.Sentence)
 	}
 }
+
+// TestFewRunsCertainty: the probability of improvement from runs that
+// all beat the baseline's has a bootstrap interval of 1.00 to 1.00, which
+// the sentence says overstates the certainty; from fewer than FewRuns
+// runs the interval is called too narrow; a Mann-Whitney floor Holm's
+// correction raised to 1 reads "is 1", not "is at least 1".
+func TestFewRunsCertainty(t *testing.T) {
+	acc := Metric{Name: "test accuracy", HigherIsBetter: true}
+	base := Sample{"elu", []float64{0.20, 0.21}}
+	cs := Compare(acc, base, []Sample{
+		{"relu", []float64{0.30, 0.31}},
+		{"selu", []float64{0.205, 0.25}},
+		{"gelu", []float64{0.19, 0.22}},
+	}, DefaultBootstrap)
+	if s := cs[0].Sentence; !strings.Contains(s, "with probability 1.00 in these runs (every run of relu beat every run of elu;") || !strings.Contains(s, "overstates the certainty") {
+		t.Errorf("all runs better: %s", s)
+	}
+	if s := cs[1].Sentence; !strings.Contains(s, "from so few runs that the interval is too narrow") {
+		t.Errorf("2 runs each: %s", s)
+	}
+	for _, c := range cs {
+		if strings.Contains(c.Sentence, "at least 1)") || !strings.Contains(c.Sentence, "p-value is 1)") {
+			t.Errorf("%s: the Mann-Whitney floor of 2 runs each over 3 comparisons: %s", c.Name, c.Sentence)
+		}
+	}
+}

@@ -164,6 +164,23 @@ func WriteLRFind(dir string, r LRFind) error {
 	p.Add(s, l)
 	ch.addLegend("loss of each step", s)
 	ch.addLegend("smoothed loss", l)
+	// The losses the axis cuts off (the divergence) are marked where they
+	// are drawn, along its top, so that they do not read as a plateau.
+	var above plotter.XYs
+	for _, pt := range raw {
+		if pt.Y > p.Y.Max {
+			above = append(above, plotter.XY{X: pt.X, Y: p.Y.Max})
+		}
+	}
+	if len(above) > 0 {
+		a, err := plotter.NewScatter(above)
+		if err != nil {
+			return err
+		}
+		a.Color, a.Shape, a.Radius = colStop, draw.TriangleGlyph{}, vg.Points(3)
+		p.Add(a)
+		ch.addLegend(fmt.Sprintf("loss above %.3g, drawn at the top", p.Y.Max), a)
+	}
 	if r.Suggested > 0 {
 		m, err := plotter.NewLine(plotter.XYs{{X: r.Suggested, Y: p.Y.Min}, {X: r.Suggested, Y: p.Y.Max}})
 		if err != nil {

@@ -63,6 +63,11 @@ func TestWriteLRFind(t *testing.T) {
 			t.Fatalf("%s: %v", f, err)
 		}
 	}
+	// The loss of 9 is above the axis (it ends at 2.3 + a quarter of the
+	// range): marked, so that the divergence does not read as a plateau.
+	if svg, err := os.ReadFile(filepath.Join(dir, "lr_find.svg")); err != nil || !strings.Contains(string(svg), "drawn at the top") {
+		t.Errorf("lr_find.svg does not mark the loss cut off its axis (%v)", err)
+	}
 	if err := WriteLRFind(dir, LRFind{Rates: []float64{1e-3}, Losses: []float64{2}, Smoothed: []float64{2}}); err == nil {
 		t.Fatal("a one-point sweep drawn")
 	}

@@ -190,7 +190,7 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	}
 	fmt.Fprintf(w, "%s: %d steps of %s from %g; %s.\n", dir, len(rt.Rates), cfg.Optimizer, start, how)
 	fmt.Fprintf(w, "The smoothed loss was lowest at learning rate %.3g (a 1cycle --max-lr).\n", rt.Minimum)
-	fmt.Fprintf(w, "Suggested learning rate: %.3g\n", rt.Suggested)
+	fmt.Fprintf(w, "Suggested learning rate: %.3g (a tenth of it, for a constant --lr)\n", rt.Suggested)
 	// Where the sweep cannot show the loss falling, the suggestion means
 	// little: say why.
 	switch steps := cfg.StepsPerEpoch(); {

@@ -36,12 +36,12 @@ import (
 const EvaluationFile = "evaluation.json"
 
 func newEvaluateCmd() *cobra.Command {
-	var modelDir string
+	var modelFlag string
 	var data dataFlags
 	var samples, batch, threads int
 	var mc mcFlags
 	cmd := &cobra.Command{
-		Use:   "evaluate --model RUN_DIR [flags]",
+		Use:   "evaluate [flags] RUN_DIR",
 		Short: "Evaluate a saved model on the test set",
 		Long: `Evaluate the model saved in a run directory on the first --test-samples test
 images of the data set it was trained on (model.json says which): prints loss
@@ -49,16 +49,18 @@ and accuracy as Keras's model.evaluate does, and writes evaluation.json
 (loss, accuracy, confusion matrix, per-class precision, recall and F1) into
 the run directory. By default it takes the run's own test images: as many as
 the run was tested on, from where the run read them (metrics.json), so that
-it repeats the run's test accuracy.
+it repeats the run's test accuracy. The run directory is given as the
+argument or with --model.
 
 --mc-samples N adds Monte Carlo dropout: each image's probabilities are the
 mean of N stochastic passes with the dropout and noise layers active (Batch
 Normalization stays at inference), drawn from --mc-seed; evaluation.json
 then reports both the deterministic and the MC figures.`,
-		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if modelDir == "" {
-				return usagef("--model is required: a run directory holding %s and %s", saving.ConfigFile, saving.WeightsFile)
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			modelDir, err := runDirArg(cmd, args, modelFlag)
+			if err != nil {
+				return err
 			}
 			switch {
 			case cmd.Flags().Changed("test-samples") && samples < 1:
@@ -104,7 +106,7 @@ then reports both the deterministic and the MC figures.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&modelDir, "model", "", "run directory of the saved model (required)")
+	fs.StringVar(&modelFlag, "model", "", "run directory of the saved model (or give it as the argument)")
 	addDataFlags(fs, &data)
 	fs.Lookup("data").Usage = "where the data set's files are (default: where the run read them, if they are still there; else as train looks for them)"
 	fs.IntVar(&samples, "test-samples", 0, "evaluate on the first N test images (1-10000; default: as many as the run was tested on, else 1000)")
@@ -250,7 +252,7 @@ func newPredictCmd() *cobra.Command {
 	var top int
 	var mc mcFlags
 	cmd := &cobra.Command{
-		Use:   "predict --model RUN_DIR IMAGE...",
+		Use:   "predict [flags] RUN_DIR IMAGE...",
 		Short: "Classify PNG or JPEG images with a saved model",
 		Long: `Classify PNG or JPEG images of any size with the model saved in a run
 directory, prepared as the model's data set was (model.json's
@@ -259,11 +261,13 @@ preprocessing): composited over black, resized to the model's input size
 turned to gray for a grayscale model, and scaled to [0,1] as in training.
 The top classes are printed with their probabilities, or as JSON with --json.
 With --mc-samples N the probabilities are Monte Carlo dropout's: the mean of
-N passes with the dropout and noise layers active, drawn from --mc-seed.`,
+N passes with the dropout and noise layers active, drawn from --mc-seed.
+The run directory is given as the first argument or with --model.`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if modelDir == "" {
-				return usagef("--model is required: a run directory holding %s and %s", saving.ConfigFile, saving.WeightsFile)
+			dir, images, err := predictArgs(cmd, args, modelDir)
+			if err != nil {
+				return err
 			}
 			if top < 1 {
 				return usagef("--top %d: want at least 1", top)
@@ -271,14 +275,31 @@ N passes with the dropout and noise layers active, drawn from --mc-seed.`,
 			if err := mc.check(cmd.Flags()); err != nil {
 				return err
 			}
-			return runPredict(cmd.OutOrStdout(), modelDir, args, top, asJSON, mc)
+			return runPredict(cmd.OutOrStdout(), dir, images, top, asJSON, mc)
 		},
 	}
-	cmd.Flags().StringVar(&modelDir, "model", "", "run directory of the saved model (required)")
+	cmd.Flags().StringVar(&modelDir, "model", "", "run directory of the saved model (or give it as the first argument)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	cmd.Flags().IntVar(&top, "top", 3, "number of classes to print per image")
 	addMCFlags(cmd.Flags(), &mc)
 	return cmd
+}
+
+// predictArgs splits predict's arguments into the run directory and the
+// images: --model (modelDir) gives it, else the first argument, which must
+// then be a directory (an image never is one). With --model, every
+// argument is an image: a directory among them is refused as an image.
+func predictArgs(cmd *cobra.Command, args []string, modelDir string) (string, []string, error) {
+	if modelDir != "" {
+		return modelDir, args, runDirFile("--model", modelDir)
+	}
+	if fi, err := os.Stat(args[0]); err != nil || !fi.IsDir() {
+		return "", nil, usagef("no run directory: give RUN_DIR IMAGE... or --model RUN_DIR IMAGE... (see '%s --help')", cmd.CommandPath())
+	}
+	if len(args) == 1 {
+		return "", nil, usagef("no image: give RUN_DIR IMAGE... (see '%s --help')", cmd.CommandPath())
+	}
+	return args[0], args[1:], nil
 }
 
 // Prediction is one image's result in predict's JSON output.

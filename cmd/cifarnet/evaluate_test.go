@@ -77,8 +77,8 @@ func TestEvaluateEqualsTheRunsOwnMetrics(t *testing.T) {
 	if want := fmt.Sprintf("Test accuracy: %.4f", m.TestAccuracy); total != 200 || lines[len(lines)-1] != want {
 		t.Fatalf("confusion total %d, stdout %q", total, stdout)
 	}
-	if _, stderr, code := run(t, "evaluate", "--data", sharedData(t)); code != 2 || !strings.Contains(stderr, "--model is required") {
-		t.Fatalf("no --model: exit %d %q", code, stderr)
+	if _, stderr, code := run(t, "evaluate", "--data", sharedData(t)); code != 2 || !strings.Contains(stderr, "no run directory: give RUN_DIR or --model RUN_DIR") {
+		t.Fatalf("no run directory: exit %d %q", code, stderr)
 	}
 	if _, stderr, code := run(t, "evaluate", "--model", t.TempDir(), "--data", sharedData(t)); code != 1 || !strings.Contains(stderr, "model.json") {
 		t.Fatalf("empty model dir: exit %d %q", code, stderr)
@@ -231,6 +231,42 @@ func TestPredictImages(t *testing.T) {
 	os.WriteFile(notImage, []byte("hello"), 0o644)
 	if _, stderr, code := run(t, "predict", "--model", dir, native, notImage); code != 1 || !strings.Contains(stderr, "notes.txt: not a PNG or JPEG") {
 		t.Errorf("text file: exit %d %q", code, stderr)
+	}
+}
+
+// TestRunDirectoryArgument: evaluate and predict take the run directory
+// as their (first) argument, as export does, or with --model (evaluate:
+// not both unless the same; predict: its arguments are then images); a
+// file given for it (the run's model.safetensors) is refused by every
+// command that takes one, naming the directory to give.
+func TestRunDirectoryArgument(t *testing.T) {
+	dir := trainedRun(t)
+	img := filepath.Join(t.TempDir(), "a.png")
+	writePNG(t, img, image.NewRGBA(image.Rect(0, 0, 8, 8)))
+	for _, args := range [][]string{{"evaluate", dir}, {"evaluate", "--model", dir, dir}, {"predict", dir, img}, {"predict", "--model", dir, img}} {
+		if stdout, stderr, code := run(t, args...); code != 0 || !strings.Contains(stdout, "Test accuracy: ") && !strings.HasPrefix(stdout, img+": ") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
+	weights := filepath.Join(dir, "model.safetensors")
+	other := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"evaluate", "--model", other, dir}, "the run directory is given twice"},
+		{[]string{"predict", dir}, "no image"},
+		{[]string{"predict", img}, "no run directory"},
+		{[]string{"evaluate", "--model", weights}, "--model " + weights + ": a file; give the run directory that holds model.json and model.safetensors (here " + dir + ")"},
+		{[]string{"evaluate", weights}, weights + ": a file; give the run directory"},
+		{[]string{"predict", "--model", weights, img}, "--model " + weights + ": a file; give the run directory"},
+		{[]string{"export", "--model", weights}, "--model " + weights + ": a file; give the run directory"},
+		{[]string{"export", weights}, weights + ": a file; give the run directory"},
+	} {
+		_, stderr, code := run(t, tt.args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and one line containing %q", tt.args, code, stderr, tt.want)
+		}
 	}
 }
 

@@ -46,13 +46,9 @@ image flattened channels-last and divided by 255.
 See docs/onnx.md for running the model from Python, Node.js and a web page.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case len(args) == 1 && modelDir != "" && args[0] != modelDir:
-				return usagef("the run directory is given twice (%q and --model %q): give one", args[0], modelDir)
-			case len(args) == 1:
-				modelDir = args[0]
-			case modelDir == "":
-				return usagef("no run directory: give RUN_DIR or --model RUN_DIR (see '%s --help')", cmd.CommandPath())
+			dir, err := runDirArg(cmd, args, modelDir)
+			if err != nil {
+				return err
 			}
 			if format != "onnx" {
 				return usagef("--format %q: only onnx is supported", format)
@@ -66,7 +62,7 @@ See docs/onnx.md for running the model from Python, Node.js and a web page.`,
 				return usagef("--input %q: want uint8 or float32", input)
 			}
 			if out == "" {
-				out = filepath.Join(modelDir, ONNXFile)
+				out = filepath.Join(dir, ONNXFile)
 			} else if fi, err := os.Stat(out); err == nil && fi.IsDir() {
 				return usagef("--out %s is a directory: want the name of the .onnx file to write", out)
 			} else if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
@@ -78,7 +74,7 @@ See docs/onnx.md for running the model from Python, Node.js and a web page.`,
 				// then refused the second time as "not an .onnx file").
 				return usagef("--out %s: want a file name ending in .onnx", out)
 			}
-			return runExport(cmd.OutOrStdout(), modelDir, out, in)
+			return runExport(cmd.OutOrStdout(), dir, out, in)
 		},
 	}
 	fs := cmd.Flags()
@@ -87,6 +83,37 @@ See docs/onnx.md for running the model from Python, Node.js and a web page.`,
 	fs.StringVar(&input, "input", string(onnx.Uint8), "model input: uint8 (raw images [batch, height, width, channels]) or float32 (features [batch, features])")
 	fs.StringVar(&out, "out", "", "output file, a name ending in .onnx (default RUN_DIR/"+ONNXFile+"; an existing one is replaced)")
 	return cmd
+}
+
+// runDirArg is the run directory of a command that takes it as its one
+// argument or with --model (modelDir): one of the two, or both the same.
+func runDirArg(cmd *cobra.Command, args []string, modelDir string) (string, error) {
+	switch {
+	case len(args) == 1 && modelDir != "" && args[0] != modelDir:
+		return "", usagef("the run directory is given twice (%q and --model %q): give one", args[0], modelDir)
+	case len(args) == 1:
+		return args[0], runDirFile("", args[0])
+	case modelDir == "":
+		return "", usagef("no run directory: give RUN_DIR or --model RUN_DIR (see '%s --help')", cmd.CommandPath())
+	}
+	return modelDir, runDirFile("--model", modelDir)
+}
+
+// runDirFile refuses a file given for a run directory (its
+// model.safetensors, say): the failure on a path through it ("metrics.json:
+// not a directory") would not say what to give instead. flag is the flag
+// that gave it, "" for the argument.
+func runDirFile(flag, dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil || fi.IsDir() {
+		return nil
+	}
+	in := ""
+	parent := filepath.Dir(dir)
+	if fi, err := os.Stat(filepath.Join(parent, saving.ConfigFile)); err == nil && fi.Mode().IsRegular() {
+		in = " (here " + parent + ")"
+	}
+	return usagef("%s: a file; give the run directory that holds %s and %s%s", strings.TrimSpace(flag+" "+dir), saving.ConfigFile, saving.WeightsFile, in)
 }
 
 func runExport(stdout io.Writer, modelDir, out string, in onnx.Input) error {

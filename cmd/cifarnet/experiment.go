@@ -208,9 +208,8 @@ func applySettings(settings []experiment.Setting) (train.Config, error) {
 		case fl == nil:
 			return cfg, usagef("unknown setting %q (want a flag of 'cifarnet train', e.g. activation, lr, epochs, hidden)", s.Name)
 		}
-		// pflag's error names the flag and the value already.
 		if err := fs.Set(s.Name, s.Value); err != nil {
-			return cfg, usageError{err}
+			return cfg, usageError{flagValueError(err)}
 		}
 	}
 	if model.file != "" || model.layers != "" {

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"math"
@@ -64,7 +65,7 @@ restore_best_weights), 50 epochs of batch 128, validation_split=0.2, the first
 		Version:       version(),
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError{fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())}
+		return usageError{fmt.Errorf("%v (see '%s --help')", flagValueError(err), c.CommandPath())}
 	})
 	// Every float flag of every command must be finite: NaN and Inf pass
 	// many range checks, then fail far later (metrics.json cannot hold them).
@@ -125,6 +126,49 @@ func argFlag(cmd *cobra.Command, err error) error {
 		return err
 	}
 	return usagef("--%s %s: %s (%s's %s)", name, ae.Value, ae.Want, ae.Owner, ae.Key)
+}
+
+// valueWants says what a value of each flag type the commands use is:
+// pflag's error for a value that does not parse quotes strconv instead
+// ("strconv.ParseUint: parsing "-1": invalid syntax"). float, floats, int
+// and bool are also argValue's types; the other types of ours (freq, and
+// string for a Value that checks its string) say what they want themselves.
+var valueWants = map[string]string{
+	"int":      "an integer",
+	"uint64":   "a non-negative integer",
+	"float64":  "a number",
+	"float":    "a number",
+	"intSlice": "a comma-separated list of integers",
+	"floats":   "a comma-separated list of numbers",
+	"bool":     "true or false",
+}
+
+// flagValueError puts a flag's value that does not parse in the flag's
+// terms ("--seed -1: not a non-negative integer"), as every other flag's
+// error is; other errors pass through.
+func flagValueError(err error) error {
+	var iv *pflag.InvalidValueError
+	if !errors.As(err, &iv) {
+		return err
+	}
+	f, v := iv.GetFlag(), iv.GetValue()
+	given := "--" + f.Name + " " + quote.Line(v, quote.Max)
+	if v == "" || strings.ContainsAny(v, " \t\n\"'") || strconv.Quote(v) != `"`+v+`"` {
+		given = "--" + f.Name + " " + quote.Short(v)
+	}
+	want, ok := valueWants[f.Value.Type()]
+	var csvErr *csv.ParseError // a slice flag's
+	switch {
+	case ok && errors.Is(err, strconv.ErrRange):
+		return fmt.Errorf("%s: out of range", given)
+	case ok && (errors.Is(err, strconv.ErrSyntax) || errors.As(err, &csvErr)):
+		return fmt.Errorf("%s: not %s", given, want)
+	}
+	// Our own message ("want a finite number"), which may start with the
+	// value again.
+	why := errors.Unwrap(iv).Error()
+	why = strings.TrimPrefix(strings.TrimPrefix(why, strconv.Quote(v)+": "), v+": ")
+	return fmt.Errorf("%s: %s", given, why)
 }
 
 // maxMessage bounds the error line printed: whatever a message quotes

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 var binary string
@@ -95,6 +98,58 @@ func TestInvalidFlagsExit2(t *testing.T) {
 			t.Errorf("%v: panic trace", tt.args)
 		}
 	}
+}
+
+// TestFlagValueErrors: a value that does not parse as its flag's type is
+// named with the flag and what the flag takes, for every type of flag the
+// commands use, never with strconv's words; exit status 2.
+func TestFlagValueErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--epochs", "ten"}, "--epochs ten: not an integer"},
+		{[]string{"train", "--epochs", "99999999999999999999"}, "--epochs 99999999999999999999: out of range"},
+		{[]string{"train", "--seed", "-1"}, "--seed -1: not a non-negative integer"},
+		{[]string{"evaluate", "--mc-seed", "x"}, "--mc-seed x: not a non-negative integer"},
+		{[]string{"train", "--validation-split", "abc"}, "--validation-split abc: not a number"},
+		{[]string{"train", "--validation-split", "1e999"}, "--validation-split 1e999: out of range"},
+		{[]string{"train", "--lr", "abc"}, "--lr abc: not a number"},
+		{[]string{"train", "--lr", ""}, `--lr "": not a number`},
+		{[]string{"train", "--baseline", "NaN"}, "--baseline NaN: want a finite number"},
+		{[]string{"train", "--ema-overwrite-frequency", "x"}, "--ema-overwrite-frequency x: not an integer"},
+		{[]string{"train", "--ema-overwrite-frequency", "99999999999"}, "--ema-overwrite-frequency 99999999999: out of range"},
+		{[]string{"train", "--hidden", "256,,256"}, "--hidden 256,,256: not a comma-separated list of integers"},
+		{[]string{"train", "--hidden", `"1`}, `--hidden "\"1": not a comma-separated list of integers`},
+		{[]string{"train", "--boundaries", "1,,2"}, "--boundaries 1,,2: not a comma-separated list of numbers"},
+		{[]string{"train", "--values", "1,NaN"}, "--values 1,NaN: want finite numbers"},
+		{[]string{"train", "--restore-best=maybe"}, "--restore-best maybe: not true or false"},
+		{[]string{"train", "--nesterov=maybe"}, "--nesterov maybe: not true or false"},
+		{[]string{"train", "--backup-and-restore", "1x"}, `--backup-and-restore 1x: want "epoch", "auto", a number of batches`},
+		{[]string{"train", "--lr-schedule", "warp"}, "--lr-schedule warp: unknown schedule"},
+		{[]string{"experiment", "--grid", "seed=1", "--named-seed", "-1"}, "--named-seed -1: not a non-negative integer"},
+	} {
+		_, stderr, code := run(t, tt.args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 ||
+			strings.Contains(stderr, "strconv") || strings.Contains(stderr, "invalid argument") {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and one line containing %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	// Every type of flag is covered: one added (a duration) must say
+	// what it takes too.
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			typ := f.Value.Type()
+			if _, ok := valueWants[typ]; !ok && typ != "string" && typ != "stringArray" && typ != "freq" {
+				t.Errorf("%s --%s: flag type %s is not in valueWants", c.CommandPath(), f.Name, typ)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot())
 }
 
 func TestMissingDataIsAClearError(t *testing.T) {

@@ -49,9 +49,12 @@ func (a *argValue) Set(s string) error {
 	case "floats":
 		var fs []any
 		for _, p := range strings.Split(s, ",") {
-			f, e := strconv.ParseFloat(strings.TrimSpace(p), 64)
-			if e != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-				return fmt.Errorf("%q is not a number", p)
+			var f float64
+			if f, err = strconv.ParseFloat(strings.TrimSpace(p), 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+				err = fmt.Errorf("want finite numbers")
+			}
+			if err != nil {
+				break
 			}
 			fs = append(fs, f)
 		}

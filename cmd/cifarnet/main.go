@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,11 +41,38 @@ func warn(msg string) { fmt.Fprintf(os.Stderr, "cifarnet: warning: %s\n", msg) }
 // usageArgs makes a cobra argument check report a usage error (exit 2).
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
+		if err := boolValueArg(c, os.Args[1:], args); err != nil {
+			return err
+		}
 		if err := check(c, args); err != nil {
 			return usagef("%v (see '%s --help')", err, c.CommandPath())
 		}
 		return nil
 	}
+}
+
+// boolValueArg refuses "--restore-best false": a boolean flag takes a
+// value only after "=", so the value became an argument (args, as raw
+// splits them from the command line), refused as an unknown command, or
+// taken for an image by predict.
+func boolValueArg(c *cobra.Command, raw, args []string) error {
+	for i := 0; i+1 < len(raw) && raw[i] != "--"; i++ {
+		v := raw[i+1]
+		if (!strings.EqualFold(v, "true") && !strings.EqualFold(v, "false")) || !slices.Contains(args, v) {
+			continue
+		}
+		var f *pflag.Flag
+		switch a := raw[i]; {
+		case strings.HasPrefix(a, "--"):
+			f = c.Flags().Lookup(a[2:])
+		case len(a) == 2 && a[0] == '-':
+			f = c.Flags().ShorthandLookup(a[1:])
+		}
+		if f != nil && f.Value.Type() == "bool" && f.NoOptDefVal != "" {
+			return usagef("--%s takes its value after \"=\": --%s=%s", f.Name, f.Name, strings.ToLower(v))
+		}
+	}
+	return nil
 }
 
 func newRoot() *cobra.Command {

@@ -152,6 +152,30 @@ func TestFlagValueErrors(t *testing.T) {
 	walk(newRoot())
 }
 
+// TestBoolFlagValueAsArgument: "--restore-best false" (a boolean flag
+// takes its value only after "=") says how to write it, for pflag's and
+// argValue's boolean flags and a shorthand; a "false" after another flag
+// stays an unknown command.
+func TestBoolFlagValueAsArgument(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--restore-best", "false"}, `--restore-best takes its value after "=": --restore-best=false`},
+		{[]string{"train", "--epochs", "1", "--restore-best", "FALSE"}, `--restore-best takes its value after "=": --restore-best=false`},
+		{[]string{"train", "-q", "True"}, `--quiet takes its value after "=": --quiet=true`},
+		{[]string{"train", "--nesterov", "false"}, `--nesterov takes its value after "=": --nesterov=false`},
+		{[]string{"predict", "--model", "run", "--json", "false", "a.png"}, `--json takes its value after "=": --json=false`},
+		{[]string{"train", "--epochs", "2", "false"}, `unknown command "false" for "cifarnet train"`},
+		{[]string{"train", "--restore-best=false", "false"}, `unknown command "false" for "cifarnet train"`},
+	} {
+		_, stderr, code := run(t, tt.args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and one line containing %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}
+
 func TestMissingDataIsAClearError(t *testing.T) {
 	_, stderr, code := run(t, "train", "--data", "/nonexistent/cifar")
 	if code != 1 || !strings.Contains(stderr, "/nonexistent/cifar") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {

@@ -183,12 +183,28 @@ func (r *argReader) finish() error {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		var known []string
-		for k := range r.used {
-			known = append(known, k)
-		}
-		sort.Strings(known)
-		return fmt.Errorf("%s has no argument %s (it takes %s)", r.owner, strings.Join(unknown, ", "), strings.Join(known, ", "))
+		return &UnknownArgError{Owner: r.owner, Keys: unknown, Known: r.known()}
 	}
 	return nil
+}
+
+// known lists the arguments read, sorted.
+func (r *argReader) known() []string {
+	var known []string
+	for k := range r.used {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	return known
+}
+
+// UnknownArgError is arguments that the optimizer or schedule Owner does
+// not have: Keys, sorted; Known lists those it takes.
+type UnknownArgError struct {
+	Owner       string
+	Keys, Known []string
+}
+
+func (e *UnknownArgError) Error() string {
+	return fmt.Sprintf("%s has no argument %s (it takes %s)", e.Owner, strings.Join(e.Keys, ", "), strings.Join(e.Known, ", "))
 }

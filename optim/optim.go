@@ -161,6 +161,19 @@ func Names() []string {
 	return n
 }
 
+// Arguments lists the Keras names of the arguments the optimizer name
+// takes (none for an unknown name), sorted: with UnknownArgError, a caller
+// can say which optimizers take an argument another refused.
+func Arguments(name string) []string {
+	mk, ok := registry[name]
+	if !ok {
+		return nil
+	}
+	r := newArgReader(name, nil)
+	mk(r).core().readOptions(r)
+	return r.known()
+}
+
 // DefaultLearningRate is the learning_rate default of the Keras optimizer
 // name: 0.01 for SGD, 0.001 for the others.
 func DefaultLearningRate(name string) float64 {

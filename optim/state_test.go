@@ -1,8 +1,10 @@
 package optim
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -178,6 +180,36 @@ func TestBuildRejects(t *testing.T) {
 		if _, err := Build(c.name, Constant(0.1), c.args); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %v: error %v, want %q", c.name, c.args, err, c.want)
 		}
+	}
+}
+
+// TestArguments: Arguments lists exactly what Build accepts: each
+// optimizer takes every argument of its list, and refuses another's with
+// an UnknownArgError naming it.
+func TestArguments(t *testing.T) {
+	all := map[string]bool{}
+	for _, name := range Names() {
+		for _, k := range Arguments(name) {
+			all[k] = true
+		}
+	}
+	for _, name := range Names() {
+		takes := map[string]bool{}
+		for _, k := range Arguments(name) {
+			takes[k] = true
+			if _, err := Build(name, Constant(0.1), Args{k: nil}); err != nil {
+				t.Errorf("%s: its argument %s refused: %v", name, k, err)
+			}
+		}
+		for k := range all {
+			var ue *UnknownArgError
+			if _, err := Build(name, Constant(0.1), Args{k: nil}); !takes[k] && (!errors.As(err, &ue) || ue.Owner != name || len(ue.Keys) != 1 || ue.Keys[0] != k) {
+				t.Errorf("%s %s: error %v, want an UnknownArgError", name, k, err)
+			}
+		}
+	}
+	if a := Arguments("sgd"); !slices.Contains(a, "nesterov") || !slices.Contains(a, "momentum") || slices.Contains(Arguments("nadam"), "nesterov") || Arguments("nope") != nil {
+		t.Errorf("sgd's arguments %v, nadam's %v", a, Arguments("nadam"))
 	}
 }
 

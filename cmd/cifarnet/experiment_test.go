@@ -42,6 +42,7 @@ func TestExperimentBadInput(t *testing.T) {
 		{[]string{"--grid", "lr=abc"}, "grid lr=abc: not a number"},
 		{[]string{"--grid", "hidden=abc"}, "grid hidden=abc: not a comma-separated list of integers"},
 		{[]string{"--grid", "batch-size=0,1"}, "grid batch-size=0: want 1 to"},
+		{[]string{"--grid", "optimizer=sgd,nadam", "--nesterov"}, "grid optimizer=nadam: --nesterov: an argument of sgd, not of nadam (give --optimizer sgd)"},
 		{[]string{"--grid", "activation=elu,relu", "--grid", "batch-size=0"}, "grid activation=elu batch-size=0: --batch-size 0: want 1 to"},
 		{[]string{"--grid", "seed=1,2"}, "grid seed: seeds are given by --seeds"},
 		{[]string{"--grid", "threads=1,2"}, `grid threads=1: setting "threads": not a setting of a run: give the experiment's own --threads`},

@@ -139,6 +139,10 @@ func argFlag(cmd *cobra.Command, err error) error {
 		}
 		return err
 	}
+	var ue *optim.UnknownArgError
+	if cmd != nil && errors.As(err, &ue) {
+		return optimizerFlag(cmd.Flags(), err, ue)
+	}
 	var ae *optim.ArgError
 	if cmd == nil || !errors.As(err, &ae) {
 		return err
@@ -197,6 +201,43 @@ func flagValueError(err error) error {
 	why := errors.Unwrap(iv).Error()
 	why = strings.TrimPrefix(strings.TrimPrefix(why, strconv.Quote(v)+": "), v+": ")
 	return fmt.Errorf("%s: %s", given, why)
+}
+
+// optimizerFlag names, for an optimizer's flag given to an optimizer
+// without that argument, the optimizers that take it ("--nesterov: an
+// argument of sgd, not of nadam (give --optimizer sgd)"): Keras's list of
+// what the optimizer takes names no flag and not the fix.
+func optimizerFlag(fs *pflag.FlagSet, err error, ue *optim.UnknownArgError) error {
+	if !slices.Contains(optim.Names(), ue.Owner) {
+		return err // a schedule's
+	}
+	for _, k := range ue.Keys {
+		name := strings.ReplaceAll(k, "_", "-")
+		if f := fs.Lookup(name); f == nil || !f.Changed {
+			continue // from a model file
+		}
+		var takers []string
+		for _, o := range optim.Names() {
+			if slices.Contains(optim.Arguments(o), k) {
+				takers = append(takers, o)
+			}
+		}
+		if len(takers) == 0 {
+			continue
+		}
+		msg := fmt.Sprintf("--%s: an argument of %s, not of %s (give --optimizer %s)", name, series(takers, "and"), ue.Owner, series(takers, "or"))
+		// What the error says before (an experiment's configuration) stays.
+		return usageError{errors.New(strings.Replace(err.Error(), ue.Error(), msg, 1))}
+	}
+	return err
+}
+
+// series joins words as prose does: "a", "a or b", "a, b or c".
+func series(words []string, conj string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
 }
 
 // maxMessage bounds the error line printed: whatever a message quotes

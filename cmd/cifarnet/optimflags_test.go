@@ -92,7 +92,12 @@ func TestOptimizerFlagErrorsExit2(t *testing.T) {
 		want string
 	}{
 		{[]string{"--optimizer", "sgd", "--momentum", "1.5"}, "--momentum 1.5: want a number from 0 to 1"},
-		{[]string{"--optimizer", "sgd", "--beta-1", "0.9"}, "sgd has no argument beta_1"},
+		// An optimizer's flag given to another optimizer names those that
+		// take it.
+		{[]string{"--optimizer", "sgd", "--beta-1", "0.9"}, "--beta-1: an argument of adam, adamax, adamw, lion and nadam, not of sgd (give --optimizer adam, adamax, adamw, lion or nadam)"},
+		{[]string{"--nesterov"}, "--nesterov: an argument of sgd, not of nadam (give --optimizer sgd)"},
+		{[]string{"--momentum", "0.9"}, "--momentum: an argument of rmsprop and sgd, not of nadam (give --optimizer rmsprop or sgd)"},
+		{[]string{"--optimizer", "adam", "--centered"}, "--centered: an argument of rmsprop, not of adam (give --optimizer rmsprop)"},
 		{[]string{"--clipnorm", "1", "--clipvalue", "1"}, "only one of clipnorm, clipvalue and global_clipnorm"},
 		{[]string{"--lr-schedule", "warp"}, `--lr-schedule warp: unknown schedule (want constant, cosine, cosine-restarts, exponential, inverse-time, onecycle, piecewise, polynomial, or a Keras class name`},
 		{[]string{"--lr-schedule", ""}, `--lr-schedule "": want a schedule name`},

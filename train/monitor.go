@@ -45,12 +45,21 @@ func newMonitor(owner, metric, mode string, minDelta float64) (monitor, error) {
 		case "accuracy":
 			m.maximize = true
 		default:
-			return monitor{}, fmt.Errorf("%s: cannot tell whether %s should be maximized or minimized: give mode min or max", owner, metric)
+			return monitor{}, &ModeError{Owner: owner, Monitor: metric}
 		}
 	default:
 		return monitor{}, &optim.ArgError{Owner: owner, Key: "mode", Value: strconv.Quote(mode), Want: "want auto, min or max"}
 	}
 	return m, nil
+}
+
+// ModeError is a callback's mode auto with a metric whose direction it
+// cannot tell (learning_rate): Owner's mode must be min or max. A caller
+// names its own setting of the mode (the command line, its flag).
+type ModeError struct{ Owner, Monitor string }
+
+func (e *ModeError) Error() string {
+	return fmt.Sprintf("%s: cannot tell whether %s should be maximized or minimized: give mode min or max", e.Owner, e.Monitor)
 }
 
 // improves is Keras's _is_improvement: always against no reference yet,

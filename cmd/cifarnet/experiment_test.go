@@ -42,6 +42,7 @@ func TestExperimentBadInput(t *testing.T) {
 		{[]string{"--grid", "lr=abc"}, "grid lr=abc: not a number"},
 		{[]string{"--grid", "hidden=abc"}, "grid hidden=abc: not a comma-separated list of integers"},
 		{[]string{"--grid", "batch-size=0,1"}, "grid batch-size=0: want 1 to"},
+		{[]string{"--grid", "monitor=val_loss,learning_rate", "--lr-schedule", "cosine", "--decay-steps", "10"}, "grid monitor=learning_rate: early stopping: cannot tell whether learning_rate should be maximized or minimized: give --mode min or max"},
 		{[]string{"--grid", "optimizer=sgd,nadam", "--nesterov"}, "grid optimizer=nadam: --nesterov: an argument of sgd, not of nadam (give --optimizer sgd)"},
 		{[]string{"--grid", "activation=elu,relu", "--grid", "batch-size=0"}, "grid activation=elu batch-size=0: --batch-size 0: want 1 to"},
 		{[]string{"--grid", "seed=1,2"}, "grid seed: seeds are given by --seeds"},

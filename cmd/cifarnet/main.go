@@ -24,6 +24,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/optim"
+	"github.com/cifarnet/cifarnet/train"
 )
 
 // usageError marks an invalid flag or argument: exit status 2, as flag
@@ -143,6 +144,10 @@ func argFlag(cmd *cobra.Command, err error) error {
 	if cmd != nil && errors.As(err, &ue) {
 		return optimizerFlag(cmd.Flags(), err, ue)
 	}
+	var mode *train.ModeError
+	if cmd != nil && errors.As(err, &mode) {
+		return modeFlag(cmd.Flags(), err, mode)
+	}
 	var ae *optim.ArgError
 	if cmd == nil || !errors.As(err, &ae) {
 		return err
@@ -230,6 +235,24 @@ func optimizerFlag(fs *pflag.FlagSet, err error, ue *optim.UnknownArgError) erro
 		return usageError{errors.New(strings.Replace(err.Error(), ue.Error(), msg, 1))}
 	}
 	return err
+}
+
+// modeFlag names the flag of a callback's mode where auto cannot tell the
+// direction of the metric watched: "give mode min or max" is Keras's
+// argument, not a flag.
+func modeFlag(fs *pflag.FlagSet, err error, me *train.ModeError) error {
+	monitor, mode := "monitor", "mode"
+	if me.Owner == "reduce_lr_on_plateau" {
+		monitor, mode = "reduce-lr-monitor", "reduce-lr-mode"
+	}
+	if fs.Lookup(mode) == nil {
+		return err
+	}
+	msg := fmt.Sprintf("%s: cannot tell whether %s should be maximized or minimized: give --%s min or max", me.Owner, me.Monitor, mode)
+	if fs.Changed(monitor) {
+		msg = fmt.Sprintf("--%s %s: cannot tell whether to maximize or minimize it (%s's mode auto): give --%s min or max", monitor, me.Monitor, me.Owner, mode)
+	}
+	return usageError{errors.New(strings.Replace(err.Error(), me.Error(), msg, 1))}
 }
 
 // series joins words as prose does: "a", "a or b", "a, b or c".

@@ -112,7 +112,10 @@ func TestOptimizerFlagErrorsExit2(t *testing.T) {
 		{[]string{"--lr-schedule", "onecycle", "--momentum", "0.9", "--optimizer", "sgd", "--epochs", "3", "--total-steps", "95"}, "--total-steps 95 is fewer than the run's 3 epochs × 32 steps"},
 		{[]string{"--lr-schedule", "cosine", "--decay-steps", "100", "--reduce-lr-on-plateau"}, "needs a constant learning rate"},
 		{[]string{"--monitor", "val_acc"}, `monitor "val_acc"`},
-		{[]string{"--monitor", "learning_rate"}, "give mode min or max"},
+		// Keras's "give mode min or max" names the flag.
+		{[]string{"--monitor", "learning_rate"}, "--monitor learning_rate: cannot tell whether to maximize or minimize it (early stopping's mode auto): give --mode min or max"},
+		{[]string{"--monitor", "learning_rate", "--lr-schedule", "cosine", "--decay-steps", "10"}, "give --mode min or max"},
+		{[]string{"--reduce-lr-monitor", "learning_rate"}, "--reduce-lr-monitor learning_rate: cannot tell whether to maximize or minimize it (reduce_lr_on_plateau's mode auto): give --reduce-lr-mode min or max"},
 		{[]string{"--reduce-lr-factor", "2"}, "factor 2"},
 		{[]string{"--momentum", "x"}, "--momentum"},
 		{[]string{"--lr", "NaN"}, "--lr"},

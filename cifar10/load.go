@@ -105,7 +105,11 @@ func Load(src string, nTrain, nTest int) (*Data, error) {
 
 func loadDir(dir string, ws []want) (map[string]*Set, error) {
 	sets := make(map[string]*Set, len(ws))
-	for _, w := range ws {
+	absent := func(w want) bool {
+		_, err := os.Stat(filepath.Join(dir, w.name))
+		return errors.Is(err, os.ErrNotExist) && !fileExists(filepath.Join(dir, pyName(w.name)))
+	}
+	for i, w := range ws {
 		name := filepath.Join(dir, w.name)
 		if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
 			if py := filepath.Join(dir, pyName(w.name)); fileExists(py) {
@@ -116,7 +120,9 @@ func loadDir(dir string, ws []want) (map[string]*Set, error) {
 				sets[w.name] = s
 				continue
 			}
-			return nil, short(name, w, 0, fmt.Sprintf("cifar10: %s: missing: %s is not a complete %s or %s directory (need %s for %d records)", name, dir, DirName, PyDirName, w.name, w.n))
+			e := short(name, w, 0, fmt.Sprintf("cifar10: %s: missing: %s is not a complete %s or %s directory (need %s for %d records)", name, dir, DirName, PyDirName, w.name, w.n))
+			e.Missing = missingFiles(ws[i:], absent)
+			return nil, e
 		}
 		f, err := regular.Open(name)
 		if err != nil {
@@ -257,12 +263,26 @@ func readArchive(r io.Reader, name string, ws []want) (map[string]*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range ws {
+	for i, w := range ws {
 		if sets[w.name] == nil {
-			return nil, short(name, w, 0, fmt.Sprintf("cifar10: %s: archive has no member %s/%s or %s/%s (need %d records)", name, DirName, w.name, PyDirName, pyName(w.name), w.n))
+			e := short(name, w, 0, fmt.Sprintf("cifar10: %s: archive has no member %s/%s or %s/%s (need %d records)", name, DirName, w.name, PyDirName, pyName(w.name), w.n))
+			e.Missing = missingFiles(ws[i:], func(w want) bool { return sets[w.name] == nil })
+			return nil, e
 		}
 	}
 	return sets, nil
+}
+
+// missingFiles names the files of ws, the first absent, that are absent
+// and of the first's kind (training or test).
+func missingFiles(ws []want, absent func(want) bool) []string {
+	var names []string
+	for _, w := range ws {
+		if (w.name == TestFile) == (ws[0].name == TestFile) && absent(w) {
+			names = append(names, w.name)
+		}
+	}
+	return names
 }
 
 // maxMember bounds any archive member: the official batches are 30 MB.

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -221,6 +222,26 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("error spans lines: %q", err)
 			}
 		})
+	}
+}
+
+// TestLoadNamesEveryMissingBatch: a load that needs batch files the
+// directory or archive lacks names all of them (the training ones, as
+// the first missing is one), not only the first.
+func TestLoadNamesEveryMissingBatch(t *testing.T) {
+	dir := writeDir(t, map[string]int{TrainFile(2): 1, TestFile: 1})
+	arch := writeArchive(t, []member{{DirName + "/" + TrainFile(2), tar.TypeReg, batch(PerBatch, 1)}})
+	for src, want := range map[string][]string{dir: {TrainFile(1), TrainFile(3)}, arch: {TrainFile(1), TrainFile(3)}} {
+		_, err := Load(src, 2*PerBatch+1, 1)
+		var short *ShortError
+		if !errors.As(err, &short) || !slices.Equal(short.Missing, want) || short.Test {
+			t.Errorf("%s: error %v, want a ShortError of missing %v", src, err, want)
+		}
+	}
+	// A short file is not missing.
+	_, err := Load(writeDir(t, map[string]int{TrainFile(1): 3, TestFile: 1}), 4, 1)
+	if short := (*ShortError)(nil); !errors.As(err, &short) || short.Missing != nil {
+		t.Errorf("a short batch: %v", err)
 	}
 }
 

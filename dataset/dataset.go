@@ -130,7 +130,11 @@ type ShortError struct {
 	Have      int    // records it has (0: missing)
 	Want      int    // records the load needs from it
 	Available int    // samples of this kind in the data, counting earlier files
-	Msg       string // the whole message
+	// Missing names the files of this kind the load needs that are absent
+	// from the directory or archive (File is the first), so that one
+	// message lists them all; empty when File is present but short.
+	Missing []string
+	Msg     string // the whole message
 }
 
 func (e *ShortError) Error() string { return e.Msg }

@@ -425,14 +425,27 @@ func LoadData(info dataset.Info, source string, cfg train.Config) (*dataset.Data
 	data, err := datasets.Load(info, source, cfg.TrainSamples, cfg.TestSamples)
 	var short *dataset.ShortError
 	if errors.As(err, &short) && short.Available > 0 {
-		f := &train.FieldError{Field: "train_samples", Value: cfg.TrainSamples,
-			Want: fmt.Sprintf("the data at %s has only %d training images (%s)", source, short.Available, short.File)}
+		f := &train.FieldError{Field: "train_samples", Value: cfg.TrainSamples, Want: "training"}
 		if short.Test {
-			f.Field, f.Value, f.Want = "test_samples", cfg.TestSamples, fmt.Sprintf("the data at %s has only %d test images (%s)", source, short.Available, short.File)
+			f.Field, f.Value, f.Want = "test_samples", cfg.TestSamples, "test"
 		}
+		f.Want = fmt.Sprintf("the data at %s has only %d %s images (%s)", source, short.Available, f.Want, shortFiles(short))
 		return nil, f
 	}
 	return data, err
+}
+
+// shortFiles says which files held too few samples: those missing, which
+// the path of the first alone would not say, or the short one.
+func shortFiles(short *dataset.ShortError) string {
+	switch n := len(short.Missing); n {
+	case 0:
+		return short.File
+	case 1:
+		return short.Missing[0] + " is missing"
+	default:
+		return strings.Join(short.Missing[:n-1], ", ") + " and " + short.Missing[n-1] + " are missing"
+	}
 }
 
 // DataChecksum identifies the samples a run of cfg uses: the first

@@ -88,6 +88,7 @@ func Load(src string, nTrain, nTest int) (*Data, error) {
 		sets, err = loadDir(src, ws)
 	} else {
 		sets, err = loadArchive(src, ws)
+		err = dataset.NotArchive(err, "cifar10", src, Places(Downloader{}).Want, batchFile(filepath.Base(src)))
 	}
 	if err != nil {
 		return nil, err
@@ -136,6 +137,17 @@ func loadDir(dir string, ws []want) (map[string]*Set, error) {
 		sets[w.name] = s
 	}
 	return sets, nil
+}
+
+// batchFile reports whether name is one of the files of a
+// cifar-10-batches-bin or cifar-10-batches-py directory.
+func batchFile(name string) bool {
+	for i := 1; i <= TrainBatches; i++ {
+		if name == TrainFile(i) || name == pyName(TrainFile(i)) {
+			return true
+		}
+	}
+	return name == TestFile || name == pyName(TestFile) || name == MetaFile || name == "batches.meta"
 }
 
 func fileExists(name string) bool {

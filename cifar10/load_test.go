@@ -185,7 +185,16 @@ func TestLoadErrors(t *testing.T) {
 			p := filepath.Join(t.TempDir(), ArchiveName)
 			os.WriteFile(p, []byte("this is not an archive"), 0o644)
 			return p
-		}, 1, "not a gzip archive"},
+		}, 1, ArchiveName + ": not a directory nor a .tar.gz archive: --data takes a cifar-10-batches-bin or cifar-10-batches-py directory or their .tar.gz"},
+		// The usual slip: a batch file for the directory that holds it.
+		{"a batch file", func(t *testing.T) string {
+			return filepath.Join(writeDir(t, map[string]int{TrainFile(1): 4}), TrainFile(1))
+		}, 1, DirName + "/" + TrainFile(1) + ": one of the data set's files: --data takes the directory that holds them (here "},
+		{"a Python batch file", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "test_batch")
+			os.WriteFile(p, []byte("pickle"), 0o644)
+			return p
+		}, 1, "test_batch: one of the data set's files"},
 		{"corrupt gzip body", func(t *testing.T) string {
 			p := writeArchive(t, []member{{DirName + "/" + TrainFile(1), tar.TypeReg, batch(50, 1)}})
 			b, _ := os.ReadFile(p)

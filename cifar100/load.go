@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cifarnet/cifarnet/dataset"
@@ -51,7 +52,8 @@ func Load(info dataset.Info, src string, nTrain, nTest int) (*dataset.Data, erro
 	if fi.IsDir() {
 		err = l.dir(src)
 	} else {
-		err = l.archive(src)
+		inDir := slices.Contains([]string{"train.bin", "test.bin", "train", "test", "meta", "fine_label_names.txt", "coarse_label_names.txt"}, filepath.Base(src))
+		err = dataset.NotArchive(l.archive(src), "cifar100", src, Places().Want, inDir)
 	}
 	if err != nil {
 		return nil, err

@@ -224,7 +224,8 @@ func TestBrokenFiles(t *testing.T) {
 }
 
 // TestNotADataDirectory: a directory of neither layout is refused saying
-// what is wanted, and naming CIFAR-10 when it holds CIFAR-10's batches.
+// what is wanted, and naming CIFAR-10 when it holds CIFAR-10's batches;
+// so is a file that is not an archive.
 func TestNotADataDirectory(t *testing.T) {
 	empty := t.TempDir()
 	c10 := t.TempDir()
@@ -239,6 +240,19 @@ func TestNotADataDirectory(t *testing.T) {
 		_, err := Load(info, dir, 10, 10)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want it to say %q", dir, err, want)
+		}
+	}
+	// A file of the directory given for it names the directory; another
+	// file that is not an archive says what is wanted.
+	bin := filepath.Join(writeDir(t, map[string][]byte{"test.bin": nil}), "test.bin")
+	other := filepath.Join(c10, "data_batch_1.bin")
+	for file, want := range map[string]string{
+		bin:   bin + ": one of the data set's files: --data takes the directory that holds them (here " + filepath.Dir(bin) + ") or their .tar.gz",
+		other: other + ": not a directory nor a .tar.gz archive: --data takes a cifar-100-binary or cifar-100-python directory or their .tar.gz",
+	} {
+		info, _ := Info(Fine)
+		if _, err := Load(info, file, 10, 10); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want it to say %q", file, err, want)
 		}
 	}
 }

@@ -3,9 +3,11 @@ package dataset
 import (
 	"archive/tar"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/cifarnet/cifarnet/internal/quote"
@@ -31,6 +33,24 @@ func CheckMember(hdr *tar.Header, max int64, title string) error {
 	return nil
 }
 
+// ErrNotGzip is WalkTarGz's error for a file that is not gzipped at all.
+var ErrNotGzip = errors.New("not a gzip archive")
+
+// NotArchive rewrites err, a loader's error for src, when src is a file
+// that is not gzipped at all (ErrNotGzip), for a data set read from a
+// directory or its .tar.gz, as want says: most often one of the
+// directory's own files (inDir, a batch file) was given for the
+// directory, which is then named.
+func NotArchive(err error, prefix, src, want string, inDir bool) error {
+	switch {
+	case !errors.Is(err, ErrNotGzip):
+		return err
+	case inDir:
+		return fmt.Errorf("%s: %s: one of the data set's files: --data takes the directory that holds them (here %s) or their .tar.gz", prefix, src, filepath.Dir(src))
+	}
+	return fmt.Errorf("%s: %s: not a directory nor a .tar.gz archive: --data takes %s", prefix, src, want)
+}
+
 // WalkTarGz streams the gzipped tar r and calls
 // visit with the path and contents of each regular file in it, every
 // member first passing CheckMember, until visit says it is done. The gzip
@@ -41,7 +61,7 @@ func CheckMember(hdr *tar.Header, max int64, title string) error {
 func WalkTarGz(r io.Reader, where string, maxMember int64, title string, visit func(member string, body io.Reader, size int64) (done bool, err error)) error {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
-		return fmt.Errorf("%s: not a gzip archive: %v", where, err)
+		return fmt.Errorf("%s: %w: %v", where, ErrNotGzip, err)
 	}
 	defer zr.Close()
 	tr := tar.NewReader(zr)

@@ -184,6 +184,16 @@ func TestMissingDataIsAClearError(t *testing.T) {
 	}
 }
 
+// TestDataBatchFileIsAClearError: --data naming a batch file, not the
+// directory that holds it, says to give the directory.
+func TestDataBatchFileIsAClearError(t *testing.T) {
+	data := sharedData(t)
+	_, stderr, code := run(t, "train", "--data", filepath.Join(data, "data_batch_1.bin"))
+	if want := "--data takes the directory that holds them (here " + data + ")"; code != 1 || !strings.Contains(stderr, want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d, stderr %q, want 1 and one line containing %q", code, stderr, want)
+	}
+}
+
 func TestHelpDocumentsEveryFlag(t *testing.T) {
 	out, _, code := run(t, "train", "--help")
 	if code != 0 {

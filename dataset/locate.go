@@ -49,6 +49,17 @@ func CacheDir() (string, error) {
 	return filepath.Join(d, "cifarnet"), nil
 }
 
+// Destination is where Download puts the files, Found in cifarnet's
+// cache, which Find looks at: files copied there by other means are found
+// too.
+func (p Places) Destination() (string, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cache, p.Found), nil
+}
+
 // Candidates lists, in order, the places looked at when no location is
 // given.
 func (p Places) Candidates() []string {

@@ -102,6 +102,16 @@ func Find(ctx context.Context, info dataset.Info, explicit string, offline bool,
 	return src, nil
 }
 
+// Destination is the file or directory in cifarnet's cache that Download
+// writes and Find looks at (see dataset.Places.Destination).
+func Destination(info dataset.Info) (string, error) {
+	e, err := lookup(info.Name)
+	if err != nil {
+		return "", err
+	}
+	return e.places.Destination()
+}
+
 // Download fetches the data set's official files into cifarnet's cache
 // (from url instead of the official location if url is not empty: see
 // dataset.Places.Download) unless they are there, and returns their path.

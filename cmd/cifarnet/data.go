@@ -100,8 +100,13 @@ and checksum are verified, and only a verified file is moved into place.`,
 			var dns *net.DNSError
 			var op *net.OpError
 			if errors.As(err, &dns) || errors.As(err, &op) {
-				// No network: say what to do without it.
-				return fmt.Errorf("%w; without a network, copy the files here by other means and give them to train with --data (or --url a reachable mirror)", err)
+				// No network: say what to do without it, and where the
+				// files go to be found without --data.
+				there := "in cifarnet's cache"
+				if dest, err := datasets.Destination(info); err == nil {
+					there = "at " + dest
+				}
+				return fmt.Errorf("%w; without a network, get them by other means and put them %s (train looks there), or give their place to train with --data (or --url a reachable mirror)", err, there)
 			}
 			if err != nil {
 				return err

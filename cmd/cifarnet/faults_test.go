@@ -62,8 +62,14 @@ func TestNaNRunStillWritesEverything(t *testing.T) {
 // emptyMachine runs the binary with no data anywhere it looks.
 func emptyMachine(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return emptyCache(t, t.TempDir(), args...)
+}
+
+// emptyCache is emptyMachine whose user cache directory is cache.
+func emptyCache(t *testing.T, cache string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir(), "CIFARNET_DATA=")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_CACHE_HOME="+cache, "CIFARNET_DATA=")
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -95,14 +101,22 @@ func TestDownloadCommandRefusesABadFile(t *testing.T) {
 }
 
 // TestDownloadWithoutNetworkSaysWhatToDo: a download that cannot connect
-// (a closed port stands for no network) says how to go on without one.
+// (a closed port stands for no network) says how to go on without one:
+// where in the cache to copy the files, or --data.
 func TestDownloadWithoutNetworkSaysWhatToDo(t *testing.T) {
 	s := httptest.NewServer(http.NotFoundHandler())
 	url := s.URL
 	s.Close() // nothing listens there now
-	_, stderr, code := emptyMachine(t, "download", "--url", url)
-	if code != 1 || !strings.Contains(stderr, "without a network") || !strings.Contains(stderr, "--data") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
-		t.Fatalf("exit %d, stderr %q", code, stderr)
+	cache := t.TempDir()
+	for _, tt := range []struct{ dataset, dest string }{
+		{"cifar10", "cifar-10-binary.tar.gz"},
+		{"fashion_mnist", "fashion-mnist"},
+	} {
+		_, stderr, code := emptyCache(t, cache, "download", "--dataset", tt.dataset, "--url", url)
+		want := "without a network, get them by other means and put them at " + filepath.Join(cache, "cifarnet", tt.dest) + " (train looks there)"
+		if code != 1 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "--data") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%s: exit %d, stderr %q, want it to say %q", tt.dataset, code, stderr, want)
+		}
 	}
 }
 

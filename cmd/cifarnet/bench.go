@@ -85,6 +85,9 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	if synthetic < 0 || synthetic > maxSynthetic {
 		return usagef("--synthetic %d: want a positive number of images, at most %d", synthetic, maxSynthetic)
 	}
+	if n := train.SplitAt(synthetic, cfg.ValidationSplit); synthetic > 0 && (n < 1 || n == synthetic) {
+		return usagef("--synthetic %d: with --validation-split %g, leaves no training or no validation image: give more", synthetic, cfg.ValidationSplit)
+	}
 	if synthetic > 0 {
 		// Validate refused the sample count (more than the data set has)
 		// but not the rest.

@@ -162,6 +162,7 @@ func TestNumericFlagsBounded(t *testing.T) {
 		{[]string{"evaluate", "--model", ".", "--batch-size", "1000000000"}, "--batch-size 1000000000: want 1 to"},
 		{[]string{"evaluate", "--model", ".", "--threads", "1000000"}, "--threads 1000000"},
 		{[]string{"bench", "--synthetic", "100000000"}, "--synthetic 100000000"},
+		{[]string{"bench", "--synthetic", "1", "--epochs", "1"}, "--synthetic 1: with --validation-split 0.2, leaves no training"},
 		{[]string{"bench", "--hidden", huge, "--synthetic", "1000"}, huge},
 	}
 	for _, tt := range tests {

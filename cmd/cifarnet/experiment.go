@@ -19,6 +19,7 @@ import (
 
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/experiment"
+	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/stats"
@@ -331,7 +332,10 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 		return "", nil, nil, usagef("--dir %s %v (%s): choose another directory", dir, rundir.ErrHoldsData, f.data.path)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", nil, nil, fmt.Errorf("--dir %s: %w", dir, err)
+		if errors.Is(err, syscall.ENOTDIR) { // as train's --out
+			return "", nil, nil, usagef("--dir %s: not a directory (a file is there, or in its path): choose a directory", dir)
+		}
+		return "", nil, nil, fmt.Errorf("--dir %s: %w", dir, oserr.Bare(err))
 	}
 	f.use, err = experiment.RecordSpec(dir, s, runs, applySettings)
 	if err != nil {

@@ -103,6 +103,13 @@ func TestExperimentBadInput(t *testing.T) {
 	if _, err := os.Stat(exp); !os.IsNotExist(err) {
 		t.Errorf("a bad experiment made its directory")
 	}
+	// --dir naming a file, or a path through one, as train's --out.
+	for _, d := range []string{typo, filepath.Join(typo, "exp")} {
+		_, stderr, code := run(t, "experiment", "--dir", d, "--seeds", "0", "--data", sharedData(t))
+		if code != 2 || !strings.Contains(stderr, "--dir "+d+": not a directory (a file is there, or in its path)") {
+			t.Errorf("--dir %s: exit %d, stderr %q", d, code, stderr)
+		}
+	}
 }
 
 // saidTwice returns a part of an error message (between ": ") that another

@@ -94,6 +94,13 @@ func open(dir string, overwrite, resume, staged bool, locked *lockfile.Lock) (*D
 		return openNew()
 	}
 	dir = filepath.Clean(dir) // "runs/x/": the staging directory goes beside x, not in it
+	// A symbolic link to a run is the run: an overwrite replaces the run
+	// it points to, not the link (which a swap beside it would).
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if target, err := filepath.EvalSymlinks(dir); err == nil {
+			dir = target
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, &DirError{dir, fmt.Errorf("cannot create it: %w", oserr.Bare(err))}
 	}

@@ -97,6 +97,34 @@ func TestOverwriteIsWhole(t *testing.T) {
 	}
 }
 
+// TestOverwriteThroughALink: --out naming a symbolic link to a run
+// replaces the run it points to and keeps the link (the swap replaced the
+// link with a directory, leaving the old run where it was).
+func TestOverwriteThroughALink(t *testing.T) {
+	base := t.TempDir()
+	target, link := filepath.Join(base, "run"), filepath.Join(base, "link")
+	os.Mkdir(target, 0o755)
+	write(t, filepath.Join(target, train.MetricsJSON), "old metrics")
+	if err := os.Symlink(target, link); err != nil {
+		t.Skip(err)
+	}
+	d, err := Open(link, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(d.Write, train.MetricsJSON), "new metrics")
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced (%v)", err)
+	}
+	if got := read(filepath.Join(target, train.MetricsJSON)); got != "new metrics" {
+		t.Errorf("the run the link points to holds %q", got)
+	}
+}
+
 // TestUsersFilesNotOverwritten: a directory of the user's files that is
 // not a run is refused without overwrite, and left as it is.
 func TestUsersFilesNotOverwritten(t *testing.T) {

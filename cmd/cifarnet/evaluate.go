@@ -367,6 +367,9 @@ func runPredict(stdout io.Writer, modelDir string, files []string, top int, asJS
 		fmt.Fprintln(stdout, string(js))
 		return nil
 	}
+	if mc.samples > 0 {
+		fmt.Fprintf(stdout, "Monte Carlo dropout: each image's probabilities are the mean of %d passes with the dropout and noise layers active (--mc-seed %d)\n", mc.samples, mc.seed)
+	}
 	for _, p := range preds {
 		parts := make([]string, len(p.Top))
 		for i, c := range p.Top {

@@ -168,6 +168,13 @@ func TestBatchNormRunReloadsAndMCDropout(t *testing.T) {
 			t.Errorf("predict --mc-samples %s: mc_samples %d in %s", mc, preds[0].MCSamples, stdout)
 		}
 	}
+	// And its text says that the probabilities are MC averages.
+	for _, mc := range []string{"0", "8"} {
+		stdout, stderr, code := run(t, "predict", "--model", dir, "--mc-samples", mc, filepath.Join(dir, "samples.png"))
+		if code != 0 || strings.Contains(stdout, "mean of 8 passes") != (mc == "8") {
+			t.Errorf("predict --mc-samples %s: exit %d: %s%s", mc, code, stdout, stderr)
+		}
+	}
 	plain := trainedRun(t)
 	if _, stderr, code := run(t, "evaluate", "--model", plain, "--data", data, "--mc-samples", "4"); code != 2 || !strings.Contains(stderr, "no dropout") {
 		t.Errorf("MC dropout without dropout layers: exit %d %q", code, stderr)

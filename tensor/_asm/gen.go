@@ -1057,14 +1057,7 @@ func nadam(suffix string, shift int, vec func() VecVirtual, unit bool) {
 		}
 	}
 	streamLoop(loop, n, ptrs, []uint64{size, size, size, size}, func() {
-		gi, mi, vi, t := vec(), vec(), vec(), vec()
-		VMOVUPS(Mem{Base: g}, gi)
-		VMOVUPS(Mem{Base: m}, mi)
-		VMOVUPS(Mem{Base: v}, vi)
-		firstMoment(mi, gi, b1c, t) // m += (g - m) * (1 - beta1)
-		VMOVUPS(mi, Mem{Base: m})
-		secondMoment(vi, gi, b2c, t) // v += (g*g - v) * (1 - beta2)
-		VMOVUPS(vi, Mem{Base: v})
+		gi, mi, vi, t := nadamMoments(g, m, v, b1c, b2c, vec)
 		// mHat = (u_t+1 * m) / d1 + ((1 - u_t) * g) / d2
 		mh, t2 := vec(), vec()
 		VMULPS(uT1, mi, mh)
@@ -1111,14 +1104,7 @@ func nadamRecip(unit bool) {
 	r1, r2, rv := c[9], c[10], c[11]
 	k := newDivConsts(name)
 	streamLoop(name, n, ptrs, []uint64{64, 64, 64, 64}, func() {
-		gi, mi, vi, t := ZMM(), ZMM(), ZMM(), ZMM()
-		VMOVUPS(Mem{Base: g}, gi)
-		VMOVUPS(Mem{Base: m}, mi)
-		VMOVUPS(Mem{Base: v}, vi)
-		firstMoment(mi, gi, b1c, t) // m += (g - m) * (1 - beta1)
-		VMOVUPS(mi, Mem{Base: m})
-		secondMoment(vi, gi, b2c, t) // v += (g*g - v) * (1 - beta2)
-		VMOVUPS(vi, Mem{Base: v})
+		gi, mi, vi, t := nadamMoments(g, m, v, b1c, b2c, func() VecVirtual { return ZMM() })
 		// mHat = (u_t+1 * m) / d1 + ((1 - u_t) * g) / d2
 		mh, t2 := ZMM(), ZMM()
 		VMULPS(uT1, mi, mh)
@@ -1203,6 +1189,21 @@ func (k divConsts) divideScalar(label string, x, d, y VecVirtual) VecVirtual {
 	VDIVPS(d, x, q)
 	Label(label)
 	return q
+}
+
+// nadamMoments emits the start of a Nadam element: it loads g, m and v,
+// updates and stores the moments, and returns g, m and v in registers
+// with a scratch register.
+func nadamMoments(g, m, v Register, b1c, b2c VecVirtual, vec func() VecVirtual) (gi, mi, vi, t VecVirtual) {
+	gi, mi, vi, t = vec(), vec(), vec(), vec()
+	VMOVUPS(Mem{Base: g}, gi)
+	VMOVUPS(Mem{Base: m}, mi)
+	VMOVUPS(Mem{Base: v}, vi)
+	firstMoment(mi, gi, b1c, t) // m += (g - m) * (1 - beta1)
+	VMOVUPS(mi, Mem{Base: m})
+	secondMoment(vi, gi, b2c, t) // v += (g*g - v) * (1 - beta2)
+	VMOVUPS(vi, Mem{Base: v})
+	return gi, mi, vi, t
 }
 
 // scalars broadcasts the n float32 values *c (the parameter "c") into n

@@ -84,7 +84,23 @@ func OpenStaged(dir string) (*Dir, error) {
 
 // Staging is the staging directory of a run replacing the one in dir.
 func Staging(dir string) string {
-	return filepath.Join(filepath.Dir(filepath.Clean(dir)), stagingPrefix(dir)+"run")
+	dir = resolveLink(dir)
+	return filepath.Join(filepath.Dir(dir), stagingPrefix(dir)+"run")
+}
+
+// resolveLink returns dir cleaned ("runs/x/": the staging directory goes
+// beside x, not in it) and, where it is a symbolic link, the directory it
+// points to: a link to a run is the run, and an overwrite replaces the
+// run, not the link (which a swap beside the link would), and continues
+// from the staging directory beside the run.
+func resolveLink(dir string) string {
+	dir = filepath.Clean(dir)
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if target, err := filepath.EvalSymlinks(dir); err == nil {
+			return target
+		}
+	}
+	return dir
 }
 
 // open takes dir; locked, if not nil, is dir's lock, already taken
@@ -93,14 +109,7 @@ func open(dir string, overwrite, resume, staged bool, locked *lockfile.Lock) (*D
 	if dir == "" {
 		return openNew()
 	}
-	dir = filepath.Clean(dir) // "runs/x/": the staging directory goes beside x, not in it
-	// A symbolic link to a run is the run: an overwrite replaces the run
-	// it points to, not the link (which a swap beside it would).
-	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		if target, err := filepath.EvalSymlinks(dir); err == nil {
-			dir = target
-		}
-	}
+	dir = resolveLink(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, &DirError{dir, fmt.Errorf("cannot create it: %w", oserr.Bare(err))}
 	}

@@ -321,3 +321,44 @@ func TestTrainOverwriteSIGINTKeepsOldRun(t *testing.T) {
 		t.Errorf("the staging directory is left after the run completed: %v", err)
 	}
 }
+
+// TestTrainOverwriteThroughALinkContinues: --out naming a symbolic link to
+// a run, an interrupted overwrite continues when the same command is given
+// again, and --resume through the link finds it too: the run, its lock and
+// its staging directory are the link's target's (the staging directory
+// went beside the target and was looked for beside the link, so the rerun
+// started afresh and deleted the checkpoint).
+func TestTrainOverwriteThroughALinkContinues(t *testing.T) {
+	data := sharedData(t)
+	args := []string{"train", "--data", data, "--train-samples", "2000", "--test-samples", "200", "--epochs", "6", "--patience", "-1", "--hidden", "64"}
+	full := filepath.Join(t.TempDir(), "full")
+	if _, stderr, code := run(t, append(args, "--out", full, "-q")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, again := range [][]string{append(append([]string(nil), args...), "--overwrite"), {"train", "--data", data, "--resume"}} {
+		base := t.TempDir()
+		dir, link := filepath.Join(base, "old"), filepath.Join(base, "link")
+		oldRun(t, data, dir)
+		if err := os.Symlink(dir, link); err != nil {
+			t.Skip(err)
+		}
+		interruptAtEpoch2(t, append(args, "--out", link, "--overwrite")...)
+		if again[len(again)-1] == "--resume" {
+			again = append(again, link)
+		} else {
+			again = append(again, "--out", link)
+		}
+		stdout, stderr, code := run(t, again...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", again, code, stderr)
+		}
+		// Continued, not started afresh (which gives the same weights).
+		if strings.Contains(stdout, "Epoch 1/6") || !strings.Contains(stdout, "Epoch 6/6") {
+			t.Errorf("%v did not continue the interrupted run: %s", again, stdout)
+		}
+		sameRun(t, full, dir)
+		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%v: the link was replaced (%v)", again, err)
+		}
+	}
+}

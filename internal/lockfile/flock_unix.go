@@ -12,7 +12,7 @@ import (
 // noFollow makes the open fail on a symbolic link, with ELOOP (isLink).
 const noFollow = unix.O_NOFOLLOW
 
-func isLink(err error) bool { return errors.Is(err, unix.ELOOP) }
+func isLink(err error) bool { return errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) } // EMLINK: FreeBSD's
 
 // Kinds of lock, as flock(2) takes them.
 const (

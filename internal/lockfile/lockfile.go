@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/cifarnet/cifarnet/internal/regular"
 )
 
 // ErrHeld is returned by TryLock when another holder has the lock.
@@ -38,8 +40,8 @@ func take(name string, how int, wait bool) (*Lock, error) {
 		// directory's own.
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|noFollow, 0o644)
 		if err != nil {
-			if isLink(err) {
-				return nil, notRegular(name)
+			if fi, lerr := os.Lstat(name); isLink(err) || (lerr == nil && !fi.Mode().IsRegular()) {
+				return nil, notRegular(name, fi) // a link, a directory: not "is a directory" alone
 			}
 			return nil, err
 		}
@@ -48,7 +50,7 @@ func take(name string, how int, wait bool) (*Lock, error) {
 			if err != nil {
 				return nil, err
 			}
-			return nil, notRegular(name)
+			return nil, notRegular(name, fi)
 		}
 		if err := flock(f, how, wait); err != nil {
 			f.Close()
@@ -75,8 +77,14 @@ func same(f *os.File, name string) bool {
 	return err == nil && os.SameFile(a, b)
 }
 
-func notRegular(name string) error {
-	return fmt.Errorf("lock file %s is not a regular file (a symbolic link?): remove it", filepath.Base(name))
+// notRegular says that the lock file name is not a regular file: what
+// Lstat found (fi), or a symbolic link where fi is nil or one.
+func notRegular(name string, fi os.FileInfo) error {
+	kind := "a symbolic link"
+	if fi != nil && fi.Mode()&os.ModeSymlink == 0 {
+		kind = regular.Kind(fi.Mode())
+	}
+	return fmt.Errorf("lock file %s is %s, not a regular file: remove it", filepath.Base(name), kind)
 }
 
 // Wait takes the lock on name, waiting while another holder has it, until

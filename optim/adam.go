@@ -49,11 +49,11 @@ func readAdam(r *argReader, weightDecay float64) *Adam {
 	o.weightDecay = weightDecay
 	o.Beta1 = r.float("beta_1", 0.9, 0, 1)
 	o.Beta2 = r.float("beta_2", 0.999, 0, 1)
-	if o.Beta1 == 1 {
-		r.bad("beta_1", 1, "want [0, 1): at 1 the step divides by its bias correction 1-beta_1^t, which is 0")
+	if float32(o.Beta1) == 1 {
+		r.bad("beta_1", o.Beta1, "want [0, 1): at 1 (or within float32's rounding of it) the step divides by its bias correction 1-beta_1^t, which is 0")
 	}
-	if o.Beta2 == 1 {
-		r.bad("beta_2", 1, "want [0, 1): at 1 every step is 0 (its bias correction sqrt(1-beta_2^t) is 0)")
+	if float32(o.Beta2) == 1 {
+		r.bad("beta_2", o.Beta2, "want [0, 1): at 1 (or within float32's rounding of it) every step is 0 (its bias correction sqrt(1-beta_2^t) is 0)")
 	}
 	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
 	o.AMSGrad = r.boolean("amsgrad", false)

@@ -18,9 +18,15 @@ func TestDegenerateBetas(t *testing.T) {
 		{"adamax", "beta_1", true}, {"adamax", "beta_2", false}, {"nadam", "beta_2", true}, {"nadam", "beta_1", false},
 		{"lion", "beta_1", false}, {"lion", "beta_2", false},
 	} {
-		_, err := Build(c.name, Constant(0.001), Args{c.key: 1.0})
-		if c.refused != (err != nil) || (err != nil && !strings.Contains(err.Error(), c.key)) {
-			t.Errorf("%s with %s 1: %v, refused %v", c.name, c.key, err, c.refused)
+		// 0.99999999 is 1 in float32, in which the step runs.
+		for _, v := range []float64{1, 0.99999999} {
+			_, err := Build(c.name, Constant(0.001), Args{c.key: v})
+			if c.refused != (err != nil) || (err != nil && !strings.Contains(err.Error(), c.key)) {
+				t.Errorf("%s with %s %g: %v, refused %v", c.name, c.key, v, err, c.refused)
+			}
+		}
+		if _, err := Build(c.name, Constant(0.001), Args{c.key: 0.9999}); err != nil {
+			t.Errorf("%s with %s 0.9999: %v", c.name, c.key, err)
 		}
 	}
 }

@@ -122,3 +122,29 @@ func TestKerasOptimizerRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestOneCycleMomentumOfOne: 1cycle cycling a momentum of 1 into the
+// beta_1 of Adam, AdamW or Adamax (which divide by 1-beta_1^t) is refused,
+// naming max_momentum; Nadam, Lion, or the momentum left alone, take it.
+func TestOneCycleMomentumOfOne(t *testing.T) {
+	for _, c := range []struct {
+		optimizer string
+		args      optim.Args
+		refused   bool
+	}{
+		{"adam", optim.Args{"max_momentum": 1.0}, true},
+		{"adamax", optim.Args{"max_momentum": 0.99999999}, true},
+		{"adam", optim.Args{"max_momentum": 1.0, "cycle_momentum": false}, false},
+		{"nadam", optim.Args{"max_momentum": 1.0}, false},
+		{"lion", optim.Args{"max_momentum": 1.0}, false},
+	} {
+		cfg := Exercise()
+		cfg.Optimizer, cfg.Patience = c.optimizer, -1
+		cfg.LRSchedule = &optim.ScheduleConfig{ClassName: "OneCycle", Config: c.args}
+		err := cfg.Validate()
+		var ae *optim.ArgError
+		if got := errors.As(err, &ae) && ae.Key == "max_momentum"; got != c.refused || (!c.refused && err != nil) {
+			t.Errorf("%s with %v: %v, want refused %v", c.optimizer, c.args, err, c.refused)
+		}
+	}
+}

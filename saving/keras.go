@@ -22,6 +22,10 @@ type KerasModel struct {
 	Model nn.ModelConfig
 	// Compile is nil when the file has no compile_config.
 	Compile *Compile
+	// LRSchedule is the learning-rate schedule of a run's model.json that
+	// Keras has not (1cycle), serialized as Keras's are: it replaces
+	// compile_config's constant rate (the schedule's peak) in training.
+	LRSchedule json.RawMessage
 }
 
 // Compile is the part of compile_config cifarnet reads.
@@ -166,10 +170,10 @@ func ParseKeras(b []byte) (*KerasModel, error) {
 	return k, nil
 }
 
-// scheduleBeyondKeras puts the learning-rate schedule a run's model.json
+// scheduleBeyondKeras reads the learning-rate schedule a run's model.json
 // keeps in its cifarnet member (Config.LRSchedule: 1cycle, which Keras
-// has not) in place of the constant rate of compile_config's optimizer,
-// so that the file trains the same way again.
+// has not) into k.LRSchedule: the command that trains from the file puts
+// it in place of compile_config's constant rate.
 func scheduleBeyondKeras(k *KerasModel, cifarnet json.RawMessage) error {
 	var facts struct {
 		LRSchedule json.RawMessage `json:"lr_schedule"`
@@ -177,17 +181,14 @@ func scheduleBeyondKeras(k *KerasModel, cifarnet json.RawMessage) error {
 	if len(cifarnet) == 0 || json.Unmarshal(cifarnet, &facts) != nil || len(facts.LRSchedule) == 0 || string(facts.LRSchedule) == "null" {
 		return nil
 	}
-	if k.Compile == nil || k.Compile.Optimizer == nil {
-		return fmt.Errorf("cifarnet: lr_schedule: the file has no optimizer in compile_config for it")
+	var sc struct {
+		ClassName string          `json:"class_name"`
+		Config    json.RawMessage `json:"config"`
 	}
-	var opt map[string]json.RawMessage
-	var cfg map[string]json.RawMessage
-	if json.Unmarshal(k.Compile.Optimizer, &opt) != nil || json.Unmarshal(opt["config"], &cfg) != nil || cfg == nil {
-		return fmt.Errorf("cifarnet: lr_schedule: compile_config's optimizer is not an object with a config for it")
+	if err := json.Unmarshal(facts.LRSchedule, &sc); err != nil || sc.ClassName == "" || (len(sc.Config) > 0 && sc.Config[0] != '{' && string(sc.Config) != "null") {
+		return fmt.Errorf("cifarnet: lr_schedule: want a serialized schedule ({\"class_name\": ..., \"config\": {...}})")
 	}
-	cfg["learning_rate"] = facts.LRSchedule
-	opt["config"] = mustJSON(cfg)
-	k.Compile.Optimizer = mustJSON(opt)
+	k.LRSchedule = facts.LRSchedule
 	return nil
 }
 

@@ -349,32 +349,30 @@ func TestKerasNewerFields(t *testing.T) {
 }
 
 // TestScheduleBeyondKeras: a run's model.json keeps a schedule Keras has
-// not (1cycle) in its cifarnet member; reading the file puts it in place
-// of compile_config's constant rate, and refuses it without an optimizer
-// to put it in.
+// not (1cycle) in its cifarnet member, which reading the file gives as
+// LRSchedule (training puts it in place of compile_config's constant
+// rate), also without an optimizer (evaluate and export never train); a
+// member that is not a serialized schedule is refused, named.
 func TestScheduleBeyondKeras(t *testing.T) {
 	model := `{"module": "keras", "class_name": "Sequential", "registered_name": null, "config": {"name": "s", "layers": [
 		{"module": "keras.layers", "class_name": "InputLayer", "registered_name": null, "config": {"batch_shape": [null, 8], "name": "input_layer"}},
 		{"module": "keras.layers", "class_name": "Dense", "registered_name": null, "config": {"name": "d", "units": 2, "activation": "softmax"}}]}%s,
-		"cifarnet": {"lr_schedule": {"module": "keras.optimizers.schedules", "class_name": "OneCycle", "config": {"max_lr": 0.05, "total_steps": 10}}}}`
+		"cifarnet": {"lr_schedule": %s}}`
 	compile := `, "compile_config": {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"],
 		"optimizer": {"module": "keras.optimizers", "class_name": "SGD", "config": {"learning_rate": 0.05, "momentum": 0.9}, "registered_name": null}}`
-	k, err := ParseKeras([]byte(fmt.Sprintf(model, compile)))
-	if err != nil {
-		t.Fatal(err)
+	oneCycle := `{"module": "keras.optimizers.schedules", "class_name": "OneCycle", "config": {"pct_start": 0.25}}`
+	for _, c := range []string{compile, ""} {
+		k, err := ParseKeras([]byte(fmt.Sprintf(model, c, oneCycle)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(k.LRSchedule), `"OneCycle"`) {
+			t.Errorf("LRSchedule %s, want the OneCycle", k.LRSchedule)
+		}
 	}
-	var opt struct {
-		Config struct {
-			LearningRate struct {
-				ClassName string `json:"class_name"`
-			} `json:"learning_rate"`
-			Momentum float64 `json:"momentum"`
-		} `json:"config"`
-	}
-	if err := json.Unmarshal(k.Compile.Optimizer, &opt); err != nil || opt.Config.LearningRate.ClassName != "OneCycle" || opt.Config.Momentum != 0.9 {
-		t.Errorf("optimizer read as %s (%v): want SGD's with the OneCycle as its learning_rate", k.Compile.Optimizer, err)
-	}
-	if _, err := ParseKeras([]byte(fmt.Sprintf(model, ""))); err == nil || !strings.Contains(err.Error(), "lr_schedule") {
-		t.Errorf("lr_schedule without an optimizer: %v, want an error naming it", err)
+	for _, bad := range []string{`0.5`, `{"config": {}}`, `{"class_name": "OneCycle", "config": 3}`} {
+		if _, err := ParseKeras([]byte(fmt.Sprintf(model, compile, bad))); err == nil || !strings.Contains(err.Error(), "cifarnet: lr_schedule") {
+			t.Errorf("lr_schedule %s: %v, want an error naming it", bad, err)
+		}
 	}
 }

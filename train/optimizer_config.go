@@ -112,7 +112,10 @@ func (c Config) ScheduleBeyondKeras() (json.RawMessage, error) {
 	if c.LRSchedule == nil || c.LRSchedule.ClassName == "" {
 		return nil, nil
 	}
-	sc := c.runSchedule()
+	// Its arguments as given: those it takes from the run (1cycle's peak,
+	// LearningRate, and total_steps, the epochs') follow the run that
+	// trains from the file.
+	sc := *c.LRSchedule
 	if optim.KerasSchedule(sc.ClassName) {
 		return nil, nil
 	}

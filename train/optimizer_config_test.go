@@ -44,8 +44,9 @@ func TestSetKerasOptimizer(t *testing.T) {
 // TestKerasOptimizerOneCycle: a 1cycle run's optimizer is written with its
 // peak as a constant rate (Keras has no OneCycle schedule, and a file
 // naming one would not load in Keras), and the schedule beside it
-// (ScheduleBeyondKeras), which read back as the optimizer's learning_rate
-// gives the run's schedule; a Keras schedule has nothing beside it.
+// (ScheduleBeyondKeras) with the arguments given, which read back with
+// the optimizer gives the run's schedule; a Keras schedule has nothing
+// beside it.
 func TestKerasOptimizerOneCycle(t *testing.T) {
 	c := Exercise()
 	c.Optimizer, c.OptimizerArgs = "sgd", optim.Args{"momentum": 0.9}
@@ -61,10 +62,15 @@ func TestKerasOptimizerOneCycle(t *testing.T) {
 	if err != nil || !strings.Contains(string(beyond), `"class_name":"OneCycle"`) {
 		t.Fatalf("ScheduleBeyondKeras = %s, %v: want the OneCycle", beyond, err)
 	}
+	// Read back as the command that trains from the file does: the
+	// optimizer, then the schedule in place of its constant rate.
 	back := Exercise()
-	spliced := strings.Replace(string(raw), `"learning_rate":0.001`, `"learning_rate":`+string(beyond), 1)
-	if err := back.SetKerasOptimizer(json.RawMessage(spliced)); err != nil {
-		t.Fatalf("%s does not read back: %v", spliced, err)
+	if err := back.SetKerasOptimizer(raw); err != nil {
+		t.Fatalf("%s does not read back: %v", raw, err)
+	}
+	back.LRSchedule = &optim.ScheduleConfig{}
+	if err := json.Unmarshal(beyond, back.LRSchedule); err != nil {
+		t.Fatal(err)
 	}
 	s1, err1 := c.Schedule()
 	s2, err2 := back.Schedule()

@@ -84,6 +84,11 @@ func (f modelFlags) applyModel(fs *pflag.FlagSet, cfg *train.Config) error {
 		if err := applyKerasOptimizer(cfg, k.Compile.Optimizer); err != nil {
 			return usagef("--model %s: compile_config: optimizer: %v", f.file, err)
 		}
+		if k.LRSchedule != nil && !fs.Changed("lr-schedule") {
+			if err := applySchedule(cfg, k.LRSchedule); err != nil {
+				return usagef("--model %s: cifarnet: lr_schedule: %v", f.file, err)
+			}
+		}
 		if constantGiven(fs) && cfg.LRSchedule != nil && cfg.LRSchedule.ClassName != "" {
 			// --lr-schedule constant replaces the file's schedule, as
 			// every flag wins over the file: the rate stays the
@@ -210,6 +215,33 @@ func endsInSoftmax(cs []nn.LayerConfig) bool {
 	}
 	act, _ := cs[len(cs)-1].Config["activation"].(string)
 	return act == "softmax"
+}
+
+// applySchedule puts the schedule raw (serialized as Keras's are) in cfg,
+// its arguments given as flags (without --lr-schedule) over the file's; the
+// arguments the run took from its other settings (1cycle's max_lr, the
+// rate: compile_config's constant; total_steps: the epochs) are left to
+// this run's.
+func applySchedule(cfg *train.Config, raw json.RawMessage) error {
+	var sc optim.ScheduleConfig
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		return err
+	}
+	if flags := cfg.LRSchedule; flags != nil {
+		if flags.ClassName != "" {
+			return nil // --lr-schedule's own
+		}
+		merged := optim.Args{}
+		for k, v := range sc.Config {
+			merged[k] = v
+		}
+		for k, v := range flags.Config {
+			merged[k] = v
+		}
+		sc.Config = merged
+	}
+	cfg.LRSchedule = &sc
+	return nil
 }
 
 // applyKerasOptimizer is the hook from a Keras file's compile_config to

@@ -45,8 +45,9 @@ func TestReciprocal(t *testing.T) {
 // bit for bit: for divisors at the ends of [2^-30, 2^30], with an all-ones
 // significand, Nadam's first 1-beta2^t and random ones, every dividend
 // significand (in [1, 2), both signs: the others scale exactly while the
-// check lets them through), then dividends of every exponent, zeros,
-// subnormals, infinities and NaNs, which the check sends to VDIVPS.
+// check lets them through), the ends of the check's range and zeros in
+// vectors of their own, then dividends of every exponent, subnormals,
+// infinities and NaNs, which the check sends to VDIVPS.
 // CIFARNET_DIVISORS=N adds N random divisors.
 func TestDivideScalar(t *testing.T) {
 	if !cpu.X86.HasAVX512F {
@@ -73,9 +74,13 @@ func TestDivideScalar(t *testing.T) {
 	for len(odd)%16 != 0 {
 		odd = append(odd, 1)
 	}
+	// The ends of the range the check passes, and zeros, in vectors of
+	// nothing else: through the reciprocal, not VDIVPS.
+	edges := []float32{0x1p-60, -0x1p-60, 0x1.fffffep60, -0x1.fffffep60, 0, float32(math.Copysign(0, -1)), 0x1.000002p-60, 0x1.fffffep-60,
+		0x1p60, -0x1.000002p60, 1, -1, 0x1.fffffep-1, 0x1p-59, 3, -0x1.234568p-33}
 	for _, d := range divisors {
 		c := [2]float32{d, reciprocal(d)}
-		for _, xs := range [][]float32{every, odd} {
+		for _, xs := range [][]float32{every, odd, edges} {
 			got := append([]float32(nil), xs...)
 			divScalarAVX512(got, &c)
 			for i, x := range xs {

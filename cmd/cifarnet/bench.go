@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -144,7 +146,7 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	}
 	fmt.Fprintf(w, "cifarnet bench: %d training + %d validation samples, %s, batch %d, %d threads, %s\n",
 		nTrain, nVal, net, cfg.BatchSize, threads, rundir.CPUModel())
-	out, err := profiled(cpuProfile, func() (*train.Outcome, error) { return train.FitAndEvaluate(cfg, data, nil) })
+	out, profErr, err := profiled(cpuProfile, func() (*train.Outcome, error) { return train.FitAndEvaluate(cfg, data, nil) })
 	if err != nil {
 		return err
 	}
@@ -160,7 +162,7 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	slices.Sort(secs)
 	med := secs[len(secs)/2]
 	fmt.Fprintf(w, "median %.1f ms/epoch, %.1f GFLOPS\n", med*1e3, flops/med/1e9)
-	return nil
+	return profErr // after the timings, which it does not affect
 }
 
 // checkProfileTarget refuses a --cpuprofile naming a file that is not a
@@ -179,10 +181,9 @@ func checkProfileTarget(name string) error {
 		if err != nil {
 			return fmt.Errorf("--cpuprofile: %s: %v", name, oserr.Bare(err))
 		}
-		var magic [2]byte
-		n, _ := io.ReadFull(f, magic[:])
+		ok := isProfile(f)
 		f.Close()
-		if n > 0 && magic != [2]byte{0x1f, 0x8b} {
+		if !ok {
 			return usagef("--cpuprofile %s: the file exists and is not a CPU profile, which would replace it: give another name", name)
 		}
 	}
@@ -194,14 +195,34 @@ func checkProfileTarget(name string) error {
 	return os.Remove(f.Name())
 }
 
+// isProfile tells whether f is empty or starts as a profile of go tool
+// pprof does: a gzip stream whose first byte is the key of one of the
+// Profile message's fields (1 to 14, a varint or length-delimited: Go
+// writes time_nanos, 0x48, first), so that a gzipped archive of data is not
+// taken for one.
+func isProfile(f io.Reader) bool {
+	br := bufio.NewReader(f)
+	if _, err := br.Peek(1); err == io.EOF {
+		return true
+	}
+	z, err := gzip.NewReader(br)
+	if err != nil {
+		return false
+	}
+	var first [1]byte
+	_, err = io.ReadFull(z, first[:])
+	field, wire := first[0]>>3, first[0]&7
+	return err == nil && field >= 1 && field <= 14 && (wire == 0 || wire == 2)
+}
+
 // profiled runs fit, with a CPU profile written to name when it is not
 // empty: atomically, so that a profile is replaced only by a whole one.
-func profiled(name string, fit func() (*train.Outcome, error)) (*train.Outcome, error) {
+// profErr is the profile's failure, fitErr fit's.
+func profiled(name string, fit func() (*train.Outcome, error)) (out *train.Outcome, profErr, fitErr error) {
 	if name == "" {
-		return fit()
+		out, fitErr = fit()
+		return out, nil, fitErr
 	}
-	var out *train.Outcome
-	var fitErr error
 	err := atomicfile.Write(name, 0o644, func(f *os.File) error {
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
@@ -211,12 +232,12 @@ func profiled(name string, fit func() (*train.Outcome, error)) (*train.Outcome, 
 		return fitErr
 	})
 	if fitErr != nil {
-		return nil, fitErr
+		return nil, nil, fitErr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
+		return out, fmt.Errorf("--cpuprofile: %w", err), nil
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -193,6 +193,9 @@ func flagValueError(err error) error {
 	if v == "" || strings.ContainsAny(v, " \t\n\"'") || strconv.Quote(v) != `"`+v+`"` {
 		given = "--" + f.Name + " " + quote.Short(v)
 	}
+	if f.Value.Type() == "bool" { // its value is only ever given after "="
+		given = strings.Replace(given, " ", "=", 1)
+	}
 	want, ok := valueWants[f.Value.Type()]
 	var csvErr *csv.ParseError // a slice flag's
 	switch {

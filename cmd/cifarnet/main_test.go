@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -124,8 +126,8 @@ func TestFlagValueErrors(t *testing.T) {
 		{[]string{"train", "--hidden", `"1`}, `--hidden "\"1": not a comma-separated list of integers`},
 		{[]string{"train", "--boundaries", "1,,2"}, "--boundaries 1,,2: not a comma-separated list of numbers"},
 		{[]string{"train", "--values", "1,NaN"}, "--values 1,NaN: want finite numbers"},
-		{[]string{"train", "--restore-best=maybe"}, "--restore-best maybe: not true or false"},
-		{[]string{"train", "--nesterov=maybe"}, "--nesterov maybe: not true or false"},
+		{[]string{"train", "--restore-best=maybe"}, "--restore-best=maybe: not true or false"},
+		{[]string{"train", "--nesterov=maybe"}, "--nesterov=maybe: not true or false"},
 		{[]string{"train", "--backup-and-restore", "1x"}, `--backup-and-restore 1x: want "epoch", "auto", a number of batches`},
 		{[]string{"train", "--lr-schedule", "warp"}, "--lr-schedule warp: unknown schedule"},
 		{[]string{"experiment", "--grid", "seed=1", "--named-seed", "-1"}, "--named-seed -1: not a non-negative integer"},
@@ -323,13 +325,23 @@ func TestBenchCPUProfile(t *testing.T) {
 	if code != 1 || !strings.HasPrefix(errOut, "cifarnet: --cpuprofile: ") || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q: want 1 and one line about --cpuprofile", code, errOut)
 	}
-	// A file that is not a profile (a run's model) is never replaced.
-	model := filepath.Join(t.TempDir(), "model.safetensors")
-	if err := os.WriteFile(model, []byte("weights"), 0o644); err != nil {
-		t.Fatal(err)
+	// A file that is not a profile (a run's model, a gzipped archive) is
+	// never replaced; a profile is.
+	var gz bytes.Buffer
+	z := gzip.NewWriter(&gz)
+	z.Write([]byte("data_batch_1.bin"))
+	z.Close()
+	for _, content := range []string{"weights", gz.String()} {
+		model := filepath.Join(t.TempDir(), "model.safetensors")
+		if err := os.WriteFile(model, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, code = run(t, "bench", "--synthetic", "300", "--epochs", "1", "--cpuprofile", model)
+		if b, _ := os.ReadFile(model); code != 2 || string(b) != content || !strings.Contains(errOut, "not a CPU profile") {
+			t.Errorf("--cpuprofile naming a model: exit %d, stderr %q, file %q: want 2, refused, untouched", code, errOut, b)
+		}
 	}
-	_, errOut, code = run(t, "bench", "--synthetic", "300", "--epochs", "1", "--cpuprofile", model)
-	if b, _ := os.ReadFile(model); code != 2 || string(b) != "weights" || !strings.Contains(errOut, "not a CPU profile") {
-		t.Errorf("--cpuprofile naming a model: exit %d, stderr %q, file %q: want 2, refused, untouched", code, errOut, b)
+	if _, errOut, code = run(t, "bench", "--synthetic", "300", "--epochs", "1", "--cpuprofile", prof); code != 0 {
+		t.Errorf("--cpuprofile naming a profile: exit %d, %s", code, errOut)
 	}
 }

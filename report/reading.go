@@ -211,7 +211,7 @@ func Read(in ReadingInput) Reading {
 		if m.BestEpoch == 0 {
 			kept = "no epoch finished, so nothing in this run is worth keeping"
 		}
-		say("nonfinite", "Training broke down: %s. The weights grew until the arithmetic overflowed, which usually means the learning rate (%g) is too high for this network; %s.", what, m.Config.LearningRate, kept)
+		say("nonfinite", "Training broke down: %s. The weights grew until the arithmetic overflowed, which usually means the learning rate (%s) is too high for this network; %s.", what, rateWords(h, m), kept)
 	}
 	if n == 0 {
 		return r
@@ -397,6 +397,25 @@ func topConfused(c train.Confusion, k int) []pair {
 func allFinite(v []float64) bool {
 	_, ok := finitePrefix(v)
 	return ok
+}
+
+// rateWords names the learning rate of a run that broke down: the
+// constant one (ReduceLROnPlateau's starting one), or a schedule's, the
+// highest logged at an epoch's end.
+func rateWords(h *train.History, m *train.Metrics) string {
+	highest := math.NaN()
+	for _, e := range h.Epochs {
+		if e.HasLearningRate && !(e.LearningRate <= highest) {
+			highest = e.LearningRate
+		}
+	}
+	switch {
+	case m.Config.LRSchedule != nil && m.Config.LRSchedule.ClassName != "" && !math.IsNaN(highest):
+		return fmt.Sprintf("set by its schedule, up to %.3g at an epoch's end", highest)
+	case m.Config.LRSchedule != nil && m.Config.LRSchedule.ClassName != "":
+		return "set by its schedule"
+	}
+	return fmt.Sprintf("%g", m.Config.LearningRate)
 }
 
 // finitePrefix returns v up to its first NaN or infinity, and whether v

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -177,6 +178,17 @@ func TestReadingNonFinite(t *testing.T) {
 	r := Read(s.input())
 	wants(t, r, "nonfinite", "loss is NaN at epoch 4, step 7", "learning rate (0.001)", "epoch 3's weights")
 	absent(t, r, "overfitting", "improving", "stopping")
+
+	// A schedule's rate is not the constant --lr (a 1cycle run's reading
+	// named SGD's default 0.01 for a peak of 0.02).
+	in := s.input()
+	in.Metrics.Config.LRSchedule = &optim.ScheduleConfig{ClassName: "OneCycle", Config: optim.Args{"max_lr": 0.02}}
+	for i, lr := range []float64{0.008, 0.0195, 0.012} {
+		in.History.Epochs[i].LearningRate, in.History.Epochs[i].HasLearningRate = lr, true
+	}
+	r = Read(in)
+	wants(t, r, "nonfinite", "learning rate (set by its schedule, up to 0.0195 at an epoch's end)")
+	absent(t, r, "learning rate (0.001)")
 
 	// A NaN in the history itself, without a recorded termination.
 	s.terminated = ""

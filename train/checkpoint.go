@@ -85,6 +85,10 @@ type Checkpoint struct {
 	LayersRNG []byte `json:"layers_rng,omitempty"`
 
 	Weights [][]float32 `json:"-"`
+	// EpochStart is the weights at the start of the epoch in progress, kept
+	// for a stop by a non-finite loss (Options.KeepEpochStart); none at an
+	// epoch's start.
+	EpochStart [][]float32 `json:"-"`
 }
 
 // EarlyState is EarlyStopping's state.
@@ -136,6 +140,7 @@ func (c *Checkpoint) Save(dir string) error {
 	if c.Early != nil {
 		add("best_weights", c.Early.BestWeights)
 	}
+	add("epoch_start", c.EpochStart)
 	js, err := finitejson.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -211,6 +216,7 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if c.Early != nil {
 		c.Early.BestWeights = get("best_weights")
 	}
+	c.EpochStart = get("epoch_start")
 	if c.History == nil {
 		c.History = &History{}
 	}
@@ -288,6 +294,11 @@ func (c *Checkpoint) validate() error {
 	}
 	if err := shapeOK(c.Weights); err != nil {
 		return fmt.Errorf("weights: %v", err)
+	}
+	if len(c.EpochStart) > 0 {
+		if err := shapeOK(c.EpochStart); err != nil {
+			return fmt.Errorf("epoch_start: %v", err)
+		}
 	}
 	if e := c.Early; e != nil {
 		if len(e.BestWeights) > 0 {

@@ -36,6 +36,13 @@ type Options struct {
 	Resume *Checkpoint
 	// Backup, if non-nil, saves checkpoints as training goes.
 	Backup *Backup
+	// KeepEpochStart keeps a copy of the weights at the start of every
+	// epoch after the first, which a stop by a non-finite loss puts back:
+	// the model then holds the last complete epoch's weights, as early
+	// stopping's restoring would, not those of the steps before the
+	// failing one (overflowing already). For a run whose early stopping
+	// does not restore.
+	KeepEpochStart bool
 }
 
 // Interrupted is returned by Fit when Options.Interrupt asked it to stop.
@@ -85,6 +92,9 @@ type FitState struct {
 	History      *History
 	// Terminated is set when a non-finite loss stopped training.
 	Terminated *NonFinite
+	// epochStart is the weights at the start of the epoch in progress
+	// (Options.KeepEpochStart).
+	epochStart [][]float32
 }
 
 // streamShuffle selects the PCG stream of the per-epoch shuffles.
@@ -178,6 +188,14 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 			lossSum, correct, seen, carried = 0, 0, 0, 0
 			order = samples.epoch()
 		}
+		if o.KeepEpochStart && epoch > 0 {
+			switch {
+			case resumed && first > 0:
+				r.epochStart = o.Resume.EpochStart // nil from an earlier version's checkpoint
+			case r.epochStart == nil || m.CopyWeights(r.epochStart) != nil:
+				r.epochStart = m.Weights()
+			}
+		}
 		for _, c := range o.Callbacks {
 			c.OnEpochBegin(r, epoch)
 		}
@@ -255,6 +273,11 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 		// weights take their moving averages), before on_train_end.
 		opt.Finalize(params)
 	}
+	if r.Terminated != nil && r.epochStart != nil {
+		if err := m.SetWeights(r.epochStart); err != nil {
+			return r.History, err
+		}
+	}
 	for _, c := range o.Callbacks {
 		c.OnTrainEnd(r)
 	}
@@ -291,10 +314,20 @@ func checkpoint(r *FitState, s *sampler, epoch, step int, lossSum float64, corre
 	}
 	c := &Checkpoint{
 		Epoch: epoch, Step: step, LossSum: lossSum, Correct: correct, Seen: seen, EpochSeconds: secs,
+		EpochStart: epochStartOf(r, step),
 		History: &History{Epochs: append([]Epoch(nil), r.History.Epochs...)},
 		RNG:     rng, Order: order, LayersRNG: layersRNG, Weights: r.Model.Weights(), Optimizer: r.Optimizer.State(),
 	}
 	return c, nil
+}
+
+// epochStartOf is the weights at the start of the epoch a checkpoint of
+// step (0-based) holds: none at its start, where the weights are they.
+func epochStartOf(r *FitState, step int) [][]float32 {
+	if step == 0 {
+		return nil
+	}
+	return r.epochStart
 }
 
 // sampler yields the order of the training samples for each epoch: 0..n-1,

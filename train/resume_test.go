@@ -157,3 +157,92 @@ func TestNaNStopsAndRestoresBest(t *testing.T) {
 		}
 	}
 }
+
+// poisonMid writes NaN into the training inputs after step 2 of epoch 4,
+// so that a later step of that epoch stops training, its earlier steps
+// applied.
+type poisonMid struct {
+	NopCallback
+	x       []float32
+	epoch   int
+	weights [][][]float32 // the weights at each epoch's end
+}
+
+func (p *poisonMid) OnEpochBegin(r *FitState, epoch int) { p.epoch = epoch }
+
+func (p *poisonMid) OnBatchEnd(r *FitState, step int, _ Logs) {
+	if p.epoch == 3 && step == 1 {
+		for i := range p.x {
+			p.x[i] = float32(math.NaN())
+		}
+	}
+}
+
+func (p *poisonMid) OnEpochEnd(r *FitState, epoch int, _ Logs) {
+	p.weights = append(p.weights, r.Model.Weights())
+}
+
+// TestNaNStopKeepsTheLastEpoch: without early stopping's restoring, a stop
+// by a non-finite loss in the middle of epoch 4 leaves the model with epoch
+// 3's weights (KeepEpochStart), the run's last complete epoch, which its
+// metrics name (they held the weights of epoch 4's first steps, which
+// overflow in a diverging run); also when the run was interrupted in epoch
+// 4 before the failing step and resumed (the checkpoint keeps epoch 4's
+// starting weights).
+func TestNaNStopKeepsTheLastEpoch(t *testing.T) {
+	const n, features, classes = 200, 6, 3
+	for _, interrupted := range []bool{false, true} {
+		x, y := tinyProblem(n, features, classes)
+		m, _ := nn.New(nn.Architecture{Inputs: features, Hidden: []int{8}, Activation: "elu", Init: "he_normal", Classes: classes}, 2)
+		e := tensor.NewEngine(1)
+		p := &poisonMid{x: x}
+		opts := Options{Epochs: 10, BatchSize: 32, ValidationSplit: 0.2, Shuffle: true, Seed: 1, Callbacks: []Callback{p}, KeepEpochStart: true}
+		if interrupted {
+			steps := 0
+			opts.Interrupt = func() bool { steps++; return steps == 3*5+2 } // epoch 4, after its first step
+		}
+		_, err := Fit(e, m, optim.NewNadam(0.01), Float32Rows{x, features}, y, opts)
+		var intr *Interrupted
+		if errors.As(err, &intr) {
+			if intr.Checkpoint.Epoch != 3 || intr.Checkpoint.Step != 1 || intr.Checkpoint.EpochStart == nil {
+				t.Fatalf("interrupted at epoch %d step %d (epoch start kept: %v), want 4, 2 with it", intr.Checkpoint.Epoch+1, intr.Checkpoint.Step+1, intr.Checkpoint.EpochStart != nil)
+			}
+			opts.Resume, opts.Interrupt = intr.Checkpoint, nil
+			_, err = Fit(e, m, optim.NewNadam(0.01), Float32Rows{x, features}, y, opts)
+		}
+		e.Close()
+		var nf *NonFinite
+		if !errors.As(err, &nf) || nf.Epoch != 4 || nf.Step != 3 {
+			t.Fatalf("interrupted %v: error %v, want a NaN at epoch 4, step 3", interrupted, err)
+		}
+		if !interrupted {
+			sameWeightsAs(t, m.Weights(), p.weights[2])
+		} else if got := m.Weights(); !equalWeights(got, p.weights[len(p.weights)-1]) {
+			t.Errorf("resumed: the weights are not epoch 3's")
+		}
+	}
+}
+
+func equalWeights(a, b [][]float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for j := range a[i] {
+			if math.Float32bits(a[i][j]) != math.Float32bits(b[i][j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func sameWeightsAs(t *testing.T, got, want [][]float32) {
+	t.Helper()
+	if !equalWeights(got, want) {
+		t.Errorf("the weights are not the last complete epoch's")
+	}
+}

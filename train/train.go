@@ -423,6 +423,9 @@ func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, resume
 		}
 		opts.Callbacks = append(opts.Callbacks, out.Early)
 	}
+	// A stop by a non-finite loss keeps the last complete epoch: early
+	// stopping's best weights where it restores them, else the epoch's.
+	opts.KeepEpochStart = out.Early == nil || !cfg.RestoreBest
 	if cfg.ReduceLR != nil {
 		out.ReduceLR = cfg.ReduceLR.callback()
 		if resume != nil && resume.ReduceLR != nil {

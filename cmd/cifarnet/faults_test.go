@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -134,8 +135,10 @@ func TestUnwritableOut(t *testing.T) {
 // TestNaNStopSaysWhatTheModelHolds: a loss that becomes infinite after some
 // epochs (a learning rate multiplied by 1e20 at each epoch's end) stops the
 // run; the warning says which weights the model holds: with --patience -1
-// that no best weights were kept because early stopping is off (it used to
-// blame --restore-best=false, which was true), else the best epoch's.
+// the last complete epoch's, because early stopping is off (it used to
+// blame --restore-best=false, which was true), and they are that epoch's:
+// the same model as the run stopped there (it held the overflowing
+// weights of the failing epoch's first steps); else the best epoch's.
 func TestNaNStopSaysWhatTheModelHolds(t *testing.T) {
 	args := []string{"train", "--data", sharedData(t), "--train-samples", "500", "--test-samples", "100", "--hidden", "16", "--epochs", "6",
 		"--lr-schedule", "exponential", "--decay-steps", "13", "--decay-rate", "1e20", "--staircase", "-q"}
@@ -143,12 +146,25 @@ func TestNaNStopSaysWhatTheModelHolds(t *testing.T) {
 		extra []string
 		want  string
 	}{
-		{[]string{"--patience", "-1"}, "no best weights kept: early stopping is off, --patience -1"},
+		{[]string{"--patience", "-1"}, "the model keeps epoch 3's weights, the last complete epoch's (early stopping is off, --patience -1"},
 		{nil, "the model keeps epoch"},
 	} {
-		_, stderr, code := run(t, append(append(args, "--out", filepath.Join(t.TempDir(), "r")), tc.extra...)...)
+		out := filepath.Join(t.TempDir(), "r")
+		_, stderr, code := run(t, append(append(args, "--out", out), tc.extra...)...)
 		if code != 0 || !strings.Contains(stderr, "training stopped") || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "--restore-best=false") {
 			t.Errorf("%v: exit %d, stderr %q, want %q", tc.extra, code, stderr, tc.want)
+		}
+		if tc.extra == nil {
+			continue
+		}
+		three := filepath.Join(t.TempDir(), "three")
+		if _, stderr, code := run(t, append(append(args, "--out", three, "--epochs", "3"), tc.extra...)...); code != 0 {
+			t.Fatalf("3 epochs: exit %d %s", code, stderr)
+		}
+		a, _ := os.ReadFile(filepath.Join(out, "model.safetensors"))
+		b, _ := os.ReadFile(filepath.Join(three, "model.safetensors"))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("the stopped run's model is not its third epoch's (the run of 3 epochs)")
 		}
 	}
 }

@@ -209,9 +209,9 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 		if out.EpochsRun() == 0 {
 			kept = "no epoch finished, so the model holds the weights reached before it"
 		} else if out.Early == nil {
-			kept = "the model holds the weights reached before it (no best weights kept: early stopping is off, --patience -1)"
+			kept = fmt.Sprintf("the model keeps epoch %d's weights, the last complete epoch's (early stopping is off, --patience -1, so no best ones)", out.BestEpoch())
 		} else if !out.Config.RestoreBest {
-			kept = "the model holds the weights reached before it (no best weights kept: --restore-best=false)"
+			kept = fmt.Sprintf("the model keeps epoch %d's weights, the last complete epoch's (--restore-best=false)", out.BestEpoch())
 		}
 		fmt.Fprintf(os.Stderr, "cifarnet: warning: %v; %s; the run's files are written\n", out.Terminated, kept)
 	}

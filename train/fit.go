@@ -315,8 +315,8 @@ func checkpoint(r *FitState, s *sampler, epoch, step int, lossSum float64, corre
 	c := &Checkpoint{
 		Epoch: epoch, Step: step, LossSum: lossSum, Correct: correct, Seen: seen, EpochSeconds: secs,
 		EpochStart: epochStartOf(r, step),
-		History: &History{Epochs: append([]Epoch(nil), r.History.Epochs...)},
-		RNG:     rng, Order: order, LayersRNG: layersRNG, Weights: r.Model.Weights(), Optimizer: r.Optimizer.State(),
+		History:    &History{Epochs: append([]Epoch(nil), r.History.Epochs...)},
+		RNG:        rng, Order: order, LayersRNG: layersRNG, Weights: r.Model.Weights(), Optimizer: r.Optimizer.State(),
 	}
 	return c, nil
 }

@@ -59,7 +59,7 @@ func addExperimentFlags(fs *pflag.FlagSet, f *experimentFlags) {
 	fs.StringArrayVar(&f.configs, "config", nil, "a named configuration: the base with its own settings, \"NAME: SETTING=VALUE; SETTING=VALUE\" (e.g. \"relu: activation=relu; init=he_normal\"; NAME alone is the base as it is); repeat for each; each is crossed with --grid")
 	fs.StringVar(&f.baseline, "baseline-config", "", "the configuration the others are compared with, by its label: a --config's name, or the grid's values, e.g. activation=elu (default: the first; given with --spec, replaces the file's)")
 	fs.Uint64Var(&f.named, "named-seed", experiment.DefaultNamedSeed, "the seed whose run is placed among its configuration's (the exercise's single run; given with --spec, replaces the file's)")
-	fs.StringVar(&f.dir, "dir", "", "experiment directory (default: experiments/<hash of the spec>, so that the same command continues the same experiment)")
+	fs.StringVar(&f.dir, "dir", "", "experiment directory (default: experiments/<hash of the settings, grid and configurations>, so that the same command continues the same experiment and one with more seeds extends it)")
 	addDataFlags(fs, &f.data)
 	// The seeds are --seeds (a --seed is refused, naming --seeds), and
 	// --threads is per run.
@@ -281,15 +281,31 @@ func (f *experimentFlags) specOf() (*experiment.Spec, error) {
 	return s, nil
 }
 
-// defaultDir names an experiment's directory by its spec, so that the same
-// command continues the same experiment.
+// defaultDir names an experiment's directory by its settings, grid and
+// configurations, not its seeds: the same command continues the same
+// experiment, and one with more seeds extends it. A directory an earlier
+// version named with the seeds too is taken where it exists and the new
+// one does not.
 func defaultDir(s *experiment.Spec) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%v|%v|%v", s.Base, s.Grid, s.Seeds)
-	if len(s.Configs) > 0 { // experiments without them keep their directory
-		fmt.Fprintf(h, "|%v", s.Configs)
+	name := func(seeds bool) string {
+		h := sha256.New()
+		if seeds {
+			fmt.Fprintf(h, "%v|%v|%v", s.Base, s.Grid, s.Seeds)
+		} else {
+			fmt.Fprintf(h, "%v|%v|seeds", s.Base, s.Grid)
+		}
+		if len(s.Configs) > 0 {
+			fmt.Fprintf(h, "|%v", s.Configs)
+		}
+		return filepath.Join("experiments", hex.EncodeToString(h.Sum(nil))[:8])
 	}
-	return filepath.Join("experiments", hex.EncodeToString(h.Sum(nil))[:8])
+	dir, old := name(false), name(true)
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		if fi, err := os.Stat(old); err == nil && fi.IsDir() {
+			return old
+		}
+	}
+	return dir
 }
 
 // prepare reads the spec (or the experiment directory's, when only --dir

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -428,5 +431,30 @@ func TestExperimentReportPastADamagedRun(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(r, report.PlaceFile)); err != nil {
 			t.Errorf("run %s not placed: %v", r, err)
 		}
+	}
+}
+
+// TestDefaultDirKeepsItsSeeds: the default experiment directory is named
+// without the seeds, so that more seeds extend the experiment (they named
+// a new one, which trained every run again); a directory named with the
+// seeds by an earlier version is still continued.
+func TestDefaultDirKeepsItsSeeds(t *testing.T) {
+	t.Chdir(t.TempDir())
+	spec := func(seeds ...uint64) *experiment.Spec {
+		return &experiment.Spec{Base: []experiment.Setting{{Name: "epochs", Value: "2"}}, Seeds: seeds}
+	}
+	two, three := defaultDir(spec(0, 1)), defaultDir(spec(0, 1, 2))
+	if two != three || defaultDir(&experiment.Spec{Base: []experiment.Setting{{Name: "epochs", Value: "3"}}, Seeds: []uint64{0, 1}}) == two {
+		t.Fatalf("directories %s and %s for the same settings with more seeds (and the same for other settings)", two, three)
+	}
+	// An earlier version's: the same settings' hash with the seeds.
+	h := sha256.New()
+	fmt.Fprintf(h, "%v|%v|%v", spec(0, 1).Base, spec(0, 1).Grid, spec(0, 1).Seeds)
+	old := filepath.Join("experiments", hex.EncodeToString(h.Sum(nil))[:8])
+	if err := os.MkdirAll(old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := defaultDir(spec(0, 1)); got != old {
+		t.Errorf("with %s there, the default directory is %s", old, got)
 	}
 }

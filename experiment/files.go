@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -35,7 +36,8 @@ func (e *FileChangedError) Error() string {
 // paths in its settings are relative to) and the SHA-256 of each file a
 // setting names, so that the experiment reads the same files from any
 // directory later (experiment report, collect, a Slurm task) and refuses
-// one that changed. A file that cannot be read is left for its setting to
+// one that changed (a command that only reads the runs is warned instead:
+// PlanRecorded). A file that cannot be read is left for its setting to
 // report.
 func (s *Spec) Pin(workdir string) {
 	abs, err := filepath.Abs(workdir)
@@ -204,4 +206,132 @@ func recordData(dir string, data map[string]*loaded, runs, todo []Run) error {
 		return nil
 	}
 	return atomicfile.WriteFile(path, mustJSON(&s), 0o644)
+}
+
+// changedFiles are the files the settings of s name whose content is no
+// longer what Pin recorded, each once, in the order the settings give
+// them.
+func (s *Spec) changedFiles() []*FileChangedError {
+	var out []*FileChangedError
+	seen := map[string]bool{}
+	visit := func(st Setting) {
+		want, ok := s.Files[st.Value]
+		if !fileSettings[st.Name] || !ok || seen[st.Value] {
+			return
+		}
+		seen[st.Value] = true
+		if now := s.sum(s.path(st.Value)); now != "" && now != want {
+			out = append(out, &FileChangedError{Setting: st.Name, Path: st.Value, Was: want, Now: now})
+		}
+	}
+	for _, st := range s.Base {
+		visit(st)
+	}
+	for _, c := range s.Configs {
+		for _, st := range c.Settings {
+			visit(st)
+		}
+	}
+	for _, a := range s.Grid {
+		for _, v := range a.Values {
+			visit(Setting{a.Name, v})
+		}
+	}
+	return out
+}
+
+// PlanRecorded plans the runs of s in dir for a command that trains
+// nothing and only reads the runs (experiment report, collect). It is
+// Plan, except where a file a setting names (a model) changed since the
+// experiment began. Plan refuses that, since the new file's runs would be
+// other runs under other names; but the runs to read are those trained,
+// and experiment.json names each by configuration and seed with its
+// directory. PlanRecorded then takes their directories from there and
+// returns the changed files, for the command to warn of; the runs'
+// Config is the settings' as the files are now, not as trained, so only
+// their Label, Factors, Seed and Dir are to be used. Where experiment.json
+// does not name every run the spec plans (not written yet, or of fewer
+// seeds), the runs cannot be found and Plan's error stands.
+func PlanRecorded(dir string, s *Spec, apply Apply) ([]Run, []*FileChangedError, error) {
+	runs, err := Plan(dir, s, apply)
+	var changed *FileChangedError
+	if !errors.As(err, &changed) {
+		return runs, nil, err
+	}
+	files := s.changedFiles()
+	now := *s
+	now.Files = nil // the files as they are: labels, factors and seeds
+	runs, perr := Plan(dir, &now, apply)
+	if perr != nil || len(files) == 0 {
+		return nil, nil, err
+	}
+	recorded, ok := recordedRuns(dir)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w (and %s, which names the runs trained, does not name them all)", err, ExperimentJSON)
+	}
+	used := map[string]bool{}
+	for i, r := range runs {
+		d, ok := recorded[runKey{r.Label, r.Seed}]
+		if !ok || used[d] {
+			return nil, nil, fmt.Errorf("%w (and %s, which names the runs trained, does not name them all)", err, ExperimentJSON)
+		}
+		used[d] = true
+		runs[i].Dir = filepath.Join(dir, d)
+	}
+	return runs, files, nil
+}
+
+// runKey names a run of an experiment: its configuration's label and its
+// seed.
+type runKey struct {
+	label string
+	seed  uint64
+}
+
+// recordedRuns reads the run directories experiment.json names, relative
+// to the experiment directory, by configuration and seed; ok is false
+// where it cannot be read, or names a directory that is not one of
+// runs/ (an edited file) or one run twice.
+func recordedRuns(dir string) (map[runKey]string, bool) {
+	b, err := regular.ReadFile(filepath.Join(dir, ExperimentJSON), maxExperimentJSON)
+	if err != nil {
+		return nil, false
+	}
+	var sum struct {
+		Runs []struct {
+			Config string `json:"config"`
+			Seed   uint64 `json:"seed"`
+			Dir    string `json:"dir"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		return nil, false
+	}
+	out := map[runKey]string{}
+	for _, r := range sum.Runs {
+		k := runKey{r.Config, r.Seed}
+		if _, twice := out[k]; twice || filepath.Dir(r.Dir) != RunsDir || !isRunName(filepath.Base(r.Dir)) {
+			return nil, false
+		}
+		out[k] = r.Dir
+	}
+	return out, true
+}
+
+// maxExperimentJSON bounds the experiment.json read for its runs: MaxRuns
+// runs of a few hundred bytes each, and their statistics.
+const maxExperimentJSON = 256 << 20
+
+// isRunName tells whether name is a run directory's name as Hash writes
+// it: 16 lowercase hex digits.
+func isRunName(name string) bool {
+	if len(name) != 16 {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/nn"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -109,5 +111,65 @@ func TestInputNameNotInTheHash(t *testing.T) {
 	a.Model, b.Model = &mc, &named
 	if Hash(a) != Hash(b) {
 		t.Error("the InputLayer's name changed the configuration's hash")
+	}
+}
+
+// TestPlanRecorded: once a model file changed, a command that only reads
+// the runs (report, collect) finds them where experiment.json says the
+// runs trained are, and is told which file changed, where Plan refuses;
+// without a record of every run it is refused as Plan is.
+func TestPlanRecorded(t *testing.T) {
+	work, dir := t.TempDir(), t.TempDir()
+	model := filepath.Join(work, "m.json")
+	if err := os.WriteFile(model, []byte("1234"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &Spec{Base: []Setting{{"epochs", "1"}}, Grid: []Axis{{"model", []string{"m.json"}}, {"lr", []string{"0.001", "0.01"}}}, Seeds: []uint64{0, 1}}
+	s.Pin(work)
+	runs, changed, err := PlanRecorded(dir, s, fileApply)
+	if err != nil || len(runs) != 4 || changed != nil {
+		t.Fatalf("unchanged: %d runs, changed %v, %v", len(runs), changed, err)
+	}
+	record := func(runs []Run) {
+		t.Helper()
+		sum := &Summary{Spec: s}
+		for _, r := range runs {
+			rel, _ := filepath.Rel(dir, r.Dir)
+			sum.Runs = append(sum.Runs, RunSummary{Config: r.Label, Factors: r.Factors, Seed: r.Seed, Dir: rel})
+		}
+		if err := atomicfile.WriteJSON(filepath.Join(dir, ExperimentJSON), sum); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(runs)
+	if err := os.WriteFile(model, []byte("123456"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// As a later command reads the spec (a process reads each file once).
+	s = &Spec{Base: s.Base, Grid: s.Grid, Seeds: s.Seeds, Workdir: s.Workdir, Files: s.Files}
+	var fc *FileChangedError
+	if _, err := Plan(dir, s, fileApply); !errors.As(err, &fc) {
+		t.Fatalf("Plan with the file changed: %v", err)
+	}
+	got, changed, err := PlanRecorded(dir, s, fileApply)
+	if err != nil || len(changed) != 1 || changed[0].Path != "m.json" || changed[0].Setting != "model" || changed[0].Was != s.Files["m.json"] {
+		t.Fatalf("changed: %v, %v", changed, err)
+	}
+	for i, r := range got {
+		if r.Dir != runs[i].Dir || r.Label != runs[i].Label || r.Seed != runs[i].Seed {
+			t.Errorf("run %d: %s %d in %s, want the run trained: %s %d in %s", i, r.Label, r.Seed, r.Dir, runs[i].Label, runs[i].Seed, runs[i].Dir)
+		}
+	}
+	// A record without a run of the spec, or with a directory outside
+	// runs/, finds nothing.
+	for _, bad := range [][]Run{runs[:3], {runs[0], runs[1], runs[2], {Label: runs[3].Label, Seed: runs[3].Seed, Dir: filepath.Join(dir, "..", "elsewhere")}}} {
+		record(bad)
+		if _, _, err := PlanRecorded(dir, s, fileApply); !errors.As(err, &fc) || !strings.Contains(err.Error(), ExperimentJSON) {
+			t.Errorf("recorded %d runs, the last in %s: %v", len(bad), bad[len(bad)-1].Dir, err)
+		}
+	}
+	os.Remove(filepath.Join(dir, ExperimentJSON))
+	if _, _, err := PlanRecorded(dir, s, fileApply); !errors.As(err, &fc) {
+		t.Errorf("no %s: %v", ExperimentJSON, err)
 	}
 }

@@ -398,8 +398,9 @@ func WriteExperiment(e Experiment) (*ExperimentStats, error) {
 	return st, nil
 }
 
-// figures draws the experiment's figures into e.Dir as PNG and SVG.
-func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
+// expConfigs are the configurations of st as the figures draw them, each
+// with its finished runs.
+func (e *Experiment) expConfigs(st *ExperimentStats) []*expConfig {
 	var configs []*expConfig
 	for i, g := range e.groups() {
 		cf := &expConfig{ConfigStats: st.Configurations[i], col: Palette[i%len(Palette)]}
@@ -410,6 +411,12 @@ func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
 		}
 		configs = append(configs, cf)
 	}
+	return configs
+}
+
+// figures draws the experiment's figures into e.Dir as PNG and SVG.
+func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
+	configs := e.expConfigs(st)
 	level := st.Bootstrap.Level
 	pct := fmt.Sprintf("%.0f%%", 100*level)
 	left := ""
@@ -418,6 +425,14 @@ func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
 		if n == 1 {
 			left = " 1 run without a test accuracy (missing or diverged) is not drawn; it is named above."
 		}
+	}
+	// The curves leave diverged runs out, as the statistics do; the
+	// legend says whose.
+	curvesLeft := ""
+	if n := len(st.Diverged); n == 1 {
+		curvesLeft = " 1 diverged run is left out of the means and bands, as it is of the statistics."
+	} else if n > 1 {
+		curvesLeft = fmt.Sprintf(" %d diverged runs are left out of the means and bands, as they are of the statistics.", n)
 	}
 	overlap := ""
 	if len(configs) > 1 {
@@ -436,12 +451,12 @@ func (e *Experiment) figures(st *ExperimentStats) ([]Figure, error) {
 			Caption: fmt.Sprintf("Each dot is one run%s; the box spans the middle half of the runs (first to third quartile) with the median across it, the whiskers reach the lowest and highest run. Beside each box, the triangle is the mean and the bar its %s confidence interval, a range made to hold the configuration's mean over all seeds in %s of experiments.%s%s", ringed, pct, pct, overlap, left)},
 			func() (*chart, error) { return accuracyBoxPlot(configs, e.NamedSeed, level) }},
 		{Figure{Name: "val_loss_curves", Title: "Validation loss per epoch",
-			Caption: "The mean validation loss of each configuration's runs, epoch by epoch, with a band of one standard deviation either side (the spread of single runs, not the uncertainty of the mean). A curve ends where early stopping has ended half of its runs: later means would describe only the runs still training."},
+			Caption: "The mean validation loss of each configuration's runs, epoch by epoch, with a band of one standard deviation either side (the spread of single runs, not the uncertainty of the mean). A curve ends where early stopping has ended half of its runs: later means would describe only the runs still training." + curvesLeft},
 			func() (*chart, error) {
 				return curvesPlot(configs, "val_loss", "Mean validation loss per configuration")
 			}},
 		{Figure{Name: "val_accuracy_curves", Title: "Validation accuracy per epoch",
-			Caption: "The same for validation accuracy: mean of the runs with one standard deviation either side, while at least half of the runs are training."},
+			Caption: "The same for validation accuracy: mean of the runs with one standard deviation either side, while at least half of the runs are training." + curvesLeft},
 			func() (*chart, error) {
 				return curvesPlot(configs, "val_accuracy", "Mean validation accuracy per configuration")
 			}},

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -118,6 +119,20 @@ func (b boxDots) Plot(c draw.Canvas, p *plot.Plot) {
 				c.DrawGlyph(draw.GlyphStyle{Color: colBlack, Radius: vg.Points(5.5), Shape: draw.RingGlyph{}}, pt)
 			}
 		}
+		// Runs without a dot are said where they would be: an empty column
+		// would read as a configuration never run.
+		if note := leftOutNote(cf); note != "" {
+			ts := draw.TextStyle{Color: colGrey, Font: font.From(plot.DefaultFont, 9), Handler: plot.DefaultTextHandler, XAlign: draw.XCenter, YAlign: draw.YBottom}
+			if colW := tx(1) - tx(0); ts.Width(note) > 0.95*colW {
+				note = strings.Replace(note, " left out", "\nleft out", 1)
+			}
+			pt := vg.Point{X: tx(x), Y: c.Min.Y + 4} // below the lowest run (DataRange leaves room)
+			if s.N == 0 {
+				ts.YAlign = draw.YCenter
+				pt.Y = (c.Min.Y + c.Max.Y) / 2
+			}
+			c.FillText(ts, pt, note)
+		}
 		// The mean and its interval.
 		if finite(s.Mean) {
 			mx := tx(x + meanX)
@@ -144,7 +159,54 @@ func (b boxDots) DataRange() (xmin, xmax, ymin, ymax float64) {
 		ymin, ymax = 0, 1
 	}
 	pad := math.Max((ymax-ymin)*0.08, 0.002)
-	return -0.5, float64(len(b.configs)) - 0.5, ymin - pad, ymax + pad
+	below := pad
+	for _, cf := range b.configs {
+		if cf.TestAccuracy.N > 0 && leftOutNote(cf) != "" {
+			below = 2.5 * pad // room for the note under the lowest run
+		}
+	}
+	return -0.5, float64(len(b.configs)) - 0.5, ymin - below, ymax + pad
+}
+
+// diverged reports whether a finished run diverged (see Diverged): the
+// statistics leave it out, and so do the figures.
+func (r *ExperimentRun) diverged() bool {
+	_, ok := Diverged(*r.Metrics)
+	return ok
+}
+
+// countDiverged is the number of runs of runs that diverged.
+func countDiverged(runs []*ExperimentRun) int {
+	n := 0
+	for _, r := range runs {
+		if r.diverged() {
+			n++
+		}
+	}
+	return n
+}
+
+// leftOutNote says which runs of a configuration the box plot has no dot
+// for: "3 diverged" (or "2 diverged, 1 not finished") in a column with
+// none, "1 diverged run left out" under the others; "" when every run
+// is drawn or only unfinished ones beside drawn ones are missing (the
+// caption counts those).
+func leftOutNote(cf *expConfig) string {
+	d := countDiverged(cf.runs)
+	if cf.TestAccuracy.N > 0 {
+		if d == 0 {
+			return ""
+		}
+		return Count(d, "diverged run") + " left out"
+	}
+	var parts []string
+	if d > 0 {
+		parts = append(parts, fmt.Sprintf("%d diverged", d))
+	}
+	if m := cf.Runs - cf.Finished; m > 0 {
+		parts = append(parts, fmt.Sprintf("%d not finished", m))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // configAxis labels the x axis with the configurations, tilted when they
@@ -235,19 +297,41 @@ func (l lineThumb) Thumbnail(c *draw.Canvas) {
 }
 
 // epochBand is one configuration's mean of a per-epoch metric with one
-// standard deviation either side, over the runs still training.
+// standard deviation either side (sd), over the runs still training; the
+// band (lo to hi) is cut at the metric's range.
 type epochBand struct {
-	epochs, mean, lo, hi []float64
-	n                    []int
+	epochs, mean, sd, lo, hi []float64
+	n                        []int
+}
+
+// metricRange is the range a per-epoch metric can take: a loss (cross-
+// entropy plus non-negative penalties) is at least 0, an accuracy from 0
+// to 1.
+func metricRange(metric string) (lo, hi float64) {
+	switch {
+	case strings.HasSuffix(metric, "accuracy"):
+		return 0, 1
+	case strings.HasSuffix(metric, "loss"):
+		return 0, math.Inf(1)
+	}
+	return math.Inf(-1), math.Inf(1)
 }
 
 // meanCurve averages metric over the runs epoch by epoch, for as long as at
 // least half of the runs (and at least one) are still training: after
 // that the mean would describe only the runs that early stopping had not
-// yet ended, a biased few.
+// yet ended, a biased few. Diverged runs are left out, as the statistics
+// leave them out: the losses of a run on its way to NaN (10^5 and more)
+// would make the mean theirs and flatten every other curve. The band is
+// cut at the metric's range (metricRange) rather than drawn where no run
+// can be, e.g. below a loss of 0 where the runs are skewed: it stays one
+// standard deviation wherever it can, as the caption says, and the
+// hover gives the standard deviation itself.
 func meanCurve(runs []*ExperimentRun, metric string) epochBand {
 	var b epochBand
+	runs = slices.DeleteFunc(slices.Clone(runs), (*ExperimentRun).diverged)
 	need := max(1, (len(runs)+1)/2)
+	lo, hi := metricRange(metric)
 	for e := 0; ; e++ {
 		var vals []float64
 		for _, r := range runs {
@@ -264,8 +348,8 @@ func meanCurve(runs []*ExperimentRun, metric string) epochBand {
 			sd = 0
 		}
 		b.epochs = append(b.epochs, float64(e+1))
-		b.mean = append(b.mean, m)
-		b.lo, b.hi = append(b.lo, m-sd), append(b.hi, m+sd)
+		b.mean, b.sd = append(b.mean, m), append(b.sd, sd)
+		b.lo, b.hi = append(b.lo, math.Max(m-sd, lo)), append(b.hi, math.Min(m+sd, hi))
 		b.n = append(b.n, len(vals))
 	}
 }
@@ -287,7 +371,16 @@ func curvesPlot(configs []*expConfig, metric, title string) (*chart, error) {
 	maxEpoch := 1.0
 	for _, cf := range configs {
 		band := meanCurve(cf.runs, metric)
+		// The legend says whose diverged runs the means leave out, and
+		// names a configuration without a curve because all diverged.
+		left := ""
+		if d := countDiverged(cf.runs); d > 0 {
+			left = Count(d, "diverged run") + " left out"
+		}
 		if len(band.epochs) == 0 {
+			if left != "" {
+				ch.addLegend(cf.Config + ": " + left)
+			}
 			continue
 		}
 		var poly, line plotter.XYs
@@ -313,7 +406,11 @@ func curvesPlot(configs []*expConfig, metric, title string) (*chart, error) {
 		l.Color, l.Width = cf.col, vg.Points(2)
 		pts.Color, pts.Radius = cf.col, vg.Points(2)
 		p.Add(l, pts)
-		ch.addLegend(cf.Config, l, pts)
+		label := cf.Config
+		if left != "" {
+			label += " (" + left + ")"
+		}
+		ch.addLegend(label, l, pts)
 		all = append(all, drawn{cf, band})
 		maxEpoch = math.Max(maxEpoch, band.epochs[len(band.epochs)-1])
 	}
@@ -324,7 +421,7 @@ func curvesPlot(configs []*expConfig, metric, title string) (*chart, error) {
 		for _, d := range all {
 			for i, e := range d.band.epochs {
 				out = append(out, canvasShape{X: tx(e), Y: ty(d.band.mean[i]), R: 5, Group: d.cf.Config,
-					Title: fmt.Sprintf("%s, epoch %d: mean %s %.4f, ± one SD %.4f to %.4f (%s)", d.cf.Config, int(e), metric, d.band.mean[i], d.band.lo[i], d.band.hi[i], Count(d.band.n[i], "run"))})
+					Title: fmt.Sprintf("%s, epoch %d: mean %s %.4f, SD %.4f (%s)", d.cf.Config, int(e), metric, d.band.mean[i], d.band.sd[i], Count(d.band.n[i], "run"))})
 			}
 		}
 		return out

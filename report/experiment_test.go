@@ -15,6 +15,9 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/recorder"
+
 	"github.com/cifarnet/cifarnet/stats"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -484,5 +487,138 @@ func TestDiverged(t *testing.T) {
 		if got != c.want || (got && c.m.Terminated != "" && !strings.Contains(why, c.m.Terminated)) {
 			t.Errorf("%+v: diverged %v (%q), want %v", c.m, got, why, c.want)
 		}
+	}
+}
+
+// memRun is a finished run held in memory, with its validation loss and
+// accuracy per epoch; a NaN test loss makes it diverged (see Diverged).
+func memRun(config string, seed uint64, acc, testLoss float64, valLoss, valAcc []float64) ExperimentRun {
+	h := &train.History{}
+	for i := range valLoss {
+		h.Epochs = append(h.Epochs, train.Epoch{Epoch: i + 1, Logs: train.Logs{Loss: 1, Accuracy: 0.3, ValLoss: valLoss[i], ValAccuracy: valAcc[i], HasVal: true}})
+	}
+	m := &train.Metrics{TestAccuracy: acc, TestLoss: testLoss, EpochsRun: len(valLoss), BestEpoch: len(valLoss), Seed: seed}
+	if math.IsNaN(testLoss) {
+		m.Terminated = "loss became NaN"
+	}
+	return ExperimentRun{Config: config, Factors: []Factor{{"max-lr", strings.TrimPrefix(config, "max-lr=")}}, Seed: seed, History: h, Metrics: m}
+}
+
+// divergingExperiment is three configurations of three runs: "max-lr=0.01"
+// trains, "max-lr=0.1" has one run whose validation loss reached 330,000
+// before NaN, "max-lr=1" diverged in every run.
+func divergingExperiment(t *testing.T) Experiment {
+	t.Helper()
+	e := Experiment{Dir: t.TempDir(), NamedSeed: 99}
+	nan := math.NaN()
+	for seed := range uint64(3) {
+		d := 0.01 * float64(seed)
+		e.Runs = append(e.Runs, memRun("max-lr=0.01", seed, 0.4+d, 1.7, []float64{2 + d, 1.8 + d, 1.7 + d}, []float64{0.3 + d, 0.35 + d, 0.4 + d}))
+	}
+	e.Runs = append(e.Runs,
+		memRun("max-lr=0.1", 0, 0.35, 1.9, []float64{2.1, 1.95, 1.9}, []float64{0.3, 0.33, 0.35}),
+		memRun("max-lr=0.1", 1, 0.34, 1.9, []float64{2.2, 2, 1.9}, []float64{0.29, 0.32, 0.34}),
+		memRun("max-lr=0.1", 2, 0.1, nan, []float64{330000, 5e7, nan}, []float64{0.1, 0.1, 0.1}))
+	for seed := range uint64(3) {
+		e.Runs = append(e.Runs, memRun("max-lr=1", seed, 0.1, nan, []float64{1e6, nan}, []float64{0.1, 0.1}))
+	}
+	return e
+}
+
+// TestCurvesLeaveOutDiverged: the mean curves and their bands leave out
+// the runs that diverged, as the statistics do (one run's 330,000 made a
+// configuration's mean and flattened every other curve), and the legend
+// and the caption say how many; a configuration whose runs all diverged
+// is named in the legend, not silently missing.
+func TestCurvesLeaveOutDiverged(t *testing.T) {
+	e := divergingExperiment(t)
+	st, err := e.Statistics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	configs := e.expConfigs(st)
+	b := meanCurve(configs[1].runs, "val_loss")
+	if len(b.epochs) != 3 || b.n[0] != 2 || math.Abs(b.mean[0]-2.15) > 1e-12 || b.hi[1] > 3 {
+		t.Errorf("max-lr=0.1: epochs %v, runs %v, means %v, band to %v; want 3 epochs of the 2 runs that did not diverge", b.epochs, b.n, b.mean, b.hi)
+	}
+	if b := meanCurve(configs[2].runs, "val_loss"); len(b.epochs) != 0 {
+		t.Errorf("max-lr=1, every run diverged: a curve of %v", b.mean)
+	}
+	ch, err := curvesPlot(configs, "val_loss", "loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, l := range ch.legend {
+		labels = append(labels, l.label)
+	}
+	want := []string{"max-lr=0.01", "max-lr=0.1 (1 diverged run left out)", "max-lr=1: 3 diverged runs left out"}
+	if !slices.Equal(labels, want) {
+		t.Errorf("legend %q, want %q", labels, want)
+	}
+	if _, err := WriteExperiment(e); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(e.Dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(page), "4 diverged runs are left out of the means and bands"); n != 2 {
+		t.Errorf("%d curve captions say that 4 diverged runs are left out, want 2", n)
+	}
+}
+
+// TestCurveBandWithinRange: one standard deviation either side of a
+// skewed metric's mean reaches where no run can be (a loss below 0, an
+// accuracy above 1); the band stops at the metric's range.
+func TestCurveBandWithinRange(t *testing.T) {
+	e := Experiment{Dir: t.TempDir()}
+	for seed, v := range []struct{ loss, acc float64 }{{0.1, 0.99}, {0.1, 0.99}, {3, 0.5}} {
+		e.Runs = append(e.Runs, memRun("a", uint64(seed), v.acc, v.loss, []float64{v.loss}, []float64{v.acc}))
+	}
+	var runs []*ExperimentRun
+	for i := range e.Runs {
+		runs = append(runs, &e.Runs[i])
+	}
+	loss := meanCurve(runs, "val_loss")
+	if loss.lo[0] != 0 || !(loss.mean[0]-loss.sd[0] < 0) || loss.hi[0] != loss.mean[0]+loss.sd[0] {
+		t.Errorf("val_loss: mean %v, SD %v, band %v to %v; want it from 0", loss.mean, loss.sd, loss.lo, loss.hi)
+	}
+	acc := meanCurve(runs, "val_accuracy")
+	if acc.hi[0] != 1 || !(acc.mean[0]+acc.sd[0] > 1) || acc.lo[0] != acc.mean[0]-acc.sd[0] {
+		t.Errorf("val_accuracy: mean %v, SD %v, band %v to %v; want it to 1", acc.mean, acc.sd, acc.lo, acc.hi)
+	}
+}
+
+// TestBoxSaysDiverged: a configuration whose runs all diverged is not an
+// empty column without a word: its column says "3 diverged"; one that
+// lost some says how many are left out.
+func TestBoxSaysDiverged(t *testing.T) {
+	e := divergingExperiment(t)
+	// A configuration none of whose runs finished says so too.
+	e.Runs = append(e.Runs, ExperimentRun{Config: "max-lr=2", Factors: []Factor{{"max-lr", "2"}}, Dir: filepath.Join(e.Dir, "none")})
+	st, err := e.Statistics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := accuracyBoxPlot(e.expConfigs(st), e.NamedSeed, 0.95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder.Canvas{}
+	ch.draw(draw.NewCanvas(rec, ch.w, ch.h))
+	var texts []string
+	for _, a := range rec.Actions {
+		if fs, ok := a.(*recorder.FillString); ok {
+			texts = append(texts, fs.String)
+		}
+	}
+	for _, want := range []string{"1 diverged run left out", "3 diverged", "1 not finished"} {
+		if !slices.Contains(texts, want) {
+			t.Errorf("the box plot does not say %q (its texts: %q)", want, texts)
+		}
+	}
+	if slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(s, "0 diverged") }) {
+		t.Errorf("the box plot counts no diverged run: %q", texts)
 	}
 }

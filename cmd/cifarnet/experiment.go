@@ -578,7 +578,9 @@ writes experiment.json, runs.csv, summary.csv, the figures and report.html.
 A run that has not finished (a shard still running, failed or never
 submitted) is named as missing, never left out silently. Each finished
 run's own report is then redrawn, its reading saying where the run falls
-among the others.`,
+among the others. A model file changed since the experiment began gets a
+warning: the runs redrawn are those trained, as experiment.json names
+them (the experiment itself refuses to train more of them).`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
@@ -586,9 +588,15 @@ among the others.`,
 			if err != nil {
 				return usageError{err}
 			}
-			runs, err := experiment.Plan(dir, s, applySettings)
+			// Redrawing trains nothing: a model file changed since the
+			// experiment began, which the experiment itself refuses, only
+			// gets a warning here, the runs being those trained.
+			runs, changed, err := experiment.PlanRecorded(dir, s, applySettings)
 			if err != nil {
 				return expUsage(err)
+			}
+			for _, c := range changed {
+				warn(fmt.Sprintf("%s %s changed since the experiment began (SHA-256 %.12s… then, %.12s… now): the report describes the runs as they were trained, of the file as it was then", c.Setting, c.Path, c.Was, c.Now))
 			}
 			if err := writeExperiment(cmd.OutOrStdout(), dir, s, runs); err != nil {
 				return err

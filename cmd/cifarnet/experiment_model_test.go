@@ -198,7 +198,9 @@ func TestModelFileLearningRate(t *testing.T) {
 // its name): the same command after the file changed is refused in the
 // experiment's directory (its recorded runs are of the old model, which
 // it would have left orphaned), and trains the new model's own runs in
-// another, never counting the old model's runs as its own.
+// another, never counting the old model's runs as its own; report and
+// collect, which train nothing, redraw the old model's runs with a
+// warning.
 func TestExperimentModelFileChanged(t *testing.T) {
 	data := sharedData(t)
 	dir := t.TempDir()
@@ -227,6 +229,18 @@ func TestExperimentModelFileChanged(t *testing.T) {
 	}
 	if runDir() != first {
 		t.Fatal("the refused command changed experiment.json")
+	}
+	// Redrawing trains nothing: report and collect redraw the run trained
+	// (not reported missing), with one line of warning.
+	for _, sub := range []string{"report", "collect"} {
+		stdout, stderr, code := run(t, "experiment", sub, exp)
+		if code != 0 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 ||
+			!strings.Contains(stderr, "warning: model "+model+" changed since the experiment began") || !strings.Contains(stderr, "as they were trained") {
+			t.Errorf("experiment %s after the model changed: exit %d: %s%s", sub, code, stdout, stderr)
+		}
+		if runDir() != first {
+			t.Fatalf("experiment %s after the model changed: the run trained is not the one reported", sub)
+		}
 	}
 	second := filepath.Join(dir, "exp2")
 	os.Rename(exp, second)

@@ -148,11 +148,15 @@ func TestParseConfig(t *testing.T) {
 		}
 	}
 	for in, msg := range map[string]string{
-		"":                   "want NAME or NAME: SETTING=VALUE",
-		": activation=selu":  "want NAME or NAME: SETTING=VALUE",
-		"selu: activation":   `config selu: "activation" is not SETTING=VALUE`,
-		"selu: =selu":        `config selu: "=selu" is not SETTING=VALUE`,
-		"selu: a=b, init=x;": "", // one setting a = "b, init=x": refused by Plan, not here
+		"":                  "want NAME or NAME: SETTING=VALUE",
+		": activation=selu": "want NAME or NAME: SETTING=VALUE",
+		"selu: activation":  `config selu: "activation" is not SETTING=VALUE`,
+		"selu: =selu":       `config selu: "=selu" is not SETTING=VALUE`,
+		// ',' for ';': what follows looks like another setting.
+		"s: optimizer=sgd, momentum=0.9":             `config s: "optimizer=sgd, momentum=0.9": ';' separates a configuration's settings, not ',' (e.g. "s: optimizer=sgd; momentum=0.9")`,
+		"selu: a=b, init_x = 3;":                     `';' separates a configuration's settings`,
+		"a: layers=dense(8, elu), dropout(rate=0.5)": "", // named inside a layer's arguments
+		"a: hidden=512, 256":                         "",
 	} {
 		_, err := ParseConfig(in)
 		if msg == "" {
@@ -237,5 +241,33 @@ nesterov = true
 	os.WriteFile(inline, []byte("seeds = \"0-1\"\nconfig = [{name = \"a\"}, {name = \"b\", epochs = 3}]\n"), 0o644)
 	if s, err := ReadSpecFile(inline); err != nil || len(s.Configs) != 2 || s.Configs[1].Settings[0] != (Setting{"epochs", "3"}) {
 		t.Errorf("inline tables: %v %+v", err, s)
+	}
+}
+
+// TestDataSetNotVaried: configurations on different data sets (or
+// CIFAR-100's label modes) are refused, by a grid or by named
+// configurations: each data set has its own test set, so that their
+// accuracies are no controlled comparison. One data set for all, given
+// anywhere, is fine.
+func TestDataSetNotVaried(t *testing.T) {
+	seeds := []uint64{0}
+	for name, s := range map[string]*Spec{
+		"grid":        {Seeds: seeds, Grid: []Axis{{"dataset", []string{"cifar10", "mnist"}}}},
+		"grid labels": {Seeds: seeds, Base: []Setting{{"dataset", "cifar100"}}, Grid: []Axis{{"label-mode", []string{"fine", "coarse"}}}},
+		"configs":     {Seeds: seeds, Configs: []NamedConfig{{Name: "a", Settings: []Setting{{"lr", "0.1"}}}, {Name: "b", Settings: []Setting{{"dataset", "mnist"}}}}},
+	} {
+		_, err := Plan("d", s, testApply)
+		if err == nil || !strings.Contains(err.Error(), "accuracies on different data sets are not a controlled comparison") || !strings.Contains(err.Error(), "run one experiment per data set") {
+			t.Errorf("%s: %v, want a refusal saying to run one experiment per data set", name, err)
+		}
+	}
+	for name, s := range map[string]*Spec{
+		"base":           {Seeds: seeds, Base: []Setting{{"dataset", "mnist"}}, Grid: []Axis{{"lr", []string{"0.1", "0.01"}}}},
+		"one value":      {Seeds: seeds, Grid: []Axis{{"dataset", []string{"mnist"}}, {"lr", []string{"0.1", "0.01"}}}},
+		"fine by either": {Seeds: seeds, Base: []Setting{{"dataset", "cifar100"}}, Configs: []NamedConfig{{Name: "a"}, {Name: "b", Settings: []Setting{{"label-mode", "fine"}, {"lr", "0.1"}}}}},
+	} {
+		if _, err := Plan("d", s, testApply); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -401,7 +401,7 @@ type progress struct {
 func newProgress(w io.Writer, terminal bool, total, finished int) *progress {
 	p := &progress{w: w, terminal: terminal, total: total, finished: finished, start: time.Now()}
 	if w != nil && finished > 0 {
-		fmt.Fprintf(w, "%d of %d runs already finished\n", finished, total)
+		fmt.Fprintf(w, "%d of %s already finished\n", finished, report.Count(total, "run"))
 	}
 	p.bar()
 	return p
@@ -421,7 +421,7 @@ func (p *progress) bar() {
 	}
 	const width = 30
 	full := width * p.finished / max(p.total, 1)
-	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %d/%d runs  %s", strings.Repeat("=", full), strings.Repeat(" ", width-full), p.finished, p.total, p.eta())
+	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %d/%s  %s", strings.Repeat("=", full), strings.Repeat(" ", width-full), p.finished, report.Count(p.total, "run"), p.eta())
 }
 
 func (p *progress) done(r Run, res *rundir.Result, took time.Duration) {

@@ -57,6 +57,10 @@ func testApply(settings []Setting) (train.Config, error) {
 			var n int
 			n, err = strconv.Atoi(s.Value)
 			c.Hidden = []int{n}
+		case "dataset":
+			c.Dataset = s.Value
+		case "label-mode":
+			c.LabelMode = s.Value
 		default:
 			return c, fmt.Errorf("unknown setting %q", s.Name)
 		}
@@ -401,5 +405,143 @@ func TestStatusWantsEveryFile(t *testing.T) {
 	write(report.HTMLFile)
 	if s := Status(r); s != "finished" {
 		t.Errorf("every file: %s, want finished", s)
+	}
+}
+
+// TestParseAxisCommaValues: a value cut at its commas into pieces with
+// unbalanced brackets is refused, saying that ';' separates values that
+// hold commas (the layer parser's error about "dense(64" did not).
+func TestParseAxisCommaValues(t *testing.T) {
+	for _, bad := range []string{"layers=dense(64, elu), batchnorm", "layers=dense(64, elu),dense(32, elu)", "hidden=[256,256]"} {
+		_, err := ParseAxis(bad)
+		if err == nil || !strings.Contains(err.Error(), `values that hold commas are separated by ";" (e.g. layers=dense(64, elu), batchnorm;dense(32, elu))`) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: %v, want one line saying values are separated by ';'", bad, err)
+		}
+	}
+	for in, want := range map[string][]string{
+		"layers=dense(64, elu), batchnorm;dense(32, elu)": {"dense(64, elu), batchnorm", "dense(32, elu)"},
+		"layers=dense(64),dense(32)":                      {"dense(64)", "dense(32)"},
+		"hidden=256,512":                                  {"256", "512"},
+	} {
+		if a, err := ParseAxis(in); err != nil || !slices.Equal(a.Values, want) {
+			t.Errorf("%q: %q %v, want %q", in, a.Values, err, want)
+		}
+	}
+}
+
+// TestSettingSpellings: '_' and '-' are the same in a spec file's keys,
+// --grid's and --config's: a spec written either way is the same spec
+// (spec.json, run directories, default directory), so that
+// train_samples is not an unknown setting.
+func TestSettingSpellings(t *testing.T) {
+	dir := t.TempDir()
+	read := func(name, text string) *Spec {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(text), 0o644)
+		s, err := ReadSpecFile(p)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return s
+	}
+	dashed := read("dashed.toml", `seeds = "0-1"
+named_seed = 1
+[base]
+train-samples = 100
+epochs = 2
+test-samples = 50
+[grid]
+lr = [0.1, 0.01]
+[[config]]
+name = "a"
+train-samples = 200
+`)
+	underscored := read("underscored.toml", `seeds = "0-1"
+named-seed = 1
+[base]
+train_samples = 100
+epochs = 2
+test_samples = 50
+[grid]
+lr = [0.1, 0.01]
+[[config]]
+name = "a"
+train_samples = 200
+`)
+	if a, b := mustJSON(dashed), mustJSON(underscored); string(a) != string(b) {
+		t.Errorf("spec.json differs by the keys' spelling:\n%s\n%s", a, b)
+	}
+	if !underscored.NamedSeedGiven || underscored.NamedSeed != 1 {
+		t.Errorf("named-seed: %d (given %v)", underscored.NamedSeed, underscored.NamedSeedGiven)
+	}
+	if a, err := ParseAxis("train_samples=100,200"); err != nil || a.Name != "train-samples" {
+		t.Errorf("--grid train_samples: %+v %v", a, err)
+	}
+	if c, err := ParseConfig("a: train_samples=100"); err != nil || c.Settings[0].Name != "train-samples" {
+		t.Errorf("--config train_samples: %+v %v", c, err)
+	}
+	// Both spellings at once are one key given twice; an unknown key
+	// names the one meant.
+	for name, tt := range map[string]struct{ text, want string }{
+		"twice":      {"named-seed = 1\nnamed_seed = 2\n", "named-seed and named_seed are the same key, given twice"},
+		"base twice": {"[base]\ntrain_samples = 1\ntrain-samples = 2\n", "base train-samples: the setting is given twice"},
+		"seed":       {"seed = 3\n", `unknown key "seed" (did you mean seeds?`},
+		"grd":        {"[grd]\nlr = [1]\n", `unknown key "grd" (did you mean grid?`},
+		"nothing":    {"epochs = 3\n", `unknown key "epochs" (want seeds`},
+	} {
+		p := filepath.Join(dir, name+".toml")
+		os.WriteFile(p, []byte("seeds = \"0-1\"\n"+tt.text), 0o644)
+		s, err := ReadSpecFile(p)
+		if err == nil {
+			err = s.Check()
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", name, err, tt.want)
+		}
+	}
+}
+
+func TestFormatSeeds(t *testing.T) {
+	many := make([]uint64, 0, 20)
+	for i := uint64(0); i < 20; i++ {
+		many = append(many, 2*i)
+	}
+	for _, tt := range []struct {
+		seeds []uint64
+		want  string
+	}{
+		{[]uint64{0, 1, 2}, "0-2"},
+		{[]uint64{7}, "7"},
+		{[]uint64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 42}, "0-9,42"},
+		{[]uint64{5, 3, 4}, "5,3-4"},
+		{many, "0,2,4,6,8,10,... (20 seeds)"},
+	} {
+		if got := FormatSeeds(tt.seeds); got != tt.want {
+			t.Errorf("FormatSeeds(%v) = %q, want %q", tt.seeds, got, tt.want)
+		}
+		if len(tt.seeds) < 20 {
+			if back, err := ParseSeeds(FormatSeeds(tt.seeds)); err != nil || !slices.Equal(back, tt.seeds) {
+				t.Errorf("ParseSeeds(FormatSeeds(%v)) = %v, %v", tt.seeds, back, err)
+			}
+		}
+	}
+}
+
+// TestSpecErrorCountsOneRun: an experiment of one run left out says "1 of
+// its 1 run", not "1 runs".
+func TestSpecErrorCountsOneRun(t *testing.T) {
+	dir := t.TempDir()
+	s := &Spec{Base: []Setting{{"epochs", "3"}}, Seeds: []uint64{0}}
+	if err := record(t, dir, s); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := Plan(dir, s, testApply)
+	if err := os.MkdirAll(runs[0].Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := record(t, dir, &Spec{Base: s.Base, Seeds: []uint64{1}})
+	if err == nil || !strings.Contains(err.Error(), "leaves out 1 of its 1 run: configuration base;") {
+		t.Errorf("%v, want \"leaves out 1 of its 1 run: configuration base;\"", err)
 	}
 }

@@ -72,6 +72,7 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 	var runs []Run
 	labels := map[string]bool{}
 	same := map[string]string{} // a configuration's hash (seed left out): its label
+	var task, taskOf string     // the first configuration's data set (and labels), and its label
 	for _, nc := range configs {
 		base := override(s.Base, nc.Settings)
 		for c := 0; c < n; c++ {
@@ -115,6 +116,16 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 			cc.Seed = s.Seeds[0]
 			if err := cc.ValidateWithin(avail); err != nil {
 				return nil, &ConfigError{Where: where, Settings: own, Err: err}
+			}
+			// Each data set (CIFAR-100's label modes too) is scored on a
+			// test set of its own: accuracies across them compare the
+			// tasks, not the settings, and no statistic here says so.
+			info, _ := cc.Info() // known: ValidateWithin checked it
+			switch t := info.Title(); {
+			case taskOf == "":
+				task, taskOf = t, label
+			case t != task:
+				return nil, fmt.Errorf("%s: trains on %s, where %s trains on %s: accuracies on different data sets are not a controlled comparison (each has its own test set); run one experiment per data set", where, t, taskOf, task)
 			}
 			id := cc
 			id.Seed = 0

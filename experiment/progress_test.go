@@ -30,3 +30,13 @@ func TestProgressDiverged(t *testing.T) {
 		t.Errorf("diverged run: %s", lines[1])
 	}
 }
+
+// TestProgressCountsOneRun: an experiment of one run says "1 run", not
+// "1 runs", in the line of finished runs and in the bar.
+func TestProgressCountsOneRun(t *testing.T) {
+	var b bytes.Buffer
+	newProgress(&b, true, 1, 1)
+	if out := b.String(); !strings.Contains(out, "1 of 1 run already finished\n") || !strings.Contains(out, "] 1/1 run ") {
+		t.Errorf("%q, want \"1 of 1 run already finished\" and \"1/1 run\"", out)
+	}
+}

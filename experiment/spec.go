@@ -29,6 +29,8 @@ import (
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/internal/regular"
+	"github.com/cifarnet/cifarnet/internal/suggest"
+	"github.com/cifarnet/cifarnet/report"
 )
 
 // Spec is an experiment: a base configuration (train settings by their
@@ -56,6 +58,11 @@ type Spec struct {
 	// NamedSeed is the seed whose run is placed among its configuration's
 	// (the exercise's single run: 42).
 	NamedSeed uint64 `json:"named_seed"`
+	// NamedSeedGiven says that a spec file gave NamedSeed (named_seed)
+	// rather than leaving the default: one given must be among the seeds
+	// (the command checks it once the seeds are final: --seeds replaces
+	// the file's); the default need not be (seeds 0-29 leave 42 out).
+	NamedSeedGiven bool `json:"-"`
 	// Workdir is the directory the experiment began in, which relative
 	// file paths in its settings are relative to, and Files the SHA-256
 	// of each file a setting names, by the path as given (see Pin).
@@ -121,10 +128,50 @@ func ParseConfig(s string) (NamedConfig, error) {
 		if k = strings.TrimSpace(k); !ok || k == "" {
 			return c, fmt.Errorf("config %s: %s is not SETTING=VALUE (settings are separated by ';', e.g. \"selu: activation=selu; init=lecun_normal\")", c.Name, quote.Short(part))
 		}
-		c.Settings = append(c.Settings, Setting{k, strings.TrimSpace(v)})
+		v = strings.TrimSpace(v)
+		// "optimizer=sgd, momentum=0.9" would reach --optimizer whole, whose
+		// error ("sgd, momentum=0.9": want one of ...) hides the mistake.
+		if i := nextSetting(v); i >= 0 {
+			return c, fmt.Errorf("config %s: %s: ';' separates a configuration's settings, not ',' (e.g. %s)", c.Name, quote.Short(part),
+				quote.Short(c.Name+": "+k+"="+strings.TrimSpace(v[:i])+"; "+strings.TrimSpace(v[i+1:])))
+		}
+		c.Settings = append(c.Settings, Setting{settingName(k), v})
 	}
 	return c, nil
 }
+
+// nextSetting returns the index of a ',' in a setting's value that is
+// followed by what looks like another setting (", momentum=0.9"), outside
+// parentheses and brackets (a layer's arguments may be named), or -1.
+func nextSetting(v string) int {
+	depth := 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '(', '[':
+			depth++
+		case ')', ']':
+			depth--
+		case ',':
+			if depth != 0 {
+				continue
+			}
+			k, _, ok := strings.Cut(v[i+1:], "=")
+			if k = strings.TrimSpace(k); ok && k != "" && k[0] >= 'a' && k[0] <= 'z' && strings.IndexFunc(k, func(r rune) bool {
+				return !(r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'))
+			}) < 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// settingName is a setting's name as its flag spells it: a spec file's
+// keys follow TOML's habit (train_samples, as named_seed), the flags
+// train's (--train-samples), and either spelling is taken for the other.
+// Normalized, both give the same spec.json, run directories and default
+// experiment directory. No flag's name holds '_'.
+func settingName(name string) string { return strings.ReplaceAll(name, "_", "-") }
 
 // Axis is a varied setting and its values.
 type Axis struct {
@@ -183,6 +230,28 @@ func ParseSeeds(s string) ([]uint64, error) {
 	return seeds, nil
 }
 
+// FormatSeeds says seeds as --seeds takes them: "0-29", "0-9,42"; past
+// six runs of consecutive seeds, "..." and how many in all.
+func FormatSeeds(seeds []uint64) string {
+	var parts []string
+	for i := 0; i < len(seeds); {
+		j := i
+		for j+1 < len(seeds) && seeds[j+1] == seeds[j]+1 {
+			j++
+		}
+		if len(parts) == 6 {
+			return strings.Join(parts, ",") + fmt.Sprintf(",... (%d seeds)", len(seeds))
+		}
+		part := strconv.FormatUint(seeds[i], 10)
+		if j > i {
+			part += "-" + strconv.FormatUint(seeds[j], 10)
+		}
+		parts = append(parts, part)
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
+}
+
 // ParseAxis reads a grid flag: "activation=elu,relu,selu".
 func ParseAxis(s string) (Axis, error) {
 	name, values, ok := strings.Cut(s, "=")
@@ -191,7 +260,7 @@ func ParseAxis(s string) (Axis, error) {
 		return Axis{}, fmt.Errorf("grid %q: want SETTING=VALUE,VALUE,... (e.g. activation=elu,relu)", s)
 	}
 	var a Axis
-	a.Name = name
+	a.Name = settingName(name)
 	// A value may itself hold commas (hidden=256,256): ";" separates
 	// values when present.
 	sep := ","
@@ -205,9 +274,30 @@ func ParseAxis(s string) (Axis, error) {
 		if v = strings.TrimSpace(v); v == "" {
 			return Axis{}, fmt.Errorf("grid %q: an empty value (two %q in a row, or one at an end): want SETTING=VALUE,VALUE,...", s, sep)
 		}
+		// "dense(64, elu), batchnorm" split at its commas: the layer
+		// parser's error about "dense(64" would not say why.
+		if sep == "," && !balanced(v) {
+			return Axis{}, fmt.Errorf("grid %s: %s, cut at a comma, has unbalanced brackets: values that hold commas are separated by \";\" (e.g. layers=dense(64, elu), batchnorm;dense(32, elu))", quote.Short(s), quote.Short(v))
+		}
 		a.Values = append(a.Values, v)
 	}
 	return a, nil
+}
+
+// balanced tells whether v closes every parenthesis and bracket it opens.
+func balanced(v string) bool {
+	depth := 0
+	for _, c := range v {
+		switch c {
+		case '(', '[':
+			depth++
+		case ')', ']':
+			if depth--; depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
 }
 
 // Check reports what is wrong with the spec's shape (settings are checked
@@ -374,8 +464,9 @@ const (
 //	name = "bn"
 //	layers = "dense(256, elu, he_normal), batchnorm"
 //
-// Unknown keys are errors, so that a typo does not silently run the
-// default instead.
+// In every key '_' and '-' are the same (named-seed, train_samples), so
+// that neither TOML's habit nor the flags' is a mistake. Unknown keys are
+// errors, so that a typo does not silently run the default instead.
 func ReadSpecFile(path string) (*Spec, error) {
 	b, err := regular.ReadFile(path, maxSpecFile)
 	if err != nil {
@@ -397,9 +488,15 @@ func ReadSpecFile(path string) (*Spec, error) {
 	}
 	_ = md
 	s := &Spec{NamedSeed: DefaultNamedSeed}
+	given := map[string]string{} // the keys read, as spelled, by their canonical name
 	for _, k := range sortedKeys(raw) {
 		v := raw[k]
-		switch k {
+		key := strings.ReplaceAll(k, "-", "_")
+		if other, ok := given[key]; ok {
+			return nil, fmt.Errorf("spec %s: %s and %s are the same key, given twice", path, other, k)
+		}
+		given[key] = k
+		switch key {
 		case "seeds":
 			switch x := v.(type) {
 			case string:
@@ -428,18 +525,19 @@ func ReadSpecFile(path string) (*Spec, error) {
 			if !ok || x < 0 {
 				return nil, fmt.Errorf("spec %s: named_seed: want a seed", path)
 			}
-			s.NamedSeed = uint64(x)
+			s.NamedSeed, s.NamedSeedGiven = uint64(x), true
 		case "base":
 			t, ok := v.(map[string]any)
 			if !ok {
 				return nil, fmt.Errorf("spec %s: base: want a table of train settings", path)
 			}
 			for _, name := range sortedKeys(t) {
-				if _, isList := t[name].([]any); isList && name != "hidden" {
+				if _, isList := t[name].([]any); isList && settingName(name) != "hidden" {
 					return nil, fmt.Errorf("spec %s: base.%s: a list (put varied settings under [grid])", path, name)
 				}
-				s.Base = append(s.Base, Setting{name, value(t[name])})
+				s.Base = append(s.Base, Setting{settingName(name), value(t[name])})
 			}
+			sortSettings(s.Base)
 		case "config":
 			if s.Configs, err = readConfigs(v); err != nil {
 				return nil, fmt.Errorf("spec %s: %v", path, err)
@@ -454,17 +552,31 @@ func ReadSpecFile(path string) (*Spec, error) {
 				if !ok {
 					return nil, fmt.Errorf("spec %s: grid.%s: want a list of values", path, name)
 				}
-				a := Axis{Name: name}
+				a := Axis{Name: settingName(name)}
 				for _, e := range list {
 					a.Values = append(a.Values, value(e))
 				}
 				s.Grid = append(s.Grid, a)
 			}
 		default:
-			return nil, fmt.Errorf("spec %s: unknown key %q (want seeds, baseline, named_seed, [base], [grid], [[config]])", path, k)
+			mean := ""
+			if m := suggest.Closest(k, specKeys); m != "" {
+				mean = "did you mean " + m + "? "
+			}
+			return nil, fmt.Errorf("spec %s: unknown key %s (%swant seeds, baseline, named_seed, [base], [grid], [[config]])", path, quote.Short(k), mean)
 		}
 	}
 	return s, nil
+}
+
+// specKeys are the keys of a spec file's top level.
+var specKeys = []string{"seeds", "baseline", "named_seed", "base", "grid", "config"}
+
+// sortSettings orders settings by name, as a spec file's table is read:
+// by the names normalized, so that train_samples and train-samples give
+// the same spec.
+func sortSettings(ss []Setting) {
+	slices.SortStableFunc(ss, func(a, b Setting) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // readConfigs reads the [[config]] tables: each a name and settings.
@@ -495,11 +607,12 @@ func readConfigs(v any) ([]NamedConfig, error) {
 			if k == "name" {
 				continue
 			}
-			if _, isList := t[k].([]any); isList && k != "hidden" {
+			if _, isList := t[k].([]any); isList && settingName(k) != "hidden" {
 				return nil, fmt.Errorf("config %s: %s: a list (a configuration gives one value; put varied settings under [grid])", quote.Short(name), k)
 			}
-			c.Settings = append(c.Settings, Setting{k, value(t[k])})
+			c.Settings = append(c.Settings, Setting{settingName(k), value(t[k])})
 		}
+		sortSettings(c.Settings)
 		configs = append(configs, c)
 	}
 	return configs, nil
@@ -718,7 +831,7 @@ func sameExperiment(dir string, old, s *Spec, newRuns []Run, apply Apply, live b
 			parts = append(parts, fmt.Sprintf("seed%s %s of %s", plural(len(left[l])), seedList(left[l]), l))
 		}
 	}
-	return &SpecError{Dir: dir, Old: old.Base, New: s.Base, Left: fmt.Sprintf("%d of its %d runs: %s", n, len(oldRuns), strings.Join(parts, ", "))}
+	return &SpecError{Dir: dir, Old: old.Base, New: s.Base, Left: fmt.Sprintf("%d of its %s: %s", n, report.Count(len(oldRuns), "run"), strings.Join(parts, ", "))}
 }
 
 func plural(n int) string {

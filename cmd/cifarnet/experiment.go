@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,8 @@ import (
 	"github.com/cifarnet/cifarnet/dataset"
 	"github.com/cifarnet/cifarnet/experiment"
 	"github.com/cifarnet/cifarnet/internal/oserr"
+	"github.com/cifarnet/cifarnet/internal/suggest"
+	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/stats"
@@ -53,7 +56,7 @@ func addExperimentFlags(fs *pflag.FlagSet, f *experimentFlags) {
 	f.fs = fs
 	addConfigFlags(fs, &f.cfg)
 	addModelFlags(fs, &f.model)
-	fs.StringVar(&f.spec, "spec", "", "read the experiment from this TOML file (seeds, baseline, [base] settings, [grid] lists; see 'cifarnet experiment --help')")
+	fs.StringVar(&f.spec, "spec", "", "read the experiment from this TOML file (seeds, baseline, named_seed, [base] settings, [grid] lists, [[config]] tables; in its keys '_' and '-' are the same: train_samples or train-samples, named_seed or named-seed; see 'cifarnet experiment --help')")
 	fs.StringVar(&f.seeds, "seeds", "", "seeds of every configuration: a range, a list or both, e.g. 0-29 or 0-9,42 (default 0-29; given with --spec, replaces the file's seeds, e.g. to extend them)")
 	fs.StringArrayVar(&f.grid, "grid", nil, "a varied setting and its values, by train's flag name: activation=elu,relu,selu (repeat for more; every combination runs; ';' separates values that hold commas: hidden=256,256;512)")
 	fs.StringArrayVar(&f.configs, "config", nil, "a named configuration: the base with its own settings, \"NAME: SETTING=VALUE; SETTING=VALUE\" (e.g. \"relu: activation=relu; init=he_normal\"; NAME alone is the base as it is); repeat for each; each is crossed with --grid")
@@ -88,6 +91,7 @@ file (--spec) to keep under version control:
   baseline = "activation=elu"
   [base]
   epochs = 50
+  train-samples = 5000      # or train_samples: '_' and '-' are the same in keys
   [grid]
   activation = ["elu", "relu", "selu"]
 
@@ -207,6 +211,11 @@ func applySettings(settings []experiment.Setting) (train.Config, error) {
 			// train's flags of where and how a run goes, not of what it is.
 			return cfg, usagef("setting %q: not a setting of a run: %s", s.Name, runFlags[s.Name])
 		case fl == nil:
+			var names []string
+			fs.VisitAll(func(fl *pflag.Flag) { names = append(names, fl.Name) })
+			if m := suggest.Closest(s.Name, names); m != "" {
+				return cfg, usagef("unknown setting %q (did you mean %s?)", s.Name, m)
+			}
 			return cfg, usagef("unknown setting %q (want a flag of 'cifarnet train', e.g. activation, lr, epochs, hidden)", s.Name)
 		}
 		if err := fs.Set(s.Name, s.Value); err != nil {
@@ -229,7 +238,101 @@ func applySettings(settings []experiment.Setting) (train.Config, error) {
 	if err := model.applyModel(fs, &cfg); err != nil {
 		return cfg, err
 	}
+	// train's "given without --lr-schedule" is wrong where lr-schedule
+	// is given, as constant; and its arguments are the ones a hint can
+	// send to the configurations whose schedules take them.
+	if fs.Changed("lr-schedule") && cfg.LRSchedule != nil && cfg.LRSchedule.ClassName == "" {
+		var flags []string
+		for k := range cfg.LRSchedule.Config {
+			flags = append(flags, strings.ReplaceAll(k, "_", "-"))
+		}
+		slices.Sort(flags)
+		return cfg, &constantScheduleError{flags}
+	}
 	return cfg, nil
+}
+
+// constantScheduleError is schedule arguments, by their flags, given with
+// lr-schedule constant, which has none.
+type constantScheduleError struct{ flags []string }
+
+func (e *constantScheduleError) Error() string {
+	return fmt.Sprintf("schedule arguments (%s) given with lr-schedule constant, which takes none", strings.Join(e.flags, ", "))
+}
+
+// scheduleHint adds to the error of a configuration that sets its own
+// lr-schedule (a grid's value, a named configuration's) and fails on
+// schedule arguments that the base gives where such arguments go: the
+// base applies to every configuration, so arguments that only some
+// schedules take go with those schedules, in named configurations. (A
+// base argument silently left out where the schedule does not take it
+// would hide a typo as well: --alpha meant for cosine, given to
+// exponential.)
+func scheduleHint(err error, s *experiment.Spec) error {
+	var ce *experiment.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	schedule := ""
+	own := map[string]bool{}
+	for _, st := range ce.Settings {
+		own[st.Name] = true
+		if st.Name == "lr-schedule" {
+			schedule = st.Value
+		}
+	}
+	var flags []string
+	var cs *constantScheduleError
+	var ua *optim.UnknownArgError
+	switch {
+	case schedule == "":
+		return err
+	case errors.As(ce.Err, &cs):
+		flags = cs.flags
+	case errors.As(ce.Err, &ua) && slices.Contains(optim.ScheduleNames(), ua.Owner):
+		for _, k := range ua.Keys {
+			flags = append(flags, strings.ReplaceAll(k, "_", "-"))
+		}
+	default:
+		return err
+	}
+	var args []string
+	for _, fl := range flags {
+		i := slices.IndexFunc(s.Base, func(b experiment.Setting) bool { return b.Name == fl })
+		if own[fl] || i < 0 {
+			return err // the configuration's own mistake, not the base's
+		}
+		args = append(args, fl+"="+s.Base[i].Value)
+	}
+	// Another schedule the experiment compares, to show the arguments
+	// going with it: a named configuration's, where the schedules are
+	// named configurations' already, else the grid's.
+	name, other := "", "cosine"
+	for _, a := range s.Grid {
+		if a.Name == "lr-schedule" {
+			if i := slices.IndexFunc(a.Values, func(v string) bool { return v != schedule && v != "constant" }); i >= 0 {
+				other = a.Values[i]
+			}
+			name = other
+		}
+	}
+	if name == "" { // lr-schedule is a named configuration's setting
+		for _, c := range s.Configs {
+			if i := slices.IndexFunc(c.Settings, func(st experiment.Setting) bool { return st.Name == "lr-schedule" }); i >= 0 && c.Settings[i].Value != schedule {
+				name, other = c.Name, c.Settings[i].Value
+				break
+			}
+		}
+		if name == "" {
+			name = other
+		}
+		return &experiment.ConfigError{Where: ce.Where, Settings: ce.Settings, Err: fmt.Errorf(
+			"%w: the base gives them to every configuration; give them only in the named configurations whose schedules take them (e.g. --config \"%s: lr-schedule=%s; %s\")",
+			ce.Err, name, other, strings.Join(args, "; "))}
+	}
+	return &experiment.ConfigError{Where: ce.Where, Settings: ce.Settings, Err: fmt.Errorf(
+		"%w: the base gives them to every configuration; give each schedule its arguments in named configurations instead of the grid (e.g. --config \"%s: lr-schedule=%s\" --config \"%s: lr-schedule=%s; %s\")",
+		ce.Err, schedule, schedule, other, other, strings.Join(args, "; "))}
 }
 
 // specOf builds the experiment's spec from the flags and the spec file.
@@ -273,6 +376,17 @@ func (f *experimentFlags) specOf() (*experiment.Spec, error) {
 	}
 	if err := s.Check(); err != nil {
 		return nil, usageError{err}
+	}
+	// A named seed that is not run would place nothing: the report's
+	// column of it would be dashes, and nothing would say why. The
+	// default (42) is exempt: the default seeds (0-29) leave it out.
+	if !slices.Contains(s.Seeds, s.NamedSeed) {
+		switch {
+		case f.fs.Changed("named-seed"):
+			return nil, usagef("--named-seed %d: not one of the experiment's seeds (%s)", s.NamedSeed, experiment.FormatSeeds(s.Seeds))
+		case s.NamedSeedGiven:
+			return nil, usagef("spec %s: named_seed %d: not one of the experiment's seeds (%s)", f.spec, s.NamedSeed, experiment.FormatSeeds(s.Seeds))
+		}
 	}
 	// Relative file paths (--model) stay those of this directory, and
 	// the files' content is recorded: report, collect and Slurm tasks read
@@ -331,7 +445,7 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 	}
 	runs, err := experiment.Plan(dir, s, applySettings)
 	if err != nil {
-		err = expUsage(err)
+		err = expUsage(scheduleHint(err, s))
 		if f.spec != "" { // name the file, as its other errors do
 			err = usagef("%s: %v", f.spec, err)
 		}
@@ -463,7 +577,7 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	if !f.quiet {
 		what := report.Count(len(runs), "run")
 		if sn > 1 {
-			what = fmt.Sprintf("shard %d of %d: %d of its %d runs", si, sn, len(mine), len(runs))
+			what = fmt.Sprintf("shard %d of %d: %d of its %s", si, sn, len(mine), report.Count(len(runs), "run"))
 		}
 		fmt.Fprintf(stdout, "Experiment %s: %s (%s x %s)\n", dir, what, report.Count(len(runs)/len(s.Seeds), "configuration"), report.Count(len(s.Seeds), "seed"))
 	}
@@ -557,7 +671,7 @@ func writeExperiment(stdout io.Writer, dir string, s *experiment.Spec, runs []ex
 		fmt.Fprintf(stdout, "%-30s %s\n", c.Config, accuracyLine(c.TestAccuracy))
 		// Where the exercise's own run falls, when it was run.
 		if p := c.Named; p != nil && p.Rank > 0 {
-			fmt.Fprintf(stdout, "%-30s seed %d: test accuracy %.4f, ranks %d of %d runs (1 = best)\n", "", s.NamedSeed, p.Value, p.Rank, p.N)
+			fmt.Fprintf(stdout, "%-30s seed %d: test accuracy %.4f, ranks %d of %s (1 = best)\n", "", s.NamedSeed, p.Value, p.Rank, report.Count(p.N, "run"))
 		}
 	}
 	for _, c := range st.Comparisons {

@@ -33,6 +33,9 @@ func TestExperimentBadInput(t *testing.T) {
 	gridLR := spec("grid.toml", "seeds = \"0-1\"\n[grid]\nlr = [0.001, \"abc\"]\n")
 	reversed := spec("reversed.toml", "seeds = \"9-2\"\n")
 	emptyConfigs := spec("configs.toml", "seeds = \"0-1\"\nconfig = []\n")
+	sampleTypo := spec("sample.toml", "seeds = \"0-1\"\n[base]\ntrain_sample = 100\n")
+	namedSeed := spec("named.toml", "seeds = \"0-2\"\nnamed_seed = 7\n")
+	namedSeedOK := spec("named-ok.toml", "seeds = \"0-9\"\nnamed_seed = 7\n")
 	exp := filepath.Join(dir, "exp")
 	for _, tt := range []struct {
 		args []string
@@ -85,6 +88,19 @@ func TestExperimentBadInput(t *testing.T) {
 		{[]string{"--spec", emptyConfigs}, "config: an empty list"},
 		{[]string{"--seeds", "0-99999", "--config", "a", "--config", "b: epochs=3"}, "make more than 100000 runs"},
 		{[]string{"--grid", "lr=0.001,1e-3"}, "grid lr=1e-3: the same configuration as lr=0.001"},
+		{[]string{"--grid", "layers=dense(64, elu), batchnorm"}, `grid "layers=dense(64, elu), batchnorm": "dense(64", cut at a comma, has unbalanced brackets: values that hold commas are separated by ";" (e.g. layers=dense(64, elu), batchnorm;dense(32, elu))`},
+		{[]string{"--config", "s: optimizer=sgd, momentum=0.9"}, `--config s: "optimizer=sgd, momentum=0.9": ';' separates a configuration's settings, not ',' (e.g. "s: optimizer=sgd; momentum=0.9")`},
+		{[]string{"--spec", sampleTypo}, `base: unknown setting "train-sample" (did you mean train-samples?)`},
+		{[]string{"--grid", "epoch=1,2"}, `grid epoch=1: unknown setting "epoch" (did you mean epochs?)`},
+		{[]string{"--grid", "dataset=cifar10,mnist"}, "grid dataset=mnist: trains on MNIST, where dataset=cifar10 trains on CIFAR-10: accuracies on different data sets are not a controlled comparison (each has its own test set); run one experiment per data set"},
+		{[]string{"--config", "c", "--config", "m: dataset=mnist"}, "config m: trains on MNIST, where c trains on CIFAR-10"},
+		{[]string{"--named-seed", "7", "--seeds", "0-2"}, "--named-seed 7: not one of the experiment's seeds (0-2)"},
+		{[]string{"--spec", namedSeed}, "spec " + namedSeed + ": named_seed 7: not one of the experiment's seeds (0-2)"},
+		{[]string{"--spec", namedSeedOK, "--seeds", "0-2"}, "named_seed 7: not one of the experiment's seeds (0-2)"},
+		{[]string{"--decay-steps", "50", "--grid", "lr-schedule=constant,cosine"}, `grid lr-schedule=constant: schedule arguments (decay-steps) given with lr-schedule constant, which takes none: the base gives them to every configuration; give each schedule its arguments in named configurations instead of the grid (e.g. --config "constant: lr-schedule=constant" --config "cosine: lr-schedule=cosine; decay-steps=50")`},
+		{[]string{"--decay-steps", "50", "--decay-rate", "0.9", "--grid", "lr-schedule=cosine,exponential"}, `grid lr-schedule=cosine: CosineDecay has no argument decay_rate (it takes alpha, decay_steps, initial_learning_rate, name, warmup_steps, warmup_target): the base gives them to every configuration; give each schedule its arguments in named configurations instead of the grid (e.g. --config "cosine: lr-schedule=cosine" --config "exponential: lr-schedule=exponential; decay-rate=0.9")`},
+		{[]string{"--decay-steps", "50", "--config", "c: lr-schedule=constant", "--config", "cos: lr-schedule=cosine"}, `config c: schedule arguments (decay-steps) given with lr-schedule constant, which takes none: the base gives them to every configuration; give them only in the named configurations whose schedules take them (e.g. --config "cos: lr-schedule=cosine; decay-steps=50")`},
+		{[]string{"--config", "c: lr-schedule=constant; decay-steps=50"}, `config c: schedule arguments (decay-steps) given with lr-schedule constant, which takes none`},
 		{[]string{"slurm", "--seeds", "0-1"}, "--shards is required"},
 		{[]string{"slurm", "--seeds", "0-1", "--shards", "3"}, "--shards 3: want 1 to 2 (the experiment's runs)"},
 		{[]string{"slurm", "--seeds", "0-1", "--shards", "2", "--cpus-per-task", "0"}, "--cpus-per-task 0: want 1 to"},
@@ -456,5 +472,14 @@ func TestDefaultDirKeepsItsSeeds(t *testing.T) {
 	}
 	if got := defaultDir(spec(0, 1)); got != old {
 		t.Errorf("with %s there, the default directory is %s", old, got)
+	}
+}
+
+// TestExperimentCountsOneRun: a shard of an experiment of one run says
+// "of its 1 run", not "1 runs".
+func TestExperimentCountsOneRun(t *testing.T) {
+	stdout, stderr, code := run(t, "experiment", "--seeds", "0", "--epochs", "1", "--dir", filepath.Join(t.TempDir(), "exp"), "--shard", "1/2")
+	if code != 0 || !strings.Contains(stdout, "shard 1 of 2: 0 of its 1 run (") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want \"shard 1 of 2: 0 of its 1 run\"", code, stdout, stderr)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/cifarnet/cifarnet/experiment"
 	"github.com/cifarnet/cifarnet/internal/atomicfile"
 	"github.com/cifarnet/cifarnet/internal/quote"
+	"github.com/cifarnet/cifarnet/report"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -188,7 +189,7 @@ func executeSlurm(stdout io.Writer, f *experimentFlags, sf slurmFlags) error {
 	if err := atomicfile.WriteFile(script, b.Bytes(), 0o755); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d runs in %d array tasks\n", script, len(runs), sf.shards)
+	fmt.Fprintf(stdout, "%s: %s in %s\n", script, report.Count(len(runs), "run"), report.Count(sf.shards, "array task"))
 	if !sf.submit {
 		fmt.Fprintf(stdout, "submit with: sbatch %s\nthen: cifarnet experiment collect %s\n", shellQuote(script), shellQuote(dir))
 		return nil

@@ -189,3 +189,12 @@ func TestHalfShardEnvironmentRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestSlurmCountsOneRun: a script of one run in one task says so, not "1
+// runs in 1 array tasks".
+func TestSlurmCountsOneRun(t *testing.T) {
+	stdout, stderr, code := run(t, "experiment", "slurm", "--data", sharedData(t), "--seeds", "0", "--epochs", "1", "--dir", filepath.Join(t.TempDir(), "exp"), "--shards", "1")
+	if code != 0 || !strings.Contains(stdout, ": 1 run in 1 array task\n") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want \"1 run in 1 array task\"", code, stdout, stderr)
+	}
+}

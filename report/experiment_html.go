@@ -35,8 +35,8 @@ var experimentPage = template.Must(template.New("experiment").Funcs(template.Fun
 <div class="cards">
   <div class="card main"><div class="v" id="configurations">{{len .S.Configurations}}</div><div class="k">{{if .Several}}configurations{{if .Factors}} ({{.Factors}}){{end}}{{else}}configuration, several seeds{{end}}</div></div>
   <div class="card"><div class="v" id="runs">{{.Finished}} / {{.Total}}</div><div class="k">runs finished</div></div>
-  <div class="card"><div class="v">{{len .S.Missing}}</div><div class="k">runs missing</div></div>
-  <div class="card"><div class="v">{{len .S.Diverged}}</div><div class="k">runs diverged</div></div>
+  <div class="card"><div class="v">{{len .S.Missing}}</div><div class="k">{{if eq (len .S.Missing) 1}}run{{else}}runs{{end}} missing</div></div>
+  <div class="card"><div class="v">{{len .S.Diverged}}</div><div class="k">{{if eq (len .S.Diverged) 1}}run{{else}}runs{{end}} diverged</div></div>
 {{if .Several}}  <div class="card"><div class="v name">{{.S.Baseline}}</div><div class="k">baseline: the others are compared with it</div></div>{{end}}
 </div>
 {{if or .S.Missing .S.Diverged}}<div class="explain" id="missing"><p><strong>Not every run has a result.</strong> The statistics below use only the runs with a finite test accuracy; these are left out:</p><ul>

@@ -87,6 +87,10 @@ func TestExperimentStatistics(t *testing.T) {
 	if len(st.Diverged) != 1 || st.Diverged[0].Seed != 4 || !strings.Contains(st.Diverged[0].Reason, "NaN") {
 		t.Errorf("diverged: %+v", st.Diverged)
 	}
+	// One of each: "1 run missing", not "1 runs missing".
+	if page, err := os.ReadFile(filepath.Join(e.Dir, "report.html")); err != nil || !strings.Contains(string(page), ">run missing<") || !strings.Contains(string(page), ">run diverged<") {
+		t.Errorf("report.html does not count one missing and one diverged run in the singular (%v)", err)
+	}
 	// The figures are the stats package's, on the runs' own numbers.
 	var base []float64
 	for _, r := range e.Runs[:6] {

@@ -260,6 +260,10 @@ func TestDataSetNotVaried(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "accuracies on different data sets are not a controlled comparison") || !strings.Contains(err.Error(), "run one experiment per data set") {
 			t.Errorf("%s: %v, want a refusal saying to run one experiment per data set", name, err)
 		}
+		// Runs an earlier version trained that way are still reported.
+		if _, _, err := PlanRecorded(t.TempDir(), s, testApply); err != nil {
+			t.Errorf("%s: the report of such runs: %v", name, err)
+		}
 	}
 	for name, s := range map[string]*Spec{
 		"base":           {Seeds: seeds, Base: []Setting{{"dataset", "mnist"}}, Grid: []Axis{{"lr", []string{"0.1", "0.01"}}}},
@@ -269,5 +273,18 @@ func TestDataSetNotVaried(t *testing.T) {
 		if _, err := Plan("d", s, testApply); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestBaselineSpelling: a baseline written with the '_' spelling of a
+// setting's name is the configuration of the '-' one, as the setting is.
+func TestBaselineSpelling(t *testing.T) {
+	s := &Spec{Seeds: []uint64{0}, Grid: []Axis{{"train-samples", []string{"1000", "2000"}}}, Baseline: "train_samples=2000"}
+	if _, err := Plan("d", s, testApply); err != nil || s.Baseline != "train-samples=2000" {
+		t.Errorf("baseline train_samples=2000: %v, baseline %q", err, s.Baseline)
+	}
+	s.Baseline = "train_samples=3000"
+	if _, err := Plan("d", s, testApply); err == nil {
+		t.Error("a baseline that is no configuration is taken")
 	}
 }

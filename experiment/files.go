@@ -253,7 +253,7 @@ func (s *Spec) changedFiles() []*FileChangedError {
 // does not name every run the spec plans (not written yet, or of fewer
 // seeds), the runs cannot be found and Plan's error stands.
 func PlanRecorded(dir string, s *Spec, apply Apply) ([]Run, []*FileChangedError, error) {
-	runs, err := Plan(dir, s, apply)
+	runs, err := planRuns(dir, s, apply, false)
 	var changed *FileChangedError
 	if !errors.As(err, &changed) {
 		return runs, nil, err
@@ -261,7 +261,7 @@ func PlanRecorded(dir string, s *Spec, apply Apply) ([]Run, []*FileChangedError,
 	files := s.changedFiles()
 	now := *s
 	now.Files = nil // the files as they are: labels, factors and seeds
-	runs, perr := Plan(dir, &now, apply)
+	runs, perr := planRuns(dir, &now, apply, false)
 	if perr != nil || len(files) == 0 {
 		return nil, nil, err
 	}

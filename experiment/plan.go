@@ -44,7 +44,12 @@ const RunsDir = "runs"
 // seed. Two configurations that come out the same once applied (lr=0.001
 // and lr=1e-3, or a named configuration that changes nothing another does
 // not) are refused: they would share their runs.
-func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
+func Plan(dir string, s *Spec, apply Apply) ([]Run, error) { return planRuns(dir, s, apply, true) }
+
+// planRuns is Plan; oneTask refuses configurations on different data sets,
+// which the commands that train refuse, while a report or a collect of
+// runs an earlier version trained that way still plans them.
+func planRuns(dir string, s *Spec, apply Apply, oneTask bool) ([]Run, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
@@ -124,7 +129,7 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 			switch t := info.Title(); {
 			case taskOf == "":
 				task, taskOf = t, label
-			case t != task:
+			case t != task && oneTask:
 				return nil, fmt.Errorf("%s: trains on %s, where %s trains on %s: accuracies on different data sets are not a controlled comparison (each has its own test set); run one experiment per data set", where, t, taskOf, task)
 			}
 			id := cc
@@ -143,9 +148,26 @@ func Plan(dir string, s *Spec, apply Apply) ([]Run, error) {
 		}
 	}
 	if s.Baseline != "" && !labels[s.Baseline] {
-		return nil, fmt.Errorf("baseline %s is not one of the configurations (%s)", quote.Short(s.Baseline), labelList(runs))
+		if n := labelSpelling(s.Baseline); labels[n] {
+			s.Baseline = n // "train_samples=2000": '_' and '-' are the same in setting names
+		} else {
+			return nil, fmt.Errorf("baseline %s is not one of the configurations (%s)", quote.Short(s.Baseline), labelList(runs))
+		}
 	}
 	return runs, nil
+}
+
+// labelSpelling is a configuration's label with its settings' names in the
+// flags' spelling (settingName): each word NAME=VALUE whose NAME holds no
+// bracket (a value's own "a=b" inside a layer list is left alone).
+func labelSpelling(label string) string {
+	words := strings.Split(label, " ")
+	for i, w := range words {
+		if name, value, ok := strings.Cut(w, "="); ok && !strings.ContainsAny(name, "()[]") {
+			words[i] = settingName(name) + "=" + value
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // override returns base with each of settings replacing the base's value

@@ -786,7 +786,7 @@ func sameExperiment(dir string, old, s *Spec, newRuns []Run, apply Apply, live b
 	if err1 != nil || err2 != nil || Hash(oc) != Hash(nc) {
 		return &SpecError{Dir: dir, Old: old.Base, New: s.Base}
 	}
-	oldRuns, err := Plan(dir, old, apply)
+	oldRuns, err := planRuns(dir, old, apply, false)
 	if errors.As(err, &changed) {
 		return &SpecError{Dir: dir, Changed: changed}
 	}

@@ -246,3 +246,31 @@ func sameWeightsAs(t *testing.T, got, want [][]float32) {
 		t.Errorf("the weights are not the last complete epoch's")
 	}
 }
+
+// TestNaNStopBeforeEarlyStoppingWatches: with early stopping restoring its
+// best weights but told to start watching at epoch 9, a stop in epoch 4
+// finds nothing to restore there: the run keeps epoch 3's weights all the
+// same (it kept the failing epoch's first steps'), through FitAndEvaluate's
+// own options.
+func TestNaNStopBeforeEarlyStoppingWatches(t *testing.T) {
+	cfg := Exercise()
+	cfg.Hidden, cfg.TrainSamples, cfg.TestSamples, cfg.Epochs, cfg.Threads = []int{16}, 400, 100, 8, 1
+	cfg.StartFromEpoch = 8
+	cfg.LRSchedule = &optim.ScheduleConfig{ClassName: "ExponentialDecay", Config: optim.Args{"decay_steps": 3.0, "decay_rate": 1e20, "staircase": true}}
+	info, _ := cfg.Info()
+	data := SyntheticData(info, cfg.TrainSamples, cfg.TestSamples, 1)
+	out, err := FitAndEvaluate(cfg, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Terminated == nil || out.EpochsRun() < 1 || out.Early.Restores() {
+		t.Fatalf("not the case meant: terminated %v after %d epochs, restores %v", out.Terminated, out.EpochsRun(), out.Early.Restores())
+	}
+	short := cfg
+	short.Epochs, short.Patience = out.EpochsRun(), -1
+	want, err := FitAndEvaluate(short, data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameWeights(t, want.Model, out.Model)
+}

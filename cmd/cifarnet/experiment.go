@@ -330,6 +330,11 @@ func scheduleHint(err error, s *experiment.Spec) error {
 			"%w: the base gives them to every configuration; give them only in the named configurations whose schedules take them (e.g. --config \"%s: lr-schedule=%s; %s\")",
 			ce.Err, name, other, strings.Join(args, "; "))}
 	}
+	if other == schedule { // no other schedule in the grid to show them with
+		return &experiment.ConfigError{Where: ce.Where, Settings: ce.Settings, Err: fmt.Errorf(
+			"%w: the base gives them to every configuration; give each schedule its arguments in named configurations instead of the grid (e.g. --config \"%s: lr-schedule=%s\", and %s only to the schedules that take them)",
+			ce.Err, schedule, schedule, strings.Join(args, "; "))}
+	}
 	return &experiment.ConfigError{Where: ce.Where, Settings: ce.Settings, Err: fmt.Errorf(
 		"%w: the base gives them to every configuration; give each schedule its arguments in named configurations instead of the grid (e.g. --config \"%s: lr-schedule=%s\" --config \"%s: lr-schedule=%s; %s\")",
 		ce.Err, schedule, schedule, other, other, strings.Join(args, "; "))}

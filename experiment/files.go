@@ -56,19 +56,7 @@ func (s *Spec) Pin(workdir string) {
 			s.Files[st.Value] = sum
 		}
 	}
-	for _, st := range s.Base {
-		visit(st)
-	}
-	for _, c := range s.Configs {
-		for _, st := range c.Settings {
-			visit(st)
-		}
-	}
-	for _, a := range s.Grid {
-		for _, v := range a.Values {
-			visit(Setting{a.Name, v})
-		}
-	}
+	s.eachSetting(visit)
 }
 
 // sum is the SHA-256 of file p ("" if it cannot be read), read once per
@@ -224,19 +212,7 @@ func (s *Spec) changedFiles() []*FileChangedError {
 			out = append(out, &FileChangedError{Setting: st.Name, Path: st.Value, Was: want, Now: now})
 		}
 	}
-	for _, st := range s.Base {
-		visit(st)
-	}
-	for _, c := range s.Configs {
-		for _, st := range c.Settings {
-			visit(st)
-		}
-	}
-	for _, a := range s.Grid {
-		for _, v := range a.Values {
-			visit(Setting{a.Name, v})
-		}
-	}
+	s.eachSetting(visit)
 	return out
 }
 
@@ -334,4 +310,22 @@ func isRunName(name string) bool {
 		}
 	}
 	return true
+}
+
+// eachSetting calls visit with every setting of s: the base's, the named
+// configurations', and each value of the grid.
+func (s *Spec) eachSetting(visit func(Setting)) {
+	for _, st := range s.Base {
+		visit(st)
+	}
+	for _, c := range s.Configs {
+		for _, st := range c.Settings {
+			visit(st)
+		}
+	}
+	for _, a := range s.Grid {
+		for _, v := range a.Values {
+			visit(Setting{a.Name, v})
+		}
+	}
 }

@@ -300,17 +300,7 @@ const maxExperimentJSON = 256 << 20
 
 // isRunName tells whether name is a run directory's name as Hash writes
 // it: 16 lowercase hex digits.
-func isRunName(name string) bool {
-	if len(name) != 16 {
-		return false
-	}
-	for _, c := range name {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func isRunName(name string) bool { return isLowerHex(name, 16) }
 
 // eachSetting calls visit with every setting of s: the base's, the named
 // configurations', and each value of the grid.

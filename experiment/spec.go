@@ -938,8 +938,12 @@ func (s *Spec) checkData() error {
 const maxSamples = 1 << 30
 
 // isSHA256 tells whether s is a SHA-256 as hex.EncodeToString writes it.
-func isSHA256(s string) bool {
-	if len(s) != 64 {
+func isSHA256(s string) bool { return isLowerHex(s, 64) }
+
+// isLowerHex tells whether s is n lowercase hex digits, as
+// hex.EncodeToString writes them.
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
 		return false
 	}
 	for _, c := range s {

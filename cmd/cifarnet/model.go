@@ -217,19 +217,26 @@ func endsInSoftmax(cs []nn.LayerConfig) bool {
 	return act == "softmax"
 }
 
-// applySchedule puts the schedule raw (serialized as Keras's are) in cfg,
-// its arguments given as flags (without --lr-schedule) over the file's; the
-// arguments the run took from its other settings (1cycle's max_lr, the
-// rate: compile_config's constant; total_steps: the epochs) are left to
-// this run's.
+// applySchedule puts the schedule raw (serialized as Keras's are) in cfg
+// as a file's schedule (fileSchedule); the arguments the run took from its
+// other settings (1cycle's max_lr, the rate: compile_config's constant;
+// total_steps: the epochs) are left to this run's.
 func applySchedule(cfg *train.Config, raw json.RawMessage) error {
 	var sc optim.ScheduleConfig
 	if err := json.Unmarshal(raw, &sc); err != nil {
 		return err
 	}
+	fileSchedule(cfg, sc)
+	return nil
+}
+
+// fileSchedule puts a model file's schedule sc in cfg, with the schedule's
+// arguments given as flags (without --lr-schedule) over the file's; a
+// --lr-schedule given replaces it.
+func fileSchedule(cfg *train.Config, sc optim.ScheduleConfig) {
 	if flags := cfg.LRSchedule; flags != nil {
 		if flags.ClassName != "" {
-			return nil // --lr-schedule's own
+			return // --lr-schedule's own
 		}
 		merged := optim.Args{}
 		for k, v := range sc.Config {
@@ -241,7 +248,6 @@ func applySchedule(cfg *train.Config, raw json.RawMessage) error {
 		sc.Config = merged
 	}
 	cfg.LRSchedule = &sc
-	return nil
 }
 
 // applyKerasOptimizer is the hook from a Keras file's compile_config to
@@ -255,8 +261,8 @@ func applyKerasOptimizer(cfg *train.Config, raw json.RawMessage) error {
 		return err
 	}
 	cfg.Optimizer, cfg.LearningRate = k.Name, k.LearningRate
-	if cfg.LRSchedule == nil {
-		cfg.LRSchedule = k.Schedule
+	if k.Schedule != nil {
+		fileSchedule(cfg, *k.Schedule)
 	}
 	args := optim.Args{}
 	for key, v := range k.Args {

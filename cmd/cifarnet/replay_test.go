@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,5 +54,41 @@ func TestTrainAgainFromARunsModel(t *testing.T) {
 				t.Errorf("the 1cycle run's model.json with %v trains otherwise than the run's flags with it", extra)
 			}
 		}
+	}
+}
+
+// TestScheduleFlagsChangeAFilesSchedule: a schedule's flags given without
+// --lr-schedule change the schedule of a Keras file's compile_config, as
+// they change a run's 1cycle kept in its model.json (they were refused as
+// given without --lr-schedule).
+func TestScheduleFlagsChangeAFilesSchedule(t *testing.T) {
+	data := sharedData(t)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(data), "keras", "exercise_model.json"))
+	if err != nil {
+		t.Skip(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	opt := m["compile_config"].(map[string]any)["optimizer"].(map[string]any)["config"].(map[string]any)
+	opt["learning_rate"] = map[string]any{"module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
+		"config": map[string]any{"initial_learning_rate": 0.001, "decay_steps": 100, "decay_rate": 0.5}, "registered_name": nil}
+	file := filepath.Join(t.TempDir(), "model.json")
+	b, _ = json.Marshal(m)
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fit := []string{"--data", data, "--train-samples", "600", "--test-samples", "100", "--epochs", "2", "-q"}
+	weights := func(args ...string) []byte {
+		out := filepath.Join(t.TempDir(), "run")
+		if _, stderr, code := run(t, append(append([]string{"train", "--out", out}, fit...), args...)...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		w, _ := os.ReadFile(filepath.Join(out, "model.safetensors"))
+		return w
+	}
+	if !bytes.Equal(weights("--model", file, "--decay-steps", "3"), weights("--lr-schedule", "exponential", "--decay-steps", "3", "--decay-rate", "0.5")) {
+		t.Error("the file's schedule with --decay-steps trains otherwise than the flags' schedule")
 	}
 }

@@ -45,7 +45,8 @@ func take(name string, how int, wait bool) (*Lock, error) {
 			}
 			return nil, err
 		}
-		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		fi, err := f.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
 			f.Close()
 			if err != nil {
 				return nil, err
@@ -59,22 +60,12 @@ func take(name string, how int, wait bool) (*Lock, error) {
 		// The lock holds only while name is still the file locked: one
 		// removed or replaced between the open and the lock (another
 		// holder's rename, a cleanup) is opened again.
-		if same(f, name) {
+		if now, err := os.Stat(name); err == nil && os.SameFile(fi, now) {
 			return &Lock{f}, nil
 		}
 		f.Close()
 	}
 	return nil, fmt.Errorf("lock file %s keeps being replaced", filepath.Base(name))
-}
-
-// same tells whether name is the file f has open.
-func same(f *os.File, name string) bool {
-	a, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	b, err := os.Stat(name)
-	return err == nil && os.SameFile(a, b)
 }
 
 // notRegular says that the lock file name is not a regular file: what

@@ -83,8 +83,10 @@ func OpenStaged(dir string) (*Dir, error) {
 }
 
 // Staging is the staging directory of a run replacing the one in dir.
+// dir is the run's own path, a link already resolved (resolveLink), as
+// Train and a Dir hold it.
 func Staging(dir string) string {
-	dir = resolveLink(dir)
+	dir = filepath.Clean(dir)
 	return filepath.Join(filepath.Dir(dir), stagingPrefix(dir)+"run")
 }
 

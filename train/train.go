@@ -355,6 +355,9 @@ type Control struct {
 	// an experiment gives a run the CPUs of runs that have finished.
 	// Speed only, never a result.
 	ThreadTarget *tensor.ThreadTarget
+	// UpdateClock, if non-nil, measures the time spent in the optimizer's
+	// update, epoch by epoch. Speed only, never a result.
+	UpdateClock *UpdateClock
 }
 
 // FitAndEvaluateWith is FitAndEvaluateFrom steered by c.
@@ -443,6 +446,10 @@ func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, resume
 	}
 	if progress != nil {
 		opts.Callbacks = append(opts.Callbacks, progress)
+	}
+	if uc := c.UpdateClock; uc != nil {
+		opt = timedOptimizer{opt, uc}
+		opts.Callbacks = append(opts.Callbacks, uc)
 	}
 	var before float64
 	if resume != nil {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -305,6 +307,25 @@ func TestReportCommand(t *testing.T) {
 	}
 	if _, stderr, code := run(t, "report"); code != 2 || !strings.Contains(stderr, "accepts 1 arg") {
 		t.Errorf("no argument: exit %d %q", code, stderr)
+	}
+}
+
+// TestBenchReportsTheUpdate: bench gives every epoch's share of time in
+// the optimizer's update, and their median, each between 0 and 100%.
+func TestBenchReportsTheUpdate(t *testing.T) {
+	out, errOut, code := run(t, "bench", "--synthetic", "300", "--epochs", "2", "--optimizer", "adam", "--amsgrad")
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	re := regexp.MustCompile(`(?m)^(epoch [12]:|median) .* update +([0-9.]+)%`)
+	ms := re.FindAllStringSubmatch(out, -1)
+	if len(ms) != 3 {
+		t.Fatalf("%d lines with the update's share, want 3 (2 epochs, the median):\n%s", len(ms), out)
+	}
+	for _, m := range ms {
+		if v, err := strconv.ParseFloat(m[2], 64); err != nil || v <= 0 || v > 100 {
+			t.Errorf("%s: update %s%%, want more than 0 and at most 100", m[1], m[2])
+		}
 	}
 }
 

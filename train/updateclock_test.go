@@ -1,0 +1,56 @@
+package train
+
+import (
+	"math"
+	"testing"
+
+	"github.com/cifarnet/cifarnet/optim"
+)
+
+// TestUpdateClock: a training with an UpdateClock gives the bits of one
+// without, and the clock holds one time per epoch, each more than zero
+// and at most the epoch's seconds times its threads: with the update
+// inside the backward pass (Nadam) and as a whole Step (clipnorm).
+func TestUpdateClock(t *testing.T) {
+	data := realData(t, 600, 200)
+	for _, c := range []struct {
+		opt  string
+		args optim.Args
+	}{{"nadam", nil}, {"adamw", optim.Args{"clipnorm": 1.0, "use_ema": true}}} {
+		t.Run(c.opt, func(t *testing.T) {
+			cfg := smallConfig()
+			cfg.Threads, cfg.Optimizer, cfg.OptimizerArgs = 2, c.opt, c.args
+			want, err := FitAndEvaluate(cfg, data, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			model, err := cfg.NewModel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			model.Initialize(cfg.Seed)
+			var clock UpdateClock
+			got, err := FitAndEvaluateWith(cfg, data, model, Control{UpdateClock: &clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, b := want.Model.Params(), got.Model.Params()
+			for i := range a {
+				for j := range a[i].Value {
+					if math.Float32bits(a[i].Value[j]) != math.Float32bits(b[i].Value[j]) {
+						t.Fatalf("%s[%d] = %v with the clock, %v without", a[i].Name, j, b[i].Value[j], a[i].Value[j])
+					}
+				}
+			}
+			epochs := got.History.Epochs
+			if len(clock.Epochs) != len(epochs) {
+				t.Fatalf("the clock has %d epochs' times, the history %d epochs", len(clock.Epochs), len(epochs))
+			}
+			for i, e := range epochs {
+				if most := 2 * e.Seconds; clock.Epochs[i] <= 0 || clock.Epochs[i] > most {
+					t.Errorf("epoch %d: update %g thread-seconds, want more than 0 and at most 2 threads x %g s", i+1, clock.Epochs[i], e.Seconds)
+				}
+			}
+		})
+	}
+}

@@ -420,13 +420,14 @@ func adamAVX2Tail(w, g, m, v []float32, c *[4]float32) {
 }
 
 var avx512SIMD = simd{
-	// AVX-512 machines have AVX2.
-	adam: adamAVX2Tail, adamAMSGrad: adamAMSGradAVX2Tail, sgd: sgdAVX2Tail, rmsprop: rmspropAVX2Tail, adagrad: adagradAVX2Tail, adadelta: adadeltaAVX2Tail,
-	lion: lionAVX2Tail, adamax: adamaxAVX2Tail, rmspropFull: rmspropFullAVX2Tail,
+	adam: adamAVX512Tail, adamAMSGrad: adamAMSGradAVX512Tail, sgd: sgdAVX512Tail, rmsprop: rmspropAVX512Tail, adagrad: adagradAVX512Tail, adadelta: adadeltaAVX512Tail,
+	lion: lionAVX512Tail, adamax: adamaxAVX512Tail, rmspropFull: rmspropFullAVX512Tail,
+	// The base options' own passes in AVX2 (AVX-512 machines have it): they
+	// run only where no rule fuses them.
 	sumSquares: sumSquaresAVX2Tail, scale: scaleAVX2Tail, clipByNorm: clipByNormAVX2Tail, clipByValue: clipByValueAVX2Tail,
 	decayWeights: decayWeightsAVX2Tail, movingAverage: movingAverageAVX2Tail,
-	nadamWithOptions: nadamWithOptionsAVX2Tail, adamWithOptions: adamWithOptionsAVX2Tail,
-	ruleWithOptions: ruleWithOptionsAVX2Tail,
+	nadamWithOptions: nadamWithOptionsAVX512Tail, adamWithOptions: adamWithOptionsAVX512Tail,
+	ruleWithOptions: ruleWithOptionsAVX512Tail,
 	biasELU: func(x, bias []float32) {
 		n := len(bias) &^ 15
 		biasELUAVX512(x[:n], bias[:n])

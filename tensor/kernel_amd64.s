@@ -13611,8 +13611,8 @@ lionAVX2_loop:
 	VBLENDVPS Y8, Y10, Y7, Y7
 	VCMPPS    $0x11, Y5, Y9, Y8
 	VBLENDVPS Y8, Y6, Y7, Y7
-	VCMPPS    $0x03, Y9, Y9, Y8
-	VBLENDVPS Y8, Y9, Y7, Y7
+	VCMPPS    $0x03, Y9, Y9, Y6
+	VBLENDVPS Y6, Y9, Y7, Y7
 	VMOVUPS   Y7, (AX)
 	ADDQ      $0x20, AX
 	ADDQ      $0x20, CX
@@ -14499,8 +14499,8 @@ lionWithOptionsAVX2_decayed:
 	VBLENDVPS Y8, Y10, Y7, Y7
 	VCMPPS    $0x11, Y5, Y9, Y8
 	VBLENDVPS Y8, Y6, Y7, Y7
-	VCMPPS    $0x03, Y9, Y9, Y8
-	VBLENDVPS Y8, Y9, Y7, Y7
+	VCMPPS    $0x03, Y9, Y9, Y6
+	VBLENDVPS Y6, Y9, Y7, Y7
 	TESTQ     $0x00000001, R8
 	JZ        lionWithOptionsAVX2_averaged
 	VMOVUPS   128(DI), Y6
@@ -14907,6 +14907,1696 @@ rmspropCenteredMomentumWithOptionsAVX2_averaged:
 	JNZ     rmspropCenteredMomentumWithOptionsAVX2_loop
 
 rmspropCenteredMomentumWithOptionsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func adamAVX512(w []float32, g []float32, m []float32, v []float32, c *[4]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamAVX512(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	TESTQ        SI, SI
+	JZ           adamAVX512_done
+
+adamAVX512_loop:
+	VMOVUPS (CX), Z4
+	VMOVUPS (AX), Z5
+	VMOVUPS (DX), Z6
+	VMOVUPS (BX), Z7
+	VSUBPS  Z6, Z4, Z8
+	VMULPS  Z1, Z8, Z8
+	VADDPS  Z8, Z6, Z6
+	VMOVUPS Z6, (DX)
+	VMULPS  Z4, Z4, Z8
+	VSUBPS  Z7, Z8, Z8
+	VMULPS  Z2, Z8, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (BX)
+	VSQRTPS Z7, Z7
+	VADDPS  Z3, Z7, Z7
+	VMULPS  Z0, Z6, Z6
+	VDIVPS  Z7, Z6, Z6
+	VSUBPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     adamAVX512_loop
+
+adamAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamAMSGradAVX512(w []float32, g []float32, m []float32, v []float32, vh []float32, c *[4]float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·adamAMSGradAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         vh_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 4(R8), Z1
+	VBROADCASTSS 8(R8), Z2
+	VBROADCASTSS 12(R8), Z3
+	VPTERNLOGD   $0xff, Z4, Z4, Z4
+	VPSLLD       $0x1f, Z4, Z4
+	TESTQ        DI, DI
+	JZ           adamAMSGradAVX512_done
+
+adamAMSGradAVX512_loop:
+	VMOVUPS   (CX), Z5
+	VMOVUPS   (AX), Z6
+	VMOVUPS   (DX), Z7
+	VMOVUPS   (BX), Z8
+	VSUBPS    Z7, Z5, Z9
+	VMULPS    Z1, Z9, Z9
+	VADDPS    Z9, Z7, Z7
+	VMOVUPS   Z7, (DX)
+	VMULPS    Z5, Z5, Z9
+	VSUBPS    Z8, Z9, Z9
+	VMULPS    Z2, Z9, Z9
+	VADDPS    Z9, Z8, Z8
+	VMOVUPS   Z8, (BX)
+	VMOVUPS   (SI), Z5
+	VMAXPS    Z8, Z5, Z9
+	VCMPPS    $0x08, Z8, Z5, K1
+	VXORPS    Z4, Z5, Z5
+	VXORPS    Z4, Z8, Z8
+	VORPS     Z8, Z5, Z5
+	VXORPS    Z4, Z5, Z5
+	VBLENDMPS Z5, Z9, K1, Z9
+	VMOVUPS   Z9, (SI)
+	VSQRTPS   Z9, Z9
+	VADDPS    Z3, Z9, Z9
+	VMULPS    Z0, Z7, Z7
+	VDIVPS    Z9, Z7, Z7
+	VSUBPS    Z7, Z6, Z6
+	VMOVUPS   Z6, (AX)
+	ADDQ      $0x40, AX
+	ADDQ      $0x40, CX
+	ADDQ      $0x40, DX
+	ADDQ      $0x40, BX
+	ADDQ      $0x40, SI
+	DECQ      DI
+	JNZ       adamAMSGradAVX512_loop
+
+adamAMSGradAVX512_done:
+	VZEROUPPER
+	RET
+
+// func sgdAVX512(w []float32, g []float32, c *[8]float32)
+// Requires: AVX, AVX512F
+TEXT ·sgdAVX512(SB), NOSPLIT, $0-56
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         w_len+8(FP), DX
+	SHRQ         $0x04, DX
+	MOVQ         c+48(FP), BX
+	VBROADCASTSS (BX), Z0
+	VBROADCASTSS 4(BX), Z1
+	TESTQ        DX, DX
+	JZ           sgdAVX512_done
+
+sgdAVX512_loop:
+	VMOVUPS (CX), Z1
+	VMOVUPS (AX), Z2
+	VMULPS  Z1, Z0, Z1
+	VSUBPS  Z1, Z2, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	DECQ    DX
+	JNZ     sgdAVX512_loop
+
+sgdAVX512_done:
+	VZEROUPPER
+	RET
+
+// func sgdMomentumAVX512(w []float32, g []float32, m []float32, c *[8]float32)
+// Requires: AVX, AVX512F
+TEXT ·sgdMomentumAVX512(SB), NOSPLIT, $0-80
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x04, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Z0
+	VBROADCASTSS 4(SI), Z1
+	TESTQ        BX, BX
+	JZ           sgdMomentumAVX512_done
+
+sgdMomentumAVX512_loop:
+	VMOVUPS (CX), Z2
+	VMOVUPS (AX), Z3
+	VMULPS  Z2, Z0, Z2
+	VMULPS  (DX), Z1, Z4
+	VSUBPS  Z2, Z4, Z4
+	VMOVUPS Z4, (DX)
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	DECQ    BX
+	JNZ     sgdMomentumAVX512_loop
+
+sgdMomentumAVX512_done:
+	VZEROUPPER
+	RET
+
+// func sgdNesterovAVX512(w []float32, g []float32, m []float32, c *[8]float32)
+// Requires: AVX, AVX512F
+TEXT ·sgdNesterovAVX512(SB), NOSPLIT, $0-80
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x04, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Z0
+	VBROADCASTSS 4(SI), Z1
+	TESTQ        BX, BX
+	JZ           sgdNesterovAVX512_done
+
+sgdNesterovAVX512_loop:
+	VMOVUPS (CX), Z2
+	VMOVUPS (AX), Z3
+	VMULPS  Z2, Z0, Z2
+	VMULPS  (DX), Z1, Z4
+	VSUBPS  Z2, Z4, Z4
+	VMOVUPS Z4, (DX)
+	VMULPS  Z1, Z4, Z4
+	VSUBPS  Z2, Z4, Z4
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	DECQ    BX
+	JNZ     sgdNesterovAVX512_loop
+
+sgdNesterovAVX512_done:
+	VZEROUPPER
+	RET
+
+// func rmspropAVX512(w []float32, g []float32, v []float32, c *[4]float32)
+// Requires: AVX, AVX512F
+TEXT ·rmspropAVX512(SB), NOSPLIT, $0-80
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x04, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Z0
+	VBROADCASTSS 4(SI), Z1
+	VBROADCASTSS 8(SI), Z2
+	VBROADCASTSS 12(SI), Z3
+	TESTQ        BX, BX
+	JZ           rmspropAVX512_done
+
+rmspropAVX512_loop:
+	VMOVUPS (CX), Z4
+	VMOVUPS (AX), Z5
+	VMULPS  (DX), Z0, Z6
+	VMULPS  Z4, Z4, Z7
+	VMULPS  Z1, Z7, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (DX)
+	VADDPS  Z3, Z6, Z6
+	VSQRTPS Z6, Z6
+	VMULPS  Z2, Z4, Z4
+	VDIVPS  Z6, Z4, Z4
+	VSUBPS  Z4, Z5, Z5
+	VMOVUPS Z5, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	DECQ    BX
+	JNZ     rmspropAVX512_loop
+
+rmspropAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adagradAVX512(w []float32, g []float32, a []float32, c *[4]float32)
+// Requires: AVX, AVX512F
+TEXT ·adagradAVX512(SB), NOSPLIT, $0-80
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         a_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x04, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Z0
+	VBROADCASTSS 4(SI), Z1
+	TESTQ        BX, BX
+	JZ           adagradAVX512_done
+
+adagradAVX512_loop:
+	VMOVUPS (CX), Z2
+	VMOVUPS (AX), Z3
+	VMULPS  Z2, Z2, Z4
+	VADDPS  (DX), Z4, Z4
+	VMOVUPS Z4, (DX)
+	VADDPS  Z1, Z4, Z4
+	VSQRTPS Z4, Z4
+	VMULPS  Z0, Z2, Z2
+	VDIVPS  Z4, Z2, Z2
+	VSUBPS  Z2, Z3, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	DECQ    BX
+	JNZ     adagradAVX512_loop
+
+adagradAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adadeltaAVX512(w []float32, g []float32, ga []float32, da []float32, c *[4]float32)
+// Requires: AVX, AVX512F
+TEXT ·adadeltaAVX512(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         ga_base+48(FP), DX
+	MOVQ         da_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	TESTQ        SI, SI
+	JZ           adadeltaAVX512_done
+
+adadeltaAVX512_loop:
+	VMOVUPS (CX), Z4
+	VMOVUPS (AX), Z5
+	VMULPS  (DX), Z0, Z6
+	VMULPS  Z4, Z4, Z8
+	VMULPS  Z1, Z8, Z8
+	VADDPS  Z8, Z6, Z6
+	VMOVUPS Z6, (DX)
+	VADDPS  Z3, Z6, Z6
+	VSQRTPS Z6, Z6
+	VMOVUPS (BX), Z7
+	VADDPS  Z3, Z7, Z8
+	VSQRTPS Z8, Z8
+	VMULPS  Z4, Z8, Z8
+	VDIVPS  Z6, Z8, Z8
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z8, Z8, Z6
+	VMULPS  Z1, Z6, Z6
+	VADDPS  Z6, Z7, Z7
+	VMOVUPS Z7, (BX)
+	VMULPS  Z2, Z8, Z8
+	VSUBPS  Z8, Z5, Z5
+	VMOVUPS Z5, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     adadeltaAVX512_loop
+
+adadeltaAVX512_done:
+	VZEROUPPER
+	RET
+
+// func lionAVX512(w []float32, g []float32, m []float32, c *[8]float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·lionAVX512(SB), NOSPLIT, $0-80
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x04, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Z0
+	VBROADCASTSS 4(SI), Z1
+	VBROADCASTSS 8(SI), Z2
+	VBROADCASTSS 12(SI), Z3
+	VBROADCASTSS 16(SI), Z4
+	VXORPS       Z5, Z5, Z5
+	TESTQ        BX, BX
+	JZ           lionAVX512_done
+
+lionAVX512_loop:
+	VMOVUPS   (CX), Z6
+	VMOVUPS   (AX), Z7
+	VMOVUPS   (DX), Z8
+	VMULPS    Z1, Z8, Z9
+	VMULPS    Z2, Z6, Z10
+	VADDPS    Z10, Z9, Z9
+	VMULPS    Z3, Z8, Z8
+	VMULPS    Z4, Z6, Z6
+	VADDPS    Z6, Z8, Z8
+	VMOVUPS   Z8, (DX)
+	VSUBPS    Z0, Z7, Z10
+	VADDPS    Z0, Z7, Z6
+	VCMPPS    $0x1e, Z5, Z9, K1
+	VBLENDMPS Z10, Z7, K1, Z7
+	VCMPPS    $0x11, Z5, Z9, K1
+	VBLENDMPS Z6, Z7, K1, Z7
+	VCMPPS    $0x03, Z9, Z9, K1
+	VBLENDMPS Z9, Z7, K1, Z7
+	VMOVUPS   Z7, (AX)
+	ADDQ      $0x40, AX
+	ADDQ      $0x40, CX
+	ADDQ      $0x40, DX
+	DECQ      BX
+	JNZ       lionAVX512_loop
+
+lionAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamaxAVX512(w []float32, g []float32, m []float32, u []float32, c *[8]float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·adamaxAVX512(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         u_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	VPTERNLOGD   $0xff, Z6, Z6, Z6
+	VPSLLD       $0x1f, Z6, Z6
+	VXORPS       Z5, Z5, Z5
+	TESTQ        SI, SI
+	JZ           adamaxAVX512_done
+
+adamaxAVX512_loop:
+	VMOVUPS   (CX), Z7
+	VMOVUPS   (AX), Z8
+	VMOVUPS   (DX), Z9
+	VSUBPS    Z9, Z7, Z10
+	VMULPS    Z1, Z10, Z10
+	VADDPS    Z10, Z9, Z9
+	VMOVUPS   Z9, (DX)
+	VXORPS    Z6, Z7, Z11
+	VCMPPS    $0x11, Z5, Z7, K1
+	VBLENDMPS Z11, Z7, K1, Z11
+	VMULPS    (BX), Z2, Z10
+	VMAXPS    Z11, Z10, Z7
+	VCMPPS    $0x08, Z11, Z10, K1
+	VXORPS    Z6, Z10, Z10
+	VXORPS    Z6, Z11, Z11
+	VORPS     Z11, Z10, Z10
+	VXORPS    Z6, Z10, Z10
+	VBLENDMPS Z10, Z7, K1, Z7
+	VMOVUPS   Z7, (BX)
+	VADDPS    Z4, Z7, Z7
+	VMULPS    Z3, Z7, Z7
+	VMULPS    Z0, Z9, Z9
+	VDIVPS    Z7, Z9, Z9
+	VSUBPS    Z9, Z8, Z8
+	VMOVUPS   Z8, (AX)
+	ADDQ      $0x40, AX
+	ADDQ      $0x40, CX
+	ADDQ      $0x40, DX
+	ADDQ      $0x40, BX
+	DECQ      SI
+	JNZ       adamaxAVX512_loop
+
+adamaxAVX512_done:
+	VZEROUPPER
+	RET
+
+// func rmspropCenteredAVX512(w []float32, g []float32, v []float32, a []float32, c *[8]float32)
+// Requires: AVX, AVX512F
+TEXT ·rmspropCenteredAVX512(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         a_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	TESTQ        SI, SI
+	JZ           rmspropCenteredAVX512_done
+
+rmspropCenteredAVX512_loop:
+	VMOVUPS (CX), Z4
+	VMOVUPS (AX), Z5
+	VMULPS  (DX), Z0, Z6
+	VMULPS  Z4, Z4, Z7
+	VMULPS  Z1, Z7, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (DX)
+	VMULPS  (BX), Z0, Z8
+	VMULPS  Z1, Z4, Z7
+	VADDPS  Z7, Z8, Z8
+	VMOVUPS Z8, (BX)
+	VMULPS  Z8, Z8, Z7
+	VSUBPS  Z7, Z6, Z6
+	VADDPS  Z3, Z6, Z6
+	VSQRTPS Z6, Z6
+	VMULPS  Z2, Z4, Z4
+	VDIVPS  Z6, Z4, Z4
+	VSUBPS  Z4, Z5, Z5
+	VMOVUPS Z5, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     rmspropCenteredAVX512_loop
+
+rmspropCenteredAVX512_done:
+	VZEROUPPER
+	RET
+
+// func rmspropMomentumAVX512(w []float32, g []float32, v []float32, b []float32, c *[8]float32)
+// Requires: AVX, AVX512F
+TEXT ·rmspropMomentumAVX512(SB), NOSPLIT, $0-104
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         b_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	TESTQ        SI, SI
+	JZ           rmspropMomentumAVX512_done
+
+rmspropMomentumAVX512_loop:
+	VMOVUPS (CX), Z5
+	VMOVUPS (AX), Z6
+	VMULPS  (DX), Z0, Z7
+	VMULPS  Z5, Z5, Z8
+	VMULPS  Z1, Z8, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (DX)
+	VADDPS  Z3, Z7, Z7
+	VSQRTPS Z7, Z7
+	VMULPS  Z2, Z5, Z5
+	VDIVPS  Z7, Z5, Z5
+	VMULPS  (BX), Z4, Z8
+	VADDPS  Z5, Z8, Z5
+	VMOVUPS Z5, (BX)
+	VSUBPS  Z5, Z6, Z6
+	VMOVUPS Z6, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     rmspropMomentumAVX512_loop
+
+rmspropMomentumAVX512_done:
+	VZEROUPPER
+	RET
+
+// func rmspropCenteredMomentumAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, c *[8]float32)
+// Requires: AVX, AVX512F
+TEXT ·rmspropCenteredMomentumAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         a_base+72(FP), BX
+	MOVQ         b_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 4(R8), Z1
+	VBROADCASTSS 8(R8), Z2
+	VBROADCASTSS 12(R8), Z3
+	VBROADCASTSS 16(R8), Z4
+	TESTQ        DI, DI
+	JZ           rmspropCenteredMomentumAVX512_done
+
+rmspropCenteredMomentumAVX512_loop:
+	VMOVUPS (CX), Z5
+	VMOVUPS (AX), Z6
+	VMULPS  (DX), Z0, Z7
+	VMULPS  Z5, Z5, Z8
+	VMULPS  Z1, Z8, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (DX)
+	VMULPS  (BX), Z0, Z9
+	VMULPS  Z1, Z5, Z8
+	VADDPS  Z8, Z9, Z9
+	VMOVUPS Z9, (BX)
+	VMULPS  Z9, Z9, Z8
+	VSUBPS  Z8, Z7, Z7
+	VADDPS  Z3, Z7, Z7
+	VSQRTPS Z7, Z7
+	VMULPS  Z2, Z5, Z5
+	VDIVPS  Z7, Z5, Z5
+	VMULPS  (SI), Z4, Z8
+	VADDPS  Z5, Z8, Z5
+	VMOVUPS Z5, (SI)
+	VSUBPS  Z5, Z6, Z6
+	VMOVUPS Z6, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     rmspropCenteredMomentumAVX512_loop
+
+rmspropCenteredMomentumAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamAMSGradWithOptionsAVX512(w []float32, g []float32, m []float32, v []float32, vh []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·adamAMSGradWithOptionsAVX512(SB), NOSPLIT, $0-168
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         vh_base+96(FP), SI
+	MOVQ         avg_base+120(FP), DI
+	MOVQ         w_len+8(FP), R8
+	SHRQ         $0x04, R8
+	MOVQ         c+144(FP), R9
+	VBROADCASTSS (R9), Z0
+	VBROADCASTSS 4(R9), Z1
+	VBROADCASTSS 8(R9), Z2
+	VBROADCASTSS 12(R9), Z3
+	MOVQ         o+152(FP), R9
+	MOVQ         mode+160(FP), R10
+	VBROADCASTSS (R9), Z4
+	VBROADCASTSS 32(R9), Z5
+	VBROADCASTSS 64(R9), Z6
+	VBROADCASTSS 96(R9), Z7
+	VBROADCASTSS 128(R9), Z8
+	VBROADCASTSS 160(R9), Z9
+	VPTERNLOGD   $0xff, Z10, Z10, Z10
+	VPSLLD       $0x1f, Z10, Z10
+	TESTQ        R8, R8
+	JZ           adamAMSGradWithOptionsAVX512_done
+
+adamAMSGradWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z11
+	TESTQ   $0x0000000c, R10
+	JZ      adamAMSGradWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R10
+	JNZ     adamAMSGradWithOptionsAVX512_clipnotnorm
+	VMULPS  Z4, Z11, Z11
+	VDIVPS  Z5, Z11, Z11
+	JMP     adamAMSGradWithOptionsAVX512_clipstore
+
+adamAMSGradWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R10
+	JNZ    adamAMSGradWithOptionsAVX512_clipvalue
+	VMULPS Z4, Z11, Z11
+	JMP    adamAMSGradWithOptionsAVX512_clipstore
+
+adamAMSGradWithOptionsAVX512_clipvalue:
+	VMINPS Z11, Z5, Z11
+	VMAXPS Z11, Z4, Z11
+
+adamAMSGradWithOptionsAVX512_clipstore:
+	VMOVUPS Z11, (CX)
+
+adamAMSGradWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z12
+	TESTQ   $0x00000002, R10
+	JZ      adamAMSGradWithOptionsAVX512_decayed
+	VMULPS  Z6, Z12, Z13
+	VMULPS  Z7, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+
+adamAMSGradWithOptionsAVX512_decayed:
+	VMOVUPS   (DX), Z13
+	VMOVUPS   (BX), Z14
+	VSUBPS    Z13, Z11, Z15
+	VMULPS    Z1, Z15, Z15
+	VADDPS    Z15, Z13, Z13
+	VMOVUPS   Z13, (DX)
+	VMULPS    Z11, Z11, Z15
+	VSUBPS    Z14, Z15, Z15
+	VMULPS    Z2, Z15, Z15
+	VADDPS    Z15, Z14, Z14
+	VMOVUPS   Z14, (BX)
+	VMOVUPS   (SI), Z11
+	VMAXPS    Z14, Z11, Z15
+	VCMPPS    $0x08, Z14, Z11, K1
+	VXORPS    Z10, Z11, Z11
+	VXORPS    Z10, Z14, Z14
+	VORPS     Z14, Z11, Z11
+	VXORPS    Z10, Z11, Z11
+	VBLENDMPS Z11, Z15, K1, Z15
+	VMOVUPS   Z15, (SI)
+	VSQRTPS   Z15, Z15
+	VADDPS    Z3, Z15, Z15
+	VMULPS    Z0, Z13, Z13
+	VDIVPS    Z15, Z13, Z13
+	VSUBPS    Z13, Z12, Z12
+	TESTQ     $0x00000001, R10
+	JZ        adamAMSGradWithOptionsAVX512_averaged
+	VMULPS    (DI), Z8, Z11
+	VMULPS    Z12, Z9, Z13
+	VADDPS    Z13, Z11, Z11
+	VMOVUPS   Z11, (DI)
+
+adamAMSGradWithOptionsAVX512_averaged:
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, DI
+	DECQ    R8
+	JNZ     adamAMSGradWithOptionsAVX512_loop
+
+adamAMSGradWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func sgdWithOptionsAVX512(w []float32, g []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512F
+TEXT ·sgdWithOptionsAVX512(SB), NOSPLIT, $0-96
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         avg_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	SHRQ         $0x04, BX
+	MOVQ         c+72(FP), SI
+	VBROADCASTSS (SI), Z0
+	VBROADCASTSS 4(SI), Z1
+	MOVQ         o+80(FP), SI
+	MOVQ         mode+88(FP), DI
+	VBROADCASTSS (SI), Z1
+	VBROADCASTSS 32(SI), Z2
+	VBROADCASTSS 64(SI), Z3
+	VBROADCASTSS 96(SI), Z4
+	VBROADCASTSS 128(SI), Z5
+	VBROADCASTSS 160(SI), Z6
+	TESTQ        BX, BX
+	JZ           sgdWithOptionsAVX512_done
+
+sgdWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z7
+	TESTQ   $0x0000000c, DI
+	JZ      sgdWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, DI
+	JNZ     sgdWithOptionsAVX512_clipnotnorm
+	VMULPS  Z1, Z7, Z7
+	VDIVPS  Z2, Z7, Z7
+	JMP     sgdWithOptionsAVX512_clipstore
+
+sgdWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, DI
+	JNZ    sgdWithOptionsAVX512_clipvalue
+	VMULPS Z1, Z7, Z7
+	JMP    sgdWithOptionsAVX512_clipstore
+
+sgdWithOptionsAVX512_clipvalue:
+	VMINPS Z7, Z2, Z7
+	VMAXPS Z7, Z1, Z7
+
+sgdWithOptionsAVX512_clipstore:
+	VMOVUPS Z7, (CX)
+
+sgdWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z8
+	TESTQ   $0x00000002, DI
+	JZ      sgdWithOptionsAVX512_decayed
+	VMULPS  Z3, Z8, Z9
+	VMULPS  Z4, Z9, Z9
+	VSUBPS  Z9, Z8, Z8
+
+sgdWithOptionsAVX512_decayed:
+	VMULPS  Z7, Z0, Z7
+	VSUBPS  Z7, Z8, Z8
+	TESTQ   $0x00000001, DI
+	JZ      sgdWithOptionsAVX512_averaged
+	VMULPS  (DX), Z5, Z7
+	VMULPS  Z8, Z6, Z9
+	VADDPS  Z9, Z7, Z7
+	VMOVUPS Z7, (DX)
+
+sgdWithOptionsAVX512_averaged:
+	VMOVUPS Z8, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	DECQ    BX
+	JNZ     sgdWithOptionsAVX512_loop
+
+sgdWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func sgdMomentumWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512F
+TEXT ·sgdMomentumWithOptionsAVX512(SB), NOSPLIT, $0-120
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         avg_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	MOVQ         o+104(FP), DI
+	MOVQ         mode+112(FP), R8
+	VBROADCASTSS (DI), Z2
+	VBROADCASTSS 32(DI), Z3
+	VBROADCASTSS 64(DI), Z4
+	VBROADCASTSS 96(DI), Z5
+	VBROADCASTSS 128(DI), Z6
+	VBROADCASTSS 160(DI), Z7
+	TESTQ        SI, SI
+	JZ           sgdMomentumWithOptionsAVX512_done
+
+sgdMomentumWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z8
+	TESTQ   $0x0000000c, R8
+	JZ      sgdMomentumWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R8
+	JNZ     sgdMomentumWithOptionsAVX512_clipnotnorm
+	VMULPS  Z2, Z8, Z8
+	VDIVPS  Z3, Z8, Z8
+	JMP     sgdMomentumWithOptionsAVX512_clipstore
+
+sgdMomentumWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R8
+	JNZ    sgdMomentumWithOptionsAVX512_clipvalue
+	VMULPS Z2, Z8, Z8
+	JMP    sgdMomentumWithOptionsAVX512_clipstore
+
+sgdMomentumWithOptionsAVX512_clipvalue:
+	VMINPS Z8, Z3, Z8
+	VMAXPS Z8, Z2, Z8
+
+sgdMomentumWithOptionsAVX512_clipstore:
+	VMOVUPS Z8, (CX)
+
+sgdMomentumWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z9
+	TESTQ   $0x00000002, R8
+	JZ      sgdMomentumWithOptionsAVX512_decayed
+	VMULPS  Z4, Z9, Z10
+	VMULPS  Z5, Z10, Z10
+	VSUBPS  Z10, Z9, Z9
+
+sgdMomentumWithOptionsAVX512_decayed:
+	VMULPS  Z8, Z0, Z8
+	VMULPS  (DX), Z1, Z10
+	VSUBPS  Z8, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VADDPS  Z10, Z9, Z9
+	TESTQ   $0x00000001, R8
+	JZ      sgdMomentumWithOptionsAVX512_averaged
+	VMULPS  (BX), Z6, Z8
+	VMULPS  Z9, Z7, Z10
+	VADDPS  Z10, Z8, Z8
+	VMOVUPS Z8, (BX)
+
+sgdMomentumWithOptionsAVX512_averaged:
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     sgdMomentumWithOptionsAVX512_loop
+
+sgdMomentumWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func sgdNesterovWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512F
+TEXT ·sgdNesterovWithOptionsAVX512(SB), NOSPLIT, $0-120
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         avg_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	MOVQ         o+104(FP), DI
+	MOVQ         mode+112(FP), R8
+	VBROADCASTSS (DI), Z2
+	VBROADCASTSS 32(DI), Z3
+	VBROADCASTSS 64(DI), Z4
+	VBROADCASTSS 96(DI), Z5
+	VBROADCASTSS 128(DI), Z6
+	VBROADCASTSS 160(DI), Z7
+	TESTQ        SI, SI
+	JZ           sgdNesterovWithOptionsAVX512_done
+
+sgdNesterovWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z8
+	TESTQ   $0x0000000c, R8
+	JZ      sgdNesterovWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R8
+	JNZ     sgdNesterovWithOptionsAVX512_clipnotnorm
+	VMULPS  Z2, Z8, Z8
+	VDIVPS  Z3, Z8, Z8
+	JMP     sgdNesterovWithOptionsAVX512_clipstore
+
+sgdNesterovWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R8
+	JNZ    sgdNesterovWithOptionsAVX512_clipvalue
+	VMULPS Z2, Z8, Z8
+	JMP    sgdNesterovWithOptionsAVX512_clipstore
+
+sgdNesterovWithOptionsAVX512_clipvalue:
+	VMINPS Z8, Z3, Z8
+	VMAXPS Z8, Z2, Z8
+
+sgdNesterovWithOptionsAVX512_clipstore:
+	VMOVUPS Z8, (CX)
+
+sgdNesterovWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z9
+	TESTQ   $0x00000002, R8
+	JZ      sgdNesterovWithOptionsAVX512_decayed
+	VMULPS  Z4, Z9, Z10
+	VMULPS  Z5, Z10, Z10
+	VSUBPS  Z10, Z9, Z9
+
+sgdNesterovWithOptionsAVX512_decayed:
+	VMULPS  Z8, Z0, Z8
+	VMULPS  (DX), Z1, Z10
+	VSUBPS  Z8, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VMULPS  Z1, Z10, Z10
+	VSUBPS  Z8, Z10, Z10
+	VADDPS  Z10, Z9, Z9
+	TESTQ   $0x00000001, R8
+	JZ      sgdNesterovWithOptionsAVX512_averaged
+	VMULPS  (BX), Z6, Z8
+	VMULPS  Z9, Z7, Z10
+	VADDPS  Z10, Z8, Z8
+	VMOVUPS Z8, (BX)
+
+sgdNesterovWithOptionsAVX512_averaged:
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     sgdNesterovWithOptionsAVX512_loop
+
+sgdNesterovWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func rmspropWithOptionsAVX512(w []float32, g []float32, v []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512F
+TEXT ·rmspropWithOptionsAVX512(SB), NOSPLIT, $0-120
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         avg_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	MOVQ         o+104(FP), DI
+	MOVQ         mode+112(FP), R8
+	VBROADCASTSS (DI), Z4
+	VBROADCASTSS 32(DI), Z5
+	VBROADCASTSS 64(DI), Z6
+	VBROADCASTSS 96(DI), Z7
+	VBROADCASTSS 128(DI), Z8
+	VBROADCASTSS 160(DI), Z9
+	TESTQ        SI, SI
+	JZ           rmspropWithOptionsAVX512_done
+
+rmspropWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z10
+	TESTQ   $0x0000000c, R8
+	JZ      rmspropWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R8
+	JNZ     rmspropWithOptionsAVX512_clipnotnorm
+	VMULPS  Z4, Z10, Z10
+	VDIVPS  Z5, Z10, Z10
+	JMP     rmspropWithOptionsAVX512_clipstore
+
+rmspropWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R8
+	JNZ    rmspropWithOptionsAVX512_clipvalue
+	VMULPS Z4, Z10, Z10
+	JMP    rmspropWithOptionsAVX512_clipstore
+
+rmspropWithOptionsAVX512_clipvalue:
+	VMINPS Z10, Z5, Z10
+	VMAXPS Z10, Z4, Z10
+
+rmspropWithOptionsAVX512_clipstore:
+	VMOVUPS Z10, (CX)
+
+rmspropWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z11
+	TESTQ   $0x00000002, R8
+	JZ      rmspropWithOptionsAVX512_decayed
+	VMULPS  Z6, Z11, Z12
+	VMULPS  Z7, Z12, Z12
+	VSUBPS  Z12, Z11, Z11
+
+rmspropWithOptionsAVX512_decayed:
+	VMULPS  (DX), Z0, Z12
+	VMULPS  Z10, Z10, Z13
+	VMULPS  Z1, Z13, Z13
+	VADDPS  Z13, Z12, Z12
+	VMOVUPS Z12, (DX)
+	VADDPS  Z3, Z12, Z12
+	VSQRTPS Z12, Z12
+	VMULPS  Z2, Z10, Z10
+	VDIVPS  Z12, Z10, Z10
+	VSUBPS  Z10, Z11, Z11
+	TESTQ   $0x00000001, R8
+	JZ      rmspropWithOptionsAVX512_averaged
+	VMULPS  (BX), Z8, Z10
+	VMULPS  Z11, Z9, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (BX)
+
+rmspropWithOptionsAVX512_averaged:
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     rmspropWithOptionsAVX512_loop
+
+rmspropWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adagradWithOptionsAVX512(w []float32, g []float32, a []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512F
+TEXT ·adagradWithOptionsAVX512(SB), NOSPLIT, $0-120
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         a_base+48(FP), DX
+	MOVQ         avg_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	MOVQ         o+104(FP), DI
+	MOVQ         mode+112(FP), R8
+	VBROADCASTSS (DI), Z2
+	VBROADCASTSS 32(DI), Z3
+	VBROADCASTSS 64(DI), Z4
+	VBROADCASTSS 96(DI), Z5
+	VBROADCASTSS 128(DI), Z6
+	VBROADCASTSS 160(DI), Z7
+	TESTQ        SI, SI
+	JZ           adagradWithOptionsAVX512_done
+
+adagradWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z8
+	TESTQ   $0x0000000c, R8
+	JZ      adagradWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R8
+	JNZ     adagradWithOptionsAVX512_clipnotnorm
+	VMULPS  Z2, Z8, Z8
+	VDIVPS  Z3, Z8, Z8
+	JMP     adagradWithOptionsAVX512_clipstore
+
+adagradWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R8
+	JNZ    adagradWithOptionsAVX512_clipvalue
+	VMULPS Z2, Z8, Z8
+	JMP    adagradWithOptionsAVX512_clipstore
+
+adagradWithOptionsAVX512_clipvalue:
+	VMINPS Z8, Z3, Z8
+	VMAXPS Z8, Z2, Z8
+
+adagradWithOptionsAVX512_clipstore:
+	VMOVUPS Z8, (CX)
+
+adagradWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z9
+	TESTQ   $0x00000002, R8
+	JZ      adagradWithOptionsAVX512_decayed
+	VMULPS  Z4, Z9, Z10
+	VMULPS  Z5, Z10, Z10
+	VSUBPS  Z10, Z9, Z9
+
+adagradWithOptionsAVX512_decayed:
+	VMULPS  Z8, Z8, Z10
+	VADDPS  (DX), Z10, Z10
+	VMOVUPS Z10, (DX)
+	VADDPS  Z1, Z10, Z10
+	VSQRTPS Z10, Z10
+	VMULPS  Z0, Z8, Z8
+	VDIVPS  Z10, Z8, Z8
+	VSUBPS  Z8, Z9, Z9
+	TESTQ   $0x00000001, R8
+	JZ      adagradWithOptionsAVX512_averaged
+	VMULPS  (BX), Z6, Z8
+	VMULPS  Z9, Z7, Z10
+	VADDPS  Z10, Z8, Z8
+	VMOVUPS Z8, (BX)
+
+adagradWithOptionsAVX512_averaged:
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     adagradWithOptionsAVX512_loop
+
+adagradWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adadeltaWithOptionsAVX512(w []float32, g []float32, ga []float32, da []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512F
+TEXT ·adadeltaWithOptionsAVX512(SB), NOSPLIT, $0-144
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         ga_base+48(FP), DX
+	MOVQ         da_base+72(FP), BX
+	MOVQ         avg_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 4(R8), Z1
+	VBROADCASTSS 8(R8), Z2
+	VBROADCASTSS 12(R8), Z3
+	MOVQ         o+128(FP), R8
+	MOVQ         mode+136(FP), R9
+	VBROADCASTSS (R8), Z4
+	VBROADCASTSS 32(R8), Z5
+	VBROADCASTSS 64(R8), Z6
+	VBROADCASTSS 96(R8), Z7
+	VBROADCASTSS 128(R8), Z8
+	VBROADCASTSS 160(R8), Z9
+	TESTQ        DI, DI
+	JZ           adadeltaWithOptionsAVX512_done
+
+adadeltaWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z10
+	TESTQ   $0x0000000c, R9
+	JZ      adadeltaWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R9
+	JNZ     adadeltaWithOptionsAVX512_clipnotnorm
+	VMULPS  Z4, Z10, Z10
+	VDIVPS  Z5, Z10, Z10
+	JMP     adadeltaWithOptionsAVX512_clipstore
+
+adadeltaWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R9
+	JNZ    adadeltaWithOptionsAVX512_clipvalue
+	VMULPS Z4, Z10, Z10
+	JMP    adadeltaWithOptionsAVX512_clipstore
+
+adadeltaWithOptionsAVX512_clipvalue:
+	VMINPS Z10, Z5, Z10
+	VMAXPS Z10, Z4, Z10
+
+adadeltaWithOptionsAVX512_clipstore:
+	VMOVUPS Z10, (CX)
+
+adadeltaWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z11
+	TESTQ   $0x00000002, R9
+	JZ      adadeltaWithOptionsAVX512_decayed
+	VMULPS  Z6, Z11, Z12
+	VMULPS  Z7, Z12, Z12
+	VSUBPS  Z12, Z11, Z11
+
+adadeltaWithOptionsAVX512_decayed:
+	VMULPS  (DX), Z0, Z12
+	VMULPS  Z10, Z10, Z14
+	VMULPS  Z1, Z14, Z14
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (DX)
+	VADDPS  Z3, Z12, Z12
+	VSQRTPS Z12, Z12
+	VMOVUPS (BX), Z13
+	VADDPS  Z3, Z13, Z14
+	VSQRTPS Z14, Z14
+	VMULPS  Z10, Z14, Z14
+	VDIVPS  Z12, Z14, Z14
+	VMULPS  Z0, Z13, Z13
+	VMULPS  Z14, Z14, Z12
+	VMULPS  Z1, Z12, Z12
+	VADDPS  Z12, Z13, Z13
+	VMOVUPS Z13, (BX)
+	VMULPS  Z2, Z14, Z14
+	VSUBPS  Z14, Z11, Z11
+	TESTQ   $0x00000001, R9
+	JZ      adadeltaWithOptionsAVX512_averaged
+	VMULPS  (SI), Z8, Z10
+	VMULPS  Z11, Z9, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (SI)
+
+adadeltaWithOptionsAVX512_averaged:
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     adadeltaWithOptionsAVX512_loop
+
+adadeltaWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func lionWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·lionWithOptionsAVX512(SB), NOSPLIT, $0-120
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         avg_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+96(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 4(DI), Z1
+	VBROADCASTSS 8(DI), Z2
+	VBROADCASTSS 12(DI), Z3
+	VBROADCASTSS 16(DI), Z4
+	MOVQ         o+104(FP), DI
+	MOVQ         mode+112(FP), R8
+	VBROADCASTSS (DI), Z5
+	VBROADCASTSS 32(DI), Z6
+	VBROADCASTSS 64(DI), Z7
+	VBROADCASTSS 96(DI), Z8
+	VBROADCASTSS 128(DI), Z9
+	VBROADCASTSS 160(DI), Z10
+	VXORPS       Z11, Z11, Z11
+	TESTQ        SI, SI
+	JZ           lionWithOptionsAVX512_done
+
+lionWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z12
+	TESTQ   $0x0000000c, R8
+	JZ      lionWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R8
+	JNZ     lionWithOptionsAVX512_clipnotnorm
+	VMULPS  Z5, Z12, Z12
+	VDIVPS  Z6, Z12, Z12
+	JMP     lionWithOptionsAVX512_clipstore
+
+lionWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R8
+	JNZ    lionWithOptionsAVX512_clipvalue
+	VMULPS Z5, Z12, Z12
+	JMP    lionWithOptionsAVX512_clipstore
+
+lionWithOptionsAVX512_clipvalue:
+	VMINPS Z12, Z6, Z12
+	VMAXPS Z12, Z5, Z12
+
+lionWithOptionsAVX512_clipstore:
+	VMOVUPS Z12, (CX)
+
+lionWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z13
+	TESTQ   $0x00000002, R8
+	JZ      lionWithOptionsAVX512_decayed
+	VMULPS  Z7, Z13, Z14
+	VMULPS  Z8, Z14, Z14
+	VSUBPS  Z14, Z13, Z13
+
+lionWithOptionsAVX512_decayed:
+	VMOVUPS   (DX), Z14
+	VMULPS    Z1, Z14, Z15
+	VMULPS    Z2, Z12, Z16
+	VADDPS    Z16, Z15, Z15
+	VMULPS    Z3, Z14, Z14
+	VMULPS    Z4, Z12, Z12
+	VADDPS    Z12, Z14, Z14
+	VMOVUPS   Z14, (DX)
+	VSUBPS    Z0, Z13, Z16
+	VADDPS    Z0, Z13, Z12
+	VCMPPS    $0x1e, Z11, Z15, K1
+	VBLENDMPS Z16, Z13, K1, Z13
+	VCMPPS    $0x11, Z11, Z15, K1
+	VBLENDMPS Z12, Z13, K1, Z13
+	VCMPPS    $0x03, Z15, Z15, K1
+	VBLENDMPS Z15, Z13, K1, Z13
+	TESTQ     $0x00000001, R8
+	JZ        lionWithOptionsAVX512_averaged
+	VMULPS    (BX), Z9, Z12
+	VMULPS    Z13, Z10, Z14
+	VADDPS    Z14, Z12, Z12
+	VMOVUPS   Z12, (BX)
+
+lionWithOptionsAVX512_averaged:
+	VMOVUPS Z13, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     lionWithOptionsAVX512_loop
+
+lionWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamaxWithOptionsAVX512(w []float32, g []float32, m []float32, u []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·adamaxWithOptionsAVX512(SB), NOSPLIT, $0-144
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         u_base+72(FP), BX
+	MOVQ         avg_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 4(R8), Z1
+	VBROADCASTSS 8(R8), Z2
+	VBROADCASTSS 12(R8), Z3
+	VBROADCASTSS 16(R8), Z4
+	MOVQ         o+128(FP), R8
+	MOVQ         mode+136(FP), R9
+	VBROADCASTSS (R8), Z5
+	VBROADCASTSS 32(R8), Z6
+	VBROADCASTSS 64(R8), Z7
+	VBROADCASTSS 96(R8), Z8
+	VBROADCASTSS 128(R8), Z9
+	VBROADCASTSS 160(R8), Z10
+	VPTERNLOGD   $0xff, Z12, Z12, Z12
+	VPSLLD       $0x1f, Z12, Z12
+	VXORPS       Z11, Z11, Z11
+	TESTQ        DI, DI
+	JZ           adamaxWithOptionsAVX512_done
+
+adamaxWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z13
+	TESTQ   $0x0000000c, R9
+	JZ      adamaxWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R9
+	JNZ     adamaxWithOptionsAVX512_clipnotnorm
+	VMULPS  Z5, Z13, Z13
+	VDIVPS  Z6, Z13, Z13
+	JMP     adamaxWithOptionsAVX512_clipstore
+
+adamaxWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R9
+	JNZ    adamaxWithOptionsAVX512_clipvalue
+	VMULPS Z5, Z13, Z13
+	JMP    adamaxWithOptionsAVX512_clipstore
+
+adamaxWithOptionsAVX512_clipvalue:
+	VMINPS Z13, Z6, Z13
+	VMAXPS Z13, Z5, Z13
+
+adamaxWithOptionsAVX512_clipstore:
+	VMOVUPS Z13, (CX)
+
+adamaxWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z14
+	TESTQ   $0x00000002, R9
+	JZ      adamaxWithOptionsAVX512_decayed
+	VMULPS  Z7, Z14, Z15
+	VMULPS  Z8, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+
+adamaxWithOptionsAVX512_decayed:
+	VMOVUPS   (DX), Z15
+	VSUBPS    Z15, Z13, Z16
+	VMULPS    Z1, Z16, Z16
+	VADDPS    Z16, Z15, Z15
+	VMOVUPS   Z15, (DX)
+	VXORPS    Z12, Z13, Z17
+	VCMPPS    $0x11, Z11, Z13, K1
+	VBLENDMPS Z17, Z13, K1, Z17
+	VMULPS    (BX), Z2, Z16
+	VMAXPS    Z17, Z16, Z13
+	VCMPPS    $0x08, Z17, Z16, K1
+	VXORPS    Z12, Z16, Z16
+	VXORPS    Z12, Z17, Z17
+	VORPS     Z17, Z16, Z16
+	VXORPS    Z12, Z16, Z16
+	VBLENDMPS Z16, Z13, K1, Z13
+	VMOVUPS   Z13, (BX)
+	VADDPS    Z4, Z13, Z13
+	VMULPS    Z3, Z13, Z13
+	VMULPS    Z0, Z15, Z15
+	VDIVPS    Z13, Z15, Z15
+	VSUBPS    Z15, Z14, Z14
+	TESTQ     $0x00000001, R9
+	JZ        adamaxWithOptionsAVX512_averaged
+	VMULPS    (SI), Z9, Z13
+	VMULPS    Z14, Z10, Z15
+	VADDPS    Z15, Z13, Z13
+	VMOVUPS   Z13, (SI)
+
+adamaxWithOptionsAVX512_averaged:
+	VMOVUPS Z14, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     adamaxWithOptionsAVX512_loop
+
+adamaxWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func rmspropCenteredWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512F
+TEXT ·rmspropCenteredWithOptionsAVX512(SB), NOSPLIT, $0-144
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         a_base+72(FP), BX
+	MOVQ         avg_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 4(R8), Z1
+	VBROADCASTSS 8(R8), Z2
+	VBROADCASTSS 12(R8), Z3
+	VBROADCASTSS 16(R8), Z4
+	MOVQ         o+128(FP), R8
+	MOVQ         mode+136(FP), R9
+	VBROADCASTSS (R8), Z4
+	VBROADCASTSS 32(R8), Z5
+	VBROADCASTSS 64(R8), Z6
+	VBROADCASTSS 96(R8), Z7
+	VBROADCASTSS 128(R8), Z8
+	VBROADCASTSS 160(R8), Z9
+	TESTQ        DI, DI
+	JZ           rmspropCenteredWithOptionsAVX512_done
+
+rmspropCenteredWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z10
+	TESTQ   $0x0000000c, R9
+	JZ      rmspropCenteredWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R9
+	JNZ     rmspropCenteredWithOptionsAVX512_clipnotnorm
+	VMULPS  Z4, Z10, Z10
+	VDIVPS  Z5, Z10, Z10
+	JMP     rmspropCenteredWithOptionsAVX512_clipstore
+
+rmspropCenteredWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R9
+	JNZ    rmspropCenteredWithOptionsAVX512_clipvalue
+	VMULPS Z4, Z10, Z10
+	JMP    rmspropCenteredWithOptionsAVX512_clipstore
+
+rmspropCenteredWithOptionsAVX512_clipvalue:
+	VMINPS Z10, Z5, Z10
+	VMAXPS Z10, Z4, Z10
+
+rmspropCenteredWithOptionsAVX512_clipstore:
+	VMOVUPS Z10, (CX)
+
+rmspropCenteredWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z11
+	TESTQ   $0x00000002, R9
+	JZ      rmspropCenteredWithOptionsAVX512_decayed
+	VMULPS  Z6, Z11, Z12
+	VMULPS  Z7, Z12, Z12
+	VSUBPS  Z12, Z11, Z11
+
+rmspropCenteredWithOptionsAVX512_decayed:
+	VMULPS  (DX), Z0, Z12
+	VMULPS  Z10, Z10, Z13
+	VMULPS  Z1, Z13, Z13
+	VADDPS  Z13, Z12, Z12
+	VMOVUPS Z12, (DX)
+	VMULPS  (BX), Z0, Z14
+	VMULPS  Z1, Z10, Z13
+	VADDPS  Z13, Z14, Z14
+	VMOVUPS Z14, (BX)
+	VMULPS  Z14, Z14, Z13
+	VSUBPS  Z13, Z12, Z12
+	VADDPS  Z3, Z12, Z12
+	VSQRTPS Z12, Z12
+	VMULPS  Z2, Z10, Z10
+	VDIVPS  Z12, Z10, Z10
+	VSUBPS  Z10, Z11, Z11
+	TESTQ   $0x00000001, R9
+	JZ      rmspropCenteredWithOptionsAVX512_averaged
+	VMULPS  (SI), Z8, Z10
+	VMULPS  Z11, Z9, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (SI)
+
+rmspropCenteredWithOptionsAVX512_averaged:
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     rmspropCenteredWithOptionsAVX512_loop
+
+rmspropCenteredWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func rmspropMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512F
+TEXT ·rmspropMomentumWithOptionsAVX512(SB), NOSPLIT, $0-144
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         b_base+72(FP), BX
+	MOVQ         avg_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 4(R8), Z1
+	VBROADCASTSS 8(R8), Z2
+	VBROADCASTSS 12(R8), Z3
+	VBROADCASTSS 16(R8), Z4
+	MOVQ         o+128(FP), R8
+	MOVQ         mode+136(FP), R9
+	VBROADCASTSS (R8), Z5
+	VBROADCASTSS 32(R8), Z6
+	VBROADCASTSS 64(R8), Z7
+	VBROADCASTSS 96(R8), Z8
+	VBROADCASTSS 128(R8), Z9
+	VBROADCASTSS 160(R8), Z10
+	TESTQ        DI, DI
+	JZ           rmspropMomentumWithOptionsAVX512_done
+
+rmspropMomentumWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z11
+	TESTQ   $0x0000000c, R9
+	JZ      rmspropMomentumWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R9
+	JNZ     rmspropMomentumWithOptionsAVX512_clipnotnorm
+	VMULPS  Z5, Z11, Z11
+	VDIVPS  Z6, Z11, Z11
+	JMP     rmspropMomentumWithOptionsAVX512_clipstore
+
+rmspropMomentumWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R9
+	JNZ    rmspropMomentumWithOptionsAVX512_clipvalue
+	VMULPS Z5, Z11, Z11
+	JMP    rmspropMomentumWithOptionsAVX512_clipstore
+
+rmspropMomentumWithOptionsAVX512_clipvalue:
+	VMINPS Z11, Z6, Z11
+	VMAXPS Z11, Z5, Z11
+
+rmspropMomentumWithOptionsAVX512_clipstore:
+	VMOVUPS Z11, (CX)
+
+rmspropMomentumWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z12
+	TESTQ   $0x00000002, R9
+	JZ      rmspropMomentumWithOptionsAVX512_decayed
+	VMULPS  Z7, Z12, Z13
+	VMULPS  Z8, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+
+rmspropMomentumWithOptionsAVX512_decayed:
+	VMULPS  (DX), Z0, Z13
+	VMULPS  Z11, Z11, Z14
+	VMULPS  Z1, Z14, Z14
+	VADDPS  Z14, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VADDPS  Z3, Z13, Z13
+	VSQRTPS Z13, Z13
+	VMULPS  Z2, Z11, Z11
+	VDIVPS  Z13, Z11, Z11
+	VMULPS  (BX), Z4, Z14
+	VADDPS  Z11, Z14, Z11
+	VMOVUPS Z11, (BX)
+	VSUBPS  Z11, Z12, Z12
+	TESTQ   $0x00000001, R9
+	JZ      rmspropMomentumWithOptionsAVX512_averaged
+	VMULPS  (SI), Z9, Z11
+	VMULPS  Z12, Z10, Z13
+	VADDPS  Z13, Z11, Z11
+	VMOVUPS Z11, (SI)
+
+rmspropMomentumWithOptionsAVX512_averaged:
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     rmspropMomentumWithOptionsAVX512_loop
+
+rmspropMomentumWithOptionsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func rmspropCenteredMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+// Requires: AVX, AVX512F
+TEXT ·rmspropCenteredMomentumWithOptionsAVX512(SB), NOSPLIT, $0-168
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         a_base+72(FP), BX
+	MOVQ         b_base+96(FP), SI
+	MOVQ         avg_base+120(FP), DI
+	MOVQ         w_len+8(FP), R8
+	SHRQ         $0x04, R8
+	MOVQ         c+144(FP), R9
+	VBROADCASTSS (R9), Z0
+	VBROADCASTSS 4(R9), Z1
+	VBROADCASTSS 8(R9), Z2
+	VBROADCASTSS 12(R9), Z3
+	VBROADCASTSS 16(R9), Z4
+	MOVQ         o+152(FP), R9
+	MOVQ         mode+160(FP), R10
+	VBROADCASTSS (R9), Z5
+	VBROADCASTSS 32(R9), Z6
+	VBROADCASTSS 64(R9), Z7
+	VBROADCASTSS 96(R9), Z8
+	VBROADCASTSS 128(R9), Z9
+	VBROADCASTSS 160(R9), Z10
+	TESTQ        R8, R8
+	JZ           rmspropCenteredMomentumWithOptionsAVX512_done
+
+rmspropCenteredMomentumWithOptionsAVX512_loop:
+	VMOVUPS (CX), Z11
+	TESTQ   $0x0000000c, R10
+	JZ      rmspropCenteredMomentumWithOptionsAVX512_clipped
+	TESTQ   $0x00000008, R10
+	JNZ     rmspropCenteredMomentumWithOptionsAVX512_clipnotnorm
+	VMULPS  Z5, Z11, Z11
+	VDIVPS  Z6, Z11, Z11
+	JMP     rmspropCenteredMomentumWithOptionsAVX512_clipstore
+
+rmspropCenteredMomentumWithOptionsAVX512_clipnotnorm:
+	TESTQ  $0x00000004, R10
+	JNZ    rmspropCenteredMomentumWithOptionsAVX512_clipvalue
+	VMULPS Z5, Z11, Z11
+	JMP    rmspropCenteredMomentumWithOptionsAVX512_clipstore
+
+rmspropCenteredMomentumWithOptionsAVX512_clipvalue:
+	VMINPS Z11, Z6, Z11
+	VMAXPS Z11, Z5, Z11
+
+rmspropCenteredMomentumWithOptionsAVX512_clipstore:
+	VMOVUPS Z11, (CX)
+
+rmspropCenteredMomentumWithOptionsAVX512_clipped:
+	VMOVUPS (AX), Z12
+	TESTQ   $0x00000002, R10
+	JZ      rmspropCenteredMomentumWithOptionsAVX512_decayed
+	VMULPS  Z7, Z12, Z13
+	VMULPS  Z8, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+
+rmspropCenteredMomentumWithOptionsAVX512_decayed:
+	VMULPS  (DX), Z0, Z13
+	VMULPS  Z11, Z11, Z14
+	VMULPS  Z1, Z14, Z14
+	VADDPS  Z14, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VMULPS  (BX), Z0, Z15
+	VMULPS  Z1, Z11, Z14
+	VADDPS  Z14, Z15, Z15
+	VMOVUPS Z15, (BX)
+	VMULPS  Z15, Z15, Z14
+	VSUBPS  Z14, Z13, Z13
+	VADDPS  Z3, Z13, Z13
+	VSQRTPS Z13, Z13
+	VMULPS  Z2, Z11, Z11
+	VDIVPS  Z13, Z11, Z11
+	VMULPS  (SI), Z4, Z14
+	VADDPS  Z11, Z14, Z11
+	VMOVUPS Z11, (SI)
+	VSUBPS  Z11, Z12, Z12
+	TESTQ   $0x00000001, R10
+	JZ      rmspropCenteredMomentumWithOptionsAVX512_averaged
+	VMULPS  (DI), Z9, Z11
+	VMULPS  Z12, Z10, Z13
+	VADDPS  Z13, Z11, Z11
+	VMOVUPS Z11, (DI)
+
+rmspropCenteredMomentumWithOptionsAVX512_averaged:
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, DI
+	DECQ    R8
+	JNZ     rmspropCenteredMomentumWithOptionsAVX512_loop
+
+rmspropCenteredMomentumWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
@@ -17654,5 +19344,2945 @@ adamWithClipValueDecayEMAAVX2_loop:
 	JNZ     adamWithClipValueDecayEMAAVX2_loop
 
 adamWithClipValueDecayEMAAVX2_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z4
+	VBROADCASTSS 160(R8), Z5
+	VBROADCASTSS 192(R8), Z6
+	VBROADCASTSS 224(R8), Z7
+	VBROADCASTSS 256(R8), Z8
+	VBROADCASTSS 416(R8), Z9
+	VBROADCASTSS 448(R8), Z10
+	TESTQ        DI, DI
+	JZ           nadamWithEMAAVX512_done
+
+nadamWithEMAAVX512_loop:
+	VMOVUPS (CX), Z11
+	VMOVUPS (AX), Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS (BX), Z14
+	VSUBPS  Z13, Z11, Z15
+	VMULPS  Z0, Z15, Z15
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VMULPS  Z11, Z11, Z15
+	VSUBPS  Z14, Z15, Z15
+	VMULPS  Z1, Z15, Z15
+	VADDPS  Z15, Z14, Z14
+	VMOVUPS Z14, (BX)
+	VMULPS  Z2, Z13, Z13
+	VDIVPS  Z3, Z13, Z13
+	VMULPS  Z4, Z11, Z11
+	VDIVPS  Z5, Z11, Z11
+	VADDPS  Z11, Z13, Z13
+	VDIVPS  Z6, Z14, Z15
+	VSQRTPS Z15, Z15
+	VADDPS  Z8, Z15, Z15
+	VMULPS  Z7, Z13, Z13
+	VDIVPS  Z15, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+	VMULPS  (SI), Z9, Z15
+	VMULPS  Z12, Z10, Z11
+	VADDPS  Z11, Z15, Z15
+	VMOVUPS Z15, (SI)
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamWithEMAAVX512_loop
+
+nadamWithEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z4
+	VBROADCASTSS 160(DI), Z5
+	VBROADCASTSS 192(DI), Z6
+	VBROADCASTSS 224(DI), Z7
+	VBROADCASTSS 256(DI), Z8
+	VBROADCASTSS 352(DI), Z9
+	VBROADCASTSS 384(DI), Z10
+	TESTQ        SI, SI
+	JZ           nadamWithDecayAVX512_done
+
+nadamWithDecayAVX512_loop:
+	VMOVUPS (CX), Z11
+	VMOVUPS (AX), Z12
+	VMULPS  Z9, Z12, Z15
+	VMULPS  Z10, Z15, Z15
+	VSUBPS  Z15, Z12, Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS (BX), Z14
+	VSUBPS  Z13, Z11, Z15
+	VMULPS  Z0, Z15, Z15
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VMULPS  Z11, Z11, Z15
+	VSUBPS  Z14, Z15, Z15
+	VMULPS  Z1, Z15, Z15
+	VADDPS  Z15, Z14, Z14
+	VMOVUPS Z14, (BX)
+	VMULPS  Z2, Z13, Z13
+	VDIVPS  Z3, Z13, Z13
+	VMULPS  Z4, Z11, Z11
+	VDIVPS  Z5, Z11, Z11
+	VADDPS  Z11, Z13, Z13
+	VDIVPS  Z6, Z14, Z15
+	VSQRTPS Z15, Z15
+	VADDPS  Z8, Z15, Z15
+	VMULPS  Z7, Z13, Z13
+	VDIVPS  Z15, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamWithDecayAVX512_loop
+
+nadamWithDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z4
+	VBROADCASTSS 160(R8), Z5
+	VBROADCASTSS 192(R8), Z6
+	VBROADCASTSS 224(R8), Z7
+	VBROADCASTSS 256(R8), Z8
+	VBROADCASTSS 352(R8), Z9
+	VBROADCASTSS 384(R8), Z10
+	VBROADCASTSS 416(R8), Z11
+	VBROADCASTSS 448(R8), Z12
+	TESTQ        DI, DI
+	JZ           nadamWithDecayEMAAVX512_done
+
+nadamWithDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z13
+	VMOVUPS (AX), Z14
+	VMULPS  Z9, Z14, Z17
+	VMULPS  Z10, Z17, Z17
+	VSUBPS  Z17, Z14, Z14
+	VMOVUPS (DX), Z15
+	VMOVUPS (BX), Z16
+	VSUBPS  Z15, Z13, Z17
+	VMULPS  Z0, Z17, Z17
+	VADDPS  Z17, Z15, Z15
+	VMOVUPS Z15, (DX)
+	VMULPS  Z13, Z13, Z17
+	VSUBPS  Z16, Z17, Z17
+	VMULPS  Z1, Z17, Z17
+	VADDPS  Z17, Z16, Z16
+	VMOVUPS Z16, (BX)
+	VMULPS  Z2, Z15, Z15
+	VDIVPS  Z3, Z15, Z15
+	VMULPS  Z4, Z13, Z13
+	VDIVPS  Z5, Z13, Z13
+	VADDPS  Z13, Z15, Z15
+	VDIVPS  Z6, Z16, Z17
+	VSQRTPS Z17, Z17
+	VADDPS  Z8, Z17, Z17
+	VMULPS  Z7, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+	VMULPS  (SI), Z11, Z17
+	VMULPS  Z14, Z12, Z13
+	VADDPS  Z13, Z17, Z17
+	VMOVUPS Z17, (SI)
+	VMOVUPS Z14, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamWithDecayEMAAVX512_loop
+
+nadamWithDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipNormAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z4
+	VBROADCASTSS 160(DI), Z5
+	VBROADCASTSS 192(DI), Z6
+	VBROADCASTSS 224(DI), Z7
+	VBROADCASTSS 256(DI), Z8
+	VBROADCASTSS 288(DI), Z9
+	VBROADCASTSS 320(DI), Z10
+	TESTQ        SI, SI
+	JZ           nadamWithClipNormAVX512_done
+
+nadamWithClipNormAVX512_loop:
+	VMOVUPS (CX), Z11
+	VMULPS  Z9, Z11, Z11
+	VDIVPS  Z10, Z11, Z11
+	VMOVUPS Z11, (CX)
+	VMOVUPS (AX), Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS (BX), Z14
+	VSUBPS  Z13, Z11, Z15
+	VMULPS  Z0, Z15, Z15
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VMULPS  Z11, Z11, Z15
+	VSUBPS  Z14, Z15, Z15
+	VMULPS  Z1, Z15, Z15
+	VADDPS  Z15, Z14, Z14
+	VMOVUPS Z14, (BX)
+	VMULPS  Z2, Z13, Z13
+	VDIVPS  Z3, Z13, Z13
+	VMULPS  Z4, Z11, Z11
+	VDIVPS  Z5, Z11, Z11
+	VADDPS  Z11, Z13, Z13
+	VDIVPS  Z6, Z14, Z15
+	VSQRTPS Z15, Z15
+	VADDPS  Z8, Z15, Z15
+	VMULPS  Z7, Z13, Z13
+	VDIVPS  Z15, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamWithClipNormAVX512_loop
+
+nadamWithClipNormAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z4
+	VBROADCASTSS 160(R8), Z5
+	VBROADCASTSS 192(R8), Z6
+	VBROADCASTSS 224(R8), Z7
+	VBROADCASTSS 256(R8), Z8
+	VBROADCASTSS 288(R8), Z9
+	VBROADCASTSS 320(R8), Z10
+	VBROADCASTSS 416(R8), Z11
+	VBROADCASTSS 448(R8), Z12
+	TESTQ        DI, DI
+	JZ           nadamWithClipNormEMAAVX512_done
+
+nadamWithClipNormEMAAVX512_loop:
+	VMOVUPS (CX), Z13
+	VMULPS  Z9, Z13, Z13
+	VDIVPS  Z10, Z13, Z13
+	VMOVUPS Z13, (CX)
+	VMOVUPS (AX), Z14
+	VMOVUPS (DX), Z15
+	VMOVUPS (BX), Z16
+	VSUBPS  Z15, Z13, Z17
+	VMULPS  Z0, Z17, Z17
+	VADDPS  Z17, Z15, Z15
+	VMOVUPS Z15, (DX)
+	VMULPS  Z13, Z13, Z17
+	VSUBPS  Z16, Z17, Z17
+	VMULPS  Z1, Z17, Z17
+	VADDPS  Z17, Z16, Z16
+	VMOVUPS Z16, (BX)
+	VMULPS  Z2, Z15, Z15
+	VDIVPS  Z3, Z15, Z15
+	VMULPS  Z4, Z13, Z13
+	VDIVPS  Z5, Z13, Z13
+	VADDPS  Z13, Z15, Z15
+	VDIVPS  Z6, Z16, Z17
+	VSQRTPS Z17, Z17
+	VADDPS  Z8, Z17, Z17
+	VMULPS  Z7, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+	VMULPS  (SI), Z11, Z17
+	VMULPS  Z14, Z12, Z13
+	VADDPS  Z13, Z17, Z17
+	VMOVUPS Z17, (SI)
+	VMOVUPS Z14, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamWithClipNormEMAAVX512_loop
+
+nadamWithClipNormEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z4
+	VBROADCASTSS 160(DI), Z5
+	VBROADCASTSS 192(DI), Z6
+	VBROADCASTSS 224(DI), Z7
+	VBROADCASTSS 256(DI), Z8
+	VBROADCASTSS 288(DI), Z9
+	VBROADCASTSS 320(DI), Z10
+	VBROADCASTSS 352(DI), Z11
+	VBROADCASTSS 384(DI), Z12
+	TESTQ        SI, SI
+	JZ           nadamWithClipNormDecayAVX512_done
+
+nadamWithClipNormDecayAVX512_loop:
+	VMOVUPS (CX), Z13
+	VMULPS  Z9, Z13, Z13
+	VDIVPS  Z10, Z13, Z13
+	VMOVUPS Z13, (CX)
+	VMOVUPS (AX), Z14
+	VMULPS  Z11, Z14, Z17
+	VMULPS  Z12, Z17, Z17
+	VSUBPS  Z17, Z14, Z14
+	VMOVUPS (DX), Z15
+	VMOVUPS (BX), Z16
+	VSUBPS  Z15, Z13, Z17
+	VMULPS  Z0, Z17, Z17
+	VADDPS  Z17, Z15, Z15
+	VMOVUPS Z15, (DX)
+	VMULPS  Z13, Z13, Z17
+	VSUBPS  Z16, Z17, Z17
+	VMULPS  Z1, Z17, Z17
+	VADDPS  Z17, Z16, Z16
+	VMOVUPS Z16, (BX)
+	VMULPS  Z2, Z15, Z15
+	VDIVPS  Z3, Z15, Z15
+	VMULPS  Z4, Z13, Z13
+	VDIVPS  Z5, Z13, Z13
+	VADDPS  Z13, Z15, Z15
+	VDIVPS  Z6, Z16, Z17
+	VSQRTPS Z17, Z17
+	VADDPS  Z8, Z17, Z17
+	VMULPS  Z7, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+	VMOVUPS Z14, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamWithClipNormDecayAVX512_loop
+
+nadamWithClipNormDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z4
+	VBROADCASTSS 160(R8), Z5
+	VBROADCASTSS 192(R8), Z6
+	VBROADCASTSS 224(R8), Z7
+	VBROADCASTSS 256(R8), Z8
+	VBROADCASTSS 288(R8), Z9
+	VBROADCASTSS 320(R8), Z10
+	VBROADCASTSS 352(R8), Z11
+	VBROADCASTSS 384(R8), Z12
+	VBROADCASTSS 416(R8), Z13
+	VBROADCASTSS 448(R8), Z14
+	TESTQ        DI, DI
+	JZ           nadamWithClipNormDecayEMAAVX512_done
+
+nadamWithClipNormDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z15
+	VMULPS  Z9, Z15, Z15
+	VDIVPS  Z10, Z15, Z15
+	VMOVUPS Z15, (CX)
+	VMOVUPS (AX), Z16
+	VMULPS  Z11, Z16, Z19
+	VMULPS  Z12, Z19, Z19
+	VSUBPS  Z19, Z16, Z16
+	VMOVUPS (DX), Z17
+	VMOVUPS (BX), Z18
+	VSUBPS  Z17, Z15, Z19
+	VMULPS  Z0, Z19, Z19
+	VADDPS  Z19, Z17, Z17
+	VMOVUPS Z17, (DX)
+	VMULPS  Z15, Z15, Z19
+	VSUBPS  Z18, Z19, Z19
+	VMULPS  Z1, Z19, Z19
+	VADDPS  Z19, Z18, Z18
+	VMOVUPS Z18, (BX)
+	VMULPS  Z2, Z17, Z17
+	VDIVPS  Z3, Z17, Z17
+	VMULPS  Z4, Z15, Z15
+	VDIVPS  Z5, Z15, Z15
+	VADDPS  Z15, Z17, Z17
+	VDIVPS  Z6, Z18, Z19
+	VSQRTPS Z19, Z19
+	VADDPS  Z8, Z19, Z19
+	VMULPS  Z7, Z17, Z17
+	VDIVPS  Z19, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
+	VMULPS  (SI), Z13, Z19
+	VMULPS  Z16, Z14, Z15
+	VADDPS  Z15, Z19, Z19
+	VMOVUPS Z19, (SI)
+	VMOVUPS Z16, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamWithClipNormDecayEMAAVX512_loop
+
+nadamWithClipNormDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipScaleAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z4
+	VBROADCASTSS 160(DI), Z5
+	VBROADCASTSS 192(DI), Z6
+	VBROADCASTSS 224(DI), Z7
+	VBROADCASTSS 256(DI), Z8
+	VBROADCASTSS 288(DI), Z9
+	VBROADCASTSS 320(DI), Z10
+	TESTQ        SI, SI
+	JZ           nadamWithClipScaleAVX512_done
+
+nadamWithClipScaleAVX512_loop:
+	VMOVUPS (CX), Z10
+	VMULPS  Z9, Z10, Z10
+	VMOVUPS Z10, (CX)
+	VMOVUPS (AX), Z11
+	VMOVUPS (DX), Z12
+	VMOVUPS (BX), Z13
+	VSUBPS  Z12, Z10, Z14
+	VMULPS  Z0, Z14, Z14
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (DX)
+	VMULPS  Z10, Z10, Z14
+	VSUBPS  Z13, Z14, Z14
+	VMULPS  Z1, Z14, Z14
+	VADDPS  Z14, Z13, Z13
+	VMOVUPS Z13, (BX)
+	VMULPS  Z2, Z12, Z12
+	VDIVPS  Z3, Z12, Z12
+	VMULPS  Z4, Z10, Z10
+	VDIVPS  Z5, Z10, Z10
+	VADDPS  Z10, Z12, Z12
+	VDIVPS  Z6, Z13, Z14
+	VSQRTPS Z14, Z14
+	VADDPS  Z8, Z14, Z14
+	VMULPS  Z7, Z12, Z12
+	VDIVPS  Z14, Z12, Z12
+	VSUBPS  Z12, Z11, Z11
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamWithClipScaleAVX512_loop
+
+nadamWithClipScaleAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z4
+	VBROADCASTSS 160(R8), Z5
+	VBROADCASTSS 192(R8), Z6
+	VBROADCASTSS 224(R8), Z7
+	VBROADCASTSS 256(R8), Z8
+	VBROADCASTSS 288(R8), Z9
+	VBROADCASTSS 320(R8), Z10
+	VBROADCASTSS 416(R8), Z10
+	VBROADCASTSS 448(R8), Z11
+	TESTQ        DI, DI
+	JZ           nadamWithClipScaleEMAAVX512_done
+
+nadamWithClipScaleEMAAVX512_loop:
+	VMOVUPS (CX), Z12
+	VMULPS  Z9, Z12, Z12
+	VMOVUPS Z12, (CX)
+	VMOVUPS (AX), Z13
+	VMOVUPS (DX), Z14
+	VMOVUPS (BX), Z15
+	VSUBPS  Z14, Z12, Z16
+	VMULPS  Z0, Z16, Z16
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (DX)
+	VMULPS  Z12, Z12, Z16
+	VSUBPS  Z15, Z16, Z16
+	VMULPS  Z1, Z16, Z16
+	VADDPS  Z16, Z15, Z15
+	VMOVUPS Z15, (BX)
+	VMULPS  Z2, Z14, Z14
+	VDIVPS  Z3, Z14, Z14
+	VMULPS  Z4, Z12, Z12
+	VDIVPS  Z5, Z12, Z12
+	VADDPS  Z12, Z14, Z14
+	VDIVPS  Z6, Z15, Z16
+	VSQRTPS Z16, Z16
+	VADDPS  Z8, Z16, Z16
+	VMULPS  Z7, Z14, Z14
+	VDIVPS  Z16, Z14, Z14
+	VSUBPS  Z14, Z13, Z13
+	VMULPS  (SI), Z10, Z16
+	VMULPS  Z13, Z11, Z12
+	VADDPS  Z12, Z16, Z16
+	VMOVUPS Z16, (SI)
+	VMOVUPS Z13, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamWithClipScaleEMAAVX512_loop
+
+nadamWithClipScaleEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z4
+	VBROADCASTSS 160(DI), Z5
+	VBROADCASTSS 192(DI), Z6
+	VBROADCASTSS 224(DI), Z7
+	VBROADCASTSS 256(DI), Z8
+	VBROADCASTSS 288(DI), Z9
+	VBROADCASTSS 320(DI), Z10
+	VBROADCASTSS 352(DI), Z10
+	VBROADCASTSS 384(DI), Z11
+	TESTQ        SI, SI
+	JZ           nadamWithClipScaleDecayAVX512_done
+
+nadamWithClipScaleDecayAVX512_loop:
+	VMOVUPS (CX), Z12
+	VMULPS  Z9, Z12, Z12
+	VMOVUPS Z12, (CX)
+	VMOVUPS (AX), Z13
+	VMULPS  Z10, Z13, Z16
+	VMULPS  Z11, Z16, Z16
+	VSUBPS  Z16, Z13, Z13
+	VMOVUPS (DX), Z14
+	VMOVUPS (BX), Z15
+	VSUBPS  Z14, Z12, Z16
+	VMULPS  Z0, Z16, Z16
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (DX)
+	VMULPS  Z12, Z12, Z16
+	VSUBPS  Z15, Z16, Z16
+	VMULPS  Z1, Z16, Z16
+	VADDPS  Z16, Z15, Z15
+	VMOVUPS Z15, (BX)
+	VMULPS  Z2, Z14, Z14
+	VDIVPS  Z3, Z14, Z14
+	VMULPS  Z4, Z12, Z12
+	VDIVPS  Z5, Z12, Z12
+	VADDPS  Z12, Z14, Z14
+	VDIVPS  Z6, Z15, Z16
+	VSQRTPS Z16, Z16
+	VADDPS  Z8, Z16, Z16
+	VMULPS  Z7, Z14, Z14
+	VDIVPS  Z16, Z14, Z14
+	VSUBPS  Z14, Z13, Z13
+	VMOVUPS Z13, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamWithClipScaleDecayAVX512_loop
+
+nadamWithClipScaleDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z4
+	VBROADCASTSS 160(R8), Z5
+	VBROADCASTSS 192(R8), Z6
+	VBROADCASTSS 224(R8), Z7
+	VBROADCASTSS 256(R8), Z8
+	VBROADCASTSS 288(R8), Z9
+	VBROADCASTSS 320(R8), Z10
+	VBROADCASTSS 352(R8), Z10
+	VBROADCASTSS 384(R8), Z11
+	VBROADCASTSS 416(R8), Z12
+	VBROADCASTSS 448(R8), Z13
+	TESTQ        DI, DI
+	JZ           nadamWithClipScaleDecayEMAAVX512_done
+
+nadamWithClipScaleDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z14
+	VMULPS  Z9, Z14, Z14
+	VMOVUPS Z14, (CX)
+	VMOVUPS (AX), Z15
+	VMULPS  Z10, Z15, Z18
+	VMULPS  Z11, Z18, Z18
+	VSUBPS  Z18, Z15, Z15
+	VMOVUPS (DX), Z16
+	VMOVUPS (BX), Z17
+	VSUBPS  Z16, Z14, Z18
+	VMULPS  Z0, Z18, Z18
+	VADDPS  Z18, Z16, Z16
+	VMOVUPS Z16, (DX)
+	VMULPS  Z14, Z14, Z18
+	VSUBPS  Z17, Z18, Z18
+	VMULPS  Z1, Z18, Z18
+	VADDPS  Z18, Z17, Z17
+	VMOVUPS Z17, (BX)
+	VMULPS  Z2, Z16, Z16
+	VDIVPS  Z3, Z16, Z16
+	VMULPS  Z4, Z14, Z14
+	VDIVPS  Z5, Z14, Z14
+	VADDPS  Z14, Z16, Z16
+	VDIVPS  Z6, Z17, Z18
+	VSQRTPS Z18, Z18
+	VADDPS  Z8, Z18, Z18
+	VMULPS  Z7, Z16, Z16
+	VDIVPS  Z18, Z16, Z16
+	VSUBPS  Z16, Z15, Z15
+	VMULPS  (SI), Z12, Z18
+	VMULPS  Z15, Z13, Z14
+	VADDPS  Z14, Z18, Z18
+	VMOVUPS Z18, (SI)
+	VMOVUPS Z15, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamWithClipScaleDecayEMAAVX512_loop
+
+nadamWithClipScaleDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipValueAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z4
+	VBROADCASTSS 160(DI), Z5
+	VBROADCASTSS 192(DI), Z6
+	VBROADCASTSS 224(DI), Z7
+	VBROADCASTSS 256(DI), Z8
+	VBROADCASTSS 288(DI), Z9
+	VBROADCASTSS 320(DI), Z10
+	TESTQ        SI, SI
+	JZ           nadamWithClipValueAVX512_done
+
+nadamWithClipValueAVX512_loop:
+	VMOVUPS (CX), Z11
+	VMINPS  Z11, Z10, Z11
+	VMAXPS  Z11, Z9, Z11
+	VMOVUPS Z11, (CX)
+	VMOVUPS (AX), Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS (BX), Z14
+	VSUBPS  Z13, Z11, Z15
+	VMULPS  Z0, Z15, Z15
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VMULPS  Z11, Z11, Z15
+	VSUBPS  Z14, Z15, Z15
+	VMULPS  Z1, Z15, Z15
+	VADDPS  Z15, Z14, Z14
+	VMOVUPS Z14, (BX)
+	VMULPS  Z2, Z13, Z13
+	VDIVPS  Z3, Z13, Z13
+	VMULPS  Z4, Z11, Z11
+	VDIVPS  Z5, Z11, Z11
+	VADDPS  Z11, Z13, Z13
+	VDIVPS  Z6, Z14, Z15
+	VSQRTPS Z15, Z15
+	VADDPS  Z8, Z15, Z15
+	VMULPS  Z7, Z13, Z13
+	VDIVPS  Z15, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamWithClipValueAVX512_loop
+
+nadamWithClipValueAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z4
+	VBROADCASTSS 160(R8), Z5
+	VBROADCASTSS 192(R8), Z6
+	VBROADCASTSS 224(R8), Z7
+	VBROADCASTSS 256(R8), Z8
+	VBROADCASTSS 288(R8), Z9
+	VBROADCASTSS 320(R8), Z10
+	VBROADCASTSS 416(R8), Z11
+	VBROADCASTSS 448(R8), Z12
+	TESTQ        DI, DI
+	JZ           nadamWithClipValueEMAAVX512_done
+
+nadamWithClipValueEMAAVX512_loop:
+	VMOVUPS (CX), Z13
+	VMINPS  Z13, Z10, Z13
+	VMAXPS  Z13, Z9, Z13
+	VMOVUPS Z13, (CX)
+	VMOVUPS (AX), Z14
+	VMOVUPS (DX), Z15
+	VMOVUPS (BX), Z16
+	VSUBPS  Z15, Z13, Z17
+	VMULPS  Z0, Z17, Z17
+	VADDPS  Z17, Z15, Z15
+	VMOVUPS Z15, (DX)
+	VMULPS  Z13, Z13, Z17
+	VSUBPS  Z16, Z17, Z17
+	VMULPS  Z1, Z17, Z17
+	VADDPS  Z17, Z16, Z16
+	VMOVUPS Z16, (BX)
+	VMULPS  Z2, Z15, Z15
+	VDIVPS  Z3, Z15, Z15
+	VMULPS  Z4, Z13, Z13
+	VDIVPS  Z5, Z13, Z13
+	VADDPS  Z13, Z15, Z15
+	VDIVPS  Z6, Z16, Z17
+	VSQRTPS Z17, Z17
+	VADDPS  Z8, Z17, Z17
+	VMULPS  Z7, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+	VMULPS  (SI), Z11, Z17
+	VMULPS  Z14, Z12, Z13
+	VADDPS  Z13, Z17, Z17
+	VMOVUPS Z17, (SI)
+	VMOVUPS Z14, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamWithClipValueEMAAVX512_loop
+
+nadamWithClipValueEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z4
+	VBROADCASTSS 160(DI), Z5
+	VBROADCASTSS 192(DI), Z6
+	VBROADCASTSS 224(DI), Z7
+	VBROADCASTSS 256(DI), Z8
+	VBROADCASTSS 288(DI), Z9
+	VBROADCASTSS 320(DI), Z10
+	VBROADCASTSS 352(DI), Z11
+	VBROADCASTSS 384(DI), Z12
+	TESTQ        SI, SI
+	JZ           nadamWithClipValueDecayAVX512_done
+
+nadamWithClipValueDecayAVX512_loop:
+	VMOVUPS (CX), Z13
+	VMINPS  Z13, Z10, Z13
+	VMAXPS  Z13, Z9, Z13
+	VMOVUPS Z13, (CX)
+	VMOVUPS (AX), Z14
+	VMULPS  Z11, Z14, Z17
+	VMULPS  Z12, Z17, Z17
+	VSUBPS  Z17, Z14, Z14
+	VMOVUPS (DX), Z15
+	VMOVUPS (BX), Z16
+	VSUBPS  Z15, Z13, Z17
+	VMULPS  Z0, Z17, Z17
+	VADDPS  Z17, Z15, Z15
+	VMOVUPS Z15, (DX)
+	VMULPS  Z13, Z13, Z17
+	VSUBPS  Z16, Z17, Z17
+	VMULPS  Z1, Z17, Z17
+	VADDPS  Z17, Z16, Z16
+	VMOVUPS Z16, (BX)
+	VMULPS  Z2, Z15, Z15
+	VDIVPS  Z3, Z15, Z15
+	VMULPS  Z4, Z13, Z13
+	VDIVPS  Z5, Z13, Z13
+	VADDPS  Z13, Z15, Z15
+	VDIVPS  Z6, Z16, Z17
+	VSQRTPS Z17, Z17
+	VADDPS  Z8, Z17, Z17
+	VMULPS  Z7, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+	VMOVUPS Z14, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamWithClipValueDecayAVX512_loop
+
+nadamWithClipValueDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z4
+	VBROADCASTSS 160(R8), Z5
+	VBROADCASTSS 192(R8), Z6
+	VBROADCASTSS 224(R8), Z7
+	VBROADCASTSS 256(R8), Z8
+	VBROADCASTSS 288(R8), Z9
+	VBROADCASTSS 320(R8), Z10
+	VBROADCASTSS 352(R8), Z11
+	VBROADCASTSS 384(R8), Z12
+	VBROADCASTSS 416(R8), Z13
+	VBROADCASTSS 448(R8), Z14
+	TESTQ        DI, DI
+	JZ           nadamWithClipValueDecayEMAAVX512_done
+
+nadamWithClipValueDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z15
+	VMINPS  Z15, Z10, Z15
+	VMAXPS  Z15, Z9, Z15
+	VMOVUPS Z15, (CX)
+	VMOVUPS (AX), Z16
+	VMULPS  Z11, Z16, Z19
+	VMULPS  Z12, Z19, Z19
+	VSUBPS  Z19, Z16, Z16
+	VMOVUPS (DX), Z17
+	VMOVUPS (BX), Z18
+	VSUBPS  Z17, Z15, Z19
+	VMULPS  Z0, Z19, Z19
+	VADDPS  Z19, Z17, Z17
+	VMOVUPS Z17, (DX)
+	VMULPS  Z15, Z15, Z19
+	VSUBPS  Z18, Z19, Z19
+	VMULPS  Z1, Z19, Z19
+	VADDPS  Z19, Z18, Z18
+	VMOVUPS Z18, (BX)
+	VMULPS  Z2, Z17, Z17
+	VDIVPS  Z3, Z17, Z17
+	VMULPS  Z4, Z15, Z15
+	VDIVPS  Z5, Z15, Z15
+	VADDPS  Z15, Z17, Z17
+	VDIVPS  Z6, Z18, Z19
+	VSQRTPS Z19, Z19
+	VADDPS  Z8, Z19, Z19
+	VMULPS  Z7, Z17, Z17
+	VDIVPS  Z19, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
+	VMULPS  (SI), Z13, Z19
+	VMULPS  Z16, Z14, Z15
+	VADDPS  Z15, Z19, Z19
+	VMOVUPS Z19, (SI)
+	VMOVUPS Z16, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamWithClipValueDecayEMAAVX512_loop
+
+nadamWithClipValueDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z3
+	VBROADCASTSS 160(R8), Z4
+	VBROADCASTSS 192(R8), Z4
+	VBROADCASTSS 224(R8), Z5
+	VBROADCASTSS 256(R8), Z6
+	VBROADCASTSS 416(R8), Z7
+	VBROADCASTSS 448(R8), Z8
+	TESTQ        DI, DI
+	JZ           nadamUnitWithEMAAVX512_done
+
+nadamUnitWithEMAAVX512_loop:
+	VMOVUPS (CX), Z9
+	VMOVUPS (AX), Z10
+	VMOVUPS (DX), Z11
+	VMOVUPS (BX), Z12
+	VSUBPS  Z11, Z9, Z13
+	VMULPS  Z0, Z13, Z13
+	VADDPS  Z13, Z11, Z11
+	VMOVUPS Z11, (DX)
+	VMULPS  Z9, Z9, Z13
+	VSUBPS  Z12, Z13, Z13
+	VMULPS  Z1, Z13, Z13
+	VADDPS  Z13, Z12, Z12
+	VMOVUPS Z12, (BX)
+	VMULPS  Z2, Z11, Z11
+	VMULPS  Z3, Z9, Z9
+	VADDPS  Z9, Z11, Z11
+	VDIVPS  Z4, Z12, Z13
+	VSQRTPS Z13, Z13
+	VADDPS  Z6, Z13, Z13
+	VMULPS  Z5, Z11, Z11
+	VDIVPS  Z13, Z11, Z11
+	VSUBPS  Z11, Z10, Z10
+	VMULPS  (SI), Z7, Z13
+	VMULPS  Z10, Z8, Z9
+	VADDPS  Z9, Z13, Z13
+	VMOVUPS Z13, (SI)
+	VMOVUPS Z10, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamUnitWithEMAAVX512_loop
+
+nadamUnitWithEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z3
+	VBROADCASTSS 160(DI), Z4
+	VBROADCASTSS 192(DI), Z4
+	VBROADCASTSS 224(DI), Z5
+	VBROADCASTSS 256(DI), Z6
+	VBROADCASTSS 352(DI), Z7
+	VBROADCASTSS 384(DI), Z8
+	TESTQ        SI, SI
+	JZ           nadamUnitWithDecayAVX512_done
+
+nadamUnitWithDecayAVX512_loop:
+	VMOVUPS (CX), Z9
+	VMOVUPS (AX), Z10
+	VMULPS  Z7, Z10, Z13
+	VMULPS  Z8, Z13, Z13
+	VSUBPS  Z13, Z10, Z10
+	VMOVUPS (DX), Z11
+	VMOVUPS (BX), Z12
+	VSUBPS  Z11, Z9, Z13
+	VMULPS  Z0, Z13, Z13
+	VADDPS  Z13, Z11, Z11
+	VMOVUPS Z11, (DX)
+	VMULPS  Z9, Z9, Z13
+	VSUBPS  Z12, Z13, Z13
+	VMULPS  Z1, Z13, Z13
+	VADDPS  Z13, Z12, Z12
+	VMOVUPS Z12, (BX)
+	VMULPS  Z2, Z11, Z11
+	VMULPS  Z3, Z9, Z9
+	VADDPS  Z9, Z11, Z11
+	VDIVPS  Z4, Z12, Z13
+	VSQRTPS Z13, Z13
+	VADDPS  Z6, Z13, Z13
+	VMULPS  Z5, Z11, Z11
+	VDIVPS  Z13, Z11, Z11
+	VSUBPS  Z11, Z10, Z10
+	VMOVUPS Z10, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamUnitWithDecayAVX512_loop
+
+nadamUnitWithDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z3
+	VBROADCASTSS 160(R8), Z4
+	VBROADCASTSS 192(R8), Z4
+	VBROADCASTSS 224(R8), Z5
+	VBROADCASTSS 256(R8), Z6
+	VBROADCASTSS 352(R8), Z7
+	VBROADCASTSS 384(R8), Z8
+	VBROADCASTSS 416(R8), Z9
+	VBROADCASTSS 448(R8), Z10
+	TESTQ        DI, DI
+	JZ           nadamUnitWithDecayEMAAVX512_done
+
+nadamUnitWithDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z11
+	VMOVUPS (AX), Z12
+	VMULPS  Z7, Z12, Z15
+	VMULPS  Z8, Z15, Z15
+	VSUBPS  Z15, Z12, Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS (BX), Z14
+	VSUBPS  Z13, Z11, Z15
+	VMULPS  Z0, Z15, Z15
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VMULPS  Z11, Z11, Z15
+	VSUBPS  Z14, Z15, Z15
+	VMULPS  Z1, Z15, Z15
+	VADDPS  Z15, Z14, Z14
+	VMOVUPS Z14, (BX)
+	VMULPS  Z2, Z13, Z13
+	VMULPS  Z3, Z11, Z11
+	VADDPS  Z11, Z13, Z13
+	VDIVPS  Z4, Z14, Z15
+	VSQRTPS Z15, Z15
+	VADDPS  Z6, Z15, Z15
+	VMULPS  Z5, Z13, Z13
+	VDIVPS  Z15, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+	VMULPS  (SI), Z9, Z15
+	VMULPS  Z12, Z10, Z11
+	VADDPS  Z11, Z15, Z15
+	VMOVUPS Z15, (SI)
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamUnitWithDecayEMAAVX512_loop
+
+nadamUnitWithDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipNormAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z3
+	VBROADCASTSS 160(DI), Z4
+	VBROADCASTSS 192(DI), Z4
+	VBROADCASTSS 224(DI), Z5
+	VBROADCASTSS 256(DI), Z6
+	VBROADCASTSS 288(DI), Z7
+	VBROADCASTSS 320(DI), Z8
+	TESTQ        SI, SI
+	JZ           nadamUnitWithClipNormAVX512_done
+
+nadamUnitWithClipNormAVX512_loop:
+	VMOVUPS (CX), Z9
+	VMULPS  Z7, Z9, Z9
+	VDIVPS  Z8, Z9, Z9
+	VMOVUPS Z9, (CX)
+	VMOVUPS (AX), Z10
+	VMOVUPS (DX), Z11
+	VMOVUPS (BX), Z12
+	VSUBPS  Z11, Z9, Z13
+	VMULPS  Z0, Z13, Z13
+	VADDPS  Z13, Z11, Z11
+	VMOVUPS Z11, (DX)
+	VMULPS  Z9, Z9, Z13
+	VSUBPS  Z12, Z13, Z13
+	VMULPS  Z1, Z13, Z13
+	VADDPS  Z13, Z12, Z12
+	VMOVUPS Z12, (BX)
+	VMULPS  Z2, Z11, Z11
+	VMULPS  Z3, Z9, Z9
+	VADDPS  Z9, Z11, Z11
+	VDIVPS  Z4, Z12, Z13
+	VSQRTPS Z13, Z13
+	VADDPS  Z6, Z13, Z13
+	VMULPS  Z5, Z11, Z11
+	VDIVPS  Z13, Z11, Z11
+	VSUBPS  Z11, Z10, Z10
+	VMOVUPS Z10, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipNormAVX512_loop
+
+nadamUnitWithClipNormAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z3
+	VBROADCASTSS 160(R8), Z4
+	VBROADCASTSS 192(R8), Z4
+	VBROADCASTSS 224(R8), Z5
+	VBROADCASTSS 256(R8), Z6
+	VBROADCASTSS 288(R8), Z7
+	VBROADCASTSS 320(R8), Z8
+	VBROADCASTSS 416(R8), Z9
+	VBROADCASTSS 448(R8), Z10
+	TESTQ        DI, DI
+	JZ           nadamUnitWithClipNormEMAAVX512_done
+
+nadamUnitWithClipNormEMAAVX512_loop:
+	VMOVUPS (CX), Z11
+	VMULPS  Z7, Z11, Z11
+	VDIVPS  Z8, Z11, Z11
+	VMOVUPS Z11, (CX)
+	VMOVUPS (AX), Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS (BX), Z14
+	VSUBPS  Z13, Z11, Z15
+	VMULPS  Z0, Z15, Z15
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VMULPS  Z11, Z11, Z15
+	VSUBPS  Z14, Z15, Z15
+	VMULPS  Z1, Z15, Z15
+	VADDPS  Z15, Z14, Z14
+	VMOVUPS Z14, (BX)
+	VMULPS  Z2, Z13, Z13
+	VMULPS  Z3, Z11, Z11
+	VADDPS  Z11, Z13, Z13
+	VDIVPS  Z4, Z14, Z15
+	VSQRTPS Z15, Z15
+	VADDPS  Z6, Z15, Z15
+	VMULPS  Z5, Z13, Z13
+	VDIVPS  Z15, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+	VMULPS  (SI), Z9, Z15
+	VMULPS  Z12, Z10, Z11
+	VADDPS  Z11, Z15, Z15
+	VMOVUPS Z15, (SI)
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipNormEMAAVX512_loop
+
+nadamUnitWithClipNormEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z3
+	VBROADCASTSS 160(DI), Z4
+	VBROADCASTSS 192(DI), Z4
+	VBROADCASTSS 224(DI), Z5
+	VBROADCASTSS 256(DI), Z6
+	VBROADCASTSS 288(DI), Z7
+	VBROADCASTSS 320(DI), Z8
+	VBROADCASTSS 352(DI), Z9
+	VBROADCASTSS 384(DI), Z10
+	TESTQ        SI, SI
+	JZ           nadamUnitWithClipNormDecayAVX512_done
+
+nadamUnitWithClipNormDecayAVX512_loop:
+	VMOVUPS (CX), Z11
+	VMULPS  Z7, Z11, Z11
+	VDIVPS  Z8, Z11, Z11
+	VMOVUPS Z11, (CX)
+	VMOVUPS (AX), Z12
+	VMULPS  Z9, Z12, Z15
+	VMULPS  Z10, Z15, Z15
+	VSUBPS  Z15, Z12, Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS (BX), Z14
+	VSUBPS  Z13, Z11, Z15
+	VMULPS  Z0, Z15, Z15
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VMULPS  Z11, Z11, Z15
+	VSUBPS  Z14, Z15, Z15
+	VMULPS  Z1, Z15, Z15
+	VADDPS  Z15, Z14, Z14
+	VMOVUPS Z14, (BX)
+	VMULPS  Z2, Z13, Z13
+	VMULPS  Z3, Z11, Z11
+	VADDPS  Z11, Z13, Z13
+	VDIVPS  Z4, Z14, Z15
+	VSQRTPS Z15, Z15
+	VADDPS  Z6, Z15, Z15
+	VMULPS  Z5, Z13, Z13
+	VDIVPS  Z15, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipNormDecayAVX512_loop
+
+nadamUnitWithClipNormDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z3
+	VBROADCASTSS 160(R8), Z4
+	VBROADCASTSS 192(R8), Z4
+	VBROADCASTSS 224(R8), Z5
+	VBROADCASTSS 256(R8), Z6
+	VBROADCASTSS 288(R8), Z7
+	VBROADCASTSS 320(R8), Z8
+	VBROADCASTSS 352(R8), Z9
+	VBROADCASTSS 384(R8), Z10
+	VBROADCASTSS 416(R8), Z11
+	VBROADCASTSS 448(R8), Z12
+	TESTQ        DI, DI
+	JZ           nadamUnitWithClipNormDecayEMAAVX512_done
+
+nadamUnitWithClipNormDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z13
+	VMULPS  Z7, Z13, Z13
+	VDIVPS  Z8, Z13, Z13
+	VMOVUPS Z13, (CX)
+	VMOVUPS (AX), Z14
+	VMULPS  Z9, Z14, Z17
+	VMULPS  Z10, Z17, Z17
+	VSUBPS  Z17, Z14, Z14
+	VMOVUPS (DX), Z15
+	VMOVUPS (BX), Z16
+	VSUBPS  Z15, Z13, Z17
+	VMULPS  Z0, Z17, Z17
+	VADDPS  Z17, Z15, Z15
+	VMOVUPS Z15, (DX)
+	VMULPS  Z13, Z13, Z17
+	VSUBPS  Z16, Z17, Z17
+	VMULPS  Z1, Z17, Z17
+	VADDPS  Z17, Z16, Z16
+	VMOVUPS Z16, (BX)
+	VMULPS  Z2, Z15, Z15
+	VMULPS  Z3, Z13, Z13
+	VADDPS  Z13, Z15, Z15
+	VDIVPS  Z4, Z16, Z17
+	VSQRTPS Z17, Z17
+	VADDPS  Z6, Z17, Z17
+	VMULPS  Z5, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+	VMULPS  (SI), Z11, Z17
+	VMULPS  Z14, Z12, Z13
+	VADDPS  Z13, Z17, Z17
+	VMOVUPS Z17, (SI)
+	VMOVUPS Z14, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipNormDecayEMAAVX512_loop
+
+nadamUnitWithClipNormDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipScaleAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z3
+	VBROADCASTSS 160(DI), Z4
+	VBROADCASTSS 192(DI), Z4
+	VBROADCASTSS 224(DI), Z5
+	VBROADCASTSS 256(DI), Z6
+	VBROADCASTSS 288(DI), Z7
+	VBROADCASTSS 320(DI), Z8
+	TESTQ        SI, SI
+	JZ           nadamUnitWithClipScaleAVX512_done
+
+nadamUnitWithClipScaleAVX512_loop:
+	VMOVUPS (CX), Z8
+	VMULPS  Z7, Z8, Z8
+	VMOVUPS Z8, (CX)
+	VMOVUPS (AX), Z9
+	VMOVUPS (DX), Z10
+	VMOVUPS (BX), Z11
+	VSUBPS  Z10, Z8, Z12
+	VMULPS  Z0, Z12, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VMULPS  Z8, Z8, Z12
+	VSUBPS  Z11, Z12, Z12
+	VMULPS  Z1, Z12, Z12
+	VADDPS  Z12, Z11, Z11
+	VMOVUPS Z11, (BX)
+	VMULPS  Z2, Z10, Z10
+	VMULPS  Z3, Z8, Z8
+	VADDPS  Z8, Z10, Z10
+	VDIVPS  Z4, Z11, Z12
+	VSQRTPS Z12, Z12
+	VADDPS  Z6, Z12, Z12
+	VMULPS  Z5, Z10, Z10
+	VDIVPS  Z12, Z10, Z10
+	VSUBPS  Z10, Z9, Z9
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipScaleAVX512_loop
+
+nadamUnitWithClipScaleAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z3
+	VBROADCASTSS 160(R8), Z4
+	VBROADCASTSS 192(R8), Z4
+	VBROADCASTSS 224(R8), Z5
+	VBROADCASTSS 256(R8), Z6
+	VBROADCASTSS 288(R8), Z7
+	VBROADCASTSS 320(R8), Z8
+	VBROADCASTSS 416(R8), Z8
+	VBROADCASTSS 448(R8), Z9
+	TESTQ        DI, DI
+	JZ           nadamUnitWithClipScaleEMAAVX512_done
+
+nadamUnitWithClipScaleEMAAVX512_loop:
+	VMOVUPS (CX), Z10
+	VMULPS  Z7, Z10, Z10
+	VMOVUPS Z10, (CX)
+	VMOVUPS (AX), Z11
+	VMOVUPS (DX), Z12
+	VMOVUPS (BX), Z13
+	VSUBPS  Z12, Z10, Z14
+	VMULPS  Z0, Z14, Z14
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (DX)
+	VMULPS  Z10, Z10, Z14
+	VSUBPS  Z13, Z14, Z14
+	VMULPS  Z1, Z14, Z14
+	VADDPS  Z14, Z13, Z13
+	VMOVUPS Z13, (BX)
+	VMULPS  Z2, Z12, Z12
+	VMULPS  Z3, Z10, Z10
+	VADDPS  Z10, Z12, Z12
+	VDIVPS  Z4, Z13, Z14
+	VSQRTPS Z14, Z14
+	VADDPS  Z6, Z14, Z14
+	VMULPS  Z5, Z12, Z12
+	VDIVPS  Z14, Z12, Z12
+	VSUBPS  Z12, Z11, Z11
+	VMULPS  (SI), Z8, Z14
+	VMULPS  Z11, Z9, Z10
+	VADDPS  Z10, Z14, Z14
+	VMOVUPS Z14, (SI)
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipScaleEMAAVX512_loop
+
+nadamUnitWithClipScaleEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z3
+	VBROADCASTSS 160(DI), Z4
+	VBROADCASTSS 192(DI), Z4
+	VBROADCASTSS 224(DI), Z5
+	VBROADCASTSS 256(DI), Z6
+	VBROADCASTSS 288(DI), Z7
+	VBROADCASTSS 320(DI), Z8
+	VBROADCASTSS 352(DI), Z8
+	VBROADCASTSS 384(DI), Z9
+	TESTQ        SI, SI
+	JZ           nadamUnitWithClipScaleDecayAVX512_done
+
+nadamUnitWithClipScaleDecayAVX512_loop:
+	VMOVUPS (CX), Z10
+	VMULPS  Z7, Z10, Z10
+	VMOVUPS Z10, (CX)
+	VMOVUPS (AX), Z11
+	VMULPS  Z8, Z11, Z14
+	VMULPS  Z9, Z14, Z14
+	VSUBPS  Z14, Z11, Z11
+	VMOVUPS (DX), Z12
+	VMOVUPS (BX), Z13
+	VSUBPS  Z12, Z10, Z14
+	VMULPS  Z0, Z14, Z14
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (DX)
+	VMULPS  Z10, Z10, Z14
+	VSUBPS  Z13, Z14, Z14
+	VMULPS  Z1, Z14, Z14
+	VADDPS  Z14, Z13, Z13
+	VMOVUPS Z13, (BX)
+	VMULPS  Z2, Z12, Z12
+	VMULPS  Z3, Z10, Z10
+	VADDPS  Z10, Z12, Z12
+	VDIVPS  Z4, Z13, Z14
+	VSQRTPS Z14, Z14
+	VADDPS  Z6, Z14, Z14
+	VMULPS  Z5, Z12, Z12
+	VDIVPS  Z14, Z12, Z12
+	VSUBPS  Z12, Z11, Z11
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipScaleDecayAVX512_loop
+
+nadamUnitWithClipScaleDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z3
+	VBROADCASTSS 160(R8), Z4
+	VBROADCASTSS 192(R8), Z4
+	VBROADCASTSS 224(R8), Z5
+	VBROADCASTSS 256(R8), Z6
+	VBROADCASTSS 288(R8), Z7
+	VBROADCASTSS 320(R8), Z8
+	VBROADCASTSS 352(R8), Z8
+	VBROADCASTSS 384(R8), Z9
+	VBROADCASTSS 416(R8), Z10
+	VBROADCASTSS 448(R8), Z11
+	TESTQ        DI, DI
+	JZ           nadamUnitWithClipScaleDecayEMAAVX512_done
+
+nadamUnitWithClipScaleDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z12
+	VMULPS  Z7, Z12, Z12
+	VMOVUPS Z12, (CX)
+	VMOVUPS (AX), Z13
+	VMULPS  Z8, Z13, Z16
+	VMULPS  Z9, Z16, Z16
+	VSUBPS  Z16, Z13, Z13
+	VMOVUPS (DX), Z14
+	VMOVUPS (BX), Z15
+	VSUBPS  Z14, Z12, Z16
+	VMULPS  Z0, Z16, Z16
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (DX)
+	VMULPS  Z12, Z12, Z16
+	VSUBPS  Z15, Z16, Z16
+	VMULPS  Z1, Z16, Z16
+	VADDPS  Z16, Z15, Z15
+	VMOVUPS Z15, (BX)
+	VMULPS  Z2, Z14, Z14
+	VMULPS  Z3, Z12, Z12
+	VADDPS  Z12, Z14, Z14
+	VDIVPS  Z4, Z15, Z16
+	VSQRTPS Z16, Z16
+	VADDPS  Z6, Z16, Z16
+	VMULPS  Z5, Z14, Z14
+	VDIVPS  Z16, Z14, Z14
+	VSUBPS  Z14, Z13, Z13
+	VMULPS  (SI), Z10, Z16
+	VMULPS  Z13, Z11, Z12
+	VADDPS  Z12, Z16, Z16
+	VMOVUPS Z16, (SI)
+	VMOVUPS Z13, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipScaleDecayEMAAVX512_loop
+
+nadamUnitWithClipScaleDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipValueAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z3
+	VBROADCASTSS 160(DI), Z4
+	VBROADCASTSS 192(DI), Z4
+	VBROADCASTSS 224(DI), Z5
+	VBROADCASTSS 256(DI), Z6
+	VBROADCASTSS 288(DI), Z7
+	VBROADCASTSS 320(DI), Z8
+	TESTQ        SI, SI
+	JZ           nadamUnitWithClipValueAVX512_done
+
+nadamUnitWithClipValueAVX512_loop:
+	VMOVUPS (CX), Z9
+	VMINPS  Z9, Z8, Z9
+	VMAXPS  Z9, Z7, Z9
+	VMOVUPS Z9, (CX)
+	VMOVUPS (AX), Z10
+	VMOVUPS (DX), Z11
+	VMOVUPS (BX), Z12
+	VSUBPS  Z11, Z9, Z13
+	VMULPS  Z0, Z13, Z13
+	VADDPS  Z13, Z11, Z11
+	VMOVUPS Z11, (DX)
+	VMULPS  Z9, Z9, Z13
+	VSUBPS  Z12, Z13, Z13
+	VMULPS  Z1, Z13, Z13
+	VADDPS  Z13, Z12, Z12
+	VMOVUPS Z12, (BX)
+	VMULPS  Z2, Z11, Z11
+	VMULPS  Z3, Z9, Z9
+	VADDPS  Z9, Z11, Z11
+	VDIVPS  Z4, Z12, Z13
+	VSQRTPS Z13, Z13
+	VADDPS  Z6, Z13, Z13
+	VMULPS  Z5, Z11, Z11
+	VDIVPS  Z13, Z11, Z11
+	VSUBPS  Z11, Z10, Z10
+	VMOVUPS Z10, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipValueAVX512_loop
+
+nadamUnitWithClipValueAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z3
+	VBROADCASTSS 160(R8), Z4
+	VBROADCASTSS 192(R8), Z4
+	VBROADCASTSS 224(R8), Z5
+	VBROADCASTSS 256(R8), Z6
+	VBROADCASTSS 288(R8), Z7
+	VBROADCASTSS 320(R8), Z8
+	VBROADCASTSS 416(R8), Z9
+	VBROADCASTSS 448(R8), Z10
+	TESTQ        DI, DI
+	JZ           nadamUnitWithClipValueEMAAVX512_done
+
+nadamUnitWithClipValueEMAAVX512_loop:
+	VMOVUPS (CX), Z11
+	VMINPS  Z11, Z8, Z11
+	VMAXPS  Z11, Z7, Z11
+	VMOVUPS Z11, (CX)
+	VMOVUPS (AX), Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS (BX), Z14
+	VSUBPS  Z13, Z11, Z15
+	VMULPS  Z0, Z15, Z15
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VMULPS  Z11, Z11, Z15
+	VSUBPS  Z14, Z15, Z15
+	VMULPS  Z1, Z15, Z15
+	VADDPS  Z15, Z14, Z14
+	VMOVUPS Z14, (BX)
+	VMULPS  Z2, Z13, Z13
+	VMULPS  Z3, Z11, Z11
+	VADDPS  Z11, Z13, Z13
+	VDIVPS  Z4, Z14, Z15
+	VSQRTPS Z15, Z15
+	VADDPS  Z6, Z15, Z15
+	VMULPS  Z5, Z13, Z13
+	VDIVPS  Z15, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+	VMULPS  (SI), Z9, Z15
+	VMULPS  Z12, Z10, Z11
+	VADDPS  Z11, Z15, Z15
+	VMOVUPS Z15, (SI)
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipValueEMAAVX512_loop
+
+nadamUnitWithClipValueEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 128(DI), Z3
+	VBROADCASTSS 160(DI), Z4
+	VBROADCASTSS 192(DI), Z4
+	VBROADCASTSS 224(DI), Z5
+	VBROADCASTSS 256(DI), Z6
+	VBROADCASTSS 288(DI), Z7
+	VBROADCASTSS 320(DI), Z8
+	VBROADCASTSS 352(DI), Z9
+	VBROADCASTSS 384(DI), Z10
+	TESTQ        SI, SI
+	JZ           nadamUnitWithClipValueDecayAVX512_done
+
+nadamUnitWithClipValueDecayAVX512_loop:
+	VMOVUPS (CX), Z11
+	VMINPS  Z11, Z8, Z11
+	VMAXPS  Z11, Z7, Z11
+	VMOVUPS Z11, (CX)
+	VMOVUPS (AX), Z12
+	VMULPS  Z9, Z12, Z15
+	VMULPS  Z10, Z15, Z15
+	VSUBPS  Z15, Z12, Z12
+	VMOVUPS (DX), Z13
+	VMOVUPS (BX), Z14
+	VSUBPS  Z13, Z11, Z15
+	VMULPS  Z0, Z15, Z15
+	VADDPS  Z15, Z13, Z13
+	VMOVUPS Z13, (DX)
+	VMULPS  Z11, Z11, Z15
+	VSUBPS  Z14, Z15, Z15
+	VMULPS  Z1, Z15, Z15
+	VADDPS  Z15, Z14, Z14
+	VMOVUPS Z14, (BX)
+	VMULPS  Z2, Z13, Z13
+	VMULPS  Z3, Z11, Z11
+	VADDPS  Z11, Z13, Z13
+	VDIVPS  Z4, Z14, Z15
+	VSQRTPS Z15, Z15
+	VADDPS  Z6, Z15, Z15
+	VMULPS  Z5, Z13, Z13
+	VDIVPS  Z15, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
+	VMOVUPS Z12, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     nadamUnitWithClipValueDecayAVX512_loop
+
+nadamUnitWithClipValueDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func nadamUnitWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·nadamUnitWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 128(R8), Z3
+	VBROADCASTSS 160(R8), Z4
+	VBROADCASTSS 192(R8), Z4
+	VBROADCASTSS 224(R8), Z5
+	VBROADCASTSS 256(R8), Z6
+	VBROADCASTSS 288(R8), Z7
+	VBROADCASTSS 320(R8), Z8
+	VBROADCASTSS 352(R8), Z9
+	VBROADCASTSS 384(R8), Z10
+	VBROADCASTSS 416(R8), Z11
+	VBROADCASTSS 448(R8), Z12
+	TESTQ        DI, DI
+	JZ           nadamUnitWithClipValueDecayEMAAVX512_done
+
+nadamUnitWithClipValueDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z13
+	VMINPS  Z13, Z8, Z13
+	VMAXPS  Z13, Z7, Z13
+	VMOVUPS Z13, (CX)
+	VMOVUPS (AX), Z14
+	VMULPS  Z9, Z14, Z17
+	VMULPS  Z10, Z17, Z17
+	VSUBPS  Z17, Z14, Z14
+	VMOVUPS (DX), Z15
+	VMOVUPS (BX), Z16
+	VSUBPS  Z15, Z13, Z17
+	VMULPS  Z0, Z17, Z17
+	VADDPS  Z17, Z15, Z15
+	VMOVUPS Z15, (DX)
+	VMULPS  Z13, Z13, Z17
+	VSUBPS  Z16, Z17, Z17
+	VMULPS  Z1, Z17, Z17
+	VADDPS  Z17, Z16, Z16
+	VMOVUPS Z16, (BX)
+	VMULPS  Z2, Z15, Z15
+	VMULPS  Z3, Z13, Z13
+	VADDPS  Z13, Z15, Z15
+	VDIVPS  Z4, Z16, Z17
+	VSQRTPS Z17, Z17
+	VADDPS  Z6, Z17, Z17
+	VMULPS  Z5, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+	VMULPS  (SI), Z11, Z17
+	VMULPS  Z14, Z12, Z13
+	VADDPS  Z13, Z17, Z17
+	VMOVUPS Z17, (SI)
+	VMOVUPS Z14, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     nadamUnitWithClipValueDecayEMAAVX512_loop
+
+nadamUnitWithClipValueDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 416(R8), Z4
+	VBROADCASTSS 448(R8), Z5
+	TESTQ        DI, DI
+	JZ           adamWithEMAAVX512_done
+
+adamWithEMAAVX512_loop:
+	VMOVUPS (CX), Z6
+	VMOVUPS (AX), Z7
+	VMOVUPS (DX), Z8
+	VMOVUPS (BX), Z9
+	VSUBPS  Z8, Z6, Z10
+	VMULPS  Z1, Z10, Z10
+	VADDPS  Z10, Z8, Z8
+	VMOVUPS Z8, (DX)
+	VMULPS  Z6, Z6, Z10
+	VSUBPS  Z9, Z10, Z10
+	VMULPS  Z2, Z10, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, (BX)
+	VSQRTPS Z9, Z9
+	VADDPS  Z3, Z9, Z9
+	VMULPS  Z0, Z8, Z8
+	VDIVPS  Z9, Z8, Z8
+	VSUBPS  Z8, Z7, Z7
+	VMULPS  (SI), Z4, Z10
+	VMULPS  Z7, Z5, Z6
+	VADDPS  Z6, Z10, Z10
+	VMOVUPS Z10, (SI)
+	VMOVUPS Z7, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     adamWithEMAAVX512_loop
+
+adamWithEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 352(DI), Z4
+	VBROADCASTSS 384(DI), Z5
+	TESTQ        SI, SI
+	JZ           adamWithDecayAVX512_done
+
+adamWithDecayAVX512_loop:
+	VMOVUPS (CX), Z6
+	VMOVUPS (AX), Z7
+	VMULPS  Z4, Z7, Z10
+	VMULPS  Z5, Z10, Z10
+	VSUBPS  Z10, Z7, Z7
+	VMOVUPS (DX), Z8
+	VMOVUPS (BX), Z9
+	VSUBPS  Z8, Z6, Z10
+	VMULPS  Z1, Z10, Z10
+	VADDPS  Z10, Z8, Z8
+	VMOVUPS Z8, (DX)
+	VMULPS  Z6, Z6, Z10
+	VSUBPS  Z9, Z10, Z10
+	VMULPS  Z2, Z10, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, (BX)
+	VSQRTPS Z9, Z9
+	VADDPS  Z3, Z9, Z9
+	VMULPS  Z0, Z8, Z8
+	VDIVPS  Z9, Z8, Z8
+	VSUBPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     adamWithDecayAVX512_loop
+
+adamWithDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 352(R8), Z4
+	VBROADCASTSS 384(R8), Z5
+	VBROADCASTSS 416(R8), Z6
+	VBROADCASTSS 448(R8), Z7
+	TESTQ        DI, DI
+	JZ           adamWithDecayEMAAVX512_done
+
+adamWithDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z8
+	VMOVUPS (AX), Z9
+	VMULPS  Z4, Z9, Z12
+	VMULPS  Z5, Z12, Z12
+	VSUBPS  Z12, Z9, Z9
+	VMOVUPS (DX), Z10
+	VMOVUPS (BX), Z11
+	VSUBPS  Z10, Z8, Z12
+	VMULPS  Z1, Z12, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VMULPS  Z8, Z8, Z12
+	VSUBPS  Z11, Z12, Z12
+	VMULPS  Z2, Z12, Z12
+	VADDPS  Z12, Z11, Z11
+	VMOVUPS Z11, (BX)
+	VSQRTPS Z11, Z11
+	VADDPS  Z3, Z11, Z11
+	VMULPS  Z0, Z10, Z10
+	VDIVPS  Z11, Z10, Z10
+	VSUBPS  Z10, Z9, Z9
+	VMULPS  (SI), Z6, Z12
+	VMULPS  Z9, Z7, Z8
+	VADDPS  Z8, Z12, Z12
+	VMOVUPS Z12, (SI)
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     adamWithDecayEMAAVX512_loop
+
+adamWithDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipNormAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 288(DI), Z4
+	VBROADCASTSS 320(DI), Z5
+	TESTQ        SI, SI
+	JZ           adamWithClipNormAVX512_done
+
+adamWithClipNormAVX512_loop:
+	VMOVUPS (CX), Z6
+	VMULPS  Z4, Z6, Z6
+	VDIVPS  Z5, Z6, Z6
+	VMOVUPS Z6, (CX)
+	VMOVUPS (AX), Z7
+	VMOVUPS (DX), Z8
+	VMOVUPS (BX), Z9
+	VSUBPS  Z8, Z6, Z10
+	VMULPS  Z1, Z10, Z10
+	VADDPS  Z10, Z8, Z8
+	VMOVUPS Z8, (DX)
+	VMULPS  Z6, Z6, Z10
+	VSUBPS  Z9, Z10, Z10
+	VMULPS  Z2, Z10, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, (BX)
+	VSQRTPS Z9, Z9
+	VADDPS  Z3, Z9, Z9
+	VMULPS  Z0, Z8, Z8
+	VDIVPS  Z9, Z8, Z8
+	VSUBPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     adamWithClipNormAVX512_loop
+
+adamWithClipNormAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 288(R8), Z4
+	VBROADCASTSS 320(R8), Z5
+	VBROADCASTSS 416(R8), Z6
+	VBROADCASTSS 448(R8), Z7
+	TESTQ        DI, DI
+	JZ           adamWithClipNormEMAAVX512_done
+
+adamWithClipNormEMAAVX512_loop:
+	VMOVUPS (CX), Z8
+	VMULPS  Z4, Z8, Z8
+	VDIVPS  Z5, Z8, Z8
+	VMOVUPS Z8, (CX)
+	VMOVUPS (AX), Z9
+	VMOVUPS (DX), Z10
+	VMOVUPS (BX), Z11
+	VSUBPS  Z10, Z8, Z12
+	VMULPS  Z1, Z12, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VMULPS  Z8, Z8, Z12
+	VSUBPS  Z11, Z12, Z12
+	VMULPS  Z2, Z12, Z12
+	VADDPS  Z12, Z11, Z11
+	VMOVUPS Z11, (BX)
+	VSQRTPS Z11, Z11
+	VADDPS  Z3, Z11, Z11
+	VMULPS  Z0, Z10, Z10
+	VDIVPS  Z11, Z10, Z10
+	VSUBPS  Z10, Z9, Z9
+	VMULPS  (SI), Z6, Z12
+	VMULPS  Z9, Z7, Z8
+	VADDPS  Z8, Z12, Z12
+	VMOVUPS Z12, (SI)
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     adamWithClipNormEMAAVX512_loop
+
+adamWithClipNormEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 288(DI), Z4
+	VBROADCASTSS 320(DI), Z5
+	VBROADCASTSS 352(DI), Z6
+	VBROADCASTSS 384(DI), Z7
+	TESTQ        SI, SI
+	JZ           adamWithClipNormDecayAVX512_done
+
+adamWithClipNormDecayAVX512_loop:
+	VMOVUPS (CX), Z8
+	VMULPS  Z4, Z8, Z8
+	VDIVPS  Z5, Z8, Z8
+	VMOVUPS Z8, (CX)
+	VMOVUPS (AX), Z9
+	VMULPS  Z6, Z9, Z12
+	VMULPS  Z7, Z12, Z12
+	VSUBPS  Z12, Z9, Z9
+	VMOVUPS (DX), Z10
+	VMOVUPS (BX), Z11
+	VSUBPS  Z10, Z8, Z12
+	VMULPS  Z1, Z12, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VMULPS  Z8, Z8, Z12
+	VSUBPS  Z11, Z12, Z12
+	VMULPS  Z2, Z12, Z12
+	VADDPS  Z12, Z11, Z11
+	VMOVUPS Z11, (BX)
+	VSQRTPS Z11, Z11
+	VADDPS  Z3, Z11, Z11
+	VMULPS  Z0, Z10, Z10
+	VDIVPS  Z11, Z10, Z10
+	VSUBPS  Z10, Z9, Z9
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     adamWithClipNormDecayAVX512_loop
+
+adamWithClipNormDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 288(R8), Z4
+	VBROADCASTSS 320(R8), Z5
+	VBROADCASTSS 352(R8), Z6
+	VBROADCASTSS 384(R8), Z7
+	VBROADCASTSS 416(R8), Z8
+	VBROADCASTSS 448(R8), Z9
+	TESTQ        DI, DI
+	JZ           adamWithClipNormDecayEMAAVX512_done
+
+adamWithClipNormDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z10
+	VMULPS  Z4, Z10, Z10
+	VDIVPS  Z5, Z10, Z10
+	VMOVUPS Z10, (CX)
+	VMOVUPS (AX), Z11
+	VMULPS  Z6, Z11, Z14
+	VMULPS  Z7, Z14, Z14
+	VSUBPS  Z14, Z11, Z11
+	VMOVUPS (DX), Z12
+	VMOVUPS (BX), Z13
+	VSUBPS  Z12, Z10, Z14
+	VMULPS  Z1, Z14, Z14
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (DX)
+	VMULPS  Z10, Z10, Z14
+	VSUBPS  Z13, Z14, Z14
+	VMULPS  Z2, Z14, Z14
+	VADDPS  Z14, Z13, Z13
+	VMOVUPS Z13, (BX)
+	VSQRTPS Z13, Z13
+	VADDPS  Z3, Z13, Z13
+	VMULPS  Z0, Z12, Z12
+	VDIVPS  Z13, Z12, Z12
+	VSUBPS  Z12, Z11, Z11
+	VMULPS  (SI), Z8, Z14
+	VMULPS  Z11, Z9, Z10
+	VADDPS  Z10, Z14, Z14
+	VMOVUPS Z14, (SI)
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     adamWithClipNormDecayEMAAVX512_loop
+
+adamWithClipNormDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipScaleAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 288(DI), Z4
+	VBROADCASTSS 320(DI), Z5
+	TESTQ        SI, SI
+	JZ           adamWithClipScaleAVX512_done
+
+adamWithClipScaleAVX512_loop:
+	VMOVUPS (CX), Z5
+	VMULPS  Z4, Z5, Z5
+	VMOVUPS Z5, (CX)
+	VMOVUPS (AX), Z6
+	VMOVUPS (DX), Z7
+	VMOVUPS (BX), Z8
+	VSUBPS  Z7, Z5, Z9
+	VMULPS  Z1, Z9, Z9
+	VADDPS  Z9, Z7, Z7
+	VMOVUPS Z7, (DX)
+	VMULPS  Z5, Z5, Z9
+	VSUBPS  Z8, Z9, Z9
+	VMULPS  Z2, Z9, Z9
+	VADDPS  Z9, Z8, Z8
+	VMOVUPS Z8, (BX)
+	VSQRTPS Z8, Z8
+	VADDPS  Z3, Z8, Z8
+	VMULPS  Z0, Z7, Z7
+	VDIVPS  Z8, Z7, Z7
+	VSUBPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     adamWithClipScaleAVX512_loop
+
+adamWithClipScaleAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 288(R8), Z4
+	VBROADCASTSS 320(R8), Z5
+	VBROADCASTSS 416(R8), Z5
+	VBROADCASTSS 448(R8), Z6
+	TESTQ        DI, DI
+	JZ           adamWithClipScaleEMAAVX512_done
+
+adamWithClipScaleEMAAVX512_loop:
+	VMOVUPS (CX), Z7
+	VMULPS  Z4, Z7, Z7
+	VMOVUPS Z7, (CX)
+	VMOVUPS (AX), Z8
+	VMOVUPS (DX), Z9
+	VMOVUPS (BX), Z10
+	VSUBPS  Z9, Z7, Z11
+	VMULPS  Z1, Z11, Z11
+	VADDPS  Z11, Z9, Z9
+	VMOVUPS Z9, (DX)
+	VMULPS  Z7, Z7, Z11
+	VSUBPS  Z10, Z11, Z11
+	VMULPS  Z2, Z11, Z11
+	VADDPS  Z11, Z10, Z10
+	VMOVUPS Z10, (BX)
+	VSQRTPS Z10, Z10
+	VADDPS  Z3, Z10, Z10
+	VMULPS  Z0, Z9, Z9
+	VDIVPS  Z10, Z9, Z9
+	VSUBPS  Z9, Z8, Z8
+	VMULPS  (SI), Z5, Z11
+	VMULPS  Z8, Z6, Z7
+	VADDPS  Z7, Z11, Z11
+	VMOVUPS Z11, (SI)
+	VMOVUPS Z8, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     adamWithClipScaleEMAAVX512_loop
+
+adamWithClipScaleEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 288(DI), Z4
+	VBROADCASTSS 320(DI), Z5
+	VBROADCASTSS 352(DI), Z5
+	VBROADCASTSS 384(DI), Z6
+	TESTQ        SI, SI
+	JZ           adamWithClipScaleDecayAVX512_done
+
+adamWithClipScaleDecayAVX512_loop:
+	VMOVUPS (CX), Z7
+	VMULPS  Z4, Z7, Z7
+	VMOVUPS Z7, (CX)
+	VMOVUPS (AX), Z8
+	VMULPS  Z5, Z8, Z11
+	VMULPS  Z6, Z11, Z11
+	VSUBPS  Z11, Z8, Z8
+	VMOVUPS (DX), Z9
+	VMOVUPS (BX), Z10
+	VSUBPS  Z9, Z7, Z11
+	VMULPS  Z1, Z11, Z11
+	VADDPS  Z11, Z9, Z9
+	VMOVUPS Z9, (DX)
+	VMULPS  Z7, Z7, Z11
+	VSUBPS  Z10, Z11, Z11
+	VMULPS  Z2, Z11, Z11
+	VADDPS  Z11, Z10, Z10
+	VMOVUPS Z10, (BX)
+	VSQRTPS Z10, Z10
+	VADDPS  Z3, Z10, Z10
+	VMULPS  Z0, Z9, Z9
+	VDIVPS  Z10, Z9, Z9
+	VSUBPS  Z9, Z8, Z8
+	VMOVUPS Z8, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     adamWithClipScaleDecayAVX512_loop
+
+adamWithClipScaleDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 288(R8), Z4
+	VBROADCASTSS 320(R8), Z5
+	VBROADCASTSS 352(R8), Z5
+	VBROADCASTSS 384(R8), Z6
+	VBROADCASTSS 416(R8), Z7
+	VBROADCASTSS 448(R8), Z8
+	TESTQ        DI, DI
+	JZ           adamWithClipScaleDecayEMAAVX512_done
+
+adamWithClipScaleDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z9
+	VMULPS  Z4, Z9, Z9
+	VMOVUPS Z9, (CX)
+	VMOVUPS (AX), Z10
+	VMULPS  Z5, Z10, Z13
+	VMULPS  Z6, Z13, Z13
+	VSUBPS  Z13, Z10, Z10
+	VMOVUPS (DX), Z11
+	VMOVUPS (BX), Z12
+	VSUBPS  Z11, Z9, Z13
+	VMULPS  Z1, Z13, Z13
+	VADDPS  Z13, Z11, Z11
+	VMOVUPS Z11, (DX)
+	VMULPS  Z9, Z9, Z13
+	VSUBPS  Z12, Z13, Z13
+	VMULPS  Z2, Z13, Z13
+	VADDPS  Z13, Z12, Z12
+	VMOVUPS Z12, (BX)
+	VSQRTPS Z12, Z12
+	VADDPS  Z3, Z12, Z12
+	VMULPS  Z0, Z11, Z11
+	VDIVPS  Z12, Z11, Z11
+	VSUBPS  Z11, Z10, Z10
+	VMULPS  (SI), Z7, Z13
+	VMULPS  Z10, Z8, Z9
+	VADDPS  Z9, Z13, Z13
+	VMOVUPS Z13, (SI)
+	VMOVUPS Z10, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     adamWithClipScaleDecayEMAAVX512_loop
+
+adamWithClipScaleDecayEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipValueAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 288(DI), Z4
+	VBROADCASTSS 320(DI), Z5
+	TESTQ        SI, SI
+	JZ           adamWithClipValueAVX512_done
+
+adamWithClipValueAVX512_loop:
+	VMOVUPS (CX), Z6
+	VMINPS  Z6, Z5, Z6
+	VMAXPS  Z6, Z4, Z6
+	VMOVUPS Z6, (CX)
+	VMOVUPS (AX), Z7
+	VMOVUPS (DX), Z8
+	VMOVUPS (BX), Z9
+	VSUBPS  Z8, Z6, Z10
+	VMULPS  Z1, Z10, Z10
+	VADDPS  Z10, Z8, Z8
+	VMOVUPS Z8, (DX)
+	VMULPS  Z6, Z6, Z10
+	VSUBPS  Z9, Z10, Z10
+	VMULPS  Z2, Z10, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, (BX)
+	VSQRTPS Z9, Z9
+	VADDPS  Z3, Z9, Z9
+	VMULPS  Z0, Z8, Z8
+	VDIVPS  Z9, Z8, Z8
+	VSUBPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     adamWithClipValueAVX512_loop
+
+adamWithClipValueAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 288(R8), Z4
+	VBROADCASTSS 320(R8), Z5
+	VBROADCASTSS 416(R8), Z6
+	VBROADCASTSS 448(R8), Z7
+	TESTQ        DI, DI
+	JZ           adamWithClipValueEMAAVX512_done
+
+adamWithClipValueEMAAVX512_loop:
+	VMOVUPS (CX), Z8
+	VMINPS  Z8, Z5, Z8
+	VMAXPS  Z8, Z4, Z8
+	VMOVUPS Z8, (CX)
+	VMOVUPS (AX), Z9
+	VMOVUPS (DX), Z10
+	VMOVUPS (BX), Z11
+	VSUBPS  Z10, Z8, Z12
+	VMULPS  Z1, Z12, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VMULPS  Z8, Z8, Z12
+	VSUBPS  Z11, Z12, Z12
+	VMULPS  Z2, Z12, Z12
+	VADDPS  Z12, Z11, Z11
+	VMOVUPS Z11, (BX)
+	VSQRTPS Z11, Z11
+	VADDPS  Z3, Z11, Z11
+	VMULPS  Z0, Z10, Z10
+	VDIVPS  Z11, Z10, Z10
+	VSUBPS  Z10, Z9, Z9
+	VMULPS  (SI), Z6, Z12
+	VMULPS  Z9, Z7, Z8
+	VADDPS  Z8, Z12, Z12
+	VMOVUPS Z12, (SI)
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     adamWithClipValueEMAAVX512_loop
+
+adamWithClipValueEMAAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         w_len+8(FP), SI
+	SHRQ         $0x04, SI
+	MOVQ         c+120(FP), DI
+	VBROADCASTSS (DI), Z0
+	VBROADCASTSS 32(DI), Z1
+	VBROADCASTSS 64(DI), Z2
+	VBROADCASTSS 96(DI), Z3
+	VBROADCASTSS 288(DI), Z4
+	VBROADCASTSS 320(DI), Z5
+	VBROADCASTSS 352(DI), Z6
+	VBROADCASTSS 384(DI), Z7
+	TESTQ        SI, SI
+	JZ           adamWithClipValueDecayAVX512_done
+
+adamWithClipValueDecayAVX512_loop:
+	VMOVUPS (CX), Z8
+	VMINPS  Z8, Z5, Z8
+	VMAXPS  Z8, Z4, Z8
+	VMOVUPS Z8, (CX)
+	VMOVUPS (AX), Z9
+	VMULPS  Z6, Z9, Z12
+	VMULPS  Z7, Z12, Z12
+	VSUBPS  Z12, Z9, Z9
+	VMOVUPS (DX), Z10
+	VMOVUPS (BX), Z11
+	VSUBPS  Z10, Z8, Z12
+	VMULPS  Z1, Z12, Z12
+	VADDPS  Z12, Z10, Z10
+	VMOVUPS Z10, (DX)
+	VMULPS  Z8, Z8, Z12
+	VSUBPS  Z11, Z12, Z12
+	VMULPS  Z2, Z12, Z12
+	VADDPS  Z12, Z11, Z11
+	VMOVUPS Z11, (BX)
+	VSQRTPS Z11, Z11
+	VADDPS  Z3, Z11, Z11
+	VMULPS  Z0, Z10, Z10
+	VDIVPS  Z11, Z10, Z10
+	VSUBPS  Z10, Z9, Z9
+	VMOVUPS Z9, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	DECQ    SI
+	JNZ     adamWithClipValueDecayAVX512_loop
+
+adamWithClipValueDecayAVX512_done:
+	VZEROUPPER
+	RET
+
+// func adamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// Requires: AVX, AVX512F
+TEXT ·adamWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
+	MOVQ         w_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         a_base+96(FP), SI
+	MOVQ         w_len+8(FP), DI
+	SHRQ         $0x04, DI
+	MOVQ         c+120(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 32(R8), Z1
+	VBROADCASTSS 64(R8), Z2
+	VBROADCASTSS 96(R8), Z3
+	VBROADCASTSS 288(R8), Z4
+	VBROADCASTSS 320(R8), Z5
+	VBROADCASTSS 352(R8), Z6
+	VBROADCASTSS 384(R8), Z7
+	VBROADCASTSS 416(R8), Z8
+	VBROADCASTSS 448(R8), Z9
+	TESTQ        DI, DI
+	JZ           adamWithClipValueDecayEMAAVX512_done
+
+adamWithClipValueDecayEMAAVX512_loop:
+	VMOVUPS (CX), Z10
+	VMINPS  Z10, Z5, Z10
+	VMAXPS  Z10, Z4, Z10
+	VMOVUPS Z10, (CX)
+	VMOVUPS (AX), Z11
+	VMULPS  Z6, Z11, Z14
+	VMULPS  Z7, Z14, Z14
+	VSUBPS  Z14, Z11, Z11
+	VMOVUPS (DX), Z12
+	VMOVUPS (BX), Z13
+	VSUBPS  Z12, Z10, Z14
+	VMULPS  Z1, Z14, Z14
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (DX)
+	VMULPS  Z10, Z10, Z14
+	VSUBPS  Z13, Z14, Z14
+	VMULPS  Z2, Z14, Z14
+	VADDPS  Z14, Z13, Z13
+	VMOVUPS Z13, (BX)
+	VSQRTPS Z13, Z13
+	VADDPS  Z3, Z13, Z13
+	VMULPS  Z0, Z12, Z12
+	VDIVPS  Z13, Z12, Z12
+	VSUBPS  Z12, Z11, Z11
+	VMULPS  (SI), Z8, Z14
+	VMULPS  Z11, Z9, Z10
+	VADDPS  Z10, Z14, Z14
+	VMOVUPS Z14, (SI)
+	VMOVUPS Z11, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, DX
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, SI
+	DECQ    DI
+	JNZ     adamWithClipValueDecayEMAAVX512_loop
+
+adamWithClipValueDecayEMAAVX512_done:
 	VZEROUPPER
 	RET

@@ -400,6 +400,81 @@ func rmspropMomentumWithOptionsAVX2(w []float32, g []float32, v []float32, b []f
 // rmspropCenteredMomentumWithOptionsAVX2 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
 func rmspropCenteredMomentumWithOptionsAVX2(w []float32, g []float32, v []float32, a []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
 
+// adamAVX512 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.
+func adamAVX512(w []float32, g []float32, m []float32, v []float32, c *[4]float32)
+
+// adamAMSGradAVX512 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.
+func adamAMSGradAVX512(w []float32, g []float32, m []float32, v []float32, vh []float32, c *[4]float32)
+
+// sgdAVX512 applies one SGD step; c holds lr, momentum.
+func sgdAVX512(w []float32, g []float32, c *[8]float32)
+
+// sgdMomentumAVX512 applies one SGD step; c holds lr, momentum.
+func sgdMomentumAVX512(w []float32, g []float32, m []float32, c *[8]float32)
+
+// sgdNesterovAVX512 applies one SGD step; c holds lr, momentum.
+func sgdNesterovAVX512(w []float32, g []float32, m []float32, c *[8]float32)
+
+// rmspropAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon.
+func rmspropAVX512(w []float32, g []float32, v []float32, c *[4]float32)
+
+// adagradAVX512 applies one Adagrad step; c holds lr, epsilon.
+func adagradAVX512(w []float32, g []float32, a []float32, c *[4]float32)
+
+// adadeltaAVX512 applies one Adadelta step; c holds rho, 1-rho, lr, epsilon.
+func adadeltaAVX512(w []float32, g []float32, ga []float32, da []float32, c *[4]float32)
+
+// lionAVX512 applies one Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2.
+func lionAVX512(w []float32, g []float32, m []float32, c *[8]float32)
+
+// adamaxAVX512 applies one Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.
+func adamaxAVX512(w []float32, g []float32, m []float32, u []float32, c *[8]float32)
+
+// rmspropCenteredAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.
+func rmspropCenteredAVX512(w []float32, g []float32, v []float32, a []float32, c *[8]float32)
+
+// rmspropMomentumAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.
+func rmspropMomentumAVX512(w []float32, g []float32, v []float32, b []float32, c *[8]float32)
+
+// rmspropCenteredMomentumAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.
+func rmspropCenteredMomentumAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, c *[8]float32)
+
+// adamAMSGradWithOptionsAVX512 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func adamAMSGradWithOptionsAVX512(w []float32, g []float32, m []float32, v []float32, vh []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+
+// sgdWithOptionsAVX512 applies one SGD step; c holds lr, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func sgdWithOptionsAVX512(w []float32, g []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// sgdMomentumWithOptionsAVX512 applies one SGD step; c holds lr, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func sgdMomentumWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// sgdNesterovWithOptionsAVX512 applies one SGD step; c holds lr, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func sgdNesterovWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// rmspropWithOptionsAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func rmspropWithOptionsAVX512(w []float32, g []float32, v []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+
+// adagradWithOptionsAVX512 applies one Adagrad step; c holds lr, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func adagradWithOptionsAVX512(w []float32, g []float32, a []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+
+// adadeltaWithOptionsAVX512 applies one Adadelta step; c holds rho, 1-rho, lr, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func adadeltaWithOptionsAVX512(w []float32, g []float32, ga []float32, da []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+
+// lionWithOptionsAVX512 applies one Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func lionWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// adamaxWithOptionsAVX512 applies one Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func adamaxWithOptionsAVX512(w []float32, g []float32, m []float32, u []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// rmspropCenteredWithOptionsAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func rmspropCenteredWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// rmspropMomentumWithOptionsAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func rmspropMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
+// rmspropCenteredMomentumWithOptionsAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
+func rmspropCenteredMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+
 // sumSquaresAVX2 returns the sum of the squares of x in float64, in 16 lanes.
 func sumSquaresAVX2(x []float32) float64
 
@@ -558,3 +633,138 @@ func adamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float
 
 // adamWithClipValueDecayEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
 func adamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithDecayAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithDecayEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipNormAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipNormEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipNormDecayAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipNormDecayEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipScaleAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipScaleEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipScaleDecayAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipScaleDecayEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipValueAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipValueEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipValueDecayAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamWithClipValueDecayEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithDecayAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithDecayEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipNormAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipNormEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipNormDecayAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipNormDecayEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipScaleAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipScaleEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipScaleDecayAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipScaleDecayEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipValueAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipValueEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipValueDecayAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// nadamUnitWithClipValueDecayEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func nadamUnitWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithDecayAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithDecayEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipNormAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipNormEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipNormDecayAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipNormDecayEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipScaleAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipScaleEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipScaleDecayAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipScaleDecayEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipValueAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipValueEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipValueDecayAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+
+// adamWithClipValueDecayEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
+func adamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)

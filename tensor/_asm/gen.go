@@ -14,8 +14,9 @@
 // column-masked ones for the 10-wide output layer, an m-vectorised one for
 // its weight gradient, the packing (16x16 register transposes, masked
 // copies), and the elementwise passes of training (bias+ELU, ELU backward,
-// Nadam, also dividing by its scalar divisors through their reciprocals, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, Adam (and AMSGrad), SGD (every form), RMSprop (every form), Adagrad, Adadelta, Lion and Adamax, the pixel conversion,
-// and the base options' passes (clipping, weight decay, the moving average), also fused into Nadam's and Adam's.
+// Nadam, also dividing by its scalar divisors through their reciprocals, column sums, pixel conversion); AVX2 also has bias+ELU (math.Expm1's float64 arithmetic, bit for bit), Nadam, the pixel conversion
+// and the base options' passes (clipping, weight decay, the moving average); both have Adam (and AMSGrad), SGD (every form), RMSprop (every form), Adagrad, Adadelta, Lion and Adamax,
+// each also with the base options run around it, and Nadam and Adam with the options fused in (see wide).
 package main
 
 import (
@@ -116,24 +117,28 @@ func main() {
 	nadam("AVX2", 3, func() VecVirtual { return YMM() }, false)
 	nadam("AVX2", 3, func() VecVirtual { return YMM() }, true)
 	// Each rule's pass, and (but Adam's, which withOptions fuses below)
-	// the same with the base options run around it.
-	for _, options := range []bool{false, true} {
-		if !options {
-			adam("adamAVX2", false, false)
+	// the same with the base options run around it, in AVX2 and AVX-512.
+	for _, w := range []bool{false, true} {
+		wide = w
+		for _, options := range []bool{false, true} {
+			if !options {
+				adam("adam", false, false)
+			}
+			adam("adamAMSGrad", true, options)
+			sgd("sgd", false, false, options)
+			sgd("sgdMomentum", true, false, options)
+			sgd("sgdNesterov", true, true, options)
+			rmsprop(options)
+			adagrad(options)
+			adadelta(options)
+			lion(options)
+			adamax(options)
+			rmspropFull("rmspropCentered", true, false, options)
+			rmspropFull("rmspropMomentum", false, true, options)
+			rmspropFull("rmspropCenteredMomentum", true, true, options)
 		}
-		adam("adamAMSGradAVX2", true, options)
-		sgd("sgdAVX2", false, false, options)
-		sgd("sgdMomentumAVX2", true, false, options)
-		sgd("sgdNesterovAVX2", true, true, options)
-		rmsprop(options)
-		adagrad(options)
-		adadelta(options)
-		lion(options)
-		adamax(options)
-		rmspropFull("rmspropCenteredAVX2", true, false, options)
-		rmspropFull("rmspropMomentumAVX2", false, true, options)
-		rmspropFull("rmspropCenteredMomentumAVX2", true, true, options)
 	}
+	wide = false
 	sumSquares()
 	scale()
 	clipByNorm()
@@ -142,18 +147,53 @@ func main() {
 	movingAverage()
 	bytesToFloatAVX2(false)
 	bytesToFloatAVX2(true)
-	for _, rule := range []string{"nadam", "nadamUnit", "adam"} {
-		for clip := range 4 {
-			for _, decay := range []bool{false, true} {
-				for _, ema := range []bool{false, true} {
-					if clip != 0 || decay || ema {
-						withOptions(rule, clip, decay, ema)
+	for _, w := range []bool{false, true} {
+		wide = w
+		for _, rule := range []string{"nadam", "nadamUnit", "adam"} {
+			for clip := range 4 {
+				for _, decay := range []bool{false, true} {
+					for _, ema := range []bool{false, true} {
+						if clip != 0 || decay || ema {
+							withOptions(rule, clip, decay, ema)
+						}
 					}
 				}
 			}
 		}
 	}
+	wide = false
 	Generate()
+}
+
+// wide makes the optimizers' passes (rulePass and the rules on it,
+// withOptions) AVX-512 ones, over 16 elements an iteration in zmm
+// registers, the scalars broadcast into registers; else AVX2, 8 elements in
+// ymm registers. Every lane's operations are the same in both, so are the
+// bits.
+var wide bool
+
+// vreg returns a vector register of the passes' width.
+func vreg() VecVirtual {
+	if wide {
+		return ZMM()
+	}
+	return YMM()
+}
+
+// suffix names the passes' instruction set.
+func suffix() string {
+	if wide {
+		return "AVX512"
+	}
+	return "AVX2"
+}
+
+// laneShift is log2 of the passes' lanes.
+func laneShift() int {
+	if wide {
+		return 4
+	}
+	return 3
 }
 
 // masked makes kernel emit a variant taking a column mask (AVX-512, one
@@ -1218,39 +1258,46 @@ func scalars(n int, vec func() VecVirtual) []VecVirtual {
 	return c
 }
 
-// rulePass emits name(names []float32, c *[carr]float32), the AVX2 pass
-// of an optimizer over the slices named (w and g first; 8 elements an
-// iteration): after setup (the caller's constants), per iteration it loads
+// rulePass emits name(names []float32, c *[carr]float32) (name followed by
+// the suffix of the width, see wide), the pass of an optimizer over the
+// slices named (w and g first; 8 elements an iteration, AVX-512 16): after setup (the caller's constants), per iteration it loads
 // g and w into registers, runs body (the rule's update, given the slices'
 // pointers, the first ns scalars of *c broadcast, g and w: it leaves the
 // new weight in w and may overwrite g) and stores w. With options it emits
 // the same rule with the base options around it, as withOptions does but
-// chosen at run time: nameWithOptions (before the AVX2 suffix) takes also
+// chosen at run time: nameWithOptions (before the suffix) takes also
 // avg []float32 (the average), o *[6][8]float32 (rows of eight copies of
 // C, D, WD, LR, M and OM, tensor's Options) and mode (Options.mode: clip
 // << 2 | decay << 1 | average), whose bits are tested per iteration.
 func rulePass(name, doc string, names []string, carr, ns int, options bool, setup func(), body func(p []Register, c []VecVirtual, g, w VecVirtual)) {
 	all, sig := names, fmt.Sprintf("func(%s []float32, c *[%d]float32)", strings.Join(names, ", "), carr)
 	if options {
-		name = strings.TrimSuffix(name, "AVX2") + "WithOptionsAVX2"
+		name += "WithOptions"
 		all = append(append([]string(nil), names...), "avg")
 		sig = fmt.Sprintf("func(%s []float32, c *[%d]float32, o *[6][8]float32, mode int)", strings.Join(all, ", "), carr)
 		doc += " The base options run around it as mode says (see rulePass in _asm/gen.go)."
 	}
+	name += suffix()
 	TEXT(name, NOSPLIT, sig)
 	Doc(name + " applies one " + doc)
-	p, n := streamShift(3, all...)
-	c := scalars(ns, func() VecVirtual { return YMM() })
+	p, n := streamShift(laneShift(), all...)
+	c := scalars(ns, vreg)
 	var o optionStages
 	if options {
 		o = optionStages{name: name, o: Load(Param("o"), GP64()), mode: Load(Param("mode"), GP64())}
+		if wide { // the rows broadcast into registers once
+			for i := range o.rows {
+				o.rows[i] = vreg()
+				VBROADCASTSS(Mem{Base: o.o, Disp: 32 * i}, o.rows[i])
+			}
+		}
 	}
 	if setup != nil {
 		setup()
 	}
 	w, g := p[0], p[1]
 	streamLoop(name, n, p, blockSizes(len(p)), func() {
-		gi, wi := YMM(), YMM()
+		gi, wi := vreg(), vreg()
 		VMOVUPS(Mem{Base: g}, gi)
 		if options {
 			o.clip(gi, g)
@@ -1274,9 +1321,17 @@ func rulePass(name, doc string, names []string, carr, ns int, options bool, setu
 type optionStages struct {
 	name    string
 	o, mode Register
+	rows    [6]VecVirtual // AVX-512: the rows broadcast
 }
 
-func (s optionStages) row(i int) Mem { return Mem{Base: s.o, Disp: 32 * i} }
+// row is row i of *o as an operand: in memory (AVX2), or its register
+// (AVX-512).
+func (s optionStages) row(i int) Op {
+	if wide {
+		return s.rows[i]
+	}
+	return Mem{Base: s.o, Disp: 32 * i}
+}
 
 // clip clips g (in the register gi) and stores it at *g: mode's clip bits
 // 1 (norm), 2 (scale), 3 (value).
@@ -1295,9 +1350,12 @@ func (s optionStages) clip(gi VecVirtual, g Register) {
 	VMULPS(s.row(0), gi, gi)
 	JMP(LabelRef(store))
 	Label(value)
-	lo, hi := YMM(), YMM()
-	VMOVUPS(s.row(0), lo)
-	VMOVUPS(s.row(1), hi)
+	lo, hi := s.row(0), s.row(1)
+	if !wide {
+		lo, hi = vreg(), vreg()
+		VMOVUPS(s.row(0), lo)
+		VMOVUPS(s.row(1), hi)
+	}
 	VMINPS(gi, hi, gi)
 	VMAXPS(gi, lo, gi)
 	Label(store)
@@ -1310,7 +1368,7 @@ func (s optionStages) decay(wi VecVirtual) {
 	done := s.name + "_decayed"
 	TESTQ(U32(2), s.mode)
 	JZ(LabelRef(done))
-	t := YMM()
+	t := vreg()
 	VMULPS(s.row(2), wi, t)
 	VMULPS(s.row(3), t, t)
 	VSUBPS(t, wi, wi)
@@ -1322,9 +1380,12 @@ func (s optionStages) average(avg Register, wi VecVirtual) {
 	done := s.name + "_averaged"
 	TESTQ(U32(1), s.mode)
 	JZ(LabelRef(done))
-	m, om, t, u := YMM(), YMM(), YMM(), YMM()
-	VMOVUPS(s.row(4), m)
-	VMOVUPS(s.row(5), om)
+	m, om, t, u := s.row(4), s.row(5), vreg(), vreg()
+	if !wide {
+		m, om = vreg(), vreg()
+		VMOVUPS(s.row(4), m)
+		VMOVUPS(s.row(5), om)
+	}
 	VMULPS(Mem{Base: avg}, m, t)
 	VMULPS(wi, om, u)
 	VADDPS(u, t, t)
@@ -1373,7 +1434,7 @@ func stepOverRoot(w, g, x, lr, eps VecVirtual) {
 	VSUBPS(g, w, w)
 }
 
-// The optimizers' AVX2 passes over len(w) (a multiple of 8) parameters,
+// The optimizers' passes over len(w) (a multiple of 8; AVX-512 16) parameters,
 // with Keras's order of operations: every operation is correctly rounded
 // and in the order of the Go twin (elementwise.go), so the bits are the
 // same.
@@ -1395,7 +1456,7 @@ func adam(name string, amsgrad, options bool) {
 	rulePass(name, "Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon.", names, 4, 4, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		m, v := p[2], p[3]
 		alpha, b1c, b2c, eps := c[0], c[1], c[2], c[3]
-		mi, vi, t := YMM(), YMM(), YMM()
+		mi, vi, t := vreg(), vreg(), vreg()
 		VMOVUPS(Mem{Base: m}, mi)
 		VMOVUPS(Mem{Base: v}, vi)
 		firstMoment(mi, gi, b1c, t)
@@ -1403,7 +1464,7 @@ func adam(name string, amsgrad, options bool) {
 		secondMoment(vi, gi, b2c, t)
 		VMOVUPS(vi, Mem{Base: v})
 		if amsgrad {
-			vh := YMM()
+			vh := vreg()
 			VMOVUPS(Mem{Base: p[4]}, vh)
 			vi = goMax(vh, vi, sign)
 			VMOVUPS(vi, Mem{Base: p[4]})
@@ -1416,21 +1477,48 @@ func adam(name string, amsgrad, options bool) {
 	})
 }
 
-// blockSizes is n blocks of 8 float32 (32 bytes), for streamLoop.
+// blockSizes is n blocks of one vector (8 float32, 32 bytes; AVX-512 16,
+// 64 bytes), for streamLoop.
 func blockSizes(n int) []uint64 {
 	sizes := make([]uint64, n)
 	for i := range sizes {
-		sizes[i] = 32
+		sizes[i] = 4 << laneShift()
 	}
 	return sizes
 }
 
-// signBit returns a ymm with only the sign bit of every lane set.
+// signBit returns a vector with only the sign bit of every lane set.
 func signBit() VecVirtual {
-	sign := YMM()
-	VPCMPEQD(sign, sign, sign)
+	sign := vreg()
+	if wide {
+		VPTERNLOGD(U8(0xff), sign, sign, sign) // all ones
+	} else {
+		VPCMPEQD(sign, sign, sign)
+	}
 	VPSLLD(U8(31), sign, sign)
 	return sign
+}
+
+// compare returns the lanes where x imm y holds (VCMPPS's predicate imm):
+// a vector of all-ones lanes (AVX2) or an opmask (AVX-512).
+func compare(imm uint8, y, x VecVirtual) Register {
+	if wide {
+		k := K()
+		VCMPPS(U8(imm), y, x, k)
+		return k
+	}
+	k := vreg()
+	VCMPPS(U8(imm), y, x, k)
+	return k
+}
+
+// blend sets dst to a in the lanes of mask (from compare), else to b.
+func blend(mask Register, a, b, dst VecVirtual) {
+	if wide {
+		VBLENDMPS(a, b, mask, dst)
+	} else {
+		VBLENDVPS(mask, a, b, dst)
+	}
 }
 
 // goMax returns Go's max(x, y) for float32 on amd64 in every lane: the
@@ -1439,14 +1527,14 @@ func signBit() VecVirtual {
 // bitwise (max(+0, -0) = +0, a NaN's payload kept; found by probing
 // go1.26's max over NaNs of both signs, signalling ones, ±0 and ±Inf).
 func goMax(x, y, sign VecVirtual) VecVirtual {
-	r, k, a, b := YMM(), YMM(), YMM(), YMM()
-	VMAXPS(y, x, r)           // x > y ? x : y
-	VCMPPS(U8(0x08), y, x, k) // x == y or unordered
+	r, a, b := vreg(), vreg(), vreg()
+	VMAXPS(y, x, r)          // x > y ? x : y
+	k := compare(0x08, y, x) // x == y or unordered
 	VXORPS(sign, x, a)
 	VXORPS(sign, y, b)
 	VORPS(b, a, a)
 	VXORPS(sign, a, a)
-	VBLENDVPS(k, a, r, r)
+	blend(k, a, r, r)
 	return r
 }
 
@@ -1459,13 +1547,13 @@ func sgd(name string, momentum, nesterov, options bool) {
 	}
 	rulePass(name, "SGD step; c holds lr, momentum.", names, 8, 2, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		lr, mom := c[0], c[1]
-		gl := YMM()
+		gl := vreg()
 		VMULPS(gi, lr, gl) // g lr
 		if !momentum {
 			VSUBPS(gl, wi, wi)
 			return
 		}
-		mi := YMM()
+		mi := vreg()
 		VMULPS(Mem{Base: p[2]}, mom, mi)
 		VSUBPS(gl, mi, mi)
 		VMOVUPS(mi, Mem{Base: p[2]})
@@ -1480,9 +1568,9 @@ func sgd(name string, momentum, nesterov, options bool) {
 // rmsprop (not centered, no momentum): c = rho, 1-rho, lr, epsilon;
 // v = rho v + (1-rho) g²;  w -= lr g / sqrt(v + epsilon).
 func rmsprop(options bool) {
-	rulePass("rmspropAVX2", "RMSprop step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "v"}, 4, 4, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+	rulePass("rmsprop", "RMSprop step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "v"}, 4, 4, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		rho, omr, lr, eps := c[0], c[1], c[2], c[3]
-		vi, t := YMM(), YMM()
+		vi, t := vreg(), vreg()
 		decayedSquares(Mem{Base: p[2]}, vi, gi, rho, omr, t)
 		VMOVUPS(vi, Mem{Base: p[2]})
 		stepOverRoot(wi, gi, vi, lr, eps)
@@ -1491,9 +1579,9 @@ func rmsprop(options bool) {
 
 // adagrad: c = lr, epsilon; a += g²;  w -= lr g / sqrt(a + epsilon).
 func adagrad(options bool) {
-	rulePass("adagradAVX2", "Adagrad step; c holds lr, epsilon.", []string{"w", "g", "a"}, 4, 2, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+	rulePass("adagrad", "Adagrad step; c holds lr, epsilon.", []string{"w", "g", "a"}, 4, 2, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		lr, eps := c[0], c[1]
-		ai, t := YMM(), YMM()
+		ai, t := vreg(), vreg()
 		VMULPS(gi, gi, t)
 		VADDPS(Mem{Base: p[2]}, t, ai)
 		VMOVUPS(ai, Mem{Base: p[2]})
@@ -1505,10 +1593,10 @@ func adagrad(options bool) {
 // G = rho G + (1-rho) g²;  q = sqrt(D + eps) g / sqrt(G + eps);
 // D = rho D + (1-rho) q²;  w -= lr q   (Keras's dw is -q).
 func adadelta(options bool) {
-	rulePass("adadeltaAVX2", "Adadelta step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "ga", "da"}, 4, 4, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+	rulePass("adadelta", "Adadelta step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "ga", "da"}, 4, 4, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		ga, da := p[2], p[3]
 		rho, omr, lr, eps := c[0], c[1], c[2], c[3]
-		gs, ds, t := YMM(), YMM(), YMM()
+		gs, ds, t := vreg(), vreg(), vreg()
 		decayedSquares(Mem{Base: ga}, gs, gi, rho, omr, t)
 		VMOVUPS(gs, Mem{Base: ga})
 		VADDPS(eps, gs, gs)
@@ -1534,13 +1622,13 @@ func adadelta(options bool) {
 func lion(options bool) {
 	var zero VecVirtual
 	setup := func() {
-		zero = YMM()
+		zero = vreg()
 		VXORPS(zero, zero, zero)
 	}
-	rulePass("lionAVX2", "Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2.", []string{"w", "g", "m"}, 8, 5, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+	rulePass("lion", "Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2.", []string{"w", "g", "m"}, 8, 5, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		m := p[2]
 		lr, b1, c1, b2, c2 := c[0], c[1], c[2], c[3], c[4]
-		mi, d, t, u, k := YMM(), YMM(), YMM(), YMM(), YMM()
+		mi, d, t, u := vreg(), vreg(), vreg(), vreg()
 		VMOVUPS(Mem{Base: m}, mi)
 		VMULPS(b1, mi, d)
 		VMULPS(c1, gi, t)
@@ -1549,14 +1637,11 @@ func lion(options bool) {
 		VMULPS(c2, gi, gi)
 		VADDPS(gi, mi, mi)
 		VMOVUPS(mi, Mem{Base: m})
-		VSUBPS(lr, wi, t)            // w - lr
-		VADDPS(lr, wi, u)            // w + lr
-		VCMPPS(U8(0x1e), zero, d, k) // d > 0 (ordered)
-		VBLENDVPS(k, t, wi, wi)
-		VCMPPS(U8(0x11), zero, d, k) // d < 0 (ordered)
-		VBLENDVPS(k, u, wi, wi)
-		VCMPPS(U8(0x03), d, d, k) // d unordered: NaN
-		VBLENDVPS(k, d, wi, wi)
+		VSUBPS(lr, wi, t)                        // w - lr
+		VADDPS(lr, wi, u)                        // w + lr
+		blend(compare(0x1e, zero, d), t, wi, wi) // d > 0 (ordered)
+		blend(compare(0x11, zero, d), u, wi, wi) // d < 0 (ordered)
+		blend(compare(0x03, d, d), d, wi, wi)    // d unordered: NaN
 	})
 }
 
@@ -1566,19 +1651,18 @@ func lion(options bool) {
 func adamax(options bool) {
 	var zero, sign VecVirtual
 	setup := func() {
-		zero, sign = YMM(), signBit()
+		zero, sign = vreg(), signBit()
 		VXORPS(zero, zero, zero)
 	}
-	rulePass("adamaxAVX2", "Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.", []string{"w", "g", "m", "u"}, 8, 5, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+	rulePass("adamax", "Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon.", []string{"w", "g", "m", "u"}, 8, 5, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		m, u := p[2], p[3]
 		lr, c1, b2, corr, eps := c[0], c[1], c[2], c[3], c[4]
-		mi, t, a, k := YMM(), YMM(), YMM(), YMM()
+		mi, t, a := vreg(), vreg(), vreg()
 		VMOVUPS(Mem{Base: m}, mi)
 		firstMoment(mi, gi, c1, t)
 		VMOVUPS(mi, Mem{Base: m})
 		VXORPS(sign, gi, a)
-		VCMPPS(U8(0x11), zero, gi, k) // g < 0 (ordered)
-		VBLENDVPS(k, a, gi, a)        // |g| as Go's
+		blend(compare(0x11, zero, gi), a, gi, a) // |g| as Go's: -g where g < 0 (ordered)
 		VMULPS(Mem{Base: u}, b2, t)
 		t = goMax(t, a, sign)
 		VMOVUPS(t, Mem{Base: u})
@@ -1605,11 +1689,11 @@ func rmspropFull(name string, centered, momentum, options bool) {
 	rulePass(name, "RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum.", names, 8, 5, options, nil, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		v := p[2]
 		rho, omr, lr, eps, mom := c[0], c[1], c[2], c[3], c[4]
-		vi, t, d := YMM(), YMM(), YMM()
+		vi, t, d := vreg(), vreg(), vreg()
 		decayedSquares(Mem{Base: v}, vi, gi, rho, omr, t)
 		VMOVUPS(vi, Mem{Base: v})
 		if centered {
-			a, ai := p[3], YMM()
+			a, ai := p[3], vreg()
 			VMULPS(Mem{Base: a}, rho, ai)
 			VMULPS(omr, gi, t)
 			VADDPS(t, ai, ai)
@@ -1756,7 +1840,7 @@ func movingAverage() {
 // ClipNone, ClipNorm, ClipScale and ClipValue.
 var clipNames = []string{"", "ClipNorm", "ClipScale", "ClipValue"}
 
-// withOptions emits the AVX2 pass of rule (nadam, nadamUnit or adam) with base
+// withOptions emits the pass (AVX2, or AVX-512 if wide) of rule (nadam, nadamUnit or adam) with base
 // options fused in: per 8 elements, in Keras's order, the gradient clipped
 // (clip: 1 norm, g = (g c) / d; 2 scale, g = g s; 3 value, g = min(max(g,
 // lo), hi) as clipByValue) and stored back, the weight decayed (w = w - (w
@@ -1775,30 +1859,68 @@ func withOptions(rule string, clip int, decay, ema bool) {
 	if ema {
 		name += "EMA"
 	}
-	name += "AVX2"
+	name += suffix()
 	TEXT(name, NOSPLIT, "func(w, g, m, v, a []float32, c *[16][8]float32)")
 	Doc(name + " applies one " + rule + " step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.")
 	names := []string{"w", "g", "m", "v"}
 	if ema {
 		names = append(names, "a")
 	}
-	ptrs, n := streamShift(3, names...)
+	ptrs, n := streamShift(laneShift(), names...)
 	w, g, m, v := ptrs[0], ptrs[1], ptrs[2], ptrs[3]
 	cp := Load(Param("c"), GP64())
-	row := func(i int) Mem { return Mem{Base: cp, Disp: 32 * i} }
-	var lo, hi, em, om VecVirtual
+	// row(i) is row i as an operand: in memory (AVX2), or broadcast into
+	// a register once (AVX-512, whose 32 registers hold every row).
+	var rows [16]VecVirtual
+	row := func(i int) Op {
+		if !wide {
+			return Mem{Base: cp, Disp: 32 * i}
+		}
+		if rows[i] == nil {
+			panic(fmt.Sprintf("%s: row %d not broadcast", name, i))
+		}
+		return rows[i]
+	}
+	if wide {
+		used := []int{0, 1, 2, 3}
+		if rule != "adam" {
+			used = []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
+		}
+		if clip != 0 {
+			used = append(used, 9, 10)
+		}
+		if decay {
+			used = append(used, 11, 12)
+		}
+		if ema {
+			used = append(used, 13, 14)
+		}
+		for _, i := range used {
+			rows[i] = vreg()
+			VBROADCASTSS(Mem{Base: cp, Disp: 32 * i}, rows[i])
+		}
+	}
+	var lo, hi, em, om Op
 	if clip == 3 {
-		lo, hi = YMM(), YMM()
-		VMOVUPS(row(9), lo)
-		VMOVUPS(row(10), hi)
+		lo, hi = row(9), row(10)
+		if !wide {
+			l, h := vreg(), vreg()
+			VMOVUPS(row(9), l)
+			VMOVUPS(row(10), h)
+			lo, hi = l, h
+		}
 	}
 	if ema {
-		em, om = YMM(), YMM()
-		VMOVUPS(row(13), em)
-		VMOVUPS(row(14), om)
+		em, om = row(13), row(14)
+		if !wide {
+			e, o := vreg(), vreg()
+			VMOVUPS(row(13), e)
+			VMOVUPS(row(14), o)
+			em, om = e, o
+		}
 	}
 	streamLoop(name, n, ptrs, blockSizes(len(ptrs)), func() {
-		gi, wi, mi, vi, t := YMM(), YMM(), YMM(), YMM(), YMM()
+		gi, wi, mi, vi, t := vreg(), vreg(), vreg(), vreg(), vreg()
 		VMOVUPS(Mem{Base: g}, gi)
 		switch clip { // as clipByNorm, scale, clipByValue
 		case 1:
@@ -1827,7 +1949,7 @@ func withOptions(rule string, clip int, decay, ema bool) {
 			VMOVUPS(mi, Mem{Base: m})
 			secondMoment(vi, gi, row(1), t)
 			VMOVUPS(vi, Mem{Base: v})
-			mh := YMM()
+			mh := vreg()
 			VMULPS(row(2), mi, mh)
 			if rule == "nadam" {
 				VDIVPS(row(3), mh, mh)
@@ -1855,7 +1977,7 @@ func withOptions(rule string, clip int, decay, ema bool) {
 			VSUBPS(mi, wi, wi)
 		}
 		if ema { // as movingAverage
-			u := YMM()
+			u := vreg()
 			VMULPS(Mem{Base: ptrs[4]}, em, t)
 			VMULPS(wi, om, u)
 			VADDPS(u, t, t)

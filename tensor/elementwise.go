@@ -8,7 +8,10 @@ import (
 // The elementwise passes of training. Each has a portable Go body and, on
 // amd64 with AVX-512, an assembly twin (kernel_amd64.s; most also in AVX2):
 // ELU backward, Nadam and the others use only correctly rounded operations
-// in the same order, so both paths give the same bits; so does the AVX2 ELU
+// in the same order, so both paths give the same bits (the optimizers' for
+// the states training produces: where two different NaNs meet, from an
+// accumulator made negative by hand, say, the result's NaN payload may
+// differ between them, not its NaN-ness); so does the AVX2 ELU
 // forward, whose expm1 gives math.Expm1's float32 rounding for every input
 // (a fast polynomial where that rounding is certain, math.Expm1's float64
 // arithmetic vectorized elsewhere); the AVX-512 ELU forward uses its own

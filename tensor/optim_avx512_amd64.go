@@ -118,8 +118,8 @@ func adamWithOptionsAVX512Tail(w, g, m, v, a []float32, s *WithOptions) {
 }
 
 // withOptionsAVX512Tail runs passes[mode] over the first len(w) &^ 15
-// elements and rest over the others; without options (mode 0) rest does
-// it all.
+// elements and rest over the others; without options (mode 0: none applies to
+// this call) rest does it all, the rule's own pass (Nadam's reciprocals need scalars WithOptions lacks).
 func withOptionsAVX512Tail(passes *[16]func(w, g, m, v, a []float32, c *[16][8]float32),
 	rest func(w, g, m, v, a []float32, s *WithOptions), w, g, m, v, a []float32, s *WithOptions) {
 	k := s.o.mode()

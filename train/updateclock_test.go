@@ -42,14 +42,13 @@ func TestUpdateClock(t *testing.T) {
 					}
 				}
 			}
-			epochs := got.History.Epochs
-			if len(clock.Epochs) != len(epochs) {
-				t.Fatalf("the clock has %d epochs' times, the history %d epochs", len(clock.Epochs), len(epochs))
-			}
-			for i, e := range epochs {
-				if most := 2 * e.Seconds; clock.Epochs[i] <= 0 || clock.Epochs[i] > most {
-					t.Errorf("epoch %d: update %g thread-seconds, want more than 0 and at most 2 threads x %g s", i+1, clock.Epochs[i], e.Seconds)
+			for _, e := range got.History.Epochs {
+				if tm, ok := clock.Time(e.Epoch); !ok || tm <= 0 || tm > 2*e.Seconds {
+					t.Errorf("epoch %d: update %g thread-seconds (%v), want more than 0 and at most 2 threads x %g s", e.Epoch, tm, ok, e.Seconds)
 				}
+			}
+			if _, ok := clock.Time(len(got.History.Epochs) + 1); ok {
+				t.Errorf("a time for epoch %d, after the last", len(got.History.Epochs)+1)
 			}
 		})
 	}

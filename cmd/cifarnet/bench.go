@@ -157,13 +157,20 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	}
 	fmt.Fprintf(w, "kernel %s, %.2f GFLOP per epoch\n", out.Kernel, flops/1e9)
 	var secs, shares []float64
-	for i, e := range out.History.Epochs {
+	for _, e := range out.History.Epochs {
 		d := time.Duration(e.Seconds * float64(time.Second))
-		share := 100 * clock.Epochs[i] / (float64(threads) * e.Seconds)
+		t, _ := clock.Time(e.Epoch)
+		share := 100 * t / (float64(threads) * e.Seconds)
 		fmt.Fprintf(w, "epoch %d: %8.1f ms  %8.0f samples/s  %6.1f GFLOPS  update %4.1f%%\n", e.Epoch, ms(d), float64(nTrain)/e.Seconds, flops/e.Seconds/1e9, share)
 		if e.Epoch > 1 || len(out.History.Epochs) == 1 {
 			secs, shares = append(secs, e.Seconds), append(shares, share)
 		}
+	}
+	if len(secs) == 0 {
+		return fmt.Errorf("no complete epoch to time: %v", out.Terminated)
+	}
+	if out.Terminated != nil {
+		fmt.Fprintf(w, "stopped: %v\n", out.Terminated)
 	}
 	slices.Sort(secs)
 	slices.Sort(shares)

@@ -327,6 +327,16 @@ func TestBenchReportsTheUpdate(t *testing.T) {
 			t.Errorf("%s: update %s%%, want more than 0 and at most 100", m[1], m[2])
 		}
 	}
+	// A loss that overflows in the first epoch leaves nothing to time:
+	// one line saying so, not a panic.
+	out, errOut, code = run(t, "bench", "--synthetic", "300", "--epochs", "2", "--optimizer", "sgd", "--lr", "1e30")
+	if code != 1 || !strings.HasPrefix(errOut, "cifarnet: no complete epoch to time: loss became") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("a loss overflowing in epoch 1: exit %d, stderr %q; want 1 and one line saying no epoch is complete", code, errOut)
+	}
+	// More synthetic images than CIFAR-10 has (up to 2^20) are timed.
+	if out, errOut, code = run(t, "bench", "--synthetic", "60000", "--epochs", "1"); code != 0 || !strings.Contains(out, "48000 training + 12000 validation samples") {
+		t.Errorf("--synthetic 60000: exit %d, %s%s", code, out, errOut)
+	}
 }
 
 // TestBenchCPUProfile checks that bench --cpuprofile writes a profile (a

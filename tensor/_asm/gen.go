@@ -1840,17 +1840,19 @@ func movingAverage() {
 // ClipNone, ClipNorm, ClipScale and ClipValue.
 var clipNames = []string{"", "ClipNorm", "ClipScale", "ClipValue"}
 
-// withOptions emits the pass (AVX2, or AVX-512 if wide) of rule (nadam, nadamUnit or adam) with base
-// options fused in: per 8 elements, in Keras's order, the gradient clipped
-// (clip: 1 norm, g = (g c) / d; 2 scale, g = g s; 3 value, g = min(max(g,
-// lo), hi) as clipByValue) and stored back, the weight decayed (w = w - (w
-// wd) lr), the rule's update, and the moving average a = m a + om w (ema).
-// Each stage is its own pass's operations with the same operands in the
-// same places (a NaN's payload included), so the result is the passes' one
+// withOptions emits the pass (AVX2, or AVX-512 if wide) of rule (nadam,
+// nadamUnit or adam) with base options fused in: per vector (8 elements;
+// AVX-512 16), in Keras's order, the gradient clipped (clip: 1 norm, g =
+// (g c) / d; 2 scale, g = g s; 3 value, g = min(max(g, lo), hi) as
+// clipByValue) and stored back, the weight decayed (w = w - (w wd) lr),
+// the rule's update, and the moving average a = m a + om w (ema). Each
+// stage is its own pass's operations with the same operands in the same
+// places (a NaN's payload included), so the result is the passes' one
 // after the other, bit for bit, in one trip through memory. The scalars
-// are rows of eight copies in c (constant memory operands): the rule's
-// (nadam's nine or adam's four) from row 0, then from row 9 the clip's
-// c (or s, or lo) and d (or hi), wd, lr, m and om.
+// are rows of eight copies in c (memory operands in AVX2, broadcast into
+// registers once in AVX-512): the rule's (nadam's nine or adam's four)
+// from row 0, then from row 9 the clip's c (or s, or lo) and d (or hi),
+// wd, lr, m and om.
 func withOptions(rule string, clip int, decay, ema bool) {
 	name := rule + "With" + clipNames[clip]
 	if decay {

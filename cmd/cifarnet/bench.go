@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,9 +38,13 @@ func newBenchCmd() *cobra.Command {
 		Short: "Time training epochs of the exercise configuration",
 		Long: `Train the exercise's network for a fixed number of epochs (early stopping
 off) and print the time of every epoch, validation included, with the
-throughput in samples/s and GFLOPS (matrix products only), and the share
-of the epoch's time (on every thread) spent in the optimizer's update. The
-first epoch is reported but left out of the medians, being a warm-up.
+throughput (training images per second of the epoch, validation
+included) and GFLOPS (matrix products only), and the share of the epoch's
+time spent in the optimizer's update: the update's time summed over the
+threads that ran it, over the epoch's time times the threads. The first
+epoch is reported but left out of the medians (of the epochs' times and,
+apart, of their shares), being a warm-up; with --epochs 1 it is all there
+is. Early stopping is off (its flags are refused).
 
 --synthetic N times epochs over N random images instead of the real data,
 e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
@@ -48,6 +53,15 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
   cifarnet bench --synthetic 50000 --epochs 3 --threads 1`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var given []string
+			for _, n := range append([]string{"patience"}, earlyStoppingOptions...) {
+				if cmd.Flags().Changed(n) {
+					given = append(given, "--"+n)
+				}
+			}
+			if len(given) > 0 {
+				return usagef("%s: bench times a fixed number of epochs, without early stopping: leave %s out", strings.Join(given, ", "), map[bool]string{true: "it", false: "them"}[len(given) == 1])
+			}
 			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
 				return err
 			}
@@ -64,7 +78,7 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
 	addDataFlags(fs, &data)
 	fs.IntVar(&synthetic, "synthetic", 0, "time on N random training images (and 1000 test images) instead of the data")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the training to `FILE` (go tool pprof)")
-	hide(fs, "patience", "min-delta", "restore-best", "monitor", "mode", "baseline", "start-from-epoch")
+	hide(fs, append([]string{"patience"}, earlyStoppingOptions...)...)
 	return cmd
 }
 
@@ -172,11 +186,24 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	if out.Terminated != nil {
 		fmt.Fprintf(w, "stopped: %v\n", out.Terminated)
 	}
-	slices.Sort(secs)
-	slices.Sort(shares)
-	med := secs[len(secs)/2]
-	fmt.Fprintf(w, "median %.1f ms/epoch, %.1f GFLOPS, update %.1f%% of the epoch\n", med*1e3, flops/med/1e9, shares[len(shares)/2])
+	med := median(secs)
+	fmt.Fprintf(w, "median %.1f ms/epoch, %.1f GFLOPS, update %.1f%% of the epoch", med*1e3, flops/med/1e9, median(shares))
+	if len(out.History.Epochs) == 1 {
+		fmt.Fprint(w, " (one epoch: the warm-up)")
+	}
+	fmt.Fprintln(w)
 	return profErr // after the timings, which it does not affect
+}
+
+// median is numpy's: the middle value, or the mean of the two middle ones.
+func median(x []float64) float64 {
+	x = slices.Clone(x)
+	slices.Sort(x)
+	n := len(x)
+	if n%2 == 1 {
+		return x[n/2]
+	}
+	return (x[n/2-1] + x[n/2]) / 2
 }
 
 // checkProfileTarget refuses a --cpuprofile naming a file that is not a

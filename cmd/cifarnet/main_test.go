@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -333,9 +335,27 @@ func TestBenchReportsTheUpdate(t *testing.T) {
 	if code != 1 || !strings.HasPrefix(errOut, "cifarnet: no complete epoch to time: loss became") || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("a loss overflowing in epoch 1: exit %d, stderr %q; want 1 and one line saying no epoch is complete", code, errOut)
 	}
+	// Early stopping's flags are refused, not ignored.
+	if _, errOut, code = run(t, "bench", "--synthetic", "300", "--patience", "3"); code != 2 || !strings.Contains(errOut, "--patience: bench times a fixed number of epochs") {
+		t.Errorf("bench --patience 3: exit %d, stderr %q; want 2 and the flag refused", code, errOut)
+	}
 	// More synthetic images than CIFAR-10 has (up to 2^20) are timed.
 	if out, errOut, code = run(t, "bench", "--synthetic", "60000", "--epochs", "1"); code != 0 || !strings.Contains(out, "48000 training + 12000 validation samples") {
 		t.Errorf("--synthetic 60000: exit %d, %s%s", code, out, errOut)
+	}
+}
+
+// TestBenchMedian: numpy's median, the mean of the two middle values of
+// an even count, without reordering its argument.
+func TestBenchMedian(t *testing.T) {
+	for _, c := range []struct {
+		x    []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{250.5, 232.8, 240.6, 244}, 242.3}, {[]float64{5, 1, 3}, 3}} {
+		in := slices.Clone(c.x)
+		if got := median(c.x); math.Abs(got-c.want) > 1e-9 || !slices.Equal(in, c.x) {
+			t.Errorf("median(%v) = %g, want %g, the slice unchanged", in, got, c.want)
+		}
 	}
 }
 

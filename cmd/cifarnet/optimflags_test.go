@@ -316,3 +316,29 @@ func TestUsageErrorsExit2(t *testing.T) {
 		t.Errorf("the file at --out was changed: %q", b)
 	}
 }
+
+// TestCycledMomentumNote: a 1cycle run that cycles the momentum given by
+// --momentum or --beta-1 says that the cycle replaces it; with
+// --cycle-momentum=false, or without 1cycle, no note.
+func TestCycledMomentumNote(t *testing.T) {
+	data := sharedData(t)
+	base := []string{"train", "--data", data, "--train-samples", "300", "--test-samples", "100", "--hidden", "16", "--epochs", "1", "--patience", "-1"}
+	for _, c := range []struct {
+		args []string
+		note string
+	}{
+		{[]string{"--optimizer", "sgd", "--momentum", "0.9", "--lr-schedule", "onecycle"}, "in place of --momentum 0.9"},
+		{[]string{"--optimizer", "adam", "--beta-1", "0.8", "--lr-schedule", "onecycle"}, "in place of --beta-1 0.8"},
+		{[]string{"--optimizer", "sgd", "--momentum", "0.9", "--lr-schedule", "onecycle", "--cycle-momentum=false"}, ""},
+		{[]string{"--optimizer", "sgd", "--momentum", "0.9"}, ""},
+	} {
+		args := append(append(append([]string(nil), base...), c.args...), "--out", filepath.Join(t.TempDir(), "run"))
+		_, errOut, code := run(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, errOut)
+		}
+		if got := strings.Contains(errOut, "cifarnet: note: 1cycle moves the momentum"); got != (c.note != "") || !strings.Contains(errOut, c.note) {
+			t.Errorf("%v: stderr %q, want the note %q", c.args, errOut, c.note)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/cifarnet/cifarnet/datasets"
 	"github.com/cifarnet/cifarnet/experiment"
 	"github.com/cifarnet/cifarnet/nn"
+	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/rundir"
 	"github.com/cifarnet/cifarnet/train"
 )
@@ -86,6 +87,9 @@ report.html, where the same reading stands beside the figures.`,
 				if err := f.model.apply(cmd.Flags(), &f.cfg); err != nil {
 					return err
 				}
+				if note := cycledMomentum(cmd.Flags(), f.cfg); note != "" && !f.quiet {
+					fmt.Fprintln(cmd.ErrOrStderr(), "cifarnet: note: "+note)
+				}
 			} else if err := resumeFlags(cmd.Flags()); err != nil {
 				return err
 			}
@@ -104,6 +108,24 @@ report.html, where the same reading stands beside the figures.`,
 	addBackupFlag(fs, &f.backup, nil, "continue with --resume DIR (with --overwrite: the same command again)")
 	fs.SortFlags = false
 	return cmd
+}
+
+// cycledMomentum says, where --momentum or --beta-1 is given and a 1cycle
+// schedule cycles that momentum (as PyTorch's OneCycleLR replaces the
+// optimizer's), that the cycle replaces it; "" otherwise.
+func cycledMomentum(fs *pflag.FlagSet, cfg train.Config) string {
+	s, err := cfg.Schedule()
+	oc, ok := s.(optim.OneCycle)
+	if err != nil || !ok || !oc.CycleMomentum {
+		return ""
+	}
+	for _, name := range []string{"momentum", "beta-1"} {
+		if fs.Changed(name) {
+			return fmt.Sprintf("1cycle moves the momentum between %g and %g against the rate (--base-momentum, --max-momentum), in place of --%s %s; --cycle-momentum=false keeps it",
+				oc.BaseMomentum, oc.MaxMomentum, name, fs.Lookup(name).Value)
+		}
+	}
+	return ""
 }
 
 // resumeFlags refuses, with --resume, the flags that the run's own

@@ -35,6 +35,7 @@ type trainFlags struct {
 	overwrite   bool
 	model       modelFlags
 	backup      backupFlag
+	note        string // said on stderr as the training starts
 }
 
 // addConfigFlags registers a flag for every knob of the exercise, with the
@@ -87,9 +88,7 @@ report.html, where the same reading stands beside the figures.`,
 				if err := f.model.apply(cmd.Flags(), &f.cfg); err != nil {
 					return err
 				}
-				if note := cycledMomentum(cmd.Flags(), f.cfg); note != "" && !f.quiet {
-					fmt.Fprintln(cmd.ErrOrStderr(), "cifarnet: note: "+note)
-				}
+				f.note = cycledMomentum(cmd.Flags(), f.cfg)
 			} else if err := resumeFlags(cmd.Flags()); err != nil {
 				return err
 			}
@@ -166,7 +165,12 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 	}
 	if !f.quiet {
 		o.Progress = &train.Progress{W: stdout, Terminal: terminal}
-		o.Starting = func(cfg train.Config) error { return printSummary(stdout, cfg) }
+		o.Starting = func(cfg train.Config) error {
+			if f.note != "" {
+				fmt.Fprintln(os.Stderr, "cifarnet: note: "+f.note)
+			}
+			return printSummary(stdout, cfg)
+		}
 		o.Continuing = func(epoch, step, steps int) {
 			fmt.Fprintf(stdout, "Continuing from epoch %d, step %d of %d\n", epoch, step, steps)
 		}

@@ -189,7 +189,7 @@ func colSumsBy(wide colSumsFunc, w int, narrow colSumsFunc, v int) colSumsFunc {
 // nadamWithAVX2 and adamWithAVX2 are the fused passes by Options.mode
 // (clip << 2 | decay << 1 | average); mode 0, no option, is the rule's own
 // pass.
-var nadamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
+var nadamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[17][8]float32){
 	nil, nadamWithEMAAVX2, nadamWithDecayAVX2, nadamWithDecayEMAAVX2,
 	nadamWithClipNormAVX2, nadamWithClipNormEMAAVX2, nadamWithClipNormDecayAVX2, nadamWithClipNormDecayEMAAVX2,
 	nadamWithClipScaleAVX2, nadamWithClipScaleEMAAVX2, nadamWithClipScaleDecayAVX2, nadamWithClipScaleDecayEMAAVX2,
@@ -198,14 +198,14 @@ var nadamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
 
 // nadamUnitWithAVX2 are nadamWithAVX2's passes for 1-Πu_t+1 = 1-Πu_t = 1,
 // without the divisions by them (see nadamAVX2For).
-var nadamUnitWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
+var nadamUnitWithAVX2 = [16]func(w, g, m, v, a []float32, c *[17][8]float32){
 	nil, nadamUnitWithEMAAVX2, nadamUnitWithDecayAVX2, nadamUnitWithDecayEMAAVX2,
 	nadamUnitWithClipNormAVX2, nadamUnitWithClipNormEMAAVX2, nadamUnitWithClipNormDecayAVX2, nadamUnitWithClipNormDecayEMAAVX2,
 	nadamUnitWithClipScaleAVX2, nadamUnitWithClipScaleEMAAVX2, nadamUnitWithClipScaleDecayAVX2, nadamUnitWithClipScaleDecayEMAAVX2,
 	nadamUnitWithClipValueAVX2, nadamUnitWithClipValueEMAAVX2, nadamUnitWithClipValueDecayAVX2, nadamUnitWithClipValueDecayEMAAVX2,
 }
 
-var adamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
+var adamWithAVX2 = [16]func(w, g, m, v, a []float32, c *[17][8]float32){
 	nil, adamWithEMAAVX2, adamWithDecayAVX2, adamWithDecayEMAAVX2,
 	adamWithClipNormAVX2, adamWithClipNormEMAAVX2, adamWithClipNormDecayAVX2, adamWithClipNormDecayEMAAVX2,
 	adamWithClipScaleAVX2, adamWithClipScaleEMAAVX2, adamWithClipScaleDecayAVX2, adamWithClipScaleDecayEMAAVX2,
@@ -234,7 +234,7 @@ var (
 // withOptionsAVX2Tail returns the pass running passes[mode] (plain, the
 // rule's own pass, without options) over the first len(w) &^ 7 elements
 // and the Go twin over the rest.
-func withOptionsAVX2Tail(passes *[16]func(w, g, m, v, a []float32, c *[16][8]float32),
+func withOptionsAVX2Tail(passes *[16]func(w, g, m, v, a []float32, c *[17][8]float32),
 	plain func(w, g, m, v []float32, s *WithOptions), twin func(w, g, m, v, a []float32, s *WithOptions)) func(w, g, m, v, a []float32, s *WithOptions) {
 	return func(w, g, m, v, a []float32, s *WithOptions) {
 		n := len(w) &^ 7

@@ -15497,7 +15497,7 @@ rmspropCenteredMomentumAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamAMSGradWithOptionsAVX512(w []float32, g []float32, m []float32, v []float32, vh []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+// func adamAMSGradWithOptionsAVX512(w []float32, g []float32, m []float32, v []float32, vh []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·adamAMSGradWithOptionsAVX512(SB), NOSPLIT, $0-168
 	MOVQ         w_base+0(FP), AX
@@ -15521,77 +15521,95 @@ TEXT ·adamAMSGradWithOptionsAVX512(SB), NOSPLIT, $0-168
 	VBROADCASTSS 96(R9), Z7
 	VBROADCASTSS 128(R9), Z8
 	VBROADCASTSS 160(R9), Z9
-	VPTERNLOGD   $0xff, Z10, Z10, Z10
-	VPSLLD       $0x1f, Z10, Z10
+	VBROADCASTSS 192(R9), Z10
+	VPBROADCASTD adamAMSGradWithOptionsAVX512_abs<>+0(SB), Z11
+	VPBROADCASTD adamAMSGradWithOptionsAVX512_lo<>+0(SB), Z12
+	VPBROADCASTD adamAMSGradWithOptionsAVX512_span<>+0(SB), Z13
+	VPTERNLOGD   $0xff, Z14, Z14, Z14
+	VPSLLD       $0x1f, Z14, Z14
 	TESTQ        R8, R8
 	JZ           adamAMSGradWithOptionsAVX512_done
 
 adamAMSGradWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z11
-	TESTQ   $0x0000000c, R10
-	JZ      adamAMSGradWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R10
-	JNZ     adamAMSGradWithOptionsAVX512_clipnotnorm
-	VMULPS  Z4, Z11, Z11
-	VDIVPS  Z5, Z11, Z11
+	VMOVUPS      (CX), Z15
+	TESTQ        $0x0000000c, R10
+	JZ           adamAMSGradWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R10
+	JNZ          adamAMSGradWithOptionsAVX512_clipnotnorm
+	VMULPS       Z4, Z15, Z15
+	VMULPS       Z10, Z15, Z16
+	VMOVAPS      Z15, Z17
+	VFMSUB231PS  Z5, Z16, Z17
+	VFNMADD231PS Z10, Z17, Z16
+	VPANDD       Z11, Z15, Z17
+	VPSUBD       Z12, Z17, Z17
+	VPCMPUD      $0x02, Z13, Z17, K1
+	VPTESTNMD    Z11, Z15, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          adamAMSGradWithOptionsAVX512_clipdiv
+	VDIVPS       Z5, Z15, Z16
+
+adamAMSGradWithOptionsAVX512_clipdiv:
+	VMOVAPS Z16, Z15
 	JMP     adamAMSGradWithOptionsAVX512_clipstore
 
 adamAMSGradWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R10
 	JNZ    adamAMSGradWithOptionsAVX512_clipvalue
-	VMULPS Z4, Z11, Z11
+	VMULPS Z4, Z15, Z15
 	JMP    adamAMSGradWithOptionsAVX512_clipstore
 
 adamAMSGradWithOptionsAVX512_clipvalue:
-	VMINPS Z11, Z5, Z11
-	VMAXPS Z11, Z4, Z11
+	VMINPS Z15, Z5, Z15
+	VMAXPS Z15, Z4, Z15
 
 adamAMSGradWithOptionsAVX512_clipstore:
-	VMOVUPS Z11, (CX)
+	VMOVUPS Z15, (CX)
 
 adamAMSGradWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z12
+	VMOVUPS (AX), Z16
 	TESTQ   $0x00000002, R10
 	JZ      adamAMSGradWithOptionsAVX512_decayed
-	VMULPS  Z6, Z12, Z13
-	VMULPS  Z7, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
+	VMULPS  Z6, Z16, Z17
+	VMULPS  Z7, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
 
 adamAMSGradWithOptionsAVX512_decayed:
-	VMOVUPS   (DX), Z13
-	VMOVUPS   (BX), Z14
-	VSUBPS    Z13, Z11, Z15
-	VMULPS    Z1, Z15, Z15
-	VADDPS    Z15, Z13, Z13
-	VMOVUPS   Z13, (DX)
-	VMULPS    Z11, Z11, Z15
-	VSUBPS    Z14, Z15, Z15
-	VMULPS    Z2, Z15, Z15
-	VADDPS    Z15, Z14, Z14
-	VMOVUPS   Z14, (BX)
-	VMOVUPS   (SI), Z11
-	VMAXPS    Z14, Z11, Z15
-	VCMPPS    $0x08, Z14, Z11, K1
-	VXORPS    Z10, Z11, Z11
-	VXORPS    Z10, Z14, Z14
-	VORPS     Z14, Z11, Z11
-	VXORPS    Z10, Z11, Z11
-	VBLENDMPS Z11, Z15, K1, Z15
-	VMOVUPS   Z15, (SI)
-	VSQRTPS   Z15, Z15
-	VADDPS    Z3, Z15, Z15
-	VMULPS    Z0, Z13, Z13
-	VDIVPS    Z15, Z13, Z13
-	VSUBPS    Z13, Z12, Z12
+	VMOVUPS   (DX), Z17
+	VMOVUPS   (BX), Z18
+	VSUBPS    Z17, Z15, Z19
+	VMULPS    Z1, Z19, Z19
+	VADDPS    Z19, Z17, Z17
+	VMOVUPS   Z17, (DX)
+	VMULPS    Z15, Z15, Z19
+	VSUBPS    Z18, Z19, Z19
+	VMULPS    Z2, Z19, Z19
+	VADDPS    Z19, Z18, Z18
+	VMOVUPS   Z18, (BX)
+	VMOVUPS   (SI), Z15
+	VMAXPS    Z18, Z15, Z19
+	VCMPPS    $0x08, Z18, Z15, K1
+	VXORPS    Z14, Z15, Z15
+	VXORPS    Z14, Z18, Z18
+	VORPS     Z18, Z15, Z15
+	VXORPS    Z14, Z15, Z15
+	VBLENDMPS Z15, Z19, K1, Z19
+	VMOVUPS   Z19, (SI)
+	VSQRTPS   Z19, Z19
+	VADDPS    Z3, Z19, Z19
+	VMULPS    Z0, Z17, Z17
+	VDIVPS    Z19, Z17, Z17
+	VSUBPS    Z17, Z16, Z16
 	TESTQ     $0x00000001, R10
 	JZ        adamAMSGradWithOptionsAVX512_averaged
-	VMULPS    (DI), Z8, Z11
-	VMULPS    Z12, Z9, Z13
-	VADDPS    Z13, Z11, Z11
-	VMOVUPS   Z11, (DI)
+	VMULPS    (DI), Z8, Z15
+	VMULPS    Z16, Z9, Z17
+	VADDPS    Z17, Z15, Z15
+	VMOVUPS   Z15, (DI)
 
 adamAMSGradWithOptionsAVX512_averaged:
-	VMOVUPS Z12, (AX)
+	VMOVUPS Z16, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -15605,7 +15623,16 @@ adamAMSGradWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func sgdWithOptionsAVX512(w []float32, g []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+DATA adamAMSGradWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL adamAMSGradWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA adamAMSGradWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL adamAMSGradWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA adamAMSGradWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL adamAMSGradWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func sgdWithOptionsAVX512(w []float32, g []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512F
 TEXT ·sgdWithOptionsAVX512(SB), NOSPLIT, $0-96
 	MOVQ         w_base+0(FP), AX
@@ -15624,52 +15651,70 @@ TEXT ·sgdWithOptionsAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSS 96(SI), Z4
 	VBROADCASTSS 128(SI), Z5
 	VBROADCASTSS 160(SI), Z6
+	VBROADCASTSS 192(SI), Z7
+	VPBROADCASTD sgdWithOptionsAVX512_abs<>+0(SB), Z8
+	VPBROADCASTD sgdWithOptionsAVX512_lo<>+0(SB), Z9
+	VPBROADCASTD sgdWithOptionsAVX512_span<>+0(SB), Z10
 	TESTQ        BX, BX
 	JZ           sgdWithOptionsAVX512_done
 
 sgdWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z7
-	TESTQ   $0x0000000c, DI
-	JZ      sgdWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, DI
-	JNZ     sgdWithOptionsAVX512_clipnotnorm
-	VMULPS  Z1, Z7, Z7
-	VDIVPS  Z2, Z7, Z7
+	VMOVUPS      (CX), Z11
+	TESTQ        $0x0000000c, DI
+	JZ           sgdWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, DI
+	JNZ          sgdWithOptionsAVX512_clipnotnorm
+	VMULPS       Z1, Z11, Z11
+	VMULPS       Z7, Z11, Z12
+	VMOVAPS      Z11, Z13
+	VFMSUB231PS  Z2, Z12, Z13
+	VFNMADD231PS Z7, Z13, Z12
+	VPANDD       Z8, Z11, Z13
+	VPSUBD       Z9, Z13, Z13
+	VPCMPUD      $0x02, Z10, Z13, K1
+	VPTESTNMD    Z8, Z11, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          sgdWithOptionsAVX512_clipdiv
+	VDIVPS       Z2, Z11, Z12
+
+sgdWithOptionsAVX512_clipdiv:
+	VMOVAPS Z12, Z11
 	JMP     sgdWithOptionsAVX512_clipstore
 
 sgdWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, DI
 	JNZ    sgdWithOptionsAVX512_clipvalue
-	VMULPS Z1, Z7, Z7
+	VMULPS Z1, Z11, Z11
 	JMP    sgdWithOptionsAVX512_clipstore
 
 sgdWithOptionsAVX512_clipvalue:
-	VMINPS Z7, Z2, Z7
-	VMAXPS Z7, Z1, Z7
+	VMINPS Z11, Z2, Z11
+	VMAXPS Z11, Z1, Z11
 
 sgdWithOptionsAVX512_clipstore:
-	VMOVUPS Z7, (CX)
+	VMOVUPS Z11, (CX)
 
 sgdWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z8
+	VMOVUPS (AX), Z12
 	TESTQ   $0x00000002, DI
 	JZ      sgdWithOptionsAVX512_decayed
-	VMULPS  Z3, Z8, Z9
-	VMULPS  Z4, Z9, Z9
-	VSUBPS  Z9, Z8, Z8
+	VMULPS  Z3, Z12, Z13
+	VMULPS  Z4, Z13, Z13
+	VSUBPS  Z13, Z12, Z12
 
 sgdWithOptionsAVX512_decayed:
-	VMULPS  Z7, Z0, Z7
-	VSUBPS  Z7, Z8, Z8
+	VMULPS  Z11, Z0, Z11
+	VSUBPS  Z11, Z12, Z12
 	TESTQ   $0x00000001, DI
 	JZ      sgdWithOptionsAVX512_averaged
-	VMULPS  (DX), Z5, Z7
-	VMULPS  Z8, Z6, Z9
-	VADDPS  Z9, Z7, Z7
-	VMOVUPS Z7, (DX)
+	VMULPS  (DX), Z5, Z11
+	VMULPS  Z12, Z6, Z13
+	VADDPS  Z13, Z11, Z11
+	VMOVUPS Z11, (DX)
 
 sgdWithOptionsAVX512_averaged:
-	VMOVUPS Z8, (AX)
+	VMOVUPS Z12, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -15680,7 +15725,16 @@ sgdWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func sgdMomentumWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+DATA sgdWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL sgdWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA sgdWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL sgdWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA sgdWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL sgdWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func sgdMomentumWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512F
 TEXT ·sgdMomentumWithOptionsAVX512(SB), NOSPLIT, $0-120
 	MOVQ         w_base+0(FP), AX
@@ -15700,55 +15754,73 @@ TEXT ·sgdMomentumWithOptionsAVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSS 96(DI), Z5
 	VBROADCASTSS 128(DI), Z6
 	VBROADCASTSS 160(DI), Z7
+	VBROADCASTSS 192(DI), Z8
+	VPBROADCASTD sgdMomentumWithOptionsAVX512_abs<>+0(SB), Z9
+	VPBROADCASTD sgdMomentumWithOptionsAVX512_lo<>+0(SB), Z10
+	VPBROADCASTD sgdMomentumWithOptionsAVX512_span<>+0(SB), Z11
 	TESTQ        SI, SI
 	JZ           sgdMomentumWithOptionsAVX512_done
 
 sgdMomentumWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z8
-	TESTQ   $0x0000000c, R8
-	JZ      sgdMomentumWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R8
-	JNZ     sgdMomentumWithOptionsAVX512_clipnotnorm
-	VMULPS  Z2, Z8, Z8
-	VDIVPS  Z3, Z8, Z8
+	VMOVUPS      (CX), Z12
+	TESTQ        $0x0000000c, R8
+	JZ           sgdMomentumWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R8
+	JNZ          sgdMomentumWithOptionsAVX512_clipnotnorm
+	VMULPS       Z2, Z12, Z12
+	VMULPS       Z8, Z12, Z13
+	VMOVAPS      Z12, Z14
+	VFMSUB231PS  Z3, Z13, Z14
+	VFNMADD231PS Z8, Z14, Z13
+	VPANDD       Z9, Z12, Z14
+	VPSUBD       Z10, Z14, Z14
+	VPCMPUD      $0x02, Z11, Z14, K1
+	VPTESTNMD    Z9, Z12, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          sgdMomentumWithOptionsAVX512_clipdiv
+	VDIVPS       Z3, Z12, Z13
+
+sgdMomentumWithOptionsAVX512_clipdiv:
+	VMOVAPS Z13, Z12
 	JMP     sgdMomentumWithOptionsAVX512_clipstore
 
 sgdMomentumWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R8
 	JNZ    sgdMomentumWithOptionsAVX512_clipvalue
-	VMULPS Z2, Z8, Z8
+	VMULPS Z2, Z12, Z12
 	JMP    sgdMomentumWithOptionsAVX512_clipstore
 
 sgdMomentumWithOptionsAVX512_clipvalue:
-	VMINPS Z8, Z3, Z8
-	VMAXPS Z8, Z2, Z8
+	VMINPS Z12, Z3, Z12
+	VMAXPS Z12, Z2, Z12
 
 sgdMomentumWithOptionsAVX512_clipstore:
-	VMOVUPS Z8, (CX)
+	VMOVUPS Z12, (CX)
 
 sgdMomentumWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z9
+	VMOVUPS (AX), Z13
 	TESTQ   $0x00000002, R8
 	JZ      sgdMomentumWithOptionsAVX512_decayed
-	VMULPS  Z4, Z9, Z10
-	VMULPS  Z5, Z10, Z10
-	VSUBPS  Z10, Z9, Z9
+	VMULPS  Z4, Z13, Z14
+	VMULPS  Z5, Z14, Z14
+	VSUBPS  Z14, Z13, Z13
 
 sgdMomentumWithOptionsAVX512_decayed:
-	VMULPS  Z8, Z0, Z8
-	VMULPS  (DX), Z1, Z10
-	VSUBPS  Z8, Z10, Z10
-	VMOVUPS Z10, (DX)
-	VADDPS  Z10, Z9, Z9
+	VMULPS  Z12, Z0, Z12
+	VMULPS  (DX), Z1, Z14
+	VSUBPS  Z12, Z14, Z14
+	VMOVUPS Z14, (DX)
+	VADDPS  Z14, Z13, Z13
 	TESTQ   $0x00000001, R8
 	JZ      sgdMomentumWithOptionsAVX512_averaged
-	VMULPS  (BX), Z6, Z8
-	VMULPS  Z9, Z7, Z10
-	VADDPS  Z10, Z8, Z8
-	VMOVUPS Z8, (BX)
+	VMULPS  (BX), Z6, Z12
+	VMULPS  Z13, Z7, Z14
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (BX)
 
 sgdMomentumWithOptionsAVX512_averaged:
-	VMOVUPS Z9, (AX)
+	VMOVUPS Z13, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -15760,7 +15832,16 @@ sgdMomentumWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func sgdNesterovWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+DATA sgdMomentumWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL sgdMomentumWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA sgdMomentumWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL sgdMomentumWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA sgdMomentumWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL sgdMomentumWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func sgdNesterovWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512F
 TEXT ·sgdNesterovWithOptionsAVX512(SB), NOSPLIT, $0-120
 	MOVQ         w_base+0(FP), AX
@@ -15780,57 +15861,75 @@ TEXT ·sgdNesterovWithOptionsAVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSS 96(DI), Z5
 	VBROADCASTSS 128(DI), Z6
 	VBROADCASTSS 160(DI), Z7
+	VBROADCASTSS 192(DI), Z8
+	VPBROADCASTD sgdNesterovWithOptionsAVX512_abs<>+0(SB), Z9
+	VPBROADCASTD sgdNesterovWithOptionsAVX512_lo<>+0(SB), Z10
+	VPBROADCASTD sgdNesterovWithOptionsAVX512_span<>+0(SB), Z11
 	TESTQ        SI, SI
 	JZ           sgdNesterovWithOptionsAVX512_done
 
 sgdNesterovWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z8
-	TESTQ   $0x0000000c, R8
-	JZ      sgdNesterovWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R8
-	JNZ     sgdNesterovWithOptionsAVX512_clipnotnorm
-	VMULPS  Z2, Z8, Z8
-	VDIVPS  Z3, Z8, Z8
+	VMOVUPS      (CX), Z12
+	TESTQ        $0x0000000c, R8
+	JZ           sgdNesterovWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R8
+	JNZ          sgdNesterovWithOptionsAVX512_clipnotnorm
+	VMULPS       Z2, Z12, Z12
+	VMULPS       Z8, Z12, Z13
+	VMOVAPS      Z12, Z14
+	VFMSUB231PS  Z3, Z13, Z14
+	VFNMADD231PS Z8, Z14, Z13
+	VPANDD       Z9, Z12, Z14
+	VPSUBD       Z10, Z14, Z14
+	VPCMPUD      $0x02, Z11, Z14, K1
+	VPTESTNMD    Z9, Z12, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          sgdNesterovWithOptionsAVX512_clipdiv
+	VDIVPS       Z3, Z12, Z13
+
+sgdNesterovWithOptionsAVX512_clipdiv:
+	VMOVAPS Z13, Z12
 	JMP     sgdNesterovWithOptionsAVX512_clipstore
 
 sgdNesterovWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R8
 	JNZ    sgdNesterovWithOptionsAVX512_clipvalue
-	VMULPS Z2, Z8, Z8
+	VMULPS Z2, Z12, Z12
 	JMP    sgdNesterovWithOptionsAVX512_clipstore
 
 sgdNesterovWithOptionsAVX512_clipvalue:
-	VMINPS Z8, Z3, Z8
-	VMAXPS Z8, Z2, Z8
+	VMINPS Z12, Z3, Z12
+	VMAXPS Z12, Z2, Z12
 
 sgdNesterovWithOptionsAVX512_clipstore:
-	VMOVUPS Z8, (CX)
+	VMOVUPS Z12, (CX)
 
 sgdNesterovWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z9
+	VMOVUPS (AX), Z13
 	TESTQ   $0x00000002, R8
 	JZ      sgdNesterovWithOptionsAVX512_decayed
-	VMULPS  Z4, Z9, Z10
-	VMULPS  Z5, Z10, Z10
-	VSUBPS  Z10, Z9, Z9
+	VMULPS  Z4, Z13, Z14
+	VMULPS  Z5, Z14, Z14
+	VSUBPS  Z14, Z13, Z13
 
 sgdNesterovWithOptionsAVX512_decayed:
-	VMULPS  Z8, Z0, Z8
-	VMULPS  (DX), Z1, Z10
-	VSUBPS  Z8, Z10, Z10
-	VMOVUPS Z10, (DX)
-	VMULPS  Z1, Z10, Z10
-	VSUBPS  Z8, Z10, Z10
-	VADDPS  Z10, Z9, Z9
+	VMULPS  Z12, Z0, Z12
+	VMULPS  (DX), Z1, Z14
+	VSUBPS  Z12, Z14, Z14
+	VMOVUPS Z14, (DX)
+	VMULPS  Z1, Z14, Z14
+	VSUBPS  Z12, Z14, Z14
+	VADDPS  Z14, Z13, Z13
 	TESTQ   $0x00000001, R8
 	JZ      sgdNesterovWithOptionsAVX512_averaged
-	VMULPS  (BX), Z6, Z8
-	VMULPS  Z9, Z7, Z10
-	VADDPS  Z10, Z8, Z8
-	VMOVUPS Z8, (BX)
+	VMULPS  (BX), Z6, Z12
+	VMULPS  Z13, Z7, Z14
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (BX)
 
 sgdNesterovWithOptionsAVX512_averaged:
-	VMOVUPS Z9, (AX)
+	VMOVUPS Z13, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -15842,7 +15941,16 @@ sgdNesterovWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func rmspropWithOptionsAVX512(w []float32, g []float32, v []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+DATA sgdNesterovWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL sgdNesterovWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA sgdNesterovWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL sgdNesterovWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA sgdNesterovWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL sgdNesterovWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func rmspropWithOptionsAVX512(w []float32, g []float32, v []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512F
 TEXT ·rmspropWithOptionsAVX512(SB), NOSPLIT, $0-120
 	MOVQ         w_base+0(FP), AX
@@ -15864,60 +15972,78 @@ TEXT ·rmspropWithOptionsAVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSS 96(DI), Z7
 	VBROADCASTSS 128(DI), Z8
 	VBROADCASTSS 160(DI), Z9
+	VBROADCASTSS 192(DI), Z10
+	VPBROADCASTD rmspropWithOptionsAVX512_abs<>+0(SB), Z11
+	VPBROADCASTD rmspropWithOptionsAVX512_lo<>+0(SB), Z12
+	VPBROADCASTD rmspropWithOptionsAVX512_span<>+0(SB), Z13
 	TESTQ        SI, SI
 	JZ           rmspropWithOptionsAVX512_done
 
 rmspropWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z10
-	TESTQ   $0x0000000c, R8
-	JZ      rmspropWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R8
-	JNZ     rmspropWithOptionsAVX512_clipnotnorm
-	VMULPS  Z4, Z10, Z10
-	VDIVPS  Z5, Z10, Z10
+	VMOVUPS      (CX), Z14
+	TESTQ        $0x0000000c, R8
+	JZ           rmspropWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R8
+	JNZ          rmspropWithOptionsAVX512_clipnotnorm
+	VMULPS       Z4, Z14, Z14
+	VMULPS       Z10, Z14, Z15
+	VMOVAPS      Z14, Z16
+	VFMSUB231PS  Z5, Z15, Z16
+	VFNMADD231PS Z10, Z16, Z15
+	VPANDD       Z11, Z14, Z16
+	VPSUBD       Z12, Z16, Z16
+	VPCMPUD      $0x02, Z13, Z16, K1
+	VPTESTNMD    Z11, Z14, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          rmspropWithOptionsAVX512_clipdiv
+	VDIVPS       Z5, Z14, Z15
+
+rmspropWithOptionsAVX512_clipdiv:
+	VMOVAPS Z15, Z14
 	JMP     rmspropWithOptionsAVX512_clipstore
 
 rmspropWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R8
 	JNZ    rmspropWithOptionsAVX512_clipvalue
-	VMULPS Z4, Z10, Z10
+	VMULPS Z4, Z14, Z14
 	JMP    rmspropWithOptionsAVX512_clipstore
 
 rmspropWithOptionsAVX512_clipvalue:
-	VMINPS Z10, Z5, Z10
-	VMAXPS Z10, Z4, Z10
+	VMINPS Z14, Z5, Z14
+	VMAXPS Z14, Z4, Z14
 
 rmspropWithOptionsAVX512_clipstore:
-	VMOVUPS Z10, (CX)
+	VMOVUPS Z14, (CX)
 
 rmspropWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z11
+	VMOVUPS (AX), Z15
 	TESTQ   $0x00000002, R8
 	JZ      rmspropWithOptionsAVX512_decayed
-	VMULPS  Z6, Z11, Z12
-	VMULPS  Z7, Z12, Z12
-	VSUBPS  Z12, Z11, Z11
+	VMULPS  Z6, Z15, Z16
+	VMULPS  Z7, Z16, Z16
+	VSUBPS  Z16, Z15, Z15
 
 rmspropWithOptionsAVX512_decayed:
-	VMULPS  (DX), Z0, Z12
-	VMULPS  Z10, Z10, Z13
-	VMULPS  Z1, Z13, Z13
-	VADDPS  Z13, Z12, Z12
-	VMOVUPS Z12, (DX)
-	VADDPS  Z3, Z12, Z12
-	VSQRTPS Z12, Z12
-	VMULPS  Z2, Z10, Z10
-	VDIVPS  Z12, Z10, Z10
-	VSUBPS  Z10, Z11, Z11
+	VMULPS  (DX), Z0, Z16
+	VMULPS  Z14, Z14, Z17
+	VMULPS  Z1, Z17, Z17
+	VADDPS  Z17, Z16, Z16
+	VMOVUPS Z16, (DX)
+	VADDPS  Z3, Z16, Z16
+	VSQRTPS Z16, Z16
+	VMULPS  Z2, Z14, Z14
+	VDIVPS  Z16, Z14, Z14
+	VSUBPS  Z14, Z15, Z15
 	TESTQ   $0x00000001, R8
 	JZ      rmspropWithOptionsAVX512_averaged
-	VMULPS  (BX), Z8, Z10
-	VMULPS  Z11, Z9, Z12
-	VADDPS  Z12, Z10, Z10
-	VMOVUPS Z10, (BX)
+	VMULPS  (BX), Z8, Z14
+	VMULPS  Z15, Z9, Z16
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (BX)
 
 rmspropWithOptionsAVX512_averaged:
-	VMOVUPS Z11, (AX)
+	VMOVUPS Z15, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -15929,7 +16055,16 @@ rmspropWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adagradWithOptionsAVX512(w []float32, g []float32, a []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+DATA rmspropWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL rmspropWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA rmspropWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL rmspropWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA rmspropWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL rmspropWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func adagradWithOptionsAVX512(w []float32, g []float32, a []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512F
 TEXT ·adagradWithOptionsAVX512(SB), NOSPLIT, $0-120
 	MOVQ         w_base+0(FP), AX
@@ -15949,58 +16084,76 @@ TEXT ·adagradWithOptionsAVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSS 96(DI), Z5
 	VBROADCASTSS 128(DI), Z6
 	VBROADCASTSS 160(DI), Z7
+	VBROADCASTSS 192(DI), Z8
+	VPBROADCASTD adagradWithOptionsAVX512_abs<>+0(SB), Z9
+	VPBROADCASTD adagradWithOptionsAVX512_lo<>+0(SB), Z10
+	VPBROADCASTD adagradWithOptionsAVX512_span<>+0(SB), Z11
 	TESTQ        SI, SI
 	JZ           adagradWithOptionsAVX512_done
 
 adagradWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z8
-	TESTQ   $0x0000000c, R8
-	JZ      adagradWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R8
-	JNZ     adagradWithOptionsAVX512_clipnotnorm
-	VMULPS  Z2, Z8, Z8
-	VDIVPS  Z3, Z8, Z8
+	VMOVUPS      (CX), Z12
+	TESTQ        $0x0000000c, R8
+	JZ           adagradWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R8
+	JNZ          adagradWithOptionsAVX512_clipnotnorm
+	VMULPS       Z2, Z12, Z12
+	VMULPS       Z8, Z12, Z13
+	VMOVAPS      Z12, Z14
+	VFMSUB231PS  Z3, Z13, Z14
+	VFNMADD231PS Z8, Z14, Z13
+	VPANDD       Z9, Z12, Z14
+	VPSUBD       Z10, Z14, Z14
+	VPCMPUD      $0x02, Z11, Z14, K1
+	VPTESTNMD    Z9, Z12, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          adagradWithOptionsAVX512_clipdiv
+	VDIVPS       Z3, Z12, Z13
+
+adagradWithOptionsAVX512_clipdiv:
+	VMOVAPS Z13, Z12
 	JMP     adagradWithOptionsAVX512_clipstore
 
 adagradWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R8
 	JNZ    adagradWithOptionsAVX512_clipvalue
-	VMULPS Z2, Z8, Z8
+	VMULPS Z2, Z12, Z12
 	JMP    adagradWithOptionsAVX512_clipstore
 
 adagradWithOptionsAVX512_clipvalue:
-	VMINPS Z8, Z3, Z8
-	VMAXPS Z8, Z2, Z8
+	VMINPS Z12, Z3, Z12
+	VMAXPS Z12, Z2, Z12
 
 adagradWithOptionsAVX512_clipstore:
-	VMOVUPS Z8, (CX)
+	VMOVUPS Z12, (CX)
 
 adagradWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z9
+	VMOVUPS (AX), Z13
 	TESTQ   $0x00000002, R8
 	JZ      adagradWithOptionsAVX512_decayed
-	VMULPS  Z4, Z9, Z10
-	VMULPS  Z5, Z10, Z10
-	VSUBPS  Z10, Z9, Z9
+	VMULPS  Z4, Z13, Z14
+	VMULPS  Z5, Z14, Z14
+	VSUBPS  Z14, Z13, Z13
 
 adagradWithOptionsAVX512_decayed:
-	VMULPS  Z8, Z8, Z10
-	VADDPS  (DX), Z10, Z10
-	VMOVUPS Z10, (DX)
-	VADDPS  Z1, Z10, Z10
-	VSQRTPS Z10, Z10
-	VMULPS  Z0, Z8, Z8
-	VDIVPS  Z10, Z8, Z8
-	VSUBPS  Z8, Z9, Z9
+	VMULPS  Z12, Z12, Z14
+	VADDPS  (DX), Z14, Z14
+	VMOVUPS Z14, (DX)
+	VADDPS  Z1, Z14, Z14
+	VSQRTPS Z14, Z14
+	VMULPS  Z0, Z12, Z12
+	VDIVPS  Z14, Z12, Z12
+	VSUBPS  Z12, Z13, Z13
 	TESTQ   $0x00000001, R8
 	JZ      adagradWithOptionsAVX512_averaged
-	VMULPS  (BX), Z6, Z8
-	VMULPS  Z9, Z7, Z10
-	VADDPS  Z10, Z8, Z8
-	VMOVUPS Z8, (BX)
+	VMULPS  (BX), Z6, Z12
+	VMULPS  Z13, Z7, Z14
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (BX)
 
 adagradWithOptionsAVX512_averaged:
-	VMOVUPS Z9, (AX)
+	VMOVUPS Z13, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -16012,7 +16165,16 @@ adagradWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adadeltaWithOptionsAVX512(w []float32, g []float32, ga []float32, da []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+DATA adagradWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL adagradWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA adagradWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL adagradWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA adagradWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL adagradWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func adadeltaWithOptionsAVX512(w []float32, g []float32, ga []float32, da []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512F
 TEXT ·adadeltaWithOptionsAVX512(SB), NOSPLIT, $0-144
 	MOVQ         w_base+0(FP), AX
@@ -16035,69 +16197,87 @@ TEXT ·adadeltaWithOptionsAVX512(SB), NOSPLIT, $0-144
 	VBROADCASTSS 96(R8), Z7
 	VBROADCASTSS 128(R8), Z8
 	VBROADCASTSS 160(R8), Z9
+	VBROADCASTSS 192(R8), Z10
+	VPBROADCASTD adadeltaWithOptionsAVX512_abs<>+0(SB), Z11
+	VPBROADCASTD adadeltaWithOptionsAVX512_lo<>+0(SB), Z12
+	VPBROADCASTD adadeltaWithOptionsAVX512_span<>+0(SB), Z13
 	TESTQ        DI, DI
 	JZ           adadeltaWithOptionsAVX512_done
 
 adadeltaWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z10
-	TESTQ   $0x0000000c, R9
-	JZ      adadeltaWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R9
-	JNZ     adadeltaWithOptionsAVX512_clipnotnorm
-	VMULPS  Z4, Z10, Z10
-	VDIVPS  Z5, Z10, Z10
+	VMOVUPS      (CX), Z14
+	TESTQ        $0x0000000c, R9
+	JZ           adadeltaWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R9
+	JNZ          adadeltaWithOptionsAVX512_clipnotnorm
+	VMULPS       Z4, Z14, Z14
+	VMULPS       Z10, Z14, Z15
+	VMOVAPS      Z14, Z16
+	VFMSUB231PS  Z5, Z15, Z16
+	VFNMADD231PS Z10, Z16, Z15
+	VPANDD       Z11, Z14, Z16
+	VPSUBD       Z12, Z16, Z16
+	VPCMPUD      $0x02, Z13, Z16, K1
+	VPTESTNMD    Z11, Z14, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          adadeltaWithOptionsAVX512_clipdiv
+	VDIVPS       Z5, Z14, Z15
+
+adadeltaWithOptionsAVX512_clipdiv:
+	VMOVAPS Z15, Z14
 	JMP     adadeltaWithOptionsAVX512_clipstore
 
 adadeltaWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R9
 	JNZ    adadeltaWithOptionsAVX512_clipvalue
-	VMULPS Z4, Z10, Z10
+	VMULPS Z4, Z14, Z14
 	JMP    adadeltaWithOptionsAVX512_clipstore
 
 adadeltaWithOptionsAVX512_clipvalue:
-	VMINPS Z10, Z5, Z10
-	VMAXPS Z10, Z4, Z10
+	VMINPS Z14, Z5, Z14
+	VMAXPS Z14, Z4, Z14
 
 adadeltaWithOptionsAVX512_clipstore:
-	VMOVUPS Z10, (CX)
+	VMOVUPS Z14, (CX)
 
 adadeltaWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z11
+	VMOVUPS (AX), Z15
 	TESTQ   $0x00000002, R9
 	JZ      adadeltaWithOptionsAVX512_decayed
-	VMULPS  Z6, Z11, Z12
-	VMULPS  Z7, Z12, Z12
-	VSUBPS  Z12, Z11, Z11
+	VMULPS  Z6, Z15, Z16
+	VMULPS  Z7, Z16, Z16
+	VSUBPS  Z16, Z15, Z15
 
 adadeltaWithOptionsAVX512_decayed:
-	VMULPS  (DX), Z0, Z12
-	VMULPS  Z10, Z10, Z14
-	VMULPS  Z1, Z14, Z14
-	VADDPS  Z14, Z12, Z12
-	VMOVUPS Z12, (DX)
-	VADDPS  Z3, Z12, Z12
-	VSQRTPS Z12, Z12
-	VMOVUPS (BX), Z13
-	VADDPS  Z3, Z13, Z14
-	VSQRTPS Z14, Z14
-	VMULPS  Z10, Z14, Z14
-	VDIVPS  Z12, Z14, Z14
-	VMULPS  Z0, Z13, Z13
-	VMULPS  Z14, Z14, Z12
-	VMULPS  Z1, Z12, Z12
-	VADDPS  Z12, Z13, Z13
-	VMOVUPS Z13, (BX)
-	VMULPS  Z2, Z14, Z14
-	VSUBPS  Z14, Z11, Z11
+	VMULPS  (DX), Z0, Z16
+	VMULPS  Z14, Z14, Z18
+	VMULPS  Z1, Z18, Z18
+	VADDPS  Z18, Z16, Z16
+	VMOVUPS Z16, (DX)
+	VADDPS  Z3, Z16, Z16
+	VSQRTPS Z16, Z16
+	VMOVUPS (BX), Z17
+	VADDPS  Z3, Z17, Z18
+	VSQRTPS Z18, Z18
+	VMULPS  Z14, Z18, Z18
+	VDIVPS  Z16, Z18, Z18
+	VMULPS  Z0, Z17, Z17
+	VMULPS  Z18, Z18, Z16
+	VMULPS  Z1, Z16, Z16
+	VADDPS  Z16, Z17, Z17
+	VMOVUPS Z17, (BX)
+	VMULPS  Z2, Z18, Z18
+	VSUBPS  Z18, Z15, Z15
 	TESTQ   $0x00000001, R9
 	JZ      adadeltaWithOptionsAVX512_averaged
-	VMULPS  (SI), Z8, Z10
-	VMULPS  Z11, Z9, Z12
-	VADDPS  Z12, Z10, Z10
-	VMOVUPS Z10, (SI)
+	VMULPS  (SI), Z8, Z14
+	VMULPS  Z15, Z9, Z16
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (SI)
 
 adadeltaWithOptionsAVX512_averaged:
-	VMOVUPS Z11, (AX)
+	VMOVUPS Z15, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -16110,7 +16290,16 @@ adadeltaWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func lionWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+DATA adadeltaWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL adadeltaWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA adadeltaWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL adadeltaWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA adadeltaWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL adadeltaWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func lionWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·lionWithOptionsAVX512(SB), NOSPLIT, $0-120
 	MOVQ         w_base+0(FP), AX
@@ -16133,67 +16322,85 @@ TEXT ·lionWithOptionsAVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSS 96(DI), Z8
 	VBROADCASTSS 128(DI), Z9
 	VBROADCASTSS 160(DI), Z10
-	VXORPS       Z11, Z11, Z11
+	VBROADCASTSS 192(DI), Z11
+	VPBROADCASTD lionWithOptionsAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD lionWithOptionsAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD lionWithOptionsAVX512_span<>+0(SB), Z14
+	VXORPS       Z15, Z15, Z15
 	TESTQ        SI, SI
 	JZ           lionWithOptionsAVX512_done
 
 lionWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z12
-	TESTQ   $0x0000000c, R8
-	JZ      lionWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R8
-	JNZ     lionWithOptionsAVX512_clipnotnorm
-	VMULPS  Z5, Z12, Z12
-	VDIVPS  Z6, Z12, Z12
+	VMOVUPS      (CX), Z16
+	TESTQ        $0x0000000c, R8
+	JZ           lionWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R8
+	JNZ          lionWithOptionsAVX512_clipnotnorm
+	VMULPS       Z5, Z16, Z16
+	VMULPS       Z11, Z16, Z17
+	VMOVAPS      Z16, Z18
+	VFMSUB231PS  Z6, Z17, Z18
+	VFNMADD231PS Z11, Z18, Z17
+	VPANDD       Z12, Z16, Z18
+	VPSUBD       Z13, Z18, Z18
+	VPCMPUD      $0x02, Z14, Z18, K1
+	VPTESTNMD    Z12, Z16, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          lionWithOptionsAVX512_clipdiv
+	VDIVPS       Z6, Z16, Z17
+
+lionWithOptionsAVX512_clipdiv:
+	VMOVAPS Z17, Z16
 	JMP     lionWithOptionsAVX512_clipstore
 
 lionWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R8
 	JNZ    lionWithOptionsAVX512_clipvalue
-	VMULPS Z5, Z12, Z12
+	VMULPS Z5, Z16, Z16
 	JMP    lionWithOptionsAVX512_clipstore
 
 lionWithOptionsAVX512_clipvalue:
-	VMINPS Z12, Z6, Z12
-	VMAXPS Z12, Z5, Z12
+	VMINPS Z16, Z6, Z16
+	VMAXPS Z16, Z5, Z16
 
 lionWithOptionsAVX512_clipstore:
-	VMOVUPS Z12, (CX)
+	VMOVUPS Z16, (CX)
 
 lionWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z13
+	VMOVUPS (AX), Z17
 	TESTQ   $0x00000002, R8
 	JZ      lionWithOptionsAVX512_decayed
-	VMULPS  Z7, Z13, Z14
-	VMULPS  Z8, Z14, Z14
-	VSUBPS  Z14, Z13, Z13
+	VMULPS  Z7, Z17, Z18
+	VMULPS  Z8, Z18, Z18
+	VSUBPS  Z18, Z17, Z17
 
 lionWithOptionsAVX512_decayed:
-	VMOVUPS   (DX), Z14
-	VMULPS    Z1, Z14, Z15
-	VMULPS    Z2, Z12, Z16
-	VADDPS    Z16, Z15, Z15
-	VMULPS    Z3, Z14, Z14
-	VMULPS    Z4, Z12, Z12
-	VADDPS    Z12, Z14, Z14
-	VMOVUPS   Z14, (DX)
-	VSUBPS    Z0, Z13, Z16
-	VADDPS    Z0, Z13, Z12
-	VCMPPS    $0x1e, Z11, Z15, K1
-	VBLENDMPS Z16, Z13, K1, Z13
-	VCMPPS    $0x11, Z11, Z15, K1
-	VBLENDMPS Z12, Z13, K1, Z13
-	VCMPPS    $0x03, Z15, Z15, K1
-	VBLENDMPS Z15, Z13, K1, Z13
+	VMOVUPS   (DX), Z18
+	VMULPS    Z1, Z18, Z19
+	VMULPS    Z2, Z16, Z20
+	VADDPS    Z20, Z19, Z19
+	VMULPS    Z3, Z18, Z18
+	VMULPS    Z4, Z16, Z16
+	VADDPS    Z16, Z18, Z18
+	VMOVUPS   Z18, (DX)
+	VSUBPS    Z0, Z17, Z20
+	VADDPS    Z0, Z17, Z16
+	VCMPPS    $0x1e, Z15, Z19, K1
+	VBLENDMPS Z20, Z17, K1, Z17
+	VCMPPS    $0x11, Z15, Z19, K1
+	VBLENDMPS Z16, Z17, K1, Z17
+	VCMPPS    $0x03, Z19, Z19, K1
+	VBLENDMPS Z19, Z17, K1, Z17
 	TESTQ     $0x00000001, R8
 	JZ        lionWithOptionsAVX512_averaged
-	VMULPS    (BX), Z9, Z12
-	VMULPS    Z13, Z10, Z14
-	VADDPS    Z14, Z12, Z12
-	VMOVUPS   Z12, (BX)
+	VMULPS    (BX), Z9, Z16
+	VMULPS    Z17, Z10, Z18
+	VADDPS    Z18, Z16, Z16
+	VMOVUPS   Z16, (BX)
 
 lionWithOptionsAVX512_averaged:
-	VMOVUPS Z13, (AX)
+	VMOVUPS Z17, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -16205,7 +16412,16 @@ lionWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamaxWithOptionsAVX512(w []float32, g []float32, m []float32, u []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+DATA lionWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL lionWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA lionWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL lionWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA lionWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL lionWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func adamaxWithOptionsAVX512(w []float32, g []float32, m []float32, u []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·adamaxWithOptionsAVX512(SB), NOSPLIT, $0-144
 	MOVQ         w_base+0(FP), AX
@@ -16229,75 +16445,93 @@ TEXT ·adamaxWithOptionsAVX512(SB), NOSPLIT, $0-144
 	VBROADCASTSS 96(R8), Z8
 	VBROADCASTSS 128(R8), Z9
 	VBROADCASTSS 160(R8), Z10
-	VPTERNLOGD   $0xff, Z12, Z12, Z12
-	VPSLLD       $0x1f, Z12, Z12
-	VXORPS       Z11, Z11, Z11
+	VBROADCASTSS 192(R8), Z11
+	VPBROADCASTD adamaxWithOptionsAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD adamaxWithOptionsAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD adamaxWithOptionsAVX512_span<>+0(SB), Z14
+	VPTERNLOGD   $0xff, Z16, Z16, Z16
+	VPSLLD       $0x1f, Z16, Z16
+	VXORPS       Z15, Z15, Z15
 	TESTQ        DI, DI
 	JZ           adamaxWithOptionsAVX512_done
 
 adamaxWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z13
-	TESTQ   $0x0000000c, R9
-	JZ      adamaxWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R9
-	JNZ     adamaxWithOptionsAVX512_clipnotnorm
-	VMULPS  Z5, Z13, Z13
-	VDIVPS  Z6, Z13, Z13
+	VMOVUPS      (CX), Z17
+	TESTQ        $0x0000000c, R9
+	JZ           adamaxWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R9
+	JNZ          adamaxWithOptionsAVX512_clipnotnorm
+	VMULPS       Z5, Z17, Z17
+	VMULPS       Z11, Z17, Z18
+	VMOVAPS      Z17, Z19
+	VFMSUB231PS  Z6, Z18, Z19
+	VFNMADD231PS Z11, Z19, Z18
+	VPANDD       Z12, Z17, Z19
+	VPSUBD       Z13, Z19, Z19
+	VPCMPUD      $0x02, Z14, Z19, K1
+	VPTESTNMD    Z12, Z17, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          adamaxWithOptionsAVX512_clipdiv
+	VDIVPS       Z6, Z17, Z18
+
+adamaxWithOptionsAVX512_clipdiv:
+	VMOVAPS Z18, Z17
 	JMP     adamaxWithOptionsAVX512_clipstore
 
 adamaxWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R9
 	JNZ    adamaxWithOptionsAVX512_clipvalue
-	VMULPS Z5, Z13, Z13
+	VMULPS Z5, Z17, Z17
 	JMP    adamaxWithOptionsAVX512_clipstore
 
 adamaxWithOptionsAVX512_clipvalue:
-	VMINPS Z13, Z6, Z13
-	VMAXPS Z13, Z5, Z13
+	VMINPS Z17, Z6, Z17
+	VMAXPS Z17, Z5, Z17
 
 adamaxWithOptionsAVX512_clipstore:
-	VMOVUPS Z13, (CX)
+	VMOVUPS Z17, (CX)
 
 adamaxWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z14
+	VMOVUPS (AX), Z18
 	TESTQ   $0x00000002, R9
 	JZ      adamaxWithOptionsAVX512_decayed
-	VMULPS  Z7, Z14, Z15
-	VMULPS  Z8, Z15, Z15
-	VSUBPS  Z15, Z14, Z14
+	VMULPS  Z7, Z18, Z19
+	VMULPS  Z8, Z19, Z19
+	VSUBPS  Z19, Z18, Z18
 
 adamaxWithOptionsAVX512_decayed:
-	VMOVUPS   (DX), Z15
-	VSUBPS    Z15, Z13, Z16
-	VMULPS    Z1, Z16, Z16
-	VADDPS    Z16, Z15, Z15
-	VMOVUPS   Z15, (DX)
-	VXORPS    Z12, Z13, Z17
-	VCMPPS    $0x11, Z11, Z13, K1
-	VBLENDMPS Z17, Z13, K1, Z17
-	VMULPS    (BX), Z2, Z16
-	VMAXPS    Z17, Z16, Z13
-	VCMPPS    $0x08, Z17, Z16, K1
-	VXORPS    Z12, Z16, Z16
-	VXORPS    Z12, Z17, Z17
-	VORPS     Z17, Z16, Z16
-	VXORPS    Z12, Z16, Z16
-	VBLENDMPS Z16, Z13, K1, Z13
-	VMOVUPS   Z13, (BX)
-	VADDPS    Z4, Z13, Z13
-	VMULPS    Z3, Z13, Z13
-	VMULPS    Z0, Z15, Z15
-	VDIVPS    Z13, Z15, Z15
-	VSUBPS    Z15, Z14, Z14
+	VMOVUPS   (DX), Z19
+	VSUBPS    Z19, Z17, Z20
+	VMULPS    Z1, Z20, Z20
+	VADDPS    Z20, Z19, Z19
+	VMOVUPS   Z19, (DX)
+	VXORPS    Z16, Z17, Z21
+	VCMPPS    $0x11, Z15, Z17, K1
+	VBLENDMPS Z21, Z17, K1, Z21
+	VMULPS    (BX), Z2, Z20
+	VMAXPS    Z21, Z20, Z17
+	VCMPPS    $0x08, Z21, Z20, K1
+	VXORPS    Z16, Z20, Z20
+	VXORPS    Z16, Z21, Z21
+	VORPS     Z21, Z20, Z20
+	VXORPS    Z16, Z20, Z20
+	VBLENDMPS Z20, Z17, K1, Z17
+	VMOVUPS   Z17, (BX)
+	VADDPS    Z4, Z17, Z17
+	VMULPS    Z3, Z17, Z17
+	VMULPS    Z0, Z19, Z19
+	VDIVPS    Z17, Z19, Z19
+	VSUBPS    Z19, Z18, Z18
 	TESTQ     $0x00000001, R9
 	JZ        adamaxWithOptionsAVX512_averaged
-	VMULPS    (SI), Z9, Z13
-	VMULPS    Z14, Z10, Z15
-	VADDPS    Z15, Z13, Z13
-	VMOVUPS   Z13, (SI)
+	VMULPS    (SI), Z9, Z17
+	VMULPS    Z18, Z10, Z19
+	VADDPS    Z19, Z17, Z17
+	VMOVUPS   Z17, (SI)
 
 adamaxWithOptionsAVX512_averaged:
-	VMOVUPS Z14, (AX)
+	VMOVUPS Z18, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -16310,7 +16544,16 @@ adamaxWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func rmspropCenteredWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+DATA adamaxWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL adamaxWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA adamaxWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL adamaxWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA adamaxWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL adamaxWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func rmspropCenteredWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512F
 TEXT ·rmspropCenteredWithOptionsAVX512(SB), NOSPLIT, $0-144
 	MOVQ         w_base+0(FP), AX
@@ -16334,66 +16577,84 @@ TEXT ·rmspropCenteredWithOptionsAVX512(SB), NOSPLIT, $0-144
 	VBROADCASTSS 96(R8), Z7
 	VBROADCASTSS 128(R8), Z8
 	VBROADCASTSS 160(R8), Z9
+	VBROADCASTSS 192(R8), Z10
+	VPBROADCASTD rmspropCenteredWithOptionsAVX512_abs<>+0(SB), Z11
+	VPBROADCASTD rmspropCenteredWithOptionsAVX512_lo<>+0(SB), Z12
+	VPBROADCASTD rmspropCenteredWithOptionsAVX512_span<>+0(SB), Z13
 	TESTQ        DI, DI
 	JZ           rmspropCenteredWithOptionsAVX512_done
 
 rmspropCenteredWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z10
-	TESTQ   $0x0000000c, R9
-	JZ      rmspropCenteredWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R9
-	JNZ     rmspropCenteredWithOptionsAVX512_clipnotnorm
-	VMULPS  Z4, Z10, Z10
-	VDIVPS  Z5, Z10, Z10
+	VMOVUPS      (CX), Z14
+	TESTQ        $0x0000000c, R9
+	JZ           rmspropCenteredWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R9
+	JNZ          rmspropCenteredWithOptionsAVX512_clipnotnorm
+	VMULPS       Z4, Z14, Z14
+	VMULPS       Z10, Z14, Z15
+	VMOVAPS      Z14, Z16
+	VFMSUB231PS  Z5, Z15, Z16
+	VFNMADD231PS Z10, Z16, Z15
+	VPANDD       Z11, Z14, Z16
+	VPSUBD       Z12, Z16, Z16
+	VPCMPUD      $0x02, Z13, Z16, K1
+	VPTESTNMD    Z11, Z14, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          rmspropCenteredWithOptionsAVX512_clipdiv
+	VDIVPS       Z5, Z14, Z15
+
+rmspropCenteredWithOptionsAVX512_clipdiv:
+	VMOVAPS Z15, Z14
 	JMP     rmspropCenteredWithOptionsAVX512_clipstore
 
 rmspropCenteredWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R9
 	JNZ    rmspropCenteredWithOptionsAVX512_clipvalue
-	VMULPS Z4, Z10, Z10
+	VMULPS Z4, Z14, Z14
 	JMP    rmspropCenteredWithOptionsAVX512_clipstore
 
 rmspropCenteredWithOptionsAVX512_clipvalue:
-	VMINPS Z10, Z5, Z10
-	VMAXPS Z10, Z4, Z10
+	VMINPS Z14, Z5, Z14
+	VMAXPS Z14, Z4, Z14
 
 rmspropCenteredWithOptionsAVX512_clipstore:
-	VMOVUPS Z10, (CX)
+	VMOVUPS Z14, (CX)
 
 rmspropCenteredWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z11
+	VMOVUPS (AX), Z15
 	TESTQ   $0x00000002, R9
 	JZ      rmspropCenteredWithOptionsAVX512_decayed
-	VMULPS  Z6, Z11, Z12
-	VMULPS  Z7, Z12, Z12
-	VSUBPS  Z12, Z11, Z11
+	VMULPS  Z6, Z15, Z16
+	VMULPS  Z7, Z16, Z16
+	VSUBPS  Z16, Z15, Z15
 
 rmspropCenteredWithOptionsAVX512_decayed:
-	VMULPS  (DX), Z0, Z12
-	VMULPS  Z10, Z10, Z13
-	VMULPS  Z1, Z13, Z13
-	VADDPS  Z13, Z12, Z12
-	VMOVUPS Z12, (DX)
-	VMULPS  (BX), Z0, Z14
-	VMULPS  Z1, Z10, Z13
-	VADDPS  Z13, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z14, Z14, Z13
-	VSUBPS  Z13, Z12, Z12
-	VADDPS  Z3, Z12, Z12
-	VSQRTPS Z12, Z12
-	VMULPS  Z2, Z10, Z10
-	VDIVPS  Z12, Z10, Z10
-	VSUBPS  Z10, Z11, Z11
+	VMULPS  (DX), Z0, Z16
+	VMULPS  Z14, Z14, Z17
+	VMULPS  Z1, Z17, Z17
+	VADDPS  Z17, Z16, Z16
+	VMOVUPS Z16, (DX)
+	VMULPS  (BX), Z0, Z18
+	VMULPS  Z1, Z14, Z17
+	VADDPS  Z17, Z18, Z18
+	VMOVUPS Z18, (BX)
+	VMULPS  Z18, Z18, Z17
+	VSUBPS  Z17, Z16, Z16
+	VADDPS  Z3, Z16, Z16
+	VSQRTPS Z16, Z16
+	VMULPS  Z2, Z14, Z14
+	VDIVPS  Z16, Z14, Z14
+	VSUBPS  Z14, Z15, Z15
 	TESTQ   $0x00000001, R9
 	JZ      rmspropCenteredWithOptionsAVX512_averaged
-	VMULPS  (SI), Z8, Z10
-	VMULPS  Z11, Z9, Z12
-	VADDPS  Z12, Z10, Z10
-	VMOVUPS Z10, (SI)
+	VMULPS  (SI), Z8, Z14
+	VMULPS  Z15, Z9, Z16
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (SI)
 
 rmspropCenteredWithOptionsAVX512_averaged:
-	VMOVUPS Z11, (AX)
+	VMOVUPS Z15, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -16406,7 +16667,16 @@ rmspropCenteredWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func rmspropMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+DATA rmspropCenteredWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL rmspropCenteredWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA rmspropCenteredWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL rmspropCenteredWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA rmspropCenteredWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL rmspropCenteredWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func rmspropMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, b []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512F
 TEXT ·rmspropMomentumWithOptionsAVX512(SB), NOSPLIT, $0-144
 	MOVQ         w_base+0(FP), AX
@@ -16430,63 +16700,81 @@ TEXT ·rmspropMomentumWithOptionsAVX512(SB), NOSPLIT, $0-144
 	VBROADCASTSS 96(R8), Z8
 	VBROADCASTSS 128(R8), Z9
 	VBROADCASTSS 160(R8), Z10
+	VBROADCASTSS 192(R8), Z11
+	VPBROADCASTD rmspropMomentumWithOptionsAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD rmspropMomentumWithOptionsAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD rmspropMomentumWithOptionsAVX512_span<>+0(SB), Z14
 	TESTQ        DI, DI
 	JZ           rmspropMomentumWithOptionsAVX512_done
 
 rmspropMomentumWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z11
-	TESTQ   $0x0000000c, R9
-	JZ      rmspropMomentumWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R9
-	JNZ     rmspropMomentumWithOptionsAVX512_clipnotnorm
-	VMULPS  Z5, Z11, Z11
-	VDIVPS  Z6, Z11, Z11
+	VMOVUPS      (CX), Z15
+	TESTQ        $0x0000000c, R9
+	JZ           rmspropMomentumWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R9
+	JNZ          rmspropMomentumWithOptionsAVX512_clipnotnorm
+	VMULPS       Z5, Z15, Z15
+	VMULPS       Z11, Z15, Z16
+	VMOVAPS      Z15, Z17
+	VFMSUB231PS  Z6, Z16, Z17
+	VFNMADD231PS Z11, Z17, Z16
+	VPANDD       Z12, Z15, Z17
+	VPSUBD       Z13, Z17, Z17
+	VPCMPUD      $0x02, Z14, Z17, K1
+	VPTESTNMD    Z12, Z15, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          rmspropMomentumWithOptionsAVX512_clipdiv
+	VDIVPS       Z6, Z15, Z16
+
+rmspropMomentumWithOptionsAVX512_clipdiv:
+	VMOVAPS Z16, Z15
 	JMP     rmspropMomentumWithOptionsAVX512_clipstore
 
 rmspropMomentumWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R9
 	JNZ    rmspropMomentumWithOptionsAVX512_clipvalue
-	VMULPS Z5, Z11, Z11
+	VMULPS Z5, Z15, Z15
 	JMP    rmspropMomentumWithOptionsAVX512_clipstore
 
 rmspropMomentumWithOptionsAVX512_clipvalue:
-	VMINPS Z11, Z6, Z11
-	VMAXPS Z11, Z5, Z11
+	VMINPS Z15, Z6, Z15
+	VMAXPS Z15, Z5, Z15
 
 rmspropMomentumWithOptionsAVX512_clipstore:
-	VMOVUPS Z11, (CX)
+	VMOVUPS Z15, (CX)
 
 rmspropMomentumWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z12
+	VMOVUPS (AX), Z16
 	TESTQ   $0x00000002, R9
 	JZ      rmspropMomentumWithOptionsAVX512_decayed
-	VMULPS  Z7, Z12, Z13
-	VMULPS  Z8, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
+	VMULPS  Z7, Z16, Z17
+	VMULPS  Z8, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
 
 rmspropMomentumWithOptionsAVX512_decayed:
-	VMULPS  (DX), Z0, Z13
-	VMULPS  Z11, Z11, Z14
-	VMULPS  Z1, Z14, Z14
-	VADDPS  Z14, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VADDPS  Z3, Z13, Z13
-	VSQRTPS Z13, Z13
-	VMULPS  Z2, Z11, Z11
-	VDIVPS  Z13, Z11, Z11
-	VMULPS  (BX), Z4, Z14
-	VADDPS  Z11, Z14, Z11
-	VMOVUPS Z11, (BX)
-	VSUBPS  Z11, Z12, Z12
+	VMULPS  (DX), Z0, Z17
+	VMULPS  Z15, Z15, Z18
+	VMULPS  Z1, Z18, Z18
+	VADDPS  Z18, Z17, Z17
+	VMOVUPS Z17, (DX)
+	VADDPS  Z3, Z17, Z17
+	VSQRTPS Z17, Z17
+	VMULPS  Z2, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VMULPS  (BX), Z4, Z18
+	VADDPS  Z15, Z18, Z15
+	VMOVUPS Z15, (BX)
+	VSUBPS  Z15, Z16, Z16
 	TESTQ   $0x00000001, R9
 	JZ      rmspropMomentumWithOptionsAVX512_averaged
-	VMULPS  (SI), Z9, Z11
-	VMULPS  Z12, Z10, Z13
-	VADDPS  Z13, Z11, Z11
-	VMOVUPS Z11, (SI)
+	VMULPS  (SI), Z9, Z15
+	VMULPS  Z16, Z10, Z17
+	VADDPS  Z17, Z15, Z15
+	VMOVUPS Z15, (SI)
 
 rmspropMomentumWithOptionsAVX512_averaged:
-	VMOVUPS Z12, (AX)
+	VMOVUPS Z16, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -16499,7 +16787,16 @@ rmspropMomentumWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
 
-// func rmspropCenteredMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+DATA rmspropMomentumWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL rmspropMomentumWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA rmspropMomentumWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL rmspropMomentumWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA rmspropMomentumWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL rmspropMomentumWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func rmspropCenteredMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512F
 TEXT ·rmspropCenteredMomentumWithOptionsAVX512(SB), NOSPLIT, $0-168
 	MOVQ         w_base+0(FP), AX
@@ -16524,69 +16821,87 @@ TEXT ·rmspropCenteredMomentumWithOptionsAVX512(SB), NOSPLIT, $0-168
 	VBROADCASTSS 96(R9), Z8
 	VBROADCASTSS 128(R9), Z9
 	VBROADCASTSS 160(R9), Z10
+	VBROADCASTSS 192(R9), Z11
+	VPBROADCASTD rmspropCenteredMomentumWithOptionsAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD rmspropCenteredMomentumWithOptionsAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD rmspropCenteredMomentumWithOptionsAVX512_span<>+0(SB), Z14
 	TESTQ        R8, R8
 	JZ           rmspropCenteredMomentumWithOptionsAVX512_done
 
 rmspropCenteredMomentumWithOptionsAVX512_loop:
-	VMOVUPS (CX), Z11
-	TESTQ   $0x0000000c, R10
-	JZ      rmspropCenteredMomentumWithOptionsAVX512_clipped
-	TESTQ   $0x00000008, R10
-	JNZ     rmspropCenteredMomentumWithOptionsAVX512_clipnotnorm
-	VMULPS  Z5, Z11, Z11
-	VDIVPS  Z6, Z11, Z11
+	VMOVUPS      (CX), Z15
+	TESTQ        $0x0000000c, R10
+	JZ           rmspropCenteredMomentumWithOptionsAVX512_clipped
+	TESTQ        $0x00000008, R10
+	JNZ          rmspropCenteredMomentumWithOptionsAVX512_clipnotnorm
+	VMULPS       Z5, Z15, Z15
+	VMULPS       Z11, Z15, Z16
+	VMOVAPS      Z15, Z17
+	VFMSUB231PS  Z6, Z16, Z17
+	VFNMADD231PS Z11, Z17, Z16
+	VPANDD       Z12, Z15, Z17
+	VPSUBD       Z13, Z17, Z17
+	VPCMPUD      $0x02, Z14, Z17, K1
+	VPTESTNMD    Z12, Z15, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          rmspropCenteredMomentumWithOptionsAVX512_clipdiv
+	VDIVPS       Z6, Z15, Z16
+
+rmspropCenteredMomentumWithOptionsAVX512_clipdiv:
+	VMOVAPS Z16, Z15
 	JMP     rmspropCenteredMomentumWithOptionsAVX512_clipstore
 
 rmspropCenteredMomentumWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R10
 	JNZ    rmspropCenteredMomentumWithOptionsAVX512_clipvalue
-	VMULPS Z5, Z11, Z11
+	VMULPS Z5, Z15, Z15
 	JMP    rmspropCenteredMomentumWithOptionsAVX512_clipstore
 
 rmspropCenteredMomentumWithOptionsAVX512_clipvalue:
-	VMINPS Z11, Z6, Z11
-	VMAXPS Z11, Z5, Z11
+	VMINPS Z15, Z6, Z15
+	VMAXPS Z15, Z5, Z15
 
 rmspropCenteredMomentumWithOptionsAVX512_clipstore:
-	VMOVUPS Z11, (CX)
+	VMOVUPS Z15, (CX)
 
 rmspropCenteredMomentumWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z12
+	VMOVUPS (AX), Z16
 	TESTQ   $0x00000002, R10
 	JZ      rmspropCenteredMomentumWithOptionsAVX512_decayed
-	VMULPS  Z7, Z12, Z13
-	VMULPS  Z8, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
+	VMULPS  Z7, Z16, Z17
+	VMULPS  Z8, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
 
 rmspropCenteredMomentumWithOptionsAVX512_decayed:
-	VMULPS  (DX), Z0, Z13
-	VMULPS  Z11, Z11, Z14
-	VMULPS  Z1, Z14, Z14
-	VADDPS  Z14, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VMULPS  (BX), Z0, Z15
-	VMULPS  Z1, Z11, Z14
-	VADDPS  Z14, Z15, Z15
-	VMOVUPS Z15, (BX)
-	VMULPS  Z15, Z15, Z14
-	VSUBPS  Z14, Z13, Z13
-	VADDPS  Z3, Z13, Z13
-	VSQRTPS Z13, Z13
-	VMULPS  Z2, Z11, Z11
-	VDIVPS  Z13, Z11, Z11
-	VMULPS  (SI), Z4, Z14
-	VADDPS  Z11, Z14, Z11
-	VMOVUPS Z11, (SI)
-	VSUBPS  Z11, Z12, Z12
+	VMULPS  (DX), Z0, Z17
+	VMULPS  Z15, Z15, Z18
+	VMULPS  Z1, Z18, Z18
+	VADDPS  Z18, Z17, Z17
+	VMOVUPS Z17, (DX)
+	VMULPS  (BX), Z0, Z19
+	VMULPS  Z1, Z15, Z18
+	VADDPS  Z18, Z19, Z19
+	VMOVUPS Z19, (BX)
+	VMULPS  Z19, Z19, Z18
+	VSUBPS  Z18, Z17, Z17
+	VADDPS  Z3, Z17, Z17
+	VSQRTPS Z17, Z17
+	VMULPS  Z2, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VMULPS  (SI), Z4, Z18
+	VADDPS  Z15, Z18, Z15
+	VMOVUPS Z15, (SI)
+	VSUBPS  Z15, Z16, Z16
 	TESTQ   $0x00000001, R10
 	JZ      rmspropCenteredMomentumWithOptionsAVX512_averaged
-	VMULPS  (DI), Z9, Z11
-	VMULPS  Z12, Z10, Z13
-	VADDPS  Z13, Z11, Z11
-	VMOVUPS Z11, (DI)
+	VMULPS  (DI), Z9, Z15
+	VMULPS  Z16, Z10, Z17
+	VADDPS  Z17, Z15, Z15
+	VMOVUPS Z15, (DI)
 
 rmspropCenteredMomentumWithOptionsAVX512_averaged:
-	VMOVUPS Z12, (AX)
+	VMOVUPS Z16, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -16599,6 +16914,15 @@ rmspropCenteredMomentumWithOptionsAVX512_averaged:
 rmspropCenteredMomentumWithOptionsAVX512_done:
 	VZEROUPPER
 	RET
+
+DATA rmspropCenteredMomentumWithOptionsAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL rmspropCenteredMomentumWithOptionsAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA rmspropCenteredMomentumWithOptionsAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL rmspropCenteredMomentumWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA rmspropCenteredMomentumWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL rmspropCenteredMomentumWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func sumSquaresAVX2(x []float32) float64
 // Requires: AVX, FMA3, SSE2
@@ -16833,7 +17157,7 @@ bytestofloatfmaavx2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -16891,7 +17215,7 @@ nadamWithEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -16944,7 +17268,7 @@ nadamWithDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17005,7 +17329,7 @@ nadamWithDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipNormAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -17058,7 +17382,7 @@ nadamWithClipNormAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipNormEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17119,7 +17443,7 @@ nadamWithClipNormEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipNormDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -17175,7 +17499,7 @@ nadamWithClipNormDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipNormDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17239,7 +17563,7 @@ nadamWithClipNormDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipScaleAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -17291,7 +17615,7 @@ nadamWithClipScaleAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipScaleEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17351,7 +17675,7 @@ nadamWithClipScaleEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipScaleDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -17406,7 +17730,7 @@ nadamWithClipScaleDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipScaleDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17469,7 +17793,7 @@ nadamWithClipScaleDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipValueAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17524,7 +17848,7 @@ nadamWithClipValueAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipValueEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17587,7 +17911,7 @@ nadamWithClipValueEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipValueDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17645,7 +17969,7 @@ nadamWithClipValueDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamWithClipValueDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17711,7 +18035,7 @@ nadamWithClipValueDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17767,7 +18091,7 @@ nadamUnitWithEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -17818,7 +18142,7 @@ nadamUnitWithDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17877,7 +18201,7 @@ nadamUnitWithDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipNormAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -17928,7 +18252,7 @@ nadamUnitWithClipNormAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipNormEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -17987,7 +18311,7 @@ nadamUnitWithClipNormEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipNormDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -18041,7 +18365,7 @@ nadamUnitWithClipNormDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipNormDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18103,7 +18427,7 @@ nadamUnitWithClipNormDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipScaleAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -18153,7 +18477,7 @@ nadamUnitWithClipScaleAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipScaleEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18211,7 +18535,7 @@ nadamUnitWithClipScaleEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipScaleDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -18264,7 +18588,7 @@ nadamUnitWithClipScaleDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipScaleDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18325,7 +18649,7 @@ nadamUnitWithClipScaleDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipValueAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18378,7 +18702,7 @@ nadamUnitWithClipValueAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipValueEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18439,7 +18763,7 @@ nadamUnitWithClipValueEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipValueDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18495,7 +18819,7 @@ nadamUnitWithClipValueDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamUnitWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·nadamUnitWithClipValueDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18559,7 +18883,7 @@ nadamUnitWithClipValueDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18611,7 +18935,7 @@ adamWithEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -18658,7 +18982,7 @@ adamWithDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18713,7 +19037,7 @@ adamWithDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipNormAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -18760,7 +19084,7 @@ adamWithClipNormAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipNormEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18815,7 +19139,7 @@ adamWithClipNormEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipNormDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -18865,7 +19189,7 @@ adamWithClipNormDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipNormDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -18923,7 +19247,7 @@ adamWithClipNormDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipScaleAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -18969,7 +19293,7 @@ adamWithClipScaleAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipScaleEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -19023,7 +19347,7 @@ adamWithClipScaleEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipScaleDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ  w_base+0(FP), AX
@@ -19072,7 +19396,7 @@ adamWithClipScaleDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipScaleDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -19129,7 +19453,7 @@ adamWithClipScaleDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipValueAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -19178,7 +19502,7 @@ adamWithClipValueAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipValueEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -19235,7 +19559,7 @@ adamWithClipValueEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipValueDecayAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -19287,7 +19611,7 @@ adamWithClipValueDecayAVX2_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX
 TEXT ·adamWithClipValueDecayEMAAVX2(SB), NOSPLIT, $0-128
 	MOVQ    w_base+0(FP), AX
@@ -19347,7 +19671,7 @@ adamWithClipValueDecayEMAAVX2_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func nadamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -19369,39 +19693,57 @@ TEXT ·nadamWithEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 256(R8), Z8
 	VBROADCASTSS 416(R8), Z9
 	VBROADCASTSS 448(R8), Z10
+	VBROADCASTSS 512(R8), Z11
+	VPBROADCASTD nadamWithEMAAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD nadamWithEMAAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD nadamWithEMAAVX512_span<>+0(SB), Z14
 	TESTQ        DI, DI
 	JZ           nadamWithEMAAVX512_done
 
 nadamWithEMAAVX512_loop:
-	VMOVUPS (CX), Z11
-	VMOVUPS (AX), Z12
-	VMOVUPS (DX), Z13
-	VMOVUPS (BX), Z14
-	VSUBPS  Z13, Z11, Z15
-	VMULPS  Z0, Z15, Z15
-	VADDPS  Z15, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VMULPS  Z11, Z11, Z15
-	VSUBPS  Z14, Z15, Z15
-	VMULPS  Z1, Z15, Z15
-	VADDPS  Z15, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z2, Z13, Z13
-	VDIVPS  Z3, Z13, Z13
-	VMULPS  Z4, Z11, Z11
-	VDIVPS  Z5, Z11, Z11
-	VADDPS  Z11, Z13, Z13
-	VDIVPS  Z6, Z14, Z15
-	VSQRTPS Z15, Z15
-	VADDPS  Z8, Z15, Z15
-	VMULPS  Z7, Z13, Z13
-	VDIVPS  Z15, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
-	VMULPS  (SI), Z9, Z15
-	VMULPS  Z12, Z10, Z11
-	VADDPS  Z11, Z15, Z15
-	VMOVUPS Z15, (SI)
-	VMOVUPS Z12, (AX)
+	VMOVUPS      (CX), Z15
+	VMOVUPS      (AX), Z16
+	VMOVUPS      (DX), Z17
+	VMOVUPS      (BX), Z18
+	VSUBPS       Z17, Z15, Z19
+	VMULPS       Z0, Z19, Z19
+	VADDPS       Z19, Z17, Z17
+	VMOVUPS      Z17, (DX)
+	VMULPS       Z15, Z15, Z19
+	VSUBPS       Z18, Z19, Z19
+	VMULPS       Z1, Z19, Z19
+	VADDPS       Z19, Z18, Z18
+	VMOVUPS      Z18, (BX)
+	VMULPS       Z2, Z17, Z17
+	VDIVPS       Z3, Z17, Z17
+	VMULPS       Z4, Z15, Z15
+	VDIVPS       Z5, Z15, Z15
+	VADDPS       Z15, Z17, Z17
+	VMULPS       Z11, Z18, Z15
+	VMOVAPS      Z18, Z19
+	VFMSUB231PS  Z6, Z15, Z19
+	VFNMADD231PS Z11, Z19, Z15
+	VPANDD       Z12, Z18, Z19
+	VPSUBD       Z13, Z19, Z19
+	VPCMPUD      $0x02, Z14, Z19, K1
+	VPTESTNMD    Z12, Z18, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithEMAAVX512_vs
+	VDIVPS       Z6, Z18, Z15
+
+nadamWithEMAAVX512_vs:
+	VMOVAPS Z15, Z19
+	VSQRTPS Z19, Z19
+	VADDPS  Z8, Z19, Z19
+	VMULPS  Z7, Z17, Z17
+	VDIVPS  Z19, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
+	VMULPS  (SI), Z9, Z19
+	VMULPS  Z16, Z10, Z15
+	VADDPS  Z15, Z19, Z19
+	VMOVUPS Z19, (SI)
+	VMOVUPS Z16, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -19414,7 +19756,16 @@ nadamWithEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -19435,38 +19786,56 @@ TEXT ·nadamWithDecayAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 256(DI), Z8
 	VBROADCASTSS 352(DI), Z9
 	VBROADCASTSS 384(DI), Z10
+	VBROADCASTSS 512(DI), Z11
+	VPBROADCASTD nadamWithDecayAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD nadamWithDecayAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD nadamWithDecayAVX512_span<>+0(SB), Z14
 	TESTQ        SI, SI
 	JZ           nadamWithDecayAVX512_done
 
 nadamWithDecayAVX512_loop:
-	VMOVUPS (CX), Z11
-	VMOVUPS (AX), Z12
-	VMULPS  Z9, Z12, Z15
-	VMULPS  Z10, Z15, Z15
-	VSUBPS  Z15, Z12, Z12
-	VMOVUPS (DX), Z13
-	VMOVUPS (BX), Z14
-	VSUBPS  Z13, Z11, Z15
-	VMULPS  Z0, Z15, Z15
-	VADDPS  Z15, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VMULPS  Z11, Z11, Z15
-	VSUBPS  Z14, Z15, Z15
-	VMULPS  Z1, Z15, Z15
-	VADDPS  Z15, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z2, Z13, Z13
-	VDIVPS  Z3, Z13, Z13
-	VMULPS  Z4, Z11, Z11
-	VDIVPS  Z5, Z11, Z11
-	VADDPS  Z11, Z13, Z13
-	VDIVPS  Z6, Z14, Z15
-	VSQRTPS Z15, Z15
-	VADDPS  Z8, Z15, Z15
-	VMULPS  Z7, Z13, Z13
-	VDIVPS  Z15, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
-	VMOVUPS Z12, (AX)
+	VMOVUPS      (CX), Z15
+	VMOVUPS      (AX), Z16
+	VMULPS       Z9, Z16, Z19
+	VMULPS       Z10, Z19, Z19
+	VSUBPS       Z19, Z16, Z16
+	VMOVUPS      (DX), Z17
+	VMOVUPS      (BX), Z18
+	VSUBPS       Z17, Z15, Z19
+	VMULPS       Z0, Z19, Z19
+	VADDPS       Z19, Z17, Z17
+	VMOVUPS      Z17, (DX)
+	VMULPS       Z15, Z15, Z19
+	VSUBPS       Z18, Z19, Z19
+	VMULPS       Z1, Z19, Z19
+	VADDPS       Z19, Z18, Z18
+	VMOVUPS      Z18, (BX)
+	VMULPS       Z2, Z17, Z17
+	VDIVPS       Z3, Z17, Z17
+	VMULPS       Z4, Z15, Z15
+	VDIVPS       Z5, Z15, Z15
+	VADDPS       Z15, Z17, Z17
+	VMULPS       Z11, Z18, Z15
+	VMOVAPS      Z18, Z19
+	VFMSUB231PS  Z6, Z15, Z19
+	VFNMADD231PS Z11, Z19, Z15
+	VPANDD       Z12, Z18, Z19
+	VPSUBD       Z13, Z19, Z19
+	VPCMPUD      $0x02, Z14, Z19, K1
+	VPTESTNMD    Z12, Z18, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithDecayAVX512_vs
+	VDIVPS       Z6, Z18, Z15
+
+nadamWithDecayAVX512_vs:
+	VMOVAPS Z15, Z19
+	VSQRTPS Z19, Z19
+	VADDPS  Z8, Z19, Z19
+	VMULPS  Z7, Z17, Z17
+	VDIVPS  Z19, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
+	VMOVUPS Z16, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -19478,7 +19847,16 @@ nadamWithDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithDecayAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithDecayAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithDecayAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithDecayAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithDecayAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -19502,42 +19880,60 @@ TEXT ·nadamWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 384(R8), Z10
 	VBROADCASTSS 416(R8), Z11
 	VBROADCASTSS 448(R8), Z12
+	VBROADCASTSS 512(R8), Z13
+	VPBROADCASTD nadamWithDecayEMAAVX512_abs<>+0(SB), Z14
+	VPBROADCASTD nadamWithDecayEMAAVX512_lo<>+0(SB), Z15
+	VPBROADCASTD nadamWithDecayEMAAVX512_span<>+0(SB), Z16
 	TESTQ        DI, DI
 	JZ           nadamWithDecayEMAAVX512_done
 
 nadamWithDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z13
-	VMOVUPS (AX), Z14
-	VMULPS  Z9, Z14, Z17
-	VMULPS  Z10, Z17, Z17
-	VSUBPS  Z17, Z14, Z14
-	VMOVUPS (DX), Z15
-	VMOVUPS (BX), Z16
-	VSUBPS  Z15, Z13, Z17
-	VMULPS  Z0, Z17, Z17
-	VADDPS  Z17, Z15, Z15
-	VMOVUPS Z15, (DX)
-	VMULPS  Z13, Z13, Z17
-	VSUBPS  Z16, Z17, Z17
-	VMULPS  Z1, Z17, Z17
-	VADDPS  Z17, Z16, Z16
-	VMOVUPS Z16, (BX)
-	VMULPS  Z2, Z15, Z15
-	VDIVPS  Z3, Z15, Z15
-	VMULPS  Z4, Z13, Z13
-	VDIVPS  Z5, Z13, Z13
-	VADDPS  Z13, Z15, Z15
-	VDIVPS  Z6, Z16, Z17
-	VSQRTPS Z17, Z17
-	VADDPS  Z8, Z17, Z17
-	VMULPS  Z7, Z15, Z15
-	VDIVPS  Z17, Z15, Z15
-	VSUBPS  Z15, Z14, Z14
-	VMULPS  (SI), Z11, Z17
-	VMULPS  Z14, Z12, Z13
-	VADDPS  Z13, Z17, Z17
-	VMOVUPS Z17, (SI)
-	VMOVUPS Z14, (AX)
+	VMOVUPS      (CX), Z17
+	VMOVUPS      (AX), Z18
+	VMULPS       Z9, Z18, Z21
+	VMULPS       Z10, Z21, Z21
+	VSUBPS       Z21, Z18, Z18
+	VMOVUPS      (DX), Z19
+	VMOVUPS      (BX), Z20
+	VSUBPS       Z19, Z17, Z21
+	VMULPS       Z0, Z21, Z21
+	VADDPS       Z21, Z19, Z19
+	VMOVUPS      Z19, (DX)
+	VMULPS       Z17, Z17, Z21
+	VSUBPS       Z20, Z21, Z21
+	VMULPS       Z1, Z21, Z21
+	VADDPS       Z21, Z20, Z20
+	VMOVUPS      Z20, (BX)
+	VMULPS       Z2, Z19, Z19
+	VDIVPS       Z3, Z19, Z19
+	VMULPS       Z4, Z17, Z17
+	VDIVPS       Z5, Z17, Z17
+	VADDPS       Z17, Z19, Z19
+	VMULPS       Z13, Z20, Z17
+	VMOVAPS      Z20, Z21
+	VFMSUB231PS  Z6, Z17, Z21
+	VFNMADD231PS Z13, Z21, Z17
+	VPANDD       Z14, Z20, Z21
+	VPSUBD       Z15, Z21, Z21
+	VPCMPUD      $0x02, Z16, Z21, K1
+	VPTESTNMD    Z14, Z20, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithDecayEMAAVX512_vs
+	VDIVPS       Z6, Z20, Z17
+
+nadamWithDecayEMAAVX512_vs:
+	VMOVAPS Z17, Z21
+	VSQRTPS Z21, Z21
+	VADDPS  Z8, Z21, Z21
+	VMULPS  Z7, Z19, Z19
+	VDIVPS  Z21, Z19, Z19
+	VSUBPS  Z19, Z18, Z18
+	VMULPS  (SI), Z11, Z21
+	VMULPS  Z18, Z12, Z17
+	VADDPS  Z17, Z21, Z21
+	VMOVUPS Z21, (SI)
+	VMOVUPS Z18, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -19550,7 +19946,16 @@ nadamWithDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithDecayEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithDecayEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithDecayEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithDecayEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipNormAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -19571,38 +19976,71 @@ TEXT ·nadamWithClipNormAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 256(DI), Z8
 	VBROADCASTSS 288(DI), Z9
 	VBROADCASTSS 320(DI), Z10
+	VBROADCASTSS 480(DI), Z11
+	VBROADCASTSS 512(DI), Z12
+	VPBROADCASTD nadamWithClipNormAVX512_abs<>+0(SB), Z13
+	VPBROADCASTD nadamWithClipNormAVX512_lo<>+0(SB), Z14
+	VPBROADCASTD nadamWithClipNormAVX512_span<>+0(SB), Z15
 	TESTQ        SI, SI
 	JZ           nadamWithClipNormAVX512_done
 
 nadamWithClipNormAVX512_loop:
-	VMOVUPS (CX), Z11
-	VMULPS  Z9, Z11, Z11
-	VDIVPS  Z10, Z11, Z11
-	VMOVUPS Z11, (CX)
-	VMOVUPS (AX), Z12
-	VMOVUPS (DX), Z13
-	VMOVUPS (BX), Z14
-	VSUBPS  Z13, Z11, Z15
-	VMULPS  Z0, Z15, Z15
-	VADDPS  Z15, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VMULPS  Z11, Z11, Z15
-	VSUBPS  Z14, Z15, Z15
-	VMULPS  Z1, Z15, Z15
-	VADDPS  Z15, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z2, Z13, Z13
-	VDIVPS  Z3, Z13, Z13
-	VMULPS  Z4, Z11, Z11
-	VDIVPS  Z5, Z11, Z11
-	VADDPS  Z11, Z13, Z13
-	VDIVPS  Z6, Z14, Z15
-	VSQRTPS Z15, Z15
-	VADDPS  Z8, Z15, Z15
-	VMULPS  Z7, Z13, Z13
-	VDIVPS  Z15, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
-	VMOVUPS Z12, (AX)
+	VMOVUPS      (CX), Z16
+	VMULPS       Z9, Z16, Z16
+	VMULPS       Z11, Z16, Z17
+	VMOVAPS      Z16, Z18
+	VFMSUB231PS  Z10, Z17, Z18
+	VFNMADD231PS Z11, Z18, Z17
+	VPANDD       Z13, Z16, Z18
+	VPSUBD       Z14, Z18, Z18
+	VPCMPUD      $0x02, Z15, Z18, K1
+	VPTESTNMD    Z13, Z16, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipNormAVX512_clipdiv
+	VDIVPS       Z10, Z16, Z17
+
+nadamWithClipNormAVX512_clipdiv:
+	VMOVAPS      Z17, Z16
+	VMOVUPS      Z16, (CX)
+	VMOVUPS      (AX), Z17
+	VMOVUPS      (DX), Z18
+	VMOVUPS      (BX), Z19
+	VSUBPS       Z18, Z16, Z20
+	VMULPS       Z0, Z20, Z20
+	VADDPS       Z20, Z18, Z18
+	VMOVUPS      Z18, (DX)
+	VMULPS       Z16, Z16, Z20
+	VSUBPS       Z19, Z20, Z20
+	VMULPS       Z1, Z20, Z20
+	VADDPS       Z20, Z19, Z19
+	VMOVUPS      Z19, (BX)
+	VMULPS       Z2, Z18, Z18
+	VDIVPS       Z3, Z18, Z18
+	VMULPS       Z4, Z16, Z16
+	VDIVPS       Z5, Z16, Z16
+	VADDPS       Z16, Z18, Z18
+	VMULPS       Z12, Z19, Z16
+	VMOVAPS      Z19, Z20
+	VFMSUB231PS  Z6, Z16, Z20
+	VFNMADD231PS Z12, Z20, Z16
+	VPANDD       Z13, Z19, Z20
+	VPSUBD       Z14, Z20, Z20
+	VPCMPUD      $0x02, Z15, Z20, K1
+	VPTESTNMD    Z13, Z19, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipNormAVX512_vs
+	VDIVPS       Z6, Z19, Z16
+
+nadamWithClipNormAVX512_vs:
+	VMOVAPS Z16, Z20
+	VSQRTPS Z20, Z20
+	VADDPS  Z8, Z20, Z20
+	VMULPS  Z7, Z18, Z18
+	VDIVPS  Z20, Z18, Z18
+	VSUBPS  Z18, Z17, Z17
+	VMOVUPS Z17, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -19614,7 +20052,16 @@ nadamWithClipNormAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipNormAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipNormAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipNormAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipNormAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipNormAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipNormAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -19638,42 +20085,75 @@ TEXT ·nadamWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(R8), Z10
 	VBROADCASTSS 416(R8), Z11
 	VBROADCASTSS 448(R8), Z12
+	VBROADCASTSS 480(R8), Z13
+	VBROADCASTSS 512(R8), Z14
+	VPBROADCASTD nadamWithClipNormEMAAVX512_abs<>+0(SB), Z15
+	VPBROADCASTD nadamWithClipNormEMAAVX512_lo<>+0(SB), Z16
+	VPBROADCASTD nadamWithClipNormEMAAVX512_span<>+0(SB), Z17
 	TESTQ        DI, DI
 	JZ           nadamWithClipNormEMAAVX512_done
 
 nadamWithClipNormEMAAVX512_loop:
-	VMOVUPS (CX), Z13
-	VMULPS  Z9, Z13, Z13
-	VDIVPS  Z10, Z13, Z13
-	VMOVUPS Z13, (CX)
-	VMOVUPS (AX), Z14
-	VMOVUPS (DX), Z15
-	VMOVUPS (BX), Z16
-	VSUBPS  Z15, Z13, Z17
-	VMULPS  Z0, Z17, Z17
-	VADDPS  Z17, Z15, Z15
-	VMOVUPS Z15, (DX)
-	VMULPS  Z13, Z13, Z17
-	VSUBPS  Z16, Z17, Z17
-	VMULPS  Z1, Z17, Z17
-	VADDPS  Z17, Z16, Z16
-	VMOVUPS Z16, (BX)
-	VMULPS  Z2, Z15, Z15
-	VDIVPS  Z3, Z15, Z15
-	VMULPS  Z4, Z13, Z13
-	VDIVPS  Z5, Z13, Z13
-	VADDPS  Z13, Z15, Z15
-	VDIVPS  Z6, Z16, Z17
-	VSQRTPS Z17, Z17
-	VADDPS  Z8, Z17, Z17
-	VMULPS  Z7, Z15, Z15
-	VDIVPS  Z17, Z15, Z15
-	VSUBPS  Z15, Z14, Z14
-	VMULPS  (SI), Z11, Z17
-	VMULPS  Z14, Z12, Z13
-	VADDPS  Z13, Z17, Z17
-	VMOVUPS Z17, (SI)
-	VMOVUPS Z14, (AX)
+	VMOVUPS      (CX), Z18
+	VMULPS       Z9, Z18, Z18
+	VMULPS       Z13, Z18, Z19
+	VMOVAPS      Z18, Z20
+	VFMSUB231PS  Z10, Z19, Z20
+	VFNMADD231PS Z13, Z20, Z19
+	VPANDD       Z15, Z18, Z20
+	VPSUBD       Z16, Z20, Z20
+	VPCMPUD      $0x02, Z17, Z20, K1
+	VPTESTNMD    Z15, Z18, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipNormEMAAVX512_clipdiv
+	VDIVPS       Z10, Z18, Z19
+
+nadamWithClipNormEMAAVX512_clipdiv:
+	VMOVAPS      Z19, Z18
+	VMOVUPS      Z18, (CX)
+	VMOVUPS      (AX), Z19
+	VMOVUPS      (DX), Z20
+	VMOVUPS      (BX), Z21
+	VSUBPS       Z20, Z18, Z22
+	VMULPS       Z0, Z22, Z22
+	VADDPS       Z22, Z20, Z20
+	VMOVUPS      Z20, (DX)
+	VMULPS       Z18, Z18, Z22
+	VSUBPS       Z21, Z22, Z22
+	VMULPS       Z1, Z22, Z22
+	VADDPS       Z22, Z21, Z21
+	VMOVUPS      Z21, (BX)
+	VMULPS       Z2, Z20, Z20
+	VDIVPS       Z3, Z20, Z20
+	VMULPS       Z4, Z18, Z18
+	VDIVPS       Z5, Z18, Z18
+	VADDPS       Z18, Z20, Z20
+	VMULPS       Z14, Z21, Z18
+	VMOVAPS      Z21, Z22
+	VFMSUB231PS  Z6, Z18, Z22
+	VFNMADD231PS Z14, Z22, Z18
+	VPANDD       Z15, Z21, Z22
+	VPSUBD       Z16, Z22, Z22
+	VPCMPUD      $0x02, Z17, Z22, K1
+	VPTESTNMD    Z15, Z21, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipNormEMAAVX512_vs
+	VDIVPS       Z6, Z21, Z18
+
+nadamWithClipNormEMAAVX512_vs:
+	VMOVAPS Z18, Z22
+	VSQRTPS Z22, Z22
+	VADDPS  Z8, Z22, Z22
+	VMULPS  Z7, Z20, Z20
+	VDIVPS  Z22, Z20, Z20
+	VSUBPS  Z20, Z19, Z19
+	VMULPS  (SI), Z11, Z22
+	VMULPS  Z19, Z12, Z18
+	VADDPS  Z18, Z22, Z22
+	VMOVUPS Z22, (SI)
+	VMOVUPS Z19, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -19686,7 +20166,16 @@ nadamWithClipNormEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipNormEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipNormEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipNormEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipNormEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipNormEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipNormEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -19709,41 +20198,74 @@ TEXT ·nadamWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(DI), Z10
 	VBROADCASTSS 352(DI), Z11
 	VBROADCASTSS 384(DI), Z12
+	VBROADCASTSS 480(DI), Z13
+	VBROADCASTSS 512(DI), Z14
+	VPBROADCASTD nadamWithClipNormDecayAVX512_abs<>+0(SB), Z15
+	VPBROADCASTD nadamWithClipNormDecayAVX512_lo<>+0(SB), Z16
+	VPBROADCASTD nadamWithClipNormDecayAVX512_span<>+0(SB), Z17
 	TESTQ        SI, SI
 	JZ           nadamWithClipNormDecayAVX512_done
 
 nadamWithClipNormDecayAVX512_loop:
-	VMOVUPS (CX), Z13
-	VMULPS  Z9, Z13, Z13
-	VDIVPS  Z10, Z13, Z13
-	VMOVUPS Z13, (CX)
-	VMOVUPS (AX), Z14
-	VMULPS  Z11, Z14, Z17
-	VMULPS  Z12, Z17, Z17
-	VSUBPS  Z17, Z14, Z14
-	VMOVUPS (DX), Z15
-	VMOVUPS (BX), Z16
-	VSUBPS  Z15, Z13, Z17
-	VMULPS  Z0, Z17, Z17
-	VADDPS  Z17, Z15, Z15
-	VMOVUPS Z15, (DX)
-	VMULPS  Z13, Z13, Z17
-	VSUBPS  Z16, Z17, Z17
-	VMULPS  Z1, Z17, Z17
-	VADDPS  Z17, Z16, Z16
-	VMOVUPS Z16, (BX)
-	VMULPS  Z2, Z15, Z15
-	VDIVPS  Z3, Z15, Z15
-	VMULPS  Z4, Z13, Z13
-	VDIVPS  Z5, Z13, Z13
-	VADDPS  Z13, Z15, Z15
-	VDIVPS  Z6, Z16, Z17
-	VSQRTPS Z17, Z17
-	VADDPS  Z8, Z17, Z17
-	VMULPS  Z7, Z15, Z15
-	VDIVPS  Z17, Z15, Z15
-	VSUBPS  Z15, Z14, Z14
-	VMOVUPS Z14, (AX)
+	VMOVUPS      (CX), Z18
+	VMULPS       Z9, Z18, Z18
+	VMULPS       Z13, Z18, Z19
+	VMOVAPS      Z18, Z20
+	VFMSUB231PS  Z10, Z19, Z20
+	VFNMADD231PS Z13, Z20, Z19
+	VPANDD       Z15, Z18, Z20
+	VPSUBD       Z16, Z20, Z20
+	VPCMPUD      $0x02, Z17, Z20, K1
+	VPTESTNMD    Z15, Z18, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipNormDecayAVX512_clipdiv
+	VDIVPS       Z10, Z18, Z19
+
+nadamWithClipNormDecayAVX512_clipdiv:
+	VMOVAPS      Z19, Z18
+	VMOVUPS      Z18, (CX)
+	VMOVUPS      (AX), Z19
+	VMULPS       Z11, Z19, Z22
+	VMULPS       Z12, Z22, Z22
+	VSUBPS       Z22, Z19, Z19
+	VMOVUPS      (DX), Z20
+	VMOVUPS      (BX), Z21
+	VSUBPS       Z20, Z18, Z22
+	VMULPS       Z0, Z22, Z22
+	VADDPS       Z22, Z20, Z20
+	VMOVUPS      Z20, (DX)
+	VMULPS       Z18, Z18, Z22
+	VSUBPS       Z21, Z22, Z22
+	VMULPS       Z1, Z22, Z22
+	VADDPS       Z22, Z21, Z21
+	VMOVUPS      Z21, (BX)
+	VMULPS       Z2, Z20, Z20
+	VDIVPS       Z3, Z20, Z20
+	VMULPS       Z4, Z18, Z18
+	VDIVPS       Z5, Z18, Z18
+	VADDPS       Z18, Z20, Z20
+	VMULPS       Z14, Z21, Z18
+	VMOVAPS      Z21, Z22
+	VFMSUB231PS  Z6, Z18, Z22
+	VFNMADD231PS Z14, Z22, Z18
+	VPANDD       Z15, Z21, Z22
+	VPSUBD       Z16, Z22, Z22
+	VPCMPUD      $0x02, Z17, Z22, K1
+	VPTESTNMD    Z15, Z21, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipNormDecayAVX512_vs
+	VDIVPS       Z6, Z21, Z18
+
+nadamWithClipNormDecayAVX512_vs:
+	VMOVAPS Z18, Z22
+	VSQRTPS Z22, Z22
+	VADDPS  Z8, Z22, Z22
+	VMULPS  Z7, Z20, Z20
+	VDIVPS  Z22, Z20, Z20
+	VSUBPS  Z20, Z19, Z19
+	VMOVUPS Z19, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -19755,7 +20277,16 @@ nadamWithClipNormDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipNormDecayAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipNormDecayAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipNormDecayAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipNormDecayAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipNormDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipNormDecayAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -19781,45 +20312,78 @@ TEXT ·nadamWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 384(R8), Z12
 	VBROADCASTSS 416(R8), Z13
 	VBROADCASTSS 448(R8), Z14
+	VBROADCASTSS 480(R8), Z15
+	VBROADCASTSS 512(R8), Z16
+	VPBROADCASTD nadamWithClipNormDecayEMAAVX512_abs<>+0(SB), Z17
+	VPBROADCASTD nadamWithClipNormDecayEMAAVX512_lo<>+0(SB), Z18
+	VPBROADCASTD nadamWithClipNormDecayEMAAVX512_span<>+0(SB), Z19
 	TESTQ        DI, DI
 	JZ           nadamWithClipNormDecayEMAAVX512_done
 
 nadamWithClipNormDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z15
-	VMULPS  Z9, Z15, Z15
-	VDIVPS  Z10, Z15, Z15
-	VMOVUPS Z15, (CX)
-	VMOVUPS (AX), Z16
-	VMULPS  Z11, Z16, Z19
-	VMULPS  Z12, Z19, Z19
-	VSUBPS  Z19, Z16, Z16
-	VMOVUPS (DX), Z17
-	VMOVUPS (BX), Z18
-	VSUBPS  Z17, Z15, Z19
-	VMULPS  Z0, Z19, Z19
-	VADDPS  Z19, Z17, Z17
-	VMOVUPS Z17, (DX)
-	VMULPS  Z15, Z15, Z19
-	VSUBPS  Z18, Z19, Z19
-	VMULPS  Z1, Z19, Z19
-	VADDPS  Z19, Z18, Z18
-	VMOVUPS Z18, (BX)
-	VMULPS  Z2, Z17, Z17
-	VDIVPS  Z3, Z17, Z17
-	VMULPS  Z4, Z15, Z15
-	VDIVPS  Z5, Z15, Z15
-	VADDPS  Z15, Z17, Z17
-	VDIVPS  Z6, Z18, Z19
-	VSQRTPS Z19, Z19
-	VADDPS  Z8, Z19, Z19
-	VMULPS  Z7, Z17, Z17
-	VDIVPS  Z19, Z17, Z17
-	VSUBPS  Z17, Z16, Z16
-	VMULPS  (SI), Z13, Z19
-	VMULPS  Z16, Z14, Z15
-	VADDPS  Z15, Z19, Z19
-	VMOVUPS Z19, (SI)
-	VMOVUPS Z16, (AX)
+	VMOVUPS      (CX), Z20
+	VMULPS       Z9, Z20, Z20
+	VMULPS       Z15, Z20, Z21
+	VMOVAPS      Z20, Z22
+	VFMSUB231PS  Z10, Z21, Z22
+	VFNMADD231PS Z15, Z22, Z21
+	VPANDD       Z17, Z20, Z22
+	VPSUBD       Z18, Z22, Z22
+	VPCMPUD      $0x02, Z19, Z22, K1
+	VPTESTNMD    Z17, Z20, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipNormDecayEMAAVX512_clipdiv
+	VDIVPS       Z10, Z20, Z21
+
+nadamWithClipNormDecayEMAAVX512_clipdiv:
+	VMOVAPS      Z21, Z20
+	VMOVUPS      Z20, (CX)
+	VMOVUPS      (AX), Z21
+	VMULPS       Z11, Z21, Z24
+	VMULPS       Z12, Z24, Z24
+	VSUBPS       Z24, Z21, Z21
+	VMOVUPS      (DX), Z22
+	VMOVUPS      (BX), Z23
+	VSUBPS       Z22, Z20, Z24
+	VMULPS       Z0, Z24, Z24
+	VADDPS       Z24, Z22, Z22
+	VMOVUPS      Z22, (DX)
+	VMULPS       Z20, Z20, Z24
+	VSUBPS       Z23, Z24, Z24
+	VMULPS       Z1, Z24, Z24
+	VADDPS       Z24, Z23, Z23
+	VMOVUPS      Z23, (BX)
+	VMULPS       Z2, Z22, Z22
+	VDIVPS       Z3, Z22, Z22
+	VMULPS       Z4, Z20, Z20
+	VDIVPS       Z5, Z20, Z20
+	VADDPS       Z20, Z22, Z22
+	VMULPS       Z16, Z23, Z20
+	VMOVAPS      Z23, Z24
+	VFMSUB231PS  Z6, Z20, Z24
+	VFNMADD231PS Z16, Z24, Z20
+	VPANDD       Z17, Z23, Z24
+	VPSUBD       Z18, Z24, Z24
+	VPCMPUD      $0x02, Z19, Z24, K1
+	VPTESTNMD    Z17, Z23, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipNormDecayEMAAVX512_vs
+	VDIVPS       Z6, Z23, Z20
+
+nadamWithClipNormDecayEMAAVX512_vs:
+	VMOVAPS Z20, Z24
+	VSQRTPS Z24, Z24
+	VADDPS  Z8, Z24, Z24
+	VMULPS  Z7, Z22, Z22
+	VDIVPS  Z24, Z22, Z22
+	VSUBPS  Z22, Z21, Z21
+	VMULPS  (SI), Z13, Z24
+	VMULPS  Z21, Z14, Z20
+	VADDPS  Z20, Z24, Z24
+	VMOVUPS Z24, (SI)
+	VMOVUPS Z21, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -19832,7 +20396,16 @@ nadamWithClipNormDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipNormDecayEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipNormDecayEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipNormDecayEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipNormDecayEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipNormDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipNormDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -19853,37 +20426,55 @@ TEXT ·nadamWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 256(DI), Z8
 	VBROADCASTSS 288(DI), Z9
 	VBROADCASTSS 320(DI), Z10
+	VBROADCASTSS 512(DI), Z10
+	VPBROADCASTD nadamWithClipScaleAVX512_abs<>+0(SB), Z11
+	VPBROADCASTD nadamWithClipScaleAVX512_lo<>+0(SB), Z12
+	VPBROADCASTD nadamWithClipScaleAVX512_span<>+0(SB), Z13
 	TESTQ        SI, SI
 	JZ           nadamWithClipScaleAVX512_done
 
 nadamWithClipScaleAVX512_loop:
-	VMOVUPS (CX), Z10
-	VMULPS  Z9, Z10, Z10
-	VMOVUPS Z10, (CX)
-	VMOVUPS (AX), Z11
-	VMOVUPS (DX), Z12
-	VMOVUPS (BX), Z13
-	VSUBPS  Z12, Z10, Z14
-	VMULPS  Z0, Z14, Z14
-	VADDPS  Z14, Z12, Z12
-	VMOVUPS Z12, (DX)
-	VMULPS  Z10, Z10, Z14
-	VSUBPS  Z13, Z14, Z14
-	VMULPS  Z1, Z14, Z14
-	VADDPS  Z14, Z13, Z13
-	VMOVUPS Z13, (BX)
-	VMULPS  Z2, Z12, Z12
-	VDIVPS  Z3, Z12, Z12
-	VMULPS  Z4, Z10, Z10
-	VDIVPS  Z5, Z10, Z10
-	VADDPS  Z10, Z12, Z12
-	VDIVPS  Z6, Z13, Z14
-	VSQRTPS Z14, Z14
-	VADDPS  Z8, Z14, Z14
-	VMULPS  Z7, Z12, Z12
-	VDIVPS  Z14, Z12, Z12
-	VSUBPS  Z12, Z11, Z11
-	VMOVUPS Z11, (AX)
+	VMOVUPS      (CX), Z14
+	VMULPS       Z9, Z14, Z14
+	VMOVUPS      Z14, (CX)
+	VMOVUPS      (AX), Z15
+	VMOVUPS      (DX), Z16
+	VMOVUPS      (BX), Z17
+	VSUBPS       Z16, Z14, Z18
+	VMULPS       Z0, Z18, Z18
+	VADDPS       Z18, Z16, Z16
+	VMOVUPS      Z16, (DX)
+	VMULPS       Z14, Z14, Z18
+	VSUBPS       Z17, Z18, Z18
+	VMULPS       Z1, Z18, Z18
+	VADDPS       Z18, Z17, Z17
+	VMOVUPS      Z17, (BX)
+	VMULPS       Z2, Z16, Z16
+	VDIVPS       Z3, Z16, Z16
+	VMULPS       Z4, Z14, Z14
+	VDIVPS       Z5, Z14, Z14
+	VADDPS       Z14, Z16, Z16
+	VMULPS       Z10, Z17, Z14
+	VMOVAPS      Z17, Z18
+	VFMSUB231PS  Z6, Z14, Z18
+	VFNMADD231PS Z10, Z18, Z14
+	VPANDD       Z11, Z17, Z18
+	VPSUBD       Z12, Z18, Z18
+	VPCMPUD      $0x02, Z13, Z18, K1
+	VPTESTNMD    Z11, Z17, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipScaleAVX512_vs
+	VDIVPS       Z6, Z17, Z14
+
+nadamWithClipScaleAVX512_vs:
+	VMOVAPS Z14, Z18
+	VSQRTPS Z18, Z18
+	VADDPS  Z8, Z18, Z18
+	VMULPS  Z7, Z16, Z16
+	VDIVPS  Z18, Z16, Z16
+	VSUBPS  Z16, Z15, Z15
+	VMOVUPS Z15, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -19895,7 +20486,16 @@ nadamWithClipScaleAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipScaleAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipScaleAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipScaleAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipScaleAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipScaleAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipScaleAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -19919,41 +20519,59 @@ TEXT ·nadamWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(R8), Z10
 	VBROADCASTSS 416(R8), Z10
 	VBROADCASTSS 448(R8), Z11
+	VBROADCASTSS 512(R8), Z12
+	VPBROADCASTD nadamWithClipScaleEMAAVX512_abs<>+0(SB), Z13
+	VPBROADCASTD nadamWithClipScaleEMAAVX512_lo<>+0(SB), Z14
+	VPBROADCASTD nadamWithClipScaleEMAAVX512_span<>+0(SB), Z15
 	TESTQ        DI, DI
 	JZ           nadamWithClipScaleEMAAVX512_done
 
 nadamWithClipScaleEMAAVX512_loop:
-	VMOVUPS (CX), Z12
-	VMULPS  Z9, Z12, Z12
-	VMOVUPS Z12, (CX)
-	VMOVUPS (AX), Z13
-	VMOVUPS (DX), Z14
-	VMOVUPS (BX), Z15
-	VSUBPS  Z14, Z12, Z16
-	VMULPS  Z0, Z16, Z16
-	VADDPS  Z16, Z14, Z14
-	VMOVUPS Z14, (DX)
-	VMULPS  Z12, Z12, Z16
-	VSUBPS  Z15, Z16, Z16
-	VMULPS  Z1, Z16, Z16
-	VADDPS  Z16, Z15, Z15
-	VMOVUPS Z15, (BX)
-	VMULPS  Z2, Z14, Z14
-	VDIVPS  Z3, Z14, Z14
-	VMULPS  Z4, Z12, Z12
-	VDIVPS  Z5, Z12, Z12
-	VADDPS  Z12, Z14, Z14
-	VDIVPS  Z6, Z15, Z16
-	VSQRTPS Z16, Z16
-	VADDPS  Z8, Z16, Z16
-	VMULPS  Z7, Z14, Z14
-	VDIVPS  Z16, Z14, Z14
-	VSUBPS  Z14, Z13, Z13
-	VMULPS  (SI), Z10, Z16
-	VMULPS  Z13, Z11, Z12
-	VADDPS  Z12, Z16, Z16
-	VMOVUPS Z16, (SI)
-	VMOVUPS Z13, (AX)
+	VMOVUPS      (CX), Z16
+	VMULPS       Z9, Z16, Z16
+	VMOVUPS      Z16, (CX)
+	VMOVUPS      (AX), Z17
+	VMOVUPS      (DX), Z18
+	VMOVUPS      (BX), Z19
+	VSUBPS       Z18, Z16, Z20
+	VMULPS       Z0, Z20, Z20
+	VADDPS       Z20, Z18, Z18
+	VMOVUPS      Z18, (DX)
+	VMULPS       Z16, Z16, Z20
+	VSUBPS       Z19, Z20, Z20
+	VMULPS       Z1, Z20, Z20
+	VADDPS       Z20, Z19, Z19
+	VMOVUPS      Z19, (BX)
+	VMULPS       Z2, Z18, Z18
+	VDIVPS       Z3, Z18, Z18
+	VMULPS       Z4, Z16, Z16
+	VDIVPS       Z5, Z16, Z16
+	VADDPS       Z16, Z18, Z18
+	VMULPS       Z12, Z19, Z16
+	VMOVAPS      Z19, Z20
+	VFMSUB231PS  Z6, Z16, Z20
+	VFNMADD231PS Z12, Z20, Z16
+	VPANDD       Z13, Z19, Z20
+	VPSUBD       Z14, Z20, Z20
+	VPCMPUD      $0x02, Z15, Z20, K1
+	VPTESTNMD    Z13, Z19, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipScaleEMAAVX512_vs
+	VDIVPS       Z6, Z19, Z16
+
+nadamWithClipScaleEMAAVX512_vs:
+	VMOVAPS Z16, Z20
+	VSQRTPS Z20, Z20
+	VADDPS  Z8, Z20, Z20
+	VMULPS  Z7, Z18, Z18
+	VDIVPS  Z20, Z18, Z18
+	VSUBPS  Z18, Z17, Z17
+	VMULPS  (SI), Z10, Z20
+	VMULPS  Z17, Z11, Z16
+	VADDPS  Z16, Z20, Z20
+	VMOVUPS Z20, (SI)
+	VMOVUPS Z17, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -19966,7 +20584,16 @@ nadamWithClipScaleEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipScaleEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipScaleEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipScaleEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipScaleEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipScaleEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipScaleEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -19989,40 +20616,58 @@ TEXT ·nadamWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(DI), Z10
 	VBROADCASTSS 352(DI), Z10
 	VBROADCASTSS 384(DI), Z11
+	VBROADCASTSS 512(DI), Z12
+	VPBROADCASTD nadamWithClipScaleDecayAVX512_abs<>+0(SB), Z13
+	VPBROADCASTD nadamWithClipScaleDecayAVX512_lo<>+0(SB), Z14
+	VPBROADCASTD nadamWithClipScaleDecayAVX512_span<>+0(SB), Z15
 	TESTQ        SI, SI
 	JZ           nadamWithClipScaleDecayAVX512_done
 
 nadamWithClipScaleDecayAVX512_loop:
-	VMOVUPS (CX), Z12
-	VMULPS  Z9, Z12, Z12
-	VMOVUPS Z12, (CX)
-	VMOVUPS (AX), Z13
-	VMULPS  Z10, Z13, Z16
-	VMULPS  Z11, Z16, Z16
-	VSUBPS  Z16, Z13, Z13
-	VMOVUPS (DX), Z14
-	VMOVUPS (BX), Z15
-	VSUBPS  Z14, Z12, Z16
-	VMULPS  Z0, Z16, Z16
-	VADDPS  Z16, Z14, Z14
-	VMOVUPS Z14, (DX)
-	VMULPS  Z12, Z12, Z16
-	VSUBPS  Z15, Z16, Z16
-	VMULPS  Z1, Z16, Z16
-	VADDPS  Z16, Z15, Z15
-	VMOVUPS Z15, (BX)
-	VMULPS  Z2, Z14, Z14
-	VDIVPS  Z3, Z14, Z14
-	VMULPS  Z4, Z12, Z12
-	VDIVPS  Z5, Z12, Z12
-	VADDPS  Z12, Z14, Z14
-	VDIVPS  Z6, Z15, Z16
-	VSQRTPS Z16, Z16
-	VADDPS  Z8, Z16, Z16
-	VMULPS  Z7, Z14, Z14
-	VDIVPS  Z16, Z14, Z14
-	VSUBPS  Z14, Z13, Z13
-	VMOVUPS Z13, (AX)
+	VMOVUPS      (CX), Z16
+	VMULPS       Z9, Z16, Z16
+	VMOVUPS      Z16, (CX)
+	VMOVUPS      (AX), Z17
+	VMULPS       Z10, Z17, Z20
+	VMULPS       Z11, Z20, Z20
+	VSUBPS       Z20, Z17, Z17
+	VMOVUPS      (DX), Z18
+	VMOVUPS      (BX), Z19
+	VSUBPS       Z18, Z16, Z20
+	VMULPS       Z0, Z20, Z20
+	VADDPS       Z20, Z18, Z18
+	VMOVUPS      Z18, (DX)
+	VMULPS       Z16, Z16, Z20
+	VSUBPS       Z19, Z20, Z20
+	VMULPS       Z1, Z20, Z20
+	VADDPS       Z20, Z19, Z19
+	VMOVUPS      Z19, (BX)
+	VMULPS       Z2, Z18, Z18
+	VDIVPS       Z3, Z18, Z18
+	VMULPS       Z4, Z16, Z16
+	VDIVPS       Z5, Z16, Z16
+	VADDPS       Z16, Z18, Z18
+	VMULPS       Z12, Z19, Z16
+	VMOVAPS      Z19, Z20
+	VFMSUB231PS  Z6, Z16, Z20
+	VFNMADD231PS Z12, Z20, Z16
+	VPANDD       Z13, Z19, Z20
+	VPSUBD       Z14, Z20, Z20
+	VPCMPUD      $0x02, Z15, Z20, K1
+	VPTESTNMD    Z13, Z19, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipScaleDecayAVX512_vs
+	VDIVPS       Z6, Z19, Z16
+
+nadamWithClipScaleDecayAVX512_vs:
+	VMOVAPS Z16, Z20
+	VSQRTPS Z20, Z20
+	VADDPS  Z8, Z20, Z20
+	VMULPS  Z7, Z18, Z18
+	VDIVPS  Z20, Z18, Z18
+	VSUBPS  Z18, Z17, Z17
+	VMOVUPS Z17, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20034,7 +20679,16 @@ nadamWithClipScaleDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipScaleDecayAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipScaleDecayAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipScaleDecayAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipScaleDecayAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipScaleDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipScaleDecayAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20060,44 +20714,62 @@ TEXT ·nadamWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 384(R8), Z11
 	VBROADCASTSS 416(R8), Z12
 	VBROADCASTSS 448(R8), Z13
+	VBROADCASTSS 512(R8), Z14
+	VPBROADCASTD nadamWithClipScaleDecayEMAAVX512_abs<>+0(SB), Z15
+	VPBROADCASTD nadamWithClipScaleDecayEMAAVX512_lo<>+0(SB), Z16
+	VPBROADCASTD nadamWithClipScaleDecayEMAAVX512_span<>+0(SB), Z17
 	TESTQ        DI, DI
 	JZ           nadamWithClipScaleDecayEMAAVX512_done
 
 nadamWithClipScaleDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z14
-	VMULPS  Z9, Z14, Z14
-	VMOVUPS Z14, (CX)
-	VMOVUPS (AX), Z15
-	VMULPS  Z10, Z15, Z18
-	VMULPS  Z11, Z18, Z18
-	VSUBPS  Z18, Z15, Z15
-	VMOVUPS (DX), Z16
-	VMOVUPS (BX), Z17
-	VSUBPS  Z16, Z14, Z18
-	VMULPS  Z0, Z18, Z18
-	VADDPS  Z18, Z16, Z16
-	VMOVUPS Z16, (DX)
-	VMULPS  Z14, Z14, Z18
-	VSUBPS  Z17, Z18, Z18
-	VMULPS  Z1, Z18, Z18
-	VADDPS  Z18, Z17, Z17
-	VMOVUPS Z17, (BX)
-	VMULPS  Z2, Z16, Z16
-	VDIVPS  Z3, Z16, Z16
-	VMULPS  Z4, Z14, Z14
-	VDIVPS  Z5, Z14, Z14
-	VADDPS  Z14, Z16, Z16
-	VDIVPS  Z6, Z17, Z18
-	VSQRTPS Z18, Z18
-	VADDPS  Z8, Z18, Z18
-	VMULPS  Z7, Z16, Z16
-	VDIVPS  Z18, Z16, Z16
-	VSUBPS  Z16, Z15, Z15
-	VMULPS  (SI), Z12, Z18
-	VMULPS  Z15, Z13, Z14
-	VADDPS  Z14, Z18, Z18
-	VMOVUPS Z18, (SI)
-	VMOVUPS Z15, (AX)
+	VMOVUPS      (CX), Z18
+	VMULPS       Z9, Z18, Z18
+	VMOVUPS      Z18, (CX)
+	VMOVUPS      (AX), Z19
+	VMULPS       Z10, Z19, Z22
+	VMULPS       Z11, Z22, Z22
+	VSUBPS       Z22, Z19, Z19
+	VMOVUPS      (DX), Z20
+	VMOVUPS      (BX), Z21
+	VSUBPS       Z20, Z18, Z22
+	VMULPS       Z0, Z22, Z22
+	VADDPS       Z22, Z20, Z20
+	VMOVUPS      Z20, (DX)
+	VMULPS       Z18, Z18, Z22
+	VSUBPS       Z21, Z22, Z22
+	VMULPS       Z1, Z22, Z22
+	VADDPS       Z22, Z21, Z21
+	VMOVUPS      Z21, (BX)
+	VMULPS       Z2, Z20, Z20
+	VDIVPS       Z3, Z20, Z20
+	VMULPS       Z4, Z18, Z18
+	VDIVPS       Z5, Z18, Z18
+	VADDPS       Z18, Z20, Z20
+	VMULPS       Z14, Z21, Z18
+	VMOVAPS      Z21, Z22
+	VFMSUB231PS  Z6, Z18, Z22
+	VFNMADD231PS Z14, Z22, Z18
+	VPANDD       Z15, Z21, Z22
+	VPSUBD       Z16, Z22, Z22
+	VPCMPUD      $0x02, Z17, Z22, K1
+	VPTESTNMD    Z15, Z21, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipScaleDecayEMAAVX512_vs
+	VDIVPS       Z6, Z21, Z18
+
+nadamWithClipScaleDecayEMAAVX512_vs:
+	VMOVAPS Z18, Z22
+	VSQRTPS Z22, Z22
+	VADDPS  Z8, Z22, Z22
+	VMULPS  Z7, Z20, Z20
+	VDIVPS  Z22, Z20, Z20
+	VSUBPS  Z20, Z19, Z19
+	VMULPS  (SI), Z12, Z22
+	VMULPS  Z19, Z13, Z18
+	VADDPS  Z18, Z22, Z22
+	VMOVUPS Z22, (SI)
+	VMOVUPS Z19, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20110,7 +20782,16 @@ nadamWithClipScaleDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipScaleDecayEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipScaleDecayEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipScaleDecayEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipScaleDecayEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipScaleDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipScaleDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipValueAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20131,38 +20812,56 @@ TEXT ·nadamWithClipValueAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 256(DI), Z8
 	VBROADCASTSS 288(DI), Z9
 	VBROADCASTSS 320(DI), Z10
+	VBROADCASTSS 512(DI), Z11
+	VPBROADCASTD nadamWithClipValueAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD nadamWithClipValueAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD nadamWithClipValueAVX512_span<>+0(SB), Z14
 	TESTQ        SI, SI
 	JZ           nadamWithClipValueAVX512_done
 
 nadamWithClipValueAVX512_loop:
-	VMOVUPS (CX), Z11
-	VMINPS  Z11, Z10, Z11
-	VMAXPS  Z11, Z9, Z11
-	VMOVUPS Z11, (CX)
-	VMOVUPS (AX), Z12
-	VMOVUPS (DX), Z13
-	VMOVUPS (BX), Z14
-	VSUBPS  Z13, Z11, Z15
-	VMULPS  Z0, Z15, Z15
-	VADDPS  Z15, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VMULPS  Z11, Z11, Z15
-	VSUBPS  Z14, Z15, Z15
-	VMULPS  Z1, Z15, Z15
-	VADDPS  Z15, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z2, Z13, Z13
-	VDIVPS  Z3, Z13, Z13
-	VMULPS  Z4, Z11, Z11
-	VDIVPS  Z5, Z11, Z11
-	VADDPS  Z11, Z13, Z13
-	VDIVPS  Z6, Z14, Z15
-	VSQRTPS Z15, Z15
-	VADDPS  Z8, Z15, Z15
-	VMULPS  Z7, Z13, Z13
-	VDIVPS  Z15, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
-	VMOVUPS Z12, (AX)
+	VMOVUPS      (CX), Z15
+	VMINPS       Z15, Z10, Z15
+	VMAXPS       Z15, Z9, Z15
+	VMOVUPS      Z15, (CX)
+	VMOVUPS      (AX), Z16
+	VMOVUPS      (DX), Z17
+	VMOVUPS      (BX), Z18
+	VSUBPS       Z17, Z15, Z19
+	VMULPS       Z0, Z19, Z19
+	VADDPS       Z19, Z17, Z17
+	VMOVUPS      Z17, (DX)
+	VMULPS       Z15, Z15, Z19
+	VSUBPS       Z18, Z19, Z19
+	VMULPS       Z1, Z19, Z19
+	VADDPS       Z19, Z18, Z18
+	VMOVUPS      Z18, (BX)
+	VMULPS       Z2, Z17, Z17
+	VDIVPS       Z3, Z17, Z17
+	VMULPS       Z4, Z15, Z15
+	VDIVPS       Z5, Z15, Z15
+	VADDPS       Z15, Z17, Z17
+	VMULPS       Z11, Z18, Z15
+	VMOVAPS      Z18, Z19
+	VFMSUB231PS  Z6, Z15, Z19
+	VFNMADD231PS Z11, Z19, Z15
+	VPANDD       Z12, Z18, Z19
+	VPSUBD       Z13, Z19, Z19
+	VPCMPUD      $0x02, Z14, Z19, K1
+	VPTESTNMD    Z12, Z18, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipValueAVX512_vs
+	VDIVPS       Z6, Z18, Z15
+
+nadamWithClipValueAVX512_vs:
+	VMOVAPS Z15, Z19
+	VSQRTPS Z19, Z19
+	VADDPS  Z8, Z19, Z19
+	VMULPS  Z7, Z17, Z17
+	VDIVPS  Z19, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
+	VMOVUPS Z16, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20174,7 +20873,16 @@ nadamWithClipValueAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipValueAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipValueAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipValueAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipValueAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipValueAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipValueAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20198,42 +20906,60 @@ TEXT ·nadamWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(R8), Z10
 	VBROADCASTSS 416(R8), Z11
 	VBROADCASTSS 448(R8), Z12
+	VBROADCASTSS 512(R8), Z13
+	VPBROADCASTD nadamWithClipValueEMAAVX512_abs<>+0(SB), Z14
+	VPBROADCASTD nadamWithClipValueEMAAVX512_lo<>+0(SB), Z15
+	VPBROADCASTD nadamWithClipValueEMAAVX512_span<>+0(SB), Z16
 	TESTQ        DI, DI
 	JZ           nadamWithClipValueEMAAVX512_done
 
 nadamWithClipValueEMAAVX512_loop:
-	VMOVUPS (CX), Z13
-	VMINPS  Z13, Z10, Z13
-	VMAXPS  Z13, Z9, Z13
-	VMOVUPS Z13, (CX)
-	VMOVUPS (AX), Z14
-	VMOVUPS (DX), Z15
-	VMOVUPS (BX), Z16
-	VSUBPS  Z15, Z13, Z17
-	VMULPS  Z0, Z17, Z17
-	VADDPS  Z17, Z15, Z15
-	VMOVUPS Z15, (DX)
-	VMULPS  Z13, Z13, Z17
-	VSUBPS  Z16, Z17, Z17
-	VMULPS  Z1, Z17, Z17
-	VADDPS  Z17, Z16, Z16
-	VMOVUPS Z16, (BX)
-	VMULPS  Z2, Z15, Z15
-	VDIVPS  Z3, Z15, Z15
-	VMULPS  Z4, Z13, Z13
-	VDIVPS  Z5, Z13, Z13
-	VADDPS  Z13, Z15, Z15
-	VDIVPS  Z6, Z16, Z17
-	VSQRTPS Z17, Z17
-	VADDPS  Z8, Z17, Z17
-	VMULPS  Z7, Z15, Z15
-	VDIVPS  Z17, Z15, Z15
-	VSUBPS  Z15, Z14, Z14
-	VMULPS  (SI), Z11, Z17
-	VMULPS  Z14, Z12, Z13
-	VADDPS  Z13, Z17, Z17
-	VMOVUPS Z17, (SI)
-	VMOVUPS Z14, (AX)
+	VMOVUPS      (CX), Z17
+	VMINPS       Z17, Z10, Z17
+	VMAXPS       Z17, Z9, Z17
+	VMOVUPS      Z17, (CX)
+	VMOVUPS      (AX), Z18
+	VMOVUPS      (DX), Z19
+	VMOVUPS      (BX), Z20
+	VSUBPS       Z19, Z17, Z21
+	VMULPS       Z0, Z21, Z21
+	VADDPS       Z21, Z19, Z19
+	VMOVUPS      Z19, (DX)
+	VMULPS       Z17, Z17, Z21
+	VSUBPS       Z20, Z21, Z21
+	VMULPS       Z1, Z21, Z21
+	VADDPS       Z21, Z20, Z20
+	VMOVUPS      Z20, (BX)
+	VMULPS       Z2, Z19, Z19
+	VDIVPS       Z3, Z19, Z19
+	VMULPS       Z4, Z17, Z17
+	VDIVPS       Z5, Z17, Z17
+	VADDPS       Z17, Z19, Z19
+	VMULPS       Z13, Z20, Z17
+	VMOVAPS      Z20, Z21
+	VFMSUB231PS  Z6, Z17, Z21
+	VFNMADD231PS Z13, Z21, Z17
+	VPANDD       Z14, Z20, Z21
+	VPSUBD       Z15, Z21, Z21
+	VPCMPUD      $0x02, Z16, Z21, K1
+	VPTESTNMD    Z14, Z20, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipValueEMAAVX512_vs
+	VDIVPS       Z6, Z20, Z17
+
+nadamWithClipValueEMAAVX512_vs:
+	VMOVAPS Z17, Z21
+	VSQRTPS Z21, Z21
+	VADDPS  Z8, Z21, Z21
+	VMULPS  Z7, Z19, Z19
+	VDIVPS  Z21, Z19, Z19
+	VSUBPS  Z19, Z18, Z18
+	VMULPS  (SI), Z11, Z21
+	VMULPS  Z18, Z12, Z17
+	VADDPS  Z17, Z21, Z21
+	VMOVUPS Z21, (SI)
+	VMOVUPS Z18, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20246,7 +20972,16 @@ nadamWithClipValueEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipValueEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipValueEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipValueEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipValueEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipValueEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipValueEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20269,41 +21004,59 @@ TEXT ·nadamWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(DI), Z10
 	VBROADCASTSS 352(DI), Z11
 	VBROADCASTSS 384(DI), Z12
+	VBROADCASTSS 512(DI), Z13
+	VPBROADCASTD nadamWithClipValueDecayAVX512_abs<>+0(SB), Z14
+	VPBROADCASTD nadamWithClipValueDecayAVX512_lo<>+0(SB), Z15
+	VPBROADCASTD nadamWithClipValueDecayAVX512_span<>+0(SB), Z16
 	TESTQ        SI, SI
 	JZ           nadamWithClipValueDecayAVX512_done
 
 nadamWithClipValueDecayAVX512_loop:
-	VMOVUPS (CX), Z13
-	VMINPS  Z13, Z10, Z13
-	VMAXPS  Z13, Z9, Z13
-	VMOVUPS Z13, (CX)
-	VMOVUPS (AX), Z14
-	VMULPS  Z11, Z14, Z17
-	VMULPS  Z12, Z17, Z17
-	VSUBPS  Z17, Z14, Z14
-	VMOVUPS (DX), Z15
-	VMOVUPS (BX), Z16
-	VSUBPS  Z15, Z13, Z17
-	VMULPS  Z0, Z17, Z17
-	VADDPS  Z17, Z15, Z15
-	VMOVUPS Z15, (DX)
-	VMULPS  Z13, Z13, Z17
-	VSUBPS  Z16, Z17, Z17
-	VMULPS  Z1, Z17, Z17
-	VADDPS  Z17, Z16, Z16
-	VMOVUPS Z16, (BX)
-	VMULPS  Z2, Z15, Z15
-	VDIVPS  Z3, Z15, Z15
-	VMULPS  Z4, Z13, Z13
-	VDIVPS  Z5, Z13, Z13
-	VADDPS  Z13, Z15, Z15
-	VDIVPS  Z6, Z16, Z17
-	VSQRTPS Z17, Z17
-	VADDPS  Z8, Z17, Z17
-	VMULPS  Z7, Z15, Z15
-	VDIVPS  Z17, Z15, Z15
-	VSUBPS  Z15, Z14, Z14
-	VMOVUPS Z14, (AX)
+	VMOVUPS      (CX), Z17
+	VMINPS       Z17, Z10, Z17
+	VMAXPS       Z17, Z9, Z17
+	VMOVUPS      Z17, (CX)
+	VMOVUPS      (AX), Z18
+	VMULPS       Z11, Z18, Z21
+	VMULPS       Z12, Z21, Z21
+	VSUBPS       Z21, Z18, Z18
+	VMOVUPS      (DX), Z19
+	VMOVUPS      (BX), Z20
+	VSUBPS       Z19, Z17, Z21
+	VMULPS       Z0, Z21, Z21
+	VADDPS       Z21, Z19, Z19
+	VMOVUPS      Z19, (DX)
+	VMULPS       Z17, Z17, Z21
+	VSUBPS       Z20, Z21, Z21
+	VMULPS       Z1, Z21, Z21
+	VADDPS       Z21, Z20, Z20
+	VMOVUPS      Z20, (BX)
+	VMULPS       Z2, Z19, Z19
+	VDIVPS       Z3, Z19, Z19
+	VMULPS       Z4, Z17, Z17
+	VDIVPS       Z5, Z17, Z17
+	VADDPS       Z17, Z19, Z19
+	VMULPS       Z13, Z20, Z17
+	VMOVAPS      Z20, Z21
+	VFMSUB231PS  Z6, Z17, Z21
+	VFNMADD231PS Z13, Z21, Z17
+	VPANDD       Z14, Z20, Z21
+	VPSUBD       Z15, Z21, Z21
+	VPCMPUD      $0x02, Z16, Z21, K1
+	VPTESTNMD    Z14, Z20, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipValueDecayAVX512_vs
+	VDIVPS       Z6, Z20, Z17
+
+nadamWithClipValueDecayAVX512_vs:
+	VMOVAPS Z17, Z21
+	VSQRTPS Z21, Z21
+	VADDPS  Z8, Z21, Z21
+	VMULPS  Z7, Z19, Z19
+	VDIVPS  Z21, Z19, Z19
+	VSUBPS  Z19, Z18, Z18
+	VMOVUPS Z18, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20315,7 +21068,16 @@ nadamWithClipValueDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipValueDecayAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipValueDecayAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipValueDecayAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipValueDecayAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipValueDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipValueDecayAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20341,45 +21103,63 @@ TEXT ·nadamWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 384(R8), Z12
 	VBROADCASTSS 416(R8), Z13
 	VBROADCASTSS 448(R8), Z14
+	VBROADCASTSS 512(R8), Z15
+	VPBROADCASTD nadamWithClipValueDecayEMAAVX512_abs<>+0(SB), Z16
+	VPBROADCASTD nadamWithClipValueDecayEMAAVX512_lo<>+0(SB), Z17
+	VPBROADCASTD nadamWithClipValueDecayEMAAVX512_span<>+0(SB), Z18
 	TESTQ        DI, DI
 	JZ           nadamWithClipValueDecayEMAAVX512_done
 
 nadamWithClipValueDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z15
-	VMINPS  Z15, Z10, Z15
-	VMAXPS  Z15, Z9, Z15
-	VMOVUPS Z15, (CX)
-	VMOVUPS (AX), Z16
-	VMULPS  Z11, Z16, Z19
-	VMULPS  Z12, Z19, Z19
-	VSUBPS  Z19, Z16, Z16
-	VMOVUPS (DX), Z17
-	VMOVUPS (BX), Z18
-	VSUBPS  Z17, Z15, Z19
-	VMULPS  Z0, Z19, Z19
-	VADDPS  Z19, Z17, Z17
-	VMOVUPS Z17, (DX)
-	VMULPS  Z15, Z15, Z19
-	VSUBPS  Z18, Z19, Z19
-	VMULPS  Z1, Z19, Z19
-	VADDPS  Z19, Z18, Z18
-	VMOVUPS Z18, (BX)
-	VMULPS  Z2, Z17, Z17
-	VDIVPS  Z3, Z17, Z17
-	VMULPS  Z4, Z15, Z15
-	VDIVPS  Z5, Z15, Z15
-	VADDPS  Z15, Z17, Z17
-	VDIVPS  Z6, Z18, Z19
-	VSQRTPS Z19, Z19
-	VADDPS  Z8, Z19, Z19
-	VMULPS  Z7, Z17, Z17
-	VDIVPS  Z19, Z17, Z17
-	VSUBPS  Z17, Z16, Z16
-	VMULPS  (SI), Z13, Z19
-	VMULPS  Z16, Z14, Z15
-	VADDPS  Z15, Z19, Z19
-	VMOVUPS Z19, (SI)
-	VMOVUPS Z16, (AX)
+	VMOVUPS      (CX), Z19
+	VMINPS       Z19, Z10, Z19
+	VMAXPS       Z19, Z9, Z19
+	VMOVUPS      Z19, (CX)
+	VMOVUPS      (AX), Z20
+	VMULPS       Z11, Z20, Z23
+	VMULPS       Z12, Z23, Z23
+	VSUBPS       Z23, Z20, Z20
+	VMOVUPS      (DX), Z21
+	VMOVUPS      (BX), Z22
+	VSUBPS       Z21, Z19, Z23
+	VMULPS       Z0, Z23, Z23
+	VADDPS       Z23, Z21, Z21
+	VMOVUPS      Z21, (DX)
+	VMULPS       Z19, Z19, Z23
+	VSUBPS       Z22, Z23, Z23
+	VMULPS       Z1, Z23, Z23
+	VADDPS       Z23, Z22, Z22
+	VMOVUPS      Z22, (BX)
+	VMULPS       Z2, Z21, Z21
+	VDIVPS       Z3, Z21, Z21
+	VMULPS       Z4, Z19, Z19
+	VDIVPS       Z5, Z19, Z19
+	VADDPS       Z19, Z21, Z21
+	VMULPS       Z15, Z22, Z19
+	VMOVAPS      Z22, Z23
+	VFMSUB231PS  Z6, Z19, Z23
+	VFNMADD231PS Z15, Z23, Z19
+	VPANDD       Z16, Z22, Z23
+	VPSUBD       Z17, Z23, Z23
+	VPCMPUD      $0x02, Z18, Z23, K1
+	VPTESTNMD    Z16, Z22, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamWithClipValueDecayEMAAVX512_vs
+	VDIVPS       Z6, Z22, Z19
+
+nadamWithClipValueDecayEMAAVX512_vs:
+	VMOVAPS Z19, Z23
+	VSQRTPS Z23, Z23
+	VADDPS  Z8, Z23, Z23
+	VMULPS  Z7, Z21, Z21
+	VDIVPS  Z23, Z21, Z21
+	VSUBPS  Z21, Z20, Z20
+	VMULPS  (SI), Z13, Z23
+	VMULPS  Z20, Z14, Z19
+	VADDPS  Z19, Z23, Z23
+	VMOVUPS Z23, (SI)
+	VMOVUPS Z20, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20392,7 +21172,16 @@ nadamWithClipValueDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamWithClipValueDecayEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamWithClipValueDecayEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipValueDecayEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamWithClipValueDecayEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamWithClipValueDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamWithClipValueDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20414,37 +21203,55 @@ TEXT ·nadamUnitWithEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 256(R8), Z6
 	VBROADCASTSS 416(R8), Z7
 	VBROADCASTSS 448(R8), Z8
+	VBROADCASTSS 512(R8), Z9
+	VPBROADCASTD nadamUnitWithEMAAVX512_abs<>+0(SB), Z10
+	VPBROADCASTD nadamUnitWithEMAAVX512_lo<>+0(SB), Z11
+	VPBROADCASTD nadamUnitWithEMAAVX512_span<>+0(SB), Z12
 	TESTQ        DI, DI
 	JZ           nadamUnitWithEMAAVX512_done
 
 nadamUnitWithEMAAVX512_loop:
-	VMOVUPS (CX), Z9
-	VMOVUPS (AX), Z10
-	VMOVUPS (DX), Z11
-	VMOVUPS (BX), Z12
-	VSUBPS  Z11, Z9, Z13
-	VMULPS  Z0, Z13, Z13
-	VADDPS  Z13, Z11, Z11
-	VMOVUPS Z11, (DX)
-	VMULPS  Z9, Z9, Z13
-	VSUBPS  Z12, Z13, Z13
-	VMULPS  Z1, Z13, Z13
-	VADDPS  Z13, Z12, Z12
-	VMOVUPS Z12, (BX)
-	VMULPS  Z2, Z11, Z11
-	VMULPS  Z3, Z9, Z9
-	VADDPS  Z9, Z11, Z11
-	VDIVPS  Z4, Z12, Z13
-	VSQRTPS Z13, Z13
-	VADDPS  Z6, Z13, Z13
-	VMULPS  Z5, Z11, Z11
-	VDIVPS  Z13, Z11, Z11
-	VSUBPS  Z11, Z10, Z10
-	VMULPS  (SI), Z7, Z13
-	VMULPS  Z10, Z8, Z9
-	VADDPS  Z9, Z13, Z13
-	VMOVUPS Z13, (SI)
-	VMOVUPS Z10, (AX)
+	VMOVUPS      (CX), Z13
+	VMOVUPS      (AX), Z14
+	VMOVUPS      (DX), Z15
+	VMOVUPS      (BX), Z16
+	VSUBPS       Z15, Z13, Z17
+	VMULPS       Z0, Z17, Z17
+	VADDPS       Z17, Z15, Z15
+	VMOVUPS      Z15, (DX)
+	VMULPS       Z13, Z13, Z17
+	VSUBPS       Z16, Z17, Z17
+	VMULPS       Z1, Z17, Z17
+	VADDPS       Z17, Z16, Z16
+	VMOVUPS      Z16, (BX)
+	VMULPS       Z2, Z15, Z15
+	VMULPS       Z3, Z13, Z13
+	VADDPS       Z13, Z15, Z15
+	VMULPS       Z9, Z16, Z13
+	VMOVAPS      Z16, Z17
+	VFMSUB231PS  Z4, Z13, Z17
+	VFNMADD231PS Z9, Z17, Z13
+	VPANDD       Z10, Z16, Z17
+	VPSUBD       Z11, Z17, Z17
+	VPCMPUD      $0x02, Z12, Z17, K1
+	VPTESTNMD    Z10, Z16, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithEMAAVX512_vs
+	VDIVPS       Z4, Z16, Z13
+
+nadamUnitWithEMAAVX512_vs:
+	VMOVAPS Z13, Z17
+	VSQRTPS Z17, Z17
+	VADDPS  Z6, Z17, Z17
+	VMULPS  Z5, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+	VMULPS  (SI), Z7, Z17
+	VMULPS  Z14, Z8, Z13
+	VADDPS  Z13, Z17, Z17
+	VMOVUPS Z17, (SI)
+	VMOVUPS Z14, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20457,7 +21264,16 @@ nadamUnitWithEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20478,36 +21294,54 @@ TEXT ·nadamUnitWithDecayAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 256(DI), Z6
 	VBROADCASTSS 352(DI), Z7
 	VBROADCASTSS 384(DI), Z8
+	VBROADCASTSS 512(DI), Z9
+	VPBROADCASTD nadamUnitWithDecayAVX512_abs<>+0(SB), Z10
+	VPBROADCASTD nadamUnitWithDecayAVX512_lo<>+0(SB), Z11
+	VPBROADCASTD nadamUnitWithDecayAVX512_span<>+0(SB), Z12
 	TESTQ        SI, SI
 	JZ           nadamUnitWithDecayAVX512_done
 
 nadamUnitWithDecayAVX512_loop:
-	VMOVUPS (CX), Z9
-	VMOVUPS (AX), Z10
-	VMULPS  Z7, Z10, Z13
-	VMULPS  Z8, Z13, Z13
-	VSUBPS  Z13, Z10, Z10
-	VMOVUPS (DX), Z11
-	VMOVUPS (BX), Z12
-	VSUBPS  Z11, Z9, Z13
-	VMULPS  Z0, Z13, Z13
-	VADDPS  Z13, Z11, Z11
-	VMOVUPS Z11, (DX)
-	VMULPS  Z9, Z9, Z13
-	VSUBPS  Z12, Z13, Z13
-	VMULPS  Z1, Z13, Z13
-	VADDPS  Z13, Z12, Z12
-	VMOVUPS Z12, (BX)
-	VMULPS  Z2, Z11, Z11
-	VMULPS  Z3, Z9, Z9
-	VADDPS  Z9, Z11, Z11
-	VDIVPS  Z4, Z12, Z13
-	VSQRTPS Z13, Z13
-	VADDPS  Z6, Z13, Z13
-	VMULPS  Z5, Z11, Z11
-	VDIVPS  Z13, Z11, Z11
-	VSUBPS  Z11, Z10, Z10
-	VMOVUPS Z10, (AX)
+	VMOVUPS      (CX), Z13
+	VMOVUPS      (AX), Z14
+	VMULPS       Z7, Z14, Z17
+	VMULPS       Z8, Z17, Z17
+	VSUBPS       Z17, Z14, Z14
+	VMOVUPS      (DX), Z15
+	VMOVUPS      (BX), Z16
+	VSUBPS       Z15, Z13, Z17
+	VMULPS       Z0, Z17, Z17
+	VADDPS       Z17, Z15, Z15
+	VMOVUPS      Z15, (DX)
+	VMULPS       Z13, Z13, Z17
+	VSUBPS       Z16, Z17, Z17
+	VMULPS       Z1, Z17, Z17
+	VADDPS       Z17, Z16, Z16
+	VMOVUPS      Z16, (BX)
+	VMULPS       Z2, Z15, Z15
+	VMULPS       Z3, Z13, Z13
+	VADDPS       Z13, Z15, Z15
+	VMULPS       Z9, Z16, Z13
+	VMOVAPS      Z16, Z17
+	VFMSUB231PS  Z4, Z13, Z17
+	VFNMADD231PS Z9, Z17, Z13
+	VPANDD       Z10, Z16, Z17
+	VPSUBD       Z11, Z17, Z17
+	VPCMPUD      $0x02, Z12, Z17, K1
+	VPTESTNMD    Z10, Z16, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithDecayAVX512_vs
+	VDIVPS       Z4, Z16, Z13
+
+nadamUnitWithDecayAVX512_vs:
+	VMOVAPS Z13, Z17
+	VSQRTPS Z17, Z17
+	VADDPS  Z6, Z17, Z17
+	VMULPS  Z5, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+	VMOVUPS Z14, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20519,7 +21353,16 @@ nadamUnitWithDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithDecayAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithDecayAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithDecayAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithDecayAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithDecayAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20543,40 +21386,58 @@ TEXT ·nadamUnitWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 384(R8), Z8
 	VBROADCASTSS 416(R8), Z9
 	VBROADCASTSS 448(R8), Z10
+	VBROADCASTSS 512(R8), Z11
+	VPBROADCASTD nadamUnitWithDecayEMAAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD nadamUnitWithDecayEMAAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD nadamUnitWithDecayEMAAVX512_span<>+0(SB), Z14
 	TESTQ        DI, DI
 	JZ           nadamUnitWithDecayEMAAVX512_done
 
 nadamUnitWithDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z11
-	VMOVUPS (AX), Z12
-	VMULPS  Z7, Z12, Z15
-	VMULPS  Z8, Z15, Z15
-	VSUBPS  Z15, Z12, Z12
-	VMOVUPS (DX), Z13
-	VMOVUPS (BX), Z14
-	VSUBPS  Z13, Z11, Z15
-	VMULPS  Z0, Z15, Z15
-	VADDPS  Z15, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VMULPS  Z11, Z11, Z15
-	VSUBPS  Z14, Z15, Z15
-	VMULPS  Z1, Z15, Z15
-	VADDPS  Z15, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z2, Z13, Z13
-	VMULPS  Z3, Z11, Z11
-	VADDPS  Z11, Z13, Z13
-	VDIVPS  Z4, Z14, Z15
-	VSQRTPS Z15, Z15
-	VADDPS  Z6, Z15, Z15
-	VMULPS  Z5, Z13, Z13
-	VDIVPS  Z15, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
-	VMULPS  (SI), Z9, Z15
-	VMULPS  Z12, Z10, Z11
-	VADDPS  Z11, Z15, Z15
-	VMOVUPS Z15, (SI)
-	VMOVUPS Z12, (AX)
+	VMOVUPS      (CX), Z15
+	VMOVUPS      (AX), Z16
+	VMULPS       Z7, Z16, Z19
+	VMULPS       Z8, Z19, Z19
+	VSUBPS       Z19, Z16, Z16
+	VMOVUPS      (DX), Z17
+	VMOVUPS      (BX), Z18
+	VSUBPS       Z17, Z15, Z19
+	VMULPS       Z0, Z19, Z19
+	VADDPS       Z19, Z17, Z17
+	VMOVUPS      Z17, (DX)
+	VMULPS       Z15, Z15, Z19
+	VSUBPS       Z18, Z19, Z19
+	VMULPS       Z1, Z19, Z19
+	VADDPS       Z19, Z18, Z18
+	VMOVUPS      Z18, (BX)
+	VMULPS       Z2, Z17, Z17
+	VMULPS       Z3, Z15, Z15
+	VADDPS       Z15, Z17, Z17
+	VMULPS       Z11, Z18, Z15
+	VMOVAPS      Z18, Z19
+	VFMSUB231PS  Z4, Z15, Z19
+	VFNMADD231PS Z11, Z19, Z15
+	VPANDD       Z12, Z18, Z19
+	VPSUBD       Z13, Z19, Z19
+	VPCMPUD      $0x02, Z14, Z19, K1
+	VPTESTNMD    Z12, Z18, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithDecayEMAAVX512_vs
+	VDIVPS       Z4, Z18, Z15
+
+nadamUnitWithDecayEMAAVX512_vs:
+	VMOVAPS Z15, Z19
+	VSQRTPS Z19, Z19
+	VADDPS  Z6, Z19, Z19
+	VMULPS  Z5, Z17, Z17
+	VDIVPS  Z19, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
+	VMULPS  (SI), Z9, Z19
+	VMULPS  Z16, Z10, Z15
+	VADDPS  Z15, Z19, Z19
+	VMOVUPS Z19, (SI)
+	VMOVUPS Z16, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20589,7 +21450,16 @@ nadamUnitWithDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithDecayEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithDecayEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithDecayEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithDecayEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipNormAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20610,36 +21480,69 @@ TEXT ·nadamUnitWithClipNormAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 256(DI), Z6
 	VBROADCASTSS 288(DI), Z7
 	VBROADCASTSS 320(DI), Z8
+	VBROADCASTSS 480(DI), Z9
+	VBROADCASTSS 512(DI), Z10
+	VPBROADCASTD nadamUnitWithClipNormAVX512_abs<>+0(SB), Z11
+	VPBROADCASTD nadamUnitWithClipNormAVX512_lo<>+0(SB), Z12
+	VPBROADCASTD nadamUnitWithClipNormAVX512_span<>+0(SB), Z13
 	TESTQ        SI, SI
 	JZ           nadamUnitWithClipNormAVX512_done
 
 nadamUnitWithClipNormAVX512_loop:
-	VMOVUPS (CX), Z9
-	VMULPS  Z7, Z9, Z9
-	VDIVPS  Z8, Z9, Z9
-	VMOVUPS Z9, (CX)
-	VMOVUPS (AX), Z10
-	VMOVUPS (DX), Z11
-	VMOVUPS (BX), Z12
-	VSUBPS  Z11, Z9, Z13
-	VMULPS  Z0, Z13, Z13
-	VADDPS  Z13, Z11, Z11
-	VMOVUPS Z11, (DX)
-	VMULPS  Z9, Z9, Z13
-	VSUBPS  Z12, Z13, Z13
-	VMULPS  Z1, Z13, Z13
-	VADDPS  Z13, Z12, Z12
-	VMOVUPS Z12, (BX)
-	VMULPS  Z2, Z11, Z11
-	VMULPS  Z3, Z9, Z9
-	VADDPS  Z9, Z11, Z11
-	VDIVPS  Z4, Z12, Z13
-	VSQRTPS Z13, Z13
-	VADDPS  Z6, Z13, Z13
-	VMULPS  Z5, Z11, Z11
-	VDIVPS  Z13, Z11, Z11
-	VSUBPS  Z11, Z10, Z10
-	VMOVUPS Z10, (AX)
+	VMOVUPS      (CX), Z14
+	VMULPS       Z7, Z14, Z14
+	VMULPS       Z9, Z14, Z15
+	VMOVAPS      Z14, Z16
+	VFMSUB231PS  Z8, Z15, Z16
+	VFNMADD231PS Z9, Z16, Z15
+	VPANDD       Z11, Z14, Z16
+	VPSUBD       Z12, Z16, Z16
+	VPCMPUD      $0x02, Z13, Z16, K1
+	VPTESTNMD    Z11, Z14, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipNormAVX512_clipdiv
+	VDIVPS       Z8, Z14, Z15
+
+nadamUnitWithClipNormAVX512_clipdiv:
+	VMOVAPS      Z15, Z14
+	VMOVUPS      Z14, (CX)
+	VMOVUPS      (AX), Z15
+	VMOVUPS      (DX), Z16
+	VMOVUPS      (BX), Z17
+	VSUBPS       Z16, Z14, Z18
+	VMULPS       Z0, Z18, Z18
+	VADDPS       Z18, Z16, Z16
+	VMOVUPS      Z16, (DX)
+	VMULPS       Z14, Z14, Z18
+	VSUBPS       Z17, Z18, Z18
+	VMULPS       Z1, Z18, Z18
+	VADDPS       Z18, Z17, Z17
+	VMOVUPS      Z17, (BX)
+	VMULPS       Z2, Z16, Z16
+	VMULPS       Z3, Z14, Z14
+	VADDPS       Z14, Z16, Z16
+	VMULPS       Z10, Z17, Z14
+	VMOVAPS      Z17, Z18
+	VFMSUB231PS  Z4, Z14, Z18
+	VFNMADD231PS Z10, Z18, Z14
+	VPANDD       Z11, Z17, Z18
+	VPSUBD       Z12, Z18, Z18
+	VPCMPUD      $0x02, Z13, Z18, K1
+	VPTESTNMD    Z11, Z17, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipNormAVX512_vs
+	VDIVPS       Z4, Z17, Z14
+
+nadamUnitWithClipNormAVX512_vs:
+	VMOVAPS Z14, Z18
+	VSQRTPS Z18, Z18
+	VADDPS  Z6, Z18, Z18
+	VMULPS  Z5, Z16, Z16
+	VDIVPS  Z18, Z16, Z16
+	VSUBPS  Z16, Z15, Z15
+	VMOVUPS Z15, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20651,7 +21554,16 @@ nadamUnitWithClipNormAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipNormAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipNormAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipNormAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipNormAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipNormAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipNormAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20675,40 +21587,73 @@ TEXT ·nadamUnitWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(R8), Z8
 	VBROADCASTSS 416(R8), Z9
 	VBROADCASTSS 448(R8), Z10
+	VBROADCASTSS 480(R8), Z11
+	VBROADCASTSS 512(R8), Z12
+	VPBROADCASTD nadamUnitWithClipNormEMAAVX512_abs<>+0(SB), Z13
+	VPBROADCASTD nadamUnitWithClipNormEMAAVX512_lo<>+0(SB), Z14
+	VPBROADCASTD nadamUnitWithClipNormEMAAVX512_span<>+0(SB), Z15
 	TESTQ        DI, DI
 	JZ           nadamUnitWithClipNormEMAAVX512_done
 
 nadamUnitWithClipNormEMAAVX512_loop:
-	VMOVUPS (CX), Z11
-	VMULPS  Z7, Z11, Z11
-	VDIVPS  Z8, Z11, Z11
-	VMOVUPS Z11, (CX)
-	VMOVUPS (AX), Z12
-	VMOVUPS (DX), Z13
-	VMOVUPS (BX), Z14
-	VSUBPS  Z13, Z11, Z15
-	VMULPS  Z0, Z15, Z15
-	VADDPS  Z15, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VMULPS  Z11, Z11, Z15
-	VSUBPS  Z14, Z15, Z15
-	VMULPS  Z1, Z15, Z15
-	VADDPS  Z15, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z2, Z13, Z13
-	VMULPS  Z3, Z11, Z11
-	VADDPS  Z11, Z13, Z13
-	VDIVPS  Z4, Z14, Z15
-	VSQRTPS Z15, Z15
-	VADDPS  Z6, Z15, Z15
-	VMULPS  Z5, Z13, Z13
-	VDIVPS  Z15, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
-	VMULPS  (SI), Z9, Z15
-	VMULPS  Z12, Z10, Z11
-	VADDPS  Z11, Z15, Z15
-	VMOVUPS Z15, (SI)
-	VMOVUPS Z12, (AX)
+	VMOVUPS      (CX), Z16
+	VMULPS       Z7, Z16, Z16
+	VMULPS       Z11, Z16, Z17
+	VMOVAPS      Z16, Z18
+	VFMSUB231PS  Z8, Z17, Z18
+	VFNMADD231PS Z11, Z18, Z17
+	VPANDD       Z13, Z16, Z18
+	VPSUBD       Z14, Z18, Z18
+	VPCMPUD      $0x02, Z15, Z18, K1
+	VPTESTNMD    Z13, Z16, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipNormEMAAVX512_clipdiv
+	VDIVPS       Z8, Z16, Z17
+
+nadamUnitWithClipNormEMAAVX512_clipdiv:
+	VMOVAPS      Z17, Z16
+	VMOVUPS      Z16, (CX)
+	VMOVUPS      (AX), Z17
+	VMOVUPS      (DX), Z18
+	VMOVUPS      (BX), Z19
+	VSUBPS       Z18, Z16, Z20
+	VMULPS       Z0, Z20, Z20
+	VADDPS       Z20, Z18, Z18
+	VMOVUPS      Z18, (DX)
+	VMULPS       Z16, Z16, Z20
+	VSUBPS       Z19, Z20, Z20
+	VMULPS       Z1, Z20, Z20
+	VADDPS       Z20, Z19, Z19
+	VMOVUPS      Z19, (BX)
+	VMULPS       Z2, Z18, Z18
+	VMULPS       Z3, Z16, Z16
+	VADDPS       Z16, Z18, Z18
+	VMULPS       Z12, Z19, Z16
+	VMOVAPS      Z19, Z20
+	VFMSUB231PS  Z4, Z16, Z20
+	VFNMADD231PS Z12, Z20, Z16
+	VPANDD       Z13, Z19, Z20
+	VPSUBD       Z14, Z20, Z20
+	VPCMPUD      $0x02, Z15, Z20, K1
+	VPTESTNMD    Z13, Z19, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipNormEMAAVX512_vs
+	VDIVPS       Z4, Z19, Z16
+
+nadamUnitWithClipNormEMAAVX512_vs:
+	VMOVAPS Z16, Z20
+	VSQRTPS Z20, Z20
+	VADDPS  Z6, Z20, Z20
+	VMULPS  Z5, Z18, Z18
+	VDIVPS  Z20, Z18, Z18
+	VSUBPS  Z18, Z17, Z17
+	VMULPS  (SI), Z9, Z20
+	VMULPS  Z17, Z10, Z16
+	VADDPS  Z16, Z20, Z20
+	VMOVUPS Z20, (SI)
+	VMOVUPS Z17, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20721,7 +21666,16 @@ nadamUnitWithClipNormEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipNormEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipNormEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipNormEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipNormEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipNormEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipNormEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20744,39 +21698,72 @@ TEXT ·nadamUnitWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(DI), Z8
 	VBROADCASTSS 352(DI), Z9
 	VBROADCASTSS 384(DI), Z10
+	VBROADCASTSS 480(DI), Z11
+	VBROADCASTSS 512(DI), Z12
+	VPBROADCASTD nadamUnitWithClipNormDecayAVX512_abs<>+0(SB), Z13
+	VPBROADCASTD nadamUnitWithClipNormDecayAVX512_lo<>+0(SB), Z14
+	VPBROADCASTD nadamUnitWithClipNormDecayAVX512_span<>+0(SB), Z15
 	TESTQ        SI, SI
 	JZ           nadamUnitWithClipNormDecayAVX512_done
 
 nadamUnitWithClipNormDecayAVX512_loop:
-	VMOVUPS (CX), Z11
-	VMULPS  Z7, Z11, Z11
-	VDIVPS  Z8, Z11, Z11
-	VMOVUPS Z11, (CX)
-	VMOVUPS (AX), Z12
-	VMULPS  Z9, Z12, Z15
-	VMULPS  Z10, Z15, Z15
-	VSUBPS  Z15, Z12, Z12
-	VMOVUPS (DX), Z13
-	VMOVUPS (BX), Z14
-	VSUBPS  Z13, Z11, Z15
-	VMULPS  Z0, Z15, Z15
-	VADDPS  Z15, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VMULPS  Z11, Z11, Z15
-	VSUBPS  Z14, Z15, Z15
-	VMULPS  Z1, Z15, Z15
-	VADDPS  Z15, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z2, Z13, Z13
-	VMULPS  Z3, Z11, Z11
-	VADDPS  Z11, Z13, Z13
-	VDIVPS  Z4, Z14, Z15
-	VSQRTPS Z15, Z15
-	VADDPS  Z6, Z15, Z15
-	VMULPS  Z5, Z13, Z13
-	VDIVPS  Z15, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
-	VMOVUPS Z12, (AX)
+	VMOVUPS      (CX), Z16
+	VMULPS       Z7, Z16, Z16
+	VMULPS       Z11, Z16, Z17
+	VMOVAPS      Z16, Z18
+	VFMSUB231PS  Z8, Z17, Z18
+	VFNMADD231PS Z11, Z18, Z17
+	VPANDD       Z13, Z16, Z18
+	VPSUBD       Z14, Z18, Z18
+	VPCMPUD      $0x02, Z15, Z18, K1
+	VPTESTNMD    Z13, Z16, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipNormDecayAVX512_clipdiv
+	VDIVPS       Z8, Z16, Z17
+
+nadamUnitWithClipNormDecayAVX512_clipdiv:
+	VMOVAPS      Z17, Z16
+	VMOVUPS      Z16, (CX)
+	VMOVUPS      (AX), Z17
+	VMULPS       Z9, Z17, Z20
+	VMULPS       Z10, Z20, Z20
+	VSUBPS       Z20, Z17, Z17
+	VMOVUPS      (DX), Z18
+	VMOVUPS      (BX), Z19
+	VSUBPS       Z18, Z16, Z20
+	VMULPS       Z0, Z20, Z20
+	VADDPS       Z20, Z18, Z18
+	VMOVUPS      Z18, (DX)
+	VMULPS       Z16, Z16, Z20
+	VSUBPS       Z19, Z20, Z20
+	VMULPS       Z1, Z20, Z20
+	VADDPS       Z20, Z19, Z19
+	VMOVUPS      Z19, (BX)
+	VMULPS       Z2, Z18, Z18
+	VMULPS       Z3, Z16, Z16
+	VADDPS       Z16, Z18, Z18
+	VMULPS       Z12, Z19, Z16
+	VMOVAPS      Z19, Z20
+	VFMSUB231PS  Z4, Z16, Z20
+	VFNMADD231PS Z12, Z20, Z16
+	VPANDD       Z13, Z19, Z20
+	VPSUBD       Z14, Z20, Z20
+	VPCMPUD      $0x02, Z15, Z20, K1
+	VPTESTNMD    Z13, Z19, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipNormDecayAVX512_vs
+	VDIVPS       Z4, Z19, Z16
+
+nadamUnitWithClipNormDecayAVX512_vs:
+	VMOVAPS Z16, Z20
+	VSQRTPS Z20, Z20
+	VADDPS  Z6, Z20, Z20
+	VMULPS  Z5, Z18, Z18
+	VDIVPS  Z20, Z18, Z18
+	VSUBPS  Z18, Z17, Z17
+	VMOVUPS Z17, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20788,7 +21775,16 @@ nadamUnitWithClipNormDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipNormDecayAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipNormDecayAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipNormDecayAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipNormDecayAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipNormDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipNormDecayAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20814,43 +21810,76 @@ TEXT ·nadamUnitWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 384(R8), Z10
 	VBROADCASTSS 416(R8), Z11
 	VBROADCASTSS 448(R8), Z12
+	VBROADCASTSS 480(R8), Z13
+	VBROADCASTSS 512(R8), Z14
+	VPBROADCASTD nadamUnitWithClipNormDecayEMAAVX512_abs<>+0(SB), Z15
+	VPBROADCASTD nadamUnitWithClipNormDecayEMAAVX512_lo<>+0(SB), Z16
+	VPBROADCASTD nadamUnitWithClipNormDecayEMAAVX512_span<>+0(SB), Z17
 	TESTQ        DI, DI
 	JZ           nadamUnitWithClipNormDecayEMAAVX512_done
 
 nadamUnitWithClipNormDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z13
-	VMULPS  Z7, Z13, Z13
-	VDIVPS  Z8, Z13, Z13
-	VMOVUPS Z13, (CX)
-	VMOVUPS (AX), Z14
-	VMULPS  Z9, Z14, Z17
-	VMULPS  Z10, Z17, Z17
-	VSUBPS  Z17, Z14, Z14
-	VMOVUPS (DX), Z15
-	VMOVUPS (BX), Z16
-	VSUBPS  Z15, Z13, Z17
-	VMULPS  Z0, Z17, Z17
-	VADDPS  Z17, Z15, Z15
-	VMOVUPS Z15, (DX)
-	VMULPS  Z13, Z13, Z17
-	VSUBPS  Z16, Z17, Z17
-	VMULPS  Z1, Z17, Z17
-	VADDPS  Z17, Z16, Z16
-	VMOVUPS Z16, (BX)
-	VMULPS  Z2, Z15, Z15
-	VMULPS  Z3, Z13, Z13
-	VADDPS  Z13, Z15, Z15
-	VDIVPS  Z4, Z16, Z17
-	VSQRTPS Z17, Z17
-	VADDPS  Z6, Z17, Z17
-	VMULPS  Z5, Z15, Z15
-	VDIVPS  Z17, Z15, Z15
-	VSUBPS  Z15, Z14, Z14
-	VMULPS  (SI), Z11, Z17
-	VMULPS  Z14, Z12, Z13
-	VADDPS  Z13, Z17, Z17
-	VMOVUPS Z17, (SI)
-	VMOVUPS Z14, (AX)
+	VMOVUPS      (CX), Z18
+	VMULPS       Z7, Z18, Z18
+	VMULPS       Z13, Z18, Z19
+	VMOVAPS      Z18, Z20
+	VFMSUB231PS  Z8, Z19, Z20
+	VFNMADD231PS Z13, Z20, Z19
+	VPANDD       Z15, Z18, Z20
+	VPSUBD       Z16, Z20, Z20
+	VPCMPUD      $0x02, Z17, Z20, K1
+	VPTESTNMD    Z15, Z18, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipNormDecayEMAAVX512_clipdiv
+	VDIVPS       Z8, Z18, Z19
+
+nadamUnitWithClipNormDecayEMAAVX512_clipdiv:
+	VMOVAPS      Z19, Z18
+	VMOVUPS      Z18, (CX)
+	VMOVUPS      (AX), Z19
+	VMULPS       Z9, Z19, Z22
+	VMULPS       Z10, Z22, Z22
+	VSUBPS       Z22, Z19, Z19
+	VMOVUPS      (DX), Z20
+	VMOVUPS      (BX), Z21
+	VSUBPS       Z20, Z18, Z22
+	VMULPS       Z0, Z22, Z22
+	VADDPS       Z22, Z20, Z20
+	VMOVUPS      Z20, (DX)
+	VMULPS       Z18, Z18, Z22
+	VSUBPS       Z21, Z22, Z22
+	VMULPS       Z1, Z22, Z22
+	VADDPS       Z22, Z21, Z21
+	VMOVUPS      Z21, (BX)
+	VMULPS       Z2, Z20, Z20
+	VMULPS       Z3, Z18, Z18
+	VADDPS       Z18, Z20, Z20
+	VMULPS       Z14, Z21, Z18
+	VMOVAPS      Z21, Z22
+	VFMSUB231PS  Z4, Z18, Z22
+	VFNMADD231PS Z14, Z22, Z18
+	VPANDD       Z15, Z21, Z22
+	VPSUBD       Z16, Z22, Z22
+	VPCMPUD      $0x02, Z17, Z22, K1
+	VPTESTNMD    Z15, Z21, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipNormDecayEMAAVX512_vs
+	VDIVPS       Z4, Z21, Z18
+
+nadamUnitWithClipNormDecayEMAAVX512_vs:
+	VMOVAPS Z18, Z22
+	VSQRTPS Z22, Z22
+	VADDPS  Z6, Z22, Z22
+	VMULPS  Z5, Z20, Z20
+	VDIVPS  Z22, Z20, Z20
+	VSUBPS  Z20, Z19, Z19
+	VMULPS  (SI), Z11, Z22
+	VMULPS  Z19, Z12, Z18
+	VADDPS  Z18, Z22, Z22
+	VMOVUPS Z22, (SI)
+	VMOVUPS Z19, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20863,7 +21892,16 @@ nadamUnitWithClipNormDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipNormDecayEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipNormDecayEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipNormDecayEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipNormDecayEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipNormDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipNormDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20884,35 +21922,53 @@ TEXT ·nadamUnitWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 256(DI), Z6
 	VBROADCASTSS 288(DI), Z7
 	VBROADCASTSS 320(DI), Z8
+	VBROADCASTSS 512(DI), Z8
+	VPBROADCASTD nadamUnitWithClipScaleAVX512_abs<>+0(SB), Z9
+	VPBROADCASTD nadamUnitWithClipScaleAVX512_lo<>+0(SB), Z10
+	VPBROADCASTD nadamUnitWithClipScaleAVX512_span<>+0(SB), Z11
 	TESTQ        SI, SI
 	JZ           nadamUnitWithClipScaleAVX512_done
 
 nadamUnitWithClipScaleAVX512_loop:
-	VMOVUPS (CX), Z8
-	VMULPS  Z7, Z8, Z8
-	VMOVUPS Z8, (CX)
-	VMOVUPS (AX), Z9
-	VMOVUPS (DX), Z10
-	VMOVUPS (BX), Z11
-	VSUBPS  Z10, Z8, Z12
-	VMULPS  Z0, Z12, Z12
-	VADDPS  Z12, Z10, Z10
-	VMOVUPS Z10, (DX)
-	VMULPS  Z8, Z8, Z12
-	VSUBPS  Z11, Z12, Z12
-	VMULPS  Z1, Z12, Z12
-	VADDPS  Z12, Z11, Z11
-	VMOVUPS Z11, (BX)
-	VMULPS  Z2, Z10, Z10
-	VMULPS  Z3, Z8, Z8
-	VADDPS  Z8, Z10, Z10
-	VDIVPS  Z4, Z11, Z12
-	VSQRTPS Z12, Z12
-	VADDPS  Z6, Z12, Z12
-	VMULPS  Z5, Z10, Z10
-	VDIVPS  Z12, Z10, Z10
-	VSUBPS  Z10, Z9, Z9
-	VMOVUPS Z9, (AX)
+	VMOVUPS      (CX), Z12
+	VMULPS       Z7, Z12, Z12
+	VMOVUPS      Z12, (CX)
+	VMOVUPS      (AX), Z13
+	VMOVUPS      (DX), Z14
+	VMOVUPS      (BX), Z15
+	VSUBPS       Z14, Z12, Z16
+	VMULPS       Z0, Z16, Z16
+	VADDPS       Z16, Z14, Z14
+	VMOVUPS      Z14, (DX)
+	VMULPS       Z12, Z12, Z16
+	VSUBPS       Z15, Z16, Z16
+	VMULPS       Z1, Z16, Z16
+	VADDPS       Z16, Z15, Z15
+	VMOVUPS      Z15, (BX)
+	VMULPS       Z2, Z14, Z14
+	VMULPS       Z3, Z12, Z12
+	VADDPS       Z12, Z14, Z14
+	VMULPS       Z8, Z15, Z12
+	VMOVAPS      Z15, Z16
+	VFMSUB231PS  Z4, Z12, Z16
+	VFNMADD231PS Z8, Z16, Z12
+	VPANDD       Z9, Z15, Z16
+	VPSUBD       Z10, Z16, Z16
+	VPCMPUD      $0x02, Z11, Z16, K1
+	VPTESTNMD    Z9, Z15, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipScaleAVX512_vs
+	VDIVPS       Z4, Z15, Z12
+
+nadamUnitWithClipScaleAVX512_vs:
+	VMOVAPS Z12, Z16
+	VSQRTPS Z16, Z16
+	VADDPS  Z6, Z16, Z16
+	VMULPS  Z5, Z14, Z14
+	VDIVPS  Z16, Z14, Z14
+	VSUBPS  Z14, Z13, Z13
+	VMOVUPS Z13, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20924,7 +21980,16 @@ nadamUnitWithClipScaleAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipScaleAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipScaleAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipScaleAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipScaleAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipScaleAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipScaleAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -20948,39 +22013,57 @@ TEXT ·nadamUnitWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(R8), Z8
 	VBROADCASTSS 416(R8), Z8
 	VBROADCASTSS 448(R8), Z9
+	VBROADCASTSS 512(R8), Z10
+	VPBROADCASTD nadamUnitWithClipScaleEMAAVX512_abs<>+0(SB), Z11
+	VPBROADCASTD nadamUnitWithClipScaleEMAAVX512_lo<>+0(SB), Z12
+	VPBROADCASTD nadamUnitWithClipScaleEMAAVX512_span<>+0(SB), Z13
 	TESTQ        DI, DI
 	JZ           nadamUnitWithClipScaleEMAAVX512_done
 
 nadamUnitWithClipScaleEMAAVX512_loop:
-	VMOVUPS (CX), Z10
-	VMULPS  Z7, Z10, Z10
-	VMOVUPS Z10, (CX)
-	VMOVUPS (AX), Z11
-	VMOVUPS (DX), Z12
-	VMOVUPS (BX), Z13
-	VSUBPS  Z12, Z10, Z14
-	VMULPS  Z0, Z14, Z14
-	VADDPS  Z14, Z12, Z12
-	VMOVUPS Z12, (DX)
-	VMULPS  Z10, Z10, Z14
-	VSUBPS  Z13, Z14, Z14
-	VMULPS  Z1, Z14, Z14
-	VADDPS  Z14, Z13, Z13
-	VMOVUPS Z13, (BX)
-	VMULPS  Z2, Z12, Z12
-	VMULPS  Z3, Z10, Z10
-	VADDPS  Z10, Z12, Z12
-	VDIVPS  Z4, Z13, Z14
-	VSQRTPS Z14, Z14
-	VADDPS  Z6, Z14, Z14
-	VMULPS  Z5, Z12, Z12
-	VDIVPS  Z14, Z12, Z12
-	VSUBPS  Z12, Z11, Z11
-	VMULPS  (SI), Z8, Z14
-	VMULPS  Z11, Z9, Z10
-	VADDPS  Z10, Z14, Z14
-	VMOVUPS Z14, (SI)
-	VMOVUPS Z11, (AX)
+	VMOVUPS      (CX), Z14
+	VMULPS       Z7, Z14, Z14
+	VMOVUPS      Z14, (CX)
+	VMOVUPS      (AX), Z15
+	VMOVUPS      (DX), Z16
+	VMOVUPS      (BX), Z17
+	VSUBPS       Z16, Z14, Z18
+	VMULPS       Z0, Z18, Z18
+	VADDPS       Z18, Z16, Z16
+	VMOVUPS      Z16, (DX)
+	VMULPS       Z14, Z14, Z18
+	VSUBPS       Z17, Z18, Z18
+	VMULPS       Z1, Z18, Z18
+	VADDPS       Z18, Z17, Z17
+	VMOVUPS      Z17, (BX)
+	VMULPS       Z2, Z16, Z16
+	VMULPS       Z3, Z14, Z14
+	VADDPS       Z14, Z16, Z16
+	VMULPS       Z10, Z17, Z14
+	VMOVAPS      Z17, Z18
+	VFMSUB231PS  Z4, Z14, Z18
+	VFNMADD231PS Z10, Z18, Z14
+	VPANDD       Z11, Z17, Z18
+	VPSUBD       Z12, Z18, Z18
+	VPCMPUD      $0x02, Z13, Z18, K1
+	VPTESTNMD    Z11, Z17, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipScaleEMAAVX512_vs
+	VDIVPS       Z4, Z17, Z14
+
+nadamUnitWithClipScaleEMAAVX512_vs:
+	VMOVAPS Z14, Z18
+	VSQRTPS Z18, Z18
+	VADDPS  Z6, Z18, Z18
+	VMULPS  Z5, Z16, Z16
+	VDIVPS  Z18, Z16, Z16
+	VSUBPS  Z16, Z15, Z15
+	VMULPS  (SI), Z8, Z18
+	VMULPS  Z15, Z9, Z14
+	VADDPS  Z14, Z18, Z18
+	VMOVUPS Z18, (SI)
+	VMOVUPS Z15, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -20993,7 +22076,16 @@ nadamUnitWithClipScaleEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipScaleEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipScaleEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipScaleEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipScaleEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipScaleEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipScaleEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21016,38 +22108,56 @@ TEXT ·nadamUnitWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(DI), Z8
 	VBROADCASTSS 352(DI), Z8
 	VBROADCASTSS 384(DI), Z9
+	VBROADCASTSS 512(DI), Z10
+	VPBROADCASTD nadamUnitWithClipScaleDecayAVX512_abs<>+0(SB), Z11
+	VPBROADCASTD nadamUnitWithClipScaleDecayAVX512_lo<>+0(SB), Z12
+	VPBROADCASTD nadamUnitWithClipScaleDecayAVX512_span<>+0(SB), Z13
 	TESTQ        SI, SI
 	JZ           nadamUnitWithClipScaleDecayAVX512_done
 
 nadamUnitWithClipScaleDecayAVX512_loop:
-	VMOVUPS (CX), Z10
-	VMULPS  Z7, Z10, Z10
-	VMOVUPS Z10, (CX)
-	VMOVUPS (AX), Z11
-	VMULPS  Z8, Z11, Z14
-	VMULPS  Z9, Z14, Z14
-	VSUBPS  Z14, Z11, Z11
-	VMOVUPS (DX), Z12
-	VMOVUPS (BX), Z13
-	VSUBPS  Z12, Z10, Z14
-	VMULPS  Z0, Z14, Z14
-	VADDPS  Z14, Z12, Z12
-	VMOVUPS Z12, (DX)
-	VMULPS  Z10, Z10, Z14
-	VSUBPS  Z13, Z14, Z14
-	VMULPS  Z1, Z14, Z14
-	VADDPS  Z14, Z13, Z13
-	VMOVUPS Z13, (BX)
-	VMULPS  Z2, Z12, Z12
-	VMULPS  Z3, Z10, Z10
-	VADDPS  Z10, Z12, Z12
-	VDIVPS  Z4, Z13, Z14
-	VSQRTPS Z14, Z14
-	VADDPS  Z6, Z14, Z14
-	VMULPS  Z5, Z12, Z12
-	VDIVPS  Z14, Z12, Z12
-	VSUBPS  Z12, Z11, Z11
-	VMOVUPS Z11, (AX)
+	VMOVUPS      (CX), Z14
+	VMULPS       Z7, Z14, Z14
+	VMOVUPS      Z14, (CX)
+	VMOVUPS      (AX), Z15
+	VMULPS       Z8, Z15, Z18
+	VMULPS       Z9, Z18, Z18
+	VSUBPS       Z18, Z15, Z15
+	VMOVUPS      (DX), Z16
+	VMOVUPS      (BX), Z17
+	VSUBPS       Z16, Z14, Z18
+	VMULPS       Z0, Z18, Z18
+	VADDPS       Z18, Z16, Z16
+	VMOVUPS      Z16, (DX)
+	VMULPS       Z14, Z14, Z18
+	VSUBPS       Z17, Z18, Z18
+	VMULPS       Z1, Z18, Z18
+	VADDPS       Z18, Z17, Z17
+	VMOVUPS      Z17, (BX)
+	VMULPS       Z2, Z16, Z16
+	VMULPS       Z3, Z14, Z14
+	VADDPS       Z14, Z16, Z16
+	VMULPS       Z10, Z17, Z14
+	VMOVAPS      Z17, Z18
+	VFMSUB231PS  Z4, Z14, Z18
+	VFNMADD231PS Z10, Z18, Z14
+	VPANDD       Z11, Z17, Z18
+	VPSUBD       Z12, Z18, Z18
+	VPCMPUD      $0x02, Z13, Z18, K1
+	VPTESTNMD    Z11, Z17, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipScaleDecayAVX512_vs
+	VDIVPS       Z4, Z17, Z14
+
+nadamUnitWithClipScaleDecayAVX512_vs:
+	VMOVAPS Z14, Z18
+	VSQRTPS Z18, Z18
+	VADDPS  Z6, Z18, Z18
+	VMULPS  Z5, Z16, Z16
+	VDIVPS  Z18, Z16, Z16
+	VSUBPS  Z16, Z15, Z15
+	VMOVUPS Z15, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -21059,7 +22169,16 @@ nadamUnitWithClipScaleDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipScaleDecayAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipScaleDecayAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipScaleDecayAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipScaleDecayAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipScaleDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipScaleDecayAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21085,42 +22204,60 @@ TEXT ·nadamUnitWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 384(R8), Z9
 	VBROADCASTSS 416(R8), Z10
 	VBROADCASTSS 448(R8), Z11
+	VBROADCASTSS 512(R8), Z12
+	VPBROADCASTD nadamUnitWithClipScaleDecayEMAAVX512_abs<>+0(SB), Z13
+	VPBROADCASTD nadamUnitWithClipScaleDecayEMAAVX512_lo<>+0(SB), Z14
+	VPBROADCASTD nadamUnitWithClipScaleDecayEMAAVX512_span<>+0(SB), Z15
 	TESTQ        DI, DI
 	JZ           nadamUnitWithClipScaleDecayEMAAVX512_done
 
 nadamUnitWithClipScaleDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z12
-	VMULPS  Z7, Z12, Z12
-	VMOVUPS Z12, (CX)
-	VMOVUPS (AX), Z13
-	VMULPS  Z8, Z13, Z16
-	VMULPS  Z9, Z16, Z16
-	VSUBPS  Z16, Z13, Z13
-	VMOVUPS (DX), Z14
-	VMOVUPS (BX), Z15
-	VSUBPS  Z14, Z12, Z16
-	VMULPS  Z0, Z16, Z16
-	VADDPS  Z16, Z14, Z14
-	VMOVUPS Z14, (DX)
-	VMULPS  Z12, Z12, Z16
-	VSUBPS  Z15, Z16, Z16
-	VMULPS  Z1, Z16, Z16
-	VADDPS  Z16, Z15, Z15
-	VMOVUPS Z15, (BX)
-	VMULPS  Z2, Z14, Z14
-	VMULPS  Z3, Z12, Z12
-	VADDPS  Z12, Z14, Z14
-	VDIVPS  Z4, Z15, Z16
-	VSQRTPS Z16, Z16
-	VADDPS  Z6, Z16, Z16
-	VMULPS  Z5, Z14, Z14
-	VDIVPS  Z16, Z14, Z14
-	VSUBPS  Z14, Z13, Z13
-	VMULPS  (SI), Z10, Z16
-	VMULPS  Z13, Z11, Z12
-	VADDPS  Z12, Z16, Z16
-	VMOVUPS Z16, (SI)
-	VMOVUPS Z13, (AX)
+	VMOVUPS      (CX), Z16
+	VMULPS       Z7, Z16, Z16
+	VMOVUPS      Z16, (CX)
+	VMOVUPS      (AX), Z17
+	VMULPS       Z8, Z17, Z20
+	VMULPS       Z9, Z20, Z20
+	VSUBPS       Z20, Z17, Z17
+	VMOVUPS      (DX), Z18
+	VMOVUPS      (BX), Z19
+	VSUBPS       Z18, Z16, Z20
+	VMULPS       Z0, Z20, Z20
+	VADDPS       Z20, Z18, Z18
+	VMOVUPS      Z18, (DX)
+	VMULPS       Z16, Z16, Z20
+	VSUBPS       Z19, Z20, Z20
+	VMULPS       Z1, Z20, Z20
+	VADDPS       Z20, Z19, Z19
+	VMOVUPS      Z19, (BX)
+	VMULPS       Z2, Z18, Z18
+	VMULPS       Z3, Z16, Z16
+	VADDPS       Z16, Z18, Z18
+	VMULPS       Z12, Z19, Z16
+	VMOVAPS      Z19, Z20
+	VFMSUB231PS  Z4, Z16, Z20
+	VFNMADD231PS Z12, Z20, Z16
+	VPANDD       Z13, Z19, Z20
+	VPSUBD       Z14, Z20, Z20
+	VPCMPUD      $0x02, Z15, Z20, K1
+	VPTESTNMD    Z13, Z19, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipScaleDecayEMAAVX512_vs
+	VDIVPS       Z4, Z19, Z16
+
+nadamUnitWithClipScaleDecayEMAAVX512_vs:
+	VMOVAPS Z16, Z20
+	VSQRTPS Z20, Z20
+	VADDPS  Z6, Z20, Z20
+	VMULPS  Z5, Z18, Z18
+	VDIVPS  Z20, Z18, Z18
+	VSUBPS  Z18, Z17, Z17
+	VMULPS  (SI), Z10, Z20
+	VMULPS  Z17, Z11, Z16
+	VADDPS  Z16, Z20, Z20
+	VMOVUPS Z20, (SI)
+	VMOVUPS Z17, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -21133,7 +22270,16 @@ nadamUnitWithClipScaleDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipScaleDecayEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipScaleDecayEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipScaleDecayEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipScaleDecayEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipScaleDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipScaleDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipValueAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21154,36 +22300,54 @@ TEXT ·nadamUnitWithClipValueAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 256(DI), Z6
 	VBROADCASTSS 288(DI), Z7
 	VBROADCASTSS 320(DI), Z8
+	VBROADCASTSS 512(DI), Z9
+	VPBROADCASTD nadamUnitWithClipValueAVX512_abs<>+0(SB), Z10
+	VPBROADCASTD nadamUnitWithClipValueAVX512_lo<>+0(SB), Z11
+	VPBROADCASTD nadamUnitWithClipValueAVX512_span<>+0(SB), Z12
 	TESTQ        SI, SI
 	JZ           nadamUnitWithClipValueAVX512_done
 
 nadamUnitWithClipValueAVX512_loop:
-	VMOVUPS (CX), Z9
-	VMINPS  Z9, Z8, Z9
-	VMAXPS  Z9, Z7, Z9
-	VMOVUPS Z9, (CX)
-	VMOVUPS (AX), Z10
-	VMOVUPS (DX), Z11
-	VMOVUPS (BX), Z12
-	VSUBPS  Z11, Z9, Z13
-	VMULPS  Z0, Z13, Z13
-	VADDPS  Z13, Z11, Z11
-	VMOVUPS Z11, (DX)
-	VMULPS  Z9, Z9, Z13
-	VSUBPS  Z12, Z13, Z13
-	VMULPS  Z1, Z13, Z13
-	VADDPS  Z13, Z12, Z12
-	VMOVUPS Z12, (BX)
-	VMULPS  Z2, Z11, Z11
-	VMULPS  Z3, Z9, Z9
-	VADDPS  Z9, Z11, Z11
-	VDIVPS  Z4, Z12, Z13
-	VSQRTPS Z13, Z13
-	VADDPS  Z6, Z13, Z13
-	VMULPS  Z5, Z11, Z11
-	VDIVPS  Z13, Z11, Z11
-	VSUBPS  Z11, Z10, Z10
-	VMOVUPS Z10, (AX)
+	VMOVUPS      (CX), Z13
+	VMINPS       Z13, Z8, Z13
+	VMAXPS       Z13, Z7, Z13
+	VMOVUPS      Z13, (CX)
+	VMOVUPS      (AX), Z14
+	VMOVUPS      (DX), Z15
+	VMOVUPS      (BX), Z16
+	VSUBPS       Z15, Z13, Z17
+	VMULPS       Z0, Z17, Z17
+	VADDPS       Z17, Z15, Z15
+	VMOVUPS      Z15, (DX)
+	VMULPS       Z13, Z13, Z17
+	VSUBPS       Z16, Z17, Z17
+	VMULPS       Z1, Z17, Z17
+	VADDPS       Z17, Z16, Z16
+	VMOVUPS      Z16, (BX)
+	VMULPS       Z2, Z15, Z15
+	VMULPS       Z3, Z13, Z13
+	VADDPS       Z13, Z15, Z15
+	VMULPS       Z9, Z16, Z13
+	VMOVAPS      Z16, Z17
+	VFMSUB231PS  Z4, Z13, Z17
+	VFNMADD231PS Z9, Z17, Z13
+	VPANDD       Z10, Z16, Z17
+	VPSUBD       Z11, Z17, Z17
+	VPCMPUD      $0x02, Z12, Z17, K1
+	VPTESTNMD    Z10, Z16, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipValueAVX512_vs
+	VDIVPS       Z4, Z16, Z13
+
+nadamUnitWithClipValueAVX512_vs:
+	VMOVAPS Z13, Z17
+	VSQRTPS Z17, Z17
+	VADDPS  Z6, Z17, Z17
+	VMULPS  Z5, Z15, Z15
+	VDIVPS  Z17, Z15, Z15
+	VSUBPS  Z15, Z14, Z14
+	VMOVUPS Z14, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -21195,7 +22359,16 @@ nadamUnitWithClipValueAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipValueAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipValueAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipValueAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipValueAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipValueAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipValueAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21219,40 +22392,58 @@ TEXT ·nadamUnitWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(R8), Z8
 	VBROADCASTSS 416(R8), Z9
 	VBROADCASTSS 448(R8), Z10
+	VBROADCASTSS 512(R8), Z11
+	VPBROADCASTD nadamUnitWithClipValueEMAAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD nadamUnitWithClipValueEMAAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD nadamUnitWithClipValueEMAAVX512_span<>+0(SB), Z14
 	TESTQ        DI, DI
 	JZ           nadamUnitWithClipValueEMAAVX512_done
 
 nadamUnitWithClipValueEMAAVX512_loop:
-	VMOVUPS (CX), Z11
-	VMINPS  Z11, Z8, Z11
-	VMAXPS  Z11, Z7, Z11
-	VMOVUPS Z11, (CX)
-	VMOVUPS (AX), Z12
-	VMOVUPS (DX), Z13
-	VMOVUPS (BX), Z14
-	VSUBPS  Z13, Z11, Z15
-	VMULPS  Z0, Z15, Z15
-	VADDPS  Z15, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VMULPS  Z11, Z11, Z15
-	VSUBPS  Z14, Z15, Z15
-	VMULPS  Z1, Z15, Z15
-	VADDPS  Z15, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z2, Z13, Z13
-	VMULPS  Z3, Z11, Z11
-	VADDPS  Z11, Z13, Z13
-	VDIVPS  Z4, Z14, Z15
-	VSQRTPS Z15, Z15
-	VADDPS  Z6, Z15, Z15
-	VMULPS  Z5, Z13, Z13
-	VDIVPS  Z15, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
-	VMULPS  (SI), Z9, Z15
-	VMULPS  Z12, Z10, Z11
-	VADDPS  Z11, Z15, Z15
-	VMOVUPS Z15, (SI)
-	VMOVUPS Z12, (AX)
+	VMOVUPS      (CX), Z15
+	VMINPS       Z15, Z8, Z15
+	VMAXPS       Z15, Z7, Z15
+	VMOVUPS      Z15, (CX)
+	VMOVUPS      (AX), Z16
+	VMOVUPS      (DX), Z17
+	VMOVUPS      (BX), Z18
+	VSUBPS       Z17, Z15, Z19
+	VMULPS       Z0, Z19, Z19
+	VADDPS       Z19, Z17, Z17
+	VMOVUPS      Z17, (DX)
+	VMULPS       Z15, Z15, Z19
+	VSUBPS       Z18, Z19, Z19
+	VMULPS       Z1, Z19, Z19
+	VADDPS       Z19, Z18, Z18
+	VMOVUPS      Z18, (BX)
+	VMULPS       Z2, Z17, Z17
+	VMULPS       Z3, Z15, Z15
+	VADDPS       Z15, Z17, Z17
+	VMULPS       Z11, Z18, Z15
+	VMOVAPS      Z18, Z19
+	VFMSUB231PS  Z4, Z15, Z19
+	VFNMADD231PS Z11, Z19, Z15
+	VPANDD       Z12, Z18, Z19
+	VPSUBD       Z13, Z19, Z19
+	VPCMPUD      $0x02, Z14, Z19, K1
+	VPTESTNMD    Z12, Z18, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipValueEMAAVX512_vs
+	VDIVPS       Z4, Z18, Z15
+
+nadamUnitWithClipValueEMAAVX512_vs:
+	VMOVAPS Z15, Z19
+	VSQRTPS Z19, Z19
+	VADDPS  Z6, Z19, Z19
+	VMULPS  Z5, Z17, Z17
+	VDIVPS  Z19, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
+	VMULPS  (SI), Z9, Z19
+	VMULPS  Z16, Z10, Z15
+	VADDPS  Z15, Z19, Z19
+	VMOVUPS Z19, (SI)
+	VMOVUPS Z16, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -21265,7 +22456,16 @@ nadamUnitWithClipValueEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipValueEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipValueEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipValueEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipValueEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipValueEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipValueEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21288,39 +22488,57 @@ TEXT ·nadamUnitWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(DI), Z8
 	VBROADCASTSS 352(DI), Z9
 	VBROADCASTSS 384(DI), Z10
+	VBROADCASTSS 512(DI), Z11
+	VPBROADCASTD nadamUnitWithClipValueDecayAVX512_abs<>+0(SB), Z12
+	VPBROADCASTD nadamUnitWithClipValueDecayAVX512_lo<>+0(SB), Z13
+	VPBROADCASTD nadamUnitWithClipValueDecayAVX512_span<>+0(SB), Z14
 	TESTQ        SI, SI
 	JZ           nadamUnitWithClipValueDecayAVX512_done
 
 nadamUnitWithClipValueDecayAVX512_loop:
-	VMOVUPS (CX), Z11
-	VMINPS  Z11, Z8, Z11
-	VMAXPS  Z11, Z7, Z11
-	VMOVUPS Z11, (CX)
-	VMOVUPS (AX), Z12
-	VMULPS  Z9, Z12, Z15
-	VMULPS  Z10, Z15, Z15
-	VSUBPS  Z15, Z12, Z12
-	VMOVUPS (DX), Z13
-	VMOVUPS (BX), Z14
-	VSUBPS  Z13, Z11, Z15
-	VMULPS  Z0, Z15, Z15
-	VADDPS  Z15, Z13, Z13
-	VMOVUPS Z13, (DX)
-	VMULPS  Z11, Z11, Z15
-	VSUBPS  Z14, Z15, Z15
-	VMULPS  Z1, Z15, Z15
-	VADDPS  Z15, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z2, Z13, Z13
-	VMULPS  Z3, Z11, Z11
-	VADDPS  Z11, Z13, Z13
-	VDIVPS  Z4, Z14, Z15
-	VSQRTPS Z15, Z15
-	VADDPS  Z6, Z15, Z15
-	VMULPS  Z5, Z13, Z13
-	VDIVPS  Z15, Z13, Z13
-	VSUBPS  Z13, Z12, Z12
-	VMOVUPS Z12, (AX)
+	VMOVUPS      (CX), Z15
+	VMINPS       Z15, Z8, Z15
+	VMAXPS       Z15, Z7, Z15
+	VMOVUPS      Z15, (CX)
+	VMOVUPS      (AX), Z16
+	VMULPS       Z9, Z16, Z19
+	VMULPS       Z10, Z19, Z19
+	VSUBPS       Z19, Z16, Z16
+	VMOVUPS      (DX), Z17
+	VMOVUPS      (BX), Z18
+	VSUBPS       Z17, Z15, Z19
+	VMULPS       Z0, Z19, Z19
+	VADDPS       Z19, Z17, Z17
+	VMOVUPS      Z17, (DX)
+	VMULPS       Z15, Z15, Z19
+	VSUBPS       Z18, Z19, Z19
+	VMULPS       Z1, Z19, Z19
+	VADDPS       Z19, Z18, Z18
+	VMOVUPS      Z18, (BX)
+	VMULPS       Z2, Z17, Z17
+	VMULPS       Z3, Z15, Z15
+	VADDPS       Z15, Z17, Z17
+	VMULPS       Z11, Z18, Z15
+	VMOVAPS      Z18, Z19
+	VFMSUB231PS  Z4, Z15, Z19
+	VFNMADD231PS Z11, Z19, Z15
+	VPANDD       Z12, Z18, Z19
+	VPSUBD       Z13, Z19, Z19
+	VPCMPUD      $0x02, Z14, Z19, K1
+	VPTESTNMD    Z12, Z18, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipValueDecayAVX512_vs
+	VDIVPS       Z4, Z18, Z15
+
+nadamUnitWithClipValueDecayAVX512_vs:
+	VMOVAPS Z15, Z19
+	VSQRTPS Z19, Z19
+	VADDPS  Z6, Z19, Z19
+	VMULPS  Z5, Z17, Z17
+	VDIVPS  Z19, Z17, Z17
+	VSUBPS  Z17, Z16, Z16
+	VMOVUPS Z16, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -21332,7 +22550,16 @@ nadamUnitWithClipValueDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func nadamUnitWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipValueDecayAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipValueDecayAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipValueDecayAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipValueDecayAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipValueDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipValueDecayAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func nadamUnitWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·nadamUnitWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21358,43 +22585,61 @@ TEXT ·nadamUnitWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 384(R8), Z10
 	VBROADCASTSS 416(R8), Z11
 	VBROADCASTSS 448(R8), Z12
+	VBROADCASTSS 512(R8), Z13
+	VPBROADCASTD nadamUnitWithClipValueDecayEMAAVX512_abs<>+0(SB), Z14
+	VPBROADCASTD nadamUnitWithClipValueDecayEMAAVX512_lo<>+0(SB), Z15
+	VPBROADCASTD nadamUnitWithClipValueDecayEMAAVX512_span<>+0(SB), Z16
 	TESTQ        DI, DI
 	JZ           nadamUnitWithClipValueDecayEMAAVX512_done
 
 nadamUnitWithClipValueDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z13
-	VMINPS  Z13, Z8, Z13
-	VMAXPS  Z13, Z7, Z13
-	VMOVUPS Z13, (CX)
-	VMOVUPS (AX), Z14
-	VMULPS  Z9, Z14, Z17
-	VMULPS  Z10, Z17, Z17
-	VSUBPS  Z17, Z14, Z14
-	VMOVUPS (DX), Z15
-	VMOVUPS (BX), Z16
-	VSUBPS  Z15, Z13, Z17
-	VMULPS  Z0, Z17, Z17
-	VADDPS  Z17, Z15, Z15
-	VMOVUPS Z15, (DX)
-	VMULPS  Z13, Z13, Z17
-	VSUBPS  Z16, Z17, Z17
-	VMULPS  Z1, Z17, Z17
-	VADDPS  Z17, Z16, Z16
-	VMOVUPS Z16, (BX)
-	VMULPS  Z2, Z15, Z15
-	VMULPS  Z3, Z13, Z13
-	VADDPS  Z13, Z15, Z15
-	VDIVPS  Z4, Z16, Z17
-	VSQRTPS Z17, Z17
-	VADDPS  Z6, Z17, Z17
-	VMULPS  Z5, Z15, Z15
-	VDIVPS  Z17, Z15, Z15
-	VSUBPS  Z15, Z14, Z14
-	VMULPS  (SI), Z11, Z17
-	VMULPS  Z14, Z12, Z13
-	VADDPS  Z13, Z17, Z17
-	VMOVUPS Z17, (SI)
-	VMOVUPS Z14, (AX)
+	VMOVUPS      (CX), Z17
+	VMINPS       Z17, Z8, Z17
+	VMAXPS       Z17, Z7, Z17
+	VMOVUPS      Z17, (CX)
+	VMOVUPS      (AX), Z18
+	VMULPS       Z9, Z18, Z21
+	VMULPS       Z10, Z21, Z21
+	VSUBPS       Z21, Z18, Z18
+	VMOVUPS      (DX), Z19
+	VMOVUPS      (BX), Z20
+	VSUBPS       Z19, Z17, Z21
+	VMULPS       Z0, Z21, Z21
+	VADDPS       Z21, Z19, Z19
+	VMOVUPS      Z19, (DX)
+	VMULPS       Z17, Z17, Z21
+	VSUBPS       Z20, Z21, Z21
+	VMULPS       Z1, Z21, Z21
+	VADDPS       Z21, Z20, Z20
+	VMOVUPS      Z20, (BX)
+	VMULPS       Z2, Z19, Z19
+	VMULPS       Z3, Z17, Z17
+	VADDPS       Z17, Z19, Z19
+	VMULPS       Z13, Z20, Z17
+	VMOVAPS      Z20, Z21
+	VFMSUB231PS  Z4, Z17, Z21
+	VFNMADD231PS Z13, Z21, Z17
+	VPANDD       Z14, Z20, Z21
+	VPSUBD       Z15, Z21, Z21
+	VPCMPUD      $0x02, Z16, Z21, K1
+	VPTESTNMD    Z14, Z20, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          nadamUnitWithClipValueDecayEMAAVX512_vs
+	VDIVPS       Z4, Z20, Z17
+
+nadamUnitWithClipValueDecayEMAAVX512_vs:
+	VMOVAPS Z17, Z21
+	VSQRTPS Z21, Z21
+	VADDPS  Z6, Z21, Z21
+	VMULPS  Z5, Z19, Z19
+	VDIVPS  Z21, Z19, Z19
+	VSUBPS  Z19, Z18, Z18
+	VMULPS  (SI), Z11, Z21
+	VMULPS  Z18, Z12, Z17
+	VADDPS  Z17, Z21, Z21
+	VMOVUPS Z21, (SI)
+	VMOVUPS Z18, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -21407,7 +22652,16 @@ nadamUnitWithClipValueDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA nadamUnitWithClipValueDecayEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL nadamUnitWithClipValueDecayEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipValueDecayEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL nadamUnitWithClipValueDecayEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA nadamUnitWithClipValueDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL nadamUnitWithClipValueDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func adamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21463,7 +22717,7 @@ adamWithEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21516,7 +22770,7 @@ adamWithDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21577,7 +22831,7 @@ adamWithDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipNormAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21593,32 +22847,50 @@ TEXT ·adamWithClipNormAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 96(DI), Z3
 	VBROADCASTSS 288(DI), Z4
 	VBROADCASTSS 320(DI), Z5
+	VBROADCASTSS 480(DI), Z6
+	VPBROADCASTD adamWithClipNormAVX512_abs<>+0(SB), Z7
+	VPBROADCASTD adamWithClipNormAVX512_lo<>+0(SB), Z8
+	VPBROADCASTD adamWithClipNormAVX512_span<>+0(SB), Z9
 	TESTQ        SI, SI
 	JZ           adamWithClipNormAVX512_done
 
 adamWithClipNormAVX512_loop:
-	VMOVUPS (CX), Z6
-	VMULPS  Z4, Z6, Z6
-	VDIVPS  Z5, Z6, Z6
-	VMOVUPS Z6, (CX)
-	VMOVUPS (AX), Z7
-	VMOVUPS (DX), Z8
-	VMOVUPS (BX), Z9
-	VSUBPS  Z8, Z6, Z10
-	VMULPS  Z1, Z10, Z10
-	VADDPS  Z10, Z8, Z8
-	VMOVUPS Z8, (DX)
-	VMULPS  Z6, Z6, Z10
-	VSUBPS  Z9, Z10, Z10
-	VMULPS  Z2, Z10, Z10
-	VADDPS  Z10, Z9, Z9
-	VMOVUPS Z9, (BX)
-	VSQRTPS Z9, Z9
-	VADDPS  Z3, Z9, Z9
-	VMULPS  Z0, Z8, Z8
-	VDIVPS  Z9, Z8, Z8
-	VSUBPS  Z8, Z7, Z7
-	VMOVUPS Z7, (AX)
+	VMOVUPS      (CX), Z10
+	VMULPS       Z4, Z10, Z10
+	VMULPS       Z6, Z10, Z11
+	VMOVAPS      Z10, Z12
+	VFMSUB231PS  Z5, Z11, Z12
+	VFNMADD231PS Z6, Z12, Z11
+	VPANDD       Z7, Z10, Z12
+	VPSUBD       Z8, Z12, Z12
+	VPCMPUD      $0x02, Z9, Z12, K1
+	VPTESTNMD    Z7, Z10, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          adamWithClipNormAVX512_clipdiv
+	VDIVPS       Z5, Z10, Z11
+
+adamWithClipNormAVX512_clipdiv:
+	VMOVAPS Z11, Z10
+	VMOVUPS Z10, (CX)
+	VMOVUPS (AX), Z11
+	VMOVUPS (DX), Z12
+	VMOVUPS (BX), Z13
+	VSUBPS  Z12, Z10, Z14
+	VMULPS  Z1, Z14, Z14
+	VADDPS  Z14, Z12, Z12
+	VMOVUPS Z12, (DX)
+	VMULPS  Z10, Z10, Z14
+	VSUBPS  Z13, Z14, Z14
+	VMULPS  Z2, Z14, Z14
+	VADDPS  Z14, Z13, Z13
+	VMOVUPS Z13, (BX)
+	VSQRTPS Z13, Z13
+	VADDPS  Z3, Z13, Z13
+	VMULPS  Z0, Z12, Z12
+	VDIVPS  Z13, Z12, Z12
+	VSUBPS  Z12, Z11, Z11
+	VMOVUPS Z11, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -21630,7 +22902,16 @@ adamWithClipNormAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA adamWithClipNormAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL adamWithClipNormAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA adamWithClipNormAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL adamWithClipNormAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA adamWithClipNormAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL adamWithClipNormAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func adamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21649,36 +22930,54 @@ TEXT ·adamWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(R8), Z5
 	VBROADCASTSS 416(R8), Z6
 	VBROADCASTSS 448(R8), Z7
+	VBROADCASTSS 480(R8), Z8
+	VPBROADCASTD adamWithClipNormEMAAVX512_abs<>+0(SB), Z9
+	VPBROADCASTD adamWithClipNormEMAAVX512_lo<>+0(SB), Z10
+	VPBROADCASTD adamWithClipNormEMAAVX512_span<>+0(SB), Z11
 	TESTQ        DI, DI
 	JZ           adamWithClipNormEMAAVX512_done
 
 adamWithClipNormEMAAVX512_loop:
-	VMOVUPS (CX), Z8
-	VMULPS  Z4, Z8, Z8
-	VDIVPS  Z5, Z8, Z8
-	VMOVUPS Z8, (CX)
-	VMOVUPS (AX), Z9
-	VMOVUPS (DX), Z10
-	VMOVUPS (BX), Z11
-	VSUBPS  Z10, Z8, Z12
-	VMULPS  Z1, Z12, Z12
-	VADDPS  Z12, Z10, Z10
-	VMOVUPS Z10, (DX)
-	VMULPS  Z8, Z8, Z12
-	VSUBPS  Z11, Z12, Z12
-	VMULPS  Z2, Z12, Z12
-	VADDPS  Z12, Z11, Z11
-	VMOVUPS Z11, (BX)
-	VSQRTPS Z11, Z11
-	VADDPS  Z3, Z11, Z11
-	VMULPS  Z0, Z10, Z10
-	VDIVPS  Z11, Z10, Z10
-	VSUBPS  Z10, Z9, Z9
-	VMULPS  (SI), Z6, Z12
-	VMULPS  Z9, Z7, Z8
-	VADDPS  Z8, Z12, Z12
-	VMOVUPS Z12, (SI)
-	VMOVUPS Z9, (AX)
+	VMOVUPS      (CX), Z12
+	VMULPS       Z4, Z12, Z12
+	VMULPS       Z8, Z12, Z13
+	VMOVAPS      Z12, Z14
+	VFMSUB231PS  Z5, Z13, Z14
+	VFNMADD231PS Z8, Z14, Z13
+	VPANDD       Z9, Z12, Z14
+	VPSUBD       Z10, Z14, Z14
+	VPCMPUD      $0x02, Z11, Z14, K1
+	VPTESTNMD    Z9, Z12, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          adamWithClipNormEMAAVX512_clipdiv
+	VDIVPS       Z5, Z12, Z13
+
+adamWithClipNormEMAAVX512_clipdiv:
+	VMOVAPS Z13, Z12
+	VMOVUPS Z12, (CX)
+	VMOVUPS (AX), Z13
+	VMOVUPS (DX), Z14
+	VMOVUPS (BX), Z15
+	VSUBPS  Z14, Z12, Z16
+	VMULPS  Z1, Z16, Z16
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (DX)
+	VMULPS  Z12, Z12, Z16
+	VSUBPS  Z15, Z16, Z16
+	VMULPS  Z2, Z16, Z16
+	VADDPS  Z16, Z15, Z15
+	VMOVUPS Z15, (BX)
+	VSQRTPS Z15, Z15
+	VADDPS  Z3, Z15, Z15
+	VMULPS  Z0, Z14, Z14
+	VDIVPS  Z15, Z14, Z14
+	VSUBPS  Z14, Z13, Z13
+	VMULPS  (SI), Z6, Z16
+	VMULPS  Z13, Z7, Z12
+	VADDPS  Z12, Z16, Z16
+	VMOVUPS Z16, (SI)
+	VMOVUPS Z13, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -21691,7 +22990,16 @@ adamWithClipNormEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA adamWithClipNormEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL adamWithClipNormEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA adamWithClipNormEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL adamWithClipNormEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA adamWithClipNormEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL adamWithClipNormEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func adamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21709,35 +23017,53 @@ TEXT ·adamWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 320(DI), Z5
 	VBROADCASTSS 352(DI), Z6
 	VBROADCASTSS 384(DI), Z7
+	VBROADCASTSS 480(DI), Z8
+	VPBROADCASTD adamWithClipNormDecayAVX512_abs<>+0(SB), Z9
+	VPBROADCASTD adamWithClipNormDecayAVX512_lo<>+0(SB), Z10
+	VPBROADCASTD adamWithClipNormDecayAVX512_span<>+0(SB), Z11
 	TESTQ        SI, SI
 	JZ           adamWithClipNormDecayAVX512_done
 
 adamWithClipNormDecayAVX512_loop:
-	VMOVUPS (CX), Z8
-	VMULPS  Z4, Z8, Z8
-	VDIVPS  Z5, Z8, Z8
-	VMOVUPS Z8, (CX)
-	VMOVUPS (AX), Z9
-	VMULPS  Z6, Z9, Z12
-	VMULPS  Z7, Z12, Z12
-	VSUBPS  Z12, Z9, Z9
-	VMOVUPS (DX), Z10
-	VMOVUPS (BX), Z11
-	VSUBPS  Z10, Z8, Z12
-	VMULPS  Z1, Z12, Z12
-	VADDPS  Z12, Z10, Z10
-	VMOVUPS Z10, (DX)
-	VMULPS  Z8, Z8, Z12
-	VSUBPS  Z11, Z12, Z12
-	VMULPS  Z2, Z12, Z12
-	VADDPS  Z12, Z11, Z11
-	VMOVUPS Z11, (BX)
-	VSQRTPS Z11, Z11
-	VADDPS  Z3, Z11, Z11
-	VMULPS  Z0, Z10, Z10
-	VDIVPS  Z11, Z10, Z10
-	VSUBPS  Z10, Z9, Z9
-	VMOVUPS Z9, (AX)
+	VMOVUPS      (CX), Z12
+	VMULPS       Z4, Z12, Z12
+	VMULPS       Z8, Z12, Z13
+	VMOVAPS      Z12, Z14
+	VFMSUB231PS  Z5, Z13, Z14
+	VFNMADD231PS Z8, Z14, Z13
+	VPANDD       Z9, Z12, Z14
+	VPSUBD       Z10, Z14, Z14
+	VPCMPUD      $0x02, Z11, Z14, K1
+	VPTESTNMD    Z9, Z12, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          adamWithClipNormDecayAVX512_clipdiv
+	VDIVPS       Z5, Z12, Z13
+
+adamWithClipNormDecayAVX512_clipdiv:
+	VMOVAPS Z13, Z12
+	VMOVUPS Z12, (CX)
+	VMOVUPS (AX), Z13
+	VMULPS  Z6, Z13, Z16
+	VMULPS  Z7, Z16, Z16
+	VSUBPS  Z16, Z13, Z13
+	VMOVUPS (DX), Z14
+	VMOVUPS (BX), Z15
+	VSUBPS  Z14, Z12, Z16
+	VMULPS  Z1, Z16, Z16
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (DX)
+	VMULPS  Z12, Z12, Z16
+	VSUBPS  Z15, Z16, Z16
+	VMULPS  Z2, Z16, Z16
+	VADDPS  Z16, Z15, Z15
+	VMOVUPS Z15, (BX)
+	VSQRTPS Z15, Z15
+	VADDPS  Z3, Z15, Z15
+	VMULPS  Z0, Z14, Z14
+	VDIVPS  Z15, Z14, Z14
+	VSUBPS  Z14, Z13, Z13
+	VMOVUPS Z13, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -21749,7 +23075,16 @@ adamWithClipNormDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA adamWithClipNormDecayAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL adamWithClipNormDecayAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA adamWithClipNormDecayAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL adamWithClipNormDecayAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA adamWithClipNormDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL adamWithClipNormDecayAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func adamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21770,39 +23105,57 @@ TEXT ·adamWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	VBROADCASTSS 384(R8), Z7
 	VBROADCASTSS 416(R8), Z8
 	VBROADCASTSS 448(R8), Z9
+	VBROADCASTSS 480(R8), Z10
+	VPBROADCASTD adamWithClipNormDecayEMAAVX512_abs<>+0(SB), Z11
+	VPBROADCASTD adamWithClipNormDecayEMAAVX512_lo<>+0(SB), Z12
+	VPBROADCASTD adamWithClipNormDecayEMAAVX512_span<>+0(SB), Z13
 	TESTQ        DI, DI
 	JZ           adamWithClipNormDecayEMAAVX512_done
 
 adamWithClipNormDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z10
-	VMULPS  Z4, Z10, Z10
-	VDIVPS  Z5, Z10, Z10
-	VMOVUPS Z10, (CX)
-	VMOVUPS (AX), Z11
-	VMULPS  Z6, Z11, Z14
-	VMULPS  Z7, Z14, Z14
-	VSUBPS  Z14, Z11, Z11
-	VMOVUPS (DX), Z12
-	VMOVUPS (BX), Z13
-	VSUBPS  Z12, Z10, Z14
-	VMULPS  Z1, Z14, Z14
-	VADDPS  Z14, Z12, Z12
-	VMOVUPS Z12, (DX)
-	VMULPS  Z10, Z10, Z14
-	VSUBPS  Z13, Z14, Z14
-	VMULPS  Z2, Z14, Z14
-	VADDPS  Z14, Z13, Z13
-	VMOVUPS Z13, (BX)
-	VSQRTPS Z13, Z13
-	VADDPS  Z3, Z13, Z13
-	VMULPS  Z0, Z12, Z12
-	VDIVPS  Z13, Z12, Z12
-	VSUBPS  Z12, Z11, Z11
-	VMULPS  (SI), Z8, Z14
-	VMULPS  Z11, Z9, Z10
-	VADDPS  Z10, Z14, Z14
-	VMOVUPS Z14, (SI)
-	VMOVUPS Z11, (AX)
+	VMOVUPS      (CX), Z14
+	VMULPS       Z4, Z14, Z14
+	VMULPS       Z10, Z14, Z15
+	VMOVAPS      Z14, Z16
+	VFMSUB231PS  Z5, Z15, Z16
+	VFNMADD231PS Z10, Z16, Z15
+	VPANDD       Z11, Z14, Z16
+	VPSUBD       Z12, Z16, Z16
+	VPCMPUD      $0x02, Z13, Z16, K1
+	VPTESTNMD    Z11, Z14, K2
+	KORW         K2, K1, K1
+	KORTESTW     K1, K1
+	JCS          adamWithClipNormDecayEMAAVX512_clipdiv
+	VDIVPS       Z5, Z14, Z15
+
+adamWithClipNormDecayEMAAVX512_clipdiv:
+	VMOVAPS Z15, Z14
+	VMOVUPS Z14, (CX)
+	VMOVUPS (AX), Z15
+	VMULPS  Z6, Z15, Z18
+	VMULPS  Z7, Z18, Z18
+	VSUBPS  Z18, Z15, Z15
+	VMOVUPS (DX), Z16
+	VMOVUPS (BX), Z17
+	VSUBPS  Z16, Z14, Z18
+	VMULPS  Z1, Z18, Z18
+	VADDPS  Z18, Z16, Z16
+	VMOVUPS Z16, (DX)
+	VMULPS  Z14, Z14, Z18
+	VSUBPS  Z17, Z18, Z18
+	VMULPS  Z2, Z18, Z18
+	VADDPS  Z18, Z17, Z17
+	VMOVUPS Z17, (BX)
+	VSQRTPS Z17, Z17
+	VADDPS  Z3, Z17, Z17
+	VMULPS  Z0, Z16, Z16
+	VDIVPS  Z17, Z16, Z16
+	VSUBPS  Z16, Z15, Z15
+	VMULPS  (SI), Z8, Z18
+	VMULPS  Z15, Z9, Z14
+	VADDPS  Z14, Z18, Z18
+	VMOVUPS Z18, (SI)
+	VMOVUPS Z15, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -21815,7 +23168,16 @@ adamWithClipNormDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+DATA adamWithClipNormDecayEMAAVX512_abs<>+0(SB)/4, $0x7fffffff
+GLOBL adamWithClipNormDecayEMAAVX512_abs<>(SB), RODATA|NOPTR, $4
+
+DATA adamWithClipNormDecayEMAAVX512_lo<>+0(SB)/4, $0x21800000
+GLOBL adamWithClipNormDecayEMAAVX512_lo<>(SB), RODATA|NOPTR, $4
+
+DATA adamWithClipNormDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
+GLOBL adamWithClipNormDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
+
+// func adamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21867,7 +23229,7 @@ adamWithClipScaleAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21927,7 +23289,7 @@ adamWithClipScaleEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -21984,7 +23346,7 @@ adamWithClipScaleDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -22049,7 +23411,7 @@ adamWithClipScaleDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipValueAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -22102,7 +23464,7 @@ adamWithClipValueAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -22163,7 +23525,7 @@ adamWithClipValueEMAAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
@@ -22221,7 +23583,7 @@ adamWithClipValueDecayAVX512_done:
 	VZEROUPPER
 	RET
 
-// func adamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+// func adamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 // Requires: AVX, AVX512F
 TEXT ·adamWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX

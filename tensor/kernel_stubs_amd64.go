@@ -440,40 +440,40 @@ func rmspropMomentumAVX512(w []float32, g []float32, v []float32, b []float32, c
 func rmspropCenteredMomentumAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, c *[8]float32)
 
 // adamAMSGradWithOptionsAVX512 applies one Adam step; c holds alpha, 1-beta1, 1-beta2, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func adamAMSGradWithOptionsAVX512(w []float32, g []float32, m []float32, v []float32, vh []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+func adamAMSGradWithOptionsAVX512(w []float32, g []float32, m []float32, v []float32, vh []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
 
 // sgdWithOptionsAVX512 applies one SGD step; c holds lr, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func sgdWithOptionsAVX512(w []float32, g []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+func sgdWithOptionsAVX512(w []float32, g []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 
 // sgdMomentumWithOptionsAVX512 applies one SGD step; c holds lr, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func sgdMomentumWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+func sgdMomentumWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 
 // sgdNesterovWithOptionsAVX512 applies one SGD step; c holds lr, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func sgdNesterovWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+func sgdNesterovWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 
 // rmspropWithOptionsAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func rmspropWithOptionsAVX512(w []float32, g []float32, v []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+func rmspropWithOptionsAVX512(w []float32, g []float32, v []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
 
 // adagradWithOptionsAVX512 applies one Adagrad step; c holds lr, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func adagradWithOptionsAVX512(w []float32, g []float32, a []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+func adagradWithOptionsAVX512(w []float32, g []float32, a []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
 
 // adadeltaWithOptionsAVX512 applies one Adadelta step; c holds rho, 1-rho, lr, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func adadeltaWithOptionsAVX512(w []float32, g []float32, ga []float32, da []float32, avg []float32, c *[4]float32, o *[6][8]float32, mode int)
+func adadeltaWithOptionsAVX512(w []float32, g []float32, ga []float32, da []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
 
 // lionWithOptionsAVX512 applies one Lion step; c holds lr, beta1, 1-beta1, beta2, 1-beta2. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func lionWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+func lionWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 
 // adamaxWithOptionsAVX512 applies one Adamax step; c holds lr, 1-beta1, beta2, 1-beta1^t, epsilon. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func adamaxWithOptionsAVX512(w []float32, g []float32, m []float32, u []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+func adamaxWithOptionsAVX512(w []float32, g []float32, m []float32, u []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 
 // rmspropCenteredWithOptionsAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func rmspropCenteredWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+func rmspropCenteredWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 
 // rmspropMomentumWithOptionsAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func rmspropMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+func rmspropMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, b []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 
 // rmspropCenteredMomentumWithOptionsAVX512 applies one RMSprop step; c holds rho, 1-rho, lr, epsilon, momentum. The base options run around it as mode says (see rulePass in _asm/gen.go).
-func rmspropCenteredMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
+func rmspropCenteredMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 
 // sumSquaresAVX2 returns the sum of the squares of x in float64, in 16 lanes.
 func sumSquaresAVX2(x []float32) float64
@@ -500,271 +500,271 @@ func bytesToFloatAVX2(dst []float32, src []uint8, div float32)
 func bytesToFloatFMAAVX2(dst []float32, src []uint8, c *[2]float32)
 
 // nadamWithEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithDecayAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithDecayEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipNormAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipNormEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipNormDecayAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipNormDecayEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipScaleAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipScaleEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipScaleDecayAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipScaleDecayEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipValueAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipValueEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipValueDecayAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipValueDecayEMAAVX2 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithDecayAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithDecayEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipNormAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipNormEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipNormDecayAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipNormDecayEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipScaleAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipScaleEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipScaleDecayAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipScaleDecayEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipValueAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipValueEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipValueDecayAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipValueDecayEMAAVX2 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithDecayAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithDecayEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipNormAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipNormAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipNormEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipNormEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipNormDecayAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipNormDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipNormDecayEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipNormDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipScaleAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipScaleAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipScaleEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipScaleEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipScaleDecayAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipScaleDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipScaleDecayEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipScaleDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipValueAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipValueAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipValueEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipValueEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipValueDecayAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipValueDecayAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipValueDecayEMAAVX2 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipValueDecayEMAAVX2(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithDecayAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithDecayEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipNormAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipNormEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipNormDecayAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipNormDecayEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipScaleAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipScaleEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipScaleDecayAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipScaleDecayEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipValueAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipValueEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipValueDecayAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamWithClipValueDecayEMAAVX512 applies one nadam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithDecayAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithDecayEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipNormAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipNormEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipNormDecayAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipNormDecayEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipScaleAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipScaleEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipScaleDecayAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipScaleDecayEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipValueAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipValueEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipValueDecayAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // nadamUnitWithClipValueDecayEMAAVX512 applies one nadamUnit step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func nadamUnitWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func nadamUnitWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithDecayAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithDecayEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipNormAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipNormEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipNormDecayAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipNormDecayEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipScaleAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipScaleEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipScaleDecayAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipScaleDecayEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipValueAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipValueEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipValueDecayAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
 
 // adamWithClipValueDecayEMAAVX512 applies one adam step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.
-func adamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[16][8]float32)
+func adamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)

@@ -84,21 +84,21 @@ func rmspropFullAVX512Tail(w, g, v, a, b []float32, c *[8]float32) {
 
 // nadamWithAVX512, nadamUnitWithAVX512 and adamWithAVX512 are the fused
 // passes by Options.mode, as nadamWithAVX2 and the others.
-var nadamWithAVX512 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
+var nadamWithAVX512 = [16]func(w, g, m, v, a []float32, c *[17][8]float32){
 	nil, nadamWithEMAAVX512, nadamWithDecayAVX512, nadamWithDecayEMAAVX512,
 	nadamWithClipNormAVX512, nadamWithClipNormEMAAVX512, nadamWithClipNormDecayAVX512, nadamWithClipNormDecayEMAAVX512,
 	nadamWithClipScaleAVX512, nadamWithClipScaleEMAAVX512, nadamWithClipScaleDecayAVX512, nadamWithClipScaleDecayEMAAVX512,
 	nadamWithClipValueAVX512, nadamWithClipValueEMAAVX512, nadamWithClipValueDecayAVX512, nadamWithClipValueDecayEMAAVX512,
 }
 
-var nadamUnitWithAVX512 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
+var nadamUnitWithAVX512 = [16]func(w, g, m, v, a []float32, c *[17][8]float32){
 	nil, nadamUnitWithEMAAVX512, nadamUnitWithDecayAVX512, nadamUnitWithDecayEMAAVX512,
 	nadamUnitWithClipNormAVX512, nadamUnitWithClipNormEMAAVX512, nadamUnitWithClipNormDecayAVX512, nadamUnitWithClipNormDecayEMAAVX512,
 	nadamUnitWithClipScaleAVX512, nadamUnitWithClipScaleEMAAVX512, nadamUnitWithClipScaleDecayAVX512, nadamUnitWithClipScaleDecayEMAAVX512,
 	nadamUnitWithClipValueAVX512, nadamUnitWithClipValueEMAAVX512, nadamUnitWithClipValueDecayAVX512, nadamUnitWithClipValueDecayEMAAVX512,
 }
 
-var adamWithAVX512 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
+var adamWithAVX512 = [16]func(w, g, m, v, a []float32, c *[17][8]float32){
 	nil, adamWithEMAAVX512, adamWithDecayAVX512, adamWithDecayEMAAVX512,
 	adamWithClipNormAVX512, adamWithClipNormEMAAVX512, adamWithClipNormDecayAVX512, adamWithClipNormDecayEMAAVX512,
 	adamWithClipScaleAVX512, adamWithClipScaleEMAAVX512, adamWithClipScaleDecayAVX512, adamWithClipScaleDecayEMAAVX512,
@@ -106,6 +106,10 @@ var adamWithAVX512 = [16]func(w, g, m, v, a []float32, c *[16][8]float32){
 }
 
 func nadamWithOptionsAVX512Tail(w, g, m, v, a []float32, s *WithOptions) {
+	if s.t[16][0] == 0 { // 1-beta2^t out of the reciprocal's range
+		nadamWithOptionsAVX2Tail(w, g, m, v, a, s)
+		return
+	}
 	passes := &nadamWithAVX512
 	if nadamDivisorsOne(&s.c) {
 		passes = &nadamUnitWithAVX512
@@ -120,10 +124,10 @@ func adamWithOptionsAVX512Tail(w, g, m, v, a []float32, s *WithOptions) {
 // withOptionsAVX512Tail runs passes[mode] over the first len(w) &^ 15
 // elements and rest over the others; without options (mode 0: none applies to
 // this call) rest does it all, the rule's own pass (Nadam's reciprocals need scalars WithOptions lacks).
-func withOptionsAVX512Tail(passes *[16]func(w, g, m, v, a []float32, c *[16][8]float32),
+func withOptionsAVX512Tail(passes *[16]func(w, g, m, v, a []float32, c *[17][8]float32),
 	rest func(w, g, m, v, a []float32, s *WithOptions), w, g, m, v, a []float32, s *WithOptions) {
 	k := s.o.mode()
-	if k == 0 {
+	if k == 0 || !s.clipDivisible() {
 		rest(w, g, m, v, a, s)
 		return
 	}
@@ -136,15 +140,24 @@ func withOptionsAVX512Tail(passes *[16]func(w, g, m, v, a []float32, c *[16][8]f
 	rest(w[n:], g[n:], m[n:], v[n:], at, s)
 }
 
+// clipDivisible tells whether s clips by norm through RN(1/D), as the
+// AVX-512 passes do, or does not clip by norm: D out of the reciprocal's
+// range leaves the call to the AVX2 passes, which divide.
+func (s *WithOptions) clipDivisible() bool { return s.o.Clip != ClipNorm || s.t[15][0] != 0 }
+
 // ruleWithOptionsAVX512Tail is RuleWithOptions's pass in AVX-512, the rest
 // through ruleWithOptionsAVX2Tail.
 func ruleWithOptionsAVX512Tail(r Rule, w, g []float32, slots [3][]float32, a []float32, c *StepScalars, s *WithOptions) {
+	if !s.clipDivisible() {
+		ruleWithOptionsAVX2Tail(r, w, g, slots, a, c, s)
+		return
+	}
 	n := len(w) &^ 15
 	var at []float32
 	if a != nil {
 		a, at = a[:n], a[n:]
 	}
-	x, o, mode := cutSlots(slots, 0, n), (*[6][8]float32)(s.t[9:15]), s.o.mode()
+	x, o, mode := cutSlots(slots, 0, n), (*[7][8]float32)(s.t[9:16]), s.o.mode()
 	w0, g0 := w[:n], g[:n]
 	switch r {
 	case RuleSGD:

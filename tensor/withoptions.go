@@ -44,8 +44,11 @@ func (o *Options) mode() int {
 // nothing.
 type WithOptions struct {
 	o Options
-	c [9]float32     // the rule's scalars (Adam's are the first four)
-	t [16][8]float32 // c, then C, D, WD, LR, M, OM, eight copies each
+	c [9]float32 // the rule's scalars (Adam's are the first four)
+	// c, then C, D, WD, LR, M, OM, then RN(1/D) with ClipNorm and Nadam's
+	// RN(1/(1-beta2^t)) (each 0 where out of range, see reciprocal), eight
+	// copies each
+	t [17][8]float32
 }
 
 // SetOptions sets s to the options o, for RuleWithOptions.
@@ -65,9 +68,15 @@ func (s *WithOptions) set(c []float32, o Options) {
 	s.o = o
 	s.c = [9]float32{}
 	copy(s.c[:], c)
-	var rows [15]float32
+	var rows [17]float32
 	copy(rows[:], s.c[:])
 	rows[9], rows[10], rows[11], rows[12], rows[13], rows[14] = o.C, o.D, o.WD, o.LR, o.M, o.OM
+	if o.Clip == ClipNorm {
+		rows[15] = reciprocal(o.D)
+	}
+	if len(c) == len(NadamScalars{}.c) {
+		rows[16] = c[11] // Nadam's, made with its scalars
+	}
 	for i, v := range rows {
 		for j := range s.t[i] {
 			s.t[i][j] = v

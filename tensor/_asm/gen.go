@@ -1274,7 +1274,11 @@ func rulePass(name, doc string, names []string, carr, ns int, options bool, setu
 	if options {
 		name += "WithOptions"
 		all = append(append([]string(nil), names...), "avg")
-		sig = fmt.Sprintf("func(%s []float32, c *[%d]float32, o *[6][8]float32, mode int)", strings.Join(all, ", "), carr)
+		rows := 6
+		if wide { // and RN(1/D), for the clip by norm's division
+			rows = 7
+		}
+		sig = fmt.Sprintf("func(%s []float32, c *[%d]float32, o *[%d][8]float32, mode int)", strings.Join(all, ", "), carr, rows)
 		doc += " The base options run around it as mode says (see rulePass in _asm/gen.go)."
 	}
 	name += suffix()
@@ -1290,6 +1294,7 @@ func rulePass(name, doc string, names []string, carr, ns int, options bool, setu
 				o.rows[i] = vreg()
 				VBROADCASTSS(Mem{Base: o.o, Disp: 32 * i}, o.rows[i])
 			}
+			o.div = newDivConsts(name)
 		}
 	}
 	if setup != nil {
@@ -1321,7 +1326,8 @@ func rulePass(name, doc string, names []string, carr, ns int, options bool, setu
 type optionStages struct {
 	name    string
 	o, mode Register
-	rows    [6]VecVirtual // AVX-512: the rows broadcast
+	rows    [7]VecVirtual // AVX-512: the rows broadcast, the 7th RN(1/D)
+	div     divConsts     // AVX-512: for the clip by norm's division
 }
 
 // row is row i of *o as an operand: in memory (AVX2), or its register
@@ -1342,7 +1348,11 @@ func (s optionStages) clip(gi VecVirtual, g Register) {
 	TESTQ(U32(8), s.mode)
 	JNZ(LabelRef(notNorm))
 	VMULPS(s.row(0), gi, gi)
-	VDIVPS(s.row(1), gi, gi)
+	if wide { // through RN(1/D), the same bits (see divideScalar)
+		VMOVAPS(s.div.divideScalar(s.name+"_clipdiv", gi, s.rows[1], s.rows[6]), gi)
+	} else {
+		VDIVPS(s.row(1), gi, gi)
+	}
 	JMP(LabelRef(store))
 	Label(notNorm)
 	TESTQ(U32(4), s.mode)
@@ -1862,7 +1872,7 @@ func withOptions(rule string, clip int, decay, ema bool) {
 		name += "EMA"
 	}
 	name += suffix()
-	TEXT(name, NOSPLIT, "func(w, g, m, v, a []float32, c *[16][8]float32)")
+	TEXT(name, NOSPLIT, "func(w, g, m, v, a []float32, c *[17][8]float32)")
 	Doc(name + " applies one " + rule + " step with base options fused in (see withOptions in _asm/gen.go); c holds the scalars in rows of eight copies.")
 	names := []string{"w", "g", "m", "v"}
 	if ema {
@@ -1873,7 +1883,7 @@ func withOptions(rule string, clip int, decay, ema bool) {
 	cp := Load(Param("c"), GP64())
 	// row(i) is row i as an operand: in memory (AVX2), or broadcast into
 	// a register once (AVX-512, whose 32 registers hold every row).
-	var rows [16]VecVirtual
+	var rows [17]VecVirtual
 	row := func(i int) Op {
 		if !wide {
 			return Mem{Base: cp, Disp: 32 * i}
@@ -1897,10 +1907,20 @@ func withOptions(rule string, clip int, decay, ema bool) {
 		if ema {
 			used = append(used, 13, 14)
 		}
+		if clip == 1 {
+			used = append(used, 15) // RN(1/D)
+		}
+		if rule != "adam" {
+			used = append(used, 16) // RN(1/(1-beta2^t))
+		}
 		for _, i := range used {
 			rows[i] = vreg()
 			VBROADCASTSS(Mem{Base: cp, Disp: 32 * i}, rows[i])
 		}
+	}
+	var div divConsts
+	if wide && (clip == 1 || rule != "adam") {
+		div = newDivConsts(name)
 	}
 	var lo, hi, em, om Op
 	if clip == 3 {
@@ -1927,7 +1947,11 @@ func withOptions(rule string, clip int, decay, ema bool) {
 		switch clip { // as clipByNorm, scale, clipByValue
 		case 1:
 			VMULPS(row(9), gi, gi)
-			VDIVPS(row(10), gi, gi)
+			if wide { // through RN(1/D) in row 15, the same bits (see divideScalar)
+				VMOVAPS(div.divideScalar(name+"_clipdiv", gi, rows[10], rows[15]), gi)
+			} else {
+				VDIVPS(row(10), gi, gi)
+			}
 		case 2:
 			VMULPS(row(9), gi, gi)
 		case 3:
@@ -1961,7 +1985,11 @@ func withOptions(rule string, clip int, decay, ema bool) {
 				VDIVPS(row(5), gi, gi)
 			}
 			VADDPS(gi, mh, mh)
-			VDIVPS(row(6), vi, t)
+			if wide { // through RN(1/(1-beta2^t)) in row 16, as nadamRecip
+				VMOVAPS(div.divideScalar(name+"_vs", vi, rows[6], rows[16]), t)
+			} else {
+				VDIVPS(row(6), vi, t)
+			}
 			VSQRTPS(t, t)
 			VADDPS(row(8), t, t)
 			VMULPS(row(7), mh, mh)

@@ -110,8 +110,9 @@ func nadamScalars(c [9]float32) NadamScalars {
 }
 
 // reciprocal returns 1/d correctly rounded to float32 for d in [2^-30,
-// 2^30], which the AVX-512 Nadam pass divides by through it, and 0 for
-// any other d (the pass then divides). Rounding the float64 quotient
+// 2^30], which the AVX-512 Nadam passes (and the fused passes' clip by
+// norm) divide by through it, and 0 for any other d (the plain Nadam pass
+// then divides; the fused passes leave the call to the AVX2 ones). Rounding the float64 quotient
 // again gives the float32 one: 1/d is never within float64's rounding
 // error of a float32 midpoint without being one, and it is never one.
 func reciprocal(d float32) float32 {

@@ -5,7 +5,10 @@ package tensor
 // The optimizers' AVX-512 passes (see rulePass and withOptions in
 // _asm/gen.go): each runs over the first len(w) &^ 15 elements and leaves
 // the rest to the AVX2 pass and its Go tail. Lane by lane they are the
-// AVX2 passes' operations, so every split gives the same bits.
+// AVX2 passes' operations, but for the fused passes' divisions by the
+// clip's norm and by Nadam's 1-beta2^t, made through their reciprocals
+// (correctly rounded, as the divisions), so every split gives the same
+// bits.
 
 func adamAVX512Tail(w, g, m, v []float32, c *[4]float32) {
 	n := len(w) &^ 15
@@ -122,8 +125,10 @@ func adamWithOptionsAVX512Tail(w, g, m, v, a []float32, s *WithOptions) {
 }
 
 // withOptionsAVX512Tail runs passes[mode] over the first len(w) &^ 15
-// elements and rest over the others; without options (mode 0: none applies to
-// this call) rest does it all, the rule's own pass (Nadam's reciprocals need scalars WithOptions lacks).
+// elements and rest over the others. rest does it all without options
+// (mode 0: none applies to this call; the rule's own pass, as Nadam's
+// needs reciprocals of 1-Πu that WithOptions lacks) and where the clip's
+// norm has no reciprocal (see clipDivisible).
 func withOptionsAVX512Tail(passes *[16]func(w, g, m, v, a []float32, c *[17][8]float32),
 	rest func(w, g, m, v, a []float32, s *WithOptions), w, g, m, v, a []float32, s *WithOptions) {
 	k := s.o.mode()

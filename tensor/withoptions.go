@@ -55,7 +55,12 @@ type WithOptions struct {
 func (s *WithOptions) SetOptions(o Options) { s.set(nil, o) }
 
 // SetNadam sets s to Nadam's scalars n and the options o.
-func (s *WithOptions) SetNadam(n *NadamScalars, o Options) { s.set(n.c[:], o) }
+func (s *WithOptions) SetNadam(n *NadamScalars, o Options) {
+	s.set(n.c[:9], o)
+	for j := range s.t[16] {
+		s.t[16][j] = n.c[11] // RN(1/(1-beta2^t)), made with the scalars
+	}
+}
 
 // SetAdam sets s to Adam's scalars a (alpha, 1-beta1, 1-beta2, epsilon)
 // and the options o.
@@ -73,9 +78,6 @@ func (s *WithOptions) set(c []float32, o Options) {
 	rows[9], rows[10], rows[11], rows[12], rows[13], rows[14] = o.C, o.D, o.WD, o.LR, o.M, o.OM
 	if o.Clip == ClipNorm {
 		rows[15] = reciprocal(o.D)
-	}
-	if len(c) == len(NadamScalars{}.c) {
-		rows[16] = c[11] // Nadam's, made with its scalars
 	}
 	for i, v := range rows {
 		for j := range s.t[i] {

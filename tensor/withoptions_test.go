@@ -23,8 +23,16 @@ func withOptionsRules() []withOptionsRule {
 	// Nadam after its first tens of steps: both divisors 1 (its AVX2
 	// passes without those divisions).
 	nadamUnitC := nadamScalarsOf(0.1, 0.001, 0.45, 1, 0.55, 1, 0.002, 0.001, 1e-7)
+	// 1-beta2^t beyond the reciprocal's range (the AVX-512 fused passes
+	// divide by it through RN(1/d): this one goes to the AVX2 passes).
+	nadamFarC := nadamScalarsOf(0.1, 0.001, 0.45, 1, 0.55, 1, 0x1p-31, 0.001, 1e-7)
 	adamC := NewStepScalars(0.00031, 0.1, 0.001, 1e-7)
 	rules := []withOptionsRule{
+		{"nadam-unit-far", 2, func(s *WithOptions, o Options) { s.SetNadam(&nadamFarC, o) },
+			func(s simd, w, g []float32, x [3][]float32, a []float32, ws *WithOptions) {
+				s.nadamWithOptions(w, g, x[0], x[1], a, ws)
+			},
+			func(s simd, w, g []float32, x [3][]float32) { s.nadam(w, g, x[0], x[1], &nadamFarC.c) }},
 		{"nadam", 2, func(s *WithOptions, o Options) { s.SetNadam(&nadamC, o) },
 			func(s simd, w, g []float32, x [3][]float32, a []float32, ws *WithOptions) {
 				s.nadamWithOptions(w, g, x[0], x[1], a, ws)

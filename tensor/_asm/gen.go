@@ -1267,8 +1267,9 @@ func scalars(n int, vec func() VecVirtual) []VecVirtual {
 // the same rule with the base options around it, as withOptions does but
 // chosen at run time: nameWithOptions (before the suffix) takes also
 // avg []float32 (the average), o *[6][8]float32 (rows of eight copies of
-// C, D, WD, LR, M and OM, tensor's Options) and mode (Options.mode: clip
-// << 2 | decay << 1 | average), whose bits are tested per iteration.
+// C, D, WD, LR, M and OM, tensor's Options; AVX-512 *[7][8]float32, the
+// seventh RN(1/D)) and mode (Options.mode: clip << 2 | decay << 1 |
+// average), whose bits are tested per iteration.
 func rulePass(name, doc string, names []string, carr, ns int, options bool, setup func(), body func(p []Register, c []VecVirtual, g, w VecVirtual)) {
 	all, sig := names, fmt.Sprintf("func(%s []float32, c *[%d]float32)", strings.Join(names, ", "), carr)
 	if options {
@@ -1321,8 +1322,9 @@ func rulePass(name, doc string, names []string, carr, ns int, options bool, setu
 
 // optionStages emits the base options' stages of a rulePass with options,
 // each the operations of its own pass (clipByNorm, scale, clipByValue,
-// decayWeights, movingAverage) with the same operands in the same places,
-// run where the mode register's bits say.
+// decayWeights, movingAverage) with the same operands in the same places
+// (in AVX-512 the clip by norm divides through RN(1/D), the same bits: see
+// divideScalar), run where the mode register's bits say.
 type optionStages struct {
 	name    string
 	o, mode Register
@@ -1858,11 +1860,14 @@ var clipNames = []string{"", "ClipNorm", "ClipScale", "ClipValue"}
 // the rule's update, and the moving average a = m a + om w (ema). Each
 // stage is its own pass's operations with the same operands in the same
 // places (a NaN's payload included), so the result is the passes' one
-// after the other, bit for bit, in one trip through memory. The scalars
-// are rows of eight copies in c (memory operands in AVX2, broadcast into
-// registers once in AVX-512): the rule's (nadam's nine or adam's four)
-// from row 0, then from row 9 the clip's c (or s, or lo) and d (or hi),
-// wd, lr, m and om.
+// after the other, bit for bit, in one trip through memory (in AVX-512
+// the divisions by the clip's d and by Nadam's 1-beta2^t go through their
+// reciprocals, the same bits: see divideScalar). The scalars are rows of
+// eight copies in c (memory operands in AVX2, broadcast into registers once
+// in AVX-512): the rule's (nadam's nine or adam's four) from row 0, then
+// from row 9 the clip's c (or s, or lo) and d (or hi), wd, lr, m and om,
+// then RN(1/d) for the clip by norm (row 15) and Nadam's RN(1/(1-beta2^t))
+// (row 16), which only AVX-512 reads.
 func withOptions(rule string, clip int, decay, ema bool) {
 	name := rule + "With" + clipNames[clip]
 	if decay {

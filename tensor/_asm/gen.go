@@ -1927,24 +1927,22 @@ func withOptions(rule string, clip int, decay, ema bool) {
 	if wide && (clip == 1 || rule != "adam") {
 		div = newDivConsts(name)
 	}
+	// inReg is row i in a register for the whole pass: loaded (AVX2), or
+	// the broadcast one (AVX-512).
+	inReg := func(i int) Op {
+		if wide {
+			return row(i)
+		}
+		r := vreg()
+		VMOVUPS(row(i), r)
+		return r
+	}
 	var lo, hi, em, om Op
 	if clip == 3 {
-		lo, hi = row(9), row(10)
-		if !wide {
-			l, h := vreg(), vreg()
-			VMOVUPS(row(9), l)
-			VMOVUPS(row(10), h)
-			lo, hi = l, h
-		}
+		lo, hi = inReg(9), inReg(10)
 	}
 	if ema {
-		em, om = row(13), row(14)
-		if !wide {
-			e, o := vreg(), vreg()
-			VMOVUPS(row(13), e)
-			VMOVUPS(row(14), o)
-			em, om = e, o
-		}
+		em, om = inReg(13), inReg(14)
 	}
 	streamLoop(name, n, ptrs, blockSizes(len(ptrs)), func() {
 		gi, wi, mi, vi, t := vreg(), vreg(), vreg(), vreg(), vreg()

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/cifarnet/cifarnet/internal/oserr"
 	"github.com/cifarnet/cifarnet/internal/regular"
 	"github.com/cifarnet/cifarnet/rundir"
+	"github.com/cifarnet/cifarnet/stats"
 	"github.com/cifarnet/cifarnet/train"
 )
 
@@ -186,24 +186,13 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	if out.Terminated != nil {
 		fmt.Fprintf(w, "stopped: %v\n", out.Terminated)
 	}
-	med := median(secs)
-	fmt.Fprintf(w, "median %.1f ms/epoch, %.1f GFLOPS, update %.1f%% of the epoch", med*1e3, flops/med/1e9, median(shares))
+	med := stats.Quantile(secs, 0.5) // numpy's median
+	fmt.Fprintf(w, "median %.1f ms/epoch, %.1f GFLOPS, update %.1f%% of the epoch", med*1e3, flops/med/1e9, stats.Quantile(shares, 0.5))
 	if len(out.History.Epochs) == 1 {
 		fmt.Fprint(w, " (one epoch: the warm-up)")
 	}
 	fmt.Fprintln(w)
 	return profErr // after the timings, which it does not affect
-}
-
-// median is numpy's: the middle value, or the mean of the two middle ones.
-func median(x []float64) float64 {
-	x = slices.Clone(x)
-	slices.Sort(x)
-	n := len(x)
-	if n%2 == 1 {
-		return x[n/2]
-	}
-	return (x[n/2-1] + x[n/2]) / 2
 }
 
 // checkProfileTarget refuses a --cpuprofile naming a file that is not a

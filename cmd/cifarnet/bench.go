@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,14 +52,8 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
   cifarnet bench --synthetic 50000 --epochs 3 --threads 1`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var given []string
-			for _, n := range append([]string{"patience"}, earlyStoppingOptions...) {
-				if cmd.Flags().Changed(n) {
-					given = append(given, "--"+n)
-				}
-			}
-			if len(given) > 0 {
-				return usagef("%s: bench times a fixed number of epochs, without early stopping: leave %s out", strings.Join(given, ", "), map[bool]string{true: "it", false: "them"}[len(given) == 1])
+			if err := refuseGiven(cmd.Flags(), "bench times a fixed number of epochs, without early stopping", append([]string{"patience"}, earlyStoppingOptions...)...); err != nil {
+				return err
 			}
 			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
 				return err

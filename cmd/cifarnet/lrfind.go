@@ -57,13 +57,8 @@ sweep sets the rate itself. So are --epochs and early stopping's flags
 			if len(given) > 0 {
 				return usagef("%s: lr-find sets the learning rate itself, from --start-lr to --end-lr", strings.Join(given, ", "))
 			}
-			for _, n := range earlyStoppingFlags {
-				if cmd.Flags().Changed(n) {
-					given = append(given, "--"+n)
-				}
-			}
-			if len(given) > 0 {
-				return usagef("%s: lr-find runs one epoch, without early stopping: leave %s out", strings.Join(given, ", "), map[bool]string{true: "it", false: "them"}[len(given) == 1])
+			if err := refuseGiven(cmd.Flags(), "lr-find runs one epoch, without early stopping", earlyStoppingFlags...); err != nil {
+				return err
 			}
 			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
 				return err

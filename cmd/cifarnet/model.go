@@ -174,6 +174,20 @@ func changedFlags(fs *pflag.FlagSet, names ...string) string {
 	return strings.Join(given, ", ")
 }
 
+// refuseGiven refuses the flags among names that were given, which the
+// command would not use: "--a, --b: why: leave them out".
+func refuseGiven(fs *pflag.FlagSet, why string, names ...string) error {
+	given := changedFlags(fs, names...)
+	if given == "" {
+		return nil
+	}
+	pronoun := "them"
+	if !strings.Contains(given, ",") {
+		pronoun = "it"
+	}
+	return usagef("%s: %s: leave %s out", given, why, pronoun)
+}
+
 // setLearningRate gives the optimizer a model file compiled the learning
 // rate of --lr, as setting a Keras optimizer's learning_rate does: its
 // constant rate, or a schedule's initial_learning_rate, the rest of the

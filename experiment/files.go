@@ -274,11 +274,7 @@ func recordedRuns(dir string) (map[runKey]string, bool) {
 		return nil, false
 	}
 	var sum struct {
-		Runs []struct {
-			Config string `json:"config"`
-			Seed   uint64 `json:"seed"`
-			Dir    string `json:"dir"`
-		} `json:"runs"`
+		Runs []RunSummary `json:"runs"`
 	}
 	if err := json.Unmarshal(b, &sum); err != nil {
 		return nil, false

@@ -828,7 +828,7 @@ func sameExperiment(dir string, old, s *Spec, newRuns []Run, apply Apply, live b
 		if len(left[l]) == total[l] {
 			parts = append(parts, "configuration "+l)
 		} else {
-			parts = append(parts, fmt.Sprintf("seed%s %s of %s", plural(len(left[l])), seedList(left[l]), l))
+			parts = append(parts, fmt.Sprintf("seed%s %s of %s", plural(len(left[l])), FormatSeeds(left[l]), l))
 		}
 	}
 	return &SpecError{Dir: dir, Old: old.Base, New: s.Base, Left: fmt.Sprintf("%d of its %s: %s", n, report.Count(len(oldRuns), "run"), strings.Join(parts, ", "))}
@@ -839,19 +839,6 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-// seedList says seeds as "3, 4, 7" (at most five, then "...").
-func seedList(seeds []uint64) string {
-	var parts []string
-	for i, s := range seeds {
-		if i == 5 {
-			parts = append(parts, "...")
-			break
-		}
-		parts = append(parts, strconv.FormatUint(s, 10))
-	}
-	return strings.Join(parts, ", ")
 }
 
 // SpecError is an experiment directory that holds another experiment.

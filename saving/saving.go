@@ -192,7 +192,7 @@ func parseConfig(b []byte) (*Config, error) {
 	}
 	return &Config{Format: Format, Model: k.Model, Compile: k.Compile, Output: "softmax", Preprocessing: facts.Preprocessing,
 		ClassNames: facts.ClassNames, Dataset: facts.Dataset, LabelMode: facts.LabelMode, DataNotOfficial: facts.DataNotOfficial, Run: facts.Run,
-		LRSchedule: facts.LRSchedule}, nil
+		LRSchedule: k.LRSchedule}, nil // the schedule ParseKeras checked
 }
 
 // Save writes model.safetensors and model.json into dir, atomically.

@@ -96,10 +96,8 @@ func (s *Spec) withFiles(apply Apply) Apply {
 				continue
 			}
 			p := s.path(st.Value)
-			if want, ok := s.Files[st.Value]; ok {
-				if now := s.sum(p); now != "" && now != want { // unreadable: its setting says why
-					return train.Config{}, &FileChangedError{Setting: st.Name, Path: st.Value, Was: want, Now: now}
-				}
+			if err := s.changed(st); err != nil {
+				return train.Config{}, err
 			}
 			if here, err := filepath.Abs(st.Value); err != nil || here != p {
 				// Only where the current directory would read another
@@ -203,17 +201,30 @@ func (s *Spec) changedFiles() []*FileChangedError {
 	var out []*FileChangedError
 	seen := map[string]bool{}
 	visit := func(st Setting) {
-		want, ok := s.Files[st.Value]
-		if !fileSettings[st.Name] || !ok || seen[st.Value] {
+		if _, ok := s.Files[st.Value]; !fileSettings[st.Name] || !ok || seen[st.Value] {
 			return
 		}
 		seen[st.Value] = true
-		if now := s.sum(s.path(st.Value)); now != "" && now != want {
-			out = append(out, &FileChangedError{Setting: st.Name, Path: st.Value, Was: want, Now: now})
+		if err := s.changed(st); err != nil {
+			out = append(out, err)
 		}
 	}
 	s.eachSetting(visit)
 	return out
+}
+
+// changed is the file setting st names if its content is no longer what
+// Pin recorded (an unreadable file is not: its setting says why), else
+// nil.
+func (s *Spec) changed(st Setting) *FileChangedError {
+	want, ok := s.Files[st.Value]
+	if !ok {
+		return nil
+	}
+	if now := s.sum(s.path(st.Value)); now != "" && now != want {
+		return &FileChangedError{Setting: st.Name, Path: st.Value, Was: want, Now: now}
+	}
+	return nil
 }
 
 // PlanRecorded plans the runs of s in dir for a command that trains
@@ -241,15 +252,16 @@ func PlanRecorded(dir string, s *Spec, apply Apply) ([]Run, []*FileChangedError,
 	if perr != nil || len(files) == 0 {
 		return nil, nil, err
 	}
+	unnamed := fmt.Errorf("%w (and %s, which names the runs trained, does not name them all)", err, ExperimentJSON)
 	recorded, ok := recordedRuns(dir)
 	if !ok {
-		return nil, nil, fmt.Errorf("%w (and %s, which names the runs trained, does not name them all)", err, ExperimentJSON)
+		return nil, nil, unnamed
 	}
 	used := map[string]bool{}
 	for i, r := range runs {
 		d, ok := recorded[runKey{r.Label, r.Seed}]
 		if !ok || used[d] {
-			return nil, nil, fmt.Errorf("%w (and %s, which names the runs trained, does not name them all)", err, ExperimentJSON)
+			return nil, nil, unnamed
 		}
 		used[d] = true
 		runs[i].Dir = filepath.Join(dir, d)

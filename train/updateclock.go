@@ -44,6 +44,7 @@ func (c *UpdateClock) OnEpochEnd(_ *FitState, epoch int, _ Logs) {
 }
 
 // timedOptimizer is an optimizer whose updates an UpdateClock times.
+// fitAndEvaluate gives it its engine, never nil.
 type timedOptimizer struct {
 	optim.Optimizer
 	c *UpdateClock
@@ -62,14 +63,14 @@ func (t timedOptimizer) Update(k, lo, hi int, grad []float32) {
 
 func (t timedOptimizer) Step(e *tensor.Engine, params []nn.Param) {
 	start := time.Now()
-	t.c.threads = threadsOf(e)
+	t.c.threads = e.Threads()
 	t.Optimizer.Step(e, params)
 	t.since(start, t.c.threads)
 }
 
 func (t timedOptimizer) Begin(e *tensor.Engine, params []nn.Param) bool {
 	start := time.Now()
-	t.c.threads = threadsOf(e)
+	t.c.threads = e.Threads()
 	ok := t.Optimizer.Begin(e, params)
 	t.since(start, t.c.threads)
 	return ok
@@ -78,13 +79,5 @@ func (t timedOptimizer) Begin(e *tensor.Engine, params []nn.Param) bool {
 func (t timedOptimizer) End() {
 	start := time.Now()
 	t.Optimizer.End()
-	t.since(start, max(t.c.threads, 1))
-}
-
-// threadsOf is e's threads; 1 for nil, which steps on one thread.
-func threadsOf(e *tensor.Engine) int {
-	if e == nil {
-		return 1
-	}
-	return e.Threads()
+	t.since(start, t.c.threads) // after a Begin
 }

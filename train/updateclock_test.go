@@ -1,7 +1,6 @@
 package train
 
 import (
-	"math"
 	"testing"
 
 	"github.com/cifarnet/cifarnet/optim"
@@ -34,14 +33,7 @@ func TestUpdateClock(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, b := want.Model.Params(), got.Model.Params()
-			for i := range a {
-				for j := range a[i].Value {
-					if math.Float32bits(a[i].Value[j]) != math.Float32bits(b[i].Value[j]) {
-						t.Fatalf("%s[%d] = %v with the clock, %v without", a[i].Name, j, b[i].Value[j], a[i].Value[j])
-					}
-				}
-			}
+			sameWeights(t, want.Model, got.Model)
 			for _, e := range got.History.Epochs {
 				if tm, ok := clock.Time(e.Epoch); !ok || tm <= 0 || tm > 2*e.Seconds {
 					t.Errorf("epoch %d: update %g thread-seconds (%v), want more than 0 and at most 2 threads x %g s", e.Epoch, tm, ok, e.Seconds)

@@ -52,7 +52,7 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
   cifarnet bench --synthetic 50000 --epochs 3 --threads 1`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := refuseGiven(cmd.Flags(), "bench times a fixed number of epochs, without early stopping", append([]string{"patience"}, earlyStoppingOptions...)...); err != nil {
+			if err := refuseGiven(cmd.Flags(), "bench times a fixed number of epochs, without early stopping", earlyStopping...); err != nil {
 				return err
 			}
 			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
@@ -71,7 +71,7 @@ e.g. --synthetic 50000 for an epoch of the full CIFAR-10 training set.
 	addDataFlags(fs, &data)
 	fs.IntVar(&synthetic, "synthetic", 0, "time on N random training images (and 1000 test images) instead of the data")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the training to `FILE` (go tool pprof)")
-	hide(fs, append([]string{"patience"}, earlyStoppingOptions...)...)
+	hide(fs, earlyStopping...)
 	return cmd
 }
 

@@ -97,7 +97,11 @@ var earlyStoppingOptions = []string{"min-delta", "restore-best", "monitor", "mod
 
 // earlyStoppingFlags are train's flags that lr-find, one epoch without
 // early stopping, refuses.
-var earlyStoppingFlags = append([]string{"epochs", "patience"}, earlyStoppingOptions...)
+var earlyStoppingFlags = append([]string{"epochs"}, earlyStopping...)
+
+// earlyStopping are early stopping's flags, --patience and its options,
+// which bench refuses.
+var earlyStopping = append([]string{"patience"}, earlyStoppingOptions...)
 
 // The sweep's bounds. The rates are float32 in training: 1e-300 became 0
 // and 1e300 infinity, which the plot could not draw ("plotter: infinite

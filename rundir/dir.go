@@ -72,14 +72,14 @@ type Dir struct {
 // runs/<timestamp> directory that never collides with another. Stale
 // temporaries of a process that was killed while saving are removed.
 func Open(dir string, overwrite, resume bool) (*Dir, error) {
-	return open(dir, overwrite, resume, false, nil)
+	return open(resolveLink(dir), overwrite, resume, false, nil)
 }
 
 // OpenStaged takes dir to continue the replacing run whose checkpoint is
 // in its staging directory (Staging): the run's files go on being written
 // there, and Commit swaps them in.
 func OpenStaged(dir string) (*Dir, error) {
-	return open(dir, true, false, true, nil)
+	return open(resolveLink(dir), true, false, true, nil)
 }
 
 // Staging is the staging directory of a run replacing the one in dir.
@@ -96,6 +96,9 @@ func Staging(dir string) string {
 // run, not the link (which a swap beside the link would), and continues
 // from the staging directory beside the run.
 func resolveLink(dir string) string {
+	if dir == "" {
+		return "" // a new runs/<timestamp> directory
+	}
 	dir = filepath.Clean(dir)
 	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&os.ModeSymlink != 0 {
 		if target, err := filepath.EvalSymlinks(dir); err == nil {
@@ -105,13 +108,13 @@ func resolveLink(dir string) string {
 	return dir
 }
 
-// open takes dir; locked, if not nil, is dir's lock, already taken
+// open takes dir, a link already resolved (resolveLink; Train resolves
+// its Dir once); locked, if not nil, is dir's lock, already taken
 // (lockToResume), which the Dir then owns.
 func open(dir string, overwrite, resume, staged bool, locked *lockfile.Lock) (*Dir, error) {
 	if dir == "" {
 		return openNew()
 	}
-	dir = resolveLink(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, &DirError{dir, fmt.Errorf("cannot create it: %w", oserr.Bare(err))}
 	}

@@ -167,9 +167,7 @@ var ErrExists = errors.New("already holds a run")
 // (also the sample counts when the data has fewer); a Dir that cannot be
 // used is a *DirError.
 func Train(o Options) (*Result, error) {
-	if o.Dir != "" {
-		o.Dir = resolveLink(o.Dir) // one path for the run, its lock and its staging
-	}
+	o.Dir = resolveLink(o.Dir) // one path for the run, its lock and its staging
 	cfg := o.Config
 	var ck *train.Checkpoint
 	// staged: the run continues from the checkpoint a replacing run

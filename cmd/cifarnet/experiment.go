@@ -235,21 +235,7 @@ func applySettings(settings []experiment.Setting) (train.Config, error) {
 	// Not ignoredFlags: a base setting can be one the grid makes useful
 	// (--ema-momentum with use-ema=true,false), and a recorded spec must
 	// stay readable.
-	if err := model.applyModel(fs, &cfg); err != nil {
-		return cfg, err
-	}
-	// train's "given without --lr-schedule" is wrong where lr-schedule
-	// is given, as constant; and its arguments are the ones a hint can
-	// send to the configurations whose schedules take them.
-	if fs.Changed("lr-schedule") && cfg.LRSchedule != nil && cfg.LRSchedule.ClassName == "" {
-		var flags []string
-		for k := range cfg.LRSchedule.Config {
-			flags = append(flags, strings.ReplaceAll(k, "_", "-"))
-		}
-		slices.Sort(flags)
-		return cfg, &constantScheduleError{flags}
-	}
-	return cfg, nil
+	return cfg, model.applyModel(fs, &cfg)
 }
 
 // constantScheduleError is schedule arguments, by their flags, given with

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,7 +39,26 @@ func (f modelFlags) apply(fs *pflag.FlagSet, cfg *train.Config) error {
 	return ignoredFlags(fs, cfg, f.file)
 }
 
+// applyModel sets cfg.Model (applyNetwork), then refuses schedule
+// arguments given with --lr-schedule constant, which takes none: train
+// and an experiment's configurations alike (Config.Schedule would say
+// they came without --lr-schedule).
 func (f modelFlags) applyModel(fs *pflag.FlagSet, cfg *train.Config) error {
+	if err := f.applyNetwork(fs, cfg); err != nil {
+		return err
+	}
+	if fs.Changed("lr-schedule") && cfg.LRSchedule != nil && cfg.LRSchedule.ClassName == "" {
+		var flags []string
+		for k := range cfg.LRSchedule.Config {
+			flags = append(flags, strings.ReplaceAll(k, "_", "-"))
+		}
+		slices.Sort(flags)
+		return usageError{&constantScheduleError{flags}}
+	}
+	return nil
+}
+
+func (f modelFlags) applyNetwork(fs *pflag.FlagSet, cfg *train.Config) error {
 	if f.file == "" && f.layers == "" {
 		return nil
 	}

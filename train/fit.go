@@ -40,8 +40,9 @@ type Options struct {
 	// epoch after the first, which a stop by a non-finite loss puts back:
 	// the model then holds the last complete epoch's weights, as early
 	// stopping's restoring would, not those of the steps before the
-	// failing one (overflowing already). For a run whose early stopping
-	// does not restore.
+	// failing one (overflowing already). No copy is made while a callback
+	// will restore weights of its own at the end (Restores(), as early
+	// stopping with restore_best_weights once it has watched an epoch).
 	KeepEpochStart bool
 }
 
@@ -190,6 +191,8 @@ func Fit(e *tensor.Engine, m *nn.Sequential, opt optim.Optimizer, x Inputs, y []
 		}
 		if o.KeepEpochStart && epoch > 0 {
 			switch {
+			case restoring(o.Callbacks):
+				r.epochStart = nil // the callback's weights go back instead
 			case resumed && first > 0:
 				r.epochStart = o.Resume.EpochStart // nil from an earlier version's checkpoint
 			case r.epochStart == nil || m.CopyWeights(r.epochStart) != nil:
@@ -319,6 +322,17 @@ func checkpoint(r *FitState, s *sampler, epoch, step int, lossSum float64, corre
 		RNG:        rng, Order: order, LayersRNG: layersRNG, Weights: r.Model.Weights(), Optimizer: r.Optimizer.State(),
 	}
 	return c, nil
+}
+
+// restoring tells whether a callback will put weights of its own back
+// when training ends.
+func restoring(cs []Callback) bool {
+	for _, c := range cs {
+		if r, ok := c.(interface{ Restores() bool }); ok && r.Restores() {
+			return true
+		}
+	}
+	return false
 }
 
 // epochStartOf is the weights at the start of the epoch a checkpoint of

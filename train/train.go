@@ -427,9 +427,9 @@ func fitAndEvaluate(cfg Config, data *dataset.Data, model *nn.Sequential, resume
 		opts.Callbacks = append(opts.Callbacks, out.Early)
 	}
 	// A stop by a non-finite loss keeps the last complete epoch: early
-	// stopping's best weights where it restores them, else the epoch's
-	// (also before start_from_epoch, where it has watched none).
-	opts.KeepEpochStart = out.Early == nil || !cfg.RestoreBest || cfg.StartFromEpoch > 0
+	// stopping's best weights where it restores them (Fit then keeps no
+	// copy), else the epoch's.
+	opts.KeepEpochStart = true
 	if cfg.ReduceLR != nil {
 		out.ReduceLR = cfg.ReduceLR.callback()
 		if resume != nil && resume.ReduceLR != nil {

@@ -47,14 +47,9 @@ func newAdamW(r *argReader) rule { return readAdam(r, 0.004) }
 func readAdam(r *argReader, weightDecay float64) *Adam {
 	o := &Adam{}
 	o.weightDecay = weightDecay
-	o.Beta1 = r.float("beta_1", 0.9, 0, 1)
-	o.Beta2 = r.float("beta_2", 0.999, 0, 1)
-	if float32(o.Beta1) == 1 {
-		r.bad("beta_1", o.Beta1, "want [0, 1): at 1 (or within float32's rounding of it) the step divides by its bias correction 1-beta_1^t, which is 0")
-	}
-	if float32(o.Beta2) == 1 {
-		r.bad("beta_2", o.Beta2, "want [0, 1): at 1 (or within float32's rounding of it) every step is 0 (its bias correction sqrt(1-beta_2^t) is 0)")
-	}
+	o.Beta1 = r.beta("beta_1", 0.9, divideByBeta1)
+	o.Beta2 = r.beta("beta_2", 0.999, "every step is 0 (its bias correction sqrt(1-beta_2^t) is 0)")
+	o.beta1Divides = true
 	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
 	o.AMSGrad = r.boolean("amsgrad", false)
 	o.m, o.v = o.addSlot("momentum", 0), o.addSlot("velocity", 0)

@@ -20,11 +20,9 @@ type Adamax struct {
 
 func newAdamax(r *argReader) rule {
 	o := &Adamax{}
-	o.Beta1 = r.float("beta_1", 0.9, 0, 1)
+	o.Beta1 = r.beta("beta_1", 0.9, divideByBeta1)
 	o.Beta2 = r.float("beta_2", 0.999, 0, 1)
-	if float32(o.Beta1) == 1 {
-		r.bad("beta_1", o.Beta1, "want [0, 1): at 1 (or within float32's rounding of it) the step divides by its bias correction 1-beta_1^t, which is 0")
-	}
+	o.beta1Divides = true
 	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
 	o.m, o.u = o.addSlot("momentum", 0), o.addSlot("norm", 0)
 	o.fuse(tensor.RuleAdamax, &o.kern, o.m, o.u)

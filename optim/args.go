@@ -100,6 +100,19 @@ func (r *argReader) number(key string) (float64, bool) {
 
 // float returns the number key (def when absent), checked to lie in
 // [lo, hi] and be finite.
+// beta is the float argument key in [0, 1) (default def): one that
+// float32 rounds to 1 is refused, since then (why) the step fails.
+func (r *argReader) beta(key string, def float64, why string) float64 {
+	v := r.float(key, def, 0, 1)
+	if float32(v) == 1 {
+		r.bad(key, v, "want [0, 1): at 1 (or within float32's rounding of it) %s", why)
+	}
+	return v
+}
+
+// divideByBeta1 is beta's why for an optimizer dividing by 1-beta_1^t.
+const divideByBeta1 = "the step divides by its bias correction 1-beta_1^t, which is 0"
+
 func (r *argReader) float(key string, def, lo, hi float64) float64 {
 	v, ok := r.number(key)
 	if !ok {

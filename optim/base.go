@@ -36,6 +36,9 @@ type base struct {
 	// momentum points at the rule's momentum (SGD) or beta_1, which a
 	// MomentumSchedule sets before each step; nil if it has none.
 	momentum *float64
+	// beta1Divides: the rule divides by 1-beta_1^t (Adam, AdamW, Adamax),
+	// so a schedule may not cycle its beta_1 to 1.
+	beta1Divides bool
 
 	weightDecay, clipNorm, clipValue, globalClipNorm float64
 	useEMA                                           bool

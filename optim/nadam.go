@@ -49,10 +49,7 @@ func NewNadam(lr float64) *Nadam {
 func newNadam(r *argReader) rule {
 	o := &Nadam{}
 	o.Beta1 = r.float("beta_1", 0.9, 0, 1)
-	o.Beta2 = r.float("beta_2", 0.999, 0, 1)
-	if float32(o.Beta2) == 1 {
-		r.bad("beta_2", o.Beta2, "want [0, 1): at 1 (or within float32's rounding of it) the step divides by its bias correction 1-beta_2^t, which is 0")
-	}
+	o.Beta2 = r.beta("beta_2", 0.999, "the step divides by its bias correction 1-beta_2^t, which is 0")
 	o.Epsilon = r.float("epsilon", 1e-7, 0, 1)
 	o.m, o.v = o.addSlot("momentum", 0), o.addSlot("velocity", 0)
 	o.uProduct = o.addScalar("u_product", 1)

@@ -128,6 +128,12 @@ func Build(name string, lr Schedule, args Args) (Optimizer, error) {
 		if (name == "sgd" || name == "rmsprop") && *b.momentum == 0 {
 			return nil, fmt.Errorf("optimizer %s: the schedule cycles the momentum: give %s a momentum (e.g. --momentum 0.9) or turn the cycling off (--cycle-momentum=false)", name, name)
 		}
+		// Cycled into the beta_1 of a rule dividing by 1-beta_1^t, a
+		// momentum of 1 trains to NaN, as beta_1 = 1 would.
+		if oc, ok := lr.(OneCycle); ok && b.beta1Divides && float32(oc.MaxMomentum) == 1 {
+			return nil, &ArgError{Owner: "OneCycle", Key: "max_momentum", Value: fmt.Sprint(oc.MaxMomentum),
+				Want: fmt.Sprintf("want below 1 with %s, whose beta_1 it cycles: at 1 %s (or give --cycle-momentum=false)", name, divideByBeta1)}
+		}
 	}
 	return o, nil
 }

@@ -3,7 +3,6 @@ package train
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/cifarnet/cifarnet/internal/finitejson"
@@ -154,12 +153,6 @@ func (c Config) validateTraining() error {
 		if oc, ok := s.(optim.OneCycle); ok && oc.TotalSteps < int64(c.Epochs)*int64(c.StepsPerEpoch()) {
 			return fmt.Errorf("--total-steps %d is fewer than the run's %d epochs × %d steps: 1cycle (PyTorch's OneCycleLR) cannot step past its total (give --total-steps %d or more, or fewer --epochs)",
 				oc.TotalSteps, c.Epochs, c.StepsPerEpoch(), c.Epochs*c.StepsPerEpoch())
-		}
-		// Cycled into the beta_1 of an optimizer that divides by
-		// 1-beta_1^t, a momentum of 1 trains to NaN, as --beta-1 1 would.
-		if oc, ok := s.(optim.OneCycle); ok && oc.CycleMomentum && float32(oc.MaxMomentum) == 1 && slices.Contains([]string{"adam", "adamw", "adamax"}, c.Optimizer) {
-			return &optim.ArgError{Owner: "OneCycle", Key: "max_momentum", Value: fmt.Sprint(oc.MaxMomentum),
-				Want: fmt.Sprintf("want below 1 with %s, whose beta_1 it cycles: at 1 the step divides by its bias correction 1-beta_1^t, which is 0 (or give --cycle-momentum=false)", c.Optimizer)}
 		}
 	}
 	if c.Patience >= 0 {

@@ -156,3 +156,36 @@ func benchmarkBackup(b *testing.B, data *dataset.Data, freq BackupFreq) {
 	b.ReportMetric(100*saving.Seconds()/training, "%-of-training")
 	b.ReportMetric(training/float64(saves), "s-training/backup")
 }
+
+// TestEpochStartKeptOnlyWithoutRestoring: mid-epoch checkpoints carry the
+// weights at the epoch's start (for a stop by a non-finite loss) while
+// nothing else would put weights back, and not once early stopping holds
+// best weights it will restore: then those go back, and a copy of the
+// epoch's start would be made every epoch for nothing.
+func TestEpochStartKeptOnlyWithoutRestoring(t *testing.T) {
+	data := realData(t, 600, 200)
+	for _, restore := range []bool{false, true} {
+		cfg := smallConfig()
+		cfg.Epochs, cfg.Patience, cfg.RestoreBest = 3, 5, restore
+		model, _ := cfg.NewModel()
+		model.Initialize(cfg.Seed)
+		var mid []*Checkpoint // 4 steps an epoch: a backup every 3 batches
+		save := func(ck *Checkpoint) error {
+			if ck.Epoch > 0 && ck.Step > 0 {
+				mid = append(mid, ck)
+			}
+			return nil
+		}
+		if _, err := FitAndEvaluateWith(cfg, data, model, Control{Backup: &Backup{Freq: BackupFreq{Batches: 3}, Save: save}}); err != nil {
+			t.Fatal(err)
+		}
+		if len(mid) == 0 {
+			t.Fatalf("restore %v: no mid-epoch checkpoint after the first epoch", restore)
+		}
+		for _, ck := range mid {
+			if kept := ck.EpochStart != nil; kept == restore || (restore && ck.Early.BestWeights == nil) {
+				t.Errorf("restore %v: checkpoint at epoch %d step %d: epoch start kept %v, best weights %v", restore, ck.Epoch, ck.Step, kept, ck.Early.BestWeights != nil)
+			}
+		}
+	}
+}

@@ -15,16 +15,25 @@ import (
 	"time"
 )
 
+// uninterrupted returns the train command these tests interrupt (six
+// epochs of a small network) and the directory of the same run trained
+// without interruption.
+func uninterrupted(t *testing.T, data string) (args []string, full string) {
+	t.Helper()
+	args = []string{"train", "--data", data, "--train-samples", "2000", "--test-samples", "200", "--epochs", "6", "--patience", "-1", "--hidden", "64"}
+	full = filepath.Join(t.TempDir(), "full")
+	if _, stderr, code := run(t, append(args, "--out", full, "-q")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	return args, full
+}
+
 // TestSIGINTThenResume interrupts a training run with SIGINT once epoch 2
 // has begun, checks what it leaves, resumes it, and compares the final
 // model with an uninterrupted run's, byte for byte.
 func TestSIGINTThenResume(t *testing.T) {
 	data := sharedData(t)
-	args := []string{"train", "--data", data, "--train-samples", "2000", "--test-samples", "200", "--epochs", "6", "--patience", "-1", "--hidden", "64"}
-	full := filepath.Join(t.TempDir(), "full")
-	if _, stderr, code := run(t, append(args, "--out", full, "-q")...); code != 0 {
-		t.Fatal(stderr)
-	}
+	args, full := uninterrupted(t, data)
 
 	dir := filepath.Join(t.TempDir(), "cut")
 	stderr := interruptAtEpoch2(t, append(args, "--out", dir)...)
@@ -299,11 +308,7 @@ func TestTrainOverwriteBackupSIGKILLThenRerun(t *testing.T) {
 // DIR continues it, and the result replaces the old run only then.
 func TestTrainOverwriteSIGINTKeepsOldRun(t *testing.T) {
 	data := sharedData(t)
-	args := []string{"train", "--data", data, "--train-samples", "2000", "--test-samples", "200", "--epochs", "6", "--patience", "-1", "--hidden", "64"}
-	full := filepath.Join(t.TempDir(), "full")
-	if _, stderr, code := run(t, append(args, "--out", full, "-q")...); code != 0 {
-		t.Fatal(stderr)
-	}
+	args, full := uninterrupted(t, data)
 	dir := filepath.Join(t.TempDir(), "old")
 	old := oldRun(t, data, dir)
 	stderr := interruptAtEpoch2(t, append(args, "--out", dir, "--overwrite")...)
@@ -330,11 +335,7 @@ func TestTrainOverwriteSIGINTKeepsOldRun(t *testing.T) {
 // started afresh and deleted the checkpoint).
 func TestTrainOverwriteThroughALinkContinues(t *testing.T) {
 	data := sharedData(t)
-	args := []string{"train", "--data", data, "--train-samples", "2000", "--test-samples", "200", "--epochs", "6", "--patience", "-1", "--hidden", "64"}
-	full := filepath.Join(t.TempDir(), "full")
-	if _, stderr, code := run(t, append(args, "--out", full, "-q")...); code != 0 {
-		t.Fatal(stderr)
-	}
+	args, full := uninterrupted(t, data)
 	for _, again := range [][]string{append(append([]string(nil), args...), "--overwrite"), {"train", "--data", data, "--resume"}} {
 		base := t.TempDir()
 		dir, link := filepath.Join(base, "old"), filepath.Join(base, "link")

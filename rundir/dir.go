@@ -156,7 +156,7 @@ func open(dir string, overwrite, resume, staged bool, locked *lockfile.Lock) (*D
 			return nil, err
 		}
 	}
-	if err := probe(d.Write); err != nil {
+	if err := Writable(d.Write); err != nil {
 		d.Close()
 		return nil, &DirError{dir, err}
 	}
@@ -341,8 +341,9 @@ func isRun(names []string) bool {
 	return false
 }
 
-// probe fails now, not after training, if dir is not writable.
-func probe(dir string) error {
+// Writable fails now, not after training (or profiling), if dir is not
+// writable.
+func Writable(dir string) error {
 	f, err := os.CreateTemp(dir, ".probe*")
 	if err != nil {
 		return fmt.Errorf("not writable: %w", oserr.Bare(err))

@@ -210,12 +210,10 @@ func checkProfileTarget(name string) error {
 			return usagef("--cpuprofile %s: the file exists and is not a CPU profile, which would replace it: give another name", name)
 		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(name), ".cpuprofile.tmp*")
-	if err != nil {
-		return fmt.Errorf("--cpuprofile: %s: %v", name, oserr.Bare(err))
+	if err := rundir.Writable(filepath.Dir(name)); err != nil {
+		return fmt.Errorf("--cpuprofile: %s: %v", name, err)
 	}
-	f.Close()
-	return os.Remove(f.Name())
+	return nil
 }
 
 // isProfile tells whether f is empty or starts as a profile of go tool

@@ -13184,10 +13184,10 @@ sqrtAVX512_done:
 DATA sqrt1_half<>+0(SB)/4, $0x3f000000
 GLOBL sqrt1_half<>(SB), RODATA|NOPTR, $4
 
-DATA sqrt1_lo<>+0(SB)/4, $0x0d800000
+DATA sqrt1_lo<>+0(SB)/4, $0x17800000
 GLOBL sqrt1_lo<>(SB), RODATA|NOPTR, $4
 
-DATA sqrt1_span<>+0(SB)/4, $0x64000000
+DATA sqrt1_span<>+0(SB)/4, $0x5a000000
 GLOBL sqrt1_span<>(SB), RODATA|NOPTR, $4
 
 DATA sqrt1_exp<>+0(SB)/4, $0x7f800000
@@ -13255,10 +13255,10 @@ sqrtFromAVX512_done:
 DATA sqrt2_half<>+0(SB)/4, $0x3f000000
 GLOBL sqrt2_half<>(SB), RODATA|NOPTR, $4
 
-DATA sqrt2_lo<>+0(SB)/4, $0x0d800000
+DATA sqrt2_lo<>+0(SB)/4, $0x17800000
 GLOBL sqrt2_lo<>(SB), RODATA|NOPTR, $4
 
-DATA sqrt2_span<>+0(SB)/4, $0x64000000
+DATA sqrt2_span<>+0(SB)/4, $0x5a000000
 GLOBL sqrt2_span<>(SB), RODATA|NOPTR, $4
 
 DATA sqrt2_exp<>+0(SB)/4, $0x7f800000
@@ -15416,10 +15416,10 @@ adadeltaAVX512_done:
 DATA sqrt3_half<>+0(SB)/4, $0x3f000000
 GLOBL sqrt3_half<>(SB), RODATA|NOPTR, $4
 
-DATA sqrt3_lo<>+0(SB)/4, $0x0d800000
+DATA sqrt3_lo<>+0(SB)/4, $0x17800000
 GLOBL sqrt3_lo<>(SB), RODATA|NOPTR, $4
 
-DATA sqrt3_span<>+0(SB)/4, $0x64000000
+DATA sqrt3_span<>+0(SB)/4, $0x5a000000
 GLOBL sqrt3_span<>(SB), RODATA|NOPTR, $4
 
 DATA sqrt3_exp<>+0(SB)/4, $0x7f800000
@@ -16522,10 +16522,10 @@ GLOBL adadeltaWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 DATA sqrt4_half<>+0(SB)/4, $0x3f000000
 GLOBL sqrt4_half<>(SB), RODATA|NOPTR, $4
 
-DATA sqrt4_lo<>+0(SB)/4, $0x0d800000
+DATA sqrt4_lo<>+0(SB)/4, $0x17800000
 GLOBL sqrt4_lo<>(SB), RODATA|NOPTR, $4
 
-DATA sqrt4_span<>+0(SB)/4, $0x64000000
+DATA sqrt4_span<>+0(SB)/4, $0x5a000000
 GLOBL sqrt4_span<>(SB), RODATA|NOPTR, $4
 
 DATA sqrt4_exp<>+0(SB)/4, $0x7f800000

@@ -12888,7 +12888,7 @@ nadam_done:
 	RET
 
 // func nadamRecipAVX512(w []float32, g []float32, m []float32, v []float32, c *[12]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·nadamRecipAVX512(SB), NOSPLIT, $0-104
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -12916,6 +12916,9 @@ TEXT ·nadamRecipAVX512(SB), NOSPLIT, $0-104
 	JZ           nadamRecipAVX512_done
 
 nadamRecipAVX512_loop:
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1024(BX)
 	VMOVUPS      (CX), Z15
 	VMOVUPS      (DX), Z16
 	VMOVUPS      (BX), Z17
@@ -13001,7 +13004,7 @@ DATA nadamRecipAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamRecipAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamRecipUnitAVX512(w []float32, g []float32, m []float32, v []float32, c *[12]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·nadamRecipUnitAVX512(SB), NOSPLIT, $0-104
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -13025,6 +13028,9 @@ TEXT ·nadamRecipUnitAVX512(SB), NOSPLIT, $0-104
 	JZ           nadamRecipUnitAVX512_done
 
 nadamRecipUnitAVX512_loop:
+	PREFETCHT0   1024(AX)
+	PREFETCHT0   1024(DX)
+	PREFETCHT0   1024(BX)
 	VMOVUPS      (CX), Z11
 	VMOVUPS      (DX), Z12
 	VMOVUPS      (BX), Z13
@@ -15332,7 +15338,7 @@ adagradAVX512_done:
 	RET
 
 // func adadeltaAVX512(w []float32, g []float32, ga []float32, da []float32, c *[4]float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·adadeltaAVX512(SB), NOSPLIT, $0-104
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15358,6 +15364,9 @@ TEXT ·adadeltaAVX512(SB), NOSPLIT, $0-104
 adadeltaAVX512_loop:
 	VMOVUPS            (CX), Z11
 	VMOVUPS            (AX), Z12
+	PREFETCHT0         1024(AX)
+	PREFETCHT0         1024(DX)
+	PREFETCHT0         1024(BX)
 	VMULPS             (DX), Z0, Z13
 	VMULPS             Z11, Z11, Z15
 	VMULPS             Z1, Z15, Z15

@@ -1,5 +1,7 @@
-// Package optim holds the optimizers of keras.optimizers and the learning
-// rate schedules of keras.optimizers.schedules, with Keras 3's formulas.
+// Package optim holds the optimizers of keras.optimizers (SGD, RMSprop,
+// Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam and Lion; not Adafactor,
+// Ftrl, Lamb or Muon) and the learning rate schedules of
+// keras.optimizers.schedules, with Keras 3's formulas.
 //
 // Each optimizer is a small update rule (as Keras's update_step) that owns
 // its named slot variables (as add_variable_from_reference creates them),

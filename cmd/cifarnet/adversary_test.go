@@ -319,8 +319,8 @@ func TestOutNeverReplacesOthersFiles(t *testing.T) {
 		}
 	}
 	out := filepath.Join(base, "lr")
-	for i := 0; i < 2; i++ { // the second replaces the first's files
-		if _, stderr, code := runLimited(t, 2*time.Minute, append(lr, "--out", out)...); code != 0 {
+	for i, again := range [][]string{nil, {"--overwrite"}} { // the second replaces the first's files
+		if _, stderr, code := runLimited(t, 2*time.Minute, append(append(lr, "--out", out), again...)...); code != 0 {
 			t.Fatalf("lr-find into its own directory (%d): exit %d: %s", i, code, stderr)
 		}
 	}

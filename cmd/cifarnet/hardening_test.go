@@ -476,7 +476,7 @@ func TestDescribedModelsUnderAMemoryLimit(t *testing.T) {
 // above it, is refused by train --overwrite and by lr-find (which replaces
 // its --out as a unit: it replaced the shared CIFAR-10 directory with its
 // plot once); lr-find refuses a directory of the user's files, and
-// replaces only its own.
+// replaces an earlier sweep only with --overwrite.
 func TestOutNeverReplacesTheData(t *testing.T) {
 	shared := sharedData(t)
 	tmp := t.TempDir()
@@ -513,11 +513,27 @@ func TestOutNeverReplacesTheData(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(user, "notes.txt")); string(b) != "mine" {
 		t.Error("the user's file changed")
 	}
-	// An earlier lr-find's directory is replaced.
+	// An earlier lr-find's directory is kept, unless --overwrite.
 	out := filepath.Join(tmp, "lr")
-	for i := range 2 {
-		if _, stderr, code := run(t, append([]string{"lr-find", "--out", out}, small...)...); code != 0 {
-			t.Fatalf("lr-find %d: exit %d: %s", i, code, stderr)
-		}
+	if _, stderr, code := run(t, append([]string{"lr-find", "--out", out}, small...)...); code != 0 {
+		t.Fatalf("lr-find: exit %d: %s", code, stderr)
+	}
+	first, err := os.ReadFile(filepath.Join(out, "lr_find.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(out, "lr_find.csv"), append(first, "# the first sweep\n"...), 0o644)
+	_, stderr, code := run(t, append([]string{"lr-find", "--out", out, "--start-lr", "1e-5"}, small...)...)
+	if want := "already holds a sweep (lr_find.csv, lr_find.png, lr_find.svg): pass --overwrite"; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("lr-find again: exit %d, stderr %q, want exit 2 and %q", code, stderr, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "lr_find.csv")); !strings.HasSuffix(string(b), "# the first sweep\n") {
+		t.Error("lr-find without --overwrite changed the earlier sweep")
+	}
+	if _, stderr, code := run(t, append([]string{"lr-find", "--out", out, "--overwrite"}, small...)...); code != 0 {
+		t.Fatalf("lr-find --overwrite: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "lr_find.csv")); strings.Contains(string(b), "# the first sweep") {
+		t.Error("lr-find --overwrite kept the earlier sweep")
 	}
 }

@@ -23,6 +23,7 @@ func newLRFindCmd() *cobra.Command {
 		data       dataFlags
 		start, end float64
 		out        string
+		overwrite  bool
 		mf         modelFlags
 	)
 	cmd := &cobra.Command{
@@ -63,7 +64,7 @@ sweep sets the rate itself. So are --epochs and early stopping's flags
 			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
 				return err
 			}
-			return runLRFind(cmd.OutOrStdout(), cfg, data, start, end, out)
+			return runLRFind(cmd.OutOrStdout(), cfg, data, start, end, out, overwrite)
 		},
 	}
 	fs := cmd.Flags()
@@ -73,6 +74,7 @@ sweep sets the rate itself. So are --epochs and early stopping's flags
 	fs.Float64Var(&start, "start-lr", 1e-7, "the rate of the first step (at least 1e-12)")
 	fs.Float64Var(&end, "end-lr", 10, "the rate of the last step (at most 1e6)")
 	fs.StringVar(&out, "out", "", "directory for lr_find.csv and the plot (default: a new runs/<timestamp> directory)")
+	fs.BoolVar(&overwrite, "overwrite", false, "allow --out to name a directory that holds an earlier sweep: the new one replaces it whole once it is written")
 	hide(fs, earlyStoppingFlags...)
 	for n := range rateFlags {
 		hide(fs, n)
@@ -116,7 +118,7 @@ const (
 // lrFindFiles are what lr-find writes into --out.
 var lrFindFiles = map[string]bool{"lr_find.csv": true, "lr_find.png": true, "lr_find.svg": true}
 
-func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64, out string) error {
+func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64, out string, overwrite bool) error {
 	if !(start > 0) || !(end > start) || math.IsInf(end, 0) {
 		return usagef("--start-lr %g and --end-lr %g: want 0 < start < end", start, end)
 	}
@@ -153,14 +155,20 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 		return usagef("--out %s %v (%s): choose another directory", out, rundir.ErrHoldsData, src)
 	}
 	if es, err := os.ReadDir(out); err == nil && out != "" {
-		var other []string
+		var other, sweep []string
 		for _, e := range es {
-			if !lrFindFiles[e.Name()] && e.Name() != rundir.LockFile {
+			switch {
+			case lrFindFiles[e.Name()]:
+				sweep = append(sweep, e.Name())
+			case e.Name() != rundir.LockFile:
 				other = append(other, e.Name())
 			}
 		}
 		if len(other) > 0 {
 			return usagef("--out %s holds files that are not lr-find's (%s): choose a new or empty directory", out, strings.Join(other[:min(len(other), 3)], ", "))
+		}
+		if len(sweep) > 0 && !overwrite {
+			return usagef("--out %s already holds a sweep (%s): pass --overwrite to replace it, or choose another directory", out, strings.Join(sweep, ", "))
 		}
 	}
 	rd, err := rundir.Open(out, true, false)

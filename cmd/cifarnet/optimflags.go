@@ -184,7 +184,7 @@ func addOptimizerFlags(fs *pflag.FlagSet, c *train.Config) {
 	opt("clipnorm", "clipnorm", "float", "clip each gradient tensor to this L2 norm")
 	opt("clipvalue", "clipvalue", "float", "clip each gradient element to [-clipvalue, clipvalue]")
 	opt("global-clipnorm", "global_clipnorm", "float", "clip all gradients together to this global L2 norm")
-	opt("use-ema", "use_ema", "bool", "keep an exponential moving average of the weights, which the model takes at the end of training")
+	opt("use-ema", "use_ema", "bool", "keep an exponential moving average of the weights, which the model takes at the end of training (before early stopping's --restore-best, which then puts back the best epoch's weights, as in Keras)")
 	opt("ema-momentum", "ema_momentum", "float", "the moving average's momentum (default 0.99)")
 	opt("ema-overwrite-frequency", "ema_overwrite_frequency", "int", "every N steps, overwrite the weights with their moving average")
 

@@ -98,12 +98,14 @@ func TestOptimizerFlagErrorsExit2(t *testing.T) {
 		{[]string{"--nesterov"}, "--nesterov: an argument of sgd, not of nadam (give --optimizer sgd)"},
 		{[]string{"--momentum", "0.9"}, "--momentum: an argument of rmsprop and sgd, not of nadam (give --optimizer rmsprop or sgd)"},
 		{[]string{"--optimizer", "adam", "--centered"}, "--centered: an argument of rmsprop, not of adam (give --optimizer rmsprop)"},
-		{[]string{"--clipnorm", "1", "--clipvalue", "1"}, "only one of clipnorm, clipvalue and global_clipnorm"},
+		{[]string{"--clipnorm", "1", "--clipvalue", "1"}, "--clipnorm, --clipvalue: give only one"},
+		{[]string{"--global-clipnorm", "1", "--clipnorm", "1"}, "--clipnorm, --global-clipnorm: give only one"},
 		{[]string{"--lr-schedule", "warp"}, `--lr-schedule warp: unknown schedule (want constant, cosine, cosine-restarts, exponential, inverse-time, onecycle, piecewise, polynomial, or a Keras class name`},
 		{[]string{"--lr-schedule", ""}, `--lr-schedule "": want a schedule name`},
 		{[]string{"--lr-schedule", "constant", "--max-lr", "0.1"}, "schedule arguments (max-lr) given with lr-schedule constant, which takes none"},
 		{[]string{"--max-lr", "0.1", "--lr-schedule", "constant"}, "schedule arguments (max-lr) given with lr-schedule constant, which takes none"},
-		{[]string{"--decay-steps", "10"}, "without --lr-schedule"},
+		{[]string{"--decay-steps", "10"}, "--decay-steps: a schedule's arguments, given without --lr-schedule: add --lr-schedule NAME"},
+		{[]string{"--values", "0.1,0.01", "--boundaries", "10"}, "--boundaries, --values: a schedule's arguments, given without --lr-schedule"},
 		{[]string{"--lr-schedule", "exponential", "--decay-rate", "0.5"}, "--lr-schedule exponential needs --decay-steps (ExponentialDecay's decay_steps has no default)"},
 		{[]string{"--lr-schedule", "ExponentialDecay", "--decay-steps", "3"}, "--lr-schedule ExponentialDecay needs --decay-rate"},
 		{[]string{"--lr-schedule", "cosine", "--decay-steps", "10", "--cycle"}, "CosineDecay has no argument cycle"},
@@ -339,6 +341,33 @@ func TestCycledMomentumNote(t *testing.T) {
 		}
 		if got := strings.Contains(errOut, "cifarnet: note: 1cycle moves the momentum"); got != (c.note != "") || !strings.Contains(errOut, c.note) {
 			t.Errorf("%v: stderr %q, want the note %q", c.args, errOut, c.note)
+		}
+	}
+}
+
+// TestAverageRestoredNote: a run with --use-ema whose early stopping will
+// restore the best epoch's weights says that the model will not keep the
+// average; with --restore-best=false, early stopping off, or no average,
+// no note.
+func TestAverageRestoredNote(t *testing.T) {
+	data := sharedData(t)
+	base := []string{"train", "--data", data, "--train-samples", "300", "--test-samples", "100", "--hidden", "16", "--epochs", "1"}
+	for _, c := range []struct {
+		args []string
+		note bool
+	}{
+		{[]string{"--optimizer", "adamw", "--use-ema"}, true},
+		{[]string{"--optimizer", "adamw", "--use-ema", "--restore-best=false"}, false},
+		{[]string{"--optimizer", "adamw", "--use-ema", "--patience", "-1"}, false},
+		{[]string{"--optimizer", "adamw"}, false},
+	} {
+		args := append(append(append([]string(nil), base...), c.args...), "--out", filepath.Join(t.TempDir(), "run"))
+		_, errOut, code := run(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, errOut)
+		}
+		if got := strings.Contains(errOut, "cifarnet: note: --use-ema's moving average replaces the weights when training ends, then early stopping's --restore-best puts back"); got != c.note {
+			t.Errorf("%v: stderr %q, note %v, want %v", c.args, errOut, got, c.note)
 		}
 	}
 }

@@ -35,7 +35,7 @@ type trainFlags struct {
 	overwrite   bool
 	model       modelFlags
 	backup      backupFlag
-	note        string // said on stderr as the training starts
+	notes       []string // said on stderr as the training starts
 }
 
 // addConfigFlags registers a flag for every knob of the exercise, with the
@@ -88,7 +88,11 @@ report.html, where the same reading stands beside the figures.`,
 				if err := f.model.apply(cmd.Flags(), &f.cfg); err != nil {
 					return err
 				}
-				f.note = cycledMomentum(cmd.Flags(), f.cfg)
+				for _, n := range []string{cycledMomentum(cmd.Flags(), f.cfg), averageRestored(f.cfg)} {
+					if n != "" {
+						f.notes = append(f.notes, n)
+					}
+				}
 			} else if err := resumeFlags(cmd.Flags()); err != nil {
 				return err
 			}
@@ -125,6 +129,17 @@ func cycledMomentum(fs *pflag.FlagSet, cfg train.Config) string {
 		}
 	}
 	return ""
+}
+
+// averageRestored says, where use_ema's moving average would replace the
+// weights when training ends and early stopping then restores the best
+// epoch's (Keras 3's fit: finalize_variable_values, then the callbacks'
+// on_train_end), that the model will not keep the average; "" otherwise.
+func averageRestored(cfg train.Config) string {
+	if ema, _ := cfg.OptimizerArgs["use_ema"].(bool); !ema || cfg.Patience < 0 || !cfg.RestoreBest {
+		return ""
+	}
+	return "--use-ema's moving average replaces the weights when training ends, then early stopping's --restore-best puts back the best epoch's own weights, as in Keras; --restore-best=false keeps the average"
 }
 
 // resumeFlags refuses, with --resume, the flags that the run's own
@@ -166,8 +181,8 @@ func executeTrain(stdout io.Writer, f trainFlags) error {
 	if !f.quiet {
 		o.Progress = &train.Progress{W: stdout, Terminal: terminal}
 		o.Starting = func(cfg train.Config) error {
-			if f.note != "" {
-				fmt.Fprintln(os.Stderr, "cifarnet: note: "+f.note)
+			for _, n := range f.notes {
+				fmt.Fprintln(os.Stderr, "cifarnet: note: "+n)
 			}
 			return printSummary(stdout, cfg)
 		}

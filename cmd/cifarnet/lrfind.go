@@ -70,6 +70,7 @@ sweep sets the rate itself. So are --epochs and early stopping's flags
 	fs := cmd.Flags()
 	addConfigFlags(fs, &cfg)
 	addModelFlags(fs, &mf)
+	fs.Lookup("model").Usage = "train the Keras model in this JSON file (what model.to_json() writes: a Sequential of supported layers; its compile_config's optimizer is used unless --optimizer is given, and the optimizer's flags change its arguments; its learning rate is the sweep's)"
 	addDataFlags(fs, &data)
 	fs.Float64Var(&start, "start-lr", 1e-7, "the rate of the first step (at least 1e-12)")
 	fs.Float64Var(&end, "end-lr", 10, "the rate of the last step (at most 1e6)")

@@ -246,6 +246,36 @@ func (e *constantScheduleError) Error() string {
 	return fmt.Sprintf("schedule arguments (%s) given with lr-schedule constant, which takes none", strings.Join(e.flags, ", "))
 }
 
+// optimizerHint rewrites a configuration's error for an optimizer's
+// setting that its optimizer does not take, as train's flags do: "config
+// x: amsgrad: a setting of adam and adamw, not of adadelta (set
+// optimizer=adam or adamw)", where Keras's list of what the optimizer
+// takes would name arguments that are no settings (name,
+// loss_scale_factor) and not the fix.
+func optimizerHint(err error) error {
+	var ce *experiment.ConfigError
+	var ua *optim.UnknownArgError
+	if !errors.As(err, &ce) || !errors.As(ce.Err, &ua) || !slices.Contains(optim.Names(), ua.Owner) {
+		return err
+	}
+	for _, k := range ua.Keys {
+		name := strings.ReplaceAll(k, "_", "-")
+		if !slices.ContainsFunc(ce.Settings, func(st experiment.Setting) bool { return st.Name == name }) {
+			continue // the base's flag: named as train names it (optimizerFlag)
+		}
+		var takers []string
+		for _, o := range optim.Names() {
+			if slices.Contains(optim.Arguments(o), k) {
+				takers = append(takers, o)
+			}
+		}
+		if len(takers) > 0 {
+			return fmt.Errorf("%s: %s: a setting of %s, not of %s (set optimizer=%s)", ce.Where, name, series(takers, "and"), ua.Owner, series(takers, "or"))
+		}
+	}
+	return err
+}
+
 // scheduleHint adds to the error of a configuration that sets its own
 // lr-schedule (a grid's value, a named configuration's) and fails on
 // schedule arguments that the base gives where such arguments go: the
@@ -436,7 +466,7 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 	}
 	runs, err := experiment.Plan(dir, s, applySettings)
 	if err != nil {
-		err = expUsage(scheduleHint(err, s))
+		err = expUsage(optimizerHint(scheduleHint(err, s)))
 		if f.spec != "" { // name the file, as its other errors do
 			err = usagef("%s: %v", f.spec, err)
 		}

@@ -76,6 +76,8 @@ func TestExperimentBadInput(t *testing.T) {
 		{[]string{"--config", "a: activaton=relu"}, `config a: unknown setting "activaton"`},
 		{[]string{"--config", "a: activation=nope"}, `config a: --activation nope: unknown activation "nope"`},
 		{[]string{"--config", "a: lr=abc"}, "config a: --lr abc: not a number"},
+		{[]string{"--config", "a: optimizer=adadelta; amsgrad=true"}, "config a: amsgrad: a setting of adam and adamw, not of adadelta (set optimizer=adam or adamw)"},
+		{[]string{"--grid", "optimizer=adam,sgd", "--config", "b: beta-1=0.8"}, "beta-1: a setting of adam, adamax, adamw, lion and nadam, not of sgd (set optimizer=adam, adamax, adamw, lion or nadam)"},
 		{[]string{"--config", "a", "--config", "elu: activation=elu"}, "config elu: the same configuration as a once its settings are applied"},
 		{[]string{"--config", "a: lr=0.1", "--grid", "lr=0.01,0.001"}, "config a: sets lr, which the grid varies"},
 		{[]string{"--config", ""}, `--config "": want NAME or NAME: SETTING=VALUE`},

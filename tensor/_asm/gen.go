@@ -1344,32 +1344,6 @@ func (k *sqrtConsts) sqrtFrom(x, y VecVirtual) VecVirtual {
 // sqrtLabels numbers sqrtFrom's labels.
 var sqrtLabels int
 
-// roots are the constants of the AVX-512 pass being emitted, for sqrtps;
-// a pass that calls sqrtps sets them up with useRoots.
-var roots *sqrtConsts
-
-// useRoots sets up the AVX-512 pass being emitted for sqrtps.
-func useRoots() {
-	if wide {
-		roots = newSqrtConsts()
-	}
-}
-
-// sqrtps emits dst = sqrt(x): VSQRTPS (AVX2), or sqrt's sequence
-// (AVX-512): only where a pass's divider is the bound with two roots or
-// more, since the sequence costs the other ports what it spares the
-// divider (Adadelta's first root; see BENCHMARKS.md).
-func sqrtps(x, dst VecVirtual) {
-	if !wide {
-		VSQRTPS(x, dst)
-		return
-	}
-	if roots == nil {
-		panic("sqrtps in a pass without useRoots")
-	}
-	VMOVAPS(roots.sqrt(x), dst)
-}
-
 // sqrtTest emits sqrtAVX512(x []float32), x[i] = sqrt(x[i]) through sqrt,
 // and sqrtFromAVX512(x, y []float32), x[i] = sqrt(x[i]) through sqrtFrom
 // from y[i], for the tests that compare them with Go's root; len(x) a
@@ -1452,7 +1426,6 @@ func rulePass(name, doc string, names []string, carr, ns int, options bool, setu
 	TEXT(name, NOSPLIT, sig)
 	Doc(name + " applies one " + doc)
 	p, n := streamShift(laneShift(), all...)
-	roots = nil
 	c := scalars(ns, vreg)
 	var o optionStages
 	if options {
@@ -1772,7 +1745,16 @@ func adagrad(options bool) {
 // G = rho G + (1-rho) g²;  q = sqrt(D + eps) g / sqrt(G + eps);
 // D = rho D + (1-rho) q²;  w -= lr q   (Keras's dw is -q).
 func adadelta(options bool) {
-	rulePass("adadelta", "Adadelta step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "ga", "da"}, 4, 4, options, useRoots, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
+	// The first root through sqrt's FMA sequence (AVX-512): with two roots
+	// and a division an element the divider bounds the pass, and with both
+	// roots through the sequence the other ports would (see BENCHMARKS.md).
+	var roots *sqrtConsts
+	setup := func() {
+		if wide {
+			roots = newSqrtConsts()
+		}
+	}
+	rulePass("adadelta", "Adadelta step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "ga", "da"}, 4, 4, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		if wide && !options { // measured without the options only
 			prefetchAhead(p, p[1])
 		}
@@ -1782,7 +1764,11 @@ func adadelta(options bool) {
 		decayedSquares(Mem{Base: ga}, gs, gi, rho, omr, t)
 		VMOVUPS(gs, Mem{Base: ga})
 		VADDPS(eps, gs, gs)
-		sqrtps(gs, gs)
+		if wide {
+			VMOVAPS(roots.sqrt(gs), gs)
+		} else {
+			VSQRTPS(gs, gs)
+		}
 		VMOVUPS(Mem{Base: da}, ds)
 		VADDPS(eps, ds, t)
 		VSQRTPS(t, t)

@@ -15,6 +15,7 @@ package optim
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/cifarnet/cifarnet/nn"
@@ -170,8 +171,7 @@ func Names() []string {
 }
 
 // Arguments lists the Keras names of the arguments the optimizer name
-// takes (none for an unknown name), sorted: with UnknownArgError, a caller
-// can say which optimizers take an argument another refused.
+// takes (none for an unknown name), sorted.
 func Arguments(name string) []string {
 	mk, ok := registry[name]
 	if !ok {
@@ -180,6 +180,19 @@ func Arguments(name string) []string {
 	r := newArgReader(name, nil)
 	mk(r).core().readOptions(r)
 	return r.known()
+}
+
+// TakenBy lists, sorted, the optimizers that take the argument key (a
+// Keras name): with UnknownArgError, which optimizers a refused argument
+// belongs to.
+func TakenBy(key string) []string {
+	var takers []string
+	for _, o := range Names() {
+		if slices.Contains(Arguments(o), key) {
+			takers = append(takers, o)
+		}
+	}
+	return takers
 }
 
 // DefaultLearningRate is the learning_rate default of the Keras optimizer

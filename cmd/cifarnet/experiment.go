@@ -263,13 +263,7 @@ func optimizerHint(err error) error {
 		if !slices.ContainsFunc(ce.Settings, func(st experiment.Setting) bool { return st.Name == name }) {
 			continue // the base's flag: named as train names it (optimizerFlag)
 		}
-		var takers []string
-		for _, o := range optim.Names() {
-			if slices.Contains(optim.Arguments(o), k) {
-				takers = append(takers, o)
-			}
-		}
-		if len(takers) > 0 {
+		if takers := optim.TakenBy(k); len(takers) > 0 {
 			return fmt.Errorf("%s: %s: a setting of %s, not of %s (set optimizer=%s)", ce.Where, name, series(takers, "and"), ua.Owner, series(takers, "or"))
 		}
 	}

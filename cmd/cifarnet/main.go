@@ -224,12 +224,7 @@ func optimizerFlag(fs *pflag.FlagSet, err error, ue *optim.UnknownArgError) erro
 		if f := fs.Lookup(name); f == nil || !f.Changed {
 			continue // from a model file
 		}
-		var takers []string
-		for _, o := range optim.Names() {
-			if slices.Contains(optim.Arguments(o), k) {
-				takers = append(takers, o)
-			}
-		}
+		takers := optim.TakenBy(k)
 		if len(takers) == 0 {
 			continue
 		}

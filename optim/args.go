@@ -27,14 +27,23 @@ func newArgReader(owner string, a Args) *argReader {
 
 // ArgError is an argument of an optimizer, a learning-rate schedule or a
 // callback, by its Keras name, that is out of its range: Owner's Key has
-// Value; Want says what it should be. The command line names the flag
-// that gave it, where one did.
+// Value; Want says what it should be, and Else, if set, another argument
+// whose value would do instead. The command line names the flags, where
+// they gave the arguments.
 type ArgError struct {
 	Owner, Key, Value, Want string
+	Else                    *ArgValue
 }
 
+// ArgValue is a value of Owner's argument Key.
+type ArgValue struct{ Owner, Key, Value string }
+
 func (e *ArgError) Error() string {
-	return fmt.Sprintf("%s: %s = %s: %s", e.Owner, e.Key, e.Value, e.Want)
+	s := fmt.Sprintf("%s: %s = %s: %s", e.Owner, e.Key, e.Value, e.Want)
+	if o := e.Else; o != nil {
+		s += fmt.Sprintf(" (or %s's %s = %s)", o.Owner, o.Key, o.Value)
+	}
+	return s
 }
 
 // bad records that argument key has the value v, not what want says.

@@ -126,20 +126,23 @@ func Build(name string, lr Schedule, args Args) (Optimizer, error) {
 	}
 	if m, ok := lr.(MomentumSchedule); ok && m.CyclesMomentum() {
 		if b.momentum == nil {
-			return nil, fmt.Errorf("optimizer %s: the schedule cycles the momentum, which %s does not have (turn the cycling off: --cycle-momentum=false)", name, name)
+			return nil, &ArgError{Owner: "OneCycle", Key: "cycle_momentum", Value: "true", Want: fmt.Sprintf("%s has no momentum to cycle: want false", name)}
 		}
 		if (name == "sgd" || name == "rmsprop") && *b.momentum == 0 {
-			return nil, fmt.Errorf("optimizer %s: the schedule cycles the momentum: give %s a momentum (e.g. --momentum 0.9) or turn the cycling off (--cycle-momentum=false)", name, name)
+			return nil, &ArgError{Owner: name, Key: "momentum", Value: "0", Want: "the schedule cycles the momentum: want above 0, e.g. 0.9", Else: noCycling}
 		}
 		// Cycled into the beta_1 of a rule dividing by 1-beta_1^t, a
 		// momentum of 1 trains to NaN, as beta_1 = 1 would.
 		if oc, ok := lr.(OneCycle); ok && b.beta1Divides && float32(oc.MaxMomentum) == 1 {
 			return nil, &ArgError{Owner: "OneCycle", Key: "max_momentum", Value: fmt.Sprint(oc.MaxMomentum),
-				Want: fmt.Sprintf("want below 1 with %s, whose beta_1 it cycles: at 1 %s (or give --cycle-momentum=false)", name, divideByBeta1)}
+				Want: fmt.Sprintf("want below 1 with %s, whose beta_1 it cycles: at 1 %s", name, divideByBeta1), Else: noCycling}
 		}
 	}
 	return o, nil
 }
+
+// noCycling turns 1cycle's cycling of the momentum off.
+var noCycling = &ArgValue{Owner: "OneCycle", Key: "cycle_momentum", Value: "false"}
 
 // rule is an optimizer: its update and, through base, everything else.
 type rule interface {

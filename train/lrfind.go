@@ -30,6 +30,10 @@ type RangeTest struct {
 	Diverged           bool
 }
 
+// ErrDivergedAtOnce is LRFind's error when the loss is not finite after
+// the first step or two: the sweep's starting rate is already too high.
+var ErrDivergedAtOnce = errors.New("the loss diverged at once: start the sweep at a lower rate")
+
 // LRFind runs the range test on cfg's network, optimizer and data: one
 // epoch (cfg's batch size, validation split, shuffling and seed) whose
 // rate grows from start to end. cfg's learning rate and schedule are not
@@ -75,7 +79,7 @@ func LRFind(cfg Config, data *dataset.Data, start, end float64) (*RangeTest, err
 		return nil, err
 	}
 	if len(rt.Losses) < 2 {
-		return nil, fmt.Errorf("lr-find: the loss diverged at once from %g: try a lower --start-lr", start)
+		return nil, fmt.Errorf("%w (from %g)", ErrDivergedAtOnce, start)
 	}
 	i := 0
 	for j, s := range rt.Smoothed {

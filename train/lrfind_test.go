@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -70,5 +71,21 @@ func TestLRFind(t *testing.T) {
 	}
 	if !rt.Diverged || len(rt.Rates) >= cfg.StepsPerEpoch() {
 		t.Fatalf("diverged %v after %d of %d steps", rt.Diverged, len(rt.Rates), cfg.StepsPerEpoch())
+	}
+}
+
+// TestLRFindDivergedAtOnce: a sweep whose first rates already diverge
+// says so in a typed error, which the command line puts in its flag's
+// terms.
+func TestLRFindDivergedAtOnce(t *testing.T) {
+	data := realData(t, 600, 200)
+	cfg := smallConfig()
+	cfg.Optimizer, cfg.OptimizerArgs = "sgd", optim.Args{"momentum": 0.9}
+	_, err := LRFind(cfg, data, 1e30, 1e31)
+	if !errors.Is(err, ErrDivergedAtOnce) {
+		t.Fatalf("got %v, want ErrDivergedAtOnce", err)
+	}
+	if _, err := LRFind(cfg, data, 1e-5, 1e-3); err != nil {
+		t.Fatalf("a sweep from 1e-5: %v", err)
 	}
 }

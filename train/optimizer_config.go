@@ -48,14 +48,10 @@ func (c Config) Schedule() (optim.Schedule, error) {
 		return optim.Constant(c.LearningRate), nil
 	}
 	if c.LRSchedule.ClassName == "" {
-		return nil, fmt.Errorf("schedule arguments %v given without --lr-schedule", sortedKeys(c.LRSchedule.Config))
+		return nil, fmt.Errorf("schedule arguments %v given without a schedule to take them", sortedKeys(c.LRSchedule.Config))
 	}
 	sc := c.runSchedule()
-	s, err := sc.Schedule()
-	if err != nil {
-		return nil, fmt.Errorf("--lr-schedule: %w", err)
-	}
-	return s, nil
+	return sc.Schedule()
 }
 
 // runSchedule is LRSchedule (set, with a class) with the arguments it
@@ -151,8 +147,9 @@ func (c Config) validateTraining() error {
 	// before training rather than run the rest at the final rate.
 	if s, err := c.Schedule(); err == nil {
 		if oc, ok := s.(optim.OneCycle); ok && oc.TotalSteps < int64(c.Epochs)*int64(c.StepsPerEpoch()) {
-			return fmt.Errorf("--total-steps %d is fewer than the run's %d epochs × %d steps: 1cycle (PyTorch's OneCycleLR) cannot step past its total (give --total-steps %d or more, or fewer --epochs)",
-				oc.TotalSteps, c.Epochs, c.StepsPerEpoch(), c.Epochs*c.StepsPerEpoch())
+			steps := c.Epochs * c.StepsPerEpoch()
+			return &optim.ArgError{Owner: "OneCycle", Key: "total_steps", Value: fmt.Sprint(oc.TotalSteps),
+				Want: fmt.Sprintf("fewer than the run's %d epochs × %d steps, which 1cycle (PyTorch's OneCycleLR) cannot step past: want %d or more, or fewer epochs", c.Epochs, c.StepsPerEpoch(), steps)}
 		}
 	}
 	if c.Patience >= 0 {
@@ -171,7 +168,7 @@ func (c Config) validateTraining() error {
 			return err
 		}
 		if opt.Scheduled() {
-			return fmt.Errorf("--reduce-lr-on-plateau needs a constant learning rate: it cannot be combined with --lr-schedule %s", c.LRSchedule.ClassName)
+			return fmt.Errorf("ReduceLROnPlateau needs a constant learning rate, not the schedule %s", c.LRSchedule.ClassName)
 		}
 	}
 	return nil

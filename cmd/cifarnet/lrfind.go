@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -179,6 +180,9 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	defer rd.Close()
 	dir := rd.Write
 	rt, err := train.LRFind(cfg, d, start, end)
+	if errors.Is(err, train.ErrDivergedAtOnce) {
+		return fmt.Errorf("--start-lr %g: the loss diverged at once: give a lower --start-lr", start)
+	}
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/cifarnet/cifarnet/experiment"
 	"github.com/cifarnet/cifarnet/internal/quote"
 	"github.com/cifarnet/cifarnet/optim"
 	"github.com/cifarnet/cifarnet/train"
@@ -129,6 +130,10 @@ func main() {
 // callback's argument Keras would refuse ("nadam: clipnorm = -1: ..."
 // becomes "--clipnorm -1: ... (nadam's clipnorm)"), as every other flag's
 // error does; an argument from a model file or a grid keeps its Keras name.
+// With --lr-schedule given and no --model, the flags also name the
+// arguments left at their defaults: the schedule, and what it asks of the
+// optimizer (1cycle's cycling of a momentum of 0), are the command line's
+// (an experiment's configuration keeps its Keras names).
 func argFlag(cmd *cobra.Command, err error) error {
 	var me *optim.MissingError
 	if cmd != nil && errors.As(err, &me) {
@@ -152,17 +157,49 @@ func argFlag(cmd *cobra.Command, err error) error {
 	if cmd == nil || !errors.As(err, &ae) {
 		return err
 	}
-	name := strings.ReplaceAll(ae.Key, "_", "-")
-	switch {
-	case ae.Key == "learning_rate" || ae.Key == "initial_learning_rate":
-		name = "lr"
-	case ae.Owner == "reduce_lr_on_plateau" && ae.Key != "min_lr":
-		name = "reduce-lr-" + name
-	}
-	if f := cmd.Flags().Lookup(name); f == nil || !f.Changed {
+	fs := cmd.Flags()
+	var ce *experiment.ConfigError
+	flagsOnly := changed(fs, "lr-schedule") && !changed(fs, "model") && !errors.As(err, &ce)
+	f := argFlagOf(fs, ae.Owner, ae.Key)
+	if f == nil || !f.Changed && !flagsOnly {
 		return err
 	}
-	return usagef("--%s %s: %s (%s's %s)", name, ae.Value, ae.Want, ae.Owner, ae.Key)
+	msg := fmt.Sprintf("%s: %s", flagValue(f, ae.Value), ae.Want)
+	if o := ae.Else; o != nil {
+		if of := argFlagOf(fs, o.Owner, o.Key); of != nil {
+			msg += fmt.Sprintf(" (or %s)", flagValue(of, o.Value))
+		} else {
+			msg += fmt.Sprintf(" (or %s's %s = %s)", o.Owner, o.Key, o.Value)
+		}
+	}
+	return usagef("%s (%s's %s)", msg, ae.Owner, ae.Key)
+}
+
+// changed tells whether fs has the flag name, given.
+func changed(fs *pflag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	return f != nil && f.Changed
+}
+
+// argFlagOf returns the flag of Owner's argument key, nil if none.
+func argFlagOf(fs *pflag.FlagSet, owner, key string) *pflag.Flag {
+	name := strings.ReplaceAll(key, "_", "-")
+	switch {
+	case key == "learning_rate" || key == "initial_learning_rate":
+		name = "lr"
+	case owner == "reduce_lr_on_plateau" && key != "min_lr":
+		name = "reduce-lr-" + name
+	}
+	return fs.Lookup(name)
+}
+
+// flagValue writes flag f given value v as a command line would: a
+// boolean's after "=".
+func flagValue(f *pflag.Flag, v string) string {
+	if f.Value.Type() == "bool" {
+		return "--" + f.Name + "=" + v
+	}
+	return "--" + f.Name + " " + v
 }
 
 // valueWants says what a value of each flag type the commands use is:

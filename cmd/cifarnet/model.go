@@ -44,8 +44,9 @@ func (f modelFlags) apply(fs *pflag.FlagSet, cfg *train.Config) error {
 
 // conflictingFlags refuses, naming the flags (Config.Validate would name
 // Keras's arguments), a schedule's arguments given without a schedule,
-// and more than one of the three clips. Not for an experiment's base,
-// whose schedule arguments may go with its configurations' schedules.
+// more than one of the three clips, and ReduceLROnPlateau with a
+// schedule. Not for an experiment's base, whose schedule arguments may go
+// with its configurations' schedules.
 func conflictingFlags(fs *pflag.FlagSet, cfg *train.Config) error {
 	if sc := cfg.LRSchedule; sc != nil && sc.ClassName == "" && !fs.Changed("lr-schedule") {
 		var flags []string
@@ -57,6 +58,13 @@ func conflictingFlags(fs *pflag.FlagSet, cfg *train.Config) error {
 	}
 	if given := changedFlags(fs, "clipnorm", "clipvalue", "global-clipnorm"); strings.Contains(given, ",") {
 		return usagef("%s: give only one (each clips the gradients its own way, as Keras's clipnorm, clipvalue and global_clipnorm)", given)
+	}
+	if sc := cfg.LRSchedule; cfg.ReduceLR != nil && sc != nil && sc.ClassName != "" {
+		from := "the model file's schedule " + sc.ClassName
+		if changed(fs, "lr-schedule") {
+			from = "--lr-schedule " + fs.Lookup("lr-schedule").Value.String()
+		}
+		return usagef("%s: ReduceLROnPlateau needs a constant learning rate, not %s (it sets the rate, which a schedule computes)", changedFlags(fs, reduceLRFlags...), from)
 	}
 	return nil
 }

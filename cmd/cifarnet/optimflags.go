@@ -238,8 +238,7 @@ func addCallbackFlags(fs *pflag.FlagSet, c *train.Config) {
 		c.Baseline = &b
 	})
 	fs.IntVar(&c.StartFromEpoch, "start-from-epoch", 0, "early stopping: epochs to wait before watching for improvement")
-	for _, n := range []string{"reduce-lr-on-plateau", "reduce-lr-monitor", "reduce-lr-factor", "reduce-lr-patience",
-		"reduce-lr-mode", "reduce-lr-min-delta", "reduce-lr-cooldown", "min-lr"} {
+	for _, n := range reduceLRFlags {
 		rateFlags[n] = true
 	}
 	rl := func() *train.ReduceLRConfig {
@@ -264,3 +263,7 @@ func addCallbackFlags(fs *pflag.FlagSet, c *train.Config) {
 	addArg(fs, "reduce-lr-cooldown", "int", "reduce-lr-on-plateau: epochs to wait after a reduction before counting again (default 0)", func(v any) { rl().Cooldown = v.(int) })
 	addArg(fs, "min-lr", "float", "reduce-lr-on-plateau: lower bound on the rate (default 0)", func(v any) { rl().MinLR = v.(float64) })
 }
+
+// reduceLRFlags are ReduceLROnPlateau's flags: any of them turns it on.
+var reduceLRFlags = []string{"reduce-lr-on-plateau", "reduce-lr-monitor", "reduce-lr-factor", "reduce-lr-patience",
+	"reduce-lr-mode", "reduce-lr-min-delta", "reduce-lr-cooldown", "min-lr"}

@@ -110,9 +110,14 @@ func TestOptimizerFlagErrorsExit2(t *testing.T) {
 		{[]string{"--lr-schedule", "ExponentialDecay", "--decay-steps", "3"}, "--lr-schedule ExponentialDecay needs --decay-rate"},
 		{[]string{"--lr-schedule", "cosine", "--decay-steps", "10", "--cycle"}, "CosineDecay has no argument cycle"},
 		{[]string{"--lr-schedule", "onecycle", "--total-steps", "2", "--pct-start", "0.5"}, "first phase no steps"},
-		{[]string{"--lr-schedule", "onecycle", "--max-lr", "0.1", "--optimizer", "sgd"}, "give sgd a momentum"},
-		{[]string{"--lr-schedule", "onecycle", "--momentum", "0.9", "--optimizer", "sgd", "--epochs", "3", "--total-steps", "95"}, "--total-steps 95 is fewer than the run's 3 epochs × 32 steps"},
-		{[]string{"--lr-schedule", "cosine", "--decay-steps", "100", "--reduce-lr-on-plateau"}, "needs a constant learning rate"},
+		// What the schedule asks of arguments left at their defaults names
+		// their flags too: --lr-schedule made the schedule.
+		{[]string{"--lr-schedule", "onecycle", "--max-lr", "0.1", "--optimizer", "sgd"}, "--momentum 0: the schedule cycles the momentum: want above 0, e.g. 0.9 (or --cycle-momentum=false) (sgd's momentum)"},
+		{[]string{"--lr-schedule", "onecycle", "--optimizer", "adagrad"}, "--cycle-momentum=true: adagrad has no momentum to cycle: want false (OneCycle's cycle_momentum)"},
+		{[]string{"--lr-schedule", "onecycle", "--optimizer", "adam", "--max-momentum", "1"}, "--max-momentum 1: want below 1 with adam, whose beta_1 it cycles: at 1 the step divides by its bias correction 1-beta_1^t, which is 0 (or --cycle-momentum=false) (OneCycle's max_momentum)"},
+		{[]string{"--lr-schedule", "onecycle", "--momentum", "0.9", "--optimizer", "sgd", "--epochs", "3", "--total-steps", "95"}, "--total-steps 95: fewer than the run's 3 epochs × 32 steps, which 1cycle (PyTorch's OneCycleLR) cannot step past: want 96 or more, or fewer epochs (OneCycle's total_steps)"},
+		{[]string{"--lr-schedule", "cosine", "--decay-steps", "100", "--reduce-lr-on-plateau"}, "--reduce-lr-on-plateau: ReduceLROnPlateau needs a constant learning rate, not --lr-schedule cosine"},
+		{[]string{"--lr-schedule", "cosine", "--decay-steps", "100", "--reduce-lr-factor", "0.5"}, "--reduce-lr-factor: ReduceLROnPlateau needs a constant learning rate, not --lr-schedule cosine"},
 		{[]string{"--monitor", "val_acc"}, `monitor "val_acc"`},
 		// Keras's "give mode min or max" names the flag.
 		{[]string{"--monitor", "learning_rate"}, "--monitor learning_rate: cannot tell whether to maximize or minimize it (early stopping's mode auto): give --mode min or max"},

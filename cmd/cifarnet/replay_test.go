@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -90,5 +91,10 @@ func TestScheduleFlagsChangeAFilesSchedule(t *testing.T) {
 	}
 	if !bytes.Equal(weights("--model", file, "--decay-steps", "3"), weights("--lr-schedule", "exponential", "--decay-steps", "3", "--decay-rate", "0.5")) {
 		t.Error("the file's schedule with --decay-steps trains otherwise than the flags' schedule")
+	}
+	// ReduceLROnPlateau with the file's schedule is refused, naming it.
+	_, stderr, code := run(t, append(append([]string{"train", "--out", filepath.Join(t.TempDir(), "run")}, fit...), "--model", file, "--reduce-lr-on-plateau")...)
+	if want := "--reduce-lr-on-plateau: ReduceLROnPlateau needs a constant learning rate, not the model file's schedule ExponentialDecay"; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("--reduce-lr-on-plateau with the file's schedule: exit %d, stderr %q, want exit 2 and %q", code, stderr, want)
 	}
 }

@@ -56,9 +56,9 @@ type Options struct {
 }
 
 // DefaultBackup is how often "cifarnet experiment" backs its runs up:
-// at the epoch ends that keep the backups under 2% of the training time.
-// At every epoch end they cost the exercise 3% (BENCHMARKS.md), a third
-// of the experiment's whole allowance for overhead.
+// at the epoch ends that keep the backups under 2% of the training time:
+// at every epoch end they would take a third of the experiment's whole
+// allowance for overhead (BENCHMARKS.md).
 var DefaultBackup = train.BackupFreq{Auto: true}
 
 // DefaultParallel is the number of runs trained at once by default:

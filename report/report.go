@@ -401,7 +401,7 @@ func pixelatedSVG(svg []byte) []byte {
 
 // fastPNG writes an image as PNG with zlib's fastest compression
 // (encodePNG): an experiment draws every run's figures, and the default
-// compression took most of a report's time for files 8% smaller
+// compression took most of a report's time for files barely smaller
 // (BENCHMARKS.md).
 type fastPNG struct{ img image.Image }
 

@@ -186,8 +186,7 @@ func (e *Engine) gemmThen(transA, transB bool, m, n, k int, a []float32, lda int
 	}
 	// The cols kernel wants A k-major, as a transposed A already is; a
 	// non-transposed A would need a strided transposing copy that costs more
-	// than the kernel saves (measured at 128x10x256: 0.30x of OpenBLAS
-	// through cols, 0.74x through the masked narrow kernel).
+	// than the kernel saves (BENCHMARKS.md, "Figures behind Gemm's plan").
 	cols := e.kernel.cols != nil && n <= colsN && transA
 	if scratch && (m == 0 || n == 0 || k == 0 || cols) {
 		// A plan below computes all of C at once (small, or empty).
@@ -218,16 +217,14 @@ func (e *Engine) gemmThen(transA, transB bool, m, n, k int, a []float32, lda int
 	g.np = (n + kr.nr - 1) / kr.nr // column panels
 	// A is packed only when its rows (or, transposed, its k-rows) lie a
 	// multiple of 4 KiB apart, whose MR streams would all map to the same L1
-	// sets and evict each other (half the speed at 128x256x3072). A
-	// transposed A is otherwise read in place by the k-major kernel: on Zen 5
-	// that beats a packed copy (dW1, 3072x256x128: 188 vs 175 GFLOPS on one
-	// thread, 334 vs 250 on two; dW, 256x256x128: 180 vs 172 and 230 vs 210).
+	// sets and evict each other. A transposed A is otherwise read in place
+	// by the k-major kernel, which beats a packed copy at the exercise's
+	// weight gradients (BENCHMARKS.md, "Figures behind Gemm's plan").
 	g.packAllA = (lda*4)%4096 == 0
 	// B is packed when transposed, or when a panel in place would span more
 	// than 512 KiB. Column panels reused by many row panels are read in
-	// place as well: on Zen 5 that is as fast or faster (3072x256x128: 211
-	// vs 198 GFLOPS on one thread, 327 vs 304 on two; 256x256x128 on two:
-	// 289 vs 176-234; 1000x256x3072: 182-191 vs 171-174).
+	// place as well: as fast or faster than packed, at the exercise's
+	// shapes (same section).
 	g.packAllB = transB || min(k, kc)*ldb*4 > 512<<10 || kr.packBRows > 0 && len(e.pool.workers) == 0 && m >= kr.packBRows && n >= kr.nr && (kr.kOuter == 0 || k < kr.kOuter)
 	g.pa = grow(&e.packA, g.mp*kr.mr*k)
 	g.pb = grow(&e.packB, g.np*kr.nr*k)
@@ -328,8 +325,8 @@ func checkMatrix(name string, rows, cols int, s []float32, ld int) {
 // gemmCols computes a product at most colsN wide with the cols kernel: for
 // each panel of colsM rows of C, every lane of the kernel works on one of
 // them, and each of the n columns of B is broadcast in turn, so a 10-wide
-// product wastes 2 columns of 12 rather than 6 lanes of 16 (dW of the
-// output layer, 256x10x128: 0.67x of OpenBLAS against 0.48x). A is read
+// product wastes 2 columns of 12 rather than 6 lanes of 16 (the output
+// layer's weight gradient; BENCHMARKS.md, "Figures behind Gemm's plan"). A is read
 // k-major: a transposed A in place, otherwise (aliasing rows, or the ragged
 // last panel) packed panel by panel by the task that uses it; B is packed
 // once into a colsN-wide panel.
@@ -481,8 +478,8 @@ func (e *Engine) gemmPack(t int) {
 // one column panel, k in blocks of kc, each block of the B panel reused by
 // every row panel of the task; or, with kernels that ask for it at large k
 // (kOuter), against a group of column panels, k blocks outermost, so a
-// block of A's rows is reused across them. (On Zen 5 the latter measured
-// no faster: 390-425 GFLOPS either way at the exercise's products.)
+// block of A's rows is reused across them, for the kernels whose L2 is too
+// small to keep the block otherwise (AVX2 on Zen 3).
 func (e *Engine) gemmTile(t int) {
 	g := &e.gemm
 	jg, ib := t%g.ng, t/g.ng

@@ -18,7 +18,7 @@
 // core (this workplace sets Haswell on some CPUs), unset OPENBLAS_CORETYPE
 // and OPENBLAS_L2_SIZE for this command to measure OpenBLAS at its best, as
 // bench/compare.sh does (Debian's 0.3.21 then runs its Cooperlake AVX-512
-// kernels on Zen 5, about 1.7x its Haswell ones).
+// kernels on Zen 5, much faster than its Haswell ones: BENCHMARKS.md).
 //
 // The one-thread pass runs with the calling goroutine locked to its thread
 // (for the thread's CPU time); the two-thread pass unlocks it, as training
@@ -135,7 +135,7 @@ func main() {
 			// Training never locks its goroutine to a thread; with two
 			// threads (timed by the clock) a locked caller makes the Go
 			// scheduler hand its P over whenever the pool's wait yields,
-			// which cost cifarnet's two-thread products 5-30% here.
+			// which slowed cifarnet's two-thread products (BENCHMARKS.md).
 			runtime.UnlockOSThread()
 		}
 		C.openblas_set_num_threads(C.int(threads))

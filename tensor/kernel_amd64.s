@@ -12888,7 +12888,7 @@ nadam_done:
 	RET
 
 // func nadamRecipAVX512(w []float32, g []float32, m []float32, v []float32, c *[12]float32)
-// Requires: AVX, AVX512F, MMX+
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamRecipAVX512(SB), NOSPLIT, $0-104
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -12916,9 +12916,9 @@ TEXT ·nadamRecipAVX512(SB), NOSPLIT, $0-104
 	JZ           nadamRecipAVX512_done
 
 nadamRecipAVX512_loop:
-	PREFETCHT0   1024(AX)
-	PREFETCHT0   1024(DX)
-	PREFETCHT0   1024(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z15
 	VMOVUPS      (DX), Z16
 	VMOVUPS      (BX), Z17
@@ -13004,7 +13004,7 @@ DATA nadamRecipAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamRecipAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamRecipUnitAVX512(w []float32, g []float32, m []float32, v []float32, c *[12]float32)
-// Requires: AVX, AVX512F, MMX+
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamRecipUnitAVX512(SB), NOSPLIT, $0-104
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -13028,9 +13028,9 @@ TEXT ·nadamRecipUnitAVX512(SB), NOSPLIT, $0-104
 	JZ           nadamRecipUnitAVX512_done
 
 nadamRecipUnitAVX512_loop:
-	PREFETCHT0   1024(AX)
-	PREFETCHT0   1024(DX)
-	PREFETCHT0   1024(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z11
 	VMOVUPS      (DX), Z12
 	VMOVUPS      (BX), Z13
@@ -15057,7 +15057,7 @@ rmspropCenteredMomentumWithOptionsAVX2_done:
 	RET
 
 // func adamAVX512(w []float32, g []float32, m []float32, v []float32, c *[4]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamAVX512(SB), NOSPLIT, $0-104
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15074,38 +15074,41 @@ TEXT ·adamAVX512(SB), NOSPLIT, $0-104
 	JZ           adamAVX512_done
 
 adamAVX512_loop:
-	VMOVUPS (CX), Z4
-	VMOVUPS (AX), Z5
-	VMOVUPS (DX), Z6
-	VMOVUPS (BX), Z7
-	VSUBPS  Z6, Z4, Z8
-	VMULPS  Z1, Z8, Z8
-	VADDPS  Z8, Z6, Z6
-	VMOVUPS Z6, (DX)
-	VMULPS  Z4, Z4, Z8
-	VSUBPS  Z7, Z8, Z8
-	VMULPS  Z2, Z8, Z8
-	VADDPS  Z8, Z7, Z7
-	VMOVUPS Z7, (BX)
-	VSQRTPS Z7, Z7
-	VADDPS  Z3, Z7, Z7
-	VMULPS  Z0, Z6, Z6
-	VDIVPS  Z7, Z6, Z6
-	VSUBPS  Z6, Z5, Z5
-	VMOVUPS Z5, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	DECQ    SI
-	JNZ     adamAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	VMOVUPS    (CX), Z4
+	VMOVUPS    (AX), Z5
+	VMOVUPS    (DX), Z6
+	VMOVUPS    (BX), Z7
+	VSUBPS     Z6, Z4, Z8
+	VMULPS     Z1, Z8, Z8
+	VADDPS     Z8, Z6, Z6
+	VMOVUPS    Z6, (DX)
+	VMULPS     Z4, Z4, Z8
+	VSUBPS     Z7, Z8, Z8
+	VMULPS     Z2, Z8, Z8
+	VADDPS     Z8, Z7, Z7
+	VMOVUPS    Z7, (BX)
+	VSQRTPS    Z7, Z7
+	VADDPS     Z3, Z7, Z7
+	VMULPS     Z0, Z6, Z6
+	VDIVPS     Z7, Z6, Z6
+	VSUBPS     Z6, Z5, Z5
+	VMOVUPS    Z5, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	DECQ       SI
+	JNZ        adamAVX512_loop
 
 adamAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamAMSGradAVX512(w []float32, g []float32, m []float32, v []float32, vh []float32, c *[4]float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, PRFCHW
 TEXT ·adamAMSGradAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15125,48 +15128,52 @@ TEXT ·adamAMSGradAVX512(SB), NOSPLIT, $0-128
 	JZ           adamAMSGradAVX512_done
 
 adamAMSGradAVX512_loop:
-	VMOVUPS   (CX), Z5
-	VMOVUPS   (AX), Z6
-	VMOVUPS   (DX), Z7
-	VMOVUPS   (BX), Z8
-	VSUBPS    Z7, Z5, Z9
-	VMULPS    Z1, Z9, Z9
-	VADDPS    Z9, Z7, Z7
-	VMOVUPS   Z7, (DX)
-	VMULPS    Z5, Z5, Z9
-	VSUBPS    Z8, Z9, Z9
-	VMULPS    Z2, Z9, Z9
-	VADDPS    Z9, Z8, Z8
-	VMOVUPS   Z8, (BX)
-	VMOVUPS   (SI), Z5
-	VMAXPS    Z8, Z5, Z9
-	VCMPPS    $0x08, Z8, Z5, K1
-	VXORPS    Z4, Z5, Z5
-	VXORPS    Z4, Z8, Z8
-	VORPS     Z8, Z5, Z5
-	VXORPS    Z4, Z5, Z5
-	VBLENDMPS Z5, Z9, K1, Z9
-	VMOVUPS   Z9, (SI)
-	VSQRTPS   Z9, Z9
-	VADDPS    Z3, Z9, Z9
-	VMULPS    Z0, Z7, Z7
-	VDIVPS    Z9, Z7, Z7
-	VSUBPS    Z7, Z6, Z6
-	VMOVUPS   Z6, (AX)
-	ADDQ      $0x40, AX
-	ADDQ      $0x40, CX
-	ADDQ      $0x40, DX
-	ADDQ      $0x40, BX
-	ADDQ      $0x40, SI
-	DECQ      DI
-	JNZ       adamAMSGradAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
+	VMOVUPS    (CX), Z5
+	VMOVUPS    (AX), Z6
+	VMOVUPS    (DX), Z7
+	VMOVUPS    (BX), Z8
+	VSUBPS     Z7, Z5, Z9
+	VMULPS     Z1, Z9, Z9
+	VADDPS     Z9, Z7, Z7
+	VMOVUPS    Z7, (DX)
+	VMULPS     Z5, Z5, Z9
+	VSUBPS     Z8, Z9, Z9
+	VMULPS     Z2, Z9, Z9
+	VADDPS     Z9, Z8, Z8
+	VMOVUPS    Z8, (BX)
+	VMOVUPS    (SI), Z5
+	VMAXPS     Z8, Z5, Z9
+	VCMPPS     $0x08, Z8, Z5, K1
+	VXORPS     Z4, Z5, Z5
+	VXORPS     Z4, Z8, Z8
+	VORPS      Z8, Z5, Z5
+	VXORPS     Z4, Z5, Z5
+	VBLENDMPS  Z5, Z9, K1, Z9
+	VMOVUPS    Z9, (SI)
+	VSQRTPS    Z9, Z9
+	VADDPS     Z3, Z9, Z9
+	VMULPS     Z0, Z7, Z7
+	VDIVPS     Z9, Z7, Z7
+	VSUBPS     Z7, Z6, Z6
+	VMOVUPS    Z6, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	ADDQ       $0x40, SI
+	DECQ       DI
+	JNZ        adamAMSGradAVX512_loop
 
 adamAMSGradAVX512_done:
 	VZEROUPPER
 	RET
 
 // func sgdAVX512(w []float32, g []float32, c *[8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·sgdAVX512(SB), NOSPLIT, $0-56
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15179,22 +15186,23 @@ TEXT ·sgdAVX512(SB), NOSPLIT, $0-56
 	JZ           sgdAVX512_done
 
 sgdAVX512_loop:
-	VMOVUPS (CX), Z1
-	VMOVUPS (AX), Z2
-	VMULPS  Z1, Z0, Z1
-	VSUBPS  Z1, Z2, Z2
-	VMOVUPS Z2, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	DECQ    DX
-	JNZ     sgdAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	VMOVUPS    (CX), Z1
+	VMOVUPS    (AX), Z2
+	VMULPS     Z1, Z0, Z1
+	VSUBPS     Z1, Z2, Z2
+	VMOVUPS    Z2, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	DECQ       DX
+	JNZ        sgdAVX512_loop
 
 sgdAVX512_done:
 	VZEROUPPER
 	RET
 
 // func sgdMomentumAVX512(w []float32, g []float32, m []float32, c *[8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·sgdMomentumAVX512(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15208,26 +15216,28 @@ TEXT ·sgdMomentumAVX512(SB), NOSPLIT, $0-80
 	JZ           sgdMomentumAVX512_done
 
 sgdMomentumAVX512_loop:
-	VMOVUPS (CX), Z2
-	VMOVUPS (AX), Z3
-	VMULPS  Z2, Z0, Z2
-	VMULPS  (DX), Z1, Z4
-	VSUBPS  Z2, Z4, Z4
-	VMOVUPS Z4, (DX)
-	VADDPS  Z4, Z3, Z3
-	VMOVUPS Z3, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	DECQ    BX
-	JNZ     sgdMomentumAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	VMOVUPS    (CX), Z2
+	VMOVUPS    (AX), Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     (DX), Z1, Z4
+	VSUBPS     Z2, Z4, Z4
+	VMOVUPS    Z4, (DX)
+	VADDPS     Z4, Z3, Z3
+	VMOVUPS    Z3, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	DECQ       BX
+	JNZ        sgdMomentumAVX512_loop
 
 sgdMomentumAVX512_done:
 	VZEROUPPER
 	RET
 
 // func sgdNesterovAVX512(w []float32, g []float32, m []float32, c *[8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·sgdNesterovAVX512(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15241,28 +15251,30 @@ TEXT ·sgdNesterovAVX512(SB), NOSPLIT, $0-80
 	JZ           sgdNesterovAVX512_done
 
 sgdNesterovAVX512_loop:
-	VMOVUPS (CX), Z2
-	VMOVUPS (AX), Z3
-	VMULPS  Z2, Z0, Z2
-	VMULPS  (DX), Z1, Z4
-	VSUBPS  Z2, Z4, Z4
-	VMOVUPS Z4, (DX)
-	VMULPS  Z1, Z4, Z4
-	VSUBPS  Z2, Z4, Z4
-	VADDPS  Z4, Z3, Z3
-	VMOVUPS Z3, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	DECQ    BX
-	JNZ     sgdNesterovAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	VMOVUPS    (CX), Z2
+	VMOVUPS    (AX), Z3
+	VMULPS     Z2, Z0, Z2
+	VMULPS     (DX), Z1, Z4
+	VSUBPS     Z2, Z4, Z4
+	VMOVUPS    Z4, (DX)
+	VMULPS     Z1, Z4, Z4
+	VSUBPS     Z2, Z4, Z4
+	VADDPS     Z4, Z3, Z3
+	VMOVUPS    Z3, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	DECQ       BX
+	JNZ        sgdNesterovAVX512_loop
 
 sgdNesterovAVX512_done:
 	VZEROUPPER
 	RET
 
 // func rmspropAVX512(w []float32, g []float32, v []float32, c *[4]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·rmspropAVX512(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15278,31 +15290,33 @@ TEXT ·rmspropAVX512(SB), NOSPLIT, $0-80
 	JZ           rmspropAVX512_done
 
 rmspropAVX512_loop:
-	VMOVUPS (CX), Z4
-	VMOVUPS (AX), Z5
-	VMULPS  (DX), Z0, Z6
-	VMULPS  Z4, Z4, Z7
-	VMULPS  Z1, Z7, Z7
-	VADDPS  Z7, Z6, Z6
-	VMOVUPS Z6, (DX)
-	VADDPS  Z3, Z6, Z6
-	VSQRTPS Z6, Z6
-	VMULPS  Z2, Z4, Z4
-	VDIVPS  Z6, Z4, Z4
-	VSUBPS  Z4, Z5, Z5
-	VMOVUPS Z5, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	DECQ    BX
-	JNZ     rmspropAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	VMOVUPS    (CX), Z4
+	VMOVUPS    (AX), Z5
+	VMULPS     (DX), Z0, Z6
+	VMULPS     Z4, Z4, Z7
+	VMULPS     Z1, Z7, Z7
+	VADDPS     Z7, Z6, Z6
+	VMOVUPS    Z6, (DX)
+	VADDPS     Z3, Z6, Z6
+	VSQRTPS    Z6, Z6
+	VMULPS     Z2, Z4, Z4
+	VDIVPS     Z6, Z4, Z4
+	VSUBPS     Z4, Z5, Z5
+	VMOVUPS    Z5, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	DECQ       BX
+	JNZ        rmspropAVX512_loop
 
 rmspropAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adagradAVX512(w []float32, g []float32, a []float32, c *[4]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adagradAVX512(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15316,29 +15330,31 @@ TEXT ·adagradAVX512(SB), NOSPLIT, $0-80
 	JZ           adagradAVX512_done
 
 adagradAVX512_loop:
-	VMOVUPS (CX), Z2
-	VMOVUPS (AX), Z3
-	VMULPS  Z2, Z2, Z4
-	VADDPS  (DX), Z4, Z4
-	VMOVUPS Z4, (DX)
-	VADDPS  Z1, Z4, Z4
-	VSQRTPS Z4, Z4
-	VMULPS  Z0, Z2, Z2
-	VDIVPS  Z4, Z2, Z2
-	VSUBPS  Z2, Z3, Z3
-	VMOVUPS Z3, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	DECQ    BX
-	JNZ     adagradAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	VMOVUPS    (CX), Z2
+	VMOVUPS    (AX), Z3
+	VMULPS     Z2, Z2, Z4
+	VADDPS     (DX), Z4, Z4
+	VMOVUPS    Z4, (DX)
+	VADDPS     Z1, Z4, Z4
+	VSQRTPS    Z4, Z4
+	VMULPS     Z0, Z2, Z2
+	VDIVPS     Z4, Z2, Z2
+	VSUBPS     Z2, Z3, Z3
+	VMOVUPS    Z3, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	DECQ       BX
+	JNZ        adagradAVX512_loop
 
 adagradAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adadeltaAVX512(w []float32, g []float32, ga []float32, da []float32, c *[4]float32)
-// Requires: AVX, AVX512DQ, AVX512F, MMX+
+// Requires: AVX, AVX512DQ, AVX512F, PRFCHW
 TEXT ·adadeltaAVX512(SB), NOSPLIT, $0-104
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15362,11 +15378,11 @@ TEXT ·adadeltaAVX512(SB), NOSPLIT, $0-104
 	JZ           adadeltaAVX512_done
 
 adadeltaAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS            (CX), Z11
 	VMOVUPS            (AX), Z12
-	PREFETCHT0         1024(AX)
-	PREFETCHT0         1024(DX)
-	PREFETCHT0         1024(BX)
 	VMULPS             (DX), Z0, Z13
 	VMULPS             Z11, Z11, Z15
 	VMULPS             Z1, Z15, Z15
@@ -15441,7 +15457,7 @@ DATA sqrt3_onebit<>+0(SB)/4, $0x00000001
 GLOBL sqrt3_onebit<>(SB), RODATA|NOPTR, $4
 
 // func lionAVX512(w []float32, g []float32, m []float32, c *[8]float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, PRFCHW
 TEXT ·lionAVX512(SB), NOSPLIT, $0-80
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15459,37 +15475,39 @@ TEXT ·lionAVX512(SB), NOSPLIT, $0-80
 	JZ           lionAVX512_done
 
 lionAVX512_loop:
-	VMOVUPS   (CX), Z6
-	VMOVUPS   (AX), Z7
-	VMOVUPS   (DX), Z8
-	VMULPS    Z1, Z8, Z9
-	VMULPS    Z2, Z6, Z10
-	VADDPS    Z10, Z9, Z9
-	VMULPS    Z3, Z8, Z8
-	VMULPS    Z4, Z6, Z6
-	VADDPS    Z6, Z8, Z8
-	VMOVUPS   Z8, (DX)
-	VSUBPS    Z0, Z7, Z10
-	VADDPS    Z0, Z7, Z6
-	VCMPPS    $0x1e, Z5, Z9, K1
-	VBLENDMPS Z10, Z7, K1, Z7
-	VCMPPS    $0x11, Z5, Z9, K1
-	VBLENDMPS Z6, Z7, K1, Z7
-	VCMPPS    $0x03, Z9, Z9, K1
-	VBLENDMPS Z9, Z7, K1, Z7
-	VMOVUPS   Z7, (AX)
-	ADDQ      $0x40, AX
-	ADDQ      $0x40, CX
-	ADDQ      $0x40, DX
-	DECQ      BX
-	JNZ       lionAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	VMOVUPS    (CX), Z6
+	VMOVUPS    (AX), Z7
+	VMOVUPS    (DX), Z8
+	VMULPS     Z1, Z8, Z9
+	VMULPS     Z2, Z6, Z10
+	VADDPS     Z10, Z9, Z9
+	VMULPS     Z3, Z8, Z8
+	VMULPS     Z4, Z6, Z6
+	VADDPS     Z6, Z8, Z8
+	VMOVUPS    Z8, (DX)
+	VSUBPS     Z0, Z7, Z10
+	VADDPS     Z0, Z7, Z6
+	VCMPPS     $0x1e, Z5, Z9, K1
+	VBLENDMPS  Z10, Z7, K1, Z7
+	VCMPPS     $0x11, Z5, Z9, K1
+	VBLENDMPS  Z6, Z7, K1, Z7
+	VCMPPS     $0x03, Z9, Z9, K1
+	VBLENDMPS  Z9, Z7, K1, Z7
+	VMOVUPS    Z7, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	DECQ       BX
+	JNZ        lionAVX512_loop
 
 lionAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamaxAVX512(w []float32, g []float32, m []float32, u []float32, c *[8]float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, PRFCHW
 TEXT ·adamaxAVX512(SB), NOSPLIT, $0-104
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15510,44 +15528,47 @@ TEXT ·adamaxAVX512(SB), NOSPLIT, $0-104
 	JZ           adamaxAVX512_done
 
 adamaxAVX512_loop:
-	VMOVUPS   (CX), Z7
-	VMOVUPS   (AX), Z8
-	VMOVUPS   (DX), Z9
-	VSUBPS    Z9, Z7, Z10
-	VMULPS    Z1, Z10, Z10
-	VADDPS    Z10, Z9, Z9
-	VMOVUPS   Z9, (DX)
-	VXORPS    Z6, Z7, Z11
-	VCMPPS    $0x11, Z5, Z7, K1
-	VBLENDMPS Z11, Z7, K1, Z11
-	VMULPS    (BX), Z2, Z10
-	VMAXPS    Z11, Z10, Z7
-	VCMPPS    $0x08, Z11, Z10, K1
-	VXORPS    Z6, Z10, Z10
-	VXORPS    Z6, Z11, Z11
-	VORPS     Z11, Z10, Z10
-	VXORPS    Z6, Z10, Z10
-	VBLENDMPS Z10, Z7, K1, Z7
-	VMOVUPS   Z7, (BX)
-	VADDPS    Z4, Z7, Z7
-	VMULPS    Z3, Z7, Z7
-	VMULPS    Z0, Z9, Z9
-	VDIVPS    Z7, Z9, Z9
-	VSUBPS    Z9, Z8, Z8
-	VMOVUPS   Z8, (AX)
-	ADDQ      $0x40, AX
-	ADDQ      $0x40, CX
-	ADDQ      $0x40, DX
-	ADDQ      $0x40, BX
-	DECQ      SI
-	JNZ       adamaxAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	VMOVUPS    (CX), Z7
+	VMOVUPS    (AX), Z8
+	VMOVUPS    (DX), Z9
+	VSUBPS     Z9, Z7, Z10
+	VMULPS     Z1, Z10, Z10
+	VADDPS     Z10, Z9, Z9
+	VMOVUPS    Z9, (DX)
+	VXORPS     Z6, Z7, Z11
+	VCMPPS     $0x11, Z5, Z7, K1
+	VBLENDMPS  Z11, Z7, K1, Z11
+	VMULPS     (BX), Z2, Z10
+	VMAXPS     Z11, Z10, Z7
+	VCMPPS     $0x08, Z11, Z10, K1
+	VXORPS     Z6, Z10, Z10
+	VXORPS     Z6, Z11, Z11
+	VORPS      Z11, Z10, Z10
+	VXORPS     Z6, Z10, Z10
+	VBLENDMPS  Z10, Z7, K1, Z7
+	VMOVUPS    Z7, (BX)
+	VADDPS     Z4, Z7, Z7
+	VMULPS     Z3, Z7, Z7
+	VMULPS     Z0, Z9, Z9
+	VDIVPS     Z7, Z9, Z9
+	VSUBPS     Z9, Z8, Z8
+	VMOVUPS    Z8, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	DECQ       SI
+	JNZ        adamaxAVX512_loop
 
 adamaxAVX512_done:
 	VZEROUPPER
 	RET
 
 // func rmspropCenteredAVX512(w []float32, g []float32, v []float32, a []float32, c *[8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·rmspropCenteredAVX512(SB), NOSPLIT, $0-104
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15565,38 +15586,41 @@ TEXT ·rmspropCenteredAVX512(SB), NOSPLIT, $0-104
 	JZ           rmspropCenteredAVX512_done
 
 rmspropCenteredAVX512_loop:
-	VMOVUPS (CX), Z4
-	VMOVUPS (AX), Z5
-	VMULPS  (DX), Z0, Z6
-	VMULPS  Z4, Z4, Z7
-	VMULPS  Z1, Z7, Z7
-	VADDPS  Z7, Z6, Z6
-	VMOVUPS Z6, (DX)
-	VMULPS  (BX), Z0, Z8
-	VMULPS  Z1, Z4, Z7
-	VADDPS  Z7, Z8, Z8
-	VMOVUPS Z8, (BX)
-	VMULPS  Z8, Z8, Z7
-	VSUBPS  Z7, Z6, Z6
-	VADDPS  Z3, Z6, Z6
-	VSQRTPS Z6, Z6
-	VMULPS  Z2, Z4, Z4
-	VDIVPS  Z6, Z4, Z4
-	VSUBPS  Z4, Z5, Z5
-	VMOVUPS Z5, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	DECQ    SI
-	JNZ     rmspropCenteredAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	VMOVUPS    (CX), Z4
+	VMOVUPS    (AX), Z5
+	VMULPS     (DX), Z0, Z6
+	VMULPS     Z4, Z4, Z7
+	VMULPS     Z1, Z7, Z7
+	VADDPS     Z7, Z6, Z6
+	VMOVUPS    Z6, (DX)
+	VMULPS     (BX), Z0, Z8
+	VMULPS     Z1, Z4, Z7
+	VADDPS     Z7, Z8, Z8
+	VMOVUPS    Z8, (BX)
+	VMULPS     Z8, Z8, Z7
+	VSUBPS     Z7, Z6, Z6
+	VADDPS     Z3, Z6, Z6
+	VSQRTPS    Z6, Z6
+	VMULPS     Z2, Z4, Z4
+	VDIVPS     Z6, Z4, Z4
+	VSUBPS     Z4, Z5, Z5
+	VMOVUPS    Z5, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	DECQ       SI
+	JNZ        rmspropCenteredAVX512_loop
 
 rmspropCenteredAVX512_done:
 	VZEROUPPER
 	RET
 
 // func rmspropMomentumAVX512(w []float32, g []float32, v []float32, b []float32, c *[8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·rmspropMomentumAVX512(SB), NOSPLIT, $0-104
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15614,35 +15638,38 @@ TEXT ·rmspropMomentumAVX512(SB), NOSPLIT, $0-104
 	JZ           rmspropMomentumAVX512_done
 
 rmspropMomentumAVX512_loop:
-	VMOVUPS (CX), Z5
-	VMOVUPS (AX), Z6
-	VMULPS  (DX), Z0, Z7
-	VMULPS  Z5, Z5, Z8
-	VMULPS  Z1, Z8, Z8
-	VADDPS  Z8, Z7, Z7
-	VMOVUPS Z7, (DX)
-	VADDPS  Z3, Z7, Z7
-	VSQRTPS Z7, Z7
-	VMULPS  Z2, Z5, Z5
-	VDIVPS  Z7, Z5, Z5
-	VMULPS  (BX), Z4, Z8
-	VADDPS  Z5, Z8, Z5
-	VMOVUPS Z5, (BX)
-	VSUBPS  Z5, Z6, Z6
-	VMOVUPS Z6, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	DECQ    SI
-	JNZ     rmspropMomentumAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	VMOVUPS    (CX), Z5
+	VMOVUPS    (AX), Z6
+	VMULPS     (DX), Z0, Z7
+	VMULPS     Z5, Z5, Z8
+	VMULPS     Z1, Z8, Z8
+	VADDPS     Z8, Z7, Z7
+	VMOVUPS    Z7, (DX)
+	VADDPS     Z3, Z7, Z7
+	VSQRTPS    Z7, Z7
+	VMULPS     Z2, Z5, Z5
+	VDIVPS     Z7, Z5, Z5
+	VMULPS     (BX), Z4, Z8
+	VADDPS     Z5, Z8, Z5
+	VMOVUPS    Z5, (BX)
+	VSUBPS     Z5, Z6, Z6
+	VMOVUPS    Z6, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	DECQ       SI
+	JNZ        rmspropMomentumAVX512_loop
 
 rmspropMomentumAVX512_done:
 	VZEROUPPER
 	RET
 
 // func rmspropCenteredMomentumAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, c *[8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·rmspropCenteredMomentumAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15661,42 +15688,46 @@ TEXT ·rmspropCenteredMomentumAVX512(SB), NOSPLIT, $0-128
 	JZ           rmspropCenteredMomentumAVX512_done
 
 rmspropCenteredMomentumAVX512_loop:
-	VMOVUPS (CX), Z5
-	VMOVUPS (AX), Z6
-	VMULPS  (DX), Z0, Z7
-	VMULPS  Z5, Z5, Z8
-	VMULPS  Z1, Z8, Z8
-	VADDPS  Z8, Z7, Z7
-	VMOVUPS Z7, (DX)
-	VMULPS  (BX), Z0, Z9
-	VMULPS  Z1, Z5, Z8
-	VADDPS  Z8, Z9, Z9
-	VMOVUPS Z9, (BX)
-	VMULPS  Z9, Z9, Z8
-	VSUBPS  Z8, Z7, Z7
-	VADDPS  Z3, Z7, Z7
-	VSQRTPS Z7, Z7
-	VMULPS  Z2, Z5, Z5
-	VDIVPS  Z7, Z5, Z5
-	VMULPS  (SI), Z4, Z8
-	VADDPS  Z5, Z8, Z5
-	VMOVUPS Z5, (SI)
-	VSUBPS  Z5, Z6, Z6
-	VMOVUPS Z6, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	ADDQ    $0x40, SI
-	DECQ    DI
-	JNZ     rmspropCenteredMomentumAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
+	VMOVUPS    (CX), Z5
+	VMOVUPS    (AX), Z6
+	VMULPS     (DX), Z0, Z7
+	VMULPS     Z5, Z5, Z8
+	VMULPS     Z1, Z8, Z8
+	VADDPS     Z8, Z7, Z7
+	VMOVUPS    Z7, (DX)
+	VMULPS     (BX), Z0, Z9
+	VMULPS     Z1, Z5, Z8
+	VADDPS     Z8, Z9, Z9
+	VMOVUPS    Z9, (BX)
+	VMULPS     Z9, Z9, Z8
+	VSUBPS     Z8, Z7, Z7
+	VADDPS     Z3, Z7, Z7
+	VSQRTPS    Z7, Z7
+	VMULPS     Z2, Z5, Z5
+	VDIVPS     Z7, Z5, Z5
+	VMULPS     (SI), Z4, Z8
+	VADDPS     Z5, Z8, Z5
+	VMOVUPS    Z5, (SI)
+	VSUBPS     Z5, Z6, Z6
+	VMOVUPS    Z6, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	ADDQ       $0x40, SI
+	DECQ       DI
+	JNZ        rmspropCenteredMomentumAVX512_loop
 
 rmspropCenteredMomentumAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamAMSGradWithOptionsAVX512(w []float32, g []float32, m []float32, v []float32, vh []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, PRFCHW
 TEXT ·adamAMSGradWithOptionsAVX512(SB), NOSPLIT, $0-168
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15729,6 +15760,11 @@ TEXT ·adamAMSGradWithOptionsAVX512(SB), NOSPLIT, $0-168
 	JZ           adamAMSGradWithOptionsAVX512_done
 
 adamAMSGradWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8f; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DI)
 	VMOVUPS      (CX), Z15
 	TESTQ        $0x0000000c, R10
 	JZ           adamAMSGradWithOptionsAVX512_clipped
@@ -15831,7 +15867,7 @@ DATA adamAMSGradWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL adamAMSGradWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func sgdWithOptionsAVX512(w []float32, g []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·sgdWithOptionsAVX512(SB), NOSPLIT, $0-96
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15857,6 +15893,8 @@ TEXT ·sgdWithOptionsAVX512(SB), NOSPLIT, $0-96
 	JZ           sgdWithOptionsAVX512_done
 
 sgdWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
 	VMOVUPS      (CX), Z11
 	TESTQ        $0x0000000c, DI
 	JZ           sgdWithOptionsAVX512_clipped
@@ -15933,7 +15971,7 @@ DATA sgdWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL sgdWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func sgdMomentumWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·sgdMomentumWithOptionsAVX512(SB), NOSPLIT, $0-120
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -15960,6 +15998,9 @@ TEXT ·sgdMomentumWithOptionsAVX512(SB), NOSPLIT, $0-120
 	JZ           sgdMomentumWithOptionsAVX512_done
 
 sgdMomentumWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z12
 	TESTQ        $0x0000000c, R8
 	JZ           sgdMomentumWithOptionsAVX512_clipped
@@ -16040,7 +16081,7 @@ DATA sgdMomentumWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL sgdMomentumWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func sgdNesterovWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·sgdNesterovWithOptionsAVX512(SB), NOSPLIT, $0-120
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -16067,6 +16108,9 @@ TEXT ·sgdNesterovWithOptionsAVX512(SB), NOSPLIT, $0-120
 	JZ           sgdNesterovWithOptionsAVX512_done
 
 sgdNesterovWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z12
 	TESTQ        $0x0000000c, R8
 	JZ           sgdNesterovWithOptionsAVX512_clipped
@@ -16149,7 +16193,7 @@ DATA sgdNesterovWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL sgdNesterovWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func rmspropWithOptionsAVX512(w []float32, g []float32, v []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·rmspropWithOptionsAVX512(SB), NOSPLIT, $0-120
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -16178,6 +16222,9 @@ TEXT ·rmspropWithOptionsAVX512(SB), NOSPLIT, $0-120
 	JZ           rmspropWithOptionsAVX512_done
 
 rmspropWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z14
 	TESTQ        $0x0000000c, R8
 	JZ           rmspropWithOptionsAVX512_clipped
@@ -16263,7 +16310,7 @@ DATA rmspropWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL rmspropWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func adagradWithOptionsAVX512(w []float32, g []float32, a []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adagradWithOptionsAVX512(SB), NOSPLIT, $0-120
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -16290,6 +16337,9 @@ TEXT ·adagradWithOptionsAVX512(SB), NOSPLIT, $0-120
 	JZ           adagradWithOptionsAVX512_done
 
 adagradWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z12
 	TESTQ        $0x0000000c, R8
 	JZ           adagradWithOptionsAVX512_clipped
@@ -16373,7 +16423,7 @@ DATA adagradWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL adagradWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func adadeltaWithOptionsAVX512(w []float32, g []float32, ga []float32, da []float32, avg []float32, c *[4]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, PRFCHW
 TEXT ·adadeltaWithOptionsAVX512(SB), NOSPLIT, $0-144
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -16410,6 +16460,10 @@ TEXT ·adadeltaWithOptionsAVX512(SB), NOSPLIT, $0-144
 	JZ           adadeltaWithOptionsAVX512_done
 
 adadeltaWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z21
 	TESTQ        $0x0000000c, R9
 	JZ           adadeltaWithOptionsAVX512_clipped
@@ -16547,7 +16601,7 @@ DATA sqrt4_onebit<>+0(SB)/4, $0x00000001
 GLOBL sqrt4_onebit<>(SB), RODATA|NOPTR, $4
 
 // func lionWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, PRFCHW
 TEXT ·lionWithOptionsAVX512(SB), NOSPLIT, $0-120
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -16578,6 +16632,9 @@ TEXT ·lionWithOptionsAVX512(SB), NOSPLIT, $0-120
 	JZ           lionWithOptionsAVX512_done
 
 lionWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z16
 	TESTQ        $0x0000000c, R8
 	JZ           lionWithOptionsAVX512_clipped
@@ -16669,7 +16726,7 @@ DATA lionWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL lionWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func adamaxWithOptionsAVX512(w []float32, g []float32, m []float32, u []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, PRFCHW
 TEXT ·adamaxWithOptionsAVX512(SB), NOSPLIT, $0-144
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -16703,6 +16760,10 @@ TEXT ·adamaxWithOptionsAVX512(SB), NOSPLIT, $0-144
 	JZ           adamaxWithOptionsAVX512_done
 
 adamaxWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z17
 	TESTQ        $0x0000000c, R9
 	JZ           adamaxWithOptionsAVX512_clipped
@@ -16801,7 +16862,7 @@ DATA adamaxWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL adamaxWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func rmspropCenteredWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·rmspropCenteredWithOptionsAVX512(SB), NOSPLIT, $0-144
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -16832,6 +16893,10 @@ TEXT ·rmspropCenteredWithOptionsAVX512(SB), NOSPLIT, $0-144
 	JZ           rmspropCenteredWithOptionsAVX512_done
 
 rmspropCenteredWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z14
 	TESTQ        $0x0000000c, R9
 	JZ           rmspropCenteredWithOptionsAVX512_clipped
@@ -16924,7 +16989,7 @@ DATA rmspropCenteredWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL rmspropCenteredWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func rmspropMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, b []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·rmspropMomentumWithOptionsAVX512(SB), NOSPLIT, $0-144
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -16955,6 +17020,10 @@ TEXT ·rmspropMomentumWithOptionsAVX512(SB), NOSPLIT, $0-144
 	JZ           rmspropMomentumWithOptionsAVX512_done
 
 rmspropMomentumWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z15
 	TESTQ        $0x0000000c, R9
 	JZ           rmspropMomentumWithOptionsAVX512_clipped
@@ -17044,7 +17113,7 @@ DATA rmspropMomentumWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL rmspropMomentumWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func rmspropCenteredMomentumWithOptionsAVX512(w []float32, g []float32, v []float32, a []float32, b []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·rmspropCenteredMomentumWithOptionsAVX512(SB), NOSPLIT, $0-168
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -17076,6 +17145,11 @@ TEXT ·rmspropCenteredMomentumWithOptionsAVX512(SB), NOSPLIT, $0-168
 	JZ           rmspropCenteredMomentumWithOptionsAVX512_done
 
 rmspropCenteredMomentumWithOptionsAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8f; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DI)
 	VMOVUPS      (CX), Z15
 	TESTQ        $0x0000000c, R10
 	JZ           rmspropCenteredMomentumWithOptionsAVX512_clipped
@@ -19919,7 +19993,7 @@ adamWithClipValueDecayEMAAVX2_done:
 	RET
 
 // func nadamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -19948,6 +20022,10 @@ TEXT ·nadamWithEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithEMAAVX512_done
 
 nadamWithEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z15
 	VMOVUPS      (AX), Z16
 	VMOVUPS      (DX), Z17
@@ -20013,7 +20091,7 @@ DATA nadamWithEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -20041,6 +20119,9 @@ TEXT ·nadamWithDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithDecayAVX512_done
 
 nadamWithDecayAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z15
 	VMOVUPS      (AX), Z16
 	VMULPS       Z9, Z16, Z19
@@ -20104,7 +20185,7 @@ DATA nadamWithDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithDecayAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -20135,6 +20216,10 @@ TEXT ·nadamWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithDecayEMAAVX512_done
 
 nadamWithDecayEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z17
 	VMOVUPS      (AX), Z18
 	VMULPS       Z9, Z18, Z21
@@ -20203,7 +20288,7 @@ DATA nadamWithDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipNormAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -20232,6 +20317,9 @@ TEXT ·nadamWithClipNormAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipNormAVX512_done
 
 nadamWithClipNormAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z16
 	VMULPS       Z9, Z16, Z16
 	VMULPS       Z11, Z16, Z17
@@ -20309,7 +20397,7 @@ DATA nadamWithClipNormAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipNormAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -20341,6 +20429,10 @@ TEXT ·nadamWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipNormEMAAVX512_done
 
 nadamWithClipNormEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z18
 	VMULPS       Z9, Z18, Z18
 	VMULPS       Z13, Z18, Z19
@@ -20423,7 +20515,7 @@ DATA nadamWithClipNormEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipNormEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -20454,6 +20546,9 @@ TEXT ·nadamWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipNormDecayAVX512_done
 
 nadamWithClipNormDecayAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z18
 	VMULPS       Z9, Z18, Z18
 	VMULPS       Z13, Z18, Z19
@@ -20534,7 +20629,7 @@ DATA nadamWithClipNormDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipNormDecayAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -20568,6 +20663,10 @@ TEXT ·nadamWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipNormDecayEMAAVX512_done
 
 nadamWithClipNormDecayEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z20
 	VMULPS       Z9, Z20, Z20
 	VMULPS       Z15, Z20, Z21
@@ -20653,7 +20752,7 @@ DATA nadamWithClipNormDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipNormDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -20681,6 +20780,9 @@ TEXT ·nadamWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipScaleAVX512_done
 
 nadamWithClipScaleAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z14
 	VMULPS       Z9, Z14, Z14
 	VMOVUPS      Z14, (CX)
@@ -20743,7 +20845,7 @@ DATA nadamWithClipScaleAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipScaleAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -20774,6 +20876,10 @@ TEXT ·nadamWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipScaleEMAAVX512_done
 
 nadamWithClipScaleEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z16
 	VMULPS       Z9, Z16, Z16
 	VMOVUPS      Z16, (CX)
@@ -20841,7 +20947,7 @@ DATA nadamWithClipScaleEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipScaleEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -20871,6 +20977,9 @@ TEXT ·nadamWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipScaleDecayAVX512_done
 
 nadamWithClipScaleDecayAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z16
 	VMULPS       Z9, Z16, Z16
 	VMOVUPS      Z16, (CX)
@@ -20936,7 +21045,7 @@ DATA nadamWithClipScaleDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipScaleDecayAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -20969,6 +21078,10 @@ TEXT ·nadamWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipScaleDecayEMAAVX512_done
 
 nadamWithClipScaleDecayEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z18
 	VMULPS       Z9, Z18, Z18
 	VMOVUPS      Z18, (CX)
@@ -21039,7 +21152,7 @@ DATA nadamWithClipScaleDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipScaleDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipValueAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -21067,6 +21180,9 @@ TEXT ·nadamWithClipValueAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipValueAVX512_done
 
 nadamWithClipValueAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z15
 	VMINPS       Z15, Z10, Z15
 	VMAXPS       Z15, Z9, Z15
@@ -21130,7 +21246,7 @@ DATA nadamWithClipValueAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipValueAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -21161,6 +21277,10 @@ TEXT ·nadamWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipValueEMAAVX512_done
 
 nadamWithClipValueEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z17
 	VMINPS       Z17, Z10, Z17
 	VMAXPS       Z17, Z9, Z17
@@ -21229,7 +21349,7 @@ DATA nadamWithClipValueEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipValueEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -21259,6 +21379,9 @@ TEXT ·nadamWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipValueDecayAVX512_done
 
 nadamWithClipValueDecayAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z17
 	VMINPS       Z17, Z10, Z17
 	VMAXPS       Z17, Z9, Z17
@@ -21325,7 +21448,7 @@ DATA nadamWithClipValueDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipValueDecayAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -21358,6 +21481,10 @@ TEXT ·nadamWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamWithClipValueDecayEMAAVX512_done
 
 nadamWithClipValueDecayEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z19
 	VMINPS       Z19, Z10, Z19
 	VMAXPS       Z19, Z9, Z19
@@ -21429,7 +21556,7 @@ DATA nadamWithClipValueDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamWithClipValueDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -21458,6 +21585,10 @@ TEXT ·nadamUnitWithEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithEMAAVX512_done
 
 nadamUnitWithEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z13
 	VMOVUPS      (AX), Z14
 	VMOVUPS      (DX), Z15
@@ -21521,7 +21652,7 @@ DATA nadamUnitWithEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -21549,6 +21680,9 @@ TEXT ·nadamUnitWithDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithDecayAVX512_done
 
 nadamUnitWithDecayAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z13
 	VMOVUPS      (AX), Z14
 	VMULPS       Z7, Z14, Z17
@@ -21610,7 +21744,7 @@ DATA nadamUnitWithDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithDecayAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -21641,6 +21775,10 @@ TEXT ·nadamUnitWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithDecayEMAAVX512_done
 
 nadamUnitWithDecayEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z15
 	VMOVUPS      (AX), Z16
 	VMULPS       Z7, Z16, Z19
@@ -21707,7 +21845,7 @@ DATA nadamUnitWithDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipNormAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -21736,6 +21874,9 @@ TEXT ·nadamUnitWithClipNormAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipNormAVX512_done
 
 nadamUnitWithClipNormAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z14
 	VMULPS       Z7, Z14, Z14
 	VMULPS       Z9, Z14, Z15
@@ -21811,7 +21952,7 @@ DATA nadamUnitWithClipNormAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipNormAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -21843,6 +21984,10 @@ TEXT ·nadamUnitWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipNormEMAAVX512_done
 
 nadamUnitWithClipNormEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z16
 	VMULPS       Z7, Z16, Z16
 	VMULPS       Z11, Z16, Z17
@@ -21923,7 +22068,7 @@ DATA nadamUnitWithClipNormEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipNormEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -21954,6 +22099,9 @@ TEXT ·nadamUnitWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipNormDecayAVX512_done
 
 nadamUnitWithClipNormDecayAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z16
 	VMULPS       Z7, Z16, Z16
 	VMULPS       Z11, Z16, Z17
@@ -22032,7 +22180,7 @@ DATA nadamUnitWithClipNormDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipNormDecayAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22066,6 +22214,10 @@ TEXT ·nadamUnitWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipNormDecayEMAAVX512_done
 
 nadamUnitWithClipNormDecayEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z18
 	VMULPS       Z7, Z18, Z18
 	VMULPS       Z13, Z18, Z19
@@ -22149,7 +22301,7 @@ DATA nadamUnitWithClipNormDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipNormDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22177,6 +22329,9 @@ TEXT ·nadamUnitWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipScaleAVX512_done
 
 nadamUnitWithClipScaleAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z12
 	VMULPS       Z7, Z12, Z12
 	VMOVUPS      Z12, (CX)
@@ -22237,7 +22392,7 @@ DATA nadamUnitWithClipScaleAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipScaleAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22268,6 +22423,10 @@ TEXT ·nadamUnitWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipScaleEMAAVX512_done
 
 nadamUnitWithClipScaleEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z14
 	VMULPS       Z7, Z14, Z14
 	VMOVUPS      Z14, (CX)
@@ -22333,7 +22492,7 @@ DATA nadamUnitWithClipScaleEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipScaleEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22363,6 +22522,9 @@ TEXT ·nadamUnitWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipScaleDecayAVX512_done
 
 nadamUnitWithClipScaleDecayAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z14
 	VMULPS       Z7, Z14, Z14
 	VMOVUPS      Z14, (CX)
@@ -22426,7 +22588,7 @@ DATA nadamUnitWithClipScaleDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipScaleDecayAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22459,6 +22621,10 @@ TEXT ·nadamUnitWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipScaleDecayEMAAVX512_done
 
 nadamUnitWithClipScaleDecayEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z16
 	VMULPS       Z7, Z16, Z16
 	VMOVUPS      Z16, (CX)
@@ -22527,7 +22693,7 @@ DATA nadamUnitWithClipScaleDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipScaleDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipValueAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22555,6 +22721,9 @@ TEXT ·nadamUnitWithClipValueAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipValueAVX512_done
 
 nadamUnitWithClipValueAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z13
 	VMINPS       Z13, Z8, Z13
 	VMAXPS       Z13, Z7, Z13
@@ -22616,7 +22785,7 @@ DATA nadamUnitWithClipValueAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipValueAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22647,6 +22816,10 @@ TEXT ·nadamUnitWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipValueEMAAVX512_done
 
 nadamUnitWithClipValueEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z15
 	VMINPS       Z15, Z8, Z15
 	VMAXPS       Z15, Z7, Z15
@@ -22713,7 +22886,7 @@ DATA nadamUnitWithClipValueEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipValueEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22743,6 +22916,9 @@ TEXT ·nadamUnitWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipValueDecayAVX512_done
 
 nadamUnitWithClipValueDecayAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z15
 	VMINPS       Z15, Z8, Z15
 	VMAXPS       Z15, Z7, Z15
@@ -22807,7 +22983,7 @@ DATA nadamUnitWithClipValueDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipValueDecayAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func nadamUnitWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·nadamUnitWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22840,6 +23016,10 @@ TEXT ·nadamUnitWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           nadamUnitWithClipValueDecayEMAAVX512_done
 
 nadamUnitWithClipValueDecayEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z17
 	VMINPS       Z17, Z8, Z17
 	VMAXPS       Z17, Z7, Z17
@@ -22909,7 +23089,7 @@ DATA nadamUnitWithClipValueDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL nadamUnitWithClipValueDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func adamWithEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22929,43 +23109,47 @@ TEXT ·adamWithEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithEMAAVX512_done
 
 adamWithEMAAVX512_loop:
-	VMOVUPS (CX), Z6
-	VMOVUPS (AX), Z7
-	VMOVUPS (DX), Z8
-	VMOVUPS (BX), Z9
-	VSUBPS  Z8, Z6, Z10
-	VMULPS  Z1, Z10, Z10
-	VADDPS  Z10, Z8, Z8
-	VMOVUPS Z8, (DX)
-	VMULPS  Z6, Z6, Z10
-	VSUBPS  Z9, Z10, Z10
-	VMULPS  Z2, Z10, Z10
-	VADDPS  Z10, Z9, Z9
-	VMOVUPS Z9, (BX)
-	VSQRTPS Z9, Z9
-	VADDPS  Z3, Z9, Z9
-	VMULPS  Z0, Z8, Z8
-	VDIVPS  Z9, Z8, Z8
-	VSUBPS  Z8, Z7, Z7
-	VMULPS  (SI), Z4, Z10
-	VMULPS  Z7, Z5, Z6
-	VADDPS  Z6, Z10, Z10
-	VMOVUPS Z10, (SI)
-	VMOVUPS Z7, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	ADDQ    $0x40, SI
-	DECQ    DI
-	JNZ     adamWithEMAAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
+	VMOVUPS    (CX), Z6
+	VMOVUPS    (AX), Z7
+	VMOVUPS    (DX), Z8
+	VMOVUPS    (BX), Z9
+	VSUBPS     Z8, Z6, Z10
+	VMULPS     Z1, Z10, Z10
+	VADDPS     Z10, Z8, Z8
+	VMOVUPS    Z8, (DX)
+	VMULPS     Z6, Z6, Z10
+	VSUBPS     Z9, Z10, Z10
+	VMULPS     Z2, Z10, Z10
+	VADDPS     Z10, Z9, Z9
+	VMOVUPS    Z9, (BX)
+	VSQRTPS    Z9, Z9
+	VADDPS     Z3, Z9, Z9
+	VMULPS     Z0, Z8, Z8
+	VDIVPS     Z9, Z8, Z8
+	VSUBPS     Z8, Z7, Z7
+	VMULPS     (SI), Z4, Z10
+	VMULPS     Z7, Z5, Z6
+	VADDPS     Z6, Z10, Z10
+	VMOVUPS    Z10, (SI)
+	VMOVUPS    Z7, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	ADDQ       $0x40, SI
+	DECQ       DI
+	JNZ        adamWithEMAAVX512_loop
 
 adamWithEMAAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamWithDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -22984,41 +23168,44 @@ TEXT ·adamWithDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithDecayAVX512_done
 
 adamWithDecayAVX512_loop:
-	VMOVUPS (CX), Z6
-	VMOVUPS (AX), Z7
-	VMULPS  Z4, Z7, Z10
-	VMULPS  Z5, Z10, Z10
-	VSUBPS  Z10, Z7, Z7
-	VMOVUPS (DX), Z8
-	VMOVUPS (BX), Z9
-	VSUBPS  Z8, Z6, Z10
-	VMULPS  Z1, Z10, Z10
-	VADDPS  Z10, Z8, Z8
-	VMOVUPS Z8, (DX)
-	VMULPS  Z6, Z6, Z10
-	VSUBPS  Z9, Z10, Z10
-	VMULPS  Z2, Z10, Z10
-	VADDPS  Z10, Z9, Z9
-	VMOVUPS Z9, (BX)
-	VSQRTPS Z9, Z9
-	VADDPS  Z3, Z9, Z9
-	VMULPS  Z0, Z8, Z8
-	VDIVPS  Z9, Z8, Z8
-	VSUBPS  Z8, Z7, Z7
-	VMOVUPS Z7, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	DECQ    SI
-	JNZ     adamWithDecayAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	VMOVUPS    (CX), Z6
+	VMOVUPS    (AX), Z7
+	VMULPS     Z4, Z7, Z10
+	VMULPS     Z5, Z10, Z10
+	VSUBPS     Z10, Z7, Z7
+	VMOVUPS    (DX), Z8
+	VMOVUPS    (BX), Z9
+	VSUBPS     Z8, Z6, Z10
+	VMULPS     Z1, Z10, Z10
+	VADDPS     Z10, Z8, Z8
+	VMOVUPS    Z8, (DX)
+	VMULPS     Z6, Z6, Z10
+	VSUBPS     Z9, Z10, Z10
+	VMULPS     Z2, Z10, Z10
+	VADDPS     Z10, Z9, Z9
+	VMOVUPS    Z9, (BX)
+	VSQRTPS    Z9, Z9
+	VADDPS     Z3, Z9, Z9
+	VMULPS     Z0, Z8, Z8
+	VDIVPS     Z9, Z8, Z8
+	VSUBPS     Z8, Z7, Z7
+	VMOVUPS    Z7, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	DECQ       SI
+	JNZ        adamWithDecayAVX512_loop
 
 adamWithDecayAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamWithDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23040,46 +23227,50 @@ TEXT ·adamWithDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithDecayEMAAVX512_done
 
 adamWithDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z8
-	VMOVUPS (AX), Z9
-	VMULPS  Z4, Z9, Z12
-	VMULPS  Z5, Z12, Z12
-	VSUBPS  Z12, Z9, Z9
-	VMOVUPS (DX), Z10
-	VMOVUPS (BX), Z11
-	VSUBPS  Z10, Z8, Z12
-	VMULPS  Z1, Z12, Z12
-	VADDPS  Z12, Z10, Z10
-	VMOVUPS Z10, (DX)
-	VMULPS  Z8, Z8, Z12
-	VSUBPS  Z11, Z12, Z12
-	VMULPS  Z2, Z12, Z12
-	VADDPS  Z12, Z11, Z11
-	VMOVUPS Z11, (BX)
-	VSQRTPS Z11, Z11
-	VADDPS  Z3, Z11, Z11
-	VMULPS  Z0, Z10, Z10
-	VDIVPS  Z11, Z10, Z10
-	VSUBPS  Z10, Z9, Z9
-	VMULPS  (SI), Z6, Z12
-	VMULPS  Z9, Z7, Z8
-	VADDPS  Z8, Z12, Z12
-	VMOVUPS Z12, (SI)
-	VMOVUPS Z9, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	ADDQ    $0x40, SI
-	DECQ    DI
-	JNZ     adamWithDecayEMAAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
+	VMOVUPS    (CX), Z8
+	VMOVUPS    (AX), Z9
+	VMULPS     Z4, Z9, Z12
+	VMULPS     Z5, Z12, Z12
+	VSUBPS     Z12, Z9, Z9
+	VMOVUPS    (DX), Z10
+	VMOVUPS    (BX), Z11
+	VSUBPS     Z10, Z8, Z12
+	VMULPS     Z1, Z12, Z12
+	VADDPS     Z12, Z10, Z10
+	VMOVUPS    Z10, (DX)
+	VMULPS     Z8, Z8, Z12
+	VSUBPS     Z11, Z12, Z12
+	VMULPS     Z2, Z12, Z12
+	VADDPS     Z12, Z11, Z11
+	VMOVUPS    Z11, (BX)
+	VSQRTPS    Z11, Z11
+	VADDPS     Z3, Z11, Z11
+	VMULPS     Z0, Z10, Z10
+	VDIVPS     Z11, Z10, Z10
+	VSUBPS     Z10, Z9, Z9
+	VMULPS     (SI), Z6, Z12
+	VMULPS     Z9, Z7, Z8
+	VADDPS     Z8, Z12, Z12
+	VMOVUPS    Z12, (SI)
+	VMOVUPS    Z9, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	ADDQ       $0x40, SI
+	DECQ       DI
+	JNZ        adamWithDecayEMAAVX512_loop
 
 adamWithDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamWithClipNormAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipNormAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23102,6 +23293,9 @@ TEXT ·adamWithClipNormAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipNormAVX512_done
 
 adamWithClipNormAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z10
 	VMULPS       Z4, Z10, Z10
 	VMULPS       Z6, Z10, Z11
@@ -23159,7 +23353,7 @@ DATA adamWithClipNormAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL adamWithClipNormAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func adamWithClipNormEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23185,6 +23379,10 @@ TEXT ·adamWithClipNormEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipNormEMAAVX512_done
 
 adamWithClipNormEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z12
 	VMULPS       Z4, Z12, Z12
 	VMULPS       Z8, Z12, Z13
@@ -23247,7 +23445,7 @@ DATA adamWithClipNormEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL adamWithClipNormEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func adamWithClipNormDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23272,6 +23470,9 @@ TEXT ·adamWithClipNormDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipNormDecayAVX512_done
 
 adamWithClipNormDecayAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	VMOVUPS      (CX), Z12
 	VMULPS       Z4, Z12, Z12
 	VMULPS       Z8, Z12, Z13
@@ -23332,7 +23533,7 @@ DATA adamWithClipNormDecayAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL adamWithClipNormDecayAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func adamWithClipNormDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23360,6 +23561,10 @@ TEXT ·adamWithClipNormDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipNormDecayEMAAVX512_done
 
 adamWithClipNormDecayEMAAVX512_loop:
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
 	VMOVUPS      (CX), Z14
 	VMULPS       Z4, Z14, Z14
 	VMULPS       Z10, Z14, Z15
@@ -23425,7 +23630,7 @@ DATA adamWithClipNormDecayEMAAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL adamWithClipNormDecayEMAAVX512_span<>(SB), RODATA|NOPTR, $4
 
 // func adamWithClipScaleAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23444,40 +23649,43 @@ TEXT ·adamWithClipScaleAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipScaleAVX512_done
 
 adamWithClipScaleAVX512_loop:
-	VMOVUPS (CX), Z5
-	VMULPS  Z4, Z5, Z5
-	VMOVUPS Z5, (CX)
-	VMOVUPS (AX), Z6
-	VMOVUPS (DX), Z7
-	VMOVUPS (BX), Z8
-	VSUBPS  Z7, Z5, Z9
-	VMULPS  Z1, Z9, Z9
-	VADDPS  Z9, Z7, Z7
-	VMOVUPS Z7, (DX)
-	VMULPS  Z5, Z5, Z9
-	VSUBPS  Z8, Z9, Z9
-	VMULPS  Z2, Z9, Z9
-	VADDPS  Z9, Z8, Z8
-	VMOVUPS Z8, (BX)
-	VSQRTPS Z8, Z8
-	VADDPS  Z3, Z8, Z8
-	VMULPS  Z0, Z7, Z7
-	VDIVPS  Z8, Z7, Z7
-	VSUBPS  Z7, Z6, Z6
-	VMOVUPS Z6, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	DECQ    SI
-	JNZ     adamWithClipScaleAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	VMOVUPS    (CX), Z5
+	VMULPS     Z4, Z5, Z5
+	VMOVUPS    Z5, (CX)
+	VMOVUPS    (AX), Z6
+	VMOVUPS    (DX), Z7
+	VMOVUPS    (BX), Z8
+	VSUBPS     Z7, Z5, Z9
+	VMULPS     Z1, Z9, Z9
+	VADDPS     Z9, Z7, Z7
+	VMOVUPS    Z7, (DX)
+	VMULPS     Z5, Z5, Z9
+	VSUBPS     Z8, Z9, Z9
+	VMULPS     Z2, Z9, Z9
+	VADDPS     Z9, Z8, Z8
+	VMOVUPS    Z8, (BX)
+	VSQRTPS    Z8, Z8
+	VADDPS     Z3, Z8, Z8
+	VMULPS     Z0, Z7, Z7
+	VDIVPS     Z8, Z7, Z7
+	VSUBPS     Z7, Z6, Z6
+	VMOVUPS    Z6, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	DECQ       SI
+	JNZ        adamWithClipScaleAVX512_loop
 
 adamWithClipScaleAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamWithClipScaleEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23499,45 +23707,49 @@ TEXT ·adamWithClipScaleEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipScaleEMAAVX512_done
 
 adamWithClipScaleEMAAVX512_loop:
-	VMOVUPS (CX), Z7
-	VMULPS  Z4, Z7, Z7
-	VMOVUPS Z7, (CX)
-	VMOVUPS (AX), Z8
-	VMOVUPS (DX), Z9
-	VMOVUPS (BX), Z10
-	VSUBPS  Z9, Z7, Z11
-	VMULPS  Z1, Z11, Z11
-	VADDPS  Z11, Z9, Z9
-	VMOVUPS Z9, (DX)
-	VMULPS  Z7, Z7, Z11
-	VSUBPS  Z10, Z11, Z11
-	VMULPS  Z2, Z11, Z11
-	VADDPS  Z11, Z10, Z10
-	VMOVUPS Z10, (BX)
-	VSQRTPS Z10, Z10
-	VADDPS  Z3, Z10, Z10
-	VMULPS  Z0, Z9, Z9
-	VDIVPS  Z10, Z9, Z9
-	VSUBPS  Z9, Z8, Z8
-	VMULPS  (SI), Z5, Z11
-	VMULPS  Z8, Z6, Z7
-	VADDPS  Z7, Z11, Z11
-	VMOVUPS Z11, (SI)
-	VMOVUPS Z8, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	ADDQ    $0x40, SI
-	DECQ    DI
-	JNZ     adamWithClipScaleEMAAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
+	VMOVUPS    (CX), Z7
+	VMULPS     Z4, Z7, Z7
+	VMOVUPS    Z7, (CX)
+	VMOVUPS    (AX), Z8
+	VMOVUPS    (DX), Z9
+	VMOVUPS    (BX), Z10
+	VSUBPS     Z9, Z7, Z11
+	VMULPS     Z1, Z11, Z11
+	VADDPS     Z11, Z9, Z9
+	VMOVUPS    Z9, (DX)
+	VMULPS     Z7, Z7, Z11
+	VSUBPS     Z10, Z11, Z11
+	VMULPS     Z2, Z11, Z11
+	VADDPS     Z11, Z10, Z10
+	VMOVUPS    Z10, (BX)
+	VSQRTPS    Z10, Z10
+	VADDPS     Z3, Z10, Z10
+	VMULPS     Z0, Z9, Z9
+	VDIVPS     Z10, Z9, Z9
+	VSUBPS     Z9, Z8, Z8
+	VMULPS     (SI), Z5, Z11
+	VMULPS     Z8, Z6, Z7
+	VADDPS     Z7, Z11, Z11
+	VMOVUPS    Z11, (SI)
+	VMOVUPS    Z8, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	ADDQ       $0x40, SI
+	DECQ       DI
+	JNZ        adamWithClipScaleEMAAVX512_loop
 
 adamWithClipScaleEMAAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamWithClipScaleDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23558,43 +23770,46 @@ TEXT ·adamWithClipScaleDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipScaleDecayAVX512_done
 
 adamWithClipScaleDecayAVX512_loop:
-	VMOVUPS (CX), Z7
-	VMULPS  Z4, Z7, Z7
-	VMOVUPS Z7, (CX)
-	VMOVUPS (AX), Z8
-	VMULPS  Z5, Z8, Z11
-	VMULPS  Z6, Z11, Z11
-	VSUBPS  Z11, Z8, Z8
-	VMOVUPS (DX), Z9
-	VMOVUPS (BX), Z10
-	VSUBPS  Z9, Z7, Z11
-	VMULPS  Z1, Z11, Z11
-	VADDPS  Z11, Z9, Z9
-	VMOVUPS Z9, (DX)
-	VMULPS  Z7, Z7, Z11
-	VSUBPS  Z10, Z11, Z11
-	VMULPS  Z2, Z11, Z11
-	VADDPS  Z11, Z10, Z10
-	VMOVUPS Z10, (BX)
-	VSQRTPS Z10, Z10
-	VADDPS  Z3, Z10, Z10
-	VMULPS  Z0, Z9, Z9
-	VDIVPS  Z10, Z9, Z9
-	VSUBPS  Z9, Z8, Z8
-	VMOVUPS Z8, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	DECQ    SI
-	JNZ     adamWithClipScaleDecayAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	VMOVUPS    (CX), Z7
+	VMULPS     Z4, Z7, Z7
+	VMOVUPS    Z7, (CX)
+	VMOVUPS    (AX), Z8
+	VMULPS     Z5, Z8, Z11
+	VMULPS     Z6, Z11, Z11
+	VSUBPS     Z11, Z8, Z8
+	VMOVUPS    (DX), Z9
+	VMOVUPS    (BX), Z10
+	VSUBPS     Z9, Z7, Z11
+	VMULPS     Z1, Z11, Z11
+	VADDPS     Z11, Z9, Z9
+	VMOVUPS    Z9, (DX)
+	VMULPS     Z7, Z7, Z11
+	VSUBPS     Z10, Z11, Z11
+	VMULPS     Z2, Z11, Z11
+	VADDPS     Z11, Z10, Z10
+	VMOVUPS    Z10, (BX)
+	VSQRTPS    Z10, Z10
+	VADDPS     Z3, Z10, Z10
+	VMULPS     Z0, Z9, Z9
+	VDIVPS     Z10, Z9, Z9
+	VSUBPS     Z9, Z8, Z8
+	VMOVUPS    Z8, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	DECQ       SI
+	JNZ        adamWithClipScaleDecayAVX512_loop
 
 adamWithClipScaleDecayAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamWithClipScaleDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23618,48 +23833,52 @@ TEXT ·adamWithClipScaleDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipScaleDecayEMAAVX512_done
 
 adamWithClipScaleDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z9
-	VMULPS  Z4, Z9, Z9
-	VMOVUPS Z9, (CX)
-	VMOVUPS (AX), Z10
-	VMULPS  Z5, Z10, Z13
-	VMULPS  Z6, Z13, Z13
-	VSUBPS  Z13, Z10, Z10
-	VMOVUPS (DX), Z11
-	VMOVUPS (BX), Z12
-	VSUBPS  Z11, Z9, Z13
-	VMULPS  Z1, Z13, Z13
-	VADDPS  Z13, Z11, Z11
-	VMOVUPS Z11, (DX)
-	VMULPS  Z9, Z9, Z13
-	VSUBPS  Z12, Z13, Z13
-	VMULPS  Z2, Z13, Z13
-	VADDPS  Z13, Z12, Z12
-	VMOVUPS Z12, (BX)
-	VSQRTPS Z12, Z12
-	VADDPS  Z3, Z12, Z12
-	VMULPS  Z0, Z11, Z11
-	VDIVPS  Z12, Z11, Z11
-	VSUBPS  Z11, Z10, Z10
-	VMULPS  (SI), Z7, Z13
-	VMULPS  Z10, Z8, Z9
-	VADDPS  Z9, Z13, Z13
-	VMOVUPS Z13, (SI)
-	VMOVUPS Z10, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	ADDQ    $0x40, SI
-	DECQ    DI
-	JNZ     adamWithClipScaleDecayEMAAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
+	VMOVUPS    (CX), Z9
+	VMULPS     Z4, Z9, Z9
+	VMOVUPS    Z9, (CX)
+	VMOVUPS    (AX), Z10
+	VMULPS     Z5, Z10, Z13
+	VMULPS     Z6, Z13, Z13
+	VSUBPS     Z13, Z10, Z10
+	VMOVUPS    (DX), Z11
+	VMOVUPS    (BX), Z12
+	VSUBPS     Z11, Z9, Z13
+	VMULPS     Z1, Z13, Z13
+	VADDPS     Z13, Z11, Z11
+	VMOVUPS    Z11, (DX)
+	VMULPS     Z9, Z9, Z13
+	VSUBPS     Z12, Z13, Z13
+	VMULPS     Z2, Z13, Z13
+	VADDPS     Z13, Z12, Z12
+	VMOVUPS    Z12, (BX)
+	VSQRTPS    Z12, Z12
+	VADDPS     Z3, Z12, Z12
+	VMULPS     Z0, Z11, Z11
+	VDIVPS     Z12, Z11, Z11
+	VSUBPS     Z11, Z10, Z10
+	VMULPS     (SI), Z7, Z13
+	VMULPS     Z10, Z8, Z9
+	VADDPS     Z9, Z13, Z13
+	VMOVUPS    Z13, (SI)
+	VMOVUPS    Z10, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	ADDQ       $0x40, SI
+	DECQ       DI
+	JNZ        adamWithClipScaleDecayEMAAVX512_loop
 
 adamWithClipScaleDecayEMAAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamWithClipValueAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipValueAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23678,41 +23897,44 @@ TEXT ·adamWithClipValueAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipValueAVX512_done
 
 adamWithClipValueAVX512_loop:
-	VMOVUPS (CX), Z6
-	VMINPS  Z6, Z5, Z6
-	VMAXPS  Z6, Z4, Z6
-	VMOVUPS Z6, (CX)
-	VMOVUPS (AX), Z7
-	VMOVUPS (DX), Z8
-	VMOVUPS (BX), Z9
-	VSUBPS  Z8, Z6, Z10
-	VMULPS  Z1, Z10, Z10
-	VADDPS  Z10, Z8, Z8
-	VMOVUPS Z8, (DX)
-	VMULPS  Z6, Z6, Z10
-	VSUBPS  Z9, Z10, Z10
-	VMULPS  Z2, Z10, Z10
-	VADDPS  Z10, Z9, Z9
-	VMOVUPS Z9, (BX)
-	VSQRTPS Z9, Z9
-	VADDPS  Z3, Z9, Z9
-	VMULPS  Z0, Z8, Z8
-	VDIVPS  Z9, Z8, Z8
-	VSUBPS  Z8, Z7, Z7
-	VMOVUPS Z7, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	DECQ    SI
-	JNZ     adamWithClipValueAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	VMOVUPS    (CX), Z6
+	VMINPS     Z6, Z5, Z6
+	VMAXPS     Z6, Z4, Z6
+	VMOVUPS    Z6, (CX)
+	VMOVUPS    (AX), Z7
+	VMOVUPS    (DX), Z8
+	VMOVUPS    (BX), Z9
+	VSUBPS     Z8, Z6, Z10
+	VMULPS     Z1, Z10, Z10
+	VADDPS     Z10, Z8, Z8
+	VMOVUPS    Z8, (DX)
+	VMULPS     Z6, Z6, Z10
+	VSUBPS     Z9, Z10, Z10
+	VMULPS     Z2, Z10, Z10
+	VADDPS     Z10, Z9, Z9
+	VMOVUPS    Z9, (BX)
+	VSQRTPS    Z9, Z9
+	VADDPS     Z3, Z9, Z9
+	VMULPS     Z0, Z8, Z8
+	VDIVPS     Z9, Z8, Z8
+	VSUBPS     Z8, Z7, Z7
+	VMOVUPS    Z7, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	DECQ       SI
+	JNZ        adamWithClipValueAVX512_loop
 
 adamWithClipValueAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamWithClipValueEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23734,46 +23956,50 @@ TEXT ·adamWithClipValueEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipValueEMAAVX512_done
 
 adamWithClipValueEMAAVX512_loop:
-	VMOVUPS (CX), Z8
-	VMINPS  Z8, Z5, Z8
-	VMAXPS  Z8, Z4, Z8
-	VMOVUPS Z8, (CX)
-	VMOVUPS (AX), Z9
-	VMOVUPS (DX), Z10
-	VMOVUPS (BX), Z11
-	VSUBPS  Z10, Z8, Z12
-	VMULPS  Z1, Z12, Z12
-	VADDPS  Z12, Z10, Z10
-	VMOVUPS Z10, (DX)
-	VMULPS  Z8, Z8, Z12
-	VSUBPS  Z11, Z12, Z12
-	VMULPS  Z2, Z12, Z12
-	VADDPS  Z12, Z11, Z11
-	VMOVUPS Z11, (BX)
-	VSQRTPS Z11, Z11
-	VADDPS  Z3, Z11, Z11
-	VMULPS  Z0, Z10, Z10
-	VDIVPS  Z11, Z10, Z10
-	VSUBPS  Z10, Z9, Z9
-	VMULPS  (SI), Z6, Z12
-	VMULPS  Z9, Z7, Z8
-	VADDPS  Z8, Z12, Z12
-	VMOVUPS Z12, (SI)
-	VMOVUPS Z9, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	ADDQ    $0x40, SI
-	DECQ    DI
-	JNZ     adamWithClipValueEMAAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
+	VMOVUPS    (CX), Z8
+	VMINPS     Z8, Z5, Z8
+	VMAXPS     Z8, Z4, Z8
+	VMOVUPS    Z8, (CX)
+	VMOVUPS    (AX), Z9
+	VMOVUPS    (DX), Z10
+	VMOVUPS    (BX), Z11
+	VSUBPS     Z10, Z8, Z12
+	VMULPS     Z1, Z12, Z12
+	VADDPS     Z12, Z10, Z10
+	VMOVUPS    Z10, (DX)
+	VMULPS     Z8, Z8, Z12
+	VSUBPS     Z11, Z12, Z12
+	VMULPS     Z2, Z12, Z12
+	VADDPS     Z12, Z11, Z11
+	VMOVUPS    Z11, (BX)
+	VSQRTPS    Z11, Z11
+	VADDPS     Z3, Z11, Z11
+	VMULPS     Z0, Z10, Z10
+	VDIVPS     Z11, Z10, Z10
+	VSUBPS     Z10, Z9, Z9
+	VMULPS     (SI), Z6, Z12
+	VMULPS     Z9, Z7, Z8
+	VADDPS     Z8, Z12, Z12
+	VMOVUPS    Z12, (SI)
+	VMOVUPS    Z9, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	ADDQ       $0x40, SI
+	DECQ       DI
+	JNZ        adamWithClipValueEMAAVX512_loop
 
 adamWithClipValueEMAAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamWithClipValueDecayAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23794,44 +24020,47 @@ TEXT ·adamWithClipValueDecayAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipValueDecayAVX512_done
 
 adamWithClipValueDecayAVX512_loop:
-	VMOVUPS (CX), Z8
-	VMINPS  Z8, Z5, Z8
-	VMAXPS  Z8, Z4, Z8
-	VMOVUPS Z8, (CX)
-	VMOVUPS (AX), Z9
-	VMULPS  Z6, Z9, Z12
-	VMULPS  Z7, Z12, Z12
-	VSUBPS  Z12, Z9, Z9
-	VMOVUPS (DX), Z10
-	VMOVUPS (BX), Z11
-	VSUBPS  Z10, Z8, Z12
-	VMULPS  Z1, Z12, Z12
-	VADDPS  Z12, Z10, Z10
-	VMOVUPS Z10, (DX)
-	VMULPS  Z8, Z8, Z12
-	VSUBPS  Z11, Z12, Z12
-	VMULPS  Z2, Z12, Z12
-	VADDPS  Z12, Z11, Z11
-	VMOVUPS Z11, (BX)
-	VSQRTPS Z11, Z11
-	VADDPS  Z3, Z11, Z11
-	VMULPS  Z0, Z10, Z10
-	VDIVPS  Z11, Z10, Z10
-	VSUBPS  Z10, Z9, Z9
-	VMOVUPS Z9, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	DECQ    SI
-	JNZ     adamWithClipValueDecayAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	VMOVUPS    (CX), Z8
+	VMINPS     Z8, Z5, Z8
+	VMAXPS     Z8, Z4, Z8
+	VMOVUPS    Z8, (CX)
+	VMOVUPS    (AX), Z9
+	VMULPS     Z6, Z9, Z12
+	VMULPS     Z7, Z12, Z12
+	VSUBPS     Z12, Z9, Z9
+	VMOVUPS    (DX), Z10
+	VMOVUPS    (BX), Z11
+	VSUBPS     Z10, Z8, Z12
+	VMULPS     Z1, Z12, Z12
+	VADDPS     Z12, Z10, Z10
+	VMOVUPS    Z10, (DX)
+	VMULPS     Z8, Z8, Z12
+	VSUBPS     Z11, Z12, Z12
+	VMULPS     Z2, Z12, Z12
+	VADDPS     Z12, Z11, Z11
+	VMOVUPS    Z11, (BX)
+	VSQRTPS    Z11, Z11
+	VADDPS     Z3, Z11, Z11
+	VMULPS     Z0, Z10, Z10
+	VDIVPS     Z11, Z10, Z10
+	VSUBPS     Z10, Z9, Z9
+	VMOVUPS    Z9, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	DECQ       SI
+	JNZ        adamWithClipValueDecayAVX512_loop
 
 adamWithClipValueDecayAVX512_done:
 	VZEROUPPER
 	RET
 
 // func adamWithClipValueDecayEMAAVX512(w []float32, g []float32, m []float32, v []float32, a []float32, c *[17][8]float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, PRFCHW
 TEXT ·adamWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	MOVQ         w_base+0(FP), AX
 	MOVQ         g_base+24(FP), CX
@@ -23855,42 +24084,46 @@ TEXT ·adamWithClipValueDecayEMAAVX512(SB), NOSPLIT, $0-128
 	JZ           adamWithClipValueDecayEMAAVX512_done
 
 adamWithClipValueDecayEMAAVX512_loop:
-	VMOVUPS (CX), Z10
-	VMINPS  Z10, Z5, Z10
-	VMAXPS  Z10, Z4, Z10
-	VMOVUPS Z10, (CX)
-	VMOVUPS (AX), Z11
-	VMULPS  Z6, Z11, Z14
-	VMULPS  Z7, Z14, Z14
-	VSUBPS  Z14, Z11, Z11
-	VMOVUPS (DX), Z12
-	VMOVUPS (BX), Z13
-	VSUBPS  Z12, Z10, Z14
-	VMULPS  Z1, Z14, Z14
-	VADDPS  Z14, Z12, Z12
-	VMOVUPS Z12, (DX)
-	VMULPS  Z10, Z10, Z14
-	VSUBPS  Z13, Z14, Z14
-	VMULPS  Z2, Z14, Z14
-	VADDPS  Z14, Z13, Z13
-	VMOVUPS Z13, (BX)
-	VSQRTPS Z13, Z13
-	VADDPS  Z3, Z13, Z13
-	VMULPS  Z0, Z12, Z12
-	VDIVPS  Z13, Z12, Z12
-	VSUBPS  Z12, Z11, Z11
-	VMULPS  (SI), Z8, Z14
-	VMULPS  Z11, Z9, Z10
-	VADDPS  Z10, Z14, Z14
-	VMOVUPS Z14, (SI)
-	VMOVUPS Z11, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, DX
-	ADDQ    $0x40, BX
-	ADDQ    $0x40, SI
-	DECQ    DI
-	JNZ     adamWithClipValueDecayEMAAVX512_loop
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
+	VMOVUPS    (CX), Z10
+	VMINPS     Z10, Z5, Z10
+	VMAXPS     Z10, Z4, Z10
+	VMOVUPS    Z10, (CX)
+	VMOVUPS    (AX), Z11
+	VMULPS     Z6, Z11, Z14
+	VMULPS     Z7, Z14, Z14
+	VSUBPS     Z14, Z11, Z11
+	VMOVUPS    (DX), Z12
+	VMOVUPS    (BX), Z13
+	VSUBPS     Z12, Z10, Z14
+	VMULPS     Z1, Z14, Z14
+	VADDPS     Z14, Z12, Z12
+	VMOVUPS    Z12, (DX)
+	VMULPS     Z10, Z10, Z14
+	VSUBPS     Z13, Z14, Z14
+	VMULPS     Z2, Z14, Z14
+	VADDPS     Z14, Z13, Z13
+	VMOVUPS    Z13, (BX)
+	VSQRTPS    Z13, Z13
+	VADDPS     Z3, Z13, Z13
+	VMULPS     Z0, Z12, Z12
+	VDIVPS     Z13, Z12, Z12
+	VSUBPS     Z12, Z11, Z11
+	VMULPS     (SI), Z8, Z14
+	VMULPS     Z11, Z9, Z10
+	VADDPS     Z10, Z14, Z14
+	VMOVUPS    Z14, (SI)
+	VMOVUPS    Z11, (AX)
+	ADDQ       $0x40, AX
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	ADDQ       $0x40, SI
+	DECQ       DI
+	JNZ        adamWithClipValueDecayEMAAVX512_loop
 
 adamWithClipValueDecayEMAAVX512_done:
 	VZEROUPPER

@@ -20,8 +20,11 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math"
+	"os"
+	"regexp"
 	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -164,6 +167,12 @@ func main() {
 	}
 	wide = false
 	Generate()
+	if out := flag.Lookup("out").Value.String(); out != "" {
+		if err := prefetchW(out); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 }
 
 // wide makes the optimizers' passes (rulePass and the rules on it,
@@ -1443,6 +1452,9 @@ func rulePass(name, doc string, names []string, carr, ns int, options bool, setu
 	}
 	w, g := p[0], p[1]
 	streamLoop(name, n, p, blockSizes(len(p)), func() {
+		if wide {
+			prefetchAhead(p, g)
+		}
 		gi, wi := vreg(), vreg()
 		VMOVUPS(Mem{Base: g}, gi)
 		if options {
@@ -1755,9 +1767,6 @@ func adadelta(options bool) {
 		}
 	}
 	rulePass("adadelta", "Adadelta step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "ga", "da"}, 4, 4, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
-		if wide && !options { // measured without the options only
-			prefetchAhead(p, p[1])
-		}
 		ga, da := p[2], p[3]
 		rho, omr, lr, eps := c[0], c[1], c[2], c[3]
 		gs, ds, t := vreg(), vreg(), vreg()
@@ -2101,6 +2110,9 @@ func withOptions(rule string, clip int, decay, ema bool) {
 		em, om = inReg(13), inReg(14)
 	}
 	streamLoop(name, n, ptrs, blockSizes(len(ptrs)), func() {
+		if wide {
+			prefetchAhead(ptrs, g)
+		}
 		gi, wi, mi, vi, t := vreg(), vreg(), vreg(), vreg(), vreg()
 		VMOVUPS(Mem{Base: g}, gi)
 		switch clip { // as clipByNorm, scale, clipByValue
@@ -2800,20 +2812,97 @@ func streamLoop(name string, blocks Register, ptrs []Register, sizes []uint64, b
 	RET()
 }
 
-// prefetchAhead emits a PREFETCHT0 of the line 1 KiB ahead in each stream
-// but the gradient's (which the backward pass hands over in the caches),
-// for the AVX-512 passes of Nadam and Adadelta: the state streams from L3,
-// and the L2 streamer stops at every 4 KiB page (the weights and slots
-// cross one every 16 iterations between them). In these two passes, the
-// longest an element, fetching ahead of it lowers the update's share of the
-// exercise's epoch by half a point; in every other pass it raises it, by up
-// to 1.7 points (see BENCHMARKS.md).
+// prefetchAhead emits a PREFETCHW of the line 512 bytes ahead in each
+// stream but the gradient's (which the backward pass hands over in the
+// caches), for the AVX-512 passes: the weights and slots come from L3 (the
+// step's 12 MB and more do not stay in L2 between steps) and are written
+// back, and the L2 streamer stops at every 4 KiB page. Fetched for writing,
+// a line comes in the state the pass's store wants; fetched for reading
+// (PREFETCHT0), in most passes it cost more than it saved. Measured in
+// BENCHMARKS.md (the share of the update, and the distance). Every CPU
+// with AVX-512 has PREFETCHW.
 func prefetchAhead(ptrs []Register, grad Register) {
 	for _, p := range ptrs {
 		if p != grad {
-			PREFETCHT0(Mem{Base: p, Disp: 1024})
+			PREFETCHT2(Mem{Base: p, Disp: 512}) // PREFETCHW's placeholder: see prefetchW
 		}
 	}
+}
+
+// placeholder is a PREFETCHT2 line as avo writes it; nothing else emits
+// PREFETCHT2.
+var placeholder = regexp.MustCompile(`(?m)^(\s*)PREFETCHT2\s+(-?\d*)\((\w+)\)$`)
+
+// prefetchW rewrites, in the assembly file at path, every PREFETCHT2
+// placeholder into PREFETCHW's bytes: Go's assembler, and so avo, has no
+// PREFETCHW mnemonic.
+func prefetchW(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var bad error
+	b = placeholder.ReplaceAllFunc(b, func(line []byte) []byte {
+		m := placeholder.FindSubmatch(line)
+		var disp int64
+		fmt.Sscan(string(m[2]), &disp)
+		enc, err := prefetchWBytes(string(m[3]), disp)
+		if err != nil {
+			bad = err
+			return line
+		}
+		words := make([]string, len(enc))
+		for i, x := range enc {
+			words[i] = fmt.Sprintf("BYTE $0x%02x", x)
+		}
+		return []byte(fmt.Sprintf("%s%s // PREFETCHW %s(%s)", m[1], strings.Join(words, "; "), m[2], m[3]))
+	})
+	if bad != nil {
+		return bad
+	}
+	// Each function's "Requires:" line names the placeholder's MMX+;
+	// where PREFETCHW replaced every prefetch, it needs PRFCHW instead.
+	funcs := strings.SplitAfter(string(b), "\n\n// func ")
+	for i, f := range funcs {
+		if strings.Contains(f, "PREFETCHW") && !strings.Contains(f, "PREFETCHT") {
+			funcs[i] = requiresMMX.ReplaceAllString(f, "${1}PRFCHW")
+		}
+	}
+	return os.WriteFile(path, []byte(strings.Join(funcs, "")), 0o644)
+}
+
+// requiresMMX is MMX+ in a "Requires:" line.
+var requiresMMX = regexp.MustCompile(`(// Requires:.*)MMX\+`)
+
+// prefetchWBytes encodes PREFETCHW disp(base), 0F 0D /1, for a 64-bit
+// general register of Go's names.
+func prefetchWBytes(base string, disp int64) ([]byte, error) {
+	regs := []string{"AX", "CX", "DX", "BX", "SP", "BP", "SI", "DI", "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}
+	r := -1
+	for i, n := range regs {
+		if n == base {
+			r = i
+		}
+	}
+	if r < 0 || disp < math.MinInt32 || disp > math.MaxInt32 {
+		return nil, fmt.Errorf("prefetchW: cannot encode PREFETCHW %d(%s)", disp, base)
+	}
+	var enc []byte
+	if r >= 8 {
+		enc = append(enc, 0x41) // REX.B
+	}
+	mod := byte(0x80) // disp32
+	if disp >= -128 && disp <= 127 {
+		mod = 0x40 // disp8
+	}
+	enc = append(enc, 0x0f, 0x0d, mod|1<<3|byte(r&7))
+	if r&7 == 4 { // SP, R12: a SIB byte, no index
+		enc = append(enc, 0x24)
+	}
+	if mod == 0x40 {
+		return append(enc, byte(int8(disp))), nil
+	}
+	return append(enc, byte(disp), byte(disp>>8), byte(disp>>16), byte(disp>>24)), nil
 }
 
 // stride loads the row stride parameter name, in floats, as bytes.

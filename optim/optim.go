@@ -126,7 +126,7 @@ func Build(name string, lr Schedule, args Args) (Optimizer, error) {
 	}
 	if m, ok := lr.(MomentumSchedule); ok && m.CyclesMomentum() {
 		if b.momentum == nil {
-			return nil, &ArgError{Owner: "OneCycle", Key: "cycle_momentum", Value: "true", Want: fmt.Sprintf("%s has no momentum to cycle: want false", name)}
+			return nil, &ArgError{Owner: "1cycle", Key: "cycle_momentum", Value: "true", Want: fmt.Sprintf("%s has no momentum to cycle: want false", name)}
 		}
 		if (name == "sgd" || name == "rmsprop") && *b.momentum == 0 {
 			return nil, &ArgError{Owner: name, Key: "momentum", Value: "0", Want: "the schedule cycles the momentum: want above 0, e.g. 0.9", Else: noCycling}
@@ -134,7 +134,7 @@ func Build(name string, lr Schedule, args Args) (Optimizer, error) {
 		// Cycled into the beta_1 of a rule dividing by 1-beta_1^t, a
 		// momentum of 1 trains to NaN, as beta_1 = 1 would.
 		if oc, ok := lr.(OneCycle); ok && b.beta1Divides && float32(oc.MaxMomentum) == 1 {
-			return nil, &ArgError{Owner: "OneCycle", Key: "max_momentum", Value: fmt.Sprint(oc.MaxMomentum),
+			return nil, &ArgError{Owner: "1cycle", Key: "max_momentum", Value: fmt.Sprint(oc.MaxMomentum),
 				Want: fmt.Sprintf("want below 1 with %s, whose beta_1 it cycles: at 1 %s", name, divideByBeta1), Else: noCycling}
 		}
 	}
@@ -142,7 +142,7 @@ func Build(name string, lr Schedule, args Args) (Optimizer, error) {
 }
 
 // noCycling turns 1cycle's cycling of the momentum off.
-var noCycling = &ArgValue{Owner: "OneCycle", Key: "cycle_momentum", Value: "false"}
+var noCycling = &ArgValue{Owner: "1cycle", Key: "cycle_momentum", Value: "false"}
 
 // rule is an optimizer: its update and, through base, everything else.
 type rule interface {

@@ -148,8 +148,8 @@ func (c Config) validateTraining() error {
 	if s, err := c.Schedule(); err == nil {
 		if oc, ok := s.(optim.OneCycle); ok && oc.TotalSteps < int64(c.Epochs)*int64(c.StepsPerEpoch()) {
 			steps := c.Epochs * c.StepsPerEpoch()
-			return &optim.ArgError{Owner: "OneCycle", Key: "total_steps", Value: fmt.Sprint(oc.TotalSteps),
-				Want: fmt.Sprintf("fewer than the run's %d epochs × %d steps, which 1cycle (PyTorch's OneCycleLR) cannot step past: want %d or more, or fewer epochs", c.Epochs, c.StepsPerEpoch(), steps)}
+			return &optim.ArgError{Owner: "1cycle", Key: "total_steps", Value: fmt.Sprint(oc.TotalSteps),
+				Want: fmt.Sprintf("fewer than the run's %d steps (epochs × steps an epoch: %d × %d), which 1cycle (PyTorch's OneCycleLR) cannot step past: want %d or more, or fewer epochs", steps, c.Epochs, c.StepsPerEpoch(), steps)}
 		}
 	}
 	if c.Patience >= 0 {

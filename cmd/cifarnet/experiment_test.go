@@ -104,6 +104,11 @@ func TestExperimentBadInput(t *testing.T) {
 		{[]string{"--decay-steps", "50", "--decay-rate", "0.9", "--grid", "lr-schedule=cosine,constant"}, `(e.g. --config "cosine: lr-schedule=cosine", and decay-rate=0.9 only to the schedules that take them)`},
 		{[]string{"--decay-steps", "50", "--config", "c: lr-schedule=constant", "--config", "cos: lr-schedule=cosine"}, `config c: schedule arguments (decay-steps) given with lr-schedule constant, which takes none: the base gives them to every configuration; give them only in the named configurations whose schedules take them (e.g. --config "cos: lr-schedule=cosine; decay-steps=50")`},
 		{[]string{"--config", "c: lr-schedule=constant; decay-steps=50"}, `config c: schedule arguments (decay-steps) given with lr-schedule constant, which takes none`},
+		// 1cycle's errors keep the configuration they are about; the base's
+		// flags are offered as fixes for the base only.
+		{[]string{"--lr-schedule", "onecycle", "--optimizer", "sgd", "--momentum", "0.9", "--total-steps", "40", "--grid", "epochs=1,3"}, "grid epochs=3: --total-steps 40: fewer than the run's 96 steps (epochs × steps an epoch: 3 × 32), which 1cycle (PyTorch's OneCycleLR) cannot step past: want 96 or more, or fewer epochs (1cycle's total_steps)"},
+		{[]string{"--optimizer", "sgd", "--grid", "lr-schedule=constant,onecycle"}, "grid lr-schedule=onecycle: sgd: momentum = 0: the schedule cycles the momentum: want above 0, e.g. 0.9 (or 1cycle's cycle_momentum = false)"},
+		{[]string{"--lr-schedule", "onecycle", "--optimizer", "sgd"}, "base: --momentum 0: the schedule cycles the momentum: want above 0, e.g. 0.9 (or --cycle-momentum=false) (sgd's momentum)"},
 		{[]string{"slurm", "--seeds", "0-1"}, "--shards is required"},
 		{[]string{"slurm", "--seeds", "0-1", "--shards", "3"}, "--shards 3: want 1 to 2 (the experiment's runs)"},
 		{[]string{"slurm", "--seeds", "0-1", "--shards", "2", "--cpus-per-task", "0"}, "--cpus-per-task 0: want 1 to"},

@@ -130,10 +130,12 @@ func main() {
 // callback's argument Keras would refuse ("nadam: clipnorm = -1: ..."
 // becomes "--clipnorm -1: ... (nadam's clipnorm)"), as every other flag's
 // error does; an argument from a model file or a grid keeps its Keras name.
-// With --lr-schedule given and no --model, the flags also name the
-// arguments left at their defaults: the schedule, and what it asks of the
-// optimizer (1cycle's cycling of a momentum of 0), are the command line's
-// (an experiment's configuration keeps its Keras names).
+// 1cycle's max_lr without --max-lr is --lr's. What 1cycle's cycling asks
+// of arguments left at their defaults (cyclingArgs) names their flags too,
+// where --lr-schedule made the schedule and no --model the optimizer (not
+// in an experiment's configuration, whose own settings may differ). An
+// experiment's error keeps the configuration it names, and offers no base
+// flag as the other fix there.
 func argFlag(cmd *cobra.Command, err error) error {
 	var me *optim.MissingError
 	if cmd != nil && errors.As(err, &me) {
@@ -159,21 +161,34 @@ func argFlag(cmd *cobra.Command, err error) error {
 	}
 	fs := cmd.Flags()
 	var ce *experiment.ConfigError
-	flagsOnly := changed(fs, "lr-schedule") && !changed(fs, "model") && !errors.As(err, &ce)
+	inConfig := errors.As(err, &ce) && ce.Where != "base"
 	f := argFlagOf(fs, ae.Owner, ae.Key)
-	if f == nil || !f.Changed && !flagsOnly {
+	if f != nil && !f.Changed && ae.Key == "max_lr" && changed(fs, "lr") {
+		f = fs.Lookup("lr") // 1cycle peaks at --lr
+	}
+	asked := cyclingArgs[ae.Key] && changed(fs, "lr-schedule") && !changed(fs, "model") && !inConfig
+	if f == nil || !f.Changed && !asked {
 		return err
 	}
 	msg := fmt.Sprintf("%s: %s", flagValue(f, ae.Value), ae.Want)
 	if o := ae.Else; o != nil {
-		if of := argFlagOf(fs, o.Owner, o.Key); of != nil {
+		if of := argFlagOf(fs, o.Owner, o.Key); of != nil && !inConfig {
 			msg += fmt.Sprintf(" (or %s)", flagValue(of, o.Value))
 		} else {
 			msg += fmt.Sprintf(" (or %s's %s = %s)", o.Owner, o.Key, o.Value)
 		}
 	}
-	return usagef("%s (%s's %s)", msg, ae.Owner, ae.Key)
+	msg = fmt.Sprintf("%s (%s's %s)", msg, ae.Owner, ae.Key)
+	if ce != nil {
+		msg = ce.Where + ": " + msg
+	}
+	return usageError{errors.New(msg)}
 }
+
+// cyclingArgs are the arguments whose defaults 1cycle's cycling of the
+// momentum can refuse: sgd's and rmsprop's momentum 0, and cycle_momentum
+// itself with an optimizer without a momentum.
+var cyclingArgs = map[string]bool{"momentum": true, "cycle_momentum": true}
 
 // changed tells whether fs has the flag name, given.
 func changed(fs *pflag.FlagSet, name string) bool {

@@ -113,9 +113,11 @@ func TestOptimizerFlagErrorsExit2(t *testing.T) {
 		// What the schedule asks of arguments left at their defaults names
 		// their flags too: --lr-schedule made the schedule.
 		{[]string{"--lr-schedule", "onecycle", "--max-lr", "0.1", "--optimizer", "sgd"}, "--momentum 0: the schedule cycles the momentum: want above 0, e.g. 0.9 (or --cycle-momentum=false) (sgd's momentum)"},
-		{[]string{"--lr-schedule", "onecycle", "--optimizer", "adagrad"}, "--cycle-momentum=true: adagrad has no momentum to cycle: want false (OneCycle's cycle_momentum)"},
-		{[]string{"--lr-schedule", "onecycle", "--optimizer", "adam", "--max-momentum", "1"}, "--max-momentum 1: want below 1 with adam, whose beta_1 it cycles: at 1 the step divides by its bias correction 1-beta_1^t, which is 0 (or --cycle-momentum=false) (OneCycle's max_momentum)"},
-		{[]string{"--lr-schedule", "onecycle", "--momentum", "0.9", "--optimizer", "sgd", "--epochs", "3", "--total-steps", "95"}, "--total-steps 95: fewer than the run's 3 epochs × 32 steps, which 1cycle (PyTorch's OneCycleLR) cannot step past: want 96 or more, or fewer epochs (OneCycle's total_steps)"},
+		{[]string{"--lr-schedule", "onecycle", "--optimizer", "adagrad"}, "--cycle-momentum=true: adagrad has no momentum to cycle: want false (1cycle's cycle_momentum)"},
+		{[]string{"--lr-schedule", "onecycle", "--optimizer", "adam", "--max-momentum", "1"}, "--max-momentum 1: want below 1 with adam, whose beta_1 it cycles: at 1 the step divides by its bias correction 1-beta_1^t, which is 0 (or --cycle-momentum=false) (1cycle's max_momentum)"},
+		{[]string{"--lr-schedule", "onecycle", "--momentum", "0.9", "--optimizer", "sgd", "--epochs", "3", "--total-steps", "95"}, "--total-steps 95: fewer than the run's 96 steps (epochs × steps an epoch: 3 × 32), which 1cycle (PyTorch's OneCycleLR) cannot step past: want 96 or more, or fewer epochs (1cycle's total_steps)"},
+		// 1cycle peaks at --lr without --max-lr.
+		{[]string{"--lr-schedule", "onecycle", "--optimizer", "sgd", "--momentum", "0.9", "--lr", "0"}, "--lr 0: want a number > 0"},
 		{[]string{"--lr-schedule", "cosine", "--decay-steps", "100", "--reduce-lr-on-plateau"}, "--reduce-lr-on-plateau: ReduceLROnPlateau needs a constant learning rate, not --lr-schedule cosine"},
 		{[]string{"--lr-schedule", "cosine", "--decay-steps", "100", "--reduce-lr-factor", "0.5"}, "--reduce-lr-factor: ReduceLROnPlateau needs a constant learning rate, not --lr-schedule cosine"},
 		{[]string{"--monitor", "val_acc"}, `monitor "val_acc"`},
@@ -182,6 +184,12 @@ func TestLRFindCommand(t *testing.T) {
 	_, stderr, code := run(t, "lr-find", "--data", data, "--start-lr", "1", "--end-lr", "0.1")
 	if code != 2 || !strings.Contains(stderr, "--start-lr 1 and --end-lr 0.1") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	// A sweep that diverges at its first rates names --start-lr (train's
+	// error says only that the rate was too high).
+	_, stderr, code = run(t, "lr-find", "--data", data, "--train-samples", "600", "--optimizer", "lion", "--start-lr", "9e5", "--end-lr", "1e6", "--out", filepath.Join(t.TempDir(), "lr"))
+	if want := "--start-lr 900000: the loss diverged at once: give a lower --start-lr"; code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("a sweep diverging at once: exit %d, stderr %q, want exit 1 and %q", code, stderr, want)
 	}
 	// The flags that set the rate during training are refused by name (they
 	// were silently ignored), before any data is read.

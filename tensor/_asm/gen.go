@@ -20,16 +20,19 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"math"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
+	"github.com/mmcloughlin/avo/x86"
 )
 
 func main() {
@@ -166,12 +169,17 @@ func main() {
 		}
 	}
 	wide = false
+	flag.Parse() // avo's flags: -out, the file written
+	out := flag.Lookup("out")
+	if out == nil || out.Value.String() == "" {
+		// Without -out, avo would write the PREFETCHW placeholders unrewritten.
+		fmt.Fprintln(os.Stderr, "gen: give -out FILE: the assembly is rewritten in place after avo writes it (see prefetchW)")
+		os.Exit(2)
+	}
 	Generate()
-	if out := flag.Lookup("out").Value.String(); out != "" {
-		if err := prefetchW(out); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
+	if err := prefetchW(out.Value.String()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 }
 
@@ -359,8 +367,9 @@ const unroll = 4
 // same fused multiply-add chain per element of C, k in order), for AVX2:
 // the k loop runs unroll steps per iteration, addressing the steps by
 // displacement and scaled index rather than by pointer updates, the rest
-// (k mod unroll) one step at a time; and C's tile is prefetched for writing
-// while the products run, so its store does not wait for the line.
+// (k mod unroll) one step at a time; and C's tile is fetched while the
+// products run, so its store does not wait for the line (PREFETCHT0: the
+// first AVX2 CPUs, Haswell, have no PREFETCHW).
 func kernelUnrolled(name string, rows bool, mr, nv, lanes int, vec func() VecVirtual) {
 	nr := nv * lanes
 	layout := "A(i,p) = a[p*lda+i]"
@@ -2824,18 +2833,29 @@ func streamLoop(name string, blocks Register, ptrs []Register, sizes []uint64, b
 func prefetchAhead(ptrs []Register, grad Register) {
 	for _, p := range ptrs {
 		if p != grad {
-			PREFETCHT2(Mem{Base: p, Disp: 512}) // PREFETCHW's placeholder: see prefetchW
+			prefetchWPlaceholder(Mem{Base: p, Disp: 512})
 		}
 	}
 }
 
-// placeholder is a PREFETCHT2 line as avo writes it; nothing else emits
-// PREFETCHT2.
-var placeholder = regexp.MustCompile(`(?m)^(\s*)PREFETCHT2\s+(-?\d*)\((\w+)\)$`)
+// prefetchWPlaceholder emits a PREFETCHT2 of m, which prefetchW rewrites
+// into PREFETCHW's bytes (Go's assembler, and so avo, has no PREFETCHW
+// mnemonic): nothing else emits PREFETCHT2. It requires PRFCHW, as the
+// function's "Requires:" line says.
+func prefetchWPlaceholder(m Mem) {
+	i, err := x86.PREFETCHT2(m)
+	if err != nil {
+		panic(err)
+	}
+	i.ISA = []string{"PRFCHW"}
+	Instruction(i)
+}
+
+// placeholder is a PREFETCHT2 line as avo writes it.
+var placeholder = regexp.MustCompile(`(?m)^(\t)PREFETCHT2 +(-?\d*)\(([A-Z0-9]+)\)$`)
 
 // prefetchW rewrites, in the assembly file at path, every PREFETCHT2
-// placeholder into PREFETCHW's bytes: Go's assembler, and so avo, has no
-// PREFETCHW mnemonic.
+// placeholder into PREFETCHW's bytes, and fails if one is left.
 func prefetchW(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -2845,7 +2865,12 @@ func prefetchW(path string) error {
 	b = placeholder.ReplaceAllFunc(b, func(line []byte) []byte {
 		m := placeholder.FindSubmatch(line)
 		var disp int64
-		fmt.Sscan(string(m[2]), &disp)
+		if len(m[2]) > 0 {
+			if disp, err = strconv.ParseInt(string(m[2]), 10, 32); err != nil {
+				bad = err
+				return line
+			}
+		}
 		enc, err := prefetchWBytes(string(m[3]), disp)
 		if err != nil {
 			bad = err
@@ -2860,19 +2885,12 @@ func prefetchW(path string) error {
 	if bad != nil {
 		return bad
 	}
-	// Each function's "Requires:" line names the placeholder's MMX+;
-	// where PREFETCHW replaced every prefetch, it needs PRFCHW instead.
-	funcs := strings.SplitAfter(string(b), "\n\n// func ")
-	for i, f := range funcs {
-		if strings.Contains(f, "PREFETCHW") && !strings.Contains(f, "PREFETCHT") {
-			funcs[i] = requiresMMX.ReplaceAllString(f, "${1}PRFCHW")
-		}
+	if i := bytes.Index(b, []byte("PREFETCHT2")); i >= 0 {
+		line := bytes.Count(b[:i], []byte("\n")) + 1
+		return fmt.Errorf("prefetchW: %s:%d: a PREFETCHT2 placeholder of a form not rewritten", path, line)
 	}
-	return os.WriteFile(path, []byte(strings.Join(funcs, "")), 0o644)
+	return os.WriteFile(path, b, 0o644)
 }
-
-// requiresMMX is MMX+ in a "Requires:" line.
-var requiresMMX = regexp.MustCompile(`(// Requires:.*)MMX\+`)
 
 // prefetchWBytes encodes PREFETCHW disp(base), 0F 0D /1, for a 64-bit
 // general register of Go's names.

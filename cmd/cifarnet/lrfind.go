@@ -25,6 +25,7 @@ func newLRFindCmd() *cobra.Command {
 		start, end float64
 		out        string
 		overwrite  bool
+		quiet      bool
 		mf         modelFlags
 	)
 	cmd := &cobra.Command{
@@ -45,7 +46,11 @@ was lowest; for 1cycle, that lowest point's rate is a good
 --max-lr. The flags that set the rate during training (--lr, --lr-schedule
 and its options, --reduce-lr-on-plateau and its options) are refused: the
 sweep sets the rate itself. So are --epochs and early stopping's flags
-(--patience, --monitor, ...): the sweep is one epoch.`,
+(--patience, --monitor, ...): the sweep is one epoch.
+
+With --quiet, the only output is the suggested rate, for a script
+(lr=$(cifarnet lr-find -q ...)); a note on a sweep too coarse or started
+too high goes to standard error.`,
 		Example: `  cifarnet lr-find --data ../shared/cifar-10-batches-bin --optimizer sgd --momentum 0.9 --nesterov
   cifarnet lr-find --start-lr 1e-6 --end-lr 1 --train-samples 50000 --out runs/lr-find`,
 		Args: usageArgs(cobra.NoArgs),
@@ -65,7 +70,7 @@ sweep sets the rate itself. So are --epochs and early stopping's flags
 			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
 				return err
 			}
-			return runLRFind(cmd.OutOrStdout(), cfg, data, start, end, out, overwrite)
+			return runLRFind(cmd.OutOrStdout(), cmd.ErrOrStderr(), quiet, cfg, data, start, end, out, overwrite)
 		},
 	}
 	fs := cmd.Flags()
@@ -77,6 +82,7 @@ sweep sets the rate itself. So are --epochs and early stopping's flags
 	fs.Float64Var(&end, "end-lr", 10, "the rate of the last step (at most 1e6)")
 	fs.StringVar(&out, "out", "", "directory for lr_find.csv and the plot (default: a new runs/<timestamp> directory)")
 	fs.BoolVar(&overwrite, "overwrite", false, "allow --out to name a directory that holds an earlier sweep: the new one replaces it whole once it is written")
+	fs.BoolVarP(&quiet, "quiet", "q", false, "print only the suggested learning rate (a note on the sweep goes to standard error)")
 	hide(fs, earlyStoppingFlags...)
 	for n := range rateFlags {
 		hide(fs, n)
@@ -120,7 +126,9 @@ const (
 // lrFindFiles are what lr-find writes into --out.
 var lrFindFiles = map[string]bool{"lr_find.csv": true, "lr_find.png": true, "lr_find.svg": true}
 
-func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64, out string, overwrite bool) error {
+// runLRFind runs the sweep and writes what it found to w; if quiet, only
+// the suggested rate, and its notes to errw as train's notes.
+func runLRFind(w, errw io.Writer, quiet bool, cfg train.Config, data dataFlags, start, end float64, out string, overwrite bool) error {
 	if !(start > 0) || !(end > start) || math.IsInf(end, 0) {
 		return usagef("--start-lr %g and --end-lr %g: want 0 < start < end", start, end)
 	}
@@ -200,16 +208,27 @@ func runLRFind(w io.Writer, cfg train.Config, data dataFlags, start, end float64
 	if rt.Diverged {
 		how = fmt.Sprintf("the loss diverged at %.3g, ending the sweep", rt.Rates[len(rt.Rates)-1])
 	}
-	fmt.Fprintf(w, "%s: %d steps of %s from %g; %s.\n", dir, len(rt.Rates), cfg.Optimizer, start, how)
-	fmt.Fprintf(w, "The smoothed loss was lowest at learning rate %.3g (a 1cycle --max-lr).\n", rt.Minimum)
-	fmt.Fprintf(w, "Suggested learning rate: %.3g (a tenth of it, for a constant --lr)\n", rt.Suggested)
+	if quiet {
+		fmt.Fprintf(w, "%.3g\n", rt.Suggested)
+	} else {
+		fmt.Fprintf(w, "%s: %d steps of %s from %g; %s.\n", dir, len(rt.Rates), cfg.Optimizer, start, how)
+		fmt.Fprintf(w, "The smoothed loss was lowest at learning rate %.3g (a 1cycle --max-lr).\n", rt.Minimum)
+		fmt.Fprintf(w, "Suggested learning rate: %.3g (a tenth of it, for a constant --lr)\n", rt.Suggested)
+	}
 	// Where the sweep cannot show the loss falling, the suggestion means
 	// little: say why.
+	note := func(format string, args ...any) {
+		if quiet {
+			fmt.Fprintf(errw, "cifarnet: note: "+format, args...)
+		} else {
+			fmt.Fprintf(w, "Note: "+format, args...)
+		}
+	}
 	switch steps := cfg.StepsPerEpoch(); {
 	case rt.Minimum == rt.Rates[0]:
-		fmt.Fprintf(w, "Note: the lowest point is the first rate tried, so the loss never fell before it rose: start lower (--start-lr) or sweep more finely (%s).\n", finer(steps, start, end))
+		note("the lowest point is the first rate tried, so the loss never fell before it rose: start lower (--start-lr) or sweep more finely (%s).\n", finer(steps, start, end))
 	case steps < minSweepSteps:
-		fmt.Fprintf(w, "Note: a sweep of %d steps multiplies the rate by %.3g a step, too coarse to place the lowest point well (%s).\n", steps, math.Pow(end/start, 1/float64(steps-1)), finer(steps, start, end))
+		note("a sweep of %d steps multiplies the rate by %.3g a step, too coarse to place the lowest point well (%s).\n", steps, math.Pow(end/start, 1/float64(steps-1)), finer(steps, start, end))
 	}
 	return nil
 }

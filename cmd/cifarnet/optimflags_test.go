@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -184,6 +185,19 @@ func TestLRFindCommand(t *testing.T) {
 	_, stderr, code := run(t, "lr-find", "--data", data, "--start-lr", "1", "--end-lr", "0.1")
 	if code != 2 || !strings.Contains(stderr, "--start-lr 1 and --end-lr 0.1") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	// --quiet prints the suggested rate alone, the same as the full
+	// output's; the note on a coarse sweep (7 steps) goes to stderr.
+	sweep := []string{"lr-find", "--data", data, "--train-samples", "1000", "--start-lr", "1e-5", "--end-lr", "1"}
+	full, _, code := run(t, append(sweep, "--out", filepath.Join(t.TempDir(), "a"))...)
+	quiet, qerr, qcode := run(t, append(sweep, "--out", filepath.Join(t.TempDir(), "b"), "-q")...)
+	_, suggested, _ := strings.Cut(full, "Suggested learning rate: ")
+	suggested, _, _ = strings.Cut(suggested, " ")
+	if _, err := strconv.ParseFloat(strings.TrimSpace(quiet), 64); code != 0 || qcode != 0 || err != nil || quiet != suggested+"\n" {
+		t.Errorf("lr-find -q: exit %d, stdout %q; want the full output's suggested rate %q alone (full output, exit %d: %q)", qcode, quiet, suggested, code, full)
+	}
+	if !strings.Contains(full, "Note: a sweep of 7 steps") || !strings.Contains(qerr, "cifarnet: note: a sweep of 7 steps") {
+		t.Errorf("the coarse sweep's note: %q without -q, stderr %q with it", full, qerr)
 	}
 	// A sweep that diverges at its first rates names --start-lr (train's
 	// error says only that the rate was too high).

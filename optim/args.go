@@ -220,6 +220,19 @@ func (r *argReader) known() []string {
 	return known
 }
 
+// ConflictError is arguments of Owner, by their Keras names, of which only
+// one may be set: Keys are those set; Why says why. The command line
+// names their flags, where they gave them all.
+type ConflictError struct {
+	Owner string
+	Keys  []string
+	Why   string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s: only one of %s can be set (%s)", e.Owner, strings.Join(e.Keys, ", "), e.Why)
+}
+
 // UnknownArgError is arguments that the optimizer or schedule Owner does
 // not have: Keys, sorted; Known lists those it takes.
 type UnknownArgError struct {

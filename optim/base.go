@@ -147,14 +147,14 @@ func (b *base) readOptions(r *argReader) {
 	b.clipNorm = r.float("clipnorm", 0, 0, math.MaxFloat32)
 	b.clipValue = r.float("clipvalue", 0, 0, math.MaxFloat32)
 	b.globalClipNorm = r.float("global_clipnorm", 0, 0, math.MaxFloat32)
-	set := 0
-	for _, v := range []float64{b.clipNorm, b.clipValue, b.globalClipNorm} {
+	var set []string
+	for i, v := range []float64{b.clipNorm, b.clipValue, b.globalClipNorm} {
 		if v > 0 {
-			set++
+			set = append(set, []string{"clipnorm", "clipvalue", "global_clipnorm"}[i])
 		}
 	}
-	if set > 1 {
-		r.fail("only one of clipnorm, clipvalue and global_clipnorm can be set (got %g, %g, %g)", b.clipNorm, b.clipValue, b.globalClipNorm)
+	if len(set) > 1 && r.err == nil {
+		r.err = &ConflictError{Owner: r.owner, Keys: set, Why: "each clips the gradients its own way, as Keras's clipnorm, clipvalue and global_clipnorm"}
 	}
 	b.useEMA = r.boolean("use_ema", false)
 	b.emaMomentum = r.float("ema_momentum", 0.99, 0, 1)

@@ -48,10 +48,27 @@ func (c Config) Schedule() (optim.Schedule, error) {
 		return optim.Constant(c.LearningRate), nil
 	}
 	if c.LRSchedule.ClassName == "" {
-		return nil, fmt.Errorf("schedule arguments %v given without a schedule to take them", sortedKeys(c.LRSchedule.Config))
+		return nil, &ScheduleArgsError{Keys: sortedKeys(c.LRSchedule.Config)}
 	}
 	sc := c.runSchedule()
 	return sc.Schedule()
+}
+
+// ScheduleArgsError is a schedule's arguments (Keys, Keras's names,
+// sorted) given without a schedule to take them.
+type ScheduleArgsError struct{ Keys []string }
+
+func (e *ScheduleArgsError) Error() string {
+	return fmt.Sprintf("schedule arguments %v given without a schedule to take them", e.Keys)
+}
+
+// ReduceLRScheduleError is ReduceLROnPlateau asked for with a learning
+// rate that the schedule Schedule (its class name) computes: the callback
+// needs a constant rate, which it sets.
+type ReduceLRScheduleError struct{ Schedule string }
+
+func (e *ReduceLRScheduleError) Error() string {
+	return fmt.Sprintf("ReduceLROnPlateau needs a constant learning rate, not the schedule %s (it sets the rate, which a schedule computes)", e.Schedule)
 }
 
 // runSchedule is LRSchedule (set, with a class) with the arguments it
@@ -137,20 +154,23 @@ func (c Config) earlyStopping() *EarlyStopping {
 		RestoreBestWeights: c.RestoreBest, StartFromEpoch: c.StartFromEpoch}
 }
 
-// validateTraining checks the optimizer, its schedule and the callbacks.
+// validateTraining checks the optimizer, its schedule and the callbacks
+// (the schedule built once, for the optimizer and for 1cycle's length).
 func (c Config) validateTraining() error {
-	opt, err := c.NewOptimizer()
+	s, err := c.Schedule()
+	if err != nil {
+		return err
+	}
+	opt, err := optim.Build(c.Optimizer, s, c.OptimizerArgs)
 	if err != nil {
 		return err
 	}
 	// PyTorch's OneCycleLR raises when stepped past total_steps; refuse
 	// before training rather than run the rest at the final rate.
-	if s, err := c.Schedule(); err == nil {
-		if oc, ok := s.(optim.OneCycle); ok && oc.TotalSteps < int64(c.Epochs)*int64(c.StepsPerEpoch()) {
-			steps := c.Epochs * c.StepsPerEpoch()
-			return &optim.ArgError{Owner: "1cycle", Key: "total_steps", Value: fmt.Sprint(oc.TotalSteps),
-				Want: fmt.Sprintf("fewer than the run's %d steps (epochs × steps an epoch: %d × %d), which 1cycle (PyTorch's OneCycleLR) cannot step past: want %d or more, or fewer epochs", steps, c.Epochs, c.StepsPerEpoch(), steps)}
-		}
+	if oc, ok := s.(optim.OneCycle); ok && oc.TotalSteps < int64(c.Epochs)*int64(c.StepsPerEpoch()) {
+		steps := c.Epochs * c.StepsPerEpoch()
+		return &optim.ArgError{Owner: "1cycle", Key: "total_steps", Value: fmt.Sprint(oc.TotalSteps),
+			Want: fmt.Sprintf("fewer than the run's %d steps (epochs × steps an epoch: %d × %d), which 1cycle (PyTorch's OneCycleLR) cannot step past: want %d or more, or fewer epochs", steps, c.Epochs, c.StepsPerEpoch(), steps)}
 	}
 	if c.Patience >= 0 {
 		es := c.earlyStopping()
@@ -168,7 +188,7 @@ func (c Config) validateTraining() error {
 			return err
 		}
 		if opt.Scheduled() {
-			return fmt.Errorf("ReduceLROnPlateau needs a constant learning rate, not the schedule %s", c.LRSchedule.ClassName)
+			return &ReduceLRScheduleError{Schedule: c.LRSchedule.ClassName}
 		}
 	}
 	return nil

@@ -155,18 +155,27 @@ func argFlag(cmd *cobra.Command, err error) error {
 	if cmd != nil && errors.As(err, &mode) {
 		return modeFlag(cmd.Flags(), err, mode)
 	}
-	var ae *optim.ArgError
-	if cmd == nil || !errors.As(err, &ae) {
+	if cmd == nil {
 		return err
 	}
 	fs := cmd.Flags()
 	var ce *experiment.ConfigError
 	inConfig := errors.As(err, &ce) && ce.Where != "base"
+	if msg := conflictFlags(fs, err, inConfig); msg != "" {
+		if ce != nil {
+			msg = ce.Where + ": " + msg
+		}
+		return usageError{errors.New(msg)}
+	}
+	var ae *optim.ArgError
+	if !errors.As(err, &ae) {
+		return err
+	}
 	f := argFlagOf(fs, ae.Owner, ae.Key)
-	if f != nil && !f.Changed && ae.Key == "max_lr" && changed(fs, "lr") {
+	if f != nil && !f.Changed && ae.Key == "max_lr" && fs.Changed("lr") {
 		f = fs.Lookup("lr") // 1cycle peaks at --lr
 	}
-	asked := cyclingArgs[ae.Key] && changed(fs, "lr-schedule") && !changed(fs, "model") && !inConfig
+	asked := cyclingArgs[ae.Key] && fs.Changed("lr-schedule") && !fs.Changed("model") && !inConfig
 	if f == nil || !f.Changed && !asked {
 		return err
 	}
@@ -190,10 +199,47 @@ func argFlag(cmd *cobra.Command, err error) error {
 // itself with an optimizer without a momentum.
 var cyclingArgs = map[string]bool{"momentum": true, "cycle_momentum": true}
 
-// changed tells whether fs has the flag name, given.
-func changed(fs *pflag.FlagSet, name string) bool {
-	f := fs.Lookup(name)
-	return f != nil && f.Changed
+// conflictFlags puts in the flags' terms, where the flags gave them
+// (not in an experiment's configuration, whose settings may differ), the
+// arguments that cannot go together: more than one clip (an
+// optim.ConflictError), a schedule's arguments without a schedule, and
+// ReduceLROnPlateau with a schedule; "" for any other error.
+func conflictFlags(fs *pflag.FlagSet, err error, inConfig bool) string {
+	var conflict *optim.ConflictError
+	var args *train.ScheduleArgsError
+	var reduce *train.ReduceLRScheduleError
+	switch {
+	case inConfig:
+	case errors.As(err, &conflict):
+		var flags []string
+		for _, k := range conflict.Keys {
+			if f := argFlagOf(fs, conflict.Owner, k); f != nil && f.Changed {
+				flags = append(flags, "--"+f.Name)
+			}
+		}
+		if len(flags) == len(conflict.Keys) {
+			return fmt.Sprintf("%s: give only one (%s)", strings.Join(flags, ", "), conflict.Why)
+		}
+	case errors.As(err, &args) && !fs.Changed("lr-schedule"):
+		var flags []string
+		for _, k := range args.Keys {
+			if f := argFlagOf(fs, "", k); f != nil && f.Changed {
+				flags = append(flags, "--"+f.Name)
+			}
+		}
+		if len(flags) == len(args.Keys) {
+			return fmt.Sprintf("%s: a schedule's arguments, given without --lr-schedule: add --lr-schedule NAME (--help says which schedules take them)", strings.Join(flags, ", "))
+		}
+	case errors.As(err, &reduce):
+		if given := changedFlags(fs, reduceLRFlags...); given != "" {
+			from := "the model file's schedule " + reduce.Schedule
+			if fs.Changed("lr-schedule") {
+				from = "--lr-schedule " + fs.Lookup("lr-schedule").Value.String()
+			}
+			return fmt.Sprintf("%s: ReduceLROnPlateau needs a constant learning rate, not %s (it sets the rate, which a schedule computes)", given, from)
+		}
+	}
+	return ""
 }
 
 // argFlagOf returns the flag of Owner's argument key, nil if none.

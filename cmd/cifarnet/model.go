@@ -36,37 +36,7 @@ func (f modelFlags) apply(fs *pflag.FlagSet, cfg *train.Config) error {
 	if err := f.applyModel(fs, cfg); err != nil {
 		return err
 	}
-	if err := conflictingFlags(fs, cfg); err != nil {
-		return err
-	}
 	return ignoredFlags(fs, cfg, f.file)
-}
-
-// conflictingFlags refuses, naming the flags (Config.Validate would name
-// Keras's arguments), a schedule's arguments given without a schedule,
-// more than one of the three clips, and ReduceLROnPlateau with a
-// schedule. Not for an experiment's base, whose schedule arguments may go
-// with its configurations' schedules.
-func conflictingFlags(fs *pflag.FlagSet, cfg *train.Config) error {
-	if sc := cfg.LRSchedule; sc != nil && sc.ClassName == "" && !fs.Changed("lr-schedule") {
-		var flags []string
-		for k := range sc.Config {
-			flags = append(flags, "--"+strings.ReplaceAll(k, "_", "-"))
-		}
-		slices.Sort(flags)
-		return usagef("%s: a schedule's arguments, given without --lr-schedule: add --lr-schedule NAME (--help says which schedules take them)", strings.Join(flags, ", "))
-	}
-	if given := changedFlags(fs, "clipnorm", "clipvalue", "global-clipnorm"); strings.Contains(given, ",") {
-		return usagef("%s: give only one (each clips the gradients its own way, as Keras's clipnorm, clipvalue and global_clipnorm)", given)
-	}
-	if sc := cfg.LRSchedule; cfg.ReduceLR != nil && sc != nil && sc.ClassName != "" {
-		from := "the model file's schedule " + sc.ClassName
-		if changed(fs, "lr-schedule") {
-			from = "--lr-schedule " + fs.Lookup("lr-schedule").Value.String()
-		}
-		return usagef("%s: ReduceLROnPlateau needs a constant learning rate, not %s (it sets the rate, which a schedule computes)", changedFlags(fs, reduceLRFlags...), from)
-	}
-	return nil
 }
 
 // applyModel sets cfg.Model (applyNetwork), then refuses schedule

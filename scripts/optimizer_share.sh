@@ -14,9 +14,9 @@
 # and prints each optimizer's lowest and highest share and epoch median:
 # the same build's share moves by about half a point between runs on a
 # shared machine, so one run cannot place a share near 10%. The update's
-# indirect cost (the caches
-# it takes from the rest of the step) is not in this share: go test ./train
-# -run XXX -bench UpdateShare measures the step with and without it.
+# indirect cost (the caches it takes from the rest of the step) is not in
+# this share: go test ./train -run XXX -bench UpdateShare measures the step
+# with and without it.
 set -euo pipefail
 data=${1:-../shared/cifar-10-batches-bin}
 epochs=${2:-16}

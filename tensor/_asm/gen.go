@@ -170,14 +170,14 @@ func main() {
 	}
 	wide = false
 	flag.Parse() // avo's flags: -out, the file written
-	out := flag.Lookup("out")
-	if out == nil || out.Value.String() == "" {
+	out := flag.Lookup("out").Value.String()
+	if out == "" {
 		// Without -out, avo would write the PREFETCHW placeholders unrewritten.
 		fmt.Fprintln(os.Stderr, "gen: give -out FILE: the assembly is rewritten in place after avo writes it (see prefetchW)")
 		os.Exit(2)
 	}
 	Generate()
-	if err := prefetchW(out.Value.String()); err != nil {
+	if err := prefetchW(out); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -10,6 +10,11 @@ import "github.com/cifarnet/cifarnet/tensor"
 //	D  = rho D + (1 - rho) dw²
 //	w += lr dw
 //
+// The quotient sqrt(D + epsilon) / sqrt(G + epsilon) is taken as
+// sqrt((D + epsilon) / (G + epsilon)): one square root fewer than Keras's
+// order of float32 operations, and nearer the exact value, not further (see
+// tensor.Engine.Adadelta).
+//
 // Defaults: learning_rate 0.001, rho 0.95, epsilon 1e-7.
 type Adadelta struct {
 	base

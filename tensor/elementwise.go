@@ -465,6 +465,11 @@ func (e *Engine) Adagrad(w, g, a []float32, s *StepScalars) {
 //
 //	G = rho G + (1 - rho) g²;  q = sqrt(D + epsilon) g / sqrt(G + epsilon)
 //	D = rho D + (1 - rho) q²;  w -= lr q          (Keras's delta is -q)
+//
+// with q taken as sqrt((D + epsilon) / (G + epsilon)) g: one division and
+// one square root an element, where Keras's order has two roots, and within
+// 2.5 units of float32's roundoff of the exact value, where Keras's order is
+// within 4 (see adadeltaQuotient).
 func (e *Engine) Adadelta(w, g, ga, da []float32, s *StepScalars) {
 	e.simd.adadelta(w, g[:len(w)], ga[:len(w)], da[:len(w)], s.four())
 }
@@ -582,10 +587,25 @@ func adadeltaGeneric(w, g, ga, da []float32, c *[4]float32) {
 		gi := g[i]
 		gs := float32(rho*ga[i]) + float32(omr*float32(gi*gi))
 		ga[i] = gs
-		q := float32(float32(math.Sqrt(float64(da[i]+eps)))*gi) / float32(math.Sqrt(float64(gs+eps)))
+		q := adadeltaQuotient(da[i]+eps, gs+eps, gi)
 		da[i] = float32(rho*da[i]) + float32(omr*float32(q*q))
 		w[i] -= float32(lr * q)
 	}
+}
+
+// adadeltaQuotient is Adadelta's sqrt(a) g / sqrt(b) (a = D + epsilon,
+// b = G + epsilon) as sqrt(a/b) g: three roundings, the division's halved
+// by the root, so within 2.5 units of roundoff (2^-24, relative) of the
+// exact value, where Keras's order (two roots, a product, a division) is
+// within 4. Where a/b is not a positive normal float (it overflowed or
+// underflowed, or a or b is zero, negative, infinite or NaN) it is Keras's
+// order, so that a quotient too large for a float32 does not make a finite
+// step infinite, nor a subnormal one an inexact step.
+func adadeltaQuotient(a, b, g float32) float32 {
+	if r := a / b; r >= 0x1p-126 && r <= math.MaxFloat32 {
+		return float32(math.Sqrt(float64(r))) * g
+	}
+	return float32(float32(math.Sqrt(float64(a)))*g) / float32(math.Sqrt(float64(b)))
 }
 
 func lionGeneric(w, g, m []float32, c *[8]float32) {

@@ -13136,146 +13136,6 @@ GLOBL divScalarAVX512_lo<>(SB), RODATA|NOPTR, $4
 DATA divScalarAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL divScalarAVX512_span<>(SB), RODATA|NOPTR, $4
 
-// func sqrtAVX512(x []float32)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·sqrtAVX512(SB), NOSPLIT, $0-24
-	MOVQ         x_base+0(FP), AX
-	MOVQ         x_len+8(FP), CX
-	SHRQ         $0x04, CX
-	VBROADCASTSS sqrt1_half<>+0(SB), Z0
-	VPBROADCASTD sqrt1_lo<>+0(SB), Z1
-	VPBROADCASTD sqrt1_span<>+0(SB), Z2
-	VPBROADCASTD sqrt1_exp<>+0(SB), Z3
-	VBROADCASTSS sqrt1_ulp<>+0(SB), Z4
-	VPBROADCASTD sqrt1_onebit<>+0(SB), Z5
-	VXORPS       Z6, Z6, Z6
-	TESTQ        CX, CX
-	JZ           sqrtAVX512_done
-
-sqrtAVX512_loop:
-	VMOVUPS            (AX), Z7
-	VRSQRT14PS         Z7, Z8
-	VMULPS             Z8, Z7, Z9
-	VMULPS             Z0, Z8, Z8
-	VMOVAPS            Z0, Z10
-	VFNMADD231PS       Z8, Z9, Z10
-	VFMADD231PS        Z10, Z9, Z9
-	VFMADD231PS        Z10, Z8, Z8
-	VMOVAPS            Z7, Z10
-	VFNMADD231PS       Z9, Z9, Z10
-	VFMADD231PS.RZ_SAE Z8, Z10, Z9
-	VMOVAPS            Z7, Z10
-	VFNMADD231PS       Z9, Z9, Z10
-	VANDPS             Z3, Z9, Z8
-	VMULPS             Z4, Z8, Z8
-	VFNMADD231PS       Z8, Z9, Z10
-	VCMPPS             $0x1e, Z6, Z10, K1
-	VPADDD             Z5, Z9, K1, Z9
-	VPSUBD             Z1, Z7, Z8
-	VPCMPUD            $0x02, Z2, Z8, K1
-	KORTESTW           K1, K1
-	JCS                sqrt1_0
-	VSQRTPS            Z7, Z9
-
-sqrt1_0:
-	VMOVUPS Z9, (AX)
-	ADDQ    $0x40, AX
-	DECQ    CX
-	JNZ     sqrtAVX512_loop
-
-sqrtAVX512_done:
-	VZEROUPPER
-	RET
-
-DATA sqrt1_half<>+0(SB)/4, $0x3f000000
-GLOBL sqrt1_half<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt1_lo<>+0(SB)/4, $0x17800000
-GLOBL sqrt1_lo<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt1_span<>+0(SB)/4, $0x5a000000
-GLOBL sqrt1_span<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt1_exp<>+0(SB)/4, $0x7f800000
-GLOBL sqrt1_exp<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt1_ulp<>+0(SB)/4, $0x34000000
-GLOBL sqrt1_ulp<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt1_onebit<>+0(SB)/4, $0x00000001
-GLOBL sqrt1_onebit<>(SB), RODATA|NOPTR, $4
-
-// func sqrtFromAVX512(x []float32, y []float32)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·sqrtFromAVX512(SB), NOSPLIT, $0-48
-	MOVQ         x_base+0(FP), AX
-	MOVQ         y_base+24(FP), CX
-	MOVQ         x_len+8(FP), DX
-	SHRQ         $0x04, DX
-	VBROADCASTSS sqrt2_half<>+0(SB), Z0
-	VPBROADCASTD sqrt2_lo<>+0(SB), Z1
-	VPBROADCASTD sqrt2_span<>+0(SB), Z2
-	VPBROADCASTD sqrt2_exp<>+0(SB), Z3
-	VBROADCASTSS sqrt2_ulp<>+0(SB), Z4
-	VPBROADCASTD sqrt2_onebit<>+0(SB), Z5
-	VXORPS       Z6, Z6, Z6
-	TESTQ        DX, DX
-	JZ           sqrtFromAVX512_done
-
-sqrtFromAVX512_loop:
-	VMOVUPS            (AX), Z7
-	VMOVUPS            (CX), Z8
-	VMULPS             Z8, Z7, Z9
-	VMULPS             Z0, Z8, Z8
-	VMOVAPS            Z0, Z10
-	VFNMADD231PS       Z8, Z9, Z10
-	VFMADD231PS        Z10, Z9, Z9
-	VFMADD231PS        Z10, Z8, Z8
-	VMOVAPS            Z7, Z10
-	VFNMADD231PS       Z9, Z9, Z10
-	VFMADD231PS.RZ_SAE Z8, Z10, Z9
-	VMOVAPS            Z7, Z10
-	VFNMADD231PS       Z9, Z9, Z10
-	VANDPS             Z3, Z9, Z8
-	VMULPS             Z4, Z8, Z8
-	VFNMADD231PS       Z8, Z9, Z10
-	VCMPPS             $0x1e, Z6, Z10, K1
-	VPADDD             Z5, Z9, K1, Z9
-	VPSUBD             Z1, Z7, Z8
-	VPCMPUD            $0x02, Z2, Z8, K1
-	KORTESTW           K1, K1
-	JCS                sqrt2_1
-	VSQRTPS            Z7, Z9
-
-sqrt2_1:
-	VMOVUPS Z9, (AX)
-	ADDQ    $0x40, AX
-	ADDQ    $0x40, CX
-	DECQ    DX
-	JNZ     sqrtFromAVX512_loop
-
-sqrtFromAVX512_done:
-	VZEROUPPER
-	RET
-
-DATA sqrt2_half<>+0(SB)/4, $0x3f000000
-GLOBL sqrt2_half<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt2_lo<>+0(SB)/4, $0x17800000
-GLOBL sqrt2_lo<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt2_span<>+0(SB)/4, $0x5a000000
-GLOBL sqrt2_span<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt2_exp<>+0(SB)/4, $0x7f800000
-GLOBL sqrt2_exp<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt2_ulp<>+0(SB)/4, $0x34000000
-GLOBL sqrt2_ulp<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt2_onebit<>+0(SB)/4, $0x00000001
-GLOBL sqrt2_onebit<>(SB), RODATA|NOPTR, $4
-
 // func nadamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 // Requires: AVX
 TEXT ·nadamAVX2(SB), NOSPLIT, $0-104
@@ -13685,32 +13545,46 @@ TEXT ·adadeltaAVX2(SB), NOSPLIT, $0-104
 	VBROADCASTSS 4(DI), Y1
 	VBROADCASTSS 8(DI), Y2
 	VBROADCASTSS 12(DI), Y3
+	VBROADCASTSS adadelta1_lo<>+0(SB), Y4
+	VBROADCASTSS adadelta1_hi<>+0(SB), Y5
 	TESTQ        SI, SI
 	JZ           adadeltaAVX2_done
 
 adadeltaAVX2_loop:
-	VMOVUPS (CX), Y4
-	VMOVUPS (AX), Y5
-	VMULPS  (DX), Y0, Y6
-	VMULPS  Y4, Y4, Y8
+	VMOVUPS   (CX), Y6
+	VMOVUPS   (AX), Y7
+	VMULPS    (DX), Y0, Y8
+	VMULPS    Y6, Y6, Y12
+	VMULPS    Y1, Y12, Y12
+	VADDPS    Y12, Y8, Y8
+	VMOVUPS   Y8, (DX)
+	VADDPS    Y3, Y8, Y8
+	VMOVUPS   (BX), Y9
+	VADDPS    Y3, Y9, Y10
+	VDIVPS    Y8, Y10, Y11
+	VSQRTPS   Y11, Y12
+	VMULPS    Y6, Y12, Y12
+	VCMPPS    $0x1d, Y4, Y11, Y13
+	VCMPPS    $0x12, Y5, Y11, Y11
+	VANDPS    Y11, Y13, Y13
+	VMOVMSKPS Y13, DI
+	CMPL      DI, $0xff
+	JE        adadelta1_normal
+	VSQRTPS   Y10, Y10
+	VMULPS    Y6, Y10, Y10
+	VSQRTPS   Y8, Y8
+	VDIVPS    Y8, Y10, Y10
+	VBLENDVPS Y13, Y12, Y10, Y12
+
+adadelta1_normal:
+	VMULPS  Y0, Y9, Y9
+	VMULPS  Y12, Y12, Y8
 	VMULPS  Y1, Y8, Y8
-	VADDPS  Y8, Y6, Y6
-	VMOVUPS Y6, (DX)
-	VADDPS  Y3, Y6, Y6
-	VSQRTPS Y6, Y6
-	VMOVUPS (BX), Y7
-	VADDPS  Y3, Y7, Y8
-	VSQRTPS Y8, Y8
-	VMULPS  Y4, Y8, Y8
-	VDIVPS  Y6, Y8, Y8
-	VMULPS  Y0, Y7, Y7
-	VMULPS  Y8, Y8, Y6
-	VMULPS  Y1, Y6, Y6
-	VADDPS  Y6, Y7, Y7
-	VMOVUPS Y7, (BX)
-	VMULPS  Y2, Y8, Y8
-	VSUBPS  Y8, Y5, Y5
-	VMOVUPS Y5, (AX)
+	VADDPS  Y8, Y9, Y9
+	VMOVUPS Y9, (BX)
+	VMULPS  Y2, Y12, Y12
+	VSUBPS  Y12, Y7, Y7
+	VMOVUPS Y7, (AX)
 	ADDQ    $0x20, AX
 	ADDQ    $0x20, CX
 	ADDQ    $0x20, DX
@@ -13721,6 +13595,12 @@ adadeltaAVX2_loop:
 adadeltaAVX2_done:
 	VZEROUPPER
 	RET
+
+DATA adadelta1_lo<>+0(SB)/4, $0x00800000
+GLOBL adadelta1_lo<>(SB), RODATA|NOPTR, $4
+
+DATA adadelta1_hi<>+0(SB)/4, $0x7f7fffff
+GLOBL adadelta1_hi<>(SB), RODATA|NOPTR, $4
 
 // func lionAVX2(w []float32, g []float32, m []float32, c *[8]float32)
 // Requires: AVX
@@ -14497,73 +14377,87 @@ TEXT ·adadeltaWithOptionsAVX2(SB), NOSPLIT, $0-144
 	VBROADCASTSS 12(R8), Y3
 	MOVQ         o+128(FP), R8
 	MOVQ         mode+136(FP), R9
+	VBROADCASTSS adadelta2_lo<>+0(SB), Y4
+	VBROADCASTSS adadelta2_hi<>+0(SB), Y5
 	TESTQ        DI, DI
 	JZ           adadeltaWithOptionsAVX2_done
 
 adadeltaWithOptionsAVX2_loop:
-	VMOVUPS (CX), Y4
+	VMOVUPS (CX), Y6
 	TESTQ   $0x0000000c, R9
 	JZ      adadeltaWithOptionsAVX2_clipped
 	TESTQ   $0x00000008, R9
 	JNZ     adadeltaWithOptionsAVX2_clipnotnorm
-	VMULPS  (R8), Y4, Y4
-	VDIVPS  32(R8), Y4, Y4
+	VMULPS  (R8), Y6, Y6
+	VDIVPS  32(R8), Y6, Y6
 	JMP     adadeltaWithOptionsAVX2_clipstore
 
 adadeltaWithOptionsAVX2_clipnotnorm:
 	TESTQ  $0x00000004, R9
 	JNZ    adadeltaWithOptionsAVX2_clipvalue
-	VMULPS (R8), Y4, Y4
+	VMULPS (R8), Y6, Y6
 	JMP    adadeltaWithOptionsAVX2_clipstore
 
 adadeltaWithOptionsAVX2_clipvalue:
-	VMOVUPS (R8), Y5
-	VMOVUPS 32(R8), Y6
-	VMINPS  Y4, Y6, Y4
-	VMAXPS  Y4, Y5, Y4
+	VMOVUPS (R8), Y7
+	VMOVUPS 32(R8), Y8
+	VMINPS  Y6, Y8, Y6
+	VMAXPS  Y6, Y7, Y6
 
 adadeltaWithOptionsAVX2_clipstore:
-	VMOVUPS Y4, (CX)
+	VMOVUPS Y6, (CX)
 
 adadeltaWithOptionsAVX2_clipped:
-	VMOVUPS (AX), Y5
+	VMOVUPS (AX), Y7
 	TESTQ   $0x00000002, R9
 	JZ      adadeltaWithOptionsAVX2_decayed
-	VMULPS  64(R8), Y5, Y6
-	VMULPS  96(R8), Y6, Y6
-	VSUBPS  Y6, Y5, Y5
+	VMULPS  64(R8), Y7, Y8
+	VMULPS  96(R8), Y8, Y8
+	VSUBPS  Y8, Y7, Y7
 
 adadeltaWithOptionsAVX2_decayed:
-	VMULPS  (DX), Y0, Y6
-	VMULPS  Y4, Y4, Y8
+	VMULPS    (DX), Y0, Y8
+	VMULPS    Y6, Y6, Y12
+	VMULPS    Y1, Y12, Y12
+	VADDPS    Y12, Y8, Y8
+	VMOVUPS   Y8, (DX)
+	VADDPS    Y3, Y8, Y8
+	VMOVUPS   (BX), Y9
+	VADDPS    Y3, Y9, Y10
+	VDIVPS    Y8, Y10, Y11
+	VSQRTPS   Y11, Y12
+	VMULPS    Y6, Y12, Y12
+	VCMPPS    $0x1d, Y4, Y11, Y13
+	VCMPPS    $0x12, Y5, Y11, Y11
+	VANDPS    Y11, Y13, Y13
+	VMOVMSKPS Y13, R10
+	CMPL      R10, $0xff
+	JE        adadelta2_normal
+	VSQRTPS   Y10, Y10
+	VMULPS    Y6, Y10, Y10
+	VSQRTPS   Y8, Y8
+	VDIVPS    Y8, Y10, Y10
+	VBLENDVPS Y13, Y12, Y10, Y12
+
+adadelta2_normal:
+	VMULPS  Y0, Y9, Y9
+	VMULPS  Y12, Y12, Y8
 	VMULPS  Y1, Y8, Y8
-	VADDPS  Y8, Y6, Y6
-	VMOVUPS Y6, (DX)
-	VADDPS  Y3, Y6, Y6
-	VSQRTPS Y6, Y6
-	VMOVUPS (BX), Y7
-	VADDPS  Y3, Y7, Y8
-	VSQRTPS Y8, Y8
-	VMULPS  Y4, Y8, Y8
-	VDIVPS  Y6, Y8, Y8
-	VMULPS  Y0, Y7, Y7
-	VMULPS  Y8, Y8, Y6
-	VMULPS  Y1, Y6, Y6
-	VADDPS  Y6, Y7, Y7
-	VMOVUPS Y7, (BX)
-	VMULPS  Y2, Y8, Y8
-	VSUBPS  Y8, Y5, Y5
+	VADDPS  Y8, Y9, Y9
+	VMOVUPS Y9, (BX)
+	VMULPS  Y2, Y12, Y12
+	VSUBPS  Y12, Y7, Y7
 	TESTQ   $0x00000001, R9
 	JZ      adadeltaWithOptionsAVX2_averaged
-	VMOVUPS 128(R8), Y4
-	VMOVUPS 160(R8), Y6
-	VMULPS  (SI), Y4, Y4
-	VMULPS  Y5, Y6, Y6
-	VADDPS  Y6, Y4, Y4
-	VMOVUPS Y4, (SI)
+	VMOVUPS 128(R8), Y6
+	VMOVUPS 160(R8), Y8
+	VMULPS  (SI), Y6, Y6
+	VMULPS  Y7, Y8, Y8
+	VADDPS  Y8, Y6, Y6
+	VMOVUPS Y6, (SI)
 
 adadeltaWithOptionsAVX2_averaged:
-	VMOVUPS Y5, (AX)
+	VMOVUPS Y7, (AX)
 	ADDQ    $0x20, AX
 	ADDQ    $0x20, CX
 	ADDQ    $0x20, DX
@@ -14575,6 +14469,12 @@ adadeltaWithOptionsAVX2_averaged:
 adadeltaWithOptionsAVX2_done:
 	VZEROUPPER
 	RET
+
+DATA adadelta2_lo<>+0(SB)/4, $0x00800000
+GLOBL adadelta2_lo<>(SB), RODATA|NOPTR, $4
+
+DATA adadelta2_hi<>+0(SB)/4, $0x7f7fffff
+GLOBL adadelta2_hi<>(SB), RODATA|NOPTR, $4
 
 // func lionWithOptionsAVX2(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
 // Requires: AVX
@@ -15367,13 +15267,6 @@ TEXT ·adadeltaAVX512(SB), NOSPLIT, $0-104
 	VBROADCASTSS 4(DI), Z1
 	VBROADCASTSS 8(DI), Z2
 	VBROADCASTSS 12(DI), Z3
-	VBROADCASTSS sqrt3_half<>+0(SB), Z4
-	VPBROADCASTD sqrt3_lo<>+0(SB), Z5
-	VPBROADCASTD sqrt3_span<>+0(SB), Z6
-	VPBROADCASTD sqrt3_exp<>+0(SB), Z7
-	VBROADCASTSS sqrt3_ulp<>+0(SB), Z8
-	VPBROADCASTD sqrt3_onebit<>+0(SB), Z9
-	VXORPS       Z10, Z10, Z10
 	TESTQ        SI, SI
 	JZ           adadeltaAVX512_done
 
@@ -15381,52 +15274,37 @@ adadeltaAVX512_loop:
 	BYTE $0x0f; BYTE $0x0d; BYTE $0x88; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(AX)
 	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
 	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
-	VMOVUPS            (CX), Z11
-	VMOVUPS            (AX), Z12
-	VMULPS             (DX), Z0, Z13
-	VMULPS             Z11, Z11, Z15
-	VMULPS             Z1, Z15, Z15
-	VADDPS             Z15, Z13, Z13
-	VMOVUPS            Z13, (DX)
-	VADDPS             Z3, Z13, Z13
-	VRSQRT14PS         Z13, Z14
-	VMULPS             Z14, Z13, Z15
-	VMULPS             Z4, Z14, Z14
-	VMOVAPS            Z4, Z16
-	VFNMADD231PS       Z14, Z15, Z16
-	VFMADD231PS        Z16, Z15, Z15
-	VFMADD231PS        Z16, Z14, Z14
-	VMOVAPS            Z13, Z16
-	VFNMADD231PS       Z15, Z15, Z16
-	VFMADD231PS.RZ_SAE Z14, Z16, Z15
-	VMOVAPS            Z13, Z16
-	VFNMADD231PS       Z15, Z15, Z16
-	VANDPS             Z7, Z15, Z14
-	VMULPS             Z8, Z14, Z14
-	VFNMADD231PS       Z14, Z15, Z16
-	VCMPPS             $0x1e, Z10, Z16, K1
-	VPADDD             Z9, Z15, K1, Z15
-	VPSUBD             Z5, Z13, Z14
-	VPCMPUD            $0x02, Z6, Z14, K1
-	KORTESTW           K1, K1
-	JCS                sqrt3_2
-	VSQRTPS            Z13, Z15
+	VMOVUPS     (CX), Z4
+	VMOVUPS     (AX), Z5
+	VMULPS      (DX), Z0, Z6
+	VMULPS      Z4, Z4, Z10
+	VMULPS      Z1, Z10, Z10
+	VADDPS      Z10, Z6, Z6
+	VMOVUPS     Z6, (DX)
+	VADDPS      Z3, Z6, Z6
+	VMOVUPS     (BX), Z7
+	VADDPS      Z3, Z7, Z8
+	VDIVPS      Z6, Z8, Z9
+	VSQRTPS     Z9, Z10
+	VMULPS      Z4, Z10, Z10
+	VFPCLASSPSZ $0xff, Z9, K1
+	KORTESTW    K1, K1
+	JZ          adadelta3_normal
+	VSQRTPS     Z8, Z8
+	VMULPS      Z4, Z8, Z8
+	VSQRTPS     Z6, Z6
+	VDIVPS      Z6, Z8, Z8
+	VBLENDMPS   Z8, Z10, K1, Z10
 
-sqrt3_2:
-	VMOVAPS Z15, Z13
-	VMOVUPS (BX), Z14
-	VADDPS  Z3, Z14, Z15
-	VSQRTPS Z15, Z15
-	VMULPS  Z11, Z15, Z15
-	VDIVPS  Z13, Z15, Z15
-	VMULPS  Z0, Z14, Z14
-	VMULPS  Z15, Z15, Z13
-	VMULPS  Z1, Z13, Z13
-	VADDPS  Z13, Z14, Z14
-	VMOVUPS Z14, (BX)
-	VMULPS  Z2, Z15, Z15
-	VSUBPS  Z15, Z12, Z12
-	VMOVUPS Z12, (AX)
+adadelta3_normal:
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z10, Z10, Z6
+	VMULPS  Z1, Z6, Z6
+	VADDPS  Z6, Z7, Z7
+	VMOVUPS Z7, (BX)
+	VMULPS  Z2, Z10, Z10
+	VSUBPS  Z10, Z5, Z5
+	VMOVUPS Z5, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -15437,24 +15315,6 @@ sqrt3_2:
 adadeltaAVX512_done:
 	VZEROUPPER
 	RET
-
-DATA sqrt3_half<>+0(SB)/4, $0x3f000000
-GLOBL sqrt3_half<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt3_lo<>+0(SB)/4, $0x17800000
-GLOBL sqrt3_lo<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt3_span<>+0(SB)/4, $0x5a000000
-GLOBL sqrt3_span<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt3_exp<>+0(SB)/4, $0x7f800000
-GLOBL sqrt3_exp<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt3_ulp<>+0(SB)/4, $0x34000000
-GLOBL sqrt3_ulp<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt3_onebit<>+0(SB)/4, $0x00000001
-GLOBL sqrt3_onebit<>(SB), RODATA|NOPTR, $4
 
 // func lionAVX512(w []float32, g []float32, m []float32, c *[8]float32)
 // Requires: AVX, AVX512DQ, AVX512F, PRFCHW
@@ -16449,13 +16309,6 @@ TEXT ·adadeltaWithOptionsAVX512(SB), NOSPLIT, $0-144
 	VPBROADCASTD adadeltaWithOptionsAVX512_abs<>+0(SB), Z11
 	VPBROADCASTD adadeltaWithOptionsAVX512_lo<>+0(SB), Z12
 	VPBROADCASTD adadeltaWithOptionsAVX512_span<>+0(SB), Z13
-	VBROADCASTSS sqrt4_half<>+0(SB), Z14
-	VPBROADCASTD sqrt4_lo<>+0(SB), Z15
-	VPBROADCASTD sqrt4_span<>+0(SB), Z16
-	VPBROADCASTD sqrt4_exp<>+0(SB), Z17
-	VBROADCASTSS sqrt4_ulp<>+0(SB), Z18
-	VPBROADCASTD sqrt4_onebit<>+0(SB), Z19
-	VXORPS       Z20, Z20, Z20
 	TESTQ        DI, DI
 	JZ           adadeltaWithOptionsAVX512_done
 
@@ -16464,103 +16317,88 @@ adadeltaWithOptionsAVX512_loop:
 	BYTE $0x0f; BYTE $0x0d; BYTE $0x8a; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(DX)
 	BYTE $0x0f; BYTE $0x0d; BYTE $0x8b; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(BX)
 	BYTE $0x0f; BYTE $0x0d; BYTE $0x8e; BYTE $0x00; BYTE $0x02; BYTE $0x00; BYTE $0x00 // PREFETCHW 512(SI)
-	VMOVUPS      (CX), Z21
+	VMOVUPS      (CX), Z14
 	TESTQ        $0x0000000c, R9
 	JZ           adadeltaWithOptionsAVX512_clipped
 	TESTQ        $0x00000008, R9
 	JNZ          adadeltaWithOptionsAVX512_clipnotnorm
-	VMULPS       Z4, Z21, Z21
-	VMULPS       Z10, Z21, Z22
-	VMOVAPS      Z21, Z23
-	VFMSUB231PS  Z5, Z22, Z23
-	VFNMADD231PS Z10, Z23, Z22
-	VPANDD       Z11, Z21, Z23
-	VPSUBD       Z12, Z23, Z23
-	VPCMPUD      $0x02, Z13, Z23, K1
-	VPTESTNMD    Z11, Z21, K2
+	VMULPS       Z4, Z14, Z14
+	VMULPS       Z10, Z14, Z15
+	VMOVAPS      Z14, Z16
+	VFMSUB231PS  Z5, Z15, Z16
+	VFNMADD231PS Z10, Z16, Z15
+	VPANDD       Z11, Z14, Z16
+	VPSUBD       Z12, Z16, Z16
+	VPCMPUD      $0x02, Z13, Z16, K1
+	VPTESTNMD    Z11, Z14, K2
 	KORW         K2, K1, K1
 	KORTESTW     K1, K1
 	JCS          adadeltaWithOptionsAVX512_clipdiv
-	VDIVPS       Z5, Z21, Z22
+	VDIVPS       Z5, Z14, Z15
 
 adadeltaWithOptionsAVX512_clipdiv:
-	VMOVAPS Z22, Z21
+	VMOVAPS Z15, Z14
 	JMP     adadeltaWithOptionsAVX512_clipstore
 
 adadeltaWithOptionsAVX512_clipnotnorm:
 	TESTQ  $0x00000004, R9
 	JNZ    adadeltaWithOptionsAVX512_clipvalue
-	VMULPS Z4, Z21, Z21
+	VMULPS Z4, Z14, Z14
 	JMP    adadeltaWithOptionsAVX512_clipstore
 
 adadeltaWithOptionsAVX512_clipvalue:
-	VMINPS Z21, Z5, Z21
-	VMAXPS Z21, Z4, Z21
+	VMINPS Z14, Z5, Z14
+	VMAXPS Z14, Z4, Z14
 
 adadeltaWithOptionsAVX512_clipstore:
-	VMOVUPS Z21, (CX)
+	VMOVUPS Z14, (CX)
 
 adadeltaWithOptionsAVX512_clipped:
-	VMOVUPS (AX), Z22
+	VMOVUPS (AX), Z15
 	TESTQ   $0x00000002, R9
 	JZ      adadeltaWithOptionsAVX512_decayed
-	VMULPS  Z6, Z22, Z23
-	VMULPS  Z7, Z23, Z23
-	VSUBPS  Z23, Z22, Z22
+	VMULPS  Z6, Z15, Z16
+	VMULPS  Z7, Z16, Z16
+	VSUBPS  Z16, Z15, Z15
 
 adadeltaWithOptionsAVX512_decayed:
-	VMULPS             (DX), Z0, Z23
-	VMULPS             Z21, Z21, Z25
-	VMULPS             Z1, Z25, Z25
-	VADDPS             Z25, Z23, Z23
-	VMOVUPS            Z23, (DX)
-	VADDPS             Z3, Z23, Z23
-	VRSQRT14PS         Z23, Z24
-	VMULPS             Z24, Z23, Z25
-	VMULPS             Z14, Z24, Z24
-	VMOVAPS            Z14, Z26
-	VFNMADD231PS       Z24, Z25, Z26
-	VFMADD231PS        Z26, Z25, Z25
-	VFMADD231PS        Z26, Z24, Z24
-	VMOVAPS            Z23, Z26
-	VFNMADD231PS       Z25, Z25, Z26
-	VFMADD231PS.RZ_SAE Z24, Z26, Z25
-	VMOVAPS            Z23, Z26
-	VFNMADD231PS       Z25, Z25, Z26
-	VANDPS             Z17, Z25, Z24
-	VMULPS             Z18, Z24, Z24
-	VFNMADD231PS       Z24, Z25, Z26
-	VCMPPS             $0x1e, Z20, Z26, K1
-	VPADDD             Z19, Z25, K1, Z25
-	VPSUBD             Z15, Z23, Z24
-	VPCMPUD            $0x02, Z16, Z24, K1
-	KORTESTW           K1, K1
-	JCS                sqrt4_3
-	VSQRTPS            Z23, Z25
+	VMULPS      (DX), Z0, Z16
+	VMULPS      Z14, Z14, Z20
+	VMULPS      Z1, Z20, Z20
+	VADDPS      Z20, Z16, Z16
+	VMOVUPS     Z16, (DX)
+	VADDPS      Z3, Z16, Z16
+	VMOVUPS     (BX), Z17
+	VADDPS      Z3, Z17, Z18
+	VDIVPS      Z16, Z18, Z19
+	VSQRTPS     Z19, Z20
+	VMULPS      Z14, Z20, Z20
+	VFPCLASSPSZ $0xff, Z19, K1
+	KORTESTW    K1, K1
+	JZ          adadelta4_normal
+	VSQRTPS     Z18, Z18
+	VMULPS      Z14, Z18, Z18
+	VSQRTPS     Z16, Z16
+	VDIVPS      Z16, Z18, Z18
+	VBLENDMPS   Z18, Z20, K1, Z20
 
-sqrt4_3:
-	VMOVAPS Z25, Z23
-	VMOVUPS (BX), Z24
-	VADDPS  Z3, Z24, Z25
-	VSQRTPS Z25, Z25
-	VMULPS  Z21, Z25, Z25
-	VDIVPS  Z23, Z25, Z25
-	VMULPS  Z0, Z24, Z24
-	VMULPS  Z25, Z25, Z23
-	VMULPS  Z1, Z23, Z23
-	VADDPS  Z23, Z24, Z24
-	VMOVUPS Z24, (BX)
-	VMULPS  Z2, Z25, Z25
-	VSUBPS  Z25, Z22, Z22
+adadelta4_normal:
+	VMULPS  Z0, Z17, Z17
+	VMULPS  Z20, Z20, Z16
+	VMULPS  Z1, Z16, Z16
+	VADDPS  Z16, Z17, Z17
+	VMOVUPS Z17, (BX)
+	VMULPS  Z2, Z20, Z20
+	VSUBPS  Z20, Z15, Z15
 	TESTQ   $0x00000001, R9
 	JZ      adadeltaWithOptionsAVX512_averaged
-	VMULPS  (SI), Z8, Z21
-	VMULPS  Z22, Z9, Z23
-	VADDPS  Z23, Z21, Z21
-	VMOVUPS Z21, (SI)
+	VMULPS  (SI), Z8, Z14
+	VMULPS  Z15, Z9, Z16
+	VADDPS  Z16, Z14, Z14
+	VMOVUPS Z14, (SI)
 
 adadeltaWithOptionsAVX512_averaged:
-	VMOVUPS Z22, (AX)
+	VMOVUPS Z15, (AX)
 	ADDQ    $0x40, AX
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, DX
@@ -16581,24 +16419,6 @@ GLOBL adadeltaWithOptionsAVX512_lo<>(SB), RODATA|NOPTR, $4
 
 DATA adadeltaWithOptionsAVX512_span<>+0(SB)/4, $0x3c7fffff
 GLOBL adadeltaWithOptionsAVX512_span<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt4_half<>+0(SB)/4, $0x3f000000
-GLOBL sqrt4_half<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt4_lo<>+0(SB)/4, $0x17800000
-GLOBL sqrt4_lo<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt4_span<>+0(SB)/4, $0x5a000000
-GLOBL sqrt4_span<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt4_exp<>+0(SB)/4, $0x7f800000
-GLOBL sqrt4_exp<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt4_ulp<>+0(SB)/4, $0x34000000
-GLOBL sqrt4_ulp<>(SB), RODATA|NOPTR, $4
-
-DATA sqrt4_onebit<>+0(SB)/4, $0x00000001
-GLOBL sqrt4_onebit<>(SB), RODATA|NOPTR, $4
 
 // func lionWithOptionsAVX512(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[7][8]float32, mode int)
 // Requires: AVX, AVX512DQ, AVX512F, PRFCHW

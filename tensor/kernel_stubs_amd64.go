@@ -319,12 +319,6 @@ func nadamRecipUnitAVX512(w []float32, g []float32, m []float32, v []float32, c 
 // divScalarAVX512 sets x[i] = x[i]/c[0], correctly rounded, through c[1] = RN(1/c[0]), c[0] in [2^-30, 2^30]; len(x) a multiple of 16.
 func divScalarAVX512(x []float32, c *[2]float32)
 
-// sqrtAVX512 sets x[i] to sqrt(x[i]), correctly rounded (see sqrt in _asm/gen.go); len(x) a multiple of 16.
-func sqrtAVX512(x []float32)
-
-// sqrtFromAVX512 sets x[i] to sqrt(x[i]), correctly rounded, from y[i] within 2^-14 of 1/sqrt(x[i]) (see sqrtFrom in _asm/gen.go); len(x) a multiple of 16.
-func sqrtFromAVX512(x []float32, y []float32)
-
 // nadamAVX2 applies one Nadam step; c holds 1-beta1, 1-beta2, u_t+1, 1-Πu_t+1, 1-u_t, 1-Πu_t, 1-beta2^t, lr, epsilon.
 func nadamAVX2(w []float32, g []float32, m []float32, v []float32, c *[9]float32)
 

@@ -118,7 +118,6 @@ func main() {
 	nadamRecip(false)
 	nadamRecip(true)
 	divScalar()
-	sqrtTest()
 	// AVX2 machines run the exercise's optimizer step with it too, and
 	// its form for 1-Πu_t+1 = 1-Πu_t = 1 (see nadam).
 	nadam("AVX2", 3, func() VecVirtual { return YMM() }, false)
@@ -1140,8 +1139,8 @@ func nadam(suffix string, shift int, vec func() VecVirtual, unit bool) {
 // nadamRecipUnitAVX512 for 1-Πu_t+1 = 1-Πu_t = 1, without those two
 // divisions (see nadam). Everything else is nadamAVX512's arithmetic in
 // its order. The divider, the pass's bottleneck, is left with the square
-// root and the last division, whose divisor differs per element (sqrt's
-// FMA sequence for the root makes the pass slower: the other ports are
+// root and the last division, whose divisor differs per element (an FMA
+// sequence for the root, tried, made the pass slower: the other ports are
 // nearly as busy; see BENCHMARKS.md).
 func nadamRecip(unit bool) {
 	name := "nadamRecipAVX512"
@@ -1251,142 +1250,6 @@ func (k divConsts) divideScalar(label string, x, d, y VecVirtual) VecVirtual {
 	VDIVPS(d, x, q)
 	Label(label)
 	return q
-}
-
-// sqrtConsts are the constants of sqrt, in registers for a whole pass.
-type sqrtConsts struct {
-	half, lo, span, exp, ulp, oneBit, zero VecVirtual
-}
-
-// The square roots of x in [2^-80, 2^100] are taken by sqrt's FMA
-// sequence: nothing in it then leaves float32's normal range (its
-// residuals are multiples of u^2, u the ulp of the root, at least 2^-126
-// there), so its bits do not depend on the flush-to-zero and
-// denormals-are-zero modes either. A vector with any other lane (0, tiny,
-// huge, infinite, negative or NaN) takes VSQRTPS.
-const (
-	sqrtLo = (127 - 80) << 23
-	sqrtHi = (127 + 100) << 23
-)
-
-// sqrtPasses counts the passes that emitted sqrt's constants, whose
-// names must differ.
-var sqrtPasses int
-
-// newSqrtConsts broadcasts sqrt's constants into registers.
-func newSqrtConsts() *sqrtConsts {
-	sqrtPasses++
-	name := fmt.Sprintf("sqrt%d", sqrtPasses)
-	k := &sqrtConsts{half: f32(name+"_half", 0.5), lo: u32(name+"_lo", sqrtLo), span: u32(name+"_span", sqrtHi-sqrtLo),
-		exp: u32(name+"_exp", 0x7f800000), ulp: f32(name+"_ulp", 0x1p-23), oneBit: u32(name+"_onebit", 1), zero: ZMM()}
-	VXORPS(k.zero, k.zero, k.zero)
-	return k
-}
-
-// u32 broadcasts the constant v into a new zmm.
-func u32(name string, v uint32) VecVirtual {
-	z := ZMM()
-	VPBROADCASTD(ConstData(name, U32(v)), z)
-	return z
-}
-
-// sqrt emits the correctly rounded square root of x (AVX-512) into a new
-// register, VSQRTPS's bits, from y = rsqrt14(x) (see sqrtFrom).
-func (k *sqrtConsts) sqrt(x VecVirtual) VecVirtual {
-	y := ZMM()
-	VRSQRT14PS(x, y)
-	return k.sqrtFrom(x, y)
-}
-
-// sqrtFrom emits the correctly rounded square root of x into a new
-// register, VSQRTPS's bits, from y, an approximation of 1/sqrt(x), without
-// the divider (which computes VSQRTPS and VDIVPS one vector at a time and
-// bounds a pass with two of them). With sigma the exact root:
-//
-//   - s = RN(x y) and h = y/2 are refined together (Goldschmidt's
-//     iteration): e = 1/2 - s h, s += s e, h += h e; from rsqrt14's
-//     |y sigma - 1| < 2^-14 (its specification, no table assumed), both
-//     come within about 2^-23 of sigma and 1/(2 sigma);
-//   - r = RN(x - s s) and v = s + r h, Markstein's correction (Muller et
-//     al., Handbook of Floating-Point Arithmetic, the square root with an
-//     FMA): v is within about 2^-44 of sigma, relative, but RN(v) would
-//     not be RN(sigma) where sigma lies nearer than that to a midpoint
-//     between two floats;
-//   - so c = RZ(v) (the same FMA, rounding toward zero): the float at or
-//     below sigma or, where a float F lies that near sigma, F or the float
-//     below it;
-//   - and c is raised by one ulp u (the spacing above c) where sigma is
-//     above c + u/2, that is where x - c^2 > c u + u^2/4: in units of u^2,
-//     where x, c^2 and c u are integers, where RN(RN(x - c c) - c u) > 0
-//     (both FMAs round without changing that sign).
-//
-// The result is so correctly rounded for every x in range from any y
-// within 2^-14 (TestSqrtAVX512 compares it with Go's root for every float32
-// from rsqrt14; TestSqrtFromAVX512 from approximations sixteen times
-// worse, which exercise the final test). No test tells the rounding toward
-// zero from rounding to nearest (Markstein's v has not been seen above a
-// midpoint that the root lies below, the one case the final test, which
-// only raises, could not repair): it is there because the argument needs
-// it, and costs nothing. Vectors with a lane out of range take VSQRTPS.
-func (k *sqrtConsts) sqrtFrom(x, y VecVirtual) VecVirtual {
-	label := fmt.Sprintf("sqrt%d_%d", sqrtPasses, sqrtLabels)
-	sqrtLabels++
-	t, e, h, s, r := ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
-	VMULPS(y, x, s)      // s = x·y
-	VMULPS(k.half, y, h) // h = y/2
-	VMOVAPS(k.half, e)
-	VFNMADD231PS(h, s, e) // e = 1/2 - s·h
-	VFMADD231PS(e, s, s)  // s += s·e
-	VFMADD231PS(e, h, h)  // h += h·e
-	VMOVAPS(x, r)
-	VFNMADD231PS(s, s, r)       // r = x - s·s
-	VFMADD231PS_RZ_SAE(h, r, s) // c = RZ(s + r·h)
-	VMOVAPS(x, r)
-	VFNMADD231PS(s, s, r) // r = x - c·c
-	VANDPS(k.exp, s, t)
-	VMULPS(k.ulp, t, t)   // u, the spacing above c
-	VFNMADD231PS(t, s, r) // r - c·u
-	up := K()
-	VCMPPS(Imm(0x1e), k.zero, r, up) // > 0 (GT_OQ)
-	VPADDD(k.oneBit, s, up, s)       // c + u
-	ok, d := K(), ZMM()
-	VPSUBD(k.lo, x, d)
-	VPCMPUD(Imm(2), k.span, d, ok) // x - lo <= span, unsigned: x in range
-	KORTESTW(ok, ok)               // CF: every lane passed
-	JCS(LabelRef(label))
-	VSQRTPS(x, s)
-	Label(label)
-	return s
-}
-
-// sqrtLabels numbers sqrtFrom's labels.
-var sqrtLabels int
-
-// sqrtTest emits sqrtAVX512(x []float32), x[i] = sqrt(x[i]) through sqrt,
-// and sqrtFromAVX512(x, y []float32), x[i] = sqrt(x[i]) through sqrtFrom
-// from y[i], for the tests that compare them with Go's root; len(x) a
-// multiple of 16.
-func sqrtTest() {
-	TEXT("sqrtAVX512", NOSPLIT, "func(x []float32)")
-	Doc("sqrtAVX512 sets x[i] to sqrt(x[i]), correctly rounded (see sqrt in _asm/gen.go); len(x) a multiple of 16.")
-	ptrs, n := stream("x")
-	k := newSqrtConsts()
-	streamLoop("sqrtAVX512", n, ptrs, []uint64{64}, func() {
-		xi := ZMM()
-		VMOVUPS(Mem{Base: ptrs[0]}, xi)
-		VMOVUPS(k.sqrt(xi), Mem{Base: ptrs[0]})
-	})
-
-	TEXT("sqrtFromAVX512", NOSPLIT, "func(x, y []float32)")
-	Doc("sqrtFromAVX512 sets x[i] to sqrt(x[i]), correctly rounded, from y[i] within 2^-14 of 1/sqrt(x[i]) (see sqrtFrom in _asm/gen.go); len(x) a multiple of 16.")
-	ptrs, n = stream("x", "y")
-	k = newSqrtConsts()
-	streamLoop("sqrtFromAVX512", n, ptrs, []uint64{64, 64}, func() {
-		xi, yi := ZMM(), ZMM()
-		VMOVUPS(Mem{Base: ptrs[0]}, xi)
-		VMOVUPS(Mem{Base: ptrs[1]}, yi)
-		VMOVUPS(k.sqrtFrom(xi, yi), Mem{Base: ptrs[0]})
-	})
 }
 
 // nadamMoments emits the start of a Nadam element: it loads g, m and v,
@@ -1763,44 +1626,74 @@ func adagrad(options bool) {
 }
 
 // adadelta: c = rho, 1-rho, lr, epsilon;
-// G = rho G + (1-rho) g²;  q = sqrt(D + eps) g / sqrt(G + eps);
-// D = rho D + (1-rho) q²;  w -= lr q   (Keras's dw is -q).
+// G = rho G + (1-rho) g²;  q = sqrt((D + eps) / (G + eps)) g, or Keras's
+// sqrt(D + eps) g / sqrt(G + eps) where the quotient is not a positive
+// normal float (see adadeltaGeneric);  D = rho D + (1-rho) q²;  w -= lr q
+// (Keras's dw is -q).
 func adadelta(options bool) {
-	// The first root through sqrt's FMA sequence (AVX-512): with two roots
-	// and a division an element the divider bounds the pass, and with both
-	// roots through the sequence the other ports would (see BENCHMARKS.md).
-	var roots *sqrtConsts
+	var lo, hi VecVirtual // AVX2: the normal floats' bounds
 	setup := func() {
+		adadeltaPasses++
 		if wide {
-			roots = newSqrtConsts()
+			return
 		}
+		name := fmt.Sprintf("adadelta%d", adadeltaPasses)
+		lo, hi = vreg(), vreg()
+		VBROADCASTSS(ConstData(name+"_lo", U32(math.Float32bits(0x1p-126))), lo)
+		VBROADCASTSS(ConstData(name+"_hi", U32(math.Float32bits(math.MaxFloat32))), hi)
 	}
 	rulePass("adadelta", "Adadelta step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "ga", "da"}, 4, 4, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		ga, da := p[2], p[3]
 		rho, omr, lr, eps := c[0], c[1], c[2], c[3]
-		gs, ds, t := vreg(), vreg(), vreg()
-		decayedSquares(Mem{Base: ga}, gs, gi, rho, omr, t)
+		gs, ds, a, r, q := vreg(), vreg(), vreg(), vreg(), vreg()
+		decayedSquares(Mem{Base: ga}, gs, gi, rho, omr, q)
 		VMOVUPS(gs, Mem{Base: ga})
-		VADDPS(eps, gs, gs)
-		if wide {
-			VMOVAPS(roots.sqrt(gs), gs)
-		} else {
-			VSQRTPS(gs, gs)
-		}
+		VADDPS(eps, gs, gs) // b = G + eps
 		VMOVUPS(Mem{Base: da}, ds)
-		VADDPS(eps, ds, t)
-		VSQRTPS(t, t)
-		VMULPS(gi, t, t)
-		VDIVPS(gs, t, t) // q
+		VADDPS(eps, ds, a) // a = D + eps
+		VDIVPS(gs, a, r)
+		VSQRTPS(r, q)
+		VMULPS(gi, q, q)
+		// Lanes whose quotient is not a positive normal float take
+		// Keras's order.
+		label := fmt.Sprintf("adadelta%d_normal", adadeltaPasses)
+		var odd, normal Register // AVX-512 the one, AVX2 the other
+		if wide {
+			odd = K()
+			VFPCLASSPSZ(U8(0xff), r, odd) // NaN, ±0, ±Inf, subnormal or negative
+			KORTESTW(odd, odd)            // ZF: no such lane
+			JZ(LabelRef(label))
+		} else {
+			normal = compare(0x1d, lo, r)                // r >= 2^-126 (GE_OQ)
+			VANDPS(compare(0x12, hi, r), normal, normal) // and r <= MaxFloat32 (LE_OQ)
+			all := GP32()
+			VMOVMSKPS(normal, all)
+			CMPL(all, U8(0xff))
+			JE(LabelRef(label))
+		}
+		VSQRTPS(a, a)
+		VMULPS(gi, a, a)
+		VSQRTPS(gs, gs)
+		VDIVPS(gs, a, a)
+		if wide {
+			blend(odd, a, q, q)
+		} else {
+			blend(normal, q, a, q)
+		}
+		Label(label)
 		VMULPS(rho, ds, ds)
-		VMULPS(t, t, gs)
+		VMULPS(q, q, gs)
 		VMULPS(omr, gs, gs)
 		VADDPS(gs, ds, ds)
 		VMOVUPS(ds, Mem{Base: da})
-		VMULPS(lr, t, t)
-		VSUBPS(t, wi, wi)
+		VMULPS(lr, q, q)
+		VSUBPS(q, wi, wi)
 	})
 }
+
+// adadeltaPasses counts adadelta's passes, whose constants and labels must
+// have names of their own.
+var adadeltaPasses int
 
 // lion: c = lr, beta1, 1-beta1, beta2, 1-beta2;
 // d = beta1 m + (1-beta1) g;  w = w - lr if d > 0, w + lr if d < 0, d if d

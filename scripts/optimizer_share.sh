@@ -17,27 +17,45 @@
 # indirect cost (the caches it takes from the rest of the step) is not in
 # this share: go test ./train -run XXX -bench UpdateShare measures the step
 # with and without it.
+#
+# AGAINST=REV (a commit, e.g. main) also builds REV and runs each row with
+# both builds, one after the other, in turn (REV first in odd runs, the
+# tree first in even ones): side by side, so that the machine's drift
+# falls on both alike.
 set -euo pipefail
 data=${1:-../shared/cifar-10-batches-bin}
 epochs=${2:-16}
 shift $(($# < 2 ? $# : 2))
 [ "${1:-}" = -- ] && shift
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-go build -o "$work/cifarnet" ./cmd/cifarnet
-cat "$data"/* > /dev/null # the data in the page cache
-
 runs=${RUNS:-1}
 case $runs in '' | *[!0-9]* | 0) echo "optimizer_share.sh: RUNS=$runs: want a whole number of runs, at least 1" >&2; exit 2 ;; esac
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+builds=tree
+go build -o "$work/tree" ./cmd/cifarnet
+if [ -n "${AGAINST:-}" ]; then
+	rev=$(git rev-parse --verify --quiet "${AGAINST}^{commit}") || { echo "optimizer_share.sh: AGAINST=$AGAINST: not a commit of this repository" >&2; exit 2; }
+	mkdir "$work/src"
+	git archive "$rev" | tar -x -C "$work/src"
+	(cd "$work/src" && go build -o "$work/against" ./cmd/cifarnet)
+	builds="against tree"
+	echo "against: $AGAINST ($(git rev-parse --short "$rev")); tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' with changes')" >&2
+fi
+cat "$data"/* > /dev/null # the data in the page cache
+
 out=$work/shares
 for run in $(seq "$runs"); do
 	[ "$runs" = 1 ] || echo "run $run of $runs" >&2
+	order=$builds
+	[ $((run % 2)) = 0 ] && order=$(tr ' ' '\n' <<< "$builds" | tac | tr '\n' ' ')
 	while IFS='|' read -r label flags; do
-		# shellcheck disable=SC2086 # flags are words
-		last=$("$work/cifarnet" bench --data "$data" --epochs "$epochs" $flags "$@" | tail -1)
-		share=$(sed -n 's/.* update \([0-9.]*\)% of the epoch$/\1/p' <<< "$last")
-		median=$(sed -n 's/^median \([0-9.]*\) ms.*/\1/p' <<< "$last")
-		printf '%s|%s|%s\n' "$label" "$share" "$median" >> "$out"
+		for build in $order; do
+			# shellcheck disable=SC2086 # flags are words
+			last=$("$work/$build" bench --data "$data" --epochs "$epochs" $flags "$@" | tail -1)
+			share=$(sed -n 's/.* update \([0-9.]*\)% of the epoch$/\1/p' <<< "$last")
+			median=$(sed -n 's/^median \([0-9.]*\) ms.*/\1/p' <<< "$last")
+			printf '%s|%s|%s|%s\n' "$label" "$build" "$share" "$median" >> "$out"
+		done
 	done <<'LIST'
 nadam (the exercise)|--optimizer nadam
 adam|--optimizer adam
@@ -57,14 +75,24 @@ nadam, every base option|--optimizer nadam --clipnorm 1 --weight-decay 0.004 --u
 LIST
 done
 
-# One line per optimizer, in the list's order: the share and the epoch's
-# median, each as low-high over the runs (one value after one run).
-awk -F'|' '
-	!($1 in lo) { order[++n] = $1; lo[$1] = hi[$1] = $2; elo[$1] = ehi[$1] = $3; next }
-	{ if ($2 + 0 < lo[$1] + 0) lo[$1] = $2; if ($2 + 0 > hi[$1] + 0) hi[$1] = $2
-	  if ($3 + 0 < elo[$1] + 0) elo[$1] = $3; if ($3 + 0 > ehi[$1] + 0) ehi[$1] = $3 }
+# One line per optimizer, in the list's order: for each build, the share
+# and the epoch's median, each as low-high over the runs (one value after
+# one run).
+awk -F'|' -v builds="$builds" '
 	function span(a, b) { return a == b ? a : a "-" b }
+	{ k = $1 SUBSEP $2 }
+	!($1 in seen) { seen[$1] = 1; order[++n] = $1 }
+	!(k in lo) { lo[k] = hi[k] = $3; elo[k] = ehi[k] = $4; next }
+	{ if ($3 + 0 < lo[k] + 0) lo[k] = $3; if ($3 + 0 > hi[k] + 0) hi[k] = $3
+	  if ($4 + 0 < elo[k] + 0) elo[k] = $4; if ($4 + 0 > ehi[k] + 0) ehi[k] = $4 }
 	END {
-		printf "%-40s %12s %20s\n", "optimizer", "share (%)", "epoch median (ms)"
-		for (i = 1; i <= n; i++) { k = order[i]; printf "%-40s %12s %20s\n", k, span(lo[k], hi[k]), span(elo[k], ehi[k]) }
+		nb = split(builds, b, " ")
+		printf "%-40s", "optimizer"
+		for (j = 1; j <= nb; j++) printf " %14s %18s", (nb > 1 ? b[j] " " : "") "share (%)", "epoch median (ms)"
+		printf "\n"
+		for (i = 1; i <= n; i++) {
+			printf "%-40s", order[i]
+			for (j = 1; j <= nb; j++) { k = order[i] SUBSEP b[j]; printf " %14s %18s", span(lo[k], hi[k]), span(elo[k], ehi[k]) }
+			printf "\n"
+		}
 	}' "$out"

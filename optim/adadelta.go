@@ -12,8 +12,8 @@ import "github.com/cifarnet/cifarnet/tensor"
 //
 // The quotient sqrt(D + epsilon) / sqrt(G + epsilon) is taken as
 // sqrt((D + epsilon) / (G + epsilon)): one square root fewer than Keras's
-// order of float32 operations, and nearer the exact value, not further (see
-// tensor.Engine.Adadelta).
+// order of float32 operations, with a smaller bound on its rounding error
+// (see tensor.Engine.Adadelta).
 //
 // Defaults: learning_rate 0.001, rho 0.95, epsilon 1e-7.
 type Adadelta struct {

@@ -13,7 +13,8 @@ func kerasQuotient(a, b, g float32) float32 {
 	return float32(s*g) / float32(math.Sqrt(float64(b)))
 }
 
-// TestAdadeltaQuotientAccuracy: where a/b is a normal float,
+// TestAdadeltaQuotientAccuracy: where a/b and the result are normal floats
+// (the exponents below keep every value far from both ends of the range),
 // adadeltaQuotient is within 2.5 units of float32's roundoff (2^-24,
 // relative) of the exact sqrt(a/b) g: RN(a/b) adds one unit, halved by the
 // root, the root and the product one each. Keras's order, with its four
@@ -88,13 +89,17 @@ func TestAdadeltaQuotientOutsideNormal(t *testing.T) {
 	}
 }
 
-// TestAdadeltaKernelsOutsideNormal: every Adadelta pass this CPU runs gives
-// its Go twin's bits where a lane's quotient (D + epsilon)/(G + epsilon) is
-// not a positive normal float, each case at every lane of one and of two
-// vectors and a tail, the other lanes normal.
+// TestAdadeltaKernelsOutsideNormal: every Adadelta pass this CPU runs (alone
+// and with the base options) gives its Go twin's bits where a lane's
+// quotient (D + epsilon)/(G + epsilon) is not a positive normal float, or
+// is one of the two ends of the normal range, each case at every lane of
+// one and of two vectors and a tail, the other lanes normal.
 func TestAdadeltaKernelsOutsideNormal(t *testing.T) {
 	const rho = 0.5
 	c := [4]float32{rho, 1 - rho, 0.001, 0} // epsilon 0: a = D, b = G'
+	sc := NewStepScalars(c[:]...)
+	var ws WithOptions
+	ws.SetOptions(Options{})
 	nan := float32(math.NaN())
 	inf := float32(math.Inf(1))
 	states := []struct {
@@ -114,12 +119,30 @@ func TestAdadeltaKernelsOutsideNormal(t *testing.T) {
 		{"b negative", -1, 0.5, 0.5},
 		{"a NaN", 1, nan, 2},
 		{"b NaN", nan, 0.5, 2},
+		{"a/b just below 2^-126", 2, 0x1p-126 - 0x1p-149, 0},
+		{"a/b just above MaxFloat32", 1.9999999, math.MaxFloat32, 0},
 	}
 	for _, st := range states {
 		b := float32(rho*st.ga) + float32((1-rho)*float32(st.g*st.g))
 		if q := st.da / b; q >= 0x1p-126 && q <= math.MaxFloat32 {
 			t.Fatalf("%s: a/b = %g is a positive normal float", st.what, q)
 		}
+	}
+	// And the normal ends, which take the quotient's root.
+	edges := []struct {
+		what      string
+		ga, da, g float32
+	}{
+		{"a/b = 2^-126", 2, 0x1p-126, 0},
+		{"a/b = MaxFloat32", 2, math.MaxFloat32, 0},
+	}
+	for _, st := range edges {
+		b := float32(rho*st.ga) + float32((1-rho)*float32(st.g*st.g))
+		if q := st.da / b; q != 0x1p-126 && q != math.MaxFloat32 {
+			t.Fatalf("%s: a/b = %g", st.what, q)
+		}
+	}
+	for _, st := range append(states, edges...) {
 		for _, s := range simds() {
 			for _, n := range []int{16, 39} {
 				for lane := range n {
@@ -129,12 +152,20 @@ func TestAdadeltaKernelsOutsideNormal(t *testing.T) {
 						ga[i], da[i] = float32(r.Float64()), float32(r.Float64())
 					}
 					g[lane], ga[lane], da[lane] = st.g, st.ga, st.da
-					ws, gas, das := append([]float32(nil), w...), append([]float32(nil), ga...), append([]float32(nil), da...)
-					adadeltaGeneric(w, g, ga, da, &c)
-					s.adadelta(ws, g, gas, das, &c)
-					sameBits(t, st.what+": w", n, w, ws)
-					sameBits(t, st.what+": G", n, ga, gas)
-					sameBits(t, st.what+": D", n, da, das)
+					// The pass alone and the pass with the base options (none
+					// on) against the Go twin.
+					var vals [3][3][]float32
+					for i := range vals {
+						vals[i] = [3][]float32{append([]float32(nil), w...), append([]float32(nil), ga...), append([]float32(nil), da...)}
+					}
+					adadeltaGeneric(vals[0][0], g, vals[0][1], vals[0][2], &c)
+					s.adadelta(vals[1][0], g, vals[1][1], vals[1][2], &c)
+					s.ruleWithOptions(RuleAdadelta, vals[2][0], g, [3][]float32{vals[2][1], vals[2][2]}, nil, &sc, &ws)
+					for i, how := range []string{"pass", "pass with options"} {
+						for j, what := range []string{"w", "G", "D"} {
+							sameBits(t, st.what+": "+how+": "+what, n, vals[0][j], vals[i+1][j])
+						}
+					}
 				}
 			}
 		}

@@ -469,7 +469,7 @@ func (e *Engine) Adagrad(w, g, a []float32, s *StepScalars) {
 // with q taken as sqrt((D + epsilon) / (G + epsilon)) g: one division and
 // one square root an element, where Keras's order has two roots, and within
 // 2.5 units of float32's roundoff of the exact value, where Keras's order is
-// within 4 (see adadeltaQuotient).
+// within 4 (bounds; see adadeltaQuotient).
 func (e *Engine) Adadelta(w, g, ga, da []float32, s *StepScalars) {
 	e.simd.adadelta(w, g[:len(w)], ga[:len(w)], da[:len(w)], s.four())
 }
@@ -596,11 +596,15 @@ func adadeltaGeneric(w, g, ga, da []float32, c *[4]float32) {
 // adadeltaQuotient is Adadelta's sqrt(a) g / sqrt(b) (a = D + epsilon,
 // b = G + epsilon) as sqrt(a/b) g: three roundings, the division's halved
 // by the root, so within 2.5 units of roundoff (2^-24, relative) of the
-// exact value, where Keras's order (two roots, a product, a division) is
-// within 4. Where a/b is not a positive normal float (it overflowed or
-// underflowed, or a or b is zero, negative, infinite or NaN) it is Keras's
-// order, so that a quotient too large for a float32 does not make a finite
-// step infinite, nor a subnormal one an inexact step.
+// exact value wherever the result is a normal float, where Keras's order
+// (two roots, a product, a division) is within 4 (a bound: element by
+// element either may be the nearer). Where a/b is not a positive normal
+// float (it overflowed or underflowed, a or b is zero, infinite or NaN, or
+// one of them is negative) it is Keras's order, so that a quotient too
+// large for a float32 does not make a finite step infinite, nor a
+// subnormal one an inexact step. (With a and b both negative, which
+// accumulators and an epsilon that are not negative never give, it is
+// sqrt(a/b) g where Keras's order gives NaN.)
 func adadeltaQuotient(a, b, g float32) float32 {
 	if r := a / b; r >= 0x1p-126 && r <= math.MaxFloat32 {
 		return float32(math.Sqrt(float64(r))) * g

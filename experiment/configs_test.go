@@ -116,7 +116,7 @@ func TestNamedConfigsRefused(t *testing.T) {
 		{"no name", []NamedConfig{{Settings: []Setting{{"epochs", "3"}}}}, nil, "", "a configuration without a name"},
 		{"bad name", []NamedConfig{{Name: "a b"}}, nil, "", `config "a b": a name of 1 to 64 letters`},
 		{"long name", []NamedConfig{{Name: strings.Repeat("a", 65)}}, nil, "", "a name of 1 to 64"},
-		{"seed", []NamedConfig{{Name: "a", Settings: []Setting{{"seed", "3"}}}}, nil, "", "config a: seed: seeds are given by --seeds"},
+		{"seed", []NamedConfig{{Name: "a", Settings: []Setting{{"seed", "3"}}}}, nil, "", "config a: seed: seeds are the experiment's seeds (spec: seeds)"},
 		{"grid's setting", []NamedConfig{{Name: "a", Settings: []Setting{{"lr", "0.1"}}}}, []Axis{{"lr", []string{"0.01"}}}, "", "config a: sets lr, which the grid varies"},
 		{"twice", []NamedConfig{{Name: "a", Settings: []Setting{{"epochs", "3"}, {"epochs", "4"}}}}, nil, "", "config a: epochs is given twice"},
 		{"control character", []NamedConfig{{Name: "a", Settings: []Setting{{"activation", "elu\n"}}}}, nil, "", "config a activation: value"},

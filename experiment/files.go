@@ -28,7 +28,7 @@ type FileChangedError struct {
 }
 
 func (e *FileChangedError) Error() string {
-	return fmt.Sprintf("%s %s changed since the experiment began (SHA-256 %.12s… then, %.12s… now): its recorded runs are of the old file; restore it, or run the new one in another --dir",
+	return fmt.Sprintf("%s %s changed since the experiment began (SHA-256 %.12s… then, %.12s… now): its recorded runs are of the old file; restore it, or run the new one in another experiment directory",
 		e.Setting, e.Path, e.Was, e.Now)
 }
 
@@ -129,7 +129,7 @@ type DataChangedError struct {
 }
 
 func (e *DataChangedError) Error() string {
-	return fmt.Sprintf("experiment %s: the data at %s are not those its runs were trained on (SHA-256 %.12s… then, %.12s… now): give the experiment's data with --data, or use another --dir",
+	return fmt.Sprintf("experiment %s: the data at %s are not those its runs were trained on (SHA-256 %.12s… then, %.12s… now): give the experiment's own data, or use another experiment directory",
 		e.Dir, e.Source, e.Was, e.Now)
 }
 

@@ -300,11 +300,22 @@ func balanced(v string) bool {
 	return depth == 0
 }
 
+// SeedSettingError is a seed given as a setting (of the base, the grid or
+// a configuration) rather than in the experiment's seeds, which
+// every configuration runs alike.
+type SeedSettingError struct {
+	At string // "base seed", "grid seed" or "config NAME: seed"
+}
+
+func (e *SeedSettingError) Error() string {
+	return e.At + ": seeds are the experiment's seeds (spec: seeds), the same for every configuration, not a setting"
+}
+
 // Check reports what is wrong with the spec's shape (settings are checked
 // by Plan, which applies them).
 func (s *Spec) Check() error {
 	if len(s.Seeds) == 0 {
-		return errors.New("no seeds (e.g. --seeds 0-29)")
+		return errors.New("no seeds (e.g. 0-29)")
 	}
 	// As ParseSeeds checks them: a spec.json's seeds too (a seed twice
 	// would count one run's numbers twice in the statistics).
@@ -358,12 +369,12 @@ func (s *Spec) Check() error {
 			values[v] = true
 		}
 		if a.Name == "seed" {
-			return errors.New("grid seed: seeds are given by --seeds (spec: seeds)")
+			return &SeedSettingError{At: "grid seed"}
 		}
 	}
 	for _, b := range s.Base {
 		if b.Name == "seed" {
-			return errors.New("base seed: seeds are given by --seeds (spec: seeds)")
+			return &SeedSettingError{At: "base seed"}
 		}
 	}
 	return s.checkConfigs()
@@ -376,7 +387,7 @@ func (s *Spec) checkConfigs() error {
 		return nil
 	}
 	if len(s.Configs) == 0 {
-		return errors.New("config: an empty list of configurations (give one [[config]] table, or --config, for each; or none for the base alone)")
+		return errors.New("config: an empty list of configurations (give one [[config]] table for each, or none for the base alone)")
 	}
 	if len(s.Configs) > MaxRuns {
 		return fmt.Errorf("config: %d configurations, more than an experiment's %d runs", len(s.Configs), MaxRuns)
@@ -404,7 +415,7 @@ func (s *Spec) checkConfigs() error {
 			case set[st.Name]:
 				return fmt.Errorf("%s: %s is given twice", where, st.Name)
 			case st.Name == "seed":
-				return fmt.Errorf("%s: seed: seeds are given by --seeds (spec: seeds), the same for every configuration", where)
+				return &SeedSettingError{At: where + ": seed"}
 			case grid[st.Name]:
 				return fmt.Errorf("%s: sets %s, which the grid varies (each configuration is crossed with the grid): take %s out of one of them", where, st.Name, st.Name)
 			}

@@ -390,6 +390,10 @@ func (f *experimentFlags) specOf() (*experiment.Spec, error) {
 		s.Baseline = f.baseline
 	}
 	if err := s.Check(); err != nil {
+		var seed *experiment.SeedSettingError
+		if errors.As(err, &seed) {
+			return nil, usagef("%s: seeds are given by --seeds (spec: seeds), the same for every configuration", seed.At)
+		}
 		return nil, usageError{err}
 	}
 	// A named seed that is not run would place nothing: the report's
@@ -617,7 +621,8 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	}
 	var dc *experiment.DataChangedError
 	if errors.As(err, &dc) {
-		return usageError{err}
+		return usagef("experiment %s: the data at %s are not those its runs were trained on (SHA-256 %.12s… then, %.12s… now): give the experiment's data with --data, or use another --dir",
+			dc.Dir, dc.Source, dc.Was, dc.Now)
 	}
 	if errors.As(err, &intr) {
 		again := "run the same command again to continue"

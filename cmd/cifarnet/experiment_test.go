@@ -392,8 +392,8 @@ func TestExperimentOtherData(t *testing.T) {
 	was := s.Data[0].SHA256
 	_, stderr, code := run(t, append([]string{"experiment", "--data", other, "--seeds", "0-2"}, small...)...)
 	line := strings.TrimSpace(stderr)
-	if code != 2 || !strings.Contains(line, "the data at "+other+" are not those its runs were trained on (SHA-256 "+was[:12]+"… then, ") || strings.Contains(line, "\n") {
-		t.Fatalf("other data: exit %d, stderr %q; want 2 and one line naming both", code, stderr)
+	if code != 2 || !strings.Contains(line, "the data at "+other+" are not those its runs were trained on (SHA-256 "+was[:12]+"… then, ") || !strings.Contains(line, "give the experiment's data with --data, or use another --dir") || strings.Contains(line, "\n") {
+		t.Fatalf("other data: exit %d, stderr %q; want 2 and one line naming both and the flags", code, stderr)
 	}
 	if ents, _ := os.ReadDir(filepath.Join(dir, experiment.RunsDir)); len(ents) != 2 {
 		t.Errorf("other data: %d runs, want the first 2 only", len(ents))

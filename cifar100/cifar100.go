@@ -67,7 +67,7 @@ func Info(labelMode string) (dataset.Info, error) {
 	case Coarse:
 		info.LabelMode, info.Classes = Coarse, CoarseClassNames[:]
 	default:
-		return dataset.Info{}, fmt.Errorf("--label-mode %q: want fine or coarse", labelMode)
+		return dataset.Info{}, fmt.Errorf("label mode %q: want %s or %s", labelMode, Fine, Coarse)
 	}
 	return info, nil
 }

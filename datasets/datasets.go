@@ -37,7 +37,7 @@ func entries() []entry {
 	}
 }
 
-// Names lists the data sets --dataset accepts.
+// Names lists the data sets Lookup knows.
 func Names() []string {
 	var n []string
 	for _, e := range entries() {
@@ -55,8 +55,17 @@ func lookup(name string) (entry, error) {
 			return e, nil
 		}
 	}
-	return entry{}, fmt.Errorf("--dataset %q: want one of %s", name, strings.Join(Names(), ", "))
+	return entry{}, &ArgError{Arg: "dataset", Value: name, Want: "want one of " + strings.Join(Names(), ", ")}
 }
+
+// An ArgError is a data set's name, or a label mode, that Lookup does not
+// know: Arg is "dataset" or "label_mode" (the names of train.Config's JSON
+// and of an experiment's settings), Want what it takes.
+type ArgError struct {
+	Arg, Value, Want string
+}
+
+func (e *ArgError) Error() string { return fmt.Sprintf("%s %q: %s", e.Arg, e.Value, e.Want) }
 
 // Lookup returns the description of the named data set. An empty name is
 // CIFAR-10 (runs saved before data sets had names). labelMode is
@@ -68,10 +77,14 @@ func Lookup(name, labelMode string) (dataset.Info, error) {
 		return dataset.Info{}, err
 	}
 	if e.info.Name == "cifar100" {
-		return cifar100.Info(labelMode)
+		info, err := cifar100.Info(labelMode)
+		if err != nil {
+			return info, &ArgError{Arg: "label_mode", Value: labelMode, Want: "want " + cifar100.Fine + " or " + cifar100.Coarse}
+		}
+		return info, nil
 	}
 	if labelMode != "" {
-		return dataset.Info{}, fmt.Errorf("--label-mode %s: only cifar100 has label modes", labelMode)
+		return dataset.Info{}, &ArgError{Arg: "label_mode", Value: labelMode, Want: "only cifar100 has label modes"}
 	}
 	return e.info, nil
 }

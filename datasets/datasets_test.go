@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,11 +21,18 @@ func TestLookup(t *testing.T) {
 	if info, err := Lookup("", ""); err != nil || info.Name != "cifar10" {
 		t.Errorf("empty name (runs saved before data sets had names): %+v %v", info, err)
 	}
-	if _, err := Lookup("imagenet", ""); err == nil || !strings.Contains(err.Error(), "mnist") {
-		t.Errorf("unknown: %v", err)
-	}
-	if _, err := Lookup("mnist", "coarse"); err == nil {
-		t.Error("a label mode for mnist accepted")
+	// Refusals name the setting as train.Config's JSON and an experiment
+	// do (a flag is the command's to name).
+	for _, c := range []struct{ name, mode, arg, want string }{
+		{"imagenet", "", "dataset", `dataset "imagenet": want one of cifar10, cifar100, mnist`},
+		{"mnist", "coarse", "label_mode", `label_mode "coarse": only cifar100 has label modes`},
+		{"cifar100", "medium", "label_mode", `label_mode "medium": want fine or coarse`},
+	} {
+		_, err := Lookup(c.name, c.mode)
+		var ae *ArgError
+		if !errors.As(err, &ae) || ae.Arg != c.arg || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("Lookup(%q, %q): %v, want an ArgError %q", c.name, c.mode, err, c.want)
+		}
 	}
 	if c, err := Lookup("cifar100", "coarse"); err != nil || c.NumClasses() != 20 || c.LabelMode != "coarse" {
 		t.Errorf("cifar100 coarse: %+v %v", c, err)

@@ -165,12 +165,15 @@ func (c Config) Validate() error { return c.ValidateWithin(memlimit.Available())
 func (c Config) ValidateWithin(available int64) error {
 	info, err := c.Info()
 	if err != nil {
-		if _, err := datasets.Lookup(c.Dataset, ""); err != nil {
-			return fieldErr("dataset", strconv.Quote(c.Dataset), "want one of %s", strings.Join(datasets.Names(), ", "))
+		var ae *datasets.ArgError
+		if !errors.As(err, &ae) {
+			return err
 		}
-		// datasets says why, after its "--label-mode X: ".
-		_, why, _ := strings.Cut(err.Error(), ": ")
-		return fieldErr("label_mode", c.LabelMode, "%s", why)
+		value := ae.Value
+		if ae.Arg == "dataset" {
+			value = strconv.Quote(value)
+		}
+		return fieldErr(ae.Arg, value, "%s", ae.Want)
 	}
 	if c.Model == nil {
 		for _, h := range c.Hidden {

@@ -94,7 +94,7 @@ and checksum are verified, and only a verified file is moved into place.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info, err := datasets.Lookup(name, "")
 			if err != nil {
-				return usageError{err}
+				return usagef("--%v", err) // the name is --dataset's
 			}
 			dest, err := datasets.Download(context.Background(), info, url, downloadProgress(cmd.ErrOrStderr()))
 			var dns *net.DNSError

@@ -120,6 +120,21 @@ func TestCIFAR100CoarseRun(t *testing.T) {
 	if _, stderr, code := run(t, "evaluate", "--model", dir, "--data", data, "--test-samples", "10"); code != 0 {
 		t.Fatalf("evaluate: exit %d: %s", code, stderr)
 	}
+	// A model.json with a label mode nobody wrote: the refusal names the
+	// file's field, not a flag.
+	bad := filepath.Join(t.TempDir(), "run")
+	os.CopyFS(bad, os.DirFS(dir))
+	var raw map[string]json.RawMessage
+	var facts map[string]any
+	json.Unmarshal(b, &raw)
+	json.Unmarshal(raw["cifarnet"], &facts) // cifarnet's facts
+	facts["label_mode"] = "medium"
+	raw["cifarnet"], _ = json.Marshal(facts)
+	b2, _ := json.Marshal(raw)
+	os.WriteFile(filepath.Join(bad, saving.ConfigFile), b2, 0o644)
+	if _, stderr, code := run(t, "evaluate", "--model", bad, "--data", data, "--test-samples", "10"); code == 0 || !strings.Contains(stderr, saving.ConfigFile+`: label_mode "medium": want fine or coarse`) || strings.Contains(stderr, "--label-mode") {
+		t.Errorf("model.json with label mode medium: exit %d %q", code, stderr)
+	}
 	if _, stderr, code := run(t, "train", "--dataset", "cifar100", "--data", data, "--train-samples", "41", "--test-samples", "10", "--epochs", "1"); code != 2 || !strings.Contains(stderr, "--train-samples 41") {
 		t.Errorf("41 of 40 images: exit %d %q", code, stderr)
 	}

@@ -92,9 +92,9 @@ func (l *loader) dir(dir string) error {
 		// looks like when it is another set.
 		what := ""
 		if _, err := os.Stat(filepath.Join(dir, "data_batch_1.bin")); err == nil {
-			what = " (it looks like CIFAR-10's cifar-10-batches-bin: give --dataset cifar10)"
+			what = " (it looks like CIFAR-10's cifar-10-batches-bin: data set cifar10)"
 		} else if _, err := os.Stat(filepath.Join(dir, "data_batch_1")); err == nil {
-			what = " (it looks like CIFAR-10's cifar-10-batches-py: give --dataset cifar10)"
+			what = " (it looks like CIFAR-10's cifar-10-batches-py: data set cifar10)"
 		}
 		return fmt.Errorf("cifar100: %s is not a %s directory (train.bin, test.bin) nor a %s one (train, test, meta)%s", dir, BinDirName, PyDirName, what)
 	}

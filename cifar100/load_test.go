@@ -234,7 +234,7 @@ func TestNotADataDirectory(t *testing.T) {
 	}
 	for dir, want := range map[string]string{
 		empty: "is not a cifar-100-binary directory (train.bin, test.bin) nor a cifar-100-python one (train, test, meta)",
-		c10:   "looks like CIFAR-10's cifar-10-batches-bin: give --dataset cifar10",
+		c10:   "looks like CIFAR-10's cifar-10-batches-bin: data set cifar10",
 	} {
 		info, _ := Info(Fine)
 		_, err := Load(info, dir, 10, 10)

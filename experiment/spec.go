@@ -864,6 +864,14 @@ type SpecError struct {
 	Changed *FileChangedError
 }
 
+// Unwrap is the changed file, if that is what is wrong.
+func (e *SpecError) Unwrap() error {
+	if e.Changed == nil {
+		return nil
+	}
+	return e.Changed
+}
+
 func (e *SpecError) Error() string {
 	if e.Changed != nil {
 		return fmt.Sprintf("experiment %s: %v", e.Dir, e.Changed)

@@ -28,7 +28,9 @@ epochs=${2:-16}
 shift $(($# < 2 ? $# : 2))
 [ "${1:-}" = -- ] && shift
 runs=${RUNS:-1}
-case $runs in '' | *[!0-9]* | 0) echo "optimizer_share.sh: RUNS=$runs: want a whole number of runs, at least 1" >&2; exit 2 ;; esac
+case $runs in '' | *[!0-9]*) runs=0 ;; esac
+[ $((10#$runs)) -ge 1 ] || { echo "optimizer_share.sh: RUNS=${RUNS:-}: want a whole number of runs, at least 1" >&2; exit 2; }
+runs=$((10#$runs))
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 builds=tree
@@ -37,9 +39,9 @@ if [ -n "${AGAINST:-}" ]; then
 	rev=$(git rev-parse --verify --quiet "${AGAINST}^{commit}") || { echo "optimizer_share.sh: AGAINST=$AGAINST: not a commit of this repository" >&2; exit 2; }
 	mkdir "$work/src"
 	git archive "$rev" | tar -x -C "$work/src"
-	(cd "$work/src" && go build -o "$work/against" ./cmd/cifarnet)
+	(cd "$work/src" && go build -o "$work/against" ./cmd/cifarnet) || { echo "optimizer_share.sh: AGAINST=$AGAINST: its build failed (above)" >&2; exit 1; }
 	builds="against tree"
-	echo "against: $AGAINST ($(git rev-parse --short "$rev")); tree: $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' with changes')" >&2
+	echo "against: $AGAINST ($(git rev-parse --short "$rev")); tree: $(git rev-parse --short HEAD)$([ -z "$(git status --porcelain)" ] || echo ' with changes')" >&2
 fi
 cat "$data"/* > /dev/null # the data in the page cache
 
@@ -52,7 +54,7 @@ for run in $(seq "$runs"); do
 		for build in $order; do
 			# shellcheck disable=SC2086 # flags are words
 			last=$("$work/$build" bench --data "$data" --epochs "$epochs" $flags "$@" | tail -1)
-			share=$(sed -n 's/.* update \([0-9.]*\)% of the epoch$/\1/p' <<< "$last")
+			share=$(sed -n 's/.* update \([0-9.]*\)% of the epoch.*/\1/p' <<< "$last") # "(one epoch: the warm-up)" may follow
 			median=$(sed -n 's/^median \([0-9.]*\) ms.*/\1/p' <<< "$last")
 			printf '%s|%s|%s|%s\n' "$label" "$build" "$share" "$median" >> "$out"
 		done
@@ -88,11 +90,11 @@ awk -F'|' -v builds="$builds" '
 	END {
 		nb = split(builds, b, " ")
 		printf "%-40s", "optimizer"
-		for (j = 1; j <= nb; j++) printf " %14s %18s", (nb > 1 ? b[j] " " : "") "share (%)", "epoch median (ms)"
+		for (j = 1; j <= nb; j++) printf " %18s %18s", (nb > 1 ? b[j] " " : "") "share (%)", "epoch median (ms)"
 		printf "\n"
 		for (i = 1; i <= n; i++) {
 			printf "%-40s", order[i]
-			for (j = 1; j <= nb; j++) { k = order[i] SUBSEP b[j]; printf " %14s %18s", span(lo[k], hi[k]), span(elo[k], ehi[k]) }
+			for (j = 1; j <= nb; j++) { k = order[i] SUBSEP b[j]; printf " %18s %18s", span(lo[k], hi[k]), span(elo[k], ehi[k]) }
 			printf "\n"
 		}
 	}' "$out"

@@ -73,8 +73,20 @@ func Exercise() Config {
 	}
 }
 
-// Info describes the data set c trains on.
-func (c Config) Info() (dataset.Info, error) { return datasets.Lookup(c.Dataset, c.LabelMode) }
+// Info describes the data set c trains on; a data set or label mode it
+// does not know is a *FieldError (dataset, label_mode).
+func (c Config) Info() (dataset.Info, error) {
+	info, err := datasets.Lookup(c.Dataset, c.LabelMode)
+	var ae *datasets.ArgError
+	if errors.As(err, &ae) {
+		value := ae.Value
+		if ae.Arg == "dataset" {
+			value = strconv.Quote(value)
+		}
+		return info, fieldErr(ae.Arg, value, "%s", ae.Want)
+	}
+	return info, err
+}
 
 // Architecture returns the network c trains: one input per pixel value of
 // the data set's images, one output per class.
@@ -165,15 +177,7 @@ func (c Config) Validate() error { return c.ValidateWithin(memlimit.Available())
 func (c Config) ValidateWithin(available int64) error {
 	info, err := c.Info()
 	if err != nil {
-		var ae *datasets.ArgError
-		if !errors.As(err, &ae) {
-			return err
-		}
-		value := ae.Value
-		if ae.Arg == "dataset" {
-			value = strconv.Quote(value)
-		}
-		return fieldErr(ae.Arg, value, "%s", ae.Want)
+		return err
 	}
 	if c.Model == nil {
 		for _, h := range c.Hidden {

@@ -122,7 +122,7 @@ func runBench(w io.Writer, cfg train.Config, dataFlag dataFlags, synthetic int, 
 	}
 	info, err := cfg.Info()
 	if err != nil {
-		return usageError{err}
+		return flagError(err)
 	}
 	cfg.LabelMode = info.LabelMode
 	var data *dataset.Data

@@ -464,7 +464,7 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 	}
 	runs, err := experiment.Plan(dir, s, applySettings)
 	if err != nil {
-		err = expUsage(optimizerHint(scheduleHint(err, s)))
+		err = expUsage(optimizerHint(scheduleHint(fileChangedHint(err), s)))
 		if f.spec != "" { // name the file, as its other errors do
 			err = usagef("%s: %v", f.spec, err)
 		}
@@ -491,11 +491,21 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 		var se *experiment.SpecError
 		var ne *experiment.NotExperimentError
 		if errors.As(err, &se) || errors.As(err, &ne) {
-			return "", nil, nil, usageError{err}
+			return "", nil, nil, usageError{fileChangedHint(err)}
 		}
 		return "", nil, nil, err
 	}
 	return dir, s, runs, nil
+}
+
+// fileChangedHint names the flag of experiment.FileChangedError's "another
+// experiment directory": this command's --dir.
+func fileChangedHint(err error) error {
+	var fc *experiment.FileChangedError
+	if errors.As(err, &fc) {
+		return fmt.Errorf("%w (--dir)", err)
+	}
+	return err
 }
 
 // expUsage makes an invalid configuration a usage error naming its flag:

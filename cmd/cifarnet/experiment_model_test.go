@@ -224,7 +224,7 @@ func TestExperimentModelFileChanged(t *testing.T) {
 	}
 	first := runDir()
 	smallModelFile(t, dir, "m.json", 24, "Adam")
-	if _, stderr, code := run(t, args...); code != 2 || !strings.Contains(stderr, "changed since the experiment began") {
+	if _, stderr, code := run(t, args...); code != 2 || !strings.Contains(stderr, "changed since the experiment began") || !strings.Contains(stderr, "in another experiment directory (--dir)") {
 		t.Fatalf("the same directory after the model changed: exit %d: %s", code, stderr)
 	}
 	if runDir() != first {

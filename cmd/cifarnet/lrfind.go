@@ -145,7 +145,7 @@ func runLRFind(w, errw io.Writer, quiet bool, cfg train.Config, data dataFlags, 
 	}
 	info, err := cfg.Info()
 	if err != nil {
-		return usageError{err}
+		return flagError(err)
 	}
 	cfg.LabelMode = info.LabelMode
 	src, err := data.find(info, os.Stderr)

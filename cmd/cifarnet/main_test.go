@@ -91,9 +91,18 @@ func TestInvalidFlagsExit2(t *testing.T) {
 		{[]string{"train", "--dataset", "imagenet"}, `--dataset "imagenet": want one of`},
 		{[]string{"train", "--label-mode", "coarse"}, "--label-mode coarse: only cifar100 has label modes"},
 		{[]string{"bench", "--dataset", "imagenet"}, `--dataset "imagenet"`},
+		{[]string{"train", "--dataset", "imagenet", "--layers", "Dense(10)"}, `--dataset "imagenet": want one of`},
+		{[]string{"train", "--dataset", "cifar100", "--label-mode", "medium", "--layers", "Dense(10)"}, "--label-mode medium: want fine or coarse"},
 		{[]string{"frobnicate"}, "unknown command"},
 		{[]string{"trian"}, `unknown command "trian" for "cifarnet" (did you mean train?)`},
 		{[]string{"report"}, "accepts 1 arg(s)"},
+	}
+	// Commands without --data.
+	for _, tt := range [][2]string{{"summary", `--dataset "imagenet": want one of`}, {"download", `--dataset "imagenet": want one of`}} {
+		_, stderr, code := run(t, tt[0], "--dataset", "imagenet")
+		if code != 2 || !strings.Contains(stderr, tt[1]) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%s --dataset imagenet: exit %d, stderr %q, want 2 and one line containing %q", tt[0], code, stderr, tt[1])
+		}
 	}
 	for _, tt := range tests {
 		_, stderr, code := run(t, append(tt.args, "--data", data)...)

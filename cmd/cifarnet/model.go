@@ -76,7 +76,7 @@ func (f modelFlags) applyNetwork(fs *pflag.FlagSet, cfg *train.Config) error {
 	}
 	info, err := cfg.Info()
 	if err != nil {
-		return usageError{err}
+		return flagError(err)
 	}
 	if f.layers != "" {
 		names := map[string]int{}
@@ -327,6 +327,9 @@ non-trainable parameter counts.`,
   cifarnet summary --model examples/batchnorm.json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := cfg.Info(); err != nil {
+				return flagError(err)
+			}
 			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
 				return err
 			}

@@ -13545,8 +13545,8 @@ TEXT ·adadeltaAVX2(SB), NOSPLIT, $0-104
 	VBROADCASTSS 4(DI), Y1
 	VBROADCASTSS 8(DI), Y2
 	VBROADCASTSS 12(DI), Y3
-	VBROADCASTSS adadelta1_lo<>+0(SB), Y4
-	VBROADCASTSS adadelta1_hi<>+0(SB), Y5
+	VBROADCASTSS normal_lo<>+0(SB), Y4
+	VBROADCASTSS normal_hi<>+0(SB), Y5
 	TESTQ        SI, SI
 	JZ           adadeltaAVX2_done
 
@@ -13569,14 +13569,14 @@ adadeltaAVX2_loop:
 	VANDPS    Y11, Y13, Y13
 	VMOVMSKPS Y13, DI
 	CMPL      DI, $0xff
-	JE        adadelta1_normal
+	JE        adadelta_normal
 	VSQRTPS   Y10, Y10
 	VMULPS    Y6, Y10, Y10
 	VSQRTPS   Y8, Y8
 	VDIVPS    Y8, Y10, Y10
 	VBLENDVPS Y13, Y12, Y10, Y12
 
-adadelta1_normal:
+adadelta_normal:
 	VMULPS  Y0, Y9, Y9
 	VMULPS  Y12, Y12, Y8
 	VMULPS  Y1, Y8, Y8
@@ -13596,11 +13596,11 @@ adadeltaAVX2_done:
 	VZEROUPPER
 	RET
 
-DATA adadelta1_lo<>+0(SB)/4, $0x00800000
-GLOBL adadelta1_lo<>(SB), RODATA|NOPTR, $4
+DATA normal_lo<>+0(SB)/4, $0x00800000
+GLOBL normal_lo<>(SB), RODATA|NOPTR, $4
 
-DATA adadelta1_hi<>+0(SB)/4, $0x7f7fffff
-GLOBL adadelta1_hi<>(SB), RODATA|NOPTR, $4
+DATA normal_hi<>+0(SB)/4, $0x7f7fffff
+GLOBL normal_hi<>(SB), RODATA|NOPTR, $4
 
 // func lionAVX2(w []float32, g []float32, m []float32, c *[8]float32)
 // Requires: AVX
@@ -14377,8 +14377,8 @@ TEXT ·adadeltaWithOptionsAVX2(SB), NOSPLIT, $0-144
 	VBROADCASTSS 12(R8), Y3
 	MOVQ         o+128(FP), R8
 	MOVQ         mode+136(FP), R9
-	VBROADCASTSS adadelta2_lo<>+0(SB), Y4
-	VBROADCASTSS adadelta2_hi<>+0(SB), Y5
+	VBROADCASTSS normal_lo<>+0(SB), Y4
+	VBROADCASTSS normal_hi<>+0(SB), Y5
 	TESTQ        DI, DI
 	JZ           adadeltaWithOptionsAVX2_done
 
@@ -14432,14 +14432,14 @@ adadeltaWithOptionsAVX2_decayed:
 	VANDPS    Y11, Y13, Y13
 	VMOVMSKPS Y13, R10
 	CMPL      R10, $0xff
-	JE        adadelta2_normal
+	JE        adadelta_normal
 	VSQRTPS   Y10, Y10
 	VMULPS    Y6, Y10, Y10
 	VSQRTPS   Y8, Y8
 	VDIVPS    Y8, Y10, Y10
 	VBLENDVPS Y13, Y12, Y10, Y12
 
-adadelta2_normal:
+adadelta_normal:
 	VMULPS  Y0, Y9, Y9
 	VMULPS  Y12, Y12, Y8
 	VMULPS  Y1, Y8, Y8
@@ -14469,12 +14469,6 @@ adadeltaWithOptionsAVX2_averaged:
 adadeltaWithOptionsAVX2_done:
 	VZEROUPPER
 	RET
-
-DATA adadelta2_lo<>+0(SB)/4, $0x00800000
-GLOBL adadelta2_lo<>(SB), RODATA|NOPTR, $4
-
-DATA adadelta2_hi<>+0(SB)/4, $0x7f7fffff
-GLOBL adadelta2_hi<>(SB), RODATA|NOPTR, $4
 
 // func lionWithOptionsAVX2(w []float32, g []float32, m []float32, avg []float32, c *[8]float32, o *[6][8]float32, mode int)
 // Requires: AVX
@@ -15289,14 +15283,14 @@ adadeltaAVX512_loop:
 	VMULPS      Z4, Z10, Z10
 	VFPCLASSPSZ $0xff, Z9, K1
 	KORTESTW    K1, K1
-	JZ          adadelta3_normal
+	JZ          adadelta_normal
 	VSQRTPS     Z8, Z8
 	VMULPS      Z4, Z8, Z8
 	VSQRTPS     Z6, Z6
 	VDIVPS      Z6, Z8, Z8
 	VBLENDMPS   Z8, Z10, K1, Z10
 
-adadelta3_normal:
+adadelta_normal:
 	VMULPS  Z0, Z7, Z7
 	VMULPS  Z10, Z10, Z6
 	VMULPS  Z1, Z6, Z6
@@ -16375,14 +16369,14 @@ adadeltaWithOptionsAVX512_decayed:
 	VMULPS      Z14, Z20, Z20
 	VFPCLASSPSZ $0xff, Z19, K1
 	KORTESTW    K1, K1
-	JZ          adadelta4_normal
+	JZ          adadelta_normal
 	VSQRTPS     Z18, Z18
 	VMULPS      Z14, Z18, Z18
 	VSQRTPS     Z16, Z16
 	VDIVPS      Z16, Z18, Z18
 	VBLENDMPS   Z18, Z20, K1, Z20
 
-adadelta4_normal:
+adadelta_normal:
 	VMULPS  Z0, Z17, Z17
 	VMULPS  Z20, Z20, Z16
 	VMULPS  Z1, Z16, Z16

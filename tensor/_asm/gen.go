@@ -28,6 +28,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -1633,14 +1634,13 @@ func adagrad(options bool) {
 func adadelta(options bool) {
 	var lo, hi VecVirtual // AVX2: the normal floats' bounds
 	setup := func() {
-		adadeltaPasses++
 		if wide {
 			return
 		}
-		name := fmt.Sprintf("adadelta%d", adadeltaPasses)
 		lo, hi = vreg(), vreg()
-		VBROADCASTSS(ConstData(name+"_lo", U32(math.Float32bits(0x1p-126))), lo)
-		VBROADCASTSS(ConstData(name+"_hi", U32(math.Float32bits(math.MaxFloat32))), hi)
+		b := normalBounds()
+		VBROADCASTSS(b[0], lo)
+		VBROADCASTSS(b[1], hi)
 	}
 	rulePass("adadelta", "Adadelta step; c holds rho, 1-rho, lr, epsilon.", []string{"w", "g", "ga", "da"}, 4, 4, options, setup, func(p []Register, c []VecVirtual, gi, wi VecVirtual) {
 		ga, da := p[2], p[3]
@@ -1656,8 +1656,8 @@ func adadelta(options bool) {
 		VMULPS(gi, q, q)
 		// Lanes whose quotient is not a positive normal float take
 		// Keras's order.
-		label := fmt.Sprintf("adadelta%d_normal", adadeltaPasses)
-		var odd, normal Register // AVX-512 the one, AVX2 the other
+		const label = "adadelta_normal" // labels are the function's own
+		var odd, normal Register        // AVX-512 the one, AVX2 the other
 		if wide {
 			odd = K()
 			VFPCLASSPSZ(U8(0xff), r, odd) // NaN, ±0, ±Inf, subnormal or negative
@@ -1691,9 +1691,11 @@ func adadelta(options bool) {
 	})
 }
 
-// adadeltaPasses counts adadelta's passes, whose constants and labels must
-// have names of their own.
-var adadeltaPasses int
+// normalBounds are the least and the largest positive normal float32,
+// for the AVX2 Adadelta passes (AVX-512 tests the class with VFPCLASSPS).
+var normalBounds = sync.OnceValue(func() [2]Mem {
+	return [2]Mem{ConstData("normal_lo", U32(math.Float32bits(0x1p-126))), ConstData("normal_hi", U32(math.Float32bits(math.MaxFloat32)))}
+})
 
 // lion: c = lr, beta1, 1-beta1, beta2, 1-beta2;
 // d = beta1 m + (1-beta1) g;  w = w - lr if d > 0, w + lr if d < 0, d if d

@@ -148,9 +148,12 @@ func (b *base) readOptions(r *argReader) {
 	b.clipValue = r.float("clipvalue", 0, 0, math.MaxFloat32)
 	b.globalClipNorm = r.float("global_clipnorm", 0, 0, math.MaxFloat32)
 	var set []string
-	for i, v := range []float64{b.clipNorm, b.clipValue, b.globalClipNorm} {
-		if v > 0 {
-			set = append(set, []string{"clipnorm", "clipvalue", "global_clipnorm"}[i])
+	for _, c := range []struct {
+		key string
+		v   float64
+	}{{"clipnorm", b.clipNorm}, {"clipvalue", b.clipValue}, {"global_clipnorm", b.globalClipNorm}} {
+		if c.v > 0 {
+			set = append(set, c.key)
 		}
 	}
 	if len(set) > 1 && r.err == nil {

@@ -95,10 +95,14 @@ func (c Config) Architecture() nn.Architecture {
 	return nn.Architecture{Inputs: info.Features(), Hidden: c.Hidden, Activation: c.Activation, Init: c.Init, Classes: info.NumClasses()}
 }
 
-// ModelConfig returns the network c trains, as Keras describes it.
+// ModelConfig returns the network c trains, as Keras describes it; the
+// exercise's form needs a data set Info knows (its error, a *FieldError).
 func (c Config) ModelConfig() (nn.ModelConfig, error) {
 	if c.Model != nil {
 		return *c.Model, nil
+	}
+	if _, err := c.Info(); err != nil {
+		return nn.ModelConfig{}, err
 	}
 	return c.Architecture().Config()
 }

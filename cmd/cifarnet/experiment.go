@@ -464,7 +464,7 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 	}
 	runs, err := experiment.Plan(dir, s, applySettings)
 	if err != nil {
-		err = expUsage(optimizerHint(scheduleHint(fileChangedHint(err), s)))
+		err = expUsage(optimizerHint(scheduleHint(changedHint(err), s)))
 		if f.spec != "" { // name the file, as its other errors do
 			err = usagef("%s: %v", f.spec, err)
 		}
@@ -491,18 +491,23 @@ func (f *experimentFlags) prepare(check func(dir string, runs []experiment.Run) 
 		var se *experiment.SpecError
 		var ne *experiment.NotExperimentError
 		if errors.As(err, &se) || errors.As(err, &ne) {
-			return "", nil, nil, usageError{fileChangedHint(err)}
+			return "", nil, nil, usageError{changedHint(err)}
 		}
 		return "", nil, nil, err
 	}
 	return dir, s, runs, nil
 }
 
-// fileChangedHint names the flag of experiment.FileChangedError's "another
-// experiment directory": this command's --dir.
-func fileChangedHint(err error) error {
+// changedHint names the flags of the advice ending a changed file's or
+// changed data's error ("the experiment's own data", "another experiment
+// directory"): this command's --data and --dir.
+func changedHint(err error) error {
 	var fc *experiment.FileChangedError
-	if errors.As(err, &fc) {
+	var dc *experiment.DataChangedError
+	switch {
+	case errors.As(err, &dc):
+		return fmt.Errorf("%w (--data, --dir)", err)
+	case errors.As(err, &fc):
 		return fmt.Errorf("%w (--dir)", err)
 	}
 	return err
@@ -631,8 +636,7 @@ func executeExperiment(stdout io.Writer, f *experimentFlags) error {
 	}
 	var dc *experiment.DataChangedError
 	if errors.As(err, &dc) {
-		return usagef("experiment %s: the data at %s are not those its runs were trained on (SHA-256 %.12s… then, %.12s… now): give the experiment's data with --data, or use another --dir",
-			dc.Dir, dc.Source, dc.Was, dc.Now)
+		return usageError{changedHint(err)}
 	}
 	if errors.As(err, &intr) {
 		again := "run the same command again to continue"

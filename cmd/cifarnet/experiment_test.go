@@ -392,7 +392,7 @@ func TestExperimentOtherData(t *testing.T) {
 	was := s.Data[0].SHA256
 	_, stderr, code := run(t, append([]string{"experiment", "--data", other, "--seeds", "0-2"}, small...)...)
 	line := strings.TrimSpace(stderr)
-	if code != 2 || !strings.Contains(line, "the data at "+other+" are not those its runs were trained on (SHA-256 "+was[:12]+"… then, ") || !strings.Contains(line, "give the experiment's data with --data, or use another --dir") || strings.Contains(line, "\n") {
+	if code != 2 || !strings.Contains(line, "the data at "+other+" are not those its runs were trained on (SHA-256 "+was[:12]+"… then, ") || !strings.HasSuffix(line, "give the experiment's own data, or use another experiment directory (--data, --dir)") || strings.Contains(line, "\n") {
 		t.Fatalf("other data: exit %d, stderr %q; want 2 and one line naming both and the flags", code, stderr)
 	}
 	if ents, _ := os.ReadDir(filepath.Join(dir, experiment.RunsDir)); len(ents) != 2 {

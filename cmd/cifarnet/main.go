@@ -211,24 +211,12 @@ func conflictFlags(fs *pflag.FlagSet, err error, inConfig bool) string {
 	switch {
 	case inConfig:
 	case errors.As(err, &conflict):
-		var flags []string
-		for _, k := range conflict.Keys {
-			if f := argFlagOf(fs, conflict.Owner, k); f != nil && f.Changed {
-				flags = append(flags, "--"+f.Name)
-			}
-		}
-		if len(flags) == len(conflict.Keys) {
-			return fmt.Sprintf("%s: give only one (%s)", strings.Join(flags, ", "), conflict.Why)
+		if flags, ok := givenArgFlags(fs, conflict.Owner, conflict.Keys); ok {
+			return fmt.Sprintf("%s: give only one (%s)", flags, conflict.Why)
 		}
 	case errors.As(err, &args) && !fs.Changed("lr-schedule"):
-		var flags []string
-		for _, k := range args.Keys {
-			if f := argFlagOf(fs, "", k); f != nil && f.Changed {
-				flags = append(flags, "--"+f.Name)
-			}
-		}
-		if len(flags) == len(args.Keys) {
-			return fmt.Sprintf("%s: a schedule's arguments, given without --lr-schedule: add --lr-schedule NAME (--help says which schedules take them)", strings.Join(flags, ", "))
+		if flags, ok := givenArgFlags(fs, "", args.Keys); ok {
+			return fmt.Sprintf("%s: a schedule's arguments, given without --lr-schedule: add --lr-schedule NAME (--help says which schedules take them)", flags)
 		}
 	case errors.As(err, &reduce):
 		if given := changedFlags(fs, reduceLRFlags...); given != "" {
@@ -240,6 +228,18 @@ func conflictFlags(fs *pflag.FlagSet, err error, inConfig bool) string {
 		}
 	}
 	return ""
+}
+
+// givenArgFlags says the flags of owner's arguments keys ("--a, --b"), ok
+// if the command line gave every one of them.
+func givenArgFlags(fs *pflag.FlagSet, owner string, keys []string) (flags string, ok bool) {
+	var names []string
+	for _, k := range keys {
+		if f := argFlagOf(fs, owner, k); f != nil && f.Changed {
+			names = append(names, "--"+f.Name)
+		}
+	}
+	return strings.Join(names, ", "), len(names) == len(keys)
 }
 
 // argFlagOf returns the flag of Owner's argument key, nil if none.

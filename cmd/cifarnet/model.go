@@ -327,9 +327,6 @@ non-trainable parameter counts.`,
   cifarnet summary --model examples/batchnorm.json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := cfg.Info(); err != nil {
-				return flagError(err)
-			}
 			if err := mf.apply(cmd.Flags(), &cfg); err != nil {
 				return err
 			}
@@ -353,6 +350,10 @@ non-trainable parameter counts.`,
 func printSummary(w io.Writer, cfg train.Config) error {
 	m, err := cfg.NewModel()
 	if err != nil {
+		var fe *train.FieldError
+		if errors.As(err, &fe) { // --dataset, --label-mode
+			return flagError(err)
+		}
 		return usageError{err}
 	}
 	mc, _ := cfg.ModelConfig()
